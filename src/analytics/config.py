@@ -1,0 +1,163 @@
+"""Every path and setting of the workbook, in one place.
+
+Paths resolve from the package location, never from the working directory, so notebooks (which run
+in ``notebooks/``) and dashboards find the same warehouse as the command line. Organisation settings
+live in ``data/settings.yml``; environment variables override the few things a deployment changes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "CODEBOOK_PATH",
+    "CONTENT_THEMES_PATH",
+    "DATA_DIR",
+    "DISMISSALS_PATH",
+    "K_MINIMUM",
+    "POLICY_RULES_PATH",
+    "PROJECT_ROOT",
+    "REPORTS_DIR",
+    "SAMPLE_DIR",
+    "SETTINGS_PATH",
+    "Settings",
+    "Target",
+    "config_dir",
+    "get_settings",
+    "key_file_path",
+    "warehouse_path",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = PROJECT_ROOT / "data"
+SAMPLE_DIR = DATA_DIR / "sample"
+REPORTS_DIR = PROJECT_ROOT / "reports"
+DASHBOARDS_DIR = PROJECT_ROOT / "dashboards"
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+CODEBOOK_PATH = DATA_DIR / "codebook.yml"
+POLICY_RULES_PATH = DATA_DIR / "policy_rules.yml"
+CONTENT_THEMES_PATH = DATA_DIR / "content_themes.yml"
+DISMISSALS_PATH = DATA_DIR / "dismissals.csv"
+SETTINGS_PATH = DATA_DIR / "settings.yml"
+
+#: Small groups below this many people are never shown, whatever the configuration says.
+K_MINIMUM = 3
+
+
+def warehouse_path(override: str | os.PathLike[str] | None = None) -> Path:
+    """The warehouse file: ``override``, else ``POLICY_PULSE_WAREHOUSE``, else ``data/warehouse.duckdb``."""
+    chosen = override or os.environ.get("POLICY_PULSE_WAREHOUSE")
+    return Path(chosen).expanduser().resolve() if chosen else DATA_DIR / "warehouse.duckdb"
+
+
+def config_dir() -> Path:
+    """The user's private folder for the pseudonymisation key and the identity vault.
+
+    It lies outside the project folder on purpose: copying or sharing the project never copies
+    the key. ``POLICY_PULSE_CONFIG_DIR`` overrides it (tests use a temporary folder).
+    """
+    explicit = os.environ.get("POLICY_PULSE_CONFIG_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "policy-pulse"
+
+
+def key_file_path() -> Path:
+    return config_dir() / "key"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Red/amber/green thresholds of a KPI. ``higher_is_better`` says which way is good."""
+
+    green: float
+    amber: float
+    higher_is_better: bool = True
+
+    def status(self, value: float | None) -> str:
+        if value is None or value != value:
+            return "unknown"
+        if self.higher_is_better:
+            return "green" if value >= self.green else "amber" if value >= self.amber else "red"
+        return "green" if value <= self.green else "amber" if value <= self.amber else "red"
+
+
+@dataclass(frozen=True)
+class SurveyPeriod:
+    wave: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Organisation settings (``data/settings.yml``); defaults are safe for a first run."""
+
+    k: int = 5
+    timezone: str = "UTC"
+    dayfirst: bool = False
+    organisation_accounts: dict[str, list[str]] = field(default_factory=dict)
+    organisation_name: str = "the organisation"
+    organisation_domains: list[str] = field(default_factory=list)
+    survey_periods: list[SurveyPeriod] = field(default_factory=list)
+    link_surveys_to_employees: bool = False
+    retention_months: int | None = None
+    targets: dict[str, Target] = field(default_factory=dict)
+    mission_url_patterns: dict[str, list[str]] = field(default_factory=dict)
+    min_comments_shown: int = 10
+
+    def __post_init__(self) -> None:
+        if self.k < K_MINIMUM:
+            raise ValueError(
+                f"k = {self.k} is below the floor of {K_MINIMUM}: small groups would identify people. "
+                f"Set k to {K_MINIMUM} or more in {SETTINGS_PATH.name}."
+            )
+
+
+def _parse_settings(raw: dict[str, Any]) -> Settings:
+    raw = dict(raw or {})
+    if "survey_periods" in raw:
+        raw["survey_periods"] = [
+            SurveyPeriod(str(p["wave"]), _as_date(p["start"]), _as_date(p["end"])) for p in raw["survey_periods"]
+        ]
+    if "targets" in raw:
+        raw["targets"] = {name: Target(**spec) for name, spec in raw["targets"].items()}
+    if "organisation_accounts" in raw:
+        raw["organisation_accounts"] = {
+            platform: [str(h).lower().lstrip("@") for h in handles]
+            for platform, handles in raw["organisation_accounts"].items()
+        }
+    known = set(Settings.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ValueError(f"Unknown settings {sorted(unknown)} in {SETTINGS_PATH}; known: {sorted(known)}")
+    return Settings(**raw)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path, k_override: str | None) -> Settings:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if k_override:
+        raw["k"] = int(k_override)
+    return _parse_settings(raw)
+
+
+def get_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load the organisation settings (``POLICY_PULSE_SETTINGS`` or ``data/settings.yml``).
+
+    ``POLICY_PULSE_K`` overrides the small-group threshold.
+    """
+    chosen = Path(path or os.environ.get("POLICY_PULSE_SETTINGS") or SETTINGS_PATH)
+    return _load(chosen.resolve(), os.environ.get("POLICY_PULSE_K"))

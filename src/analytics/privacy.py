@@ -1,0 +1,274 @@
+"""Privacy by default: keyed pseudonyms, small-group suppression and PII redaction of free text.
+
+* ``employee_key = HMAC-SHA256(key, lower(email))``. The key lives outside the project folder
+  (``POLICY_PULSE_KEY`` or a 0600 key file in :func:`analytics.config.config_dir`).
+* :func:`suppress_small_groups` hides every group with fewer than ``k`` people and, where one hidden
+  cell could be recovered from the totals a table publishes (differencing), hides more cells.
+* :class:`Scrubber` is the one pass every string goes through before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analytics import config
+
+__all__ = [
+    "EMAIL_RE",
+    "PHONE_RE",
+    "Identity",
+    "Scrubber",
+    "key_fingerprint",
+    "load_key",
+    "person_token",
+    "pseudonym",
+    "suppress_small_groups",
+]
+
+EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
+#: Phone numbers in common international shapes: +44 20 7946 0958, (555) 123-4567, 555.123.4567,
+#: 07700 900123, +15551234567. Dates (2026-03-14, 14/03/2026) and bare order numbers do not match.
+PHONE_RE = re.compile(
+    r"(?<![\w/#.:-])(?:"
+    r"\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,3}"
+    r"|\+\d{10,14}"
+    r"|\(\d{2,5}\)[\s.-]?\d{3,4}[\s.-]?\d{3,4}"
+    r"|\d{3}[.-]\d{3}[.-]\d{4}"
+    r"|0\d{3,4}[\s-]\d{5,7}"
+    r"|0\d{2}[\s-]\d{4}[\s-]\d{4}"
+    r")(?![\w/-]|\.\d)"
+)
+
+
+# --- keys and pseudonyms -------------------------------------------------------------------------
+
+def load_key() -> bytes:
+    """The pseudonymisation key: ``POLICY_PULSE_KEY``, else the key file (created 0600 on first use)."""
+    from_env = os.environ.get("POLICY_PULSE_KEY")
+    if from_env:
+        return from_env.encode("utf-8")
+    path = config.key_file_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process created it first; read theirs
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A short, non-reversible id of the key, logged with every ingest so two keys never mix."""
+    return hashlib.sha256(b"policy-pulse-fingerprint:" + key).hexdigest()[:16]
+
+
+def pseudonym(value: str, key: bytes) -> str:
+    """``HMAC-SHA256(key, lower(strip(value)))`` as hex.
+
+    >>> pseudonym("Ada@Example.org", b"k") == pseudonym(" ada@example.org", b"k")
+    True
+    >>> len(pseudonym("x", b"k"))
+    64
+    """
+    return hmac.new(key, value.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def person_token(employee_key: str) -> str:
+    """How a person appears inside redacted text.
+
+    >>> person_token("3fa2c19b0d" + "0" * 54)
+    '[person:3fa2c19b0d]'
+    """
+    return f"[person:{employee_key[:10]}]"
+
+
+# --- redaction ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Identity:
+    """What the scrubber must recognise of one roster person (clear values never leave memory)."""
+
+    employee_key: str
+    names: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    handles: tuple[str, ...] = ()
+
+
+def normalise_handle(handle: str) -> str:
+    """Lower-case, strip one leading ``@``; Mastodon ``@user@instance`` stays whole.
+
+    >>> normalise_handle("@Ada_Lee"), normalise_handle("@ada@mastodon.social")
+    ('ada_lee', 'ada@mastodon.social')
+    """
+    return handle.strip().lower().removeprefix("@")
+
+
+def _alternation(values: Iterable[str]) -> str:
+    unique = sorted({v for v in values if v}, key=len, reverse=True)
+    return "|".join(re.escape(v) for v in unique)
+
+
+@dataclass
+class Scrubber:
+    """Replace roster identities by person tokens and donor details by typed placeholders.
+
+    >>> s = Scrubber([Identity("ab" * 32, names=("Ada Lee",), emails=("ada@rt.org",), handles=("adalee",))],
+    ...              donors=["Jane Donor"])
+    >>> s.scrub("Ada Lee (@AdaLee, ada@rt.org) thanks Jane Donor: call +44 20 7946 0958 or x@y.com")
+    '[person:ababababab] ([person:ababababab], [person:ababababab]) thanks [DONOR]: call [PHONE] or [EMAIL]'
+    """
+
+    identities: Sequence[Identity] = ()
+    donors: Sequence[str] = ()
+    _by_value: dict[str, str] = field(init=False, repr=False)
+    _pattern: re.Pattern[str] | None = field(init=False, repr=False)
+    _donor_pattern: re.Pattern[str] | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_value = {}
+        for person in self.identities:
+            token = person_token(person.employee_key)
+            for value in (*person.names, *person.emails):
+                self._by_value[value.strip().lower()] = token
+            for handle in person.handles:
+                self._by_value["@" + normalise_handle(handle)] = token
+        names_and_emails = [v for v in self._by_value if not v.startswith("@")]
+        handles = [v for v in self._by_value if v.startswith("@")]
+        parts = []
+        if names_and_emails:
+            parts.append(rf"(?<![\w@])(?:{_alternation(names_and_emails)})(?![\w@])")
+        if handles:
+            # a mention: "@handle" not followed by more handle characters (or an @instance part)
+            parts.append(rf"(?<![\w@])(?:{_alternation(handles)})(?![\w@]|\.\w)")
+        self._pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        donor_values = [d.strip() for d in self.donors if d and d.strip()]
+        self._donor_pattern = (
+            re.compile(rf"(?<!\w)(?:{_alternation(donor_values)})(?!\w)", re.IGNORECASE) if donor_values else None
+        )
+
+    def scrub(self, text: str | None) -> str | None:
+        """Redact one text; ``None`` stays ``None``. Case, punctuation and emoji are kept."""
+        if text is None or (isinstance(text, float) and np.isnan(text)):
+            return None
+        text = str(text)
+        if self._pattern is not None:
+            text = self._pattern.sub(lambda m: self._by_value[m.group(0).lower()], text)
+        if self._donor_pattern is not None:
+            text = self._donor_pattern.sub("[DONOR]", text)
+        text = EMAIL_RE.sub("[EMAIL]", text)
+        return PHONE_RE.sub("[PHONE]", text)
+
+    def scrub_series(self, values: pd.Series) -> pd.Series:
+        """Scrub a column, leaving missing values missing."""
+        return values.map(self.scrub, na_action="ignore").astype("string")
+
+    def scrub_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A copy of ``frame`` with every string column scrubbed."""
+        out = frame.copy()
+        for column in out.columns:
+            if pd.api.types.is_string_dtype(out[column]) or out[column].dtype == object:
+                out[column] = self.scrub_series(out[column])
+        return out
+
+
+# --- small groups ---------------------------------------------------------------------------------
+
+def suppress_small_groups(
+    table: pd.DataFrame,
+    *,
+    by: Sequence[str],
+    n: str = "n",
+    values: Sequence[str] = (),
+    k: int | None = None,
+) -> pd.DataFrame:
+    """Hide groups with fewer than ``k`` people, plus complementary cells against differencing.
+
+    A table grouped by ``by`` implicitly publishes the total along every grouping column (the
+    organisation total, the total per wave...). Along each such line, hidden cells must not be
+    recoverable: if a line hides anything, it hides at least two cells whose counts add to at least
+    ``k`` more than the number hidden, so each hidden count keeps an interval wider than ``k``.
+    Cells are added smallest first; the lines are revisited until nothing changes.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per group, with the people count in column ``n``.
+    by : sequence of str
+        The grouping columns.
+    n : str
+        Column with the number of people (respondents, employees) behind each row.
+    values : sequence of str
+        Columns derived from those people (means, rates, CIs); blanked in hidden rows.
+    k : int, optional
+        Threshold; defaults to the configured ``k`` (never below 3).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``table`` with ``n`` and ``values`` blanked (NA) in hidden rows and a boolean
+        column ``suppressed``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"dept": list("abcd"), "n": [2, 40, 7, 30]})
+    >>> suppress_small_groups(t, by=["dept"], k=5)["suppressed"].tolist()
+    [True, False, True, False]
+    """
+    k = config.get_settings().k if k is None else int(k)
+    if k < config.K_MINIMUM:
+        raise ValueError(f"k = {k} is below the floor of {config.K_MINIMUM}; choose k >= {config.K_MINIMUM}.")
+    missing = [c for c in (*by, n, *values) if c not in table.columns]
+    if missing:
+        raise ValueError(f"suppress_small_groups: columns {missing} not in the table ({list(table.columns)}).")
+    out = table.copy()
+    counts = pd.to_numeric(out[n], errors="coerce").fillna(0).to_numpy(dtype=float)
+    hidden = counts < k
+    lines = _lines(out, list(by))
+    changed = True
+    while changed:
+        changed = False
+        for members in lines:
+            line_hidden = hidden[members]
+            if not line_hidden.any() or len(members) < 2:
+                continue
+            while True:
+                hidden_members = members[hidden[members]]
+                enough = len(hidden_members) >= 2 and counts[hidden_members].sum() >= k + len(hidden_members)
+                shown = members[~hidden[members]]
+                if enough or len(shown) == 0:
+                    break
+                hidden[shown[np.argmin(counts[shown])]] = True
+                changed = True
+    out["suppressed"] = hidden
+    for column in (n, *values):
+        if pd.api.types.is_integer_dtype(out[column]):
+            out[column] = out[column].astype("Float64")
+        out.loc[hidden, column] = pd.NA if str(out[column].dtype)[0].isupper() else np.nan
+    return out
+
+
+def _lines(table: pd.DataFrame, by: list[str]) -> list[np.ndarray]:
+    """Row positions of every published margin: for each grouping column, the cells that share all
+    the other grouping values (with a single grouping column, the whole table)."""
+    positions = np.arange(len(table))
+    if len(by) <= 1:
+        return [positions]
+    lines = []
+    for along in by:
+        rest = [c for c in by if c != along]
+        keys = table[rest].astype(str).agg("\x1f".join, axis=1).to_numpy()
+        for value in pd.unique(keys):
+            lines.append(positions[keys == value])
+    return lines
