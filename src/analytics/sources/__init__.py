@@ -1,0 +1,1 @@
+"""Source adapters: one module per export format (see :mod:`analytics.sources.base`)."""

@@ -1,0 +1,357 @@
+"""What every source adapter shares: the parse result, the read context and robust cell parsers.
+
+An adapter is a module in :mod:`analytics.sources` with
+
+* ``FORMAT`` – its format id (``"qualtrics"``, ``"x_activity"`` ...) and ``DESCRIPTION`` (one line,
+  shown when a file matches no format);
+* ``sniff(path, head) -> bool`` – whether the file looks like this format (``head`` = first 64 KiB);
+* ``read(path, context) -> Parsed`` – the file's rows as staging tables (see :class:`Parsed`).
+
+Adapters never write anything and never pseudonymise: :mod:`analytics.ingest` does that in one place.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "Parsed",
+    "ReadContext",
+    "Reject",
+    "SourceError",
+    "is_excel_mangled_id",
+    "is_xlsx",
+    "parse_bool",
+    "parse_datetimes",
+    "parse_numbers",
+    "read_csv_rows",
+    "read_text",
+    "read_xlsx_rows",
+    "records_to_frame",
+]
+
+
+class SourceError(Exception):
+    """A file that cannot be read at all. The message names the file, what was expected and what was found."""
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A row that cannot be loaded: its 1-based record number after the header, the raw row, and why."""
+
+    source_row: int
+    raw: str
+    reason: str
+
+
+@dataclass
+class Parsed:
+    """What an adapter read from one file.
+
+    ``tables`` maps a staging table name to its frame. Staging tables carry canonical columns plus the
+    raw identity columns ingest needs to attribute and pseudonymise (``handle``, ``email``, ``name``);
+    every frame has ``source_row``. ``rows_read`` counts the file's data records: each ends in exactly
+    one staging row (of one table) or one reject.
+    """
+
+    format: str
+    tables: dict[str, pd.DataFrame]
+    rejects: list[Reject] = field(default_factory=list)
+    rows_read: int = 0
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """Settings an adapter needs: the organisation time zone, the day/month fallback and the codebook."""
+
+    timezone: str = "UTC"
+    dayfirst: bool = False
+    codebook: Any = None  # analytics.codebook.Codebook; typed loosely to keep sources below codebook-free
+
+
+# --- bytes -> text ----------------------------------------------------------------------------------
+
+def is_xlsx(head: bytes) -> bool:
+    """An .xlsx (zip with an Excel workbook part), whatever the file is called."""
+    return head[:4] == b"PK\x03\x04" and b"xl/" in head
+
+
+def read_text(path: Path) -> str:
+    """Decode an export: UTF-8 (with or without BOM), UTF-16 (BOM), else cp1252. NUL bytes are an error.
+
+    Line endings are kept (csv handles CRLF and quoted newlines itself).
+    """
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16")
+    elif data.startswith(b"\xef\xbb\xbf"):
+        text = data[3:].decode("utf-8", errors="strict")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+    if "\x00" in text:
+        raise SourceError(f"{path.name}: expected a text export, found NUL bytes (a binary file?)")
+    return text
+
+
+def read_csv_rows(path: Path, *, text: str | None = None) -> list[list[str]]:
+    """All records of a delimited text export as lists of strings (delimiter sniffed: , ; or tab)."""
+    text = read_text(path) if text is None else text
+    sample = text[:20000]
+    delimiter = ","
+    first_line = sample.split("\n", 1)[0]
+    counts = {d: first_line.count(d) for d in (",", "\t", ";")}
+    if counts["\t"] > counts[","] and counts["\t"] >= counts[";"]:
+        delimiter = "\t"
+    elif counts[";"] > counts[","]:
+        delimiter = ";"
+    csv.field_size_limit(1 << 30)
+    try:
+        return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)]
+    except csv.Error as error:
+        raise SourceError(f"{path.name}: expected well-formed CSV, found {error} (truncated file?)") from error
+
+
+def read_xlsx_rows(path: Path, *, sheet: str | None = None) -> list[list[Any]]:
+    """All rows of one sheet (the first, or ``sheet``) as lists of cell values."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise SourceError(f"{path.name}: expected an .xlsx workbook, found an unreadable file ({error})") from error
+    try:
+        if sheet is not None and sheet not in workbook.sheetnames:
+            raise SourceError(f"{path.name}: expected a sheet named {sheet!r}, found {workbook.sheetnames}")
+        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
+        return [list(row) for row in worksheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def records_to_frame(header: Sequence[str], records: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """Rows under a header as an all-object frame; short rows are padded, extra cells kept as ``extra_<n>``."""
+    width = max([len(header), *(len(r) for r in records)]) if records else len(header)
+    names = [str(h).strip() if h is not None else "" for h in header]
+    names += [f"extra_{i}" for i in range(len(names), width)]
+    padded = [list(r) + [None] * (width - len(r)) for r in records]
+    frame = pd.DataFrame(padded, columns=pd.Index(names), dtype=object)
+    return frame
+
+
+# --- cells ------------------------------------------------------------------------------------------
+
+_MISSING = {"", "-", "--", "n/a", "na", "none", "null", "nan"}
+_MANGLED_ID = re.compile(r"^\s*\d(?:\.\d+)?[eE]\+?\d+\s*$")
+
+
+def is_excel_mangled_id(value: Any) -> bool:
+    """An id that went through Excel and came back in scientific notation (``1.22158E+17``): unrecoverable.
+
+    >>> is_excel_mangled_id("1.22158E+17"), is_excel_mangled_id("122158000000000000_42")
+    (True, False)
+    """
+    return isinstance(value, str) and bool(_MANGLED_ID.match(value))
+
+
+def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Metric cells to floats: ``"1,234"``, ``"1938.0"``, ``"-"`` (missing), ``"12%"`` (0.12).
+
+    Returns ``(numbers, bad)`` where ``bad`` marks cells that held something that is not a number.
+
+    >>> nums, bad = parse_numbers(pd.Series(["1,234", "-", "7.0", "x", None]))
+    >>> nums.tolist()[:3], bad.tolist()
+    ([1234.0, nan, 7.0], [False, False, False, True, False])
+    """
+    out = np.full(len(values), np.nan)
+    bad = np.zeros(len(values), dtype=bool)
+    for i, raw in enumerate(values.tolist()):
+        if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+            continue
+        if isinstance(raw, (int, float, np.integer, np.floating)) and not isinstance(raw, bool):
+            out[i] = float(raw)
+            continue
+        text = str(raw).strip().replace("\u00a0", "").replace(" ", "")
+        if text.lower() in _MISSING:
+            continue
+        percent = text.endswith("%")
+        text = text.rstrip("%").replace(",", "")
+        try:
+            number = float(text)
+        except ValueError:
+            bad[i] = True
+            continue
+        out[i] = number / 100 if percent else number
+    return pd.Series(out, index=values.index, dtype="float64"), pd.Series(bad, index=values.index)
+
+
+_BOOL_TRUE = {"true", "1", "yes", "y", "t", "x", "opt-in", "opted in"}
+_BOOL_FALSE = {"false", "0", "no", "n", "f", "", "opt-out", "opted out"}
+
+
+def parse_bool(value: Any) -> bool | None:
+    """``True``/``False`` from the many ways exports say yes and no; ``None`` when it is neither.
+
+    >>> parse_bool("Yes"), parse_bool(0), parse_bool("maybe")
+    (True, False, None)
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return False
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _BOOL_TRUE:
+        return True
+    if text in _BOOL_FALSE:
+        return False
+    return None
+
+
+_TZ_SUFFIX = re.compile(r"\s*(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\s*$", re.IGNORECASE)
+_ABBREVIATIONS = {
+    "UTC": "+00:00", "GMT": "+00:00", "Z": "+00:00", "BST": "+01:00", "CET": "+01:00", "CEST": "+02:00",
+    "EST": "-05:00", "EDT": "-04:00", "CST": "-06:00", "CDT": "-05:00", "MST": "-07:00", "MDT": "-06:00",
+    "PST": "-08:00", "PDT": "-07:00",
+}
+_ABBREVIATION_SUFFIX = re.compile(r"\s+(" + "|".join(_ABBREVIATIONS) + r")\s*$")
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_SLASHED = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})")
+
+
+def _normalise_offset(text: str) -> str:
+    text = text.strip()
+    match = _TZ_SUFFIX.search(text)
+    if match:
+        sign, hours, minutes = match.group(1), int(match.group(2)), match.group(3) or "00"
+        return text[: match.start()] + f" {sign}{hours:02d}:{minutes}"
+    match = _ABBREVIATION_SUFFIX.search(text)
+    if match:
+        return text[: match.start()] + " " + _ABBREVIATIONS[match.group(1)]
+    return text
+
+
+def _decide_dayfirst(texts: list[str], fallback: bool) -> bool:
+    """Day/month order from the file's own values: a first field above 12 means day first."""
+    firsts, seconds = [], []
+    for text in texts:
+        match = _SLASHED.match(text)
+        if match:
+            firsts.append(int(match.group(1)))
+            seconds.append(int(match.group(2)))
+    if any(v > 12 for v in firsts):
+        return True
+    if any(v > 12 for v in seconds):
+        return False
+    return fallback
+
+
+def parse_datetimes(
+    values: pd.Series, *, timezone: str = "UTC", dayfirst: bool = False, date_format: str | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """Export time cells to UTC timestamps.
+
+    Handles ISO strings, ``2017-01-30 19:05 +0000``, ``2026/06/14 10:10:09 AM GMT+1``, US/EU slashed
+    dates (order decided from the file's values, else ``dayfirst``), ``Tue, Jul 14, 2026``, Excel
+    serial numbers and ``datetime`` cells from workbooks. A value without its own offset is local time
+    in ``timezone``. Returns ``(timestamps, bad)``; ``bad`` marks non-empty cells that are not a date.
+
+    >>> ts, bad = parse_datetimes(pd.Series(["2017-01-30 19:05 +0000", "2026/06/14 10:10:09 AM GMT+1",
+    ...                                      "45000", "31/02/2026", None]), timezone="Europe/London")
+    >>> [str(t) for t in ts[:3]], bad.tolist()
+    (['2017-01-30 19:05:00+00:00', '2026-06-14 09:10:09+00:00', '2023-03-15 00:00:00+00:00'], [False, False, False, True, False])
+    """
+    fast = _vectorised_datetimes(values, timezone=timezone, date_format=date_format)
+    if fast is not None:
+        return fast
+    texts = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values.tolist()]
+    dayfirst = _decide_dayfirst([t for t in texts if isinstance(t, str)], dayfirst)
+    out: list[pd.Timestamp | None] = []
+    bad = np.zeros(len(texts), dtype=bool)
+    for i, raw in enumerate(texts):
+        stamp = _one_datetime(raw, timezone=timezone, dayfirst=dayfirst, date_format=date_format)
+        if stamp is None and not (isinstance(raw, str) and raw.strip().lower() in _MISSING):
+            bad[i] = True
+        out.append(stamp)
+    series = pd.Series(pd.DatetimeIndex([pd.NaT if t is None else t for t in out]).as_unit("us"), index=values.index)
+    return series, pd.Series(bad, index=values.index)
+
+
+_OFFSET_AT_END = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z)$")
+
+
+def _vectorised_datetimes(
+    values: pd.Series, *, timezone: str, date_format: str | None
+) -> tuple[pd.Series, pd.Series] | None:
+    """Fast path for large files: a column of ISO-like strings (or one ``date_format``) that all share
+    the same offset style parses in one call. ``None`` sends the column to the cell-by-cell parser."""
+    text = values.astype("string").str.strip()
+    present = text.notna() & (text != "")
+    if not present.any() or not text[present].str.match(r"^\d{4}-\d{2}-\d{2}").all() and date_format is None:
+        return None
+    with_offset = text[present].str.contains(_OFFSET_AT_END.pattern, regex=True)
+    if with_offset.any() and not with_offset.all():
+        return None
+    try:
+        parsed = pd.to_datetime(text.where(present), format=date_format or "ISO8601", errors="coerce",
+                                utc=bool(with_offset.all()))
+    except (ValueError, TypeError):
+        return None
+    if parsed[present].isna().any():
+        return None
+    if not with_offset.all():
+        try:
+            parsed = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+        except (ValueError, TypeError):
+            return None
+        if parsed[present].isna().any():
+            return None
+    return parsed.dt.as_unit("us"), pd.Series(False, index=values.index)
+
+
+def _one_datetime(raw: Any, *, timezone: str, dayfirst: bool, date_format: str | None) -> pd.Timestamp | None:
+    if isinstance(raw, pd.Timestamp | np.datetime64) or hasattr(raw, "isoformat"):
+        stamp = pd.Timestamp(raw)
+    elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        stamp = _from_excel_serial(float(raw))
+    else:
+        text = str(raw).strip()
+        if text.lower() in _MISSING:
+            return None
+        if re.fullmatch(r"\d{4,5}(?:\.\d+)?", text):
+            stamp = _from_excel_serial(float(text))
+        else:
+            text = _normalise_offset(text)
+            try:
+                if date_format:
+                    stamp = pd.to_datetime(text, format=date_format)
+                else:
+                    stamp = pd.to_datetime(text, dayfirst=dayfirst and bool(_SLASHED.match(text)))
+            except (ValueError, OverflowError, TypeError):
+                return None
+    if stamp is None or pd.isna(stamp):
+        return None
+    if stamp.tzinfo is None:
+        try:
+            stamp = stamp.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
+        except (ValueError, TypeError):
+            return None
+    return stamp.tz_convert("UTC")
+
+
+def _from_excel_serial(serial: float) -> pd.Timestamp | None:
+    # Excel's day 1 is 1900-01-01; 20000..80000 covers 1954..2119, which excludes counts posing as dates.
+    if not 20000 <= serial <= 80000:
+        return None
+    return _EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")
