@@ -23,10 +23,13 @@ import importlib.resources
 import math
 import re
 import string
+import unicodedata
 from functools import lru_cache
 from itertools import compress
 from operator import itemgetter
 from typing import Any
+
+import numpy as np
 
 __all__ = [
     "ENGLISH_MIN_CONFIDENCE",
@@ -329,3 +332,132 @@ def polarity_scores(text: str) -> dict[str, float]:
         raise ValueError(f"polarity_scores needs a str, got {type(text).__name__}; convert it first")
     neg, neu, pos, compound = _scores(text)
     return {"neg": neg, "neu": neu, "pos": pos, "compound": compound}
+
+
+# --- language screen -----------------------------------------------------------------------------
+
+# Not language: web addresses, e-mail addresses and @handles (incl. Mastodon's @user@instance).
+_NOT_LANGUAGE_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\S+|@\w+(?:@[\w.-]+)?")
+_WORD_RE = re.compile(r"[^\W\d_]{2,}")
+
+
+class _LanguageModel:
+    """``py3langid``'s shipped model, evaluated for a whole batch at once.
+
+    ``LanguageIdentifier.classify`` walks its byte automaton in a Python loop, one text at a time,
+    which would cost several times the sentiment scoring itself. Here the automaton advances every
+    text of a batch in one numpy step per byte position, and the naive-Bayes scores of the batch are
+    one sparse product. The arithmetic is the identifier's own (log1p counts, per-language priors,
+    temperature sqrt(bytes), softmax, aliases merged); tests check that both agree.
+    """
+
+    def __init__(self) -> None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self.next_move = np.frombuffer(model.tk_nextmove, dtype=np.uint32)
+        self.row_base = np.asarray(model.tk_row, dtype=np.int64) << 8
+        self.output = np.asarray(model.tk_output, dtype=np.int64)
+        self.weights = np.asarray(model.nb_ptc, dtype=np.float32)
+        self.prior = np.asarray(model.nb_pc, dtype=np.float32)
+        self.labels = list(dict.fromkeys(model.nb_classes))
+        # Script variants of one language (srl -> sr) share a label; their probabilities add up.
+        self.merge = np.zeros((len(model.nb_classes), len(self.labels)), dtype=np.float32)
+        for column, label in enumerate(model.nb_classes):
+            self.merge[column, self.labels.index(label)] = 1.0
+
+    def classify(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """Most probable language and its normalised probability for each text."""
+        import scipy.sparse
+
+        encoded = [_langid_bytes(t) for t in texts]
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        # Longest first, so the texts still being read at byte position t are a prefix of the batch.
+        order = np.argsort(-lengths, kind="stable")
+        width = int(lengths.max(initial=0))
+        grid = np.zeros((len(encoded), width), dtype=np.int64)
+        for row, k in enumerate(order):
+            grid[row, : lengths[k]] = np.frombuffer(encoded[k], dtype=np.uint8)
+        sorted_lengths = lengths[order]
+        states = np.zeros(len(encoded), dtype=np.int64)
+        rows, features = [], []
+        for t in range(width):
+            active = int(np.searchsorted(-sorted_lengths, -t, side="left"))
+            states_t = self.next_move[self.row_base[states[:active]] + grid[:active, t]].astype(np.int64)
+            states[:active] = states_t
+            found = self.output[states_t]
+            hit = np.flatnonzero(found >= 0)
+            rows.append(order[hit])
+            features.append(found[hit])
+        row_index = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        feature_index = np.concatenate(features) if features else np.zeros(0, dtype=np.int64)
+        counts = scipy.sparse.csr_matrix(
+            (np.ones(len(row_index), dtype=np.float32), (row_index, feature_index)),
+            shape=(len(encoded), self.weights.shape[0]),
+        )
+        counts.sum_duplicates()
+        counts.data = np.log1p(counts.data)
+        scores = np.asarray(counts @ self.weights) + self.prior
+        scores *= (1.0 / np.sqrt(np.maximum(lengths, 1)).astype(np.float32))[:, None]
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        scores /= scores.sum(axis=1, keepdims=True)
+        probabilities = scores @ self.merge
+        # Without a single known byte sequence the identifier abstains: every language equally likely.
+        probabilities[np.diff(counts.indptr) == 0] = 1.0 / len(self.labels)
+        best = probabilities.argmax(axis=1)
+        return [self.labels[b] for b in best], probabilities[np.arange(len(best)), best]
+
+
+def _langid_bytes(text: str) -> bytes:
+    # The identifier's own input normalisation: all-caps text is lower-cased, then NFC and UTF-8.
+    if text.isupper():
+        text = text.lower()
+    return unicodedata.normalize("NFC", text).encode("utf-8", errors="surrogatepass")
+
+
+@lru_cache(maxsize=1)
+def _language_model() -> _LanguageModel:
+    return _LanguageModel()
+
+
+def _language_view(text: str) -> str | None:
+    """The part of ``text`` a language can be read from, or None when it is too short to judge."""
+    view = _NOT_LANGUAGE_RE.sub(" ", text)
+    if not view.isascii():
+        view = _vader().emoji_re.sub(" ", view)
+    words = _WORD_RE.findall(view)
+    if len(words) < _MIN_WORDS_FOR_LANGUAGE or sum(map(len, words)) < _MIN_LETTERS_FOR_LANGUAGE:
+        return None
+    return " ".join(view.split())
+
+
+def _foreign_mask(texts: Sequence[str]) -> np.ndarray:
+    views = [_language_view(t) for t in texts]
+    judged = [k for k, view in enumerate(views) if view is not None]
+    mask = np.zeros(len(texts), dtype=bool)
+    if judged:
+        labels, confidence = _language_model().classify([views[k] for k in judged])
+        foreign = np.array([label != "en" for label in labels]) & (confidence >= ENGLISH_MIN_CONFIDENCE)
+        mask[np.asarray(judged)[foreign]] = True
+    return mask
+
+
+def is_confidently_not_english(text: str) -> bool:
+    """Whether the shipped language model is confident ``text`` is not English.
+
+    Text too short to judge (fewer than three words or twenty letters in words once URLs, e-mail
+    addresses, handles and emoji are set aside) counts as English, and so does text whose best non-English
+    language has a normalised probability below :data:`ENGLISH_MIN_CONFIDENCE`.
+
+    Examples
+    --------
+    >>> is_confidently_not_english("Das ist wirklich eine sehr gute Nachricht für unsere Stadt")
+    True
+    >>> is_confidently_not_english("This is really good news for our town")
+    False
+    >>> is_confidently_not_english("merci!! 😍 @someone https://example.org")
+    False
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"is_confidently_not_english needs a str, got {type(text).__name__}")
+    return bool(_foreign_mask([text])[0])
