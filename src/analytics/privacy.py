@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,8 +29,10 @@ __all__ = [
     "PHONE_RE",
     "Identity",
     "Scrubber",
+    "Vault",
     "key_fingerprint",
     "load_key",
+    "normalise_handle",
     "person_token",
     "pseudonym",
     "suppress_small_groups",
@@ -128,10 +132,13 @@ class Scrubber:
     ...              donors=["Jane Donor"])
     >>> s.scrub("Ada Lee (@AdaLee, ada@rt.org) thanks Jane Donor: call +44 20 7946 0958 or x@y.com")
     '[person:ababababab] ([person:ababababab], [person:ababababab]) thanks [DONOR]: call [PHONE] or [EMAIL]'
+    >>> s.scrub("https://x.com/AdaLee/status/1")
+    'https://x.com/[person:ababababab]/status/1'
     """
 
     identities: Sequence[Identity] = ()
     donors: Sequence[str] = ()
+    keep_domains: Sequence[str] = ()
     _by_value: dict[str, str] = field(init=False, repr=False)
     _pattern: re.Pattern[str] | None = field(init=False, repr=False)
     _donor_pattern: re.Pattern[str] | None = field(init=False, repr=False)
@@ -146,13 +153,24 @@ class Scrubber:
                 self._by_value["@" + normalise_handle(handle)] = token
         names_and_emails = [v for v in self._by_value if not v.startswith("@")]
         handles = [v for v in self._by_value if v.startswith("@")]
+        # a handle as a URL path segment (x.com/adalee/status/1, mastodon.social/@ada) names the person too
+        for person in self.identities:
+            for handle in person.handles:
+                bare = normalise_handle(handle)
+                for segment in {bare, bare.split("@", 1)[0]}:
+                    self._by_value.setdefault("/" + segment, person_token(person.employee_key))
+                    self._by_value.setdefault("/@" + segment, person_token(person.employee_key))
+        segments = [v for v in self._by_value if v.startswith("/")]
         parts = []
         if names_and_emails:
             parts.append(rf"(?<![\w@])(?:{_alternation(names_and_emails)})(?![\w@])")
         if handles:
             # a mention: "@handle" not followed by more handle characters (or an @instance part)
             parts.append(rf"(?<![\w@])(?:{_alternation(handles)})(?![\w@]|\.\w)")
+        if segments:
+            parts.append(rf"(?:{_alternation(segments)})(?=[/?#]|$|\s)")
         self._pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        self._keep = tuple("@" + d.lower() for d in self.keep_domains)
         donor_values = [d.strip() for d in self.donors if d and d.strip()]
         self._donor_pattern = (
             re.compile(rf"(?<!\w)(?:{_alternation(donor_values)})(?!\w)", re.IGNORECASE) if donor_values else None
@@ -164,15 +182,29 @@ class Scrubber:
             return None
         text = str(text)
         if self._pattern is not None:
-            text = self._pattern.sub(lambda m: self._by_value[m.group(0).lower()], text)
+            text = self._pattern.sub(self._replace_identity, text)
         if self._donor_pattern is not None:
             text = self._donor_pattern.sub("[DONOR]", text)
-        text = EMAIL_RE.sub("[EMAIL]", text)
+        text = EMAIL_RE.sub(self._replace_email, text)
         return PHONE_RE.sub("[PHONE]", text)
 
+    def _replace_identity(self, match: re.Match[str]) -> str:
+        found = match.group(0)
+        token = self._by_value[found.lower()]
+        return "/" + token if found.startswith("/") else token
+
+    def _replace_email(self, match: re.Match[str]) -> str:
+        # the organisation's own public addresses (info@, volunteer@) are not personal data
+        return match.group(0) if match.group(0).lower().endswith(self._keep) else "[EMAIL]"
+
     def scrub_series(self, values: pd.Series) -> pd.Series:
-        """Scrub a column, leaving missing values missing."""
-        return values.map(self.scrub, na_action="ignore").astype("string")
+        """Scrub a column (each distinct value once), leaving missing values missing."""
+        present = values.dropna()
+        if present.empty:
+            return values.astype("string")
+        unique = pd.unique(present.astype(str))
+        cleaned = dict(zip(unique, (self.scrub(v) for v in unique), strict=True))
+        return values.map(lambda v: cleaned[str(v)], na_action="ignore").astype("string")
 
     def scrub_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A copy of ``frame`` with every string column scrubbed."""
@@ -272,3 +304,88 @@ def _lines(table: pd.DataFrame, by: list[str]) -> list[np.ndarray]:
         for value in pd.unique(keys):
             lines.append(positions[keys == value])
     return lines
+
+
+# --- the identity vault ---------------------------------------------------------------------------
+
+@dataclass
+class Vault:
+    """Clear identities the scrubber needs (roster names, emails, handles; private donors).
+
+    They never enter the warehouse. The vault is a 0600 JSON file in the user's private config folder,
+    one per warehouse, written atomically, and bound to the key by its fingerprint.
+    """
+
+    path: Path
+    key_fingerprint: str
+    people: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    donors: list[dict[str, object]] = field(default_factory=list)
+
+    @classmethod
+    def for_warehouse(cls, warehouse: Path, key: bytes) -> Vault:
+        digest = hashlib.sha256(str(Path(warehouse).resolve()).encode("utf-8")).hexdigest()[:16]
+        path = config.config_dir() / "vaults" / f"{digest}.json"
+        fingerprint = key_fingerprint(key)
+        if not path.exists():
+            return cls(path, fingerprint)
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if stored.get("key_fingerprint") != fingerprint:
+            raise ValueError(
+                f"The identity vault {path} was made with another key (fingerprint {stored.get('key_fingerprint')}, "
+                f"now {fingerprint}). Use the original POLICY_PULSE_KEY, or start a new warehouse."
+            )
+        return cls(path, fingerprint, stored.get("people", {}), stored.get("donors", []))
+
+    def add_person(self, employee_key: str, *, names: Iterable[str], emails: Iterable[str],
+                   handles: Iterable[str]) -> None:
+        entry = self.people.setdefault(employee_key, {"names": [], "emails": [], "handles": []})
+        for kind, values in (("names", names), ("emails", emails), ("handles", handles)):
+            for value in values:
+                if value and value not in entry[kind]:
+                    entry[kind].append(value)
+
+    def forget_person(self, employee_key: str) -> bool:
+        return self.people.pop(employee_key, None) is not None
+
+    def set_donors(self, donors: Iterable[dict[str, object]]) -> None:
+        known = {str(d.get("name", "")).lower(): d for d in self.donors}
+        for donor in donors:
+            known[str(donor.get("name", "")).lower()] = donor
+        self.donors = list(known.values())
+
+    def private_donor_names(self) -> list[str]:
+        return [str(d["name"]) for d in self.donors if d.get("name") and not d.get("public_acknowledgement")]
+
+    def handle_index(self) -> dict[str, str]:
+        """``"platform:handle"`` and bare ``"handle"`` -> employee key (handles normalised)."""
+        index: dict[str, str] = {}
+        for employee_key, entry in self.people.items():
+            for tagged in entry.get("handles", []):
+                platform, _, handle = tagged.partition(":") if ":" in tagged else ("", "", tagged)
+                bare = normalise_handle(handle)
+                if platform:
+                    index[f"{platform}:{bare}"] = employee_key
+                index.setdefault(bare, employee_key)
+        return index
+
+    def scrubber(self, keep_domains: Sequence[str] = ()) -> Scrubber:
+        identities = [
+            Identity(
+                key,
+                names=tuple(entry.get("names", [])),
+                emails=tuple(entry.get("emails", [])),
+                handles=tuple(h.partition(":")[2] if ":" in h else h for h in entry.get("handles", [])),
+            )
+            for key, entry in self.people.items()
+        ]
+        extra_values = [str(d[k]) for d in self.donors for k in ("email", "phone") if d.get(k)]
+        return Scrubber(identities, donors=self.private_donor_names() + extra_values, keep_domains=keep_domains)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        payload = {"key_fingerprint": self.key_fingerprint, "people": self.people, "donors": self.donors}
+        temporary = self.path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle)
+        os.replace(temporary, self.path)

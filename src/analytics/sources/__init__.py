@@ -1,1 +1,90 @@
-"""Source adapters: one module per export format (see :mod:`analytics.sources.base`)."""
+"""Source adapters: one module per export format (see :mod:`analytics.sources.base`).
+
+:func:`detect` picks the adapter of a file by its content; :data:`ADAPTER_MODULES` lists them in the
+order ingest loads them (identities first, so every later file is scrubbed with the full roster).
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+from analytics.sources.base import SourceError, is_xlsx
+
+__all__ = ["ADAPTER_MODULES", "SourceError", "adapters", "detect", "known_formats"]
+
+ADAPTER_MODULES = (
+    "roster", "donors", "policy_versions",
+    "x", "meta", "instagram", "linkedin", "mastodon", "monitoring", "comments",
+    "incidents", "trainings",
+    "qualtrics", "qualtrics_legacy", "surveymonkey", "google_forms", "ms_forms",
+)
+_SNIFF_BYTES = 65536
+
+
+@cache
+def adapters() -> tuple[ModuleType, ...]:
+    found = []
+    for name in ADAPTER_MODULES:
+        try:
+            found.append(importlib.import_module(f"analytics.sources.{name}"))
+        except ModuleNotFoundError as error:
+            if error.name != f"analytics.sources.{name}":
+                raise
+    return tuple(found)
+
+
+def _formats(module: ModuleType) -> list[tuple[str, str, object, object]]:
+    """(format id, description, sniff, read) for each format a module offers (some offer two)."""
+    if hasattr(module, "FORMATS"):
+        return list(module.FORMATS)
+    return [(module.FORMAT, module.DESCRIPTION, module.sniff, module.read)]
+
+
+def known_formats() -> list[tuple[str, str]]:
+    """Every format the workbook reads, as (id, description)."""
+    return [(fmt, desc) for module in adapters() for fmt, desc, _, _ in _formats(module)]
+
+
+def load_order(format_id: str) -> int:
+    for position, module in enumerate(adapters()):
+        if any(fmt == format_id for fmt, _, _, _ in _formats(module)):
+            return position
+    return len(ADAPTER_MODULES)
+
+
+def detect(path: Path) -> tuple[str, object]:
+    """The (format id, read function) of ``path``, decided by content.
+
+    Raises :class:`SourceError` naming the file and listing the known formats when none (or more
+    than one) matches.
+    """
+    path = Path(path)
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if not head.strip():
+        raise SourceError(f"{path.name}: the file is empty; expected one of the known exports:\n{_format_list()}")
+    matches = []
+    for module in adapters():
+        for fmt, _desc, sniff, read in _formats(module):
+            try:
+                if sniff(path, head):
+                    matches.append((fmt, read))
+            except Exception:  # a sniffer that cannot parse the head simply does not claim the file
+                continue
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise SourceError(f"{path.name}: the file looks like several formats ({[m[0] for m in matches]}); "
+                          "rename its columns to match one export exactly.")
+    kind = "an .xlsx workbook" if is_xlsx(head) else "a file"
+    first_line = head.split(b"\n", 1)[0][:120].decode("utf-8", "replace")
+    raise SourceError(
+        f"{path.name}: {kind} of no known format (it starts with {first_line!r}). Known formats:\n{_format_list()}"
+    )
+
+
+def _format_list() -> str:
+    return "\n".join(f"  - {fmt}: {desc}" for fmt, desc in known_formats())

@@ -298,7 +298,7 @@ def _vectorised_datetimes(
     the same offset style parses in one call. ``None`` sends the column to the cell-by-cell parser."""
     text = values.astype("string").str.strip()
     present = text.notna() & (text != "")
-    if not present.any() or not text[present].str.match(r"^\d{4}-\d{2}-\d{2}").all() and date_format is None:
+    if not present.any() or (not text[present].str.match(r"^\d{4}-\d{2}-\d{2}").all() and date_format is None):
         return None
     with_offset = text[present].str.contains(_OFFSET_AT_END.pattern, regex=True)
     if with_offset.any() and not with_offset.all():

@@ -1,0 +1,180 @@
+"""The ``policy-pulse`` command: every user-facing action, with errors a person can act on."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from analytics import config
+
+__all__ = ["main"]
+
+
+class UserError(Exception):
+    """An error shown as one clear message (no traceback) with exit code 2."""
+
+
+def _add_warehouse(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", metavar="FILE", default=None,
+                        help="warehouse file (default: $POLICY_PULSE_WAREHOUSE or data/warehouse.duckdb)")
+
+
+def _cmd_sample_data(args: argparse.Namespace) -> int:
+    from analytics import sample
+
+    out = Path(args.out)
+    truth = sample.generate(out, seed=args.seed, employees=args.employees, months=args.months,
+                            progress=_progress_printer("sample"))
+    files = truth.get("files", {})
+    print(f"Wrote {len(files)} export files for {args.employees} employees over {args.months} months to {out}/ "
+          f"(planted effects in {out / 'truth.json'}).")
+    return 0
+
+
+def _progress_printer(label: str):
+    def report(done: int, total: int, what: str = "") -> None:
+        print(f"\r[{label}] {done}/{total} {what[:60]:<60}", end="" if done < total else "\n", file=sys.stderr,
+              flush=True)
+
+    return report
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from analytics import ingest, warehouse
+
+    bar = tqdm(total=None, unit="file", disable=None, file=sys.stderr, desc="ingest")
+    results = []
+
+    def progress(result: ingest.FileResult) -> None:
+        results.append(result)
+        bar.update(1)
+
+    try:
+        ingest.ingest_paths(args.paths, warehouse_file=args.warehouse, dry_run=args.dry_run, progress=progress)
+    except (ingest.IngestError, warehouse.WarehouseBusy, ValueError) as error:
+        raise UserError(str(error)) from error
+    finally:
+        bar.close()
+    width = max([len(r.path.name) for r in results] + [4])
+    print(f"{'file':<{width}}  {'format':<18} {'status':<8} {'read':>7} {'loaded':>7} {'rejected':>8}  tables")
+    for r in results:
+        tables = ", ".join(t for t in r.tables if not t.startswith("vault:")) or ("vault" if r.tables else "")
+        print(f"{r.path.name:<{width}}  {r.format or '?':<18} {r.status:<8} {r.rows_read:>7} {r.rows_loaded:>7} "
+              f"{r.rows_rejected:>8}  {tables}")
+    failed = [r for r in results if r.status == "failed"]
+    for r in failed:
+        print(f"error: {r.message}", file=sys.stderr)
+    totals = sum(r.rows_read for r in results), sum(r.rows_loaded for r in results)
+    print(f"{len(results)} files: {totals[0]} rows read, {totals[1]} loaded, "
+          f"{sum(r.rows_rejected for r in results)} rejected (see the rejects table), {len(failed)} failed.")
+    if not args.dry_run:
+        _print_summary(args.warehouse)
+    return 1 if failed else 0
+
+
+def _print_summary(warehouse_file: str | None) -> None:
+    from analytics import warehouse
+
+    with warehouse.read_only(warehouse_file) as con:
+        counts = warehouse.row_counts(con)
+    print(f"\nWarehouse {config.warehouse_path(warehouse_file)}:")
+    for row in counts.itertuples(index=False):
+        print(f"  {row.table:<20} {row.rows:>9}")
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    _print_summary(args.warehouse)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from analytics import export
+
+    out = export.export_table(args.table, warehouse_file=args.warehouse, fmt=args.format, out=args.out)
+    print(f"Wrote {args.table} to {out}")
+    return 0
+
+
+def _cmd_codebook(args: argparse.Namespace) -> int:
+    from analytics import codebook, sources
+    from analytics.sources.base import ReadContext, SourceError
+
+    settings = config.get_settings()
+    context = ReadContext(timezone=settings.timezone, dayfirst=settings.dayfirst, codebook=codebook.load_codebook())
+    answers = []
+    for name in args.files:
+        try:
+            _fmt, read = sources.detect(Path(name))
+            parsed = read(Path(name), context)
+        except SourceError as error:
+            raise UserError(str(error)) from error
+        if "survey_answers" in parsed.tables:
+            answers.append(parsed.tables["survey_answers"])
+    unmapped = codebook.unmapped_questions(answers)
+    if unmapped.empty:
+        print("Every question of these files is in the codebook.")
+        return 0
+    print(f"# {len(unmapped)} question(s) not in {config.CODEBOOK_PATH.name}; paste and complete these stubs:")
+    print(codebook.codebook_stubs(zip(unmapped["item_id"], unmapped["question"], strict=True)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policy-pulse", description="Does our social-media policy work?")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample-data", help="write a realistic sample organisation's raw exports")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--employees", type=int, default=250)
+    p.add_argument("--months", type=int, default=24)
+    p.set_defaults(func=_cmd_sample_data)
+
+    p = sub.add_parser("ingest", help="load export files (or folders) into the warehouse")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--dry-run", action="store_true", help="read and validate, write nothing")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("summary", help="row counts of every warehouse table")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_summary)
+
+    p = sub.add_parser("export", help="write a table as CSV or Parquet (formula-injection safe)")
+    p.add_argument("table")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.add_argument("--out", metavar="FILE", default=None)
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("codebook", help="list survey questions the codebook does not map, as YAML stubs")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=_cmd_codebook)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the warehouse is unchanged for the file in progress.", file=sys.stderr)
+        return 130
+    except Exception as error:  # the last line of defence: a clear message, the traceback only on request
+        if os.environ.get("POLICY_PULSE_DEBUG"):
+            raise
+        print(f"error: {type(error).__name__}: {error}\n(set POLICY_PULSE_DEBUG=1 for details)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,541 @@
+"""The ingest stage: detect -> read -> attribute & pseudonymise -> scrub -> validate -> load, per file.
+
+Each file loads in ONE transaction together with its ``ingest_log`` rows and its ``rejects``; the same
+bytes again load nothing; a crash mid-file leaves the warehouse as it was. Every data record of a file
+ends in a canonical table or in ``rejects`` with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics import __version__, config, schemas, sources, warehouse
+from analytics.privacy import Scrubber, Vault, key_fingerprint, load_key, normalise_handle, pseudonym
+from analytics.sources.base import Parsed, ReadContext, Reject, SourceError
+
+__all__ = ["FileResult", "IngestError", "ingest_paths", "post_uid_from_content", "quarter_wave"]
+
+#: Test-only: pause (sleep) after loading this many rows of a file, so a test can SIGKILL mid-file.
+PAUSE_ENV = "POLICY_PULSE_TEST_PAUSE_AFTER_ROWS"
+
+_PLATFORM_ALIASES = {"twitter": "x", "x.com": "x", "fb": "facebook", "meta": "facebook", "ig": "instagram",
+                     "linked in": "linkedin", "masto": "mastodon"}
+
+
+class IngestError(Exception):
+    """A file that could not be ingested; the message names it and says why."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one file."""
+
+    path: Path
+    sha256: str
+    format: str = ""
+    status: str = "loaded"  # loaded | skipped (same bytes already loaded) | failed | dry-run
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    tables: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class _Context:
+    key: bytes
+    settings: config.Settings
+    vault: Vault
+    con: duckdb.DuckDBPyConnection
+    scrubber: Scrubber
+    handles: dict[str, str]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+                                and p.name != "truth.json"))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise IngestError(f"{path}: no such file or folder.")
+    return files
+
+
+def ingest_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    warehouse_file: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+    progress: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    """Ingest files and folders (a folder means every file in it) into the warehouse.
+
+    Files are detected by content, then loaded identities first (roster, donors) so every later
+    file is scrubbed with the whole roster. Returns one :class:`FileResult` per file; a file that
+    cannot be read has status ``failed`` and a message naming it, and leaves the warehouse unchanged.
+    """
+    settings = config.get_settings()
+    target = config.warehouse_path(warehouse_file)
+    key = load_key()
+    files = _expand(paths)
+    detected: list[tuple[int, Path, str, object | None, str]] = []
+    results: list[FileResult] = []
+    for path in files:
+        try:
+            fmt, read = sources.detect(path)
+            detected.append((sources.load_order(fmt), path, fmt, read, ""))
+        except (SourceError, OSError) as error:
+            detected.append((-1, path, "", None, str(error)))
+    detected.sort(key=lambda item: (item[0], str(item[1])))
+    con = warehouse.connect(target) if not dry_run else duckdb.connect()
+    if dry_run:
+        warehouse.ensure_schema(con)
+        con.execute("SET TimeZone = 'UTC'")
+    try:
+        vault = Vault.for_warehouse(target, key)
+        context = _Context(key, settings, vault, con, Scrubber(), {})
+        _refresh_identities(context)
+        for _order, path, fmt, read, error in detected:
+            result = FileResult(path=path, sha256=_sha256(path), format=fmt)
+            if read is None:
+                result.status, result.message = "failed", error
+            else:
+                _ingest_one(context, result, read, dry_run=dry_run)
+            results.append(result)
+            if progress:
+                progress(result)
+    finally:
+        con.close()
+    return results
+
+
+def _refresh_identities(context: _Context) -> None:
+    context.scrubber = context.vault.scrubber(keep_domains=context.settings.organisation_domains)
+    context.handles = context.vault.handle_index()
+
+
+def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_run: bool) -> None:
+    con = context.con
+    already = con.execute("SELECT count(*) FROM ingest_log WHERE file_sha256 = ?", [result.sha256]).fetchone()[0]
+    if already:
+        result.status, result.message = "skipped", "these exact bytes were loaded before"
+        return
+    started = datetime.now(UTC)
+    read_context = ReadContext(timezone=context.settings.timezone, dayfirst=context.settings.dayfirst,
+                               codebook=_codebook())
+    try:
+        parsed: Parsed = read(result.path, read_context)
+    except SourceError as error:
+        result.status, result.message = "failed", str(error)
+        return
+    except Exception as error:  # an adapter bug must still name the file, never show a traceback
+        result.status = "failed"
+        result.message = f"{result.path.name}: could not be read as {result.format} ({type(error).__name__}: {error})"
+        return
+    canonical, rejects, vault_changes = _canonicalise(context, parsed, result)
+    result.rows_read = parsed.rows_read
+    result.rows_rejected = len(rejects)
+    result.rows_loaded = parsed.rows_read - len(rejects)
+    if dry_run:
+        result.status = "dry-run"
+        return
+    if vault_changes:
+        # the vault is written first: if the load below fails, an identity the vault knows early is harmless
+        context.vault.save()
+        _refresh_identities(context)
+    finished = datetime.now(UTC)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        _load(context, canonical, result)
+        _write_rejects(con, rejects, result, context.scrubber)
+        _write_log(con, result, context, started, finished)
+        con.execute("COMMIT")
+    except Exception as error:
+        con.execute("ROLLBACK")
+        result.status = "failed"
+        result.message = f"{result.path.name}: nothing loaded ({type(error).__name__}: {error})"
+
+
+def _codebook():
+    from analytics import codebook
+
+    return codebook.load_codebook()
+
+
+# --- staging -> canonical -----------------------------------------------------------------------
+
+def _canonicalise(context: _Context, parsed: Parsed, result: FileResult):
+    """Turn staging tables into canonical frames; returns (frames, rejects, vault_changed)."""
+    rejects: list[Reject] = list(parsed.rejects)
+    frames: dict[str, pd.DataFrame] = {}
+    vault_changed = False
+    tables = parsed.tables
+    if "roster" in tables:
+        frames.update(_roster(context, tables["roster"]))
+        vault_changed = True
+    if "donors" in tables:
+        donors = tables["donors"]
+        context.vault.set_donors(
+            {"name": r.name, "email": _none(r.email), "phone": _none(r.phone),
+             "public_acknowledgement": bool(r.public_acknowledgement)}
+            for r in donors.itertuples(index=False)
+        )
+        frames["vault:donors"] = donors[["source_row"]]
+        vault_changed = True
+    if vault_changed:
+        _refresh_identities(context)
+    if "posts" in tables:
+        frames["posts"] = _posts(context, tables["posts"], result)
+    if "audience_comments" in tables:
+        frames["audience_comments"] = _audience_comments(context, tables["audience_comments"], result)
+    if "respondents" in tables:
+        frames.update(_surveys(context, tables, result))
+    if "incidents" in tables:
+        frames["incidents"] = _incidents(context, tables["incidents"])
+    if "trainings" in tables:
+        frames["trainings"] = _trainings(context, tables["trainings"])
+    if "policy_versions" in tables:
+        frames["policy_versions"] = _policy_versions(tables["policy_versions"], context.settings.timezone)
+    frames = {name: _scrub(context, name, frame) for name, frame in frames.items()}
+    for name in list(frames):
+        good, reasons = schemas.validate(name, frames[name])
+        if len(reasons):
+            bad = frames[name].loc[reasons.index]
+            rejects.extend(Reject(int(row), _row_text(bad.loc[i]), str(reasons[i]))
+                           for i, row in zip(bad.index, bad["source_row"], strict=True))
+        frames[name] = good
+    if "respondents" in frames:
+        frames = _drop_orphans(frames)
+    frames = _deduplicate(frames, rejects)
+    for frame in frames.values():
+        frame.attrs["file_sha256"] = result.sha256
+    return frames, rejects, vault_changed
+
+
+def _none(value):
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value) else str(value)
+
+
+def _row_text(row: pd.Series) -> str:
+    return ",".join("" if pd.isna(v) else str(v) for k, v in row.items() if k != "source_row")
+
+
+def _scrub(context: _Context, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    if name.startswith("vault:") or name == "recognition_names" or frame.empty:
+        return frame  # display names are the one name kept, and only for people who opted in
+    skip = {"post_uid", "account_key", "author_key", "employee_key", "respondent_key", "comment_uid",
+            "response_id", "platform", "account_type", "source_format", "wave", "area", "severity", "detection"}
+    out = frame.copy()
+    for column in out.columns:
+        if column not in skip and (pd.api.types.is_string_dtype(out[column]) or out[column].dtype == object):
+            out[column] = context.scrubber.scrub_series(out[column])
+    return out
+
+
+def _roster(context: _Context, roster: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    keys = roster["email"].astype(str).map(lambda e: pseudonym(e, context.key))
+    for key, row in zip(keys, roster.itertuples(index=False), strict=True):
+        handles = [h.strip() for h in str(row.handles or "").split(";") if h and h.strip()]
+        facebook_names = [h.partition(":")[2] for h in handles if h.startswith("facebook:")]
+        context.vault.add_person(key, names=[str(row.name), *facebook_names], emails=[str(row.email)],
+                                 handles=[h for h in handles if not h.startswith("facebook:")])
+    employees = pd.DataFrame({
+        "employee_key": keys.astype("string"),
+        "department": roster["department"].astype("string"),
+        "role_level": roster["role_level"].astype("string"),
+        "started_on": pd.to_datetime(roster["started_on"]).dt.date,
+        "left_on": pd.to_datetime(roster["left_on"]).dt.date,
+        "recognition_opt_in": roster["recognition_opt_in"].astype(bool),
+        "source_row": roster["source_row"].astype(int),
+    })
+    opted = roster["recognition_opt_in"].astype(bool) & roster["display_name"].notna()
+    names = pd.DataFrame({"employee_key": keys[opted].astype("string"),
+                          "display_name": roster.loc[opted, "display_name"].astype("string")})
+    return {"employees": employees, "recognition_names": names}
+
+
+def _platform(value) -> str:
+    text = str(value or "").strip().lower()
+    return _PLATFORM_ALIASES.get(text, text)
+
+
+def post_uid_from_content(platform: str, account: str, published_at: pd.Timestamp, text: str) -> str:
+    """``platform:h<hash>`` for a post without an id (platform, account, time and text).
+
+    >>> post_uid_from_content("x", "ada", pd.Timestamp("2026-01-01", tz="UTC"), "hi")[:3]
+    'x:h'
+    """
+    material = "\x1f".join([platform, account.lower(), published_at.isoformat(), text])
+    return f"{platform}:h{hashlib.sha256(material.encode('utf-8')).hexdigest()[:20]}"
+
+
+def _posts(context: _Context, staged: pd.DataFrame, result: FileResult) -> pd.DataFrame:
+    frame = staged.copy()
+    frame["platform"] = frame["platform"].map(_platform)
+    handle = frame["handle"].astype("string").map(normalise_handle, na_action="ignore")
+    org = context.settings.organisation_accounts
+    account_type, account_key, author_key = [], [], []
+    for platform, h in zip(frame["platform"], handle, strict=True):
+        h = "" if pd.isna(h) else str(h)
+        if h and h in org.get(platform, []):
+            account_type.append("organization")
+            account_key.append(f"org:{platform}")
+            author_key.append(None)
+            continue
+        employee = context.handles.get(f"{platform}:{h}") or context.handles.get(h)
+        if employee:
+            account_type.append("employee")
+            account_key.append(employee)
+            author_key.append(employee)
+        else:
+            account_type.append("unattributed")
+            account_key.append(pseudonym(f"account:{platform}:{h}", context.key) if h else None)
+            author_key.append(None)
+    frame["account_type"] = pd.Series(account_type, index=frame.index, dtype="string")
+    frame["account_key"] = pd.Series(account_key, index=frame.index, dtype="string")
+    frame["author_key"] = pd.Series(author_key, index=frame.index, dtype="string")
+    departments = _employee_departments(context.con)
+    frame["department"] = frame["author_key"].map(departments).astype("string")
+    ids = frame["post_id"].astype("string")
+    uids = []
+    for i, (platform, post_id, h, published, text) in enumerate(
+        zip(frame["platform"], ids, handle, frame["published_at"], frame["text"], strict=True)
+    ):
+        if pd.isna(post_id) or not str(post_id).strip():
+            stamp = published if not pd.isna(published) else pd.Timestamp(0, tz="UTC")
+            uids.append(post_uid_from_content(platform, "" if pd.isna(h) else str(h), stamp,
+                                              "" if pd.isna(text) else str(text)))
+            frame.iat[i, frame.columns.get_loc("post_id")] = uids[-1].split(":", 1)[1]
+        else:
+            uids.append(f"{platform}:{str(post_id).strip()}")
+    frame["post_uid"] = pd.Series(uids, index=frame.index, dtype="string")
+    if "metrics_as_of" not in frame or frame["metrics_as_of"].isna().all():
+        frame["metrics_as_of"] = frame["published_at"].max()
+    frame["metrics_as_of"] = frame["metrics_as_of"].fillna(frame["published_at"].max())
+    for column in ("is_share",):
+        frame[column] = frame[column].fillna(False).astype(bool) if column in frame else False
+    for column in ("impressions", "reach", "reactions", "comments", "shares", "clicks", "saves", "video_views"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64") if column in frame else np.nan
+    frame["text"] = frame["text"].astype("string")
+    return frame.drop(columns=["handle"])
+
+
+def _employee_departments(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT employee_key, department FROM employees").fetchall())
+
+
+def _audience_comments(context: _Context, staged: pd.DataFrame, result: FileResult) -> pd.DataFrame:
+    frame = staged.copy()
+    frame["platform"] = frame["platform"].map(_platform)
+    frame["comment_uid"] = (frame["platform"] + ":" + frame["comment_id"].astype(str).str.strip()).astype("string")
+    post_ids = frame["post_id"].astype("string").str.strip()
+    frame["post_uid"] = (frame["platform"] + ":" + post_ids).where(post_ids.notna() & (post_ids != ""))
+    missing = frame["post_uid"].isna() & frame["post_url"].notna()
+    if missing.any():
+        urls = dict(context.con.execute("SELECT url, post_uid FROM posts WHERE url IS NOT NULL").fetchall())
+        scrubbed = context.scrubber.scrub_series(frame.loc[missing, "post_url"])
+        frame.loc[missing, "post_uid"] = scrubbed.map(urls)
+    frame["post_uid"] = frame["post_uid"].astype("string")
+    frame["text"] = frame["text"].astype("string")
+    return frame
+
+
+def quarter_wave(submitted: pd.Series, timezone: str, periods: Sequence[config.SurveyPeriod] = ()) -> pd.Series:
+    """The survey wave: the configured period containing the date, else its calendar quarter
+    (cut in the organisation's time zone).
+
+    >>> quarter_wave(pd.Series(pd.to_datetime(["2026-03-31 23:30"], utc=True)), "Europe/London").tolist()
+    ['2026-Q1']
+    """
+    local = submitted.dt.tz_convert(timezone)
+    waves = ("" + local.dt.year.astype("Int64").astype("string") + "-Q"
+             + local.dt.quarter.astype("Int64").astype("string"))
+    for period in periods:
+        day = local.dt.date
+        inside = (day >= period.start) & (day <= period.end)
+        waves = waves.mask(inside.fillna(False), period.wave)
+    return waves.astype("string")
+
+
+def _surveys(context: _Context, tables: dict[str, pd.DataFrame], result: FileResult) -> dict[str, pd.DataFrame]:
+    respondents = tables["respondents"].copy()
+    when = respondents["submitted_at"].fillna(respondents.get("started_at"))
+    respondents["wave"] = quarter_wave(when, context.settings.timezone, context.settings.survey_periods)
+    email = respondents.get("email")
+    if context.settings.link_surveys_to_employees and email is not None:
+        respondents["respondent_key"] = email.map(lambda e: pseudonym(str(e), context.key), na_action="ignore")
+    else:
+        respondents["respondent_key"] = pd.Series(pd.NA, index=respondents.index, dtype="string")
+    respondents = respondents.drop(columns=[c for c in ("email", "name") if c in respondents])
+    respondents["response_id"] = respondents["response_id"].astype("string")
+    respondents["finished"] = respondents["finished"].fillna(False).astype(bool)
+    out = {"respondents": respondents}
+    for name in ("survey_answers", "survey_comments"):
+        frame = tables.get(name, pd.DataFrame(columns=["response_id", "item_id", "source_row"])).copy()
+        frame["response_id"] = frame["response_id"].astype("string")
+        frame["item_id"] = frame["item_id"].astype("string")
+        if name == "survey_answers":
+            frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype("float64")
+            frame["mapped"] = frame["mapped"].fillna(False).astype(bool)
+        else:
+            frame["text"] = frame["text"].astype("string")
+        out[name] = frame
+    return out
+
+
+def _incidents(context: _Context, staged: pd.DataFrame) -> pd.DataFrame:
+    frame = staged.copy()
+    frame["employee_key"] = frame["email"].map(lambda e: pseudonym(str(e), context.key), na_action="ignore")
+    departments = _employee_departments(context.con)
+    frame["department"] = frame["department"].fillna(frame["employee_key"].map(departments))
+    urls = dict(context.con.execute("SELECT url, post_uid FROM posts WHERE url IS NOT NULL").fetchall())
+    frame["post_url"] = context.scrubber.scrub_series(frame["post_url"]) if "post_url" in frame else pd.NA
+    frame["post_uid"] = frame["post_url"].map(urls).astype("string")
+    for column in ("area", "severity", "detection", "incident_id"):
+        frame[column] = frame[column].astype("string")
+    return frame.drop(columns=["email"])
+
+
+def _trainings(context: _Context, staged: pd.DataFrame) -> pd.DataFrame:
+    frame = staged.copy()
+    frame["employee_key"] = frame["email"].map(lambda e: pseudonym(str(e), context.key)).astype("string")
+    frame["module"] = frame["module"].astype("string")
+    return frame.drop(columns=["email"])
+
+
+def _policy_versions(staged: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    frame = staged.copy()
+    frame["effective_on"] = pd.to_datetime(frame["effective_on"]).dt.tz_convert(timezone).dt.date
+    frame["version"] = frame["version"].astype("string")
+    frame["summary"] = frame["summary"].astype("string")
+    return frame
+
+
+def _drop_orphans(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Answers and comments of a rejected respondent go with it (the reject row explains why)."""
+    kept = set(frames["respondents"]["response_id"])
+    for name in ("survey_answers", "survey_comments"):
+        if name in frames:
+            frames[name] = frames[name][frames[name]["response_id"].isin(kept)]
+    return frames
+
+
+_IDENTITY_COLUMNS = {
+    "posts": ["post_uid"], "audience_comments": ["comment_uid"], "respondents": ["response_id"],
+    "incidents": ["incident_id"], "policy_versions": ["version"], "employees": ["employee_key"],
+    "recognition_names": ["employee_key"],
+    "trainings": ["employee_key", "module", "completed_at"],
+}
+
+
+def _deduplicate(frames: dict[str, pd.DataFrame], rejects: list[Reject]) -> dict[str, pd.DataFrame]:
+    """A record repeated inside one file is loaded once; the repeats are rejected with the row they repeat."""
+    for name, keys in _IDENTITY_COLUMNS.items():
+        frame = frames.get(name)
+        if frame is None or frame.empty or "source_row" not in frame:
+            continue
+        repeated = frame.duplicated(subset=keys, keep="last")
+        if repeated.any():
+            last_row = frame.drop_duplicates(subset=keys, keep="last").set_index(keys)["source_row"]
+            for _, row in frame[repeated].iterrows():
+                key = tuple(row[k] for k in keys) if len(keys) > 1 else row[keys[0]]
+                rejects.append(Reject(int(row["source_row"]), _row_text(row),
+                                      f"duplicate record: the same {'/'.join(keys)} appears again in row "
+                                      f"{int(last_row.loc[key])}, which was loaded"))
+            frames[name] = frame[~repeated]
+    return frames
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+def _pause_for_tests(loaded_so_far: int) -> None:
+    limit = os.environ.get(PAUSE_ENV)
+    if limit and loaded_so_far >= int(limit):
+        print(f"PAUSED after {loaded_so_far} rows", file=sys.stderr, flush=True)
+        time.sleep(3600)
+
+
+def _load(context: _Context, frames: dict[str, pd.DataFrame], result: FileResult) -> None:
+    con = context.con
+    sha = result.sha256
+    loaded_rows = 0
+    for name, frame in frames.items():
+        result.tables[name] = (len(frame), len(frame), 0)
+        if name.startswith("vault:"):
+            continue
+        frame = frame.assign(source_file_sha256=sha)
+        con.register("_keys", frame)
+        try:
+            if name == "posts":
+                # the same post in a later export updates its metrics: the latest metrics_as_of wins
+                con.execute("""DELETE FROM posts WHERE post_uid IN (
+                    SELECT k.post_uid FROM _keys k JOIN posts p USING (post_uid)
+                    WHERE k.metrics_as_of >= p.metrics_as_of)""")
+                frame = con.execute("SELECT k.* FROM _keys k WHERE NOT EXISTS "
+                                    "(SELECT 1 FROM posts p WHERE p.post_uid = k.post_uid)").df()
+            elif name in ("respondents", "survey_answers", "survey_comments"):
+                con.execute(f"DELETE FROM {name} WHERE response_id IN (SELECT DISTINCT response_id FROM _keys)")
+            elif name in _IDENTITY_COLUMNS:
+                keys = _IDENTITY_COLUMNS[name]
+                condition = " AND ".join(f"t.{k} = k.{k}" for k in keys)
+                con.execute(f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM _keys k WHERE {condition})")
+            if name == "employees":
+                con.execute("DELETE FROM recognition_names WHERE employee_key IN (SELECT employee_key FROM _keys)")
+        finally:
+            con.unregister("_keys")
+        warehouse.insert_frame(con, name, frame)
+        loaded_rows += len(frame)
+        _pause_for_tests(loaded_rows)
+
+
+def _write_rejects(con, rejects: list[Reject], result: FileResult, scrubber: Scrubber) -> None:
+    if not rejects:
+        return
+    frame = pd.DataFrame({
+        "file_sha256": result.sha256,
+        "file_name": scrubber.scrub(result.path.name),
+        "source_row": [r.source_row for r in rejects],
+        "raw_redacted": scrubber.scrub_series(pd.Series([r.raw[:2000] for r in rejects], dtype="string")),
+        "reason": [r.reason for r in rejects],
+    })
+    warehouse.insert_frame(con, "rejects", frame)
+
+
+def _write_log(con, result: FileResult, context: _Context, started: datetime, finished: datetime) -> None:
+    tables = result.tables or {"(none)": (0, 0, 0)}
+    primary = next(iter(tables))
+    rows = []
+    for name, (read, loaded, _) in tables.items():
+        rejected = result.rows_rejected if name == primary else 0
+        rows.append({
+            "file_sha256": result.sha256, "file_name": context.scrubber.scrub(result.path.name),
+            "format": result.format, "table_name": name,
+            "rows_read": result.rows_read if name == primary else read,
+            "rows_loaded": result.rows_loaded if name == primary else loaded,
+            "rows_rejected": rejected, "key_fingerprint": key_fingerprint(context.key),
+            "started_at": started, "finished_at": finished, "tool_version": __version__,
+        })
+    warehouse.insert_frame(con, "ingest_log", pd.DataFrame(rows))

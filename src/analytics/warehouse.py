@@ -1,0 +1,204 @@
+"""The DuckDB warehouse: schema, one-writer transactional loads, and read-only access for surfaces.
+
+Surfaces (notebooks, dashboards, report) call :func:`read_only` and never block a writer: DuckDB
+allows one process to hold the file for writing, so a reader that finds it locked gets
+:class:`WarehouseBusy` (shown as "busy, retry"), and a reader never sees a half-written load because
+every load is one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analytics import config
+
+__all__ = [
+    "CANONICAL_TABLES",
+    "DERIVED_TABLES",
+    "TABLE_COLUMNS",
+    "WarehouseBusy",
+    "WarehouseMissing",
+    "connect",
+    "ensure_schema",
+    "insert_frame",
+    "read_only",
+    "read_table",
+    "row_counts",
+    "text_columns",
+]
+
+
+class WarehouseMissing(FileNotFoundError):
+    """No warehouse (or an empty one) where a surface expected it; the message says what to run."""
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process is writing the warehouse; retry in a moment."""
+
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS respondents (
+    response_id VARCHAR, source_format VARCHAR, wave VARCHAR, submitted_at TIMESTAMPTZ, started_at TIMESTAMPTZ,
+    finished BOOLEAN, respondent_key VARCHAR, department VARCHAR, role_level VARCHAR, tenure_band VARCHAR,
+    location VARCHAR, source_file_sha256 VARCHAR, source_row INTEGER);
+CREATE TABLE IF NOT EXISTS survey_answers (
+    response_id VARCHAR, item_id VARCHAR, question VARCHAR, value DOUBLE, value_label VARCHAR, mapped BOOLEAN,
+    source_file_sha256 VARCHAR, source_row INTEGER);
+CREATE TABLE IF NOT EXISTS survey_comments (
+    response_id VARCHAR, item_id VARCHAR, text VARCHAR, source_file_sha256 VARCHAR, source_row INTEGER);
+CREATE TABLE IF NOT EXISTS posts (
+    post_uid VARCHAR, platform VARCHAR, post_id VARCHAR, account_key VARCHAR, account_type VARCHAR,
+    author_key VARCHAR, department VARCHAR, published_at TIMESTAMPTZ, text VARCHAR, url VARCHAR,
+    impressions DOUBLE, reach DOUBLE, reactions DOUBLE, comments DOUBLE, shares DOUBLE, clicks DOUBLE,
+    saves DOUBLE, video_views DOUBLE, metrics_as_of TIMESTAMPTZ, is_share BOOLEAN, shared_url VARCHAR,
+    source_file_sha256 VARCHAR, source_row INTEGER);
+CREATE TABLE IF NOT EXISTS audience_comments (
+    comment_uid VARCHAR, post_uid VARCHAR, platform VARCHAR, post_url VARCHAR, published_at TIMESTAMPTZ,
+    text VARCHAR, source_file_sha256 VARCHAR, source_row INTEGER);
+CREATE TABLE IF NOT EXISTS employees (
+    employee_key VARCHAR, department VARCHAR, role_level VARCHAR, started_on DATE, left_on DATE,
+    recognition_opt_in BOOLEAN, source_file_sha256 VARCHAR, source_row INTEGER);
+CREATE TABLE IF NOT EXISTS recognition_names (employee_key VARCHAR, display_name VARCHAR);
+CREATE TABLE IF NOT EXISTS incidents (
+    incident_id VARCHAR, reported_at TIMESTAMPTZ, occurred_at TIMESTAMPTZ, resolved_at TIMESTAMPTZ,
+    employee_key VARCHAR, department VARCHAR, area VARCHAR, severity VARCHAR, detection VARCHAR,
+    post_uid VARCHAR, post_url VARCHAR, summary VARCHAR, source_file_sha256 VARCHAR, source_row INTEGER);
+CREATE TABLE IF NOT EXISTS trainings (
+    employee_key VARCHAR, module VARCHAR, completed_at TIMESTAMPTZ, source_file_sha256 VARCHAR, source_row INTEGER);
+CREATE TABLE IF NOT EXISTS policy_versions (
+    version VARCHAR, effective_on DATE, summary VARCHAR, areas_changed VARCHAR,
+    source_file_sha256 VARCHAR, source_row INTEGER);
+CREATE TABLE IF NOT EXISTS ingest_log (
+    file_sha256 VARCHAR, file_name VARCHAR, format VARCHAR, table_name VARCHAR, rows_read INTEGER,
+    rows_loaded INTEGER, rows_rejected INTEGER, key_fingerprint VARCHAR, started_at TIMESTAMPTZ,
+    finished_at TIMESTAMPTZ, tool_version VARCHAR);
+CREATE TABLE IF NOT EXISTS rejects (
+    file_sha256 VARCHAR, file_name VARCHAR, source_row INTEGER, raw_redacted VARCHAR, reason VARCHAR);
+"""
+
+#: Canonical tables written by ``ingest`` (the derived ones are written by ``build``).
+CANONICAL_TABLES = (
+    "respondents", "survey_answers", "survey_comments", "posts", "audience_comments", "employees",
+    "recognition_names", "incidents", "trainings", "policy_versions", "ingest_log", "rejects",
+)
+DERIVED_TABLES = (
+    "sentiment", "post_findings", "construct_scores", "incident_timings", "monthly_metrics", "build_log",
+)
+
+
+def _columns_from_ddl() -> dict[str, list[str]]:
+    tables: dict[str, list[str]] = {}
+    for match in re.finditer(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\);", _DDL, re.S):
+        columns = [part.strip().split()[0] for part in match.group(2).split(",")]
+        tables[match.group(1)] = columns
+    return tables
+
+
+#: Column order of every canonical table, read from the DDL so there is one definition.
+TABLE_COLUMNS: dict[str, list[str]] = _columns_from_ddl()
+
+
+def _configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def connect(path: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-write connection (the single writer), with the canonical schema in place."""
+    target = config.warehouse_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(target))
+    except duckdb.IOException as error:
+        raise WarehouseBusy(_busy_message(target)) from error
+    ensure_schema(_configure(con))
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_DDL)
+
+
+def _busy_message(target: Path) -> str:
+    return (
+        f"The warehouse {target.name} is busy: another policy-pulse command is writing it. "
+        "Retry in a moment (dashboards refresh by themselves)."
+    )
+
+
+@contextlib.contextmanager
+def read_only(path: str | os.PathLike[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection for surfaces.
+
+    Raises :class:`WarehouseMissing` (with the command to run) when there is no warehouse and
+    :class:`WarehouseBusy` while a writer holds it.
+    """
+    target = config.warehouse_path(path)
+    if not target.exists():
+        raise WarehouseMissing(
+            f"No warehouse at {target}. Run `make demo` (sample data) or `policy-pulse ingest data/raw` "
+            "then `policy-pulse build`."
+        )
+    try:
+        con = duckdb.connect(str(target), read_only=True)
+    except duckdb.IOException as error:
+        raise WarehouseBusy(_busy_message(target)) from error
+    try:
+        yield _configure(con)
+    finally:
+        con.close()
+
+
+def read_table(table: str, path: str | os.PathLike[str] | None = None, *, where: str = "") -> pd.DataFrame:
+    """A whole table (or a filtered slice) as a DataFrame, through a read-only connection."""
+    if not re.fullmatch(r"\w+", table):
+        raise ValueError(f"{table!r} is not a table name.")
+    with read_only(path) as con:
+        if table not in _tables(con):
+            raise WarehouseMissing(f"The warehouse has no table {table!r} yet. Run `policy-pulse build`.")
+        return con.execute(f"SELECT * FROM {table} {where}").df()
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def row_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Rows per table (canonical first, then derived), for summaries."""
+    present = _tables(con)
+    names = [t for t in (*CANONICAL_TABLES, *DERIVED_TABLES) if t in present]
+    names += sorted(present - set(names))
+    rows = [(name, con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]) for name in names]
+    return pd.DataFrame(rows, columns=["table", "rows"])
+
+
+def text_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Every (table, column) of a text type, for the leak scan."""
+    return [
+        (t, c)
+        for t, c in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR' ORDER BY table_name, column_name"
+        ).fetchall()
+    ]
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
+    """Append ``frame`` to ``table`` by column name (missing columns become NULL); returns rows inserted."""
+    if frame.empty:
+        return 0
+    columns = [c for c in TABLE_COLUMNS.get(table, list(frame.columns)) if c in frame.columns]
+    con.register("_incoming", frame[columns])
+    try:
+        names = ", ".join(columns)
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+    return len(frame)
