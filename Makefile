@@ -1,0 +1,50 @@
+# Policy Pulse — two commands on a fresh machine with Python 3.11+ and make:
+#   make demo   set up, generate the sample organisation, ingest + build it, serve the dashboards
+#   make test   set up with the test extras and run the whole suite
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_RAW := data/demo/raw
+WAREHOUSE ?= data/warehouse.duckdb
+PORT ?= 8866
+
+.PHONY: demo test lab lint sample-copy benchmark clean
+
+$(BIN)/activate:
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/policy-pulse sample-data --out $(DEMO_RAW)
+	$(BIN)/policy-pulse ingest $(DEMO_RAW) --warehouse $(WAREHOUSE)
+	$(BIN)/policy-pulse build --warehouse $(WAREHOUSE)
+	$(BIN)/policy-pulse dashboard --warehouse $(WAREHOUSE) --port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks
+
+# Regenerate the small committed sample in data/sample/ (deterministic).
+sample-copy: $(VENV)/.installed
+	rm -rf data/sample && $(BIN)/policy-pulse sample-data --out data/sample
+
+benchmark: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) data/demo $(WAREHOUSE) reports exports

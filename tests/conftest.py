@@ -1,0 +1,72 @@
+"""Test-session set-up: a private key, a private config folder and ONE shared sample warehouse.
+
+The warehouse is built once per test run from the committed ``data/sample/`` (ingest + build) and
+shared by every xdist worker and by the notebooks nbval executes (they inherit the environment).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from analytics import config
+
+_RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or os.environ.get("POLICY_PULSE_TEST_RUN") or str(os.getpid())
+os.environ.setdefault("POLICY_PULSE_TEST_RUN", _RUN_ID)
+SHARED = Path(tempfile.gettempdir()) / f"policy-pulse-tests-{_RUN_ID}"
+SHARED.mkdir(parents=True, exist_ok=True)
+SAMPLE_WAREHOUSE = SHARED / "sample.duckdb"
+
+# Everything the package resolves through the environment points into the shared test folder.
+os.environ["POLICY_PULSE_CONFIG_DIR"] = str(SHARED / "config")
+os.environ["POLICY_PULSE_KEY"] = "policy-pulse-test-key-not-secret"
+os.environ["POLICY_PULSE_WAREHOUSE"] = str(SAMPLE_WAREHOUSE)
+
+
+def ensure_sample_warehouse() -> Path:
+    """Build the shared sample warehouse once (a file lock makes concurrent workers wait)."""
+    done = SHARED / "sample.done"
+    with open(SHARED / "sample.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            from analytics import ingest
+
+            results = ingest.ingest_paths([config.SAMPLE_DIR], warehouse_file=SAMPLE_WAREHOUSE)
+            failed = [r.message for r in results if r.status == "failed"]
+            assert not failed, f"the committed sample did not ingest: {failed}"
+            try:
+                from analytics import build
+            except ImportError:
+                build = None
+            if build is not None:
+                build.build(warehouse_file=SAMPLE_WAREHOUSE)
+            done.write_text("ok")
+    return SAMPLE_WAREHOUSE
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse() -> Path:
+    return ensure_sample_warehouse()
+
+
+@pytest.fixture(scope="session")
+def sample_truth() -> dict:
+    import json
+
+    return json.loads((config.SAMPLE_DIR / "truth.json").read_text())
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # notebooks executed by nbval read the shared warehouse through POLICY_PULSE_WAREHOUSE
+    if item.fspath is not None and str(item.fspath).endswith(".ipynb"):
+        ensure_sample_warehouse()
+
+
+@pytest.fixture
+def fresh_warehouse(tmp_path: Path) -> Path:
+    """An empty warehouse file path of the test's own (with its own vault)."""
+    return tmp_path / "warehouse.duckdb"
