@@ -118,13 +118,16 @@ class _Vader:
         lower = word.lower()
         value = self.lexicon.get(lower)
         booster = self.boosters.get(lower)
+        negation = lower in self.negations or "n't" in lower
         facts = (
             lower,
             word.isupper(),
             value,
             booster,
-            lower in self.negations or "n't" in lower,
+            negation,
             value is not None and booster is None,
+            # Inert: cannot change the valence of a sentiment word up to three places after it.
+            booster is None and not negation and lower not in _RULE_WORDS and lower not in self.phrase_starts,
         )
         if len(self.memo) >= _TOKEN_MEMO_LIMIT:
             self.memo.clear()
@@ -132,9 +135,12 @@ class _Vader:
         return facts
 
 
-#: (lower form, is ALL CAPS, lexicon valence, booster increment, is a negation, may carry sentiment)
-_Facts = tuple[str, bool, "float | None", "float | None", bool, bool]
-_LOWER, _UPPER, _CANDIDATE = itemgetter(0), itemgetter(1), itemgetter(5)
+#: (lower form, is ALL CAPS, lexicon valence, booster increment, is a negation, may carry sentiment,
+#: inert)
+_Facts = tuple[str, bool, "float | None", "float | None", bool, bool, bool]
+_LOWER, _UPPER, _CANDIDATE, _INERT = itemgetter(0), itemgetter(1), itemgetter(5), itemgetter(6)
+# Words that rules look for around a sentiment word ("no good", "at least", "never so", "without doubt").
+_RULE_WORDS = frozenset({"no", "least", "at", "very", "never", "so", "this", "without", "doubt", "or", "nor"})
 
 
 def _parse_tab_file(text: str, convert: Any) -> dict[str, Any]:
@@ -239,15 +245,14 @@ def _but_rule(lowers: list[str], positions: list[int], values: list[float]) -> N
             values[first] = values[k] * _BUT_AFTER
 
 
-def _scores(text: str) -> tuple[float, float, float, float]:
-    """(neg, neu, pos, compound) of one text, rounded as the package rounds."""
-    v = _vader()
+def _raw_scores(text: str, v: _Vader) -> tuple[float, float, float, float]:
+    """(neg, neu, pos, compound) of one text before the package's final rounding."""
     if not text.isascii() and v.emoji_re.search(text):
         text = text.translate(v.emoji_table)
     tokens = text.split()
     n = len(tokens)
     if n == 0:
-        return 0.0, 0.0, 0.0, 0.0
+        return _NOTHING
     memo = v.memo
     try:
         facts = list(map(memo.__getitem__, tokens))
@@ -256,21 +261,25 @@ def _scores(text: str) -> tuple[float, float, float, float]:
     # Per-token passes run in C (map/compress); Python only visits the few sentiment words.
     candidates = list(compress(range(n), map(_CANDIDATE, facts)))
     if not candidates:
-        return 0.0, 1.0, 0.0, 0.0
+        return _NEUTRAL
     lowers = list(map(_LOWER, facts))
-    n_upper = sum(map(_UPPER, facts))
-    cap_differential = 0 < n_upper < n
+    cap_differential = 0 < sum(map(_UPPER, facts)) < n
     positions = []
     values = []
     for i in candidates:
-        if lowers[i] == "kind" and i < n - 1 and lowers[i + 1] == "of":
+        own = facts[i]
+        if own[6] and not (own[1] and cap_differential) and all(map(_INERT, facts[max(0, i - 3) : i])):
+            # Nothing around the word can touch it: the rules would return its lexicon valence.
+            valence = own[2]
+        elif own[0] == "kind" and i < n - 1 and lowers[i + 1] == "of":
             continue
-        valence = _valence(v, facts, lowers, i, cap_differential)
+        else:
+            valence = _valence(v, facts, lowers, i, cap_differential)
         if valence != 0:
             positions.append(i)
             values.append(valence)
     if not values:
-        return 0.0, 1.0, 0.0, 0.0
+        return _NEUTRAL
     if "but" in lowers:
         _but_rule(lowers, positions, values)
     total = float(sum(values))
@@ -300,11 +309,38 @@ def _scores(text: str) -> tuple[float, float, float, float]:
     neutral = n - len(values)
     denominator = pos_sum + math.fabs(neg_sum) + neutral
     return (
-        round(math.fabs(neg_sum / denominator), 3),
-        round(math.fabs(neutral / denominator), 3),
-        round(math.fabs(pos_sum / denominator), 3),
-        round(compound, 4),
+        math.fabs(neg_sum / denominator),
+        math.fabs(neutral / denominator),
+        math.fabs(pos_sum / denominator),
+        compound,
     )
+
+
+_NOTHING = (0.0, 0.0, 0.0, 0.0)
+_NEUTRAL = (0.0, 1.0, 0.0, 0.0)
+_DIGITS = (3, 3, 3, 4)
+_KEYS = ("neg", "neu", "pos", "compound")
+_SCALE = np.array([10.0**d for d in _DIGITS])
+
+
+def _round_like_python(raw: np.ndarray) -> np.ndarray:
+    """``round(x, 3)`` / ``round(x, 4)`` column-wise, to the bit, for an (n, 4) array.
+
+    numpy's rint(x * 10**d) / 10**d can differ from Python's exact decimal rounding only where
+    x * 10**d lies within floating error of a half; those few values are rounded by Python.
+    """
+    scaled = raw * _SCALE
+    rounded = np.rint(scaled) / _SCALE
+    near_half = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
+    for row, col in zip(*np.nonzero(near_half), strict=True):
+        rounded[row, col] = round(float(raw[row, col]), _DIGITS[col])
+    return rounded
+
+
+def _score_many(texts: Sequence[str]) -> np.ndarray:
+    v = _vader()
+    raw = np.array([_raw_scores(t, v) for t in texts], dtype=np.float64).reshape(-1, 4)
+    return _round_like_python(raw)
 
 
 def polarity_scores(text: str) -> dict[str, float]:
@@ -330,8 +366,8 @@ def polarity_scores(text: str) -> dict[str, float]:
     """
     if not isinstance(text, str):
         raise ValueError(f"polarity_scores needs a str, got {type(text).__name__}; convert it first")
-    neg, neu, pos, compound = _scores(text)
-    return {"neg": neg, "neu": neu, "pos": pos, "compound": compound}
+    raw = _raw_scores(text, _vader())
+    return {key: round(value, digits) for key, value, digits in zip(_KEYS, raw, _DIGITS, strict=True)}
 
 
 # --- language screen -----------------------------------------------------------------------------
