@@ -38,10 +38,12 @@ __all__ = [
     "email_or_none",
     "file_prefix",
     "head_records",
+    "id_text",
     "read",
     "row_text",
     "sniff",
     "stage_survey",
+    "xlsx_head_rows",
 ]
 
 FORMAT = "qualtrics"
@@ -89,6 +91,31 @@ def head_records(head: bytes, n: int) -> list[list[str]]:
     except csv.Error:
         pass
     return records[:n]
+
+
+def xlsx_head_rows(path: Path, n: int) -> list[list[Any]]:
+    """The first ``n`` rows of a workbook's first sheet, for sniffers (``[]`` if it cannot be opened)."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # a sniffer must never fail on a file it cannot open; it just does not claim it
+        return []
+    try:
+        rows = workbook.worksheets[0].iter_rows(max_row=n, values_only=True)
+        return [list(row) for row in rows]
+    finally:
+        workbook.close()
+
+
+def id_text(value: Any) -> str | None:
+    """An id cell as text: workbook numbers lose their ``.0``; blanks are ``None``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
 
 
 def file_prefix(path: Path) -> str:
