@@ -18,21 +18,29 @@ Three things live here:
 
 from __future__ import annotations
 
+import hashlib
+import html
 import importlib.metadata
 import importlib.resources
 import math
+import os
 import re
 import string
 import unicodedata
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from itertools import compress
+from multiprocessing import get_context
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "ENGLISH_MIN_CONFIDENCE",
+    "PARALLEL_MIN_TEXTS",
     "SCORER_VERSION",
     "clean_text",
     "is_confidently_not_english",
@@ -66,7 +74,8 @@ _ALPHA = 15
 _PUNCTUATION = string.punctuation
 # Per-token facts are memoised; a cap keeps memory bounded on unbounded streams of new tokens.
 _TOKEN_MEMO_LIMIT = 400_000
-_PARALLEL_MIN_TEXTS = 20_000
+_LANGUAGE_CHUNK = 4096
+_MAX_LANGUAGE_CHARS = 2000
 
 
 def _package_version(name: str) -> str:
@@ -204,9 +213,13 @@ def _valence(v: _Vader, facts: list[_Facts], lowers: list[str], i: int, cap_diff
                 valence = valence * v.n_scalar
             if not v.phrase_starts.isdisjoint(lowers[i - 3 : i + 1]):
                 valence = _phrases(v, valence, lowers, i)
-    if i > 0 and lowers[i - 1] == "least" and facts[i - 1][2] is None:
-        if i == 1 or lowers[i - 2] not in ("at", "very"):
-            valence = valence * v.n_scalar
+    if (
+        i > 0
+        and lowers[i - 1] == "least"
+        and facts[i - 1][2] is None
+        and (i == 1 or lowers[i - 2] not in ("at", "very"))
+    ):
+        valence = valence * v.n_scalar
     return valence
 
 
@@ -362,7 +375,7 @@ def polarity_scores(text: str) -> dict[str, float]:
     >>> polarity_scores("VADER is VERY SMART, handsome, and FUNNY!!!")
     {'neg': 0.0, 'neu': 0.233, 'pos': 0.767, 'compound': 0.9342}
     >>> polarity_scores("The plot was good, but the dialog is not great.")["compound"]
-    -0.3704
+    -0.5409
     """
     if not isinstance(text, str):
         raise ValueError(f"polarity_scores needs a str, got {type(text).__name__}; convert it first")
@@ -404,31 +417,42 @@ class _LanguageModel:
 
     def classify(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Most probable language and its normalised probability for each text."""
-        import scipy.sparse
-
         encoded = [_langid_bytes(t) for t in texts]
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        # Longest first, so the texts still being read at byte position t are a prefix of the batch.
+        # Longest first, so the texts still being read at byte position t are a prefix of a chunk,
+        # and texts of similar length share a chunk (little padding).
         order = np.argsort(-lengths, kind="stable")
-        width = int(lengths.max(initial=0))
-        grid = np.zeros((len(encoded), width), dtype=np.int64)
-        for row, k in enumerate(order):
-            grid[row, : lengths[k]] = np.frombuffer(encoded[k], dtype=np.uint8)
-        sorted_lengths = lengths[order]
+        probabilities = np.empty((len(encoded), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(order), _LANGUAGE_CHUNK):
+            chunk = order[start : start + _LANGUAGE_CHUNK]
+            probabilities[chunk] = self._probabilities([encoded[k] for k in chunk], lengths[chunk])
+        best = probabilities.argmax(axis=1)
+        return [self.labels[b] for b in best], probabilities[np.arange(len(best)), best]
+
+    def _probabilities(self, encoded: list[bytes], lengths: np.ndarray) -> np.ndarray:
+        import scipy.sparse
+
+        width = int(lengths[0]) if len(lengths) else 0
+        # Byte position major, so the bytes of all texts at one position are contiguous.
+        grid = np.zeros((width, len(encoded)), dtype=np.uint8)
+        for column, data in enumerate(encoded):
+            grid[: len(data), column] = np.frombuffer(data, dtype=np.uint8)
         states = np.zeros(len(encoded), dtype=np.int64)
         rows, features = [], []
         for t in range(width):
-            active = int(np.searchsorted(-sorted_lengths, -t, side="left"))
-            states_t = self.next_move[self.row_base[states[:active]] + grid[:active, t]].astype(np.int64)
+            active = int(np.searchsorted(-lengths, -t, side="left"))
+            states_t = self.next_move[self.row_base[states[:active]] + grid[t, :active]].astype(np.int64)
             states[:active] = states_t
             found = self.output[states_t]
             hit = np.flatnonzero(found >= 0)
-            rows.append(order[hit])
+            rows.append(hit)
             features.append(found[hit])
         row_index = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        feature_index = np.concatenate(features) if features else np.zeros(0, dtype=np.int64)
         counts = scipy.sparse.csr_matrix(
-            (np.ones(len(row_index), dtype=np.float32), (row_index, feature_index)),
+            (
+                np.ones(len(row_index), dtype=np.float32),
+                (row_index, np.concatenate(features) if features else row_index),
+            ),
             shape=(len(encoded), self.weights.shape[0]),
         )
         counts.sum_duplicates()
@@ -440,8 +464,7 @@ class _LanguageModel:
         probabilities = scores @ self.merge
         # Without a single known byte sequence the identifier abstains: every language equally likely.
         probabilities[np.diff(counts.indptr) == 0] = 1.0 / len(self.labels)
-        best = probabilities.argmax(axis=1)
-        return [self.labels[b] for b in best], probabilities[np.arange(len(best)), best]
+        return probabilities
 
 
 def _langid_bytes(text: str) -> bytes:
@@ -464,7 +487,8 @@ def _language_view(text: str) -> str | None:
     words = _WORD_RE.findall(view)
     if len(words) < _MIN_WORDS_FOR_LANGUAGE or sum(map(len, words)) < _MIN_LETTERS_FOR_LANGUAGE:
         return None
-    return " ".join(view.split())
+    # A long text's language shows in its first few thousand characters.
+    return " ".join(view[:_MAX_LANGUAGE_CHARS].split())
 
 
 def _foreign_mask(texts: Sequence[str]) -> np.ndarray:
@@ -497,3 +521,210 @@ def is_confidently_not_english(text: str) -> bool:
     if not isinstance(text, str):
         raise ValueError(f"is_confidently_not_english needs a str, got {type(text).__name__}")
     return bool(_foreign_mask([text])[0])
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+#: Below this many distinct texts one process is faster than starting workers (each loads the
+#: lexicon and the language model, about a second); measured in benchmarks/sentiment_bench.py.
+PARALLEL_MIN_TEXTS = 100_000
+_STATUSES = np.array(["scored", "not_english", "empty"], dtype=object)
+_SCORED, _NOT_ENGLISH, _EMPTY = 0, 1, 2
+_COLUMNS = ["status", "neg", "neu", "pos", "compound"]
+
+
+def clean_text(text: str) -> str:
+    """The text as it is scored: HTML entities unescaped, every sentiment signal kept.
+
+    Case, punctuation runs, emoticons and emoji carry intensity in VADER, so nothing else changes.
+
+    Examples
+    --------
+    >>> clean_text("Tom &amp; Jerry :) WOW!!! &lt;3")
+    'Tom & Jerry :) WOW!!! <3'
+    """
+    return html.unescape(text) if "&" in text else text
+
+
+def text_hash(text: str) -> str:
+    """Stable key of a text: the SHA-256 hex digest of its UTF-8 bytes (DuckDB's ``sha256(text)``).
+
+    Examples
+    --------
+    >>> text_hash("hello")
+    '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
+    """
+    return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def _score_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Status code and rounded scores (NaN unless scored) of distinct, non-blank, cleaned texts."""
+    foreign = _foreign_mask(texts)
+    scores = np.full((len(texts), 4), np.nan)
+    keep = np.flatnonzero(~foreign)
+    scores[keep] = _score_many([texts[k] for k in keep])
+    return np.where(foreign, _NOT_ENGLISH, _SCORED), scores
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _score_distinct(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndarray]:
+    if workers <= 1 or len(texts) < 2 * workers:
+        return _score_chunk(texts)
+    # Spawned (not forked) workers: the caller may hold DuckDB or BLAS threads, unsafe across fork.
+    size = -(-len(texts) // (4 * workers))
+    chunks = [texts[k : k + size] for k in range(0, len(texts), size)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        parts = list(pool.map(_score_chunk, chunks))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def score_texts(texts: Sequence[str] | pd.Series, *, workers: int | None = None) -> pd.DataFrame:
+    """VADER sentiment of many texts, screened for language, each distinct text scored once.
+
+    Parameters
+    ----------
+    texts : sequence of str or pandas.Series
+        Raw texts. Missing values (None, NaN) count as empty text. HTML entities are unescaped before
+        scoring (see :func:`clean_text`); nothing else is changed.
+    workers : int, optional
+        Processes to score with. By default one, or every available core when there are more than
+        :data:`PARALLEL_MIN_TEXTS` distinct texts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per input text, with the input's index (a RangeIndex for a plain sequence):
+
+        - ``status``: ``scored``; ``not_english`` when the language model is confident the text is in
+          another language (see :func:`is_confidently_not_english`); ``empty`` for blank text.
+        - ``neg``, ``neu``, ``pos``: shares of negative, neutral and positive words (3 decimals).
+        - ``compound``: normalised sum of the valences, from -1 (most negative) to +1 (4 decimals).
+
+        The four scores are NaN unless ``status`` is ``scored``.
+
+    Examples
+    --------
+    >>> score_texts(["Great news, thank you!!", "  ", "Das ist leider eine sehr schlechte Idee"])
+            status  neg    neu    pos  compound
+    0       scored  0.0  0.218  0.782    0.8011
+    1        empty  NaN    NaN    NaN       NaN
+    2  not_english  NaN    NaN    NaN       NaN
+    """
+    if isinstance(texts, str | bytes):
+        raise ValueError("score_texts needs a sequence of texts, not one string; wrap it in a list")
+    if isinstance(texts, pd.Series):
+        index = texts.index
+        values = texts.tolist()
+    elif isinstance(texts, Sequence | np.ndarray):
+        index = pd.RangeIndex(len(texts))
+        values = list(texts)
+    else:
+        raise ValueError(f"score_texts needs a list or pandas Series of str, got {type(texts).__name__}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive int or None (automatic), got {workers!r}")
+
+    distinct: dict[str, int] = {}
+    codes = np.empty(len(values), dtype=np.int64)
+    for k, value in enumerate(values):
+        if not isinstance(value, str):
+            if value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA:
+                raise ValueError(f"texts[{k}] is a {type(value).__name__}, not a str; convert the column to text first")
+            value = ""
+        codes[k] = distinct.setdefault(value, len(distinct))
+    cleaned = [clean_text(t) for t in distinct]
+    status = np.full(len(cleaned), _EMPTY)
+    scores = np.full((len(cleaned), 4), np.nan)
+    filled = [k for k, t in enumerate(cleaned) if not t.isspace() and t]
+    if workers is None:
+        workers = _available_cores() if len(filled) > PARALLEL_MIN_TEXTS else 1
+    status[filled], scores[filled] = _score_distinct([cleaned[k] for k in filled], workers)
+
+    out = pd.DataFrame(scores[codes], index=index, columns=_COLUMNS[1:])
+    out.insert(0, "status", pd.Series(_STATUSES[status[codes]], index=index, dtype="str"))
+    return out
+
+
+# --- warehouse cache -----------------------------------------------------------------------------
+
+_CACHE_DDL = """
+CREATE TABLE IF NOT EXISTS sentiment (
+    text_hash VARCHAR, scorer_version VARCHAR, status VARCHAR,
+    neg DOUBLE, neu DOUBLE, pos DOUBLE, compound DOUBLE
+)
+"""
+
+
+def update_sentiment_cache(con: Any, texts: Iterable[str]) -> int:
+    """Score the texts the warehouse table ``sentiment`` has no row for under :data:`SCORER_VERSION`.
+
+    The table is created if needed. New rows are inserted in one statement from a registered frame;
+    the transaction is left to the caller (nothing is committed here).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        An open, writable connection.
+    texts : iterable of str
+        Texts as stored in the warehouse; rows are keyed by :func:`text_hash` of this exact text.
+        Missing values are skipped.
+
+    Returns
+    -------
+    int
+        How many distinct texts were newly scored (and inserted).
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> update_sentiment_cache(con, ["I love it", "I love it", "meh"])
+    2
+    >>> update_sentiment_cache(con, ["meh", "Awful!"])
+    1
+    >>> con.execute("SELECT count(*) FROM sentiment").fetchall()
+    [(3,)]
+    """
+    if isinstance(texts, str | bytes):
+        raise ValueError("update_sentiment_cache needs an iterable of texts, not one string; wrap it in a list")
+    by_hash: dict[str, str] = {}
+    for text in texts:
+        if isinstance(text, str):
+            by_hash.setdefault(text_hash(text), text)
+    con.execute(_CACHE_DDL)
+    if not by_hash:
+        return 0
+    candidates = pd.DataFrame({"text_hash": pd.Series(list(by_hash), dtype="str")})
+    view = "_sentiment_candidates"
+    con.register(view, candidates)
+    try:
+        missing = con.execute(
+            f"SELECT c.text_hash FROM {view} c WHERE NOT EXISTS (SELECT 1 FROM sentiment s "
+            "WHERE s.text_hash = c.text_hash AND s.scorer_version = ?)",
+            [SCORER_VERSION],
+        ).fetchall()
+    finally:
+        con.unregister(view)
+    new_hashes = [row[0] for row in missing]
+    if not new_hashes:
+        return 0
+    scored = score_texts([by_hash[h] for h in new_hashes])
+    rows = pd.DataFrame({"text_hash": pd.Series(new_hashes, dtype="str")})
+    rows["scorer_version"] = SCORER_VERSION
+    rows = pd.concat([rows, scored.reset_index(drop=True)], axis=1)
+    view = "_sentiment_new_rows"
+    con.register(view, rows)
+    try:
+        # isnan -> NULL: a text that was not scored has no score, not a float NaN.
+        con.execute(
+            f"INSERT INTO sentiment SELECT text_hash, scorer_version, status, "
+            f"{', '.join(f'CASE WHEN isnan({c}) THEN NULL ELSE {c} END' for c in _COLUMNS[1:])} FROM {view}"
+        )
+    finally:
+        con.unregister(view)
+    return len(new_hashes)
