@@ -1,0 +1,98 @@
+"""Social-listening export of employees' public posts (``monitoring_posts.csv``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import pandas as pd
+
+from analytics.sources.base import Parsed, ReadContext
+from analytics.sources.roster import HANDLE, PLATFORM, POSTED_AT, TEXT, Column, Rows, claims, platform_id
+
+__all__ = ["DESCRIPTION", "FORMAT", "TABLES", "post_id_from_url", "read", "sniff"]
+
+FORMAT = "monitoring"
+DESCRIPTION = "Monitoring CSV of employees' public posts (platform, handle, posted_at, text, url, likes, ...)"
+TABLES = ("posts",)
+
+URL = Column("url", ("post_url", "link", "permalink"))
+#: Canonical metric -> the monitoring column (and its other names) it comes from.
+METRICS: dict[str, Column] = {
+    "impressions": Column("impressions", ("views",)),
+    "reach": Column("reach"),
+    "reactions": Column("likes", ("reactions", "favorites", "favourites")),
+    "comments": Column("comments", ("replies",)),
+    "shares": Column("shares", ("retweets", "reposts", "boosts")),
+    "clicks": Column("clicks", ("link_clicks", "url_clicks")),
+    "saves": Column("saves", ("bookmarks",)),
+    "video_views": Column("video_views"),
+}
+
+
+def post_id_from_url(url: str | None, platform: str | None) -> str | None:
+    """The post id a post URL carries, else ``None`` (ingest then hashes platform, handle, time and text).
+
+    X and Mastodon: the status id (the segment after ``status``/``statuses``, else the last numeric
+    segment). Facebook ``permalink.php``/``photo.php``: the ``story_fbid``/``fbid`` parameter. Otherwise
+    the last path segment, unless the URL is just a profile (one segment).
+
+    >>> post_id_from_url("https://x.com/adalee/status/1822334455/photo/1", "x")
+    '1822334455'
+    >>> post_id_from_url("https://mastodon.social/@ada/112233445566", "mastodon")
+    '112233445566'
+    >>> post_id_from_url("https://www.instagram.com/p/C5xYz12AbC/", "instagram"), post_id_from_url("", "x")
+    ('C5xYz12AbC', None)
+    """
+    if not url or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    segments = [s for s in parts.path.split("/") if s]
+    host = (parts.hostname or "").lower()
+    if platform in {"x", "mastodon"} or host.endswith(("x.com", "twitter.com")):
+        for marker in ("status", "statuses"):
+            if marker in segments[:-1] and segments[segments.index(marker) + 1].isdigit():
+                return segments[segments.index(marker) + 1]
+        numeric = [s for s in segments if s.isdigit()]
+        return numeric[-1] if numeric else None
+    query = parse_qs(parts.query)
+    for parameter in ("story_fbid", "fbid"):
+        if query.get(parameter):
+            return query[parameter][0]
+    if len(segments) < 2 or segments[-1].endswith(".php"):
+        return None
+    return segments[-1]
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """A CSV whose header has platform, handle, posted_at and text (and no comment_id)."""
+    return claims(FORMAT, path, head)
+
+
+def read(path: Path, context: ReadContext) -> Parsed:
+    """The posts as staging table ``posts``: post ids from the URLs, likes/comments/shares as canonical metrics.
+
+    Text is kept exactly as written (a monitoring export holds plain text, not HTML).
+    """
+    rows = Rows.load(path, (PLATFORM, HANDLE, POSTED_AT, TEXT, URL, *METRICS.values()),
+                     expected="a monitoring export of employee posts")
+    platform = rows.text(PLATFORM.name, required=True).map(platform_id, na_action="ignore")
+    url = rows.text(URL.name)
+    post_id = pd.Series([post_id_from_url(u, p) for u, p in zip(url, platform, strict=True)], dtype=object)
+    columns: dict[str, pd.Series] = {
+        "platform": platform,
+        "post_id": post_id,
+        "handle": rows.text(HANDLE.name, required=True),
+        "published_at": rows.datetimes(POSTED_AT.name, context, required=True),
+        "text": rows.cells[TEXT.name].map(lambda v: "" if v is None else str(v)).astype(object),
+        "url": url,
+    }
+    columns |= {metric: rows.counts(column.name) for metric, column in METRICS.items()}
+    size = len(rows)
+    columns |= {
+        "metrics_as_of": pd.Series(pd.NaT, index=range(size), dtype="datetime64[us, UTC]"),
+        "is_share": pd.Series(np.zeros(size, dtype=bool)),
+        "shared_url": pd.Series([None] * size, dtype=object),
+    }
+    return rows.parsed(FORMAT, "posts", columns)
