@@ -1,0 +1,912 @@
+"""Policy adherence: rules from ``data/policy_rules.yml`` -> findings per post -> adherence rates.
+
+A rule belongs to a policy area, has a severity and a plain-language explanation, and matches text
+with keywords, regexes or one of the built-in detectors (the private donor list, emails, phone
+numbers, mentions of the organisation). Findings never carry a sensitive value: their evidence shows
+the matched context with every donor name, address, number or amount replaced by its type.
+
+Speed comes from a two-stage match: each rule has a cheap RE2 prefilter that DuckDB evaluates for the
+whole batch in C++; only texts passing it see the Python regexes (look-arounds, context windows).
+
+The adherence rate is the share of employee posts without a (non-dismissed) finding of severity
+medium or high, with its Wilson 95 % CI; grouped by a people dimension it is k-suppressed.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from analytics import config, privacy
+
+__all__ = [
+    "AREAS",
+    "PEOPLE_DIMENSIONS",
+    "SEVERITIES",
+    "Matcher",
+    "Rule",
+    "adherence_rate",
+    "apply_dismissals",
+    "evaluate_rules",
+    "find_violations",
+    "format_evaluation",
+    "load_dismissals",
+    "load_rules",
+    "rule_counts",
+    "rules_frame",
+    "wilson_interval",
+]
+
+AREAS = ("confidentiality", "disclosure", "conduct", "engagement", "mistakes", "learning", "feedback")
+SEVERITIES = ("low", "medium", "high")
+#: Severities that make a post non-compliant.
+BREACH_SEVERITIES = frozenset({"medium", "high"})
+#: Grouping columns that describe people; a rate grouped by any of them is k-suppressed.
+PEOPLE_DIMENSIONS = frozenset(
+    {"department", "role_level", "tenure_band", "location", "team", "author_key", "account_key", "employee_key"}
+)
+FINDINGS_COLUMNS = ["text_index", "rule_id", "area", "severity", "evidence_redacted"]
+DISMISSAL_COLUMNS = ["post_uid", "rule_id", "reason"]
+BUILTINS = ("donors", "email", "phone", "organisation")
+_EVIDENCE_CONTEXT = 40
+_DEFAULT_WINDOW = 50
+
+
+# --- rules ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Matcher:
+    """One way a rule matches: a regex plus its context conditions.
+
+    ``label`` names what the matched value is (evidence shows ``[LABEL]`` instead); upper-case named
+    groups label just their part of the match. ``near`` must occur, and ``unless`` must not, within
+    ``window`` characters of the hit; a hit matching ``allow`` is ignored. ``builtin`` is ``"donors"``
+    for the donor list given at run time (the regex is then built per call).
+    """
+
+    regex: re.Pattern[str] | None
+    label: str | None = None
+    near: re.Pattern[str] | None = None
+    unless: re.Pattern[str] | None = None
+    allow: re.Pattern[str] | None = None
+    window: int = _DEFAULT_WINDOW
+    builtin: str | None = None
+
+    def first_hit(self, text: str, regex: re.Pattern[str] | None = None) -> re.Match[str] | None:
+        """The first hit in ``text`` that satisfies the context conditions."""
+        for hit in (regex or self.regex).finditer(text):
+            if self.allow is not None and self.allow.search(hit.group(0)):
+                continue
+            context = text[max(0, hit.start() - self.window) : hit.end() + self.window]
+            if self.near is not None and not self.near.search(context):
+                continue
+            if self.unless is not None and self.unless.search(context):
+                continue
+            return hit
+        return None
+
+    def redactions(self, text: str, regex: re.Pattern[str] | None = None) -> Iterable[tuple[int, int, str]]:
+        """Spans of sensitive values (whatever their context) with their ``[LABEL]``."""
+        if self.label is None:
+            return
+        for hit in (regex or self.regex).finditer(text):
+            if self.allow is not None and self.allow.search(hit.group(0)):
+                continue
+            groups = [g for g in hit.re.groupindex if g.isupper() and hit.start(g) >= 0]
+            if groups:
+                for group in groups:
+                    yield hit.start(group), hit.end(group), f"[{group.split('__')[0]}]"
+            else:
+                yield hit.start(), hit.end(), f"[{self.label}]"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A policy rule: what it checks (``matchers``), where it belongs and how serious it is."""
+
+    id: str
+    area: str
+    severity: str
+    explanation: str
+    matchers: tuple[Matcher, ...]
+    prefilter: str | None = None
+    unless_text: re.Pattern[str] | None = None
+    employee_only: bool = False
+    uses_donors: bool = field(default=False)
+
+
+def _apostrophes(pattern: str) -> str:
+    # social media text mixes straight and typographic apostrophes
+    return pattern.replace("'", "['’]")
+
+
+def _splice(pattern: str, terms: dict[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in terms:
+            raise ValueError(f"Regex refers to <<{name}>> but the rule defines no such term; add it under `terms`.")
+        return terms[name]
+
+    return re.sub(r"<<(\w+)>>", replace, pattern)
+
+
+def _keywords_regex(keywords: Sequence[str]) -> str:
+    phrases = sorted({k.strip() for k in keywords if k and k.strip()}, key=len, reverse=True)
+    parts = [r"\s+".join(re.escape(word) for word in phrase.split()) for phrase in phrases]
+    return rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)"
+
+
+def _keywords_prefilter(keywords: Sequence[str]) -> str:
+    return "|".join(r"\s+".join(re.escape(w) for w in k.split()) for k in keywords if k.strip())
+
+
+def _domain_allow(domains: Sequence[str]) -> re.Pattern[str] | None:
+    """Addresses on the organisation's domains, written normally or spelled out ("[at] ... dot org")."""
+    dot = r"(?:\.|\s*[\[({]dot[\])}]\s*|\s+dot\s+)"
+    alternatives = [dot.join(re.escape(part) for part in d.lower().split(".")) for d in domains if d]
+    if not alternatives:
+        return None
+    at = r"(?:@|\s*[\[({]at[\])}]\s*|\s+at\s+)"
+    return re.compile(rf"{at}(?:[\w-]+{dot})*(?:{'|'.join(alternatives)})$", re.IGNORECASE)
+
+
+def _organisation_terms(settings: config.Settings) -> tuple[list[str], list[str]]:
+    """(names, handles) of the organisation: name, account names, handles, hashtags, domains."""
+    names = [settings.organisation_name] if settings.organisation_name != config.Settings.organisation_name else []
+    handles: list[str] = []
+    for accounts in settings.organisation_accounts.values():
+        for account in accounts:
+            (names if " " in account else handles).append(account)
+    tags = {"#" + re.sub(r"\W", "", n) for n in names} | {"#" + h.split("@")[0] for h in handles}
+    return [*names, *settings.organisation_domains, *tags], ["@" + h for h in handles]
+
+
+def _organisation_regex(settings: config.Settings) -> str | None:
+    names, handles = _organisation_terms(settings)
+    parts = []
+    if names:
+        parts.append(_keywords_regex(names))
+    if handles:
+        escaped = "|".join(re.escape(h) for h in sorted(set(handles), key=len, reverse=True))
+        parts.append(rf"(?<![\w@])(?:{escaped})(?![\w@])")
+    return "|".join(parts) or None
+
+
+_BUILTIN_PREFILTERS = {
+    "email": "@",
+    "phone": r"\d[\d\s().\-\x{00A0}]{4,}\d",
+}
+
+
+def _compile(pattern: str | None, *, case_sensitive: bool = False) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    return re.compile(_apostrophes(pattern), 0 if case_sensitive else re.IGNORECASE)
+
+
+def _parse_matcher(spec: dict[str, Any], terms: dict[str, str], settings: config.Settings, rule_id: str) -> tuple[
+    Matcher, str | None
+]:
+    """A matcher and its derived prefilter (``None`` when it cannot be derived)."""
+    kinds = [k for k in ("keywords", "regex", "builtin") if k in spec]
+    if len(kinds) != 1:
+        raise ValueError(f"Rule {rule_id!r}: each matcher needs exactly one of keywords/regex/builtin, got {kinds}.")
+    case_sensitive = bool(spec.get("case_sensitive", False))
+    prefilter: str | None = None
+    builtin = spec.get("builtin")
+    if "keywords" in spec:
+        pattern = _keywords_regex(spec["keywords"])
+        prefilter = _keywords_prefilter(spec["keywords"])
+    elif "regex" in spec:
+        alternatives = spec["regex"] if isinstance(spec["regex"], list) else [spec["regex"]]
+        # alternatives may reuse a label group (?P<AGE>...); Python needs distinct group names
+        pattern = "|".join(
+            "(?:" + re.sub(r"\(\?P<([A-Z]+)>", rf"(?P<\1__{i}>", _splice(a, terms)) + ")"
+            for i, a in enumerate(alternatives)
+        )
+    elif builtin == "email":
+        pattern = privacy.EMAIL_RE.pattern
+        prefilter = _BUILTIN_PREFILTERS["email"]
+    elif builtin == "phone":
+        pattern = privacy.PHONE_RE.pattern
+        prefilter = _BUILTIN_PREFILTERS["phone"]
+    elif builtin == "organisation":
+        pattern = _organisation_regex(settings)
+        if pattern is None:
+            raise ValueError(
+                f"Rule {rule_id!r} uses the organisation's name but {config.SETTINGS_PATH.name} sets neither "
+                "organisation_name nor organisation_accounts."
+            )
+        names, handles = _organisation_terms(settings)
+        prefilter = _keywords_prefilter([*names, *handles])
+    elif builtin == "donors":
+        pattern = None
+    else:
+        raise ValueError(f"Rule {rule_id!r}: unknown builtin {builtin!r}; use one of {list(BUILTINS)}.")
+    allow = None
+    if spec.get("allow_organisation_domains"):
+        allow = _domain_allow(settings.organisation_domains)
+    matcher = Matcher(
+        regex=re.compile(pattern, 0 if case_sensitive else re.IGNORECASE) if pattern else None,
+        label=spec.get("label"),
+        near=_compile(_splice(spec["near"], terms), case_sensitive=case_sensitive) if "near" in spec else None,
+        unless=_compile(_splice(spec["unless"], terms), case_sensitive=case_sensitive) if "unless" in spec else None,
+        allow=allow,
+        window=int(spec.get("window", _DEFAULT_WINDOW)),
+        builtin=builtin,
+    )
+    if "regex" in spec:
+        # apostrophes only in hand-written regexes (built-ins are used exactly as privacy defines them)
+        matcher = Matcher(**{**matcher.__dict__, "regex": _compile(pattern, case_sensitive=case_sensitive)})
+    return matcher, prefilter
+
+
+def _parse_rule(spec: dict[str, Any], settings: config.Settings) -> Rule:
+    missing = [k for k in ("id", "area", "severity", "explanation", "match") if k not in spec]
+    if missing:
+        raise ValueError(f"Policy rule {spec.get('id', spec)!r} lacks {missing}; see the header of policy_rules.yml.")
+    rule_id = str(spec["id"])
+    if spec["area"] not in AREAS:
+        raise ValueError(f"Rule {rule_id!r}: area {spec['area']!r} is not one of {list(AREAS)}.")
+    if spec["severity"] not in SEVERITIES:
+        raise ValueError(f"Rule {rule_id!r}: severity {spec['severity']!r} is not one of {list(SEVERITIES)}.")
+    terms = {name: "(?:" + "|".join(words) + ")" for name, words in (spec.get("terms") or {}).items()}
+    parsed = [_parse_matcher(m, terms, settings, rule_id) for m in spec["match"]]
+    matchers = tuple(m for m, _ in parsed)
+    prefilter = spec.get("prefilter")
+    if prefilter is not None:
+        prefilter = _splice(str(prefilter), terms)
+    elif all(p is not None for _, p in parsed) and not any(m.builtin == "donors" for m in matchers):
+        prefilter = "|".join(p for _, p in parsed)
+    return Rule(
+        id=rule_id,
+        area=str(spec["area"]),
+        severity=str(spec["severity"]),
+        explanation=" ".join(str(spec["explanation"]).split()),
+        matchers=matchers,
+        prefilter=prefilter,
+        unless_text=_compile(spec.get("unless_text")),
+        employee_only=bool(spec.get("employee_only", False)),
+        uses_donors=any(m.builtin == "donors" for m in matchers),
+    )
+
+
+_RULES_CACHE: dict[tuple[Path, int, str], tuple[Rule, ...]] = {}
+
+
+def _read_rules(path: Path, settings: config.Settings) -> tuple[Rule, ...]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    specs = raw.get("rules")
+    if not isinstance(specs, list) or not specs:
+        raise ValueError(f"{path} has no `rules:` list; see the header of data/policy_rules.yml for the format.")
+    rules = tuple(_parse_rule(s, settings) for s in specs)
+    ids = [r.id for r in rules]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise ValueError(f"{path}: rule ids {duplicated} appear more than once; give each rule its own id.")
+    return rules
+
+
+def load_rules(path: str | Path | None = None) -> list[Rule]:
+    """Read and compile the policy rules (cached until the file or the settings change).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Rules file; defaults to :data:`analytics.config.POLICY_RULES_PATH`.
+
+    Returns
+    -------
+    list of Rule
+        In file order.
+
+    Examples
+    --------
+    >>> [r.id for r in load_rules()][:3]
+    ['donor_name', 'email', 'phone']
+    """
+    chosen = Path(path or config.POLICY_RULES_PATH).resolve()
+    if not chosen.exists():
+        raise ValueError(f"Policy rules file {chosen} does not exist; create it or pass another path.")
+    settings = config.get_settings()
+    # the organisation's name and domains come from the settings, so they key the cache too
+    key = (chosen, chosen.stat().st_mtime_ns, repr(settings))
+    if key not in _RULES_CACHE:
+        if len(_RULES_CACHE) > 8:
+            _RULES_CACHE.clear()
+        _RULES_CACHE[key] = _read_rules(chosen, settings)
+    return list(_RULES_CACHE[key])
+
+
+def rules_frame(rules: Sequence[Rule] | None = None) -> pd.DataFrame:
+    """The rules as a table for analysts and the report.
+
+    Returns
+    -------
+    DataFrame
+        ``rule_id``, ``area``, ``severity``, ``explanation``; one row per rule, in file order.
+
+    Examples
+    --------
+    >>> rules_frame().set_index("rule_id").loc["phone", "area"]
+    'confidentiality'
+    """
+    rules = load_rules() if rules is None else rules
+    return pd.DataFrame(
+        {
+            "rule_id": [r.id for r in rules],
+            "area": [r.area for r in rules],
+            "severity": [r.severity for r in rules],
+            "explanation": [r.explanation for r in rules],
+        }
+    )
+
+
+# --- matching -------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=16)
+def _donor_regex(donors: tuple[str, ...]) -> re.Pattern[str] | None:
+    names = sorted({" ".join(d.split()) for d in donors if d and d.strip()}, key=len, reverse=True)
+    if not names:
+        return None
+    parts = [r"\s+".join(re.escape(w) for w in name.split()) for name in names]
+    return re.compile(rf"(?<![\w@])(?:{'|'.join(parts)})(?!\w)", re.IGNORECASE)
+
+
+def _donor_prefilter(donors: tuple[str, ...]) -> str:
+    return "|".join(r"\s+".join(re.escape(w) for w in " ".join(d.split()).split()) for d in donors if d.strip())
+
+
+def _prefilter_masks(texts: list[str], patterns: list[str | None]) -> list[np.ndarray]:
+    """For each RE2 pattern, which texts contain a match (all True when the pattern is ``None``)."""
+    masks: list[np.ndarray | None] = [None] * len(patterns)
+    wanted = [(i, p) for i, p in enumerate(patterns) if p]
+    if wanted and texts:
+        frame = pd.DataFrame({"t": np.asarray(texts, dtype=object)})
+        select = ", ".join(
+            f"regexp_matches(t, '{p.replace(chr(39), chr(39) * 2)}', 'i') AS m{i}" for i, p in wanted
+        )
+        with duckdb.connect() as con:
+            con.register("texts", frame)
+            result = con.execute(f"SELECT {select} FROM texts").fetchnumpy()
+        for i, _ in wanted:
+            masks[i] = np.asarray(result[f"m{i}"], dtype=bool)
+    return [np.ones(len(texts), dtype=bool) if m is None else m for m in masks]
+
+
+def _rule_hit(rule: Rule, text: str, donor_regex: re.Pattern[str] | None) -> re.Match[str] | None:
+    if rule.unless_text is not None and rule.unless_text.search(text):
+        return None
+    for matcher in rule.matchers:
+        if matcher.builtin == "donors":
+            if donor_regex is None:
+                continue
+            hit = matcher.first_hit(text, donor_regex)
+        else:
+            hit = matcher.first_hit(text)
+        if hit is not None:
+            return hit
+    return None
+
+
+def _sensitive_spans(
+    text: str, rules: Sequence[Rule], donor_regex: re.Pattern[str] | None
+) -> list[tuple[int, int, str]]:
+    spans = []
+    for rule in rules:
+        for matcher in rule.matchers:
+            if matcher.builtin == "donors":
+                if donor_regex is not None:
+                    spans.extend(matcher.redactions(text, donor_regex))
+            else:
+                spans.extend(matcher.redactions(text))
+    spans.sort(key=lambda s: (s[0], -s[1]))
+    merged: list[tuple[int, int, str]] = []
+    for start, end, label in spans:
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], end), last[2])
+        else:
+            merged.append((start, end, label))
+    return merged
+
+
+def _evidence(text: str, hit: re.Match[str], spans: list[tuple[int, int, str]]) -> str:
+    """The hit in its context, sensitive values replaced by their type, never cut mid-value."""
+    start = max(0, hit.start() - _EVIDENCE_CONTEXT)
+    end = min(len(text), hit.end() + _EVIDENCE_CONTEXT)
+    if start > 0:
+        space = text.find(" ", start, hit.start())
+        start = space + 1 if space >= 0 else start
+    if end < len(text):
+        space = text.rfind(" ", hit.end(), end)
+        end = space if space >= 0 else end
+    for s, e, _ in spans:
+        # a window edge inside a sensitive value would leak the rest of it
+        if s < start < e:
+            start = s
+        if s < end < e:
+            end = e
+    pieces = ["…"] if start > 0 else []
+    cursor = start
+    for s, e, label in spans:
+        if e <= start or s >= end:
+            continue
+        pieces.append(text[cursor:s])
+        pieces.append(label)
+        cursor = e
+    pieces.append(text[cursor:end])
+    if end < len(text):
+        pieces.append("…")
+    return " ".join("".join(pieces).split())
+
+
+def _as_texts(texts: Iterable[Any]) -> tuple[list[str], pd.Index]:
+    if isinstance(texts, pd.Series):
+        values, index = texts.tolist(), texts.index
+    else:
+        values = list(texts)
+        index = pd.RangeIndex(len(values))
+    return [v if isinstance(v, str) else "" for v in values], index
+
+
+def _detect(
+    texts: Iterable[Any],
+    *,
+    donors: Iterable[str] = (),
+    employee_posts: Iterable[bool] | None = None,
+    rules: Sequence[Rule] | None = None,
+    use_prefilter: bool = True,
+) -> pd.DataFrame:
+    values, index = _as_texts(texts)
+    rules = load_rules() if rules is None else list(rules)
+    if employee_posts is None:
+        employee = np.ones(len(values), dtype=bool)
+    else:
+        employee = np.asarray(pd.Series(list(employee_posts), dtype="boolean").fillna(False), dtype=bool)
+        if len(employee) != len(values):
+            raise ValueError(
+                f"employee_posts has {len(employee)} values for {len(values)} texts; pass one flag per text."
+            )
+    donor_names = tuple(str(d) for d in donors if isinstance(d, str) and d.strip())
+    donor_regex = _donor_regex(donor_names)
+    patterns = []
+    for rule in rules:
+        pattern = rule.prefilter
+        if rule.uses_donors:
+            donor_part = _donor_prefilter(donor_names)
+            pattern = "|".join(p for p in (pattern, donor_part, r"\[donor\]") if p)
+        patterns.append(pattern if use_prefilter else None)
+    masks = _prefilter_masks(values, patterns)
+
+    hits: dict[int, list[tuple[int, re.Match[str]]]] = {}
+    for r, (rule, mask) in enumerate(zip(rules, masks, strict=True)):
+        candidates = mask & employee if rule.employee_only else mask
+        for position in np.flatnonzero(candidates):
+            hit = _rule_hit(rule, values[position], donor_regex)
+            if hit is not None:
+                hits.setdefault(int(position), []).append((r, hit))
+
+    rows_index, rows_rule, rows_evidence = [], [], []
+    for position in sorted(hits):
+        text = values[position]
+        spans = _sensitive_spans(text, rules, donor_regex)
+        for r, hit in sorted(hits[position], key=lambda item: item[0]):
+            rows_index.append(position)
+            rows_rule.append(r)
+            rows_evidence.append(_evidence(text, hit, spans))
+    out = pd.DataFrame(
+        {
+            "text_index": index.take(rows_index) if rows_index else index[:0],
+            "rule_id": pd.Series([rules[r].id for r in rows_rule], dtype="str"),
+            "area": pd.Series([rules[r].area for r in rows_rule], dtype="str"),
+            "severity": pd.Series([rules[r].severity for r in rows_rule], dtype="str"),
+            "evidence_redacted": pd.Series(rows_evidence, dtype="str"),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def find_violations(
+    texts: Iterable[Any],
+    *,
+    donors: Iterable[str] = (),
+    employee_posts: Iterable[bool] | None = None,
+    rules: Sequence[Rule] | None = None,
+) -> pd.DataFrame:
+    """Which policy rules each text breaks, with redacted evidence.
+
+    Works on raw text and on text already passed through :class:`analytics.privacy.Scrubber` (its
+    placeholders ``[DONOR]``, ``[EMAIL]``, ``[PHONE]`` count as the values they replaced).
+
+    Parameters
+    ----------
+    texts : Series or sequence of str
+        Post texts; missing values never match. A Series' index labels become ``text_index``.
+    donors : iterable of str
+        The private donor list (names); matched case-insensitively as whole names.
+    employee_posts : sequence of bool, optional
+        One flag per text (positional); the disclosure rule applies to employee posts only.
+        Defaults to all True.
+    rules : sequence of Rule, optional
+        Defaults to :func:`load_rules`.
+
+    Returns
+    -------
+    DataFrame
+        One row per (text, rule) that fires, in text order then rule order:
+        ``text_index`` (index label or position), ``rule_id``, ``area``, ``severity`` and
+        ``evidence_redacted`` (the matched context with sensitive values replaced by ``[DONOR]``,
+        ``[EMAIL]``, ``[PHONE]``, ``[AMOUNT]``, ``[NAME]``, ``[AGE]``, ``[ADDRESS]``, ``[HEALTH]``).
+
+    Examples
+    --------
+    >>> found = find_violations(["Thanks Jane Roe for the $5,000 gift!", "Lovely coffee, $5"],
+    ...                         donors=["Jane Roe"])
+    >>> found[["text_index", "rule_id"]].values.tolist()
+    [[0, 'donor_name'], [0, 'gift_amount']]
+    >>> found["evidence_redacted"].iloc[1]
+    'Thanks [DONOR] for the [AMOUNT] gift!'
+    """
+    return _detect(texts, donors=donors, employee_posts=employee_posts, rules=rules)
+
+
+# --- evaluation -----------------------------------------------------------------------------------
+
+def evaluate_rules(labelled: pd.DataFrame, *, donors: Iterable[str] = (), rules: Sequence[Rule] | None = None) -> (
+    pd.DataFrame
+):
+    """Precision and recall of each rule against hand-labelled texts.
+
+    Parameters
+    ----------
+    labelled : DataFrame
+        Columns ``text``, ``labels`` (semicolon-separated rule ids the text should trigger; empty for
+        none) and ``employee_post`` (bool).
+    donors : iterable of str
+        The private donor list used for the labels.
+    rules : sequence of Rule, optional
+        Defaults to :func:`load_rules`.
+
+    Returns
+    -------
+    DataFrame
+        One row per rule: ``rule_id``, ``n_positive`` (texts labelled with it), ``tp``, ``fp``, ``fn``,
+        ``precision`` (NaN when the rule never fired) and ``recall`` (NaN without positives).
+
+    Examples
+    --------
+    >>> data = pd.DataFrame({"text": ["wtf is this", "a lovely day"], "labels": ["profanity", ""],
+    ...                      "employee_post": [True, True]})
+    >>> evaluate_rules(data).set_index("rule_id").loc["profanity", ["tp", "fp", "fn"]].tolist()
+    [1, 0, 0]
+    """
+    missing = [c for c in ("text", "labels", "employee_post") if c not in labelled.columns]
+    if missing:
+        raise ValueError(
+            f"evaluate_rules: the labelled frame lacks columns {missing}; it needs text, labels, employee_post."
+        )
+    rules = load_rules() if rules is None else list(rules)
+    known = [r.id for r in rules]
+    expected = [
+        {label.strip() for label in str(value).split(";") if label.strip()} if isinstance(value, str) else set()
+        for value in labelled["labels"].tolist()
+    ]
+    unknown = sorted(set().union(*expected) - set(known)) if expected else []
+    if unknown:
+        raise ValueError(f"evaluate_rules: labels {unknown} are not rule ids; known rules are {known}.")
+    employee = labelled["employee_post"].map(_as_bool).tolist()
+    found = _detect(labelled["text"].reset_index(drop=True), donors=donors, employee_posts=employee, rules=rules)
+    fired: dict[str, set[int]] = {rule_id: set() for rule_id in known}
+    for position, rule_id in zip(found["text_index"].tolist(), found["rule_id"].tolist(), strict=True):
+        fired[rule_id].add(position)
+    rows = []
+    for rule_id in known:
+        positives = {i for i, labels in enumerate(expected) if rule_id in labels}
+        tp = len(positives & fired[rule_id])
+        fp = len(fired[rule_id] - positives)
+        fn = len(positives - fired[rule_id])
+        rows.append(
+            {
+                "rule_id": rule_id,
+                "n_positive": len(positives),
+                "tp": tp,
+                "fp": fp,
+                "fn": fn,
+                "precision": tp / (tp + fp) if tp + fp else np.nan,
+                "recall": tp / len(positives) if positives else np.nan,
+            }
+        )
+    return pd.DataFrame(rows, columns=["rule_id", "n_positive", "tp", "fp", "fn", "precision", "recall"])
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes", "y", "t"}
+    return bool(value) if value is not None and value == value else False
+
+
+def format_evaluation(evaluation: pd.DataFrame) -> str:
+    """A printable table of :func:`evaluate_rules` output (for ``policy-pulse evaluate``).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"rule_id": ["phone"], "n_positive": [20], "tp": [19], "fp": [1], "fn": [1],
+    ...                       "precision": [0.95], "recall": [0.95]})
+    >>> print(format_evaluation(table))
+    rule    n_positive  tp  fp  fn  precision  recall
+    phone           20  19   1   1      0.950   0.950
+    """
+    missing = [c for c in ("rule_id", "n_positive", "tp", "fp", "fn", "precision", "recall") if c not in evaluation]
+    if missing:
+        raise ValueError(f"format_evaluation: columns {missing} missing; pass the output of evaluate_rules().")
+    header = ["rule", "n_positive", "tp", "fp", "fn", "precision", "recall"]
+    body = [
+        [
+            str(row.rule_id),
+            str(int(row.n_positive)),
+            str(int(row.tp)),
+            str(int(row.fp)),
+            str(int(row.fn)),
+            "—" if pd.isna(row.precision) else f"{row.precision:.3f}",
+            "—" if pd.isna(row.recall) else f"{row.recall:.3f}",
+        ]
+        for row in evaluation.itertuples(index=False)
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = []
+    for line in [header, *body]:
+        cells = [line[0].ljust(widths[0])]
+        cells += [cell.rjust(width) for cell, width in zip(line[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+# --- dismissals -----------------------------------------------------------------------------------
+
+def load_dismissals(path: str | Path | None = None) -> pd.DataFrame:
+    """Findings analysts dismissed as false positives.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        CSV with columns ``post_uid``, ``rule_id`` (``*`` dismisses every rule for that post) and
+        ``reason``; defaults to :data:`analytics.config.DISMISSALS_PATH`. A missing file means none.
+
+    Returns
+    -------
+    DataFrame
+        ``post_uid``, ``rule_id``, ``reason`` (all strings).
+
+    Examples
+    --------
+    >>> load_dismissals("/nonexistent/dismissals.csv").columns.tolist()
+    ['post_uid', 'rule_id', 'reason']
+    """
+    chosen = Path(path or config.DISMISSALS_PATH)
+    if not chosen.exists():
+        return pd.DataFrame({c: pd.Series([], dtype="str") for c in DISMISSAL_COLUMNS})
+    frame = pd.read_csv(chosen, dtype=str, keep_default_na=False)
+    missing = [c for c in ("post_uid", "rule_id") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{chosen} lacks columns {missing}; it needs post_uid, rule_id and reason.")
+    if "reason" not in frame.columns:
+        frame["reason"] = ""
+    frame = frame[DISMISSAL_COLUMNS].apply(lambda column: column.str.strip())
+    return frame[frame["post_uid"] != ""].reset_index(drop=True).astype("str")
+
+
+def apply_dismissals(findings: pd.DataFrame, dismissals: pd.DataFrame) -> pd.DataFrame:
+    """Mark findings an analyst dismissed.
+
+    Parameters
+    ----------
+    findings : DataFrame
+        With ``post_uid`` and ``rule_id``.
+    dismissals : DataFrame
+        From :func:`load_dismissals`.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``findings`` whose boolean column ``dismissed`` is True where (post_uid, rule_id) —
+        or (post_uid, ``*``) — is dismissed (an existing ``dismissed`` column is replaced).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"post_uid": ["x:1", "x:2"], "rule_id": ["phone", "phone"]})
+    >>> d = pd.DataFrame({"post_uid": ["x:2"], "rule_id": ["phone"], "reason": ["order number"]})
+    >>> apply_dismissals(f, d)["dismissed"].tolist()
+    [False, True]
+    """
+    for name, frame in (("findings", findings), ("dismissals", dismissals)):
+        missing = [c for c in ("post_uid", "rule_id") if c not in frame.columns]
+        if missing:
+            raise ValueError(f"apply_dismissals: {name} lacks columns {missing}.")
+    pairs = set(zip(dismissals["post_uid"].astype(str), dismissals["rule_id"].astype(str), strict=True))
+    posts = findings["post_uid"].astype(str).tolist()
+    rule_ids = findings["rule_id"].astype(str).tolist()
+    out = findings.copy()
+    out["dismissed"] = np.array(
+        [(p, r) in pairs or (p, "*") in pairs for p, r in zip(posts, rule_ids, strict=True)], dtype=bool
+    )
+    return out
+
+
+# --- adherence metrics ----------------------------------------------------------------------------
+
+def wilson_interval(successes: np.ndarray, n: np.ndarray, *, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion (vectorised).
+
+    Examples
+    --------
+    >>> low, high = wilson_interval(np.array([8]), np.array([10]))
+    >>> round(float(low[0]), 4), round(float(high[0]), 4)
+    (0.4902, 0.9433)
+    """
+    successes = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = stats.norm.ppf(1 - (1 - confidence) / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = successes / n
+        denominator = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denominator
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
+    return centre - half, centre + half
+
+
+def _check_columns(frame: pd.DataFrame, name: str, needed: Sequence[str]) -> None:
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks columns {missing}; it has {list(frame.columns)}.")
+
+
+def _dismissed(findings: pd.DataFrame) -> np.ndarray:
+    if "dismissed" not in findings.columns:
+        return np.zeros(len(findings), dtype=bool)
+    return np.asarray(findings["dismissed"].astype("boolean").fillna(False), dtype=bool)
+
+
+def _breaching_posts(findings: pd.DataFrame) -> set[str]:
+    counts = findings["severity"].astype(str).isin(BREACH_SEVERITIES).to_numpy() & ~_dismissed(findings)
+    return set(findings.loc[counts, "post_uid"].astype(str))
+
+
+def adherence_rate(
+    posts: pd.DataFrame, findings: pd.DataFrame, *, by: Sequence[str] = (), k: int | None = None
+) -> pd.DataFrame:
+    """Share of employee posts that follow the policy, with n, Wilson 95 % CI and small-group suppression.
+
+    A post adheres when it has no non-dismissed finding of severity medium or high. Organisation and
+    unattributed posts are left out. Grouped by a people dimension (:data:`PEOPLE_DIMENSIONS`, such
+    as ``department``), groups with fewer than ``k`` distinct authors — and complementary cells that
+    would reveal them — are suppressed.
+
+    Parameters
+    ----------
+    posts : DataFrame
+        ``post_uid``, ``account_type``, ``author_key``, ``published_at`` and the ``by`` columns.
+    findings : DataFrame
+        ``post_uid``, ``rule_id``, ``severity`` and ``dismissed`` (missing means not dismissed).
+    by : sequence of str
+        Grouping columns of ``posts`` (``month``, ``department``, ``platform``...); empty for one total.
+    k : int, optional
+        Suppression threshold; defaults to the configured k.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: the ``by`` columns, ``n_posts``, ``n_people`` (distinct authors),
+        ``n_compliant``, ``adherence_rate``, ``ci_low``, ``ci_high`` (Wilson 95 %) and ``suppressed``;
+        suppressed rows have the counts, rate and CI blanked.
+
+    Examples
+    --------
+    >>> posts = pd.DataFrame({"post_uid": ["a", "b", "c", "d"], "account_type": ["employee"] * 3 + ["organization"],
+    ...                       "author_key": ["p1", "p2", "p2", None], "published_at": pd.Timestamp("2026-01-05")})
+    >>> findings = pd.DataFrame({"post_uid": ["a"], "rule_id": ["phone"], "severity": ["high"], "dismissed": [False]})
+    >>> adherence_rate(posts, findings)[["n_posts", "n_compliant", "adherence_rate"]].values.tolist()
+    [[3.0, 2.0, 0.666...]]
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    _check_columns(posts, "posts", ["post_uid", "account_type", "author_key", "published_at", *by])
+    _check_columns(findings, "findings", ["post_uid", "rule_id", "severity"])
+    employee = posts.loc[posts["account_type"].astype(str) == "employee", ["post_uid", "author_key", *by]].copy()
+    employee["compliant"] = ~employee["post_uid"].astype(str).isin(_breaching_posts(findings))
+    columns = [*by, "n_posts", "n_people", "n_compliant", "adherence_rate", "ci_low", "ci_high", "suppressed"]
+    if by:
+        grouped = employee.groupby(by, dropna=False, observed=True, sort=True)
+        table = grouped.agg(
+            n_posts=("post_uid", "size"), n_people=("author_key", "nunique"), n_compliant=("compliant", "sum")
+        ).reset_index()
+    else:
+        table = pd.DataFrame(
+            {
+                "n_posts": [len(employee)],
+                "n_people": [employee["author_key"].nunique()],
+                "n_compliant": [int(employee["compliant"].sum())],
+            }
+        )
+    if table.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="float64") for c in columns})
+    for count in ("n_posts", "n_people", "n_compliant"):
+        table[count] = table[count].astype("Int64")
+    n_posts = table["n_posts"].to_numpy(dtype=float)
+    n_compliant = table["n_compliant"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["adherence_rate"] = np.where(n_posts > 0, n_compliant / n_posts, np.nan)
+    table["ci_low"], table["ci_high"] = wilson_interval(n_compliant, n_posts)
+    if PEOPLE_DIMENSIONS.intersection(by):
+        table = privacy.suppress_small_groups(
+            table,
+            by=by,
+            n="n_people",
+            values=["n_posts", "n_compliant", "adherence_rate", "ci_low", "ci_high"],
+            k=k,
+        )
+        for count in ("n_posts", "n_people", "n_compliant"):
+            table[count] = table[count].astype("Int64")
+    else:
+        table["suppressed"] = False
+    for count in ("n_posts", "n_people", "n_compliant"):
+        table[count] = table[count].astype("Float64") if table[count].isna().any() else table[count].astype(float)
+    return table[columns].reset_index(drop=True)
+
+
+def rule_counts(findings: pd.DataFrame, *, by: Sequence[str] = (), rules: Sequence[Rule] | None = None) -> (
+    pd.DataFrame
+):
+    """How many (non-dismissed) findings each rule produced.
+
+    Parameters
+    ----------
+    findings : DataFrame
+        ``post_uid``, ``rule_id``, ``severity``, optional ``dismissed`` and the ``by`` columns.
+    by : sequence of str
+        Grouping columns of ``findings``; every observed group gets a row for every rule.
+    rules : sequence of Rule, optional
+        Defaults to :func:`load_rules`; rules without findings are counted as zero.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``rule_id``, ``area``, ``severity`` and ``n_findings``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"post_uid": ["a", "b"], "rule_id": ["phone", "phone"], "severity": ["high"] * 2,
+    ...                   "dismissed": [False, True]})
+    >>> rule_counts(f).set_index("rule_id").loc["phone", "n_findings"]
+    np.int64(1)
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    _check_columns(findings, "findings", ["post_uid", "rule_id", "severity", *by])
+    meta = rules_frame(rules)[["rule_id", "area", "severity"]]
+    extra = sorted(set(findings["rule_id"].astype(str)) - set(meta["rule_id"]))
+    if extra:
+        # rules removed from the file since the findings were built still count
+        first = findings[findings["rule_id"].astype(str).isin(extra)].drop_duplicates("rule_id")
+        area = first["area"] if "area" in first else pd.Series(pd.NA, index=first.index)
+        removed = pd.DataFrame({"rule_id": first["rule_id"].astype(str), "area": area, "severity": first["severity"]})
+        meta = pd.concat([meta, removed], ignore_index=True)
+    kept = findings[~_dismissed(findings)]
+    counts = kept.assign(rule_id=kept["rule_id"].astype(str)).groupby([*by, "rule_id"], dropna=False).size()
+    counts = counts.rename("n_findings").reset_index()
+    if by:
+        groups = findings[by].drop_duplicates()
+        grid = groups.merge(meta, how="cross")
+    else:
+        grid = meta
+    out = grid.merge(counts, on=[*by, "rule_id"], how="left")
+    out["n_findings"] = out["n_findings"].fillna(0).astype("int64")
+    return out[[*by, "rule_id", "area", "severity", "n_findings"]].sort_values([*by, "rule_id"]).reset_index(drop=True)
