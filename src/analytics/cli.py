@@ -80,7 +80,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 def _print_summary(warehouse_file: str | None) -> None:
     from analytics import warehouse
 
-    with warehouse.read_only(warehouse_file) as con:
+    with warehouse.read_only(warehouse_file, snapshot=False) as con:
         counts = warehouse.row_counts(con)
     print(f"\nWarehouse {config.warehouse_path(warehouse_file)}:")
     for row in counts.itertuples(index=False):

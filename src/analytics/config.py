@@ -113,6 +113,7 @@ class Settings:
     targets: dict[str, Target] = field(default_factory=dict)
     mission_url_patterns: dict[str, list[str]] = field(default_factory=dict)
     min_comments_shown: int = 10
+    training_module: str = "social-media-essentials"
 
     def __post_init__(self) -> None:
         if self.k < K_MINIMUM:

@@ -39,13 +39,13 @@ def export_table(
     """Write ``table`` to ``out`` (default ``exports/<table>.<fmt>``) and return the path."""
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"Unknown export format {fmt!r}; choose csv or parquet.")
-    frame = warehouse.read_table(table, warehouse_file)
+    frame = warehouse.read_table(table, warehouse_file, snapshot=False)
     target = Path(out) if out else config.PROJECT_ROOT / "exports" / f"{table}.{fmt}"
     target.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         escape_formulas(frame).to_csv(target, index=False)
     else:
-        with warehouse.read_only(warehouse_file) as con:
+        with warehouse.read_only(warehouse_file, snapshot=False) as con:
             con.register("_export", frame)
             con.execute("COPY _export TO ? (FORMAT parquet)", [str(target)])
     return target

@@ -31,6 +31,7 @@ __all__ = [
     "read_only",
     "read_table",
     "row_counts",
+    "snapshot_path",
     "text_columns",
 ]
 
@@ -133,14 +134,25 @@ def _busy_message(target: Path) -> str:
     )
 
 
+def snapshot_path(target: Path) -> Path:
+    """Where ``build`` publishes the read-only snapshot the surfaces read."""
+    return target.with_name(target.stem + ".snapshot.duckdb")
+
+
 @contextlib.contextmanager
-def read_only(path: str | os.PathLike[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def read_only(
+    path: str | os.PathLike[str] | None = None, *, snapshot: bool = True
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-only connection for surfaces.
 
-    Raises :class:`WarehouseMissing` (with the command to run) when there is no warehouse and
-    :class:`WarehouseBusy` while a writer holds it.
+    With ``snapshot`` (the default for surfaces) it reads the copy the last ``build`` published, so a
+    running ingest or build never blocks it; without one (or with ``snapshot=False``) it reads the
+    warehouse itself. Raises :class:`WarehouseMissing` (with the command to run) when there is no
+    warehouse and :class:`WarehouseBusy` while a writer holds it.
     """
     target = config.warehouse_path(path)
+    if snapshot and snapshot_path(target).exists():
+        target = snapshot_path(target)
     if not target.exists():
         raise WarehouseMissing(
             f"No warehouse at {target}. Run `make demo` (sample data) or `policy-pulse ingest data/raw` "
@@ -156,11 +168,13 @@ def read_only(path: str | os.PathLike[str] | None = None) -> Iterator[duckdb.Duc
         con.close()
 
 
-def read_table(table: str, path: str | os.PathLike[str] | None = None, *, where: str = "") -> pd.DataFrame:
+def read_table(
+    table: str, path: str | os.PathLike[str] | None = None, *, where: str = "", snapshot: bool = True
+) -> pd.DataFrame:
     """A whole table (or a filtered slice) as a DataFrame, through a read-only connection."""
     if not re.fullmatch(r"\w+", table):
         raise ValueError(f"{table!r} is not a table name.")
-    with read_only(path) as con:
+    with read_only(path, snapshot=snapshot) as con:
         if table not in _tables(con):
             raise WarehouseMissing(f"The warehouse has no table {table!r} yet. Run `policy-pulse build`.")
         return con.execute(f"SELECT * FROM {table} {where}").df()

@@ -1,0 +1,390 @@
+"""Every metric the surfaces show: its one definition, and the period tables ``build`` precomputes.
+
+``build`` derives ``monthly_metrics`` and ``quarterly_metrics`` (one long table each, small groups
+already suppressed) so dashboards and the report read a few thousand rows however large the data.
+Groupings are fixed — all, by department, by platform — so suppression can be proved: department x
+platform is never published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from analytics import config
+from analytics.privacy import suppress_small_groups
+
+__all__ = [
+    "ALL",
+    "GROUPINGS",
+    "METRICS",
+    "Metric",
+    "compare_periods",
+    "metric_definitions",
+    "period_metrics",
+]
+
+#: The label of "no filter" in the department and platform columns.
+ALL = "(all)"
+#: The only groupings ever published: (grouping column or None).
+GROUPINGS = (None, "department", "platform")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: what it is called, its unit and its one-line definition."""
+
+    name: str
+    label: str
+    unit: str
+    definition: str
+    kind: str  # rate | mean | ratio | count | median
+    higher_is_better: bool = True
+    by_people: bool = True  # grouped by department/platform it describes people, so k applies
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("adherence_rate", "Adherence rate", "% of employee posts",
+           "Share of employee posts with no policy finding of severity medium or high (dismissed findings "
+           "excluded).", "rate"),
+    Metric("employee_sentiment", "Employee-post sentiment", "mean VADER compound (−1 to +1)",
+           "Mean VADER compound score of employee posts detected as English.", "mean"),
+    Metric("organisation_sentiment", "Organisation-post sentiment", "mean VADER compound (−1 to +1)",
+           "Mean VADER compound score of the organisation's own posts detected as English.", "mean",
+           by_people=False),
+    Metric("audience_sentiment", "Audience-comment sentiment", "mean VADER compound (−1 to +1)",
+           "Mean VADER compound score of audience comments on the organisation's posts.", "mean", by_people=False),
+    Metric("engagement_rate", "Engagement rate (by impressions)", "% of impressions",
+           "(reactions + comments + shares + clicks + saves) ÷ impressions, over organisation posts that report "
+           "impressions; posts without impressions are left out (Mastodon reports none).", "ratio",
+           by_people=False),
+    Metric("engagement_rate_reach", "Engagement rate (by reach)", "% of people reached",
+           "(reactions + comments + shares + clicks + saves) ÷ reach, over organisation posts that report reach.",
+           "ratio", by_people=False),
+    Metric("employee_posts", "Employee posts", "posts", "Number of public posts by employees.", "count"),
+    Metric("incidents", "Incidents reported", "incidents", "Number of incidents (posting mistakes) reported.",
+           "count", higher_is_better=False),
+    Metric("median_hours_to_resolve", "Median time to resolve", "hours",
+           "Median hours from an incident's report to its resolution (resolved incidents).", "median",
+           higher_is_better=False),
+    Metric("self_reported_share", "Self-reported incidents", "% of incidents",
+           "Share of incidents reported by the employee involved (a sign people feel safe to admit mistakes).",
+           "rate"),
+    Metric("training_coverage", "Training coverage", "% of employees",
+           "Share of employees on the roster at the end of the period who have completed the policy training "
+           "module.", "rate"),
+    Metric("response_rate", "Survey response rate", "% of headcount",
+           "Finished survey responses ÷ employees on the roster at the wave's midpoint.", "rate"),
+    Metric("trust_favourability", "Trust (favourable)", "% favourable",
+           "Share of answers to the trust items that are favourable (top-2-box: agree or strongly agree, after "
+           "reverse coding).", "rate"),
+    Metric("clarity_favourability", "Policy clarity (favourable)", "% favourable",
+           "Share of answers to the policy-clarity items that are favourable (top-2-box).", "rate"),
+)}
+
+
+def metric_definitions() -> pd.DataFrame:
+    """Every metric's label, unit and definition (the methods appendix and the "how to read" lines).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``metric, label, unit, definition, higher_is_better``.
+
+    Examples
+    --------
+    >>> metric_definitions().set_index("metric").loc["adherence_rate", "unit"]
+    '% of employee posts'
+    """
+    return pd.DataFrame(
+        [(m.name, m.label, m.unit, m.definition, m.higher_is_better) for m in METRICS.values()],
+        columns=["metric", "label", "unit", "definition", "higher_is_better"],
+    )
+
+
+_OUTPUT = ["period", "department", "platform", "metric", "value", "n", "n_people", "successes", "sd",
+           "ci_low", "ci_high", "suppressed"]
+
+
+def _wilson(successes: pd.Series, n: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    low, high = proportion_confint(successes.to_numpy(float), np.maximum(n.to_numpy(float), 1), method="wilson")
+    return np.asarray(low, float), np.asarray(high, float)
+
+
+def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -> pd.DataFrame:
+    """Label the grouping, add CIs, and suppress small people-groups (with complementary cells)."""
+    table = table.copy()
+    table["metric"] = metric.name
+    for column in ("department", "platform"):
+        if column != grouping:
+            table[column] = ALL
+    if metric.kind == "rate":
+        table["value"] = table["successes"] / table["n"]
+        table["ci_low"], table["ci_high"] = _wilson(table["successes"], table["n"])
+    elif metric.kind == "mean":
+        half = stats.t.ppf(0.975, np.maximum(table["n"] - 1, 1)) * table["sd"] / np.sqrt(table["n"])
+        table["ci_low"], table["ci_high"] = table["value"] - half, table["value"] + half
+    for column in _OUTPUT:
+        if column not in table:
+            table[column] = np.nan
+    table["suppressed"] = False
+    if grouping is not None and metric.by_people and not table.empty:
+        table = suppress_small_groups(table, by=["period", grouping], n="n_people",
+                                      values=["value", "n", "successes", "sd", "ci_low", "ci_high"], k=k)
+    return table[_OUTPUT]
+
+
+def _grouped(frame: pd.DataFrame, grouping: str | None, aggregate) -> pd.DataFrame:
+    keys = ["period"] + ([grouping] if grouping else [])
+    if frame.empty:
+        return pd.DataFrame(columns=[*keys, "value", "n", "n_people", "successes", "sd"])
+    return aggregate(frame.groupby(keys, dropna=False, observed=True)).reset_index()
+
+
+def _rate(groups, success: str, people: str | None):
+    out = groups.agg(n=(success, "size"), successes=(success, "sum"))
+    out["n_people"] = groups[people].nunique() if people else np.nan
+    return out
+
+
+def _mean(groups, value: str, people: str | None):
+    out = groups.agg(value=(value, "mean"), sd=(value, "std"), n=(value, "size"))
+    out["n_people"] = groups[people].nunique() if people else np.nan
+    return out
+
+
+def _ratio(groups, numerator: str, denominator: str):
+    def one(group: pd.DataFrame) -> pd.Series:
+        y, x = group[numerator].to_numpy(float), group[denominator].to_numpy(float)
+        ratio = y.sum() / x.sum() if x.sum() > 0 else np.nan
+        n = len(group)
+        # delta-method interval of a ratio of totals, treating posts as the sampled units
+        if n > 1 and x.sum() > 0:
+            resid = y - ratio * x
+            se = np.sqrt(np.sum(resid**2) / (n - 1) * n) / x.sum()
+        else:
+            se = np.nan
+        return pd.Series({"value": ratio, "n": n, "ci_low": ratio - 1.96 * se, "ci_high": ratio + 1.96 * se})
+
+    return groups[[numerator, denominator]].apply(one)
+
+
+def _periods(stamps: pd.Series, kind: str) -> pd.Series:
+    months = pd.to_datetime(stamps)
+    if kind == "month":
+        return months.dt.strftime("%Y-%m")
+    return months.dt.year.astype(str) + "-Q" + months.dt.quarter.astype(str)
+
+
+def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: int | None = None) -> pd.DataFrame:
+    """Every metric per period (``kind`` = ``"month"`` or ``"quarter"``) for the fixed groupings.
+
+    Reads the derived ``post_facts`` and ``incident_timings`` tables and the canonical survey,
+    training and roster tables of an open warehouse connection.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``period`` (``YYYY-MM`` or ``YYYY-Qn``, local time), ``department`` and ``platform``
+        (``"(all)"`` when not grouped by it), ``metric``, ``value``, ``n`` (posts, answers, incidents or
+        responses behind the value), ``n_people`` (distinct people, where the metric is about people),
+        ``successes`` (for rates), ``sd`` (for means), ``ci_low``, ``ci_high`` (95 %), ``suppressed``
+        (hidden: fewer than k people, or hidden so another hidden cell cannot be recovered).
+    """
+    if kind not in ("month", "quarter"):
+        raise ValueError(f"kind={kind!r}: choose 'month' or 'quarter'.")
+    k = config.get_settings().k if k is None else k
+    facts = con.execute("SELECT * FROM post_facts").df()
+    facts["period"] = _periods(facts["month"], kind)
+    employee = facts[facts["account_type"] == "employee"].assign(adherent=lambda f: ~f["violation"].astype(bool))
+    scored = employee[employee["sentiment_status"] == "scored"]
+    organisation = facts[facts["account_type"] == "organization"]
+    org_scored = organisation[organisation["sentiment_status"] == "scored"]
+    with_impressions = organisation[organisation["impressions"].fillna(0) > 0]
+    with_reach = organisation[organisation["reach"].fillna(0) > 0]
+    pieces = []
+    for grouping in GROUPINGS:
+        pieces.append(_finish(_grouped(employee, grouping, lambda g: _rate(g, "adherent", "author_key")),
+                              METRICS["adherence_rate"], grouping, k))
+        pieces.append(_finish(_grouped(scored, grouping, lambda g: _mean(g, "compound", "author_key")),
+                              METRICS["employee_sentiment"], grouping, k))
+        counts = _grouped(employee, grouping, lambda g: g.agg(n=("post_uid", "size"), n_people=("author_key",
+                                                                                                 "nunique")))
+        pieces.append(_finish(counts.assign(value=counts.get("n")), METRICS["employee_posts"], grouping, k))
+        if grouping != "department":
+            pieces.append(_finish(_grouped(org_scored, grouping, lambda g: _mean(g, "compound", None)),
+                                  METRICS["organisation_sentiment"], grouping, k))
+            pieces.append(_finish(_grouped(with_impressions, grouping,
+                                           lambda g: _ratio(g, "engagement", "impressions")),
+                                  METRICS["engagement_rate"], grouping, k))
+            pieces.append(_finish(_grouped(with_reach, grouping, lambda g: _ratio(g, "engagement", "reach")),
+                                  METRICS["engagement_rate_reach"], grouping, k))
+    pieces.extend(_audience(con, kind, k))
+    pieces.extend(_incidents(con, kind, k))
+    pieces.extend(_training(con, kind, k))
+    if kind == "quarter":
+        pieces.extend(_survey(con, k))
+    table = pd.concat([p for p in pieces if not p.empty], ignore_index=True)
+    return table.sort_values(["metric", "department", "platform", "period"], ignore_index=True)
+
+
+def _audience(con: duckdb.DuckDBPyConnection, kind: str, k: int) -> list[pd.DataFrame]:
+    tz = config.get_settings().timezone
+    comments = con.execute(
+        f"""SELECT coalesce(p.platform, c.platform) AS platform, s.compound,
+                   CAST(date_trunc('month', c.published_at AT TIME ZONE '{tz}') AS DATE) AS month
+            FROM audience_comments c
+            LEFT JOIN posts p USING (post_uid)
+            JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.status = 'scored'"""
+    ).df()
+    comments["period"] = _periods(comments["month"], kind)
+    return [_finish(_grouped(comments, g, lambda groups: _mean(groups, "compound", None)),
+                    METRICS["audience_sentiment"], g, k) for g in (None, "platform")]
+
+
+def _incidents(con: duckdb.DuckDBPyConnection, kind: str, k: int) -> list[pd.DataFrame]:
+    frame = con.execute(
+        """SELECT t.*, i.employee_key, t.detection = 'self_reported' AS self_reported
+           FROM incident_timings t JOIN incidents i USING (incident_id)"""
+    ).df()
+    frame["period"] = _periods(frame["month"], kind)
+    out = []
+    for grouping in (None, "department"):
+        counts = _grouped(frame, grouping, lambda g: g.agg(n=("incident_id", "size"),
+                                                            n_people=("employee_key", "nunique")))
+        out.append(_finish(counts.assign(value=counts.get("n")), METRICS["incidents"], grouping, k))
+        out.append(_finish(_grouped(frame, grouping, lambda g: _rate(g, "self_reported", "employee_key")),
+                           METRICS["self_reported_share"], grouping, k))
+        resolved = frame.dropna(subset=["hours_to_resolve"])
+        medians = _grouped(resolved, grouping, lambda g: g.agg(value=("hours_to_resolve", "median"),
+                                                                n=("hours_to_resolve", "size"),
+                                                                n_people=("employee_key", "nunique")))
+        out.append(_finish(medians, METRICS["median_hours_to_resolve"], grouping, k))
+    return out
+
+
+def _training(con: duckdb.DuckDBPyConnection, kind: str, k: int) -> list[pd.DataFrame]:
+    module = config.get_settings().training_module
+    employees = con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df()
+    done = con.execute("SELECT employee_key, min(completed_at) AS completed_at FROM trainings WHERE module = ? "
+                       "GROUP BY employee_key", [module]).df()
+    months = con.execute("SELECT DISTINCT month FROM post_facts ORDER BY month").df()["month"]
+    if employees.empty or months.empty:
+        return []
+    periods = pd.Series(_periods(months, kind).unique())
+    rows = []
+    completed = dict(zip(done["employee_key"], pd.to_datetime(done["completed_at"], utc=True), strict=True))
+    for period in periods:
+        end = _period_end(period, kind)
+        active = employees[(pd.to_datetime(employees["started_on"]) <= end)
+                           & (employees["left_on"].isna() | (pd.to_datetime(employees["left_on"]) >= end))]
+        completed_at = active["employee_key"].map(completed)
+        trained = completed_at.notna() & (completed_at <= end.tz_localize("UTC"))
+        rows.append(active.assign(period=period, trained=trained.astype(bool)))
+    frame = pd.concat(rows, ignore_index=True)
+    return [_finish(_grouped(frame, g, lambda groups: _rate(groups, "trained", "employee_key")),
+                    METRICS["training_coverage"], g, k) for g in (None, "department")]
+
+
+def _period_end(period: str, kind: str) -> pd.Timestamp:
+    if kind == "month":
+        return pd.Timestamp(period + "-01") + pd.DateOffset(months=1) - pd.Timedelta(seconds=1)
+    year, quarter = period.split("-Q")
+    return pd.Timestamp(int(year), 3 * int(quarter), 1) + pd.DateOffset(months=1) - pd.Timedelta(seconds=1)
+
+
+def _survey(con: duckdb.DuckDBPyConnection, k: int) -> list[pd.DataFrame]:
+    from analytics import survey
+    from analytics.codebook import load_codebook
+
+    respondents = con.execute("SELECT * FROM respondents").df()
+    answers = con.execute("SELECT response_id, item_id, value, mapped FROM survey_answers WHERE mapped").df()
+    if respondents.empty or answers.empty:
+        return []
+    items = load_codebook().items_frame()
+    out = []
+    employees = con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df()
+    waves = respondents.groupby("wave")["submitted_at"].agg(start="min", end="max").reset_index()
+    headcount = survey.headcount_by_wave(employees, waves)
+    for grouping in (None, "department"):
+        by = ("wave",) + ((grouping,) if grouping else ())
+        rates = survey.response_rates(respondents, headcount, by=by, k=k)
+        out.append(_from_survey(rates.rename(columns={"response_rate": "value", "n_responses": "successes"})
+                                .assign(n=rates["headcount"], n_people=rates["headcount"]),
+                                METRICS["response_rate"], grouping))
+        trust = survey.favourability(answers, items, respondents, level="construct", by=by, k=k)
+        clarity_items = items[items["clarity"].astype(bool)].assign(construct="clarity")
+        clarity = survey.favourability(answers[answers["item_id"].isin(clarity_items["item_id"])], clarity_items,
+                                       respondents, level="construct", by=by, k=k)
+        for metric, table in (("trust_favourability", trust[trust["construct"] == "trust"]),
+                              ("clarity_favourability", clarity)):
+            out.append(_from_survey(table.rename(columns={"favourable": "value", "n_favourable": "successes"})
+                                    .assign(n_people=table["n"]), METRICS[metric], grouping))
+    return out
+
+
+def _from_survey(table: pd.DataFrame, metric: Metric, grouping: str | None) -> pd.DataFrame:
+    table = table.rename(columns={"wave": "period"}).copy()
+    table["metric"] = metric.name
+    for column in ("department", "platform"):
+        if column != grouping:
+            table[column] = ALL
+    for column in _OUTPUT:
+        if column not in table:
+            table[column] = np.nan
+    return table[_OUTPUT]
+
+
+def compare_periods(
+    table: pd.DataFrame, *, metric: str, current: str, previous: str, department: str = ALL, platform: str = ALL
+) -> pd.DataFrame:
+    """A metric in two periods with the change and whether it is significant.
+
+    Rates use a two-proportion z-test, means Welch's t-test (from n, mean and sd); counts and medians
+    show the change without a test.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``metric, label, unit, definition, period, value, n, n_people, ci_low, ci_high,
+        suppressed, previous_period, previous_value, change, p_value, significant``.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"Unknown metric {metric!r}; known: {sorted(METRICS)}.")
+    spec = METRICS[metric]
+    rows = table[(table["metric"] == metric) & (table["department"] == department) & (table["platform"] == platform)]
+    now = rows[rows["period"] == current]
+    before = rows[rows["period"] == previous]
+    empty = {c: np.nan for c in _OUTPUT}
+    a = now.iloc[0].to_dict() if len(now) else {**empty, "suppressed": False}
+    b = before.iloc[0].to_dict() if len(before) else {**empty, "suppressed": False}
+    change = a["value"] - b["value"] if pd.notna(a["value"]) and pd.notna(b["value"]) else np.nan
+    p_value = _p_value(spec.kind, a, b)
+    return pd.DataFrame([{
+        "metric": metric, "label": spec.label, "unit": spec.unit, "definition": spec.definition,
+        "period": current, "value": a["value"], "n": a["n"], "n_people": a["n_people"],
+        "ci_low": a["ci_low"], "ci_high": a["ci_high"], "suppressed": bool(a["suppressed"]),
+        "previous_period": previous, "previous_value": b["value"], "change": change, "p_value": p_value,
+        "significant": bool(pd.notna(p_value) and p_value < 0.05),
+    }])
+
+
+def _p_value(kind: str, a: dict, b: dict) -> float:
+    try:
+        if kind == "rate":
+            n1, n2, x1, x2 = float(a["n"]), float(b["n"]), float(a["successes"]), float(b["successes"])
+            pooled = (x1 + x2) / (n1 + n2)
+            se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+            return float(2 * stats.norm.sf(abs(x1 / n1 - x2 / n2) / se)) if se > 0 else np.nan
+        if kind == "mean":
+            result = stats.ttest_ind_from_stats(a["value"], a["sd"], a["n"], b["value"], b["sd"], b["n"],
+                                                equal_var=False)
+            return float(result.pvalue)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return np.nan
+    return np.nan

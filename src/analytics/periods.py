@@ -1,0 +1,80 @@
+"""Reporting periods: ``YYYY-Qn``, ``YYYY-MM`` or an explicit from/to, and "the previous one".
+
+Periods are cut in the organisation's time zone; "previous" is the preceding period of equal length.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+__all__ = ["Period", "parse_period"]
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open span of local calendar days ``[start, end)`` with a label."""
+
+    label: str
+    start: date
+    end: date
+
+    @property
+    def months(self) -> list[date]:
+        """First days of the months the period covers."""
+        return [d.date() for d in pd.date_range(self.start, self.end - timedelta(days=1), freq="MS")] or [
+            self.start.replace(day=1)
+        ]
+
+    def previous(self) -> Period:
+        """The preceding period of equal length (a quarter before a quarter, a month before a month).
+
+        >>> parse_period("2026-Q3").previous().label, parse_period("2026-01").previous().label
+        ('2026-Q2', '2025-12')
+        """
+        quarter = re.fullmatch(r"(\d{4})-Q([1-4])", self.label)
+        month = re.fullmatch(r"(\d{4})-(\d{2})", self.label)
+        if quarter:
+            year, q = int(quarter.group(1)), int(quarter.group(2))
+            return parse_period(f"{year - 1}-Q4" if q == 1 else f"{year}-Q{q - 1}")
+        if month:
+            first = (pd.Timestamp(self.start) - pd.DateOffset(months=1)).date()
+            return parse_period(first.strftime("%Y-%m"))
+        length = self.end - self.start
+        return Period(f"{self.start - length}..{self.start - timedelta(days=1)}", self.start - length, self.start)
+
+    def contains(self, stamps: pd.Series, timezone: str) -> pd.Series:
+        """Which UTC timestamps fall inside the period (in local time)."""
+        local = pd.to_datetime(stamps, utc=True).dt.tz_convert(timezone).dt.tz_localize(None)
+        return (local >= pd.Timestamp(self.start)) & (local < pd.Timestamp(self.end))
+
+
+def parse_period(text: str | None = None, *, start: str | date | None = None, end: str | date | None = None) -> Period:
+    """``"2026-Q3"``, ``"2026-07"``, or ``start``/``end`` (inclusive end day) as a :class:`Period`.
+
+    >>> p = parse_period("2026-Q3"); (p.start.isoformat(), p.end.isoformat())
+    ('2026-07-01', '2026-10-01')
+    >>> parse_period(start="2026-01-15", end="2026-02-14").label
+    '2026-01-15..2026-02-14'
+    """
+    if text:
+        text = text.strip()
+        quarter = re.fullmatch(r"(\d{4})-?Q([1-4])", text, re.IGNORECASE)
+        month = re.fullmatch(r"(\d{4})-(\d{2})", text)
+        if quarter:
+            year, q = int(quarter.group(1)), int(quarter.group(2))
+            first = date(year, 3 * (q - 1) + 1, 1)
+            return Period(f"{year}-Q{q}", first, (pd.Timestamp(first) + pd.DateOffset(months=3)).date())
+        if month and 1 <= int(month.group(2)) <= 12:
+            first = date(int(month.group(1)), int(month.group(2)), 1)
+            return Period(text, first, (pd.Timestamp(first) + pd.DateOffset(months=1)).date())
+        raise ValueError(f"Period {text!r} is not YYYY-Qn (2026-Q3) or YYYY-MM (2026-07); or give --from/--to.")
+    if start is None or end is None:
+        raise ValueError("Give a period (YYYY-Qn or YYYY-MM) or both --from and --to.")
+    first, last = pd.Timestamp(start).date(), pd.Timestamp(end).date()
+    if last < first:
+        raise ValueError(f"--to {last} is before --from {first}.")
+    return Period(f"{first}..{last}", first, last + timedelta(days=1))
