@@ -124,6 +124,43 @@ def _cmd_codebook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_build(args: argparse.Namespace) -> int:
+    from analytics import build, warehouse
+
+    try:
+        summary = build.build(warehouse_file=args.warehouse,
+                              progress=lambda step: print(f"[build] {step}…", file=sys.stderr, flush=True))
+    except warehouse.WarehouseBusy as error:
+        raise UserError(str(error)) from error
+    print(summary)
+    return 0
+
+
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from analytics import erasure
+
+    removed = erasure.forget_person(args.email, warehouse_file=args.warehouse)
+    touched = removed[removed["rows_removed"] > 0]
+    if touched.empty:
+        print("Nothing of that person was in the warehouse.")
+    else:
+        print("Removed:")
+        for row in touched.itertuples(index=False):
+            print(f"  {row.table:<45} {row.rows_removed:>7}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from analytics import adherence
+
+    labelled = pd.read_csv(args.file, keep_default_na=False)
+    donors = pd.read_csv(args.donors)["name"].tolist() if args.donors else ()
+    print(adherence.format_evaluation(adherence.evaluate_rules(labelled, donors=donors)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-pulse", description="Does our social-media policy work?")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +177,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="read and validate, write nothing")
     _add_warehouse(p)
     p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("build", help="derive sentiment, findings, scores and metrics (incremental)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("forget", help="remove one person's rows everywhere (erasure request)")
+    p.add_argument("--email", required=True)
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_forget)
+
+    p = sub.add_parser("evaluate", help="precision and recall of each policy rule on a labelled set")
+    p.add_argument("--file", default=str(config.PROJECT_ROOT / "tests" / "data" / "adherence_eval.csv"))
+    p.add_argument("--donors", default=str(config.PROJECT_ROOT / "tests" / "data" / "adherence_eval_donors.csv"))
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("summary", help="row counts of every warehouse table")
     _add_warehouse(p)

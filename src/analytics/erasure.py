@@ -1,0 +1,84 @@
+"""Erasure on request: remove one person's rows everywhere (a leaver's right to be forgotten)."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from analytics import config, warehouse
+from analytics.privacy import Vault, load_key, person_token, pseudonym
+
+__all__ = ["forget_person"]
+
+FORGOTTEN = "[person:forgotten]"
+
+
+def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Delete every row keyed to the person with ``email`` and unlink their mentions in others' text.
+
+    Their posts (with findings and facts), trainings, incidents' link to them, linked survey
+    responses, employee and recognition rows go; mentions ``[person:…]`` in other text become
+    ``[person:forgotten]``; the vault forgets their name, emails and handles. One transaction, then
+    the surfaces' snapshot is republished.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``table, rows_removed`` (``rows_changed`` for unlinked mentions), one row per table touched.
+    """
+    if "@" not in email:
+        raise ValueError(f"{email!r} is not an email address; forget takes the address on the roster.")
+    key = load_key()
+    employee_key = pseudonym(email, key)
+    target = config.warehouse_path(warehouse_file)
+    if not target.exists():
+        raise warehouse.WarehouseMissing(f"No warehouse at {target}; nothing to forget.")
+    token = person_token(employee_key)
+    con = warehouse.connect(target)
+    removed: list[tuple[str, int]] = []
+    try:
+        con.execute("BEGIN TRANSACTION")
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        post_uids = "SELECT post_uid FROM posts WHERE author_key = $key OR account_key = $key"
+        statements = [
+            ("post_findings", f"DELETE FROM post_findings WHERE post_uid IN ({post_uids})"),
+            ("post_facts", "DELETE FROM post_facts WHERE author_key = $key OR account_key = $key"),
+            ("audience_comments", f"DELETE FROM audience_comments WHERE post_uid IN ({post_uids})"),
+            ("posts", "DELETE FROM posts WHERE author_key = $key OR account_key = $key"),
+            ("trainings", "DELETE FROM trainings WHERE employee_key = $key"),
+            ("incidents", "DELETE FROM incidents WHERE employee_key = $key"),
+            ("survey_answers", "DELETE FROM survey_answers WHERE response_id IN "
+                               "(SELECT response_id FROM respondents WHERE respondent_key = $key)"),
+            ("survey_comments", "DELETE FROM survey_comments WHERE response_id IN "
+                                "(SELECT response_id FROM respondents WHERE respondent_key = $key)"),
+            ("respondents", "DELETE FROM respondents WHERE respondent_key = $key"),
+            ("recognition_names", "DELETE FROM recognition_names WHERE employee_key = $key"),
+            ("employees", "DELETE FROM employees WHERE employee_key = $key"),
+        ]
+        for table, sql in statements:
+            if table in tables:
+                count = con.execute(sql, {"key": employee_key}).fetchone()[0]
+                removed.append((table, int(count)))
+        for table, column in warehouse.text_columns(con):
+            if table in tables and column not in ("employee_key", "author_key", "account_key"):
+                count = con.execute(
+                    f'UPDATE "{table}" SET "{column}" = replace("{column}", $token, $gone) '
+                    f'WHERE contains("{column}", $token)', {"token": token, "gone": FORGOTTEN}
+                ).fetchone()[0]
+                if count:
+                    removed.append((f"{table}.{column} (mentions unlinked)", int(count)))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+    vault = Vault.for_warehouse(target, key)
+    if vault.forget_person(employee_key):
+        vault.save()
+        removed.append(("identity vault", 1))
+    from analytics.build import publish_snapshot
+
+    publish_snapshot(target)
+    return pd.DataFrame(removed, columns=["table", "rows_removed"])
