@@ -458,13 +458,12 @@ class _LanguageModel:
         counts.sum_duplicates()
         counts.data = np.log1p(counts.data)
         scores = np.asarray(counts @ self.weights) + self.prior
+        # Without a single known byte sequence the identifier abstains: every language equally likely.
+        scores[np.diff(counts.indptr) == 0] = 0.0
         scores *= (1.0 / np.sqrt(np.maximum(lengths, 1)).astype(np.float32))[:, None]
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
         scores /= scores.sum(axis=1, keepdims=True)
-        probabilities = scores @ self.merge
-        # Without a single known byte sequence the identifier abstains: every language equally likely.
-        probabilities[np.diff(counts.indptr) == 0] = 1.0 / len(self.labels)
-        return probabilities
+        return scores @ self.merge
 
 
 def _langid_bytes(text: str) -> bytes:
