@@ -327,7 +327,7 @@ def posts_frame(n: int, **columns: Any) -> pd.DataFrame:
     columns are missing (NaN / NaT / NA) and ``is_share`` defaults to False.
 
     >>> frame = posts_frame(1, platform="x", post_id=["1"], text=["hi"], source_row=[1])
-    >>> list(frame.columns) == list(POSTS_COLUMNS), frame["reach"].isna().all(), frame["is_share"].tolist()
+    >>> list(frame.columns) == list(POSTS_COLUMNS), bool(frame["reach"].isna().all()), frame["is_share"].tolist()
     (True, True, [False])
     """
     unknown = set(columns) - set(POSTS_COLUMNS)
