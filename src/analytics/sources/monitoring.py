@@ -31,12 +31,16 @@ METRICS: dict[str, Column] = {
 }
 
 
+_PROFILES = frozenset({"in", "company", "school", "pub"})
+
+
 def post_id_from_url(url: str | None, platform: str | None) -> str | None:
     """The post id a post URL carries, else ``None`` (ingest then hashes platform, handle, time and text).
 
     X and Mastodon: the status id (the segment after ``status``/``statuses``, else the last numeric
     segment). Facebook ``permalink.php``/``photo.php``: the ``story_fbid``/``fbid`` parameter. Otherwise
-    the last path segment, unless the URL is just a profile (one segment).
+    the last path segment, unless the URL is a profile (``/name``, LinkedIn ``/in/name``): its last segment
+    would give every post of the account the same id.
 
     >>> post_id_from_url("https://x.com/adalee/status/1822334455/photo/1", "x")
     '1822334455'
@@ -60,7 +64,7 @@ def post_id_from_url(url: str | None, platform: str | None) -> str | None:
     for parameter in ("story_fbid", "fbid"):
         if query.get(parameter):
             return query[parameter][0]
-    if len(segments) < 2 or segments[-1].endswith(".php"):
+    if len(segments) < 2 or segments[-1].endswith(".php") or (len(segments) == 2 and segments[0] in _PROFILES):
         return None
     return segments[-1]
 

@@ -124,7 +124,8 @@ def _decode_head(head: bytes) -> str | None:
             text = head.decode("utf-8")
         except UnicodeDecodeError as error:
             # the 64 KiB head may end inside a character; anything earlier means the file is not UTF-8
-            text = head[: error.start].decode("utf-8") if error.start >= len(head) - 3 else head.decode("cp1252")
+            text = (head[: error.start].decode("utf-8") if error.start >= len(head) - 3
+                    else head.decode("cp1252", errors="replace"))
     return None if "\x00" in text else text
 
 
@@ -136,8 +137,8 @@ def header_keys(path: Path, head: bytes) -> list[str] | None:
     lines = [line.rstrip("\r") for line in text.split("\n")[:50] if line.strip(" \t\r,;")]
     if not lines:
         return None
-    if any('"ImportId"' in line or '""ImportId""' in line for line in lines[:3]):
-        return None  # a Qualtrics export's third header row
+    if any('"ImportId"' in line or '""ImportId""' in line for line in lines[:20]):
+        return None  # a Qualtrics export's third header row (question text above it may span lines)
     try:
         rows = read_csv_rows(path, text=lines[0])
     except SourceError:
