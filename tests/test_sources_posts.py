@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analytics import sources
 from analytics.sources import instagram, linkedin, mastodon, meta, x
 from analytics.sources.base import ReadContext, SourceError
 
@@ -80,8 +81,16 @@ def test_each_sniffer_claims_its_own_fixtures_and_no_other(name):
     assert modules == {MODULE_OF[FIXTURES[name]]}
 
 
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_detect_picks_the_format_from_the_formats_table(name):
+    assert sources.detect(DATA / name)[0] == FIXTURES[name]
+    for module in (x, meta):
+        assert {fmt for fmt, _, _, _ in module.FORMATS} == {f for f, m in MODULE_OF.items() if MODULES[m] is module}
+
+
 def test_sniffers_reject_other_exports_and_garbage(tmp_path):
     others = [p for p in (CORPUS / "qualtrics").glob("*.csv")] if (CORPUS / "qualtrics").is_dir() else []
+    others += [p for p in DATA.parent.rglob("*") if p.is_file() and DATA not in p.parents]
     (tmp_path / "empty.csv").write_bytes(b"")
     (tmp_path / "binary.bin").write_bytes(bytes(range(256)) * 10)
     (tmp_path / "monitoring.csv").write_text("platform,handle,posted_at,text,url,likes,comments,shares\n")

@@ -1,7 +1,8 @@
 """Facebook Page post exports: Meta Business Suite posts CSV and the legacy Insights post export.
 
-Two formats share this module; ``sniff`` claims either and ``read`` returns a :class:`~.base.Parsed`
-whose ``format`` is the exact one:
+Two formats share this module, listed in ``FORMATS`` as ``(id, description, sniff, read)``; the module's
+own ``sniff`` claims either and its ``read`` returns a :class:`~.base.Parsed` whose ``format`` is the
+exact one:
 
 * ``meta_posts`` – the Business Suite "Posts" CSV (``Jan-27-2025_Feb-23-2025_<pageid>.csv``, BOM):
   ``Post ID, Page ID, Page name, Title, Description, ..., Publish time, Permalink, Is share, Post type,
@@ -61,7 +62,6 @@ __all__ = [
 ]
 
 FORMAT = "meta_posts"
-FORMATS = ("meta_posts", "meta_legacy_insights")
 DESCRIPTION = (
     "Facebook Page posts: Meta Business Suite posts CSV (Post ID, Page name, Publish time, ...) or the "
     "legacy Insights post export (two header rows: Post ID, Permalink, Post Message, Posted, Lifetime ...)"
@@ -220,6 +220,14 @@ def read_legacy(path: Path, context: ReadContext) -> Parsed:
 
 
 # === module contract: either Facebook format =========================================================
+
+FORMATS = (
+    ("meta_posts", "Meta Business Suite posts CSV (Post ID, Page ID, Page name, Publish time, Permalink, ...)",
+     sniff_posts, read_posts),
+    ("meta_legacy_insights", "Facebook legacy Insights post export (two header rows: Post ID, Permalink, "
+     "Post Message, Posted, Lifetime ...)", sniff_legacy, read_legacy),
+)
+
 
 def sniff(path: Path, head: bytes) -> bool:
     """Either Facebook posts export (Business Suite or legacy Insights), judged by the header rows."""

@@ -1,7 +1,8 @@
 """X (Twitter) post exports: the classic tweet activity metrics CSV and the newer content CSV.
 
-Two formats share this module; ``sniff`` claims either and ``read`` returns a :class:`~.base.Parsed`
-whose ``format`` is the exact one:
+Two formats share this module, listed in ``FORMATS`` as ``(id, description, sniff, read)``; the module's
+own ``sniff`` claims either and its ``read`` returns a :class:`~.base.Parsed` whose ``format`` is the
+exact one:
 
 * ``x_activity`` – ``tweet_activity_metrics_<handle>_<YYYYMMDD>_<YYYYMMDD>_en.csv`` from
   analytics.twitter.com: 40 columns (``Tweet id, Tweet permalink, Tweet text, time, impressions, ...``
@@ -70,7 +71,6 @@ __all__ = [
 ]
 
 FORMAT = "x_activity"
-FORMATS = ("x_activity", "x_content")
 DESCRIPTION = (
     "X/Twitter tweet activity metrics CSV (tweet_activity_metrics_<handle>_..._en.csv) or the newer "
     "X account analytics content CSV (account_analytics_content_<from>_<to>.csv)"
@@ -204,6 +204,14 @@ def _handles_from_links(urls: pd.Series) -> list[Any]:
 
 
 # === module contract: either X format ================================================================
+
+FORMATS = (
+    ("x_activity", "X/Twitter tweet activity metrics CSV (Tweet id, Tweet permalink, Tweet text, time, ...)",
+     sniff_activity, read_activity),
+    ("x_content", "X account analytics content CSV (Post id, Date, Post text, Post Link, Impressions, ...)",
+     sniff_content, read_content),
+)
+
 
 def sniff(path: Path, head: bytes) -> bool:
     """Either X export (activity metrics or content), judged by the header row."""
