@@ -320,6 +320,8 @@ class Codebook:
             item = self.match(column_id, question_text)
             question = question_text if question_text and str(question_text).strip() else column_id
             values = cells.iloc[:, position].tolist()
+            # Answers repeat a handful of labels; recode each distinct one once (large exports stay fast).
+            recoded: dict[tuple[type, Any], tuple[float | None, str | None, str | None]] = {}
             for r, raw in enumerate(values):
                 if _is_blank(raw):
                     continue
@@ -334,7 +336,10 @@ class Codebook:
                 elif item.kind == "demographic":
                     demographics.loc[r, item.column] = self.recode(item, raw)[1]
                 else:
-                    value, label, _ = self.recode(item, raw)
+                    key = (type(raw), raw)
+                    if key not in recoded:
+                        recoded[key] = self.recode(item, raw)
+                    value, label, _ = recoded[key]
                     answers.append({"response_id": ids[r], "item_id": item.id, "question": question,
                                     "value": np.nan if value is None else value, "value_label": label,
                                     "mapped": True, "source_row": rows[r]})

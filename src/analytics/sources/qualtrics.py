@@ -165,13 +165,14 @@ def stage_survey(path: Path, format_id: str, records: SurveyRecords, codebook: C
     rejects: list[Reject] = []
     keep: list[int] = []
     seen: dict[str, int] = {}
+    bad_times = records.bad_times.tolist()
+    timeless = (records.submitted_at.isna() & records.started_at.isna()).tolist()
     for position, row in enumerate(records.source_rows):
         raw_id = records.response_ids[position]
         reason = _id_problem(raw_id, seen, row, id_label)
-        if reason is None and bool(records.bad_times.iloc[position]):
+        if reason is None and bad_times[position]:
             reason = "a date cell is not a date (expected e.g. 2026-06-14 10:10:09); fix or re-export the file"
-        if reason is None and pd.isna(records.submitted_at.iloc[position]) \
-                and pd.isna(records.started_at.iloc[position]):
+        if reason is None and timeless[position]:
             reason = "no completion or start time; every response needs one"
         if reason is not None:
             rejects.append(Reject(row, records.raw[position], reason))
