@@ -259,7 +259,10 @@ def test_roster_reject_reasons():
     assert "recognition_opt_in must be yes or no" in reasons[11]
     # reasons are stored as they are: they never quote a person's email, name or handle
     assert not any(word in " ".join(reasons.values()) for word in ("dan.roe", "Ivy", "ivy poe", "Gia"))
-    assert any("dan.roe(at)example.org" in r.raw for r in parsed.rejects)
+    # a rejected person never reaches the scrubber, so the raw row withholds their identity cells
+    raw = {r.source_row: r.raw for r in parsed.rejects}
+    assert raw[10] == "E009,[withheld],[withheld],Finance,staff,2024-05-01,,[withheld],,,,,no,"
+    assert raw[6] == "E005,,[withheld],Finance,staff,2023-01-09,,,,,,,no,"
 
 
 def test_roster_aliases_column_order_bom_crlf_and_dayfirst_dates():
@@ -319,7 +322,7 @@ def test_normalise_handle(platform, value, expected):
 # --- donors ----------------------------------------------------------------------------------------
 
 def test_donors_happy_path_and_rejects():
-    frame, reasons, _ = read(donors, "donors_private.csv")
+    frame, reasons, parsed = read(donors, "donors_private.csv")
     assert frame["name"].tolist() == ["Margaret Whitfield", "Harbour Trust"]
     assert frame["email"].iloc[0] == "m.whitfield@example.com" and pd.isna(frame["email"].iloc[1])
     assert frame["phone"].iloc[0] == "+44 20 7946 0958"
@@ -329,6 +332,8 @@ def test_donors_happy_path_and_rejects():
     assert "public_acknowledgement must be yes or no" in reasons[5]
     # a rejected donor is not protected by the scrubber: every reason says so
     assert all("not hidden in posts" in reason for reason in reasons.values())
+    raw = {r.source_row: r.raw for r in parsed.rejects}
+    assert raw == {3: "[withheld],[withheld],,no", 4: ",[withheld],,no", 5: "[withheld],,,perhaps"}
 
 
 # --- incidents -------------------------------------------------------------------------------------

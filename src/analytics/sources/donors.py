@@ -26,9 +26,10 @@ def read(path: Path, context: ReadContext) -> Parsed:
     """The donors as staging table ``donors``.
 
     A donor whose row is rejected is not protected by the scrubber until the row is fixed, so every
-    reason says so.
+    reason says so; the reject's raw text withholds the name, email and phone.
     """
-    rows = Rows.load(path, (DONOR_NAME, EMAIL, PHONE, PUBLIC_ACKNOWLEDGEMENT), expected="a donor list")
+    rows = Rows.load(path, (DONOR_NAME, EMAIL, PHONE, PUBLIC_ACKNOWLEDGEMENT), expected="a donor list",
+                     private=[DONOR_NAME.name, EMAIL.name, PHONE.name])
     return rows.parsed(FORMAT, "donors", {
         "name": rows.text(DONOR_NAME.name, required=True),
         "email": rows.emails(EMAIL.name, required=False),

@@ -166,6 +166,7 @@ def _cell_text(value: Any) -> str | None:
     return text or None
 
 
+_WITHHELD = "[withheld]"
 _CHOICE_SEPARATORS = re.compile(r"[\s_-]+")
 
 
@@ -192,8 +193,12 @@ class Rows:
     found: frozenset[str] = frozenset()
 
     @classmethod
-    def load(cls, path: Path, columns: Sequence[Column], *, expected: str) -> Rows:
-        """Read ``path`` and map its header to ``columns``; a missing required column is a SourceError."""
+    def load(cls, path: Path, columns: Sequence[Column], *, expected: str, private: Sequence[str] = ()) -> Rows:
+        """Read ``path`` and map its header to ``columns``; a missing required column is a SourceError.
+
+        Cells of the ``private`` columns are withheld from the rejects' raw text: a rejected person never
+        reaches the scrubber, so their name would otherwise be stored in clear.
+        """
         records = read_csv_rows(path, text=read_text(path))
         start = next((i for i, r in enumerate(records) if any(_cell_text(c) for c in r)), None)
         if start is None:
@@ -214,7 +219,10 @@ class Rows:
             values = [r[position] if position is not None and position < len(r) else None for _, r in numbered]
             cells[name] = pd.Series(values, dtype=object)
         headers = {name: header[p] if p is not None else name for name, p in positions.items()}
-        return cls(path, cells, headers, [n for n, _ in numbered], [",".join(r) for _, r in numbered],
+        withheld = {positions[name] for name in private if positions[name] is not None}
+        raw = [",".join(_WITHHELD if i in withheld and _cell_text(c) else c for i, c in enumerate(r))
+               for _, r in numbered]
+        return cls(path, cells, headers, [n for n, _ in numbered], raw,
                    [[] for _ in numbered], frozenset(n for n, p in positions.items() if p is not None))
 
     def __len__(self) -> int:
@@ -392,7 +400,8 @@ def read(path: Path, context: ReadContext) -> Parsed:
     """The roster as staging table ``roster`` (one row per person; handles joined with ``;``)."""
     columns = (PERSON_NAME, EMAIL, DEPARTMENT, ROLE, START, END, OPT_IN, DISPLAY_NAME,
                *(c for _, c in HANDLE_COLUMNS))
-    rows = Rows.load(path, columns, expected="an employee roster")
+    identity = (PERSON_NAME, EMAIL, DISPLAY_NAME, *(c for _, c in HANDLE_COLUMNS))
+    rows = Rows.load(path, columns, expected="an employee roster", private=[c.name for c in identity])
     started = rows.datetimes(START.name, context)
     left = rows.datetimes(END.name, context)
     rows.flag(left < started, f"{rows.headers[END.name]} is before {rows.headers[START.name]}: check both dates")
