@@ -148,6 +148,7 @@ def test_real_qualtrics_legacy_sample_bom_and_trailing_comma() -> None:
     respondents = parsed.tables["respondents"]
     assert respondents["response_id"].tolist() == ["R_2YPOQ602ER1jkf1"]
     assert respondents["submitted_at"].iloc[0] == pd.Timestamp("2017-07-18 08:28:48", tz="UTC")
+    assert bool(respondents["finished"].iloc[0])
     assert parsed.tables["survey_answers"]["item_id"].tolist() == ["Q1", "Q2"]
     assert not parsed.tables["survey_answers"]["item_id"].str.startswith("extra").any()
 
@@ -356,3 +357,21 @@ def test_ms_forms_missing_columns_named(tmp_path: Path) -> None:
     assert not ms_forms.sniff(tmp_path / "bad.xlsx", (tmp_path / "bad.xlsx").read_bytes())
     with pytest.raises(SourceError, match=r"bad\.xlsx.*Completion time.*found \['ID', 'Start time', 'Email'\]"):
         ms_forms.read(tmp_path / "bad.xlsx", LONDON)
+
+
+def test_qualtrics_import_id_alias_maps_a_column(tmp_path: Path) -> None:
+    import yaml
+
+    from analytics import config
+
+    raw = yaml.safe_load(config.CODEBOOK_PATH.read_text(encoding="utf-8"))
+    support = next(item for item in raw["items"] if item["id"] == "support_resources")
+    support["aliases"] = ["QID7", "QID3_2"]
+    (tmp_path / "codebook.yml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    context = ReadContext(timezone="UTC", codebook=load_codebook(tmp_path / "codebook.yml"))
+    answers = read(qualtrics, SURVEYS / "qualtrics_numeric.csv", context).tables["survey_answers"]
+    # Q7's text is unknown, but its ImportId is an alias; Q3_2's row text wins over its ImportId + choiceId.
+    assert set(answers.loc[answers["item_id"] == "support_resources", "value_label"]) == {"Mastodon", "X"}
+    assert answers.loc[answers["item_id"] == "support_resources", "value"].isna().all()
+    assert "trust_monitoring_surveillance" in set(answers["item_id"])
+    assert answers["mapped"].all()
