@@ -386,7 +386,7 @@ def polarity_scores(text: str) -> dict[str, float]:
 # --- language screen -----------------------------------------------------------------------------
 
 # Not language: web addresses, e-mail addresses and @handles (incl. Mastodon's @user@instance).
-_NOT_LANGUAGE_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\S+|@\w+(?:@[\w.-]+)?")
+_NOT_LANGUAGE_RE = re.compile(r"https?://\S+|www\.\S+|[\w.+-]*@\w[\w.-]*")
 _WORD_RE = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -480,7 +480,7 @@ def _language_model() -> _LanguageModel:
 
 def _language_view(text: str) -> str | None:
     """The part of ``text`` a language can be read from, or None when it is too short to judge."""
-    view = _NOT_LANGUAGE_RE.sub(" ", text)
+    view = _NOT_LANGUAGE_RE.sub(" ", text) if "@" in text or "//" in text or "www." in text else text
     if not view.isascii():
         view = _vader().emoji_re.sub(" ", view)
     words = _WORD_RE.findall(view)
