@@ -261,13 +261,13 @@ def _roster(context: _Context, roster: pd.DataFrame) -> dict[str, pd.DataFrame]:
         handles = [h.strip() for h in str(row.handles or "").split(";") if h and h.strip()]
         facebook_names = [h.partition(":")[2] for h in handles if h.startswith("facebook:")]
         context.vault.add_person(key, names=[str(row.name), *facebook_names], emails=[str(row.email)],
-                                 handles=[h for h in handles if not h.startswith("facebook:")])
+                                 handles=handles)
     employees = pd.DataFrame({
         "employee_key": keys.astype("string"),
         "department": roster["department"].astype("string"),
         "role_level": roster["role_level"].astype("string"),
-        "started_on": pd.to_datetime(roster["started_on"]).dt.date,
-        "left_on": pd.to_datetime(roster["left_on"]).dt.date,
+        "started_on": _local_dates(roster["started_on"], context.settings.timezone),
+        "left_on": _local_dates(roster["left_on"], context.settings.timezone),
         "recognition_opt_in": roster["recognition_opt_in"].astype(bool),
         "source_row": roster["source_row"].astype(int),
     })
@@ -275,6 +275,11 @@ def _roster(context: _Context, roster: pd.DataFrame) -> dict[str, pd.DataFrame]:
     names = pd.DataFrame({"employee_key": keys[opted].astype("string"),
                           "display_name": roster.loc[opted, "display_name"].astype("string")})
     return {"employees": employees, "recognition_names": names}
+
+
+def _local_dates(stamps: pd.Series, timezone: str) -> pd.Series:
+    """Calendar dates in the organisation's time zone (a UTC midnight would shift them a day)."""
+    return pd.to_datetime(stamps, utc=True).dt.tz_convert(timezone).dt.date
 
 
 def _platform(value) -> str:
@@ -428,7 +433,7 @@ def _trainings(context: _Context, staged: pd.DataFrame) -> pd.DataFrame:
 
 def _policy_versions(staged: pd.DataFrame, timezone: str) -> pd.DataFrame:
     frame = staged.copy()
-    frame["effective_on"] = pd.to_datetime(frame["effective_on"]).dt.tz_convert(timezone).dt.date
+    frame["effective_on"] = _local_dates(frame["effective_on"], timezone)
     frame["version"] = frame["version"].astype("string")
     frame["summary"] = frame["summary"].astype("string")
     return frame
