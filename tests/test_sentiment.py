@@ -136,7 +136,7 @@ _separator = st.sampled_from([" ", " ", " ", "  ", "\n", "", "\t"])
 _text = st.lists(st.tuples(_token, _separator), max_size=25).map(lambda parts: "".join(t + s for t, s in parts))
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_text, min_size=1, max_size=8))
 def test_identical_to_reference_on_generated_texts(texts):
     reference = _reference(texts)
