@@ -29,6 +29,8 @@ __all__ = ["FileResult", "IngestError", "ingest_paths", "post_uid_from_content",
 #: Test-only: pause (sleep) after loading this many rows of a file, so a test can SIGKILL mid-file.
 PAUSE_ENV = "POLICY_PULSE_TEST_PAUSE_AFTER_ROWS"
 
+#: Exports that only ever hold the organisation's own page, so a post without a handle is the organisation's.
+_ORGANISATION_PAGE_FORMATS = {"linkedin", "meta_legacy_insights", "meta_posts", "instagram"}
 _PLATFORM_ALIASES = {"twitter": "x", "x.com": "x", "fb": "facebook", "meta": "facebook", "ig": "instagram",
                      "linked in": "linkedin", "masto": "mastodon"}
 
@@ -208,7 +210,7 @@ def _canonicalise(context: _Context, parsed: Parsed, result: FileResult):
     if vault_changed:
         _refresh_identities(context)
     if "posts" in tables:
-        frames["posts"] = _posts(context, tables["posts"], result)
+        frames["posts"] = _posts(context, tables["posts"], own_page=parsed.format in _ORGANISATION_PAGE_FORMATS)
     if "audience_comments" in tables:
         frames["audience_comments"] = _audience_comments(context, tables["audience_comments"], result)
     if "respondents" in tables:
@@ -297,7 +299,7 @@ def post_uid_from_content(platform: str, account: str, published_at: pd.Timestam
     return f"{platform}:h{hashlib.sha256(material.encode('utf-8')).hexdigest()[:20]}"
 
 
-def _posts(context: _Context, staged: pd.DataFrame, result: FileResult) -> pd.DataFrame:
+def _posts(context: _Context, staged: pd.DataFrame, *, own_page: bool) -> pd.DataFrame:
     frame = staged.copy()
     frame["platform"] = frame["platform"].map(_platform)
     handle = frame["handle"].astype("string").map(normalise_handle, na_action="ignore")
@@ -305,7 +307,7 @@ def _posts(context: _Context, staged: pd.DataFrame, result: FileResult) -> pd.Da
     account_type, account_key, author_key = [], [], []
     for platform, h in zip(frame["platform"], handle, strict=True):
         h = "" if pd.isna(h) else str(h)
-        if h and h in org.get(platform, []):
+        if (h and h in org.get(platform, [])) or (own_page and not h):
             account_type.append("organization")
             account_key.append(f"org:{platform}")
             author_key.append(None)

@@ -269,8 +269,10 @@ def parse_datetimes(
 
     >>> ts, bad = parse_datetimes(pd.Series(["2017-01-30 19:05 +0000", "2026/06/14 10:10:09 AM GMT+1",
     ...                                      "45000", "31/02/2026", None]), timezone="Europe/London")
-    >>> [str(t) for t in ts[:3]], bad.tolist()
-    (['2017-01-30 19:05:00+00:00', '2026-06-14 09:10:09+00:00', '2023-03-15 00:00:00+00:00'], [False, False, False, True, False])
+    >>> [str(t) for t in ts[:3]]
+    ['2017-01-30 19:05:00+00:00', '2026-06-14 09:10:09+00:00', '2023-03-15 00:00:00+00:00']
+    >>> bad.tolist()
+    [False, False, False, True, False]
     """
     fast = _vectorised_datetimes(values, timezone=timezone, date_format=date_format)
     if fast is not None:
