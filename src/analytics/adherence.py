@@ -142,12 +142,13 @@ def _splice(pattern: str, terms: dict[str, str]) -> str:
 
 def _keywords_regex(keywords: Sequence[str]) -> str:
     phrases = sorted({k.strip() for k in keywords if k and k.strip()}, key=len, reverse=True)
-    parts = [r"\s+".join(re.escape(word) for word in phrase.split()) for phrase in phrases]
-    return rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)"
+    return rf"(?<!\w)(?:{_keywords_prefilter(phrases)})(?!\w)"
 
 
 def _keywords_prefilter(keywords: Sequence[str]) -> str:
-    return "|".join(r"\s+".join(re.escape(w) for w in k.split()) for k in keywords if k.strip())
+    # words of a phrase may be separated by any whitespace or hyphens ("not-for-publication")
+    words = (re.split(r"[\s-]+", k.strip()) for k in keywords if k.strip())
+    return _apostrophes("|".join(r"[\s-]+".join(re.escape(w) for w in parts) for parts in words))
 
 
 def _domain_allow(domains: Sequence[str]) -> re.Pattern[str] | None:

@@ -38,17 +38,20 @@ __all__ = [
     "suppress_small_groups",
 ]
 
-EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
-#: Phone numbers in common international shapes: +44 20 7946 0958, (555) 123-4567, 555.123.4567,
-#: 07700 900123, +15551234567. Dates (2026-03-14, 14/03/2026) and bare order numbers do not match.
+#: Email addresses; a Mastodon handle (@user@instance) is not one.
+EMAIL_RE = re.compile(r"(?<![\w.+@-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
+#: Phone numbers in common international shapes: +44 20 7946 0958, +353 1 234 5678, (555) 123-4567,
+#: 555.123.4567, 1 555 234 9876, 07700 900123, 07700 900 123, 0161 496 0754, 07700900123, +15551234567.
+#: Dates (2026-03-14, 14/03/2026) and bare order numbers do not match.
 PHONE_RE = re.compile(
     r"(?<![\w/#.:-])(?:"
-    r"\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,3}"
+    r"\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,5}(?:[\s.-]\d{2,8}){1,4}"
     r"|\+\d{10,14}"
     r"|\(\d{2,5}\)[\s.-]?\d{3,4}[\s.-]?\d{3,4}"
-    r"|\d{3}[.-]\d{3}[.-]\d{4}"
+    r"|(?:1[\s.-])?\d{3}[\s.-]\d{3}[\s.-]\d{4}"
+    r"|0\d{2,4}[\s-]\d{3,4}[\s-]\d{3,4}"
     r"|0\d{3,4}[\s-]\d{5,7}"
-    r"|0\d{2}[\s-]\d{4}[\s-]\d{4}"
+    r"|0[1-9]\d{8,9}"
     r")(?![\w/-]|\.\d)"
 )
 
