@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import __version__, config, schemas, sources, warehouse
+from analytics.codebook import Codebook, load_codebook
 from analytics.privacy import Scrubber, Vault, key_fingerprint, load_key, normalise_handle, pseudonym
 from analytics.sources.base import Parsed, ReadContext, Reject, SourceError
 
@@ -62,6 +63,7 @@ class _Context:
     con: duckdb.DuckDBPyConnection
     scrubber: Scrubber
     handles: dict[str, str]
+    codebook: Codebook
 
 
 def _sha256(path: Path) -> str:
@@ -118,7 +120,7 @@ def ingest_paths(
         con.execute("SET TimeZone = 'UTC'")
     try:
         vault = Vault.for_warehouse(target, key)
-        context = _Context(key, settings, vault, con, Scrubber(), {})
+        context = _Context(key, settings, vault, con, Scrubber(), {}, load_codebook())
         _refresh_identities(context)
         for _order, path, fmt, read, error in detected:
             result = FileResult(path=path, sha256=_sha256(path), format=fmt)
@@ -147,7 +149,7 @@ def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_ru
         return
     started = datetime.now(UTC)
     read_context = ReadContext(timezone=context.settings.timezone, dayfirst=context.settings.dayfirst,
-                               codebook=_codebook())
+                               codebook=context.codebook)
     try:
         parsed: Parsed = read(result.path, read_context)
     except SourceError as error:
@@ -179,12 +181,6 @@ def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_ru
         con.execute("ROLLBACK")
         result.status = "failed"
         result.message = f"{result.path.name}: nothing loaded ({type(error).__name__}: {error})"
-
-
-def _codebook():
-    from analytics import codebook
-
-    return codebook.load_codebook()
 
 
 # --- staging -> canonical -----------------------------------------------------------------------

@@ -1,0 +1,181 @@
+"""Ingest end to end on committed fixtures and the genuine corpus: nothing lost, nothing leaked."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from analytics import config, ingest, warehouse
+from analytics.export import export_table
+
+DATA = config.PROJECT_ROOT / "tests" / "data"
+REAL_X = config.PROJECT_ROOT.parent / "shared" / "corpus" / "real" / "x"
+FIXTURE_DIRS = [DATA / "org", DATA / "posts", DATA / "surveys", DATA / "qualtrics"]
+
+
+def _fixture_files() -> list[Path]:
+    return [p for d in FIXTURE_DIRS for p in sorted(d.iterdir()) if p.is_file() and p.suffix != ".py"]
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ingest")
+    target = folder / "warehouse.duckdb"
+    results = ingest.ingest_paths(_fixture_files(), warehouse_file=target)
+    return target, results
+
+
+def _counts(target: Path) -> dict[str, int]:
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        return dict(warehouse.row_counts(con).itertuples(index=False))
+    finally:
+        con.close()
+
+
+def test_every_row_is_loaded_or_rejected(loaded):
+    target, results = loaded
+    assert results and all(r.status == "loaded" for r in results), [r.message for r in results if r.message]
+    for r in results:
+        assert r.rows_loaded + r.rows_rejected == r.rows_read, r.path.name
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        log = con.execute("SELECT file_sha256, rows_read, rows_loaded, rows_rejected FROM ingest_log").fetchall()
+        per_file = dict(con.execute("SELECT file_sha256, sum(rows_rejected) FROM ingest_log GROUP BY 1").fetchall())
+        rejects = dict(con.execute("SELECT file_sha256, count(*) FROM rejects GROUP BY 1").fetchall())
+        reasons = con.execute("SELECT reason FROM rejects").df()["reason"]
+    finally:
+        con.close()
+    for _sha, read, loaded_rows, rejected in log:
+        assert loaded_rows + rejected == read
+    for sha, rejected in per_file.items():
+        assert rejects.get(sha, 0) == rejected
+    assert reasons.str.len().min() > 10, "every reject says why"
+
+
+def test_reingest_of_the_same_bytes_changes_nothing(loaded, tmp_path):
+    target, _ = loaded
+    before = _counts(target)
+    # the same bytes under a new name are recognised too
+    copy = tmp_path / "renamed_roster.csv"
+    shutil.copyfile(DATA / "org" / "roster.csv", copy)
+    again = ingest.ingest_paths([*_fixture_files(), copy], warehouse_file=target)
+    assert {r.status for r in again} == {"skipped"}
+    assert _counts(target) == before
+
+
+def _identities() -> list[str]:
+    values: list[str] = []
+    with open(DATA / "org" / "roster.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            values += [row["full_name"], row["email"]]
+            values += [h.strip().lstrip("@") for k, h in row.items() if k.endswith("_handle") and h and "/" not in h]
+    with open(DATA / "org" / "donors_private.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["public_acknowledgement"].strip().lower() != "yes":
+                values += [row["donor_name"]] + [v for v in (row["email"], row["phone"]) if v and "[at]" not in v]
+    return [v for v in values if len(v) >= 4]
+
+
+def test_no_clear_identity_in_any_text_column(loaded):
+    target, _ = loaded
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        columns = [(t, c) for t, c in warehouse.text_columns(con) if t != "recognition_names"]
+        for value in _identities():
+            for table, column in columns:
+                hits = con.execute(f'SELECT count(*) FROM "{table}" WHERE contains(lower("{column}"), ?)',
+                                   [value.lower()]).fetchone()[0]
+                assert hits == 0, f"{value!r} found in {table}.{column}"
+    finally:
+        con.close()
+
+
+def test_employee_posts_are_attributed_and_others_kept(loaded):
+    target, _ = loaded
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        types = dict(con.execute("SELECT account_type, count(*) FROM posts GROUP BY 1").fetchall())
+        departments = con.execute("SELECT count(*) FROM posts WHERE account_type = 'employee' "
+                                  "AND department IS NULL").fetchone()[0]
+    finally:
+        con.close()
+    assert types.get("employee", 0) > 0 and types.get("organization", 0) > 0 and types.get("unattributed", 0) > 0
+    assert departments == 0
+
+
+def test_unmapped_questions_are_loaded_and_flagged(loaded):
+    target, _ = loaded
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        mapped = dict(con.execute("SELECT mapped, count(*) FROM survey_answers GROUP BY 1").fetchall())
+    finally:
+        con.close()
+    assert mapped.get(True, 0) > 0 and mapped.get(False, 0) > 0
+
+
+@pytest.mark.skipif(not REAL_X.exists(), reason=f"the genuine X exports are read in place from {REAL_X}, absent here")
+def test_genuine_x_exports_ingest_with_their_row_counts_and_times(tmp_path):
+    target = tmp_path / "w.duckdb"
+    results = ingest.ingest_paths([REAL_X], warehouse_file=target)
+    rows = {r.path.name: r.rows_loaded for r in results}
+    assert rows == {
+        "tweet_activity_metrics_rOpenSci_20170101_20170201_en.csv": 37,
+        "tweet_activity_metrics_rOpenSci_20190101_20190201_en.csv": 31,
+        "tweet_activity_metrics_rOpenSci_20210101_20210201_en.csv": 40,
+    }
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        first, last = con.execute("SELECT min(published_at), max(published_at) FROM posts "
+                                  "WHERE published_at < '2017-03-01'").fetchone()
+    finally:
+        con.close()
+    # the file's own "time" column (minute precision, +0000) bounds January 2017
+    assert pd.Timestamp(first) >= pd.Timestamp("2017-01-01", tz="UTC")
+    assert pd.Timestamp(last) < pd.Timestamp("2017-02-02", tz="UTC")
+
+
+def test_unknown_file_fails_naming_it_and_the_known_formats(tmp_path):
+    target = tmp_path / "w.duckdb"
+    odd = tmp_path / "budget.csv"
+    odd.write_text("cost centre,amount\nA,1\n")
+    [result] = ingest.ingest_paths([odd], warehouse_file=target)
+    assert result.status == "failed"
+    assert "budget.csv" in result.message and "qualtrics" in result.message and "monitoring" in result.message
+    assert _counts(target)["ingest_log"] == 0
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    target = tmp_path / "w.duckdb"
+    results = ingest.ingest_paths([DATA / "org" / "roster.csv"], warehouse_file=target, dry_run=True)
+    assert results[0].status == "dry-run" and results[0].rows_read > 0
+    assert not target.exists()
+
+
+def test_key_file_is_created_private_outside_the_project(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "POLICY_PULSE_KEY"}
+    env["POLICY_PULSE_CONFIG_DIR"] = str(tmp_path / "cfg")
+    code = "from analytics.privacy import load_key; load_key()"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    key_file = tmp_path / "cfg" / "key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert config.PROJECT_ROOT not in key_file.resolve().parents
+
+
+def test_export_escapes_formulas_and_keeps_numbers(loaded, tmp_path):
+    target, _ = loaded
+    out = export_table("posts", warehouse_file=target, out=tmp_path / "posts.csv")
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert not frame["text"].str.match(r"^[=+\-@\t\r]").any()
+    assert pd.to_numeric(frame["impressions"].replace("", None)).notna().any()
+    parquet = export_table("posts", warehouse_file=target, fmt="parquet", out=tmp_path / "posts.parquet")
+    assert duckdb.sql(f"SELECT count(*) FROM '{parquet}'").fetchall()[0][0] == len(frame)
