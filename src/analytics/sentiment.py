@@ -524,9 +524,10 @@ def is_confidently_not_english(text: str) -> bool:
 
 # --- batches -------------------------------------------------------------------------------------
 
-#: Below this many distinct texts one process is faster than starting workers (each loads the
-#: lexicon and the language model, about a second); measured in benchmarks/sentiment_bench.py.
-PARALLEL_MIN_TEXTS = 100_000
+#: Below this many distinct texts one process is faster than starting workers: each spawned worker
+#: imports the package and loads the lexicon and the language model, 2 s on an idle 2-core machine and
+#: up to 8 s on a busy one (benchmarks/sentiment_bench.py), while one core scores 20-50k texts/s.
+PARALLEL_MIN_TEXTS = 200_000
 _STATUSES = np.array(["scored", "not_english", "empty"], dtype=object)
 _SCORED, _NOT_ENGLISH, _EMPTY = 0, 1, 2
 _COLUMNS = ["status", "neg", "neu", "pos", "compound"]
