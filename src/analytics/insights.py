@@ -1,0 +1,576 @@
+"""Sentences generated from the numbers: the "what this means for the policy" text.
+
+Every function takes the tidy table a package function returned (a row of
+:func:`analytics.metrics.compare_periods`, the interrupted-time-series table, the training estimates,
+a survey wave comparison...) and writes plain-English sentences from its numbers. Nothing here computes
+a statistic: the words follow the estimates and their 95 % intervals (an interval that excludes no
+change is described as a rise or fall, one that includes it as "no clear change"). Notebooks, the
+dashboards and the committee report share these sentences, so a figure is worded the same everywhere.
+
+Conventions: rates are shown as whole percentages and their changes in percentage points with one
+decimal; scores with two decimals; every estimate carries its 95 % CI and, where there is one, its n.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from analytics import config
+from analytics.metrics import METRICS
+
+__all__ = [
+    "as_markdown",
+    "coverage_sentence",
+    "data_quality_sentences",
+    "drivers_sentence",
+    "favourability_sentence",
+    "format_ci",
+    "format_p",
+    "format_percent",
+    "format_points",
+    "metric_sentence",
+    "negative_terms_sentence",
+    "reliability_sentence",
+    "revision_sentence",
+    "rules_sentence",
+    "seasonality_sentence",
+    "survey_change_sentences",
+    "training_sentences",
+]
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+#: How each binary training outcome reads in a sentence.
+OUTCOME_WORDS = {"violation": "a policy violation", "positive": "a positive tone"}
+#: Cronbach's alpha below this is flagged as too low to read a construct score with confidence.
+ALPHA_ACCEPTABLE = 0.7
+
+
+# --- number formatting ----------------------------------------------------------------------------
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def format_percent(value: float, digits: int = 0) -> str:
+    """A proportion as a percentage.
+
+    Examples
+    --------
+    >>> format_percent(0.9312), format_percent(0.9312, 1), format_percent(float("nan"))
+    ('93%', '93.1%', 'n/a')
+    """
+    if _missing(value):
+        return "n/a"
+    return f"{100 * float(value):.{digits}f}%"
+
+
+def format_points(change: float, digits: int = 1) -> str:
+    """A change of a proportion in signed percentage points.
+
+    Examples
+    --------
+    >>> format_points(0.0512), format_points(-0.003)
+    ('+5.1 points', '-0.3 points')
+    """
+    if _missing(change):
+        return "n/a"
+    return f"{100 * float(change):+.{digits}f} points"
+
+
+def _signed(value: float, digits: int = 2) -> str:
+    return "n/a" if _missing(value) else f"{float(value):+.{digits}f}"
+
+
+def _plain(value: float, digits: int = 2) -> str:
+    return "n/a" if _missing(value) else f"{float(value):.{digits}f}"
+
+
+def format_ci(low: float, high: float, *, scale: str = "score", digits: int = 2) -> str:
+    """A 95 % interval: ``scale`` is ``"rate"`` (percent), ``"points"`` (percentage points) or ``"score"``.
+
+    Examples
+    --------
+    >>> format_ci(0.032, 0.07, scale="points"), format_ci(0.91, 0.95, scale="rate"), format_ci(-0.1, 0.2)
+    ('95% CI 3.2 to 7.0', '95% CI 91% to 95%', '95% CI -0.10 to 0.20')
+    """
+    if _missing(low) or _missing(high):
+        return "95% CI not available"
+    if scale == "rate":
+        return f"95% CI {format_percent(low)} to {format_percent(high)}"
+    if scale == "points":
+        return f"95% CI {100 * float(low):.1f} to {100 * float(high):.1f}"
+    return f"95% CI {float(low):.{digits}f} to {float(high):.{digits}f}"
+
+
+def format_p(p_value: float) -> str:
+    """A p-value as text.
+
+    Examples
+    --------
+    >>> format_p(0.0004), format_p(0.0312), format_p(0.41)
+    ('p < 0.001', 'p = 0.031', 'p = 0.41')
+    """
+    if _missing(p_value):
+        return "p not available"
+    if p_value < 0.001:
+        return "p < 0.001"
+    return f"p = {p_value:.3f}" if p_value < 0.1 else f"p = {p_value:.2f}"
+
+
+def _count(value: Any, noun: str) -> str:
+    number = 0 if _missing(value) else round(float(value))
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _excludes(low: float, high: float, null: float = 0.0) -> bool:
+    return not (_missing(low) or _missing(high)) and (low > null or high < null)
+
+
+def _date(value: Any) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def as_markdown(sentences: Sequence[str]) -> str:
+    """Sentences as a Markdown bullet list (empty input gives a note, never an empty cell).
+
+    Examples
+    --------
+    >>> print(as_markdown(["One.", "Two."]))
+    - One.
+    - Two.
+    """
+    if not sentences:
+        return "- There is not enough data yet to say anything about this period."
+    return "\n".join(f"- {s}" for s in sentences)
+
+
+# --- metrics and trends ---------------------------------------------------------------------------
+
+def _value_text(metric: str, value: float) -> str:
+    kind = METRICS[metric].kind
+    if kind == "rate":
+        return format_percent(value)
+    if kind == "ratio":
+        return format_percent(value, 2)
+    if kind == "count":
+        return "n/a" if _missing(value) else f"{round(float(value)):,}"
+    if kind == "median":
+        return "n/a" if _missing(value) else f"{float(value):.0f} hours"
+    return _signed(value)
+
+
+def _target_text(metric: str, value: float) -> str:
+    target = config.get_settings().targets.get(metric)
+    if target is None or _missing(value):
+        return ""
+    status = target.status(float(value))
+    kind = METRICS[metric].kind
+    green = _value_text(metric, target.green) if kind != "median" else f"{target.green:g} hours"
+    side = "or more" if target.higher_is_better else "or less"
+    return f" That is {status} against the target (green at {green} {side})."
+
+
+def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None) -> str:
+    """One metric in a period against the previous period: a row of :func:`metrics.compare_periods`.
+
+    Rates and means are called up or down only when the change is significant (p < 0.05); counts and
+    medians have no test and are compared as numbers.
+
+    Examples
+    --------
+    >>> row = {"metric": "adherence_rate", "label": "Adherence rate", "period": "2026-Q3", "value": 0.93,
+    ...        "n": 812, "ci_low": 0.91, "ci_high": 0.95, "suppressed": False, "previous_period": "2026-Q2",
+    ...        "previous_value": 0.91, "change": 0.02, "p_value": 0.01, "significant": True}
+    >>> metric_sentence(row).split(" That")[0]
+    'Adherence rate was 93% in 2026-Q3 (95% CI 91% to 95%; n = 812), up 2.0 points from 91% in 2026-Q2 (p = 0.010).'
+    """
+    metric, label, period = row["metric"], row["label"], row["period"]
+    if metric not in METRICS:
+        raise ValueError(f"Unknown metric {metric!r}; pass a row of metrics.compare_periods.")
+    kind = METRICS[metric].kind
+    if bool(row.get("suppressed", False)):
+        k = config.get_settings().k if k is None else k
+        return f"{label} for {period} is hidden: it covers fewer than {k} people."
+    if _missing(row["value"]):
+        return f"There is no {label.lower()} for {period} yet."
+    value = _value_text(metric, row["value"])
+    scale = "rate" if kind in ("rate", "ratio") else "score"
+    interval = f"{format_ci(row['ci_low'], row['ci_high'], scale=scale)}; " if kind in ("rate", "mean", "ratio") else ""
+    n_text = f"n = {int(row['n']):,}" if not _missing(row.get("n")) else "n not available"
+    sentence = f"{label} was {value} in {period} ({interval}{n_text})"
+    previous = row.get("previous_value")
+    if _missing(previous):
+        return sentence + "." + _target_text(metric, row["value"])
+    before = _value_text(metric, previous)
+    change = row["change"]
+    if kind in ("rate", "ratio", "mean"):
+        step = format_points(change) if kind != "mean" else _signed(change)
+        if bool(row.get("significant")):
+            word = "up" if change > 0 else "down"
+            size = f"{100 * abs(change):.1f} points" if kind != "mean" else f"{abs(change):.2f}"
+            sentence += f", {word} {size} from {before} in {row['previous_period']} ({format_p(row['p_value'])})."
+        else:
+            sentence += (f", about the same as {row['previous_period']} ({before}; the change of {step} is not "
+                         f"significant, {format_p(row['p_value'])}).")
+    else:
+        sentence += f", against {before} in {row['previous_period']}."
+    return sentence + _target_text(metric, row["value"])
+
+
+def revision_sentence(row: Mapping[str, Any] | pd.Series, *, label: str = "Adherence", scale: str = "rate") -> str:
+    """The effect of one policy revision: a row of the interrupted-time-series table with the version.
+
+    ``row`` needs ``version``, ``interruption`` (the effective date), ``level_change``, ``level_ci_low``,
+    ``level_ci_high`` and, for the descriptive part, ``mean_before``, ``mean_after``, ``months_before``,
+    ``months_after`` (the averages of the months either side). ``scale`` is ``"rate"`` (percentages and
+    points) or ``"score"``.
+
+    Examples
+    --------
+    >>> row = {"version": "2.0", "interruption": "2025-04-01", "level_change": 0.051, "level_ci_low": 0.032,
+    ...        "level_ci_high": 0.070, "mean_before": 0.88, "mean_after": 0.93, "months_before": 6,
+    ...        "months_after": 6}
+    >>> print(revision_sentence(row))
+    Adherence rose at version 2.0 (effective 2025-04-01): +5.1 points (95% CI 3.2 to 7.0) in the interrupted
+    time series; it averaged 88% in the 6 months before and 93% in the 6 months after.
+    """
+    change, low, high = row["level_change"], row["level_ci_low"], row["level_ci_high"]
+    if scale == "rate":
+        step, interval = format_points(change), format_ci(low, high, scale="points")
+        before, after = format_percent(row.get("mean_before")), format_percent(row.get("mean_after"))
+    else:
+        step, interval = _signed(change), format_ci(low, high)
+        before, after = _plain(row.get("mean_before")), _plain(row.get("mean_after"))
+    head = f"{label} {{}} at version {row['version']} (effective {_date(row['interruption'])})"
+    if _excludes(low, high):
+        verb = "rose" if change > 0 else "fell"
+        sentence = head.format(verb) + f": {step} ({interval}) in the interrupted time series"
+    else:
+        sentence = (head.format("showed no clear change") + f": the estimated jump of {step} has a {interval}, "
+                    "which includes no change")
+    if not _missing(row.get("mean_before")) and not _missing(row.get("mean_after")):
+        sentence += (f"; it averaged {before} in the {int(row['months_before'])} months before and {after} in the "
+                     f"{int(row['months_after'])} months after")
+    return sentence + "."
+
+
+def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3) -> str:
+    """Which rules fired most: the table of :func:`analytics.notebook_views.rules_fired`.
+
+    Examples
+    --------
+    >>> rules = pd.DataFrame({"rule_id": ["phone", "email"], "area": ["confidentiality"] * 2,
+    ...                       "severity": ["high", "high"], "n_posts": [12, 3], "share_of_posts": [0.02, 0.005]})
+    >>> print(rules_sentence(rules, period="2026-Q3"))
+    The rules that fired most in 2026-Q3: phone (confidentiality, high; 12 posts, 2.0% of employee posts),
+    email (confidentiality, high; 3 posts, 0.5% of employee posts).
+    """
+    fired = rules[rules["n_posts"].fillna(0) > 0].sort_values("n_posts", ascending=False, kind="stable").head(top)
+    if fired.empty:
+        return f"No policy rule fired on an employee post in {period}."
+    parts = [f"{r.rule_id} ({r.area}, {r.severity}; {_count(r.n_posts, 'post')}, "
+             f"{format_percent(r.share_of_posts, 1)} of employee posts)" for r in fired.itertuples()]
+    return f"The rules that fired most in {period}: " + ", ".join(parts) + "."
+
+
+def seasonality_sentence(effect: pd.DataFrame, *, label: str) -> str:
+    """The seasonal peak of a monthly series: the one-row table of :func:`trends.seasonal_effect`.
+
+    The month tested is the STL peak of the same data, so the interval is optimistic; the sentence says so.
+
+    Examples
+    --------
+    >>> effect = pd.DataFrame([{"month_of_year": 12, "lift": 0.12, "ci_low": 0.05, "ci_high": 0.19,
+    ...                         "p_value": 0.002, "n_months": 24, "n_in_month": 2}])
+    >>> print(seasonality_sentence(effect, label="Employee-post sentiment"))
+    Employee-post sentiment runs higher in December: +0.12 above the trend (95% CI 0.05 to 0.19; 24 months,
+    2 Decembers). December was picked as the peak from the same data, so read the interval as optimistic.
+    """
+    if effect.empty:
+        return f"{label}: not enough months yet to look for a seasonal pattern (two full years are needed)."
+    row = effect.iloc[0]
+    month = _MONTHS[int(row["month_of_year"]) - 1]
+    interval = format_ci(row["ci_low"], row["ci_high"])
+    detail = f"({interval}; {int(row['n_months'])} months, {int(row['n_in_month'])} {month}s)"
+    caveat = f" {month} was picked as the peak from the same data, so read the interval as optimistic."
+    if _excludes(row["ci_low"], row["ci_high"]):
+        word = "higher" if row["lift"] > 0 else "lower"
+        return f"{label} runs {word} in {month}: {_signed(row['lift'])} above the trend {detail}.{caveat}"
+    return f"{label} shows no clear seasonal peak: {month} is {_signed(row['lift'])} above the trend {detail}.{caveat}"
+
+
+def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -> str:
+    """The words over-represented in the most negative texts: the table of
+    :func:`analytics.notebook_views.negative_terms`.
+
+    Examples
+    --------
+    >>> terms = pd.DataFrame({"term": ["awful", "delay"], "docs_negative": [12, 7], "lift": [9.0, 4.5]})
+    >>> print(negative_terms_sentence(terms, source="audience comments"))
+    In the most negative tenth of audience comments the most over-represented words are "awful" (12 texts,
+    9.0 times as common as elsewhere), "delay" (7 texts, 4.5 times).
+    """
+    if terms.empty:
+        return f"Too few negative {source} share words to name a theme (each word must appear in several texts)."
+    rows = list(terms.head(top).itertuples())
+    first = rows[0]
+    parts = [f'"{first.term}" ({_count(first.docs_negative, "text")}, {first.lift:.1f} times as common as elsewhere)']
+    parts += [f'"{r.term}" ({_count(r.docs_negative, "text")}, {r.lift:.1f} times)' for r in rows[1:]]
+    return f"In the most negative tenth of {source} the most over-represented words are " + ", ".join(parts) + "."
+
+
+# --- training -------------------------------------------------------------------------------------
+
+def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None) -> list[str]:
+    """The training estimates: :func:`trends.training_effect` rows with an ``outcome`` column.
+
+    ``outcome`` is a key of :data:`OUTCOME_WORDS` (``violation``, ``positive``) or a phrase.
+
+    Examples
+    --------
+    >>> effects = pd.DataFrame([
+    ...     {"outcome": "violation", "estimator": "logistic", "term": "odds_ratio", "estimate": 0.45,
+    ...      "ci_low": 0.30, "ci_high": 0.68, "p_value": 0.0002, "n_obs": 7012, "n_clusters": 127},
+    ...     {"outcome": "violation", "estimator": "did_lpm", "term": "did_risk_difference", "estimate": -0.041,
+    ...      "ci_low": -0.060, "ci_high": -0.022, "p_value": 0.0001, "n_obs": 7012, "n_clusters": 127}])
+    >>> for s in training_sentences(effects): print(s)
+    Posts by trained employees had 0.45 times the odds of a policy violation of untrained colleagues' posts
+    in the same month (95% CI 0.30 to 0.68, p < 0.001; 7,012 posts by 127 employees).
+    Difference-in-differences: after the rollout, the risk of a policy violation changed by -4.1 points more
+    in the trained group than in the never-trained group (95% CI -6.0 to -2.2).
+    """
+    if effects.empty:
+        return ["Too few trained and untrained people in this selection to estimate the effect of training."]
+    sentences = []
+    for outcome, rows in effects.groupby("outcome", sort=False):
+        words = OUTCOME_WORDS.get(str(outcome), str(outcome))
+        for row in rows.itertuples():
+            people = _count(n_people if n_people is not None else row.n_clusters, "employee")
+            if row.term == "odds_ratio":
+                interval = format_ci(row.ci_low, row.ci_high)
+                sample = f"{_count(row.n_obs, 'post')} by {people}"
+                if _excludes(row.ci_low, row.ci_high, 1.0):
+                    sentences.append(
+                        f"Posts by trained employees had {row.estimate:.2f} times the odds of {words} of untrained "
+                        f"colleagues' posts in the same month ({interval}, {format_p(row.p_value)}; {sample}).")
+                else:
+                    sentences.append(
+                        f"Posts by trained and untrained employees show no clear difference in the odds of {words} "
+                        f"(odds ratio {row.estimate:.2f}, {interval}; {sample}).")
+            else:
+                interval = format_ci(row.ci_low, row.ci_high, scale="points")
+                verdict = "" if _excludes(row.ci_low, row.ci_high) else "; the interval includes no difference"
+                sentences.append(
+                    f"Difference-in-differences: after the rollout, the risk of {words} changed by "
+                    f"{100 * row.estimate:+.1f} points more in the trained group than in "
+                    f"the never-trained group ({interval}{verdict}).")
+    return sentences
+
+
+# --- survey ---------------------------------------------------------------------------------------
+
+def survey_change_sentences(changes: pd.DataFrame, *, by: str | None = None, top: int = 4) -> list[str]:
+    """Significant construct changes between two waves: the table of :func:`survey.wave_change`.
+
+    Only rows whose Benjamini-Hochberg adjusted p-value is below 0.05 (``significant``) are named.
+
+    Examples
+    --------
+    >>> changes = pd.DataFrame([{"construct": "trust", "previous_wave": "2026-Q2", "current_wave": "2026-Q3",
+    ...     "n_previous": 90, "n_current": 95, "change": 0.42, "ci_low": 0.2, "ci_high": 0.64,
+    ...     "p_adjusted": 0.001, "significant": True, "suppressed": False}])
+    >>> for s in survey_change_sentences(changes): print(s)
+    Trust rose by 0.42 points on the 1-5 scale from 2026-Q2 to 2026-Q3 (95% CI 0.20 to 0.64, BH-adjusted p =
+    0.001; n = 90 and 95).
+    """
+    if changes.empty:
+        return ["There is no earlier wave to compare with."]
+    shown = changes[~changes["suppressed"].astype(bool)]
+    hits = shown[shown["significant"].astype("boolean").fillna(False).astype(bool)]
+    hits = hits.reindex(hits["change"].abs().sort_values(ascending=False).index).head(top)
+    previous, current = changes["previous_wave"].iloc[0], changes["current_wave"].iloc[0]
+    if hits.empty:
+        where = f" in any {by}" if by else ""
+        return [f"No construct changed significantly{where} from {previous} to {current} after adjusting for "
+                "multiple comparisons (Benjamini-Hochberg)."]
+    sentences = []
+    for row in hits.to_dict("records"):
+        where = f" in {row[by]}" if by else ""
+        word = "rose" if row["change"] > 0 else "fell"
+        sentences.append(
+            f"{str(row['construct']).capitalize()}{where} {word} by {abs(row['change']):.2f} points on the 1-5 scale "
+            f"from {previous} to {current} ({format_ci(row['ci_low'], row['ci_high'])}, BH-adjusted "
+            f"{format_p(row['p_adjusted'])}; n = {int(row['n_previous'])} and {int(row['n_current'])}).")
+    return sentences
+
+
+def favourability_sentence(favourability: pd.DataFrame, *, wave: str, by: str | None = None) -> str:
+    """Highest and lowest favourability: a construct-level table of :func:`survey.favourability`.
+
+    Examples
+    --------
+    >>> fav = pd.DataFrame({"construct": ["clarity", "trust"], "n": [95, 94], "favourable": [0.78, 0.52],
+    ...                     "ci_low": [0.69, 0.42], "ci_high": [0.85, 0.62], "suppressed": [False, False]})
+    >>> print(favourability_sentence(fav, wave="2026-Q3"))
+    In 2026-Q3 favourability is highest for clarity (78%, 95% CI 69% to 85%; n = 95) and lowest for trust
+    (52%, 95% CI 42% to 62%; n = 94).
+    """
+    shown = favourability[~favourability["suppressed"].astype(bool)].dropna(subset=["favourable"])
+    if shown.empty:
+        return f"No favourability can be shown for {wave}: every group is below the small-group threshold."
+
+    def name(row: Mapping[str, Any]) -> str:
+        return f"{row[by]} on {row['construct']}" if by else str(row["construct"])
+
+    def detail(row: Mapping[str, Any]) -> str:
+        return (f"{format_percent(row['favourable'])}, {format_ci(row['ci_low'], row['ci_high'], scale='rate')}; "
+                f"n = {int(row['n'])}")
+
+    ordered = shown.sort_values("favourable", kind="stable").to_dict("records")
+    low, high = ordered[0], ordered[-1]
+    return (f"In {wave} favourability is highest for {name(high)} ({detail(high)}) "
+            f"and lowest for {name(low)} ({detail(low)}).")
+
+
+def reliability_sentence(alpha: pd.DataFrame) -> str:
+    """Cronbach's alpha per construct: the table of :func:`survey.cronbach_alpha`.
+
+    Examples
+    --------
+    >>> alpha = pd.DataFrame({"construct": ["trust", "voice"], "alpha": [0.84, 0.61], "n_respondents": [90, 88]})
+    >>> print(reliability_sentence(alpha))
+    Read voice with care: its items agree only weakly (Cronbach's alpha 0.61, below 0.7). The other
+    constructs are reliable (alpha 0.84 to 0.84).
+    """
+    known = alpha.dropna(subset=["alpha"])
+    if known.empty:
+        return "Reliability cannot be computed yet (too few complete answers)."
+    weak = known[known["alpha"] < ALPHA_ACCEPTABLE]
+    good = known[known["alpha"] >= ALPHA_ACCEPTABLE]
+    good_text = (f"alpha {good['alpha'].min():.2f} to {good['alpha'].max():.2f}" if len(good) else "")
+    if weak.empty:
+        return f"Every construct is reliable (Cronbach's {good_text}, at least {ALPHA_ACCEPTABLE})."
+    listed = ", ".join(f"{r.construct} ({r.alpha:.2f})" for r in weak.itertuples())
+    if len(weak) == 1:
+        row = weak.iloc[0]
+        sentence = (f"Read {row['construct']} with care: its items agree only weakly (Cronbach's alpha "
+                    f"{row['alpha']:.2f}, below {ALPHA_ACCEPTABLE}).")
+    else:
+        sentence = (f"Read these constructs with care, their items agree only weakly (alpha below "
+                    f"{ALPHA_ACCEPTABLE}): {listed}.")
+    if len(good):
+        sentence += f" The other constructs are reliable ({good_text})."
+    return sentence
+
+
+def drivers_sentence(drivers: pd.DataFrame, *, outcome: str, unit: str = "responses") -> str:
+    """The strongest driver of an outcome: the table of :func:`survey.key_drivers`.
+
+    Examples
+    --------
+    >>> drivers = pd.DataFrame({"driver": ["safety", "clarity"], "beta": [0.45, 0.05], "ci_low": [0.38, -0.02],
+    ...     "ci_high": [0.52, 0.12], "p_value": [1e-6, 0.2], "relative_weight": [0.61, 0.08], "n": [700, 700],
+    ...     "r_squared": [0.52, 0.52]})
+    >>> print(drivers_sentence(drivers, outcome="trust"))
+    The strongest driver of trust is safety: 61% of the explained variance (standardised beta 0.45, 95% CI
+    0.38 to 0.52). Together the drivers explain 52% of the variance (R², n = 700 responses). Not clearly a
+    driver once the others are accounted for: clarity.
+    """
+    if drivers.empty or drivers["relative_weight"].isna().all():
+        return f"Not enough data to estimate the drivers of {outcome}."
+    top = drivers.sort_values("relative_weight", ascending=False, kind="stable").iloc[0]
+    sentence = (f"The strongest driver of {outcome} is {top['driver']}: {format_percent(top['relative_weight'])} of "
+                f"the explained variance (standardised beta {top['beta']:.2f}, "
+                f"{format_ci(top['ci_low'], top['ci_high'])}). "
+                f"Together the drivers explain {format_percent(top['r_squared'])} of the variance (R², n = "
+                f"{int(top['n'])} {unit}).")
+    unclear = drivers[~drivers.apply(lambda r: _excludes(r["ci_low"], r["ci_high"]), axis=1)]
+    if len(unclear):
+        sentence += " Not clearly a driver once the others are accounted for: " + ", ".join(unclear["driver"]) + "."
+    return sentence
+
+
+# --- data quality and coverage --------------------------------------------------------------------
+
+def _gap_list(gaps: pd.DataFrame, limit: int = 8) -> str:
+    listed = [f"{r.platform} {pd.Timestamp(r.month):%Y-%m}" for r in gaps.head(limit).itertuples()]
+    more = f" and {len(gaps) - limit} more" if len(gaps) > limit else ""
+    return ", ".join(listed) + more
+
+
+def coverage_sentence(coverage: pd.DataFrame) -> str:
+    """What data a surface covers: the table of :func:`analytics.notebook_views.coverage_by_month`.
+
+    Examples
+    --------
+    >>> cov = pd.DataFrame({"month": pd.to_datetime(["2026-07-01", "2026-08-01"] * 2),
+    ...                     "platform": ["x", "x", "mastodon", "mastodon"], "n_posts": [5, 7, 3, 0],
+    ...                     "gap": [False, False, False, True]})
+    >>> coverage_sentence(cov)
+    'Posts cover 2026-07 through 2026-08 on 2 platforms (15 posts). Missing platform-months: mastodon 2026-08.'
+    """
+    if coverage.empty or coverage["n_posts"].sum() == 0:
+        return "No posts have been loaded yet."
+    months = pd.to_datetime(coverage.loc[coverage["n_posts"] > 0, "month"])
+    sentence = (f"Posts cover {months.min():%Y-%m} through {months.max():%Y-%m} on "
+                f"{coverage['platform'].nunique()} platforms ({_count(coverage['n_posts'].sum(), 'post')}).")
+    gaps = coverage[coverage["gap"]].sort_values(["platform", "month"])
+    if len(gaps):
+        return sentence + f" Missing platform-months: {_gap_list(gaps)}."
+    return sentence + " No platform-month is missing."
+
+
+def data_quality_sentences(
+    files: pd.DataFrame,
+    rejects: pd.DataFrame,
+    unmapped: pd.DataFrame,
+    unattributed: pd.DataFrame,
+    coverage: pd.DataFrame,
+) -> list[str]:
+    """What was loaded, rejected, left unmapped or unattributed, and where posts are missing.
+
+    Takes the tables of :mod:`analytics.notebook_views`: ``ingest_overview``, ``rejects_by_reason``,
+    ``unmapped_survey_questions``, ``unattributed_accounts`` and ``coverage_by_month``.
+
+    Examples
+    --------
+    >>> files = pd.DataFrame({"file_name": ["a.csv", "b.csv"], "table_name": ["posts", "incidents"],
+    ...                       "rows_read": [100, 20], "rows_loaded": [95, 20], "rows_rejected": [5, 0]})
+    >>> rejects = pd.DataFrame({"reason": ["no date"], "n_rows": [5], "n_files": [1]})
+    >>> empty = pd.DataFrame({"n_answers": [], "n_posts": [], "month": [], "platform": [], "n_posts_": []})
+    >>> for s in data_quality_sentences(files, rejects, empty, empty, pd.DataFrame())[:2]: print(s)
+    2 files fed 2 tables: 120 rows read, 115 loaded and 5 rejected (4.2%).
+    The most common reason for a rejected row: "no date" (5 rows in 1 file).
+    """
+    read, loaded, rejected = (int(files[c].sum()) for c in ("rows_read", "rows_loaded", "rows_rejected"))
+    share = f" ({format_percent(rejected / read, 1)})" if read else ""
+    n_files, n_tables = files["file_name"].nunique(), files["table_name"].nunique()
+    sentences = [f"{_count(n_files, 'file')} fed {_count(n_tables, 'table')}: "
+                 f"{read:,} rows read, {loaded:,} loaded and {rejected:,} rejected{share}."]
+    if len(rejects):
+        top = rejects.sort_values("n_rows", ascending=False, kind="stable").iloc[0]
+        sentences.append(f'The most common reason for a rejected row: "{top["reason"]}" '
+                         f"({_count(top['n_rows'], 'row')} in {_count(top['n_files'], 'file')}).")
+    else:
+        sentences.append("No row was rejected.")
+    if len(unmapped):
+        answers = _count(unmapped["n_answers"].sum(), "answer")
+        sentences.append(f"{_count(len(unmapped), 'survey question')} ({answers}) "
+                         "are not in the codebook and are left out of every survey statistic: add them with "
+                         "`policy-pulse codebook FILE`.")
+    else:
+        sentences.append("Every survey question maps to the codebook.")
+    if len(unattributed):
+        sentences.append(f"{_count(unattributed['n_posts'].sum(), 'post')} from "
+                         f"{_count(len(unattributed), 'account')} could not be attributed to an employee or to the "
+                         "organisation: add the handles to the roster or to organisation_accounts in settings.yml.")
+    else:
+        sentences.append("Every post is attributed to an employee or to the organisation.")
+    if len(coverage):
+        sentences.append(coverage_sentence(coverage))
+    return sentences
