@@ -1,0 +1,77 @@
+"""The build stage: derives every table the surfaces read, incrementally, without touching the canonical ones."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from analytics import build, config, ingest, metrics, warehouse
+
+pytestmark = pytest.mark.xdist_group("sample")
+
+
+def _count(path, sql):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_build_derives_the_documented_tables(sample_warehouse):
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    try:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        published = con.execute("SELECT DISTINCT metric FROM quarterly_metrics").df()["metric"]
+        combos = con.execute("SELECT count(*) FROM monthly_metrics WHERE department <> '(all)' "
+                             "AND platform <> '(all)'").fetchall()[0][0]
+    finally:
+        con.close()
+    assert {"sentiment", "post_findings", "construct_scores", "incident_timings", "monthly_metrics",
+            "quarterly_metrics", "post_facts"} <= tables
+    assert set(published) == set(metrics.METRICS)
+    assert combos == 0, "department x platform is never published"
+
+
+def test_second_build_does_almost_nothing_and_new_posts_only_score_new_text(sample_warehouse, tmp_path):
+    target = tmp_path / "copy.duckdb"
+    shutil.copyfile(sample_warehouse, target)
+    again = build.build(warehouse_file=target)
+    assert again.steps["texts newly scored"] == 0
+    assert again.steps["posts newly scanned"] == 0
+    posts = tmp_path / "monitoring_new.csv"
+    posts.write_text("platform,handle,posted_at,text,url,likes,comments,shares\n"
+                     "x,@nobody_new,2026-09-20 10:00,A brand new post about our food bank!,"
+                     "https://x.com/nobody_new/status/9999999,1,0,0\n")
+    [result] = ingest.ingest_paths([posts], warehouse_file=target)
+    assert result.rows_loaded == 1
+    third = build.build(warehouse_file=target)
+    assert third.steps["texts newly scored"] == 1
+    assert third.steps["posts newly scanned"] == 1
+
+
+def test_dismissing_a_finding_changes_every_figure(sample_warehouse, tmp_path, monkeypatch):
+    target = tmp_path / "copy.duckdb"
+    shutil.copyfile(sample_warehouse, target)
+    post_uid, rule_id = duckdb.connect(str(target), read_only=True).execute(
+        "SELECT post_uid, rule_id FROM post_findings WHERE severity IN ('medium','high') AND NOT dismissed "
+        "AND post_uid IN (SELECT post_uid FROM post_findings GROUP BY 1 HAVING count(*) = 1) LIMIT 1").fetchall()[0]
+    before = _count(target, "SELECT sum(successes) FROM monthly_metrics WHERE metric='adherence_rate' "
+                            "AND department='(all)' AND platform='(all)'")
+    dismissals = tmp_path / "dismissals.csv"
+    dismissals.write_text(f"post_uid,rule_id,reason\n{post_uid},{rule_id},quoting the policy itself\n")
+    monkeypatch.setattr(config, "DISMISSALS_PATH", dismissals)
+    summary = build.build(warehouse_file=target)
+    assert summary.steps["findings dismissed"] == 1
+    after = _count(target, "SELECT sum(successes) FROM monthly_metrics WHERE metric='adherence_rate' "
+                           "AND department='(all)' AND platform='(all)'")
+    assert after == before + 1
+
+
+def test_surfaces_read_the_published_snapshot(sample_warehouse):
+    snapshot = warehouse.snapshot_path(sample_warehouse)
+    assert snapshot.exists()
+    with warehouse.read_only(sample_warehouse) as con:
+        assert con.execute("SELECT count(*) FROM post_facts").fetchall()[0][0] > 0
