@@ -161,6 +161,31 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from analytics import serve
+
+    serve.serve(config.warehouse_path(args.warehouse), port=args.port)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from analytics import report
+    from analytics.periods import parse_period
+
+    try:
+        period = parse_period(args.period, start=args.date_from, end=args.date_to)
+        previous = parse_period(args.previous) if args.previous else period.previous()
+    except ValueError as error:
+        raise UserError(str(error)) from error
+    result = report.build_report(period=period, previous=previous, warehouse_file=args.warehouse, out=args.out)
+    print(f"Report for {period.label} (against {previous.label}): {result.html_path}")
+    if result.pdf_path:
+        print(f"PDF: {result.pdf_path}")
+    else:
+        print("PDF: not written (no Chromium found; install Debian's chromium to print one)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-pulse", description="Does our social-media policy work?")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -191,6 +216,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", default=str(config.PROJECT_ROOT / "tests" / "data" / "adherence_eval.csv"))
     p.add_argument("--donors", default=str(config.PROJECT_ROOT / "tests" / "data" / "adherence_eval_donors.csv"))
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("dashboard", help="serve the Voila dashboards on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8866)
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_dashboard)
+
+    p = sub.add_parser("report", help="write the committee trend report (HTML, and PDF when Chromium is present)")
+    p.add_argument("--period", help="YYYY-Qn or YYYY-MM (or give --from and --to)")
+    p.add_argument("--from", dest="date_from", metavar="DATE")
+    p.add_argument("--to", dest="date_to", metavar="DATE")
+    p.add_argument("--previous", help="the period to compare with (default: the preceding one of equal length)")
+    p.add_argument("--out", metavar="FILE", default=None)
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("summary", help="row counts of every warehouse table")
     _add_warehouse(p)
