@@ -197,8 +197,12 @@ def _answers_long(
 def _group_key(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """A string key per row that treats missing group values as one group (safe to merge on)."""
     if not columns:
-        return pd.Series("", index=frame.index)
-    return frame[list(columns)].astype("string").fillna("\x00NA").agg("\x1f".join, axis=1)
+        return pd.Series("", index=frame.index, dtype="string")
+    parts = [frame[c].astype("string").fillna("\x00NA") for c in columns]
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "\x1f" + part
+    return key
 
 
 def _suppress(
@@ -212,14 +216,21 @@ def _suppress(
     counts: Sequence[str] = (),
 ) -> pd.DataFrame:
     """``suppress_small_groups`` within each item/construct (``per``), keeping the row order."""
+    # a missing group value (department not stated) is a group of its own: hand the privacy module a
+    # plain label for it, and put the original values back afterwards
+    labelled = table.copy()
+    for column in by:
+        labelled[column] = _group_key(table, [column])
     if not per or table.empty:
-        out = suppress_small_groups(table, by=list(by), n=n, values=list(values), k=k)
+        out = suppress_small_groups(labelled, by=list(by), n=n, values=list(values), k=k)
     else:
         parts = [
             suppress_small_groups(part, by=list(by), n=n, values=list(values), k=k)
-            for _, part in table.groupby(list(per), sort=False, dropna=False)
+            for _, part in labelled.groupby(list(per), sort=False, dropna=False)
         ]
         out = pd.concat(parts).loc[table.index]
+    for column in by:
+        out[column] = table[column]
     for column in counts:
         out[column] = out[column].astype("Float64").round().astype("Int64")
     return out
@@ -1350,13 +1361,14 @@ def likert_distribution(
             long.dropna(subset=["value_label"])
             .groupby(["item_id", "raw_value"])["value_label"]
             .agg(lambda s: s.value_counts().index[0])
+            .rename("label")
+            .reset_index()
+            .rename(columns={"raw_value": "value"})
         )
-        grid["label"] = pd.array(
-            [labels.get((item, value), pd.NA) for item, value in zip(grid["item_id"], grid["value"], strict=True)],
-            dtype="string",
-        )
+        grid = grid.merge(labels, on=["item_id", "value"], how="left")
     else:
-        grid["label"] = pd.array([pd.NA] * len(grid), dtype="string")
+        grid["label"] = pd.NA
+    grid["label"] = grid["label"].astype("string")
     grid = grid.reset_index(drop=True)
     table = grid[[*by, "item_id", "value", "label", "n", "share"]]
     return _blank(table, grid["suppressed"].to_numpy(dtype=bool), ("n", "share"))
