@@ -290,7 +290,7 @@ def test_cronbach_alpha_uses_reverse_coded_answers(data):
 # --- wave change --------------------------------------------------------------------------------------------
 
 def test_wave_change_recovers_the_planted_change(data):
-    out = sv.wave_change(data.answers, data.items, data.respondents, k=K).set_index("construct")
+    out = sv.wave_change(data.answers, data.items, data.respondents, level="construct", k=K).set_index("construct")
     assert (out["previous_wave"] == BEFORE_LAST).all() and (out["current_wave"] == LAST).all()
     trust = out.loc["trust"]
     assert contains(trust["ci_low"], trust["ci_high"], truth_wave_change(data, "trust", BEFORE_LAST, LAST))
@@ -424,7 +424,7 @@ def test_small_department_is_hidden_in_every_grouped_output(data, small_legal):
 
     all_waves = pd.concat([data.respondents.loc[data.respondents["wave"] != LAST], respondents])
     all_answers = data.answers.loc[data.answers["response_id"].isin(all_waves["response_id"])]
-    change = sv.wave_change(all_answers, data.items, all_waves, by="department", k=K)
+    change = sv.wave_change(all_answers, data.items, all_waves, level="construct", by="department", k=K)
     for _, rows in change.groupby("construct"):
         hidden = rows.loc[rows["suppressed"]]
         assert "Legal" in set(hidden["department"]) and len(hidden) >= 2
@@ -574,3 +574,28 @@ def test_arguments_are_checked(data, tiny_items):
         sv.response_rates(data.respondents, sv.headcount_by_wave(data.employees, data.waves), by="location")
     with pytest.raises(ValueError, match="drivers"):
         sv.key_drivers(make_driver_frame(), outcome="trust", drivers=["trust"])
+
+
+def test_waves_are_ordered_by_submission_time_not_name(tiny_items):
+    respondents = pd.DataFrame({
+        "response_id": [f"r{i}" for i in range(10)], "finished": True,
+        "wave": ["Spring 2026"] * 5 + ["Autumn 2025"] * 5,
+        "submitted_at": pd.to_datetime(["2026-04-10"] * 5 + ["2025-10-10"] * 5, utc=True),
+    })
+    answers = pd.DataFrame({"response_id": respondents["response_id"], "item_id": "v1",
+                            "value": [4, 5, 4, 5, 4, 2, 3, 2, 3, 2]})
+    out = sv.wave_change(answers, tiny_items, respondents, k=5).iloc[0]
+    assert (out["previous_wave"], out["current_wave"]) == ("Autumn 2025", "Spring 2026")
+    assert out["change"] == pytest.approx(4.4 - 2.4)
+
+
+def test_response_rates_show_departments_without_responses_as_hidden():
+    respondents = pd.DataFrame({"response_id": [f"r{i}" for i in range(16)], "wave": "2026-Q3", "finished": True,
+                                "department": ["Finance"] * 7 + ["Programmes"] * 9})
+    headcount = pd.DataFrame({"department": ["Finance", "Programmes", "Legal"], "wave": "2026-Q3",
+                              "headcount": [8, 10, 4]})
+    out = sv.response_rates(respondents, headcount, k=5).set_index("department")
+    assert out.loc["Legal", "suppressed"] and pd.isna(out.loc["Legal", "n_responses"])
+    # Legal's zero could otherwise be recovered from the wave total: the smaller department goes too
+    assert out.loc["Finance", "suppressed"] and not out.loc["Programmes", "suppressed"]
+    assert out.loc["Programmes", "response_rate"] == pytest.approx(9 / 10)

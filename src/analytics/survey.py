@@ -14,7 +14,8 @@ Conventions shared by all functions:
 * A reverse-coded item is recoded as ``scale_min + scale_max - value`` before anything is computed, so a
   high value always means a good outcome.
 * Unfinished responses are left out unless ``include_unfinished=True`` (the design contract: they are
-  kept in the warehouse, flagged, and left out of statistics by default).
+  kept in the warehouse, flagged, and left out of statistics by default); a missing ``finished`` flag
+  counts as unfinished.
 * Every output grouped by people passes through :func:`analytics.privacy.suppress_small_groups`: a group
   with fewer than ``k`` people is hidden, and so is a second cell wherever one hidden cell could be
   recovered from the totals (differencing). Each item or construct is treated as its own published
@@ -447,7 +448,7 @@ def response_rates(
             f"by={list(by)}: response rates group by 'wave' and/or 'department' only (the headcount's keys)."
         )
     confidence = _check_confidence(confidence)
-    people = _respondents_used(respondents, include_unfinished=include_unfinished, columns=("department",))
+    people = _respondents_used(respondents, include_unfinished=include_unfinished, columns=by)
     _require(headcount, "headcount", ("department", "wave", "headcount"),
              "pass headcount_by_wave(employees, waves) or a frame with department, wave, headcount.")
     denominators = headcount[["department", "wave"]].copy()
@@ -460,12 +461,10 @@ def response_rates(
         totals = denominators.groupby(list(by), sort=False, dropna=False)["headcount"].sum().reset_index()
         counts["_key"] = _group_key(counts, by)
         totals["_key"] = _group_key(totals, by)
-        table = counts.merge(totals.drop(columns=list(by)), on="_key", how="outer")
-        missing = table[list(by)].isna().all(axis=1) & table["_key"].isin(totals["_key"])
-        if missing.any():
-            labels = totals.set_index("_key")[list(by)]
-            table.loc[missing, list(by)] = labels.loc[table.loc[missing, "_key"]].to_numpy()
-        table = table.drop(columns="_key")
+        table = counts.merge(totals, on="_key", how="outer", suffixes=("", "_headcount"))
+        for column in by:
+            table[column] = table[column].combine_first(table[f"{column}_headcount"])
+        table = table.drop(columns=["_key", *[f"{column}_headcount" for column in by]])
     else:
         table = pd.DataFrame({"n_responses": [len(people)], "headcount": [denominators["headcount"].sum()]})
     table["n_responses"] = table["n_responses"].fillna(0).astype("int64")
@@ -922,7 +921,7 @@ def wave_change(
     items: pd.DataFrame,
     respondents: pd.DataFrame,
     *,
-    level: Literal["item", "construct"] = "construct",
+    level: Literal["item", "construct"] = "item",
     by: str | Sequence[str] = (),
     current: str | None = None,
     previous: str | None = None,
@@ -985,7 +984,7 @@ def wave_change(
     ...     "wave": ["2026-Q2"] * 4 + ["2026-Q3"] * 4})
     >>> answers = pd.DataFrame({"response_id": respondents["response_id"], "item_id": "t1",
     ...                         "value": [2, 3, 3, 2, 4, 5, 4, 4]})
-    >>> out = wave_change(answers, items, respondents, k=3)
+    >>> out = wave_change(answers, items, respondents, level="construct", k=3)
     >>> out[["construct", "previous_wave", "current_wave", "change", "significant"]]
       construct previous_wave current_wave  change  significant
     0     trust       2026-Q2      2026-Q3    1.75         True
