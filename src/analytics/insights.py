@@ -420,6 +420,8 @@ def favourability_sentence(favourability: pd.DataFrame, *, wave: str, by: str | 
     In 2026-Q3 favourability is highest for clarity (78%, 95% CI 69% to 85%; n = 95) and lowest for trust
     (52%, 95% CI 42% to 62%; n = 94).
     """
+    if "wave" in favourability.columns:
+        favourability = favourability[favourability["wave"] == wave]
     shown = favourability[~favourability["suppressed"].astype(bool)].dropna(subset=["favourable"])
     if shown.empty:
         return f"No favourability can be shown for {wave}: every group is below the small-group threshold."

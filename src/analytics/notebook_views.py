@@ -1,0 +1,1410 @@
+"""What the analyst notebooks show: one function per section, tidy frames and plotly figures out.
+
+The five notebooks in ``notebooks/`` only choose and arrange: every table here is read through a
+short-lived read-only connection (:func:`analytics.warehouse.read_only`, so a running ``ingest`` or
+``build`` never blocks a notebook) and computed by the analysis modules (:mod:`~analytics.metrics`,
+:mod:`~analytics.adherence`, :mod:`~analytics.trends`, :mod:`~analytics.survey`). Sections:
+
+* data quality (01): :func:`ingest_overview`, :func:`rejects_by_reason`, :func:`unmapped_survey_questions`,
+  :func:`unattributed_accounts`, :func:`coverage_by_month`;
+* adherence (02): :func:`metric_over_time`, :func:`adherence_by_area`, :func:`rules_fired`,
+  :func:`revision_effects`, :func:`incidents_by_severity`, :func:`coaching_findings`;
+* sentiment (03): :func:`sentiment_over_time`, :func:`seasonality`, :func:`negative_terms`;
+* survey (04): :func:`likert_view`, :func:`favourability_view`, :func:`construct_changes`,
+  :func:`reliability`, :func:`trust_drivers`, :func:`adherence_drivers`;
+* training (05): :func:`training_posts`, :func:`training_effects`, :func:`training_event_study`,
+  :func:`training_groups_over_time`.
+
+Every function takes ``warehouse`` (a path; ``None`` resolves through :mod:`analytics.config`, i.e.
+``POLICY_PULSE_WAREHOUSE`` or ``data/warehouse.duckdb``) and, where it applies, ``period`` (``"2026-Q3"``,
+``"2026-07"``; ``None`` = the latest quarter with data) and ``department`` (``None`` = everyone). Time
+series run from the first month of data to the end of the period. Groups of people smaller than k are
+suppressed (the period tables are published suppressed; the rest goes through
+:func:`analytics.privacy.suppress_small_groups`); individual findings appear only under a pseudonym
+(:func:`analytics.privacy.person_token`), for coaching.
+
+Figures carry a title, the unit on the axis, n and the 95 % CI in the subtitle and hover, a one-line
+"how to read this" caption, and a dashed marker at every policy revision on a time axis.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics import adherence, config, insights, survey, trends, warehouse
+from analytics.codebook import load_codebook
+from analytics.metrics import ALL, METRICS, compare_periods
+from analytics.periods import Period, parse_period
+from analytics.privacy import person_token, suppress_small_groups
+
+__all__ = [
+    "SeasonalView",
+    "adherence_by_area",
+    "adherence_drivers",
+    "area_figure",
+    "coaching_findings",
+    "construct_changes",
+    "coverage_by_month",
+    "coverage_figure",
+    "coverage_note",
+    "definition",
+    "drivers_figure",
+    "event_study_figure",
+    "favourability_figure",
+    "favourability_heatmap",
+    "favourability_view",
+    "incidents_by_severity",
+    "ingest_overview",
+    "likert_figure",
+    "likert_view",
+    "markdown",
+    "metric_figure",
+    "metric_over_time",
+    "negative_terms",
+    "negative_terms_figure",
+    "period_comparison",
+    "policy_revisions",
+    "rejects_by_reason",
+    "reliability",
+    "resolve_period",
+    "revision_effects",
+    "revision_figure",
+    "rules_figure",
+    "rules_fired",
+    "seasonal_figure",
+    "seasonality",
+    "sentiment_figure",
+    "sentiment_over_time",
+    "survey_change_figure",
+    "survey_wave",
+    "time_figure",
+    "training_effects",
+    "training_event_study",
+    "training_figure",
+    "training_groups_over_time",
+    "training_posts",
+    "trust_drivers",
+    "unattributed_accounts",
+    "unmapped_survey_questions",
+]
+
+Warehouse = str | os.PathLike[str] | None
+
+_PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a50021", "#7f7f7f")
+_FAVOURABLE, _UNFAVOURABLE, _NEUTRAL = "#2e75b6", "#c55a11", "#bfbfbf"
+_FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
+#: Months either side of a revision averaged for the descriptive "before / after" of a revision.
+REVISION_WINDOW = 6
+#: A VADER compound score at or above this is a positive text (the package authors' convention).
+POSITIVE_COMPOUND = 0.05
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+def _query(sql: str, params: Sequence[object] | None = None, *, warehouse_file: Warehouse = None) -> pd.DataFrame:
+    with warehouse.read_only(warehouse_file) as con:
+        return con.execute(sql, list(params or [])).df()
+
+
+def _months(values: pd.Series) -> pd.Series:
+    """Month labels (``YYYY-MM`` or dates) as tz-naive month-start timestamps."""
+    return pd.to_datetime(values.astype(str).str[:7] + "-01")
+
+
+def _k() -> int:
+    return config.get_settings().k
+
+
+def resolve_period(period: str | None = None, *, warehouse_file: Warehouse = None) -> Period:
+    """The period a notebook reports on: ``period`` parsed, or the latest quarter with posts.
+
+    Examples
+    --------
+    >>> resolve_period("2026-Q3").label
+    '2026-Q3'
+    """
+    if period:
+        return parse_period(period)
+    latest = _query("SELECT max(month) AS month FROM post_facts", warehouse_file=warehouse_file)["month"].iloc[0]
+    if pd.isna(latest):
+        raise warehouse.WarehouseMissing("The warehouse has no posts yet: run `policy-pulse ingest` and `build`.")
+    stamp = pd.Timestamp(latest)
+    return parse_period(f"{stamp.year}-Q{stamp.quarter}")
+
+
+def policy_revisions(*, warehouse_file: Warehouse = None) -> pd.DataFrame:
+    """The policy versions in date order.
+
+    Returns
+    -------
+    DataFrame
+        ``version``, ``effective_on`` (Timestamp), ``summary``, ``areas_changed``.
+    """
+    frame = _query("SELECT version, effective_on, summary, areas_changed FROM policy_versions ORDER BY effective_on",
+                   warehouse_file=warehouse_file)
+    frame["effective_on"] = pd.to_datetime(frame["effective_on"])
+    return frame
+
+
+def markdown(sentences: Sequence[str]):
+    """The sentences as a Markdown bullet list for display in a notebook."""
+    from IPython.display import Markdown
+
+    return Markdown(insights.as_markdown(sentences))
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+def _figure(title: str, subtitle: str, caption: str, *, y_title: str, x_title: str = "",
+            percent: bool = False, height: int = 460) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(
+        title={"text": title, "subtitle": {"text": subtitle}, "x": 0.0, "xanchor": "left"},
+        template="plotly_white", font={"family": _FONT, "size": 13}, height=height,
+        margin={"l": 70, "r": 30, "t": 95, "b": 110}, hovermode="x unified",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
+        xaxis_title=x_title, yaxis_title=y_title,
+    )
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    fig.add_annotation(text=f"<i>How to read this:</i> {caption}", xref="paper", yref="paper", x=0, y=-0.2,
+                       xanchor="left", yanchor="top", showarrow=False, align="left", font={"size": 12})
+    return fig
+
+
+def _add_revisions(fig: go.Figure, revisions: pd.DataFrame, *, start: pd.Timestamp | None = None,
+                   end: pd.Timestamp | None = None) -> go.Figure:
+    """A dashed vertical line and a label at every policy revision inside the x range."""
+    for row in revisions.itertuples():
+        when = pd.Timestamp(row.effective_on)
+        if (start is not None and when < start) or (end is not None and when > end):
+            continue
+        x = when.strftime("%Y-%m-%d")
+        fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper",
+                      line={"dash": "dash", "color": "#595959", "width": 1})
+        fig.add_annotation(x=x, y=1, xref="x", yref="paper", text=f"v{row.version}", showarrow=False,
+                           yanchor="bottom", font={"size": 11, "color": "#595959"})
+    return fig
+
+
+def _hover(frame: pd.DataFrame, *, percent: bool, n_label: str) -> list[str]:
+    def fmt(v: float) -> str:
+        return insights.format_percent(v, 1) if percent else ("n/a" if pd.isna(v) else f"{v:+.3f}")
+
+    return [f"{fmt(r.value)} (95% CI {fmt(r.ci_low)} to {fmt(r.ci_high)}), n = "
+            f"{'hidden' if pd.isna(r.n) else f'{int(r.n):,}'} {n_label}" for r in frame.itertuples()]
+
+
+def time_figure(
+    series: pd.DataFrame,
+    *,
+    title: str,
+    y_title: str,
+    how_to_read: str,
+    revisions: pd.DataFrame,
+    group: str | None = None,
+    percent: bool = False,
+    n_label: str = "",
+) -> go.Figure:
+    """A monthly series (one line per ``group``) with its 95 % CI band and the policy revisions.
+
+    ``series`` has ``month``, ``value``, ``n``, ``ci_low``, ``ci_high`` (and ``group``); hidden
+    (suppressed) months are gaps in the line.
+    """
+    n_total = int(pd.to_numeric(series["n"], errors="coerce").fillna(0).sum()) if len(series) else 0
+    subtitle = (f"{y_title}; shaded band = 95% CI; n = {n_total:,} {n_label} in all"
+                + ("; gaps = hidden (fewer than k people)" if group else ""))
+    fig = _figure(title, subtitle, how_to_read, y_title=y_title, percent=percent)
+    groups = [(None, series)] if group is None else list(series.groupby(group, sort=True))
+    for i, (name, part) in enumerate(groups):
+        part = part.sort_values("month")
+        color = _PALETTE[i % len(_PALETTE)]
+        label = str(name) if name is not None else y_title
+        fig.add_trace(go.Scatter(
+            x=list(part["month"]) + list(part["month"][::-1]),
+            y=list(part["ci_high"]) + list(part["ci_low"][::-1]), fill="toself", fillcolor=color, opacity=0.15,
+            line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=label, name=f"{label} 95% CI"))
+        fig.add_trace(go.Scatter(
+            x=part["month"], y=part["value"], mode="lines+markers", name=label, legendgroup=label,
+            line={"color": color, "width": 2}, marker={"size": 5}, connectgaps=False,
+            hovertext=_hover(part, percent=percent, n_label=n_label), hoverinfo="text+name"))
+    if len(series):
+        _add_revisions(fig, revisions, start=series["month"].min(), end=series["month"].max())
+    fig.update_layout(showlegend=group is not None)
+    return fig
+
+
+def definition(metric: str) -> str:
+    """The metric's one-line definition, to show next to its chart.
+
+    Examples
+    --------
+    >>> definition("adherence_rate").split(":")[0]
+    'Adherence rate (% of employee posts)'
+    """
+    spec = METRICS[metric]
+    return f"{spec.label} ({spec.unit}): {spec.definition}"
+
+
+_HOW_TO_READ = {
+    "rate": "each point is one month; higher is {better}; the band is the 95% CI; dashed lines are policy revisions.",
+    "mean": "each point is the month's mean score; above 0 is positive; the band is the 95% CI; dashed lines are "
+            "policy revisions.",
+    "count": "each point is one month's count; dashed lines are policy revisions.",
+    "median": "each point is the month's median; lower is better; dashed lines are policy revisions.",
+    "ratio": "each point is one month; the band is the 95% CI; dashed lines are policy revisions.",
+}
+
+
+def metric_figure(series: pd.DataFrame, *, metric: str, revisions: pd.DataFrame, by: str | None = None) -> go.Figure:
+    """:func:`time_figure` of a :func:`metric_over_time` table, labelled from the metric's definition."""
+    spec = METRICS[metric]
+    better = "better" if spec.higher_is_better else "worse"
+    title = spec.label + (f" by {by}" if by else "") + " per month"
+    return time_figure(series, group="group" if by else None, title=title, y_title=spec.unit,
+                       percent=spec.kind in ("rate", "ratio"), revisions=revisions,
+                       n_label="posts" if spec.name in ("adherence_rate", "employee_sentiment") else "",
+                       how_to_read=_HOW_TO_READ[spec.kind].format(better=better))
+
+
+def period_comparison(
+    names: Sequence[str], *, period: str | None = None, department: str | None = None,
+    warehouse_file: Warehouse = None,
+) -> pd.DataFrame:
+    """Each metric in ``period`` against the previous period of equal length
+    (:func:`analytics.metrics.compare_periods` on the published quarterly or monthly table).
+
+    Returns
+    -------
+    DataFrame
+        One row per metric with the columns of :func:`analytics.metrics.compare_periods`.
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    if re.fullmatch(r"\d{4}-Q[1-4]", chosen.label):
+        table_name = "quarterly_metrics"
+    elif re.fullmatch(r"\d{4}-\d{2}", chosen.label):
+        table_name = "monthly_metrics"
+    else:
+        raise ValueError(f"Period {chosen.label!r}: compare a quarter (2026-Q3) or a month (2026-07).")
+    previous = chosen.previous().label
+    table = _query(f"SELECT * FROM {table_name} WHERE period IN (?, ?)", [chosen.label, previous],
+                   warehouse_file=warehouse_file)
+    rows = [compare_periods(table, metric=name, current=chosen.label, previous=previous,
+                            department=department if department and METRICS[name].by_people else ALL)
+            for name in names]
+    return pd.concat(rows, ignore_index=True)
+
+
+# --- 01 data quality ------------------------------------------------------------------------------
+
+def ingest_overview(*, warehouse_file: Warehouse = None) -> pd.DataFrame:
+    """What was loaded from which file.
+
+    Returns
+    -------
+    DataFrame
+        One row per file and table it fed, oldest load first: ``file_name``, ``format``, ``table_name``,
+        ``rows_read``, ``rows_loaded``, ``rows_rejected``, ``loaded_at`` (UTC).
+    """
+    return _query(
+        """SELECT file_name, format, table_name, rows_read, rows_loaded, rows_rejected, finished_at AS loaded_at
+           FROM ingest_log ORDER BY finished_at, file_name, table_name""", warehouse_file=warehouse_file)
+
+
+def rejects_by_reason(*, warehouse_file: Warehouse = None) -> pd.DataFrame:
+    """What was rejected and why, grouped by reason.
+
+    Returns
+    -------
+    DataFrame
+        One row per reason, most rows first: ``reason``, ``n_rows``, ``n_files``, ``files`` (up to three
+        file names), ``example_rows`` (up to five source row numbers, to look the rows up in the files).
+    """
+    frame = _query("SELECT reason, file_name, source_row FROM rejects ORDER BY file_name, source_row",
+                   warehouse_file=warehouse_file)
+    columns = ["reason", "n_rows", "n_files", "files", "example_rows"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for reason, part in frame.groupby("reason", sort=False):
+        names = list(dict.fromkeys(part["file_name"].astype(str)))
+        rows.append({"reason": reason, "n_rows": len(part), "n_files": len(names),
+                     "files": ", ".join(names[:3]) + (" …" if len(names) > 3 else ""),
+                     "example_rows": ", ".join(str(int(r)) for r in part["source_row"].dropna().head(5))})
+    return pd.DataFrame(rows, columns=columns).sort_values(["n_rows", "reason"], ascending=[False, True],
+                                                           ignore_index=True)
+
+
+def unmapped_survey_questions(*, warehouse_file: Warehouse = None) -> pd.DataFrame:
+    """Survey questions that are not in the codebook (``survey_answers.mapped = false``).
+
+    Returns
+    -------
+    DataFrame
+        ``item_id`` (the export's column id), ``question``, ``n_answers``, ``n_responses``, ``files``.
+    """
+    return _query(
+        """SELECT a.item_id, any_value(a.question) AS question, count(*) AS n_answers,
+                  count(DISTINCT a.response_id) AS n_responses,
+                  string_agg(DISTINCT l.file_name, ', ') AS files
+           FROM survey_answers a
+           LEFT JOIN (SELECT DISTINCT file_sha256, file_name FROM ingest_log) l
+             ON l.file_sha256 = a.source_file_sha256
+           WHERE NOT a.mapped
+           GROUP BY a.item_id ORDER BY n_answers DESC, a.item_id""", warehouse_file=warehouse_file)
+
+
+def unattributed_accounts(*, warehouse_file: Warehouse = None) -> pd.DataFrame:
+    """Accounts whose posts could not be attributed to an employee or to the organisation.
+
+    The account is shown by its pseudonymous key (first 12 characters), never by handle.
+
+    Returns
+    -------
+    DataFrame
+        ``platform``, ``account`` (key prefix), ``n_posts``, ``first_post``, ``last_post``.
+    """
+    return _query(
+        """SELECT platform, coalesce(left(account_key, 12), '(no handle)') AS account, count(*) AS n_posts,
+                  min(published_at) AS first_post, max(published_at) AS last_post
+           FROM posts WHERE account_type = 'unattributed'
+           GROUP BY ALL ORDER BY n_posts DESC, platform, account""", warehouse_file=warehouse_file)
+
+
+def coverage_by_month(*, warehouse_file: Warehouse = None, period: str | None = None) -> pd.DataFrame:
+    """Posts per platform and month over the whole data span, with the gaps.
+
+    A gap is a month with no post on a platform that has posts in other months: an export that is
+    missing, or an account that went quiet. Months are cut in the organisation's time zone.
+
+    Returns
+    -------
+    DataFrame
+        One row per platform and month from the first to the last month with posts (or the end of
+        ``period``): ``month``, ``platform``, ``n_posts``, ``n_organisation``, ``n_employee``,
+        ``n_unattributed``, ``gap``.
+    """
+    counts = _query(
+        """SELECT month, platform, count(*) AS n_posts,
+                  count(*) FILTER (WHERE account_type = 'organization') AS n_organisation,
+                  count(*) FILTER (WHERE account_type = 'employee') AS n_employee,
+                  count(*) FILTER (WHERE account_type = 'unattributed') AS n_unattributed
+           FROM post_facts WHERE month IS NOT NULL GROUP BY ALL""", warehouse_file=warehouse_file)
+    columns = ["month", "platform", "n_posts", "n_organisation", "n_employee", "n_unattributed", "gap"]
+    if counts.empty:
+        return pd.DataFrame(columns=columns)
+    counts["month"] = _months(counts["month"])
+    last = counts["month"].max()
+    if period:
+        last = pd.Timestamp(parse_period(period).months[-1])
+        counts = counts[counts["month"] <= last]
+    months = pd.date_range(counts["month"].min(), last, freq="MS")
+    grid = pd.MultiIndex.from_product([months, sorted(counts["platform"].unique())], names=["month", "platform"])
+    table = counts.set_index(["month", "platform"]).reindex(grid, fill_value=0).reset_index()
+    table["gap"] = table["n_posts"] == 0
+    return table[columns]
+
+
+def coverage_note(*, warehouse_file: Warehouse = None) -> str:
+    """One line saying what data the notebook covers (months, platforms, missing platform-months)."""
+    return insights.coverage_sentence(coverage_by_month(warehouse_file=warehouse_file))
+
+
+def coverage_figure(coverage: pd.DataFrame, *, revisions: pd.DataFrame) -> go.Figure:
+    """Heat map of posts per platform and month; missing platform-months are marked with a cross."""
+    wide = coverage.pivot(index="platform", columns="month", values="n_posts")
+    fig = _figure("Posts loaded per platform and month", f"posts (all accounts); n = {int(wide.values.sum()):,} "
+                  "posts; × = no post that month", "darker cells hold more posts; a cross is a month with no post "
+                  "on that platform, usually a missing export.", y_title="platform", height=380)
+    fig.add_trace(go.Heatmap(z=wide.values, x=list(wide.columns), y=list(wide.index), colorscale="Blues",
+                             colorbar={"title": "posts"},
+                             hovertemplate="%{y}, %{x|%Y-%m}: %{z} posts<extra></extra>"))
+    gaps = coverage[coverage["gap"]]
+    if len(gaps):
+        fig.add_trace(go.Scatter(x=gaps["month"], y=gaps["platform"], mode="markers", name="no posts",
+                                 marker={"symbol": "x", "size": 12, "color": _UNFAVOURABLE},
+                                 hovertemplate="%{y}, %{x|%Y-%m}: no posts<extra></extra>"))
+    fig.update_layout(hovermode="closest", showlegend=False)
+    return _add_revisions(fig, revisions, start=coverage["month"].min(), end=coverage["month"].max())
+
+
+# --- 02 adherence ---------------------------------------------------------------------------------
+
+def metric_over_time(
+    metric: str,
+    *,
+    by: str | None = None,
+    department: str | None = None,
+    period: str | None = None,
+    warehouse_file: Warehouse = None,
+) -> pd.DataFrame:
+    """A metric of the published (already suppressed) monthly table, up to the end of ``period``.
+
+    Parameters
+    ----------
+    metric : str
+        A name of :data:`analytics.metrics.METRICS` (``adherence_rate``, ``employee_sentiment``...).
+    by : {None, "department", "platform"}
+        One line for everyone, or one per department or platform.
+    department : str, optional
+        Only this department (cannot be combined with ``by="platform"``: department x platform is
+        never published, so small groups stay provably hidden).
+
+    Returns
+    -------
+    DataFrame
+        ``month`` (month start), ``group`` (the department/platform, or the metric's label), ``value``,
+        ``n``, ``n_people``, ``successes``, ``sd``, ``ci_low``, ``ci_high``, ``suppressed``.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"Unknown metric {metric!r}; choose one of {sorted(METRICS)}.")
+    if by not in (None, "department", "platform"):
+        raise ValueError(f"by={by!r}: choose None, 'department' or 'platform'.")
+    if department and by == "platform":
+        raise ValueError("Department x platform is never published (small groups could be recovered); "
+                         "choose by=None for one department, or drop the department filter.")
+    department_value = department if department else (None if by == "department" else ALL)
+    platform_value = None if by == "platform" else ALL
+    conditions, params = ["metric = ?"], [metric]
+    if department_value is None:
+        conditions.append(f"department <> '{ALL}'")
+    else:
+        conditions.append("department = ?")
+        params.append(department_value)
+    if platform_value is None:
+        conditions.append(f"platform <> '{ALL}'")
+    else:
+        conditions.append("platform = ?")
+        params.append(platform_value)
+    table = _query(f"SELECT * FROM monthly_metrics WHERE {' AND '.join(conditions)}", params,
+                   warehouse_file=warehouse_file)
+    table["month"] = _months(table["period"])
+    if period:
+        table = table[table["month"] < pd.Timestamp(parse_period(period).end)]
+    table["group"] = table[by] if by else (department or METRICS[metric].label)
+    columns = ["month", "group", "value", "n", "n_people", "successes", "sd", "ci_low", "ci_high", "suppressed"]
+    return table[columns].sort_values(["group", "month"], ignore_index=True)
+
+
+def _employee_posts(*, warehouse_file: Warehouse, period: Period | None = None,
+                    department: str | None = None) -> pd.DataFrame:
+    conditions, params = ["account_type = 'employee'"], []
+    if period is not None:
+        conditions.append("month < ?")
+        params.append(period.end)
+    if department:
+        conditions.append("department = ?")
+        params.append(department)
+    return _query(f"""SELECT post_uid, platform, account_type, author_key, department, published_at, month, violation,
+                             sentiment_status, compound
+                      FROM post_facts WHERE {' AND '.join(conditions)}""", params, warehouse_file=warehouse_file)
+
+
+def _findings(*, warehouse_file: Warehouse) -> pd.DataFrame:
+    return _query("""SELECT f.post_uid, f.rule_id, f.area, f.severity, f.evidence_redacted, f.dismissed
+                     FROM post_findings f JOIN post_facts p USING (post_uid)
+                     WHERE p.account_type = 'employee'""", warehouse_file=warehouse_file)
+
+
+def adherence_by_area(
+    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None
+) -> pd.DataFrame:
+    """Monthly adherence per policy area: the share of employee posts without a (non-dismissed)
+    medium or high finding in that area, up to the end of ``period``.
+
+    With ``department``, months in which the department had fewer than k posting employees are
+    suppressed (decided on the department x month table of all departments, so that hidden cells
+    cannot be recovered from the others).
+
+    Returns
+    -------
+    DataFrame
+        ``area``, ``month``, ``value`` (adherence rate), ``n`` (posts), ``n_people``, ``ci_low``,
+        ``ci_high`` (Wilson 95 %), ``suppressed``.
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    posts = _employee_posts(warehouse_file=warehouse_file, period=chosen)
+    posts["month"] = _months(posts["month"])
+    findings = _findings(warehouse_file=warehouse_file)
+    by = ["month", "department"] if department else ["month"]
+    pieces = []
+    for area in adherence.AREAS:
+        rates = adherence.adherence_rate(posts, findings[findings["area"] == area], by=by)
+        if department:
+            rates = rates[rates["department"] == department]
+        pieces.append(rates.assign(area=area))
+    table = pd.concat(pieces, ignore_index=True).rename(columns={"adherence_rate": "value", "n_posts": "n"})
+    return table[["area", "month", "value", "n", "n_people", "ci_low", "ci_high", "suppressed"]]
+
+
+def area_figure(by_area: pd.DataFrame, *, revisions: pd.DataFrame) -> go.Figure:
+    """Monthly adherence per policy area (areas where a rule ever fired)."""
+    fired = by_area.groupby("area")["value"].transform(lambda v: (v < 1).any())
+    shown = by_area[fired.astype(bool)].rename(columns={"area": "group"})
+    return time_figure(shown, group="group", title="Adherence by policy area", percent=True,
+                       y_title="% of employee posts without a finding in the area", revisions=revisions,
+                       n_label="posts per area",
+                       how_to_read="each line is one policy area; lower means more posts broke a rule of that "
+                       "area; dashed lines are policy revisions.")
+
+
+def rules_fired(
+    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None
+) -> pd.DataFrame:
+    """Which rules fire on employee posts in ``period`` (dismissed findings excluded), with the
+    plain-language explanation of each rule.
+
+    With ``department``, the table is empty when fewer than k of its employees posted in the period.
+
+    Returns
+    -------
+    DataFrame
+        One row per rule, most posts first: ``rule_id``, ``area``, ``severity``, ``n_findings``,
+        ``n_posts`` (distinct posts it fired on), ``share_of_posts`` (of the period's employee posts),
+        ``explanation``.
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    posts = _employee_posts(warehouse_file=warehouse_file, period=chosen, department=department)
+    posts = posts[_months(posts["month"]) >= pd.Timestamp(chosen.start)]
+    columns = ["rule_id", "area", "severity", "n_findings", "n_posts", "share_of_posts", "explanation"]
+    if department and posts["author_key"].nunique() < _k():
+        return pd.DataFrame(columns=columns)
+    findings = _findings(warehouse_file=warehouse_file)
+    findings = findings[findings["post_uid"].isin(posts["post_uid"])]
+    counts = adherence.rule_counts(findings)
+    kept = findings[~findings["dismissed"].astype("boolean").fillna(False).astype(bool)]
+    per_rule = kept.groupby("rule_id")["post_uid"].nunique()
+    counts["n_posts"] = counts["rule_id"].map(per_rule).fillna(0).astype("int64")
+    counts["share_of_posts"] = counts["n_posts"] / max(len(posts), 1)
+    table = counts.merge(adherence.rules_frame()[["rule_id", "explanation"]], on="rule_id", how="left")
+    return table[columns].sort_values(["n_posts", "rule_id"], ascending=[False, True], ignore_index=True)
+
+
+def rules_figure(rules: pd.DataFrame, *, period: str) -> go.Figure:
+    """Horizontal bars: share of employee posts each rule fired on in the period."""
+    shown = rules[rules["n_posts"] > 0].sort_values("n_posts")
+    fig = _figure(f"Which rules fire, {period}", f"% of the period's employee posts; n = "
+                  f"{int(shown['n_posts'].sum()):,} post-rule hits; dismissed findings excluded",
+                  "a longer bar is a rule broken more often; the colour is its severity.",
+                  y_title="", x_title="% of employee posts", height=max(300, 60 + 32 * len(shown)))
+    colors = {"high": _UNFAVOURABLE, "medium": "#bf9000", "low": _NEUTRAL}
+    fig.add_trace(go.Bar(y=shown["rule_id"], x=shown["share_of_posts"], orientation="h",
+                         marker={"color": [colors.get(s, _NEUTRAL) for s in shown["severity"]]},
+                         customdata=np.column_stack([shown["n_posts"], shown["area"], shown["severity"]])
+                         if len(shown) else None,
+                         hovertemplate="%{y}: %{x:.1%} of posts (%{customdata[0]} posts; %{customdata[1]}, "
+                                       "%{customdata[2]})<extra></extra>"))
+    fig.update_xaxes(tickformat=".1%")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def revision_effects(
+    *, period: str | None = None, department: str | None = None, metric: str = "adherence_rate",
+    warehouse_file: Warehouse = None,
+) -> pd.DataFrame:
+    """Effect of each policy revision on a monthly rate: :func:`trends.interrupted_time_series`
+    (weighted by the month's n) on the published monthly series up to the end of ``period``.
+
+    Revisions that leave fewer than 3 months on either side (such as the first version, in force from
+    the start) cannot be fitted and are left out.
+
+    Returns
+    -------
+    DataFrame
+        One row per fitted revision: ``version``, ``summary``, the columns of
+        :func:`trends.interrupted_time_series` (``interruption``, ``first_month_after``, ``level_change``,
+        ``level_ci_low``, ``level_ci_high``, ``level_p``, ``slope_change``, ``slope_ci_low``,
+        ``slope_ci_high``, ``slope_p``, ``n_before``, ``n_after``) and ``mean_before``, ``mean_after``,
+        ``months_before``, ``months_after`` (the pooled rate of up to six months either side, not past
+        another revision).
+    """
+    series = metric_over_time(metric, department=department, period=period, warehouse_file=warehouse_file)
+    series = series.dropna(subset=["value"])
+    revisions = policy_revisions(warehouse_file=warehouse_file)
+    if series.empty or revisions.empty:
+        return pd.DataFrame()
+    first, last = series["month"].min(), series["month"].max()
+    candidates = []
+    for row in revisions.itertuples():
+        after = row.effective_on.to_period("M").to_timestamp()
+        after = after if row.effective_on == after else after + pd.DateOffset(months=1)
+        if (series["month"] < after).sum() >= 3 and (series["month"] >= after).sum() >= 3 and first < after <= last:
+            candidates.append((row, after))
+    # keep revisions whose segments all have 3 months; drop the later of two that crowd each other
+    kept: list[tuple[object, pd.Timestamp]] = []
+    for row, after in candidates:
+        if not kept or ((series["month"] >= kept[-1][1]) & (series["month"] < after)).sum() >= 3:
+            kept.append((row, after))
+    if not kept:
+        return pd.DataFrame()
+    its = trends.interrupted_time_series(series, value="value", weight="n",
+                                         interruptions=[r.effective_on for r, _ in kept])
+    starts = [after for _, after in kept]
+    rows = []
+    for j, (row, after) in enumerate(kept):
+        lower = max(after - pd.DateOffset(months=REVISION_WINDOW), starts[j - 1] if j else first)
+        upper = min(after + pd.DateOffset(months=REVISION_WINDOW), starts[j + 1] if j + 1 < len(starts)
+                    else last + pd.DateOffset(months=1))
+        before = series[(series["month"] >= lower) & (series["month"] < after)]
+        later = series[(series["month"] >= after) & (series["month"] < upper)]
+        rows.append({"version": row.version, "summary": row.summary,
+                     "mean_before": _pooled(before, metric), "mean_after": _pooled(later, metric),
+                     "months_before": len(before), "months_after": len(later)})
+    return pd.concat([pd.DataFrame(rows), its], axis=1)
+
+
+def _pooled(series: pd.DataFrame, metric: str) -> float:
+    if series.empty:
+        return np.nan
+    if METRICS[metric].kind == "rate":
+        return float(series["successes"].sum() / series["n"].sum())
+    return float(np.average(series["value"], weights=series["n"]))
+
+
+def revision_figure(series: pd.DataFrame, effects: pd.DataFrame, *, revisions: pd.DataFrame) -> go.Figure:
+    """The monthly adherence rate with each fitted revision's level change (and 95 % CI) written at it."""
+    fig = metric_figure(series, metric="adherence_rate", revisions=revisions)
+    fig.update_layout(title={"text": "Adherence around each policy revision (interrupted time series)"})
+    top = float(series["ci_high"].max()) if len(series) else 1.0
+    for row in effects.to_dict("records"):
+        text = (f"v{row['version']}: {insights.format_points(row['level_change'])}<br>"
+                f"({insights.format_ci(row['level_ci_low'], row['level_ci_high'], scale='points')})")
+        fig.add_annotation(x=pd.Timestamp(row["first_month_after"]).strftime("%Y-%m-%d"), y=top, text=text,
+                           showarrow=True, arrowhead=2, ax=40, ay=-30, font={"size": 11}, bgcolor="white")
+    return fig
+
+
+def incidents_by_severity(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
+    """Incidents reported in ``period`` and how fast they were resolved, by severity and policy area.
+
+    Returns
+    -------
+    DataFrame
+        ``severity``, ``area``, ``n_incidents``, ``n_resolved``, ``median_hours_to_resolve``,
+        ``median_hours_to_report`` (from occurrence), ``self_reported_share``.
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    return _query(
+        """SELECT severity, area, count(*) AS n_incidents, count(hours_to_resolve) AS n_resolved,
+                  median(hours_to_resolve) AS median_hours_to_resolve,
+                  median(hours_to_report) AS median_hours_to_report,
+                  avg(CASE WHEN detection = 'self_reported' THEN 1.0 ELSE 0.0 END) AS self_reported_share
+           FROM incident_timings WHERE month >= ? AND month < ?
+           GROUP BY severity, area
+           ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, n_incidents DESC, area""",
+        [chosen.start, chosen.end], warehouse_file=warehouse_file)
+
+
+def coaching_findings(
+    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None
+) -> pd.DataFrame:
+    """Individual findings of ``period`` for coaching conversations, pseudonymised.
+
+    People appear only as ``[person:<key prefix>]`` (the same token the redacted text uses); dismissed
+    findings are left out. For analysts only: leadership surfaces show aggregates.
+
+    Returns
+    -------
+    DataFrame
+        ``person``, ``department``, ``published`` (local date), ``platform``, ``rule_id``, ``area``,
+        ``severity``, ``evidence_redacted``, ``post_uid``; ordered by person and date.
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    tz = config.get_settings().timezone
+    params: list[object] = [chosen.start, chosen.end]
+    where = ""
+    if department:
+        where = "AND p.department = ?"
+        params.append(department)
+    frame = _query(
+        f"""SELECT p.author_key, p.department, CAST(p.published_at AT TIME ZONE '{tz}' AS DATE) AS published,
+                   p.platform, f.rule_id, f.area, f.severity, f.evidence_redacted, f.post_uid
+            FROM post_findings f JOIN post_facts p USING (post_uid)
+            WHERE p.account_type = 'employee' AND NOT coalesce(f.dismissed, false)
+              AND p.month >= ? AND p.month < ? {where}
+            ORDER BY p.author_key, published, f.rule_id""", params, warehouse_file=warehouse_file)
+    frame.insert(0, "person", frame.pop("author_key").map(person_token))
+    return frame
+
+
+# --- 03 sentiment ---------------------------------------------------------------------------------
+
+_SENTIMENT_METRICS = {"employee_sentiment": "Employee posts", "organisation_sentiment": "Organisation posts",
+                      "audience_sentiment": "Audience comments"}
+
+
+def _survey_comment_scores(*, warehouse_file: Warehouse) -> pd.DataFrame:
+    return _query(
+        """SELECT c.response_id, r.department, r.submitted_at, s.compound, c.text
+           FROM survey_comments c JOIN respondents r USING (response_id)
+           JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.status = 'scored'
+           WHERE coalesce(r.finished, false) AND r.submitted_at IS NOT NULL""", warehouse_file=warehouse_file)
+
+
+def sentiment_over_time(
+    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None
+) -> pd.DataFrame:
+    """Mean VADER compound per month of employee posts, organisation posts, audience comments and
+    survey comments, up to the end of ``period``.
+
+    The first three come from the published monthly table. Survey comments are averaged per month of
+    submission (:func:`trends.monthly_mean`) and months with fewer than k respondents are hidden. With
+    ``department``, employee posts and survey comments are the department's; organisation posts and
+    audience comments stay organisation-wide.
+
+    Returns
+    -------
+    DataFrame
+        ``group`` (the source), ``month``, ``value`` (mean compound, -1 to +1), ``n`` (texts),
+        ``ci_low``, ``ci_high`` (t 95 %), ``suppressed``.
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    pieces = []
+    for metric, label in _SENTIMENT_METRICS.items():
+        part = metric_over_time(metric, department=department if metric == "employee_sentiment" else None,
+                                period=chosen.label, warehouse_file=warehouse_file)
+        pieces.append(part.assign(group=label))
+    comments = _survey_comment_scores(warehouse_file=warehouse_file)
+    comments = comments[pd.to_datetime(comments["submitted_at"], utc=True)
+                        < pd.Timestamp(chosen.end).tz_localize(config.get_settings().timezone)]
+    if len(comments):
+        by = ["department"] if department else []
+        means = trends.monthly_mean(comments, time="submitted_at", value="compound", by=by)
+        people = comments.assign(month=_local_months(comments["submitted_at"]))
+        counts = people.groupby([*by, "month"], dropna=False)["response_id"].nunique().rename("n_people")
+        means = means.merge(counts.reset_index(), on=[*by, "month"], how="left")
+        means = suppress_small_groups(means, by=["month", *by], n="n_people", values=["mean", "n", "ci_low",
+                                                                                     "ci_high"])
+        if department:
+            means = means[means["department"] == department]
+        pieces.append(means.rename(columns={"mean": "value"}).assign(group="Survey comments"))
+    columns = ["group", "month", "value", "n", "ci_low", "ci_high", "suppressed"]
+    return pd.concat([p[columns] for p in pieces if len(p)], ignore_index=True)
+
+
+def sentiment_figure(sentiment: pd.DataFrame, *, revisions: pd.DataFrame) -> go.Figure:
+    """One line per source of text: mean VADER compound per month with its 95 % CI."""
+    return time_figure(sentiment, group="group", title="Sentiment per month, by source of text",
+                       y_title=METRICS["employee_sentiment"].unit, revisions=revisions, n_label="texts",
+                       how_to_read="above 0 is positive, below 0 negative; compare the lines' movements rather "
+                       "than their levels (audiences and staff write differently); dashed lines are policy revisions.")
+
+
+def _local_months(stamps: pd.Series) -> pd.Series:
+    local = pd.to_datetime(stamps, utc=True).dt.tz_convert(config.get_settings().timezone)
+    return local.dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
+
+
+@dataclass(frozen=True)
+class SeasonalView:
+    """STL parts of a monthly series, the test of its peak month, and why there is none (if so)."""
+
+    parts: pd.DataFrame
+    peak: pd.DataFrame
+    message: str | None = None
+
+
+def seasonality(
+    *, metric: str = "employee_sentiment", period: str | None = None, warehouse_file: Warehouse = None
+) -> SeasonalView:
+    """Seasonal decomposition (STL, :func:`trends.seasonal_decomposition`) of an organisation-wide
+    monthly metric, and :func:`trends.seasonal_effect` of its peak calendar month (weighted by n).
+
+    Needs 24 months; with fewer, both frames are empty and ``message`` says so.
+    """
+    series = metric_over_time(metric, period=period, warehouse_file=warehouse_file).dropna(subset=["value"])
+    try:
+        parts = trends.seasonal_decomposition(series, value="value")
+    except ValueError as error:
+        return SeasonalView(pd.DataFrame(), pd.DataFrame(), str(error))
+    by_month = parts.groupby(parts["month"].dt.month)["seasonal"].mean()
+    peak = trends.seasonal_effect(series, value="value", weight="n", month_of_year=int(by_month.idxmax()))
+    return SeasonalView(parts, peak)
+
+
+def seasonal_figure(view: SeasonalView, *, label: str, revisions: pd.DataFrame) -> go.Figure:
+    """Observed monthly values with the STL trend, and the seasonal component below it (or why not)."""
+    parts = view.parts
+    if view.message is not None:
+        fig = _figure(f"{label}: seasonal pattern", "not available", "the decomposition needs two full years of "
+                      "months.", y_title="")
+        fig.add_annotation(text=view.message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
+        return fig
+    fig = _figure(f"{label}: trend and seasonal pattern (STL)", f"{METRICS['employee_sentiment'].unit}; "
+                  f"{len(parts)} months", "the thick line is the trend without the seasons; the bars show how much "
+                  "each month runs above or below it every year.", y_title="mean compound")
+    fig.add_trace(go.Scatter(x=parts["month"], y=parts["observed"], mode="markers+lines", name="observed",
+                             line={"color": _NEUTRAL}, marker={"color": _PALETTE[0], "size": 5}))
+    fig.add_trace(go.Scatter(x=parts["month"], y=parts["trend"], mode="lines", name="trend",
+                             line={"color": _PALETTE[0], "width": 3}))
+    fig.add_trace(go.Bar(x=parts["month"], y=parts["seasonal"], name="seasonal", yaxis="y2",
+                         marker={"color": [_FAVOURABLE if v >= 0 else _UNFAVOURABLE for v in parts["seasonal"]]}))
+    fig.update_layout(yaxis={"domain": [0.38, 1.0]}, yaxis2={"domain": [0.0, 0.28], "title": "seasonal",
+                                                             "zeroline": True},
+                      showlegend=True)
+    return _add_revisions(fig, revisions, start=parts["month"].min(), end=parts["month"].max())
+
+
+_STOPWORD_TEXT = """
+a about above after again against all also am an and any are as at be because been before being below between
+both but by can could did do does doing down during each few for from further get got had has have having he
+her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+now of off on once only or other our ours ourselves out over own same she should so some such than that the
+their theirs them themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself yourselves im ive dont cant
+its it's i'm i've don't can't won't isn't wasn't aren't we're they're you're that's there's let's us one
+today new amp via rt
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_TOKEN = re.compile(r"[a-z][a-z']{2,}")
+_PLACEHOLDER = re.compile(r"\[[^\]]*\]|https?://\S+|@\w+|#")
+
+
+def _terms(text: str) -> set[str]:
+    cleaned = _PLACEHOLDER.sub(" ", str(text).lower())
+    return {t.strip("'") for t in _TOKEN.findall(cleaned)} - _STOPWORDS
+
+
+def _texts(source: str, *, start: pd.Timestamp, end: pd.Timestamp, warehouse_file: Warehouse) -> pd.DataFrame:
+    if source == "survey_comments":
+        frame = _survey_comment_scores(warehouse_file=warehouse_file)
+        frame["month"] = _local_months(frame["submitted_at"])
+        frame["person"] = frame["response_id"]
+    else:
+        tz = config.get_settings().timezone
+        table = {"employee_posts": "posts", "organisation_posts": "posts", "audience_comments": "audience_comments"}
+        where = {"employee_posts": "AND t.account_type = 'employee'",
+                 "organisation_posts": "AND t.account_type = 'organization'", "audience_comments": ""}
+        person = "t.author_key" if source == "employee_posts" else "NULL"
+        frame = _query(
+            f"""SELECT t.text, s.compound, {person} AS person,
+                       CAST(date_trunc('month', t.published_at AT TIME ZONE '{tz}') AS DATE) AS month
+                FROM {table[source]} t JOIN sentiment s ON s.text_hash = sha256(t.text) AND s.status = 'scored'
+                WHERE t.text IS NOT NULL {where[source]}""", warehouse_file=warehouse_file)
+        frame["month"] = _months(frame["month"])
+    return frame[(frame["month"] >= start) & (frame["month"] < end)]
+
+
+def negative_terms(
+    *,
+    source: str = "employee_posts",
+    period: str | None = None,
+    months: int = 12,
+    top: int = 15,
+    warehouse_file: Warehouse = None,
+) -> pd.DataFrame:
+    """Words over-represented in the most negative tenth of texts: a simple, transparent theme list.
+
+    Texts of ``source`` (``employee_posts``, ``organisation_posts``, ``audience_comments`` or
+    ``survey_comments``) from the ``months`` months ending with ``period`` are ranked by VADER compound;
+    the lowest decile is "negative". For each word (lower-cased, three letters or more, stop words,
+    links, handles and redaction placeholders removed) we count the texts containing it in the negative
+    decile and in the rest. A word is listed only when at least k negative texts contain it (so nobody's
+    own words are quoted), and survey comments only when there are at least ``min_comments_shown``.
+
+    Returns
+    -------
+    DataFrame
+        Up to ``top`` rows, highest lift first: ``term``, ``docs_negative``, ``docs_rest``,
+        ``share_negative`` (of negative texts containing it), ``share_rest``, ``lift``
+        (``share_negative / share_rest``; infinite when the word never occurs elsewhere), ``n_negative``,
+        ``n_texts``, ``threshold`` (the compound score at the decile).
+    """
+    sources = ("employee_posts", "organisation_posts", "audience_comments", "survey_comments")
+    if source not in sources:
+        raise ValueError(f"source={source!r}: choose one of {sources}.")
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    end = pd.Timestamp(chosen.end)
+    frame = _texts(source, start=end - pd.DateOffset(months=months), end=end, warehouse_file=warehouse_file)
+    columns = ["term", "docs_negative", "docs_rest", "share_negative", "share_rest", "lift", "n_negative",
+               "n_texts", "threshold"]
+    settings = config.get_settings()
+    minimum = settings.min_comments_shown if source == "survey_comments" else 10
+    if len(frame) < minimum:
+        return pd.DataFrame(columns=columns)
+    threshold = float(frame["compound"].quantile(0.1))
+    negative = frame["compound"] <= threshold
+    terms = [_terms(t) for t in frame["text"]]
+    in_negative = Counter(t for doc, neg in zip(terms, negative, strict=True) if neg for t in doc)
+    in_rest = Counter(t for doc, neg in zip(terms, negative, strict=True) if not neg for t in doc)
+    n_negative, n_rest = int(negative.sum()), int((~negative).sum())
+    rows = [{"term": term, "docs_negative": count, "docs_rest": in_rest.get(term, 0)}
+            for term, count in in_negative.items() if count >= settings.k]
+    table = pd.DataFrame(rows, columns=["term", "docs_negative", "docs_rest"])
+    table["share_negative"] = table["docs_negative"] / max(n_negative, 1)
+    table["share_rest"] = table["docs_rest"] / max(n_rest, 1)
+    with np.errstate(divide="ignore"):
+        table["lift"] = table["share_negative"] / table["share_rest"]
+    table = table[table["lift"] > 1]
+    table = table.assign(n_negative=n_negative, n_texts=len(frame), threshold=threshold)
+    return table.sort_values(["lift", "docs_negative", "term"], ascending=[False, False, True]).head(top)[
+        columns].reset_index(drop=True)
+
+
+def negative_terms_figure(terms: pd.DataFrame, *, source: str) -> go.Figure:
+    """Bars: how many of the most negative texts contain each over-represented word."""
+    shown = terms.iloc[::-1]
+    n_negative = int(terms["n_negative"].iloc[0]) if len(terms) else 0
+    fig = _figure(f"Words of the most negative {source}", f"texts containing the word, among the {n_negative:,} "
+                  "most negative (lowest 10% by compound score)", "a long bar is a word many negative texts share; "
+                  "the label says how many times more common it is there than in the other texts.",
+                  y_title="", x_title="negative texts containing the word",
+                  height=max(300, 80 + 26 * len(shown)))
+    lifts = ["only in negative texts" if np.isinf(v) else f"{v:.1f}×" for v in shown["lift"]]
+    fig.add_trace(go.Bar(y=shown["term"], x=shown["docs_negative"], orientation="h", text=lifts,
+                         textposition="outside", marker={"color": _UNFAVOURABLE},
+                         hovertemplate="%{y}: %{x} negative texts (%{text})<extra></extra>"))
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+# --- 04 survey ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Survey:
+    answers: pd.DataFrame
+    items: pd.DataFrame
+    respondents: pd.DataFrame
+    waves: list[str]
+
+    def answers_of(self, respondents: pd.DataFrame) -> pd.DataFrame:
+        """The answers of these respondents only (the survey functions require a match)."""
+        return self.answers[self.answers["response_id"].isin(respondents["response_id"])]
+
+
+def _survey(warehouse_file: Warehouse) -> _Survey:
+    with warehouse.read_only(warehouse_file) as con:
+        answers = con.execute("SELECT response_id, item_id, value, value_label, mapped FROM survey_answers "
+                              "WHERE mapped").df()
+        respondents = con.execute("SELECT * FROM respondents").df()
+    order = respondents.groupby("wave")["submitted_at"].min().sort_values(kind="stable")
+    return _Survey(answers, load_codebook().items_frame(), respondents, [str(w) for w in order.index])
+
+
+def _wave(chosen: str | None, data: _Survey, *, warehouse_file: Warehouse) -> str:
+    if not data.waves:
+        raise warehouse.WarehouseMissing("No survey responses are loaded yet.")
+    label = resolve_period(chosen, warehouse_file=warehouse_file).label
+    return label if label in data.waves else data.waves[-1]
+
+
+def survey_wave(period: str | None = None, *, warehouse_file: Warehouse = None) -> str:
+    """The survey wave a notebook reports on: the wave named like ``period``, else the latest wave."""
+    return _wave(period, _survey(warehouse_file), warehouse_file=warehouse_file)
+
+
+def likert_view(
+    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None
+) -> pd.DataFrame:
+    """Answer distribution of every Likert item in the wave of ``period`` (:func:`survey.likert_distribution`),
+    for everyone or one department (suppressed on the table of all departments).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`survey.likert_distribution` (``item_id``, ``value``, ``label``, ``n``,
+        ``share``, ``suppressed``) plus ``wave``, ``construct``, ``reverse``, ``text``.
+    """
+    data = _survey(warehouse_file)
+    wave = _wave(period, data, warehouse_file=warehouse_file)
+    respondents = data.respondents[data.respondents["wave"] == wave]
+    table = survey.likert_distribution(data.answers_of(respondents), data.items, respondents,
+                                       by="department" if department else ())
+    if department:
+        table = table[table["department"] == department]
+    meta = data.items[["item_id", "construct", "reverse", "text"]]
+    return table.merge(meta, on="item_id", how="left").assign(wave=wave)
+
+
+def likert_figure(distribution: pd.DataFrame) -> go.Figure:
+    """Diverging stacked bars per item: disagreement to the left, agreement to the right, neutral split.
+
+    Colours follow favourability: on a reverse-coded item (where agreeing is bad) agreement is orange.
+    """
+    shown = distribution[~distribution["suppressed"].astype(bool)]
+    items = list(dict.fromkeys(shown["item_id"]))[::-1]
+    wave = distribution["wave"].iloc[0] if len(distribution) else ""
+    n_max = int(shown.groupby("item_id")["n"].sum().max()) if len(shown) else 0
+    fig = _figure(f"How people answered, {wave}", f"% of answers per item (1-5 scale); up to n = {n_max:,} "
+                  "answers per item; items of hidden groups left out", "bars right of zero agree, left of zero "
+                  "disagree, grey is neutral (split in half); blue is the favourable side, orange the unfavourable "
+                  "(reversed for reverse-coded items, marked ↺).", y_title="", x_title="% of answers",
+                  height=max(420, 120 + 24 * len(items)))
+    wide = shown.pivot_table(index="item_id", columns="value", values="share", aggfunc="sum").reindex(items)
+    reverse = shown.drop_duplicates("item_id").set_index("item_id")["reverse"].reindex(items).fillna(False)
+    labels = shown.dropna(subset=["label"]).drop_duplicates("value").set_index("value")["label"]
+    names = [f"{i} ↺" if reverse[i] else i for i in items]
+    points = sorted(wide.columns)
+    if not points:
+        return fig
+    middle = (min(points) + max(points)) / 2
+
+    def colour(value: float, item: str) -> str:
+        agree = value > middle
+        good = agree != bool(reverse[item])
+        return _FAVOURABLE if good else _UNFAVOURABLE
+
+    sides = [(-1, [v for v in points if v < middle][::-1]), (1, [v for v in points if v > middle])]
+    for sign in (-1, 1):
+        if middle in points:
+            fig.add_trace(go.Bar(y=names, x=sign * wide[middle].fillna(0) / 2, orientation="h", name="neutral",
+                                 marker={"color": _NEUTRAL}, showlegend=sign == 1, legendgroup="neutral",
+                                 customdata=wide[middle].fillna(0),
+                                 hovertemplate="%{y}: neutral %{customdata:.0%}<extra></extra>"))
+        for value in dict(sides)[sign]:
+            distance = abs(value - middle)
+            name = str(labels.get(value, value))
+            fig.add_trace(go.Bar(y=names, x=sign * wide[value].fillna(0), orientation="h", name=name,
+                                 # the outer (strong) answers full colour, the inner ones lighter
+                                 marker={"color": [colour(value, i) for i in items],
+                                         "opacity": 1.0 if distance >= 1.5 else 0.55},
+                                 customdata=wide[value].fillna(0),
+                                 hovertemplate=f"%{{y}}: {name} %{{customdata:.0%}}<extra></extra>"))
+    fig.update_layout(barmode="relative", hovermode="closest")
+    fig.update_xaxes(tickformat=".0%", zeroline=True, zerolinecolor="#595959", range=[-1, 1])
+    return fig
+
+
+def favourability_view(
+    *, period: str | None = None, by: str | None = None, warehouse_file: Warehouse = None
+) -> pd.DataFrame:
+    """Favourability (top-2-box) per construct in every wave up to the wave of ``period``, for everyone
+    or per department (:func:`survey.favourability`, suppressed).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`survey.favourability` at construct level (``wave``, [``department``,]
+        ``construct``, ``n``, ``n_favourable``, ``favourable``, ``neutral``, ``unfavourable``,
+        ``ci_low``, ``ci_high``, ``suppressed``) plus ``wave_start`` (first day of the wave's quarter or
+        first submission).
+    """
+    if by not in (None, "department"):
+        raise ValueError(f"by={by!r}: choose None or 'department'.")
+    data = _survey(warehouse_file)
+    wave = _wave(period, data, warehouse_file=warehouse_file)
+    waves = data.waves[: data.waves.index(wave) + 1]
+    respondents = data.respondents[data.respondents["wave"].isin(waves)]
+    table = survey.favourability(data.answers_of(respondents), data.items, respondents, level="construct",
+                                 by=("wave",) + ((by,) if by else ()))
+    starts = respondents.groupby("wave")["submitted_at"].min()
+    table["wave_start"] = table["wave"].map(lambda w: _wave_start(str(w), starts.get(w)))
+    return table
+
+
+def _wave_start(wave: str, first: object) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(parse_period(wave).start)
+    except ValueError:
+        return pd.Timestamp(first).tz_localize(None).normalize() if first is not None else pd.NaT
+
+
+def favourability_figure(table: pd.DataFrame, *, revisions: pd.DataFrame) -> go.Figure:
+    """Favourability per construct over the waves, with 95 % CIs and the policy revisions."""
+    series = table.rename(columns={"favourable": "value", "construct": "group", "wave_start": "month"})
+    return time_figure(series, group="group", title="Favourability per construct, by wave", percent=True,
+                       y_title="% favourable (agree or strongly agree)", revisions=revisions,
+                       n_label="respondent-waves",
+                       how_to_read="each point is one survey wave (plotted at its start); higher is better; "
+                       "the band is the 95% CI; dashed lines are policy revisions.")
+
+
+def favourability_heatmap(table: pd.DataFrame, *, wave: str) -> go.Figure:
+    """Departments x constructs in one wave: favourability per cell, hidden cells left blank."""
+    part = table[table["wave"] == wave]
+    value = part.pivot(index="department", columns="construct", values="favourable")
+    counts = part.pivot(index="department", columns="construct", values="n")
+    constructs = [c for c in dict.fromkeys(part["construct"]) if c in value.columns]
+    value, counts = value[constructs], counts[constructs]
+    text = [[("hidden" if pd.isna(v) else f"{v:.0%}<br>n={int(n)}") for v, n in zip(vr, nr, strict=True)]
+            for vr, nr in zip(value.to_numpy(), counts.to_numpy(), strict=True)]
+    fig = _figure(f"Favourability by department, {wave}", "% favourable (top-2-box); 'hidden' = fewer than k "
+                  "respondents, or hidden so that another hidden cell cannot be worked out",
+                  "bluer is more favourable; compare a department across its row, and a construct down its column.",
+                  y_title="", height=max(320, 120 + 40 * len(value)))
+    fig.add_trace(go.Heatmap(z=value.to_numpy(dtype=float), x=constructs, y=list(value.index), text=text,
+                             texttemplate="%{text}", colorscale="RdBu", zmin=0, zmax=1,
+                             colorbar={"title": "favourable", "tickformat": ".0%"},
+                             hovertemplate="%{y}, %{x}: %{text}<extra></extra>"))
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def construct_changes(
+    *, period: str | None = None, by: str | None = None, warehouse_file: Warehouse = None
+) -> pd.DataFrame:
+    """Change of each construct's mean score from the previous wave to the wave of ``period``
+    (:func:`survey.wave_change`: Welch t-test, Benjamini-Hochberg adjusted, small groups suppressed).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`survey.wave_change` (empty when there is no earlier wave).
+    """
+    if by not in (None, "department"):
+        raise ValueError(f"by={by!r}: choose None or 'department'.")
+    data = _survey(warehouse_file)
+    wave = _wave(period, data, warehouse_file=warehouse_file)
+    position = data.waves.index(wave)
+    if position == 0:
+        return pd.DataFrame()
+    return survey.wave_change(data.answers, data.items, data.respondents, level="construct", by=by or (),
+                              current=wave, previous=data.waves[position - 1])
+
+
+def survey_change_figure(changes: pd.DataFrame, *, by: str | None = None) -> go.Figure:
+    """Forest plot: change of each construct's mean (1-5 scale) with its 95 % CI; significant ones filled."""
+    shown = changes[~changes["suppressed"].astype(bool)].dropna(subset=["change"]) if len(changes) else changes
+    title = "Change since the previous wave" + (f" by {by}" if by else "")
+    waves = f"{changes['previous_wave'].iloc[0]} → {changes['current_wave'].iloc[0]}" if len(changes) else ""
+    labels = [f"{r[by]} · {r['construct']}" if by else r["construct"] for r in shown.to_dict("records")]
+    fig = _figure(title, f"{waves}; change in mean score (1-5 scale), 95% CI; filled = significant after "
+                  "Benjamini-Hochberg", "a point right of the line is an improvement; if its bar crosses the line "
+                  "the change may be chance.", y_title="", x_title="change in mean score (points)",
+                  height=max(320, 100 + 22 * len(shown)))
+    significant = shown["significant"].astype("boolean").fillna(False).astype(bool) if len(shown) else []
+    fig.add_trace(go.Scatter(
+        x=shown["change"], y=labels, mode="markers",
+        error_x={"type": "data", "symmetric": False, "array": shown["ci_high"] - shown["change"],
+                 "arrayminus": shown["change"] - shown["ci_low"], "color": _PALETTE[0]},
+        marker={"size": 10, "color": _PALETTE[0], "symbol": ["circle" if s else "circle-open" for s in significant]},
+        customdata=np.column_stack([shown["p_adjusted"], shown["n_previous"], shown["n_current"]])
+        if len(shown) else None,
+        hovertemplate="%{y}: %{x:+.2f} (BH p = %{customdata[0]:.3f}; n = %{customdata[1]} → "
+                      "%{customdata[2]})<extra></extra>"))
+    fig.add_vline(x=0, line={"color": "#595959", "width": 1})
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def reliability(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
+    """Cronbach's alpha of each construct in the wave of ``period`` (:func:`survey.cronbach_alpha`)."""
+    data = _survey(warehouse_file)
+    wave = _wave(period, data, warehouse_file=warehouse_file)
+    respondents = data.respondents[data.respondents["wave"] == wave]
+    answers = data.answers_of(respondents)
+    return survey.cronbach_alpha(answers, data.items, respondents=respondents).assign(wave=wave)
+
+
+def _scores_wide(data: _Survey, respondents: pd.DataFrame) -> pd.DataFrame:
+    scores = survey.construct_scores(data.answers_of(respondents), data.items, respondents=respondents)
+    return scores.pivot(index="response_id", columns="construct", values="score")
+
+
+def trust_drivers(
+    *, period: str | None = None, outcome: str = "trust", warehouse_file: Warehouse = None
+) -> pd.DataFrame:
+    """What drives ``outcome`` (default trust) across respondents of the wave of ``period``:
+    :func:`survey.key_drivers` of the construct score on the other constructs' scores."""
+    data = _survey(warehouse_file)
+    wave = _wave(period, data, warehouse_file=warehouse_file)
+    wide = _scores_wide(data, data.respondents[data.respondents["wave"] == wave])
+    drivers = [c for c in wide.columns if c != outcome]
+    return survey.key_drivers(wide.reset_index(drop=True), outcome=outcome, drivers=drivers)
+
+
+def adherence_drivers(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
+    """What goes with adherence: :func:`survey.key_drivers` of the quarterly adherence rate of each
+    department on its mean construct scores, over department x wave cells up to ``period``.
+
+    Surveys are anonymous, so adherence is linked to attitudes only at department x quarter level;
+    cells hidden in either table (fewer than k people) are left out.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`survey.key_drivers` (``n`` = department-quarters used).
+    """
+    data = _survey(warehouse_file)
+    wave = _wave(period, data, warehouse_file=warehouse_file)
+    respondents = data.respondents[data.respondents["wave"].isin(data.waves[: data.waves.index(wave) + 1])]
+    scores = survey.construct_scores(data.answers_of(respondents), data.items, respondents=respondents)
+    scores = scores.merge(respondents[["response_id", "wave", "department"]], on="response_id")
+    cells = scores.groupby(["wave", "department", "construct"]).agg(score=("score", "mean"),
+                                                                    n=("response_id", "nunique")).reset_index()
+    cells = pd.concat([suppress_small_groups(part, by=["wave", "department"], n="n", values=["score"])
+                       for _, part in cells.groupby("construct")], ignore_index=True)
+    wide = cells[~cells["suppressed"]].pivot_table(index=["wave", "department"], columns="construct", values="score")
+    rates = _query("""SELECT period AS wave, department, value AS adherence_rate FROM quarterly_metrics
+                      WHERE metric = 'adherence_rate' AND department <> ? AND platform = ? AND NOT suppressed""",
+                   [ALL, ALL], warehouse_file=warehouse_file)
+    joined = wide.reset_index().merge(rates, on=["wave", "department"]).dropna()
+    drivers = [c for c in wide.columns]
+    if len(joined) <= len(drivers) + 2:
+        return pd.DataFrame(columns=["driver", "beta", "ci_low", "ci_high", "p_value", "relative_weight", "n",
+                                     "r_squared"])
+    return survey.key_drivers(joined, outcome="adherence_rate", drivers=drivers)
+
+
+def drivers_figure(drivers: pd.DataFrame, *, outcome: str, unit: str) -> go.Figure:
+    """Bars: each driver's share of the explained variance (Johnson's relative weight), with the beta."""
+    shown = drivers.sort_values("relative_weight")
+    r2 = insights.format_percent(drivers["r_squared"].iloc[0]) if len(drivers) else "n/a"
+    n = int(drivers["n"].iloc[0]) if len(drivers) else 0
+    fig = _figure(f"What drives {outcome}", f"share of explained variance (relative weight); R² = {r2}; n = {n:,} "
+                  f"{unit}", "a longer bar explains more of the differences in the outcome; hover for the "
+                  "standardised beta and its 95% CI (an interval crossing zero is not a clear driver).",
+                  y_title="", x_title="% of explained variance", height=max(300, 90 + 34 * len(shown)))
+    fig.add_trace(go.Bar(y=shown["driver"], x=shown["relative_weight"], orientation="h",
+                         marker={"color": _PALETTE[0]},
+                         customdata=np.column_stack([shown["beta"], shown["ci_low"], shown["ci_high"]])
+                         if len(shown) else None,
+                         hovertemplate="%{y}: %{x:.0%} of R²; beta %{customdata[0]:.2f} (95% CI "
+                                       "%{customdata[1]:.2f} to %{customdata[2]:.2f})<extra></extra>"))
+    fig.update_xaxes(tickformat=".0%")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+# --- 05 training ----------------------------------------------------------------------------------
+
+def training_posts(
+    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None
+) -> pd.DataFrame:
+    """Employee posts up to the end of ``period`` with their author's training status.
+
+    Returns
+    -------
+    DataFrame
+        ``post_uid``, ``author_key``, ``department``, ``published_at``, ``violation``, ``compound``,
+        ``positive`` (compound >= 0.05; NA when the text was not scored), ``completed_at`` (the author's
+        first completion of the configured training module, NaT if never), ``trained`` (published after
+        completion), ``group`` (``"trained"`` / ``"never trained"``).
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    posts = _employee_posts(warehouse_file=warehouse_file, period=chosen, department=department)
+    done = _query("SELECT employee_key AS author_key, min(completed_at) AS completed_at FROM trainings "
+                  "WHERE module = ? GROUP BY 1", [config.get_settings().training_module],
+                  warehouse_file=warehouse_file)
+    posts = posts.dropna(subset=["author_key"]).merge(done, on="author_key", how="left")
+    posts["published_at"] = pd.to_datetime(posts["published_at"], utc=True)
+    posts["completed_at"] = pd.to_datetime(posts["completed_at"], utc=True)
+    posts["completed_at"] = posts["completed_at"].where(posts["completed_at"] < pd.Timestamp(chosen.end, tz="UTC"))
+    posts["trained"] = (posts["completed_at"].notna() & (posts["published_at"] >= posts["completed_at"])).astype(bool)
+    scored = posts["sentiment_status"] == "scored"
+    posts["positive"] = (posts["compound"] >= POSITIVE_COMPOUND).astype("boolean").where(scored, pd.NA)
+    posts["group"] = np.where(posts["completed_at"].notna(), "trained", "never trained")
+    posts["violation"] = posts["violation"].astype(bool)
+    return posts[["post_uid", "author_key", "department", "published_at", "violation", "compound", "positive",
+                  "completed_at", "trained", "group"]].reset_index(drop=True)
+
+
+def _enough_people(posts: pd.DataFrame) -> bool:
+    people = posts.groupby("group")["author_key"].nunique()
+    return len(people) == 2 and int(people.min()) >= _k()
+
+
+def training_effects(
+    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None
+) -> pd.DataFrame:
+    """Effect of training on violations and on positive tone: :func:`trends.training_effect` (odds
+    ratio from a logistic model with month fixed effects, and the difference-in-differences risk
+    difference), clustered by employee, adjusted for department when all departments are included.
+
+    The rollout starts on the local day of the first completion. Empty when either group has fewer
+    than k people.
+
+    Returns
+    -------
+    DataFrame
+        ``outcome`` (``violation``, ``positive``) and the columns of :func:`trends.training_effect`.
+    """
+    posts = training_posts(period=period, department=department, warehouse_file=warehouse_file)
+    if not _enough_people(posts) or posts["completed_at"].isna().all():
+        return pd.DataFrame()
+    tz = config.get_settings().timezone
+    rollout = posts["completed_at"].min().tz_convert(tz).normalize().tz_localize(None)
+    pieces = []
+    for outcome in ("violation", "positive"):
+        frame = posts.dropna(subset=[outcome]).assign(**{outcome: lambda f, o=outcome: f[o].astype(bool)})
+        effect = trends.training_effect(frame, outcome=outcome, trained="trained", unit="author_key",
+                                        time="published_at", rollout_start=rollout,
+                                        covariates=() if department else "department")
+        pieces.append(effect.assign(outcome=outcome))
+    table = pd.concat(pieces, ignore_index=True)
+    return table[["outcome", *[c for c in table.columns if c != "outcome"]]]
+
+
+def training_event_study(
+    *, period: str | None = None, department: str | None = None, window: tuple[int, int] = (-6, 6),
+    warehouse_file: Warehouse = None,
+) -> pd.DataFrame:
+    """Violation risk by month relative to training (:func:`trends.event_study`), month -1 the reference.
+
+    Empty when either group has fewer than k people.
+    """
+    posts = training_posts(period=period, department=department, warehouse_file=warehouse_file)
+    if not _enough_people(posts):
+        return pd.DataFrame()
+    return trends.event_study(posts, outcome="violation", unit="author_key", time="published_at",
+                              trained_at="completed_at", window=window)
+
+
+def event_study_figure(study: pd.DataFrame) -> go.Figure:
+    """Leads and lags of the violation risk around the training month, with 95 % CIs."""
+    n = int(study["n_obs"].sum()) if len(study) else 0
+    fig = _figure("Violation risk around the month of training (event study)",
+                  f"difference in violation risk vs the month before training (percentage points), 95% CI; "
+                  f"n = {n:,} posts by trained employees", "points left of 0 should sit near zero (no change "
+                  "before training); points right of 0 below zero mean fewer violations after training.",
+                  y_title="difference in violation risk", x_title="months since training (0 = month completed)")
+    fig.add_trace(go.Scatter(
+        x=study["relative_month"], y=study["estimate"], mode="markers+lines", line={"color": _PALETTE[0]},
+        error_y={"type": "data", "symmetric": False, "array": (study["ci_high"] - study["estimate"]).fillna(0),
+                 "arrayminus": (study["estimate"] - study["ci_low"]).fillna(0)},
+        customdata=study["n_obs"], name="estimate",
+        hovertemplate="month %{x}: %{y:+.1%} (n = %{customdata} posts)<extra></extra>"))
+    fig.add_hline(y=0, line={"color": "#595959", "width": 1})
+    fig.add_vline(x=-0.5, line={"dash": "dot", "color": "#595959", "width": 1})
+    fig.update_yaxes(tickformat="+.0%")
+    fig.update_layout(hovermode="closest", showlegend=False)
+    return fig
+
+
+def training_figure(groups: pd.DataFrame, *, outcome: str, revisions: pd.DataFrame) -> go.Figure:
+    """Monthly rate of the trained group and the never-trained group, with 95 % CIs and the revisions."""
+    label = {"adherent": "Adherence", "positive": "Share of positive posts"}[outcome]
+    unit = {"adherent": METRICS["adherence_rate"].unit, "positive": "% of employee posts with compound >= 0.05"}
+    return time_figure(groups, group="group", title=f"{label}: employees who completed the training vs those who "
+                       "never did", y_title=unit[outcome], percent=True, revisions=revisions, n_label="posts",
+                       how_to_read="before the rollout the two lines should move together; a gap that opens after "
+                       "it is the training's effect (estimated below).")
+
+
+def training_groups_over_time(
+    *, outcome: str = "adherent", period: str | None = None, department: str | None = None,
+    warehouse_file: Warehouse = None,
+) -> pd.DataFrame:
+    """Monthly adherence (``outcome="adherent"``) or share of positive posts (``"positive"``) of the
+    employees who completed the training and of those who never did (:func:`trends.monthly_rate`).
+
+    Months in which a group had fewer than k posting employees are hidden.
+
+    Returns
+    -------
+    DataFrame
+        ``group``, ``month``, ``value``, ``n``, ``n_people``, ``ci_low``, ``ci_high``, ``suppressed``.
+    """
+    if outcome not in ("adherent", "positive"):
+        raise ValueError(f"outcome={outcome!r}: choose 'adherent' or 'positive'.")
+    posts = training_posts(period=period, department=department, warehouse_file=warehouse_file)
+    posts = posts.assign(adherent=~posts["violation"])
+    if outcome == "positive":
+        posts = posts.dropna(subset=["positive"]).assign(positive=lambda f: f["positive"].astype(bool))
+    rates = trends.monthly_rate(posts, time="published_at", success=outcome, by="group")
+    posts["month"] = _local_months(posts["published_at"])
+    people = posts.groupby(["group", "month"])["author_key"].nunique().rename("n_people").reset_index()
+    rates = rates.merge(people, on=["group", "month"], how="left")
+    rates = suppress_small_groups(rates, by=["month", "group"], n="n_people",
+                                  values=["rate", "n", "successes", "ci_low", "ci_high"])
+    return rates.rename(columns={"rate": "value"})[["group", "month", "value", "n", "n_people", "ci_low",
+                                                    "ci_high", "suppressed"]]
