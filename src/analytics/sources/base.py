@@ -128,9 +128,11 @@ def read_xlsx_rows(path: Path, *, sheet: str | None = None) -> list[list[Any]]:
     """All rows of one sheet (the first, or ``sheet``) as lists of cell values."""
     import openpyxl
 
+    handle = path.open("rb")  # a file object: openpyxl refuses a workbook by name when it is not called .xlsx
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        handle.close()
         raise SourceError(f"{path.name}: expected an .xlsx workbook, found an unreadable file ({error})") from error
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
@@ -139,6 +141,7 @@ def read_xlsx_rows(path: Path, *, sheet: str | None = None) -> list[list[Any]]:
         return [list(row) for row in worksheet.iter_rows(values_only=True)]
     finally:
         workbook.close()
+        handle.close()
 
 
 def records_to_frame(header: Sequence[str], records: Sequence[Sequence[Any]]) -> pd.DataFrame:
@@ -169,11 +172,11 @@ def is_excel_mangled_id(value: Any) -> bool:
 def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Metric cells to floats: ``"1,234"``, ``"1938.0"``, ``"-"`` (missing), ``"12%"`` (0.12).
 
-    Returns ``(numbers, bad)`` where ``bad`` marks cells that held something that is not a number.
+    Returns ``(numbers, bad)`` where ``bad`` marks cells that held something that is not a (finite) number.
 
-    >>> nums, bad = parse_numbers(pd.Series(["1,234", "-", "7.0", "x", None]))
+    >>> nums, bad = parse_numbers(pd.Series(["1,234", "-", "7.0", "x", None, "Infinity"]))
     >>> nums.tolist()[:3], bad.tolist()
-    ([1234.0, nan, 7.0], [False, False, False, True, False])
+    ([1234.0, nan, 7.0], [False, False, False, True, False, True])
     """
     out = np.full(len(values), np.nan)
     bad = np.zeros(len(values), dtype=bool)
@@ -181,7 +184,10 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         if raw is None or (isinstance(raw, float) and np.isnan(raw)):
             continue
         if isinstance(raw, (int, float, np.integer, np.floating)) and not isinstance(raw, bool):
-            out[i] = float(raw)
+            if np.isfinite(raw):
+                out[i] = float(raw)
+            else:
+                bad[i] = True
             continue
         text = str(raw).strip().replace("\u00a0", "").replace(" ", "")
         if text.lower() in _MISSING:
@@ -191,6 +197,9 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         try:
             number = float(text)
         except ValueError:
+            bad[i] = True
+            continue
+        if not np.isfinite(number):  # "Infinity", "1e400": float() accepts them, no count is one
             bad[i] = True
             continue
         out[i] = number / 100 if percent else number
