@@ -554,6 +554,17 @@ def test_likert_distribution_fills_unchosen_points_with_zero(tiny_items):
 
 # --- argument checks --------------------------------------------------------------------------------------------
 
+def test_respondents_select_the_responses_analysed(data):
+    one_wave = data.respondents.loc[data.respondents["wave"] == LAST]
+    out = sv.favourability(data.answers, data.items, one_wave, k=K)
+    by_wave = sv.favourability(data.answers, data.items, data.respondents, by="wave", k=K)
+    expected = by_wave.loc[by_wave["wave"] == LAST].drop(columns="wave").reset_index(drop=True)
+    pd.testing.assert_frame_equal(out, expected)
+    renamed = data.respondents.assign(response_id="x-" + data.respondents["response_id"])
+    with pytest.raises(ValueError, match="same response_id"):
+        sv.favourability(data.answers, data.items, renamed)
+
+
 def test_arguments_are_checked(data, tiny_items):
     with pytest.raises(ValueError, match="not in respondents"):
         sv.favourability(data.answers, data.items, data.respondents, by="team")

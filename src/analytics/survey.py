@@ -20,6 +20,8 @@ Conventions shared by all functions:
   with fewer than ``k`` people is hidden, and so is a second cell wherever one hidden cell could be
   recovered from the totals (differencing). Each item or construct is treated as its own published
   table. Hidden rows keep their group labels, show NA for counts and statistics and ``suppressed=True``.
+* ``respondents`` selects the responses analysed: answers of responses not in it are left out, so
+  passing one wave's respondents analyses that wave.
 * A missing group value (a respondent who did not state a department) forms its own group (NA) rather
   than silently vanishing from the totals.
 * Waves are ordered by their earliest ``submitted_at`` (ties and missing times fall back to the wave
@@ -184,11 +186,10 @@ def _answers_long(
     if respondents is None:
         return frame
     people = _respondents_used(respondents, include_unfinished=True, columns=columns)
-    unknown = ~frame["response_id"].isin(people["response_id"])
-    if unknown.any():
+    # respondents select the responses analysed (e.g. one wave); no overlap at all means mismatched keys
+    if len(frame) and not frame["response_id"].isin(people["response_id"]).any():
         raise ValueError(
-            f"answers has {frame.loc[unknown, 'response_id'].nunique()} response_ids that respondents lacks; "
-            "pass the respondents rows of every answered response."
+            "no answer belongs to a response in respondents; check that both use the same response_id values."
         )
     if not include_unfinished:
         people = _respondents_used(respondents, include_unfinished=False, columns=columns)
