@@ -222,7 +222,9 @@ def _construct_scores(con: duckdb.DuckDBPyConnection) -> int:
     answers = con.execute("SELECT response_id, item_id, value, mapped FROM survey_answers WHERE mapped").df()
     if answers.empty:
         return 0
-    scores = survey.construct_scores(answers, load_codebook().items_frame())
+    # unfinished responses are kept in the warehouse but left out of statistics
+    finished = con.execute("SELECT response_id, finished FROM respondents WHERE finished").df()
+    scores = survey.construct_scores(answers, load_codebook().items_frame(), respondents=finished)
     _insert(con, "construct_scores", scores[["response_id", "construct", "score", "n_items"]])
     return len(scores)
 

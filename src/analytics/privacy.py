@@ -122,9 +122,29 @@ def normalise_handle(handle: str) -> str:
     return handle.strip().lower().removeprefix("@")
 
 
-def _alternation(values: Iterable[str]) -> str:
+def _alternation(values: Iterable[str], *, disguised: bool = False) -> str:
     unique = sorted({v for v in values if v}, key=len, reverse=True)
-    return "|".join(re.escape(v) for v in unique)
+    return "|".join(_disguisable(v) if disguised else re.escape(v) for v in unique)
+
+
+#: Characters that render as nothing (zero-width, bidirectional marks, soft hyphen): inside a name they hide
+#: it from a literal match while a reader still sees the name.
+_INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
+
+
+def _disguisable(value: str) -> str:
+    """A pattern for ``value`` that also matches it with invisible characters between its letters and any
+    run of whitespace (no-break space, line break, two spaces) where it has a space."""
+    pieces = []
+    for word in value.split():
+        pieces.append(f"[{_INVISIBLE}]*".join(re.escape(c) for c in word))
+    return rf"[\s{_INVISIBLE}]+".join(pieces)
+
+
+def _identity_key(found: str) -> str:
+    """How a matched identity is looked up: invisible characters dropped, whitespace runs as one space."""
+    return " ".join(_INVISIBLE_RE.sub("", found).lower().split())
 
 
 @dataclass
@@ -151,9 +171,9 @@ class Scrubber:
         for person in self.identities:
             token = person_token(person.employee_key)
             for value in (*person.names, *person.emails):
-                self._by_value[value.strip().lower()] = token
+                self._by_value[_identity_key(value)] = token
             for handle in person.handles:
-                self._by_value["@" + normalise_handle(handle)] = token
+                self._by_value[_identity_key("@" + normalise_handle(handle))] = token
         names_and_emails = [v for v in self._by_value if not v.startswith("@")]
         handles = [v for v in self._by_value if v.startswith("@")]
         # a handle as a URL path segment (x.com/adalee/status/1, mastodon.social/@ada) names the person too
@@ -166,17 +186,18 @@ class Scrubber:
         segments = [v for v in self._by_value if v.startswith("/")]
         parts = []
         if names_and_emails:
-            parts.append(rf"(?<![\w@])(?:{_alternation(names_and_emails)})(?![\w@])")
+            parts.append(rf"(?<![\w@])(?:{_alternation(names_and_emails, disguised=True)})(?![\w@])")
         if handles:
             # a mention: "@handle" not followed by more handle characters (or an @instance part)
-            parts.append(rf"(?<![\w@])(?:{_alternation(handles)})(?![\w@]|\.\w)")
+            parts.append(rf"(?<![\w@])(?:{_alternation(handles, disguised=True)})(?![\w@]|\.\w)")
         if segments:
             parts.append(rf"(?:{_alternation(segments)})(?=[/?#]|$|\s)")
         self._pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
         self._keep = tuple("@" + d.lower() for d in self.keep_domains)
         donor_values = [d.strip() for d in self.donors if d and d.strip()]
         self._donor_pattern = (
-            re.compile(rf"(?<!\w)(?:{_alternation(donor_values)})(?!\w)", re.IGNORECASE) if donor_values else None
+            re.compile(rf"(?<!\w)(?:{_alternation(donor_values, disguised=True)})(?!\w)", re.IGNORECASE)
+            if donor_values else None
         )
 
     def scrub(self, text: str | None) -> str | None:
@@ -193,7 +214,7 @@ class Scrubber:
 
     def _replace_identity(self, match: re.Match[str]) -> str:
         found = match.group(0)
-        token = self._by_value[found.lower()]
+        token = self._by_value[found.lower() if found.startswith("/") else _identity_key(found)]
         return "/" + token if found.startswith("/") else token
 
     def _replace_email(self, match: re.Match[str]) -> str:
@@ -303,7 +324,7 @@ def _lines(table: pd.DataFrame, by: list[str]) -> list[np.ndarray]:
     lines = []
     for along in by:
         rest = [c for c in by if c != along]
-        keys = table[rest].astype(str).agg("\x1f".join, axis=1).to_numpy()
+        keys = table[rest].astype("string").fillna("<NA>").agg("\x1f".join, axis=1).to_numpy()
         for value in pd.unique(keys):
             lines.append(positions[keys == value])
     return lines
