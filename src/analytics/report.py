@@ -1,0 +1,1304 @@
+"""The committee trend report: one standalone HTML file (and a PDF of it) before each policy revision.
+
+:func:`build_report` reads the published warehouse snapshot, computes every number with the analysis
+modules (:mod:`~analytics.metrics`, :mod:`~analytics.adherence`, :mod:`~analytics.survey`,
+:mod:`~analytics.trends` through the shared :mod:`~analytics.notebook_views`), words it with
+:mod:`~analytics.insights`, draws it with :mod:`~analytics.charts` and renders
+``templates/report.html.j2``. plotly.js is inlined once, so the file opens offline and can be emailed;
+when Chromium is installed the same page is printed to PDF.
+
+Two report-specific statistics live here, each one question: :func:`area_adherence` (the share of
+employee posts that keep each policy area's rules, per period, with the change) and
+:func:`areas_to_revise` (the transparent "areas to revise" score and how sure the ranking is).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+from scipy import stats
+
+from analytics import __version__, adherence, charts, config, insights, survey, warehouse
+from analytics.codebook import load_codebook
+from analytics.metrics import ALL, METRICS, compare_periods, metric_definitions
+from analytics.periods import Period
+
+__all__ = [
+    "CHANGE_WEIGHT",
+    "HEADLINE_METRICS",
+    "SECTIONS",
+    "ReportResult",
+    "area_adherence",
+    "areas_to_revise",
+    "build_report",
+    "find_chromium",
+    "headline_metrics",
+    "incidents_by_area",
+    "period_table",
+    "print_pdf",
+]
+
+#: The report's sections in order: (anchor id, heading). Tests check every one is rendered.
+SECTIONS = (
+    ("summary", "Executive summary"),
+    ("revision", "What changed since the last revision"),
+    ("adherence", "Adherence by policy area and rule"),
+    ("survey", "Survey: policy clarity and trust by area"),
+    ("incidents", "Incidents and time to resolve"),
+    ("sentiment", "Sentiment"),
+    ("training", "Training impact"),
+    ("voices", "What employees are telling us"),
+    ("revise", "Areas to revise"),
+    ("methods", "Methods and data coverage"),
+)
+#: The KPIs of the headline table, in display order.
+HEADLINE_METRICS = (
+    "adherence_rate", "employee_sentiment", "incidents", "median_hours_to_resolve", "self_reported_share",
+    "training_coverage", "clarity_favourability", "trust_favourability", "response_rate", "engagement_rate",
+)
+_SURVEY_METRICS = frozenset({"clarity_favourability", "trust_favourability", "response_rate"})
+#: Score points added (removed) per evidence line that got significantly worse (better).
+CHANGE_WEIGHT = 0.10
+_SIMULATIONS = 2000
+_SEED = 20260930
+_CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """Where the report was written and the headline numbers it shows (rows of
+    :func:`analytics.metrics.compare_periods`)."""
+
+    html_path: Path
+    pdf_path: Path | None
+    headline: pd.DataFrame
+
+
+# --- period tables ----------------------------------------------------------------------------------
+
+def _kind(period: Period) -> str:
+    if re.fullmatch(r"\d{4}-Q[1-4]", period.label):
+        return "quarter"
+    if re.fullmatch(r"\d{4}-\d{2}", period.label):
+        return "month"
+    return "custom"
+
+
+def period_table(monthly: pd.DataFrame, quarterly: pd.DataFrame, periods: Sequence[Period]) -> pd.DataFrame:
+    """The published metric rows of the given periods, in the layout of ``monthly_metrics``.
+
+    A quarter reads ``quarterly_metrics``, a month ``monthly_metrics``. A free ``--from/--to`` range
+    pools the organisation-wide ("(all)") monthly rows of the months starting inside it: rates from
+    their summed successes and n (Wilson CI), means from their pooled moments (t CI), counts summed;
+    medians and engagement ratios cannot be pooled and are left empty, and no department or platform
+    rows are given (their suppression was decided per month).
+
+    Returns
+    -------
+    DataFrame
+        Columns of :func:`analytics.metrics.period_metrics`: ``period, department, platform, metric,
+        value, n, n_people, successes, sd, ci_low, ci_high, suppressed``.
+
+    Examples
+    --------
+    >>> from analytics.periods import parse_period
+    >>> monthly = pd.DataFrame({"period": ["2026-07", "2026-08"], "department": ALL, "platform": ALL,
+    ...     "metric": "adherence_rate", "value": [0.9, 0.8], "n": [100.0, 100.0], "n_people": [40.0, 41.0],
+    ...     "successes": [90.0, 80.0], "sd": np.nan, "ci_low": np.nan, "ci_high": np.nan, "suppressed": False})
+    >>> pooled = period_table(monthly, monthly.iloc[:0], [parse_period(start="2026-07-01", end="2026-08-31")])
+    >>> pooled[["period", "value", "n"]].values.tolist()
+    [['2026-07-01..2026-08-31', 0.85, 200.0]]
+    """
+    pieces = []
+    for period in periods:
+        kind = _kind(period)
+        if kind != "custom":
+            table = quarterly if kind == "quarter" else monthly
+            pieces.append(table[table["period"] == period.label])
+            continue
+        months = {m.strftime("%Y-%m") for m in period.months if period.start <= m < period.end}
+        rows = monthly[monthly["period"].isin(months) & (monthly["department"] == ALL)
+                       & (monthly["platform"] == ALL)]
+        pieces.append(pd.DataFrame([_pool(metric, part, period.label) for metric, part in rows.groupby("metric")],
+                                   columns=monthly.columns))
+    pieces = [p for p in pieces if len(p)]
+    return pd.concat(pieces, ignore_index=True) if pieces else monthly.iloc[:0].copy()
+
+
+def _pool(metric: str, rows: pd.DataFrame, label: str) -> dict[str, Any]:
+    kind = METRICS[metric].kind if metric in METRICS else "median"
+    out = {"period": label, "department": ALL, "platform": ALL, "metric": metric, "value": np.nan,
+           "n": float(rows["n"].sum()), "n_people": np.nan, "successes": np.nan, "sd": np.nan, "ci_low": np.nan,
+           "ci_high": np.nan, "suppressed": False}
+    n = out["n"]
+    if kind == "rate" and n > 0:
+        successes = float(rows["successes"].sum())
+        low, high = adherence.wilson_interval(np.array([successes]), np.array([n]))
+        out.update(value=successes / n, successes=successes, ci_low=float(low[0]), ci_high=float(high[0]))
+    elif kind == "mean" and n > 1:
+        mean = float(np.average(rows["value"], weights=rows["n"]))
+        # pooled variance: within-month sums of squares plus the spread of the monthly means
+        squares = ((rows["n"] - 1) * rows["sd"].fillna(0) ** 2 + rows["n"] * (rows["value"] - mean) ** 2).sum()
+        sd = float(np.sqrt(squares / (n - 1)))
+        half = float(stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n))
+        out.update(value=mean, sd=sd, ci_low=mean - half, ci_high=mean + half)
+    elif kind == "count":
+        out["value"] = n
+    return out
+
+
+def headline_metrics(
+    table: pd.DataFrame,
+    *,
+    current: str,
+    previous: str,
+    current_wave: str | None = None,
+    previous_wave: str | None = None,
+    metrics: Sequence[str] = HEADLINE_METRICS,
+) -> pd.DataFrame:
+    """The report's KPI table: :func:`analytics.metrics.compare_periods` for each headline metric.
+
+    Survey metrics are compared between the survey waves of the two periods (``current_wave``,
+    ``previous_wave``); the others between the periods.
+
+    Returns
+    -------
+    DataFrame
+        One row per metric, the columns of :func:`~analytics.metrics.compare_periods`: ``metric, label,
+        unit, definition, period, value, n, n_people, ci_low, ci_high, suppressed, previous_period,
+        previous_value, change, p_value, significant``.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"period": ["2026-Q2", "2026-Q3"], "department": ALL, "platform": ALL,
+    ...     "metric": "incidents", "value": [7.0, 5.0], "n": [7.0, 5.0], "n_people": [6.0, 5.0],
+    ...     "successes": np.nan, "sd": np.nan, "ci_low": np.nan, "ci_high": np.nan, "suppressed": False})
+    >>> headline_metrics(rows, current="2026-Q3", previous="2026-Q2", metrics=["incidents"])[
+    ...     ["metric", "value", "previous_value", "change"]].values.tolist()
+    [['incidents', 5.0, 7.0, -2.0]]
+    """
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ValueError(f"Unknown metrics {unknown}; choose from {sorted(METRICS)}.")
+    rows = []
+    for metric in metrics:
+        now, before = current, previous
+        if metric in _SURVEY_METRICS:
+            now, before = current_wave or current, previous_wave or previous
+        rows.append(compare_periods(table, metric=metric, current=now, previous=before))
+    return pd.concat(rows, ignore_index=True)
+
+
+# --- report-specific statistics ----------------------------------------------------------------------
+
+def area_adherence(
+    posts: pd.DataFrame,
+    findings: pd.DataFrame,
+    *,
+    current: Period,
+    previous: Period,
+    timezone: str | None = None,
+    areas: Sequence[str] = adherence.AREAS,
+) -> pd.DataFrame:
+    """Per policy area, the share of employee posts with no (non-dismissed) medium or high finding of
+    that area's rules, in two periods, with the change and its two-proportion test.
+
+    Rates come from :func:`analytics.adherence.adherence_rate` and the test from
+    :func:`analytics.metrics.compare_periods`. The table is organisation-wide (areas are not groups of
+    people, so no k-suppression applies).
+
+    Parameters
+    ----------
+    posts : DataFrame
+        ``post_uid, account_type, author_key, published_at`` (UTC), e.g. the ``post_facts`` table.
+    findings : DataFrame
+        ``post_uid, rule_id, area, severity, dismissed`` (the ``post_findings`` table).
+    current, previous : Period
+        The two periods (cut in ``timezone``, default the organisation's).
+    areas : sequence of str
+        Policy areas, in display order.
+
+    Returns
+    -------
+    DataFrame
+        One row per area: ``area``, ``has_rules`` (a rule of the policy file belongs to the area),
+        ``n_posts``, ``n_breaching``, ``breach_rate``, ``adherence_rate``, ``ci_low``, ``ci_high``
+        (Wilson 95 % of the adherence rate), ``previous_n_posts``, ``previous_n_breaching``,
+        ``previous_adherence_rate``, ``previous_ci_low``, ``previous_ci_high``, ``change`` (adherence,
+        current - previous), ``p_value``, ``significant`` (p < 0.05).
+
+    Examples
+    --------
+    >>> from analytics.periods import parse_period
+    >>> posts = pd.DataFrame({"post_uid": list("abcd"), "account_type": "employee", "author_key": list("ppqq"),
+    ...     "published_at": pd.to_datetime(["2026-05-02", "2026-05-03", "2026-08-01", "2026-08-02"], utc=True)})
+    >>> findings = pd.DataFrame({"post_uid": ["c"], "rule_id": ["phone"], "area": ["confidentiality"],
+    ...                          "severity": ["high"], "dismissed": [False]})
+    >>> out = area_adherence(posts, findings, current=parse_period("2026-Q3"), previous=parse_period("2026-Q2"),
+    ...                      timezone="UTC", areas=["confidentiality"])
+    >>> out[["area", "n_posts", "n_breaching", "adherence_rate", "previous_adherence_rate"]].values.tolist()
+    [['confidentiality', 2.0, 1.0, 0.5, 1.0]]
+    """
+    zone = timezone or config.get_settings().timezone
+    ruled = set(adherence.rules_frame()["area"])
+    rows = []
+    for area in areas:
+        in_area = findings[findings["area"] == area]
+        rates = {}
+        for name, period in (("current", current), ("previous", previous)):
+            chosen = posts[period.contains(posts["published_at"], zone).to_numpy()]
+            rates[name] = adherence.adherence_rate(chosen, in_area).iloc[0]
+        now, before = rates["current"], rates["previous"]
+        # compare_periods holds the one definition of the two-proportion test; one area is one "table"
+        pair = pd.DataFrame({"period": [current.label, previous.label], "department": ALL, "platform": ALL,
+                             "metric": "adherence_rate", "value": [now["adherence_rate"], before["adherence_rate"]],
+                             "n": [now["n_posts"], before["n_posts"]], "n_people": np.nan,
+                             "successes": [now["n_compliant"], before["n_compliant"]], "sd": np.nan,
+                             "ci_low": np.nan, "ci_high": np.nan, "suppressed": False})
+        test = compare_periods(pair, metric="adherence_rate", current=current.label, previous=previous.label).iloc[0]
+        rows.append({
+            "area": area, "has_rules": area in ruled,
+            "n_posts": float(now["n_posts"]), "n_breaching": float(now["n_posts"] - now["n_compliant"]),
+            "breach_rate": 1 - float(now["adherence_rate"]), "adherence_rate": float(now["adherence_rate"]),
+            "ci_low": float(now["ci_low"]), "ci_high": float(now["ci_high"]),
+            "previous_n_posts": float(before["n_posts"]),
+            "previous_n_breaching": float(before["n_posts"] - before["n_compliant"]),
+            "previous_adherence_rate": float(before["adherence_rate"]),
+            "previous_ci_low": float(before["ci_low"]), "previous_ci_high": float(before["ci_high"]),
+            "change": float(test["change"]), "p_value": float(test["p_value"]), "significant": bool(test["significant"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def incidents_by_area(
+    incidents: pd.DataFrame,
+    *,
+    current: Period,
+    previous: Period,
+    timezone: str | None = None,
+    k: int | None = None,
+    areas: Sequence[str] = adherence.AREAS,
+) -> pd.DataFrame:
+    """Incidents reported per policy area in two periods of equal length, with an exact test of the change.
+
+    The change test conditions on the total: with equal-length periods and an unchanged rate, the
+    current count is Binomial(total, 1/2) (``scipy.stats.binomtest``, two-sided). The median time to
+    resolve is shown only for at least ``k`` resolved incidents, so no single incident can be read off.
+
+    Parameters
+    ----------
+    incidents : DataFrame
+        ``incident_id, reported_at`` (UTC), ``area``, ``detection``, ``hours_to_resolve``.
+
+    Returns
+    -------
+    DataFrame
+        One row per area: ``area``, ``n_current``, ``n_previous``, ``change``, ``p_value``,
+        ``significant``, ``n_resolved``, ``median_hours_to_resolve`` (NaN below k resolved),
+        ``self_reported`` (incidents reported by the employee involved, current period).
+
+    Examples
+    --------
+    >>> from analytics.periods import parse_period
+    >>> incidents = pd.DataFrame({"incident_id": list("abc"), "area": "conduct", "detection": "detected",
+    ...     "reported_at": pd.to_datetime(["2026-05-02", "2026-08-01", "2026-08-09"], utc=True),
+    ...     "hours_to_resolve": [5.0, 7.0, 9.0]})
+    >>> incidents_by_area(incidents, current=parse_period("2026-Q3"), previous=parse_period("2026-Q2"),
+    ...                   timezone="UTC", k=5, areas=["conduct"])[["n_current", "n_previous", "p_value"]].values.tolist()
+    [[2, 1, 1.0]]
+    """
+    zone = timezone or config.get_settings().timezone
+    k = config.get_settings().k if k is None else k
+    now = incidents[current.contains(incidents["reported_at"], zone).to_numpy()]
+    before = incidents[previous.contains(incidents["reported_at"], zone).to_numpy()]
+    rows = []
+    for area in areas:
+        a, b = now[now["area"] == area], before[before["area"] == area]
+        total = len(a) + len(b)
+        p_value = float(stats.binomtest(len(a), total, 0.5).pvalue) if total else np.nan
+        resolved = a["hours_to_resolve"].dropna()
+        rows.append({"area": area, "n_current": len(a), "n_previous": len(b), "change": len(a) - len(b),
+                     "p_value": p_value, "significant": bool(total and p_value < 0.05),
+                     "n_resolved": len(resolved),
+                     "median_hours_to_resolve": float(resolved.median()) if len(resolved) >= k else np.nan,
+                     "self_reported": int((a["detection"] == "self_reported").sum())})
+    return pd.DataFrame(rows)
+
+
+def areas_to_revise(
+    evidence: pd.DataFrame,
+    *,
+    change_weight: float = CHANGE_WEIGHT,
+    simulations: int = _SIMULATIONS,
+    seed: int = _SEED,
+) -> pd.DataFrame:
+    """Rank policy areas by a transparent "needs revision" score, with how sure the ranking is.
+
+    For each area three concern components, each scaled 0-1 by dividing by the largest area's value:
+
+    * adherence: the share of employee posts breaking one of the area's rules (``n_breaching / n_posts``);
+    * clarity: the share of respondents *not* favourable on the area's "the policy is clear" item
+      (``1 - n_favourable / n_respondents``);
+    * incidents: incidents of the area reported in the period.
+
+    ``score = 100 * (mean of the three components + change_weight * (worse - better))``, where ``worse``
+    (``better``) counts the evidence lines that changed significantly for the worse (better) since the
+    previous period: adherence (two-proportion test, p < 0.05), clarity (wave change, BH-adjusted
+    p < 0.05) and incidents (exact binomial test, p < 0.05). An area without rules or incidents
+    contributes 0 for that component (nothing observed against it).
+
+    How sure: the three components are re-drawn ``simulations`` times from their sampling
+    distributions given the data (Jeffreys posteriors: Beta(x + 1/2, n - x + 1/2) for the two shares,
+    Gamma(count + 1/2) for incidents), the score and ranks recomputed, and ``rank_probability`` is the
+    share of draws in which the area ranks at its place or higher. ``sure`` at 80 % or more,
+    ``fairly sure`` at 50 %, else ``unsure``.
+
+    Parameters
+    ----------
+    evidence : DataFrame
+        One row per area: ``area``, ``n_posts``, ``n_breaching``, ``n_respondents``, ``n_favourable``,
+        ``n_incidents``, ``adherence_change`` and ``clarity_change`` and ``incident_change`` (each -1
+        significantly better, 0 no clear change, +1 significantly worse).
+
+    Returns
+    -------
+    DataFrame
+        One row per area, best candidate first: ``rank``, ``area``, ``score``, ``score_low``,
+        ``score_high`` (2.5 and 97.5 percentiles of the simulated scores), ``adherence_component``,
+        ``clarity_component``, ``incident_component``, ``change_points`` (score points from changes),
+        ``rank_probability``, ``sureness``.
+
+    Examples
+    --------
+    >>> evidence = pd.DataFrame({"area": ["a", "b"], "n_posts": [1000, 1000], "n_breaching": [100, 10],
+    ...     "n_respondents": [150, 150], "n_favourable": [60, 120], "n_incidents": [9, 1],
+    ...     "adherence_change": [1, 0], "clarity_change": [0, 0], "incident_change": [0, 0]})
+    >>> out = areas_to_revise(evidence, simulations=500)
+    >>> out[["rank", "area", "score", "sureness"]].round(1).values.tolist()
+    [[1, 'a', 110.0, 'sure'], [2, 'b', 27.8, 'sure']]
+    """
+    needed = ["area", "n_posts", "n_breaching", "n_respondents", "n_favourable", "n_incidents",
+              "adherence_change", "clarity_change", "incident_change"]
+    missing = [c for c in needed if c not in evidence.columns]
+    if missing:
+        raise ValueError(f"areas_to_revise: evidence lacks columns {missing}; see the docstring for the layout.")
+    if simulations < 100:
+        raise ValueError(f"simulations = {simulations}; use at least 100 draws for a stable probability.")
+    frame = evidence[needed].reset_index(drop=True)
+    n_posts = frame["n_posts"].fillna(0).to_numpy(float)
+    breaching = frame["n_breaching"].fillna(0).to_numpy(float)
+    respondents = frame["n_respondents"].fillna(0).to_numpy(float)
+    unfavourable = respondents - frame["n_favourable"].fillna(0).to_numpy(float)
+    counts = frame["n_incidents"].fillna(0).to_numpy(float)
+    changes = frame[["adherence_change", "clarity_change", "incident_change"]].fillna(0).to_numpy(float)
+    change_points = 100 * change_weight * changes.sum(axis=1)
+
+    def shares(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+        return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
+
+    observed = np.vstack([shares(breaching, n_posts), shares(unfavourable, respondents), counts])
+    components = _scaled(observed[None])[0]
+    score = 100 * components.mean(axis=0) + change_points
+
+    rng = np.random.default_rng(seed)
+    draws = np.empty((simulations, 3, len(frame)))
+    for j, (x, n) in enumerate(((breaching, n_posts), (unfavourable, respondents))):
+        sampled = rng.beta(x + 0.5, np.maximum(n - x, 0) + 0.5, size=(simulations, len(frame)))
+        draws[:, j] = np.where(n > 0, sampled, 0.0)
+    draws[:, 2] = rng.gamma(counts + 0.5, size=(simulations, len(frame)))
+    simulated = 100 * _scaled(draws).mean(axis=1) + change_points
+    order = np.argsort(-score, kind="stable")
+    rank = np.empty(len(frame), dtype=int)
+    rank[order] = np.arange(1, len(frame) + 1)
+    simulated_rank = (-simulated).argsort(axis=1, kind="stable").argsort(axis=1) + 1
+    probability = (simulated_rank <= rank).mean(axis=0)
+    out = pd.DataFrame({
+        "rank": rank, "area": frame["area"], "score": score,
+        "score_low": np.percentile(simulated, 2.5, axis=0), "score_high": np.percentile(simulated, 97.5, axis=0),
+        "adherence_component": components[0], "clarity_component": components[1],
+        "incident_component": components[2], "change_points": change_points,
+        "rank_probability": probability,
+        "sureness": np.where(probability >= 0.8, "sure", np.where(probability >= 0.5, "fairly sure", "unsure")),
+    })
+    return out.sort_values("rank", ignore_index=True)
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    """Divide each component (axis -2) by its largest area (axis -1); an all-zero component stays 0."""
+    top = values.max(axis=-1, keepdims=True)
+    return np.divide(values, top, out=np.zeros_like(values), where=top > 0)
+
+
+# --- chromium -----------------------------------------------------------------------------------------
+
+def find_chromium() -> str | None:
+    """The Chromium executable: ``POLICY_PULSE_CHROMIUM``, else Debian's ``/usr/bin/chromium`` (or a
+    Chrome on the PATH); ``None`` when there is none."""
+    chosen = os.environ.get("POLICY_PULSE_CHROMIUM")
+    if chosen:
+        return chosen if Path(chosen).exists() else None
+    for candidate in _CHROMIUM_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def print_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str], *,
+              chromium: str | None = None, timeout: float = 180) -> Path:
+    """Print an HTML file to PDF with headless Chromium, after its scripts (the plotly charts) have run.
+
+    ``--virtual-time-budget`` lets the page's scripts run to completion before the print, and a
+    throw-away profile keeps runs independent. Raises ``RuntimeError`` (with Chromium's message) when
+    no PDF is written.
+    """
+    chromium = chromium or find_chromium()
+    if chromium is None:
+        raise RuntimeError("Chromium was not found; install it (Debian: apt-get install chromium) to get a PDF.")
+    source, target = Path(html_path).resolve(), Path(pdf_path).resolve()
+    target.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="policy-pulse-chromium-") as profile:
+        command = [
+            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--run-all-compositor-stages-before-draw", "--virtual-time-budget=20000", "--no-pdf-header-footer",
+            f"--user-data-dir={profile}", f"--print-to-pdf={target}", source.as_uri(),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    if not target.exists() or target.stat().st_size == 0:
+        raise RuntimeError(f"Chromium did not write {target.name} (exit {done.returncode}): {done.stderr[-800:]}")
+    return target
+
+
+# --- loading ------------------------------------------------------------------------------------------
+
+_QUERIES = {
+    "monthly": "SELECT * FROM monthly_metrics",
+    "quarterly": "SELECT * FROM quarterly_metrics",
+    "versions": "SELECT version, effective_on, summary, areas_changed FROM policy_versions ORDER BY effective_on",
+    "posts": """SELECT post_uid, platform, account_type, author_key, department, published_at, month, violation
+                FROM post_facts WHERE account_type = 'employee'""",
+    "findings": """SELECT f.post_uid, f.rule_id, f.area, f.severity, f.dismissed
+                   FROM post_findings f JOIN post_facts p USING (post_uid) WHERE p.account_type = 'employee'""",
+    "incidents": """SELECT i.incident_id, i.reported_at, i.area, i.severity, i.detection, t.hours_to_resolve
+                    FROM incidents i JOIN incident_timings t USING (incident_id)""",
+    "respondents": "SELECT * FROM respondents",
+    "answers": "SELECT response_id, item_id, value, mapped FROM survey_answers WHERE mapped",
+    "comments": """SELECT c.response_id, c.item_id, c.text, r.wave, r.department, r.submitted_at, r.finished
+                   FROM survey_comments c JOIN respondents r USING (response_id)""",
+    "files": """SELECT count(DISTINCT file_sha256) AS files, sum(rows_read) AS rows_read,
+                       sum(rows_loaded) AS rows_loaded, sum(rows_rejected) AS rows_rejected FROM ingest_log
+                WHERE table_name NOT LIKE 'vault:%'""",
+    "formats": """SELECT format, count(DISTINCT file_sha256) AS files, sum(rows_read) AS rows_read,
+                         sum(rows_loaded) AS rows_loaded, sum(rows_rejected) AS rows_rejected
+                  FROM ingest_log WHERE table_name NOT LIKE 'vault:%' GROUP BY format ORDER BY format""",
+    "rejects": """SELECT reason, count(*) AS n_rows, count(DISTINCT file_sha256) AS n_files FROM rejects
+                  GROUP BY reason ORDER BY n_rows DESC, reason""",
+    "through": """SELECT 'posts' AS source, max(published_at) AS latest FROM posts
+                  UNION ALL SELECT 'survey responses', max(submitted_at) FROM respondents
+                  UNION ALL SELECT 'incidents', max(reported_at) FROM incidents
+                  UNION ALL SELECT 'trainings', max(completed_at) FROM trainings
+                  UNION ALL SELECT 'audience comments', max(published_at) FROM audience_comments""",
+    "built": "SELECT max(built_at) AS built_at FROM build_log",
+}
+
+
+def _load(warehouse_file: str | os.PathLike[str] | None) -> dict[str, pd.DataFrame]:
+    with warehouse.read_only(warehouse_file) as con:
+        present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if not {"quarterly_metrics", "monthly_metrics", "post_facts", "incident_timings"} <= present:
+            raise warehouse.WarehouseMissing("The warehouse has no derived tables yet: run `policy-pulse build`.")
+        data = {name: con.execute(sql).df() for name, sql in _QUERIES.items()}
+    for name, column in (("posts", "published_at"), ("incidents", "reported_at"), ("respondents", "submitted_at")):
+        data[name][column] = pd.to_datetime(data[name][column], utc=True)
+    data["versions"]["effective_on"] = pd.to_datetime(data["versions"]["effective_on"])
+    return data
+
+
+def _wave_of(respondents: pd.DataFrame, period: Period, timezone: str) -> str | None:
+    """The survey wave whose finished responses fall in the period (the largest, if several)."""
+    inside = respondents[period.contains(respondents["submitted_at"], timezone).to_numpy()
+                         & respondents["finished"].astype("boolean").fillna(False).to_numpy(bool)]
+    if inside.empty:
+        return None
+    return str(inside["wave"].value_counts().idxmax())
+
+
+def _views_period(period: Period) -> str:
+    """The label the notebook views take ("up to the end of"): a custom range ends in its last month."""
+    return period.label if _kind(period) != "custom" else period.months[-1].strftime("%Y-%m")
+
+
+# --- formatting for the template -----------------------------------------------------------------------
+
+@dataclass
+class _Table:
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    caption: str = ""
+    note: str = ""
+
+
+@dataclass
+class _Figure:
+    html: str
+    title: str
+    how_to_read: str
+
+
+@dataclass
+class _Section:
+    id: str
+    title: str
+    lead: list[str] = field(default_factory=list)
+    figures: list[_Figure] = field(default_factory=list)
+    tables: list[_Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _cell(text: Any, *, group_size: Any = None, hidden: bool = False, css: str = "") -> dict[str, Any]:
+    return {"text": "" if text is None else str(text), "group_size": group_size, "hidden": hidden, "css": css}
+
+
+def _pct(value: Any, digits: int = 1) -> str:
+    return insights.format_percent(value, digits)
+
+
+def _ci_rate(low: Any, high: Any) -> str:
+    return f"{_pct(low)} to {_pct(high)}" if pd.notna(low) and pd.notna(high) else "–"
+
+
+def _number(value: Any, digits: int = 0) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{float(value):,.{digits}f}"
+
+
+def _value(metric: str, value: Any) -> str:
+    kind = METRICS[metric].kind
+    if value is None or pd.isna(value):
+        return "–"
+    if kind in ("rate", "ratio"):
+        return _pct(value, 1 if kind == "rate" else 2)
+    if kind == "count":
+        return _number(value)
+    if kind == "median":
+        return f"{float(value):,.1f} h"
+    return f"{float(value):+.2f}"
+
+
+def _change(metric: str, change: Any) -> str:
+    if change is None or pd.isna(change):
+        return "–"
+    kind = METRICS[metric].kind
+    if kind in ("rate", "ratio"):
+        return insights.format_points(change)
+    if kind == "count":
+        return f"{float(change):+,.0f}"
+    if kind == "median":
+        return f"{float(change):+,.1f} h"
+    return f"{float(change):+.2f}"
+
+
+def _interval(metric: str, low: Any, high: Any) -> str:
+    if low is None or pd.isna(low) or pd.isna(high):
+        return "–"
+    return f"{_value(metric, low)} to {_value(metric, high)}"
+
+
+def _figure(fig: go.Figure, name: str) -> _Figure:
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    height = fig.layout.height or 460
+    body = fig.to_html(include_plotlyjs=False, full_html=False, div_id=f"figure-{name}",
+                       default_width="100%", default_height=f"{int(height)}px",
+                       config={"displaylogo": False, "responsive": True})
+    title = fig.layout.title.text or name
+    return _Figure(html=body, title=title, how_to_read=meta.get("how_to_read", ""))
+
+
+def _k_note(k: int) -> str:
+    return (f"Groups of fewer than {k} people are never shown: their cells read “{charts.hidden_label(k)}”, "
+            "and a second cell is hidden where the first could be worked out from the totals.")
+
+
+# --- sections -------------------------------------------------------------------------------------------
+
+def _headline_table(headline: pd.DataFrame) -> _Table:
+    rows = []
+    for row in headline.to_dict("records"):
+        metric = row["metric"]
+        if row["suppressed"]:
+            value = _cell(charts.hidden_label(), hidden=True)
+        else:
+            value = _cell(_value(metric, row["value"]), css="num")
+        p_value = "" if pd.isna(row["p_value"]) else insights.format_p(row["p_value"])
+        rows.append({"Metric": _cell(row["label"]), "Unit": _cell(METRICS[metric].unit), "Period": _cell(row["period"]),
+                     "Value": value, "95% CI": _cell(_interval(metric, row["ci_low"], row["ci_high"]), css="num"),
+                     "n": _cell(_number(row["n"]), css="num"),
+                     "Previous": _cell(f"{_value(metric, row['previous_value'])} ({row['previous_period']})"),
+                     "Change": _cell(_change(metric, row["change"]), css="num"),
+                     "Test": _cell(("significant, " if row["significant"] else "") + p_value if p_value else
+                                   "no test for counts, medians and ratios")})
+    return _Table(columns=list(rows[0]) if rows else [], rows=rows, caption="Headline numbers",
+                  note="Rates carry their Wilson 95% CI and n; changes of rates are two-proportion z-tests, of "
+                       "means Welch's t-tests. Survey metrics compare survey waves.")
+
+
+def _department_table(table: pd.DataFrame, metrics: Sequence[str], periods: dict[str, str], k: int) -> _Table | None:
+    """The published (already suppressed) department rows of the period for some metrics."""
+    rows = table[(table["department"] != ALL) & (table["platform"] == ALL) & table["metric"].isin(metrics)]
+    rows = rows[[p == periods[m] for m, p in zip(rows["metric"], rows["period"], strict=True)]]
+    if rows.empty:
+        return None
+    out = []
+    for department, part in rows.groupby("department", sort=True):
+        line: dict[str, Any] = {"Department": _cell(department)}
+        sizes = []
+        for metric in metrics:
+            cell = part[part["metric"] == metric]
+            label = f"{METRICS[metric].label} ({periods[metric]})"
+            if cell.empty:
+                line[label] = _cell("–")
+                continue
+            r = cell.iloc[0]
+            if bool(r["suppressed"]):
+                line[label] = _cell(charts.hidden_label(k), hidden=True)
+            else:
+                sizes.append(r["n_people"])
+                line[label] = _cell(f"{_value(metric, r['value'])} ({_interval(metric, r['ci_low'], r['ci_high'])}; "
+                                    f"n = {_number(r['n'])})", group_size=int(r["n_people"]), css="num")
+        out.append(line)
+    return _Table(columns=list(out[0]), rows=out, caption="By department (95% CI; n)", note=_k_note(k))
+
+
+def _summary_sentences(headline: pd.DataFrame, revision: pd.Series | None, changes: pd.DataFrame,
+                       ranking: pd.DataFrame, evidence_text: dict[str, str], k: int) -> list[str]:
+    by_metric = headline.set_index("metric")
+    sentences = [insights.metric_sentence(by_metric.loc["adherence_rate"].to_dict() | {"metric": "adherence_rate"},
+                                          k=k)]
+    if revision is not None:
+        sentences.append(insights.revision_sentence(revision))
+    if len(changes):
+        sentences.append(insights.survey_change_sentences(changes)[0])
+    if "median_hours_to_resolve" in by_metric.index:
+        sentences.append(insights.metric_sentence(
+            by_metric.loc["median_hours_to_resolve"].to_dict() | {"metric": "median_hours_to_resolve"}, k=k))
+    if len(ranking):
+        sentences.append(_top_area_sentence(ranking, evidence_text))
+    return sentences[:5]
+
+
+def _top_area_sentence(ranking: pd.DataFrame, evidence_text: dict[str, str]) -> str:
+    top = ranking.iloc[0]
+    second = ranking.iloc[1]["area"] if len(ranking) > 1 else None
+    follow = f", followed by {second}" if second else ""
+    return (f"The area most in need of revision is {top['area']} (score {top['score']:.0f} of 100, 95% simulation "
+            f"interval {top['score_low']:.0f} to {top['score_high']:.0f}; ranked here or higher in "
+            f"{top['rank_probability']:.0%} of re-draws, {top['sureness']}){follow}. "
+            f"Evidence: {evidence_text.get(top['area'], '')}")
+
+
+def _revision_section(views: Any, period: Period, versions: pd.DataFrame, monthly: pd.DataFrame,
+                      warehouse_file: Any, k: int) -> tuple[_Section, pd.Series | None]:
+    section = _Section("revision", dict(SECTIONS)["revision"])
+    label = _views_period(period)
+    its = views.revision_effects(period=label, metric="adherence_rate", warehouse_file=warehouse_file)
+    sentiment_its = views.revision_effects(period=label, metric="employee_sentiment", warehouse_file=warehouse_file)
+    latest = None
+    if len(its):
+        starts = pd.to_datetime(its["interruption"])
+        before = its[starts < pd.Timestamp(period.start)]
+        chosen = before if len(before) else its[starts < pd.Timestamp(period.end)]
+        if len(chosen):
+            latest = chosen.iloc[-1]
+    if latest is None:
+        section.lead.append("No policy revision has enough months on both sides (three or more) to estimate its "
+                            "effect yet.")
+    else:
+        section.lead.append(f"The latest revision before {period.label} is version {latest['version']} "
+                            f"(effective {pd.Timestamp(latest['interruption']):%Y-%m-%d}): {latest['summary']}")
+        section.lead.append(insights.revision_sentence(latest))
+        match = sentiment_its[sentiment_its["version"] == latest["version"]] if len(sentiment_its) else sentiment_its
+        if len(match):
+            section.lead.append(insights.revision_sentence(match.iloc[0], label="Employee-post sentiment",
+                                                           scale="score"))
+    end = pd.Timestamp(period.end)
+    series = monthly[(monthly["metric"] == "adherence_rate") & (monthly["department"] == ALL)
+                     & (monthly["platform"] == ALL)]
+    series = series[pd.to_datetime(series["period"] + "-01") < end]
+    fig = charts.trend_chart(series, metric="adherence_rate", versions=versions, k=k,
+                             title="Adherence rate per month, with policy revisions",
+                             how_to_read="Each point is one month's share of employee posts without a medium or "
+                                         "high finding (higher is better); the band is the 95% CI; dashed lines "
+                                         "mark policy revisions.")
+    section.figures.append(_figure(fig, "revision-adherence"))
+    rows = []
+    for metric, table in (("adherence_rate", its), ("employee_sentiment", sentiment_its)):
+        for r in table.to_dict("records") if len(table) else []:
+            scale = 100 if METRICS[metric].kind == "rate" else 1
+            unit = " points" if scale == 100 else ""
+            rows.append({
+                "Metric": _cell(METRICS[metric].label), "Version": _cell(r["version"]),
+                "Effective": _cell(f"{pd.Timestamp(r['interruption']):%Y-%m-%d}"),
+                "Level change": _cell(f"{scale * r['level_change']:+.{1 if scale == 100 else 2}f}{unit}", css="num"),
+                "95% CI (level)": _cell(f"{scale * r['level_ci_low']:.2f} to {scale * r['level_ci_high']:.2f}",
+                                        css="num"),
+                "Slope change / month": _cell(f"{scale * r['slope_change']:+.2f}{unit}", css="num"),
+                "95% CI (slope)": _cell(f"{scale * r['slope_ci_low']:.2f} to {scale * r['slope_ci_high']:.2f}",
+                                        css="num"),
+                "Months before / after": _cell(f"{r['n_before']} / {r['n_after']}", css="num"),
+            })
+    if rows:
+        section.tables.append(_Table(list(rows[0]), rows, caption="Interrupted time series at each revision",
+                                     note="Segmented regression of the monthly series, weighted by the month's n; "
+                                          "standard errors are the larger of classical and Newey–West."))
+    return section, latest
+
+
+def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Period, previous: Period,
+                       dept_table: _Table | None, k: int) -> _Section:
+    section = _Section("adherence", dict(SECTIONS)["adherence"])
+    ruled = by_area[by_area["has_rules"]]
+    for row in ruled.sort_values("adherence_rate").to_dict("records")[:3]:
+        verdict = ("significantly " + ("up" if row["change"] > 0 else "down")) if row["significant"] else \
+            "no significant change"
+        section.lead.append(
+            f"{row['area'].capitalize()}: {_pct(row['adherence_rate'])} of employee posts kept its rules in "
+            f"{current.label} (95% CI {_ci_rate(row['ci_low'], row['ci_high'])}; n = {_number(row['n_posts'])}), "
+            f"{insights.format_points(row['change'])} against {previous.label} ({verdict}, "
+            f"{insights.format_p(row['p_value'])}).")
+    bars = pd.concat([
+        ruled.assign(period=current.label)[["area", "period", "adherence_rate", "ci_low", "ci_high", "n_posts"]],
+        ruled.assign(period=previous.label).rename(columns={
+            "previous_adherence_rate": "rate_p", "previous_ci_low": "low_p", "previous_ci_high": "high_p",
+            "previous_n_posts": "n_p"})[["area", "period", "rate_p", "low_p", "high_p", "n_p"]]
+        .set_axis(["area", "period", "adherence_rate", "ci_low", "ci_high", "n_posts"], axis=1),
+    ], ignore_index=True)
+    fig = charts.bar_chart(bars, category="area", value="adherence_rate", colour="period", n="n_posts",
+                           ci=("ci_low", "ci_high"), percent=True, k=k,
+                           title=f"Adherence by policy area, {previous.label} and {current.label}",
+                           axis_title="Employee posts keeping the area's rules (% of employee posts)",
+                           how_to_read="A longer bar is better; whiskers are 95% CIs and n is the number of "
+                                       "employee posts. Areas without monitoring rules are not drawn.")
+    section.figures.append(_figure(fig, "adherence-areas"))
+    table_rows = []
+    for row in by_area.to_dict("records"):
+        if not row["has_rules"]:
+            table_rows.append({"Area": _cell(row["area"]), "Adherence": _cell("no monitoring rule in this area"),
+                               "95% CI": _cell("–"), "n posts": _cell(_number(row["n_posts"]), css="num"),
+                               f"{previous.label}": _cell("–"), "Change": _cell("–"), "Test": _cell("–")})
+            continue
+        table_rows.append({
+            "Area": _cell(row["area"]), "Adherence": _cell(_pct(row["adherence_rate"]), css="num"),
+            "95% CI": _cell(_ci_rate(row["ci_low"], row["ci_high"]), css="num"),
+            "n posts": _cell(_number(row["n_posts"]), css="num"),
+            f"{previous.label}": _cell(f"{_pct(row['previous_adherence_rate'])} (n = "
+                                       f"{_number(row['previous_n_posts'])})", css="num"),
+            "Change": _cell(insights.format_points(row["change"]), css="num"),
+            "Test": _cell(("significant, " if row["significant"] else "") + insights.format_p(row["p_value"])),
+        })
+    section.tables.append(_Table(list(table_rows[0]), table_rows, caption=f"Adherence by policy area, {current.label}"))
+    rule_rows = [{"Rule": _cell(r["rule_id"]), "Area": _cell(r["area"]), "Severity": _cell(r["severity"]),
+                  "Posts": _cell(_number(r["n_posts"]), css="num"),
+                  "Share of employee posts": _cell(_pct(r["share_of_posts"], 2), css="num"),
+                  f"Posts in {previous.label}": _cell(_number(r["previous_n_posts"]), css="num"),
+                  "What the rule checks": _cell(r["explanation"])} for r in rules.to_dict("records")]
+    if rule_rows:
+        section.tables.append(_Table(list(rule_rows[0]), rule_rows, caption=f"Rules that fired, {current.label}",
+                                     note="Posts a rule fired on (dismissed false positives excluded). "
+                                          "Individual findings are for coaching in the analyst notebooks only."))
+        section.lead.append(insights.rules_sentence(rules, period=current.label))
+    if dept_table is not None:
+        section.tables.append(dept_table)
+    return section
+
+
+def _rules_table(posts: pd.DataFrame, findings: pd.DataFrame, current: Period, previous: Period,
+                 timezone: str) -> pd.DataFrame:
+    """Rule counts (:func:`adherence.rule_counts`) with the distinct posts each rule fired on."""
+    kept = findings[~findings["dismissed"].astype("boolean").fillna(False).to_numpy(bool)]
+    out = adherence.rule_counts(findings[findings["post_uid"].isin(
+        posts.loc[current.contains(posts["published_at"], timezone).to_numpy(), "post_uid"])])
+    for name, period in (("n_posts", current), ("previous_n_posts", previous)):
+        inside = posts.loc[period.contains(posts["published_at"], timezone).to_numpy(), "post_uid"]
+        fired = kept[kept["post_uid"].isin(inside)].groupby("rule_id")["post_uid"].nunique()
+        out[name] = out["rule_id"].map(fired).fillna(0).astype("int64")
+        if name == "n_posts":
+            out["share_of_posts"] = out["n_posts"] / max(len(inside), 1)
+    out = out.merge(adherence.rules_frame()[["rule_id", "explanation"]], on="rule_id", how="left")
+    return out.sort_values(["n_posts", "rule_id"], ascending=[False, True], ignore_index=True)
+
+
+def _survey_section(data: dict[str, pd.DataFrame], waves: tuple[str | None, str | None], table: pd.DataFrame,
+                    k: int) -> tuple[_Section, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    section = _Section("survey", dict(SECTIONS)["survey"])
+    current_wave, previous_wave = waves
+    codebook = load_codebook()
+    items = codebook.items_frame()
+    clarity_items = items[items["clarity"].astype(bool)]
+    answers, respondents = data["answers"], data["respondents"]
+    empty = pd.DataFrame()
+    if current_wave is None:
+        section.lead.append("No survey wave falls in this period.")
+        return section, empty, empty, empty
+    clarity_answers = answers[answers["item_id"].isin(clarity_items["item_id"])]
+    favourable = survey.favourability(clarity_answers, clarity_items, respondents, level="item", by="wave", k=k)
+    favourable = favourable.merge(clarity_items[["item_id", "area"]], on="item_id", how="left")
+    shown_waves = [w for w in (previous_wave, current_wave) if w]
+    bars = favourable[favourable["wave"].isin(shown_waves)]
+    fig = charts.bar_chart(bars, category="area", value="favourable", colour="wave", n="n", ci=("ci_low", "ci_high"),
+                           suppressed="suppressed", percent=True, k=k,
+                           title="“The policy is clear” by policy area",
+                           axis_title="Favourable answers (% of respondents, agree or strongly agree)",
+                           how_to_read="A longer bar means more respondents find that part of the policy clear; "
+                                       "whiskers are 95% CIs; n is respondents.")
+    section.figures.append(_figure(fig, "survey-clarity"))
+    constructs = survey.favourability(answers, items, respondents, level="construct", by="wave", k=k)
+    now = constructs[constructs["wave"] == current_wave].rename(columns={"wave": "_wave"})
+    section.lead.append(insights.favourability_sentence(now, wave=current_wave))
+    construct_changes = item_changes = empty
+    if previous_wave:
+        construct_changes = survey.wave_change(answers, items, respondents, level="construct", current=current_wave,
+                                               previous=previous_wave, k=k)
+        item_changes = survey.wave_change(clarity_answers, clarity_items, respondents, level="item",
+                                          current=current_wave, previous=previous_wave, k=k)
+        item_changes = item_changes.merge(clarity_items[["item_id", "area"]], on="item_id", how="left")
+        section.lead += insights.survey_change_sentences(construct_changes)
+        significant = item_changes["significant"].astype("boolean").fillna(False).to_numpy(bool)
+        if significant.any():
+            section.lead += insights.survey_change_sentences(
+                item_changes[significant].assign(construct="clarity of " + item_changes["area"][significant]))
+        else:
+            section.lead.append("No policy area's “the policy is clear” item changed significantly after the "
+                                "Benjamini-Hochberg adjustment.")
+    else:
+        section.lead.append("There is no earlier wave to compare with.")
+    # clarity has one item per area, so as a construct it speaks for every area
+    area_of = {c.id: "all areas" if c.id == "clarity" else c.area for c in codebook.constructs.values()}
+    rows = []
+    for frame, unit in ((construct_changes, "construct"), (item_changes, "item_id")):
+        for r in frame.to_dict("records") if len(frame) else []:
+            name = r["construct"] if unit == "construct" else f"clarity: {r['area']}"
+            area = area_of.get(r["construct"], "") if unit == "construct" else r["area"]
+            if bool(r["suppressed"]):
+                rows.append({"Measure": _cell(name), "Area": _cell(area), "Mean (1–5)": _cell(charts.hidden_label(k),
+                                                                                              hidden=True),
+                             "Change": _cell("–"), "95% CI": _cell("–"), "BH-adjusted p": _cell("–"),
+                             "n": _cell("–")})
+                continue
+            rows.append({
+                "Measure": _cell(name), "Area": _cell(area),
+                "Mean (1–5)": _cell(f"{r['mean_previous']:.2f} → {r['mean_current']:.2f}", css="num"),
+                "Change": _cell(f"{r['change']:+.2f}", css="num"),
+                "95% CI": _cell(f"{r['ci_low']:.2f} to {r['ci_high']:.2f}", css="num"),
+                "BH-adjusted p": _cell(("significant, " if r["significant"] is True else "")
+                                       + insights.format_p(r["p_adjusted"])),
+                "n": _cell(f"{int(r['n_previous'])} / {int(r['n_current'])}", css="num",
+                           group_size=int(min(r["n_previous"], r["n_current"]))),
+            })
+    if rows:
+        section.tables.append(_Table(list(rows[0]), rows, caption=f"Changes from {previous_wave} to {current_wave}",
+                                     note="Welch's t-test per row; p-values adjusted with Benjamini–Hochberg within "
+                                          "each family (the six constructs; the seven clarity items)."))
+    departments = _department_table(table, ["clarity_favourability", "trust_favourability"],
+                                    {"clarity_favourability": current_wave, "trust_favourability": current_wave}, k)
+    if departments is not None:
+        section.tables.append(departments)
+    return section, favourable, item_changes, construct_changes
+
+
+def _incidents_section(by_area: pd.DataFrame, headline: pd.DataFrame, monthly: pd.DataFrame, versions: pd.DataFrame,
+                       current: Period, previous: Period, k: int) -> _Section:
+    section = _Section("incidents", dict(SECTIONS)["incidents"])
+    by_metric = headline.set_index("metric")
+    for metric in ("incidents", "median_hours_to_resolve", "self_reported_share"):
+        if metric in by_metric.index:
+            section.lead.append(insights.metric_sentence(by_metric.loc[metric].to_dict() | {"metric": metric}, k=k))
+    end = pd.Timestamp(current.end)
+    series = monthly[(monthly["metric"] == "incidents") & (monthly["department"] == ALL)
+                     & (monthly["platform"] == ALL)]
+    series = series[pd.to_datetime(series["period"] + "-01") < end]
+    fig = charts.trend_chart(series, metric="incidents", versions=versions, bars=True, k=k,
+                             title="Incidents reported per month",
+                             how_to_read="Each bar is the number of incidents (posting mistakes) reported in a month "
+                                         "(lower is better); dashed lines mark policy revisions.")
+    section.figures.append(_figure(fig, "incidents-monthly"))
+    rows = [{"Area": _cell(r["area"]), current.label: _cell(r["n_current"], css="num"),
+             previous.label: _cell(r["n_previous"], css="num"), "Change": _cell(f"{r['change']:+d}", css="num"),
+             "Exact test": _cell("–" if pd.isna(r["p_value"]) else
+                                 ("significant, " if r["significant"] else "") + insights.format_p(r["p_value"])),
+             "Self-reported": _cell(r["self_reported"], css="num"),
+             "Median hours to resolve": _cell(f"{r['median_hours_to_resolve']:.1f} (n = {r['n_resolved']})"
+                                              if pd.notna(r["median_hours_to_resolve"]) else
+                                              f"fewer than {k} resolved incidents", css="num")}
+            for r in by_area.to_dict("records")]
+    section.tables.append(_Table(list(rows[0]), rows, caption="Incidents by policy area",
+                                 note="The change test is exact (binomial, conditioning on the two periods' total). "
+                                      f"Medians are shown only for {k} or more resolved incidents."))
+    return section
+
+
+def _sentiment_section(headline_table: pd.DataFrame, monthly: pd.DataFrame, versions: pd.DataFrame,
+                       current: str, previous: str, end: pd.Timestamp, k: int) -> _Section:
+    section = _Section("sentiment", dict(SECTIONS)["sentiment"])
+    metrics = ("employee_sentiment", "organisation_sentiment", "audience_sentiment")
+    rows = headline_metrics(headline_table, current=current, previous=previous, metrics=metrics)
+    section.lead += [insights.metric_sentence(r, k=k) for r in rows.to_dict("records")]
+    series = monthly[monthly["metric"].isin(metrics) & (monthly["department"] == ALL) & (monthly["platform"] == ALL)]
+    series = series[pd.to_datetime(series["period"] + "-01") < end]
+    series = series.assign(series=series["metric"].map(lambda m: METRICS[m].label))
+    fig = charts.trend_chart(series, metric="employee_sentiment", series="series", versions=versions, k=k,
+                             title="Sentiment of employee posts, organisation posts and audience comments",
+                             how_to_read="Each line is a monthly mean VADER compound score (−1 very negative to +1 "
+                                         "very positive; higher is better); bands are 95% CIs; dashed lines mark "
+                                         "policy revisions.")
+    fig.update_layout(yaxis_title_text="Mean VADER compound score (−1 to +1)")
+    section.figures.append(_figure(fig, "sentiment"))
+    return section
+
+
+def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame, versions: pd.DataFrame,
+                      period: Period, warehouse_file: Any, k: int) -> _Section:
+    section = _Section("training", dict(SECTIONS)["training"])
+    by_metric = headline.set_index("metric")
+    if "training_coverage" in by_metric.index:
+        section.lead.append(insights.metric_sentence(by_metric.loc["training_coverage"].to_dict()
+                                                     | {"metric": "training_coverage"}, k=k))
+    effects = views.training_effects(period=_views_period(period), warehouse_file=warehouse_file)
+    if effects.empty:
+        section.lead.append(f"Too few trained or never-trained employees (fewer than {k}) to estimate the effect "
+                            "of training.")
+    else:
+        section.lead += insights.training_sentences(effects)
+        rows = [{"Outcome": _cell(insights.OUTCOME_WORDS.get(r["outcome"], r["outcome"])),
+                 "Estimator": _cell("logistic, month fixed effects" if r["estimator"] == "logistic" else
+                                    "difference-in-differences"),
+                 "Effect": _cell(f"odds ratio {r['estimate']:.2f}" if r["term"] == "odds_ratio" else
+                                 f"{100 * r['estimate']:+.1f} points", css="num"),
+                 "95% CI": _cell(f"{r['ci_low']:.2f} to {r['ci_high']:.2f}" if r["term"] == "odds_ratio" else
+                                 f"{100 * r['ci_low']:.1f} to {100 * r['ci_high']:.1f}", css="num"),
+                 "p": _cell(insights.format_p(r["p_value"])),
+                 "Posts / employees": _cell(f"{int(r['n_obs']):,} / {int(r['n_clusters']):,}", css="num",
+                                            group_size=int(r["n_clusters"]))}
+                for r in effects.to_dict("records")]
+        section.tables.append(_Table(list(rows[0]), rows, caption="Effect of the policy training",
+                                     note="Standard errors clustered by employee; adjusted for department."))
+    series = monthly[(monthly["metric"] == "training_coverage") & (monthly["department"] == ALL)
+                     & (monthly["platform"] == ALL)]
+    series = series[pd.to_datetime(series["period"] + "-01") < pd.Timestamp(period.end)]
+    fig = charts.trend_chart(series, metric="training_coverage", versions=versions, k=k,
+                             title="Training coverage at the end of each month",
+                             how_to_read="Each point is the share of employees on the roster who have completed the "
+                                         "policy training (higher is better); the band is the 95% CI; dashed lines "
+                                         "mark policy revisions.")
+    section.figures.append(_figure(fig, "training-coverage"))
+    return section
+
+
+def _voices_section(comments: pd.DataFrame, wave: str | None, k: int) -> _Section:
+    section = _Section("voices", dict(SECTIONS)["voices"])
+    try:
+        from analytics import feedback  # the "positive side" module may not be installed yet
+    except ImportError:
+        feedback = None
+    themes_of = getattr(feedback, "feedback_themes", None) if feedback is not None else None
+    if themes_of is None:
+        section.lead.append("Themes from survey comments are not available yet: this capability (analytics.feedback) "
+                            "has not been installed in this version of Policy Pulse.")
+        return section
+    chosen = comments[comments["wave"] == wave] if wave else comments.iloc[:0]
+    minimum = config.get_settings().min_comments_shown
+    if len(chosen) < minimum:
+        section.lead.append(f"Fewer than {minimum} survey comments in {wave or 'this period'}: too few to show "
+                            "themes without pointing at the people who wrote them.")
+        return section
+    themes = themes_of(chosen)
+    if themes is None or len(themes) == 0:
+        section.lead.append(f"No recurring theme in the {len(chosen):,} survey comments of {wave}.")
+        return section
+    section.lead.append(f"Themes in the {len(chosen):,} survey comments of {wave} (text is redacted before it is "
+                        "stored; no comment is attributed to a person).")
+    columns = [c for c in themes.columns if not re.search(r"(key|respondent|response_id|author)", str(c))]
+    rows = [{str(c): _cell(_plain_cell(r[c])) for c in columns} for r in themes.to_dict("records")]
+    section.tables.append(_Table([str(c) for c in columns], rows, caption="What employees are telling us"))
+    return section
+
+
+def _plain_cell(value: Any) -> str:
+    if isinstance(value, float):
+        return _number(value, 2) if not float(value).is_integer() else _number(value)
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _evidence(by_area: pd.DataFrame, favourable: pd.DataFrame, item_changes: pd.DataFrame,
+              incidents: pd.DataFrame, wave: str | None) -> pd.DataFrame:
+    """One row per area: the three evidence lines of :func:`areas_to_revise` and their changes."""
+    frame = by_area[["area", "has_rules", "n_posts", "n_breaching", "breach_rate", "change", "significant",
+                     "p_value"]].rename(columns={"change": "adherence_delta", "significant": "adherence_sig",
+                                                 "p_value": "adherence_p"})
+    if wave is not None and len(favourable):
+        now = favourable[(favourable["wave"] == wave) & ~favourable["suppressed"].astype(bool)]
+        frame = frame.merge(now[["area", "n", "n_favourable", "favourable", "ci_low", "ci_high"]]
+                            .rename(columns={"n": "n_respondents", "ci_low": "clarity_low", "ci_high": "clarity_high"}),
+                            on="area", how="left")
+    else:
+        frame = frame.assign(n_respondents=np.nan, n_favourable=np.nan, favourable=np.nan, clarity_low=np.nan,
+                             clarity_high=np.nan)
+    if len(item_changes):
+        frame = frame.merge(item_changes[["area", "change", "p_adjusted", "significant"]]
+                            .rename(columns={"change": "clarity_delta", "p_adjusted": "clarity_p",
+                                             "significant": "clarity_sig"}), on="area", how="left")
+    else:
+        frame = frame.assign(clarity_delta=np.nan, clarity_p=np.nan, clarity_sig=pd.NA)
+    frame = frame.merge(incidents[["area", "n_current", "n_previous", "p_value", "significant"]]
+                        .rename(columns={"n_current": "n_incidents", "p_value": "incident_p",
+                                         "significant": "incident_sig"}), on="area", how="left")
+
+    def direction(significant: pd.Series, delta: pd.Series, worse_when_positive: bool) -> np.ndarray:
+        sig = significant.astype("boolean").fillna(False).to_numpy(bool)
+        sign = np.sign(delta.fillna(0).to_numpy(float)) * (1 if worse_when_positive else -1)
+        return np.where(sig, sign, 0).astype(int)
+
+    frame["adherence_change"] = direction(frame["adherence_sig"], frame["adherence_delta"], False)
+    frame["clarity_change"] = direction(frame["clarity_sig"], frame["clarity_delta"], False)
+    frame["incident_change"] = direction(frame["incident_sig"], frame["n_incidents"] - frame["n_previous"], True)
+    frame["n_posts"] = frame["n_posts"].where(frame["has_rules"], 0.0)
+    frame["n_breaching"] = frame["n_breaching"].where(frame["has_rules"], 0.0)
+    return frame
+
+
+def _evidence_text(row: dict[str, Any], previous: str, previous_wave: str | None) -> str:
+    parts = []
+    if row["has_rules"]:
+        parts.append(f"{_pct(row['breach_rate'])} of employee posts broke one of its rules (n = "
+                     f"{_number(row['n_posts'])}), {insights.format_points(-row['adherence_delta'])} vs {previous} "
+                     f"({insights.format_p(row['adherence_p'])})")
+    else:
+        parts.append("no monitoring rule covers it")
+    if pd.notna(row.get("favourable")):
+        change = (f", {row['clarity_delta']:+.2f} on the 1–5 scale vs {previous_wave} (BH-adjusted "
+                  f"{insights.format_p(row['clarity_p'])})" if pd.notna(row.get("clarity_delta")) else "")
+        parts.append(f"{_pct(1 - row['favourable'], 0)} do not find it clearly explained (n = "
+                     f"{int(row['n_respondents'])}; favourable {_pct(row['favourable'], 0)}, 95% CI "
+                     f"{_ci_rate(row['clarity_low'], row['clarity_high'])}){change}")
+    else:
+        parts.append("no survey answer on its clarity in this period")
+    parts.append(f"{int(row['n_incidents'])} incident{'s' if row['n_incidents'] != 1 else ''} "
+                 f"({int(row['n_previous'])} in {previous})")
+    return "; ".join(parts) + "."
+
+
+def _revise_section(ranking: pd.DataFrame, evidence_text: dict[str, str]) -> _Section:
+    section = _Section("revise", dict(SECTIONS)["revise"])
+    section.lead.append("Areas are ranked by a transparent score (defined in the methods): the mean of three "
+                        "concerns — rule breaches, unclear wording, incidents — each scaled to the worst area, plus "
+                        f"{100 * CHANGE_WEIGHT:.0f} points for every evidence line that got significantly worse "
+                        "(minus for better). “How sure” is how often the area keeps its rank when the data are "
+                        "re-drawn within their uncertainty.")
+    rows = []
+    for r in ranking.to_dict("records"):
+        rows.append({
+            "Rank": _cell(r["rank"], css="num"), "Area": _cell(r["area"]),
+            "Score (0–100+)": _cell(f"{r['score']:.0f}", css="num"),
+            "95% interval": _cell(f"{r['score_low']:.0f} to {r['score_high']:.0f}", css="num"),
+            "Breaches / clarity / incidents / changes": _cell(
+                f"{100 * r['adherence_component'] / 3:.0f} + {100 * r['clarity_component'] / 3:.0f} + "
+                f"{100 * r['incident_component'] / 3:.0f} {r['change_points']:+.0f}", css="num"),
+            "How sure": _cell(f"{r['sureness']} ({r['rank_probability']:.0%} of re-draws rank it here or higher)"),
+            "Evidence": _cell(evidence_text.get(r["area"], "")),
+        })
+    section.tables.append(_Table(list(rows[0]) if rows else [], rows, caption="Areas to revise, most urgent first"))
+    return section
+
+
+def _methods_section(data: dict[str, pd.DataFrame], views: Any, period: Period, k: int,
+                     warehouse_file: Any) -> _Section:
+    section = _Section("methods", dict(SECTIONS)["methods"])
+    files = data["files"].iloc[0]
+    through = data["through"].dropna(subset=["latest"])
+    latest_text = ", ".join(f"{r.source} through {pd.Timestamp(r.latest):%Y-%m-%d}" for r in through.itertuples())
+    rejected = int(files["rows_rejected"] or 0)
+    section.lead.append(f"Small-group threshold k = {k}: " + _k_note(k))
+    section.lead.append(f"Data coverage: {int(files['files'] or 0):,} files, {int(files['rows_read'] or 0):,} rows "
+                        f"read, {int(files['rows_loaded'] or 0):,} loaded and {rejected:,} rejected. "
+                        f"Data: {latest_text}.")
+    coverage = views.coverage_by_month(warehouse_file=warehouse_file, period=_views_period(period))
+    section.lead.append(insights.coverage_sentence(coverage))
+    if len(data["rejects"]):
+        top = data["rejects"].iloc[0]
+        section.lead.append(f'Most common reason for a rejected row: "{top["reason"]}" ({int(top["n_rows"]):,} rows in '
+                            f"{int(top['n_files']):,} files).")
+    built = data["built"]["built_at"].iloc[0] if len(data["built"]) else None
+    if built is not None and pd.notna(built):
+        section.lead.append(f"Warehouse built {pd.Timestamp(built):%Y-%m-%d %H:%M} UTC; report by Policy Pulse "
+                            f"{__version__}.")
+    definitions = metric_definitions()
+    rows = [{"Metric": _cell(r["label"]), "Unit": _cell(r["unit"]), "Definition": _cell(r["definition"]),
+             "Direction": _cell("higher is better" if r["higher_is_better"] else "lower is better")}
+            for r in definitions.to_dict("records")]
+    section.tables.append(_Table(list(rows[0]), rows, caption="Metric definitions"))
+    formats = [{"Source format": _cell(r["format"]), "Files": _cell(int(r["files"]), css="num"),
+                "Rows read": _cell(_number(r["rows_read"]), css="num"),
+                "Loaded": _cell(_number(r["rows_loaded"]), css="num"),
+                "Rejected": _cell(_number(r["rows_rejected"]), css="num")} for r in data["formats"].to_dict("records")]
+    if formats:
+        section.tables.append(_Table(list(formats[0]), formats, caption="Files loaded by source format"))
+    gaps = coverage[coverage["gap"]] if len(coverage) else coverage
+    gap_rows = [{"Platform": _cell(r["platform"]), "Month": _cell(f"{pd.Timestamp(r['month']):%Y-%m}")}
+                for r in gaps.to_dict("records")]
+    section.tables.append(_Table(["Platform", "Month"], gap_rows, caption="Missing platform-months",
+                                 note="" if gap_rows else "None: every platform has posts in every month."))
+    section.notes += [
+        "Rates: share with Wilson 95% score interval; means: t interval. Period changes: two-proportion z-test "
+        "(rates), Welch's t-test (means); counts and medians are compared without a test.",
+        "Survey: unfinished responses are excluded; favourable = agree or strongly agree after reverse coding "
+        "(top-2-box); wave changes use Welch's t-test on construct or item means with Benjamini–Hochberg adjustment "
+        "within each family.",
+        "What changed since the last revision: interrupted time series (segmented regression on the monthly "
+        "series, weighted by n; all fitted revisions jointly); standard errors are the larger of classical and "
+        "Newey–West; a revision needs three months on each side.",
+        "Training: logistic regression with month fixed effects (odds ratio) and difference-in-differences "
+        "(linear probability model), both adjusted for department and clustered by employee; the rollout starts on "
+        "the day of the first completion.",
+        "Areas to revise: score = 100 × mean(breach share ÷ worst area's breach share, unfavourable-clarity share ÷ "
+        "worst area's, incidents ÷ worst area's) + 10 points per evidence line significantly worse than the "
+        "previous period − 10 per line significantly better (adherence: two-proportion test p < 0.05; clarity: "
+        "BH-adjusted p < 0.05; incidents: exact binomial test p < 0.05). Areas without rules or incidents score 0 "
+        "on that line. How sure: 2,000 seeded re-draws of the three shares and counts from their Jeffreys "
+        "posteriors (Beta for shares, Gamma for counts); the share of re-draws in which the area ranks at its place "
+        "or higher (sure ≥ 80%, fairly sure ≥ 50%, else unsure); the score interval is the 2.5–97.5 percentile.",
+        "Privacy: people appear only as pseudonymous keys in the warehouse and never in this report; free text is "
+        "redacted before it is stored; no individual finding is shown.",
+    ]
+    return section
+
+
+# --- the report ------------------------------------------------------------------------------------------
+
+def _output_path(out: str | os.PathLike[str] | None, period: Period) -> Path:
+    name = f"policy-pulse-report-{re.sub(r'[^0-9A-Za-z.-]+', '_', period.label)}.html"
+    if out is None:
+        return config.REPORTS_DIR / name
+    target = Path(out).expanduser()
+    if target.is_dir() or not target.suffix:
+        return target / name
+    return target
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("analytics", "templates"),
+                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+def build_report(
+    *,
+    period: Period,
+    previous: Period | None = None,
+    warehouse_file: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    pdf: bool = True,
+) -> ReportResult:
+    """Write the committee trend report for ``period`` (compared with ``previous``, default the preceding
+    period of equal length).
+
+    Parameters
+    ----------
+    period, previous : Period
+        From :func:`analytics.periods.parse_period`; ``previous`` defaults to ``period.previous()``.
+    warehouse_file : path, optional
+        The warehouse (its published snapshot is read); defaults through :mod:`analytics.config`.
+    out : path, optional
+        An ``.html`` file, or a folder for ``policy-pulse-report-<period>.html``; default ``reports/``.
+    pdf : bool
+        Also print a PDF next to the HTML when Chromium is installed.
+
+    Returns
+    -------
+    ReportResult
+        ``html_path``, ``pdf_path`` (``None`` without Chromium or with ``pdf=False``) and ``headline``
+        (the KPI table: rows of :func:`analytics.metrics.compare_periods`).
+    """
+    from analytics import notebook_views as views
+
+    if not isinstance(period, Period) or (previous is not None and not isinstance(previous, Period)):
+        raise ValueError("period and previous must be analytics.periods.Period objects (use parse_period).")
+    previous = previous or period.previous()
+    if previous.start >= period.start:
+        raise ValueError(f"previous ({previous.label}) must come before period ({period.label}).")
+    settings = config.get_settings()
+    k, tz = settings.k, settings.timezone
+    data = _load(warehouse_file)
+    waves = (_wave_of(data["respondents"], period, tz), _wave_of(data["respondents"], previous, tz))
+    table = period_table(data["monthly"], data["quarterly"], [period, previous])
+    survey_rows = data["quarterly"][data["quarterly"]["metric"].isin(_SURVEY_METRICS)
+                                    & data["quarterly"]["period"].isin([w for w in waves if w])]
+    # waves named like the periods are already in the quarterly rows; others (configured waves) are added
+    table = pd.concat([table, survey_rows[~survey_rows["period"].isin(table["period"].unique())]],
+                      ignore_index=True)
+    headline = headline_metrics(table, current=period.label, previous=previous.label, current_wave=waves[0],
+                                previous_wave=waves[1])
+    versions = data["versions"]
+
+    revision, latest = _revision_section(views, period, versions, data["monthly"], warehouse_file, k)
+    by_area = area_adherence(data["posts"], data["findings"], current=period, previous=previous, timezone=tz)
+    rules = _rules_table(data["posts"], data["findings"], period, previous, tz)
+    adherence_departments = _department_table(table, ["adherence_rate", "employee_sentiment"],
+                                              {"adherence_rate": period.label, "employee_sentiment": period.label}, k)
+    survey_section, favourable, item_changes, construct_changes = _survey_section(data, waves, table, k)
+    incidents = incidents_by_area(data["incidents"], current=period, previous=previous, timezone=tz, k=k)
+    evidence = _evidence(by_area, favourable, item_changes, incidents, waves[0])
+    ranking = areas_to_revise(evidence)
+    texts = {r["area"]: _evidence_text(r, previous.label, waves[1]) for r in evidence.to_dict("records")}
+
+    summary = _Section("summary", dict(SECTIONS)["summary"])
+    summary.lead = _summary_sentences(headline, latest, construct_changes, ranking, texts, k)
+    summary.tables.append(_headline_table(headline))
+    sections = [
+        summary, revision,
+        _adherence_section(by_area, rules, period, previous, adherence_departments, k),
+        survey_section,
+        _incidents_section(incidents, headline, data["monthly"], versions, period, previous, k),
+        _sentiment_section(table, data["monthly"], versions, period.label, previous.label,
+                           pd.Timestamp(period.end), k),
+        _training_section(views, headline, data["monthly"], versions, period, warehouse_file, k),
+        _voices_section(data["comments"], waves[0], k),
+        _revise_section(ranking, texts),
+        _methods_section(data, views, period, k, warehouse_file),
+    ]
+    through = data["through"].dropna(subset=["latest"])
+    page = _environment().get_template("report.html.j2").render(
+        title=f"Policy Pulse committee trend report, {period.label}",
+        organisation=settings.organisation_name, period=period, previous=previous,
+        sections=sections, k=k, hidden_label=charts.hidden_label(k),
+        data_through=pd.Timestamp(through["latest"].max()).strftime("%Y-%m-%d") if len(through) else "–",
+        plotly_js=plotly.offline.get_plotlyjs(),
+    )
+    html_path = _output_path(out, period)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = html_path.with_suffix(".html.tmp")
+    temporary.write_text(page, encoding="utf-8")
+    os.replace(temporary, html_path)
+    pdf_path = None
+    if pdf and find_chromium() is not None:
+        pdf_path = print_pdf(html_path, html_path.with_suffix(".pdf"))
+    return ReportResult(html_path=html_path, pdf_path=pdf_path, headline=headline)
+
