@@ -223,7 +223,7 @@ def _construct_scores(con: duckdb.DuckDBPyConnection) -> int:
     if answers.empty:
         return 0
     # unfinished responses are kept in the warehouse but left out of statistics
-    finished = con.execute("SELECT response_id, finished FROM respondents WHERE finished").df()
+    finished = con.execute("SELECT response_id, wave, finished FROM respondents WHERE finished").df()
     scores = survey.construct_scores(answers, load_codebook().items_frame(), respondents=finished)
     _insert(con, "construct_scores", scores[["response_id", "construct", "score", "n_items"]])
     return len(scores)
