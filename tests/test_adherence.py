@@ -125,6 +125,8 @@ def test_evidence_names_the_type_of_what_it_hides(donors):
     assert "[DONOR]" in found.loc["donor_name", "evidence_redacted"]
     assert "[AMOUNT] gift" in found.loc["gift_amount", "evidence_redacted"]
     assert "[PHONE]" in found.loc["phone", "evidence_redacted"]
+    again = adherence.find_violations(["Aisha Rahman's cheque arrived — thank you Aisha!"], donors=donors)
+    assert again["evidence_redacted"].tolist() == ["[DONOR]'s cheque arrived — thank you [DONOR]!"]
 
 
 def test_a_long_text_cut_at_the_window_edge_does_not_leak_half_a_name(donors):

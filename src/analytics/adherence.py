@@ -433,7 +433,9 @@ def _sensitive_spans(
     for matcher in matchers:
         if matcher.builtin == "donors":
             if donor_regex is not None:
-                spans.extend(matcher.redactions(text, donor_regex))
+                donor_spans = list(matcher.redactions(text, donor_regex))
+                spans.extend(donor_spans)
+                spans.extend(_donor_name_parts(text, donor_spans))
         else:
             spans.extend(matcher.redactions(text))
     spans.sort(key=lambda s: (s[0], -s[1]))
@@ -445,6 +447,25 @@ def _sensitive_spans(
         else:
             merged.append((start, end, label))
     return merged
+
+
+_NOT_NAME_PARTS = frozenset(
+    {"the", "and", "family", "trust", "foundation", "fund", "holdings", "sons", "ltd", "limited"}
+)
+
+
+def _donor_name_parts(text: str, donor_spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """A donor named in full is also named by a part elsewhere ("... thank you Aisha!")."""
+    parts = {
+        word.lower()
+        for start, end, _ in donor_spans
+        for word in re.findall(r"\w+", text[start:end])
+        if len(word) >= 3 and word.lower() not in _NOT_NAME_PARTS
+    }
+    if not parts:
+        return []
+    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, parts))})(?!\w)", re.IGNORECASE)
+    return [(hit.start(), hit.end(), "[DONOR]") for hit in pattern.finditer(text)]
 
 
 def _evidence(text: str, hit: re.Match[str], spans: list[tuple[int, int, str]]) -> str:
