@@ -611,6 +611,9 @@ def _render_many(templates: Sequence[_Template], which: np.ndarray, pools: dict[
     return out
 
 
+_ENDS_WITH_LINK = re.compile(r"(?:https?://\S+|\S+\.\w+/\S*|#\w+)$")
+
+
 def _decorate(texts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Some caps and !!! - people write like that, and sentiment scorers must keep it."""
     u = rng.random(len(texts))
@@ -621,7 +624,9 @@ def _decorate(texts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             text = re.sub(r"\b(proud|amazing|great|love|brilliant|best)\b", lambda m: m.group(1).upper(), text,
                           count=1)
         elif "!!!" not in text:
-            text = re.sub(r"[.!]?(\s|$)", "!!!\\1", text, count=1)
+            # the first sentence ends with !!! (or the whole post does)
+            text, found = re.subn(r"[.!](?=\s|$)", "!!!", text, count=1)
+            text = text if found or _ENDS_WITH_LINK.search(text) else text + "!!!"
         out[i] = text
     return out
 
@@ -984,6 +989,8 @@ def _org_identities(rng: np.random.Generator, posts: pd.DataFrame) -> pd.DataFra
     posts["hashtag_clicks"] = np.where(posts["text"].str.contains("#"), rng.binomial(reach.astype(int), 0.001), 0)
     posts["permalink_clicks"] = rng.binomial(reach.astype(int), 0.001)
     posts["video"] = rng.random(n) < 0.2
+    reels = (posts["platform"] == "instagram") & posts["video"]
+    posts.loc[reels, "url"] = posts.loc[reels, "url"].str.replace("/p/", "/reel/")
     posts["views"] = np.where(posts["video"], np.rint(reach * rng.uniform(0.8, 2.0, n)), 0)
     posts["profile_clicks"] = rng.binomial(reach.astype(int), 0.002)
     posts["detail_expands"] = rng.binomial(reach.astype(int), 0.008)
@@ -1062,7 +1069,9 @@ def _employee_posts(rng: np.random.Generator, people: pd.DataFrame, completed: n
     posts["category"] = category
     _attach_reposts(rng, posts, org, u)
     themes, keys, texts = _employee_texts(rng, posts, writer)
-    posts["theme"], posts["key"], posts["text"] = themes, keys, _decorate(texts, rng)
+    decorated = _decorate(texts, rng)
+    posts["theme"], posts["key"] = themes, keys
+    posts["text"] = np.where(posts["category"].to_numpy() == "repost", texts, decorated)
     mult = np.array([_THEME_ENGAGEMENT[t] for t in themes])
     posts["likes"] = rng.poisson(np.exp(rng.normal(1.2, 0.9, n)) * mult)
     posts["comments"] = rng.poisson(0.15 * posts["likes"].to_numpy() + 0.2)
@@ -1831,7 +1840,7 @@ def _write_instagram(out: Path, org: pd.DataFrame, tl: _Timeline) -> dict[str, i
             "Description": chunk["text"].to_numpy(),
             "Duration (sec)": np.where(video, (chunk["reach"].to_numpy() % 80 + 7).astype(int).astype(str), ""),
             "Publish time": list(pd.DatetimeIndex(chunk["local"].to_numpy()).strftime("%m/%d/%Y %H:%M")),
-            "Permalink": [u.replace("/p/", "/reel/") if v else u for u, v in zip(chunk["url"], video, strict=True)],
+            "Permalink": chunk["url"].to_numpy(),
             "Post type": np.where(video, "IG reel", "IG image"), "Data comment": "", "Date": "Lifetime",
             "Views": _thousands(np.where(video, m["views"], np.floor(m["impressions"] * 1.2))),
             "Reach": _thousands(m["reach"]), "Likes": _thousands(m["likes"]), "Shares": _thousands(m["shares"]),
@@ -2108,9 +2117,9 @@ def _check_arguments(out: Any, seed: Any, employees: Any, months: Any, end: Any,
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if not isinstance(employees, (int, np.integer)) or not 30 <= employees <= 3000:
         raise ValueError(f"employees must be an integer from 30 to 3000 (the headcount), got {employees!r}")
-    if not isinstance(months, (int, np.integer)) or not 14 <= months <= 60:
-        raise ValueError(f"months must be an integer from 14 to 60 (the revision needs 6 months either side and "
-                         f"the training rollout must fit), got {months!r}")
+    if not isinstance(months, (int, np.integer)) or not 18 <= months <= 60:
+        raise ValueError(f"months must be an integer from 18 to 60 (the revision needs 6 months either side and "
+                         f"the training needs months after its rollout), got {months!r}")
     if not isinstance(end, date) or isinstance(end, datetime):
         raise ValueError(f"end must be a datetime.date (the last day covered), got {end!r}")
     if not isinstance(scale, (int, float)) or not 0 < scale <= 200:
@@ -2143,7 +2152,7 @@ def generate(
     employees : int, default 250
         Headcount at the start (30-3000); leavers are replaced by joiners, so the roster holds more people.
     months : int, default 24
-        Length of the window (14-60 months) ending in the month of ``end``. Policy 2.0 takes effect six
+        Length of the window (18-60 months) ending in the month of ``end``. Policy 2.0 takes effect six
         months after the start; version 3.0 and the training rollout start nine months before the end
         (never earlier than 12 months after the start).
     end : datetime.date, default 2026-09-30
@@ -2166,7 +2175,7 @@ def generate(
     --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     truth = generate(folder, employees=30, months=14, scale=0.1)
+    ...     truth = generate(folder, employees=30, months=18, scale=0.1)
     ...     (Path(folder) / "truth.json").exists(), truth["survey"]["low_department"]
     (True, 'Fundraising')
     >>> sorted(set(truth["files"].values()))[:4]
