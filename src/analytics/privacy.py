@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import json
@@ -122,29 +123,61 @@ def normalise_handle(handle: str) -> str:
     return handle.strip().lower().removeprefix("@")
 
 
-def _alternation(values: Iterable[str], *, disguised: bool = False) -> str:
+def _alternation(values: Iterable[str]) -> str:
     unique = sorted({v for v in values if v}, key=len, reverse=True)
-    return "|".join(_disguisable(v) if disguised else re.escape(v) for v in unique)
+    return "|".join(re.escape(v) for v in unique)
 
 
 #: Characters that render as nothing (zero-width, bidirectional marks, soft hyphen): inside a name they hide
 #: it from a literal match while a reader still sees the name.
 _INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
-
-
-def _disguisable(value: str) -> str:
-    """A pattern for ``value`` that also matches it with invisible characters between its letters and any
-    run of whitespace (no-break space, line break, two spaces) where it has a space."""
-    pieces = []
-    for word in value.split():
-        pieces.append(f"[{_INVISIBLE}]*".join(re.escape(c) for c in word))
-    return rf"[\s{_INVISIBLE}]+".join(pieces)
+_GAP_RE = re.compile(rf"[\s{_INVISIBLE}]+")
 
 
 def _identity_key(found: str) -> str:
-    """How a matched identity is looked up: invisible characters dropped, whitespace runs as one space."""
+    """How an identity is looked up: invisible characters dropped, whitespace runs as one space."""
     return " ".join(_INVISIBLE_RE.sub("", found).lower().split())
+
+
+def _sub_disguised(pattern: re.Pattern[str], replace, text: str) -> str:
+    """``pattern.sub(replace, text)``, also finding matches disguised by spacing: a no-break space, a line
+    break or two spaces where the value has one, or invisible characters inside it.
+
+    Matching runs on a view of the text with every whitespace run as one space and invisible characters
+    dropped; each match replaces its span of the original text, so everything else is kept as it was.
+    """
+    gaps = [m for m in _GAP_RE.finditer(text) if m.group() != " "]
+    if not gaps:
+        return pattern.sub(replace, text)
+    view: list[str] = []
+    view_starts: list[int] = []  # where each piece of the view starts, in the view and in the text
+    text_starts: list[int] = []
+    position = length = 0
+    for gap in gaps:
+        for piece, start in ((text[position:gap.start()], position),
+                             (" " if any(c.isspace() for c in gap.group()) else "", gap.start())):
+            if piece:
+                view_starts.append(length)
+                text_starts.append(start)
+                view.append(piece)
+                length += len(piece)
+        position = gap.end()
+    if position < len(text):
+        view_starts.append(length)
+        text_starts.append(position)
+        view.append(text[position:])
+
+    def in_text(offset: int) -> int:
+        k = bisect.bisect_right(view_starts, offset) - 1
+        return text_starts[k] + (offset - view_starts[k])
+
+    out, done = [], 0
+    for match in pattern.finditer("".join(view)):
+        start, end = in_text(match.start()), in_text(match.end() - 1) + 1
+        out += [text[done:start], replace(match) if callable(replace) else replace]
+        done = end
+    return "".join(out) + text[done:]
 
 
 @dataclass
@@ -157,6 +190,11 @@ class Scrubber:
     '[person:ababababab] ([person:ababababab], [person:ababababab]) thanks [DONOR]: call [PHONE] or [EMAIL]'
     >>> s.scrub("https://x.com/AdaLee/status/1")
     'https://x.com/[person:ababababab]/status/1'
+
+    A name split by a no-break space, a line break or invisible characters is still a name:
+
+    >>> s.scrub("Ada\\u00a0Lee, A\\u200bda\\nLee and JANE  DONOR \\u202e!")
+    '[person:ababababab], [person:ababababab] and [DONOR] \\u202e!'
     """
 
     identities: Sequence[Identity] = ()
@@ -186,18 +224,17 @@ class Scrubber:
         segments = [v for v in self._by_value if v.startswith("/")]
         parts = []
         if names_and_emails:
-            parts.append(rf"(?<![\w@])(?:{_alternation(names_and_emails, disguised=True)})(?![\w@])")
+            parts.append(rf"(?<![\w@])(?:{_alternation(names_and_emails)})(?![\w@])")
         if handles:
             # a mention: "@handle" not followed by more handle characters (or an @instance part)
-            parts.append(rf"(?<![\w@])(?:{_alternation(handles, disguised=True)})(?![\w@]|\.\w)")
+            parts.append(rf"(?<![\w@])(?:{_alternation(handles)})(?![\w@]|\.\w)")
         if segments:
             parts.append(rf"(?:{_alternation(segments)})(?=[/?#]|$|\s)")
         self._pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
         self._keep = tuple("@" + d.lower() for d in self.keep_domains)
-        donor_values = [d.strip() for d in self.donors if d and d.strip()]
+        donor_values = [" ".join(d.split()) for d in self.donors if d and d.strip()]
         self._donor_pattern = (
-            re.compile(rf"(?<!\w)(?:{_alternation(donor_values, disguised=True)})(?!\w)", re.IGNORECASE)
-            if donor_values else None
+            re.compile(rf"(?<!\w)(?:{_alternation(donor_values)})(?!\w)", re.IGNORECASE) if donor_values else None
         )
 
     def scrub(self, text: str | None) -> str | None:
@@ -206,9 +243,9 @@ class Scrubber:
             return None
         text = str(text)
         if self._pattern is not None:
-            text = self._pattern.sub(self._replace_identity, text)
+            text = _sub_disguised(self._pattern, self._replace_identity, text)
         if self._donor_pattern is not None:
-            text = self._donor_pattern.sub("[DONOR]", text)
+            text = _sub_disguised(self._donor_pattern, "[DONOR]", text)
         text = EMAIL_RE.sub(self._replace_email, text)
         return PHONE_RE.sub("[PHONE]", text)
 
