@@ -379,7 +379,7 @@ _ORG_TEMPLATES: dict[str, tuple[str, ...]] = {
     "achievement": (
         "Milestone! Our {program} has supported {n} people this year {emoji} {tag}",
         "We're thrilled to share that the {place} {program} won the Community Impact Award {emoji}",
-        "Thank you to the {acknowledged} for funding our {program} in {place} {emoji}",
+        "Thank you to {acknowledged} for funding our {program} in {place} {emoji}",
         "{n} new volunteers joined us this quarter. Welcome to the team! {tag}",
     ),
     "volunteer_call": (
@@ -416,6 +416,9 @@ _ORG_FESTIVE_TEMPLATES: dict[str, tuple[str, ...]] = {
     "advocacy": ("Hope and kindness this Christmas: together we can end {issue}. Happy holidays from "
                  "Riverbend 🎄",),
 }
+
+_ORG_TEMPLATE_TEXT = {f"org:{theme}:{k}": text for theme, texts in _ORG_TEMPLATES.items()
+                      for k, text in enumerate(texts)}
 
 _REPOST_INTROS = (
     "So proud of {disclose} {emoji}", "Please share! {disclosure_tag}", "This is what {disclose} do every day",
@@ -1152,11 +1155,14 @@ def _employee_texts(rng: np.random.Generator, posts: pd.DataFrame, writer: _Writ
     source = posts["repost_of"].to_numpy()
     shared = np.flatnonzero(source >= 0)
     if len(shared) and org is not None:
-        quotes = np.array([re.split(r"(?<=[.!?])\s", t.split("\n")[0])[0][:100] for t in org["text"]], dtype=object)
+        # a thank-you naming a donor is the organisation's to make: employees share it without quoting it
+        quotes = np.array([' "' + re.split(r"(?<=[.!?])\s", t.split("\n")[0])[0][:100] + '" '
+                           if "{acknowledged}" not in _ORG_TEMPLATE_TEXT.get(key, "") else " "
+                           for t, key in zip(org["text"], org["key"], strict=True)], dtype=object)
         intros = [_compile(f"intro:{i}", "", t) for i, t in enumerate(_REPOST_INTROS)]
         opening = _render_many(intros, draws[shared, 7] % len(intros), writer.pools, draws[shared])
         picked = source[shared]
-        texts[shared] = opening + ' "' + quotes[picked] + '" ' + org["url"].to_numpy()[picked].astype(object)
+        texts[shared] = opening + quotes[picked] + org["url"].to_numpy()[picked].astype(object)
         themes[shared] = org["theme"].to_numpy()[picked]
         keys[shared] = "repost:" + org["key"].to_numpy()[picked].astype(object)
     return themes, keys, texts
@@ -1930,7 +1936,7 @@ def _write_mastodon(out: Path, org: pd.DataFrame, tl: _Timeline) -> dict[str, in
     items = []
     for k in range(len(mast)):
         status_id = mast["post_id"].iat[k]
-        published = str(mast["utc"].iat[k]) + "Z"
+        published = pd.Timestamp(mast["utc"].iat[k]).strftime("%Y-%m-%dT%H:%M:%SZ")
         if mast["share_of"].iat[k]:
             items.append({
                 "id": f"{actor}/statuses/{status_id}/activity", "type": "Announce", "actor": actor,
@@ -2196,7 +2202,8 @@ def generate(
     say(f"{len(people)} people, {len(donors)} donors")
 
     pools_rng = _stream(seed, "pools")
-    acknowledged = donors.loc[donors["public_acknowledgement"] == "yes", "donor_name"].tolist()
+    acknowledged = [name if name not in _FOUNDATIONS else f"the {name}"
+                    for name in donors.loc[donors["public_acknowledgement"] == "yes", "donor_name"]]
     pools: dict[str, Sequence[str]] = {
         **_violation_pools(pools_rng, people, donors),
         "colleague": [f"@{h}" for h in people["x"] if h] or people["full_name"].tolist(),
