@@ -875,16 +875,17 @@ def adherence_rate(
     -------
     DataFrame
         One row per group: the ``by`` columns, ``n_posts``, ``n_people`` (distinct authors),
-        ``n_compliant``, ``adherence_rate``, ``ci_low``, ``ci_high`` (Wilson 95 %) and ``suppressed``;
-        suppressed rows have the counts, rate and CI blanked.
+        ``n_compliant`` (nullable integers), ``adherence_rate``, ``ci_low``, ``ci_high`` (Wilson 95 %)
+        and ``suppressed``; suppressed rows have the counts, rate and CI blanked (NA).
 
     Examples
     --------
     >>> posts = pd.DataFrame({"post_uid": ["a", "b", "c", "d"], "account_type": ["employee"] * 3 + ["organization"],
     ...                       "author_key": ["p1", "p2", "p2", None], "published_at": pd.Timestamp("2026-01-05")})
     >>> findings = pd.DataFrame({"post_uid": ["a"], "rule_id": ["phone"], "severity": ["high"], "dismissed": [False]})
-    >>> adherence_rate(posts, findings)[["n_posts", "n_compliant", "adherence_rate"]].values.tolist()
-    [[3.0, 2.0, 0.666...]]
+    >>> row = adherence_rate(posts, findings).iloc[0]
+    >>> int(row["n_posts"]), int(row["n_compliant"]), round(float(row["adherence_rate"]), 3)
+    (3, 2, 0.667)
     """
     by = [by] if isinstance(by, str) else list(by)
     _check_columns(posts, "posts", ["post_uid", "account_type", "author_key", "published_at", *by])
@@ -926,8 +927,6 @@ def adherence_rate(
             table[count] = table[count].astype("Int64")
     else:
         table["suppressed"] = False
-    for count in ("n_posts", "n_people", "n_compliant"):
-        table[count] = table[count].astype("Float64") if table[count].isna().any() else table[count].astype(float)
     return table[columns].reset_index(drop=True)
 
 
