@@ -1,0 +1,358 @@
+"""The committee trend report: built from the sample warehouse, standalone, complete, k-safe, PII-free,
+and showing the numbers the package computes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import plotly.offline
+import pytest
+
+from analytics import adherence, config, metrics, report, survey, warehouse
+from analytics.codebook import load_codebook
+from analytics.periods import parse_period
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+
+def _chromium_or_skip() -> str:
+    path = report.find_chromium()
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium (/usr/bin/chromium) is required in CI to print and open the report.")
+        pytest.skip("Chromium (/usr/bin/chromium) is not installed here; the browser checks run in CI.")
+    return path
+
+
+def _latest_quarter(warehouse_file) -> str:
+    with warehouse.read_only(warehouse_file) as con:
+        latest = pd.Timestamp(con.execute("SELECT max(month) FROM post_facts").fetchone()[0])
+    return f"{latest.year}-Q{latest.quarter}"
+
+
+@pytest.fixture(scope="module")
+def built(sample_warehouse, tmp_path_factory):
+    period = parse_period(_latest_quarter(sample_warehouse))
+    result = report.build_report(period=period, previous=None, warehouse_file=sample_warehouse,
+                                 out=tmp_path_factory.mktemp("report"))
+    return period, result, result.html_path.read_text(encoding="utf-8")
+
+
+class _Tables(HTMLParser):
+    """Every <table> as (caption, header, rows of cell texts), plus each cell's attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[dict] = []
+        self._cell: list[str] | None = None
+        self._caption: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append({"caption": "", "header": [], "rows": [], "attrs": []})
+        elif tag == "caption":
+            self._caption = []
+        elif tag == "tr" and self.tables:
+            self.tables[-1]["rows"].append([])
+            self.tables[-1]["attrs"].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+            self._attrs = dict(attrs)
+
+    def handle_endtag(self, tag):
+        if tag == "caption" and self._caption is not None:
+            self.tables[-1]["caption"] = "".join(self._caption).strip()
+            self._caption = None
+        elif tag in ("td", "th") and self._cell is not None:
+            self.tables[-1]["rows"][-1].append("".join(self._cell).strip())
+            self.tables[-1]["attrs"][-1].append(self._attrs)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._caption is not None:
+            self._caption.append(data)
+
+
+def _tables(page: str, section: str) -> list[dict]:
+    match = re.search(rf'<section id="{section}".*?</section>', page, re.S)
+    assert match, f"section {section} missing"
+    parser = _Tables()
+    parser.feed(match.group(0))
+    for table in parser.tables:
+        table["header"], table["rows"], table["attrs"] = table["rows"][0], table["rows"][1:], table["attrs"][1:]
+    return parser.tables
+
+
+def _without_library(page: str) -> str:
+    library = plotly.offline.get_plotlyjs()
+    assert page.count(library) == 1, "plotly.js must be inlined exactly once"
+    return page.replace(library, "")
+
+
+# --- the built report -----------------------------------------------------------------------------------
+
+def test_report_has_every_section_and_a_short_summary(built):
+    _, result, page = built
+    for anchor, title in report.SECTIONS:
+        block = re.search(rf'<section id="{anchor}".*?</section>', page, re.S)
+        assert block, f"section {anchor} is missing"
+        assert title in block.group(0)
+        assert "<li>" in block.group(0) or "<table>" in block.group(0), f"section {anchor} is empty"
+    summary = re.search(r'<section id="summary".*?<ul class="lead">(.*?)</ul>', page, re.S).group(1)
+    assert 3 <= summary.count("<li>") <= 5
+    assert result.html_path.suffix == ".html"
+
+
+def test_report_is_standalone_with_plotly_inlined_once(built):
+    _, _, page = built
+    body = _without_library(page)
+    assert 'src="http' not in page and "src='http" not in page
+    assert not re.search(r"<script[^>]*\bsrc=", page), "no script may be loaded from elsewhere"
+    assert not re.search(r"<link[^>]*href=[\"']?https?:", page), "no stylesheet may be loaded from elsewhere"
+    assert body.count("Plotly.newPlot(") >= 6
+
+
+def test_methods_appendix_defines_every_metric_and_the_coverage(built, sample_warehouse):
+    _, _, page = built
+    methods = re.search(r'<section id="methods".*?</section>', page, re.S).group(0)
+    for definition in metrics.metric_definitions()["definition"]:
+        assert definition.replace("'", "&#39;").replace('"', "&#34;") in methods
+    k = config.get_settings().k
+    assert f"k = {k}" in methods
+    with warehouse.read_only(sample_warehouse) as con:
+        files = con.execute("SELECT count(DISTINCT file_sha256) FROM ingest_log "
+                            "WHERE table_name NOT LIKE 'vault:%'").fetchone()[0]
+        rejected = con.execute("SELECT sum(rows_rejected) FROM ingest_log").fetchone()[0]
+    assert f"{files:,} files" in methods and f"{int(rejected):,} rejected" in methods
+    assert "through" in methods and "Missing platform-months" in methods
+
+
+def test_no_group_below_k_is_shown(built, sample_warehouse):
+    period, _, page = built
+    k = config.get_settings().k
+    sizes = [int(v) for v in re.findall(r'data-group-size="(\d+)"', page)]
+    assert sizes, "the report must mark the people behind its group cells"
+    assert min(sizes) >= k
+    with warehouse.read_only(sample_warehouse) as con:
+        published = con.execute("SELECT department, suppressed FROM quarterly_metrics WHERE metric = "
+                                "'adherence_rate' AND platform = '(all)' AND department <> '(all)' AND period = ?",
+                                [period.label]).df()
+    table = next(t for t in _tables(page, "adherence") if t["caption"].startswith("By department"))
+    shown = {row[0]: row[1] for row in table["rows"]}
+    assert set(shown) == set(published["department"])
+    for department, hidden in zip(published["department"], published["suppressed"], strict=True):
+        if hidden:
+            assert shown[department] == f"hidden: fewer than {k} people"
+        else:
+            assert "hidden" not in shown[department]
+    assert published["suppressed"].any(), "the sample should exercise suppression"
+
+
+def _occurs(term: str, text: str) -> bool:
+    """``term`` appears in ``text`` as a whole token (not inside a longer word, handle or address)."""
+    start = text.find(term)
+    while start >= 0:
+        before = text[start - 1] if start else " "
+        after = text[start + len(term)] if start + len(term) < len(text) else " "
+        if not (before.isalnum() or before in "_.@-") and not (after.isalnum() or after in "_-"):
+            return True
+        start = text.find(term, start + 1)
+    return False
+
+
+def test_no_clear_identity_in_the_html(built, sample_warehouse):
+    _, _, page = built
+    body = _without_library(page)
+    terms: set[str] = set()
+    with open(config.SAMPLE_DIR / "roster.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            for column in ("full_name", "email", "display_name", "facebook_name"):
+                if (row.get(column) or "").strip():
+                    terms.add(row[column].strip())
+            for column in ("x_handle", "instagram_handle", "linkedin_handle", "mastodon_handle"):
+                handle_text = (row.get(column) or "").strip().lstrip("@")
+                if len(handle_text) >= 4:
+                    terms.add(handle_text)
+    with open(config.SAMPLE_DIR / "donors_private.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            terms.update(v.strip() for v in (row["donor_name"], row["email"], row["phone"]) if v and v.strip())
+    assert len(terms) > 100
+    name = next(t for t in sorted(terms) if " " in t)
+    assert _occurs(name.lower(), f"<td>{name}</td>".lower()), "the scan itself must find a planted name"
+    lowered = body.lower()
+    leaks = [t for t in terms if _occurs(t.lower(), lowered)]
+    assert not leaks, f"identities in the report: {leaks[:5]}"
+    with warehouse.read_only(sample_warehouse) as con:
+        keys = set(con.execute("SELECT employee_key FROM employees").df()["employee_key"])
+    assert not [key for key in keys if key in body], "pseudonymous keys must not reach the report either"
+
+
+def test_headline_numbers_equal_the_package_results(built, sample_warehouse):
+    period, result, page = built
+    previous = period.previous()
+    headline = result.headline.set_index("metric")
+    tz = config.get_settings().timezone
+    with warehouse.read_only(sample_warehouse) as con:
+        quarterly = con.execute("SELECT * FROM quarterly_metrics").df()
+        posts = con.execute("SELECT * FROM post_facts WHERE account_type = 'employee'").df()
+        findings = con.execute("SELECT * FROM post_findings").df()
+        incidents = con.execute("SELECT reported_at FROM incidents").df()
+        respondents = con.execute("SELECT * FROM respondents").df()
+        answers = con.execute("SELECT response_id, item_id, value, mapped FROM survey_answers WHERE mapped").df()
+
+    for metric in report.HEADLINE_METRICS:
+        expected = metrics.compare_periods(quarterly, metric=metric, current=period.label,
+                                           previous=previous.label).iloc[0]
+        got = headline.loc[metric]
+        for column in ("value", "n", "ci_low", "ci_high", "previous_value", "p_value"):
+            assert got[column] == pytest.approx(expected[column], nan_ok=True), (metric, column)
+
+    # an independent route to the same numbers
+    inside = posts[period.contains(posts["published_at"], tz).to_numpy()]
+    rate = adherence.adherence_rate(inside, findings).iloc[0]
+    assert headline.loc["adherence_rate", "value"] == pytest.approx(rate["adherence_rate"])
+    assert headline.loc["adherence_rate", "ci_low"] == pytest.approx(rate["ci_low"])
+    assert headline.loc["adherence_rate", "n"] == rate["n_posts"]
+    assert headline.loc["incidents", "value"] == period.contains(incidents["reported_at"], tz).sum()
+    items = load_codebook().items_frame()
+    clarity = items[items["clarity"].astype(bool)].assign(construct="clarity")
+    favourable = survey.favourability(answers[answers["item_id"].isin(clarity["item_id"])], clarity, respondents,
+                                      level="construct", by="wave")
+    wave = favourable[favourable["wave"] == headline.loc["clarity_favourability", "period"]].iloc[0]
+    assert headline.loc["clarity_favourability", "value"] == pytest.approx(wave["favourable"])
+
+    # and the page shows them, with n and CI
+    table = next(t for t in _tables(page, "summary") if t["caption"] == "Headline numbers")
+    row = dict(zip(table["header"], next(r for r in table["rows"] if r[0] == "Adherence rate"), strict=True))
+    assert row["Value"] == f"{100 * rate['adherence_rate']:.1f}%"
+    assert row["n"] == f"{int(rate['n_posts']):,}"
+    assert row["95% CI"] == f"{100 * rate['ci_low']:.1f}% to {100 * rate['ci_high']:.1f}%"
+
+
+def test_incidents_by_area_add_up_to_the_headline_count(built, sample_warehouse):
+    period, result, page = built
+    table = next(t for t in _tables(page, "incidents") if t["caption"] == "Incidents by policy area")
+    column = table["header"].index(period.label)
+    assert sum(int(r[column]) for r in table["rows"]) == result.headline.set_index("metric").loc["incidents", "value"]
+
+
+def test_areas_to_revise_ranks_every_area_with_evidence_and_sureness(built):
+    _, _, page = built
+    table = next(t for t in _tables(page, "revise"))
+    assert [int(r[0]) for r in table["rows"]] == list(range(1, len(adherence.AREAS) + 1))
+    assert sorted(r[1] for r in table["rows"]) == sorted(adherence.AREAS)
+    scores = [float(r[2]) for r in table["rows"]]
+    assert scores == sorted(scores, reverse=True)
+    sure = table["header"].index("How sure")
+    assert all(re.match(r"(sure|fairly sure|unsure) \(\d+% of re-draws", r[sure]) for r in table["rows"])
+    evidence = table["header"].index("Evidence")
+    assert all("incident" in r[evidence] for r in table["rows"])
+
+
+def test_opens_in_chromium_without_console_errors_and_every_chart_is_labelled(built):
+    chromium = _chromium_or_skip()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    _, result, _ = built
+    problems: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(result.html_path.as_uri())
+            page.wait_for_function("[...document.querySelectorAll('.plotly-graph-div')]"
+                                   ".every(d => d.querySelector('.main-svg'))", timeout=30_000)
+            charts = page.evaluate("""[...document.querySelectorAll('.plotly-graph-div')].map(d => ({
+                id: d.id, title: (d.layout.title || {}).text || '',
+                x: ((d.layout.xaxis || {}).title || {}).text || '', y: ((d.layout.yaxis || {}).title || {}).text || '',
+                xtype: (d.layout.xaxis || {}).type || '', reading: (d.layout.meta || {}).how_to_read || '',
+                revisions: (d.layout.shapes || []).filter(s => s.line && s.line.dash === 'dash').length}))""")
+        finally:
+            browser.close()
+    assert not problems, problems
+    assert len(charts) >= 6
+    for chart in charts:
+        assert chart["title"] and chart["reading"], chart["id"]
+        if chart["xtype"] == "date":
+            assert chart["x"] and "(" in chart["y"], f"{chart['id']}: time and value axes need titles with units"
+            assert chart["revisions"] >= 1, f"{chart['id']} must mark the policy revisions"
+        else:
+            assert "(" in chart["x"], f"{chart['id']}: the value axis needs a title with its unit"
+
+
+def test_pdf_is_printed_when_chromium_is_present(built):
+    _chromium_or_skip()
+    _, result, _ = built
+    assert result.pdf_path is not None and result.pdf_path.exists()
+    data = result.pdf_path.read_bytes()
+    assert data[:5] == b"%PDF-" and len(data) > 50_000
+
+
+# --- the report's own statistics ---------------------------------------------------------------------------
+
+def _evidence(**overrides) -> pd.DataFrame:
+    frame = pd.DataFrame({"area": ["worst", "twin_a", "twin_b"], "n_posts": [2000, 2000, 2000],
+                          "n_breaching": [200, 20, 20], "n_respondents": [300, 300, 300],
+                          "n_favourable": [90, 210, 210], "n_incidents": [12, 2, 2],
+                          "adherence_change": 0, "clarity_change": 0, "incident_change": 0})
+    return frame.assign(**overrides)
+
+
+def test_areas_to_revise_follows_its_documented_formula():
+    evidence = _evidence()
+    out = report.areas_to_revise(evidence, simulations=400).set_index("area")
+    breach = evidence["n_breaching"] / evidence["n_posts"]
+    unclear = 1 - evidence["n_favourable"] / evidence["n_respondents"]
+    incidents = evidence["n_incidents"].astype(float)
+    expected = 100 * (breach / breach.max() + unclear / unclear.max() + incidents / incidents.max()) / 3
+    assert out.loc[evidence["area"], "score"].to_numpy() == pytest.approx(expected.to_numpy())
+    worse = report.areas_to_revise(_evidence(adherence_change=[0, 1, 0], clarity_change=[0, 1, 0]),
+                                   simulations=400).set_index("area")
+    assert worse.loc["twin_a", "score"] - out.loc["twin_a", "score"] == pytest.approx(200 * report.CHANGE_WEIGHT)
+
+
+def test_areas_to_revise_is_sure_of_a_clear_leader_and_unsure_between_twins():
+    out = report.areas_to_revise(_evidence(), simulations=2000)
+    assert out.loc[0, "area"] == "worst" and out.loc[0, "sureness"] == "sure"
+    assert out.loc[0, "score_low"] <= out.loc[0, "score"] <= out.loc[0, "score_high"]
+    # two areas with identical data hold rank 2 about half the time
+    assert out.loc[1, "rank_probability"] == pytest.approx(0.5, abs=0.08)
+    assert out.loc[1, "sureness"] in ("fairly sure", "unsure")
+
+
+def test_areas_to_revise_checks_its_input():
+    with pytest.raises(ValueError, match="lacks columns"):
+        report.areas_to_revise(_evidence().drop(columns="n_incidents"))
+    with pytest.raises(ValueError, match="simulations"):
+        report.areas_to_revise(_evidence(), simulations=10)
+
+
+def test_a_custom_range_pools_the_months_like_the_quarter(built, sample_warehouse):
+    period, _, _ = built
+    with warehouse.read_only(sample_warehouse) as con:
+        monthly = con.execute("SELECT * FROM monthly_metrics").df()
+        quarterly = con.execute("SELECT * FROM quarterly_metrics").df()
+    custom = parse_period(start=period.start, end=period.end - timedelta(days=1))
+    pooled = report.period_table(monthly, quarterly, [custom]).set_index("metric")
+    whole = quarterly[(quarterly["period"] == period.label) & (quarterly["department"] == metrics.ALL)
+                      & (quarterly["platform"] == metrics.ALL)].set_index("metric")
+    for metric in ("adherence_rate", "employee_sentiment", "incidents", "employee_posts"):
+        for column in ("value", "n", "ci_low", "ci_high"):
+            assert pooled.loc[metric, column] == pytest.approx(whole.loc[metric, column], nan_ok=True), (metric, column)
+    assert np.isnan(pooled.loc["median_hours_to_resolve", "value"])
+
+
+def test_build_report_refuses_a_previous_period_after_the_current_one(sample_warehouse, tmp_path):
+    with pytest.raises(ValueError, match="must come before"):
+        report.build_report(period=parse_period("2026-Q2"), previous=parse_period("2026-Q3"),
+                            warehouse_file=sample_warehouse, out=tmp_path, pdf=False)
