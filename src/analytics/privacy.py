@@ -200,6 +200,9 @@ class Scrubber:
     identities: Sequence[Identity] = ()
     donors: Sequence[str] = ()
     keep_domains: Sequence[str] = ()
+    #: a private donor's own email addresses and phone numbers, replaced by ``[EMAIL]``/``[PHONE]``
+    #: even when written in a shape the generic patterns miss
+    donor_contacts: Sequence[tuple[str, str]] = ()
     _by_value: dict[str, str] = field(init=False, repr=False)
     _pattern: re.Pattern[str] | None = field(init=False, repr=False)
     _donor_pattern: re.Pattern[str] | None = field(init=False, repr=False)
@@ -236,6 +239,10 @@ class Scrubber:
         self._donor_pattern = (
             re.compile(rf"(?<!\w)(?:{_alternation(donor_values)})(?!\w)", re.IGNORECASE) if donor_values else None
         )
+        self._contacts = {value.strip().lower(): placeholder for value, placeholder in self.donor_contacts if value}
+        self._contact_pattern = (
+            re.compile(rf"(?<![\w+])(?:{_alternation(self._contacts)})(?!\w)", re.IGNORECASE) if self._contacts else None
+        )
 
     def scrub(self, text: str | None) -> str | None:
         """Redact one text; ``None`` stays ``None``. Case, punctuation and emoji are kept."""
@@ -246,6 +253,8 @@ class Scrubber:
             text = _sub_disguised(self._pattern, self._replace_identity, text)
         if self._donor_pattern is not None:
             text = _sub_disguised(self._donor_pattern, "[DONOR]", text)
+        if self._contact_pattern is not None:
+            text = self._contact_pattern.sub(lambda m: self._contacts[m.group(0).lower()], text)
         text = EMAIL_RE.sub(self._replace_email, text)
         return PHONE_RE.sub("[PHONE]", text)
 
@@ -439,8 +448,10 @@ class Vault:
             )
             for key, entry in self.people.items()
         ]
-        extra_values = [str(d[k]) for d in self.donors for k in ("email", "phone") if d.get(k)]
-        return Scrubber(identities, donors=self.private_donor_names() + extra_values, keep_domains=keep_domains)
+        contacts = [(str(d[kind]), placeholder) for d in self.donors
+                    for kind, placeholder in (("email", "[EMAIL]"), ("phone", "[PHONE]")) if d.get(kind)]
+        return Scrubber(identities, donors=self.private_donor_names(), keep_domains=keep_domains,
+                        donor_contacts=contacts)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
