@@ -101,7 +101,8 @@ def period_table(monthly: pd.DataFrame, quarterly: pd.DataFrame, periods: Sequen
     """The published metric rows of the given periods, in the layout of ``monthly_metrics``.
 
     A quarter reads ``quarterly_metrics``, a month ``monthly_metrics``. A free ``--from/--to`` range
-    pools the organisation-wide ("(all)") monthly rows of the months starting inside it: rates from
+    pools the organisation-wide ("(all)") monthly rows of the whole months inside it (a range within
+    one month: that month); training coverage, a stock, takes the last month's value; other rates come from
     their summed successes and n (Wilson CI), means from their pooled moments (t CI), counts summed;
     medians and engagement ratios cannot be pooled and are left empty, and no department or platform
     rows are given (their suppression was decided per month).
@@ -129,7 +130,7 @@ def period_table(monthly: pd.DataFrame, quarterly: pd.DataFrame, periods: Sequen
             table = quarterly if kind == "quarter" else monthly
             pieces.append(table[table["period"] == period.label])
             continue
-        months = {m.strftime("%Y-%m") for m in period.months if period.start <= m < period.end}
+        months = _whole_months(period)
         rows = monthly[monthly["period"].isin(months) & (monthly["department"] == ALL)
                        & (monthly["platform"] == ALL)]
         pieces.append(pd.DataFrame([_pool(metric, part, period.label) for metric, part in rows.groupby("metric")],
@@ -138,8 +139,19 @@ def period_table(monthly: pd.DataFrame, quarterly: pd.DataFrame, periods: Sequen
     return pd.concat(pieces, ignore_index=True) if pieces else monthly.iloc[:0].copy()
 
 
+def _whole_months(period: Period) -> list[str]:
+    """``YYYY-MM`` of the months wholly inside a range, else (a range within one month) the months it touches."""
+    inside = [m for m in period.months
+              if m >= period.start and (pd.Timestamp(m) + pd.DateOffset(months=1)).date() <= period.end]
+    return [m.strftime("%Y-%m") for m in (inside or period.months)]
+
+
 def _pool(metric: str, rows: pd.DataFrame, label: str) -> dict[str, Any]:
     kind = METRICS[metric].kind if metric in METRICS else "median"
+    if metric == "training_coverage":
+        # coverage is a stock measured at a month's end: the range's value is its last month's
+        last = rows.sort_values("period").iloc[-1].to_dict()
+        return last | {"period": label}
     out = {"period": label, "department": ALL, "platform": ALL, "metric": metric, "value": np.nan,
            "n": float(rows["n"].sum()), "n_people": np.nan, "successes": np.nan, "sd": np.nan, "ci_low": np.nan,
            "ci_high": np.nan, "suppressed": False}
@@ -540,6 +552,16 @@ def _wave_of(respondents: pd.DataFrame, period: Period, timezone: str) -> str | 
     if inside.empty:
         return None
     return str(inside["wave"].value_counts().idxmax())
+
+
+def _wave_before(respondents: pd.DataFrame, wave: str | None) -> str | None:
+    """The survey wave that started before ``wave`` (a month's report compares with the last wave)."""
+    if wave is None:
+        return None
+    starts = respondents.groupby("wave")["submitted_at"].min().sort_values()
+    order = list(starts.index.astype(str))
+    position = order.index(wave) if wave in order else 0
+    return order[position - 1] if position > 0 else None
 
 
 def _views_period(period: Period) -> str:
@@ -1249,7 +1271,9 @@ def build_report(
     settings = config.get_settings()
     k, tz = settings.k, settings.timezone
     data = _load(warehouse_file)
-    waves = (_wave_of(data["respondents"], period, tz), _wave_of(data["respondents"], previous, tz))
+    current_wave = _wave_of(data["respondents"], period, tz)
+    waves = (current_wave, _wave_of(data["respondents"], previous, tz) or _wave_before(data["respondents"],
+                                                                                       current_wave))
     table = period_table(data["monthly"], data["quarterly"], [period, previous])
     survey_rows = data["quarterly"][data["quarterly"]["metric"].isin(_SURVEY_METRICS)
                                     & data["quarterly"]["period"].isin([w for w in waves if w])]
@@ -1274,6 +1298,10 @@ def build_report(
     summary = _Section("summary", dict(SECTIONS)["summary"])
     summary.lead = _summary_sentences(headline, latest, construct_changes, ranking, texts, k)
     summary.tables.append(_headline_table(headline))
+    if _kind(period) == "custom":
+        months = _whole_months(period)
+        summary.tables[-1].note += (f" This range's headline pools the whole months {months[0]} to {months[-1]}; "
+                                    "medians and engagement ratios are published per month and quarter only.")
     sections = [
         summary, revision,
         _adherence_section(by_area, rules, period, previous, adherence_departments, k),
