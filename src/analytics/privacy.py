@@ -124,8 +124,32 @@ def normalise_handle(handle: str) -> str:
 
 
 def _alternation(values: Iterable[str]) -> str:
-    unique = sorted({v for v in values if v}, key=len, reverse=True)
-    return "|".join(re.escape(v) for v in unique)
+    """A regex matching any of ``values``, longest first, as a prefix tree.
+
+    A flat ``a|b|c`` of a thousand roster values makes the regex engine try every value at every
+    position of every text; the tree tries only the values that share the characters read so far.
+    Where several values match at one position, the longer is tried first (an optional tail is
+    greedy), as in a flat alternation sorted longest first.
+
+    >>> _alternation(["ada", "adam", "al"])
+    'a(?:da(?:m)?|l)'
+    """
+    tree: dict[str, dict] = {}
+    for value in {v for v in values if v}:
+        node = tree
+        for char in value:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a value ends here
+
+    def emit(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        if len(branches) == 1 and "" not in node:
+            return branches[0]
+        return "(?:" + "|".join(branches) + (")?" if "" in node else ")")
+
+    return emit(tree)
 
 
 #: Characters that render as nothing (zero-width, bidirectional marks, soft hyphen): inside a name they hide
@@ -133,6 +157,10 @@ def _alternation(values: Iterable[str]) -> str:
 _INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 _GAP_RE = re.compile(rf"[\s{_INVISIBLE}]+")
+#: Any gap other than one plain space (most texts have none, and then need no view).
+_ODD_GAP_RE = re.compile(rf"[^\S ]|[{_INVISIBLE}]|  ")
+#: Cheap necessary conditions of EMAIL_RE and PHONE_RE, so most texts skip the costly patterns.
+_DIGIT_RE = re.compile(r"\d")
 
 
 def _identity_key(found: str) -> str:
@@ -147,9 +175,9 @@ def _sub_disguised(pattern: re.Pattern[str], replace, text: str) -> str:
     Matching runs on a view of the text with every whitespace run as one space and invisible characters
     dropped; each match replaces its span of the original text, so everything else is kept as it was.
     """
-    gaps = [m for m in _GAP_RE.finditer(text) if m.group() != " "]
-    if not gaps:
+    if not _ODD_GAP_RE.search(text):
         return pattern.sub(replace, text)
+    gaps = [m for m in _GAP_RE.finditer(text) if m.group() != " "]
     view: list[str] = []
     view_starts: list[int] = []  # where each piece of the view starts, in the view and in the text
     text_starts: list[int] = []
@@ -255,8 +283,9 @@ class Scrubber:
             text = _sub_disguised(self._donor_pattern, "[DONOR]", text)
         if self._contact_pattern is not None:
             text = self._contact_pattern.sub(lambda m: self._contacts[m.group(0).lower()], text)
-        text = EMAIL_RE.sub(self._replace_email, text)
-        return PHONE_RE.sub("[PHONE]", text)
+        if "@" in text:
+            text = EMAIL_RE.sub(self._replace_email, text)
+        return PHONE_RE.sub("[PHONE]", text) if _DIGIT_RE.search(text) else text
 
     def _replace_identity(self, match: re.Match[str]) -> str:
         found = match.group(0)
@@ -365,7 +394,7 @@ def _lines(table: pd.DataFrame, by: list[str]) -> list[np.ndarray]:
     """Row positions of every published margin: for each grouping column, the cells that share all
     the other grouping values (with a single grouping column, the whole table)."""
     positions = np.arange(len(table))
-    if len(by) <= 1:
+    if len(by) <= 1 or len(table) == 0:  # row-wise agg of an empty frame gives a frame, not keys
         return [positions]
     lines = []
     for along in by:
