@@ -1,0 +1,417 @@
+"""Plotly figure builders for every surface: tidy frame in, figure out, one house theme.
+
+Every figure carries a title, axis titles with units, a one-line "how to read this" (the title's
+subtitle, also in ``fig.layout.meta["how_to_read"]``), the policy revisions as labelled vertical
+lines on every time axis, the n and 95 % CI behind each value (band or error bars, and the hover
+text), and shows a cell hidden by small-group suppression as "hidden: fewer than k people" — never
+as a zero or a silent gap.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics import config
+from analytics.metrics import METRICS
+from analytics.periods import parse_period
+
+__all__ = [
+    "HOUSE_TEMPLATE",
+    "PALETTE",
+    "SHARED_BUNDLE_ENV",
+    "add_revision_markers",
+    "as_widget",
+    "bar_chart",
+    "hidden_label",
+    "period_start",
+    "trend_chart",
+    "value_format",
+]
+
+#: Colour-blind-safe series colours (Okabe-Ito), first the organisation's own line.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+_HIDDEN_COLOUR = "#8c8c8c"
+_REVISION_COLOUR = "#6b6b6b"
+
+#: The one theme every chart uses (plotly_white, calm fonts, the palette above).
+HOUSE_TEMPLATE = go.layout.Template(
+    layout=go.Layout(
+        font=dict(family="Segoe UI, Helvetica Neue, Arial, sans-serif", size=13, color="#222"),
+        title=dict(x=0.0, xanchor="left", font=dict(size=17)),
+        colorway=list(PALETTE),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        xaxis=dict(showgrid=False, linecolor="#999", ticks="outside", zeroline=False, title=dict(font=dict(size=12))),
+        yaxis=dict(gridcolor="#e6e6e6", zeroline=False, linecolor="#999", title=dict(font=dict(size=12))),
+        legend=dict(orientation="h", yanchor="top", y=-0.18, x=0, xanchor="left"),
+        margin=dict(l=80, r=30, t=100, b=80),
+        hoverlabel=dict(namelength=-1),
+    )
+)
+
+
+def hidden_label(k: int | None = None) -> str:
+    """The words every surface shows for a suppressed cell.
+
+    >>> hidden_label(5)
+    'hidden: fewer than 5 people'
+    """
+    return f"hidden: fewer than {config.get_settings().k if k is None else k} people"
+
+
+def value_format(metric: str) -> tuple[str, float]:
+    """(d3 number format, multiplier for text) of a metric's values: shares as %, hours whole.
+
+    >>> value_format("adherence_rate")
+    ('.1%', 100.0)
+    """
+    kind = METRICS[metric].kind if metric in METRICS else "mean"
+    if kind in ("rate", "ratio"):
+        return ".1%", 100.0
+    if kind == "count":
+        return ",.0f", 1.0
+    if kind == "median":
+        return ",.1f", 1.0
+    return ".2f", 1.0
+
+
+def period_start(labels: Sequence[str] | pd.Series) -> pd.Series:
+    """The first day of each period label (``YYYY-MM``, ``YYYY-Qn`` or a configured survey wave).
+
+    Unknown labels give ``NaT``, so a chart never invents a date.
+
+    >>> period_start(["2026-02", "2026-Q3", "later"]).dt.strftime("%Y-%m-%d").tolist()
+    ['2026-02-01', '2026-07-01', nan]
+    """
+    waves = {p.wave: pd.Timestamp(p.start) for p in config.get_settings().survey_periods}
+
+    def one(label: object) -> pd.Timestamp:
+        text = str(label)
+        if text in waves:
+            return waves[text]
+        try:
+            return pd.Timestamp(parse_period(text).start)
+        except ValueError:
+            return pd.NaT
+
+    return pd.Series([one(label) for label in labels], dtype="datetime64[ns]")
+
+
+def add_revision_markers(
+    fig: go.Figure, versions: pd.DataFrame | None, *, row: int | None = None, col: int | None = None,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> go.Figure:
+    """Draw each policy revision as a dashed vertical line labelled with its version.
+
+    ``versions`` has ``version`` and ``effective_on`` (the ``policy_versions`` table). With ``span``
+    only revisions inside it are drawn (lines outside the data would stretch the axis). Returns
+    ``fig`` (changed in place).
+    """
+    if versions is None or versions.empty:
+        return fig
+    dates = pd.to_datetime(versions["effective_on"])
+    for version, date in zip(versions["version"], dates, strict=True):
+        if pd.isna(date) or (span is not None and not (span[0] <= date <= span[1])):
+            continue
+        # a date string keeps the line on a date axis in every plotly version
+        fig.add_vline(x=date.strftime("%Y-%m-%d"), line=dict(color=_REVISION_COLOUR, dash="dash", width=1),
+                      annotation=dict(text=f"policy {version}", font=dict(size=11, color=_REVISION_COLOUR),
+                                      textangle=-90, xanchor="right", yanchor="top"),
+                      annotation_position="top left", row=row, col=col)
+    return fig
+
+
+#: Set (by ``analytics.serve``) to the server path of plotly's widget bundle.
+SHARED_BUNDLE_ENV = "POLICY_PULSE_PLOTLY_BUNDLE"
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_bundle_widget(url_path: str) -> type[go.FigureWidget]:
+    # Each plain FigureWidget ships plotly's 5 MB bundle as its own module source, which the browser
+    # parses once per chart (seconds each on a small machine). This subclass ships a two-line module
+    # importing the bundle the server publishes once; the browser caches and evaluates it once.
+    loader = (f"const bundle = await import(new URL({url_path!r}, window.location.origin).href);\n"
+              "export default bundle.default;\n")
+    return type("SharedBundleFigureWidget", (go.FigureWidget,), {"_esm": loader, "__module__": __name__})
+
+
+def as_widget(fig: go.Figure) -> go.FigureWidget:
+    """``fig`` as a ``go.FigureWidget``; under ``analytics.serve`` one that loads plotly's bundle once."""
+    path = os.environ.get(SHARED_BUNDLE_ENV)
+    if not path:
+        return go.FigureWidget(fig)
+    base = os.environ.get("VOILA_BASE_URL", "/")
+    return _shared_bundle_widget(base.rstrip("/") + "/" + path.lstrip("/"))(fig)
+
+
+def _finish(fig: go.Figure, *, title: str, how_to_read: str, widget: bool) -> go.Figure:
+    fig.update_layout(template=HOUSE_TEMPLATE,
+                      title=dict(text=title, subtitle=dict(text=how_to_read, font=dict(size=12, color="#555"))),
+                      meta={"how_to_read": how_to_read})
+    return as_widget(fig) if widget else fig
+
+
+def _check(frame: pd.DataFrame, needed: Sequence[str], what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"{what} needs a pandas DataFrame; got {type(frame).__name__}.")
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: the frame lacks columns {missing}; it has {list(frame.columns)}.")
+
+
+def _ci_text(low: pd.Series, high: pd.Series, fmt: str) -> list[str]:
+    percent = fmt.endswith("%")
+    out = []
+    for lo, hi in zip(low, high, strict=True):
+        if pd.isna(lo) or pd.isna(hi):
+            out.append("no CI")
+        elif percent:
+            out.append(f"95% CI {100 * lo:.1f}–{100 * hi:.1f}%")
+        else:
+            out.append(f"95% CI {lo:.2f}–{hi:.2f}")
+    return out
+
+
+def _dates(values: pd.Series) -> list[str]:
+    # plain ISO strings: widget serialisation of datetime64 arrays is not reliable across plotly versions
+    return [v.strftime("%Y-%m-%d") for v in pd.to_datetime(pd.Series(list(values)))]
+
+
+def _floats(values: pd.Series) -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in values]
+
+
+def _n_text(n: pd.Series) -> list[str]:
+    return ["n = –" if pd.isna(v) else f"n = {int(v):,}" for v in n]
+
+
+def trend_chart(
+    frame: pd.DataFrame,
+    *,
+    metric: str,
+    series: str | None = None,
+    versions: pd.DataFrame | None = None,
+    title: str | None = None,
+    how_to_read: str | None = None,
+    axis_title: str | None = None,
+    bars: bool = False,
+    k: int | None = None,
+    widget: bool = False,
+) -> go.Figure:
+    """A metric over time: one line (or bars) per series with its 95 % CI band and n, revisions marked.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows of a period table (``monthly_metrics``/``quarterly_metrics`` or the like): ``period``,
+        ``value``, ``n``, ``ci_low``, ``ci_high``, ``suppressed``, and the ``series`` column if given.
+    metric : str
+        The metric's name in :data:`analytics.metrics.METRICS` (label, unit and format come from it).
+    series : str, optional
+        Column naming each line (e.g. ``"Fundraising"`` and ``"Organisation"``).
+    versions : DataFrame, optional
+        ``policy_versions`` (``version``, ``effective_on``), drawn as labelled vertical lines.
+    title, how_to_read, axis_title : str, optional
+        Override the metric's label, the default reading line and the value axis title (keep the unit).
+    bars : bool
+        Bars instead of a line (for counts).
+    k : int, optional
+        The threshold named in the "hidden" label (defaults to the configured k).
+    widget : bool
+        Return a ``go.FigureWidget`` (for ipywidgets dashboards) instead of a ``go.Figure``.
+
+    Returns
+    -------
+    plotly Figure
+        Traces per series: the CI band (``name`` ends with "95% CI") and the values; one trace named
+        "hidden: fewer than k people" marking suppressed periods on a separate band above the axis.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"period": ["2026-01", "2026-02", "2026-03"], "value": [0.9, None, 0.95],
+    ...     "n": [40, None, 52], "ci_low": [0.8, None, 0.87], "ci_high": [0.96, None, 0.98],
+    ...     "suppressed": [False, True, False]})
+    >>> versions = pd.DataFrame({"version": ["v2"], "effective_on": ["2026-02-14"]})
+    >>> fig = trend_chart(rows, metric="adherence_rate", versions=versions, k=5)
+    >>> [t.name for t in fig.data]
+    ['Adherence rate 95% CI', 'Adherence rate', 'hidden: fewer than 5 people']
+    >>> fig.layout.yaxis.title.text, len(fig.layout.shapes)
+    ('Adherence rate (% of employee posts)', 1)
+    """
+    _check(frame, ["period", "value", "n", "ci_low", "ci_high", "suppressed", *([series] if series else [])],
+           "trend_chart")
+    spec = METRICS.get(metric)
+    label = spec.label if spec else metric
+    unit = spec.unit if spec else ""
+    fmt, _ = value_format(metric)
+    data = frame.assign(x=period_start(frame["period"]).to_numpy()).dropna(subset=["x"]).sort_values("x")
+    groups = [(label, data)] if series is None else list(data.groupby(series, sort=False))
+    fig = go.Figure()
+    hidden_x: list[pd.Timestamp] = []
+    hidden_text: list[str] = []
+    for i, (name, rows) in enumerate(groups):
+        colour = PALETTE[i % len(PALETTE)]
+        suppressed = rows["suppressed"].fillna(False).astype(bool).to_numpy()
+        shown = rows.loc[~suppressed]
+        values = rows["value"].where(~suppressed)
+        if not shown["ci_low"].isna().all():
+            band_x = _dates(shown["x"]) + _dates(shown["x"][::-1])
+            band_y = _floats(shown["ci_high"]) + _floats(shown["ci_low"][::-1])
+            fig.add_trace(go.Scatter(x=band_x, y=band_y, fill="toself", mode="lines", line=dict(width=0),
+                                     fillcolor=_fade(colour), hoverinfo="skip", name=f"{name} 95% CI",
+                                     legendgroup=str(name), showlegend=False))
+        custom = [list(t) for t in zip(rows["period"].astype(str), _n_text(rows["n"]),
+                                        _ci_text(rows["ci_low"], rows["ci_high"], fmt), strict=True)]
+        x = _dates(rows["x"])
+        hover = f"{name}<br>%{{customdata[0]}}: %{{y:{fmt}}}<br>%{{customdata[1]}}<br>%{{customdata[2]}}<extra></extra>"
+        if bars:
+            fig.add_trace(go.Bar(x=x, y=_floats(values), name=str(name), marker_color=colour, customdata=custom,
+                                 hovertemplate=hover, legendgroup=str(name),
+                                 error_y=dict(type="data", symmetric=False, array=_floats(rows["ci_high"] - values),
+                                              arrayminus=_floats(values - rows["ci_low"]), color="#555",
+                                              thickness=1)))
+        else:
+            fig.add_trace(go.Scatter(x=x, y=_floats(values), name=str(name), mode="lines+markers",
+                                     line=dict(color=colour, width=2), marker=dict(size=6), customdata=custom,
+                                     hovertemplate=hover, legendgroup=str(name), connectgaps=False))
+        hidden_x += _dates(rows.loc[suppressed, "x"])
+        hidden_text += [f"{name}, {p}: {hidden_label(k)}" for p in rows.loc[suppressed, "period"]]
+    # hidden periods sit on their own band above the plot (yaxis2, 0..1) so no marker reads as a value
+    fig.add_trace(go.Scatter(x=hidden_x, y=[0.5] * len(hidden_x), yaxis="y2", mode="markers",
+                             marker=dict(symbol="x-thin-open", size=11, color=_HIDDEN_COLOUR, line=dict(width=2)),
+                             name=hidden_label(k), text=hidden_text, hovertemplate="%{text}<extra></extra>",
+                             showlegend=bool(hidden_x)))
+    fig.update_layout(
+        yaxis=dict(title=dict(text=axis_title or (f"{label} ({unit})" if unit else label)), tickformat=fmt,
+                   domain=[0, 0.9]),
+        yaxis2=dict(domain=[0.92, 1.0], range=[0, 1], visible=False, fixedrange=True),
+        xaxis=dict(title=dict(text="Month" if _monthly(data) else "Period start"), type="date"),
+        barmode="group", height=440,
+    )
+    if not data.empty and data["suppressed"].fillna(False).astype(bool).all():
+        fig.add_annotation(text=hidden_label(k), xref="paper", yref="paper", x=0.5, y=0.45, showarrow=False,
+                           font=dict(size=15, color=_HIDDEN_COLOUR))
+    if data.empty:
+        fig.add_annotation(text="no data for this selection", xref="paper", yref="paper", x=0.5, y=0.45,
+                           showarrow=False, font=dict(size=15, color=_HIDDEN_COLOUR))
+    span = (data["x"].min() - pd.Timedelta(days=31), data["x"].max() + pd.Timedelta(days=31)) if len(data) else None
+    if span is not None:
+        add_revision_markers(fig, versions, span=span)
+    reading = how_to_read or _default_reading(metric, spec, series is not None)
+    return _finish(fig, title=title or label, how_to_read=reading, widget=widget)
+
+
+def _monthly(data: pd.DataFrame) -> bool:
+    return bool(len(data)) and data["period"].astype(str).str.fullmatch(r"\d{4}-\d{2}").all()
+
+
+def _default_reading(metric: str, spec, several: bool) -> str:
+    better = "higher is better" if (spec is None or spec.higher_is_better) else "lower is better"
+    band = "; the shaded band is the 95% CI" if spec is not None and spec.kind in ("rate", "mean", "ratio") else ""
+    lines = "Each line is one group" if several else "Each point is one period"
+    return f"{lines} ({better}){band}; dashed lines mark policy revisions."
+
+
+def _fade(colour: str, alpha: float = 0.18) -> str:
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def bar_chart(
+    frame: pd.DataFrame,
+    *,
+    category: str,
+    value: str,
+    title: str,
+    axis_title: str,
+    how_to_read: str,
+    n: str | None = None,
+    ci: tuple[str, str] | None = None,
+    suppressed: str | None = None,
+    colour: str | None = None,
+    percent: bool = False,
+    k: int | None = None,
+    widget: bool = False,
+) -> go.Figure:
+    """Horizontal bars of a value per category, with n and 95 % CI where given; hidden rows say so.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per category (and per ``colour`` group, drawn side by side).
+    category, value : str
+        Columns for the bar labels and lengths.
+    title, axis_title, how_to_read : str
+        Title, value-axis title (with its unit) and the one-line reading guide.
+    n : str, optional
+        Column with the n behind each bar (shown at the bar's end and in the hover).
+    ci : (str, str), optional
+        Columns with the 95 % CI bounds (drawn as error bars).
+    suppressed : str, optional
+        Boolean column; those rows show "hidden: fewer than k people" instead of a bar.
+    colour : str, optional
+        Column splitting the bars into groups (e.g. period).
+    percent : bool
+        Values are shares (0-1), shown as %.
+    k : int, optional
+        The threshold named in the "hidden" label.
+    widget : bool
+        Return a ``go.FigureWidget``.
+
+    Returns
+    -------
+    plotly Figure
+        One bar trace per ``colour`` group (one in all without), plus a text trace named
+        "hidden: fewer than k people" when rows are suppressed.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"item": ["a", "b"], "share": [0.7, None], "n": [30, None],
+    ...                      "hidden": [False, True]})
+    >>> fig = bar_chart(rows, category="item", value="share", n="n", suppressed="hidden", percent=True, k=5,
+    ...                 title="Clarity", axis_title="Favourable (% of respondents)", how_to_read="Longer is better.")
+    >>> [t.name for t in fig.data], fig.data[1].text
+    (['share', 'hidden: fewer than 5 people'], ('hidden: fewer than 5 people',))
+    """
+    needed = [category, value, *([n] if n else []), *(ci or ()), *([suppressed] if suppressed else []),
+              *([colour] if colour else [])]
+    _check(frame, needed, "bar_chart")
+    fmt = ".1%" if percent else ",.0f"
+    hidden = frame[suppressed].fillna(False).astype(bool) if suppressed else pd.Series(False, index=frame.index)
+    fig = go.Figure()
+    groups = [(value, frame)] if colour is None else list(frame.groupby(colour, sort=False))
+    for i, (name, rows) in enumerate(groups):
+        shown = rows.loc[~hidden.loc[rows.index]]
+        labels = _n_text(shown[n]) if n else None
+        error = None
+        if ci:
+            error = dict(type="data", symmetric=False, array=_floats(shown[ci[1]] - shown[value]),
+                         arrayminus=_floats(shown[value] - shown[ci[0]]), color="#555", thickness=1)
+        custom = [list(t) for t in zip(_n_text(shown[n]) if n else [""] * len(shown),
+                                        _ci_text(shown[ci[0]], shown[ci[1]], fmt) if ci else [""] * len(shown),
+                                        strict=True)]
+        fig.add_trace(go.Bar(y=list(shown[category].astype(str)), x=_floats(shown[value]), orientation="h",
+                             name=str(name),
+                             marker_color=PALETTE[i % len(PALETTE)], error_x=error, text=labels,
+                             textposition="outside" if not ci else "inside", insidetextanchor="start",
+                             customdata=custom,
+                             hovertemplate=f"%{{y}}: %{{x:{fmt}}}<br>%{{customdata[0]}}<br>%{{customdata[1]}}"
+                                           "<extra></extra>"))
+    if hidden.any():
+        rows = frame.loc[hidden]
+        fig.add_trace(go.Scatter(y=list(rows[category].astype(str)), x=[0] * len(rows), mode="text",
+                                 text=[hidden_label(k)] * len(rows), textposition="middle right",
+                                 textfont=dict(color=_HIDDEN_COLOUR), name=hidden_label(k), hoverinfo="skip"))
+    if frame.empty:
+        fig.add_annotation(text="no data for this selection", xref="paper", yref="paper", x=0.5, y=0.5,
+                           showarrow=False, font=dict(size=15, color=_HIDDEN_COLOUR))
+    height = max(260, 120 + 28 * frame[category].nunique() * max(1, len(groups)))
+    fig.update_layout(xaxis=dict(title=dict(text=axis_title), tickformat=fmt, rangemode="tozero"),
+                      yaxis=dict(autorange="reversed", automargin=True), barmode="group", height=height,
+                      showlegend=colour is not None)
+    return _finish(fig, title=title, how_to_read=how_to_read, widget=widget)

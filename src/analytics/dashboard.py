@@ -1,0 +1,973 @@
+"""The logic of the Voila dashboards: loading, KPI tiles, coverage, filters, priorities, and the widgets.
+
+The notebooks in ``dashboards/`` only call :func:`leadership` and :func:`policy_review`. Everything
+they show is read through one short-lived read-only connection (the snapshot the last build
+published) from precomputed tables and small aggregates, so the first render does not depend on the
+size of the data. Leadership surfaces show aggregates only: findings are counted per rule, never
+listed; groups below k people read "hidden: fewer than k people".
+
+A missing or empty warehouse shows what to run; a warehouse busy with a writer shows "busy, retry"
+and a Retry button instead of an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analytics import config, survey, trends, warehouse
+from analytics.adherence import AREAS, rules_frame
+from analytics.charts import bar_chart, hidden_label, period_start, trend_chart
+from analytics.codebook import load_codebook
+from analytics.metrics import ALL, METRICS, compare_periods
+from analytics.periods import parse_period
+
+__all__ = [
+    "KPI_METRICS",
+    "DashboardData",
+    "Filters",
+    "area_adherence",
+    "coverage_banner",
+    "csv_link",
+    "filter_options",
+    "findings_by_rule",
+    "kpi_tiles",
+    "leadership",
+    "load_data",
+    "missing_platform_months",
+    "policy_review",
+    "refresh_figure",
+    "revision_effect",
+    "revision_priorities",
+    "trend_frame",
+]
+
+#: The leadership KPI tiles, in display order.
+KPI_METRICS = ("adherence_rate", "incidents", "median_hours_to_resolve", "employee_sentiment", "engagement_rate",
+               "trust_favourability", "response_rate", "training_coverage")
+#: Metrics measured per survey wave rather than per calendar period.
+SURVEY_METRICS = frozenset({"response_rate", "trust_favourability", "clarity_favourability"})
+ORGANISATION = "Organisation"
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DashboardData:
+    """Everything the dashboards show, read once from the warehouse snapshot.
+
+    ``monthly`` / ``quarterly``: the metric tables; ``versions``: policy revisions; ``coverage``:
+    posts per platform and month (``platform, month, posts``); ``findings``: non-dismissed findings on
+    employee posts per ``month, area, rule_id, severity`` (``findings``); ``area_posts``: employee posts
+    with a medium/high finding per ``month, area`` (``posts_with_finding``); ``employee_posts``:
+    ``month, posts``; ``incidents``: ``month, area, severity, detection, hours_to_resolve`` (no people);
+    ``clarity``: favourability of each clarity item per wave (``wave, item_id, area, text, n,
+    favourable, ci_low, ci_high, suppressed``). Months are ``YYYY-MM`` strings.
+    """
+
+    warehouse: Path
+    monthly: pd.DataFrame
+    quarterly: pd.DataFrame
+    versions: pd.DataFrame
+    coverage: pd.DataFrame
+    findings: pd.DataFrame
+    area_posts: pd.DataFrame
+    employee_posts: pd.DataFrame
+    incidents: pd.DataFrame
+    clarity: pd.DataFrame
+    data_through: pd.Timestamp | None = None
+    built_at: pd.Timestamp | None = None
+    k: int = 5
+    areas: dict[str, str] = field(default_factory=dict)
+
+
+_NOT_BUILT = ("The warehouse {name} has not been built yet: run `policy-pulse build` (or `make demo` for the "
+              "sample organisation), then reload this page.")
+_EMPTY = ("The warehouse {name} holds no data yet: run `policy-pulse ingest data/raw` and `policy-pulse build` "
+          "(or `make demo` for the sample organisation), then reload this page.")
+
+
+def _month_text(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.strftime("%Y-%m")
+
+
+def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
+    """Read what the dashboards show through one read-only connection.
+
+    Raises :class:`~analytics.warehouse.WarehouseMissing` (the message says what to run) when there is
+    no warehouse, or it is not built or empty, and :class:`~analytics.warehouse.WarehouseBusy` while a
+    writer holds it.
+    """
+    settings = config.get_settings()
+    target = config.warehouse_path(path)
+    with warehouse.read_only(target) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if not {"monthly_metrics", "quarterly_metrics", "post_facts"} <= tables:
+            raise warehouse.WarehouseMissing(_NOT_BUILT.format(name=target.name))
+        monthly = con.execute("SELECT * FROM monthly_metrics").df()
+        if monthly.empty:
+            raise warehouse.WarehouseMissing(_EMPTY.format(name=target.name))
+        quarterly = con.execute("SELECT * FROM quarterly_metrics").df()
+        versions = con.execute("SELECT version, effective_on, summary, areas_changed FROM policy_versions "
+                               "ORDER BY effective_on").df()
+        coverage = con.execute("SELECT platform, month, count(*) AS posts FROM post_facts GROUP BY ALL").df()
+        through = con.execute(f"SELECT max(published_at AT TIME ZONE '{settings.timezone}') FROM post_facts"
+                              ).fetchone()[0]
+        built = con.execute("SELECT max(built_at) FROM build_log").fetchone()[0] if "build_log" in tables else None
+        findings = con.execute(
+            """SELECT p.month, f.area, f.rule_id, f.severity, count(*) AS findings
+               FROM post_findings f JOIN post_facts p USING (post_uid)
+               WHERE NOT coalesce(f.dismissed, false) AND p.account_type = 'employee' GROUP BY ALL"""
+        ).df()
+        area_posts = con.execute(
+            """WITH breach AS (SELECT DISTINCT post_uid, area FROM post_findings
+                               WHERE NOT coalesce(dismissed, false) AND severity IN ('medium', 'high'))
+               SELECT p.month, b.area, count(*) AS posts_with_finding
+               FROM breach b JOIN post_facts p USING (post_uid) WHERE p.account_type = 'employee' GROUP BY ALL"""
+        ).df()
+        employee_posts = con.execute("SELECT month, count(*) AS posts FROM post_facts "
+                                     "WHERE account_type = 'employee' GROUP BY month").df()
+        incidents = con.execute("SELECT month, area, severity, detection, hours_to_resolve FROM incident_timings"
+                                ).df()
+        clarity = _clarity(con, settings.k)
+    for frame in (coverage, findings, area_posts, employee_posts, incidents):
+        frame["month"] = _month_text(frame["month"]) if len(frame) else pd.Series(dtype=str)
+    return DashboardData(
+        warehouse=target, monthly=monthly, quarterly=quarterly, versions=versions,
+        coverage=coverage.sort_values(["platform", "month"], ignore_index=True),
+        findings=findings, area_posts=area_posts, employee_posts=employee_posts.sort_values("month",
+                                                                                             ignore_index=True),
+        incidents=incidents, clarity=clarity,
+        data_through=pd.Timestamp(through) if through is not None else None,
+        built_at=pd.Timestamp(built) if built is not None else None, k=settings.k, areas=load_codebook().areas,
+    )
+
+
+def _clarity(con, k: int) -> pd.DataFrame:
+    """Favourability of each clarity item per wave (k applied by survey.favourability)."""
+    columns = ["wave", "item_id", "area", "text", "n", "favourable", "ci_low", "ci_high", "suppressed"]
+    items = load_codebook().items_frame()
+    clarity_items = items[items["clarity"]]
+    respondents = con.execute("SELECT response_id, wave, finished, submitted_at FROM respondents").df()
+    if respondents.empty or clarity_items.empty:
+        return pd.DataFrame(columns=columns)
+    con.register("_clarity_items", clarity_items[["item_id"]])
+    try:
+        answers = con.execute("SELECT response_id, item_id, value FROM survey_answers "
+                              "WHERE mapped AND item_id IN (SELECT item_id FROM _clarity_items)").df()
+    finally:
+        con.unregister("_clarity_items")
+    if answers.empty:
+        return pd.DataFrame(columns=columns)
+    table = survey.favourability(answers, clarity_items, respondents, level="item", by="wave", k=k)
+    table = table.merge(clarity_items[["item_id", "area", "text"]], on="item_id", how="left")
+    return table[columns]
+
+
+# --- coverage --------------------------------------------------------------------------------------
+
+def missing_platform_months(coverage: pd.DataFrame) -> pd.DataFrame:
+    """Months without a single post from a platform, between its first month and the last month of any.
+
+    Parameters
+    ----------
+    coverage : DataFrame
+        ``platform, month`` (``YYYY-MM``) and ``posts``.
+
+    Returns
+    -------
+    DataFrame
+        ``platform, month`` of each gap, sorted.
+
+    Examples
+    --------
+    >>> cov = pd.DataFrame({"platform": ["x", "x", "x", "mastodon"], "month": ["2026-01", "2026-02", "2026-04",
+    ...                     "2026-03"], "posts": [5, 4, 6, 2]})
+    >>> missing_platform_months(cov).to_dict("records")
+    [{'platform': 'mastodon', 'month': '2026-04'}, {'platform': 'x', 'month': '2026-03'}]
+    """
+    if coverage.empty:
+        return pd.DataFrame(columns=["platform", "month"])
+    last = pd.Period(coverage["month"].max(), "M")
+    rows = []
+    for platform, group in coverage.groupby("platform"):
+        present = set(group.loc[group["posts"] > 0, "month"])
+        first = pd.Period(group["month"].min(), "M")
+        rows += [(platform, str(m)) for m in pd.period_range(first, last, freq="M") if str(m) not in present]
+    return pd.DataFrame(rows, columns=["platform", "month"]).sort_values(["platform", "month"], ignore_index=True)
+
+
+def coverage_banner(data: DashboardData, *, limit: int = 8) -> str:
+    """One line saying what the dashboard covers: data through, last build, missing platform-months."""
+    parts = []
+    if data.data_through is not None:
+        parts.append(f"Data through {data.data_through:%d %b %Y}")
+    if len(data.incidents):
+        parts.append(f"incidents through {pd.Period(data.incidents['month'].max(), 'M'):%b %Y}")
+    waves = data.quarterly.loc[data.quarterly["metric"] == "response_rate", "period"]
+    if len(waves):
+        parts.append(f"latest survey wave {sorted(waves.unique(), key=_period_key)[-1]}")
+    if data.built_at is not None:
+        parts.append(f"built {data.built_at:%d %b %Y %H:%M} UTC")
+    missing = missing_platform_months(data.coverage)
+    if missing.empty:
+        gaps = "No missing platform-months."
+    else:
+        named = [f"{p} {pd.Period(m, 'M'):%b %Y}" for p, m in missing.itertuples(index=False)]
+        more = f" and {len(named) - limit} more" if len(named) > limit else ""
+        gaps = f"Missing platform-months (no posts exported): {', '.join(named[:limit])}{more}."
+    return "; ".join(parts) + ". " + gaps
+
+
+def _period_key(label: str) -> pd.Timestamp:
+    start = period_start([label]).iloc[0]
+    return start if pd.notna(start) else pd.Timestamp.max
+
+
+# --- filters and KPI tiles -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    """The leadership filter state. Department and platform are never combined (small groups)."""
+
+    period: str
+    department: str = ALL
+    platform: str = ALL
+
+    def __post_init__(self) -> None:
+        if self.department != ALL and self.platform != ALL:
+            raise ValueError("Choose a department or a platform, not both: department x platform is never "
+                             "published, because its groups would be too small to show safely.")
+
+    def choose(self, **changes: str) -> Filters:
+        """The state after a change; choosing a department clears the platform and vice versa."""
+        merged = {"period": self.period, "department": self.department, "platform": self.platform, **changes}
+        if changes.get("department", ALL) != ALL:
+            merged["platform"] = ALL
+        if changes.get("platform", ALL) != ALL:
+            merged["department"] = ALL
+        return Filters(**merged)
+
+
+def filter_options(quarterly: pd.DataFrame) -> dict[str, list[str]]:
+    """Quarters (newest first), departments and platforms the quarterly table can be filtered by.
+
+    Examples
+    --------
+    >>> q = pd.DataFrame({"metric": "adherence_rate", "period": ["2026-Q1", "2026-Q2", "2026-Q2"],
+    ...                   "department": [ALL, ALL, "Finance"], "platform": ALL})
+    >>> filter_options(q)
+    {'periods': ['2026-Q2', '2026-Q1'], 'departments': ['(all)', 'Finance'], 'platforms': ['(all)']}
+    """
+    quarters = quarterly.loc[quarterly["period"].astype(str).str.fullmatch(r"\d{4}-Q[1-4]")
+                             & ~quarterly["metric"].isin(SURVEY_METRICS), "period"]
+    departments = sorted(set(quarterly["department"].dropna()) - {ALL})
+    platforms = sorted(set(quarterly["platform"].dropna()) - {ALL})
+    return {"periods": sorted(set(quarters), reverse=True), "departments": [ALL, *departments],
+            "platforms": [ALL, *platforms]}
+
+
+def _periods_for(rows: pd.DataFrame, metric: str, period: str) -> tuple[str, str]:
+    """(current, previous) period of a metric for a selected quarter; survey metrics use their waves."""
+    if metric not in SURVEY_METRICS:
+        return period, parse_period(period).previous().label
+    waves = sorted(set(rows["period"]), key=_period_key)
+    end = pd.Timestamp(parse_period(period).end)
+    eligible = [w for w in waves if _period_key(w) < end]
+    if not eligible:
+        return period, parse_period(period).previous().label
+    current = eligible[-1]
+    previous = eligible[-2] if len(eligible) > 1 else ""
+    return current, previous
+
+
+def kpi_tiles(
+    quarterly: pd.DataFrame,
+    *,
+    period: str,
+    department: str = ALL,
+    platform: str = ALL,
+    metrics: Sequence[str] = KPI_METRICS,
+    targets: dict[str, config.Target] | None = None,
+) -> pd.DataFrame:
+    """The KPI tiles of a quarter: value, n, CI, change against the previous period, significance, RAG.
+
+    Parameters
+    ----------
+    quarterly : DataFrame
+        The ``quarterly_metrics`` table.
+    period : str
+        The quarter (``YYYY-Qn``). Survey metrics show the latest wave that started by its end and
+        compare with the wave before.
+    department, platform : str
+        One group (or ``"(all)"``); never both.
+    metrics : sequence of str
+        Which metrics, in order.
+    targets : dict, optional
+        Red/amber/green targets per metric; default the configured ones.
+
+    Returns
+    -------
+    DataFrame
+        One row per metric: the columns of :func:`analytics.metrics.compare_periods` (``metric, label,
+        unit, definition, period, value, n, n_people, ci_low, ci_high, suppressed, previous_period,
+        previous_value, change, p_value, significant``) plus ``available`` (the metric is published for
+        this grouping), ``status`` (``green``/``amber``/``red``, ``no target``, ``hidden`` when
+        suppressed, ``no data``, ``not available``) and ``direction`` (``better``/``worse``/``same``/``""``).
+
+    Examples
+    --------
+    >>> q = pd.DataFrame({"period": ["2026-Q1", "2026-Q2"], "department": ALL, "platform": ALL,
+    ...     "metric": "adherence_rate", "value": [0.90, 0.96], "n": [400.0, 400.0], "n_people": [60.0, 62.0],
+    ...     "successes": [360.0, 384.0], "sd": np.nan, "ci_low": [0.87, 0.94], "ci_high": [0.93, 0.98],
+    ...     "suppressed": False})
+    >>> tile = kpi_tiles(q, period="2026-Q2", metrics=["adherence_rate"],
+    ...                  targets={"adherence_rate": config.Target(0.95, 0.9)}).iloc[0]
+    >>> tile["previous_period"], bool(tile["significant"]), tile["status"], tile["direction"]
+    ('2026-Q1', True, 'green', 'better')
+    """
+    Filters(period, department, platform)
+    targets = config.get_settings().targets if targets is None else targets
+    rows = []
+    for metric in metrics:
+        if metric not in METRICS:
+            raise ValueError(f"Unknown metric {metric!r}; known: {sorted(METRICS)}.")
+        rows_of_metric = quarterly[quarterly["metric"] == metric]
+        mine = rows_of_metric[(rows_of_metric["department"] == department) & (rows_of_metric["platform"] == platform)]
+        # published for this kind of grouping at all (a department without rows simply has no data)
+        if department != ALL:
+            available = bool((rows_of_metric["department"] != ALL).any())
+        elif platform != ALL:
+            available = bool((rows_of_metric["platform"] != ALL).any())
+        else:
+            available = not mine.empty
+        current, previous = _periods_for(mine, metric, period)
+        row = compare_periods(quarterly, metric=metric, current=current, previous=previous, department=department,
+                              platform=platform).iloc[0].to_dict()
+        if not available:
+            status = "not available"
+        elif row["suppressed"]:
+            status = "hidden"
+        elif pd.isna(row["value"]):
+            status = "no data"
+        elif metric in targets:
+            status = targets[metric].status(float(row["value"]))
+        else:
+            status = "no target"
+        change = row["change"]
+        if pd.isna(change):
+            direction = ""
+        elif change == 0:
+            direction = "same"
+        else:
+            direction = "better" if (change > 0) == METRICS[metric].higher_is_better else "worse"
+        rows.append({**row, "available": available, "status": status, "direction": direction})
+    return pd.DataFrame(rows)
+
+
+_RAG = {"green": ("#1a7f37", "on target"), "amber": ("#b26a00", "near target"), "red": ("#c62828", "off target"),
+        "no target": ("#666", "no target set"), "hidden": ("#8c8c8c", "hidden"), "no data": ("#8c8c8c", "no data"),
+        "not available": ("#8c8c8c", "not available")}
+
+
+def _format(metric: str, value: float, *, change: bool = False) -> str:
+    kind = METRICS[metric].kind
+    if pd.isna(value):
+        return "–"
+    if kind in ("rate", "ratio"):
+        return f"{100 * value:+.1f} pts" if change else f"{100 * value:.1f}%"
+    if kind == "median":
+        return f"{value:+,.0f} h" if change else f"{value:,.0f} h"
+    if kind == "count":
+        return f"{value:+,.0f}" if change else f"{value:,.0f}"
+    return f"{value:+.2f}"
+
+
+def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
+    colour, word = _RAG[tile["status"]]
+    metric = tile["metric"]
+    head = (f"<div style='font-size:13px;color:#444'>{html.escape(tile['label'])}"
+            f" <span style='color:#777'>({html.escape(str(tile['period']))})</span></div>")
+    badge = (f"<span style='background:{colour};color:white;border-radius:9px;padding:1px 8px;font-size:11px'>"
+             f"{html.escape(word)}</span>")
+    if tile["status"] == "not available":
+        body = (f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>not broken down by {grouping}</div>"
+                f"<div style='font-size:12px;color:#666'>{html.escape(tile['unit'])}</div>")
+    elif tile["status"] == "hidden":
+        body = f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>{hidden_label(k)}</div>"
+    else:
+        n_people = "" if pd.isna(tile["n_people"]) else f", {int(tile['n_people']):,} people"
+        n = "n = –" if pd.isna(tile["n"]) else f"n = {int(tile['n']):,}{n_people}"
+        ci = ("" if pd.isna(tile["ci_low"]) else
+              f" · 95% CI {_format(metric, tile['ci_low'])} to {_format(metric, tile['ci_high'])}")
+        if pd.isna(tile["change"]):
+            change = f"no comparison with {html.escape(str(tile['previous_period']) or 'an earlier period')}"
+        else:
+            arrow = {"better": "▲", "worse": "▼", "same": "="}[tile["direction"]]
+            if pd.isna(tile["p_value"]):
+                test = "no significance test for this kind of figure"
+            elif tile["significant"]:
+                test = f"significant, p = {tile['p_value']:.3f}"
+            else:
+                test = f"not significant, p = {tile['p_value']:.2f}"
+            change = (f"{arrow} {_format(metric, tile['change'], change=True)} vs "
+                      f"{html.escape(str(tile['previous_period']))} ({tile['direction']}; {test})")
+        body = (f"<div style='font-size:26px;font-weight:600;margin:4px 0'>{_format(metric, tile['value'])}</div>"
+                f"<div style='font-size:12px;color:#444'>{n}{ci}</div>"
+                f"<div style='font-size:12px;color:#444;margin-top:3px'>{change}</div>")
+    return (f"<div class='pp-tile' data-metric='{metric}' title='{html.escape(tile['definition'], quote=True)}' "
+            f"style='border:1px solid #ddd;border-left:6px solid {colour};border-radius:6px;padding:8px 10px;"
+            f"min-height:118px'>{head}{body}<div style='margin-top:5px'>{badge}</div></div>")
+
+
+# --- chart data ------------------------------------------------------------------------------------
+
+def trend_frame(
+    table: pd.DataFrame, *, metric: str, department: str = ALL, platform: str = ALL, through: str | None = None
+) -> pd.DataFrame:
+    """One metric's rows for a trend chart: the organisation and, when filtered, the chosen group.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``monthly_metrics`` or ``quarterly_metrics``.
+    metric : str
+        The metric.
+    department, platform : str
+        The chosen group (``"(all)"`` for none).
+    through : str, optional
+        Last period shown (a month ``YYYY-MM`` or a quarter, whose last month is then the limit).
+
+    Returns
+    -------
+    DataFrame
+        ``series`` (the group's name or "Organisation"), ``period, value, n, n_people, ci_low,
+        ci_high, suppressed``; the chosen group first. A metric not published for the grouping gives
+        the organisation only.
+    """
+    columns = ["series", "period", "value", "n", "n_people", "ci_low", "ci_high", "suppressed"]
+    rows = table[table["metric"] == metric]
+    organisation = rows[(rows["department"] == ALL) & (rows["platform"] == ALL)].assign(series=ORGANISATION)
+    chosen = department if department != ALL else platform
+    group = rows[(rows["department"] == department) & (rows["platform"] == platform)] if chosen != ALL else rows[:0]
+    out = pd.concat([group.assign(series=chosen), organisation], ignore_index=True)
+    if through is not None:
+        limit = pd.Timestamp(parse_period(through).end)
+        out = out[period_start(out["period"]).lt(limit).to_numpy()]
+    return out[columns].sort_values(["series", "period"], key=lambda s: s != chosen if s.name == "series" else s,
+                                    ignore_index=True)
+
+
+def findings_by_rule(data: DashboardData, *, area: str, periods: Sequence[str]) -> pd.DataFrame:
+    """Findings per rule of one area in the given quarters (aggregates; every rule of the area listed).
+
+    Returns
+    -------
+    DataFrame
+        ``period, rule_id, severity, explanation, findings, employee_posts, per_1000`` (findings per
+        1,000 employee posts in the quarter).
+    """
+    rules = rules_frame()
+    rules = rules[rules["area"] == area]
+    quarters = _quarter_of(data.findings["month"])
+    posts = data.employee_posts.assign(period=_quarter_of(data.employee_posts["month"]))
+    posts = posts.groupby("period")["posts"].sum()
+    rows = []
+    for period in periods:
+        mine = data.findings[(data.findings["area"] == area) & (quarters == period)]
+        counts = mine.groupby("rule_id")["findings"].sum()
+        total = float(posts.get(period, 0))
+        for rule in rules.itertuples():
+            found = int(counts.get(rule.rule_id, 0))
+            rows.append({"period": period, "rule_id": rule.rule_id, "severity": rule.severity,
+                         "explanation": rule.explanation, "findings": found, "employee_posts": total,
+                         "per_1000": 1000 * found / total if total else np.nan})
+    return pd.DataFrame(rows, columns=["period", "rule_id", "severity", "explanation", "findings", "employee_posts",
+                                       "per_1000"])
+
+
+def _quarter_of(months: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(months)
+    return stamps.dt.year.astype(str) + "-Q" + stamps.dt.quarter.astype(str)
+
+
+def area_adherence(data: DashboardData, *, area: str) -> pd.DataFrame:
+    """Monthly share of employee posts without a medium/high finding in one area, with its Wilson CI.
+
+    Returns
+    -------
+    DataFrame
+        ``period`` (month), ``value``, ``n`` (employee posts), ``posts_with_finding``, ``ci_low``,
+        ``ci_high``, ``suppressed`` (always False: an organisation-wide rate).
+    """
+    from analytics.adherence import wilson_interval
+
+    mine = data.area_posts[data.area_posts["area"] == area].groupby("month")["posts_with_finding"].sum()
+    out = data.employee_posts.rename(columns={"month": "period", "posts": "n"}).copy()
+    out["posts_with_finding"] = out["period"].map(mine).fillna(0).astype(int)
+    out["value"] = 1 - out["posts_with_finding"] / out["n"]
+    low, high = wilson_interval((out["n"] - out["posts_with_finding"]).to_numpy(), out["n"].to_numpy())
+    out["ci_low"], out["ci_high"], out["suppressed"] = low, high, False
+    return out[["period", "value", "n", "posts_with_finding", "ci_low", "ci_high", "suppressed"]]
+
+
+def revision_effect(series: pd.DataFrame, versions: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The level and slope change of a monthly rate at the last policy revision (interrupted time series).
+
+    ``series`` has ``period`` (``YYYY-MM``), ``value`` and ``n``; all revisions inside the series are
+    fitted jointly (:func:`analytics.trends.interrupted_time_series`, WLS by n) and the last one is
+    reported. Returns ``(result, sentence)``; ``result`` is empty, and the sentence says why, when
+    there are too few months around the revision.
+    """
+    shown = series.dropna(subset=["value"])
+    shown = shown[shown["n"] > 0]
+    if shown.empty or versions.empty:
+        return pd.DataFrame(), "No revision effect: no monthly series or no policy revisions recorded."
+    first, last = pd.Timestamp(shown["period"].min() + "-01"), pd.Timestamp(shown["period"].max() + "-01")
+    dates = pd.to_datetime(versions["effective_on"])
+    inside = versions[(dates > first) & (dates <= last)]
+    if inside.empty:
+        return pd.DataFrame(), "No policy revision falls inside the months with data."
+    named = dict(zip(pd.to_datetime(inside["effective_on"]), inside["version"], strict=True))
+    for start in range(len(inside)):
+        # an early revision with too few months before it would block the fit; drop revisions from the front
+        try:
+            result = trends.interrupted_time_series(shown, time="period", value="value",
+                                                    interruptions=list(pd.to_datetime(inside["effective_on"])[start:]),
+                                                    weight="n")
+            break
+        except ValueError as error:
+            reason = str(error)
+    else:
+        return pd.DataFrame(), f"Too few months to estimate the effect of the last revision ({reason})"
+    row = result.iloc[-1]
+    version = named.get(pd.Timestamp(row["interruption"]), "?")
+    sentence = (
+        f"Since policy {version} ({pd.Timestamp(row['interruption']):%d %b %Y}): level change "
+        f"{100 * row['level_change']:+.1f} pts (95% CI {100 * row['level_ci_low']:+.1f} to "
+        f"{100 * row['level_ci_high']:+.1f}, p = {row['level_p']:.2f}), slope change "
+        f"{100 * row['slope_change']:+.2f} pts per month (95% CI {100 * row['slope_ci_low']:+.2f} to "
+        f"{100 * row['slope_ci_high']:+.2f}); {int(row['n_before'])} months before, {int(row['n_after'])} after."
+    )
+    return result.assign(version=[named.get(pd.Timestamp(t), "?") for t in result["interruption"]]), sentence
+
+
+# --- areas to revise -------------------------------------------------------------------------------
+
+def revision_priorities(data: DashboardData, *, period: str | None = None) -> pd.DataFrame:
+    """The policy areas ranked by how much the evidence says they need revising, with that evidence.
+
+    Three signals per area, each ranked across the areas (worst = 1.0): policy findings per 1,000
+    employee posts in the quarter, the share of answers NOT favourable on the area's clarity item in the
+    latest survey wave up to the quarter, and incidents reported in the quarter. An area's score is the
+    mean of its available signal ranks; areas are ordered by score, then by finding rate.
+
+    Returns
+    -------
+    DataFrame
+        ``rank, area, score, findings_per_1000, previous_findings_per_1000, findings, clarity_favourable,
+        clarity_n, clarity_wave, incidents, median_hours_to_resolve, last_changed, evidence`` (one sentence).
+    """
+    periods = filter_options(data.quarterly)["periods"]
+    if not periods:
+        return pd.DataFrame()
+    period = period or periods[0]
+    previous = parse_period(period).previous().label
+    posts = data.employee_posts.assign(q=_quarter_of(data.employee_posts["month"])).groupby("q")["posts"].sum()
+    breach = data.area_posts.assign(q=_quarter_of(data.area_posts["month"])).groupby(["q", "area"])[
+        "posts_with_finding"].sum()
+    incidents = data.incidents.assign(q=_quarter_of(data.incidents["month"]))
+    incidents = incidents[incidents["q"] == period]
+    has_rules = set(rules_frame()["area"])
+    waves = [w for w in sorted(set(data.clarity["wave"]), key=_period_key)
+             if _period_key(w) < pd.Timestamp(parse_period(period).end)]
+    wave = waves[-1] if waves else None
+    clarity = data.clarity[data.clarity["wave"] == wave].groupby("area").agg(
+        favourable=("favourable", "mean"), n=("n", "min"), suppressed=("suppressed", "any"))
+    rows = []
+    for area in AREAS:
+        def rate(q: str, area: str = area) -> float:
+            return 1000 * breach.get((q, area), 0) / posts[q] if posts.get(q, 0) else np.nan
+
+        mine = incidents[incidents["area"] == area]
+        fav = clarity.loc[area] if area in clarity.index else None
+        usable = fav is not None and not bool(fav["suppressed"]) and pd.notna(fav["favourable"])
+        rows.append({
+            "area": area,
+            "findings_per_1000": rate(period) if area in has_rules else np.nan,
+            "previous_findings_per_1000": rate(previous) if area in has_rules else np.nan,
+            "findings": int(breach.get((period, area), 0)),
+            "clarity_favourable": float(fav["favourable"]) if usable else np.nan,
+            "clarity_n": float(fav["n"]) if usable else np.nan,
+            "clarity_wave": wave if usable else None,
+            "incidents": len(mine),
+            "median_hours_to_resolve": float(mine["hours_to_resolve"].median()) if len(mine) else np.nan,
+            "last_changed": _last_changed(data.versions, area),
+        })
+    table = pd.DataFrame(rows)
+    signals = pd.DataFrame({
+        "findings": table["findings_per_1000"].rank(pct=True),
+        "clarity": (1 - table["clarity_favourable"]).rank(pct=True),
+        "incidents": table["incidents"].astype(float).rank(pct=True),
+    })
+    table["score"] = signals.mean(axis=1, skipna=True)
+    table = table.sort_values(["score", "findings_per_1000", "area"], ascending=[False, False, True],
+                              na_position="last", ignore_index=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    table["evidence"] = [_evidence(row, period, previous) for row in table.itertuples()]
+    return table[["rank", "area", "score", "findings_per_1000", "previous_findings_per_1000", "findings",
+                  "clarity_favourable", "clarity_n", "clarity_wave", "incidents", "median_hours_to_resolve",
+                  "last_changed", "evidence"]]
+
+
+def _last_changed(versions: pd.DataFrame, area: str) -> str:
+    changed = versions[versions["areas_changed"].fillna("").str.split(";").map(lambda a: area in a)]
+    if changed.empty:
+        return ""
+    last = changed.iloc[-1]
+    return f"{last['version']} ({pd.Timestamp(last['effective_on']):%d %b %Y})"
+
+
+def _evidence(row, period: str, previous: str) -> str:
+    parts = []
+    if pd.notna(row.findings_per_1000):
+        was = ("" if pd.isna(row.previous_findings_per_1000)
+               else f", {row.previous_findings_per_1000:.1f} in {previous}")
+        parts.append(f"{row.findings_per_1000:.1f} posts with a finding per 1,000 employee posts in {period}{was}")
+    else:
+        parts.append("no automated rule checks this area")
+    if pd.notna(row.clarity_favourable):
+        parts.append(f"clarity item {100 * row.clarity_favourable:.0f}% favourable (n = {int(row.clarity_n)}, "
+                     f"wave {row.clarity_wave})")
+    else:
+        parts.append("no clarity result to show")
+    median = "" if pd.isna(row.median_hours_to_resolve) else f", median {row.median_hours_to_resolve:.0f} h to resolve"
+    parts.append(f"{row.incidents} incident{'s' if row.incidents != 1 else ''} in {period}{median}")
+    if row.last_changed:
+        parts.append(f"last changed in {row.last_changed}")
+    return "; ".join(parts) + "."
+
+
+# --- widgets ---------------------------------------------------------------------------------------
+
+def csv_link(frame: pd.DataFrame, filename: str, label: str = "Download this chart's data (CSV)") -> str:
+    """An HTML link that downloads ``frame`` as CSV from a data: URI (no server round trip).
+
+    >>> csv_link(pd.DataFrame({"a": [1]}), "x.csv").startswith('<a download="x.csv" href="data:text/csv')
+    True
+    """
+    payload = base64.b64encode(frame.to_csv(index=False).encode("utf-8")).decode("ascii")
+    return (f'<a download="{html.escape(filename)}" href="data:text/csv;charset=utf-8;base64,{payload}" '
+            f'class="pp-csv" style="font-size:12px">{html.escape(label)}</a>')
+
+
+def refresh_figure(widget, figure) -> None:
+    """Make a ``go.FigureWidget`` show ``figure`` in one batched update (traces updated in place when
+    the trace layout is unchanged, else replaced)."""
+    same = len(widget.data) == len(figure.data) and all(
+        a.type == b.type for a, b in zip(widget.data, figure.data, strict=True))
+    if not same:
+        widget.data = ()
+        widget.add_traces(list(figure.data))
+    layout = figure.layout.to_plotly_json()
+    with widget.batch_update():
+        if same:
+            for old, new in zip(widget.data, figure.data, strict=True):
+                old.update(new.to_plotly_json(), overwrite=True)
+        widget.layout.shapes = layout.pop("shapes", ())
+        widget.layout.annotations = layout.pop("annotations", ())
+        widget.update_layout(layout, overwrite=True)
+
+
+def _message(text: str, *, busy: bool = False):
+    import ipywidgets as widgets
+
+    colour = "#b26a00" if busy else "#444"
+    title = "Busy, retry in a moment" if busy else "Nothing to show yet"
+    return widgets.HTML(
+        f"<div class='pp-message' style='border:1px solid {colour};border-radius:6px;padding:14px;max-width:760px'>"
+        f"<b style='color:{colour}'>{title}</b><p>{html.escape(text)}</p></div>")
+
+
+def _guarded(builder: Callable[[DashboardData], object], path) -> object:
+    """Build a dashboard, or a clear message (with Retry) when the warehouse is missing, empty or busy."""
+    import ipywidgets as widgets
+
+    box = widgets.VBox()
+
+    def attempt(_button=None) -> None:
+        try:
+            data = load_data(path)
+        except warehouse.WarehouseBusy as error:
+            retry = widgets.Button(description="Retry", icon="refresh")
+            retry.on_click(attempt)
+            box.children = [_message(f"busy, retry: {error}", busy=True), retry]
+            return
+        except warehouse.WarehouseMissing as error:
+            box.children = [_message(str(error))]
+            return
+        box.children = [builder(data)]
+
+    attempt()
+    return box
+
+
+def _header(title: str, data: DashboardData):
+    import ipywidgets as widgets
+
+    return widgets.HTML(
+        f"<h1 style='margin:0 0 4px 0'>{html.escape(title)}</h1>"
+        f"<div class='pp-banner' style='background:#fff8e1;border:1px solid #f0d58c;border-radius:6px;"
+        f"padding:6px 10px;font-size:13px'>{html.escape(coverage_banner(data))}</div>")
+
+
+@dataclass
+class _Chart:
+    """A chart slot of the leadership dashboard: how to get its data and draw it."""
+
+    key: str
+    frame: Callable[[Filters], pd.DataFrame]
+    draw: Callable[[pd.DataFrame, Filters], object]
+    widget: object = None
+    link: object = None
+    caption: object = None
+
+
+class LeadershipDashboard:
+    """KPI tiles and trend charts with quarter, department and platform filters (ipywidgets + FigureWidgets)."""
+
+    def __init__(self, data: DashboardData) -> None:
+        import ipywidgets as widgets
+
+        self.data = data
+        options = filter_options(data.quarterly)
+        if not options["periods"]:
+            raise warehouse.WarehouseMissing(_EMPTY.format(name=data.warehouse.name))
+        self.filters = Filters(period=options["periods"][0])
+        self.period = widgets.Dropdown(options=options["periods"], value=self.filters.period, description="Quarter")
+        self.department = widgets.Dropdown(options=options["departments"], value=ALL, description="Department")
+        self.platform = widgets.Dropdown(options=options["platforms"], value=ALL, description="Platform")
+        self.note = widgets.HTML("<span style='font-size:12px;color:#555'>Choose a department or a platform; "
+                                 "they are not combined, so no group gets too small to show.</span>")
+        self._syncing = False
+        for control in (self.period, self.department, self.platform):
+            control.observe(self._on_change, names="value")
+        self.tiles = {m: widgets.HTML() for m in KPI_METRICS}
+        self.charts = self._chart_slots()
+        for chart in self.charts:
+            frame = chart.frame(self.filters)
+            chart.widget = chart.draw(frame, self.filters)
+            chart.link = widgets.HTML(csv_link(frame, f"{chart.key}.csv"))
+            chart.caption = widgets.HTML(self._caption(chart.key))
+        self._refresh_tiles()
+        grid = widgets.GridBox(list(self.tiles.values()), layout=widgets.Layout(
+            grid_template_columns="repeat(auto-fill, minmax(250px, 1fr))", grid_gap="10px", width="100%"))
+        blocks = [widgets.VBox([c.widget, c.caption, c.link], layout=widgets.Layout(margin="8px 0 18px 0"))
+                  for c in self.charts]
+        self.widget = widgets.VBox([
+            _header("Social-media policy: how it is working", data),
+            widgets.HBox([self.period, self.department, self.platform]), self.note,
+            widgets.HTML("<h2>Key figures</h2>"), grid,
+            widgets.HTML("<h2>Trends</h2>"), *blocks,
+        ])
+
+    def _caption(self, key: str) -> str:
+        metric = key if key in METRICS else None
+        text = METRICS[metric].definition if metric else (
+            "Trust: share of answers to the trust items that are favourable (top-2-box). Response rate: "
+            "finished responses ÷ employees on the roster at the wave's midpoint.")
+        return f"<div class='pp-definition' style='font-size:12px;color:#555'>Definition: {html.escape(text)}</div>"
+
+    def _chart_slots(self) -> list[_Chart]:
+        monthly, quarterly, versions, k = self.data.monthly, self.data.quarterly, self.data.versions, self.data.k
+
+        def monthly_slot(metric: str, bars: bool = False) -> _Chart:
+            def frame(f: Filters) -> pd.DataFrame:
+                return trend_frame(monthly, metric=metric, department=f.department, platform=f.platform,
+                                   through=f.period)
+
+            def draw(rows: pd.DataFrame, f: Filters):
+                return trend_chart(rows, metric=metric, series="series", versions=versions, bars=bars, k=k,
+                                   title=self._title(metric, f), widget=True)
+
+            return _Chart(metric, frame, draw)
+
+        def survey_frame(f: Filters) -> pd.DataFrame:
+            parts = []
+            for metric in ("trust_favourability", "response_rate"):
+                rows = trend_frame(quarterly, metric=metric, department=f.department, platform=ALL)
+                parts.append(rows.assign(series=rows["series"] + " · " + METRICS[metric].label))
+            return pd.concat(parts, ignore_index=True)
+
+        def survey_draw(rows: pd.DataFrame, f: Filters):
+            return trend_chart(rows, metric="trust_favourability", series="series", versions=versions, k=k,
+                               title=f"Survey: trust and response rate per wave{self._scope(f, survey=True)}",
+                               axis_title="% favourable / % of headcount",
+                               how_to_read="Each point is one survey wave (higher is better); bars are 95% CIs "
+                                           "shown as bands; dashed lines mark policy revisions.", widget=True)
+
+        return [monthly_slot("adherence_rate"), monthly_slot("employee_sentiment"), monthly_slot("engagement_rate"),
+                monthly_slot("incidents", bars=True), monthly_slot("median_hours_to_resolve"),
+                monthly_slot("training_coverage"), _Chart("survey", survey_frame, survey_draw)]
+
+    def _scope(self, f: Filters, *, survey: bool = False) -> str:
+        if f.department != ALL:
+            return f" — {f.department} vs organisation"
+        if f.platform != ALL and not survey:
+            return f" — {f.platform} vs organisation"
+        return ""
+
+    def _title(self, metric: str, f: Filters) -> str:
+        published = self.data.monthly[(self.data.monthly["metric"] == metric)
+                                      & (self.data.monthly["department"] == f.department)
+                                      & (self.data.monthly["platform"] == f.platform)]
+        if (f.department != ALL or f.platform != ALL) and published.empty:
+            grouping = "department" if f.department != ALL else "platform"
+            return f"{METRICS[metric].label} per month — organisation (not broken down by {grouping})"
+        return f"{METRICS[metric].label} per month{self._scope(f)}"
+
+    def _on_change(self, change) -> None:
+        if self._syncing:
+            return
+        name = {id(self.period): "period", id(self.department): "department", id(self.platform): "platform"}[
+            id(change["owner"])]
+        self.filters = self.filters.choose(**{name: change["new"]})
+        self._syncing = True
+        try:
+            self.department.value = self.filters.department
+            self.platform.value = self.filters.platform
+        finally:
+            self._syncing = False
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw tiles, charts and download links for the current filters."""
+        self._refresh_tiles()
+        for chart in self.charts:
+            frame = chart.frame(self.filters)
+            refresh_figure(chart.widget, chart.draw(frame, self.filters))
+            chart.link.value = csv_link(frame, f"{chart.key}.csv")
+
+    def _refresh_tiles(self) -> None:
+        f = self.filters
+        grouping = "department" if f.department != ALL else "platform"
+        tiles = kpi_tiles(self.data.quarterly, period=f.period, department=f.department, platform=f.platform)
+        for tile in tiles.itertuples(index=False):
+            self.tiles[tile.metric].value = _tile_html(pd.Series(tile._asdict()), self.data.k, grouping)
+
+
+def leadership(path: str | os.PathLike[str] | None = None):
+    """The leadership dashboard as one ipywidgets box (or the message saying what to run / busy, retry)."""
+    return _guarded(lambda data: LeadershipDashboard(data).widget, path)
+
+
+def _ranking_html(table: pd.DataFrame) -> str:
+    rows = "".join(
+        f"<tr><td style='text-align:center;font-weight:600'>{row.rank}</td><td>{html.escape(row.area)}</td>"
+        f"<td>{row.score:.2f}</td><td>{html.escape(row.evidence)}</td></tr>" for row in table.itertuples())
+    return ("<table class='pp-ranking' style='border-collapse:collapse;font-size:13px;width:100%'>"
+            "<thead><tr style='text-align:left;border-bottom:1px solid #999'><th>Rank</th><th>Area</th>"
+            "<th>Score</th><th>Evidence</th></tr></thead><tbody>" + rows + "</tbody></table>")
+
+
+def _policy_review(data: DashboardData):
+    import ipywidgets as widgets
+
+    periods = filter_options(data.quarterly)["periods"]
+    if not periods:
+        raise warehouse.WarehouseMissing(_EMPTY.format(name=data.warehouse.name))
+    period, previous = periods[0], parse_period(periods[0]).previous().label
+    ranking = revision_priorities(data, period=period)
+    has_rules = set(rules_frame()["area"])
+    children = [
+        _header("Policy review: evidence per policy area", data),
+        widgets.HTML(f"<h2>Areas to revise, {html.escape(period)}</h2><p style='font-size:13px;color:#555'>"
+                     "Areas are ranked by the mean of their ranks on three signals (worst first): posts with a "
+                     "finding per 1,000 employee posts, the share not favourable on the area's clarity item, and "
+                     "incidents reported. The evidence behind each rank is listed beside it.</p>"),
+        widgets.HTML(_ranking_html(ranking)),
+        widgets.HTML(csv_link(ranking, "areas-to-revise.csv", "Download the ranking (CSV)")),
+    ]
+    overall = trend_frame(data.monthly, metric="adherence_rate")
+    effect = revision_effect(overall, data.versions)[1]
+    children += _chart_block(
+        trend_chart(overall.drop(columns="series"), metric="adherence_rate", versions=data.versions, k=data.k,
+                    title="Adherence rate per month (all policy areas)", widget=True),
+        overall, "adherence-rate.csv", f"Effect of the last revision: {effect}")
+    clarity = data.clarity.copy()
+    clarity["label"] = clarity["area"].fillna("") + ": " + clarity["text"].fillna("")
+    children += _chart_block(
+        bar_chart(clarity, category="label", value="favourable", n="n", ci=("ci_low", "ci_high"),
+                  suppressed="suppressed", colour="wave", percent=True, k=data.k,
+                  title="Is the policy clear? Clarity items per survey wave",
+                  axis_title="Favourable answers (% of respondents)",
+                  how_to_read="Longer bars mean clearer; whiskers are 95% CIs; n = respondents per item and wave.",
+                  widget=True),
+        clarity.drop(columns="label"), "clarity-items.csv", METRICS["clarity_favourability"].definition)
+    evidence = ranking.set_index("area")
+    for area in AREAS:
+        children.append(widgets.HTML(
+            f"<h2 id='area-{area}'>{html.escape(area.capitalize())}</h2><p style='font-size:13px;color:#555'>"
+            f"{html.escape(data.areas.get(area, ''))}</p><p style='font-size:13px'><b>Rank "
+            f"{int(evidence.loc[area, 'rank'])}.</b> {html.escape(evidence.loc[area, 'evidence'])}</p>"))
+        children.append(widgets.HTML(_area_table(data, area, period, previous)))
+        if area not in has_rules:
+            continue
+        rules = findings_by_rule(data, area=area, periods=[previous, period])
+        children += _chart_block(
+            bar_chart(rules, category="rule_id", value="findings", colour="period", k=data.k,
+                      title=f"{area.capitalize()}: findings per rule, {previous} and {period}",
+                      axis_title="Findings on employee posts (count)",
+                      how_to_read="Counts of (non-dismissed) findings per rule; individual posts are never listed.",
+                      widget=True),
+            rules, f"{area}-findings-by-rule.csv", "A finding is a post matching a policy rule; dismissed "
+                                                    "false positives are left out.")
+        series = area_adherence(data, area=area)
+        effect = revision_effect(series, data.versions)[1]
+        children += _chart_block(
+            trend_chart(series, metric="adherence_rate", versions=data.versions, k=data.k,
+                        title=f"{area.capitalize()}: employee posts without a {area} finding, per month",
+                        axis_title="Posts without a finding (% of employee posts)", widget=True),
+            series, f"{area}-adherence.csv", f"Effect of the last revision: {effect}")
+    return widgets.VBox(children)
+
+
+def _area_table(data: DashboardData, area: str, period: str, previous: str) -> str:
+    """Clarity items and incidents of one area as a small HTML table (aggregates only)."""
+    cells = []
+    items = data.clarity[data.clarity["area"] == area]
+    for item in items.itertuples():
+        value = (hidden_label(data.k) if item.suppressed else
+                 f"{100 * item.favourable:.0f}% favourable (n = {int(item.n)}, 95% CI {100 * item.ci_low:.0f}–"
+                 f"{100 * item.ci_high:.0f}%)")
+        cells.append((f"Clarity, wave {item.wave}: “{item.text}”", value))
+    quarters = _quarter_of(data.incidents["month"])
+    for q in (previous, period):
+        mine = data.incidents[(data.incidents["area"] == area) & (quarters == q)]
+        severity = ", ".join(f"{n} {s}" for s, n in mine["severity"].value_counts().items()) or "none"
+        median = mine["hours_to_resolve"].median()
+        timing = "" if pd.isna(median) else f"; median {median:.0f} h to resolve"
+        self_reported = (mine["detection"] == "self_reported").sum()
+        cells.append((f"Incidents, {q}", f"{len(mine)} ({severity}); {self_reported} self-reported{timing}"))
+    rows = "".join(f"<tr><td style='padding:2px 10px 2px 0;color:#444'>{html.escape(a)}</td>"
+                   f"<td>{html.escape(b)}</td></tr>" for a, b in cells)
+    return f"<table class='pp-area' style='font-size:13px'>{rows}</table>"
+
+
+def _chart_block(figure, frame: pd.DataFrame, filename: str, note: str) -> list:
+    import ipywidgets as widgets
+
+    return [figure, widgets.HTML(f"<div style='font-size:12px;color:#555'>{html.escape(note)}</div>"),
+            widgets.HTML(csv_link(frame, filename))]
+
+
+def policy_review(path: str | os.PathLike[str] | None = None):
+    """The policy-review dashboard as one ipywidgets box (or the message saying what to run / busy, retry)."""
+    return _guarded(_policy_review, path)

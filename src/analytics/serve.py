@@ -1,0 +1,150 @@
+"""Serve the Voila dashboards to leadership: local only, sources stripped, nothing to browse or run.
+
+``serve`` starts Voila over ``dashboards/`` on 127.0.0.1 with preheated kernels (each dashboard is
+executed before anyone asks for it, so the page appears in the time the browser takes to draw it).
+The viewer gets exactly the dashboards: the file tree, the contents API and the file handler are
+removed or closed, the kernel channel accepts widget messages only (Voila's default: no code
+execution), and rendered pages carry no notebook source. The warehouse path reaches the kernels
+through ``POLICY_PULSE_WAREHOUSE``.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import os
+from pathlib import Path
+
+import plotly
+import tornado.web
+from traitlets.config import Config
+
+from analytics import config
+from analytics.charts import SHARED_BUNDLE_ENV
+
+__all__ = ["DASHBOARDS", "PLOTLY_BUNDLE_PATH", "dashboard_app", "serve"]
+
+#: The notebooks served (file name -> title on the index page), in the order the index lists them.
+DASHBOARDS = {"leadership.ipynb": "Leadership dashboard", "policy-review.ipynb": "Policy review (committee)"}
+#: Where the server publishes plotly's widget bundle once, so each chart need not carry its own 5 MB copy.
+PLOTLY_BUNDLE_PATH = "policy-pulse/static/plotly-widget.js"
+
+
+class _IndexHandler(tornado.web.RequestHandler):
+    """The landing page: links to the dashboards, never a listing of the folder."""
+
+    def initialize(self, names: dict[str, str], base_url: str) -> None:
+        self.names = names
+        self.base_url = base_url
+
+    def get(self) -> None:
+        links = "".join(
+            f'<li><a href="{html.escape(self.base_url)}voila/render/{html.escape(name)}">{html.escape(title)}</a></li>'
+            for name, title in self.names.items()
+        )
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.write(f"<!doctype html><html><head><meta charset='utf-8'><title>Policy Pulse</title></head>"
+                   f"<body style='font-family:sans-serif;margin:2em'><h1>Policy Pulse</h1><ul>{links}</ul>"
+                   "</body></html>")
+
+
+class _BundleHandler(tornado.web.RequestHandler):
+    """plotly's FigureWidget bundle, served as one cacheable module."""
+
+    def initialize(self, path: Path) -> None:
+        self.path = path
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/javascript; charset=utf-8")
+        self.set_header("Cache-Control", "public, max-age=86400")
+        self.write(_read_bundle(self.path))
+
+
+@functools.lru_cache(maxsize=1)
+def _read_bundle(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def dashboard_app():
+    """The Voila application class with the browsing handlers removed (built lazily: Voila is heavy)."""
+    from voila.app import Voila
+    from voila.tornado.contentshandler import VoilaContentsHandler
+    from voila.tornado.handler import TornadoVoilaHandler
+    from voila.tornado.treehandler import TornadoVoilaTreeHandler
+
+    class DashboardVoila(Voila):
+        """Voila serving a fixed set of dashboards from a folder, with no tree, contents API or other notebook."""
+
+        def init_handlers(self) -> list:
+            removed = (TornadoVoilaTreeHandler, VoilaContentsHandler, TornadoVoilaHandler)
+            handlers = [h for h in super().init_handlers() if h[1] not in removed]
+            root = Path(self.root_dir)
+            names = {name: title for name, title in DASHBOARDS.items() if (root / name).is_file()}
+            extra = [(self.server_url.rstrip("/") + "/?", _IndexHandler, {"names": names, "base_url": self.base_url})]
+            if names:
+                pattern = "|".join(name.replace(".", r"\.") for name in names)
+                extra.append((self.server_url + rf"voila/render/({pattern})", TornadoVoilaHandler, {
+                    "template_paths": self.template_paths, "config": self.config,
+                    "voila_configuration": self.voila_configuration,
+                }))
+            bundle_dir = Path(plotly.__file__).parent / "package_data"
+            extra.append((self.server_url + PLOTLY_BUNDLE_PATH, _BundleHandler,
+                          {"path": bundle_dir / "widgetbundle.js"}))
+            return extra + handlers
+
+    return DashboardVoila
+
+
+def _voila_config(port: int, open_browser: bool, preheat: bool) -> Config:
+    cfg = Config()
+    cfg.Voila.ip = "127.0.0.1"
+    cfg.Voila.port = port
+    cfg.Voila.port_retries = 0  # a busy port is an error to report, not a reason to move elsewhere
+    cfg.Voila.open_browser = open_browser
+    cfg.VoilaConfiguration.strip_sources = True
+    cfg.VoilaConfiguration.show_tracebacks = False
+    cfg.VoilaConfiguration.preheat_kernel = preheat
+    cfg.VoilaConfiguration.default_pool_size = 1 if preheat else 0
+    # the file handler serves nothing: the dashboards need no files beside them
+    cfg.VoilaConfiguration.file_allowlist = []
+    cfg.VoilaConfiguration.file_denylist = [".*"]
+    # the JupyterLab preview extension is for editors, not viewers
+    cfg.VoilaConfiguration.extension_denylist = ["@voila-dashboards/jupyterlab-preview"]
+    return cfg
+
+
+def serve(
+    warehouse: str | os.PathLike[str] | None = None,
+    port: int = 8866,
+    open_browser: bool = False,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    preheat: bool = True,
+) -> None:
+    """Serve the dashboards on ``http://127.0.0.1:<port>/`` until interrupted (Ctrl-C).
+
+    Parameters
+    ----------
+    warehouse : path, optional
+        The warehouse the dashboards read (its published snapshot); default from the configuration
+        (``POLICY_PULSE_WAREHOUSE`` or ``data/warehouse.duckdb``).
+    port : int
+        Port on 127.0.0.1; a port in use is an error.
+    open_browser : bool
+        Open the index page in the default browser.
+    root : path, optional
+        Folder of the notebooks (default ``dashboards/`` of the project).
+    preheat : bool
+        Keep one kernel per dashboard executed in advance.
+    """
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise ValueError(f"port = {port!r}; give a free TCP port such as 8866.")
+    folder = Path(root) if root is not None else config.DASHBOARDS_DIR
+    if not folder.is_dir():
+        raise ValueError(f"No dashboards folder at {folder}; pass root= the folder holding the dashboards.")
+    # kernels inherit the server's environment (Voila copies os.environ when it starts each kernel)
+    os.environ["POLICY_PULSE_WAREHOUSE"] = str(config.warehouse_path(warehouse))
+    os.environ[SHARED_BUNDLE_ENV] = PLOTLY_BUNDLE_PATH
+    app = dashboard_app()(config=_voila_config(port, open_browser, preheat))
+    app.initialize([str(folder.resolve())])
+    app.start()
