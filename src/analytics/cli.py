@@ -26,20 +26,12 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
     from analytics import sample
 
     out = Path(args.out)
-    truth = sample.generate(out, seed=args.seed, employees=args.employees, months=args.months,
-                            progress=_progress_printer("sample"))
+    truth = sample.generate(out, seed=args.seed, employees=args.employees, months=args.months, scale=args.scale,
+                            progress=lambda message: print(f"[sample] {message}", file=sys.stderr, flush=True))
     files = truth.get("files", {})
     print(f"Wrote {len(files)} export files for {args.employees} employees over {args.months} months to {out}/ "
           f"(planted effects in {out / 'truth.json'}).")
     return 0
-
-
-def _progress_printer(label: str):
-    def report(done: int, total: int, what: str = "") -> None:
-        print(f"\r[{label}] {done}/{total} {what[:60]:<60}", end="" if done < total else "\n", file=sys.stderr,
-              flush=True)
-
-    return report
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -195,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--employees", type=int, default=250)
     p.add_argument("--months", type=int, default=24)
+    p.add_argument("--scale", type=float, default=0.5,
+                   help="post and comment volume multiplier (0.5 = the committed data/sample; 28 ≈ a million rows)")
     p.set_defaults(func=_cmd_sample_data)
 
     p = sub.add_parser("ingest", help="load export files (or folders) into the warehouse")
