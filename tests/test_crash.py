@@ -32,8 +32,9 @@ def monitoring_file(path: Path, n: int) -> Path:
     writer.writerow(["platform", "handle", "posted_at", "text", "url", "likes"])
     for i in range(n):
         handle = "@nadiap" if i % 2 else "@felixa"
-        writer.writerow(["x", handle, f"2026-03-{1 + i % 28:02d} 09:{i % 60:02d}", f"Post {i}: a great day, thanks team!",
-                         f"https://x.com/{handle[1:]}/status/{880000 + i}", str(i)])
+        writer.writerow(["x", handle, f"2026-03-{1 + i % 28:02d} 09:{i % 60:02d}",
+                         f"Post {i}: a great day, thanks team!", f"https://x.com/{handle[1:]}/status/{880000 + i}",
+                         str(i)])
     path.write_text(buffer.getvalue(), encoding="utf-8")
     return path
 

@@ -35,7 +35,8 @@ FILES = HERE / "files"
 
 ROSTER = [
     # name, email, department, x handle, mastodon handle, linkedin
-    ("Priya Raman", "priya.raman@hostile.example", "Communications", "@priyar", "@priya@mastodon.example", "priya-raman"),
+    ("Priya Raman", "priya.raman@hostile.example", "Communications", "@priyar", "@priya@mastodon.example",
+     "priya-raman"),
     ("Grace Okoro", "grace.okoro@hostile.example", "Fundraising", "@graceok", "", "grace-okoro"),
     ("Liam Byrne", "liam.byrne@hostile.example", "Programmes", "@liamb_rt", "", ""),
     ("Mei Chen", "mei.chen@hostile.example", "Programmes", "@meichen", "@mei@mastodon.example", ""),
@@ -310,8 +311,9 @@ def _cr_only() -> bytes:
 
 @hostile("monitoring_truncated_mid_quote.csv", status="failed", message=["truncated"])
 def _truncated() -> bytes:
+    cut = "a quoted, long text that the download cut"
     whole = monitoring([post("@meichen", "2026-03-07 09:00", "fine", "9100000301"),
-                        post("@meichen", "2026-03-08 09:00", "a quoted, long text that the download cut", "9100000302")])
+                        post("@meichen", "2026-03-08 09:00", cut, "9100000302")])
     return whole[: whole.index(b"long text")]
 
 
@@ -525,7 +527,8 @@ def _name_in_file_name() -> bytes:
          reasons=[["unknown severity"], ["unknown policy area"]])
 def _incident_choices() -> bytes:
     return csv_text([["incident_id", "reported_at", "employee_email", "policy_area", "severity", "detection"],
-                     ["INC-H2", "2026-03-01 10:00", "grace.okoro@hostile.example", "conduct", "catastrophic", "detected"],
+                     ["INC-H2", "2026-03-01 10:00", "grace.okoro@hostile.example", "conduct", "catastrophic",
+                      "detected"],
                      ["INC-H3", "2026-03-02 10:00", "", "vibes", "low", "detected"],
                      ["INC-H4", "2026-03-03 10:00", "mei.chen@hostile.example", "Confidentiality", "HIGH",
                       "Self Reported"]]).encode()
