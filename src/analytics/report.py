@@ -32,6 +32,7 @@ import plotly.offline
 from scipy import stats
 
 from analytics import __version__, adherence, charts, config, insights, survey, warehouse
+from analytics import notebook_views as views
 from analytics.codebook import load_codebook
 from analytics.metrics import ALL, METRICS, compare_periods, metric_definitions
 from analytics.periods import Period
@@ -807,19 +808,20 @@ def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Peri
             f"{current.label} (95% CI {_ci_rate(row['ci_low'], row['ci_high'])}; n = {_number(row['n_posts'])}), "
             f"{insights.format_points(row['change'])} against {previous.label} ({verdict}, "
             f"{insights.format_p(row['p_value'])}).")
+    # breach shares (0-5 %) show the differences that adherence rates near 100 % hide
     bars = pd.concat([
-        ruled.assign(period=current.label)[["area", "period", "adherence_rate", "ci_low", "ci_high", "n_posts"]],
-        ruled.assign(period=previous.label).rename(columns={
-            "previous_adherence_rate": "rate_p", "previous_ci_low": "low_p", "previous_ci_high": "high_p",
-            "previous_n_posts": "n_p"})[["area", "period", "rate_p", "low_p", "high_p", "n_p"]]
-        .set_axis(["area", "period", "adherence_rate", "ci_low", "ci_high", "n_posts"], axis=1),
+        pd.DataFrame({"area": ruled["area"], "period": label, "breach": 1 - ruled[f"{prefix}adherence_rate"],
+                      "low": 1 - ruled[f"{prefix}ci_high"], "high": 1 - ruled[f"{prefix}ci_low"],
+                      "n_posts": ruled[f"{prefix}n_posts"]})
+        for label, prefix in ((previous.label, "previous_"), (current.label, ""))
     ], ignore_index=True)
-    fig = charts.bar_chart(bars, category="area", value="adherence_rate", colour="period", n="n_posts",
-                           ci=("ci_low", "ci_high"), percent=True, k=k,
-                           title=f"Adherence by policy area, {previous.label} and {current.label}",
-                           axis_title="Employee posts keeping the area's rules (% of employee posts)",
-                           how_to_read="A longer bar is better; whiskers are 95% CIs and n is the number of "
-                                       "employee posts. Areas without monitoring rules are not drawn.")
+    fig = charts.bar_chart(bars, category="area", value="breach", colour="period", n="n_posts", ci=("low", "high"),
+                           percent=True, k=k, title=f"Posts breaking each area's rules, {previous.label} and "
+                                                    f"{current.label}",
+                           axis_title="Employee posts with a medium or high finding in the area (% of employee posts)",
+                           how_to_read="A shorter bar is better; whiskers are 95% CIs and n is the number of employee "
+                                       "posts. Areas without monitoring rules are not drawn.")
+    fig.update_layout(height=max(380, fig.layout.height or 0), legend=dict(y=-0.3))
     section.figures.append(_figure(fig, "adherence-areas"))
     table_rows = []
     for row in by_area.to_dict("records"):
@@ -840,7 +842,9 @@ def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Peri
     section.tables.append(_Table(list(table_rows[0]), table_rows, caption=f"Adherence by policy area, {current.label}"))
     rule_rows = [{"Rule": _cell(r["rule_id"]), "Area": _cell(r["area"]), "Severity": _cell(r["severity"]),
                   "Posts": _cell(_number(r["n_posts"]), css="num"),
-                  "Share of employee posts": _cell(_pct(r["share_of_posts"], 2), css="num"),
+                  "Share of employee posts (95% CI; n)": _cell(
+                      f"{_pct(r['share_of_posts'], 2)} ({_pct(r['share_ci_low'], 2)} to {_pct(r['share_ci_high'], 2)}; "
+                      f"n = {int(r['n_employee_posts']):,})", css="num"),
                   f"Posts in {previous.label}": _cell(_number(r["previous_n_posts"]), css="num"),
                   "What the rule checks": _cell(r["explanation"])} for r in rules.to_dict("records")]
     if rule_rows:
@@ -864,7 +868,10 @@ def _rules_table(posts: pd.DataFrame, findings: pd.DataFrame, current: Period, p
         fired = kept[kept["post_uid"].isin(inside)].groupby("rule_id")["post_uid"].nunique()
         out[name] = out["rule_id"].map(fired).fillna(0).astype("int64")
         if name == "n_posts":
+            total = np.full(len(out), float(len(inside)))
             out["share_of_posts"] = out["n_posts"] / max(len(inside), 1)
+            out["share_ci_low"], out["share_ci_high"] = adherence.wilson_interval(out["n_posts"].to_numpy(float), total)
+            out["n_employee_posts"] = len(inside)
     out = out.merge(adherence.rules_frame()[["rule_id", "explanation"]], on="rule_id", how="left")
     return out.sort_values(["n_posts", "rule_id"], ascending=[False, True], ignore_index=True)
 
@@ -1075,8 +1082,9 @@ def _plain_cell(value: Any) -> str:
 def _evidence(by_area: pd.DataFrame, favourable: pd.DataFrame, item_changes: pd.DataFrame,
               incidents: pd.DataFrame, wave: str | None) -> pd.DataFrame:
     """One row per area: the three evidence lines of :func:`areas_to_revise` and their changes."""
-    frame = by_area[["area", "has_rules", "n_posts", "n_breaching", "breach_rate", "change", "significant",
-                     "p_value"]].rename(columns={"change": "adherence_delta", "significant": "adherence_sig",
+    frame = by_area.assign(breach_low=1 - by_area["ci_high"], breach_high=1 - by_area["ci_low"])[[
+        "area", "has_rules", "n_posts", "n_breaching", "breach_rate", "breach_low", "breach_high", "change",
+        "significant", "p_value"]].rename(columns={"change": "adherence_delta", "significant": "adherence_sig",
                                                  "p_value": "adherence_p"})
     if wave is not None and len(favourable):
         now = favourable[(favourable["wave"] == wave) & ~favourable["suppressed"].astype(bool)]
@@ -1112,8 +1120,9 @@ def _evidence(by_area: pd.DataFrame, favourable: pd.DataFrame, item_changes: pd.
 def _evidence_text(row: dict[str, Any], previous: str, previous_wave: str | None) -> str:
     parts = []
     if row["has_rules"]:
-        parts.append(f"{_pct(row['breach_rate'])} of employee posts broke one of its rules (n = "
-                     f"{_number(row['n_posts'])}), {insights.format_points(-row['adherence_delta'])} vs {previous} "
+        parts.append(f"{_pct(row['breach_rate'])} of employee posts broke one of its rules (95% CI "
+                     f"{_ci_rate(row['breach_low'], row['breach_high'])}; n = {_number(row['n_posts'])}), "
+                     f"{insights.format_points(-row['adherence_delta'])} vs {previous} "
                      f"({insights.format_p(row['adherence_p'])})")
     else:
         parts.append("no monitoring rule covers it")
@@ -1261,8 +1270,6 @@ def build_report(
         ``html_path``, ``pdf_path`` (``None`` without Chromium or with ``pdf=False``) and ``headline``
         (the KPI table: rows of :func:`analytics.metrics.compare_periods`).
     """
-    from analytics import notebook_views as views
-
     if not isinstance(period, Period) or (previous is not None and not isinstance(previous, Period)):
         raise ValueError("period and previous must be analytics.periods.Period objects (use parse_period).")
     previous = previous or period.previous()
