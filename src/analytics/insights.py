@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analytics import config
@@ -44,8 +45,9 @@ __all__ = [
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
-#: How each binary training outcome reads in a sentence.
-OUTCOME_WORDS = {"violation": "a policy violation", "positive": "a positive tone"}
+#: How each binary training outcome reads in a sentence: (the odds of ..., the share of ...).
+OUTCOME_WORDS = {"violation": ("a policy violation", "posts with a policy violation"),
+                 "positive": ("a positive tone", "positive posts")}
 #: Cronbach's alpha below this is flagged as too low to read a construct score with confidence.
 ALPHA_ACCEPTABLE = 0.7
 
@@ -187,7 +189,7 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
     ...        "n": 812, "ci_low": 0.91, "ci_high": 0.95, "suppressed": False, "previous_period": "2026-Q2",
     ...        "previous_value": 0.91, "change": 0.02, "p_value": 0.01, "significant": True}
     >>> metric_sentence(row).split(" That")[0]
-    'Adherence rate was 93% in 2026-Q3 (95% CI 91% to 95%; n = 812), up 2.0 points from 91% in 2026-Q2 (p = 0.010).'
+    'Adherence rate in 2026-Q3: 93% (95% CI 91% to 95%; n = 812), up 2.0 points from 91% in 2026-Q2 (p = 0.010).'
     """
     metric, label, period = row["metric"], row["label"], row["period"]
     if metric not in METRICS:
@@ -202,7 +204,8 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
     scale = "rate" if kind in ("rate", "ratio") else "score"
     interval = f"{format_ci(row['ci_low'], row['ci_high'], scale=scale)}; " if kind in ("rate", "mean", "ratio") else ""
     n_text = f"n = {int(row['n']):,}" if not _missing(row.get("n")) else "n not available"
-    sentence = f"{label} was {value} in {period} ({interval}{n_text})"
+    # a count is its own n
+    sentence = f"{label} in {period}: {value}" + ("" if kind == "count" else f" ({interval}{n_text})")
     previous = row.get("previous_value")
     if _missing(previous):
         return sentence + "." + _target_text(metric, row["value"])
@@ -319,8 +322,13 @@ def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -
         return f"Too few negative {source} share words to name a theme (each word must appear in several texts)."
     rows = list(terms.head(top).itertuples())
     first = rows[0]
-    parts = [f'"{first.term}" ({_count(first.docs_negative, "text")}, {first.lift:.1f} times as common as elsewhere)']
-    parts += [f'"{r.term}" ({_count(r.docs_negative, "text")}, {r.lift:.1f} times)' for r in rows[1:]]
+    def lift(value: float, long: bool) -> str:
+        if math.isinf(value):
+            return "in no other text"
+        return f"{value:.1f} times as common as elsewhere" if long else f"{value:.1f} times"
+
+    parts = [f'"{first.term}" ({_count(first.docs_negative, "text")}, {lift(first.lift, True)})']
+    parts += [f'"{r.term}" ({_count(r.docs_negative, "text")}, {lift(r.lift, False)})' for r in rows[1:]]
     return f"In the most negative tenth of {source} the most over-represented words are " + ", ".join(parts) + "."
 
 
@@ -341,14 +349,14 @@ def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None) ->
     >>> for s in training_sentences(effects): print(s)
     Posts by trained employees had 0.45 times the odds of a policy violation of untrained colleagues' posts
     in the same month (95% CI 0.30 to 0.68, p < 0.001; 7,012 posts by 127 employees).
-    Difference-in-differences: after the rollout, the risk of a policy violation changed by -4.1 points more
-    in the trained group than in the never-trained group (95% CI -6.0 to -2.2).
+    Difference-in-differences: after the rollout, the share of posts with a policy violation changed by -4.1
+    points more in the trained group than in the never-trained group (95% CI -6.0 to -2.2).
     """
     if effects.empty:
         return ["Too few trained and untrained people in this selection to estimate the effect of training."]
     sentences = []
     for outcome, rows in effects.groupby("outcome", sort=False):
-        words = OUTCOME_WORDS.get(str(outcome), str(outcome))
+        words, share = OUTCOME_WORDS.get(str(outcome), (str(outcome), f"posts with {outcome}"))
         for row in rows.itertuples():
             people = _count(n_people if n_people is not None else row.n_clusters, "employee")
             if row.term == "odds_ratio":
@@ -366,7 +374,7 @@ def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None) ->
                 interval = format_ci(row.ci_low, row.ci_high, scale="points")
                 verdict = "" if _excludes(row.ci_low, row.ci_high) else "; the interval includes no difference"
                 sentences.append(
-                    f"Difference-in-differences: after the rollout, the risk of {words} changed by "
+                    f"Difference-in-differences: after the rollout, the share of {share} changed by "
                     f"{100 * row.estimate:+.1f} points more in the trained group than in "
                     f"the never-trained group ({interval}{verdict}).")
     return sentences
@@ -446,15 +454,16 @@ def reliability_sentence(alpha: pd.DataFrame) -> str:
     --------
     >>> alpha = pd.DataFrame({"construct": ["trust", "voice"], "alpha": [0.84, 0.61], "n_respondents": [90, 88]})
     >>> print(reliability_sentence(alpha))
-    Read voice with care: its items agree only weakly (Cronbach's alpha 0.61, below 0.7). The other
-    constructs are reliable (alpha 0.84 to 0.84).
+    Read voice with care: its items agree only weakly (Cronbach's alpha 0.61, below 0.7). Trust is
+    reliable (alpha 0.84).
     """
     known = alpha.dropna(subset=["alpha"])
     if known.empty:
         return "Reliability cannot be computed yet (too few complete answers)."
     weak = known[known["alpha"] < ALPHA_ACCEPTABLE]
     good = known[known["alpha"] >= ALPHA_ACCEPTABLE]
-    good_text = (f"alpha {good['alpha'].min():.2f} to {good['alpha'].max():.2f}" if len(good) else "")
+    low, high = (good["alpha"].min(), good["alpha"].max()) if len(good) else (np.nan, np.nan)
+    good_text = f"alpha {low:.2f}" + (f" to {high:.2f}" if high > low else "")
     if weak.empty:
         return f"Every construct is reliable (Cronbach's {good_text}, at least {ALPHA_ACCEPTABLE})."
     listed = ", ".join(f"{r.construct} ({r.alpha:.2f})" for r in weak.itertuples())
@@ -465,7 +474,9 @@ def reliability_sentence(alpha: pd.DataFrame) -> str:
     else:
         sentence = (f"Read these constructs with care, their items agree only weakly (alpha below "
                     f"{ALPHA_ACCEPTABLE}): {listed}.")
-    if len(good):
+    if len(good) == 1:
+        sentence += f" {good['construct'].iloc[0].capitalize()} is reliable ({good_text})."
+    elif len(good):
         sentence += f" The other constructs are reliable ({good_text})."
     return sentence
 
@@ -550,7 +561,9 @@ def data_quality_sentences(
     The most common reason for a rejected row: "no date" (5 rows in 1 file).
     """
     read, loaded, rejected = (int(files[c].sum()) for c in ("rows_read", "rows_loaded", "rows_rejected"))
-    share = f" ({format_percent(rejected / read, 1)})" if read else ""
+    share = ""
+    if read:
+        share = " (under 0.1%)" if 0 < rejected / read < 0.001 else f" ({format_percent(rejected / read, 1)})"
     n_files, n_tables = files["file_name"].nunique(), files["table_name"].nunique()
     sentences = [f"{_count(n_files, 'file')} fed {_count(n_tables, 'table')}: "
                  f"{read:,} rows read, {loaded:,} loaded and {rejected:,} rejected{share}."]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,11 @@ from analytics.periods import Period, parse_period
 from analytics.privacy import person_token, suppress_small_groups
 
 __all__ = [
+    "MIN_LIFT",
+    "NEGATIVE_COMPOUND",
+    "NOT_STATED",
+    "POSITIVE_COMPOUND",
+    "REVISION_WINDOW",
     "SeasonalView",
     "adherence_by_area",
     "adherence_drivers",
@@ -98,13 +104,21 @@ __all__ = [
 
 Warehouse = str | os.PathLike[str] | None
 
+_EMPTY = "Nothing to show: no data yet, or every group has fewer than k people."
+
 _PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a50021", "#7f7f7f")
 _FAVOURABLE, _UNFAVOURABLE, _NEUTRAL = "#2e75b6", "#c55a11", "#bfbfbf"
 _FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 #: Months either side of a revision averaged for the descriptive "before / after" of a revision.
 REVISION_WINDOW = 6
-#: A VADER compound score at or above this is a positive text (the package authors' convention).
+#: A VADER compound score at or above this is a positive text, at or below its negative a negative one
+#: (the package authors' convention).
 POSITIVE_COMPOUND = 0.05
+NEGATIVE_COMPOUND = -0.05
+#: A theme word must be at least this many times as common among the most negative texts as elsewhere.
+MIN_LIFT = 2.0
+#: How a respondent who did not state a department is labelled (a group of its own, k-checked like any).
+NOT_STATED = "(not stated)"
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -169,14 +183,26 @@ def _figure(title: str, subtitle: str, caption: str, *, y_title: str, x_title: s
     fig.update_layout(
         title={"text": title, "subtitle": {"text": subtitle}, "x": 0.0, "xanchor": "left"},
         template="plotly_white", font={"family": _FONT, "size": 13}, height=height,
-        margin={"l": 70, "r": 30, "t": 95, "b": 110}, hovermode="x unified",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
+        margin={"l": 70, "r": 30, "t": 95, "b": 150}, hovermode="x unified",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0.0, "xanchor": "left"},
         xaxis_title=x_title, yaxis_title=y_title,
     )
     if percent:
         fig.update_yaxes(tickformat=".0%")
-    fig.add_annotation(text=f"<i>How to read this:</i> {caption}", xref="paper", yref="paper", x=0, y=-0.2,
-                       xanchor="left", yanchor="top", showarrow=False, align="left", font={"size": 12})
+    # placed in pixels below the plot, so it sits under the axis and legend whatever the figure's height
+    fig.add_annotation(text=_wrap(f"<i>How to read this:</i> {caption}"), xref="paper", yref="paper", x=0, y=0,
+                       yshift=-95, xanchor="left", yanchor="top", showarrow=False, align="left", font={"size": 12})
+    return fig
+
+
+def _wrap(text: str, width: int = 125) -> str:
+    """Break a caption into lines for plotly (which does not wrap text by itself)."""
+    return "<br>".join(textwrap.wrap(text, width, break_long_words=False))
+
+
+def _nothing(fig: go.Figure, why: str) -> go.Figure:
+    """Say on the figure why it is empty (too few people, no data yet) instead of drawing blank axes."""
+    fig.add_annotation(text=why, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 14})
     return fig
 
 
@@ -223,6 +249,8 @@ def time_figure(
     subtitle = (f"{y_title}; shaded band = 95% CI; n = {n_total:,} {n_label} in all"
                 + ("; gaps = hidden (fewer than k people)" if group else ""))
     fig = _figure(title, subtitle, how_to_read, y_title=y_title, percent=percent)
+    if series.empty or series["value"].isna().all():
+        return _nothing(fig, _EMPTY)
     groups = [(None, series)] if group is None else list(series.groupby(group, sort=True))
     for i, (name, part) in enumerate(groups):
         part = part.sort_values("month")
@@ -604,7 +632,7 @@ def rules_figure(rules: pd.DataFrame, *, period: str) -> go.Figure:
                                        "%{customdata[2]})<extra></extra>"))
     fig.update_xaxes(tickformat=".1%")
     fig.update_layout(hovermode="closest")
-    return fig
+    return fig if len(shown) else _nothing(fig, "No rule fired on an employee post in this period.")
 
 
 def revision_effects(
@@ -630,8 +658,9 @@ def revision_effects(
     series = metric_over_time(metric, department=department, period=period, warehouse_file=warehouse_file)
     series = series.dropna(subset=["value"])
     revisions = policy_revisions(warehouse_file=warehouse_file)
+    empty = pd.DataFrame(columns=_REVISION_COLUMNS)
     if series.empty or revisions.empty:
-        return pd.DataFrame()
+        return empty
     first, last = series["month"].min(), series["month"].max()
     candidates = []
     for row in revisions.itertuples():
@@ -645,7 +674,7 @@ def revision_effects(
         if not kept or ((series["month"] >= kept[-1][1]) & (series["month"] < after)).sum() >= 3:
             kept.append((row, after))
     if not kept:
-        return pd.DataFrame()
+        return empty
     its = trends.interrupted_time_series(series, value="value", weight="n",
                                          interruptions=[r.effective_on for r, _ in kept])
     starts = [after for _, after in kept]
@@ -660,6 +689,11 @@ def revision_effects(
                      "mean_before": _pooled(before, metric), "mean_after": _pooled(later, metric),
                      "months_before": len(before), "months_after": len(later)})
     return pd.concat([pd.DataFrame(rows), its], axis=1)
+
+
+_REVISION_COLUMNS = ["version", "summary", "mean_before", "mean_after", "months_before", "months_after",
+                     "interruption", "first_month_after", "level_change", "level_ci_low", "level_ci_high", "level_p",
+                     "slope_change", "slope_ci_low", "slope_ci_high", "slope_p", "n_before", "n_after"]
 
 
 def _pooled(series: pd.DataFrame, metric: str) -> float:
@@ -906,15 +940,17 @@ def negative_terms(
 
     Texts of ``source`` (``employee_posts``, ``organisation_posts``, ``audience_comments`` or
     ``survey_comments``) from the ``months`` months ending with ``period`` are ranked by VADER compound;
-    the lowest decile is "negative". For each word (lower-cased, three letters or more, stop words,
-    links, handles and redaction placeholders removed) we count the texts containing it in the negative
-    decile and in the rest. A word is listed only when at least k negative texts contain it (so nobody's
-    own words are quoted), and survey comments only when there are at least ``min_comments_shown``.
+    the "negative" texts are the lowest tenth that are negative at all (compound <= -0.05). For each
+    word (lower-cased, three letters or more, stop words, links, handles and redaction placeholders
+    removed) we count the texts containing it among the negative ones and among the rest. A word is
+    listed when it is at least :data:`MIN_LIFT` times as common among the negative texts and at least k
+    of them contain it (so nobody's own words are quoted); survey comments only when there are at least
+    ``min_comments_shown``.
 
     Returns
     -------
     DataFrame
-        Up to ``top`` rows, highest lift first: ``term``, ``docs_negative``, ``docs_rest``,
+        Up to ``top`` rows, most negative texts first: ``term``, ``docs_negative``, ``docs_rest``,
         ``share_negative`` (of negative texts containing it), ``share_rest``, ``lift``
         (``share_negative / share_rest``; infinite when the word never occurs elsewhere), ``n_negative``,
         ``n_texts``, ``threshold`` (the compound score at the decile).
@@ -931,7 +967,7 @@ def negative_terms(
     minimum = settings.min_comments_shown if source == "survey_comments" else 10
     if len(frame) < minimum:
         return pd.DataFrame(columns=columns)
-    threshold = float(frame["compound"].quantile(0.1))
+    threshold = min(float(frame["compound"].quantile(0.1)), NEGATIVE_COMPOUND)
     negative = frame["compound"] <= threshold
     terms = [_terms(t) for t in frame["text"]]
     in_negative = Counter(t for doc, neg in zip(terms, negative, strict=True) if neg for t in doc)
@@ -944,9 +980,9 @@ def negative_terms(
     table["share_rest"] = table["docs_rest"] / max(n_rest, 1)
     with np.errstate(divide="ignore"):
         table["lift"] = table["share_negative"] / table["share_rest"]
-    table = table[table["lift"] > 1]
+    table = table[table["lift"] >= MIN_LIFT]
     table = table.assign(n_negative=n_negative, n_texts=len(frame), threshold=threshold)
-    return table.sort_values(["lift", "docs_negative", "term"], ascending=[False, False, True]).head(top)[
+    return table.sort_values(["docs_negative", "lift", "term"], ascending=[False, False, True]).head(top)[
         columns].reset_index(drop=True)
 
 
@@ -959,12 +995,12 @@ def negative_terms_figure(terms: pd.DataFrame, *, source: str) -> go.Figure:
                   "the label says how many times more common it is there than in the other texts.",
                   y_title="", x_title="negative texts containing the word",
                   height=max(300, 80 + 26 * len(shown)))
-    lifts = ["only in negative texts" if np.isinf(v) else f"{v:.1f}×" for v in shown["lift"]]
+    lifts = ["only there" if np.isinf(v) else f"{v:.1f}×" for v in shown["lift"]]
     fig.add_trace(go.Bar(y=shown["term"], x=shown["docs_negative"], orientation="h", text=lifts,
                          textposition="outside", marker={"color": _UNFAVOURABLE},
                          hovertemplate="%{y}: %{x} negative texts (%{text})<extra></extra>"))
     fig.update_layout(hovermode="closest")
-    return fig
+    return fig if len(shown) else _nothing(fig, "Too few negative texts share a word to name a theme.")
 
 
 # --- 04 survey ------------------------------------------------------------------------------------
@@ -986,6 +1022,7 @@ def _survey(warehouse_file: Warehouse) -> _Survey:
         answers = con.execute("SELECT response_id, item_id, value, value_label, mapped FROM survey_answers "
                               "WHERE mapped").df()
         respondents = con.execute("SELECT * FROM respondents").df()
+    respondents["department"] = respondents["department"].fillna(NOT_STATED)
     order = respondents.groupby("wave")["submitted_at"].min().sort_values(kind="stable")
     return _Survey(answers, load_codebook().items_frame(), respondents, [str(w) for w in order.index])
 
@@ -1039,6 +1076,8 @@ def likert_figure(distribution: pd.DataFrame) -> go.Figure:
                   "disagree, grey is neutral (split in half); blue is the favourable side, orange the unfavourable "
                   "(reversed for reverse-coded items, marked ↺).", y_title="", x_title="% of answers",
                   height=max(420, 120 + 24 * len(items)))
+    if shown.empty:
+        return _nothing(fig, _EMPTY)
     wide = shown.pivot_table(index="item_id", columns="value", values="share", aggfunc="sum").reindex(items)
     reverse = shown.drop_duplicates("item_id").set_index("item_id")["reverse"].reindex(items).fillna(False)
     labels = shown.dropna(subset=["label"]).drop_duplicates("value").set_index("value")["label"]
@@ -1069,8 +1108,10 @@ def likert_figure(distribution: pd.DataFrame) -> go.Figure:
                                          "opacity": 1.0 if distance >= 1.5 else 0.55},
                                  customdata=wide[value].fillna(0),
                                  hovertemplate=f"%{{y}}: {name} %{{customdata:.0%}}<extra></extra>"))
-    fig.update_layout(barmode="relative", hovermode="closest")
-    fig.update_xaxes(tickformat=".0%", zeroline=True, zerolinecolor="#595959", range=[-1, 1])
+    fig.update_layout(barmode="relative", hovermode="closest", showlegend=False)
+    ticks = [-1, -0.75, -0.5, -0.25, 0, 0.25, 0.5, 0.75, 1]
+    fig.update_xaxes(range=[-1, 1], tickvals=ticks, ticktext=[f"{abs(t):.0%}" for t in ticks], zeroline=True,
+                     zerolinecolor="#595959")
     return fig
 
 
@@ -1121,6 +1162,8 @@ def favourability_figure(table: pd.DataFrame, *, revisions: pd.DataFrame) -> go.
 def favourability_heatmap(table: pd.DataFrame, *, wave: str) -> go.Figure:
     """Departments x constructs in one wave: favourability per cell, hidden cells left blank."""
     part = table[table["wave"] == wave]
+    if part.empty or part["favourable"].isna().all():
+        return _nothing(_figure(f"Favourability by department, {wave}", "", "", y_title=""), _EMPTY)
     value = part.pivot(index="department", columns="construct", values="favourable")
     counts = part.pivot(index="department", columns="construct", values="n")
     constructs = [c for c in dict.fromkeys(part["construct"]) if c in value.columns]
@@ -1156,7 +1199,9 @@ def construct_changes(
     wave = _wave(period, data, warehouse_file=warehouse_file)
     position = data.waves.index(wave)
     if position == 0:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=[*([by] if by else []), "construct", "previous_wave", "current_wave",
+                                     "n_previous", "n_current", "mean_previous", "mean_current", "change", "ci_low",
+                                     "ci_high", "p_value", "p_adjusted", "significant", "suppressed"])
     return survey.wave_change(data.answers, data.items, data.respondents, level="construct", by=by or (),
                               current=wave, previous=data.waves[position - 1])
 
@@ -1183,7 +1228,7 @@ def survey_change_figure(changes: pd.DataFrame, *, by: str | None = None) -> go.
                       "%{customdata[2]})<extra></extra>"))
     fig.add_vline(x=0, line={"color": "#595959", "width": 1})
     fig.update_layout(hovermode="closest")
-    return fig
+    return fig if len(shown) else _nothing(fig, "No earlier wave to compare with, or every group is hidden.")
 
 
 def reliability(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
@@ -1262,7 +1307,7 @@ def drivers_figure(drivers: pd.DataFrame, *, outcome: str, unit: str) -> go.Figu
                                        "%{customdata[1]:.2f} to %{customdata[2]:.2f})<extra></extra>"))
     fig.update_xaxes(tickformat=".0%")
     fig.update_layout(hovermode="closest")
-    return fig
+    return fig if len(shown) else _nothing(fig, _EMPTY)
 
 
 # --- 05 training ----------------------------------------------------------------------------------
@@ -1320,7 +1365,8 @@ def training_effects(
     """
     posts = training_posts(period=period, department=department, warehouse_file=warehouse_file)
     if not _enough_people(posts) or posts["completed_at"].isna().all():
-        return pd.DataFrame()
+        return pd.DataFrame(columns=["outcome", "estimator", "term", "estimate", "ci_low", "ci_high", "p_value",
+                                     "n_obs", "n_clusters"])
     tz = config.get_settings().timezone
     rollout = posts["completed_at"].min().tz_convert(tz).normalize().tz_localize(None)
     pieces = []
@@ -1344,7 +1390,7 @@ def training_event_study(
     """
     posts = training_posts(period=period, department=department, warehouse_file=warehouse_file)
     if not _enough_people(posts):
-        return pd.DataFrame()
+        return pd.DataFrame(columns=["relative_month", "estimate", "ci_low", "ci_high", "p_value", "n_obs"])
     return trends.event_study(posts, outcome="violation", unit="author_key", time="published_at",
                               trained_at="completed_at", window=window)
 
@@ -1365,9 +1411,14 @@ def event_study_figure(study: pd.DataFrame) -> go.Figure:
         hovertemplate="month %{x}: %{y:+.1%} (n = %{customdata} posts)<extra></extra>"))
     fig.add_hline(y=0, line={"color": "#595959", "width": 1})
     fig.add_vline(x=-0.5, line={"dash": "dot", "color": "#595959", "width": 1})
+    if len(study):
+        # the window's end points pool every month beyond them
+        months = [int(m) for m in study["relative_month"]]
+        labels = [f"≤{m}" if m == months[0] else f"≥{m}" if m == months[-1] else str(m) for m in months]
+        fig.update_xaxes(tickvals=months, ticktext=labels)
     fig.update_yaxes(tickformat="+.0%")
     fig.update_layout(hovermode="closest", showlegend=False)
-    return fig
+    return fig if len(study) else _nothing(fig, _EMPTY)
 
 
 def training_figure(groups: pd.DataFrame, *, outcome: str, revisions: pd.DataFrame) -> go.Figure:

@@ -1,0 +1,275 @@
+"""The analyst notebooks: committed clean, thin and parameterised; their views private and their
+closing sentences true to the numbers.
+
+nbval executes the notebooks themselves (``pytest --nbval-lax notebooks``); these tests check what
+nbval cannot: the files as committed, the privacy and statistics of the views they call (against the
+effects planted in the sample), and the sentences of :mod:`analytics.insights`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import config, insights, sample
+from analytics import notebook_views as nv
+from analytics.metrics import compare_periods
+
+EXPECTED = ["01-data-quality", "02-adherence-trends", "03-sentiment-trends", "04-survey-insights",
+            "05-training-impact"]
+NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def _cells(path, kind):
+    return [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == kind]
+
+
+def _source(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+# --- the files as committed -------------------------------------------------------------------------
+
+def test_the_five_notebooks_are_there():
+    assert [p.stem for p in NOTEBOOKS] == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    dirty = [i for i, c in enumerate(notebook["cells"]) if c["cell_type"] == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them (nbstripout / Clear All Outputs)"
+    assert "widgets" not in notebook.get("metadata", {}), f"{path.name} stores widget state"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_cell_for_papermill(path):
+    code = _cells(path, "code")
+    tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1 and tagged[0] is code[0], "the first code cell, and only it, is tagged `parameters`"
+    assigned = {t.id: node.value for node in ast.parse(_source(tagged[0])).body if isinstance(node, ast.Assign)
+                for t in node.targets}
+    assert set(assigned) == {"period", "department", "warehouse"}
+    # None everywhere: the period defaults to the latest quarter, the warehouse to the configuration
+    assert all(isinstance(v, ast.Constant) and v.value is None for v in assigned.values())
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_cells_only_choose_and_arrange(path):
+    for cell in _cells(path, "code"):
+        source = _source(cell)
+        assert len(source.splitlines()) <= 8, f"a cell of {path.name} holds logic:\n{source}"
+        code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+        assert not re.search(r"\bSELECT\b|duckdb|read_only|\.duckdb|data/|open\(", code), source
+        imports = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import | ast.ImportFrom)]
+        for node in imports:
+            modules = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            assert all(m.split(".")[0] == "analytics" for m in modules), f"{path.name} imports {modules}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_closing_cell_is_generated_from_the_numbers(path):
+    headings = [_source(c).splitlines()[0] for c in _cells(path, "markdown")]
+    assert headings[-1] == "## What this means for the policy"
+    closing = _source(_cells(path, "code")[-1])
+    assert "nv.markdown(" in closing and "insights." in closing
+    # labels are fine ("the adherence rate"); a typed sentence is not
+    typed = [n.value for n in ast.walk(ast.parse(closing))
+             if isinstance(n, ast.Constant) and isinstance(n.value, str) and len(n.value.split()) > 3]
+    assert not typed, f"typed sentences in the closing cell: {typed}"
+
+
+# --- views on the sample warehouse ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def warehouse_file(sample_warehouse):
+    return sample_warehouse
+
+
+def test_revision_effect_recovers_the_planted_level_change(warehouse_file, sample_truth):
+    effects = nv.revision_effects(warehouse_file=warehouse_file)
+    truth = sample_truth["revision"]
+    row = effects.set_index("version").loc[truth["version"]]
+    assert row["level_ci_low"] <= truth["adherence_level_change"] <= row["level_ci_high"]
+    assert row["level_ci_low"] > 0
+    sentence = insights.revision_sentence(row.rename_axis(None).to_dict() | {"version": truth["version"]})
+    assert " rose at version 2.0 " in sentence
+    assert insights.format_points(row["level_change"]) in sentence
+    assert insights.format_ci(row["level_ci_low"], row["level_ci_high"], scale="points") in sentence
+
+
+def test_training_effect_recovers_the_planted_odds_ratio_and_risk_difference(warehouse_file, sample_truth):
+    effects = nv.training_effects(warehouse_file=warehouse_file).set_index(["outcome", "term"])
+    truth = sample_truth["training"]
+    odds = effects.loc[("violation", "odds_ratio")]
+    assert odds["ci_low"] <= truth["odds_ratio"] <= odds["ci_high"] < 1
+    did = effects.loc[("violation", "did_risk_difference")]
+    assert did["ci_low"] <= truth["violation_risk_difference"] <= did["ci_high"] < 0
+    sentences = insights.training_sentences(effects.reset_index())
+    assert any(f"had {odds['estimate']:.2f} times the odds of a policy violation" in s for s in sentences)
+
+
+def test_small_groups_stay_hidden(warehouse_file):
+    k = config.get_settings().k
+    small = sample.SMALL_DEPARTMENT
+    by_department = nv.metric_over_time("adherence_rate", by="department", warehouse_file=warehouse_file)
+    shown = by_department[~by_department["suppressed"]]
+    assert (shown["n_people"] >= k).all() and len(shown)
+    assert by_department.loc[by_department["group"] == small, "suppressed"].all()
+    assert nv.adherence_by_area(department=small, warehouse_file=warehouse_file)["suppressed"].all()
+    assert nv.likert_view(department=small, warehouse_file=warehouse_file)["suppressed"].all()
+    assert nv.training_effects(department=small, warehouse_file=warehouse_file).empty
+    assert nv.rules_fired(department=small, warehouse_file=warehouse_file).empty
+    groups = nv.training_groups_over_time(warehouse_file=warehouse_file)
+    assert (groups.loc[~groups["suppressed"], "n_people"] >= k).all()
+    with pytest.raises(ValueError, match="never published"):
+        nv.metric_over_time("adherence_rate", by="platform", department="Fundraising", warehouse_file=warehouse_file)
+
+
+def test_coaching_findings_name_nobody(warehouse_file):
+    findings = nv.coaching_findings(period="2026-Q3", warehouse_file=warehouse_file)
+    assert len(findings) and findings["person"].str.fullmatch(r"\[person:[0-9a-f]{10}\]").all()
+    roster = pd.read_csv(config.SAMPLE_DIR / "roster.csv", dtype=str)
+    identities = pd.concat([roster[c] for c in ("full_name", "email", "x_handle", "instagram_handle",
+                                                "linkedin_handle", "mastodon_handle")]).dropna()
+    text = " ".join(findings.astype(str).to_numpy().ravel()).lower()
+    assert not [v for v in identities if len(v) > 3 and v.lower().lstrip("@") in text]
+
+
+def test_negative_terms_are_shared_by_k_texts(warehouse_file):
+    terms = nv.negative_terms(source="audience_comments", warehouse_file=warehouse_file)
+    assert len(terms)
+    assert (terms["docs_negative"] >= config.get_settings().k).all()
+    assert np.allclose(terms["share_negative"], terms["docs_negative"] / terms["n_negative"])
+    assert (terms["lift"] >= nv.MIN_LIFT).all() and terms["docs_negative"].is_monotonic_decreasing
+    assert (terms["threshold"] <= nv.NEGATIVE_COMPOUND).all()
+
+
+def test_time_figures_carry_title_n_ci_caption_and_every_revision(warehouse_file):
+    series = nv.metric_over_time("adherence_rate", warehouse_file=warehouse_file)
+    revisions = nv.policy_revisions(warehouse_file=warehouse_file)
+    fig = nv.metric_figure(series, metric="adherence_rate", revisions=revisions)
+    assert fig.layout.title.text and "95% CI" in fig.layout.title.subtitle.text
+    assert f"n = {int(series['n'].sum()):,}" in fig.layout.title.subtitle.text
+    assert any(a.text.startswith("<i>How to read this:</i>") for a in fig.layout.annotations)
+    inside = revisions[revisions["effective_on"].between(series["month"].min(), series["month"].max())]
+    lines = {s.x0 for s in fig.layout.shapes if s.type == "line"}
+    assert lines == {d.strftime("%Y-%m-%d") for d in inside["effective_on"]} and len(lines) >= 2
+
+
+def test_period_sentences_follow_the_published_table(warehouse_file):
+    row = nv.period_comparison(["adherence_rate"], period="2026-Q3", warehouse_file=warehouse_file).iloc[0]
+    sentence = insights.metric_sentence(row)
+    assert sentence.startswith(f"Adherence rate in 2026-Q3: {insights.format_percent(row['value'])} (95% CI")
+    assert f"n = {int(row['n']):,}" in sentence and row["previous_period"] == "2026-Q2"
+
+
+# --- the sentences ----------------------------------------------------------------------------------
+
+def test_revision_sentence_words_follow_the_interval():
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        change = rng.normal(0, 0.04)
+        half = rng.uniform(0.005, 0.05)
+        row = {"version": "2.0", "interruption": "2025-04-01", "level_change": change,
+               "level_ci_low": change - half, "level_ci_high": change + half, "mean_before": 0.88,
+               "mean_after": 0.88 + change, "months_before": 6, "months_after": 5}
+        sentence = insights.revision_sentence(row)
+        if change - half > 0:
+            assert " rose at " in sentence
+        elif change + half < 0:
+            assert " fell at " in sentence
+        else:
+            assert "showed no clear change" in sentence and "includes no change" in sentence
+        assert f"{100 * change:+.1f} points" in sentence
+        assert f"95% CI {100 * (change - half):.1f} to {100 * (change + half):.1f}" in sentence
+        assert "6 months before" in sentence and "5 months after" in sentence
+
+
+def _two_quarters(successes_now: int, successes_before: int, n: int = 400, *, suppressed: bool = False):
+    rows = []
+    for period, successes in (("2026-Q3", successes_now), ("2026-Q2", successes_before)):
+        rows.append({"period": period, "department": "(all)", "platform": "(all)", "metric": "adherence_rate",
+                     "value": successes / n, "n": n, "n_people": 80, "successes": successes, "sd": np.nan,
+                     "ci_low": successes / n - 0.03, "ci_high": successes / n + 0.03, "suppressed": suppressed})
+    return pd.DataFrame(rows)
+
+
+def test_metric_sentence_says_up_only_when_significant():
+    up = compare_periods(_two_quarters(380, 340), metric="adherence_rate", current="2026-Q3", previous="2026-Q2")
+    sentence = insights.metric_sentence(up.iloc[0])
+    assert ", up 10.0 points from 85% in 2026-Q2" in sentence and sentence.startswith("Adherence rate in 2026-Q3: 95%")
+    assert "That is green against the target" in sentence
+    flat = compare_periods(_two_quarters(342, 340), metric="adherence_rate", current="2026-Q3", previous="2026-Q2")
+    sentence = insights.metric_sentence(flat.iloc[0])
+    assert "about the same as 2026-Q2" in sentence and "+0.5 points is not significant" in sentence
+    hidden = compare_periods(_two_quarters(342, 340, suppressed=True), metric="adherence_rate",
+                             current="2026-Q3", previous="2026-Q2")
+    assert "is hidden" in insights.metric_sentence(hidden.iloc[0], k=5)
+
+
+def test_training_sentences_use_the_null_of_each_estimator():
+    base = {"outcome": "violation", "p_value": 0.3, "n_obs": 900, "n_clusters": 60}
+    effects = pd.DataFrame([
+        base | {"estimator": "logistic", "term": "odds_ratio", "estimate": 0.9, "ci_low": 0.6, "ci_high": 1.3},
+        base | {"estimator": "did_lpm", "term": "did_risk_difference", "estimate": -0.01, "ci_low": -0.03,
+                "ci_high": 0.01},
+    ])
+    odds, did = insights.training_sentences(effects)
+    assert "no clear difference" in odds and "odds ratio 0.90, 95% CI 0.60 to 1.30" in odds
+    assert "900 posts by 60 employees" in odds
+    assert "share of posts with a policy violation changed by -1.0 points" in did and "includes no difference" in did
+    assert insights.training_sentences(effects.iloc[:0])[0].startswith("Too few")
+
+
+def test_survey_change_sentences_name_only_significant_shown_rows():
+    changes = pd.DataFrame({
+        "construct": ["trust", "voice", "safety"], "previous_wave": "2026-Q2", "current_wave": "2026-Q3",
+        "n_previous": [90, 90, pd.NA], "n_current": [95, 95, pd.NA], "change": [-0.3, 0.1, -0.9],
+        "ci_low": [-0.5, -0.1, np.nan], "ci_high": [-0.1, 0.3, np.nan], "p_adjusted": [0.004, 0.4, np.nan],
+        "significant": pd.array([True, False, pd.NA], dtype="boolean"), "suppressed": [False, False, True]})
+    sentences = insights.survey_change_sentences(changes)
+    assert sentences == ["Trust fell by 0.30 points on the 1-5 scale from 2026-Q2 to 2026-Q3 (95% CI -0.50 to "
+                         "-0.10, BH-adjusted p = 0.004; n = 90 and 95)."]
+    none = insights.survey_change_sentences(changes.assign(significant=False))
+    assert none[0].startswith("No construct changed significantly from 2026-Q2 to 2026-Q3")
+
+
+def test_reliability_drivers_and_data_quality_sentences():
+    alpha = pd.DataFrame({"construct": ["trust", "voice", "safety"], "alpha": [0.84, 0.61, 0.77]})
+    text = insights.reliability_sentence(alpha)
+    assert "Read voice with care" in text and "The other constructs are reliable (alpha 0.77 to 0.84)" in text
+    text = insights.reliability_sentence(alpha.assign(alpha=[0.84, 0.61, 0.5]))
+    assert "voice (0.61), safety (0.50)" in text and text.endswith("Trust is reliable (alpha 0.84).")
+    assert insights.reliability_sentence(alpha.assign(alpha=0.9)).startswith("Every construct is reliable")
+    drivers = pd.DataFrame({"driver": ["clarity", "safety"], "beta": [0.1, 0.5], "ci_low": [-0.05, 0.4],
+                            "ci_high": [0.25, 0.6], "p_value": [0.2, 1e-5], "relative_weight": [0.2, 0.8],
+                            "n": [300, 300], "r_squared": [0.4, 0.4]})
+    text = insights.drivers_sentence(drivers, outcome="trust")
+    assert text.startswith("The strongest driver of trust is safety: 80% of the explained variance")
+    assert text.endswith("accounted for: clarity.")
+    files = pd.DataFrame({"file_name": ["a", "b", "b"], "table_name": ["posts", "respondents", "survey_answers"],
+                          "rows_read": [200, 50, 0], "rows_loaded": [190, 50, 0], "rows_rejected": [10, 0, 0]})
+    rejects = pd.DataFrame({"reason": ["bad date", "no id"], "n_rows": [3, 7], "n_files": [1, 1]})
+    unmapped = pd.DataFrame({"item_id": ["Q9"], "n_answers": [50]})
+    unattributed = pd.DataFrame({"platform": ["x"], "n_posts": [4]})
+    sentences = insights.data_quality_sentences(files, rejects, unmapped, unattributed, pd.DataFrame())
+    assert sentences[0] == "2 files fed 3 tables: 250 rows read, 240 loaded and 10 rejected (4.0%)."
+    big = files.assign(rows_read=[200_000, 0, 0], rows_loaded=[199_990, 0, 0])
+    assert "10 rejected (under 0.1%)" in insights.data_quality_sentences(big, rejects, unmapped, unattributed,
+                                                                         pd.DataFrame())[0]
+    assert '"no id" (7 rows in 1 file)' in sentences[1]
+    assert sentences[2].startswith("1 survey question (50 answers)") and "4 posts from 1 account" in sentences[3]
+
+
+def test_formatting_edges():
+    assert insights.format_p(0.000999) == "p < 0.001" and insights.format_p(0.05) == "p = 0.050"
+    assert insights.format_points(-0.0004) == "-0.0 points"
+    assert insights.as_markdown([]).startswith("- There is not enough data")
+    assert insights.format_ci(np.nan, 0.3) == "95% CI not available"
