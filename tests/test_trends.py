@@ -350,6 +350,8 @@ def test_training_effect_argument_checks(sample):
         trends.training_effect(posts, rollout_start="2026-02-01", **kwargs)
     with pytest.raises(ValueError, match="never-trained"):
         trends.training_effect(posts[posts["trained_group"]], rollout_start=ROLLOUT_START, **kwargs)
+    with pytest.raises(ValueError, match="not a date"):
+        trends.training_effect(posts, rollout_start="mid January", **kwargs)
     with pytest.raises(ValueError, match="missing"):
         trends.training_effect(posts.assign(violation=posts["violation"].astype(float).where(posts.index > 0)),
                                rollout_start=ROLLOUT_START, **kwargs)

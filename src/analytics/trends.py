@@ -825,7 +825,8 @@ def training_effect(
        ``treated_group`` = units with at least one ``trained`` post; ``post`` = published at or after
        ``rollout_start`` (midnight in the organisation's time zone).
 
-    Covariates are treated as categorical (one indicator per level but the first).
+    Covariates are treated as categorical (one indicator per level but the first; a missing value is a
+    level of its own).
 
     Parameters
     ----------
@@ -889,7 +890,10 @@ def training_effect(
                                     cluster=cluster, extra=[trained])
     is_trained = _binary(posts[trained], trained, allow_missing=False)
     zone = _zone(timezone)
-    start = pd.Timestamp(rollout_start)
+    try:
+        start = pd.Timestamp(rollout_start)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"rollout_start = {rollout_start!r} is not a date, e.g. '2026-01-15'.") from error
     start = start.tz_convert("UTC") if start.tzinfo else start.tz_localize(zone).tz_convert("UTC")
     post = (stamps >= start).to_numpy().astype(float)
     if (is_trained.astype(bool) & (post == 0)).any():
