@@ -200,6 +200,7 @@ def trend_chart(
     how_to_read: str | None = None,
     axis_title: str | None = None,
     bars: bool = False,
+    reference: str | None = None,
     k: int | None = None,
     widget: bool = False,
 ) -> go.Figure:
@@ -220,6 +221,9 @@ def trend_chart(
         Override the metric's label, the default reading line and the value axis title (keep the unit).
     bars : bool
         Bars instead of a line (for counts).
+    reference : str, optional
+        The series drawn as the steady reference (first colour whatever else is shown), e.g. the
+        organisation beside a department.
     k : int, optional
         The threshold named in the "hidden" label (defaults to the configured k).
     widget : bool
@@ -254,8 +258,9 @@ def trend_chart(
     fig = go.Figure()
     hidden_x: list[pd.Timestamp] = []
     hidden_text: list[str] = []
-    for i, (name, rows) in enumerate(groups):
-        colour = PALETTE[i % len(PALETTE)]
+    others = iter(PALETTE[1:] if reference is not None else PALETTE)
+    for name, rows in groups:
+        colour = PALETTE[0] if name == reference else next(others, PALETTE[-1])
         suppressed = rows["suppressed"].fillna(False).astype(bool).to_numpy()
         shown = rows.loc[~suppressed]
         values = rows["value"].where(~suppressed)
@@ -270,11 +275,11 @@ def trend_chart(
         x = _dates(rows["x"])
         hover = f"{name}<br>%{{customdata[0]}}: %{{y:{fmt}}}<br>%{{customdata[1]}}<br>%{{customdata[2]}}<extra></extra>"
         if bars:
+            error = None if rows["ci_low"].isna().all() else dict(
+                type="data", symmetric=False, array=_floats(rows["ci_high"] - values),
+                arrayminus=_floats(values - rows["ci_low"]), color="#555", thickness=1)
             fig.add_trace(go.Bar(x=x, y=_floats(values), name=str(name), marker_color=colour, customdata=custom,
-                                 hovertemplate=hover, legendgroup=str(name),
-                                 error_y=dict(type="data", symmetric=False, array=_floats(rows["ci_high"] - values),
-                                              arrayminus=_floats(values - rows["ci_low"]), color="#555",
-                                              thickness=1)))
+                                 hovertemplate=hover, legendgroup=str(name), error_y=error))
         else:
             fig.add_trace(go.Scatter(x=x, y=_floats(values), name=str(name), mode="lines+markers",
                                      line=dict(color=colour, width=2), marker=dict(size=6), customdata=custom,
@@ -302,7 +307,7 @@ def trend_chart(
     span = (data["x"].min() - pd.Timedelta(days=31), data["x"].max() + pd.Timedelta(days=31)) if len(data) else None
     if span is not None:
         add_revision_markers(fig, versions, span=span)
-    reading = how_to_read or _default_reading(metric, spec, series is not None)
+    reading = how_to_read or _default_reading(spec, several=len(groups) > 1, bars=bars)
     return _finish(fig, title=title or label, how_to_read=reading, widget=widget)
 
 
@@ -310,10 +315,12 @@ def _monthly(data: pd.DataFrame) -> bool:
     return bool(len(data)) and data["period"].astype(str).str.fullmatch(r"\d{4}-\d{2}").all()
 
 
-def _default_reading(metric: str, spec, several: bool) -> str:
+def _default_reading(spec, *, several: bool, bars: bool) -> str:
     better = "higher is better" if (spec is None or spec.higher_is_better) else "lower is better"
-    band = "; the shaded band is the 95% CI" if spec is not None and spec.kind in ("rate", "mean", "ratio") else ""
-    lines = "Each line is one group" if several else "Each point is one period"
+    band = ("; whiskers are 95% CIs" if bars else "; the shaded band is the 95% CI") if (
+        spec is not None and spec.kind in ("rate", "mean", "ratio")) else ""
+    mark = "bar" if bars else "point"
+    lines = f"Each colour is one group, each {mark} one period" if several else f"Each {mark} is one period"
     return f"{lines} ({better}){band}; dashed lines mark policy revisions."
 
 

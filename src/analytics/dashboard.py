@@ -795,7 +795,7 @@ class LeadershipDashboard:
 
             def draw(rows: pd.DataFrame, f: Filters):
                 return trend_chart(rows, metric=metric, series="series", versions=versions, bars=bars, k=k,
-                                   title=self._title(metric, f), widget=True)
+                                   reference=ORGANISATION, title=self._title(metric, f), widget=True)
 
             return _Chart(metric, frame, draw)
 
@@ -810,8 +810,8 @@ class LeadershipDashboard:
             return trend_chart(rows, metric="trust_favourability", series="series", versions=versions, k=k,
                                title=f"Survey: trust and response rate per wave{self._scope(f, survey=True)}",
                                axis_title="% favourable / % of headcount",
-                               how_to_read="Each point is one survey wave (higher is better); bars are 95% CIs "
-                                           "shown as bands; dashed lines mark policy revisions.", widget=True)
+                               how_to_read="Each point is one survey wave (higher is better); the shaded bands are "
+                                           "95% CIs; dashed lines mark policy revisions.", widget=True)
 
         return [monthly_slot("adherence_rate"), monthly_slot("employee_sentiment"), monthly_slot("engagement_rate"),
                 monthly_slot("incidents", bars=True), monthly_slot("median_hours_to_resolve"),

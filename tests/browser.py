@@ -1,0 +1,134 @@
+"""Helpers for the dashboard tests: start the real Voila server, find Debian's Chromium, read charts.
+
+Playwright's own browser download is not available, so the tests drive the system Chromium
+(``/usr/bin/chromium``). Without it the browser tests skip locally and fail when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+
+
+def find_chromium() -> str | None:
+    """Debian's chromium binary, if installed."""
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def require_chromium() -> str:
+    """The Chromium path; skip the test without one (fail under CI=true, where it must exist)."""
+    path = find_chromium()
+    reason = None
+    if path is None:
+        reason = "no Chromium found at /usr/bin/chromium (Debian: apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "the playwright package is not installed (pip install playwright)"
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests must run under CI=true, but {reason}")
+        pytest.skip(reason)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A ``policy-pulse dashboard`` server (``analytics.serve.serve``) in its own process group."""
+
+    def __init__(self, *, warehouse: Path | None, root: Path | None = None, preheat: bool = True,
+                 log: Path, notebooks: tuple[str, ...] = ("leadership.ipynb", "policy-review.ipynb")) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.notebooks = notebooks if preheat else ()
+        call = (f"from analytics.serve import serve; serve({str(warehouse) if warehouse else None!r}, "
+                f"port={self.port}, root={str(root) if root else None!r}, preheat={preheat})")
+        self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen([sys.executable, "-c", call], stdout=self._out, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def wait_ready(self, timeout: float = 150.0) -> Server:
+        """Until the index answers and every dashboard's preheated kernel has rendered it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the dashboard server exited ({self.process.returncode}):\n{self.log_text()}")
+            text = self.log_text()
+            filled = all(f"Kernel pool of {name} is filled" in text for name in self.notebooks)
+            if filled and self.get("/")[0] == 200:
+                return self
+            time.sleep(0.5)
+        raise TimeoutError(f"the dashboard server was not ready in {timeout:.0f} s:\n{self.log_text()[-3000:]}")
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=60) as response:
+                return response.status, response.read().decode("utf-8", errors="replace")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode("utf-8", errors="replace")
+        except (urllib.error.URLError, ConnectionError):
+            return 0, ""
+
+    def stop(self) -> None:
+        # SIGINT lets Voila shut its kernels down; the process group holds only what this server started
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._out.close()
+
+
+def launch(playwright, executable: str):
+    return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+
+
+def wait_for_charts(page, count: int, timeout_ms: int = 60_000) -> None:
+    """Until ``count`` plotly charts have drawn their SVG."""
+    page.wait_for_function(
+        "(n) => Array.from(document.querySelectorAll('.js-plotly-plot')).filter("
+        "g => g.querySelector('.main-svg')).length >= n", arg=count, timeout=timeout_ms)
+
+
+def chart_data(page, index: int) -> list:
+    """The traces (name, x, y) plotly drew in the ``index``-th chart on the page."""
+    return page.evaluate(
+        "(i) => { const g = document.querySelectorAll('.js-plotly-plot')[i];"
+        " return g.data.map(t => [t.name, t.x || null, t.y || null]); }", index)
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

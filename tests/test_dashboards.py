@@ -1,0 +1,402 @@
+"""The Voila dashboards: their logic (no browser), the server's exposure, and the pages in Chromium.
+
+Browser tests start the real server (``analytics.serve``) over the session's sample warehouse and
+drive Debian's headless Chromium through Playwright; they skip locally without Chromium and fail
+under ``CI=true``. They share one worker (``xdist_group("browser")``) and one server.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from browser import ARTIFACTS, Server, chart_data, launch, require_chromium, screenshot, wait_for_charts
+
+from analytics import charts, config, dashboard, warehouse
+from analytics.adherence import AREAS, rules_frame
+from analytics.metrics import ALL, compare_periods
+from analytics.periods import parse_period
+
+SOURCE_MARKERS = ("from analytics import dashboard", "dashboard.leadership()", "dashboard.policy_review()")
+ERROR_MARKERS = ("Traceback", "Error:", "Exception", "NameError", "has no attribute")
+
+
+def _texts(widget) -> str:
+    """All text a widget tree shows (HTML values, button labels), for message checks."""
+    parts = [str(getattr(widget, "value", "") or ""), str(getattr(widget, "description", "") or "")]
+    for child in getattr(widget, "children", ()):
+        parts.append(_texts(child))
+    return " ".join(parts)
+
+
+def _buttons(widget) -> list:
+    import ipywidgets as widgets
+
+    found = [widget] if isinstance(widget, widgets.Button) else []
+    for child in getattr(widget, "children", ()):
+        found += _buttons(child)
+    return found
+
+
+# --- missing, empty, busy -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("build", [dashboard.leadership, dashboard.policy_review])
+def test_missing_warehouse_says_what_to_run(tmp_path, build):
+    text = _texts(build(tmp_path / "nowhere.duckdb"))
+    assert "Nothing to show yet" in text
+    assert "make demo" in text and "policy-pulse ingest" in text
+    assert "Traceback" not in text
+
+
+def test_unbuilt_warehouse_says_to_run_build(tmp_path):
+    path = tmp_path / "w.duckdb"
+    warehouse.connect(path).close()  # canonical schema only, never built
+    text = _texts(dashboard.leadership(path))
+    assert "policy-pulse build" in text and "has not been built" in text
+
+
+@pytest.mark.parametrize("build", [dashboard.leadership, dashboard.policy_review])
+def test_busy_warehouse_shows_busy_retry(tmp_path, build):
+    path = tmp_path / "w.duckdb"
+    warehouse.connect(path).close()
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('ready', flush=True); time.sleep(60)", str(path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        box = build(path)
+        text = _texts(box)
+        assert "busy, retry" in text.lower() and "Traceback" not in text
+        assert [b.description for b in _buttons(box)] == ["Retry"]
+    finally:
+        writer.kill()
+        writer.wait()
+    # once the writer is gone, Retry gets past the lock (to the "not built" message here)
+    _buttons(box)[0].click()
+    assert "has not been built" in _texts(box)
+
+
+# --- logic over the sample warehouse ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def data(sample_warehouse):
+    return dashboard.load_data(sample_warehouse)
+
+
+def test_kpi_tiles_match_compare_periods_and_targets(data):
+    period = dashboard.filter_options(data.quarterly)["periods"][0]
+    tiles = dashboard.kpi_tiles(data.quarterly, period=period).set_index("metric")
+    assert list(tiles.index) == list(dashboard.KPI_METRICS)
+    settings = config.get_settings()  # targets come from the configuration
+    for metric in ("adherence_rate", "employee_sentiment", "training_coverage"):
+        expected = compare_periods(data.quarterly, metric=metric, current=period,
+                                   previous=parse_period(period).previous().label).iloc[0]
+        assert tiles.loc[metric, "value"] == pytest.approx(expected["value"])
+        assert tiles.loc[metric, "p_value"] == pytest.approx(expected["p_value"], nan_ok=True)
+        assert tiles.loc[metric, "status"] == settings.targets[metric].status(expected["value"])
+    assert tiles.loc["incidents", "status"] == "no target"
+    # survey tiles compare waves: the previous period is the wave before, not necessarily the quarter before
+    waves = sorted(data.quarterly.loc[data.quarterly["metric"] == "trust_favourability", "period"].unique())
+    current = tiles.loc["trust_favourability", "period"]
+    assert current in waves and current <= period
+    assert tiles.loc["trust_favourability", "previous_period"] == waves[waves.index(current) - 1]
+
+
+def test_tiles_by_department_hide_small_groups_and_say_what_is_not_broken_down(data):
+    period = dashboard.filter_options(data.quarterly)["periods"][0]
+    department = dashboard.filter_options(data.quarterly)["departments"][1]
+    tiles = dashboard.kpi_tiles(data.quarterly, period=period, department=department).set_index("metric")
+    assert tiles.loc["engagement_rate", "status"] == "not available"  # organisation posts have no department
+    # a suppressed cell becomes a hidden tile, never a number
+    planted = data.quarterly.copy()
+    row = ((planted["metric"] == "adherence_rate") & (planted["department"] == department)
+           & (planted["period"] == period))
+    planted.loc[row, ["value", "n", "successes", "ci_low", "ci_high"]] = np.nan
+    planted.loc[row, "suppressed"] = True
+    tile = dashboard.kpi_tiles(planted, period=period, department=department, metrics=["adherence_rate"]).iloc[0]
+    assert tile["status"] == "hidden"
+    html_text = dashboard._tile_html(tile, 5, "department")
+    assert "hidden: fewer than 5 people" in html_text and "0.0%" not in html_text
+
+
+def test_filters_never_combine_department_and_platform():
+    state = dashboard.Filters("2026-Q2").choose(department="Finance")
+    assert state.choose(platform="x") == dashboard.Filters("2026-Q2", ALL, "x")
+    with pytest.raises(ValueError, match="not both"):
+        dashboard.Filters("2026-Q2", "Finance", "x")
+
+
+def test_leadership_filter_redraws_charts_and_downloads(data):
+    board = dashboard.LeadershipDashboard(data)
+    adherence = board.charts[0]
+    assert [t.name for t in adherence.widget.data if t.name in ("Organisation",)] == ["Organisation"]
+    before_link = adherence.link.value
+    department = dashboard.filter_options(data.quarterly)["departments"][1]
+    board.department.value = department
+    names = [t.name for t in adherence.widget.data]
+    assert department in names and "Organisation" in names
+    assert adherence.link.value != before_link
+    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", adherence.link.value).group(1)
+    downloaded = pd.read_csv(io.StringIO(base64.b64decode(payload).decode()))
+    assert set(downloaded["series"]) == {department, "Organisation"}
+    board.platform.value = dashboard.filter_options(data.quarterly)["platforms"][1]
+    assert board.department.value == ALL  # choosing a platform clears the department
+    # every trend chart marks the policy revisions
+    for chart in board.charts:
+        assert any(s.type == "line" and s.line.dash == "dash" for s in chart.widget.layout.shapes), chart.key
+
+
+def test_coverage_banner_names_missing_platform_months(data):
+    gappy = data.coverage[~((data.coverage["platform"] == data.coverage["platform"].iloc[0])
+                            & (data.coverage["month"] == data.coverage["month"].iloc[1]))]
+    missing = dashboard.missing_platform_months(gappy)
+    assert missing.to_dict("records") == [{"platform": data.coverage["platform"].iloc[0],
+                                           "month": data.coverage["month"].iloc[1]}]
+    from dataclasses import replace
+
+    banner = dashboard.coverage_banner(replace(data, coverage=gappy))
+    assert banner.startswith("Data through") and "Missing platform-months" in banner
+    assert pd.Period(data.coverage["month"].iloc[1], "M").strftime("%b %Y") in banner
+
+
+def test_revision_priorities_rank_the_planted_area_first(data):
+    from dataclasses import replace
+
+    period = dashboard.filter_options(data.quarterly)["periods"][0]
+    months = [str(m) for m in pd.period_range(pd.Period(period, "Q").asfreq("M", "start"), periods=3, freq="M")]
+    # plant: "disclosure" gets many findings, the worst clarity and the most incidents
+    area_posts = pd.concat([data.area_posts, pd.DataFrame({"month": months, "area": "disclosure",
+                                                           "posts_with_finding": 500})], ignore_index=True)
+    clarity = data.clarity.copy()
+    latest = clarity["wave"].max()
+    clarity.loc[(clarity["area"] == "disclosure") & (clarity["wave"] == latest), "favourable"] = 0.05
+    incidents = pd.concat([data.incidents, pd.DataFrame({"month": months[0], "area": "disclosure",
+                                                         "severity": "high", "detection": "detected",
+                                                         "hours_to_resolve": 10.0}, index=range(40))])
+    ranked = dashboard.revision_priorities(replace(data, area_posts=area_posts, clarity=clarity,
+                                                   incidents=incidents), period=period)
+    assert list(ranked["rank"]) == list(range(1, len(AREAS) + 1))
+    assert set(ranked["area"]) == set(AREAS)
+    top = ranked.iloc[0]
+    assert top["area"] == "disclosure" and top["score"] == pytest.approx(1.0)
+    assert "5% favourable" in top["evidence"] and "incidents in" in top["evidence"]
+    assert ranked["score"].is_monotonic_decreasing
+
+
+def test_findings_by_rule_are_aggregates_of_every_rule(data):
+    period = dashboard.filter_options(data.quarterly)["periods"][0]
+    table = dashboard.findings_by_rule(data, area="confidentiality", periods=[period])
+    rules = rules_frame()
+    assert sorted(table["rule_id"]) == sorted(rules.loc[rules["area"] == "confidentiality", "rule_id"])
+    assert set(table.columns) == {"period", "rule_id", "severity", "explanation", "findings", "employee_posts",
+                                  "per_1000"}
+    quarters = dashboard._quarter_of(data.findings["month"])
+    expected = data.findings[(data.findings["area"] == "confidentiality") & (quarters == period)]["findings"].sum()
+    assert table["findings"].sum() == expected
+
+
+def test_revision_effect_recovers_a_planted_jump():
+    months = pd.period_range("2024-07", periods=24, freq="M").astype(str)
+    rng = np.random.default_rng(7)
+    value = 0.85 + 0.06 * (pd.PeriodIndex(months, freq="M") >= pd.Period("2025-07", "M")) + rng.normal(0, 0.01, 24)
+    series = pd.DataFrame({"period": months, "value": value, "n": 400})
+    versions = pd.DataFrame({"version": ["v1", "v2"], "effective_on": pd.to_datetime(["2024-01-01", "2025-07-01"])})
+    result, sentence = dashboard.revision_effect(series, versions)
+    last = result.iloc[-1]
+    assert last["version"] == "v2"
+    assert last["level_ci_low"] < 0.06 < last["level_ci_high"] and last["level_ci_low"] > 0
+    assert sentence.startswith("Since policy v2 (01 Jul 2025)")
+    short = dashboard.revision_effect(series.iloc[:13], versions)
+    assert short[0].empty and "Too few months" in short[1]
+
+
+def test_trend_chart_shows_hidden_cells_as_hidden_never_zero():
+    rows = pd.DataFrame({"period": ["2026-01", "2026-02", "2026-03"], "value": [0.9, np.nan, 0.95],
+                         "n": [40, np.nan, 52], "ci_low": [0.8, np.nan, 0.87], "ci_high": [0.96, np.nan, 0.98],
+                         "suppressed": [False, True, False]})
+    fig = charts.trend_chart(rows, metric="adherence_rate", k=5)
+    line = next(t for t in fig.data if t.name == "Adherence rate")
+    assert list(line.y) == [0.9, None, 0.95]
+    hidden = next(t for t in fig.data if t.name == "hidden: fewer than 5 people")
+    assert list(hidden.x) == ["2026-02-01"] and hidden.yaxis == "y2"
+    assert fig.layout.title.subtitle.text and "%" in fig.layout.yaxis.title.text
+    widget = charts.trend_chart(rows, metric="adherence_rate", k=5, widget=True)
+    assert isinstance(widget, go.FigureWidget)
+
+
+def test_csv_link_round_trips_the_frame():
+    frame = pd.DataFrame({"period": ["2026-01"], "value": [0.5], "note": ["a, b"]})
+    link = dashboard.csv_link(frame, "x.csv")
+    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", link).group(1)
+    assert base64.b64decode(payload).decode() == frame.to_csv(index=False)
+
+
+# --- the server (HTTP, no browser) ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(sample_warehouse, tmp_path_factory):
+    started = time.perf_counter()
+    running = Server(warehouse=sample_warehouse, log=tmp_path_factory.mktemp("voila") / "server.log")
+    try:
+        running.wait_ready()
+        running.ready_seconds = time.perf_counter() - started
+        yield running
+    finally:
+        running.stop()
+
+
+def _listening_addresses(port: int) -> set[str]:
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        path = Path(table)
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state = fields[1], fields[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:
+                addresses.add(address)
+    return addresses
+
+
+@pytest.mark.xdist_group("browser")
+def test_server_listens_on_loopback_only(server):
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("needs Linux /proc/net/tcp to read listening sockets")
+    # 0100007F is 127.0.0.1 in /proc's little-endian hex; anything else (0.0.0.0, ::) would be reachable
+    assert _listening_addresses(server.port) == {"0100007F"}
+
+
+@pytest.mark.xdist_group("browser")
+def test_server_offers_no_source_listing_or_files(server):
+    status, index = server.get("/")
+    assert status == 200 and "voila/render/leadership.ipynb" in index and "voila/render/policy-review.ipynb" in index
+    for path in ("/voila/tree", "/voila/tree/", "/voila/api/contents/", "/voila/api/contents/leadership.ipynb",
+                 "/api/contents/", "/tree", "/voila/render/other.ipynb", "/voila/render/..%2Fsrc%2Fanalytics"):
+        assert server.get(path)[0] == 404, path
+    for path in ("/voila/files/leadership.ipynb", "/voila/files/policy-review.ipynb"):
+        assert server.get(path)[0] in (403, 404), path
+    status, page = server.get("/voila/render/leadership.ipynb")
+    assert status == 200
+    for marker in SOURCE_MARKERS:
+        assert marker not in page
+
+
+# --- the pages in Chromium --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chromium():
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright, executable)
+        yield browser
+        browser.close()
+
+
+TIMINGS: dict[str, float] = {}
+
+
+def _open(chromium, url: str, charts_expected: int, name: str):
+    page = chromium.new_page(viewport={"width": 1300, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    started = time.perf_counter()
+    page.goto(url)
+    wait_for_charts(page, charts_expected)
+    TIMINGS[name] = time.perf_counter() - started
+    return page, errors
+
+
+def _assert_clean(page, errors: list[str]) -> None:
+    text = page.inner_text("body")
+    for marker in ERROR_MARKERS:
+        assert marker not in text, f"{marker!r} on the page"
+    content = page.content()
+    for marker in SOURCE_MARKERS:
+        assert marker not in content, f"source {marker!r} in the HTML"
+    assert not errors, errors
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_leadership_dashboard_in_chromium(server, chromium, data):
+    page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", 7, "leadership")
+    try:
+        _assert_clean(page, errors)
+        text = page.inner_text("body")
+        assert "Data through" in text and "Key figures" in text
+        assert page.locator(".pp-tile").count() == len(dashboard.KPI_METRICS)
+        assert page.locator("a.pp-csv").count() == 7
+        assert page.locator("a.pp-csv").first.get_attribute("href").startswith("data:text/csv")
+        screenshot(page, "leadership")
+        before = chart_data(page, 0)
+        department = dashboard.filter_options(data.quarterly)["departments"][1]
+        page.locator("select").nth(1).select_option(label=department)
+        page.wait_for_function(
+            "(name) => document.querySelectorAll('.js-plotly-plot')[0].data.some(t => t.name === name)",
+            arg=department, timeout=30_000)
+        after = chart_data(page, 0)
+        assert after != before
+        assert department in [trace[0] for trace in after]
+        assert department in page.locator(".js-plotly-plot").first.inner_text()
+        _assert_clean(page, errors)
+        screenshot(page, "leadership-department")
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_policy_review_dashboard_in_chromium(server, chromium):
+    expected = 2 + 2 * len(set(rules_frame()["area"]))  # overall + clarity, then rules + trend per checked area
+    page, errors = _open(chromium, server.url + "/voila/render/policy-review.ipynb", expected, "policy-review")
+    try:
+        _assert_clean(page, errors)
+        assert page.locator("table.pp-ranking tbody tr").count() == len(AREAS)
+        for area in AREAS:
+            assert page.locator(f"#area-{area}").count() == 1
+        assert "Effect of the last revision" in page.inner_text("body")
+        screenshot(page, "policy-review")
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_first_render_time_beside_a_one_chart_notebook(server, chromium, tmp_path):
+    import nbformat
+
+    assert {"leadership", "policy-review"} <= set(TIMINGS), "run with the dashboard tests before this one"
+    folder = tmp_path / "one-chart"
+    folder.mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(
+        "import plotly.graph_objects as go\ngo.FigureWidget(go.Scatter(x=[1, 2, 3], y=[3, 1, 2]))")]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, folder / "leadership.ipynb")  # the server serves the dashboards' names only
+    baseline = Server(warehouse=None, root=folder, log=tmp_path / "one-chart.log", notebooks=("leadership.ipynb",))
+    try:
+        baseline.wait_ready()
+        page, _errors = _open(chromium, baseline.url + "/voila/render/leadership.ipynb", 1, "one-chart")
+        page.close()
+    finally:
+        baseline.stop()
+    ARTIFACTS.mkdir(exist_ok=True)
+    record = {name: round(seconds, 2) for name, seconds in TIMINGS.items()}
+    (ARTIFACTS / "first-render.json").write_text(json.dumps(record, indent=2))
+    print("first render (request -> charts drawn, preheated kernels), seconds:", record)
+    assert all(seconds > 0 for seconds in record.values())
