@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import os
 import re
+import sys
+import types
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -257,6 +259,7 @@ def test_areas_to_revise_ranks_every_area_with_evidence_and_sureness(built):
     assert all("incident" in r[evidence] for r in table["rows"])
 
 
+@pytest.mark.browser
 def test_opens_in_chromium_without_console_errors_and_every_chart_is_labelled(built):
     chromium = _chromium_or_skip()
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -290,6 +293,7 @@ def test_opens_in_chromium_without_console_errors_and_every_chart_is_labelled(bu
             assert "(" in chart["x"], f"{chart['id']}: the value axis needs a title with its unit"
 
 
+@pytest.mark.browser
 def test_pdf_is_printed_when_chromium_is_present(built):
     _chromium_or_skip()
     _, result, _ = built
@@ -356,3 +360,32 @@ def test_build_report_refuses_a_previous_period_after_the_current_one(sample_war
     with pytest.raises(ValueError, match="must come before"):
         report.build_report(period=parse_period("2026-Q2"), previous=parse_period("2026-Q3"),
                             warehouse_file=sample_warehouse, out=tmp_path, pdf=False)
+
+
+def _comments(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"response_id": [f"r{i}" for i in range(n)], "item_id": "comment_policy_easier",
+                         "text": "More examples please", "wave": "2026-Q3", "department": "Programs"})
+
+
+def test_voices_say_so_when_the_feedback_capability_is_missing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "analytics.feedback", None)  # makes the import fail
+    section = report._voices_section(_comments(40), "2026-Q3", 5)
+    assert "not available yet" in " ".join(section.lead) and not section.tables
+
+
+def test_voices_show_feedback_themes_without_small_groups_or_keys(monkeypatch):
+    calls = []
+
+    def feedback_themes(comments):
+        calls.append(len(comments))
+        return pd.DataFrame({"theme": ["examples", "monitoring", "rare"], "n_comments": [20, 9, 2],
+                             "respondent_key": ["x", "y", "z"], "example": ["More examples please", "Fair", "Odd"]})
+
+    monkeypatch.setitem(sys.modules, "analytics.feedback", types.SimpleNamespace(feedback_themes=feedback_themes))
+    section = report._voices_section(_comments(40), "2026-Q3", 5)
+    assert calls == [40]
+    table = section.tables[0]
+    assert [row["theme"]["text"] for row in table.rows] == ["examples", "monitoring"]
+    assert "respondent_key" not in table.columns
+    few = report._voices_section(_comments(3), "2026-Q3", 5)
+    assert not few.tables and "too few" in few.lead[0]

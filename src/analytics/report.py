@@ -1063,9 +1063,17 @@ def _voices_section(comments: pd.DataFrame, wave: str | None, k: int) -> _Sectio
     if themes is None or len(themes) == 0:
         section.lead.append(f"No recurring theme in the {len(chosen):,} survey comments of {wave}.")
         return section
+    # whatever the themes function counts people by, a theme voiced by fewer than k people is not shown
+    for count in ("n_people", "n_respondents", "n_comments"):
+        if count in themes.columns:
+            small = pd.to_numeric(themes[count], errors="coerce").fillna(0) < k
+            if small.any():
+                section.notes.append(f"{int(small.sum())} theme(s) raised by fewer than {k} people are not shown.")
+            themes = themes[~small.to_numpy()]
+            break
     section.lead.append(f"Themes in the {len(chosen):,} survey comments of {wave} (text is redacted before it is "
                         "stored; no comment is attributed to a person).")
-    columns = [c for c in themes.columns if not re.search(r"(key|respondent|response_id|author)", str(c))]
+    columns = [c for c in themes.columns if not re.search(r"(_key|respondent_id|response_id|author)", str(c))]
     rows = [{str(c): _cell(_plain_cell(r[c])) for c in columns} for r in themes.to_dict("records")]
     section.tables.append(_Table([str(c) for c in columns], rows, caption="What employees are telling us"))
     return section
