@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics import adherence, config, insights, survey, trends, warehouse
+from analytics import adherence, charts, config, insights, survey, trends, warehouse
 from analytics.codebook import load_codebook
 from analytics.metrics import ALL, METRICS, compare_periods
 from analytics.periods import Period, parse_period
@@ -106,9 +106,9 @@ Warehouse = str | os.PathLike[str] | None
 
 _EMPTY = "Nothing to show: no data yet, or every group has fewer than k people."
 
-_PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a50021", "#7f7f7f")
-_FAVOURABLE, _UNFAVOURABLE, _NEUTRAL = "#2e75b6", "#c55a11", "#bfbfbf"
-_FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
+# the dashboards' house theme and palette, so a chart looks the same on every surface
+_PALETTE = charts.PALETTE
+_FAVOURABLE, _UNFAVOURABLE, _NEUTRAL = charts.PALETTE[0], charts.PALETTE[5], "#bfbfbf"
 #: Months either side of a revision averaged for the descriptive "before / after" of a revision.
 REVISION_WINDOW = 6
 #: A VADER compound score at or above this is a positive text, at or below its negative a negative one
@@ -182,7 +182,7 @@ def _figure(title: str, subtitle: str, caption: str, *, y_title: str, x_title: s
     fig = go.Figure()
     fig.update_layout(
         title={"text": title, "subtitle": {"text": subtitle}, "x": 0.0, "xanchor": "left"},
-        template="plotly_white", font={"family": _FONT, "size": 13}, height=height,
+        template=charts.HOUSE_TEMPLATE, height=height, meta={"how_to_read": caption},
         margin={"l": 70, "r": 30, "t": 95, "b": 150}, hovermode="x unified",
         legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0.0, "xanchor": "left"},
         xaxis_title=x_title, yaxis_title=y_title,
@@ -208,17 +208,9 @@ def _nothing(fig: go.Figure, why: str) -> go.Figure:
 
 def _add_revisions(fig: go.Figure, revisions: pd.DataFrame, *, start: pd.Timestamp | None = None,
                    end: pd.Timestamp | None = None) -> go.Figure:
-    """A dashed vertical line and a label at every policy revision inside the x range."""
-    for row in revisions.itertuples():
-        when = pd.Timestamp(row.effective_on)
-        if (start is not None and when < start) or (end is not None and when > end):
-            continue
-        x = when.strftime("%Y-%m-%d")
-        fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper",
-                      line={"dash": "dash", "color": "#595959", "width": 1})
-        fig.add_annotation(x=x, y=1, xref="x", yref="paper", text=f"v{row.version}", showarrow=False,
-                           yanchor="bottom", font={"size": 11, "color": "#595959"})
-    return fig
+    """A dashed vertical line and a label at every policy revision inside the x range (the dashboards' markers)."""
+    span = None if start is None or end is None else (pd.Timestamp(start), pd.Timestamp(end))
+    return charts.add_revision_markers(fig, revisions, span=span)
 
 
 def _hover(frame: pd.DataFrame, *, percent: bool, n_label: str) -> list[str]:
@@ -713,7 +705,8 @@ def revision_figure(series: pd.DataFrame, effects: pd.DataFrame, *, revisions: p
         text = (f"v{row['version']}: {insights.format_points(row['level_change'])}<br>"
                 f"({insights.format_ci(row['level_ci_low'], row['level_ci_high'], scale='points')})")
         fig.add_annotation(x=pd.Timestamp(row["first_month_after"]).strftime("%Y-%m-%d"), y=top, text=text,
-                           showarrow=True, arrowhead=2, ax=40, ay=-30, font={"size": 11}, bgcolor="white")
+                           showarrow=True, arrowhead=2, ax=60, ay=-25, xanchor="left", font={"size": 11},
+                           bgcolor="rgba(255,255,255,0.8)")
     return fig
 
 
