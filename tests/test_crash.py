@@ -26,15 +26,15 @@ ROSTER = ("full_name,email,department,x_handle\n"
           "Felix Amato,felix.amato@crash.example,Programmes,@felixa\n")
 
 
-def monitoring_file(path: Path, n: int) -> Path:
+def monitoring_file(path: Path, n: int, *, first_id: int = 880000) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["platform", "handle", "posted_at", "text", "url", "likes"])
     for i in range(n):
         handle = "@nadiap" if i % 2 else "@felixa"
         writer.writerow(["x", handle, f"2026-03-{1 + i % 28:02d} 09:{i % 60:02d}",
-                         f"Post {i}: a great day, thanks team!", f"https://x.com/{handle[1:]}/status/{880000 + i}",
-                         str(i)])
+                         f"Post {i}: a great day, thanks team!",
+                         f"https://x.com/{handle[1:]}/status/{first_id + i}", str(i)])
     path.write_text(buffer.getvalue(), encoding="utf-8")
     return path
 
