@@ -169,11 +169,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
         previous = parse_period(args.previous) if args.previous else period.previous()
     except ValueError as error:
         raise UserError(str(error)) from error
-    result = report.build_report(period=period, previous=previous, warehouse_file=args.warehouse, out=args.out)
+    result = report.build_report(period=period, previous=previous, warehouse_file=args.warehouse, out=args.out,
+                                 pdf=not args.no_pdf)
     print(f"Report for {period.label} (against {previous.label}): {result.html_path}")
     if result.pdf_path:
         print(f"PDF: {result.pdf_path}")
-    else:
+    elif not args.no_pdf:
         print("PDF: not written (no Chromium found; install Debian's chromium to print one)")
     return 0
 
@@ -222,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="date_to", metavar="DATE")
     p.add_argument("--previous", help="the period to compare with (default: the preceding one of equal length)")
     p.add_argument("--out", metavar="FILE", default=None)
+    p.add_argument("--no-pdf", action="store_true", help="write the HTML only")
     _add_warehouse(p)
     p.set_defaults(func=_cmd_report)
 
