@@ -55,5 +55,6 @@ def test_notebooks_are_committed_without_outputs():
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "dashboards").glob("*.ipynb"))
     for path in notebooks:
         cells = json.loads(path.read_text())["cells"]
-        dirty = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+        dirty = [i for i, c in enumerate(cells)
+                 if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
         assert not dirty, f"{path.name} has outputs committed in cells {dirty}; clear them before committing"
