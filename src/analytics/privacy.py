@@ -268,8 +268,9 @@ class Scrubber:
             re.compile(rf"(?<!\w)(?:{_alternation(donor_values)})(?!\w)", re.IGNORECASE) if donor_values else None
         )
         self._contacts = {value.strip().lower(): placeholder for value, placeholder in self.donor_contacts if value}
+        contacts = _alternation(self._contacts)
         self._contact_pattern = (
-            re.compile(rf"(?<![\w+])(?:{_alternation(self._contacts)})(?!\w)", re.IGNORECASE) if self._contacts else None
+            re.compile(rf"(?<![\w+])(?:{contacts})(?!\w)", re.IGNORECASE) if self._contacts else None
         )
 
     def scrub(self, text: str | None) -> str | None:
