@@ -21,6 +21,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 _SESSION_MODULE = "_policy_pulse_test_session"
+# Not a test module: --doctest-modules would import this file a second time under the name
+# `conftest`, which tests/conftest.py already holds ("import file mismatch").
+collect_ignore = ["conftest.py"]
 
 
 def _session():
