@@ -184,8 +184,12 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         if raw is None or (isinstance(raw, float) and np.isnan(raw)):
             continue
         if isinstance(raw, (int, float, np.integer, np.floating)) and not isinstance(raw, bool):
-            if np.isfinite(raw):
-                out[i] = float(raw)
+            try:
+                number = float(raw)
+            except OverflowError:  # an int beyond any float
+                number = np.inf
+            if np.isfinite(number):
+                out[i] = number
             else:
                 bad[i] = True
             continue
@@ -295,7 +299,9 @@ def parse_datetimes(
         if stamp is None and not (isinstance(raw, str) and raw.strip().lower() in _MISSING):
             bad[i] = True
         out.append(stamp)
-    series = pd.Series(pd.DatetimeIndex([pd.NaT if t is None else t for t in out]).as_unit("us"), index=values.index)
+    # tz given explicitly: a column with no date at all must still come back UTC-aware, like every other
+    series = pd.Series(pd.DatetimeIndex([pd.NaT if t is None else t for t in out], tz="UTC").as_unit("us"),
+                       index=values.index)
     return series, pd.Series(bad, index=values.index)
 
 
