@@ -414,9 +414,9 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
             if pd.isna(tile["p_value"]):
                 test = "no significance test for this kind of figure"
             elif tile["significant"]:
-                test = f"significant, p = {tile['p_value']:.3f}"
+                test = f"significant, {_p_text(tile['p_value'])}"
             else:
-                test = f"not significant, p = {tile['p_value']:.2f}"
+                test = f"not significant, {_p_text(tile['p_value'])}"
             change = (f"{arrow} {_format(metric, tile['change'], change=True)} vs "
                       f"{html.escape(str(tile['previous_period']))} ({tile['direction']}; {test})")
         body = (f"<div style='font-size:26px;font-weight:600;margin:4px 0'>{_format(metric, tile['value'])}</div>"
@@ -518,6 +518,10 @@ def area_adherence(data: DashboardData, *, area: str) -> pd.DataFrame:
     return out[["period", "value", "n", "posts_with_finding", "ci_low", "ci_high", "suppressed"]]
 
 
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def revision_effect(series: pd.DataFrame, versions: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The level and slope change of a monthly rate at the last policy revision (interrupted time series).
 
@@ -552,7 +556,7 @@ def revision_effect(series: pd.DataFrame, versions: pd.DataFrame) -> tuple[pd.Da
     sentence = (
         f"Since policy {version} ({pd.Timestamp(row['interruption']):%d %b %Y}): level change "
         f"{100 * row['level_change']:+.1f} pts (95% CI {100 * row['level_ci_low']:+.1f} to "
-        f"{100 * row['level_ci_high']:+.1f}, p = {row['level_p']:.2f}), slope change "
+        f"{100 * row['level_ci_high']:+.1f}, {_p_text(row['level_p'])}), slope change "
         f"{100 * row['slope_change']:+.2f} pts per month (95% CI {100 * row['slope_ci_low']:+.2f} to "
         f"{100 * row['slope_ci_high']:+.2f}); {int(row['n_before'])} months before, {int(row['n_after'])} after."
     )
