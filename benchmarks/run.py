@@ -1,0 +1,477 @@
+"""Performance at scale: the pipeline against the naive way, and the numbers it must reach.
+
+Run: ``.venv/bin/python benchmarks/run.py [--posts N] [--answers N] [--quick] [--json]``
+
+Generates a sample organisation with the sample generator at the requested scale (default
+1,000,000 posts + comments and 100,000 survey answers), then measures, in one run:
+
+* full ``policy-pulse ingest`` + ``policy-pulse build`` wall time, CPU time and peak memory -- each
+  leg in its own process (peak RSS of the process tree, sampled, and the kernel's ``ru_maxrss``);
+* the same work done the naive way (``benchmarks/naive.py``: pandas + per-text ``vaderSentiment``
+  in one process, recomputed from the raw exports) and the ratio;
+* an incremental ingest + build after adding 1 % new posts, as a fraction of the full one;
+* sentiment throughput per core (CPU time) of ``analytics.sentiment.score_texts`` against the
+  reference package on a sample of 50,000 distinct stored texts, and the largest absolute difference
+  in ``compound`` between our VADER and the reference over that sample;
+* dashboard first render: request to the leadership dashboard's charts drawn in headless Chromium
+  (preheated kernels, the served configuration) over the large warehouse, beside a one-chart Voila
+  notebook served the same way in the same run.
+
+The machine may be shared: absolute times move with its load, so compare ratios measured in the
+same run (the table prints the load average, and CPU seconds beside wall seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+GB = 1024**3
+
+# The sample generator's volumes (measured on it): per unit of ``scale`` each employee writes about
+# 53.5 posts over 24 months (plus 1.5 % unattributed posts), the organisation about 1,510 posts that
+# draw about 2,910 audience comments; each employee yields about 139 survey answers.
+_POSTS_PER_EMPLOYEE = 53.5 * 1.015
+_ORG_POSTS_AND_COMMENTS = 1510 + 2910
+_ANSWERS_PER_EMPLOYEE = 139
+
+
+@dataclass
+class Leg:
+    """One measured process: wall and CPU seconds, peak memory, exit code."""
+
+    name: str
+    wall: float = 0.0
+    cpu: float = 0.0
+    peak_rss: int = 0  # bytes, the larger of the sampled process-tree sum and the kernel's maxrss
+    returncode: int = 0
+    output: str = field(default="", repr=False)
+
+
+@dataclass
+class Row:
+    measure: str
+    target: str
+    measured: str
+    status: str  # pass | miss | info | n/a
+
+
+def _tree_rss(pid: int) -> int:
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        processes = [parent, *parent.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            total += process.memory_info().rss
+    return total
+
+
+def run_leg(name: str, command: list[str], env: dict[str, str], log: Path) -> Leg:
+    """Run ``command`` in its own process; measure wall time, CPU time and peak RSS of its tree."""
+    leg = Leg(name)
+    peak = [0]
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.1):
+                peak[0] = max(peak[0], _tree_rss(process.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        # wait4 gives this child's own resource use (its waited-for children included)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        leg.wall = time.perf_counter() - started
+        done.set()
+        sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    leg.returncode = process.returncode
+    leg.cpu = usage.ru_utime + usage.ru_stime
+    leg.peak_rss = max(peak[0], usage.ru_maxrss * 1024)
+    leg.output = log.read_text(errors="replace")
+    if leg.returncode != 0:
+        raise RuntimeError(f"{name} failed ({leg.returncode}); its output:\n{leg.output[-3000:]}")
+    return leg
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+def sizes_for(posts: int, answers: int, months: int = 24) -> tuple[int, float]:
+    """(employees, scale) for the generator to write about ``posts`` posts + comments and ``answers``
+    survey answers over ``months`` (volumes grow with the months covered)."""
+    employees = min(3000, max(30, round(answers * 24 / months / _ANSWERS_PER_EMPLOYEE)))
+    scale = posts * 24 / months / (_POSTS_PER_EMPLOYEE * employees + _ORG_POSTS_AND_COMMENTS)
+    return employees, min(200.0, max(0.01, round(scale, 4)))
+
+
+def generate(raw: Path, *, employees: int, scale: float, months: int) -> dict:
+    """The sample organisation's exports (reused when ``raw`` already holds these parameters)."""
+    from analytics import sample
+
+    truth_file = raw / "truth.json"
+    if truth_file.exists():
+        truth = json.loads(truth_file.read_text())
+        wanted = {"employees": employees, "scale": float(scale), "months": months}
+        if all(truth.get("parameters", {}).get(k) == v for k, v in wanted.items()):
+            return truth
+        shutil.rmtree(raw)
+    return sample.generate(raw, seed=7, employees=employees, scale=scale, months=months)
+
+
+def add_new_posts(raw: Path, out: Path, share: float) -> int:
+    """A monitoring export of ``share`` x the posts as new posts (new text, no URL, so new post ids)."""
+    import pandas as pd
+
+    posts = pd.read_csv(raw / "monitoring_posts.csv", dtype=str, keep_default_na=False)
+    truth = json.loads((raw / "truth.json").read_text())
+    counts = truth["counts"]
+    total = counts["employee_posts"] + counts["unattributed_posts"] + sum(counts["org_posts"].values())
+    n = max(1, round(share * total))
+    new = posts.sample(n=n, replace=n > len(posts), random_state=11).reset_index(drop=True)
+    new["text"] = new["text"] + [f" (update {k})" for k in range(n)]
+    new["url"] = ""
+    out.mkdir(parents=True, exist_ok=True)
+    new.to_csv(out / "monitoring_posts_new.csv", index=False)
+    return n
+
+
+def warehouse_counts(warehouse: Path) -> dict[str, int]:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("posts", "audience_comments", "survey_answers", "survey_comments", "sentiment")}
+    finally:
+        con.close()
+
+
+# --- sentiment --------------------------------------------------------------------------------------
+
+def measure_sentiment(warehouse: Path, n: int) -> dict[str, float]:
+    """Per-core throughput (texts per CPU second) of ours and the reference, and the largest difference."""
+    import duckdb
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from analytics import sentiment
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        texts = [row[0] for row in con.execute(
+            "SELECT DISTINCT text FROM (SELECT text FROM posts UNION ALL SELECT text FROM audience_comments "
+            "UNION ALL SELECT text FROM survey_comments) WHERE text IS NOT NULL ORDER BY text").fetchall()]
+    finally:
+        con.close()
+    texts = random.Random(5).sample(texts, min(n, len(texts)))
+    reference = SentimentIntensityAnalyzer()
+    sentiment.score_texts(texts[:200], workers=1)  # lexicons and language model loaded outside the timing
+
+    def cpu_rate(run) -> float:
+        started = time.process_time()
+        result = run()
+        return len(texts) / max(time.process_time() - started, 1e-9), result
+
+    ref_rate, ref_scores = cpu_rate(lambda: [reference.polarity_scores(t) for t in texts])
+    ours_rate, ours = cpu_rate(lambda: sentiment.score_texts(texts, workers=1))
+    mine = [sentiment.polarity_scores(t)["compound"] for t in texts]
+    difference = max((abs(a - b["compound"]) for a, b in zip(mine, ref_scores, strict=True)), default=0.0)
+    return {"texts": len(texts), "reference_per_core": ref_rate, "ours_per_core": ours_rate,
+            "ratio": ours_rate / ref_rate, "max_abs_compound_difference": difference,
+            "not_english": int((ours["status"] == "not_english").sum())}
+
+
+# --- dashboards -------------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _one_chart_notebook(folder: Path) -> Path:
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(
+        "import plotly.graph_objects as go\ngo.FigureWidget(go.Scatter(x=[1, 2, 3], y=[3, 1, 2]))")]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    # the server serves the dashboards' names only
+    nbformat.write(notebook, folder / "leadership.ipynb")
+    return folder
+
+
+def _first_render(browser, url: str, settle: float = 1.5, timeout: float = 180.0) -> tuple[float, int]:
+    """Seconds from request to the last plotly chart drawn (no new chart for ``settle`` s), and charts."""
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    try:
+        started = time.perf_counter()
+        page.goto(url, timeout=timeout * 1000)
+        last, drawn = started, 0
+        while time.perf_counter() - started < timeout:
+            count = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                                  ".filter(g => g.querySelector('.main-svg')).length")
+            now = time.perf_counter()
+            if count > drawn:
+                last, drawn = now, count
+            elif drawn and now - last >= settle:
+                break
+            page.wait_for_timeout(25)
+        if not drawn:
+            raise TimeoutError(f"no chart drawn at {url} in {timeout:.0f} s")
+        return last - started, drawn
+    finally:
+        page.close()
+
+
+def measure_dashboard(warehouse: Path, root: Path | None, env: dict[str, str], log: Path) -> tuple[float, int]:
+    """First render of ``leadership.ipynb`` under ``root`` served with preheated kernels."""
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    call = (f"from analytics.serve import serve; serve({str(warehouse)!r}, port={port}, "
+            f"root={str(root) if root else None!r}, preheat=True)")
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-c", call], stdout=out, stderr=subprocess.STDOUT, env=env,
+                                  cwd=ROOT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while "Kernel pool of leadership.ipynb is filled" not in log.read_text(errors="replace"):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the dashboard server did not get ready:\n{log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                return _first_render(browser, f"http://127.0.0.1:{port}/voila/render/leadership.ipynb")
+            finally:
+                browser.close()
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, 2)  # SIGINT: Voila shuts its kernels down
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, 9)
+                server.wait()
+
+
+# --- the table --------------------------------------------------------------------------------------
+
+def _verdict(ok: bool) -> str:
+    return "pass" if ok else "miss"
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024**2:,.0f} MB"
+
+
+def build_rows(result: dict) -> list[Row]:
+    legs = {name: Leg(**leg) for name, leg in result["legs"].items()}
+    ingest, build = legs["ingest"], legs["build"]
+    full = ingest.wall + build.wall
+    full_cpu = ingest.cpu + build.cpu
+    rows = [Row("full ingest + build (wall)", "<= 60 s",
+                f"{full:.1f} s (ingest {ingest.wall:.1f} + build {build.wall:.1f}; CPU {full_cpu:.1f} s)",
+                _verdict(full <= 60))]
+    naive = legs.get("naive")
+    if naive:
+        estimate = result.get("naive_estimate_wall", naive.wall)
+        note = " (texts sampled, scaled up)" if result.get("naive_fraction", 1) < 1 else ""
+        rows.append(Row("full build / naive way (wall)", "<= 0.3x", f"{full / estimate:.3f}x (naive {estimate:.1f} s"
+                        f"{note}; CPU ratio {full_cpu / max(result.get('naive_estimate_cpu', naive.cpu), 1e-9):.3f}x)",
+                        _verdict(full / estimate <= 0.3)))
+    for leg in (ingest, build):
+        rows.append(Row(f"peak RSS, {leg.name}", "<= 2 GB", _mb(leg.peak_rss), _verdict(leg.peak_rss <= 2 * GB)))
+    if naive:
+        rows.append(Row("peak RSS, naive way", "(reference)", _mb(naive.peak_rss), "info"))
+    if "ingest_new" in legs:
+        new, again = legs["ingest_new"], legs["build_incremental"]
+        share = (new.wall + again.wall) / full
+        rows.append(Row(f"incremental after +1 % posts ({result['new_posts']:,} posts)", "<= 5 % of full",
+                        f"{100 * share:.1f} % (ingest {new.wall:.1f} s + build {again.wall:.1f} s)",
+                        _verdict(share <= 0.05)))
+    s = result.get("sentiment")
+    if s:
+        rows.append(Row(f"sentiment per core ({s['texts']:,} distinct texts)", ">= 5x reference",
+                        f"{s['ratio']:.2f}x ({s['ours_per_core']:,.0f} vs {s['reference_per_core']:,.0f} texts/s)",
+                        _verdict(s["ratio"] >= 5)))
+        rows.append(Row("sentiment max |compound - reference|", "<= 1e-9", f"{s['max_abs_compound_difference']:.1e}",
+                        _verdict(s["max_abs_compound_difference"] <= 1e-9)))
+    d = result.get("dashboard")
+    if d and "leadership" in d:
+        ratio = d["leadership"] / d["one_chart"]
+        rows.append(Row(f"dashboard first render / one-chart notebook ({d['charts']} charts)", "<= 1.0x",
+                        f"{ratio:.2f}x ({d['leadership']:.2f} s vs {d['one_chart']:.2f} s)", _verdict(ratio <= 1.0)))
+        rows.append(Row("dashboard first render, preheated", "<= 2 s", f"{d['leadership']:.2f} s",
+                        _verdict(d["leadership"] <= 2)))
+    else:
+        why = (d or {}).get("why", "not available")
+        rows.append(Row("dashboard first render / one-chart notebook", "<= 1.0x", why, "n/a"))
+        rows.append(Row("dashboard first render, preheated", "<= 2 s", why, "n/a"))
+    return rows
+
+
+def format_table(result: dict, rows: list[Row]) -> str:
+    data = result["data"]
+    head = (f"Policy Pulse benchmark: {data['posts_and_comments']:,} posts + comments, "
+            f"{data['survey_answers']:,} survey answers ({data['employees']} employees, scale {data['scale']}); "
+            f"{result['cores']} cores, load average {result['load_before']:.1f} -> {result['load_after']:.1f}")
+    widths = [max(len(getattr(r, f)) for r in [Row("measure", "target", "measured", "status"), *rows])
+              for f in ("measure", "target", "measured", "status")]
+    lines = [head, ""]
+    for row in [Row("measure", "target", "measured", "status"), *rows]:
+        lines.append("  ".join(getattr(row, f).ljust(w) for f, w in
+                               zip(("measure", "target", "measured", "status"), widths, strict=True)).rstrip())
+        if row.measure == "measure":
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# --- the run ----------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=None, help="posts + audience comments (default 1,000,000)")
+    parser.add_argument("--answers", type=int, default=None, help="survey answers (default 100,000)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a small run (1,500 posts, 2,000 answers, 18 months, no browser) to check it works")
+    parser.add_argument("--json", action="store_true", help="print the measurements as JSON after the table")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep data and warehouses here (generated data is reused when its parameters match)")
+    parser.add_argument("--naive-fraction", type=float, default=1.0,
+                        help="naive way: score this share of the texts and scale its time up (default 1: all)")
+    parser.add_argument("--sentiment-sample", type=int, default=50_000)
+    parser.add_argument("--no-dashboard", action="store_true", help="skip the browser measurement")
+    args = parser.parse_args(argv)
+    posts = args.posts or (1_500 if args.quick else 1_000_000)
+    answers = args.answers or (2_000 if args.quick else 100_000)
+    months = 18 if args.quick else 24
+    if posts < 1000 or answers < 1000:
+        parser.error("--posts and --answers must be at least 1,000")
+
+    temporary = None
+    if args.workdir is None:
+        temporary = tempfile.TemporaryDirectory(prefix="policy-pulse-bench-")
+        work = Path(temporary.name)
+    else:
+        work = args.workdir.resolve()
+        work.mkdir(parents=True, exist_ok=True)
+    try:
+        result = run(work, posts=posts, answers=answers, months=months, quick=args.quick,
+                     naive_fraction=args.naive_fraction, sentiment_sample=args.sentiment_sample,
+                     dashboard=not (args.quick or args.no_dashboard))
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
+    rows = build_rows(result)
+    print(format_table(result, rows))
+    if args.json:
+        print(json.dumps({**result, "rows": [asdict(r) for r in rows]}, indent=2, default=str))
+    return 0
+
+
+def _say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive_fraction: float,
+        sentiment_sample: int, dashboard: bool) -> dict:
+    employees, scale = sizes_for(posts, answers, months)
+    raw, logs = work / "raw", work / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    warehouse = work / "warehouse.duckdb"
+    for stale in work.glob("warehouse*.duckdb*"):
+        stale.unlink()
+    shutil.rmtree(work / "config", ignore_errors=True)
+    private = {"POLICY_PULSE_KEY": "benchmark-key-not-secret", "POLICY_PULSE_CONFIG_DIR": str(work / "config"),
+               "POLICY_PULSE_WAREHOUSE": str(warehouse)}
+    os.environ.update(private)  # the sentiment measurement reads the warehouse in this process
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    load_before = os.getloadavg()[0]
+    _say(f"generating {posts:,} posts + comments, {answers:,} answers ({employees} employees, scale {scale})")
+    truth = generate(raw, employees=employees, scale=scale, months=months)
+    python = sys.executable
+    cli = [python, "-m", "analytics.cli"]
+    legs: dict[str, Leg] = {}
+    _say("full ingest")
+    legs["ingest"] = run_leg("ingest", [*cli, "ingest", str(raw), "--warehouse", str(warehouse)], env,
+                             logs / "ingest.log")
+    _say("full build")
+    legs["build"] = run_leg("build", [*cli, "build", "--warehouse", str(warehouse)], env, logs / "build.log")
+    counts = warehouse_counts(warehouse)
+    _say("naive way")
+    naive_leg = run_leg("naive", [python, str(ROOT / "benchmarks" / "naive.py"), str(raw), "--json",
+                                  "--fraction", str(naive_fraction)], env, logs / "naive.log")
+    legs["naive"] = naive_leg
+    naive = json.loads(naive_leg.output.strip().splitlines()[-1])
+    # with a sample of the texts scored, the rest is estimated at the sample's rate
+    factor = naive["texts"] / max(naive["texts_scored"], 1) - 1
+    result: dict = {"legs": {}, "naive_fraction": naive_fraction, "naive": naive,
+                    "naive_estimate_wall": naive_leg.wall + factor * naive["sentiment_measured"],
+                    "naive_estimate_cpu": naive_leg.cpu + factor * naive["sentiment_measured_cpu"]}
+    _say("incremental: +1 % new posts")
+    new_folder = work / "new-posts"
+    shutil.rmtree(new_folder, ignore_errors=True)
+    result["new_posts"] = add_new_posts(raw, new_folder, 0.01)
+    legs["ingest_new"] = run_leg("ingest (+1 %)", [*cli, "ingest", str(new_folder), "--warehouse", str(warehouse)],
+                                 env, logs / "ingest-new.log")
+    legs["build_incremental"] = run_leg("build (incremental)", [*cli, "build", "--warehouse", str(warehouse)], env,
+                                        logs / "build-incremental.log")
+    _say("sentiment against the reference")
+    result["sentiment"] = measure_sentiment(warehouse, sentiment_sample)
+    if dashboard:
+        result["dashboard"] = _dashboards(warehouse, work, env, logs)
+    else:
+        result["dashboard"] = {"why": "skipped (--quick)" if quick else "skipped (--no-dashboard)"}
+    result["legs"] = {name: {k: v for k, v in asdict(leg).items() if k != "output"} for name, leg in legs.items()}
+    result["data"] = {"posts_and_comments": counts["posts"] + counts["audience_comments"],
+                      "posts": counts["posts"], "audience_comments": counts["audience_comments"],
+                      "survey_answers": counts["survey_answers"], "distinct_texts_scored": counts["sentiment"],
+                      "employees": employees, "scale": scale, "months": months,
+                      "generated": truth.get("counts", {})}
+    result["cores"] = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    result["load_before"], result["load_after"] = load_before, os.getloadavg()[0]
+    return result
+
+
+def _dashboards(warehouse: Path, work: Path, env: dict[str, str], logs: Path) -> dict:
+    if not (ROOT / "dashboards" / "leadership.ipynb").exists():
+        return {"why": "not available (dashboards/leadership.ipynb not there yet)"}
+    if not Path(CHROMIUM).exists():
+        return {"why": f"not available (no Chromium at {CHROMIUM})"}
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return {"why": "not available (playwright not installed)"}
+    _say("dashboard first render (leadership, then the one-chart notebook)")
+    leadership, charts = measure_dashboard(warehouse, None, env, logs / "dashboard.log")
+    one_chart, _ = measure_dashboard(warehouse, _one_chart_notebook(work / "one-chart"), env, logs / "one-chart.log")
+    return {"leadership": leadership, "one_chart": one_chart, "charts": charts}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

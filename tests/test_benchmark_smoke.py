@@ -1,0 +1,59 @@
+"""Smoke test of the performance benchmark: ``benchmarks/run.py --quick`` runs end to end and prints its table.
+
+The benchmark itself is run by hand (``make benchmark``); this only checks that every leg still works.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+_SPEC = importlib.util.spec_from_file_location("policy_pulse_benchmark", BENCH / "run.py")
+bench = importlib.util.module_from_spec(_SPEC)
+sys.modules[_SPEC.name] = bench  # dataclasses look their module up
+_SPEC.loader.exec_module(bench)
+
+pytestmark = pytest.mark.xdist_group("bench")
+
+
+def test_sizes_follow_the_requested_volumes():
+    employees, scale = bench.sizes_for(1_000_000, 100_000)
+    assert 600 <= employees <= 850 and 15 < scale < 30
+    small_employees, small_scale = bench.sizes_for(2_000, 2_000, months=18)
+    assert small_employees == 30 and small_scale < scale
+
+
+def test_a_missed_target_is_marked_miss():
+    leg = {"wall": 50.0, "cpu": 40.0, "peak_rss": 3 * bench.GB, "returncode": 0}
+    result = {"legs": {"ingest": {"name": "ingest", **leg}, "build": {"name": "build", **leg}},
+              "dashboard": {"why": "not available"}}
+    rows = {r.measure: r for r in bench.build_rows(result)}
+    assert rows["full ingest + build (wall)"].status == "miss"  # 100 s > 60 s
+    assert rows["peak RSS, ingest"].status == "miss"
+    assert rows["dashboard first render, preheated"].status == "n/a"
+
+
+def test_quick_run_prints_the_table(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCH / "run.py"), "--quick", "--json", "--workdir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert out.startswith("Policy Pulse benchmark:")
+    for measure in ("full ingest + build (wall)", "full build / naive way (wall)", "peak RSS, build",
+                    "incremental after +1 % posts", "sentiment per core", "sentiment max |compound - reference|",
+                    "dashboard first render, preheated"):
+        assert measure in out
+    result = json.loads(out[out.index("\n{") + 1:])
+    statuses = {row["measure"]: row["status"] for row in result["rows"]}
+    assert set(statuses.values()) <= {"pass", "miss", "info", "n/a"}
+    # our VADER is the reference's algorithm: identical scores whatever the machine's speed
+    assert statuses["sentiment max |compound - reference|"] == "pass"
+    assert result["data"]["posts_and_comments"] > 500 and result["data"]["survey_answers"] > 500
+    assert all(leg["peak_rss"] > 10 * 1024**2 for leg in result["legs"].values())
