@@ -2,7 +2,8 @@
 
 Steps (each prints progress): retention, sentiment (only texts not yet scored), policy findings (only
 posts not yet scanned with the current rules), dismissals, survey construct scores, incident timings,
-post facts, monthly and wave metrics (suppression applied), then a snapshot for the surfaces.
+post facts, content themes (only posts not yet themed with the current taxonomy), amplifications,
+monthly and wave metrics (suppression applied), then a snapshot for the surfaces.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics import __version__, adherence, config, metrics, sentiment, survey, warehouse
+from analytics import __version__, adherence, config, engagement, metrics, sentiment, survey, themes, warehouse
 from analytics.codebook import load_codebook
 
 __all__ = ["BuildSummary", "build", "publish_snapshot"]
@@ -75,6 +76,10 @@ def build(
         summary.steps["incident timings"] = _incident_timings(con)
         say("post facts")
         summary.steps["post facts"] = _post_facts(con, settings.timezone)
+        say("content themes")
+        summary.steps["posts newly themed"] = _post_themes(con)
+        say("amplifications")
+        summary.steps["amplifications"] = _amplifications(con, settings.timezone)
         say("monthly metrics")
         summary.steps["monthly + quarterly metrics"] = _monthly_metrics(con, settings)
         summary.seconds = time.perf_counter() - started
@@ -127,6 +132,8 @@ CREATE TABLE IF NOT EXISTS post_findings (post_uid VARCHAR, rule_id VARCHAR, are
 CREATE TABLE IF NOT EXISTS construct_scores (response_id VARCHAR, construct VARCHAR, score DOUBLE, n_items INTEGER);
 CREATE TABLE IF NOT EXISTS incident_timings (incident_id VARCHAR, area VARCHAR, severity VARCHAR, detection VARCHAR,
     department VARCHAR, month DATE, hours_to_report DOUBLE, hours_to_resolve DOUBLE);
+CREATE TABLE IF NOT EXISTS post_themes (post_uid VARCHAR, text_hash VARCHAR, taxonomy_version VARCHAR,
+    text_theme VARCHAR, theme VARCHAR);
 CREATE TABLE IF NOT EXISTS build_log (built_at TIMESTAMPTZ, seconds DOUBLE, tool_version VARCHAR, steps VARCHAR);
 """
 
@@ -284,3 +291,60 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings) 
         total += len(table)
     return total
 
+
+
+# --- the positive side: content themes and amplification ---------------------------------------------------
+
+def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
+    """Theme new or changed posts only (like ``post_scans``); a changed taxonomy re-themes everything."""
+    taxonomy = themes.load_taxonomy()
+    con.execute("DELETE FROM post_themes WHERE taxonomy_version <> ? OR post_uid NOT IN (SELECT post_uid FROM posts)",
+                [taxonomy.version])
+    todo = con.execute(
+        """
+        SELECT p.post_uid, coalesce(p.text, '') AS text
+        FROM posts p
+        LEFT JOIN post_themes t ON t.post_uid = p.post_uid AND t.text_hash = sha256(coalesce(p.text, ''))
+        WHERE t.post_uid IS NULL
+        """
+    ).df()
+    if todo.empty:
+        return 0
+    con.register("_todo", todo)
+    con.execute("DELETE FROM post_themes WHERE post_uid IN (SELECT post_uid FROM _todo)")
+    con.unregister("_todo")
+    found = themes.classify_themes(todo["text"].reset_index(drop=True), taxonomy=taxonomy)
+    rows = pd.DataFrame({"post_uid": todo["post_uid"], "text": todo["text"], "version": taxonomy.version,
+                         "theme": found["theme"].to_numpy()})
+    con.register("_themes", rows)
+    con.execute("INSERT INTO post_themes SELECT post_uid, sha256(text), version, theme, theme FROM _themes")
+    con.unregister("_themes")
+    return len(todo)
+
+
+def _amplifications(con: duckdb.DuckDBPyConnection, tz: str) -> int:
+    """Employee shares of organisation posts (recomputed: an organisation post ingested after the share
+    still gets it); a share takes the theme of the post it shares."""
+    posts = con.execute(
+        """SELECT post_uid, platform, account_type, author_key, department, published_at, text, url, shared_url,
+                  reactions, comments, shares, clicks, saves, impressions, reach
+           FROM posts WHERE account_type IN ('employee', 'organization')"""
+    ).df()
+    found = engagement.match_amplifications(posts)
+    con.register("_amplifications", found)
+    con.execute(
+        f"""CREATE OR REPLACE TABLE amplifications AS
+            SELECT post_uid, org_post_uid, matched_by, platform, org_platform, author_key, department,
+                   CAST(published_at AS TIMESTAMPTZ) AS published_at,
+                   CAST(date_trunc('month', CAST(published_at AS TIMESTAMPTZ) AT TIME ZONE '{tz}') AS DATE) AS month,
+                   CAST(engagement AS DOUBLE) AS engagement, CAST(audience AS DOUBLE) AS audience
+            FROM _amplifications"""
+    )
+    con.unregister("_amplifications")
+    con.execute("UPDATE post_themes SET theme = text_theme WHERE theme IS DISTINCT FROM text_theme")
+    con.execute(
+        """UPDATE post_themes t SET theme = o.text_theme
+           FROM amplifications a JOIN post_themes o ON o.post_uid = a.org_post_uid
+           WHERE t.post_uid = a.post_uid"""
+    )
+    return len(found)

@@ -1,0 +1,629 @@
+"""The positive side of the policy: amplification, mission value and recognition.
+
+- **Amplification.** An employee post amplifies an organisation post when it shares it: the platform's
+  ``shared_url``, a link to the organisation post in its text, or (failing both) a quoted passage of
+  the organisation post's text. :func:`match_amplifications` finds them; :func:`amplification_reach`
+  shows what they add and :func:`amplifier_share` the share of employees who amplified at least once.
+- **Mission value** is counted in the organisation's own terms — posts linking to the pages in
+  ``settings.mission_url_patterns`` (donate, volunteer) and the clicks the platforms report on them.
+  No advertising-equivalent "earned media value" is computed anywhere in Policy Pulse.
+- **Recognition.** :func:`team_recognition` shows departments that combine high adherence with strong,
+  positive engagement, k-safe. :func:`individual_recognition` names only people whom the roster marks as
+  opted in and whose display name the warehouse keeps (``recognition_names``), and it never shows anyone's
+  policy findings: monitoring educates, it does not police.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics import config, privacy
+from analytics.adherence import wilson_interval
+from analytics.periods import Period, parse_period
+from analytics.themes import _check_by, _period_labels, fetch_frames, load_taxonomy
+
+__all__ = [
+    "SHORT_LINK_PAGE",
+    "amplification_reach",
+    "amplifier_share",
+    "individual_recognition",
+    "match_amplifications",
+    "mission_value",
+    "normalise_url",
+    "team_recognition",
+]
+
+Source = duckdb.DuckDBPyConnection | Mapping[str, pd.DataFrame] | None
+WarehouseFile = str | os.PathLike[str] | None
+
+#: The page label of links a platform shortened (t.co, lnkd.in...): their target cannot be known.
+SHORT_LINK_PAGE = "(short link, target unknown)"
+_URL_IN_TEXT = re.compile(r"(?:https?://)?(?:www\.)?[a-z0-9][a-z0-9.-]*\.[a-z]{2,}/[^\s\"'<>)\]”]*", re.IGNORECASE)
+_SHORTENERS = re.compile(r"(?:https?://)?(?:t\.co|bit\.ly|ow\.ly|buff\.ly|lnkd\.in|tinyurl\.com|goo\.gl)/\S+",
+                         re.IGNORECASE)
+_QUOTE = re.compile(r"[\"“]([^\"“”]{20,})[\"”]")
+_HOST_ALIASES = {"twitter.com": "x.com", "mobile.twitter.com": "x.com", "m.facebook.com": "facebook.com",
+                 "fb.com": "facebook.com"}
+
+
+def normalise_url(url: Any) -> str:
+    """A post URL reduced to what identifies the post (scheme, ``www.``, query and case dropped).
+
+    X links on twitter.com and x.com, and Instagram ``/reel/`` and ``/p/`` links, compare equal.
+
+    Examples
+    --------
+    >>> normalise_url("https://www.Twitter.com/riverbendtrust/status/123?s=20")
+    'x.com/riverbendtrust/status/123'
+    >>> normalise_url("instagram.com/reel/AbC/") == normalise_url("https://www.instagram.com/p/AbC")
+    True
+    """
+    if not isinstance(url, str) or not url.strip():
+        return ""
+    text = re.sub(r"^https?://", "", url.strip(), flags=re.IGNORECASE)
+    text = re.split(r"[?#]", text, maxsplit=1)[0].rstrip("/.,!;:")
+    host, _, path = text.partition("/")
+    host = host.lower().removeprefix("www.")
+    host = _HOST_ALIASES.get(host, host)
+    if host == "instagram.com":
+        path = re.sub(r"^reels?/", "p/", path)
+    # post ids and paths are case-sensitive on some platforms (Instagram codes), hosts are not
+    return f"{host}/{path}" if path else host
+
+
+def _normalise_quote(text: str) -> str:
+    return " ".join(text.lower().replace("…", " ").replace("...", " ").split())
+
+
+_POSTS_SQL = """
+SELECT post_uid, platform, account_type, author_key, department, published_at, text, url, shared_url,
+       reactions, comments, shares, clicks, saves, impressions, reach
+FROM posts WHERE account_type IN ('employee', 'organization')
+"""
+_POST_COLUMNS = ["post_uid", "platform", "account_type", "author_key", "department", "published_at", "text", "url",
+                 "shared_url"]
+_ENGAGEMENT_PARTS = ("reactions", "comments", "shares", "clicks", "saves")
+
+
+def _engagement(posts: pd.DataFrame) -> pd.Series:
+    parts = [pd.to_numeric(posts[c], errors="coerce").fillna(0) for c in _ENGAGEMENT_PARTS if c in posts]
+    return sum(parts, pd.Series(0.0, index=posts.index)).astype(float)
+
+
+def _audience(posts: pd.DataFrame) -> pd.Series:
+    """Reach where the platform reports it, else impressions, else missing."""
+    reach = pd.to_numeric(posts["reach"], errors="coerce") if "reach" in posts else pd.Series(np.nan, posts.index)
+    shown = pd.to_numeric(posts["impressions"], errors="coerce") if "impressions" in posts else reach * np.nan
+    return reach.where(reach > 0, shown.where(shown > 0)).astype(float)
+
+
+def match_amplifications(posts: pd.DataFrame) -> pd.DataFrame:
+    """Employee posts that share an organisation post, and which one.
+
+    A post matches by ``shared_url`` (the platform's own share), else by a link in its text to an
+    organisation post (URLs compared by :func:`normalise_url`), else by ``quoted_text``: a quoted
+    passage of at least 20 characters found in an organisation post published before it (the latest
+    such post; the same platform preferred).
+
+    Parameters
+    ----------
+    posts : DataFrame
+        Employee and organisation posts: ``post_uid, platform, account_type, author_key, department,
+        published_at, text, url, shared_url`` and optionally the metrics ``reactions, comments, shares,
+        clicks, saves, impressions, reach``.
+
+    Returns
+    -------
+    DataFrame
+        One row per amplifying employee post: ``post_uid``, ``org_post_uid``, ``matched_by``
+        (``shared_url``, ``url_in_text`` or ``quoted_text``), ``platform``, ``org_platform``,
+        ``author_key``, ``department``, ``published_at``, ``engagement`` (its reactions + comments +
+        shares + clicks + saves) and ``audience`` (its reach, else impressions; NaN when the platform
+        reports neither, as social-listening exports do not).
+
+    Examples
+    --------
+    >>> posts = pd.DataFrame({
+    ...     "post_uid": ["x:1", "x:2", "x:3"], "platform": "x",
+    ...     "account_type": ["organization", "employee", "employee"], "author_key": [None, "p1", "p2"],
+    ...     "department": [None, "Programs", "Finance"],
+    ...     "published_at": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"], utc=True),
+    ...     "text": ["Our food bank fed 300 families this week. Thank you!", "Proud! https://twitter.com/org/status/1",
+    ...              'Love this: "Our food bank fed 300 families this week."'],
+    ...     "url": ["https://x.com/org/status/1", None, None], "shared_url": None, "reactions": [50, 4, 2]})
+    >>> match_amplifications(posts)[["post_uid", "org_post_uid", "matched_by"]].values.tolist()
+    [['x:2', 'x:1', 'url_in_text'], ['x:3', 'x:1', 'quoted_text']]
+    """
+    missing = [c for c in _POST_COLUMNS if c not in posts.columns]
+    if missing:
+        raise ValueError(f"match_amplifications: posts lack columns {missing}; pass the warehouse `posts` table.")
+    columns = ["post_uid", "org_post_uid", "matched_by", "platform", "org_platform", "author_key", "department",
+               "published_at", "engagement", "audience"]
+    kind = posts["account_type"].astype(str)
+    org = posts[kind == "organization"]
+    employee = posts[kind == "employee"]
+    by_url = {normalise_url(u): uid for u, uid in zip(org["url"], org["post_uid"], strict=True) if normalise_url(u)}
+    org_text = [(_normalise_quote(t) if isinstance(t, str) else "") for t in org["text"]]
+    org_time = pd.to_datetime(org["published_at"], utc=True).to_numpy()
+    org_uid, org_platform = org["post_uid"].to_numpy(), org["platform"].astype(str).to_numpy()
+    found: dict[str, tuple[str, str]] = {}
+    for uid, text, shared, platform, when in zip(employee["post_uid"], employee["text"], employee["shared_url"],
+                                                 employee["platform"].astype(str),
+                                                 pd.to_datetime(employee["published_at"], utc=True).to_numpy(),
+                                                 strict=True):
+        target = by_url.get(normalise_url(shared))
+        if target is not None:
+            found[uid] = (target, "shared_url")
+            continue
+        text = text if isinstance(text, str) else ""
+        target = next((by_url[n] for n in map(normalise_url, _URL_IN_TEXT.findall(text)) if n in by_url), None)
+        if target is not None:
+            found[uid] = (target, "url_in_text")
+            continue
+        for quote in (_normalise_quote(q) for q in _QUOTE.findall(text)):
+            hits = [i for i, body in enumerate(org_text) if quote in body and not org_time[i] > when]
+            if hits:
+                # the latest earlier post, the same platform first
+                best = max(hits, key=lambda i: (org_platform[i] == platform, org_time[i]))
+                found[uid] = (org_uid[best], "quoted_text")
+                break
+    if not found:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    out = employee[employee["post_uid"].isin(list(found))].copy()
+    out["org_post_uid"] = [found[u][0] for u in out["post_uid"]]
+    out["matched_by"] = [found[u][1] for u in out["post_uid"]]
+    out["org_platform"] = out["org_post_uid"].map(dict(zip(org_uid, org_platform, strict=True)))
+    out["engagement"] = _engagement(out)
+    out["audience"] = _audience(out)
+    return out[columns].reset_index(drop=True)
+
+
+_AMPLIFICATIONS_SQL = """
+SELECT a.*, o.engagement AS org_engagement, o.audience AS org_audience
+FROM amplifications a
+LEFT JOIN (SELECT post_uid,
+                  coalesce(reactions, 0) + coalesce(comments, 0) + coalesce(shares, 0) + coalesce(clicks, 0)
+                      + coalesce(saves, 0) AS engagement,
+                  CASE WHEN reach > 0 THEN reach WHEN impressions > 0 THEN impressions END AS audience
+           FROM posts) o ON o.post_uid = a.org_post_uid
+"""
+_AMPLIFICATION_COLUMNS = ["post_uid", "org_post_uid", "author_key", "department", "platform", "month", "engagement",
+                          "audience", "org_engagement", "org_audience"]
+
+
+def amplification_reach(
+    con_or_frames: Source = None,
+    *,
+    by: Sequence[str] | str = ("quarter",),
+    k: int | None = None,
+    warehouse_file: WarehouseFile = None,
+) -> pd.DataFrame:
+    """What employees' amplification adds to the organisation's own posts.
+
+    Parameters
+    ----------
+    con_or_frames : DuckDB connection, mapping or None
+        A warehouse connection (reads the derived ``amplifications`` table), ``None`` for the
+        published warehouse, or ``{"amplifications": frame}`` with ``post_uid, org_post_uid,
+        author_key, department, platform, month, engagement, audience, org_engagement, org_audience``.
+    by : sequence of str
+        Any of ``month``/``quarter`` and one of ``department``/``platform``; empty for one total.
+    k : int, optional
+        Grouped by department, groups with fewer than ``k`` amplifiers are suppressed.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: the ``by`` columns, ``n_amplifications`` (employee posts sharing an
+        organisation post), ``n_amplifiers`` (distinct employees), ``n_org_posts`` (distinct organisation
+        posts amplified), ``org_engagement`` (the engagement those organisation posts earned themselves),
+        ``extra_engagement`` (engagement on the employees' shares), ``engagement_lift`` (extra over own),
+        ``extra_audience`` (reach or impressions of the shares where reported), ``n_with_audience``
+        (shares reporting one: listening exports report none, so extra reach is often unknown) and
+        ``suppressed``.
+
+    Examples
+    --------
+    >>> amps = pd.DataFrame({"post_uid": ["e1", "e2"], "org_post_uid": ["o1", "o1"], "author_key": ["p1", "p2"],
+    ...                      "department": "Programs", "platform": "x", "month": pd.Timestamp("2026-01-01"),
+    ...                      "engagement": [5.0, 7.0], "audience": [np.nan, np.nan], "org_engagement": [40.0, 40.0],
+    ...                      "org_audience": [900.0, 900.0]})
+    >>> row = amplification_reach({"amplifications": amps}).iloc[0]
+    >>> row["quarter"], int(row["n_amplifiers"]), float(row["engagement_lift"]), int(row["n_with_audience"])
+    ('2026-Q1', 2, 0.3, 0)
+    """
+    by = _check_by(by)
+    amps = fetch_frames(con_or_frames, {"amplifications": _AMPLIFICATIONS_SQL},
+                        required={"amplifications": _AMPLIFICATION_COLUMNS},
+                        warehouse_file=warehouse_file)["amplifications"]
+    for kind in ("month", "quarter"):
+        if kind in by:
+            amps[kind] = _period_labels(amps["month"], kind)
+    columns = [*by, "n_amplifications", "n_amplifiers", "n_org_posts", "org_engagement", "extra_engagement",
+               "engagement_lift", "extra_audience", "n_with_audience", "suppressed"]
+    if amps.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object if c in by else "float64") for c in columns})
+    for column in ("engagement", "audience", "org_engagement"):
+        amps[column] = pd.to_numeric(amps[column], errors="coerce").astype(float)
+    # each organisation post's own engagement counts once per group, however often it was shared
+    keys = [*by, "org_post_uid"]
+    own = amps.drop_duplicates(keys).groupby(by, dropna=False)["org_engagement"].sum() if by else \
+        pd.Series([amps.drop_duplicates("org_post_uid")["org_engagement"].sum()])
+    groups = amps.groupby(by, dropna=False) if by else amps.groupby(np.zeros(len(amps)))
+    table = groups.agg(n_amplifications=("post_uid", "size"), n_amplifiers=("author_key", "nunique"),
+                       n_org_posts=("org_post_uid", "nunique"), extra_engagement=("engagement", "sum"),
+                       extra_audience=("audience", lambda s: s.sum(min_count=1)),
+                       n_with_audience=("audience", "count"))
+    table["org_engagement"] = own.to_numpy()
+    table = table.reset_index(drop=not by)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["engagement_lift"] = table["extra_engagement"] / table["org_engagement"].where(table["org_engagement"] > 0)
+    values = ["n_amplifications", "n_org_posts", "org_engagement", "extra_engagement", "engagement_lift",
+              "extra_audience", "n_with_audience"]
+    if "department" in by:
+        table = privacy.suppress_small_groups(table, by=by, n="n_amplifiers", values=values, k=k)
+    else:
+        table["suppressed"] = False
+    return table[columns].reset_index(drop=True)
+
+
+_EMPLOYEES_SQL = "SELECT employee_key, department, started_on, left_on, recognition_opt_in FROM employees"
+
+
+def _quarters(months: pd.Series) -> list[Period]:
+    labels = sorted(set(_period_labels(months, "quarter")))
+    return [parse_period(label) for label in labels]
+
+
+def amplifier_share(
+    con_or_frames: Source = None,
+    *,
+    period: str = "quarter",
+    by: str | None = None,
+    k: int | None = None,
+    warehouse_file: WarehouseFile = None,
+) -> pd.DataFrame:
+    """Share of employees who amplified an organisation post at least once, per quarter or month.
+
+    The denominator is everyone on the roster during the period (joined before its end, not left
+    before its start) — including people with no public account, because the question is how much
+    of the organisation takes part.
+
+    Parameters
+    ----------
+    con_or_frames : DuckDB connection, mapping or None
+        A warehouse connection, ``None`` for the published warehouse, or ``{"amplifications": frame with
+        author_key, month; "employees": frame with employee_key, department, started_on, left_on}``.
+    period : {"quarter", "month"}
+        The period each share covers.
+    by : {None, "department"}
+        Grouped by department, departments with fewer than ``k`` employees (and complementary cells)
+        are suppressed.
+
+    Returns
+    -------
+    DataFrame
+        One row per period (and department): ``period``, [``department``], ``n_people`` (on the roster),
+        ``n_amplifiers``, ``amplifier_share``, ``ci_low``, ``ci_high`` (Wilson 95 %) and ``suppressed``.
+
+    Examples
+    --------
+    >>> employees = pd.DataFrame({"employee_key": ["a", "b", "c", "d"], "department": "Programs",
+    ...                           "started_on": pd.Timestamp("2020-01-01"), "left_on": pd.NaT})
+    >>> amps = pd.DataFrame({"author_key": ["a", "a", "b"], "month": pd.Timestamp("2026-02-01")})
+    >>> row = amplifier_share({"amplifications": amps, "employees": employees}).iloc[0]
+    >>> row["period"], int(row["n_amplifiers"]), float(row["amplifier_share"])
+    ('2026-Q1', 2, 0.5)
+    """
+    if period not in ("quarter", "month"):
+        raise ValueError(f"period={period!r}: choose 'quarter' or 'month'.")
+    if by not in (None, "department"):
+        raise ValueError(f"by={by!r}: amplifier share is shown for everyone (None) or by 'department'.")
+    frames = fetch_frames(con_or_frames, {"amplifications": "SELECT author_key, month FROM amplifications",
+                                          "employees": _EMPLOYEES_SQL},
+                          required={"amplifications": ["author_key", "month"],
+                                    "employees": ["employee_key", "department", "started_on", "left_on"]},
+                          warehouse_file=warehouse_file)
+    amps, employees = frames["amplifications"], frames["employees"]
+    keys = ["period", *([by] if by else [])]
+    columns = [*keys, "n_people", "n_amplifiers", "amplifier_share", "ci_low", "ci_high", "suppressed"]
+    if amps.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object if c in keys else "float64") for c in columns})
+    amps["period"] = _period_labels(amps["month"], period)
+    labels = sorted(set(amps["period"]))
+    started = pd.to_datetime(employees["started_on"])
+    left = pd.to_datetime(employees["left_on"])
+    rows = []
+    for label in labels:
+        span = parse_period(label)
+        on_roster = (started.isna() | (started < pd.Timestamp(span.end))) & (left.isna() | (left >= pd.Timestamp(span.start)))
+        active = employees[on_roster].copy()
+        active["amplified"] = active["employee_key"].isin(set(amps.loc[amps["period"] == label, "author_key"]))
+        rows.append(active.assign(period=label))
+    people = pd.concat(rows, ignore_index=True)
+    table = people.groupby(keys, dropna=False).agg(n_people=("employee_key", "nunique"),
+                                                   n_amplifiers=("amplified", "sum")).reset_index()
+    table["amplifier_share"] = table["n_amplifiers"] / table["n_people"]
+    table["ci_low"], table["ci_high"] = wilson_interval(table["n_amplifiers"].to_numpy(float),
+                                                        table["n_people"].to_numpy(float))
+    if by:
+        table = privacy.suppress_small_groups(table, by=keys, n="n_people",
+                                              values=["n_amplifiers", "amplifier_share", "ci_low", "ci_high"], k=k)
+    else:
+        table["suppressed"] = False
+    return table[columns].reset_index(drop=True)
+
+
+_MISSION_POSTS_SQL = """
+SELECT f.post_uid, f.account_type, f.month, p.text, p.clicks
+FROM post_facts f JOIN posts p USING (post_uid)
+WHERE f.account_type IN ('employee', 'organization')
+"""
+
+
+def _mission_pages(text: str, patterns: Mapping[str, Sequence[str]]) -> list[str]:
+    lowered = text.lower()
+    pages = [page for page, fragments in patterns.items() if any(f.lower() in lowered for f in fragments)]
+    if not pages and _SHORTENERS.search(text):
+        pages = [SHORT_LINK_PAGE]
+    return pages
+
+
+def mission_value(
+    con_or_frames: Source = None,
+    *,
+    period: str | None = "month",
+    patterns: Mapping[str, Sequence[str]] | None = None,
+    warehouse_file: WarehouseFile = None,
+) -> pd.DataFrame:
+    """Mission value in the organisation's own terms: posts linking to its mission pages and the clicks
+    on them.
+
+    A post links to a page when its text contains one of the page's URL fragments
+    (``settings.mission_url_patterns``, e.g. ``donate: [riverbendtrust.org/donate]``). Clicks are the
+    platform's clicks on the organisation's posts that carry the link — a proxy for visits, since a
+    platform cannot say which link in a post was clicked. A post whose only links are shortened
+    (t.co, lnkd.in...) is counted under :data:`SHORT_LINK_PAGE`: its target cannot be known from the
+    export. Employees' posts are counted too; listening exports report no clicks for them. No
+    advertising-equivalent "earned media value" is estimated.
+
+    Parameters
+    ----------
+    con_or_frames : DuckDB connection, mapping or None
+        A warehouse connection, ``None`` for the published warehouse, or ``{"posts": frame}`` with
+        ``post_uid, account_type, month, text, clicks``.
+    period : {"month", "quarter", None}
+        ``None`` gives one row per page and source over all the data.
+    patterns : mapping, optional
+        Page -> URL fragments; defaults to ``settings.mission_url_patterns``.
+
+    Returns
+    -------
+    DataFrame
+        One row per (period,) page and source: [``period``], ``page``, ``source`` (``organisation`` or
+        ``employees``), ``n_posts`` (posts linking to the page), ``n_reporting_clicks`` (of them, posts
+        whose platform reports clicks) and ``clicks`` (their clicks; NaN when none reports clicks).
+
+    Examples
+    --------
+    >>> posts = pd.DataFrame({"post_uid": ["a", "b", "c"], "account_type": ["organization"] * 2 + ["employee"],
+    ...                       "month": pd.Timestamp("2026-01-01"), "clicks": [30, 12, np.nan],
+    ...                       "text": ["Give today riverbendtrust.org/donate", "Join us https://t.co/abc",
+    ...                                "Please give: riverbendtrust.org/donate"]})
+    >>> out = mission_value({"posts": posts}, period=None, patterns={"donate": ["riverbendtrust.org/donate"]})
+    >>> out[["page", "source", "n_posts", "clicks"]].values.tolist()[:2]
+    [['donate', 'employees', 1, nan], ['donate', 'organisation', 1, 30.0]]
+    """
+    if period not in ("month", "quarter", None):
+        raise ValueError(f"period={period!r}: choose 'month', 'quarter' or None (all data).")
+    patterns = dict(config.get_settings().mission_url_patterns if patterns is None else patterns)
+    if not patterns:
+        raise ValueError("No mission pages configured: set mission_url_patterns in data/settings.yml "
+                         "(e.g. donate: [example.org/donate]).")
+    posts = fetch_frames(con_or_frames, {"posts": _MISSION_POSTS_SQL},
+                         required={"posts": ["post_uid", "account_type", "month", "text", "clicks"]},
+                         warehouse_file=warehouse_file)["posts"]
+    keys = (["period"] if period else []) + ["page", "source"]
+    columns = [*keys, "n_posts", "n_reporting_clicks", "clicks"]
+    posts["page"] = [_mission_pages(t, patterns) if isinstance(t, str) else [] for t in posts["text"]]
+    linked = posts.explode("page").dropna(subset=["page"])
+    if linked.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object if c in keys else "float64") for c in columns})
+    linked["source"] = np.where(linked["account_type"].astype(str) == "organization", "organisation", "employees")
+    if period:
+        linked["period"] = _period_labels(linked["month"], period)
+    linked["clicks"] = pd.to_numeric(linked["clicks"], errors="coerce").astype(float)
+    table = linked.groupby(keys, dropna=False).agg(n_posts=("post_uid", "nunique"),
+                                                   n_reporting_clicks=("clicks", "count"),
+                                                   clicks=("clicks", lambda s: s.sum(min_count=1))).reset_index()
+    return table[columns].sort_values(keys, ignore_index=True)
+
+
+_RECOGNITION_POSTS_SQL = """
+SELECT f.post_uid, f.author_key, f.department, f.published_at, f.violation, f.sentiment_status, f.compound,
+       f.engagement, t.theme, a.post_uid IS NOT NULL AS amplification
+FROM post_facts f
+LEFT JOIN post_themes t USING (post_uid)
+LEFT JOIN amplifications a USING (post_uid)
+WHERE f.account_type = 'employee'
+"""
+_RECOGNITION_POST_COLUMNS = ["post_uid", "author_key", "department", "published_at", "violation", "sentiment_status",
+                             "compound", "engagement", "theme", "amplification"]
+
+
+def _in_period(posts: pd.DataFrame, period: str | Period | None) -> pd.DataFrame:
+    if period is None:
+        return posts
+    span = period if isinstance(period, Period) else parse_period(period)
+    return posts[span.contains(posts["published_at"], config.get_settings().timezone).to_numpy()]
+
+
+def _per_group(posts: pd.DataFrame, key: str, mission_themes: Sequence[str]) -> pd.DataFrame:
+    posts = posts.assign(adherent=~posts["violation"].astype(bool),
+                         scored=posts["compound"].where(posts["sentiment_status"].astype(str) == "scored"),
+                         mission=posts["theme"].isin(list(mission_themes)),
+                         engagement=pd.to_numeric(posts["engagement"], errors="coerce").astype(float))
+    return posts.groupby(key, dropna=False).agg(
+        n_people=("author_key", "nunique"), n_posts=("post_uid", "size"), n_adherent=("adherent", "sum"),
+        engagement_per_post=("engagement", "mean"), mean_sentiment=("scored", "mean"),
+        n_mission_stories=("mission", "sum"), n_amplifications=("amplification", "sum")).reset_index()
+
+
+def team_recognition(
+    con_or_frames: Source = None,
+    *,
+    period: str | Period | None = None,
+    min_sentiment: float = 0.05,
+    k: int | None = None,
+    warehouse_file: WarehouseFile = None,
+) -> pd.DataFrame:
+    """Departments that combine high adherence with strong, positive engagement (k-safe).
+
+    A department is recognised when, over its employees' posts in the period, its adherence rate is
+    at least the organisation's, its engagement per post at least the organisation's, and its posts'
+    mean sentiment (VADER compound) at least ``min_sentiment``. Departments with fewer than ``k``
+    authors (and complementary cells) are suppressed and never recognised.
+
+    Parameters
+    ----------
+    con_or_frames : DuckDB connection, mapping or None
+        A warehouse connection, ``None`` for the published warehouse, or ``{"posts": frame}`` with
+        ``post_uid, author_key, department, published_at, violation, sentiment_status, compound,
+        engagement, theme, amplification`` (employee posts).
+    period : str or Period, optional
+        ``YYYY-Qn`` or ``YYYY-MM`` (local time); ``None`` for all the data.
+    min_sentiment : float
+        The least mean compound counted as positive.
+    k : int, optional
+        Suppression threshold; defaults to the configured k.
+
+    Returns
+    -------
+    DataFrame
+        One row per department, recognised first: ``department``, ``n_people`` (authors), ``n_posts``,
+        ``adherence_rate``, ``engagement_per_post``, ``mean_sentiment``, ``mission_story_share``,
+        ``n_amplifications``, ``org_adherence_rate``, ``org_engagement_per_post`` (the bars),
+        ``recognised`` and ``suppressed``.
+
+    Examples
+    --------
+    >>> posts = pd.DataFrame({"post_uid": [f"p{i}" for i in range(12)],
+    ...                       "author_key": [f"a{i % 6}" for i in range(12)],
+    ...                       "department": ["Comms"] * 6 + ["Finance"] * 6,
+    ...                       "published_at": pd.Timestamp("2026-01-05", tz="UTC"),
+    ...                       "violation": [False] * 6 + [True, False] * 3, "sentiment_status": "scored",
+    ...                       "compound": 0.5, "engagement": [20] * 6 + [5] * 6, "theme": "impact_story",
+    ...                       "amplification": False})
+    >>> team_recognition({"posts": posts}, k=3).set_index("department")["recognised"].to_dict()
+    {'Comms': True, 'Finance': False}
+    """
+    posts = fetch_frames(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL},
+                         required={"posts": _RECOGNITION_POST_COLUMNS}, warehouse_file=warehouse_file)["posts"]
+    posts = _in_period(posts, period)
+    columns = ["department", "n_people", "n_posts", "adherence_rate", "engagement_per_post", "mean_sentiment",
+               "mission_story_share", "n_amplifications", "org_adherence_rate", "org_engagement_per_post",
+               "recognised", "suppressed"]
+    posts = posts[posts["department"].notna()]
+    if posts.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    table = _per_group(posts, "department", load_taxonomy().mission_story_themes)
+    table["adherence_rate"] = table["n_adherent"] / table["n_posts"]
+    table["mission_story_share"] = table["n_mission_stories"] / table["n_posts"]
+    table["org_adherence_rate"] = table["n_adherent"].sum() / table["n_posts"].sum()
+    table["org_engagement_per_post"] = pd.to_numeric(posts["engagement"], errors="coerce").astype(float).mean()
+    table["recognised"] = ((table["adherence_rate"] >= table["org_adherence_rate"])
+                           & (table["engagement_per_post"] >= table["org_engagement_per_post"])
+                           & (table["mean_sentiment"] >= min_sentiment))
+    values = ["n_posts", "adherence_rate", "engagement_per_post", "mean_sentiment", "mission_story_share",
+              "n_amplifications"]
+    table = privacy.suppress_small_groups(table, by=["department"], n="n_people", values=values, k=k)
+    table["recognised"] = table["recognised"] & ~table["suppressed"]
+    table = table.sort_values(["recognised", "department"], ascending=[False, True])
+    return table[columns].reset_index(drop=True)
+
+
+_OPTED_IN_SQL = """
+SELECT e.employee_key, e.department, n.display_name
+FROM employees e JOIN recognition_names n USING (employee_key)
+WHERE e.recognition_opt_in
+"""
+
+
+def individual_recognition(
+    con_or_frames: Source = None,
+    *,
+    period: str | Period | None = None,
+    min_posts: int = 10,
+    adherence_at_least: float = 0.95,
+    engagement_ratio: float = 2.0,
+    min_sentiment: float = 0.05,
+    warehouse_file: WarehouseFile = None,
+) -> pd.DataFrame:
+    """Employees to recognise by name — only those who opted in to recognition.
+
+    Only people the roster marks as opted in AND whose display name is in ``recognition_names`` are
+    considered; nobody else can appear, and the display name is the only name shown. A person is
+    recognised with at least ``min_posts`` posts in the period, an adherence rate of at least
+    ``adherence_at_least``, engagement per post at least ``engagement_ratio`` times the median
+    employee's (employees with ``min_posts`` posts or more) and a mean sentiment of at least
+    ``min_sentiment``. The output deliberately carries no finding or adherence figure per person:
+    leadership surfaces never list individuals' policy findings.
+
+    Parameters
+    ----------
+    con_or_frames : DuckDB connection, mapping or None
+        A warehouse connection, ``None`` for the published warehouse, or ``{"posts": frame as for
+        team_recognition, "opted_in": frame with employee_key, department, display_name}``.
+    period : str or Period, optional
+        ``YYYY-Qn`` or ``YYYY-MM``; ``None`` for all the data.
+
+    Returns
+    -------
+    DataFrame
+        One row per recognised person, most engaging first: ``employee_key``, ``display_name``,
+        ``department``, ``n_posts``, ``engagement_per_post``, ``engagement_ratio`` (over the median
+        employee), ``mean_sentiment``, ``n_mission_stories`` and ``n_amplifications``.
+
+    Examples
+    --------
+    >>> posts = pd.DataFrame({"post_uid": [f"p{i}" for i in range(20)], "author_key": ["a"] * 10 + ["b"] * 10,
+    ...                       "department": "Comms", "published_at": pd.Timestamp("2026-01-05", tz="UTC"),
+    ...                       "violation": False, "sentiment_status": "scored", "compound": 0.6,
+    ...                       "engagement": [40] * 10 + [4] * 10, "theme": "event", "amplification": False})
+    >>> opted = pd.DataFrame({"employee_key": ["a"], "department": ["Comms"], "display_name": ["Ada L."]})
+    >>> individual_recognition({"posts": posts, "opted_in": opted})["display_name"].tolist()
+    ['Ada L.']
+    """
+    if min_posts < 1 or not 0 <= adherence_at_least <= 1 or engagement_ratio <= 0:
+        raise ValueError("individual_recognition: min_posts must be >= 1, adherence_at_least in [0, 1] and "
+                         "engagement_ratio > 0.")
+    frames = fetch_frames(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL, "opted_in": _OPTED_IN_SQL},
+                          required={"posts": _RECOGNITION_POST_COLUMNS,
+                                    "opted_in": ["employee_key", "department", "display_name"]},
+                          warehouse_file=warehouse_file)
+    columns = ["employee_key", "display_name", "department", "n_posts", "engagement_per_post", "engagement_ratio",
+               "mean_sentiment", "n_mission_stories", "n_amplifications"]
+    opted = frames["opted_in"].dropna(subset=["display_name"]).drop_duplicates("employee_key")
+    posts = _in_period(frames["posts"], period)
+    if posts.empty or opted.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    people = _per_group(posts, "author_key", load_taxonomy().mission_story_themes)
+    regular = people[people["n_posts"] >= min_posts]
+    median = float(regular["engagement_per_post"].median()) if len(regular) else np.nan
+    # only opted-in people go further: nobody else is ever named or listed
+    people = regular.merge(opted.rename(columns={"employee_key": "author_key", "department": "roster_department"}),
+                           on="author_key", how="inner")
+    people["engagement_ratio"] = people["engagement_per_post"] / median if median > 0 else np.nan
+    chosen = people[(people["n_adherent"] / people["n_posts"] >= adherence_at_least)
+                    & (people["engagement_ratio"] >= engagement_ratio)
+                    & (people["mean_sentiment"] >= min_sentiment)]
+    chosen = chosen.assign(employee_key=chosen["author_key"],
+                           department=chosen["roster_department"].fillna(chosen["department"]))
+    return chosen.sort_values("engagement_per_post", ascending=False)[columns].reset_index(drop=True)

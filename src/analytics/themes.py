@@ -1,0 +1,489 @@
+"""Content themes of posts: a transparent taxonomy from ``data/content_themes.yml``, its evaluation,
+and the share of employee posts that are mission stories.
+
+Every post gets one primary theme. A theme scores the weights of the distinct cues (keywords, hashtags,
+link fragments, regexes) found in a text; the highest score wins, a tie goes to the theme listed first
+in the file (asks before reports), and a text reaching no theme's ``min_score`` falls back to ``other``.
+The rules are plain enough for an analyst to read, and :func:`theme_cues` shows which cues decided.
+:func:`evaluate_themes` gives precision and recall per theme against hand-labelled posts, as
+:func:`analytics.adherence.evaluate_rules` does for the policy rules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import yaml
+
+from analytics import config, privacy, warehouse
+from analytics.adherence import wilson_interval
+
+__all__ = [
+    "GROUPINGS",
+    "Cue",
+    "Taxonomy",
+    "Theme",
+    "classify_themes",
+    "evaluate_themes",
+    "fetch_frames",
+    "load_taxonomy",
+    "mission_story_share",
+    "taxonomy_frame",
+    "theme_cues",
+]
+
+#: Columns a positive-side table may be grouped by; ``department`` describes people, so k applies.
+GROUPINGS = ("month", "quarter", "department", "platform")
+_CUE_KINDS = ("keywords", "hashtags", "links", "regex")
+_WEIGHT_KEYS = {"keywords": "keyword", "hashtags": "hashtag", "links": "link", "regex": "regex"}
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One cue: how it is written in the taxonomy, its weight, its regex and a cheap literal needle."""
+
+    label: str
+    weight: int
+    pattern: re.Pattern[str]
+    needle: str | None  # lower-case text every match contains; None: always run the regex
+
+
+@dataclass(frozen=True)
+class Theme:
+    """One theme: its id, label, description and cues."""
+
+    id: str
+    label: str
+    description: str
+    cues: tuple[Cue, ...]
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """The themes in priority order, the fallback theme and what counts as a mission story."""
+
+    themes: tuple[Theme, ...]
+    fallback: str
+    min_score: int
+    mission_story_themes: tuple[str, ...]
+    version: str  # hash of the file: a changed taxonomy re-classifies every post
+
+    @property
+    def ids(self) -> list[str]:
+        """Theme ids in priority order, the fallback last."""
+        return [t.id for t in self.themes] + [self.fallback]
+
+
+def _keyword_regex(keyword: str) -> str:
+    words = re.split(r"[\s-]+", keyword.strip())
+    parts = [re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) for w in words]
+    # social media text mixes straight and typographic apostrophes
+    body = r"[\s-]+".join(parts).replace("'", "['’]")
+    return rf"(?<!\w){body}(?!\w)" if keyword.strip()[-1].isalnum() or keyword.strip().endswith("*") \
+        else rf"(?<!\w){body}"
+
+
+def _cue(kind: str, value: str, weight: int) -> Cue:
+    if kind == "keywords":
+        regex = _keyword_regex(value)
+        # the longest word is the rarest: most texts are ruled out by a plain substring test
+        words = [part for w in re.split(r"[\s-]+", value.strip()) for part in re.split(r"['’]", w.rstrip("*"))]
+        needle = max(words, key=len).lower() or None
+    elif kind == "hashtags":
+        tag = "#" + value.lstrip("#")
+        regex, needle = rf"(?<![\w#]){re.escape(tag)}(?!\w)", tag.lower()
+    elif kind == "links":
+        regex, needle = re.escape(value), value.lower()
+    else:
+        regex, needle = value, None
+    label = {"keywords": "keyword", "hashtags": "hashtag", "links": "link"}.get(kind, "regex")
+    return Cue(f"{label}:{value}", weight, re.compile(regex, re.IGNORECASE), needle)
+
+
+def _parse_theme(spec: dict[str, Any], weights: dict[str, int], path: Path) -> Theme:
+    if not isinstance(spec, dict) or "id" not in spec:
+        raise ValueError(f"{path}: every theme needs an `id` (and label, description, cues); got {spec!r}.")
+    theme_id = str(spec["id"])
+    cues = []
+    for kind in _CUE_KINDS:
+        values = spec.get(kind) or []
+        if not isinstance(values, list):
+            raise ValueError(f"{path}: theme {theme_id!r}: `{kind}` must be a list, got {values!r}.")
+        for value in values:
+            try:
+                cues.append(_cue(kind, str(value), int(weights[_WEIGHT_KEYS[kind]])))
+            except re.error as error:
+                raise ValueError(f"{path}: theme {theme_id!r}: {kind} {value!r} does not compile ({error}).") from error
+    return Theme(theme_id, str(spec.get("label", theme_id)), " ".join(str(spec.get("description", "")).split()),
+                 tuple(cues))
+
+
+def load_taxonomy(path: str | os.PathLike[str] | None = None) -> Taxonomy:
+    """Read and compile the content-theme taxonomy.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Taxonomy file; defaults to :data:`analytics.config.CONTENT_THEMES_PATH`.
+
+    Returns
+    -------
+    Taxonomy
+        Themes in priority (file) order, the fallback theme, ``min_score``, the mission-story themes and
+        a version hash of the file.
+
+    Examples
+    --------
+    >>> load_taxonomy().ids
+    ['fundraising_ask', 'volunteer_call', 'event', 'advocacy', 'achievement', 'impact_story', 'other']
+    """
+    chosen = Path(path or config.CONTENT_THEMES_PATH)
+    if not chosen.exists():
+        raise ValueError(f"Content-theme taxonomy {chosen} does not exist; restore data/content_themes.yml or "
+                         "pass another path.")
+    text = chosen.read_bytes()
+    raw = yaml.safe_load(text) or {}
+    specs = raw.get("themes")
+    if not isinstance(specs, list) or not specs:
+        raise ValueError(f"{chosen} has no `themes:` list; see the header of data/content_themes.yml.")
+    weights = {"keyword": 1, "hashtag": 1, "regex": 1, "link": 3, **(raw.get("weights") or {})}
+    themes = tuple(_parse_theme(spec, weights, chosen) for spec in specs)
+    fallback = str(raw.get("fallback", "other"))
+    ids = [t.id for t in themes] + [fallback]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise ValueError(f"{chosen}: theme ids {duplicated} appear more than once (the fallback counts too).")
+    mission = tuple(str(t) for t in raw.get("mission_story_themes") or [])
+    unknown = sorted(set(mission) - set(ids))
+    if unknown:
+        raise ValueError(f"{chosen}: mission_story_themes {unknown} are not theme ids; known: {ids}.")
+    return Taxonomy(themes, fallback, int(raw.get("min_score", 1)), mission, hashlib.sha256(text).hexdigest()[:12])
+
+
+def taxonomy_frame(taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+    """The taxonomy as a table for analysts and the methods appendix.
+
+    Returns
+    -------
+    DataFrame
+        One row per theme in priority order (the fallback last): ``theme``, ``label``, ``description``,
+        ``n_cues``, ``mission_story`` (counted by :func:`mission_story_share`).
+
+    Examples
+    --------
+    >>> taxonomy_frame().set_index("theme").loc["impact_story", "mission_story"]
+    np.True_
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    rows = [(t.id, t.label, t.description, len(t.cues)) for t in taxonomy.themes]
+    rows.append((taxonomy.fallback, "Other", "Everything no theme's cues reach: personal posts, chit-chat, "
+                 "other languages.", 0))
+    frame = pd.DataFrame(rows, columns=["theme", "label", "description", "n_cues"])
+    frame["mission_story"] = frame["theme"].isin(taxonomy.mission_story_themes)
+    return frame
+
+
+def _as_texts(texts: Iterable[Any]) -> tuple[list[str], pd.Index]:
+    series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
+    values = [v if isinstance(v, str) else "" for v in series.tolist()]
+    return values, series.index
+
+
+def _scores(text: str, taxonomy: Taxonomy) -> list[tuple[str, int, list[str]]]:
+    """(theme, score, cues found) of every theme with a cue in ``text``, in priority order."""
+    if not text:
+        return []
+    lowered = text.lower()
+    out = []
+    for theme in taxonomy.themes:
+        cues = [c for c in theme.cues if (c.needle is None or c.needle in lowered) and c.pattern.search(text)]
+        if cues:
+            out.append((theme.id, sum(c.weight for c in cues), [c.label for c in cues]))
+    return out
+
+
+def _primary(scored: list[tuple[str, int, list[str]]], taxonomy: Taxonomy) -> str:
+    best = [s for s in scored if s[1] >= taxonomy.min_score]
+    if not best:
+        return taxonomy.fallback
+    top = max(s[1] for s in best)
+    # ``scored`` is in priority order, so the first theme with the top score wins a tie
+    return next(s[0] for s in best if s[1] == top)
+
+
+def classify_themes(texts: Iterable[Any], *, taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+    """The primary content theme of each text.
+
+    Each theme scores the summed weights of the distinct cues found in the text. The highest score
+    wins; a tie goes to the theme listed first in the taxonomy (asks before reports: a story ending
+    in a donate link is a fundraising ask); a text where no theme reaches ``min_score`` (and a
+    missing text) gets the fallback theme ``other``.
+
+    Parameters
+    ----------
+    texts : Series or iterable of str
+        Post texts; a Series' index labels become ``text_index``.
+    taxonomy : Taxonomy, optional
+        Defaults to :func:`load_taxonomy`.
+
+    Returns
+    -------
+    DataFrame
+        One row per text, in input order: ``text_index`` (index label or position) and ``theme``.
+
+    Examples
+    --------
+    >>> classify_themes(["Volunteers needed on Saturday! riverbendtrust.org/volunteer",
+    ...                  "Lovely walk by the river", None])["theme"].tolist()
+    ['volunteer_call', 'other', 'other']
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    values, index = _as_texts(texts)
+    themes = [_primary(_scores(text, taxonomy), taxonomy) for text in values]
+    return pd.DataFrame({"text_index": index.to_numpy(), "theme": pd.Series(themes, dtype=object).to_numpy()})
+
+
+def theme_cues(texts: Iterable[Any], *, taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+    """Why each text got its theme: every theme with a cue, its score and the cues found.
+
+    Returns
+    -------
+    DataFrame
+        One row per (text, theme with at least one cue): ``text_index``, ``theme``, ``score``, ``cues``
+        (the cues as written in the taxonomy, ``; ``-separated) and ``primary`` (this theme won).
+
+    Examples
+    --------
+    >>> cues = theme_cues(["Join us for the quiz night! Tickets: riverbendtrust.org/events"])
+    >>> cues[["theme", "score", "primary"]].values.tolist()
+    [['event', 6, True]]
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    values, index = _as_texts(texts)
+    rows = []
+    for label, text in zip(index, values, strict=True):
+        scored = _scores(text, taxonomy)
+        winner = _primary(scored, taxonomy)
+        rows += [(label, theme, score, "; ".join(cues), theme == winner) for theme, score, cues in scored]
+    return pd.DataFrame(rows, columns=["text_index", "theme", "score", "cues", "primary"])
+
+
+def evaluate_themes(labelled: pd.DataFrame, *, taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+    """Precision and recall of each theme against hand-labelled texts (one primary theme each).
+
+    Parameters
+    ----------
+    labelled : DataFrame
+        Columns ``text`` and ``theme`` (the expected primary theme id, the fallback included).
+    taxonomy : Taxonomy, optional
+        Defaults to :func:`load_taxonomy`.
+
+    Returns
+    -------
+    DataFrame
+        One row per theme in priority order (the fallback last): ``theme``, ``n_positive`` (texts
+        labelled with it), ``tp``, ``fp``, ``fn``, ``precision`` (NaN when the theme was never predicted)
+        and ``recall`` (NaN without positives).
+
+    Examples
+    --------
+    >>> data = pd.DataFrame({"text": ["Please donate today riverbendtrust.org/donate", "Sunny Sunday"],
+    ...                      "theme": ["fundraising_ask", "other"]})
+    >>> evaluate_themes(data).set_index("theme").loc["fundraising_ask", ["tp", "fp", "fn"]].tolist()
+    [1, 0, 0]
+    """
+    missing = [c for c in ("text", "theme") if c not in labelled.columns]
+    if missing:
+        raise ValueError(f"evaluate_themes: the labelled frame lacks columns {missing}; it needs text and theme.")
+    taxonomy = taxonomy or load_taxonomy()
+    expected = labelled["theme"].astype(str).str.strip().to_numpy()
+    unknown = sorted(set(expected) - set(taxonomy.ids))
+    if unknown:
+        raise ValueError(f"evaluate_themes: labels {unknown} are not theme ids; known themes are {taxonomy.ids}.")
+    predicted = classify_themes(labelled["text"].reset_index(drop=True), taxonomy=taxonomy)["theme"].to_numpy()
+    rows = []
+    for theme in taxonomy.ids:
+        positive, fired = expected == theme, predicted == theme
+        tp, fp, fn = int((positive & fired).sum()), int((~positive & fired).sum()), int((positive & ~fired).sum())
+        rows.append({"theme": theme, "n_positive": int(positive.sum()), "tp": tp, "fp": fp, "fn": fn,
+                     "precision": tp / (tp + fp) if tp + fp else np.nan,
+                     "recall": tp / positive.sum() if positive.any() else np.nan})
+    return pd.DataFrame(rows, columns=["theme", "n_positive", "tp", "fp", "fn", "precision", "recall"])
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _connection(source: Any, warehouse_file: str | os.PathLike[str] | None) -> Iterator[Any]:
+    if source is None:
+        with warehouse.read_only(warehouse_file) as con:
+            yield con
+    else:
+        yield source
+
+
+def fetch_frames(
+    con_or_frames: duckdb.DuckDBPyConnection | Mapping[str, pd.DataFrame] | None,
+    queries: Mapping[str, str],
+    *,
+    required: Mapping[str, Sequence[str]],
+    warehouse_file: str | os.PathLike[str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The frames an analysis needs: from a mapping of frames, an open connection, or the warehouse.
+
+    Parameters
+    ----------
+    con_or_frames : DuckDB connection, mapping of name -> DataFrame, or None
+        ``None`` opens the published warehouse read-only (``warehouse_file`` or the configured one).
+    queries : mapping
+        Frame name -> SQL that reads it from a warehouse connection.
+    required : mapping
+        Frame name -> columns it must have (checked for given frames and query results alike).
+
+    Returns
+    -------
+    dict
+        Frame name -> DataFrame (copies; inputs are never changed).
+
+    Examples
+    --------
+    >>> frames = fetch_frames({"posts": pd.DataFrame({"post_uid": ["x:1"]})}, {"posts": "SELECT 1"},
+    ...                       required={"posts": ["post_uid"]})
+    >>> list(frames["posts"].columns)
+    ['post_uid']
+    """
+    if isinstance(con_or_frames, Mapping):
+        absent = [name for name in queries if name not in con_or_frames]
+        if absent:
+            raise ValueError(f"The frames given lack {absent}; pass a mapping with {list(queries)} "
+                             "(or a warehouse connection).")
+        frames = {name: pd.DataFrame(con_or_frames[name]).copy() for name in queries}
+    else:
+        with _connection(con_or_frames, warehouse_file) as con:
+            frames = {name: con.execute(sql).df() for name, sql in queries.items()}
+    for name, columns in required.items():
+        missing = [c for c in columns if c not in frames[name].columns]
+        if missing:
+            raise ValueError(f"Frame {name!r} lacks columns {missing}; it has {list(frames[name].columns)}.")
+    return frames
+
+
+def _period_labels(months: pd.Series, kind: str) -> pd.Series:
+    stamps = pd.to_datetime(months)
+    if kind == "month":
+        return stamps.dt.strftime("%Y-%m")
+    return stamps.dt.year.astype(str) + "-Q" + stamps.dt.quarter.astype(str)
+
+
+def _check_by(by: Sequence[str] | str) -> list[str]:
+    by = [by] if isinstance(by, str) else list(by)
+    unknown = [b for b in by if b not in GROUPINGS]
+    if unknown:
+        raise ValueError(f"by={unknown}: group by any of {list(GROUPINGS)}.")
+    if {"department", "platform"} <= set(by):
+        raise ValueError("department x platform is never published (small groups); group by one of them.")
+    if {"month", "quarter"} <= set(by):
+        raise ValueError("Group by month or by quarter, not both.")
+    return by
+
+
+_EMPLOYEE_POSTS_SQL = """
+SELECT f.post_uid, f.platform, f.author_key, f.department, f.month, f.engagement, t.theme
+FROM post_facts f JOIN post_themes t USING (post_uid)
+WHERE f.account_type = 'employee'
+"""
+
+
+def mission_story_share(
+    con_or_frames: duckdb.DuckDBPyConnection | Mapping[str, pd.DataFrame] | None = None,
+    *,
+    by: Sequence[str] | str = ("month", "department"),
+    k: int | None = None,
+    taxonomy: Taxonomy | None = None,
+    warehouse_file: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Share of employee posts that are mission stories, and the engagement those posts earn.
+
+    A mission story is a post whose primary theme is one of the taxonomy's ``mission_story_themes``.
+    Grouped by ``department``, groups with fewer than ``k`` distinct authors (and complementary cells
+    that would reveal them) are suppressed.
+
+    Parameters
+    ----------
+    con_or_frames : DuckDB connection, mapping or None
+        A warehouse connection (reads ``post_facts`` joined to ``post_themes``), ``None`` for the
+        published warehouse, or ``{"posts": frame}`` with ``post_uid, author_key, department, platform,
+        month, engagement, theme`` (employee posts only).
+    by : sequence of str
+        Any of ``month``/``quarter`` and one of ``department``/``platform``; empty for one total.
+    k : int, optional
+        Suppression threshold; defaults to the configured k.
+    taxonomy : Taxonomy, optional
+        Says which themes are mission stories; defaults to :func:`load_taxonomy`.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: the ``by`` columns (``month``/``quarter`` as ``YYYY-MM``/``YYYY-Qn``),
+        ``n_posts``, ``n_people`` (distinct authors), ``n_mission``, ``mission_story_share``,
+        ``ci_low``, ``ci_high`` (Wilson 95 %), ``engagement_per_mission_post``,
+        ``engagement_per_other_post`` (mean reactions + comments + shares + clicks + saves),
+        ``engagement_ratio`` (the first over the second) and ``suppressed``.
+
+    Examples
+    --------
+    >>> posts = pd.DataFrame({"post_uid": list("abcd"), "author_key": ["p1", "p2", "p3", "p3"],
+    ...                       "department": "Programs", "platform": "x", "month": pd.Timestamp("2026-01-01"),
+    ...                       "engagement": [12, 2, 4, 6], "theme": ["impact_story", "other", "event", "impact_story"]})
+    >>> row = mission_story_share({"posts": posts}, by=()).iloc[0]
+    >>> int(row["n_mission"]), float(row["mission_story_share"]), float(row["engagement_ratio"])
+    (2, 0.5, 3.0)
+    """
+    by = _check_by(by)
+    taxonomy = taxonomy or load_taxonomy()
+    needed = ["post_uid", "author_key", "department", "platform", "month", "engagement", "theme"]
+    posts = fetch_frames(con_or_frames, {"posts": _EMPLOYEE_POSTS_SQL}, required={"posts": needed},
+                         warehouse_file=warehouse_file)["posts"]
+    for kind in ("month", "quarter"):
+        if kind in by:
+            posts[kind] = _period_labels(posts["month"], kind)
+    posts["mission"] = posts["theme"].isin(taxonomy.mission_story_themes)
+    posts["engagement"] = pd.to_numeric(posts["engagement"], errors="coerce").astype(float)
+    posts["mission_engagement"] = posts["engagement"].where(posts["mission"])
+    posts["other_engagement"] = posts["engagement"].where(~posts["mission"])
+    aggregations = {"n_posts": ("post_uid", "size"), "n_people": ("author_key", "nunique"),
+                    "n_mission": ("mission", "sum"), "engagement_per_mission_post": ("mission_engagement", "mean"),
+                    "engagement_per_other_post": ("other_engagement", "mean")}
+    if by:
+        table = posts.groupby(by, dropna=False, observed=True).agg(**aggregations).reset_index()
+    elif len(posts):
+        table = pd.DataFrame([{name: posts[column].agg(how) for name, (column, how) in aggregations.items()}])
+    else:
+        table = pd.DataFrame()
+    columns = [*by, "n_posts", "n_people", "n_mission", "mission_story_share", "ci_low", "ci_high",
+               "engagement_per_mission_post", "engagement_per_other_post", "engagement_ratio", "suppressed"]
+    if table.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object if c in by else "float64") for c in columns})
+    n = table["n_posts"].to_numpy(float)
+    successes = table["n_mission"].to_numpy(float)
+    table["mission_story_share"] = successes / n
+    table["ci_low"], table["ci_high"] = wilson_interval(successes, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["engagement_ratio"] = table["engagement_per_mission_post"] / table["engagement_per_other_post"]
+    values = ["n_posts", "n_mission", "mission_story_share", "ci_low", "ci_high", "engagement_per_mission_post",
+              "engagement_per_other_post", "engagement_ratio"]
+    if "department" in by:
+        table = privacy.suppress_small_groups(table, by=by, n="n_people", values=values, k=k)
+    else:
+        table["suppressed"] = False
+    return table[columns].reset_index(drop=True)
