@@ -4,6 +4,10 @@ pytest scopes a conftest's hooks to the files under its folder, so the session s
 ``tests/conftest.py`` (private key, config folder, the one shared sample warehouse and
 ``POLICY_PULSE_WAREHOUSE``) is loaded from here too: the notebook kernels inherit that environment and
 read the sample warehouse, whether ``notebooks`` runs alone or with the rest of the suite.
+
+A notebook's cells share one kernel, so under pytest-xdist they must stay on one worker: run with
+``--dist loadfile`` (or ``loadscope``). ``--dist loadgroup`` cannot keep them together here: with
+pytest 9 an item's ``nodeid`` no longer reads the ``_nodeid`` that xdist 3.8 rewrites for groups.
 """
 
 from __future__ import annotations
@@ -38,15 +42,6 @@ def _session():
 
 
 _session()
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # A notebook's cells share one kernel: under `-n 2 --dist loadgroup` they must stay on one worker.
-    for item in items:
-        path = str(getattr(item, "path", ""))
-        if path.endswith(".ipynb"):
-            item.add_marker(pytest.mark.xdist_group(Path(path).stem))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
