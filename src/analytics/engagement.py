@@ -35,6 +35,7 @@ __all__ = [
     "amplifier_share",
     "individual_recognition",
     "match_amplifications",
+    "mission_links",
     "mission_value",
     "normalise_url",
     "team_recognition",
@@ -264,7 +265,8 @@ def amplification_reach(
     table["org_engagement"] = own.to_numpy()
     table = table.reset_index(drop=not by)
     with np.errstate(invalid="ignore", divide="ignore"):
-        table["engagement_lift"] = table["extra_engagement"] / table["org_engagement"].where(table["org_engagement"] > 0)
+        own_engagement = table["org_engagement"].where(table["org_engagement"] > 0)
+        table["engagement_lift"] = table["extra_engagement"] / own_engagement
     values = ["n_amplifications", "n_org_posts", "org_engagement", "extra_engagement", "engagement_lift",
               "extra_audience", "n_with_audience"]
     if "department" in by:
@@ -275,11 +277,6 @@ def amplification_reach(
 
 
 _EMPLOYEES_SQL = "SELECT employee_key, department, started_on, left_on, recognition_opt_in FROM employees"
-
-
-def _quarters(months: pd.Series) -> list[Period]:
-    labels = sorted(set(_period_labels(months, "quarter")))
-    return [parse_period(label) for label in labels]
 
 
 def amplifier_share(
@@ -343,7 +340,8 @@ def amplifier_share(
     rows = []
     for label in labels:
         span = parse_period(label)
-        on_roster = (started.isna() | (started < pd.Timestamp(span.end))) & (left.isna() | (left >= pd.Timestamp(span.start)))
+        on_roster = ((started.isna() | (started < pd.Timestamp(span.end)))
+                     & (left.isna() | (left >= pd.Timestamp(span.start))))
         active = employees[on_roster].copy()
         active["amplified"] = active["employee_key"].isin(set(amps.loc[amps["period"] == label, "author_key"]))
         rows.append(active.assign(period=label))
@@ -368,12 +366,46 @@ WHERE f.account_type IN ('employee', 'organization')
 """
 
 
-def _mission_pages(text: str, patterns: Mapping[str, Sequence[str]]) -> list[str]:
-    lowered = text.lower()
-    pages = [page for page, fragments in patterns.items() if any(f.lower() in lowered for f in fragments)]
-    if not pages and _SHORTENERS.search(text):
-        pages = [SHORT_LINK_PAGE]
-    return pages
+def mission_links(texts: Sequence[Any] | pd.Series, *, patterns: Mapping[str, Sequence[str]] | None = None,
+                  ) -> pd.DataFrame:
+    """Which mission pages each text links to.
+
+    A text links to a page when it contains one of the page's URL fragments (case-insensitive). A text
+    whose only links are shortened (t.co, lnkd.in...) links to :data:`SHORT_LINK_PAGE` instead.
+
+    Parameters
+    ----------
+    texts : Series or sequence of str
+        Post texts; a Series' index labels become ``text_index``.
+    patterns : mapping, optional
+        Page -> URL fragments; defaults to ``settings.mission_url_patterns``.
+
+    Returns
+    -------
+    DataFrame
+        One row per (text, page) link: ``text_index`` and ``page``.
+
+    Examples
+    --------
+    >>> mission_links(["Give: riverbendtrust.org/donate", "Hi", "Go https://t.co/x1"],
+    ...               patterns={"donate": ["riverbendtrust.org/donate"]}).values.tolist()
+    [[0, 'donate'], [2, '(short link, target unknown)']]
+    """
+    patterns = dict(config.get_settings().mission_url_patterns if patterns is None else patterns)
+    if not patterns:
+        raise ValueError("No mission pages configured: set mission_url_patterns in data/settings.yml "
+                         "(e.g. donate: [example.org/donate]).")
+    series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
+    rows = []
+    for label, text in series.items():
+        if not isinstance(text, str):
+            continue
+        lowered = text.lower()
+        pages = [page for page, fragments in patterns.items() if any(f.lower() in lowered for f in fragments)]
+        if not pages and _SHORTENERS.search(text):
+            pages = [SHORT_LINK_PAGE]
+        rows += [(label, page) for page in pages]
+    return pd.DataFrame(rows, columns=["text_index", "page"])
 
 
 def mission_value(
@@ -423,17 +455,13 @@ def mission_value(
     """
     if period not in ("month", "quarter", None):
         raise ValueError(f"period={period!r}: choose 'month', 'quarter' or None (all data).")
-    patterns = dict(config.get_settings().mission_url_patterns if patterns is None else patterns)
-    if not patterns:
-        raise ValueError("No mission pages configured: set mission_url_patterns in data/settings.yml "
-                         "(e.g. donate: [example.org/donate]).")
     posts = fetch_frames(con_or_frames, {"posts": _MISSION_POSTS_SQL},
                          required={"posts": ["post_uid", "account_type", "month", "text", "clicks"]},
                          warehouse_file=warehouse_file)["posts"]
     keys = (["period"] if period else []) + ["page", "source"]
     columns = [*keys, "n_posts", "n_reporting_clicks", "clicks"]
-    posts["page"] = [_mission_pages(t, patterns) if isinstance(t, str) else [] for t in posts["text"]]
-    linked = posts.explode("page").dropna(subset=["page"])
+    links = mission_links(posts["text"].reset_index(drop=True), patterns=patterns)
+    linked = posts.reset_index(drop=True).iloc[links["text_index"].to_numpy()].assign(page=links["page"].to_numpy())
     if linked.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object if c in keys else "float64") for c in columns})
     linked["source"] = np.where(linked["account_type"].astype(str) == "organization", "organisation", "employees")
@@ -625,5 +653,5 @@ def individual_recognition(
                     & (people["engagement_ratio"] >= engagement_ratio)
                     & (people["mean_sentiment"] >= min_sentiment)]
     chosen = chosen.assign(employee_key=chosen["author_key"],
-                           department=chosen["roster_department"].fillna(chosen["department"]))
+                           department=chosen["roster_department"])
     return chosen.sort_values("engagement_per_post", ascending=False)[columns].reset_index(drop=True)

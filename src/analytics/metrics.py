@@ -80,6 +80,19 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "module.", "rate"),
     Metric("response_rate", "Survey response rate", "% of headcount",
            "Finished survey responses ÷ employees on the roster at the wave's midpoint.", "rate"),
+    Metric("mission_story_share", "Mission stories", "% of employee posts",
+           "Share of employee posts whose primary content theme is a mission story (data/content_themes.yml; "
+           "a share of an organisation post takes that post's theme).", "rate"),
+    Metric("amplifications", "Amplifications", "employee shares",
+           "Employee posts sharing an organisation post (matched by shared URL, a link to it, or a quote of it).",
+           "count"),
+    Metric("amplifier_share", "Employees amplifying", "% of employees",
+           "Share of employees on the roster in the period who shared an organisation post at least once.",
+           "rate"),
+    Metric("mission_clicks", "Clicks on mission links", "clicks",
+           "Clicks the platforms report on organisation posts linking to a mission page (mission_url_patterns: "
+           "donate, volunteer); posts with only short links (t.co) are not counted. Not an earned-media value.",
+           "count", by_people=False),
     Metric("trust_favourability", "Trust (favourable)", "% favourable",
            "Share of answers to the trust items that are favourable (top-2-box: agree or strongly agree, after "
            "reverse coding).", "rate"),
@@ -224,6 +237,7 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
                                   METRICS["engagement_rate"], grouping, k))
             pieces.append(_finish(_grouped(with_reach, grouping, lambda g: _ratio(g, "engagement", "reach")),
                                   METRICS["engagement_rate_reach"], grouping, k))
+    pieces.extend(_positive_side(con, facts, kind, k))
     pieces.extend(_audience(con, kind, k))
     pieces.extend(_incidents(con, kind, k))
     pieces.extend(_training(con, kind, k))
@@ -231,6 +245,39 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
         pieces.extend(_survey(con, k))
     table = pd.concat([p for p in pieces if not p.empty], ignore_index=True)
     return table.sort_values(["metric", "department", "platform", "period"], ignore_index=True)
+
+
+def _positive_side(con: duckdb.DuckDBPyConnection, facts: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
+    """Mission stories, amplification and mission clicks (needs build's post_themes and amplifications)."""
+    from analytics import engagement
+    from analytics.themes import load_taxonomy
+
+    present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if not {"post_themes", "amplifications"} <= present:
+        return []
+    themes = con.execute("SELECT post_uid, theme FROM post_themes").df()
+    employee = facts[facts["account_type"] == "employee"].merge(themes, on="post_uid", how="left")
+    employee["mission"] = employee["theme"].isin(load_taxonomy().mission_story_themes)
+    shares = employee[employee["post_uid"].isin(con.execute("SELECT post_uid FROM amplifications").df()["post_uid"])]
+    out = []
+    for grouping in GROUPINGS:
+        out.append(_finish(_grouped(employee, grouping, lambda g: _rate(g, "mission", "author_key")),
+                           METRICS["mission_story_share"], grouping, k))
+        counts = _grouped(shares, grouping, lambda g: g.agg(n=("post_uid", "size"), n_people=("author_key", "nunique")))
+        out.append(_finish(counts.assign(value=counts.get("n")), METRICS["amplifications"], grouping, k))
+    for grouping in (None, "department"):
+        share = engagement.amplifier_share(con, period=kind, by=grouping, k=k)
+        out.append(_from_survey(share.rename(columns={"amplifier_share": "value", "n_amplifiers": "successes"})
+                                .assign(n=share["n_people"]), METRICS["amplifier_share"], grouping))
+    organisation = con.execute("SELECT f.post_uid, f.month, p.text, p.clicks FROM post_facts f JOIN posts p "
+                               "USING (post_uid) WHERE f.account_type = 'organization'").df()
+    links = engagement.mission_links(organisation["text"])
+    # a post linking to two mission pages counts its clicks once
+    linked = organisation.loc[sorted(set(links.loc[links["page"] != engagement.SHORT_LINK_PAGE, "text_index"]))]
+    linked = linked.dropna(subset=["clicks"]).assign(period=lambda f: _periods(f["month"], kind))
+    clicks = _grouped(linked, None, lambda g: g.agg(value=("clicks", "sum"), n=("post_uid", "size")))
+    out.append(_finish(clicks, METRICS["mission_clicks"], None, k))
+    return out
 
 
 def _audience(con: duckdb.DuckDBPyConnection, kind: str, k: int) -> list[pd.DataFrame]:

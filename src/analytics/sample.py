@@ -11,7 +11,9 @@ file -> format map and the record count of every file.
 
 The data-generating process of employee-post violations is logistic,
 ``p = expit(a + b_dept + g * after_revision_2_0 + d * trained)``, with no seasonal term. December posts
-are more positive because a share of them use festive templates. Everything is drawn from numpy
+are more positive because a share of them use festive templates. Recognition is planted on top: a few
+opted-in people who never breached the policy, and the whole of one low-violation department, earn more
+engagement (``truth.json`` names the people by roster id only). Everything is drawn from numpy
 generators seeded per component, and nothing reads the clock: one seed gives byte-identical files.
 """
 
@@ -813,6 +815,13 @@ _EMPLOYEE_THEME_P = {"mission_story": 0.16, "achievement": 0.14, "volunteer_call
                      "fundraising_ask": 0.10, "advocacy": 0.08, "personal": 0.30}
 _DEPARTMENT_THEME = {"Fundraising": "fundraising_ask", "Advocacy": "advocacy", "Volunteer Services": "volunteer_call",
                      "Programs": "mission_story", "Communications": "event"}
+#: Recognition planted in employee posts: a few opted-in people with no violation earn this many times
+#: the engagement, and the whole of one low-violation department earns somewhat more.
+RECOGNISED_PEOPLE = 4
+RECOGNISED_ENGAGEMENT = 4.0
+RECOGNISED_MIN_POSTS = 15
+RECOGNISED_TEAM = "Communications"
+RECOGNISED_TEAM_ENGAGEMENT = 1.5
 DECEMBER_FESTIVE_SHARE = 0.6
 REPOST_SHARE = 0.10
 NON_ENGLISH_SHARE = 0.02
@@ -1102,6 +1111,21 @@ def _attach_reposts(rng: np.random.Generator, posts: pd.DataFrame, org: pd.DataF
         source[mine[ok]] = theirs.index.to_numpy()[pick[ok]]
     posts["repost_of"] = source
     posts.loc[source >= 0, "category"] = "repost"
+
+
+def _plant_recognition(rng: np.random.Generator, posts: pd.DataFrame, people: pd.DataFrame) -> list[str]:
+    """Raise the engagement of the recognised team and of a few opted-in people who never breached the
+    policy (at least ``RECOGNISED_MIN_POSTS`` posts); their roster ids, in roster order."""
+    author = posts["author"].to_numpy()
+    counts = posts.groupby("author").agg(n=("violation", "size"), breaches=("violation", "sum"))
+    eligible = counts[(counts["n"] >= RECOGNISED_MIN_POSTS) & (counts["breaches"] == 0)].index.to_numpy()
+    eligible = eligible[people["recognition_opt_in"].to_numpy()[eligible]]
+    chosen = np.sort(rng.permutation(eligible)[:RECOGNISED_PEOPLE])
+    factor = np.where(np.isin(author, chosen), RECOGNISED_ENGAGEMENT, 1.0)
+    factor = factor * np.where(posts["department"].to_numpy() == RECOGNISED_TEAM, RECOGNISED_TEAM_ENGAGEMENT, 1.0)
+    for metric in ("likes", "comments", "shares"):
+        posts[metric] = np.rint(posts[metric].to_numpy() * factor).astype("int64")
+    return people["employee_id"].to_numpy()[chosen].tolist()
 
 
 def _employee_texts(rng: np.random.Generator, posts: pd.DataFrame, writer: _Writer,
@@ -2020,6 +2044,27 @@ def _compound_lift(posts: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def _amplifiers_by_quarter(reposts: pd.DataFrame) -> dict[str, int]:
+    """Distinct employees who shared an organisation post, per local calendar quarter."""
+    stamps = pd.DatetimeIndex(reposts["local"].to_numpy())
+    quarters = [f"{y}-Q{q}" for y, q in zip(stamps.year, stamps.quarter, strict=True)]
+    frame = pd.DataFrame({"quarter": quarters, "author": reposts["author"].to_numpy()})
+    return {q: int(n) for q, n in frame.groupby("quarter")["author"].nunique().items()}
+
+
+def _mission_links(org: pd.DataFrame) -> dict[str, Any]:
+    """Organisation posts linking to the donate and volunteer pages, per platform, as the exports show
+    them (X shows every link as a t.co short link, so its posts count under ``short_links``)."""
+    text = org["text"].str.lower()
+    out: dict[str, Any] = {}
+    for page in ("donate", "volunteer"):
+        linked = text.str.contains(f"riverbendtrust.org/{page}", regex=False)
+        out[page] = {p: int((linked & (org["platform"] == p)).sum()) for p in PLATFORMS}
+    out["short_links"] = {p: int((text.str.contains("https://t.co/", regex=False) & (org["platform"] == p)).sum())
+                          for p in PLATFORMS}
+    return out
+
+
 def _revision_truth(posts: pd.DataFrame, tl: _Timeline) -> dict[str, Any]:
     month = _month_index(posts["local"].to_numpy(), tl.start)
     revision = _month_index(np.array([np.datetime64(tl.revision, "s")]), tl.start)[0]
@@ -2180,7 +2225,8 @@ def generate(
     -------
     dict
         The truth written to ``truth.json``: ``revision``, ``training``, ``survey``,
-        ``sentiment_seasonality``, ``leaks``, ``themes``, ``amplification``, ``violations``, ``counts``,
+        ``sentiment_seasonality``, ``leaks``, ``themes``, ``amplification``, ``recognition`` (roster ids of
+        the planted opted-in people, never names), ``mission_links``, ``violations``, ``counts``,
         ``files`` (file name -> format id), ``rows`` (file name -> data records), ``expected_rejects``
         (file name -> records an adapter must reject), ``organisation``, ``parameters``.
 
@@ -2226,6 +2272,7 @@ def generate(
     org = _org_posts(_stream(seed, "org-posts"), tl, float(scale), writer)
     writer.org = org
     posts = _employee_posts(_stream(seed, "employee-posts"), people, completed, tl, float(scale), org, writer)
+    recognised = _plant_recognition(_stream(seed, "recognition"), posts, people)
     public = _unattributed_posts(_stream(seed, "public-posts"), tl, max(3, round(0.015 * len(posts))), writer)
     comments = _comments(_stream(seed, "comments"), org, tl, writer)
     say(f"{len(org)} organisation posts, {len(posts)} employee posts, {len(comments)} comments")
@@ -2333,7 +2380,12 @@ def generate(
         "org_themes": {t: int((org["theme"] == t).sum()) for t in THEMES if t != "personal"},
         "amplification": {"employee_reposts": len(reposts),
                           "by_platform": {p: int((reposts["platform"] == p).sum()) for p in PLATFORMS},
-                          "org_posts_amplified": int(reposts["repost_of"].nunique())},
+                          "org_posts_amplified": int(reposts["repost_of"].nunique()),
+                          "amplifiers_by_quarter": _amplifiers_by_quarter(reposts)},
+        "recognition": {"employee_ids": recognised, "count": len(recognised),
+                        "engagement_multiplier": RECOGNISED_ENGAGEMENT, "min_posts": RECOGNISED_MIN_POSTS,
+                        "team": RECOGNISED_TEAM, "team_engagement_multiplier": RECOGNISED_TEAM_ENGAGEMENT},
+        "mission_links": _mission_links(org),
         "violations": {
             "by_kind": {k: int((posts["kind"] == k).sum()) for k in VIOLATION_KINDS},
             "kinds": {k: {"area": a, "severity": s} for k, (a, s) in VIOLATION_KINDS.items()},
