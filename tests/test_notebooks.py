@@ -212,6 +212,9 @@ def test_metric_sentence_says_up_only_when_significant():
     hidden = compare_periods(_two_quarters(342, 340, suppressed=True), metric="adherence_rate",
                              current="2026-Q3", previous="2026-Q2")
     assert "is hidden" in insights.metric_sentence(hidden.iloc[0], k=5)
+    missing = up.iloc[0].copy()
+    missing["value"] = np.nan
+    assert insights.metric_sentence(missing) == "Adherence rate: no data for 2026-Q3 yet."
 
 
 def test_training_sentences_use_the_null_of_each_estimator():

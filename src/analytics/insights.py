@@ -199,7 +199,7 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
         k = config.get_settings().k if k is None else k
         return f"{label} for {period} is hidden: it covers fewer than {k} people."
     if _missing(row["value"]):
-        return f"There is no {label.lower()} for {period} yet."
+        return f"{label}: no data for {period} yet."
     value = _value_text(metric, row["value"])
     scale = "rate" if kind in ("rate", "ratio") else "score"
     interval = f"{format_ci(row['ci_low'], row['ci_high'], scale=scale)}; " if kind in ("rate", "mean", "ratio") else ""
