@@ -450,8 +450,8 @@ def mission_value(
     ...                       "text": ["Give today riverbendtrust.org/donate", "Join us https://t.co/abc",
     ...                                "Please give: riverbendtrust.org/donate"]})
     >>> out = mission_value({"posts": posts}, period=None, patterns={"donate": ["riverbendtrust.org/donate"]})
-    >>> out[["page", "source", "n_posts", "clicks"]].values.tolist()[:2]
-    [['donate', 'employees', 1, nan], ['donate', 'organisation', 1, 30.0]]
+    >>> out[["page", "source", "n_posts", "clicks"]].values.tolist()
+    [['(short link, target unknown)', 'organisation', 1, 12.0], ['donate', 'employees', 1, nan], ['donate', 'organisation', 1, 30.0]]
     """
     if period not in ("month", "quarter", None):
         raise ValueError(f"period={period!r}: choose 'month', 'quarter' or None (all data).")
@@ -621,10 +621,11 @@ def individual_recognition(
 
     Examples
     --------
-    >>> posts = pd.DataFrame({"post_uid": [f"p{i}" for i in range(20)], "author_key": ["a"] * 10 + ["b"] * 10,
+    >>> posts = pd.DataFrame({"post_uid": [f"p{i}" for i in range(30)],
+    ...                       "author_key": ["a"] * 10 + ["b"] * 10 + ["c"] * 10,
     ...                       "department": "Comms", "published_at": pd.Timestamp("2026-01-05", tz="UTC"),
     ...                       "violation": False, "sentiment_status": "scored", "compound": 0.6,
-    ...                       "engagement": [40] * 10 + [4] * 10, "theme": "event", "amplification": False})
+    ...                       "engagement": [40] * 10 + [4] * 10 + [6] * 10, "theme": "event", "amplification": False})
     >>> opted = pd.DataFrame({"employee_key": ["a"], "department": ["Comms"], "display_name": ["Ada L."]})
     >>> individual_recognition({"posts": posts, "opted_in": opted})["display_name"].tolist()
     ['Ada L.']

@@ -1,0 +1,262 @@
+"""What employees are telling us: themes in survey free-text comments, per policy area and wave.
+
+Each comment belongs to the policy area of its question (the codebook's text items). Per area and
+wave, :func:`feedback_themes` counts the words and two-word phrases comments use (in how many comments
+each appears), their mean sentiment, and how often they came up in the previous wave. Comments are
+already redacted in the warehouse; examples are shown only for groups of at least
+``settings.min_comments_shown`` comments, and terms only for groups of at least k comments.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analytics import config, sentiment
+from analytics.codebook import load_codebook
+from analytics.themes import fetch_frames
+
+__all__ = ["STOPWORDS", "comment_terms", "feedback_themes"]
+
+#: Words too common to say anything about a theme.
+_STOPWORD_TEXT = """
+a about above after again all also am an and any are aren't as at be because been before being below
+between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each
+few for from further had hadn't has hasn't have haven't having he he'd he's her here hers herself him
+himself his how i i'd i'm i've if in into is isn't it it's its itself just let's me more most much my
+myself no nor not now of off on once one only or other our ours ourselves out over own please same she
+she's should shouldn't so some such than that that's the their theirs them themselves then there there's
+these they they'd they're this those through to too under until up us very was wasn't we we'd we're we've
+were weren't what what's when where which while who whom why will with won't would wouldn't you you'd
+you're your yours yourself yourselves really bit lot get got think thing things like able
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_PLACEHOLDER = re.compile(r"\[[^\]]*\]")
+_PERSON = re.compile(r"\[person:[^\]]*\]")
+_WORD = re.compile(r"[a-z][a-z'’-]*[a-z]|[a-z]")
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-case words of a comment; redaction placeholders ([PHONE], [person:…]) are not words."""
+    cleaned = _PLACEHOLDER.sub(" | ", text.lower()).replace("’", "'")
+    return _WORD.findall(cleaned)
+
+
+def comment_terms(text: Any) -> set[str]:
+    """The words and two-word phrases a comment uses (stopwords and 1-2 letter words left out).
+
+    A phrase is two neighbouring words, neither a stopword.
+
+    Examples
+    --------
+    >>> sorted(comment_terms("More examples of what we CAN post, please! Call [PHONE]."))
+    ['call', 'examples', 'more examples', 'post']
+    """
+    if not isinstance(text, str):
+        return set()
+    words = _tokens(text)
+    kept = [w if w not in STOPWORDS and len(w) > 2 else None for w in words]
+    terms = {w for w in kept if w}
+    terms |= {f"{a} {b}" for a, b in itertools.pairwise(kept) if a and b}
+    if "more" in words:
+        # "more X" is how people ask for something; keep the ask though "more" is a stopword
+        terms |= {f"more {b}" for a, b in itertools.pairwise(words) if a == "more" and b in terms}
+    return terms
+
+
+_COMMENTS_SQL = """
+SELECT c.response_id, c.item_id, c.text, r.wave, r.submitted_at, s.status AS sentiment_status, s.compound
+FROM survey_comments c
+JOIN respondents r USING (response_id)
+LEFT JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.scorer_version = '{version}'
+WHERE r.finished AND c.text IS NOT NULL AND trim(c.text) <> ''
+"""
+_COLUMNS = ["wave", "area", "n_comments", "area_sentiment", "term", "kind", "n_mentions", "share", "mean_sentiment",
+            "previous_wave", "previous_n_comments", "previous_mentions", "previous_share", "change", "p_value",
+            "direction", "example"]
+
+
+def _comments(con_or_frames: Any, warehouse_file: Any) -> pd.DataFrame:
+    if isinstance(con_or_frames, Mapping):
+        frames = fetch_frames(con_or_frames, {"survey_comments": "", "respondents": ""},
+                              required={"survey_comments": ["response_id", "item_id", "text"],
+                                        "respondents": ["response_id", "wave", "submitted_at", "finished"]})
+        respondents = frames["respondents"]
+        respondents = respondents[respondents["finished"].astype("boolean").fillna(False).astype(bool)]
+        comments = frames["survey_comments"].merge(respondents[["response_id", "wave", "submitted_at"]],
+                                                   on="response_id")
+        comments = comments[comments["text"].fillna("").astype(str).str.strip() != ""]
+        if "sentiment" in con_or_frames:
+            scores = pd.DataFrame(con_or_frames["sentiment"])[["text_hash", "status", "compound"]]
+            hashes = comments["text"].map(sentiment.text_hash)
+            scored = scores.set_index("text_hash")
+            comments = comments.assign(sentiment_status=hashes.map(scored["status"]).to_numpy(),
+                                       compound=hashes.map(scored["compound"]).to_numpy())
+        else:
+            scored = sentiment.score_texts(comments["text"].astype(str).tolist(), workers=1)
+            comments = comments.assign(sentiment_status=scored["status"].to_numpy(),
+                                       compound=scored["compound"].to_numpy())
+        return comments.reset_index(drop=True)
+    sql = _COMMENTS_SQL.format(version=sentiment.SCORER_VERSION.replace("'", "''"))
+    return fetch_frames(con_or_frames, {"comments": sql}, required={"comments": ["item_id", "text", "wave"]},
+                        warehouse_file=warehouse_file)["comments"]
+
+
+def _wave_order(comments: pd.DataFrame) -> list[str]:
+    first = comments.groupby("wave")["submitted_at"].min()
+    return [str(w) for w in first.sort_values(kind="stable").index]
+
+
+def _example(texts: pd.Series, term: str) -> str:
+    """The most common comment using the term (redacted; colleagues' pseudonyms read as [colleague])."""
+    using = texts[[term in comment_terms(t) for t in texts]]
+    counts = using.value_counts()
+    best = sorted(counts.index[counts == counts.max()])[0]
+    return _PERSON.sub("[colleague]", best)
+
+
+def _direction(change: float, p_value: float, previous_mentions: float) -> str:
+    if previous_mentions == 0:
+        return "new"
+    if np.isnan(p_value) or p_value >= 0.05:
+        return "steady"
+    return "rising" if change > 0 else "falling"
+
+
+def _two_proportion_p(x1: float, n1: float, x2: float, n2: float) -> float:
+    if n1 == 0 or n2 == 0:
+        return np.nan
+    pooled = (x1 + x2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return float(2 * stats.norm.sf(abs(x1 / n1 - x2 / n2) / se)) if se > 0 else np.nan
+
+
+def feedback_themes(
+    con_or_frames: duckdb.DuckDBPyConnection | Mapping[str, pd.DataFrame] | None = None,
+    *,
+    wave: str | None = None,
+    previous: str | None = None,
+    top: int = 8,
+    min_mentions: int = 2,
+    min_comments: int | None = None,
+    k: int | None = None,
+    warehouse_file: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Top words and phrases in survey comments per policy area, with sentiment and the change since the
+    previous wave.
+
+    Parameters
+    ----------
+    con_or_frames : DuckDB connection, mapping or None
+        A warehouse connection, ``None`` for the published warehouse, or ``{"survey_comments": frame
+        (response_id, item_id, text), "respondents": frame (response_id, wave, submitted_at, finished)}``
+        plus optionally ``"sentiment"`` (text_hash, status, compound; else the comments are scored now)
+        and ``"items"`` (item_id, area; else the codebook's text items).
+    wave : str, optional
+        The wave to describe; defaults to the latest wave with comments.
+    previous : str, optional
+        The wave to compare with; defaults to the wave before ``wave`` (none for the first wave).
+    top : int
+        Terms per area: the ``top`` most mentioned in ``wave`` and in ``previous`` (so fading themes show).
+    min_mentions : int
+        Terms mentioned in fewer comments than this are left out.
+    min_comments : int, optional
+        Example comments are shown only for areas with at least this many comments in the wave;
+        defaults to ``settings.min_comments_shown``.
+    k : int, optional
+        Areas with fewer than ``k`` comments in the wave show no terms (defaults to the configured k).
+
+    Returns
+    -------
+    DataFrame
+        One row per (area, term), areas in codebook order, most mentioned first: ``wave``, ``area``,
+        ``n_comments`` (comments on the area's questions in the wave), ``area_sentiment`` (their mean VADER
+        compound), ``term``, ``kind`` (``word`` or ``phrase``), ``n_mentions`` (comments using it),
+        ``share`` (of the area's comments), ``mean_sentiment`` (of those comments), ``previous_wave``,
+        ``previous_n_comments``, ``previous_mentions``, ``previous_share``, ``change`` (share now minus
+        then), ``p_value`` (two-proportion z-test), ``direction`` (``new``, ``rising``, ``falling``,
+        ``steady``; ``steady`` when p >= 0.05 or there is no previous wave) and ``example`` (the most common
+        redacted comment using the term, or NA for an area with fewer than ``min_comments`` comments).
+
+    Examples
+    --------
+    >>> comments = pd.DataFrame({"response_id": [f"r{i}" for i in range(12)], "item_id": "comment_monitoring",
+    ...                          "text": ["More transparency please."] * 6 + ["It seems fair."] * 6})
+    >>> respondents = pd.DataFrame({"response_id": [f"r{i}" for i in range(12)], "finished": True,
+    ...                             "wave": ["2026-Q1"] * 6 + ["2026-Q2"] * 6,
+    ...                             "submitted_at": pd.to_datetime(["2026-02-10"] * 6 + ["2026-05-10"] * 6)})
+    >>> out = feedback_themes({"survey_comments": comments, "respondents": respondents}, min_comments=5, k=3)
+    >>> rows = out.set_index("term").loc[["fair", "transparency"]]
+    >>> rows[["n_mentions", "previous_mentions", "direction"]].values.tolist()
+    [[6, 0, 'new'], [0, 6, 'falling']]
+    """
+    if top < 1 or min_mentions < 1:
+        raise ValueError("feedback_themes: top and min_mentions must be at least 1.")
+    settings = config.get_settings()
+    min_comments = settings.min_comments_shown if min_comments is None else int(min_comments)
+    k = settings.k if k is None else int(k)
+    comments = _comments(con_or_frames, warehouse_file)
+    items = (pd.DataFrame(con_or_frames["items"]) if isinstance(con_or_frames, Mapping) and "items" in con_or_frames
+             else load_codebook().items_frame())
+    text_items = items[items["kind"] == "text"] if "kind" in items else items
+    area_order = list(dict.fromkeys(text_items["area"].astype(str)))
+    comments = comments.merge(text_items[["item_id", "area"]], on="item_id", how="inner")
+    if comments.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in _COLUMNS})
+    comments["wave"] = comments["wave"].astype(str)
+    order = _wave_order(comments)
+    wave = order[-1] if wave is None else str(wave)
+    if wave not in order:
+        raise ValueError(f"feedback_themes: no comments in wave {wave!r}; waves with comments: {order}.")
+    if previous is None:
+        position = order.index(wave)
+        previous = order[position - 1] if position > 0 else None
+    elif str(previous) not in order:
+        raise ValueError(f"feedback_themes: no comments in wave {previous!r}; waves with comments: {order}.")
+    comments["terms"] = comments["text"].map(comment_terms)
+    comments["compound"] = pd.to_numeric(comments["compound"], errors="coerce").where(
+        comments["sentiment_status"].astype(str) == "scored")
+    rows = []
+    for area in area_order:
+        now = comments[(comments["wave"] == wave) & (comments["area"] == area)]
+        before = comments[(comments["wave"] == previous) & (comments["area"] == area)] if previous else now.iloc[:0]
+        if len(now) < k:
+            continue
+        counts_now = Counter(t for terms in now["terms"] for t in terms)
+        counts_before = Counter(t for terms in before["terms"] for t in terms)
+
+        def ranked(counts: Counter) -> list[str]:
+            # a word always used inside one phrase says nothing the phrase does not
+            phrases = [t for t in counts if " " in t]
+            kept = [(t, c) for t, c in counts.items() if c >= min_mentions
+                    and not any(counts[p] == c and t in p.split() for p in phrases)]
+            return [t for t, _ in sorted(kept, key=lambda tc: (-tc[1], tc[0]))[:top]]
+
+        chosen = list(dict.fromkeys(ranked(counts_now) + (ranked(counts_before) if len(before) >= k else [])))
+        area_sentiment = float(now["compound"].mean())
+        for term in chosen:
+            using = now[now["terms"].map(lambda terms, t=term: t in terms)]
+            x1, n1 = float(counts_now[term]), float(len(now))
+            x2, n2 = float(counts_before[term]), float(len(before))
+            p_value = _two_proportion_p(x1, n1, x2, n2) if previous else np.nan
+            change = x1 / n1 - x2 / n2 if previous and n2 else np.nan
+            rows.append({
+                "wave": wave, "area": area, "n_comments": len(now), "area_sentiment": area_sentiment, "term": term,
+                "kind": "phrase" if " " in term else "word", "n_mentions": int(x1), "share": x1 / n1,
+                "mean_sentiment": float(using["compound"].mean()) if len(using) else np.nan,
+                "previous_wave": previous, "previous_n_comments": len(before) if previous else np.nan,
+                "previous_mentions": int(x2) if previous else np.nan,
+                "previous_share": x2 / n2 if previous and n2 else np.nan, "change": change, "p_value": p_value,
+                "direction": _direction(change, p_value, x2) if previous else "steady",
+                "example": _example(now["text"], term) if len(now) >= min_comments and len(using) else pd.NA,
+            })
+    return pd.DataFrame(rows, columns=_COLUMNS)
