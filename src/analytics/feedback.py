@@ -190,12 +190,12 @@ def feedback_themes(
     Examples
     --------
     >>> comments = pd.DataFrame({"response_id": [f"r{i}" for i in range(12)], "item_id": "comment_monitoring",
-    ...                          "text": ["More transparency please."] * 6 + ["It seems fair."] * 6})
+    ...                          "text": ["More transparency please."] * 6 + ["Fair!"] * 6})
     >>> respondents = pd.DataFrame({"response_id": [f"r{i}" for i in range(12)], "finished": True,
     ...                             "wave": ["2026-Q1"] * 6 + ["2026-Q2"] * 6,
     ...                             "submitted_at": pd.to_datetime(["2026-02-10"] * 6 + ["2026-05-10"] * 6)})
     >>> out = feedback_themes({"survey_comments": comments, "respondents": respondents}, min_comments=5, k=3)
-    >>> rows = out.set_index("term").loc[["fair", "transparency"]]
+    >>> rows = out.set_index("term").loc[["fair", "more transparency"]]
     >>> rows[["n_mentions", "previous_mentions", "direction"]].values.tolist()
     [[6, 0, 'new'], [0, 6, 'falling']]
     """
