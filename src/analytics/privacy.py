@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +124,7 @@ def normalise_handle(handle: str) -> str:
     return handle.strip().lower().removeprefix("@")
 
 
-def _alternation(values: Iterable[str]) -> str:
+def _alternation(values: Iterable[str], escape=re.escape) -> str:
     """A regex matching any of ``values``, longest first, as a prefix tree.
 
     A flat ``a|b|c`` of a thousand roster values makes the regex engine try every value at every
@@ -142,7 +143,7 @@ def _alternation(values: Iterable[str]) -> str:
         node[""] = {}  # a value ends here
 
     def emit(node: dict[str, dict]) -> str:
-        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        branches = [escape(char) + emit(child) for char, child in sorted(node.items()) if char]
         if not branches:
             return ""
         if len(branches) == 1 and "" not in node:
@@ -150,6 +151,30 @@ def _alternation(values: Iterable[str]) -> str:
         return "(?:" + "|".join(branches) + (")?" if "" in node else ")")
 
     return emit(tree)
+
+
+def _folds_to_ascii(char: str) -> bool:
+    """Whether ignore-case matching equates this non-ASCII character with an ASCII letter (as 'ſ' with 's')."""
+    return any(re.fullmatch(re.escape(char), letter, re.IGNORECASE) for letter in string.ascii_letters)
+
+
+def _ascii_prefilter(values: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern that finds, in lower-cased ASCII text, every place where one of ``values`` could match
+    ignoring case, with any run of whitespace where a value has a space; ``None`` when it cannot be exact.
+
+    Text without a hit cannot contain any of the values, however disguised, so the costly ignore-case
+    patterns need not run on it. A value holding a non-ASCII character cannot match ASCII text unless
+    ignore-case matching equates that character with an ASCII letter; then there is no shortcut.
+    """
+    plain = set()
+    for value in values:
+        if value.isascii():
+            plain.add(value.lower())
+        elif any(not c.isascii() and _folds_to_ascii(c) for c in value):
+            return None
+    if not plain:
+        return re.compile(r"(?!)")
+    return re.compile(_alternation(plain, lambda c: r"\s+" if c == " " else re.escape(c)))
 
 
 #: Characters that render as nothing (zero-width, bidirectional marks, soft hyphen): inside a name they hide
@@ -272,18 +297,22 @@ class Scrubber:
         self._contact_pattern = (
             re.compile(rf"(?<![\w+])(?:{contacts})(?!\w)", re.IGNORECASE) if self._contacts else None
         )
+        self._prefilter = _ascii_prefilter([*self._by_value, *donor_values, *self._contacts])
 
     def scrub(self, text: str | None) -> str | None:
         """Redact one text; ``None`` stays ``None``. Case, punctuation and emoji are kept."""
         if text is None or (isinstance(text, float) and np.isnan(text)):
             return None
         text = str(text)
-        if self._pattern is not None:
-            text = _sub_disguised(self._pattern, self._replace_identity, text)
-        if self._donor_pattern is not None:
-            text = _sub_disguised(self._donor_pattern, "[DONOR]", text)
-        if self._contact_pattern is not None:
-            text = self._contact_pattern.sub(lambda m: self._contacts[m.group(0).lower()], text)
+        # most texts name nobody: one cheap search proves it (an identity replaced first could make
+        # a donor match, so any hit runs every pass)
+        if self._prefilter is None or not text.isascii() or self._prefilter.search(text.lower()):
+            if self._pattern is not None:
+                text = _sub_disguised(self._pattern, self._replace_identity, text)
+            if self._donor_pattern is not None:
+                text = _sub_disguised(self._donor_pattern, "[DONOR]", text)
+            if self._contact_pattern is not None:
+                text = self._contact_pattern.sub(lambda m: self._contacts[m.group(0).lower()], text)
         if "@" in text:
             text = EMAIL_RE.sub(self._replace_email, text)
         return PHONE_RE.sub("[PHONE]", text) if _DIGIT_RE.search(text) else text
@@ -299,12 +328,12 @@ class Scrubber:
 
     def scrub_series(self, values: pd.Series) -> pd.Series:
         """Scrub a column (each distinct value once), leaving missing values missing."""
-        present = values.dropna()
-        if present.empty:
+        codes, unique = pd.factorize(values, use_na_sentinel=True)
+        if len(unique) == 0:
             return values.astype("string")
-        unique = pd.unique(present.astype(str))
-        cleaned = dict(zip(unique, (self.scrub(v) for v in unique), strict=True))
-        return values.map(lambda v: cleaned[str(v)], na_action="ignore").astype("string")
+        cleaned = np.array([self.scrub(str(v)) for v in unique] + [None], dtype=object)
+        # code -1 (missing) picks the trailing None
+        return pd.Series(cleaned[codes], index=values.index, name=values.name, dtype="string")
 
     def scrub_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A copy of ``frame`` with every string column scrubbed."""
