@@ -30,8 +30,10 @@ demo: $(VENV)/.installed
 	$(BIN)/policy-pulse build --warehouse $(WAREHOUSE)
 	$(BIN)/policy-pulse dashboard --warehouse $(WAREHOUSE) --port $(PORT)
 
+# loadfile keeps a notebook's cells (one kernel) and a file's shared server on one worker.
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q --nbval-lax \
+		tests src/analytics notebooks
 
 lab: $(VENV)/.installed
 	$(BIN)/jupyter lab --notebook-dir=notebooks
