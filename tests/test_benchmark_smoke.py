@@ -11,16 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 _SPEC = importlib.util.spec_from_file_location("policy_pulse_benchmark", BENCH / "run.py")
 bench = importlib.util.module_from_spec(_SPEC)
 sys.modules[_SPEC.name] = bench  # dataclasses look their module up
 _SPEC.loader.exec_module(bench)
-
-pytestmark = pytest.mark.xdist_group("bench")
 
 
 def test_sizes_follow_the_requested_volumes():

@@ -5,11 +5,8 @@ from __future__ import annotations
 import shutil
 
 import duckdb
-import pytest
 
 from analytics import build, config, ingest, metrics, warehouse
-
-pytestmark = pytest.mark.xdist_group("sample")
 
 
 def _count(path, sql):

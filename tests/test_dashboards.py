@@ -2,7 +2,7 @@
 
 Browser tests start the real server (``analytics.serve``) over the session's sample warehouse and
 drive Debian's headless Chromium through Playwright; they skip locally without Chromium and fail
-under ``CI=true``. They share one worker (``xdist_group("browser")``) and one server.
+under ``CI=true``. They share one server; `make test` runs a file on one worker (`--dist loadfile`).
 """
 
 from __future__ import annotations
@@ -270,17 +270,11 @@ def _listening_addresses(port: int) -> set[str]:
             if state == "0A" and int(hex_port, 16) == port:
                 addresses.add(address)
     return addresses
-
-
-@pytest.mark.xdist_group("browser")
 def test_server_listens_on_loopback_only(server):
     if not Path("/proc/net/tcp").exists():
         pytest.skip("needs Linux /proc/net/tcp to read listening sockets")
     # 0100007F is 127.0.0.1 in /proc's little-endian hex; anything else (0.0.0.0, ::) would be reachable
     assert _listening_addresses(server.port) == {"0100007F"}
-
-
-@pytest.mark.xdist_group("browser")
 def test_server_offers_no_source_listing_or_files(server):
     status, index = server.get("/")
     assert status == 200 and "voila/render/leadership.ipynb" in index and "voila/render/policy-review.ipynb" in index
@@ -333,7 +327,6 @@ def _assert_clean(page, errors: list[str]) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.xdist_group("browser")
 def test_leadership_dashboard_in_chromium(server, chromium, data):
     page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", 7, "leadership")
     try:
@@ -361,7 +354,6 @@ def test_leadership_dashboard_in_chromium(server, chromium, data):
 
 
 @pytest.mark.browser
-@pytest.mark.xdist_group("browser")
 def test_policy_review_dashboard_in_chromium(server, chromium):
     expected = 2 + 2 * len(set(rules_frame()["area"]))  # overall + clarity, then rules + trend per checked area
     page, errors = _open(chromium, server.url + "/voila/render/policy-review.ipynb", expected, "policy-review")
@@ -386,7 +378,6 @@ def _record_timings() -> dict[str, float]:
 
 
 @pytest.mark.browser
-@pytest.mark.xdist_group("browser")
 def test_first_render_times_are_recorded(server, chromium):
     assert {"leadership", "policy-review"} <= set(TIMINGS), "run with the dashboard tests before this one"
     record = _record_timings()
@@ -395,7 +386,6 @@ def test_first_render_times_are_recorded(server, chromium):
 
 
 @pytest.mark.browser
-@pytest.mark.xdist_group("browser")
 @pytest.mark.skipif(os.environ.get("POLICY_PULSE_BENCH") != "1",
                     reason="benchmark: set POLICY_PULSE_BENCH=1 to time a one-chart notebook and cold starts")
 @pytest.mark.parametrize("preheat", [True, False], ids=["preheated", "cold"])

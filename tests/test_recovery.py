@@ -10,8 +10,6 @@ import pytest
 from analytics import datasets, survey, trends, warehouse
 from analytics.codebook import load_codebook
 
-pytestmark = pytest.mark.xdist_group("sample")
-
 
 def _contains(row: pd.Series, truth: float, *, null: float) -> None:
     low, high = float(row["ci_low"]), float(row["ci_high"])

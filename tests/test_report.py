@@ -20,8 +20,6 @@ from analytics import adherence, config, metrics, report, survey, warehouse
 from analytics.codebook import load_codebook
 from analytics.periods import parse_period
 
-pytestmark = pytest.mark.xdist_group("browser")
-
 
 def _chromium_or_skip() -> str:
     path = report.find_chromium()
