@@ -161,8 +161,9 @@ def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_ru
         return
     canonical, rejects, vault_changes = _canonicalise(context, parsed, result)
     result.rows_read = parsed.rows_read
+    del parsed  # the staging tables are not needed any more: a big export's peak memory is here
     result.rows_rejected = len(rejects)
-    result.rows_loaded = parsed.rows_read - len(rejects)
+    result.rows_loaded = result.rows_read - len(rejects)
     if dry_run:
         result.status = "dry-run"
         return
@@ -246,7 +247,7 @@ def _scrub(context: _Context, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         return frame  # display names are the one name kept, and only for people who opted in
     skip = {"post_uid", "account_key", "author_key", "employee_key", "respondent_key", "comment_uid",
             "response_id", "platform", "account_type", "source_format", "wave", "area", "severity", "detection"}
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: only the scrubbed columns are new
     for column in out.columns:
         if column not in skip and (pd.api.types.is_string_dtype(out[column]) or out[column].dtype == object):
             out[column] = context.scrubber.scrub_series(out[column])
@@ -296,7 +297,7 @@ def post_uid_from_content(platform: str, account: str, published_at: pd.Timestam
 
 
 def _posts(context: _Context, staged: pd.DataFrame, *, own_page: bool) -> pd.DataFrame:
-    frame = staged.copy()
+    frame = staged.copy(deep=False)
     frame["platform"] = frame["platform"].map(_platform)
     handle = frame["handle"].astype("string").map(normalise_handle, na_action="ignore")
     bare = handle.fillna("").astype(str)
@@ -488,14 +489,17 @@ def _load(context: _Context, frames: dict[str, pd.DataFrame], result: FileResult
             continue
         frame = frame.assign(source_file_sha256=sha)
         con.register("_keys", frame)
+        loaded = None
         try:
             if name == "posts":
                 # the same post in a later export updates its metrics: the latest metrics_as_of wins
                 con.execute("""DELETE FROM posts WHERE post_uid IN (
                     SELECT k.post_uid FROM _keys k JOIN posts p USING (post_uid)
                     WHERE k.metrics_as_of >= p.metrics_as_of)""")
-                frame = con.execute("SELECT k.* FROM _keys k WHERE NOT EXISTS "
-                                    "(SELECT 1 FROM posts p WHERE p.post_uid = k.post_uid)").df()
+                # inserted straight from the registered frame: no second copy of a big export in memory
+                names = ", ".join(c for c in warehouse.TABLE_COLUMNS["posts"] if c in frame.columns)
+                loaded = con.execute(f"INSERT INTO posts ({names}) SELECT {names} FROM _keys k WHERE NOT EXISTS "
+                                     "(SELECT 1 FROM posts p WHERE p.post_uid = k.post_uid)").fetchone()[0]
             elif name in ("respondents", "survey_answers", "survey_comments"):
                 con.execute(f"DELETE FROM {name} WHERE response_id IN (SELECT DISTINCT response_id FROM _keys)")
             elif name in _IDENTITY_COLUMNS:
@@ -506,8 +510,7 @@ def _load(context: _Context, frames: dict[str, pd.DataFrame], result: FileResult
                 con.execute("DELETE FROM recognition_names WHERE employee_key IN (SELECT employee_key FROM _keys)")
         finally:
             con.unregister("_keys")
-        warehouse.insert_frame(con, name, frame)
-        loaded_rows += len(frame)
+        loaded_rows += warehouse.insert_frame(con, name, frame) if loaded is None else loaded
         _pause_for_tests(loaded_rows)
 
 
