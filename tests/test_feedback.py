@@ -1,0 +1,102 @@
+"""Feedback themes in survey comments: per policy area, with sentiment, examples only for large enough groups,
+and the change since the previous wave."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from analytics import config, feedback
+from analytics.codebook import load_codebook
+
+pytestmark = pytest.mark.xdist_group("sample")
+
+
+def _frames(waves: dict[str, list[tuple[str, str]]]) -> dict[str, pd.DataFrame]:
+    """Comments per wave as (item_id, text), each from its own finished respondent."""
+    comments, respondents = [], []
+    for number, (wave, rows) in enumerate(waves.items()):
+        for i, (item, text) in enumerate(rows):
+            rid = f"{wave}-{i}"
+            comments.append((rid, item, text))
+            respondents.append((rid, wave, pd.Timestamp(2026, 1 + 3 * number, 10, tz="UTC"), True))
+    return {"survey_comments": pd.DataFrame(comments, columns=["response_id", "item_id", "text"]),
+            "respondents": pd.DataFrame(respondents, columns=["response_id", "wave", "submitted_at", "finished"])}
+
+
+def test_a_theme_that_grows_is_rising_and_one_that_fades_is_falling():
+    before = [("comment_monitoring", "Being watched is awful.")] * 30 + \
+        [("comment_monitoring", "Seems fair to me.")] * 10
+    after = [("comment_monitoring", "Being watched is awful.")] * 8 + \
+        [("comment_monitoring", "Seems fair to me.")] * 32
+    table = feedback.feedback_themes(_frames({"2026-Q1": before, "2026-Q2": after}), k=5)
+    rows = table.set_index("term")
+    assert rows.loc["seems fair", "direction"] == "rising"
+    assert rows.loc["watched", "direction"] == "falling"
+    assert rows.loc["seems fair", "n_mentions"] == 32 and rows.loc["seems fair", "previous_mentions"] == 10
+    assert rows.loc["seems fair", "change"] == pytest.approx(32 / 40 - 10 / 40)
+    assert (table["area"] == "feedback").all()  # the codebook puts comment_monitoring under feedback
+    assert rows.loc["seems fair", "mean_sentiment"] > rows.loc["watched", "mean_sentiment"]
+
+
+def test_examples_only_for_groups_of_at_least_min_comments_and_colleagues_stay_unnamed():
+    rows = [("comment_mistakes", "[person:abc123] fixed the wrong date quickly, good example.")] * 6
+    small = feedback.feedback_themes(_frames({"2026-Q1": rows}), min_comments=10, k=5)
+    assert len(small) > 0 and small["example"].isna().all()
+    large = feedback.feedback_themes(_frames({"2026-Q1": rows * 2}), min_comments=10, k=5)
+    assert large["example"].notna().all()
+    assert not large["example"].str.contains("person:").any()
+    assert large["example"].str.contains("[colleague]", regex=False).all()
+    assert not large["term"].str.contains("person|abc123").any()
+
+
+def test_groups_smaller_than_k_show_no_terms_and_the_first_wave_has_no_comparison():
+    rows = [("comment_policy_easier", "A one-page summary please.")] * 4
+    assert feedback.feedback_themes(_frames({"2026-Q1": rows}), k=5).empty
+    table = feedback.feedback_themes(_frames({"2026-Q1": rows * 2}), k=5)
+    assert table["previous_wave"].isna().all() and (table["direction"] == "steady").all()
+
+
+def test_unfinished_responses_and_unknown_waves_are_handled():
+    frames = _frames({"2026-Q1": [("comment_monitoring", "More transparency please.")] * 6})
+    frames["respondents"].loc[:, "finished"] = False
+    assert feedback.feedback_themes(frames, k=5).empty
+    with pytest.raises(ValueError, match="no comments in wave"):
+        feedback.feedback_themes(_frames({"2026-Q1": [("comment_monitoring", "Fine.")] * 6}), wave="2019-Q1")
+
+
+@pytest.fixture(scope="module")
+def sample_feedback(sample_warehouse):
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    try:
+        yield feedback.feedback_themes(con), con.execute(
+            "SELECT r.wave, c.item_id, c.text FROM survey_comments c JOIN respondents r USING (response_id) "
+            "WHERE r.finished").df()
+    finally:
+        con.close()
+
+
+def test_the_sample_gives_every_text_item_area_its_themes_with_true_counts(sample_feedback):
+    table, comments = sample_feedback
+    items = load_codebook().items_frame()
+    areas = items.loc[items["kind"] == "text", ["item_id", "area"]]
+    latest = sorted(comments["wave"].unique())[-1]
+    assert set(table["wave"]) == {latest}
+    assert set(table["area"]) == set(areas["area"])
+    now = comments[comments["wave"] == latest].merge(areas, on="item_id")
+    for row in table.sample(10, random_state=1).itertuples():
+        group = now[now["area"] == row.area]
+        assert row.n_comments == len(group)
+        assert row.n_mentions == sum(row.term in feedback.comment_terms(t) for t in group["text"])
+    settings = config.get_settings()
+    shown = table[table["n_comments"] >= settings.min_comments_shown]
+    assert shown["example"].notna().all()
+
+
+def test_the_sample_examples_are_redacted(sample_feedback):
+    table, _ = sample_feedback
+    roster = pd.read_csv(config.SAMPLE_DIR / "roster.csv", keep_default_na=False)
+    text = " ".join(table["example"].dropna())
+    assert not [n for n in roster["full_name"] if n in text]
+    assert "[PHONE]" in text or "call me" not in text.lower()
