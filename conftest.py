@@ -1,7 +1,9 @@
-"""Test-session set-up: a private key, a private config folder and ONE shared sample warehouse.
+"""Test-session set-up for ``tests/``, the doctests and the notebooks nbval executes.
 
-The warehouse is built once per test run from the committed ``data/sample/`` (ingest + build) and
-shared by every xdist worker and by the notebooks nbval executes (they inherit the environment).
+A private key, a private config folder and ONE shared sample warehouse, built once per test run from
+the committed ``data/sample/`` (ingest + build) and shared by every xdist worker and by the notebook
+kernels (they inherit ``POLICY_PULSE_WAREHOUSE``). It lives at the project root so its hooks reach
+``notebooks/`` as well as ``tests/``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ os.environ.setdefault("POLICY_PULSE_TEST_RUN", _RUN_ID)
 SHARED = Path(tempfile.gettempdir()) / f"policy-pulse-tests-{_RUN_ID}"
 SHARED.mkdir(parents=True, exist_ok=True)
 SAMPLE_WAREHOUSE = SHARED / "sample.duckdb"
+
+# Two BLAS threads per process on a busy two-core machine spin against each other; kernels inherit this.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # Everything the package resolves through the environment points into the shared test folder.
 os.environ["POLICY_PULSE_CONFIG_DIR"] = str(SHARED / "config")

@@ -366,8 +366,8 @@ def quarter_wave(submitted: pd.Series, timezone: str, periods: Sequence[config.S
     """The survey wave: the configured period containing the date, else its calendar quarter
     (cut in the organisation's time zone).
 
-    >>> quarter_wave(pd.Series(pd.to_datetime(["2026-03-31 23:30"], utc=True)), "Europe/London").tolist()
-    ['2026-Q1']
+    >>> quarter_wave(pd.Series(pd.to_datetime(["2026-06-30 23:30"], utc=True)), "Europe/London").tolist()
+    ['2026-Q3']
     """
     local = submitted.dt.tz_convert(timezone)
     waves = ("" + local.dt.year.astype("Int64").astype("string") + "-Q"
