@@ -494,13 +494,16 @@ def _language_view(text: str) -> str | None:
 
 def _foreign_mask(texts: Sequence[str]) -> np.ndarray:
     views = [_language_view(t) for t in texts]
-    judged = [k for k, view in enumerate(views) if view is not None]
-    mask = np.zeros(len(texts), dtype=bool)
-    if judged:
-        labels, confidence = _language_model().classify([views[k] for k in judged])
-        foreign = np.array([label != "en" for label in labels]) & (confidence >= ENGLISH_MIN_CONFIDENCE)
-        mask[np.asarray(judged)[foreign]] = True
-    return mask
+    # texts that differ only in links, handles or emoji share a view: each view is classified once
+    distinct: dict[str, int] = {}
+    codes = np.array([-1 if view is None else distinct.setdefault(view, len(distinct)) for view in views],
+                     dtype=np.int64)
+    if not distinct:
+        return np.zeros(len(texts), dtype=bool)
+    labels, confidence = _language_model().classify(list(distinct))
+    foreign = np.append(np.array([label != "en" for label in labels]) & (confidence >= ENGLISH_MIN_CONFIDENCE),
+                        False)  # code -1 (too short to judge) picks this trailing False
+    return foreign[codes]
 
 
 def is_confidently_not_english(text: str) -> bool:
