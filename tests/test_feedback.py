@@ -100,3 +100,13 @@ def test_the_sample_examples_are_redacted(sample_feedback):
     text = " ".join(table["example"].dropna())
     assert not [n for n in roster["full_name"] if n in text]
     assert "[PHONE]" in text or "call me" not in text.lower()
+
+
+def test_a_joined_comments_frame_is_accepted_as_the_report_passes_it():
+    frames = _frames({"2026-Q1": [("comment_monitoring", "More transparency please.")] * 12})
+    joined = frames["survey_comments"].merge(frames["respondents"], on="response_id")
+    from_frame = feedback.feedback_themes(joined, k=5)
+    from_mapping = feedback.feedback_themes(frames, k=5)
+    pd.testing.assert_frame_equal(from_frame, from_mapping)
+    with pytest.raises(ValueError, match="lacks columns"):
+        feedback.feedback_themes(joined.drop(columns="wave"))

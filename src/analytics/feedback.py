@@ -85,33 +85,51 @@ _COLUMNS = ["wave", "area", "n_comments", "area_sentiment", "term", "kind", "n_m
             "direction", "example"]
 
 
+def _with_sentiment(comments: pd.DataFrame, scores: pd.DataFrame | None) -> pd.DataFrame:
+    if scores is not None:
+        hashes = comments["text"].map(sentiment.text_hash)
+        scored = pd.DataFrame(scores)[["text_hash", "status", "compound"]].drop_duplicates("text_hash")
+        scored = scored.set_index("text_hash")
+        return comments.assign(sentiment_status=hashes.map(scored["status"]).to_numpy(),
+                               compound=hashes.map(scored["compound"]).to_numpy())
+    found = sentiment.score_texts(comments["text"].astype(str).tolist(), workers=1)
+    return comments.assign(sentiment_status=found["status"].to_numpy(), compound=found["compound"].to_numpy())
+
+
+def _finished(frame: pd.DataFrame) -> pd.DataFrame:
+    if "finished" not in frame:
+        return frame
+    return frame[frame["finished"].astype("boolean").fillna(False).astype(bool).to_numpy()]
+
+
 def _comments(con_or_frames: Any, warehouse_file: Any) -> pd.DataFrame:
+    if isinstance(con_or_frames, pd.DataFrame):
+        missing = [c for c in ("item_id", "text", "wave") if c not in con_or_frames.columns]
+        if missing:
+            raise ValueError(f"feedback_themes: the comments frame lacks columns {missing}; it needs item_id, text, "
+                             "wave (and optionally finished, submitted_at, sentiment_status, compound).")
+        comments = _finished(con_or_frames)
+        comments = comments[comments["text"].fillna("").astype(str).str.strip() != ""].reset_index(drop=True)
+        if {"sentiment_status", "compound"} <= set(comments.columns):
+            return comments.copy()
+        return _with_sentiment(comments, None)
     if isinstance(con_or_frames, Mapping):
         frames = fetch_frames(con_or_frames, {"survey_comments": "", "respondents": ""},
                               required={"survey_comments": ["response_id", "item_id", "text"],
                                         "respondents": ["response_id", "wave", "submitted_at", "finished"]})
-        respondents = frames["respondents"]
-        respondents = respondents[respondents["finished"].astype("boolean").fillna(False).astype(bool)]
+        respondents = _finished(frames["respondents"])
         comments = frames["survey_comments"].merge(respondents[["response_id", "wave", "submitted_at"]],
                                                    on="response_id")
-        comments = comments[comments["text"].fillna("").astype(str).str.strip() != ""]
-        if "sentiment" in con_or_frames:
-            scores = pd.DataFrame(con_or_frames["sentiment"])[["text_hash", "status", "compound"]]
-            hashes = comments["text"].map(sentiment.text_hash)
-            scored = scores.set_index("text_hash")
-            comments = comments.assign(sentiment_status=hashes.map(scored["status"]).to_numpy(),
-                                       compound=hashes.map(scored["compound"]).to_numpy())
-        else:
-            scored = sentiment.score_texts(comments["text"].astype(str).tolist(), workers=1)
-            comments = comments.assign(sentiment_status=scored["status"].to_numpy(),
-                                       compound=scored["compound"].to_numpy())
-        return comments.reset_index(drop=True)
+        comments = comments[comments["text"].fillna("").astype(str).str.strip() != ""].reset_index(drop=True)
+        return _with_sentiment(comments, con_or_frames.get("sentiment"))
     sql = _COMMENTS_SQL.format(version=sentiment.SCORER_VERSION.replace("'", "''"))
     return fetch_frames(con_or_frames, {"comments": sql}, required={"comments": ["item_id", "text", "wave"]},
                         warehouse_file=warehouse_file)["comments"]
 
 
 def _wave_order(comments: pd.DataFrame) -> list[str]:
+    if "submitted_at" not in comments:
+        return sorted(comments["wave"].astype(str).unique())
     first = comments.groupby("wave")["submitted_at"].min()
     return [str(w) for w in first.sort_values(kind="stable").index]
 
@@ -156,11 +174,13 @@ def feedback_themes(
 
     Parameters
     ----------
-    con_or_frames : DuckDB connection, mapping or None
+    con_or_frames : DuckDB connection, mapping, DataFrame or None
         A warehouse connection, ``None`` for the published warehouse, or ``{"survey_comments": frame
         (response_id, item_id, text), "respondents": frame (response_id, wave, submitted_at, finished)}``
         plus optionally ``"sentiment"`` (text_hash, status, compound; else the comments are scored now)
-        and ``"items"`` (item_id, area; else the codebook's text items).
+        and ``"items"`` (item_id, area; else the codebook's text items). A single DataFrame is taken as
+        the comments already joined to their respondents (item_id, text, wave; optionally finished,
+        submitted_at, sentiment_status, compound): it compares waves only if it holds more than one.
     wave : str, optional
         The wave to describe; defaults to the latest wave with comments.
     previous : str, optional
