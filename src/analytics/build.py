@@ -189,9 +189,15 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("DELETE FROM post_findings WHERE post_uid IN (SELECT post_uid FROM _todo)")
     con.execute("DELETE FROM post_scans WHERE post_uid IN (SELECT post_uid FROM _todo)")
     con.unregister("_todo")
-    found = adherence.find_violations(todo["text"].tolist(), employee_posts=todo["employee_post"].tolist())
+    # reposts and re-imports repeat texts: each distinct (text, employee post) is scanned once
+    keys = ["text", "employee_post"]
+    distinct = todo[keys].drop_duplicates(ignore_index=True)
+    position = todo[keys].merge(distinct.assign(_text=range(len(distinct))), on=keys, how="left")["_text"]
+    found = adherence.find_violations(distinct["text"].tolist(), employee_posts=distinct["employee_post"].tolist())
     if not found.empty:
-        found = found.assign(post_uid=todo["post_uid"].to_numpy()[found["text_index"].to_numpy()],
+        posts = pd.DataFrame({"text_index": position.to_numpy(), "_post": range(len(todo))})
+        found = found.merge(posts, on="text_index").sort_values("_post", kind="stable")
+        found = found.assign(post_uid=todo["post_uid"].to_numpy()[found["_post"].to_numpy()],
                              dismissed=False, dismissal_reason=None)
         _insert(con, "post_findings", found[["post_uid", "rule_id", "area", "severity", "evidence_redacted",
                                              "dismissed", "dismissal_reason"]])
@@ -313,9 +319,12 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     con.register("_todo", todo)
     con.execute("DELETE FROM post_themes WHERE post_uid IN (SELECT post_uid FROM _todo)")
     con.unregister("_todo")
-    found = themes.classify_themes(todo["text"].reset_index(drop=True), taxonomy=taxonomy)
+    # a theme depends on the text only: each distinct text is classified once
+    distinct = todo["text"].drop_duplicates(ignore_index=True)
+    found = themes.classify_themes(distinct, taxonomy=taxonomy)
+    theme_of = dict(zip(distinct, found["theme"], strict=True))
     rows = pd.DataFrame({"post_uid": todo["post_uid"], "text": todo["text"], "version": taxonomy.version,
-                         "theme": found["theme"].to_numpy()})
+                         "theme": todo["text"].map(theme_of).to_numpy()})
     con.register("_themes", rows)
     con.execute("INSERT INTO post_themes SELECT post_uid, sha256(text), version, theme, theme FROM _themes")
     con.unregister("_themes")
