@@ -44,10 +44,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 GB = 1024**3
 
-# The sample generator's volumes (measured on it): per unit of ``scale`` each employee writes about
-# 53.5 posts over 24 months (plus 1.5 % unattributed posts), the organisation about 1,510 posts that
-# draw about 2,910 audience comments; each employee yields about 139 survey answers.
-_POSTS_PER_EMPLOYEE = 53.5 * 1.015
+# The sample generator's volumes (measured on it): per unit of ``scale`` each employee's account
+# yields about 52.4 posts over 24 months (unattributed posts included), the organisation about 1,510
+# posts that draw about 2,910 audience comments; each employee yields about 139 survey answers.
+_POSTS_PER_EMPLOYEE = 52.4
 _ORG_POSTS_AND_COMMENTS = 1510 + 2910
 _ANSWERS_PER_EMPLOYEE = 139
 
