@@ -171,30 +171,6 @@ def test_coverage_banner_names_missing_platform_months(data):
     assert pd.Period(data.coverage["month"].iloc[1], "M").strftime("%b %Y") in banner
 
 
-def test_revision_priorities_rank_the_planted_area_first(data):
-    from dataclasses import replace
-
-    period = dashboard.filter_options(data.quarterly)["periods"][0]
-    months = [str(m) for m in pd.period_range(pd.Period(period, "Q").asfreq("M", "start"), periods=3, freq="M")]
-    # plant: "disclosure" gets many findings, the worst clarity and the most incidents
-    area_posts = pd.concat([data.area_posts, pd.DataFrame({"month": months, "area": "disclosure",
-                                                           "posts_with_finding": 500})], ignore_index=True)
-    clarity = data.clarity.copy()
-    latest = clarity["wave"].max()
-    clarity.loc[(clarity["area"] == "disclosure") & (clarity["wave"] == latest), "favourable"] = 0.05
-    incidents = pd.concat([data.incidents, pd.DataFrame({"month": months[0], "area": "disclosure",
-                                                         "severity": "high", "detection": "detected",
-                                                         "hours_to_resolve": 10.0}, index=range(40))])
-    ranked = dashboard.revision_priorities(replace(data, area_posts=area_posts, clarity=clarity,
-                                                   incidents=incidents), period=period)
-    assert list(ranked["rank"]) == list(range(1, len(AREAS) + 1))
-    assert set(ranked["area"]) == set(AREAS)
-    top = ranked.iloc[0]
-    assert top["area"] == "disclosure" and top["score"] == pytest.approx(1.0)
-    assert "5% favourable" in top["evidence"] and "incidents in" in top["evidence"]
-    assert ranked["score"].is_monotonic_decreasing
-
-
 def test_findings_by_rule_are_aggregates_of_every_rule(data):
     period = dashboard.filter_options(data.quarterly)["periods"][0]
     table = dashboard.findings_by_rule(data, area="confidentiality", periods=[period])

@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.offline
 import pytest
 
-from analytics import adherence, config, metrics, report, survey, warehouse
+from analytics import adherence, config, dashboard, metrics, report, survey, warehouse
 from analytics.codebook import load_codebook
 from analytics.periods import parse_period
 
@@ -300,44 +300,16 @@ def test_pdf_is_printed_when_chromium_is_present(built):
     assert data[:5] == b"%PDF-" and len(data) > 50_000
 
 
-# --- the report's own statistics ---------------------------------------------------------------------------
-
-def _evidence(**overrides) -> pd.DataFrame:
-    frame = pd.DataFrame({"area": ["worst", "twin_a", "twin_b"], "n_posts": [2000, 2000, 2000],
-                          "n_breaching": [200, 20, 20], "n_respondents": [300, 300, 300],
-                          "n_favourable": [90, 210, 210], "n_incidents": [12, 2, 2],
-                          "adherence_change": 0, "clarity_change": 0, "incident_change": 0})
-    return frame.assign(**overrides)
-
-
-def test_areas_to_revise_follows_its_documented_formula():
-    evidence = _evidence()
-    out = report.areas_to_revise(evidence, simulations=400).set_index("area")
-    breach = evidence["n_breaching"] / evidence["n_posts"]
-    unclear = 1 - evidence["n_favourable"] / evidence["n_respondents"]
-    incidents = evidence["n_incidents"].astype(float)
-    expected = 100 * (breach / breach.max() + unclear / unclear.max() + incidents / incidents.max()) / 3
-    assert out.loc[evidence["area"], "score"].to_numpy() == pytest.approx(expected.to_numpy())
-    worse = report.areas_to_revise(_evidence(adherence_change=[0, 1, 0], clarity_change=[0, 1, 0]),
-                                   simulations=400).set_index("area")
-    assert worse.loc["twin_a", "score"] - out.loc["twin_a", "score"] == pytest.approx(200 * report.CHANGE_WEIGHT)
+def test_dashboard_ranks_the_areas_as_the_report_does(built, sample_warehouse):
+    period, result, page = built
+    board = dashboard.revision_priorities(dashboard.load_data(sample_warehouse), period=period.label)
+    columns = ["rank", "area", "score", "score_low", "score_high", "rank_probability", "sureness", "evidence"]
+    pd.testing.assert_frame_equal(board[columns], result.ranking[columns])
+    table = next(t for t in _tables(page, "revise"))
+    assert [r[1] for r in table["rows"]] == list(board["area"])
 
 
-def test_areas_to_revise_is_sure_of_a_clear_leader_and_unsure_between_twins():
-    out = report.areas_to_revise(_evidence(), simulations=2000)
-    assert out.loc[0, "area"] == "worst" and out.loc[0, "sureness"] == "sure"
-    assert out.loc[0, "score_low"] <= out.loc[0, "score"] <= out.loc[0, "score_high"]
-    # two areas with identical data hold rank 2 about half the time
-    assert out.loc[1, "rank_probability"] == pytest.approx(0.5, abs=0.08)
-    assert out.loc[1, "sureness"] in ("fairly sure", "unsure")
-
-
-def test_areas_to_revise_checks_its_input():
-    with pytest.raises(ValueError, match="lacks columns"):
-        report.areas_to_revise(_evidence().drop(columns="n_incidents"))
-    with pytest.raises(ValueError, match="simulations"):
-        report.areas_to_revise(_evidence(), simulations=10)
-
+# --- the report's own tables ------------------------------------------------------------------------------
 
 def test_a_custom_range_pools_the_months_like_the_quarter(built, sample_warehouse):
     period, _, _ = built

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics import config, survey, trends, warehouse
+from analytics import config, datasets, priorities, trends, warehouse
 from analytics.adherence import AREAS, rules_frame
 from analytics.charts import bar_chart, hidden_label, period_start, trend_chart
 from analytics.codebook import load_codebook
@@ -151,24 +151,13 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
 
 
 def _clarity(con, k: int) -> pd.DataFrame:
-    """Favourability of each clarity item per wave (k applied by survey.favourability)."""
+    """Favourability of each clarity item per wave (:func:`analytics.priorities.clarity_by_wave`)."""
     columns = ["wave", "item_id", "area", "text", "n", "favourable", "ci_low", "ci_high", "suppressed"]
-    items = load_codebook().items_frame()
-    clarity_items = items[items["clarity"]]
-    respondents = con.execute("SELECT response_id, wave, finished, submitted_at FROM respondents").df()
-    if respondents.empty or clarity_items.empty:
+    respondents = datasets.respondents(con=con)
+    if respondents.empty:
         return pd.DataFrame(columns=columns)
-    con.register("_clarity_items", clarity_items[["item_id"]])
-    try:
-        answers = con.execute("SELECT response_id, item_id, value FROM survey_answers "
-                              "WHERE mapped AND item_id IN (SELECT item_id FROM _clarity_items)").df()
-    finally:
-        con.unregister("_clarity_items")
-    if answers.empty:
-        return pd.DataFrame(columns=columns)
-    table = survey.favourability(answers, clarity_items, respondents, level="item", by="wave", k=k)
-    table = table.merge(clarity_items[["item_id", "area", "text"]], on="item_id", how="left")
-    return table[columns]
+    table = priorities.clarity_by_wave(datasets.survey_answers(con=con), respondents, k=k)
+    return table[columns] if len(table) else pd.DataFrame(columns=columns)
 
 
 # --- coverage --------------------------------------------------------------------------------------
@@ -566,97 +555,21 @@ def revision_effect(series: pd.DataFrame, versions: pd.DataFrame) -> tuple[pd.Da
 # --- areas to revise -------------------------------------------------------------------------------
 
 def revision_priorities(data: DashboardData, *, period: str | None = None) -> pd.DataFrame:
-    """The policy areas ranked by how much the evidence says they need revising, with that evidence.
-
-    Three signals per area, each ranked across the areas (worst = 1.0): policy findings per 1,000
-    employee posts in the quarter, the share of answers NOT favourable on the area's clarity item in the
-    latest survey wave up to the quarter, and incidents reported in the quarter. An area's score is the
-    mean of its available signal ranks; areas are ordered by score, then by finding rate.
+    """The policy areas ranked by how much the evidence says they need revising, for a quarter (default
+    the latest): :func:`analytics.priorities.revision_ranking`, the ranking the committee report shows.
 
     Returns
     -------
     DataFrame
-        ``rank, area, score, findings_per_1000, previous_findings_per_1000, findings, clarity_favourable,
-        clarity_n, clarity_wave, incidents, median_hours_to_resolve, last_changed, evidence`` (one sentence).
+        The columns of :func:`~analytics.priorities.revision_ranking` (``rank, area, score, score_low,
+        score_high, adherence_component, clarity_component, incident_component, change_points,
+        rank_probability, sureness, evidence``); empty without a published quarter.
     """
     periods = filter_options(data.quarterly)["periods"]
     if not periods:
         return pd.DataFrame()
-    period = period or periods[0]
-    previous = parse_period(period).previous().label
-    posts = data.employee_posts.assign(q=_quarter_of(data.employee_posts["month"])).groupby("q")["posts"].sum()
-    breach = data.area_posts.assign(q=_quarter_of(data.area_posts["month"])).groupby(["q", "area"])[
-        "posts_with_finding"].sum()
-    incidents = data.incidents.assign(q=_quarter_of(data.incidents["month"]))
-    incidents = incidents[incidents["q"] == period]
-    has_rules = set(rules_frame()["area"])
-    waves = [w for w in sorted(set(data.clarity["wave"]), key=_period_key)
-             if _period_key(w) < pd.Timestamp(parse_period(period).end)]
-    wave = waves[-1] if waves else None
-    clarity = data.clarity[data.clarity["wave"] == wave].groupby("area").agg(
-        favourable=("favourable", "mean"), n=("n", "min"), suppressed=("suppressed", "any"))
-    rows = []
-    for area in AREAS:
-        def rate(q: str, area: str = area) -> float:
-            return 1000 * breach.get((q, area), 0) / posts[q] if posts.get(q, 0) else np.nan
-
-        mine = incidents[incidents["area"] == area]
-        fav = clarity.loc[area] if area in clarity.index else None
-        usable = fav is not None and not bool(fav["suppressed"]) and pd.notna(fav["favourable"])
-        rows.append({
-            "area": area,
-            "findings_per_1000": rate(period) if area in has_rules else np.nan,
-            "previous_findings_per_1000": rate(previous) if area in has_rules else np.nan,
-            "findings": int(breach.get((period, area), 0)),
-            "clarity_favourable": float(fav["favourable"]) if usable else np.nan,
-            "clarity_n": float(fav["n"]) if usable else np.nan,
-            "clarity_wave": wave if usable else None,
-            "incidents": len(mine),
-            "median_hours_to_resolve": float(mine["hours_to_resolve"].median()) if len(mine) else np.nan,
-            "last_changed": _last_changed(data.versions, area),
-        })
-    table = pd.DataFrame(rows)
-    signals = pd.DataFrame({
-        "findings": table["findings_per_1000"].rank(pct=True),
-        "clarity": (1 - table["clarity_favourable"]).rank(pct=True),
-        "incidents": table["incidents"].astype(float).rank(pct=True),
-    })
-    table["score"] = signals.mean(axis=1, skipna=True)
-    table = table.sort_values(["score", "findings_per_1000", "area"], ascending=[False, False, True],
-                              na_position="last", ignore_index=True)
-    table.insert(0, "rank", np.arange(1, len(table) + 1))
-    table["evidence"] = [_evidence(row, period, previous) for row in table.itertuples()]
-    return table[["rank", "area", "score", "findings_per_1000", "previous_findings_per_1000", "findings",
-                  "clarity_favourable", "clarity_n", "clarity_wave", "incidents", "median_hours_to_resolve",
-                  "last_changed", "evidence"]]
-
-
-def _last_changed(versions: pd.DataFrame, area: str) -> str:
-    changed = versions[versions["areas_changed"].fillna("").str.split(";").map(lambda a: area in a)]
-    if changed.empty:
-        return ""
-    last = changed.iloc[-1]
-    return f"{last['version']} ({pd.Timestamp(last['effective_on']):%d %b %Y})"
-
-
-def _evidence(row, period: str, previous: str) -> str:
-    parts = []
-    if pd.notna(row.findings_per_1000):
-        was = ("" if pd.isna(row.previous_findings_per_1000)
-               else f", {row.previous_findings_per_1000:.1f} in {previous}")
-        parts.append(f"{row.findings_per_1000:.1f} posts with a finding per 1,000 employee posts in {period}{was}")
-    else:
-        parts.append("no automated rule checks this area")
-    if pd.notna(row.clarity_favourable):
-        parts.append(f"clarity item {100 * row.clarity_favourable:.0f}% favourable (n = {int(row.clarity_n)}, "
-                     f"wave {row.clarity_wave})")
-    else:
-        parts.append("no clarity result to show")
-    median = "" if pd.isna(row.median_hours_to_resolve) else f", median {row.median_hours_to_resolve:.0f} h to resolve"
-    parts.append(f"{row.incidents} incident{'s' if row.incidents != 1 else ''} in {period}{median}")
-    if row.last_changed:
-        parts.append(f"last changed in {row.last_changed}")
-    return "; ".join(parts) + "."
+    return priorities.revision_ranking(period=parse_period(period or periods[0]), warehouse_file=data.warehouse,
+                                       k=data.k)
 
 
 # --- widgets ---------------------------------------------------------------------------------------
@@ -875,10 +788,13 @@ def leadership(path: str | os.PathLike[str] | None = None):
 def _ranking_html(table: pd.DataFrame) -> str:
     rows = "".join(
         f"<tr><td style='text-align:center;font-weight:600'>{row.rank}</td><td>{html.escape(row.area)}</td>"
-        f"<td>{row.score:.2f}</td><td>{html.escape(row.evidence)}</td></tr>" for row in table.itertuples())
+        f"<td>{row.score:.0f} ({row.score_low:.0f} to {row.score_high:.0f})</td>"
+        f"<td>{html.escape(row.sureness)} ({row.rank_probability:.0%} of re-draws rank it here or higher)</td>"
+        f"<td>{html.escape(row.evidence)}</td></tr>" for row in table.itertuples())
     return ("<table class='pp-ranking' style='border-collapse:collapse;font-size:13px;width:100%'>"
             "<thead><tr style='text-align:left;border-bottom:1px solid #999'><th>Rank</th><th>Area</th>"
-            "<th>Score</th><th>Evidence</th></tr></thead><tbody>" + rows + "</tbody></table>")
+            "<th>Score (95% interval)</th><th>How sure</th><th>Evidence</th></tr></thead><tbody>" + rows +
+            "</tbody></table>")
 
 
 def _policy_review(data: DashboardData):
@@ -893,9 +809,7 @@ def _policy_review(data: DashboardData):
     children = [
         _header("Policy review: evidence per policy area", data),
         widgets.HTML(f"<h2>Areas to revise, {html.escape(period)}</h2><p style='font-size:13px;color:#555'>"
-                     "Areas are ranked by the mean of their ranks on three signals (worst first): posts with a "
-                     "finding per 1,000 employee posts, the share not favourable on the area's clarity item, and "
-                     "incidents reported. The evidence behind each rank is listed beside it.</p>"),
+                     f"{html.escape(priorities.RANKING_NOTE)} The evidence behind each rank is listed beside it.</p>"),
         widgets.HTML(_ranking_html(ranking)),
         widgets.HTML(csv_link(ranking, "areas-to-revise.csv", "Download the ranking (CSV)")),
     ]

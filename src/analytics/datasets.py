@@ -1,6 +1,9 @@
 """Read-only loaders the surfaces share: the frames analysis functions take, straight from the warehouse.
 
-Each loader opens a short-lived read-only connection (the published snapshot) unless given one.
+Each loader opens a short-lived read-only connection (the published snapshot) unless given one, so a
+surface that reads several frames can pass one connection to all of them. Timestamps come back as UTC
+``Timestamp`` columns and months as month-start ``Timestamp`` columns (months are cut in the
+organisation's time zone by ``build``).
 """
 
 from __future__ import annotations
@@ -13,14 +16,25 @@ import duckdb
 import pandas as pd
 
 from analytics import config, warehouse
+from analytics.periods import Period
 
-__all__ = ["employee_post_panel", "metric_series", "policy_revisions"]
+__all__ = [
+    "employee_findings",
+    "employee_post_panel",
+    "employee_posts",
+    "incidents",
+    "metric_series",
+    "policy_revisions",
+    "respondents",
+    "survey_answers",
+]
 
 WarehouseFile = str | os.PathLike[str] | None
+Connection = duckdb.DuckDBPyConnection | None
 
 
 @contextlib.contextmanager
-def _connection(con: duckdb.DuckDBPyConnection | None, warehouse_file: WarehouseFile) -> Iterator:
+def _connection(con: Connection, warehouse_file: WarehouseFile) -> Iterator:
     if con is not None:
         yield con
     else:
@@ -28,8 +42,13 @@ def _connection(con: duckdb.DuckDBPyConnection | None, warehouse_file: Warehouse
             yield opened
 
 
-def policy_revisions(*, con: duckdb.DuckDBPyConnection | None = None,
-                     warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    for column in columns:
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def policy_revisions(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
     """Policy versions in date order: ``version, effective_on (Timestamp), summary, areas_changed``."""
     with _connection(con, warehouse_file) as c:
         frame = c.execute("SELECT version, effective_on, summary, areas_changed FROM policy_versions "
@@ -39,7 +58,7 @@ def policy_revisions(*, con: duckdb.DuckDBPyConnection | None = None,
 
 
 def metric_series(metric: str, *, department: str = "(all)", platform: str = "(all)", kind: str = "month",
-                  con: duckdb.DuckDBPyConnection | None = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+                  con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
     """One metric's published series (suppression applied): the rows of ``monthly_metrics`` or
     ``quarterly_metrics`` for one grouping, with ``month`` as a Timestamp for monthly series."""
     if kind not in ("month", "quarter"):
@@ -54,7 +73,70 @@ def metric_series(metric: str, *, department: str = "(all)", platform: str = "(a
     return frame
 
 
-def employee_post_panel(*, module: str | None = None, con: duckdb.DuckDBPyConnection | None = None,
+def employee_posts(*, through: Period | None = None, department: str | None = None, con: Connection = None,
+                   warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """Employee posts (the ``post_facts`` rows of ``account_type = 'employee'``).
+
+    ``through`` keeps the months up to the end of that period; ``department`` one department.
+
+    Returns
+    -------
+    DataFrame
+        ``post_uid, platform, account_type, author_key, department, published_at`` (UTC), ``month``
+        (local month start), ``violation`` (bool: a medium or high finding), ``sentiment_status``,
+        ``compound``.
+    """
+    conditions, params = ["account_type = 'employee'"], []
+    if through is not None:
+        conditions.append("month < ?")
+        params.append(through.end)
+    if department:
+        conditions.append("department = ?")
+        params.append(department)
+    with _connection(con, warehouse_file) as c:
+        frame = c.execute(f"""SELECT post_uid, platform, account_type, author_key, department, published_at, month,
+                                     violation, sentiment_status, compound
+                              FROM post_facts WHERE {' AND '.join(conditions)}""", params).df()
+    frame["month"] = pd.to_datetime(frame["month"])
+    frame["violation"] = frame["violation"].astype(bool)
+    return _utc(frame, "published_at")
+
+
+def employee_findings(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """Policy findings on employee posts: ``post_uid, rule_id, area, severity, evidence_redacted, dismissed``
+    (dismissed false positives included, flagged)."""
+    with _connection(con, warehouse_file) as c:
+        return c.execute("""SELECT f.post_uid, f.rule_id, f.area, f.severity, f.evidence_redacted, f.dismissed
+                            FROM post_findings f JOIN post_facts p USING (post_uid)
+                            WHERE p.account_type = 'employee'""").df()
+
+
+def incidents(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """Incidents with their timings, no people: ``incident_id, reported_at`` (UTC), ``month`` (local month
+    start of the report), ``area, severity, detection, department, hours_to_report, hours_to_resolve``."""
+    with _connection(con, warehouse_file) as c:
+        frame = c.execute("""SELECT i.incident_id, i.reported_at, t.month, i.area, i.severity, i.detection,
+                                    t.department, t.hours_to_report, t.hours_to_resolve
+                             FROM incidents i JOIN incident_timings t USING (incident_id)""").df()
+    frame["month"] = pd.to_datetime(frame["month"])
+    return _utc(frame, "reported_at")
+
+
+def respondents(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """Survey respondents (the ``respondents`` table, ``submitted_at`` as UTC)."""
+    with _connection(con, warehouse_file) as c:
+        frame = c.execute("SELECT * FROM respondents").df()
+    return _utc(frame, "submitted_at")
+
+
+def survey_answers(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """Answers to codebook questions: ``response_id, item_id, value, value_label, mapped`` (``mapped`` only)."""
+    with _connection(con, warehouse_file) as c:
+        return c.execute("SELECT response_id, item_id, value, value_label, mapped FROM survey_answers "
+                         "WHERE mapped").df()
+
+
+def employee_post_panel(*, module: str | None = None, con: Connection = None,
                         warehouse_file: WarehouseFile = None) -> pd.DataFrame:
     """Employee posts with what the training analysis needs.
 

@@ -30,6 +30,7 @@ __all__ = [
     "drivers_sentence",
     "favourability_sentence",
     "format_ci",
+    "format_number",
     "format_p",
     "format_percent",
     "format_points",
@@ -92,21 +93,40 @@ def _plain(value: float, digits: int = 2) -> str:
     return "n/a" if _missing(value) else f"{float(value):.{digits}f}"
 
 
-def format_ci(low: float, high: float, *, scale: str = "score", digits: int = 2) -> str:
-    """A 95 % interval: ``scale`` is ``"rate"`` (percent), ``"points"`` (percentage points) or ``"score"``.
+def format_ci(low: float, high: float, *, scale: str = "score", digits: int | None = None) -> str:
+    """A 95 % interval: ``scale`` is ``"rate"`` (percent, whole by default), ``"points"`` (percentage
+    points, one decimal) or ``"score"`` (two decimals); ``digits`` overrides the decimals.
 
     Examples
     --------
     >>> format_ci(0.032, 0.07, scale="points"), format_ci(0.91, 0.95, scale="rate"), format_ci(-0.1, 0.2)
     ('95% CI 3.2 to 7.0', '95% CI 91% to 95%', '95% CI -0.10 to 0.20')
+    >>> format_ci(0.912, 0.951, scale="rate", digits=1)
+    '95% CI 91.2% to 95.1%'
     """
     if _missing(low) or _missing(high):
         return "95% CI not available"
     if scale == "rate":
-        return f"95% CI {format_percent(low)} to {format_percent(high)}"
+        places = 0 if digits is None else digits
+        return f"95% CI {format_percent(low, places)} to {format_percent(high, places)}"
     if scale == "points":
-        return f"95% CI {100 * float(low):.1f} to {100 * float(high):.1f}"
-    return f"95% CI {float(low):.{digits}f} to {float(high):.{digits}f}"
+        places = 1 if digits is None else digits
+        return f"95% CI {100 * float(low):.{places}f} to {100 * float(high):.{places}f}"
+    places = 2 if digits is None else digits
+    return f"95% CI {float(low):.{places}f} to {float(high):.{places}f}"
+
+
+def format_number(value: Any, digits: int = 0) -> str:
+    """A count or size with thousands separators; "–" when missing.
+
+    Examples
+    --------
+    >>> format_number(12345.0), format_number(2.345, 1), format_number(None)
+    ('12,345', '2.3', '–')
+    """
+    if _missing(value):
+        return "–"
+    return f"{float(value):,.{digits}f}"
 
 
 def format_p(p_value: float) -> str:

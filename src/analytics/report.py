@@ -7,9 +7,8 @@ modules (:mod:`~analytics.metrics`, :mod:`~analytics.adherence`, :mod:`~analytic
 ``templates/report.html.j2``. plotly.js is inlined once, so the file opens offline and can be emailed;
 when Chromium is installed the same page is printed to PDF.
 
-Two report-specific statistics live here, each one question: :func:`area_adherence` (the share of
-employee posts that keep each policy area's rules, per period, with the change) and
-:func:`areas_to_revise` (the transparent "areas to revise" score and how sure the ranking is).
+The evidence per policy area and the "areas to revise" ranking come from :mod:`~analytics.priorities`,
+the one implementation the policy-review dashboard shows too.
 """
 
 from __future__ import annotations
@@ -31,23 +30,19 @@ import plotly.graph_objects as go
 import plotly.offline
 from scipy import stats
 
-from analytics import __version__, adherence, charts, config, insights, survey, warehouse
+from analytics import __version__, adherence, charts, config, insights, priorities, survey, warehouse
 from analytics import notebook_views as views
 from analytics.codebook import load_codebook
 from analytics.metrics import ALL, METRICS, compare_periods, metric_definitions
 from analytics.periods import Period
 
 __all__ = [
-    "CHANGE_WEIGHT",
     "HEADLINE_METRICS",
     "SECTIONS",
     "ReportResult",
-    "area_adherence",
-    "areas_to_revise",
     "build_report",
     "find_chromium",
     "headline_metrics",
-    "incidents_by_area",
     "period_table",
     "print_pdf",
 ]
@@ -71,21 +66,19 @@ HEADLINE_METRICS = (
     "training_coverage", "clarity_favourability", "trust_favourability", "response_rate", "engagement_rate",
 )
 _SURVEY_METRICS = frozenset({"clarity_favourability", "trust_favourability", "response_rate"})
-#: Score points added (removed) per evidence line that got significantly worse (better).
-CHANGE_WEIGHT = 0.10
-_SIMULATIONS = 2000
-_SEED = 20260930
 _CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
 
 @dataclass(frozen=True)
 class ReportResult:
-    """Where the report was written and the headline numbers it shows (rows of
-    :func:`analytics.metrics.compare_periods`)."""
+    """Where the report was written, the headline numbers it shows (rows of
+    :func:`analytics.metrics.compare_periods`) and its areas-to-revise ranking
+    (:func:`analytics.priorities.revision_ranking`)."""
 
     html_path: Path
     pdf_path: Path | None
     headline: pd.DataFrame
+    ranking: pd.DataFrame
 
 
 # --- period tables ----------------------------------------------------------------------------------
@@ -215,248 +208,6 @@ def headline_metrics(
     return pd.concat(rows, ignore_index=True)
 
 
-# --- report-specific statistics ----------------------------------------------------------------------
-
-def area_adherence(
-    posts: pd.DataFrame,
-    findings: pd.DataFrame,
-    *,
-    current: Period,
-    previous: Period,
-    timezone: str | None = None,
-    areas: Sequence[str] = adherence.AREAS,
-) -> pd.DataFrame:
-    """Per policy area, the share of employee posts with no (non-dismissed) medium or high finding of
-    that area's rules, in two periods, with the change and its two-proportion test.
-
-    Rates come from :func:`analytics.adherence.adherence_rate` and the test from
-    :func:`analytics.metrics.compare_periods`. The table is organisation-wide (areas are not groups of
-    people, so no k-suppression applies).
-
-    Parameters
-    ----------
-    posts : DataFrame
-        ``post_uid, account_type, author_key, published_at`` (UTC), e.g. the ``post_facts`` table.
-    findings : DataFrame
-        ``post_uid, rule_id, area, severity, dismissed`` (the ``post_findings`` table).
-    current, previous : Period
-        The two periods (cut in ``timezone``, default the organisation's).
-    areas : sequence of str
-        Policy areas, in display order.
-
-    Returns
-    -------
-    DataFrame
-        One row per area: ``area``, ``has_rules`` (a rule of the policy file belongs to the area),
-        ``n_posts``, ``n_breaching``, ``breach_rate``, ``adherence_rate``, ``ci_low``, ``ci_high``
-        (Wilson 95 % of the adherence rate), ``previous_n_posts``, ``previous_n_breaching``,
-        ``previous_adherence_rate``, ``previous_ci_low``, ``previous_ci_high``, ``change`` (adherence,
-        current - previous), ``p_value``, ``significant`` (p < 0.05).
-
-    Examples
-    --------
-    >>> from analytics.periods import parse_period
-    >>> posts = pd.DataFrame({"post_uid": list("abcd"), "account_type": "employee", "author_key": list("ppqq"),
-    ...     "published_at": pd.to_datetime(["2026-05-02", "2026-05-03", "2026-08-01", "2026-08-02"], utc=True)})
-    >>> findings = pd.DataFrame({"post_uid": ["c"], "rule_id": ["phone"], "area": ["confidentiality"],
-    ...                          "severity": ["high"], "dismissed": [False]})
-    >>> out = area_adherence(posts, findings, current=parse_period("2026-Q3"), previous=parse_period("2026-Q2"),
-    ...                      timezone="UTC", areas=["confidentiality"])
-    >>> out[["area", "n_posts", "n_breaching", "adherence_rate", "previous_adherence_rate"]].values.tolist()
-    [['confidentiality', 2.0, 1.0, 0.5, 1.0]]
-    """
-    zone = timezone or config.get_settings().timezone
-    ruled = set(adherence.rules_frame()["area"])
-    rows = []
-    for area in areas:
-        in_area = findings[findings["area"] == area]
-        rates = {}
-        for name, period in (("current", current), ("previous", previous)):
-            chosen = posts[period.contains(posts["published_at"], zone).to_numpy()]
-            rates[name] = adherence.adherence_rate(chosen, in_area).iloc[0]
-        now, before = rates["current"], rates["previous"]
-        # compare_periods holds the one definition of the two-proportion test; one area is one "table"
-        pair = pd.DataFrame({"period": [current.label, previous.label], "department": ALL, "platform": ALL,
-                             "metric": "adherence_rate", "value": [now["adherence_rate"], before["adherence_rate"]],
-                             "n": [now["n_posts"], before["n_posts"]], "n_people": np.nan,
-                             "successes": [now["n_compliant"], before["n_compliant"]], "sd": np.nan,
-                             "ci_low": np.nan, "ci_high": np.nan, "suppressed": False})
-        test = compare_periods(pair, metric="adherence_rate", current=current.label, previous=previous.label).iloc[0]
-        rows.append({
-            "area": area, "has_rules": area in ruled,
-            "n_posts": float(now["n_posts"]), "n_breaching": float(now["n_posts"] - now["n_compliant"]),
-            "breach_rate": 1 - float(now["adherence_rate"]), "adherence_rate": float(now["adherence_rate"]),
-            "ci_low": float(now["ci_low"]), "ci_high": float(now["ci_high"]),
-            "previous_n_posts": float(before["n_posts"]),
-            "previous_n_breaching": float(before["n_posts"] - before["n_compliant"]),
-            "previous_adherence_rate": float(before["adherence_rate"]),
-            "previous_ci_low": float(before["ci_low"]), "previous_ci_high": float(before["ci_high"]),
-            "change": float(test["change"]), "p_value": float(test["p_value"]),
-            "significant": bool(test["significant"]),
-        })
-    return pd.DataFrame(rows)
-
-
-def incidents_by_area(
-    incidents: pd.DataFrame,
-    *,
-    current: Period,
-    previous: Period,
-    timezone: str | None = None,
-    k: int | None = None,
-    areas: Sequence[str] = adherence.AREAS,
-) -> pd.DataFrame:
-    """Incidents reported per policy area in two periods of equal length, with an exact test of the change.
-
-    The change test conditions on the total: with equal-length periods and an unchanged rate, the
-    current count is Binomial(total, 1/2) (``scipy.stats.binomtest``, two-sided). The median time to
-    resolve is shown only for at least ``k`` resolved incidents, so no single incident can be read off.
-
-    Parameters
-    ----------
-    incidents : DataFrame
-        ``incident_id, reported_at`` (UTC), ``area``, ``detection``, ``hours_to_resolve``.
-
-    Returns
-    -------
-    DataFrame
-        One row per area: ``area``, ``n_current``, ``n_previous``, ``change``, ``p_value``,
-        ``significant``, ``n_resolved``, ``median_hours_to_resolve`` (NaN below k resolved),
-        ``self_reported`` (incidents reported by the employee involved, current period).
-
-    Examples
-    --------
-    >>> from analytics.periods import parse_period
-    >>> incidents = pd.DataFrame({"incident_id": list("abc"), "area": "conduct", "detection": "detected",
-    ...     "reported_at": pd.to_datetime(["2026-05-02", "2026-08-01", "2026-08-09"], utc=True),
-    ...     "hours_to_resolve": [5.0, 7.0, 9.0]})
-    >>> out = incidents_by_area(incidents, current=parse_period("2026-Q3"), previous=parse_period("2026-Q2"),
-    ...                         timezone="UTC", k=5, areas=["conduct"])
-    >>> out[["n_current", "n_previous", "p_value"]].values.tolist()
-    [[2.0, 1.0, 1.0]]
-    """
-    zone = timezone or config.get_settings().timezone
-    k = config.get_settings().k if k is None else k
-    now = incidents[current.contains(incidents["reported_at"], zone).to_numpy()]
-    before = incidents[previous.contains(incidents["reported_at"], zone).to_numpy()]
-    rows = []
-    for area in areas:
-        a, b = now[now["area"] == area], before[before["area"] == area]
-        total = len(a) + len(b)
-        p_value = float(stats.binomtest(len(a), total, 0.5).pvalue) if total else np.nan
-        resolved = a["hours_to_resolve"].dropna()
-        rows.append({"area": area, "n_current": len(a), "n_previous": len(b), "change": len(a) - len(b),
-                     "p_value": p_value, "significant": bool(total and p_value < 0.05),
-                     "n_resolved": len(resolved),
-                     "median_hours_to_resolve": float(resolved.median()) if len(resolved) >= k else np.nan,
-                     "self_reported": int((a["detection"] == "self_reported").sum())})
-    return pd.DataFrame(rows)
-
-
-def areas_to_revise(
-    evidence: pd.DataFrame,
-    *,
-    change_weight: float = CHANGE_WEIGHT,
-    simulations: int = _SIMULATIONS,
-    seed: int = _SEED,
-) -> pd.DataFrame:
-    """Rank policy areas by a transparent "needs revision" score, with how sure the ranking is.
-
-    For each area three concern components, each scaled 0-1 by dividing by the largest area's value:
-
-    * adherence: the share of employee posts breaking one of the area's rules (``n_breaching / n_posts``);
-    * clarity: the share of respondents *not* favourable on the area's "the policy is clear" item
-      (``1 - n_favourable / n_respondents``);
-    * incidents: incidents of the area reported in the period.
-
-    ``score = 100 * (mean of the three components + change_weight * (worse - better))``, where ``worse``
-    (``better``) counts the evidence lines that changed significantly for the worse (better) since the
-    previous period: adherence (two-proportion test, p < 0.05), clarity (wave change, BH-adjusted
-    p < 0.05) and incidents (exact binomial test, p < 0.05). An area without rules or incidents
-    contributes 0 for that component (nothing observed against it).
-
-    How sure: the three components are re-drawn ``simulations`` times from their sampling
-    distributions given the data (Jeffreys posteriors: Beta(x + 1/2, n - x + 1/2) for the two shares,
-    Gamma(count + 1/2) for incidents), the score and ranks recomputed, and ``rank_probability`` is the
-    share of draws in which the area ranks at its place or higher. ``sure`` at 80 % or more,
-    ``fairly sure`` at 50 %, else ``unsure``.
-
-    Parameters
-    ----------
-    evidence : DataFrame
-        One row per area: ``area``, ``n_posts``, ``n_breaching``, ``n_respondents``, ``n_favourable``,
-        ``n_incidents``, ``adherence_change`` and ``clarity_change`` and ``incident_change`` (each -1
-        significantly better, 0 no clear change, +1 significantly worse).
-
-    Returns
-    -------
-    DataFrame
-        One row per area, best candidate first: ``rank``, ``area``, ``score``, ``score_low``,
-        ``score_high`` (2.5 and 97.5 percentiles of the simulated scores), ``adherence_component``,
-        ``clarity_component``, ``incident_component``, ``change_points`` (score points from changes),
-        ``rank_probability``, ``sureness``.
-
-    Examples
-    --------
-    >>> evidence = pd.DataFrame({"area": ["a", "b"], "n_posts": [1000, 1000], "n_breaching": [100, 10],
-    ...     "n_respondents": [150, 150], "n_favourable": [60, 120], "n_incidents": [9, 1],
-    ...     "adherence_change": [1, 0], "clarity_change": [0, 0], "incident_change": [0, 0]})
-    >>> out = areas_to_revise(evidence, simulations=500)
-    >>> out[["rank", "area", "score", "sureness"]].round(1).values.tolist()
-    [[1, 'a', 110.0, 'sure'], [2, 'b', 18.1, 'sure']]
-    """
-    needed = ["area", "n_posts", "n_breaching", "n_respondents", "n_favourable", "n_incidents",
-              "adherence_change", "clarity_change", "incident_change"]
-    missing = [c for c in needed if c not in evidence.columns]
-    if missing:
-        raise ValueError(f"areas_to_revise: evidence lacks columns {missing}; see the docstring for the layout.")
-    if simulations < 100:
-        raise ValueError(f"simulations = {simulations}; use at least 100 draws for a stable probability.")
-    frame = evidence[needed].reset_index(drop=True)
-    n_posts = frame["n_posts"].fillna(0).to_numpy(float)
-    breaching = frame["n_breaching"].fillna(0).to_numpy(float)
-    respondents = frame["n_respondents"].fillna(0).to_numpy(float)
-    unfavourable = respondents - frame["n_favourable"].fillna(0).to_numpy(float)
-    counts = frame["n_incidents"].fillna(0).to_numpy(float)
-    changes = frame[["adherence_change", "clarity_change", "incident_change"]].fillna(0).to_numpy(float)
-    change_points = 100 * change_weight * changes.sum(axis=1)
-
-    def shares(x: np.ndarray, n: np.ndarray) -> np.ndarray:
-        return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
-
-    observed = np.vstack([shares(breaching, n_posts), shares(unfavourable, respondents), counts])
-    components = _scaled(observed[None])[0]
-    score = 100 * components.mean(axis=0) + change_points
-
-    rng = np.random.default_rng(seed)
-    draws = np.empty((simulations, 3, len(frame)))
-    for j, (x, n) in enumerate(((breaching, n_posts), (unfavourable, respondents))):
-        sampled = rng.beta(x + 0.5, np.maximum(n - x, 0) + 0.5, size=(simulations, len(frame)))
-        draws[:, j] = np.where(n > 0, sampled, 0.0)
-    draws[:, 2] = rng.gamma(counts + 0.5, size=(simulations, len(frame)))
-    simulated = 100 * _scaled(draws).mean(axis=1) + change_points
-    order = np.argsort(-score, kind="stable")
-    rank = np.empty(len(frame), dtype=int)
-    rank[order] = np.arange(1, len(frame) + 1)
-    simulated_rank = (-simulated).argsort(axis=1, kind="stable").argsort(axis=1) + 1
-    probability = (simulated_rank <= rank).mean(axis=0)
-    out = pd.DataFrame({
-        "rank": rank, "area": frame["area"], "score": score,
-        "score_low": np.percentile(simulated, 2.5, axis=0), "score_high": np.percentile(simulated, 97.5, axis=0),
-        "adherence_component": components[0], "clarity_component": components[1],
-        "incident_component": components[2], "change_points": change_points,
-        "rank_probability": probability,
-        "sureness": np.where(probability >= 0.8, "sure", np.where(probability >= 0.5, "fairly sure", "unsure")),
-    })
-    return out.sort_values("rank", ignore_index=True)
-
-
-def _scaled(values: np.ndarray) -> np.ndarray:
-    """Divide each component (axis -2) by its largest area (axis -1); an all-zero component stays 0."""
-    top = values.max(axis=-1, keepdims=True)
-    return np.divide(values, top, out=np.zeros_like(values), where=top > 0)
-
-
 # --- chromium -----------------------------------------------------------------------------------------
 
 def find_chromium() -> str | None:
@@ -544,25 +295,6 @@ def _load(warehouse_file: str | os.PathLike[str] | None) -> dict[str, pd.DataFra
         data[name][column] = pd.to_datetime(data[name][column], utc=True)
     data["versions"]["effective_on"] = pd.to_datetime(data["versions"]["effective_on"])
     return data
-
-
-def _wave_of(respondents: pd.DataFrame, period: Period, timezone: str) -> str | None:
-    """The survey wave whose finished responses fall in the period (the largest, if several)."""
-    inside = respondents[period.contains(respondents["submitted_at"], timezone).to_numpy()
-                         & respondents["finished"].astype("boolean").fillna(False).to_numpy(bool)]
-    if inside.empty:
-        return None
-    return str(inside["wave"].value_counts().idxmax())
-
-
-def _wave_before(respondents: pd.DataFrame, wave: str | None) -> str | None:
-    """The survey wave that started before ``wave`` (a month's report compares with the last wave)."""
-    if wave is None:
-        return None
-    starts = respondents.groupby("wave")["submitted_at"].min().sort_values()
-    order = list(starts.index.astype(str))
-    position = order.index(wave) if wave in order else 0
-    return order[position - 1] if position > 0 else None
 
 
 def _views_period(period: Period) -> str:
@@ -713,7 +445,7 @@ def _department_table(table: pd.DataFrame, metrics: Sequence[str], periods: dict
 
 
 def _summary_sentences(headline: pd.DataFrame, revision: pd.Series | None, changes: pd.DataFrame,
-                       ranking: pd.DataFrame, evidence_text: dict[str, str], k: int) -> list[str]:
+                       ranking: pd.DataFrame, k: int) -> list[str]:
     by_metric = headline.set_index("metric")
     sentences = [insights.metric_sentence(by_metric.loc["adherence_rate"].to_dict() | {"metric": "adherence_rate"},
                                           k=k)]
@@ -725,18 +457,18 @@ def _summary_sentences(headline: pd.DataFrame, revision: pd.Series | None, chang
         sentences.append(insights.metric_sentence(
             by_metric.loc["median_hours_to_resolve"].to_dict() | {"metric": "median_hours_to_resolve"}, k=k))
     if len(ranking):
-        sentences.append(_top_area_sentence(ranking, evidence_text))
+        sentences.append(_top_area_sentence(ranking))
     return sentences[:5]
 
 
-def _top_area_sentence(ranking: pd.DataFrame, evidence_text: dict[str, str]) -> str:
+def _top_area_sentence(ranking: pd.DataFrame) -> str:
     top = ranking.iloc[0]
     second = ranking.iloc[1]["area"] if len(ranking) > 1 else None
     follow = f", followed by {second}" if second else ""
     return (f"The area most in need of revision is {top['area']} (score {top['score']:.0f} of 100, 95% simulation "
             f"interval {top['score_low']:.0f} to {top['score_high']:.0f}; ranked here or higher in "
             f"{top['rank_probability']:.0%} of re-draws, {top['sureness']}){follow}. "
-            f"Evidence: {evidence_text.get(top['area'], '')}")
+            f"Evidence: {top['evidence']}")
 
 
 def _revision_section(views: Any, period: Period, versions: pd.DataFrame, monthly: pd.DataFrame,
@@ -877,20 +609,17 @@ def _rules_table(posts: pd.DataFrame, findings: pd.DataFrame, current: Period, p
 
 
 def _survey_section(data: dict[str, pd.DataFrame], waves: tuple[str | None, str | None], table: pd.DataFrame,
-                    k: int) -> tuple[_Section, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                    k: int) -> tuple[_Section, pd.DataFrame]:
     section = _Section("survey", dict(SECTIONS)["survey"])
     current_wave, previous_wave = waves
     codebook = load_codebook()
     items = codebook.items_frame()
-    clarity_items = items[items["clarity"].astype(bool)]
     answers, respondents = data["answers"], data["respondents"]
     empty = pd.DataFrame()
     if current_wave is None:
         section.lead.append("No survey wave falls in this period.")
-        return section, empty, empty, empty
-    clarity_answers = answers[answers["item_id"].isin(clarity_items["item_id"])]
-    favourable = survey.favourability(clarity_answers, clarity_items, respondents, level="item", by="wave", k=k)
-    favourable = favourable.merge(clarity_items[["item_id", "area"]], on="item_id", how="left")
+        return section, empty
+    favourable = priorities.clarity_by_wave(answers, respondents, k=k)
     shown_waves = [w for w in (previous_wave, current_wave) if w]
     bars = favourable[favourable["wave"].isin(shown_waves)]
     fig = charts.bar_chart(bars, category="area", value="favourable", colour="wave", n="n", ci=("ci_low", "ci_high"),
@@ -907,9 +636,8 @@ def _survey_section(data: dict[str, pd.DataFrame], waves: tuple[str | None, str 
     if previous_wave:
         construct_changes = survey.wave_change(answers, items, respondents, level="construct", current=current_wave,
                                                previous=previous_wave, k=k)
-        item_changes = survey.wave_change(clarity_answers, clarity_items, respondents, level="item",
-                                          current=current_wave, previous=previous_wave, k=k)
-        item_changes = item_changes.merge(clarity_items[["item_id", "area"]], on="item_id", how="left")
+        item_changes = priorities.clarity_change(answers, respondents, current_wave=current_wave,
+                                                 previous_wave=previous_wave, k=k)
         section.lead += insights.survey_change_sentences(construct_changes)
         significant = item_changes["significant"].astype("boolean").fillna(False).to_numpy(bool)
         if significant.any():
@@ -951,7 +679,7 @@ def _survey_section(data: dict[str, pd.DataFrame], waves: tuple[str | None, str 
                                     {"clarity_favourability": current_wave, "trust_favourability": current_wave}, k)
     if departments is not None:
         section.tables.append(departments)
-    return section, favourable, item_changes, construct_changes
+    return section, construct_changes
 
 
 def _incidents_section(by_area: pd.DataFrame, headline: pd.DataFrame, monthly: pd.DataFrame, versions: pd.DataFrame,
@@ -1087,73 +815,9 @@ def _plain_cell(value: Any) -> str:
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
-def _evidence(by_area: pd.DataFrame, favourable: pd.DataFrame, item_changes: pd.DataFrame,
-              incidents: pd.DataFrame, wave: str | None) -> pd.DataFrame:
-    """One row per area: the three evidence lines of :func:`areas_to_revise` and their changes."""
-    frame = by_area.assign(breach_low=1 - by_area["ci_high"], breach_high=1 - by_area["ci_low"])[[
-        "area", "has_rules", "n_posts", "n_breaching", "breach_rate", "breach_low", "breach_high", "change",
-        "significant", "p_value"]].rename(columns={"change": "adherence_delta", "significant": "adherence_sig",
-                                                 "p_value": "adherence_p"})
-    if wave is not None and len(favourable):
-        now = favourable[(favourable["wave"] == wave) & ~favourable["suppressed"].astype(bool)]
-        frame = frame.merge(now[["area", "n", "n_favourable", "favourable", "ci_low", "ci_high"]]
-                            .rename(columns={"n": "n_respondents", "ci_low": "clarity_low", "ci_high": "clarity_high"}),
-                            on="area", how="left")
-    else:
-        frame = frame.assign(n_respondents=np.nan, n_favourable=np.nan, favourable=np.nan, clarity_low=np.nan,
-                             clarity_high=np.nan)
-    if len(item_changes):
-        frame = frame.merge(item_changes[["area", "change", "p_adjusted", "significant"]]
-                            .rename(columns={"change": "clarity_delta", "p_adjusted": "clarity_p",
-                                             "significant": "clarity_sig"}), on="area", how="left")
-    else:
-        frame = frame.assign(clarity_delta=np.nan, clarity_p=np.nan, clarity_sig=pd.NA)
-    frame = frame.merge(incidents[["area", "n_current", "n_previous", "p_value", "significant"]]
-                        .rename(columns={"n_current": "n_incidents", "p_value": "incident_p",
-                                         "significant": "incident_sig"}), on="area", how="left")
-
-    def direction(significant: pd.Series, delta: pd.Series, worse_when_positive: bool) -> np.ndarray:
-        sig = significant.astype("boolean").fillna(False).to_numpy(bool)
-        sign = np.sign(delta.fillna(0).to_numpy(float)) * (1 if worse_when_positive else -1)
-        return np.where(sig, sign, 0).astype(int)
-
-    frame["adherence_change"] = direction(frame["adherence_sig"], frame["adherence_delta"], False)
-    frame["clarity_change"] = direction(frame["clarity_sig"], frame["clarity_delta"], False)
-    frame["incident_change"] = direction(frame["incident_sig"], frame["n_incidents"] - frame["n_previous"], True)
-    frame["n_posts"] = frame["n_posts"].where(frame["has_rules"], 0.0)
-    frame["n_breaching"] = frame["n_breaching"].where(frame["has_rules"], 0.0)
-    return frame
-
-
-def _evidence_text(row: dict[str, Any], previous: str, previous_wave: str | None) -> str:
-    parts = []
-    if row["has_rules"]:
-        parts.append(f"{_pct(row['breach_rate'])} of employee posts broke one of its rules (95% CI "
-                     f"{_ci_rate(row['breach_low'], row['breach_high'])}; n = {_number(row['n_posts'])}), "
-                     f"{insights.format_points(-row['adherence_delta'])} vs {previous} "
-                     f"({insights.format_p(row['adherence_p'])})")
-    else:
-        parts.append("no monitoring rule covers it")
-    if pd.notna(row.get("favourable")):
-        change = (f", {row['clarity_delta']:+.2f} on the 1–5 scale vs {previous_wave} (BH-adjusted "
-                  f"{insights.format_p(row['clarity_p'])})" if pd.notna(row.get("clarity_delta")) else "")
-        parts.append(f"{_pct(1 - row['favourable'], 0)} do not find it clearly explained (n = "
-                     f"{int(row['n_respondents'])}; favourable {_pct(row['favourable'], 0)}, 95% CI "
-                     f"{_ci_rate(row['clarity_low'], row['clarity_high'])}){change}")
-    else:
-        parts.append("no survey answer on its clarity in this period")
-    parts.append(f"{int(row['n_incidents'])} incident{'s' if row['n_incidents'] != 1 else ''} "
-                 f"({int(row['n_previous'])} in {previous})")
-    return "; ".join(parts) + "."
-
-
-def _revise_section(ranking: pd.DataFrame, evidence_text: dict[str, str]) -> _Section:
+def _revise_section(ranking: pd.DataFrame) -> _Section:
     section = _Section("revise", dict(SECTIONS)["revise"])
-    section.lead.append("Areas are ranked by a transparent score (defined in the methods): the mean of three "
-                        "concerns — rule breaches, unclear wording, incidents — each scaled to the worst area, plus "
-                        f"{100 * CHANGE_WEIGHT:.0f} points for every evidence line that got significantly worse "
-                        "(minus for better). “How sure” is how often the area keeps its rank when the data are "
-                        "re-drawn within their uncertainty.")
+    section.lead.append(priorities.RANKING_NOTE)
     rows = []
     for r in ranking.to_dict("records"):
         rows.append({
@@ -1164,7 +828,7 @@ def _revise_section(ranking: pd.DataFrame, evidence_text: dict[str, str]) -> _Se
                 f"{100 * r['adherence_component'] / 3:.0f} + {100 * r['clarity_component'] / 3:.0f} + "
                 f"{100 * r['incident_component'] / 3:.0f} {r['change_points']:+.0f}", css="num"),
             "How sure": _cell(f"{r['sureness']} ({r['rank_probability']:.0%} of re-draws rank it here or higher)"),
-            "Evidence": _cell(evidence_text.get(r["area"], "")),
+            "Evidence": _cell(r["evidence"]),
         })
     section.tables.append(_Table(list(rows[0]) if rows else [], rows, caption="Areas to revise, most urgent first"))
     return section
@@ -1275,8 +939,9 @@ def build_report(
     Returns
     -------
     ReportResult
-        ``html_path``, ``pdf_path`` (``None`` without Chromium or with ``pdf=False``) and ``headline``
-        (the KPI table: rows of :func:`analytics.metrics.compare_periods`).
+        ``html_path``, ``pdf_path`` (``None`` without Chromium or with ``pdf=False``), ``headline``
+        (the KPI table: rows of :func:`analytics.metrics.compare_periods`) and ``ranking`` (the areas to
+        revise: :func:`analytics.priorities.revision_ranking`).
     """
     if not isinstance(period, Period) or (previous is not None and not isinstance(previous, Period)):
         raise ValueError("period and previous must be analytics.periods.Period objects (use parse_period).")
@@ -1286,9 +951,7 @@ def build_report(
     settings = config.get_settings()
     k, tz = settings.k, settings.timezone
     data = _load(warehouse_file)
-    current_wave = _wave_of(data["respondents"], period, tz)
-    waves = (current_wave, _wave_of(data["respondents"], previous, tz) or _wave_before(data["respondents"],
-                                                                                       current_wave))
+    waves = priorities.survey_waves(data["respondents"], current=period, previous=previous, timezone=tz)
     table = period_table(data["monthly"], data["quarterly"], [period, previous])
     survey_rows = data["quarterly"][data["quarterly"]["metric"].isin(_SURVEY_METRICS)
                                     & data["quarterly"]["period"].isin([w for w in waves if w])]
@@ -1300,18 +963,17 @@ def build_report(
     versions = data["versions"]
 
     revision, latest = _revision_section(views, period, versions, data["monthly"], warehouse_file, k)
-    by_area = area_adherence(data["posts"], data["findings"], current=period, previous=previous, timezone=tz)
+    by_area = priorities.area_adherence(data["posts"], data["findings"], current=period, previous=previous,
+                                        timezone=tz)
     rules = _rules_table(data["posts"], data["findings"], period, previous, tz)
     adherence_departments = _department_table(table, ["adherence_rate", "employee_sentiment"],
                                               {"adherence_rate": period.label, "employee_sentiment": period.label}, k)
-    survey_section, favourable, item_changes, construct_changes = _survey_section(data, waves, table, k)
-    incidents = incidents_by_area(data["incidents"], current=period, previous=previous, timezone=tz, k=k)
-    evidence = _evidence(by_area, favourable, item_changes, incidents, waves[0])
-    ranking = areas_to_revise(evidence)
-    texts = {r["area"]: _evidence_text(r, previous.label, waves[1]) for r in evidence.to_dict("records")}
+    survey_section, construct_changes = _survey_section(data, waves, table, k)
+    incidents = priorities.incidents_by_area(data["incidents"], current=period, previous=previous, timezone=tz, k=k)
+    ranking = priorities.revision_ranking(period=period, previous=previous, warehouse_file=warehouse_file, k=k)
 
     summary = _Section("summary", dict(SECTIONS)["summary"])
-    summary.lead = _summary_sentences(headline, latest, construct_changes, ranking, texts, k)
+    summary.lead = _summary_sentences(headline, latest, construct_changes, ranking, k)
     summary.tables.append(_headline_table(headline))
     if _kind(period) == "custom":
         months = _whole_months(period)
@@ -1326,7 +988,7 @@ def build_report(
                            pd.Timestamp(period.end), k),
         _training_section(views, headline, data["monthly"], versions, period, warehouse_file, k),
         _voices_section(data["comments"], waves[0], k),
-        _revise_section(ranking, texts),
+        _revise_section(ranking),
         _methods_section(data, views, period, k, warehouse_file),
     ]
     through = data["through"].dropna(subset=["latest"])
@@ -1345,5 +1007,5 @@ def build_report(
     pdf_path = None
     if pdf and find_chromium() is not None:
         pdf_path = print_pdf(html_path, html_path.with_suffix(".pdf"))
-    return ReportResult(html_path=html_path, pdf_path=pdf_path, headline=headline)
+    return ReportResult(html_path=html_path, pdf_path=pdf_path, headline=headline, ranking=ranking)
 
