@@ -147,6 +147,9 @@ def _apply_retention(con: duckdb.DuckDBPyConnection, months: int) -> int:
     dropped = 0
     for table, column in (("posts", "published_at"), ("audience_comments", "published_at")):
         dropped += con.execute(f"DELETE FROM {table} WHERE {column} < {cutoff}").fetchone()[0]
+    # a dropped post's findings hold evidence from its text: they go with it
+    for table in ("post_findings", "post_scans"):
+        con.execute(f"DELETE FROM {table} WHERE post_uid NOT IN (SELECT post_uid FROM posts)")
     old = f"SELECT response_id FROM respondents WHERE coalesce(submitted_at, started_at) < {cutoff}"
     for table in ("survey_answers", "survey_comments"):
         dropped += con.execute(f"DELETE FROM {table} WHERE response_id IN ({old})").fetchone()[0]
