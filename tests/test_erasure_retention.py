@@ -1,0 +1,202 @@
+"""Erasure (`policy-pulse forget --email`) removes a person everywhere and says what it removed; a retention
+limit in the settings drops old posts and answers at build time."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from analytics import build, config, ingest, warehouse
+from analytics.privacy import Vault, load_key, person_token, pseudonym
+
+LEAVER, STAYER = "nadia.petrov@erasure.example", "felix.amato@erasure.example"
+ROSTER = ("full_name,email,department,x_handle\n"
+          f"Nadia Petrov,{LEAVER},Communications,@nadiap\n"
+          f"Felix Amato,{STAYER},Communications,@felixa\n")
+
+
+def _csv(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def _qualtrics(rows: list[tuple[str, str, str]]) -> str:
+    """(response id, recorded date, recipient email) records under the three Qualtrics header rows."""
+    ids = ["StartDate", "EndDate", "Finished", "RecordedDate", "ResponseId", "RecipientEmail", "Q1", "Q2"]
+    texts = ["Start Date", "End Date", "Finished", "Recorded Date", "Response ID", "Recipient Email",
+             "I know what to do if I post something by mistake.",
+             "What would make the social media policy easier to follow?"]
+    metas = [json.dumps({"ImportId": i}) for i in ("startDate", "endDate", "finished", "recordedDate", "_recordId",
+                                                   "recipientEmail", "QID1", "QID6_TEXT")]
+    return _csv([ids, texts, metas, *([when, when, "True", when, rid, email, "4", "More examples please"]
+                                      for rid, when, email in rows)])
+
+
+@pytest.fixture
+def settings_file(tmp_path, monkeypatch):
+    """Settings of this test's own: surveys linked to employees (so a leaver's answers can be found)."""
+    def write(**values):
+        # a new file each time: settings are cached per path for the life of a process
+        path = tmp_path / f"settings-{len(list(tmp_path.glob('settings-*.yml')))}.yml"
+        chosen = yaml.safe_load(config.SETTINGS_PATH.read_text(encoding="utf-8"))
+        chosen |= {"timezone": "UTC", "k": 3, "link_surveys_to_employees": True, **values}
+        path.write_text(yaml.safe_dump(chosen), encoding="utf-8")
+        monkeypatch.setenv("POLICY_PULSE_SETTINGS", str(path))
+        return path
+    return write
+
+
+@pytest.fixture
+def organisation(tmp_path, settings_file):
+    settings_file()
+    files = {
+        "roster.csv": ROSTER,
+        "monitoring_posts.csv": _csv([
+            ["platform", "handle", "posted_at", "text", "url", "likes"],
+            ["x", "@nadiap", "2026-03-01 09:00", "Proud of the volunteers today!", "https://x.com/nadiap/status/501",
+             "4"],
+            ["x", "@nadiap", "2026-03-02 09:00", "Thanks @felixa for the help", "https://x.com/nadiap/status/502", "2"],
+            ["x", "@felixa", "2026-03-03 09:00", "Great work by Nadia Petrov on the fair", "https://x.com/felixa/status/503",
+             "9"],
+        ]),
+        "audience_comments.csv": _csv([
+            ["platform", "post_id", "post_url", "comment_id", "published_at", "text"],
+            ["x", "501", "", "c1", "2026-03-01T10:00:00Z", "Lovely!"],
+            ["x", "503", "", "c2", "2026-03-03T10:00:00Z", "Well done both"],
+        ]),
+        "trainings.csv": _csv([["employee_email", "module", "completed_at"],
+                               [LEAVER, "social-media-essentials", "2026-02-01"],
+                               [STAYER, "social-media-essentials", "2026-02-02"]]),
+        "incidents.csv": _csv([["incident_id", "reported_at", "employee_email", "policy_area", "severity", "detection"],
+                               ["INC-E1", "2026-03-02 12:00", LEAVER, "disclosure", "low", "self_reported"],
+                               ["INC-E2", "2026-03-04 12:00", STAYER, "conduct", "low", "detected"]]),
+        "survey.csv": _qualtrics([("R_e1", "2026-03-05 10:00:00", LEAVER), ("R_e2", "2026-03-05 11:00:00", STAYER)]),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    target = tmp_path / "warehouse.duckdb"
+    results = ingest.ingest_paths([tmp_path / n for n in files], warehouse_file=target)
+    assert all(r.status == "loaded" and r.rows_rejected == 0 for r in results), [r.message for r in results]
+    build.build(warehouse_file=target)
+    return target
+
+
+def _mentions(target: Path, needles: list[str]) -> list[str]:
+    """Every table.column holding any of ``needles``."""
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        found = []
+        for table, column in warehouse.text_columns(con):
+            for needle in needles:
+                hits = con.execute(f'SELECT count(*) FROM "{table}" WHERE contains("{column}", ?)', [needle]).fetchone()
+                if hits[0]:
+                    found.append(f"{table}.{column}")
+        return found
+    finally:
+        con.close()
+
+
+def _count(target: Path, sql: str, *params) -> int:
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_forget_removes_the_person_everywhere_and_says_what(organisation):
+    key = load_key()
+    leaver, stayer = pseudonym(LEAVER, key), pseudonym(STAYER, key)
+    assert _mentions(organisation, [leaver]), "the leaver is in the warehouse before"
+    assert _count(organisation, "SELECT count(*) FROM respondents WHERE respondent_key = ?", leaver) == 1
+    stayer_rows = {t: _count(organisation, f"SELECT count(*) FROM {t} WHERE {c} = ?", stayer)
+                   for t, c in (("posts", "author_key"), ("trainings", "employee_key"), ("incidents", "employee_key"),
+                                ("respondents", "respondent_key"), ("employees", "employee_key"))}
+
+    command = Path(sys.executable).with_name("policy-pulse")
+    run = subprocess.run([str(command), "forget", "--email", LEAVER.upper(), "--warehouse", str(organisation)],
+                         capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    said = {line.split()[0]: int(line.split()[-1]) for line in run.stdout.splitlines()[1:] if line.strip()}
+    assert run.stdout.startswith("Removed:")
+    assert said["posts"] == 2 and said["trainings"] == 1 and said["incidents"] == 1
+    assert said["respondents"] == 1 and said["survey_answers"] == 1 and said["employees"] == 1
+    assert said["audience_comments"] == 1  # the comment on her post went with it
+    assert said["identity"] == 1  # "identity vault"
+
+    # nothing of her key or her person token is left, in the warehouse or the surfaces' snapshot
+    token = person_token(leaver)
+    assert _mentions(organisation, [leaver, token]) == []
+    assert _mentions(warehouse.snapshot_path(organisation), [leaver, token]) == []
+    assert leaver not in Vault.for_warehouse(organisation, key).people
+    # her name in a colleague's post is unlinked, and the colleague keeps everything
+    texts = [t for (t,) in duckdb.connect(str(organisation), read_only=True).execute(
+        "SELECT text FROM posts").fetchall()]
+    assert texts == ["Great work by [person:forgotten] on the fair"]
+    for (table, column), before in zip((("posts", "author_key"), ("trainings", "employee_key"),
+                                        ("incidents", "employee_key"), ("respondents", "respondent_key"),
+                                        ("employees", "employee_key")), stayer_rows.values(), strict=True):
+        assert _count(organisation, f"SELECT count(*) FROM {table} WHERE {column} = ?", stayer) == before
+
+    again = subprocess.run([str(command), "forget", "--email", LEAVER, "--warehouse", str(organisation)],
+                           capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert again.returncode == 0 and "Nothing of that person" in again.stdout
+
+
+def test_retention_drops_old_posts_and_answers_at_build_time(tmp_path, settings_file):
+    now = datetime.now(UTC)
+    old, recent = now - timedelta(days=400), now - timedelta(days=30)
+    stamp = "%Y-%m-%d %H:%M"
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(_csv([
+        ["platform", "handle", "posted_at", "text", "url", "likes"],
+        ["x", "@nadiap", old.strftime(stamp), "An old post: shut up idiots", "https://x.com/nadiap/status/601", "1"],
+        ["x", "@nadiap", recent.strftime(stamp), "A recent post", "https://x.com/nadiap/status/602", "1"],
+    ]), encoding="utf-8")
+    (tmp_path / "comments.csv").write_text(_csv([
+        ["platform", "post_id", "post_url", "comment_id", "published_at", "text"],
+        ["x", "601", "", "r1", old.strftime(stamp), "old comment"],
+        ["x", "602", "", "r2", recent.strftime(stamp), "new comment"],
+    ]), encoding="utf-8")
+    (tmp_path / "survey.csv").write_text(_qualtrics([("R_old", old.strftime(stamp + ":%S"), ""),
+                                                     ("R_new", recent.strftime(stamp + ":%S"), "")]),
+                                         encoding="utf-8")
+    target = tmp_path / "warehouse.duckdb"
+    settings_file()
+    results = ingest.ingest_paths([tmp_path / n for n in ("roster.csv", "posts.csv", "comments.csv", "survey.csv")],
+                                  warehouse_file=target)
+    assert all(r.status == "loaded" for r in results)
+    kept = build.build(warehouse_file=target)
+    assert "rows dropped (retention)" not in kept.steps  # no limit configured: everything stays
+    assert _count(target, "SELECT count(*) FROM posts") == 2
+    assert _count(target, "SELECT count(*) FROM post_findings") >= 1  # the old post's finding
+
+    settings_file(retention_months=6)
+    summary = build.build(warehouse_file=target)
+    # one post, one audience comment, one respondent with its two answers (one of them a comment)
+    assert summary.steps["rows dropped (retention)"] == 5
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        assert [t for (t,) in con.execute("SELECT text FROM posts").fetchall()] == ["A recent post"]
+        assert [t for (t,) in con.execute("SELECT text FROM audience_comments").fetchall()] == ["new comment"]
+        assert [r for (r,) in con.execute("SELECT response_id FROM respondents").fetchall()] == ["R_new"]
+        assert con.execute("SELECT count(*) FROM survey_answers WHERE response_id = 'R_old'").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM survey_comments WHERE response_id = 'R_old'").fetchone()[0] == 0
+        # derived tables follow: no fact, finding or scan (with its evidence) of the dropped post is left
+        assert con.execute("SELECT count(*) FROM post_facts").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM post_findings").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM post_scans WHERE post_uid = 'x:601'").fetchone()[0] == 0
+    finally:
+        con.close()
