@@ -13,6 +13,7 @@ the one implementation the policy-review dashboard shows too.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -773,7 +774,9 @@ def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame,
 def _voices_section(comments: pd.DataFrame, wave: str | None, k: int) -> _Section:
     section = _Section("voices", dict(SECTIONS)["voices"])
     try:
-        from analytics import feedback  # the "positive side" module may not be installed yet
+        # the "positive side" module may not be installed yet; import_module asks sys.modules, whereas
+        # `from analytics import feedback` would take the package attribute of an earlier import
+        feedback = importlib.import_module("analytics.feedback")
     except ImportError:
         feedback = None
     themes_of = getattr(feedback, "feedback_themes", None) if feedback is not None else None
