@@ -145,11 +145,18 @@ def _cmd_forget(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from analytics import adherence
+    from analytics import adherence, themes
 
-    labelled = pd.read_csv(args.file, keep_default_na=False)
-    donors = pd.read_csv(args.donors)["name"].tolist() if args.donors else ()
-    print(adherence.format_evaluation(adherence.evaluate_rules(labelled, donors=donors)))
+    if args.themes:
+        labelled = pd.read_csv(args.file or config.PROJECT_ROOT / "tests" / "data" / "themes_eval.csv",
+                               keep_default_na=False)
+        scores = themes.evaluate_themes(labelled).rename(columns={"theme": "rule_id"})
+    else:
+        labelled = pd.read_csv(args.file or config.PROJECT_ROOT / "tests" / "data" / "adherence_eval.csv",
+                               keep_default_na=False)
+        donors = pd.read_csv(args.donors)["name"].tolist() if args.donors else ()
+        scores = adherence.evaluate_rules(labelled, donors=donors)
+    print(adherence.format_evaluation(scores))
     return 0
 
 
@@ -207,8 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_warehouse(p)
     p.set_defaults(func=_cmd_forget)
 
-    p = sub.add_parser("evaluate", help="precision and recall of each policy rule on a labelled set")
-    p.add_argument("--file", default=str(config.PROJECT_ROOT / "tests" / "data" / "adherence_eval.csv"))
+    p = sub.add_parser("evaluate", help="precision and recall of each policy rule (or content theme) on a labelled set")
+    p.add_argument("--themes", action="store_true", help="evaluate the content themes instead of the policy rules")
+    p.add_argument("--file", default=None, help="labelled CSV (default: the committed evaluation set)")
     p.add_argument("--donors", default=str(config.PROJECT_ROOT / "tests" / "data" / "adherence_eval_donors.csv"))
     p.set_defaults(func=_cmd_evaluate)
 

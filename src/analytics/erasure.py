@@ -43,6 +43,9 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
         post_uids = "SELECT post_uid FROM posts WHERE author_key = $key OR account_key = $key"
         statements = [
             ("post_findings", f"DELETE FROM post_findings WHERE post_uid IN ({post_uids})"),
+            ("post_themes", f"DELETE FROM post_themes WHERE post_uid IN ({post_uids})"),
+            ("post_scans", f"DELETE FROM post_scans WHERE post_uid IN ({post_uids})"),
+            ("amplifications", "DELETE FROM amplifications WHERE author_key = $key"),
             ("post_facts", "DELETE FROM post_facts WHERE author_key = $key OR account_key = $key"),
             ("audience_comments", f"DELETE FROM audience_comments WHERE post_uid IN ({post_uids})"),
             ("posts", "DELETE FROM posts WHERE author_key = $key OR account_key = $key"),

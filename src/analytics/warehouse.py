@@ -90,7 +90,8 @@ CANONICAL_TABLES = (
     "recognition_names", "incidents", "trainings", "policy_versions", "ingest_log", "rejects",
 )
 DERIVED_TABLES = (
-    "sentiment", "post_findings", "construct_scores", "incident_timings", "monthly_metrics", "build_log",
+    "sentiment", "post_scans", "post_findings", "post_themes", "post_facts", "amplifications", "construct_scores",
+    "incident_timings", "monthly_metrics", "quarterly_metrics", "build_log",
 )
 
 
