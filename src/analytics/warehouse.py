@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,14 +113,23 @@ def _configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def connect(path: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-write connection (the single writer), with the canonical schema in place."""
+def connect(path: str | os.PathLike[str] | None = None, *, wait_seconds: float = 10.0) -> duckdb.DuckDBPyConnection:
+    """A read-write connection (the single writer), with the canonical schema in place.
+
+    A reader holding the file (surfaces normally read the snapshot, so this is rare) is waited for up
+    to ``wait_seconds`` before :class:`WarehouseBusy` is raised.
+    """
     target = config.warehouse_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(target))
-    except duckdb.IOException as error:
-        raise WarehouseBusy(_busy_message(target)) from error
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            con = duckdb.connect(str(target))
+            break
+        except duckdb.IOException as error:
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(_busy_message(target)) from error
+            time.sleep(0.25)
     ensure_schema(_configure(con))
     return con
 
