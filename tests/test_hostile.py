@@ -52,10 +52,7 @@ def test_the_corpus_is_complete_and_committed():
 
 
 #: Files whose expected outcome waits for a fix outside this suite's files (strict: a fix makes them pass).
-KNOWN_BUGS = {
-    "linkedin_saved_as.csv": "sources/linkedin.py sniffs with openpyxl.load_workbook(path), which refuses a "
-                             "workbook not named .xlsx; open it through a file object as base.read_xlsx_rows does",
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_BUGS[n], strict=True))

@@ -31,6 +31,7 @@ __all__ = [
     "SourceError",
     "is_excel_mangled_id",
     "is_xlsx",
+    "open_workbook",
     "parse_bool",
     "parse_datetimes",
     "parse_numbers",
@@ -122,6 +123,14 @@ def read_csv_rows(path: Path, *, text: str | None = None) -> list[list[str]]:
         return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)]
     except csv.Error as error:
         raise SourceError(f"{path.name}: expected well-formed CSV, found {error} (truncated file?)") from error
+
+
+def open_workbook(path: Path, *, data_only: bool = True):
+    """An openpyxl read-only workbook from the file's bytes, whatever the file is called
+    (openpyxl refuses a workbook by name when the name does not end in .xlsx)."""
+    import openpyxl
+
+    return openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=data_only)
 
 
 def read_xlsx_rows(path: Path, *, sheet: str | None = None) -> list[list[Any]]:

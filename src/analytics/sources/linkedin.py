@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from analytics.sources.base import Parsed, ReadContext, SourceError, is_xlsx, read_xlsx_rows
+from analytics.sources.base import Parsed, ReadContext, SourceError, is_xlsx, open_workbook, read_xlsx_rows
 from analytics.sources.x import PostRecords, header_key, posts_frame, split_records
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "post_id_from_link", "read", "sniff"]
@@ -66,10 +66,8 @@ def post_id_from_link(link: str) -> str | None:
 
 def _posts_sheet(path: Path) -> tuple[str | None, list[str]]:
     """The actual name of the 'All posts' sheet (any case) and all sheet names."""
-    import openpyxl
-
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True)
+        workbook = open_workbook(path, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
         return None, []
     try:
@@ -93,9 +91,7 @@ def sniff(path: Path, head: bytes) -> bool:
     sheet, _ = _posts_sheet(path)
     if sheet is None:
         return False
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(path, read_only=True)
+    workbook = open_workbook(path, data_only=False)
     try:
         rows = [list(r) for r in workbook[sheet].iter_rows(max_row=_HEADER_SEARCH_ROWS, values_only=True)]
     finally:

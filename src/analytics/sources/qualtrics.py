@@ -95,10 +95,9 @@ def head_records(head: bytes, n: int) -> list[list[str]]:
 
 def xlsx_head_rows(path: Path, n: int) -> list[list[Any]]:
     """The first ``n`` rows of a workbook's first sheet, for sniffers (``[]`` if it cannot be opened)."""
-    import openpyxl
 
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = base.open_workbook(path)
     except Exception:  # a sniffer must never fail on a file it cannot open; it just does not claim it
         return []
     try:
