@@ -147,4 +147,25 @@ def serve(
     os.environ[SHARED_BUNDLE_ENV] = PLOTLY_BUNDLE_PATH
     app = dashboard_app()(config=_voila_config(port, open_browser, preheat))
     app.initialize([str(folder.resolve())])
+    _stop_cleanly_on_signals(app)
     app.start()
+
+
+def _stop_cleanly_on_signals(app) -> None:
+    """Ctrl-C or SIGTERM shuts the preheated kernels down before the server stops (no orphans)."""
+    import inspect
+    import signal
+
+    from tornado.ioloop import IOLoop
+
+    async def shutdown() -> None:
+        stopping = app.kernel_manager.shutdown_all()
+        if inspect.isawaitable(stopping):
+            await stopping
+        IOLoop.current().stop()
+
+    def on_signal(_signum, _frame) -> None:
+        IOLoop.current().add_callback_from_signal(shutdown)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
