@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import pytest
 from browser import ARTIFACTS, Server, chart_data, launch, require_chromium, screenshot, wait_for_charts
 
-from analytics import charts, config, dashboard, warehouse
+from analytics import charts, config, dashboard, datasets, warehouse
 from analytics.adherence import AREAS, rules_frame
 from analytics.metrics import ALL, compare_periods
 from analytics.periods import parse_period
@@ -159,16 +159,16 @@ def test_leadership_filter_redraws_charts_and_downloads(data):
 
 
 def test_coverage_banner_names_missing_platform_months(data):
-    gappy = data.coverage[~((data.coverage["platform"] == data.coverage["platform"].iloc[0])
-                            & (data.coverage["month"] == data.coverage["month"].iloc[1]))]
-    missing = dashboard.missing_platform_months(gappy)
-    assert missing.to_dict("records") == [{"platform": data.coverage["platform"].iloc[0],
-                                           "month": data.coverage["month"].iloc[1]}]
+    counts = data.coverage[data.coverage["n_posts"] > 0]
+    platform, month = counts["platform"].iloc[0], counts["month"].iloc[1]
+    gappy = datasets.coverage_table(counts[~((counts["platform"] == platform) & (counts["month"] == month))])
+    missing = gappy.loc[gappy["gap"], ["platform", "month"]]
+    assert missing.to_dict("records") == [{"platform": platform, "month": month}]
     from dataclasses import replace
 
     banner = dashboard.coverage_banner(replace(data, coverage=gappy))
     assert banner.startswith("Data through") and "Missing platform-months" in banner
-    assert pd.Period(data.coverage["month"].iloc[1], "M").strftime("%b %Y") in banner
+    assert pd.Period(month, "M").strftime("%b %Y") in banner
 
 
 def test_findings_by_rule_are_aggregates_of_every_rule(data):

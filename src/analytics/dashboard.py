@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics import config, datasets, priorities, trends, warehouse
+from analytics import config, datasets, insights, priorities, trends, warehouse
 from analytics.adherence import AREAS, rules_frame
 from analytics.charts import bar_chart, hidden_label, period_start, trend_chart
 from analytics.codebook import load_codebook
@@ -41,7 +41,6 @@ __all__ = [
     "kpi_tiles",
     "leadership",
     "load_data",
-    "missing_platform_months",
     "policy_review",
     "refresh_figure",
     "revision_effect",
@@ -64,12 +63,13 @@ class DashboardData:
     """Everything the dashboards show, read once from the warehouse snapshot.
 
     ``monthly`` / ``quarterly``: the metric tables; ``versions``: policy revisions; ``coverage``:
-    posts per platform and month (``platform, month, posts``); ``findings``: non-dismissed findings on
+    posts per platform and month with the missing platform-months (:func:`analytics.datasets.coverage_by_month`,
+    ``month`` a Timestamp); ``findings``: non-dismissed findings on
     employee posts per ``month, area, rule_id, severity`` (``findings``); ``area_posts``: employee posts
     with a medium/high finding per ``month, area`` (``posts_with_finding``); ``employee_posts``:
     ``month, posts``; ``incidents``: ``month, area, severity, detection, hours_to_resolve`` (no people);
     ``clarity``: favourability of each clarity item per wave (``wave, item_id, area, text, n,
-    favourable, ci_low, ci_high, suppressed``). Months are ``YYYY-MM`` strings.
+    favourable, ci_low, ci_high, suppressed``). Months are ``YYYY-MM`` strings but in ``coverage``.
     """
 
     warehouse: Path
@@ -111,16 +111,14 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if not {"monthly_metrics", "quarterly_metrics", "post_facts"} <= tables:
             raise warehouse.WarehouseMissing(_NOT_BUILT.format(name=target.name))
-        monthly = con.execute("SELECT * FROM monthly_metrics").df()
+        monthly = datasets.metric_table("month", con=con)
         if monthly.empty:
             raise warehouse.WarehouseMissing(_EMPTY.format(name=target.name))
-        quarterly = con.execute("SELECT * FROM quarterly_metrics").df()
-        versions = con.execute("SELECT version, effective_on, summary, areas_changed FROM policy_versions "
-                               "ORDER BY effective_on").df()
-        coverage = con.execute("SELECT platform, month, count(*) AS posts FROM post_facts GROUP BY ALL").df()
-        through = con.execute(f"SELECT max(published_at AT TIME ZONE '{settings.timezone}') FROM post_facts"
-                              ).fetchone()[0]
-        built = con.execute("SELECT max(built_at) FROM build_log").fetchone()[0] if "build_log" in tables else None
+        quarterly = datasets.metric_table("quarter", con=con)
+        versions = datasets.policy_revisions(con=con)
+        coverage = datasets.coverage_by_month(con=con)
+        through = datasets.data_through(con=con).set_index("source")["latest"]
+        built = datasets.last_build(con=con)
         findings = con.execute(
             """SELECT p.month, f.area, f.rule_id, f.severity, count(*) AS findings
                FROM post_findings f JOIN post_facts p USING (post_uid)
@@ -134,19 +132,18 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
         ).df()
         employee_posts = con.execute("SELECT month, count(*) AS posts FROM post_facts "
                                      "WHERE account_type = 'employee' GROUP BY month").df()
-        incidents = con.execute("SELECT month, area, severity, detection, hours_to_resolve FROM incident_timings"
-                                ).df()
+        incidents = datasets.incidents(con=con)[["month", "area", "severity", "detection", "hours_to_resolve"]]
         clarity = _clarity(con, settings.k)
-    for frame in (coverage, findings, area_posts, employee_posts, incidents):
+    for frame in (findings, area_posts, employee_posts, incidents):
         frame["month"] = _month_text(frame["month"]) if len(frame) else pd.Series(dtype=str)
     return DashboardData(
         warehouse=target, monthly=monthly, quarterly=quarterly, versions=versions,
-        coverage=coverage.sort_values(["platform", "month"], ignore_index=True),
+        coverage=coverage,
         findings=findings, area_posts=area_posts, employee_posts=employee_posts.sort_values("month",
                                                                                              ignore_index=True),
         incidents=incidents, clarity=clarity,
-        data_through=pd.Timestamp(through) if through is not None else None,
-        built_at=pd.Timestamp(built) if built is not None else None, k=settings.k, areas=load_codebook().areas,
+        data_through=None if pd.isna(through["posts"]) else through["posts"], built_at=built, k=settings.k,
+        areas=load_codebook().areas,
     )
 
 
@@ -162,37 +159,6 @@ def _clarity(con, k: int) -> pd.DataFrame:
 
 # --- coverage --------------------------------------------------------------------------------------
 
-def missing_platform_months(coverage: pd.DataFrame) -> pd.DataFrame:
-    """Months without a single post from a platform, between its first month and the last month of any.
-
-    Parameters
-    ----------
-    coverage : DataFrame
-        ``platform, month`` (``YYYY-MM``) and ``posts``.
-
-    Returns
-    -------
-    DataFrame
-        ``platform, month`` of each gap, sorted.
-
-    Examples
-    --------
-    >>> cov = pd.DataFrame({"platform": ["x", "x", "x", "mastodon"], "month": ["2026-01", "2026-02", "2026-04",
-    ...                     "2026-03"], "posts": [5, 4, 6, 2]})
-    >>> missing_platform_months(cov).to_dict("records")
-    [{'platform': 'mastodon', 'month': '2026-04'}, {'platform': 'x', 'month': '2026-03'}]
-    """
-    if coverage.empty:
-        return pd.DataFrame(columns=["platform", "month"])
-    last = pd.Period(coverage["month"].max(), "M")
-    rows = []
-    for platform, group in coverage.groupby("platform"):
-        present = set(group.loc[group["posts"] > 0, "month"])
-        first = pd.Period(group["month"].min(), "M")
-        rows += [(platform, str(m)) for m in pd.period_range(first, last, freq="M") if str(m) not in present]
-    return pd.DataFrame(rows, columns=["platform", "month"]).sort_values(["platform", "month"], ignore_index=True)
-
-
 def coverage_banner(data: DashboardData, *, limit: int = 8) -> str:
     """One line saying what the dashboard covers: data through, last build, missing platform-months."""
     parts = []
@@ -205,13 +171,12 @@ def coverage_banner(data: DashboardData, *, limit: int = 8) -> str:
         parts.append(f"latest survey wave {sorted(waves.unique(), key=_period_key)[-1]}")
     if data.built_at is not None:
         parts.append(f"built {data.built_at:%d %b %Y %H:%M} UTC")
-    missing = missing_platform_months(data.coverage)
+    missing = data.coverage[data.coverage["gap"]] if len(data.coverage) else data.coverage
     if missing.empty:
         gaps = "No missing platform-months."
     else:
-        named = [f"{p} {pd.Period(m, 'M'):%b %Y}" for p, m in missing.itertuples(index=False)]
-        more = f" and {len(named) - limit} more" if len(named) > limit else ""
-        gaps = f"Missing platform-months (no posts exported): {', '.join(named[:limit])}{more}."
+        gaps = (f"Missing platform-months (no posts exported): "
+                f"{insights.gap_list(missing, limit=limit, month_format='%b %Y')}.")
     return "; ".join(parts) + ". " + gaps
 
 
@@ -366,19 +331,6 @@ _RAG = {"green": ("#1a7f37", "on target"), "amber": ("#b26a00", "near target"), 
         "not available": ("#8c8c8c", "not available")}
 
 
-def _format(metric: str, value: float, *, change: bool = False) -> str:
-    kind = METRICS[metric].kind
-    if pd.isna(value):
-        return "–"
-    if kind in ("rate", "ratio"):
-        return f"{100 * value:+.1f} pts" if change else f"{100 * value:.1f}%"
-    if kind == "median":
-        return f"{value:+,.0f} h" if change else f"{value:,.0f} h"
-    if kind == "count":
-        return f"{value:+,.0f}" if change else f"{value:,.0f}"
-    return f"{value:+.2f}"
-
-
 def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
     colour, word = _RAG[tile["status"]]
     metric = tile["metric"]
@@ -395,7 +347,7 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
         n_people = "" if pd.isna(tile["n_people"]) else f", {int(tile['n_people']):,} people"
         n = "n = –" if pd.isna(tile["n"]) else f"n = {int(tile['n']):,}{n_people}"
         ci = ("" if pd.isna(tile["ci_low"]) else
-              f" · 95% CI {_format(metric, tile['ci_low'])} to {_format(metric, tile['ci_high'])}")
+              f" · 95% CI {insights.format_interval(metric, tile['ci_low'], tile['ci_high'])}")
         if pd.isna(tile["change"]):
             change = f"no comparison with {html.escape(str(tile['previous_period']) or 'an earlier period')}"
         else:
@@ -403,12 +355,13 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
             if pd.isna(tile["p_value"]):
                 test = "no significance test for this kind of figure"
             elif tile["significant"]:
-                test = f"significant, {_p_text(tile['p_value'])}"
+                test = f"significant, {insights.format_p(tile['p_value'])}"
             else:
-                test = f"not significant, {_p_text(tile['p_value'])}"
-            change = (f"{arrow} {_format(metric, tile['change'], change=True)} vs "
+                test = f"not significant, {insights.format_p(tile['p_value'])}"
+            change = (f"{arrow} {insights.format_change(metric, tile['change'])} vs "
                       f"{html.escape(str(tile['previous_period']))} ({tile['direction']}; {test})")
-        body = (f"<div style='font-size:26px;font-weight:600;margin:4px 0'>{_format(metric, tile['value'])}</div>"
+        value = insights.format_value(metric, tile["value"])
+        body = (f"<div style='font-size:26px;font-weight:600;margin:4px 0'>{value}</div>"
                 f"<div style='font-size:12px;color:#444'>{n}{ci}</div>"
                 f"<div style='font-size:12px;color:#444;margin-top:3px'>{change}</div>")
     return (f"<div class='pp-tile' data-metric='{metric}' title='{html.escape(tile['definition'], quote=True)}' "
@@ -442,14 +395,11 @@ def trend_frame(
         the organisation only.
     """
     columns = ["series", "period", "value", "n", "n_people", "ci_low", "ci_high", "suppressed"]
-    rows = table[table["metric"] == metric]
-    organisation = rows[(rows["department"] == ALL) & (rows["platform"] == ALL)].assign(series=ORGANISATION)
+    organisation = datasets.select_series(table, metric=metric, through=through).assign(series=ORGANISATION)
     chosen = department if department != ALL else platform
-    group = rows[(rows["department"] == department) & (rows["platform"] == platform)] if chosen != ALL else rows[:0]
+    group = (datasets.select_series(table, metric=metric, department=department, platform=platform, through=through)
+             if chosen != ALL else organisation.iloc[:0])
     out = pd.concat([group.assign(series=chosen), organisation], ignore_index=True)
-    if through is not None:
-        limit = pd.Timestamp(parse_period(through).end)
-        out = out[period_start(out["period"]).lt(limit).to_numpy()]
     return out[columns].sort_values(["series", "period"], key=lambda s: s != chosen if s.name == "series" else s,
                                     ignore_index=True)
 
@@ -507,10 +457,6 @@ def area_adherence(data: DashboardData, *, area: str) -> pd.DataFrame:
     return out[["period", "value", "n", "posts_with_finding", "ci_low", "ci_high", "suppressed"]]
 
 
-def _p_text(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
 def revision_effect(series: pd.DataFrame, versions: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The level and slope change of a monthly rate at the last policy revision (interrupted time series).
 
@@ -544,10 +490,11 @@ def revision_effect(series: pd.DataFrame, versions: pd.DataFrame) -> tuple[pd.Da
     version = named.get(pd.Timestamp(row["interruption"]), "?")
     sentence = (
         f"Since policy {version} ({pd.Timestamp(row['interruption']):%d %b %Y}): level change "
-        f"{100 * row['level_change']:+.1f} pts (95% CI {100 * row['level_ci_low']:+.1f} to "
-        f"{100 * row['level_ci_high']:+.1f}, {_p_text(row['level_p'])}), slope change "
-        f"{100 * row['slope_change']:+.2f} pts per month (95% CI {100 * row['slope_ci_low']:+.2f} to "
-        f"{100 * row['slope_ci_high']:+.2f}); {int(row['n_before'])} months before, {int(row['n_after'])} after."
+        f"{insights.format_points(row['level_change'])} "
+        f"({insights.format_ci(row['level_ci_low'], row['level_ci_high'], scale='points')}, "
+        f"{insights.format_p(row['level_p'])}), slope change {insights.format_points(row['slope_change'], 2)} "
+        f"per month ({insights.format_ci(row['slope_ci_low'], row['slope_ci_high'], scale='points', digits=2)}); "
+        f"{int(row['n_before'])} months before, {int(row['n_after'])} after."
     )
     return result.assign(version=[named.get(pd.Timestamp(t), "?") for t in result["interruption"]]), sentence
 
@@ -863,8 +810,8 @@ def _area_table(data: DashboardData, area: str, period: str, previous: str) -> s
     items = data.clarity[data.clarity["area"] == area]
     for item in items.itertuples():
         value = (hidden_label(data.k) if item.suppressed else
-                 f"{100 * item.favourable:.0f}% favourable (n = {int(item.n)}, 95% CI {100 * item.ci_low:.0f}–"
-                 f"{100 * item.ci_high:.0f}%)")
+                 f"{insights.format_percent(item.favourable)} favourable (n = {int(item.n)}, "
+                 f"{insights.format_ci(item.ci_low, item.ci_high, scale='rate')})")
         cells.append((f"Clarity, wave {item.wave}: “{item.text}”", value))
     quarters = _quarter_of(data.incidents["month"])
     for q in (previous, period):

@@ -10,22 +10,31 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import duckdb
 import pandas as pd
 
 from analytics import config, warehouse
-from analytics.periods import Period
+from analytics.metrics import ALL
+from analytics.periods import Period, parse_period
 
 __all__ = [
+    "coverage_by_month",
+    "coverage_table",
+    "data_through",
     "employee_findings",
     "employee_post_panel",
     "employee_posts",
+    "first_completions",
     "incidents",
+    "last_build",
     "metric_series",
+    "metric_table",
     "policy_revisions",
+    "rejects_by_reason",
     "respondents",
+    "select_series",
     "survey_answers",
 ]
 
@@ -57,20 +66,71 @@ def policy_revisions(*, con: Connection = None, warehouse_file: WarehouseFile = 
     return frame
 
 
-def metric_series(metric: str, *, department: str = "(all)", platform: str = "(all)", kind: str = "month",
-                  con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
-    """One metric's published series (suppression applied): the rows of ``monthly_metrics`` or
-    ``quarterly_metrics`` for one grouping, with ``month`` as a Timestamp for monthly series."""
+def metric_table(kind: str = "month", *, periods: Sequence[str] | None = None, con: Connection = None,
+                 warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """The published ``monthly_metrics`` (``kind="month"``) or ``quarterly_metrics`` table (suppression
+    applied), all of it or only the rows of ``periods``; the columns of
+    :func:`analytics.metrics.period_metrics`."""
+    if kind not in ("month", "quarter"):
+        raise ValueError(f"kind={kind!r}: choose 'month' or 'quarter'.")
+    where, params = "", []
+    if periods is not None:
+        where = f"WHERE period IN ({', '.join('?' * len(periods))})" if len(periods) else "WHERE false"
+        params = list(periods)
+    with _connection(con, warehouse_file) as c:
+        return c.execute(f"SELECT * FROM {kind}ly_metrics {where} ORDER BY metric, department, platform, period",
+                         params).df()
+
+
+def select_series(
+    table: pd.DataFrame, *, metric: str, department: str | None = ALL, platform: str | None = ALL,
+    through: Period | str | None = None,
+) -> pd.DataFrame:
+    """One metric's rows of a published period table, for one grouping, up to the end of ``through``.
+
+    ``department`` / ``platform`` name the group (``"(all)"``: not grouped by it); ``None`` keeps every
+    department (platform) row but the organisation's. ``through`` (a period or its label) keeps the periods
+    that start before its end. Monthly rows get ``month`` (the month start).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"metric": "incidents", "department": ["(all)", "(all)", "Finance"],
+    ...                       "platform": "(all)", "period": ["2026-06", "2026-07", "2026-06"], "value": [3, 4, 1]})
+    >>> select_series(table, metric="incidents", through="2026-06")[["period", "value"]].values.tolist()
+    [['2026-06', 3]]
+    >>> select_series(table, metric="incidents", department=None)["department"].tolist()
+    ['Finance']
+    """
+    rows = table[table["metric"] == metric]
+    for column, value in (("department", department), ("platform", platform)):
+        rows = rows[rows[column] != ALL] if value is None else rows[rows[column] == value]
+    rows = rows.copy()
+    monthly = rows["period"].astype(str).str.fullmatch(r"\d{4}-\d{2}")
+    if monthly.all():
+        rows["month"] = pd.to_datetime(rows["period"] + "-01")
+    if through is not None:
+        end = pd.Timestamp((parse_period(through) if isinstance(through, str) else through).end)
+        rows = rows[rows["period"].map(lambda label: _starts_before(label, end)).astype(bool)]
+    return rows.sort_values("period", ignore_index=True)
+
+
+def _starts_before(label: str, end: pd.Timestamp) -> bool:
+    try:
+        return pd.Timestamp(parse_period(str(label)).start) < end
+    except ValueError:  # a configured survey wave named otherwise: its start is not in the label
+        return False
+
+
+def metric_series(metric: str, *, department: str | None = ALL, platform: str | None = ALL, kind: str = "month",
+                  through: Period | str | None = None, con: Connection = None,
+                  warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """One metric's published series (suppression applied): :func:`select_series` of the ``monthly_metrics``
+    or ``quarterly_metrics`` rows, with ``month`` as a Timestamp for monthly series."""
     if kind not in ("month", "quarter"):
         raise ValueError(f"kind={kind!r}: choose 'month' or 'quarter'.")
     with _connection(con, warehouse_file) as c:
-        frame = c.execute(
-            f"SELECT * FROM {kind}ly_metrics WHERE metric = ? AND department = ? AND platform = ? ORDER BY period",
-            [metric, department, platform],
-        ).df()
-    if kind == "month":
-        frame["month"] = pd.to_datetime(frame["period"] + "-01")
-    return frame
+        rows = c.execute(f"SELECT * FROM {kind}ly_metrics WHERE metric = ?", [metric]).df()
+    return select_series(rows, metric=metric, department=department, platform=platform, through=through)
 
 
 def employee_posts(*, through: Period | None = None, department: str | None = None, con: Connection = None,
@@ -136,27 +196,155 @@ def survey_answers(*, con: Connection = None, warehouse_file: WarehouseFile = No
                          "WHERE mapped").df()
 
 
-def employee_post_panel(*, module: str | None = None, con: Connection = None,
-                        warehouse_file: WarehouseFile = None) -> pd.DataFrame:
-    """Employee posts with what the training analysis needs.
-
-    Columns: ``post_uid, author_key, department, published_at, month, violation (bool), compound,
-    completed_at (the author's first completion of ``module``, NaT if never), trained (the post was
-    published after that completion)``.
-    """
+def first_completions(*, module: str | None = None, con: Connection = None,
+                      warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """Each employee's first completion of a training ``module`` (default the configured policy training):
+    ``employee_key, completed_at`` (UTC)."""
     module = module or config.get_settings().training_module
     with _connection(con, warehouse_file) as c:
-        frame = c.execute(
-            """SELECT f.post_uid, f.author_key, f.department, f.published_at, f.month, f.violation, f.compound,
-                      t.completed_at
-               FROM post_facts f
-               LEFT JOIN (SELECT employee_key, min(completed_at) AS completed_at FROM trainings
-                          WHERE module = ? GROUP BY employee_key) t ON t.employee_key = f.author_key
-               WHERE f.account_type = 'employee'""",
-            [module],
-        ).df()
-    frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
-    frame["completed_at"] = pd.to_datetime(frame["completed_at"], utc=True)
+        frame = c.execute("SELECT employee_key, min(completed_at) AS completed_at FROM trainings WHERE module = ? "
+                          "GROUP BY employee_key", [module]).df()
+    return _utc(frame, "completed_at")
+
+
+def employee_post_panel(*, module: str | None = None, through: Period | None = None, department: str | None = None,
+                        con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """Employee posts with what the training analysis needs.
+
+    ``through`` keeps the months up to the end of that period and counts only the completions before its
+    end (a later one had not happened yet); ``department`` keeps one department.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`employee_posts` (posts without an author left out) plus ``completed_at``
+        (the author's first completion of ``module``, NaT if never) and ``trained`` (the post was
+        published after that completion).
+    """
+    with _connection(con, warehouse_file) as c:
+        posts = employee_posts(through=through, department=department, con=c)
+        done = first_completions(module=module, con=c)
+    frame = posts.dropna(subset=["author_key"]).merge(
+        done.rename(columns={"employee_key": "author_key"}), on="author_key", how="left")
+    if through is not None:
+        frame["completed_at"] = frame["completed_at"].where(frame["completed_at"] < pd.Timestamp(through.end, tz="UTC"))
     frame["trained"] = frame["completed_at"].notna() & (frame["published_at"] > frame["completed_at"])
-    frame["violation"] = frame["violation"].astype(bool)
+    return frame.reset_index(drop=True)
+
+
+# --- coverage -------------------------------------------------------------------------------------------
+
+_COUNTS = ["n_posts", "n_organisation", "n_employee", "n_unattributed"]
+
+
+def coverage_table(counts: pd.DataFrame, *, last: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Posts per platform and month with the missing platform-months marked.
+
+    Each platform runs from its first month with posts to ``last`` (default the last month with any
+    post); a gap is a month in that span without a post from the platform — an export that is missing,
+    or an account that went quiet.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``month`` (month start), ``platform``, ``n_posts`` and, optionally, ``n_organisation``,
+        ``n_employee``, ``n_unattributed``.
+
+    Returns
+    -------
+    DataFrame
+        ``month, platform, n_posts, n_organisation, n_employee, n_unattributed`` (0 where nothing was
+        posted), ``gap``; by platform and month.
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame({"platform": ["x", "x", "x", "mastodon"], "n_posts": [5, 4, 6, 2],
+    ...     "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-04-01", "2026-03-01"])})
+    >>> table = coverage_table(counts)
+    >>> [(p, f"{m:%Y-%m}") for p, m in table.loc[table["gap"], ["platform", "month"]].itertuples(index=False)]
+    [('mastodon', '2026-04'), ('x', '2026-03')]
+    """
+    columns = ["month", "platform", *_COUNTS, "gap"]
+    counts = counts[counts["n_posts"] > 0]
+    if counts.empty:
+        return pd.DataFrame(columns=columns)
+    counts = counts.assign(month=pd.to_datetime(counts["month"]))
+    last = counts["month"].max() if last is None else pd.Timestamp(last)
+    counts = counts[counts["month"] <= last]
+    pieces = []
+    for platform, part in counts.groupby("platform", sort=True):
+        months = pd.date_range(part["month"].min(), last, freq="MS")
+        pieces.append(part.set_index("month").reindex(months).rename_axis("month").reset_index()
+                      .assign(platform=platform))
+    table = pd.concat(pieces, ignore_index=True)
+    for column in _COUNTS:
+        table[column] = table[column].fillna(0).astype("int64") if column in table else 0
+    table["gap"] = table["n_posts"] == 0
+    return table[columns]
+
+
+def coverage_by_month(*, period: str | None = None, con: Connection = None,
+                      warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """Posts per platform and month over the whole data span (or up to the end of ``period``), with the
+    gaps: :func:`coverage_table` of the ``post_facts`` counts. Months are cut in the organisation's
+    time zone."""
+    with _connection(con, warehouse_file) as c:
+        counts = c.execute(
+            """SELECT month, platform, count(*) AS n_posts,
+                      count(*) FILTER (WHERE account_type = 'organization') AS n_organisation,
+                      count(*) FILTER (WHERE account_type = 'employee') AS n_employee,
+                      count(*) FILTER (WHERE account_type = 'unattributed') AS n_unattributed
+               FROM post_facts WHERE month IS NOT NULL GROUP BY ALL""").df()
+    last = pd.Timestamp(parse_period(period).months[-1]) if period else None
+    return coverage_table(counts, last=last)
+
+
+def data_through(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """How far each kind of data reaches: ``source`` (``posts``, ``survey responses``, ``incidents``,
+    ``trainings``, ``audience comments``) and ``latest`` (its last timestamp in the organisation's time
+    zone, tz-naive; NaT when there is none)."""
+    zone = config.get_settings().timezone
+    with _connection(con, warehouse_file) as c:
+        frame = c.execute(
+            """SELECT 'posts' AS source, max(published_at) AS latest FROM posts
+               UNION ALL SELECT 'survey responses', max(submitted_at) FROM respondents
+               UNION ALL SELECT 'incidents', max(reported_at) FROM incidents
+               UNION ALL SELECT 'trainings', max(completed_at) FROM trainings
+               UNION ALL SELECT 'audience comments', max(published_at) FROM audience_comments""").df()
+    frame["latest"] = pd.to_datetime(frame["latest"], utc=True).dt.tz_convert(zone).dt.tz_localize(None)
     return frame
+
+
+def last_build(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.Timestamp | None:
+    """When ``build`` last published the derived tables (UTC, tz-naive), ``None`` if never."""
+    with _connection(con, warehouse_file) as c:
+        tables = {r[0] for r in c.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        built = c.execute("SELECT max(built_at) FROM build_log").fetchone()[0] if "build_log" in tables else None
+    if built is None or pd.isna(built):
+        return None
+    stamp = pd.Timestamp(built)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+
+
+def rejects_by_reason(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """What was rejected and why, grouped by reason.
+
+    Returns
+    -------
+    DataFrame
+        One row per reason, most rows first: ``reason``, ``n_rows``, ``n_files``, ``files`` (up to three
+        file names), ``example_rows`` (up to five source row numbers, to look the rows up in the files).
+    """
+    with _connection(con, warehouse_file) as c:
+        frame = c.execute("SELECT reason, file_name, source_row FROM rejects ORDER BY file_name, source_row").df()
+    columns = ["reason", "n_rows", "n_files", "files", "example_rows"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for reason, part in frame.groupby("reason", sort=False):
+        names = list(dict.fromkeys(part["file_name"].astype(str)))
+        rows.append({"reason": reason, "n_rows": len(part), "n_files": len(names),
+                     "files": ", ".join(names[:3]) + (" …" if len(names) > 3 else ""),
+                     "example_rows": ", ".join(str(int(r)) for r in part["source_row"].dropna().head(5))})
+    return pd.DataFrame(rows, columns=columns).sort_values(["n_rows", "reason"], ascending=[False, True],
+                                                           ignore_index=True)

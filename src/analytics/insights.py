@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import config
+from analytics.charts import hidden_label
 from analytics.metrics import METRICS
 
 __all__ = [
@@ -29,11 +30,15 @@ __all__ = [
     "data_quality_sentences",
     "drivers_sentence",
     "favourability_sentence",
+    "format_change",
     "format_ci",
+    "format_interval",
     "format_number",
     "format_p",
     "format_percent",
     "format_points",
+    "format_value",
+    "gap_list",
     "metric_sentence",
     "negative_terms_sentence",
     "reliability_sentence",
@@ -129,6 +134,62 @@ def format_number(value: Any, digits: int = 0) -> str:
     return f"{float(value):,.{digits}f}"
 
 
+def format_value(metric: str, value: Any) -> str:
+    """A value of a metric as tables and tiles show it: rates in % with one decimal, ratios with two,
+    counts whole, medians in hours with one decimal, means (scores) signed with two; "–" when missing.
+
+    Examples
+    --------
+    >>> format_value("adherence_rate", 0.9312), format_value("median_hours_to_resolve", 12.34)
+    ('93.1%', '12.3 h')
+    >>> format_value("employee_sentiment", 0.2), format_value("incidents", float("nan"))
+    ('+0.20', '–')
+    """
+    kind = METRICS[metric].kind
+    if _missing(value):
+        return "–"
+    if kind in ("rate", "ratio"):
+        return format_percent(value, 1 if kind == "rate" else 2)
+    if kind == "count":
+        return format_number(value)
+    if kind == "median":
+        return f"{format_number(value, 1)} h"
+    return _signed(value)
+
+
+def format_change(metric: str, change: Any) -> str:
+    """A change of a metric's value: rates and ratios in percentage points, counts, hours, score points.
+
+    Examples
+    --------
+    >>> format_change("adherence_rate", 0.012), format_change("incidents", -2.0), format_change("incidents", None)
+    ('+1.2 points', '-2', '–')
+    """
+    kind = METRICS[metric].kind
+    if _missing(change):
+        return "–"
+    if kind in ("rate", "ratio"):
+        return format_points(change)
+    if kind == "count":
+        return f"{float(change):+,.0f}"
+    if kind == "median":
+        return f"{float(change):+,.1f} h"
+    return _signed(change)
+
+
+def format_interval(metric: str, low: Any, high: Any) -> str:
+    """A metric's interval in the metric's own format (the "95% CI" cell of a table); "–" when missing.
+
+    Examples
+    --------
+    >>> format_interval("adherence_rate", 0.912, 0.951)
+    '91.2% to 95.1%'
+    """
+    if _missing(low) or _missing(high):
+        return "–"
+    return f"{format_value(metric, low)} to {format_value(metric, high)}"
+
+
 def format_p(p_value: float) -> str:
     """A p-value as text.
 
@@ -174,16 +235,15 @@ def as_markdown(sentences: Sequence[str]) -> str:
 # --- metrics and trends ---------------------------------------------------------------------------
 
 def _value_text(metric: str, value: float) -> str:
+    # a sentence rounds rates to whole percentages and speaks of hours; otherwise as in a table
+    if _missing(value):
+        return "n/a"
     kind = METRICS[metric].kind
     if kind == "rate":
         return format_percent(value)
-    if kind == "ratio":
-        return format_percent(value, 2)
-    if kind == "count":
-        return "n/a" if _missing(value) else f"{round(float(value)):,}"
     if kind == "median":
-        return "n/a" if _missing(value) else f"{float(value):.0f} hours"
-    return _signed(value)
+        return f"{float(value):.0f} hours"
+    return format_value(metric, value)
 
 
 def _target_text(metric: str, value: float) -> str:
@@ -216,8 +276,7 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
         raise ValueError(f"Unknown metric {metric!r}; pass a row of metrics.compare_periods.")
     kind = METRICS[metric].kind
     if bool(row.get("suppressed", False)):
-        k = config.get_settings().k if k is None else k
-        return f"{label} for {period} is hidden: it covers fewer than {k} people."
+        return f"{label} for {period} is {hidden_label(k)}."
     if _missing(row["value"]):
         return f"{label}: no data for {period} yet."
     value = _value_text(metric, row["value"])
@@ -530,14 +589,22 @@ def drivers_sentence(drivers: pd.DataFrame, *, outcome: str, unit: str = "respon
 
 # --- data quality and coverage --------------------------------------------------------------------
 
-def _gap_list(gaps: pd.DataFrame, limit: int = 8) -> str:
-    listed = [f"{r.platform} {pd.Timestamp(r.month):%Y-%m}" for r in gaps.head(limit).itertuples()]
+def gap_list(gaps: pd.DataFrame, *, limit: int = 8, month_format: str = "%Y-%m") -> str:
+    """The missing platform-months (rows of :func:`analytics.datasets.coverage_table` with ``gap``) as a list.
+
+    Examples
+    --------
+    >>> gaps = pd.DataFrame({"platform": ["x", "x"], "month": pd.to_datetime(["2026-03-01", "2026-05-01"])})
+    >>> gap_list(gaps), gap_list(gaps, limit=1, month_format="%b %Y")
+    ('x 2026-03, x 2026-05', 'x Mar 2026 and 1 more')
+    """
+    listed = [f"{r.platform} {pd.Timestamp(r.month).strftime(month_format)}" for r in gaps.head(limit).itertuples()]
     more = f" and {len(gaps) - limit} more" if len(gaps) > limit else ""
     return ", ".join(listed) + more
 
 
 def coverage_sentence(coverage: pd.DataFrame) -> str:
-    """What data a surface covers: the table of :func:`analytics.notebook_views.coverage_by_month`.
+    """What data a surface covers: the table of :func:`analytics.datasets.coverage_by_month`.
 
     Examples
     --------
@@ -554,7 +621,7 @@ def coverage_sentence(coverage: pd.DataFrame) -> str:
                 f"{coverage['platform'].nunique()} platforms ({_count(coverage['n_posts'].sum(), 'post')}).")
     gaps = coverage[coverage["gap"]].sort_values(["platform", "month"])
     if len(gaps):
-        return sentence + f" Missing platform-months: {_gap_list(gaps)}."
+        return sentence + f" Missing platform-months: {gap_list(gaps)}."
     return sentence + " No platform-month is missing."
 
 

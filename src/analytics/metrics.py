@@ -323,16 +323,16 @@ def _incidents(con: duckdb.DuckDBPyConnection, kind: str, k: int) -> list[pd.Dat
 
 
 def _training(con: duckdb.DuckDBPyConnection, kind: str, k: int) -> list[pd.DataFrame]:
-    module = config.get_settings().training_module
+    from analytics.datasets import first_completions  # datasets reads metric tables: imported when used
+
     employees = con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df()
-    done = con.execute("SELECT employee_key, min(completed_at) AS completed_at FROM trainings WHERE module = ? "
-                       "GROUP BY employee_key", [module]).df()
+    done = first_completions(con=con)
     months = con.execute("SELECT DISTINCT month FROM post_facts ORDER BY month").df()["month"]
     if employees.empty or months.empty:
         return []
     periods = pd.Series(_periods(months, kind).unique())
     rows = []
-    completed = dict(zip(done["employee_key"], pd.to_datetime(done["completed_at"], utc=True), strict=True))
+    completed = dict(zip(done["employee_key"], done["completed_at"], strict=True))
     for period in periods:
         end = _period_end(period, kind)
         active = employees[(pd.to_datetime(employees["started_on"]) <= end)

@@ -40,8 +40,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics import adherence, charts, config, insights, survey, trends, warehouse
+from analytics import adherence, charts, config, datasets, insights, survey, trends, warehouse
 from analytics.codebook import load_codebook
+from analytics.datasets import coverage_by_month, policy_revisions, rejects_by_reason
 from analytics.metrics import ALL, METRICS, compare_periods
 from analytics.periods import Period, parse_period
 from analytics.privacy import person_token, suppress_small_groups
@@ -152,20 +153,6 @@ def resolve_period(period: str | None = None, *, warehouse_file: Warehouse = Non
         raise warehouse.WarehouseMissing("The warehouse has no posts yet: run `policy-pulse ingest` and `build`.")
     stamp = pd.Timestamp(latest)
     return parse_period(f"{stamp.year}-Q{stamp.quarter}")
-
-
-def policy_revisions(*, warehouse_file: Warehouse = None) -> pd.DataFrame:
-    """The policy versions in date order.
-
-    Returns
-    -------
-    DataFrame
-        ``version``, ``effective_on`` (Timestamp), ``summary``, ``areas_changed``.
-    """
-    frame = _query("SELECT version, effective_on, summary, areas_changed FROM policy_versions ORDER BY effective_on",
-                   warehouse_file=warehouse_file)
-    frame["effective_on"] = pd.to_datetime(frame["effective_on"])
-    return frame
 
 
 def markdown(sentences: Sequence[str]):
@@ -309,14 +296,13 @@ def period_comparison(
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     if re.fullmatch(r"\d{4}-Q[1-4]", chosen.label):
-        table_name = "quarterly_metrics"
+        kind = "quarter"
     elif re.fullmatch(r"\d{4}-\d{2}", chosen.label):
-        table_name = "monthly_metrics"
+        kind = "month"
     else:
         raise ValueError(f"Period {chosen.label!r}: compare a quarter (2026-Q3) or a month (2026-07).")
     previous = chosen.previous().label
-    table = _query(f"SELECT * FROM {table_name} WHERE period IN (?, ?)", [chosen.label, previous],
-                   warehouse_file=warehouse_file)
+    table = datasets.metric_table(kind, periods=[chosen.label, previous], warehouse_file=warehouse_file)
     rows = [compare_periods(table, metric=name, current=chosen.label, previous=previous,
                             department=department if department and METRICS[name].by_people else ALL)
             for name in names]
@@ -337,30 +323,6 @@ def ingest_overview(*, warehouse_file: Warehouse = None) -> pd.DataFrame:
     return _query(
         """SELECT file_name, format, table_name, rows_read, rows_loaded, rows_rejected, finished_at AS loaded_at
            FROM ingest_log ORDER BY finished_at, file_name, table_name""", warehouse_file=warehouse_file)
-
-
-def rejects_by_reason(*, warehouse_file: Warehouse = None) -> pd.DataFrame:
-    """What was rejected and why, grouped by reason.
-
-    Returns
-    -------
-    DataFrame
-        One row per reason, most rows first: ``reason``, ``n_rows``, ``n_files``, ``files`` (up to three
-        file names), ``example_rows`` (up to five source row numbers, to look the rows up in the files).
-    """
-    frame = _query("SELECT reason, file_name, source_row FROM rejects ORDER BY file_name, source_row",
-                   warehouse_file=warehouse_file)
-    columns = ["reason", "n_rows", "n_files", "files", "example_rows"]
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    rows = []
-    for reason, part in frame.groupby("reason", sort=False):
-        names = list(dict.fromkeys(part["file_name"].astype(str)))
-        rows.append({"reason": reason, "n_rows": len(part), "n_files": len(names),
-                     "files": ", ".join(names[:3]) + (" …" if len(names) > 3 else ""),
-                     "example_rows": ", ".join(str(int(r)) for r in part["source_row"].dropna().head(5))})
-    return pd.DataFrame(rows, columns=columns).sort_values(["n_rows", "reason"], ascending=[False, True],
-                                                           ignore_index=True)
 
 
 def unmapped_survey_questions(*, warehouse_file: Warehouse = None) -> pd.DataFrame:
@@ -397,40 +359,6 @@ def unattributed_accounts(*, warehouse_file: Warehouse = None) -> pd.DataFrame:
                   min(published_at) AS first_post, max(published_at) AS last_post
            FROM posts WHERE account_type = 'unattributed'
            GROUP BY ALL ORDER BY n_posts DESC, platform, account""", warehouse_file=warehouse_file)
-
-
-def coverage_by_month(*, warehouse_file: Warehouse = None, period: str | None = None) -> pd.DataFrame:
-    """Posts per platform and month over the whole data span, with the gaps.
-
-    A gap is a month with no post on a platform that has posts in other months: an export that is
-    missing, or an account that went quiet. Months are cut in the organisation's time zone.
-
-    Returns
-    -------
-    DataFrame
-        One row per platform and month from the first to the last month with posts (or the end of
-        ``period``): ``month``, ``platform``, ``n_posts``, ``n_organisation``, ``n_employee``,
-        ``n_unattributed``, ``gap``.
-    """
-    counts = _query(
-        """SELECT month, platform, count(*) AS n_posts,
-                  count(*) FILTER (WHERE account_type = 'organization') AS n_organisation,
-                  count(*) FILTER (WHERE account_type = 'employee') AS n_employee,
-                  count(*) FILTER (WHERE account_type = 'unattributed') AS n_unattributed
-           FROM post_facts WHERE month IS NOT NULL GROUP BY ALL""", warehouse_file=warehouse_file)
-    columns = ["month", "platform", "n_posts", "n_organisation", "n_employee", "n_unattributed", "gap"]
-    if counts.empty:
-        return pd.DataFrame(columns=columns)
-    counts["month"] = _months(counts["month"])
-    last = counts["month"].max()
-    if period:
-        last = pd.Timestamp(parse_period(period).months[-1])
-        counts = counts[counts["month"] <= last]
-    months = pd.date_range(counts["month"].min(), last, freq="MS")
-    grid = pd.MultiIndex.from_product([months, sorted(counts["platform"].unique())], names=["month", "platform"])
-    table = counts.set_index(["month", "platform"]).reindex(grid, fill_value=0).reset_index()
-    table["gap"] = table["n_posts"] == 0
-    return table[columns]
 
 
 def coverage_note(*, warehouse_file: Warehouse = None) -> str:
@@ -491,47 +419,12 @@ def metric_over_time(
     if department and by == "platform":
         raise ValueError("Department x platform is never published (small groups could be recovered); "
                          "choose by=None for one department, or drop the department filter.")
-    department_value = department if department else (None if by == "department" else ALL)
-    platform_value = None if by == "platform" else ALL
-    conditions, params = ["metric = ?"], [metric]
-    if department_value is None:
-        conditions.append(f"department <> '{ALL}'")
-    else:
-        conditions.append("department = ?")
-        params.append(department_value)
-    if platform_value is None:
-        conditions.append(f"platform <> '{ALL}'")
-    else:
-        conditions.append("platform = ?")
-        params.append(platform_value)
-    table = _query(f"SELECT * FROM monthly_metrics WHERE {' AND '.join(conditions)}", params,
-                   warehouse_file=warehouse_file)
-    table["month"] = _months(table["period"])
-    if period:
-        table = table[table["month"] < pd.Timestamp(parse_period(period).end)]
+    table = datasets.metric_series(metric, department=department or (None if by == "department" else ALL),
+                                   platform=None if by == "platform" else ALL, through=period,
+                                   warehouse_file=warehouse_file)
     table["group"] = table[by] if by else (department or METRICS[metric].label)
     columns = ["month", "group", "value", "n", "n_people", "successes", "sd", "ci_low", "ci_high", "suppressed"]
     return table[columns].sort_values(["group", "month"], ignore_index=True)
-
-
-def _employee_posts(*, warehouse_file: Warehouse, period: Period | None = None,
-                    department: str | None = None) -> pd.DataFrame:
-    conditions, params = ["account_type = 'employee'"], []
-    if period is not None:
-        conditions.append("month < ?")
-        params.append(period.end)
-    if department:
-        conditions.append("department = ?")
-        params.append(department)
-    return _query(f"""SELECT post_uid, platform, account_type, author_key, department, published_at, month, violation,
-                             sentiment_status, compound
-                      FROM post_facts WHERE {' AND '.join(conditions)}""", params, warehouse_file=warehouse_file)
-
-
-def _findings(*, warehouse_file: Warehouse) -> pd.DataFrame:
-    return _query("""SELECT f.post_uid, f.rule_id, f.area, f.severity, f.evidence_redacted, f.dismissed
-                     FROM post_findings f JOIN post_facts p USING (post_uid)
-                     WHERE p.account_type = 'employee'""", warehouse_file=warehouse_file)
 
 
 def adherence_by_area(
@@ -551,9 +444,8 @@ def adherence_by_area(
         ``ci_high`` (Wilson 95 %), ``suppressed``.
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
-    posts = _employee_posts(warehouse_file=warehouse_file, period=chosen)
-    posts["month"] = _months(posts["month"])
-    findings = _findings(warehouse_file=warehouse_file)
+    posts = datasets.employee_posts(through=chosen, warehouse_file=warehouse_file)
+    findings = datasets.employee_findings(warehouse_file=warehouse_file)
     by = ["month", "department"] if department else ["month"]
     pieces = []
     for area in adherence.AREAS:
@@ -592,12 +484,12 @@ def rules_fired(
         ``explanation``.
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
-    posts = _employee_posts(warehouse_file=warehouse_file, period=chosen, department=department)
-    posts = posts[_months(posts["month"]) >= pd.Timestamp(chosen.start)]
+    posts = datasets.employee_posts(through=chosen, department=department, warehouse_file=warehouse_file)
+    posts = posts[posts["month"] >= pd.Timestamp(chosen.start)]
     columns = ["rule_id", "area", "severity", "n_findings", "n_posts", "share_of_posts", "explanation"]
     if department and posts["author_key"].nunique() < _k():
         return pd.DataFrame(columns=columns)
-    findings = _findings(warehouse_file=warehouse_file)
+    findings = datasets.employee_findings(warehouse_file=warehouse_file)
     findings = findings[findings["post_uid"].isin(posts["post_uid"])]
     counts = adherence.rule_counts(findings)
     kept = findings[~findings["dismissed"].astype("boolean").fillna(False).astype(bool)]
@@ -1012,9 +904,8 @@ class _Survey:
 
 def _survey(warehouse_file: Warehouse) -> _Survey:
     with warehouse.read_only(warehouse_file) as con:
-        answers = con.execute("SELECT response_id, item_id, value, value_label, mapped FROM survey_answers "
-                              "WHERE mapped").df()
-        respondents = con.execute("SELECT * FROM respondents").df()
+        answers = datasets.survey_answers(con=con)
+        respondents = datasets.respondents(con=con)
     respondents["department"] = respondents["department"].fillna(NOT_STATED)
     order = respondents.groupby("wave")["submitted_at"].min().sort_values(kind="stable")
     return _Survey(answers, load_codebook().items_frame(), respondents, [str(w) for w in order.index])
@@ -1272,9 +1163,9 @@ def adherence_drivers(*, period: str | None = None, warehouse_file: Warehouse = 
     cells = pd.concat([suppress_small_groups(part, by=["wave", "department"], n="n", values=["score"])
                        for _, part in cells.groupby("construct")], ignore_index=True)
     wide = cells[~cells["suppressed"]].pivot_table(index=["wave", "department"], columns="construct", values="score")
-    rates = _query("""SELECT period AS wave, department, value AS adherence_rate FROM quarterly_metrics
-                      WHERE metric = 'adherence_rate' AND department <> ? AND platform = ? AND NOT suppressed""",
-                   [ALL, ALL], warehouse_file=warehouse_file)
+    rates = datasets.metric_series("adherence_rate", kind="quarter", department=None, warehouse_file=warehouse_file)
+    rates = rates.loc[~rates["suppressed"].astype(bool), ["period", "department", "value"]].rename(
+        columns={"period": "wave", "value": "adherence_rate"})
     joined = wide.reset_index().merge(rates, on=["wave", "department"]).dropna()
     drivers = [c for c in wide.columns]
     if len(joined) <= len(drivers) + 2:
@@ -1319,19 +1210,10 @@ def training_posts(
         completion), ``group`` (``"trained"`` / ``"never trained"``).
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
-    posts = _employee_posts(warehouse_file=warehouse_file, period=chosen, department=department)
-    done = _query("SELECT employee_key AS author_key, min(completed_at) AS completed_at FROM trainings "
-                  "WHERE module = ? GROUP BY 1", [config.get_settings().training_module],
-                  warehouse_file=warehouse_file)
-    posts = posts.dropna(subset=["author_key"]).merge(done, on="author_key", how="left")
-    posts["published_at"] = pd.to_datetime(posts["published_at"], utc=True)
-    posts["completed_at"] = pd.to_datetime(posts["completed_at"], utc=True)
-    posts["completed_at"] = posts["completed_at"].where(posts["completed_at"] < pd.Timestamp(chosen.end, tz="UTC"))
-    posts["trained"] = (posts["completed_at"].notna() & (posts["published_at"] >= posts["completed_at"])).astype(bool)
+    posts = datasets.employee_post_panel(through=chosen, department=department, warehouse_file=warehouse_file)
     scored = posts["sentiment_status"] == "scored"
     posts["positive"] = (posts["compound"] >= POSITIVE_COMPOUND).astype("boolean").where(scored, pd.NA)
     posts["group"] = np.where(posts["completed_at"].notna(), "trained", "never trained")
-    posts["violation"] = posts["violation"].astype(bool)
     return posts[["post_uid", "author_key", "department", "published_at", "violation", "compound", "positive",
                   "completed_at", "trained", "group"]].reset_index(drop=True)
 

@@ -31,9 +31,18 @@ import plotly.graph_objects as go
 import plotly.offline
 from scipy import stats
 
-from analytics import __version__, adherence, charts, config, insights, priorities, survey, warehouse
+from analytics import __version__, adherence, charts, config, datasets, insights, priorities, survey, warehouse
 from analytics import notebook_views as views
 from analytics.codebook import load_codebook
+from analytics.insights import (
+    format_change,
+    format_interval,
+    format_number,
+    format_p,
+    format_percent,
+    format_points,
+    format_value,
+)
 from analytics.metrics import ALL, METRICS, compare_periods, metric_definitions
 from analytics.periods import Period
 
@@ -255,18 +264,8 @@ def print_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
 
 # --- loading ------------------------------------------------------------------------------------------
 
+# what only the report reads; everything the surfaces share comes from analytics.datasets
 _QUERIES = {
-    "monthly": "SELECT * FROM monthly_metrics",
-    "quarterly": "SELECT * FROM quarterly_metrics",
-    "versions": "SELECT version, effective_on, summary, areas_changed FROM policy_versions ORDER BY effective_on",
-    "posts": """SELECT post_uid, platform, account_type, author_key, department, published_at, month, violation
-                FROM post_facts WHERE account_type = 'employee'""",
-    "findings": """SELECT f.post_uid, f.rule_id, f.area, f.severity, f.dismissed
-                   FROM post_findings f JOIN post_facts p USING (post_uid) WHERE p.account_type = 'employee'""",
-    "incidents": """SELECT i.incident_id, i.reported_at, i.area, i.severity, i.detection, t.hours_to_resolve
-                    FROM incidents i JOIN incident_timings t USING (incident_id)""",
-    "respondents": "SELECT * FROM respondents",
-    "answers": "SELECT response_id, item_id, value, mapped FROM survey_answers WHERE mapped",
     "comments": """SELECT c.response_id, c.item_id, c.text, r.wave, r.department, r.submitted_at, r.finished
                    FROM survey_comments c JOIN respondents r USING (response_id)""",
     "files": """SELECT count(DISTINCT file_sha256) AS files, sum(rows_read) AS rows_read,
@@ -275,26 +274,24 @@ _QUERIES = {
     "formats": """SELECT format, count(DISTINCT file_sha256) AS files, sum(rows_read) AS rows_read,
                          sum(rows_loaded) AS rows_loaded, sum(rows_rejected) AS rows_rejected
                   FROM ingest_log WHERE table_name NOT LIKE 'vault:%' GROUP BY format ORDER BY format""",
-    "rejects": """SELECT reason, count(*) AS n_rows, count(DISTINCT file_sha256) AS n_files FROM rejects
-                  GROUP BY reason ORDER BY n_rows DESC, reason""",
-    "through": """SELECT 'posts' AS source, max(published_at) AS latest FROM posts
-                  UNION ALL SELECT 'survey responses', max(submitted_at) FROM respondents
-                  UNION ALL SELECT 'incidents', max(reported_at) FROM incidents
-                  UNION ALL SELECT 'trainings', max(completed_at) FROM trainings
-                  UNION ALL SELECT 'audience comments', max(published_at) FROM audience_comments""",
-    "built": "SELECT max(built_at) AS built_at FROM build_log",
 }
 
 
-def _load(warehouse_file: str | os.PathLike[str] | None) -> dict[str, pd.DataFrame]:
+def _load(warehouse_file: str | os.PathLike[str] | None, period: Period) -> dict[str, Any]:
     with warehouse.read_only(warehouse_file) as con:
         present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if not {"quarterly_metrics", "monthly_metrics", "post_facts", "incident_timings"} <= present:
             raise warehouse.WarehouseMissing("The warehouse has no derived tables yet: run `policy-pulse build`.")
-        data = {name: con.execute(sql).df() for name, sql in _QUERIES.items()}
-    for name, column in (("posts", "published_at"), ("incidents", "reported_at"), ("respondents", "submitted_at")):
-        data[name][column] = pd.to_datetime(data[name][column], utc=True)
-    data["versions"]["effective_on"] = pd.to_datetime(data["versions"]["effective_on"])
+        data: dict[str, Any] = {name: con.execute(sql).df() for name, sql in _QUERIES.items()}
+        data |= {
+            "monthly": datasets.metric_table("month", con=con), "quarterly": datasets.metric_table("quarter", con=con),
+            "versions": datasets.policy_revisions(con=con), "posts": datasets.employee_posts(con=con),
+            "findings": datasets.employee_findings(con=con), "incidents": datasets.incidents(con=con),
+            "respondents": datasets.respondents(con=con), "answers": datasets.survey_answers(con=con),
+            "rejects": datasets.rejects_by_reason(con=con), "through": datasets.data_through(con=con),
+            "coverage": datasets.coverage_by_month(period=_views_period(period), con=con),
+            "built": datasets.last_build(con=con),
+        }
     return data
 
 
@@ -334,52 +331,6 @@ def _cell(text: Any, *, group_size: Any = None, hidden: bool = False, css: str =
     return {"text": "" if text is None else str(text), "group_size": group_size, "hidden": hidden, "css": css}
 
 
-def _pct(value: Any, digits: int = 1) -> str:
-    return insights.format_percent(value, digits)
-
-
-def _ci_rate(low: Any, high: Any) -> str:
-    return f"{_pct(low)} to {_pct(high)}" if pd.notna(low) and pd.notna(high) else "–"
-
-
-def _number(value: Any, digits: int = 0) -> str:
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{float(value):,.{digits}f}"
-
-
-def _value(metric: str, value: Any) -> str:
-    kind = METRICS[metric].kind
-    if value is None or pd.isna(value):
-        return "–"
-    if kind in ("rate", "ratio"):
-        return _pct(value, 1 if kind == "rate" else 2)
-    if kind == "count":
-        return _number(value)
-    if kind == "median":
-        return f"{float(value):,.1f} h"
-    return f"{float(value):+.2f}"
-
-
-def _change(metric: str, change: Any) -> str:
-    if change is None or pd.isna(change):
-        return "–"
-    kind = METRICS[metric].kind
-    if kind in ("rate", "ratio"):
-        return insights.format_points(change)
-    if kind == "count":
-        return f"{float(change):+,.0f}"
-    if kind == "median":
-        return f"{float(change):+,.1f} h"
-    return f"{float(change):+.2f}"
-
-
-def _interval(metric: str, low: Any, high: Any) -> str:
-    if low is None or pd.isna(low) or pd.isna(high):
-        return "–"
-    return f"{_value(metric, low)} to {_value(metric, high)}"
-
-
 def _figure(fig: go.Figure, name: str) -> _Figure:
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     height = fig.layout.height or 460
@@ -404,13 +355,13 @@ def _headline_table(headline: pd.DataFrame) -> _Table:
         if row["suppressed"]:
             value = _cell(charts.hidden_label(), hidden=True)
         else:
-            value = _cell(_value(metric, row["value"]), css="num")
-        p_value = "" if pd.isna(row["p_value"]) else insights.format_p(row["p_value"])
+            value = _cell(format_value(metric, row["value"]), css="num")
+        p_value = "" if pd.isna(row["p_value"]) else format_p(row["p_value"])
         rows.append({"Metric": _cell(row["label"]), "Unit": _cell(METRICS[metric].unit), "Period": _cell(row["period"]),
-                     "Value": value, "95% CI": _cell(_interval(metric, row["ci_low"], row["ci_high"]), css="num"),
-                     "n": _cell(_number(row["n"]), css="num"),
-                     "Previous": _cell(f"{_value(metric, row['previous_value'])} ({row['previous_period']})"),
-                     "Change": _cell(_change(metric, row["change"]), css="num"),
+                     "Value": value, "95% CI": _cell(format_interval(metric, row["ci_low"], row["ci_high"]), css="num"),
+                     "n": _cell(format_number(row["n"]), css="num"),
+                     "Previous": _cell(f"{format_value(metric, row['previous_value'])} ({row['previous_period']})"),
+                     "Change": _cell(format_change(metric, row["change"]), css="num"),
                      "Test": _cell(("significant, " if row["significant"] else "") + p_value if p_value else
                                    "no test for counts, medians and ratios")})
     return _Table(columns=list(rows[0]) if rows else [], rows=rows, caption="Headline numbers",
@@ -439,8 +390,9 @@ def _department_table(table: pd.DataFrame, metrics: Sequence[str], periods: dict
                 line[label] = _cell(charts.hidden_label(k), hidden=True)
             else:
                 sizes.append(r["n_people"])
-                line[label] = _cell(f"{_value(metric, r['value'])} ({_interval(metric, r['ci_low'], r['ci_high'])}; "
-                                    f"n = {_number(r['n'])})", group_size=int(r["n_people"]), css="num")
+                line[label] = _cell(f"{format_value(metric, r['value'])} "
+                                    f"({format_interval(metric, r['ci_low'], r['ci_high'])}; "
+                                    f"n = {format_number(r['n'])})", group_size=int(r["n_people"]), css="num")
         out.append(line)
     return _Table(columns=list(out[0]), rows=out, caption="By department (95% CI; n)", note=_k_note(k))
 
@@ -496,10 +448,7 @@ def _revision_section(views: Any, period: Period, versions: pd.DataFrame, monthl
         if len(match):
             section.lead.append(insights.revision_sentence(match.iloc[0], label="Employee-post sentiment",
                                                            scale="score"))
-    end = pd.Timestamp(period.end)
-    series = monthly[(monthly["metric"] == "adherence_rate") & (monthly["department"] == ALL)
-                     & (monthly["platform"] == ALL)]
-    series = series[pd.to_datetime(series["period"] + "-01") < end]
+    series = datasets.select_series(monthly, metric="adherence_rate", through=period)
     fig = charts.trend_chart(series, metric="adherence_rate", versions=versions, k=k,
                              title="Adherence rate per month, with policy revisions",
                              how_to_read="Each point is one month's share of employee posts without a medium or "
@@ -537,10 +486,11 @@ def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Peri
         verdict = ("significantly " + ("up" if row["change"] > 0 else "down")) if row["significant"] else \
             "no significant change"
         section.lead.append(
-            f"{row['area'].capitalize()}: {_pct(row['adherence_rate'])} of employee posts kept its rules in "
-            f"{current.label} (95% CI {_ci_rate(row['ci_low'], row['ci_high'])}; n = {_number(row['n_posts'])}), "
-            f"{insights.format_points(row['change'])} against {previous.label} ({verdict}, "
-            f"{insights.format_p(row['p_value'])}).")
+            f"{row['area'].capitalize()}: {format_percent(row['adherence_rate'])} of employee posts kept its rules in "
+            f"{current.label} (95% CI {format_interval('adherence_rate', row['ci_low'], row['ci_high'])}; "
+            f"n = {format_number(row['n_posts'])}), "
+            f"{format_points(row['change'])} against {previous.label} ({verdict}, "
+            f"{format_p(row['p_value'])}).")
     # breach shares (0-5 %) show the differences that adherence rates near 100 % hide
     bars = pd.concat([
         pd.DataFrame({"area": ruled["area"], "period": label, "breach": 1 - ruled[f"{prefix}adherence_rate"],
@@ -560,25 +510,26 @@ def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Peri
     for row in by_area.to_dict("records"):
         if not row["has_rules"]:
             table_rows.append({"Area": _cell(row["area"]), "Adherence": _cell("no monitoring rule in this area"),
-                               "95% CI": _cell("–"), "n posts": _cell(_number(row["n_posts"]), css="num"),
+                               "95% CI": _cell("–"), "n posts": _cell(format_number(row["n_posts"]), css="num"),
                                f"{previous.label}": _cell("–"), "Change": _cell("–"), "Test": _cell("–")})
             continue
         table_rows.append({
-            "Area": _cell(row["area"]), "Adherence": _cell(_pct(row["adherence_rate"]), css="num"),
-            "95% CI": _cell(_ci_rate(row["ci_low"], row["ci_high"]), css="num"),
-            "n posts": _cell(_number(row["n_posts"]), css="num"),
-            f"{previous.label}": _cell(f"{_pct(row['previous_adherence_rate'])} (n = "
-                                       f"{_number(row['previous_n_posts'])})", css="num"),
-            "Change": _cell(insights.format_points(row["change"]), css="num"),
-            "Test": _cell(("significant, " if row["significant"] else "") + insights.format_p(row["p_value"])),
+            "Area": _cell(row["area"]), "Adherence": _cell(format_percent(row["adherence_rate"]), css="num"),
+            "95% CI": _cell(format_interval("adherence_rate", row["ci_low"], row["ci_high"]), css="num"),
+            "n posts": _cell(format_number(row["n_posts"]), css="num"),
+            f"{previous.label}": _cell(f"{format_percent(row['previous_adherence_rate'])} (n = "
+                                       f"{format_number(row['previous_n_posts'])})", css="num"),
+            "Change": _cell(format_points(row["change"]), css="num"),
+            "Test": _cell(("significant, " if row["significant"] else "") + format_p(row["p_value"])),
         })
     section.tables.append(_Table(list(table_rows[0]), table_rows, caption=f"Adherence by policy area, {current.label}"))
     rule_rows = [{"Rule": _cell(r["rule_id"]), "Area": _cell(r["area"]), "Severity": _cell(r["severity"]),
-                  "Posts": _cell(_number(r["n_posts"]), css="num"),
+                  "Posts": _cell(format_number(r["n_posts"]), css="num"),
                   "Share of employee posts (95% CI; n)": _cell(
-                      f"{_pct(r['share_of_posts'], 2)} ({_pct(r['share_ci_low'], 2)} to {_pct(r['share_ci_high'], 2)}; "
+                      f"{format_percent(r['share_of_posts'], 2)} ({format_percent(r['share_ci_low'], 2)} to "
+                      f"{format_percent(r['share_ci_high'], 2)}; "
                       f"n = {int(r['n_employee_posts']):,})", css="num"),
-                  f"Posts in {previous.label}": _cell(_number(r["previous_n_posts"]), css="num"),
+                  f"Posts in {previous.label}": _cell(format_number(r["previous_n_posts"]), css="num"),
                   "What the rule checks": _cell(r["explanation"])} for r in rules.to_dict("records")]
     if rule_rows:
         section.tables.append(_Table(list(rule_rows[0]), rule_rows, caption=f"Rules that fired, {current.label}",
@@ -668,7 +619,7 @@ def _survey_section(data: dict[str, pd.DataFrame], waves: tuple[str | None, str 
                 "Change": _cell(f"{r['change']:+.2f}", css="num"),
                 "95% CI": _cell(f"{r['ci_low']:.2f} to {r['ci_high']:.2f}", css="num"),
                 "BH-adjusted p": _cell(("significant, " if r["significant"] is True else "")
-                                       + insights.format_p(r["p_adjusted"])),
+                                       + format_p(r["p_adjusted"])),
                 "n": _cell(f"{int(r['n_previous'])} / {int(r['n_current'])}", css="num",
                            group_size=int(min(r["n_previous"], r["n_current"]))),
             })
@@ -690,10 +641,7 @@ def _incidents_section(by_area: pd.DataFrame, headline: pd.DataFrame, monthly: p
     for metric in ("incidents", "median_hours_to_resolve", "self_reported_share"):
         if metric in by_metric.index:
             section.lead.append(insights.metric_sentence(by_metric.loc[metric].to_dict() | {"metric": metric}, k=k))
-    end = pd.Timestamp(current.end)
-    series = monthly[(monthly["metric"] == "incidents") & (monthly["department"] == ALL)
-                     & (monthly["platform"] == ALL)]
-    series = series[pd.to_datetime(series["period"] + "-01") < end]
+    series = datasets.select_series(monthly, metric="incidents", through=current)
     fig = charts.trend_chart(series, metric="incidents", versions=versions, bars=True, k=k,
                              title="Incidents reported per month",
                              how_to_read="Each bar is the number of incidents (posting mistakes) reported in a month "
@@ -702,7 +650,7 @@ def _incidents_section(by_area: pd.DataFrame, headline: pd.DataFrame, monthly: p
     rows = [{"Area": _cell(r["area"]), current.label: _cell(r["n_current"], css="num"),
              previous.label: _cell(r["n_previous"], css="num"), "Change": _cell(f"{r['change']:+d}", css="num"),
              "Exact test": _cell("–" if pd.isna(r["p_value"]) else
-                                 ("significant, " if r["significant"] else "") + insights.format_p(r["p_value"])),
+                                 ("significant, " if r["significant"] else "") + format_p(r["p_value"])),
              "Self-reported": _cell(r["self_reported"], css="num"),
              "Median hours to resolve": _cell(f"{r['median_hours_to_resolve']:.1f} (n = {r['n_resolved']})"
                                               if pd.notna(r["median_hours_to_resolve"]) else
@@ -715,13 +663,13 @@ def _incidents_section(by_area: pd.DataFrame, headline: pd.DataFrame, monthly: p
 
 
 def _sentiment_section(headline_table: pd.DataFrame, monthly: pd.DataFrame, versions: pd.DataFrame,
-                       current: str, previous: str, end: pd.Timestamp, k: int) -> _Section:
+                       current: str, previous: str, through: Period, k: int) -> _Section:
     section = _Section("sentiment", dict(SECTIONS)["sentiment"])
     metrics = ("employee_sentiment", "organisation_sentiment", "audience_sentiment")
     rows = headline_metrics(headline_table, current=current, previous=previous, metrics=metrics)
     section.lead += [insights.metric_sentence(r, k=k) for r in rows.to_dict("records")]
-    series = monthly[monthly["metric"].isin(metrics) & (monthly["department"] == ALL) & (monthly["platform"] == ALL)]
-    series = series[pd.to_datetime(series["period"] + "-01") < end]
+    series = pd.concat([datasets.select_series(monthly, metric=m, through=through) for m in metrics],
+                       ignore_index=True)
     series = series.assign(series=series["metric"].map(lambda m: METRICS[m].label))
     fig = charts.trend_chart(series, metric="employee_sentiment", series="series", versions=versions, k=k,
                              title="Sentiment of employee posts, organisation posts and audience comments",
@@ -753,15 +701,13 @@ def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame,
                                  f"{100 * r['estimate']:+.1f} points", css="num"),
                  "95% CI": _cell(f"{r['ci_low']:.2f} to {r['ci_high']:.2f}" if r["term"] == "odds_ratio" else
                                  f"{100 * r['ci_low']:.1f} to {100 * r['ci_high']:.1f}", css="num"),
-                 "p": _cell(insights.format_p(r["p_value"])),
+                 "p": _cell(format_p(r["p_value"])),
                  "Posts / employees": _cell(f"{int(r['n_obs']):,} / {int(r['n_clusters']):,}", css="num",
                                             group_size=int(r["n_clusters"]))}
                 for r in effects.to_dict("records")]
         section.tables.append(_Table(list(rows[0]), rows, caption="Effect of the policy training",
                                      note="Standard errors clustered by employee; adjusted for department."))
-    series = monthly[(monthly["metric"] == "training_coverage") & (monthly["department"] == ALL)
-                     & (monthly["platform"] == ALL)]
-    series = series[pd.to_datetime(series["period"] + "-01") < pd.Timestamp(period.end)]
+    series = datasets.select_series(monthly, metric="training_coverage", through=period)
     fig = charts.trend_chart(series, metric="training_coverage", versions=versions, k=k,
                              title="Training coverage at the end of each month",
                              how_to_read="Each point is the share of employees on the roster who have completed the "
@@ -812,7 +758,7 @@ def _voices_section(comments: pd.DataFrame, wave: str | None, k: int) -> _Sectio
 
 def _plain_cell(value: Any) -> str:
     if isinstance(value, float):
-        return _number(value, 2) if not float(value).is_integer() else _number(value)
+        return format_number(value, 2) if not float(value).is_integer() else format_number(value)
     if isinstance(value, list | tuple):
         return "; ".join(str(v) for v in value)
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
@@ -837,8 +783,7 @@ def _revise_section(ranking: pd.DataFrame) -> _Section:
     return section
 
 
-def _methods_section(data: dict[str, pd.DataFrame], views: Any, period: Period, k: int,
-                     warehouse_file: Any) -> _Section:
+def _methods_section(data: dict[str, Any], k: int) -> _Section:
     section = _Section("methods", dict(SECTIONS)["methods"])
     files = data["files"].iloc[0]
     through = data["through"].dropna(subset=["latest"])
@@ -848,14 +793,14 @@ def _methods_section(data: dict[str, pd.DataFrame], views: Any, period: Period, 
     section.lead.append(f"Data coverage: {int(files['files'] or 0):,} files, {int(files['rows_read'] or 0):,} rows "
                         f"read, {int(files['rows_loaded'] or 0):,} loaded and {rejected:,} rejected. "
                         f"Data: {latest_text}.")
-    coverage = views.coverage_by_month(warehouse_file=warehouse_file, period=_views_period(period))
+    coverage = data["coverage"]
     section.lead.append(insights.coverage_sentence(coverage))
     if len(data["rejects"]):
         top = data["rejects"].iloc[0]
         section.lead.append(f'Most common reason for a rejected row: "{top["reason"]}" ({int(top["n_rows"]):,} rows in '
                             f"{int(top['n_files']):,} files).")
-    built = data["built"]["built_at"].iloc[0] if len(data["built"]) else None
-    if built is not None and pd.notna(built):
+    built = data["built"]
+    if built is not None:
         section.lead.append(f"Warehouse built {pd.Timestamp(built):%Y-%m-%d %H:%M} UTC; report by Policy Pulse "
                             f"{__version__}.")
     definitions = metric_definitions()
@@ -864,9 +809,10 @@ def _methods_section(data: dict[str, pd.DataFrame], views: Any, period: Period, 
             for r in definitions.to_dict("records")]
     section.tables.append(_Table(list(rows[0]), rows, caption="Metric definitions"))
     formats = [{"Source format": _cell(r["format"]), "Files": _cell(int(r["files"]), css="num"),
-                "Rows read": _cell(_number(r["rows_read"]), css="num"),
-                "Loaded": _cell(_number(r["rows_loaded"]), css="num"),
-                "Rejected": _cell(_number(r["rows_rejected"]), css="num")} for r in data["formats"].to_dict("records")]
+                "Rows read": _cell(format_number(r["rows_read"]), css="num"),
+                "Loaded": _cell(format_number(r["rows_loaded"]), css="num"),
+                "Rejected": _cell(format_number(r["rows_rejected"]), css="num")}
+               for r in data["formats"].to_dict("records")]
     if formats:
         section.tables.append(_Table(list(formats[0]), formats, caption="Files loaded by source format"))
     gaps = coverage[coverage["gap"]] if len(coverage) else coverage
@@ -953,7 +899,7 @@ def build_report(
         raise ValueError(f"previous ({previous.label}) must come before period ({period.label}).")
     settings = config.get_settings()
     k, tz = settings.k, settings.timezone
-    data = _load(warehouse_file)
+    data = _load(warehouse_file, period)
     waves = priorities.survey_waves(data["respondents"], current=period, previous=previous, timezone=tz)
     table = period_table(data["monthly"], data["quarterly"], [period, previous])
     survey_rows = data["quarterly"][data["quarterly"]["metric"].isin(_SURVEY_METRICS)
@@ -987,12 +933,11 @@ def build_report(
         _adherence_section(by_area, rules, period, previous, adherence_departments, k),
         survey_section,
         _incidents_section(incidents, headline, data["monthly"], versions, period, previous, k),
-        _sentiment_section(table, data["monthly"], versions, period.label, previous.label,
-                           pd.Timestamp(period.end), k),
+        _sentiment_section(table, data["monthly"], versions, period.label, previous.label, period, k),
         _training_section(views, headline, data["monthly"], versions, period, warehouse_file, k),
         _voices_section(data["comments"], waves[0], k),
         _revise_section(ranking),
-        _methods_section(data, views, period, k, warehouse_file),
+        _methods_section(data, k),
     ]
     through = data["through"].dropna(subset=["latest"])
     page = _environment().get_template("report.html.j2").render(
