@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import pytest
 from browser import ARTIFACTS, Server, chart_data, launch, require_chromium, screenshot, wait_for_charts
 
-from analytics import charts, config, dashboard, datasets, warehouse
+from analytics import charts, config, dashboard, datasets, insights, warehouse
 from analytics.adherence import AREAS, rules_frame
 from analytics.metrics import ALL, compare_periods
 from analytics.periods import parse_period
@@ -193,7 +193,8 @@ def test_revision_effect_recovers_a_planted_jump():
     last = result.iloc[-1]
     assert last["version"] == "v2"
     assert last["level_ci_low"] < 0.06 < last["level_ci_high"] and last["level_ci_low"] > 0
-    assert sentence.startswith("Since policy v2 (01 Jul 2025)")
+    assert sentence.startswith("Adherence rose at version v2 (effective 2025-07-01)")
+    assert sentence == insights.revision_sentence(last)
     short = dashboard.revision_effect(series.iloc[:13], versions)
     assert short[0].empty and "Too few months" in short[1]
 

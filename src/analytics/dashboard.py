@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics import config, datasets, insights, priorities, trends, warehouse
+from analytics import config, datasets, insights, priorities, warehouse
+from analytics import notebook_views as views
 from analytics.adherence import AREAS, rules_frame
 from analytics.charts import bar_chart, hidden_label, period_start, trend_chart
 from analytics.codebook import load_codebook
@@ -457,46 +458,21 @@ def area_adherence(data: DashboardData, *, area: str) -> pd.DataFrame:
     return out[["period", "value", "n", "posts_with_finding", "ci_low", "ci_high", "suppressed"]]
 
 
-def revision_effect(series: pd.DataFrame, versions: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The level and slope change of a monthly rate at the last policy revision (interrupted time series).
+def revision_effect(series: pd.DataFrame, versions: pd.DataFrame, *, label: str = "Adherence"
+                    ) -> tuple[pd.DataFrame, str]:
+    """The effect of the policy revisions on a monthly rate and the last one in words.
 
-    ``series`` has ``period`` (``YYYY-MM``), ``value`` and ``n``; all revisions inside the series are
-    fitted jointly (:func:`analytics.trends.interrupted_time_series`, WLS by n) and the last one is
-    reported. Returns ``(result, sentence)``; ``result`` is empty, and the sentence says why, when
-    there are too few months around the revision.
+    ``series`` has ``period`` (``YYYY-MM``), ``value`` and ``n``; the estimate is
+    :func:`analytics.notebook_views.effects_of_revisions` (the one the notebooks and the report show)
+    and the words :func:`analytics.insights.revision_sentence` of the last fitted revision. Returns
+    ``(result, sentence)``; ``result`` is empty, and the sentence says why, when no revision has three
+    months on each side.
     """
-    shown = series.dropna(subset=["value"])
-    shown = shown[shown["n"] > 0]
-    if shown.empty or versions.empty:
-        return pd.DataFrame(), "No revision effect: no monthly series or no policy revisions recorded."
-    first, last = pd.Timestamp(shown["period"].min() + "-01"), pd.Timestamp(shown["period"].max() + "-01")
-    dates = pd.to_datetime(versions["effective_on"])
-    inside = versions[(dates > first) & (dates <= last)]
-    if inside.empty:
-        return pd.DataFrame(), "No policy revision falls inside the months with data."
-    named = dict(zip(pd.to_datetime(inside["effective_on"]), inside["version"], strict=True))
-    for start in range(len(inside)):
-        # an early revision with too few months before it would block the fit; drop revisions from the front
-        try:
-            result = trends.interrupted_time_series(shown, time="period", value="value",
-                                                    interruptions=list(pd.to_datetime(inside["effective_on"])[start:]),
-                                                    weight="n")
-            break
-        except ValueError as error:
-            reason = str(error)
-    else:
-        return pd.DataFrame(), f"Too few months to estimate the effect of the last revision ({reason})"
-    row = result.iloc[-1]
-    version = named.get(pd.Timestamp(row["interruption"]), "?")
-    sentence = (
-        f"Since policy {version} ({pd.Timestamp(row['interruption']):%d %b %Y}): level change "
-        f"{insights.format_points(row['level_change'])} "
-        f"({insights.format_ci(row['level_ci_low'], row['level_ci_high'], scale='points')}, "
-        f"{insights.format_p(row['level_p'])}), slope change {insights.format_points(row['slope_change'], 2)} "
-        f"per month ({insights.format_ci(row['slope_ci_low'], row['slope_ci_high'], scale='points', digits=2)}); "
-        f"{int(row['n_before'])} months before, {int(row['n_after'])} after."
-    )
-    return result.assign(version=[named.get(pd.Timestamp(t), "?") for t in result["interruption"]]), sentence
+    effects = views.effects_of_revisions(series.assign(month=pd.to_datetime(series["period"] + "-01")), versions)
+    if effects.empty:
+        return effects, ("Too few months on each side of a policy revision (three are needed) to estimate its "
+                         "effect yet.")
+    return effects, insights.revision_sentence(effects.iloc[-1], label=label)
 
 
 # --- areas to revise -------------------------------------------------------------------------------
@@ -515,8 +491,9 @@ def revision_priorities(data: DashboardData, *, period: str | None = None) -> pd
     periods = filter_options(data.quarterly)["periods"]
     if not periods:
         return pd.DataFrame()
-    return priorities.revision_ranking(period=parse_period(period or periods[0]), warehouse_file=data.warehouse,
-                                       k=data.k)
+    evidence = priorities.area_evidence(period=parse_period(period or periods[0]), warehouse_file=data.warehouse,
+                                        k=data.k)
+    return priorities.revision_ranking(evidence)
 
 
 # --- widgets ---------------------------------------------------------------------------------------
@@ -795,7 +772,7 @@ def _policy_review(data: DashboardData):
             rules, f"{area}-findings-by-rule.csv", "A finding is a post matching a policy rule; dismissed "
                                                     "false positives are left out.")
         series = area_adherence(data, area=area)
-        effect = revision_effect(series, data.versions)[1]
+        effect = revision_effect(series, data.versions, label=f"Adherence to the {area} rules")[1]
         children += _chart_block(
             trend_chart(series, metric="adherence_rate", versions=data.versions, k=data.k,
                         title=f"{area.capitalize()}: employee posts without a {area} finding, per month",

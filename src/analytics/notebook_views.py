@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics import adherence, charts, config, datasets, insights, survey, trends, warehouse
+from analytics import adherence, charts, config, datasets, insights, priorities, survey, trends, warehouse
 from analytics.codebook import load_codebook
 from analytics.datasets import coverage_by_month, policy_revisions, rejects_by_reason
 from analytics.metrics import ALL, METRICS, compare_periods
@@ -64,6 +64,7 @@ __all__ = [
     "coverage_note",
     "definition",
     "drivers_figure",
+    "effects_of_revisions",
     "event_study_figure",
     "favourability_figure",
     "favourability_heatmap",
@@ -489,45 +490,67 @@ def rules_fired(
     columns = ["rule_id", "area", "severity", "n_findings", "n_posts", "share_of_posts", "explanation"]
     if department and posts["author_key"].nunique() < _k():
         return pd.DataFrame(columns=columns)
-    findings = datasets.employee_findings(warehouse_file=warehouse_file)
-    findings = findings[findings["post_uid"].isin(posts["post_uid"])]
-    counts = adherence.rule_counts(findings)
-    kept = findings[~findings["dismissed"].astype("boolean").fillna(False).astype(bool)]
-    per_rule = kept.groupby("rule_id")["post_uid"].nunique()
-    counts["n_posts"] = counts["rule_id"].map(per_rule).fillna(0).astype("int64")
-    counts["share_of_posts"] = counts["n_posts"] / max(len(posts), 1)
-    table = counts.merge(adherence.rules_frame()[["rule_id", "explanation"]], on="rule_id", how="left")
-    return table[columns].sort_values(["n_posts", "rule_id"], ascending=[False, True], ignore_index=True)
+    return priorities.rules_fired(posts, datasets.employee_findings(warehouse_file=warehouse_file))[columns]
 
 
 def rules_figure(rules: pd.DataFrame, *, period: str) -> go.Figure:
     """Horizontal bars: share of employee posts each rule fired on in the period."""
     shown = rules[rules["n_posts"] > 0].sort_values("n_posts")
-    fig = _figure(f"Which rules fire, {period}", f"% of the period's employee posts; n = "
-                  f"{int(shown['n_posts'].sum()):,} post-rule hits; dismissed findings excluded",
-                  "a longer bar is a rule broken more often; the colour is its severity.",
-                  y_title="", x_title="% of employee posts", height=max(300, 60 + 32 * len(shown)))
     colors = {"high": _UNFAVOURABLE, "medium": "#bf9000", "low": _NEUTRAL}
-    fig.add_trace(go.Bar(y=shown["rule_id"], x=shown["share_of_posts"], orientation="h",
-                         marker={"color": [colors.get(s, _NEUTRAL) for s in shown["severity"]]},
-                         customdata=np.column_stack([shown["n_posts"], shown["area"], shown["severity"]])
-                         if len(shown) else None,
-                         hovertemplate="%{y}: %{x:.1%} of posts (%{customdata[0]} posts; %{customdata[1]}, "
-                                       "%{customdata[2]})<extra></extra>"))
-    fig.update_xaxes(tickformat=".1%")
+    return _ranked_bars(
+        shown, y="rule_id", x="share_of_posts", title=f"Which rules fire, {period}",
+        subtitle=f"% of the period's employee posts; n = {int(shown['n_posts'].sum()):,} post-rule hits; dismissed "
+                 "findings excluded",
+        caption="a longer bar is a rule broken more often; the colour is its severity.", x_title="% of employee posts",
+        colour=[colors.get(s, _NEUTRAL) for s in shown["severity"]], custom=("n_posts", "area", "severity"),
+        hover="%{y}: %{x:.1%} of posts (%{customdata[0]} posts; %{customdata[1]}, %{customdata[2]})<extra></extra>",
+        tickformat=".1%", empty="No rule fired on an employee post in this period.")
+
+
+def _ranked_bars(shown: pd.DataFrame, *, y: str, x: str, title: str, subtitle: str, caption: str, x_title: str,
+                 colour: str | list[str], hover: str, empty: str, custom: Sequence[str] = (),
+                 tickformat: str | None = None, row_height: int = 32, **bar: object) -> go.Figure:
+    """Horizontal bars, one per row of ``shown`` (in display order, bottom first), or why there are none."""
+    fig = _figure(title, subtitle, caption, y_title="", x_title=x_title,
+                  height=max(300, 70 + row_height * len(shown)))
+    fig.add_trace(go.Bar(y=shown[y], x=shown[x], orientation="h", marker={"color": colour},
+                         customdata=np.column_stack([shown[c] for c in custom]) if custom and len(shown) else None,
+                         hovertemplate=hover, **bar))
+    if tickformat:
+        fig.update_xaxes(tickformat=tickformat)
     fig.update_layout(hovermode="closest")
-    return fig if len(shown) else _nothing(fig, "No rule fired on an employee post in this period.")
+    return fig if len(shown) else _nothing(fig, empty)
 
 
 def revision_effects(
     *, period: str | None = None, department: str | None = None, metric: str = "adherence_rate",
     warehouse_file: Warehouse = None,
 ) -> pd.DataFrame:
-    """Effect of each policy revision on a monthly rate: :func:`trends.interrupted_time_series`
-    (weighted by the month's n) on the published monthly series up to the end of ``period``.
+    """Effect of each policy revision on a metric's published monthly series up to the end of ``period``:
+    :func:`effects_of_revisions`.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`effects_of_revisions`.
+    """
+    series = metric_over_time(metric, department=department, period=period, warehouse_file=warehouse_file)
+    return effects_of_revisions(series, policy_revisions(warehouse_file=warehouse_file))
+
+
+def effects_of_revisions(series: pd.DataFrame, revisions: pd.DataFrame) -> pd.DataFrame:
+    """Effect of each policy revision on a monthly series: :func:`trends.interrupted_time_series`
+    (weighted by the month's n, all fitted revisions jointly), every surface's one estimate of it.
 
     Revisions that leave fewer than 3 months on either side (such as the first version, in force from
-    the start) cannot be fitted and are left out.
+    the start) cannot be fitted and are left out; of two revisions less than 3 months apart the later.
+
+    Parameters
+    ----------
+    series : DataFrame
+        ``month`` (month start), ``value``, ``n``; months without a value are left out.
+    revisions : DataFrame
+        ``version``, ``effective_on`` and, optionally, ``summary`` (:func:`policy_revisions`).
 
     Returns
     -------
@@ -536,18 +559,17 @@ def revision_effects(
         :func:`trends.interrupted_time_series` (``interruption``, ``first_month_after``, ``level_change``,
         ``level_ci_low``, ``level_ci_high``, ``level_p``, ``slope_change``, ``slope_ci_low``,
         ``slope_ci_high``, ``slope_p``, ``n_before``, ``n_after``) and ``mean_before``, ``mean_after``,
-        ``months_before``, ``months_after`` (the pooled rate of up to six months either side, not past
+        ``months_before``, ``months_after`` (the n-weighted mean of up to six months either side, not past
         another revision).
     """
-    series = metric_over_time(metric, department=department, period=period, warehouse_file=warehouse_file)
     series = series.dropna(subset=["value"])
-    revisions = policy_revisions(warehouse_file=warehouse_file)
+    series = series[series["n"] > 0]
     empty = pd.DataFrame(columns=_REVISION_COLUMNS)
     if series.empty or revisions.empty:
         return empty
     first, last = series["month"].min(), series["month"].max()
     candidates = []
-    for row in revisions.itertuples():
+    for row in revisions.assign(effective_on=pd.to_datetime(revisions["effective_on"])).itertuples():
         after = row.effective_on.to_period("M").to_timestamp()
         after = after if row.effective_on == after else after + pd.DateOffset(months=1)
         if (series["month"] < after).sum() >= 3 and (series["month"] >= after).sum() >= 3 and first < after <= last:
@@ -569,8 +591,8 @@ def revision_effects(
                     else last + pd.DateOffset(months=1))
         before = series[(series["month"] >= lower) & (series["month"] < after)]
         later = series[(series["month"] >= after) & (series["month"] < upper)]
-        rows.append({"version": row.version, "summary": row.summary,
-                     "mean_before": _pooled(before, metric), "mean_after": _pooled(later, metric),
+        rows.append({"version": row.version, "summary": getattr(row, "summary", ""),
+                     "mean_before": _pooled(before), "mean_after": _pooled(later),
                      "months_before": len(before), "months_after": len(later)})
     return pd.concat([pd.DataFrame(rows), its], axis=1)
 
@@ -580,12 +602,9 @@ _REVISION_COLUMNS = ["version", "summary", "mean_before", "mean_after", "months_
                      "slope_change", "slope_ci_low", "slope_ci_high", "slope_p", "n_before", "n_after"]
 
 
-def _pooled(series: pd.DataFrame, metric: str) -> float:
-    if series.empty:
-        return np.nan
-    if METRICS[metric].kind == "rate":
-        return float(series["successes"].sum() / series["n"].sum())
-    return float(np.average(series["value"], weights=series["n"]))
+def _pooled(series: pd.DataFrame) -> float:
+    # weighting by n pools a rate exactly (sum of successes / sum of n) and a mean by its texts
+    return float(np.average(series["value"], weights=series["n"])) if len(series) else np.nan
 
 
 def revision_figure(series: pd.DataFrame, effects: pd.DataFrame, *, revisions: pd.DataFrame) -> go.Figure:
@@ -875,17 +894,14 @@ def negative_terms_figure(terms: pd.DataFrame, *, source: str) -> go.Figure:
     """Bars: how many of the most negative texts contain each over-represented word."""
     shown = terms.iloc[::-1]
     n_negative = int(terms["n_negative"].iloc[0]) if len(terms) else 0
-    fig = _figure(f"Words of the most negative {source}", f"texts containing the word, among the {n_negative:,} "
-                  "most negative (lowest 10% by compound score)", "a long bar is a word many negative texts share; "
-                  "the label says how many times more common it is there than in the other texts.",
-                  y_title="", x_title="negative texts containing the word",
-                  height=max(300, 80 + 26 * len(shown)))
-    lifts = ["only there" if np.isinf(v) else f"{v:.1f}×" for v in shown["lift"]]
-    fig.add_trace(go.Bar(y=shown["term"], x=shown["docs_negative"], orientation="h", text=lifts,
-                         textposition="outside", marker={"color": _UNFAVOURABLE},
-                         hovertemplate="%{y}: %{x} negative texts (%{text})<extra></extra>"))
-    fig.update_layout(hovermode="closest")
-    return fig if len(shown) else _nothing(fig, "Too few negative texts share a word to name a theme.")
+    return _ranked_bars(
+        shown, y="term", x="docs_negative", title=f"Words of the most negative {source}",
+        subtitle=f"texts containing the word, among the {n_negative:,} most negative (lowest 10% by compound score)",
+        caption="a long bar is a word many negative texts share; the label says how many times more common it is "
+                "there than in the other texts.", x_title="negative texts containing the word",
+        colour=_UNFAVOURABLE, hover="%{y}: %{x} negative texts (%{text})<extra></extra>", row_height=26,
+        empty="Too few negative texts share a word to name a theme.",
+        text=["only there" if np.isinf(v) else f"{v:.1f}×" for v in shown["lift"]], textposition="outside")
 
 
 # --- 04 survey ------------------------------------------------------------------------------------
@@ -1179,19 +1195,14 @@ def drivers_figure(drivers: pd.DataFrame, *, outcome: str, unit: str) -> go.Figu
     shown = drivers.sort_values("relative_weight")
     r2 = insights.format_percent(drivers["r_squared"].iloc[0]) if len(drivers) else "n/a"
     n = int(drivers["n"].iloc[0]) if len(drivers) else 0
-    fig = _figure(f"What drives {outcome}", f"share of explained variance (relative weight); R² = {r2}; n = {n:,} "
-                  f"{unit}", "a longer bar explains more of the differences in the outcome; hover for the "
-                  "standardised beta and its 95% CI (an interval crossing zero is not a clear driver).",
-                  y_title="", x_title="% of explained variance", height=max(300, 90 + 34 * len(shown)))
-    fig.add_trace(go.Bar(y=shown["driver"], x=shown["relative_weight"], orientation="h",
-                         marker={"color": _PALETTE[0]},
-                         customdata=np.column_stack([shown["beta"], shown["ci_low"], shown["ci_high"]])
-                         if len(shown) else None,
-                         hovertemplate="%{y}: %{x:.0%} of R²; beta %{customdata[0]:.2f} (95% CI "
-                                       "%{customdata[1]:.2f} to %{customdata[2]:.2f})<extra></extra>"))
-    fig.update_xaxes(tickformat=".0%")
-    fig.update_layout(hovermode="closest")
-    return fig if len(shown) else _nothing(fig, _EMPTY)
+    return _ranked_bars(
+        shown, y="driver", x="relative_weight", title=f"What drives {outcome}",
+        subtitle=f"share of explained variance (relative weight); R² = {r2}; n = {n:,} {unit}",
+        caption="a longer bar explains more of the differences in the outcome; hover for the standardised beta and "
+                "its 95% CI (an interval crossing zero is not a clear driver).", x_title="% of explained variance",
+        colour=_PALETTE[0], custom=("beta", "ci_low", "ci_high"),
+        hover="%{y}: %{x:.0%} of R²; beta %{customdata[0]:.2f} (95% CI %{customdata[1]:.2f} to "
+              "%{customdata[2]:.2f})<extra></extra>", tickformat=".0%", row_height=34, empty=_EMPTY)
 
 
 # --- 05 training ----------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ order, score, interval and sureness. An area's evidence has three lines, each it
 
 :func:`area_evidence` reads the three from the warehouse for a period and its previous one (the survey
 waves chosen by :func:`survey_waves`), :func:`areas_to_revise` scores and ranks the areas with how sure
-the ranking is, and :func:`evidence_sentence` words one area's evidence.
+the ranking is, :func:`evidence_sentence` words one area's evidence, and :func:`revision_ranking` puts
+the ranking and the words together.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "evidence_table",
     "incidents_by_area",
     "revision_ranking",
+    "rules_fired",
     "survey_waves",
 ]
 
@@ -137,6 +139,46 @@ def area_adherence(
             "significant": bool(test["significant"]),
         })
     return pd.DataFrame(rows)
+
+
+def rules_fired(posts: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
+    """Which rules fired on a set of employee posts (dismissed false positives left out): the rule-level
+    evidence behind an area's adherence, from :func:`analytics.adherence.rule_counts`.
+
+    Parameters
+    ----------
+    posts : DataFrame
+        ``post_uid`` of the employee posts of a period (and group).
+    findings : DataFrame
+        ``post_uid, rule_id, area, severity, dismissed`` (findings of other posts are ignored).
+
+    Returns
+    -------
+    DataFrame
+        One row per rule, most posts first: ``rule_id, area, severity, n_findings``, ``n_posts`` (distinct
+        posts it fired on), ``share_of_posts`` (of the posts), ``share_ci_low``, ``share_ci_high`` (Wilson
+        95 %), ``n_employee_posts`` (the posts), ``explanation``.
+
+    Examples
+    --------
+    >>> posts = pd.DataFrame({"post_uid": list("abcd")})
+    >>> findings = pd.DataFrame({"post_uid": ["a", "a", "b", "z"], "rule_id": "phone", "area": "confidentiality",
+    ...                          "severity": "high", "dismissed": [False, False, True, False]})
+    >>> phone = rules_fired(posts, findings).set_index("rule_id").loc["phone"]
+    >>> int(phone["n_findings"]), int(phone["n_posts"]), float(phone["share_of_posts"])
+    (2, 1, 0.25)
+    """
+    findings = findings[findings["post_uid"].isin(posts["post_uid"])]
+    kept = findings[~findings["dismissed"].astype("boolean").fillna(False).to_numpy(bool)]
+    out = adherence.rule_counts(findings)
+    out["n_posts"] = out["rule_id"].map(kept.groupby("rule_id")["post_uid"].nunique()).fillna(0).astype("int64")
+    total = len(posts)
+    out["share_of_posts"] = out["n_posts"] / max(total, 1)
+    out["share_ci_low"], out["share_ci_high"] = adherence.wilson_interval(out["n_posts"].to_numpy(float),
+                                                                          np.full(len(out), float(total)))
+    out["n_employee_posts"] = total
+    out = out.merge(adherence.rules_frame()[["rule_id", "explanation"]], on="rule_id", how="left")
+    return out.sort_values(["n_posts", "rule_id"], ascending=[False, True], ignore_index=True)
 
 
 def _clarity_items() -> pd.DataFrame:
@@ -553,17 +595,9 @@ def _scaled(values: np.ndarray) -> np.ndarray:
     return np.divide(values, top, out=np.zeros_like(values), where=top > 0)
 
 
-def revision_ranking(
-    *,
-    period: Period,
-    previous: Period | None = None,
-    con: duckdb.DuckDBPyConnection | None = None,
-    warehouse_file: str | os.PathLike[str] | None = None,
-    k: int | None = None,
-) -> pd.DataFrame:
-    """The "areas to revise" ranking every surface shows: :func:`areas_to_revise` of :func:`area_evidence`
-    for ``period`` against ``previous`` (default the preceding period of equal length), with each
-    area's :func:`evidence_sentence`.
+def revision_ranking(evidence: pd.DataFrame) -> pd.DataFrame:
+    """The "areas to revise" ranking every surface shows: :func:`areas_to_revise` of the evidence of
+    :func:`area_evidence`, with each area's :func:`evidence_sentence`.
 
     Returns
     -------
@@ -572,7 +606,6 @@ def revision_ranking(
         adherence_component, clarity_component, incident_component, change_points, rank_probability,
         sureness``) plus ``evidence`` (the sentence), most urgent first.
     """
-    evidence = area_evidence(period=period, previous=previous, con=con, warehouse_file=warehouse_file, k=k)
     sentences = {row["area"]: evidence_sentence(row) for row in evidence.to_dict("records")}
     ranking = areas_to_revise(evidence)
     return ranking.assign(evidence=ranking["area"].map(sentences))

@@ -341,6 +341,14 @@ def _figure(fig: go.Figure, name: str) -> _Figure:
     return _Figure(html=body, title=title, how_to_read=meta.get("how_to_read", ""))
 
 
+def _trend_figure(monthly: pd.DataFrame, metric: str, versions: pd.DataFrame, through: Period, k: int, name: str,
+                  *, title: str, how_to_read: str, bars: bool = False) -> _Figure:
+    """The organisation's monthly series of a metric up to the end of ``through``, revisions marked."""
+    series = datasets.select_series(monthly, metric=metric, through=through)
+    return _figure(charts.trend_chart(series, metric=metric, versions=versions, bars=bars, k=k, title=title,
+                                      how_to_read=how_to_read), name)
+
+
 def _k_note(k: int) -> str:
     return (f"Groups of fewer than {k} people are never shown: their cells read “{charts.hidden_label(k)}”, "
             "and a second cell is hidden where the first could be worked out from the totals.")
@@ -448,13 +456,11 @@ def _revision_section(views: Any, period: Period, versions: pd.DataFrame, monthl
         if len(match):
             section.lead.append(insights.revision_sentence(match.iloc[0], label="Employee-post sentiment",
                                                            scale="score"))
-    series = datasets.select_series(monthly, metric="adherence_rate", through=period)
-    fig = charts.trend_chart(series, metric="adherence_rate", versions=versions, k=k,
-                             title="Adherence rate per month, with policy revisions",
-                             how_to_read="Each point is one month's share of employee posts without a medium or "
-                                         "high finding (higher is better); the band is the 95% CI; dashed lines "
-                                         "mark policy revisions.")
-    section.figures.append(_figure(fig, "revision-adherence"))
+    section.figures.append(_trend_figure(
+        monthly, "adherence_rate", versions, period, k, "revision-adherence",
+        title="Adherence rate per month, with policy revisions",
+        how_to_read="Each point is one month's share of employee posts without a medium or high finding (higher is "
+                    "better); the band is the 95% CI; dashed lines mark policy revisions."))
     rows = []
     for metric, table in (("adherence_rate", its), ("employee_sentiment", sentiment_its)):
         for r in table.to_dict("records") if len(table) else []:
@@ -543,21 +549,13 @@ def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Peri
 
 def _rules_table(posts: pd.DataFrame, findings: pd.DataFrame, current: Period, previous: Period,
                  timezone: str) -> pd.DataFrame:
-    """Rule counts (:func:`adherence.rule_counts`) with the distinct posts each rule fired on."""
-    kept = findings[~findings["dismissed"].astype("boolean").fillna(False).to_numpy(bool)]
-    out = adherence.rule_counts(findings[findings["post_uid"].isin(
-        posts.loc[current.contains(posts["published_at"], timezone).to_numpy(), "post_uid"])])
-    for name, period in (("n_posts", current), ("previous_n_posts", previous)):
-        inside = posts.loc[period.contains(posts["published_at"], timezone).to_numpy(), "post_uid"]
-        fired = kept[kept["post_uid"].isin(inside)].groupby("rule_id")["post_uid"].nunique()
-        out[name] = out["rule_id"].map(fired).fillna(0).astype("int64")
-        if name == "n_posts":
-            total = np.full(len(out), float(len(inside)))
-            out["share_of_posts"] = out["n_posts"] / max(len(inside), 1)
-            out["share_ci_low"], out["share_ci_high"] = adherence.wilson_interval(out["n_posts"].to_numpy(float), total)
-            out["n_employee_posts"] = len(inside)
-    out = out.merge(adherence.rules_frame()[["rule_id", "explanation"]], on="rule_id", how="left")
-    return out.sort_values(["n_posts", "rule_id"], ascending=[False, True], ignore_index=True)
+    """:func:`analytics.priorities.rules_fired` of the period, with the posts each rule fired on before."""
+    def inside(period: Period) -> pd.DataFrame:
+        return posts[period.contains(posts["published_at"], timezone).to_numpy()]
+
+    out = priorities.rules_fired(inside(current), findings)
+    before = priorities.rules_fired(inside(previous), findings).set_index("rule_id")["n_posts"]
+    return out.assign(previous_n_posts=out["rule_id"].map(before).fillna(0).astype("int64"))
 
 
 def _survey_section(data: dict[str, pd.DataFrame], waves: tuple[str | None, str | None], table: pd.DataFrame,
@@ -641,12 +639,11 @@ def _incidents_section(by_area: pd.DataFrame, headline: pd.DataFrame, monthly: p
     for metric in ("incidents", "median_hours_to_resolve", "self_reported_share"):
         if metric in by_metric.index:
             section.lead.append(insights.metric_sentence(by_metric.loc[metric].to_dict() | {"metric": metric}, k=k))
-    series = datasets.select_series(monthly, metric="incidents", through=current)
-    fig = charts.trend_chart(series, metric="incidents", versions=versions, bars=True, k=k,
-                             title="Incidents reported per month",
-                             how_to_read="Each bar is the number of incidents (posting mistakes) reported in a month "
-                                         "(lower is better); dashed lines mark policy revisions.")
-    section.figures.append(_figure(fig, "incidents-monthly"))
+    section.figures.append(_trend_figure(
+        monthly, "incidents", versions, current, k, "incidents-monthly", bars=True,
+        title="Incidents reported per month",
+        how_to_read="Each bar is the number of incidents (posting mistakes) reported in a month (lower is better); "
+                    "dashed lines mark policy revisions."))
     rows = [{"Area": _cell(r["area"]), current.label: _cell(r["n_current"], css="num"),
              previous.label: _cell(r["n_previous"], css="num"), "Change": _cell(f"{r['change']:+d}", css="num"),
              "Exact test": _cell("–" if pd.isna(r["p_value"]) else
@@ -707,13 +704,11 @@ def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame,
                 for r in effects.to_dict("records")]
         section.tables.append(_Table(list(rows[0]), rows, caption="Effect of the policy training",
                                      note="Standard errors clustered by employee; adjusted for department."))
-    series = datasets.select_series(monthly, metric="training_coverage", through=period)
-    fig = charts.trend_chart(series, metric="training_coverage", versions=versions, k=k,
-                             title="Training coverage at the end of each month",
-                             how_to_read="Each point is the share of employees on the roster who have completed the "
-                                         "policy training (higher is better); the band is the 95% CI; dashed lines "
-                                         "mark policy revisions.")
-    section.figures.append(_figure(fig, "training-coverage"))
+    section.figures.append(_trend_figure(
+        monthly, "training_coverage", versions, period, k, "training-coverage",
+        title="Training coverage at the end of each month",
+        how_to_read="Each point is the share of employees on the roster who have completed the policy training "
+                    "(higher is better); the band is the 95% CI; dashed lines mark policy revisions."))
     return section
 
 
@@ -919,7 +914,8 @@ def build_report(
                                               {"adherence_rate": period.label, "employee_sentiment": period.label}, k)
     survey_section, construct_changes = _survey_section(data, waves, table, k)
     incidents = priorities.incidents_by_area(data["incidents"], current=period, previous=previous, timezone=tz, k=k)
-    ranking = priorities.revision_ranking(period=period, previous=previous, warehouse_file=warehouse_file, k=k)
+    ranking = priorities.revision_ranking(priorities.area_evidence(period=period, previous=previous,
+                                                                   warehouse_file=warehouse_file, k=k))
 
     summary = _Section("summary", dict(SECTIONS)["summary"])
     summary.lead = _summary_sentences(headline, latest, construct_changes, ranking, k)
