@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics import config, datasets, insights, priorities, warehouse
+from analytics import config, datasets, engagement, insights, priorities, themes, warehouse
 from analytics import notebook_views as views
 from analytics.adherence import AREAS, rules_frame
 from analytics.charts import bar_chart, hidden_label, period_start, trend_chart
@@ -32,6 +32,7 @@ from analytics.periods import parse_period
 
 __all__ = [
     "KPI_METRICS",
+    "RECOGNITION_MIN_POSTS",
     "DashboardData",
     "Filters",
     "area_adherence",
@@ -43,6 +44,7 @@ __all__ = [
     "leadership",
     "load_data",
     "policy_review",
+    "recognition_lists",
     "refresh_figure",
     "revision_effect",
     "revision_priorities",
@@ -55,6 +57,8 @@ KPI_METRICS = ("adherence_rate", "incidents", "median_hours_to_resolve", "employ
 #: Metrics measured per survey wave rather than per calendar period.
 SURVEY_METRICS = frozenset({"response_rate", "trust_favourability", "clarity_favourability"})
 ORGANISATION = "Organisation"
+#: Posts a person needs in the quarter to be considered for recognition (a quarter holds few posts per person).
+RECOGNITION_MIN_POSTS = 3
 
 
 # --- loading ---------------------------------------------------------------------------------------
@@ -71,6 +75,13 @@ class DashboardData:
     ``month, posts``; ``incidents``: ``month, area, severity, detection, hours_to_resolve`` (no people);
     ``clarity``: favourability of each clarity item per wave (``wave, item_id, area, text, n,
     favourable, ci_low, ci_high, suppressed``). Months are ``YYYY-MM`` strings but in ``coverage``.
+
+    The positive side: ``story``: mission-story share per ``quarter, department``
+    (:func:`analytics.themes.mission_story_share`, k-suppressed); ``mission``: clicks on the
+    organisation's posts linking to each mission page per quarter (:func:`analytics.engagement.mission_value`,
+    ``period, page, n_posts, n_reporting_clicks, clicks``); ``teams``: :func:`~analytics.engagement.team_recognition`
+    per quarter (``period`` added, k-suppressed); ``people``: opted-in people recognised per quarter,
+    ``period, display_name, department`` only (no finding or adherence figure per person).
     """
 
     warehouse: Path
@@ -87,6 +98,10 @@ class DashboardData:
     built_at: pd.Timestamp | None = None
     k: int = 5
     areas: dict[str, str] = field(default_factory=dict)
+    story: pd.DataFrame = field(default_factory=pd.DataFrame)
+    mission: pd.DataFrame = field(default_factory=pd.DataFrame)
+    teams: pd.DataFrame = field(default_factory=pd.DataFrame)
+    people: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 _NOT_BUILT = ("The warehouse {name} has not been built yet: run `policy-pulse build` (or `make demo` for the "
@@ -135,6 +150,7 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
                                      "WHERE account_type = 'employee' GROUP BY month").df()
         incidents = datasets.incidents(con=con)[["month", "area", "severity", "detection", "hours_to_resolve"]]
         clarity = _clarity(con, settings.k)
+        positive = _positive_side(con, tables, filter_options(quarterly)["periods"], settings.k)
     for frame in (findings, area_posts, employee_posts, incidents):
         frame["month"] = _month_text(frame["month"]) if len(frame) else pd.Series(dtype=str)
     return DashboardData(
@@ -144,8 +160,23 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
                                                                                              ignore_index=True),
         incidents=incidents, clarity=clarity,
         data_through=None if pd.isna(through["posts"]) else through["posts"], built_at=built, k=settings.k,
-        areas=load_codebook().areas,
+        areas=load_codebook().areas, **positive,
     )
+
+
+def _positive_side(con, tables: set[str], quarters: Sequence[str], k: int) -> dict[str, pd.DataFrame]:
+    """Mission stories, mission value and recognition (empty frames before a build derived themes)."""
+    if not {"post_themes", "amplifications"} <= tables:
+        return {}
+    mission = engagement.mission_value(con, period="quarter")
+    mission = mission[mission["source"] == "organisation"].drop(columns="source").reset_index(drop=True)
+    teams = [engagement.team_recognition(con, period=q, k=k).assign(period=q) for q in quarters]
+    # the name and department are all the dashboard ever holds about a recognised person
+    people = [engagement.individual_recognition(con, period=q, min_posts=RECOGNITION_MIN_POSTS)
+              .assign(period=q)[["period", "display_name", "department"]] for q in quarters]
+    return {"story": themes.mission_story_share(con, by=("quarter", "department"), k=k), "mission": mission,
+            "teams": pd.concat(teams, ignore_index=True) if teams else pd.DataFrame(),
+            "people": pd.concat(people, ignore_index=True) if people else pd.DataFrame()}
 
 
 def _clarity(con, k: int) -> pd.DataFrame:
@@ -498,6 +529,66 @@ def revision_priorities(data: DashboardData, *, period: str | None = None) -> pd
 
 # --- widgets ---------------------------------------------------------------------------------------
 
+def recognition_lists(data: DashboardData, *, period: str, department: str = ALL
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Who to recognise in a quarter: teams (k-safe) and the people who opted in to be named.
+
+    Returns
+    -------
+    tuple of DataFrame
+        ``teams``: the recognised departments (``department, n_people, n_posts, adherence_rate,
+        engagement_per_post, mean_sentiment, mission_story_share``; suppressed departments are never
+        recognised); ``people``: ``display_name, department`` of the recognised opted-in people. With a
+        department chosen, both keep that department only.
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> empty = pd.DataFrame()
+    >>> data = DashboardData(Path("w"), *([empty] * 9), teams=pd.DataFrame({"period": ["2026-Q1"] * 2,
+    ...     "department": ["Comms", "Finance"], "n_people": [9, 4], "n_posts": [40, 20], "adherence_rate": 0.9,
+    ...     "engagement_per_post": 5.0, "mean_sentiment": 0.3, "mission_story_share": 0.2,
+    ...     "recognised": [True, False], "suppressed": [False, True]}),
+    ...     people=pd.DataFrame({"period": ["2026-Q1"], "display_name": ["Ada L."], "department": ["Comms"]}))
+    >>> teams, people = recognition_lists(data, period="2026-Q1")
+    >>> teams["department"].tolist(), people["display_name"].tolist()
+    (['Comms'], ['Ada L.'])
+    """
+    team_columns = ["department", "n_people", "n_posts", "adherence_rate", "engagement_per_post", "mean_sentiment",
+                    "mission_story_share"]
+    teams, people = data.teams, data.people
+    if teams.empty:
+        teams = pd.DataFrame(columns=["period", "recognised", "suppressed", *team_columns])
+    if people.empty:
+        people = pd.DataFrame(columns=["period", "display_name", "department"])
+    teams = teams[(teams["period"] == period) & teams["recognised"].astype(bool) & ~teams["suppressed"].astype(bool)]
+    people = people[people["period"] == period]
+    if department != ALL:
+        teams = teams[teams["department"] == department]
+        people = people[people["department"] == department]
+    return (teams[team_columns].reset_index(drop=True),
+            people[["display_name", "department"]].reset_index(drop=True))
+
+
+def _recognition_html(teams: pd.DataFrame, people: pd.DataFrame, period: str, k: int) -> str:
+    if teams.empty:
+        team_text = "No team met all three bars this quarter."
+    else:
+        team_text = ", ".join(
+            f"<b>{html.escape(str(t.department))}</b> ({insights.format_percent(t.adherence_rate)} of posts within "
+            f"the policy, {t.engagement_per_post:.1f} interactions per post, {int(t.n_people)} people)"
+            for t in teams.itertuples())
+    names = (", ".join(f"{html.escape(str(p.display_name))} ({html.escape(str(p.department))})"
+                       for p in people.itertuples())
+             or "Nobody who opted in to be named met the bars this quarter.")
+    return (f"<div class='pp-recognition' style='font-size:13px'><h3>Recognition, {html.escape(period)}</h3>"
+            f"<p><b>Teams:</b> {team_text}</p><p><b>People (only those who opted in to be named):</b> "
+            f"<span class='pp-people'>{names}</span></p><p style='font-size:12px;color:#555'>A team is recognised "
+            f"when its posts' adherence and engagement per post are at least the organisation's and their tone "
+            f"is positive; teams of fewer than {k} people are never shown. People are named only with their "
+            f"consent, by the name they chose; no one's policy findings are listed here.</p></div>")
+
+
 def csv_link(frame: pd.DataFrame, filename: str, label: str = "Download this chart's data (CSV)") -> str:
     """An HTML link that downloads ``frame`` as CSV from a data: URI (no server round trip).
 
@@ -602,21 +693,33 @@ class LeadershipDashboard:
             control.observe(self._on_change, names="value")
         self.tiles = {m: widgets.HTML() for m in KPI_METRICS}
         self.charts = self._chart_slots()
-        for chart in self.charts:
+        self.story_charts = self._story_slots()
+        for chart in (*self.charts, *self.story_charts):
             frame = chart.frame(self.filters)
             chart.widget = chart.draw(frame, self.filters)
             chart.link = widgets.HTML(csv_link(frame, f"{chart.key}.csv"))
             chart.caption = widgets.HTML(self._caption(chart.key))
+        self.recognition = widgets.HTML()
+        self.recognition_link = widgets.HTML()
         self._refresh_tiles()
+        self._refresh_recognition()
         grid = widgets.GridBox(list(self.tiles.values()), layout=widgets.Layout(
             grid_template_columns="repeat(auto-fill, minmax(250px, 1fr))", grid_gap="10px", width="100%"))
-        blocks = [widgets.VBox([c.widget, c.caption, c.link], layout=widgets.Layout(margin="8px 0 18px 0"))
-                  for c in self.charts]
+
+        def blocks(charts: list[_Chart]) -> list:
+            return [widgets.VBox([c.widget, c.caption, c.link], layout=widgets.Layout(margin="8px 0 18px 0"))
+                    for c in charts]
+
         self.widget = widgets.VBox([
             _header("Social-media policy: how it is working", data),
             widgets.HBox([self.period, self.department, self.platform]), self.note,
             widgets.HTML("<h2>Key figures</h2>"), grid,
-            widgets.HTML("<h2>Trends</h2>"), *blocks,
+            widgets.HTML("<h2>Trends</h2>"), *blocks(self.charts),
+            widgets.HTML("<h2 id='telling-our-story'>Telling our story</h2><p style='font-size:13px;color:#555'>"
+                         "The positive side of the policy: employees sharing the mission, the organisation's posts "
+                         "they amplify, the visits to our donate and volunteer pages those posts bring, and the "
+                         "teams and people to thank.</p>"),
+            *blocks(self.story_charts), self.recognition, self.recognition_link,
         ])
 
     def _caption(self, key: str) -> str:
@@ -658,6 +761,59 @@ class LeadershipDashboard:
                 monthly_slot("incidents", bars=True), monthly_slot("median_hours_to_resolve"),
                 monthly_slot("training_coverage"), _Chart("survey", survey_frame, survey_draw)]
 
+    def _story_slots(self) -> list[_Chart]:
+        """Mission stories and amplifiers (published, k-safe monthly rows) and clicks on mission pages."""
+        monthly, versions, k = self.data.monthly, self.data.versions, self.data.k
+        reading = {
+            "mission_story_share": "Each point is one month's share of employee posts telling a mission story "
+                                   "(higher is better); the band is the 95% CI; dashed lines mark policy revisions.",
+            "amplifier_share": "Each point is the share of everyone on the roster that month who shared an "
+                               "organisation post at least once; the band is the 95% CI; dashed lines mark policy "
+                               "revisions.",
+        }
+
+        def story_slot(metric: str) -> _Chart:
+            def frame(f: Filters) -> pd.DataFrame:
+                return trend_frame(monthly, metric=metric, department=f.department, platform=f.platform,
+                                   through=f.period)
+
+            def draw(rows: pd.DataFrame, f: Filters):
+                return trend_chart(rows, metric=metric, series="series", versions=versions, k=k,
+                                   reference=ORGANISATION, title=self._title(metric, f), how_to_read=reading[metric],
+                                   widget=True)
+
+            return _Chart(metric, frame, draw)
+
+        def mission_frame(f: Filters) -> pd.DataFrame:
+            columns = ["series", "period", "value", "n", "n_people", "ci_low", "ci_high", "suppressed"]
+            mission = self.data.mission
+            if mission.empty:
+                return pd.DataFrame(columns=columns)
+            end = pd.Timestamp(parse_period(f.period).end)
+            shown = mission[(mission["page"] != engagement.SHORT_LINK_PAGE)
+                            & (period_start(mission["period"]).to_numpy() < end)]
+            return pd.DataFrame({"series": "Clicks to the " + shown["page"].astype(str) + " page",
+                                 "period": shown["period"], "value": shown["clicks"], "n": shown["n_posts"],
+                                 "n_people": np.nan, "ci_low": np.nan, "ci_high": np.nan, "suppressed": False})[columns]
+
+        def mission_draw(rows: pd.DataFrame, f: Filters):
+            scope = " — organisation posts (not broken down)" if f.department != ALL or f.platform != ALL else ""
+            return trend_chart(rows, metric="mission_clicks", series="series", versions=versions, bars=True, k=k,
+                               title=f"Mission value: clicks to our mission pages per quarter{scope}",
+                               axis_title="Clicks on posts linking to the page",
+                               how_to_read="Each bar is one quarter's clicks on our posts linking to that page (a "
+                                           "proxy for visits); no advertising-equivalent value is estimated; "
+                                           "dashed lines mark policy revisions.", widget=True)
+
+        return [story_slot("mission_story_share"), story_slot("amplifier_share"),
+                _Chart("mission_clicks", mission_frame, mission_draw)]
+
+    def _refresh_recognition(self) -> None:
+        f = self.filters
+        teams, people = recognition_lists(self.data, period=f.period, department=f.department)
+        self.recognition.value = _recognition_html(teams, people, f.period, self.data.k)
+        self.recognition_link.value = csv_link(teams, "teams-recognised.csv", "Download the teams recognised (CSV)")
+
     def _scope(self, f: Filters, *, survey: bool = False) -> str:
         if f.department != ALL:
             return f" — {f.department} vs organisation"
@@ -691,7 +847,8 @@ class LeadershipDashboard:
     def refresh(self) -> None:
         """Redraw tiles, charts and download links for the current filters."""
         self._refresh_tiles()
-        for chart in self.charts:
+        self._refresh_recognition()
+        for chart in (*self.charts, *self.story_charts):
             frame = chart.frame(self.filters)
             refresh_figure(chart.widget, chart.draw(frame, self.filters))
             chart.link.value = csv_link(frame, f"{chart.key}.csv")
@@ -760,6 +917,8 @@ def _policy_review(data: DashboardData):
             f"{html.escape(data.areas.get(area, ''))}</p><p style='font-size:13px'><b>Rank "
             f"{int(evidence.loc[area, 'rank'])}.</b> {html.escape(evidence.loc[area, 'evidence'])}</p>"))
         children.append(widgets.HTML(_area_table(data, area, period, previous)))
+        if area == "engagement":
+            children += _engagement_blocks(data, period)
         if area not in has_rules:
             continue
         rules = findings_by_rule(data, area=area, periods=[previous, period])
@@ -779,6 +938,47 @@ def _policy_review(data: DashboardData):
                         axis_title="Posts without a finding (% of employee posts)", widget=True),
             series, f"{area}-adherence.csv", f"Effect of the last revision: {effect}")
     return widgets.VBox(children)
+
+
+def _engagement_blocks(data: DashboardData, period: str) -> list:
+    """Mission-story share and amplifier share by department (k-safe) and the content themes' labels."""
+    import ipywidgets as widgets
+
+    story = data.story
+    if story.empty:
+        story = pd.DataFrame(columns=["quarter", "department", "n_posts", "mission_story_share", "ci_low", "ci_high",
+                                      "suppressed"])
+    story = story[story["quarter"] == period].drop(columns="quarter")
+    amplifiers = data.quarterly[(data.quarterly["metric"] == "amplifier_share") & (data.quarterly["period"] == period)
+                                & (data.quarterly["department"] != ALL) & (data.quarterly["platform"] == ALL)]
+    amplifiers = amplifiers[["department", "value", "n", "n_people", "ci_low", "ci_high", "suppressed"]].rename(
+        columns={"value": "amplifier_share", "n": "people_on_roster"})
+    themes_table = themes.taxonomy_frame()[["theme", "label", "description", "mission_story"]]
+    rows = "".join(f"<tr><td>{html.escape(t.label)}</td><td style='color:#666'>{html.escape(t.theme)}</td>"
+                   f"<td>{html.escape(t.description)}</td><td>{'yes' if t.mission_story else ''}</td></tr>"
+                   for t in themes_table.itertuples())
+    blocks = _chart_block(
+        bar_chart(story, category="department", value="mission_story_share", n="n_posts", ci=("ci_low", "ci_high"),
+                  suppressed="suppressed", percent=True, k=data.k,
+                  title=f"Engagement: mission-story share of employee posts by department, {period}",
+                  axis_title="Mission stories (% of employee posts)",
+                  how_to_read="Longer bars mean more of a department's posts tell a mission story; whiskers are 95% "
+                              "CIs; departments of fewer than k authors are hidden.", widget=True),
+        story, "mission-story-share-by-department.csv", METRICS["mission_story_share"].definition)
+    blocks += _chart_block(
+        bar_chart(amplifiers, category="department", value="amplifier_share", n="people_on_roster",
+                  ci=("ci_low", "ci_high"), suppressed="suppressed", percent=True, k=data.k,
+                  title=f"Engagement: employees amplifying organisation posts by department, {period}",
+                  axis_title="Employees who shared an organisation post (% of the roster)",
+                  how_to_read="Longer bars mean more of a department took part; whiskers are 95% CIs; small "
+                              "departments are hidden.", widget=True),
+        amplifiers, "amplifier-share-by-department.csv", METRICS["amplifier_share"].definition)
+    blocks.append(widgets.HTML(
+        "<h3>Content themes</h3><table class='pp-themes' style='font-size:13px;border-collapse:collapse'><thead><tr "
+        "style='text-align:left;border-bottom:1px solid #999'><th>Theme</th><th>Id</th><th>What it covers</th>"
+        "<th>Mission story</th></tr></thead><tbody>" + rows + "</tbody></table>"))
+    blocks.append(widgets.HTML(csv_link(themes_table, "content-themes.csv", "Download the themes (CSV)")))
+    return blocks
 
 
 def _area_table(data: DashboardData, area: str, period: str, previous: str) -> str:
