@@ -40,11 +40,14 @@ __all__ = [
     "format_value",
     "gap_list",
     "metric_sentence",
+    "mission_value_sentence",
     "negative_terms_sentence",
+    "recognition_sentence",
     "reliability_sentence",
     "revision_sentence",
     "rules_sentence",
     "seasonality_sentence",
+    "story_sentence",
     "survey_change_sentences",
     "training_sentences",
 ]
@@ -676,3 +679,72 @@ def data_quality_sentences(
     if len(coverage):
         sentences.append(coverage_sentence(coverage))
     return sentences
+
+
+# --- the positive side ----------------------------------------------------------------------------
+
+def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
+    """Mission stories among employee posts and the engagement they earn: a row of
+    :func:`analytics.themes.mission_story_share`.
+
+    Examples
+    --------
+    >>> row = {"n_posts": 400, "n_mission": 80, "mission_story_share": 0.2, "ci_low": 0.16, "ci_high": 0.24,
+    ...        "engagement_ratio": 1.5, "suppressed": False}
+    >>> print(story_sentence(row, period="2026-Q3"))
+    In 2026-Q3, 20% of employee posts told a mission story (95% CI 16% to 24%; 80 of 400 posts), and they
+    earned 1.5 times the engagement of other posts: the policy's encouragement to share the mission is
+    worth keeping.
+    """
+    if row.get("suppressed") or _missing(row.get("mission_story_share")):
+        return f"Too few people posted in {period} to show the share of mission stories."
+    text = (f"In {period}, {format_percent(row['mission_story_share'])} of employee posts told a mission story "
+            f"({format_ci(row['ci_low'], row['ci_high'], scale='rate')}; {int(row['n_mission'])} of "
+            f"{int(row['n_posts'])} posts)")
+    ratio = row.get("engagement_ratio")
+    if _missing(ratio):
+        return text + "."
+    if ratio >= 1:
+        return (text + f", and they earned {ratio:.1f} times the engagement of other posts: the policy's "
+                "encouragement to share the mission is worth keeping.")
+    return (text + f", but they earned only {ratio:.1f} times the engagement of other posts: mission stories "
+            "need better support (examples, visuals) in the policy's guidance.")
+
+
+def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
+    """Clicks on the organisation's posts linking to its mission pages in a period: rows of
+    :func:`analytics.engagement.mission_value` (``period, page, source, n_posts, clicks``).
+
+    Examples
+    --------
+    >>> mission = pd.DataFrame({"period": "2026-Q3", "page": ["donate", "volunteer"], "source": "organisation",
+    ...                         "n_posts": [10, 4], "clicks": [120.0, 45.0]})
+    >>> print(mission_value_sentence(mission, period="2026-Q3"))
+    In 2026-Q3 our posts linking to the donate page drew 120 clicks (10 posts), to the volunteer page 45 clicks
+    (4 posts).
+    """
+    rows = mission[(mission["period"] == period) & (mission["source"] == "organisation")
+                   & mission["clicks"].notna()]
+    if rows.empty:
+        return f"No click counts for posts linking to our mission pages in {period}."
+    parts = [f"to the {r.page} page {format_number(r.clicks)} clicks ({_count(r.n_posts, 'post')})"
+             for r in rows.itertuples()]
+    parts[0] = parts[0].replace(" page ", " page drew ", 1)
+    return f"In {period} our posts linking " + ", ".join(parts) + "."
+
+
+def recognition_sentence(teams: pd.DataFrame, people: pd.DataFrame, *, period: str) -> str:
+    """Who to thank: the recognised teams (:func:`analytics.engagement.team_recognition`) and how many
+    opted-in people were recognised (never their findings).
+
+    Examples
+    --------
+    >>> teams = pd.DataFrame({"department": ["Comms", "Finance"], "recognised": [True, False]})
+    >>> print(recognition_sentence(teams, pd.DataFrame({"display_name": ["Ada L."]}), period="2026-Q3"))
+    In 2026-Q3 Comms combined high adherence with strong, positive engagement; 1 person who opted in to be
+    named did too.
+    """
+    names = teams.loc[teams["recognised"].astype(bool), "department"].tolist() if len(teams) else []
+    who = ", ".join(names) if names else "no team"
+    return (f"In {period} {who} combined high adherence with strong, positive engagement; "
+            f"{len(people)} {'person' if len(people) == 1 else 'people'} who opted in to be named did too.")
