@@ -130,7 +130,8 @@ def _wilson(successes: pd.Series, n: pd.Series) -> tuple[np.ndarray, np.ndarray]
 
 
 def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -> pd.DataFrame:
-    """Label the grouping, add CIs, and suppress small people-groups (with complementary cells)."""
+    """Label the grouping and add CIs; small people-groups are suppressed later, over the whole table
+    (:func:`_suppress`), so that a cell can be hidden because of another table or another piece."""
     table = table.copy()
     table["metric"] = metric.name
     for column in ("department", "platform"):
@@ -146,10 +147,87 @@ def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -
         if column not in table:
             table[column] = np.nan
     table["suppressed"] = False
-    if grouping is not None and metric.by_people and not table.empty:
-        table = suppress_small_groups(table, by=["period", grouping], n="n_people",
-                                      values=["value", "n", "successes", "sd", "ci_low", "ci_high"], k=k)
+    table["_pending"] = grouping is not None and metric.by_people
+    return table[[*_OUTPUT, "_pending"]]
+
+
+_BLANKED = ["value", "n", "successes", "sd", "ci_low", "ci_high"]
+
+
+def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None) -> pd.DataFrame:
+    """Suppress every people-grouped piece (metric x grouping), jointly with what else is published.
+
+    * Lines are the groups of one period: their total is the published ``(all)`` row.
+    * With ``months`` (the published monthly table), a quarter's cell is hidden whenever one of its
+      months is hidden there, else the month would be the quarter minus the other months.
+    * A rate's numerator and its complement stay unrecoverable (``nonzero``), so no hidden group is
+      pinned to "none" or "all" of its posts.
+    * A period whose hidden groups its line cannot protect (one group alone, too few people in all)
+      gets explicit zero rows for every other group the piece has in any period: all its cells are
+      then hidden, and a zero row looks like a small group, so the published total says no more than
+      the organisation's figure. Where there is no other group to add, the ``(all)`` row is hidden.
+    """
+    forced: set[tuple] = set()
+    in_months: set[tuple] = set()
+    if months is not None:
+        grouped = months[(months["department"] != ALL) | (months["platform"] != ALL)]
+        keys = list(zip(grouped["metric"], grouped["period"].map(_quarter_of), grouped["department"],
+                        grouped["platform"], strict=True))
+        forced = {key for key, hidden in zip(keys, grouped["suppressed"].astype(bool), strict=True) if hidden}
+        # a group with a (zero) row in a month but none in its quarter would say "none in the other months"
+        in_months = set(keys)
+    done, exposed_totals = [table[~table["_pending"]]], set()
+    pending = table[table["_pending"]]
+    groupings = np.where(pending["department"] != ALL, "department", "platform")
+    for (metric, grouping), piece in pending.groupby(["metric", groupings], sort=False):
+        rate = METRICS[metric].kind == "rate"
+        present = set(zip(piece["period"], piece[grouping], strict=True))
+        column = 2 if grouping == "department" else 3
+        missing = {(key[1], key[column]) for key in in_months
+                   if key[0] == metric and key[5 - column] == ALL and key[column] != ALL} - present
+        piece = pd.concat([piece, _zero_rows(metric, grouping, missing, rate)], ignore_index=True)
+        piece = piece.assign(_forced=[key in forced for key in zip(
+            piece["metric"], piece["period"], piece["department"], piece["platform"], strict=True)],
+            _failures=piece["n"] - piece["successes"] if rate else np.nan)
+        options = dict(by=["period", grouping], along=[grouping], n="n_people", values=_BLANKED, k=k,
+                       hide="_forced", nonzero=["successes", "_failures"] if rate else [], report_exposed=True)
+        out = suppress_small_groups(piece, **options)
+        exposed = set(out.loc[out["exposed"], "period"])
+        if exposed:
+            present = set(zip(piece["period"], piece[grouping], strict=True))
+            zeros = {(period, group) for period in exposed for group in piece[grouping].unique()} - present
+            if zeros:
+                zeros = _zero_rows(metric, grouping, zeros, rate).assign(_forced=False)
+                out = suppress_small_groups(pd.concat([piece, zeros], ignore_index=True), **options)
+            # completed with every group, a line whose cells are all hidden says only its total (a zero row
+            # and a small group look alike); a line of one group alone says its group's count
+            alone = out.loc[out["exposed"], "period"].value_counts()
+            exposed_totals |= {(metric, period) for period in alone.index[alone < 2]}
+        done.append(out.drop(columns=["exposed", "_forced", "_failures"]))
+    table = pd.concat(done, ignore_index=True)
+    totals = [key in exposed_totals for key in zip(table["metric"], table["period"], strict=True)]
+    totals = np.asarray(totals, dtype=bool) & (table["department"] == ALL).to_numpy() & (
+        table["platform"] == ALL).to_numpy()
+    table.loc[totals, "suppressed"] = True
+    table.loc[totals, ["n_people", *_BLANKED]] = np.nan
     return table[_OUTPUT]
+
+
+def _zero_rows(metric: str, grouping: str, cells: set[tuple], rate: bool) -> pd.DataFrame:
+    """Explicit rows for groups without data in a period (``cells``: period, group)."""
+    zeros = pd.DataFrame(sorted(cells, key=str), columns=["period", grouping])
+    zeros = zeros.assign(metric=metric, n=0.0, n_people=0.0, successes=0.0 if rate else np.nan,
+                         _failures=0.0 if rate else np.nan, suppressed=False, _pending=True)
+    for column in ("department", "platform"):
+        if column != grouping:
+            zeros[column] = ALL
+    if METRICS[metric].kind == "count":
+        zeros["value"] = 0.0
+    return zeros
+
+
+def _quarter_of(month: str) -> str:
+    return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
 
 
 def _grouped(frame: pd.DataFrame, grouping: str | None, aggregate) -> pd.DataFrame:
@@ -198,11 +276,14 @@ def _periods(stamps: pd.Series, kind: str) -> pd.Series:
     return months.dt.year.astype(str) + "-Q" + months.dt.quarter.astype(str)
 
 
-def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: int | None = None) -> pd.DataFrame:
+def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: int | None = None,
+                   months: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every metric per period (``kind`` = ``"month"`` or ``"quarter"``) for the fixed groupings.
 
     Reads the derived ``post_facts`` and ``incident_timings`` tables and the canonical survey,
-    training and roster tables of an open warehouse connection.
+    training and roster tables of an open warehouse connection. A quarterly table is suppressed
+    jointly with the monthly one (a quarter's cell is hidden where one of its months is): pass the
+    published monthly table as ``months``, else it is computed again.
 
     Returns
     -------
@@ -216,6 +297,8 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
     if kind not in ("month", "quarter"):
         raise ValueError(f"kind={kind!r}: choose 'month' or 'quarter'.")
     k = config.get_settings().k if k is None else k
+    if kind == "quarter" and months is None:
+        months = period_metrics(con, kind="month", k=k)
     facts = con.execute("SELECT * FROM post_facts").df()
     facts["period"] = _periods(facts["month"], kind)
     # grouping keys as categories: the many groupbys below reuse their codes instead of hashing a million
@@ -250,7 +333,9 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
     pieces.extend(_training(con, kind, k))
     if kind == "quarter":
         pieces.extend(_survey(con, k))
-    table = pd.concat([p for p in pieces if not p.empty], ignore_index=True)
+    pieces = [p.assign(_pending=p.get("_pending", False)) for p in pieces if not p.empty]
+    table = pd.concat(pieces, ignore_index=True).astype({"_pending": bool})
+    table = _suppress(table, k, months if kind == "quarter" else None)
     return table.sort_values(["metric", "department", "platform", "period"], ignore_index=True)
 
 

@@ -3,7 +3,8 @@
 * ``employee_key = HMAC-SHA256(key, lower(email))``. The key lives outside the project folder
   (``POLICY_PULSE_KEY`` or a 0600 key file in :func:`analytics.config.config_dir`).
 * :func:`suppress_small_groups` hides every group with fewer than ``k`` people and, where one hidden
-  cell could be recovered from the totals a table publishes (differencing), hides more cells.
+  cell could be recovered from a line's total (differencing), hides more cells; it reports lines no
+  cell of theirs can protect, whose totals the caller must not publish as they are.
 * :class:`Scrubber` is the one pass every string goes through before anything is written.
 """
 
@@ -353,14 +354,33 @@ def suppress_small_groups(
     n: str = "n",
     values: Sequence[str] = (),
     k: int | None = None,
+    hide: str | None = None,
+    also: Sequence[str] = (),
+    nonzero: Sequence[str] = (),
+    along: Sequence[str] | None = None,
+    report_exposed: bool = False,
 ) -> pd.DataFrame:
     """Hide groups with fewer than ``k`` people, plus complementary cells against differencing.
 
-    A table grouped by ``by`` implicitly publishes the total along every grouping column (the
-    organisation total, the total per wave...). Along each such line, hidden cells must not be
-    recoverable: if a line hides anything, it hides at least two cells whose counts add to at least
-    ``k`` more than the number hidden, so each hidden count keeps an interval wider than ``k``.
-    Cells are added smallest first; the lines are revisited until nothing changes.
+    A *line* is a set of cells whose total the caller may publish: for each grouping column, the
+    cells that share all the other grouping values (with one grouping column, the whole table).
+    What is guaranteed, line by line:
+
+    * every cell with fewer than ``k`` people (``n``), and every cell flagged in ``hide``, is hidden;
+    * a line that hides anything hides at least two cells whose counts in ``n`` (and in each column
+      of ``also``) add to at least ``k`` more than the number of cells hidden, so that, given the
+      line's total and its shown cells, each hidden count keeps an interval wider than ``k``;
+    * along a line, the hidden cells' total of each ``nonzero`` column is positive, so no hidden
+      cell's count there (a numerator such as mission stories) is pinned to zero;
+
+    as long as the line has cells left to hide: cells are added smallest ``n`` first, and the lines
+    are revisited until nothing changes. A line whose cells are all hidden and still fall short
+    (a single cell, or too few people in all) is *exposed*: its total alone tells what its hidden
+    cells hold. Nothing here hides a total; a caller that publishes the total of an exposed line
+    must hide that total, or add the line's missing groups as explicit zero rows (an attacker then
+    cannot tell which group holds the total) and suppress again. Only lines are protected: totals
+    the caller publishes over other sets of cells (another table's periods, another grouping) need
+    joint suppression, e.g. through ``hide``.
 
     Parameters
     ----------
@@ -374,44 +394,97 @@ def suppress_small_groups(
         Columns derived from those people (means, rates, CIs); blanked in hidden rows.
     k : int, optional
         Threshold; defaults to the configured ``k`` (never below 3).
+    hide : str, optional
+        Boolean column of cells that must be hidden whatever their count (e.g. a quarter whose month
+        is hidden in another table); complementary cells are then added around them.
+    also : sequence of str
+        Further counts protected like ``n`` (e.g. the headcount that bounds a response count).
+    nonzero : sequence of str
+        Counts whose hidden total along a line must be positive (numerators of rates).
+    along : sequence of str, optional
+        The grouping columns along which totals are published (default: all of ``by``); only their
+        lines are protected and reported.
+    report_exposed : bool
+        Add a boolean column ``exposed``: True on every row of an exposed line.
 
     Returns
     -------
     DataFrame
-        A copy of ``table`` with ``n`` and ``values`` blanked (NA) in hidden rows and a boolean
-        column ``suppressed``.
+        A copy of ``table`` with ``n`` and ``values`` blanked (NA) in hidden rows, a boolean column
+        ``suppressed`` and, with ``report_exposed``, a boolean column ``exposed``.
 
     Examples
     --------
     >>> t = pd.DataFrame({"dept": list("abcd"), "n": [2, 40, 7, 30]})
     >>> suppress_small_groups(t, by=["dept"], k=5)["suppressed"].tolist()
     [True, False, True, False]
+
+    Two small departments without a single success would both be pinned to zero successes; a third
+    cell with successes is hidden as well:
+
+    >>> t = pd.DataFrame({"dept": list("abcd"), "n": [3, 6, 40, 30], "successes": [0, 0, 10, 20]})
+    >>> suppress_small_groups(t, by=["dept"], k=5, nonzero=["successes"])["suppressed"].tolist()
+    [True, True, False, True]
+
+    One department alone in a line cannot be protected by its line: its total gives it away.
+
+    >>> t = pd.DataFrame({"month": ["2026-01"], "dept": ["a"], "n": [2]})
+    >>> suppress_small_groups(t, by=["dept"], k=5, report_exposed=True)["exposed"].tolist()
+    [True]
     """
     k = config.get_settings().k if k is None else int(k)
     if k < config.K_MINIMUM:
         raise ValueError(f"k = {k} is below the floor of {config.K_MINIMUM}; choose k >= {config.K_MINIMUM}.")
-    missing = [c for c in (*by, n, *values) if c not in table.columns]
+    missing = [c for c in (*by, n, *values, *also, *nonzero, *([hide] if hide else [])) if c not in table.columns]
     if missing:
         raise ValueError(f"suppress_small_groups: columns {missing} not in the table ({list(table.columns)}).")
     out = table.copy()
-    counts = pd.to_numeric(out[n], errors="coerce").fillna(0).to_numpy(dtype=float)
+
+    def numbers(column: str) -> np.ndarray:
+        return pd.to_numeric(out[column], errors="coerce").fillna(0).to_numpy(dtype=float)
+
+    counts = numbers(n)
+    people = [counts, *(numbers(c) for c in also)]
+    numerators = [numbers(c) for c in nonzero]
     hidden = counts < k
-    lines = _lines(out, list(by))
+    if hide is not None:
+        hidden |= out[hide].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+    def shortfall(members: np.ndarray) -> np.ndarray | None:
+        """The count a line's hidden cells fall short in (``None``: the line is protected)."""
+        hidden_members = members[hidden[members]]
+        if len(hidden_members) < 2:
+            return counts
+        for column in people:
+            if column[hidden_members].sum() < k + len(hidden_members):
+                return column
+        for column in numerators:
+            if column[hidden_members].sum() <= 0:
+                return column
+        return None
+
+    lines = _lines(out, list(by), along=None if along is None else list(along))
     changed = True
     while changed:
         changed = False
         for members in lines:
-            line_hidden = hidden[members]
-            if not line_hidden.any() or len(members) < 2:
+            if not hidden[members].any() or len(members) < 2:
                 continue
-            while True:
-                hidden_members = members[hidden[members]]
-                enough = len(hidden_members) >= 2 and counts[hidden_members].sum() >= k + len(hidden_members)
+            while (lacking := shortfall(members)) is not None:
                 shown = members[~hidden[members]]
-                if enough or len(shown) == 0:
+                # only a cell that holds some of what is lacking helps
+                helpful = shown[lacking[shown] > 0] if lacking is not counts else shown
+                if len(helpful) == 0:
                     break
-                hidden[shown[np.argmin(counts[shown])]] = True
+                hidden[helpful[np.argmin(counts[helpful])]] = True
                 changed = True
+    if report_exposed:
+        exposed = np.zeros(len(out), dtype=bool)
+        for members in lines:
+            # a numerator at zero over a whole line is what its published total says anyway
+            if hidden[members].any() and any(shortfall(members) is column for column in people):
+                exposed[members] = True
+        out["exposed"] = exposed
     out["suppressed"] = hidden
     for column in (n, *values):
         if pd.api.types.is_integer_dtype(out[column]):
@@ -420,15 +493,15 @@ def suppress_small_groups(
     return out
 
 
-def _lines(table: pd.DataFrame, by: list[str]) -> list[np.ndarray]:
-    """Row positions of every published margin: for each grouping column, the cells that share all
-    the other grouping values (with a single grouping column, the whole table)."""
+def _lines(table: pd.DataFrame, by: list[str], along: list[str] | None = None) -> list[np.ndarray]:
+    """Row positions of every published margin: for each grouping column (of ``along``), the cells
+    that share all the other grouping values (with a single grouping column, the whole table)."""
     positions = np.arange(len(table))
     if len(by) <= 1 or len(table) == 0:  # row-wise agg of an empty frame gives a frame, not keys
         return [positions]
     lines = []
-    for along in by:
-        rest = [c for c in by if c != along]
+    for column in by if along is None else along:
+        rest = [c for c in by if c != column]
         keys = table[rest].astype("string").fillna("<NA>").agg("\x1f".join, axis=1).to_numpy()
         for value in pd.unique(keys):
             lines.append(positions[keys == value])

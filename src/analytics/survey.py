@@ -216,6 +216,7 @@ def _suppress(
     values: Sequence[str],
     k: int | None,
     counts: Sequence[str] = (),
+    also: Sequence[str] = (),
 ) -> pd.DataFrame:
     """``suppress_small_groups`` within each item/construct (``per``), keeping the row order."""
     # a missing group value (department not stated) is a group of its own: hand the privacy module a
@@ -224,10 +225,10 @@ def _suppress(
     for column in by:
         labelled[column] = _group_key(table, [column])
     if not per or table.empty:
-        out = suppress_small_groups(labelled, by=list(by), n=n, values=list(values), k=k)
+        out = suppress_small_groups(labelled, by=list(by), n=n, values=list(values), k=k, also=list(also))
     else:
         parts = [
-            suppress_small_groups(part, by=list(by), n=n, values=list(values), k=k)
+            suppress_small_groups(part, by=list(by), n=n, values=list(values), k=k, also=list(also))
             for _, part in labelled.groupby(list(per), sort=False, dropna=False)
         ]
         out = pd.concat(parts).loc[table.index]
@@ -415,7 +416,10 @@ def response_rates(
     by : str or sequence of str
         Any of ``"wave"`` and ``"department"`` (empty: one overall rate).
     k : int, optional
-        Small-group threshold on ``n_responses``; defaults to the configured ``k``.
+        Small-group threshold on ``n_responses``; defaults to the configured ``k``. Complementary
+        cells are added until the hidden groups hold at least ``k`` more responses, and ``k`` more
+        employees, than there are hidden groups (a hidden group's responses never exceed its
+        headcount, so a small hidden headcount would narrow them).
     include_unfinished : bool
         Count unfinished responses too (default: completed responses only).
     confidence : float
@@ -487,6 +491,8 @@ def response_rates(
     return _suppress(
         table, by=by, per=(), n="n_responses", values=("headcount", "response_rate", "ci_low", "ci_high"),
         k=k, counts=("n_responses", "headcount"),
+        # the hidden groups' headcount bounds their responses: it must hide as many people as they do
+        also=("headcount",),
     )
 
 

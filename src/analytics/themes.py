@@ -416,7 +416,8 @@ def mission_story_share(
 
     A mission story is a post whose primary theme is one of the taxonomy's ``mission_story_themes``.
     Grouped by ``department``, groups with fewer than ``k`` distinct authors (and complementary cells
-    that would reveal them) are suppressed.
+    that would reveal them) are suppressed; complementary cells also keep the hidden groups' mission
+    stories, and their other posts, from adding up to zero (which would pin each hidden count).
 
     Parameters
     ----------
@@ -483,7 +484,11 @@ def mission_story_share(
     values = ["n_posts", "n_mission", "mission_story_share", "ci_low", "ci_high", "engagement_per_mission_post",
               "engagement_per_other_post", "engagement_ratio"]
     if "department" in by:
-        table = privacy.suppress_small_groups(table, by=by, n="n_people", values=values, k=k)
+        # hidden departments' mission stories (and their other posts) must not add up to zero, or each
+        # hidden count would be pinned to zero (or to all of its posts)
+        table["_other_posts"] = table["n_posts"] - table["n_mission"]
+        table = privacy.suppress_small_groups(table, by=by, n="n_people", values=values, k=k,
+                                              nonzero=["n_mission", "_other_posts"])
     else:
         table["suppressed"] = False
     return table[columns].reset_index(drop=True)
