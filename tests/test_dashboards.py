@@ -8,6 +8,7 @@ under ``CI=true``. They share one server; `make test` runs a file on one worker 
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import os
@@ -158,6 +159,63 @@ def test_leadership_filter_redraws_charts_and_downloads(data):
         assert any(s.type == "line" and s.line.dash == "dash" for s in chart.widget.layout.shapes), chart.key
 
 
+def test_recognition_lists_only_opted_in_display_names_and_no_findings(data, sample_warehouse):
+    with warehouse.read_only(sample_warehouse) as con:
+        names = set(con.execute("SELECT n.display_name FROM recognition_names n JOIN employees e USING "
+                                "(employee_key) WHERE e.recognition_opt_in").df()["display_name"])
+    board = dashboard.LeadershipDashboard(data)
+    shown_any = False
+    for period in dashboard.filter_options(data.quarterly)["periods"]:
+        board.period.value = period
+        teams, people = dashboard.recognition_lists(data, period=period)
+        assert list(people.columns) == ["display_name", "department"]
+        assert set(people["display_name"]) <= names
+        listed = re.search(r"<span class='pp-people'>(.*?)</span>", board.recognition.value).group(1)
+        for name in people["display_name"]:
+            assert html.escape(name) in listed
+        shown_any |= len(people) > 0
+        # teams shown are recognised and large enough; never a finding, adherence figure per person or key
+        suppressed = data.teams[(data.teams["period"] == period) & data.teams["suppressed"]]["department"]
+        assert not set(teams["department"]) & set(suppressed)
+        assert "employee_key" not in board.recognition.value and "finding" not in listed
+    assert shown_any, "the sample should recognise at least one opted-in person in some quarter"
+    assert set(data.people["display_name"]) <= names
+
+
+def test_story_section_renders_k_safe_trends_with_revisions_and_downloads(data):
+    board = dashboard.LeadershipDashboard(data)
+    assert "Telling our story" in _texts(board.widget)
+    keys = [c.key for c in board.story_charts]
+    assert keys == ["mission_story_share", "amplifier_share", "mission_clicks"]
+    for chart in board.story_charts:
+        assert any(s.type == "line" and s.line.dash == "dash" for s in chart.widget.layout.shapes), chart.key
+        assert chart.widget.layout.title.subtitle.text, chart.key  # the "how to read this" line
+        assert "base64," in chart.link.value
+    story = board.story_charts[0]
+    published = datasets.select_series(data.monthly, metric="mission_story_share")
+    organisation = next(t for t in story.widget.data if t.name == "Organisation")
+    shown = [v for v in organisation.y if v is not None]
+    assert shown == pytest.approx(published.loc[~published["suppressed"], "value"].tolist())
+    clicks = board.story_charts[2]
+    assert {t.name for t in clicks.widget.data} >= {"Clicks to the donate page", "Clicks to the volunteer page"}
+    assert "earned media" not in _texts(board.widget).lower()
+    department = dashboard.filter_options(data.quarterly)["departments"][1]
+    board.department.value = department
+    assert department in [t.name for t in board.story_charts[1].widget.data]
+
+
+def test_policy_review_engagement_section_is_k_safe_and_names_the_themes(data):
+    from analytics import themes
+
+    text = _texts(dashboard._policy_review(data))
+    for label in themes.taxonomy_frame()["label"]:
+        assert label in text
+    period = dashboard.filter_options(data.quarterly)["periods"][0]
+    story = data.story[data.story["quarter"] == period]
+    assert story["suppressed"].any() and story.loc[story["suppressed"], "mission_story_share"].isna().all()
+    assert (story.loc[~story["suppressed"], "n_people"] >= data.k).all()
+
+
 def test_coverage_banner_names_missing_platform_months(data):
     counts = data.coverage[data.coverage["n_posts"] > 0]
     platform, month = counts["platform"].iloc[0], counts["month"].iloc[1]
@@ -305,13 +363,13 @@ def _assert_clean(page, errors: list[str]) -> None:
 
 @pytest.mark.browser
 def test_leadership_dashboard_in_chromium(server, chromium, data):
-    page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", 7, "leadership")
+    page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", 10, "leadership")
     try:
         _assert_clean(page, errors)
         text = page.inner_text("body")
         assert "Data through" in text and "Key figures" in text
         assert page.locator(".pp-tile").count() == len(dashboard.KPI_METRICS)
-        assert page.locator("a.pp-csv").count() == 7
+        assert page.locator("a.pp-csv").count() == 11  # 7 trends, 3 story charts, teams recognised
         assert page.locator("a.pp-csv").first.get_attribute("href").startswith("data:text/csv")
         screenshot(page, "leadership")
         before = chart_data(page, 0)
@@ -332,7 +390,7 @@ def test_leadership_dashboard_in_chromium(server, chromium, data):
 
 @pytest.mark.browser
 def test_policy_review_dashboard_in_chromium(server, chromium):
-    expected = 2 + 2 * len(set(rules_frame()["area"]))  # overall + clarity, then rules + trend per checked area
+    expected = 4 + 2 * len(set(rules_frame()["area"]))  # overall + clarity + 2 engagement, rules + trend per area
     page, errors = _open(chromium, server.url + "/voila/render/policy-review.ipynb", expected, "policy-review")
     try:
         _assert_clean(page, errors)
@@ -379,8 +437,8 @@ def test_benchmark_one_chart_notebook_and_cold_dashboards(sample_warehouse, chro
     suffix = "" if preheat else " (cold)"
     runs = [(folder, "leadership.ipynb", 1, "one-chart" + suffix)]
     if not preheat:
-        runs += [(None, "leadership.ipynb", 7, "leadership" + suffix),
-                 (None, "policy-review.ipynb", 2 + 2 * len(set(rules_frame()["area"])), "policy-review" + suffix)]
+        runs += [(None, "leadership.ipynb", 10, "leadership" + suffix),
+                 (None, "policy-review.ipynb", 4 + 2 * len(set(rules_frame()["area"])), "policy-review" + suffix)]
     for root, name, count, label in runs:
         server = Server(warehouse=sample_warehouse, root=root, preheat=preheat, log=tmp_path / f"{label}.log",
                         notebooks=(name,))

@@ -21,7 +21,7 @@ from analytics import notebook_views as nv
 from analytics.metrics import compare_periods
 
 EXPECTED = ["01-data-quality", "02-adherence-trends", "03-sentiment-trends", "04-survey-insights",
-            "05-training-impact"]
+            "05-training-impact", "06-positive-side"]
 NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))
 
 
@@ -35,7 +35,7 @@ def _source(cell) -> str:
 
 # --- the files as committed -------------------------------------------------------------------------
 
-def test_the_five_notebooks_are_there():
+def test_the_six_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 

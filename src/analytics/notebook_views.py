@@ -40,7 +40,20 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics import adherence, charts, config, datasets, insights, priorities, survey, trends, warehouse
+from analytics import (
+    adherence,
+    charts,
+    config,
+    datasets,
+    engagement,
+    feedback,
+    insights,
+    priorities,
+    survey,
+    themes,
+    trends,
+    warehouse,
+)
 from analytics.codebook import load_codebook
 from analytics.datasets import coverage_by_month, policy_revisions, rejects_by_reason
 from analytics.metrics import ALL, METRICS, compare_periods
@@ -69,6 +82,7 @@ __all__ = [
     "favourability_figure",
     "favourability_heatmap",
     "favourability_view",
+    "feedback_view",
     "incidents_by_severity",
     "ingest_overview",
     "likert_figure",
@@ -76,10 +90,12 @@ __all__ = [
     "markdown",
     "metric_figure",
     "metric_over_time",
+    "mission_value_view",
     "negative_terms",
     "negative_terms_figure",
     "period_comparison",
     "policy_revisions",
+    "recognition_view",
     "rejects_by_reason",
     "reliability",
     "resolve_period",
@@ -91,6 +107,7 @@ __all__ = [
     "seasonality",
     "sentiment_figure",
     "sentiment_over_time",
+    "story_view",
     "survey_change_figure",
     "survey_wave",
     "time_figure",
@@ -1345,3 +1362,59 @@ def training_groups_over_time(
                                   values=["rate", "n", "successes", "ci_low", "ci_high"])
     return rates.rename(columns={"rate": "value"})[["group", "month", "value", "n", "n_people", "ci_low",
                                                     "ci_high", "suppressed"]]
+
+
+# --- 06 the positive side -------------------------------------------------------------------------
+
+def story_view(*, period: str | None = None, department: str | None = None,
+               warehouse_file: Warehouse = None) -> pd.DataFrame:
+    """Mission stories among employee posts in the quarter and their engagement (k-safe):
+    the row of :func:`analytics.themes.mission_story_share` for the period (and department).
+
+    Returns
+    -------
+    DataFrame
+        ``quarter``, [``department``], ``n_posts, n_people, n_mission, mission_story_share, ci_low, ci_high,
+        engagement_per_mission_post, engagement_per_other_post, engagement_ratio, suppressed``.
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    quarter = f"{pd.Timestamp(chosen.start).year}-Q{pd.Timestamp(chosen.start).quarter}"
+    by = ("quarter", "department") if department else ("quarter",)
+    table = themes.mission_story_share(by=by, k=_k(), warehouse_file=warehouse_file)
+    keep = table["quarter"] == quarter
+    if department:
+        keep &= table["department"] == department
+    return table[keep].reset_index(drop=True)
+
+
+def mission_value_view(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
+    """Clicks on posts linking to the mission pages per quarter up to the period
+    (:func:`analytics.engagement.mission_value`: ``period, page, source, n_posts, n_reporting_clicks, clicks``)."""
+    end = pd.Timestamp(resolve_period(period, warehouse_file=warehouse_file).end)
+    table = engagement.mission_value(period="quarter", warehouse_file=warehouse_file)
+    return table[charts.period_start(table["period"]).to_numpy() < end].reset_index(drop=True)
+
+
+def recognition_view(*, period: str | None = None, department: str | None = None,
+                     warehouse_file: Warehouse = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Teams recognised in the quarter (k-safe :func:`analytics.engagement.team_recognition`) and the people
+    who opted in to be named (``display_name, department`` only; nobody's findings).
+
+    Returns
+    -------
+    tuple of DataFrame
+        The team table (every column of ``team_recognition``) and ``display_name, department``.
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file).label
+    teams = engagement.team_recognition(period=chosen, k=_k(), warehouse_file=warehouse_file)
+    people = engagement.individual_recognition(period=chosen, min_posts=3, warehouse_file=warehouse_file)
+    people = people[["display_name", "department"]]
+    if department:
+        teams, people = teams[teams["department"] == department], people[people["department"] == department]
+    return teams.reset_index(drop=True), people.reset_index(drop=True)
+
+
+def feedback_view(*, top: int = 5, warehouse_file: Warehouse = None) -> pd.DataFrame:
+    """The top terms per policy area in the latest wave's survey comments against the wave before
+    (:func:`analytics.feedback.feedback_themes`, its columns)."""
+    return feedback.feedback_themes(top=top, k=_k(), warehouse_file=warehouse_file)
