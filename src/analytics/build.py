@@ -290,15 +290,15 @@ def _post_facts(con: duckdb.DuckDBPyConnection, tz: str) -> int:
 
 
 def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings) -> int:
-    total = 0
-    for kind in ("month", "quarter"):
-        table = metrics.period_metrics(con, kind=kind, k=settings.k)
-        con.execute(f"DROP TABLE IF EXISTS {kind}ly_metrics")
+    monthly = metrics.period_metrics(con, kind="month", k=settings.k)
+    # the quarterly table is suppressed jointly with the monthly one it is the sum of
+    quarterly = metrics.period_metrics(con, kind="quarter", k=settings.k, months=monthly)
+    for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
         con.register("_metrics", table)
-        con.execute(f"CREATE TABLE {kind}ly_metrics AS SELECT * FROM _metrics")
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _metrics")
         con.unregister("_metrics")
-        total += len(table)
-    return total
+    return len(monthly) + len(quarterly)
 
 
 
