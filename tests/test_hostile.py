@@ -51,12 +51,7 @@ def test_the_corpus_is_complete_and_committed():
         assert made == committed or (made[:2] == b"PK" and abs(len(made) - len(committed)) < 64), name
 
 
-#: Files whose expected outcome waits for a fix outside this suite's files (strict: a fix makes them pass).
-KNOWN_BUGS: dict[str, str] = {}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_BUGS[n], strict=True))
-                                  if n in KNOWN_BUGS else n for n in sorted(EXPECTED)])
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_file_ends_as_expected(corpus, name):
     target, results = corpus
     result, expected = results[name], EXPECTED[name]
