@@ -179,3 +179,13 @@ def test_export_escapes_formulas_and_keeps_numbers(loaded, tmp_path):
     assert pd.to_numeric(frame["impressions"].replace("", None)).notna().any()
     parquet = export_table("posts", warehouse_file=target, fmt="parquet", out=tmp_path / "posts.parquet")
     assert duckdb.sql(f"SELECT count(*) FROM '{parquet}'").fetchall()[0][0] == len(frame)
+
+
+def test_a_second_key_cannot_mix_pseudonyms_into_the_warehouse(tmp_path, monkeypatch):
+    target = tmp_path / "w.duckdb"
+    [first] = ingest.ingest_paths([DATA / "org" / "trainings.csv"], warehouse_file=target)
+    assert first.status == "loaded"
+    monkeypatch.setenv("POLICY_PULSE_KEY", "a-different-key")
+    with pytest.raises(ingest.IngestError, match="another pseudonymisation key"):
+        ingest.ingest_paths([DATA / "org" / "incidents.csv"], warehouse_file=target)
+    assert _counts(target)["incidents"] == 0

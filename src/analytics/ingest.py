@@ -119,6 +119,7 @@ def ingest_paths(
         warehouse.ensure_schema(con)
         con.execute("SET TimeZone = 'UTC'")
     try:
+        _check_key(con, key)
         vault = Vault.for_warehouse(target, key)
         context = _Context(key, settings, vault, con, Scrubber(), {}, load_codebook())
         _refresh_identities(context)
@@ -134,6 +135,18 @@ def ingest_paths(
     finally:
         con.close()
     return results
+
+
+def _check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """Refuse to mix two keys' pseudonyms in one warehouse (the same person would become two people)."""
+    used = {row[0] for row in con.execute("SELECT DISTINCT key_fingerprint FROM ingest_log").fetchall()}
+    mine = key_fingerprint(key)
+    if used and used != {mine}:
+        raise IngestError(
+            f"This warehouse was loaded with another pseudonymisation key (fingerprint {sorted(used - {mine})[0]}, "
+            f"now {mine}). Set POLICY_PULSE_KEY (or restore the key file) to the original key, or ingest into a "
+            "new warehouse."
+        )
 
 
 def _refresh_identities(context: _Context) -> None:
