@@ -16,8 +16,7 @@ import pandas as pd
 
 from analytics.codebook import load_codebook, normalise_text
 from analytics.sources import base
-from analytics.sources.base import Parsed, ReadContext, SourceError
-from analytics.sources.qualtrics import (
+from analytics.sources._survey import (
     SurveyRecords,
     answer_cells,
     cells_at,
@@ -28,6 +27,7 @@ from analytics.sources.qualtrics import (
     row_text,
     stage_survey,
 )
+from analytics.sources.base import Parsed, ReadContext, SourceError
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "read", "sniff"]
 

@@ -15,8 +15,7 @@ from typing import Any
 
 from analytics.codebook import load_codebook, normalise_text
 from analytics.sources import base
-from analytics.sources.base import Parsed, ReadContext, SourceError
-from analytics.sources.qualtrics import (
+from analytics.sources._survey import (
     SurveyRecords,
     answer_cells,
     cells_at,
@@ -30,6 +29,7 @@ from analytics.sources.qualtrics import (
     stage_survey,
     xlsx_head_rows,
 )
+from analytics.sources.base import Parsed, ReadContext, SourceError
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "read", "sniff"]
 
