@@ -178,20 +178,9 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     version = _rules_version()
     con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version])
     con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
-    todo = con.execute(
-        """
-        SELECT p.post_uid, coalesce(p.text, '') AS text, p.account_type = 'employee' AS employee_post
-        FROM posts p
-        LEFT JOIN post_scans s ON s.post_uid = p.post_uid AND s.text_hash = sha256(coalesce(p.text, ''))
-        WHERE s.post_uid IS NULL
-        """
-    ).df()
+    todo = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
     if todo.empty:
         return 0
-    con.register("_todo", todo)
-    con.execute("DELETE FROM post_findings WHERE post_uid IN (SELECT post_uid FROM _todo)")
-    con.execute("DELETE FROM post_scans WHERE post_uid IN (SELECT post_uid FROM _todo)")
-    con.unregister("_todo")
     # reposts and re-imports repeat texts: each distinct (text, employee post) is scanned once
     keys = ["text", "employee_post"]
     distinct = todo[keys].drop_duplicates(ignore_index=True)
@@ -209,6 +198,26 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("INSERT INTO post_scans SELECT post_uid, sha256(text), rules_version FROM _scans")
     con.unregister("_scans")
     return len(todo)
+
+
+def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> pd.DataFrame:
+    """Posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new posts and
+    posts whose text changed. Their stale rows in ``clear`` are deleted. Columns: post_uid, text,
+    employee_post."""
+    todo = con.execute(
+        f"""
+        SELECT p.post_uid, coalesce(p.text, '') AS text, p.account_type = 'employee' AS employee_post
+        FROM posts p
+        LEFT JOIN {done} d ON d.post_uid = p.post_uid AND d.text_hash = sha256(coalesce(p.text, ''))
+        WHERE d.post_uid IS NULL
+        """
+    ).df()
+    if not todo.empty:
+        con.register("_todo", todo)
+        for table in clear:
+            con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _todo)")
+        con.unregister("_todo")
+    return todo
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -309,19 +318,9 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     taxonomy = themes.load_taxonomy()
     con.execute("DELETE FROM post_themes WHERE taxonomy_version <> ? OR post_uid NOT IN (SELECT post_uid FROM posts)",
                 [taxonomy.version])
-    todo = con.execute(
-        """
-        SELECT p.post_uid, coalesce(p.text, '') AS text
-        FROM posts p
-        LEFT JOIN post_themes t ON t.post_uid = p.post_uid AND t.text_hash = sha256(coalesce(p.text, ''))
-        WHERE t.post_uid IS NULL
-        """
-    ).df()
+    todo = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
     if todo.empty:
         return 0
-    con.register("_todo", todo)
-    con.execute("DELETE FROM post_themes WHERE post_uid IN (SELECT post_uid FROM _todo)")
-    con.unregister("_todo")
     # a theme depends on the text only: each distinct text is classified once
     distinct = todo["text"].drop_duplicates(ignore_index=True)
     found = themes.classify_themes(distinct, taxonomy=taxonomy)
