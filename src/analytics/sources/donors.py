@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analytics.sources._orgcsv import DONOR_NAME, PUBLIC_ACKNOWLEDGEMENT, Column, Rows, claims
 from analytics.sources.base import Parsed, ReadContext
-from analytics.sources.roster import DONOR_NAME, PUBLIC_ACKNOWLEDGEMENT, Column, Rows, claims
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "read", "sniff"]
 

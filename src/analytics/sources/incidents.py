@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from analytics.schemas import AREAS, DETECTIONS, SEVERITIES
+from analytics.sources._orgcsv import INCIDENT_ID, REPORTED_AT, SEVERITY, Column, Rows, claims
 from analytics.sources.base import Parsed, ReadContext
-from analytics.sources.roster import INCIDENT_ID, REPORTED_AT, SEVERITY, Column, Rows, claims
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "read", "sniff"]
 

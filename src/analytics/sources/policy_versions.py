@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from analytics.schemas import AREAS
+from analytics.sources._orgcsv import EFFECTIVE_ON, VERSION, Column, Rows, choice_key, claims
 from analytics.sources.base import Parsed, ReadContext
-from analytics.sources.roster import EFFECTIVE_ON, VERSION, Column, Rows, choice_key, claims
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "read", "sniff"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analytics.sources._orgcsv import COMPLETED_AT, EMAIL, MODULE, Rows, claims
 from analytics.sources.base import Parsed, ReadContext
-from analytics.sources.roster import COMPLETED_AT, EMAIL, MODULE, Rows, claims
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "read", "sniff"]
 
