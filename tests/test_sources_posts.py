@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from analytics import sources
-from analytics.sources import instagram, linkedin, mastodon, meta, x
+from analytics.sources import _posts, instagram, linkedin, mastodon, meta, x
 from analytics.sources.base import ReadContext, SourceError
 
 DATA = Path(__file__).parent / "data" / "posts"
@@ -106,7 +106,7 @@ def test_every_record_is_staged_or_rejected_once(name):
     parsed = read(name, LONDON)
     frame = posts(parsed)
     assert parsed.format == FIXTURES[name]
-    assert list(frame.columns) == list(x.POSTS_COLUMNS)
+    assert list(frame.columns) == list(_posts.POSTS_COLUMNS)
     assert parsed.rows_read == len(frame) + len(parsed.rejects)
     staged, rejected = set(frame["source_row"]), {r.source_row for r in parsed.rejects}
     assert not staged & rejected and len(staged) == len(frame) and len(rejected) == len(parsed.rejects)
@@ -114,10 +114,10 @@ def test_every_record_is_staged_or_rejected_once(name):
     assert str(frame["published_at"].dtype) == "datetime64[us, UTC]"
     assert str(frame["metrics_as_of"].dtype) == "datetime64[us, UTC]"
     assert frame["is_share"].dtype == bool
-    assert all(frame[m].dtype == "float64" for m in x.METRICS)
+    assert all(frame[m].dtype == "float64" for m in _posts.METRICS)
     assert frame["post_id"].map(lambda v: isinstance(v, str) and v != "").all()
     assert frame["published_at"].notna().all()
-    assert (frame[list(x.METRICS)].fillna(0) >= 0).all().all()
+    assert (frame[list(_posts.METRICS)].fillna(0) >= 0).all().all()
 
 
 # --- genuine X exports, read in place -------------------------------------------------------------------

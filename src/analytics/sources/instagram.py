@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analytics.sources._posts import PostRecords, head_rows, header_key, posts_frame, split_records
 from analytics.sources.base import Parsed, ReadContext, read_csv_rows
 from analytics.sources.meta import business_suite_as_of, video_only
-from analytics.sources.x import PostRecords, head_rows, header_key, posts_frame, split_records
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "read", "sniff"]
 

@@ -23,8 +23,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from analytics.sources._posts import PostRecords, header_key, posts_frame, split_records
 from analytics.sources.base import Parsed, ReadContext, SourceError, is_xlsx, open_workbook, read_xlsx_rows
-from analytics.sources.x import PostRecords, header_key, posts_frame, split_records
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "post_id_from_link", "read", "sniff"]
 

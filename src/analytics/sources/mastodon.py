@@ -31,8 +31,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from analytics.sources._posts import PostRecords, posts_frame
 from analytics.sources.base import Parsed, ReadContext, SourceError, is_xlsx
-from analytics.sources.x import PostRecords, posts_frame
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "html_to_text", "read", "sniff"]
 

@@ -35,8 +35,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from analytics.sources.base import Parsed, ReadContext, SourceError, parse_bool, read_csv_rows
-from analytics.sources.x import (
+from analytics.sources._posts import (
     PostRecords,
     head_rows,
     header_key,
@@ -44,6 +43,7 @@ from analytics.sources.x import (
     posts_frame,
     split_records,
 )
+from analytics.sources.base import Parsed, ReadContext, SourceError, parse_bool, read_csv_rows
 
 __all__ = [
     "DESCRIPTION",
