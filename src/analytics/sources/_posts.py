@@ -31,6 +31,8 @@ __all__ = [
     "header_key",
     "metrics_as_of_from_name",
     "posts_frame",
+    "read_either",
+    "sniff_either",
     "split_records",
 ]
 
@@ -303,3 +305,19 @@ def _join(cells: Sequence[Any]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(["" if c is None else c for c in cells])
     return buffer.getvalue()
+
+
+def sniff_either(formats: Sequence[tuple[str, str, Callable, Callable]], path: Path, head: bytes) -> bool:
+    """Whether any of a two-format module's ``FORMATS`` claims the file."""
+    return any(sniff(path, head) for _, _, sniff, _ in formats)
+
+
+def read_either(formats: Sequence[tuple[str, str, Callable, Callable]], path: Path, context: ReadContext, *,
+                expected: str) -> Parsed:
+    """Read a file with the first of ``formats`` whose sniffer claims it; ``Parsed.format`` says which."""
+    head = path.read_bytes()[: 1 << 16]
+    for _, _, sniff, read in formats:
+        if sniff(path, head):
+            return read(path, context)
+    found = head_rows(head, 1)
+    raise SourceError(f"{path.name}: expected {expected}, found header {found[0] if found else 'nothing'}")

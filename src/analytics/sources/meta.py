@@ -41,9 +41,11 @@ from analytics.sources._posts import (
     header_key,
     metrics_as_of_from_name,
     posts_frame,
+    read_either,
+    sniff_either,
     split_records,
 )
-from analytics.sources.base import Parsed, ReadContext, SourceError, parse_bool, read_csv_rows
+from analytics.sources.base import Parsed, ReadContext, parse_bool, read_csv_rows
 
 __all__ = [
     "DESCRIPTION",
@@ -231,18 +233,10 @@ FORMATS = (
 
 def sniff(path: Path, head: bytes) -> bool:
     """Either Facebook posts export (Business Suite or legacy Insights), judged by the header rows."""
-    return sniff_posts(path, head) or sniff_legacy(path, head)
+    return sniff_either(FORMATS, path, head)
 
 
 def read(path: Path, context: ReadContext) -> Parsed:
     """Read either Facebook posts export; ``Parsed.format`` says which one it was."""
-    head = path.read_bytes()[: 1 << 16]
-    if sniff_posts(path, head):
-        return read_posts(path, context)
-    if sniff_legacy(path, head):
-        return read_legacy(path, context)
-    found = head_rows(head, 1)
-    raise SourceError(
-        f"{path.name}: expected a Facebook posts export (header with 'Post ID, Page ID, Page name, Publish time, "
-        f"Permalink' or 'Post ID, Permalink, Post Message, Posted'), found header {found[0] if found else 'nothing'}"
-    )
+    return read_either(FORMATS, path, context, expected="a Facebook posts export (header with 'Post ID, Page ID, "
+                       "Page name, Publish time, Permalink' or 'Post ID, Permalink, Post Message, Posted')")

@@ -36,12 +36,13 @@ from analytics.sources._posts import (
     header_key,
     metrics_as_of_from_name,
     posts_frame,
+    read_either,
+    sniff_either,
     split_records,
 )
 from analytics.sources.base import (
     Parsed,
     ReadContext,
-    SourceError,
     read_csv_rows,
 )
 
@@ -195,18 +196,10 @@ FORMATS = (
 
 def sniff(path: Path, head: bytes) -> bool:
     """Either X export (activity metrics or content), judged by the header row."""
-    return sniff_activity(path, head) or sniff_content(path, head)
+    return sniff_either(FORMATS, path, head)
 
 
 def read(path: Path, context: ReadContext) -> Parsed:
     """Read either X export; ``Parsed.format`` says which one it was."""
-    head = path.read_bytes()[: 1 << 16]
-    if sniff_activity(path, head):
-        return read_activity(path, context)
-    if sniff_content(path, head):
-        return read_content(path, context)
-    found = head_rows(head, 1)
-    raise SourceError(
-        f"{path.name}: expected an X export (header with 'Tweet id, Tweet permalink, Tweet text, time' or "
-        f"'Post id, Date, Post text, Post Link'), found header {found[0] if found else 'nothing'}"
-    )
+    return read_either(FORMATS, path, context, expected="an X export (header with 'Tweet id, Tweet permalink, "
+                       "Tweet text, time' or 'Post id, Date, Post text, Post Link')")
