@@ -23,7 +23,7 @@ import pandas as pd
 from analytics import __version__, config, schemas, sources, warehouse
 from analytics.codebook import Codebook, load_codebook
 from analytics.privacy import Scrubber, Vault, key_fingerprint, load_key, normalise_handle, pseudonym
-from analytics.sources.base import Parsed, ReadContext, Reject, SourceError
+from analytics.sources.base import Parsed, ReadContext, Reject, SourceError, platform_id
 
 __all__ = ["FileResult", "IngestError", "ingest_paths", "post_uid_from_content", "quarter_wave"]
 
@@ -32,10 +32,6 @@ PAUSE_ENV = "POLICY_PULSE_TEST_PAUSE_AFTER_ROWS"
 
 #: Exports that only ever hold the organisation's own page, so a post without a handle is the organisation's.
 _ORGANISATION_PAGE_FORMATS = {"linkedin", "meta_legacy_insights", "meta_posts", "instagram"}
-_PLATFORM_ALIASES = {"twitter": "x", "x.com": "x", "fb": "facebook", "meta": "facebook", "ig": "instagram",
-                     "linked in": "linkedin", "masto": "mastodon"}
-
-
 class IngestError(Exception):
     """A file that could not be ingested; the message names it and says why."""
 
@@ -295,8 +291,7 @@ def _local_dates(stamps: pd.Series, timezone: str) -> pd.Series:
 
 
 def _platform(value) -> str:
-    text = str(value or "").strip().lower()
-    return _PLATFORM_ALIASES.get(text, text)
+    return platform_id(str(value or ""))
 
 
 def post_uid_from_content(platform: str, account: str, published_at: pd.Timestamp, text: str) -> str:

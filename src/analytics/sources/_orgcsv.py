@@ -65,7 +65,6 @@ __all__ = [
     "claims",
     "column_key",
     "header_keys",
-    "platform_id",
 ]
 
 
@@ -327,19 +326,3 @@ class Rows:
         rejects = [Reject(row, raw, "; ".join(problems) + note)
                    for row, raw, problems in zip(self.source_row, self.raw, self.problems, strict=True) if problems]
         return Parsed(format=format_id, tables={table: frame}, rejects=rejects, rows_read=len(self))
-
-
-def platform_id(value: str | None) -> str | None:
-    """A platform as written in a file to its id (``"Twitter"`` -> ``"x"``); other names lower-cased.
-
-    >>> platform_id(" Twitter "), platform_id("Mastodon"), platform_id("Threads")
-    ('x', 'mastodon', 'threads')
-    """
-    if value is None:
-        return None
-    key = value.strip().lower()
-    return _PLATFORMS.get(key, key)
-
-
-_PLATFORMS = {"twitter": "x", "x (twitter)": "x", "x/twitter": "x", "x.com": "x", "fb": "facebook",
-              "ig": "instagram", "linked in": "linkedin"}

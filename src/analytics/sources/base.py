@@ -35,6 +35,7 @@ __all__ = [
     "parse_bool",
     "parse_datetimes",
     "parse_numbers",
+    "platform_id",
     "read_csv_rows",
     "read_text",
     "read_xlsx_rows",
@@ -214,6 +215,22 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     bad = ~missing & ~np.isfinite(number)
     out = np.where(bad | missing, np.nan, np.where(percent, number / 100, number))
     return pd.Series(out, index=values.index, dtype="float64"), pd.Series(bad, index=values.index)
+
+
+_PLATFORMS = {"twitter": "x", "x (twitter)": "x", "x/twitter": "x", "x.com": "x", "fb": "facebook",
+              "meta": "facebook", "ig": "instagram", "linked in": "linkedin", "masto": "mastodon"}
+
+
+def platform_id(value: str | None) -> str | None:
+    """A platform as written in a file to its id (``"Twitter"`` -> ``"x"``); other names lower-cased.
+
+    >>> platform_id(" Twitter "), platform_id("Mastodon"), platform_id("Threads")
+    ('x', 'mastodon', 'threads')
+    """
+    if value is None:
+        return None
+    key = value.strip().lower()
+    return _PLATFORMS.get(key, key)
 
 
 _BOOL_TRUE = {"true", "1", "yes", "y", "t", "x", "opt-in", "opted in"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analytics.sources._orgcsv import COMMENT_ID, PLATFORM, PUBLISHED_AT, TEXT, Column, Rows, claims, platform_id
-from analytics.sources.base import Parsed, ReadContext, SourceError
+from analytics.sources._orgcsv import COMMENT_ID, PLATFORM, PUBLISHED_AT, TEXT, Column, Rows, claims
+from analytics.sources.base import Parsed, ReadContext, SourceError, platform_id
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "read", "sniff"]
 

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pandas as pd
 
-from analytics.sources._orgcsv import HANDLE, PLATFORM, POSTED_AT, TEXT, Column, Rows, claims, platform_id
-from analytics.sources.base import Parsed, ReadContext
+from analytics.sources._orgcsv import HANDLE, PLATFORM, POSTED_AT, TEXT, Column, Rows, claims
+from analytics.sources.base import Parsed, ReadContext, platform_id
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "post_id_from_url", "read", "sniff"]
 
