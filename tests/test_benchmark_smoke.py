@@ -43,7 +43,8 @@ def test_quick_run_prints_the_table(tmp_path):
     out = done.stdout
     assert out.startswith("Policy Pulse benchmark:")
     for measure in ("full ingest + build (wall)", "full build / naive way (wall)", "peak RSS, build",
-                    "incremental after +1 % posts", "sentiment per core", "sentiment max |compound - reference|",
+                    "incremental after +1 % posts", "sentiment, build's way", "sentiment per CPU-second",
+                    "sentiment max |compound - reference|",
                     "dashboard first render, preheated"):
         assert measure in out
     result = json.loads(out[out.index("\n{") + 1:])
