@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "PYTHON_STR",
+    "CsvTable",
     "Parsed",
     "ReadContext",
     "Reject",
@@ -37,6 +40,7 @@ __all__ = [
     "parse_numbers",
     "platform_id",
     "read_csv_rows",
+    "read_csv_table",
     "read_text",
     "read_xlsx_rows",
     "records_to_frame",
@@ -108,22 +112,146 @@ def read_text(path: Path) -> str:
     return text
 
 
-def read_csv_rows(path: Path, *, text: str | None = None) -> list[list[str]]:
-    """All records of a delimited text export as lists of strings (delimiter sniffed: , ; or tab)."""
-    text = read_text(path) if text is None else text
-    sample = text[:20000]
-    delimiter = ","
+def _sniff_delimiter(sample: str) -> str:
     first_line = sample.split("\n", 1)[0]
     counts = {d: first_line.count(d) for d in (",", "\t", ";")}
     if counts["\t"] > counts[","] and counts["\t"] >= counts[";"]:
-        delimiter = "\t"
-    elif counts[";"] > counts[","]:
-        delimiter = ";"
+        return "\t"
+    if counts[";"] > counts[","]:
+        return ";"
+    return ","
+
+
+def read_csv_rows(path: Path, *, text: str | None = None) -> list[list[str]]:
+    """All records of a delimited text export as lists of strings (delimiter sniffed: , ; or tab)."""
+    text = read_text(path) if text is None else text
+    delimiter = _sniff_delimiter(text[:20000])
     csv.field_size_limit(1 << 30)
     try:
         return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)]
     except csv.Error as error:
         raise SourceError(f"{path.name}: expected well-formed CSV, found {error} (truncated file?)") from error
+
+
+#: Text cells whose string methods are Python's own (``str.strip`` whitespace, ``re`` patterns), whatever
+#: pandas' default string storage is.
+PYTHON_STR = pd.StringDtype(storage="python", na_value=np.nan)
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """The records of a delimited text export by column, as :func:`read_csv_rows` splits them.
+
+    ``columns[j]`` holds cell ``j`` of every record (``str`` dtype; missing where a record is shorter);
+    ``widths`` is each record's number of cells (0 for an empty line).
+    """
+
+    columns: list[pd.Series]
+    widths: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.widths)
+
+    def record(self, i: int) -> list[str]:
+        """Record ``i`` as :func:`read_csv_rows` returns it."""
+        return [str(column.iat[i]) for column in self.columns[: int(self.widths[i])]]
+
+
+def read_csv_table(path: Path) -> CsvTable:
+    """The records of a delimited text export, column by column: what :func:`read_csv_rows` returns.
+
+    A large UTF-8 file whose quoting is regular (every quoted field closes before a delimiter or line
+    end, lines end in LF or CRLF, every record as wide as the others) is split by pandas' C reader; a
+    file with anything unusual (other encodings, ragged records, stray quotes) takes :func:`read_csv_rows`,
+    so both give the same cells, the same errors and the same record numbers.
+    """
+    data = path.read_bytes()
+    table = _regular_csv_table(data)
+    if table is not None:
+        return table
+    rows = read_csv_rows(path)
+    width = max((len(r) for r in rows), default=0)
+    columns = [pd.Series([r[j] if j < len(r) else None for r in rows], dtype=PYTHON_STR) for j in range(width)]
+    return CsvTable(columns, np.array([len(r) for r in rows], dtype=np.int64))
+
+
+_QUOTE, _LF, _CR = 34, 10, 13
+
+
+def _regular_csv_table(data: bytes) -> CsvTable | None:
+    """:func:`read_csv_table`'s fast path, or ``None`` when the file is not plainly regular UTF-8 CSV.
+
+    Quotes are checked by their runs: outside a quoted field a run must start a field (and an even run
+    must also end it); inside one, an odd run closes the field and must be followed by a delimiter or a
+    line end. A file that passes has its quoted regions exactly where the quote count is odd, so line
+    ends and delimiters outside them are the record and cell boundaries Python's csv module finds.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        return None  # UTF-16, or NULs: read_text decides (and raises)
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if not body:
+        return None
+    delimiter = _sniff_delimiter(body[:80000].decode("utf-8", errors="ignore")[:20000])
+    sep = ord(delimiter)
+    raw = np.frombuffer(body, dtype=np.uint8)
+    size = len(raw)
+    quotes = np.flatnonzero(raw == _QUOTE)
+    if len(quotes) % 2:
+        return None
+    if len(quotes):
+        starts = np.flatnonzero(np.diff(quotes, prepend=-2) != 1)
+        ends = np.append(starts[1:], len(quotes))  # one past each run's last quote (index into quotes)
+        run = ends - starts
+        inside = starts % 2 == 1  # an odd number of quotes before the run
+        first, last = quotes[starts], quotes[ends - 1]
+        before = np.where(first > 0, raw[np.maximum(first - 1, 0)], _LF)
+        after = np.where(last + 1 < size, raw[np.minimum(last + 1, size - 1)], _LF)
+        opens_field = (before == sep) | (before == _LF) | (before == _CR)
+        closes_field = (after == sep) | (after == _LF) | (after == _CR)
+        outside_ok = ~inside & opens_field & ((run % 2 == 1) | closes_field)
+        inside_ok = inside & ((run % 2 == 0) | closes_field)
+        if not (outside_ok | inside_ok).all():
+            return None
+    line_ends = np.flatnonzero(raw == _LF)
+    line_ends = line_ends[np.searchsorted(quotes, line_ends) % 2 == 0]
+    returns = np.flatnonzero(raw == _CR)
+    returns = returns[np.searchsorted(quotes, returns) % 2 == 0]
+    if len(returns) and not ((returns + 1 < size) & (raw[np.minimum(returns + 1, size - 1)] == _LF)).all():
+        return None  # a lone CR ends a record for csv: leave such files to it
+    record_starts = np.concatenate(([0], line_ends + 1))
+    record_ends = np.concatenate((line_ends, [size]))
+    if record_starts[-1] == size:  # the file ends with a line end: no record after it
+        record_starts, record_ends = record_starts[:-1], record_ends[:-1]
+    lengths = record_ends - record_starts
+    crlf = (lengths > 0) & (raw[np.maximum(record_ends - 1, 0)] == _CR)
+    empty = (lengths - crlf) == 0
+    if empty.all():
+        return None
+    head = int(np.flatnonzero(~empty)[0])
+    header_bytes = body[record_starts[head]: record_ends[head] - int(crlf[head])]
+    try:
+        width = len(next(csv.reader([header_bytes.decode("utf-8")], delimiter=delimiter, strict=True)))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+    delimiters = np.flatnonzero(raw == sep)
+    quoted = int((np.searchsorted(delimiters, quotes[1::2]) - np.searchsorted(delimiters, quotes[0::2])).sum())
+    if len(delimiters) - quoted != (width - 1) * int((~empty).sum()):
+        return None  # some record is narrower (a wider one makes the reader below fail)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            frame = pd.read_csv(
+                io.BytesIO(body), sep=delimiter, header=None, names=list(range(width)), index_col=False,
+                dtype=str, na_filter=False, skip_blank_lines=False, engine="c", encoding="utf-8",
+                quotechar='"', doublequote=True, escapechar=None, quoting=csv.QUOTE_MINIMAL,
+                skipinitialspace=False, comment=None, low_memory=False,
+            )
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, Warning):
+        return None
+    if len(frame) != len(record_starts):
+        return None
+    widths = np.where(empty, 0, width).astype(np.int64)
+    return CsvTable([frame[j] for j in range(width)], widths)
 
 
 def open_workbook(path: Path, *, data_only: bool = True):
