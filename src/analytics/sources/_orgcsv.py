@@ -67,6 +67,7 @@ __all__ = [
     "claims",
     "column_key",
     "header_keys",
+    "map_distinct",
 ]
 
 
@@ -224,6 +225,7 @@ class Rows:
     withheld: frozenset[int] = frozenset()
     problems: dict[int, list[str]] = field(default_factory=dict)
     found: frozenset[str] = frozenset()
+    _texts: dict[str, pd.Series] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, path: Path, columns: Sequence[Column], *, expected: str, private: Sequence[str] = ()) -> Rows:
@@ -234,8 +236,11 @@ class Rows:
         """
         table = read_csv_table(path)
         filled = np.zeros(len(table), dtype=bool)
-        for column in table.columns:
-            filled |= _present_text(column).notna().to_numpy(dtype=bool)
+        for column in table.columns:  # most rows show a filled cell in the first column: test only the rest
+            unknown = np.flatnonzero(~filled)
+            if not len(unknown):
+                break
+            filled[unknown] = _present_text(column.iloc[unknown]).notna().to_numpy(dtype=bool)
         if not filled.any():
             raise SourceError(f"{path.name}: expected {expected} with a header row, found an empty file")
         start = int(np.flatnonzero(filled)[0])
@@ -291,9 +296,14 @@ class Rows:
             return [template.format(v=repr(_cell_text(self.cells[name].iat[i]))) for i in hits]
         return reasons
 
+    def _stripped(self, name: str) -> pd.Series:
+        if name not in self._texts:
+            self._texts[name] = _present_text(self.cells[name])
+        return self._texts[name]
+
     def text(self, name: str, *, required: bool = False) -> pd.Series:
         """Stripped cell text, ``None`` when empty; an empty required cell is a problem."""
-        values = _present_text(self.cells[name])
+        values = self._stripped(name).copy()
         if required:
             self.flag(values.isna(), f"missing {self.headers[name]}: fill it in")
         return values
@@ -301,7 +311,7 @@ class Rows:
     def identifier(self, name: str, *, what: str, required: bool = True) -> pd.Series:
         """An id kept as text; one that went through Excel (``1.22E+17``) cannot be recovered."""
         values = self.text(name, required=required)
-        mangled = _map_distinct(values, is_excel_mangled_id).fillna(False).astype(bool)
+        mangled = map_distinct(values, is_excel_mangled_id).fillna(False).astype(bool)
         self.flag(mangled, lambda hits: [f"{what} was mangled by Excel ({values.iat[i]}); re-export without "
                                          "opening in Excel" for i in hits])
         return values.where(~mangled, None)
@@ -309,7 +319,7 @@ class Rows:
     def emails(self, name: str, *, required: bool) -> pd.Series:
         """Email addresses; a malformed one is a problem (the reason does not repeat it: it may be a name)."""
         values = self.text(name, required=required)
-        malformed = _map_distinct(values, lambda v: EMAIL_RE.fullmatch(v) is None).fillna(False)
+        malformed = map_distinct(values, lambda v: EMAIL_RE.fullmatch(v) is None).fillna(False)
         self.flag(malformed.astype(bool), f"invalid email address in {self.headers[name]}: correct it (name@domain)")
         return values.where(~malformed.astype(bool), None)
 
@@ -322,7 +332,7 @@ class Rows:
         self.flag(bad, self._quoted(name, f"{self.headers[name]} {{v}} is not a date: use YYYY-MM-DD or "
                                           "YYYY-MM-DD HH:MM"))
         if required:
-            self.flag(_present_text(self.cells[name]).isna(), f"missing {self.headers[name]}: fill in the date")
+            self.flag(self._stripped(name).isna(), f"missing {self.headers[name]}: fill in the date")
         return stamps
 
     def counts(self, name: str) -> pd.Series:
@@ -338,7 +348,7 @@ class Rows:
         """One of ``allowed`` ids, whatever its case or spacing; anything else is a problem."""
         lookup = {choice_key(a): a for a in allowed} | {choice_key(k): v for k, v in (aliases or {}).items()}
         values = self.text(name, required=True)
-        chosen = _map_distinct(values, lambda v: lookup.get(choice_key(v)))
+        chosen = map_distinct(values, lambda v: lookup.get(choice_key(v)))
         unknown = values.notna() & chosen.isna()
         self.flag(unknown, lambda hits: [f"unknown {what} {values.iat[i]!r} in {self.headers[name]}: use one of "
                                          f"{', '.join(allowed)}" for i in hits])
@@ -346,7 +356,7 @@ class Rows:
 
     def flags(self, name: str) -> pd.Series:
         """Yes/no cells as bool (empty = no); anything else is a problem."""
-        values = _map_distinct(self.cells[name], parse_bool, missing=False)
+        values = map_distinct(self.cells[name], parse_bool, missing=False)
         self.flag(values.isna(), f"{self.headers[name]} must be yes or no")
         return values.fillna(False).astype(bool)
 
@@ -365,9 +375,13 @@ class Rows:
         return Parsed(format=format_id, tables={table: frame}, rejects=rejects, rows_read=len(self))
 
 
-def _map_distinct(values: pd.Series, function: Callable[[Any], Any], *, missing: Any = None) -> pd.Series:
-    """``values.map(function, na_action="ignore")`` (missing cells give ``missing``), calling ``function``
-    once per distinct value: a million-row column usually holds far fewer."""
+def map_distinct(values: pd.Series, function: Callable[[Any], Any], *, missing: Any = None) -> pd.Series:
+    """``values.map(function, na_action="ignore")`` (missing cells give ``missing``) as an object Series,
+    calling ``function`` once per distinct value: a million-row column usually holds far fewer.
+
+    >>> map_distinct(pd.Series(["a", None, "a"]), str.upper).tolist()
+    ['A', None, 'A']
+    """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.array([function(u) for u in uniques] + [missing], dtype=object)
     return pd.Series(mapped[codes], index=values.index, dtype=object)

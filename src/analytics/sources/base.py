@@ -319,7 +319,10 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     # Vectorised: a million-row export must not pay a Python loop per cell. Plain numbers parse in one C
     # pass; only the cells that fail it ("1,234", "12%", "-", text) take the string clean-up.
     raw = values.to_numpy(dtype=object)
-    is_bool = np.fromiter((isinstance(v, (bool, np.bool_)) for v in raw), dtype=bool, count=len(raw))
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):  # a text export: no bool cells
+        is_bool = np.zeros(len(raw), dtype=bool)
+    else:
+        is_bool = np.fromiter((isinstance(v, (bool, np.bool_)) for v in raw), dtype=bool, count=len(raw))
     try:
         with np.errstate(over="ignore"):
             number = pd.to_numeric(pd.Series(np.where(is_bool, None, raw), dtype=object), errors="coerce")
