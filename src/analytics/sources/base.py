@@ -446,9 +446,13 @@ def parse_datetimes(
         return fast
     texts = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values.tolist()]
     dayfirst = _decide_dayfirst([t for t in texts if isinstance(t, str)], dayfirst)
+    shaped = {} if date_format else _datetimes_by_shape(texts, timezone=timezone, dayfirst=dayfirst)
     out: list[pd.Timestamp | None] = []
     bad = np.zeros(len(texts), dtype=bool)
     for i, raw in enumerate(texts):
+        if i in shaped:
+            out.append(shaped[i])
+            continue
         stamp = _one_datetime(raw, timezone=timezone, dayfirst=dayfirst, date_format=date_format)
         if stamp is None and not (isinstance(raw, str) and raw.strip().lower() in _MISSING):
             bad[i] = True
@@ -489,6 +493,72 @@ def _vectorised_datetimes(
         if parsed[present].isna().any():
             return None
     return parsed.dt.as_unit("us"), pd.Series(False, index=values.index)
+
+
+_SERIAL = re.compile(r"\d{4,5}(?:\.\d+)?")
+_DIGIT = re.compile(r"[0-9]")
+_OFFSET_SHAPE = re.compile(r" [+-]99:99$")
+_MIN_GROUP = 8
+
+
+def _datetimes_by_shape(texts: list[Any], *, timezone: str, dayfirst: bool) -> dict[int, pd.Timestamp]:
+    """What :func:`_one_datetime` gives, for the text cells it can be had for in bulk (position -> UTC stamp).
+
+    pandas parses a single text with the format it guesses from that text. Cells written alike (the same
+    text once every digit is a 9) are parsed in one call with the format guessed from the first of them;
+    a cell counts only when that format writes its parsed value back exactly as the cell reads (with the
+    UTC offset, when there is one, checked apart), so it reads the way its own guess would. Every other
+    cell is left to :func:`_one_datetime`.
+    """
+    from pandas._libs.tslibs.parsing import guess_datetime_format
+
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for i, raw in enumerate(texts):
+        if not isinstance(raw, str):
+            continue
+        text = raw.strip()
+        if text.lower() in _MISSING or _SERIAL.fullmatch(text):
+            continue
+        text = _normalise_offset(text)
+        groups.setdefault(_DIGIT.sub("9", text), []).append((i, text))
+    found: dict[int, pd.Timestamp] = {}
+    for shape, members in groups.items():
+        if len(members) < _MIN_GROUP:
+            continue
+        first = members[0][1]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            guess = guess_datetime_format(first, dayfirst=dayfirst and bool(_SLASHED.match(first)))
+        if guess is None or "%Z" in guess or guess.count("%z") > 1:
+            continue
+        local_format, texts_local, offsets = guess, [t for _, t in members], None
+        if "%z" in guess:
+            if not (guess.endswith(" %z") and _OFFSET_SHAPE.search(shape)):
+                continue
+            local_format = guess[:-3]
+            texts_local = [t[:-7] for t in texts_local]
+            sign = np.array([-1 if t[-6] == "-" else 1 for _, t in members])
+            offsets = pd.to_timedelta(sign * np.array([int(t[-5:-3]) * 60 + int(t[-2:]) for _, t in members]),
+                                      unit="min")
+        local = pd.Series(texts_local, dtype=object)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(local, format=local_format, errors="coerce")
+        exact = (parsed.notna() & (parsed.dt.strftime(local_format) == local)).to_numpy(dtype=bool)
+        if not exact.any():
+            continue
+        stamps = pd.DatetimeIndex(parsed[exact])
+        try:
+            if offsets is None:
+                stamps = stamps.tz_localize(timezone, ambiguous=np.ones(len(stamps), dtype=bool),
+                                            nonexistent="shift_forward").tz_convert("UTC")
+            else:
+                stamps = (stamps - offsets[exact]).tz_localize("UTC")
+        except (ValueError, TypeError):
+            continue
+        for (i, _), stamp in zip([m for m, ok in zip(members, exact, strict=True) if ok], stamps, strict=True):
+            found[i] = stamp
+    return found
 
 
 def _one_datetime(raw: Any, *, timezone: str, dayfirst: bool, date_format: str | None) -> pd.Timestamp | None:
