@@ -17,7 +17,7 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -525,10 +525,7 @@ def _datetimes_by_shape(texts: list[Any], *, timezone: str, dayfirst: bool) -> d
     for shape, members in groups.items():
         if len(members) < _MIN_GROUP:
             continue
-        first = members[0][1]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            guess = guess_datetime_format(first, dayfirst=dayfirst and bool(_SLASHED.match(first)))
+        guess = _format_in_order(guess_datetime_format, [t for _, t in members[:5]], dayfirst=dayfirst)
         if guess is None or "%Z" in guess or guess.count("%z") > 1:
             continue
         local_format, texts_local, offsets = guess, [t for _, t in members], None
@@ -559,6 +556,25 @@ def _datetimes_by_shape(texts: list[Any], *, timezone: str, dayfirst: bool) -> d
         for (i, _), stamp in zip([m for m, ok in zip(members, exact, strict=True) if ok], stamps, strict=True):
             found[i] = stamp
     return found
+
+
+def _format_in_order(guess_datetime_format: Callable, texts: list[str], *, dayfirst: bool) -> str | None:
+    """The first format guessed from ``texts`` that reads day and month in the preferred order.
+
+    A cell whose preferred reading is impossible (``03/31/2025`` with day first) is read the other way
+    round; its format must not be applied to cells that do have the preferred reading.
+    """
+    for text in texts:
+        first = dayfirst and bool(_SLASHED.match(text))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            guess = guess_datetime_format(text, dayfirst=first)
+        if guess is None:
+            continue
+        if "%d" in guess and "%m" in guess and (guess.index("%d") < guess.index("%m")) != first:
+            continue
+        return guess
+    return None
 
 
 def _one_datetime(raw: Any, *, timezone: str, dayfirst: bool, date_format: str | None) -> pd.Timestamp | None:
