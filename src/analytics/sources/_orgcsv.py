@@ -17,7 +17,7 @@ Reasons never quote a person's name, email or handle: rejects are stored with th
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ import pandas as pd
 
 from analytics.privacy import EMAIL_RE
 from analytics.sources.base import (
+    PYTHON_STR,
+    CsvTable,
     Parsed,
     ReadContext,
     Reject,
@@ -36,7 +38,7 @@ from analytics.sources.base import (
     parse_datetimes,
     parse_numbers,
     read_csv_rows,
-    read_text,
+    read_csv_table,
 )
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "claims",
     "column_key",
     "header_keys",
+    "map_distinct",
 ]
 
 
@@ -193,6 +196,17 @@ def choice_key(value: str) -> str:
     return _CHOICE_SEPARATORS.sub("_", value.strip().lower()).strip("_")
 
 
+def _present_text(values: pd.Series) -> pd.Series:
+    """:func:`_cell_text` of every cell (object dtype, ``None`` when empty), without a Python call per cell."""
+    stripped = values.astype(PYTHON_STR).str.strip()  # Python's str.strip: the same whitespace as _cell_text
+    keep = (stripped.notna() & (stripped != "")).to_numpy(dtype=bool)
+    return pd.Series(np.where(keep, stripped.to_numpy(dtype=object), None), index=values.index, dtype=object)
+
+
+#: A reason for flagged rows: one text, one per row (a Series), or a function of the flagged rows' positions.
+Reason = str | pd.Series | Callable[[np.ndarray], Sequence[str]]
+
+
 @dataclass
 class Rows:
     """The data records of one organisation CSV, with their cells by column and the problems found.
@@ -205,10 +219,13 @@ class Rows:
     path: Path
     cells: dict[str, pd.Series]
     headers: dict[str, str]
-    source_row: list[int]
-    raw: list[str]
-    problems: list[list[str]] = field(default_factory=list)
+    source_row: np.ndarray
+    table: CsvTable
+    records: np.ndarray
+    withheld: frozenset[int] = frozenset()
+    problems: dict[int, list[str]] = field(default_factory=dict)
     found: frozenset[str] = frozenset()
+    _texts: dict[str, pd.Series] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, path: Path, columns: Sequence[Column], *, expected: str, private: Sequence[str] = ()) -> Rows:
@@ -217,11 +234,17 @@ class Rows:
         Cells of the ``private`` columns are withheld from the rejects' raw text: a rejected person never
         reaches the scrubber, so their name would otherwise be stored in clear.
         """
-        records = read_csv_rows(path, text=read_text(path))
-        start = next((i for i, r in enumerate(records) if any(_cell_text(c) for c in r)), None)
-        if start is None:
+        table = read_csv_table(path)
+        filled = np.zeros(len(table), dtype=bool)
+        for column in table.columns:  # most rows show a filled cell in the first column: test only the rest
+            unknown = np.flatnonzero(~filled)
+            if not len(unknown):
+                break
+            filled[unknown] = _present_text(column.iloc[unknown]).notna().to_numpy(dtype=bool)
+        if not filled.any():
             raise SourceError(f"{path.name}: expected {expected} with a header row, found an empty file")
-        header = [str(c).strip().lstrip("\ufeff") for c in records[start]]
+        start = int(np.flatnonzero(filled)[0])
+        header = [str(c).strip().lstrip("\ufeff") for c in table.record(start)]
         keys = [column_key(h) for h in header]
         positions = {c.name: c.position(keys) for c in columns}
         missing = [c.name for c in columns if c.required and positions[c.name] is None]
@@ -231,29 +254,56 @@ class Rows:
                 f"{', '.join(c.name for c in columns if c.required)}; missing {', '.join(missing)}; "
                 f"found {', '.join(h for h in header if h) or 'no column names'}"
             )
-        numbered = [(n, r) for n, r in enumerate(records[start + 1:], start=1) if any(_cell_text(c) for c in r)]
+        records = np.flatnonzero(filled[start + 1:]) + start + 1
         cells = {}
         for name, position in positions.items():
-            values = [r[position] if position is not None and position < len(r) else None for _, r in numbered]
-            cells[name] = pd.Series(values, dtype=object)
+            if position is None:
+                cells[name] = pd.Series([None] * len(records), dtype=object)
+            else:
+                values = table.columns[position].iloc[records].astype(object).to_numpy(dtype=object)
+                cells[name] = pd.Series(np.where(pd.isna(values), None, values), dtype=object)
         headers = {name: header[p] if p is not None else name for name, p in positions.items()}
-        withheld = {positions[name] for name in private if positions[name] is not None}
-        raw = [",".join(_WITHHELD if i in withheld and _cell_text(c) else c for i, c in enumerate(r))
-               for _, r in numbered]
-        return cls(path, cells, headers, [n for n, _ in numbered], raw,
-                   [[] for _ in numbered], frozenset(n for n, p in positions.items() if p is not None))
+        withheld = frozenset(positions[name] for name in private if positions[name] is not None)
+        return cls(path, cells, headers, records - start, table, records, withheld,
+                   found=frozenset(n for n, p in positions.items() if p is not None))
 
     def __len__(self) -> int:
         return len(self.source_row)
 
-    def flag(self, mask: pd.Series | np.ndarray, reason: str | pd.Series) -> None:
-        """Record ``reason`` (one text, or one per row) against every row where ``mask`` is true."""
-        for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
-            self.problems[i].append(reason if isinstance(reason, str) else str(reason.iloc[i]))
+    def raw(self, i: int) -> str:
+        """Row ``i`` as written (cells joined with ``,``), private cells withheld."""
+        cells = self.table.record(int(self.records[i]))
+        return ",".join(_WITHHELD if j in self.withheld and _cell_text(c) else c for j, c in enumerate(cells))
+
+    def flag(self, mask: pd.Series | np.ndarray, reason: Reason) -> None:
+        """Record ``reason`` against every row where ``mask`` is true: one text, one per row (a Series),
+        or a function that gets the flagged rows' positions and returns their reasons."""
+        hits = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if not len(hits):
+            return
+        if isinstance(reason, str):
+            texts: Sequence[str] = [reason] * len(hits)
+        elif isinstance(reason, pd.Series):
+            texts = [str(reason.iloc[i]) for i in hits]
+        else:
+            texts = reason(hits)
+        for i, text in zip(hits.tolist(), texts, strict=True):
+            self.problems.setdefault(i, []).append(text)
+
+    def _quoted(self, name: str, template: str) -> Callable[[np.ndarray], list[str]]:
+        """Reasons quoting each flagged row's cell of ``name``: ``template`` with ``{v}`` = its text."""
+        def reasons(hits: np.ndarray) -> list[str]:
+            return [template.format(v=repr(_cell_text(self.cells[name].iat[i]))) for i in hits]
+        return reasons
+
+    def _stripped(self, name: str) -> pd.Series:
+        if name not in self._texts:
+            self._texts[name] = _present_text(self.cells[name])
+        return self._texts[name]
 
     def text(self, name: str, *, required: bool = False) -> pd.Series:
         """Stripped cell text, ``None`` when empty; an empty required cell is a problem."""
-        values = pd.Series([_cell_text(v) for v in self.cells[name]], dtype=object)
+        values = self._stripped(name).copy()
         if required:
             self.flag(values.isna(), f"missing {self.headers[name]}: fill it in")
         return values
@@ -261,15 +311,15 @@ class Rows:
     def identifier(self, name: str, *, what: str, required: bool = True) -> pd.Series:
         """An id kept as text; one that went through Excel (``1.22E+17``) cannot be recovered."""
         values = self.text(name, required=required)
-        mangled = values.map(is_excel_mangled_id, na_action="ignore").fillna(False).astype(bool)
-        self.flag(mangled, values.map(
-            lambda v: f"{what} was mangled by Excel ({v}); re-export without opening in Excel", na_action="ignore"))
+        mangled = map_distinct(values, is_excel_mangled_id).fillna(False).astype(bool)
+        self.flag(mangled, lambda hits: [f"{what} was mangled by Excel ({values.iat[i]}); re-export without "
+                                         "opening in Excel" for i in hits])
         return values.where(~mangled, None)
 
     def emails(self, name: str, *, required: bool) -> pd.Series:
         """Email addresses; a malformed one is a problem (the reason does not repeat it: it may be a name)."""
         values = self.text(name, required=required)
-        malformed = values.map(lambda v: EMAIL_RE.fullmatch(v) is None, na_action="ignore").fillna(False)
+        malformed = map_distinct(values, lambda v: EMAIL_RE.fullmatch(v) is None).fillna(False)
         self.flag(malformed.astype(bool), f"invalid email address in {self.headers[name]}: correct it (name@domain)")
         return values.where(~malformed.astype(bool), None)
 
@@ -279,21 +329,18 @@ class Rows:
         if stamps.dt.tz is None:  # an all-empty column comes back naive
             stamps = stamps.dt.tz_localize("UTC")
         stamps = stamps.astype("datetime64[us, UTC]")
-        raw = self.cells[name].map(_cell_text)
-        self.flag(bad, raw.map(lambda v: f"{self.headers[name]} {v!r} is not a date: use YYYY-MM-DD or "
-                                         "YYYY-MM-DD HH:MM", na_action="ignore"))
+        self.flag(bad, self._quoted(name, f"{self.headers[name]} {{v}} is not a date: use YYYY-MM-DD or "
+                                          "YYYY-MM-DD HH:MM"))
         if required:
-            self.flag(raw.isna(), f"missing {self.headers[name]}: fill in the date")
+            self.flag(self._stripped(name).isna(), f"missing {self.headers[name]}: fill in the date")
         return stamps
 
     def counts(self, name: str) -> pd.Series:
         """Non-negative metric counts as floats (NaN when absent); text or negatives are problems."""
         numbers, bad = parse_numbers(self.cells[name])
-        raw = self.cells[name].map(_cell_text)
-        self.flag(bad, raw.map(lambda v: f"{self.headers[name]} {v!r} is not a number", na_action="ignore"))
+        self.flag(bad, self._quoted(name, f"{self.headers[name]} {{v}} is not a number"))
         negative = numbers < 0
-        self.flag(negative, raw.map(lambda v: f"{self.headers[name]} {v!r} is negative: a count cannot be below 0",
-                                    na_action="ignore"))
+        self.flag(negative, self._quoted(name, f"{self.headers[name]} {{v}} is negative: a count cannot be below 0"))
         return numbers.where(~negative)
 
     def choice(self, name: str, allowed: Sequence[str], *, what: str,
@@ -301,28 +348,40 @@ class Rows:
         """One of ``allowed`` ids, whatever its case or spacing; anything else is a problem."""
         lookup = {choice_key(a): a for a in allowed} | {choice_key(k): v for k, v in (aliases or {}).items()}
         values = self.text(name, required=True)
-        chosen = values.map(lambda v: lookup.get(choice_key(v)), na_action="ignore")
+        chosen = map_distinct(values, lambda v: lookup.get(choice_key(v)))
         unknown = values.notna() & chosen.isna()
-        self.flag(unknown, values.map(
-            lambda v: f"unknown {what} {v!r} in {self.headers[name]}: use one of {', '.join(allowed)}",
-            na_action="ignore"))
+        self.flag(unknown, lambda hits: [f"unknown {what} {values.iat[i]!r} in {self.headers[name]}: use one of "
+                                         f"{', '.join(allowed)}" for i in hits])
         return chosen.astype(object)
 
     def flags(self, name: str) -> pd.Series:
         """Yes/no cells as bool (empty = no); anything else is a problem."""
-        values = self.cells[name].map(parse_bool)
+        values = map_distinct(self.cells[name], parse_bool, missing=False)
         self.flag(values.isna(), f"{self.headers[name]} must be yes or no")
         return values.fillna(False).astype(bool)
 
     def parsed(self, format_id: str, table: str, columns: Mapping[str, pd.Series], *, note: str = "") -> Parsed:
         """The staging frame of the rows without problems, and one reject per row with problems
         (its reasons joined with ``;``, then ``note``)."""
-        good = np.array([not p for p in self.problems], dtype=bool)
+        good = np.ones(len(self), dtype=bool)
+        good[list(self.problems)] = False
         frame = pd.DataFrame(index=pd.RangeIndex(int(good.sum())))
         for name, series in columns.items():
             kept = series[good].reset_index(drop=True)
             frame[name] = kept.astype("str") if kept.dtype == object else kept
         frame["source_row"] = pd.Series(np.asarray(self.source_row, dtype="int64")[good])
-        rejects = [Reject(row, raw, "; ".join(problems) + note)
-                   for row, raw, problems in zip(self.source_row, self.raw, self.problems, strict=True) if problems]
+        rejects = [Reject(int(self.source_row[i]), self.raw(i), "; ".join(self.problems[i]) + note)
+                   for i in sorted(self.problems)]
         return Parsed(format=format_id, tables={table: frame}, rejects=rejects, rows_read=len(self))
+
+
+def map_distinct(values: pd.Series, function: Callable[[Any], Any], *, missing: Any = None) -> pd.Series:
+    """``values.map(function, na_action="ignore")`` (missing cells give ``missing``) as an object Series,
+    calling ``function`` once per distinct value: a million-row column usually holds far fewer.
+
+    >>> map_distinct(pd.Series(["a", None, "a"]), str.upper).tolist()
+    ['A', None, 'A']
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([function(u) for u in uniques] + [missing], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "PYTHON_STR",
+    "CsvTable",
     "Parsed",
     "ReadContext",
     "Reject",
@@ -37,6 +40,7 @@ __all__ = [
     "parse_numbers",
     "platform_id",
     "read_csv_rows",
+    "read_csv_table",
     "read_text",
     "read_xlsx_rows",
     "records_to_frame",
@@ -108,22 +112,146 @@ def read_text(path: Path) -> str:
     return text
 
 
-def read_csv_rows(path: Path, *, text: str | None = None) -> list[list[str]]:
-    """All records of a delimited text export as lists of strings (delimiter sniffed: , ; or tab)."""
-    text = read_text(path) if text is None else text
-    sample = text[:20000]
-    delimiter = ","
+def _sniff_delimiter(sample: str) -> str:
     first_line = sample.split("\n", 1)[0]
     counts = {d: first_line.count(d) for d in (",", "\t", ";")}
     if counts["\t"] > counts[","] and counts["\t"] >= counts[";"]:
-        delimiter = "\t"
-    elif counts[";"] > counts[","]:
-        delimiter = ";"
+        return "\t"
+    if counts[";"] > counts[","]:
+        return ";"
+    return ","
+
+
+def read_csv_rows(path: Path, *, text: str | None = None) -> list[list[str]]:
+    """All records of a delimited text export as lists of strings (delimiter sniffed: , ; or tab)."""
+    text = read_text(path) if text is None else text
+    delimiter = _sniff_delimiter(text[:20000])
     csv.field_size_limit(1 << 30)
     try:
         return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)]
     except csv.Error as error:
         raise SourceError(f"{path.name}: expected well-formed CSV, found {error} (truncated file?)") from error
+
+
+#: Text cells whose string methods are Python's own (``str.strip`` whitespace, ``re`` patterns), whatever
+#: pandas' default string storage is.
+PYTHON_STR = pd.StringDtype(storage="python", na_value=np.nan)
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """The records of a delimited text export by column, as :func:`read_csv_rows` splits them.
+
+    ``columns[j]`` holds cell ``j`` of every record (``str`` dtype; missing where a record is shorter);
+    ``widths`` is each record's number of cells (0 for an empty line).
+    """
+
+    columns: list[pd.Series]
+    widths: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.widths)
+
+    def record(self, i: int) -> list[str]:
+        """Record ``i`` as :func:`read_csv_rows` returns it."""
+        return [str(column.iat[i]) for column in self.columns[: int(self.widths[i])]]
+
+
+def read_csv_table(path: Path) -> CsvTable:
+    """The records of a delimited text export, column by column: what :func:`read_csv_rows` returns.
+
+    A large UTF-8 file whose quoting is regular (every quoted field closes before a delimiter or line
+    end, lines end in LF or CRLF, every record as wide as the others) is split by pandas' C reader; a
+    file with anything unusual (other encodings, ragged records, stray quotes) takes :func:`read_csv_rows`,
+    so both give the same cells, the same errors and the same record numbers.
+    """
+    data = path.read_bytes()
+    table = _regular_csv_table(data)
+    if table is not None:
+        return table
+    rows = read_csv_rows(path)
+    width = max((len(r) for r in rows), default=0)
+    columns = [pd.Series([r[j] if j < len(r) else None for r in rows], dtype=PYTHON_STR) for j in range(width)]
+    return CsvTable(columns, np.array([len(r) for r in rows], dtype=np.int64))
+
+
+_QUOTE, _LF, _CR = 34, 10, 13
+
+
+def _regular_csv_table(data: bytes) -> CsvTable | None:
+    """:func:`read_csv_table`'s fast path, or ``None`` when the file is not plainly regular UTF-8 CSV.
+
+    Quotes are checked by their runs: outside a quoted field a run must start a field (and an even run
+    must also end it); inside one, an odd run closes the field and must be followed by a delimiter or a
+    line end. A file that passes has its quoted regions exactly where the quote count is odd, so line
+    ends and delimiters outside them are the record and cell boundaries Python's csv module finds.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        return None  # UTF-16, or NULs: read_text decides (and raises)
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if not body:
+        return None
+    delimiter = _sniff_delimiter(body[:80000].decode("utf-8", errors="ignore")[:20000])
+    sep = ord(delimiter)
+    raw = np.frombuffer(body, dtype=np.uint8)
+    size = len(raw)
+    quotes = np.flatnonzero(raw == _QUOTE)
+    if len(quotes) % 2:
+        return None
+    if len(quotes):
+        starts = np.flatnonzero(np.diff(quotes, prepend=-2) != 1)
+        ends = np.append(starts[1:], len(quotes))  # one past each run's last quote (index into quotes)
+        run = ends - starts
+        inside = starts % 2 == 1  # an odd number of quotes before the run
+        first, last = quotes[starts], quotes[ends - 1]
+        before = np.where(first > 0, raw[np.maximum(first - 1, 0)], _LF)
+        after = np.where(last + 1 < size, raw[np.minimum(last + 1, size - 1)], _LF)
+        opens_field = (before == sep) | (before == _LF) | (before == _CR)
+        closes_field = (after == sep) | (after == _LF) | (after == _CR)
+        outside_ok = ~inside & opens_field & ((run % 2 == 1) | closes_field)
+        inside_ok = inside & ((run % 2 == 0) | closes_field)
+        if not (outside_ok | inside_ok).all():
+            return None
+    line_ends = np.flatnonzero(raw == _LF)
+    line_ends = line_ends[np.searchsorted(quotes, line_ends) % 2 == 0]
+    returns = np.flatnonzero(raw == _CR)
+    returns = returns[np.searchsorted(quotes, returns) % 2 == 0]
+    if len(returns) and not ((returns + 1 < size) & (raw[np.minimum(returns + 1, size - 1)] == _LF)).all():
+        return None  # a lone CR ends a record for csv: leave such files to it
+    record_starts = np.concatenate(([0], line_ends + 1))
+    record_ends = np.concatenate((line_ends, [size]))
+    if record_starts[-1] == size:  # the file ends with a line end: no record after it
+        record_starts, record_ends = record_starts[:-1], record_ends[:-1]
+    lengths = record_ends - record_starts
+    crlf = (lengths > 0) & (raw[np.maximum(record_ends - 1, 0)] == _CR)
+    empty = (lengths - crlf) == 0
+    if empty.all():
+        return None
+    head = int(np.flatnonzero(~empty)[0])
+    header_bytes = body[record_starts[head]: record_ends[head] - int(crlf[head])]
+    try:
+        width = len(next(csv.reader([header_bytes.decode("utf-8")], delimiter=delimiter, strict=True)))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+    delimiters = np.flatnonzero(raw == sep)
+    quoted = int((np.searchsorted(delimiters, quotes[1::2]) - np.searchsorted(delimiters, quotes[0::2])).sum())
+    if len(delimiters) - quoted != (width - 1) * int((~empty).sum()):
+        return None  # some record is narrower (a wider one makes the reader below fail)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            frame = pd.read_csv(
+                io.BytesIO(body), sep=delimiter, header=None, names=list(range(width)), index_col=False,
+                dtype=str, na_filter=False, skip_blank_lines=False, engine="c", encoding="utf-8",
+                quotechar='"', doublequote=True, escapechar=None, quoting=csv.QUOTE_MINIMAL,
+                skipinitialspace=False, comment=None, low_memory=False,
+            )
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, Warning):
+        return None
+    if len(frame) != len(record_starts):
+        return None
+    widths = np.where(empty, 0, width).astype(np.int64)
+    return CsvTable([frame[j] for j in range(width)], widths)
 
 
 def open_workbook(path: Path, *, data_only: bool = True):
@@ -191,7 +319,10 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     # Vectorised: a million-row export must not pay a Python loop per cell. Plain numbers parse in one C
     # pass; only the cells that fail it ("1,234", "12%", "-", text) take the string clean-up.
     raw = values.to_numpy(dtype=object)
-    is_bool = np.fromiter((isinstance(v, (bool, np.bool_)) for v in raw), dtype=bool, count=len(raw))
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):  # a text export: no bool cells
+        is_bool = np.zeros(len(raw), dtype=bool)
+    else:
+        is_bool = np.fromiter((isinstance(v, (bool, np.bool_)) for v in raw), dtype=bool, count=len(raw))
     try:
         with np.errstate(over="ignore"):
             number = pd.to_numeric(pd.Series(np.where(is_bool, None, raw), dtype=object), errors="coerce")
@@ -315,9 +446,13 @@ def parse_datetimes(
         return fast
     texts = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values.tolist()]
     dayfirst = _decide_dayfirst([t for t in texts if isinstance(t, str)], dayfirst)
+    shaped = {} if date_format else _datetimes_by_shape(texts, timezone=timezone, dayfirst=dayfirst)
     out: list[pd.Timestamp | None] = []
     bad = np.zeros(len(texts), dtype=bool)
     for i, raw in enumerate(texts):
+        if i in shaped:
+            out.append(shaped[i])
+            continue
         stamp = _one_datetime(raw, timezone=timezone, dayfirst=dayfirst, date_format=date_format)
         if stamp is None and not (isinstance(raw, str) and raw.strip().lower() in _MISSING):
             bad[i] = True
@@ -358,6 +493,88 @@ def _vectorised_datetimes(
         if parsed[present].isna().any():
             return None
     return parsed.dt.as_unit("us"), pd.Series(False, index=values.index)
+
+
+_SERIAL = re.compile(r"\d{4,5}(?:\.\d+)?")
+_DIGIT = re.compile(r"[0-9]")
+_OFFSET_SHAPE = re.compile(r" [+-]99:99$")
+_MIN_GROUP = 8
+
+
+def _datetimes_by_shape(texts: list[Any], *, timezone: str, dayfirst: bool) -> dict[int, pd.Timestamp]:
+    """What :func:`_one_datetime` gives, for the text cells it can be had for in bulk (position -> UTC stamp).
+
+    pandas parses a single text with the format it guesses from that text. Cells written alike (the same
+    text once every digit is a 9) are parsed in one call with the format guessed from the first of them;
+    a cell counts only when that format writes its parsed value back exactly as the cell reads (with the
+    UTC offset, when there is one, checked apart), so it reads the way its own guess would. Every other
+    cell is left to :func:`_one_datetime`.
+    """
+    from pandas._libs.tslibs.parsing import guess_datetime_format
+
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for i, raw in enumerate(texts):
+        if not isinstance(raw, str):
+            continue
+        text = raw.strip()
+        if text.lower() in _MISSING or _SERIAL.fullmatch(text):
+            continue
+        text = _normalise_offset(text)
+        groups.setdefault(_DIGIT.sub("9", text), []).append((i, text))
+    found: dict[int, pd.Timestamp] = {}
+    for shape, members in groups.items():
+        if len(members) < _MIN_GROUP:
+            continue
+        guess = _format_in_order(guess_datetime_format, [t for _, t in members[:5]], dayfirst=dayfirst)
+        if guess is None or "%Z" in guess or guess.count("%z") > 1:
+            continue
+        local_format, texts_local, offsets = guess, [t for _, t in members], None
+        if "%z" in guess:
+            if not (guess.endswith(" %z") and _OFFSET_SHAPE.search(shape)):
+                continue
+            local_format = guess[:-3]
+            texts_local = [t[:-7] for t in texts_local]
+            sign = np.array([-1 if t[-6] == "-" else 1 for _, t in members])
+            offsets = pd.to_timedelta(sign * np.array([int(t[-5:-3]) * 60 + int(t[-2:]) for _, t in members]),
+                                      unit="min")
+        local = pd.Series(texts_local, dtype=object)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(local, format=local_format, errors="coerce")
+        exact = (parsed.notna() & (parsed.dt.strftime(local_format) == local)).to_numpy(dtype=bool)
+        if not exact.any():
+            continue
+        stamps = pd.DatetimeIndex(parsed[exact])
+        try:
+            if offsets is None:
+                stamps = stamps.tz_localize(timezone, ambiguous=np.ones(len(stamps), dtype=bool),
+                                            nonexistent="shift_forward").tz_convert("UTC")
+            else:
+                stamps = (stamps - offsets[exact]).tz_localize("UTC")
+        except (ValueError, TypeError):
+            continue
+        for (i, _), stamp in zip([m for m, ok in zip(members, exact, strict=True) if ok], stamps, strict=True):
+            found[i] = stamp
+    return found
+
+
+def _format_in_order(guess_datetime_format: Callable, texts: list[str], *, dayfirst: bool) -> str | None:
+    """The first format guessed from ``texts`` that reads day and month in the preferred order.
+
+    A cell whose preferred reading is impossible (``03/31/2025`` with day first) is read the other way
+    round; its format must not be applied to cells that do have the preferred reading.
+    """
+    for text in texts:
+        first = dayfirst and bool(_SLASHED.match(text))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            guess = guess_datetime_format(text, dayfirst=first)
+        if guess is None:
+            continue
+        if "%d" in guess and "%m" in guess and (guess.index("%d") < guess.index("%m")) != first:
+            continue
+        return guess
+    return None
 
 
 def _one_datetime(raw: Any, *, timezone: str, dayfirst: bool, date_format: str | None) -> pd.Timestamp | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pandas as pd
 
-from analytics.sources._orgcsv import HANDLE, PLATFORM, POSTED_AT, TEXT, Column, Rows, claims
+from analytics.sources._orgcsv import HANDLE, PLATFORM, POSTED_AT, TEXT, Column, Rows, claims, map_distinct
 from analytics.sources.base import Parsed, ReadContext, platform_id
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "post_id_from_url", "read", "sniff"]
@@ -51,22 +52,33 @@ def post_id_from_url(url: str | None, platform: str | None) -> str | None:
     """
     if not url or not url.strip():
         return None
-    parts = urlsplit(url.strip())
-    segments = [s for s in parts.path.split("/") if s]
-    host = (parts.hostname or "").lower()
+    url = url.strip()
+    simple = _SIMPLE_URL.fullmatch(url)
+    if simple:  # the usual case, split without urlsplit's cost: the same host, path and no query
+        host, path, query = simple.group(1).lower(), simple.group(2) or "", ""
+    else:
+        parts = urlsplit(url)
+        host, path, query = (parts.hostname or "").lower(), parts.path, parts.query
+    segments = [s for s in path.split("/") if s]
     if platform in {"x", "mastodon"} or host.endswith(("x.com", "twitter.com")):
         for marker in ("status", "statuses"):
             if marker in segments[:-1] and segments[segments.index(marker) + 1].isdigit():
                 return segments[segments.index(marker) + 1]
         numeric = [s for s in segments if s.isdigit()]
         return numeric[-1] if numeric else None
-    query = parse_qs(parts.query)
-    for parameter in ("story_fbid", "fbid"):
-        if query.get(parameter):
-            return query[parameter][0]
+    if query:
+        parameters = parse_qs(query)
+        for parameter in ("story_fbid", "fbid"):
+            if parameters.get(parameter):
+                return parameters[parameter][0]
     if len(segments) < 2 or segments[-1].endswith(".php") or (len(segments) == 2 and segments[0] in _PROFILES):
         return None
     return segments[-1]
+
+
+# scheme://host/path with a plain ASCII host and no port, user, query, fragment, space or control character:
+# for these urlsplit's hostname is the host lower-cased and its path the rest
+_SIMPLE_URL = re.compile(r"[hH][tT][tT][pP][sS]?://([A-Za-z0-9.-]+)(/[\x21\x22\x24-\x3e\x40-\x7e]*)?")
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -81,15 +93,16 @@ def read(path: Path, context: ReadContext) -> Parsed:
     """
     rows = Rows.load(path, (PLATFORM, HANDLE, POSTED_AT, TEXT, URL, *METRICS.values()),
                      expected="a monitoring export of employee posts")
-    platform = rows.text(PLATFORM.name, required=True).map(platform_id, na_action="ignore")
+    platform = map_distinct(rows.text(PLATFORM.name, required=True), platform_id)
     url = rows.text(URL.name)
-    post_id = pd.Series([post_id_from_url(u, p) for u, p in zip(url, platform, strict=True)], dtype=object)
+    post_id = pd.Series([post_id_from_url(u, p) for u, p in zip(url.tolist(), platform.tolist(), strict=True)],
+                        dtype=object)
     columns: dict[str, pd.Series] = {
         "platform": platform,
         "post_id": post_id,
         "handle": rows.text(HANDLE.name, required=True),
         "published_at": rows.datetimes(POSTED_AT.name, context, required=True),
-        "text": rows.cells[TEXT.name].map(lambda v: "" if v is None else str(v)).astype(object),
+        "text": rows.cells[TEXT.name].fillna("").astype(object),
         "url": url,
     }
     columns |= {metric: rows.counts(column.name) for metric, column in METRICS.items()}

@@ -1,0 +1,167 @@
+"""The readers' fast paths give exactly what their cell-by-cell paths give, on hostile inputs too."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.sources import base, monitoring
+from analytics.sources.base import SourceError, read_csv_rows, read_csv_table
+
+
+def _records(read, path):
+    try:
+        return read(path)
+    except (SourceError, UnicodeDecodeError) as error:
+        return type(error).__name__, str(error)
+
+
+def _table_records(path):
+    table = read_csv_table(path)
+    return [table.record(i) for i in range(len(table))]
+
+
+HOSTILE = [
+    b"a,b,c\n1,2,3\n",
+    b"\xef\xbb\xbfa,b,c\r\n1,2,3\r\n\r\n4,5,6",
+    b"a;b;c\n1;\"x;y\";3\n",
+    b"a,b\n\"multi\nline\",2\n\"cr\r\nlf\",3\n",
+    b"a,b\n\n\n1,2\n,\n  ,  \n",
+    b"a,b\n1,2\r3,4\n",
+    b"a,b\n\"ab\"c,2\n",
+    b"a,b\n\"open,2\n",
+    b"a,b\nx\"y,2\n",
+    b"a,b\n1,2,3\n4,5\n",
+    b"a,b\n1\n2,3\n",
+    b"a,b\n\"\",\"\"\"\"\n\"say \"\"hi\"\"\",2\n",
+    b"a,b\n,\"a,\"b\"\n",
+    "a,b\ncaf\u00e9,\U0001f600\n".encode(),
+    "a,b\ncaf\u00e9,2\n".encode("cp1252"),
+    "a,b\n1,2\n".encode("utf-16"),
+    b"a\tb\tc\n1\t2\t3\n",
+    b"a,b\n1,2",
+    b"\n\na,b\n1,2\n",
+    b"a,b\n1,\"2\"\n",
+    b"a,b\n1,\"2\" \n",
+    b"a,b\n 1, \"2\"\n",
+]
+
+
+@pytest.mark.parametrize("data", HOSTILE)
+def test_table_matches_csv_rows_on_hostile_files(tmp_path, data):
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    assert _records(_table_records, path) == _records(read_csv_rows, path)
+
+
+def test_table_matches_csv_rows_on_random_files(tmp_path):
+    rng = random.Random(7)
+    alphabet = ["a", "b", " ", ",", ",", ";", '"', '"', "\n", "\r\n", "\r", "\u00e9"]
+    path = tmp_path / "random.csv"
+    fast = 0
+    for _ in range(250):
+        text = "h1,h2,h3\n" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        path.write_bytes(text.encode())
+        assert _records(_table_records, path) == _records(read_csv_rows, path), text
+        fast += base._regular_csv_table(text.encode()) is not None
+    assert fast > 10  # the fast path was exercised, not only the fallback
+
+
+def _field(rng: random.Random) -> str:
+    plain = "".join(rng.choice("ab \u00e9") for _ in range(rng.randint(0, 4)))
+    if rng.random() < 0.5:
+        return plain
+    inner = "".join(rng.choice(['a', ',', ';', '""', "\n", "\r\n", "\r", " "]) for _ in range(rng.randint(0, 5)))
+    return f'"{inner}"'
+
+
+def test_table_matches_csv_rows_on_random_regular_files(tmp_path):
+    rng = random.Random(11)
+    path = tmp_path / "regular.csv"
+    fast = 0
+    for _ in range(200):
+        lines = [",".join(_field(rng) for _ in range(3)) if rng.random() < 0.9 else "" for _ in range(5)]
+        text = "h1,h2,h3" + "".join(rng.choice(["\n", "\r\n"]) + line for line in lines)
+        if rng.random() < 0.3:  # now and then one flaw: a stray quote, a short or long record, a lone CR
+            at = rng.randint(0, len(text))
+            text = text[:at] + rng.choice(['"', ",", "\r", "x"]) + text[at:]
+        path.write_bytes(text.encode())
+        assert _records(_table_records, path) == _records(read_csv_rows, path), text
+        fast += base._regular_csv_table(text.encode()) is not None
+    assert fast > 100
+
+
+def test_regular_files_take_the_fast_path(tmp_path):
+    data = b'platform,text\nx,"hello, world"\nx,"two\nlines"\n\nx,plain\n'
+    assert base._regular_csv_table(data) is not None
+    path = tmp_path / "regular.csv"
+    path.write_bytes(data)
+    table = read_csv_table(path)
+    assert [table.record(i) for i in range(len(table))] == read_csv_rows(path)
+    assert table.widths.tolist() == [2, 2, 2, 0, 2]
+
+
+def _cell_by_cell(values: pd.Series, *, timezone: str, dayfirst: bool) -> tuple[list, list]:
+    texts = ["" if v is None else v for v in values.tolist()]
+    dayfirst = base._decide_dayfirst([t for t in texts if isinstance(t, str)], dayfirst)
+    stamps = [base._one_datetime(t, timezone=timezone, dayfirst=dayfirst, date_format=None) for t in texts]
+    bad = [s is None and not (isinstance(t, str) and t.strip().lower() in base._MISSING)
+           for s, t in zip(stamps, texts, strict=True)]
+    return [pd.NaT if s is None else s for s in stamps], bad
+
+
+def _random_dates(rng: np.random.Generator, n: int, template: str) -> list[str]:
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 900 * 24 * 60, n), unit="min")
+    return [d.strftime(template) for d in days]
+
+
+@pytest.mark.parametrize("template, timezone, dayfirst", [
+    ("%m/%d/%Y %H:%M", "UTC", False),
+    ("%m/%d/%Y %H:%M", "Europe/London", True),
+    ("%d/%m/%Y %H:%M", "Europe/Berlin", False),
+    ("%d/%m/%Y", "America/New_York", True),
+    ("%m/%d/%Y", "Europe/London", False),
+    ("%Y/%m/%d %I:%M:%S %p GMT+1", "UTC", False),
+    ("%Y/%m/%d %I:%M:%S %p GMT", "Europe/London", False),
+    ("%Y/%m/%d %I:%M:%S %p GMT-5", "UTC", True),
+    ("%a, %b %d, %Y", "Europe/London", False),
+    ("%d.%m.%Y %H:%M", "Europe/Berlin", True),
+])
+def test_datetimes_in_bulk_match_cell_by_cell(template, timezone, dayfirst):
+    rng = np.random.default_rng(3)
+    values = _random_dates(rng, 120, template)
+    # the hostile ones: DST gaps and repeats, impossible days, wrong weekdays, blanks, serials, junk
+    values += ["03/30/2025 01:30", "10/26/2025 01:30", "31/03/2025 01:30", "02/30/2025 10:00", "13/13/2025",
+               "Tue, Sep 30, 2026", "Wed, Sep 30, 2026", "", "  ", "n/a", "-", "45000", "not a date",
+               "2025/05/12 6:22:32 AM GMT+1", "2025/05/12 06:22:32 am GMT+1", "2025/13/12 06:22:32 AM GMT+1",
+               " 09/30/2025 ", "9/3/2025 1:05"]
+    rng.shuffle(values)
+    series = pd.Series(values, dtype=object)
+    stamps, bad = base.parse_datetimes(series, timezone=timezone, dayfirst=dayfirst)
+    want_stamps, want_bad = _cell_by_cell(series, timezone=timezone, dayfirst=dayfirst)
+    expected = pd.Series(pd.DatetimeIndex(want_stamps, tz="UTC").as_unit("us"))
+    pd.testing.assert_series_equal(stamps.reset_index(drop=True), expected, check_names=False)
+    assert bad.tolist() == want_bad
+
+
+URLS = [
+    "https://x.com/adalee/status/1822334455/photo/1", "https://twitter.com/a/statuses/12", "https://x.com/a",
+    "https://X.COM/ada/status/abc/99", "https://mastodon.social/@ada/112233445566", "HTTPS://www.Instagram.com/p/C5x/",
+    "https://www.facebook.com/permalink.php?story_fbid=123&id=4", "https://www.facebook.com/photo.php?fbid=9",
+    "https://www.facebook.com/ada.lee/posts/1000000000032441", "https://www.linkedin.com/in/ada-lee",
+    "https://www.linkedin.com/feed/update/urn:li:activity:7246660950717766784/", "https://example.org/a/b.php",
+    "https://host:8080/a/b", "https://user@host/a/b", "https://h/a/b#frag", "https://h/a b/c", "http://h//a//b//",
+    "x.com/ada/status/1", "https://max.com/a/55/b", "https://h/\u00e9/1", "https://h/a/\u00b2", "ftp://h/a/b",
+    "https://[::1]/a/b", "  https://x.com/a/status/7  ", "https://h/company/acme", "https://h/pub/x/y",
+]
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon", "facebook", "linkedin", "instagram", None])
+def test_post_ids_without_urlsplit_match_urlsplit(monkeypatch, platform):
+    fast = [monitoring.post_id_from_url(url, platform) for url in URLS]
+    monkeypatch.setattr(monitoring, "_SIMPLE_URL", re.compile(r"(?!)"))
+    assert fast == [monitoring.post_id_from_url(url, platform) for url in URLS]
