@@ -375,7 +375,7 @@ def amplifier_share(
         raise ValueError(f"period={period!r}: choose 'quarter' or 'month'.")
     if by not in (None, "department"):
         raise ValueError(f"by={by!r}: amplifier share is shown for everyone (None) or by 'department'.")
-    frames = fetch_frames(con_or_frames, {"amplifications": "SELECT author_key, month FROM amplifications",
+    frames = fetch_frames(con_or_frames, {"amplifications": "SELECT DISTINCT author_key, month FROM amplifications",
                                           "employees": _EMPLOYEES_SQL},
                           required={"amplifications": ["author_key", "month"],
                                     "employees": ["employee_key", "department", "started_on", "left_on"]},
