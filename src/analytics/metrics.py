@@ -150,7 +150,8 @@ def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -
         table["ci_low"], table["ci_high"] = _wilson(table["successes"], table["n"])
     elif metric.kind == "mean":
         # scipy's t.ppf is stdtrit; calling it directly spares importing scipy.stats
-        half = special.stdtrit(np.maximum(table["n"] - 1, 1), 0.975) * table["sd"] / np.sqrt(table["n"])
+        n = table["n"].to_numpy(float)
+        half = special.stdtrit(np.maximum(n - 1, 1), 0.975) * table["sd"].to_numpy(float) / np.sqrt(n)
         table["ci_low"], table["ci_high"] = table["value"] - half, table["value"] + half
     for column in _OUTPUT:
         if column not in table:
