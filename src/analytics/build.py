@@ -20,8 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics import __version__, adherence, config, engagement, metrics, sentiment, survey, themes, warehouse
-from analytics.codebook import load_codebook
+from analytics import __version__, config, sentiment, warehouse
 
 __all__ = ["BuildSummary", "build", "publish_snapshot"]
 
@@ -51,7 +50,7 @@ def build(
     progress: Callable[[str], None] | None = None,
 ) -> BuildSummary:
     """Derive the surfaces' tables from the canonical ones; a second build with no new data does
-    almost nothing (sentiment and findings are cached)."""
+    almost nothing (every step works on the posts that are new or changed since the last build)."""
     say = progress or (lambda _message: None)
     started = time.perf_counter()
     summary = BuildSummary()
@@ -64,24 +63,27 @@ def build(
         if settings.retention_months:
             say("retention")
             summary.steps["rows dropped (retention)"] = _apply_retention(con, settings.retention_months)
+        say("post changes")
+        full = _post_changes(con, settings.timezone)
         say("sentiment")
         summary.steps["texts newly scored"] = _sentiment(con)
         say("policy findings")
         summary.steps["posts newly scanned"] = _findings(con)
         summary.steps["findings dismissed"] = _dismissals(con)
         _pause_for_tests()
+        inputs = _input_fingerprints(con)
         say("survey construct scores")
-        summary.steps["construct scores"] = _construct_scores(con)
+        summary.steps["construct scores"] = _construct_scores(con, inputs)
         say("incident timings")
         summary.steps["incident timings"] = _incident_timings(con)
         say("post facts")
-        summary.steps["post facts"] = _post_facts(con, settings.timezone)
+        summary.steps["post facts"] = _post_facts(con, settings.timezone, full=full)
         say("content themes")
         summary.steps["posts newly themed"] = _post_themes(con)
         say("amplifications")
-        summary.steps["amplifications"] = _amplifications(con, settings.timezone)
+        summary.steps["amplifications"] = _amplifications(con, settings.timezone, full=full)
         say("monthly metrics")
-        summary.steps["monthly + quarterly metrics"] = _monthly_metrics(con, settings)
+        summary.steps["monthly + quarterly metrics"] = _monthly_metrics(con, settings, inputs)
         summary.seconds = time.perf_counter() - started
         con.execute(
             "INSERT INTO build_log VALUES (?, ?, ?, ?)",
@@ -135,11 +137,85 @@ CREATE TABLE IF NOT EXISTS incident_timings (incident_id VARCHAR, area VARCHAR, 
 CREATE TABLE IF NOT EXISTS post_themes (post_uid VARCHAR, text_hash VARCHAR, taxonomy_version VARCHAR,
     text_theme VARCHAR, theme VARCHAR);
 CREATE TABLE IF NOT EXISTS build_log (built_at TIMESTAMPTZ, seconds DOUBLE, tool_version VARCHAR, steps VARCHAR);
+CREATE TABLE IF NOT EXISTS post_state (post_uid VARCHAR, text_fp UBIGINT, text_hash VARCHAR, row_fp UBIGINT,
+    link_fp UBIGINT);
+CREATE TABLE IF NOT EXISTS amplification_keys (post_uid VARCHAR, kind VARCHAR, pos INTEGER, key UBIGINT);
+CREATE TABLE IF NOT EXISTS amplification_org (post_uid VARCHAR, platform VARCHAR, published_at TIMESTAMPTZ,
+    url_key UBIGINT, body VARCHAR);
+CREATE TABLE IF NOT EXISTS build_state (name VARCHAR, value VARCHAR);
 """
+
+#: Bumped when the meaning of the build's own bookkeeping tables changes: everything is then redone.
+_STATE_VERSION = "2"
 
 
 def _ensure_derived(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DERIVED_DDL)
+
+
+def _state(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    row = con.execute("SELECT value FROM build_state WHERE name = ?", [name]).fetchone()
+    return row[0] if row else None
+
+
+def _set_state(con: duckdb.DuckDBPyConnection, name: str, value: str) -> None:
+    con.execute("DELETE FROM build_state WHERE name = ?", [name])
+    con.execute("INSERT INTO build_state VALUES (?, ?)", [name, value])
+
+
+# Every column post_facts and amplifications take from a post: a change in any of them redoes the post.
+_ROW_FP = ("hash(platform, account_type, account_key, author_key, department, published_at, text, impressions, "
+           "reach, reactions, comments, shares, clicks, saves, is_share, url, shared_url)")
+# What decides whether a post amplifies (or is amplified by) another.
+_LINK_FP = "hash(account_type, platform, published_at, text, url, shared_url)"
+
+
+def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
+    """Find the posts that are new, changed or gone since the last build (temporary tables ``_changed``:
+    post_uid, text_changed, link_changed, was_org, is_org; ``_gone``: post_uid) and keep ``post_state``
+    (each post's SHA-256 text hash and change fingerprints) current.
+
+    A cheap 64-bit hash of each row finds the changes, so the SHA-256 of a text, the key of the
+    sentiment cache and of the scans, is computed once per new text instead of for every post in every
+    build. Returns True when everything must be redone (first build, or the time zone, scorer, DuckDB
+    version or this bookkeeping changed)."""
+    version = f"{_STATE_VERSION}|{tz}|{sentiment.SCORER_VERSION}|{duckdb.__version__}"
+    full = _state(con, "post_state_version") != version
+    if full:
+        con.execute("DELETE FROM post_state")
+        con.execute("DELETE FROM amplification_keys")
+        con.execute("DELETE FROM amplification_org")
+        _set_state(con, "post_state_version", version)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _current AS
+                    SELECT post_uid, hash(text) AS text_fp, {_ROW_FP} AS row_fp, {_LINK_FP} AS link_fp,
+                           account_type = 'organization' AS is_org
+                    FROM posts""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _gone AS
+                   SELECT post_uid FROM post_state WHERE post_uid NOT IN (SELECT post_uid FROM _current)""")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _changed AS
+           SELECT c.post_uid, s.text_fp IS DISTINCT FROM c.text_fp AS text_changed,
+                  s.link_fp IS DISTINCT FROM c.link_fp AS link_changed, c.row_fp, c.link_fp, c.text_fp,
+                  coalesce(s.text_hash, '') AS old_hash
+           FROM _current c LEFT JOIN post_state s USING (post_uid)
+           WHERE s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp"""
+    )
+    con.execute("DROP TABLE _current")
+    con.execute("""DELETE FROM post_state WHERE post_uid IN (SELECT post_uid FROM _gone)
+                   OR post_uid IN (SELECT post_uid FROM _changed)""")
+    con.execute(
+        """INSERT INTO post_state
+           SELECT c.post_uid, c.text_fp,
+                  CASE WHEN c.text_changed THEN sha256(coalesce(p.text, '')) ELSE c.old_hash END, c.row_fp, c.link_fp
+           FROM _changed c JOIN posts p USING (post_uid)"""
+    )
+    # the SHA-256 hashes of texts newly scored in this build (their posts' facts are redone)
+    con.execute("CREATE OR REPLACE TEMP TABLE _scored (text_hash VARCHAR)")
+    # posts whose findings changed in this build (rescanned, dismissed or restored)
+    con.execute("CREATE OR REPLACE TEMP TABLE _refound (post_uid VARCHAR)")
+    # the post-level tables the period metrics read that this build changed
+    con.execute("CREATE OR REPLACE TEMP TABLE _dirty (step VARCHAR)")
+    return full
 
 
 def _apply_retention(con: duckdb.DuckDBPyConnection, months: int) -> int:
@@ -158,23 +234,31 @@ def _apply_retention(con: duckdb.DuckDBPyConnection, months: int) -> int:
 
 
 def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
+    """Score the texts the cache lacks: of posts, only those whose text changed in this build (a new
+    scorer version redoes every post, see :func:`_post_changes`); comments are few and checked whole."""
+    cached = "SELECT text_hash FROM sentiment WHERE scorer_version = $version"
     texts = con.execute(
-        """
+        f"""
         WITH texts AS (
-            SELECT text FROM posts WHERE text IS NOT NULL
-            UNION SELECT text FROM audience_comments WHERE text IS NOT NULL
-            UNION SELECT text FROM survey_comments WHERE text IS NOT NULL)
+            SELECT p.text FROM _changed c JOIN posts p USING (post_uid) JOIN post_state s USING (post_uid)
+            WHERE c.text_changed AND p.text IS NOT NULL AND s.text_hash NOT IN ({cached})
+            UNION SELECT text FROM audience_comments WHERE text IS NOT NULL AND sha256(text) NOT IN ({cached})
+            UNION SELECT text FROM survey_comments WHERE text IS NOT NULL AND sha256(text) NOT IN ({cached}))
         SELECT text FROM texts
-        WHERE sha256(text) NOT IN (SELECT text_hash FROM sentiment WHERE scorer_version = ?)
         """,
-        [sentiment.SCORER_VERSION],
-    ).df()["text"]
+        {"version": sentiment.SCORER_VERSION},
+    ).df()
     if texts.empty:
         return 0
-    return sentiment.update_sentiment_cache(con, texts.tolist())
+    con.register("_texts", texts)
+    con.execute("INSERT INTO _scored SELECT DISTINCT sha256(text) FROM _texts")
+    con.unregister("_texts")
+    return sentiment.update_sentiment_cache(con, texts["text"].tolist())
 
 
 def _findings(con: duckdb.DuckDBPyConnection) -> int:
+    from analytics import adherence
+
     version = _rules_version()
     con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version])
     con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
@@ -193,30 +277,30 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
                              dismissed=False, dismissal_reason=None)
         _insert(con, "post_findings", found[["post_uid", "rule_id", "area", "severity", "evidence_redacted",
                                              "dismissed", "dismissal_reason"]])
-    scans = pd.DataFrame({"post_uid": todo["post_uid"], "text": todo["text"], "rules_version": version})
-    con.register("_scans", scans)
-    con.execute("INSERT INTO post_scans SELECT post_uid, sha256(text), rules_version FROM _scans")
-    con.unregister("_scans")
+    scans = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"], "rules_version": version})
+    _insert(con, "post_scans", scans)
+    _insert(con, "_refound", todo[["post_uid"]])
     return len(todo)
 
 
 def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> pd.DataFrame:
     """Posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new posts and
     posts whose text changed. Their stale rows in ``clear`` are deleted. Columns: post_uid, text,
-    employee_post."""
+    text_hash, employee_post."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _todo AS
+            SELECT s.post_uid, s.text_hash FROM post_state s
+            LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
+            WHERE d.post_uid IS NULL"""
+    )
     todo = con.execute(
-        f"""
-        SELECT p.post_uid, coalesce(p.text, '') AS text, p.account_type = 'employee' AS employee_post
-        FROM posts p
-        LEFT JOIN {done} d ON d.post_uid = p.post_uid AND d.text_hash = sha256(coalesce(p.text, ''))
-        WHERE d.post_uid IS NULL
-        """
+        """SELECT t.post_uid, coalesce(p.text, '') AS text, t.text_hash, p.account_type = 'employee' AS employee_post
+           FROM _todo t JOIN posts p USING (post_uid)"""
     ).df()
     if not todo.empty:
-        con.register("_todo", todo)
         for table in clear:
             con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _todo)")
-        con.unregister("_todo")
+    con.execute("DROP TABLE _todo")
     return todo
 
 
@@ -229,20 +313,73 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> 
 
 
 def _dismissals(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark the findings analysts dismissed; only findings whose state changes are written (and their
+    posts' facts redone)."""
+    from analytics import adherence
+
     dismissals = adherence.load_dismissals()
-    con.execute("UPDATE post_findings SET dismissed = false, dismissal_reason = NULL")
-    if dismissals.empty:
-        return 0
     con.register("_dismissals", dismissals[["post_uid", "rule_id", "reason"]])
-    con.execute(
-        """UPDATE post_findings f SET dismissed = true, dismissal_reason = d.reason FROM _dismissals d
-           WHERE f.post_uid = d.post_uid AND f.rule_id = d.rule_id"""
-    )
-    con.unregister("_dismissals")
+    try:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _verdicts AS
+               SELECT f.rowid AS row, f.post_uid, d.post_uid IS NOT NULL AS dismissed, d.reason
+               FROM post_findings f
+               LEFT JOIN (SELECT post_uid, rule_id, any_value(reason) AS reason FROM _dismissals GROUP BY ALL) d
+                   ON f.post_uid = d.post_uid AND f.rule_id = d.rule_id
+               WHERE f.dismissed IS DISTINCT FROM (d.post_uid IS NOT NULL)
+                  OR f.dismissal_reason IS DISTINCT FROM d.reason"""
+        )
+    finally:
+        con.unregister("_dismissals")
+    con.execute("""UPDATE post_findings f SET dismissed = v.dismissed, dismissal_reason = v.reason
+                   FROM _verdicts v WHERE f.rowid = v.row""")
+    con.execute("INSERT INTO _refound SELECT post_uid FROM _verdicts")
+    con.execute("DROP TABLE _verdicts")
     return con.execute("SELECT count(*) FROM post_findings WHERE dismissed").fetchone()[0]
 
 
-def _construct_scores(con: duckdb.DuckDBPyConnection) -> int:
+def _fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Row count and order-free hash sums of a whole table: equal when no row was added, removed or changed."""
+    columns = [name for (name,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [table]).fetchall()]
+    row = ", ".join(f'"{c}"' for c in columns)
+    count, xor, total = con.execute(
+        f"SELECT count(*), bit_xor(hash({row})), sum(hash({row}) >> 8) FROM {table}").fetchone()
+    return f"{table}:{count}:{xor}:{total}"
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "-"
+
+
+def _input_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """What the survey scores and the period metrics read besides the posts, with the settings and files
+    they depend on: a step whose inputs are unchanged since the last build is skipped."""
+    tables = ("respondents", "survey_answers", "employees", "incidents", "trainings", "audience_comments",
+              "policy_versions")
+    prints = {table: _fingerprint(con, table) for table in tables}
+    prints["settings"] = repr(config.get_settings())
+    prints["codebook"] = _file_hash(config.CODEBOOK_PATH)
+    prints["themes"] = _file_hash(config.CONTENT_THEMES_PATH)
+    return prints
+
+
+def _unchanged(con: duckdb.DuckDBPyConnection, step: str, fingerprint: str) -> bool:
+    """True when ``step`` ran on exactly these inputs before; else records them for this build."""
+    if _state(con, step) == fingerprint:
+        return True
+    _set_state(con, step, fingerprint)
+    return False
+
+
+def _construct_scores(con: duckdb.DuckDBPyConnection, inputs: dict[str, str]) -> int:
+    fingerprint = "|".join(inputs[name] for name in ("respondents", "survey_answers", "codebook"))
+    if _unchanged(con, "construct_scores", fingerprint):
+        return con.execute("SELECT count(*) FROM construct_scores").fetchone()[0]
+    from analytics import survey
+    from analytics.codebook import load_codebook
+
     con.execute("DELETE FROM construct_scores")
     answers = con.execute("SELECT response_id, item_id, value, mapped FROM survey_answers WHERE mapped").df()
     if answers.empty:
@@ -273,89 +410,262 @@ def _incident_timings(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FROM incident_timings").fetchone()[0]
 
 
-def _post_facts(con: duckdb.DuckDBPyConnection, tz: str) -> int:
+_FACTS_SQL = """
+WITH violations AS (
+    SELECT post_uid, count(*) AS n_findings, bool_or(severity IN ('medium', 'high')) AS violation
+    FROM post_findings WHERE NOT dismissed {findings_filter} GROUP BY post_uid)
+SELECT p.post_uid, p.platform, p.account_type, p.account_key, p.author_key, p.department,
+       p.published_at, CAST(date_trunc('month', p.published_at AT TIME ZONE '{tz}') AS DATE) AS month,
+       s.status AS sentiment_status, s.compound,
+       coalesce(v.violation, false) AS violation, coalesce(v.n_findings, 0) AS n_findings,
+       p.impressions, p.reach,
+       coalesce(p.reactions, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0)
+           + coalesce(p.clicks, 0) + coalesce(p.saves, 0) AS engagement,
+       p.is_share
+FROM posts p
+JOIN post_state h USING (post_uid)
+LEFT JOIN sentiment s ON s.text_hash = h.text_hash AND s.scorer_version = $version
+LEFT JOIN violations v ON v.post_uid = p.post_uid
+{posts_filter}
+"""
+
+
+def _post_facts(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
+    """One row per post with what the metrics need. Only the posts that changed are redone: new, changed
+    or gone posts, posts whose findings changed and posts whose text was newly scored."""
+    version = {"version": sentiment.SCORER_VERSION}
+    exists = "post_facts" in {t for (t,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()}
+    if full or not exists:
+        con.execute("CREATE OR REPLACE TABLE post_facts AS " + _FACTS_SQL.format(
+            tz=tz, findings_filter="", posts_filter=""), version)
+        con.execute("INSERT INTO _dirty VALUES ('post_facts')")
+        return con.execute("SELECT count(*) FROM post_facts").fetchone()[0]
     con.execute(
-        f"""
-        CREATE OR REPLACE TABLE post_facts AS
-        WITH violations AS (
-            SELECT post_uid, count(*) AS n_findings,
-                   bool_or(severity IN ('medium', 'high')) AS violation
-            FROM post_findings WHERE NOT dismissed GROUP BY post_uid)
-        SELECT p.post_uid, p.platform, p.account_type, p.account_key, p.author_key, p.department,
-               p.published_at, CAST(date_trunc('month', p.published_at AT TIME ZONE '{tz}') AS DATE) AS month,
-               s.status AS sentiment_status, s.compound,
-               coalesce(v.violation, false) AS violation, coalesce(v.n_findings, 0) AS n_findings,
-               p.impressions, p.reach,
-               coalesce(p.reactions, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0)
-                   + coalesce(p.clicks, 0) + coalesce(p.saves, 0) AS engagement,
-               p.is_share
-        FROM posts p
-        LEFT JOIN sentiment s ON s.text_hash = sha256(coalesce(p.text, '')) AND s.scorer_version = ?
-        LEFT JOIN violations v ON v.post_uid = p.post_uid
-        """,
-        [sentiment.SCORER_VERSION],
+        """CREATE OR REPLACE TEMP TABLE _redo AS
+           SELECT post_uid FROM _changed UNION SELECT post_uid FROM _gone UNION SELECT post_uid FROM _refound
+           UNION SELECT s.post_uid FROM post_state s JOIN _scored USING (text_hash)"""
     )
+    redo = con.execute("SELECT count(*) FROM _redo").fetchone()[0]
+    if redo:
+        con.execute("DELETE FROM post_facts WHERE post_uid IN (SELECT post_uid FROM _redo)")
+        con.execute("INSERT INTO post_facts " + _FACTS_SQL.format(
+            tz=tz, findings_filter="AND post_uid IN (SELECT post_uid FROM _redo)",
+            posts_filter="WHERE p.post_uid IN (SELECT post_uid FROM _redo)"), version)
+        con.execute("INSERT INTO _dirty VALUES ('post_facts')")
     return con.execute("SELECT count(*) FROM post_facts").fetchone()[0]
 
 
-def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings) -> int:
-    monthly = metrics.period_metrics(con, kind="month", k=settings.k)
-    # the quarterly table is suppressed jointly with the monthly one it is the sum of
-    quarterly = metrics.period_metrics(con, kind="quarter", k=settings.k, months=monthly)
-    for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
-        con.register("_metrics", table)
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _metrics")
-        con.unregister("_metrics")
-    return len(monthly) + len(quarterly)
+def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, inputs: dict[str, str]) -> int:
+    """Recompute the period tables when anything they read changed (else they are already right)."""
+    present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    posts_changed = con.execute("SELECT count(*) FROM _dirty").fetchone()[0] > 0
+    fingerprint = "|".join([*inputs.values(), _rules_version(), str(settings.k)])
+    if (not _unchanged(con, "period_metrics", fingerprint) or posts_changed
+            or not {"monthly_metrics", "quarterly_metrics"} <= present):
+        from analytics import metrics
 
+        monthly = metrics.period_metrics(con, kind="month", k=settings.k)
+        # the quarterly table is suppressed jointly with the monthly one it is the sum of
+        quarterly = metrics.period_metrics(con, kind="quarter", k=settings.k, months=monthly)
+        for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+            con.register("_metrics", table)
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _metrics")
+            con.unregister("_metrics")
+    return sum(con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+               for name in ("monthly_metrics", "quarterly_metrics"))
 
 
 # --- the positive side: content themes and amplification ---------------------------------------------------
 
 def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     """Theme new or changed posts only (like ``post_scans``); a changed taxonomy re-themes everything."""
+    from analytics import themes
+
     taxonomy = themes.load_taxonomy()
-    con.execute("DELETE FROM post_themes WHERE taxonomy_version <> ? OR post_uid NOT IN (SELECT post_uid FROM posts)",
-                [taxonomy.version])
+    stale = con.execute("""DELETE FROM post_themes WHERE taxonomy_version <> ?
+                           OR post_uid IN (SELECT post_uid FROM _gone)""", [taxonomy.version]).fetchone()[0]
     todo = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
+    if stale or not todo.empty:
+        con.execute("INSERT INTO _dirty VALUES ('post_themes')")
     if todo.empty:
         return 0
     # a theme depends on the text only: each distinct text is classified once
     distinct = todo["text"].drop_duplicates(ignore_index=True)
     found = themes.classify_themes(distinct, taxonomy=taxonomy)
     theme_of = dict(zip(distinct, found["theme"], strict=True))
-    rows = pd.DataFrame({"post_uid": todo["post_uid"], "text": todo["text"], "version": taxonomy.version,
+    rows = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"], "version": taxonomy.version,
                          "theme": todo["text"].map(theme_of).to_numpy()})
     con.register("_themes", rows)
-    con.execute("INSERT INTO post_themes SELECT post_uid, sha256(text), version, theme, theme FROM _themes")
+    con.execute("INSERT INTO post_themes SELECT post_uid, text_hash, version, theme, theme FROM _themes")
     con.unregister("_themes")
     return len(todo)
 
 
-def _amplifications(con: duckdb.DuckDBPyConnection, tz: str) -> int:
-    """Employee shares of organisation posts (recomputed: an organisation post ingested after the share
-    still gets it); a share takes the theme of the post it shares."""
-    posts = con.execute(
-        """SELECT post_uid, platform, account_type, author_key, department, published_at, text, url, shared_url,
-                  reactions, comments, shares, clicks, saves, impressions, reach
-           FROM posts WHERE account_type IN ('employee', 'organization')"""
+#: Characters of a quote compared through an index before the whole quote is looked for.
+_QUOTE_PREFIX = 12
+
+_AMPLIFICATION_ROWS = """
+SELECT m.post_uid, m.org_post_uid, m.matched_by, p.platform, o.platform AS org_platform, p.author_key, p.department,
+       p.published_at, CAST(date_trunc('month', p.published_at AT TIME ZONE '{tz}') AS DATE) AS month,
+       CAST(coalesce(p.reactions, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0) + coalesce(p.clicks, 0)
+            + coalesce(p.saves, 0) AS DOUBLE) AS engagement,
+       CAST(CASE WHEN p.reach > 0 THEN p.reach WHEN p.impressions > 0 THEN p.impressions END AS DOUBLE) AS audience
+FROM {matches} m JOIN posts p ON p.post_uid = m.post_uid JOIN posts o ON o.post_uid = m.org_post_uid
+"""
+
+
+def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
+    """Employee shares of organisation posts, as :func:`engagement.match_amplifications` defines them;
+    a share takes the theme of the post it shares.
+
+    Only employee posts that changed, and those a changed organisation post may now match (or no
+    longer match), are matched again — an organisation post ingested after the share still gets it.
+    URLs are matched in SQL by their normalised form's hash; a quote is looked for (in Python, by the
+    reference function) only in the organisation posts that contain its first characters."""
+    from analytics import engagement
+
+    con.execute("""CREATE TABLE IF NOT EXISTS amplifications (post_uid VARCHAR, org_post_uid VARCHAR,
+                   matched_by VARCHAR, platform VARCHAR, org_platform VARCHAR, author_key VARCHAR,
+                   department VARCHAR, published_at TIMESTAMPTZ, month DATE, engagement DOUBLE, audience DOUBLE)""")
+    if full:
+        con.execute("DELETE FROM amplifications")
+    # organisation posts that changed or went: what they matched before and may match now
+    con.execute("""CREATE OR REPLACE TEMP TABLE _org_changed AS
+                   SELECT post_uid FROM amplification_org
+                   WHERE post_uid IN (SELECT post_uid FROM _gone)
+                      OR post_uid IN (SELECT post_uid FROM _changed WHERE link_changed)
+                   UNION SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid)
+                   WHERE c.link_changed AND p.account_type = 'organization'""")
+    org_changed = "SELECT post_uid FROM _org_changed"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _org_keys AS
+                    SELECT url_key AS key FROM amplification_org WHERE post_uid IN ({org_changed})""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _amp_todo AS
+                    SELECT DISTINCT post_uid FROM amplifications WHERE org_post_uid IN ({org_changed})""")
+    for table in ("amplification_keys", "amplification_org"):
+        con.execute(f"""DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)
+                        OR post_uid IN (SELECT post_uid FROM _changed WHERE link_changed)""")
+    con.execute("DELETE FROM amplifications WHERE post_uid IN (SELECT post_uid FROM _gone)")
+    # only texts that can hold a URL or a quote are read
+    changed = con.execute(
+        """SELECT p.post_uid, p.account_type, p.url, p.shared_url,
+                  CASE WHEN p.account_type = 'organization' OR contains(p.text, '/') OR contains(p.text, '"')
+                       OR contains(p.text, '“') THEN p.text END AS text
+           FROM _changed c JOIN posts p USING (post_uid)
+           WHERE c.link_changed AND p.account_type IN ('employee', 'organization')"""
     ).df()
+    keys = engagement.link_keys(changed)
+    con.register("_keys", keys)
+    try:
+        con.execute(
+            """INSERT INTO amplification_org
+                SELECT p.post_uid, p.platform, p.published_at, u.url_key, b.key
+                FROM posts p JOIN (SELECT post_uid, key FROM _keys WHERE kind = 'body') b USING (post_uid)
+                LEFT JOIN (SELECT post_uid, hash(key) AS url_key FROM _keys WHERE kind = 'url') u USING (post_uid)"""
+        )
+        con.execute(
+            f"""INSERT INTO amplification_keys
+                SELECT post_uid, CASE WHEN kind = 'quote' AND length(key) < {_QUOTE_PREFIX} THEN 'short' ELSE kind END,
+                       pos, hash(CASE WHEN kind = 'quote' THEN substr(key, 1, {_QUOTE_PREFIX}) ELSE key END)
+                FROM _keys WHERE kind IN ('shared', 'link', 'quote')"""
+        )
+    finally:
+        con.unregister("_keys")
+    con.execute("""INSERT INTO _org_keys SELECT url_key FROM amplification_org
+                   WHERE post_uid IN (SELECT post_uid FROM _org_changed) AND url_key IS NOT NULL""")
+    new_grams = _grams(f"SELECT post_uid, body FROM amplification_org WHERE post_uid IN ({org_changed})")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _amp_candidates AS
+            SELECT post_uid FROM _amp_todo
+            UNION SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid) WHERE p.account_type = 'employee'
+            UNION SELECT post_uid FROM amplification_keys
+                  WHERE kind IN ('shared', 'link') AND key IN (SELECT key FROM _org_keys)
+            UNION SELECT post_uid FROM amplification_keys
+                  WHERE kind = 'quote' AND key IN (SELECT gram FROM ({new_grams}))
+            UNION SELECT post_uid FROM amplification_keys
+                  WHERE kind = 'short' AND EXISTS (SELECT 1 FROM _org_changed)"""
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE _amp_todo AS SELECT DISTINCT post_uid FROM _amp_candidates")
+    con.execute("DROP TABLE _amp_candidates")
+    con.execute("DELETE FROM amplifications WHERE post_uid IN (SELECT post_uid FROM _amp_todo)")
+    changed_rows = con.execute("SELECT count(*) FROM _amp_todo").fetchone()[0] + con.execute(
+        "SELECT count(*) FROM _gone").fetchone()[0] + con.execute("SELECT count(*) FROM _org_changed").fetchone()[0]
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _url_matches AS
+           SELECT post_uid, org_post_uid, CASE kind WHEN 'shared' THEN 'shared_url' ELSE 'url_in_text' END AS matched_by
+           FROM (SELECT k.post_uid, k.kind, o.post_uid AS org_post_uid,
+                        row_number() OVER (PARTITION BY k.post_uid
+                                           ORDER BY k.kind = 'shared' DESC, k.pos, o.published_at DESC NULLS LAST,
+                                                    o.post_uid DESC) AS rank
+                 FROM amplification_keys k JOIN _amp_todo USING (post_uid)
+                 JOIN amplification_org o ON o.url_key = k.key
+                 WHERE k.kind IN ('shared', 'link'))
+           WHERE rank = 1"""
+    )
+    con.execute("INSERT INTO amplifications " + _AMPLIFICATION_ROWS.format(tz=tz, matches="_url_matches"))
+    _quote_matches(con, tz)
+    if changed_rows:
+        con.execute("INSERT INTO _dirty VALUES ('amplifications')")
+    for table in ("_url_matches", "_amp_todo", "_org_keys", "_org_changed"):
+        con.execute(f"DROP TABLE {table}")
+    _share_themes(con)
+    return con.execute("SELECT count(*) FROM amplifications").fetchone()[0]
+
+
+def _grams(bodies_sql: str) -> str:
+    """SQL of every ``_QUOTE_PREFIX``-character passage's hash (``gram``) of the organisation texts
+    ``bodies_sql`` selects (``post_uid, body``), with its ``post_uid``."""
+    return f"""SELECT post_uid, hash(substr(body, start, {_QUOTE_PREFIX})) AS gram
+               FROM (SELECT post_uid, body, unnest(range(1, length(body) - {_QUOTE_PREFIX} + 2)) AS start
+                     FROM ({bodies_sql}))"""
+
+
+def _quote_matches(con: duckdb.DuckDBPyConnection, tz: str) -> None:
+    """Employee posts left without a URL match whose quotes may be in an organisation post: the reference
+    function decides, over the organisation posts that contain a quote's first characters (every one
+    for a quote shorter than that)."""
+    from analytics import engagement
+
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _quoting AS
+           SELECT DISTINCT k.post_uid, k.kind, k.key FROM amplification_keys k JOIN _amp_todo USING (post_uid)
+           WHERE k.kind IN ('quote', 'short') AND k.post_uid NOT IN (SELECT post_uid FROM _url_matches)"""
+    )
+    if not con.execute("SELECT count(*) FROM _quoting").fetchone()[0]:
+        con.execute("DROP TABLE _quoting")
+        return
+    short = con.execute("SELECT count(*) FROM _quoting WHERE kind = 'short'").fetchone()[0]
+    grams = _grams("SELECT post_uid, body FROM amplification_org")
+    candidates = "SELECT post_uid FROM amplification_org" if short else (
+        f"SELECT DISTINCT g.post_uid FROM ({grams}) g JOIN (SELECT DISTINCT key FROM _quoting) q ON q.key = g.gram")
+    columns = "post_uid, platform, account_type, author_key, department, published_at, text, url, shared_url"
+    posts = con.execute(
+        f"""SELECT {columns} FROM posts WHERE post_uid IN (SELECT post_uid FROM _quoting)
+            UNION ALL SELECT {columns} FROM posts WHERE post_uid IN ({candidates})"""
+    ).df()
+    con.execute("DROP TABLE _quoting")
     found = engagement.match_amplifications(posts)
-    con.register("_amplifications", found)
-    con.execute(
-        f"""CREATE OR REPLACE TABLE amplifications AS
-            SELECT post_uid, org_post_uid, matched_by, platform, org_platform, author_key, department,
-                   CAST(published_at AS TIMESTAMPTZ) AS published_at,
-                   CAST(date_trunc('month', CAST(published_at AS TIMESTAMPTZ) AT TIME ZONE '{tz}') AS DATE) AS month,
-                   CAST(engagement AS DOUBLE) AS engagement, CAST(audience AS DOUBLE) AS audience
-            FROM _amplifications"""
-    )
-    con.unregister("_amplifications")
-    con.execute("UPDATE post_themes SET theme = text_theme WHERE theme IS DISTINCT FROM text_theme")
-    con.execute(
-        """UPDATE post_themes t SET theme = o.text_theme
-           FROM amplifications a JOIN post_themes o ON o.post_uid = a.org_post_uid
-           WHERE t.post_uid = a.post_uid"""
-    )
-    return len(found)
+    found = found[found["matched_by"] == "quoted_text"][["post_uid", "org_post_uid", "matched_by"]]
+    if found.empty:
+        return
+    con.register("_quote_matches", found)
+    try:
+        con.execute("INSERT INTO amplifications " + _AMPLIFICATION_ROWS.format(tz=tz, matches="_quote_matches"))
+    finally:
+        con.unregister("_quote_matches")
+
+
+def _share_themes(con: duckdb.DuckDBPyConnection) -> None:
+    """A share takes the theme of the organisation post it shares; every other post keeps its text's.
+    Only rows whose theme changes are written."""
+    changed = con.execute(
+        """UPDATE post_themes t SET theme = w.theme
+           FROM (SELECT t.post_uid, CASE WHEN o.post_uid IS NOT NULL THEN o.text_theme ELSE t.text_theme END AS theme
+                 FROM post_themes t
+                 LEFT JOIN amplifications a ON a.post_uid = t.post_uid
+                 LEFT JOIN post_themes o ON o.post_uid = a.org_post_uid) w
+           WHERE t.post_uid = w.post_uid AND t.theme IS DISTINCT FROM w.theme"""
+    ).fetchone()[0]
+    if changed:
+        con.execute("INSERT INTO _dirty VALUES ('post_themes')")

@@ -34,6 +34,7 @@ __all__ = [
     "amplification_reach",
     "amplifier_share",
     "individual_recognition",
+    "link_keys",
     "match_amplifications",
     "mission_links",
     "mission_value",
@@ -105,6 +106,55 @@ def _audience(posts: pd.DataFrame) -> pd.Series:
     return reach.where(reach > 0, shown.where(shown > 0)).astype(float)
 
 
+def link_keys(posts: pd.DataFrame) -> pd.DataFrame:
+    """What :func:`match_amplifications` compares, extracted once per post so that a build can match
+    new posts against the warehouse in SQL.
+
+    Parameters
+    ----------
+    posts : DataFrame
+        ``post_uid, account_type, text, url, shared_url``.
+
+    Returns
+    -------
+    DataFrame
+        One row per key: ``post_uid``, ``kind`` (``url``: an organisation post's own URL; ``body``: an
+        organisation post's text as quotes are compared; ``shared``: an employee post's shared URL;
+        ``link``: a URL in an employee post's text; ``quote``: a quoted passage of it), ``pos`` (order
+        in the text) and ``key`` (URLs by :func:`normalise_url`, texts as quotes are compared; empty
+        keys are left out, except quotes, which an empty passage still is).
+
+    Examples
+    --------
+    >>> posts = pd.DataFrame({"post_uid": ["o", "e"], "account_type": ["organization", "employee"],
+    ...                       "text": ["Hello", 'See x.com/org/status/1 and "twenty chars or more here"'],
+    ...                       "url": ["https://twitter.com/org/status/1", None], "shared_url": None})
+    >>> link_keys(posts)[["post_uid", "kind", "key"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['o', 'url', 'x.com/org/status/1'], ['o', 'body', 'hello'], ['e', 'link', 'x.com/org/status/1'],
+     ['e', 'quote', 'twenty chars or more here']]
+    """
+    rows: list[tuple[str, str, int, str]] = []
+    for uid, kind, text, url, shared in zip(posts["post_uid"], posts["account_type"].astype(str), posts["text"],
+                                            posts["url"], posts["shared_url"], strict=True):
+        text = text if isinstance(text, str) else ""
+        if kind == "organization":
+            own = normalise_url(url)
+            if own:
+                rows.append((uid, "url", 0, own))
+            rows.append((uid, "body", 0, _normalise_quote(text)))
+        elif kind == "employee":
+            target = normalise_url(shared)
+            if target:
+                rows.append((uid, "shared", 0, target))
+            # a URL needs a slash, a quote a quotation mark: most posts skip the regexes
+            if "/" in text:
+                links = (normalise_url(u) for u in _URL_IN_TEXT.findall(text))
+                rows += [(uid, "link", i, link) for i, link in enumerate(links) if link]
+            if '"' in text or "“" in text:
+                rows += [(uid, "quote", i, _normalise_quote(q)) for i, q in enumerate(_QUOTE.findall(text))]
+    return pd.DataFrame(rows, columns=["post_uid", "kind", "pos", "key"]).astype({"pos": "int64"})
+
+
 def match_amplifications(posts: pd.DataFrame) -> pd.DataFrame:
     """Employee posts that share an organisation post, and which one.
 
@@ -148,7 +198,9 @@ def match_amplifications(posts: pd.DataFrame) -> pd.DataFrame:
     columns = ["post_uid", "org_post_uid", "matched_by", "platform", "org_platform", "author_key", "department",
                "published_at", "engagement", "audience"]
     kind = posts["account_type"].astype(str)
-    org = posts[kind == "organization"]
+    # two organisation posts with one URL: the latest wins (then the greater post_uid), whatever the row order
+    org = posts[kind == "organization"].assign(_at=lambda f: pd.to_datetime(f["published_at"], utc=True))
+    org = org.sort_values(["_at", "post_uid"], na_position="first", kind="stable")
     employee = posts[kind == "employee"]
     by_url = {normalise_url(u): uid for u, uid in zip(org["url"], org["post_uid"], strict=True) if normalise_url(u)}
     org_text = [(_normalise_quote(t) if isinstance(t, str) else "") for t in org["text"]]
@@ -323,7 +375,7 @@ def amplifier_share(
         raise ValueError(f"period={period!r}: choose 'quarter' or 'month'.")
     if by not in (None, "department"):
         raise ValueError(f"by={by!r}: amplifier share is shown for everyone (None) or by 'department'.")
-    frames = fetch_frames(con_or_frames, {"amplifications": "SELECT author_key, month FROM amplifications",
+    frames = fetch_frames(con_or_frames, {"amplifications": "SELECT DISTINCT author_key, month FROM amplifications",
                                           "employees": _EMPLOYEES_SQL},
                           required={"amplifications": ["author_key", "month"],
                                     "employees": ["employee_key", "department", "started_on", "left_on"]},

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
+from scipy import special
 
 from analytics import config
 from analytics.privacy import suppress_small_groups
@@ -125,8 +124,17 @@ _OUTPUT = ["period", "department", "platform", "metric", "value", "n", "n_people
 
 
 def _wilson(successes: pd.Series, n: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    low, high = proportion_confint(successes.to_numpy(float), np.maximum(n.to_numpy(float), 1), method="wilson")
-    return np.asarray(low, float), np.asarray(high, float)
+    """Wilson 95 % interval, computed as statsmodels' ``proportion_confint(method="wilson")`` does (same
+    operations, same result) without importing statsmodels in every build."""
+    count, nobs = successes.to_numpy(float), np.maximum(n.to_numpy(float), 1)
+    crit = -special.ndtri(0.025)
+    crit2 = crit**2
+    q = count / nobs
+    denom = 1 + crit2 / nobs
+    center = (q + crit2 / (2 * nobs)) / denom
+    dist = crit * np.sqrt(q * (1.0 - q) / nobs + crit2 / (4.0 * nobs**2))
+    dist /= denom
+    return np.clip(center - dist, 0, 1), np.clip(center + dist, 0, 1)
 
 
 def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -> pd.DataFrame:
@@ -141,7 +149,9 @@ def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -
         table["value"] = table["successes"] / table["n"]
         table["ci_low"], table["ci_high"] = _wilson(table["successes"], table["n"])
     elif metric.kind == "mean":
-        half = stats.t.ppf(0.975, np.maximum(table["n"] - 1, 1)) * table["sd"] / np.sqrt(table["n"])
+        # scipy's t.ppf is stdtrit; calling it directly spares importing scipy.stats
+        n = table["n"].to_numpy(float)
+        half = special.stdtrit(np.maximum(n - 1, 1), 0.975) * table["sd"].to_numpy(float) / np.sqrt(n)
         table["ci_low"], table["ci_high"] = table["value"] - half, table["value"] + half
     for column in _OUTPUT:
         if column not in table:
@@ -299,26 +309,24 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
     k = config.get_settings().k if k is None else k
     if kind == "quarter" and months is None:
         months = period_metrics(con, kind="month", k=k)
-    facts = con.execute("SELECT * FROM post_facts").df()
-    facts["period"] = _periods(facts["month"], kind)
-    # grouping keys as categories: the many groupbys below reuse their codes instead of hashing a million
-    # strings each time (_grouped turns them back into plain columns)
-    facts = facts.astype({c: "category" for c in ("period", "department", "platform", "author_key")})
-    employee = facts[facts["account_type"] == "employee"].assign(adherent=lambda f: ~f["violation"].astype(bool))
-    scored = employee[employee["sentiment_status"] == "scored"]
-    organisation = facts[facts["account_type"] == "organization"]
+    employee = _employee_aggregates(con, kind)
+    organisation = con.execute(
+        """SELECT post_uid, month, platform, sentiment_status, compound, impressions, reach, engagement
+           FROM post_facts WHERE account_type = 'organization'""").df()
+    organisation["period"] = _periods(organisation["month"], kind)
     org_scored = organisation[organisation["sentiment_status"] == "scored"]
     with_impressions = organisation[organisation["impressions"].fillna(0) > 0]
     with_reach = organisation[organisation["reach"].fillna(0) > 0]
-    pieces = []
+    pieces, positive = [], []
     for grouping in GROUPINGS:
-        pieces.append(_finish(_grouped(employee, grouping, lambda g: _rate(g, "adherent", "author_key")),
-                              METRICS["adherence_rate"], grouping, k))
-        pieces.append(_finish(_grouped(scored, grouping, lambda g: _mean(g, "compound", "author_key")),
-                              METRICS["employee_sentiment"], grouping, k))
-        counts = _grouped(employee, grouping, lambda g: g.agg(n=("post_uid", "size"), n_people=("author_key",
-                                                                                                 "nunique")))
-        pieces.append(_finish(counts.assign(value=counts.get("n")), METRICS["employee_posts"], grouping, k))
+        posts = _one_grouping(employee, grouping)
+        scored = posts[posts["n_scored"] > 0]
+        pieces.append(_finish(posts[[*_keys(grouping), "n", "successes", "n_people"]], METRICS["adherence_rate"],
+                              grouping, k))
+        pieces.append(_finish(scored[[*_keys(grouping), "value", "sd", "n_scored", "people_scored"]].rename(
+            columns={"n_scored": "n", "people_scored": "n_people"}), METRICS["employee_sentiment"], grouping, k))
+        pieces.append(_finish(posts[[*_keys(grouping), "n", "n_people"]].assign(value=posts["n"]),
+                              METRICS["employee_posts"], grouping, k))
         if grouping != "department":
             pieces.append(_finish(_grouped(org_scored, grouping, lambda g: _mean(g, "compound", None)),
                                   METRICS["organisation_sentiment"], grouping, k))
@@ -327,7 +335,14 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
                                   METRICS["engagement_rate"], grouping, k))
             pieces.append(_finish(_grouped(with_reach, grouping, lambda g: _ratio(g, "engagement", "reach")),
                                   METRICS["engagement_rate_reach"], grouping, k))
-    pieces.extend(_positive_side(con, facts, kind, k))
+        if employee.attrs["positive"]:
+            shares = posts[posts["n_shares"] > 0]
+            positive.append(_finish(posts[[*_keys(grouping), "n", "missions", "n_people"]].rename(
+                columns={"missions": "successes"}), METRICS["mission_story_share"], grouping, k))
+            positive.append(_finish(shares[[*_keys(grouping), "n_shares", "sharers"]].rename(
+                columns={"n_shares": "n", "sharers": "n_people"}).assign(value=shares["n_shares"]),
+                METRICS["amplifications"], grouping, k))
+    pieces.extend(_positive_side(con, positive, kind, k))
     pieces.extend(_audience(con, kind, k))
     pieces.extend(_incidents(con, kind, k))
     pieces.extend(_training(con, kind, k))
@@ -339,24 +354,85 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
     return table.sort_values(["metric", "department", "platform", "period"], ignore_index=True)
 
 
-def _positive_side(con: duckdb.DuckDBPyConnection, facts: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
-    """Mission stories, amplification and mission clicks (needs build's post_themes and amplifications)."""
-    from analytics import engagement
+def _period_sql(kind: str) -> str:
+    if kind == "month":
+        return "strftime(month, '%Y-%m')"
+    return "CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR)"
+
+
+def _keys(grouping: str | None) -> list[str]:
+    return ["period"] + ([grouping] if grouping else [])
+
+
+_EMPLOYEE_SQL = """
+WITH posts AS MATERIALIZED (
+    SELECT {period} AS period, f.department, f.platform, f.author_key, NOT f.violation AS adherent,
+           f.sentiment_status = 'scored' AS scored, f.compound,
+           {mission} AS mission, {shared} AS shared
+    FROM post_facts f {joins}
+    WHERE f.account_type = 'employee'),
+figures AS (
+    SELECT grouping(department) AS by_department, grouping(platform) AS by_platform, period, department, platform,
+           count(*) AS n, CAST(sum(CAST(adherent AS INTEGER)) AS BIGINT) AS successes,
+           count(*) FILTER (WHERE scored) AS n_scored,
+           avg(compound) FILTER (WHERE scored) AS value, stddev_samp(compound) FILTER (WHERE scored) AS sd,
+           CAST(sum(CAST(mission AS INTEGER)) AS BIGINT) AS missions, count(*) FILTER (WHERE shared) AS n_shares
+    FROM posts GROUP BY GROUPING SETS ((period), (period, department), (period, platform))),
+-- distinct authors are counted over one row per author and cell, not over every post
+authors AS (
+    SELECT period, department, platform, author_key, bool_or(scored) AS scored, bool_or(shared) AS shared
+    FROM posts WHERE author_key IS NOT NULL GROUP BY ALL),
+people AS (
+    SELECT grouping(department) AS by_department, grouping(platform) AS by_platform, period, department, platform,
+           count(DISTINCT author_key) AS n_people, count(DISTINCT author_key) FILTER (WHERE scored) AS people_scored,
+           count(DISTINCT author_key) FILTER (WHERE shared) AS sharers
+    FROM authors GROUP BY GROUPING SETS ((period), (period, department), (period, platform)))
+SELECT f.*, coalesce(p.n_people, 0) AS n_people, coalesce(p.people_scored, 0) AS people_scored,
+       coalesce(p.sharers, 0) AS sharers
+FROM figures f LEFT JOIN people p ON p.by_department = f.by_department AND p.by_platform = f.by_platform
+    AND p.period IS NOT DISTINCT FROM f.period AND p.department IS NOT DISTINCT FROM f.department
+    AND p.platform IS NOT DISTINCT FROM f.platform
+"""
+
+
+def _employee_aggregates(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
+    """Every employee-post figure per period and grouping, aggregated in DuckDB (a million posts stay in
+    the warehouse; a few thousand rows come out): posts ``n``, adherent posts ``successes``, authors
+    ``n_people``; scored posts ``n_scored``, their authors, mean ``value`` and ``sd`` of compound; mission
+    stories ``missions``; amplifying posts ``n_shares`` and their authors ``sharers``. Figures are those of
+    pandas' groupby (mean and sd skip missing scores, groups keep a missing department)."""
     from analytics.themes import load_taxonomy
+
+    present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    positive = {"post_themes", "amplifications"} <= present
+    sql = _EMPLOYEE_SQL.format(
+        period=_period_sql(kind),
+        mission="coalesce(list_contains($themes, t.theme), false)" if positive else "false",
+        shared="f.post_uid IN (SELECT post_uid FROM amplifications)" if positive else "false",
+        joins="LEFT JOIN post_themes t ON t.post_uid = f.post_uid" if positive else "")
+    themes = list(load_taxonomy().mission_story_themes) if positive else None
+    table = con.execute(sql, {"themes": themes} if positive else {}).df()
+    table.attrs["positive"] = positive
+    return table
+
+
+def _one_grouping(table: pd.DataFrame, grouping: str | None) -> pd.DataFrame:
+    """The rows of one grouping, in pandas' groupby order (keys sorted, missing last)."""
+    rows = table[(table["by_department"] == (0 if grouping == "department" else 1))
+                 & (table["by_platform"] == (0 if grouping == "platform" else 1))]
+    return rows.sort_values(_keys(grouping), na_position="last", kind="stable").reset_index(drop=True)
+
+
+def _positive_side(con: duckdb.DuckDBPyConnection, posts: list[pd.DataFrame], kind: str,
+                   k: int) -> list[pd.DataFrame]:
+    """Mission stories and amplifications (``posts``, from the employee aggregates), employees amplifying
+    and mission clicks (needs build's post_themes and amplifications)."""
+    from analytics import engagement
 
     present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if not {"post_themes", "amplifications"} <= present:
         return []
-    themes = con.execute("SELECT post_uid, theme FROM post_themes").df()
-    employee = facts[facts["account_type"] == "employee"].merge(themes, on="post_uid", how="left")
-    employee["mission"] = employee["theme"].isin(load_taxonomy().mission_story_themes)
-    shares = employee[employee["post_uid"].isin(con.execute("SELECT post_uid FROM amplifications").df()["post_uid"])]
-    out = []
-    for grouping in GROUPINGS:
-        out.append(_finish(_grouped(employee, grouping, lambda g: _rate(g, "mission", "author_key")),
-                           METRICS["mission_story_share"], grouping, k))
-        counts = _grouped(shares, grouping, lambda g: g.agg(n=("post_uid", "size"), n_people=("author_key", "nunique")))
-        out.append(_finish(counts.assign(value=counts.get("n")), METRICS["amplifications"], grouping, k))
+    out = list(posts)
     for grouping in (None, "department"):
         share = engagement.amplifier_share(con, period=kind, by=grouping, k=k)
         out.append(_from_survey(share.rename(columns={"amplifier_share": "value", "n_amplifiers": "successes"})
@@ -514,6 +590,8 @@ def compare_periods(
 
 
 def _p_value(kind: str, a: dict, b: dict) -> float:
+    from scipy import stats
+
     try:
         if kind == "rate":
             n1, n2, x1, x2 = float(a["n"]), float(b["n"]), float(a["successes"]), float(b["successes"])
