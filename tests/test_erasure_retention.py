@@ -120,6 +120,12 @@ def test_forget_removes_the_person_everywhere_and_says_what(organisation):
     leaver, stayer = pseudonym(LEAVER, key), pseudonym(STAYER, key)
     assert _mentions(organisation, [leaver]), "the leaver is in the warehouse before"
     assert _count(organisation, "SELECT count(*) FROM respondents WHERE respondent_key = ?", leaver) == 1
+    con = duckdb.connect(str(organisation), read_only=True)
+    her_posts = [u for (u,) in con.execute("SELECT post_uid FROM posts WHERE author_key = ?", [leaver]).fetchall()]
+    keyed_by_post = [t for (t,) in con.execute(
+        "SELECT table_name FROM information_schema.columns WHERE column_name = 'post_uid'").fetchall()]
+    con.close()
+    assert her_posts and {"post_state", "amplification_keys"} <= set(keyed_by_post), "built before"
     stayer_rows = {t: _count(organisation, f"SELECT count(*) FROM {t} WHERE {c} = ?", stayer)
                    for t, c in (("posts", "author_key"), ("trainings", "employee_key"), ("incidents", "employee_key"),
                                 ("respondents", "respondent_key"), ("employees", "employee_key"))}
@@ -141,6 +147,10 @@ def test_forget_removes_the_person_everywhere_and_says_what(organisation):
     assert _mentions(organisation, [leaver, token]) == []
     assert _mentions(warehouse.snapshot_path(organisation), [leaver, token]) == []
     assert leaver not in Vault.for_warehouse(organisation, key).people
+    # no row keyed by one of her posts is left, the build's bookkeeping included
+    for table in keyed_by_post:
+        assert _count(organisation, f"SELECT count(*) FROM {table} WHERE list_contains(?, post_uid)",
+                      her_posts) == 0, table
     # her name in a colleague's post is unlinked, and the colleague keeps everything
     texts = [t for (t,) in duckdb.connect(str(organisation), read_only=True).execute(
         "SELECT text FROM posts").fetchall()]
