@@ -107,9 +107,7 @@ class _Vader:
         # The package translates text one code point at a time, so only one-code-point keys can ever
         # match. A leading space is always safe to add: extra blanks change neither the tokens nor the
         # "!"/"?" counts, which are the only uses of the translated text.
-        self.emoji_table = {ord(k): " " + v for k, v in emojis.items() if len(k) == 1}
-        # str.translate, not a regex: a character class of thousands of emoji is scanned linearly at every
-        # position of every text, which made emoji-bearing texts ten times slower to score
+        self.emoji_table = {k: " " + v for k, v in emojis.items() if len(k) == 1}
         self.emoji_blank = dict.fromkeys(self.emoji_table, " ")
         self.boosters: dict[str, float] = dict(reference.BOOSTER_DICT)
         self.negations = frozenset(reference.NEGATE)
@@ -152,6 +150,22 @@ _Facts = tuple[str, bool, "float | None", "float | None", bool, bool, bool]
 _LOWER, _UPPER, _CANDIDATE, _INERT = itemgetter(0), itemgetter(1), itemgetter(5), itemgetter(6)
 # Words that rules look for around a sentiment word ("no good", "at least", "never so", "without doubt").
 _RULE_WORDS = frozenset({"no", "least", "at", "very", "never", "so", "this", "without", "doubt", "or", "nor"})
+
+
+def _replace_chars(text: str, table: dict[str, str]) -> str:
+    """``text`` with each non-ASCII character that is a key of ``table`` replaced by its value.
+
+    Equal to ``str.translate`` here because no replacement contains a key, but several times faster:
+    ``translate`` looks every character up in the table, this only the few distinct non-ASCII ones.
+    """
+    for char in set(_NON_ASCII_RE.findall(text)):
+        replacement = table.get(char)
+        if replacement is not None:
+            text = text.replace(char, replacement)
+    return text
+
+
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 
 
 def _parse_tab_file(text: str, convert: Any) -> dict[str, Any]:
@@ -263,7 +277,7 @@ def _but_rule(lowers: list[str], positions: list[int], values: list[float]) -> N
 def _raw_scores(text: str, v: _Vader) -> tuple[float, float, float, float]:
     """(neg, neu, pos, compound) of one text before the package's final rounding."""
     if not text.isascii():
-        text = text.translate(v.emoji_table)
+        text = _replace_chars(text, v.emoji_table)
     tokens = text.split()
     n = len(tokens)
     if n == 0:
@@ -484,7 +498,7 @@ def _language_view(text: str) -> str | None:
     """The part of ``text`` a language can be read from, or None when it is too short to judge."""
     view = _NOT_LANGUAGE_RE.sub(" ", text) if "@" in text or "//" in text or "www." in text else text
     if not view.isascii():
-        view = view.translate(_vader().emoji_blank)
+        view = _replace_chars(view, _vader().emoji_blank)
     words = _WORD_RE.findall(view)
     if len(words) < _MIN_WORDS_FOR_LANGUAGE or sum(map(len, words)) < _MIN_LETTERS_FOR_LANGUAGE:
         return None
