@@ -26,11 +26,12 @@ import math
 import os
 import re
 import string
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
-from itertools import compress
+from itertools import chain, compress
 from multiprocessing import get_context
 from operator import itemgetter
 from typing import Any
@@ -115,9 +116,54 @@ class _Vader:
         self.special = {tuple(k.split()): v for k, v in reference.SPECIAL_CASES.items() if " " in k}
         # A phrase can only match where its first word occurs; most texts skip the phrase checks.
         self.phrase_starts = frozenset(k[0] for k in (*self.special, *self.booster_phrases))
+        self.phrase_firsts = self.phrase_starts
+        self.phrase_seconds = frozenset(k[1] for k in (*self.special, *self.booster_phrases))
         self.c_incr = reference.C_INCR
         self.n_scalar = reference.N_SCALAR
         self.memo: dict[str, _Facts] = {}
+        # The batch path numbers distinct tokens and keeps their facts as numpy columns (see _columns).
+        self.token_ids: dict[str, int] = {}
+        self.token_rows: list[tuple[float, bool, bool, bool, bool, bool, bool]] = []
+        self.table: np.ndarray = _token_table([])
+
+    def ids(self, tokens: list[str]) -> np.ndarray:
+        """Row of each token in :attr:`table`, adding the tokens not seen before."""
+        index = self.token_ids
+        try:
+            return np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        except KeyError:
+            new = list(set(tokens).difference(index))
+            rows = [self.row(raw) for raw in new]
+            index.update(zip(new, range(len(self.token_rows), len(self.token_rows) + len(new)), strict=True))
+            self.token_rows.extend(rows)
+            self.table = np.concatenate([self.table, _token_table(rows)])
+            return np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+
+    def forget_tokens(self) -> None:
+        """Drop the batch token table once it is large, so memory stays bounded on endless new tokens."""
+        if len(self.token_rows) >= _TOKEN_MEMO_LIMIT:
+            self.token_ids.clear()
+            self.token_rows.clear()
+            self.table = _token_table([])
+
+    def row(self, raw: str) -> tuple:
+        """Numeric facts of one token for the batch path (the fields of :data:`_TOKEN_DTYPE`)."""
+        lower, upper, value, booster, negation, candidate, _ = self.facts(raw)
+        # The language pre-screen reads the token as a word, not as VADER does (which keeps ":)" whole).
+        word = raw.strip(_PUNCTUATION).lower()
+        plain = booster is None and not negation and lower != "no"
+        return (
+            value if candidate else 0.0,
+            candidate,
+            plain and lower not in ("least", "so", "this"),
+            plain,
+            lower in self.phrase_firsts,
+            lower in self.phrase_seconds,
+            upper,
+            lower == "but",
+            word.replace("'", "").isalpha(),
+            word in _ENGLISH_MARKERS,
+        )
 
     def facts(self, raw: str) -> _Facts:
         """Facts about one whitespace-separated token, memoised per distinct token."""
@@ -148,8 +194,41 @@ class _Vader:
 #: inert)
 _Facts = tuple[str, bool, "float | None", "float | None", bool, bool, bool]
 _LOWER, _UPPER, _CANDIDATE, _INERT = itemgetter(0), itemgetter(1), itemgetter(5), itemgetter(6)
+# Common English words that are rarely words of other languages written in Latin script ("in", "die",
+# "also", "was", "a", "on" are left out); text made of enough of them needs no language model.
+_ENGLISH_MARKERS = frozenset("""
+the and of to for with that this you we our my it it's its are be been being have has had from by your they
+their them what just can not were she he her his there about would who which if how when do did us out up
+more than some very today thanks thank great people team i'm i one get got proud love week work every new
+here why where these those because into after over know see day time good everyone lovely amazing help
+happy wonderful volunteers join could should we're you're don't can't please share but any support first
+two three read moment story families family food school need needs needed own views morning tonight
+tomorrow yesterday much many really always never still going want
+""".split())
 # Words that rules look for around a sentiment word ("no good", "at least", "never so", "without doubt").
 _RULE_WORDS = frozenset({"no", "least", "at", "very", "never", "so", "this", "without", "doubt", "or", "nor"})
+
+
+# Facts of a token for the batch path. "quiet" means: as the word 1 (near) or 2-3 (far) places before a
+# sentiment word, it cannot change that word's valence -- not a booster, a negation or "no", and near it
+# not "least" ("least good"), "so" or "this" (the package's "so good" / "never so good" rule). Idioms
+# and "kind of" are caught by their first two words (phrase_first then phrase_second).
+_TOKEN_DTYPE = np.dtype([
+    ("value", np.float64),  # lexicon valence of a word that may carry sentiment, else 0
+    ("candidate", np.bool_),  # in the lexicon and not a booster
+    ("quiet_near", np.bool_),
+    ("quiet_far", np.bool_),
+    ("phrase_first", np.bool_),
+    ("phrase_second", np.bool_),
+    ("upper", np.bool_),  # ALL CAPS
+    ("but", np.bool_),
+    ("word", np.bool_),  # letters only (apostrophes aside) once outer punctuation is stripped
+    ("marker", np.bool_),  # one of _ENGLISH_MARKERS
+])
+
+
+def _token_table(rows: list[tuple]) -> np.ndarray:
+    return np.array(rows, dtype=_TOKEN_DTYPE)
 
 
 def _replace_chars(text: str, table: dict[str, str]) -> str:
@@ -345,6 +424,8 @@ def _raw_scores(text: str, v: _Vader) -> tuple[float, float, float, float]:
     )
 
 
+# Python 3.12 made sum() of floats compensated (Neumaier); the package's scores follow the running Python.
+_COMPENSATED_SUM = sys.version_info >= (3, 12)
 _NOTHING = (0.0, 0.0, 0.0, 0.0)
 _NEUTRAL = (0.0, 1.0, 0.0, 0.0)
 _DIGITS = (3, 3, 3, 4)
@@ -367,8 +448,79 @@ def _round_like_python(raw: np.ndarray) -> np.ndarray:
 
 
 def _score_many(texts: Sequence[str]) -> np.ndarray:
+    """Rounded (neg, neu, pos, compound) of each text, as :func:`polarity_scores` gives them.
+
+    The batch runs in numpy wherever the rules reduce to lexicon valences (see the quiet fields of
+    :data:`_TOKEN_DTYPE`); other texts, a minority, take the per-text path :func:`_raw_scores`. Sums run in token order, the reference's order, so the floats
+    are the same to the bit.
+    """
     v = _vader()
-    raw = np.array([_raw_scores(t, v) for t in texts], dtype=np.float64).reshape(-1, 4)
+    v.forget_tokens()
+    n = len(texts)
+    texts = [t if t.isascii() else _replace_chars(t, v.emoji_table) for t in texts]
+    token_lists = list(map(str.split, texts))
+    counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
+    ids = v.ids(list(chain.from_iterable(token_lists)))  # may grow v.table: index it after
+    facts = v.table[ids]
+    text_of = np.repeat(np.arange(n), counts)
+    position = np.arange(len(text_of)) - np.repeat(np.cumsum(counts) - counts, counts)
+
+    upper = np.bincount(text_of, weights=facts["upper"], minlength=n)
+    cap_differential = (upper > 0) & (upper < counts)
+    candidate = facts["candidate"]
+    # A sentiment word keeps its lexicon valence unless a rule applies: caps emphasis, "no" (own or
+    # before), a word before that is not quiet, or an idiom / two-word booster starting 3 places before
+    # it up to itself. Texts with any such word, or with "but", take the per-text path.
+    first, second = facts["phrase_first"], facts["phrase_second"]
+    phrase = np.zeros(len(first), dtype=bool)
+    phrase[:-1] = first[:-1] & second[1:] & (position[1:] > 0)
+    simple = facts["quiet_far"] & ~(facts["upper"] & cap_differential[text_of]) & ~phrase
+    for back, quiet in ((1, facts["quiet_near"]), (2, facts["quiet_far"]), (3, facts["quiet_far"])):
+        simple[back:] &= (position[back:] < back) | (quiet[:-back] & ~phrase[:-back])
+    hard = np.bincount(text_of, weights=(candidate & ~simple) | facts["but"], minlength=n) > 0
+
+    raw = np.zeros((n, 4))
+    sentiment = np.flatnonzero(candidate & (facts["value"] != 0) & ~hard[text_of])
+    owner = text_of[sentiment]
+    value = facts["value"][sentiment]
+    rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
+    total, pos_sum, neg_sum = np.zeros(n), np.zeros(n), np.zeros(n)
+    compensation = np.zeros(n) if _COMPENSATED_SUM else None
+    for k in range(int(rank.max(initial=-1)) + 1):
+        at = rank == k
+        t, x = owner[at], value[at]
+        before = total[t]
+        total[t] = before + x
+        if compensation is not None and k > 0:
+            compensation[t] += np.where(np.abs(before) >= np.abs(x), (before - total[t]) + x,
+                                        (x - total[t]) + before)
+        # +1 / -1 make a sentiment word weigh against the neutral words, which count 1 each.
+        pos_sum[t] = np.where(x > 0, pos_sum[t] + (x + 1), pos_sum[t])
+        neg_sum[t] = np.where(x < 0, neg_sum[t] + (x - 1), neg_sum[t])
+    if compensation is not None:
+        fix = (compensation != 0) & np.isfinite(compensation)
+        total[fix] += compensation[fix]
+
+    words = np.bincount(owner, minlength=n)
+    has = np.flatnonzero(words)
+    exclaims = np.fromiter((texts[k].count("!") for k in has), dtype=np.int64, count=len(has))
+    questions = np.fromiter((texts[k].count("?") for k in has), dtype=np.int64, count=len(has))
+    emphasis = np.minimum(exclaims, _EXCLAIM_MAX) * _EXCLAIM
+    emphasis = np.where(questions > 3, emphasis + _QUESTION_MAX,
+                        np.where(questions > 1, emphasis + questions * _QUESTION, emphasis))
+    total_h = total[has]
+    total_h = np.where(total_h > 0, total_h + emphasis, np.where(total_h < 0, total_h - emphasis, total_h))
+    compound = np.clip(total_h / np.sqrt(total_h * total_h + _ALPHA), -1.0, 1.0)
+    pos_h, neg_h = pos_sum[has], neg_sum[has]
+    pos_h, neg_h = (np.where(pos_h > np.abs(neg_h), pos_h + emphasis, pos_h),
+                    np.where(pos_h < np.abs(neg_h), neg_h - emphasis, neg_h))
+    neutral = (counts[has] - words[has]).astype(np.float64)
+    denominator = pos_h + np.abs(neg_h) + neutral
+    raw[has] = np.column_stack([np.abs(neg_h / denominator), np.abs(neutral / denominator),
+                                np.abs(pos_h / denominator), compound])
+    raw[(words == 0) & (counts > 0), 1] = 1.0  # tokens but no sentiment: all neutral
+    for k in np.flatnonzero(hard):
+        raw[k] = _raw_scores(texts[k], v)
     return _round_like_python(raw)
 
 
