@@ -62,7 +62,7 @@ _MIN_WORDS_FOR_LANGUAGE = 3
 #: Text with at least this many common English words (:data:`_ENGLISH_MARKERS`), making up at least this
 #: share of its words, is English without asking the language model.
 _MIN_ENGLISH_MARKERS = 2
-_MIN_ENGLISH_MARKER_SHARE = 0.25
+_MIN_ENGLISH_MARKER_SHARE = 0.2
 
 # Rule constants of the published algorithm that the package writes inline, not as named tables.
 _NEAR_SCALE = 0.95  # a booster two words before the sentiment word counts 95 %
@@ -121,54 +121,57 @@ class _Vader:
         self.special = {tuple(k.split()): v for k, v in reference.SPECIAL_CASES.items() if " " in k}
         # A phrase can only match where its first word occurs; most texts skip the phrase checks.
         self.phrase_starts = frozenset(k[0] for k in (*self.special, *self.booster_phrases))
-        self.phrase_firsts = self.phrase_starts
         self.phrase_seconds = frozenset(k[1] for k in (*self.special, *self.booster_phrases))
+        # Emoji become words ("smiling face with smiling eyes") before the pre-screen reads the tokens;
+        # words of those descriptions must not make a text look English.
+        described = {w.strip(_PUNCTUATION).lower() for d in self.emoji_table.values() for w in d.split()}
+        self.markers = _ENGLISH_MARKERS - described
         self.c_incr = reference.C_INCR
         self.n_scalar = reference.N_SCALAR
         self.memo: dict[str, _Facts] = {}
-        # The batch path numbers distinct tokens and keeps their facts as numpy columns (see _columns).
+        # The batch path numbers distinct tokens; row k of ``values`` / ``flags`` describes token k.
         self.token_ids: dict[str, int] = {}
-        self.token_rows: list[tuple[float, bool, bool, bool, bool, bool, bool]] = []
-        self.table: np.ndarray = _token_table([])
+        self.values = np.zeros(0)
+        self.flags = np.zeros(0, dtype=np.uint16)
 
     def ids(self, tokens: list[str]) -> np.ndarray:
-        """Row of each token in :attr:`table`, adding the tokens not seen before."""
+        """Row of each token in :attr:`values` and :attr:`flags`, adding the tokens not seen before."""
         index = self.token_ids
         try:
             return np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
         except KeyError:
             new = list(set(tokens).difference(index))
             rows = [self.row(raw) for raw in new]
-            index.update(zip(new, range(len(self.token_rows), len(self.token_rows) + len(new)), strict=True))
-            self.token_rows.extend(rows)
-            self.table = np.concatenate([self.table, _token_table(rows)])
+            index.update(zip(new, range(len(index), len(index) + len(new)), strict=True))
+            self.values = np.concatenate([self.values, np.array([r[0] for r in rows], dtype=np.float64)])
+            self.flags = np.concatenate([self.flags, np.array([r[1] for r in rows], dtype=np.uint16)])
             return np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
 
     def forget_tokens(self) -> None:
         """Drop the batch token table once it is large, so memory stays bounded on endless new tokens."""
-        if len(self.token_rows) >= _TOKEN_MEMO_LIMIT:
+        if len(self.token_ids) >= _TOKEN_MEMO_LIMIT:
             self.token_ids.clear()
-            self.token_rows.clear()
-            self.table = _token_table([])
+            self.values = np.zeros(0)
+            self.flags = np.zeros(0, dtype=np.uint16)
 
-    def row(self, raw: str) -> tuple:
-        """Numeric facts of one token for the batch path (the fields of :data:`_TOKEN_DTYPE`)."""
+    def row(self, raw: str) -> tuple[float, int]:
+        """Lexicon valence (0 unless a sentiment word) and the ``_F_*`` flags of one token."""
         lower, upper, value, booster, negation, candidate, _ = self.facts(raw)
         # The language pre-screen reads the token as a word, not as VADER does (which keeps ":)" whole).
         word = raw.strip(_PUNCTUATION).lower()
         plain = booster is None and not negation and lower != "no"
-        return (
-            value if candidate else 0.0,
-            candidate,
-            plain and lower not in ("least", "so", "this"),
-            plain,
-            lower in self.phrase_firsts,
-            lower in self.phrase_seconds,
-            upper,
-            lower == "but",
-            word.replace("'", "").isalpha(),
-            word in _ENGLISH_MARKERS,
+        flags = (
+            _F_CANDIDATE * candidate
+            | _F_QUIET_NEAR * (plain and lower not in ("least", "so", "this"))
+            | _F_QUIET_FAR * plain
+            | _F_PHRASE_FIRST * (lower in self.phrase_starts)
+            | _F_PHRASE_SECOND * (lower in self.phrase_seconds)
+            | _F_UPPER * upper
+            | _F_BUT * (lower == "but")
+            | _F_WORD * word.replace("'", "").isalpha()
+            | _F_MARKER * (word in self.markers)
         )
+        return (value if candidate else 0.0), flags
 
     def facts(self, raw: str) -> _Facts:
         """Facts about one whitespace-separated token, memoised per distinct token."""
@@ -214,26 +217,19 @@ tomorrow yesterday much many really always never still going want
 _RULE_WORDS = frozenset({"no", "least", "at", "very", "never", "so", "this", "without", "doubt", "or", "nor"})
 
 
-# Facts of a token for the batch path. "quiet" means: as the word 1 (near) or 2-3 (far) places before a
+# Flags of a token for the batch path. "quiet" means: as the word 1 (near) or 2-3 (far) places before a
 # sentiment word, it cannot change that word's valence -- not a booster, a negation or "no", and near it
 # not "least" ("least good"), "so" or "this" (the package's "so good" / "never so good" rule). Idioms
-# and "kind of" are caught by their first two words (phrase_first then phrase_second).
-_TOKEN_DTYPE = np.dtype([
-    ("value", np.float64),  # lexicon valence of a word that may carry sentiment, else 0
-    ("candidate", np.bool_),  # in the lexicon and not a booster
-    ("quiet_near", np.bool_),
-    ("quiet_far", np.bool_),
-    ("phrase_first", np.bool_),
-    ("phrase_second", np.bool_),
-    ("upper", np.bool_),  # ALL CAPS
-    ("but", np.bool_),
-    ("word", np.bool_),  # letters only (apostrophes aside) once outer punctuation is stripped
-    ("marker", np.bool_),  # one of _ENGLISH_MARKERS
-])
-
-
-def _token_table(rows: list[tuple]) -> np.ndarray:
-    return np.array(rows, dtype=_TOKEN_DTYPE)
+# and "kind of" are caught by their first two words (phrase first, then phrase second).
+_F_CANDIDATE = 1  # in the lexicon and not a booster
+_F_QUIET_NEAR = 2
+_F_QUIET_FAR = 4
+_F_PHRASE_FIRST = 8
+_F_PHRASE_SECOND = 16
+_F_UPPER = 32  # ALL CAPS
+_F_BUT = 64
+_F_WORD = 128  # letters only (apostrophes aside) once outer punctuation is stripped
+_F_MARKER = 256  # a common English word (see _Vader.markers)
 
 
 def _replace_chars(text: str, table: dict[str, str]) -> str:
@@ -452,42 +448,62 @@ def _round_like_python(raw: np.ndarray) -> np.ndarray:
     return rounded
 
 
+class _Tokens:
+    """A batch split as VADER splits it: emoji-translated texts, tokens per text, each token's row."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        v = _vader()
+        v.forget_tokens()
+        self.texts = [t if t.isascii() else _replace_chars(t, v.emoji_table) for t in texts]
+        token_lists = list(map(str.split, self.texts))
+        self.counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        ids = v.ids(list(chain.from_iterable(token_lists)))
+        self.values = v.values[ids]
+        self.flags = v.flags[ids]
+        self.text_of = np.repeat(np.arange(len(self.counts)), self.counts)
+
+    def per_text(self, flag: int) -> np.ndarray:
+        """How many tokens of each text have ``flag``."""
+        return np.bincount(self.text_of, weights=(self.flags & flag) != 0, minlength=len(self.counts))
+
+    def has(self, flag: int) -> np.ndarray:
+        return (self.flags & flag) != 0
+
+
 def _score_many(texts: Sequence[str]) -> np.ndarray:
-    """Rounded (neg, neu, pos, compound) of each text, as :func:`polarity_scores` gives them.
+    """Rounded (neg, neu, pos, compound) of each text, as :func:`polarity_scores` gives them."""
+    return _vader_scores(_Tokens(texts))
 
-    The batch runs in numpy wherever the rules reduce to lexicon valences (see the quiet fields of
-    :data:`_TOKEN_DTYPE`); other texts, a minority, take the per-text path :func:`_raw_scores`. Sums run in token order, the reference's order, so the floats
-    are the same to the bit.
+
+def _vader_scores(tokens: _Tokens) -> np.ndarray:
+    """Rounded (neg, neu, pos, compound) of each text of the batch.
+
+    The batch runs in numpy wherever the rules reduce to lexicon valences (see the ``_F_*`` flags);
+    other texts, a minority, take the per-text path :func:`_raw_scores`. Sums run in token order, the
+    reference's order, so the floats are the same to the bit.
     """
-    v = _vader()
-    v.forget_tokens()
-    n = len(texts)
-    texts = [t if t.isascii() else _replace_chars(t, v.emoji_table) for t in texts]
-    token_lists = list(map(str.split, texts))
-    counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
-    ids = v.ids(list(chain.from_iterable(token_lists)))  # may grow v.table: index it after
-    facts = v.table[ids]
-    text_of = np.repeat(np.arange(n), counts)
+    counts, text_of = tokens.counts, tokens.text_of
+    n = len(counts)
     position = np.arange(len(text_of)) - np.repeat(np.cumsum(counts) - counts, counts)
-
-    upper = np.bincount(text_of, weights=facts["upper"], minlength=n)
+    upper = tokens.per_text(_F_UPPER)
     cap_differential = (upper > 0) & (upper < counts)
-    candidate = facts["candidate"]
+    candidate = tokens.has(_F_CANDIDATE)
     # A sentiment word keeps its lexicon valence unless a rule applies: caps emphasis, "no" (own or
     # before), a word before that is not quiet, or an idiom / two-word booster starting 3 places before
     # it up to itself. Texts with any such word, or with "but", take the per-text path.
-    first, second = facts["phrase_first"], facts["phrase_second"]
-    phrase = np.zeros(len(first), dtype=bool)
-    phrase[:-1] = first[:-1] & second[1:] & (position[1:] > 0)
-    simple = facts["quiet_far"] & ~(facts["upper"] & cap_differential[text_of]) & ~phrase
-    for back, quiet in ((1, facts["quiet_near"]), (2, facts["quiet_far"]), (3, facts["quiet_far"])):
-        simple[back:] &= (position[back:] < back) | (quiet[:-back] & ~phrase[:-back])
-    hard = np.bincount(text_of, weights=(candidate & ~simple) | facts["but"], minlength=n) > 0
+    phrase = np.zeros(len(text_of), dtype=bool)
+    phrase[:-1] = tokens.has(_F_PHRASE_FIRST)[:-1] & tokens.has(_F_PHRASE_SECOND)[1:] & (position[1:] > 0)
+    quiet_near = tokens.has(_F_QUIET_NEAR) & ~phrase
+    quiet_far = tokens.has(_F_QUIET_FAR) & ~phrase
+    simple = quiet_far & ~(tokens.has(_F_UPPER) & cap_differential[text_of])
+    for back, quiet in ((1, quiet_near), (2, quiet_far), (3, quiet_far)):
+        simple[back:] &= (position[back:] < back) | quiet[:-back]
+    hard = np.bincount(text_of, weights=(candidate & ~simple) | tokens.has(_F_BUT), minlength=n) > 0
 
     raw = np.zeros((n, 4))
-    sentiment = np.flatnonzero(candidate & (facts["value"] != 0) & ~hard[text_of])
+    sentiment = np.flatnonzero(candidate & (tokens.values != 0) & ~hard[text_of])
     owner = text_of[sentiment]
-    value = facts["value"][sentiment]
+    value = tokens.values[sentiment]
     rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
     total, pos_sum, neg_sum = np.zeros(n), np.zeros(n), np.zeros(n)
     compensation = np.zeros(n) if _COMPENSATED_SUM else None
@@ -508,6 +524,7 @@ def _score_many(texts: Sequence[str]) -> np.ndarray:
 
     words = np.bincount(owner, minlength=n)
     has = np.flatnonzero(words)
+    texts = tokens.texts
     exclaims = np.fromiter((texts[k].count("!") for k in has), dtype=np.int64, count=len(has))
     questions = np.fromiter((texts[k].count("?") for k in has), dtype=np.int64, count=len(has))
     emphasis = np.minimum(exclaims, _EXCLAIM_MAX) * _EXCLAIM
@@ -524,6 +541,7 @@ def _score_many(texts: Sequence[str]) -> np.ndarray:
     raw[has] = np.column_stack([np.abs(neg_h / denominator), np.abs(neutral / denominator),
                                 np.abs(pos_h / denominator), compound])
     raw[(words == 0) & (counts > 0), 1] = 1.0  # tokens but no sentiment: all neutral
+    v = _vader()
     for k in np.flatnonzero(hard):
         raw[k] = _raw_scores(texts[k], v)
     return _round_like_python(raw)
@@ -663,30 +681,21 @@ def _language_view(text: str) -> str | None:
     return " ".join(view[:_MAX_LANGUAGE_CHARS].split())
 
 
-def _plainly_english(texts: Sequence[str]) -> np.ndarray:
-    """Whether each text is plainly English: enough common English words among its words.
+def _plainly_english(tokens: _Tokens) -> np.ndarray:
+    """Whether each text of the batch is plainly English: enough common English words among its words.
 
-    Most posts are; the model then only reads the rest. On 150k generated posts, 1.3k generated comments,
-    the 4,200 VADER tweets and the non-English texts of the tests and of the sample generator, every text
-    passed here is one the model also finds English, except one tweet the model misreads ("Madonna and
-    MIA sing Happy Birthday for Nicki Minaj's 29th").
+    Most posts are; the language model then only reads the rest. On 150k generated posts, 1.3k generated
+    comments, the 4,200 VADER tweets and the non-English texts of the tests and of the sample generator,
+    every text passed here is one the model also finds English.
     """
-    v = _vader()
-    v.forget_tokens()
-    token_lists = list(map(str.split, texts))
-    counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-    ids = v.ids(list(chain.from_iterable(token_lists)))
-    facts = v.table[ids]
-    text_of = np.repeat(np.arange(len(counts)), counts)
-    words = np.bincount(text_of, weights=facts["word"], minlength=len(counts))
-    markers = np.bincount(text_of, weights=facts["marker"], minlength=len(counts))
-    return (markers >= _MIN_ENGLISH_MARKERS) & (markers >= _MIN_ENGLISH_MARKER_SHARE * words)
+    markers = tokens.per_text(_F_MARKER)
+    return (markers >= _MIN_ENGLISH_MARKERS) & (markers >= _MIN_ENGLISH_MARKER_SHARE * tokens.per_text(_F_WORD))
 
 
-def _screen(texts: Sequence[str]) -> np.ndarray:
+def _screen(texts: Sequence[str], tokens: _Tokens | None = None) -> np.ndarray:
     """Whether each text is confidently not English (see :func:`is_confidently_not_english`)."""
     foreign = np.zeros(len(texts), dtype=bool)
-    undecided = np.flatnonzero(~_plainly_english(texts))
+    undecided = np.flatnonzero(~_plainly_english(_Tokens(texts) if tokens is None else tokens))
     if len(undecided):
         foreign[undecided] = _foreign_mask([texts[k] for k in undecided])
     return foreign
@@ -709,7 +718,7 @@ def _foreign_mask(texts: Sequence[str]) -> np.ndarray:
 def is_confidently_not_english(text: str) -> bool:
     """Whether the shipped language model is confident ``text`` is not English.
 
-    Text with at least two common English words, making a quarter of its words, is English without
+    Text with at least two common English words, making a fifth of its words, is English without
     asking the model (almost every post is; see :func:`_plainly_english`).
     Text too short to judge (fewer than three words or twenty letters in words once URLs, e-mail
     addresses, handles and emoji are set aside) counts as English, and so does text whose best non-English
@@ -766,10 +775,11 @@ def text_hash(text: str) -> str:
 
 def _score_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Status code and rounded scores (NaN unless scored) of distinct, non-blank, cleaned texts."""
-    foreign = _screen(texts)
-    scores = np.full((len(texts), 4), np.nan)
-    keep = np.flatnonzero(~foreign)
-    scores[keep] = _score_many([texts[k] for k in keep])
+    tokens = _Tokens(texts)
+    foreign = _screen(texts, tokens)
+    # Scoring the few foreign texts too is cheaper than splitting the batch again without them.
+    scores = _vader_scores(tokens)
+    scores[foreign] = np.nan
     return np.where(foreign, _NOT_ENGLISH, _SCORED), scores
 
 
