@@ -132,6 +132,7 @@ class _Vader:
         # The batch path numbers distinct tokens; row k of ``values`` / ``flags`` describes token k.
         self.token_ids: dict[str, int] = {}
         self.values = np.zeros(0)
+        self.boosts = np.zeros(0)
         self.flags = np.zeros(0, dtype=np.uint16)
 
     def ids(self, tokens: list[str]) -> np.ndarray:
@@ -144,7 +145,8 @@ class _Vader:
             rows = [self.row(raw) for raw in new]
             index.update(zip(new, range(len(index), len(index) + len(new)), strict=True))
             self.values = np.concatenate([self.values, np.array([r[0] for r in rows], dtype=np.float64)])
-            self.flags = np.concatenate([self.flags, np.array([r[1] for r in rows], dtype=np.uint16)])
+            self.boosts = np.concatenate([self.boosts, np.array([r[1] for r in rows], dtype=np.float64)])
+            self.flags = np.concatenate([self.flags, np.array([r[2] for r in rows], dtype=np.uint16)])
             return np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
 
     def forget_tokens(self) -> None:
@@ -152,18 +154,22 @@ class _Vader:
         if len(self.token_ids) >= _TOKEN_MEMO_LIMIT:
             self.token_ids.clear()
             self.values = np.zeros(0)
+            self.boosts = np.zeros(0)
             self.flags = np.zeros(0, dtype=np.uint16)
 
-    def row(self, raw: str) -> tuple[float, int]:
-        """Lexicon valence (0 unless a sentiment word) and the ``_F_*`` flags of one token."""
+    def row(self, raw: str) -> tuple[float, float, int]:
+        """Lexicon valence (0 unless a sentiment word), booster increment (or 0) and ``_F_*`` flags of a token."""
         lower, upper, value, booster, negation, candidate, _ = self.facts(raw)
         # The language pre-screen reads the token as a word, not as VADER does (which keeps ":)" whole).
         word = raw.strip(_PUNCTUATION).lower()
-        plain = booster is None and not negation and lower != "no"
         flags = (
             _F_CANDIDATE * candidate
-            | _F_QUIET_NEAR * (plain and lower not in ("least", "so", "this"))
-            | _F_QUIET_FAR * plain
+            | _F_LEXICON * (value is not None)
+            | _F_BOOSTER * (booster is not None)
+            | _F_NEGATION * negation
+            | _F_NO * (lower == "no")
+            | _F_LEAST * (lower == "least")
+            | _F_SO_THIS * (lower in ("so", "this"))
             | _F_PHRASE_FIRST * (lower in self.phrase_starts)
             | _F_PHRASE_SECOND * (lower in self.phrase_seconds)
             | _F_UPPER * upper
@@ -171,7 +177,7 @@ class _Vader:
             | _F_WORD * word.replace("'", "").isalpha()
             | _F_MARKER * (word in self.markers)
         )
-        return (value if candidate else 0.0), flags
+        return (value if candidate else 0.0), (booster or 0.0), flags
 
     def facts(self, raw: str) -> _Facts:
         """Facts about one whitespace-separated token, memoised per distinct token."""
@@ -217,19 +223,20 @@ tomorrow yesterday much many really always never still going want
 _RULE_WORDS = frozenset({"no", "least", "at", "very", "never", "so", "this", "without", "doubt", "or", "nor"})
 
 
-# Flags of a token for the batch path. "quiet" means: as the word 1 (near) or 2-3 (far) places before a
-# sentiment word, it cannot change that word's valence -- not a booster, a negation or "no", and near it
-# not "least" ("least good"), "so" or "this" (the package's "so good" / "never so good" rule). Idioms
-# and "kind of" are caught by their first two words (phrase first, then phrase second).
-_F_CANDIDATE = 1  # in the lexicon and not a booster
-_F_QUIET_NEAR = 2
-_F_QUIET_FAR = 4
-_F_PHRASE_FIRST = 8
-_F_PHRASE_SECOND = 16
-_F_UPPER = 32  # ALL CAPS
-_F_BUT = 64
-_F_WORD = 128  # letters only (apostrophes aside) once outer punctuation is stripped
-_F_MARKER = 256  # a common English word (see _Vader.markers)
+# Flags of a token for the batch path.
+_F_CANDIDATE = 1  # may carry sentiment: in the lexicon and not a booster
+_F_LEXICON = 1 << 1
+_F_BOOSTER = 1 << 2
+_F_NEGATION = 1 << 3
+_F_NO = 1 << 4
+_F_LEAST = 1 << 5
+_F_SO_THIS = 1 << 6  # "so" or "this" (the package's "so good" / "never so good" rule)
+_F_PHRASE_FIRST = 1 << 7  # first word of an idiom or a two-word booster ("kind of")
+_F_PHRASE_SECOND = 1 << 8
+_F_UPPER = 1 << 9  # ALL CAPS
+_F_BUT = 1 << 10
+_F_WORD = 1 << 11  # letters only (apostrophes aside) once outer punctuation is stripped
+_F_MARKER = 1 << 12  # a common English word (see _Vader.markers)
 
 
 def _replace_chars(text: str, table: dict[str, str]) -> str:
@@ -459,6 +466,7 @@ class _Tokens:
         self.counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
         ids = v.ids(list(chain.from_iterable(token_lists)))
         self.values = v.values[ids]
+        self.boosts = v.boosts[ids]
         self.flags = v.flags[ids]
         self.text_of = np.repeat(np.arange(len(self.counts)), self.counts)
 
@@ -478,32 +486,57 @@ def _score_many(texts: Sequence[str]) -> np.ndarray:
 def _vader_scores(tokens: _Tokens) -> np.ndarray:
     """Rounded (neg, neu, pos, compound) of each text of the batch.
 
-    The batch runs in numpy wherever the rules reduce to lexicon valences (see the ``_F_*`` flags);
-    other texts, a minority, take the per-text path :func:`_raw_scores`. Sums run in token order, the
+    The batch applies the common rules in numpy; texts where a rarer one applies, a minority, take the
+    per-text path :func:`_raw_scores`. Sums run in token order, the
     reference's order, so the floats are the same to the bit.
     """
     counts, text_of = tokens.counts, tokens.text_of
     n = len(counts)
+    v = _vader()
     position = np.arange(len(text_of)) - np.repeat(np.cumsum(counts) - counts, counts)
-    upper = tokens.per_text(_F_UPPER)
-    cap_differential = (upper > 0) & (upper < counts)
-    candidate = tokens.has(_F_CANDIDATE)
-    # A sentiment word keeps its lexicon valence unless a rule applies: caps emphasis, "no" (own or
-    # before), a word before that is not quiet, or an idiom / two-word booster starting 3 places before
-    # it up to itself. Texts with any such word, or with "but", take the per-text path.
+    upper = tokens.has(_F_UPPER)
+    upper_words = np.bincount(text_of, weights=upper, minlength=n)
+    cap_differential = ((upper_words > 0) & (upper_words < counts))[text_of]
+
+    # Rules the batch applies: caps emphasis, boosters up to three words before, a negation right before,
+    # "so"/"this" right before (x1.25 when the word three before is not in the lexicon). Rules it leaves
+    # to the per-text path: "no" (own or up to three before), "least", a negation two or three before,
+    # an idiom or two-word booster starting up to three words before, "but".
+    candidates = np.flatnonzero(tokens.has(_F_CANDIDATE))
     phrase = np.zeros(len(text_of), dtype=bool)
     phrase[:-1] = tokens.has(_F_PHRASE_FIRST)[:-1] & tokens.has(_F_PHRASE_SECOND)[1:] & (position[1:] > 0)
-    quiet_near = tokens.has(_F_QUIET_NEAR) & ~phrase
-    quiet_far = tokens.has(_F_QUIET_FAR) & ~phrase
-    simple = quiet_far & ~(tokens.has(_F_UPPER) & cap_differential[text_of])
-    for back, quiet in ((1, quiet_near), (2, quiet_far), (3, quiet_far)):
-        simple[back:] &= (position[back:] < back) | quiet[:-back]
-    hard = np.bincount(text_of, weights=(candidate & ~simple) | tokens.has(_F_BUT), minlength=n) > 0
+    hard_word = tokens.has(_F_NO) | phrase
+    valence = tokens.values[candidates]
+    own_caps = upper[candidates] & cap_differential[candidates]
+    valence = np.where(own_caps, np.where(valence > 0, valence + v.c_incr, valence - v.c_incr), valence)
+    hard_candidate = hard_word[candidates]
+    for back, scale in ((1, 1.0), (2, _NEAR_SCALE), (3, _FAR_SCALE)):
+        exists = position[candidates] >= back
+        word = np.where(exists, candidates - back, 0)
+        flags = tokens.flags[word]
+        # a lexicon word before is skipped by every rule of this step, not by the "no" rule
+        ruled = exists & ((flags & _F_LEXICON) == 0)
+        hard_candidate |= exists & hard_word[word]
+        hard_candidate |= ruled & ((flags & (_F_NEGATION if back > 1 else _F_LEAST)) != 0)
+        boost = tokens.boosts[word]
+        step = np.where(valence < 0, boost * -1, boost)
+        step = np.where(upper[word] & cap_differential[word],
+                        np.where(valence > 0, step + v.c_incr, step - v.c_incr), step)
+        if back > 1:
+            step = np.where(step != 0, step * scale, step)
+        valence = np.where(ruled & ((flags & _F_BOOSTER) != 0), valence + step, valence)
+        if back == 1:
+            valence = np.where(ruled & ((flags & _F_NEGATION) != 0), valence * v.n_scalar, valence)
+        elif back == 3:
+            so_this = (tokens.flags[np.maximum(candidates - 1, 0)] & _F_SO_THIS) != 0
+            valence = np.where(ruled & so_this, valence * _NEVER_SO, valence)
+    hard = np.bincount(text_of[candidates], weights=hard_candidate, minlength=n) > 0
+    hard |= tokens.per_text(_F_BUT) > 0
 
     raw = np.zeros((n, 4))
-    sentiment = np.flatnonzero(candidate & (tokens.values != 0) & ~hard[text_of])
-    owner = text_of[sentiment]
-    value = tokens.values[sentiment]
+    keep = (valence != 0) & ~hard[text_of[candidates]]
+    owner = text_of[candidates[keep]]
+    value = valence[keep]
     rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
     total, pos_sum, neg_sum = np.zeros(n), np.zeros(n), np.zeros(n)
     compensation = np.zeros(n) if _COMPENSATED_SUM else None
@@ -541,7 +574,6 @@ def _vader_scores(tokens: _Tokens) -> np.ndarray:
     raw[has] = np.column_stack([np.abs(neg_h / denominator), np.abs(neutral / denominator),
                                 np.abs(pos_h / denominator), compound])
     raw[(words == 0) & (counts > 0), 1] = 1.0  # tokens but no sentiment: all neutral
-    v = _vader()
     for k in np.flatnonzero(hard):
         raw[k] = _raw_scores(texts[k], v)
     return _round_like_python(raw)
