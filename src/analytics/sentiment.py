@@ -833,6 +833,13 @@ def _score_distinct(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndar
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+def _refuse_non_text(values: np.ndarray) -> None:
+    for k, value in enumerate(values):
+        missing = value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+        if not isinstance(value, str) and not missing:
+            raise ValueError(f"texts[{k}] is a {type(value).__name__}, not a str; convert the column to text first")
+
+
 def score_texts(texts: Sequence[str] | pd.Series, *, workers: int | None = None) -> pd.DataFrame:
     """VADER sentiment of many texts, screened for language, each distinct text scored once.
 
@@ -869,24 +876,26 @@ def score_texts(texts: Sequence[str] | pd.Series, *, workers: int | None = None)
         raise ValueError("score_texts needs a sequence of texts, not one string; wrap it in a list")
     if isinstance(texts, pd.Series):
         index = texts.index
-        values = texts.tolist()
+        values = texts.to_numpy(dtype=object)
     elif isinstance(texts, Sequence | np.ndarray):
         index = pd.RangeIndex(len(texts))
-        values = list(texts)
+        # fromiter, not asarray: a list of equal-length lists must stay one-dimensional (and be refused)
+        values = np.fromiter(texts, dtype=object, count=len(texts))
     else:
         raise ValueError(f"score_texts needs a list or pandas Series of str, got {type(texts).__name__}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive int or None (automatic), got {workers!r}")
 
-    distinct: dict[str, int] = {}
-    codes = np.empty(len(values), dtype=np.int64)
-    for k, value in enumerate(values):
-        if not isinstance(value, str):
-            if value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA:
-                raise ValueError(f"texts[{k}] is a {type(value).__name__}, not a str; convert the column to text first")
-            value = ""
-        codes[k] = distinct.setdefault(value, len(distinct))
-    cleaned = [clean_text(t) for t in distinct]
+    # Missing values (None, NaN, pd.NA) get code -1 and are scored as the empty text, the last entry.
+    try:
+        codes, distinct = pd.factorize(values)
+    except TypeError:  # unhashable values
+        _refuse_non_text(values)
+    if not all(isinstance(value, str) for value in distinct):
+        _refuse_non_text(values)
+    codes[codes < 0] = len(distinct)
+    cleaned = [html.unescape(t) if "&" in t else t for t in distinct]  # clean_text, inlined for speed
+    cleaned.append("")
     status = np.full(len(cleaned), _EMPTY)
     scores = np.full((len(cleaned), 4), np.nan)
     filled = [k for k, t in enumerate(cleaned) if not t.isspace() and t]
