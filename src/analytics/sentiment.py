@@ -724,10 +724,10 @@ def _plainly_english(tokens: _Tokens) -> np.ndarray:
     return (markers >= _MIN_ENGLISH_MARKERS) & (markers >= _MIN_ENGLISH_MARKER_SHARE * tokens.per_text(_F_WORD))
 
 
-def _screen(texts: Sequence[str], tokens: _Tokens | None = None) -> np.ndarray:
+def _screen(texts: Sequence[str]) -> np.ndarray:
     """Whether each text is confidently not English (see :func:`is_confidently_not_english`)."""
     foreign = np.zeros(len(texts), dtype=bool)
-    undecided = np.flatnonzero(~_plainly_english(_Tokens(texts) if tokens is None else tokens))
+    undecided = np.flatnonzero(~_plainly_english(_Tokens(texts)))
     if len(undecided):
         foreign[undecided] = _foreign_mask([texts[k] for k in undecided])
     return foreign
@@ -776,6 +776,8 @@ def is_confidently_not_english(text: str) -> bool:
 #: imports the package and loads the lexicon and the language model, 2 s on an idle 2-core machine and
 #: up to 8 s on a busy one (benchmarks/sentiment_bench.py), while one core scores 20-50k texts/s.
 PARALLEL_MIN_TEXTS = 200_000
+# Texts per piece of work handed to a worker process: ~0.1 s of scoring, so the last piece ends soon.
+_CHUNK = 8_000
 _STATUSES = np.array(["scored", "not_english", "empty"], dtype=object)
 _SCORED, _NOT_ENGLISH, _EMPTY = 0, 1, 2
 _COLUMNS = ["status", "neg", "neu", "pos", "compound"]
@@ -806,13 +808,14 @@ def text_hash(text: str) -> str:
 
 
 def _score_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Status code and rounded scores (NaN unless scored) of distinct, non-blank, cleaned texts."""
+    """Whether each text is plainly English, and its rounded scores, for distinct non-blank cleaned texts.
+
+    Foreign texts are scored too: cheaper than splitting the batch again without them. The language
+    model, for the texts not plainly English, runs once per batch in the calling process
+    (:func:`_score_distinct`), so worker processes never load it.
+    """
     tokens = _Tokens(texts)
-    foreign = _screen(texts, tokens)
-    # Scoring the few foreign texts too is cheaper than splitting the batch again without them.
-    scores = _vader_scores(tokens)
-    scores[foreign] = np.nan
-    return np.where(foreign, _NOT_ENGLISH, _SCORED), scores
+    return _plainly_english(tokens), _vader_scores(tokens)
 
 
 def _available_cores() -> int:
@@ -823,14 +826,71 @@ def _available_cores() -> int:
 
 
 def _score_distinct(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Status code and rounded scores (NaN unless scored) of distinct, non-blank, cleaned texts."""
+    english, scores = _score_parallel(texts, workers)
+    undecided = np.flatnonzero(~english)
+    foreign = np.zeros(len(texts), dtype=bool)
+    if len(undecided):
+        foreign[undecided] = _foreign_mask([texts[k] for k in undecided])
+    scores[foreign] = np.nan
+    return np.where(foreign, _NOT_ENGLISH, _SCORED), scores
+
+
+def _score_parallel(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndarray]:
     if workers <= 1 or len(texts) < 2 * workers:
         return _score_chunk(texts)
-    # Spawned (not forked) workers: the caller may hold DuckDB or BLAS threads, unsafe across fork.
-    size = -(-len(texts) // (4 * workers))
-    chunks = [texts[k : k + size] for k in range(0, len(texts), size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        parts = list(pool.map(_score_chunk, chunks))
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    size = min(_CHUNK, -(-len(texts) // (4 * workers)))
+    chunks = -(-len(texts) // size)
+    parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    # This process is one of the workers. The others start up (seconds: each imports the package and
+    # loads the lexicon) and then claim chunks from the front while this one scores from the back, so a
+    # slow start-up costs no wall time: if this process got to every chunk first, it does not wait.
+    # Spawned, not forked, workers: the caller may hold DuckDB or BLAS threads, unsafe across fork.
+    context = get_context("spawn")
+    claims = context.Array("q", [0, chunks])  # [next chunk from the front, first chunk taken from the back]
+    # Held in a global until the next batch: a worker still starting up after this returns opens its lock.
+    _share_claims(claims)
+    pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=_share_claims,
+                               initargs=(claims,))
+    try:
+        futures = [pool.submit(_score_claimed, texts, size) for _ in range(workers - 1)]
+        while (k := _claim(claims, back=True)) is not None:
+            parts[k] = _score_chunk(texts[k * size : (k + 1) * size])
+        if claims[0] > 0:
+            for future in futures:
+                parts.update(future.result())
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return (np.concatenate([parts[k][0] for k in range(chunks)]),
+            np.concatenate([parts[k][1] for k in range(chunks)]))
+
+
+_claims: Any = None
+
+
+def _share_claims(claims: Any) -> None:
+    global _claims
+    _claims = claims
+
+
+def _claim(claims: Any, *, back: bool) -> int | None:
+    """Take the next unscored chunk from the front or the back, or None when none is left."""
+    with claims.get_lock():
+        if claims[0] >= claims[1]:
+            return None
+        if back:
+            claims[1] -= 1
+            return claims[1]
+        claims[0] += 1
+        return claims[0] - 1
+
+
+def _score_claimed(texts: list[str], size: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """A worker's part: the chunks it claims from the front until none is left."""
+    parts = {}
+    while (k := _claim(_claims, back=False)) is not None:
+        parts[k] = _score_chunk(texts[k * size : (k + 1) * size])
+    return parts
 
 
 def _refuse_non_text(values: np.ndarray) -> None:
