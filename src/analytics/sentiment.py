@@ -210,7 +210,7 @@ _Facts = tuple[str, bool, "float | None", "float | None", bool, bool, bool]
 _LOWER, _UPPER, _CANDIDATE, _INERT = itemgetter(0), itemgetter(1), itemgetter(5), itemgetter(6)
 # Common English words that are rarely words of other languages written in Latin script ("in", "die",
 # "also", "was", "a", "on" are left out); text made of enough of them needs no language model.
-_ENGLISH_MARKERS = frozenset("""
+_MARKER_WORDS = """
 the and of to for with that this you we our my it it's its are be been being have has had from by your they
 their them what just can not were she he her his there about would who which if how when do did us out up
 more than some very today thanks thank great people team i'm i one get got proud love week work every new
@@ -218,7 +218,8 @@ here why where these those because into after over know see day time good everyo
 happy wonderful volunteers join could should we're you're don't can't please share but any support first
 two three read moment story families family food school need needs needed own views morning tonight
 tomorrow yesterday much many really always never still going want
-""".split())
+"""
+_ENGLISH_MARKERS = frozenset(_MARKER_WORDS.split())
 # Words that rules look for around a sentiment word ("no good", "at least", "never so", "without doubt").
 _RULE_WORDS = frozenset({"no", "least", "at", "very", "never", "so", "this", "without", "doubt", "or", "nor"})
 
