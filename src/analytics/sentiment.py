@@ -7,11 +7,13 @@ Three things live here:
   that rescales by value rather than position, caps emphasis on neutral words, emoji translated into
   words) -- so scores equal ``SentimentIntensityAnalyzer().polarity_scores`` to the last rounded digit.
   The lexicon, the emoji lexicon and the rule word lists are read from the installed package at run
-  time; nothing of them is copied here. Speed comes from per-token facts computed once per distinct
-  token, and from skipping the rule machinery for the many tokens that carry no sentiment.
+  time; nothing of them is copied here. Batches are scored in numpy: each distinct token's facts are
+  computed once, the common rules (caps, boosters, a negation or "so" before a sentiment word) run on
+  whole arrays, and only texts where a rarer rule applies ("no", "least", "but", idioms) go through
+  the per-text rules.
 * :func:`score_texts` scores a batch: one score per distinct text, ``not_english`` for text that the
-  shipped ``py3langid`` model is confident is another language, ``empty`` for blank text, and several
-  processes for big batches.
+  shipped ``py3langid`` model is confident is another language (text made of enough common English
+  words is English without asking it), ``empty`` for blank text, and several processes for big batches.
 * :func:`update_sentiment_cache` keeps the warehouse table ``sentiment`` keyed by
   ``(text_hash, scorer_version)`` so a re-build scores only text it has not seen.
 """
@@ -773,10 +775,11 @@ def is_confidently_not_english(text: str) -> bool:
 
 # --- batches -------------------------------------------------------------------------------------
 
-#: Below this many distinct texts one process is faster than starting workers: each spawned worker
-#: imports the package and loads the lexicon and the language model, 2 s on an idle 2-core machine and
-#: up to 8 s on a busy one (benchmarks/sentiment_bench.py), while one core scores 20-50k texts/s.
-PARALLEL_MIN_TEXTS = 200_000
+#: Below this many distinct texts one process scores alone. A spawned worker costs about half a CPU
+#: second to start (Python, numpy, pandas, the lexicon; never the language model) while one core scores
+#: 50-90k texts per second; the caller scores too while workers start, so a slow start-up costs CPU,
+#: not wall time (benchmarks/sentiment_bench.py).
+PARALLEL_MIN_TEXTS = 100_000
 # Texts per piece of work handed to a worker process: ~0.1 s of scoring, so the last piece ends soon.
 _CHUNK = 8_000
 _STATUSES = np.array(["scored", "not_english", "empty"], dtype=object)
