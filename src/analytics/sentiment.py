@@ -842,7 +842,9 @@ def _score_distinct(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndar
 
 def _score_parallel(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndarray]:
     if workers <= 1 or len(texts) < 2 * workers:
-        return _score_chunk(texts)
+        # Chunks keep the token arrays small: in cache, and memory bounded on a million texts.
+        parts = [_score_chunk(texts[k : k + _CHUNK]) for k in range(0, len(texts), _CHUNK)] or [_score_chunk([])]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     size = min(_CHUNK, -(-len(texts) // (4 * workers)))
     chunks = -(-len(texts) // size)
     parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
