@@ -266,13 +266,13 @@ def test_signals_survive_cleaning():
 
 def test_each_distinct_text_is_scored_once(monkeypatch):
     seen = []
-    original = sentiment._score_many
+    original = sentiment._vader_scores
 
-    def spy(texts):
-        seen.extend(texts)
-        return original(texts)
+    def spy(tokens):
+        seen.extend(tokens.texts)
+        return original(tokens)
 
-    monkeypatch.setattr(sentiment, "_score_many", spy)
+    monkeypatch.setattr(sentiment, "_vader_scores", spy)
     result = score_texts(["great", "awful", "great", "great", "awful"] * 100)
     assert sorted(seen) == ["awful", "great"]
     assert result["compound"].nunique() == 2 and len(result) == 500

@@ -7,11 +7,13 @@ Three things live here:
   that rescales by value rather than position, caps emphasis on neutral words, emoji translated into
   words) -- so scores equal ``SentimentIntensityAnalyzer().polarity_scores`` to the last rounded digit.
   The lexicon, the emoji lexicon and the rule word lists are read from the installed package at run
-  time; nothing of them is copied here. Speed comes from per-token facts computed once per distinct
-  token, and from skipping the rule machinery for the many tokens that carry no sentiment.
+  time; nothing of them is copied here. Batches are scored in numpy: each distinct token's facts are
+  computed once, the common rules (caps, boosters, a negation or "so" before a sentiment word) run on
+  whole arrays, and only texts where a rarer rule applies ("no", "least", "but", idioms) go through
+  the per-text rules.
 * :func:`score_texts` scores a batch: one score per distinct text, ``not_english`` for text that the
-  shipped ``py3langid`` model is confident is another language, ``empty`` for blank text, and several
-  processes for big batches.
+  shipped ``py3langid`` model is confident is another language (text made of enough common English
+  words is English without asking it), ``empty`` for blank text, and several processes for big batches.
 * :func:`update_sentiment_cache` keeps the warehouse table ``sentiment`` keyed by
   ``(text_hash, scorer_version)`` so a re-build scores only text it has not seen.
 """
@@ -26,11 +28,12 @@ import math
 import os
 import re
 import string
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
-from itertools import compress
+from itertools import chain, compress
 from multiprocessing import get_context
 from operator import itemgetter
 from typing import Any
@@ -58,6 +61,10 @@ ENGLISH_MIN_CONFIDENCE = 0.6
 #: to judge its language; it defaults to English.
 _MIN_LETTERS_FOR_LANGUAGE = 20
 _MIN_WORDS_FOR_LANGUAGE = 3
+#: Text with at least this many common English words (:data:`_ENGLISH_MARKERS`), making up at least this
+#: share of its words, is English without asking the language model.
+_MIN_ENGLISH_MARKERS = 2
+_MIN_ENGLISH_MARKER_SHARE = 0.2
 
 # Rule constants of the published algorithm that the package writes inline, not as named tables.
 _NEAR_SCALE = 0.95  # a booster two words before the sentiment word counts 95 %
@@ -86,9 +93,10 @@ def _package_version(name: str) -> str:
 
 
 #: Changes whenever a score could change: our algorithm revision, the lexicon package, the language
-#: model and its threshold. Cached rows of another version are ignored, not reused.
+#: model and its threshold. Cached rows of another version are ignored, not reused. Revision 2 added the
+#: English pre-screen (:func:`_plainly_english`): text it passes is English without the model.
 SCORER_VERSION = (
-    f"pp-vader-1/vaderSentiment-{_package_version('vaderSentiment')}"
+    f"pp-vader-2/vaderSentiment-{_package_version('vaderSentiment')}"
     f"/py3langid-{_package_version('py3langid')}@{ENGLISH_MIN_CONFIDENCE}"
 )
 
@@ -107,9 +115,7 @@ class _Vader:
         # The package translates text one code point at a time, so only one-code-point keys can ever
         # match. A leading space is always safe to add: extra blanks change neither the tokens nor the
         # "!"/"?" counts, which are the only uses of the translated text.
-        self.emoji_table = {ord(k): " " + v for k, v in emojis.items() if len(k) == 1}
-        # str.translate, not a regex: a character class of thousands of emoji is scanned linearly at every
-        # position of every text, which made emoji-bearing texts ten times slower to score
+        self.emoji_table = {k: " " + v for k, v in emojis.items() if len(k) == 1}
         self.emoji_blank = dict.fromkeys(self.emoji_table, " ")
         self.boosters: dict[str, float] = dict(reference.BOOSTER_DICT)
         self.negations = frozenset(reference.NEGATE)
@@ -117,9 +123,63 @@ class _Vader:
         self.special = {tuple(k.split()): v for k, v in reference.SPECIAL_CASES.items() if " " in k}
         # A phrase can only match where its first word occurs; most texts skip the phrase checks.
         self.phrase_starts = frozenset(k[0] for k in (*self.special, *self.booster_phrases))
+        self.phrase_seconds = frozenset(k[1] for k in (*self.special, *self.booster_phrases))
+        # Emoji become words ("smiling face with smiling eyes") before the pre-screen reads the tokens;
+        # words of those descriptions must not make a text look English.
+        described = {w.strip(_PUNCTUATION).lower() for d in self.emoji_table.values() for w in d.split()}
+        self.markers = _ENGLISH_MARKERS - described
         self.c_incr = reference.C_INCR
         self.n_scalar = reference.N_SCALAR
         self.memo: dict[str, _Facts] = {}
+        # The batch path numbers distinct tokens; row k of ``values`` / ``flags`` describes token k.
+        self.token_ids: dict[str, int] = {}
+        self.values = np.zeros(0)
+        self.boosts = np.zeros(0)
+        self.flags = np.zeros(0, dtype=np.uint16)
+
+    def ids(self, tokens: list[str]) -> np.ndarray:
+        """Row of each token in :attr:`values` and :attr:`flags`, adding the tokens not seen before."""
+        index = self.token_ids
+        try:
+            return np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        except KeyError:
+            new = list(set(tokens).difference(index))
+            rows = [self.row(raw) for raw in new]
+            index.update(zip(new, range(len(index), len(index) + len(new)), strict=True))
+            self.values = np.concatenate([self.values, np.array([r[0] for r in rows], dtype=np.float64)])
+            self.boosts = np.concatenate([self.boosts, np.array([r[1] for r in rows], dtype=np.float64)])
+            self.flags = np.concatenate([self.flags, np.array([r[2] for r in rows], dtype=np.uint16)])
+            return np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+
+    def forget_tokens(self) -> None:
+        """Drop the batch token table once it is large, so memory stays bounded on endless new tokens."""
+        if len(self.token_ids) >= _TOKEN_MEMO_LIMIT:
+            self.token_ids.clear()
+            self.values = np.zeros(0)
+            self.boosts = np.zeros(0)
+            self.flags = np.zeros(0, dtype=np.uint16)
+
+    def row(self, raw: str) -> tuple[float, float, int]:
+        """Lexicon valence (0 unless a sentiment word), booster increment (or 0) and ``_F_*`` flags of a token."""
+        lower, upper, value, booster, negation, candidate, _ = self.facts(raw)
+        # The language pre-screen reads the token as a word, not as VADER does (which keeps ":)" whole).
+        word = raw.strip(_PUNCTUATION).lower()
+        flags = (
+            _F_CANDIDATE * candidate
+            | _F_LEXICON * (value is not None)
+            | _F_BOOSTER * (booster is not None)
+            | _F_NEGATION * negation
+            | _F_NO * (lower == "no")
+            | _F_LEAST * (lower == "least")
+            | _F_SO_THIS * (lower in ("so", "this"))
+            | _F_PHRASE_FIRST * (lower in self.phrase_starts)
+            | _F_PHRASE_SECOND * (lower in self.phrase_seconds)
+            | _F_UPPER * upper
+            | _F_BUT * (lower == "but")
+            | _F_WORD * word.replace("'", "").isalpha()
+            | _F_MARKER * (word in self.markers)
+        )
+        return (value if candidate else 0.0), (booster or 0.0), flags
 
     def facts(self, raw: str) -> _Facts:
         """Facts about one whitespace-separated token, memoised per distinct token."""
@@ -150,8 +210,52 @@ class _Vader:
 #: inert)
 _Facts = tuple[str, bool, "float | None", "float | None", bool, bool, bool]
 _LOWER, _UPPER, _CANDIDATE, _INERT = itemgetter(0), itemgetter(1), itemgetter(5), itemgetter(6)
+# Common English words that are rarely words of other languages written in Latin script ("in", "die",
+# "also", "was", "a", "on" are left out); text made of enough of them needs no language model.
+_MARKER_WORDS = """
+the and of to for with that this you we our my it it's its are be been being have has had from by your they
+their them what just can not were she he her his there about would who which if how when do did us out up
+more than some very today thanks thank great people team i'm i one get got proud love week work every new
+here why where these those because into after over know see day time good everyone lovely amazing help
+happy wonderful volunteers join could should we're you're don't can't please share but any support first
+two three read moment story families family food school need needs needed own views morning tonight
+tomorrow yesterday much many really always never still going want
+"""
+_ENGLISH_MARKERS = frozenset(_MARKER_WORDS.split())
 # Words that rules look for around a sentiment word ("no good", "at least", "never so", "without doubt").
 _RULE_WORDS = frozenset({"no", "least", "at", "very", "never", "so", "this", "without", "doubt", "or", "nor"})
+
+
+# Flags of a token for the batch path.
+_F_CANDIDATE = 1  # may carry sentiment: in the lexicon and not a booster
+_F_LEXICON = 1 << 1
+_F_BOOSTER = 1 << 2
+_F_NEGATION = 1 << 3
+_F_NO = 1 << 4
+_F_LEAST = 1 << 5
+_F_SO_THIS = 1 << 6  # "so" or "this" (the package's "so good" / "never so good" rule)
+_F_PHRASE_FIRST = 1 << 7  # first word of an idiom or a two-word booster ("kind of")
+_F_PHRASE_SECOND = 1 << 8
+_F_UPPER = 1 << 9  # ALL CAPS
+_F_BUT = 1 << 10
+_F_WORD = 1 << 11  # letters only (apostrophes aside) once outer punctuation is stripped
+_F_MARKER = 1 << 12  # a common English word (see _Vader.markers)
+
+
+def _replace_chars(text: str, table: dict[str, str]) -> str:
+    """``text`` with each non-ASCII character that is a key of ``table`` replaced by its value.
+
+    Equal to ``str.translate`` here because no replacement contains a key, but several times faster:
+    ``translate`` looks every character up in the table, this only the few distinct non-ASCII ones.
+    """
+    for char in set(_NON_ASCII_RE.findall(text)):
+        replacement = table.get(char)
+        if replacement is not None:
+            text = text.replace(char, replacement)
+    return text
+
+
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 
 
 def _parse_tab_file(text: str, convert: Any) -> dict[str, Any]:
@@ -263,7 +367,7 @@ def _but_rule(lowers: list[str], positions: list[int], values: list[float]) -> N
 def _raw_scores(text: str, v: _Vader) -> tuple[float, float, float, float]:
     """(neg, neu, pos, compound) of one text before the package's final rounding."""
     if not text.isascii():
-        text = text.translate(v.emoji_table)
+        text = _replace_chars(text, v.emoji_table)
     tokens = text.split()
     n = len(tokens)
     if n == 0:
@@ -331,6 +435,8 @@ def _raw_scores(text: str, v: _Vader) -> tuple[float, float, float, float]:
     )
 
 
+# Python 3.12 made sum() of floats compensated (Neumaier); the package's scores follow the running Python.
+_COMPENSATED_SUM = sys.version_info >= (3, 12)
 _NOTHING = (0.0, 0.0, 0.0, 0.0)
 _NEUTRAL = (0.0, 1.0, 0.0, 0.0)
 _DIGITS = (3, 3, 3, 4)
@@ -352,9 +458,127 @@ def _round_like_python(raw: np.ndarray) -> np.ndarray:
     return rounded
 
 
+class _Tokens:
+    """A batch split as VADER splits it: emoji-translated texts, tokens per text, each token's row."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        v = _vader()
+        v.forget_tokens()
+        self.texts = [t if t.isascii() else _replace_chars(t, v.emoji_table) for t in texts]
+        token_lists = list(map(str.split, self.texts))
+        self.counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        ids = v.ids(list(chain.from_iterable(token_lists)))
+        self.values = v.values[ids]
+        self.boosts = v.boosts[ids]
+        self.flags = v.flags[ids]
+        self.text_of = np.repeat(np.arange(len(self.counts)), self.counts)
+
+    def per_text(self, flag: int) -> np.ndarray:
+        """How many tokens of each text have ``flag``."""
+        return np.bincount(self.text_of, weights=(self.flags & flag) != 0, minlength=len(self.counts))
+
+    def has(self, flag: int) -> np.ndarray:
+        return (self.flags & flag) != 0
+
+
 def _score_many(texts: Sequence[str]) -> np.ndarray:
+    """Rounded (neg, neu, pos, compound) of each text, as :func:`polarity_scores` gives them."""
+    return _vader_scores(_Tokens(texts))
+
+
+def _vader_scores(tokens: _Tokens) -> np.ndarray:
+    """Rounded (neg, neu, pos, compound) of each text of the batch.
+
+    The batch applies the common rules in numpy; texts where a rarer one applies, a minority, take the
+    per-text path :func:`_raw_scores`. Sums run in token order, the
+    reference's order, so the floats are the same to the bit.
+    """
+    counts, text_of = tokens.counts, tokens.text_of
+    n = len(counts)
     v = _vader()
-    raw = np.array([_raw_scores(t, v) for t in texts], dtype=np.float64).reshape(-1, 4)
+    position = np.arange(len(text_of)) - np.repeat(np.cumsum(counts) - counts, counts)
+    upper = tokens.has(_F_UPPER)
+    upper_words = np.bincount(text_of, weights=upper, minlength=n)
+    cap_differential = ((upper_words > 0) & (upper_words < counts))[text_of]
+
+    # Rules the batch applies: caps emphasis, boosters up to three words before, a negation right before,
+    # "so"/"this" right before (x1.25 when the word three before is not in the lexicon). Rules it leaves
+    # to the per-text path: "no" (own or up to three before), "least", a negation two or three before,
+    # an idiom or two-word booster starting up to three words before, "but".
+    candidates = np.flatnonzero(tokens.has(_F_CANDIDATE))
+    phrase = np.zeros(len(text_of), dtype=bool)
+    phrase[:-1] = tokens.has(_F_PHRASE_FIRST)[:-1] & tokens.has(_F_PHRASE_SECOND)[1:] & (position[1:] > 0)
+    hard_word = tokens.has(_F_NO) | phrase
+    valence = tokens.values[candidates]
+    own_caps = upper[candidates] & cap_differential[candidates]
+    valence = np.where(own_caps, np.where(valence > 0, valence + v.c_incr, valence - v.c_incr), valence)
+    hard_candidate = hard_word[candidates]
+    for back, scale in ((1, 1.0), (2, _NEAR_SCALE), (3, _FAR_SCALE)):
+        exists = position[candidates] >= back
+        word = np.where(exists, candidates - back, 0)
+        flags = tokens.flags[word]
+        # a lexicon word before is skipped by every rule of this step, not by the "no" rule
+        ruled = exists & ((flags & _F_LEXICON) == 0)
+        hard_candidate |= exists & hard_word[word]
+        hard_candidate |= ruled & ((flags & (_F_NEGATION if back > 1 else _F_LEAST)) != 0)
+        boost = tokens.boosts[word]
+        step = np.where(valence < 0, boost * -1, boost)
+        step = np.where(upper[word] & cap_differential[word],
+                        np.where(valence > 0, step + v.c_incr, step - v.c_incr), step)
+        if back > 1:
+            step = np.where(step != 0, step * scale, step)
+        valence = np.where(ruled & ((flags & _F_BOOSTER) != 0), valence + step, valence)
+        if back == 1:
+            valence = np.where(ruled & ((flags & _F_NEGATION) != 0), valence * v.n_scalar, valence)
+        elif back == 3:
+            so_this = (tokens.flags[np.maximum(candidates - 1, 0)] & _F_SO_THIS) != 0
+            valence = np.where(ruled & so_this, valence * _NEVER_SO, valence)
+    hard = np.bincount(text_of[candidates], weights=hard_candidate, minlength=n) > 0
+    hard |= tokens.per_text(_F_BUT) > 0
+
+    raw = np.zeros((n, 4))
+    keep = (valence != 0) & ~hard[text_of[candidates]]
+    owner = text_of[candidates[keep]]
+    value = valence[keep]
+    rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
+    total, pos_sum, neg_sum = np.zeros(n), np.zeros(n), np.zeros(n)
+    compensation = np.zeros(n) if _COMPENSATED_SUM else None
+    for k in range(int(rank.max(initial=-1)) + 1):
+        at = rank == k
+        t, x = owner[at], value[at]
+        before = total[t]
+        total[t] = before + x
+        if compensation is not None and k > 0:
+            compensation[t] += np.where(np.abs(before) >= np.abs(x), (before - total[t]) + x,
+                                        (x - total[t]) + before)
+        # +1 / -1 make a sentiment word weigh against the neutral words, which count 1 each.
+        pos_sum[t] = np.where(x > 0, pos_sum[t] + (x + 1), pos_sum[t])
+        neg_sum[t] = np.where(x < 0, neg_sum[t] + (x - 1), neg_sum[t])
+    if compensation is not None:
+        fix = (compensation != 0) & np.isfinite(compensation)
+        total[fix] += compensation[fix]
+
+    words = np.bincount(owner, minlength=n)
+    has = np.flatnonzero(words)
+    texts = tokens.texts
+    exclaims = np.fromiter((texts[k].count("!") for k in has), dtype=np.int64, count=len(has))
+    questions = np.fromiter((texts[k].count("?") for k in has), dtype=np.int64, count=len(has))
+    emphasis = np.minimum(exclaims, _EXCLAIM_MAX) * _EXCLAIM
+    emphasis = np.where(questions > 3, emphasis + _QUESTION_MAX,
+                        np.where(questions > 1, emphasis + questions * _QUESTION, emphasis))
+    total_h = total[has]
+    total_h = np.where(total_h > 0, total_h + emphasis, np.where(total_h < 0, total_h - emphasis, total_h))
+    compound = np.clip(total_h / np.sqrt(total_h * total_h + _ALPHA), -1.0, 1.0)
+    pos_h, neg_h = pos_sum[has], neg_sum[has]
+    pos_h, neg_h = (np.where(pos_h > np.abs(neg_h), pos_h + emphasis, pos_h),
+                    np.where(pos_h < np.abs(neg_h), neg_h - emphasis, neg_h))
+    neutral = (counts[has] - words[has]).astype(np.float64)
+    denominator = pos_h + np.abs(neg_h) + neutral
+    raw[has] = np.column_stack([np.abs(neg_h / denominator), np.abs(neutral / denominator),
+                                np.abs(pos_h / denominator), compound])
+    raw[(words == 0) & (counts > 0), 1] = 1.0  # tokens but no sentiment: all neutral
+    for k in np.flatnonzero(hard):
+        raw[k] = _raw_scores(texts[k], v)
     return _round_like_python(raw)
 
 
@@ -484,12 +708,32 @@ def _language_view(text: str) -> str | None:
     """The part of ``text`` a language can be read from, or None when it is too short to judge."""
     view = _NOT_LANGUAGE_RE.sub(" ", text) if "@" in text or "//" in text or "www." in text else text
     if not view.isascii():
-        view = view.translate(_vader().emoji_blank)
+        view = _replace_chars(view, _vader().emoji_blank)
     words = _WORD_RE.findall(view)
     if len(words) < _MIN_WORDS_FOR_LANGUAGE or sum(map(len, words)) < _MIN_LETTERS_FOR_LANGUAGE:
         return None
     # A long text's language shows in its first few thousand characters.
     return " ".join(view[:_MAX_LANGUAGE_CHARS].split())
+
+
+def _plainly_english(tokens: _Tokens) -> np.ndarray:
+    """Whether each text of the batch is plainly English: enough common English words among its words.
+
+    Most posts are; the language model then only reads the rest. On 150k generated posts, 1.3k generated
+    comments, the 4,200 VADER tweets and the non-English texts of the tests and of the sample generator,
+    every text passed here is one the model also finds English.
+    """
+    markers = tokens.per_text(_F_MARKER)
+    return (markers >= _MIN_ENGLISH_MARKERS) & (markers >= _MIN_ENGLISH_MARKER_SHARE * tokens.per_text(_F_WORD))
+
+
+def _screen(texts: Sequence[str]) -> np.ndarray:
+    """Whether each text is confidently not English (see :func:`is_confidently_not_english`)."""
+    foreign = np.zeros(len(texts), dtype=bool)
+    undecided = np.flatnonzero(~_plainly_english(_Tokens(texts)))
+    if len(undecided):
+        foreign[undecided] = _foreign_mask([texts[k] for k in undecided])
+    return foreign
 
 
 def _foreign_mask(texts: Sequence[str]) -> np.ndarray:
@@ -509,6 +753,8 @@ def _foreign_mask(texts: Sequence[str]) -> np.ndarray:
 def is_confidently_not_english(text: str) -> bool:
     """Whether the shipped language model is confident ``text`` is not English.
 
+    Text with at least two common English words, making a fifth of its words, is English without
+    asking the model (almost every post is; see :func:`_plainly_english`).
     Text too short to judge (fewer than three words or twenty letters in words once URLs, e-mail
     addresses, handles and emoji are set aside) counts as English, and so does text whose best non-English
     language has a normalised probability below :data:`ENGLISH_MIN_CONFIDENCE`.
@@ -524,15 +770,18 @@ def is_confidently_not_english(text: str) -> bool:
     """
     if not isinstance(text, str):
         raise ValueError(f"is_confidently_not_english needs a str, got {type(text).__name__}")
-    return bool(_foreign_mask([text])[0])
+    return bool(_screen([text])[0])
 
 
 # --- batches -------------------------------------------------------------------------------------
 
-#: Below this many distinct texts one process is faster than starting workers: each spawned worker
-#: imports the package and loads the lexicon and the language model, 2 s on an idle 2-core machine and
-#: up to 8 s on a busy one (benchmarks/sentiment_bench.py), while one core scores 20-50k texts/s.
-PARALLEL_MIN_TEXTS = 200_000
+#: Below this many distinct texts one process scores alone. A spawned worker costs about half a CPU
+#: second to start (Python, numpy, pandas, the lexicon; never the language model) while one core scores
+#: 50-90k texts per second; the caller scores too while workers start, so a slow start-up costs CPU,
+#: not wall time (benchmarks/sentiment_bench.py).
+PARALLEL_MIN_TEXTS = 100_000
+# Texts per piece of work handed to a worker process: ~0.1 s of scoring, so the last piece ends soon.
+_CHUNK = 8_000
 _STATUSES = np.array(["scored", "not_english", "empty"], dtype=object)
 _SCORED, _NOT_ENGLISH, _EMPTY = 0, 1, 2
 _COLUMNS = ["status", "neg", "neu", "pos", "compound"]
@@ -563,12 +812,14 @@ def text_hash(text: str) -> str:
 
 
 def _score_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Status code and rounded scores (NaN unless scored) of distinct, non-blank, cleaned texts."""
-    foreign = _foreign_mask(texts)
-    scores = np.full((len(texts), 4), np.nan)
-    keep = np.flatnonzero(~foreign)
-    scores[keep] = _score_many([texts[k] for k in keep])
-    return np.where(foreign, _NOT_ENGLISH, _SCORED), scores
+    """Whether each text is plainly English, and its rounded scores, for distinct non-blank cleaned texts.
+
+    Foreign texts are scored too: cheaper than splitting the batch again without them. The language
+    model, for the texts not plainly English, runs once per batch in the calling process
+    (:func:`_score_distinct`), so worker processes never load it.
+    """
+    tokens = _Tokens(texts)
+    return _plainly_english(tokens), _vader_scores(tokens)
 
 
 def _available_cores() -> int:
@@ -579,14 +830,80 @@ def _available_cores() -> int:
 
 
 def _score_distinct(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Status code and rounded scores (NaN unless scored) of distinct, non-blank, cleaned texts."""
+    english, scores = _score_parallel(texts, workers)
+    undecided = np.flatnonzero(~english)
+    foreign = np.zeros(len(texts), dtype=bool)
+    if len(undecided):
+        foreign[undecided] = _foreign_mask([texts[k] for k in undecided])
+    scores[foreign] = np.nan
+    return np.where(foreign, _NOT_ENGLISH, _SCORED), scores
+
+
+def _score_parallel(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndarray]:
     if workers <= 1 or len(texts) < 2 * workers:
-        return _score_chunk(texts)
-    # Spawned (not forked) workers: the caller may hold DuckDB or BLAS threads, unsafe across fork.
-    size = -(-len(texts) // (4 * workers))
-    chunks = [texts[k : k + size] for k in range(0, len(texts), size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        parts = list(pool.map(_score_chunk, chunks))
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        # Chunks keep the token arrays small: in cache, and memory bounded on a million texts.
+        parts = [_score_chunk(texts[k : k + _CHUNK]) for k in range(0, len(texts), _CHUNK)] or [_score_chunk([])]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    size = min(_CHUNK, -(-len(texts) // (4 * workers)))
+    chunks = -(-len(texts) // size)
+    parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    # This process is one of the workers. The others start up (seconds: each imports the package and
+    # loads the lexicon) and then claim chunks from the front while this one scores from the back, so a
+    # slow start-up costs no wall time: if this process got to every chunk first, it does not wait.
+    # Spawned, not forked, workers: the caller may hold DuckDB or BLAS threads, unsafe across fork.
+    context = get_context("spawn")
+    claims = context.Array("q", [0, chunks])  # [next chunk from the front, first chunk taken from the back]
+    # Held in a global until the next batch: a worker still starting up after this returns opens its lock.
+    _share_claims(claims)
+    pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=_share_claims,
+                               initargs=(claims,))
+    try:
+        futures = [pool.submit(_score_claimed, texts, size) for _ in range(workers - 1)]
+        while (k := _claim(claims, back=True)) is not None:
+            parts[k] = _score_chunk(texts[k * size : (k + 1) * size])
+        if claims[0] > 0:
+            for future in futures:
+                parts.update(future.result())
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return (np.concatenate([parts[k][0] for k in range(chunks)]),
+            np.concatenate([parts[k][1] for k in range(chunks)]))
+
+
+_claims: Any = None
+
+
+def _share_claims(claims: Any) -> None:
+    global _claims
+    _claims = claims
+
+
+def _claim(claims: Any, *, back: bool) -> int | None:
+    """Take the next unscored chunk from the front or the back, or None when none is left."""
+    with claims.get_lock():
+        if claims[0] >= claims[1]:
+            return None
+        if back:
+            claims[1] -= 1
+            return claims[1]
+        claims[0] += 1
+        return claims[0] - 1
+
+
+def _score_claimed(texts: list[str], size: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """A worker's part: the chunks it claims from the front until none is left."""
+    parts = {}
+    while (k := _claim(_claims, back=False)) is not None:
+        parts[k] = _score_chunk(texts[k * size : (k + 1) * size])
+    return parts
+
+
+def _refuse_non_text(values: np.ndarray) -> None:
+    for k, value in enumerate(values):
+        missing = value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+        if not isinstance(value, str) and not missing:
+            raise ValueError(f"texts[{k}] is a {type(value).__name__}, not a str; convert the column to text first")
 
 
 def score_texts(texts: Sequence[str] | pd.Series, *, workers: int | None = None) -> pd.DataFrame:
@@ -625,24 +942,26 @@ def score_texts(texts: Sequence[str] | pd.Series, *, workers: int | None = None)
         raise ValueError("score_texts needs a sequence of texts, not one string; wrap it in a list")
     if isinstance(texts, pd.Series):
         index = texts.index
-        values = texts.tolist()
+        values = texts.to_numpy(dtype=object)
     elif isinstance(texts, Sequence | np.ndarray):
         index = pd.RangeIndex(len(texts))
-        values = list(texts)
+        # fromiter, not asarray: a list of equal-length lists must stay one-dimensional (and be refused)
+        values = np.fromiter(texts, dtype=object, count=len(texts))
     else:
         raise ValueError(f"score_texts needs a list or pandas Series of str, got {type(texts).__name__}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive int or None (automatic), got {workers!r}")
 
-    distinct: dict[str, int] = {}
-    codes = np.empty(len(values), dtype=np.int64)
-    for k, value in enumerate(values):
-        if not isinstance(value, str):
-            if value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA:
-                raise ValueError(f"texts[{k}] is a {type(value).__name__}, not a str; convert the column to text first")
-            value = ""
-        codes[k] = distinct.setdefault(value, len(distinct))
-    cleaned = [clean_text(t) for t in distinct]
+    # Missing values (None, NaN, pd.NA) get code -1 and are scored as the empty text, the last entry.
+    try:
+        codes, distinct = pd.factorize(values)
+    except TypeError:  # unhashable values
+        _refuse_non_text(values)
+    if not all(isinstance(value, str) for value in distinct):
+        _refuse_non_text(values)
+    codes[codes < 0] = len(distinct)
+    cleaned = [html.unescape(t) if "&" in t else t for t in distinct]  # clean_text, inlined for speed
+    cleaned.append("")
     status = np.full(len(cleaned), _EMPTY)
     scores = np.full((len(cleaned), 4), np.nan)
     filled = [k for k, t in enumerate(cleaned) if not t.isspace() and t]
