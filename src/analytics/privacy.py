@@ -187,6 +187,7 @@ _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 _GAP_RE = re.compile(rf"[\s{_INVISIBLE}]+")
 #: Any gap other than one plain space (most texts have none, and then need no view).
 _ODD_GAP_RE = re.compile(rf"[^\S ]|[{_INVISIBLE}]|  ")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 #: Cheap necessary conditions of EMAIL_RE and PHONE_RE, so most texts skip the costly patterns.
 _DIGIT_RE = re.compile(r"\d")
 
@@ -451,7 +452,8 @@ class Scrubber:
         changeable = np.ones(len(texts), dtype=bool)
         if self._words is None:
             return changeable
-        wide = np.flatnonzero([not text.isascii() for text in texts])
+        # a lone surrogate (undecodable bytes kept as such) cannot go to DuckDB: such a text is scrubbed in full
+        wide = np.flatnonzero([not text.isascii() and not _SURROGATE_RE.search(text) for text in texts])
         if len(wide) < _BATCH_MIN:
             return changeable
         frame = pd.DataFrame({"position": wide, "text": np.asarray(texts, dtype=object)[wide]}, copy=False)
@@ -464,7 +466,7 @@ class Scrubber:
                                     "upper": string.ascii_uppercase, "lower": string.ascii_lowercase}
                                    ).fetchnumpy()["position"]
         except (duckdb.Error, UnicodeError, ValueError):
-            return changeable  # text DuckDB cannot take (a lone surrogate): scrub it all the slow way
+            return changeable  # text DuckDB cannot take after all: scrub it all the slow way
         changeable[wide] = False
         changeable[hits.astype(np.int64)] = True
         return changeable
