@@ -444,19 +444,16 @@ class Scrubber:
         return [self.scrub(text) if change else text for text, change in zip(texts, changeable, strict=True)]
 
     def _changeable(self, texts: Sequence[str]) -> np.ndarray:
-        """Which texts :meth:`scrub` could change (a superset: every other text it leaves as it is).
-
-        An ASCII text is left to :meth:`scrub`, whose own ASCII pre-filter is as quick; the non-ASCII ones
-        (emoji, typographic quotes) go through RE2 in one pass when there are enough of them.
-        """
+        """Which texts :meth:`scrub` could change (a superset: every other text it leaves as it is), found
+        by RE2 in one pass when there are enough texts."""
         changeable = np.ones(len(texts), dtype=bool)
         if self._words is None:
             return changeable
         # a lone surrogate (undecodable bytes kept as such) cannot go to DuckDB: such a text is scrubbed in full
-        wide = np.flatnonzero([not text.isascii() and not _SURROGATE_RE.search(text) for text in texts])
-        if len(wide) < _BATCH_MIN:
+        batch = np.flatnonzero([text.isascii() or not _SURROGATE_RE.search(text) for text in texts])
+        if len(batch) < _BATCH_MIN:
             return changeable
-        frame = pd.DataFrame({"position": wide, "text": np.asarray(texts, dtype=object)[wide]}, copy=False)
+        frame = pd.DataFrame({"position": batch, "text": np.asarray(texts, dtype=object)[batch]}, copy=False)
         try:
             with duckdb.connect() as con:
                 con.register("texts", frame)
@@ -467,7 +464,7 @@ class Scrubber:
                                    ).fetchnumpy()["position"]
         except (duckdb.Error, UnicodeError, ValueError):
             return changeable  # text DuckDB cannot take after all: scrub it all the slow way
-        changeable[wide] = False
+        changeable[batch] = False
         changeable[hits.astype(np.int64)] = True
         return changeable
 
