@@ -8,6 +8,7 @@ ends in a canonical table or in ``rejects`` with a reason a person can act on.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 import time
@@ -60,6 +61,8 @@ class _Context:
     scrubber: Scrubber
     handles: dict[str, str]
     codebook: Codebook
+    #: the vault content the scrubber was built from (building it takes a second with a big roster)
+    identities: str = ""
 
 
 def _sha256(path: Path) -> str:
@@ -146,8 +149,13 @@ def _check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
 
 
 def _refresh_identities(context: _Context) -> None:
+    identities = json.dumps([context.vault.people, context.vault.donors, list(context.settings.organisation_domains)],
+                            sort_keys=True)
+    if identities == context.identities:
+        return
     context.scrubber = context.vault.scrubber(keep_domains=context.settings.organisation_domains)
     context.handles = context.vault.handle_index()
+    context.identities = identities
 
 
 def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_run: bool) -> None:
@@ -294,6 +302,17 @@ def _platform(value) -> str:
     return platform_id(str(value or ""))
 
 
+def _map_distinct(values: pd.Series, function: Callable[[object], object]) -> np.ndarray:
+    """``values.map(function)`` as an object array, calling ``function`` once per distinct value (each
+    missing value on its own: None and NaN may map differently)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    out = np.array([*(function(v) for v in uniques), None], dtype=object)[codes]
+    missing = codes == -1
+    if missing.any():
+        out[missing] = [function(v) for v in values[missing]]
+    return out
+
+
 def post_uid_from_content(platform: str, account: str, published_at: pd.Timestamp, text: str) -> str:
     """``platform:h<hash>`` for a post without an id (platform, account, time and text).
 
@@ -306,26 +325,34 @@ def post_uid_from_content(platform: str, account: str, published_at: pd.Timestam
 
 def _posts(context: _Context, staged: pd.DataFrame, *, own_page: bool) -> pd.DataFrame:
     frame = staged.copy(deep=False)
-    frame["platform"] = frame["platform"].map(_platform)
-    handle = frame["handle"].astype("string").map(normalise_handle, na_action="ignore")
+    frame["platform"] = pd.Series(_map_distinct(frame["platform"], _platform), index=frame.index, dtype="str")
+    # who posted depends on the platform and handle only: a million posts come from a few thousand accounts,
+    # so accounts are attributed once each and the result is spread back to the posts
+    handles = frame["handle"].astype("string")
+    accounts = pd.DataFrame({"platform": frame["platform"], "handle": handles})
+    rows, accounts = _distinct_rows(accounts)
+    handle = accounts["handle"].map(normalise_handle, na_action="ignore")
     bare = handle.fillna("").astype(str)
-    tagged = frame["platform"].astype(str) + ":" + bare
-    # whole columns at a time: a million posts come from a few thousand accounts
+    tagged = accounts["platform"].astype(str) + ":" + bare
     org = {f"{platform}:{h}" for platform, names in context.settings.organisation_accounts.items() for h in names}
     organisation = ((bare != "") & tagged.isin(org)) | ((bare == "") if own_page else False)
     employee = tagged.map(context.handles).fillna(bare.map(context.handles))
     employee = employee.where(~organisation)
     unattributed = ~organisation & employee.isna()
-    accounts = {t: pseudonym(f"account:{t}", context.key) for t in tagged[unattributed & (bare != "")].unique()}
-    frame["account_type"] = pd.Series(np.where(organisation, "organization", np.where(unattributed, "unattributed",
-                                                                                     "employee")),
-                                      index=frame.index, dtype="string")
-    account_key = employee.mask(organisation, "org:" + frame["platform"].astype(str))
-    account_key = account_key.mask(unattributed, tagged.map(accounts))
-    frame["account_key"] = account_key.astype("string")
-    frame["author_key"] = employee.astype("string")
+    keys = {t: pseudonym(f"account:{t}", context.key) for t in tagged[unattributed & (bare != "")].unique()}
+    account_type = np.where(organisation, "organization", np.where(unattributed, "unattributed", "employee"))
+    account_key = employee.mask(organisation, "org:" + accounts["platform"].astype(str))
+    account_key = account_key.mask(unattributed, tagged.map(keys))
     departments = _employee_departments(context.con)
-    frame["department"] = frame["author_key"].map(departments).astype("string")
+    attributed = pd.DataFrame({
+        "account_type": pd.Series(account_type, index=accounts.index, dtype="string"),
+        "account_key": account_key.astype("string"),
+        "author_key": employee.astype("string"),
+    })
+    attributed["department"] = attributed["author_key"].map(departments).astype("string")
+    for column in attributed.columns:
+        frame[column] = pd.Series(attributed[column].array.take(rows), index=frame.index)
+    bare = pd.Series(bare.to_numpy(dtype=object)[rows], index=frame.index)
     ids = frame["post_id"].astype("string").str.strip()
     missing = (ids.isna() | (ids == "")).to_numpy()
     uids = (frame["platform"].astype(str) + ":" + ids.fillna("")).to_numpy(dtype=object)
@@ -350,6 +377,32 @@ def _posts(context: _Context, staged: pd.DataFrame, *, own_page: bool) -> pd.Dat
     return frame.drop(columns=["handle"])
 
 
+def _distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """The distinct rows of ``frame`` (first occurrences, index reset) and, for each row of ``frame``,
+    the position of its distinct row."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for column in frame.columns:
+        column_codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        codes = codes * (len(uniques) + 1) + column_codes
+    _, first, rows = np.unique(codes, return_index=True, return_inverse=True)
+    return rows.reshape(-1), frame.iloc[first].reset_index(drop=True)
+
+
+def _post_uids_by_url(con: duckdb.DuckDBPyConnection, urls: pd.Series) -> pd.Series:
+    """The ``post_uid`` of the post at each (scrubbed) URL; of several posts at one URL, the last stored.
+
+    Only the URLs asked for are looked up: reading every post's URL costs seconds at a million posts.
+    """
+    wanted = pd.DataFrame({"url": pd.unique(urls.dropna().astype(str).to_numpy())})
+    if wanted.empty:
+        return pd.Series(np.nan, index=urls.index, dtype="str")
+    with con.cursor() as cursor:  # its own connection: the caller's may hold an unfinished result
+        cursor.register("_urls", wanted)
+        found = dict(cursor.execute("SELECT url, arg_max(post_uid, p.rowid) FROM posts p JOIN _urls USING (url) "
+                                    "GROUP BY url").fetchall())
+    return urls.map(found).astype("str")  # a map that finds nothing would give floats
+
+
 def _employee_departments(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT employee_key, department FROM employees").fetchall())
 
@@ -362,9 +415,8 @@ def _audience_comments(context: _Context, staged: pd.DataFrame, result: FileResu
     frame["post_uid"] = (frame["platform"] + ":" + post_ids).where(post_ids.notna() & (post_ids != ""))
     missing = frame["post_uid"].isna() & frame["post_url"].notna()
     if missing.any():
-        urls = dict(context.con.execute("SELECT url, post_uid FROM posts WHERE url IS NOT NULL").fetchall())
         scrubbed = context.scrubber.scrub_series(frame.loc[missing, "post_url"])
-        frame.loc[missing, "post_uid"] = scrubbed.map(urls)
+        frame.loc[missing, "post_uid"] = _post_uids_by_url(context.con, scrubbed)
     frame["post_uid"] = frame["post_uid"].astype("string")
     frame["text"] = frame["text"].astype("string")
     return frame
@@ -418,9 +470,8 @@ def _incidents(context: _Context, staged: pd.DataFrame) -> pd.DataFrame:
     frame["employee_key"] = frame["email"].map(lambda e: pseudonym(str(e), context.key), na_action="ignore")
     departments = _employee_departments(context.con)
     frame["department"] = frame["department"].fillna(frame["employee_key"].map(departments))
-    urls = dict(context.con.execute("SELECT url, post_uid FROM posts WHERE url IS NOT NULL").fetchall())
     frame["post_url"] = context.scrubber.scrub_series(frame["post_url"]) if "post_url" in frame else pd.NA
-    frame["post_uid"] = frame["post_url"].map(urls).astype("string")
+    frame["post_uid"] = _post_uids_by_url(context.con, frame["post_url"]).astype("string")
     for column in ("area", "severity", "detection", "incident_id"):
         frame[column] = frame[column].astype("string")
     return frame.drop(columns=["email"])
