@@ -110,6 +110,12 @@ def _columns_from_ddl() -> dict[str, list[str]]:
 TABLE_COLUMNS: dict[str, list[str]] = _columns_from_ddl()
 
 
+#: DuckDB's cache of the file's pages is capped for the writer: left at its default (80 % of RAM) it
+#: keeps every page an ingest or build has touched, and the process outgrows its 2 GB budget at a
+#: million posts. Larger work spills to a temporary folder beside the file.
+WRITER_MEMORY_LIMIT = "1GB"
+
+
 def _configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
     return con
@@ -132,6 +138,7 @@ def connect(path: str | os.PathLike[str] | None = None, *, wait_seconds: float =
             if time.monotonic() >= deadline:
                 raise WarehouseBusy(_busy_message(target)) from error
             time.sleep(0.25)
+    con.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
     ensure_schema(_configure(con))
     return con
 
