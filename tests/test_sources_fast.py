@@ -165,3 +165,59 @@ def test_post_ids_without_urlsplit_match_urlsplit(monkeypatch, platform):
     fast = [monitoring.post_id_from_url(url, platform) for url in URLS]
     monkeypatch.setattr(monitoring, "_SIMPLE_URL", re.compile(r"(?!)"))
     assert fast == [monitoring.post_id_from_url(url, platform) for url in URLS]
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon", "facebook", "linkedin", "instagram", "threads", None])
+def test_post_ids_by_shape_match_post_id_from_url(platform):
+    rng = random.Random(5)
+    pieces = ["/", "//", "status", "statuses", "in", "company", "pub", "school", "123", "0", "a.php", ".php",
+              "@ada", "x.com", "p", "C5x-_", "\u00b2", "\u0663", "?q=1", "#f", ":", "%20", " ", "urn:li:1"]
+    hosts = ["x.com", "X.Com", "max.com", "twitter.com", "mobile.twitter.com", "www.instagram.com", "h", "h:80"]
+    urls = [*URLS, None, "", "   "]
+    for _ in range(3000):
+        path = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        urls.append(f"{rng.choice(['https', 'http', 'HTTPS', 'ftp'])}://{rng.choice(hosts)}/{path}")
+        segments = [rng.choice(pieces[2:]) for _ in range(rng.randint(1, 4))] + [str(rng.randint(0, 10**6))]
+        urls.append(f"https://{rng.choice(hosts)}/" + "/".join(segments) + rng.choice(["", "/", "//"]))
+    platforms = [platform] * len(urls)
+    assert monitoring._post_ids(pd.Series(urls, dtype=object), pd.Series(platforms, dtype=object)).tolist() == [
+        monitoring.post_id_from_url(url, platform) for url in urls]
+    fast = sum(bool(url) and (monitoring._STATUS_URL if platform in {"x", "mastodon"}
+                              else monitoring._LAST_SEGMENT_URL).fullmatch(url) is not None for url in urls)
+    assert fast > 100
+
+
+def test_numbers_by_distinct_value_match_cell_by_cell():
+    rng = random.Random(9)
+    cells = ["1", "1,234", " 7 ", "7.0", "-3", "12%", "-", "n/a", "", "x", "Infinity", "1e400", "\u00a012",
+             "0x10", "1_000", "\u0663", "9007199254740993", "-9223372036854775809", "18446744073709551616"]
+    values = [rng.choice(cells) if rng.random() < 0.9 else None for _ in range(5000)] + [np.nan, pd.NA]
+    series = pd.Series(values, dtype=object)
+    numbers, bad = base.parse_numbers(series)
+    want_numbers, want_bad = base._number_cells(series.to_numpy(dtype=object), text_only=True)
+    np.testing.assert_array_equal(numbers.to_numpy(), want_numbers)
+    assert bad.tolist() == want_bad.tolist()
+    # cells that are not all text are not grouped: True and 1 parse differently
+    mixed = pd.Series([True, 1, "1"] * 500, dtype=object)
+    assert base.parse_numbers(mixed)[1].tolist() == [True, False, False] * 500
+
+
+ISO_TEXTS = [
+    "2024-09-30T23:05:46Z", "2024-09-30", "2024-09-30 10:00+0100", "2024-09-30 10:00 -01:00", "2024-09-3",
+    "2024-9-30", "20240930", "2024/09/30", "2024-09-30Z ", "Z", "+0100", "-01:00", "2024-09-30T10:00+01",
+    "2024-09-30T10:00+1:00", "2024-09-30 10:00 z", "a2024-09-30", "2024-09-30\n", "2024-09-30T10:00:00+01:00x",
+    "2024-09-30T10:00:00.123456+00:00", "2024-09-30T10:00-0530", "9999-99-99", "2024-09-30 +01:0", "+01:00",
+]
+
+
+@pytest.mark.parametrize("extra", [[], ["\u0663\u0660\u0662\u0664-09-30", "2024-09-30 10:00 +\u0660\u0661:00"]])
+def test_iso_shapes_by_position_match_the_patterns(extra):
+    rng = random.Random(13)
+    for _ in range(300):
+        texts = pd.Series(rng.sample(ISO_TEXTS, rng.randint(1, 4)) + extra, dtype="string")
+        shapes = base._IsoShapes.of(texts)
+        by_pattern = base._IsoShapes(texts, None, shapes.lengths, shapes.lengths)
+        assert shapes.all_dated() == texts.str.match(r"^\d{4}-\d{2}-\d{2}").all() == by_pattern.all_dated()
+        expected = texts.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).to_numpy(dtype=bool)
+        assert shapes.with_offset().tolist() == expected.tolist() == by_pattern.with_offset().tolist()
+        assert (shapes.buffer is None) == bool(extra)
