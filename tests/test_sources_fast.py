@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 import re
 
@@ -221,3 +222,75 @@ def test_iso_shapes_by_position_match_the_patterns(extra):
         expected = texts.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).to_numpy(dtype=bool)
         assert shapes.with_offset().tolist() == expected.tolist() == by_pattern.with_offset().tolist()
         assert (shapes.buffer is None) == bool(extra)
+
+
+def _write_workbook(path, sheets):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+
+
+def _openpyxl_rows(path, *, data_only, sheet=None, max_row=None):
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=data_only)
+    try:
+        worksheet = book[sheet] if sheet else book.worksheets[0]
+        return [list(r) for r in worksheet.iter_rows(max_row=max_row, values_only=True)]
+    finally:
+        book.close()
+
+
+def test_one_opened_workbook_gives_what_openpyxl_gives(tmp_path):
+    import datetime as dt
+
+    path = tmp_path / "export.bin"  # not called .xlsx: openpyxl would refuse the name
+    rows = [["id", "when", "n", None, "text"], [7, dt.datetime(2026, 1, 2, 3, 4), 1.5, None, "a"], [], [None, None],
+            ["0012", dt.date(2026, 1, 3), True, "x", ""]]
+    _write_workbook(path, {"First": rows, "All posts": [["a"], *[[i, str(i)] for i in range(30)]]})
+    base.forget_workbook(path)
+    opened = base.workbook(path)
+    assert base.workbook(path, data_only=False) is opened  # no formulas: one workbook for both
+    for data_only in (True, False):
+        for sheet in (None, "All posts"):
+            for max_row in (1, 2, 6, None):
+                want = _openpyxl_rows(path, data_only=data_only, sheet=sheet, max_row=max_row)
+                assert base.workbook(path, data_only=data_only).rows(sheet, max_row=max_row) == want
+    assert base.read_xlsx_rows(path, sheet="All posts") == _openpyxl_rows(path, data_only=True, sheet="All posts")
+    assert base.workbook(path) is not opened  # the reader is done with the file: it was let go
+
+
+def test_workbooks_with_formulas_are_opened_per_mode(tmp_path):
+    path = tmp_path / "formulas.xlsx"
+    _write_workbook(path, {"Sheet": [["a", "=1+1"], [1, "=A2*2"]]})
+    base.forget_workbook(path)
+    assert base.workbook(path, data_only=False) is not base.workbook(path, data_only=True)
+    assert base.workbook(path, data_only=False).rows(max_row=2) == _openpyxl_rows(path, data_only=False, max_row=2)
+    assert base.workbook(path, data_only=True).rows(max_row=2) == [["a", None], [1, None]]  # never calculated
+
+
+def test_a_changed_workbook_is_read_afresh(tmp_path):
+    path = tmp_path / "changing.xlsx"
+    _write_workbook(path, {"Sheet": [["before"]]})
+    assert base.workbook(path).rows(max_row=1) == [["before"]]
+    _write_workbook(path, {"Sheet": [["after", "and more"]]})
+    assert base.workbook(path).rows(max_row=1) == [["after", "and more"]]
+
+
+def test_an_error_reading_the_first_rows_is_raised_each_time(tmp_path):
+    path = tmp_path / "sheets.xlsx"
+    _write_workbook(path, {"Sheet": [["a"]]})
+    for _ in range(2):
+        with pytest.raises(KeyError):
+            base.workbook(path).rows("Missing", max_row=1)
+    with pytest.raises(SourceError, match="expected a sheet named 'Missing'"):
+        base.read_xlsx_rows(path, sheet="Missing")
+    path.write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(SourceError, match="unreadable file"):
+        base.read_xlsx_rows(path)

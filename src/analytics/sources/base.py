@@ -32,9 +32,10 @@ __all__ = [
     "ReadContext",
     "Reject",
     "SourceError",
+    "Workbook",
+    "forget_workbook",
     "is_excel_mangled_id",
     "is_xlsx",
-    "open_workbook",
     "parse_bool",
     "parse_datetimes",
     "parse_numbers",
@@ -44,6 +45,7 @@ __all__ = [
     "read_text",
     "read_xlsx_rows",
     "records_to_frame",
+    "workbook",
 ]
 
 
@@ -256,32 +258,111 @@ def _regular_csv_table(data: bytes) -> CsvTable | None:
     return CsvTable([frame[j] for j in range(width)], widths)
 
 
-def open_workbook(path: Path, *, data_only: bool = True):
-    """An openpyxl read-only workbook from the file's bytes, whatever the file is called
-    (openpyxl refuses a workbook by name when the name does not end in .xlsx)."""
-    import openpyxl
+class Workbook:
+    """One .xlsx opened once for every sniffer and the reader (see :func:`workbook`).
 
-    return openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=data_only)
+    openpyxl parses every sheet of a workbook in full when it opens it (to size the sheets), so a file
+    opened by three sniffers and its reader was parsed over and over. ``rows`` gives what
+    ``iter_rows(max_row=..., values_only=True)`` of the opened workbook gives, as lists; the first rows
+    sniffers ask for are kept (or the error they raised, raised again).
+    """
+
+    def __init__(self, workbook: Any) -> None:
+        self._workbook = workbook
+        self._heads: dict[tuple[str | None, int], list[list[Any]] | Exception] = {}
+
+    @property
+    def sheetnames(self) -> list[str]:
+        return list(self._workbook.sheetnames)
+
+    def rows(self, sheet: str | None = None, *, max_row: int | None = None) -> list[list[Any]]:
+        """Rows of sheet ``sheet`` (the first worksheet when ``None``), all of them or the first ``max_row``."""
+        if max_row is None:
+            return self._read(sheet, None)
+        key = (sheet, max_row)
+        if key not in self._heads:
+            try:
+                self._heads[key] = self._read(sheet, max_row)
+            except Exception as error:  # kept, to be raised again as a fresh read would raise it
+                self._heads[key] = error
+        found = self._heads[key]
+        if isinstance(found, Exception):
+            raise found
+        return [list(row) for row in found]
+
+    def _read(self, sheet: str | None, max_row: int | None) -> list[list[Any]]:
+        worksheet = self._workbook[sheet] if sheet is not None else self._workbook.worksheets[0]
+        return [list(row) for row in worksheet.iter_rows(max_row=max_row, values_only=True)]
+
+    def close(self) -> None:
+        self._workbook.close()
+
+
+#: file identity -> {data_only: opened workbook}, the most recently used last
+_WORKBOOKS: dict[tuple[Any, ...], dict[bool, Workbook]] = {}
+_WORKBOOKS_KEPT = 8
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+
+
+def workbook(path: Path, *, data_only: bool = True) -> Workbook:
+    """The .xlsx at ``path`` opened read-only, shared by the sniffers and the reader of the same file.
+
+    Kept per file (its path, size, modification time and inode: a changed file is opened afresh) for
+    the last few files; :func:`forget_workbook` drops one. A workbook without formulas gives the same
+    values whether or not ``data_only`` is asked, so it is opened once for both. Errors opening the
+    file (not a zip, not a workbook) are raised as openpyxl raises them.
+    """
+    status = path.stat()
+    identity = (str(path.resolve()), status.st_size, status.st_mtime_ns, status.st_ino, status.st_dev)
+    kept = _WORKBOOKS.pop(identity, {})
+    _WORKBOOKS[identity] = kept
+    if data_only not in kept:
+        import openpyxl
+
+        data = path.read_bytes()
+        kept[data_only] = Workbook(openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only))
+        if not _has_formulas(data):
+            kept[not data_only] = kept[data_only]
+    while len(_WORKBOOKS) > _WORKBOOKS_KEPT:
+        _close(_WORKBOOKS.pop(next(iter(_WORKBOOKS))))
+    return kept[data_only]
+
+
+def forget_workbook(path: Path) -> None:
+    """Drop ``path``'s opened workbook (a reader calls it once it has read the file)."""
+    resolved = str(path.resolve())
+    for identity in [i for i in _WORKBOOKS if i[0] == resolved]:
+        _close(_WORKBOOKS.pop(identity))
+
+
+def _close(kept: dict[bool, Workbook]) -> None:
+    for opened in set(kept.values()):
+        opened.close()
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether any XML part of the workbook may hold a formula element (``<f>``); unsure counts as yes."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(_FORMULA.search(archive.read(name)) for name in archive.namelist() if name.endswith(".xml"))
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, NotImplementedError, RuntimeError):
+        return True
 
 
 def read_xlsx_rows(path: Path, *, sheet: str | None = None) -> list[list[Any]]:
     """All rows of one sheet (the first, or ``sheet``) as lists of cell values."""
-    import openpyxl
-
-    handle = path.open("rb")  # a file object: openpyxl refuses a workbook by name when it is not called .xlsx
+    with path.open("rb"):  # a file that cannot be opened at all is an OSError, not a SourceError
+        pass
     try:
-        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+        opened = workbook(path)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        handle.close()
         raise SourceError(f"{path.name}: expected an .xlsx workbook, found an unreadable file ({error})") from error
     try:
-        if sheet is not None and sheet not in workbook.sheetnames:
-            raise SourceError(f"{path.name}: expected a sheet named {sheet!r}, found {workbook.sheetnames}")
-        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
-        return [list(row) for row in worksheet.iter_rows(values_only=True)]
+        if sheet is not None and sheet not in opened.sheetnames:
+            raise SourceError(f"{path.name}: expected a sheet named {sheet!r}, found {opened.sheetnames}")
+        return opened.rows(sheet)
     finally:
-        workbook.close()
-        handle.close()
+        forget_workbook(path)
 
 
 def records_to_frame(header: Sequence[str], records: Sequence[Sequence[Any]]) -> pd.DataFrame:
