@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 import re
 
@@ -165,3 +166,131 @@ def test_post_ids_without_urlsplit_match_urlsplit(monkeypatch, platform):
     fast = [monitoring.post_id_from_url(url, platform) for url in URLS]
     monkeypatch.setattr(monitoring, "_SIMPLE_URL", re.compile(r"(?!)"))
     assert fast == [monitoring.post_id_from_url(url, platform) for url in URLS]
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon", "facebook", "linkedin", "instagram", "threads", None])
+def test_post_ids_by_shape_match_post_id_from_url(platform):
+    rng = random.Random(5)
+    pieces = ["/", "//", "status", "statuses", "in", "company", "pub", "school", "123", "0", "a.php", ".php",
+              "@ada", "x.com", "p", "C5x-_", "\u00b2", "\u0663", "?q=1", "#f", ":", "%20", " ", "urn:li:1"]
+    hosts = ["x.com", "X.Com", "max.com", "twitter.com", "mobile.twitter.com", "www.instagram.com", "h", "h:80"]
+    urls = [*URLS, None, "", "   "]
+    for _ in range(3000):
+        path = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        urls.append(f"{rng.choice(['https', 'http', 'HTTPS', 'ftp'])}://{rng.choice(hosts)}/{path}")
+        segments = [rng.choice(pieces[2:]) for _ in range(rng.randint(1, 4))] + [str(rng.randint(0, 10**6))]
+        urls.append(f"https://{rng.choice(hosts)}/" + "/".join(segments) + rng.choice(["", "/", "//"]))
+    platforms = [platform] * len(urls)
+    assert monitoring._post_ids(pd.Series(urls, dtype=object), pd.Series(platforms, dtype=object)).tolist() == [
+        monitoring.post_id_from_url(url, platform) for url in urls]
+    fast = sum(bool(url) and (monitoring._STATUS_URL if platform in {"x", "mastodon"}
+                              else monitoring._LAST_SEGMENT_URL).fullmatch(url) is not None for url in urls)
+    assert fast > 100
+
+
+def test_numbers_by_distinct_value_match_cell_by_cell():
+    rng = random.Random(9)
+    cells = ["1", "1,234", " 7 ", "7.0", "-3", "12%", "-", "n/a", "", "x", "Infinity", "1e400", "\u00a012",
+             "0x10", "1_000", "\u0663", "9007199254740993", "-9223372036854775809", "18446744073709551616"]
+    values = [rng.choice(cells) if rng.random() < 0.9 else None for _ in range(5000)] + [np.nan, pd.NA]
+    series = pd.Series(values, dtype=object)
+    numbers, bad = base.parse_numbers(series)
+    want_numbers, want_bad = base._number_cells(series.to_numpy(dtype=object), text_only=True)
+    np.testing.assert_array_equal(numbers.to_numpy(), want_numbers)
+    assert bad.tolist() == want_bad.tolist()
+    # cells that are not all text are not grouped: True and 1 parse differently
+    mixed = pd.Series([True, 1, "1"] * 500, dtype=object)
+    assert base.parse_numbers(mixed)[1].tolist() == [True, False, False] * 500
+
+
+ISO_TEXTS = [
+    "2024-09-30T23:05:46Z", "2024-09-30", "2024-09-30 10:00+0100", "2024-09-30 10:00 -01:00", "2024-09-3",
+    "2024-9-30", "20240930", "2024/09/30", "2024-09-30Z ", "Z", "+0100", "-01:00", "2024-09-30T10:00+01",
+    "2024-09-30T10:00+1:00", "2024-09-30 10:00 z", "a2024-09-30", "2024-09-30\n", "2024-09-30T10:00:00+01:00x",
+    "2024-09-30T10:00:00.123456+00:00", "2024-09-30T10:00-0530", "9999-99-99", "2024-09-30 +01:0", "+01:00",
+]
+
+
+@pytest.mark.parametrize("extra", [[], ["\u0663\u0660\u0662\u0664-09-30", "2024-09-30 10:00 +\u0660\u0661:00"]])
+def test_iso_shapes_by_position_match_the_patterns(extra):
+    rng = random.Random(13)
+    for _ in range(300):
+        texts = pd.Series(rng.sample(ISO_TEXTS, rng.randint(1, 4)) + extra, dtype="string")
+        shapes = base._IsoShapes.of(texts)
+        by_pattern = base._IsoShapes(texts, None, shapes.lengths, shapes.lengths)
+        assert shapes.all_dated() == texts.str.match(r"^\d{4}-\d{2}-\d{2}").all() == by_pattern.all_dated()
+        expected = texts.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).to_numpy(dtype=bool)
+        assert shapes.with_offset().tolist() == expected.tolist() == by_pattern.with_offset().tolist()
+        assert (shapes.buffer is None) == bool(extra)
+
+
+def _write_workbook(path, sheets):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+
+
+def _openpyxl_rows(path, *, data_only, sheet=None, max_row=None):
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=data_only)
+    try:
+        worksheet = book[sheet] if sheet else book.worksheets[0]
+        return [list(r) for r in worksheet.iter_rows(max_row=max_row, values_only=True)]
+    finally:
+        book.close()
+
+
+def test_one_opened_workbook_gives_what_openpyxl_gives(tmp_path):
+    import datetime as dt
+
+    path = tmp_path / "export.bin"  # not called .xlsx: openpyxl would refuse the name
+    rows = [["id", "when", "n", None, "text"], [7, dt.datetime(2026, 1, 2, 3, 4), 1.5, None, "a"], [], [None, None],
+            ["0012", dt.date(2026, 1, 3), True, "x", ""]]
+    _write_workbook(path, {"First": rows, "All posts": [["a"], *[[i, str(i)] for i in range(30)]]})
+    base.forget_workbook(path)
+    opened = base.workbook(path)
+    assert base.workbook(path, data_only=False) is opened  # no formulas: one workbook for both
+    for data_only in (True, False):
+        for sheet in (None, "All posts"):
+            for max_row in (1, 2, 6, None):
+                want = _openpyxl_rows(path, data_only=data_only, sheet=sheet, max_row=max_row)
+                assert base.workbook(path, data_only=data_only).rows(sheet, max_row=max_row) == want
+    assert base.read_xlsx_rows(path, sheet="All posts") == _openpyxl_rows(path, data_only=True, sheet="All posts")
+    assert base.workbook(path) is not opened  # the reader is done with the file: it was let go
+
+
+def test_workbooks_with_formulas_are_opened_per_mode(tmp_path):
+    path = tmp_path / "formulas.xlsx"
+    _write_workbook(path, {"Sheet": [["a", "=1+1"], [1, "=A2*2"]]})
+    base.forget_workbook(path)
+    assert base.workbook(path, data_only=False) is not base.workbook(path, data_only=True)
+    assert base.workbook(path, data_only=False).rows(max_row=2) == _openpyxl_rows(path, data_only=False, max_row=2)
+    assert base.workbook(path, data_only=True).rows(max_row=2) == [["a", None], [1, None]]  # never calculated
+
+
+def test_a_changed_workbook_is_read_afresh(tmp_path):
+    path = tmp_path / "changing.xlsx"
+    _write_workbook(path, {"Sheet": [["before"]]})
+    assert base.workbook(path).rows(max_row=1) == [["before"]]
+    _write_workbook(path, {"Sheet": [["after", "and more"]]})
+    assert base.workbook(path).rows(max_row=1) == [["after", "and more"]]
+
+
+def test_an_error_reading_the_first_rows_is_raised_each_time(tmp_path):
+    path = tmp_path / "sheets.xlsx"
+    _write_workbook(path, {"Sheet": [["a"]]})
+    for _ in range(2):
+        with pytest.raises(KeyError):
+            base.workbook(path).rows("Missing", max_row=1)
+    with pytest.raises(SourceError, match="expected a sheet named 'Missing'"):
+        base.read_xlsx_rows(path, sheet="Missing")
+    path.write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(SourceError, match="unreadable file"):
+        base.read_xlsx_rows(path)

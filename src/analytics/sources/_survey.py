@@ -74,14 +74,10 @@ def xlsx_head_rows(path: Path, n: int) -> list[list[Any]]:
     """The first ``n`` rows of a workbook's first sheet, for sniffers (``[]`` if it cannot be opened)."""
 
     try:
-        workbook = base.open_workbook(path)
+        opened = base.workbook(path)
     except Exception:  # a sniffer must never fail on a file it cannot open; it just does not claim it
         return []
-    try:
-        rows = workbook.worksheets[0].iter_rows(max_row=n, values_only=True)
-        return [list(row) for row in rows]
-    finally:
-        workbook.close()
+    return opened.rows(max_row=n)
 
 
 def id_text(value: Any) -> str | None:

@@ -32,9 +32,10 @@ __all__ = [
     "ReadContext",
     "Reject",
     "SourceError",
+    "Workbook",
+    "forget_workbook",
     "is_excel_mangled_id",
     "is_xlsx",
-    "open_workbook",
     "parse_bool",
     "parse_datetimes",
     "parse_numbers",
@@ -44,6 +45,7 @@ __all__ = [
     "read_text",
     "read_xlsx_rows",
     "records_to_frame",
+    "workbook",
 ]
 
 
@@ -240,11 +242,13 @@ def _regular_csv_table(data: bytes) -> CsvTable | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
+            # low_memory: the tokens are turned into strings a chunk at a time (all columns are text, so no
+            # dtype is guessed per chunk); a third less CPU than one pass over a 200 MB file
             frame = pd.read_csv(
                 io.BytesIO(body), sep=delimiter, header=None, names=list(range(width)), index_col=False,
                 dtype=str, na_filter=False, skip_blank_lines=False, engine="c", encoding="utf-8",
                 quotechar='"', doublequote=True, escapechar=None, quoting=csv.QUOTE_MINIMAL,
-                skipinitialspace=False, comment=None, low_memory=False,
+                skipinitialspace=False, comment=None, low_memory=True,
             )
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, Warning):
         return None
@@ -254,32 +258,111 @@ def _regular_csv_table(data: bytes) -> CsvTable | None:
     return CsvTable([frame[j] for j in range(width)], widths)
 
 
-def open_workbook(path: Path, *, data_only: bool = True):
-    """An openpyxl read-only workbook from the file's bytes, whatever the file is called
-    (openpyxl refuses a workbook by name when the name does not end in .xlsx)."""
-    import openpyxl
+class Workbook:
+    """One .xlsx opened once for every sniffer and the reader (see :func:`workbook`).
 
-    return openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=data_only)
+    openpyxl parses every sheet of a workbook in full when it opens it (to size the sheets), so a file
+    opened by three sniffers and its reader was parsed over and over. ``rows`` gives what
+    ``iter_rows(max_row=..., values_only=True)`` of the opened workbook gives, as lists; the first rows
+    sniffers ask for are kept (or the error they raised, raised again).
+    """
+
+    def __init__(self, workbook: Any) -> None:
+        self._workbook = workbook
+        self._heads: dict[tuple[str | None, int], list[list[Any]] | Exception] = {}
+
+    @property
+    def sheetnames(self) -> list[str]:
+        return list(self._workbook.sheetnames)
+
+    def rows(self, sheet: str | None = None, *, max_row: int | None = None) -> list[list[Any]]:
+        """Rows of sheet ``sheet`` (the first worksheet when ``None``), all of them or the first ``max_row``."""
+        if max_row is None:
+            return self._read(sheet, None)
+        key = (sheet, max_row)
+        if key not in self._heads:
+            try:
+                self._heads[key] = self._read(sheet, max_row)
+            except Exception as error:  # kept, to be raised again as a fresh read would raise it
+                self._heads[key] = error
+        found = self._heads[key]
+        if isinstance(found, Exception):
+            raise found
+        return [list(row) for row in found]
+
+    def _read(self, sheet: str | None, max_row: int | None) -> list[list[Any]]:
+        worksheet = self._workbook[sheet] if sheet is not None else self._workbook.worksheets[0]
+        return [list(row) for row in worksheet.iter_rows(max_row=max_row, values_only=True)]
+
+    def close(self) -> None:
+        self._workbook.close()
+
+
+#: file identity -> {data_only: opened workbook}, the most recently used last
+_WORKBOOKS: dict[tuple[Any, ...], dict[bool, Workbook]] = {}
+_WORKBOOKS_KEPT = 8
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+
+
+def workbook(path: Path, *, data_only: bool = True) -> Workbook:
+    """The .xlsx at ``path`` opened read-only, shared by the sniffers and the reader of the same file.
+
+    Kept per file (its path, size, modification time and inode: a changed file is opened afresh) for
+    the last few files; :func:`forget_workbook` drops one. A workbook without formulas gives the same
+    values whether or not ``data_only`` is asked, so it is opened once for both. Errors opening the
+    file (not a zip, not a workbook) are raised as openpyxl raises them.
+    """
+    status = path.stat()
+    identity = (str(path.resolve()), status.st_size, status.st_mtime_ns, status.st_ino, status.st_dev)
+    kept = _WORKBOOKS.pop(identity, {})
+    _WORKBOOKS[identity] = kept
+    if data_only not in kept:
+        import openpyxl
+
+        data = path.read_bytes()
+        kept[data_only] = Workbook(openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only))
+        if not _has_formulas(data):
+            kept[not data_only] = kept[data_only]
+    while len(_WORKBOOKS) > _WORKBOOKS_KEPT:
+        _close(_WORKBOOKS.pop(next(iter(_WORKBOOKS))))
+    return kept[data_only]
+
+
+def forget_workbook(path: Path) -> None:
+    """Drop ``path``'s opened workbook (a reader calls it once it has read the file)."""
+    resolved = str(path.resolve())
+    for identity in [i for i in _WORKBOOKS if i[0] == resolved]:
+        _close(_WORKBOOKS.pop(identity))
+
+
+def _close(kept: dict[bool, Workbook]) -> None:
+    for opened in set(kept.values()):
+        opened.close()
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether any XML part of the workbook may hold a formula element (``<f>``); unsure counts as yes."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(_FORMULA.search(archive.read(name)) for name in archive.namelist() if name.endswith(".xml"))
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, NotImplementedError, RuntimeError):
+        return True
 
 
 def read_xlsx_rows(path: Path, *, sheet: str | None = None) -> list[list[Any]]:
     """All rows of one sheet (the first, or ``sheet``) as lists of cell values."""
-    import openpyxl
-
-    handle = path.open("rb")  # a file object: openpyxl refuses a workbook by name when it is not called .xlsx
+    with path.open("rb"):  # a file that cannot be opened at all is an OSError, not a SourceError
+        pass
     try:
-        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+        opened = workbook(path)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        handle.close()
         raise SourceError(f"{path.name}: expected an .xlsx workbook, found an unreadable file ({error})") from error
     try:
-        if sheet is not None and sheet not in workbook.sheetnames:
-            raise SourceError(f"{path.name}: expected a sheet named {sheet!r}, found {workbook.sheetnames}")
-        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
-        return [list(row) for row in worksheet.iter_rows(values_only=True)]
+        if sheet is not None and sheet not in opened.sheetnames:
+            raise SourceError(f"{path.name}: expected a sheet named {sheet!r}, found {opened.sheetnames}")
+        return opened.rows(sheet)
     finally:
-        workbook.close()
-        handle.close()
+        forget_workbook(path)
 
 
 def records_to_frame(header: Sequence[str], records: Sequence[Sequence[Any]]) -> pd.DataFrame:
@@ -316,10 +399,29 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     >>> nums.tolist()[:3], bad.tolist()
     ([1234.0, nan, 7.0], [False, False, False, True, False, True])
     """
+    raw = values.to_numpy(dtype=object)
+    text_only = pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty")  # a text export: no bool cells
+    if text_only and len(raw) > _DISTINCT_MIN:
+        # A count column of a large export holds few distinct cells: each is parsed once. Only text cells
+        # are grouped this way: factorize would merge True with 1, which parse differently.
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        if 2 * len(uniques) < len(raw):
+            numbers, bad = _number_cells(np.asarray(uniques, dtype=object), text_only=True)
+            numbers, bad = np.append(numbers, np.nan), np.append(bad, False)  # code -1: an empty cell
+            return (pd.Series(numbers[codes], index=values.index, dtype="float64"),
+                    pd.Series(bad[codes], index=values.index))
+    numbers, bad = _number_cells(raw, text_only=text_only)
+    return pd.Series(numbers, index=values.index, dtype="float64"), pd.Series(bad, index=values.index)
+
+
+_DISTINCT_MIN = 1000
+
+
+def _number_cells(raw: np.ndarray, *, text_only: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`parse_numbers` of an object array: ``(numbers, bad)`` as arrays."""
     # Vectorised: a million-row export must not pay a Python loop per cell. Plain numbers parse in one C
     # pass; only the cells that fail it ("1,234", "12%", "-", text) take the string clean-up.
-    raw = values.to_numpy(dtype=object)
-    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):  # a text export: no bool cells
+    if text_only:
         is_bool = np.zeros(len(raw), dtype=bool)
     else:
         is_bool = np.fromiter((isinstance(v, (bool, np.bool_)) for v in raw), dtype=bool, count=len(raw))
@@ -344,8 +446,7 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         percent[slow] = text.str.endswith("%").fillna(False).to_numpy(bool)
     # "Infinity", "1e400": no count is infinite
     bad = ~missing & ~np.isfinite(number)
-    out = np.where(bad | missing, np.nan, np.where(percent, number / 100, number))
-    return pd.Series(out, index=values.index, dtype="float64"), pd.Series(bad, index=values.index)
+    return np.where(bad | missing, np.nan, np.where(percent, number / 100, number)), bad
 
 
 _PLATFORMS = {"twitter": "x", "x (twitter)": "x", "x/twitter": "x", "x.com": "x", "fb": "facebook",
@@ -473,9 +574,12 @@ def _vectorised_datetimes(
     the same offset style parses in one call. ``None`` sends the column to the cell-by-cell parser."""
     text = values.astype("string").str.strip()
     present = text.notna() & (text != "")
-    if not present.any() or (not text[present].str.match(r"^\d{4}-\d{2}-\d{2}").all() and date_format is None):
+    if not present.any():
         return None
-    with_offset = text[present].str.contains(_OFFSET_AT_END.pattern, regex=True)
+    shapes = _IsoShapes.of(text[present])
+    if date_format is None and not shapes.all_dated():
+        return None
+    with_offset = shapes.with_offset()
     if with_offset.any() and not with_offset.all():
         return None
     try:
@@ -495,6 +599,63 @@ def _vectorised_datetimes(
     return parsed.dt.as_unit("us"), pd.Series(False, index=values.index)
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class _IsoShapes:
+    """What :func:`_vectorised_datetimes` asks of its (stripped, non-empty) texts: whether every one starts
+    with :data:`_ISO_DATE` and which end in :data:`_OFFSET_AT_END`.
+
+    When all texts are ASCII (``\\d`` is then ``[0-9]``) both are read off one byte buffer of the texts
+    laid end to end, by position; otherwise the regular expressions decide.
+    """
+
+    texts: pd.Series
+    buffer: np.ndarray | None
+    starts: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def of(cls, texts: pd.Series) -> _IsoShapes:
+        items = texts.tolist()
+        joined = "".join(items)
+        lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+        if not joined.isascii():
+            return cls(texts, None, lengths, lengths)
+        buffer = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+        return cls(texts, buffer, np.cumsum(lengths) - lengths, lengths)
+
+    def _is(self, at: np.ndarray, valid: np.ndarray, allowed: bytes) -> np.ndarray:
+        """Whether the character at buffer position ``at`` is one of ``allowed`` (false where not ``valid``)."""
+        table = np.zeros(256, dtype=bool)
+        table[np.frombuffer(allowed, dtype=np.uint8)] = True
+        return valid & table[np.asarray(self.buffer)[np.where(valid, at, 0)]]
+
+    def all_dated(self) -> bool:
+        if self.buffer is None:
+            return bool(self.texts.str.match(_ISO_DATE.pattern).all())
+        if (self.lengths < 10).any():
+            return False
+        every = np.ones(len(self.lengths), dtype=bool)
+        for k in range(10):
+            every &= self._is(self.starts + k, every, b"-" if k in (4, 7) else _DIGITS)
+        return bool(every.all())
+
+    def with_offset(self) -> np.ndarray:
+        if self.buffer is None:
+            return self.texts.str.contains(_OFFSET_AT_END.pattern, regex=True).to_numpy(dtype=bool)
+        ends, size = self.starts + self.lengths, self.lengths
+        zulu = self._is(ends - 1, size >= 1, b"Z")
+        digits_last = self._is(ends - 1, size >= 5, _DIGITS) & self._is(ends - 2, size >= 5, _DIGITS)
+        hours = (self._is(ends - 4, size >= 5, _DIGITS) & self._is(ends - 5, size >= 5, b"+-"))
+        hours_colon = (self._is(ends - 3, size >= 6, b":") & self._is(ends - 4, size >= 6, _DIGITS)
+                       & self._is(ends - 5, size >= 6, _DIGITS) & self._is(ends - 6, size >= 6, b"+-"))
+        four = hours & self._is(ends - 3, size >= 5, _DIGITS)
+        return zulu | (digits_last & (four | hours_colon))
+
+
+_DIGITS = b"0123456789"
 _SERIAL = re.compile(r"\d{4,5}(?:\.\d+)?")
 _DIGIT = re.compile(r"[0-9]")
 _OFFSET_SHAPE = re.compile(r" [+-]99:99$")

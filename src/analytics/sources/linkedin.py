@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics.sources._posts import PostRecords, header_key, posts_frame, split_records
-from analytics.sources.base import Parsed, ReadContext, SourceError, is_xlsx, open_workbook, read_xlsx_rows
+from analytics.sources.base import Parsed, ReadContext, SourceError, is_xlsx, read_xlsx_rows, workbook
 
 __all__ = ["DESCRIPTION", "FORMAT", "TABLES", "post_id_from_link", "read", "sniff"]
 
@@ -67,13 +67,9 @@ def post_id_from_link(link: str) -> str | None:
 def _posts_sheet(path: Path) -> tuple[str | None, list[str]]:
     """The actual name of the 'All posts' sheet (any case) and all sheet names."""
     try:
-        workbook = open_workbook(path, data_only=False)
+        names = workbook(path, data_only=False).sheetnames
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
         return None, []
-    try:
-        names = list(workbook.sheetnames)
-    finally:
-        workbook.close()
     return next((n for n in names if n.strip().lower() == _SHEET), None), names
 
 
@@ -91,11 +87,7 @@ def sniff(path: Path, head: bytes) -> bool:
     sheet, _ = _posts_sheet(path)
     if sheet is None:
         return False
-    workbook = open_workbook(path, data_only=False)
-    try:
-        rows = [list(r) for r in workbook[sheet].iter_rows(max_row=_HEADER_SEARCH_ROWS, values_only=True)]
-    finally:
-        workbook.close()
+    rows = workbook(path, data_only=False).rows(sheet, max_row=_HEADER_SEARCH_ROWS)
     return _header_index(rows) is not None
 
 

@@ -81,6 +81,32 @@ def post_id_from_url(url: str | None, platform: str | None) -> str | None:
 _SIMPLE_URL = re.compile(r"[hH][tT][tT][pP][sS]?://([A-Za-z0-9.-]+)(/[\x21\x22\x24-\x3e\x40-\x7e]*)?")
 
 
+# The common URL shapes, whose post id post_id_from_url would give as group 1 (a URL these do not match takes
+# post_id_from_url itself). _SEGMENT: path characters of _SIMPLE_URL but /, possessive (no backtracking).
+_SEGMENT = r"[\x21\x22\x24-\x2e\x30-\x3e\x40-\x7e]++"
+# x and Mastodon: /first/[second/]digits, first not a status marker: the digits are the status id
+_STATUS_URL = re.compile(
+    rf"[hH][tT][tT][pP][sS]?://[A-Za-z0-9.-]++/++(?!(?:status|statuses)/){_SEGMENT}/++(?:{_SEGMENT}/++)?"
+    r"([0-9]++)/*+"
+)
+# other platforms on a host that is not X's: the last of two or more segments, when the first is no profile
+# (/in/name) and the last does not end in .php
+_LAST_SEGMENT_URL = re.compile(
+    r"[hH][tT][tT][pP][sS]?://[A-Za-z0-9.-]++(?<![xX]\.[cC][oO][mM])(?<![tT][wW][iI][tT][tT][eE][rR]\.[cC][oO][mM])"
+    rf"/++(?!(?:in|company|school|pub)/)(?:{_SEGMENT}/++)+({_SEGMENT})(?<!\.php)/*+"
+)
+_STATUS_PLATFORMS = frozenset({"x", "mastodon"})
+
+
+def _post_ids(urls: pd.Series, platforms: pd.Series) -> pd.Series:
+    """:func:`post_id_from_url` of every row, with one regular expression match for the usual URLs."""
+    ids = []
+    for url, platform in zip(urls.tolist(), platforms.tolist(), strict=True):
+        match = (_STATUS_URL if platform in _STATUS_PLATFORMS else _LAST_SEGMENT_URL).fullmatch(url) if url else None
+        ids.append(match.group(1) if match else post_id_from_url(url, platform))
+    return pd.Series(ids, dtype=object)
+
+
 def sniff(path: Path, head: bytes) -> bool:
     """A CSV whose header has platform, handle, posted_at and text (and no comment_id)."""
     return claims(FORMAT, path, head)
@@ -95,11 +121,9 @@ def read(path: Path, context: ReadContext) -> Parsed:
                      expected="a monitoring export of employee posts")
     platform = map_distinct(rows.text(PLATFORM.name, required=True), platform_id)
     url = rows.text(URL.name)
-    post_id = pd.Series([post_id_from_url(u, p) for u, p in zip(url.tolist(), platform.tolist(), strict=True)],
-                        dtype=object)
     columns: dict[str, pd.Series] = {
         "platform": platform,
-        "post_id": post_id,
+        "post_id": _post_ids(url, platform),
         "handle": rows.text(HANDLE.name, required=True),
         "published_at": rows.datetimes(POSTED_AT.name, context, required=True),
         "text": rows.cells[TEXT.name].fillna("").astype(object),
