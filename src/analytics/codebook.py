@@ -313,7 +313,8 @@ class Codebook:
             raise ValueError(f"{cells.shape[1]} answer columns but {len(questions)} question labels; pass one "
                              f"(column_id, question_text) per column")
         ids, rows = list(response_ids), list(source_rows)
-        demographics = pd.DataFrame({c: pd.Series([pd.NA] * len(ids), dtype="string") for c in RESPONDENT_COLUMNS})
+        # filled as lists and framed once: a cell-by-cell .loc write costs more than the whole recode
+        demographic_values: dict[str, list[Any]] = {c: [pd.NA] * len(ids) for c in RESPONDENT_COLUMNS}
         answers: list[dict[str, Any]] = []
         comments: list[dict[str, Any]] = []
         for position, (column_id, question_text) in enumerate(questions):
@@ -333,19 +334,21 @@ class Codebook:
                 elif item.kind == "text":
                     comments.append({"response_id": ids[r], "item_id": item.id, "text": _cell_text(raw),
                                      "source_row": rows[r]})
-                elif item.kind == "demographic":
-                    demographics.loc[r, item.column] = self.recode(item, raw)[1]
                 else:
                     key = (type(raw), raw)
                     if key not in recoded:
                         recoded[key] = self.recode(item, raw)
                     value, label, _ = recoded[key]
+                    if item.kind == "demographic":
+                        demographic_values[item.column][r] = label
+                        continue
                     answers.append({"response_id": ids[r], "item_id": item.id, "question": question,
                                     "value": np.nan if value is None else value, "value_label": label,
                                     "mapped": True, "source_row": rows[r]})
         answer_frame = pd.DataFrame(answers, columns=ANSWER_COLUMNS).astype(
             {"value": "float64", "mapped": bool, "source_row": "int64"})
         comment_frame = pd.DataFrame(comments, columns=COMMENT_COLUMNS).astype({"source_row": "int64"})
+        demographics = pd.DataFrame({c: pd.Series(v, dtype="string") for c, v in demographic_values.items()})
         return StagedAnswers(answer_frame, comment_frame, demographics)
 
 
