@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 import pytest
 from browser import ARTIFACTS, Server, chart_data, launch, require_chromium, screenshot, wait_for_charts
 
-from analytics import charts, config, dashboard, datasets, insights, warehouse
+from analytics import charts, config, dashboard, datasets, engagement, insights, warehouse
 from analytics.adherence import AREAS, rules_frame
 from analytics.metrics import ALL, compare_periods
 from analytics.periods import parse_period
@@ -157,6 +157,22 @@ def test_leadership_filter_redraws_charts_and_downloads(data):
     # every trend chart marks the policy revisions
     for chart in board.charts:
         assert any(s.type == "line" and s.line.dash == "dash" for s in chart.widget.layout.shapes), chart.key
+
+
+def test_positive_side_read_once_equals_the_engagement_functions_on_the_warehouse(data, sample_warehouse):
+    # load_data reads the post rows once and hands each quarter's rows over; the functions reading the
+    # warehouse themselves are the reference, quarter by quarter
+    quarters = dashboard.filter_options(data.quarterly)["periods"]
+    with warehouse.read_only(sample_warehouse) as con:
+        mission = engagement.mission_value(con, period="quarter")
+        teams = [engagement.team_recognition(con, period=q, k=data.k).assign(period=q) for q in quarters]
+        people = [engagement.individual_recognition(con, period=q, min_posts=dashboard.RECOGNITION_MIN_POSTS)
+                  .assign(period=q)[["period", "display_name", "department"]] for q in quarters]
+    mission = mission[mission["source"] == "organisation"].drop(columns="source").reset_index(drop=True)
+    assert len(mission) and data.teams["recognised"].any()
+    pd.testing.assert_frame_equal(data.mission, mission)
+    pd.testing.assert_frame_equal(data.teams, pd.concat(teams, ignore_index=True))
+    pd.testing.assert_frame_equal(data.people, pd.concat(people, ignore_index=True))
 
 
 def test_recognition_lists_only_opted_in_display_names_and_no_findings(data, sample_warehouse):
