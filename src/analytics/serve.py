@@ -73,6 +73,19 @@ def _read_bundle(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def _page_handler(base: type, bundle_url: str) -> type:
+    """Voila's page handler, whose response tells the browser to fetch plotly's bundle at once."""
+
+    class DashboardPageHandler(base):
+        async def get(self, path: str | None = None) -> None:
+            # the charts ask for the bundle only once the widget libraries have loaded (a second or
+            # more later); the header starts the 5 MB download and its compilation with the page
+            self.set_header("Link", f"<{bundle_url}>; rel=modulepreload")
+            await super().get(path)
+
+    return DashboardPageHandler
+
+
 def _rendered_pool(manager_class: type) -> type:
     """``manager_class`` (Voila's preheating kernel manager) whose pooled kernels count only once rendered."""
 
@@ -119,7 +132,8 @@ def dashboard_app():
             extra = [(self.server_url.rstrip("/") + "/?", _IndexHandler, {"names": names, "base_url": self.base_url})]
             if names:
                 pattern = "|".join(name.replace(".", r"\.") for name in names)
-                extra.append((self.server_url + rf"voila/render/({pattern})", TornadoVoilaHandler, {
+                page = _page_handler(TornadoVoilaHandler, self.base_url + PLOTLY_BUNDLE_PATH)
+                extra.append((self.server_url + rf"voila/render/({pattern})", page, {
                     "template_paths": self.template_paths, "config": self.config,
                     "voila_configuration": self.voila_configuration,
                 }))
@@ -145,8 +159,9 @@ def _voila_config(port: int, open_browser: bool, preheat: bool) -> Config:
     # the file handler serves nothing: the dashboards need no files beside them
     cfg.VoilaConfiguration.file_allowlist = []
     cfg.VoilaConfiguration.file_denylist = [".*"]
-    # the JupyterLab preview extension is for editors, not viewers
-    cfg.VoilaConfiguration.extension_denylist = ["@voila-dashboards/jupyterlab-preview"]
+    # the JupyterLab preview extension is for editors, not viewers; plotly's lab extension renders plotly
+    # outputs that are not widgets (the dashboards have none) and loads its own 5 MB plotly.js per page
+    cfg.VoilaConfiguration.extension_denylist = ["@voila-dashboards/jupyterlab-preview", "jupyterlab-plotly"]
     return cfg
 
 
