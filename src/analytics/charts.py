@@ -10,6 +10,7 @@ as a zero or a silent gap.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Sequence
 
@@ -130,23 +131,62 @@ def add_revision_markers(
 SHARED_BUNDLE_ENV = "POLICY_PULSE_PLOTLY_BUNDLE"
 
 
+#: The module each served chart ships instead of plotly's bundle: it imports the bundle the server
+#: publishes (fetched and evaluated once per page, then cached) and draws a chart only once it shows
+#: on the screen (a long page's lower charts as the viewer scrolls to them, within a fraction of a
+#: second, instead of all before the first screen is complete). Until then the chart's box (class
+#: ``pp-chart``) keeps the figure's height, so the page does not jump; the figure's state is kept
+#: current meanwhile (the model side of plotly's widget applies every update), so a chart drawn late
+#: shows exactly what one drawn early would.
+_LAZY_LOADER = """const bundle = await import(new URL(BUNDLE_PATH, window.location.origin).href);
+
+export default () => {
+  const widget = bundle.default();
+  return {
+    initialize: (context) => widget.initialize(context),
+    render(context) {
+      const el = context.el;
+      let cleanup = null;
+      const layout = context.model.get("_widget_layout") || {};
+      el.classList.add("pp-chart");
+      el.style.minHeight = `${layout.height || 360}px`;
+      const observer = new IntersectionObserver((entries) => {
+        if (!entries.some((entry) => entry.isIntersecting)) return;
+        observer.disconnect();
+        el.style.minHeight = "";
+        cleanup = widget.render(context);
+      });
+      observer.observe(el);
+      return () => {
+        observer.disconnect();
+        if (cleanup) cleanup();
+      };
+    },
+  };
+};
+"""
+
+
 @functools.lru_cache(maxsize=4)
 def _shared_bundle_widget(url_path: str) -> type[go.FigureWidget]:
     # Each plain FigureWidget ships plotly's 5 MB bundle as its own module source, which the browser
-    # parses once per chart (seconds each on a small machine). This subclass ships a two-line module
-    # importing the bundle the server publishes once; the browser caches and evaluates it once.
-    loader = (f"const bundle = await import(new URL({url_path!r}, window.location.origin).href);\n"
-              "export default bundle.default;\n")
+    # parses once per chart (seconds each on a small machine), and draws every chart of a long page
+    # before the first screen is complete. This subclass ships the small loader above instead.
+    loader = _LAZY_LOADER.replace("BUNDLE_PATH", json.dumps(url_path))
     return type("SharedBundleFigureWidget", (go.FigureWidget,), {"_esm": loader, "__module__": __name__})
+
+
+def _bundle_url() -> str | None:
+    path = os.environ.get(SHARED_BUNDLE_ENV)
+    if not path:
+        return None
+    return os.environ.get("VOILA_BASE_URL", "/").rstrip("/") + "/" + path.lstrip("/")
 
 
 def as_widget(fig: go.Figure) -> go.FigureWidget:
     """``fig`` as a ``go.FigureWidget``; under ``analytics.serve`` one that loads plotly's bundle once."""
-    path = os.environ.get(SHARED_BUNDLE_ENV)
-    if not path:
-        return go.FigureWidget(fig)
-    base = os.environ.get("VOILA_BASE_URL", "/")
-    return _shared_bundle_widget(base.rstrip("/") + "/" + path.lstrip("/"))(fig)
+    url = _bundle_url()
+    return go.FigureWidget(fig) if url is None else _shared_bundle_widget(url)(fig)
 
 
 def _finish(fig: go.Figure, *, title: str, how_to_read: str, widget: bool) -> go.Figure:

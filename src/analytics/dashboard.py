@@ -123,7 +123,8 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
     """
     settings = config.get_settings()
     target = config.warehouse_path(path)
-    with warehouse.read_only(target) as con:
+    with warehouse.read_only(target) as opened:
+        con = datasets.quiet(opened)
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if not {"monthly_metrics", "quarterly_metrics", "post_facts"} <= tables:
             raise warehouse.WarehouseMissing(_NOT_BUILT.format(name=target.name))
@@ -164,16 +165,37 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
     )
 
 
+_ORGANISATION_POSTS_SQL = """
+SELECT f.post_uid, f.account_type, f.month, p.text, p.clicks
+FROM post_facts f JOIN posts p USING (post_uid)
+WHERE f.account_type = 'organization'
+"""
+
+
 def _positive_side(con, tables: set[str], quarters: Sequence[str], k: int) -> dict[str, pd.DataFrame]:
-    """Mission stories, mission value and recognition (empty frames before a build derived themes)."""
+    """Mission stories, mission value and recognition (empty frames before a build derived themes).
+
+    The post-level rows are read once and each quarter's share handed to the engagement functions:
+    given the connection, each call would read and convert every employee post again (minutes over
+    a million posts). Mission value is only shown for the organisation's own posts, so only those
+    are scanned for links.
+    """
     if not {"post_themes", "amplifications"} <= tables:
         return {}
-    mission = engagement.mission_value(con, period="quarter")
+    organisation = con.execute(_ORGANISATION_POSTS_SQL).df()
+    mission = engagement.mission_value({"posts": organisation}, period="quarter")
     mission = mission[mission["source"] == "organisation"].drop(columns="source").reset_index(drop=True)
-    teams = [engagement.team_recognition(con, period=q, k=k).assign(period=q) for q in quarters]
-    # the name and department are all the dashboard ever holds about a recognised person
-    people = [engagement.individual_recognition(con, period=q, min_posts=RECOGNITION_MIN_POSTS)
-              .assign(period=q)[["period", "display_name", "department"]] for q in quarters]
+    posts = con.execute(engagement._RECOGNITION_POSTS_SQL).df()
+    opted_in = con.execute(engagement._OPTED_IN_SQL).df()
+    timezone = config.get_settings().timezone
+    teams, people = [], []
+    for quarter in quarters:
+        rows = posts[parse_period(quarter).contains(posts["published_at"], timezone).to_numpy()]
+        teams.append(engagement.team_recognition({"posts": rows}, period=quarter, k=k).assign(period=quarter))
+        # the name and department are all the dashboard ever holds about a recognised person
+        people.append(engagement.individual_recognition({"posts": rows, "opted_in": opted_in}, period=quarter,
+                                                        min_posts=RECOGNITION_MIN_POSTS)
+                      .assign(period=quarter)[["period", "display_name", "department"]])
     return {"story": themes.mission_story_share(con, by=("quarter", "department"), k=k), "mission": mission,
             "teams": pd.concat(teams, ignore_index=True) if teams else pd.DataFrame(),
             "people": pd.concat(people, ignore_index=True) if people else pd.DataFrame()}

@@ -6,10 +6,16 @@ The viewer gets exactly the dashboards: the file tree, the contents API and the 
 removed or closed, the kernel channel accepts widget messages only (Voila's default: no code
 execution), and rendered pages carry no notebook source. The warehouse path reaches the kernels
 through ``POLICY_PULSE_WAREHOUSE``.
+
+A preheated kernel joins the pool (and the log says "Kernel pool of ... is filled") only once it has
+rendered its dashboard: Voila's own pool counts a kernel as soon as it has started, so a viewer
+arriving then would wait for the whole notebook to run. The pool is refilled a few seconds after a
+kernel is taken, so the next kernel's start does not compete with the browser drawing the page.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import html
 import os
@@ -28,6 +34,8 @@ __all__ = ["DASHBOARDS", "PLOTLY_BUNDLE_PATH", "dashboard_app", "serve"]
 DASHBOARDS = {"leadership.ipynb": "Leadership dashboard", "policy-review.ipynb": "Policy review (committee)"}
 #: Where the server publishes plotly's widget bundle once, so each chart need not carry its own 5 MB copy.
 PLOTLY_BUNDLE_PATH = "policy-pulse/static/plotly-widget.js"
+#: Seconds between a viewer taking a preheated kernel and the pool starting its replacement.
+REFILL_DELAY = 10.0
 
 
 class _IndexHandler(tornado.web.RequestHandler):
@@ -65,8 +73,35 @@ def _read_bundle(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def _page_handler(base: type, bundle_url: str) -> type:
+    """Voila's page handler, whose response tells the browser to fetch plotly's bundle at once."""
+
+    class DashboardPageHandler(base):
+        async def get(self, path: str | None = None) -> None:
+            # the charts ask for the bundle only once the widget libraries have loaded (a second or
+            # more later); the header starts the 5 MB download and its compilation with the page
+            self.set_header("Link", f"<{bundle_url}>; rel=modulepreload")
+            await super().get(path)
+
+    return DashboardPageHandler
+
+
+def _rendered_pool(manager_class: type) -> type:
+    """``manager_class`` (Voila's preheating kernel manager) whose pooled kernels count only once rendered."""
+
+    class RenderedPoolKernelManager(manager_class):
+        async def _initialize(self, notebook_path: str, kernel_id: str | None = None, **kwargs) -> dict:
+            content = await super()._initialize(notebook_path, kernel_id, **kwargs)
+            # wait, without raising: a failed rendering is Voila's to report when the page is requested
+            await asyncio.wait({content["task"]})
+            return content
+
+    return RenderedPoolKernelManager
+
+
 def dashboard_app():
     """The Voila application class with the browsing handlers removed (built lazily: Voila is heavy)."""
+    import voila.app
     from voila.app import Voila
     from voila.tornado.contentshandler import VoilaContentsHandler
     from voila.tornado.handler import TornadoVoilaHandler
@@ -74,6 +109,20 @@ def dashboard_app():
 
     class DashboardVoila(Voila):
         """Voila serving a fixed set of dashboards from a folder, with no tree, contents API or other notebook."""
+
+        def init_settings(self) -> dict:
+            # Voila builds its kernel manager class inside init_settings from this module-level factory
+            factory = voila.app.voila_kernel_manager_factory
+
+            def rendered_factory(*args, **kwargs) -> type:
+                made = factory(*args, **kwargs)
+                return _rendered_pool(made) if self.voila_configuration.preheat_kernel else made
+
+            voila.app.voila_kernel_manager_factory = rendered_factory
+            try:
+                return super().init_settings()
+            finally:
+                voila.app.voila_kernel_manager_factory = factory
 
         def init_handlers(self) -> list:
             removed = (TornadoVoilaTreeHandler, VoilaContentsHandler, TornadoVoilaHandler)
@@ -83,7 +132,8 @@ def dashboard_app():
             extra = [(self.server_url.rstrip("/") + "/?", _IndexHandler, {"names": names, "base_url": self.base_url})]
             if names:
                 pattern = "|".join(name.replace(".", r"\.") for name in names)
-                extra.append((self.server_url + rf"voila/render/({pattern})", TornadoVoilaHandler, {
+                page = _page_handler(TornadoVoilaHandler, self.base_url + PLOTLY_BUNDLE_PATH)
+                extra.append((self.server_url + rf"voila/render/({pattern})", page, {
                     "template_paths": self.template_paths, "config": self.config,
                     "voila_configuration": self.voila_configuration,
                 }))
@@ -105,11 +155,13 @@ def _voila_config(port: int, open_browser: bool, preheat: bool) -> Config:
     cfg.VoilaConfiguration.show_tracebacks = False
     cfg.VoilaConfiguration.preheat_kernel = preheat
     cfg.VoilaConfiguration.default_pool_size = 1 if preheat else 0
+    cfg.VoilaKernelManager.fill_delay = REFILL_DELAY
     # the file handler serves nothing: the dashboards need no files beside them
     cfg.VoilaConfiguration.file_allowlist = []
     cfg.VoilaConfiguration.file_denylist = [".*"]
-    # the JupyterLab preview extension is for editors, not viewers
-    cfg.VoilaConfiguration.extension_denylist = ["@voila-dashboards/jupyterlab-preview"]
+    # the JupyterLab preview extension is for editors, not viewers; plotly's lab extension renders plotly
+    # outputs that are not widgets (the dashboards have none) and loads its own 5 MB plotly.js per page
+    cfg.VoilaConfiguration.extension_denylist = ["@voila-dashboards/jupyterlab-preview", "jupyterlab-plotly"]
     return cfg
 
 
