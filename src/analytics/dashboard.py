@@ -123,8 +123,7 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
     """
     settings = config.get_settings()
     target = config.warehouse_path(path)
-    with warehouse.read_only(target) as opened:
-        con = datasets.quiet(opened)
+    with warehouse.read_only(target) as con:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if not {"monthly_metrics", "quarterly_metrics", "post_facts"} <= tables:
             raise warehouse.WarehouseMissing(_NOT_BUILT.format(name=target.name))

@@ -32,7 +32,6 @@ __all__ = [
     "metric_series",
     "metric_table",
     "policy_revisions",
-    "quiet",
     "rejects_by_reason",
     "respondents",
     "select_series",
@@ -49,18 +48,7 @@ def _connection(con: Connection, warehouse_file: WarehouseFile) -> Iterator:
         yield con
     else:
         with warehouse.read_only(warehouse_file) as opened:
-            yield quiet(opened)
-
-
-def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """``con`` without DuckDB's progress bar, which in a kernel (a dashboard, a notebook) is an
-    ipywidgets bar drawn into the page for every query slower than two seconds. Returns ``con``.
-
-    >>> quiet(duckdb.connect()).execute("SELECT current_setting('enable_progress_bar')").fetchone()
-    (False,)
-    """
-    con.execute("SET enable_progress_bar = false")
-    return con
+            yield opened
 
 
 def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:

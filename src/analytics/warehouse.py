@@ -118,6 +118,9 @@ WRITER_MEMORY_LIMIT = "1GB"
 
 def _configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
+    # in a kernel (dashboards, notebooks) the progress bar is an ipywidgets bar drawn into the page for
+    # every query slower than two seconds
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
