@@ -7,7 +7,9 @@ the matched context with every donor name, address, number or amount replaced by
 
 Speed comes from a two-stage match: each rule (and optionally each matcher) has a cheap RE2 prefilter
 that DuckDB evaluates for the whole batch in C++; only texts passing it see the Python regexes
-(look-arounds, context windows). One core checks a million short posts in about 18 s.
+(look-arounds, context windows). A :class:`RegexScreen` then tells, in one RE2 pass per text, which of
+those Python regexes can match at all (and from where), so the rest are never run. Results are exactly
+those of the plain Python regexes: the screen only skips work that could not find anything.
 
 The adherence rate is the share of employee posts without a (non-dismissed) finding of severity
 medium or high, with its Wilson 95 % CI; grouped by a people dimension it is k-suppressed.
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+import re._constants as _sre
+import re._parser as _sre_parse
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
 from analytics import config, privacy
 
@@ -35,6 +38,7 @@ __all__ = [
     "PEOPLE_DIMENSIONS",
     "SEVERITIES",
     "Matcher",
+    "RegexScreen",
     "Rule",
     "adherence_rate",
     "apply_dismissals",
@@ -43,6 +47,7 @@ __all__ = [
     "format_evaluation",
     "load_dismissals",
     "load_rules",
+    "re2_superset",
     "rule_counts",
     "rules_frame",
     "wilson_interval",
@@ -61,6 +66,214 @@ DISMISSAL_COLUMNS = ["post_uid", "rule_id", "reason"]
 BUILTINS = ("donors", "email", "phone", "organisation")
 _EVIDENCE_CONTEXT = 40
 _DEFAULT_WINDOW = 50
+
+
+# --- screening many Python regexes with one RE2 pass ----------------------------------------------
+
+_CATEGORIES = {
+    _sre.CATEGORY_DIGIT: r"\d", _sre.CATEGORY_NOT_DIGIT: r"\D", _sre.CATEGORY_SPACE: r"\s",
+    _sre.CATEGORY_NOT_SPACE: r"\S", _sre.CATEGORY_WORD: r"\w", _sre.CATEGORY_NOT_WORD: r"\W",
+}
+#: Non-ASCII characters that Python's case-insensitive matching equates with an ASCII one (İ, ı, ſ and
+#: the Kelvin sign); tests/test_regex_screen.py re-derives this list from every code point.
+ASCII_CASE_TWINS = (0x130, 0x131, 0x17F, 0x212A)
+_NON_ASCII = (0x80, 0x10FFFF)
+_RE2_MAX_REPEAT = 1000
+
+
+class _Untranslatable(Exception):
+    pass
+
+
+def _cased(code: int) -> bool:
+    char = chr(code)
+    return char.lower() != char or char.upper() != char or char.casefold() != char or char.title() != char
+
+
+def _class_item(op: Any, av: Any) -> str:
+    if op is _sre.LITERAL:
+        return f"\\U{av:08x}"
+    if op is _sre.RANGE:
+        return f"\\U{av[0]:08x}-\\U{av[1]:08x}"
+    if op is _sre.CATEGORY:
+        return _CATEGORIES[av]
+    raise _Untranslatable(op)
+
+
+@functools.lru_cache(maxsize=4096)
+def _one_char(op: Any, av: Any, flags: int) -> str:
+    """An RE2 class holding every character one Python single-character element matches (and maybe more).
+
+    ASCII members are asked of Python itself; non-ASCII ones are kept exact only for literals whose
+    case cannot vary, otherwise every non-ASCII character is let through.
+    """
+    if op is _sre.LITERAL:
+        source, items, negated = f"\\U{av:08x}", [(op, av)], False
+    elif op is _sre.NOT_LITERAL:
+        source, items, negated = f"[^\\U{av:08x}]", [(_sre.LITERAL, av)], True
+    elif op is _sre.ANY:
+        source, items, negated = ".", [], True
+    elif op is _sre.IN:
+        negated = bool(av) and av[0][0] is _sre.NEGATE
+        items = list(av[1:] if negated else av)
+        source = "[" + "^" * negated + "".join(_class_item(o, a) for o, a in items) + "]"
+    else:
+        raise _Untranslatable(op)
+    python = re.compile(source, flags & (re.IGNORECASE | re.DOTALL | re.ASCII))
+    ignore_case = bool(flags & re.IGNORECASE)
+    ranges: list[tuple[int, int]] = []
+    if negated or any(o is _sre.CATEGORY or (o is _sre.RANGE and a[1] >= 0x80) for o, a in items):
+        ranges.append(_NON_ASCII)
+    else:
+        for o, a in items:
+            if o is _sre.LITERAL and a >= 0x80:
+                ranges.append(_NON_ASCII if ignore_case and _cased(a) else (a, a))
+        if ignore_case:
+            ranges += [(c, c) for c in ASCII_CASE_TWINS if python.fullmatch(chr(c))]
+    for code in range(128):
+        if python.fullmatch(chr(code)):
+            if ranges and ranges[-1][0] < 0x80 and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    if not ranges:
+        return r"[^\x00-\x{10FFFF}]"
+    return "[" + "".join(f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in ranges) + "]"
+
+
+def _translate(items: Sequence[tuple[Any, Any]], flags: int) -> str:
+    out = []
+    for op, av in items:
+        if op in (_sre.LITERAL, _sre.NOT_LITERAL, _sre.ANY, _sre.IN):
+            out.append(_one_char(op, tuple(av) if isinstance(av, list) else av, flags))
+        elif op is _sre.BRANCH:
+            out.append("(?:" + "|".join(_translate(branch, flags) for branch in av[1]) + ")")
+        elif op is _sre.SUBPATTERN:
+            _, add, remove, body = av
+            out.append("(?:" + _translate(body, (flags | add) & ~remove) + ")")
+        elif op is _sre.ATOMIC_GROUP:
+            out.append("(?:" + _translate(av, flags) + ")")
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+            low, high, body = av
+            top = "" if high is _sre.MAXREPEAT or high > _RE2_MAX_REPEAT else str(high)
+            out.append(f"(?:{_translate(body, flags)}){{{min(low, _RE2_MAX_REPEAT)},{top}}}")
+        elif op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
+            continue  # dropping a zero-width condition can only add matches
+        elif op is _sre.GROUPREF:
+            out.append(r"(?s:.*)")
+        elif op is _sre.GROUPREF_EXISTS:
+            _, yes, no = av
+            out.append(f"(?:{_translate(yes, flags)}|{_translate(no, flags) if no else ''})")
+        else:
+            raise _Untranslatable(op)
+    return "".join(out)
+
+
+def re2_superset(pattern: re.Pattern[str]) -> str | None:
+    r"""An RE2 regex matching (somewhere) every text the Python regex matches somewhere, and maybe more.
+
+    Look-arounds and word boundaries are dropped and character classes widened where RE2 and Python
+    differ (Unicode classes, case folding), so the RE2 regex may match more texts but never fewer, and
+    its leftmost match starts no later than Python's. ``None`` when the regex has no translation.
+
+    Examples
+    --------
+    >>> re2_superset(re.compile(r"(?<!\w)ab\d"))
+    '[\\x{61}][\\x{62}][\\x{80}-\\x{10ffff}\\x{30}-\\x{39}]'
+    """
+    try:
+        parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
+        return _translate(list(parsed), parsed.state.flags)
+    except (_Untranslatable, re.error, RecursionError, KeyError):
+        return None
+
+
+@functools.cache
+def _re2_module() -> Any:
+    try:
+        import re2  # google-re2: optional; without it every regex is simply run
+    except ImportError:
+        return None
+    return re2
+
+
+class RegexScreen:
+    """Which of many Python regexes can match a text, found in one RE2 pass (RE2::Set) per text.
+
+    ``candidates(text)`` returns the indices of the regexes that may match (a superset of those that
+    do: confirm with the Python regex), or ``None`` when the screen cannot tell (google-re2 not
+    installed, a text RE2 cannot take, an RE2 failure): then every regex must be run. Regexes
+    without an RE2 translation are always candidates.
+
+    Examples
+    --------
+    >>> screen = RegexScreen([re.compile(r"\bdog\b"), re.compile("cat", re.IGNORECASE)])
+    >>> sorted(screen.candidates("A CAT")) if screen.available else [1]
+    [1]
+    """
+
+    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+        self.size = len(patterns)
+        self._set = None
+        re2 = _re2_module()
+        translated = [re2_superset(p) for p in patterns]
+        self._always = frozenset(i for i, t in enumerate(translated) if t is None)
+        self._compiled: dict[int, Any] = {}
+        self._last: tuple[str | None, bytes] = (None, b"")
+        if re2 is None:
+            return
+        options = re2.Options()
+        options.max_mem = 64 << 20
+        options.log_errors = False
+        screen = re2.Set.SearchSet(options)
+        screen.Add("")  # matches every text: its absence from a result means RE2 gave up
+        try:
+            for source in translated:
+                # untranslatable: a pattern matching nothing keeps the indices aligned
+                screen.Add(r"[^\x00-\x{10FFFF}]" if source is None else source)
+            screen.Compile()
+        except re2.error:
+            return
+        self._set = screen._set
+        self._re2 = re2
+        self._translated = translated
+
+    @property
+    def available(self) -> bool:
+        """Whether RE2 screening is in use (google-re2 installed and the regexes compiled)."""
+        return self._set is not None
+
+    def candidates(self, text: str) -> frozenset[int] | None:
+        """Indices of the regexes that may match ``text``; ``None``: run them all."""
+        if self._set is None:
+            return None
+        try:
+            encoded = text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: no UTF-8, so no RE2
+            return None
+        self._last = (text, encoded)
+        found = self._set.Match(encoded)
+        if 0 not in found:
+            return None
+        return self._always.union([i - 1 for i in found if i])
+
+    def start(self, index: int, text: str) -> int:
+        """A position no later than where regex ``index`` first matches in ``text`` (0 when unknown).
+
+        Python's ``search``/``finditer`` from there find exactly what they find from 0: look-behinds
+        and word boundaries still see the text before it.
+        """
+        if self._set is None or index in self._always:
+            return 0
+        regexp = self._compiled.get(index)
+        if regexp is None:
+            regexp = self._compiled[index] = self._re2.compile(self._translated[index])._regexp
+        try:
+            encoded = self._last[1] if self._last[0] is text else text.encode("utf-8")
+        except UnicodeEncodeError:
+            return 0
+        begin = regexp.Match(self._re2._Anchor.UNANCHORED, encoded, 0, len(encoded))[0][0]
+        return len(text) if begin < 0 else len(encoded[:begin].decode("utf-8"))
 
 
 # --- rules ----------------------------------------------------------------------------------------
@@ -85,9 +298,12 @@ class Matcher:
     builtin: str | None = None
     prefilter: str | None = None
 
-    def first_hit(self, text: str, regex: re.Pattern[str] | None = None) -> re.Match[str] | None:
-        """The first hit in ``text`` that satisfies the context conditions."""
-        for hit in (regex or self.regex).finditer(text):
+    def first_hit(self, text: str, regex: re.Pattern[str] | None = None, start: int = 0) -> re.Match[str] | None:
+        """The first hit in ``text`` that satisfies the context conditions.
+
+        ``start``: no hit begins before it (searching from there skips nothing, look-behinds included).
+        """
+        for hit in (regex or self.regex).finditer(text, start):
             if self.allow is not None and self.allow.search(hit.group(0)):
                 continue
             context = text[max(0, hit.start() - self.window) : hit.end() + self.window]
@@ -408,11 +624,19 @@ def _prefilter_masks(
 
 
 def _rule_hit(
-    rule: Rule, text: str, donor_regex: re.Pattern[str] | None, runs: Sequence[bool]
+    rule: Rule,
+    text: str,
+    donor_regex: re.Pattern[str] | None,
+    runs: Sequence[bool],
+    start: Callable[[int], int | None] | None = None,
 ) -> re.Match[str] | None:
-    if rule.unless_text is not None and rule.unless_text.search(text):
-        return None
-    for matcher, run in zip(rule.matchers, runs, strict=True):
+    """The rule's first qualifying hit in ``text``.
+
+    ``start(j)`` tells where matcher ``j``'s regex (``j=-1``: ``unless_text``) can first match, ``None``
+    when it cannot match at all; searching from there finds what searching from 0 finds.
+    """
+    hit = None
+    for j, (matcher, run) in enumerate(zip(rule.matchers, runs, strict=True)):
         if not run:
             continue
         if matcher.builtin == "donors":
@@ -420,10 +644,43 @@ def _rule_hit(
                 continue
             hit = matcher.first_hit(text, donor_regex)
         else:
-            hit = matcher.first_hit(text)
+            begin = start(j) if start is not None else 0
+            hit = None if begin is None else matcher.first_hit(text, start=begin)
         if hit is not None:
-            return hit
-    return None
+            break
+    # checked after the hit: most texts have none, and unless_text is the slowest regex of all
+    if hit is None or rule.unless_text is None:
+        return hit
+    begin = start(-1) if start is not None else 0
+    if begin is not None and (rule.unless_text.match(text, begin) or rule.unless_text.search(text, begin)):
+        return None
+    return hit
+
+
+_RULE_SCREENS: dict[tuple[int, ...], tuple[list[Rule], RegexScreen, dict[tuple[int, int], int], dict[int, int]]] = {}
+
+
+def _rule_screen(rules: list[Rule]) -> tuple[RegexScreen, dict[tuple[int, int], int], dict[int, int]]:
+    """One RE2 screen over the rules' matcher regexes (the donor list aside) and ``unless_text`` regexes,
+    with the screen index of each (rule, matcher) and of each rule's ``unless_text``."""
+    key = tuple(id(rule) for rule in rules)
+    cached = _RULE_SCREENS.get(key)
+    if cached is None or any(a is not b for a, b in zip(cached[0], rules, strict=True)):
+        patterns: list[re.Pattern[str]] = []
+        matchers: dict[tuple[int, int], int] = {}
+        unless: dict[int, int] = {}
+        for r, rule in enumerate(rules):
+            for j, matcher in enumerate(rule.matchers):
+                if matcher.regex is not None and matcher.builtin != "donors":
+                    matchers[r, j] = len(patterns)
+                    patterns.append(matcher.regex)
+            if rule.unless_text is not None:
+                unless[r] = len(patterns)
+                patterns.append(rule.unless_text)
+        if len(_RULE_SCREENS) > 8:
+            _RULE_SCREENS.clear()
+        cached = _RULE_SCREENS[key] = (list(rules), RegexScreen(patterns), matchers, unless)
+    return cached[1], cached[2], cached[3]
 
 
 def _sensitive_spans(
@@ -547,13 +804,28 @@ def _detect(
     def runs(r: int, position: int) -> list[bool]:
         return [(r, j) not in slots or bool(masks[slots[r, j]][position]) for j in range(len(rules[r].matchers))]
 
+    screen, matcher_slots, unless_slots = _rule_screen(rules)
+    candidates = np.column_stack([masks[r] & employee if rule.employee_only else masks[r]
+                                  for r, rule in enumerate(rules)]) if rules else np.zeros((len(values), 0), bool)
     hits: dict[int, list[tuple[int, re.Match[str]]]] = {}
-    for r, rule in enumerate(rules):
-        candidates = masks[r] & employee if rule.employee_only else masks[r]
-        for position in np.flatnonzero(candidates):
-            hit = _rule_hit(rule, values[position], donor_regex, runs(r, position))
-            if hit is not None:
-                hits.setdefault(int(position), []).append((r, hit))
+    rows = candidates.tolist()
+    for position in np.flatnonzero(candidates.any(axis=1)).tolist():
+        text = values[position]
+        # regexes RE2 shows cannot match are skipped, and the others searched from where RE2 saw them
+        # start: the outcome is the same, only faster
+        maybe = screen.candidates(text) if use_prefilter else None
+
+        def start(j: int, r: int = 0, text: str = text, maybe: frozenset[int] | None = maybe) -> int | None:
+            slot = (unless_slots if j < 0 else matcher_slots).get(r if j < 0 else (r, j))
+            if maybe is None or slot is None:
+                return 0
+            return screen.start(slot, text) if slot in maybe else None
+
+        for r, candidate in enumerate(rows[position]):
+            if candidate:
+                hit = _rule_hit(rules[r], text, donor_regex, runs(r, position), functools.partial(start, r=r))
+                if hit is not None:
+                    hits.setdefault(position, []).append((r, hit))
 
     # a prefilter holds wherever its regexes match at all, whatever the context, so it also tells
     # which matchers can have sensitive values to redact in a text
@@ -824,6 +1096,8 @@ def wilson_interval(successes: np.ndarray, n: np.ndarray, *, confidence: float =
     """
     successes = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
+    from scipy import stats  # imported here: scipy costs seconds at every CLI start
+
     z = stats.norm.ppf(1 - (1 - confidence) / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = successes / n

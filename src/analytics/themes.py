@@ -26,7 +26,7 @@ import pandas as pd
 import yaml
 
 from analytics import config, privacy, warehouse
-from analytics.adherence import wilson_interval
+from analytics.adherence import RegexScreen, wilson_interval
 
 __all__ = [
     "GROUPINGS",
@@ -199,17 +199,41 @@ def _as_texts(texts: Iterable[Any]) -> tuple[list[str], pd.Index]:
     return values, series.index
 
 
-def _scores(text: str, taxonomy: Taxonomy) -> list[tuple[str, int, list[str]]]:
-    """(theme, score, cues found) of every theme with a cue in ``text``, in priority order."""
+def _screen(taxonomy: Taxonomy) -> tuple[RegexScreen, list[tuple[int, Cue]]]:
+    """One RE2 screen over every cue of the taxonomy, and (theme position, cue) per screen index."""
+    cached = _SCREENS.get(id(taxonomy))
+    if cached is None or cached[0] is not taxonomy:
+        cues = [(t, cue) for t, theme in enumerate(taxonomy.themes) for cue in theme.cues]
+        cached = (taxonomy, RegexScreen([cue.pattern for _, cue in cues]), cues)
+        if len(_SCREENS) > 8:
+            _SCREENS.clear()
+        _SCREENS[id(taxonomy)] = cached
+    return cached[1], cached[2]
+
+
+_SCREENS: dict[int, tuple[Taxonomy, RegexScreen, list[tuple[int, Cue]]]] = {}
+
+
+def _scores(text: str, taxonomy: Taxonomy, *, screened: bool = True) -> list[tuple[str, int, list[str]]]:
+    """(theme, score, cues found) of every theme with a cue in ``text``, in priority order.
+
+    A cue counts when its needle is in the lower-cased text and its regex matches. The RE2 screen
+    only spares the cues that cannot match; ``screened=False`` tries every cue (the reference).
+    """
     if not text:
         return []
     lowered = text.lower()
-    out = []
-    for theme in taxonomy.themes:
-        cues = [c for c in theme.cues if (c.needle is None or c.needle in lowered) and c.pattern.search(text)]
-        if cues:
-            out.append((theme.id, sum(c.weight for c in cues), [c.label for c in cues]))
-    return out
+    screen, cues = _screen(taxonomy)
+    candidates = screen.candidates(text) if screened else None
+    if candidates is None:
+        candidates = range(len(cues))
+    found: dict[int, list[Cue]] = {}
+    for i in sorted(candidates):
+        t, cue = cues[i]
+        if (cue.needle is None or cue.needle in lowered) and cue.pattern.search(text):
+            found.setdefault(t, []).append(cue)
+    return [(taxonomy.themes[t].id, sum(c.weight for c in hit), [c.label for c in hit])
+            for t, hit in sorted(found.items())]
 
 
 def _primary(scored: list[tuple[str, int, list[str]]], taxonomy: Taxonomy) -> str:
@@ -219,6 +243,34 @@ def _primary(scored: list[tuple[str, int, list[str]]], taxonomy: Taxonomy) -> st
     top = max(s[1] for s in best)
     # ``scored`` is in priority order, so the first theme with the top score wins a tie
     return next(s[0] for s in best if s[1] == top)
+
+
+def _primary_themes(values: list[str], taxonomy: Taxonomy) -> list[str]:
+    """``_primary(_scores(text))`` of each text, in one tight loop (this runs over every distinct post)."""
+    screen, cues = _screen(taxonomy)
+    ids = [t.id for t in taxonomy.themes]
+    checks = [(t, cue.weight, cue.needle, cue.pattern.search) for t, cue in cues]
+    everything = range(len(checks))
+    fallback, min_score = taxonomy.fallback, taxonomy.min_score
+    out = []
+    for text in values:
+        if not text:
+            out.append(fallback)
+            continue
+        candidates = screen.candidates(text)
+        lowered = text.lower()
+        scores: dict[int, int] = {}
+        for i in everything if candidates is None else sorted(candidates):
+            t, weight, needle, search = checks[i]
+            if (needle is None or needle in lowered) and search(text):
+                scores[t] = scores.get(t, 0) + weight
+        best, winner = None, fallback
+        # the first theme (in priority order) with the top score wins a tie
+        for t in sorted(scores):
+            if scores[t] >= min_score and (best is None or scores[t] > best):
+                best, winner = scores[t], ids[t]
+        out.append(winner)
+    return out
 
 
 def classify_themes(texts: Iterable[Any], *, taxonomy: Taxonomy | None = None) -> pd.DataFrame:
@@ -249,7 +301,7 @@ def classify_themes(texts: Iterable[Any], *, taxonomy: Taxonomy | None = None) -
     """
     taxonomy = taxonomy or load_taxonomy()
     values, index = _as_texts(texts)
-    themes = [_primary(_scores(text, taxonomy), taxonomy) for text in values]
+    themes = _primary_themes(values, taxonomy)
     return pd.DataFrame({"text_index": index.to_numpy(), "theme": pd.Series(themes, dtype=object).to_numpy()})
 
 
