@@ -12,6 +12,7 @@ The rules are plain enough for an analyst to read, and :func:`theme_cues` shows 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -151,7 +152,14 @@ def load_taxonomy(path: str | os.PathLike[str] | None = None) -> Taxonomy:
     if not chosen.exists():
         raise ValueError(f"Content-theme taxonomy {chosen} does not exist; restore data/content_themes.yml or "
                          "pass another path.")
-    text = chosen.read_bytes()
+    return _parse_taxonomy(str(chosen), chosen.read_bytes())
+
+
+# Surfaces ask for the taxonomy many times per page; the file is re-read every time (so an edit counts)
+# but parsed and compiled once per content. Taxonomy is frozen, so sharing it is safe.
+@functools.lru_cache(maxsize=8)
+def _parse_taxonomy(name: str, text: bytes) -> Taxonomy:
+    chosen = Path(name)
     raw = yaml.safe_load(text) or {}
     specs = raw.get("themes")
     if not isinstance(specs, list) or not specs:
