@@ -465,9 +465,8 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
             or not {"monthly_metrics", "quarterly_metrics"} <= present):
         from analytics import metrics
 
-        monthly = metrics.period_metrics(con, kind="month", k=settings.k)
         # the quarterly table is suppressed jointly with the monthly one it is the sum of
-        quarterly = metrics.period_metrics(con, kind="quarter", k=settings.k, months=monthly)
+        monthly, quarterly = metrics.period_tables(con, k=settings.k)
         for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
             con.execute(f"DROP TABLE IF EXISTS {name}")
             con.register("_metrics", table)
