@@ -12,7 +12,7 @@ import hashlib
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -262,46 +262,62 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     version = _rules_version()
     con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version])
     con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
-    todo = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
-    if todo.empty:
-        return 0
-    # reposts and re-imports repeat texts: each distinct (text, employee post) is scanned once
-    keys = ["text", "employee_post"]
-    distinct = todo[keys].drop_duplicates(ignore_index=True)
-    position = todo[keys].merge(distinct.assign(_text=range(len(distinct))), on=keys, how="left")["_text"]
-    found = adherence.find_violations(distinct["text"].tolist(), employee_posts=distinct["employee_post"].tolist())
-    if not found.empty:
-        posts = pd.DataFrame({"text_index": position.to_numpy(), "_post": range(len(todo))})
-        found = found.merge(posts, on="text_index").sort_values("_post", kind="stable")
-        found = found.assign(post_uid=todo["post_uid"].to_numpy()[found["_post"].to_numpy()],
-                             dismissed=False, dismissal_reason=None)
-        _insert(con, "post_findings", found[["post_uid", "rule_id", "area", "severity", "evidence_redacted",
-                                             "dismissed", "dismissal_reason"]])
-    scans = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"], "rules_version": version})
-    _insert(con, "post_scans", scans)
-    _insert(con, "_refound", todo[["post_uid"]])
-    return len(todo)
+    total = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
+    for todo in _todo_batches(con, total):
+        # reposts and re-imports repeat texts: each distinct (text, employee post) is scanned once
+        keys = ["text", "employee_post"]
+        distinct = todo[keys].drop_duplicates(ignore_index=True)
+        position = todo[keys].merge(distinct.assign(_text=range(len(distinct))), on=keys, how="left")["_text"]
+        found = adherence.find_violations(distinct["text"].tolist(),
+                                          employee_posts=distinct["employee_post"].tolist())
+        if not found.empty:
+            posts = pd.DataFrame({"text_index": position.to_numpy(), "_post": range(len(todo))})
+            found = found.merge(posts, on="text_index").sort_values("_post", kind="stable")
+            found = found.assign(post_uid=todo["post_uid"].to_numpy()[found["_post"].to_numpy()],
+                                 dismissed=False, dismissal_reason=None)
+            _insert(con, "post_findings", found[["post_uid", "rule_id", "area", "severity", "evidence_redacted",
+                                                 "dismissed", "dismissal_reason"]])
+        scans = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"],
+                              "rules_version": version})
+        _insert(con, "post_scans", scans)
+        _insert(con, "_refound", todo[["post_uid"]])
+    return total
 
 
-def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> pd.DataFrame:
-    """Posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new posts and
-    posts whose text changed. Their stale rows in ``clear`` are deleted. Columns: post_uid, text,
-    text_hash, employee_post."""
+#: Posts to scan or theme fetched (texts and all) per batch: a first build holds one batch in memory, not
+#: every post's text.
+_TODO_BATCH = 150_000
+
+
+def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> int:
+    """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
+    posts and posts whose text changed; they are left in the temporary table ``_todo`` for
+    :func:`_todo_batches`, and their stale rows in ``clear`` are deleted."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _todo AS
             SELECT s.post_uid, s.text_hash FROM post_state s
             LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
             WHERE d.post_uid IS NULL"""
     )
-    todo = con.execute(
-        """SELECT t.post_uid, coalesce(p.text, '') AS text, t.text_hash, p.account_type = 'employee' AS employee_post
-           FROM _todo t JOIN posts p USING (post_uid)"""
-    ).df()
-    if not todo.empty:
+    count = con.execute("SELECT count(*) FROM _todo").fetchone()[0]
+    if count:
         for table in clear:
             con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _todo)")
+    return count
+
+
+def _todo_batches(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[pd.DataFrame]:
+    """The posts of ``_todo`` (``count`` of them) in batches of about :data:`_TODO_BATCH`, all posts of one
+    text in the same batch (so a text is still looked at once): post_uid, text, text_hash, employee_post.
+    Drops ``_todo`` when done."""
+    batches = -(-count // _TODO_BATCH)
+    for batch in range(batches):
+        yield con.execute(
+            """SELECT t.post_uid, coalesce(p.text, '') AS text, t.text_hash,
+                      p.account_type = 'employee' AS employee_post
+               FROM _todo t JOIN posts p USING (post_uid) WHERE hash(t.text_hash) % ? = ?""",
+            [batches, batch]).df()
     con.execute("DROP TABLE _todo")
-    return todo
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -465,8 +481,15 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
             or not {"monthly_metrics", "quarterly_metrics"} <= present):
         from analytics import metrics
 
+        # survey metrics whose inputs did not change are taken from the last quarterly table
+        survey = "|".join([*(inputs[name] for name in ("respondents", "survey_answers", "employees", "codebook",
+                                                      "settings")), str(settings.k)])
+        survey_rows = None
+        if _unchanged(con, "survey_metrics", survey) and "quarterly_metrics" in present:
+            survey_rows = con.execute("SELECT * FROM quarterly_metrics WHERE list_contains(?, metric)",
+                                      [list(metrics.SURVEY_METRICS)]).df()
         # the quarterly table is suppressed jointly with the monthly one it is the sum of
-        monthly, quarterly = metrics.period_tables(con, k=settings.k)
+        monthly, quarterly = metrics.period_tables(con, k=settings.k, survey_rows=survey_rows)
         for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
             con.execute(f"DROP TABLE IF EXISTS {name}")
             con.register("_metrics", table)
@@ -485,21 +508,20 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     taxonomy = themes.load_taxonomy()
     stale = con.execute("""DELETE FROM post_themes WHERE taxonomy_version <> ?
                            OR post_uid IN (SELECT post_uid FROM _gone)""", [taxonomy.version]).fetchone()[0]
-    todo = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
-    if stale or not todo.empty:
+    total = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
+    if stale or total:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")
-    if todo.empty:
-        return 0
-    # a theme depends on the text only: each distinct text is classified once
-    distinct = todo["text"].drop_duplicates(ignore_index=True)
-    found = themes.classify_themes(distinct, taxonomy=taxonomy)
-    theme_of = dict(zip(distinct, found["theme"], strict=True))
-    rows = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"], "version": taxonomy.version,
-                         "theme": todo["text"].map(theme_of).to_numpy()})
-    con.register("_themes", rows)
-    con.execute("INSERT INTO post_themes SELECT post_uid, text_hash, version, theme, theme FROM _themes")
-    con.unregister("_themes")
-    return len(todo)
+    for todo in _todo_batches(con, total):
+        # a theme depends on the text only: each distinct text is classified once
+        distinct = todo["text"].drop_duplicates(ignore_index=True)
+        found = themes.classify_themes(distinct, taxonomy=taxonomy)
+        theme_of = dict(zip(distinct, found["theme"], strict=True))
+        rows = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"],
+                             "version": taxonomy.version, "theme": todo["text"].map(theme_of).to_numpy()})
+        con.register("_themes", rows)
+        con.execute("INSERT INTO post_themes SELECT post_uid, text_hash, version, theme, theme FROM _themes")
+        con.unregister("_themes")
+    return total
 
 
 #: Characters of a quote compared through an index before the whole quote is looked for.

@@ -22,6 +22,7 @@ __all__ = [
     "ALL",
     "GROUPINGS",
     "METRICS",
+    "SURVEY_METRICS",
     "Metric",
     "compare_periods",
     "metric_definitions",
@@ -29,6 +30,8 @@ __all__ = [
     "period_tables",
 ]
 
+#: The metrics computed from the survey alone (per wave, in the quarterly table only).
+SURVEY_METRICS = ("response_rate", "trust_favourability", "clarity_favourability")
 #: The label of "no filter" in the department and platform columns.
 ALL = "(all)"
 #: The only groupings ever published: (grouping column or None).
@@ -314,10 +317,18 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
     return _period_table(_Inputs.read(con, (kind,)), kind, k, months)
 
 
-def period_tables(con: duckdb.DuckDBPyConnection, *, k: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def period_tables(con: duckdb.DuckDBPyConnection, *, k: int | None = None,
+                  survey_rows: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The monthly and the quarterly table (the quarterly one suppressed jointly with the monthly one),
     equal to ``period_metrics(kind="month")`` and ``period_metrics(kind="quarter", months=monthly)``
     but reading and aggregating the warehouse once for both.
+
+    Parameters
+    ----------
+    survey_rows : DataFrame, optional
+        The rows of the survey metrics (:data:`SURVEY_METRICS`) of a quarterly table made from the same
+        survey answers, respondents, roster, codebook, settings and ``k``: used as they are instead of
+        computed again (the caller vouches that those inputs did not change).
 
     Returns
     -------
@@ -326,6 +337,8 @@ def period_tables(con: duckdb.DuckDBPyConnection, *, k: int | None = None) -> tu
     """
     k = config.get_settings().k if k is None else k
     inputs = _Inputs.read(con, ("month", "quarter"))
+    if survey_rows is not None:
+        inputs.survey_rows = survey_rows.loc[survey_rows["metric"].isin(SURVEY_METRICS), _OUTPUT]
     monthly = _period_table(inputs, "month", k, None)
     return monthly, _period_table(inputs, "quarter", k, monthly)
 
@@ -345,6 +358,7 @@ class _Inputs:
     employees: pd.DataFrame
     completions: pd.DataFrame
     months: pd.Series
+    survey_rows: pd.DataFrame | None = None
 
     @classmethod
     def read(cls, con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...]) -> _Inputs:
@@ -419,7 +433,7 @@ def _period_table(inputs: _Inputs, kind: str, k: int, months: pd.DataFrame | Non
     pieces.extend(_incidents(inputs.incidents, kind, k))
     pieces.extend(_training(inputs, kind, k))
     if kind == "quarter":
-        pieces.extend(_survey(inputs.con, k))
+        pieces.extend(_survey(inputs.con, k) if inputs.survey_rows is None else [inputs.survey_rows])
     pieces = [p.assign(_pending=p.get("_pending", False)) for p in pieces if not p.empty]
     table = pd.concat(pieces, ignore_index=True).astype({"_pending": bool})
     table = _suppress(table, k, months if kind == "quarter" else None)
