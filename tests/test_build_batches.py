@@ -35,7 +35,8 @@ def test_scanning_and_theming_in_small_batches_gives_what_one_batch_gives(sample
     monkeypatch.setattr(build, "_TODO_BATCH", max(1, total // 7))
     summary = build.build(warehouse_file=target)
     assert summary.steps["posts newly scanned"] == summary.steps["posts newly themed"] == total
-    for table in ("post_findings", "post_scans", "post_themes", "post_facts", "amplifications"):
+    for table in ("post_findings", "post_scans", "post_themes", "post_facts", "amplifications", "amplification_keys",
+                  "amplification_org", "post_state"):
         pd.testing.assert_frame_equal(_sorted(_table(target, f"SELECT * FROM {table}")),
                                       _sorted(_table(sample_warehouse, f"SELECT * FROM {table}")),
                                       check_exact=True, obj=table)

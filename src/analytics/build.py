@@ -568,31 +568,20 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
         con.execute(f"""DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)
                         OR post_uid IN (SELECT post_uid FROM _changed WHERE link_changed)""")
     con.execute("DELETE FROM amplifications WHERE post_uid IN (SELECT post_uid FROM _gone)")
-    # only texts that can hold a URL or a quote are read
-    changed = con.execute(
-        """SELECT p.post_uid, p.account_type, p.url, p.shared_url,
-                  CASE WHEN p.account_type = 'organization' OR contains(p.text, '/') OR contains(p.text, '"')
-                       OR contains(p.text, '“') THEN p.text END AS text
-           FROM _changed c JOIN posts p USING (post_uid)
-           WHERE c.link_changed AND p.account_type IN ('employee', 'organization')"""
-    ).df()
-    keys = engagement.link_keys(changed)
-    con.register("_keys", keys)
-    try:
-        con.execute(
-            """INSERT INTO amplification_org
-                SELECT p.post_uid, p.platform, p.published_at, u.url_key, b.key
-                FROM posts p JOIN (SELECT post_uid, key FROM _keys WHERE kind = 'body') b USING (post_uid)
-                LEFT JOIN (SELECT post_uid, hash(key) AS url_key FROM _keys WHERE kind = 'url') u USING (post_uid)"""
-        )
-        con.execute(
-            f"""INSERT INTO amplification_keys
-                SELECT post_uid, CASE WHEN kind = 'quote' AND length(key) < {_QUOTE_PREFIX} THEN 'short' ELSE kind END,
-                       pos, hash(CASE WHEN kind = 'quote' THEN substr(key, 1, {_QUOTE_PREFIX}) ELSE key END)
-                FROM _keys WHERE kind IN ('shared', 'link', 'quote')"""
-        )
-    finally:
-        con.unregister("_keys")
+    # only texts that can hold a URL or a quote are read, a batch of posts at a time
+    con.execute("""CREATE OR REPLACE TEMP TABLE _linking AS
+                   SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid)
+                   WHERE c.link_changed AND p.account_type IN ('employee', 'organization')""")
+    batches = -(-con.execute("SELECT count(*) FROM _linking").fetchone()[0] // _TODO_BATCH)
+    for batch in range(batches):
+        changed = con.execute(
+            """SELECT p.post_uid, p.account_type, p.url, p.shared_url,
+                      CASE WHEN p.account_type = 'organization' OR contains(p.text, '/') OR contains(p.text, '"')
+                           OR contains(p.text, '“') THEN p.text END AS text
+               FROM _linking c JOIN posts p USING (post_uid) WHERE hash(c.post_uid) % ? = ?""",
+            [batches, batch]).df()
+        _insert_link_keys(con, engagement.link_keys(changed))
+    con.execute("DROP TABLE _linking")
     con.execute("""INSERT INTO _org_keys SELECT url_key FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _org_changed) AND url_key IS NOT NULL""")
     new_grams = _grams(f"SELECT post_uid, body FROM amplification_org WHERE post_uid IN ({org_changed})")
@@ -632,6 +621,26 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
         con.execute(f"DROP TABLE {table}")
     _share_themes(con)
     return con.execute("SELECT count(*) FROM amplifications").fetchone()[0]
+
+
+def _insert_link_keys(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame) -> None:
+    """Record the link keys of a batch of posts (:func:`engagement.link_keys`)."""
+    con.register("_keys", keys)
+    try:
+        con.execute(
+            """INSERT INTO amplification_org
+                SELECT p.post_uid, p.platform, p.published_at, u.url_key, b.key
+                FROM posts p JOIN (SELECT post_uid, key FROM _keys WHERE kind = 'body') b USING (post_uid)
+                LEFT JOIN (SELECT post_uid, hash(key) AS url_key FROM _keys WHERE kind = 'url') u USING (post_uid)"""
+        )
+        con.execute(
+            f"""INSERT INTO amplification_keys
+                SELECT post_uid, CASE WHEN kind = 'quote' AND length(key) < {_QUOTE_PREFIX} THEN 'short' ELSE kind END,
+                       pos, hash(CASE WHEN kind = 'quote' THEN substr(key, 1, {_QUOTE_PREFIX}) ELSE key END)
+                FROM _keys WHERE kind IN ('shared', 'link', 'quote')"""
+        )
+    finally:
+        con.unregister("_keys")
 
 
 def _grams(bodies_sql: str) -> str:
