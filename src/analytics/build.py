@@ -12,7 +12,7 @@ import hashlib
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -262,46 +262,62 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     version = _rules_version()
     con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version])
     con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
-    todo = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
-    if todo.empty:
-        return 0
-    # reposts and re-imports repeat texts: each distinct (text, employee post) is scanned once
-    keys = ["text", "employee_post"]
-    distinct = todo[keys].drop_duplicates(ignore_index=True)
-    position = todo[keys].merge(distinct.assign(_text=range(len(distinct))), on=keys, how="left")["_text"]
-    found = adherence.find_violations(distinct["text"].tolist(), employee_posts=distinct["employee_post"].tolist())
-    if not found.empty:
-        posts = pd.DataFrame({"text_index": position.to_numpy(), "_post": range(len(todo))})
-        found = found.merge(posts, on="text_index").sort_values("_post", kind="stable")
-        found = found.assign(post_uid=todo["post_uid"].to_numpy()[found["_post"].to_numpy()],
-                             dismissed=False, dismissal_reason=None)
-        _insert(con, "post_findings", found[["post_uid", "rule_id", "area", "severity", "evidence_redacted",
-                                             "dismissed", "dismissal_reason"]])
-    scans = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"], "rules_version": version})
-    _insert(con, "post_scans", scans)
-    _insert(con, "_refound", todo[["post_uid"]])
-    return len(todo)
+    total = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
+    for todo in _todo_batches(con, total):
+        # reposts and re-imports repeat texts: each distinct (text, employee post) is scanned once
+        keys = ["text", "employee_post"]
+        distinct = todo[keys].drop_duplicates(ignore_index=True)
+        position = todo[keys].merge(distinct.assign(_text=range(len(distinct))), on=keys, how="left")["_text"]
+        found = adherence.find_violations(distinct["text"].tolist(),
+                                          employee_posts=distinct["employee_post"].tolist())
+        if not found.empty:
+            posts = pd.DataFrame({"text_index": position.to_numpy(), "_post": range(len(todo))})
+            found = found.merge(posts, on="text_index").sort_values("_post", kind="stable")
+            found = found.assign(post_uid=todo["post_uid"].to_numpy()[found["_post"].to_numpy()],
+                                 dismissed=False, dismissal_reason=None)
+            _insert(con, "post_findings", found[["post_uid", "rule_id", "area", "severity", "evidence_redacted",
+                                                 "dismissed", "dismissal_reason"]])
+        scans = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"],
+                              "rules_version": version})
+        _insert(con, "post_scans", scans)
+        _insert(con, "_refound", todo[["post_uid"]])
+    return total
 
 
-def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> pd.DataFrame:
-    """Posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new posts and
-    posts whose text changed. Their stale rows in ``clear`` are deleted. Columns: post_uid, text,
-    text_hash, employee_post."""
+#: Posts to scan or theme fetched (texts and all) per batch: a first build holds one batch in memory, not
+#: every post's text.
+_TODO_BATCH = 150_000
+
+
+def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> int:
+    """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
+    posts and posts whose text changed; they are left in the temporary table ``_todo`` for
+    :func:`_todo_batches`, and their stale rows in ``clear`` are deleted."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _todo AS
             SELECT s.post_uid, s.text_hash FROM post_state s
             LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
             WHERE d.post_uid IS NULL"""
     )
-    todo = con.execute(
-        """SELECT t.post_uid, coalesce(p.text, '') AS text, t.text_hash, p.account_type = 'employee' AS employee_post
-           FROM _todo t JOIN posts p USING (post_uid)"""
-    ).df()
-    if not todo.empty:
+    count = con.execute("SELECT count(*) FROM _todo").fetchone()[0]
+    if count:
         for table in clear:
             con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _todo)")
+    return count
+
+
+def _todo_batches(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[pd.DataFrame]:
+    """The posts of ``_todo`` (``count`` of them) in batches of about :data:`_TODO_BATCH`, all posts of one
+    text in the same batch (so a text is still looked at once): post_uid, text, text_hash, employee_post.
+    Drops ``_todo`` when done."""
+    batches = -(-count // _TODO_BATCH)
+    for batch in range(batches):
+        yield con.execute(
+            """SELECT t.post_uid, coalesce(p.text, '') AS text, t.text_hash,
+                      p.account_type = 'employee' AS employee_post
+               FROM _todo t JOIN posts p USING (post_uid) WHERE hash(t.text_hash) % ? = ?""",
+            [batches, batch]).df()
     con.execute("DROP TABLE _todo")
-    return todo
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -465,9 +481,15 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
             or not {"monthly_metrics", "quarterly_metrics"} <= present):
         from analytics import metrics
 
-        monthly = metrics.period_metrics(con, kind="month", k=settings.k)
+        # survey metrics whose inputs did not change are taken from the last quarterly table
+        survey = "|".join([*(inputs[name] for name in ("respondents", "survey_answers", "employees", "codebook",
+                                                      "settings")), str(settings.k)])
+        survey_rows = None
+        if _unchanged(con, "survey_metrics", survey) and "quarterly_metrics" in present:
+            survey_rows = con.execute("SELECT * FROM quarterly_metrics WHERE list_contains(?, metric)",
+                                      [list(metrics.SURVEY_METRICS)]).df()
         # the quarterly table is suppressed jointly with the monthly one it is the sum of
-        quarterly = metrics.period_metrics(con, kind="quarter", k=settings.k, months=monthly)
+        monthly, quarterly = metrics.period_tables(con, k=settings.k, survey_rows=survey_rows)
         for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
             con.execute(f"DROP TABLE IF EXISTS {name}")
             con.register("_metrics", table)
@@ -486,21 +508,20 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     taxonomy = themes.load_taxonomy()
     stale = con.execute("""DELETE FROM post_themes WHERE taxonomy_version <> ?
                            OR post_uid IN (SELECT post_uid FROM _gone)""", [taxonomy.version]).fetchone()[0]
-    todo = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
-    if stale or not todo.empty:
+    total = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
+    if stale or total:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")
-    if todo.empty:
-        return 0
-    # a theme depends on the text only: each distinct text is classified once
-    distinct = todo["text"].drop_duplicates(ignore_index=True)
-    found = themes.classify_themes(distinct, taxonomy=taxonomy)
-    theme_of = dict(zip(distinct, found["theme"], strict=True))
-    rows = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"], "version": taxonomy.version,
-                         "theme": todo["text"].map(theme_of).to_numpy()})
-    con.register("_themes", rows)
-    con.execute("INSERT INTO post_themes SELECT post_uid, text_hash, version, theme, theme FROM _themes")
-    con.unregister("_themes")
-    return len(todo)
+    for todo in _todo_batches(con, total):
+        # a theme depends on the text only: each distinct text is classified once
+        distinct = todo["text"].drop_duplicates(ignore_index=True)
+        found = themes.classify_themes(distinct, taxonomy=taxonomy)
+        theme_of = dict(zip(distinct, found["theme"], strict=True))
+        rows = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"],
+                             "version": taxonomy.version, "theme": todo["text"].map(theme_of).to_numpy()})
+        con.register("_themes", rows)
+        con.execute("INSERT INTO post_themes SELECT post_uid, text_hash, version, theme, theme FROM _themes")
+        con.unregister("_themes")
+    return total
 
 
 #: Characters of a quote compared through an index before the whole quote is looked for.
@@ -547,31 +568,20 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
         con.execute(f"""DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)
                         OR post_uid IN (SELECT post_uid FROM _changed WHERE link_changed)""")
     con.execute("DELETE FROM amplifications WHERE post_uid IN (SELECT post_uid FROM _gone)")
-    # only texts that can hold a URL or a quote are read
-    changed = con.execute(
-        """SELECT p.post_uid, p.account_type, p.url, p.shared_url,
-                  CASE WHEN p.account_type = 'organization' OR contains(p.text, '/') OR contains(p.text, '"')
-                       OR contains(p.text, '“') THEN p.text END AS text
-           FROM _changed c JOIN posts p USING (post_uid)
-           WHERE c.link_changed AND p.account_type IN ('employee', 'organization')"""
-    ).df()
-    keys = engagement.link_keys(changed)
-    con.register("_keys", keys)
-    try:
-        con.execute(
-            """INSERT INTO amplification_org
-                SELECT p.post_uid, p.platform, p.published_at, u.url_key, b.key
-                FROM posts p JOIN (SELECT post_uid, key FROM _keys WHERE kind = 'body') b USING (post_uid)
-                LEFT JOIN (SELECT post_uid, hash(key) AS url_key FROM _keys WHERE kind = 'url') u USING (post_uid)"""
-        )
-        con.execute(
-            f"""INSERT INTO amplification_keys
-                SELECT post_uid, CASE WHEN kind = 'quote' AND length(key) < {_QUOTE_PREFIX} THEN 'short' ELSE kind END,
-                       pos, hash(CASE WHEN kind = 'quote' THEN substr(key, 1, {_QUOTE_PREFIX}) ELSE key END)
-                FROM _keys WHERE kind IN ('shared', 'link', 'quote')"""
-        )
-    finally:
-        con.unregister("_keys")
+    # only texts that can hold a URL or a quote are read, a batch of posts at a time
+    con.execute("""CREATE OR REPLACE TEMP TABLE _linking AS
+                   SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid)
+                   WHERE c.link_changed AND p.account_type IN ('employee', 'organization')""")
+    batches = -(-con.execute("SELECT count(*) FROM _linking").fetchone()[0] // _TODO_BATCH)
+    for batch in range(batches):
+        changed = con.execute(
+            """SELECT p.post_uid, p.account_type, p.url, p.shared_url,
+                      CASE WHEN p.account_type = 'organization' OR contains(p.text, '/') OR contains(p.text, '"')
+                           OR contains(p.text, '“') THEN p.text END AS text
+               FROM _linking c JOIN posts p USING (post_uid) WHERE hash(c.post_uid) % ? = ?""",
+            [batches, batch]).df()
+        _insert_link_keys(con, engagement.link_keys(changed))
+    con.execute("DROP TABLE _linking")
     con.execute("""INSERT INTO _org_keys SELECT url_key FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _org_changed) AND url_key IS NOT NULL""")
     new_grams = _grams(f"SELECT post_uid, body FROM amplification_org WHERE post_uid IN ({org_changed})")
@@ -611,6 +621,26 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
         con.execute(f"DROP TABLE {table}")
     _share_themes(con)
     return con.execute("SELECT count(*) FROM amplifications").fetchone()[0]
+
+
+def _insert_link_keys(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame) -> None:
+    """Record the link keys of a batch of posts (:func:`engagement.link_keys`)."""
+    con.register("_keys", keys)
+    try:
+        con.execute(
+            """INSERT INTO amplification_org
+                SELECT p.post_uid, p.platform, p.published_at, u.url_key, b.key
+                FROM posts p JOIN (SELECT post_uid, key FROM _keys WHERE kind = 'body') b USING (post_uid)
+                LEFT JOIN (SELECT post_uid, hash(key) AS url_key FROM _keys WHERE kind = 'url') u USING (post_uid)"""
+        )
+        con.execute(
+            f"""INSERT INTO amplification_keys
+                SELECT post_uid, CASE WHEN kind = 'quote' AND length(key) < {_QUOTE_PREFIX} THEN 'short' ELSE kind END,
+                       pos, hash(CASE WHEN kind = 'quote' THEN substr(key, 1, {_QUOTE_PREFIX}) ELSE key END)
+                FROM _keys WHERE kind IN ('shared', 'link', 'quote')"""
+        )
+    finally:
+        con.unregister("_keys")
 
 
 def _grams(bodies_sql: str) -> str:

@@ -22,12 +22,16 @@ __all__ = [
     "ALL",
     "GROUPINGS",
     "METRICS",
+    "SURVEY_METRICS",
     "Metric",
     "compare_periods",
     "metric_definitions",
     "period_metrics",
+    "period_tables",
 ]
 
+#: The metrics computed from the survey alone (per wave, in the quarterly table only).
+SURVEY_METRICS = ("response_rate", "trust_favourability", "clarity_favourability")
 #: The label of "no filter" in the department and platform columns.
 ALL = "(all)"
 #: The only groupings ever published: (grouping column or None).
@@ -293,7 +297,8 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
     Reads the derived ``post_facts`` and ``incident_timings`` tables and the canonical survey,
     training and roster tables of an open warehouse connection. A quarterly table is suppressed
     jointly with the monthly one (a quarter's cell is hidden where one of its months is): pass the
-    published monthly table as ``months``, else it is computed again.
+    published monthly table as ``months``, else it is computed again. :func:`period_tables` gives
+    both tables for the cost of about one.
 
     Returns
     -------
@@ -308,12 +313,93 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
         raise ValueError(f"kind={kind!r}: choose 'month' or 'quarter'.")
     k = config.get_settings().k if k is None else k
     if kind == "quarter" and months is None:
-        months = period_metrics(con, kind="month", k=k)
-    employee = _employee_aggregates(con, kind)
-    organisation = con.execute(
-        """SELECT post_uid, month, platform, sentiment_status, compound, impressions, reach, engagement
-           FROM post_facts WHERE account_type = 'organization'""").df()
-    organisation["period"] = _periods(organisation["month"], kind)
+        return period_tables(con, k=k)[1]
+    return _period_table(_Inputs.read(con, (kind,)), kind, k, months)
+
+
+def period_tables(con: duckdb.DuckDBPyConnection, *, k: int | None = None,
+                  survey_rows: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The monthly and the quarterly table (the quarterly one suppressed jointly with the monthly one),
+    equal to ``period_metrics(kind="month")`` and ``period_metrics(kind="quarter", months=monthly)``
+    but reading and aggregating the warehouse once for both.
+
+    Parameters
+    ----------
+    survey_rows : DataFrame, optional
+        The rows of the survey metrics (:data:`SURVEY_METRICS`) of a quarterly table made from the same
+        survey answers, respondents, roster, codebook, settings and ``k``: used as they are instead of
+        computed again (the caller vouches that those inputs did not change).
+
+    Returns
+    -------
+    tuple of DataFrame
+        ``(monthly, quarterly)``, each with the columns of :func:`period_metrics`.
+    """
+    k = config.get_settings().k if k is None else k
+    inputs = _Inputs.read(con, ("month", "quarter"))
+    if survey_rows is not None:
+        inputs.survey_rows = survey_rows.loc[survey_rows["metric"].isin(SURVEY_METRICS), _OUTPUT]
+    monthly = _period_table(inputs, "month", k, None)
+    return monthly, _period_table(inputs, "quarter", k, monthly)
+
+
+@dataclass
+class _Inputs:
+    """What the period tables read from the warehouse, read once whatever the number of period kinds."""
+
+    con: duckdb.DuckDBPyConnection
+    employee: dict[str, pd.DataFrame]
+    organisation: pd.DataFrame
+    positive: bool
+    mission_posts: pd.DataFrame | None
+    amplifier_frames: dict[str, pd.DataFrame] | None
+    comments: pd.DataFrame
+    incidents: pd.DataFrame
+    employees: pd.DataFrame
+    completions: pd.DataFrame
+    months: pd.Series
+    survey_rows: pd.DataFrame | None = None
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...]) -> _Inputs:
+        from analytics import engagement
+        from analytics.datasets import first_completions  # datasets reads metric tables: imported when used
+
+        tz = config.get_settings().timezone
+        present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        positive = {"post_themes", "amplifications"} <= present
+        amplifier_frames = None
+        if positive:
+            amplifier_frames = {"amplifications": con.execute(
+                "SELECT DISTINCT author_key, month FROM amplifications").df(), "employees": con.execute(
+                engagement._EMPLOYEES_SQL).df()}
+        return cls(
+            con=con,
+            employee=_employee_aggregates(con, kinds, positive),
+            organisation=con.execute(
+                """SELECT post_uid, month, platform, sentiment_status, compound, impressions, reach, engagement
+                   FROM post_facts WHERE account_type = 'organization'""").df(),
+            positive=positive,
+            mission_posts=_mission_posts(con) if positive else None,
+            amplifier_frames=amplifier_frames,
+            comments=con.execute(
+                f"""SELECT coalesce(p.platform, c.platform) AS platform, s.compound,
+                           CAST(date_trunc('month', c.published_at AT TIME ZONE '{tz}') AS DATE) AS month
+                    FROM audience_comments c
+                    LEFT JOIN posts p USING (post_uid)
+                    JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.status = 'scored'""").df(),
+            incidents=con.execute(
+                """SELECT t.*, i.employee_key, t.detection = 'self_reported' AS self_reported
+                   FROM incident_timings t JOIN incidents i USING (incident_id)""").df(),
+            employees=con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df(),
+            completions=first_completions(con=con),
+            months=con.execute("SELECT DISTINCT month FROM post_facts ORDER BY month").df()["month"],
+        )
+
+
+def _period_table(inputs: _Inputs, kind: str, k: int, months: pd.DataFrame | None) -> pd.DataFrame:
+    employee = inputs.employee[kind]
+    organisation = inputs.organisation.assign(period=_periods(inputs.organisation["month"], kind))
     org_scored = organisation[organisation["sentiment_status"] == "scored"]
     with_impressions = organisation[organisation["impressions"].fillna(0) > 0]
     with_reach = organisation[organisation["reach"].fillna(0) > 0]
@@ -335,85 +421,97 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
                                   METRICS["engagement_rate"], grouping, k))
             pieces.append(_finish(_grouped(with_reach, grouping, lambda g: _ratio(g, "engagement", "reach")),
                                   METRICS["engagement_rate_reach"], grouping, k))
-        if employee.attrs["positive"]:
+        if inputs.positive:
             shares = posts[posts["n_shares"] > 0]
             positive.append(_finish(posts[[*_keys(grouping), "n", "missions", "n_people"]].rename(
                 columns={"missions": "successes"}), METRICS["mission_story_share"], grouping, k))
             positive.append(_finish(shares[[*_keys(grouping), "n_shares", "sharers"]].rename(
                 columns={"n_shares": "n", "sharers": "n_people"}).assign(value=shares["n_shares"]),
                 METRICS["amplifications"], grouping, k))
-    pieces.extend(_positive_side(con, positive, kind, k))
-    pieces.extend(_audience(con, kind, k))
-    pieces.extend(_incidents(con, kind, k))
-    pieces.extend(_training(con, kind, k))
+    pieces.extend(_positive_side(inputs, positive, kind, k))
+    pieces.extend(_audience(inputs.comments, kind, k))
+    pieces.extend(_incidents(inputs.incidents, kind, k))
+    pieces.extend(_training(inputs, kind, k))
     if kind == "quarter":
-        pieces.extend(_survey(con, k))
+        pieces.extend(_survey(inputs.con, k) if inputs.survey_rows is None else [inputs.survey_rows])
     pieces = [p.assign(_pending=p.get("_pending", False)) for p in pieces if not p.empty]
     table = pd.concat(pieces, ignore_index=True).astype({"_pending": bool})
     table = _suppress(table, k, months if kind == "quarter" else None)
     return table.sort_values(["metric", "department", "platform", "period"], ignore_index=True)
 
 
-def _period_sql(kind: str) -> str:
-    if kind == "month":
-        return "strftime(month, '%Y-%m')"
-    return "CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR)"
-
-
 def _keys(grouping: str | None) -> list[str]:
     return ["period"] + ([grouping] if grouping else [])
 
 
+#: The period column of each kind, from post_facts' month, and its label.
+_PERIOD_SQL = {
+    "month": ("f.month", "strftime(month, '%Y-%m')"),
+    "quarter": ("CAST(date_trunc('quarter', f.month) AS DATE)",
+                "CAST(year(quarter) AS VARCHAR) || '-Q' || CAST(quarter(quarter) AS VARCHAR)"),
+}
+
 _EMPLOYEE_SQL = """
 WITH posts AS MATERIALIZED (
-    SELECT {period} AS period, f.department, f.platform, f.author_key, NOT f.violation AS adherent,
+    SELECT {periods}, f.department, f.platform, f.author_key, NOT f.violation AS adherent,
            f.sentiment_status = 'scored' AS scored, f.compound,
            {mission} AS mission, {shared} AS shared
     FROM post_facts f {joins}
     WHERE f.account_type = 'employee'),
 figures AS (
-    SELECT grouping(department) AS by_department, grouping(platform) AS by_platform, period, department, platform,
+    SELECT {groupings}, {kind} AS kind, grouping(department) AS by_department, grouping(platform) AS by_platform,
+           {label} AS period, department, platform,
            count(*) AS n, CAST(sum(CAST(adherent AS INTEGER)) AS BIGINT) AS successes,
            count(*) FILTER (WHERE scored) AS n_scored,
            avg(compound) FILTER (WHERE scored) AS value, stddev_samp(compound) FILTER (WHERE scored) AS sd,
            CAST(sum(CAST(mission AS INTEGER)) AS BIGINT) AS missions, count(*) FILTER (WHERE shared) AS n_shares
-    FROM posts GROUP BY GROUPING SETS ((period), (period, department), (period, platform))),
--- distinct authors are counted over one row per author and cell, not over every post
+    FROM posts GROUP BY GROUPING SETS ({sets})),
+-- distinct authors are counted over one row per author and (finest) cell, not over every post
 authors AS (
-    SELECT period, department, platform, author_key, bool_or(scored) AS scored, bool_or(shared) AS shared
+    SELECT {columns}, department, platform, author_key, bool_or(scored) AS scored, bool_or(shared) AS shared
     FROM posts WHERE author_key IS NOT NULL GROUP BY ALL),
 people AS (
-    SELECT grouping(department) AS by_department, grouping(platform) AS by_platform, period, department, platform,
+    SELECT {groupings}, grouping(department) AS by_department, grouping(platform) AS by_platform,
+           {label} AS period, department, platform,
            count(DISTINCT author_key) AS n_people, count(DISTINCT author_key) FILTER (WHERE scored) AS people_scored,
            count(DISTINCT author_key) FILTER (WHERE shared) AS sharers
-    FROM authors GROUP BY GROUPING SETS ((period), (period, department), (period, platform)))
-SELECT f.*, coalesce(p.n_people, 0) AS n_people, coalesce(p.people_scored, 0) AS people_scored,
-       coalesce(p.sharers, 0) AS sharers
-FROM figures f LEFT JOIN people p ON p.by_department = f.by_department AND p.by_platform = f.by_platform
-    AND p.period IS NOT DISTINCT FROM f.period AND p.department IS NOT DISTINCT FROM f.department
-    AND p.platform IS NOT DISTINCT FROM f.platform
+    FROM authors GROUP BY GROUPING SETS ({sets}))
+SELECT f.kind, f.by_department, f.by_platform, f.period, f.department, f.platform, f.n, f.successes, f.n_scored,
+       f.value, f.sd, f.missions, f.n_shares, coalesce(p.n_people, 0) AS n_people,
+       coalesce(p.people_scored, 0) AS people_scored, coalesce(p.sharers, 0) AS sharers
+FROM figures f LEFT JOIN people p ON {same_set} AND p.by_department = f.by_department
+    AND p.by_platform = f.by_platform AND p.period IS NOT DISTINCT FROM f.period
+    AND p.department IS NOT DISTINCT FROM f.department AND p.platform IS NOT DISTINCT FROM f.platform
 """
 
 
-def _employee_aggregates(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
-    """Every employee-post figure per period and grouping, aggregated in DuckDB (a million posts stay in
-    the warehouse; a few thousand rows come out): posts ``n``, adherent posts ``successes``, authors
-    ``n_people``; scored posts ``n_scored``, their authors, mean ``value`` and ``sd`` of compound; mission
-    stories ``missions``; amplifying posts ``n_shares`` and their authors ``sharers``. Figures are those of
-    pandas' groupby (mean and sd skip missing scores, groups keep a missing department)."""
+def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
+                         positive: bool) -> dict[str, pd.DataFrame]:
+    """Every employee-post figure per period kind (of ``kinds``), period and grouping, aggregated in DuckDB
+    in one pass (a million posts stay in the warehouse; a few thousand rows come out): posts ``n``,
+    adherent posts ``successes``, authors ``n_people``; scored posts ``n_scored``, their authors, mean
+    ``value`` and ``sd`` of compound; mission stories ``missions``; amplifying posts ``n_shares`` and their
+    authors ``sharers``. Figures are those of pandas' groupby (mean and sd skip missing scores, groups keep
+    a missing department). ``positive``: build's post_themes and amplifications exist."""
     from analytics.themes import load_taxonomy
 
-    present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    positive = {"post_themes", "amplifications"} <= present
+    columns = ", ".join(kinds)
+    sets = ", ".join(f"({kind}), ({kind}, department), ({kind}, platform)" for kind in kinds)
+    # grouping(<kind>) is 0 in the grouping sets of that kind
+    which = " ".join(f"WHEN grouping({kind}) = 0 THEN {{}}" for kind in kinds)
     sql = _EMPLOYEE_SQL.format(
-        period=_period_sql(kind),
+        periods=", ".join(f"{_PERIOD_SQL[kind][0]} AS {kind}" for kind in kinds),
+        groupings=", ".join(f"grouping({kind}) AS _{kind}" for kind in kinds),
+        kind="CASE " + which.format(*(f"'{kind}'" for kind in kinds)) + " END",
+        label="CASE " + which.format(*(_PERIOD_SQL[kind][1] for kind in kinds)) + " END",
+        sets=sets, columns=columns,
+        same_set=" AND ".join(f"p._{kind} = f._{kind}" for kind in kinds),
         mission="coalesce(list_contains($themes, t.theme), false)" if positive else "false",
         shared="f.post_uid IN (SELECT post_uid FROM amplifications)" if positive else "false",
         joins="LEFT JOIN post_themes t ON t.post_uid = f.post_uid" if positive else "")
     themes = list(load_taxonomy().mission_story_themes) if positive else None
     table = con.execute(sql, {"themes": themes} if positive else {}).df()
-    table.attrs["positive"] = positive
-    return table
+    return {kind: table[table["kind"] == kind].drop(columns="kind") for kind in kinds}
 
 
 def _one_grouping(table: pd.DataFrame, grouping: str | None) -> pd.DataFrame:
@@ -423,51 +521,64 @@ def _one_grouping(table: pd.DataFrame, grouping: str | None) -> pd.DataFrame:
     return rows.sort_values(_keys(grouping), na_position="last", kind="stable").reset_index(drop=True)
 
 
-def _positive_side(con: duckdb.DuckDBPyConnection, posts: list[pd.DataFrame], kind: str,
-                   k: int) -> list[pd.DataFrame]:
+def _positive_side(inputs: _Inputs, posts: list[pd.DataFrame], kind: str, k: int) -> list[pd.DataFrame]:
     """Mission stories and amplifications (``posts``, from the employee aggregates), employees amplifying
     and mission clicks (needs build's post_themes and amplifications)."""
     from analytics import engagement
 
-    present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    if not {"post_themes", "amplifications"} <= present:
+    if not inputs.positive:
         return []
     out = list(posts)
     for grouping in (None, "department"):
-        share = engagement.amplifier_share(con, period=kind, by=grouping, k=k)
+        share = engagement.amplifier_share(inputs.amplifier_frames, period=kind, by=grouping, k=k)
         out.append(_from_survey(share.rename(columns={"amplifier_share": "value", "n_amplifiers": "successes"})
                                 .assign(n=share["n_people"]), METRICS["amplifier_share"], grouping))
-    organisation = con.execute("SELECT f.post_uid, f.month, p.text, p.clicks FROM post_facts f JOIN posts p "
-                               "USING (post_uid) WHERE f.account_type = 'organization'").df()
-    links = engagement.mission_links(organisation["text"])
-    # a post linking to two mission pages counts its clicks once
-    linked = organisation.loc[sorted(set(links.loc[links["page"] != engagement.SHORT_LINK_PAGE, "text_index"]))]
-    linked = linked.dropna(subset=["clicks"]).assign(period=lambda f: _periods(f["month"], kind))
+    linked = inputs.mission_posts.dropna(subset=["clicks"])
+    linked = linked.assign(period=_periods(linked["month"], kind))
     clicks = _grouped(linked, None, lambda g: g.agg(value=("clicks", "sum"), n=("post_uid", "size")))
     out.append(_finish(clicks, METRICS["mission_clicks"], None, k))
     return out
 
 
-def _audience(con: duckdb.DuckDBPyConnection, kind: str, k: int) -> list[pd.DataFrame]:
-    tz = config.get_settings().timezone
-    comments = con.execute(
-        f"""SELECT coalesce(p.platform, c.platform) AS platform, s.compound,
-                   CAST(date_trunc('month', c.published_at AT TIME ZONE '{tz}') AS DATE) AS month
-            FROM audience_comments c
-            LEFT JOIN posts p USING (post_uid)
-            JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.status = 'scored'"""
-    ).df()
-    comments["period"] = _periods(comments["month"], kind)
+#: The only characters outside ASCII whose lower case (Python's ``str.lower``) holds an ASCII letter:
+#: İ -> "i̇" and the Kelvin sign -> "k" (the test suite checks this over all of Unicode).
+_LOWER_TO_ASCII = "\u0130\u212a"
+
+
+def _mission_posts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Organisation posts linking to a mission page, as :func:`engagement.mission_links` decides (a post
+    linking to two pages once): ``post_uid, month, clicks``.
+
+    Only texts that may contain a page's URL fragment are read and checked: those whose lower case
+    (DuckDB's, equal to Python's on ASCII) contains an ASCII fragment, or that hold one of the
+    characters whose lower case has ASCII letters (:data:`_LOWER_TO_ASCII`). A non-ASCII fragment
+    has every text checked."""
+    from analytics import engagement
+
+    patterns = config.get_settings().mission_url_patterns
+    fragments = sorted({fragment.lower() for page in patterns.values() for fragment in page})
+    condition = "true"
+    if fragments and all(fragment.isascii() for fragment in fragments):
+        condition = " OR ".join(["contains(lower(p.text), ?)" for _ in fragments]
+                                + ["contains(p.text, ?)" for _ in _LOWER_TO_ASCII])
+    # a projection, not a filter: DuckDB would push a filter down to every post's text
+    organisation = con.execute(
+        f"""SELECT f.post_uid, f.month, p.clicks, CASE WHEN {condition} THEN p.text END AS text
+            FROM post_facts f JOIN posts p USING (post_uid) WHERE f.account_type = 'organization'""",
+        [*fragments, *_LOWER_TO_ASCII] if condition != "true" else []).df()
+    links = engagement.mission_links(organisation["text"], patterns=patterns)
+    linked = sorted(set(links.loc[links["page"] != engagement.SHORT_LINK_PAGE, "text_index"]))
+    return organisation.loc[linked, ["post_uid", "month", "clicks"]]
+
+
+def _audience(comments: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
+    comments = comments.assign(period=_periods(comments["month"], kind))
     return [_finish(_grouped(comments, g, lambda groups: _mean(groups, "compound", None)),
                     METRICS["audience_sentiment"], g, k) for g in (None, "platform")]
 
 
-def _incidents(con: duckdb.DuckDBPyConnection, kind: str, k: int) -> list[pd.DataFrame]:
-    frame = con.execute(
-        """SELECT t.*, i.employee_key, t.detection = 'self_reported' AS self_reported
-           FROM incident_timings t JOIN incidents i USING (incident_id)"""
-    ).df()
-    frame["period"] = _periods(frame["month"], kind)
+def _incidents(frame: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
+    frame = frame.assign(period=_periods(frame["month"], kind))
     out = []
     for grouping in (None, "department"):
         counts = _grouped(frame, grouping, lambda g: g.agg(n=("incident_id", "size"),
@@ -483,12 +594,8 @@ def _incidents(con: duckdb.DuckDBPyConnection, kind: str, k: int) -> list[pd.Dat
     return out
 
 
-def _training(con: duckdb.DuckDBPyConnection, kind: str, k: int) -> list[pd.DataFrame]:
-    from analytics.datasets import first_completions  # datasets reads metric tables: imported when used
-
-    employees = con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df()
-    done = first_completions(con=con)
-    months = con.execute("SELECT DISTINCT month FROM post_facts ORDER BY month").df()["month"]
+def _training(inputs: _Inputs, kind: str, k: int) -> list[pd.DataFrame]:
+    employees, done, months = inputs.employees, inputs.completions, inputs.months
     if employees.empty or months.empty:
         return []
     periods = pd.Series(_periods(months, kind).unique())
