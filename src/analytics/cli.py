@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -119,9 +120,14 @@ def _cmd_codebook(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from analytics import build, warehouse
 
+    started = time.perf_counter()
+
+    def progress(step: str) -> None:
+        # the clock beside each step shows where a slow build spends its time
+        print(f"[build {time.perf_counter() - started:6.1f} s] {step}…", file=sys.stderr, flush=True)
+
     try:
-        summary = build.build(warehouse_file=args.warehouse,
-                              progress=lambda step: print(f"[build] {step}…", file=sys.stderr, flush=True))
+        summary = build.build(warehouse_file=args.warehouse, progress=progress)
     except warehouse.WarehouseBusy as error:
         raise UserError(str(error)) from error
     print(summary)
