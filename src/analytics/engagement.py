@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -69,6 +70,12 @@ def normalise_url(url: Any) -> str:
     """
     if not isinstance(url, str) or not url.strip():
         return ""
+    return _normalise_url_text(url)
+
+
+# Employees link to the same organisation posts again and again: each distinct URL is reduced once.
+@functools.lru_cache(maxsize=200_000)
+def _normalise_url_text(url: str) -> str:
     text = re.sub(r"^https?://", "", url.strip(), flags=re.IGNORECASE)
     text = re.split(r"[?#]", text, maxsplit=1)[0].rstrip("/.,!;:")
     host, _, path = text.partition("/")
