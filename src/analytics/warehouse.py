@@ -110,10 +110,10 @@ def _columns_from_ddl() -> dict[str, list[str]]:
 TABLE_COLUMNS: dict[str, list[str]] = _columns_from_ddl()
 
 
-#: DuckDB's cache of the file's pages is capped for the writer: left at its default (80 % of RAM) it
+#: DuckDB's memory is capped for the writer: left at its default (80 % of RAM) it
 #: keeps every page an ingest or build has touched, and the process outgrows its 2 GB budget at a
 #: million posts. Larger work spills to a temporary folder beside the file.
-WRITER_MEMORY_LIMIT = "1GB"
+WRITER_MEMORY_LIMIT = "512MB"
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
