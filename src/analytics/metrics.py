@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import special
 
 from analytics import config
+from analytics.adherence import wilson_interval
 from analytics.privacy import suppress_small_groups
 
 __all__ = [
@@ -127,20 +128,6 @@ _OUTPUT = ["period", "department", "platform", "metric", "value", "n", "n_people
            "ci_low", "ci_high", "suppressed"]
 
 
-def _wilson(successes: pd.Series, n: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson 95 % interval, computed as statsmodels' ``proportion_confint(method="wilson")`` does (same
-    operations, same result) without importing statsmodels in every build."""
-    count, nobs = successes.to_numpy(float), np.maximum(n.to_numpy(float), 1)
-    crit = -special.ndtri(0.025)
-    crit2 = crit**2
-    q = count / nobs
-    denom = 1 + crit2 / nobs
-    center = (q + crit2 / (2 * nobs)) / denom
-    dist = crit * np.sqrt(q * (1.0 - q) / nobs + crit2 / (4.0 * nobs**2))
-    dist /= denom
-    return np.clip(center - dist, 0, 1), np.clip(center + dist, 0, 1)
-
-
 def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -> pd.DataFrame:
     """Label the grouping and add CIs; small people-groups are suppressed later, over the whole table
     (:func:`_suppress`), so that a cell can be hidden because of another table or another piece."""
@@ -151,7 +138,8 @@ def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -
             table[column] = ALL
     if metric.kind == "rate":
         table["value"] = table["successes"] / table["n"]
-        table["ci_low"], table["ci_high"] = _wilson(table["successes"], table["n"])
+        table["ci_low"], table["ci_high"] = wilson_interval(table["successes"].to_numpy(float),
+                                                            np.maximum(table["n"].to_numpy(float), 1))
     elif metric.kind == "mean":
         # scipy's t.ppf is stdtrit; calling it directly spares importing scipy.stats
         n = table["n"].to_numpy(float)

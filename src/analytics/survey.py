@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analytics.adherence import wilson_interval
 from analytics.privacy import suppress_small_groups
 
 __all__ = [
@@ -273,16 +274,9 @@ def _wilson(successes: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np
     """Wilson score interval; NaN where there is no one to count or the count exceeds ``n``."""
     successes = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
-    z = _z(confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = successes / n
-        denominator = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denominator
-        half = z / denominator * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    low, high = wilson_interval(successes, n, confidence=confidence)
     invalid = ~(n > 0) | ~(successes >= 0) | (successes > n)
-    low = np.where(invalid, np.nan, np.clip(centre - half, 0, 1))
-    high = np.where(invalid, np.nan, np.clip(centre + half, 0, 1))
-    return low, high
+    return np.where(invalid, np.nan, low), np.where(invalid, np.nan, high)
 
 
 def _welch(
