@@ -42,7 +42,7 @@ def test_scanning_and_theming_in_small_batches_gives_what_one_batch_gives(sample
                                       check_exact=True, obj=table)
 
 
-def test_survey_figures_reused_after_new_posts_equal_computed_ones(sample_warehouse, tmp_path):
+def test_survey_figures_reused_after_new_posts_equal_computed_ones(sample_warehouse, tmp_path, monkeypatch):
     target = tmp_path / "copy.duckdb"
     shutil.copyfile(sample_warehouse, target)
     posts = tmp_path / "monitoring_new.csv"
@@ -53,11 +53,8 @@ def test_survey_figures_reused_after_new_posts_equal_computed_ones(sample_wareho
     assert result.rows_loaded == 1
     calls = []
     original = metrics._survey
-    metrics._survey = lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs)
-    try:
-        build.build(warehouse_file=target)
-    finally:
-        metrics._survey = original
+    monkeypatch.setattr(metrics, "_survey", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
+    build.build(warehouse_file=target)
     assert calls == [], "the survey inputs did not change: their figures are reused"
     published = _table(target, "SELECT * FROM quarterly_metrics")
     con = duckdb.connect(str(target), read_only=True)
