@@ -23,10 +23,13 @@ import pandas as pd
 
 from analytics import __version__, config, schemas, sources, warehouse
 from analytics.codebook import Codebook, load_codebook
-from analytics.privacy import Scrubber, Vault, key_fingerprint, load_key, normalise_handle, pseudonym
+from analytics.privacy import Scrubber, ScrubHelper, Vault, key_fingerprint, load_key, normalise_handle, pseudonym
 from analytics.sources.base import Parsed, ReadContext, Reject, SourceError, platform_id
 
 __all__ = ["FileResult", "IngestError", "ingest_paths", "post_uid_from_content", "quarter_wave"]
+
+#: Inputs this large (bytes, all files together) get a second process to scrub with, on a machine with two cores.
+HELPER_MIN_BYTES = 32 << 20
 
 #: Test-only: pause (sleep) after loading this many rows of a file, so a test can SIGKILL mid-file.
 PAUSE_ENV = "POLICY_PULSE_TEST_PAUSE_AFTER_ROWS"
@@ -61,6 +64,7 @@ class _Context:
     scrubber: Scrubber
     handles: dict[str, str]
     codebook: Codebook
+    helper: ScrubHelper | None = None
     #: the vault content the scrubber was built from (building it takes a second with a big roster)
     identities: str = ""
 
@@ -117,10 +121,13 @@ def ingest_paths(
     if dry_run:
         warehouse.ensure_schema(con)
         con.execute("SET TimeZone = 'UTC'")
+    helper = None
+    if (os.cpu_count() or 1) > 1 and sum(p.stat().st_size for _, p, *_ in detected) >= HELPER_MIN_BYTES:
+        helper = ScrubHelper().start()  # now, while this process is small, and warm by the time it is needed
     try:
         _check_key(con, key)
         vault = Vault.for_warehouse(target, key)
-        context = _Context(key, settings, vault, con, Scrubber(), {}, load_codebook())
+        context = _Context(key, settings, vault, con, Scrubber(), {}, load_codebook(), helper)
         _refresh_identities(context)
         for _order, path, fmt, read, error in detected:
             result = FileResult(path=path, sha256=_sha256(path), format=fmt)
@@ -133,6 +140,8 @@ def ingest_paths(
                 progress(result)
     finally:
         con.close()
+        if helper is not None:
+            helper.close()
     return results
 
 
@@ -154,6 +163,7 @@ def _refresh_identities(context: _Context) -> None:
     if identities == context.identities:
         return
     context.scrubber = context.vault.scrubber(keep_domains=context.settings.organisation_domains)
+    context.scrubber.helper = context.helper
     context.handles = context.vault.handle_index()
     context.identities = identities
 
