@@ -263,9 +263,11 @@ def _hint_pattern() -> str:
     return f"[{_re2_class(invisible)}\\x{{{_TABLE_END:x}}}-\\x{{10ffff}}]|{email}|{phone}"
 
 
-def _word_pattern(values: Iterable[str]) -> str | None:
+def _word_pattern(values: Iterable[str], *, either_case: bool = False) -> str | None:
     """An RE2 pattern found, in every text with its ASCII letters lower-cased, wherever one of ``values``
     could match ignoring case, unless :func:`_hint_pattern` finds the text; ``None`` when no such pattern exists.
+    With ``either_case`` the pattern finds the same in the texts as they are (each ASCII letter as a class of
+    its two cases): no lower-casing pass over every text.
 
     Every pattern built from ``values`` bounds them by non-word characters, so a match holds each word of
     a value as a whole word of the text, with non-word characters between them: the pattern looks for the
@@ -276,6 +278,8 @@ def _word_pattern(values: Iterable[str]) -> str | None:
 
     >>> _word_pattern(["ada lee", "@lee_a"])
     '(?:^|[^a-z0-9_])(?:ada[^a-z0-9_]+lee|lee_a)(?:[^a-z0-9_]|$)'
+    >>> _word_pattern(["ab c"], either_case=True)
+    '(?:^|[^a-zA-Z0-9_])[aA][bB][^a-zA-Z0-9_]+[cC](?:[^a-zA-Z0-9_]|$)'
     """
     values = list(values)
     characters = {char for value in values for char in value}
@@ -293,8 +297,17 @@ def _word_pattern(values: Iterable[str]) -> str | None:
         heads.add("\0".join(words[:2]))
     if not heads:
         return "^$"  # no values: an empty text is scrubbed in full (so cheap)
-    words = _alternation(heads, lambda c: _NOT_ASCII_WORD + "+" if c == "\0" else re.escape(c))
-    found = f"(?:^|{_NOT_ASCII_WORD}){words}(?:{_NOT_ASCII_WORD}|$)"
+    not_word = "[^a-zA-Z0-9_]" if either_case else _NOT_ASCII_WORD
+
+    def atom(char: str) -> str:
+        if char == "\0":
+            return not_word + "+"
+        if either_case and char.isascii() and char.isalpha():
+            return f"[{char.lower()}{char.upper()}]"
+        return re.escape(char)
+
+    words = _alternation(heads, atom)
+    found = f"(?:^|{not_word}){words}(?:{not_word}|$)"
     others = {ord(p) for paired in pairs.values() for p in paired if not p.isascii()}
     return f"[{_re2_class(others)}]|{found}" if others else found
 
@@ -407,7 +420,7 @@ class Scrubber:
             re.compile(rf"(?<![\w+])(?:{contacts})(?!\w)", re.IGNORECASE) if self._contacts else None
         )
         self._prefilter = _ascii_prefilter([*self._by_value, *donor_values, *self._contacts])
-        self._words = _word_pattern([*self._by_value, *donor_values, *self._contacts])
+        self._words = _word_pattern([*self._by_value, *donor_values, *self._contacts], either_case=True)
 
     def scrub(self, text: str | None) -> str | None:
         """Redact one text; ``None`` stays ``None``. Case, punctuation and emoji are kept."""
@@ -485,9 +498,7 @@ class Scrubber:
             with duckdb.connect() as con:
                 con.register("texts", frame)
                 hits = con.execute("SELECT position FROM texts WHERE regexp_matches(text, $hint) OR "
-                                   "regexp_matches(translate(text, $upper, $lower), $words)",
-                                   {"hint": _hint_pattern(), "words": self._words,
-                                    "upper": string.ascii_uppercase, "lower": string.ascii_lowercase}
+                                   "regexp_matches(text, $words)", {"hint": _hint_pattern(), "words": self._words}
                                    ).fetchnumpy()["position"]
         except (duckdb.Error, UnicodeError, ValueError):
             return changeable  # text DuckDB cannot take after all: scrub it all the slow way

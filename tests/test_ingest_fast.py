@@ -1,0 +1,161 @@
+"""Ingest's fast paths give exactly what the plain paths give: the RE2 word screen that reads texts as they
+are (no lower-casing pass) finds the same texts as the one on lower-cased texts, a helper process scrubs
+like this one (also when it fails), and a whole ingest with the helper loads the same tables."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analytics import config, ingest, privacy
+from analytics.privacy import Identity, Scrubber, ScrubHelper
+
+HOSTILE_FILES = Path(__file__).resolve().parent / "hostile" / "files"
+
+#: Word characters, separators, disguises, every kind of case pair (ASCII, Kelvin and long s onto ASCII,
+#: dotted/dotless i, accented letters), digits of several scripts, emoji.
+_ALPHABET = (string.ascii_letters + string.digits + " .,:;!?@#/+-()_'\n\t" + "\u00a0\u200b\u202e\u00ad\ufeff"
+             + "ſKıİéÉßẞæÆøØ" + "٠١٢٣" + "😀🎉—…’")
+_VALUES = ["ada lee", "@adalee", "/adalee", "ada.lee@rt.org", "åsa strøm", "zoë keßler", "kim sung", "ſam iſ",
+           "İlker", "o'neil", "x_y-z", "jane donor", "+44 20 7946 0958"]
+
+
+def _disguised(value: str) -> list[str]:
+    return [value, value.upper(), value.title(), value.replace(" ", "\u00a0"), value.replace("k", "\u212a"),
+            value.replace("s", "\u017f"), value.replace("i", "\u0130"), value.replace("e", "\u00c9"),
+            f"x{value}y", f"({value})", f"{value}_", f"1{value}"]
+
+
+def _screen(texts: list[str], values: list[str], *, either_case: bool) -> np.ndarray:
+    """Which texts the word pattern finds: on the texts as they are, or with their ASCII letters lower-cased."""
+    pattern = privacy._word_pattern(values, either_case=either_case)
+    frame = pd.DataFrame({"position": np.arange(len(texts)), "text": np.asarray(texts, dtype=object)})
+    with duckdb.connect() as con:
+        con.register("texts", frame)
+        subject = "text" if either_case else "translate(text, $upper, $lower)"
+        parameters = {"words": pattern} | ({} if either_case else {"upper": string.ascii_uppercase,
+                                                                    "lower": string.ascii_lowercase})
+        hits = con.execute(f"SELECT position FROM texts WHERE regexp_matches({subject}, $words)",
+                           parameters).fetchnumpy()["position"]
+    found = np.zeros(len(texts), dtype=bool)
+    found[hits.astype(np.int64)] = True
+    return found
+
+
+def _hostile_lines() -> list[str]:
+    lines = []
+    for path in sorted(HOSTILE_FILES.iterdir()):
+        data = path.read_bytes()
+        for encoding in ("utf-8", "utf-16", "cp1252"):
+            try:
+                lines += data.decode(encoding).splitlines()
+                break
+            except UnicodeDecodeError:
+                continue
+    # a lone surrogate cannot go to DuckDB (the scrubber keeps such texts off the batch path)
+    return [line for line in lines if not privacy._SURROGATE_RE.search(line)]
+
+
+def test_either_case_screen_finds_what_the_lower_cased_screen_finds_on_disguises_and_hostile_text():
+    texts = [f"{before}{shown}{after}" for value in _VALUES for shown in _disguised(value)
+             for before, after in (("", ""), ("hi ", "!"), ("https://x.com/", "/status/1"), ("«", "»"))]
+    texts += _hostile_lines()
+    assert len(texts) > 800
+    found = _screen(texts, _VALUES, either_case=True)
+    assert found.any() and not found.all()
+    assert (found == _screen(texts, _VALUES, either_case=False)).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.text(st.sampled_from(_ALPHABET), max_size=60), min_size=1, max_size=40),
+       values=st.lists(st.text(st.sampled_from(_ALPHABET), min_size=1, max_size=12), min_size=1, max_size=6))
+def test_either_case_screen_finds_what_the_lower_cased_screen_finds_on_random_text(texts, values):
+    if privacy._word_pattern(values) is None:
+        assert privacy._word_pattern(values, either_case=True) is None
+        return
+    mixed = texts + [t[:3] + v.upper() + t[3:] for t, v in zip(texts, values * len(texts), strict=False)]
+    assert (_screen(mixed, values, either_case=True) == _screen(mixed, values, either_case=False)).all()
+
+
+def _scrubber(names=("Ada Lee", "Åsa Strøm")) -> Scrubber:
+    return Scrubber([Identity("ab" * 32, names=names, emails=("ada.lee@rt.org",),
+                              handles=("@adalee", "@ada@mastodon.social"))],
+                    donors=["Jane Donor", "Zoë Keßler"], keep_domains=["rt.org"],
+                    donor_contacts=[("jd@mail.com", "[EMAIL]")])
+
+
+def _texts() -> list[str]:
+    texts = [f"{a} {shown} {b}" for value in ["Ada Lee", "@adalee", "Jane Donor", "Åsa Strøm", "ada.lee@rt.org"]
+             for shown in _disguised(value) for a, b in (("hi", "✓"), ("https://x.com/", "/status/9"))]
+    texts += ["call +44 20 7946 0958", "info@rt.org", "x@y.com", "plain text ✓", "", " ", "lone \ud800 ✓"]
+    texts += _hostile_lines()
+    return list(dict.fromkeys(texts))
+
+
+@pytest.fixture
+def helper_always(monkeypatch):
+    monkeypatch.setattr(privacy, "_BATCH_MIN", 1)
+    monkeypatch.setattr(privacy, "_HELPER_MIN", 2)
+
+
+def test_the_helper_scrubs_exactly_as_this_process_and_follows_a_new_roster(helper_always):
+    texts = _texts()
+    first, second = _scrubber(), _scrubber(names=("Ada Lee", "Bo Chen"))
+    with ScrubHelper().start() as helper:
+        for scrubber in (first, second, first):  # a changed scrubber reaches the helper, and back again
+            alone = scrubber.scrub_many(texts)
+            scrubber.helper = helper
+            shared = scrubber.scrub_many(texts)
+            scrubber.helper = None
+            assert shared == alone == [scrubber.scrub(t) for t in texts]
+        assert helper._process is not None and helper._process.poll() is None  # it did the work, still alive
+    assert helper._process is None
+
+
+def test_a_helper_that_dies_leaves_the_results_unchanged(helper_always):
+    texts = _texts()
+    scrubber = _scrubber()
+    expected = [scrubber.scrub(t) for t in texts]
+    helper = ScrubHelper().start()
+    helper._process.kill()
+    helper._process.wait()
+    scrubber.helper = helper
+    assert scrubber.scrub_many(texts) == expected  # the write fails: this process scrubs everything
+    assert scrubber.scrub_many(texts) == expected  # a fresh helper is started for the next batch
+    helper.close()
+
+
+def _tables(path: Path) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        return {name: con.execute(f"SELECT * FROM {name} ORDER BY rowid").fetchdf()
+                .drop(columns=["started_at", "finished_at"], errors="ignore") for name in names}
+
+
+def test_ingest_with_the_helper_loads_exactly_what_ingest_without_it_loads(tmp_path, monkeypatch):
+    monkeypatch.setenv("POLICY_PULSE_KEY", "test-key-not-secret")
+    # the identities, and the exports with most text to scrub
+    files = [config.SAMPLE_DIR / name for name in ("roster.csv", "donors_private.csv", "monitoring_posts.csv",
+                                                   "audience_comments.csv", "incidents.csv")]
+    monkeypatch.setattr(ingest, "HELPER_MIN_BYTES", 1 << 60)
+    plain = ingest.ingest_paths(files, warehouse_file=tmp_path / "plain.duckdb")
+    monkeypatch.setattr(ingest, "HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(privacy, "_HELPER_MIN", 50)
+    started = []
+    monkeypatch.setattr(ScrubHelper, "submit", lambda self, *a, _submit=ScrubHelper.submit: (
+        started.append(1), _submit(self, *a))[1])
+    fast = ingest.ingest_paths(files, warehouse_file=tmp_path / "fast.duckdb")
+    assert started, "the helper was never used"
+    assert [(r.path, r.status, r.rows_loaded, r.rows_rejected) for r in plain] == \
+        [(r.path, r.status, r.rows_loaded, r.rows_rejected) for r in fast]
+    before, after = _tables(tmp_path / "plain.duckdb"), _tables(tmp_path / "fast.duckdb")
+    assert before.keys() == after.keys() and sum(len(t) for t in before.values()) > 5000
+    for name, table in before.items():
+        pd.testing.assert_frame_equal(table, after[name], obj=name)
