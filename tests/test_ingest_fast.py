@@ -111,6 +111,8 @@ def test_the_helper_scrubs_exactly_as_this_process_and_follows_a_new_roster(help
     with ScrubHelper().start() as helper:
         for scrubber in (first, second, first):  # a changed scrubber reaches the helper, and back again
             alone = scrubber.scrub_many(texts)
+            helper.prepare(scrubber)  # its answer is passed over, not taken for the batch's
+            helper.prepare(scrubber)  # (once is enough)
             scrubber.helper = helper
             shared = scrubber.scrub_many(texts)
             scrubber.helper = None

@@ -164,6 +164,8 @@ def _refresh_identities(context: _Context) -> None:
         return
     context.scrubber = context.vault.scrubber(keep_domains=context.settings.organisation_domains)
     context.scrubber.helper = context.helper
+    if context.helper is not None:
+        context.helper.prepare(context.scrubber)
     context.handles = context.vault.handle_index()
     context.identities = identities
 

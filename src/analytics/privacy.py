@@ -463,7 +463,9 @@ class Scrubber:
         """
         changeable = np.flatnonzero(self._changeable(texts))
         out = list(texts)
-        theirs = changeable[len(changeable) // 2:] if len(changeable) >= _HELPER_MIN else changeable[:0]
+        # this process also splits, sends and gathers: the helper takes a little more than half
+        share = int(len(changeable) * _HELPER_SHARE) if len(changeable) >= _HELPER_MIN else 0
+        theirs = changeable[len(changeable) - share:]
         collect = self.helper.submit(self, [texts[i] for i in theirs]) if self.helper and len(theirs) else None
         mine = changeable if collect is None else changeable[: len(changeable) - len(theirs)]
         for i in mine.tolist():
@@ -526,6 +528,8 @@ class Scrubber:
 
 #: A batch of :meth:`Scrubber.scrub_many` with this many texts to scrub one by one shares them with the helper.
 _HELPER_MIN = 20000
+#: The helper's part of such a batch.
+_HELPER_SHARE = 0.55
 
 
 class ScrubHelper:
@@ -541,6 +545,7 @@ class ScrubHelper:
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
         self._state: bytes | None = None  # the scrubber the helper holds
+        self._unread = 0  # answers to requests nobody waits for (see prepare)
 
     def start(self) -> ScrubHelper:
         if self._process is None:
@@ -551,6 +556,13 @@ class ScrubHelper:
                 [sys.executable, "-c", "from analytics.privacy import _serve_helper; _serve_helper()"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         return self
+
+    def prepare(self, scrubber: Scrubber) -> None:
+        """Have the helper build ``scrubber`` now (a second with a big roster), not when a batch waits for it."""
+        if self._process is not None and scrubber._state() != self._state:
+            self.submit(scrubber, [])
+            if self._process is not None:  # sent (a failed send closed the helper)
+                self._unread += 1
 
     def submit(self, scrubber: Scrubber, texts: list[str]):
         """Send ``texts`` to be scrubbed by ``scrubber``'s rules; returns a function that waits for the
@@ -571,9 +583,13 @@ class ScrubHelper:
         def collect() -> list[str] | None:
             try:
                 assert self._process is not None and self._process.stdout is not None
-                size = int.from_bytes(self._process.stdout.read(8), "little")
-                answer = pickle.loads(self._process.stdout.read(size)) if size else None
-            except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+                while True:
+                    size = int.from_bytes(self._process.stdout.read(8), "little")
+                    answer = pickle.loads(self._process.stdout.read(size)) if size else None
+                    if not self._unread:
+                        break
+                    self._unread -= 1
+            except (OSError, ValueError, EOFError, pickle.UnpicklingError, AssertionError):
                 answer = None
             if not isinstance(answer, list) or len(answer) != len(texts):
                 self.close()
@@ -583,7 +599,7 @@ class ScrubHelper:
         return collect
 
     def close(self) -> None:
-        process, self._process, self._state = self._process, None, None
+        process, self._process, self._state, self._unread = self._process, None, None, 0
         if process is not None:
             for stream in (process.stdin, process.stdout):
                 if stream is not None:
