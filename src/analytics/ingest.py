@@ -31,6 +31,10 @@ __all__ = ["FileResult", "IngestError", "ingest_paths", "post_uid_from_content",
 #: Inputs this large (bytes, all files together) get a second process to scrub with, on a machine with two cores.
 HELPER_MIN_BYTES = 32 << 20
 
+#: With a helper process, files up to this size are read by it ahead of their turn (a bigger one is read here:
+#: sending its rows back would cost what reading them costs).
+PREFETCH_MAX_BYTES = 16 << 20
+
 #: Test-only: pause (sleep) after loading this many rows of a file, so a test can SIGKILL mid-file.
 PAUSE_ENV = "POLICY_PULSE_TEST_PAUSE_AFTER_ROWS"
 
@@ -65,6 +69,8 @@ class _Context:
     handles: dict[str, str]
     codebook: Codebook
     helper: ScrubHelper | None = None
+    #: file -> a function waiting for the helper's reading of it (``None``: read it here)
+    prefetched: dict[Path, Callable[[], object]] = field(default_factory=dict)
     #: the vault content the scrubber was built from (building it takes a second with a big roster)
     identities: str = ""
 
@@ -128,6 +134,10 @@ def ingest_paths(
         _check_key(con, key)
         vault = Vault.for_warehouse(target, key)
         context = _Context(key, settings, vault, con, Scrubber(), {}, load_codebook(), helper)
+        if helper is not None:
+            for _order, path, _fmt, read, _error in detected:
+                if read is not None and path.stat().st_size <= PREFETCH_MAX_BYTES:
+                    context.prefetched[path] = helper.call(read, path, _read_context(context))
         _refresh_identities(context)
         for _order, path, fmt, read, error in detected:
             result = FileResult(path=path, sha256=_sha256(path), format=fmt)
@@ -170,17 +180,24 @@ def _refresh_identities(context: _Context) -> None:
     context.identities = identities
 
 
+def _read_context(context: _Context) -> ReadContext:
+    return ReadContext(timezone=context.settings.timezone, dayfirst=context.settings.dayfirst,
+                       codebook=context.codebook)
+
+
 def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_run: bool) -> None:
     con = context.con
+    prefetched = context.prefetched.pop(result.path, None)
     already = con.execute("SELECT count(*) FROM ingest_log WHERE file_sha256 = ?", [result.sha256]).fetchone()[0]
     if already:
         result.status, result.message = "skipped", "these exact bytes were loaded before"
         return
     started = datetime.now(UTC)
-    read_context = ReadContext(timezone=context.settings.timezone, dayfirst=context.settings.dayfirst,
-                               codebook=context.codebook)
     try:
-        parsed: Parsed = read(result.path, read_context)
+        # the helper's reading if it has one; a file it could not read is read here (and fails here the same way)
+        parsed = prefetched() if prefetched is not None else None
+        if not isinstance(parsed, Parsed):
+            parsed = read(result.path, _read_context(context))
     except SourceError as error:
         result.status, result.message = "failed", str(error)
         return

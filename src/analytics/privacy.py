@@ -23,7 +23,8 @@ import secrets
 import string
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -533,64 +534,88 @@ _HELPER_SHARE = 0.55
 
 
 class ScrubHelper:
-    """A second Python process that scrubs half of each large batch while this one scrubs the other half.
+    """A second Python process that scrubs part of each large batch while this one scrubs the rest, and
+    can run other work ahead of need (:meth:`call`, e.g. reading the next export files).
 
-    Scrubbing is pure Python (one core); a big export's texts are split in two and the halves scrubbed
+    Scrubbing is pure Python (one core); a big export's texts are split in two and the parts scrubbed
     at once, with the very same code, so the results are exactly those of one process. The helper is a
     fresh interpreter (not a fork: a fork of a large process doubles the memory the process tree shows),
-    started by :meth:`start` ahead of need; the clear identities reach it through a pipe only. Should it
-    fail, :meth:`submit`'s result gives ``None`` and the caller scrubs that half itself.
+    started by :meth:`start` ahead of need; the clear identities reach it through a pipe only. Requests
+    are served in the order sent; a thread here collects the answers as they come. Should the helper fail,
+    the waiting function gives ``None`` and the caller does that work itself.
     """
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
         self._state: bytes | None = None  # the scrubber the helper holds
-        self._unread = 0  # answers to requests nobody waits for (see prepare)
+        self._answers: dict[int, bytes | None] = {}
+        self._arrived = threading.Condition()
+        self._next_key = 0
 
     def start(self) -> ScrubHelper:
         if self._process is None:
             package_root = str(Path(__file__).resolve().parents[1])
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(
                 [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]))
-            self._process = subprocess.Popen(
+            process = subprocess.Popen(
                 [sys.executable, "-c", "from analytics.privacy import _serve_helper; _serve_helper()"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            self._process, self._state, self._answers = process, None, {}
+            threading.Thread(target=self._collect, args=(process, self._answers), daemon=True).start()
         return self
+
+    def _collect(self, process: subprocess.Popen[bytes], answers: dict[int, bytes | None]) -> None:
+        """Read every answer as it comes (the helper never waits for this process to listen)."""
+        assert process.stdout is not None
+        while len(header := process.stdout.read(16)) == 16:
+            size, key = int.from_bytes(header[:8], "little"), int.from_bytes(header[8:], "little")
+            body = process.stdout.read(size)
+            with self._arrived:
+                answers[key] = body if len(body) == size else None
+                self._arrived.notify_all()
+        with self._arrived:
+            answers[-1] = None  # the end: nothing more will come
+            self._arrived.notify_all()
+
+    def _send(self, request: tuple) -> Callable[[], object | None]:
+        """Send a request; returns a function that waits for its answer (``None`` when the helper failed)."""
+        try:
+            self.start()
+            process, answers = self._process, self._answers
+            assert process is not None and process.stdin is not None
+            key, self._next_key = self._next_key, self._next_key + 1
+            message = pickle.dumps((key, *request), protocol=pickle.HIGHEST_PROTOCOL)
+            process.stdin.write(len(message).to_bytes(8, "little") + message)
+            process.stdin.flush()
+        except (OSError, ValueError, TypeError, AttributeError, pickle.PicklingError):
+            self.close()
+            return lambda: None
+
+        def wait() -> object | None:
+            with self._arrived:
+                self._arrived.wait_for(lambda: key in answers or -1 in answers)
+                body = answers.pop(key, None)
+            try:
+                return None if body is None else pickle.loads(body)
+            except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+                return None
+
+        return wait
 
     def prepare(self, scrubber: Scrubber) -> None:
         """Have the helper build ``scrubber`` now (a second with a big roster), not when a batch waits for it."""
         if self._process is not None and scrubber._state() != self._state:
             self.submit(scrubber, [])
-            if self._process is not None:  # sent (a failed send closed the helper)
-                self._unread += 1
 
-    def submit(self, scrubber: Scrubber, texts: list[str]):
+    def submit(self, scrubber: Scrubber, texts: list[str]) -> Callable[[], list[str] | None]:
         """Send ``texts`` to be scrubbed by ``scrubber``'s rules; returns a function that waits for the
         scrubbed texts (``None`` if the helper failed)."""
-        try:
-            self.start()
-            state = scrubber._state()
-            request = pickle.dumps((state if state != self._state else None, texts),
-                                   protocol=pickle.HIGHEST_PROTOCOL)
-            assert self._process is not None and self._process.stdin is not None
-            self._process.stdin.write(len(request).to_bytes(8, "little") + request)
-            self._process.stdin.flush()
-            self._state = state
-        except (OSError, ValueError):
-            self.close()
-            return lambda: None
+        state = scrubber._state()
+        wait = self._send(("scrub", state if state != self._state else None, texts))
+        self._state = state if self._process is not None else None
 
         def collect() -> list[str] | None:
-            try:
-                assert self._process is not None and self._process.stdout is not None
-                while True:
-                    size = int.from_bytes(self._process.stdout.read(8), "little")
-                    answer = pickle.loads(self._process.stdout.read(size)) if size else None
-                    if not self._unread:
-                        break
-                    self._unread -= 1
-            except (OSError, ValueError, EOFError, pickle.UnpicklingError, AssertionError):
-                answer = None
+            answer = wait()
             if not isinstance(answer, list) or len(answer) != len(texts):
                 self.close()
                 return None
@@ -598,8 +623,14 @@ class ScrubHelper:
 
         return collect
 
+    def call(self, function: Callable, *args: object) -> Callable[[], object | None]:
+        """Run ``function(*args)`` in the helper (a module-level function; arguments and result pickled);
+        returns a function that waits for the result: ``None`` if it raised or the helper failed, so the
+        caller runs it itself and meets the same error there."""
+        return self._send(("call", function, args))
+
     def close(self) -> None:
-        process, self._process, self._state, self._unread = self._process, None, None, 0
+        process, self._process, self._state = self._process, None, None
         if process is not None:
             for stream in (process.stdin, process.stdout):
                 if stream is not None:
@@ -619,20 +650,29 @@ class ScrubHelper:
 
 
 def _serve_helper() -> None:
-    """The helper's loop: read a request (scrubber state or ``None`` for the last one, texts), answer the
-    scrubbed texts; stop at the end of input. Nothing else may write to the answer stream."""
+    """The helper's loop: answer each request in turn (scrub texts with the scrubber whose state came last,
+    or call a function); stop at the end of input. Nothing else may write to the answer stream."""
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr, not into the answers
     requests = sys.stdin.buffer
     scrubber: Scrubber | None = None
     while len(header := requests.read(8)) == 8:
-        state, texts = pickle.loads(requests.read(int.from_bytes(header, "little")))
-        if state is not None:
-            identities, donors, keep_domains, contacts = pickle.loads(state)
-            scrubber = Scrubber(identities, donors=donors, keep_domains=keep_domains, donor_contacts=contacts)
-        assert scrubber is not None
-        answer = pickle.dumps([scrubber.scrub(text) for text in texts], protocol=pickle.HIGHEST_PROTOCOL)
-        answers.write(len(answer).to_bytes(8, "little") + answer)
+        key, kind, *request = pickle.loads(requests.read(int.from_bytes(header, "little")))
+        try:
+            if kind == "scrub":
+                state, texts = request
+                if state is not None:
+                    identities, donors, keep_domains, contacts = pickle.loads(state)
+                    scrubber = Scrubber(identities, donors=donors, keep_domains=keep_domains,
+                                        donor_contacts=contacts)
+                assert scrubber is not None
+                answer = pickle.dumps([scrubber.scrub(text) for text in texts], protocol=pickle.HIGHEST_PROTOCOL)
+            else:
+                function, args = request
+                answer = pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # the caller does this work itself, and meets the error there
+            answer = pickle.dumps(None)
+        answers.write(len(answer).to_bytes(8, "little") + key.to_bytes(8, "little") + answer)
         answers.flush()
 
 
