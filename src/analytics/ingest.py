@@ -34,6 +34,8 @@ HELPER_MIN_BYTES = 32 << 20
 #: With a helper process, files up to this size are read by it ahead of their turn (a bigger one is read here:
 #: sending its rows back would cost what reading them costs).
 PREFETCH_MAX_BYTES = 16 << 20
+#: How many files the helper is asked to read ahead.
+READ_AHEAD = 4
 
 #: Test-only: pause (sleep) after loading this many rows of a file, so a test can SIGKILL mid-file.
 PAUSE_ENV = "POLICY_PULSE_TEST_PAUSE_AFTER_ROWS"
@@ -114,32 +116,32 @@ def ingest_paths(
     target = config.warehouse_path(warehouse_file)
     key = load_key()
     files = _expand(paths)
-    detected: list[tuple[int, Path, str, object | None, str]] = []
+    helper = None
+    if (os.cpu_count() or 1) > 1 and sum(p.stat().st_size for p in files) >= HELPER_MIN_BYTES:
+        helper = ScrubHelper().start()  # now, while this process is small, and warm by the time it is needed
+    try:
+        detected = _detect(files)
+        con = warehouse.connect(target) if not dry_run else duckdb.connect()
+    except BaseException:
+        if helper is not None:
+            helper.close()
+        raise
     results: list[FileResult] = []
-    for path in files:
-        try:
-            fmt, read = sources.detect(path)
-            detected.append((sources.load_order(fmt), path, fmt, read, ""))
-        except (SourceError, OSError) as error:
-            detected.append((-1, path, "", None, str(error)))
-    detected.sort(key=lambda item: (item[0], str(item[1])))
-    con = warehouse.connect(target) if not dry_run else duckdb.connect()
     if dry_run:
         warehouse.ensure_schema(con)
         con.execute("SET TimeZone = 'UTC'")
-    helper = None
-    if (os.cpu_count() or 1) > 1 and sum(p.stat().st_size for _, p, *_ in detected) >= HELPER_MIN_BYTES:
-        helper = ScrubHelper().start()  # now, while this process is small, and warm by the time it is needed
     try:
         _check_key(con, key)
         vault = Vault.for_warehouse(target, key)
         context = _Context(key, settings, vault, con, Scrubber(), {}, load_codebook(), helper)
-        if helper is not None:
-            for _order, path, _fmt, read, _error in detected:
-                if read is not None and path.stat().st_size <= PREFETCH_MAX_BYTES:
-                    context.prefetched[path] = helper.call(read, path, _read_context(context))
+        ahead = [(path, read) for _order, path, _fmt, read, _error in detected
+                 if helper is not None and read is not None and path.stat().st_size <= PREFETCH_MAX_BYTES]
         _refresh_identities(context)
         for _order, path, fmt, read, error in detected:
+            # a few files ahead only: should this process overtake the helper, little of its reading is wasted
+            while ahead and len(context.prefetched) < READ_AHEAD and helper is not None:
+                following, reader = ahead.pop(0)
+                context.prefetched[following] = helper.call(reader, following, _read_context(context))
             result = FileResult(path=path, sha256=_sha256(path), format=fmt)
             if read is None:
                 result.status, result.message = "failed", error
@@ -153,6 +155,19 @@ def ingest_paths(
         if helper is not None:
             helper.close()
     return results
+
+
+def _detect(files: list[Path]) -> list[tuple[int, Path, str, object | None, str]]:
+    """Each file's load position, path, format, reader and error (why it has no reader), in load order."""
+    detected: list[tuple[int, Path, str, object | None, str]] = []
+    for path in files:
+        try:
+            fmt, read = sources.detect(path)
+            detected.append((sources.load_order(fmt), path, fmt, read, ""))
+        except (SourceError, OSError) as error:
+            detected.append((-1, path, "", None, str(error)))
+    detected.sort(key=lambda item: (item[0], str(item[1])))
+    return detected
 
 
 def _check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
@@ -195,7 +210,7 @@ def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_ru
     started = datetime.now(UTC)
     try:
         # the helper's reading if it has one; a file it could not read is read here (and fails here the same way)
-        parsed = prefetched() if prefetched is not None else None
+        parsed = prefetched(begun_only=True) if prefetched is not None else None
         if not isinstance(parsed, Parsed):
             parsed = read(result.path, _read_context(context))
     except SourceError as error:

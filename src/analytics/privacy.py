@@ -531,6 +531,8 @@ class Scrubber:
 _HELPER_MIN = 20000
 #: The helper's part of such a batch.
 _HELPER_SHARE = 0.55
+#: Flags a helper's notice that it has begun a call (not an answer).
+_BEGUN = 1 << 63
 
 
 class ScrubHelper:
@@ -549,6 +551,7 @@ class ScrubHelper:
         self._process: subprocess.Popen[bytes] | None = None
         self._state: bytes | None = None  # the scrubber the helper holds
         self._answers: dict[int, bytes | None] = {}
+        self._begun: set[int] = set()  # calls the helper has started on
         self._arrived = threading.Condition()
         self._next_key = 0
 
@@ -560,15 +563,18 @@ class ScrubHelper:
             process = subprocess.Popen(
                 [sys.executable, "-c", "from analytics.privacy import _serve_helper; _serve_helper()"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-            self._process, self._state, self._answers = process, None, {}
-            threading.Thread(target=self._collect, args=(process, self._answers), daemon=True).start()
+            self._process, self._state, self._answers, self._begun = process, None, {}, set()
+            threading.Thread(target=self._collect, args=(process, self._answers, self._begun), daemon=True).start()
         return self
 
-    def _collect(self, process: subprocess.Popen[bytes], answers: dict[int, bytes | None]) -> None:
+    def _collect(self, process: subprocess.Popen[bytes], answers: dict[int, bytes | None], begun: set[int]) -> None:
         """Read every answer as it comes (the helper never waits for this process to listen)."""
         assert process.stdout is not None
         while len(header := process.stdout.read(16)) == 16:
             size, key = int.from_bytes(header[:8], "little"), int.from_bytes(header[8:], "little")
+            if key & _BEGUN:
+                begun.add(key & ~_BEGUN)
+                continue
             body = process.stdout.read(size)
             with self._arrived:
                 answers[key] = body if len(body) == size else None
@@ -577,8 +583,9 @@ class ScrubHelper:
             answers[-1] = None  # the end: nothing more will come
             self._arrived.notify_all()
 
-    def _send(self, request: tuple) -> Callable[[], object | None]:
-        """Send a request; returns a function that waits for its answer (``None`` when the helper failed)."""
+    def _send(self, request: tuple) -> Callable[..., object | None]:
+        """Send a request; returns a function that waits for its answer (``None`` when the helper failed;
+        with ``begun_only``, also when the helper has not started on it yet)."""
         try:
             self.start()
             process, answers = self._process, self._answers
@@ -591,8 +598,12 @@ class ScrubHelper:
             self.close()
             return lambda: None
 
-        def wait() -> object | None:
+        begun = self._begun
+
+        def wait(*, begun_only: bool = False) -> object | None:
             with self._arrived:
+                if begun_only and key not in begun and key not in answers:
+                    return None
                 self._arrived.wait_for(lambda: key in answers or -1 in answers)
                 body = answers.pop(key, None)
             try:
@@ -623,10 +634,11 @@ class ScrubHelper:
 
         return collect
 
-    def call(self, function: Callable, *args: object) -> Callable[[], object | None]:
+    def call(self, function: Callable, *args: object) -> Callable[..., object | None]:
         """Run ``function(*args)`` in the helper (a module-level function; arguments and result pickled);
         returns a function that waits for the result: ``None`` if it raised or the helper failed, so the
-        caller runs it itself and meets the same error there."""
+        caller runs it itself and meets the same error there. Called with ``begun_only=True`` it does not
+        wait for a call the helper has not started (the caller is quicker doing it itself)."""
         return self._send(("call", function, args))
 
     def close(self) -> None:
@@ -669,6 +681,8 @@ def _serve_helper() -> None:
                 answer = pickle.dumps([scrubber.scrub(text) for text in texts], protocol=pickle.HIGHEST_PROTOCOL)
             else:
                 function, args = request
+                answers.write((0).to_bytes(8, "little") + (key | _BEGUN).to_bytes(8, "little"))
+                answers.flush()
                 answer = pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # the caller does this work itself, and meets the error there
             answer = pickle.dumps(None)
