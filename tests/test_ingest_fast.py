@@ -131,8 +131,9 @@ def test_a_helper_that_dies_leaves_the_results_unchanged(helper_always):
     helper._process.wait()
     scrubber.helper = helper
     assert scrubber.scrub_many(texts) == expected  # the write fails: this process scrubs everything
-    assert scrubber.scrub_many(texts) == expected  # a fresh helper is started for the next batch
-    helper.close()
+    assert helper._process is None and helper.call(sorted, [2, 1])() is None  # and is not helped again
+    assert scrubber.scrub_many(texts) == expected
+    assert helper._process is None
 
 
 def _tables(path: Path) -> dict[str, pd.DataFrame]:

@@ -554,6 +554,7 @@ class ScrubHelper:
         self._begun: set[int] = set()  # calls the helper has started on
         self._arrived = threading.Condition()
         self._next_key = 0
+        self._failed = False
 
     def start(self) -> ScrubHelper:
         if self._process is None:
@@ -586,6 +587,8 @@ class ScrubHelper:
     def _send(self, request: tuple) -> Callable[..., object | None]:
         """Send a request; returns a function that waits for its answer (``None`` when the helper failed;
         with ``begun_only``, also when the helper has not started on it yet)."""
+        if self._failed:
+            return lambda **_: None
         try:
             self.start()
             process, answers = self._process, self._answers
@@ -595,8 +598,8 @@ class ScrubHelper:
             process.stdin.write(len(message).to_bytes(8, "little") + message)
             process.stdin.flush()
         except (OSError, ValueError, TypeError, AttributeError, pickle.PicklingError):
-            self.close()
-            return lambda: None
+            self._fail()
+            return lambda **_: None
 
         begun = self._begun
 
@@ -628,7 +631,7 @@ class ScrubHelper:
         def collect() -> list[str] | None:
             answer = wait()
             if not isinstance(answer, list) or len(answer) != len(texts):
-                self.close()
+                self._fail()
                 return None
             return answer
 
@@ -640,6 +643,11 @@ class ScrubHelper:
         caller runs it itself and meets the same error there. Called with ``begun_only=True`` it does not
         wait for a call the helper has not started (the caller is quicker doing it itself)."""
         return self._send(("call", function, args))
+
+    def _fail(self) -> None:
+        """A helper that failed once is not trusted again: this process does all the work from now on."""
+        self._failed = True
+        self.close()
 
     def close(self) -> None:
         process, self._process, self._state = self._process, None, None
