@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -84,6 +84,8 @@ def build(
         summary.steps["amplifications"] = _amplifications(con, settings.timezone, full=full)
         say("monthly metrics")
         summary.steps["monthly + quarterly metrics"] = _monthly_metrics(con, settings, inputs)
+        for done in _DONE_TABLES:
+            _set_state(con, f"done:{done}", _done_print(con, done))
         summary.seconds = time.perf_counter() - started
         con.execute(
             "INSERT INTO build_log VALUES (?, ?, ?, ?)",
@@ -293,9 +295,14 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
     """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
     posts and posts whose text changed; they are left in the temporary table ``_todo`` for
     :func:`_todo_batches`, and their stale rows in ``clear`` are deleted."""
+    posts = "post_state"
+    if _state(con, f"done:{done}") == _done_print(con, done):
+        # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
+        # it was then: only the posts whose row changed since (``_changed``) can lack one
+        posts = "(SELECT * FROM post_state WHERE post_uid IN (SELECT post_uid FROM _changed))"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _todo AS
-            SELECT s.post_uid, s.text_hash FROM post_state s
+            SELECT s.post_uid, s.text_hash FROM {posts} s
             LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
             WHERE d.post_uid IS NULL"""
     )
@@ -304,6 +311,16 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
         for table in clear:
             con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _todo)")
     return count
+
+
+#: The tables :func:`_posts_to_redo` completes: one row per post and text.
+_DONE_TABLES = ("post_scans", "post_themes")
+
+
+def _done_print(con: duckdb.DuckDBPyConnection, done: str) -> str:
+    """Row count and order-free hash of the (post_uid, text_hash) pairs of ``done``."""
+    count, digest = con.execute(f"SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM {done}").fetchone()
+    return f"{count}:{digest}"
 
 
 def _todo_batches(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[pd.DataFrame]:
@@ -473,14 +490,20 @@ def _post_facts(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
 
 
 def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, inputs: dict[str, str]) -> int:
-    """Recompute the period tables when anything they read changed (else they are already right)."""
+    """Keep the period tables equal to a computation over everything: when only posts changed, only the
+    quarters whose months' post inputs changed are computed again (and the amplifier share, suppressed
+    across periods); anything else they read changing computes them whole."""
+    from analytics import metrics
+
     present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     posts_changed = con.execute("SELECT count(*) FROM _dirty").fetchone()[0] > 0
-    fingerprint = "|".join([*inputs.values(), _rules_version(), str(settings.k)])
-    if (not _unchanged(con, "period_metrics", fingerprint) or posts_changed
-            or not {"monthly_metrics", "quarterly_metrics"} <= present):
-        from analytics import metrics
-
+    fingerprint = "|".join([*inputs.values(), _rules_version(), str(settings.k), sentiment.SCORER_VERSION])
+    same = _unchanged(con, "period_metrics", fingerprint)
+    kept = same and {"monthly_metrics", "quarterly_metrics", "period_inputs", "period_groups"} <= present
+    if kept and not posts_changed:
+        return _metric_rows(con)
+    months = metrics._month_inputs(con)
+    if not kept or not _update_periods(con, settings.k, months):
         # survey metrics whose inputs did not change are taken from the last quarterly table
         survey = "|".join([*(inputs[name] for name in ("respondents", "survey_answers", "employees", "codebook",
                                                       "settings")), str(settings.k)])
@@ -489,14 +512,70 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
             survey_rows = con.execute("SELECT * FROM quarterly_metrics WHERE list_contains(?, metric)",
                                       [list(metrics.SURVEY_METRICS)]).df()
         # the quarterly table is suppressed jointly with the monthly one it is the sum of
-        monthly, quarterly = metrics.period_tables(con, k=settings.k, survey_rows=survey_rows)
+        monthly, quarterly, groups = metrics._tables(con, settings.k, survey_rows=survey_rows)
         for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
             con.execute(f"DROP TABLE IF EXISTS {name}")
             con.register("_metrics", table)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM _metrics")
             con.unregister("_metrics")
+        con.execute("CREATE OR REPLACE TABLE period_groups (kind VARCHAR, metric VARCHAR, grouping VARCHAR, "
+                    "period VARCHAR, grp VARCHAR)")
+        _insert(con, "period_groups", _group_rows(groups))
+    con.execute("CREATE OR REPLACE TABLE period_inputs (month DATE, digest VARCHAR)")
+    _insert(con, "period_inputs", pd.DataFrame({"month": pd.Series(list(months), dtype=object),
+                                                "digest": pd.Series(list(months.values()), dtype=object)}))
+    return _metric_rows(con)
+
+
+def _metric_rows(con: duckdb.DuckDBPyConnection) -> int:
     return sum(con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
                for name in ("monthly_metrics", "quarterly_metrics"))
+
+
+def _group_rows(groups: dict) -> pd.DataFrame:
+    rows = [(*key, period, group) for key, pairs in groups.items() for period, group in pairs]
+    return pd.DataFrame(rows, columns=["kind", "metric", "grouping", "period", "grp"], dtype=object)
+
+
+def _update_periods(con: duckdb.DuckDBPyConnection, k: int, months: dict) -> bool:
+    """Compute again the quarters (all their months) whose post inputs (``months``: digest per month)
+    differ from the last build's, and splice them into the period tables. False, having changed nothing,
+    when a piece's groups over all periods changed (they decide zero rows in other periods) or a group
+    is missing (the tables are then computed whole)."""
+    from analytics import metrics
+
+    before = dict(con.execute("SELECT month, digest FROM period_inputs").fetchall())
+    changed = {month for month in set(before) | set(months) if before.get(month) != months.get(month)}
+    if not changed:
+        return True
+    if None in changed:
+        return False
+    quarters = {(month.year, (month.month - 1) // 3) for month in changed}
+    redo = sorted(date(year, 3 * quarter + offset + 1, 1) for year, quarter in quarters for offset in range(3))
+    labels = {f"{month:%Y-%m}" for month in redo} | {f"{year}-Q{quarter + 1}" for year, quarter in quarters}
+    stored: dict = {}
+    for kind, metric, grouping, period, group in con.execute("SELECT * FROM period_groups").fetchall():
+        stored.setdefault((kind, metric, grouping), set()).add((period, group))
+    monthly, quarterly, seen = metrics._tables(con, k, months=redo, groups=stored)
+    kept = {key: {pair for pair in pairs if pair[0] not in labels} for key, pairs in stored.items()}
+    for key, pairs in seen.items():
+        kept.setdefault(key, set()).update(pairs)
+    for key in set(stored) | set(kept):
+        old = {group for _, group in stored.get(key, ())}
+        new = {group for _, group in kept.get(key, ())}
+        if old != new or any(not isinstance(group, str) for group in new):
+            return False
+    survey = list(metrics.SURVEY_METRICS)
+    for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
+        con.execute(f"""DELETE FROM {name} WHERE metric = 'amplifier_share'
+                        OR (list_contains(?, period) AND NOT list_contains(?, metric))""", [sorted(labels), survey])
+        _insert(con, name, table)
+        # the rows in the order a computation over everything gives
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name} "
+                    "ORDER BY metric, department, platform, period")
+    con.execute("DELETE FROM period_groups WHERE list_contains(?, period)", [sorted(labels)])
+    _insert(con, "period_groups", _group_rows(seen))
+    return True
 
 
 # --- the positive side: content themes and amplification ---------------------------------------------------
