@@ -491,8 +491,8 @@ def _post_facts(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
 
 def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, inputs: dict[str, str]) -> int:
     """Keep the period tables equal to a computation over everything: when only posts changed, only the
-    quarters whose months' post inputs changed are computed again (and the amplifier share, suppressed
-    across periods); anything else they read changing computes them whole."""
+    quarters whose months' post inputs changed are computed again, and of them only the metrics whose
+    inputs changed; anything else they read changing computes them whole."""
     from analytics import metrics
 
     present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
@@ -503,7 +503,10 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
     if kept and not posts_changed:
         return _metric_rows(con)
     months = metrics._month_inputs(con)
-    if not kept or not _update_periods(con, settings.k, months):
+    amplifiers = con.execute("""SELECT count(*), bit_xor(hash(author_key, month))
+                                FROM (SELECT DISTINCT author_key, month FROM amplifications)""").fetchone()
+    amplifiers_same = _unchanged(con, "amplifier_share", str(amplifiers))
+    if not kept or not _update_periods(con, settings.k, months, amplifiers_same):
         # survey metrics whose inputs did not change are taken from the last quarterly table
         survey = "|".join([*(inputs[name] for name in ("respondents", "survey_answers", "employees", "codebook",
                                                       "settings")), str(settings.k)])
@@ -521,9 +524,9 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
         con.execute("CREATE OR REPLACE TABLE period_groups (kind VARCHAR, metric VARCHAR, grouping VARCHAR, "
                     "period VARCHAR, grp VARCHAR)")
         _insert(con, "period_groups", _group_rows(groups))
-    con.execute("CREATE OR REPLACE TABLE period_inputs (month DATE, digest VARCHAR)")
-    _insert(con, "period_inputs", pd.DataFrame({"month": pd.Series(list(months), dtype=object),
-                                                "digest": pd.Series(list(months.values()), dtype=object)}))
+    con.execute("CREATE OR REPLACE TABLE period_inputs (month DATE, part VARCHAR, digest VARCHAR)")
+    _insert(con, "period_inputs", pd.DataFrame([(month, part, digest) for (month, part), digest in months.items()],
+                                               columns=["month", "part", "digest"], dtype=object))
     return _metric_rows(con)
 
 
@@ -537,27 +540,40 @@ def _group_rows(groups: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kind", "metric", "grouping", "period", "grp"], dtype=object)
 
 
-def _update_periods(con: duckdb.DuckDBPyConnection, k: int, months: dict) -> bool:
-    """Compute again the quarters (all their months) whose post inputs (``months``: digest per month)
-    differ from the last build's, and splice them into the period tables. False, having changed nothing,
-    when a piece's groups over all periods changed (they decide zero rows in other periods) or a group
-    is missing (the tables are then computed whole)."""
+def _update_periods(con: duckdb.DuckDBPyConnection, k: int, months: dict, amplifiers_same: bool) -> bool:
+    """Compute again the quarters (all their months) whose post inputs (``months``: digest per month and
+    part) differ from the last build's, and splice them into the period tables; of the metrics not made
+    from the posts of each period, only those whose inputs changed. False, having changed nothing, when a
+    piece's groups over all periods changed (they decide zero rows in other periods) or a group is missing
+    (the tables are then computed whole)."""
     from analytics import metrics
 
-    before = dict(con.execute("SELECT month, digest FROM period_inputs").fetchall())
-    changed = {month for month in set(before) | set(months) if before.get(month) != months.get(month)}
+    before = {(month, part): digest for month, part, digest in con.execute("SELECT * FROM period_inputs").fetchall()}
+    differ = {key for key in set(before) | set(months) if before.get(key) != months.get(key)}
+    changed = {month for month, _ in differ}
     if not changed:
         return True
     if None in changed:
         return False
+    # incidents are read whole, and did not change (else this is no update); training coverage depends on
+    # which months have posts, audience sentiment on the commented posts' platforms
+    skip = {"incidents"}
+    if {month for month, part in before if part == "facts"} == {month for month, part in months if part == "facts"}:
+        skip.add("training")
+    if not any(part == "comments" for _, part in differ):
+        skip.add("audience")
+    if amplifiers_same:
+        skip.add("amplifier_share")
+    untouched = sorted({metric for family in skip for metric in metrics._FAMILIES[family]})
     quarters = {(month.year, (month.month - 1) // 3) for month in changed}
     redo = sorted(date(year, 3 * quarter + offset + 1, 1) for year, quarter in quarters for offset in range(3))
     labels = {f"{month:%Y-%m}" for month in redo} | {f"{year}-Q{quarter + 1}" for year, quarter in quarters}
     stored: dict = {}
     for kind, metric, grouping, period, group in con.execute("SELECT * FROM period_groups").fetchall():
         stored.setdefault((kind, metric, grouping), set()).add((period, group))
-    monthly, quarterly, seen = metrics._tables(con, k, months=redo, groups=stored)
-    kept = {key: {pair for pair in pairs if pair[0] not in labels} for key, pairs in stored.items()}
+    monthly, quarterly, seen = metrics._tables(con, k, months=redo, groups=stored, skip=frozenset(skip))
+    kept = {key: {pair for pair in pairs if key[1] in untouched or pair[0] not in labels}
+            for key, pairs in stored.items()}
     for key, pairs in seen.items():
         kept.setdefault(key, set()).update(pairs)
     for key in set(stored) | set(kept):
@@ -565,15 +581,18 @@ def _update_periods(con: duckdb.DuckDBPyConnection, k: int, months: dict) -> boo
         new = {group for _, group in kept.get(key, ())}
         if old != new or any(not isinstance(group, str) for group in new):
             return False
-    survey = list(metrics.SURVEY_METRICS)
+    keep = [*metrics.SURVEY_METRICS, *untouched]
+    whole = "amplifier_share" not in skip
     for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
-        con.execute(f"""DELETE FROM {name} WHERE metric = 'amplifier_share'
-                        OR (list_contains(?, period) AND NOT list_contains(?, metric))""", [sorted(labels), survey])
+        con.execute(f"""DELETE FROM {name} WHERE (? AND metric = 'amplifier_share')
+                        OR (list_contains(?, period) AND NOT list_contains(?, metric))""",
+                    [whole, sorted(labels), keep])
         _insert(con, name, table)
         # the rows in the order a computation over everything gives
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name} "
                     "ORDER BY metric, department, platform, period")
-    con.execute("DELETE FROM period_groups WHERE list_contains(?, period)", [sorted(labels)])
+    con.execute("DELETE FROM period_groups WHERE list_contains(?, period) AND NOT list_contains(?, metric)",
+                [sorted(labels), untouched])
     _insert(con, "period_groups", _group_rows(seen))
     return True
 

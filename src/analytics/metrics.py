@@ -337,20 +337,30 @@ def period_tables(con: duckdb.DuckDBPyConnection, *, k: int | None = None,
     return monthly, quarterly
 
 
+#: The metrics :func:`_tables` makes apart from the posts of each period, by what they read.
+_FAMILIES = {
+    "audience": ("audience_sentiment",),
+    "incidents": ("incidents", "self_reported_share", "median_hours_to_resolve"),
+    "training": ("training_coverage",),
+    "amplifier_share": ("amplifier_share",),
+}
+
 #: The (period, group) pairs of each people-grouped piece, per (period kind, metric, grouping).
 Groups = dict[tuple[str, str, str], set]
 
 
 def _tables(con: duckdb.DuckDBPyConnection, k: int, *, survey_rows: pd.DataFrame | None = None,
-            months: list | None = None, groups: Groups | None = None) -> tuple[pd.DataFrame, pd.DataFrame, Groups]:
+            months: list | None = None, groups: Groups | None = None,
+            skip: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, pd.DataFrame, Groups]:
     """:func:`period_tables`, and the (period, group) pairs of its people-grouped pieces.
 
     With ``months`` (every month of some quarters, as dates), only those months and quarters are made,
     from the posts, comments and incidents of those months — and the amplifier share of every period, as
     it is suppressed across periods; the survey metrics are left out. They equal the rows of the whole
     tables provided ``groups`` holds the pairs of the whole tables: each piece's groups in any period
-    decide the zero rows of a period whose groups cannot protect each other (:func:`_suppress`)."""
-    inputs = _Inputs.read(con, ("month", "quarter"), months)
+    decide the zero rows of a period whose groups cannot protect each other (:func:`_suppress`). The
+    families of metrics in ``skip`` (:data:`_FAMILIES`) are left out (a caller keeps their rows)."""
+    inputs = _Inputs.read(con, ("month", "quarter"), months, skip)
     if survey_rows is not None:
         inputs.survey_rows = survey_rows.loc[survey_rows["metric"].isin(SURVEY_METRICS), _OUTPUT]
     seen: Groups = {}
@@ -375,9 +385,11 @@ class _Inputs:
     months: pd.Series
     survey_rows: pd.DataFrame | None = None
     only: bool = False
+    skip: frozenset[str] = frozenset()
 
     @classmethod
-    def read(cls, con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...], months: list | None = None) -> _Inputs:
+    def read(cls, con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...], months: list | None = None,
+             skip: frozenset[str] = frozenset()) -> _Inputs:
         from analytics import engagement
         from analytics.datasets import first_completions  # datasets reads metric tables: imported when used
 
@@ -409,16 +421,17 @@ class _Inputs:
                         FROM audience_comments c
                         LEFT JOIN posts p USING (post_uid)
                         JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.status = 'scored')
-                    WHERE {only.format("month")}""", within).df(),
+                    WHERE $read AND {only.format("month")}""", {**within, "read": "audience" not in skip}).df(),
             incidents=con.execute(
                 f"""SELECT t.*, i.employee_key, t.detection = 'self_reported' AS self_reported
-                    FROM incident_timings t JOIN incidents i USING (incident_id) WHERE {only.format("t.month")}""",
-                within).df(),
+                    FROM incident_timings t JOIN incidents i USING (incident_id)
+                    WHERE $read AND {only.format("t.month")}""", {**within, "read": "incidents" not in skip}).df(),
             employees=con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df(),
             completions=first_completions(con=con),
             months=con.execute(f"SELECT DISTINCT month FROM post_facts WHERE {only.format('month')} ORDER BY month",
                                within).df()["month"],
             only=months is not None,
+            skip=skip,
         )
 
 
@@ -446,20 +459,18 @@ GROUP BY month
 """
 
 
-def _month_inputs(con: duckdb.DuckDBPyConnection) -> dict:
-    """A digest per month of what the period tables read from the posts of that month (build's post_facts,
+def _month_inputs(con: duckdb.DuckDBPyConnection) -> dict[tuple, str]:
+    """A digest per (month, part) of what the period tables read from the posts of that month (build's post_facts,
     post_themes, amplifications and post_state must exist): post facts, mission-story themes, amplifying
-    posts, organisation posts' texts and clicks, and the platform of each commented post. Everything
+    posts, organisation posts' texts and clicks, and (part ``comments``) the platform of each commented
+    post. Everything
     else they read (survey, roster, trainings, incidents, comments, settings) a caller fingerprints whole.
     """
     from analytics.themes import load_taxonomy
 
     sql = _MONTH_INPUTS.format(tz=config.get_settings().timezone)
     rows = con.execute(sql, {"themes": list(load_taxonomy().mission_story_themes)}).fetchall()
-    digests: dict = {}
-    for part, month, count, digest in sorted(rows, key=lambda row: (str(row[1]), row[0])):
-        digests[month] = f"{digests.get(month, '')}{part}:{count}:{digest};"
-    return digests
+    return {(month, part): f"{count}:{digest}" for part, month, count, digest in rows}
 
 
 def _period_table(inputs: _Inputs, kind: str, k: int, months: pd.DataFrame | None,
@@ -495,9 +506,11 @@ def _period_table(inputs: _Inputs, kind: str, k: int, months: pd.DataFrame | Non
                 columns={"n_shares": "n", "sharers": "n_people"}).assign(value=shares["n_shares"]),
                 METRICS["amplifications"], grouping, k))
     pieces.extend(_positive_side(inputs, positive, kind, k))
-    pieces.extend(_audience(inputs.comments, kind, k))
-    pieces.extend(_incidents(inputs.incidents, kind, k))
-    pieces.extend(_training(inputs, kind, k))
+    for family, make in (("audience", lambda: _audience(inputs.comments, kind, k)),
+                         ("incidents", lambda: _incidents(inputs.incidents, kind, k)),
+                         ("training", lambda: _training(inputs, kind, k))):
+        if family not in inputs.skip:
+            pieces.extend(make())
     if kind == "quarter" and not inputs.only:
         pieces.extend(_survey(inputs.con, k) if inputs.survey_rows is None else [inputs.survey_rows])
     pieces = [p.assign(_pending=p.get("_pending", False)) for p in pieces if not p.empty]
@@ -602,7 +615,7 @@ def _positive_side(inputs: _Inputs, posts: list[pd.DataFrame], kind: str, k: int
     if not inputs.positive:
         return []
     out = list(posts)
-    for grouping in (None, "department"):
+    for grouping in (None, "department") if "amplifier_share" not in inputs.skip else ():
         share = engagement.amplifier_share(inputs.amplifier_frames, period=kind, by=grouping, k=k)
         out.append(_from_survey(share.rename(columns={"amplifier_share": "value", "n_amplifiers": "successes"})
                                 .assign(n=share["n_people"]), METRICS["amplifier_share"], grouping))
