@@ -188,29 +188,29 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
         con.execute("DELETE FROM amplification_keys")
         con.execute("DELETE FROM amplification_org")
         _set_state(con, "post_state_version", version)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _current AS
-                    SELECT post_uid, hash(text) AS text_fp, {_ROW_FP} AS row_fp, {_LINK_FP} AS link_fp,
-                           account_type = 'organization' AS is_org
-                    FROM posts""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _gone AS
-                   SELECT post_uid FROM post_state WHERE post_uid NOT IN (SELECT post_uid FROM _current)""")
+    # one pass over the posts, joined once with the last state: what changed or went, and the SHA-256 of
+    # each new text computed in that pass (only for rows whose text changed)
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _changed AS
-           SELECT c.post_uid, s.text_fp IS DISTINCT FROM c.text_fp AS text_changed,
-                  s.link_fp IS DISTINCT FROM c.link_fp AS link_changed, c.row_fp, c.link_fp, c.text_fp,
-                  coalesce(s.text_hash, '') AS old_hash
-           FROM _current c LEFT JOIN post_state s USING (post_uid)
-           WHERE s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp"""
+        f"""CREATE OR REPLACE TEMP TABLE _diff AS
+            SELECT coalesce(c.post_uid, s.post_uid) AS post_uid, c.post_uid IS NULL AS gone,
+                   s.text_fp IS DISTINCT FROM c.text_fp AS text_changed,
+                   s.link_fp IS DISTINCT FROM c.link_fp AS link_changed, c.row_fp, c.link_fp, c.text_fp,
+                   coalesce(s.text_hash, '') AS old_hash,
+                   CASE WHEN s.text_fp IS DISTINCT FROM c.text_fp THEN sha256(coalesce(c.text, ''))
+                        ELSE coalesce(s.text_hash, '') END AS text_hash
+            FROM (SELECT post_uid, text, hash(text) AS text_fp, {_ROW_FP} AS row_fp, {_LINK_FP} AS link_fp
+                  FROM posts) c
+            FULL OUTER JOIN post_state s ON s.post_uid = c.post_uid
+            WHERE c.post_uid IS NULL OR s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp"""
     )
-    con.execute("DROP TABLE _current")
-    con.execute("""DELETE FROM post_state WHERE post_uid IN (SELECT post_uid FROM _gone)
-                   OR post_uid IN (SELECT post_uid FROM _changed)""")
-    con.execute(
-        """INSERT INTO post_state
-           SELECT c.post_uid, c.text_fp,
-                  CASE WHEN c.text_changed THEN sha256(coalesce(p.text, '')) ELSE c.old_hash END, c.row_fp, c.link_fp
-           FROM _changed c JOIN posts p USING (post_uid)"""
-    )
+    con.execute("CREATE OR REPLACE TEMP TABLE _gone AS SELECT post_uid FROM _diff WHERE gone")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
+                   SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash
+                   FROM _diff WHERE NOT gone""")
+    con.execute("DELETE FROM post_state WHERE post_uid IN (SELECT post_uid FROM _diff)")
+    con.execute("""INSERT INTO post_state SELECT post_uid, text_fp, text_hash, row_fp, link_fp
+                   FROM _diff WHERE NOT gone""")
+    con.execute("DROP TABLE _diff")
     # the SHA-256 hashes of texts newly scored in this build (their posts' facts are redone)
     con.execute("CREATE OR REPLACE TEMP TABLE _scored (text_hash VARCHAR)")
     # posts whose findings changed in this build (rescanned, dismissed or restored)
