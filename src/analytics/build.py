@@ -174,8 +174,9 @@ _LINK_FP = "hash(account_type, platform, published_at, text, url, shared_url)"
 
 def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     """Find the posts that are new, changed or gone since the last build (temporary tables ``_changed``:
-    post_uid, text_changed, link_changed, was_org, is_org; ``_gone``: post_uid) and keep ``post_state``
-    (each post's SHA-256 text hash and change fingerprints) current.
+    post_uid, text_changed, link_changed, the fingerprints, old_hash and ``row``, the post's rowid in
+    ``posts``, through which the texts of a few posts are read without scanning every text; ``_gone``:
+    post_uid) and keep ``post_state`` (each post's SHA-256 text hash and change fingerprints) current.
 
     A cheap 64-bit hash of each row finds the changes, so the SHA-256 of a text, the key of the
     sentiment cache and of the scans, is computed once per new text instead of for every post in every
@@ -192,20 +193,21 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     # each new text computed in that pass (only for rows whose text changed)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _diff AS
-            SELECT coalesce(c.post_uid, s.post_uid) AS post_uid, c.post_uid IS NULL AS gone,
+            SELECT coalesce(c.post_uid, s.post_uid) AS post_uid, c.post_uid IS NULL AS gone, c.row,
                    s.text_fp IS DISTINCT FROM c.text_fp AS text_changed,
                    s.link_fp IS DISTINCT FROM c.link_fp AS link_changed, c.row_fp, c.link_fp, c.text_fp,
                    coalesce(s.text_hash, '') AS old_hash,
                    CASE WHEN s.text_fp IS DISTINCT FROM c.text_fp THEN sha256(coalesce(c.text, ''))
                         ELSE coalesce(s.text_hash, '') END AS text_hash
-            FROM (SELECT post_uid, text, hash(text) AS text_fp, {_ROW_FP} AS row_fp, {_LINK_FP} AS link_fp
+            FROM (SELECT post_uid, rowid AS row, text, hash(text) AS text_fp, {_ROW_FP} AS row_fp,
+                         {_LINK_FP} AS link_fp
                   FROM posts) c
             FULL OUTER JOIN post_state s ON s.post_uid = c.post_uid
             WHERE c.post_uid IS NULL OR s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp"""
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _gone AS SELECT post_uid FROM _diff WHERE gone")
     con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
-                   SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash
+                   SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, row
                    FROM _diff WHERE NOT gone""")
     con.execute("DELETE FROM post_state WHERE post_uid IN (SELECT post_uid FROM _diff)")
     con.execute("""INSERT INTO post_state SELECT post_uid, text_fp, text_hash, row_fp, link_fp
@@ -242,7 +244,8 @@ def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
     texts = con.execute(
         f"""
         WITH texts AS (
-            SELECT p.text FROM _changed c JOIN posts p USING (post_uid) JOIN post_state s USING (post_uid)
+            SELECT p.text FROM _changed c JOIN post_state s USING (post_uid)
+            JOIN (SELECT rowid AS row, text FROM posts WHERE rowid IN (SELECT row FROM _changed)) p USING (row)
             WHERE c.text_changed AND p.text IS NOT NULL AND s.text_hash NOT IN ({cached})
             UNION SELECT text FROM audience_comments WHERE text IS NOT NULL AND sha256(text) NOT IN ({cached})
             UNION SELECT text FROM survey_comments WHERE text IS NOT NULL AND sha256(text) NOT IN ({cached}))
@@ -295,14 +298,14 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
     """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
     posts and posts whose text changed; they are left in the temporary table ``_todo`` for
     :func:`_todo_batches`, and their stale rows in ``clear`` are deleted."""
-    posts = "post_state"
+    posts = "(SELECT rowid AS row, post_uid FROM posts)"
     if _state(con, f"done:{done}") == _done_print(con, done):
         # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
         # it was then: only the posts whose row changed since (``_changed``) can lack one
-        posts = "(SELECT * FROM post_state WHERE post_uid IN (SELECT post_uid FROM _changed))"
+        posts = "_changed"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _todo AS
-            SELECT s.post_uid, s.text_hash FROM {posts} s
+            SELECT s.post_uid, s.text_hash, c.row FROM post_state s JOIN {posts} c USING (post_uid)
             LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
             WHERE d.post_uid IS NULL"""
     )
@@ -332,7 +335,10 @@ def _todo_batches(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[pd.Dat
         yield con.execute(
             """SELECT t.post_uid, coalesce(p.text, '') AS text, t.text_hash,
                       p.account_type = 'employee' AS employee_post
-               FROM _todo t JOIN posts p USING (post_uid) WHERE hash(t.text_hash) % ? = ?""",
+               FROM _todo t
+               JOIN (SELECT rowid AS row, text, account_type FROM posts WHERE rowid IN (SELECT row FROM _todo)) p
+                   USING (row)
+               WHERE hash(t.text_hash) % ? = ?""",
             [batches, batch]).df()
     con.execute("DROP TABLE _todo")
 

@@ -438,15 +438,9 @@ class _Inputs:
 _MONTH_INPUTS = """
 SELECT 'facts' AS part, month, count(*) AS rows, bit_xor(hash(post_uid, platform, account_type, account_key,
        author_key, department, published_at, sentiment_status, compound, violation, n_findings, impressions, reach,
-       engagement, is_share)) AS digest
+       engagement, is_share, post_uid IN (SELECT post_uid FROM post_themes WHERE list_contains($themes, theme)),
+       post_uid IN (SELECT post_uid FROM amplifications))) AS digest
 FROM post_facts GROUP BY month
-UNION ALL
-SELECT 'missions', f.month, count(*), bit_xor(hash(f.post_uid))
-FROM post_facts f SEMI JOIN (SELECT post_uid FROM post_themes WHERE list_contains($themes, theme)) t USING (post_uid)
-GROUP BY f.month
-UNION ALL
-SELECT 'shares', f.month, count(*), bit_xor(hash(f.post_uid))
-FROM post_facts f SEMI JOIN amplifications a USING (post_uid) GROUP BY f.month
 UNION ALL
 SELECT 'organisation', f.month, count(*), bit_xor(s.row_fp)
 FROM post_facts f JOIN post_state s USING (post_uid) WHERE f.account_type = 'organization' GROUP BY f.month
@@ -460,11 +454,11 @@ GROUP BY month
 
 
 def _month_inputs(con: duckdb.DuckDBPyConnection) -> dict[tuple, str]:
-    """A digest per (month, part) of what the period tables read from the posts of that month (build's post_facts,
-    post_themes, amplifications and post_state must exist): post facts, mission-story themes, amplifying
-    posts, organisation posts' texts and clicks, and (part ``comments``) the platform of each commented
-    post. Everything
-    else they read (survey, roster, trainings, incidents, comments, settings) a caller fingerprints whole.
+    """A digest per (month, part) of what the period tables read from the posts of that month (build's
+    post_facts, post_themes, amplifications and post_state must exist): part ``facts``, the post facts with
+    whether each post is a mission story and amplifies; ``organisation``, organisation posts' texts and
+    clicks; ``comments``, the platform of each commented post. Everything else they read (survey, roster,
+    trainings, incidents, comments, settings) a caller fingerprints whole.
     """
     from analytics.themes import load_taxonomy
 
@@ -648,11 +642,13 @@ def _mission_posts(con: duckdb.DuckDBPyConnection, within: dict | None = None) -
     if fragments and all(fragment.isascii() for fragment in fragments):
         condition = " OR ".join(["contains(lower(p.text), ?)" for _ in fragments]
                                 + ["contains(p.text, ?)" for _ in _LOWER_TO_ASCII])
-    # a projection, not a filter: DuckDB would push a filter down to every post's text
+    # a projection, not a filter: DuckDB would push a filter down to every post's text. The posts' own
+    # account type (post_facts' copy of it) lets the scan skip the texts of every other post.
     organisation = con.execute(
         f"""SELECT f.post_uid, f.month, p.clicks, CASE WHEN {condition} THEN p.text END AS text
             FROM post_facts f JOIN posts p USING (post_uid)
-            WHERE f.account_type = 'organization' AND (? OR list_contains(?, f.month))""",
+            WHERE f.account_type = 'organization' AND p.account_type = 'organization'
+              AND (? OR list_contains(?, f.month))""",
         [*([*fragments, *_LOWER_TO_ASCII] if condition != "true" else []), within["all"], within["months"]]).df()
     links = engagement.mission_links(organisation["text"], patterns=patterns)
     linked = sorted(set(links.loc[links["page"] != engagement.SHORT_LINK_PAGE, "text_index"]))
