@@ -642,13 +642,11 @@ def _mission_posts(con: duckdb.DuckDBPyConnection, within: dict | None = None) -
     if fragments and all(fragment.isascii() for fragment in fragments):
         condition = " OR ".join(["contains(lower(p.text), ?)" for _ in fragments]
                                 + ["contains(p.text, ?)" for _ in _LOWER_TO_ASCII])
-    # a projection, not a filter: DuckDB would push a filter down to every post's text. The posts' own
-    # account type (post_facts' copy of it) lets the scan skip the texts of every other post.
+    # a projection, not a filter: DuckDB would push a filter down to every post's text
     organisation = con.execute(
         f"""SELECT f.post_uid, f.month, p.clicks, CASE WHEN {condition} THEN p.text END AS text
             FROM post_facts f JOIN posts p USING (post_uid)
-            WHERE f.account_type = 'organization' AND p.account_type = 'organization'
-              AND (? OR list_contains(?, f.month))""",
+            WHERE f.account_type = 'organization' AND (? OR list_contains(?, f.month))""",
         [*([*fragments, *_LOWER_TO_ASCII] if condition != "true" else []), within["all"], within["months"]]).df()
     links = engagement.mission_links(organisation["text"], patterns=patterns)
     linked = sorted(set(links.loc[links["page"] != engagement.SHORT_LINK_PAGE, "text_index"]))
