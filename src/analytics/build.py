@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -84,6 +84,8 @@ def build(
         summary.steps["amplifications"] = _amplifications(con, settings.timezone, full=full)
         say("monthly metrics")
         summary.steps["monthly + quarterly metrics"] = _monthly_metrics(con, settings, inputs)
+        for done in _DONE_TABLES:
+            _set_state(con, f"done:{done}", _done_print(con, done))
         summary.seconds = time.perf_counter() - started
         con.execute(
             "INSERT INTO build_log VALUES (?, ?, ?, ?)",
@@ -172,8 +174,9 @@ _LINK_FP = "hash(account_type, platform, published_at, text, url, shared_url)"
 
 def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     """Find the posts that are new, changed or gone since the last build (temporary tables ``_changed``:
-    post_uid, text_changed, link_changed, was_org, is_org; ``_gone``: post_uid) and keep ``post_state``
-    (each post's SHA-256 text hash and change fingerprints) current.
+    post_uid, text_changed, link_changed, the fingerprints, old_hash and ``row``, the post's rowid in
+    ``posts``, through which the texts of a few posts are read without scanning every text; ``_gone``:
+    post_uid) and keep ``post_state`` (each post's SHA-256 text hash and change fingerprints) current.
 
     A cheap 64-bit hash of each row finds the changes, so the SHA-256 of a text, the key of the
     sentiment cache and of the scans, is computed once per new text instead of for every post in every
@@ -186,29 +189,30 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
         con.execute("DELETE FROM amplification_keys")
         con.execute("DELETE FROM amplification_org")
         _set_state(con, "post_state_version", version)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _current AS
-                    SELECT post_uid, hash(text) AS text_fp, {_ROW_FP} AS row_fp, {_LINK_FP} AS link_fp,
-                           account_type = 'organization' AS is_org
-                    FROM posts""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _gone AS
-                   SELECT post_uid FROM post_state WHERE post_uid NOT IN (SELECT post_uid FROM _current)""")
+    # one pass over the posts, joined once with the last state: what changed or went, and the SHA-256 of
+    # each new text computed in that pass (only for rows whose text changed)
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _changed AS
-           SELECT c.post_uid, s.text_fp IS DISTINCT FROM c.text_fp AS text_changed,
-                  s.link_fp IS DISTINCT FROM c.link_fp AS link_changed, c.row_fp, c.link_fp, c.text_fp,
-                  coalesce(s.text_hash, '') AS old_hash
-           FROM _current c LEFT JOIN post_state s USING (post_uid)
-           WHERE s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp"""
+        f"""CREATE OR REPLACE TEMP TABLE _diff AS
+            SELECT coalesce(c.post_uid, s.post_uid) AS post_uid, c.post_uid IS NULL AS gone, c.row,
+                   s.text_fp IS DISTINCT FROM c.text_fp AS text_changed,
+                   s.link_fp IS DISTINCT FROM c.link_fp AS link_changed, c.row_fp, c.link_fp, c.text_fp,
+                   coalesce(s.text_hash, '') AS old_hash,
+                   CASE WHEN s.text_fp IS DISTINCT FROM c.text_fp THEN sha256(coalesce(c.text, ''))
+                        ELSE coalesce(s.text_hash, '') END AS text_hash
+            FROM (SELECT post_uid, rowid AS row, text, hash(text) AS text_fp, {_ROW_FP} AS row_fp,
+                         {_LINK_FP} AS link_fp
+                  FROM posts) c
+            FULL OUTER JOIN post_state s ON s.post_uid = c.post_uid
+            WHERE c.post_uid IS NULL OR s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp"""
     )
-    con.execute("DROP TABLE _current")
-    con.execute("""DELETE FROM post_state WHERE post_uid IN (SELECT post_uid FROM _gone)
-                   OR post_uid IN (SELECT post_uid FROM _changed)""")
-    con.execute(
-        """INSERT INTO post_state
-           SELECT c.post_uid, c.text_fp,
-                  CASE WHEN c.text_changed THEN sha256(coalesce(p.text, '')) ELSE c.old_hash END, c.row_fp, c.link_fp
-           FROM _changed c JOIN posts p USING (post_uid)"""
-    )
+    con.execute("CREATE OR REPLACE TEMP TABLE _gone AS SELECT post_uid FROM _diff WHERE gone")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
+                   SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, row
+                   FROM _diff WHERE NOT gone""")
+    con.execute("DELETE FROM post_state WHERE post_uid IN (SELECT post_uid FROM _diff)")
+    con.execute("""INSERT INTO post_state SELECT post_uid, text_fp, text_hash, row_fp, link_fp
+                   FROM _diff WHERE NOT gone""")
+    con.execute("DROP TABLE _diff")
     # the SHA-256 hashes of texts newly scored in this build (their posts' facts are redone)
     con.execute("CREATE OR REPLACE TEMP TABLE _scored (text_hash VARCHAR)")
     # posts whose findings changed in this build (rescanned, dismissed or restored)
@@ -240,7 +244,8 @@ def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
     texts = con.execute(
         f"""
         WITH texts AS (
-            SELECT p.text FROM _changed c JOIN posts p USING (post_uid) JOIN post_state s USING (post_uid)
+            SELECT p.text FROM _changed c JOIN post_state s USING (post_uid)
+            JOIN (SELECT rowid AS row, text FROM posts WHERE rowid IN (SELECT row FROM _changed)) p USING (row)
             WHERE c.text_changed AND p.text IS NOT NULL AND s.text_hash NOT IN ({cached})
             UNION SELECT text FROM audience_comments WHERE text IS NOT NULL AND sha256(text) NOT IN ({cached})
             UNION SELECT text FROM survey_comments WHERE text IS NOT NULL AND sha256(text) NOT IN ({cached}))
@@ -293,9 +298,14 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
     """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
     posts and posts whose text changed; they are left in the temporary table ``_todo`` for
     :func:`_todo_batches`, and their stale rows in ``clear`` are deleted."""
+    posts = "(SELECT rowid AS row, post_uid FROM posts)"
+    if _state(con, f"done:{done}") == _done_print(con, done):
+        # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
+        # it was then: only the posts whose row changed since (``_changed``) can lack one
+        posts = "_changed"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _todo AS
-            SELECT s.post_uid, s.text_hash FROM post_state s
+            SELECT s.post_uid, s.text_hash, c.row FROM post_state s JOIN {posts} c USING (post_uid)
             LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
             WHERE d.post_uid IS NULL"""
     )
@@ -304,6 +314,16 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
         for table in clear:
             con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _todo)")
     return count
+
+
+#: The tables :func:`_posts_to_redo` completes: one row per post and text.
+_DONE_TABLES = ("post_scans", "post_themes")
+
+
+def _done_print(con: duckdb.DuckDBPyConnection, done: str) -> str:
+    """Row count and order-free hash of the (post_uid, text_hash) pairs of ``done``."""
+    count, digest = con.execute(f"SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM {done}").fetchone()
+    return f"{count}:{digest}"
 
 
 def _todo_batches(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[pd.DataFrame]:
@@ -315,7 +335,10 @@ def _todo_batches(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[pd.Dat
         yield con.execute(
             """SELECT t.post_uid, coalesce(p.text, '') AS text, t.text_hash,
                       p.account_type = 'employee' AS employee_post
-               FROM _todo t JOIN posts p USING (post_uid) WHERE hash(t.text_hash) % ? = ?""",
+               FROM _todo t
+               JOIN (SELECT rowid AS row, text, account_type FROM posts WHERE rowid IN (SELECT row FROM _todo)) p
+                   USING (row)
+               WHERE hash(t.text_hash) % ? = ?""",
             [batches, batch]).df()
     con.execute("DROP TABLE _todo")
 
@@ -473,14 +496,23 @@ def _post_facts(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
 
 
 def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, inputs: dict[str, str]) -> int:
-    """Recompute the period tables when anything they read changed (else they are already right)."""
+    """Keep the period tables equal to a computation over everything: when only posts changed, only the
+    quarters whose months' post inputs changed are computed again, and of them only the metrics whose
+    inputs changed; anything else they read changing computes them whole."""
+    from analytics import metrics
+
     present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     posts_changed = con.execute("SELECT count(*) FROM _dirty").fetchone()[0] > 0
-    fingerprint = "|".join([*inputs.values(), _rules_version(), str(settings.k)])
-    if (not _unchanged(con, "period_metrics", fingerprint) or posts_changed
-            or not {"monthly_metrics", "quarterly_metrics"} <= present):
-        from analytics import metrics
-
+    fingerprint = "|".join([*inputs.values(), _rules_version(), str(settings.k), sentiment.SCORER_VERSION])
+    same = _unchanged(con, "period_metrics", fingerprint)
+    kept = same and {"monthly_metrics", "quarterly_metrics", "period_inputs", "period_groups"} <= present
+    if kept and not posts_changed:
+        return _metric_rows(con)
+    months = metrics._month_inputs(con)
+    amplifiers = con.execute("""SELECT count(*), bit_xor(hash(author_key, month))
+                                FROM (SELECT DISTINCT author_key, month FROM amplifications)""").fetchone()
+    amplifiers_same = _unchanged(con, "amplifier_share", str(amplifiers))
+    if not kept or not _update_periods(con, settings.k, months, amplifiers_same):
         # survey metrics whose inputs did not change are taken from the last quarterly table
         survey = "|".join([*(inputs[name] for name in ("respondents", "survey_answers", "employees", "codebook",
                                                       "settings")), str(settings.k)])
@@ -489,14 +521,86 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
             survey_rows = con.execute("SELECT * FROM quarterly_metrics WHERE list_contains(?, metric)",
                                       [list(metrics.SURVEY_METRICS)]).df()
         # the quarterly table is suppressed jointly with the monthly one it is the sum of
-        monthly, quarterly = metrics.period_tables(con, k=settings.k, survey_rows=survey_rows)
+        monthly, quarterly, groups = metrics._tables(con, settings.k, survey_rows=survey_rows)
         for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
             con.execute(f"DROP TABLE IF EXISTS {name}")
             con.register("_metrics", table)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM _metrics")
             con.unregister("_metrics")
+        con.execute("CREATE OR REPLACE TABLE period_groups (kind VARCHAR, metric VARCHAR, grouping VARCHAR, "
+                    "period VARCHAR, grp VARCHAR)")
+        _insert(con, "period_groups", _group_rows(groups))
+    con.execute("CREATE OR REPLACE TABLE period_inputs (month DATE, part VARCHAR, digest VARCHAR)")
+    _insert(con, "period_inputs", pd.DataFrame([(month, part, digest) for (month, part), digest in months.items()],
+                                               columns=["month", "part", "digest"], dtype=object))
+    return _metric_rows(con)
+
+
+def _metric_rows(con: duckdb.DuckDBPyConnection) -> int:
     return sum(con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
                for name in ("monthly_metrics", "quarterly_metrics"))
+
+
+def _group_rows(groups: dict) -> pd.DataFrame:
+    rows = [(*key, period, group) for key, pairs in groups.items() for period, group in pairs]
+    return pd.DataFrame(rows, columns=["kind", "metric", "grouping", "period", "grp"], dtype=object)
+
+
+def _update_periods(con: duckdb.DuckDBPyConnection, k: int, months: dict, amplifiers_same: bool) -> bool:
+    """Compute again the quarters (all their months) whose post inputs (``months``: digest per month and
+    part) differ from the last build's, and splice them into the period tables; of the metrics not made
+    from the posts of each period, only those whose inputs changed. False, having changed nothing, when a
+    piece's groups over all periods changed (they decide zero rows in other periods) or a group is missing
+    (the tables are then computed whole)."""
+    from analytics import metrics
+
+    before = {(month, part): digest for month, part, digest in con.execute("SELECT * FROM period_inputs").fetchall()}
+    differ = {key for key in set(before) | set(months) if before.get(key) != months.get(key)}
+    changed = {month for month, _ in differ}
+    if not changed:
+        return True
+    if None in changed:
+        return False
+    # incidents are read whole, and did not change (else this is no update); training coverage depends on
+    # which months have posts, audience sentiment on the commented posts' platforms
+    skip = {"incidents"}
+    if {month for month, part in before if part == "facts"} == {month for month, part in months if part == "facts"}:
+        skip.add("training")
+    if not any(part == "comments" for _, part in differ):
+        skip.add("audience")
+    if amplifiers_same:
+        skip.add("amplifier_share")
+    untouched = sorted({metric for family in skip for metric in metrics._FAMILIES[family]})
+    quarters = {(month.year, (month.month - 1) // 3) for month in changed}
+    redo = sorted(date(year, 3 * quarter + offset + 1, 1) for year, quarter in quarters for offset in range(3))
+    labels = {f"{month:%Y-%m}" for month in redo} | {f"{year}-Q{quarter + 1}" for year, quarter in quarters}
+    stored: dict = {}
+    for kind, metric, grouping, period, group in con.execute("SELECT * FROM period_groups").fetchall():
+        stored.setdefault((kind, metric, grouping), set()).add((period, group))
+    monthly, quarterly, seen = metrics._tables(con, k, months=redo, groups=stored, skip=frozenset(skip))
+    kept = {key: {pair for pair in pairs if key[1] in untouched or pair[0] not in labels}
+            for key, pairs in stored.items()}
+    for key, pairs in seen.items():
+        kept.setdefault(key, set()).update(pairs)
+    for key in set(stored) | set(kept):
+        old = {group for _, group in stored.get(key, ())}
+        new = {group for _, group in kept.get(key, ())}
+        if old != new or any(not isinstance(group, str) for group in new):
+            return False
+    keep = [*metrics.SURVEY_METRICS, *untouched]
+    whole = "amplifier_share" not in skip
+    for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
+        con.execute(f"""DELETE FROM {name} WHERE (? AND metric = 'amplifier_share')
+                        OR (list_contains(?, period) AND NOT list_contains(?, metric))""",
+                    [whole, sorted(labels), keep])
+        _insert(con, name, table)
+        # the rows in the order a computation over everything gives
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name} "
+                    "ORDER BY metric, department, platform, period")
+    con.execute("DELETE FROM period_groups WHERE list_contains(?, period) AND NOT list_contains(?, metric)",
+                [sorted(labels), untouched])
+    _insert(con, "period_groups", _group_rows(seen))
+    return True
 
 
 # --- the positive side: content themes and amplification ---------------------------------------------------

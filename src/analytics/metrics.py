@@ -156,7 +156,9 @@ def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -
 _BLANKED = ["value", "n", "successes", "sd", "ci_low", "ci_high"]
 
 
-def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None) -> pd.DataFrame:
+def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None,
+              groups: dict[tuple[str, str], set] | None = None,
+              seen: dict[tuple[str, str], set] | None = None) -> pd.DataFrame:
     """Suppress every people-grouped piece (metric x grouping), jointly with what else is published.
 
     * Lines are the groups of one period: their total is the published ``(all)`` row.
@@ -168,6 +170,10 @@ def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None) -> pd.Da
       gets explicit zero rows for every other group the piece has in any period: all its cells are
       then hidden, and a zero row looks like a small group, so the published total says no more than
       the organisation's figure. Where there is no other group to add, the ``(all)`` row is hidden.
+
+    Only those zero rows tie a period to the others, through the groups a piece has in any period:
+    ``groups`` gives them per (metric, grouping) when the table holds some periods only, and ``seen``
+    receives each piece's (period, group) pairs, so a caller can tell whether they changed.
     """
     forced: set[tuple] = set()
     in_months: set[tuple] = set()
@@ -188,6 +194,8 @@ def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None) -> pd.Da
         missing = {(key[1], key[column]) for key in in_months
                    if key[0] == metric and key[5 - column] == ALL and key[column] != ALL} - present
         piece = pd.concat([piece, _zero_rows(metric, grouping, missing, rate)], ignore_index=True)
+        if seen is not None:
+            seen[(metric, grouping)] = set(zip(piece["period"], piece[grouping], strict=True))
         piece = piece.assign(_forced=[key in forced for key in zip(
             piece["metric"], piece["period"], piece["department"], piece["platform"], strict=True)],
             _failures=piece["n"] - piece["successes"] if rate else np.nan)
@@ -197,7 +205,8 @@ def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None) -> pd.Da
         exposed = set(out.loc[out["exposed"], "period"])
         if exposed:
             present = set(zip(piece["period"], piece[grouping], strict=True))
-            zeros = {(period, group) for period in exposed for group in piece[grouping].unique()} - present
+            every = piece[grouping].unique() if groups is None else groups.get((metric, grouping), ())
+            zeros = {(period, group) for period in exposed for group in every} - present
             if zeros:
                 zeros = _zero_rows(metric, grouping, zeros, rate).assign(_forced=False)
                 out = suppress_small_groups(pd.concat([piece, zeros], ignore_index=True), **options)
@@ -324,11 +333,39 @@ def period_tables(con: duckdb.DuckDBPyConnection, *, k: int | None = None,
         ``(monthly, quarterly)``, each with the columns of :func:`period_metrics`.
     """
     k = config.get_settings().k if k is None else k
-    inputs = _Inputs.read(con, ("month", "quarter"))
+    monthly, quarterly, _ = _tables(con, k, survey_rows=survey_rows)
+    return monthly, quarterly
+
+
+#: The metrics :func:`_tables` makes apart from the posts of each period, by what they read.
+_FAMILIES = {
+    "audience": ("audience_sentiment",),
+    "incidents": ("incidents", "self_reported_share", "median_hours_to_resolve"),
+    "training": ("training_coverage",),
+    "amplifier_share": ("amplifier_share",),
+}
+
+#: The (period, group) pairs of each people-grouped piece, per (period kind, metric, grouping).
+Groups = dict[tuple[str, str, str], set]
+
+
+def _tables(con: duckdb.DuckDBPyConnection, k: int, *, survey_rows: pd.DataFrame | None = None,
+            months: list | None = None, groups: Groups | None = None,
+            skip: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, pd.DataFrame, Groups]:
+    """:func:`period_tables`, and the (period, group) pairs of its people-grouped pieces.
+
+    With ``months`` (every month of some quarters, as dates), only those months and quarters are made,
+    from the posts, comments and incidents of those months — and the amplifier share of every period, as
+    it is suppressed across periods; the survey metrics are left out. They equal the rows of the whole
+    tables provided ``groups`` holds the pairs of the whole tables: each piece's groups in any period
+    decide the zero rows of a period whose groups cannot protect each other (:func:`_suppress`). The
+    families of metrics in ``skip`` (:data:`_FAMILIES`) are left out (a caller keeps their rows)."""
+    inputs = _Inputs.read(con, ("month", "quarter"), months, skip)
     if survey_rows is not None:
         inputs.survey_rows = survey_rows.loc[survey_rows["metric"].isin(SURVEY_METRICS), _OUTPUT]
-    monthly = _period_table(inputs, "month", k, None)
-    return monthly, _period_table(inputs, "quarter", k, monthly)
+    seen: Groups = {}
+    monthly = _period_table(inputs, "month", k, None, groups, seen)
+    return monthly, _period_table(inputs, "quarter", k, monthly, groups, seen), seen
 
 
 @dataclass
@@ -347,9 +384,12 @@ class _Inputs:
     completions: pd.DataFrame
     months: pd.Series
     survey_rows: pd.DataFrame | None = None
+    only: bool = False
+    skip: frozenset[str] = frozenset()
 
     @classmethod
-    def read(cls, con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...]) -> _Inputs:
+    def read(cls, con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...], months: list | None = None,
+             skip: frozenset[str] = frozenset()) -> _Inputs:
         from analytics import engagement
         from analytics.datasets import first_completions  # datasets reads metric tables: imported when used
 
@@ -357,35 +397,78 @@ class _Inputs:
         present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         positive = {"post_themes", "amplifications"} <= present
         amplifier_frames = None
+        # with months, only rows of those months (a month of post_facts, of a comment or an incident)
+        within = {"months": [] if months is None else list(months), "all": months is None}
+        only = "($all OR list_contains($months, {}))"
         if positive:
             amplifier_frames = {"amplifications": con.execute(
                 "SELECT DISTINCT author_key, month FROM amplifications").df(), "employees": con.execute(
                 engagement._EMPLOYEES_SQL).df()}
         return cls(
             con=con,
-            employee=_employee_aggregates(con, kinds, positive),
+            employee=_employee_aggregates(con, kinds, positive, within),
             organisation=con.execute(
-                """SELECT post_uid, month, platform, sentiment_status, compound, impressions, reach, engagement
-                   FROM post_facts WHERE account_type = 'organization'""").df(),
+                f"""SELECT post_uid, month, platform, sentiment_status, compound, impressions, reach, engagement
+                    FROM post_facts WHERE account_type = 'organization' AND {only.format("month")}""",
+                within).df(),
             positive=positive,
-            mission_posts=_mission_posts(con) if positive else None,
+            mission_posts=_mission_posts(con, within) if positive else None,
             amplifier_frames=amplifier_frames,
             comments=con.execute(
-                f"""SELECT coalesce(p.platform, c.platform) AS platform, s.compound,
-                           CAST(date_trunc('month', c.published_at AT TIME ZONE '{tz}') AS DATE) AS month
-                    FROM audience_comments c
-                    LEFT JOIN posts p USING (post_uid)
-                    JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.status = 'scored'""").df(),
+                f"""SELECT * FROM (
+                        SELECT coalesce(p.platform, c.platform) AS platform, s.compound,
+                               CAST(date_trunc('month', c.published_at AT TIME ZONE '{tz}') AS DATE) AS month
+                        FROM audience_comments c
+                        LEFT JOIN posts p USING (post_uid)
+                        JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.status = 'scored')
+                    WHERE $read AND {only.format("month")}""", {**within, "read": "audience" not in skip}).df(),
             incidents=con.execute(
-                """SELECT t.*, i.employee_key, t.detection = 'self_reported' AS self_reported
-                   FROM incident_timings t JOIN incidents i USING (incident_id)""").df(),
+                f"""SELECT t.*, i.employee_key, t.detection = 'self_reported' AS self_reported
+                    FROM incident_timings t JOIN incidents i USING (incident_id)
+                    WHERE $read AND {only.format("t.month")}""", {**within, "read": "incidents" not in skip}).df(),
             employees=con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df(),
             completions=first_completions(con=con),
-            months=con.execute("SELECT DISTINCT month FROM post_facts ORDER BY month").df()["month"],
+            months=con.execute(f"SELECT DISTINCT month FROM post_facts WHERE {only.format('month')} ORDER BY month",
+                               within).df()["month"],
+            only=months is not None,
+            skip=skip,
         )
 
 
-def _period_table(inputs: _Inputs, kind: str, k: int, months: pd.DataFrame | None) -> pd.DataFrame:
+_MONTH_INPUTS = """
+SELECT 'facts' AS part, month, count(*) AS rows, bit_xor(hash(post_uid, platform, account_type, account_key,
+       author_key, department, published_at, sentiment_status, compound, violation, n_findings, impressions, reach,
+       engagement, is_share, post_uid IN (SELECT post_uid FROM post_themes WHERE list_contains($themes, theme)),
+       post_uid IN (SELECT post_uid FROM amplifications))) AS digest
+FROM post_facts GROUP BY month
+UNION ALL
+SELECT 'organisation', f.month, count(*), bit_xor(s.row_fp)
+FROM post_facts f JOIN post_state s USING (post_uid) WHERE f.account_type = 'organization' GROUP BY f.month
+UNION ALL
+SELECT 'comments', month, count(*), bit_xor(hash(post_uid, platform))
+FROM (SELECT CAST(date_trunc('month', c.published_at AT TIME ZONE '{tz}') AS DATE) AS month, c.post_uid,
+             f.platform
+      FROM audience_comments c LEFT JOIN post_facts f USING (post_uid))
+GROUP BY month
+"""
+
+
+def _month_inputs(con: duckdb.DuckDBPyConnection) -> dict[tuple, str]:
+    """A digest per (month, part) of what the period tables read from the posts of that month (build's
+    post_facts, post_themes, amplifications and post_state must exist): part ``facts``, the post facts with
+    whether each post is a mission story and amplifies; ``organisation``, organisation posts' texts and
+    clicks; ``comments``, the platform of each commented post. Everything else they read (survey, roster,
+    trainings, incidents, comments, settings) a caller fingerprints whole.
+    """
+    from analytics.themes import load_taxonomy
+
+    sql = _MONTH_INPUTS.format(tz=config.get_settings().timezone)
+    rows = con.execute(sql, {"themes": list(load_taxonomy().mission_story_themes)}).fetchall()
+    return {(month, part): f"{count}:{digest}" for part, month, count, digest in rows}
+
+
+def _period_table(inputs: _Inputs, kind: str, k: int, months: pd.DataFrame | None,
+                  groups: Groups | None = None, seen: Groups | None = None) -> pd.DataFrame:
     employee = inputs.employee[kind]
     organisation = inputs.organisation.assign(period=_periods(inputs.organisation["month"], kind))
     org_scored = organisation[organisation["sentiment_status"] == "scored"]
@@ -417,14 +500,22 @@ def _period_table(inputs: _Inputs, kind: str, k: int, months: pd.DataFrame | Non
                 columns={"n_shares": "n", "sharers": "n_people"}).assign(value=shares["n_shares"]),
                 METRICS["amplifications"], grouping, k))
     pieces.extend(_positive_side(inputs, positive, kind, k))
-    pieces.extend(_audience(inputs.comments, kind, k))
-    pieces.extend(_incidents(inputs.incidents, kind, k))
-    pieces.extend(_training(inputs, kind, k))
-    if kind == "quarter":
+    for family, make in (("audience", lambda: _audience(inputs.comments, kind, k)),
+                         ("incidents", lambda: _incidents(inputs.incidents, kind, k)),
+                         ("training", lambda: _training(inputs, kind, k))):
+        if family not in inputs.skip:
+            pieces.extend(make())
+    if kind == "quarter" and not inputs.only:
         pieces.extend(_survey(inputs.con, k) if inputs.survey_rows is None else [inputs.survey_rows])
     pieces = [p.assign(_pending=p.get("_pending", False)) for p in pieces if not p.empty]
     table = pd.concat(pieces, ignore_index=True).astype({"_pending": bool})
-    table = _suppress(table, k, months if kind == "quarter" else None)
+    pairs: dict[tuple[str, str], set] = {}
+    table = _suppress(table, k, months if kind == "quarter" else None,
+                      None if groups is None else {key[1:]: {group for _, group in pairs}
+                                                   for key, pairs in groups.items() if key[0] == kind},
+                      pairs)
+    if seen is not None:
+        seen.update({(kind, *key): value for key, value in pairs.items()})
     return table.sort_values(["metric", "department", "platform", "period"], ignore_index=True)
 
 
@@ -444,8 +535,8 @@ WITH posts AS MATERIALIZED (
     SELECT {periods}, f.department, f.platform, f.author_key, NOT f.violation AS adherent,
            f.sentiment_status = 'scored' AS scored, f.compound,
            {mission} AS mission, {shared} AS shared
-    FROM post_facts f {joins}
-    WHERE f.account_type = 'employee'),
+    FROM post_facts f
+    WHERE f.account_type = 'employee' AND ($all OR list_contains($months, f.month))),
 figures AS (
     SELECT {groupings}, {kind} AS kind, grouping(department) AS by_department, grouping(platform) AS by_platform,
            {label} AS period, department, platform,
@@ -474,7 +565,7 @@ FROM figures f LEFT JOIN people p ON {same_set} AND p.by_department = f.by_depar
 
 
 def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
-                         positive: bool) -> dict[str, pd.DataFrame]:
+                         positive: bool, within: dict) -> dict[str, pd.DataFrame]:
     """Every employee-post figure per period kind (of ``kinds``), period and grouping, aggregated in DuckDB
     in one pass (a million posts stay in the warehouse; a few thousand rows come out): posts ``n``,
     adherent posts ``successes``, authors ``n_people``; scored posts ``n_scored``, their authors, mean
@@ -494,11 +585,12 @@ def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
         label="CASE " + which.format(*(_PERIOD_SQL[kind][1] for kind in kinds)) + " END",
         sets=sets, columns=columns,
         same_set=" AND ".join(f"p._{kind} = f._{kind}" for kind in kinds),
-        mission="coalesce(list_contains($themes, t.theme), false)" if positive else "false",
-        shared="f.post_uid IN (SELECT post_uid FROM amplifications)" if positive else "false",
-        joins="LEFT JOIN post_themes t ON t.post_uid = f.post_uid" if positive else "")
+        # semi-joins: the hash tables hold the mission-story and amplifying posts only, not every post's theme
+        mission="f.post_uid IN (SELECT post_uid FROM post_themes WHERE list_contains($themes, theme))"
+        if positive else "false",
+        shared="f.post_uid IN (SELECT post_uid FROM amplifications)" if positive else "false")
     themes = list(load_taxonomy().mission_story_themes) if positive else None
-    table = con.execute(sql, {"themes": themes} if positive else {}).df()
+    table = con.execute(sql, {**within, **({"themes": themes} if positive else {})}).df()
     return {kind: table[table["kind"] == kind].drop(columns="kind") for kind in kinds}
 
 
@@ -517,7 +609,7 @@ def _positive_side(inputs: _Inputs, posts: list[pd.DataFrame], kind: str, k: int
     if not inputs.positive:
         return []
     out = list(posts)
-    for grouping in (None, "department"):
+    for grouping in (None, "department") if "amplifier_share" not in inputs.skip else ():
         share = engagement.amplifier_share(inputs.amplifier_frames, period=kind, by=grouping, k=k)
         out.append(_from_survey(share.rename(columns={"amplifier_share": "value", "n_amplifiers": "successes"})
                                 .assign(n=share["n_people"]), METRICS["amplifier_share"], grouping))
@@ -533,16 +625,17 @@ def _positive_side(inputs: _Inputs, posts: list[pd.DataFrame], kind: str, k: int
 _LOWER_TO_ASCII = "\u0130\u212a"
 
 
-def _mission_posts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def _mission_posts(con: duckdb.DuckDBPyConnection, within: dict | None = None) -> pd.DataFrame:
     """Organisation posts linking to a mission page, as :func:`engagement.mission_links` decides (a post
     linking to two pages once): ``post_uid, month, clicks``.
 
     Only texts that may contain a page's URL fragment are read and checked: those whose lower case
     (DuckDB's, equal to Python's on ASCII) contains an ASCII fragment, or that hold one of the
     characters whose lower case has ASCII letters (:data:`_LOWER_TO_ASCII`). A non-ASCII fragment
-    has every text checked."""
+    has every text checked. ``within``: the months to read (every month by default)."""
     from analytics import engagement
 
+    within = within or {"all": True, "months": []}
     patterns = config.get_settings().mission_url_patterns
     fragments = sorted({fragment.lower() for page in patterns.values() for fragment in page})
     condition = "true"
@@ -552,8 +645,9 @@ def _mission_posts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     # a projection, not a filter: DuckDB would push a filter down to every post's text
     organisation = con.execute(
         f"""SELECT f.post_uid, f.month, p.clicks, CASE WHEN {condition} THEN p.text END AS text
-            FROM post_facts f JOIN posts p USING (post_uid) WHERE f.account_type = 'organization'""",
-        [*fragments, *_LOWER_TO_ASCII] if condition != "true" else []).df()
+            FROM post_facts f JOIN posts p USING (post_uid)
+            WHERE f.account_type = 'organization' AND (? OR list_contains(?, f.month))""",
+        [*([*fragments, *_LOWER_TO_ASCII] if condition != "true" else []), within["all"], within["months"]]).df()
     links = engagement.mission_links(organisation["text"], patterns=patterns)
     linked = sorted(set(links.loc[links["page"] != engagement.SHORT_LINK_PAGE, "text_index"]))
     return organisation.loc[linked, ["post_uid", "month", "clicks"]]

@@ -94,7 +94,7 @@ DERIVED_TABLES = (
     "sentiment", "post_scans", "post_findings", "post_themes", "post_facts", "amplifications", "construct_scores",
     "incident_timings", "monthly_metrics", "quarterly_metrics", "build_log",
     # the build's bookkeeping for incremental work
-    "post_state", "amplification_keys", "amplification_org", "build_state",
+    "post_state", "amplification_keys", "amplification_org", "build_state", "period_inputs", "period_groups",
 )
 
 
