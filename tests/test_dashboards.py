@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 import pytest
 from browser import ARTIFACTS, Server, chart_data, launch, require_chromium, screenshot, wait_for_charts
 
-from analytics import charts, config, dashboard, datasets, engagement, insights, warehouse
+from analytics import charts, config, dashboard, datasets, engagement, insights, serve, warehouse
 from analytics.adherence import AREAS, rules_frame
 from analytics.metrics import ALL, compare_periods
 from analytics.periods import parse_period
@@ -338,6 +338,22 @@ def test_server_offers_no_source_listing_or_files(server):
     assert status == 200
     for marker in SOURCE_MARKERS:
         assert marker not in page
+    # the dashboard's page fetches plotly's shared bundle itself once loaded (no header holds back its load)
+    head = page[:page.index("</head>")]
+    assert "modulepreload" in head and serve.PLOTLY_BUNDLE_PATH in head
+
+
+def test_only_notebooks_declaring_the_shared_bundle_preload_it(tmp_path):
+    import nbformat
+
+    for name in serve.DASHBOARDS:
+        assert serve._uses_shared_bundle(config.DASHBOARDS_DIR / name), name
+    plain = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import plotly.graph_objects as go")])
+    nbformat.write(plain, tmp_path / "plain.ipynb")
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    assert not serve._uses_shared_bundle(tmp_path / "plain.ipynb")
+    assert not serve._uses_shared_bundle(tmp_path / "broken.ipynb")
+    assert not serve._uses_shared_bundle(tmp_path / "missing.ipynb")
 
 
 # --- the pages in Chromium --------------------------------------------------------------------------

@@ -7,6 +7,14 @@ removed or closed, the kernel channel accepts widget messages only (Voila's defa
 execution), and rendered pages carry no notebook source. The warehouse path reaches the kernels
 through ``POLICY_PULSE_WAREHOUSE``.
 
+A dashboard's page starts fetching plotly's shared bundle once the page has loaded (a ``<link
+rel=modulepreload>`` added on ``load``: as an HTTP ``Link`` header it held back the ``load`` event, on
+which Voila starts loading its widget libraries, by the 5 MB download) and evaluates it as soon as it
+arrives, while the page is still waiting for the kernel's widget state, instead of after it. Only
+notebooks whose metadata says ``"policy_pulse": {"plotly_bundle": "shared"}`` (the dashboards, whose
+charts come from :func:`analytics.charts.as_widget`) get it: a notebook of plain FigureWidgets never
+imports the shared bundle.
+
 A preheated kernel joins the pool (and the log says "Kernel pool of ... is filled") only once it has
 rendered its dashboard: Voila's own pool counts a kernel as soon as it has started, so a viewer
 arriving then would wait for the whole notebook to run. The pool is refilled a few seconds after a
@@ -18,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import html
+import json
 import os
 from pathlib import Path
 
@@ -73,15 +82,43 @@ def _read_bundle(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _page_handler(base: type, bundle_url: str) -> type:
-    """Voila's page handler, whose response tells the browser to fetch plotly's bundle at once."""
+def _preload_script(bundle_url: str) -> str:
+    """The page's first script: fetch and evaluate plotly's bundle once the page has loaded.
+
+    >>> "modulepreload" in _preload_script("/b.js") and 'import("/b.js")' in _preload_script("/b.js")
+    True
+    """
+    url = json.dumps(bundle_url)
+    # on load, not before: anything the page fetches before it delays the load event, and Voila starts
+    # loading the widget libraries only then; evaluating the bundle (the charts' module imports the same
+    # instance) as soon as it is compiled fills the wait for the kernel's widget state
+    return ("<script>window.addEventListener('load', () => { const link = document.createElement('link'); "
+            f"link.rel = 'modulepreload'; link.href = {url}; link.onload = () => import({url}); "
+            "document.head.appendChild(link); });</script>")
+
+
+def _uses_shared_bundle(notebook: Path) -> bool:
+    """Whether the notebook's metadata says its charts use the shared plotly bundle."""
+    try:
+        metadata = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError):
+        return False
+    return (metadata.get("policy_pulse") or {}).get("plotly_bundle") == "shared"
+
+
+def _page_handler(base: type, bundle_url: str, root: Path) -> type:
+    """Voila's page handler, whose page of a dashboard loads plotly's shared bundle early."""
+    script = _preload_script(bundle_url)
 
     class DashboardPageHandler(base):
+        @tornado.web.authenticated
         async def get(self, path: str | None = None) -> None:
-            # the charts ask for the bundle only once the widget libraries have loaded (a second or
-            # more later); the header starts the 5 MB download and its compilation with the page
-            self.set_header("Link", f"<{bundle_url}>; rel=modulepreload")
-            await super().get(path)
+            inject = path is not None and _uses_shared_bundle(root / path)
+            async for chunk in self.get_generator(path=path):
+                if inject and "<head>" in chunk:
+                    chunk, inject = chunk.replace("<head>", "<head>" + script, 1), False
+                self.write(chunk)
+                self.flush()
 
     return DashboardPageHandler
 
@@ -132,7 +169,7 @@ def dashboard_app():
             extra = [(self.server_url.rstrip("/") + "/?", _IndexHandler, {"names": names, "base_url": self.base_url})]
             if names:
                 pattern = "|".join(name.replace(".", r"\.") for name in names)
-                page = _page_handler(TornadoVoilaHandler, self.base_url + PLOTLY_BUNDLE_PATH)
+                page = _page_handler(TornadoVoilaHandler, self.base_url + PLOTLY_BUNDLE_PATH, root)
                 extra.append((self.server_url + rf"voila/render/({pattern})", page, {
                     "template_paths": self.template_paths, "config": self.config,
                     "voila_configuration": self.voila_configuration,
