@@ -217,24 +217,33 @@ def link_keys_sql(con: duckdb.DuckDBPyConnection, posts_sql: str, params: Sequen
     """
     url, quote = (pattern.replace("'", "''") for pattern in (_URL_IN_TEXT_RE2, _QUOTE_RE2))
     found = con.execute(
-        f"""SELECT post_uid, account_type = 'organization', url, shared_url,
-                   CASE WHEN account_type = 'organization' THEN coalesce(text, '') END,
-                   CASE WHEN account_type = 'employee' AND contains(text, '/')
-                        THEN regexp_extract_all(text, '{url}') END,
-                   CASE WHEN account_type = 'employee' AND (contains(text, '"') OR contains(text, '“'))
-                        THEN regexp_extract_all(text, '{quote}', 1) END
-            FROM ({posts_sql})
-            WHERE account_type = 'organization'
-               OR (account_type = 'employee' AND (shared_url IS NOT NULL OR contains(text, '/')
-                                                   OR contains(text, '"') OR contains(text, '“')))""",
-        list(params)).fetchall()
-    rows: list[tuple[str, str, int, str]] = []
-    for uid, organisation, own, shared, body, links, quotes in found:
-        if organisation:
-            _org_keys(rows, uid, own, body)
-        else:
-            _employee_keys(rows, uid, shared, links or (), quotes or ())
-    return _keys_frame(rows)
+        f"""WITH p AS MATERIALIZED (
+                SELECT post_uid, account_type, text, url, shared_url FROM ({posts_sql})
+                WHERE account_type IN ('organization', 'employee'))
+            SELECT post_uid, 'url' AS kind, 0 AS pos, url AS raw FROM p
+            WHERE account_type = 'organization' AND url IS NOT NULL
+            UNION ALL SELECT post_uid, 'body', 0, coalesce(text, '') FROM p WHERE account_type = 'organization'
+            UNION ALL SELECT post_uid, 'shared', 0, shared_url FROM p
+            WHERE account_type = 'employee' AND shared_url IS NOT NULL
+            UNION ALL SELECT post_uid, 'link', generate_subscripts(found, 1) - 1, unnest(found)
+            FROM (SELECT post_uid, regexp_extract_all(text, '{url}') AS found FROM p
+                  WHERE account_type = 'employee' AND contains(text, '/'))
+            UNION ALL SELECT post_uid, 'quote', generate_subscripts(found, 1) - 1, unnest(found)
+            FROM (SELECT post_uid, regexp_extract_all(text, '{quote}', 1) AS found FROM p
+                  WHERE account_type = 'employee' AND (contains(text, '"') OR contains(text, '“')))""",
+        list(params)).df()
+    if found.empty:
+        return _keys_frame([])
+    # links repeat (employees share the same organisation posts): each distinct value is reduced once
+    raw = found["raw"].astype(object)
+    is_url = found["kind"].isin(["url", "shared", "link"]).to_numpy()
+    urls = {value: normalise_url(value) for value in pd.unique(raw[is_url])}
+    texts = {value: _normalise_quote(value) for value in pd.unique(raw[~is_url])}
+    key = np.where(is_url, raw.map(urls).to_numpy(), raw.map(texts).to_numpy())
+    kept = ~is_url | (key != "")  # an empty URL is no key; an empty quote still is one
+    return pd.DataFrame({"post_uid": found["post_uid"].to_numpy(dtype=object)[kept].tolist(),
+                         "kind": found["kind"].to_numpy(dtype=object)[kept].tolist(),
+                         "pos": found["pos"].to_numpy(dtype="int64")[kept], "key": key[kept].tolist()})
 
 
 def match_amplifications(posts: pd.DataFrame) -> pd.DataFrame:
