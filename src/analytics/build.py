@@ -607,16 +607,19 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     con.execute("""INSERT INTO _org_keys SELECT url_key FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _org_changed) AND url_key IS NOT NULL""")
     new_grams = _grams(f"SELECT post_uid, body FROM amplification_org WHERE post_uid IN ({org_changed})")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _amp_candidates AS
-            SELECT post_uid FROM _amp_todo
-            UNION SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid) WHERE p.account_type = 'employee'
+    # on a first build every employee post changed: the keys of the others need not be looked at
+    keyed = "" if full else f"""
             UNION SELECT post_uid FROM amplification_keys
                   WHERE kind IN ('shared', 'link') AND key IN (SELECT key FROM _org_keys)
             UNION SELECT post_uid FROM amplification_keys
                   WHERE kind = 'quote' AND key IN (SELECT gram FROM ({new_grams}))
             UNION SELECT post_uid FROM amplification_keys
                   WHERE kind = 'short' AND EXISTS (SELECT 1 FROM _org_changed)"""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _amp_candidates AS
+            SELECT post_uid FROM _amp_todo
+            UNION SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid) WHERE p.account_type = 'employee'
+            {keyed}"""
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _amp_todo AS SELECT DISTINCT post_uid FROM _amp_candidates")
     con.execute("DROP TABLE _amp_candidates")
@@ -712,11 +715,12 @@ def _share_themes(con: duckdb.DuckDBPyConnection) -> None:
     """A share takes the theme of the organisation post it shares; every other post keeps its text's.
     Only rows whose theme changes are written."""
     changed = con.execute(
-        """UPDATE post_themes t SET theme = w.theme
-           FROM (SELECT t.post_uid, CASE WHEN o.post_uid IS NOT NULL THEN o.text_theme ELSE t.text_theme END AS theme
-                 FROM post_themes t
-                 LEFT JOIN amplifications a ON a.post_uid = t.post_uid
-                 LEFT JOIN post_themes o ON o.post_uid = a.org_post_uid) w
+        """WITH shares AS (SELECT a.post_uid, o.text_theme AS theme
+                           FROM amplifications a JOIN post_themes o ON o.post_uid = a.org_post_uid)
+           UPDATE post_themes t SET theme = w.theme
+           FROM (SELECT post_uid, theme FROM shares
+                 UNION ALL SELECT post_uid, text_theme FROM post_themes
+                 WHERE theme IS DISTINCT FROM text_theme AND post_uid NOT IN (SELECT post_uid FROM shares)) w
            WHERE t.post_uid = w.post_uid AND t.theme IS DISTINCT FROM w.theme"""
     ).fetchone()[0]
     if changed:
