@@ -623,6 +623,77 @@ def _prefilter_masks(
     return [np.asarray(result[f"m{i}"], dtype=bool) for i in range(len(patterns))]
 
 
+_PREFILTER_SETS: dict[tuple[str, ...], Any] = {}
+
+
+def _prefilter_set(patterns: tuple[str, ...]) -> Any:
+    """An RE2 set of the prefilters compiled as DuckDB's ``regexp_matches(t, p, 'i')`` compiles each
+    (case-insensitive, otherwise RE2's defaults), with an empty pattern first that matches every text;
+    ``None`` without google-re2 or when the set does not compile."""
+    if patterns not in _PREFILTER_SETS:
+        re2 = _re2_module()
+        compiled = None
+        if re2 is not None:
+            options = re2.Options()
+            options.case_sensitive = False
+            options.max_mem = 64 << 20
+            options.log_errors = False
+            matcher = re2.Set.SearchSet(options)
+            try:
+                for pattern in ("", *patterns):
+                    matcher.Add(pattern)
+                matcher.Compile()
+                compiled = matcher._set
+            except re2.error:
+                compiled = None
+        if len(_PREFILTER_SETS) > 8:
+            _PREFILTER_SETS.clear()
+        _PREFILTER_SETS[patterns] = compiled
+    return _PREFILTER_SETS[patterns]
+
+
+def _prefilter_masks_re2(
+    texts: list[str], patterns: list[str | None], parents: Sequence[int | None] | None = None
+) -> list[np.ndarray]:
+    """:func:`_prefilter_masks` with every pattern matched in one RE2 pass per text instead of by DuckDB.
+
+    Both are RE2 with the same options, so the masks are the same; a text RE2 cannot take here (no
+    UTF-8: lone surrogates) or a pass that gives up is left to DuckDB.
+    """
+    active = [i for i, pattern in enumerate(patterns) if pattern is not None]
+    matcher = _prefilter_set(tuple(patterns[i] for i in active)) if texts and active else None
+    if matcher is None:
+        return _prefilter_masks(texts, patterns, parents)
+    parents = list(parents) if parents is not None else [None] * len(patterns)
+    rows: list[int] = []
+    columns: list[int] = []
+    undecided: list[int] = []
+    for k, text in enumerate(texts):
+        try:
+            found = matcher.Match(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            undecided.append(k)
+            continue
+        if 0 not in found:
+            undecided.append(k)
+            continue
+        rows += [k] * len(found)
+        columns += found
+    hits = np.zeros((len(texts), len(active) + 1), dtype=bool)
+    hits[rows, columns] = True
+    if undecided:
+        rest = _prefilter_masks([texts[k] for k in undecided], patterns, parents)
+        hits[undecided, 1:] = np.column_stack([rest[i] for i in active])
+    masks: list[np.ndarray] = []
+    column = {i: position + 1 for position, i in enumerate(active)}
+    for i in range(len(patterns)):
+        mask = hits[:, column[i]].copy() if i in column else np.ones(len(texts), dtype=bool)
+        if parents[i] is not None:
+            mask &= masks[parents[i]]
+        masks.append(mask)
+    return masks
+
+
 def _rule_hit(
     rule: Rule,
     text: str,
@@ -799,7 +870,7 @@ def _detect(
                 slots[r, j] = len(patterns)
                 patterns.append(matcher.prefilter)
                 parents.append(r)
-    masks = _prefilter_masks(values, patterns if use_prefilter else [None] * len(patterns), parents)
+    masks = _prefilter_masks_re2(values, patterns if use_prefilter else [None] * len(patterns), parents)
 
     def runs(r: int, position: int) -> list[bool]:
         return [(r, j) not in slots or bool(masks[slots[r, j]][position]) for j in range(len(rules[r].matchers))]
