@@ -71,7 +71,8 @@ HOSTILE = [
     "x.com/a]b) y.co/ z.c/ 1.2.3.4/x İSTANBUL.COM/x ſite.org/KELVIN.org/x",
     'He said "twenty-one characters here" and "short" then “unclosed twenty characters quote',
     '"line one of the quote\nline two of it"', "\u2028www.ex.com/p\u2028", "emoji 🎉 riverbend.org/🎉/x",
-    "tab\tsep.org/x\x1cy", 'quote "' + "q" * 5_000 + '" end', "ＵＲＬ.ｃｏｍ/ｘ full-width", "a" * 30 + "/", "same.org/x", '"same.org/x is also quoted here, twenty+"',
+    "tab\tsep.org/x\x1cy", 'quote "' + "q" * 5_000 + '" end', "ＵＲＬ.ｃｏｍ/ｘ full-width", "a" * 30 + "/",
+    "same.org/x", '"same.org/x is also quoted here, twenty+"',
     'nested "quotes “inside” more than twenty" chars', "http://", "www./x", "x.y/" * 1_000,
 ]
 

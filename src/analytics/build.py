@@ -267,7 +267,8 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
     total = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
     taxonomy = themes.load_taxonomy()
-    con.execute("CREATE OR REPLACE TEMP TABLE _text_themes (text_hash VARCHAR, taxonomy_version VARCHAR, theme VARCHAR)")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _text_themes
+                   (text_hash VARCHAR, taxonomy_version VARCHAR, theme VARCHAR)""")
     with adherence.ParallelScan(adherence.load_rules(), taxonomy) as scan:
         for todo in _todo_batches(con, total):
             # reposts and re-imports repeat texts: each distinct (text, employee post) is scanned once
