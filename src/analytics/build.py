@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from analytics import __version__, config, sentiment, warehouse
@@ -272,10 +273,13 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     with adherence.ParallelScan(adherence.load_rules(), taxonomy) as scan:
         for todo in _todo_batches(con, total):
             # reposts and re-imports repeat texts: each distinct (text, employee post) is scanned once
-            keys = ["text", "employee_post"]
-            distinct = todo[[*keys, "text_hash"]].drop_duplicates(keys, ignore_index=True)
-            position = todo[keys].merge(distinct[keys].assign(_text=range(len(distinct))), on=keys,
-                                        how="left")["_text"]
+            # (one pass hashing the texts: codes in order of first occurrence)
+            texts, _ = pd.factorize(todo["text"])
+            # (a missing flag scans as False: one text for both)
+            employee = todo["employee_post"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            position, _ = pd.factorize(texts * 2 + employee)
+            first = np.unique(position, return_index=True)[1]
+            distinct = todo.iloc[first][["text", "employee_post", "text_hash"]].reset_index(drop=True)
             con.register("_hashes", distinct[["text_hash"]])
             unthemed = con.execute("""SELECT count(*) FROM _hashes WHERE text_hash NOT IN
                                       (SELECT text_hash FROM post_themes WHERE taxonomy_version = ?)""",
@@ -288,7 +292,7 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
                                                            "taxonomy_version": taxonomy.version,
                                                            "theme": pd.Series(text_themes, dtype="str")}))
             if not found.empty:
-                posts = pd.DataFrame({"text_index": position.to_numpy(), "_post": range(len(todo))})
+                posts = pd.DataFrame({"text_index": position, "_post": range(len(todo))})
                 found = found.merge(posts, on="text_index").sort_values("_post", kind="stable")
                 found = found.assign(post_uid=todo["post_uid"].to_numpy()[found["_post"].to_numpy()],
                                      dismissed=False, dismissal_reason=None)
