@@ -623,6 +623,77 @@ def _prefilter_masks(
     return [np.asarray(result[f"m{i}"], dtype=bool) for i in range(len(patterns))]
 
 
+_PREFILTER_SETS: dict[tuple[str, ...], Any] = {}
+
+
+def _prefilter_set(patterns: tuple[str, ...]) -> Any:
+    """An RE2 set of the prefilters compiled as DuckDB's ``regexp_matches(t, p, 'i')`` compiles each
+    (case-insensitive, otherwise RE2's defaults), with an empty pattern first that matches every text;
+    ``None`` without google-re2 or when the set does not compile."""
+    if patterns not in _PREFILTER_SETS:
+        re2 = _re2_module()
+        compiled = None
+        if re2 is not None:
+            options = re2.Options()
+            options.case_sensitive = False
+            options.max_mem = 64 << 20
+            options.log_errors = False
+            matcher = re2.Set.SearchSet(options)
+            try:
+                for pattern in ("", *patterns):
+                    matcher.Add(pattern)
+                matcher.Compile()
+                compiled = matcher._set
+            except re2.error:
+                compiled = None
+        if len(_PREFILTER_SETS) > 8:
+            _PREFILTER_SETS.clear()
+        _PREFILTER_SETS[patterns] = compiled
+    return _PREFILTER_SETS[patterns]
+
+
+def _prefilter_masks_re2(
+    texts: list[str], patterns: list[str | None], parents: Sequence[int | None] | None = None
+) -> list[np.ndarray]:
+    """:func:`_prefilter_masks` with every pattern matched in one RE2 pass per text instead of by DuckDB.
+
+    Both are RE2 with the same options, so the masks are the same; a text RE2 cannot take here (no
+    UTF-8: lone surrogates) or a pass that gives up is left to DuckDB.
+    """
+    active = [i for i, pattern in enumerate(patterns) if pattern is not None]
+    matcher = _prefilter_set(tuple(patterns[i] for i in active)) if texts and active else None
+    if matcher is None:
+        return _prefilter_masks(texts, patterns, parents)
+    parents = list(parents) if parents is not None else [None] * len(patterns)
+    rows: list[int] = []
+    columns: list[int] = []
+    undecided: list[int] = []
+    for k, text in enumerate(texts):
+        try:
+            found = matcher.Match(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            undecided.append(k)
+            continue
+        if 0 not in found:
+            undecided.append(k)
+            continue
+        rows += [k] * len(found)
+        columns += found
+    hits = np.zeros((len(texts), len(active) + 1), dtype=bool)
+    hits[rows, columns] = True
+    if undecided:
+        rest = _prefilter_masks([texts[k] for k in undecided], patterns, parents)
+        hits[undecided, 1:] = np.column_stack([rest[i] for i in active])
+    masks: list[np.ndarray] = []
+    column = {i: position + 1 for position, i in enumerate(active)}
+    for i in range(len(patterns)):
+        mask = hits[:, column[i]].copy() if i in column else np.ones(len(texts), dtype=bool)
+        if parents[i] is not None:
+            mask &= masks[parents[i]]
+        masks.append(mask)
+    return masks
+
+
 def _rule_hit(
     rule: Rule,
     text: str,
@@ -799,7 +870,7 @@ def _detect(
                 slots[r, j] = len(patterns)
                 patterns.append(matcher.prefilter)
                 parents.append(r)
-    masks = _prefilter_masks(values, patterns if use_prefilter else [None] * len(patterns), parents)
+    masks = _prefilter_masks_re2(values, patterns if use_prefilter else [None] * len(patterns), parents)
 
     def runs(r: int, position: int) -> list[bool]:
         return [(r, j) not in slots or bool(masks[slots[r, j]][position]) for j in range(len(rules[r].matchers))]
@@ -1258,3 +1329,134 @@ def rule_counts(findings: pd.DataFrame, *, by: Sequence[str] = (), rules: Sequen
     out = grid.merge(counts, on=[*by, "rule_id"], how="left")
     out["n_findings"] = out["n_findings"].fillna(0).astype("int64")
     return out[[*by, "rule_id", "area", "severity", "n_findings"]].sort_values([*by, "rule_id"]).reset_index(drop=True)
+
+
+# --- scanning many texts on every core ------------------------------------------------------------
+
+#: Below this many distinct texts a batch is scanned by the calling process alone: a spawned worker
+#: costs about a CPU second to start (Python, pandas, the rules' RE2 screen).
+PARALLEL_MIN_TEXTS = 20_000
+# Texts per piece of work: ~0.1 s of scanning, so neither process waits long for the other's last piece.
+_SCAN_CHUNK = 4_000
+
+_scan_state: Any = None
+
+
+def _scan_chunk(texts: list[str], employee: list[bool], rules: Sequence[Rule], taxonomy: Any) -> tuple[
+    pd.DataFrame, list[str] | None
+]:
+    """Findings (``text_index`` the position in ``texts``) and, when ``taxonomy`` is given, primary themes."""
+    found = _detect(texts, employee_posts=employee, rules=rules)
+    if taxonomy is None:
+        return found, None
+    from analytics import themes  # themes imports this module
+
+    return found, themes.classify_themes(texts, taxonomy=taxonomy)["theme"].tolist()
+
+
+def _share_scan_state(claims: Any, rules: Sequence[Rule], taxonomy: Any) -> None:
+    global _scan_state
+    _scan_state = (claims, list(rules), taxonomy)
+
+
+def _claim_chunk(claims: Any, batch: int, *, back: bool) -> int | None:
+    """Take the next unscanned chunk of ``batch`` from the front or the back; None when none is left
+    (or the batch is no longer the one being scanned: a late worker task then does nothing)."""
+    with claims.get_lock():
+        if claims[0] != batch or claims[1] >= claims[2]:
+            return None
+        if back:
+            claims[2] -= 1
+            return claims[2]
+        claims[1] += 1
+        return claims[1] - 1
+
+
+def _scan_claimed(batch: int, texts: list[str], employee: list[bool], size: int, themed: bool) -> dict[
+    int, tuple[pd.DataFrame, list[str] | None]
+]:
+    """A worker's part of a batch: the chunks it claims from the front until none is left."""
+    claims, rules, taxonomy = _scan_state
+    parts = {}
+    while (k := _claim_chunk(claims, batch, back=False)) is not None:
+        part = slice(k * size, (k + 1) * size)
+        parts[k] = _scan_chunk(texts[part], employee[part], rules, taxonomy if themed else None)
+    return parts
+
+
+class ParallelScan:
+    """Policy findings, and optionally primary content themes, of batches of distinct texts, shared
+    between this process and one spawned worker process (the build scans a million posts this way).
+
+    Each batch is cut into chunks that both processes claim, this one from the back and the worker from
+    the front, so a worker still starting up costs no wall time. Every chunk is scanned by
+    :func:`find_violations` and :func:`analytics.themes.classify_themes` themselves, so the results are
+    exactly theirs. Use as a context manager; ``workers=1`` (or small batches) scans in this process.
+    """
+
+    def __init__(self, rules: Sequence[Rule], taxonomy: Any = None, *, workers: int | None = None) -> None:
+        self.rules = list(rules)
+        self.taxonomy = taxonomy
+        self.workers = _available_cores() if workers is None else workers
+        self._pool: Any = None
+        self._claims: Any = None
+        self._batch = 0
+
+    def __enter__(self) -> ParallelScan:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _start(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        # spawned, not forked: the caller holds DuckDB threads, unsafe across fork
+        context = get_context("spawn")
+        self._claims = context.Array("q", [0, 0, 0])  # [batch, next chunk from the front, end from the back]
+        _share_scan_state(self._claims, self.rules, self.taxonomy)
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_share_scan_state,
+                                         initargs=(self._claims, self.rules, self.taxonomy))
+
+    def scan(self, texts: list[str], employee: list[bool], *, themed: bool = False) -> tuple[
+        pd.DataFrame, list[str] | None
+    ]:
+        """``find_violations(texts, employee_posts=employee)`` and, with ``themed``, the texts' themes."""
+        taxonomy = self.taxonomy if themed else None
+        if themed and taxonomy is None:
+            raise ValueError("ParallelScan.scan(themed=True) needs the scan built with a taxonomy.")
+        if self.workers <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
+            return _scan_chunk(texts, employee, self.rules, taxonomy)
+        if self._pool is None:
+            self._start()
+        size = _SCAN_CHUNK
+        chunks = -(-len(texts) // size)
+        self._batch += 1
+        with self._claims.get_lock():
+            self._claims[0], self._claims[1], self._claims[2] = self._batch, 0, chunks
+        future = self._pool.submit(_scan_claimed, self._batch, texts, employee, size, themed)
+        parts: dict[int, tuple[pd.DataFrame, list[str] | None]] = {}
+        while (k := _claim_chunk(self._claims, self._batch, back=True)) is not None:
+            part = slice(k * size, (k + 1) * size)
+            parts[k] = _scan_chunk(texts[part], employee[part], self.rules, taxonomy)
+        if self._claims[1] > 0:
+            parts.update(future.result())
+        else:
+            future.cancel()
+        found = [parts[k][0].assign(text_index=parts[k][0]["text_index"] + k * size)
+                 for k in range(chunks) if not parts[k][0].empty]
+        out = pd.concat(found, ignore_index=True) if found else parts[0][0]
+        themes = [theme for k in range(chunks) for theme in parts[k][1]] if themed else None
+        return out, themes
+
+
+def _available_cores() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

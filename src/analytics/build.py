@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from analytics import __version__, config, sentiment, warehouse
@@ -262,30 +263,50 @@ def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _findings(con: duckdb.DuckDBPyConnection) -> int:
-    from analytics import adherence
+    """Scan new or changed posts with the current rules. The texts' content themes are found in the same
+    pass, on both cores (see :class:`adherence.ParallelScan`), and left in the temporary table
+    ``_text_themes`` for :func:`_post_themes`, which then need not read the texts again."""
+    from analytics import adherence, themes
 
     version = _rules_version()
     con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version])
     con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
     total = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
-    for todo in _todo_batches(con, total):
-        # reposts and re-imports repeat texts: each distinct (text, employee post) is scanned once
-        keys = ["text", "employee_post"]
-        distinct = todo[keys].drop_duplicates(ignore_index=True)
-        position = todo[keys].merge(distinct.assign(_text=range(len(distinct))), on=keys, how="left")["_text"]
-        found = adherence.find_violations(distinct["text"].tolist(),
-                                          employee_posts=distinct["employee_post"].tolist())
-        if not found.empty:
-            posts = pd.DataFrame({"text_index": position.to_numpy(), "_post": range(len(todo))})
-            found = found.merge(posts, on="text_index").sort_values("_post", kind="stable")
-            found = found.assign(post_uid=todo["post_uid"].to_numpy()[found["_post"].to_numpy()],
-                                 dismissed=False, dismissal_reason=None)
-            _insert(con, "post_findings", found[["post_uid", "rule_id", "area", "severity", "evidence_redacted",
-                                                 "dismissed", "dismissal_reason"]])
-        scans = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"],
-                              "rules_version": version})
-        _insert(con, "post_scans", scans)
-        _insert(con, "_refound", todo[["post_uid"]])
+    taxonomy = themes.load_taxonomy()
+    con.execute("""CREATE OR REPLACE TEMP TABLE _text_themes
+                   (text_hash VARCHAR, taxonomy_version VARCHAR, theme VARCHAR)""")
+    with adherence.ParallelScan(adherence.load_rules(), taxonomy) as scan:
+        for todo in _todo_batches(con, total):
+            # reposts and re-imports repeat texts: each distinct (text, employee post) is scanned once
+            # (one pass hashing the texts: codes in order of first occurrence)
+            texts, _ = pd.factorize(todo["text"])
+            # (a missing flag scans as False: one text for both)
+            employee = todo["employee_post"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            position, _ = pd.factorize(texts * 2 + employee)
+            first = np.unique(position, return_index=True)[1]
+            distinct = todo.iloc[first][["text", "employee_post", "text_hash"]].reset_index(drop=True)
+            con.register("_hashes", distinct[["text_hash"]])
+            unthemed = con.execute("""SELECT count(*) FROM _hashes WHERE text_hash NOT IN
+                                      (SELECT text_hash FROM post_themes WHERE taxonomy_version = ?)""",
+                                   [taxonomy.version]).fetchall()[0][0]
+            con.unregister("_hashes")
+            found, text_themes = scan.scan(distinct["text"].tolist(), distinct["employee_post"].tolist(),
+                                           themed=unthemed > 0)
+            if text_themes is not None:
+                _insert(con, "_text_themes", pd.DataFrame({"text_hash": distinct["text_hash"],
+                                                           "taxonomy_version": taxonomy.version,
+                                                           "theme": pd.Series(text_themes, dtype="str")}))
+            if not found.empty:
+                posts = pd.DataFrame({"text_index": position, "_post": range(len(todo))})
+                found = found.merge(posts, on="text_index").sort_values("_post", kind="stable")
+                found = found.assign(post_uid=todo["post_uid"].to_numpy()[found["_post"].to_numpy()],
+                                     dismissed=False, dismissal_reason=None)
+                _insert(con, "post_findings", found[["post_uid", "rule_id", "area", "severity", "evidence_redacted",
+                                                     "dismissed", "dismissal_reason"]])
+            scans = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"],
+                                  "rules_version": version})
+            _insert(con, "post_scans", scans)
+            _insert(con, "_refound", todo[["post_uid"]])
     return total
 
 
@@ -606,7 +627,8 @@ def _update_periods(con: duckdb.DuckDBPyConnection, k: int, months: dict, amplif
 # --- the positive side: content themes and amplification ---------------------------------------------------
 
 def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
-    """Theme new or changed posts only (like ``post_scans``); a changed taxonomy re-themes everything."""
+    """Theme new or changed posts only (like ``post_scans``); a changed taxonomy re-themes everything.
+    Texts :func:`_findings` already themed in this build (``_text_themes``) are not read again."""
     from analytics import themes
 
     taxonomy = themes.load_taxonomy()
@@ -615,7 +637,17 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     total = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
     if stale or total:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")
-    for todo in _todo_batches(con, total):
+    left = total
+    if total and con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_text_themes'"
+                             ).fetchone()[0]:
+        known = "SELECT DISTINCT text_hash, theme FROM _text_themes WHERE taxonomy_version = $version"
+        con.execute(f"""INSERT INTO post_themes SELECT t.post_uid, t.text_hash, $version, k.theme, k.theme
+                        FROM _todo t JOIN ({known}) k USING (text_hash)""", {"version": taxonomy.version})
+        con.execute(f"DELETE FROM _todo WHERE text_hash IN (SELECT text_hash FROM ({known}))",
+                    {"version": taxonomy.version})
+        left = con.execute("SELECT count(*) FROM _todo").fetchone()[0]
+    con.execute("DROP TABLE IF EXISTS _text_themes")
+    for todo in _todo_batches(con, left):
         # a theme depends on the text only: each distinct text is classified once
         distinct = todo["text"].drop_duplicates(ignore_index=True)
         found = themes.classify_themes(distinct, taxonomy=taxonomy)
@@ -672,33 +704,31 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
         con.execute(f"""DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)
                         OR post_uid IN (SELECT post_uid FROM _changed WHERE link_changed)""")
     con.execute("DELETE FROM amplifications WHERE post_uid IN (SELECT post_uid FROM _gone)")
-    # only texts that can hold a URL or a quote are read, a batch of posts at a time
     con.execute("""CREATE OR REPLACE TEMP TABLE _linking AS
                    SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid)
                    WHERE c.link_changed AND p.account_type IN ('employee', 'organization')""")
-    batches = -(-con.execute("SELECT count(*) FROM _linking").fetchone()[0] // _TODO_BATCH)
-    for batch in range(batches):
-        changed = con.execute(
-            """SELECT p.post_uid, p.account_type, p.url, p.shared_url,
-                      CASE WHEN p.account_type = 'organization' OR contains(p.text, '/') OR contains(p.text, '"')
-                           OR contains(p.text, '“') THEN p.text END AS text
-               FROM _linking c JOIN posts p USING (post_uid) WHERE hash(c.post_uid) % ? = ?""",
-            [batches, batch]).df()
-        _insert_link_keys(con, engagement.link_keys(changed))
+    # URLs and quotes are found by DuckDB (RE2, every core): only organisation texts and what is found
+    # reach Python
+    _insert_link_keys(con, engagement.link_keys_sql(
+        con, """SELECT p.post_uid, p.account_type, p.text, p.url, p.shared_url
+                FROM _linking c JOIN posts p USING (post_uid)"""))
     con.execute("DROP TABLE _linking")
     con.execute("""INSERT INTO _org_keys SELECT url_key FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _org_changed) AND url_key IS NOT NULL""")
     new_grams = _grams(f"SELECT post_uid, body FROM amplification_org WHERE post_uid IN ({org_changed})")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _amp_candidates AS
-            SELECT post_uid FROM _amp_todo
-            UNION SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid) WHERE p.account_type = 'employee'
+    # on a first build every employee post changed: the keys of the others need not be looked at
+    keyed = "" if full else f"""
             UNION SELECT post_uid FROM amplification_keys
                   WHERE kind IN ('shared', 'link') AND key IN (SELECT key FROM _org_keys)
             UNION SELECT post_uid FROM amplification_keys
                   WHERE kind = 'quote' AND key IN (SELECT gram FROM ({new_grams}))
             UNION SELECT post_uid FROM amplification_keys
                   WHERE kind = 'short' AND EXISTS (SELECT 1 FROM _org_changed)"""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _amp_candidates AS
+            SELECT post_uid FROM _amp_todo
+            UNION SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid) WHERE p.account_type = 'employee'
+            {keyed}"""
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _amp_todo AS SELECT DISTINCT post_uid FROM _amp_candidates")
     con.execute("DROP TABLE _amp_candidates")
@@ -794,11 +824,12 @@ def _share_themes(con: duckdb.DuckDBPyConnection) -> None:
     """A share takes the theme of the organisation post it shares; every other post keeps its text's.
     Only rows whose theme changes are written."""
     changed = con.execute(
-        """UPDATE post_themes t SET theme = w.theme
-           FROM (SELECT t.post_uid, CASE WHEN o.post_uid IS NOT NULL THEN o.text_theme ELSE t.text_theme END AS theme
-                 FROM post_themes t
-                 LEFT JOIN amplifications a ON a.post_uid = t.post_uid
-                 LEFT JOIN post_themes o ON o.post_uid = a.org_post_uid) w
+        """WITH shares AS (SELECT a.post_uid, o.text_theme AS theme
+                           FROM amplifications a JOIN post_themes o ON o.post_uid = a.org_post_uid)
+           UPDATE post_themes t SET theme = w.theme
+           FROM (SELECT post_uid, theme FROM shares
+                 UNION ALL SELECT post_uid, text_theme FROM post_themes
+                 WHERE theme IS DISTINCT FROM text_theme AND post_uid NOT IN (SELECT post_uid FROM shares)) w
            WHERE t.post_uid = w.post_uid AND t.theme IS DISTINCT FROM w.theme"""
     ).fetchone()[0]
     if changed:

@@ -36,6 +36,7 @@ __all__ = [
     "amplifier_share",
     "individual_recognition",
     "link_keys",
+    "link_keys_sql",
     "match_amplifications",
     "mission_links",
     "mission_value",
@@ -52,6 +53,17 @@ _URL_IN_TEXT = re.compile(r"(?:https?://)?(?:www\.)?[a-z0-9][a-z0-9.-]*\.[a-z]{2
 _SHORTENERS = re.compile(r"(?:https?://)?(?:t\.co|bit\.ly|ow\.ly|buff\.ly|lnkd\.in|tinyurl\.com|goo\.gl)/\S+",
                          re.IGNORECASE)
 _QUOTE = re.compile(r"[\"“]([^\"“”]{20,})[\"”]")
+# The two regexes above for RE2 (DuckDB), matching exactly the same characters: Python's case-insensitive
+# classes written out (``[a-z]`` also takes İ, ı, ſ and the Kelvin sign, ``s`` takes ſ) and Python's
+# ``\s`` listed, since RE2's ``\s`` is ASCII only. tests/test_engagement_sql.py checks every code point.
+_LETTER = r"A-Za-z\x{130}\x{131}\x{17f}\x{212a}"
+_URL_IN_TEXT_RE2 = (
+    r"(?:[hH][tT][tT][pP][sS\x{17f}]?://)?(?:[wW][wW][wW]\.)?"
+    rf"[0-9{_LETTER}][0-9{_LETTER}.\-]*\.[{_LETTER}]{{2,}}/"
+    r"[^\x{9}-\x{d}\x{1c}-\x{20}\x{22}\x{27}\x{29}\x{3c}\x{3e}\x{5d}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
+    r"\x{201d}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*"
+)
+_QUOTE_RE2 = r"[\x{22}\x{201c}]([^\x{22}\x{201c}\x{201d}]{20,})[\x{22}\x{201d}]"
 _HOST_ALIASES = {"twitter.com": "x.com", "mobile.twitter.com": "x.com", "m.facebook.com": "facebook.com",
                  "fb.com": "facebook.com"}
 
@@ -141,25 +153,97 @@ def link_keys(posts: pd.DataFrame) -> pd.DataFrame:
      ['e', 'quote', 'twenty chars or more here']]
     """
     rows: list[tuple[str, str, int, str]] = []
-    for uid, kind, text, url, shared in zip(posts["post_uid"], posts["account_type"].astype(str), posts["text"],
-                                            posts["url"], posts["shared_url"], strict=True):
+    # plain lists: iterating pandas' string arrays element by element is several times slower
+    for uid, kind, text, url, shared in zip(posts["post_uid"].tolist(), posts["account_type"].astype(str).tolist(),
+                                            posts["text"].tolist(), posts["url"].tolist(),
+                                            posts["shared_url"].tolist(), strict=True):
         text = text if isinstance(text, str) else ""
         if kind == "organization":
-            own = normalise_url(url)
-            if own:
-                rows.append((uid, "url", 0, own))
-            rows.append((uid, "body", 0, _normalise_quote(text)))
+            _org_keys(rows, uid, url, text)
         elif kind == "employee":
-            target = normalise_url(shared)
-            if target:
-                rows.append((uid, "shared", 0, target))
             # a URL needs a slash, a quote a quotation mark: most posts skip the regexes
-            if "/" in text:
-                links = (normalise_url(u) for u in _URL_IN_TEXT.findall(text))
-                rows += [(uid, "link", i, link) for i, link in enumerate(links) if link]
-            if '"' in text or "“" in text:
-                rows += [(uid, "quote", i, _normalise_quote(q)) for i, q in enumerate(_QUOTE.findall(text))]
+            links = _URL_IN_TEXT.findall(text) if "/" in text else ()
+            quotes = _QUOTE.findall(text) if '"' in text or "“" in text else ()
+            _employee_keys(rows, uid, shared, links, quotes)
+    return _keys_frame(rows)
+
+
+def _org_keys(rows: list[tuple[str, str, int, str]], uid: str, url: Any, text: str) -> None:
+    own = normalise_url(url)
+    if own:
+        rows.append((uid, "url", 0, own))
+    rows.append((uid, "body", 0, _normalise_quote(text)))
+
+
+def _employee_keys(rows: list[tuple[str, str, int, str]], uid: str, shared: Any, links: Sequence[str],
+                   quotes: Sequence[str]) -> None:
+    target = normalise_url(shared)
+    if target:
+        rows.append((uid, "shared", 0, target))
+    normalised = (normalise_url(u) for u in links)
+    rows += [(uid, "link", i, link) for i, link in enumerate(normalised) if link]
+    rows += [(uid, "quote", i, _normalise_quote(q)) for i, q in enumerate(quotes)]
+
+
+def _keys_frame(rows: list[tuple[str, str, int, str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["post_uid", "kind", "pos", "key"]).astype({"pos": "int64"})
+
+
+def link_keys_sql(con: duckdb.DuckDBPyConnection, posts_sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    """:func:`link_keys` of the posts a query selects, the URLs and quotes found by DuckDB (RE2, on every core).
+
+    Parameters
+    ----------
+    con : DuckDB connection
+    posts_sql : str
+        A query selecting ``post_uid, account_type, text, url, shared_url``.
+    params : sequence
+        Its parameters.
+
+    Returns
+    -------
+    DataFrame
+        What ``link_keys(con.execute(posts_sql, params).df())`` returns (rows possibly in another order):
+        RE2 runs regexes written to match exactly the characters Python's do, and only organisation
+        texts and what the regexes found reach Python.
+
+    Examples
+    --------
+    >>> con = duckdb.connect()
+    >>> sql = ("SELECT 'e' AS post_uid, 'employee' AS account_type, 'See X.com/org/status/1' AS text, "
+    ...        "NULL AS url, NULL AS shared_url")
+    >>> link_keys_sql(con, sql)[["kind", "key"]].values.tolist()
+    [['link', 'x.com/org/status/1']]
+    """
+    url, quote = (pattern.replace("'", "''") for pattern in (_URL_IN_TEXT_RE2, _QUOTE_RE2))
+    found = con.execute(
+        f"""WITH p AS MATERIALIZED (
+                SELECT post_uid, account_type, text, url, shared_url FROM ({posts_sql})
+                WHERE account_type IN ('organization', 'employee'))
+            SELECT post_uid, 'url' AS kind, 0 AS pos, url AS raw FROM p
+            WHERE account_type = 'organization' AND url IS NOT NULL
+            UNION ALL SELECT post_uid, 'body', 0, coalesce(text, '') FROM p WHERE account_type = 'organization'
+            UNION ALL SELECT post_uid, 'shared', 0, shared_url FROM p
+            WHERE account_type = 'employee' AND shared_url IS NOT NULL
+            UNION ALL SELECT post_uid, 'link', generate_subscripts(found, 1) - 1, unnest(found)
+            FROM (SELECT post_uid, regexp_extract_all(text, '{url}') AS found FROM p
+                  WHERE account_type = 'employee' AND contains(text, '/'))
+            UNION ALL SELECT post_uid, 'quote', generate_subscripts(found, 1) - 1, unnest(found)
+            FROM (SELECT post_uid, regexp_extract_all(text, '{quote}', 1) AS found FROM p
+                  WHERE account_type = 'employee' AND (contains(text, '"') OR contains(text, '“')))""",
+        list(params)).df()
+    if found.empty:
+        return _keys_frame([])
+    # links repeat (employees share the same organisation posts): each distinct value is reduced once
+    raw = found["raw"].astype(object)
+    is_url = found["kind"].isin(["url", "shared", "link"]).to_numpy()
+    urls = {value: normalise_url(value) for value in pd.unique(raw[is_url])}
+    texts = {value: _normalise_quote(value) for value in pd.unique(raw[~is_url])}
+    key = np.where(is_url, raw.map(urls).to_numpy(), raw.map(texts).to_numpy())
+    kept = ~is_url | (key != "")  # an empty URL is no key; an empty quote still is one
+    return pd.DataFrame({"post_uid": found["post_uid"].to_numpy(dtype=object)[kept].tolist(),
+                         "kind": found["kind"].to_numpy(dtype=object)[kept].tolist(),
+                         "pos": found["pos"].to_numpy(dtype="int64")[kept], "key": key[kept].tolist()})
 
 
 def match_amplifications(posts: pd.DataFrame) -> pd.DataFrame:
