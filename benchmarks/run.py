@@ -9,7 +9,8 @@ Generates a sample organisation with the sample generator at the requested scale
   leg in its own process (peak RSS of the process tree, sampled, and the kernel's ``ru_maxrss``);
 * the same work done the naive way (``benchmarks/naive.py``: pandas + per-text ``vaderSentiment``
   in one process, recomputed from the raw exports) and the ratio;
-* an incremental ingest + build after adding 1 % new posts, as a fraction of the full one;
+* an incremental ingest + build after adding 1 % new posts (drawn from every month), as a fraction of
+  the full one; and, for information, another 1 % all dated in the newest month (a monthly export);
 * sentiment throughput of ``analytics.sentiment.score_texts`` against the reference package: per
   CPU-second on a sample of 50,000 distinct stored texts, and per wall second over every distinct
   stored text the way the build scores them (all cores, worker start-up included) beside the
@@ -143,8 +144,10 @@ def generate(raw: Path, *, employees: int, scale: float, months: int) -> dict:
     return sample.generate(raw, seed=7, employees=employees, scale=scale, months=months)
 
 
-def add_new_posts(raw: Path, out: Path, share: float) -> int:
-    """A monitoring export of ``share`` x the posts as new posts (new text, no URL, so new post ids)."""
+def add_new_posts(raw: Path, out: Path, share: float, *, newest_month: bool = False) -> int:
+    """A monitoring export of ``share`` x the posts as new posts (new text, no URL, so new post ids),
+    drawn from every month -- or, with ``newest_month``, all dated in the data's last month (what a
+    monthly export adds: only that month's and quarter's figures can change)."""
     import pandas as pd
 
     posts = pd.read_csv(raw / "monitoring_posts.csv", dtype=str, keep_default_na=False)
@@ -152,8 +155,12 @@ def add_new_posts(raw: Path, out: Path, share: float) -> int:
     counts = truth["counts"]
     total = counts["employee_posts"] + counts["unattributed_posts"] + sum(counts["org_posts"].values())
     n = max(1, round(share * total))
+    if newest_month:
+        month = posts["posted_at"].str.slice(0, 7)
+        posts = posts[month == month.max()]
     new = posts.sample(n=n, replace=n > len(posts), random_state=11).reset_index(drop=True)
-    new["text"] = new["text"] + [f" (update {k})" for k in range(n)]
+    suffix = "latest" if newest_month else "update"
+    new["text"] = new["text"] + [f" ({suffix} {k})" for k in range(n)]
     new["url"] = ""
     out.mkdir(parents=True, exist_ok=True)
     new.to_csv(out / "monitoring_posts_new.csv", index=False)
@@ -339,6 +346,12 @@ def build_rows(result: dict) -> list[Row]:
         rows.append(Row(f"incremental after +1 % posts ({result['new_posts']:,} posts)", "<= 5 % of full",
                         f"{100 * share:.1f} % (ingest {new.wall:.1f} s + build {again.wall:.1f} s)",
                         _verdict(share <= 0.05)))
+    if "ingest_newest" in legs:
+        new, again = legs["ingest_newest"], legs["build_newest"]
+        rows.append(Row(f"incremental after +1 % posts in the newest month ({result['newest_posts']:,} posts)",
+                        "(a monthly export)",
+                        f"{100 * (new.wall + again.wall) / full:.1f} % (ingest {new.wall:.1f} s + build "
+                        f"{again.wall:.1f} s)", "info"))
     s = result.get("sentiment")
     if s:
         rows.append(Row(f"sentiment, build's way ({s['all_texts']:,} distinct texts, {s['cores']} cores, wall)",
@@ -470,6 +483,15 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
                                  env, logs / "ingest-new.log")
     legs["build_incremental"] = run_leg("build (incremental)", [*cli, "build", "--warehouse", str(warehouse)], env,
                                         logs / "build-incremental.log")
+    _say("incremental: +1 % new posts, all in the newest month")
+    newest_folder = work / "newest-posts"
+    shutil.rmtree(newest_folder, ignore_errors=True)
+    result["newest_posts"] = add_new_posts(raw, newest_folder, 0.01, newest_month=True)
+    legs["ingest_newest"] = run_leg("ingest (+1 %, newest month)",
+                                    [*cli, "ingest", str(newest_folder), "--warehouse", str(warehouse)],
+                                    env, logs / "ingest-newest.log")
+    legs["build_newest"] = run_leg("build (newest month)", [*cli, "build", "--warehouse", str(warehouse)], env,
+                                   logs / "build-newest.log")
     _say("sentiment against the reference")
     result["sentiment"] = measure_sentiment(warehouse, sentiment_sample)
     if dashboard:
