@@ -228,22 +228,44 @@ def _re2_class(code_points: Iterable[int]) -> str:
     return "".join(f"\\x{{{a:x}}}" + (f"-\\x{{{b:x}}}" if b > a else "") for a, b in ranges)
 
 
+def _code_points() -> str:
+    """Every code point below :data:`_TABLE_END` in order, lone surrogates included, as one string (built by
+    C-level decoding: a Python loop over the planes costs a tenth of a second per process)."""
+    return np.arange(_TABLE_END, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+
+
+#: The case mappings whose change makes a character one ignore-case matching can equate with another.
+_CASE_FORMS = (str.lower, str.upper, str.casefold)
+
+
+def _changed_by_case(chars: str) -> list[str]:
+    """The characters of ``chars`` that a case mapping changes.
+
+    A run the three mappings leave as it is holds no such character (a mapping that changes a character
+    never starts with it), so only runs holding one are split further: the test is C-level string work.
+    """
+    if all(form(chars) == chars for form in _CASE_FORMS):
+        return []
+    if len(chars) <= 16:
+        return [char for char in chars if any(form(char) != char for form in _CASE_FORMS)]
+    half = len(chars) // 2
+    return _changed_by_case(chars[:half]) + _changed_by_case(chars[half:])
+
+
 @functools.cache
 def _unicode_tables() -> tuple[str, str, str]:
     r"""Below :data:`_TABLE_END`: Python's ``\d`` and ``\s`` as RE2 class bodies, and a string of every
     character with a case (ASCII letters, non-ASCII characters whose lower, upper or case-fold differs,
     and those forms), the only characters ignore-case matching can equate with another."""
-    cased, digits, spaces = [], [], []
-    for point in range(_TABLE_END):
-        char = chr(point)
-        if char.isdecimal():
-            digits.append(point)
-        if char.isspace():
-            spaces.append(point)
-        forms = (char.lower(), char.upper(), char.casefold())
-        if any(form != char for form in forms):
-            cased += [char, *(form for form in forms if len(form) == 1)]
-    return _re2_class(digits), _re2_class(spaces), "".join(sorted(set(cased)))
+    points = _code_points()
+    # in a str pattern, re's \d is exactly str.isdecimal and \s exactly str.isspace (tests check it)
+    digits = _re2_class(map(ord, re.findall(r"\d", points)))
+    spaces = _re2_class(map(ord, re.findall(r"\s", points)))
+    changed = _changed_by_case(points)
+    cased = set(changed)
+    for char in changed:
+        cased.update(form for form in (mapping(char) for mapping in _CASE_FORMS) if len(form) == 1)
+    return digits, spaces, "".join(sorted(cased))
 
 
 @functools.cache
@@ -260,7 +282,8 @@ def _hint_pattern() -> str:
     phone = (f"{start}(?:\\+{d}|\\({d}{{2,5}}\\)|(?:1{gap})?{d}{{3}}{gap}{d}{{3}}{gap}{d}{{4}}"
              f"|0{d}{{2,4}}{dash_gap}{d}{{3,4}}{dash_gap}{d}{{3,4}}|0{d}{{3,4}}{dash_gap}{d}{{5,7}}|0[1-9]{d}{{8,9}})")
     email = "@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]"
-    invisible = [point for point in range(_TABLE_END) if _INVISIBLE_RE.fullmatch(chr(point))]
+    # the class matches one character at a time, so its matches in the string of all code points are them all
+    invisible = map(ord, _INVISIBLE_RE.findall(_code_points()))
     return f"[{_re2_class(invisible)}\\x{{{_TABLE_END:x}}}-\\x{{10ffff}}]|{email}|{phone}"
 
 
