@@ -69,7 +69,7 @@ class _Context:
     con: duckdb.DuckDBPyConnection
     scrubber: Scrubber
     handles: dict[str, str]
-    codebook: Codebook
+    codebook: Codebook | None  # None: no file to read needs it
     helper: ScrubHelper | None = None
     #: file -> a function waiting for the helper's reading of it (``None``: read it here)
     prefetched: dict[Path, Callable[[], object]] = field(default_factory=dict)
@@ -133,7 +133,10 @@ def ingest_paths(
     try:
         _check_key(con, key)
         vault = Vault.for_warehouse(target, key)
-        context = _Context(key, settings, vault, con, Scrubber(), {}, load_codebook(), helper)
+        # a survey file is read through the codebook; posts alone do not need its YAML parsed
+        surveys = any(read is not None and sources.needs_codebook(fmt) for _order, _path, fmt, read, _error in detected)
+        codebook = load_codebook() if surveys else None
+        context = _Context(key, settings, vault, con, Scrubber(), {}, codebook, helper)
         ahead = [(path, read) for _order, path, _fmt, read, _error in detected
                  if helper is not None and read is not None and path.stat().st_size <= PREFETCH_MAX_BYTES]
         _refresh_identities(context)

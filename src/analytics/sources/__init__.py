@@ -13,7 +13,9 @@ from types import ModuleType
 
 from analytics.sources.base import SourceError, is_xlsx
 
-__all__ = ["ADAPTER_MODULES", "SourceError", "adapters", "detect", "known_formats"]
+__all__ = [
+    "ADAPTER_MODULES", "CODEBOOK_MODULES", "SourceError", "adapters", "detect", "known_formats", "needs_codebook",
+]
 
 ADAPTER_MODULES = (
     "roster", "donors", "policy_versions",
@@ -21,6 +23,8 @@ ADAPTER_MODULES = (
     "incidents", "trainings",
     "qualtrics", "qualtrics_legacy", "surveymonkey", "google_forms", "ms_forms",
 )
+#: The adapters that read survey answers through the codebook.
+CODEBOOK_MODULES = ("qualtrics", "qualtrics_legacy", "surveymonkey", "google_forms", "ms_forms")
 _SNIFF_BYTES = 65536
 
 
@@ -53,6 +57,16 @@ def load_order(format_id: str) -> int:
         if any(fmt == format_id for fmt, _, _, _ in _formats(module)):
             return position
     return len(ADAPTER_MODULES)
+
+
+def needs_codebook(format_id: str) -> bool:
+    """Whether reading a file of ``format_id`` goes through the codebook (loading it costs a YAML parse).
+
+    >>> needs_codebook("qualtrics"), needs_codebook("monitoring")
+    (True, False)
+    """
+    return any(module.__name__.rpartition(".")[2] in CODEBOOK_MODULES
+               and any(fmt == format_id for fmt, _, _, _ in _formats(module)) for module in adapters())
 
 
 def detect(path: Path) -> tuple[str, object]:
