@@ -476,19 +476,7 @@ def amplifier_share(
     columns = [*keys, "n_people", "n_amplifiers", "amplifier_share", "ci_low", "ci_high", "suppressed"]
     if amps.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object if c in keys else "float64") for c in columns})
-    amps["period"] = _period_labels(amps["month"], period)
-    labels = sorted(set(amps["period"]))
-    started = pd.to_datetime(employees["started_on"])
-    left = pd.to_datetime(employees["left_on"])
-    rows = []
-    for label in labels:
-        span = parse_period(label)
-        on_roster = ((started.isna() | (started < pd.Timestamp(span.end)))
-                     & (left.isna() | (left >= pd.Timestamp(span.start))))
-        active = employees[on_roster].copy()
-        active["amplified"] = active["employee_key"].isin(set(amps.loc[amps["period"] == label, "author_key"]))
-        rows.append(active.assign(period=label))
-    people = pd.concat(rows, ignore_index=True)
+    people = _roster_by_period(amps, employees, period)
     table = people.groupby(keys, dropna=False).agg(n_people=("employee_key", "nunique"),
                                                    n_amplifiers=("amplified", "sum")).reset_index()
     table["amplifier_share"] = table["n_amplifiers"] / table["n_people"]
@@ -500,6 +488,39 @@ def amplifier_share(
     else:
         table["suppressed"] = False
     return table[columns].reset_index(drop=True)
+
+
+def _roster_by_period(amps: pd.DataFrame, employees: pd.DataFrame, period: str) -> pd.DataFrame:
+    """One row per period with amplifications and roster row on the roster during it (joined before its
+    end, not left before its start), period by period in roster order: the roster's columns, ``amplified``
+    (the row's employee key amplified in the period) and ``period``.
+
+    Done as one interval join in numpy: a Python loop filtering the roster and matching keys for each
+    period cost a build a second on a few years of months."""
+    # labelled once per distinct month, not once per row
+    month_of_amp, months = pd.factorize(amps["month"], use_na_sentinel=False)
+    labels, label_of_month = np.unique(_period_labels(pd.Series(months), period).to_numpy(dtype=object),
+                                       return_inverse=True)
+    label_of_amp = label_of_month[month_of_amp]
+    # employee and author keys coded together (a missing key is a key too, as ``isin`` matches it)
+    keys, _ = pd.factorize(pd.concat([employees["employee_key"], amps["author_key"]], ignore_index=True),
+                           use_na_sentinel=False)
+    key_of_employee, key_of_amp = keys[: len(employees)], keys[len(employees):]
+    amplified = np.zeros((len(labels), int(keys.max()) + 1 if len(keys) else 0), dtype=bool)
+    amplified[label_of_amp, key_of_amp] = True
+    started = pd.to_datetime(employees["started_on"])
+    left = pd.to_datetime(employees["left_on"])
+    no_start, no_end = started.isna().to_numpy(), left.isna().to_numpy()
+    on_roster = np.empty((len(labels), len(employees)), dtype=bool)
+    for row, label in enumerate(labels):
+        span = parse_period(label)
+        on_roster[row] = ((no_start | (started < pd.Timestamp(span.end)).to_numpy())
+                          & (no_end | (left >= pd.Timestamp(span.start)).to_numpy()))
+    label_of_row, employee_of_row = np.nonzero(on_roster)
+    people = employees.take(employee_of_row).reset_index(drop=True)
+    people["amplified"] = amplified[label_of_row, key_of_employee[employee_of_row]]
+    people["period"] = pd.array(labels[label_of_row], dtype="str")
+    return people
 
 
 _MISSION_POSTS_SQL = """

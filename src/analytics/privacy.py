@@ -878,9 +878,14 @@ def _lines(table: pd.DataFrame, by: list[str], along: list[str] | None = None) -
     lines = []
     for column in by if along is None else along:
         rest = [c for c in by if c != column]
-        keys = table[rest].astype("string").fillna("<NA>").agg("\x1f".join, axis=1).to_numpy()
-        for value in pd.unique(keys):
-            lines.append(positions[keys == value])
+        # each row's values of the other columns as text, joined (column by column, not row by row)
+        parts = [table[c].astype("string").fillna("<NA>") for c in rest]
+        keys = functools.reduce(lambda left, right: left + "\x1f" + right,
+                                parts or [pd.Series("", index=table.index, dtype="string")])
+        # a line per distinct key, in order of first appearance, its rows in table order
+        codes, uniques = pd.factorize(keys)
+        order = np.argsort(codes, kind="stable")
+        lines.extend(np.split(positions[order], np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]))
     return lines
 
 

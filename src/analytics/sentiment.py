@@ -20,22 +20,28 @@ Three things live here:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import importlib.metadata
 import importlib.resources
+import json
 import math
 import os
 import re
+import shutil
 import string
 import sys
+import tempfile
 import unicodedata
+import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from itertools import chain, compress
 from multiprocessing import get_context
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -626,19 +632,17 @@ class _LanguageModel:
     temperature sqrt(bytes), softmax, aliases merged); tests check that both agree.
     """
 
-    def __init__(self) -> None:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        self.next_move = np.frombuffer(model.tk_nextmove, dtype=np.uint32)
-        self.row_base = np.asarray(model.tk_row, dtype=np.int64) << 8
-        self.output = np.asarray(model.tk_output, dtype=np.int64)
-        self.weights = np.asarray(model.nb_ptc, dtype=np.float32)
-        self.prior = np.asarray(model.nb_pc, dtype=np.float32)
-        self.labels = list(dict.fromkeys(model.nb_classes))
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.next_move = arrays["next_move"]
+        self.row_base = arrays["row_base"]
+        self.output = arrays["output"]
+        self.weights = arrays["weights"]
+        self.prior = arrays["prior"]
+        classes = arrays["classes"].tolist()
+        self.labels = list(dict.fromkeys(classes))
         # Script variants of one language (srl -> sr) share a label; their probabilities add up.
-        self.merge = np.zeros((len(model.nb_classes), len(self.labels)), dtype=np.float32)
-        for column, label in enumerate(model.nb_classes):
+        self.merge = np.zeros((len(classes), len(self.labels)), dtype=np.float32)
+        for column, label in enumerate(classes):
             self.merge[column, self.labels.index(label)] = 1.0
 
     def classify(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -701,7 +705,92 @@ def _langid_bytes(text: str) -> bytes:
 
 @lru_cache(maxsize=1)
 def _language_model() -> _LanguageModel:
-    return _LanguageModel()
+    return _LanguageModel(_language_arrays())
+
+
+#: Bumped when what :func:`_model_arrays` derives from the model file changes: older caches are ignored.
+_LANGUAGE_CACHE_FORMAT = "1"
+_LANGUAGE_ARRAYS = ("next_move", "row_base", "output", "weights", "prior", "classes")
+
+
+def _language_model_file() -> Path:
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    path = Path(MODEL_FILE)
+    return path if path.is_absolute() else Path(MODEL_DIR) / path
+
+
+def _cache_dir() -> Path:
+    """Where this package keeps files it can always make again (``$XDG_CACHE_HOME/policy-pulse``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "policy-pulse"
+
+
+def _language_arrays() -> dict[str, np.ndarray]:
+    """The arrays of :class:`_LanguageModel`, from a decompressed copy in the user's cache when it holds
+    a sound one for this very model file, else from the model file (and the copy is written).
+
+    The shipped model is LZMA-compressed: decompressing it costs about a CPU second per process, more
+    than the language screen of an incremental build. The copy is keyed by the SHA-256 of the model file
+    and a format revision, checked against the CRC-32 of every array it holds, and written to a temporary
+    folder renamed into place, so a stale, partial or damaged copy is never read: it is made again.
+    """
+    source = _language_model_file()
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:32]
+    folder = _cache_dir() / f"langid-{digest}-{_LANGUAGE_CACHE_FORMAT}"
+    try:
+        return _read_language_cache(folder)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    arrays = _model_arrays(source)
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+        _write_language_cache(folder, arrays)
+    return arrays
+
+
+def _model_arrays(source: Path) -> dict[str, np.ndarray]:
+    from py3langid.langid import LanguageIdentifier
+
+    model = LanguageIdentifier.from_model_file(source, norm_probs=True)
+    return {
+        "next_move": np.frombuffer(model.tk_nextmove, dtype=np.uint32),
+        "row_base": np.asarray(model.tk_row, dtype=np.int64) << 8,
+        "output": np.asarray(model.tk_output, dtype=np.int64),
+        "weights": np.asarray(model.nb_ptc, dtype=np.float32),
+        "prior": np.asarray(model.nb_pc, dtype=np.float32),
+        "classes": np.array(model.nb_classes, dtype=str),
+    }
+
+
+def _read_language_cache(folder: Path) -> dict[str, np.ndarray]:
+    checksums = json.loads((folder / "checksums.json").read_text())
+    if sorted(checksums) != sorted(_LANGUAGE_ARRAYS):
+        raise ValueError(f"{folder} holds other arrays than {_LANGUAGE_ARRAYS}")
+    arrays = {}
+    for name in _LANGUAGE_ARRAYS:
+        # mapped, not read: the pages are shared with other processes and read once from disk
+        array = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        if zlib.crc32(array) != checksums[name]:
+            raise ValueError(f"{folder / name}.npy is damaged")
+        arrays[name] = array
+    return arrays
+
+
+def _write_language_cache(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        for name, array in arrays.items():
+            np.save(temporary / f"{name}.npy", array, allow_pickle=False)
+        # written last: a folder without it is never read
+        checksums = {name: zlib.crc32(np.ascontiguousarray(array)) for name, array in arrays.items()}
+        (temporary / "checksums.json").write_text(json.dumps(checksums))
+        if folder.exists():  # damaged or stale under the same key: replaced
+            shutil.rmtree(folder, ignore_errors=True)
+        os.replace(temporary, folder)
+    finally:
+        # another process may have put its copy in place first: this one is then dropped
+        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def _language_view(text: str) -> str | None:
