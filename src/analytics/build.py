@@ -280,6 +280,8 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
                 [version])
     con.execute("INSERT INTO _refound SELECT post_uid FROM _todo")
     with adherence.ParallelScan(adherence.load_rules(), taxonomy) as scan:
+        if total >= adherence.PARALLEL_MIN_TEXTS:
+            scan.start()  # its start-up overlaps the gathering of the texts
         for batch in _todo_batches(con, _todo_texts(con)):
             unthemed = con.execute("""SELECT count(*) FROM _todo_texts WHERE text_id BETWEEN ? AND ?
                                       AND text_hash NOT IN (SELECT text_hash FROM post_themes
