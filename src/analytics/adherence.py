@@ -273,7 +273,10 @@ class RegexScreen:
         except UnicodeEncodeError:
             return 0
         begin = regexp.Match(self._re2._Anchor.UNANCHORED, encoded, 0, len(encoded))[0][0]
-        return len(text) if begin < 0 else len(encoded[:begin].decode("utf-8"))
+        if begin < 0:
+            return len(text)
+        # an ASCII text has one byte per character
+        return begin if len(encoded) == len(text) else len(encoded[:begin].decode("utf-8"))
 
 
 # --- rules ----------------------------------------------------------------------------------------
@@ -876,6 +879,10 @@ def _detect(
         return [(r, j) not in slots or bool(masks[slots[r, j]][position]) for j in range(len(rules[r].matchers))]
 
     screen, matcher_slots, unless_slots = _rule_screen(rules)
+    # the screen indices of each rule's matcher regexes, when every matcher has one (not the donor list)
+    screened = [slots if None not in slots else None
+                for slots in (frozenset(matcher_slots.get((r, j)) for j in range(len(rule.matchers)))
+                              for r, rule in enumerate(rules))]
     candidates = np.column_stack([masks[r] & employee if rule.employee_only else masks[r]
                                   for r, rule in enumerate(rules)]) if rules else np.zeros((len(values), 0), bool)
     hits: dict[int, list[tuple[int, re.Match[str]]]] = {}
@@ -893,7 +900,8 @@ def _detect(
             return screen.start(slot, text) if slot in maybe else None
 
         for r, candidate in enumerate(rows[position]):
-            if candidate:
+            # a rule none of whose regexes RE2 sees in the text has no hit: it need not be looked at
+            if candidate and (maybe is None or screened[r] is None or not maybe.isdisjoint(screened[r])):
                 hit = _rule_hit(rules[r], text, donor_regex, runs(r, position), functools.partial(start, r=r))
                 if hit is not None:
                     hits.setdefault(position, []).append((r, hit))
@@ -1409,6 +1417,13 @@ class ParallelScan:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+    def start(self) -> None:
+        """Start the worker now (it takes about a second), e.g. while the caller still gathers the texts;
+        :meth:`scan` otherwise starts it for its first batch big enough to share."""
+        if self.workers > 1 and self._pool is None:
+            self._start()
+            self._pool.submit(int)  # a pool spawns its worker for its first task
 
     def _start(self) -> None:
         from concurrent.futures import ProcessPoolExecutor

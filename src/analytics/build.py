@@ -275,50 +275,47 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     taxonomy = themes.load_taxonomy()
     con.execute("""CREATE OR REPLACE TEMP TABLE _text_themes
                    (text_hash VARCHAR, taxonomy_version VARCHAR, theme VARCHAR)""")
+    # a post's scan row does not depend on what the scan finds
+    con.execute("INSERT INTO post_scans (post_uid, text_hash, rules_version) SELECT post_uid, text_hash, ? FROM _todo",
+                [version])
+    con.execute("INSERT INTO _refound SELECT post_uid FROM _todo")
     with adherence.ParallelScan(adherence.load_rules(), taxonomy) as scan:
-        for todo in _todo_batches(con, total):
-            # reposts and re-imports repeat texts: each distinct (text, employee post) is scanned once
-            # (one pass hashing the texts: codes in order of first occurrence)
-            texts, _ = pd.factorize(todo["text"])
-            # (a missing flag scans as False: one text for both)
-            employee = todo["employee_post"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-            position, _ = pd.factorize(texts * 2 + employee)
-            first = np.unique(position, return_index=True)[1]
-            distinct = todo.iloc[first][["text", "employee_post", "text_hash"]].reset_index(drop=True)
-            con.register("_hashes", distinct[["text_hash"]])
-            unthemed = con.execute("""SELECT count(*) FROM _hashes WHERE text_hash NOT IN
-                                      (SELECT text_hash FROM post_themes WHERE taxonomy_version = ?)""",
-                                   [taxonomy.version]).fetchall()[0][0]
-            con.unregister("_hashes")
-            found, text_themes = scan.scan(distinct["text"].tolist(), distinct["employee_post"].tolist(),
+        if total >= adherence.PARALLEL_MIN_TEXTS:
+            scan.start()  # its start-up overlaps the gathering of the texts
+        for batch in _todo_batches(con, _todo_texts(con)):
+            unthemed = con.execute("""SELECT count(*) FROM _todo_texts WHERE text_id BETWEEN ? AND ?
+                                      AND text_hash NOT IN (SELECT text_hash FROM post_themes
+                                                            WHERE taxonomy_version = ?)""",
+                                   [int(batch["text_id"].min()), int(batch["text_id"].max()), taxonomy.version]
+                                   ).fetchall()[0][0]
+            found, text_themes = scan.scan(batch["text"].tolist(), batch["employee_post"].tolist(),
                                            themed=unthemed > 0)
             if text_themes is not None:
-                _insert(con, "_text_themes", pd.DataFrame({"text_hash": distinct["text_hash"],
+                _insert(con, "_text_themes", pd.DataFrame({"text_hash": batch["text_hash"],
                                                            "taxonomy_version": taxonomy.version,
                                                            "theme": pd.Series(text_themes, dtype="str")}))
             if not found.empty:
-                posts = pd.DataFrame({"text_index": position, "_post": range(len(todo))})
-                found = found.merge(posts, on="text_index").sort_values("_post", kind="stable")
-                found = found.assign(post_uid=todo["post_uid"].to_numpy()[found["_post"].to_numpy()],
-                                     dismissed=False, dismissal_reason=None)
-                _insert(con, "post_findings", found[["post_uid", "rule_id", "area", "severity", "evidence_redacted",
-                                                     "dismissed", "dismissal_reason"]])
-            scans = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"],
-                                  "rules_version": version})
-            _insert(con, "post_scans", scans)
-            _insert(con, "_refound", todo[["post_uid"]])
+                # every post of a text gets the text's findings, in rule order
+                found = found.assign(text_id=batch["text_id"].to_numpy()[found["text_index"].to_numpy()],
+                                     position=np.arange(len(found)))
+                con.register("_found", found)
+                con.execute("""INSERT INTO post_findings (post_uid, rule_id, area, severity, evidence_redacted,
+                                                          dismissed, dismissal_reason)
+                               SELECT p.post_uid, f.rule_id, f.area, f.severity, f.evidence_redacted, false, NULL
+                               FROM _found f JOIN _todo_posts p USING (text_id) ORDER BY p.post_uid, f.position""")
+                con.unregister("_found")
     return total
 
 
-#: Posts to scan or theme fetched (texts and all) per batch: a first build holds one batch in memory, not
-#: every post's text.
+#: Distinct texts to scan or theme fetched per batch: a first build holds one batch in memory, not every
+#: text.
 _TODO_BATCH = 150_000
 
 
 def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> int:
     """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
-    posts and posts whose text changed; they are left in the temporary table ``_todo`` for
-    :func:`_todo_batches`, and their stale rows in ``clear`` are deleted."""
+    posts and posts whose text changed; they are left in the temporary table ``_todo`` (post_uid,
+    text_hash, row) for :func:`_todo_texts`, and their stale rows in ``clear`` are deleted."""
     posts = "(SELECT rowid AS row, post_uid FROM posts)"
     if _state(con, f"done:{done}") == _done_print(con, done):
         # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
@@ -347,21 +344,47 @@ def _done_print(con: duckdb.DuckDBPyConnection, done: str) -> str:
     return f"{count}:{digest}"
 
 
+def _todo_texts(con: duckdb.DuckDBPyConnection) -> int:
+    """Number the distinct (text, employee post) pairs of the posts in ``_todo``, so reposts and
+    re-imports of a text are looked at once: temporary tables ``_todo_texts`` (text_id, text_hash,
+    employee_post, row: one post of the pair) and ``_todo_posts`` (post_uid, text_hash, text_id). Returns
+    the number of pairs. A text is known by its SHA-256 (``post_state.text_hash``, of the current text),
+    so only the pairs' texts, not every post's, are read."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE _todo_flags AS
+                   SELECT t.post_uid, t.text_hash, t.row,
+                          -- a missing flag scans as False: one text for both
+                          coalesce(p.account_type = 'employee', false) AS employee_post
+                   FROM _todo t
+                   JOIN (SELECT rowid AS row, account_type FROM posts WHERE rowid IN (SELECT row FROM _todo)) p
+                       USING (row)""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _todo_texts AS
+                   SELECT row_number() OVER (ORDER BY min(row)) - 1 AS text_id, text_hash, employee_post,
+                          min(row) AS row
+                   FROM _todo_flags GROUP BY text_hash, employee_post""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _todo_posts AS
+                   SELECT p.post_uid, p.text_hash, t.text_id
+                   FROM _todo_flags p JOIN _todo_texts t USING (text_hash, employee_post)""")
+    con.execute("DROP TABLE _todo_flags")
+    return con.execute("SELECT count(*) FROM _todo_texts").fetchall()[0][0]
+
+
 def _todo_batches(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[pd.DataFrame]:
-    """The posts of ``_todo`` (``count`` of them) in batches of about :data:`_TODO_BATCH`, all posts of one
-    text in the same batch (so a text is still looked at once): post_uid, text, text_hash, employee_post.
-    Drops ``_todo`` when done."""
-    batches = -(-count // _TODO_BATCH)
-    for batch in range(batches):
+    """The ``count`` texts of ``_todo_texts`` in batches of at most :data:`_TODO_BATCH`, in text_id order:
+    text_id, text (missing: ''), employee_post, text_hash. Drops ``_todo``, ``_todo_texts`` and
+    ``_todo_posts`` when done."""
+    for first in range(0, count, _TODO_BATCH):
+        last = first + _TODO_BATCH - 1
         yield con.execute(
-            """SELECT t.post_uid, coalesce(p.text, '') AS text, t.text_hash,
-                      p.account_type = 'employee' AS employee_post
-               FROM _todo t
-               JOIN (SELECT rowid AS row, text, account_type FROM posts WHERE rowid IN (SELECT row FROM _todo)) p
+            """SELECT t.text_id, coalesce(p.text, '') AS text, t.employee_post, t.text_hash
+               FROM _todo_texts t
+               JOIN (SELECT rowid AS row, text FROM posts
+                     WHERE rowid IN (SELECT row FROM _todo_texts WHERE text_id BETWEEN $first AND $last)) p
                    USING (row)
-               WHERE hash(t.text_hash) % ? = ?""",
-            [batches, batch]).df()
-    con.execute("DROP TABLE _todo")
+               WHERE t.text_id BETWEEN $first AND $last
+               ORDER BY t.text_id""",
+            {"first": first, "last": last}).df()
+    for table in ("_todo", "_todo_texts", "_todo_posts"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -647,15 +670,14 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
                     {"version": taxonomy.version})
         left = con.execute("SELECT count(*) FROM _todo").fetchone()[0]
     con.execute("DROP TABLE IF EXISTS _text_themes")
-    for todo in _todo_batches(con, left):
-        # a theme depends on the text only: each distinct text is classified once
-        distinct = todo["text"].drop_duplicates(ignore_index=True)
-        found = themes.classify_themes(distinct, taxonomy=taxonomy)
-        theme_of = dict(zip(distinct, found["theme"], strict=True))
-        rows = pd.DataFrame({"post_uid": todo["post_uid"], "text_hash": todo["text_hash"],
-                             "version": taxonomy.version, "theme": todo["text"].map(theme_of).to_numpy()})
-        con.register("_themes", rows)
-        con.execute("INSERT INTO post_themes SELECT post_uid, text_hash, version, theme, theme FROM _themes")
+    for batch in _todo_batches(con, _todo_texts(con) if left else 0):
+        # a theme depends on the text only: each text is classified once (twice in the rare case it is
+        # both an employee's and someone else's post)
+        found = themes.classify_themes(batch["text"], taxonomy=taxonomy)
+        con.register("_themes", pd.DataFrame({"text_id": batch["text_id"], "theme": found["theme"]}))
+        con.execute("""INSERT INTO post_themes SELECT p.post_uid, p.text_hash, $version, t.theme, t.theme
+                       FROM _todo_posts p JOIN _themes t USING (text_id) ORDER BY p.post_uid""",
+                    {"version": taxonomy.version})
         con.unregister("_themes")
     return total
 
