@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import adherence, themes
+from analytics import adherence, parallel, themes
 
 re2 = pytest.importorskip("re2")
 
@@ -104,11 +104,12 @@ def test_a_worker_scans_the_chunks_it_claims_and_nothing_of_another_batch(monkey
     rules, taxonomy = adherence.load_rules(), themes.load_taxonomy()
     size = 5
     chunks = -(-len(texts) // size)
-    claims = get_context("spawn").Array("q", [3, 0, chunks])
+    claims = parallel.new_claims(get_context("spawn"))
+    parallel.start_batch(claims, 3, chunks)
     monkeypatch.setattr(adherence, "_scan_state", None)
     adherence._share_scan_state(claims, rules, taxonomy)
     assert adherence._scan_claimed(2, texts, employee, size, True) == {}, "a late task of an earlier batch"
-    mine = adherence._claim_chunk(claims, 3, back=True)
+    mine = parallel.claim_chunk(claims, 3, back=True)
     parts = adherence._scan_claimed(3, texts, employee, size, True)
     assert sorted(parts) == [k for k in range(chunks) if k != mine]
     found = [parts[k][0].assign(text_index=parts[k][0]["text_index"] + k * size) for k in sorted(parts)]

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analytics import config, privacy
+from analytics import config, parallel, privacy
 
 __all__ = [
     "AREAS",
@@ -1367,26 +1367,13 @@ def _share_scan_state(claims: Any, rules: Sequence[Rule], taxonomy: Any) -> None
     _scan_state = (claims, list(rules), taxonomy)
 
 
-def _claim_chunk(claims: Any, batch: int, *, back: bool) -> int | None:
-    """Take the next unscanned chunk of ``batch`` from the front or the back; None when none is left
-    (or the batch is no longer the one being scanned: a late worker task then does nothing)."""
-    with claims.get_lock():
-        if claims[0] != batch or claims[1] >= claims[2]:
-            return None
-        if back:
-            claims[2] -= 1
-            return claims[2]
-        claims[1] += 1
-        return claims[1] - 1
-
-
 def _scan_claimed(batch: int, texts: list[str], employee: list[bool], size: int, themed: bool) -> dict[
     int, tuple[pd.DataFrame, list[str] | None]
 ]:
     """A worker's part of a batch: the chunks it claims from the front until none is left."""
     claims, rules, taxonomy = _scan_state
     parts = {}
-    while (k := _claim_chunk(claims, batch, back=False)) is not None:
+    while (k := parallel.claim_chunk(claims, batch, back=False)) is not None:
         part = slice(k * size, (k + 1) * size)
         parts[k] = _scan_chunk(texts[part], employee[part], rules, taxonomy if themed else None)
     return parts
@@ -1405,7 +1392,7 @@ class ParallelScan:
     def __init__(self, rules: Sequence[Rule], taxonomy: Any = None, *, workers: int | None = None) -> None:
         self.rules = list(rules)
         self.taxonomy = taxonomy
-        self.workers = _available_cores() if workers is None else workers
+        self.workers = parallel.available_cores() if workers is None else workers
         self._pool: Any = None
         self._claims: Any = None
         self._batch = 0
@@ -1431,7 +1418,7 @@ class ParallelScan:
 
         # spawned, not forked: the caller holds DuckDB threads, unsafe across fork
         context = get_context("spawn")
-        self._claims = context.Array("q", [0, 0, 0])  # [batch, next chunk from the front, end from the back]
+        self._claims = parallel.new_claims(context)
         _share_scan_state(self._claims, self.rules, self.taxonomy)
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_share_scan_state,
                                          initargs=(self._claims, self.rules, self.taxonomy))
@@ -1450,14 +1437,13 @@ class ParallelScan:
         size = _SCAN_CHUNK
         chunks = -(-len(texts) // size)
         self._batch += 1
-        with self._claims.get_lock():
-            self._claims[0], self._claims[1], self._claims[2] = self._batch, 0, chunks
+        parallel.start_batch(self._claims, self._batch, chunks)
         future = self._pool.submit(_scan_claimed, self._batch, texts, employee, size, themed)
         parts: dict[int, tuple[pd.DataFrame, list[str] | None]] = {}
-        while (k := _claim_chunk(self._claims, self._batch, back=True)) is not None:
+        while (k := parallel.claim_chunk(self._claims, self._batch, back=True)) is not None:
             part = slice(k * size, (k + 1) * size)
             parts[k] = _scan_chunk(texts[part], employee[part], self.rules, taxonomy)
-        if self._claims[1] > 0:
+        if parallel.front_claimed(self._claims):
             parts.update(future.result())
         else:
             future.cancel()
@@ -1466,12 +1452,3 @@ class ParallelScan:
         out = pd.concat(found, ignore_index=True) if found else parts[0][0]
         themes = [theme for k in range(chunks) for theme in parts[k][1]] if themed else None
         return out, themes
-
-
-def _available_cores() -> int:
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1

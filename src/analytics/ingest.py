@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import __version__, config, schemas, sources, warehouse
+from analytics import __version__, config, parallel, schemas, sources, warehouse
 from analytics.codebook import Codebook, load_codebook
 from analytics.privacy import Scrubber, ScrubHelper, Vault, key_fingerprint, load_key, normalise_handle, pseudonym
 from analytics.sources.base import Parsed, ReadContext, Reject, SourceError, platform_id
@@ -117,7 +117,7 @@ def ingest_paths(
     key = load_key()
     files = _expand(paths)
     helper = None
-    if (os.cpu_count() or 1) > 1 and sum(p.stat().st_size for p in files) >= HELPER_MIN_BYTES:
+    if parallel.available_cores() > 1 and sum(p.stat().st_size for p in files) >= HELPER_MIN_BYTES:
         helper = ScrubHelper().start()  # now, while this process is small, and warm by the time it is needed
     try:
         detected = _detect(files)

@@ -47,6 +47,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics import parallel
+
 __all__ = [
     "ENGLISH_MIN_CONFIDENCE",
     "PARALLEL_MIN_TEXTS",
@@ -874,6 +876,8 @@ _CHUNK = 8_000
 _STATUSES = np.array(["scored", "not_english", "empty"], dtype=object)
 _SCORED, _NOT_ENGLISH, _EMPTY = 0, 1, 2
 _COLUMNS = ["status", "neg", "neu", "pos", "compound"]
+#: Each call shares its own claims with its own workers: always the one batch.
+_BATCH = 1
 
 
 def clean_text(text: str) -> str:
@@ -911,13 +915,6 @@ def _score_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return _plainly_english(tokens), _vader_scores(tokens)
 
 
-def _available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _score_distinct(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndarray]:
     """Status code and rounded scores (NaN unless scored) of distinct, non-blank, cleaned texts."""
     english, scores = _score_parallel(texts, workers)
@@ -942,16 +939,17 @@ def _score_parallel(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndar
     # slow start-up costs no wall time: if this process got to every chunk first, it does not wait.
     # Spawned, not forked, workers: the caller may hold DuckDB or BLAS threads, unsafe across fork.
     context = get_context("spawn")
-    claims = context.Array("q", [0, chunks])  # [next chunk from the front, first chunk taken from the back]
+    claims = parallel.new_claims(context)
+    parallel.start_batch(claims, _BATCH, chunks)
     # Held in a global until the next batch: a worker still starting up after this returns opens its lock.
     _share_claims(claims)
     pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=_share_claims,
                                initargs=(claims,))
     try:
         futures = [pool.submit(_score_claimed, texts, size) for _ in range(workers - 1)]
-        while (k := _claim(claims, back=True)) is not None:
+        while (k := parallel.claim_chunk(claims, _BATCH, back=True)) is not None:
             parts[k] = _score_chunk(texts[k * size : (k + 1) * size])
-        if claims[0] > 0:
+        if parallel.front_claimed(claims):
             for future in futures:
                 parts.update(future.result())
     finally:
@@ -968,22 +966,10 @@ def _share_claims(claims: Any) -> None:
     _claims = claims
 
 
-def _claim(claims: Any, *, back: bool) -> int | None:
-    """Take the next unscored chunk from the front or the back, or None when none is left."""
-    with claims.get_lock():
-        if claims[0] >= claims[1]:
-            return None
-        if back:
-            claims[1] -= 1
-            return claims[1]
-        claims[0] += 1
-        return claims[0] - 1
-
-
 def _score_claimed(texts: list[str], size: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """A worker's part: the chunks it claims from the front until none is left."""
     parts = {}
-    while (k := _claim(_claims, back=False)) is not None:
+    while (k := parallel.claim_chunk(_claims, _BATCH, back=False)) is not None:
         parts[k] = _score_chunk(texts[k * size : (k + 1) * size])
     return parts
 
@@ -1055,7 +1041,7 @@ def score_texts(texts: Sequence[str] | pd.Series, *, workers: int | None = None)
     scores = np.full((len(cleaned), 4), np.nan)
     filled = [k for k, t in enumerate(cleaned) if not t.isspace() and t]
     if workers is None:
-        workers = _available_cores() if len(filled) > PARALLEL_MIN_TEXTS else 1
+        workers = parallel.available_cores() if len(filled) > PARALLEL_MIN_TEXTS else 1
     status[filled], scores[filled] = _score_distinct([cleaned[k] for k in filled], workers)
 
     out = pd.DataFrame(scores[codes], index=index, columns=_COLUMNS[1:])
