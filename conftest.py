@@ -66,6 +66,16 @@ def sample_truth() -> dict:
     return json.loads((config.SAMPLE_DIR / "truth.json").read_text())
 
 
+@pytest.fixture
+def one_new_post(tmp_path: Path) -> Path:
+    """A monitoring export holding one post the sample does not have (an unattributed account's)."""
+    posts = tmp_path / "monitoring_new.csv"
+    posts.write_text("platform,handle,posted_at,text,url,likes,comments,shares\n"
+                     "x,@nobody_new,2026-09-20 10:00,A brand new post about our food bank!,"
+                     "https://x.com/nobody_new/status/9999999,1,0,0\n")
+    return posts
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # notebooks executed by nbval read the shared warehouse through POLICY_PULSE_WAREHOUSE
     if item.fspath is not None and str(item.fspath).endswith(".ipynb"):

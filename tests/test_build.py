@@ -32,17 +32,14 @@ def test_build_derives_the_documented_tables(sample_warehouse):
     assert combos == 0, "department x platform is never published"
 
 
-def test_second_build_does_almost_nothing_and_new_posts_only_score_new_text(sample_warehouse, tmp_path):
+def test_second_build_does_almost_nothing_and_new_posts_only_score_new_text(sample_warehouse, tmp_path,
+                                                                           one_new_post):
     target = tmp_path / "copy.duckdb"
     shutil.copyfile(sample_warehouse, target)
     again = build.build(warehouse_file=target)
     assert again.steps["texts newly scored"] == 0
     assert again.steps["posts newly scanned"] == 0
-    posts = tmp_path / "monitoring_new.csv"
-    posts.write_text("platform,handle,posted_at,text,url,likes,comments,shares\n"
-                     "x,@nobody_new,2026-09-20 10:00,A brand new post about our food bank!,"
-                     "https://x.com/nobody_new/status/9999999,1,0,0\n")
-    [result] = ingest.ingest_paths([posts], warehouse_file=target)
+    [result] = ingest.ingest_paths([one_new_post], warehouse_file=target)
     assert result.rows_loaded == 1
     third = build.build(warehouse_file=target)
     assert third.steps["texts newly scored"] == 1

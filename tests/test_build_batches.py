@@ -42,14 +42,11 @@ def test_scanning_and_theming_in_small_batches_gives_what_one_batch_gives(sample
                                       check_exact=True, obj=table)
 
 
-def test_survey_figures_reused_after_new_posts_equal_computed_ones(sample_warehouse, tmp_path, monkeypatch):
+def test_survey_figures_reused_after_new_posts_equal_computed_ones(sample_warehouse, tmp_path, monkeypatch,
+                                                                   one_new_post):
     target = tmp_path / "copy.duckdb"
     shutil.copyfile(sample_warehouse, target)
-    posts = tmp_path / "monitoring_new.csv"
-    posts.write_text("platform,handle,posted_at,text,url,likes,comments,shares\n"
-                     "x,@nobody_new,2026-09-20 10:00,A brand new post about our food bank!,"
-                     "https://x.com/nobody_new/status/9999999,1,0,0\n")
-    [result] = ingest.ingest_paths([posts], warehouse_file=target)
+    [result] = ingest.ingest_paths([one_new_post], warehouse_file=target)
     assert result.rows_loaded == 1
     calls = []
     original = metrics._survey
