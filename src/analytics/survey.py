@@ -35,7 +35,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analytics.adherence import wilson_interval
 from analytics.privacy import suppress_small_groups
@@ -266,8 +265,15 @@ def _wave_order(respondents: pd.DataFrame) -> list[str]:
     return order.sort_values(["first", "wave"], na_position="last")["wave"].tolist()
 
 
+def _stats():  # the scipy.stats module
+    # imported on first use: scipy.stats takes ~0.5 s to import and the build's construct scores need none of it
+    from scipy import stats
+
+    return stats
+
+
 def _z(confidence: float) -> float:
-    return float(stats.norm.ppf(0.5 + confidence / 2))
+    return float(_stats().norm.ppf(0.5 + confidence / 2))
 
 
 def _wilson(successes: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -294,8 +300,8 @@ def _welch(
         se = np.sqrt(share_a + share_b)
         df = (share_a + share_b) ** 2 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
         testable = (n_a >= 2) & (n_b >= 2) & (se > 0)
-        p = np.where(testable, 2 * stats.t.sf(np.abs(diff / se), df), np.nan)
-        half = np.where(testable, stats.t.ppf(0.5 + confidence / 2, df) * se, np.nan)
+        p = np.where(testable, 2 * _stats().t.sf(np.abs(diff / se), df), np.nan)
+        half = np.where(testable, _stats().t.ppf(0.5 + confidence / 2, df) * se, np.nan)
     return diff, diff - half, diff + half, p
 
 
@@ -883,8 +889,8 @@ def cronbach_alpha(
                 alpha = n_items / (n_items - 1) * (1 - values.var(axis=0, ddof=1).sum() / total_variance)
                 df1, df2 = n_people - 1, (n_people - 1) * (n_items - 1)
                 tail = (1 - confidence) / 2
-                low = 1 - (1 - alpha) * stats.f.ppf(1 - tail, df1, df2)
-                high = 1 - (1 - alpha) * stats.f.ppf(tail, df1, df2)
+                low = 1 - (1 - alpha) * _stats().f.ppf(1 - tail, df1, df2)
+                high = 1 - (1 - alpha) * _stats().f.ppf(tail, df1, df2)
         rows.append((construct, n_items, n_people, alpha, low, high, part["order"].min()))
     out = pd.DataFrame(rows, columns=["construct", "n_items", "n_respondents", "alpha", "ci_low", "ci_high", "order"])
     out = out.sort_values("order", kind="stable").drop(columns="order").reset_index(drop=True)
@@ -1254,8 +1260,8 @@ def key_drivers(
     sigma2 = residuals @ residuals / df_resid
     se = np.sqrt(np.diag(sigma2 * np.linalg.inv(design.T @ design)))[1:]
     beta = coefficients[1:]
-    t_critical = stats.t.ppf(0.5 + confidence / 2, df_resid)
-    p_value = 2 * stats.t.sf(np.abs(beta / se), df_resid)
+    t_critical = _stats().t.ppf(0.5 + confidence / 2, df_resid)
+    p_value = 2 * _stats().t.sf(np.abs(beta / se), df_resid)
     r_squared = 1 - residuals @ residuals / (y @ y)
 
     eigenvalues, eigenvectors = np.linalg.eigh(correlations)
