@@ -51,10 +51,10 @@ WarehouseFile = str | os.PathLike[str] | None
 SHORT_LINK_PAGE = "(short link, target unknown)"
 # A URL in a text: ``(?:https?://)?(?:www\.)?[a-z0-9][a-z0-9.-]*\.[a-z]{2,}/[^\s"'<>)\]”]*``, written so that
 # Python's backtracking takes linear time (that pattern, tried at every letter of a long run of host
-# characters, is quadratic: 100,000 letters without a dot took minutes). Where that pattern's host can
-# start anywhere in a run of host characters, this one only tries the run's first letter or digit (group
-# 2, after the run's leading dots and hyphens): every later start in the run ends where it ends and has
-# fewer dots, so it fails wherever the first one fails. A scheme (group 1) is tried wherever it is. The
+# characters, is quadratic: 100,000 letters without a dot took about a minute). Where that pattern's host
+# can start anywhere in a run of host characters, this one only tries the run's first letter or digit
+# (group 2, after the run's leading dots and hyphens): every later start in the run ends where it ends and
+# has fewer dots, so it fails wherever the first one fails. A scheme (group 1) is tried wherever it is. The
 # possessive quantifiers give back nothing the pattern could use: the host runs to its last dot, then
 # letters, then the slash. tests/test_engagement_links.py compares both patterns on hostile texts.
 _URL_HOST = r"[a-z0-9](?:[a-z0-9-]*+\.)++[a-z]{2,}+/[^\s\"'<>)\]”]*"
@@ -63,9 +63,10 @@ _URL_IN_TEXT = re.compile(rf"(https?://(?:www\.)?{_URL_HOST})|(?<![a-z0-9.-])[.-
 _SHORTENERS = re.compile(r"(?:https?://)?(?:t\.co|bit\.ly|ow\.ly|buff\.ly|lnkd\.in|tinyurl\.com|goo\.gl)/\S+",
                          re.IGNORECASE)
 _QUOTE = re.compile(r"[\"“]([^\"“”]{20,})[\"”]")
-# The two regexes above for RE2 (DuckDB), matching exactly the same characters: Python's case-insensitive
-# classes written out (``[a-z]`` also takes İ, ı, ſ and the Kelvin sign, ``s`` takes ſ) and Python's
-# ``\s`` listed, since RE2's ``\s`` is ASCII only. tests/test_engagement_sql.py checks every code point.
+# The plain URL pattern and _QUOTE for RE2 (DuckDB; linear as it is), matching exactly the same characters:
+# Python's case-insensitive classes written out (``[a-z]`` also takes İ, ı, ſ and the Kelvin sign, ``s``
+# takes ſ) and Python's ``\s`` listed, since RE2's ``\s`` is ASCII only. tests/test_engagement_sql.py checks
+# every code point.
 _LETTER = r"A-Za-z\x{130}\x{131}\x{17f}\x{212a}"
 _URL_IN_TEXT_RE2 = (
     r"(?:[hH][tT][tT][pP][sS\x{17f}]?://)?(?:[wW][wW][wW]\.)?"
