@@ -3,6 +3,9 @@ RE2 set instead of DuckDB, and findings and themes of many texts found on two pr
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -82,6 +85,20 @@ def test_a_case_variant_of_the_organisations_name_with_a_dotted_or_dotless_i_is_
                                             donors=["Jane Roi"], employee_posts=employee)
     pd.testing.assert_frame_equal(found.drop(columns="evidence_redacted"),
                                   ascii_found.drop(columns="evidence_redacted"))
+
+
+def test_the_labelled_texts_with_dotted_and_dotless_is_give_what_the_plain_scan_gives():
+    data = Path(__file__).resolve().parent / "data"
+    labelled = pd.read_csv(data / "adherence_eval.csv", keep_default_na=False)
+    donors = pd.read_csv(data / "adherence_eval_donors.csv")["name"].tolist()
+    rng = random.Random(5)
+    texts = ["".join(rng.choice(["\u0130", "\u0131", c]) if c in "iI" else c for c in text)
+             for text in labelled["text"]]
+    employee = labelled["employee_post"].astype(str).str.lower().eq("true").tolist()
+    found = adherence.find_violations(texts, donors=donors, employee_posts=employee)
+    assert len(found) > 100
+    pd.testing.assert_frame_equal(
+        found, adherence._detect(texts, donors=donors, employee_posts=employee, use_prefilter=False))
 
 
 def _re2_masks(texts: list[str], patterns: list[str | None], parents: list[int | None]) -> list[np.ndarray]:
