@@ -998,7 +998,8 @@ def find_violations(
     Parameters
     ----------
     texts : Series or sequence of str
-        Post texts; missing values never match. A Series' index labels become ``text_index``.
+        Post texts; missing values never match. A Series' index labels become ``text_index``. A lone
+        surrogate (text that was not valid Unicode) is read, and shown in evidence, as U+FFFD.
     donors : iterable of str
         The private donor list (names); matched case-insensitively as whole names.
     employee_posts : sequence of bool, optional
