@@ -35,14 +35,11 @@ def test_the_screened_scan_finds_what_running_every_regex_finds_on_hostile_texts
     # the reference: the same prefilters, but no RE2 screen (every rule run, every regex searched from 0)
     monkeypatch.setattr(adherence.RegexScreen, "candidates", lambda self, text: None)
     pd.testing.assert_frame_equal(fast, adherence.find_violations(texts, donors=["Jane Roe"], employee_posts=employee))
-    # without the prefilters too: the same, except where they fold case unlike Python ("\u0130" is not "i" to
-    # RE2), which the build has always done
-    plain = [i for i, text in enumerate(texts) if "\u0130" not in text]
-    slow = adherence._detect([texts[i] for i in plain], donors=["Jane Roe"],
-                             employee_posts=[employee[i] for i in plain], use_prefilter=False)
-    kept = fast[fast["text_index"].isin(plain)].reset_index(drop=True)
-    kept["text_index"] = kept["text_index"].map({i: k for k, i in enumerate(plain)})
-    pd.testing.assert_frame_equal(kept, slow)
+    # without the prefilters too: the same, "r\u0130verbend trust" included (RE2 does not fold "\u0130" to "i"
+    # as Python's regexes do; the prefilters also see such texts with it written as "i")
+    slow = adherence._detect(texts, donors=["Jane Roe"], employee_posts=employee, use_prefilter=False)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert (fast["text_index"] == HOSTILE.index("r\u0130verbend trust")).any()
 
 
 @pytest.mark.parametrize("text", ["trust", "a trust", "🎉trust", "é" * 7 + " trust", "ascii then é trust", "no"])

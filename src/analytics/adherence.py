@@ -593,10 +593,19 @@ def _donor_prefilter(donors: tuple[str, ...]) -> str:
     return "|".join(r"\s+".join(re.escape(w) for w in " ".join(d.split()).split()) for d in donors if d.strip())
 
 
+#: Python's case-insensitive regexes take İ and ı (dotted capital, dotless small i) for i, as they take
+#: ſ for s and the Kelvin sign for k; RE2's case folding (the prefilters') knows the last two only. So a
+#: text holding İ or ı is also matched with them written as i, and "rİverbend" passes a prefilter written
+#: for "riverbend" as it matches the rule's regex.
+_DOTTED_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
+_DOTTED_I_RE2 = r"[\x{130}\x{131}]"
+
+
 def _prefilter_masks(
     texts: list[str], patterns: list[str | None], parents: Sequence[int | None] | None = None
 ) -> list[np.ndarray]:
-    """For each RE2 pattern, which texts contain a match (all True when the pattern is ``None``).
+    """For each RE2 pattern, which texts contain a match (all True when the pattern is ``None``), in the
+    text or, where it holds İ or ı, in the text with them written as i (see :data:`_DOTTED_I`).
 
     A pattern with a parent (the index of an earlier pattern) is only tried where the parent matched,
     and is False elsewhere.
@@ -609,7 +618,8 @@ def _prefilter_masks(
     def column(i: int) -> str:
         if patterns[i] is None:
             return f"true AS m{i}" if parents[i] is None else f"m{parents[i]} AS m{i}"
-        test = "regexp_matches(t, '" + patterns[i].replace("'", "''") + "', 'i')"
+        pattern = "'" + patterns[i].replace("'", "''") + "'"
+        test = f"(regexp_matches(t, {pattern}, 'i') OR coalesce(regexp_matches(u, {pattern}, 'i'), false))"
         if parents[i] is None:
             return f"{test} AS m{i}"
         # DuckDB evaluates a CASE branch only on the rows that take it
@@ -622,7 +632,10 @@ def _prefilter_masks(
     frame = pd.DataFrame({"t": np.asarray(texts, dtype=object)})
     with duckdb.connect() as con:
         con.register("texts", frame)
-        result = con.execute(f"SELECT {outer} FROM (SELECT {inner} , t FROM texts)").fetchnumpy()
+        # u: the text with İ and ı written as i, where it holds them (NULL elsewhere)
+        dotted = f"CASE WHEN regexp_matches(t, '{_DOTTED_I_RE2}') THEN translate(t, '\u0130\u0131', 'ii') END"
+        result = con.execute(f"SELECT {outer} FROM (SELECT {inner}, t, u FROM (SELECT t, {dotted} AS u FROM texts))"
+                             ).fetchnumpy()
     return [np.asarray(result[f"m{i}"], dtype=bool) for i in range(len(patterns))]
 
 
@@ -661,10 +674,11 @@ def _prefilter_masks_re2(
     """:func:`_prefilter_masks` with every pattern matched in one RE2 pass per text instead of by DuckDB.
 
     Both are RE2 with the same options, so the masks are the same; a text RE2 cannot take here (no
-    UTF-8: lone surrogates) or a pass that gives up is left to DuckDB.
+    UTF-8: lone surrogates) or a pass that gives up is left to DuckDB. The set's last pattern finds the
+    texts holding İ or ı, which are matched again with them written as i.
     """
     active = [i for i, pattern in enumerate(patterns) if pattern is not None]
-    matcher = _prefilter_set(tuple(patterns[i] for i in active)) if texts and active else None
+    matcher = _prefilter_set((*(patterns[i] for i in active), _DOTTED_I_RE2)) if texts and active else None
     if matcher is None:
         return _prefilter_masks(texts, patterns, parents)
     parents = list(parents) if parents is not None else [None] * len(patterns)
@@ -682,11 +696,18 @@ def _prefilter_masks_re2(
             continue
         rows += [k] * len(found)
         columns += found
-    hits = np.zeros((len(texts), len(active) + 1), dtype=bool)
+    hits = np.zeros((len(texts), len(active) + 2), dtype=bool)
     hits[rows, columns] = True
+    # only the few texts holding İ or ı are matched twice
+    for k in np.flatnonzero(hits[:, -1]).tolist():
+        found = matcher.Match(texts[k].translate(_DOTTED_I).encode("utf-8"))
+        if 0 in found:
+            hits[k, found] = True
+        else:
+            undecided.append(k)
     if undecided:
         rest = _prefilter_masks([texts[k] for k in undecided], patterns, parents)
-        hits[undecided, 1:] = np.column_stack([rest[i] for i in active])
+        hits[undecided, 1:-1] = np.column_stack([rest[i] for i in active])
     masks: list[np.ndarray] = []
     column = {i: position + 1 for position, i in enumerate(active)}
     for i in range(len(patterns)):
@@ -838,6 +859,31 @@ def _as_texts(texts: Iterable[Any]) -> tuple[list[str], pd.Index]:
     return [v if isinstance(v, str) else "" for v in values], index
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_BLOCK = 1024
+
+
+def _without_lone_surrogates(values: list[str]) -> list[str]:
+    """The texts with each lone surrogate replaced by U+FFFD (the replacement character).
+
+    A lone surrogate (a JSON ``\\ud800`` escape, bytes decoded with ``surrogateescape``) has no UTF-8,
+    which RE2 and DuckDB need, nor can evidence holding it be stored. No rule tells the two apart (neither
+    is a letter, digit, space or cased), and one code point stands for one, so every hit and its evidence
+    stay where they were. Most blocks of texts encode at once and are left as they are.
+    """
+    out = values
+    for begin in range(0, len(values), _SURROGATE_BLOCK):
+        block = values[begin : begin + _SURROGATE_BLOCK]
+        try:
+            "".join(block).encode("utf-8")
+        except UnicodeEncodeError:
+            out = list(values) if out is values else out
+            for k, text in enumerate(block, begin):
+                if not text.isascii():
+                    out[k] = _LONE_SURROGATE.sub("\ufffd", text)
+    return out
+
+
 def _detect(
     texts: Iterable[Any],
     *,
@@ -847,6 +893,7 @@ def _detect(
     use_prefilter: bool = True,
 ) -> pd.DataFrame:
     values, index = _as_texts(texts)
+    values = _without_lone_surrogates(values)
     rules = load_rules() if rules is None else list(rules)
     if employee_posts is None:
         employee = np.ones(len(values), dtype=bool)
@@ -856,7 +903,7 @@ def _detect(
             raise ValueError(
                 f"employee_posts has {len(employee)} values for {len(values)} texts; pass one flag per text."
             )
-    donor_names = tuple(str(d) for d in donors if isinstance(d, str) and d.strip())
+    donor_names = tuple(_without_lone_surrogates([str(d) for d in donors if isinstance(d, str) and d.strip()]))
     donor_regex = _donor_regex(donor_names)
     # one prefilter per rule, then one per matcher that has its own
     patterns: list[str | None] = []
@@ -951,7 +998,8 @@ def find_violations(
     Parameters
     ----------
     texts : Series or sequence of str
-        Post texts; missing values never match. A Series' index labels become ``text_index``.
+        Post texts; missing values never match. A Series' index labels become ``text_index``. A lone
+        surrogate (text that was not valid Unicode) is read, and shown in evidence, as U+FFFD.
     donors : iterable of str
         The private donor list (names); matched case-insensitively as whole names.
     employee_posts : sequence of bool, optional

@@ -49,13 +49,24 @@ WarehouseFile = str | os.PathLike[str] | None
 
 #: The page label of links a platform shortened (t.co, lnkd.in...): their target cannot be known.
 SHORT_LINK_PAGE = "(short link, target unknown)"
-_URL_IN_TEXT = re.compile(r"(?:https?://)?(?:www\.)?[a-z0-9][a-z0-9.-]*\.[a-z]{2,}/[^\s\"'<>)\]”]*", re.IGNORECASE)
+# A URL in a text: ``(?:https?://)?(?:www\.)?[a-z0-9][a-z0-9.-]*\.[a-z]{2,}/[^\s"'<>)\]”]*``, written so that
+# Python's backtracking takes linear time (that pattern, tried at every letter of a long run of host
+# characters, is quadratic: 100,000 letters without a dot took about a minute). Where that pattern's host
+# can start anywhere in a run of host characters, this one only tries the run's first letter or digit
+# (group 2, after the run's leading dots and hyphens): every later start in the run ends where it ends and
+# has fewer dots, so it fails wherever the first one fails. A scheme (group 1) is tried wherever it is. The
+# possessive quantifiers give back nothing the pattern could use: the host runs to its last dot, then
+# letters, then the slash. tests/test_engagement_links.py compares both patterns on hostile texts.
+_URL_HOST = r"[a-z0-9](?:[a-z0-9-]*+\.)++[a-z]{2,}+/[^\s\"'<>)\]”]*"
+_URL_IN_TEXT = re.compile(rf"(https?://(?:www\.)?{_URL_HOST})|(?<![a-z0-9.-])[.-]*+((?:www\.)?{_URL_HOST})",
+                          re.IGNORECASE)
 _SHORTENERS = re.compile(r"(?:https?://)?(?:t\.co|bit\.ly|ow\.ly|buff\.ly|lnkd\.in|tinyurl\.com|goo\.gl)/\S+",
                          re.IGNORECASE)
 _QUOTE = re.compile(r"[\"“]([^\"“”]{20,})[\"”]")
-# The two regexes above for RE2 (DuckDB), matching exactly the same characters: Python's case-insensitive
-# classes written out (``[a-z]`` also takes İ, ı, ſ and the Kelvin sign, ``s`` takes ſ) and Python's
-# ``\s`` listed, since RE2's ``\s`` is ASCII only. tests/test_engagement_sql.py checks every code point.
+# The plain URL pattern and _QUOTE for RE2 (DuckDB; linear as it is), matching exactly the same characters:
+# Python's case-insensitive classes written out (``[a-z]`` also takes İ, ı, ſ and the Kelvin sign, ``s``
+# takes ſ) and Python's ``\s`` listed, since RE2's ``\s`` is ASCII only. tests/test_engagement_sql.py checks
+# every code point.
 _LETTER = r"A-Za-z\x{130}\x{131}\x{17f}\x{212a}"
 _URL_IN_TEXT_RE2 = (
     r"(?:[hH][tT][tT][pP][sS\x{17f}]?://)?(?:[wW][wW][wW]\.)?"
@@ -97,6 +108,11 @@ def _normalise_url_text(url: str) -> str:
         path = re.sub(r"^reels?/", "p/", path)
     # post ids and paths are case-sensitive on some platforms (Instagram codes), hosts are not
     return f"{host}/{path}" if path else host
+
+
+def _urls_in_text(text: str) -> list[str]:
+    """The URLs in a text, left to right (what ``findall`` of the plain pattern above gives)."""
+    return [scheme or plain for scheme, plain in _URL_IN_TEXT.findall(text)]
 
 
 def _normalise_quote(text: str) -> str:
@@ -162,7 +178,7 @@ def link_keys(posts: pd.DataFrame) -> pd.DataFrame:
             _org_keys(rows, uid, url, text)
         elif kind == "employee":
             # a URL needs a slash, a quote a quotation mark: most posts skip the regexes
-            links = _URL_IN_TEXT.findall(text) if "/" in text else ()
+            links = _urls_in_text(text) if "/" in text else ()
             quotes = _QUOTE.findall(text) if '"' in text or "“" in text else ()
             _employee_keys(rows, uid, shared, links, quotes)
     return _keys_frame(rows)
@@ -307,7 +323,7 @@ def match_amplifications(posts: pd.DataFrame) -> pd.DataFrame:
             found[uid] = (target, "shared_url")
             continue
         text = text if isinstance(text, str) else ""
-        target = next((by_url[n] for n in map(normalise_url, _URL_IN_TEXT.findall(text)) if n in by_url), None)
+        target = next((by_url[n] for n in map(normalise_url, _urls_in_text(text)) if n in by_url), None)
         if target is not None:
             found[uid] = (target, "url_in_text")
             continue

@@ -17,13 +17,14 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 __all__ = [
     "PYTHON_STR",
@@ -496,6 +497,8 @@ _ABBREVIATIONS = {
 _ABBREVIATION_SUFFIX = re.compile(r"\s+(" + "|".join(_ABBREVIATIONS) + r")\s*$")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _SLASHED = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})")
+#: A text starting with two one- or two-digit fields, day and month in some order.
+_DAY_MONTH = re.compile(r"^\s*(\d{1,2})[/.\-\s](\d{1,2})[/.\-\s]\s*\d")
 
 
 def _normalise_offset(text: str) -> str:
@@ -671,8 +674,6 @@ def _datetimes_by_shape(texts: list[Any], *, timezone: str, dayfirst: bool) -> d
     UTC offset, when there is one, checked apart), so it reads the way its own guess would. Every other
     cell is left to :func:`_one_datetime`.
     """
-    from pandas._libs.tslibs.parsing import guess_datetime_format
-
     groups: dict[str, list[tuple[int, str]]] = {}
     for i, raw in enumerate(texts):
         if not isinstance(raw, str):
@@ -686,7 +687,7 @@ def _datetimes_by_shape(texts: list[Any], *, timezone: str, dayfirst: bool) -> d
     for shape, members in groups.items():
         if len(members) < _MIN_GROUP:
             continue
-        guess = _format_in_order(guess_datetime_format, [t for _, t in members[:5]], dayfirst=dayfirst)
+        guess = _format_in_order([t for _, t in members[:5]], dayfirst=dayfirst)
         if guess is None or "%Z" in guess or guess.count("%z") > 1:
             continue
         local_format, texts_local, offsets = guess, [t for _, t in members], None
@@ -699,9 +700,7 @@ def _datetimes_by_shape(texts: list[Any], *, timezone: str, dayfirst: bool) -> d
             offsets = pd.to_timedelta(sign * np.array([int(t[-5:-3]) * 60 + int(t[-2:]) for _, t in members]),
                                       unit="min")
         local = pd.Series(texts_local, dtype=object)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = pd.to_datetime(local, format=local_format, errors="coerce")
+        parsed = pd.to_datetime(local, format=local_format, errors="coerce")
         exact = (parsed.notna() & (parsed.dt.strftime(local_format) == local)).to_numpy(dtype=bool)
         if not exact.any():
             continue
@@ -719,7 +718,7 @@ def _datetimes_by_shape(texts: list[Any], *, timezone: str, dayfirst: bool) -> d
     return found
 
 
-def _format_in_order(guess_datetime_format: Callable, texts: list[str], *, dayfirst: bool) -> str | None:
+def _format_in_order(texts: list[str], *, dayfirst: bool) -> str | None:
     """The first format guessed from ``texts`` that reads day and month in the preferred order.
 
     A cell whose preferred reading is impossible (``03/31/2025`` with day first) is read the other way
@@ -727,15 +726,35 @@ def _format_in_order(guess_datetime_format: Callable, texts: list[str], *, dayfi
     """
     for text in texts:
         first = dayfirst and bool(_SLASHED.match(text))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            guess = guess_datetime_format(text, dayfirst=first)
+        if _reads_day_first(text, first) != first:
+            continue  # read the other way round (and guessing its format with ``first`` would warn so)
+        guess = guess_datetime_format(text, dayfirst=first)
         if guess is None:
             continue
         if "%d" in guess and "%m" in guess and (guess.index("%d") < guess.index("%m")) != first:
             continue
         return guess
     return None
+
+
+def _reads_day_first(text: str, preferred: bool) -> bool:
+    """Whether the text's leading fields are read day first: in the preferred order when that reading is
+    possible (a month of 1-12, a day of 1-31), else the other way round when that one is.
+
+    That is what pandas (dateutil) does when it guesses; decided here, the format can be guessed with the
+    order it will have, and pandas need not warn that it parsed against the preferred order.
+    """
+    match = _DAY_MONTH.match(text)
+    if match is None:
+        return preferred
+    first, second = int(match.group(1)), int(match.group(2))
+
+    def possible(day: int, month: int) -> bool:
+        return 1 <= month <= 12 and 1 <= day <= 31
+
+    preferred_possible = possible(first, second) if preferred else possible(second, first)
+    other_possible = possible(second, first) if preferred else possible(first, second)
+    return preferred if preferred_possible or not other_possible else not preferred
 
 
 def _one_datetime(raw: Any, *, timezone: str, dayfirst: bool, date_format: str | None) -> pd.Timestamp | None:
@@ -755,7 +774,10 @@ def _one_datetime(raw: Any, *, timezone: str, dayfirst: bool, date_format: str |
                 if date_format:
                     stamp = pd.to_datetime(text, format=date_format)
                 else:
-                    stamp = pd.to_datetime(text, dayfirst=dayfirst and bool(_SLASHED.match(text)))
+                    first = _reads_day_first(text, dayfirst and bool(_SLASHED.match(text)))
+                    guessed = guess_datetime_format(text, dayfirst=first)
+                    stamp = (pd.to_datetime(text, format=guessed) if guessed
+                             else pd.to_datetime(text, dayfirst=first))
             except (ValueError, OverflowError, TypeError):
                 return None
     if stamp is None or pd.isna(stamp):
