@@ -158,6 +158,8 @@ def test_hostile_text_is_stored_as_written(corpus):
     # the scrubber replaced only the names: the bidi marks around them stay
     assert any(t.startswith("\u202e[person:") and t.endswith("\u202c wrote this backwards") for t in posts)
     assert max(len(t) for t in posts) > 1 << 20  # the 1 MB cell arrived whole
+    # half a surrogate pair escaped in JSON is read as U+FFFD; the whole pair beside it stays an emoji
+    assert "half a pair \ufffd here" in posts and "whole pair \U0001f600 here" in posts
 
 
 def test_dates_in_four_formats_land_on_the_same_clock(corpus):

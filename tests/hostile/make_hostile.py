@@ -488,6 +488,13 @@ def _outbox_script() -> bytes:
                    ("112000000000000102", "<p>Shout-out to Priya Raman &amp; @priyar</p>", "2026-04-03T12:00:00Z")])
 
 
+@hostile("outbox_lone_surrogate.json", status="loaded", format="mastodon", read=2, loaded=2, rejected=0)
+def _outbox_lone_surrogate() -> bytes:
+    return outbox([("112000000000000201", "<p>half a pair LONE here</p>", "2026-04-04T12:00:00Z"),
+                   ("112000000000000202", "<p>whole pair \U0001f600 here</p>", "2026-04-05T12:00:00Z")]
+                  ).replace(b"LONE", b"\\ud800")
+
+
 #: Texts with invisible and bidirectional characters; each names a roster person the scrubber must catch.
 INVISIBLE = ["\u202ePriya Raman\u202c wrote this backwards", "Thanks \u200fGrace Okoro\u200f! שלום עולם",
              "zero\u200bwidth\u200b spaces and Mei Chen", "\u2066Liam Byrne\u2069 isolate", "مرحبا Omar Haddad 👋🏽",

@@ -114,11 +114,36 @@ def sniff(path: Path, head: bytes) -> bool:
     return _looks_like_outbox(head)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _load_json(path: Path, name: str, data: bytes) -> Any:
     try:
-        return json.loads(data.decode("utf-8-sig"))
+        text = data.decode("utf-8-sig")
+        # JSON may escape half a surrogate pair ("\\ud800"), which no stored text can hold: it is read as
+        # the replacement character U+FFFD, as an undecodable byte would be
+        if "\\u" in text:
+            return _valid_value(json.loads(text, object_pairs_hook=_valid_strings))
+        return json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SourceError(f"{path.name}: expected {name} to be JSON, found invalid JSON ({error})") from error
+
+
+def _valid_strings(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object with each lone surrogate in its keys, string values and lists of strings as U+FFFD."""
+    return {_valid_text(key): _valid_value(value) for key, value in pairs}
+
+
+def _valid_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _valid_text(value)
+    if isinstance(value, list):
+        return [_valid_value(v) for v in value]
+    return value  # objects were made valid by their own hook
+
+
+def _valid_text(text: str) -> str:
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _load(path: Path) -> tuple[Any, Any]:
