@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -552,7 +552,7 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
     kept = same and {"monthly_metrics", "quarterly_metrics", "period_inputs", "period_groups"} <= present
     if kept and not posts_changed:
         return _metric_rows(con)
-    months = metrics._month_inputs(con)
+    months = metrics.month_inputs(con)
     amplifiers = con.execute("""SELECT count(*), bit_xor(hash(author_key, month))
                                 FROM (SELECT DISTINCT author_key, month FROM amplifications)""").fetchone()
     amplifiers_same = _unchanged(con, "amplifier_share", str(amplifiers))
@@ -565,7 +565,8 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
             survey_rows = con.execute("SELECT * FROM quarterly_metrics WHERE list_contains(?, metric)",
                                       [list(metrics.SURVEY_METRICS)]).df()
         # the quarterly table is suppressed jointly with the monthly one it is the sum of
-        monthly, quarterly, groups = metrics._tables(con, settings.k, survey_rows=survey_rows)
+        monthly, quarterly, groups = metrics.period_tables_and_groups(con, k=settings.k,
+                                                                      survey_rows=survey_rows)
         for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
             con.execute(f"DROP TABLE IF EXISTS {name}")
             con.register("_metrics", table)
@@ -591,59 +592,34 @@ def _group_rows(groups: dict) -> pd.DataFrame:
 
 
 def _update_periods(con: duckdb.DuckDBPyConnection, k: int, months: dict, amplifiers_same: bool) -> bool:
-    """Compute again the quarters (all their months) whose post inputs (``months``: digest per month and
-    part) differ from the last build's, and splice them into the period tables; of the metrics not made
-    from the posts of each period, only those whose inputs changed. False, having changed nothing, when a
-    piece's groups over all periods changed (they decide zero rows in other periods) or a group is missing
-    (the tables are then computed whole)."""
+    """Splice into the period tables what :func:`metrics.update_period_tables` computed again for the posts'
+    months (``months``) that differ from the last build's. False, having changed nothing, when the tables
+    must be computed whole."""
     from analytics import metrics
 
     before = {(month, part): digest for month, part, digest in con.execute("SELECT * FROM period_inputs").fetchall()}
-    differ = {key for key in set(before) | set(months) if before.get(key) != months.get(key)}
-    changed = {month for month, _ in differ}
-    if not changed:
-        return True
-    if None in changed:
-        return False
-    # incidents are read whole, and did not change (else this is no update); training coverage depends on
-    # which months have posts, audience sentiment on the commented posts' platforms
-    skip = {"incidents"}
-    if {month for month, part in before if part == "facts"} == {month for month, part in months if part == "facts"}:
-        skip.add("training")
-    if not any(part == "comments" for _, part in differ):
-        skip.add("audience")
-    if amplifiers_same:
-        skip.add("amplifier_share")
-    untouched = sorted({metric for family in skip for metric in metrics._FAMILIES[family]})
-    quarters = {(month.year, (month.month - 1) // 3) for month in changed}
-    redo = sorted(date(year, 3 * quarter + offset + 1, 1) for year, quarter in quarters for offset in range(3))
-    labels = {f"{month:%Y-%m}" for month in redo} | {f"{year}-Q{quarter + 1}" for year, quarter in quarters}
     stored: dict = {}
     for kind, metric, grouping, period, group in con.execute("SELECT * FROM period_groups").fetchall():
         stored.setdefault((kind, metric, grouping), set()).add((period, group))
-    monthly, quarterly, seen = metrics._tables(con, k, months=redo, groups=stored, skip=frozenset(skip))
-    kept = {key: {pair for pair in pairs if key[1] in untouched or pair[0] not in labels}
-            for key, pairs in stored.items()}
-    for key, pairs in seen.items():
-        kept.setdefault(key, set()).update(pairs)
-    for key in set(stored) | set(kept):
-        old = {group for _, group in stored.get(key, ())}
-        new = {group for _, group in kept.get(key, ())}
-        if old != new or any(not isinstance(group, str) for group in new):
-            return False
-    keep = [*metrics.SURVEY_METRICS, *untouched]
-    whole = "amplifier_share" not in skip
-    for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
+    update = metrics.update_period_tables(con, k=k, before=before, after=months, groups=stored,
+                                          amplifiers_changed=not amplifiers_same)
+    if update is None:
+        return False
+    if not update.periods:
+        return True
+    periods, kept = list(update.periods), list(update.kept)
+    for name, table in (("monthly_metrics", update.monthly), ("quarterly_metrics", update.quarterly)):
         con.execute(f"""DELETE FROM {name} WHERE (? AND metric = 'amplifier_share')
                         OR (list_contains(?, period) AND NOT list_contains(?, metric))""",
-                    [whole, sorted(labels), keep])
+                    [update.amplifier_share, periods, kept])
         _insert(con, name, table)
         # the rows in the order a computation over everything gives
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name} "
                     "ORDER BY metric, department, platform, period")
-    con.execute("DELETE FROM period_groups WHERE list_contains(?, period) AND NOT list_contains(?, metric)",
-                [sorted(labels), untouched])
-    _insert(con, "period_groups", _group_rows(seen))
+    con.execute("""DELETE FROM period_groups WHERE (? AND metric = 'amplifier_share')
+                   OR (list_contains(?, period) AND NOT list_contains(?, metric))""",
+                [update.amplifier_share, periods, kept])
+    _insert(con, "period_groups", _group_rows(update.groups))
     return True
 
 
