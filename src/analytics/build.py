@@ -190,8 +190,13 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
         con.execute("DELETE FROM amplification_keys")
         con.execute("DELETE FROM amplification_org")
         _set_state(con, "post_state_version", version)
-    # one pass over the posts, joined once with the last state: what changed or went, and the SHA-256 of
-    # each new text computed in that pass (only for rows whose text changed)
+    # one pass over the posts: each row's hash with its post_uid, set against the last state's by joins on
+    # those numbers alone (no hash table of every post_uid); only the few rows that differ are then read
+    # whole and paired by post_uid, and the SHA-256 of each new text computed (only where the text changed)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _now AS
+                    SELECT rowid AS row, hash(post_uid, {_ROW_FP}) AS key FROM posts""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _was AS
+                   SELECT rowid AS row, hash(post_uid, row_fp) AS key FROM post_state""")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _diff AS
             SELECT coalesce(c.post_uid, s.post_uid) AS post_uid, c.post_uid IS NULL AS gone, c.row,
@@ -202,10 +207,14 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
                         ELSE coalesce(s.text_hash, '') END AS text_hash
             FROM (SELECT post_uid, rowid AS row, text, hash(text) AS text_fp, {_ROW_FP} AS row_fp,
                          {_LINK_FP} AS link_fp
-                  FROM posts) c
-            FULL OUTER JOIN post_state s ON s.post_uid = c.post_uid
+                  FROM posts WHERE rowid IN (SELECT row FROM _now WHERE key NOT IN (SELECT key FROM _was))) c
+            FULL OUTER JOIN (SELECT * FROM post_state
+                             WHERE rowid IN (SELECT row FROM _was WHERE key NOT IN (SELECT key FROM _now))) s
+                ON s.post_uid = c.post_uid
             WHERE c.post_uid IS NULL OR s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp"""
     )
+    con.execute("DROP TABLE _now")
+    con.execute("DROP TABLE _was")
     con.execute("CREATE OR REPLACE TEMP TABLE _gone AS SELECT post_uid FROM _diff WHERE gone")
     con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
                    SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, row
@@ -269,8 +278,10 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     from analytics import adherence, themes
 
     version = _rules_version()
-    con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version])
-    con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
+    # every writer (this build, erasure, retention) deletes a post's findings with its scan: findings without
+    # a scan are left only by scans of other rules deleted here
+    if con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version]).fetchone()[0]:
+        con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
     total = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
     taxonomy = themes.load_taxonomy()
     con.execute("""CREATE OR REPLACE TEMP TABLE _text_themes
@@ -283,9 +294,12 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
         if total >= adherence.PARALLEL_MIN_TEXTS:
             scan.start()  # its start-up overlaps the gathering of the texts
         for batch in _todo_batches(con, _todo_texts(con)):
-            unthemed = con.execute("""SELECT count(*) FROM _todo_texts WHERE text_id BETWEEN ? AND ?
-                                      AND text_hash NOT IN (SELECT text_hash FROM post_themes
-                                                            WHERE taxonomy_version = ?)""",
+            # the batch's hashes are picked out of post_themes first: no hash table of every post's
+            unthemed = con.execute("""SELECT count(*) FROM _todo_texts WHERE text_id BETWEEN $1 AND $2
+                                      AND text_hash NOT IN (
+                                          SELECT text_hash FROM post_themes WHERE taxonomy_version = $3
+                                          AND text_hash IN (SELECT text_hash FROM _todo_texts
+                                                            WHERE text_id BETWEEN $1 AND $2))""",
                                    [int(batch["text_id"].min()), int(batch["text_id"].max()), taxonomy.version]
                                    ).fetchall()[0][0]
             found, text_themes = scan.scan(batch["text"].tolist(), batch["employee_post"].tolist(),
@@ -316,17 +330,27 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
     """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
     posts and posts whose text changed; they are left in the temporary table ``_todo`` (post_uid,
     text_hash, row) for :func:`_todo_texts`, and their stale rows in ``clear`` are deleted."""
-    posts = "(SELECT rowid AS row, post_uid FROM posts)"
     if _state(con, f"done:{done}") == _done_print(con, done):
         # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
-        # it was then: only the posts whose row changed since (``_changed``) can lack one
-        posts = "_changed"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _todo AS
-            SELECT s.post_uid, s.text_hash, c.row FROM post_state s JOIN {posts} c USING (post_uid)
-            LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
-            WHERE d.post_uid IS NULL"""
-    )
+        # it was then: only the posts whose row changed since (``_changed``) can lack one. Their rows are
+        # picked out first, so no hash table holds every post
+        few = "WHERE post_uid IN (SELECT post_uid FROM _changed)"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _todo AS
+                SELECT s.post_uid, s.text_hash, c.row FROM (SELECT post_uid, text_hash FROM post_state {few}) s
+                JOIN _changed c USING (post_uid)
+                LEFT JOIN (SELECT post_uid, text_hash FROM {done} {few}) d
+                    ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
+                WHERE d.post_uid IS NULL"""
+        )
+    else:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _todo AS
+                SELECT s.post_uid, s.text_hash, c.row FROM post_state s
+                JOIN (SELECT rowid AS row, post_uid FROM posts) c USING (post_uid)
+                LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
+                WHERE d.post_uid IS NULL"""
+        )
     count = con.execute("SELECT count(*) FROM _todo").fetchone()[0]
     if count:
         for table in clear:
