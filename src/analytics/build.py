@@ -175,7 +175,7 @@ _LINK_FP = "hash(account_type, platform, published_at, text, url, shared_url)"
 
 def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     """Find the posts that are new, changed or gone since the last build (temporary tables ``_changed``:
-    post_uid, text_changed, link_changed, the fingerprints, old_hash and ``row``, the post's rowid in
+    post_uid, text_changed, link_changed, the fingerprints, old_hash, text_hash and ``row``, the post's rowid in
     ``posts``, through which the texts of a few posts are read without scanning every text; ``_gone``:
     post_uid) and keep ``post_state`` (each post's SHA-256 text hash and change fingerprints) current.
 
@@ -217,7 +217,7 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     con.execute("DROP TABLE _was")
     con.execute("CREATE OR REPLACE TEMP TABLE _gone AS SELECT post_uid FROM _diff WHERE gone")
     con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
-                   SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, row
+                   SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, text_hash, row
                    FROM _diff WHERE NOT gone""")
     con.execute("DELETE FROM post_state WHERE post_uid IN (SELECT post_uid FROM _diff)")
     con.execute("""INSERT INTO post_state SELECT post_uid, text_fp, text_hash, row_fp, link_fp
@@ -249,26 +249,46 @@ def _apply_retention(con: duckdb.DuckDBPyConnection, months: int) -> int:
 
 def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
     """Score the texts the cache lacks: of posts, only those whose text changed in this build (a new
-    scorer version redoes every post, see :func:`_post_changes`); comments are few and checked whole."""
-    cached = "SELECT text_hash FROM sentiment WHERE scorer_version = $version"
+    scorer version redoes every post, see :func:`_post_changes`); comments are few and checked whole,
+    unless their texts and the cache are as the last build left them."""
+    comments = "" if _state(con, "scored_comments") == _comments_print(con) else """
+            UNION SELECT text FROM audience_comments
+            WHERE text IS NOT NULL AND sha256(text) NOT IN (SELECT text_hash FROM cached)
+            UNION SELECT text FROM survey_comments
+            WHERE text IS NOT NULL AND sha256(text) NOT IN (SELECT text_hash FROM cached)"""
     texts = con.execute(
         f"""
-        WITH texts AS (
-            SELECT p.text FROM _changed c JOIN post_state s USING (post_uid)
+        WITH changed AS (
+            SELECT p.text, c.text_hash FROM _changed c
             JOIN (SELECT rowid AS row, text FROM posts WHERE rowid IN (SELECT row FROM _changed)) p USING (row)
-            WHERE c.text_changed AND p.text IS NOT NULL AND s.text_hash NOT IN ({cached})
-            UNION SELECT text FROM audience_comments WHERE text IS NOT NULL AND sha256(text) NOT IN ({cached})
-            UNION SELECT text FROM survey_comments WHERE text IS NOT NULL AND sha256(text) NOT IN ({cached}))
+            WHERE c.text_changed AND p.text IS NOT NULL),
+        cached AS (SELECT text_hash FROM sentiment WHERE scorer_version = $version),
+        texts AS (
+            -- the changed posts' hashes are picked out of the cache first: no hash table of every cached one
+            SELECT text FROM changed WHERE text_hash NOT IN (
+                SELECT text_hash FROM cached WHERE text_hash IN (SELECT text_hash FROM changed)){comments})
         SELECT text FROM texts
         """,
         {"version": sentiment.SCORER_VERSION},
     ).df()
-    if texts.empty:
-        return 0
-    con.register("_texts", texts)
-    con.execute("INSERT INTO _scored SELECT DISTINCT sha256(text) FROM _texts")
-    con.unregister("_texts")
-    return sentiment.update_sentiment_cache(con, texts["text"].tolist())
+    scored = 0
+    if not texts.empty:
+        con.register("_texts", texts)
+        con.execute("INSERT INTO _scored SELECT DISTINCT sha256(text) FROM _texts")
+        con.unregister("_texts")
+        scored = sentiment.update_sentiment_cache(con, texts["text"].tolist())
+    _set_state(con, "scored_comments", _comments_print(con))
+    return scored
+
+
+def _comments_print(con: duckdb.DuckDBPyConnection) -> str:
+    """The comments' texts (count and order-free hash) and the number of cached scores of this scorer:
+    while the cache only grows, equal prints mean every comment is still scored."""
+    return str(con.execute(
+        """SELECT (SELECT (count(*), bit_xor(hash(text))) FROM audience_comments),
+                  (SELECT (count(*), bit_xor(hash(text))) FROM survey_comments),
+                  (SELECT count(*) FROM sentiment WHERE scorer_version = ?)""",
+        [sentiment.SCORER_VERSION]).fetchone())
 
 
 def _findings(con: duckdb.DuckDBPyConnection) -> int:
@@ -334,13 +354,11 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
         # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
         # it was then: only the posts whose row changed since (``_changed``) can lack one. Their rows are
         # picked out first, so no hash table holds every post
-        few = "WHERE post_uid IN (SELECT post_uid FROM _changed)"
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _todo AS
-                SELECT s.post_uid, s.text_hash, c.row FROM (SELECT post_uid, text_hash FROM post_state {few}) s
-                JOIN _changed c USING (post_uid)
-                LEFT JOIN (SELECT post_uid, text_hash FROM {done} {few}) d
-                    ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
+                SELECT c.post_uid, c.text_hash, c.row FROM _changed c
+                LEFT JOIN (SELECT post_uid, text_hash FROM {done} WHERE post_uid IN (SELECT post_uid FROM _changed)) d
+                    ON d.post_uid = c.post_uid AND d.text_hash = c.text_hash
                 WHERE d.post_uid IS NULL"""
         )
     else:
