@@ -303,6 +303,10 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     if con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version]).fetchone()[0]:
         con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
     total = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
+    # a gone post's findings hold evidence from its text: they go with it (after the check above, which a
+    # deletion would fail)
+    for table in ("post_findings", "post_scans"):
+        con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)")
     taxonomy = themes.load_taxonomy()
     con.execute("""CREATE OR REPLACE TEMP TABLE _text_themes
                    (text_hash VARCHAR, taxonomy_version VARCHAR, theme VARCHAR)""")
@@ -673,9 +677,10 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     from analytics import themes
 
     taxonomy = themes.load_taxonomy()
-    stale = con.execute("""DELETE FROM post_themes WHERE taxonomy_version <> ?
-                           OR post_uid IN (SELECT post_uid FROM _gone)""", [taxonomy.version]).fetchone()[0]
+    stale = con.execute("DELETE FROM post_themes WHERE taxonomy_version <> ?", [taxonomy.version]).fetchone()[0]
     total = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
+    # after the check above, which a deletion would fail
+    stale += con.execute("DELETE FROM post_themes WHERE post_uid IN (SELECT post_uid FROM _gone)").fetchone()[0]
     if stale or total:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")
     left = total
