@@ -12,6 +12,7 @@ from datetime import date
 
 import duckdb
 import pandas as pd
+import pytest
 
 from analytics import build, config, metrics, warehouse
 
@@ -75,8 +76,10 @@ def _small_warehouse(tmp_path):
     return path
 
 
-def test_posts_changed_in_every_way_give_the_state_and_facts_of_a_build_from_scratch(tmp_path):
+@pytest.mark.parametrize("few", [0.0, 1.0], ids=["whole-rows-of-all", "whole-rows-of-changed-only"])
+def test_posts_changed_in_every_way_give_the_state_and_facts_of_a_build_from_scratch(tmp_path, monkeypatch, few):
     path = _small_warehouse(tmp_path)
+    monkeypatch.setattr(build, "_FEW_CHANGES", few)
     _write(path,
            ("UPDATE posts SET reactions = 5 WHERE post_uid = 'x:1'",),  # a metric only: same text
            ("UPDATE posts SET text = 'Same words' WHERE post_uid = 'x:2'",),  # a text another post has

@@ -173,6 +173,10 @@ _ROW_FP = ("hash(platform, account_type, account_key, author_key, department, pu
 _LINK_FP = "hash(account_type, platform, published_at, text, url, shared_url)"
 
 
+#: Up to this share of the posts changed, only the changed rows are read whole to tell what changed.
+_FEW_CHANGES = 0.1
+
+
 def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     """Find the posts that are new, changed or gone since the last build (temporary tables ``_changed``:
     post_uid, text_changed, link_changed, the fingerprints, old_hash, text_hash and ``row``, the post's rowid in
@@ -190,13 +194,21 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
         con.execute("DELETE FROM amplification_keys")
         con.execute("DELETE FROM amplification_org")
         _set_state(con, "post_state_version", version)
-    # one pass over the posts: each row's hash with its post_uid, set against the last state's by joins on
-    # those numbers alone (no hash table of every post_uid); only the few rows that differ are then read
-    # whole and paired by post_uid, and the SHA-256 of each new text computed (only where the text changed)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _now AS
-                    SELECT rowid AS row, hash(post_uid, {_ROW_FP}) AS key FROM posts""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _was AS
-                   SELECT rowid AS row, hash(post_uid, row_fp) AS key FROM post_state""")
+    # one pass over the posts, joined once with the last state: what changed or went, and the SHA-256 of
+    # each new text computed in that pass (only for rows whose text changed)
+    new_rows = old_rows = "true"
+    if not full:
+        # each row's hash with its post_uid is set against the last state's by joins on those numbers alone
+        # (no hash table of every post_uid); when few differ, only they are read whole and paired by post_uid
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _now AS
+                        SELECT rowid AS row, hash(post_uid, {_ROW_FP}) AS key FROM posts""")
+        con.execute("""CREATE OR REPLACE TEMP TABLE _was AS
+                       SELECT rowid AS row, hash(post_uid, row_fp) AS key FROM post_state""")
+        con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT row FROM _now WHERE key NOT IN (SELECT key FROM _was)")
+        con.execute("CREATE OR REPLACE TEMP TABLE _old AS SELECT row FROM _was WHERE key NOT IN (SELECT key FROM _now)")
+        (new, now), = con.execute("SELECT (SELECT count(*) FROM _new), (SELECT count(*) FROM _now)").fetchall()
+        if new <= now * _FEW_CHANGES:
+            new_rows, old_rows = "rowid IN (SELECT row FROM _new)", "rowid IN (SELECT row FROM _old)"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _diff AS
             SELECT coalesce(c.post_uid, s.post_uid) AS post_uid, c.post_uid IS NULL AS gone, c.row,
@@ -207,14 +219,12 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
                         ELSE coalesce(s.text_hash, '') END AS text_hash
             FROM (SELECT post_uid, rowid AS row, text, hash(text) AS text_fp, {_ROW_FP} AS row_fp,
                          {_LINK_FP} AS link_fp
-                  FROM posts WHERE rowid IN (SELECT row FROM _now WHERE key NOT IN (SELECT key FROM _was))) c
-            FULL OUTER JOIN (SELECT * FROM post_state
-                             WHERE rowid IN (SELECT row FROM _was WHERE key NOT IN (SELECT key FROM _now))) s
-                ON s.post_uid = c.post_uid
+                  FROM posts WHERE {new_rows}) c
+            FULL OUTER JOIN (SELECT * FROM post_state WHERE {old_rows}) s ON s.post_uid = c.post_uid
             WHERE c.post_uid IS NULL OR s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp"""
     )
-    con.execute("DROP TABLE _now")
-    con.execute("DROP TABLE _was")
+    for table in ("_now", "_was", "_new", "_old"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("CREATE OR REPLACE TEMP TABLE _gone AS SELECT post_uid FROM _diff WHERE gone")
     con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
                    SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, text_hash, row
