@@ -276,7 +276,8 @@ def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
         texts AS (
             -- the changed posts' hashes are picked out of the cache first: no hash table of every cached one
             SELECT text FROM changed WHERE text_hash NOT IN (
-                SELECT text_hash FROM cached WHERE text_hash IN (SELECT text_hash FROM changed)){comments})
+                SELECT text_hash FROM cached
+                WHERE text_hash IN (SELECT text_hash FROM _changed WHERE text_changed)){comments})
         SELECT text FROM texts
         """,
         {"version": sentiment.SCORER_VERSION},
