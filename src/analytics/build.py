@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -173,9 +173,13 @@ _ROW_FP = ("hash(platform, account_type, account_key, author_key, department, pu
 _LINK_FP = "hash(account_type, platform, published_at, text, url, shared_url)"
 
 
+#: Up to this share of the posts changed, only the changed rows are read whole to tell what changed.
+_FEW_CHANGES = 0.1
+
+
 def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     """Find the posts that are new, changed or gone since the last build (temporary tables ``_changed``:
-    post_uid, text_changed, link_changed, the fingerprints, old_hash and ``row``, the post's rowid in
+    post_uid, text_changed, link_changed, the fingerprints, old_hash, text_hash and ``row``, the post's rowid in
     ``posts``, through which the texts of a few posts are read without scanning every text; ``_gone``:
     post_uid) and keep ``post_state`` (each post's SHA-256 text hash and change fingerprints) current.
 
@@ -192,6 +196,19 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
         _set_state(con, "post_state_version", version)
     # one pass over the posts, joined once with the last state: what changed or went, and the SHA-256 of
     # each new text computed in that pass (only for rows whose text changed)
+    new_rows = old_rows = "true"
+    if not full:
+        # each row's hash with its post_uid is set against the last state's by joins on those numbers alone
+        # (no hash table of every post_uid); when few differ, only they are read whole and paired by post_uid
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _now AS
+                        SELECT rowid AS row, hash(post_uid, {_ROW_FP}) AS key FROM posts""")
+        con.execute("""CREATE OR REPLACE TEMP TABLE _was AS
+                       SELECT rowid AS row, hash(post_uid, row_fp) AS key FROM post_state""")
+        con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT row FROM _now WHERE key NOT IN (SELECT key FROM _was)")
+        con.execute("CREATE OR REPLACE TEMP TABLE _old AS SELECT row FROM _was WHERE key NOT IN (SELECT key FROM _now)")
+        (new, now), = con.execute("SELECT (SELECT count(*) FROM _new), (SELECT count(*) FROM _now)").fetchall()
+        if new <= now * _FEW_CHANGES:
+            new_rows, old_rows = "rowid IN (SELECT row FROM _new)", "rowid IN (SELECT row FROM _old)"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _diff AS
             SELECT coalesce(c.post_uid, s.post_uid) AS post_uid, c.post_uid IS NULL AS gone, c.row,
@@ -202,13 +219,15 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
                         ELSE coalesce(s.text_hash, '') END AS text_hash
             FROM (SELECT post_uid, rowid AS row, text, hash(text) AS text_fp, {_ROW_FP} AS row_fp,
                          {_LINK_FP} AS link_fp
-                  FROM posts) c
-            FULL OUTER JOIN post_state s ON s.post_uid = c.post_uid
+                  FROM posts WHERE {new_rows}) c
+            FULL OUTER JOIN (SELECT * FROM post_state WHERE {old_rows}) s ON s.post_uid = c.post_uid
             WHERE c.post_uid IS NULL OR s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp"""
     )
+    for table in ("_now", "_was", "_new", "_old"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("CREATE OR REPLACE TEMP TABLE _gone AS SELECT post_uid FROM _diff WHERE gone")
     con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
-                   SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, row
+                   SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, text_hash, row
                    FROM _diff WHERE NOT gone""")
     con.execute("DELETE FROM post_state WHERE post_uid IN (SELECT post_uid FROM _diff)")
     con.execute("""INSERT INTO post_state SELECT post_uid, text_fp, text_hash, row_fp, link_fp
@@ -240,26 +259,47 @@ def _apply_retention(con: duckdb.DuckDBPyConnection, months: int) -> int:
 
 def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
     """Score the texts the cache lacks: of posts, only those whose text changed in this build (a new
-    scorer version redoes every post, see :func:`_post_changes`); comments are few and checked whole."""
-    cached = "SELECT text_hash FROM sentiment WHERE scorer_version = $version"
+    scorer version redoes every post, see :func:`_post_changes`); comments are few and checked whole,
+    unless their texts and the cache are as the last build left them."""
+    comments = "" if _state(con, "scored_comments") == _comments_print(con) else """
+            UNION SELECT text FROM audience_comments
+            WHERE text IS NOT NULL AND sha256(text) NOT IN (SELECT text_hash FROM cached)
+            UNION SELECT text FROM survey_comments
+            WHERE text IS NOT NULL AND sha256(text) NOT IN (SELECT text_hash FROM cached)"""
     texts = con.execute(
         f"""
-        WITH texts AS (
-            SELECT p.text FROM _changed c JOIN post_state s USING (post_uid)
+        WITH changed AS (
+            SELECT p.text, c.text_hash FROM _changed c
             JOIN (SELECT rowid AS row, text FROM posts WHERE rowid IN (SELECT row FROM _changed)) p USING (row)
-            WHERE c.text_changed AND p.text IS NOT NULL AND s.text_hash NOT IN ({cached})
-            UNION SELECT text FROM audience_comments WHERE text IS NOT NULL AND sha256(text) NOT IN ({cached})
-            UNION SELECT text FROM survey_comments WHERE text IS NOT NULL AND sha256(text) NOT IN ({cached}))
+            WHERE c.text_changed AND p.text IS NOT NULL),
+        cached AS (SELECT text_hash FROM sentiment WHERE scorer_version = $version),
+        texts AS (
+            -- the changed posts' hashes are picked out of the cache first: no hash table of every cached one
+            SELECT text FROM changed WHERE text_hash NOT IN (
+                SELECT text_hash FROM cached
+                WHERE text_hash IN (SELECT text_hash FROM _changed WHERE text_changed)){comments})
         SELECT text FROM texts
         """,
         {"version": sentiment.SCORER_VERSION},
     ).df()
-    if texts.empty:
-        return 0
-    con.register("_texts", texts)
-    con.execute("INSERT INTO _scored SELECT DISTINCT sha256(text) FROM _texts")
-    con.unregister("_texts")
-    return sentiment.update_sentiment_cache(con, texts["text"].tolist())
+    scored = 0
+    if not texts.empty:
+        con.register("_texts", texts)
+        con.execute("INSERT INTO _scored SELECT DISTINCT sha256(text) FROM _texts")
+        con.unregister("_texts")
+        scored = sentiment.update_sentiment_cache(con, texts["text"].tolist())
+    _set_state(con, "scored_comments", _comments_print(con))
+    return scored
+
+
+def _comments_print(con: duckdb.DuckDBPyConnection) -> str:
+    """The comments' texts (count and order-free hash) and the number of cached scores of this scorer:
+    while the cache only grows, equal prints mean every comment is still scored."""
+    return str(con.execute(
+        """SELECT (SELECT (count(*), bit_xor(hash(text))) FROM audience_comments),
+                  (SELECT (count(*), bit_xor(hash(text))) FROM survey_comments),
+                  (SELECT count(*) FROM sentiment WHERE scorer_version = ?)""",
+        [sentiment.SCORER_VERSION]).fetchone())
 
 
 def _findings(con: duckdb.DuckDBPyConnection) -> int:
@@ -269,9 +309,15 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     from analytics import adherence, themes
 
     version = _rules_version()
-    con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version])
-    con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
+    # every writer (this build, erasure, retention) deletes a post's findings with its scan: findings without
+    # a scan are left only by scans of other rules deleted here
+    if con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version]).fetchone()[0]:
+        con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
     total = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
+    # a gone post's findings hold evidence from its text: they go with it (after the check above, which a
+    # deletion would fail)
+    for table in ("post_findings", "post_scans"):
+        con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)")
     taxonomy = themes.load_taxonomy()
     con.execute("""CREATE OR REPLACE TEMP TABLE _text_themes
                    (text_hash VARCHAR, taxonomy_version VARCHAR, theme VARCHAR)""")
@@ -283,9 +329,12 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
         if total >= adherence.PARALLEL_MIN_TEXTS:
             scan.start()  # its start-up overlaps the gathering of the texts
         for batch in _todo_batches(con, _todo_texts(con)):
-            unthemed = con.execute("""SELECT count(*) FROM _todo_texts WHERE text_id BETWEEN ? AND ?
-                                      AND text_hash NOT IN (SELECT text_hash FROM post_themes
-                                                            WHERE taxonomy_version = ?)""",
+            # the batch's hashes are picked out of post_themes first: no hash table of every post's
+            unthemed = con.execute("""SELECT count(*) FROM _todo_texts WHERE text_id BETWEEN $1 AND $2
+                                      AND text_hash NOT IN (
+                                          SELECT text_hash FROM post_themes WHERE taxonomy_version = $3
+                                          AND text_hash IN (SELECT text_hash FROM _todo_texts
+                                                            WHERE text_id BETWEEN $1 AND $2))""",
                                    [int(batch["text_id"].min()), int(batch["text_id"].max()), taxonomy.version]
                                    ).fetchall()[0][0]
             found, text_themes = scan.scan(batch["text"].tolist(), batch["employee_post"].tolist(),
@@ -316,17 +365,25 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
     """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
     posts and posts whose text changed; they are left in the temporary table ``_todo`` (post_uid,
     text_hash, row) for :func:`_todo_texts`, and their stale rows in ``clear`` are deleted."""
-    posts = "(SELECT rowid AS row, post_uid FROM posts)"
     if _state(con, f"done:{done}") == _done_print(con, done):
         # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
-        # it was then: only the posts whose row changed since (``_changed``) can lack one
-        posts = "_changed"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _todo AS
-            SELECT s.post_uid, s.text_hash, c.row FROM post_state s JOIN {posts} c USING (post_uid)
-            LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
-            WHERE d.post_uid IS NULL"""
-    )
+        # it was then: only the posts whose row changed since (``_changed``) can lack one. Their rows are
+        # picked out first, so no hash table holds every post
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _todo AS
+                SELECT c.post_uid, c.text_hash, c.row FROM _changed c
+                LEFT JOIN (SELECT post_uid, text_hash FROM {done} WHERE post_uid IN (SELECT post_uid FROM _changed)) d
+                    ON d.post_uid = c.post_uid AND d.text_hash = c.text_hash
+                WHERE d.post_uid IS NULL"""
+        )
+    else:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _todo AS
+                SELECT s.post_uid, s.text_hash, c.row FROM post_state s
+                JOIN (SELECT rowid AS row, post_uid FROM posts) c USING (post_uid)
+                LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
+                WHERE d.post_uid IS NULL"""
+        )
     count = con.execute("SELECT count(*) FROM _todo").fetchone()[0]
     if count:
         for table in clear:
@@ -552,7 +609,7 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
     kept = same and {"monthly_metrics", "quarterly_metrics", "period_inputs", "period_groups"} <= present
     if kept and not posts_changed:
         return _metric_rows(con)
-    months = metrics._month_inputs(con)
+    months = metrics.month_inputs(con)
     amplifiers = con.execute("""SELECT count(*), bit_xor(hash(author_key, month))
                                 FROM (SELECT DISTINCT author_key, month FROM amplifications)""").fetchone()
     amplifiers_same = _unchanged(con, "amplifier_share", str(amplifiers))
@@ -565,7 +622,8 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
             survey_rows = con.execute("SELECT * FROM quarterly_metrics WHERE list_contains(?, metric)",
                                       [list(metrics.SURVEY_METRICS)]).df()
         # the quarterly table is suppressed jointly with the monthly one it is the sum of
-        monthly, quarterly, groups = metrics._tables(con, settings.k, survey_rows=survey_rows)
+        monthly, quarterly, groups = metrics.period_tables_and_groups(con, k=settings.k,
+                                                                      survey_rows=survey_rows)
         for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
             con.execute(f"DROP TABLE IF EXISTS {name}")
             con.register("_metrics", table)
@@ -591,59 +649,34 @@ def _group_rows(groups: dict) -> pd.DataFrame:
 
 
 def _update_periods(con: duckdb.DuckDBPyConnection, k: int, months: dict, amplifiers_same: bool) -> bool:
-    """Compute again the quarters (all their months) whose post inputs (``months``: digest per month and
-    part) differ from the last build's, and splice them into the period tables; of the metrics not made
-    from the posts of each period, only those whose inputs changed. False, having changed nothing, when a
-    piece's groups over all periods changed (they decide zero rows in other periods) or a group is missing
-    (the tables are then computed whole)."""
+    """Splice into the period tables what :func:`metrics.update_period_tables` computed again for the posts'
+    months (``months``) that differ from the last build's. False, having changed nothing, when the tables
+    must be computed whole."""
     from analytics import metrics
 
     before = {(month, part): digest for month, part, digest in con.execute("SELECT * FROM period_inputs").fetchall()}
-    differ = {key for key in set(before) | set(months) if before.get(key) != months.get(key)}
-    changed = {month for month, _ in differ}
-    if not changed:
-        return True
-    if None in changed:
-        return False
-    # incidents are read whole, and did not change (else this is no update); training coverage depends on
-    # which months have posts, audience sentiment on the commented posts' platforms
-    skip = {"incidents"}
-    if {month for month, part in before if part == "facts"} == {month for month, part in months if part == "facts"}:
-        skip.add("training")
-    if not any(part == "comments" for _, part in differ):
-        skip.add("audience")
-    if amplifiers_same:
-        skip.add("amplifier_share")
-    untouched = sorted({metric for family in skip for metric in metrics._FAMILIES[family]})
-    quarters = {(month.year, (month.month - 1) // 3) for month in changed}
-    redo = sorted(date(year, 3 * quarter + offset + 1, 1) for year, quarter in quarters for offset in range(3))
-    labels = {f"{month:%Y-%m}" for month in redo} | {f"{year}-Q{quarter + 1}" for year, quarter in quarters}
     stored: dict = {}
     for kind, metric, grouping, period, group in con.execute("SELECT * FROM period_groups").fetchall():
         stored.setdefault((kind, metric, grouping), set()).add((period, group))
-    monthly, quarterly, seen = metrics._tables(con, k, months=redo, groups=stored, skip=frozenset(skip))
-    kept = {key: {pair for pair in pairs if key[1] in untouched or pair[0] not in labels}
-            for key, pairs in stored.items()}
-    for key, pairs in seen.items():
-        kept.setdefault(key, set()).update(pairs)
-    for key in set(stored) | set(kept):
-        old = {group for _, group in stored.get(key, ())}
-        new = {group for _, group in kept.get(key, ())}
-        if old != new or any(not isinstance(group, str) for group in new):
-            return False
-    keep = [*metrics.SURVEY_METRICS, *untouched]
-    whole = "amplifier_share" not in skip
-    for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
+    update = metrics.update_period_tables(con, k=k, before=before, after=months, groups=stored,
+                                          amplifiers_changed=not amplifiers_same)
+    if update is None:
+        return False
+    if not update.periods:
+        return True
+    periods, kept = list(update.periods), list(update.kept)
+    for name, table in (("monthly_metrics", update.monthly), ("quarterly_metrics", update.quarterly)):
         con.execute(f"""DELETE FROM {name} WHERE (? AND metric = 'amplifier_share')
                         OR (list_contains(?, period) AND NOT list_contains(?, metric))""",
-                    [whole, sorted(labels), keep])
+                    [update.amplifier_share, periods, kept])
         _insert(con, name, table)
         # the rows in the order a computation over everything gives
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name} "
                     "ORDER BY metric, department, platform, period")
-    con.execute("DELETE FROM period_groups WHERE list_contains(?, period) AND NOT list_contains(?, metric)",
-                [sorted(labels), untouched])
-    _insert(con, "period_groups", _group_rows(seen))
+    con.execute("""DELETE FROM period_groups WHERE (? AND metric = 'amplifier_share')
+                   OR (list_contains(?, period) AND NOT list_contains(?, metric))""",
+                [update.amplifier_share, periods, kept])
+    _insert(con, "period_groups", _group_rows(update.groups))
     return True
 
 
@@ -655,9 +688,10 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     from analytics import themes
 
     taxonomy = themes.load_taxonomy()
-    stale = con.execute("""DELETE FROM post_themes WHERE taxonomy_version <> ?
-                           OR post_uid IN (SELECT post_uid FROM _gone)""", [taxonomy.version]).fetchone()[0]
+    stale = con.execute("DELETE FROM post_themes WHERE taxonomy_version <> ?", [taxonomy.version]).fetchone()[0]
     total = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
+    # after the check above, which a deletion would fail
+    stale += con.execute("DELETE FROM post_themes WHERE post_uid IN (SELECT post_uid FROM _gone)").fetchone()[0]
     if stale or total:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")
     left = total

@@ -35,12 +35,25 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_ingest(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+class _NoBar:
+    """What tqdm draws on a stream that is not a terminal: nothing (and tqdm is not imported for it)."""
 
+    def update(self, _count: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
     from analytics import ingest, warehouse
 
-    bar = tqdm(total=None, unit="file", disable=None, file=sys.stderr, desc="ingest")
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=None, unit="file", file=sys.stderr, desc="ingest")
+    else:
+        bar = _NoBar()
     results = []
 
     def progress(result: ingest.FileResult) -> None:

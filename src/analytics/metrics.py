@@ -9,6 +9,8 @@ platform is never published.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from itertools import pairwise
 
 import duckdb
 import numpy as np
@@ -25,10 +27,14 @@ __all__ = [
     "METRICS",
     "SURVEY_METRICS",
     "Metric",
+    "PeriodUpdate",
     "compare_periods",
     "metric_definitions",
+    "month_inputs",
     "period_metrics",
     "period_tables",
+    "period_tables_and_groups",
+    "update_period_tables",
 ]
 
 #: The metrics computed from the survey alone (per wave, in the quarterly table only).
@@ -179,9 +185,9 @@ def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None,
     in_months: set[tuple] = set()
     if months is not None:
         grouped = months[(months["department"] != ALL) | (months["platform"] != ALL)]
-        keys = list(zip(grouped["metric"], grouped["period"].map(_quarter_of), grouped["department"],
-                        grouped["platform"], strict=True))
-        forced = {key for key, hidden in zip(keys, grouped["suppressed"].astype(bool), strict=True) if hidden}
+        keys = list(zip(grouped["metric"].tolist(), map(_quarter_of, grouped["period"].tolist()),
+                        grouped["department"].tolist(), grouped["platform"].tolist(), strict=True))
+        forced = {key for key, hidden in zip(keys, grouped["suppressed"].astype(bool).tolist(), strict=True) if hidden}
         # a group with a (zero) row in a month but none in its quarter would say "none in the other months"
         in_months = set(keys)
     done, exposed_totals = [table[~table["_pending"]]], set()
@@ -189,22 +195,23 @@ def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None,
     groupings = np.where(pending["department"] != ALL, "department", "platform")
     for (metric, grouping), piece in pending.groupby(["metric", groupings], sort=False):
         rate = METRICS[metric].kind == "rate"
-        present = set(zip(piece["period"], piece[grouping], strict=True))
+        present = set(zip(piece["period"].tolist(), piece[grouping].tolist(), strict=True))
         column = 2 if grouping == "department" else 3
         missing = {(key[1], key[column]) for key in in_months
                    if key[0] == metric and key[5 - column] == ALL and key[column] != ALL} - present
         piece = pd.concat([piece, _zero_rows(metric, grouping, missing, rate)], ignore_index=True)
         if seen is not None:
-            seen[(metric, grouping)] = set(zip(piece["period"], piece[grouping], strict=True))
+            seen[(metric, grouping)] = set(zip(piece["period"].tolist(), piece[grouping].tolist(), strict=True))
         piece = piece.assign(_forced=[key in forced for key in zip(
-            piece["metric"], piece["period"], piece["department"], piece["platform"], strict=True)],
+            piece["metric"].tolist(), piece["period"].tolist(), piece["department"].tolist(),
+            piece["platform"].tolist(), strict=True)],
             _failures=piece["n"] - piece["successes"] if rate else np.nan)
         options = dict(by=["period", grouping], along=[grouping], n="n_people", values=_BLANKED, k=k,
                        hide="_forced", nonzero=["successes", "_failures"] if rate else [], report_exposed=True)
         out = suppress_small_groups(piece, **options)
         exposed = set(out.loc[out["exposed"], "period"])
         if exposed:
-            present = set(zip(piece["period"], piece[grouping], strict=True))
+            present = set(zip(piece["period"].tolist(), piece[grouping].tolist(), strict=True))
             every = piece[grouping].unique() if groups is None else groups.get((metric, grouping), ())
             zeros = {(period, group) for period in exposed for group in every} - present
             if zeros:
@@ -216,7 +223,7 @@ def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None,
             exposed_totals |= {(metric, period) for period in alone.index[alone < 2]}
         done.append(out.drop(columns=["exposed", "_forced", "_failures"]))
     table = pd.concat(done, ignore_index=True)
-    totals = [key in exposed_totals for key in zip(table["metric"], table["period"], strict=True)]
+    totals = [key in exposed_totals for key in zip(table["metric"].tolist(), table["period"].tolist(), strict=True)]
     totals = np.asarray(totals, dtype=bool) & (table["department"] == ALL).to_numpy() & (
         table["platform"] == ALL).to_numpy()
     table.loc[totals, "suppressed"] = True
@@ -265,19 +272,28 @@ def _mean(groups, value: str, people: str | None):
 
 
 def _ratio(groups, numerator: str, denominator: str):
-    def one(group: pd.DataFrame) -> pd.Series:
-        y, x = group[numerator].to_numpy(float), group[denominator].to_numpy(float)
+    """Ratio of totals per group with its delta-method interval, treating posts as the sampled units.
+
+    Each group's rows are taken in their order, as ``groups.apply`` would hand them over, so the sums are
+    those of a per-group computation; only without a DataFrame per group."""
+    index = groups.size().index
+    ids = groups.ngroup().to_numpy()
+    order = np.argsort(ids, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(ids, minlength=len(index)))])
+    numerators = groups.obj[numerator].to_numpy(float)[order]
+    denominators = groups.obj[denominator].to_numpy(float)[order]
+    rows = []
+    for start, end in pairwise(bounds.tolist()):
+        y, x = numerators[start:end], denominators[start:end]
         ratio = y.sum() / x.sum() if x.sum() > 0 else np.nan
-        n = len(group)
-        # delta-method interval of a ratio of totals, treating posts as the sampled units
+        n = end - start
         if n > 1 and x.sum() > 0:
             resid = y - ratio * x
             se = np.sqrt(np.sum(resid**2) / (n - 1) * n) / x.sum()
         else:
             se = np.nan
-        return pd.Series({"value": ratio, "n": n, "ci_low": ratio - 1.96 * se, "ci_high": ratio + 1.96 * se})
-
-    return groups[[numerator, denominator]].apply(one)
+        rows.append((ratio, n, ratio - 1.96 * se, ratio + 1.96 * se))
+    return pd.DataFrame(rows, index=index, columns=["value", "n", "ci_low", "ci_high"], dtype=float)
 
 
 def _periods(stamps: pd.Series, kind: str) -> pd.Series:
@@ -347,6 +363,83 @@ _FAMILIES = {
 
 #: The (period, group) pairs of each people-grouped piece, per (period kind, metric, grouping).
 Groups = dict[tuple[str, str, str], set]
+
+
+def period_tables_and_groups(con: duckdb.DuckDBPyConnection, *, k: int | None = None,
+                             survey_rows: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, Groups]:
+    """:func:`period_tables`, and the (period, group) pairs of every people-grouped piece (keyed by period
+    kind, metric and grouping) that :func:`update_period_tables` needs to update the tables later."""
+    k = config.get_settings().k if k is None else k
+    return _tables(con, k, survey_rows=survey_rows)
+
+
+@dataclass(frozen=True)
+class PeriodUpdate:
+    """The rows of stored period tables that :func:`update_period_tables` computed again.
+
+    The stored rows of ``periods`` (labels ``YYYY-MM`` and ``YYYY-Qn``), except those of the metrics in
+    ``kept``, and with ``amplifier_share`` the amplifier-share rows of every period, are replaced by
+    ``monthly`` and ``quarterly``; the stored (period, group) pairs of the same rows by ``groups``.
+    """
+
+    periods: tuple[str, ...]
+    kept: tuple[str, ...]
+    amplifier_share: bool
+    monthly: pd.DataFrame
+    quarterly: pd.DataFrame
+    groups: Groups
+
+
+def update_period_tables(con: duckdb.DuckDBPyConnection, *, k: int, before: dict[tuple, str],
+                         after: dict[tuple, str], groups: Groups, amplifiers_changed: bool) -> PeriodUpdate | None:
+    """Compute again only what changed of period tables made by :func:`period_tables_and_groups`.
+
+    The quarters (all their months) whose post inputs differ (``before``: :func:`month_inputs` when the
+    tables were made, ``after``: now) are computed again; of the metrics not made from the posts of each
+    period, only those whose inputs changed (incidents, the roster, trainings and comments as a whole, which
+    the caller vouches did not change, are read whole; ``amplifiers_changed``: who amplified in which month).
+    ``groups``: the stored tables' (period, group) pairs.
+
+    Returns
+    -------
+    PeriodUpdate or None
+        None when the tables must be computed whole: a post without a month changed, or a piece's groups
+        over all periods changed (they decide zero rows in other periods) or a group is missing. With no
+        change, an update of no period.
+    """
+    differ = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
+    changed = {month for month, _ in differ}
+    if not changed:
+        empty = pd.DataFrame(columns=_OUTPUT)
+        return PeriodUpdate((), (), False, empty, empty, {})
+    if None in changed:
+        return None
+    # incidents are read whole, and did not change (else this is no update); training coverage depends on
+    # which months have posts, audience sentiment on the commented posts' platforms
+    skip = {"incidents"}
+    if {month for month, part in before if part == "facts"} == {month for month, part in after if part == "facts"}:
+        skip.add("training")
+    if not any(part == "comments" for _, part in differ):
+        skip.add("audience")
+    if not amplifiers_changed:
+        skip.add("amplifier_share")
+    untouched = sorted({metric for family in skip for metric in _FAMILIES[family]})
+    quarters = {(month.year, (month.month - 1) // 3) for month in changed}
+    redo = sorted(date(year, 3 * quarter + offset + 1, 1) for year, quarter in quarters for offset in range(3))
+    labels = {f"{month:%Y-%m}" for month in redo} | {f"{year}-Q{quarter + 1}" for year, quarter in quarters}
+    monthly, quarterly, seen = _tables(con, k, months=redo, groups=groups, skip=frozenset(skip))
+    kept = {key: {pair for pair in pairs if key[1] in untouched or pair[0] not in labels}
+            for key, pairs in groups.items()}
+    for key, pairs in seen.items():
+        kept.setdefault(key, set()).update(pairs)
+    for key in set(groups) | set(kept):
+        old = {group for _, group in groups.get(key, ())}
+        new = {group for _, group in kept.get(key, ())}
+        if old != new or any(not isinstance(group, str) for group in new):
+            return None
+    # the survey metrics are per wave, not made from posts: a quarterly table's survey rows stay
+    return PeriodUpdate(tuple(sorted(labels)), tuple(sorted({*SURVEY_METRICS, *untouched})),
+                        "amplifier_share" not in skip, monthly, quarterly, seen)
 
 
 def _tables(con: duckdb.DuckDBPyConnection, k: int, *, survey_rows: pd.DataFrame | None = None,
@@ -453,7 +546,7 @@ GROUP BY month
 """
 
 
-def _month_inputs(con: duckdb.DuckDBPyConnection) -> dict[tuple, str]:
+def month_inputs(con: duckdb.DuckDBPyConnection) -> dict[tuple, str]:
     """A digest per (month, part) of what the period tables read from the posts of that month (build's
     post_facts, post_themes, amplifications and post_state must exist): part ``facts``, the post facts with
     whether each post is a mission story and amplifies; ``organisation``, organisation posts' texts and
@@ -648,7 +741,9 @@ def _mission_posts(con: duckdb.DuckDBPyConnection, within: dict | None = None) -
             FROM post_facts f JOIN posts p USING (post_uid)
             WHERE f.account_type = 'organization' AND (? OR list_contains(?, f.month))""",
         [*([*fragments, *_LOWER_TO_ASCII] if condition != "true" else []), within["all"], within["months"]]).df()
-    links = engagement.mission_links(organisation["text"], patterns=patterns)
+    # only the texts read (the others cannot link), as plain objects: a str Series is slow to walk
+    texts = organisation["text"].dropna()
+    links = engagement.mission_links(pd.Series(texts.tolist(), index=texts.index, dtype=object), patterns=patterns)
     linked = sorted(set(links.loc[links["page"] != engagement.SHORT_LINK_PAGE, "text_index"]))
     return organisation.loc[linked, ["post_uid", "month", "clicks"]]
 

@@ -6,6 +6,9 @@ frame into the rows that pass and one reject reason per failing row (all its fai
 
 from __future__ import annotations
 
+import sys
+from functools import cache
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -141,6 +144,7 @@ def validate(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     model = MODELS.get(table)
     if model is None or frame.empty:
         return frame, pd.Series([], dtype="string")
+    _load_checks()
     try:
         model.validate(frame, lazy=True)
     except SchemaErrors as errors:
@@ -151,6 +155,20 @@ def validate(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
             return frame.iloc[0:0], pd.Series(reason, index=frame.index, dtype="string")
         return frame[~bad], reasons
     return frame, pd.Series([], dtype="string")
+
+
+@cache
+def _load_checks() -> None:
+    """Load pandera's checks without hypothesis: pandera loads them at its first validation, and with them
+    its data-generating strategies, which import hypothesis when it is installed (0.15 s of every ingest
+    command). Validation generates no data; a process that already has hypothesis keeps it all."""
+    if "hypothesis" in sys.modules:
+        return
+    sys.modules["hypothesis"] = None  # an import of it fails: pandera's strategies take it as not installed
+    try:
+        import pandera.strategies.pandas_strategies  # noqa: F401
+    finally:
+        del sys.modules["hypothesis"]
 
 
 def _reasons_by_row(failures: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
