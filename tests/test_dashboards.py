@@ -220,6 +220,46 @@ def test_story_section_renders_k_safe_trends_with_revisions_and_downloads(data):
     assert department in [t.name for t in board.story_charts[1].widget.data]
 
 
+def _models(widget, seen: dict | None = None) -> dict:
+    """Every widget model the page must fetch to show ``widget``: the tree and each one's layout and style."""
+    import ipywidgets as widgets
+
+    seen = {} if seen is None else seen
+    if widget.model_id in seen:
+        return seen
+    seen[widget.model_id] = widget
+    for name in widget.keys:
+        value = getattr(widget, name, None)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, widgets.Widget):
+                _models(item, seen)
+    return seen
+
+
+def test_leadership_page_needs_few_widget_models_and_keeps_every_caption(data):
+    board = dashboard.LeadershipDashboard(data)
+    models = _models(board.widget)
+    # the first render waits for every model: a widget per tile, caption and link made it 150 (3 per HTML)
+    assert len(models) <= 70, sorted(type(m).__name__ for m in models.values())
+    figures = [m for m in models.values() if isinstance(m, go.FigureWidget)]
+    assert len(figures) == len(board.charts) + len(board.story_charts) == 10
+    tiles = board.key_figures.value
+    assert tiles.count("class='pp-tile'") == len(dashboard.KPI_METRICS)
+    assert tiles.index("Key figures") < tiles.index("pp-tile") < tiles.index("Trends")
+    children = board.widget.children
+    for chart in (*board.charts, *board.story_charts):
+        # each chart keeps its title, axis title with unit, "how to read this", definition and download
+        assert chart.widget.layout.title.text and chart.widget.layout.title.subtitle.text, chart.key
+        assert chart.widget.layout.yaxis.title.text, chart.key
+        assert "Definition:" in chart.link.value and f'download="{chart.key}.csv"' in chart.link.value
+        assert children.index(chart.link) == children.index(chart.widget) + 1
+    assert "teams-recognised.csv" in board.recognition.value
+    # a filter change redraws the tiles in their one widget
+    before = board.key_figures.value
+    board.period.value = dashboard.filter_options(data.quarterly)["periods"][1]
+    assert board.key_figures.value != before and board.key_figures.value.count("class='pp-tile'") == 8
+
+
 def test_policy_review_engagement_section_is_k_safe_and_names_the_themes(data):
     from analytics import themes
 
