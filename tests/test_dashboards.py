@@ -220,6 +220,46 @@ def test_story_section_renders_k_safe_trends_with_revisions_and_downloads(data):
     assert department in [t.name for t in board.story_charts[1].widget.data]
 
 
+def _models(widget, seen: dict | None = None) -> dict:
+    """Every widget model the page must fetch to show ``widget``: the tree and each one's layout and style."""
+    import ipywidgets as widgets
+
+    seen = {} if seen is None else seen
+    if widget.model_id in seen:
+        return seen
+    seen[widget.model_id] = widget
+    for name in widget.keys:
+        value = getattr(widget, name, None)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, widgets.Widget):
+                _models(item, seen)
+    return seen
+
+
+def test_leadership_page_needs_few_widget_models_and_keeps_every_caption(data):
+    board = dashboard.LeadershipDashboard(data)
+    models = _models(board.widget)
+    # the first render waits for every model: a widget per tile, caption and link made it 150 (3 per HTML)
+    assert len(models) <= 70, sorted(type(m).__name__ for m in models.values())
+    figures = [m for m in models.values() if isinstance(m, go.FigureWidget)]
+    assert len(figures) == len(board.charts) + len(board.story_charts) == 10
+    tiles = board.key_figures.value
+    assert tiles.count("class='pp-tile'") == len(dashboard.KPI_METRICS)
+    assert tiles.index("Key figures") < tiles.index("pp-tile") < tiles.index("Trends")
+    children = board.widget.children
+    for chart in (*board.charts, *board.story_charts):
+        # each chart keeps its title, axis title with unit, "how to read this", definition and download
+        assert chart.widget.layout.title.text and chart.widget.layout.title.subtitle.text, chart.key
+        assert chart.widget.layout.yaxis.title.text, chart.key
+        assert "Definition:" in chart.link.value and f'download="{chart.key}.csv"' in chart.link.value
+        assert children.index(chart.link) == children.index(chart.widget) + 1
+    assert "teams-recognised.csv" in board.recognition.value
+    # a filter change redraws the tiles in their one widget
+    before = board.key_figures.value
+    board.period.value = dashboard.filter_options(data.quarterly)["periods"][1]
+    assert board.key_figures.value != before and board.key_figures.value.count("class='pp-tile'") == 8
+
+
 def test_policy_review_engagement_section_is_k_safe_and_names_the_themes(data):
     from analytics import themes
 
@@ -343,6 +383,17 @@ def test_server_offers_no_source_listing_or_files(server):
     assert "modulepreload" in head and serve.PLOTLY_BUNDLE_PATH in head
 
 
+def test_plotly_bundle_is_plotlys_own_file_behind_the_compile_hint(server):
+    import urllib.request
+
+    with urllib.request.urlopen(server.url + "/" + serve.PLOTLY_BUNDLE_PATH, timeout=60) as response:
+        body, cache = response.read(), response.headers["Cache-Control"]
+    shipped = (Path(go.__file__).parents[1] / "package_data" / "widgetbundle.js").read_bytes()
+    assert body == serve.COMPILE_HINT + shipped
+    assert serve.COMPILE_HINT.startswith(b"//# allFunctionsCalledOnLoad") and serve.COMPILE_HINT.endswith(b"\n")
+    assert "max-age" in cache
+
+
 def test_only_notebooks_declaring_the_shared_bundle_preload_it(tmp_path):
     import nbformat
 
@@ -429,6 +480,10 @@ def test_leadership_dashboard_in_chromium(server, chromium, data):
         assert page.locator(".pp-tile").count() == len(dashboard.KPI_METRICS)
         assert page.locator("a.pp-csv").count() == 11  # 7 trends, 3 story charts, teams recognised
         assert page.locator("a.pp-csv").first.get_attribute("href").startswith("data:text/csv")
+        # plotly's bundle crosses the network once: the early fetch fills the cache the module is read from
+        loads = page.evaluate("(path) => performance.getEntriesByType('resource').filter(e => e.name.includes(path))"
+                              ".map(e => e.transferSize)", serve.PLOTLY_BUNDLE_PATH)
+        assert len(loads) >= 1 and sum(size > 1_000_000 for size in loads) == 1, loads
         screenshot(page, "leadership")
         before = chart_data(page, 0)
         department = dashboard.filter_options(data.quarterly)["departments"][1]

@@ -683,14 +683,20 @@ def _header(title: str, data: DashboardData):
 
 @dataclass
 class _Chart:
-    """A chart slot of the leadership dashboard: how to get its data and draw it."""
+    """A chart slot of the leadership dashboard: how to get its data and draw it.
+
+    ``widget`` is the chart; ``link`` the one HTML widget under it (its definition and the CSV download).
+    """
 
     key: str
     frame: Callable[[Filters], pd.DataFrame]
     draw: Callable[[pd.DataFrame, Filters], object]
     widget: object = None
     link: object = None
-    caption: object = None
+
+
+#: The KPI tiles' grid (plain CSS in one HTML widget: a widget per tile costs the page three models each).
+_TILE_GRID = "display:grid;grid-template-columns:repeat(auto-fill, minmax(250px, 1fr));gap:10px;width:100%"
 
 
 class LeadershipDashboard:
@@ -707,40 +713,31 @@ class LeadershipDashboard:
         self.period = widgets.Dropdown(options=options["periods"], value=self.filters.period, description="Quarter")
         self.department = widgets.Dropdown(options=options["departments"], value=ALL, description="Department")
         self.platform = widgets.Dropdown(options=options["platforms"], value=ALL, description="Platform")
-        self.note = widgets.HTML("<span style='font-size:12px;color:#555'>Choose a department or a platform; "
-                                 "they are not combined, so no group gets too small to show.</span>")
         self._syncing = False
         for control in (self.period, self.department, self.platform):
             control.observe(self._on_change, names="value")
-        self.tiles = {m: widgets.HTML() for m in KPI_METRICS}
+        # the page's first render waits for every widget model (a plain HTML widget brings two more, its
+        # style and layout): text that changes together is one HTML widget, and static text shares one
+        self.key_figures = widgets.HTML()
         self.charts = self._chart_slots()
         self.story_charts = self._story_slots()
         for chart in (*self.charts, *self.story_charts):
             frame = chart.frame(self.filters)
             chart.widget = chart.draw(frame, self.filters)
-            chart.link = widgets.HTML(csv_link(frame, f"{chart.key}.csv"))
-            chart.caption = widgets.HTML(self._caption(chart.key))
+            chart.link = widgets.HTML(self._below_chart(chart.key, frame))
         self.recognition = widgets.HTML()
-        self.recognition_link = widgets.HTML()
         self._refresh_tiles()
         self._refresh_recognition()
-        grid = widgets.GridBox(list(self.tiles.values()), layout=widgets.Layout(
-            grid_template_columns="repeat(auto-fill, minmax(250px, 1fr))", grid_gap="10px", width="100%"))
-
-        def blocks(charts: list[_Chart]) -> list:
-            return [widgets.VBox([c.widget, c.caption, c.link], layout=widgets.Layout(margin="8px 0 18px 0"))
-                    for c in charts]
-
+        blocks = [[c.widget, c.link] for c in (*self.charts, *self.story_charts)]
         self.widget = widgets.VBox([
             _header("Social-media policy: how it is working", data),
-            widgets.HBox([self.period, self.department, self.platform]), self.note,
-            widgets.HTML("<h2>Key figures</h2>"), grid,
-            widgets.HTML("<h2>Trends</h2>"), *blocks(self.charts),
+            widgets.HBox([self.period, self.department, self.platform]), self.key_figures,
+            *[w for block in blocks[:len(self.charts)] for w in block],
             widgets.HTML("<h2 id='telling-our-story'>Telling our story</h2><p style='font-size:13px;color:#555'>"
                          "The positive side of the policy: employees sharing the mission, the organisation's posts "
                          "they amplify, the visits to our donate and volunteer pages those posts bring, and the "
                          "teams and people to thank.</p>"),
-            *blocks(self.story_charts), self.recognition, self.recognition_link,
+            *[w for block in blocks[len(self.charts):] for w in block], self.recognition,
         ])
 
     def _caption(self, key: str) -> str:
@@ -749,6 +746,10 @@ class LeadershipDashboard:
             "Trust: share of answers to the trust items that are favourable (top-2-box). Response rate: "
             "finished responses ÷ employees on the roster at the wave's midpoint.")
         return f"<div class='pp-definition' style='font-size:12px;color:#555'>Definition: {html.escape(text)}</div>"
+
+    def _below_chart(self, key: str, frame: pd.DataFrame) -> str:
+        """A chart's definition and CSV download, spaced from the next block as a box of its own was."""
+        return f"<div style='margin-bottom:18px'>{self._caption(key)}{csv_link(frame, f'{key}.csv')}</div>"
 
     def _chart_slots(self) -> list[_Chart]:
         monthly, quarterly, versions, k = self.data.monthly, self.data.quarterly, self.data.versions, self.data.k
@@ -832,8 +833,8 @@ class LeadershipDashboard:
     def _refresh_recognition(self) -> None:
         f = self.filters
         teams, people = recognition_lists(self.data, period=f.period, department=f.department)
-        self.recognition.value = _recognition_html(teams, people, f.period, self.data.k)
-        self.recognition_link.value = csv_link(teams, "teams-recognised.csv", "Download the teams recognised (CSV)")
+        self.recognition.value = (_recognition_html(teams, people, f.period, self.data.k)
+                                  + csv_link(teams, "teams-recognised.csv", "Download the teams recognised (CSV)"))
 
     def _scope(self, f: Filters, *, survey: bool = False) -> str:
         if f.department != ALL:
@@ -872,14 +873,18 @@ class LeadershipDashboard:
         for chart in (*self.charts, *self.story_charts):
             frame = chart.frame(self.filters)
             refresh_figure(chart.widget, chart.draw(frame, self.filters))
-            chart.link.value = csv_link(frame, f"{chart.key}.csv")
+            chart.link.value = self._below_chart(chart.key, frame)
 
     def _refresh_tiles(self) -> None:
         f = self.filters
         grouping = "department" if f.department != ALL else "platform"
         tiles = kpi_tiles(self.data.quarterly, period=f.period, department=f.department, platform=f.platform)
-        for tile in tiles.itertuples(index=False):
-            self.tiles[tile.metric].value = _tile_html(pd.Series(tile._asdict()), self.data.k, grouping)
+        cells = "".join(_tile_html(pd.Series(tile._asdict()), self.data.k, grouping)
+                        for tile in tiles.itertuples(index=False))
+        self.key_figures.value = (
+            "<span style='font-size:12px;color:#555'>Choose a department or a platform; they are not combined, so "
+            f"no group gets too small to show.</span><h2>Key figures</h2><div class='pp-tiles' style='{_TILE_GRID}'>"
+            f"{cells}</div><h2>Trends</h2>")
 
 
 def leadership(path: str | os.PathLike[str] | None = None):
