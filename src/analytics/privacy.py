@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import fcntl
 import functools
 import hashlib
 import hmac
@@ -599,6 +600,8 @@ class Scrubber:
 _HELPER_MIN = 20000
 #: The helper's part of such a batch.
 _HELPER_SHARE = 0.55
+#: The size asked for the helper's pipes (Linux's default upper limit for a process without privileges).
+_PIPE_BYTES = 1 << 20
 #: Flags a helper's notice that it has begun a call (not an answer).
 _BEGUN = 1 << 63
 
@@ -632,6 +635,11 @@ class ScrubHelper:
             process = subprocess.Popen(
                 [sys.executable, "-c", "from analytics.privacy import _serve_helper; _serve_helper()"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            # big pipes: the thread reading a big answer takes the interpreter lock once per pipe-full, and
+            # on a busy machine each time costs the main thread a wait
+            for stream in (process.stdin, process.stdout):
+                with contextlib.suppress(OSError, AttributeError):
+                    fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
             self._process, self._state, self._answers, self._begun = process, None, {}, set()
             threading.Thread(target=self._collect, args=(process, self._answers, self._begun), daemon=True).start()
         return self
@@ -737,6 +745,19 @@ class ScrubHelper:
         self.close()
 
 
+def _give_back_memory() -> None:
+    """Hand the memory freed after a big call (reading a big export) back to the system: glibc keeps it
+    otherwise, and the helper would hold it while the main process needs its own."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+#: An answer this big (bytes) came from a call that took much memory (see _give_back_memory).
+_BIG_ANSWER = 16 << 20
+
+
 def _serve_helper() -> None:
     """The helper's loop: answer each request in turn (scrub texts with the scrubber whose state came last,
     or call a function); stop at the end of input. Nothing else may write to the answer stream."""
@@ -760,6 +781,8 @@ def _serve_helper() -> None:
                 answers.write((0).to_bytes(8, "little") + (key | _BEGUN).to_bytes(8, "little"))
                 answers.flush()
                 answer = pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL)
+                if len(answer) > _BIG_ANSWER:
+                    _give_back_memory()
         except Exception:  # the caller does this work itself, and meets the error there
             answer = pickle.dumps(None)
         answers.write(len(answer).to_bytes(8, "little") + key.to_bytes(8, "little") + answer)
