@@ -58,10 +58,11 @@ def test_numbers_after_a_slash_are_scrubbed_as_in_full():
 
 def test_values_that_could_reach_into_the_number_turn_the_shortcut_off():
     # a handle of digits is a path segment "/12345": in "x.com/a/12345" it is the number itself
-    for scrubber in (_scrubber(handles=("@adalee", "@12345")), _scrubber(donor_contacts=[("0958", "[PHONE]")]),
-                     Scrubber([Identity("ab" * 32, names=("ada/",))]), Scrubber([Identity("ab" * 32, names=("a/12",))])):
+    unsafe = [_scrubber(handles=("@adalee", "@12345")), _scrubber(donor_contacts=[("0958", "[PHONE]")]),
+              Scrubber([Identity("ab" * 32, names=("ada/",))]), Scrubber([Identity("ab" * 32, names=("a/12",))])]
+    for scrubber in unsafe:
         assert not scrubber._number_tails
-        texts = _texts() + ["https://x.com/a/12345", "x/0958", "ada/7", "see a/12"]
+        texts = [*_texts(), "https://x.com/a/12345", "x/0958", "ada/7", "see a/12"]
         assert scrubber._scrub_each(texts) == [scrubber.scrub(t) for t in texts]
     digits = _scrubber(handles=("@adalee", "@12345"))
     assert digits.scrub("https://x.com/a/12345") == "https://x.com/a/[person:ababababab]"  # why it must be off

@@ -583,7 +583,9 @@ class Scrubber:
         codes, unique = pd.factorize(values, use_na_sentinel=True)
         if len(unique) == 0:
             return values.astype("string")
-        cleaned = np.array([*self.scrub_many([str(v) for v in unique]), None], dtype=object)
+        # unique values as a list first: iterating the array itself costs a Python call per value
+        texts = [v if type(v) is str else str(v) for v in np.asarray(unique, dtype=object).tolist()]
+        cleaned = np.array([*self.scrub_many(texts), None], dtype=object)
         # code -1 (missing) picks the trailing None
         return pd.Series(cleaned[codes], index=values.index, name=values.name, dtype="string")
 
