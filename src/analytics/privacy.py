@@ -562,7 +562,11 @@ class Scrubber:
         if self._words is None:
             return changeable
         # a lone surrogate (undecodable bytes kept as such) cannot go to DuckDB: such a text is scrubbed in full
-        batch = np.flatnonzero([text.isascii() or not _SURROGATE_RE.search(text) for text in texts])
+        try:  # one pass over them all proves there is none (UTF-8 has no surrogates, paired or not)
+            "".join(texts).encode("utf-8")
+            batch = np.arange(len(texts))
+        except UnicodeEncodeError:
+            batch = np.flatnonzero([text.isascii() or not _SURROGATE_RE.search(text) for text in texts])
         if len(batch) < _BATCH_MIN:
             return changeable
         frame = pd.DataFrame({"position": batch, "text": np.asarray(texts, dtype=object)[batch]}, copy=False)
