@@ -144,9 +144,17 @@ def ingest_paths(
                  if helper is not None and read is not None and path.stat().st_size <= PREFETCH_MAX_BYTES]
         shas = _read_big_files_early(context, detected)
         _refresh_identities(context)
+        early = set(context.prefetched)
+        passed: set[Path] = set()
         for _order, path, fmt, read, error in detected:
+            passed.add(path)
+            while ahead and ahead[0][0] in passed:  # read here already (or now): the helper need not
+                ahead.pop(0)
+            # none while the helper reads a big file first: by its end, this process would have read them
+            reading_early = any(context.prefetched[p](poll=True) is False for p in early & set(context.prefetched))
             # a few files ahead only: should this process overtake the helper, little of its reading is wasted
-            while ahead and len(context.prefetched) < READ_AHEAD and helper is not None:
+            while (ahead and not reading_early and helper is not None
+                   and len(set(context.prefetched) - early) < READ_AHEAD):
                 following, reader = ahead.pop(0)
                 context.prefetched[following] = helper.call(reader, following, _read_context(context))
             result = FileResult(path=path, sha256=shas.pop(path, None) or _sha256(path), format=fmt)

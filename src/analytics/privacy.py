@@ -685,8 +685,10 @@ class ScrubHelper:
 
         begun = self._begun
 
-        def wait(*, begun_only: bool = False) -> object | None:
+        def wait(*, begun_only: bool = False, poll: bool = False) -> object | None:
             with self._arrived:
+                if poll:  # has the answer come (or the helper ended)? nothing is taken
+                    return key in answers or -1 in answers
                 if begun_only and key not in begun and key not in answers:
                     return None
                 self._arrived.wait_for(lambda: key in answers or -1 in answers)
@@ -723,7 +725,8 @@ class ScrubHelper:
         """Run ``function(*args)`` in the helper (a module-level function; arguments and result pickled);
         returns a function that waits for the result: ``None`` if it raised or the helper failed, so the
         caller runs it itself and meets the same error there. Called with ``begun_only=True`` it does not
-        wait for a call the helper has not started (the caller is quicker doing it itself)."""
+        wait for a call the helper has not started (the caller is quicker doing it itself); with ``poll=True``
+        it only tells whether the answer has come (``False`` while it has not)."""
         return self._send(("call", function, args))
 
     def _fail(self) -> None:
