@@ -184,10 +184,11 @@ def _read_big_files_early(context: _Context, detected: list[tuple[int, Path, str
         size = path.stat().st_size
         if read is None or size <= PREFETCH_MAX_BYTES or size > budget:
             continue
-        shas[path] = _sha256(path)
-        if not _loaded_before(context.con, shas[path]):
+        sha = _sha256(path)
+        if sha not in shas.values() and not _loaded_before(context.con, sha):  # (a copy would be skipped)
             context.prefetched[path] = context.helper.call(read, path, _read_context(context))
             budget -= size
+        shas[path] = sha
     return shas
 
 
