@@ -45,7 +45,12 @@ def test_big_files_read_early_by_the_helper_load_what_reading_them_in_turn_loads
     monkeypatch.setattr(privacy, "_HELPER_MIN", 50)
     called = _spy_calls(monkeypatch)
     early = ingest.ingest_paths(files, warehouse_file=tmp_path / "early.duckdb")
-    readable = [r.path for r in early if r.format]
+    readable, seen = [], set()
+    for r in early:  # in load order: a copy of a file read early (same bytes) is not read again
+        if r.format and r.sha256 not in seen:
+            readable.append(r.path)
+            seen.add(r.sha256)
+    assert len(readable) < sum(1 for r in early if r.format)  # the corpus has such a copy
     assert sorted(called) == sorted(readable)  # each read once by the helper, first of all
     assert [(r.path, r.status, r.message, r.rows_loaded, r.rows_rejected, r.tables) for r in plain] == \
         [(r.path, r.status, r.message, r.rows_loaded, r.rows_rejected, r.tables) for r in early]
