@@ -653,15 +653,17 @@ class ScrubHelper:
     def _collect(self, process: subprocess.Popen[bytes], answers: dict[int, bytes | None], begun: set[int]) -> None:
         """Read every answer as it comes (the helper never waits for this process to listen)."""
         assert process.stdout is not None
-        while len(header := process.stdout.read(16)) == 16:
-            size, key = int.from_bytes(header[:8], "little"), int.from_bytes(header[8:], "little")
-            if key & _BEGUN:
-                begun.add(key & ~_BEGUN)
-                continue
-            body = process.stdout.read(size)
-            with self._arrived:
-                answers[key] = body if len(body) == size else None
-                self._arrived.notify_all()
+        # close() may close the stream under a read while the helper still works on what nobody waits for
+        with contextlib.suppress(OSError, ValueError):
+            while len(header := process.stdout.read(16)) == 16:
+                size, key = int.from_bytes(header[:8], "little"), int.from_bytes(header[8:], "little")
+                if key & _BEGUN:
+                    begun.add(key & ~_BEGUN)
+                    continue
+                body = process.stdout.read(size)
+                with self._arrived:
+                    answers[key] = body if len(body) == size else None
+                    self._arrived.notify_all()
         with self._arrived:
             answers[-1] = None  # the end: nothing more will come
             self._arrived.notify_all()
