@@ -167,7 +167,9 @@ def test_ingest_with_the_helper_loads_exactly_what_ingest_without_it_loads(corpu
     for name in used:
         monkeypatch.setattr(ScrubHelper, name, counted(name))
     fast = ingest.ingest_paths(files, warehouse_file=tmp_path / "fast.duckdb")
-    assert used["call"] == len(files) - sum(r.status == "failed" and not r.format for r in fast)  # read ahead
+    # every readable file read ahead, but the first to load if readable (its turn has come: read at once here)
+    readable = len(files) - sum(r.status == "failed" and not r.format for r in fast)
+    assert readable - 1 <= used["call"] <= readable
     assert used["submit"] or corpus == "hostile"  # and scrubbed with
     assert [(r.path, r.status, r.message, r.rows_loaded, r.rows_rejected, r.tables) for r in plain] == \
         [(r.path, r.status, r.message, r.rows_loaded, r.rows_rejected, r.tables) for r in fast]

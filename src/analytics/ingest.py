@@ -31,11 +31,14 @@ __all__ = ["FileResult", "IngestError", "ingest_paths", "post_uid_from_content",
 #: Inputs this large (bytes, all files together) get a second process to scrub with, on a machine with two cores.
 HELPER_MIN_BYTES = 32 << 20
 
-#: With a helper process, files up to this size are read by it ahead of their turn (a bigger one is read here:
-#: sending its rows back would cost what reading them costs).
+#: With a helper process, files up to this size are read by it a few files ahead of their turn.
 PREFETCH_MAX_BYTES = 16 << 20
 #: How many files the helper is asked to read ahead.
 READ_AHEAD = 4
+#: Bigger files, up to this many bytes in all, are read by the helper first of all, while this process loads
+#: the others: sending the rows back costs this process a tenth of reading them. (Beyond it, rows waiting in
+#: memory for their turn would cost more memory than the time is worth.)
+EARLY_MAX_BYTES = 256 << 20
 
 #: Test-only: pause (sleep) after loading this many rows of a file, so a test can SIGKILL mid-file.
 PAUSE_ENV = "POLICY_PULSE_TEST_PAUSE_AFTER_ROWS"
@@ -139,13 +142,22 @@ def ingest_paths(
         context = _Context(key, settings, vault, con, Scrubber(), {}, codebook, helper)
         ahead = [(path, read) for _order, path, _fmt, read, _error in detected
                  if helper is not None and read is not None and path.stat().st_size <= PREFETCH_MAX_BYTES]
+        shas = _read_big_files_early(context, detected)
         _refresh_identities(context)
+        early = set(context.prefetched)
+        passed: set[Path] = set()
         for _order, path, fmt, read, error in detected:
+            passed.add(path)
+            while ahead and ahead[0][0] in passed:  # read here already (or now): the helper need not
+                ahead.pop(0)
+            # none while the helper reads a big file first: by its end, this process would have read them
+            reading_early = any(context.prefetched[p](poll=True) is False for p in early & set(context.prefetched))
             # a few files ahead only: should this process overtake the helper, little of its reading is wasted
-            while ahead and len(context.prefetched) < READ_AHEAD and helper is not None:
+            while (ahead and not reading_early and helper is not None
+                   and len(set(context.prefetched) - early) < READ_AHEAD):
                 following, reader = ahead.pop(0)
                 context.prefetched[following] = helper.call(reader, following, _read_context(context))
-            result = FileResult(path=path, sha256=_sha256(path), format=fmt)
+            result = FileResult(path=path, sha256=shas.pop(path, None) or _sha256(path), format=fmt)
             if read is None:
                 result.status, result.message = "failed", error
             else:
@@ -158,6 +170,30 @@ def ingest_paths(
         if helper is not None:
             helper.close()
     return results
+
+
+def _read_big_files_early(context: _Context, detected: list[tuple[int, Path, str, object | None, str]]
+                          ) -> dict[Path, str]:
+    """Have the helper read the files too big to read a few files ahead (not loaded before; up to
+    :data:`EARLY_MAX_BYTES` in all) now, before anything else; returns the checksums taken on the way."""
+    shas: dict[Path, str] = {}
+    if context.helper is None:
+        return shas
+    budget = EARLY_MAX_BYTES
+    for _order, path, _fmt, read, _error in detected:
+        size = path.stat().st_size
+        if read is None or size <= PREFETCH_MAX_BYTES or size > budget:
+            continue
+        sha = _sha256(path)
+        if sha not in shas.values() and not _loaded_before(context.con, sha):  # (a copy would be skipped)
+            context.prefetched[path] = context.helper.call(read, path, _read_context(context))
+            budget -= size
+        shas[path] = sha
+    return shas
+
+
+def _loaded_before(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
+    return con.execute("SELECT count(*) FROM ingest_log WHERE file_sha256 = ?", [sha256]).fetchone()[0] > 0
 
 
 def _detect(files: list[Path]) -> list[tuple[int, Path, str, object | None, str]]:
@@ -206,8 +242,7 @@ def _read_context(context: _Context) -> ReadContext:
 def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_run: bool) -> None:
     con = context.con
     prefetched = context.prefetched.pop(result.path, None)
-    already = con.execute("SELECT count(*) FROM ingest_log WHERE file_sha256 = ?", [result.sha256]).fetchone()[0]
-    if already:
+    if _loaded_before(con, result.sha256):
         result.status, result.message = "skipped", "these exact bytes were loaded before"
         return
     started = datetime.now(UTC)

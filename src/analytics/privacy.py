@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import fcntl
 import functools
 import hashlib
 import hmac
@@ -336,6 +337,23 @@ def _word_pattern(values: Iterable[str], *, either_case: bool = False) -> str | 
     return f"[{_re2_class(others)}]|{found}" if others else found
 
 
+def _number_tails_safe(values: Iterable[str]) -> bool:
+    """Whether :meth:`Scrubber._scrub_each` may scrub a text ending in ``/`` and ASCII digits as its part
+    before the digits: no value looked for (as its pattern holds it) is all ASCII digits, ends with ``/``,
+    or ends with ``/`` and ASCII digits (only such a value can match in, into or just before the digits).
+
+    >>> _number_tails_safe(["ada lee", "@adalee", "/adalee2", "@1234", "+44 20 7946 0958"])
+    True
+    >>> [_number_tails_safe([v]) for v in ("/1234", "ada/", "x/07", "0958")]
+    [False, False, False, False]
+    """
+    return not any(_UNSAFE_BEFORE_NUMBER.search(value) for value in values)
+
+
+#: A value that could match in, into or just before a number ending a text after ``/``.
+_UNSAFE_BEFORE_NUMBER = re.compile(r"(?:^|/)[0-9]*\Z")
+
+
 def _sub_disguised(pattern: re.Pattern[str], replace, text: str) -> str:
     """``pattern.sub(replace, text)``, also finding matches disguised by spacing: a no-break space, a line
     break or two spaces where the value has one, or invisible characters inside it.
@@ -444,6 +462,7 @@ class Scrubber:
             re.compile(rf"(?<![\w+])(?:{contacts})(?!\w)", re.IGNORECASE) if self._contacts else None
         )
         self._prefilter = _ascii_prefilter([*self._by_value, *donor_values, *self._contacts])
+        self._number_tails = _number_tails_safe([*self._by_value, *donor_values, *self._contacts])
         self._words = _word_pattern([*self._by_value, *donor_values, *self._contacts], either_case=True)
 
     def scrub(self, text: str | None) -> str | None:
@@ -492,14 +511,41 @@ class Scrubber:
         theirs = changeable[len(changeable) - share:]
         collect = self.helper.submit(self, [texts[i] for i in theirs]) if self.helper and len(theirs) else None
         mine = changeable if collect is None else changeable[: len(changeable) - len(theirs)]
-        for i in mine.tolist():
-            out[i] = self.scrub(texts[i])
+        for i, text in zip(mine.tolist(), self._scrub_each([texts[i] for i in mine.tolist()]), strict=True):
+            out[i] = text
         if collect is not None:
             done = collect()
             if done is None:  # the helper failed: this process scrubs its share too
-                done = [self.scrub(texts[i]) for i in theirs.tolist()]
+                done = self._scrub_each([texts[i] for i in theirs.tolist()])
             for i, text in zip(theirs.tolist(), done, strict=True):
                 out[i] = text
+        return out
+
+    def _scrub_each(self, texts: list[str]) -> list[str]:
+        """``[scrub(t) for t in texts]``, faster for many URLs that end in a number (``x.com/ada/status/1822``):
+        such a text is scrubbed as its part up to the last ``/`` with the number put back, each part once.
+
+        That is exact when no value looked for can match in the number, run into it or end with the ``/``
+        before it (:func:`_number_tails_safe`): every lookaround is one character wide (``\\.\\w`` fails at the
+        ``/``), so the matches before the number are the same with or without it; no email or phone number
+        holds a ``/`` or starts right after one (look-behinds), nor starts inside the number (a digit before
+        it); and the number holds no gap for :func:`_sub_disguised` to join. Tests check it against
+        :meth:`scrub` on hostile text.
+        """
+        if not self._number_tails:
+            return [self.scrub(text) for text in texts]
+        heads: dict[str, str] = {}
+        out = []
+        for text in texts:
+            head, slash, number = text.rpartition("/")
+            if slash and number.isdigit() and number.isascii():
+                head += slash
+                scrubbed = heads.get(head)
+                if scrubbed is None:
+                    scrubbed = heads[head] = self.scrub(head)
+                out.append(scrubbed + number)
+            else:
+                out.append(self.scrub(text))
         return out
 
     def _state(self) -> bytes:
@@ -516,7 +562,11 @@ class Scrubber:
         if self._words is None:
             return changeable
         # a lone surrogate (undecodable bytes kept as such) cannot go to DuckDB: such a text is scrubbed in full
-        batch = np.flatnonzero([text.isascii() or not _SURROGATE_RE.search(text) for text in texts])
+        try:  # one pass over them all proves there is none (UTF-8 has no surrogates, paired or not)
+            "".join(texts).encode("utf-8")
+            batch = np.arange(len(texts))
+        except UnicodeEncodeError:
+            batch = np.flatnonzero([text.isascii() or not _SURROGATE_RE.search(text) for text in texts])
         if len(batch) < _BATCH_MIN:
             return changeable
         frame = pd.DataFrame({"position": batch, "text": np.asarray(texts, dtype=object)[batch]}, copy=False)
@@ -537,7 +587,9 @@ class Scrubber:
         codes, unique = pd.factorize(values, use_na_sentinel=True)
         if len(unique) == 0:
             return values.astype("string")
-        cleaned = np.array([*self.scrub_many([str(v) for v in unique]), None], dtype=object)
+        # unique values as a list first: iterating the array itself costs a Python call per value
+        texts = [v if type(v) is str else str(v) for v in np.asarray(unique, dtype=object).tolist()]
+        cleaned = np.array([*self.scrub_many(texts), None], dtype=object)
         # code -1 (missing) picks the trailing None
         return pd.Series(cleaned[codes], index=values.index, name=values.name, dtype="string")
 
@@ -554,6 +606,8 @@ class Scrubber:
 _HELPER_MIN = 20000
 #: The helper's part of such a batch.
 _HELPER_SHARE = 0.55
+#: The size asked for the helper's pipes (Linux's default upper limit for a process without privileges).
+_PIPE_BYTES = 1 << 20
 #: Flags a helper's notice that it has begun a call (not an answer).
 _BEGUN = 1 << 63
 
@@ -587,6 +641,11 @@ class ScrubHelper:
             process = subprocess.Popen(
                 [sys.executable, "-c", "from analytics.privacy import _serve_helper; _serve_helper()"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            # big pipes: the thread reading a big answer takes the interpreter lock once per pipe-full, and
+            # on a busy machine each time costs the main thread a wait
+            for stream in (process.stdin, process.stdout):
+                with contextlib.suppress(OSError, AttributeError):
+                    fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
             self._process, self._state, self._answers, self._begun = process, None, {}, set()
             threading.Thread(target=self._collect, args=(process, self._answers, self._begun), daemon=True).start()
         return self
@@ -594,15 +653,17 @@ class ScrubHelper:
     def _collect(self, process: subprocess.Popen[bytes], answers: dict[int, bytes | None], begun: set[int]) -> None:
         """Read every answer as it comes (the helper never waits for this process to listen)."""
         assert process.stdout is not None
-        while len(header := process.stdout.read(16)) == 16:
-            size, key = int.from_bytes(header[:8], "little"), int.from_bytes(header[8:], "little")
-            if key & _BEGUN:
-                begun.add(key & ~_BEGUN)
-                continue
-            body = process.stdout.read(size)
-            with self._arrived:
-                answers[key] = body if len(body) == size else None
-                self._arrived.notify_all()
+        # close() may close the stream under a read while the helper still works on what nobody waits for
+        with contextlib.suppress(OSError, ValueError):
+            while len(header := process.stdout.read(16)) == 16:
+                size, key = int.from_bytes(header[:8], "little"), int.from_bytes(header[8:], "little")
+                if key & _BEGUN:
+                    begun.add(key & ~_BEGUN)
+                    continue
+                body = process.stdout.read(size)
+                with self._arrived:
+                    answers[key] = body if len(body) == size else None
+                    self._arrived.notify_all()
         with self._arrived:
             answers[-1] = None  # the end: nothing more will come
             self._arrived.notify_all()
@@ -626,8 +687,10 @@ class ScrubHelper:
 
         begun = self._begun
 
-        def wait(*, begun_only: bool = False) -> object | None:
+        def wait(*, begun_only: bool = False, poll: bool = False) -> object | None:
             with self._arrived:
+                if poll:  # has the answer come (or the helper ended)? nothing is taken
+                    return key in answers or -1 in answers
                 if begun_only and key not in begun and key not in answers:
                     return None
                 self._arrived.wait_for(lambda: key in answers or -1 in answers)
@@ -664,7 +727,8 @@ class ScrubHelper:
         """Run ``function(*args)`` in the helper (a module-level function; arguments and result pickled);
         returns a function that waits for the result: ``None`` if it raised or the helper failed, so the
         caller runs it itself and meets the same error there. Called with ``begun_only=True`` it does not
-        wait for a call the helper has not started (the caller is quicker doing it itself)."""
+        wait for a call the helper has not started (the caller is quicker doing it itself); with ``poll=True``
+        it only tells whether the answer has come (``False`` while it has not)."""
         return self._send(("call", function, args))
 
     def _fail(self) -> None:
@@ -692,6 +756,19 @@ class ScrubHelper:
         self.close()
 
 
+def _give_back_memory() -> None:
+    """Hand the memory freed after a big call (reading a big export) back to the system: glibc keeps it
+    otherwise, and the helper would hold it while the main process needs its own."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+#: An answer this big (bytes) came from a call that took much memory (see _give_back_memory).
+_BIG_ANSWER = 16 << 20
+
+
 def _serve_helper() -> None:
     """The helper's loop: answer each request in turn (scrub texts with the scrubber whose state came last,
     or call a function); stop at the end of input. Nothing else may write to the answer stream."""
@@ -709,12 +786,14 @@ def _serve_helper() -> None:
                     scrubber = Scrubber(identities, donors=donors, keep_domains=keep_domains,
                                         donor_contacts=contacts)
                 assert scrubber is not None
-                answer = pickle.dumps([scrubber.scrub(text) for text in texts], protocol=pickle.HIGHEST_PROTOCOL)
+                answer = pickle.dumps(scrubber._scrub_each(texts), protocol=pickle.HIGHEST_PROTOCOL)
             else:
                 function, args = request
                 answers.write((0).to_bytes(8, "little") + (key | _BEGUN).to_bytes(8, "little"))
                 answers.flush()
                 answer = pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL)
+                if len(answer) > _BIG_ANSWER:
+                    _give_back_memory()
         except Exception:  # the caller does this work itself, and meets the error there
             answer = pickle.dumps(None)
         answers.write(len(answer).to_bytes(8, "little") + key.to_bytes(8, "little") + answer)

@@ -1,0 +1,81 @@
+"""A big export read by the helper first of all (while this process loads the others) loads exactly what
+reading it in its turn loads; an export loaded before is not read again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analytics import config, ingest, privacy
+from analytics.privacy import ScrubHelper
+
+HOSTILE_FILES = Path(__file__).resolve().parent / "hostile" / "files"
+
+
+def _tables(path: Path) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        return {name: con.execute(f"SELECT * FROM {name} ORDER BY rowid").fetchdf()
+                .drop(columns=["started_at", "finished_at"], errors="ignore") for name in names}
+
+
+def _spy_calls(monkeypatch) -> list[Path]:
+    called: list[Path] = []
+    method = ScrubHelper.call
+
+    def spy(self, function, *args):
+        called.append(args[0])
+        return method(self, function, *args)
+
+    monkeypatch.setattr(ScrubHelper, "call", spy)
+    return called
+
+
+def test_big_files_read_early_by_the_helper_load_what_reading_them_in_turn_loads(tmp_path, monkeypatch):
+    monkeypatch.setenv("POLICY_PULSE_KEY", "test-key-not-secret")
+    files = [config.SAMPLE_DIR / name for name in ("roster.csv", "donors_private.csv", "monitoring_posts.csv",
+                                                   "audience_comments.csv", "incidents.csv")]
+    files += sorted(HOSTILE_FILES.iterdir())  # files that fail to read, or read with rejects
+    monkeypatch.setattr(ingest, "HELPER_MIN_BYTES", 1 << 60)
+    plain = ingest.ingest_paths(files, warehouse_file=tmp_path / "plain.duckdb")
+    monkeypatch.setattr(ingest, "HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest, "PREFETCH_MAX_BYTES", 0)  # every file is "big": read early, all of them
+    monkeypatch.setattr(privacy, "_HELPER_MIN", 50)
+    called = _spy_calls(monkeypatch)
+    early = ingest.ingest_paths(files, warehouse_file=tmp_path / "early.duckdb")
+    readable, seen = [], set()
+    for r in early:  # in load order: a copy of a file read early (same bytes) is not read again
+        if r.format and r.sha256 not in seen:
+            readable.append(r.path)
+            seen.add(r.sha256)
+    assert len(readable) < sum(1 for r in early if r.format)  # the corpus has such a copy
+    assert sorted(called) == sorted(readable)  # each read once by the helper, first of all
+    assert [(r.path, r.status, r.message, r.rows_loaded, r.rows_rejected, r.tables) for r in plain] == \
+        [(r.path, r.status, r.message, r.rows_loaded, r.rows_rejected, r.tables) for r in early]
+    assert {r.status for r in early} >= {"failed", "loaded"}
+    before, after = _tables(tmp_path / "plain.duckdb"), _tables(tmp_path / "early.duckdb")
+    assert before.keys() == after.keys() and sum(len(t) for t in before.values()) > 5000
+    for name, table in before.items():
+        pd.testing.assert_frame_equal(table, after[name], obj=name)
+
+    called.clear()
+    again = ingest.ingest_paths(files, warehouse_file=tmp_path / "early.duckdb")
+    failed = sorted(r.path for r in early if r.format and r.status == "failed")
+    assert sorted(called) == failed  # only what failed is read again: the loaded files are skipped unread
+    assert {r.status for r in again if r.format and r.path not in failed} == {"skipped"}
+
+
+def test_the_early_reads_stay_within_their_byte_budget(tmp_path, monkeypatch):
+    monkeypatch.setenv("POLICY_PULSE_KEY", "test-key-not-secret")
+    files = [config.SAMPLE_DIR / name for name in ("roster.csv", "monitoring_posts.csv", "audience_comments.csv")]
+    monkeypatch.setattr(ingest, "HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest, "PREFETCH_MAX_BYTES", 0)
+    budget = files[1].stat().st_size + files[2].stat().st_size - 1  # not both of the two big ones
+    monkeypatch.setattr(ingest, "EARLY_MAX_BYTES", budget)
+    called = _spy_calls(monkeypatch)
+    results = ingest.ingest_paths(files, warehouse_file=tmp_path / "wh.duckdb")
+    assert {r.status for r in results} == {"loaded"}
+    assert sum(files[i].stat().st_size for i, p in ((1, files[1]), (2, files[2])) if p in called) <= budget
+    assert called  # but some
