@@ -1,6 +1,10 @@
-"""Connection settings every caller of the warehouse gets."""
+"""Connection settings every caller of the warehouse gets, and how frames are inserted."""
 
 from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
 
 from analytics import warehouse
 
@@ -22,3 +26,20 @@ def test_writer_caps_its_page_cache_and_readers_draw_no_progress_bar(tmp_path):
         con.close()
     with warehouse.read_only(target, snapshot=False) as reader:
         assert _setting(reader, "enable_progress_bar") is False
+
+
+def test_a_failed_insert_raises_its_own_error_not_the_aborted_transaction(tmp_path):
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    try:
+        con.execute("CREATE TABLE t (a VARCHAR)")
+        con.execute("BEGIN TRANSACTION")
+        # no UTF-8 for half a surrogate pair: DuckDB refuses the row, then every later statement
+        with pytest.raises(duckdb.Error, match="surrogate") as failed:
+            warehouse.insert_frame(con, "t", pd.DataFrame({"a": ["x\ud800"]}))
+        assert "transaction is aborted" not in str(failed.value)
+        con.execute("ROLLBACK")
+        # the view went with the block, so the next insert registers it afresh
+        assert warehouse.insert_frame(con, "t", pd.DataFrame({"a": ["fine"]})) == 1
+        assert con.execute("SELECT a FROM t").fetchall() == [("fine",)]
+    finally:
+        con.close()

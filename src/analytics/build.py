@@ -284,9 +284,8 @@ def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
     ).df()
     scored = 0
     if not texts.empty:
-        con.register("_texts", texts)
-        con.execute("INSERT INTO _scored SELECT DISTINCT sha256(text) FROM _texts")
-        con.unregister("_texts")
+        with warehouse.registered(con, "_texts", texts):
+            con.execute("INSERT INTO _scored SELECT DISTINCT sha256(text) FROM _texts")
         scored = sentiment.update_sentiment_cache(con, texts["text"].tolist())
     _set_state(con, "scored_comments", _comments_print(con))
     return scored
@@ -347,12 +346,12 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
                 # every post of a text gets the text's findings, in rule order
                 found = found.assign(text_id=batch["text_id"].to_numpy()[found["text_index"].to_numpy()],
                                      position=np.arange(len(found)))
-                con.register("_found", found)
-                con.execute("""INSERT INTO post_findings (post_uid, rule_id, area, severity, evidence_redacted,
-                                                          dismissed, dismissal_reason)
-                               SELECT p.post_uid, f.rule_id, f.area, f.severity, f.evidence_redacted, false, NULL
-                               FROM _found f JOIN _todo_posts p USING (text_id) ORDER BY p.post_uid, f.position""")
-                con.unregister("_found")
+                with warehouse.registered(con, "_found", found):
+                    con.execute("""INSERT INTO post_findings (post_uid, rule_id, area, severity, evidence_redacted,
+                                                              dismissed, dismissal_reason)
+                                   SELECT p.post_uid, f.rule_id, f.area, f.severity, f.evidence_redacted, false,
+                                          NULL
+                                   FROM _found f JOIN _todo_posts p USING (text_id) ORDER BY p.post_uid, f.position""")
     return total
 
 
@@ -445,11 +444,8 @@ def _todo_batches(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[pd.Dat
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    con.register("_rows", frame)
-    try:
+    with warehouse.registered(con, "_rows", frame):
         con.execute(f"INSERT INTO {table} ({', '.join(frame.columns)}) SELECT * FROM _rows")
-    finally:
-        con.unregister("_rows")
 
 
 def _dismissals(con: duckdb.DuckDBPyConnection) -> int:
@@ -458,8 +454,7 @@ def _dismissals(con: duckdb.DuckDBPyConnection) -> int:
     from analytics import adherence
 
     dismissals = adherence.load_dismissals()
-    con.register("_dismissals", dismissals[["post_uid", "rule_id", "reason"]])
-    try:
+    with warehouse.registered(con, "_dismissals", dismissals[["post_uid", "rule_id", "reason"]]):
         con.execute(
             """CREATE OR REPLACE TEMP TABLE _verdicts AS
                SELECT f.rowid AS row, f.post_uid, d.post_uid IS NOT NULL AS dismissed, d.reason
@@ -469,8 +464,6 @@ def _dismissals(con: duckdb.DuckDBPyConnection) -> int:
                WHERE f.dismissed IS DISTINCT FROM (d.post_uid IS NOT NULL)
                   OR f.dismissal_reason IS DISTINCT FROM d.reason"""
         )
-    finally:
-        con.unregister("_dismissals")
     con.execute("""UPDATE post_findings f SET dismissed = v.dismissed, dismissal_reason = v.reason
                    FROM _verdicts v WHERE f.rowid = v.row""")
     con.execute("INSERT INTO _refound SELECT post_uid FROM _verdicts")
@@ -626,9 +619,8 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
                                                                       survey_rows=survey_rows)
         for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-            con.register("_metrics", table)
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _metrics")
-            con.unregister("_metrics")
+            with warehouse.registered(con, "_metrics", table):
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM _metrics")
         con.execute("CREATE OR REPLACE TABLE period_groups (kind VARCHAR, metric VARCHAR, grouping VARCHAR, "
                     "period VARCHAR, grp VARCHAR)")
         _insert(con, "period_groups", _group_rows(groups))
@@ -708,11 +700,10 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
         # a theme depends on the text only: each text is classified once (twice in the rare case it is
         # both an employee's and someone else's post)
         found = themes.classify_themes(batch["text"], taxonomy=taxonomy)
-        con.register("_themes", pd.DataFrame({"text_id": batch["text_id"], "theme": found["theme"]}))
-        con.execute("""INSERT INTO post_themes SELECT p.post_uid, p.text_hash, $version, t.theme, t.theme
-                       FROM _todo_posts p JOIN _themes t USING (text_id) ORDER BY p.post_uid""",
-                    {"version": taxonomy.version})
-        con.unregister("_themes")
+        with warehouse.registered(con, "_themes", pd.DataFrame({"text_id": batch["text_id"], "theme": found["theme"]})):
+            con.execute("""INSERT INTO post_themes SELECT p.post_uid, p.text_hash, $version, t.theme, t.theme
+                           FROM _todo_posts p JOIN _themes t USING (text_id) ORDER BY p.post_uid""",
+                        {"version": taxonomy.version})
     return total
 
 
@@ -815,8 +806,7 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
 
 def _insert_link_keys(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame) -> None:
     """Record the link keys of a batch of posts (:func:`engagement.link_keys`)."""
-    con.register("_keys", keys)
-    try:
+    with warehouse.registered(con, "_keys", keys):
         con.execute(
             """INSERT INTO amplification_org
                 SELECT p.post_uid, p.platform, p.published_at, u.url_key, b.key
@@ -829,8 +819,6 @@ def _insert_link_keys(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame) -> Non
                        pos, hash(CASE WHEN kind = 'quote' THEN substr(key, 1, {_QUOTE_PREFIX}) ELSE key END)
                 FROM _keys WHERE kind IN ('shared', 'link', 'quote')"""
         )
-    finally:
-        con.unregister("_keys")
 
 
 def _grams(bodies_sql: str) -> str:
@@ -869,11 +857,8 @@ def _quote_matches(con: duckdb.DuckDBPyConnection, tz: str) -> None:
     found = found[found["matched_by"] == "quoted_text"][["post_uid", "org_post_uid", "matched_by"]]
     if found.empty:
         return
-    con.register("_quote_matches", found)
-    try:
+    with warehouse.registered(con, "_quote_matches", found):
         con.execute("INSERT INTO amplifications " + _AMPLIFICATION_ROWS.format(tz=tz, matches="_quote_matches"))
-    finally:
-        con.unregister("_quote_matches")
 
 
 def _share_themes(con: duckdb.DuckDBPyConnection) -> None:

@@ -629,9 +629,8 @@ def _load(context: _Context, frames: dict[str, pd.DataFrame], result: FileResult
         if name.startswith("vault:") or frame.empty:
             continue
         frame = frame.assign(source_file_sha256=sha)
-        con.register("_keys", frame)
         loaded = None
-        try:
+        with warehouse.registered(con, "_keys", frame):
             if name == "posts":
                 # the same post in a later export updates its metrics: the latest metrics_as_of wins
                 con.execute("""DELETE FROM posts WHERE post_uid IN (
@@ -649,8 +648,6 @@ def _load(context: _Context, frames: dict[str, pd.DataFrame], result: FileResult
                 con.execute(f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM _keys k WHERE {condition})")
             if name == "employees":
                 con.execute("DELETE FROM recognition_names WHERE employee_key IN (SELECT employee_key FROM _keys)")
-        finally:
-            con.unregister("_keys")
         loaded_rows += warehouse.insert_frame(con, name, frame) if loaded is None else loaded
         _pause_for_tests(loaded_rows)
 

@@ -1099,16 +1099,15 @@ def update_sentiment_cache(con: Any, texts: Iterable[str]) -> int:
     if not by_hash:
         return 0
     candidates = pd.DataFrame({"text_hash": pd.Series(list(by_hash), dtype="str")})
+    from analytics import warehouse  # here: the scoring workers import this module and need no DuckDB
+
     view = "_sentiment_candidates"
-    con.register(view, candidates)
-    try:
+    with warehouse.registered(con, view, candidates):
         missing = con.execute(
             f"SELECT c.text_hash FROM {view} c WHERE NOT EXISTS (SELECT 1 FROM sentiment s "
             "WHERE s.text_hash = c.text_hash AND s.scorer_version = ?)",
             [SCORER_VERSION],
         ).fetchall()
-    finally:
-        con.unregister(view)
     new_hashes = [row[0] for row in missing]
     if not new_hashes:
         return 0
@@ -1117,13 +1116,10 @@ def update_sentiment_cache(con: Any, texts: Iterable[str]) -> int:
     rows["scorer_version"] = SCORER_VERSION
     rows = pd.concat([rows, scored.reset_index(drop=True)], axis=1)
     view = "_sentiment_new_rows"
-    con.register(view, rows)
-    try:
+    with warehouse.registered(con, view, rows):
         # isnan -> NULL: a text that was not scored has no score, not a float NaN.
         con.execute(
             f"INSERT INTO sentiment SELECT text_hash, scorer_version, status, "
             f"{', '.join(f'CASE WHEN isnan({c}) THEN NULL ELSE {c} END' for c in _COLUMNS[1:])} FROM {view}"
         )
-    finally:
-        con.unregister(view)
     return len(new_hashes)

@@ -31,6 +31,7 @@ __all__ = [
     "insert_frame",
     "read_only",
     "read_table",
+    "registered",
     "row_counts",
     "snapshot_path",
     "text_columns",
@@ -232,10 +233,29 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     if frame.empty:
         return 0
     columns = [c for c in TABLE_COLUMNS.get(table, list(frame.columns)) if c in frame.columns]
-    con.register("_incoming", frame[columns])
-    try:
+    with registered(con, "_incoming", frame[columns]):
         names = ", ".join(columns)
         con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _incoming")
-    finally:
-        con.unregister("_incoming")
     return len(frame)
+
+
+@contextlib.contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[None]:
+    """``frame`` readable as the view ``name`` inside the block, and gone after it.
+
+    After a failed statement DuckDB refuses every later one in the transaction, unregistering too; the
+    block's own error is the one raised, not "Current transaction is aborted".
+
+    >>> con = duckdb.connect()
+    >>> with registered(con, "_numbers", pd.DataFrame({"n": [1, 2]})):
+    ...     con.execute("SELECT sum(n) FROM _numbers").fetchall()
+    [(3,)]
+    """
+    con.register(name, frame)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(name)
+        raise
+    con.unregister(name)
