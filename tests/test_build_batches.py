@@ -6,16 +6,9 @@ import shutil
 
 import duckdb
 import pandas as pd
+from warehouse_copies import query
 
 from analytics import build, ingest, metrics, warehouse
-
-
-def _table(path, sql) -> pd.DataFrame:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
@@ -37,8 +30,8 @@ def test_scanning_and_theming_in_small_batches_gives_what_one_batch_gives(sample
     assert summary.steps["posts newly scanned"] == summary.steps["posts newly themed"] == total
     for table in ("post_findings", "post_scans", "post_themes", "post_facts", "amplifications", "amplification_keys",
                   "amplification_org", "post_state"):
-        pd.testing.assert_frame_equal(_sorted(_table(target, f"SELECT * FROM {table}")),
-                                      _sorted(_table(sample_warehouse, f"SELECT * FROM {table}")),
+        pd.testing.assert_frame_equal(_sorted(query(target, f"SELECT * FROM {table}")),
+                                      _sorted(query(sample_warehouse, f"SELECT * FROM {table}")),
                                       check_exact=True, obj=table)
 
 
@@ -53,7 +46,7 @@ def test_survey_figures_reused_after_new_posts_equal_computed_ones(sample_wareho
     monkeypatch.setattr(metrics, "_survey", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
     build.build(warehouse_file=target)
     assert calls == [], "the survey inputs did not change: their figures are reused"
-    published = _table(target, "SELECT * FROM quarterly_metrics")
+    published = query(target, "SELECT * FROM quarterly_metrics")
     con = duckdb.connect(str(target), read_only=True)
     try:
         _, quarterly = metrics.period_tables(con)

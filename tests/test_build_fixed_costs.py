@@ -5,7 +5,6 @@ period-table update planned by ``metrics.update_period_tables``, and validation 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -13,16 +12,9 @@ from datetime import date
 import duckdb
 import pandas as pd
 import pytest
+from warehouse_copies import built_from_scratch, insert_rows, query
 
 from analytics import build, config, metrics, warehouse
-
-
-def _read(path, sql) -> pd.DataFrame:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
 
 
 def _write(path, *statements) -> None:
@@ -32,19 +24,6 @@ def _write(path, *statements) -> None:
             con.execute(statement, *params)
     finally:
         con.close()
-
-
-def _scratch(path, tmp_path):
-    again = tmp_path / "scratch.duckdb"
-    shutil.copyfile(path, again)
-    con = duckdb.connect(str(again))
-    try:
-        for table in warehouse.DERIVED_TABLES:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-    finally:
-        con.close()
-    build.build(warehouse_file=again)
-    return again
 
 
 def _post(uid: str, text: str | None, when: str, **extra) -> dict:
@@ -60,18 +39,14 @@ def _comment(uid: str, post_uid: str, text: str) -> dict:
 
 def _small_warehouse(tmp_path):
     path = tmp_path / "wh.duckdb"
-    con = warehouse.connect(path)
-    try:
-        warehouse.insert_frame(con, "posts", pd.DataFrame([
-            _post("x:1", "Proud of our volunteers today", "2026-01-05"),
-            _post("x:2", "Terrible weather, awful day", "2026-01-06"),
-            _post("x:3", "Same words", "2026-02-07"),
-            _post("x:4", "Same words", "2026-02-08"),
-            _post("x:5", None, "2026-03-09"),
-        ]))
-        warehouse.insert_frame(con, "audience_comments", pd.DataFrame([_comment("c:1", "x:1", "Love this!")]))
-    finally:
-        con.close()
+    insert_rows(path, "posts", pd.DataFrame([
+        _post("x:1", "Proud of our volunteers today", "2026-01-05"),
+        _post("x:2", "Terrible weather, awful day", "2026-01-06"),
+        _post("x:3", "Same words", "2026-02-07"),
+        _post("x:4", "Same words", "2026-02-08"),
+        _post("x:5", None, "2026-03-09"),
+    ]))
+    insert_rows(path, "audience_comments", pd.DataFrame([_comment("c:1", "x:1", "Love this!")]))
     build.build(warehouse_file=path)
     return path
 
@@ -86,44 +61,36 @@ def test_posts_changed_in_every_way_give_the_state_and_facts_of_a_build_from_scr
            ("UPDATE posts SET text = 'Now it has words' WHERE post_uid = 'x:5'",),  # missing text -> text
            ("UPDATE posts SET published_at = published_at + INTERVAL 40 DAY WHERE post_uid = 'x:3'",),
            ("DELETE FROM posts WHERE post_uid = 'x:4'",))
-    warehouse_con = warehouse.connect(path)
-    try:
-        warehouse.insert_frame(warehouse_con, "posts", pd.DataFrame([_post("x:6", "A new one", "2026-03-01")]))
-    finally:
-        warehouse_con.close()
+    insert_rows(path, "posts", pd.DataFrame([_post("x:6", "A new one", "2026-03-01")]))
     build.build(warehouse_file=path)
-    scratch = _scratch(path, tmp_path)
+    scratch = built_from_scratch(path, tmp_path)
     # the sentiment cache keeps the scores of texts no post has any more: the current texts' are compared
     for table in ("post_state", "post_facts", "post_scans", "post_findings", "post_themes",
                   "sentiment WHERE text_hash IN (SELECT text_hash FROM post_state)"):
-        pd.testing.assert_frame_equal(_read(path, f"SELECT * FROM {table} ORDER BY ALL"),
-                                      _read(scratch, f"SELECT * FROM {table} ORDER BY ALL"), obj=table)
-    assert sorted(_read(path, "SELECT post_uid FROM post_state")["post_uid"]) == ["x:1", "x:2", "x:3", "x:5",
+        pd.testing.assert_frame_equal(query(path, f"SELECT * FROM {table} ORDER BY ALL"),
+                                      query(scratch, f"SELECT * FROM {table} ORDER BY ALL"), obj=table)
+    assert sorted(query(path, "SELECT post_uid FROM post_state")["post_uid"]) == ["x:1", "x:2", "x:3", "x:5",
                                                                                  "x:6"]
 
 
 def _comment_scores(path) -> set[str]:
-    return set(_read(path, """SELECT c.comment_uid FROM audience_comments c
+    return set(query(path, """SELECT c.comment_uid FROM audience_comments c
                               JOIN sentiment s ON s.text_hash = sha256(c.text)""")["comment_uid"])
 
 
 def test_new_comments_and_a_pruned_cache_have_their_comments_scored_again(tmp_path):
     path = _small_warehouse(tmp_path)
     assert _comment_scores(path) == {"c:1"}
-    con = warehouse.connect(path)
-    try:
-        warehouse.insert_frame(con, "audience_comments", pd.DataFrame([_comment("c:2", "x:1", "What a mess")]))
-    finally:
-        con.close()
+    insert_rows(path, "audience_comments", pd.DataFrame([_comment("c:2", "x:1", "What a mess")]))
     build.build(warehouse_file=path)
     assert _comment_scores(path) == {"c:1", "c:2"}, "a new comment is scored although no post changed"
     # the cache lost rows (a table restored from elsewhere, say): the comments are checked whole again
     _write(path, ("DELETE FROM sentiment WHERE text_hash IN (SELECT sha256(text) FROM audience_comments)",))
     build.build(warehouse_file=path)
     assert _comment_scores(path) == {"c:1", "c:2"}
-    scratch = _scratch(path, tmp_path)
+    scratch = built_from_scratch(path, tmp_path)
     current = "SELECT * FROM sentiment WHERE text_hash IN (SELECT sha256(text) FROM audience_comments) ORDER BY ALL"
-    pd.testing.assert_frame_equal(_read(path, current), _read(scratch, current))
+    pd.testing.assert_frame_equal(query(path, current), query(scratch, current))
 
 
 def _stored(con) -> tuple[dict, dict]:

@@ -6,43 +6,21 @@ from __future__ import annotations
 
 import shutil
 
-import duckdb
 import pandas as pd
 import pytest
+from warehouse_copies import built_from_scratch, insert_rows, query
 
 from analytics import build, config, metrics, warehouse
 
 _COMPARED = ("monthly_metrics", "quarterly_metrics", "post_facts", "post_themes", "amplifications", "post_findings")
 
 
-def _read(path, sql, params=None) -> pd.DataFrame:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql, params or []).df()
-    finally:
-        con.close()
-
-
-def _from_scratch(path, tmp_path):
-    """The same warehouse built from scratch."""
-    again = tmp_path / "scratch.duckdb"
-    shutil.copyfile(path, again)
-    con = duckdb.connect(str(again))
-    try:
-        for table in warehouse.DERIVED_TABLES:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-    finally:
-        con.close()
-    build.build(warehouse_file=again)
-    return again
-
-
 def _assert_same_as_scratch(path, tmp_path):
-    scratch = _from_scratch(path, tmp_path)
+    scratch = built_from_scratch(path, tmp_path)
     for table in _COMPARED:
         ordered = table.endswith("_metrics")  # the period tables keep a computation's row order
         sql = f"SELECT * FROM {table}" if ordered else f"SELECT * FROM {table} ORDER BY ALL"
-        pd.testing.assert_frame_equal(_read(path, sql), _read(scratch, sql), check_exact=False, rtol=0, atol=1e-9,
+        pd.testing.assert_frame_equal(query(path, sql), query(scratch, sql), check_exact=False, rtol=0, atol=1e-9,
                                       obj=table)
 
 
@@ -64,22 +42,14 @@ def updates(sample_warehouse, tmp_path, monkeypatch):
 
 
 def _employee_posts(path, month: str) -> pd.DataFrame:
-    return _read(path, """SELECT p.* FROM posts p JOIN post_facts f USING (post_uid)
+    return query(path, """SELECT p.* FROM posts p JOIN post_facts f USING (post_uid)
                            WHERE f.account_type = 'employee' AND strftime(f.month, '%Y-%m') = ?
                            AND p.published_at IS NOT NULL ORDER BY p.post_uid""", [month])
 
 
 def _busiest_month(path) -> str:
-    return _read(path, """SELECT strftime(month, '%Y-%m') AS m FROM post_facts WHERE account_type = 'employee'
+    return query(path, """SELECT strftime(month, '%Y-%m') AS m FROM post_facts WHERE account_type = 'employee'
                           GROUP BY m ORDER BY count(*) DESC, m LIMIT 1""")["m"].iloc[0]
-
-
-def _insert_posts(path, rows: pd.DataFrame) -> None:
-    con = warehouse.connect(path)
-    try:
-        warehouse.insert_frame(con, "posts", rows)
-    finally:
-        con.close()
 
 
 def test_new_posts_in_one_month_recompute_its_quarter_only(updates, tmp_path):
@@ -88,7 +58,7 @@ def test_new_posts_in_one_month_recompute_its_quarter_only(updates, tmp_path):
     copies = _employee_posts(path, month).head(5)
     copies = copies.assign(post_uid=copies["post_uid"] + ":again", text=copies["text"] + " (and again)",
                            reactions=7.0)
-    _insert_posts(path, copies)
+    insert_rows(path, "posts", copies)
     build.build(warehouse_file=path)
     [months] = calls
     assert months is not None, "only posts of one month changed: the tables are updated, not recomputed"
@@ -119,13 +89,13 @@ def test_changed_and_removed_posts_equal_a_build_from_scratch(updates, tmp_path)
 def test_new_posts_lifting_a_group_over_k_equal_a_build_from_scratch(updates, tmp_path):
     path, calls = updates
     k = config.get_settings().k
-    hidden = _read(path, """SELECT period, department FROM monthly_metrics
+    hidden = query(path, """SELECT period, department FROM monthly_metrics
                             WHERE metric = 'employee_posts' AND platform = '(all)' AND department <> '(all)'
                             AND suppressed ORDER BY period, department""")
     assert not hidden.empty, "the sample has a small department-month to lift over k"
     period, department = hidden.iloc[0]
     # people of the department who posted before, and new ones
-    authors = _read(path, """SELECT DISTINCT author_key FROM post_facts WHERE account_type = 'employee'
+    authors = query(path, """SELECT DISTINCT author_key FROM post_facts WHERE account_type = 'employee'
                              AND department = ? AND author_key IS NOT NULL ORDER BY author_key""",
                     [department])["author_key"].tolist()
     authors = [*authors, *(f"new-author-{i}" for i in range(k + 1))]
@@ -134,9 +104,9 @@ def test_new_posts_lifting_a_group_over_k_equal_a_build_from_scratch(updates, tm
     rows = pd.DataFrame([{**template.to_dict(), "post_uid": f"{template['post_uid']}:k{i}", "author_key": author,
                           "department": department, "published_at": stamp, "text": f"Our team did great work {i}"}
                          for i, author in enumerate(authors[:k + 1])])
-    _insert_posts(path, rows)
+    insert_rows(path, "posts", rows)
     build.build(warehouse_file=path)
-    after = _read(path, """SELECT suppressed FROM monthly_metrics WHERE metric = 'employee_posts'
+    after = query(path, """SELECT suppressed FROM monthly_metrics WHERE metric = 'employee_posts'
                            AND platform = '(all)' AND department = ? AND period = ?""", [department, period])
     assert not after["suppressed"].iloc[0], "the group now has k people: it is shown"
     assert calls and calls[-1] is not None, "the department is known: the tables are updated"
@@ -145,10 +115,10 @@ def test_new_posts_lifting_a_group_over_k_equal_a_build_from_scratch(updates, tm
 
 def test_no_change_recomputes_nothing(updates):
     path, calls = updates
-    before = _read(path, "SELECT * FROM monthly_metrics")
+    before = query(path, "SELECT * FROM monthly_metrics")
     build.build(warehouse_file=path)
     assert calls == []
-    pd.testing.assert_frame_equal(_read(path, "SELECT * FROM monthly_metrics"), before)
+    pd.testing.assert_frame_equal(query(path, "SELECT * FROM monthly_metrics"), before)
 
 
 def _post(uid: str, author: str, department: str, when: str) -> dict:
@@ -164,23 +134,15 @@ def test_a_quarter_recomputed_alone_completes_a_lone_group_with_every_groups_zer
     path = tmp_path / "wh.duckdb"
     rows = [_post(f"x:{d}{i}", f"{d}-{i}", d, "2026-01-10") for d in ("A", "B") for i in range(k + 2)]
     rows += [_post(f"x:late{i}", f"A-{i}", "A", "2026-04-10") for i in range(2)]
-    con = warehouse.connect(path)
-    try:
-        warehouse.insert_frame(con, "posts", pd.DataFrame(rows))
-    finally:
-        con.close()
+    insert_rows(path, "posts", pd.DataFrame(rows))
     build.build(warehouse_file=path)
-    april = _read(path, """SELECT department FROM monthly_metrics WHERE metric = 'employee_posts'
+    april = query(path, """SELECT department FROM monthly_metrics WHERE metric = 'employee_posts'
                            AND period = '2026-04' AND department <> '(all)'""")["department"].tolist()
     assert sorted(april) == ["A", "B"], "the lone department's month is completed with the other one"
     calls: list = []
     original = metrics._tables
     monkeypatch.setattr(metrics, "_tables", lambda *a, **kw: calls.append(kw.get("months")) or original(*a, **kw))
-    con = warehouse.connect(path)
-    try:
-        warehouse.insert_frame(con, "posts", pd.DataFrame([_post("x:later", "A-2", "A", "2026-05-02")]))
-    finally:
-        con.close()
+    insert_rows(path, "posts", pd.DataFrame([_post("x:later", "A-2", "A", "2026-05-02")]))
     build.build(warehouse_file=path)
     assert [sorted(f"{m:%Y-%m}" for m in months) for months in calls] == [["2026-04", "2026-05", "2026-06"]]
     _assert_same_as_scratch(path, tmp_path)
