@@ -199,6 +199,12 @@ _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _DIGIT_RE = re.compile(r"\d")
 
 
+def _by_case_pair(table: dict[str, str], found: str) -> str:
+    """``table``'s entry for ``found``, a case-insensitive regex's match that ``str.lower`` does not turn
+    into its key (a case pair such as 'ſ' for 's' or 'İ' for 'i')."""
+    return next(entry for value, entry in table.items() if re.fullmatch(re.escape(value), found, re.IGNORECASE))
+
+
 def _identity_key(found: str) -> str:
     """How an identity is looked up: invisible characters dropped, whitespace runs as one space."""
     return " ".join(_INVISIBLE_RE.sub("", found).lower().split())
@@ -478,7 +484,7 @@ class Scrubber:
             if self._donor_pattern is not None:
                 text = _sub_disguised(self._donor_pattern, "[DONOR]", text)
             if self._contact_pattern is not None:
-                text = self._contact_pattern.sub(lambda m: self._contacts[m.group(0).lower()], text)
+                text = self._contact_pattern.sub(self._replace_contact, text)
         if "@" in text:
             text = EMAIL_RE.sub(self._replace_email, text)
         return PHONE_RE.sub("[PHONE]", text) if _DIGIT_RE.search(text) else text
@@ -487,11 +493,13 @@ class Scrubber:
         found = match.group(0)
         key = found.lower() if found.startswith("/") else _identity_key(found)
         token = self._by_value.get(key)
-        if token is None:  # matched through a case pair str.lower does not make ('ſ' for 's', 'İ' for 'i')
-            seen = " ".join(_INVISIBLE_RE.sub("", found).split())
-            token = next(t for value, t in self._by_value.items()
-                         if re.fullmatch(re.escape(value), seen, re.IGNORECASE))
+        if token is None:
+            token = _by_case_pair(self._by_value, " ".join(_INVISIBLE_RE.sub("", found).split()))
         return "/" + token if found.startswith("/") else token
+
+    def _replace_contact(self, match: re.Match[str]) -> str:
+        found = match.group(0)
+        return self._contacts.get(found.lower()) or _by_case_pair(self._contacts, found)
 
     def _replace_email(self, match: re.Match[str]) -> str:
         # the organisation's own public addresses (info@, volunteer@) are not personal data
