@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import adherence, parallel, themes
+from analytics import adherence, parallel, privacy, themes
 
 re2 = pytest.importorskip("re2")
 
@@ -138,7 +138,7 @@ SURROGATES = ["\ud800", "wtf \ud800 Riverbend Trust", "call 555 123 4567 \udfff 
 
 def test_a_lone_surrogate_is_scanned_as_the_replacement_character():
     employee = [True] * len(SURROGATES)
-    replaced = [adherence._LONE_SURROGATE.sub("\ufffd", t) for t in SURROGATES]
+    replaced = [privacy.replace_lone_surrogates(t) for t in SURROGATES]
     assert all(r.encode("utf-8") for r in replaced)
     found = adherence.find_violations(SURROGATES, donors=["Jane Roe"], employee_posts=employee)
     fired = found.groupby("rule_id")["text_index"].agg(set)
@@ -159,7 +159,7 @@ def test_the_rules_regexes_find_the_same_in_a_lone_surrogate_as_in_the_replaceme
     regexes = [r for r in regexes if r is not None]
     assert len(regexes) > 10
     for text in SURROGATES:
-        replaced = adherence._LONE_SURROGATE.sub("\ufffd", text)
+        replaced = privacy.replace_lone_surrogates(text)
         for regex in regexes:
             assert [m.span() for m in regex.finditer(text)] == [m.span() for m in regex.finditer(replaced)]
 

@@ -859,7 +859,6 @@ def _as_texts(texts: Iterable[Any]) -> tuple[list[str], pd.Index]:
     return [v if isinstance(v, str) else "" for v in values], index
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_BLOCK = 1024
 
 
@@ -878,9 +877,7 @@ def _without_lone_surrogates(values: list[str]) -> list[str]:
             "".join(block).encode("utf-8")
         except UnicodeEncodeError:
             out = list(values) if out is values else out
-            for k, text in enumerate(block, begin):
-                if not text.isascii():
-                    out[k] = _LONE_SURROGATE.sub("\ufffd", text)
+            out[begin : begin + len(block)] = [privacy.replace_lone_surrogates(text) for text in block]
     return out
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "normalise_handle",
     "person_token",
     "pseudonym",
+    "replace_lone_surrogates",
     "suppress_small_groups",
 ]
 
@@ -197,6 +198,17 @@ _ODD_GAP_RE = re.compile(rf"[^\S ]|[{_INVISIBLE}]|  ")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 #: Cheap necessary conditions of EMAIL_RE and PHONE_RE, so most texts skip the costly patterns.
 _DIGIT_RE = re.compile(r"\d")
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (half a UTF-16 pair: a JSON ``\\ud800`` escape, bytes decoded with
+    ``surrogateescape``) replaced by U+FFFD, the replacement character: it has no UTF-8, so neither DuckDB
+    nor RE2 can take it. One code point stands for one, so positions in the text do not move.
+
+    >>> replace_lone_surrogates("half " + chr(0xD800) + " pair")
+    'half \ufffd pair'
+    """
+    return text if text.isascii() else _SURROGATE_RE.sub("\ufffd", text)
 
 
 def _by_case_pair(table: dict[str, str], found: str) -> str:

@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from analytics.privacy import replace_lone_surrogates
 from analytics.sources._posts import PostRecords, posts_frame
 from analytics.sources.base import Parsed, ReadContext, SourceError, is_xlsx
 
@@ -114,9 +115,6 @@ def sniff(path: Path, head: bytes) -> bool:
     return _looks_like_outbox(head)
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _load_json(path: Path, name: str, data: bytes) -> Any:
     try:
         text = data.decode("utf-8-sig")
@@ -131,19 +129,15 @@ def _load_json(path: Path, name: str, data: bytes) -> Any:
 
 def _valid_strings(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object with each lone surrogate in its keys, string values and lists of strings as U+FFFD."""
-    return {_valid_text(key): _valid_value(value) for key, value in pairs}
+    return {replace_lone_surrogates(key): _valid_value(value) for key, value in pairs}
 
 
 def _valid_value(value: Any) -> Any:
     if isinstance(value, str):
-        return _valid_text(value)
+        return replace_lone_surrogates(value)
     if isinstance(value, list):
         return [_valid_value(v) for v in value]
     return value  # objects were made valid by their own hook
-
-
-def _valid_text(text: str) -> str:
-    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _load(path: Path) -> tuple[Any, Any]:
