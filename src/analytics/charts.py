@@ -150,24 +150,11 @@ export default () => {
       const layout = context.model.get("_widget_layout") || {};
       el.classList.add("pp-chart");
       el.style.minHeight = `${layout.height || 360}px`;
-      const onScreen = () => {
-        const box = el.getBoundingClientRect();
-        return box.bottom > 0 && box.top < window.innerHeight;
-      };
       const observer = new IntersectionObserver((entries) => {
         if (!entries.some((entry) => entry.isIntersecting)) return;
-        // while the page is still being laid out (the widgets above not yet in place) a lower chart can
-        // show for a frame: it is drawn only if it still shows two frames later
-        requestAnimationFrame(() => requestAnimationFrame(() => {
-          if (cleanup !== null || !onScreen()) return;
-          observer.disconnect();
-          cleanup = () => {};
-          // the box keeps its height until the chart is drawn, so the charts below do not move up meanwhile
-          Promise.resolve(widget.render(context)).then((done) => {
-            cleanup = done;
-            el.style.minHeight = "";
-          });
-        }));
+        observer.disconnect();
+        el.style.minHeight = "";
+        cleanup = widget.render(context);
       });
       observer.observe(el);
       return () => {
