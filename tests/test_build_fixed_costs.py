@@ -119,8 +119,8 @@ def test_update_period_tables_plans_nothing_the_changed_quarter_or_everything(sa
                                                amplifiers_changed=False)
         assert nothing is not None and nothing.periods == () and nothing.monthly.empty
 
-        month = max(m for m, part in after if part == "facts" and m is not None and m.month in (2, 5, 8, 11))
-        changed = {**after, (month, "facts"): "0:0"}
+        month = max(m for m, part in after if part == "employee" and m is not None and m.month in (2, 5, 8, 11))
+        changed = {**after, (month, "employee"): "0:0"}
         update = metrics.update_period_tables(con, k=k, before=before, after=changed, groups=groups,
                                               amplifiers_changed=False)
         first = date(month.year, month.month - 1, 1)
@@ -129,7 +129,9 @@ def test_update_period_tables_plans_nothing_the_changed_quarter_or_everything(sa
         assert update is not None and set(update.periods) == expected
         assert set(update.monthly["period"]) <= expected and set(update.quarterly["period"]) == {quarter}
         # the families whose inputs did not change keep their rows, and the survey's per-wave rows stay
-        assert {"incidents", "amplifier_share", *metrics.SURVEY_METRICS} <= set(update.kept)
+        assert {"incidents", "amplifier_share", "organisation_sentiment", "engagement_rate", "mission_clicks",
+                *metrics.SURVEY_METRICS} <= set(update.kept)
+        assert "organisation_sentiment" not in set(update.monthly["metric"])
         assert not update.amplifier_share and "amplifier_share" not in set(update.monthly["metric"])
         monthly, quarterly = metrics.period_tables(con, k=k)
         for part, whole in ((update.monthly, monthly), (update.quarterly, quarterly)):

@@ -355,6 +355,8 @@ def period_tables(con: duckdb.DuckDBPyConnection, *, k: int | None = None,
 
 #: The metrics :func:`_tables` makes apart from the posts of each period, by what they read.
 _FAMILIES = {
+    "employee": ("adherence_rate", "employee_sentiment", "employee_posts", "mission_story_share", "amplifications"),
+    "organisation": ("organisation_sentiment", "engagement_rate", "engagement_rate_reach", "mission_clicks"),
     "audience": ("audience_sentiment",),
     "incidents": ("incidents", "self_reported_share", "median_hours_to_resolve"),
     "training": ("training_coverage",),
@@ -415,12 +417,14 @@ def update_period_tables(con: duckdb.DuckDBPyConnection, *, k: int, before: dict
     if None in changed:
         return None
     # incidents are read whole, and did not change (else this is no update); training coverage depends on
-    # which months have posts, audience sentiment on the commented posts' platforms
+    # which months have posts, audience sentiment on the commented posts' platforms; the employee and the
+    # organisation figures on their own posts only
     skip = {"incidents"}
     if {month for month, part in before if part == "facts"} == {month for month, part in after if part == "facts"}:
         skip.add("training")
-    if not any(part == "comments" for _, part in differ):
-        skip.add("audience")
+    for family, part in (("audience", "comments"), ("employee", "employee"), ("organisation", "organisation")):
+        if not any(changed_part == part for _, changed_part in differ):
+            skip.add(family)
     if not amplifiers_changed:
         skip.add("amplifier_share")
     untouched = sorted({metric for family in skip for metric in _FAMILIES[family]})
@@ -499,13 +503,13 @@ class _Inputs:
                 engagement._EMPLOYEES_SQL).df()}
         return cls(
             con=con,
-            employee=_employee_aggregates(con, kinds, positive, within),
+            employee=_employee_aggregates(con, kinds, positive, within) if "employee" not in skip else {},
             organisation=con.execute(
                 f"""SELECT post_uid, month, platform, sentiment_status, compound, impressions, reach, engagement
-                    FROM post_facts WHERE account_type = 'organization' AND {only.format("month")}""",
-                within).df(),
+                    FROM post_facts WHERE $read AND account_type = 'organization' AND {only.format("month")}""",
+                {**within, "read": "organisation" not in skip}).df(),
             positive=positive,
-            mission_posts=_mission_posts(con, within) if positive else None,
+            mission_posts=_mission_posts(con, within) if positive and "organisation" not in skip else None,
             amplifier_frames=amplifier_frames,
             comments=con.execute(
                 f"""SELECT * FROM (
@@ -529,13 +533,14 @@ class _Inputs:
 
 
 _MONTH_INPUTS = """
-SELECT 'facts' AS part, month, count(*) AS rows, bit_xor(hash(post_uid, platform, account_type, account_key,
-       author_key, department, published_at, sentiment_status, compound, violation, n_findings, impressions, reach,
-       engagement, is_share, post_uid IN (SELECT post_uid FROM post_themes WHERE list_contains($themes, theme)),
-       post_uid IN (SELECT post_uid FROM amplifications))) AS digest
-FROM post_facts GROUP BY month
+SELECT 'facts' AS part, month, 0 AS rows, CAST(0 AS UBIGINT) AS digest FROM post_facts GROUP BY month
 UNION ALL
-SELECT 'organisation', f.month, count(*), bit_xor(s.row_fp)
+SELECT 'employee', month, count(*), bit_xor(hash(post_uid, department, platform, author_key, violation,
+       sentiment_status, compound, post_uid IN (SELECT post_uid FROM post_themes WHERE list_contains($themes, theme)),
+       post_uid IN (SELECT post_uid FROM amplifications)))
+FROM post_facts WHERE account_type = 'employee' GROUP BY month
+UNION ALL
+SELECT 'organisation', f.month, count(*), bit_xor(hash(s.row_fp, f.sentiment_status, f.compound))
 FROM post_facts f JOIN post_state s USING (post_uid) WHERE f.account_type = 'organization' GROUP BY f.month
 UNION ALL
 SELECT 'comments', month, count(*), bit_xor(hash(post_uid, platform))
@@ -548,10 +553,11 @@ GROUP BY month
 
 def month_inputs(con: duckdb.DuckDBPyConnection) -> dict[tuple, str]:
     """A digest per (month, part) of what the period tables read from the posts of that month (build's
-    post_facts, post_themes, amplifications and post_state must exist): part ``facts``, the post facts with
-    whether each post is a mission story and amplifies; ``organisation``, organisation posts' texts and
-    clicks; ``comments``, the platform of each commented post. Everything else they read (survey, roster,
-    trainings, incidents, comments, settings) a caller fingerprints whole.
+    post_facts, post_themes, amplifications and post_state must exist): part ``facts``, that the month has
+    posts; ``employee``, the facts of employee posts with whether each is a mission story and amplifies;
+    ``organisation``, organisation posts' facts, texts and clicks; ``comments``, the platform of each
+    commented post. Other posts (unattributed) are read by no figure but through these. Everything else the
+    tables read (survey, roster, trainings, incidents, comments, settings) a caller fingerprints whole.
     """
     from analytics.themes import load_taxonomy
 
@@ -562,22 +568,13 @@ def month_inputs(con: duckdb.DuckDBPyConnection) -> dict[tuple, str]:
 
 def _period_table(inputs: _Inputs, kind: str, k: int, months: pd.DataFrame | None,
                   groups: Groups | None = None, seen: Groups | None = None) -> pd.DataFrame:
-    employee = inputs.employee[kind]
-    organisation = inputs.organisation.assign(period=_periods(inputs.organisation["month"], kind))
-    org_scored = organisation[organisation["sentiment_status"] == "scored"]
-    with_impressions = organisation[organisation["impressions"].fillna(0) > 0]
-    with_reach = organisation[organisation["reach"].fillna(0) > 0]
     pieces, positive = [], []
-    for grouping in GROUPINGS:
-        posts = _one_grouping(employee, grouping)
-        scored = posts[posts["n_scored"] > 0]
-        pieces.append(_finish(posts[[*_keys(grouping), "n", "successes", "n_people"]], METRICS["adherence_rate"],
-                              grouping, k))
-        pieces.append(_finish(scored[[*_keys(grouping), "value", "sd", "n_scored", "people_scored"]].rename(
-            columns={"n_scored": "n", "people_scored": "n_people"}), METRICS["employee_sentiment"], grouping, k))
-        pieces.append(_finish(posts[[*_keys(grouping), "n", "n_people"]].assign(value=posts["n"]),
-                              METRICS["employee_posts"], grouping, k))
-        if grouping != "department":
+    if "organisation" not in inputs.skip:
+        organisation = inputs.organisation.assign(period=_periods(inputs.organisation["month"], kind))
+        org_scored = organisation[organisation["sentiment_status"] == "scored"]
+        with_impressions = organisation[organisation["impressions"].fillna(0) > 0]
+        with_reach = organisation[organisation["reach"].fillna(0) > 0]
+        for grouping in (None, "platform"):
             pieces.append(_finish(_grouped(org_scored, grouping, lambda g: _mean(g, "compound", None)),
                                   METRICS["organisation_sentiment"], grouping, k))
             pieces.append(_finish(_grouped(with_impressions, grouping,
@@ -585,6 +582,15 @@ def _period_table(inputs: _Inputs, kind: str, k: int, months: pd.DataFrame | Non
                                   METRICS["engagement_rate"], grouping, k))
             pieces.append(_finish(_grouped(with_reach, grouping, lambda g: _ratio(g, "engagement", "reach")),
                                   METRICS["engagement_rate_reach"], grouping, k))
+    for grouping in GROUPINGS if "employee" not in inputs.skip else ():
+        posts = _one_grouping(inputs.employee[kind], grouping)
+        scored = posts[posts["n_scored"] > 0]
+        pieces.append(_finish(posts[[*_keys(grouping), "n", "successes", "n_people"]], METRICS["adherence_rate"],
+                              grouping, k))
+        pieces.append(_finish(scored[[*_keys(grouping), "value", "sd", "n_scored", "people_scored"]].rename(
+            columns={"n_scored": "n", "people_scored": "n_people"}), METRICS["employee_sentiment"], grouping, k))
+        pieces.append(_finish(posts[[*_keys(grouping), "n", "n_people"]].assign(value=posts["n"]),
+                              METRICS["employee_posts"], grouping, k))
         if inputs.positive:
             shares = posts[posts["n_shares"] > 0]
             positive.append(_finish(posts[[*_keys(grouping), "n", "missions", "n_people"]].rename(
@@ -616,44 +622,48 @@ def _keys(grouping: str | None) -> list[str]:
     return ["period"] + ([grouping] if grouping else [])
 
 
-#: The period column of each kind, from post_facts' month, and its label.
-_PERIOD_SQL = {
-    "month": ("f.month", "strftime(month, '%Y-%m')"),
-    "quarter": ("CAST(date_trunc('quarter', f.month) AS DATE)",
-                "CAST(year(quarter) AS VARCHAR) || '-Q' || CAST(quarter(quarter) AS VARCHAR)"),
+#: The label of a post_facts month in each period kind.
+_PERIOD_LABEL = {
+    "month": "strftime(month, '%Y-%m')",
+    "quarter": "CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR)",
 }
 
 _EMPLOYEE_SQL = """
 WITH posts AS MATERIALIZED (
-    SELECT {periods}, f.department, f.platform, f.author_key, NOT f.violation AS adherent,
-           f.sentiment_status = 'scored' AS scored, f.compound,
-           {mission} AS mission, {shared} AS shared
+    SELECT f.month, f.department, f.platform, f.author_key, NOT f.violation AS adherent,
+           f.sentiment_status = 'scored' AS scored, f.compound, {mission} AS mission, {shared} AS shared
     FROM post_facts f
     WHERE f.account_type = 'employee' AND ($all OR list_contains($months, f.month))),
+-- one row per author and finest cell: every figure below is a sum over these (the spread of the scores
+-- by the sums of squares within and between cells), and an author is counted once per group
+cells AS (
+    SELECT month, department, platform, author_key, count(*) AS n, sum(CAST(adherent AS INTEGER)) AS successes,
+           count(*) FILTER (WHERE scored) AS n_scored, count(compound) FILTER (WHERE scored) AS n_values,
+           sum(compound) FILTER (WHERE scored) AS total,
+           var_pop(compound) FILTER (WHERE scored) * count(compound) FILTER (WHERE scored) AS squares,
+           sum(CAST(mission AS INTEGER)) AS missions, count(*) FILTER (WHERE shared) AS n_shares,
+           bool_or(scored) AS any_scored, bool_or(shared) AS any_shared
+    FROM posts GROUP BY ALL),
+keyed AS MATERIALIZED ({keyed}),
 figures AS (
-    SELECT {groupings}, {kind} AS kind, grouping(department) AS by_department, grouping(platform) AS by_platform,
-           {label} AS period, department, platform,
-           count(*) AS n, CAST(sum(CAST(adherent AS INTEGER)) AS BIGINT) AS successes,
-           count(*) FILTER (WHERE scored) AS n_scored,
-           avg(compound) FILTER (WHERE scored) AS value, stddev_samp(compound) FILTER (WHERE scored) AS sd,
-           CAST(sum(CAST(mission AS INTEGER)) AS BIGINT) AS missions, count(*) FILTER (WHERE shared) AS n_shares
-    FROM posts GROUP BY GROUPING SETS ({sets})),
--- distinct authors are counted over one row per author and (finest) cell, not over every post
-authors AS (
-    SELECT {columns}, department, platform, author_key, bool_or(scored) AS scored, bool_or(shared) AS shared
-    FROM posts WHERE author_key IS NOT NULL GROUP BY ALL),
-people AS (
-    SELECT {groupings}, grouping(department) AS by_department, grouping(platform) AS by_platform,
-           {label} AS period, department, platform,
-           count(DISTINCT author_key) AS n_people, count(DISTINCT author_key) FILTER (WHERE scored) AS people_scored,
-           count(DISTINCT author_key) FILTER (WHERE shared) AS sharers
-    FROM authors GROUP BY GROUPING SETS ({sets}))
+    SELECT kind, by_department, by_platform, period, department, platform,
+           CAST(sum(n) AS BIGINT) AS n, CAST(sum(successes) AS BIGINT) AS successes,
+           CAST(sum(n_scored) AS BIGINT) AS n_scored, CAST(sum(n_values) AS BIGINT) AS n_values,
+           sum(total) / nullif(sum(n_values), 0) AS value,
+           CAST(sum(missions) AS BIGINT) AS missions, CAST(sum(n_shares) AS BIGINT) AS n_shares,
+           count(DISTINCT author_key) AS n_people,
+           count(DISTINCT author_key) FILTER (WHERE any_scored) AS people_scored,
+           count(DISTINCT author_key) FILTER (WHERE any_shared) AS sharers
+    FROM keyed GROUP BY ALL),
+spread AS (
+    SELECT k.kind, k.by_department, k.by_platform, k.period, k.department, k.platform,
+           sum(k.squares + k.n_values * pow(k.total / k.n_values - f.value, 2)) AS squares
+    FROM keyed k JOIN figures f ON {same}
+    WHERE k.n_values > 0 GROUP BY ALL)
 SELECT f.kind, f.by_department, f.by_platform, f.period, f.department, f.platform, f.n, f.successes, f.n_scored,
-       f.value, f.sd, f.missions, f.n_shares, coalesce(p.n_people, 0) AS n_people,
-       coalesce(p.people_scored, 0) AS people_scored, coalesce(p.sharers, 0) AS sharers
-FROM figures f LEFT JOIN people p ON {same_set} AND p.by_department = f.by_department
-    AND p.by_platform = f.by_platform AND p.period IS NOT DISTINCT FROM f.period
-    AND p.department IS NOT DISTINCT FROM f.department AND p.platform IS NOT DISTINCT FROM f.platform
+       f.value, CASE WHEN f.n_values > 1 THEN sqrt(s.squares / (f.n_values - 1)) END AS sd, f.missions, f.n_shares,
+       f.n_people, f.people_scored, f.sharers
+FROM figures f LEFT JOIN spread s ON {same_s}
 """
 
 
@@ -667,17 +677,20 @@ def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
     a missing department). ``positive``: build's post_themes and amplifications exist."""
     from analytics.themes import load_taxonomy
 
-    columns = ", ".join(kinds)
-    sets = ", ".join(f"({kind}), ({kind}, department), ({kind}, platform)" for kind in kinds)
-    # grouping(<kind>) is 0 in the grouping sets of that kind
-    which = " ".join(f"WHEN grouping({kind}) = 0 THEN {{}}" for kind in kinds)
+    # grouping flags as DuckDB's grouping(): 0 for the column grouped by
+    keyed = " UNION ALL ".join(
+        f"""SELECT '{kind}' AS kind, CAST({int(grouping != 'department')} AS BIGINT) AS by_department,
+                   CAST({int(grouping != 'platform')} AS BIGINT) AS by_platform, {_PERIOD_LABEL[kind]} AS period,
+                   {'department' if grouping == 'department' else 'CAST(NULL AS VARCHAR)'} AS department,
+                   {'platform' if grouping == 'platform' else 'CAST(NULL AS VARCHAR)'} AS platform,
+                   author_key, n, successes, n_scored, n_values, total, coalesce(squares, 0) AS squares, missions,
+                   n_shares, any_scored, any_shared FROM cells"""
+        for kind in kinds for grouping in GROUPINGS)
+    keys = ("kind", "by_department", "by_platform", "period", "department", "platform")
     sql = _EMPLOYEE_SQL.format(
-        periods=", ".join(f"{_PERIOD_SQL[kind][0]} AS {kind}" for kind in kinds),
-        groupings=", ".join(f"grouping({kind}) AS _{kind}" for kind in kinds),
-        kind="CASE " + which.format(*(f"'{kind}'" for kind in kinds)) + " END",
-        label="CASE " + which.format(*(_PERIOD_SQL[kind][1] for kind in kinds)) + " END",
-        sets=sets, columns=columns,
-        same_set=" AND ".join(f"p._{kind} = f._{kind}" for kind in kinds),
+        keyed=keyed,
+        same=" AND ".join(f"k.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
+        same_s=" AND ".join(f"s.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
         # semi-joins: the hash tables hold the mission-story and amplifying posts only, not every post's theme
         mission="f.post_uid IN (SELECT post_uid FROM post_themes WHERE list_contains($themes, theme))"
         if positive else "false",
@@ -706,10 +719,11 @@ def _positive_side(inputs: _Inputs, posts: list[pd.DataFrame], kind: str, k: int
         share = engagement.amplifier_share(inputs.amplifier_frames, period=kind, by=grouping, k=k)
         out.append(_from_survey(share.rename(columns={"amplifier_share": "value", "n_amplifiers": "successes"})
                                 .assign(n=share["n_people"]), METRICS["amplifier_share"], grouping))
-    linked = inputs.mission_posts.dropna(subset=["clicks"])
-    linked = linked.assign(period=_periods(linked["month"], kind))
-    clicks = _grouped(linked, None, lambda g: g.agg(value=("clicks", "sum"), n=("post_uid", "size")))
-    out.append(_finish(clicks, METRICS["mission_clicks"], None, k))
+    if "organisation" not in inputs.skip:
+        linked = inputs.mission_posts.dropna(subset=["clicks"])
+        linked = linked.assign(period=_periods(linked["month"], kind))
+        clicks = _grouped(linked, None, lambda g: g.agg(value=("clicks", "sum"), n=("post_uid", "size")))
+        out.append(_finish(clicks, METRICS["mission_clicks"], None, k))
     return out
 
 
