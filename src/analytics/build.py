@@ -95,11 +95,15 @@ def build(
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
+        con.close()
         raise
+    say("publishing snapshot")
+    try:
+        # on this connection, not on one opened again for it: opening the warehouse reads its catalogue again
+        con.execute("CHECKPOINT")
     finally:
         con.close()
-    say("publishing snapshot")
-    publish_snapshot(target)
+    publish_snapshot(target, checkpointed=True)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -110,17 +114,18 @@ def _pause_for_tests() -> None:
         time.sleep(3600)
 
 
-def publish_snapshot(target: Path) -> Path:
+def publish_snapshot(target: Path, *, checkpointed: bool = False) -> Path:
     """Copy the (checkpointed) warehouse to ``<name>.snapshot.duckdb`` by atomic rename.
 
     Surfaces read the snapshot, so a long ingest or build never blocks them and they never see a
-    half-written state.
+    half-written state. ``checkpointed``: the caller checkpointed the warehouse and closed it since.
     """
-    con = duckdb.connect(str(target))
-    try:
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+    if not checkpointed:
+        con = duckdb.connect(str(target))
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
     snapshot = warehouse.snapshot_path(target)
     temporary = snapshot.with_suffix(".tmp")
     shutil.copyfile(target, temporary)

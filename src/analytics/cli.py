@@ -46,6 +46,23 @@ class _NoBar:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    failed = _ingest(args)
+    if not args.dry_run:
+        _print_summary(args.warehouse)
+    return 1 if failed else 0
+
+
+def _cmd_update(args: argparse.Namespace) -> int:
+    """Ingest, then build, in one process: what ``ingest`` and ``build`` do one after the other, without
+    starting Python and loading the libraries twice. Files that failed leave the warehouse unchanged for
+    them; the others are built on."""
+    failed = _ingest(args)
+    _cmd_build(args)
+    return 1 if failed else 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    """Ingest ``args.paths`` and print one line per file; returns the number of files that failed."""
     from analytics import ingest, warehouse
 
     if sys.stderr.isatty():
@@ -78,9 +95,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     totals = sum(r.rows_read for r in results), sum(r.rows_loaded for r in results)
     print(f"{len(results)} files: {totals[0]} rows read, {totals[1]} loaded, "
           f"{sum(r.rows_rejected for r in results)} rejected (see the rejects table), {len(failed)} failed.")
-    if not args.dry_run:
-        _print_summary(args.warehouse)
-    return 1 if failed else 0
+    return len(failed)
 
 
 def _print_summary(warehouse_file: str | None) -> None:
@@ -227,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="derive sentiment, findings, scores and metrics (incremental)")
     _add_warehouse(p)
     p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("update", help="ingest new export files (or folders), then build: `ingest` and `build` "
+                                      "in one command")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_update, dry_run=False)
 
     p = sub.add_parser("forget", help="remove one person's rows everywhere (erasure request)")
     p.add_argument("--email", required=True)
