@@ -607,7 +607,9 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
     kept = same and {"monthly_metrics", "quarterly_metrics", "period_inputs", "period_groups"} <= present
     if kept and not posts_changed:
         return _metric_rows(con)
-    months = metrics.month_inputs(con)
+    # the employee posts are read once, for the months' digests and the figures
+    metrics.employee_cells(con, "_employee_cells")
+    months = metrics.month_inputs(con, cells="_employee_cells")
     amplifiers = con.execute("""SELECT count(*), bit_xor(hash(author_key, month))
                                 FROM (SELECT DISTINCT author_key, month FROM amplifications)""").fetchone()
     amplifiers_same = _unchanged(con, "amplifier_share", str(amplifiers))
@@ -620,8 +622,8 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
             survey_rows = con.execute("SELECT * FROM quarterly_metrics WHERE list_contains(?, metric)",
                                       [list(metrics.SURVEY_METRICS)]).df()
         # the quarterly table is suppressed jointly with the monthly one it is the sum of
-        monthly, quarterly, groups = metrics.period_tables_and_groups(con, k=settings.k,
-                                                                      survey_rows=survey_rows)
+        monthly, quarterly, groups = metrics.period_tables_and_groups(con, k=settings.k, survey_rows=survey_rows,
+                                                                      cells="_employee_cells")
         for name, table in (("monthly_metrics", monthly), ("quarterly_metrics", quarterly)):
             con.execute(f"DROP TABLE IF EXISTS {name}")
             with warehouse.registered(con, "_metrics", table):
@@ -629,6 +631,7 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
         con.execute("CREATE OR REPLACE TABLE period_groups (kind VARCHAR, metric VARCHAR, grouping VARCHAR, "
                     "period VARCHAR, grp VARCHAR)")
         _insert(con, "period_groups", _group_rows(groups))
+    con.execute("DROP TABLE _employee_cells")
     con.execute("CREATE OR REPLACE TABLE period_inputs (month DATE, part VARCHAR, digest VARCHAR)")
     _insert(con, "period_inputs", pd.DataFrame([(month, part, digest) for (month, part), digest in months.items()],
                                                columns=["month", "part", "digest"], dtype=object))
@@ -656,7 +659,7 @@ def _update_periods(con: duckdb.DuckDBPyConnection, k: int, months: dict, amplif
     for kind, metric, grouping, period, group in con.execute("SELECT * FROM period_groups").fetchall():
         stored.setdefault((kind, metric, grouping), set()).add((period, group))
     update = metrics.update_period_tables(con, k=k, before=before, after=months, groups=stored,
-                                          amplifiers_changed=not amplifiers_same)
+                                          amplifiers_changed=not amplifiers_same, cells="_employee_cells")
     if update is None:
         return False
     if not update.periods:

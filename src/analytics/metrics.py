@@ -29,6 +29,7 @@ __all__ = [
     "Metric",
     "PeriodUpdate",
     "compare_periods",
+    "employee_cells",
     "metric_definitions",
     "month_inputs",
     "period_metrics",
@@ -368,11 +369,13 @@ Groups = dict[tuple[str, str, str], set]
 
 
 def period_tables_and_groups(con: duckdb.DuckDBPyConnection, *, k: int | None = None,
-                             survey_rows: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, Groups]:
+                             survey_rows: pd.DataFrame | None = None,
+                             cells: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, Groups]:
     """:func:`period_tables`, and the (period, group) pairs of every people-grouped piece (keyed by period
-    kind, metric and grouping) that :func:`update_period_tables` needs to update the tables later."""
+    kind, metric and grouping) that :func:`update_period_tables` needs to update the tables later.
+    ``cells``: the employee posts already aggregated by :func:`employee_cells`."""
     k = config.get_settings().k if k is None else k
-    return _tables(con, k, survey_rows=survey_rows)
+    return _tables(con, k, survey_rows=survey_rows, cells=cells)
 
 
 @dataclass(frozen=True)
@@ -393,14 +396,16 @@ class PeriodUpdate:
 
 
 def update_period_tables(con: duckdb.DuckDBPyConnection, *, k: int, before: dict[tuple, str],
-                         after: dict[tuple, str], groups: Groups, amplifiers_changed: bool) -> PeriodUpdate | None:
+                         after: dict[tuple, str], groups: Groups, amplifiers_changed: bool,
+                         cells: str | None = None) -> PeriodUpdate | None:
     """Compute again only what changed of period tables made by :func:`period_tables_and_groups`.
 
     The quarters (all their months) whose post inputs differ (``before``: :func:`month_inputs` when the
     tables were made, ``after``: now) are computed again; of the metrics not made from the posts of each
     period, only those whose inputs changed (incidents, the roster, trainings and comments as a whole, which
     the caller vouches did not change, are read whole; ``amplifiers_changed``: who amplified in which month).
-    ``groups``: the stored tables' (period, group) pairs.
+    ``groups``: the stored tables' (period, group) pairs. ``cells``: the employee posts already aggregated by
+    :func:`employee_cells`.
 
     Returns
     -------
@@ -431,7 +436,7 @@ def update_period_tables(con: duckdb.DuckDBPyConnection, *, k: int, before: dict
     quarters = {(month.year, (month.month - 1) // 3) for month in changed}
     redo = sorted(date(year, 3 * quarter + offset + 1, 1) for year, quarter in quarters for offset in range(3))
     labels = {f"{month:%Y-%m}" for month in redo} | {f"{year}-Q{quarter + 1}" for year, quarter in quarters}
-    monthly, quarterly, seen = _tables(con, k, months=redo, groups=groups, skip=frozenset(skip))
+    monthly, quarterly, seen = _tables(con, k, months=redo, groups=groups, skip=frozenset(skip), cells=cells)
     kept = {key: {pair for pair in pairs if key[1] in untouched or pair[0] not in labels}
             for key, pairs in groups.items()}
     for key, pairs in seen.items():
@@ -448,7 +453,8 @@ def update_period_tables(con: duckdb.DuckDBPyConnection, *, k: int, before: dict
 
 def _tables(con: duckdb.DuckDBPyConnection, k: int, *, survey_rows: pd.DataFrame | None = None,
             months: list | None = None, groups: Groups | None = None,
-            skip: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, pd.DataFrame, Groups]:
+            skip: frozenset[str] = frozenset(), cells: str | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame, Groups]:
     """:func:`period_tables`, and the (period, group) pairs of its people-grouped pieces.
 
     With ``months`` (every month of some quarters, as dates), only those months and quarters are made,
@@ -457,7 +463,7 @@ def _tables(con: duckdb.DuckDBPyConnection, k: int, *, survey_rows: pd.DataFrame
     tables provided ``groups`` holds the pairs of the whole tables: each piece's groups in any period
     decide the zero rows of a period whose groups cannot protect each other (:func:`_suppress`). The
     families of metrics in ``skip`` (:data:`_FAMILIES`) are left out (a caller keeps their rows)."""
-    inputs = _Inputs.read(con, ("month", "quarter"), months, skip)
+    inputs = _Inputs.read(con, ("month", "quarter"), months, skip, cells)
     if survey_rows is not None:
         inputs.survey_rows = survey_rows.loc[survey_rows["metric"].isin(SURVEY_METRICS), _OUTPUT]
     seen: Groups = {}
@@ -486,7 +492,7 @@ class _Inputs:
 
     @classmethod
     def read(cls, con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...], months: list | None = None,
-             skip: frozenset[str] = frozenset()) -> _Inputs:
+             skip: frozenset[str] = frozenset(), cells: str | None = None) -> _Inputs:
         from analytics import engagement
         from analytics.datasets import first_completions  # datasets reads metric tables: imported when used
 
@@ -503,7 +509,7 @@ class _Inputs:
                 engagement._EMPLOYEES_SQL).df()}
         return cls(
             con=con,
-            employee=_employee_aggregates(con, kinds, positive, within) if "employee" not in skip else {},
+            employee=_employee_aggregates(con, kinds, within, cells) if "employee" not in skip else {},
             organisation=con.execute(
                 f"""SELECT post_uid, month, platform, sentiment_status, compound, impressions, reach, engagement
                     FROM post_facts WHERE $read AND account_type = 'organization' AND {only.format("month")}""",
@@ -535,10 +541,7 @@ class _Inputs:
 _MONTH_INPUTS = """
 SELECT 'facts' AS part, month, 0 AS rows, CAST(0 AS UBIGINT) AS digest FROM post_facts GROUP BY month
 UNION ALL
-SELECT 'employee', month, count(*), bit_xor(hash(post_uid, department, platform, author_key, violation,
-       sentiment_status, compound, post_uid IN (SELECT post_uid FROM post_themes WHERE list_contains($themes, theme)),
-       post_uid IN (SELECT post_uid FROM amplifications)))
-FROM post_facts WHERE account_type = 'employee' GROUP BY month
+SELECT 'employee', month, sum(n), bit_xor(digest) FROM {cells} GROUP BY month
 UNION ALL
 SELECT 'organisation', f.month, count(*), bit_xor(hash(s.row_fp, f.sentiment_status, f.compound))
 FROM post_facts f JOIN post_state s USING (post_uid) WHERE f.account_type = 'organization' GROUP BY f.month
@@ -551,18 +554,18 @@ GROUP BY month
 """
 
 
-def month_inputs(con: duckdb.DuckDBPyConnection) -> dict[tuple, str]:
+def month_inputs(con: duckdb.DuckDBPyConnection, *, cells: str | None = None) -> dict[tuple, str]:
     """A digest per (month, part) of what the period tables read from the posts of that month (build's
     post_facts, post_themes, amplifications and post_state must exist): part ``facts``, that the month has
     posts; ``employee``, the facts of employee posts with whether each is a mission story and amplifies;
     ``organisation``, organisation posts' facts, texts and clicks; ``comments``, the platform of each
     commented post. Other posts (unattributed) are read by no figure but through these. Everything else the
     tables read (survey, roster, trainings, incidents, comments, settings) a caller fingerprints whole.
+    ``cells``: the employee posts already aggregated by :func:`employee_cells`.
     """
-    from analytics.themes import load_taxonomy
-
-    sql = _MONTH_INPUTS.format(tz=config.get_settings().timezone)
-    rows = con.execute(sql, {"themes": list(load_taxonomy().mission_story_themes)}).fetchall()
+    source, params = _cells_source(con, cells)
+    sql = _MONTH_INPUTS.format(tz=config.get_settings().timezone, cells=source)
+    rows = con.execute(sql, params).fetchall()
     return {(month, part): f"{count}:{digest}" for part, month, count, digest in rows}
 
 
@@ -628,22 +631,25 @@ _PERIOD_LABEL = {
     "quarter": "CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR)",
 }
 
+#: One row per employee-post author and finest cell (month, department, platform): every employee figure is
+#: a sum over these (the spread of the scores by the sums of squares within and between cells), and an author
+#: is counted once per group. ``digest``: an order-free hash of the cell's posts, all the figures read of them.
+_CELLS_SQL = """
+SELECT month, department, platform, author_key, count(*) AS n, sum(CAST(NOT violation AS INTEGER)) AS successes,
+       count(*) FILTER (WHERE scored) AS n_scored, count(compound) FILTER (WHERE scored) AS n_values,
+       sum(compound) FILTER (WHERE scored) AS total,
+       coalesce(var_pop(compound) FILTER (WHERE scored) * count(compound) FILTER (WHERE scored), 0) AS squares,
+       sum(CAST(mission AS INTEGER)) AS missions, count(*) FILTER (WHERE shared) AS n_shares,
+       bool_or(scored) AS any_scored, bool_or(shared) AS any_shared,
+       bit_xor(hash(post_uid, department, platform, author_key, violation, sentiment_status, compound, mission,
+                    shared)) AS digest
+FROM (SELECT f.*, f.sentiment_status = 'scored' AS scored, {mission} AS mission, {shared} AS shared
+      FROM post_facts f WHERE f.account_type = 'employee')
+GROUP BY ALL
+"""
+
 _EMPLOYEE_SQL = """
-WITH posts AS MATERIALIZED (
-    SELECT f.month, f.department, f.platform, f.author_key, NOT f.violation AS adherent,
-           f.sentiment_status = 'scored' AS scored, f.compound, {mission} AS mission, {shared} AS shared
-    FROM post_facts f
-    WHERE f.account_type = 'employee' AND ($all OR list_contains($months, f.month))),
--- one row per author and finest cell: every figure below is a sum over these (the spread of the scores
--- by the sums of squares within and between cells), and an author is counted once per group
-cells AS (
-    SELECT month, department, platform, author_key, count(*) AS n, sum(CAST(adherent AS INTEGER)) AS successes,
-           count(*) FILTER (WHERE scored) AS n_scored, count(compound) FILTER (WHERE scored) AS n_values,
-           sum(compound) FILTER (WHERE scored) AS total,
-           var_pop(compound) FILTER (WHERE scored) * count(compound) FILTER (WHERE scored) AS squares,
-           sum(CAST(mission AS INTEGER)) AS missions, count(*) FILTER (WHERE shared) AS n_shares,
-           bool_or(scored) AS any_scored, bool_or(shared) AS any_shared
-    FROM posts GROUP BY ALL),
+WITH cells AS (SELECT * FROM {cells} WHERE $all OR list_contains($months, month)),
 keyed AS MATERIALIZED ({keyed}),
 figures AS (
     SELECT kind, by_department, by_platform, period, department, platform,
@@ -667,36 +673,55 @@ FROM figures f LEFT JOIN spread s ON {same_s}
 """
 
 
-def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
-                         positive: bool, within: dict) -> dict[str, pd.DataFrame]:
+def _cells_source(con: duckdb.DuckDBPyConnection, cells: str | None) -> tuple[str, dict]:
+    """The employee cells (:data:`_CELLS_SQL`) as a FROM item, and its parameters: the table ``cells`` made by
+    :func:`employee_cells`, else computed from post_facts."""
+    if cells is not None:
+        return cells, {}
+    from analytics.themes import load_taxonomy
+
+    present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    positive = {"post_themes", "amplifications"} <= present
+    sql = _CELLS_SQL.format(
+        # semi-joins: the hash tables hold the mission-story and amplifying posts only, not every post's theme
+        mission="f.post_uid IN (SELECT post_uid FROM post_themes WHERE list_contains($themes, theme))"
+        if positive else "false",
+        shared="f.post_uid IN (SELECT post_uid FROM amplifications)" if positive else "false")
+    return f"({sql})", {"themes": list(load_taxonomy().mission_story_themes)} if positive else {}
+
+
+def employee_cells(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Aggregate the employee posts of post_facts once into the temporary table ``name``, for
+    :func:`month_inputs`, :func:`update_period_tables` and :func:`period_tables_and_groups` (``cells=name``)
+    to read instead of every post; it holds the post facts as they are now, and is dropped by the caller."""
+    source, params = _cells_source(con, None)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {source}", params)
+
+
+def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...], within: dict,
+                         cells: str | None = None) -> dict[str, pd.DataFrame]:
     """Every employee-post figure per period kind (of ``kinds``), period and grouping, aggregated in DuckDB
-    in one pass (a million posts stay in the warehouse; a few thousand rows come out): posts ``n``,
+    (a million posts stay in the warehouse; a few thousand rows come out): posts ``n``,
     adherent posts ``successes``, authors ``n_people``; scored posts ``n_scored``, their authors, mean
     ``value`` and ``sd`` of compound; mission stories ``missions``; amplifying posts ``n_shares`` and their
     authors ``sharers``. Figures are those of pandas' groupby (mean and sd skip missing scores, groups keep
-    a missing department). ``positive``: build's post_themes and amplifications exist."""
-    from analytics.themes import load_taxonomy
-
+    a missing department). ``cells``: see :func:`employee_cells`."""
     # grouping flags as DuckDB's grouping(): 0 for the column grouped by
     keyed = " UNION ALL ".join(
         f"""SELECT '{kind}' AS kind, CAST({int(grouping != 'department')} AS BIGINT) AS by_department,
                    CAST({int(grouping != 'platform')} AS BIGINT) AS by_platform, {_PERIOD_LABEL[kind]} AS period,
                    {'department' if grouping == 'department' else 'CAST(NULL AS VARCHAR)'} AS department,
                    {'platform' if grouping == 'platform' else 'CAST(NULL AS VARCHAR)'} AS platform,
-                   author_key, n, successes, n_scored, n_values, total, coalesce(squares, 0) AS squares, missions,
+                   author_key, n, successes, n_scored, n_values, total, squares, missions,
                    n_shares, any_scored, any_shared FROM cells"""
         for kind in kinds for grouping in GROUPINGS)
     keys = ("kind", "by_department", "by_platform", "period", "department", "platform")
+    source, params = _cells_source(con, cells)
     sql = _EMPLOYEE_SQL.format(
-        keyed=keyed,
+        cells=source, keyed=keyed,
         same=" AND ".join(f"k.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
-        same_s=" AND ".join(f"s.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
-        # semi-joins: the hash tables hold the mission-story and amplifying posts only, not every post's theme
-        mission="f.post_uid IN (SELECT post_uid FROM post_themes WHERE list_contains($themes, theme))"
-        if positive else "false",
-        shared="f.post_uid IN (SELECT post_uid FROM amplifications)" if positive else "false")
-    themes = list(load_taxonomy().mission_story_themes) if positive else None
-    table = con.execute(sql, {**within, **({"themes": themes} if positive else {})}).df()
+        same_s=" AND ".join(f"s.{key} IS NOT DISTINCT FROM f.{key}" for key in keys))
+    table = con.execute(sql, {**within, **params}).df()
     return {kind: table[table["kind"] == kind].drop(columns="kind") for kind in kinds}
 
 
