@@ -205,15 +205,18 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     if not full:
         # each row's hash with its post_uid is set against the last state's by joins on those numbers alone
         # (no hash table of every post_uid); when few differ, only they are read whole and paired by post_uid
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _now AS
-                        SELECT rowid AS row, hash(post_uid, {_ROW_FP}) AS key FROM posts""")
-        con.execute("""CREATE OR REPLACE TEMP TABLE _was AS
-                       SELECT rowid AS row, hash(post_uid, row_fp) AS key FROM post_state""")
-        con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT row FROM _now WHERE key NOT IN (SELECT key FROM _was)")
-        con.execute("CREATE OR REPLACE TEMP TABLE _old AS SELECT row FROM _was WHERE key NOT IN (SELECT key FROM _now)")
-        (new, now), = con.execute("SELECT (SELECT count(*) FROM _new), (SELECT count(*) FROM _now)").fetchall()
+        # one join finds both: the rows of posts whose key the state lacks, and the state's rows no post has
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _unpaired AS
+                        SELECT n.row AS new_row, w.row AS old_row
+                        FROM (SELECT rowid AS row, hash(post_uid, {_ROW_FP}) AS key FROM posts) n
+                        FULL OUTER JOIN (SELECT rowid AS row, hash(post_uid, row_fp) AS key FROM post_state) w
+                            USING (key)
+                        WHERE n.row IS NULL OR w.row IS NULL""")
+        (new, now), = con.execute("SELECT (SELECT count(new_row) FROM _unpaired), (SELECT count(*) FROM posts)"
+                                  ).fetchall()
         if new <= now * _FEW_CHANGES:
-            new_rows, old_rows = "rowid IN (SELECT row FROM _new)", "rowid IN (SELECT row FROM _old)"
+            new_rows = "rowid IN (SELECT new_row FROM _unpaired WHERE new_row IS NOT NULL)"
+            old_rows = "rowid IN (SELECT old_row FROM _unpaired WHERE old_row IS NOT NULL)"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _diff AS
             SELECT coalesce(c.post_uid, s.post_uid) AS post_uid, c.post_uid IS NULL AS gone, c.row,
@@ -228,8 +231,7 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
             FULL OUTER JOIN (SELECT * FROM post_state WHERE {old_rows}) s ON s.post_uid = c.post_uid
             WHERE c.post_uid IS NULL OR s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp"""
     )
-    for table in ("_now", "_was", "_new", "_old"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DROP TABLE IF EXISTS _unpaired")
     con.execute("CREATE OR REPLACE TEMP TABLE _gone AS SELECT post_uid FROM _diff WHERE gone")
     con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
                    SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, text_hash, row
