@@ -656,11 +656,16 @@ figures AS (
            CAST(sum(n) AS BIGINT) AS n, CAST(sum(successes) AS BIGINT) AS successes,
            CAST(sum(n_scored) AS BIGINT) AS n_scored, CAST(sum(n_values) AS BIGINT) AS n_values,
            sum(total) / nullif(sum(n_values), 0) AS value,
-           CAST(sum(missions) AS BIGINT) AS missions, CAST(sum(n_shares) AS BIGINT) AS n_shares,
-           count(DISTINCT author_key) AS n_people,
-           count(DISTINCT author_key) FILTER (WHERE any_scored) AS people_scored,
-           count(DISTINCT author_key) FILTER (WHERE any_shared) AS sharers
+           CAST(sum(missions) AS BIGINT) AS missions, CAST(sum(n_shares) AS BIGINT) AS n_shares
     FROM keyed GROUP BY ALL),
+-- each group's authors once (plain aggregates, not count(DISTINCT)), then counted
+people AS (
+    SELECT kind, by_department, by_platform, period, department, platform, count(*) AS n_people,
+           count(*) FILTER (WHERE scored) AS people_scored, count(*) FILTER (WHERE shared) AS sharers
+    FROM (SELECT kind, by_department, by_platform, period, department, platform, author_key,
+                 bool_or(any_scored) AS scored, bool_or(any_shared) AS shared
+          FROM keyed WHERE author_key IS NOT NULL GROUP BY ALL)
+    GROUP BY ALL),
 spread AS (
     SELECT k.kind, k.by_department, k.by_platform, k.period, k.department, k.platform,
            sum(k.squares + k.n_values * pow(k.total / k.n_values - f.value, 2)) AS squares
@@ -668,8 +673,9 @@ spread AS (
     WHERE k.n_values > 0 GROUP BY ALL)
 SELECT f.kind, f.by_department, f.by_platform, f.period, f.department, f.platform, f.n, f.successes, f.n_scored,
        f.value, CASE WHEN f.n_values > 1 THEN sqrt(s.squares / (f.n_values - 1)) END AS sd, f.missions, f.n_shares,
-       f.n_people, f.people_scored, f.sharers
-FROM figures f LEFT JOIN spread s ON {same_s}
+       coalesce(p.n_people, 0) AS n_people, coalesce(p.people_scored, 0) AS people_scored,
+       coalesce(p.sharers, 0) AS sharers
+FROM figures f LEFT JOIN spread s ON {same_s} LEFT JOIN people p ON {same_p}
 """
 
 
@@ -720,7 +726,8 @@ def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
     sql = _EMPLOYEE_SQL.format(
         cells=source, keyed=keyed,
         same=" AND ".join(f"k.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
-        same_s=" AND ".join(f"s.{key} IS NOT DISTINCT FROM f.{key}" for key in keys))
+        same_s=" AND ".join(f"s.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
+        same_p=" AND ".join(f"p.{key} IS NOT DISTINCT FROM f.{key}" for key in keys))
     table = con.execute(sql, {**within, **params}).df()
     return {kind: table[table["kind"] == kind].drop(columns="kind") for kind in kinds}
 
