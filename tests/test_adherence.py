@@ -190,15 +190,16 @@ def test_empty_input_gives_an_empty_frame_with_the_columns():
 
 def test_fifty_thousand_hard_negatives_take_a_few_seconds(labelled):
     # the evaluation's negatives are built to pass the prefilters, the slow case: ~50 us a text
-    # (ordinary posts mostly fail the prefilters: one core does a million in under 20 s)
+    # (ordinary posts mostly fail the prefilters: one core does a million in under 20 s). CPU seconds of this
+    # process (DuckDB's threads included), not wall: the wall clock also counts a busy machine's other work
     everyday = labelled.loc[labelled["labels"] == "", "text"].tolist()
     texts = [everyday[i % len(everyday)] + f" #{i}" for i in range(50_000)]
     adherence.load_rules()
-    start = time.perf_counter()
+    start = time.process_time()
     found = adherence.find_violations(texts)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert found.empty or set(found["rule_id"]) <= REQUIRED_RULES
-    assert elapsed < 8, elapsed
+    assert elapsed < 12, f"{elapsed:.1f} CPU s"
 
 
 # --- dismissals ------------------------------------------------------------------------------------

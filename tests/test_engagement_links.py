@@ -50,9 +50,10 @@ def test_the_urls_found_are_those_of_the_plain_pattern_on_random_and_hostile_tex
 
 
 @pytest.mark.parametrize("index", range(len(HUGE)))
-def test_a_million_hostile_characters_take_well_under_a_second(index):
+def test_a_million_hostile_characters_take_seconds_not_minutes(index):
     # the plain pattern needs about a minute for 100,000 letters and a hundred times that for a million;
-    # these take about 0.1 s each (the bound leaves room for a busy machine)
+    # these take about 0.1 s each. CPU seconds, not wall: on a busy machine the wall clock measures the
+    # other processes too (it read 1.2 s at load 12), and the bound only has to tell linear from quadratic
     text = HUGE[index]
     posts = pd.DataFrame({"post_uid": ["e", "o"], "account_type": ["employee", "organization"],
                           "text": [text, "x"], "url": [None, "https://a.bc/d"], "shared_url": None,
@@ -60,10 +61,10 @@ def test_a_million_hostile_characters_take_well_under_a_second(index):
                           "published_at": pd.Timestamp("2026-01-01", tz="UTC")})
     found = engagement._urls_in_text(text)
     for extract in (engagement.link_keys, engagement.match_amplifications):
-        started = time.perf_counter()
+        started = time.process_time()
         extract(posts)
-        elapsed = time.perf_counter() - started
-        assert elapsed < 1.0, f"{extract.__name__}: {elapsed:.2f} s"
+        elapsed = time.process_time() - started
+        assert elapsed < 5.0, f"{extract.__name__}: {elapsed:.2f} CPU s"
     keys = engagement.link_keys(posts)
     assert keys.loc[keys["kind"] == "link", "key"].tolist() == [k for k in map(engagement.normalise_url, found) if k]
     # the plain pattern gives the same where it finishes in time: on the text's head
