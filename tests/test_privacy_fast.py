@@ -1,6 +1,6 @@
-"""The scrubber's fast paths give exactly what scrubbing each text in full gives: a column of post URLs
-screened and scrubbed by the distinct parts before their numbers, and a scrubber whose roster part was
-built before (for another donor list, or by the same roster again) scrubbing like one built from nothing."""
+"""A scrubber whose roster part was built before (for another donor list, or for the same roster again, as a
+helper process rebuilds it) scrubs exactly like one built from nothing, and its RE2 screen (the roster's part
+or the donors') finds every text the scrub changes."""
 
 from __future__ import annotations
 
@@ -51,37 +51,6 @@ def _urls() -> list[str]:
     texts += ["https://x.com/adalee/status/", "plain 1234", "/1234", "1234", "https://x.com/adalee/12a4",
               "https://x.com/adalee/status/\u0661\u0662", "https://x.com/adalee/status/12 ", "Ada Lee/07700 900123"]
     return list(dict.fromkeys(texts))
-
-
-@pytest.fixture
-def scrubber() -> Scrubber:
-    return Scrubber(_IDENTITIES, donors=_DONORS, keep_domains=["rt.org"], donor_contacts=_CONTACTS)
-
-
-def test_a_url_column_is_scrubbed_by_its_parts_as_each_text_in_full(scrubber, monkeypatch):
-    texts = _urls()
-    taken = []
-    by_heads = Scrubber._scrub_by_heads
-    monkeypatch.setattr(Scrubber, "_scrub_by_heads", lambda self, t: taken.append(len(t)) or by_heads(self, t))
-    screened = []
-    changeable = Scrubber._changeable
-    monkeypatch.setattr(Scrubber, "_changeable", lambda self, t: screened.append(len(t)) or changeable(self, t))
-    assert scrubber.scrub_many(texts) == [scrubber.scrub(text) for text in texts]
-    assert taken == [len(texts)]
-    assert screened and max(screened) < len(texts) and max(screened) >= privacy._BATCH_MIN  # the parts, by RE2
-
-
-def test_a_column_of_few_urls_is_scrubbed_as_before(scrubber, monkeypatch):
-    texts = _hostile_lines() + _urls()[:50]
-    monkeypatch.setattr(Scrubber, "_scrub_by_heads", lambda self, t: pytest.fail("not a URL column"))
-    assert scrubber.scrub_many(texts) == [scrubber.scrub(text) for text in texts]
-
-
-def test_a_roster_whose_values_could_reach_into_a_number_scrubs_urls_in_full(monkeypatch):
-    scrubber = Scrubber([*_IDENTITIES, Identity("12" * 32, handles=("@0958",))])
-    monkeypatch.setattr(Scrubber, "_scrub_by_heads", lambda self, t: pytest.fail("the shortcut is not exact"))
-    texts = _urls()[:3000]
-    assert scrubber.scrub_many(texts) == [scrubber.scrub(text) for text in texts]
 
 
 def test_a_scrubber_reusing_its_roster_part_scrubs_like_one_built_from_nothing():
