@@ -551,36 +551,6 @@ class Scrubber:
         >>> Scrubber([Identity("ab" * 32, names=("Ada Lee",))]).scrub_many(["Hi ADA LEE", "Hi Ada"])
         ['Hi [person:ababababab]', 'Hi Ada']
         """
-        if self._number_tails and _mostly_number_tails(texts):
-            return self._scrub_by_heads(texts)
-        return self._scrub_screened(texts)
-
-    def _scrub_by_heads(self, texts: Sequence[str]) -> list[str]:
-        """:meth:`scrub_many` of texts most of which end in ``/`` and a number (a million post URLs hold a few
-        thousand parts before it): only the distinct parts are screened and scrubbed, as :meth:`_scrub_each`
-        would scrub them, and each text is its part's result with its number put back."""
-        keys, numbers = [], []
-        for text in texts:
-            head, slash, number = text.rpartition("/")
-            if slash and number.isdigit() and number.isascii():
-                keys.append(head + slash)
-                numbers.append(number)
-            else:
-                keys.append(text)
-                numbers.append("")
-        distinct = list(dict.fromkeys(keys))
-        scrubbed = {key: done for key, done in zip(distinct, self._scrub_screened(distinct), strict=True)
-                    if done != key}
-        out = list(texts)
-        if scrubbed:
-            for i, (key, number) in enumerate(zip(keys, numbers, strict=True)):
-                done = scrubbed.get(key)
-                if done is not None:
-                    out[i] = done + number
-        return out
-
-    def _scrub_screened(self, texts: Sequence[str]) -> list[str]:
-        """:meth:`scrub_many`: the texts the RE2 screen finds are scrubbed, by this process and the helper."""
         changeable = np.flatnonzero(self._changeable(texts))
         out = list(texts)
         # this process also splits, sends and gathers: the helper takes a little more than half
@@ -677,21 +647,6 @@ class Scrubber:
             if pd.api.types.is_string_dtype(out[column]) or out[column].dtype == object:
                 out[column] = self.scrub_series(out[column])
         return out
-
-
-#: How many texts of a batch :func:`_mostly_number_tails` looks at.
-_TAIL_SAMPLE = 256
-
-
-def _mostly_number_tails(texts: Sequence[str]) -> bool:
-    """Whether most of the first texts end in ``/`` and ASCII digits (a column of post URLs).
-
-    >>> _mostly_number_tails(["https://x.com/ada/status/1", "https://x.com/ada/status/2", "Hi"])
-    True
-    """
-    sample = texts[:_TAIL_SAMPLE]
-    tails = sum(1 for text in sample if (tail := text.rpartition("/"))[1] and tail[2].isdigit() and tail[2].isascii())
-    return len(sample) > 0 and 2 * tails > len(sample)
 
 
 #: A batch of :meth:`Scrubber.scrub_many` with this many texts to scrub one by one shares them with the helper.
