@@ -169,6 +169,10 @@ def _folds_to_ascii(char: str) -> bool:
     return any(re.fullmatch(re.escape(char), letter, re.IGNORECASE) for letter in string.ascii_letters)
 
 
+#: A pattern that matches nowhere.
+_NEVER = r"(?!)"
+
+
 def _ascii_prefilter(values: Iterable[str]) -> re.Pattern[str] | None:
     """A pattern that finds, in lower-cased ASCII text, every place where one of ``values`` could match
     ignoring case, with any run of whitespace where a value has a space; ``None`` when it cannot be exact.
@@ -184,7 +188,7 @@ def _ascii_prefilter(values: Iterable[str]) -> re.Pattern[str] | None:
         elif any(not c.isascii() and _folds_to_ascii(c) for c in value):
             return None
     if not plain:
-        return re.compile(r"(?!)")
+        return re.compile(_NEVER)
     return re.compile(_alternation(plain, lambda c: r"\s+" if c == " " else re.escape(c)))
 
 
@@ -412,6 +416,41 @@ def _sub_disguised(pattern: re.Pattern[str], replace, text: str) -> str:
     return "".join(out) + text[done:]
 
 
+@functools.lru_cache(maxsize=2)
+def _identity_parts(identities: tuple[Identity, ...]
+                    ) -> tuple[dict[str, str], re.Pattern[str] | None, re.Pattern[str] | None, str | None]:
+    """What :class:`Scrubber` needs of the roster: each value looked for (as :func:`_identity_key` gives it, and
+    handles as URL path segments) with its person token, the pattern finding them, and the roster's parts of
+    the ASCII pre-filter (:func:`_ascii_prefilter`) and the RE2 word screen (:func:`_word_pattern`)."""
+    by_value: dict[str, str] = {}
+    for person in identities:
+        token = person_token(person.employee_key)
+        for value in (*person.names, *person.emails):
+            by_value[_identity_key(value)] = token
+        for handle in person.handles:
+            by_value[_identity_key("@" + normalise_handle(handle))] = token
+    names_and_emails = [v for v in by_value if not v.startswith("@")]
+    handles = [v for v in by_value if v.startswith("@")]
+    # a handle as a URL path segment (x.com/adalee/status/1, mastodon.social/@ada) names the person too
+    for person in identities:
+        for handle in person.handles:
+            bare = normalise_handle(handle)
+            for segment in {bare, bare.split("@", 1)[0]}:
+                by_value.setdefault("/" + segment, person_token(person.employee_key))
+                by_value.setdefault("/@" + segment, person_token(person.employee_key))
+    segments = [v for v in by_value if v.startswith("/")]
+    parts = []
+    if names_and_emails:
+        parts.append(rf"(?<![\w@])(?:{_alternation(names_and_emails)})(?![\w@])")
+    if handles:
+        # a mention: "@handle" not followed by more handle characters (or an @instance part)
+        parts.append(rf"(?<![\w@])(?:{_alternation(handles)})(?![\w@]|\.\w)")
+    if segments:
+        parts.append(rf"(?:{_alternation(segments)})(?=[/?#]|$|\s)")
+    pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+    return by_value, pattern, _ascii_prefilter(by_value), _word_pattern(by_value, either_case=True)
+
+
 @dataclass
 class Scrubber:
     """Replace roster identities by person tokens and donor details by typed placeholders.
@@ -443,32 +482,14 @@ class Scrubber:
     _pickled: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._by_value = {}
-        for person in self.identities:
-            token = person_token(person.employee_key)
-            for value in (*person.names, *person.emails):
-                self._by_value[_identity_key(value)] = token
-            for handle in person.handles:
-                self._by_value[_identity_key("@" + normalise_handle(handle))] = token
-        names_and_emails = [v for v in self._by_value if not v.startswith("@")]
-        handles = [v for v in self._by_value if v.startswith("@")]
-        # a handle as a URL path segment (x.com/adalee/status/1, mastodon.social/@ada) names the person too
-        for person in self.identities:
-            for handle in person.handles:
-                bare = normalise_handle(handle)
-                for segment in {bare, bare.split("@", 1)[0]}:
-                    self._by_value.setdefault("/" + segment, person_token(person.employee_key))
-                    self._by_value.setdefault("/@" + segment, person_token(person.employee_key))
-        segments = [v for v in self._by_value if v.startswith("/")]
-        parts = []
-        if names_and_emails:
-            parts.append(rf"(?<![\w@])(?:{_alternation(names_and_emails)})(?![\w@])")
-        if handles:
-            # a mention: "@handle" not followed by more handle characters (or an @instance part)
-            parts.append(rf"(?<![\w@])(?:{_alternation(handles)})(?![\w@]|\.\w)")
-        if segments:
-            parts.append(rf"(?:{_alternation(segments)})(?=[/?#]|$|\s)")
-        self._pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        # the roster's part is the costly one (half a second with a big roster): built once per roster, so a
+        # new donor list or a helper process's copy of this scrubber reuses it
+        identities = tuple(self.identities)
+        try:
+            parts = _identity_parts(identities)
+        except TypeError:  # identities holding lists cannot be looked up: built as they are
+            parts = _identity_parts.__wrapped__(identities)
+        self._by_value, self._pattern, identity_prefilter, identity_words = parts
         self._keep = tuple("@" + d.lower() for d in self.keep_domains)
         donor_values = [" ".join(d.split()) for d in self.donors if d and d.strip()]
         self._donor_pattern = (
@@ -479,9 +500,14 @@ class Scrubber:
         self._contact_pattern = (
             re.compile(rf"(?<![\w+])(?:{contacts})(?!\w)", re.IGNORECASE) if self._contacts else None
         )
-        self._prefilter = _ascii_prefilter([*self._by_value, *donor_values, *self._contacts])
+        # a text a pattern of either part finds is one the pattern of all values finds, and the reverse
+        donor_prefilter = _ascii_prefilter([*donor_values, *self._contacts])
+        self._prefilters = (None if identity_prefilter is None or donor_prefilter is None
+                            else tuple(p for p in (identity_prefilter, donor_prefilter) if p.pattern != _NEVER))
         self._number_tails = _number_tails_safe([*self._by_value, *donor_values, *self._contacts])
-        self._words = _word_pattern([*self._by_value, *donor_values, *self._contacts], either_case=True)
+        donor_words = _word_pattern([*donor_values, *self._contacts], either_case=True)
+        self._words = (None if identity_words is None or donor_words is None
+                       else f"{identity_words}|{donor_words}")
 
     def scrub(self, text: str | None) -> str | None:
         """Redact one text; ``None`` stays ``None``. Case, punctuation and emoji are kept."""
@@ -490,7 +516,8 @@ class Scrubber:
         text = str(text)
         # most texts name nobody: one cheap search proves it (an identity replaced first could make
         # a donor match, so any hit runs every pass)
-        if self._prefilter is None or not text.isascii() or self._prefilter.search(text.lower()):
+        lowered = text.lower() if self._prefilters is not None and text.isascii() else None
+        if lowered is None or any(prefilter.search(lowered) for prefilter in self._prefilters):
             if self._pattern is not None:
                 text = _sub_disguised(self._pattern, self._replace_identity, text)
             if self._donor_pattern is not None:

@@ -1,0 +1,87 @@
+"""A scrubber whose roster part was built before (for another donor list, or for the same roster again, as a
+helper process rebuilds it) scrubs exactly like one built from nothing, and its RE2 screen (the roster's part
+or the donors') finds every text the scrub changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analytics import privacy
+from analytics.privacy import Identity, Scrubber
+
+HOSTILE_FILES = Path(__file__).resolve().parent / "hostile" / "files"
+
+_IDENTITIES = [
+    Identity("ab" * 32, names=("Ada Lee", "Åsa Strøm"), emails=("ada.lee@rt.org",),
+             handles=("@adalee", "@ada@mastodon.social", "x:eleanoro26")),
+    Identity("cd" * 32, names=("Kim Sung", "ſam iſ"), handles=("@k_sung",)),
+    Identity("ef" * 32, names=("Zoë Keßler",), emails=("zk@mail.org",), handles=("@İlker",)),
+]
+_DONORS = ["Jane Donor", "Ömer Gift", "ada lee"]
+_CONTACTS = [("jd@mail.com", "[EMAIL]"), ("+44 20 7946 0958", "[PHONE]")]
+_NUMBERS = ["1", "0", "07700900123", "442079460958", "1840892364485103168", "0958"]
+
+
+def _hostile_lines() -> list[str]:
+    lines = []
+    for path in sorted(HOSTILE_FILES.iterdir()):
+        data = path.read_bytes()
+        for encoding in ("utf-8", "utf-16", "cp1252"):
+            try:
+                lines += data.decode(encoding).splitlines()
+                break
+            except UnicodeDecodeError:
+                continue
+    return [line for line in lines if not privacy._SURROGATE_RE.search(line)]
+
+
+def _urls() -> list[str]:
+    """Post URLs (more than the batch screen's minimum of distinct parts) and texts that only look like them."""
+    heads = []
+    for host in ("https://x.com", "https://mastodon.social", "http://www.facebook.com", "https://ex.org"):
+        for who in ("adalee", "ADALEE", "@ada", "eleanoro26", "k_sung", "ilker", "İlker", "someone", "sam",
+                    "ada.lee@rt.org", "Ada%20Lee", "ada\u200blee", "jd@mail.com", "x@y.com", "+44 20 7946 ",
+                    "0161 496 ", "(555) 123-", "ada lee", "Kim\u00a0Sung", "jane donor", "JANE  DONOR", "ſ"):
+            for middle in ("/status/", "/", "/status/123/", "/p/", "/posts/q", "/@"):
+                for n in range(4):
+                    heads.append(f"{host}/{who}{middle}{'x' * n}/")
+    texts = [head + number for head in heads for number in _NUMBERS[: 1 + len(head) % len(_NUMBERS)]]
+    texts += ["https://x.com/adalee/status/", "plain 1234", "/1234", "1234", "https://x.com/adalee/12a4",
+              "https://x.com/adalee/status/\u0661\u0662", "https://x.com/adalee/status/12 ", "Ada Lee/07700 900123"]
+    return list(dict.fromkeys(texts))
+
+
+def test_a_scrubber_reusing_its_roster_part_scrubs_like_one_built_from_nothing():
+    texts = _hostile_lines() + _urls()[::3] + [f"{name} thanks {donor}, call {contact}" for name in
+                                                 ("Ada Lee", "ADA\u00a0LEE", "@adalee", "ſam iſ", "x")
+                                                 for donor in (*_DONORS, "JANE\nDONOR") for contact, _ in _CONTACTS]
+    privacy._identity_parts.cache_clear()
+    fresh = Scrubber(_IDENTITIES, donors=_DONORS, keep_domains=["rt.org"], donor_contacts=_CONTACTS)
+    expected = [fresh.scrub(text) for text in texts]
+    privacy._identity_parts.cache_clear()
+    Scrubber(_IDENTITIES, donors=["Someone Else"])  # the roster part is built here, with other donors
+    reused = Scrubber(list(_IDENTITIES), donors=_DONORS, keep_domains=["rt.org"], donor_contacts=_CONTACTS)
+    assert privacy._identity_parts.cache_info().hits >= 1
+    assert [reused.scrub(text) for text in texts] == expected
+    assert reused.scrub_many(texts) == expected
+    # the screen (roster part | donor part) finds every text the scrub changes
+    changeable = reused._changeable(texts)
+    assert len(texts) >= privacy._BATCH_MIN
+    assert all(changeable[i] for i, (text, done) in enumerate(zip(texts, expected, strict=True)) if text != done)
+
+
+@pytest.mark.parametrize(("identities", "donors", "contacts"), [
+    ([], [], []), ([], ["Jane Donor"], []), (_IDENTITIES, [], []), ([], [], _CONTACTS),
+    ([Identity("ab" * 32, names=("\u212aim",))], ["Jane Donor"], []),  # a Kelvin sign: no ASCII pre-filter
+    (_IDENTITIES, ["\u212aate"], []),
+])
+def test_a_scrubber_with_a_part_empty_or_without_a_prefilter_scrubs_each_text_in_full(identities, donors, contacts):
+    scrubber = Scrubber(identities, donors=donors, donor_contacts=contacts)
+    texts = [*_hostile_lines()[:400], "Kim, kate, KATE, \u212aim, Jane Donor, jd@mail.com", "", " "]
+    expected = [scrubber.scrub(text) for text in texts]
+    assert scrubber.scrub_many(texts * 8) == expected * 8  # enough texts for the RE2 screen
+    names = [*(v for person in identities for v in person.names), *donors]
+    for name in names:
+        assert name not in scrubber.scrub(f"hello {name}!")

@@ -1,0 +1,161 @@
+"""Validation's fast path (:func:`analytics.schemas._passes`) lets a frame through only when pandera finds
+nothing wrong with it, so :func:`analytics.schemas.validate` gives exactly what pandera alone gives: the same
+rows kept and the same reasons, on valid frames and on every kind of broken one."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analytics import schemas
+
+_UTC = "datetime64[us, UTC]"
+
+
+def _valid(table: str, n: int = 4) -> pd.DataFrame:
+    """A frame of ``n`` rows that passes ``table``'s model, in the dtypes ingest gives it."""
+    frame = {}
+    for name, column in schemas._schema(schemas.MODELS[table]).columns.items():
+        kind = str(column.dtype)
+        if kind.startswith("datetime"):
+            values = pd.Series(pd.date_range("2026-01-01", periods=n, tz="UTC")).astype(_UTC)
+        elif kind == "bool":
+            values = pd.Series([True, False] * (n // 2) + [True] * (n % 2), dtype=bool)
+        elif kind == "float64":
+            values = pd.Series(np.arange(n, dtype="float64"))
+        else:
+            allowed = next((c.statistics["allowed_values"] for c in column.checks if c.name == "isin"), None)
+            values = pd.Series([allowed[i % len(allowed)] if allowed else f"{name}-value-{i:02d}-" + "k" * 16
+                                for i in range(n)], dtype="str")
+        frame[name] = values
+    frame["source_row"] = np.arange(1, n + 1)
+    if table == "incidents":  # resolved after reported
+        frame["resolved_at"] = frame["reported_at"] + pd.Timedelta(hours=1)
+    return pd.DataFrame(frame)
+
+
+def _slow(table: str, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> tuple[pd.DataFrame, pd.Series]:
+    with monkeypatch.context() as patch:
+        patch.setattr(schemas, "_passes", lambda model, frame: False)
+        return schemas.validate(table, frame)
+
+
+def _assert_same(table: str, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """validate() with the fast path equals validate() through pandera; returns whether the fast path decided
+    (then pandera found nothing wrong either: it kept every row)."""
+    decided = schemas._passes(schemas.MODELS[table], frame)
+    good, reasons = schemas.validate(table, frame)
+    slow_good, slow_reasons = _slow(table, frame, monkeypatch)
+    pd.testing.assert_frame_equal(good, slow_good)
+    assert reasons.to_dict() == slow_reasons.to_dict()
+    return decided
+
+
+#: Broken cells written into one row (None/NaN/NA/NaT are missing values): for every string column, and more
+#: for a column with a length, set or pattern check.
+_STRINGS = [None, np.nan, "", "ab", "\t"]
+_BY_CHECK = {
+    "str_length": ["x", "abc", "e\u0301", "k" * 15, "\U0001f600" * 16],
+    "isin": ["Employee", "organization ", "HIGH", pd.NA],
+    "str_matches": [" ", "2026 Q1", "2026-Q1\n", "a\u00a0b", "\u200b"],
+}
+_FLOATS = [-0.0, -1e-300, np.inf, -np.inf, np.nan]
+_STAMPS = [pd.NaT]
+
+
+def _broken(table: str, column: str, value: object) -> pd.DataFrame:
+    frame = _valid(table)
+    frame[column] = frame[column].astype(object)
+    frame.loc[1, column] = value
+    kind = str(schemas._schema(schemas.MODELS[table]).columns[column].dtype)
+    # a value the column's dtype cannot hold leaves the column object
+    with contextlib.suppress(TypeError, ValueError):
+        frame[column] = frame[column].astype(_UTC if kind.startswith("datetime") else
+                                             "str" if kind.startswith("string") else kind)
+    return frame
+
+
+def _kinds(table: str) -> dict[str, object]:
+    """One column of each kind (dtype, nullable, checks) of ``table``'s model: the others behave alike."""
+    kinds = {}
+    for column, spec in schemas._schema(schemas.MODELS[table]).columns.items():
+        signature = (str(spec.dtype), spec.nullable, tuple((c.name, repr(c.statistics)) for c in spec.checks))
+        kinds.setdefault(signature, (column, spec))
+    return dict(kinds.values())
+
+
+def _cells(spec) -> list[object]:
+    kind = str(spec.dtype)
+    if kind.startswith("datetime"):
+        return _STAMPS
+    if kind == "float64":
+        return _FLOATS
+    if kind == "bool":
+        return [None]
+    return _STRINGS + [value for check in spec.checks for value in _BY_CHECK.get(check.name, [])]
+
+
+@pytest.mark.parametrize("table", sorted(schemas.MODELS))
+def test_a_broken_cell_gets_the_rows_and_reasons_pandera_gives(table, monkeypatch):
+    for column, spec in _kinds(table).items():
+        for value in _cells(spec):
+            _assert_same(table, _broken(table, column, value), monkeypatch)
+
+
+@pytest.mark.parametrize("table", sorted(schemas.MODELS))
+def test_valid_frames_take_the_fast_path_and_come_back_whole(table, monkeypatch):
+    frame = _valid(table, 50)
+    decided = _assert_same(table, frame, monkeypatch)
+    assert decided == (table != "incidents")  # a frame-wide check is pandera's to run
+    good, reasons = schemas.validate(table, frame)
+    assert good is frame and reasons.empty
+
+
+@pytest.mark.parametrize("table", sorted(schemas.MODELS))
+def test_odd_dtypes_missing_and_repeated_columns_get_what_pandera_gives(table, monkeypatch):
+    model_columns = list(schemas._schema(schemas.MODELS[table]).columns)
+    variants = []
+    for column in _kinds(table):
+        base = _valid(table)
+        variants.append(base.drop(columns=[column]))
+        kind = str(base[column].dtype)
+        changes = {"object": base[column].astype(object)}
+        if kind == "str":
+            changes |= {"string": base[column].astype("string"), "category": base[column].astype("category")}
+        elif kind == "float64":
+            changes |= {"float32": base[column].astype("float32"), "Int64": base[column].astype("Int64"),
+                        "int": base[column].astype("int64"), "Float64": base[column].astype("Float64")}
+        elif kind == "bool":
+            changes |= {"boolean": base[column].astype("boolean"), "int": base[column].astype("int64")}
+        else:
+            changes |= {"ns": base[column].astype("datetime64[ns, UTC]"),
+                        "other zone": base[column].dt.tz_convert("Europe/Berlin"),
+                        "naive": base[column].dt.tz_localize(None)}
+        for values in changes.values():
+            variants.append(base.assign(**{column: values}))
+    twice = _valid(table)
+    variants.append(pd.concat([twice, twice[[model_columns[0]]]], axis=1))
+    for frame in variants:
+        _assert_same(table, frame, monkeypatch)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(sorted(schemas.MODELS)), st.data())
+def test_random_broken_frames_get_what_pandera_gives(table, data):
+    frame = _valid(table, 6)
+    for name, spec in schemas._schema(schemas.MODELS[table]).columns.items():
+        kind = str(spec.dtype)
+        if kind == "float64":
+            cells = data.draw(st.lists(st.sampled_from(_FLOATS[:-1]) | st.floats(), min_size=6, max_size=6))
+            frame[name] = pd.Series(cells, dtype=object).astype("float64")
+        elif kind.startswith("string"):
+            odd = _STRINGS + _BY_CHECK["str_length"] + _BY_CHECK["str_matches"]
+            cells = data.draw(st.lists(st.sampled_from(odd) | st.text(max_size=20), min_size=6, max_size=6))
+            frame[name] = pd.Series(cells, dtype="str")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _assert_same(table, frame, monkeypatch)
