@@ -179,7 +179,10 @@ def _passes(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> bool:
     """
     schema = _schema(model)
     columns = list(schema.columns.values())
-    if schema.checks or not frame.columns.is_unique or any(c.name not in frame.columns for c in columns):
+    # uniqueness and coercion (none of today's models use them) change what pandera does: its call
+    if schema.checks or schema.unique or schema.coerce or any(c.unique or c.coerce for c in columns):
+        return False
+    if not frame.columns.is_unique or any(c.name not in frame.columns for c in columns):
         return False
     dtypes = tuple((c.name, frame[c.name].dtype) for c in columns)
     if any(pd.api.types.is_object_dtype(dtype) for _, dtype in dtypes) or not _dtypes_pass(model, dtypes):
