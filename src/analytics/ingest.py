@@ -122,8 +122,10 @@ def ingest_paths(
     helper = None
     if parallel.available_cores() > 1 and sum(p.stat().st_size for p in files) >= HELPER_MIN_BYTES:
         helper = ScrubHelper().start()  # now, while this process is small, and warm by the time it is needed
+    # the big files are detected first, so the helper starts reading them before the others are sniffed
+    big = {path for path in files if path.stat().st_size > PREFETCH_MAX_BYTES}
     try:
-        detected = _detect(files)
+        detected = _detect([path for path in files if path in big])
         con = warehouse.connect(target) if not dry_run else duckdb.connect()
     except BaseException:
         if helper is not None:
@@ -136,13 +138,12 @@ def ingest_paths(
     try:
         _check_key(con, key)
         vault = Vault.for_warehouse(target, key)
-        # a survey file is read through the codebook; posts alone do not need its YAML parsed
-        surveys = any(read is not None and sources.needs_codebook(fmt) for _order, _path, fmt, read, _error in detected)
-        codebook = load_codebook() if surveys else None
-        context = _Context(key, settings, vault, con, Scrubber(), {}, codebook, helper)
+        context = _Context(key, settings, vault, con, Scrubber(), {}, _codebook_for(detected), helper)
+        shas = _read_big_files_early(context, detected)
+        detected = sorted(detected + _detect([path for path in files if path not in big]), key=_load_key)
+        context.codebook = context.codebook or _codebook_for(detected)
         ahead = [(path, read) for _order, path, _fmt, read, _error in detected
                  if helper is not None and read is not None and path.stat().st_size <= PREFETCH_MAX_BYTES]
-        shas = _read_big_files_early(context, detected)
         _refresh_identities(context)
         early = set(context.prefetched)
         passed: set[Path] = set()
@@ -205,8 +206,18 @@ def _detect(files: list[Path]) -> list[tuple[int, Path, str, object | None, str]
             detected.append((sources.load_order(fmt), path, fmt, read, ""))
         except (SourceError, OSError) as error:
             detected.append((-1, path, "", None, str(error)))
-    detected.sort(key=lambda item: (item[0], str(item[1])))
+    detected.sort(key=_load_key)
     return detected
+
+
+def _load_key(item: tuple[int, Path, str, object | None, str]) -> tuple[int, str]:
+    return item[0], str(item[1])
+
+
+def _codebook_for(detected: list[tuple[int, Path, str, object | None, str]]) -> Codebook | None:
+    """The codebook if a detected file is a survey read through it (posts alone need no YAML parsed)."""
+    surveys = any(read is not None and sources.needs_codebook(fmt) for _order, _path, fmt, read, _error in detected)
+    return load_codebook() if surveys else None
 
 
 def _check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
