@@ -16,7 +16,7 @@ import duckdb
 import pytest
 import yaml
 
-from analytics import build, config, ingest, warehouse
+from analytics import build, config, erasure, ingest, warehouse
 from analytics.privacy import Vault, load_key, person_token, pseudonym
 
 LEAVER, STAYER = "nadia.petrov@erasure.example", "felix.amato@erasure.example"
@@ -210,3 +210,55 @@ def test_retention_drops_old_posts_and_answers_at_build_time(tmp_path, settings_
         assert con.execute("SELECT count(*) FROM post_scans WHERE post_uid = 'x:601'").fetchone()[0] == 0
     finally:
         con.close()
+
+
+def _new_posts(folder: Path) -> Path:
+    """A colleague's later post naming the leaver, in an export of its own."""
+    folder.mkdir()
+    (folder / "monitoring_posts.csv").write_text(_csv([
+        ["platform", "handle", "posted_at", "text", "url", "likes"],
+        ["x", "@felixa", "2026-03-09 09:00", "Nadia Petrov ran the stall again",
+         "https://x.com/felixa/status/509", "3"],
+    ]), encoding="utf-8")
+    return folder
+
+
+def test_a_moved_warehouse_keeps_scrubbing_with_its_roster(organisation, tmp_path):
+    # the vault is kept per warehouse location: after a move the next file was loaded without the roster,
+    # the colleague's post unattributed and the leaver's name left in clear text
+    moved = tmp_path / "elsewhere" / "renamed.duckdb"
+    moved.parent.mkdir()
+    organisation.rename(moved)
+    results = ingest.ingest_paths([_new_posts(tmp_path / "new")], warehouse_file=moved)
+    assert [r.status for r in results] == ["loaded"]
+    con = duckdb.connect(str(moved), read_only=True)
+    text, author = con.execute("SELECT text, author_key FROM posts WHERE text LIKE '%ran the stall%'").fetchone()
+    con.close()
+    key = load_key()
+    assert author == pseudonym(STAYER, key)
+    assert text == f"{person_token(pseudonym(LEAVER, key))} ran the stall again"
+
+
+def test_forget_in_a_copied_warehouse_removes_the_identity_from_every_vault(organisation, tmp_path):
+    key = load_key()
+    leaver = pseudonym(LEAVER, key)
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(organisation.read_bytes())
+    # loading into the copy gives it a vault of its own (the original's still serves the original)
+    ingest.ingest_paths([_new_posts(tmp_path / "new")], warehouse_file=copy)
+    vaults = [Vault.for_warehouse(target, key).path for target in (organisation, copy)]
+    assert vaults[0] != vaults[1] and all(leaver in Vault.for_warehouse(t, key).people for t in (organisation, copy))
+    erasure.forget_person(LEAVER, warehouse_file=copy)
+    for target in (organisation, copy):
+        assert leaver not in Vault.for_warehouse(target, key).people
+
+
+def test_a_warehouse_whose_vault_is_missing_is_refused_before_anything_changes(organisation, tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.setenv("POLICY_PULSE_CONFIG_DIR", str(tmp_path / "another-config"))
+    posts = _count(organisation, "SELECT count(*) FROM posts")
+    with pytest.raises(ValueError, match=r"no identity vault .* knows them"):
+        ingest.ingest_paths([_new_posts(tmp_path / "new")], warehouse_file=organisation)
+    with pytest.raises(ValueError, match=r"no identity vault .* knows them"):
+        erasure.forget_person(LEAVER, warehouse_file=organisation)
+    assert _count(organisation, "SELECT count(*) FROM posts") == posts

@@ -7,7 +7,7 @@ import os
 import pandas as pd
 
 from analytics import config, warehouse
-from analytics.privacy import Vault, load_key, person_token, pseudonym
+from analytics.privacy import Vault, forget_identity, load_key, person_token, pseudonym
 
 __all__ = ["forget_person"]
 
@@ -19,8 +19,8 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
 
     Their posts (with findings and facts), trainings, incidents' link to them, linked survey
     responses, employee and recognition rows go; mentions ``[person:…]`` in other text become
-    ``[person:forgotten]``; the vault forgets their name, emails and handles. One transaction, then
-    the surfaces' snapshot is republished.
+    ``[person:forgotten]``; every identity vault of the key (a copied warehouse has its own) forgets
+    their name, emails and handles. One transaction, then the surfaces' snapshot is republished.
 
     Returns
     -------
@@ -35,6 +35,10 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
     if not target.exists():
         raise warehouse.WarehouseMissing(f"No warehouse at {target}; nothing to forget.")
     token = person_token(employee_key)
+    with warehouse.read_only(target, snapshot=False) as con:
+        people = warehouse.employee_keys(con)
+    # first: a warehouse whose vault cannot be found stops the erasure before anything is deleted
+    Vault.for_warehouse(target, key, people=people)
     con = warehouse.connect(target)
     removed: list[tuple[str, int]] = []
     try:
@@ -80,10 +84,9 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
         raise
     finally:
         con.close()
-    vault = Vault.for_warehouse(target, key)
-    if vault.forget_person(employee_key):
-        vault.save()
-        removed.append(("identity vault", 1))
+    vaults = forget_identity(employee_key, key)
+    if vaults:
+        removed.append(("identity vault", vaults))
     from analytics.build import publish_snapshot
 
     publish_snapshot(target)

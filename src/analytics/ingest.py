@@ -137,7 +137,7 @@ def ingest_paths(
         con.execute("SET TimeZone = 'UTC'")
     try:
         _check_key(con, key)
-        vault = Vault.for_warehouse(target, key)
+        vault = Vault.for_warehouse(target, key, people=warehouse.employee_keys(con))
         context = _Context(key, settings, vault, con, Scrubber(), {}, _codebook_for(detected), helper)
         shas = _read_big_files_early(context, detected)
         detected = sorted(detected + _detect([path for path in files if path not in big]), key=_load_key)

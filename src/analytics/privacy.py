@@ -25,7 +25,7 @@ import string
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,7 @@ __all__ = [
     "ScrubHelper",
     "Scrubber",
     "Vault",
+    "forget_identity",
     "key_fingerprint",
     "load_key",
     "normalise_handle",
@@ -1017,6 +1018,43 @@ def _lines(table: pd.DataFrame, by: list[str], along: list[str] | None = None) -
 
 # --- the identity vault ---------------------------------------------------------------------------
 
+def _vault_path(warehouse: Path) -> Path:
+    digest = hashlib.sha256(str(Path(warehouse).resolve()).encode("utf-8")).hexdigest()[:16]
+    return config.config_dir() / "vaults" / f"{digest}.json"
+
+
+def _vaults_knowing(folder: Path, fingerprint: str, people: set[str]) -> list[dict]:
+    """The stored vaults (same key) in ``folder`` that know all of ``people``."""
+    found = []
+    for candidate in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            stored = json.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if stored.get("key_fingerprint") == fingerprint and people <= set(stored.get("people", {})):
+            found.append(stored)
+    return found
+
+
+def forget_identity(employee_key: str, key: bytes) -> int:
+    """Remove one person from every identity vault of ``key`` (copies of a warehouse each have one);
+    returns how many held them."""
+    folder = config.config_dir() / "vaults"
+    fingerprint = key_fingerprint(key)
+    held = 0
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if stored.get("key_fingerprint") == fingerprint and employee_key in stored.get("people", {}):
+            vault = Vault(path, fingerprint, stored["people"], stored.get("donors", []))
+            vault.forget_person(employee_key)
+            vault.save()
+            held += 1
+    return held
+
+
 @dataclass
 class Vault:
     """Clear identities the scrubber needs (roster names, emails, handles; private donors).
@@ -1031,19 +1069,43 @@ class Vault:
     donors: list[dict[str, object]] = field(default_factory=list)
 
     @classmethod
-    def for_warehouse(cls, warehouse: Path, key: bytes) -> Vault:
-        digest = hashlib.sha256(str(Path(warehouse).resolve()).encode("utf-8")).hexdigest()[:16]
-        path = config.config_dir() / "vaults" / f"{digest}.json"
+    def for_warehouse(cls, warehouse: Path, key: bytes, *, people: Collection[str] = ()) -> Vault:
+        """The vault of ``warehouse`` (kept under a digest of its location in the config folder).
+
+        ``people`` are the employee keys the warehouse holds. A warehouse that was moved or renamed has
+        no vault at its new location; without one its next files would be scrubbed without the roster
+        (names left in clear text) and an erasure would leave the person's identity behind. So when
+        there is none and the warehouse holds people, the vault (made with the same key) that knows every
+        one of them is copied to its new location (an erasure cleans every vault of the key); if none does,
+        :class:`ValueError` says where to put it.
+        """
+        path = _vault_path(warehouse)
         fingerprint = key_fingerprint(key)
-        if not path.exists():
-            return cls(path, fingerprint)
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        if stored.get("key_fingerprint") != fingerprint:
-            raise ValueError(
-                f"The identity vault {path} was made with another key (fingerprint {stored.get('key_fingerprint')}, "
-                f"now {fingerprint}). Use the original POLICY_PULSE_KEY, or start a new warehouse."
-            )
-        return cls(path, fingerprint, stored.get("people", {}), stored.get("donors", []))
+        if not path.exists() and people:
+            known = _vaults_knowing(path.parent, fingerprint, set(people))
+            if not known:
+                raise ValueError(
+                    f"The warehouse {warehouse} holds {len(set(people))} employees, but no identity vault in "
+                    f"{path.parent} knows them (a vault is kept per warehouse location: was the warehouse moved "
+                    "from another machine or config folder?). Copy its vault file into that folder, or set "
+                    "POLICY_PULSE_CONFIG_DIR to the folder that holds it.")
+            # a copied warehouse's vaults may have grown apart since: the scrubber is safest with all they know
+            vault = cls(path, fingerprint)
+            for stored in known:
+                for person, identities in stored.get("people", {}).items():
+                    vault.add_person(person, **identities)
+                vault.set_donors(stored.get("donors", []))
+            vault.save()
+            return vault
+        if path.exists():
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            if stored.get("key_fingerprint") != fingerprint:
+                raise ValueError(
+                    f"The identity vault {path} was made with another key (fingerprint "
+                    f"{stored.get('key_fingerprint')}, now {fingerprint}). Use the original POLICY_PULSE_KEY, "
+                    "or start a new warehouse.")
+            return cls(path, fingerprint, stored.get("people", {}), stored.get("donors", []))
+        return cls(path, fingerprint)
 
     def add_person(self, employee_key: str, *, names: Iterable[str], emails: Iterable[str],
                    handles: Iterable[str]) -> None:

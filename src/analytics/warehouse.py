@@ -27,6 +27,7 @@ __all__ = [
     "WarehouseBusy",
     "WarehouseMissing",
     "connect",
+    "employee_keys",
     "ensure_schema",
     "insert_frame",
     "read_only",
@@ -215,6 +216,13 @@ def row_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     names += sorted(present - set(names))
     rows = [(name, con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]) for name in names]
     return pd.DataFrame(rows, columns=["table", "rows"])
+
+
+def employee_keys(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The pseudonyms of the people on the roster (what finds the warehouse's identity vault)."""
+    if "employees" not in _tables(con):
+        return set()
+    return {key for (key,) in con.execute("SELECT employee_key FROM employees").fetchall()}
 
 
 def text_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
