@@ -378,7 +378,7 @@ def test_server_offers_no_source_listing_or_files(server):
     assert status == 200
     for marker in SOURCE_MARKERS:
         assert marker not in page
-    # the dashboard's page fetches plotly's shared bundle itself once loaded (no header holds back its load)
+    # the dashboard's page requests and compiles plotly's shared bundle from its first script (no header)
     head = page[:page.index("</head>")]
     assert "modulepreload" in head and serve.PLOTLY_BUNDLE_PATH in head
 
