@@ -143,11 +143,12 @@ SHARED_BUNDLE_ENV = "POLICY_PULSE_PLOTLY_BUNDLE"
 #: (asynchronous) renders finish: a lower chart can be laid out for a frame where an upper one, not
 #: yet in place, will be, and the IntersectionObserver reports it on the screen. The browser queues
 #: such reports while its main thread is busy and hands several over at once, the stale one first.
-#: So a chart is drawn only when the observer's latest report says it shows, the page's current
-#: layout agrees, and it is still on the screen one frame later without having moved in the page
-#: (its offset from the document's top, which scrolling does not change). A chart that moved or left
-#: in the meantime waits for the observer's next report: a reader scrolling to it draws it, a chart
-#: scrolled past within a frame draws when it comes back.
+#: So a chart is drawn only when the observer's latest report says it shows and, one frame later, the
+#: page's current layout has it on the screen at the same place in the page (its offset from the
+#: document's top, which scrolling does not change). A chart that moved or left in the meantime
+#: waits for the observer's next report: a reader scrolling to it draws it, a chart scrolled past
+#: within a frame draws when it comes back. The observer reports changes only, so a chart it still
+#: counts as showing (touching the screen's edge) is asked about afresh.
 _LAZY_LOADER = """const bundle = await import(new URL(BUNDLE_PATH, window.location.origin).href);
 
 export default () => {
