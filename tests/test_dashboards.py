@@ -378,7 +378,7 @@ def test_server_offers_no_source_listing_or_files(server):
     assert status == 200
     for marker in SOURCE_MARKERS:
         assert marker not in page
-    # the dashboard's page fetches plotly's shared bundle itself once loaded (no header holds back its load)
+    # the dashboard's page requests and compiles plotly's shared bundle from its first script (no header)
     head = page[:page.index("</head>")]
     assert "modulepreload" in head and serve.PLOTLY_BUNDLE_PATH in head
 
@@ -452,10 +452,15 @@ def _open(chromium, url: str, charts_expected: int, name: str | None, *, draw_al
 
 
 def _scroll_through(page, charts_expected: int) -> None:
-    """Bring every chart on screen, as a reader scrolling down does, until all are drawn."""
+    """Bring every chart on screen and look at it until it is drawn, as a reader scrolling down does.
+
+    A chart scrolled past within a frame need not draw then (only when it comes back: the loader tests
+    in test_charts_lazy.py), so each one stays on screen until drawn."""
     boxes = page.locator(".pp-chart")
     for i in range(charts_expected):
         boxes.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("(i) => document.querySelectorAll('.pp-chart')[i].querySelector('.main-svg')",
+                               arg=i, timeout=30_000)
     wait_for_charts(page, charts_expected)
     page.evaluate("() => document.querySelector('.pp-chart').scrollIntoView()")
 

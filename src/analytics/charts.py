@@ -138,6 +138,17 @@ SHARED_BUNDLE_ENV = "POLICY_PULSE_PLOTLY_BUNDLE"
 #: ``pp-chart``) keeps the figure's height, so the page does not jump; the figure's state is kept
 #: current meanwhile (the model side of plotly's widget applies every update), so a chart drawn late
 #: shows exactly what one drawn early would.
+#:
+#: While the page is first laid out, the charts' views are put in place in whatever order their
+#: (asynchronous) renders finish: a lower chart can be laid out for a frame where an upper one, not
+#: yet in place, will be, and the IntersectionObserver reports it on the screen. The browser queues
+#: such reports while its main thread is busy and hands several over at once, the stale one first.
+#: So a chart is drawn only when the observer's latest report says it shows and, one frame later, the
+#: page's current layout has it on the screen at the same place in the page (its offset from the
+#: document's top, which scrolling does not change). A chart that moved or left in the meantime
+#: waits for the observer's next report: a reader scrolling to it draws it, a chart scrolled past
+#: within a frame draws when it comes back. The observer reports changes only, so a chart it still
+#: counts as showing (touching the screen's edge) is asked about afresh.
 _LAZY_LOADER = """const bundle = await import(new URL(BUNDLE_PATH, window.location.origin).href);
 
 export default () => {
@@ -147,14 +158,50 @@ export default () => {
     render(context) {
       const el = context.el;
       let cleanup = null;
+      let checking = false;
+      let reported = false;
       const layout = context.model.get("_widget_layout") || {};
       el.classList.add("pp-chart");
       el.style.minHeight = `${layout.height || 360}px`;
-      const observer = new IntersectionObserver((entries) => {
-        if (!entries.some((entry) => entry.isIntersecting)) return;
+      const onScreen = () => {
+        const box = el.getBoundingClientRect();
+        return el.isConnected && box.bottom > 0 && box.top < window.innerHeight
+          && box.right > 0 && box.left < window.innerWidth;
+      };
+      const layoutTop = () => {
+        let top = 0;
+        for (let node = el; node; node = node.offsetParent) top += node.offsetTop;
+        return top;
+      };
+      const draw = () => {
         observer.disconnect();
         el.style.minHeight = "";
         cleanup = widget.render(context);
+      };
+      const confirm = (top) => requestAnimationFrame(() => {
+        if (cleanup !== null) return;
+        if (!onScreen()) {
+          checking = false;
+          // the observer reports changes only: while it last said "showing", ask it afresh
+          if (reported) {
+            observer.unobserve(el);
+            observer.observe(el);
+          }
+          return;
+        }
+        const now = layoutTop();
+        if (now === top) {
+          checking = false;
+          draw();
+        } else {
+          confirm(now);
+        }
+      });
+      const observer = new IntersectionObserver((entries) => {
+        reported = entries[entries.length - 1].isIntersecting;
+        if (!reported || checking || cleanup !== null) return;
+        checking = true;
+        confirm(layoutTop());
       });
       observer.observe(el);
       return () => {

@@ -7,11 +7,13 @@ removed or closed, the kernel channel accepts widget messages only (Voila's defa
 execution), and rendered pages carry no notebook source. The warehouse path reaches the kernels
 through ``POLICY_PULSE_WAREHOUSE``.
 
-A dashboard's page downloads plotly's shared bundle from its first script on (a ``fetch``, which
-does not hold back the ``load`` event on which Voila starts loading its widget libraries; as an HTTP
-``Link`` preload header it did, by the 5 MB download), compiles it once the page has loaded (a ``<link
-rel=modulepreload>`` added on ``load``, served from the browser's cache) and evaluates it as soon as
-it is compiled, while the page is still waiting for the kernel's widget state, instead of after it.
+A dashboard's page downloads and compiles plotly's shared bundle from its first script on (a ``<link
+rel=modulepreload>`` that script adds: the browser compiles the module on a background thread while
+the page's own scripts run) and evaluates it as soon as it is compiled. The compilation used to start
+only on ``load`` (the bytes were fetched early, the module requested on ``load``): it then finished
+1-2 s after the widgets were drawn on this machine, and the first chart, which needs plotly, waited
+for it. Evaluating it only on ``load`` (so that Voila's scripts would not wait behind it) measured
+slower: Voila's start after ``load`` then waited behind it instead.
 The bundle is served as plotly ships it with one line before it, V8's explicit compile hint
 (``//# allFunctionsCalledOnLoad``, Chrome 136 and later; a comment to any other browser): the browser
 compiles its functions on a background thread while it streams the file in, instead of one by one on
@@ -92,22 +94,17 @@ def _read_bundle(path: Path) -> bytes:
 
 
 def _preload_script(bundle_url: str) -> str:
-    """The page's first script: download plotly's bundle at once, compile and evaluate it once the page has loaded.
+    """The page's first script: download and compile plotly's bundle at once, evaluate it when compiled.
 
     >>> script = _preload_script("/b.js")
-    >>> order = ['fetch("/b.js")', "'load'", "modulepreload", 'import("/b.js")']
+    >>> order = ["modulepreload", "onload", 'import("/b.js")']
     >>> [script.index(step) for step in order] == sorted(script.index(step) for step in order)
     True
     """
     url = json.dumps(bundle_url)
-    # a fetch() does not delay the load event and leaves the bytes in the browser's cache; the module
-    # is requested on load, not before: a preload or script element fetching 5 MB would hold back the
-    # load event, on which Voila starts loading the widget libraries; evaluating the bundle (the charts'
-    # module imports the same instance) as soon as it is compiled fills the wait for the widget state
-    return (f"<script>fetch({url});"
-            "window.addEventListener('load', () => { const link = document.createElement('link'); "
-            f"link.rel = 'modulepreload'; link.href = {url}; link.onload = () => import({url}); "
-            "document.head.appendChild(link); });</script>")
+    # the charts' module imports the same instance, so whichever import comes first evaluates it
+    return ("<script>{ const link = document.createElement('link'); link.rel = 'modulepreload'; "
+            f"link.href = {url}; link.onload = () => import({url}); document.head.appendChild(link); }}</script>")
 
 
 def _uses_shared_bundle(notebook: Path) -> bool:
