@@ -1,0 +1,53 @@
+"""The language model reads each scoring chunk's undecided texts in the process scoring the chunk: a
+text's verdict must not depend on the chunk it lands in, nor on the texts beside it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics import sentiment
+from analytics.sample import _NON_ENGLISH
+
+MIXED = [
+    "Das ist wirklich eine sehr gute Nachricht für unsere Stadt",
+    "This is really good news for our town",
+    "Qué orgullo de nuestro equipo 😍😍😍 😊😊 ✨",
+    "merci!! 😍 @someone https://example.org",
+    "Nous sommes très fiers de notre équipe aujourd'hui à Lyon",
+    "OK",
+    "   ",
+    "ÇOK GÜZEL BİR GÜN, TEŞEKKÜRLER HERKESE",
+    "Tack så mycket för allt ni gör för oss här",
+    "https://example.org/a https://example.org/b words",
+    "🙏🙏 this is why 🙏",
+    "\x00 nul and then some English words for the model",
+    "Grazie mille a tutti i volontari di oggi, siete fantastici",
+]
+
+
+def _texts() -> list[str]:
+    planted = [t.format(place="Harbour Lane", emoji="✨", target="someone")
+               for options in _NON_ENGLISH.values() for _, t in options]
+    # repeats, so one text lands in several chunks beside different neighbours
+    return [*MIXED, *planted, *reversed(MIXED), *planted[::2], *MIXED]
+
+
+def test_a_texts_language_verdict_is_its_own_whatever_the_chunks(monkeypatch):
+    texts = _texts()
+    whole = sentiment.score_texts(texts, workers=1)
+    alone = [sentiment.is_confidently_not_english(sentiment.clean_text(t)) if t.strip() else False for t in texts]
+    assert (whole["status"] == "not_english").tolist() == alone
+    assert sum(alone) > 10 and not all(alone)
+    for size in (1, 3, 7):
+        monkeypatch.setattr(sentiment, "_CHUNK", size)
+        pd.testing.assert_frame_equal(sentiment.score_texts(texts, workers=1), whole)
+
+
+def test_a_chunk_gives_each_foreign_text_no_score():
+    texts = [t for t in _texts() if t.strip()]
+    foreign, scores = sentiment._score_chunk(texts)
+    assert foreign.dtype == bool and foreign.any()
+    assert (foreign == np.array([sentiment.is_confidently_not_english(t) for t in texts])).all()
+    # the chunk still scores every text; score_texts blanks the foreign ones
+    assert not np.isnan(scores).any()
