@@ -51,3 +51,34 @@ def test_a_chunk_gives_each_foreign_text_no_score():
     assert (foreign == np.array([sentiment.is_confidently_not_english(t) for t in texts])).all()
     # the chunk still scores every text; score_texts blanks the foreign ones
     assert not np.isnan(scores).any()
+
+
+def test_workers_started_ahead_score_what_one_process_scores(monkeypatch):
+    import duckdb
+
+    from analytics import parallel
+
+    texts = [f"{t} #{k}" for k, t in enumerate(_texts() * 3)]
+    started = []
+    original = sentiment._start_workers
+
+    def spy(workers):
+        started.append(workers)
+        return original(workers)
+
+    monkeypatch.setattr(sentiment, "PARALLEL_MIN_TEXTS", 50)
+    monkeypatch.setattr(sentiment, "_start_workers", spy)
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    con = duckdb.connect()
+    try:
+        assert sentiment.update_sentiment_cache(con, texts) == len(set(texts))
+        cached = con.execute("SELECT text_hash, status, neg, neu, pos, compound FROM sentiment").df()
+    finally:
+        con.close()
+    # one pool, started ahead and used by the scoring, and stopped
+    assert started == [2] and sentiment._started is None
+    alone = sentiment.score_texts(texts, workers=1)
+    alone.insert(0, "text_hash", [sentiment.text_hash(t) for t in texts])
+    alone = alone.astype({"status": object}).sort_values("text_hash", ignore_index=True)
+    cached = cached.astype({"status": object}).sort_values("text_hash", ignore_index=True)
+    pd.testing.assert_frame_equal(cached, alone, check_dtype=False)
