@@ -1,9 +1,8 @@
-"""The language model reads each scoring chunk's undecided texts in the process scoring the chunk: a
-text's verdict must not depend on the chunk it lands in, nor on the texts beside it."""
+"""Scoring in chunks, on workers started ahead of the batch: a text's scores and language verdict must not
+depend on the chunk it lands in, the texts beside it or when the workers started."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from analytics import sentiment
@@ -42,15 +41,6 @@ def test_a_texts_language_verdict_is_its_own_whatever_the_chunks(monkeypatch):
     for size in (1, 3, 7):
         monkeypatch.setattr(sentiment, "_CHUNK", size)
         pd.testing.assert_frame_equal(sentiment.score_texts(texts, workers=1), whole)
-
-
-def test_a_chunk_gives_each_foreign_text_no_score():
-    texts = [t for t in _texts() if t.strip()]
-    foreign, scores = sentiment._score_chunk(texts)
-    assert foreign.dtype == bool and foreign.any()
-    assert (foreign == np.array([sentiment.is_confidently_not_english(t) for t in texts])).all()
-    # the chunk still scores every text; score_texts blanks the foreign ones
-    assert not np.isnan(scores).any()
 
 
 def test_workers_started_ahead_score_what_one_process_scores(monkeypatch):

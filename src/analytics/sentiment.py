@@ -867,8 +867,7 @@ def is_confidently_not_english(text: str) -> bool:
 # --- batches -------------------------------------------------------------------------------------
 
 #: Below this many distinct texts one process scores alone. A spawned worker costs about half a CPU
-#: second to start (Python, numpy, pandas, the lexicon; the language model's arrays are mapped from the
-#: user's cache, see :func:`_language_arrays`) while one core scores
+#: second to start (Python, numpy, pandas, the lexicon; never the language model) while one core scores
 #: 50-90k texts per second; the caller scores too while workers start, so a slow start-up costs CPU,
 #: not wall time (benchmarks/sentiment_bench.py).
 PARALLEL_MIN_TEXTS = 100_000
@@ -906,25 +905,24 @@ def text_hash(text: str) -> str:
 
 
 def _score_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each text is confidently not English, and its rounded scores, for distinct non-blank
-    cleaned texts.
+    """Whether each text is plainly English, and its rounded scores, for distinct non-blank cleaned texts.
 
     Foreign texts are scored too: cheaper than splitting the batch again without them. The language
-    model reads only the texts not plainly English, in the process that scores the chunk: a text's
-    verdict is its own (the model scores each text apart), so the chunks' verdicts are the batch's, and
-    the model's share of the work is spread over the workers (they map its arrays from the user's cache).
+    model, for the texts not plainly English, runs once per batch in the calling process
+    (:func:`_score_distinct`), so worker processes never load it: it walks every byte position of its
+    longest text once per call, so few large calls cost much less than one per chunk.
     """
     tokens = _Tokens(texts)
-    undecided = np.flatnonzero(~_plainly_english(tokens))
-    foreign = np.zeros(len(texts), dtype=bool)
-    if len(undecided):
-        foreign[undecided] = _foreign_mask([texts[k] for k in undecided])
-    return foreign, _vader_scores(tokens)
+    return _plainly_english(tokens), _vader_scores(tokens)
 
 
 def _score_distinct(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndarray]:
     """Status code and rounded scores (NaN unless scored) of distinct, non-blank, cleaned texts."""
-    foreign, scores = _score_parallel(texts, workers)
+    english, scores = _score_parallel(texts, workers)
+    undecided = np.flatnonzero(~english)
+    foreign = np.zeros(len(texts), dtype=bool)
+    if len(undecided):
+        foreign[undecided] = _foreign_mask([texts[k] for k in undecided])
     scores[foreign] = np.nan
     return np.where(foreign, _NOT_ENGLISH, _SCORED), scores
 
