@@ -91,3 +91,33 @@ def test_other_account_types_give_no_keys_either_way():
     posts = _posts(["see x.com/a/b", 'a "twenty characters of quoted text"'], "unattributed")
     fast, slow = _both(posts)
     assert fast.empty and slow.empty
+
+
+def test_link_keys_table_holds_the_frames_rows_with_sql_types():
+    posts = pd.DataFrame({
+        "post_uid": ["o1", "o2", "e1", "e2", "e3"],
+        "account_type": ["organization", "organization", "employee", "employee", "employee"],
+        "text": ["Our news", None, 'See x.com/org/status/1 and "a quote of twenty chars or more"',
+                 "x.com/org/status/1 x.com/org/status/1 www.Example.org/a?x=1", '"short" “ ”'],
+        "url": ["https://twitter.com/org/status/1", "https://www.example.org/a", None, None, None],
+        "shared_url": [None, None, "https://x.com/org/status/1", "  ", None]})
+    con = duckdb.connect()
+    try:
+        con.register("t", posts)
+        sql = "SELECT post_uid, account_type, text, url, shared_url FROM t"
+        count = engagement.link_keys_table(con, sql, table="keys")
+        types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'keys'"
+                                 ).fetchall())
+        table = con.execute("SELECT * FROM keys").df()
+        frame = engagement.link_keys_sql(con, sql)
+        # the working tables are gone
+        assert {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()} == {"keys"}
+    finally:
+        con.close()
+    assert types == {"post_uid": "VARCHAR", "kind": "VARCHAR", "pos": "BIGINT", "key": "VARCHAR"}
+    assert count == len(table) == len(frame) > 5
+
+    def rows(f: pd.DataFrame) -> list[tuple]:
+        return sorted(map(tuple, f[["post_uid", "kind", "pos", "key"]].astype(object).values.tolist()))
+
+    assert rows(table) == rows(frame) == rows(engagement.link_keys(posts))

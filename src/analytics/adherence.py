@@ -23,6 +23,7 @@ import re._constants as _sre
 import re._parser as _sre_parse
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +257,11 @@ class RegexScreen:
         if 0 not in found:
             return None
         return self._always.union([i - 1 for i in found if i])
+
+    def remember(self, text: str, encoded: bytes | None) -> None:
+        """Let :meth:`start` reuse ``text``'s UTF-8, ``encoded`` (``None``: unknown), as after ``candidates(text)``."""
+        if encoded is not None:
+            self._last = (text, encoded)
 
     def start(self, index: int, text: str) -> int:
         """A position no later than where regex ``index`` first matches in ``text`` (0 when unknown).
@@ -669,35 +675,41 @@ def _prefilter_set(patterns: tuple[str, ...]) -> Any:
 
 
 def _prefilter_masks_re2(
-    texts: list[str], patterns: list[str | None], parents: Sequence[int | None] | None = None
+    texts: list[str], patterns: list[str | None], parents: Sequence[int | None] | None = None,
+    prescreened: _Prescreened | None = None,
 ) -> list[np.ndarray]:
     """:func:`_prefilter_masks` with every pattern matched in one RE2 pass per text instead of by DuckDB.
 
     Both are RE2 with the same options, so the masks are the same; a text RE2 cannot take here (no
     UTF-8: lone surrogates) or a pass that gives up is left to DuckDB. The set's last pattern finds the
-    texts holding İ or ı, which are matched again with them written as i.
+    texts holding İ or ı, which are matched again with them written as i. ``prescreened``: that set's
+    pass over ``texts`` already made (:class:`_ScanScreen`).
     """
     active = [i for i, pattern in enumerate(patterns) if pattern is not None]
     matcher = _prefilter_set((*(patterns[i] for i in active), _DOTTED_I_RE2)) if texts and active else None
     if matcher is None:
         return _prefilter_masks(texts, patterns, parents)
     parents = list(parents) if parents is not None else [None] * len(patterns)
-    rows: list[int] = []
-    columns: list[int] = []
-    undecided: list[int] = []
-    for k, text in enumerate(texts):
-        try:
-            found = matcher.Match(text.encode("utf-8"))
-        except UnicodeEncodeError:
-            undecided.append(k)
-            continue
-        if 0 not in found:
-            undecided.append(k)
-            continue
-        rows += [k] * len(found)
-        columns += found
-    hits = np.zeros((len(texts), len(active) + 2), dtype=bool)
-    hits[rows, columns] = True
+    if prescreened is not None:
+        hits = prescreened.prefilter.copy()
+        undecided = list(prescreened.undecided)
+    else:
+        rows: list[int] = []
+        columns: list[int] = []
+        undecided = []
+        for k, text in enumerate(texts):
+            try:
+                found = matcher.Match(text.encode("utf-8"))
+            except UnicodeEncodeError:
+                undecided.append(k)
+                continue
+            if 0 not in found:
+                undecided.append(k)
+                continue
+            rows += [k] * len(found)
+            columns += found
+        hits = np.zeros((len(texts), len(active) + 2), dtype=bool)
+        hits[rows, columns] = True
     # only the few texts holding İ or ı are matched twice
     for k in np.flatnonzero(hits[:, -1]).tolist():
         found = matcher.Match(texts[k].translate(_DOTTED_I).encode("utf-8"))
@@ -881,28 +893,11 @@ def _without_lone_surrogates(values: list[str]) -> list[str]:
     return out
 
 
-def _detect(
-    texts: Iterable[Any],
-    *,
-    donors: Iterable[str] = (),
-    employee_posts: Iterable[bool] | None = None,
-    rules: Sequence[Rule] | None = None,
-    use_prefilter: bool = True,
-) -> pd.DataFrame:
-    values, index = _as_texts(texts)
-    values = _without_lone_surrogates(values)
-    rules = load_rules() if rules is None else list(rules)
-    if employee_posts is None:
-        employee = np.ones(len(values), dtype=bool)
-    else:
-        employee = np.asarray(pd.Series(list(employee_posts), dtype="boolean").fillna(False), dtype=bool)
-        if len(employee) != len(values):
-            raise ValueError(
-                f"employee_posts has {len(employee)} values for {len(values)} texts; pass one flag per text."
-            )
-    donor_names = tuple(_without_lone_surrogates([str(d) for d in donors if isinstance(d, str) and d.strip()]))
-    donor_regex = _donor_regex(donor_names)
-    # one prefilter per rule, then one per matcher that has its own
+def _prefilter_patterns(rules: Sequence[Rule], donor_names: tuple[str, ...]) -> tuple[
+    list[str | None], list[int | None], dict[tuple[int, int], int]
+]:
+    """The RE2 prefilters of :func:`_detect`: one per rule, then one per matcher that has its own (its
+    parent the rule's), and the position of each (rule, matcher)'s."""
     patterns: list[str | None] = []
     for rule in rules:
         pattern = rule.prefilter
@@ -917,7 +912,36 @@ def _detect(
                 slots[r, j] = len(patterns)
                 patterns.append(matcher.prefilter)
                 parents.append(r)
-    masks = _prefilter_masks_re2(values, patterns if use_prefilter else [None] * len(patterns), parents)
+    return patterns, parents, slots
+
+
+def _detect(
+    texts: Iterable[Any],
+    *,
+    donors: Iterable[str] = (),
+    employee_posts: Iterable[bool] | None = None,
+    rules: Sequence[Rule] | None = None,
+    use_prefilter: bool = True,
+    prescreened: _Prescreened | None = None,
+) -> pd.DataFrame:
+    values, index = _as_texts(texts)
+    values = _without_lone_surrogates(values)
+    rules = load_rules() if rules is None else list(rules)
+    if employee_posts is None:
+        employee = np.ones(len(values), dtype=bool)
+    else:
+        employee = np.asarray(pd.Series(list(employee_posts), dtype="boolean").fillna(False), dtype=bool)
+        if len(employee) != len(values):
+            raise ValueError(
+                f"employee_posts has {len(employee)} values for {len(values)} texts; pass one flag per text."
+            )
+    donor_names = tuple(_without_lone_surrogates([str(d) for d in donors if isinstance(d, str) and d.strip()]))
+    donor_regex = _donor_regex(donor_names)
+    patterns, parents, slots = _prefilter_patterns(rules, donor_names)
+    if prescreened is not None and (donor_names or not use_prefilter or len(prescreened) != len(values)):
+        raise ValueError("_detect: prescreened texts are for the rules' own prefilters, without donors.")
+    masks = _prefilter_masks_re2(values, patterns if use_prefilter else [None] * len(patterns), parents,
+                                 prescreened=prescreened)
 
     def runs(r: int, position: int) -> list[bool]:
         return [(r, j) not in slots or bool(masks[slots[r, j]][position]) for j in range(len(rules[r].matchers))]
@@ -935,7 +959,11 @@ def _detect(
         text = values[position]
         # regexes RE2 shows cannot match are skipped, and the others searched from where RE2 saw them
         # start: the outcome is the same, only faster
-        maybe = screen.candidates(text) if use_prefilter else None
+        if prescreened is None:
+            maybe = screen.candidates(text) if use_prefilter else None
+        else:
+            maybe = prescreened.rules(position)
+            screen.remember(text, prescreened.encoded[position])
 
         def start(j: int, r: int = 0, text: str = text, maybe: frozenset[int] | None = maybe) -> int | None:
             slot = (unless_slots if j < 0 else matcher_slots).get(r if j < 0 else (r, j))
@@ -1395,16 +1423,154 @@ _SCAN_CHUNK = 4_000
 _scan_state: Any = None
 
 
+class _Prescreened:
+    """What :class:`_ScanScreen` found in a chunk's texts.
+
+    ``prefilter``: the hits of :func:`_detect`'s prefilter set, one row per text and a column per pattern
+    of that set (its own numbering), and the texts it could not tell (``undecided``); :meth:`rules` and
+    :meth:`themes`: what the rules' and the taxonomy's :class:`RegexScreen` ``candidates`` give for text
+    ``k`` (``None``: RE2 could not tell), the themes' sorted; ``encoded``: the UTF-8 of each text as
+    :func:`_detect` reads it (lone surrogates replaced), ``None`` where there is none.
+    """
+
+    def __init__(self, screen: _ScanScreen, found: list[list[int] | None], theme_blind: set[int],
+                 encoded: list[bytes | None]) -> None:
+        self._screen = screen
+        self._found = found
+        self._theme_blind = theme_blind
+        self.encoded = encoded
+        self.undecided = [k for k, hits in enumerate(found) if hits is None]
+        offset = screen.rule_offset
+        self.prefilter = np.zeros((len(found), offset), dtype=bool)
+        rows = np.repeat(np.arange(len(found)), [0 if hits is None else len(hits) for hits in found])
+        columns = np.fromiter(chain.from_iterable(hits for hits in found if hits is not None), dtype=np.int64,
+                              count=len(rows))
+        kept = columns < offset
+        self.prefilter[rows[kept], columns[kept]] = True
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def rules(self, k: int) -> frozenset[int] | None:
+        found = self._found[k]
+        if found is None:
+            return None
+        low, high = self._screen.rule_offset, self._screen.theme_offset
+        return self._screen.rule_screen._always.union([i - low for i in found if low <= i < high])
+
+    def themes(self, k: int) -> list[int] | None:
+        found = self._found[k]
+        # the theme screen reads the text itself: one it cannot take (lone surrogates) tells nothing
+        if found is None or k in self._theme_blind:
+            return None
+        low = self._screen.theme_offset
+        return sorted(self._screen.theme_screen._always.union([i - low for i in found if i >= low]))
+
+    def __getitem__(self, k: int) -> list[int] | None:
+        """:meth:`themes` (what :func:`analytics.themes._primary_themes` takes)."""
+        return self.themes(k)
+
+
+class _ScanScreen:
+    """The RE2 passes of a scan (:func:`_detect`'s prefilters, the rules' screen, the taxonomy's screen)
+    made one pass per text over one RE2 set holding all three's patterns.
+
+    A set reports each of its patterns that matches wherever the others do, so each part of the result is
+    what that part's own set reports: the prefilters, compiled case-insensitively on their own, are here
+    each in ``(?i:...)``; the screens' patterns are as :class:`RegexScreen` compiles them. A text this set
+    gives up on gets ``None`` throughout (every regex is then run, as the screens do when theirs does).
+    """
+
+    def __init__(self, rules: Sequence[Rule], taxonomy: Any) -> None:
+        from analytics import themes  # themes imports this module
+
+        self.rules = list(rules)
+        self.taxonomy = taxonomy
+        self.rule_screen = _rule_screen(self.rules)[0]
+        self.theme_screen = themes._screen(taxonomy)[0] if taxonomy is not None else None
+        self._set = None
+        re2 = _re2_module()
+        screens = [screen for screen in (self.rule_screen, self.theme_screen) if screen is not None]
+        patterns, _, _ = _prefilter_patterns(self.rules, ())
+        active = [pattern for pattern in patterns if pattern is not None]
+        if re2 is None or not active or any(not screen.available for screen in screens):
+            return
+        options = re2.Options()
+        options.max_mem = 256 << 20
+        options.log_errors = False
+        matcher = re2.Set.SearchSet(options)
+        # the prefilter set's own numbering: "" first, then the prefilters, then İ/ı
+        sources = ["", *(f"(?i:{pattern})" for pattern in (*active, _DOTTED_I_RE2))]
+        self.rule_offset = len(sources)
+        sources += [r"[^\x00-\x{10FFFF}]" if t is None else t for t in self.rule_screen._translated]
+        self.theme_offset = len(sources)
+        if self.theme_screen is not None:
+            sources += [r"[^\x00-\x{10FFFF}]" if t is None else t for t in self.theme_screen._translated]
+        try:
+            for source in sources:
+                matcher.Add(source)
+            matcher.Compile()
+        except re2.error:
+            return
+        self._set = matcher._set
+
+    @property
+    def available(self) -> bool:
+        return self._set is not None
+
+    def screen(self, texts: list[str], values: list[str]) -> _Prescreened:
+        """The passes over ``texts`` (as the theme screen reads them) and ``values`` (the same texts with lone
+        surrogates replaced, as :func:`_detect` reads them)."""
+        match = self._set.Match
+        encoded: list[bytes | None] = []
+        found: list[list[int] | None] = []
+        for value in values:
+            try:
+                data = value.encode("utf-8")
+            except UnicodeEncodeError:
+                encoded.append(None)
+                found.append(None)
+                continue
+            encoded.append(data)
+            hits = match(data)
+            found.append(hits if 0 in hits else None)
+        blind = set() if values is texts else {k for k, (text, value) in enumerate(zip(texts, values, strict=True))
+                                                if value is not text and value != text}
+        return _Prescreened(self, found, blind, encoded)
+
+
+_SCAN_SCREENS: dict[tuple[int, ...], _ScanScreen] = {}
+
+
+def _scan_screen(rules: Sequence[Rule], taxonomy: Any) -> _ScanScreen:
+    key = (*(id(rule) for rule in rules), id(taxonomy))
+    cached = _SCAN_SCREENS.get(key)
+    if cached is None or cached.taxonomy is not taxonomy or any(
+            a is not b for a, b in zip(cached.rules, rules, strict=True)):
+        if len(_SCAN_SCREENS) > 8:
+            _SCAN_SCREENS.clear()
+        cached = _SCAN_SCREENS[key] = _ScanScreen(rules, taxonomy)
+    return cached
+
+
 def _scan_chunk(texts: list[str], employee: list[bool], rules: Sequence[Rule], taxonomy: Any) -> tuple[
     pd.DataFrame, list[str] | None
 ]:
-    """Findings (``text_index`` the position in ``texts``) and, when ``taxonomy`` is given, primary themes."""
-    found = _detect(texts, employee_posts=employee, rules=rules)
-    if taxonomy is None:
-        return found, None
+    """Findings (``text_index`` the position in ``texts``) and, when ``taxonomy`` is given, primary themes:
+    ``find_violations(texts, employee_posts=employee, rules=rules)`` and ``classify_themes(texts,
+    taxonomy=taxonomy)``'s, with their RE2 passes made one (:class:`_ScanScreen`)."""
     from analytics import themes  # themes imports this module
 
-    return found, themes.classify_themes(texts, taxonomy=taxonomy)["theme"].tolist()
+    fused = _scan_screen(rules, taxonomy)
+    if not fused.available:
+        found = _detect(texts, employee_posts=employee, rules=rules)
+        return found, None if taxonomy is None else themes.classify_themes(texts, taxonomy=taxonomy)["theme"].tolist()
+    values = [text if isinstance(text, str) else "" for text in texts]
+    prescreened = fused.screen(values, _without_lone_surrogates(values))
+    found = _detect(values, employee_posts=employee, rules=rules, prescreened=prescreened)
+    if taxonomy is None:
+        return found, None
+    return found, themes._primary_themes(values, taxonomy, candidates=prescreened)
 
 
 def _share_scan_state(claims: Any, rules: Sequence[Rule], taxonomy: Any) -> None:

@@ -766,9 +766,9 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
                    WHERE c.link_changed AND p.account_type IN ('employee', 'organization')""")
     # URLs and quotes are found by DuckDB (RE2, every core): only organisation texts and what is found
     # reach Python
-    _insert_link_keys(con, engagement.link_keys_sql(
-        con, """SELECT p.post_uid, p.account_type, p.text, p.url, p.shared_url
-                FROM _linking c JOIN posts p USING (post_uid)"""))
+    engagement.link_keys_table(con, """SELECT p.post_uid, p.account_type, p.text, p.url, p.shared_url
+                                       FROM _linking c JOIN posts p USING (post_uid)""", table="_keys")
+    _insert_link_keys(con)
     con.execute("DROP TABLE _linking")
     con.execute("""INSERT INTO _org_keys SELECT url_key FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _org_changed) AND url_key IS NOT NULL""")
@@ -814,21 +814,22 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     return con.execute("SELECT count(*) FROM amplifications").fetchone()[0]
 
 
-def _insert_link_keys(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame) -> None:
-    """Record the link keys of a batch of posts (:func:`engagement.link_keys`)."""
-    with warehouse.registered(con, "_keys", keys):
-        con.execute(
-            """INSERT INTO amplification_org
-                SELECT p.post_uid, p.platform, p.published_at, u.url_key, b.key
-                FROM posts p JOIN (SELECT post_uid, key FROM _keys WHERE kind = 'body') b USING (post_uid)
-                LEFT JOIN (SELECT post_uid, hash(key) AS url_key FROM _keys WHERE kind = 'url') u USING (post_uid)"""
-        )
-        con.execute(
-            f"""INSERT INTO amplification_keys
-                SELECT post_uid, CASE WHEN kind = 'quote' AND length(key) < {_QUOTE_PREFIX} THEN 'short' ELSE kind END,
-                       pos, hash(CASE WHEN kind = 'quote' THEN substr(key, 1, {_QUOTE_PREFIX}) ELSE key END)
-                FROM _keys WHERE kind IN ('shared', 'link', 'quote')"""
-        )
+def _insert_link_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Record the link keys of a batch of posts (:func:`engagement.link_keys`), left in the temporary table
+    ``_keys`` by :func:`engagement.link_keys_table` (dropped here)."""
+    con.execute(
+        """INSERT INTO amplification_org
+            SELECT p.post_uid, p.platform, p.published_at, u.url_key, b.key
+            FROM posts p JOIN (SELECT post_uid, key FROM _keys WHERE kind = 'body') b USING (post_uid)
+            LEFT JOIN (SELECT post_uid, hash(key) AS url_key FROM _keys WHERE kind = 'url') u USING (post_uid)"""
+    )
+    con.execute(
+        f"""INSERT INTO amplification_keys
+            SELECT post_uid, CASE WHEN kind = 'quote' AND length(key) < {_QUOTE_PREFIX} THEN 'short' ELSE kind END,
+                   pos, hash(CASE WHEN kind = 'quote' THEN substr(key, 1, {_QUOTE_PREFIX}) ELSE key END)
+            FROM _keys WHERE kind IN ('shared', 'link', 'quote')"""
+    )
+    con.execute("DROP TABLE _keys")
 
 
 def _grams(bodies_sql: str) -> str:

@@ -37,6 +37,7 @@ __all__ = [
     "individual_recognition",
     "link_keys",
     "link_keys_sql",
+    "link_keys_table",
     "match_amplifications",
     "mission_links",
     "mission_value",
@@ -231,9 +232,42 @@ def link_keys_sql(con: duckdb.DuckDBPyConnection, posts_sql: str, params: Sequen
     >>> link_keys_sql(con, sql)[["kind", "key"]].values.tolist()
     [['link', 'x.com/org/status/1']]
     """
+    link_keys_table(con, posts_sql, params, table="_link_keys_found")
+    try:
+        found = con.execute("SELECT post_uid, kind, pos, key FROM _link_keys_found").df()
+    finally:
+        con.execute("DROP TABLE _link_keys_found")
+    if found.empty:
+        return _keys_frame([])
+    return pd.DataFrame({"post_uid": found["post_uid"].to_numpy(dtype=object).tolist(),
+                         "kind": found["kind"].to_numpy(dtype=object).tolist(),
+                         "pos": found["pos"].to_numpy(dtype="int64"),
+                         "key": found["key"].to_numpy(dtype=object).tolist()})
+
+
+def link_keys_table(con: duckdb.DuckDBPyConnection, posts_sql: str, params: Sequence[Any] = (), *,
+                    table: str) -> int:
+    """:func:`link_keys_sql`'s rows left in the temporary table ``table`` (``post_uid VARCHAR, kind VARCHAR,
+    pos BIGINT, key VARCHAR``, created or replaced) instead of returned; returns its row count.
+
+    A build keys every post: its rows never become Python objects. Only the distinct URLs and quoted
+    passages do, each reduced once by :func:`normalise_url` or as quotes are compared.
+
+    Examples
+    --------
+    >>> con = duckdb.connect()
+    >>> sql = ("SELECT 'e' AS post_uid, 'employee' AS account_type, 'See X.com/a/1 and x.com/a/1' AS text, "
+    ...        "NULL AS url, NULL AS shared_url")
+    >>> link_keys_table(con, sql, table="keys")
+    2
+    >>> con.execute("SELECT kind, pos, key FROM keys ORDER BY pos").fetchall()
+    [('link', 0, 'x.com/a/1'), ('link', 1, 'x.com/a/1')]
+    """
     url, quote = (pattern.replace("'", "''") for pattern in (_URL_IN_TEXT_RE2, _QUOTE_RE2))
-    found = con.execute(
-        f"""WITH p AS MATERIALIZED (
+    raw = f"_{table}_raw"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {raw} AS
+            WITH p AS MATERIALIZED (
                 SELECT post_uid, account_type, text, url, shared_url FROM ({posts_sql})
                 WHERE account_type IN ('organization', 'employee'))
             SELECT post_uid, 'url' AS kind, 0 AS pos, url AS raw FROM p
@@ -247,19 +281,30 @@ def link_keys_sql(con: duckdb.DuckDBPyConnection, posts_sql: str, params: Sequen
             UNION ALL SELECT post_uid, 'quote', generate_subscripts(found, 1) - 1, unnest(found)
             FROM (SELECT post_uid, regexp_extract_all(text, '{quote}', 1) AS found FROM p
                   WHERE account_type = 'employee' AND (contains(text, '"') OR contains(text, '“')))""",
-        list(params)).df()
-    if found.empty:
-        return _keys_frame([])
-    # links repeat (employees share the same organisation posts): each distinct value is reduced once
-    raw = found["raw"].astype(object)
-    is_url = found["kind"].isin(["url", "shared", "link"]).to_numpy()
-    urls = {value: normalise_url(value) for value in pd.unique(raw[is_url])}
-    texts = {value: _normalise_quote(value) for value in pd.unique(raw[~is_url])}
-    key = np.where(is_url, raw.map(urls).to_numpy(), raw.map(texts).to_numpy())
-    kept = ~is_url | (key != "")  # an empty URL is no key; an empty quote still is one
-    return pd.DataFrame({"post_uid": found["post_uid"].to_numpy(dtype=object)[kept].tolist(),
-                         "kind": found["kind"].to_numpy(dtype=object)[kept].tolist(),
-                         "pos": found["pos"].to_numpy(dtype="int64")[kept], "key": key[kept].tolist()})
+        list(params))
+    try:
+        # links repeat (employees share the same organisation posts): each distinct value is reduced once
+        distinct = con.execute(f"SELECT DISTINCT kind IN ('url', 'shared', 'link'), raw FROM {raw}").fetchall()
+        keys = pd.DataFrame({
+            "is_url": pd.Series([is_url for is_url, _ in distinct], dtype=bool),
+            "raw": pd.Series([value for _, value in distinct], dtype=object),
+            "key": pd.Series([normalise_url(value) if is_url else _normalise_quote(value)
+                              for is_url, value in distinct], dtype=object)})
+        con.register(f"_{table}_keys", keys)
+        try:
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                    SELECT r.post_uid::VARCHAR AS post_uid, r.kind::VARCHAR AS kind, r.pos::BIGINT AS pos,
+                           k.key::VARCHAR AS key
+                    FROM {raw} r JOIN _{table}_keys k
+                        ON k.raw = r.raw AND k.is_url = (r.kind IN ('url', 'shared', 'link'))
+                    -- an empty URL is no key; an empty quote still is one
+                    WHERE NOT k.is_url OR k.key <> ''""")
+        finally:
+            con.unregister(f"_{table}_keys")
+    finally:
+        con.execute(f"DROP TABLE {raw}")
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def match_amplifications(posts: pd.DataFrame) -> pd.DataFrame:

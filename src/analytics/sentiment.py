@@ -909,7 +909,8 @@ def _score_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
     Foreign texts are scored too: cheaper than splitting the batch again without them. The language
     model, for the texts not plainly English, runs once per batch in the calling process
-    (:func:`_score_distinct`), so worker processes never load it.
+    (:func:`_score_distinct`), so worker processes never load it: it walks every byte position of its
+    longest text once per call, so few large calls cost much less than one per chunk.
     """
     tokens = _Tokens(texts)
     return _plainly_english(tokens), _vader_scores(tokens)
@@ -937,14 +938,9 @@ def _score_parallel(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndar
     # This process is one of the workers. The others start up (seconds: each imports the package and
     # loads the lexicon) and then claim chunks from the front while this one scores from the back, so a
     # slow start-up costs no wall time: if this process got to every chunk first, it does not wait.
-    # Spawned, not forked, workers: the caller may hold DuckDB or BLAS threads, unsafe across fork.
-    context = get_context("spawn")
-    claims = parallel.new_claims(context)
+    started = _started if _started is not None and _started[2] == workers else None
+    pool, claims = started[:2] if started is not None else _start_workers(workers)
     parallel.start_batch(claims, _BATCH, chunks)
-    # Held in a global until the next batch: a worker still starting up after this returns opens its lock.
-    _share_claims(claims)
-    pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=_share_claims,
-                               initargs=(claims,))
     try:
         futures = [pool.submit(_score_claimed, texts, size) for _ in range(workers - 1)]
         while (k := parallel.claim_chunk(claims, _BATCH, back=True)) is not None:
@@ -953,9 +949,47 @@ def _score_parallel(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndar
             for future in futures:
                 parts.update(future.result())
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if started is None:
+            pool.shutdown(wait=False, cancel_futures=True)
     return (np.concatenate([parts[k][0] for k in range(chunks)]),
             np.concatenate([parts[k][1] for k in range(chunks)]))
+
+
+def _start_workers(workers: int) -> tuple[ProcessPoolExecutor, Any]:
+    """A pool of ``workers - 1`` processes sharing claims with this one, their start-up begun."""
+    # Spawned, not forked, workers: the caller may hold DuckDB or BLAS threads, unsafe across fork.
+    context = get_context("spawn")
+    claims = parallel.new_claims(context)
+    # Held in a global until the next batch: a worker still starting up after this returns opens its lock.
+    _share_claims(claims)
+    pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=_share_claims,
+                               initargs=(claims,))
+    for _ in range(workers - 1):
+        pool.submit(int)  # a pool spawns a worker per task while none is idle
+    return pool, claims
+
+
+#: Workers started ahead of a batch (:func:`_workers_ahead`): (pool, claims, workers).
+_started: tuple[ProcessPoolExecutor, Any, int] | None = None
+
+
+@contextlib.contextmanager
+def _workers_ahead(texts: Iterable[Any]) -> Any:
+    """Start the scoring workers now when ``texts`` is long enough that :func:`score_texts` will likely use
+    them, so their start-up overlaps the caller's work before scoring (hashing, the cache lookup); they
+    are used by the scoring inside the block and stopped at its end, used or not."""
+    global _started
+    cores = parallel.available_cores()
+    if _started is not None or cores <= 1 or not isinstance(texts, Sequence) or len(texts) <= PARALLEL_MIN_TEXTS:
+        yield
+        return
+    pool, claims = _start_workers(cores)
+    _started = (pool, claims, cores)
+    try:
+        yield
+    finally:
+        _started = None
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 _claims: Any = None
@@ -1091,6 +1125,11 @@ def update_sentiment_cache(con: Any, texts: Iterable[str]) -> int:
     """
     if isinstance(texts, str | bytes):
         raise ValueError("update_sentiment_cache needs an iterable of texts, not one string; wrap it in a list")
+    with _workers_ahead(texts):
+        return _update_cache(con, texts)
+
+
+def _update_cache(con: Any, texts: Iterable[str]) -> int:
     by_hash: dict[str, str] = {}
     for text in texts:
         if isinstance(text, str):

@@ -253,22 +253,31 @@ def _primary(scored: list[tuple[str, int, list[str]]], taxonomy: Taxonomy) -> st
     return next(s[0] for s in best if s[1] == top)
 
 
-def _primary_themes(values: list[str], taxonomy: Taxonomy) -> list[str]:
-    """``_primary(_scores(text))`` of each text, in one tight loop (this runs over every distinct post)."""
+def _primary_themes(values: list[str], taxonomy: Taxonomy,
+                    candidates: Sequence[Sequence[int] | None] | None = None) -> list[str]:
+    """``_primary(_scores(text))`` of each text, in one tight loop (this runs over every distinct post).
+
+    ``candidates``: each text's ``sorted(_screen(taxonomy)[0].candidates(text))`` (or ``None``), already
+    found (the build's scan finds them in its own RE2 pass).
+    """
     screen, cues = _screen(taxonomy)
     ids = [t.id for t in taxonomy.themes]
     checks = [(t, cue.weight, cue.needle, cue.pattern.search) for t, cue in cues]
     everything = range(len(checks))
     fallback, min_score = taxonomy.fallback, taxonomy.min_score
     out = []
-    for text in values:
+    for k, text in enumerate(values):
         if not text:
             out.append(fallback)
             continue
-        candidates = screen.candidates(text)
+        if candidates is None:
+            found = screen.candidates(text)
+            found = None if found is None else sorted(found)
+        else:
+            found = candidates[k]
         lowered = text.lower()
         scores: dict[int, int] = {}
-        for i in everything if candidates is None else sorted(candidates):
+        for i in everything if found is None else found:
             t, weight, needle, search = checks[i]
             if (needle is None or needle in lowered) and search(text):
                 scores[t] = scores.get(t, 0) + weight
