@@ -6,6 +6,7 @@ Playwright's own browser download is not available, so the tests drive the syste
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -109,8 +110,16 @@ class Server:
         self._out.close()
 
 
-def launch(playwright, executable: str):
-    return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+@contextlib.contextmanager
+def headless_chromium():
+    """A headless Chromium (Debian's, found by :func:`require_chromium`) for one module's pages."""
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 def wait_for_charts(page, count: int, timeout_ms: int = 60_000) -> None:

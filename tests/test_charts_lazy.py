@@ -8,7 +8,7 @@ layout does), a chart scrolled to, one scrolled past within a frame, one at the 
 from __future__ import annotations
 
 import pytest
-from browser import launch, require_chromium
+from browser import headless_chromium
 
 from analytics import charts
 
@@ -50,13 +50,8 @@ SETUP = """async () => {
 
 @pytest.fixture(scope="module")
 def chromium():
-    executable = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright, executable)
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from browser import ARTIFACTS, Server, chart_data, launch, require_chromium, screenshot, wait_for_charts
+from browser import ARTIFACTS, Server, chart_data, headless_chromium, screenshot, wait_for_charts
 
 from analytics import charts, config, dashboard, datasets, engagement, insights, serve, warehouse
 from analytics.adherence import AREAS, rules_frame
@@ -411,13 +411,8 @@ def test_only_notebooks_declaring_the_shared_bundle_preload_it(tmp_path):
 
 @pytest.fixture(scope="module")
 def chromium():
-    executable = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright, executable)
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 TIMINGS: dict[str, float] = {}

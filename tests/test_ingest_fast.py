@@ -12,13 +12,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from hostile_lines import HOSTILE_FILES, hostile_lines
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics import config, ingest, privacy
 from analytics.privacy import Identity, Scrubber, ScrubHelper
-
-HOSTILE_FILES = Path(__file__).resolve().parent / "hostile" / "files"
 
 #: Word characters, separators, disguises, every kind of case pair (ASCII, Kelvin and long s onto ASCII,
 #: dotted/dotless i, accented letters), digits of several scripts, emoji.
@@ -50,24 +49,10 @@ def _screen(texts: list[str], values: list[str], *, either_case: bool) -> np.nda
     return found
 
 
-def _hostile_lines() -> list[str]:
-    lines = []
-    for path in sorted(HOSTILE_FILES.iterdir()):
-        data = path.read_bytes()
-        for encoding in ("utf-8", "utf-16", "cp1252"):
-            try:
-                lines += data.decode(encoding).splitlines()
-                break
-            except UnicodeDecodeError:
-                continue
-    # a lone surrogate cannot go to DuckDB (the scrubber keeps such texts off the batch path)
-    return [line for line in lines if not privacy._SURROGATE_RE.search(line)]
-
-
 def test_either_case_screen_finds_what_the_lower_cased_screen_finds_on_disguises_and_hostile_text():
     texts = [f"{before}{shown}{after}" for value in _VALUES for shown in _disguised(value)
              for before, after in (("", ""), ("hi ", "!"), ("https://x.com/", "/status/1"), ("«", "»"))]
-    texts += _hostile_lines()
+    texts += hostile_lines()
     assert len(texts) > 800
     found = _screen(texts, _VALUES, either_case=True)
     assert found.any() and not found.all()
@@ -96,7 +81,7 @@ def _texts() -> list[str]:
     texts = [f"{a} {shown} {b}" for value in ["Ada Lee", "@adalee", "Jane Donor", "Åsa Strøm", "ada.lee@rt.org"]
              for shown in _disguised(value) for a, b in (("hi", "✓"), ("https://x.com/", "/status/9"))]
     texts += ["call +44 20 7946 0958", "info@rt.org", "x@y.com", "plain text ✓", "", " ", "lone \ud800 ✓"]
-    texts += _hostile_lines()
+    texts += hostile_lines()
     return list(dict.fromkeys(texts))
 
 
