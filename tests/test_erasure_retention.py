@@ -261,4 +261,8 @@ def test_a_warehouse_whose_vault_is_missing_is_refused_before_anything_changes(o
         ingest.ingest_paths([_new_posts(tmp_path / "new")], warehouse_file=organisation)
     with pytest.raises(ValueError, match=r"no identity vault .* knows them"):
         erasure.forget_person(LEAVER, warehouse_file=organisation)
+    command = Path(sys.executable).with_name("policy-pulse")
+    run = subprocess.run([str(command), "forget", "--email", LEAVER, "--warehouse", str(organisation)],
+                         capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert run.returncode == 2 and run.stderr.startswith("error: The warehouse"), run.stderr
     assert _count(organisation, "SELECT count(*) FROM posts") == posts

@@ -165,7 +165,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_forget(args: argparse.Namespace) -> int:
     from analytics import erasure
 
-    removed = erasure.forget_person(args.email, warehouse_file=args.warehouse)
+    try:
+        removed = erasure.forget_person(args.email, warehouse_file=args.warehouse)
+    except ValueError as error:
+        raise UserError(str(error)) from error
     touched = removed[removed["rows_removed"] > 0]
     if touched.empty:
         print("Nothing of that person was in the warehouse.")
