@@ -1023,33 +1023,26 @@ def _vault_path(warehouse: Path) -> Path:
     return config.config_dir() / "vaults" / f"{digest}.json"
 
 
-def _vaults_knowing(folder: Path, fingerprint: str, people: set[str]) -> list[dict]:
-    """The stored vaults (same key) in ``folder`` that know all of ``people``."""
-    found = []
-    for candidate in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            stored = json.loads(candidate.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if stored.get("key_fingerprint") == fingerprint and people <= set(stored.get("people", {})):
-            found.append(stored)
-    return found
-
-
-def forget_identity(employee_key: str, key: bytes) -> int:
-    """Remove one person from every identity vault of ``key`` (copies of a warehouse each have one);
-    returns how many held them."""
+def _stored_vaults(fingerprint: str) -> list[Vault]:
+    """Every readable vault of the config folder made with the key of ``fingerprint``."""
     folder = config.config_dir() / "vaults"
-    fingerprint = key_fingerprint(key)
-    held = 0
+    vaults = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if stored.get("key_fingerprint") == fingerprint and employee_key in stored.get("people", {}):
-            vault = Vault(path, fingerprint, stored["people"], stored.get("donors", []))
-            vault.forget_person(employee_key)
+        if stored.get("key_fingerprint") == fingerprint:
+            vaults.append(Vault(path, fingerprint, stored.get("people", {}), stored.get("donors", [])))
+    return vaults
+
+
+def forget_identity(employee_key: str, key: bytes) -> int:
+    """Remove one person from every identity vault of ``key`` (copies of a warehouse each have one);
+    returns how many held them."""
+    held = 0
+    for vault in _stored_vaults(key_fingerprint(key)):
+        if vault.forget_person(employee_key):
             vault.save()
             held += 1
     return held
@@ -1082,7 +1075,7 @@ class Vault:
         path = _vault_path(warehouse)
         fingerprint = key_fingerprint(key)
         if not path.exists() and people:
-            known = _vaults_knowing(path.parent, fingerprint, set(people))
+            known = [vault for vault in _stored_vaults(fingerprint) if set(people) <= vault.people.keys()]
             if not known:
                 raise ValueError(
                     f"The warehouse {warehouse} holds {len(set(people))} employees, but no identity vault in "
@@ -1091,10 +1084,10 @@ class Vault:
                     "POLICY_PULSE_CONFIG_DIR to the folder that holds it.")
             # a copied warehouse's vaults may have grown apart since: the scrubber is safest with all they know
             vault = cls(path, fingerprint)
-            for stored in known:
-                for person, identities in stored.get("people", {}).items():
+            for other in known:
+                for person, identities in other.people.items():
                     vault.add_person(person, **identities)
-                vault.set_donors(stored.get("donors", []))
+                vault.set_donors(other.donors)
             vault.save()
             return vault
         if path.exists():
