@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -25,7 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import config, privacy
+from analytics import config, privacy, warehouse
 from analytics.adherence import wilson_interval
 from analytics.periods import Period, parse_period
 from analytics.themes import _check_by, _period_labels, fetch_frames, load_taxonomy
@@ -290,8 +291,7 @@ def link_keys_table(con: duckdb.DuckDBPyConnection, posts_sql: str, params: Sequ
             "raw": pd.Series([value for _, value in distinct], dtype=object),
             "key": pd.Series([normalise_url(value) if is_url else _normalise_quote(value)
                               for is_url, value in distinct], dtype=object)})
-        con.register(f"_{table}_keys", keys)
-        try:
+        with warehouse.registered(con, f"_{table}_keys", keys):
             con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE {table} AS
                     SELECT r.post_uid::VARCHAR AS post_uid, r.kind::VARCHAR AS kind, r.pos::BIGINT AS pos,
@@ -300,10 +300,12 @@ def link_keys_table(con: duckdb.DuckDBPyConnection, posts_sql: str, params: Sequ
                         ON k.raw = r.raw AND k.is_url = (r.kind IN ('url', 'shared', 'link'))
                     -- an empty URL is no key; an empty quote still is one
                     WHERE NOT k.is_url OR k.key <> ''""")
-        finally:
-            con.unregister(f"_{table}_keys")
-    finally:
-        con.execute(f"DROP TABLE {raw}")
+    except BaseException:
+        # after a failed statement DuckDB refuses the drop too: the statement's own error is the one raised
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP TABLE {raw}")
+        raise
+    con.execute(f"DROP TABLE {raw}")
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
