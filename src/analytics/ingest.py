@@ -143,13 +143,12 @@ def ingest_paths(
         detected = sorted(detected + _detect([path for path in files if path not in big]), key=_load_key)
         context.codebook = context.codebook or _codebook_for(detected)
         ahead = [(path, read) for _order, path, _fmt, read, _error in detected
-                 if helper is not None and read is not None and path.stat().st_size <= PREFETCH_MAX_BYTES]
+                 if helper is not None and read is not None and path not in big]
         _refresh_identities(context)
         early = set(context.prefetched)
-        passed: set[Path] = set()
         for _order, path, fmt, read, error in detected:
-            passed.add(path)
-            while ahead and ahead[0][0] in passed:  # read here already (or now): the helper need not
+            # ``ahead`` follows ``detected``'s order and loses only its front: at most this file is at its head
+            if ahead and ahead[0][0] == path:  # read here now: the helper need not
                 ahead.pop(0)
             # none while the helper reads a big file first: by its end, this process would have read them
             reading_early = any(context.prefetched[p](poll=True) is False for p in early & set(context.prefetched))
