@@ -257,7 +257,8 @@ def test_leadership_page_needs_few_widget_models_and_keeps_every_caption(data):
     # a filter change redraws the tiles in their one widget
     before = board.key_figures.value
     board.period.value = dashboard.filter_options(data.quarterly)["periods"][1]
-    assert board.key_figures.value != before and board.key_figures.value.count("class='pp-tile'") == 8
+    assert board.key_figures.value != before
+    assert board.key_figures.value.count("class='pp-tile'") == len(dashboard.KPI_METRICS)
 
 
 def test_policy_review_engagement_section_is_k_safe_and_names_the_themes(data):
