@@ -268,7 +268,8 @@ def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
     """Score the texts the cache lacks: of posts, only those whose text changed in this build (a new
     scorer version redoes every post, see :func:`_post_changes`); comments are few and checked whole,
     unless their texts and the cache are as the last build left them."""
-    comments = "" if _state(con, "scored_comments") == _comments_print(con) else """
+    printed = _comments_print(con)
+    comments = "" if _state(con, "scored_comments") == printed else """
             UNION SELECT text FROM audience_comments
             WHERE text IS NOT NULL AND sha256(text) NOT IN (SELECT text_hash FROM cached)
             UNION SELECT text FROM survey_comments
@@ -294,7 +295,8 @@ def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
         with warehouse.registered(con, "_texts", texts):
             con.execute("INSERT INTO _scored SELECT DISTINCT sha256(text) FROM _texts")
         scored = sentiment.update_sentiment_cache(con, texts["text"].tolist())
-    _set_state(con, "scored_comments", _comments_print(con))
+    # the print changes only with what was scored (the comments themselves are not written here)
+    _set_state(con, "scored_comments", _comments_print(con) if scored else printed)
     return scored
 
 
