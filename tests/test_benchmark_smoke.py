@@ -36,6 +36,19 @@ def test_a_missed_target_is_marked_miss():
     assert rows["dashboard first render, preheated"].status == "n/a"
 
 
+def test_each_incremental_way_is_judged_against_the_full_run():
+    def leg(name: str, wall: float) -> dict:
+        return {"name": name, "wall": wall, "cpu": wall, "peak_rss": bench.GB, "returncode": 0}
+
+    # full run 100 s: `update` at 4 s is within 5 %, ingest 2 s + build 4 s is not
+    result = {"legs": {"ingest": leg("ingest", 50), "build": leg("build", 50), "update_new": leg("update", 4),
+                       "ingest_new": leg("ingest", 2), "build_incremental": leg("build", 4)},
+              "new_posts": 1000, "dashboard": {"why": "not available"}}
+    rows = {r.measure.split(" (")[0]: r for r in bench.build_rows(result)}
+    assert rows["incremental after +1 % posts, `update`"].status == "pass"
+    assert rows["incremental after +1 % posts, `ingest` then `build`"].status == "miss"
+
+
 def test_quick_run_prints_the_table(tmp_path):
     done = subprocess.run([sys.executable, str(BENCH / "run.py"), "--quick", "--json", "--workdir", str(tmp_path)],
                           capture_output=True, text=True, timeout=900, cwd=ROOT)
@@ -43,7 +56,9 @@ def test_quick_run_prints_the_table(tmp_path):
     out = done.stdout
     assert out.startswith("Policy Pulse benchmark:")
     for measure in ("full ingest + build (wall)", "full build / naive way (wall)", "peak RSS, build",
-                    "incremental after +1 % posts", "sentiment, build's way", "sentiment per CPU-second",
+                    "incremental after +1 % posts, `update`",
+                    "incremental after +1 % posts, `ingest` then `build`", "sentiment, build's way",
+                    "sentiment per CPU-second",
                     "sentiment max |compound - reference|",
                     "dashboard first render, preheated"):
         assert measure in out
