@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from analytics import adherence, config, themes
+from analytics import adherence, config
 
 
 @pytest.mark.parametrize("path", [config.POLICY_RULES_PATH, config.CONTENT_THEMES_PATH])
