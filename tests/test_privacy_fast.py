@@ -69,3 +69,50 @@ def test_a_scrubber_with_a_part_empty_or_without_a_prefilter_scrubs_each_text_in
     names = [*(v for person in identities for v in person.names), *donors]
     for name in names:
         assert name not in scrubber.scrub(f"hello {name}!")
+
+
+#: A roster without a character ignore-case matching equates with an ASCII letter (the ASCII pre-filter's case).
+_PLAIN_IDENTITIES = [
+    Identity("ab" * 32, names=("Ada Lee", "Åsa Strøm"), emails=("ada.lee@rt.org",),
+             handles=("@adalee", "@ada@mastodon.social", "x:eleanoro26")),
+    Identity("cd" * 32, names=("Kim Sung",), handles=("@k_sung",)),
+    Identity("ef" * 32, names=("Zoë Keßler",), emails=("zk@mail.org",)),
+]
+
+
+def _ascii_texts() -> list[str]:
+    """ASCII texts that put the roster's and donors' values, whole and in part, between every kind of
+    character the pre-filter splits words at."""
+    values = ["ada lee", "ada.lee@rt.org", "@adalee", "adalee", "eleanoro26", "k_sung", "kim sung", "jane donor",
+              "jd@mail.com", "+44 20 7946 0958", "ada", "lee", "sam", "zk@mail.org"]
+    texts = []
+    for value in values:
+        for variant in (value, value.upper(), value.title(), value.replace(" ", "\t "), value.replace(" ", "-")):
+            for before, after in (("", ""), ("x", ""), ("", "x"), ("_", "_"), ("@", "."), ("/", "/1"), ("(", ")"),
+                                  ("hi ", "!"), ("x.com/", "/status/1"), ("a@", ".org"), ("0", "9")):
+                texts.append(f"{before}{variant}{after}")
+    return texts
+
+
+def test_the_ascii_prefilter_clears_only_texts_the_scrub_leaves_as_they_are():
+    scrubber = Scrubber(_PLAIN_IDENTITIES, donors=_DONORS, keep_domains=["rt.org"], donor_contacts=_CONTACTS)
+    texts = [text for text in [*hostile_lines(), *_urls()[::5], *_ascii_texts()] if text.isascii()]
+    assert scrubber._prefilter is not None
+    cleared = [text for text in texts if not privacy._ascii_hit(scrubber._prefilter, text.lower())]
+    assert len(cleared) > 100  # the shortcut is taken
+    # scrubbed without the shortcut, through every pattern
+    plain = Scrubber(_PLAIN_IDENTITIES, donors=_DONORS, keep_domains=["rt.org"], donor_contacts=_CONTACTS)
+    plain._prefilter = None
+    assert [scrubber.scrub(text) for text in texts] == [plain.scrub(text) for text in texts]
+    changed = [text for text in texts if plain.scrub(text) != text]
+    assert len(changed) > 100
+
+
+def test_the_roster_pattern_is_compiled_only_when_a_text_needs_it():
+    privacy._identity_parts.cache_clear()
+    privacy._ignoring_case.cache_clear()
+    scrubber = Scrubber(_PLAIN_IDENTITIES, donors=_DONORS, donor_contacts=_CONTACTS)
+    assert scrubber.scrub("Thanks all, call 0161 496 0754 or x@y.com") == "Thanks all, call [PHONE] or [EMAIL]"
+    assert privacy._ignoring_case.cache_info().currsize == 0
+    assert scrubber.scrub("Thanks Ada Lee") == "Thanks [person:ababababab]"
+    assert privacy._ignoring_case.cache_info().currsize == 1

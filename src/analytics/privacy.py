@@ -16,6 +16,7 @@ import fcntl
 import functools
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import pickle
@@ -170,27 +171,50 @@ def _folds_to_ascii(char: str) -> bool:
     return any(re.fullmatch(re.escape(char), letter, re.IGNORECASE) for letter in string.ascii_letters)
 
 
-#: A pattern that matches nowhere.
-_NEVER = r"(?!)"
+#: Words as Python's ``\w`` finds them in lower-cased ASCII text.
+_ASCII_WORD_RE = re.compile(r"[a-z0-9_]+")
 
 
-def _ascii_prefilter(values: Iterable[str]) -> re.Pattern[str] | None:
-    """A pattern that finds, in lower-cased ASCII text, every place where one of ``values`` could match
-    ignoring case, with any run of whitespace where a value has a space; ``None`` when it cannot be exact.
+def _ascii_prefilter(values: Iterable[str]) -> frozenset[str] | None:
+    """What tells, in lower-cased ASCII text, every place where one of ``values`` could match ignoring case:
+    each value's first word, or first two words joined by a space (see :func:`_ascii_hit`); ``None`` when
+    that cannot be exact.
 
     Text without a hit cannot contain any of the values, however disguised, so the costly ignore-case
-    patterns need not run on it. A value holding a non-ASCII character cannot match ASCII text unless
-    ignore-case matching equates that character with an ASCII letter; then there is no shortcut.
+    patterns need not run on it. Every pattern built from the values bounds them by non-word characters
+    (a look-around, or a non-word character that starts or ends the value), so a match holds each word of
+    a value as a whole word of the text, the words one after another. A value holding a non-ASCII
+    character cannot match ASCII text unless ignore-case matching equates that character with an ASCII
+    letter; then there is no shortcut, nor for a value without a word. Sets, not a pattern: a pattern of
+    a thousand roster values takes half a second to compile.
+
+    >>> sorted(_ascii_prefilter(["Ada Lee", "@adalee", "/ada.lee@rt.org", "Zoë"]))
+    ['ada lee', 'adalee']
+    >>> _ascii_prefilter(["+-"]), _ascii_prefilter(["\u212aim"])
+    (None, None)
     """
-    plain = set()
+    heads = set()
     for value in values:
         if value.isascii():
-            plain.add(value.lower())
+            words = _ASCII_WORD_RE.findall(value.lower())
+            if not words:
+                return None
+            heads.add(" ".join(words[:2]))
         elif any(not c.isascii() and _folds_to_ascii(c) for c in value):
             return None
-    if not plain:
-        return re.compile(_NEVER)
-    return re.compile(_alternation(plain, lambda c: r"\s+" if c == " " else re.escape(c)))
+    return frozenset(heads)
+
+
+def _ascii_hit(heads: frozenset[str], lowered: str) -> bool:
+    """Whether lower-cased ASCII text has a word, or two words one after the other, among ``heads``
+    (:func:`_ascii_prefilter`).
+
+    >>> heads = _ascii_prefilter(["Ada Lee", "@adalee"])
+    >>> [_ascii_hit(heads, t) for t in ("hi ada,\tlee!", "x.com/adalee/1", "ada and lee", "adaleex")]
+    [True, True, False, False]
+    """
+    words = _ASCII_WORD_RE.findall(lowered)
+    return not heads.isdisjoint(words) or not heads.isdisjoint(map(" ".join, itertools.pairwise(words)))
 
 
 #: Characters that render as nothing (zero-width, bidirectional marks, soft hyphen): inside a name they hide
@@ -419,10 +443,11 @@ def _sub_disguised(pattern: re.Pattern[str], replace, text: str) -> str:
 
 @functools.lru_cache(maxsize=2)
 def _identity_parts(identities: tuple[Identity, ...]
-                    ) -> tuple[dict[str, str], re.Pattern[str] | None, re.Pattern[str] | None, str | None]:
+                    ) -> tuple[dict[str, str], str | None, frozenset[str] | None, str | None]:
     """What :class:`Scrubber` needs of the roster: each value looked for (as :func:`_identity_key` gives it, and
-    handles as URL path segments) with its person token, the pattern finding them, and the roster's parts of
-    the ASCII pre-filter (:func:`_ascii_prefilter`) and the RE2 word screen (:func:`_word_pattern`)."""
+    handles as URL path segments) with its person token, the pattern finding them (its source: see
+    :func:`_ignoring_case`), and the roster's parts of the ASCII pre-filter (:func:`_ascii_prefilter`) and
+    the RE2 word screen (:func:`_word_pattern`)."""
     by_value: dict[str, str] = {}
     for person in identities:
         token = person_token(person.employee_key)
@@ -448,8 +473,16 @@ def _identity_parts(identities: tuple[Identity, ...]
         parts.append(rf"(?<![\w@])(?:{_alternation(handles)})(?![\w@]|\.\w)")
     if segments:
         parts.append(rf"(?:{_alternation(segments)})(?=[/?#]|$|\s)")
-    pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+    pattern = "|".join(parts) if parts else None
     return by_value, pattern, _ascii_prefilter(by_value), _word_pattern(by_value, either_case=True)
+
+
+@functools.lru_cache(maxsize=2)
+def _ignoring_case(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled ignoring case, once: the roster's takes a quarter of a second, so it is compiled
+    when a text first needs it (most texts are cleared by the screen or the pre-filter, often all of a
+    small file's)."""
+    return re.compile(pattern, re.IGNORECASE)
 
 
 @dataclass
@@ -478,7 +511,7 @@ class Scrubber:
     #: a second process that takes half of every large batch of :meth:`scrub_many` (same results, two cores)
     helper: ScrubHelper | None = field(default=None, compare=False, repr=False)
     _by_value: dict[str, str] = field(init=False, repr=False)
-    _pattern: re.Pattern[str] | None = field(init=False, repr=False)
+    _pattern: str | None = field(init=False, repr=False)
     _donor_pattern: re.Pattern[str] | None = field(init=False, repr=False)
     _pickled: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -503,8 +536,8 @@ class Scrubber:
         )
         # a text a pattern of either part finds is one the pattern of all values finds, and the reverse
         donor_prefilter = _ascii_prefilter([*donor_values, *self._contacts])
-        self._prefilters = (None if identity_prefilter is None or donor_prefilter is None
-                            else tuple(p for p in (identity_prefilter, donor_prefilter) if p.pattern != _NEVER))
+        self._prefilter = (None if identity_prefilter is None or donor_prefilter is None
+                           else identity_prefilter | donor_prefilter)
         self._number_tails = _number_tails_safe([*self._by_value, *donor_values, *self._contacts])
         donor_words = _word_pattern([*donor_values, *self._contacts], either_case=True)
         self._words = (None if identity_words is None or donor_words is None
@@ -517,10 +550,9 @@ class Scrubber:
         text = str(text)
         # most texts name nobody: one cheap search proves it (an identity replaced first could make
         # a donor match, so any hit runs every pass)
-        lowered = text.lower() if self._prefilters is not None and text.isascii() else None
-        if lowered is None or any(prefilter.search(lowered) for prefilter in self._prefilters):
+        if self._prefilter is None or not text.isascii() or _ascii_hit(self._prefilter, text.lower()):
             if self._pattern is not None:
-                text = _sub_disguised(self._pattern, self._replace_identity, text)
+                text = _sub_disguised(_ignoring_case(self._pattern), self._replace_identity, text)
             if self._donor_pattern is not None:
                 text = _sub_disguised(self._donor_pattern, "[DONOR]", text)
             if self._contact_pattern is not None:
@@ -833,6 +865,8 @@ def _serve_helper() -> None:
                     identities, donors, keep_domains, contacts = pickle.loads(state)
                     scrubber = Scrubber(identities, donors=donors, keep_domains=keep_domains,
                                         donor_contacts=contacts)
+                    if scrubber._pattern is not None:  # compiled now, while the helper waits for work anyway
+                        _ignoring_case(scrubber._pattern)
                 assert scrubber is not None
                 answer = pickle.dumps(scrubber._scrub_each(texts), protocol=pickle.HIGHEST_PROTOCOL)
             else:
