@@ -110,9 +110,48 @@ def test_the_ascii_prefilter_clears_only_texts_the_scrub_leaves_as_they_are():
 
 def test_the_roster_pattern_is_compiled_only_when_a_text_needs_it():
     privacy._identity_parts.cache_clear()
-    privacy._ignoring_case.cache_clear()
     scrubber = Scrubber(_PLAIN_IDENTITIES, donors=_DONORS, donor_contacts=_CONTACTS)
     assert scrubber.scrub("Thanks all, call 0161 496 0754 or x@y.com") == "Thanks all, call [PHONE] or [EMAIL]"
-    assert privacy._ignoring_case.cache_info().currsize == 0
     assert scrubber.scrub("Thanks Ada Lee") == "Thanks [person:ababababab]"
-    assert privacy._ignoring_case.cache_info().currsize == 1
+    assert scrubber._pattern._full is None  # a pattern of the values the text could hold did it
+    assert len(scrubber._pattern._subsets) == 1
+
+
+@pytest.mark.parametrize("identities", [_IDENTITIES, _PLAIN_IDENTITIES])
+def test_the_roster_pattern_of_a_texts_values_finds_what_the_pattern_of_all_values_finds(identities):
+    texts = [*hostile_lines(), *_urls()[::3], *_ascii_texts(),
+             *(f"{a} {b}" for a in ("Ada", "ADA", "ada.lee", "@ada", "K_SUNG", "kim", "ſam", "SAM", "zoë", "ZOË")
+               for b in ("Lee", "LEE@rt.org", "@mastodon.social", "sung", "\u212aim Sung", "iſ", "IS", "keßler",
+                         "KESSLER"))]
+    privacy._identity_parts.cache_clear()
+    guided = Scrubber(identities, donors=_DONORS, donor_contacts=_CONTACTS)
+    guided._pattern._budget = 10**9  # never falls back to the pattern of all values on its own
+    privacy._identity_parts.cache_clear()
+    full = Scrubber(identities, donors=_DONORS, donor_contacts=_CONTACTS)
+    full._pattern.full()
+    changed = guided_texts = 0
+    subsets = set()
+    for text in texts:
+        guided._pattern._full = None  # a text that needs the pattern of all values compiles it: not for the next
+        expected = full.scrub(text)
+        assert guided.scrub(text) == expected, text
+        changed += "[person:" in expected
+        if guided._pattern._full is None:
+            guided_texts += 1
+            subsets.add(guided._pattern.for_text(text))
+    assert guided_texts > len(texts) / 2 and changed > 100
+    assert len(subsets) >= 8
+
+
+def test_the_roster_pattern_of_all_values_takes_over_once_the_texts_patterns_cost_a_quarter_of_it():
+    people = [Identity(f"{n:010x}" + "0" * 54, names=(f"Person{n} Surname{n}",), handles=(f"@p{n}",))
+              for n in range(400)]
+    privacy._identity_parts.cache_clear()
+    scrubber = Scrubber(people)
+    texts = [f"Thanks Person{n} SURNAME{n} and @p{n + 1}" for n in range(399)]
+    expected = [f"Thanks [person:{n:010x}] and [person:{n + 1:010x}]" for n in range(399)]
+    assert [scrubber.scrub(text) for text in texts[:5]] == expected[:5]
+    assert scrubber._pattern._full is None and len(scrubber._pattern._subsets) == 5
+    assert [scrubber.scrub(text) for text in texts] == expected
+    assert scrubber._pattern._full is not None  # each text its own pattern: they cost more than a quarter
+    assert scrubber._pattern.for_text("nobody") is scrubber._pattern._full

@@ -335,6 +335,16 @@ def _hint_pattern() -> str:
     return f"[{_re2_class(invisible)}\\x{{{_TABLE_END:x}}}-\\x{{10ffff}}]|{email}|{phone}"
 
 
+def _case_partners(chars: Iterable[str]) -> dict[str, list[str]]:
+    """Each character's partners: every other character ignore-case matching equates with it.
+
+    >>> _case_partners("s")["s"]
+    ['S', 'ſ']
+    """
+    return {char: [other for other in re.findall(re.escape(char), _unicode_tables()[2], re.IGNORECASE)
+                   if other != char] for char in set(chars)}
+
+
 def _word_pattern(values: Iterable[str], *, either_case: bool = False) -> str | None:
     """An RE2 pattern found, in every text with its ASCII letters lower-cased, wherever one of ``values``
     could match ignoring case, unless :func:`_hint_pattern` finds the text; ``None`` when no such pattern exists.
@@ -354,11 +364,7 @@ def _word_pattern(values: Iterable[str], *, either_case: bool = False) -> str | 
     '(?:^|[^a-zA-Z0-9_])[aA][bB][^a-zA-Z0-9_]+[cC](?:[^a-zA-Z0-9_]|$)'
     """
     values = list(values)
-    characters = {char for value in values for char in value}
-    pairs = {}  # every other character ignore-case matching equates with one of the values' characters
-    for char in characters:
-        pairs[char] = [other for other in re.findall(re.escape(char), _unicode_tables()[2], re.IGNORECASE)
-                       if other != char]
+    pairs = _case_partners({char for value in values for char in value})
     heads = set()
     for value in values:
         folded = "".join(char if char.isascii() else next((p for p in pairs[char] if p.isascii()), char)
@@ -443,10 +449,10 @@ def _sub_disguised(pattern: re.Pattern[str], replace, text: str) -> str:
 
 @functools.lru_cache(maxsize=2)
 def _identity_parts(identities: tuple[Identity, ...]
-                    ) -> tuple[dict[str, str], str | None, frozenset[str] | None, str | None]:
+                    ) -> tuple[dict[str, str], _RosterPattern | None, frozenset[str] | None, str | None]:
     """What :class:`Scrubber` needs of the roster: each value looked for (as :func:`_identity_key` gives it, and
-    handles as URL path segments) with its person token, the pattern finding them (its source: see
-    :func:`_ignoring_case`), and the roster's parts of the ASCII pre-filter (:func:`_ascii_prefilter`) and
+    handles as URL path segments) with its person token, the pattern finding them (:class:`_RosterPattern`),
+    and the roster's parts of the ASCII pre-filter (:func:`_ascii_prefilter`) and
     the RE2 word screen (:func:`_word_pattern`)."""
     by_value: dict[str, str] = {}
     for person in identities:
@@ -465,24 +471,92 @@ def _identity_parts(identities: tuple[Identity, ...]
                 by_value.setdefault("/" + segment, person_token(person.employee_key))
                 by_value.setdefault("/@" + segment, person_token(person.employee_key))
     segments = [v for v in by_value if v.startswith("/")]
-    parts = []
-    if names_and_emails:
-        parts.append(rf"(?<![\w@])(?:{_alternation(names_and_emails)})(?![\w@])")
-    if handles:
+    parts = [
+        (r"(?<![\w@])(?:", names_and_emails, r")(?![\w@])"),
         # a mention: "@handle" not followed by more handle characters (or an @instance part)
-        parts.append(rf"(?<![\w@])(?:{_alternation(handles)})(?![\w@]|\.\w)")
-    if segments:
-        parts.append(rf"(?:{_alternation(segments)})(?=[/?#]|$|\s)")
-    pattern = "|".join(parts) if parts else None
+        (r"(?<![\w@])(?:", handles, r")(?![\w@]|\.\w)"),
+        (r"(?:", segments, r")(?=[/?#]|$|\s)"),
+    ]
+    pattern = _RosterPattern([part for part in parts if part[1]]) if by_value else None
     return by_value, pattern, _ascii_prefilter(by_value), _word_pattern(by_value, either_case=True)
 
 
-@functools.lru_cache(maxsize=2)
-def _ignoring_case(pattern: str) -> re.Pattern[str]:
-    """``pattern`` compiled ignoring case, once: the roster's takes a quarter of a second, so it is compiled
-    when a text first needs it (most texts are cleared by the screen or the pre-filter, often all of a
-    small file's)."""
-    return re.compile(pattern, re.IGNORECASE)
+#: Words as Python's ``\w`` finds them.
+_WORD_RE = re.compile(r"\w+")
+#: Characters that make a text's words no guide to what the roster's pattern finds in it: invisible ones (the
+#: pattern runs on the text without them) and those beyond the case tables (:data:`_TABLE_END`).
+_UNGUIDED_RE = re.compile(f"[{_INVISIBLE}{chr(_TABLE_END)}-\U0010ffff]")
+
+
+class _RosterPattern:
+    """The pattern finding the roster's values (:func:`_identity_parts`): for a text, compiled from only the
+    values whose first words it holds, and from all of them once that has cost more than a quarter of it.
+
+    The pattern of all values takes a quarter of a second to build and another to compile, and a small file
+    names a few people. Every value is bounded by non-word characters (a look-around, or a non-word
+    character that starts or ends it), so where a value matches, its words are whole words of the text, one
+    after another: when matched ignoring case, a character of the text is the value's own, an ASCII case
+    pair (both are lower-cased), the ASCII letter a value's character pairs with ('s' of 'ſ', taken for
+    it on both sides), or another character that pairs with a value's, and then (as with an invisible
+    character or one beyond the case tables) the pattern of all values scrubs the text. The values left out
+    match nowhere in the text, and the alternation tries the others in the same order (:func:`_alternation`),
+    so the pattern finds the same matches, replaced by the same tokens.
+    """
+
+    def __init__(self, parts: list[tuple[str, list[str], str]]) -> None:
+        self._parts = parts  # (before, values, after) of each alternative, in order
+        self._full: re.Pattern[str] | None = None
+        self._subsets: dict[tuple[tuple[int, str], ...], re.Pattern[str]] = {}
+        values = [value for _before, part, _after in parts for value in part]
+        partners = _case_partners({char for value in values for char in value})
+        self._others = frozenset(p for paired in partners.values() for p in paired if not p.isascii())
+        fold = dict(zip(map(ord, string.ascii_uppercase), string.ascii_lowercase, strict=True))
+        for char, paired in partners.items():
+            letters = [p.lower() for p in paired if p.isascii()]
+            if not char.isascii() and letters:
+                fold[ord(char)] = letters[0]
+        self._fold = fold
+        # a value without a word, or a pair of a word and a non-word character, leaves no guide
+        self._guided = all(_WORD_RE.fullmatch(char) and _WORD_RE.fullmatch(letter)
+                           for char, letter in ((chr(c), f) for c, f in fold.items()))
+        self._heads: dict[str, list[tuple[int, str]]] = {}
+        for k, (_before, part, _after) in enumerate(parts):
+            for value in part:
+                words = _WORD_RE.findall(value.translate(fold))
+                self._guided = self._guided and bool(words)
+                self._heads.setdefault(" ".join(words[:2]), []).append((k, value))
+        self._budget = sum(map(len, values)) // 4  # characters of the subsets' patterns
+
+    def full(self) -> re.Pattern[str]:
+        """The pattern of all values."""
+        if self._full is None:
+            self._full = re.compile(self._source(self._parts), re.IGNORECASE)
+            self._subsets.clear()
+        return self._full
+
+    @staticmethod
+    def _source(parts: list[tuple[str, list[str], str]]) -> str:
+        return "|".join(before + _alternation(values) + after for before, values, after in parts if values)
+
+    def for_text(self, text: str) -> re.Pattern[str] | None:
+        """A pattern that finds in ``text`` (or its view, :func:`_sub_disguised`) exactly what the pattern of
+        all values finds; ``None`` where that is nothing."""
+        if (self._full is not None or self._budget < 0 or not self._guided or _UNGUIDED_RE.search(text)
+                or not self._others.isdisjoint(text)):
+            return self.full()
+        words = _WORD_RE.findall(text.translate(self._fold))
+        found = [value for head in {*words, *map(" ".join, itertools.pairwise(words))}
+                 for value in self._heads.get(head, ())]
+        if not found:
+            return None
+        chosen = tuple(sorted(found))
+        pattern = self._subsets.get(chosen)
+        if pattern is None:
+            source = self._source([(before, [v for k, v in chosen if k == part], after)
+                                   for part, (before, _values, after) in enumerate(self._parts)])
+            self._budget -= len(source)
+            pattern = self._subsets[chosen] = re.compile(source, re.IGNORECASE)
+        return pattern
 
 
 @dataclass
@@ -511,7 +585,7 @@ class Scrubber:
     #: a second process that takes half of every large batch of :meth:`scrub_many` (same results, two cores)
     helper: ScrubHelper | None = field(default=None, compare=False, repr=False)
     _by_value: dict[str, str] = field(init=False, repr=False)
-    _pattern: str | None = field(init=False, repr=False)
+    _pattern: _RosterPattern | None = field(init=False, repr=False)
     _donor_pattern: re.Pattern[str] | None = field(init=False, repr=False)
     _pickled: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -551,8 +625,9 @@ class Scrubber:
         # most texts name nobody: one cheap search proves it (an identity replaced first could make
         # a donor match, so any hit runs every pass)
         if self._prefilter is None or not text.isascii() or _ascii_hit(self._prefilter, text.lower()):
-            if self._pattern is not None:
-                text = _sub_disguised(_ignoring_case(self._pattern), self._replace_identity, text)
+            pattern = None if self._pattern is None else self._pattern.for_text(text)
+            if pattern is not None:
+                text = _sub_disguised(pattern, self._replace_identity, text)
             if self._donor_pattern is not None:
                 text = _sub_disguised(self._donor_pattern, "[DONOR]", text)
             if self._contact_pattern is not None:
@@ -866,7 +941,7 @@ def _serve_helper() -> None:
                     scrubber = Scrubber(identities, donors=donors, keep_domains=keep_domains,
                                         donor_contacts=contacts)
                     if scrubber._pattern is not None:  # compiled now, while the helper waits for work anyway
-                        _ignoring_case(scrubber._pattern)
+                        scrubber._pattern.full()
                 assert scrubber is not None
                 answer = pickle.dumps(scrubber._scrub_each(texts), protocol=pickle.HIGHEST_PROTOCOL)
             else:
