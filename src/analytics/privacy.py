@@ -171,6 +171,8 @@ def _folds_to_ascii(char: str) -> bool:
     return any(re.fullmatch(re.escape(char), letter, re.IGNORECASE) for letter in string.ascii_letters)
 
 
+#: Words as Python's ``\w`` finds them.
+_WORD_RE = re.compile(r"\w+")
 #: Words as Python's ``\w`` finds them in lower-cased ASCII text.
 _ASCII_WORD_RE = re.compile(r"[a-z0-9_]+")
 
@@ -365,11 +367,11 @@ def _word_pattern(values: Iterable[str], *, either_case: bool = False) -> str | 
     """
     values = list(values)
     pairs = _case_partners({char for value in values for char in value})
+    to_ascii = {ord(char): next(p for p in paired if p.isascii()) for char, paired in pairs.items()
+                if not char.isascii() and any(p.isascii() for p in paired)}
     heads = set()
     for value in values:
-        folded = "".join(char if char.isascii() else next((p for p in pairs[char] if p.isascii()), char)
-                         for char in value)
-        words = re.findall(r"\w+", folded.lower())
+        words = _WORD_RE.findall(value.translate(to_ascii).lower())
         if not words:
             return None
         heads.add("\0".join(words[:2]))
@@ -481,8 +483,6 @@ def _identity_parts(identities: tuple[Identity, ...]
     return by_value, pattern, _ascii_prefilter(by_value), _word_pattern(by_value, either_case=True)
 
 
-#: Words as Python's ``\w`` finds them.
-_WORD_RE = re.compile(r"\w+")
 #: Characters that make a text's words no guide to what the roster's pattern finds in it: invisible ones (the
 #: pattern runs on the text without them) and those beyond the case tables (:data:`_TABLE_END`).
 _UNGUIDED_RE = re.compile(f"[{_INVISIBLE}{chr(_TABLE_END)}-\U0010ffff]")
