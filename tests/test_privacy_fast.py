@@ -141,6 +141,17 @@ def test_the_roster_pattern_of_a_texts_values_finds_what_the_pattern_of_all_valu
             subsets.add(guided._pattern.for_text(text))
     assert guided_texts > len(texts) / 2 and changed > 100
     assert len(subsets) >= 8
+    # a batch: one pattern of the values any of its texts could hold
+    privacy._identity_parts.cache_clear()
+    batch = Scrubber(identities, donors=_DONORS, donor_contacts=_CONTACTS)
+    batch._pattern._budget = 10**9
+    texts = [text for text in texts if batch._pattern._candidates(text) is not None]
+    assert batch.scrub_many(texts) == [full.scrub(text) for text in texts]
+    assert batch._pattern._full is None and len(batch._pattern._subsets) == 1
+    privacy._identity_parts.cache_clear()
+    batch = Scrubber(identities)
+    batch._pattern.prepare(["Ada Lee"])
+    assert batch.scrub("Ada Lee, Kim Sung") == "[person:ababababab], [person:cdcdcdcdcd]"  # not all in the batch
 
 
 def test_the_roster_pattern_of_all_values_takes_over_once_the_texts_patterns_cost_a_quarter_of_it():

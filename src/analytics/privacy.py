@@ -525,13 +525,16 @@ class _RosterPattern:
                 words = _WORD_RE.findall(value.translate(fold))
                 self._guided = self._guided and bool(words)
                 self._heads.setdefault(" ".join(words[:2]), []).append((k, value))
-        self._budget = sum(map(len, values)) // 4  # characters of the subsets' patterns
+        self._budget = sum(map(len, values)) // 4  # characters of the values in the subsets' patterns
+        #: the values of the last batch (:meth:`prepare`) and their pattern
+        self._batch: tuple[frozenset[tuple[int, str]], re.Pattern[str] | None] = (frozenset(), None)
 
     def full(self) -> re.Pattern[str]:
         """The pattern of all values."""
         if self._full is None:
             self._full = re.compile(self._source(self._parts), re.IGNORECASE)
             self._subsets.clear()
+            self._batch = (frozenset(), None)
         return self._full
 
     @staticmethod
@@ -541,20 +544,42 @@ class _RosterPattern:
     def for_text(self, text: str) -> re.Pattern[str] | None:
         """A pattern that finds in ``text`` (or its view, :func:`_sub_disguised`) exactly what the pattern of
         all values finds; ``None`` where that is nothing."""
-        if (self._full is not None or self._budget < 0 or not self._guided or _UNGUIDED_RE.search(text)
-                or not self._others.isdisjoint(text)):
+        found = None if self._full is not None or self._budget < 0 else self._candidates(text)
+        if found is None:
             return self.full()
-        words = _WORD_RE.findall(text.translate(self._fold))
-        found = [value for head in {*words, *map(" ".join, itertools.pairwise(words))}
-                 for value in self._heads.get(head, ())]
         if not found:
             return None
+        if self._batch[0].issuperset(found):
+            return self._batch[1]
+        return self._compiled(found)
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Compile one pattern of the values any of ``texts`` could hold, which :meth:`for_text` then gives
+        each of them (one pattern compiled for a batch, not one a text)."""
+        if self._full is None and self._budget >= 0:
+            found = {value for text in texts for value in self._candidates(text) or ()}
+            if found and not self._batch[0].issuperset(found):
+                self._batch = (frozenset(found), self._compiled(found))
+
+    def _candidates(self, text: str) -> set[tuple[int, str]] | None:
+        """The values (part, value) whose first words ``text`` holds; ``None`` when its words are no guide."""
+        if not self._guided or _UNGUIDED_RE.search(text) or not self._others.isdisjoint(text):
+            return None
+        words = _WORD_RE.findall(text.translate(self._fold))
+        return {value for head in {*words, *map(" ".join, itertools.pairwise(words))}
+                for value in self._heads.get(head, ())}
+
+    def _compiled(self, found: set[tuple[int, str]]) -> re.Pattern[str]:
+        """The pattern of the values ``found``, or of all values once the patterns of some cost a quarter of
+        it (counted in the values' characters)."""
         chosen = tuple(sorted(found))
         pattern = self._subsets.get(chosen)
         if pattern is None:
+            self._budget -= sum(len(value) for _part, value in chosen)
+            if self._budget < 0:
+                return self.full()
             source = self._source([(before, [v for k, v in chosen if k == part], after)
                                    for part, (before, _values, after) in enumerate(self._parts)])
-            self._budget -= len(source)
             pattern = self._subsets[chosen] = re.compile(source, re.IGNORECASE)
         return pattern
 
@@ -622,9 +647,7 @@ class Scrubber:
         if text is None or (isinstance(text, float) and np.isnan(text)):
             return None
         text = str(text)
-        # most texts name nobody: one cheap search proves it (an identity replaced first could make
-        # a donor match, so any hit runs every pass)
-        if self._prefilter is None or not text.isascii() or _ascii_hit(self._prefilter, text.lower()):
+        if self._may_name(text):
             pattern = None if self._pattern is None else self._pattern.for_text(text)
             if pattern is not None:
                 text = _sub_disguised(pattern, self._replace_identity, text)
@@ -635,6 +658,11 @@ class Scrubber:
         if "@" in text:
             text = EMAIL_RE.sub(self._replace_email, text)
         return PHONE_RE.sub("[PHONE]", text) if _DIGIT_RE.search(text) else text
+
+    def _may_name(self, text: str) -> bool:
+        """Whether ``text`` could hold a roster or donor value. Most texts name nobody: one cheap test proves
+        it (an identity replaced first could make a donor match, so any hit runs every pass)."""
+        return self._prefilter is None or not text.isascii() or _ascii_hit(self._prefilter, text.lower())
 
     def _replace_identity(self, match: re.Match[str]) -> str:
         found = match.group(0)
@@ -687,6 +715,8 @@ class Scrubber:
         it); and the number holds no gap for :func:`_sub_disguised` to join. Tests check it against
         :meth:`scrub` on hostile text.
         """
+        if self._pattern is not None:
+            self._pattern.prepare(text for text in texts if self._may_name(text))
         if not self._number_tails:
             return [self.scrub(text) for text in texts]
         heads: dict[str, str] = {}
