@@ -166,3 +166,12 @@ def test_the_roster_pattern_of_all_values_takes_over_once_the_texts_patterns_cos
     assert [scrubber.scrub(text) for text in texts] == expected
     assert scrubber._pattern._full is not None  # each text its own pattern: they cost more than a quarter
     assert scrubber._pattern.for_text("nobody") is scrubber._pattern._full
+
+
+def test_a_batch_naming_many_people_takes_the_pattern_of_all_values_at_once():
+    people = [Identity(f"{n:010x}" + "0" * 54, names=(f"Person{n} Surname{n}",)) for n in range(400)]
+    privacy._identity_parts.cache_clear()
+    scrubber = Scrubber(people)
+    texts = [f"Thanks Person{n} SURNAME{n}!" for n in range(400)]
+    assert scrubber._scrub_each(texts) == [f"Thanks [person:{n:010x}]!" for n in range(400)]
+    assert scrubber._pattern._full is not None and not scrubber._pattern._subsets

@@ -556,10 +556,22 @@ class _RosterPattern:
     def prepare(self, texts: Iterable[str]) -> None:
         """Compile one pattern of the values any of ``texts`` could hold, which :meth:`for_text` then gives
         each of them (one pattern compiled for a batch, not one a text)."""
-        if self._full is None and self._budget >= 0:
-            found = {value for text in texts for value in self._candidates(text) or ()}
-            if found and not self._batch[0].issuperset(found):
-                self._batch = (frozenset(found), self._compiled(found))
+        if self._full is not None or self._budget < 0:
+            return
+        found: set[tuple[int, str]] = set()
+        size = 0
+        for text in texts:
+            more = self._candidates(text)
+            if more is None:  # this text needs the pattern of all values: so do the others
+                self.full()
+                return
+            size += sum(len(value) for _part, value in more - found)
+            found |= more
+            if size > self._budget:  # a big batch: its pattern would cost about as much as that of all values
+                self.full()
+                return
+        if found and not self._batch[0].issuperset(found):
+            self._batch = (frozenset(found), self._compiled(found))
 
     def _candidates(self, text: str) -> set[tuple[int, str]] | None:
         """The values (part, value) whose first words ``text`` holds; ``None`` when its words are no guide."""
