@@ -177,10 +177,10 @@ _WORD_RE = re.compile(r"\w+")
 _ASCII_WORD_RE = re.compile(r"[a-z0-9_]+")
 
 
-def _ascii_prefilter(values: Iterable[str]) -> frozenset[str] | None:
+def _ascii_prefilter(values: Iterable[str]) -> dict[str, tuple[frozenset[str], ...]] | None:
     """What tells, in lower-cased ASCII text, every place where one of ``values`` could match ignoring case:
-    each value's first word, or first two words joined by a space (see :func:`_ascii_hit`); ``None`` when
-    that cannot be exact.
+    by each value's first word, or first two words joined by a space, the sets of all words of the values
+    that start so (see :class:`_AsciiHeads`); ``None`` when that cannot be exact.
 
     Text without a hit cannot contain any of the values, however disguised, so the costly ignore-case
     patterns need not run on it. Every pattern built from the values bounds them by non-word characters
@@ -190,33 +190,57 @@ def _ascii_prefilter(values: Iterable[str]) -> frozenset[str] | None:
     letter; then there is no shortcut, nor for a value without a word. Sets, not a pattern: a pattern of
     a thousand roster values takes half a second to compile.
 
-    >>> sorted(_ascii_prefilter(["Ada Lee", "@adalee", "/ada.lee@rt.org", "Zoë"]))
-    ['ada lee', 'adalee']
+    >>> heads = _ascii_prefilter(["Ada Lee", "@adalee", "/ada.lee@rt.org", "Zoë"])
+    >>> sorted(heads), [sorted(map(sorted, values)) for values in heads.values()]
+    (['ada lee', 'adalee'], [[['ada', 'lee'], ['ada', 'lee', 'org', 'rt']], [['adalee']]])
     >>> _ascii_prefilter(["+-"]), _ascii_prefilter(["\u212aim"])
     (None, None)
     """
-    heads = set()
+    heads: dict[str, set[frozenset[str]]] = {}
     for value in values:
         if value.isascii():
             words = _ASCII_WORD_RE.findall(value.lower())
             if not words:
                 return None
-            heads.add(" ".join(words[:2]))
+            heads.setdefault(" ".join(words[:2]), set()).add(frozenset(words))
         elif any(not c.isascii() and _folds_to_ascii(c) for c in value):
             return None
-    return frozenset(heads)
+    return {head: tuple(sorted(sets, key=sorted)) for head, sets in heads.items()}
 
 
-def _ascii_hit(heads: frozenset[str], lowered: str) -> bool:
-    """Whether lower-cased ASCII text has a word, or two words one after the other, among ``heads``
-    (:func:`_ascii_prefilter`).
+class _AsciiHeads:
+    """The heads of :func:`_ascii_prefilter`, looked up by first word (most texts hold none of them).
 
-    >>> heads = _ascii_prefilter(["Ada Lee", "@adalee"])
-    >>> [_ascii_hit(heads, t) for t in ("hi ada,\tlee!", "x.com/adalee/1", "ada and lee", "adaleex")]
+    >>> heads = _AsciiHeads(_ascii_prefilter(["Ada Lee", "@adalee", "+44 7700 900123"]))
+    >>> [heads.hit(t) for t in ("hi ada,\tlee!", "x.com/adalee/1", "ada and lee", "adaleex")]
     [True, True, False, False]
+    >>> [heads.hit(t) for t in ("call +44 7700 900999", "900123: +44 7700")]
+    [False, True]
     """
-    words = _ASCII_WORD_RE.findall(lowered)
-    return not heads.isdisjoint(words) or not heads.isdisjoint(map(" ".join, itertools.pairwise(words)))
+
+    def __init__(self, heads: dict[str, tuple[frozenset[str], ...]]) -> None:
+        self._singles: dict[str, tuple[frozenset[str], ...]] = {}
+        self._pairs: dict[str, dict[str, tuple[frozenset[str], ...]]] = {}
+        for head, values in heads.items():
+            first, _, second = head.partition(" ")
+            if second:
+                self._pairs.setdefault(first, {})[second] = values
+            else:
+                self._singles[head] = values
+
+    def hit(self, lowered: str) -> bool:
+        """Whether lower-cased ASCII text has a word, or two words one after the other, among the heads,
+        and all the words of a value that starts so."""
+        words = _ASCII_WORD_RE.findall(lowered)
+        present = set(words)
+        for word in self._singles.keys() & present:
+            if any(value <= present for value in self._singles[word]):
+                return True
+        firsts = self._pairs.keys() & present
+        for first, second in itertools.pairwise(words) if firsts else ():
+            if first in firsts and any(value <= present for value in self._pairs[first].get(second, ())):
+                return True
+        return False
 
 
 #: Characters that render as nothing (zero-width, bidirectional marks, soft hyphen): inside a name they hide
@@ -451,7 +475,8 @@ def _sub_disguised(pattern: re.Pattern[str], replace, text: str) -> str:
 
 @functools.lru_cache(maxsize=2)
 def _identity_parts(identities: tuple[Identity, ...]
-                    ) -> tuple[dict[str, str], _RosterPattern | None, frozenset[str] | None, str | None]:
+                    ) -> tuple[dict[str, str], _RosterPattern | None, dict[str, tuple[frozenset[str], ...]] | None,
+                               str | None]:
     """What :class:`Scrubber` needs of the roster: each value looked for (as :func:`_identity_key` gives it, and
     handles as URL path segments) with its person token, the pattern finding them (:class:`_RosterPattern`),
     and the roster's parts of the ASCII pre-filter (:func:`_ascii_prefilter`) and
@@ -647,8 +672,9 @@ class Scrubber:
         )
         # a text a pattern of either part finds is one the pattern of all values finds, and the reverse
         donor_prefilter = _ascii_prefilter([*donor_values, *self._contacts])
-        self._prefilter = (None if identity_prefilter is None or donor_prefilter is None
-                           else identity_prefilter | donor_prefilter)
+        self._prefilter = (None if identity_prefilter is None or donor_prefilter is None else _AsciiHeads({
+            head: identity_prefilter.get(head, ()) + donor_prefilter.get(head, ())
+            for head in identity_prefilter.keys() | donor_prefilter.keys()}))
         self._number_tails = _number_tails_safe([*self._by_value, *donor_values, *self._contacts])
         donor_words = _word_pattern([*donor_values, *self._contacts], either_case=True)
         self._words = (None if identity_words is None or donor_words is None
@@ -674,7 +700,7 @@ class Scrubber:
     def _may_name(self, text: str) -> bool:
         """Whether ``text`` could hold a roster or donor value. Most texts name nobody: one cheap test proves
         it (an identity replaced first could make a donor match, so any hit runs every pass)."""
-        return self._prefilter is None or not text.isascii() or _ascii_hit(self._prefilter, text.lower())
+        return self._prefilter is None or not text.isascii() or self._prefilter.hit(text.lower())
 
     def _replace_identity(self, match: re.Match[str]) -> str:
         found = match.group(0)
