@@ -395,7 +395,7 @@ def _word_pattern(values: Iterable[str], *, either_case: bool = False) -> str | 
                 if not char.isascii() and any(p.isascii() for p in paired)}
     heads = set()
     for value in values:
-        words = _WORD_RE.findall(value.translate(to_ascii).lower())
+        words = _WORD_RE.findall((value if value.isascii() else value.translate(to_ascii)).lower())
         if not words:
             return None
         heads.add("\0".join(words[:2]))
@@ -547,7 +547,7 @@ class _RosterPattern:
         self._heads: dict[str, list[tuple[int, str]]] = {}
         for k, (_before, part, _after) in enumerate(parts):
             for value in part:
-                words = _WORD_RE.findall(value.translate(fold))
+                words = _WORD_RE.findall(self._folded(value))
                 self._guided = self._guided and bool(words)
                 self._heads.setdefault(" ".join(words[:2]), []).append((k, value))
         self._budget = sum(map(len, values)) // 4  # characters of the values in the subsets' patterns
@@ -602,9 +602,13 @@ class _RosterPattern:
         """The values (part, value) whose first words ``text`` holds; ``None`` when its words are no guide."""
         if not self._guided or _UNGUIDED_RE.search(text) or not self._others.isdisjoint(text):
             return None
-        words = _WORD_RE.findall(text.translate(self._fold))
+        words = _WORD_RE.findall(self._folded(text))
         return {value for head in {*words, *map(" ".join, itertools.pairwise(words))}
                 for value in self._heads.get(head, ())}
+
+    def _folded(self, text: str) -> str:
+        # on ASCII text the translation is lower-casing, which is quicker
+        return text.lower() if text.isascii() else text.translate(self._fold)
 
     def _compiled(self, found: set[tuple[int, str]]) -> re.Pattern[str]:
         """The pattern of the values ``found``, or of all values once the patterns of some cost a quarter of
