@@ -69,3 +69,109 @@ def test_a_scrubber_with_a_part_empty_or_without_a_prefilter_scrubs_each_text_in
     names = [*(v for person in identities for v in person.names), *donors]
     for name in names:
         assert name not in scrubber.scrub(f"hello {name}!")
+
+
+#: A roster without a character ignore-case matching equates with an ASCII letter (the ASCII pre-filter's case).
+_PLAIN_IDENTITIES = [
+    Identity("ab" * 32, names=("Ada Lee", "Åsa Strøm"), emails=("ada.lee@rt.org",),
+             handles=("@adalee", "@ada@mastodon.social", "x:eleanoro26")),
+    Identity("cd" * 32, names=("Kim Sung",), handles=("@k_sung",)),
+    Identity("ef" * 32, names=("Zoë Keßler",), emails=("zk@mail.org",)),
+]
+
+
+def _ascii_texts() -> list[str]:
+    """ASCII texts that put the roster's and donors' values, whole and in part, between every kind of
+    character the pre-filter splits words at."""
+    values = ["ada lee", "ada.lee@rt.org", "@adalee", "adalee", "eleanoro26", "k_sung", "kim sung", "jane donor",
+              "jd@mail.com", "+44 20 7946 0958", "ada", "lee", "sam", "zk@mail.org"]
+    texts = []
+    for value in values:
+        for variant in (value, value.upper(), value.title(), value.replace(" ", "\t "), value.replace(" ", "-")):
+            for before, after in (("", ""), ("x", ""), ("", "x"), ("_", "_"), ("@", "."), ("/", "/1"), ("(", ")"),
+                                  ("hi ", "!"), ("x.com/", "/status/1"), ("a@", ".org"), ("0", "9")):
+                texts.append(f"{before}{variant}{after}")
+    return texts
+
+
+def test_the_ascii_prefilter_clears_only_texts_the_scrub_leaves_as_they_are():
+    scrubber = Scrubber(_PLAIN_IDENTITIES, donors=_DONORS, keep_domains=["rt.org"], donor_contacts=_CONTACTS)
+    texts = [text for text in [*hostile_lines(), *_urls()[::5], *_ascii_texts()] if text.isascii()]
+    assert scrubber._prefilter is not None
+    cleared = [text for text in texts if not scrubber._prefilter.hit(text.lower())]
+    assert len(cleared) > 100  # the shortcut is taken
+    # scrubbed without the shortcut, through every pattern
+    plain = Scrubber(_PLAIN_IDENTITIES, donors=_DONORS, keep_domains=["rt.org"], donor_contacts=_CONTACTS)
+    plain._prefilter = None
+    assert [scrubber.scrub(text) for text in texts] == [plain.scrub(text) for text in texts]
+    changed = [text for text in texts if plain.scrub(text) != text]
+    assert len(changed) > 100
+
+
+def test_the_roster_pattern_is_compiled_only_when_a_text_needs_it():
+    privacy._identity_parts.cache_clear()
+    scrubber = Scrubber(_PLAIN_IDENTITIES, donors=_DONORS, donor_contacts=_CONTACTS)
+    assert scrubber.scrub("Thanks all, call 0161 496 0754 or x@y.com") == "Thanks all, call [PHONE] or [EMAIL]"
+    assert scrubber.scrub("Thanks Ada Lee") == "Thanks [person:ababababab]"
+    assert scrubber._pattern._full is None  # a pattern of the values the text could hold did it
+    assert len(scrubber._pattern._subsets) == 1
+
+
+@pytest.mark.parametrize("identities", [_IDENTITIES, _PLAIN_IDENTITIES])
+def test_the_roster_pattern_of_a_texts_values_finds_what_the_pattern_of_all_values_finds(identities):
+    texts = [*hostile_lines(), *_urls()[::3], *_ascii_texts(),
+             *(f"{a} {b}" for a in ("Ada", "ADA", "ada.lee", "@ada", "K_SUNG", "kim", "ſam", "SAM", "zoë", "ZOË")
+               for b in ("Lee", "LEE@rt.org", "@mastodon.social", "sung", "\u212aim Sung", "iſ", "IS", "keßler",
+                         "KESSLER"))]
+    privacy._identity_parts.cache_clear()
+    guided = Scrubber(identities, donors=_DONORS, donor_contacts=_CONTACTS)
+    guided._pattern._budget = 10**9  # never falls back to the pattern of all values on its own
+    privacy._identity_parts.cache_clear()
+    full = Scrubber(identities, donors=_DONORS, donor_contacts=_CONTACTS)
+    full._pattern.full()
+    changed = guided_texts = 0
+    subsets = set()
+    for text in texts:
+        guided._pattern._full = None  # a text that needs the pattern of all values compiles it: not for the next
+        expected = full.scrub(text)
+        assert guided.scrub(text) == expected, text
+        changed += "[person:" in expected
+        if guided._pattern._full is None:
+            guided_texts += 1
+            subsets.add(guided._pattern.for_text(text))
+    assert guided_texts > len(texts) / 2 and changed > 100
+    assert len(subsets) >= 8
+    # a batch: one pattern of the values any of its texts could hold
+    privacy._identity_parts.cache_clear()
+    batch = Scrubber(identities, donors=_DONORS, donor_contacts=_CONTACTS)
+    batch._pattern._budget = 10**9
+    texts = [text for text in texts if batch._pattern._candidates(text) is not None]
+    assert batch.scrub_many(texts) == [full.scrub(text) for text in texts]
+    assert batch._pattern._full is None and len(batch._pattern._subsets) == 1
+    privacy._identity_parts.cache_clear()
+    batch = Scrubber(identities)
+    batch._pattern.prepare(["Ada Lee"])
+    assert batch.scrub("Ada Lee, Kim Sung") == "[person:ababababab], [person:cdcdcdcdcd]"  # not all in the batch
+
+
+def test_the_roster_pattern_of_all_values_takes_over_once_the_texts_patterns_cost_a_quarter_of_it():
+    people = [Identity(f"{n:010x}" + "0" * 54, names=(f"Person{n} Surname{n}",), handles=(f"@p{n}",))
+              for n in range(400)]
+    privacy._identity_parts.cache_clear()
+    scrubber = Scrubber(people)
+    texts = [f"Thanks Person{n} SURNAME{n} and @p{n + 1}" for n in range(399)]
+    expected = [f"Thanks [person:{n:010x}] and [person:{n + 1:010x}]" for n in range(399)]
+    assert [scrubber.scrub(text) for text in texts[:5]] == expected[:5]
+    assert scrubber._pattern._full is None and len(scrubber._pattern._subsets) == 5
+    assert [scrubber.scrub(text) for text in texts] == expected
+    assert scrubber._pattern._full is not None  # each text its own pattern: they cost more than a quarter
+    assert scrubber._pattern.for_text("nobody") is scrubber._pattern._full
+
+
+def test_a_batch_naming_many_people_takes_the_pattern_of_all_values_at_once():
+    people = [Identity(f"{n:010x}" + "0" * 54, names=(f"Person{n} Surname{n}",)) for n in range(400)]
+    privacy._identity_parts.cache_clear()
+    scrubber = Scrubber(people)
+    texts = [f"Thanks Person{n} SURNAME{n}!" for n in range(400)]
+    assert scrubber._scrub_each(texts) == [f"Thanks [person:{n:010x}]!" for n in range(400)]
+    assert scrubber._pattern._full is not None and not scrubber._pattern._subsets

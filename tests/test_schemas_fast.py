@@ -5,6 +5,9 @@ rows kept and the same reasons, on valid frames and on every kind of broken one.
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -20,7 +23,7 @@ _UTC = "datetime64[us, UTC]"
 def _valid(table: str, n: int = 4) -> pd.DataFrame:
     """A frame of ``n`` rows that passes ``table``'s model, in the dtypes ingest gives it."""
     frame = {}
-    for name, column in schemas._schema(schemas.MODELS[table]).columns.items():
+    for name, column in schemas.MODELS[table].to_schema().columns.items():
         kind = str(column.dtype)
         if kind.startswith("datetime"):
             values = pd.Series(pd.date_range("2026-01-01", periods=n, tz="UTC")).astype(_UTC)
@@ -41,14 +44,14 @@ def _valid(table: str, n: int = 4) -> pd.DataFrame:
 
 def _slow(table: str, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> tuple[pd.DataFrame, pd.Series]:
     with monkeypatch.context() as patch:
-        patch.setattr(schemas, "_passes", lambda model, frame: False)
+        patch.setattr(schemas, "_passes", lambda table, frame: False)
         return schemas.validate(table, frame)
 
 
 def _assert_same(table: str, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> bool:
     """validate() with the fast path equals validate() through pandera; returns whether the fast path decided
     (then pandera found nothing wrong either: it kept every row)."""
-    decided = schemas._passes(schemas.MODELS[table], frame)
+    decided = schemas._passes(table, frame)
     good, reasons = schemas.validate(table, frame)
     slow_good, slow_reasons = _slow(table, frame, monkeypatch)
     pd.testing.assert_frame_equal(good, slow_good)
@@ -72,7 +75,7 @@ def _broken(table: str, column: str, value: object) -> pd.DataFrame:
     frame = _valid(table)
     frame[column] = frame[column].astype(object)
     frame.loc[1, column] = value
-    kind = str(schemas._schema(schemas.MODELS[table]).columns[column].dtype)
+    kind = str(schemas.MODELS[table].to_schema().columns[column].dtype)
     # a value the column's dtype cannot hold leaves the column object
     with contextlib.suppress(TypeError, ValueError):
         frame[column] = frame[column].astype(_UTC if kind.startswith("datetime") else
@@ -83,7 +86,7 @@ def _broken(table: str, column: str, value: object) -> pd.DataFrame:
 def _kinds(table: str) -> dict[str, object]:
     """One column of each kind (dtype, nullable, checks) of ``table``'s model: the others behave alike."""
     kinds = {}
-    for column, spec in schemas._schema(schemas.MODELS[table]).columns.items():
+    for column, spec in schemas.MODELS[table].to_schema().columns.items():
         signature = (str(spec.dtype), spec.nullable, tuple((c.name, repr(c.statistics)) for c in spec.checks))
         kinds.setdefault(signature, (column, spec))
     return dict(kinds.values())
@@ -118,7 +121,7 @@ def test_valid_frames_take_the_fast_path_and_come_back_whole(table, monkeypatch)
 
 @pytest.mark.parametrize("table", sorted(schemas.MODELS))
 def test_odd_dtypes_missing_and_repeated_columns_get_what_pandera_gives(table, monkeypatch):
-    model_columns = list(schemas._schema(schemas.MODELS[table]).columns)
+    model_columns = list(schemas.MODELS[table].to_schema().columns)
     variants = []
     for column in _kinds(table):
         base = _valid(table)
@@ -148,7 +151,7 @@ def test_odd_dtypes_missing_and_repeated_columns_get_what_pandera_gives(table, m
 @given(st.sampled_from(sorted(schemas.MODELS)), st.data())
 def test_random_broken_frames_get_what_pandera_gives(table, data):
     frame = _valid(table, 6)
-    for name, spec in schemas._schema(schemas.MODELS[table]).columns.items():
+    for name, spec in schemas.MODELS[table].to_schema().columns.items():
         kind = str(spec.dtype)
         if kind == "float64":
             cells = data.draw(st.lists(st.sampled_from(_FLOATS[:-1]) | st.floats(), min_size=6, max_size=6))
@@ -159,3 +162,29 @@ def test_random_broken_frames_get_what_pandera_gives(table, data):
             frame[name] = pd.Series(cells, dtype="str")
     with pytest.MonkeyPatch.context() as monkeypatch:
         _assert_same(table, frame, monkeypatch)
+
+
+@pytest.mark.parametrize("table", sorted(schemas.MODELS))
+def test_the_fast_paths_dtypes_are_ones_pandera_accepts(table):
+    columns = schemas._TABLES[table][1]
+    for kind, accepted in schemas._DTYPES.items():
+        for dtype in accepted:
+            empty = _valid(table, 0).astype({c: dtype for c, (k, _field) in columns.items() if k == kind})
+            schemas.MODELS[table].validate(empty, lazy=True)  # raises if pandera rejects one
+
+
+def test_a_frame_that_passes_is_validated_without_importing_pandera():
+    code = """
+import sys
+import pandas as pd
+from analytics import schemas
+frame = pd.DataFrame({"version": pd.Series(["v1", "v2"], dtype="str"), "summary": ["a", None]})
+good, reasons = schemas.validate("policy_versions", frame)
+print(len(good), len(reasons), "pandera" in sys.modules)
+good, reasons = schemas.validate("policy_versions", frame.assign(version=["v1", ""]))
+print(len(good), reasons.tolist(), "pandera" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}).stdout.split("\n")
+    assert out[0] == "2 0 False"
+    assert out[1] == """1 ['version: str_length(1, None) failed for value ""'] True"""

@@ -16,6 +16,7 @@ import fcntl
 import functools
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import pickle
@@ -170,27 +171,76 @@ def _folds_to_ascii(char: str) -> bool:
     return any(re.fullmatch(re.escape(char), letter, re.IGNORECASE) for letter in string.ascii_letters)
 
 
-#: A pattern that matches nowhere.
-_NEVER = r"(?!)"
+#: Words as Python's ``\w`` finds them.
+_WORD_RE = re.compile(r"\w+")
+#: Words as Python's ``\w`` finds them in lower-cased ASCII text.
+_ASCII_WORD_RE = re.compile(r"[a-z0-9_]+")
 
 
-def _ascii_prefilter(values: Iterable[str]) -> re.Pattern[str] | None:
-    """A pattern that finds, in lower-cased ASCII text, every place where one of ``values`` could match
-    ignoring case, with any run of whitespace where a value has a space; ``None`` when it cannot be exact.
+def _ascii_prefilter(values: Iterable[str]) -> dict[str, tuple[frozenset[str], ...]] | None:
+    """What tells, in lower-cased ASCII text, every place where one of ``values`` could match ignoring case:
+    by each value's first word, or first two words joined by a space, the sets of all words of the values
+    that start so (see :class:`_AsciiHeads`); ``None`` when that cannot be exact.
 
     Text without a hit cannot contain any of the values, however disguised, so the costly ignore-case
-    patterns need not run on it. A value holding a non-ASCII character cannot match ASCII text unless
-    ignore-case matching equates that character with an ASCII letter; then there is no shortcut.
+    patterns need not run on it. Every pattern built from the values bounds them by non-word characters
+    (a look-around, or a non-word character that starts or ends the value), so a match holds each word of
+    a value as a whole word of the text, the words one after another. A value holding a non-ASCII
+    character cannot match ASCII text unless ignore-case matching equates that character with an ASCII
+    letter; then there is no shortcut, nor for a value without a word. Sets, not a pattern: a pattern of
+    a thousand roster values takes half a second to compile.
+
+    >>> heads = _ascii_prefilter(["Ada Lee", "@adalee", "/ada.lee@rt.org", "Zoë"])
+    >>> sorted(heads), [sorted(map(sorted, values)) for values in heads.values()]
+    (['ada lee', 'adalee'], [[['ada', 'lee'], ['ada', 'lee', 'org', 'rt']], [['adalee']]])
+    >>> _ascii_prefilter(["+-"]), _ascii_prefilter(["\u212aim"])
+    (None, None)
     """
-    plain = set()
+    heads: dict[str, set[frozenset[str]]] = {}
     for value in values:
         if value.isascii():
-            plain.add(value.lower())
+            words = _ASCII_WORD_RE.findall(value.lower())
+            if not words:
+                return None
+            heads.setdefault(" ".join(words[:2]), set()).add(frozenset(words))
         elif any(not c.isascii() and _folds_to_ascii(c) for c in value):
             return None
-    if not plain:
-        return re.compile(_NEVER)
-    return re.compile(_alternation(plain, lambda c: r"\s+" if c == " " else re.escape(c)))
+    return {head: tuple(sorted(sets, key=sorted)) for head, sets in heads.items()}
+
+
+class _AsciiHeads:
+    """The heads of :func:`_ascii_prefilter`, looked up by first word (most texts hold none of them).
+
+    >>> heads = _AsciiHeads(_ascii_prefilter(["Ada Lee", "@adalee", "+44 7700 900123"]))
+    >>> [heads.hit(t) for t in ("hi ada,\tlee!", "x.com/adalee/1", "ada and lee", "adaleex")]
+    [True, True, False, False]
+    >>> [heads.hit(t) for t in ("call +44 7700 900999", "900123: +44 7700")]
+    [False, True]
+    """
+
+    def __init__(self, heads: dict[str, tuple[frozenset[str], ...]]) -> None:
+        self._singles: dict[str, tuple[frozenset[str], ...]] = {}
+        self._pairs: dict[str, dict[str, tuple[frozenset[str], ...]]] = {}
+        for head, values in heads.items():
+            first, _, second = head.partition(" ")
+            if second:
+                self._pairs.setdefault(first, {})[second] = values
+            else:
+                self._singles[head] = values
+
+    def hit(self, lowered: str) -> bool:
+        """Whether lower-cased ASCII text has a word, or two words one after the other, among the heads,
+        and all the words of a value that starts so."""
+        words = _ASCII_WORD_RE.findall(lowered)
+        present = set(words)
+        for word in self._singles.keys() & present:
+            if any(value <= present for value in self._singles[word]):
+                return True
+        firsts = self._pairs.keys() & present
+        for first, second in itertools.pairwise(words) if firsts else ():
+            if first in firsts and any(value <= present for value in self._pairs[first].get(second, ())):
+                return True
+        return False
 
 
 #: Characters that render as nothing (zero-width, bidirectional marks, soft hyphen): inside a name they hide
@@ -311,6 +361,16 @@ def _hint_pattern() -> str:
     return f"[{_re2_class(invisible)}\\x{{{_TABLE_END:x}}}-\\x{{10ffff}}]|{email}|{phone}"
 
 
+def _case_partners(chars: Iterable[str]) -> dict[str, list[str]]:
+    """Each character's partners: every other character ignore-case matching equates with it.
+
+    >>> _case_partners("s")["s"]
+    ['S', 'ſ']
+    """
+    return {char: [other for other in re.findall(re.escape(char), _unicode_tables()[2], re.IGNORECASE)
+                   if other != char] for char in set(chars)}
+
+
 def _word_pattern(values: Iterable[str], *, either_case: bool = False) -> str | None:
     """An RE2 pattern found, in every text with its ASCII letters lower-cased, wherever one of ``values``
     could match ignoring case, unless :func:`_hint_pattern` finds the text; ``None`` when no such pattern exists.
@@ -330,16 +390,12 @@ def _word_pattern(values: Iterable[str], *, either_case: bool = False) -> str | 
     '(?:^|[^a-zA-Z0-9_])[aA][bB][^a-zA-Z0-9_]+[cC](?:[^a-zA-Z0-9_]|$)'
     """
     values = list(values)
-    characters = {char for value in values for char in value}
-    pairs = {}  # every other character ignore-case matching equates with one of the values' characters
-    for char in characters:
-        pairs[char] = [other for other in re.findall(re.escape(char), _unicode_tables()[2], re.IGNORECASE)
-                       if other != char]
+    pairs = _case_partners({char for value in values for char in value})
+    to_ascii = {ord(char): next(p for p in paired if p.isascii()) for char, paired in pairs.items()
+                if not char.isascii() and any(p.isascii() for p in paired)}
     heads = set()
     for value in values:
-        folded = "".join(char if char.isascii() else next((p for p in pairs[char] if p.isascii()), char)
-                         for char in value)
-        words = re.findall(r"\w+", folded.lower())
+        words = _WORD_RE.findall((value if value.isascii() else value.translate(to_ascii)).lower())
         if not words:
             return None
         heads.add("\0".join(words[:2]))
@@ -419,10 +475,12 @@ def _sub_disguised(pattern: re.Pattern[str], replace, text: str) -> str:
 
 @functools.lru_cache(maxsize=2)
 def _identity_parts(identities: tuple[Identity, ...]
-                    ) -> tuple[dict[str, str], re.Pattern[str] | None, re.Pattern[str] | None, str | None]:
+                    ) -> tuple[dict[str, str], _RosterPattern | None, dict[str, tuple[frozenset[str], ...]] | None,
+                               str | None]:
     """What :class:`Scrubber` needs of the roster: each value looked for (as :func:`_identity_key` gives it, and
-    handles as URL path segments) with its person token, the pattern finding them, and the roster's parts of
-    the ASCII pre-filter (:func:`_ascii_prefilter`) and the RE2 word screen (:func:`_word_pattern`)."""
+    handles as URL path segments) with its person token, the pattern finding them (:class:`_RosterPattern`),
+    and the roster's parts of the ASCII pre-filter (:func:`_ascii_prefilter`) and
+    the RE2 word screen (:func:`_word_pattern`)."""
     by_value: dict[str, str] = {}
     for person in identities:
         token = person_token(person.employee_key)
@@ -440,16 +498,131 @@ def _identity_parts(identities: tuple[Identity, ...]
                 by_value.setdefault("/" + segment, person_token(person.employee_key))
                 by_value.setdefault("/@" + segment, person_token(person.employee_key))
     segments = [v for v in by_value if v.startswith("/")]
-    parts = []
-    if names_and_emails:
-        parts.append(rf"(?<![\w@])(?:{_alternation(names_and_emails)})(?![\w@])")
-    if handles:
+    parts = [
+        (r"(?<![\w@])(?:", names_and_emails, r")(?![\w@])"),
         # a mention: "@handle" not followed by more handle characters (or an @instance part)
-        parts.append(rf"(?<![\w@])(?:{_alternation(handles)})(?![\w@]|\.\w)")
-    if segments:
-        parts.append(rf"(?:{_alternation(segments)})(?=[/?#]|$|\s)")
-    pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        (r"(?<![\w@])(?:", handles, r")(?![\w@]|\.\w)"),
+        (r"(?:", segments, r")(?=[/?#]|$|\s)"),
+    ]
+    pattern = _RosterPattern([part for part in parts if part[1]]) if by_value else None
     return by_value, pattern, _ascii_prefilter(by_value), _word_pattern(by_value, either_case=True)
+
+
+#: Characters that make a text's words no guide to what the roster's pattern finds in it: invisible ones (the
+#: pattern runs on the text without them) and those beyond the case tables (:data:`_TABLE_END`).
+_UNGUIDED_RE = re.compile(f"[{_INVISIBLE}{chr(_TABLE_END)}-\U0010ffff]")
+
+
+class _RosterPattern:
+    """The pattern finding the roster's values (:func:`_identity_parts`): for a text, compiled from only the
+    values whose first words it holds, and from all of them once that has cost more than a quarter of it.
+
+    The pattern of all values takes a quarter of a second to build and another to compile, and a small file
+    names a few people. Every value is bounded by non-word characters (a look-around, or a non-word
+    character that starts or ends it), so where a value matches, its words are whole words of the text, one
+    after another: when matched ignoring case, a character of the text is the value's own, an ASCII case
+    pair (both are lower-cased), the ASCII letter a value's character pairs with ('s' of 'ſ', taken for
+    it on both sides), or another character that pairs with a value's, and then (as with an invisible
+    character or one beyond the case tables) the pattern of all values scrubs the text. The values left out
+    match nowhere in the text, and the alternation tries the others in the same order (:func:`_alternation`),
+    so the pattern finds the same matches, replaced by the same tokens.
+    """
+
+    def __init__(self, parts: list[tuple[str, list[str], str]]) -> None:
+        self._parts = parts  # (before, values, after) of each alternative, in order
+        self._full: re.Pattern[str] | None = None
+        self._subsets: dict[tuple[tuple[int, str], ...], re.Pattern[str]] = {}
+        values = [value for _before, part, _after in parts for value in part]
+        partners = _case_partners({char for value in values for char in value})
+        self._others = frozenset(p for paired in partners.values() for p in paired if not p.isascii())
+        fold = dict(zip(map(ord, string.ascii_uppercase), string.ascii_lowercase, strict=True))
+        for char, paired in partners.items():
+            letters = [p.lower() for p in paired if p.isascii()]
+            if not char.isascii() and letters:
+                fold[ord(char)] = letters[0]
+        self._fold = fold
+        # a value without a word, or a pair of a word and a non-word character, leaves no guide
+        self._guided = all(_WORD_RE.fullmatch(char) and _WORD_RE.fullmatch(letter)
+                           for char, letter in ((chr(c), f) for c, f in fold.items()))
+        self._heads: dict[str, list[tuple[int, str]]] = {}
+        for k, (_before, part, _after) in enumerate(parts):
+            for value in part:
+                words = _WORD_RE.findall(self._folded(value))
+                self._guided = self._guided and bool(words)
+                self._heads.setdefault(" ".join(words[:2]), []).append((k, value))
+        self._budget = sum(map(len, values)) // 4  # characters of the values in the subsets' patterns
+        #: the values of the last batch (:meth:`prepare`) and their pattern
+        self._batch: tuple[frozenset[tuple[int, str]], re.Pattern[str] | None] = (frozenset(), None)
+
+    def full(self) -> re.Pattern[str]:
+        """The pattern of all values."""
+        if self._full is None:
+            self._full = re.compile(self._source(self._parts), re.IGNORECASE)
+            self._subsets.clear()
+            self._batch = (frozenset(), None)
+        return self._full
+
+    @staticmethod
+    def _source(parts: list[tuple[str, list[str], str]]) -> str:
+        return "|".join(before + _alternation(values) + after for before, values, after in parts if values)
+
+    def for_text(self, text: str) -> re.Pattern[str] | None:
+        """A pattern that finds in ``text`` (or its view, :func:`_sub_disguised`) exactly what the pattern of
+        all values finds; ``None`` where that is nothing."""
+        found = None if self._full is not None or self._budget < 0 else self._candidates(text)
+        if found is None:
+            return self.full()
+        if not found:
+            return None
+        if self._batch[0].issuperset(found):
+            return self._batch[1]
+        return self._compiled(found)
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Compile one pattern of the values any of ``texts`` could hold, which :meth:`for_text` then gives
+        each of them (one pattern compiled for a batch, not one a text)."""
+        if self._full is not None or self._budget < 0:
+            return
+        found: set[tuple[int, str]] = set()
+        size = 0
+        for text in texts:
+            more = self._candidates(text)
+            if more is None:  # this text needs the pattern of all values: so do the others
+                self.full()
+                return
+            size += sum(len(value) for _part, value in more - found)
+            found |= more
+            if size > self._budget:  # a big batch: its pattern would cost about as much as that of all values
+                self.full()
+                return
+        if found and not self._batch[0].issuperset(found):
+            self._batch = (frozenset(found), self._compiled(found))
+
+    def _candidates(self, text: str) -> set[tuple[int, str]] | None:
+        """The values (part, value) whose first words ``text`` holds; ``None`` when its words are no guide."""
+        if not self._guided or _UNGUIDED_RE.search(text) or not self._others.isdisjoint(text):
+            return None
+        words = _WORD_RE.findall(self._folded(text))
+        return {value for head in {*words, *map(" ".join, itertools.pairwise(words))}
+                for value in self._heads.get(head, ())}
+
+    def _folded(self, text: str) -> str:
+        # on ASCII text the translation is lower-casing, which is quicker
+        return text.lower() if text.isascii() else text.translate(self._fold)
+
+    def _compiled(self, found: set[tuple[int, str]]) -> re.Pattern[str]:
+        """The pattern of the values ``found``, or of all values once the patterns of some cost a quarter of
+        it (counted in the values' characters)."""
+        chosen = tuple(sorted(found))
+        pattern = self._subsets.get(chosen)
+        if pattern is None:
+            self._budget -= sum(len(value) for _part, value in chosen)
+            if self._budget < 0:
+                return self.full()
+            source = self._source([(before, [v for k, v in chosen if k == part], after)
+                                   for part, (before, _values, after) in enumerate(self._parts)])
+            pattern = self._subsets[chosen] = re.compile(source, re.IGNORECASE)
+        return pattern
 
 
 @dataclass
@@ -478,7 +651,7 @@ class Scrubber:
     #: a second process that takes half of every large batch of :meth:`scrub_many` (same results, two cores)
     helper: ScrubHelper | None = field(default=None, compare=False, repr=False)
     _by_value: dict[str, str] = field(init=False, repr=False)
-    _pattern: re.Pattern[str] | None = field(init=False, repr=False)
+    _pattern: _RosterPattern | None = field(init=False, repr=False)
     _donor_pattern: re.Pattern[str] | None = field(init=False, repr=False)
     _pickled: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -503,8 +676,9 @@ class Scrubber:
         )
         # a text a pattern of either part finds is one the pattern of all values finds, and the reverse
         donor_prefilter = _ascii_prefilter([*donor_values, *self._contacts])
-        self._prefilters = (None if identity_prefilter is None or donor_prefilter is None
-                            else tuple(p for p in (identity_prefilter, donor_prefilter) if p.pattern != _NEVER))
+        self._prefilter = (None if identity_prefilter is None or donor_prefilter is None else _AsciiHeads({
+            head: identity_prefilter.get(head, ()) + donor_prefilter.get(head, ())
+            for head in identity_prefilter.keys() | donor_prefilter.keys()}))
         self._number_tails = _number_tails_safe([*self._by_value, *donor_values, *self._contacts])
         donor_words = _word_pattern([*donor_values, *self._contacts], either_case=True)
         self._words = (None if identity_words is None or donor_words is None
@@ -515,12 +689,10 @@ class Scrubber:
         if text is None or (isinstance(text, float) and np.isnan(text)):
             return None
         text = str(text)
-        # most texts name nobody: one cheap search proves it (an identity replaced first could make
-        # a donor match, so any hit runs every pass)
-        lowered = text.lower() if self._prefilters is not None and text.isascii() else None
-        if lowered is None or any(prefilter.search(lowered) for prefilter in self._prefilters):
-            if self._pattern is not None:
-                text = _sub_disguised(self._pattern, self._replace_identity, text)
+        if self._may_name(text):
+            pattern = None if self._pattern is None else self._pattern.for_text(text)
+            if pattern is not None:
+                text = _sub_disguised(pattern, self._replace_identity, text)
             if self._donor_pattern is not None:
                 text = _sub_disguised(self._donor_pattern, "[DONOR]", text)
             if self._contact_pattern is not None:
@@ -528,6 +700,11 @@ class Scrubber:
         if "@" in text:
             text = EMAIL_RE.sub(self._replace_email, text)
         return PHONE_RE.sub("[PHONE]", text) if _DIGIT_RE.search(text) else text
+
+    def _may_name(self, text: str) -> bool:
+        """Whether ``text`` could hold a roster or donor value. Most texts name nobody: one cheap test proves
+        it (an identity replaced first could make a donor match, so any hit runs every pass)."""
+        return self._prefilter is None or not text.isascii() or self._prefilter.hit(text.lower())
 
     def _replace_identity(self, match: re.Match[str]) -> str:
         found = match.group(0)
@@ -580,6 +757,8 @@ class Scrubber:
         it); and the number holds no gap for :func:`_sub_disguised` to join. Tests check it against
         :meth:`scrub` on hostile text.
         """
+        if self._pattern is not None:
+            self._pattern.prepare(text for text in texts if self._may_name(text))
         if not self._number_tails:
             return [self.scrub(text) for text in texts]
         heads: dict[str, str] = {}
@@ -833,6 +1012,8 @@ def _serve_helper() -> None:
                     identities, donors, keep_domains, contacts = pickle.loads(state)
                     scrubber = Scrubber(identities, donors=donors, keep_domains=keep_domains,
                                         donor_contacts=contacts)
+                    if scrubber._pattern is not None:  # compiled now, while the helper waits for work anyway
+                        scrubber._pattern.full()
                 assert scrubber is not None
                 answer = pickle.dumps(scrubber._scrub_each(texts), protocol=pickle.HIGHEST_PROTOCOL)
             else:

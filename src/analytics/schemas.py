@@ -2,32 +2,21 @@
 
 :func:`validate` runs a model with ``lazy=True`` so every failure is collected, then splits the
 frame into the rows that pass and one reject reason per failing row (all its failures joined).
+The models are made from :data:`_TABLES` when first used: a frame that passes (most of them) is
+checked against the same description without pandera, whose import costs a quarter of a second.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, Mapping
 from functools import cache
+from typing import Any
 
+import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
-from pandera.typing import Series
 
-__all__ = [
-    "AREAS",
-    "MODELS",
-    "AudienceComments",
-    "Employees",
-    "Incidents",
-    "PolicyVersions",
-    "Posts",
-    "Respondents",
-    "SurveyAnswers",
-    "SurveyComments",
-    "Trainings",
-    "validate",
-]
+__all__ = ["AREAS", "MODELS", "validate"]
 
 #: The policy areas every rule, survey construct and incident category maps to.
 AREAS = ("confidentiality", "disclosure", "conduct", "engagement", "mistakes", "learning", "feedback")
@@ -36,98 +25,118 @@ SEVERITIES = ("low", "medium", "high")
 DETECTIONS = ("self_reported", "detected", "external")
 _UTC = pd.DatetimeTZDtype("us", "UTC")
 
-
-class _Base(pa.DataFrameModel):
-    class Config:
-        strict = False
-        coerce = False
-
-
-class Respondents(_Base):
-    response_id: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1})
-    source_format: Series[str]
-    wave: Series[str] = pa.Field(nullable=True, str_matches=r"^\S+$")
-    submitted_at: Series[_UTC] = pa.Field(nullable=True)  # type: ignore[valid-type]
-    finished: Series[bool]
-
-
-class SurveyAnswers(_Base):
-    response_id: Series[str] = pa.Field(nullable=False)
-    item_id: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1})
-    value: Series[float] = pa.Field(nullable=True)
-    mapped: Series[bool]
-
-
-class SurveyComments(_Base):
-    response_id: Series[str] = pa.Field(nullable=False)
-    item_id: Series[str] = pa.Field(nullable=False)
-    text: Series[str] = pa.Field(nullable=False)
-
-
-class Posts(_Base):
-    post_uid: Series[str] = pa.Field(nullable=False, str_length={"min_value": 3})
-    platform: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1})
-    account_type: Series[str] = pa.Field(isin=ACCOUNT_TYPES)
-    published_at: Series[_UTC] = pa.Field(nullable=False)  # type: ignore[valid-type]
-    text: Series[str] = pa.Field(nullable=True)
-    impressions: Series[float] = pa.Field(nullable=True, ge=0)
-    reach: Series[float] = pa.Field(nullable=True, ge=0)
-    reactions: Series[float] = pa.Field(nullable=True, ge=0)
-    comments: Series[float] = pa.Field(nullable=True, ge=0)
-    shares: Series[float] = pa.Field(nullable=True, ge=0)
-    clicks: Series[float] = pa.Field(nullable=True, ge=0)
-    saves: Series[float] = pa.Field(nullable=True, ge=0)
-    video_views: Series[float] = pa.Field(nullable=True, ge=0)
-
-
-class AudienceComments(_Base):
-    comment_uid: Series[str] = pa.Field(nullable=False, str_length={"min_value": 3})
-    published_at: Series[_UTC] = pa.Field(nullable=False)  # type: ignore[valid-type]
-    text: Series[str] = pa.Field(nullable=True)
-
-
-class Employees(_Base):
-    employee_key: Series[str] = pa.Field(nullable=False, str_length={"min_value": 16})
-    department: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1})
-    recognition_opt_in: Series[bool]
-
-
-class Incidents(_Base):
-    incident_id: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1})
-    reported_at: Series[_UTC] = pa.Field(nullable=False)  # type: ignore[valid-type]
-    resolved_at: Series[_UTC] = pa.Field(nullable=True)  # type: ignore[valid-type]
-    area: Series[str] = pa.Field(isin=AREAS)
-    severity: Series[str] = pa.Field(isin=SEVERITIES)
-    detection: Series[str] = pa.Field(isin=DETECTIONS)
-
-    @pa.dataframe_check(element_wise=False)
-    @classmethod
-    def resolved_after_reported(cls, frame: pd.DataFrame) -> pd.Series:
-        return frame["resolved_at"].isna() | (frame["resolved_at"] >= frame["reported_at"])
-
-
-class Trainings(_Base):
-    employee_key: Series[str] = pa.Field(nullable=False)
-    module: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1})
-    completed_at: Series[_UTC] = pa.Field(nullable=False)  # type: ignore[valid-type]
-
-
-class PolicyVersions(_Base):
-    version: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1})
-    summary: Series[str] = pa.Field(nullable=True)
-
-
-MODELS: dict[str, type[pa.DataFrameModel]] = {
-    "respondents": Respondents,
-    "survey_answers": SurveyAnswers,
-    "survey_comments": SurveyComments,
-    "posts": Posts,
-    "audience_comments": AudienceComments,
-    "employees": Employees,
-    "incidents": Incidents,
-    "trainings": Trainings,
-    "policy_versions": PolicyVersions,
+#: Each canonical table's model: its name, and each column's type and ``pandera.Field`` arguments.
+_TABLES: dict[str, tuple[str, dict[str, tuple[object, dict[str, Any]]]]] = {
+    "respondents": ("Respondents", {
+        "response_id": (str, {"nullable": False, "str_length": {"min_value": 1}}),
+        "source_format": (str, {}),
+        "wave": (str, {"nullable": True, "str_matches": r"^\S+$"}),
+        "submitted_at": (_UTC, {"nullable": True}),
+        "finished": (bool, {}),
+    }),
+    "survey_answers": ("SurveyAnswers", {
+        "response_id": (str, {"nullable": False}),
+        "item_id": (str, {"nullable": False, "str_length": {"min_value": 1}}),
+        "value": (float, {"nullable": True}),
+        "mapped": (bool, {}),
+    }),
+    "survey_comments": ("SurveyComments", {
+        "response_id": (str, {"nullable": False}),
+        "item_id": (str, {"nullable": False}),
+        "text": (str, {"nullable": False}),
+    }),
+    "posts": ("Posts", {
+        "post_uid": (str, {"nullable": False, "str_length": {"min_value": 3}}),
+        "platform": (str, {"nullable": False, "str_length": {"min_value": 1}}),
+        "account_type": (str, {"isin": ACCOUNT_TYPES}),
+        "published_at": (_UTC, {"nullable": False}),
+        "text": (str, {"nullable": True}),
+        **{metric: (float, {"nullable": True, "ge": 0}) for metric in (
+            "impressions", "reach", "reactions", "comments", "shares", "clicks", "saves", "video_views")},
+    }),
+    "audience_comments": ("AudienceComments", {
+        "comment_uid": (str, {"nullable": False, "str_length": {"min_value": 3}}),
+        "published_at": (_UTC, {"nullable": False}),
+        "text": (str, {"nullable": True}),
+    }),
+    "employees": ("Employees", {
+        "employee_key": (str, {"nullable": False, "str_length": {"min_value": 16}}),
+        "department": (str, {"nullable": False, "str_length": {"min_value": 1}}),
+        "recognition_opt_in": (bool, {}),
+    }),
+    "incidents": ("Incidents", {
+        "incident_id": (str, {"nullable": False, "str_length": {"min_value": 1}}),
+        "reported_at": (_UTC, {"nullable": False}),
+        "resolved_at": (_UTC, {"nullable": True}),
+        "area": (str, {"isin": AREAS}),
+        "severity": (str, {"isin": SEVERITIES}),
+        "detection": (str, {"isin": DETECTIONS}),
+    }),
+    "trainings": ("Trainings", {
+        "employee_key": (str, {"nullable": False}),
+        "module": (str, {"nullable": False, "str_length": {"min_value": 1}}),
+        "completed_at": (_UTC, {"nullable": False}),
+    }),
+    "policy_versions": ("PolicyVersions", {
+        "version": (str, {"nullable": False, "str_length": {"min_value": 1}}),
+        "summary": (str, {"nullable": True}),
+    }),
 }
+
+
+def _resolved_after_reported(cls, frame: pd.DataFrame) -> pd.Series:
+    return frame["resolved_at"].isna() | (frame["resolved_at"] >= frame["reported_at"])
+
+
+#: Checks of whole frames, by table.
+_FRAME_CHECKS = {"incidents": {"resolved_after_reported": _resolved_after_reported}}
+
+
+@cache
+def _models() -> dict[str, type]:
+    """The pandera models of :data:`_TABLES` (pandera is imported here, at the first need)."""
+    import pandera.pandas as pa
+    from pandera.typing import Series
+
+    class _Base(pa.DataFrameModel):
+        class Config:
+            strict = False
+            coerce = False
+
+    models = {}
+    for table, (name, columns) in _TABLES.items():
+        namespace: dict[str, Any] = {"__module__": __name__, "__qualname__": name,
+                                     "__annotations__": {c: Series[kind] for c, (kind, _f) in columns.items()}}
+        namespace.update({column: pa.Field(**field) for column, (_kind, field) in columns.items()})
+        for check, function in _FRAME_CHECKS.get(table, {}).items():
+            namespace[check] = pa.dataframe_check(element_wise=False)(classmethod(function))
+        models[table] = type(name, (_Base,), namespace)
+    return models
+
+
+class _Models(Mapping[str, type]):
+    """Table -> pandera model, made at the first look-up."""
+
+    def __getitem__(self, table: str) -> type:
+        return _models()[table]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_TABLES)
+
+    def __len__(self) -> int:
+        return len(_TABLES)
+
+
+#: The pandera model of each canonical table.
+MODELS: Mapping[str, type] = _Models()
+
+
+def __getattr__(name: str) -> type:
+    """A model by its class name (``schemas.Posts``), made at its first use."""
+    table = next((t for t, (model, _columns) in _TABLES.items() if model == name), None)
+    if table is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _models()[table]
 
 
 def validate(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -141,12 +150,13 @@ def validate(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     >>> len(good), reasons.tolist()
     (1, ['module: str_length(1, None) failed for value ""'])
     """
-    model = MODELS.get(table)
-    if model is None or frame.empty or _passes(model, frame):
+    if table not in _TABLES or frame.empty or _passes(table, frame):
         return frame, pd.Series([], dtype="string")
+    from pandera.errors import SchemaErrors
+
     _load_checks()
     try:
-        model.validate(frame, lazy=True)
+        _models()[table].validate(frame, lazy=True)
     except SchemaErrors as errors:
         reasons = _reasons_by_row(errors.failure_cases, frame)
         bad = frame.index.isin(reasons.index)
@@ -157,66 +167,51 @@ def validate(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     return frame, pd.Series([], dtype="string")
 
 
-#: The element checks :func:`_passes` evaluates itself: pandera's own vectorised operation for each.
+#: The element checks :func:`_passes` evaluates itself, by ``pandera.Field`` argument: pandera's own
+#: vectorised operation for each.
 _CHECKS = {
-    "str_length": lambda data, min_value=None, max_value=None, exact_value=None: (
-        data.str.len() == exact_value if exact_value is not None
-        else (data.str.len() >= (0 if min_value is None else min_value))
-        & (data.str.len() <= (float("inf") if max_value is None else max_value))),
-    "isin": lambda data, allowed_values: data.isin(allowed_values),
-    "greater_than_or_equal_to": lambda data, min_value: data >= min_value,
+    "str_length": lambda data, limits: (
+        data.str.len() == limits["exact_value"] if limits.get("exact_value") is not None
+        else (data.str.len() >= (limits.get("min_value") or 0))
+        & (data.str.len() <= (float("inf") if limits.get("max_value") is None else limits["max_value"]))),
+    "isin": lambda data, allowed: data.isin(allowed),
+    "ge": lambda data, minimum: data >= minimum,
     "str_matches": lambda data, pattern: data.str.match(pattern, na=False),
+}
+#: The dtypes pandera accepts for each column type without looking at the values (tests check it); a column
+#: of another dtype goes to pandera.
+_DTYPES = {
+    str: (pd.StringDtype("python", na_value=np.nan), pd.StringDtype("python", na_value=pd.NA)),
+    float: (np.dtype("float64"),),
+    bool: (np.dtype("bool"),),
+    _UTC: (_UTC,),
 }
 
 
-def _passes(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> bool:
-    """Whether pandera would find nothing wrong with ``frame`` (``False``: it may; let pandera tell).
+def _passes(table: str, frame: pd.DataFrame) -> bool:
+    """Whether pandera would find nothing wrong with ``frame`` as ``table`` (``False``: it may; let pandera
+    tell).
 
-    Pandera costs some 50 ms a table whatever its size, most of a small export's ingest; this costs a
-    few vectorised operations per column. Only frames whose every column pandera checks has a dtype it
-    accepted before without looking at the values (not ``object``), and only checks listed in
-    :data:`_CHECKS`, are decided here; all else, and any failure, goes to pandera, which gives the reasons.
+    Pandera costs some 50 ms a table whatever its size (and its import a quarter of a second), most of a
+    small export's ingest; this costs a few vectorised operations per column of the same description
+    (:data:`_TABLES`). Only frames whose every column has a dtype in :data:`_DTYPES`, of tables without
+    checks of whole frames, are decided here; all else, and any failure, goes to pandera, which gives
+    the reasons.
     """
-    schema = _schema(model)
-    columns = list(schema.columns.values())
-    # uniqueness and coercion (none of today's models use them) change what pandera does: its call
-    if schema.checks or schema.unique or schema.coerce or any(c.unique or c.coerce for c in columns):
+    columns = _TABLES[table][1]
+    if table in _FRAME_CHECKS or not frame.columns.is_unique or any(c not in frame.columns for c in columns):
         return False
-    if not frame.columns.is_unique or any(c.name not in frame.columns for c in columns):
-        return False
-    dtypes = tuple((c.name, frame[c.name].dtype) for c in columns)
-    if any(pd.api.types.is_object_dtype(dtype) for _, dtype in dtypes) or not _dtypes_pass(model, dtypes):
-        return False
-    for column in columns:
-        data = frame[column.name]
-        missing = data.isna()
-        if not column.nullable and missing.any():
+    for name, (kind, field) in columns.items():
+        data = frame[name]
+        if not any(data.dtype == accepted and type(data.dtype) is type(accepted) for accepted in _DTYPES[kind]):
             return False
-        for check in column.checks:
-            if check.name not in _CHECKS or check.element_wise or check.groupby is not None:
+        missing = data.isna()
+        if not field.get("nullable", False) and missing.any():
+            return False
+        for check, argument in field.items():
+            # a check ignores missing values (pandera's default, which no field changes)
+            if check != "nullable" and not bool((_CHECKS[check](data, argument) | missing).fillna(False).all()):
                 return False
-            passed = _CHECKS[check.name](data, **check.statistics)
-            if check.ignore_na:
-                passed = passed | missing
-            if not bool(passed.fillna(False).all()):
-                return False
-    return True
-
-
-@cache
-def _schema(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema:
-    return model.to_schema()
-
-
-@cache
-def _dtypes_pass(model: type[pa.DataFrameModel], dtypes: tuple[tuple[str, object], ...]) -> bool:
-    """Whether pandera accepts columns of these dtypes (it checks an empty frame of them once)."""
-    _load_checks()
-    empty = pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in dtypes})
-    try:
-        model.validate(empty, lazy=True)
-    except SchemaErrors:
-        return False
     return True
 
 
