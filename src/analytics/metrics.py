@@ -15,7 +15,6 @@ from itertools import pairwise
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from analytics import config
 from analytics.adherence import wilson_interval
@@ -148,7 +147,10 @@ def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -
         table["ci_low"], table["ci_high"] = wilson_interval(table["successes"].to_numpy(float),
                                                             np.maximum(table["n"].to_numpy(float), 1))
     elif metric.kind == "mean":
-        # scipy's t.ppf is stdtrit; calling it directly spares importing scipy.stats
+        # scipy's t.ppf is stdtrit; calling it directly spares importing scipy.stats, and importing it here
+        # spares the surfaces that only read the period tables importing scipy at all
+        from scipy import special
+
         n = table["n"].to_numpy(float)
         half = special.stdtrit(np.maximum(n - 1, 1), 0.975) * table["sd"].to_numpy(float) / np.sqrt(n)
         table["ci_low"], table["ci_high"] = table["value"] - half, table["value"] + half
@@ -625,12 +627,6 @@ def _keys(grouping: str | None) -> list[str]:
     return ["period"] + ([grouping] if grouping else [])
 
 
-#: The label of a post_facts month in each period kind.
-_PERIOD_LABEL = {
-    "month": "strftime(month, '%Y-%m')",
-    "quarter": "CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR)",
-}
-
 #: One row per employee-post author and finest cell (month, department, platform): every employee figure is
 #: a sum over these (the spread of the scores by the sums of squares within and between cells), and an author
 #: is counted once per group. ``digest``: an order-free hash of the cell's posts, all the figures read of them.
@@ -649,33 +645,42 @@ GROUP BY ALL
 """
 
 _EMPLOYEE_SQL = """
-WITH cells AS (SELECT * FROM {cells} WHERE $all OR list_contains($months, month)),
-keyed AS MATERIALIZED ({keyed}),
+WITH cells AS (
+    SELECT *, strftime(month, '%Y-%m') AS m,
+           CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR) AS q
+    FROM {cells} WHERE $all OR list_contains($months, month)),
+-- one pass per figure over the cells, every period kind and grouping at once: grouping() is 0 for a column
+-- grouped by, and the period is the month's or the quarter's label, whichever is grouped by
 figures AS (
-    SELECT kind, by_department, by_platform, period, department, platform,
+    SELECT CASE WHEN grouping(m) = 0 THEN 'month' ELSE 'quarter' END AS kind, grouping(department) AS by_department,
+           grouping(platform) AS by_platform, coalesce(m, q) AS period, department, platform,
            CAST(sum(n) AS BIGINT) AS n, CAST(sum(successes) AS BIGINT) AS successes,
-           CAST(sum(n_scored) AS BIGINT) AS n_scored, CAST(sum(n_values) AS BIGINT) AS n_values,
+           CAST(sum(n_scored) AS BIGINT) AS n_scored, sum(n_values) AS n_values,
            sum(total) / nullif(sum(n_values), 0) AS value,
+           -- squares about the group's mean: within the cells plus the spread of the cells' means
+           sum(squares) + sum(total * total / n_values) FILTER (WHERE n_values > 0)
+               - pow(sum(total), 2) / nullif(sum(n_values), 0) AS spread,
            CAST(sum(missions) AS BIGINT) AS missions, CAST(sum(n_shares) AS BIGINT) AS n_shares
-    FROM keyed GROUP BY ALL),
+    FROM cells GROUP BY GROUPING SETS ((m), (m, department), (m, platform), (q), (q, department), (q, platform))),
 -- each group's authors once (plain aggregates, not count(DISTINCT)), then counted
 people AS (
     SELECT kind, by_department, by_platform, period, department, platform, count(*) AS n_people,
            count(*) FILTER (WHERE scored) AS people_scored, count(*) FILTER (WHERE shared) AS sharers
-    FROM (SELECT kind, by_department, by_platform, period, department, platform, author_key,
-                 bool_or(any_scored) AS scored, bool_or(any_shared) AS shared
-          FROM keyed WHERE author_key IS NOT NULL GROUP BY ALL)
-    GROUP BY ALL),
-spread AS (
-    SELECT k.kind, k.by_department, k.by_platform, k.period, k.department, k.platform,
-           sum(k.squares + k.n_values * pow(k.total / k.n_values - f.value, 2)) AS squares
-    FROM keyed k JOIN figures f ON {same}
-    WHERE k.n_values > 0 GROUP BY ALL)
+    FROM (SELECT CASE WHEN grouping(m) = 0 THEN 'month' ELSE 'quarter' END AS kind,
+                 grouping(department) AS by_department, grouping(platform) AS by_platform, coalesce(m, q) AS period,
+                 department, platform, author_key, bool_or(any_scored) AS scored, bool_or(any_shared) AS shared
+          FROM cells WHERE author_key IS NOT NULL
+          GROUP BY GROUPING SETS ((m, author_key), (m, department, author_key), (m, platform, author_key),
+                                  (q, author_key), (q, department, author_key), (q, platform, author_key)))
+    GROUP BY ALL)
 SELECT f.kind, f.by_department, f.by_platform, f.period, f.department, f.platform, f.n, f.successes, f.n_scored,
-       f.value, CASE WHEN f.n_values > 1 THEN sqrt(s.squares / (f.n_values - 1)) END AS sd, f.missions, f.n_shares,
-       coalesce(p.n_people, 0) AS n_people, coalesce(p.people_scored, 0) AS people_scored,
+       f.value, CASE WHEN f.n_values > 1 THEN sqrt(greatest(f.spread, 0) / (f.n_values - 1)) END AS sd,
+       f.missions, f.n_shares, coalesce(p.n_people, 0) AS n_people, coalesce(p.people_scored, 0) AS people_scored,
        coalesce(p.sharers, 0) AS sharers
-FROM figures f LEFT JOIN spread s ON {same_s} LEFT JOIN people p ON {same_p}
+FROM figures f LEFT JOIN people p ON f.kind = p.kind AND f.period = p.period AND f.by_department = p.by_department
+    AND f.by_platform = p.by_platform AND f.department IS NOT DISTINCT FROM p.department
+    AND f.platform IS NOT DISTINCT FROM p.platform
+WHERE list_contains($kinds, f.kind)
 """
 
 
@@ -712,23 +717,9 @@ def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
     ``value`` and ``sd`` of compound; mission stories ``missions``; amplifying posts ``n_shares`` and their
     authors ``sharers``. Figures are those of pandas' groupby (mean and sd skip missing scores, groups keep
     a missing department). ``cells``: see :func:`employee_cells`."""
-    # grouping flags as DuckDB's grouping(): 0 for the column grouped by
-    keyed = " UNION ALL ".join(
-        f"""SELECT '{kind}' AS kind, CAST({int(grouping != 'department')} AS BIGINT) AS by_department,
-                   CAST({int(grouping != 'platform')} AS BIGINT) AS by_platform, {_PERIOD_LABEL[kind]} AS period,
-                   {'department' if grouping == 'department' else 'CAST(NULL AS VARCHAR)'} AS department,
-                   {'platform' if grouping == 'platform' else 'CAST(NULL AS VARCHAR)'} AS platform,
-                   author_key, n, successes, n_scored, n_values, total, squares, missions,
-                   n_shares, any_scored, any_shared FROM cells"""
-        for kind in kinds for grouping in GROUPINGS)
-    keys = ("kind", "by_department", "by_platform", "period", "department", "platform")
     source, params = _cells_source(con, cells)
-    sql = _EMPLOYEE_SQL.format(
-        cells=source, keyed=keyed,
-        same=" AND ".join(f"k.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
-        same_s=" AND ".join(f"s.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
-        same_p=" AND ".join(f"p.{key} IS NOT DISTINCT FROM f.{key}" for key in keys))
-    table = con.execute(sql, {**within, **params}).df()
+    sql = _EMPLOYEE_SQL.format(cells=source)
+    table = con.execute(sql, {**within, **params, "kinds": list(kinds)}).df()
     return {kind: table[table["kind"] == kind].drop(columns="kind") for kind in kinds}
 
 
