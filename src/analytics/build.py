@@ -246,6 +246,8 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     con.execute("CREATE OR REPLACE TEMP TABLE _refound (post_uid VARCHAR)")
     # the post-level tables the period metrics read that this build changed
     con.execute("CREATE OR REPLACE TEMP TABLE _dirty (step VARCHAR)")
+    # posts whose scans or themes were redone in this build (see :func:`_posts_to_redo`)
+    con.execute("CREATE OR REPLACE TEMP TABLE _touched (post_uid VARCHAR)")
     return full
 
 
@@ -322,10 +324,6 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     if con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version]).fetchone()[0]:
         con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
     total = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
-    # a gone post's findings hold evidence from its text: they go with it (after the check above, which a
-    # deletion would fail)
-    for table in ("post_findings", "post_scans"):
-        con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)")
     taxonomy = themes.load_taxonomy()
     con.execute("""CREATE OR REPLACE TEMP TABLE _text_themes
                    (text_hash VARCHAR, taxonomy_version VARCHAR, theme VARCHAR)""")
@@ -372,7 +370,8 @@ _TODO_BATCH = 150_000
 def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> int:
     """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
     posts and posts whose text changed; they are left in the temporary table ``_todo`` (post_uid,
-    text_hash, row) for :func:`_todo_texts`, and their stale rows in ``clear`` are deleted."""
+    text_hash, row) for :func:`_todo_texts` and added to ``_touched``. Their stale rows in ``clear`` are
+    deleted, and those of gone posts (a gone post's findings hold evidence from its text)."""
     if _state(con, f"done:{done}") == _done_print(con, done):
         # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
         # it was then: only the posts whose row changed since (``_changed``) can lack one. Their rows are
@@ -393,9 +392,12 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
                 WHERE d.post_uid IS NULL"""
         )
     count = con.execute("SELECT count(*) FROM _todo").fetchone()[0]
-    if count:
-        for table in clear:
-            con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _todo)")
+    gone = con.execute("SELECT count(*) FROM _gone").fetchone()[0]
+    # after the check above, which a deletion would fail
+    for table in clear if count or gone else ():
+        con.execute(f"""DELETE FROM {table}
+                        WHERE post_uid IN (SELECT post_uid FROM _todo UNION ALL SELECT post_uid FROM _gone)""")
+    con.execute("INSERT INTO _touched SELECT post_uid FROM _todo")
     return count
 
 
@@ -694,8 +696,6 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     taxonomy = themes.load_taxonomy()
     stale = con.execute("DELETE FROM post_themes WHERE taxonomy_version <> ?", [taxonomy.version]).fetchone()[0]
     total = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
-    # after the check above, which a deletion would fail
-    stale += con.execute("DELETE FROM post_themes WHERE post_uid IN (SELECT post_uid FROM _gone)").fetchone()[0]
     if stale or total:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")
     left = total

@@ -651,17 +651,17 @@ WITH cells AS (
     FROM {cells} WHERE $all OR list_contains($months, month)),
 -- one pass per figure over the cells, every period kind and grouping at once: grouping() is 0 for a column
 -- grouped by, and the period is the month's or the quarter's label, whichever is grouped by
-figures AS (
+figures AS MATERIALIZED (
     SELECT CASE WHEN grouping(m) = 0 THEN 'month' ELSE 'quarter' END AS kind, grouping(department) AS by_department,
            grouping(platform) AS by_platform, coalesce(m, q) AS period, department, platform,
            CAST(sum(n) AS BIGINT) AS n, CAST(sum(successes) AS BIGINT) AS successes,
            CAST(sum(n_scored) AS BIGINT) AS n_scored, sum(n_values) AS n_values,
-           sum(total) / nullif(sum(n_values), 0) AS value,
-           -- squares about the group's mean: within the cells plus the spread of the cells' means
-           sum(squares) + sum(total * total / n_values) FILTER (WHERE n_values > 0)
-               - pow(sum(total), 2) / nullif(sum(n_values), 0) AS spread,
+           sum(total) / nullif(sum(n_values), 0) AS value, sum(squares) AS squares,
            CAST(sum(missions) AS BIGINT) AS missions, CAST(sum(n_shares) AS BIGINT) AS n_shares
     FROM cells GROUP BY GROUPING SETS ((m), (m, department), (m, platform), (q), (q, department), (q, platform))),
+-- the spread of the scores: the cells' own squares plus each cell's squared distance from its group's mean (a
+-- group of equal scores has none; no difference of large sums)
+spread AS ({spread}),
 -- each group's authors once (plain aggregates, not count(DISTINCT)), then counted
 people AS (
     SELECT kind, by_department, by_platform, period, department, platform, count(*) AS n_people,
@@ -674,13 +674,22 @@ people AS (
                                   (q, author_key), (q, department, author_key), (q, platform, author_key)))
     GROUP BY ALL)
 SELECT f.kind, f.by_department, f.by_platform, f.period, f.department, f.platform, f.n, f.successes, f.n_scored,
-       f.value, CASE WHEN f.n_values > 1 THEN sqrt(greatest(f.spread, 0) / (f.n_values - 1)) END AS sd,
+       f.value, CASE WHEN f.n_values > 1 THEN sqrt((f.squares + s.spread) / (f.n_values - 1)) END AS sd,
        f.missions, f.n_shares, coalesce(p.n_people, 0) AS n_people, coalesce(p.people_scored, 0) AS people_scored,
        coalesce(p.sharers, 0) AS sharers
-FROM figures f LEFT JOIN people p ON f.kind = p.kind AND f.period = p.period AND f.by_department = p.by_department
-    AND f.by_platform = p.by_platform AND f.department IS NOT DISTINCT FROM p.department
-    AND f.platform IS NOT DISTINCT FROM p.platform
+FROM figures f
+LEFT JOIN spread s ON {same_s}
+LEFT JOIN people p ON {same_p}
 WHERE list_contains($kinds, f.kind)
+"""
+
+#: A cell's squared distance from the mean of one grouping's group, summed per group.
+_SPREAD_SQL = """
+SELECT f.kind, f.by_department, f.by_platform, f.period, f.department, f.platform,
+       sum(c.n_values * pow(c.total / c.n_values - f.value, 2)) AS spread
+FROM cells c JOIN figures f ON f.kind = '{kind}' AND f.by_department = {by_department}
+    AND f.by_platform = {by_platform} AND f.period = c.{period} {same}
+WHERE c.n_values > 0 GROUP BY ALL
 """
 
 
@@ -718,7 +727,16 @@ def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
     authors ``sharers``. Figures are those of pandas' groupby (mean and sd skip missing scores, groups keep
     a missing department). ``cells``: see :func:`employee_cells`."""
     source, params = _cells_source(con, cells)
-    sql = _EMPLOYEE_SQL.format(cells=source)
+    spread = " UNION ALL ".join(_SPREAD_SQL.format(
+        kind=kind, by_department=int(grouping != "department"), by_platform=int(grouping != "platform"),
+        period="m" if kind == "month" else "q",
+        same=f"AND f.{grouping} IS NOT DISTINCT FROM c.{grouping}" if grouping else "")
+        for kind in kinds for grouping in GROUPINGS)
+    keys = ("kind", "by_department", "by_platform", "period", "department", "platform")
+    sql = _EMPLOYEE_SQL.format(
+        cells=source, spread=spread,
+        same_s=" AND ".join(f"s.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
+        same_p=" AND ".join(f"p.{key} IS NOT DISTINCT FROM f.{key}" for key in keys))
     table = con.execute(sql, {**within, **params, "kinds": list(kinds)}).df()
     return {kind: table[table["kind"] == kind].drop(columns="kind") for kind in kinds}
 
