@@ -748,12 +748,16 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     if full:
         con.execute("DELETE FROM amplifications")
     # organisation posts that changed or went: what they matched before and may match now
+    # the changed posts' rows are read by rowid (``_changed_posts``): no hash table of every post_uid
+    con.execute("""CREATE OR REPLACE TEMP TABLE _changed_posts AS
+                   SELECT c.post_uid, c.link_changed, p.account_type FROM _changed c
+                   JOIN (SELECT rowid AS row, account_type FROM posts WHERE rowid IN (SELECT row FROM _changed)) p
+                       USING (row)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _org_changed AS
                    SELECT post_uid FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _gone)
                       OR post_uid IN (SELECT post_uid FROM _changed WHERE link_changed)
-                   UNION SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid)
-                   WHERE c.link_changed AND p.account_type = 'organization'""")
+                   UNION SELECT post_uid FROM _changed_posts WHERE link_changed AND account_type = 'organization'""")
     org_changed = "SELECT post_uid FROM _org_changed"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _org_keys AS
                     SELECT url_key AS key FROM amplification_org WHERE post_uid IN ({org_changed})""")
@@ -763,15 +767,14 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
         con.execute(f"""DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)
                         OR post_uid IN (SELECT post_uid FROM _changed WHERE link_changed)""")
     con.execute("DELETE FROM amplifications WHERE post_uid IN (SELECT post_uid FROM _gone)")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _linking AS
-                   SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid)
-                   WHERE c.link_changed AND p.account_type IN ('employee', 'organization')""")
     # URLs and quotes are found by DuckDB (RE2, every core): only organisation texts and what is found
     # reach Python
-    engagement.link_keys_table(con, """SELECT p.post_uid, p.account_type, p.text, p.url, p.shared_url
-                                       FROM _linking c JOIN posts p USING (post_uid)""", table="_keys")
+    engagement.link_keys_table(con, """SELECT c.post_uid, p.account_type, p.text, p.url, p.shared_url FROM _changed c
+                                       JOIN (SELECT rowid AS row, account_type, text, url, shared_url FROM posts
+                                             WHERE rowid IN (SELECT row FROM _changed WHERE link_changed)) p
+                                           USING (row)
+                                       WHERE c.link_changed""", table="_keys")
     _insert_link_keys(con)
-    con.execute("DROP TABLE _linking")
     con.execute("""INSERT INTO _org_keys SELECT url_key FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _org_changed) AND url_key IS NOT NULL""")
     new_grams = _grams(f"SELECT post_uid, body FROM amplification_org WHERE post_uid IN ({org_changed})")
@@ -786,7 +789,7 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _amp_candidates AS
             SELECT post_uid FROM _amp_todo
-            UNION SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid) WHERE p.account_type = 'employee'
+            UNION SELECT post_uid FROM _changed_posts WHERE account_type = 'employee'
             {keyed}"""
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _amp_todo AS SELECT DISTINCT post_uid FROM _amp_candidates")
@@ -810,19 +813,23 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     _quote_matches(con, tz)
     if changed_rows:
         con.execute("INSERT INTO _dirty VALUES ('amplifications')")
-    for table in ("_url_matches", "_amp_todo", "_org_keys", "_org_changed"):
+    for table in ("_url_matches", "_amp_todo", "_org_keys", "_org_changed", "_changed_posts"):
         con.execute(f"DROP TABLE {table}")
     _share_themes(con)
     return con.execute("SELECT count(*) FROM amplifications").fetchone()[0]
 
 
 def _insert_link_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """Record the link keys of a batch of posts (:func:`engagement.link_keys`), left in the temporary table
-    ``_keys`` by :func:`engagement.link_keys_table` (dropped here)."""
+    """Record the link keys of a batch of changed posts (:func:`engagement.link_keys`, of posts in ``_changed``),
+    left in the temporary table ``_keys`` by :func:`engagement.link_keys_table` (dropped here)."""
     con.execute(
         """INSERT INTO amplification_org
-            SELECT p.post_uid, p.platform, p.published_at, u.url_key, b.key
-            FROM posts p JOIN (SELECT post_uid, key FROM _keys WHERE kind = 'body') b USING (post_uid)
+            SELECT c.post_uid, p.platform, p.published_at, u.url_key, b.key
+            FROM _changed c
+            JOIN (SELECT rowid AS row, platform, published_at FROM posts
+                  WHERE rowid IN (SELECT c.row FROM _changed c JOIN _keys k USING (post_uid) WHERE k.kind = 'body')) p
+                USING (row)
+            JOIN (SELECT post_uid, key FROM _keys WHERE kind = 'body') b USING (post_uid)
             LEFT JOIN (SELECT post_uid, hash(key) AS url_key FROM _keys WHERE kind = 'url') u USING (post_uid)"""
     )
     con.execute(

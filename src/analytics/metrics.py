@@ -300,10 +300,11 @@ def _ratio(groups, numerator: str, denominator: str):
 
 
 def _periods(stamps: pd.Series, kind: str) -> pd.Series:
-    months = pd.to_datetime(stamps)
-    if kind == "month":
-        return months.dt.strftime("%Y-%m")
-    return months.dt.year.astype(str) + "-Q" + months.dt.quarter.astype(str)
+    # a few distinct months among many rows: each is labelled once
+    codes, months = pd.factorize(pd.to_datetime(stamps), use_na_sentinel=False)
+    labels = months.strftime("%Y-%m") if kind == "month" else (
+        months.year.astype(str) + "-Q" + months.quarter.astype(str))
+    return pd.Series(np.asarray(labels, dtype=object)[codes], index=stamps.index, dtype="str")
 
 
 def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: int | None = None,
