@@ -566,11 +566,9 @@ SELECT p.post_uid, p.platform, p.account_type, p.account_key, p.author_key, p.de
        coalesce(p.reactions, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0)
            + coalesce(p.clicks, 0) + coalesce(p.saves, 0) AS engagement,
        p.is_share
-FROM posts p
-JOIN post_state h USING (post_uid)
+FROM {posts}
 LEFT JOIN sentiment s ON s.text_hash = h.text_hash AND s.scorer_version = $version
 LEFT JOIN violations v ON v.post_uid = p.post_uid
-{posts_filter}
 """
 
 
@@ -582,7 +580,7 @@ def _post_facts(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
         "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()}
     if full or not exists:
         con.execute("CREATE OR REPLACE TABLE post_facts AS " + _FACTS_SQL.format(
-            tz=tz, findings_filter="", posts_filter=""), version)
+            tz=tz, findings_filter="", posts="posts p JOIN post_state h USING (post_uid)"), version)
         con.execute("INSERT INTO _dirty VALUES ('post_facts')")
         return con.execute("SELECT count(*) FROM post_facts").fetchone()[0]
     con.execute(
@@ -593,9 +591,22 @@ def _post_facts(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
     redo = con.execute("SELECT count(*) FROM _redo").fetchone()[0]
     if redo:
         con.execute("DELETE FROM post_facts WHERE post_uid IN (SELECT post_uid FROM _redo)")
+        # a changed post's rowid and text hash are in _changed: only the other posts to redo (rescanned or
+        # newly scored, rarely any) are looked for among every post
+        con.execute("CREATE OR REPLACE TEMP TABLE _redo_posts AS SELECT post_uid, row, text_hash FROM _changed")
+        con.execute("CREATE OR REPLACE TEMP TABLE _redo_others AS "
+                    "SELECT post_uid FROM _redo WHERE post_uid NOT IN (SELECT post_uid FROM _changed)")
+        if con.execute("SELECT count(*) FROM _redo_others").fetchone()[0]:
+            con.execute("""INSERT INTO _redo_posts
+                           SELECT s.post_uid, p.row, s.text_hash FROM post_state s
+                           JOIN (SELECT rowid AS row, post_uid FROM posts) p USING (post_uid)
+                           WHERE s.post_uid IN (SELECT post_uid FROM _redo_others)""")
         con.execute("INSERT INTO post_facts " + _FACTS_SQL.format(
             tz=tz, findings_filter="AND post_uid IN (SELECT post_uid FROM _redo)",
-            posts_filter="WHERE p.post_uid IN (SELECT post_uid FROM _redo)"), version)
+            posts="""_redo_posts h JOIN (SELECT rowid AS row, * FROM posts
+                                        WHERE rowid IN (SELECT row FROM _redo_posts)) p USING (row)"""), version)
+        con.execute("DROP TABLE _redo_posts")
+        con.execute("DROP TABLE _redo_others")
         con.execute("INSERT INTO _dirty VALUES ('post_facts')")
     return con.execute("SELECT count(*) FROM post_facts").fetchone()[0]
 
