@@ -7,6 +7,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
+from warehouse_copies import built_from_scratch
 
 from analytics import build, engagement, warehouse
 from analytics.adherence import wilson_interval
@@ -85,3 +86,38 @@ def test_incremental_amplifications_match_the_reference_including_late_organisat
     assert ("x:e6", "m:o3", "quoted_text") in _amplifications(path)
     again = build.build(warehouse_file=path)
     assert again.steps["texts newly scored"] == 0 and _amplifications(path) == _reference(path)
+
+
+def _themes(path):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT post_uid, text_theme, theme FROM post_themes ORDER BY post_uid").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_share_takes_the_theme_of_an_organisation_post_ingested_or_changed_later(tmp_path):
+    path = tmp_path / "wh.duckdb"
+    _load(path, [_post("x:e1", "employee", "Shared it", "2026-02-04", shared="https://x.com/org/status/9"),
+                 _post("x:e2", "employee", "Volunteer with us this weekend", "2026-02-05")])
+    build.build(warehouse_file=path)
+    assert ("x:e1", "other", "other") in _themes(path)
+    _load(path, [_post("x:o9", "organization", "Donate today to feed a family", "2026-02-01",
+                       url="https://x.com/org/status/9")])
+    build.build(warehouse_file=path)
+    assert ("x:e1", "other", "fundraising_ask") in _themes(path)
+    (tmp_path / "a").mkdir()
+    assert _themes(path) == _themes(built_from_scratch(path, tmp_path / "a"))
+    # the organisation post's text changes: the share follows it; its own theme again once unshared
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE posts SET text = 'Volunteer with us this weekend' WHERE post_uid = 'x:o9'")
+    con.close()
+    build.build(warehouse_file=path)
+    assert ("x:e1", "other", "volunteer_call") in _themes(path)
+    (tmp_path / "b").mkdir()
+    assert _themes(path) == _themes(built_from_scratch(path, tmp_path / "b"))
+    con = duckdb.connect(str(path))
+    con.execute("DELETE FROM posts WHERE post_uid = 'x:o9'")
+    con.close()
+    build.build(warehouse_file=path)
+    assert ("x:e1", "other", "other") in _themes(path)
