@@ -137,15 +137,16 @@ _OUTPUT = ["period", "department", "platform", "metric", "value", "n", "n_people
 def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -> pd.DataFrame:
     """Label the grouping and add CIs; small people-groups are suppressed later, over the whole table
     (:func:`_suppress`), so that a cell can be hidden because of another table or another piece."""
-    table = table.copy()
-    table["metric"] = metric.name
+    # the columns gathered first and the frame made once: a column set at a time costs a copy each
+    columns = {column: table[column] for column in table.columns}
+    columns["metric"] = metric.name
     for column in ("department", "platform"):
         if column != grouping:
-            table[column] = ALL
+            columns[column] = ALL
     if metric.kind == "rate":
-        table["value"] = table["successes"] / table["n"]
-        table["ci_low"], table["ci_high"] = wilson_interval(table["successes"].to_numpy(float),
-                                                            np.maximum(table["n"].to_numpy(float), 1))
+        columns["value"] = table["successes"] / table["n"]
+        low, high = wilson_interval(table["successes"].to_numpy(float), np.maximum(table["n"].to_numpy(float), 1))
+        columns["ci_low"], columns["ci_high"] = pd.Series(low, index=table.index), pd.Series(high, index=table.index)
     elif metric.kind == "mean":
         # scipy's t.ppf is stdtrit; calling it directly spares importing scipy.stats, and importing it here
         # spares the surfaces that only read the period tables importing scipy at all
@@ -153,13 +154,10 @@ def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -
 
         n = table["n"].to_numpy(float)
         half = special.stdtrit(np.maximum(n - 1, 1), 0.975) * table["sd"].to_numpy(float) / np.sqrt(n)
-        table["ci_low"], table["ci_high"] = table["value"] - half, table["value"] + half
-    for column in _OUTPUT:
-        if column not in table:
-            table[column] = np.nan
-    table["suppressed"] = False
-    table["_pending"] = grouping is not None and metric.by_people
-    return table[[*_OUTPUT, "_pending"]]
+        columns["ci_low"], columns["ci_high"] = table["value"] - half, table["value"] + half
+    columns["suppressed"] = False
+    columns["_pending"] = grouping is not None and metric.by_people
+    return pd.DataFrame({column: columns.get(column, np.nan) for column in [*_OUTPUT, "_pending"]}, index=table.index)
 
 
 _BLANKED = ["value", "n", "successes", "sd", "ci_low", "ci_high"]
