@@ -89,8 +89,11 @@ def test_incremental_amplifications_match_the_reference_including_late_organisat
 
 
 def _themes(path):
+    """The posts' themes, once the build's foretold prints of the scanned and themed posts are checked."""
     con = duckdb.connect(str(path), read_only=True)
     try:
+        for done in build._DONE_TABLES:
+            assert build._state(con, f"done:{done}") == build._print(*build._done_numbers(con, done)), done
         return con.execute("SELECT post_uid, text_theme, theme FROM post_themes ORDER BY post_uid").fetchall()
     finally:
         con.close()

@@ -8,7 +8,9 @@ monthly and wave metrics (suppression applied), then a snapshot for the surfaces
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import operator
 import os
 import shutil
 import time
@@ -246,8 +248,10 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     con.execute("CREATE OR REPLACE TEMP TABLE _refound (post_uid VARCHAR)")
     # the post-level tables the period metrics read that this build changed
     con.execute("CREATE OR REPLACE TEMP TABLE _dirty (step VARCHAR)")
-    # posts whose scans or themes were redone in this build (see :func:`_posts_to_redo`)
+    # posts whose scans or themes were redone in this build, and the prints their tables will have after it
+    # (see :func:`_posts_to_redo`)
     con.execute("CREATE OR REPLACE TEMP TABLE _touched (post_uid VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _done_prints (done VARCHAR, print VARCHAR)")
     return full
 
 
@@ -372,7 +376,9 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
     posts and posts whose text changed; they are left in the temporary table ``_todo`` (post_uid,
     text_hash, row) for :func:`_todo_texts` and added to ``_touched``. Their stale rows in ``clear`` are
     deleted, and those of gone posts (a gone post's findings hold evidence from its text)."""
-    if _state(con, f"done:{done}") == _done_print(con, done):
+    count, digest = _done_numbers(con, done)
+    fast = _state(con, f"done:{done}") == _print(count, digest)
+    if fast:
         # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
         # it was then: only the posts whose row changed since (``_changed``) can lack one. Their rows are
         # picked out first, so no hash table holds every post
@@ -391,24 +397,45 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
                 LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
                 WHERE d.post_uid IS NULL"""
         )
-    count = con.execute("SELECT count(*) FROM _todo").fetchone()[0]
+    todo, added = con.execute("SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM _todo").fetchone()
     gone = con.execute("SELECT count(*) FROM _gone").fetchone()[0]
     # after the check above, which a deletion would fail
-    for table in clear if count or gone else ():
-        con.execute(f"""DELETE FROM {table}
-                        WHERE post_uid IN (SELECT post_uid FROM _todo UNION ALL SELECT post_uid FROM _gone)""")
+    for table in clear if todo or gone else ():
+        foretell = table == done and fast
+        removed = con.execute(f"""DELETE FROM {table}
+                                  WHERE post_uid IN (SELECT post_uid FROM _todo UNION ALL SELECT post_uid FROM _gone)
+                                  {'RETURNING hash(post_uid, text_hash)' if foretell else ''}""")
+        if foretell:
+            keys = [key for (key,) in removed.fetchall()]
+            count -= len(keys)
+            digest = functools.reduce(operator.xor, keys, digest or 0)
     con.execute("INSERT INTO _touched SELECT post_uid FROM _todo")
-    return count
+    if fast:
+        # the caller adds one row per post to redo: the print ``done`` will have after this build, told without
+        # hashing every row again (a wrong one only costs the next build the slow path above)
+        count += todo
+        digest = (digest or 0) ^ (added or 0)
+        con.execute("INSERT INTO _done_prints VALUES (?, ?)", [done, _print(count, digest if count else None)])
+    return todo
 
 
 #: The tables :func:`_posts_to_redo` completes: one row per post and text.
 _DONE_TABLES = ("post_scans", "post_themes")
 
 
-def _done_print(con: duckdb.DuckDBPyConnection, done: str) -> str:
+def _done_numbers(con: duckdb.DuckDBPyConnection, done: str) -> tuple[int, int | None]:
     """Row count and order-free hash of the (post_uid, text_hash) pairs of ``done``."""
-    count, digest = con.execute(f"SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM {done}").fetchone()
+    return con.execute(f"SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM {done}").fetchone()
+
+
+def _print(count: int, digest: int | None) -> str:
     return f"{count}:{digest}"
+
+
+def _done_print(con: duckdb.DuckDBPyConnection, done: str) -> str:
+    """The print of ``done`` at the end of a build: as :func:`_posts_to_redo` foretold it, else hashed."""
+    foretold = con.execute("SELECT print FROM _done_prints WHERE done = ?", [done]).fetchall()
+    return foretold[0][0] if foretold else _print(*_done_numbers(con, done))
 
 
 def _todo_texts(con: duckdb.DuckDBPyConnection) -> int:
