@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 from statsmodels.stats.proportion import proportion_confint
 from warehouse_copies import built_from_scratch
 
@@ -99,7 +100,11 @@ def _themes(path):
         con.close()
 
 
-def test_a_share_takes_the_theme_of_an_organisation_post_ingested_or_changed_later(tmp_path):
+@pytest.mark.parametrize("few_changes", [1.0, 0.0], ids=["changes-few", "changes-many"])
+def test_a_share_takes_the_theme_of_an_organisation_post_ingested_or_changed_later(tmp_path, monkeypatch,
+                                                                                   few_changes):
+    # every change counts as few (the changed posts are looked at alone) or as many (every post is)
+    monkeypatch.setattr(build, "_FEW_CHANGES", few_changes)
     path = tmp_path / "wh.duckdb"
     _load(path, [_post("x:e1", "employee", "Shared it", "2026-02-04", shared="https://x.com/org/status/9"),
                  _post("x:e2", "employee", "Volunteer with us this weekend", "2026-02-05")])

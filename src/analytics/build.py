@@ -923,25 +923,42 @@ def _share_themes(con: duckdb.DuckDBPyConnection) -> None:
     """A share takes the theme of the organisation post it shares; every other post keeps its text's.
 
     Only posts whose amplification was matched again (``_amp_todo``) or whose theme row was redone
-    (``_touched``), and shares of the latter, can change; only rows whose theme changes are written. Their
-    rows and the shared posts' are picked out of post_themes in one pass."""
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _retheme AS
-           WITH candidates AS (
-               SELECT post_uid FROM _amp_todo UNION SELECT post_uid FROM _touched
-               UNION SELECT post_uid FROM amplifications WHERE org_post_uid IN (SELECT post_uid FROM _touched)),
-           links AS (SELECT post_uid, org_post_uid FROM amplifications
-                     WHERE post_uid IN (SELECT post_uid FROM candidates)),
-           rows AS MATERIALIZED (
-               SELECT rowid AS row, post_uid, theme, text_theme FROM post_themes
-               WHERE post_uid IN (SELECT post_uid FROM candidates UNION SELECT org_post_uid FROM links)),
-           shares AS (SELECT l.post_uid, o.text_theme AS theme FROM links l JOIN rows o ON o.post_uid = l.org_post_uid)
-           SELECT t.row, coalesce(s.theme, t.text_theme) AS theme
-           FROM rows t LEFT JOIN shares s USING (post_uid)
-           WHERE t.post_uid IN (SELECT post_uid FROM candidates)
-             AND t.theme IS DISTINCT FROM coalesce(s.theme, t.text_theme)"""
-    )
-    if con.execute("SELECT count(*) FROM _retheme").fetchone()[0]:
-        con.execute("UPDATE post_themes SET theme = r.theme FROM _retheme r WHERE post_themes.rowid = r.row")
+    (``_touched``), and shares of the latter, can change; only rows whose theme changes are written. When
+    they are few, their rows and the shared posts' are picked out of post_themes in one pass; else every
+    post is looked at once."""
+    many = con.execute("""SELECT (SELECT count(*) FROM _amp_todo) + (SELECT count(*) FROM _touched)
+                          > ? * (SELECT count(*) FROM post_themes)""", [_FEW_CHANGES]).fetchone()[0]
+    if many:
+        changed = con.execute(
+            """WITH shares AS (SELECT a.post_uid, o.text_theme AS theme
+                               FROM amplifications a JOIN post_themes o ON o.post_uid = a.org_post_uid)
+               UPDATE post_themes t SET theme = w.theme
+               FROM (SELECT post_uid, theme FROM shares
+                     UNION ALL SELECT post_uid, text_theme FROM post_themes
+                     WHERE theme IS DISTINCT FROM text_theme AND post_uid NOT IN (SELECT post_uid FROM shares)) w
+               WHERE t.post_uid = w.post_uid AND t.theme IS DISTINCT FROM w.theme"""
+        ).fetchone()[0]
+    else:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _retheme AS
+               WITH candidates AS (
+                   SELECT post_uid FROM _amp_todo UNION SELECT post_uid FROM _touched
+                   UNION SELECT post_uid FROM amplifications WHERE org_post_uid IN (SELECT post_uid FROM _touched)),
+               links AS (SELECT post_uid, org_post_uid FROM amplifications
+                         WHERE post_uid IN (SELECT post_uid FROM candidates)),
+               rows AS MATERIALIZED (
+                   SELECT rowid AS row, post_uid, theme, text_theme FROM post_themes
+                   WHERE post_uid IN (SELECT post_uid FROM candidates UNION SELECT org_post_uid FROM links)),
+               shares AS (SELECT l.post_uid, o.text_theme AS theme
+                          FROM links l JOIN rows o ON o.post_uid = l.org_post_uid)
+               SELECT t.row, coalesce(s.theme, t.text_theme) AS theme
+               FROM rows t LEFT JOIN shares s USING (post_uid)
+               WHERE t.post_uid IN (SELECT post_uid FROM candidates)
+                 AND t.theme IS DISTINCT FROM coalesce(s.theme, t.text_theme)"""
+        )
+        changed = con.execute("SELECT count(*) FROM _retheme").fetchone()[0]
+        if changed:
+            con.execute("UPDATE post_themes SET theme = r.theme FROM _retheme r WHERE post_themes.rowid = r.row")
+        con.execute("DROP TABLE _retheme")
+    if changed:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")
-    con.execute("DROP TABLE _retheme")
