@@ -6,7 +6,9 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 from statsmodels.stats.proportion import proportion_confint
+from warehouse_copies import built_from_scratch
 
 from analytics import build, engagement, warehouse
 from analytics.adherence import wilson_interval
@@ -85,3 +87,43 @@ def test_incremental_amplifications_match_the_reference_including_late_organisat
     assert ("x:e6", "m:o3", "quoted_text") in _amplifications(path)
     again = build.build(warehouse_file=path)
     assert again.steps["texts newly scored"] == 0 and _amplifications(path) == _reference(path)
+
+
+def _themes(path):
+    """The posts' themes, once the build's foretold prints of the scanned and themed posts are checked."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        for done in build._DONE_TABLES:
+            assert build._state(con, f"done:{done}") == build._print(*build._done_numbers(con, done)), done
+        return con.execute("SELECT post_uid, text_theme, theme FROM post_themes ORDER BY post_uid").fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("few_changes", [1.0, 0.0], ids=["changes-few", "changes-many"])
+def test_a_share_takes_the_theme_of_an_organisation_post_ingested_or_changed_later(tmp_path, monkeypatch,
+                                                                                   few_changes):
+    # every change counts as few (the changed posts are looked at alone) or as many (every post is)
+    monkeypatch.setattr(build, "_FEW_CHANGES", few_changes)
+    path = tmp_path / "wh.duckdb"
+    _load(path, [_post("x:e1", "employee", "Shared it", "2026-02-04", shared="https://x.com/org/status/9"),
+                 _post("x:e2", "employee", "Volunteer with us this weekend", "2026-02-05")])
+    build.build(warehouse_file=path)
+    assert ("x:e1", "other", "other") in _themes(path)
+    _load(path, [_post("x:o9", "organization", "Donate today to feed a family", "2026-02-01",
+                       url="https://x.com/org/status/9")])
+    build.build(warehouse_file=path)
+    assert ("x:e1", "other", "fundraising_ask") in _themes(path)
+    (tmp_path / "a").mkdir()
+    assert _themes(path) == _themes(built_from_scratch(path, tmp_path / "a"))
+    # the organisation post's text changes: the share follows it; its own theme again once unshared
+    for change, theme in (("UPDATE posts SET text = 'Volunteer with us this weekend'", "volunteer_call"),
+                          ("DELETE FROM posts", "other")):
+        con = duckdb.connect(str(path))
+        con.execute(f"{change} WHERE post_uid = 'x:o9'")
+        con.close()
+        build.build(warehouse_file=path)
+        assert ("x:e1", "other", theme) in _themes(path)
+        scratch = tmp_path / theme
+        scratch.mkdir()
+        assert _themes(path) == _themes(built_from_scratch(path, scratch))

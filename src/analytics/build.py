@@ -8,7 +8,9 @@ monthly and wave metrics (suppression applied), then a snapshot for the surfaces
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import operator
 import os
 import shutil
 import time
@@ -246,6 +248,10 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     con.execute("CREATE OR REPLACE TEMP TABLE _refound (post_uid VARCHAR)")
     # the post-level tables the period metrics read that this build changed
     con.execute("CREATE OR REPLACE TEMP TABLE _dirty (step VARCHAR)")
+    # posts whose scans or themes were redone in this build, and the prints their tables will have after it
+    # (see :func:`_posts_to_redo`)
+    con.execute("CREATE OR REPLACE TEMP TABLE _touched (post_uid VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _done_prints (done VARCHAR, print VARCHAR)")
     return full
 
 
@@ -322,10 +328,6 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     if con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version]).fetchone()[0]:
         con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
     total = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
-    # a gone post's findings hold evidence from its text: they go with it (after the check above, which a
-    # deletion would fail)
-    for table in ("post_findings", "post_scans"):
-        con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)")
     taxonomy = themes.load_taxonomy()
     con.execute("""CREATE OR REPLACE TEMP TABLE _text_themes
                    (text_hash VARCHAR, taxonomy_version VARCHAR, theme VARCHAR)""")
@@ -372,8 +374,11 @@ _TODO_BATCH = 150_000
 def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> int:
     """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
     posts and posts whose text changed; they are left in the temporary table ``_todo`` (post_uid,
-    text_hash, row) for :func:`_todo_texts`, and their stale rows in ``clear`` are deleted."""
-    if _state(con, f"done:{done}") == _done_print(con, done):
+    text_hash, row) for :func:`_todo_texts` and added to ``_touched``. Their stale rows in ``clear`` are
+    deleted, and those of gone posts (a gone post's findings hold evidence from its text)."""
+    count, digest = _done_numbers(con, done)
+    fast = _state(con, f"done:{done}") == _print(count, digest)
+    if fast:
         # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
         # it was then: only the posts whose row changed since (``_changed``) can lack one. Their rows are
         # picked out first, so no hash table holds every post
@@ -392,21 +397,45 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
                 LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
                 WHERE d.post_uid IS NULL"""
         )
-    count = con.execute("SELECT count(*) FROM _todo").fetchone()[0]
-    if count:
-        for table in clear:
-            con.execute(f"DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _todo)")
-    return count
+    todo, added = con.execute("SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM _todo").fetchone()
+    gone = con.execute("SELECT count(*) FROM _gone").fetchone()[0]
+    # after the check above, which a deletion would fail
+    for table in clear if todo or gone else ():
+        foretell = table == done and fast
+        removed = con.execute(f"""DELETE FROM {table}
+                                  WHERE post_uid IN (SELECT post_uid FROM _todo UNION ALL SELECT post_uid FROM _gone)
+                                  {'RETURNING hash(post_uid, text_hash)' if foretell else ''}""")
+        if foretell:
+            keys = [key for (key,) in removed.fetchall()]
+            count -= len(keys)
+            digest = functools.reduce(operator.xor, keys, digest or 0)
+    con.execute("INSERT INTO _touched SELECT post_uid FROM _todo")
+    if fast:
+        # the caller adds one row per post to redo: the print ``done`` will have after this build, told without
+        # hashing every row again (a wrong one only costs the next build the slow path above)
+        count += todo
+        digest = (digest or 0) ^ (added or 0)
+        con.execute("INSERT INTO _done_prints VALUES (?, ?)", [done, _print(count, digest if count else None)])
+    return todo
 
 
 #: The tables :func:`_posts_to_redo` completes: one row per post and text.
 _DONE_TABLES = ("post_scans", "post_themes")
 
 
-def _done_print(con: duckdb.DuckDBPyConnection, done: str) -> str:
+def _done_numbers(con: duckdb.DuckDBPyConnection, done: str) -> tuple[int, int | None]:
     """Row count and order-free hash of the (post_uid, text_hash) pairs of ``done``."""
-    count, digest = con.execute(f"SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM {done}").fetchone()
+    return con.execute(f"SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM {done}").fetchone()
+
+
+def _print(count: int, digest: int | None) -> str:
     return f"{count}:{digest}"
+
+
+def _done_print(con: duckdb.DuckDBPyConnection, done: str) -> str:
+    """The print of ``done`` at the end of a build: as :func:`_posts_to_redo` foretold it, else hashed."""
+    foretold = con.execute("SELECT print FROM _done_prints WHERE done = ?", [done]).fetchall()
+    return foretold[0][0] if foretold else _print(*_done_numbers(con, done))
 
 
 def _todo_texts(con: duckdb.DuckDBPyConnection) -> int:
@@ -564,11 +593,9 @@ SELECT p.post_uid, p.platform, p.account_type, p.account_key, p.author_key, p.de
        coalesce(p.reactions, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0)
            + coalesce(p.clicks, 0) + coalesce(p.saves, 0) AS engagement,
        p.is_share
-FROM posts p
-JOIN post_state h USING (post_uid)
+FROM {posts}
 LEFT JOIN sentiment s ON s.text_hash = h.text_hash AND s.scorer_version = $version
 LEFT JOIN violations v ON v.post_uid = p.post_uid
-{posts_filter}
 """
 
 
@@ -580,7 +607,7 @@ def _post_facts(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
         "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()}
     if full or not exists:
         con.execute("CREATE OR REPLACE TABLE post_facts AS " + _FACTS_SQL.format(
-            tz=tz, findings_filter="", posts_filter=""), version)
+            tz=tz, findings_filter="", posts="posts p JOIN post_state h USING (post_uid)"), version)
         con.execute("INSERT INTO _dirty VALUES ('post_facts')")
         return con.execute("SELECT count(*) FROM post_facts").fetchone()[0]
     con.execute(
@@ -591,9 +618,22 @@ def _post_facts(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
     redo = con.execute("SELECT count(*) FROM _redo").fetchone()[0]
     if redo:
         con.execute("DELETE FROM post_facts WHERE post_uid IN (SELECT post_uid FROM _redo)")
+        # a changed post's rowid and text hash are in _changed: only the other posts to redo (rescanned or
+        # newly scored, rarely any) are looked for among every post
+        con.execute("CREATE OR REPLACE TEMP TABLE _redo_posts AS SELECT post_uid, row, text_hash FROM _changed")
+        con.execute("CREATE OR REPLACE TEMP TABLE _redo_others AS "
+                    "SELECT post_uid FROM _redo WHERE post_uid NOT IN (SELECT post_uid FROM _changed)")
+        if con.execute("SELECT count(*) FROM _redo_others").fetchone()[0]:
+            con.execute("""INSERT INTO _redo_posts
+                           SELECT s.post_uid, p.row, s.text_hash FROM post_state s
+                           JOIN (SELECT rowid AS row, post_uid FROM posts) p USING (post_uid)
+                           WHERE s.post_uid IN (SELECT post_uid FROM _redo_others)""")
         con.execute("INSERT INTO post_facts " + _FACTS_SQL.format(
             tz=tz, findings_filter="AND post_uid IN (SELECT post_uid FROM _redo)",
-            posts_filter="WHERE p.post_uid IN (SELECT post_uid FROM _redo)"), version)
+            posts="""_redo_posts h JOIN (SELECT rowid AS row, * FROM posts
+                                        WHERE rowid IN (SELECT row FROM _redo_posts)) p USING (row)"""), version)
+        con.execute("DROP TABLE _redo_posts")
+        con.execute("DROP TABLE _redo_others")
         con.execute("INSERT INTO _dirty VALUES ('post_facts')")
     return con.execute("SELECT count(*) FROM post_facts").fetchone()[0]
 
@@ -694,8 +734,6 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     taxonomy = themes.load_taxonomy()
     stale = con.execute("DELETE FROM post_themes WHERE taxonomy_version <> ?", [taxonomy.version]).fetchone()[0]
     total = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
-    # after the check above, which a deletion would fail
-    stale += con.execute("DELETE FROM post_themes WHERE post_uid IN (SELECT post_uid FROM _gone)").fetchone()[0]
     if stale or total:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")
     left = total
@@ -748,12 +786,16 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     if full:
         con.execute("DELETE FROM amplifications")
     # organisation posts that changed or went: what they matched before and may match now
+    # the changed posts' rows are read by rowid (``_changed_posts``): no hash table of every post_uid
+    con.execute("""CREATE OR REPLACE TEMP TABLE _changed_posts AS
+                   SELECT c.post_uid, c.link_changed, p.account_type FROM _changed c
+                   JOIN (SELECT rowid AS row, account_type FROM posts WHERE rowid IN (SELECT row FROM _changed)) p
+                       USING (row)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _org_changed AS
                    SELECT post_uid FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _gone)
                       OR post_uid IN (SELECT post_uid FROM _changed WHERE link_changed)
-                   UNION SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid)
-                   WHERE c.link_changed AND p.account_type = 'organization'""")
+                   UNION SELECT post_uid FROM _changed_posts WHERE link_changed AND account_type = 'organization'""")
     org_changed = "SELECT post_uid FROM _org_changed"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _org_keys AS
                     SELECT url_key AS key FROM amplification_org WHERE post_uid IN ({org_changed})""")
@@ -763,15 +805,14 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
         con.execute(f"""DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)
                         OR post_uid IN (SELECT post_uid FROM _changed WHERE link_changed)""")
     con.execute("DELETE FROM amplifications WHERE post_uid IN (SELECT post_uid FROM _gone)")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _linking AS
-                   SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid)
-                   WHERE c.link_changed AND p.account_type IN ('employee', 'organization')""")
     # URLs and quotes are found by DuckDB (RE2, every core): only organisation texts and what is found
     # reach Python
-    engagement.link_keys_table(con, """SELECT p.post_uid, p.account_type, p.text, p.url, p.shared_url
-                                       FROM _linking c JOIN posts p USING (post_uid)""", table="_keys")
+    engagement.link_keys_table(con, """SELECT c.post_uid, p.account_type, p.text, p.url, p.shared_url FROM _changed c
+                                       JOIN (SELECT rowid AS row, account_type, text, url, shared_url FROM posts
+                                             WHERE rowid IN (SELECT row FROM _changed WHERE link_changed)) p
+                                           USING (row)
+                                       WHERE c.link_changed""", table="_keys")
     _insert_link_keys(con)
-    con.execute("DROP TABLE _linking")
     con.execute("""INSERT INTO _org_keys SELECT url_key FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _org_changed) AND url_key IS NOT NULL""")
     new_grams = _grams(f"SELECT post_uid, body FROM amplification_org WHERE post_uid IN ({org_changed})")
@@ -786,7 +827,7 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _amp_candidates AS
             SELECT post_uid FROM _amp_todo
-            UNION SELECT c.post_uid FROM _changed c JOIN posts p USING (post_uid) WHERE p.account_type = 'employee'
+            UNION SELECT post_uid FROM _changed_posts WHERE account_type = 'employee'
             {keyed}"""
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _amp_todo AS SELECT DISTINCT post_uid FROM _amp_candidates")
@@ -810,19 +851,23 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     _quote_matches(con, tz)
     if changed_rows:
         con.execute("INSERT INTO _dirty VALUES ('amplifications')")
-    for table in ("_url_matches", "_amp_todo", "_org_keys", "_org_changed"):
-        con.execute(f"DROP TABLE {table}")
     _share_themes(con)
+    for table in ("_url_matches", "_amp_todo", "_org_keys", "_org_changed", "_changed_posts"):
+        con.execute(f"DROP TABLE {table}")
     return con.execute("SELECT count(*) FROM amplifications").fetchone()[0]
 
 
 def _insert_link_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """Record the link keys of a batch of posts (:func:`engagement.link_keys`), left in the temporary table
-    ``_keys`` by :func:`engagement.link_keys_table` (dropped here)."""
+    """Record the link keys of a batch of changed posts (:func:`engagement.link_keys`, of posts in ``_changed``),
+    left in the temporary table ``_keys`` by :func:`engagement.link_keys_table` (dropped here)."""
     con.execute(
         """INSERT INTO amplification_org
-            SELECT p.post_uid, p.platform, p.published_at, u.url_key, b.key
-            FROM posts p JOIN (SELECT post_uid, key FROM _keys WHERE kind = 'body') b USING (post_uid)
+            SELECT c.post_uid, p.platform, p.published_at, u.url_key, b.key
+            FROM _changed c
+            JOIN (SELECT rowid AS row, platform, published_at FROM posts
+                  WHERE rowid IN (SELECT c.row FROM _changed c JOIN _keys k USING (post_uid) WHERE k.kind = 'body')) p
+                USING (row)
+            JOIN (SELECT post_uid, key FROM _keys WHERE kind = 'body') b USING (post_uid)
             LEFT JOIN (SELECT post_uid, hash(key) AS url_key FROM _keys WHERE kind = 'url') u USING (post_uid)"""
     )
     con.execute(
@@ -876,15 +921,44 @@ def _quote_matches(con: duckdb.DuckDBPyConnection, tz: str) -> None:
 
 def _share_themes(con: duckdb.DuckDBPyConnection) -> None:
     """A share takes the theme of the organisation post it shares; every other post keeps its text's.
-    Only rows whose theme changes are written."""
-    changed = con.execute(
-        """WITH shares AS (SELECT a.post_uid, o.text_theme AS theme
-                           FROM amplifications a JOIN post_themes o ON o.post_uid = a.org_post_uid)
-           UPDATE post_themes t SET theme = w.theme
-           FROM (SELECT post_uid, theme FROM shares
-                 UNION ALL SELECT post_uid, text_theme FROM post_themes
-                 WHERE theme IS DISTINCT FROM text_theme AND post_uid NOT IN (SELECT post_uid FROM shares)) w
-           WHERE t.post_uid = w.post_uid AND t.theme IS DISTINCT FROM w.theme"""
-    ).fetchone()[0]
+
+    Only posts whose amplification was matched again (``_amp_todo``) or whose theme row was redone
+    (``_touched``), and shares of the latter, can change; only rows whose theme changes are written. When
+    they are few, their rows and the shared posts' are picked out of post_themes in one pass; else every
+    post is looked at once."""
+    many = con.execute("""SELECT (SELECT count(*) FROM _amp_todo) + (SELECT count(*) FROM _touched)
+                          > ? * (SELECT count(*) FROM post_themes)""", [_FEW_CHANGES]).fetchone()[0]
+    if many:
+        changed = con.execute(
+            """WITH shares AS (SELECT a.post_uid, o.text_theme AS theme
+                               FROM amplifications a JOIN post_themes o ON o.post_uid = a.org_post_uid)
+               UPDATE post_themes t SET theme = w.theme
+               FROM (SELECT post_uid, theme FROM shares
+                     UNION ALL SELECT post_uid, text_theme FROM post_themes
+                     WHERE theme IS DISTINCT FROM text_theme AND post_uid NOT IN (SELECT post_uid FROM shares)) w
+               WHERE t.post_uid = w.post_uid AND t.theme IS DISTINCT FROM w.theme"""
+        ).fetchone()[0]
+    else:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _retheme AS
+               WITH candidates AS (
+                   SELECT post_uid FROM _amp_todo UNION SELECT post_uid FROM _touched
+                   UNION SELECT post_uid FROM amplifications WHERE org_post_uid IN (SELECT post_uid FROM _touched)),
+               links AS (SELECT post_uid, org_post_uid FROM amplifications
+                         WHERE post_uid IN (SELECT post_uid FROM candidates)),
+               rows AS MATERIALIZED (
+                   SELECT rowid AS row, post_uid, theme, text_theme FROM post_themes
+                   WHERE post_uid IN (SELECT post_uid FROM candidates UNION SELECT org_post_uid FROM links)),
+               shares AS (SELECT l.post_uid, o.text_theme AS theme
+                          FROM links l JOIN rows o ON o.post_uid = l.org_post_uid)
+               SELECT t.row, coalesce(s.theme, t.text_theme) AS theme
+               FROM rows t LEFT JOIN shares s USING (post_uid)
+               WHERE t.post_uid IN (SELECT post_uid FROM candidates)
+                 AND t.theme IS DISTINCT FROM coalesce(s.theme, t.text_theme)"""
+        )
+        changed = con.execute("SELECT count(*) FROM _retheme").fetchone()[0]
+        if changed:
+            con.execute("UPDATE post_themes SET theme = r.theme FROM _retheme r WHERE post_themes.rowid = r.row")
+        con.execute("DROP TABLE _retheme")
     if changed:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")

@@ -623,12 +623,13 @@ def mission_links(texts: Sequence[Any] | pd.Series, *, patterns: Mapping[str, Se
         raise ValueError("No mission pages configured: set mission_url_patterns in data/settings.yml "
                          "(e.g. donate: [example.org/donate]).")
     series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
+    lowered_patterns = [(page, [fragment.lower() for fragment in fragments]) for page, fragments in patterns.items()]
     rows = []
     for label, text in series.items():
         if not isinstance(text, str):
             continue
         lowered = text.lower()
-        pages = [page for page, fragments in patterns.items() if any(f.lower() in lowered for f in fragments)]
+        pages = [page for page, fragments in lowered_patterns if any(f in lowered for f in fragments)]
         if not pages and _SHORTENERS.search(text):
             pages = [SHORT_LINK_PAGE]
         rows += [(label, page) for page in pages]

@@ -15,7 +15,6 @@ from itertools import pairwise
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from analytics import config
 from analytics.adherence import wilson_interval
@@ -138,26 +137,27 @@ _OUTPUT = ["period", "department", "platform", "metric", "value", "n", "n_people
 def _finish(table: pd.DataFrame, metric: Metric, grouping: str | None, k: int) -> pd.DataFrame:
     """Label the grouping and add CIs; small people-groups are suppressed later, over the whole table
     (:func:`_suppress`), so that a cell can be hidden because of another table or another piece."""
-    table = table.copy()
-    table["metric"] = metric.name
+    # the columns gathered first and the frame made once: a column set at a time costs a copy each
+    columns = {column: table[column] for column in table.columns}
+    columns["metric"] = metric.name
     for column in ("department", "platform"):
         if column != grouping:
-            table[column] = ALL
+            columns[column] = ALL
     if metric.kind == "rate":
-        table["value"] = table["successes"] / table["n"]
-        table["ci_low"], table["ci_high"] = wilson_interval(table["successes"].to_numpy(float),
-                                                            np.maximum(table["n"].to_numpy(float), 1))
+        columns["value"] = table["successes"] / table["n"]
+        low, high = wilson_interval(table["successes"].to_numpy(float), np.maximum(table["n"].to_numpy(float), 1))
+        columns["ci_low"], columns["ci_high"] = pd.Series(low, index=table.index), pd.Series(high, index=table.index)
     elif metric.kind == "mean":
-        # scipy's t.ppf is stdtrit; calling it directly spares importing scipy.stats
+        # scipy's t.ppf is stdtrit; calling it directly spares importing scipy.stats, and importing it here
+        # spares the surfaces that only read the period tables importing scipy at all
+        from scipy import special
+
         n = table["n"].to_numpy(float)
         half = special.stdtrit(np.maximum(n - 1, 1), 0.975) * table["sd"].to_numpy(float) / np.sqrt(n)
-        table["ci_low"], table["ci_high"] = table["value"] - half, table["value"] + half
-    for column in _OUTPUT:
-        if column not in table:
-            table[column] = np.nan
-    table["suppressed"] = False
-    table["_pending"] = grouping is not None and metric.by_people
-    return table[[*_OUTPUT, "_pending"]]
+        columns["ci_low"], columns["ci_high"] = table["value"] - half, table["value"] + half
+    columns["suppressed"] = False
+    columns["_pending"] = grouping is not None and metric.by_people
+    return pd.DataFrame({column: columns.get(column, np.nan) for column in [*_OUTPUT, "_pending"]}, index=table.index)
 
 
 _BLANKED = ["value", "n", "successes", "sd", "ci_low", "ci_high"]
@@ -298,10 +298,11 @@ def _ratio(groups, numerator: str, denominator: str):
 
 
 def _periods(stamps: pd.Series, kind: str) -> pd.Series:
-    months = pd.to_datetime(stamps)
-    if kind == "month":
-        return months.dt.strftime("%Y-%m")
-    return months.dt.year.astype(str) + "-Q" + months.dt.quarter.astype(str)
+    # a few distinct months among many rows: each is labelled once
+    codes, months = pd.factorize(pd.to_datetime(stamps), use_na_sentinel=False)
+    labels = months.strftime("%Y-%m") if kind == "month" else (
+        months.year.astype(str) + "-Q" + months.quarter.astype(str))
+    return pd.Series(np.asarray(labels, dtype=object)[codes], index=stamps.index, dtype="str")
 
 
 def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: int | None = None,
@@ -625,12 +626,6 @@ def _keys(grouping: str | None) -> list[str]:
     return ["period"] + ([grouping] if grouping else [])
 
 
-#: The label of a post_facts month in each period kind.
-_PERIOD_LABEL = {
-    "month": "strftime(month, '%Y-%m')",
-    "quarter": "CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR)",
-}
-
 #: One row per employee-post author and finest cell (month, department, platform): every employee figure is
 #: a sum over these (the spread of the scores by the sums of squares within and between cells), and an author
 #: is counted once per group. ``digest``: an order-free hash of the cell's posts, all the figures read of them.
@@ -649,33 +644,51 @@ GROUP BY ALL
 """
 
 _EMPLOYEE_SQL = """
-WITH cells AS (SELECT * FROM {cells} WHERE $all OR list_contains($months, month)),
-keyed AS MATERIALIZED ({keyed}),
-figures AS (
-    SELECT kind, by_department, by_platform, period, department, platform,
+WITH cells AS (
+    SELECT *, strftime(month, '%Y-%m') AS m,
+           CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR) AS q
+    FROM {cells} WHERE $all OR list_contains($months, month)),
+-- one pass per figure over the cells, every period kind and grouping at once: grouping() is 0 for a column
+-- grouped by, and the period is the month's or the quarter's label, whichever is grouped by
+figures AS MATERIALIZED (
+    SELECT CASE WHEN grouping(m) = 0 THEN 'month' ELSE 'quarter' END AS kind, grouping(department) AS by_department,
+           grouping(platform) AS by_platform, coalesce(m, q) AS period, department, platform,
            CAST(sum(n) AS BIGINT) AS n, CAST(sum(successes) AS BIGINT) AS successes,
-           CAST(sum(n_scored) AS BIGINT) AS n_scored, CAST(sum(n_values) AS BIGINT) AS n_values,
-           sum(total) / nullif(sum(n_values), 0) AS value,
+           CAST(sum(n_scored) AS BIGINT) AS n_scored, sum(n_values) AS n_values,
+           sum(total) / nullif(sum(n_values), 0) AS value, sum(squares) AS squares,
            CAST(sum(missions) AS BIGINT) AS missions, CAST(sum(n_shares) AS BIGINT) AS n_shares
-    FROM keyed GROUP BY ALL),
+    FROM cells GROUP BY GROUPING SETS ((m), (m, department), (m, platform), (q), (q, department), (q, platform))),
+-- the spread of the scores: the cells' own squares plus each cell's squared distance from its group's mean (a
+-- group of equal scores has none; no difference of large sums)
+spread AS ({spread}),
 -- each group's authors once (plain aggregates, not count(DISTINCT)), then counted
 people AS (
     SELECT kind, by_department, by_platform, period, department, platform, count(*) AS n_people,
            count(*) FILTER (WHERE scored) AS people_scored, count(*) FILTER (WHERE shared) AS sharers
-    FROM (SELECT kind, by_department, by_platform, period, department, platform, author_key,
-                 bool_or(any_scored) AS scored, bool_or(any_shared) AS shared
-          FROM keyed WHERE author_key IS NOT NULL GROUP BY ALL)
-    GROUP BY ALL),
-spread AS (
-    SELECT k.kind, k.by_department, k.by_platform, k.period, k.department, k.platform,
-           sum(k.squares + k.n_values * pow(k.total / k.n_values - f.value, 2)) AS squares
-    FROM keyed k JOIN figures f ON {same}
-    WHERE k.n_values > 0 GROUP BY ALL)
+    FROM (SELECT CASE WHEN grouping(m) = 0 THEN 'month' ELSE 'quarter' END AS kind,
+                 grouping(department) AS by_department, grouping(platform) AS by_platform, coalesce(m, q) AS period,
+                 department, platform, author_key, bool_or(any_scored) AS scored, bool_or(any_shared) AS shared
+          FROM cells WHERE author_key IS NOT NULL
+          GROUP BY GROUPING SETS ((m, author_key), (m, department, author_key), (m, platform, author_key),
+                                  (q, author_key), (q, department, author_key), (q, platform, author_key)))
+    GROUP BY ALL)
 SELECT f.kind, f.by_department, f.by_platform, f.period, f.department, f.platform, f.n, f.successes, f.n_scored,
-       f.value, CASE WHEN f.n_values > 1 THEN sqrt(s.squares / (f.n_values - 1)) END AS sd, f.missions, f.n_shares,
-       coalesce(p.n_people, 0) AS n_people, coalesce(p.people_scored, 0) AS people_scored,
+       f.value, CASE WHEN f.n_values > 1 THEN sqrt((f.squares + s.spread) / (f.n_values - 1)) END AS sd,
+       f.missions, f.n_shares, coalesce(p.n_people, 0) AS n_people, coalesce(p.people_scored, 0) AS people_scored,
        coalesce(p.sharers, 0) AS sharers
-FROM figures f LEFT JOIN spread s ON {same_s} LEFT JOIN people p ON {same_p}
+FROM figures f
+LEFT JOIN spread s ON {same_s}
+LEFT JOIN people p ON {same_p}
+WHERE list_contains($kinds, f.kind)
+"""
+
+#: A cell's squared distance from the mean of one grouping's group, summed per group.
+_SPREAD_SQL = """
+SELECT f.kind, f.by_department, f.by_platform, f.period, f.department, f.platform,
+       sum(c.n_values * pow(c.total / c.n_values - f.value, 2)) AS spread
+FROM cells c JOIN figures f ON f.kind = '{kind}' AND f.by_department = {by_department}
+    AND f.by_platform = {by_platform} AND f.period = c.{period} {same}
+WHERE c.n_values > 0 GROUP BY ALL
 """
 
 
@@ -712,23 +725,18 @@ def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
     ``value`` and ``sd`` of compound; mission stories ``missions``; amplifying posts ``n_shares`` and their
     authors ``sharers``. Figures are those of pandas' groupby (mean and sd skip missing scores, groups keep
     a missing department). ``cells``: see :func:`employee_cells`."""
-    # grouping flags as DuckDB's grouping(): 0 for the column grouped by
-    keyed = " UNION ALL ".join(
-        f"""SELECT '{kind}' AS kind, CAST({int(grouping != 'department')} AS BIGINT) AS by_department,
-                   CAST({int(grouping != 'platform')} AS BIGINT) AS by_platform, {_PERIOD_LABEL[kind]} AS period,
-                   {'department' if grouping == 'department' else 'CAST(NULL AS VARCHAR)'} AS department,
-                   {'platform' if grouping == 'platform' else 'CAST(NULL AS VARCHAR)'} AS platform,
-                   author_key, n, successes, n_scored, n_values, total, squares, missions,
-                   n_shares, any_scored, any_shared FROM cells"""
+    source, params = _cells_source(con, cells)
+    spread = " UNION ALL ".join(_SPREAD_SQL.format(
+        kind=kind, by_department=int(grouping != "department"), by_platform=int(grouping != "platform"),
+        period="m" if kind == "month" else "q",
+        same=f"AND f.{grouping} IS NOT DISTINCT FROM c.{grouping}" if grouping else "")
         for kind in kinds for grouping in GROUPINGS)
     keys = ("kind", "by_department", "by_platform", "period", "department", "platform")
-    source, params = _cells_source(con, cells)
     sql = _EMPLOYEE_SQL.format(
-        cells=source, keyed=keyed,
-        same=" AND ".join(f"k.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
+        cells=source, spread=spread,
         same_s=" AND ".join(f"s.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
         same_p=" AND ".join(f"p.{key} IS NOT DISTINCT FROM f.{key}" for key in keys))
-    table = con.execute(sql, {**within, **params}).df()
+    table = con.execute(sql, {**within, **params, "kinds": list(kinds)}).df()
     return {kind: table[table["kind"] == kind].drop(columns="kind") for kind in kinds}
 
 
