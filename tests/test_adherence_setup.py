@@ -14,15 +14,15 @@ from analytics import adherence, config
 @pytest.mark.parametrize("path", [config.POLICY_RULES_PATH, config.CONTENT_THEMES_PATH])
 def test_the_shipped_files_read_as_the_pure_python_loader_reads_them(path):
     text = path.read_text(encoding="utf-8")
-    assert adherence._read_yaml(text) == yaml.safe_load(text)
-    assert adherence._read_yaml(text.encode("utf-8")) == yaml.safe_load(text)
+    assert adherence.read_yaml(text) == yaml.safe_load(text)
+    assert adherence.read_yaml(text.encode("utf-8")) == yaml.safe_load(text)
 
 
 def test_without_libyaml_the_pure_python_loader_is_used(monkeypatch):
     monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
-    assert adherence._read_yaml("a: [1, x]\nb: {c: yes}") == {"a": [1, "x"], "b": {"c": True}}
+    assert adherence.read_yaml("a: [1, x]\nb: {c: yes}") == {"a": [1, "x"], "b": {"c": True}}
     with pytest.raises(yaml.YAMLError):
-        adherence._read_yaml("a: [1")
+        adherence.read_yaml("a: [1")
 
 
 def test_a_hand_written_regex_is_compiled_once_with_both_apostrophes(tmp_path):

@@ -358,6 +358,11 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     return total
 
 
+#: Below this many texts a scan batch is themed without asking which of its texts :func:`_post_themes`
+#: needs: theming 10k texts costs ~0.06 CPU s, asking a million-post warehouse ~0.08.
+_THEME_UNASKED = 10_000
+
+
 def _any_unthemed(con: duckdb.DuckDBPyConnection, batch: pd.DataFrame, version: str) -> bool:
     """Whether a text of the scan's ``batch`` has no theme of taxonomy ``version`` in ``post_themes``. A
     small batch is themed without asking (see :data:`_THEME_UNASKED`)."""
@@ -371,9 +376,6 @@ def _any_unthemed(con: duckdb.DuckDBPyConnection, batch: pd.DataFrame, version: 
                        [int(batch["text_id"].min()), int(batch["text_id"].max()), version]).fetchall()[0][0] > 0
 
 
-#: Below this many texts a scan batch is themed without asking which of its texts :func:`_post_themes`
-#: needs: theming 10k texts costs ~0.06 CPU s, asking a million-post warehouse ~0.08.
-_THEME_UNASKED = 10_000
 #: Distinct texts to scan or theme fetched per batch: a first build holds one batch in memory, not every
 #: text.
 _TODO_BATCH = 150_000
@@ -407,7 +409,7 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
         )
     todo, added = con.execute("SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM _todo").fetchone()
     gone = con.execute("SELECT count(*) FROM _gone").fetchone()[0]
-    # after the check above, which a deletion would fail
+    # the deletions come after the print was compared: they change it
     for table in clear if todo or gone else ():
         foretell = table == done and fast
         removed = con.execute(f"""DELETE FROM {table}
@@ -934,7 +936,7 @@ def _share_themes(con: duckdb.DuckDBPyConnection) -> None:
     (``_touched``), and shares of the latter, can change; only rows whose theme changes are written. When
     they are few, their rows and the shared posts' are picked out of post_themes in one pass; else every
     post is looked at once."""
-    many = con.execute("""SELECT (SELECT count(*) FROM _amp_todo) + (SELECT count(*) FROM _touched)
+    many = con.execute("""SELECT (SELECT count(*) FROM _amp_todo) + (SELECT count(DISTINCT post_uid) FROM _touched)
                           > ? * (SELECT count(*) FROM post_themes)""", [_FEW_CHANGES]).fetchone()[0]
     if many:
         changed = con.execute(

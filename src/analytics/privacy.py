@@ -574,8 +574,10 @@ class _RosterPattern:
             return self.full()
         if not found:
             return None
-        if self._batch[0].issuperset(found):
-            return self._batch[1]
+        # one read of the batch: another thread's prepare() may replace it in between
+        batch_values, batch_pattern = self._batch
+        if batch_values.issuperset(found):
+            return batch_pattern
         return self._compiled(found)
 
     def prepare(self, texts: Iterable[str]) -> None:
@@ -651,7 +653,7 @@ class Scrubber:
     #: a second process that takes half of every large batch of :meth:`scrub_many` (same results, two cores)
     helper: ScrubHelper | None = field(default=None, compare=False, repr=False)
     _by_value: dict[str, str] = field(init=False, repr=False)
-    _pattern: _RosterPattern | None = field(init=False, repr=False)
+    _pattern: _RosterPattern | None = field(init=False, repr=False, compare=False)
     _donor_pattern: re.Pattern[str] | None = field(init=False, repr=False)
     _pickled: bytes | None = field(default=None, init=False, repr=False, compare=False)
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import config, privacy, warehouse
-from analytics.adherence import RegexScreen, _read_yaml, wilson_interval
+from analytics.adherence import RegexScreen, read_yaml, wilson_interval
 
 __all__ = [
     "GROUPINGS",
@@ -159,7 +159,7 @@ def load_taxonomy(path: str | os.PathLike[str] | None = None) -> Taxonomy:
 @functools.lru_cache(maxsize=8)
 def _parse_taxonomy(name: str, text: bytes) -> Taxonomy:
     chosen = Path(name)
-    raw = _read_yaml(text) or {}
+    raw = read_yaml(text) or {}
     specs = raw.get("themes")
     if not isinstance(specs, list) or not specs:
         raise ValueError(f"{chosen} has no `themes:` list; see the header of data/content_themes.yml.")
