@@ -7,6 +7,7 @@ Playwright's own browser download is not available, so the tests drive the syste
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -58,6 +59,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: Linux's prctl option: a signal for this process when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def _interrupted_with_parent() -> None:
+    """In a server's process before it starts: SIGINT (Voila then shuts its kernels down) when the test
+    process ends, even killed, where no teardown runs: a test run stopped by a timeout left a server and
+    four kernels running."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+
+
 class Server:
     """A ``policy-pulse dashboard`` server (``analytics.serve.serve``) in its own process group."""
 
@@ -71,7 +84,7 @@ class Server:
                 f"port={self.port}, root={str(root) if root else None!r}, preheat={preheat})")
         self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen([sys.executable, "-c", call], stdout=self._out, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=_interrupted_with_parent)
 
     def wait_ready(self, timeout: float = 150.0) -> Server:
         """Until the index answers and every dashboard's preheated kernel has rendered it."""
