@@ -66,9 +66,12 @@ _PR_SET_PDEATHSIG = 1
 def _interrupted_with_parent() -> None:
     """In a server's process before it starts: SIGINT (Voila then shuts its kernels down) when the test
     process ends, even killed, where no teardown runs: a test run stopped by a timeout left a server and
-    four kernels running."""
+    four kernels running. SIGINT is also taken back from "ignored", which a test run started in the
+    background hands down (the server would then ignore :meth:`Server.stop` too)."""
     if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.signal(signal.SIGINT, 0)  # SIG_DFL; Python's signal.signal may not run outside the main thread
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
 
 
 class Server:
