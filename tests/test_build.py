@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 
 import duckdb
+import pandas as pd
+from warehouse_copies import built_from_scratch, query
 
 from analytics import build, config, ingest, metrics, warehouse
 
@@ -62,6 +64,11 @@ def test_dismissing_a_finding_changes_every_figure(sample_warehouse, tmp_path, m
     after = _count(target, "SELECT sum(successes) FROM monthly_metrics WHERE metric='adherence_rate' "
                            "AND department='(all)' AND platform='(all)'")
     assert after == before + 1
+    # the dismissed post's facts were redone though its row did not change: as a build from scratch gives them
+    scratch = built_from_scratch(target, tmp_path)
+    for table in ("post_facts", "post_findings", "monthly_metrics", "quarterly_metrics"):
+        pd.testing.assert_frame_equal(query(target, f"SELECT * FROM {table} ORDER BY ALL"),
+                                      query(scratch, f"SELECT * FROM {table} ORDER BY ALL"), obj=table)
 
 
 def test_surfaces_read_the_published_snapshot(sample_warehouse):
