@@ -39,7 +39,9 @@ def test_a_texts_language_verdict_is_its_own_whatever_the_chunks(monkeypatch):
     assert (whole["status"] == "not_english").tolist() == alone
     assert sum(alone) > 10 and not all(alone)
     for size in (1, 3, 7):
+        # the scoring chunks and the language model's batches (a batch's texts are classified together)
         monkeypatch.setattr(sentiment, "_CHUNK", size)
+        monkeypatch.setattr(sentiment, "_LANGUAGE_CHUNK", size)
         pd.testing.assert_frame_equal(sentiment.score_texts(texts, workers=1), whole)
 
 

@@ -248,8 +248,8 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     con.execute("CREATE OR REPLACE TEMP TABLE _refound (post_uid VARCHAR)")
     # the post-level tables the period metrics read that this build changed
     con.execute("CREATE OR REPLACE TEMP TABLE _dirty (step VARCHAR)")
-    # posts whose scans or themes were redone in this build, and the prints their tables will have after it
-    # (see :func:`_posts_to_redo`)
+    # posts whose theme rows were redone in this build (see :func:`_share_themes`), and the prints the done
+    # tables will have after it (see :func:`_posts_to_redo`)
     con.execute("CREATE OR REPLACE TEMP TABLE _touched (post_uid VARCHAR)")
     con.execute("CREATE OR REPLACE TEMP TABLE _done_prints (done VARCHAR, print VARCHAR)")
     return full
@@ -384,7 +384,7 @@ _TODO_BATCH = 150_000
 def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> int:
     """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
     posts and posts whose text changed; they are left in the temporary table ``_todo`` (post_uid,
-    text_hash, row) for :func:`_todo_texts` and added to ``_touched``. Their stale rows in ``clear`` are
+    text_hash, row) for :func:`_todo_texts`. Their stale rows in ``clear`` are
     deleted, and those of gone posts (a gone post's findings hold evidence from its text)."""
     count, digest = _done_numbers(con, done)
     fast = _state(con, f"done:{done}") == _print(count, digest)
@@ -419,7 +419,6 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
             keys = [key for (key,) in removed.fetchall()]
             count -= len(keys)
             digest = functools.reduce(operator.xor, keys, digest or 0)
-    con.execute("INSERT INTO _touched SELECT post_uid FROM _todo")
     if fast:
         # the caller adds one row per post to redo: the print ``done`` will have after this build, told without
         # hashing every row again (a wrong one only costs the next build the slow path above)
@@ -632,7 +631,7 @@ def _post_facts(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
         # newly scored, rarely any) are looked for among every post
         con.execute("CREATE OR REPLACE TEMP TABLE _redo_posts AS SELECT post_uid, row, text_hash FROM _changed")
         con.execute("CREATE OR REPLACE TEMP TABLE _redo_others AS "
-                    "SELECT post_uid FROM _redo WHERE post_uid NOT IN (SELECT post_uid FROM _changed)")
+                    "SELECT post_uid FROM _redo EXCEPT SELECT post_uid FROM _changed EXCEPT SELECT post_uid FROM _gone")
         if con.execute("SELECT count(*) FROM _redo_others").fetchone()[0]:
             con.execute("""INSERT INTO _redo_posts
                            SELECT s.post_uid, p.row, s.text_hash FROM post_state s
@@ -744,6 +743,7 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     taxonomy = themes.load_taxonomy()
     stale = con.execute("DELETE FROM post_themes WHERE taxonomy_version <> ?", [taxonomy.version]).fetchone()[0]
     total = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
+    con.execute("INSERT INTO _touched SELECT post_uid FROM _todo")
     if stale or total:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")
     left = total
@@ -936,7 +936,7 @@ def _share_themes(con: duckdb.DuckDBPyConnection) -> None:
     (``_touched``), and shares of the latter, can change; only rows whose theme changes are written. When
     they are few, their rows and the shared posts' are picked out of post_themes in one pass; else every
     post is looked at once."""
-    many = con.execute("""SELECT (SELECT count(*) FROM _amp_todo) + (SELECT count(DISTINCT post_uid) FROM _touched)
+    many = con.execute("""SELECT (SELECT count(*) FROM _amp_todo) + (SELECT count(*) FROM _touched)
                           > ? * (SELECT count(*) FROM post_themes)""", [_FEW_CHANGES]).fetchone()[0]
     if many:
         changed = con.execute(

@@ -292,21 +292,21 @@ def link_keys_table(con: duckdb.DuckDBPyConnection, posts_sql: str, params: Sequ
             "key": pd.Series([normalise_url(value) if is_url else _normalise_quote(value)
                               for is_url, value in distinct], dtype=object)})
         with warehouse.registered(con, f"_{table}_keys", keys):
-            con.execute(
+            rows = con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE {table} AS
                     SELECT r.post_uid::VARCHAR AS post_uid, r.kind::VARCHAR AS kind, r.pos::BIGINT AS pos,
                            k.key::VARCHAR AS key
                     FROM {raw} r JOIN _{table}_keys k
                         ON k.raw = r.raw AND k.is_url = (r.kind IN ('url', 'shared', 'link'))
                     -- an empty URL is no key; an empty quote still is one
-                    WHERE NOT k.is_url OR k.key <> ''""")
+                    WHERE NOT k.is_url OR k.key <> ''""").fetchone()[0]
     except BaseException:
         # after a failed statement DuckDB refuses the drop too: the statement's own error is the one raised
         with contextlib.suppress(duckdb.Error):
             con.execute(f"DROP TABLE {raw}")
         raise
     con.execute(f"DROP TABLE {raw}")
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return rows
 
 
 def match_amplifications(posts: pd.DataFrame) -> pd.DataFrame:
