@@ -199,7 +199,10 @@ def test_fifty_thousand_hard_negatives_take_a_few_seconds(labelled):
     found = adherence.find_violations(texts)
     elapsed = time.process_time() - start
     assert found.empty or set(found["rule_id"]) <= REQUIRED_RULES
-    assert elapsed < 12, f"{elapsed:.1f} CPU s"
+    # five times the estimate: room for a slow machine, while work growing with the square of the texts would
+    # take hours
+    estimate = 50e-6 * len(texts)
+    assert elapsed < 5 * estimate, f"{elapsed:.1f} CPU s (estimate {estimate:.1f})"
 
 
 # --- dismissals ------------------------------------------------------------------------------------

@@ -569,7 +569,8 @@ class _RosterPattern:
     def for_text(self, text: str) -> re.Pattern[str] | None:
         """A pattern that finds in ``text`` (or its view, :func:`_sub_disguised`) exactly what the pattern of
         all values finds; ``None`` where that is nothing."""
-        found = None if self._full is not None or self._budget < 0 else self._candidates(text)
+        # a spent budget has compiled the pattern of all values (:meth:`_compiled`)
+        found = None if self._full is not None else self._candidates(text)
         if found is None:
             return self.full()
         if not found:
@@ -583,7 +584,7 @@ class _RosterPattern:
     def prepare(self, texts: Iterable[str]) -> None:
         """Compile one pattern of the values any of ``texts`` could hold, which :meth:`for_text` then gives
         each of them (one pattern compiled for a batch, not one a text)."""
-        if self._full is not None or self._budget < 0:
+        if self._full is not None:
             return
         found: set[tuple[int, str]] = set()
         size = 0

@@ -131,14 +131,6 @@ class _Models(Mapping[str, type]):
 MODELS: Mapping[str, type] = _Models()
 
 
-def __getattr__(name: str) -> type:
-    """A model by its class name (``schemas.Posts``), made at its first use."""
-    table = next((t for t, (model, _columns) in _TABLES.items() if model == name), None)
-    if table is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return _models()[table]
-
-
 def validate(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """Validate ``frame`` as canonical ``table``.
 
