@@ -35,14 +35,12 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
     if not target.exists():
         raise warehouse.WarehouseMissing(f"No warehouse at {target}; nothing to forget.")
     token = person_token(employee_key)
-    with warehouse.read_only(target, snapshot=False) as con:
-        people = warehouse.employee_keys(con)
-    # first: a warehouse whose vault cannot be found stops the erasure before anything is deleted
-    Vault.for_warehouse(target, key, people=people)
     con = warehouse.connect(target)
     removed: list[tuple[str, int]] = []
     try:
         con.execute("BEGIN TRANSACTION")
+        # first: a warehouse whose vault cannot be found stops the erasure before anything is deleted
+        Vault.for_warehouse(target, key, people=warehouse.employee_keys(con))
         tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         post_uids = "SELECT post_uid FROM posts WHERE author_key = $key OR account_key = $key"
         statements = [

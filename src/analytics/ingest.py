@@ -119,11 +119,12 @@ def ingest_paths(
     target = config.warehouse_path(warehouse_file)
     key = load_key()
     files = _expand(paths)
+    sizes = {path: path.stat().st_size for path in files}
     helper = None
-    if parallel.available_cores() > 1 and sum(p.stat().st_size for p in files) >= HELPER_MIN_BYTES:
+    if parallel.available_cores() > 1 and sum(sizes.values()) >= HELPER_MIN_BYTES:
         helper = ScrubHelper().start()  # now, while this process is small, and warm by the time it is needed
     # the big files are detected first, so the helper starts reading them before the others are sniffed
-    big = {path for path in files if path.stat().st_size > PREFETCH_MAX_BYTES}
+    big = {path for path, size in sizes.items() if size > PREFETCH_MAX_BYTES}
     try:
         detected = _detect([path for path in files if path in big])
         con = warehouse.connect(target) if not dry_run else duckdb.connect()
@@ -174,7 +175,7 @@ def ingest_paths(
 
 def _read_big_files_early(context: _Context, detected: list[tuple[int, Path, str, object | None, str]]
                           ) -> dict[Path, str]:
-    """Have the helper read the files too big to read a few files ahead (not loaded before; up to
+    """Have the helper read ``detected``, the files too big to read a few files ahead (not loaded before; up to
     :data:`EARLY_MAX_BYTES` in all) now, before anything else; returns the checksums taken on the way."""
     shas: dict[Path, str] = {}
     if context.helper is None:
@@ -182,7 +183,7 @@ def _read_big_files_early(context: _Context, detected: list[tuple[int, Path, str
     budget = EARLY_MAX_BYTES
     for _order, path, _fmt, read, _error in detected:
         size = path.stat().st_size
-        if read is None or size <= PREFETCH_MAX_BYTES or size > budget:
+        if read is None or size > budget:
             continue
         sha = _sha256(path)
         if sha not in shas.values() and not _loaded_before(context.con, sha):  # (a copy would be skipped)
