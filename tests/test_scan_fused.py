@@ -103,6 +103,11 @@ def test_without_google_re2_the_scan_is_the_plain_one(monkeypatch):
     monkeypatch.setattr(adherence, "_re2_module", lambda: None)
     monkeypatch.setattr(adherence, "_SCAN_SCREENS", {})
     assert not adherence._scan_screen(adherence.load_rules(), themes.load_taxonomy()).available
+
+    def unused(*_args):
+        raise AssertionError("the fused screen ran without RE2")
+
+    monkeypatch.setattr(adherence._ScanScreen, "screen", unused)
     found, found_themes = _fused(texts, employee, themes.load_taxonomy())
     pd.testing.assert_frame_equal(found, reference[0])
     assert found_themes == reference[1]
