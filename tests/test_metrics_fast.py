@@ -63,12 +63,13 @@ def test_mission_posts_equal_mission_links_over_every_text(patterns, monkeypatch
     rng = np.random.default_rng(3)
     texts = [*_HOSTILE, *("".join(rng.choice(list("rivebndtus.org/DONATEkK\u0130\u212a "), 30)) for _ in range(300))]
     con = duckdb.connect()
-    con.execute("CREATE TABLE posts (post_uid VARCHAR, text VARCHAR, clicks DOUBLE)")
+    con.execute("CREATE TABLE posts (post_uid VARCHAR, text VARCHAR, clicks DOUBLE, account_type VARCHAR)")
     con.execute("CREATE TABLE post_facts (post_uid VARCHAR, account_type VARCHAR, month DATE)")
+    # post_facts copies each post's account type (the employee posts' texts link too: they must be left out)
     frame = pd.DataFrame({"post_uid": [f"p{i}" for i in range(len(texts))], "text": texts,
-                          "clicks": np.arange(len(texts), dtype=float)})
-    facts = frame[["post_uid"]].assign(account_type=np.where(np.arange(len(texts)) % 7 == 3, "employee",
-                                                             "organization"), month=pd.Timestamp("2026-01-01"))
+                          "clicks": np.arange(len(texts), dtype=float),
+                          "account_type": np.where(np.arange(len(texts)) % 7 == 3, "employee", "organization")})
+    facts = frame[["post_uid", "account_type"]].assign(month=pd.Timestamp("2026-01-01"))
     con.register("_posts", frame)
     con.register("_facts", facts)
     con.execute("INSERT INTO posts SELECT * FROM _posts")

@@ -789,10 +789,14 @@ def _mission_posts(con: duckdb.DuckDBPyConnection, within: dict | None = None) -
     if fragments and all(fragment.isascii() for fragment in fragments):
         condition = " OR ".join(["contains(lower(p.text), ?)" for _ in fragments]
                                 + ["contains(p.text, ?)" for _ in _LOWER_TO_ASCII])
-    # a projection, not a filter: DuckDB would push a filter down to every post's text
+    # a projection, not a filter: DuckDB would push a filter down to every post's text. The posts' own
+    # account type (post_facts copies it) is a filter the scan applies first, so only organisation texts are
+    # read, not every post's before the join
     organisation = con.execute(
-        f"""SELECT f.post_uid, f.month, p.clicks, CASE WHEN {condition} THEN p.text END AS text
-            FROM post_facts f JOIN posts p USING (post_uid)
+        f"""SELECT f.post_uid, f.month, p.clicks, p.text
+            FROM post_facts f
+            JOIN (SELECT post_uid, clicks, CASE WHEN {condition} THEN text END AS text FROM posts p
+                  WHERE account_type = 'organization') p USING (post_uid)
             WHERE f.account_type = 'organization' AND (? OR list_contains(?, f.month))""",
         [*([*fragments, *_LOWER_TO_ASCII] if condition != "true" else []), within["all"], within["months"]]).df()
     # only the texts read (the others cannot link), as plain objects: a str Series is slow to walk
