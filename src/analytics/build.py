@@ -392,13 +392,19 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
         # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
         # it was then: only the posts whose row changed since (``_changed``) can lack one. Their rows are
         # picked out first, so no hash table holds every post
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _done_rows AS
+                        SELECT post_uid, text_hash FROM {done} WHERE post_uid IN (SELECT post_uid FROM _changed)""")
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _todo AS
-                SELECT c.post_uid, c.text_hash, c.row FROM _changed c
-                LEFT JOIN (SELECT post_uid, text_hash FROM {done} WHERE post_uid IN (SELECT post_uid FROM _changed)) d
-                    ON d.post_uid = c.post_uid AND d.text_hash = c.text_hash
-                WHERE d.post_uid IS NULL"""
+            """CREATE OR REPLACE TEMP TABLE _todo AS
+               SELECT c.post_uid, c.text_hash, c.row FROM _changed c
+               LEFT JOIN _done_rows d ON d.post_uid = c.post_uid AND d.text_hash = c.text_hash
+               WHERE d.post_uid IS NULL"""
         )
+        # new posts have no stale rows: ``done`` holds none of them, and neither do the other tables to clear
+        # (a post's findings are written with its scan and deleted with it)
+        stale = con.execute("SELECT count(*) FROM _done_rows WHERE post_uid IN (SELECT post_uid FROM _todo)"
+                            ).fetchone()[0]
+        con.execute("DROP TABLE _done_rows")
     else:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _todo AS
@@ -410,7 +416,7 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
     todo, added = con.execute("SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM _todo").fetchone()
     gone = con.execute("SELECT count(*) FROM _gone").fetchone()[0]
     # the deletions come after the print was compared: they change it
-    for table in clear if todo or gone else ():
+    for table in clear if (stale if fast else todo) or gone else ():
         foretell = table == done and fast
         removed = con.execute(f"""DELETE FROM {table}
                                   WHERE post_uid IN (SELECT post_uid FROM _todo UNION ALL SELECT post_uid FROM _gone)
