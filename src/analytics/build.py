@@ -186,9 +186,15 @@ _FEW_CHANGES = 0.1
 
 def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     """Find the posts that are new, changed or gone since the last build (temporary tables ``_changed``:
-    post_uid, text_changed, link_changed, the fingerprints, old_hash, text_hash and ``row``, the post's rowid in
-    ``posts``, through which the texts of a few posts are read without scanning every text; ``_gone``:
-    post_uid) and keep ``post_state`` (each post's SHA-256 text hash and change fingerprints) current.
+    post_uid, text_changed, link_changed, the fingerprints, old_hash, text_hash, ``row``, the post's rowid in
+    ``posts``, through which the texts of a few posts are read without scanning every text, and ``new``;
+    ``_gone``: post_uid) and keep ``post_state`` (each post's SHA-256 text hash and change fingerprints) current.
+
+    ``new``: the post has no row in ``post_state``, hence none in any table keyed by post that a build
+    fills (post_scans, post_findings, post_themes, post_facts, amplification_keys, amplification_org: a
+    build writes their rows only for posts it records here, and every other writer deletes a post's rows
+    from all of them together), so the steps need not look for its old rows. Never set when everything is
+    redone (``post_state`` was emptied, the other tables were not).
 
     A cheap 64-bit hash of each row finds the changes, so the SHA-256 of a text, the key of the
     sentiment cache and of the scans, is computed once per new text instead of for every post in every
@@ -222,6 +228,7 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _diff AS
             SELECT coalesce(c.post_uid, s.post_uid) AS post_uid, c.post_uid IS NULL AS gone, c.row,
+                   s.post_uid IS NULL AND NOT $full AS new, s.state_row,
                    s.text_fp IS DISTINCT FROM c.text_fp AS text_changed,
                    s.link_fp IS DISTINCT FROM c.link_fp AS link_changed, c.row_fp, c.link_fp, c.text_fp,
                    coalesce(s.text_hash, '') AS old_hash,
@@ -230,15 +237,19 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
             FROM (SELECT post_uid, rowid AS row, text, hash(text) AS text_fp, {_ROW_FP} AS row_fp,
                          {_LINK_FP} AS link_fp
                   FROM posts WHERE {new_rows}) c
-            FULL OUTER JOIN (SELECT * FROM post_state WHERE {old_rows}) s ON s.post_uid = c.post_uid
-            WHERE c.post_uid IS NULL OR s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp"""
+            FULL OUTER JOIN (SELECT rowid AS state_row, * FROM post_state WHERE {old_rows}) s ON s.post_uid = c.post_uid
+            WHERE c.post_uid IS NULL OR s.row_fp IS DISTINCT FROM c.row_fp OR s.link_fp IS DISTINCT FROM c.link_fp""",
+        {"full": full}
     )
     con.execute("DROP TABLE IF EXISTS _unpaired")
     con.execute("CREATE OR REPLACE TEMP TABLE _gone AS SELECT post_uid FROM _diff WHERE gone")
     con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
-                   SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, text_hash, row
+                   SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, text_hash, row, new
                    FROM _diff WHERE NOT gone""")
-    con.execute("DELETE FROM post_state WHERE post_uid IN (SELECT post_uid FROM _diff)")
+    # the state's rows of changed and gone posts were joined above: deleted by rowid, without a scan of every
+    # post_uid (a post has one row: it is deleted before it is written)
+    if con.execute("SELECT count(state_row) FROM _diff").fetchone()[0]:
+        con.execute("DELETE FROM post_state WHERE rowid IN (SELECT state_row FROM _diff WHERE state_row IS NOT NULL)")
     con.execute("""INSERT INTO post_state SELECT post_uid, text_fp, text_hash, row_fp, link_fp
                    FROM _diff WHERE NOT gone""")
     con.execute("DROP TABLE _diff")
@@ -392,8 +403,10 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
         # every post had its row in ``done`` when the last build ended (see :func:`build`), and ``done`` is as
         # it was then: only the posts whose row changed since (``_changed``) can lack one. Their rows are
         # picked out first, so no hash table holds every post
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _done_rows AS
-                        SELECT post_uid, text_hash FROM {done} WHERE post_uid IN (SELECT post_uid FROM _changed)""")
+        # a new post has no row in ``done`` (see :func:`_post_changes`): with only new posts, none is looked for
+        old = con.execute("SELECT count(*) FROM _changed WHERE NOT new").fetchone()[0]
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _done_rows AS SELECT post_uid, text_hash FROM {done}
+                        WHERE {'post_uid IN (SELECT post_uid FROM _changed WHERE NOT new)' if old else 'false'}""")
         con.execute(
             """CREATE OR REPLACE TEMP TABLE _todo AS
                SELECT c.post_uid, c.text_hash, c.row FROM _changed c
@@ -632,7 +645,10 @@ def _post_facts(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
     )
     redo = con.execute("SELECT count(*) FROM _redo").fetchone()[0]
     if redo:
-        con.execute("DELETE FROM post_facts WHERE post_uid IN (SELECT post_uid FROM _redo)")
+        # new posts have no facts yet (see :func:`_post_changes`): only the others' are looked for
+        if con.execute("SELECT count(*) FROM _redo WHERE post_uid NOT IN (SELECT post_uid FROM _changed WHERE new)"
+                       ).fetchone()[0]:
+            con.execute("DELETE FROM post_facts WHERE post_uid IN (SELECT post_uid FROM _redo)")
         # a changed post's rowid and text hash are in _changed: only the other posts to redo (rescanned or
         # newly scored, rarely any) are looked for among every post
         con.execute("CREATE OR REPLACE TEMP TABLE _redo_posts AS SELECT post_uid, row, text_hash FROM _changed")
@@ -817,7 +833,10 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
                     SELECT url_key AS key FROM amplification_org WHERE post_uid IN ({org_changed})""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _amp_todo AS
                     SELECT DISTINCT post_uid FROM amplifications WHERE org_post_uid IN ({org_changed})""")
-    for table in ("amplification_keys", "amplification_org"):
+    # new posts have no keys yet (see :func:`_post_changes`)
+    for table in ("amplification_keys", "amplification_org") if con.execute(
+            "SELECT (SELECT count(*) FROM _gone) + (SELECT count(*) FROM _changed WHERE link_changed AND NOT new)"
+    ).fetchone()[0] else ():
         con.execute(f"""DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)
                         OR post_uid IN (SELECT post_uid FROM _changed WHERE link_changed)""")
     con.execute("DELETE FROM amplifications WHERE post_uid IN (SELECT post_uid FROM _gone)")
