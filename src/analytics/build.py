@@ -792,13 +792,18 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
 #: Characters of a quote compared through an index before the whole quote is looked for.
 _QUOTE_PREFIX = 12
 
+# the posts of both sides of the matches are picked out of every post in one pass, then joined twice
 _AMPLIFICATION_ROWS = """
+WITH matched AS MATERIALIZED (
+    SELECT post_uid, platform, author_key, department, published_at, reactions, comments, shares, clicks, saves,
+           reach, impressions
+    FROM posts WHERE post_uid IN (SELECT post_uid FROM {matches} UNION ALL SELECT org_post_uid FROM {matches}))
 SELECT m.post_uid, m.org_post_uid, m.matched_by, p.platform, o.platform AS org_platform, p.author_key, p.department,
        p.published_at, CAST(date_trunc('month', p.published_at AT TIME ZONE '{tz}') AS DATE) AS month,
        CAST(coalesce(p.reactions, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0) + coalesce(p.clicks, 0)
             + coalesce(p.saves, 0) AS DOUBLE) AS engagement,
        CAST(CASE WHEN p.reach > 0 THEN p.reach WHEN p.impressions > 0 THEN p.impressions END AS DOUBLE) AS audience
-FROM {matches} m JOIN posts p ON p.post_uid = m.post_uid JOIN posts o ON o.post_uid = m.org_post_uid
+FROM {matches} m JOIN matched p ON p.post_uid = m.post_uid JOIN matched o ON o.post_uid = m.org_post_uid
 """
 
 
