@@ -534,12 +534,24 @@ def amplifier_share(
                           required={"amplifications": ["author_key", "month"],
                                     "employees": ["employee_key", "department", "started_on", "left_on"]},
                           warehouse_file=warehouse_file)
+    return _amplifier_shares(frames, period=period, groupings=(by,), k=k)[by]
+
+
+def _amplifier_shares(frames: Mapping[str, pd.DataFrame], *, period: str, groupings: tuple[str | None, ...],
+                      k: int | None) -> dict[str | None, pd.DataFrame]:
+    """:func:`amplifier_share` of checked ``frames`` for each of ``groupings``, the roster of each period
+    joined once for all of them."""
     amps, employees = frames["amplifications"], frames["employees"]
+    people = _roster_by_period(amps, employees, period) if not amps.empty else None
+    return {by: _share_table(people, by, k) for by in groupings}
+
+
+def _share_table(people: pd.DataFrame | None, by: str | None, k: int | None) -> pd.DataFrame:
+    """The amplifier share per period (and ``by``) of :func:`_roster_by_period`'s rows (None: no amplification)."""
     keys = ["period", *([by] if by else [])]
     columns = [*keys, "n_people", "n_amplifiers", "amplifier_share", "ci_low", "ci_high", "suppressed"]
-    if amps.empty:
+    if people is None:
         return pd.DataFrame({c: pd.Series([], dtype=object if c in keys else "float64") for c in columns})
-    people = _roster_by_period(amps, employees, period)
     table = people.groupby(keys, dropna=False).agg(n_people=("employee_key", "nunique"),
                                                    n_amplifiers=("amplified", "sum")).reset_index()
     table["amplifier_share"] = table["n_amplifiers"] / table["n_people"]

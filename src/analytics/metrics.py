@@ -755,8 +755,9 @@ def _positive_side(inputs: _Inputs, posts: list[pd.DataFrame], kind: str, k: int
     if not inputs.positive:
         return []
     out = list(posts)
-    for grouping in (None, "department") if "amplifier_share" not in inputs.skip else ():
-        share = engagement.amplifier_share(inputs.amplifier_frames, period=kind, by=grouping, k=k)
+    shares = {} if "amplifier_share" in inputs.skip else engagement._amplifier_shares(
+        inputs.amplifier_frames, period=kind, groupings=(None, "department"), k=k)
+    for grouping, share in shares.items():
         out.append(_from_survey(share.rename(columns={"amplifier_share": "value", "n_amplifiers": "successes"})
                                 .assign(n=share["n_people"]), METRICS["amplifier_share"], grouping))
     if "organisation" not in inputs.skip:
