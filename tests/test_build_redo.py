@@ -73,3 +73,52 @@ def test_a_build_redoing_every_post_keeps_one_row_per_post(sample_warehouse, tmp
         sql = f"SELECT * FROM {table} ORDER BY ALL"
         pd.testing.assert_frame_equal(query(path, sql), query(scratch, sql), check_exact=False, rtol=0, atol=1e-9,
                                       obj=table)
+
+
+def _post(uid: str, kind: str, when: str, *, text: str = "hello", url: str | None = None,
+          shared: str | None = None) -> dict:
+    return {"post_uid": uid, "platform": "x", "account_type": kind,
+            "author_key": "a1" if kind == "employee" else None,
+            "department": "Programs" if kind == "employee" else None, "published_at": pd.Timestamp(when, tz="UTC"),
+            "text": text, "url": url, "shared_url": shared, "reactions": 1.0}
+
+
+def test_changed_and_gone_posts_lose_their_link_keys(tmp_path):
+    """A share whose link changed, and posts that went, leave no link keys behind: the keys of changed and
+    gone posts are deleted (only new posts' are not looked for)."""
+    path = tmp_path / "wh.duckdb"
+    con = warehouse.connect(path)
+    try:
+        warehouse.insert_frame(con, "posts", pd.DataFrame([
+            _post("x:o1", "organization", "2026-01-01", url="https://x.com/org/status/1"),
+            _post("x:o2", "organization", "2026-01-02", url="https://x.com/org/status/2"),
+            _post("x:e1", "employee", "2026-01-03", shared="https://x.com/org/status/1"),
+            _post("x:e2", "employee", "2026-01-04", text="see x.com/org/status/2"),
+            _post("x:e3", "employee", "2026-01-05", text="and x.com/org/status/1"),
+        ]))
+    finally:
+        con.close()
+    build.build(warehouse_file=path)
+    pairs = "SELECT post_uid, org_post_uid FROM amplifications ORDER BY ALL"
+    assert query(path, pairs).values.tolist() == [["x:e1", "x:o1"], ["x:e2", "x:o2"], ["x:e3", "x:o1"]]
+    con = warehouse.connect(path)
+    try:
+        con.execute("DELETE FROM posts WHERE post_uid IN ('x:o2', 'x:e3')")
+    finally:
+        con.close()
+    build.build(warehouse_file=path)
+    for table in ("amplification_keys", "amplification_org"):
+        assert query(path, f"SELECT * FROM {table} WHERE post_uid NOT IN (SELECT post_uid FROM posts)").empty, table
+    con = warehouse.connect(path)
+    try:
+        con.execute("UPDATE posts SET shared_url = NULL WHERE post_uid = 'x:e1'")
+        warehouse.insert_frame(con, "posts", pd.DataFrame([
+            _post("x:e4", "employee", "2026-01-06", shared="https://x.com/org/status/1")]))
+    finally:
+        con.close()
+    build.build(warehouse_file=path)
+    assert query(path, pairs).values.tolist() == [["x:e4", "x:o1"]]
+    scratch = built_from_scratch(path, tmp_path)
+    for table in ("amplification_keys", "amplification_org", "amplifications"):
+        sql = f"SELECT * FROM {table} ORDER BY ALL"
+        pd.testing.assert_frame_equal(query(path, sql), query(scratch, sql), obj=table)
