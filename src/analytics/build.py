@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
 import operator
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -684,9 +682,6 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
     kept = same and {"monthly_metrics", "quarterly_metrics", "period_inputs", "period_groups"} <= present
     if kept and not posts_changed:
         return _metric_rows(con)
-    # the means' intervals need scipy.special, ~0.05 s to import: imported while DuckDB aggregates the posts
-    # (the import lock makes the period tables' own import wait for it, or find it done)
-    threading.Thread(target=importlib.import_module, args=("scipy.special",), daemon=True).start()
     # the employee posts are read once, for the months' digests and the figures
     metrics.employee_cells(con, "_employee_cells")
     months = metrics.month_inputs(con, cells="_employee_cells")
