@@ -283,7 +283,7 @@ def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_ru
         return
     posts = canonical.get("posts")
     if context.new_posts is not None and posts is not None and len(posts):
-        context.new_posts(posts["text"], posts["account_type"] == "employee")
+        context.new_posts(posts["text"], (posts["account_type"] == "employee").fillna(False))
     if vault_changes:
         # the vault is written first: if the load below fails, an identity the vault knows early is harmless
         context.vault.save()

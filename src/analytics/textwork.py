@@ -172,10 +172,13 @@ class TextWorker:
             return
         pairs = list(dict.fromkeys(zip((t if isinstance(t, str) else "" for t in texts), map(bool, employee),
                                        strict=True)))
-        # the scan first: it takes longer, and the build can score the texts itself while it waits for it
-        self._scans.append((pairs, self._pool.submit(_scan, [text for text, _ in pairs], [e for _, e in pairs])))
         distinct = list(dict.fromkeys(t for t in texts if isinstance(t, str)))
-        self._scores.append((distinct, self._pool.submit(_score, distinct)))
+        try:
+            # the scan first: it takes longer, and the build can score the texts itself while it waits for it
+            self._scans.append((pairs, self._pool.submit(_scan, [text for text, _ in pairs], [e for _, e in pairs])))
+            self._scores.append((distinct, self._pool.submit(_score, distinct)))
+        except RuntimeError:  # the worker died (BrokenProcessPool): the build does the work itself
+            self._pool = None
 
     def scan(self, texts: list[str], employee: list[bool], *, themed: bool, fingerprint: str) -> Any:
         """What ``adherence.ParallelScan(rules, taxonomy).scan(texts, employee, themed=themed)`` returns, from
