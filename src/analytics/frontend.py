@@ -117,7 +117,7 @@ def fetch(
     root: str | os.PathLike[str] | None = None,
     *,
     pin: Pin = PLOTLY_BASIC,
-    opener=urllib.request.urlopen,
+    opener=None,
     timeout: float = 60.0,
 ) -> Path:
     """Download ``pin``'s tarball, check its integrity and install its files under ``root``.
@@ -129,8 +129,8 @@ def fetch(
         ``<name>-<version>`` subfolder.
     pin : Pin
         What to fetch (default plotly.js-basic, :data:`PLOTLY_BASIC`).
-    opener : callable
-        ``urllib.request.urlopen`` or a stand-in with its signature (tests).
+    opener : callable, optional
+        A stand-in for ``urllib.request.urlopen`` (the default), with its signature.
     timeout : float
         Seconds before the download is given up.
 
@@ -150,7 +150,7 @@ def fetch(
     targets = {member: folder / name for member, name in pin.files.items()}
     if all(path.is_file() for path in targets.values()):
         return folder
-    with opener(pin.url, timeout=timeout) as response:
+    with (opener or urllib.request.urlopen)(pin.url, timeout=timeout) as response:
         payload = response.read()
     found = integrity_of(payload)
     if found != pin.integrity:
