@@ -163,6 +163,19 @@ def _refreshed(session: Session, figure: go.Figure) -> None:
     session.answer()
 
 
+def _shown(page, width: int = 900) -> Session:
+    """A trend chart's widget, drawn on the page and answered."""
+    session = Session(page, go.FigureWidget(_trend(_rows(MONTHS, [0.8, 0.85, 0.9, 0.92]))))
+    page.evaluate("(width) => show(width)", width)
+    session.answer()
+    return session
+
+
+def _two_series(organisation: list[float], finance: list[float]) -> pd.DataFrame:
+    return pd.concat([_rows(MONTHS, organisation, "Organisation"), _rows(MONTHS, finance, "Finance")],
+                     ignore_index=True)
+
+
 def _settled(widget: go.FigureWidget) -> bool:
     return not widget._layout_edit_in_process and not widget._trace_edit_in_process
 
@@ -187,10 +200,8 @@ def test_a_chart_draws_its_figure_and_answers_with_what_plotly_filled_in(page):
 
 @pytest.mark.browser
 def test_a_filter_change_with_the_same_traces_redraws_the_new_values(page):
-    widget = go.FigureWidget(_trend(_rows(MONTHS, [0.8, 0.85, 0.9, 0.92])))
-    session = Session(page, widget)
-    page.evaluate("() => show()")
-    session.answer()
+    session = _shown(page)
+    widget = session.widget
     before = session.drawn()
     _refreshed(session, _trend(_rows(MONTHS, [0.4, 0.45, 0.5, 0.3]), title="Another title"))
     assert session.drawn() == _expected(widget) != before
@@ -201,12 +212,9 @@ def test_a_filter_change_with_the_same_traces_redraws_the_new_values(page):
 
 @pytest.mark.browser
 def test_a_filter_change_adding_traces_and_bars_redraws_them_all(page):
-    widget = go.FigureWidget(_trend(_rows(MONTHS, [0.8, 0.85, 0.9, 0.92])))
-    session = Session(page, widget)
-    page.evaluate("() => show()")
-    session.answer()
-    rows = pd.concat([_rows(MONTHS, [0.8, 0.85, 0.9, 0.92], "Organisation"),
-                      _rows(MONTHS, [0.6, 0.7, 0.75, 0.7], "Finance")], ignore_index=True)
+    session = _shown(page)
+    widget = session.widget
+    rows = _two_series([0.8, 0.85, 0.9, 0.92], [0.6, 0.7, 0.75, 0.7])
     _refreshed(session, _trend(rows, series="series", reference="Organisation", bars=True))
     drawn = session.drawn()
     assert drawn == _expected(widget)
@@ -222,12 +230,10 @@ def test_a_filter_change_adding_traces_and_bars_redraws_them_all(page):
 def test_edits_before_the_chart_is_drawn_are_answered_and_drawn_when_it_shows(page):
     widget = go.FigureWidget(_trend(_rows(MONTHS, [0.8, 0.85, 0.9, 0.92])))
     session = Session(page, widget)
-    rows = pd.concat([_rows(MONTHS, [0.8, 0.85, 0.9, 0.92], "Organisation"),
-                      _rows(MONTHS, [0.6, 0.7, 0.75, 0.7], "Finance")], ignore_index=True)
+    rows = _two_series([0.8, 0.85, 0.9, 0.92], [0.6, 0.7, 0.75, 0.7])
     _refreshed(session, _trend(rows, series="series", reference="Organisation"))
     assert _settled(widget)  # answered without a view: no defaults yet
-    halved = pd.concat([_rows(MONTHS, [0.4, 0.42, 0.45, 0.46], "Organisation"),
-                        _rows(MONTHS, [0.3, 0.35, 0.37, 0.35], "Finance")], ignore_index=True)
+    halved = _two_series([0.4, 0.42, 0.45, 0.46], [0.3, 0.35, 0.37, 0.35])
     _refreshed(session, _trend(halved, series="series", reference="Organisation"))
     page.evaluate("() => show()")
     session.answer()
@@ -238,10 +244,7 @@ def test_edits_before_the_chart_is_drawn_are_answered_and_drawn_when_it_shows(pa
 
 @pytest.mark.browser
 def test_the_chart_follows_its_box_width(page):
-    widget = go.FigureWidget(_trend(_rows(MONTHS, [0.8, 0.85, 0.9, 0.92])))
-    session = Session(page, widget)
-    page.evaluate("() => show(900)")
-    session.answer()
+    _shown(page, 900)
     width = "() => document.getElementById('chart')._fullLayout.width"
     assert page.evaluate(width) == 900
     page.evaluate("() => { document.getElementById('chart').style.width = '600px'; }")
@@ -254,10 +257,8 @@ def test_the_chart_follows_its_box_width(page):
 
 @pytest.mark.browser
 def test_zoom_legend_clicks_and_point_clicks_reach_the_python_figure(page):
-    widget = go.FigureWidget(_trend(_rows(MONTHS, [0.8, 0.85, 0.9, 0.92])))
-    session = Session(page, widget)
-    page.evaluate("() => show()")
-    session.answer()
+    session = _shown(page)
+    widget = session.widget
     clicked = []
     widget.data[1].on_click(lambda trace, points, state: clicked.append((points.point_inds, state.shift)))
     gd = "document.getElementById('chart')"

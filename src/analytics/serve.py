@@ -7,19 +7,26 @@ removed or closed, the kernel channel accepts widget messages only (Voila's defa
 execution), and rendered pages carry no notebook source. The warehouse path reaches the kernels
 through ``POLICY_PULSE_WAREHOUSE``.
 
-A dashboard's page downloads and compiles plotly's shared bundle from its first script on (a ``<link
+The dashboards' charts share one widget bundle, served once at :data:`PLOTLY_BUNDLE_PATH`: when the
+install step fetched plotly.js-basic (:mod:`analytics.frontend`), that 1.2 MB file followed by our own
+front end for ``go.FigureWidget`` (``resources/plotly_widget.js``); else plotly's own 5 MB widget
+bundle, as the start-up log says. Evaluating plotly's full bundle was 0.6-1.9 s of the page's main
+thread. A chart with a trace type plotly.js-basic lacks loads plotly's bundle from
+:data:`FULL_BUNDLE_PATH` instead (:func:`analytics.charts.as_widget` chooses).
+
+A dashboard's page downloads and compiles the shared bundle from its first script on (a ``<link
 rel=modulepreload>`` that script adds: the browser compiles the module on a background thread while
 the page's own scripts run) and evaluates it as soon as it is compiled. The compilation used to start
 only on ``load`` (the bytes were fetched early, the module requested on ``load``): it then finished
 1-2 s after the widgets were drawn on this machine, and the first chart, which needs plotly, waited
 for it. Evaluating it only on ``load`` (so that Voila's scripts would not wait behind it) measured
 slower: Voila's start after ``load`` then waited behind it instead.
-The bundle is served as plotly ships it with one line before it, V8's explicit compile hint
-(``//# allFunctionsCalledOnLoad``, Chrome 136 and later; a comment to any other browser): the browser
-compiles its functions on a background thread while it streams the file in, instead of one by one on
-the page's main thread while evaluating it, which took 40 % of the evaluation (about 0.4 of 1.0 s of
-main-thread CPU on this machine); the main thread, which must also set up Voila and every widget, is
-what the first render waits for. Only notebooks whose metadata says ``"policy_pulse":
+The bundle's first line is V8's explicit compile hint (``//# allFunctionsCalledOnLoad``, Chrome 136
+and later; a comment to any other browser): the browser compiles its functions on a background thread
+while it streams the file in, instead of one by one on the page's main thread while evaluating it,
+which took 40 % of the full bundle's evaluation (about 0.4 of 1.0 s of main-thread CPU on this
+machine); the main thread, which must also set up Voila and every widget, is what the first render
+waits for. Only notebooks whose metadata says ``"policy_pulse":
 {"plotly_bundle": "shared"}`` (the dashboards, whose charts come from :func:`analytics.charts.as_widget`)
 get any of this: a notebook of plain FigureWidgets never imports the shared bundle.
 
