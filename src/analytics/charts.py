@@ -142,8 +142,8 @@ BASIC_TRACE_TYPES = frozenset({"scatter", "bar", "pie"})
 #: on the screen (a long page's lower charts as the viewer scrolls to them, within a fraction of a
 #: second, instead of all before the first screen is complete). Until then the chart's box (class
 #: ``pp-chart``) keeps the figure's height, so the page does not jump; the figure's state is kept
-#: current meanwhile (the model side of the widget, ours or plotly's, applies every update), so a chart drawn late
-#: shows exactly what one drawn early would.
+#: current meanwhile (the model side of the widget, ours or plotly's, applies every update), so a
+#: chart drawn late shows exactly what one drawn early would.
 #:
 #: While the page is first laid out, the charts' views are put in place in whatever order their
 #: (asynchronous) renders finish: a lower chart can be laid out for a frame where an upper one, not
