@@ -16,12 +16,16 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+# the fetch puts plotly.js-basic (the dashboards' smaller chart bundle) in the venv, again when its pin
+# (frontend.py) changes; offline it only warns
+$(VENV)/.installed: pyproject.toml src/analytics/frontend.py | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m analytics.frontend fetch
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
+$(VENV)/.installed-test: pyproject.toml src/analytics/frontend.py | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m analytics.frontend fetch
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed

@@ -384,15 +384,41 @@ def test_server_offers_no_source_listing_or_files(server):
     assert "modulepreload" in head and serve.PLOTLY_BUNDLE_PATH in head
 
 
-def test_plotly_bundle_is_plotlys_own_file_behind_the_compile_hint(server):
+def _served(server, path: str) -> tuple[bytes, str]:
     import urllib.request
 
-    with urllib.request.urlopen(server.url + "/" + serve.PLOTLY_BUNDLE_PATH, timeout=60) as response:
-        body, cache = response.read(), response.headers["Cache-Control"]
+    with urllib.request.urlopen(server.url + "/" + path, timeout=60) as response:
+        return response.read(), response.headers["Cache-Control"]
+
+
+def test_chart_bundle_is_plotly_basic_and_our_front_end_behind_the_compile_hint(server):
+    """With plotly.js-basic installed (make's install step fetches it) the charts' bundle is plotly's
+    basic file, unchanged, then our front end; plotly's full bundle is served beside it."""
+    basic = serve.basic_bundle()
+    if basic is None:
+        pytest.skip("plotly.js-basic is not installed (python -m analytics.frontend fetch)")
+    body, cache = _served(server, serve.PLOTLY_BUNDLE_PATH)
+    assert body.startswith(serve.COMPILE_HINT) and basic.read_bytes() in body
+    assert body.endswith(serve.WIDGET_SOURCE.read_bytes()) and len(body) < 1_500_000
     shipped = (Path(go.__file__).parents[1] / "package_data" / "widgetbundle.js").read_bytes()
-    assert body == serve.COMPILE_HINT + shipped
+    assert _served(server, serve.FULL_BUNDLE_PATH)[0] == serve.COMPILE_HINT + shipped
     assert serve.COMPILE_HINT.startswith(b"//# allFunctionsCalledOnLoad") and serve.COMPILE_HINT.endswith(b"\n")
     assert "max-age" in cache
+    assert "Charts use plotly.js-basic" in server.log_text()
+
+
+def test_without_plotly_basic_the_charts_use_plotlys_own_bundle(sample_warehouse, tmp_path, monkeypatch):
+    monkeypatch.setenv("POLICY_PULSE_FRONTEND_DIR", str(tmp_path / "nothing-fetched"))
+    fallback = Server(warehouse=sample_warehouse, preheat=False, log=tmp_path / "server.log")
+    try:
+        fallback.wait_ready()
+        body, _cache = _served(fallback, serve.PLOTLY_BUNDLE_PATH)
+        shipped = (Path(go.__file__).parents[1] / "package_data" / "widgetbundle.js").read_bytes()
+        assert body == serve.COMPILE_HINT + shipped
+        assert fallback.get("/" + serve.FULL_BUNDLE_PATH)[0] == 404
+        assert "plotly.js-basic is not installed" in fallback.log_text()
+    finally:
+        fallback.stop()
 
 
 def test_only_notebooks_declaring_the_shared_bundle_preload_it(tmp_path):
@@ -431,6 +457,7 @@ def _open(chromium, url: str, charts_expected: int, name: str | None, *, draw_al
     page = chromium.new_page(viewport={"width": 1300, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: _console_error(message) and errors.append(f"console: {message.text}"))
     started = time.perf_counter()
     page.goto(url)
     if dashboard_page:
@@ -445,6 +472,13 @@ def _open(chromium, url: str, charts_expected: int, name: str | None, *, draw_al
     if draw_all and dashboard_page:
         _scroll_through(page, charts_expected)
     return page, errors
+
+
+def _console_error(message) -> bool:
+    """An error on the console, but for Voila's template failing to load its icon font from a CDN offline."""
+    offline = message.text.startswith("Failed to load resource") and not message.location.get("url", "").startswith(
+        "http://127.0.0.1")
+    return message.type == "error" and not offline
 
 
 def _scroll_through(page, charts_expected: int) -> None:
@@ -471,6 +505,11 @@ def _assert_clean(page, errors: list[str]) -> None:
     assert not errors, errors
 
 
+def _traces(figure) -> list:
+    """(name, x, y) of each trace, as :func:`browser.chart_data` reads them from a page."""
+    return [[t.name, None if t.x is None else list(t.x), None if t.y is None else list(t.y)] for t in figure.data]
+
+
 @pytest.mark.browser
 def test_leadership_dashboard_in_chromium(server, chromium, data):
     page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", 10, "leadership")
@@ -487,15 +526,28 @@ def test_leadership_dashboard_in_chromium(server, chromium, data):
         assert len(loads) >= 1 and sum(size > 1_000_000 for size in loads) == 1, loads
         screenshot(page, "leadership")
         before = chart_data(page, 0)
+        board = dashboard.LeadershipDashboard(data)  # the kernel's figures, built here to compare
+        assert before == _traces(board.charts[0].widget)
         department = dashboard.filter_options(data.quarterly)["departments"][1]
         page.locator("select").nth(1).select_option(label=department)
         page.wait_for_function(
             "(name) => document.querySelectorAll('.js-plotly-plot')[0].data.some(t => t.name === name)",
             arg=department, timeout=30_000)
+        board.department.value = department
         after = chart_data(page, 0)
         assert after != before
         assert department in [trace[0] for trace in after]
         assert department in page.locator(".js-plotly-plot").first.inner_text()
+        # every chart drawn shows exactly the traces of the Python figure for the new filter
+        charts = [*board.charts, *board.story_charts]
+        for i, chart in enumerate(charts):
+            page.locator(".pp-chart").nth(i).scroll_into_view_if_needed()
+            page.wait_for_function("(i) => document.querySelectorAll('.pp-chart')[i].querySelector('.main-svg')",
+                                   arg=i, timeout=30_000)
+            expected, deadline = _traces(chart.widget), time.monotonic() + 30
+            while chart_data(page, i) != expected and time.monotonic() < deadline:
+                page.wait_for_timeout(100)
+            assert chart_data(page, i) == expected, chart.key
         _assert_clean(page, errors)
         screenshot(page, "leadership-department")
     finally:

@@ -22,6 +22,8 @@ from analytics.metrics import METRICS
 from analytics.periods import parse_period
 
 __all__ = [
+    "BASIC_TRACE_TYPES",
+    "FULL_BUNDLE_ENV",
     "HOUSE_TEMPLATE",
     "PALETTE",
     "SHARED_BUNDLE_ENV",
@@ -127,8 +129,12 @@ def add_revision_markers(
     return fig
 
 
-#: Set (by ``analytics.serve``) to the server path of plotly's widget bundle.
+#: Set (by ``analytics.serve``) to the server path of the charts' widget bundle.
 SHARED_BUNDLE_ENV = "POLICY_PULSE_PLOTLY_BUNDLE"
+#: Set (by ``analytics.serve``) when that bundle is plotly.js-basic's: the path of plotly's full bundle.
+FULL_BUNDLE_ENV = "POLICY_PULSE_PLOTLY_FULL_BUNDLE"
+#: The trace types plotly.js-basic draws (every chart this module makes uses these only).
+BASIC_TRACE_TYPES = frozenset({"scatter", "bar", "pie"})
 
 
 #: The module each served chart ships instead of plotly's bundle: it imports the bundle the server
@@ -136,8 +142,8 @@ SHARED_BUNDLE_ENV = "POLICY_PULSE_PLOTLY_BUNDLE"
 #: on the screen (a long page's lower charts as the viewer scrolls to them, within a fraction of a
 #: second, instead of all before the first screen is complete). Until then the chart's box (class
 #: ``pp-chart``) keeps the figure's height, so the page does not jump; the figure's state is kept
-#: current meanwhile (the model side of plotly's widget applies every update), so a chart drawn late
-#: shows exactly what one drawn early would.
+#: current meanwhile (the model side of the widget, ours or plotly's, applies every update), so a
+#: chart drawn late shows exactly what one drawn early would.
 #:
 #: While the page is first laid out, the charts' views are put in place in whatever order their
 #: (asynchronous) renders finish: a lower chart can be laid out for a frame where an upper one, not
@@ -223,16 +229,21 @@ def _shared_bundle_widget(url_path: str) -> type[go.FigureWidget]:
     return type("SharedBundleFigureWidget", (go.FigureWidget,), {"_esm": loader, "__module__": __name__})
 
 
-def _bundle_url() -> str | None:
+def _bundle_url(fig: go.Figure) -> str | None:
     path = os.environ.get(SHARED_BUNDLE_ENV)
     if not path:
         return None
+    # plotly.js-basic would draw nothing for another trace type: such a chart loads the full bundle
+    full = os.environ.get(FULL_BUNDLE_ENV)
+    if full and not {trace.type for trace in fig.data} <= BASIC_TRACE_TYPES:
+        path = full
     return os.environ.get("VOILA_BASE_URL", "/").rstrip("/") + "/" + path.lstrip("/")
 
 
 def as_widget(fig: go.Figure) -> go.FigureWidget:
-    """``fig`` as a ``go.FigureWidget``; under ``analytics.serve`` one that loads plotly's bundle once."""
-    url = _bundle_url()
+    """``fig`` as a ``go.FigureWidget``; under ``analytics.serve`` one that loads the served bundle once
+    (plotly.js-basic's when the server has it and ``fig``'s trace types are all in :data:`BASIC_TRACE_TYPES`)."""
+    url = _bundle_url(fig)
     return go.FigureWidget(fig) if url is None else _shared_bundle_widget(url)(fig)
 
 

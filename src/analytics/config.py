@@ -8,6 +8,7 @@ live in ``data/settings.yml``; environment variables override the few things a d
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -30,6 +31,7 @@ __all__ = [
     "Settings",
     "Target",
     "config_dir",
+    "frontend_dir",
     "get_settings",
     "key_file_path",
     "warehouse_path",
@@ -72,6 +74,16 @@ def config_dir() -> Path:
 
 def key_file_path() -> Path:
     return config_dir() / "key"
+
+
+def frontend_dir() -> Path:
+    """Where the install step puts third-party front-end files it downloads (never the project folder).
+
+    Inside the Python environment (``<sys.prefix>/share/policy-pulse``), so a new environment fetches
+    its own copy; ``POLICY_PULSE_FRONTEND_DIR`` overrides it (tests use a temporary folder).
+    """
+    explicit = os.environ.get("POLICY_PULSE_FRONTEND_DIR")
+    return Path(explicit).expanduser() if explicit else Path(sys.prefix) / "share" / "policy-pulse"
 
 
 @dataclass(frozen=True)

@@ -7,19 +7,26 @@ removed or closed, the kernel channel accepts widget messages only (Voila's defa
 execution), and rendered pages carry no notebook source. The warehouse path reaches the kernels
 through ``POLICY_PULSE_WAREHOUSE``.
 
-A dashboard's page downloads and compiles plotly's shared bundle from its first script on (a ``<link
+The dashboards' charts share one widget bundle, served once at :data:`PLOTLY_BUNDLE_PATH`: when the
+install step fetched plotly.js-basic (:mod:`analytics.frontend`), that 1.2 MB file followed by our own
+front end for ``go.FigureWidget`` (``resources/plotly_widget.js``); else plotly's own 5 MB widget
+bundle, as the start-up log says. Evaluating plotly's full bundle was 0.6-1.9 s of the page's main
+thread. A chart with a trace type plotly.js-basic lacks loads plotly's bundle from
+:data:`FULL_BUNDLE_PATH` instead (:func:`analytics.charts.as_widget` chooses).
+
+A dashboard's page downloads and compiles the shared bundle from its first script on (a ``<link
 rel=modulepreload>`` that script adds: the browser compiles the module on a background thread while
 the page's own scripts run) and evaluates it as soon as it is compiled. The compilation used to start
 only on ``load`` (the bytes were fetched early, the module requested on ``load``): it then finished
 1-2 s after the widgets were drawn on this machine, and the first chart, which needs plotly, waited
 for it. Evaluating it only on ``load`` (so that Voila's scripts would not wait behind it) measured
 slower: Voila's start after ``load`` then waited behind it instead.
-The bundle is served as plotly ships it with one line before it, V8's explicit compile hint
-(``//# allFunctionsCalledOnLoad``, Chrome 136 and later; a comment to any other browser): the browser
-compiles its functions on a background thread while it streams the file in, instead of one by one on
-the page's main thread while evaluating it, which took 40 % of the evaluation (about 0.4 of 1.0 s of
-main-thread CPU on this machine); the main thread, which must also set up Voila and every widget, is
-what the first render waits for. Only notebooks whose metadata says ``"policy_pulse":
+The bundle's first line is V8's explicit compile hint (``//# allFunctionsCalledOnLoad``, Chrome 136
+and later; a comment to any other browser): the browser compiles its functions on a background thread
+while it streams the file in, instead of one by one on the page's main thread while evaluating it,
+which took 40 % of the full bundle's evaluation (about 0.4 of 1.0 s of main-thread CPU on this
+machine); the main thread, which must also set up Voila and every widget, is what the first render
+waits for. Only notebooks whose metadata says ``"policy_pulse":
 {"plotly_bundle": "shared"}`` (the dashboards, whose charts come from :func:`analytics.charts.as_widget`)
 get any of this: a notebook of plain FigureWidgets never imports the shared bundle.
 
@@ -42,15 +49,20 @@ import plotly
 import tornado.web
 from traitlets.config import Config
 
-from analytics import config
-from analytics.charts import SHARED_BUNDLE_ENV
+from analytics import config, frontend
+from analytics.charts import FULL_BUNDLE_ENV, SHARED_BUNDLE_ENV
 
-__all__ = ["DASHBOARDS", "PLOTLY_BUNDLE_PATH", "dashboard_app", "serve"]
+__all__ = ["DASHBOARDS", "FULL_BUNDLE_PATH", "PLOTLY_BUNDLE_PATH", "basic_bundle", "dashboard_app", "serve"]
 
 #: The notebooks served (file name -> title on the index page), in the order the index lists them.
 DASHBOARDS = {"leadership.ipynb": "Leadership dashboard", "policy-review.ipynb": "Policy review (committee)"}
-#: Where the server publishes plotly's widget bundle once, so each chart need not carry its own 5 MB copy.
+#: Where the server publishes the charts' widget bundle once, so each chart need not carry its own copy:
+#: our front end over plotly.js-basic when installed, else plotly's own (full) widget bundle.
 PLOTLY_BUNDLE_PATH = "policy-pulse/static/plotly-widget.js"
+#: plotly's own widget bundle, beside the basic one, for a chart with trace types plotly.js-basic lacks.
+FULL_BUNDLE_PATH = "policy-pulse/static/plotly-widget-full.js"
+#: Our front end for go.FigureWidget, served after plotly.js-basic.
+WIDGET_SOURCE = Path(__file__).parent / "resources" / "plotly_widget.js"
 #: The first line of the served bundle: V8's explicit compile hint (compile every function eagerly, off
 #: the main thread, while the file streams in); plotly's bytes follow unchanged.
 COMPILE_HINT = b"//# allFunctionsCalledOnLoad\n"
@@ -77,20 +89,35 @@ class _IndexHandler(tornado.web.RequestHandler):
 
 
 class _BundleHandler(tornado.web.RequestHandler):
-    """plotly's FigureWidget bundle, served as one cacheable module."""
+    """A FigureWidget bundle, served as one cacheable module."""
 
-    def initialize(self, path: Path) -> None:
+    def initialize(self, path: Path, basic: bool) -> None:
         self.path = path
+        self.basic = basic
 
     def get(self) -> None:
         self.set_header("Content-Type", "text/javascript; charset=utf-8")
         self.set_header("Cache-Control", "public, max-age=86400")
-        self.write(_read_bundle(self.path))
+        self.write(_basic_module(self.path) if self.basic else _read_bundle(self.path))
 
 
 @functools.lru_cache(maxsize=1)
 def _read_bundle(path: Path) -> bytes:
     return COMPILE_HINT + path.read_bytes()
+
+
+@functools.lru_cache(maxsize=1)
+def _basic_module(path: Path) -> bytes:
+    """plotly.js-basic and our front end as one ES module: the UMD bundle is handed a ``module`` object
+    inside a function (so it defines no module-level names but ``Plotly``), our code follows."""
+    return (COMPILE_HINT + b"const Plotly = (() => {\nconst module = { exports: {} };\n" + path.read_bytes()
+            + b"\nreturn module.exports;\n})();\n" + WIDGET_SOURCE.read_bytes())
+
+
+def basic_bundle() -> Path | None:
+    """The installed plotly.js-basic bundle (``python -m analytics.frontend fetch``), or None."""
+    path = frontend.basic_bundle_path()
+    return path if path.is_file() else None
 
 
 def _preload_script(bundle_url: str) -> str:
@@ -146,8 +173,12 @@ def _rendered_pool(manager_class: type) -> type:
     return RenderedPoolKernelManager
 
 
-def dashboard_app():
-    """The Voila application class with the browsing handlers removed (built lazily: Voila is heavy)."""
+def dashboard_app(basic: Path | None = None):
+    """The Voila application class with the browsing handlers removed (built lazily: Voila is heavy).
+
+    With ``basic`` (the plotly.js-basic bundle) the charts' shared bundle is our front end over it, and
+    plotly's full bundle is served beside it; without, the shared bundle is plotly's own.
+    """
     import voila.app
     from voila.app import Voila
     from voila.tornado.contentshandler import VoilaContentsHandler
@@ -184,9 +215,15 @@ def dashboard_app():
                     "template_paths": self.template_paths, "config": self.config,
                     "voila_configuration": self.voila_configuration,
                 }))
-            bundle_dir = Path(plotly.__file__).parent / "package_data"
-            extra.append((self.server_url + PLOTLY_BUNDLE_PATH, _BundleHandler,
-                          {"path": bundle_dir / "widgetbundle.js"}))
+            full = Path(plotly.__file__).parent / "package_data" / "widgetbundle.js"
+            if basic is None:
+                self.log.info("Charts use plotly's full widget bundle (%s): plotly.js-basic is not installed "
+                              "(python -m analytics.frontend fetch)", full)
+                extra.append((self.server_url + PLOTLY_BUNDLE_PATH, _BundleHandler, {"path": full, "basic": False}))
+            else:
+                self.log.info("Charts use plotly.js-basic (%s); plotly's full bundle serves other trace types", basic)
+                extra += [(self.server_url + PLOTLY_BUNDLE_PATH, _BundleHandler, {"path": basic, "basic": True}),
+                          (self.server_url + FULL_BUNDLE_PATH, _BundleHandler, {"path": full, "basic": False})]
             return extra + handlers
 
     return DashboardVoila
@@ -244,7 +281,12 @@ def serve(
     # kernels inherit the server's environment (Voila copies os.environ when it starts each kernel)
     os.environ["POLICY_PULSE_WAREHOUSE"] = str(config.warehouse_path(warehouse))
     os.environ[SHARED_BUNDLE_ENV] = PLOTLY_BUNDLE_PATH
-    app = dashboard_app()(config=_voila_config(port, open_browser, preheat))
+    basic = basic_bundle()
+    if basic is None:
+        os.environ.pop(FULL_BUNDLE_ENV, None)
+    else:
+        os.environ[FULL_BUNDLE_ENV] = FULL_BUNDLE_PATH
+    app = dashboard_app(basic)(config=_voila_config(port, open_browser, preheat))
     app.initialize([str(folder.resolve())])
     _stop_cleanly_on_signals(app)
     app.start()
