@@ -311,11 +311,7 @@ def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
     if not texts.empty:
         with warehouse.registered(con, "_texts", texts):
             con.execute("INSERT INTO _scored SELECT DISTINCT sha256(text) FROM _texts")
-        from analytics import textwork
-
-        worker = textwork.current()
-        scored = sentiment.update_sentiment_cache(con, texts["text"].tolist(),
-                                                  known=worker.score_texts if worker is not None else None)
+        scored = sentiment.update_sentiment_cache(con, texts["text"].tolist())
     # the print changes only with what was scored (the comments themselves are not written here)
     _set_state(con, "scored_comments", _comments_print(con) if scored else printed)
     return scored
@@ -335,9 +331,7 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     """Scan new or changed posts with the current rules. The texts' content themes are found in the same
     pass, on both cores (see :class:`adherence.ParallelScan`), and left in the temporary table
     ``_text_themes`` for :func:`_post_themes`, which then need not read the texts again."""
-    from contextlib import ExitStack
-
-    from analytics import adherence, textwork, themes
+    from analytics import adherence, themes
 
     version = _rules_version()
     # every writer (this build, erasure, retention) deletes a post's findings with its scan: findings without
@@ -352,24 +346,12 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("INSERT INTO post_scans (post_uid, text_hash, rules_version) SELECT post_uid, text_hash, ? FROM _todo",
                 [version])
     con.execute("INSERT INTO _refound SELECT post_uid FROM _todo")
-    # an update's worker may have scanned the texts already (see analytics.textwork); the rules are compiled
-    # here only when it has not
-    worker = textwork.current()
-    made_with = textwork.fingerprint(version, taxonomy) if worker is not None else ""
-    with ExitStack() as stack:
-        scan = None
+    with adherence.ParallelScan(adherence.load_rules(), taxonomy) as scan:
         if total >= adherence.PARALLEL_MIN_TEXTS:
-            scan = stack.enter_context(adherence.ParallelScan(adherence.load_rules(), taxonomy))
             scan.start()  # its start-up overlaps the gathering of the texts
         for batch in _todo_batches(con, _todo_texts(con)):
-            texts, employee = batch["text"].tolist(), batch["employee_post"].tolist()
-            themed = _any_unthemed(con, batch, taxonomy.version)
-            answer = worker.scan(texts, employee, themed=themed, fingerprint=made_with) if worker else None
-            if answer is None:
-                if scan is None:
-                    scan = stack.enter_context(adherence.ParallelScan(adherence.load_rules(), taxonomy))
-                answer = scan.scan(texts, employee, themed=themed)
-            found, text_themes = answer
+            found, text_themes = scan.scan(batch["text"].tolist(), batch["employee_post"].tolist(),
+                                           themed=_any_unthemed(con, batch, taxonomy.version))
             if text_themes is not None:
                 _insert(con, "_text_themes", pd.DataFrame({"text_hash": batch["text_hash"],
                                                            "taxonomy_version": taxonomy.version,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from analytics import config
@@ -56,21 +55,14 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 def _cmd_update(args: argparse.Namespace) -> int:
     """Ingest, then build, in one process: what ``ingest`` and ``build`` do one after the other, without
     starting Python and loading the libraries twice. Files that failed leave the warehouse unchanged for
-    them; the others are built on.
-
-    A small update's new texts are scanned and scored by a second process meanwhile (see
-    :mod:`analytics.textwork`), started first of all so that it is ready when the first file's posts are."""
-    from analytics import textwork
-
-    with textwork.TextWorker() if textwork.small_input(args.paths) else contextlib.nullcontext() as worker:
-        failed = _ingest(args, new_posts=worker.prepare if worker is not None else None)
-        _cmd_build(args)
+    them; the others are built on."""
+    failed = _ingest(args)
+    _cmd_build(args)
     return 1 if failed else 0
 
 
-def _ingest(args: argparse.Namespace, *, new_posts: Callable | None = None) -> int:
-    """Ingest ``args.paths`` and print one line per file; returns the number of files that failed.
-    ``new_posts``: see :func:`analytics.ingest.ingest_paths`."""
+def _ingest(args: argparse.Namespace) -> int:
+    """Ingest ``args.paths`` and print one line per file; returns the number of files that failed."""
     from analytics import ingest, warehouse
 
     if sys.stderr.isatty():
@@ -86,8 +78,7 @@ def _ingest(args: argparse.Namespace, *, new_posts: Callable | None = None) -> i
         bar.update(1)
 
     try:
-        ingest.ingest_paths(args.paths, warehouse_file=args.warehouse, dry_run=args.dry_run, progress=progress,
-                            new_posts=new_posts)
+        ingest.ingest_paths(args.paths, warehouse_file=args.warehouse, dry_run=args.dry_run, progress=progress)
     except (ingest.IngestError, warehouse.WarehouseBusy, ValueError) as error:
         raise UserError(str(error)) from error
     finally:

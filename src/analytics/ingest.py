@@ -74,7 +74,6 @@ class _Context:
     handles: dict[str, str]
     codebook: Codebook | None  # None: no file to read needs it
     helper: ScrubHelper | None = None
-    new_posts: Callable[[pd.Series, pd.Series], None] | None = None
     #: file -> a function waiting for the helper's reading of it (``None``: read it here)
     prefetched: dict[Path, Callable[[], object]] = field(default_factory=dict)
     #: the vault content the scrubber was built from (building it takes a second with a big roster)
@@ -109,15 +108,12 @@ def ingest_paths(
     warehouse_file: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     progress: Callable[[FileResult], None] | None = None,
-    new_posts: Callable[[pd.Series, pd.Series], None] | None = None,
 ) -> list[FileResult]:
     """Ingest files and folders (a folder means every file in it) into the warehouse.
 
     Files are detected by content, then loaded identities first (roster, donors) so every later
     file is scrubbed with the whole roster. Returns one :class:`FileResult` per file; a file that
     cannot be read has status ``failed`` and a message naming it, and leaves the warehouse unchanged.
-    ``new_posts`` is called with each file's posts' texts and whether each is an employee's, as they are
-    about to be loaded (the posts of a file that fails to load included).
     """
     settings = config.get_settings()
     target = config.warehouse_path(warehouse_file)
@@ -143,7 +139,7 @@ def ingest_paths(
     try:
         _check_key(con, key)
         vault = Vault.for_warehouse(target, key, people=warehouse.employee_keys(con))
-        context = _Context(key, settings, vault, con, Scrubber(), {}, _codebook_for(detected), helper, new_posts)
+        context = _Context(key, settings, vault, con, Scrubber(), {}, _codebook_for(detected), helper)
         shas = _read_big_files_early(context, detected)
         detected = sorted(detected + _detect([path for path in files if path not in big]), key=_load_key)
         context.codebook = context.codebook or _codebook_for(detected)
@@ -281,9 +277,6 @@ def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_ru
     if dry_run:
         result.status = "dry-run"
         return
-    posts = canonical.get("posts")
-    if context.new_posts is not None and posts is not None and len(posts):
-        context.new_posts(posts["text"], (posts["account_type"] == "employee").fillna(False))
     if vault_changes:
         # the vault is written first: if the load below fails, an identity the vault knows early is harmless
         context.vault.save()

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from itertools import chain, compress
@@ -1093,12 +1093,7 @@ CREATE TABLE IF NOT EXISTS sentiment (
 """
 
 
-def update_sentiment_cache(
-    con: Any,
-    texts: Iterable[str],
-    *,
-    known: Callable[[list[str]], pd.DataFrame | None] | None = None,
-) -> int:
+def update_sentiment_cache(con: Any, texts: Iterable[str]) -> int:
     """Score the texts the warehouse table ``sentiment`` has no row for under :data:`SCORER_VERSION`.
 
     The table is created if needed. New rows are inserted in one statement from a registered frame;
@@ -1111,9 +1106,6 @@ def update_sentiment_cache(
     texts : iterable of str
         Texts as stored in the warehouse; rows are keyed by :func:`text_hash` of this exact text.
         Missing values are skipped.
-    known : callable, optional
-        Scores found ahead: called with the texts to score, it returns what ``score_texts`` would for them,
-        or ``None`` (they are then scored here). :class:`analytics.textwork.TextWorker` has one.
 
     Returns
     -------
@@ -1134,10 +1126,10 @@ def update_sentiment_cache(
     if isinstance(texts, str | bytes):
         raise ValueError("update_sentiment_cache needs an iterable of texts, not one string; wrap it in a list")
     with _workers_ahead(texts):
-        return _update_cache(con, texts, known)
+        return _update_cache(con, texts)
 
 
-def _update_cache(con: Any, texts: Iterable[str], known: Callable[[list[str]], pd.DataFrame | None] | None) -> int:
+def _update_cache(con: Any, texts: Iterable[str]) -> int:
     by_hash: dict[str, str] = {}
     for text in texts:
         if isinstance(text, str):
@@ -1158,10 +1150,7 @@ def _update_cache(con: Any, texts: Iterable[str], known: Callable[[list[str]], p
     new_hashes = [row[0] for row in missing]
     if not new_hashes:
         return 0
-    missing_texts = [by_hash[h] for h in new_hashes]
-    scored = known(missing_texts) if known is not None else None
-    if scored is None:
-        scored = score_texts(missing_texts)
+    scored = score_texts([by_hash[h] for h in new_hashes])
     rows = pd.DataFrame({"text_hash": pd.Series(new_hashes, dtype="str")})
     rows["scorer_version"] = SCORER_VERSION
     rows = pd.concat([rows, scored.reset_index(drop=True)], axis=1)
