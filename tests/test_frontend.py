@@ -120,6 +120,22 @@ def test_the_install_step_fails_on_an_integrity_mismatch(tmp_path, monkeypatch, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_server_uses_the_fetched_bundle_only_for_plotlys_own_plotly_js_version(tmp_path, monkeypatch):
+    from plotly import offline
+
+    from analytics import serve
+
+    monkeypatch.setenv("POLICY_PULSE_FRONTEND_DIR", str(tmp_path))
+    assert serve.basic_bundle() is None  # not fetched
+    bundle = frontend.basic_bundle_path(tmp_path)
+    bundle.parent.mkdir(parents=True)
+    bundle.write_bytes(BUNDLE)
+    monkeypatch.setattr(offline, "get_plotlyjs_version", lambda: frontend.PLOTLY_BASIC.version)
+    assert serve.basic_bundle() == bundle
+    monkeypatch.setattr(offline, "get_plotlyjs_version", lambda: "99.0.0")  # plotly upgraded, pin not
+    assert serve.basic_bundle() is None
+
+
 # --- which bundle a chart loads ------------------------------------------------------------------------
 
 def test_a_chart_with_a_trace_type_basic_lacks_loads_plotlys_full_bundle(monkeypatch):

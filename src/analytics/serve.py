@@ -115,9 +115,13 @@ def _basic_module(path: Path) -> bytes:
 
 
 def basic_bundle() -> Path | None:
-    """The installed plotly.js-basic bundle (``python -m analytics.frontend fetch``), or None."""
+    """The installed plotly.js-basic bundle (``python -m analytics.frontend fetch``), or None when it is
+    missing or is not the plotly.js version the installed plotly package was made for (after an upgrade
+    of plotly, its own bundle is the one that matches the figures it writes)."""
+    from plotly.offline import get_plotlyjs_version
+
     path = frontend.basic_bundle_path()
-    return path if path.is_file() else None
+    return path if path.is_file() and frontend.PLOTLY_BASIC.version == get_plotlyjs_version() else None
 
 
 def _preload_script(bundle_url: str) -> str:
@@ -217,8 +221,9 @@ def dashboard_app(basic: Path | None = None):
                 }))
             full = Path(plotly.__file__).parent / "package_data" / "widgetbundle.js"
             if basic is None:
-                self.log.info("Charts use plotly's full widget bundle (%s): plotly.js-basic is not installed "
-                              "(python -m analytics.frontend fetch)", full)
+                self.log.info("Charts use plotly's full widget bundle (%s): plotly.js-basic %s is not installed "
+                              "(python -m analytics.frontend fetch) or plotly ships another plotly.js", full,
+                              frontend.PLOTLY_BASIC.version)
                 extra.append((self.server_url + PLOTLY_BUNDLE_PATH, _BundleHandler, {"path": full, "basic": False}))
             else:
                 self.log.info("Charts use plotly.js-basic (%s); plotly's full bundle serves other trace types", basic)
