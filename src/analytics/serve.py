@@ -221,9 +221,8 @@ def dashboard_app(basic: Path | None = None):
                 }))
             full = Path(plotly.__file__).parent / "package_data" / "widgetbundle.js"
             if basic is None:
-                self.log.info("Charts use plotly's full widget bundle (%s): plotly.js-basic %s is not installed "
-                              "(python -m analytics.frontend fetch) or plotly ships another plotly.js", full,
-                              frontend.PLOTLY_BASIC.version)
+                self.log.info("Charts use plotly's full widget bundle (%s): plotly.js-basic is not installed "
+                              "(python -m analytics.frontend fetch) or is not plotly's own version", full)
                 extra.append((self.server_url + PLOTLY_BUNDLE_PATH, _BundleHandler, {"path": full, "basic": False}))
             else:
                 self.log.info("Charts use plotly.js-basic (%s); plotly's full bundle serves other trace types", basic)
