@@ -30,6 +30,7 @@ same run (the table prints the load average, and CPU seconds beside wall seconds
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import json
 import os
@@ -482,6 +483,9 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
                "POLICY_PULSE_WAREHOUSE": str(warehouse)}
     os.environ.update(private)  # the sentiment measurement reads the warehouse in this process
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # An installed package runs from bytecode; with PYTHONDONTWRITEBYTECODE set (as in some sandboxes) an
+    # editable install would compile every module again in every leg (~0.1 s, 2-3 % of the incremental leg).
+    compileall.compile_dir(ROOT / "src" / "analytics", quiet=1)
     load_before = os.getloadavg()[0]
     _say(f"generating {posts:,} posts + comments, {answers:,} answers ({employees} employees, scale {scale})")
     truth = generate(raw, employees=employees, scale=scale, months=months)
