@@ -1213,11 +1213,11 @@ def _stored_vaults(fingerprint: str) -> list[Vault]:
     vaults = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
+            vault = Vault.read(path)
         except (OSError, ValueError):
             continue
-        if stored.get("key_fingerprint") == fingerprint:
-            vaults.append(Vault(path, fingerprint, stored.get("people", {}), stored.get("donors", [])))
+        if vault.key_fingerprint == fingerprint:
+            vaults.append(vault)
     return vaults
 
 
@@ -1275,14 +1275,21 @@ class Vault:
             vault.save()
             return vault
         if path.exists():
-            stored = json.loads(path.read_text(encoding="utf-8"))
-            if stored.get("key_fingerprint") != fingerprint:
+            stored = cls.read(path)
+            if stored.key_fingerprint != fingerprint:
                 raise ValueError(
                     f"The identity vault {path} was made with another key (fingerprint "
-                    f"{stored.get('key_fingerprint')}, now {fingerprint}). Use the original POLICY_PULSE_KEY, "
+                    f"{stored.key_fingerprint}, now {fingerprint}). Use the original POLICY_PULSE_KEY, "
                     "or start a new warehouse.")
-            return cls(path, fingerprint, stored.get("people", {}), stored.get("donors", []))
+            return stored
         return cls(path, fingerprint)
+
+    @classmethod
+    def read(cls, path: Path) -> Vault:
+        """The vault stored at ``path``, whatever its key (:class:`OSError` or :class:`ValueError` when it
+        cannot be read)."""
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        return cls(path, stored.get("key_fingerprint"), stored.get("people", {}), stored.get("donors", []))
 
     def add_person(self, employee_key: str, *, names: Iterable[str], emails: Iterable[str],
                    handles: Iterable[str]) -> None:
