@@ -75,6 +75,42 @@ def test_a_build_redoing_every_post_keeps_one_row_per_post(sample_warehouse, tmp
                                       obj=table)
 
 
+def test_a_post_gone_before_a_full_redo_and_back_after_it_has_one_row_each(sample_warehouse, tmp_path):
+    """A post deleted before a build that redoes everything (which empties post_state, so it cannot say the
+    post went) and ingested again afterwards counts as new: its kept rows must not be left to double up."""
+    path = tmp_path / "copy.duckdb"
+    shutil.copyfile(sample_warehouse, path)
+    build.build(warehouse_file=path)
+    con = warehouse.connect(path)
+    try:
+        row = con.execute("""SELECT * FROM posts WHERE post_uid =
+                             (SELECT min(post_uid) FROM post_findings)""").df()
+        assert len(row) == 1
+        con.execute("DELETE FROM posts WHERE post_uid = ?", [row["post_uid"].iloc[0]])
+        con.execute("UPDATE build_state SET value = 'another DuckDB' WHERE name = 'post_state_version'")
+    finally:
+        con.close()
+    build.build(warehouse_file=path)
+    gone = row["post_uid"].iloc[0]
+    for table in _COMPARED:
+        assert query(path, f"SELECT count(*) AS n FROM {table} WHERE post_uid = '{gone}'")["n"].iloc[0] == 0, table
+    con = warehouse.connect(path)
+    try:
+        con.register("_back", row)
+        con.execute("INSERT INTO posts SELECT * FROM _back")
+    finally:
+        con.close()
+    build.build(warehouse_file=path)
+    for table in ("post_scans", "post_themes", "post_facts", "post_state"):
+        counts = query(path, f"SELECT count(*) AS n, count(DISTINCT post_uid) AS posts FROM {table}")
+        assert counts["n"].iloc[0] == counts["posts"].iloc[0], table
+    scratch = built_from_scratch(path, tmp_path)
+    for table in _COMPARED:
+        sql = f"SELECT * FROM {table} ORDER BY ALL"
+        pd.testing.assert_frame_equal(query(path, sql), query(scratch, sql), check_exact=False, rtol=0, atol=1e-9,
+                                      obj=table)
+
+
 def _post(uid: str, kind: str, when: str, *, text: str = "hello", url: str | None = None,
           shared: str | None = None) -> dict:
     return {"post_uid": uid, "platform": "x", "account_type": kind,

@@ -186,15 +186,16 @@ _FEW_CHANGES = 0.1
 
 def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     """Find the posts that are new, changed or gone since the last build (temporary tables ``_changed``:
-    post_uid, text_changed, link_changed, the fingerprints, old_hash, text_hash, ``row``, the post's rowid in
-    ``posts``, through which the texts of a few posts are read without scanning every text, and ``new``;
-    ``_gone``: post_uid) and keep ``post_state`` (each post's SHA-256 text hash and change fingerprints) current.
+    post_uid, text_changed, link_changed, text_hash, ``row``, the post's rowid in ``posts``, through which the
+    texts of a few posts are read without scanning every text, and ``new``; ``_gone``: post_uid) and keep
+    ``post_state`` (each post's SHA-256 text hash and change fingerprints) current.
 
     ``new``: the post has no row in ``post_state``, hence none in any table keyed by post that a build
     fills (post_scans, post_findings, post_themes, post_facts, amplification_keys, amplification_org: a
-    build writes their rows only for posts it records here, and every other writer deletes a post's rows
-    from all of them together), so the steps need not look for its old rows. Never set when everything is
-    redone (``post_state`` was emptied, the other tables were not).
+    build writes their rows only for posts it records here, erasure deletes a post's rows from all of them
+    together, and a post that went is in ``_gone``, whose rows every step deletes), so the steps need not
+    look for its old rows. Never set when everything is redone (``post_state`` was emptied, the other
+    tables were not; the posts that went meanwhile are found through the kept scan and theme rows).
 
     A cheap 64-bit hash of each row finds the changes, so the SHA-256 of a text, the key of the
     sentiment cache and of the scans, is computed once per new text instead of for every post in every
@@ -231,7 +232,6 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
                    s.post_uid IS NULL AND NOT $full AS new, s.state_row,
                    s.text_fp IS DISTINCT FROM c.text_fp AS text_changed,
                    s.link_fp IS DISTINCT FROM c.link_fp AS link_changed, c.row_fp, c.link_fp, c.text_fp,
-                   coalesce(s.text_hash, '') AS old_hash,
                    CASE WHEN s.text_fp IS DISTINCT FROM c.text_fp THEN sha256(coalesce(c.text, ''))
                         ELSE coalesce(s.text_hash, '') END AS text_hash
             FROM (SELECT post_uid, rowid AS row, text, hash(text) AS text_fp, {_ROW_FP} AS row_fp,
@@ -243,9 +243,14 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     )
     con.execute("DROP TABLE IF EXISTS _unpaired")
     con.execute("CREATE OR REPLACE TEMP TABLE _gone AS SELECT post_uid FROM _diff WHERE gone")
+    if full:
+        # the emptied state knows no post that went: those the kept scan and theme rows still name went since
+        # the last build, and go from every table as any gone post does (else, back one day, they count as new)
+        con.execute("""INSERT INTO _gone
+                       SELECT post_uid FROM post_scans WHERE post_uid NOT IN (SELECT post_uid FROM posts)
+                       UNION SELECT post_uid FROM post_themes WHERE post_uid NOT IN (SELECT post_uid FROM posts)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
-                   SELECT post_uid, text_changed, link_changed, row_fp, link_fp, text_fp, old_hash, text_hash, row, new
-                   FROM _diff WHERE NOT gone""")
+                   SELECT post_uid, text_changed, link_changed, text_hash, row, new FROM _diff WHERE NOT gone""")
     # the state's rows of changed and gone posts were joined above: deleted by rowid, without a scan of every
     # post_uid (a post has one row: it is deleted before it is written)
     if con.execute("SELECT count(state_row) FROM _diff").fetchone()[0]:
