@@ -192,8 +192,9 @@ class Figure {
         });
         relayout(this.layout, m.layout_data);
       },
-      // values the kernel now keeps as defaults: what is drawn does not change
-      _py2js_removeLayoutProps: (m) => m.remove_props.forEach((path) => setPath(this.layout, path, null)),
+      // values the kernel now keeps as defaults: what is drawn does not change. (Its layout removals are
+      // worked out on its snapshot of the layout at display, not on the live layout this spec follows, and
+      // can name a whole container the live layout still fills: they are not applied.)
       _py2js_removeTraceProps: (m) => {
         const trace = this.data[m.remove_trace];
         if (trace) m.remove_props.forEach((path) => setPath(trace, path, null));
@@ -271,6 +272,7 @@ class View {
     this.again = false;
     this.frame = null;
     this.drawnOnce = false;
+    this.removed = false;
     this.width = null;
     this.resizer = new ResizeObserver(([entry]) => {
       const width = Math.round(entry.contentRect.width);
@@ -291,6 +293,7 @@ class View {
   }
 
   draw() {
+    if (this.removed) return;
     if (this.drawing) {
       this.again = true;
       return;
@@ -314,10 +317,13 @@ class View {
       drawn = Promise.reject(error);
     }
     Promise.resolve(drawn).then(() => {
+      // a view taken off the page while drawing (its element purged) starts nothing and draws no more
+      if (this.removed) return;
       if (!this.drawnOnce) this.start();
       this.checkTypes();
       done();
     }, (error) => {
+      if (this.removed) return;
       console.error("the chart could not be drawn:", error);
       done();
     });
@@ -368,6 +374,7 @@ class View {
   }
 
   remove() {
+    this.removed = true;
     if (this.frame !== null) cancelAnimationFrame(this.frame);
     this.resizer.disconnect();
     this.figure.views = this.figure.views.filter((view) => view !== this);
