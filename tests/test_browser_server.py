@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -32,11 +33,15 @@ def test_a_killed_test_process_leaves_no_dashboard_server(tmp_path):
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(TESTS), os.environ.get("PYTHONPATH", "")])})
     server = int(parent.stdout.readline())
-    time.sleep(1)
-    assert _running(server)
-    parent.send_signal(signal.SIGKILL)
-    parent.wait(timeout=10)
-    deadline = time.monotonic() + 30
-    while _running(server) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not _running(server), (tmp_path / "server.log").read_text()
+    try:
+        time.sleep(1)
+        assert _running(server)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while _running(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _running(server), (tmp_path / "server.log").read_text()
+    finally:  # a failing run must not leave its server behind either (its session's group is its pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server, signal.SIGKILL)
