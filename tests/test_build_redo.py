@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pandas as pd
-from warehouse_copies import built_from_scratch, query
+from warehouse_copies import assert_same_as_scratch, built_from_scratch, query
 
 from analytics import build, warehouse
 
@@ -43,11 +43,7 @@ def test_texts_swapped_between_posts_replace_their_findings_and_themes(sample_wa
     # the changed posts' old state rows went (one row per post: they are found by rowid, not by post_uid)
     counts = query(path, "SELECT count(*) AS n, count(DISTINCT post_uid) AS posts FROM post_state")
     assert counts["n"].iloc[0] == counts["posts"].iloc[0] == query(path, "SELECT count(*) AS n FROM posts")["n"].iloc[0]
-    scratch = built_from_scratch(path, tmp_path)
-    for table in _COMPARED:
-        sql = f"SELECT * FROM {table} ORDER BY ALL"
-        pd.testing.assert_frame_equal(query(path, sql), query(scratch, sql), check_exact=False, rtol=0, atol=1e-9,
-                                      obj=table)
+    assert_same_as_scratch(path, tmp_path, _COMPARED)
 
 
 def test_a_build_redoing_every_post_keeps_one_row_per_post(sample_warehouse, tmp_path):
@@ -68,11 +64,7 @@ def test_a_build_redoing_every_post_keeps_one_row_per_post(sample_warehouse, tmp
     for table in ("post_scans", "post_themes", "post_facts", "post_state"):
         counts = query(path, f"SELECT count(*) AS n, count(DISTINCT post_uid) AS posts FROM {table}")
         assert counts["n"].iloc[0] == counts["posts"].iloc[0] > 0, table
-    scratch = built_from_scratch(path, tmp_path)
-    for table in (*_COMPARED, "amplifications"):
-        sql = f"SELECT * FROM {table} ORDER BY ALL"
-        pd.testing.assert_frame_equal(query(path, sql), query(scratch, sql), check_exact=False, rtol=0, atol=1e-9,
-                                      obj=table)
+    assert_same_as_scratch(path, tmp_path, (*_COMPARED, "amplifications"))
 
 
 def test_a_post_gone_before_a_full_redo_and_back_after_it_has_one_row_each(sample_warehouse, tmp_path):
@@ -104,11 +96,7 @@ def test_a_post_gone_before_a_full_redo_and_back_after_it_has_one_row_each(sampl
     for table in ("post_scans", "post_themes", "post_facts", "post_state"):
         counts = query(path, f"SELECT count(*) AS n, count(DISTINCT post_uid) AS posts FROM {table}")
         assert counts["n"].iloc[0] == counts["posts"].iloc[0], table
-    scratch = built_from_scratch(path, tmp_path)
-    for table in _COMPARED:
-        sql = f"SELECT * FROM {table} ORDER BY ALL"
-        pd.testing.assert_frame_equal(query(path, sql), query(scratch, sql), check_exact=False, rtol=0, atol=1e-9,
-                                      obj=table)
+    assert_same_as_scratch(path, tmp_path, _COMPARED)
 
 
 def _post(uid: str, kind: str, when: str, *, text: str = "hello", url: str | None = None,

@@ -4,6 +4,7 @@ build with the same data built from scratch)."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -42,3 +43,13 @@ def built_from_scratch(path: Path, folder: Path) -> Path:
         con.close()
     build.build(warehouse_file=again)
     return again
+
+
+def assert_same_as_scratch(path: Path, folder: Path, tables: Iterable[str]) -> None:
+    """``tables`` of the warehouse at ``path`` equal those of a copy built from scratch (within 1e-9; the
+    period tables, ``*_metrics``, in the order their computation wrote them, the others sorted)."""
+    scratch = built_from_scratch(path, folder)
+    for table in tables:
+        sql = f"SELECT * FROM {table}" if table.endswith("_metrics") else f"SELECT * FROM {table} ORDER BY ALL"
+        pd.testing.assert_frame_equal(query(path, sql), query(scratch, sql), check_exact=False, rtol=0, atol=1e-9,
+                                      obj=table)
