@@ -16,26 +16,28 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# the fetch puts plotly.js-basic (the dashboards' smaller chart bundle) in the venv, again when its pin
-# (frontend.py) changes; offline it only warns
-$(VENV)/.installed: pyproject.toml src/analytics/frontend.py | $(BIN)/activate
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@touch $@ $(VENV)/.installed
+
+# plotly.js-basic (the dashboards' smaller chart bundle) into the venv, again when its pin (frontend.py)
+# changes; offline it only warns
+$(VENV)/.frontend: src/analytics/frontend.py | $(VENV)/.installed
 	$(BIN)/python -m analytics.frontend fetch
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml src/analytics/frontend.py | $(BIN)/activate
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
-	$(BIN)/python -m analytics.frontend fetch
-	@touch $@ $(VENV)/.installed
-
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(VENV)/.frontend
 	$(BIN)/policy-pulse sample-data --out $(DEMO_RAW)
 	$(BIN)/policy-pulse ingest $(DEMO_RAW) --warehouse $(WAREHOUSE)
 	$(BIN)/policy-pulse build --warehouse $(WAREHOUSE)
 	$(BIN)/policy-pulse dashboard --warehouse $(WAREHOUSE) --port $(PORT)
 
 # loadfile keeps a notebook's cells (one kernel) and a file's shared server on one worker.
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(VENV)/.frontend
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q --nbval-lax \
 		tests src/analytics notebooks
 
@@ -49,7 +51,7 @@ lint: $(VENV)/.installed-test
 sample-copy: $(VENV)/.installed
 	rm -rf data/sample && $(BIN)/policy-pulse sample-data --out data/sample
 
-benchmark: $(VENV)/.installed-test
+benchmark: $(VENV)/.installed-test $(VENV)/.frontend
 	$(BIN)/python benchmarks/run.py
 
 clean:
