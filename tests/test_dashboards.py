@@ -400,7 +400,7 @@ def test_chart_bundle_is_plotly_basic_and_our_front_end_behind_the_compile_hint(
     body, cache = _served(server, serve.PLOTLY_BUNDLE_PATH)
     assert body.startswith(serve.COMPILE_HINT) and basic.read_bytes() in body
     assert body.endswith(serve.WIDGET_SOURCE.read_bytes()) and len(body) < 1_500_000
-    shipped = (Path(go.__file__).parents[1] / "package_data" / "widgetbundle.js").read_bytes()
+    shipped = serve.PLOTLY_WIDGET_BUNDLE.read_bytes()
     assert _served(server, serve.FULL_BUNDLE_PATH)[0] == serve.COMPILE_HINT + shipped
     assert serve.COMPILE_HINT.startswith(b"//# allFunctionsCalledOnLoad") and serve.COMPILE_HINT.endswith(b"\n")
     assert "max-age" in cache
@@ -413,7 +413,7 @@ def test_without_plotly_basic_the_charts_use_plotlys_own_bundle(sample_warehouse
     try:
         fallback.wait_ready()
         body, _cache = _served(fallback, serve.PLOTLY_BUNDLE_PATH)
-        shipped = (Path(go.__file__).parents[1] / "package_data" / "widgetbundle.js").read_bytes()
+        shipped = serve.PLOTLY_WIDGET_BUNDLE.read_bytes()
         assert body == serve.COMPILE_HINT + shipped
         assert fallback.get("/" + serve.FULL_BUNDLE_PATH)[0] == 404
         assert "plotly.js-basic is not installed" in fallback.log_text()

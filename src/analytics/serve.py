@@ -52,7 +52,8 @@ from traitlets.config import Config
 from analytics import config, frontend
 from analytics.charts import FULL_BUNDLE_ENV, SHARED_BUNDLE_ENV
 
-__all__ = ["DASHBOARDS", "FULL_BUNDLE_PATH", "PLOTLY_BUNDLE_PATH", "basic_bundle", "dashboard_app", "serve"]
+__all__ = ["DASHBOARDS", "FULL_BUNDLE_PATH", "PLOTLY_BUNDLE_PATH", "PLOTLY_WIDGET_BUNDLE", "basic_bundle",
+           "dashboard_app", "serve"]
 
 #: The notebooks served (file name -> title on the index page), in the order the index lists them.
 DASHBOARDS = {"leadership.ipynb": "Leadership dashboard", "policy-review.ipynb": "Policy review (committee)"}
@@ -61,6 +62,8 @@ DASHBOARDS = {"leadership.ipynb": "Leadership dashboard", "policy-review.ipynb":
 PLOTLY_BUNDLE_PATH = "policy-pulse/static/plotly-widget.js"
 #: plotly's own widget bundle, beside the basic one, for a chart with trace types plotly.js-basic lacks.
 FULL_BUNDLE_PATH = "policy-pulse/static/plotly-widget-full.js"
+#: plotly's own widget bundle (plotly.js in full and plotly's widget code), as the plotly package ships it.
+PLOTLY_WIDGET_BUNDLE = Path(plotly.__file__).parent / "package_data" / "widgetbundle.js"
 #: Our front end for go.FigureWidget, served after plotly.js-basic.
 WIDGET_SOURCE = Path(__file__).parent / "resources" / "plotly_widget.js"
 #: The first line of the served bundle: V8's explicit compile hint (compile every function eagerly, off
@@ -219,7 +222,7 @@ def dashboard_app(basic: Path | None = None):
                     "template_paths": self.template_paths, "config": self.config,
                     "voila_configuration": self.voila_configuration,
                 }))
-            full = Path(plotly.__file__).parent / "package_data" / "widgetbundle.js"
+            full = PLOTLY_WIDGET_BUNDLE
             if basic is None:
                 self.log.info("Charts use plotly's full widget bundle (%s): plotly.js-basic is not installed "
                               "(python -m analytics.frontend fetch) or is not plotly's own version", full)
