@@ -246,9 +246,9 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     if full:
         # the emptied state knows no post that went: those the kept scan and theme rows still name went since
         # the last build, and go from every table as any gone post does (else, back one day, they count as new)
-        con.execute("""INSERT INTO _gone
-                       SELECT post_uid FROM post_scans WHERE post_uid NOT IN (SELECT post_uid FROM posts)
-                       UNION SELECT post_uid FROM post_themes WHERE post_uid NOT IN (SELECT post_uid FROM posts)""")
+        con.execute("""INSERT INTO _gone SELECT DISTINCT post_uid
+                       FROM (SELECT post_uid FROM post_scans UNION ALL SELECT post_uid FROM post_themes)
+                       ANTI JOIN posts USING (post_uid)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
                    SELECT post_uid, text_changed, link_changed, text_hash, row, new FROM _diff WHERE NOT gone""")
     # the state's rows of changed and gone posts were joined above: deleted by rowid, without a scan of every
