@@ -58,8 +58,11 @@ def settings_file(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def organisation(tmp_path, settings_file):
+def organisation(tmp_path, settings_file, monkeypatch):
     settings_file()
+    # a config folder of its own: an erasure cleans every vault of the key there, so the vaults other tests
+    # left in a shared folder would be counted in what it says it removed
+    monkeypatch.setenv("POLICY_PULSE_CONFIG_DIR", str(tmp_path / "config"))
     files = {
         "roster.csv": ROSTER,
         "monitoring_posts.csv": _csv([
