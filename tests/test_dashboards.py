@@ -399,8 +399,9 @@ def test_chart_bundle_is_plotly_basic_and_our_front_end_behind_the_compile_hint(
         pytest.skip("plotly.js-basic is not installed (python -m analytics.frontend fetch)")
     body, cache = _served(server, serve.PLOTLY_BUNDLE_PATH)
     assert body.startswith(serve.COMPILE_HINT) and basic.read_bytes() in body
-    assert body.endswith(serve.WIDGET_SOURCE.read_bytes()) and len(body) < 1_500_000
     shipped = serve.PLOTLY_WIDGET_BUNDLE.read_bytes()
+    # the point of the basic build: the page's module is a fraction of plotly's full widget bundle (1.2 of 5 MB)
+    assert body.endswith(serve.WIDGET_SOURCE.read_bytes()) and len(body) < len(shipped) / 3
     assert _served(server, serve.FULL_BUNDLE_PATH)[0] == serve.COMPILE_HINT + shipped
     assert serve.COMPILE_HINT.startswith(b"//# allFunctionsCalledOnLoad") and serve.COMPILE_HINT.endswith(b"\n")
     assert "max-age" in cache
