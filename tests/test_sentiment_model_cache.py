@@ -119,3 +119,18 @@ def test_an_unwritable_cache_only_costs_time(cache, small, tmp_path, monkeypatch
     _assert_same(sentiment._language_arrays(), small)
     _assert_same(sentiment._language_arrays(), small)
     assert len(cache) == 2
+
+
+def test_the_checksum_sees_a_flipped_bit_anywhere_and_swapped_pages():
+    array = np.random.default_rng(5).random(3 * 1024 + 7, dtype=np.float32)  # 3 pages and a partial one
+    checksum = sentiment._checksum(array)
+    raw = array.view(np.uint8)
+    for position in np.random.default_rng(6).choice(raw.size, 200, replace=False):
+        damaged = raw.copy()
+        damaged[position] ^= 1 << int(position % 8)
+        assert sentiment._checksum(damaged.view(np.float32)) != checksum, position
+    swapped = raw.copy()
+    swapped[:4096], swapped[4096:8192] = raw[4096:8192], raw[:4096]
+    assert sentiment._checksum(swapped.view(np.float32)) != checksum
+    assert sentiment._checksum(array[:-1]) != checksum
+    assert sentiment._checksum(array.copy()) == checksum
