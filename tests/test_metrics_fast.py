@@ -83,3 +83,78 @@ def test_mission_posts_equal_mission_links_over_every_text(patterns, monkeypatch
     assert set(found["post_uid"]) == expected and len(found) == len(expected)
     if patterns == {"donate": ["riverbendtrust.org/donate", "k"]}:
         assert len(expected) > 20  # the random texts do link: the comparison is not vacuous
+
+
+def _pieces(seed: int) -> pd.DataFrame:
+    """The rows of several people-grouped pieces (one per metric) and their totals: rates and counts by
+    department and by platform, small groups, groups missing in some periods and a period of one group."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for metric, grouping in (("adherence_rate", "department"), ("mission_story_share", "platform"),
+                             ("employee_posts", "department")):
+        for period in ("2026-01", "2026-02", "2026-03"):
+            groups = ["A", "B", "C", "D"] if grouping == "department" else ["x", "linkedin", "mastodon"]
+            present = groups[:1] if period == "2026-02" else [g for g in groups if rng.random() < 0.8]
+            for group in present:
+                people = float(rng.choice([1, 2, 3, 4, 6, 9, 20]))
+                n = people * 3
+                successes = float(rng.integers(0, n + 1)) if metrics.METRICS[metric].kind == "rate" else np.nan
+                rows.append({"period": period, "department": group if grouping == "department" else metrics.ALL,
+                             "platform": group if grouping == "platform" else metrics.ALL, "metric": metric,
+                             "value": 0.5, "n": n, "n_people": people, "successes": successes,
+                             "suppressed": False, "_pending": True})
+    totals = pd.DataFrame(rows).groupby(["metric", "period"], as_index=False)[["n", "n_people"]].sum()
+    totals = totals.assign(department=metrics.ALL, platform=metrics.ALL, value=1.0, suppressed=False,
+                           _pending=False)
+    return pd.concat([pd.DataFrame(rows), totals], ignore_index=True).reindex(
+        columns=[*metrics._OUTPUT, "_pending"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pieces_are_suppressed_together_as_each_alone(seed):
+    table = _pieces(seed)
+    seen: dict = {}
+    together = metrics._suppress(table, 5, None, seen=seen)
+    assert together["suppressed"].any() and together["suppressed"].sum() < len(together) - 1
+    # the exposed single groups got zero rows for the piece's other groups
+    assert len(together) > len(table)
+    key = ["metric", "department", "platform", "period"]
+    alone = []
+    for metric in table["metric"].unique():
+        piece = table[table["metric"] == metric]
+        one: dict = {}
+        alone.append(metrics._suppress(piece, 5, None, seen=one))
+        assert one == {piece: pairs for piece, pairs in seen.items() if piece[0] == metric}
+    pd.testing.assert_frame_equal(together.sort_values(key, ignore_index=True),
+                                  pd.concat(alone).sort_values(key, ignore_index=True))
+
+
+def test_organisation_figures_equal_a_groupby_over_the_posts(sample_warehouse):
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    try:
+        posts = con.execute("SELECT month, platform, sentiment_status, compound, engagement, impressions, reach "
+                            "FROM post_facts WHERE account_type = 'organization'").df()
+        _, quarterly = metrics.period_tables(con, k=5)
+    finally:
+        con.close()
+    months = pd.to_datetime(posts["month"])
+    posts["period"] = months.dt.year.astype(str) + "-Q" + months.dt.quarter.astype(str)
+    published = quarterly.set_index(["metric", "period", "platform"])
+    checked = 0
+    for (period, platform), group in posts.groupby(["period", "platform"]):
+        scored = group.loc[group["sentiment_status"] == "scored", "compound"]
+        row = published.loc[("organisation_sentiment", period, platform)]
+        assert row["n"] == len(scored) and row["value"] == pytest.approx(scored.mean(), rel=1e-12)
+        assert row["sd"] == pytest.approx(scored.std(), rel=1e-12)
+        for metric, base in (("engagement_rate", "impressions"), ("engagement_rate_reach", "reach")):
+            rows = group[group[base] > 0]
+            if len(rows) < 2:
+                continue
+            y, x = rows["engagement"].to_numpy(), rows[base].to_numpy()
+            ratio = y.sum() / x.sum()
+            half = 1.96 * np.sqrt(((y - ratio * x) ** 2).sum() / (len(x) - 1) * len(x)) / x.sum()
+            row = published.loc[(metric, period, platform)]
+            assert row["n"] == len(rows) and row["value"] == pytest.approx(ratio, rel=1e-12)
+            assert (row["ci_low"], row["ci_high"]) == pytest.approx((ratio - half, ratio + half), rel=1e-9)
+            checked += 1
+    assert checked > 10

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from itertools import pairwise
 
 import duckdb
 import numpy as np
@@ -181,68 +180,89 @@ def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None,
     Only those zero rows tie a period to the others, through the groups a piece has in any period:
     ``groups`` gives them per (metric, grouping) when the table holds some periods only, and ``seen``
     receives each piece's (period, group) pairs, so a caller can tell whether they changed.
+
+    Lines do not overlap, and a line's cells are hidden from its own cells alone: every piece is suppressed
+    in one call (a line per piece and period), and again, with their zero rows, the exposed lines only.
     """
+    pending = table[table["_pending"]]
+    grouping = np.where(pending["department"] != ALL, "department", "platform")
+    pending = pending.assign(_grouping=grouping, _group=np.where(grouping == "department", pending["department"],
+                                                                 pending["platform"]))
+    present = set(zip(pending["metric"].tolist(), pending["_grouping"].tolist(), pending["period"].tolist(),
+                      pending["_group"].tolist(), strict=True))
+    pieces = dict.fromkeys(zip(pending["metric"].tolist(), pending["_grouping"].tolist(), strict=True))
     forced: set[tuple] = set()
-    in_months: set[tuple] = set()
+    missing: set[tuple] = set()
     if months is not None:
         grouped = months[(months["department"] != ALL) | (months["platform"] != ALL)]
         keys = list(zip(grouped["metric"].tolist(), map(_quarter_of, grouped["period"].tolist()),
                         grouped["department"].tolist(), grouped["platform"].tolist(), strict=True))
         forced = {key for key, hidden in zip(keys, grouped["suppressed"].astype(bool).tolist(), strict=True) if hidden}
         # a group with a (zero) row in a month but none in its quarter would say "none in the other months"
-        in_months = set(keys)
-    done, exposed_totals = [table[~table["_pending"]]], set()
-    pending = table[table["_pending"]]
-    groupings = np.where(pending["department"] != ALL, "department", "platform")
-    for (metric, grouping), piece in pending.groupby(["metric", groupings], sort=False):
-        rate = METRICS[metric].kind == "rate"
-        present = set(zip(piece["period"].tolist(), piece[grouping].tolist(), strict=True))
-        column = 2 if grouping == "department" else 3
-        missing = {(key[1], key[column]) for key in in_months
-                   if key[0] == metric and key[5 - column] == ALL and key[column] != ALL} - present
-        piece = pd.concat([piece, _zero_rows(metric, grouping, missing, rate)], ignore_index=True)
-        if seen is not None:
-            seen[(metric, grouping)] = set(zip(piece["period"].tolist(), piece[grouping].tolist(), strict=True))
-        piece = piece.assign(_forced=[key in forced for key in zip(
-            piece["metric"].tolist(), piece["period"].tolist(), piece["department"].tolist(),
-            piece["platform"].tolist(), strict=True)],
-            _failures=piece["n"] - piece["successes"] if rate else np.nan)
-        options = dict(by=["period", grouping], along=[grouping], n="n_people", values=_BLANKED, k=k,
-                       hide="_forced", nonzero=["successes", "_failures"] if rate else [], report_exposed=True)
-        out = suppress_small_groups(piece, **options)
-        exposed = set(out.loc[out["exposed"], "period"])
-        if exposed:
-            present = set(zip(piece["period"].tolist(), piece[grouping].tolist(), strict=True))
-            every = piece[grouping].unique() if groups is None else groups.get((metric, grouping), ())
-            zeros = {(period, group) for period in exposed for group in every} - present
-            if zeros:
-                zeros = _zero_rows(metric, grouping, zeros, rate).assign(_forced=False)
-                out = suppress_small_groups(pd.concat([piece, zeros], ignore_index=True), **options)
-            # completed with every group, a line whose cells are all hidden says only its total (a zero row
-            # and a small group look alike); a line of one group alone says its group's count
-            alone = out.loc[out["exposed"], "period"].value_counts()
-            exposed_totals |= {(metric, period) for period in alone.index[alone < 2]}
-        done.append(out.drop(columns=["exposed", "_forced", "_failures"]))
-    table = pd.concat(done, ignore_index=True)
+        missing = {(metric, "department" if department != ALL else "platform", period,
+                    department if department != ALL else platform)
+                   for metric, period, department, platform in keys} - present
+        missing = {cell for cell in missing if cell[:2] in pieces}
+    work = pd.concat([pending, _zero_rows(missing)], ignore_index=True)
+    every: dict[tuple[str, str], set] = {piece: set() for piece in pieces}
+    for metric, piece_grouping, period, group in present | missing:
+        every[(metric, piece_grouping)].add((period, group))
+    if seen is not None:
+        seen.update(every)
+    work = work.assign(_forced=[key in forced for key in zip(
+        work["metric"].tolist(), work["period"].tolist(), work["department"].tolist(), work["platform"].tolist(),
+        strict=True)])
+    out = _suppress_lines(work, k)
+    exposed = out[out["exposed"]]
+    lines = set(zip(exposed["metric"].tolist(), exposed["_grouping"].tolist(), exposed["period"].tolist(),
+                    strict=True))
+    if lines:
+        zeros = set()
+        for metric, piece_grouping, period in lines:
+            known = every[(metric, piece_grouping)]
+            names = {group for _, group in known} if groups is None else groups.get((metric, piece_grouping), ())
+            zeros |= {(metric, piece_grouping, period, group) for group in names if (period, group) not in known}
+        redo = np.asarray([line in lines for line in zip(out["metric"].tolist(), out["_grouping"].tolist(),
+                                                         out["period"].tolist(), strict=True)], dtype=bool)
+        if zeros:
+            again = pd.concat([work[redo], _zero_rows(zeros).assign(_forced=False)], ignore_index=True)
+            out = pd.concat([out[~redo], _suppress_lines(again, k)], ignore_index=True)
+    # completed with every group, a line whose cells are all hidden says only its total (a zero row and a small
+    # group look alike); a line of one group alone says its group's count
+    exposed = out[out["exposed"]].groupby(["metric", "_grouping", "period"], dropna=False).size()
+    exposed_totals = {(metric, period) for metric, _, period in exposed.index[exposed < 2]}
+    table = pd.concat([table[~table["_pending"]], out], ignore_index=True)
     totals = [key in exposed_totals for key in zip(table["metric"].tolist(), table["period"].tolist(), strict=True)]
     totals = np.asarray(totals, dtype=bool) & (table["department"] == ALL).to_numpy() & (
         table["platform"] == ALL).to_numpy()
     table.loc[totals, "suppressed"] = True
     table.loc[totals, ["n_people", *_BLANKED]] = np.nan
-    return table[_OUTPUT]
+    # the label columns' types whichever pieces the table holds (the zero rows' are plain objects)
+    return table[_OUTPUT].astype({"period": object, "department": object, "platform": object, "metric": "str"})
 
 
-def _zero_rows(metric: str, grouping: str, cells: set[tuple], rate: bool) -> pd.DataFrame:
-    """Explicit rows for groups without data in a period (``cells``: period, group)."""
-    zeros = pd.DataFrame(sorted(cells, key=str), columns=["period", grouping])
-    zeros = zeros.assign(metric=metric, n=0.0, n_people=0.0, successes=0.0 if rate else np.nan,
-                         _failures=0.0 if rate else np.nan, suppressed=False, _pending=True)
-    for column in ("department", "platform"):
-        if column != grouping:
-            zeros[column] = ALL
-    if METRICS[metric].kind == "count":
-        zeros["value"] = 0.0
-    return zeros
+def _suppress_lines(work: pd.DataFrame, k: int) -> pd.DataFrame:
+    """:func:`privacy.suppress_small_groups` over every line (piece and period) of ``work`` at once; a rate's
+    successes and failures stay unrecoverable, the other pieces' numerators are set apart (always positive)."""
+    rate = work["metric"].map({metric: spec.kind == "rate" for metric, spec in METRICS.items()}).to_numpy(bool)
+    return suppress_small_groups(
+        work.assign(_successes=work["successes"].where(rate, 1.0),
+                    _failures=(work["n"] - work["successes"]).where(rate, 1.0)),
+        by=["metric", "_grouping", "period", "_group"], along=["_group"], n="n_people", values=_BLANKED, k=k,
+        hide="_forced", nonzero=["_successes", "_failures"], report_exposed=True)
+
+
+def _zero_rows(cells: set[tuple]) -> pd.DataFrame:
+    """Explicit rows for groups without data in a period (``cells``: metric, grouping, period, group), each
+    piece's in the order of their (period, group)."""
+    zeros = pd.DataFrame(sorted(cells, key=str), columns=["metric", "_grouping", "period", "_group"])
+    rate = zeros["metric"].map({metric: spec.kind == "rate" for metric, spec in METRICS.items()}).astype(bool)
+    count = zeros["metric"].map({metric: spec.kind == "count" for metric, spec in METRICS.items()}).astype(bool)
+    by_department = zeros["_grouping"] == "department"
+    return zeros.assign(department=zeros["_group"].where(by_department, ALL),
+                        platform=zeros["_group"].where(~by_department, ALL), n=0.0, n_people=0.0,
+                        successes=np.where(rate, 0.0, np.nan), value=np.where(count, 0.0, np.nan),
+                        suppressed=False, _pending=True)
 
 
 def _quarter_of(month: str) -> str:
@@ -270,31 +290,6 @@ def _mean(groups, value: str, people: str | None):
     out = groups.agg(value=(value, "mean"), sd=(value, "std"), n=(value, "size"))
     out["n_people"] = groups[people].nunique() if people else np.nan
     return out
-
-
-def _ratio(groups, numerator: str, denominator: str):
-    """Ratio of totals per group with its delta-method interval, treating posts as the sampled units.
-
-    Each group's rows are taken in their order, as ``groups.apply`` would hand them over, so the sums are
-    those of a per-group computation; only without a DataFrame per group."""
-    index = groups.size().index
-    ids = groups.ngroup().to_numpy()
-    order = np.argsort(ids, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(ids, minlength=len(index)))])
-    numerators = groups.obj[numerator].to_numpy(float)[order]
-    denominators = groups.obj[denominator].to_numpy(float)[order]
-    rows = []
-    for start, end in pairwise(bounds.tolist()):
-        y, x = numerators[start:end], denominators[start:end]
-        ratio = y.sum() / x.sum() if x.sum() > 0 else np.nan
-        n = end - start
-        if n > 1 and x.sum() > 0:
-            resid = y - ratio * x
-            se = np.sqrt(np.sum(resid**2) / (n - 1) * n) / x.sum()
-        else:
-            se = np.nan
-        rows.append((ratio, n, ratio - 1.96 * se, ratio + 1.96 * se))
-    return pd.DataFrame(rows, index=index, columns=["value", "n", "ci_low", "ci_high"], dtype=float)
 
 
 def _periods(stamps: pd.Series, kind: str) -> pd.Series:
@@ -478,7 +473,7 @@ class _Inputs:
 
     con: duckdb.DuckDBPyConnection
     employee: dict[str, pd.DataFrame]
-    organisation: pd.DataFrame
+    organisation: dict[str, pd.DataFrame]
     positive: bool
     mission_posts: pd.DataFrame | None
     amplifier_frames: dict[str, pd.DataFrame] | None
@@ -511,10 +506,7 @@ class _Inputs:
         return cls(
             con=con,
             employee=_employee_aggregates(con, kinds, within, cells) if "employee" not in skip else {},
-            organisation=con.execute(
-                f"""SELECT post_uid, month, platform, sentiment_status, compound, impressions, reach, engagement
-                    FROM post_facts WHERE $read AND account_type = 'organization' AND {only.format("month")}""",
-                {**within, "read": "organisation" not in skip}).df(),
+            organisation=_organisation_aggregates(con, kinds, within) if "organisation" not in skip else {},
             positive=positive,
             mission_posts=_mission_posts(con, within) if positive and "organisation" not in skip else None,
             amplifier_frames=amplifier_frames,
@@ -574,18 +566,17 @@ def _period_table(inputs: _Inputs, kind: str, k: int, months: pd.DataFrame | Non
                   groups: Groups | None = None, seen: Groups | None = None) -> pd.DataFrame:
     pieces, positive = [], []
     if "organisation" not in inputs.skip:
-        organisation = inputs.organisation.assign(period=_periods(inputs.organisation["month"], kind))
-        org_scored = organisation[organisation["sentiment_status"] == "scored"]
-        with_impressions = organisation[organisation["impressions"].fillna(0) > 0]
-        with_reach = organisation[organisation["reach"].fillna(0) > 0]
         for grouping in (None, "platform"):
-            pieces.append(_finish(_grouped(org_scored, grouping, lambda g: _mean(g, "compound", None)),
+            posts = _one_grouping(inputs.organisation[kind], grouping)
+            keys = _keys(grouping)
+            scored = posts[posts["n_scored"] > 0]
+            pieces.append(_finish(scored[[*keys, "value", "sd", "n_scored"]].rename(columns={"n_scored": "n"}),
                                   METRICS["organisation_sentiment"], grouping, k))
-            pieces.append(_finish(_grouped(with_impressions, grouping,
-                                           lambda g: _ratio(g, "engagement", "impressions")),
-                                  METRICS["engagement_rate"], grouping, k))
-            pieces.append(_finish(_grouped(with_reach, grouping, lambda g: _ratio(g, "engagement", "reach")),
-                                  METRICS["engagement_rate_reach"], grouping, k))
+            for metric, base in (("engagement_rate", "impressions"), ("engagement_rate_reach", "reach")):
+                ratios = posts[posts[f"n_{base}"] > 0]
+                pieces.append(_finish(ratios[[*keys, f"n_{base}", f"{base}_ratio", f"{base}_low", f"{base}_high"]]
+                                      .set_axis([*keys, "n", "value", "ci_low", "ci_high"], axis=1),
+                                      METRICS[metric], grouping, k))
     for grouping in GROUPINGS if "employee" not in inputs.skip else ():
         posts = _one_grouping(inputs.employee[kind], grouping)
         scored = posts[posts["n_scored"] > 0]
@@ -737,6 +728,65 @@ def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
         same_s=" AND ".join(f"s.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
         same_p=" AND ".join(f"p.{key} IS NOT DISTINCT FROM f.{key}" for key in keys))
     table = con.execute(sql, {**within, **params, "kinds": list(kinds)}).df()
+    return {kind: table[table["kind"] == kind].drop(columns="kind") for kind in kinds}
+
+
+#: Every organisation-post figure per period kind, period and platform grouping, as pandas' groupby over the
+#: posts gave them: sentiment over scored posts (``n_scored``, mean ``value``, ``sd``), and for each of
+#: impressions and reach the engagement ratio of totals over the posts reporting it, with its delta-method
+#: interval (each post's residual from its group's ratio: the totals' ratio first, then one pass over the posts).
+_ORGANISATION_SQL = """
+WITH posts AS (
+    SELECT strftime(month, '%Y-%m') AS m, CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR) AS q,
+           platform, sentiment_status = 'scored' AS scored, compound, engagement, impressions, reach
+    FROM post_facts WHERE account_type = 'organization' AND ($all OR list_contains($months, month))),
+figures AS MATERIALIZED (
+    SELECT CASE WHEN grouping(m) = 0 THEN 'month' ELSE 'quarter' END AS kind, 1 AS by_department,
+           grouping(platform) AS by_platform, coalesce(m, q) AS period, platform,
+           count(*) FILTER (WHERE scored) AS n_scored, avg(compound) FILTER (WHERE scored) AS value,
+           stddev_samp(compound) FILTER (WHERE scored) AS sd,
+           count(*) FILTER (WHERE impressions > 0) AS n_impressions,
+           sum(impressions) FILTER (WHERE impressions > 0) AS impressions,
+           sum(engagement) FILTER (WHERE impressions > 0) / sum(impressions) FILTER (WHERE impressions > 0)
+               AS impressions_ratio,
+           count(*) FILTER (WHERE reach > 0) AS n_reach, sum(reach) FILTER (WHERE reach > 0) AS reach,
+           sum(engagement) FILTER (WHERE reach > 0) / sum(reach) FILTER (WHERE reach > 0) AS reach_ratio
+    FROM posts GROUP BY GROUPING SETS ((m), (m, platform), (q), (q, platform))),
+squares AS ({squares}),
+spread AS (
+    SELECT f.*, sqrt(s.impressions_squares / (f.n_impressions - 1) * f.n_impressions) / f.impressions AS se_i,
+           sqrt(s.reach_squares / (f.n_reach - 1) * f.n_reach) / f.reach AS se_r
+    FROM figures f LEFT JOIN squares s ON s.kind = f.kind AND s.by_platform = f.by_platform
+        AND s.period IS NOT DISTINCT FROM f.period AND s.platform IS NOT DISTINCT FROM f.platform)
+SELECT kind, by_department, by_platform, period, platform, n_scored, value, sd,
+       n_impressions, impressions_ratio, CASE WHEN n_impressions > 1 THEN impressions_ratio - 1.96 * se_i END
+           AS impressions_low, CASE WHEN n_impressions > 1 THEN impressions_ratio + 1.96 * se_i END AS impressions_high,
+       n_reach, reach_ratio, CASE WHEN n_reach > 1 THEN reach_ratio - 1.96 * se_r END AS reach_low,
+       CASE WHEN n_reach > 1 THEN reach_ratio + 1.96 * se_r END AS reach_high
+FROM spread WHERE list_contains($kinds, kind)
+"""
+
+#: Each organisation post's squared residuals from its group's ratios, summed per group of one grouping.
+_SQUARES_SQL = """
+SELECT f.kind, f.by_platform, f.period, f.platform,
+       sum(pow(p.engagement - f.impressions_ratio * p.impressions, 2)) FILTER (WHERE p.impressions > 0)
+           AS impressions_squares,
+       sum(pow(p.engagement - f.reach_ratio * p.reach, 2)) FILTER (WHERE p.reach > 0) AS reach_squares
+FROM posts p JOIN figures f ON f.kind = '{kind}' AND f.by_platform = {by_platform}
+    AND f.period IS NOT DISTINCT FROM p.{period} {same}
+GROUP BY ALL
+"""
+
+
+def _organisation_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
+                             within: dict) -> dict[str, pd.DataFrame]:
+    """The organisation-post figures (:data:`_ORGANISATION_SQL`) per period kind (of ``kinds``) of the months
+    ``within``, aggregated in DuckDB."""
+    squares = " UNION ALL ".join(_SQUARES_SQL.format(
+        kind=kind, by_platform=int(grouping is None), period="m" if kind == "month" else "q",
+        same="AND f.platform IS NOT DISTINCT FROM p.platform" if grouping else "")
+        for kind in kinds for grouping in (None, "platform"))
+    table = con.execute(_ORGANISATION_SQL.format(squares=squares), {**within, "kinds": list(kinds)}).df()
     return {kind: table[table["kind"] == kind].drop(columns="kind") for kind in kinds}
 
 
