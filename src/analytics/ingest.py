@@ -239,6 +239,7 @@ def _refresh_identities(context: _Context) -> None:
         return
     context.scrubber = context.vault.scrubber(keep_domains=context.settings.organisation_domains)
     context.scrubber.helper = context.helper
+    context.scrubber.database = context.con  # its screen needs no database of its own
     if context.helper is not None:
         context.helper.prepare(context.scrubber)
     context.handles = context.vault.handle_index()
@@ -355,13 +356,13 @@ def _row_text(row: pd.Series) -> str:
 def _scrub(context: _Context, name: str, frame: pd.DataFrame) -> pd.DataFrame:
     if name.startswith("vault:") or name == "recognition_names" or frame.empty:
         return frame  # display names are the one name kept, and only for people who opted in
-    skip = {"post_uid", "account_key", "author_key", "employee_key", "respondent_key", "comment_uid",
-            "response_id", "platform", "account_type", "source_format", "wave", "area", "severity", "detection"}
-    out = frame.copy(deep=False)  # copy-on-write: only the scrubbed columns are new
-    for column in out.columns:
-        if column not in skip and (pd.api.types.is_string_dtype(out[column]) or out[column].dtype == object):
-            out[column] = context.scrubber.scrub_series(out[column])
-    return out
+    return context.scrubber.scrub_frame(frame, keep=_UNSCRUBBED)
+
+
+#: Columns ingest itself makes (keys, pseudonyms) or fills from a fixed vocabulary: nothing in them to redact.
+_UNSCRUBBED = frozenset({
+    "post_uid", "account_key", "author_key", "employee_key", "respondent_key", "comment_uid", "response_id",
+    "platform", "account_type", "source_format", "wave", "area", "severity", "detection"})
 
 
 def _roster(context: _Context, roster: pd.DataFrame) -> dict[str, pd.DataFrame]:
