@@ -648,10 +648,13 @@ def _load(context: _Context, frames: dict[str, pd.DataFrame], result: FileResult
                 con.execute("""DELETE FROM posts WHERE post_uid IN (
                     SELECT k.post_uid FROM _keys k JOIN posts p USING (post_uid)
                     WHERE k.metrics_as_of >= p.metrics_as_of)""")
-                # inserted straight from the registered frame: no second copy of a big export in memory
+                # inserted straight from the registered frame: no second copy of a big export in memory. The
+                # stored posts it may meet are found by an inner join first: that one filters the scan of every
+                # stored post by the file's keys (a Bloom filter), where the anti join would probe them all
                 names = ", ".join(c for c in warehouse.TABLE_COLUMNS["posts"] if c in frame.columns)
                 loaded = con.execute(f"INSERT INTO posts ({names}) SELECT {names} FROM _keys k WHERE NOT EXISTS "
-                                     "(SELECT 1 FROM posts p WHERE p.post_uid = k.post_uid)").fetchone()[0]
+                                     "(SELECT 1 FROM posts p JOIN _keys USING (post_uid) WHERE p.post_uid = k.post_uid)"
+                                     ).fetchone()[0]
             elif name in ("respondents", "survey_answers", "survey_comments"):
                 con.execute(f"DELETE FROM {name} WHERE response_id IN (SELECT DISTINCT response_id FROM _keys)")
             elif name in _IDENTITY_COLUMNS:
