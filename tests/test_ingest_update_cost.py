@@ -5,8 +5,11 @@ a frame scrubbed together (as one by one), and a scrubber screening through a ca
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics import ingest, warehouse
 from analytics.privacy import Identity, Scrubber
@@ -114,3 +117,22 @@ def test_a_scrubber_screens_through_the_connection_it_is_given(scrubber):
         assert scrubber.scrub_many(texts) == expected
         assert scrubber.database.cursors == 2
     assert not changeable[:2500].any() and changeable[2500:].all()  # the screen ran
+
+
+@settings(max_examples=300, deadline=None)
+# years 2 to 9998: a time zone's shift keeps them inside the years Python's datetime has
+@given(st.lists(st.one_of(st.none(), st.integers(min_value=-62104060800 * 10**6,
+                                                 max_value=253370764799 * 10**6 + 999_999)), max_size=20),
+       st.integers(min_value=0, max_value=999), st.sampled_from(["s", "ms", "us", "ns"]),
+       st.sampled_from(["UTC", "Europe/London", None]))
+def test_iso_times_are_the_timestamps_own(microseconds, nanoseconds, unit, zone):
+    values = np.array([np.datetime64("NaT") if m is None else np.datetime64(m, "us") for m in microseconds],
+                      dtype="datetime64[us]")
+    if unit == "ns":  # the years nanoseconds reach, and a part of a microsecond
+        values = values[np.isnat(values) | (np.abs(values.astype(np.int64)) < 9 * 10**15)]
+        values = values.astype("datetime64[ns]") + np.timedelta64(nanoseconds, "ns")
+    stamps = pd.Series(values.astype(f"datetime64[{unit}]"))  # a coarser unit truncates
+    if zone is not None:
+        stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(zone)
+    epoch = pd.Timestamp(0, tz="UTC")
+    assert ingest._isoformats(stamps) == [(epoch if pd.isna(s) else s).isoformat() for s in stamps]

@@ -413,8 +413,34 @@ def post_uid_from_content(platform: str, account: str, published_at: pd.Timestam
     >>> post_uid_from_content("x", "ada", pd.Timestamp("2026-01-01", tz="UTC"), "hi")[:3]
     'x:h'
     """
-    material = "\x1f".join([platform, account.lower(), published_at.isoformat(), text])
+    return _content_uid(platform, account, published_at.isoformat(), text)
+
+
+def _content_uid(platform: str, account: str, published: str, text: str) -> str:
+    """:func:`post_uid_from_content` with the time as ISO text."""
+    material = "\x1f".join([platform, account.lower(), published, text])
     return f"{platform}:h{hashlib.sha256(material.encode('utf-8')).hexdigest()[:20]}"
+
+
+def _isoformats(stamps: pd.Series) -> list[str]:
+    """``[s.isoformat() for s in stamps]``, a missing stamp as the epoch's, without making a Timestamp of each
+    where the text is plain to write: UTC stamps of the years 1-9999, to the microsecond.
+
+    >>> _isoformats(pd.Series(pd.to_datetime(["2026-03-01 09:30", "1969-12-31 23:59:59.5", None], utc=True)))
+    ['2026-03-01T09:30:00+00:00', '1969-12-31T23:59:59.500000+00:00', '1970-01-01T00:00:00+00:00']
+    """
+    epoch = pd.Timestamp(0, tz="UTC")
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype) and str(stamps.dt.tz) == "UTC":
+        naive = stamps.fillna(epoch).dt.tz_localize(None).to_numpy()
+        micro = naive.astype("datetime64[us]")
+        ticks = micro.astype(np.int64)
+        if (len(micro) and (micro == naive).all() and micro.min() >= np.datetime64("0001-01-01")
+                and micro.max() < np.datetime64("10000-01-01")):
+            # datetime's isoformat leaves out a zero fraction of a second
+            return [text[:19] + "+00:00" if whole else text + "+00:00"
+                    for text, whole in zip(np.datetime_as_string(micro, unit="us").tolist(),
+                                           (ticks % 1_000_000 == 0).tolist(), strict=True)]
+    return [(epoch if pd.isna(stamp) else stamp).isoformat() for stamp in stamps]
 
 
 def _posts(context: _Context, staged: pd.DataFrame, *, own_page: bool) -> pd.DataFrame:
@@ -451,11 +477,12 @@ def _posts(context: _Context, staged: pd.DataFrame, *, own_page: bool) -> pd.Dat
     missing = (ids.isna() | (ids == "")).to_numpy()
     uids = (frame["platform"].astype(str) + ":" + ids.fillna("")).to_numpy(dtype=object)
     if missing.any():
-        epoch = pd.Timestamp(0, tz="UTC")
-        made = [post_uid_from_content(platform, h, epoch if pd.isna(published) else published,
-                                      "" if pd.isna(text) else str(text))
-                for platform, h, published, text in zip(frame["platform"][missing], bare[missing],
-                                                        frame["published_at"][missing], frame["text"][missing],
+        # (lists, not the columns: iterating a column makes a Python object per cell through pandas)
+        texts = ["" if pd.isna(text) else str(text) for text in frame["text"].to_numpy(dtype=object)[missing]]
+        made = [_content_uid(platform, h, published, text)
+                for platform, h, published, text in zip(frame["platform"].to_numpy(dtype=object)[missing].tolist(),
+                                                        bare.to_numpy(dtype=object)[missing].tolist(),
+                                                        _isoformats(frame["published_at"][missing]), texts,
                                                         strict=True)]
         uids[missing] = made
         frame.loc[missing, "post_id"] = [uid.split(":", 1)[1] for uid in made]
