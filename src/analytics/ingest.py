@@ -426,7 +426,8 @@ def _isoformats(stamps: pd.Series) -> list[str]:
     """``[s.isoformat() for s in stamps]``, a missing stamp as the epoch's, without making a Timestamp of each
     where the text is plain to write: UTC stamps of the years 1-9999, to the microsecond.
 
-    >>> _isoformats(pd.Series(pd.to_datetime(["2026-03-01 09:30", "1969-12-31 23:59:59.5", None], utc=True)))
+    >>> _isoformats(pd.Series(pd.to_datetime(["2026-03-01 09:30:00", "1969-12-31 23:59:59.5", None], utc=True,
+    ...                                      format="ISO8601")))
     ['2026-03-01T09:30:00+00:00', '1969-12-31T23:59:59.500000+00:00', '1970-01-01T00:00:00+00:00']
     """
     epoch = pd.Timestamp(0, tz="UTC")
