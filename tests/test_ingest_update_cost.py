@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import ingest, warehouse
+from analytics import ingest, privacy, warehouse
 from analytics.privacy import Identity, Scrubber
 
 _STAMP = pd.Timestamp("2026-01-01", tz="UTC")
@@ -75,7 +75,13 @@ def scrubber() -> Scrubber:
                     donors=["Jane Donor"])
 
 
-def test_columns_scrubbed_together_equal_columns_scrubbed_one_by_one(scrubber):
+@pytest.mark.parametrize("joint", [100_000, 1000])  # one batch; a batch per column (the biggest alone)
+def test_columns_scrubbed_together_equal_columns_scrubbed_one_by_one(scrubber, joint, monkeypatch):
+    monkeypatch.setattr(privacy, "_JOINT_TEXTS", joint)
+    batches = []
+    scrub_many = Scrubber.scrub_many
+    monkeypatch.setattr(Scrubber, "scrub_many",
+                        lambda self, texts: batches.append(len(texts)) or scrub_many(self, texts))
     # enough distinct texts for the RE2 screen, a text in two columns, missing values, an empty column
     texts = [f"post {i} by Ada Lee" if i % 7 == 0 else f"post {i} https://x.com/adalee/status/{i}" if i % 5 == 0
              else f"call +44 20 7946 {i:04d}" if i % 11 == 0 else f"plain post {i}" for i in range(3000)]
@@ -87,6 +93,7 @@ def test_columns_scrubbed_together_equal_columns_scrubbed_one_by_one(scrubber):
         "post_uid": pd.Series([f"x:Ada Lee {i}" for i in range(len(texts))], dtype="string"),
     })
     together = scrubber.scrub_frame(frame, keep={"post_uid"})
+    assert batches == ([3000 + 1000] if joint > 4000 else [3000, 1000])
     for column in ("text", "url", "note"):
         pd.testing.assert_series_equal(together[column], scrubber.scrub_series(frame[column]))
         assert ([None if pd.isna(t) else t for t in together[column]]

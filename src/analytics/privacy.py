@@ -820,27 +820,40 @@ class Scrubber:
         return self.scrub_columns([values])[0]
 
     def scrub_columns(self, columns: Sequence[pd.Series]) -> list[pd.Series]:
-        """``[scrub_series(c) for c in columns]``, in one batch: the distinct values of every column go through
-        :meth:`scrub_many` together, so its fixed costs (the RE2 screen, the roster pattern) are paid once.
+        """``[scrub_series(c) for c in columns]``, in few batches: the distinct values of columns go through
+        :meth:`scrub_many` together (its fixed costs, the RE2 screen and the roster pattern, paid once) up to
+        :data:`_JOINT_TEXTS` of them; a bigger column goes alone, so a big export's peak memory stays that of
+        its biggest column.
 
         >>> s = Scrubber([Identity("ab" * 32, names=("Ada Lee",))])
         >>> [c.tolist() for c in s.scrub_columns([pd.Series(["Ada Lee", None]), pd.Series(["ada lee!"])])]
         [['[person:ababababab]', <NA>], ['[person:ababababab]!']]
         """
-        factorised = [pd.factorize(values, use_na_sentinel=True) for values in columns]
-        # unique values as a list first: iterating the array itself costs a Python call per value
-        texts = [v if type(v) is str else str(v) for _codes, unique in factorised
-                 for v in np.asarray(unique, dtype=object).tolist()]
-        cleaned = self.scrub_many(texts) if texts else []
-        out, start = [], 0
-        for values, (codes, unique) in zip(columns, factorised, strict=True):
+        out: list[pd.Series | None] = [None] * len(columns)
+        batch: list[tuple[int, np.ndarray, list[str]]] = []  # (column position, codes, distinct texts)
+
+        def scrub_batch() -> None:
+            cleaned = self.scrub_many([text for _i, _codes, texts in batch for text in texts])
+            start = 0
+            for i, codes, texts in batch:
+                # code -1 (missing) picks the trailing None
+                mine = np.array([*cleaned[start:start + len(texts)], None], dtype=object)
+                start += len(texts)
+                out[i] = pd.Series(mine[codes], index=columns[i].index, name=columns[i].name, dtype="string")
+            batch.clear()
+
+        for i, values in enumerate(columns):
+            codes, unique = pd.factorize(values, use_na_sentinel=True)
             if len(unique) == 0:
-                out.append(values.astype("string"))
+                out[i] = values.astype("string")
                 continue
-            # code -1 (missing) picks the trailing None
-            mine = np.array([*cleaned[start:start + len(unique)], None], dtype=object)
-            start += len(unique)
-            out.append(pd.Series(mine[codes], index=values.index, name=values.name, dtype="string"))
+            # unique values as a list first: iterating the array itself costs a Python call per value
+            texts = [v if type(v) is str else str(v) for v in np.asarray(unique, dtype=object).tolist()]
+            if batch and sum(len(t) for _i, _c, t in batch) + len(texts) > _JOINT_TEXTS:
+                scrub_batch()
+            batch.append((i, codes, texts))
+        if batch:
+            scrub_batch()
         return out
 
     def scrub_frame(self, frame: pd.DataFrame, *, keep: Collection[str] = ()) -> pd.DataFrame:
@@ -852,6 +865,9 @@ class Scrubber:
             out[column] = scrubbed
         return out
 
+
+#: Columns are scrubbed in one batch up to this many distinct texts in all (:meth:`Scrubber.scrub_columns`).
+_JOINT_TEXTS = 100_000
 
 _REGEX_LOCK = threading.Lock()
 
