@@ -239,6 +239,7 @@ def _refresh_identities(context: _Context) -> None:
         return
     context.scrubber = context.vault.scrubber(keep_domains=context.settings.organisation_domains)
     context.scrubber.helper = context.helper
+    context.scrubber.database = context.con  # its screen needs no database of its own
     if context.helper is not None:
         context.helper.prepare(context.scrubber)
     context.handles = context.vault.handle_index()
@@ -355,13 +356,13 @@ def _row_text(row: pd.Series) -> str:
 def _scrub(context: _Context, name: str, frame: pd.DataFrame) -> pd.DataFrame:
     if name.startswith("vault:") or name == "recognition_names" or frame.empty:
         return frame  # display names are the one name kept, and only for people who opted in
-    skip = {"post_uid", "account_key", "author_key", "employee_key", "respondent_key", "comment_uid",
-            "response_id", "platform", "account_type", "source_format", "wave", "area", "severity", "detection"}
-    out = frame.copy(deep=False)  # copy-on-write: only the scrubbed columns are new
-    for column in out.columns:
-        if column not in skip and (pd.api.types.is_string_dtype(out[column]) or out[column].dtype == object):
-            out[column] = context.scrubber.scrub_series(out[column])
-    return out
+    return context.scrubber.scrub_frame(frame, keep=_UNSCRUBBED)
+
+
+#: Columns ingest itself makes (keys, pseudonyms) or fills from a fixed vocabulary: nothing in them to redact.
+_UNSCRUBBED = frozenset({
+    "post_uid", "account_key", "author_key", "employee_key", "respondent_key", "comment_uid", "response_id",
+    "platform", "account_type", "source_format", "wave", "area", "severity", "detection"})
 
 
 def _roster(context: _Context, roster: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -412,8 +413,35 @@ def post_uid_from_content(platform: str, account: str, published_at: pd.Timestam
     >>> post_uid_from_content("x", "ada", pd.Timestamp("2026-01-01", tz="UTC"), "hi")[:3]
     'x:h'
     """
-    material = "\x1f".join([platform, account.lower(), published_at.isoformat(), text])
+    return _content_uid(platform, account, published_at.isoformat(), text)
+
+
+def _content_uid(platform: str, account: str, published: str, text: str) -> str:
+    """:func:`post_uid_from_content` with the time as ISO text."""
+    material = "\x1f".join([platform, account.lower(), published, text])
     return f"{platform}:h{hashlib.sha256(material.encode('utf-8')).hexdigest()[:20]}"
+
+
+def _isoformats(stamps: pd.Series) -> list[str]:
+    """``[s.isoformat() for s in stamps]``, a missing stamp as the epoch's, without making a Timestamp of each
+    where the text is plain to write: UTC stamps of the years 1-9999, to the microsecond.
+
+    >>> _isoformats(pd.Series(pd.to_datetime(["2026-03-01 09:30:00", "1969-12-31 23:59:59.5", None], utc=True,
+    ...                                      format="ISO8601")))
+    ['2026-03-01T09:30:00+00:00', '1969-12-31T23:59:59.500000+00:00', '1970-01-01T00:00:00+00:00']
+    """
+    epoch = pd.Timestamp(0, tz="UTC")
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype) and str(stamps.dt.tz) == "UTC":
+        naive = stamps.fillna(epoch).dt.tz_localize(None).to_numpy()
+        micro = naive.astype("datetime64[us]")
+        ticks = micro.astype(np.int64)
+        if (len(micro) and (micro == naive).all() and micro.min() >= np.datetime64("0001-01-01")
+                and micro.max() < np.datetime64("10000-01-01")):
+            # datetime's isoformat leaves out a zero fraction of a second
+            return [text[:19] + "+00:00" if whole else text + "+00:00"
+                    for text, whole in zip(np.datetime_as_string(micro, unit="us").tolist(),
+                                           (ticks % 1_000_000 == 0).tolist(), strict=True)]
+    return [(epoch if pd.isna(stamp) else stamp).isoformat() for stamp in stamps]
 
 
 def _posts(context: _Context, staged: pd.DataFrame, *, own_page: bool) -> pd.DataFrame:
@@ -450,11 +478,12 @@ def _posts(context: _Context, staged: pd.DataFrame, *, own_page: bool) -> pd.Dat
     missing = (ids.isna() | (ids == "")).to_numpy()
     uids = (frame["platform"].astype(str) + ":" + ids.fillna("")).to_numpy(dtype=object)
     if missing.any():
-        epoch = pd.Timestamp(0, tz="UTC")
-        made = [post_uid_from_content(platform, h, epoch if pd.isna(published) else published,
-                                      "" if pd.isna(text) else str(text))
-                for platform, h, published, text in zip(frame["platform"][missing], bare[missing],
-                                                        frame["published_at"][missing], frame["text"][missing],
+        # (lists, not the columns: iterating a column makes a Python object per cell through pandas)
+        texts = ["" if pd.isna(text) else str(text) for text in frame["text"].to_numpy(dtype=object)[missing]]
+        made = [_content_uid(platform, h, published, text)
+                for platform, h, published, text in zip(frame["platform"].to_numpy(dtype=object)[missing].tolist(),
+                                                        bare.to_numpy(dtype=object)[missing].tolist(),
+                                                        _isoformats(frame["published_at"][missing]), texts,
                                                         strict=True)]
         uids[missing] = made
         frame.loc[missing, "post_id"] = [uid.split(":", 1)[1] for uid in made]
@@ -647,10 +676,13 @@ def _load(context: _Context, frames: dict[str, pd.DataFrame], result: FileResult
                 con.execute("""DELETE FROM posts WHERE post_uid IN (
                     SELECT k.post_uid FROM _keys k JOIN posts p USING (post_uid)
                     WHERE k.metrics_as_of >= p.metrics_as_of)""")
-                # inserted straight from the registered frame: no second copy of a big export in memory
+                # inserted straight from the registered frame: no second copy of a big export in memory. The
+                # stored posts it may meet are found by an inner join first: that one filters the scan of every
+                # stored post by the file's keys (a Bloom filter), where the anti join would probe them all
                 names = ", ".join(c for c in warehouse.TABLE_COLUMNS["posts"] if c in frame.columns)
                 loaded = con.execute(f"INSERT INTO posts ({names}) SELECT {names} FROM _keys k WHERE NOT EXISTS "
-                                     "(SELECT 1 FROM posts p WHERE p.post_uid = k.post_uid)").fetchone()[0]
+                                     "(SELECT 1 FROM posts p JOIN _keys USING (post_uid) WHERE p.post_uid = k.post_uid)"
+                                     ).fetchone()[0]
             elif name in ("respondents", "survey_answers", "survey_comments"):
                 con.execute(f"DELETE FROM {name} WHERE response_id IN (SELECT DISTINCT response_id FROM _keys)")
             elif name in _IDENTITY_COLUMNS:

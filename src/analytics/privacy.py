@@ -653,6 +653,9 @@ class Scrubber:
     donor_contacts: Sequence[tuple[str, str]] = ()
     #: a second process that takes half of every large batch of :meth:`scrub_many` (same results, two cores)
     helper: ScrubHelper | None = field(default=None, compare=False, repr=False)
+    #: a DuckDB connection whose cursors screen large batches (:meth:`_changeable`); ``None``: an in-memory
+    #: database of this process (opening one costs tens of milliseconds: a caller that holds one passes it)
+    database: duckdb.DuckDBPyConnection | None = field(default=None, compare=False, repr=False)
     _by_value: dict[str, str] = field(init=False, repr=False)
     _pattern: _RosterPattern | None = field(init=False, repr=False, compare=False)
     _donor_pattern: re.Pattern[str] | None = field(init=False, repr=False)
@@ -726,8 +729,8 @@ class Scrubber:
         return match.group(0) if match.group(0).lower().endswith(self._keep) else "[EMAIL]"
 
     def scrub_many(self, texts: Sequence[str]) -> list[str]:
-        """``[scrub(t) for t in texts]`` for distinct texts, faster: one RE2 pass over all of them finds those
-        :meth:`scrub` could change, and only those are scrubbed one by one.
+        """``[scrub(t) for t in texts]``, faster: one RE2 pass over all of them finds those :meth:`scrub` could
+        change, and only those are scrubbed one by one (a text given twice is scrubbed twice: give each once).
 
         >>> Scrubber([Identity("ab" * 32, names=("Ada Lee",))]).scrub_many(["Hi ADA LEE", "Hi Ada"])
         ['Hi [person:ababababab]', 'Hi Ada']
@@ -801,7 +804,7 @@ class Scrubber:
             return changeable
         frame = pd.DataFrame({"position": batch, "text": np.asarray(texts, dtype=object)[batch]}, copy=False)
         try:
-            with duckdb.connect() as con:
+            with _regex_cursor(self.database) as con:
                 con.register("texts", frame)
                 hits = con.execute("SELECT position FROM texts WHERE regexp_matches(text, $hint) OR "
                                    "regexp_matches(text, $words)", {"hint": _hint_pattern(), "words": self._words}
@@ -814,22 +817,73 @@ class Scrubber:
 
     def scrub_series(self, values: pd.Series) -> pd.Series:
         """Scrub a column (each distinct value once), leaving missing values missing."""
-        codes, unique = pd.factorize(values, use_na_sentinel=True)
-        if len(unique) == 0:
-            return values.astype("string")
-        # unique values as a list first: iterating the array itself costs a Python call per value
-        texts = [v if type(v) is str else str(v) for v in np.asarray(unique, dtype=object).tolist()]
-        cleaned = np.array([*self.scrub_many(texts), None], dtype=object)
-        # code -1 (missing) picks the trailing None
-        return pd.Series(cleaned[codes], index=values.index, name=values.name, dtype="string")
+        return self.scrub_columns([values])[0]
 
-    def scrub_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """A copy of ``frame`` with every string column scrubbed."""
-        out = frame.copy()
-        for column in out.columns:
-            if pd.api.types.is_string_dtype(out[column]) or out[column].dtype == object:
-                out[column] = self.scrub_series(out[column])
+    def scrub_columns(self, columns: Sequence[pd.Series]) -> list[pd.Series]:
+        """``[scrub_series(c) for c in columns]``, in few batches: the distinct values of columns go through
+        :meth:`scrub_many` together (its fixed costs, the RE2 screen and the roster pattern, paid once) up to
+        :data:`_JOINT_TEXTS` of them; a bigger column goes alone, so a big export's peak memory stays that of
+        its biggest column.
+
+        >>> s = Scrubber([Identity("ab" * 32, names=("Ada Lee",))])
+        >>> [c.tolist() for c in s.scrub_columns([pd.Series(["Ada Lee", None]), pd.Series(["ada lee!"])])]
+        [['[person:ababababab]', <NA>], ['[person:ababababab]!']]
+        """
+        out: list[pd.Series | None] = [None] * len(columns)
+        batch: list[tuple[int, np.ndarray, list[str]]] = []  # (column position, codes, distinct texts)
+
+        def scrub_batch() -> None:
+            cleaned = self.scrub_many([text for _i, _codes, texts in batch for text in texts])
+            start = 0
+            for i, codes, texts in batch:
+                # code -1 (missing) picks the trailing None
+                mine = np.array([*cleaned[start:start + len(texts)], None], dtype=object)
+                start += len(texts)
+                out[i] = pd.Series(mine[codes], index=columns[i].index, name=columns[i].name, dtype="string")
+            batch.clear()
+
+        for i, values in enumerate(columns):
+            codes, unique = pd.factorize(values, use_na_sentinel=True)
+            if len(unique) == 0:
+                out[i] = values.astype("string")
+                continue
+            # unique values as a list first: iterating the array itself costs a Python call per value
+            texts = [v if type(v) is str else str(v) for v in np.asarray(unique, dtype=object).tolist()]
+            if batch and sum(len(t) for _i, _c, t in batch) + len(texts) > _JOINT_TEXTS:
+                scrub_batch()
+            batch.append((i, codes, texts))
+        if batch:
+            scrub_batch()
         return out
+
+    def scrub_frame(self, frame: pd.DataFrame, *, keep: Collection[str] = ()) -> pd.DataFrame:
+        """A copy of ``frame`` with every string column scrubbed but those in ``keep``."""
+        out = frame.copy(deep=False)  # copy-on-write: only the scrubbed columns are new
+        columns = [column for column in out.columns if column not in keep
+                   and (pd.api.types.is_string_dtype(out[column]) or out[column].dtype == object)]
+        for column, scrubbed in zip(columns, self.scrub_columns([out[c] for c in columns]), strict=True):
+            out[column] = scrubbed
+        return out
+
+
+#: Columns are scrubbed in one batch up to this many distinct texts in all (:meth:`Scrubber.scrub_columns`).
+_JOINT_TEXTS = 100_000
+
+_REGEX_LOCK = threading.Lock()
+
+
+@functools.cache
+def _regex_database() -> duckdb.DuckDBPyConnection:
+    """The in-memory database of this process for :meth:`Scrubber._changeable` (opened once: it takes tens
+    of milliseconds)."""
+    return duckdb.connect()
+
+
+def _regex_cursor(database: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnection:
+    """A connection of its own (a cursor: connections are not thread-safe) to ``database``, else to
+    :func:`_regex_database`."""
+    with _REGEX_LOCK:
+        return (_regex_database() if database is None else database).cursor()
 
 
 #: A batch of :meth:`Scrubber.scrub_many` with this many texts to scrub one by one shares them with the helper.
@@ -1344,5 +1398,5 @@ class Vault:
         temporary = self.path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle)
+            handle.write(json.dumps(payload))  # (json.dump writes piece by piece: several times slower)
         os.replace(temporary, self.path)
