@@ -121,7 +121,7 @@ def test_prescreened_texts_are_refused_with_donors():
         adherence._detect(texts, donors=["Jane Roe"], employee_posts=employee, rules=rules, prescreened=prescreened)
 
 
-def test_a_batch_scanned_by_one_process_alone_takes_the_three_passes_and_a_bigger_one_the_fused_pass(monkeypatch):
+def test_a_small_batch_takes_the_three_passes_unless_big_batches_make_the_fused_pass_pay(monkeypatch):
     texts, employee = _texts()
     reference = _reference(texts, employee)
     rules, taxonomy = adherence.load_rules(), themes.load_taxonomy()
@@ -141,3 +141,10 @@ def test_a_batch_scanned_by_one_process_alone_takes_the_three_passes_and_a_bigge
     assert fused_passes == [len(texts)]
     pd.testing.assert_frame_equal(found, reference[0])
     assert found_themes == reference[1]
+    # a full build's last batch, smaller, is scanned alone with the fused set its first batches built
+    with adherence.ParallelScan(rules, taxonomy, workers=2) as scan:
+        scan.start()
+        found, found_themes = scan.scan(texts[:10], employee[:10], themed=True)
+    assert fused_passes[-1] == 10
+    pd.testing.assert_frame_equal(found, adherence.find_violations(texts[:10], employee_posts=employee[:10]))
+    assert found_themes == reference[1][:10]

@@ -1653,8 +1653,10 @@ class ParallelScan:
         if self.workers <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
             # RE2 builds a set's automaton as the texts need it, and the fused set's, the product of the
             # three sets', has so many more states that on the few thousand texts of an update building it
-            # costs more than its one pass saves; it pays off on the hundreds of thousands of a full build
-            return _scan_chunk(texts, employee, self.rules, taxonomy, fuse=len(texts) >= PARALLEL_MIN_TEXTS)
+            # costs more than its one pass saves; it pays off on the hundreds of thousands of a full build,
+            # whose last, smaller batch finds it built
+            fuse = self._pool is not None or len(texts) >= PARALLEL_MIN_TEXTS
+            return _scan_chunk(texts, employee, self.rules, taxonomy, fuse=fuse)
         if self._pool is None:
             self._start()
         size = _SCAN_CHUNK
