@@ -70,6 +70,20 @@ def test_ascii_case_twins_are_every_non_ascii_character_python_folds_onto_ascii(
     assert found == set(ASCII_CASE_TWINS)
 
 
+@pytest.mark.parametrize("flags", [0, re.IGNORECASE, re.IGNORECASE | re.DOTALL, re.ASCII | re.IGNORECASE])
+def test_a_single_character_holds_exactly_the_ascii_characters_python_matches(flags):
+    elements = ["a", "K", "é", "\n", ".", "[^k]", "[a-f0-9_]", r"[\w.-]", r"[^\W\d]", r"[\s\S]", r"[^\s\S]", r"\d",
+                r"[\x00-\x1f]", "[ſ]", "[İı]"]
+    for element in elements:
+        python = re.compile(element, flags)
+        (op, av), = adherence._sre_parse.parse(element, flags)
+        ours = re2.compile(adherence._one_char(op, tuple(av) if isinstance(av, list) else av, flags))
+        for code in [*range(128), *ASCII_CASE_TWINS]:
+            theirs_match, ours_match = python.fullmatch(chr(code)) is not None, ours.fullmatch(chr(code)) is not None
+            # exact on ASCII; beyond it a superset
+            assert ours_match == theirs_match if code < 128 else ours_match >= theirs_match, (element, flags, code)
+
+
 def test_the_superset_matches_wherever_python_matches_and_starts_no_later(some_texts):
     patterns = _every_regex() + [re.compile(p, f) for p, f in [
         (r"(?<![\w#])#donate(?!\w)", re.I), (r"(?-i:[A-Z][a-z]+)\s+\(\d{1,2}\)", re.I), (r"\bK\b", re.I),

@@ -119,3 +119,32 @@ def test_prescreened_texts_are_refused_with_donors():
     prescreened = adherence._scan_screen(rules, None).screen(texts, adherence._without_lone_surrogates(texts))
     with pytest.raises(ValueError, match="without donors"):
         adherence._detect(texts, donors=["Jane Roe"], employee_posts=employee, rules=rules, prescreened=prescreened)
+
+
+def test_a_small_batch_takes_the_three_passes_unless_big_batches_make_the_fused_pass_pay(monkeypatch):
+    texts, employee = _texts()
+    reference = _reference(texts, employee)
+    rules, taxonomy = adherence.load_rules(), themes.load_taxonomy()
+    fused_passes = []
+    original = adherence._ScanScreen.screen
+    monkeypatch.setattr(adherence._ScanScreen, "screen",
+                        lambda self, *args: fused_passes.append(len(args[0])) or original(self, *args))
+    with adherence.ParallelScan(rules, taxonomy, workers=2) as scan:
+        found, found_themes = scan.scan(texts, employee, themed=True)
+    assert fused_passes == []
+    pd.testing.assert_frame_equal(found, reference[0])
+    assert found_themes == reference[1]
+    # as many texts as a full build's batches: one process alone still makes one pass
+    monkeypatch.setattr(adherence, "PARALLEL_MIN_TEXTS", len(texts))
+    with adherence.ParallelScan(rules, taxonomy, workers=1) as scan:
+        found, found_themes = scan.scan(texts, employee, themed=True)
+    assert fused_passes == [len(texts)]
+    pd.testing.assert_frame_equal(found, reference[0])
+    assert found_themes == reference[1]
+    # a full build's last batch, smaller, is scanned alone with the fused set its first batches built
+    with adherence.ParallelScan(rules, taxonomy, workers=2) as scan:
+        scan.start()
+        found, found_themes = scan.scan(texts[:10], employee[:10], themed=True)
+    assert fused_passes[-1] == 10
+    pd.testing.assert_frame_equal(found, adherence.find_violations(texts[:10], employee_posts=employee[:10]))
+    assert found_themes == reference[1][:10]

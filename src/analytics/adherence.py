@@ -79,6 +79,7 @@ _CATEGORIES = {
 #: Non-ASCII characters that Python's case-insensitive matching equates with an ASCII one (İ, ı, ſ and
 #: the Kelvin sign); tests/test_regex_screen.py re-derives this list from every code point.
 ASCII_CASE_TWINS = (0x130, 0x131, 0x17F, 0x212A)
+_ASCII = "".join(map(chr, range(128)))
 _NON_ASCII = (0x80, 0x10FFFF)
 _RE2_MAX_REPEAT = 1000
 
@@ -132,12 +133,12 @@ def _one_char(op: Any, av: Any, flags: int) -> str:
                 ranges.append(_NON_ASCII if ignore_case and _cased(a) else (a, a))
         if ignore_case:
             ranges += [(c, c) for c in ASCII_CASE_TWINS if python.fullmatch(chr(c))]
-    for code in range(128):
-        if python.fullmatch(chr(code)):
-            if ranges and ranges[-1][0] < 0x80 and ranges[-1][1] == code - 1:
-                ranges[-1] = (ranges[-1][0], code)
-            else:
-                ranges.append((code, code))
+    # the element matches one character, so findall over every ASCII character finds each it matches
+    for code in map(ord, python.findall(_ASCII)):
+        if ranges and ranges[-1][0] < 0x80 and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
     if not ranges:
         return r"[^\x00-\x{10FFFF}]"
     return "[" + "".join(f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in ranges) + "]"
@@ -1562,16 +1563,15 @@ def _scan_screen(rules: Sequence[Rule], taxonomy: Any) -> _ScanScreen:
     return cached
 
 
-def _scan_chunk(texts: list[str], employee: list[bool], rules: Sequence[Rule], taxonomy: Any) -> tuple[
-    pd.DataFrame, list[str] | None
-]:
+def _scan_chunk(texts: list[str], employee: list[bool], rules: Sequence[Rule], taxonomy: Any, *,
+                fuse: bool = True) -> tuple[pd.DataFrame, list[str] | None]:
     """Findings (``text_index`` the position in ``texts``) and, when ``taxonomy`` is given, primary themes:
     ``find_violations(texts, employee_posts=employee, rules=rules)`` and ``classify_themes(texts,
-    taxonomy=taxonomy)``'s, with their RE2 passes made one (:class:`_ScanScreen`)."""
+    taxonomy=taxonomy)``'s, with their RE2 passes made one (:class:`_ScanScreen`) unless ``fuse`` is False."""
     from analytics import themes  # themes imports this module
 
-    fused = _scan_screen(rules, taxonomy)
-    if not fused.available:
+    fused = _scan_screen(rules, taxonomy) if fuse else None
+    if fused is None or not fused.available:
         found = _detect(texts, employee_posts=employee, rules=rules)
         return found, None if taxonomy is None else themes.classify_themes(texts, taxonomy=taxonomy)["theme"].tolist()
     values = [text if isinstance(text, str) else "" for text in texts]
@@ -1651,7 +1651,12 @@ class ParallelScan:
         if themed and taxonomy is None:
             raise ValueError("ParallelScan.scan(themed=True) needs the scan built with a taxonomy.")
         if self.workers <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
-            return _scan_chunk(texts, employee, self.rules, taxonomy)
+            # RE2 builds a set's automaton as the texts need it, and the fused set's, the product of the
+            # three sets', has so many more states that on the few thousand texts of an update building it
+            # costs more than its one pass saves; it pays off on the hundreds of thousands of a full build,
+            # whose last, smaller batch finds it built
+            fuse = self._pool is not None or len(texts) >= PARALLEL_MIN_TEXTS
+            return _scan_chunk(texts, employee, self.rules, taxonomy, fuse=fuse)
         if self._pool is None:
             self._start()
         size = _SCAN_CHUNK
