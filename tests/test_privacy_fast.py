@@ -182,3 +182,22 @@ def test_a_batch_naming_many_people_takes_the_pattern_of_all_values_at_once():
     texts = [f"Thanks Person{n} SURNAME{n}!" for n in range(400)]
     assert scrubber._scrub_each(texts) == [f"Thanks [person:{n:010x}]!" for n in range(400)]
     assert scrubber._pattern._full is not None and not scrubber._pattern._subsets
+
+
+@pytest.mark.parametrize("stored", ['["a list"]', '"text"', '{"people": ["a list"]}', '{"donors": {"a": 1}}'])
+def test_a_vault_file_that_is_json_but_not_a_vault_is_refused_by_name(tmp_path, stored):
+    path = tmp_path / "vault.json"
+    path.write_text(stored, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"vault\.json is not an identity vault"):
+        privacy.Vault.read(path)
+
+
+def test_a_foreign_json_file_among_the_vaults_is_passed_over(tmp_path, monkeypatch):
+    monkeypatch.setenv("POLICY_PULSE_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "vaults").mkdir()
+    (tmp_path / "vaults" / "notes.json").write_text("[1, 2]", encoding="utf-8")
+    key = b"k" * 32
+    kept = privacy.Vault(tmp_path / "vaults" / "kept.json", privacy.key_fingerprint(key))
+    kept.add_person("person-1", names=["Ada Example"], emails=[], handles=[])
+    kept.save()
+    assert privacy.forget_identity("person-1", key) == 1

@@ -1343,7 +1343,12 @@ class Vault:
         """The vault stored at ``path``, whatever its key (:class:`OSError` or :class:`ValueError` when it
         cannot be read)."""
         stored = json.loads(path.read_text(encoding="utf-8"))
-        return cls(path, stored.get("key_fingerprint"), stored.get("people", {}), stored.get("donors", []))
+        people = stored.get("people", {}) if isinstance(stored, dict) else None
+        donors = stored.get("donors", []) if isinstance(stored, dict) else None
+        if not isinstance(people, dict) or not isinstance(donors, list):
+            raise ValueError(f"{path} is not an identity vault (a JSON object with `people` and `donors`): "
+                             "restore it from a backup, or move it out of the folder to start a new one.")
+        return cls(path, stored.get("key_fingerprint"), people, donors)
 
     def add_person(self, employee_key: str, *, names: Iterable[str], emails: Iterable[str],
                    handles: Iterable[str]) -> None:
