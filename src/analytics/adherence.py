@@ -1530,20 +1530,10 @@ class _ScanScreen:
 
     def screen(self, texts: list[str], values: list[str]) -> _Prescreened:
         """The passes over ``texts`` (as the theme screen reads them) and ``values`` (the same texts with lone
-        surrogates replaced, as :func:`_detect` reads them)."""
+        surrogates replaced, as :func:`_detect` reads them: UTF-8 always encodes them)."""
         match = self._set.Match
-        encoded: list[bytes | None] = []
-        found: list[list[int] | None] = []
-        for value in values:
-            try:
-                data = value.encode("utf-8")
-            except UnicodeEncodeError:
-                encoded.append(None)
-                found.append(None)
-                continue
-            encoded.append(data)
-            hits = match(data)
-            found.append(hits if 0 in hits else None)
+        encoded: list[bytes | None] = [value.encode("utf-8") for value in values]
+        found: list[list[int] | None] = [hits if 0 in (hits := match(data)) else None for data in encoded]
         blind = set() if values is texts else {k for k, (text, value) in enumerate(zip(texts, values, strict=True))
                                                 if value is not text and value != text}
         return _Prescreened(self, found, blind, encoded)
