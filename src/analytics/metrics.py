@@ -503,6 +503,7 @@ class _Inputs:
             amplifier_frames = {"amplifications": con.execute(
                 "SELECT DISTINCT author_key, month FROM amplifications").df(), "employees": con.execute(
                 engagement._EMPLOYEES_SQL).df()}
+        commented = _commented(con, "posts") if "audience" not in skip else "posts"
         return cls(
             con=con,
             employee=_employee_aggregates(con, kinds, within, cells) if "employee" not in skip else {},
@@ -515,7 +516,7 @@ class _Inputs:
                         SELECT coalesce(p.platform, c.platform) AS platform, s.compound,
                                CAST(date_trunc('month', c.published_at AT TIME ZONE '{tz}') AS DATE) AS month
                         FROM audience_comments c
-                        LEFT JOIN posts p USING (post_uid)
+                        LEFT JOIN {commented} p USING (post_uid)
                         JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.status = 'scored')
                     WHERE $read AND {only.format("month")}""", {**within, "read": "audience" not in skip}).df(),
             incidents=con.execute(
@@ -542,9 +543,20 @@ UNION ALL
 SELECT 'comments', month, count(*), bit_xor(hash(post_uid, platform))
 FROM (SELECT CAST(date_trunc('month', c.published_at AT TIME ZONE '{tz}') AS DATE) AS month, c.post_uid,
              f.platform
-      FROM audience_comments c LEFT JOIN post_facts f USING (post_uid))
+      FROM audience_comments c LEFT JOIN {commented} f USING (post_uid))
 GROUP BY month
 """
+
+
+def _commented(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The rows of ``table`` (``post_facts`` or ``posts``) that audience comments are on, as a FROM item to join
+    the comments with: the organisation's posts, whose account type the scan filters before it reads a post_uid
+    (no hash of every post), unless a comment names another post; then every row."""
+    others = con.execute(f"""SELECT count(*) FROM audience_comments c
+                              ANTI JOIN (SELECT post_uid FROM {table} WHERE account_type = 'organization') o
+                                  USING (post_uid)
+                              WHERE c.post_uid IS NOT NULL""").fetchone()[0]
+    return table if others else f"(SELECT * FROM {table} WHERE account_type = 'organization')"
 
 
 def month_inputs(con: duckdb.DuckDBPyConnection, *, cells: str | None = None) -> dict[tuple, str]:
@@ -557,7 +569,8 @@ def month_inputs(con: duckdb.DuckDBPyConnection, *, cells: str | None = None) ->
     ``cells``: the employee posts already aggregated by :func:`employee_cells`.
     """
     source, params = _cells_source(con, cells)
-    sql = _MONTH_INPUTS.format(tz=config.get_settings().timezone, cells=source)
+    sql = _MONTH_INPUTS.format(tz=config.get_settings().timezone, cells=source,
+                               commented=_commented(con, "post_facts"))
     rows = con.execute(sql, params).fetchall()
     return {(month, part): f"{count}:{digest}" for part, month, count, digest in rows}
 
