@@ -898,16 +898,22 @@ def _training(inputs: _Inputs, kind: str, k: int) -> list[pd.DataFrame]:
     if employees.empty or months.empty:
         return []
     periods = pd.Series(_periods(months, kind).unique())
-    rows = []
-    completed = dict(zip(done["employee_key"], done["completed_at"], strict=True))
+    # the roster's dates and completions converted once, each period's active employees picked by position
+    started = pd.to_datetime(employees["started_on"]).to_numpy()
+    left = pd.to_datetime(employees["left_on"])
+    staying = left.isna().to_numpy()
+    left = left.to_numpy()
+    completed_at = pd.to_datetime(employees["employee_key"].map(
+        dict(zip(done["employee_key"], done["completed_at"], strict=True))), utc=True)
+    rows, labels, trained = [], [], []
     for period in periods:
         end = _period_end(period, kind)
-        active = employees[(pd.to_datetime(employees["started_on"]) <= end)
-                           & (employees["left_on"].isna() | (pd.to_datetime(employees["left_on"]) >= end))]
-        completed_at = active["employee_key"].map(completed)
-        trained = completed_at.notna() & (completed_at <= end.tz_localize("UTC"))
-        rows.append(active.assign(period=period, trained=trained.astype(bool)))
-    frame = pd.concat(rows, ignore_index=True)
+        active = np.flatnonzero((started <= end.to_datetime64()) & (staying | (left >= end.to_datetime64())))
+        rows.append(active)
+        labels.append(np.full(len(active), period, dtype=object))
+        trained.append((completed_at <= end.tz_localize("UTC")).to_numpy()[active])
+    frame = employees.take(np.concatenate(rows)).reset_index(drop=True).assign(
+        period=pd.Series(np.concatenate(labels), dtype="str"), trained=np.concatenate(trained))
     return [_finish(_grouped(frame, g, lambda groups: _rate(groups, "trained", "employee_key")),
                     METRICS["training_coverage"], g, k) for g in (None, "department")]
 
