@@ -479,9 +479,10 @@ class _Inputs:
     amplifier_frames: dict[str, pd.DataFrame] | None
     comments: pd.DataFrame
     incidents: pd.DataFrame
-    employees: pd.DataFrame
-    completions: pd.DataFrame
-    months: pd.Series
+    # the roster, completions and months with posts: read for training coverage only
+    employees: pd.DataFrame | None
+    completions: pd.DataFrame | None
+    months: pd.Series | None
     survey_rows: pd.DataFrame | None = None
     only: bool = False
     skip: frozenset[str] = frozenset()
@@ -499,11 +500,12 @@ class _Inputs:
         # with months, only rows of those months (a month of post_facts, of a comment or an incident)
         within = {"months": [] if months is None else list(months), "all": months is None}
         only = "($all OR list_contains($months, {}))"
-        if positive:
+        if positive and "amplifier_share" not in skip:
             amplifier_frames = {"amplifications": con.execute(
                 "SELECT DISTINCT author_key, month FROM amplifications").df(), "employees": con.execute(
                 engagement._EMPLOYEES_SQL).df()}
         commented = _commented(con, "posts") if "audience" not in skip else "posts"
+        training = "training" not in skip
         return cls(
             con=con,
             employee=_employee_aggregates(con, kinds, within, cells) if "employee" not in skip else {},
@@ -523,10 +525,11 @@ class _Inputs:
                 f"""SELECT t.*, i.employee_key, t.detection = 'self_reported' AS self_reported
                     FROM incident_timings t JOIN incidents i USING (incident_id)
                     WHERE $read AND {only.format("t.month")}""", {**within, "read": "incidents" not in skip}).df(),
-            employees=con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df(),
-            completions=first_completions(con=con),
+            employees=con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df()
+            if training else None,
+            completions=first_completions(con=con) if training else None,
             months=con.execute(f"SELECT DISTINCT month FROM post_facts WHERE {only.format('month')} ORDER BY month",
-                               within).df()["month"],
+                               within).df()["month"] if training else None,
             only=months is not None,
             skip=skip,
         )
