@@ -858,16 +858,18 @@ def _mission_posts(con: duckdb.DuckDBPyConnection, within: dict | None = None) -
                                 + ["contains(p.text, ?)" for _ in _LOWER_TO_ASCII])
     # a projection, not a filter: DuckDB would push a filter down to every post's text. The posts' own
     # account type (post_facts copies it) is a filter the scan applies first, so only organisation texts are
-    # read, not every post's before the join
+    # read, not every post's before the join; the projection materialised, only the posts with a text read
+    # come out (the others cannot link)
     organisation = con.execute(
-        f"""SELECT f.post_uid, f.month, p.clicks, p.text
-            FROM post_facts f
-            JOIN (SELECT post_uid, clicks, CASE WHEN {condition} THEN text END AS text FROM posts p
-                  WHERE account_type = 'organization') p USING (post_uid)
-            WHERE f.account_type = 'organization' AND (? OR list_contains(?, f.month))""",
+        f"""WITH p AS MATERIALIZED (
+                SELECT post_uid, clicks, CASE WHEN {condition} THEN text END AS text FROM posts p
+                WHERE account_type = 'organization')
+            SELECT f.post_uid, f.month, p.clicks, p.text
+            FROM post_facts f JOIN p USING (post_uid)
+            WHERE f.account_type = 'organization' AND (? OR list_contains(?, f.month)) AND p.text IS NOT NULL""",
         [*([*fragments, *_LOWER_TO_ASCII] if condition != "true" else []), within["all"], within["months"]]).df()
-    # only the texts read (the others cannot link), as plain objects: a str Series is slow to walk
-    texts = organisation["text"].dropna()
+    # as plain objects: a str Series is slow to walk
+    texts = organisation["text"]
     links = engagement.mission_links(pd.Series(texts.tolist(), index=texts.index, dtype=object), patterns=patterns)
     linked = sorted(set(links.loc[links["page"] != engagement.SHORT_LINK_PAGE, "text_index"]))
     return organisation.loc[linked, ["post_uid", "month", "clicks"]]
