@@ -158,3 +158,57 @@ def test_organisation_figures_equal_a_groupby_over_the_posts(sample_warehouse):
             assert (row["ci_low"], row["ci_high"]) == pytest.approx((ratio - half, ratio + half), rel=1e-9)
             checked += 1
     assert checked > 10
+
+
+@pytest.mark.parametrize("table", ["post_facts", "posts"])
+def test_comments_join_the_organisation_posts_alone_unless_one_names_another(table):
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE {table} (post_uid VARCHAR, account_type VARCHAR, platform VARCHAR)")
+    con.execute(f"""INSERT INTO {table} VALUES ('o1', 'organization', 'x'), ('o2', 'organization', 'linkedin'),
+                    ('e1', 'employee', 'mastodon'), ('u1', NULL, 'bluesky')""")
+    con.execute("CREATE TABLE audience_comments (comment_uid VARCHAR, post_uid VARCHAR)")
+    con.execute("INSERT INTO audience_comments VALUES ('c1', 'o1'), ('c2', 'o2'), ('c3', NULL), ('c4', 'o1')")
+
+    def platforms(source: str) -> list:
+        return con.execute(f"SELECT c.comment_uid, f.platform FROM audience_comments c LEFT JOIN {source} f "
+                           "USING (post_uid) ORDER BY c.comment_uid").fetchall()
+
+    # every comment on an organisation post (or on none): the organisation's posts suffice
+    assert metrics._commented(con, table) != table
+    assert platforms(metrics._commented(con, table)) == platforms(table)
+    for other in ("e1", "u1", "gone"):
+        con.execute("UPDATE audience_comments SET post_uid = ? WHERE comment_uid = 'c4'", [other])
+        # a comment on another post (or on a post not there) is joined with every row
+        assert metrics._commented(con, table) == table
+        if other != "gone":
+            assert platforms(f"(SELECT * FROM {table} WHERE account_type = 'organization')") != platforms(table)
+
+
+def test_training_coverage_counts_each_period_end_roster(sample_warehouse):
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    try:
+        monthly, quarterly = metrics.period_tables(con, k=5)
+        roster = con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df()
+        done = con.execute("SELECT employee_key, min(completed_at) AS completed_at FROM trainings WHERE module = ? "
+                           "GROUP BY employee_key", [config.get_settings().training_module]).df()
+    finally:
+        con.close()
+    first = dict(zip(done["employee_key"], done["completed_at"], strict=True))
+    completed = pd.to_datetime(roster["employee_key"].map(first), utc=True)
+    checked = left = 0
+    for kind, table in (("month", monthly), ("quarter", quarterly)):
+        rows = table[(table["metric"] == "training_coverage") & ~table["suppressed"]]
+        assert len(rows) > 4
+        for row in rows.itertuples():
+            end = metrics._period_end(row.period, kind)
+            active = (pd.to_datetime(roster["started_on"]) <= end) & (
+                roster["left_on"].isna() | (pd.to_datetime(roster["left_on"]) >= end))
+            if row.department != metrics.ALL:
+                active &= roster["department"] == row.department
+            trained = active & (completed <= end.tz_localize("UTC")).to_numpy()
+            assert (row.n, row.successes, row.n_people) == (active.sum(), trained.sum(), active.sum())
+            if row.department == metrics.ALL:
+                left += int((roster["left_on"].notna() & ~active & (pd.to_datetime(roster["started_on"]) <= end)).any())
+            checked += 1
+    # periods with leavers and with some but not all trained: the counts are not vacuous
+    assert checked > 20 and left > 0

@@ -479,9 +479,10 @@ class _Inputs:
     amplifier_frames: dict[str, pd.DataFrame] | None
     comments: pd.DataFrame
     incidents: pd.DataFrame
-    employees: pd.DataFrame
-    completions: pd.DataFrame
-    months: pd.Series
+    # the roster, completions and months with posts: read for training coverage only
+    employees: pd.DataFrame | None
+    completions: pd.DataFrame | None
+    months: pd.Series | None
     survey_rows: pd.DataFrame | None = None
     only: bool = False
     skip: frozenset[str] = frozenset()
@@ -499,10 +500,12 @@ class _Inputs:
         # with months, only rows of those months (a month of post_facts, of a comment or an incident)
         within = {"months": [] if months is None else list(months), "all": months is None}
         only = "($all OR list_contains($months, {}))"
-        if positive:
+        if positive and "amplifier_share" not in skip:
             amplifier_frames = {"amplifications": con.execute(
                 "SELECT DISTINCT author_key, month FROM amplifications").df(), "employees": con.execute(
                 engagement._EMPLOYEES_SQL).df()}
+        commented = _commented(con, "posts") if "audience" not in skip else "posts"
+        training = "training" not in skip
         return cls(
             con=con,
             employee=_employee_aggregates(con, kinds, within, cells) if "employee" not in skip else {},
@@ -515,17 +518,18 @@ class _Inputs:
                         SELECT coalesce(p.platform, c.platform) AS platform, s.compound,
                                CAST(date_trunc('month', c.published_at AT TIME ZONE '{tz}') AS DATE) AS month
                         FROM audience_comments c
-                        LEFT JOIN posts p USING (post_uid)
+                        LEFT JOIN {commented} p USING (post_uid)
                         JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.status = 'scored')
                     WHERE $read AND {only.format("month")}""", {**within, "read": "audience" not in skip}).df(),
             incidents=con.execute(
                 f"""SELECT t.*, i.employee_key, t.detection = 'self_reported' AS self_reported
                     FROM incident_timings t JOIN incidents i USING (incident_id)
                     WHERE $read AND {only.format("t.month")}""", {**within, "read": "incidents" not in skip}).df(),
-            employees=con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df(),
-            completions=first_completions(con=con),
+            employees=con.execute("SELECT employee_key, department, started_on, left_on FROM employees").df()
+            if training else None,
+            completions=first_completions(con=con) if training else None,
             months=con.execute(f"SELECT DISTINCT month FROM post_facts WHERE {only.format('month')} ORDER BY month",
-                               within).df()["month"],
+                               within).df()["month"] if training else None,
             only=months is not None,
             skip=skip,
         )
@@ -542,9 +546,20 @@ UNION ALL
 SELECT 'comments', month, count(*), bit_xor(hash(post_uid, platform))
 FROM (SELECT CAST(date_trunc('month', c.published_at AT TIME ZONE '{tz}') AS DATE) AS month, c.post_uid,
              f.platform
-      FROM audience_comments c LEFT JOIN post_facts f USING (post_uid))
+      FROM audience_comments c LEFT JOIN {commented} f USING (post_uid))
 GROUP BY month
 """
+
+
+def _commented(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The rows of ``table`` (``post_facts`` or ``posts``) that audience comments are on, as a FROM item to join
+    the comments with: the organisation's posts, whose account type the scan filters before it reads a post_uid
+    (no hash of every post), unless a comment names another post; then every row."""
+    others = con.execute(f"""SELECT count(*) FROM audience_comments c
+                              ANTI JOIN (SELECT post_uid FROM {table} WHERE account_type = 'organization') o
+                                  USING (post_uid)
+                              WHERE c.post_uid IS NOT NULL""").fetchone()[0]
+    return table if others else f"(SELECT * FROM {table} WHERE account_type = 'organization')"
 
 
 def month_inputs(con: duckdb.DuckDBPyConnection, *, cells: str | None = None) -> dict[tuple, str]:
@@ -557,7 +572,8 @@ def month_inputs(con: duckdb.DuckDBPyConnection, *, cells: str | None = None) ->
     ``cells``: the employee posts already aggregated by :func:`employee_cells`.
     """
     source, params = _cells_source(con, cells)
-    sql = _MONTH_INPUTS.format(tz=config.get_settings().timezone, cells=source)
+    sql = _MONTH_INPUTS.format(tz=config.get_settings().timezone, cells=source,
+                               commented=_commented(con, "post_facts"))
     rows = con.execute(sql, params).fetchall()
     return {(month, part): f"{count}:{digest}" for part, month, count, digest in rows}
 
@@ -842,16 +858,18 @@ def _mission_posts(con: duckdb.DuckDBPyConnection, within: dict | None = None) -
                                 + ["contains(p.text, ?)" for _ in _LOWER_TO_ASCII])
     # a projection, not a filter: DuckDB would push a filter down to every post's text. The posts' own
     # account type (post_facts copies it) is a filter the scan applies first, so only organisation texts are
-    # read, not every post's before the join
+    # read, not every post's before the join; the projection materialised, only the posts with a text read
+    # come out (the others cannot link)
     organisation = con.execute(
-        f"""SELECT f.post_uid, f.month, p.clicks, p.text
-            FROM post_facts f
-            JOIN (SELECT post_uid, clicks, CASE WHEN {condition} THEN text END AS text FROM posts p
-                  WHERE account_type = 'organization') p USING (post_uid)
-            WHERE f.account_type = 'organization' AND (? OR list_contains(?, f.month))""",
+        f"""WITH p AS MATERIALIZED (
+                SELECT post_uid, clicks, CASE WHEN {condition} THEN text END AS text FROM posts p
+                WHERE account_type = 'organization')
+            SELECT f.post_uid, f.month, p.clicks, p.text
+            FROM post_facts f JOIN p USING (post_uid)
+            WHERE f.account_type = 'organization' AND (? OR list_contains(?, f.month)) AND p.text IS NOT NULL""",
         [*([*fragments, *_LOWER_TO_ASCII] if condition != "true" else []), within["all"], within["months"]]).df()
-    # only the texts read (the others cannot link), as plain objects: a str Series is slow to walk
-    texts = organisation["text"].dropna()
+    # as plain objects: a str Series is slow to walk
+    texts = organisation["text"]
     links = engagement.mission_links(pd.Series(texts.tolist(), index=texts.index, dtype=object), patterns=patterns)
     linked = sorted(set(links.loc[links["page"] != engagement.SHORT_LINK_PAGE, "text_index"]))
     return organisation.loc[linked, ["post_uid", "month", "clicks"]]
@@ -885,16 +903,22 @@ def _training(inputs: _Inputs, kind: str, k: int) -> list[pd.DataFrame]:
     if employees.empty or months.empty:
         return []
     periods = pd.Series(_periods(months, kind).unique())
-    rows = []
-    completed = dict(zip(done["employee_key"], done["completed_at"], strict=True))
+    # the roster's dates and completions converted once, each period's active employees picked by position
+    started = pd.to_datetime(employees["started_on"]).to_numpy()
+    left = pd.to_datetime(employees["left_on"])
+    staying = left.isna().to_numpy()
+    left = left.to_numpy()
+    completed_at = pd.to_datetime(employees["employee_key"].map(
+        dict(zip(done["employee_key"], done["completed_at"], strict=True))), utc=True)
+    rows, labels, trained = [], [], []
     for period in periods:
         end = _period_end(period, kind)
-        active = employees[(pd.to_datetime(employees["started_on"]) <= end)
-                           & (employees["left_on"].isna() | (pd.to_datetime(employees["left_on"]) >= end))]
-        completed_at = active["employee_key"].map(completed)
-        trained = completed_at.notna() & (completed_at <= end.tz_localize("UTC"))
-        rows.append(active.assign(period=period, trained=trained.astype(bool)))
-    frame = pd.concat(rows, ignore_index=True)
+        active = np.flatnonzero((started <= end.to_datetime64()) & (staying | (left >= end.to_datetime64())))
+        rows.append(active)
+        labels.append(np.full(len(active), period, dtype=object))
+        trained.append((completed_at <= end.tz_localize("UTC")).to_numpy()[active])
+    frame = employees.take(np.concatenate(rows)).reset_index(drop=True).assign(
+        period=pd.Series(np.concatenate(labels), dtype="str"), trained=np.concatenate(trained))
     return [_finish(_grouped(frame, g, lambda groups: _rate(groups, "trained", "employee_key")),
                     METRICS["training_coverage"], g, k) for g in (None, "department")]
 
