@@ -64,3 +64,24 @@ def test_a_warehouse_built_before_the_keys_gets_them_and_redoes_nothing(tmp_path
     assert again.steps["texts newly scored"] == 0
     for table, rows in kept.items():
         pd.testing.assert_frame_equal(query(path, f"SELECT * FROM {table} ORDER BY post_uid"), rows, obj=table)
+
+
+def test_table_fingerprints_hash_every_column_in_order_and_see_an_edit(tmp_path):
+    path = _built(tmp_path)
+    tables = ("posts", "post_scans")
+    con = warehouse.connect(path)
+    try:
+        prints = build._fingerprints(con, tables)
+        assert list(prints) == list(tables)
+        for table in tables:
+            columns = ", ".join(name for (name,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]
+            ).fetchall())
+            count, xor, total = con.execute(f"SELECT count(*), bit_xor(hash({columns})), sum(hash({columns}) >> 8) "
+                                            f"FROM {table}").fetchone()
+            assert prints[table] == f"{table}:{count}:{xor}:{total}"
+        con.execute("UPDATE posts SET saves = 2 WHERE post_uid = 'x:3'")
+        assert build._fingerprints(con, tables) == {**prints, "posts": build._fingerprints(con, ("posts",))["posts"]}
+        assert build._fingerprints(con, ("posts",))["posts"] != prints["posts"]
+    finally:
+        con.close()
