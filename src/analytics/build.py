@@ -138,29 +138,50 @@ def publish_snapshot(target: Path, *, checkpointed: bool = False) -> Path:
 _DERIVED_DDL = """
 CREATE TABLE IF NOT EXISTS sentiment (text_hash VARCHAR, scorer_version VARCHAR, status VARCHAR,
     neg DOUBLE, neu DOUBLE, pos DOUBLE, compound DOUBLE);
-CREATE TABLE IF NOT EXISTS post_scans (post_uid VARCHAR, text_hash VARCHAR, rules_version VARCHAR);
+CREATE TABLE IF NOT EXISTS post_scans (post_uid VARCHAR, text_hash VARCHAR, rules_version VARCHAR,
+    done_key UBIGINT);
 CREATE TABLE IF NOT EXISTS post_findings (post_uid VARCHAR, rule_id VARCHAR, area VARCHAR, severity VARCHAR,
     evidence_redacted VARCHAR, dismissed BOOLEAN, dismissal_reason VARCHAR);
 CREATE TABLE IF NOT EXISTS construct_scores (response_id VARCHAR, construct VARCHAR, score DOUBLE, n_items INTEGER);
 CREATE TABLE IF NOT EXISTS incident_timings (incident_id VARCHAR, area VARCHAR, severity VARCHAR, detection VARCHAR,
     department VARCHAR, month DATE, hours_to_report DOUBLE, hours_to_resolve DOUBLE);
 CREATE TABLE IF NOT EXISTS post_themes (post_uid VARCHAR, text_hash VARCHAR, taxonomy_version VARCHAR,
-    text_theme VARCHAR, theme VARCHAR);
+    text_theme VARCHAR, theme VARCHAR, done_key UBIGINT);
 CREATE TABLE IF NOT EXISTS build_log (built_at TIMESTAMPTZ, seconds DOUBLE, tool_version VARCHAR, steps VARCHAR);
 CREATE TABLE IF NOT EXISTS post_state (post_uid VARCHAR, text_fp UBIGINT, text_hash VARCHAR, row_fp UBIGINT,
-    link_fp UBIGINT);
+    link_fp UBIGINT, row_key UBIGINT);
 CREATE TABLE IF NOT EXISTS amplification_keys (post_uid VARCHAR, kind VARCHAR, pos INTEGER, key UBIGINT);
 CREATE TABLE IF NOT EXISTS amplification_org (post_uid VARCHAR, platform VARCHAR, published_at TIMESTAMPTZ,
     url_key UBIGINT, body VARCHAR);
 CREATE TABLE IF NOT EXISTS build_state (name VARCHAR, value VARCHAR);
 """
 
+#: The key of a row of a table :func:`_posts_to_redo` completes (its ``done_key``): the order-free print of
+#: those keys tells whether anyone added or removed rows since the last build.
+_DONE_KEY = "hash(post_uid, text_hash)"
+#: The key of a post's row in ``post_state`` (its ``row_key``), set against the posts' to find the changed ones.
+_STATE_KEY = "hash(post_uid, row_fp)"
+
 #: Bumped when the meaning of the build's own bookkeeping tables changes: everything is then redone.
 _STATE_VERSION = "2"
 
 
+#: Columns the build keeps beside its own rows, so that a check of every row reads one number per row instead
+#: of strings; warehouses built before a column existed get it filled (the values it would have been written
+#: with, so no work is redone).
+_KEY_COLUMNS = {("post_scans", "done_key"): _DONE_KEY, ("post_themes", "done_key"): _DONE_KEY,
+                ("post_state", "row_key"): _STATE_KEY}
+
+
 def _ensure_derived(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DERIVED_DDL)
+    present = set(con.execute("""SELECT table_name, column_name FROM duckdb_columns()
+                                 WHERE database_name = current_database() AND column_name IN ('done_key', 'row_key')"""
+                              ).fetchall())
+    for (table, column), key in _KEY_COLUMNS.items():
+        if (table, column) not in present:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} UBIGINT")
+            con.execute(f"UPDATE {table} SET {column} = {key}")
 
 
 def _state(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
@@ -218,7 +239,7 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _unpaired AS
                         SELECT n.row AS new_row, w.row AS old_row
                         FROM (SELECT rowid AS row, hash(post_uid, {_ROW_FP}) AS key FROM posts) n
-                        FULL OUTER JOIN (SELECT rowid AS row, hash(post_uid, row_fp) AS key FROM post_state) w
+                        FULL OUTER JOIN (SELECT rowid AS row, row_key AS key FROM post_state) w
                             USING (key)
                         WHERE n.row IS NULL OR w.row IS NULL""")
         (new, now), = con.execute("SELECT (SELECT count(new_row) FROM _unpaired), (SELECT count(*) FROM posts)"
@@ -255,8 +276,8 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     # post_uid (a post has one row: it is deleted before it is written)
     if con.execute("SELECT count(state_row) FROM _diff").fetchone()[0]:
         con.execute("DELETE FROM post_state WHERE rowid IN (SELECT state_row FROM _diff WHERE state_row IS NOT NULL)")
-    con.execute("""INSERT INTO post_state SELECT post_uid, text_fp, text_hash, row_fp, link_fp
-                   FROM _diff WHERE NOT gone""")
+    con.execute(f"""INSERT INTO post_state SELECT post_uid, text_fp, text_hash, row_fp, link_fp, {_STATE_KEY}
+                    FROM _diff WHERE NOT gone""")
     con.execute("DROP TABLE _diff")
     # the SHA-256 hashes of texts newly scored in this build (their posts' facts are redone)
     con.execute("CREATE OR REPLACE TEMP TABLE _scored (text_hash VARCHAR)")
@@ -348,8 +369,8 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("""CREATE OR REPLACE TEMP TABLE _text_themes
                    (text_hash VARCHAR, taxonomy_version VARCHAR, theme VARCHAR)""")
     # a post's scan row does not depend on what the scan finds
-    con.execute("INSERT INTO post_scans (post_uid, text_hash, rules_version) SELECT post_uid, text_hash, ? FROM _todo",
-                [version])
+    con.execute(f"""INSERT INTO post_scans (post_uid, text_hash, rules_version, done_key)
+                    SELECT post_uid, text_hash, ?, {_DONE_KEY} FROM _todo""", [version])
     con.execute("INSERT INTO _refound SELECT post_uid FROM _todo")
     with adherence.ParallelScan(adherence.load_rules(), taxonomy) as scan:
         if total >= adherence.PARALLEL_MIN_TEXTS:
@@ -431,14 +452,14 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
                 LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
                 WHERE d.post_uid IS NULL"""
         )
-    todo, added = con.execute("SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM _todo").fetchone()
+    todo, added = con.execute(f"SELECT count(*), bit_xor({_DONE_KEY}) FROM _todo").fetchone()
     gone = con.execute("SELECT count(*) FROM _gone").fetchone()[0]
     # the deletions come after the print was compared: they change it
     for table in clear if (stale if fast else todo) or gone else ():
         foretell = table == done and fast
         removed = con.execute(f"""DELETE FROM {table}
                                   WHERE post_uid IN (SELECT post_uid FROM _todo UNION ALL SELECT post_uid FROM _gone)
-                                  {'RETURNING hash(post_uid, text_hash)' if foretell else ''}""")
+                                  {'RETURNING coalesce(done_key, 0)' if foretell else ''}""")
         if foretell:
             keys = [key for (key,) in removed.fetchall()]
             count -= len(keys)
@@ -457,8 +478,9 @@ _DONE_TABLES = ("post_scans", "post_themes")
 
 
 def _done_numbers(con: duckdb.DuckDBPyConnection, done: str) -> tuple[int, int | None]:
-    """Row count and order-free hash of the (post_uid, text_hash) pairs of ``done``."""
-    return con.execute(f"SELECT count(*), bit_xor(hash(post_uid, text_hash)) FROM {done}").fetchone()
+    """Row count and order-free hash of the (post_uid, text_hash) pairs of ``done``, from the keys the build
+    wrote with its rows: a row added by another writer changes the count, or with one removed, the hash."""
+    return con.execute(f"SELECT count(*), bit_xor(done_key) FROM {done}").fetchone()
 
 
 def _print(count: int, digest: int | None) -> str:
@@ -542,15 +564,13 @@ def _dismissals(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FROM post_findings WHERE dismissed").fetchone()[0]
 
 
-def _fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """Row count and order-free hash sums of a whole table: equal when no row was added, removed or changed."""
-    columns = [name for (name,) in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-        [table]).fetchall()]
-    row = ", ".join(f'"{c}"' for c in columns)
-    count, xor, total = con.execute(
-        f"SELECT count(*), bit_xor(hash({row})), sum(hash({row}) >> 8) FROM {table}").fetchone()
-    return f"{table}:{count}:{xor}:{total}"
+def _fingerprints(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> dict[str, str]:
+    """Row count and order-free hash sums of each whole table, in one query: equal when no row was added,
+    removed or changed."""
+    rows = " UNION ALL ".join(f"SELECT '{table}', count(*), bit_xor(hash(*COLUMNS(*))), sum(hash(*COLUMNS(*)) >> 8) "
+                              f"FROM {table}" for table in tables)
+    found = {table: f"{table}:{count}:{xor}:{total}" for table, count, xor, total in con.execute(rows).fetchall()}
+    return {table: found[table] for table in tables}
 
 
 def _file_hash(path: Path) -> str:
@@ -562,7 +582,7 @@ def _input_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     they depend on: a step whose inputs are unchanged since the last build is skipped."""
     tables = ("respondents", "survey_answers", "employees", "incidents", "trainings", "audience_comments",
               "policy_versions")
-    prints = {table: _fingerprint(con, table) for table in tables}
+    prints = _fingerprints(con, tables)
     prints["settings"] = repr(config.get_settings())
     prints["codebook"] = _file_hash(config.CODEBOOK_PATH)
     prints["themes"] = _file_hash(config.CONTENT_THEMES_PATH)
@@ -777,7 +797,8 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
     if total and con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_text_themes'"
                              ).fetchone()[0]:
         known = "SELECT DISTINCT text_hash, theme FROM _text_themes WHERE taxonomy_version = $version"
-        con.execute(f"""INSERT INTO post_themes SELECT t.post_uid, t.text_hash, $version, k.theme, k.theme
+        con.execute(f"""INSERT INTO post_themes
+                        SELECT t.post_uid, t.text_hash, $version, k.theme, k.theme, {_DONE_KEY}
                         FROM _todo t JOIN ({known}) k USING (text_hash)""", {"version": taxonomy.version})
         con.execute(f"DELETE FROM _todo WHERE text_hash IN (SELECT text_hash FROM ({known}))",
                     {"version": taxonomy.version})
@@ -788,8 +809,9 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
         # both an employee's and someone else's post)
         found = themes.classify_themes(batch["text"], taxonomy=taxonomy)
         with warehouse.registered(con, "_themes", pd.DataFrame({"text_id": batch["text_id"], "theme": found["theme"]})):
-            con.execute("""INSERT INTO post_themes SELECT p.post_uid, p.text_hash, $version, t.theme, t.theme
-                           FROM _todo_posts p JOIN _themes t USING (text_id) ORDER BY p.post_uid""",
+            con.execute(f"""INSERT INTO post_themes SELECT p.post_uid, p.text_hash, $version, t.theme, t.theme,
+                                   {_DONE_KEY}
+                            FROM _todo_posts p JOIN _themes t USING (text_id) ORDER BY p.post_uid""",
                         {"version": taxonomy.version})
     return total
 
