@@ -12,24 +12,9 @@ from datetime import date
 import duckdb
 import pandas as pd
 import pytest
-from warehouse_copies import built_from_scratch, insert_rows, query
+from warehouse_copies import built, built_from_scratch, employee_post, execute, insert_rows, query
 
-from analytics import build, config, metrics, warehouse
-
-
-def _write(path, *statements) -> None:
-    con = warehouse.connect(path)
-    try:
-        for statement, *params in statements:
-            con.execute(statement, *params)
-    finally:
-        con.close()
-
-
-def _post(uid: str, text: str | None, when: str, **extra) -> dict:
-    return {"post_uid": uid, "platform": "x", "account_type": "employee", "author_key": f"author-{uid}",
-            "department": "Programs", "published_at": pd.Timestamp(when, tz="UTC"), "text": text,
-            "reactions": 1.0, **extra}
+from analytics import build, config, metrics
 
 
 def _comment(uid: str, post_uid: str, text: str) -> dict:
@@ -38,30 +23,26 @@ def _comment(uid: str, post_uid: str, text: str) -> dict:
 
 
 def _small_warehouse(tmp_path):
-    path = tmp_path / "wh.duckdb"
-    insert_rows(path, "posts", pd.DataFrame([
-        _post("x:1", "Proud of our volunteers today", "2026-01-05"),
-        _post("x:2", "Terrible weather, awful day", "2026-01-06"),
-        _post("x:3", "Same words", "2026-02-07"),
-        _post("x:4", "Same words", "2026-02-08"),
-        _post("x:5", None, "2026-03-09"),
-    ]))
-    insert_rows(path, "audience_comments", pd.DataFrame([_comment("c:1", "x:1", "Love this!")]))
-    build.build(warehouse_file=path)
-    return path
+    return built(tmp_path / "wh.duckdb", posts=[
+        employee_post("x:1", "Proud of our volunteers today", "2026-01-05"),
+        employee_post("x:2", "Terrible weather, awful day", "2026-01-06"),
+        employee_post("x:3", "Same words", "2026-02-07"),
+        employee_post("x:4", "Same words", "2026-02-08"),
+        employee_post("x:5", None, "2026-03-09"),
+    ], audience_comments=[_comment("c:1", "x:1", "Love this!")])
 
 
 @pytest.mark.parametrize("few", [0.0, 1.0], ids=["whole-rows-of-all", "whole-rows-of-changed-only"])
 def test_posts_changed_in_every_way_give_the_state_and_facts_of_a_build_from_scratch(tmp_path, monkeypatch, few):
     path = _small_warehouse(tmp_path)
     monkeypatch.setattr(build, "_FEW_CHANGES", few)
-    _write(path,
+    execute(path,
            ("UPDATE posts SET reactions = 5 WHERE post_uid = 'x:1'",),  # a metric only: same text
            ("UPDATE posts SET text = 'Same words' WHERE post_uid = 'x:2'",),  # a text another post has
            ("UPDATE posts SET text = 'Now it has words' WHERE post_uid = 'x:5'",),  # missing text -> text
            ("UPDATE posts SET published_at = published_at + INTERVAL 40 DAY WHERE post_uid = 'x:3'",),
            ("DELETE FROM posts WHERE post_uid = 'x:4'",))
-    insert_rows(path, "posts", pd.DataFrame([_post("x:6", "A new one", "2026-03-01")]))
+    insert_rows(path, "posts", pd.DataFrame([employee_post("x:6", "A new one", "2026-03-01")]))
     build.build(warehouse_file=path)
     scratch = built_from_scratch(path, tmp_path)
     # the sentiment cache keeps the scores of texts no post has any more: the current texts' are compared
@@ -85,7 +66,7 @@ def test_new_comments_and_a_pruned_cache_have_their_comments_scored_again(tmp_pa
     build.build(warehouse_file=path)
     assert _comment_scores(path) == {"c:1", "c:2"}, "a new comment is scored although no post changed"
     # the cache lost rows (a table restored from elsewhere, say): the comments are checked whole again
-    _write(path, ("DELETE FROM sentiment WHERE text_hash IN (SELECT sha256(text) FROM audience_comments)",))
+    execute(path, ("DELETE FROM sentiment WHERE text_hash IN (SELECT sha256(text) FROM audience_comments)",))
     build.build(warehouse_file=path)
     assert _comment_scores(path) == {"c:1", "c:2"}
     scratch = built_from_scratch(path, tmp_path)

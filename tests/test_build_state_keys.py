@@ -6,50 +6,32 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from warehouse_copies import insert_rows, query
+from warehouse_copies import built, employee_post, execute, query
 
 from analytics import build, warehouse
 
 
-def _post(uid: str, text: str, when: str) -> dict:
-    return {"post_uid": uid, "platform": "x", "account_type": "employee", "author_key": f"author-{uid}",
-            "department": "Programs", "published_at": pd.Timestamp(when, tz="UTC"), "text": text,
-            "reactions": 1.0}
-
-
 def _built(tmp_path):
-    path = tmp_path / "wh.duckdb"
-    insert_rows(path, "posts", pd.DataFrame([
-        _post("x:1", "Volunteer with us this weekend", "2026-01-05"),
-        _post("x:2", "Donate today to feed a family", "2026-01-06"),
-        _post("x:3", "Nothing much", "2026-02-07"),
-    ]))
-    build.build(warehouse_file=path)
-    return path
-
-
-def _write(path, *statements: str) -> None:
-    con = warehouse.connect(path)
-    try:
-        for statement in statements:
-            con.execute(statement)
-    finally:
-        con.close()
+    return built(tmp_path / "wh.duckdb", posts=[
+        employee_post("x:1", "Volunteer with us this weekend", "2026-01-05"),
+        employee_post("x:2", "Donate today to feed a family", "2026-01-06"),
+        employee_post("x:3", "Nothing much", "2026-02-07"),
+    ])
 
 
 @pytest.mark.parametrize(("done", "step"), [("post_scans", "posts newly scanned"),
                                             ("post_themes", "posts newly themed")])
-def test_rows_another_writer_swaps_in_a_done_table_redo_the_post(tmp_path, done, step):
+def test_rows_another_writer_swaps_in_a_done_table_redo_theemployee_post(tmp_path, done, step):
     path = _built(tmp_path)
     before = query(path, f"SELECT * FROM {done} WHERE post_uid = 'x:1'")
     # one row removed and one added without a key: the count is unchanged, the print is not
     columns = "post_uid, text_hash" + (", rules_version" if done == "post_scans" else ", taxonomy_version")
-    _write(path, f"DELETE FROM {done} WHERE post_uid = 'x:1'",
+    execute(path, f"DELETE FROM {done} WHERE post_uid = 'x:1'",
            f"INSERT INTO {done} ({columns}) SELECT 'x:9', text_hash, {columns.split(', ')[2]} FROM {done} LIMIT 1")
     assert build.build(warehouse_file=path).steps[step] == 1
     pd.testing.assert_frame_equal(query(path, f"SELECT * FROM {done} WHERE post_uid = 'x:1'"), before)
     # and a row removed alone changes the count
-    _write(path, f"DELETE FROM {done} WHERE post_uid = 'x:2'")
+    execute(path, f"DELETE FROM {done} WHERE post_uid = 'x:2'")
     assert build.build(warehouse_file=path).steps[step] == 1
     assert build.build(warehouse_file=path).steps[step] == 0
 
@@ -58,7 +40,7 @@ def test_a_warehouse_built_before_the_keys_gets_them_and_redoes_nothing(tmp_path
     path = _built(tmp_path)
     tables = {"post_scans": "done_key", "post_themes": "done_key", "post_state": "row_key"}
     kept = {table: query(path, f"SELECT * FROM {table} ORDER BY post_uid") for table in tables}
-    _write(path, *(f"ALTER TABLE {table} DROP COLUMN {column}" for table, column in tables.items()))
+    execute(path, *(f"ALTER TABLE {table} DROP COLUMN {column}" for table, column in tables.items()))
     again = build.build(warehouse_file=path)
     assert again.steps["posts newly scanned"] == again.steps["posts newly themed"] == 0
     assert again.steps["texts newly scored"] == 0

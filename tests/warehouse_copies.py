@@ -31,6 +31,32 @@ def insert_rows(path: Path, table: str, rows: pd.DataFrame) -> None:
         con.close()
 
 
+def execute(path: Path, *statements: str | tuple) -> None:
+    """Run ``statements`` (SQL, or SQL and its parameters) on the warehouse at ``path``, as another writer."""
+    con = warehouse.connect(path)
+    try:
+        for statement in statements:
+            sql, *params = (statement,) if isinstance(statement, str) else statement
+            con.execute(sql, *params)
+    finally:
+        con.close()
+
+
+def employee_post(uid: str, text: str | None, when: str, **extra) -> dict:
+    """A row of ``posts``: a post on X by an employee of Programs (author ``author-<uid>``)."""
+    return {"post_uid": uid, "platform": "x", "account_type": "employee", "author_key": f"author-{uid}",
+            "department": "Programs", "published_at": pd.Timestamp(when, tz="UTC"), "text": text,
+            "reactions": 1.0, **extra}
+
+
+def built(path: Path, **tables: list[dict]) -> Path:
+    """A warehouse at ``path`` holding ``tables``' rows (table name -> rows), built."""
+    for table, rows in tables.items():
+        insert_rows(path, table, pd.DataFrame(rows))
+    build.build(warehouse_file=path)
+    return path
+
+
 def built_from_scratch(path: Path, folder: Path) -> Path:
     """A copy of the warehouse at ``path`` with every derived table dropped, then built."""
     again = folder / "scratch.duckdb"
