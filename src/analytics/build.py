@@ -479,7 +479,8 @@ _DONE_TABLES = ("post_scans", "post_themes")
 
 def _done_numbers(con: duckdb.DuckDBPyConnection, done: str) -> tuple[int, int | None]:
     """Row count and order-free hash of the (post_uid, text_hash) pairs of ``done``, from the keys the build
-    wrote with its rows: a row added by another writer changes the count, or with one removed, the hash."""
+    wrote with its rows: a row added by another writer changes the count, or with one removed, the hash. (A
+    writer that edits a row in place must set its ``done_key`` too, or delete the row: erasure deletes.)"""
     return con.execute(f"SELECT count(*), bit_xor(done_key) FROM {done}").fetchone()
 
 
