@@ -281,10 +281,15 @@ def test_zoom_legend_clicks_and_point_clicks_reach_the_python_figure(page):
 @pytest.mark.browser
 def test_a_trace_type_the_basic_bundle_lacks_is_an_error_not_an_empty_chart(page):
     widget = go.FigureWidget(go.Heatmap(z=[[1, 2], [3, 4]]))
-    Session(page, widget)
+    session = Session(page, widget)
     page.evaluate("() => show()")
     page.wait_for_function("() => window.errors.length > 0", timeout=5_000)
     assert "heatmap" in page.evaluate("() => window.errors.join(' ')")
+    # said once, not again at each redraw
+    widget.layout.title = "Redrawn"
+    assert session.relay() == 1
+    session.answer()
+    assert len(session.errors()) == 1
 
 
 @pytest.mark.browser

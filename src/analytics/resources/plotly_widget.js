@@ -170,6 +170,7 @@ class Figure {
   constructor(model) {
     this.model = model;
     this.views = [];
+    this.reportedTypes = new Set();
     this.answering = false;
     this.load();
     this.ids = { layout: model.get("_last_layout_edit_id") || 0, trace: model.get("_last_trace_edit_id") || 0 };
@@ -329,15 +330,19 @@ class View {
     });
   }
 
+  // said once per figure and trace type, not at every redraw
   checkTypes() {
+    const reported = this.figure.reportedTypes;
     for (const trace of this.figure.data) {
       const type = trace.type || "scatter";
-      if (!TRACE_TYPES.has(type)) {
+      if (!TRACE_TYPES.has(type) && !reported.has(type)) {
+        reported.add(type);
         console.error(`plotly.js-basic cannot draw a "${type}" trace (only ${[...TRACE_TYPES].join(", ")}); `
                       + "analytics.charts.as_widget serves such a chart with plotly's full bundle.");
       }
     }
   }
+
 
   start() {
     this.drawnOnce = true;
