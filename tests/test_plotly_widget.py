@@ -279,6 +279,21 @@ def test_zoom_legend_clicks_and_point_clicks_reach_the_python_figure(page):
 
 
 @pytest.mark.browser
+def test_the_traces_defaults_go_back_after_trace_edits_only(page):
+    session = _shown(page)
+    widget = session.widget
+    widget.layout.title = "Only the layout"
+    assert session.relay() == 1
+    assert session.answer() == ["_js2py_layoutDelta"]
+    assert _settled(widget)
+    widget.data[0].name = "Renamed"
+    session.relay()
+    assert session.answer() == ["_js2py_traceDeltas", "_js2py_layoutDelta"]
+    assert _settled(widget) and session.drawn() == _expected(widget)
+    assert session.errors() == []
+
+
+@pytest.mark.browser
 def test_a_trace_type_the_basic_bundle_lacks_is_an_error_not_an_empty_chart(page):
     widget = go.FigureWidget(go.Heatmap(z=[[1, 2], [3, 4]]))
     session = Session(page, widget)

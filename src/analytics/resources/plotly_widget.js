@@ -216,6 +216,7 @@ class Figure {
   }
 
   load() {
+    this.tracesAnswered = false;
     this.data = fromKernel(this.model.get("_widget_data")) || [];
     this.layout = fromKernel(this.model.get("_widget_layout")) || {};
     this.config = fromKernel(this.model.get("_config")) || {};
@@ -250,12 +251,18 @@ class Figure {
     });
   }
 
+  // the traces' defaults go back after the first drawing and after trace edits only (as plotly's own front
+  // end does): a zoom or a title changes none of them
   answer(gd) {
-    const full = gd ? new Map(gd._fullData.map((trace) => [trace.uid, trace])) : new Map();
-    const traceDeltas = this.data.filter((trace) => trace.uid !== undefined).map((trace) => ({
-      ...(full.has(trace.uid) ? defaults(full.get(trace.uid), trace) : {}), uid: trace.uid,
-    }));
-    send(this.model, "_js2py_traceDeltas", { trace_deltas: traceDeltas, trace_edit_id: this.ids.trace });
+    if (!this.tracesAnswered || this.answeredTrace !== this.ids.trace) {
+      const full = gd ? new Map(gd._fullData.map((trace) => [trace.uid, trace])) : new Map();
+      const traceDeltas = this.data.filter((trace) => trace.uid !== undefined).map((trace) => ({
+        ...(full.has(trace.uid) ? defaults(full.get(trace.uid), trace) : {}), uid: trace.uid,
+      }));
+      send(this.model, "_js2py_traceDeltas", { trace_deltas: traceDeltas, trace_edit_id: this.ids.trace });
+      this.answeredTrace = this.ids.trace;
+      this.tracesAnswered = gd !== null;
+    }
     send(this.model, "_js2py_layoutDelta", {
       layout_delta: gd ? defaults(gd._fullLayout, this.layout) : {}, layout_edit_id: this.ids.layout,
     });
