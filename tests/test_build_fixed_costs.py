@@ -37,11 +37,11 @@ def test_posts_changed_in_every_way_give_the_state_and_facts_of_a_build_from_scr
     path = _small_warehouse(tmp_path)
     monkeypatch.setattr(build, "_FEW_CHANGES", few)
     execute(path,
-           ("UPDATE posts SET reactions = 5 WHERE post_uid = 'x:1'",),  # a metric only: same text
-           ("UPDATE posts SET text = 'Same words' WHERE post_uid = 'x:2'",),  # a text another post has
-           ("UPDATE posts SET text = 'Now it has words' WHERE post_uid = 'x:5'",),  # missing text -> text
-           ("UPDATE posts SET published_at = published_at + INTERVAL 40 DAY WHERE post_uid = 'x:3'",),
-           ("DELETE FROM posts WHERE post_uid = 'x:4'",))
+            "UPDATE posts SET reactions = 5 WHERE post_uid = 'x:1'",  # a metric only: same text
+            "UPDATE posts SET text = 'Same words' WHERE post_uid = 'x:2'",  # a text another post has
+            "UPDATE posts SET text = 'Now it has words' WHERE post_uid = 'x:5'",  # missing text -> text
+            "UPDATE posts SET published_at = published_at + INTERVAL 40 DAY WHERE post_uid = 'x:3'",
+            "DELETE FROM posts WHERE post_uid = 'x:4'")
     insert_rows(path, "posts", pd.DataFrame([employee_post("x:6", "A new one", "2026-03-01")]))
     build.build(warehouse_file=path)
     scratch = built_from_scratch(path, tmp_path)
@@ -66,7 +66,7 @@ def test_new_comments_and_a_pruned_cache_have_their_comments_scored_again(tmp_pa
     build.build(warehouse_file=path)
     assert _comment_scores(path) == {"c:1", "c:2"}, "a new comment is scored although no post changed"
     # the cache lost rows (a table restored from elsewhere, say): the comments are checked whole again
-    execute(path, ("DELETE FROM sentiment WHERE text_hash IN (SELECT sha256(text) FROM audience_comments)",))
+    execute(path, "DELETE FROM sentiment WHERE text_hash IN (SELECT sha256(text) FROM audience_comments)")
     build.build(warehouse_file=path)
     assert _comment_scores(path) == {"c:1", "c:2"}
     scratch = built_from_scratch(path, tmp_path)

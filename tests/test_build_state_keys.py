@@ -21,13 +21,13 @@ def _built(tmp_path):
 
 @pytest.mark.parametrize(("done", "step"), [("post_scans", "posts newly scanned"),
                                             ("post_themes", "posts newly themed")])
-def test_rows_another_writer_swaps_in_a_done_table_redo_theemployee_post(tmp_path, done, step):
+def test_rows_another_writer_swaps_in_a_done_table_redo_the_post(tmp_path, done, step):
     path = _built(tmp_path)
     before = query(path, f"SELECT * FROM {done} WHERE post_uid = 'x:1'")
     # one row removed and one added without a key: the count is unchanged, the print is not
     columns = "post_uid, text_hash" + (", rules_version" if done == "post_scans" else ", taxonomy_version")
     execute(path, f"DELETE FROM {done} WHERE post_uid = 'x:1'",
-           f"INSERT INTO {done} ({columns}) SELECT 'x:9', text_hash, {columns.split(', ')[2]} FROM {done} LIMIT 1")
+            f"INSERT INTO {done} ({columns}) SELECT 'x:9', text_hash, {columns.split(', ')[2]} FROM {done} LIMIT 1")
     assert build.build(warehouse_file=path).steps[step] == 1
     pd.testing.assert_frame_equal(query(path, f"SELECT * FROM {done} WHERE post_uid = 'x:1'"), before)
     # and a row removed alone changes the count

@@ -31,13 +31,12 @@ def insert_rows(path: Path, table: str, rows: pd.DataFrame) -> None:
         con.close()
 
 
-def execute(path: Path, *statements: str | tuple) -> None:
-    """Run ``statements`` (SQL, or SQL and its parameters) on the warehouse at ``path``, as another writer."""
+def execute(path: Path, *statements: str) -> None:
+    """Run ``statements`` on the warehouse at ``path``, as another writer."""
     con = warehouse.connect(path)
     try:
         for statement in statements:
-            sql, *params = (statement,) if isinstance(statement, str) else statement
-            con.execute(sql, *params)
+            con.execute(statement)
     finally:
         con.close()
 
