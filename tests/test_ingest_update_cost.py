@@ -93,14 +93,17 @@ def test_columns_scrubbed_together_equal_columns_scrubbed_one_by_one(scrubber, j
         "post_uid": pd.Series([f"x:Ada Lee {i}" for i in range(len(texts))], dtype="string"),
     })
     together = scrubber.scrub_frame(frame, keep={"post_uid"})
-    assert batches == ([3000 + 1000] if joint > 4000 else [3000, 1000])
+    # together, the url column's texts (a third of the text column's) are not scrubbed a second time
+    assert batches == ([3000] if joint > 4000 else [3000, 1000])
     for column in ("text", "url", "note"):
         pd.testing.assert_series_equal(together[column], scrubber.scrub_series(frame[column]))
         assert ([None if pd.isna(t) else t for t in together[column]]
                 == [None if pd.isna(t) else scrubber.scrub(t) for t in frame[column]])
     pd.testing.assert_series_equal(together["post_uid"], frame["post_uid"])  # kept as it was
     pd.testing.assert_series_equal(together["count"], frame["count"])
-    assert together["text"].str.contains("[person:ababababab]", regex=False).sum() > 400
+    # the planted texts that name her, or link her handle's posts
+    naming_ada = sum(i % 7 == 0 or i % 5 == 0 for i in range(len(texts)))
+    assert together["text"].str.contains("[person:ababababab]", regex=False).sum() == naming_ada
     assert frame["text"].str.contains("Ada Lee").any()  # the input is not changed
 
 

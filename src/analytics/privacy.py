@@ -831,14 +831,15 @@ class Scrubber:
         """
         out: list[pd.Series | None] = [None] * len(columns)
         batch: list[tuple[int, np.ndarray, list[str]]] = []  # (column position, codes, distinct texts)
+        pending = 0  # texts in the batch
 
         def scrub_batch() -> None:
-            cleaned = self.scrub_many([text for _i, _codes, texts in batch for text in texts])
-            start = 0
+            # a text in several columns (a URL in the text and the url column) is scrubbed once
+            distinct = list(dict.fromkeys(text for _i, _codes, texts in batch for text in texts))
+            cleaned = dict(zip(distinct, self.scrub_many(distinct), strict=True))
             for i, codes, texts in batch:
                 # code -1 (missing) picks the trailing None
-                mine = np.array([*cleaned[start:start + len(texts)], None], dtype=object)
-                start += len(texts)
+                mine = np.array([*(cleaned[text] for text in texts), None], dtype=object)
                 out[i] = pd.Series(mine[codes], index=columns[i].index, name=columns[i].name, dtype="string")
             batch.clear()
 
@@ -849,9 +850,11 @@ class Scrubber:
                 continue
             # unique values as a list first: iterating the array itself costs a Python call per value
             texts = [v if type(v) is str else str(v) for v in np.asarray(unique, dtype=object).tolist()]
-            if batch and sum(len(t) for _i, _c, t in batch) + len(texts) > _JOINT_TEXTS:
+            if batch and pending + len(texts) > _JOINT_TEXTS:
                 scrub_batch()
+                pending = 0
             batch.append((i, codes, texts))
+            pending += len(texts)
         if batch:
             scrub_batch()
         return out
