@@ -109,6 +109,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "Share of answers to the policy-clarity items that are favourable (top-2-box).", "rate"),
 )}
 
+#: The metrics of each kind whose suppression needs it (a rate's successes, a count's zero value).
+_RATES = frozenset(name for name, spec in METRICS.items() if spec.kind == "rate")
+_COUNTS = frozenset(name for name, spec in METRICS.items() if spec.kind == "count")
+
 
 def metric_definitions() -> pd.DataFrame:
     """Every metric's label, unit and definition (the methods appendix and the "how to read" lines).
@@ -244,7 +248,7 @@ def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None,
 def _suppress_lines(work: pd.DataFrame, k: int) -> pd.DataFrame:
     """:func:`privacy.suppress_small_groups` over every line (piece and period) of ``work`` at once; a rate's
     successes and failures stay unrecoverable, the other pieces' numerators are set apart (always positive)."""
-    rate = work["metric"].map({metric: spec.kind == "rate" for metric, spec in METRICS.items()}).to_numpy(bool)
+    rate = work["metric"].isin(_RATES).to_numpy(bool)
     return suppress_small_groups(
         work.assign(_successes=work["successes"].where(rate, 1.0),
                     _failures=(work["n"] - work["successes"]).where(rate, 1.0)),
@@ -256,8 +260,8 @@ def _zero_rows(cells: set[tuple]) -> pd.DataFrame:
     """Explicit rows for groups without data in a period (``cells``: metric, grouping, period, group), each
     piece's in the order of their (period, group)."""
     zeros = pd.DataFrame(sorted(cells, key=str), columns=["metric", "_grouping", "period", "_group"])
-    rate = zeros["metric"].map({metric: spec.kind == "rate" for metric, spec in METRICS.items()}).astype(bool)
-    count = zeros["metric"].map({metric: spec.kind == "count" for metric, spec in METRICS.items()}).astype(bool)
+    rate = zeros["metric"].isin(_RATES)
+    count = zeros["metric"].isin(_COUNTS)
     by_department = zeros["_grouping"] == "department"
     return zeros.assign(department=zeros["_group"].where(by_department, ALL),
                         platform=zeros["_group"].where(~by_department, ALL), n=0.0, n_people=0.0,
