@@ -124,7 +124,7 @@ def test_pieces_are_suppressed_together_as_each_alone(seed):
         piece = table[table["metric"] == metric]
         one: dict = {}
         alone.append(metrics._suppress(piece, 5, None, seen=one))
-        assert one == {piece: pairs for piece, pairs in seen.items() if piece[0] == metric}
+        assert one == {line: pairs for line, pairs in seen.items() if line[0] == metric}
     pd.testing.assert_frame_equal(together.sort_values(key, ignore_index=True),
                                   pd.concat(alone).sort_values(key, ignore_index=True))
 
