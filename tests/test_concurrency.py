@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from test_crash import ROSTER, monitoring_file, qualtrics_file
 
-from analytics import build, ingest, warehouse
+from analytics import ingest, snapshots, warehouse
 
 
 def _state(con) -> tuple[int, int, int, int]:
@@ -32,7 +32,7 @@ def published(tmp_path):
     results = ingest.ingest_paths([tmp_path / "roster.csv", monitoring_file(tmp_path / "first.csv", 10)],
                                   warehouse_file=target)
     assert {r.status for r in results} == {"loaded"}
-    build.publish_snapshot(target)
+    snapshots.publish_snapshot(warehouse.connect(target), target)
     return target
 
 

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import operator
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,9 +22,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import __version__, config, sentiment, warehouse
+from analytics import __version__, config, sentiment, snapshots, warehouse
 
-__all__ = ["BuildSummary", "build", "publish_snapshot"]
+__all__ = ["BuildSummary", "build"]
 
 PAUSE_ENV = "POLICY_PULSE_TEST_PAUSE_IN_BUILD"
 
@@ -100,12 +99,7 @@ def build(
         con.close()
         raise
     say("publishing snapshot")
-    try:
-        # on this connection, not on one opened again for it: opening the warehouse reads its catalogue again
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    publish_snapshot(target, checkpointed=True)
+    snapshots.publish_snapshot(con, target)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -114,25 +108,6 @@ def _pause_for_tests() -> None:
     if os.environ.get(PAUSE_ENV):
         print("PAUSED in build", flush=True)
         time.sleep(3600)
-
-
-def publish_snapshot(target: Path, *, checkpointed: bool = False) -> Path:
-    """Copy the (checkpointed) warehouse to ``<name>.snapshot.duckdb`` by atomic rename.
-
-    Surfaces read the snapshot, so a long ingest or build never blocks them and they never see a
-    half-written state. ``checkpointed``: the caller checkpointed the warehouse and closed it since.
-    """
-    if not checkpointed:
-        con = duckdb.connect(str(target))
-        try:
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-    snapshot = warehouse.snapshot_path(target)
-    temporary = snapshot.with_suffix(".tmp")
-    shutil.copyfile(target, temporary)
-    os.replace(temporary, snapshot)
-    return snapshot
 
 
 _DERIVED_DDL = """

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from analytics import config
+from analytics import config, snapshots
 
 __all__ = ["main"]
 
@@ -223,6 +223,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The commands that write the warehouse.
+_WRITERS = (_cmd_ingest, _cmd_build, _cmd_update, _cmd_forget)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-pulse", description="Does our social-media policy work?")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -298,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.func in _WRITERS and not getattr(args, "dry_run", False):
+        # the warehouse's copy on write (when its file is the published snapshot) runs on another core
+        # while this process imports pandas and DuckDB
+        snapshots.prepare(config.warehouse_path(args.warehouse))
     try:
         return int(args.func(args) or 0)
     except UserError as error:

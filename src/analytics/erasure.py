@@ -8,6 +8,7 @@ import pandas as pd
 
 from analytics import config, warehouse
 from analytics.privacy import Vault, forget_identity, load_key, person_token, pseudonym
+from analytics.snapshots import publish_snapshot
 
 __all__ = ["forget_person"]
 
@@ -20,7 +21,8 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
     Their posts (with findings and facts), trainings, incidents' link to them, linked survey
     responses, employee and recognition rows go; mentions ``[person:…]`` in other text become
     ``[person:forgotten]``; every identity vault of the key (a copied warehouse has its own) forgets
-    their name, emails and handles. One transaction, then the surfaces' snapshot is republished.
+    their name, emails and handles. One transaction; then the surfaces' snapshot is republished (before the
+    vaults are cleaned, so that a failure there leaves no copy of their rows published).
 
     Returns
     -------
@@ -79,13 +81,10 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
-        raise
-    finally:
         con.close()
+        raise
+    publish_snapshot(con, target, delete_old=True)
     vaults = forget_identity(employee_key, key)
     if vaults:
         removed.append(("identity vault", vaults))
-    from analytics.build import publish_snapshot
-
-    publish_snapshot(target)
     return pd.DataFrame(removed, columns=["table", "rows_removed"])

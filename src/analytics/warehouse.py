@@ -1,9 +1,10 @@
 """The DuckDB warehouse: schema, one-writer transactional loads, and read-only access for surfaces.
 
-Surfaces (notebooks, dashboards, report) call :func:`read_only` and never block a writer: DuckDB
-allows one process to hold the file for writing, so a reader that finds it locked gets
-:class:`WarehouseBusy` (shown as "busy, retry"), and a reader never sees a half-written load because
-every load is one transaction.
+Surfaces (notebooks, dashboards, report) call :func:`read_only` and never block a writer: they read
+the snapshot the last build published (see :mod:`analytics.snapshots`), a file no writer writes into.
+DuckDB allows one process to hold a file for writing, so a reader of the warehouse itself that finds
+it locked gets :class:`WarehouseBusy` (shown as "busy, retry"), and a reader never sees a half-written
+load because every load is one transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from analytics import config
+from analytics.snapshots import snapshot_path, writing
 
 __all__ = [
     "CANONICAL_TABLES",
@@ -129,16 +131,20 @@ def _configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 def connect(path: str | os.PathLike[str] | None = None, *, wait_seconds: float = 10.0) -> duckdb.DuckDBPyConnection:
     """A read-write connection (the single writer), with the canonical schema in place.
 
-    A reader holding the file (surfaces normally read the snapshot, so this is rare) is waited for up
-    to ``wait_seconds`` before :class:`WarehouseBusy` is raised.
+    When the warehouse's file is the published snapshot, the warehouse is first given a copy of its own
+    (:func:`analytics.snapshots.writing`). Another writer (or a reader of the warehouse itself, rare:
+    surfaces read the snapshot) is waited for up to ``wait_seconds`` before :class:`WarehouseBusy` is raised.
     """
     target = config.warehouse_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            con = duckdb.connect(str(target))
+            with writing(target, deadline=deadline):
+                con = duckdb.connect(str(target))
             break
+        except TimeoutError as error:
+            raise WarehouseBusy(_busy_message(target)) from error
         except duckdb.IOException as error:
             if time.monotonic() >= deadline:
                 raise WarehouseBusy(_busy_message(target)) from error
@@ -159,18 +165,13 @@ def _busy_message(target: Path) -> str:
     )
 
 
-def snapshot_path(target: Path) -> Path:
-    """Where ``build`` publishes the read-only snapshot the surfaces read."""
-    return target.with_name(target.stem + ".snapshot.duckdb")
-
-
 @contextlib.contextmanager
 def read_only(
     path: str | os.PathLike[str] | None = None, *, snapshot: bool = True
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-only connection for surfaces.
 
-    With ``snapshot`` (the default for surfaces) it reads the copy the last ``build`` published, so a
+    With ``snapshot`` (the default for surfaces) it reads the snapshot the last ``build`` published, so a
     running ingest or build never blocks it; without one (or with ``snapshot=False``) it reads the
     warehouse itself. Raises :class:`WarehouseMissing` (with the command to run) when there is no
     warehouse and :class:`WarehouseBusy` while a writer holds it.

@@ -1,0 +1,222 @@
+"""The surfaces' snapshot of the warehouse: its publication, and keeping every writer off it.
+
+Surfaces read ``<stem>.snapshot.duckdb``, so a running ingest or build never blocks them and they never
+see a half-written state. A build publishes the snapshot by giving the checkpointed warehouse file a
+second name (a hard link): instant, whatever the file's size. From then on the warehouse and its
+snapshot are one file, which no writer may write into: before opening the warehouse read-write,
+:func:`writing` copies it to a new file that takes the warehouse's name (copy on write), and the
+snapshot keeps the old one, untouched under the readers that hold it open.
+
+The copy is the one expensive part, and kernel work: the ``policy-pulse`` command starts it with
+:func:`prepare` before it imports pandas and DuckDB, so it runs on another core meanwhile. The snapshot
+replaced by a publication is kept under a "retired" name, so that dropping its cached pages (what
+deleting a large file costs) happens after the copy on that thread, not inside the build.
+
+Standard library only: the command line imports this module before the heavy libraries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["prepare", "publish_snapshot", "retired_path", "snapshot_path", "writing"]
+
+#: How long a publication waits for the writer lock; another writer holds it only while it copies the
+#: warehouse and opens it.
+PUBLISH_WAIT_SECONDS = 120.0
+
+# what os.link raises on a file system without hard links (FAT, some network shares)
+_NO_LINKS = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
+
+
+def snapshot_path(target: Path) -> Path:
+    """Where ``build`` publishes the read-only snapshot the surfaces read."""
+    return target.with_name(target.stem + ".snapshot.duckdb")
+
+
+def retired_path(target: Path) -> Path:
+    """The snapshot a publication replaced, until the next writer deletes it."""
+    return target.with_name(target.stem + ".snapshot.retired.duckdb")
+
+
+def _lock_path(target: Path) -> Path:
+    return target.with_name(target.name + ".lock")
+
+
+def _copy_path(target: Path) -> Path:
+    return target.with_name(target.name + ".copy.tmp")
+
+
+@contextlib.contextmanager
+def _writer_lock(target: Path, *, deadline: float | None) -> Iterator[bool]:
+    """The writers' lock of ``target``: yields whether it is held. ``deadline=None``: one try, no wait;
+    else tries until ``deadline`` (``time.monotonic()``), then :class:`TimeoutError`."""
+    with open(_lock_path(target), "a") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                held = False
+            if held or deadline is None:
+                break
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"another writer holds {_lock_path(target).name}")
+            time.sleep(0.05)
+        yield held  # closing the file releases the lock
+
+
+def _same_file(one: os.stat_result, other: os.stat_result) -> bool:
+    return (one.st_dev, one.st_ino) == (other.st_dev, other.st_ino)
+
+
+def _separate(target: Path) -> None:
+    """Give the warehouse a file of its own when it shares the snapshot's (the caller holds the lock)."""
+    try:
+        if not _same_file(target.stat(), snapshot_path(target).stat()):
+            return
+    except FileNotFoundError:
+        return
+    copy = _copy_path(target)
+    try:
+        shutil.copyfile(target, copy)  # over a copy a killed writer left
+        shutil.copymode(target, copy)
+        # durable before it takes the warehouse's name; done here, the build's checkpoint need not write
+        # the whole copy back either
+        with open(copy, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(copy, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            copy.unlink()
+        raise
+
+
+class _Preparation:
+    """The copy on write of one warehouse, on a thread of its own, then the retired snapshot's deletion.
+
+    Not a daemon: the interpreter waits for it at exit, so a process never ends with the copy half-done.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.copied = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name=f"copy-on-write {target.name}")
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            # no waiting here: another writer holding the lock is waited for by connect, with its deadline
+            with _writer_lock(self.target, deadline=None) as held:
+                if held:
+                    _separate(self.target)
+        except BaseException as error:  # raised again by the connecting thread
+            self.error = error
+        finally:
+            self.copied.set()
+        with contextlib.suppress(OSError):
+            retired_path(self.target).unlink()
+
+    def wait(self) -> None:
+        self.copied.wait()
+        if self.error is not None:
+            raise OSError(
+                f"Could not give the warehouse {self.target.name} a file of its own before writing it (its file "
+                f"is the published snapshot the surfaces read): {self.error}. Nothing was written; retry once "
+                "that is fixed (free disk space?)."
+            ) from self.error
+
+
+_started: dict[Path, _Preparation] = {}
+_started_lock = threading.Lock()
+
+
+def prepare(target: Path) -> None:
+    """Start the copy on write of the warehouse ``target`` now, on a thread, for a writer that connects later.
+
+    A command that will write calls it first thing, so the copy overlaps its imports; :func:`writing`
+    waits for it (or starts it itself when nothing did).
+    """
+    with _started_lock:
+        if target not in _started:
+            _started[target] = _Preparation(target)
+
+
+@contextlib.contextmanager
+def writing(target: Path, *, deadline: float) -> Iterator[None]:
+    """Hold the writers' lock of ``target``, its file not the snapshot's, for opening it read-write.
+
+    After the block the writer's own DuckDB lock keeps other writers out. Raises :class:`TimeoutError`
+    when another writer keeps the lock past ``deadline`` (``time.monotonic()``), and :class:`OSError` when
+    the copy failed.
+    """
+    with _started_lock:
+        preparation = _started.pop(target, None) or _Preparation(target)
+    preparation.wait()
+    with _writer_lock(target, deadline=deadline):
+        _separate(target)  # normally two stats: a build may have published since the thread copied
+        yield
+
+
+def publish_snapshot(con: duckdb.DuckDBPyConnection, target: Path, *, delete_old: bool = False) -> Path:
+    """Checkpoint and close ``con`` (the writer's connection to ``target``, its work committed), then
+    publish the warehouse as the snapshot by atomic rename.
+
+    The lock is held from before the close until the snapshot names the file, so that no writer opens
+    the warehouse in between without first copying it. ``delete_old``: delete the replaced snapshot now
+    rather than leave it to the next writer (an erasure leaves no copy of the person's rows behind).
+    """
+    try:
+        # on this connection, not on one opened again for it: opening the warehouse reads its catalogue again
+        con.execute("CHECKPOINT")
+        with _writer_lock(target, deadline=time.monotonic() + PUBLISH_WAIT_SECONDS):
+            con.close()
+            _publish_file(target)
+    finally:
+        con.close()
+    if delete_old:
+        with contextlib.suppress(FileNotFoundError):
+            retired_path(target).unlink()
+    return snapshot_path(target)
+
+
+def _publish_file(target: Path) -> None:
+    snapshot = snapshot_path(target)
+    fresh = snapshot.with_suffix(".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        fresh.unlink()  # a killed publication's
+    try:
+        os.link(target, fresh)
+    except OSError as error:
+        if error.errno not in _NO_LINKS:
+            raise
+        shutil.copyfile(target, fresh)
+    else:
+        _retire(snapshot, target)
+    os.replace(fresh, snapshot)
+
+
+def _retire(snapshot: Path, target: Path) -> None:
+    """Keep the current snapshot's file under a second name, so the rename over it is not its deletion."""
+    try:
+        if _same_file(snapshot.stat(), target.stat()):
+            return
+    except FileNotFoundError:
+        return
+    retired = retired_path(target)
+    with contextlib.suppress(FileNotFoundError):
+        retired.unlink()  # normally gone: this writer's copy-on-write thread deleted it
+    os.link(snapshot, retired)
