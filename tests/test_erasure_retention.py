@@ -149,6 +149,9 @@ def test_forget_removes_the_person_everywhere_and_says_what(organisation):
     token = person_token(leaver)
     assert _mentions(organisation, [leaver, token]) == []
     assert _mentions(warehouse.snapshot_path(organisation), [leaver, token]) == []
+    # and no other database file beside them (the snapshot the erasure replaced held her rows)
+    assert sorted(p.name for p in organisation.parent.glob("*.duckdb*") if not p.name.endswith(".lock")) == [
+        organisation.name, warehouse.snapshot_path(organisation).name]
     assert leaver not in Vault.for_warehouse(organisation, key).people
     # no row keyed by one of her posts is left, the build's bookkeeping included
     for table in keyed_by_post:

@@ -1,0 +1,241 @@
+"""The surfaces' snapshot is published by hard link, and every writer first gives the warehouse a file of its
+own (copy on write): the snapshot never changes under its readers until the next build publishes."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from test_crash import ROSTER, monitoring_file
+
+from analytics import build, ingest, snapshots, warehouse
+
+
+def _file(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_dev, status.st_ino
+
+
+def _posts(target: Path, *, snapshot: bool) -> int:
+    with warehouse.read_only(target, snapshot=snapshot) as con:
+        return con.execute("SELECT count(*) FROM posts").fetchone()[0]
+
+
+def _ingest(target: Path, csv: Path, n: int, first_id: int) -> None:
+    results = ingest.ingest_paths([monitoring_file(csv, n, first_id=first_id)], warehouse_file=target)
+    assert [r.status for r in results] == ["loaded"]
+
+
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory) -> Path:
+    """A warehouse of ten posts, built (and so published) once."""
+    folder = tmp_path_factory.mktemp("built")
+    target = folder / "warehouse.duckdb"
+    (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    results = ingest.ingest_paths([folder / "roster.csv", monitoring_file(folder / "first.csv", 10)],
+                                  warehouse_file=target)
+    assert {r.status for r in results} == {"loaded"}
+    build.build(warehouse_file=target)
+    return target
+
+
+@pytest.fixture
+def published(built_once, tmp_path) -> Path:
+    """A copy of the built warehouse of this test's own, published as a build leaves it."""
+    target = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built_once, target)
+    snapshots.publish_snapshot(warehouse.connect(target), target)
+    return target
+
+
+def test_a_build_publishes_the_warehouse_file_itself(built_once):
+    assert _file(snapshots.snapshot_path(built_once)) == _file(built_once)
+    with warehouse.read_only(built_once) as con:  # the snapshot
+        assert con.execute("SELECT count(*) FROM build_log").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM post_facts").fetchone()[0] == 10
+    assert sorted(p.name for p in built_once.parent.glob("*.duckdb*")) == [
+        "warehouse.duckdb", "warehouse.duckdb.lock", "warehouse.snapshot.duckdb"]
+
+
+def test_the_next_writer_writes_a_copy_and_the_snapshot_stays_until_the_next_build(published, tmp_path):
+    snapshot = snapshots.snapshot_path(published)
+    shared, before = _file(snapshot), snapshot.read_bytes()
+    _ingest(published, tmp_path / "more.csv", 5, 990000)
+    assert _file(published) != shared and _file(snapshot) == shared
+    assert snapshot.read_bytes() == before
+    assert (_posts(published, snapshot=True), _posts(published, snapshot=False)) == (10, 15)
+
+    build.build(warehouse_file=published)
+    assert _file(snapshot) == _file(published) != shared
+    assert _posts(published, snapshot=True) == 15
+
+
+def test_the_replaced_snapshot_is_deleted_by_the_next_writer_not_by_the_build(published):
+    snapshot, retired = snapshots.snapshot_path(published), snapshots.retired_path(published)
+    old = _file(snapshot)
+    build.build(warehouse_file=published)
+    assert _file(retired) == old, "the build kept the old snapshot's file under a second name"
+    warehouse.connect(published).close()
+    deadline = time.monotonic() + 20
+    while retired.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not retired.exists()
+    assert _posts(published, snapshot=True) == 10
+
+
+_READER = textwrap.dedent("""
+    import sys, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    count = lambda: con.execute("SELECT count(*) FROM posts").fetchone()[0]
+    print(count(), flush=True)
+    sys.stdin.readline()
+    print(count(), flush=True)
+""")
+
+
+def test_a_reader_holding_the_snapshot_through_an_update_neither_waits_nor_is_waited_for(published, tmp_path,
+                                                                                      monkeypatch):
+    reader = subprocess.Popen([sys.executable, "-c", _READER, str(snapshots.snapshot_path(published))],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "10"
+        # a writer that waited for the reader's lock would be told "busy" at once
+        opened = warehouse.connect
+        monkeypatch.setattr(warehouse, "connect", lambda path=None: opened(path, wait_seconds=0))
+        _ingest(published, tmp_path / "more.csv", 5, 990000)
+        build.build(warehouse_file=published)
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "10", "the open snapshot kept the state it was opened on"
+    finally:
+        reader.kill()
+        reader.communicate(timeout=30)
+    assert _posts(published, snapshot=True) == 15
+
+
+def test_two_writers_starting_together_copy_the_warehouse_once(published, monkeypatch):
+    copies, seen = [], []
+    copy = shutil.copyfile
+
+    def slow_copy(source, destination, **options):
+        copies.append(source)
+        time.sleep(0.3)  # wide open to a second writer, were the copy not under the lock
+        return copy(source, destination, **options)
+
+    monkeypatch.setattr(shutil, "copyfile", slow_copy)
+    together = threading.Barrier(2)
+
+    def writer() -> None:
+        together.wait()
+        with snapshots.writing(published, deadline=time.monotonic() + 20):
+            seen.append(_file(published))
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(copies) == 1
+    assert len(seen) == 2 and seen[0] == seen[1] != _file(snapshots.snapshot_path(published))
+
+
+_WRITER = textwrap.dedent("""
+    import sys, time
+    from analytics import warehouse
+    start, path, uid = float(sys.argv[1]), sys.argv[2], sys.argv[3]
+    time.sleep(max(0.0, start - time.time()))
+    con = warehouse.connect(path, wait_seconds=60)
+    con.execute("INSERT INTO posts (post_uid) VALUES (?)", [uid])
+    time.sleep(0.3)
+    con.close()
+""")
+
+
+def test_two_writer_processes_starting_together_both_land_in_the_warehouse(published):
+    start = time.time() + 2  # both past their imports
+    writers = [subprocess.Popen([sys.executable, "-c", _WRITER, str(start), str(published), f"marker:{n}"],
+                                stderr=subprocess.PIPE, text=True) for n in range(2)]
+    for writer in writers:
+        assert writer.wait(timeout=90) == 0, writer.communicate()[1]
+        writer.stderr.close()
+    with warehouse.read_only(published, snapshot=False) as con:
+        markers = con.execute("SELECT post_uid FROM posts WHERE post_uid LIKE 'marker:%' ORDER BY 1").fetchall()
+    assert markers == [("marker:0",), ("marker:1",)]
+    assert _posts(published, snapshot=True) == 10
+
+
+def test_without_hard_links_the_snapshot_is_a_copy(built_once, tmp_path, monkeypatch):
+    target = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built_once, target)
+
+    def no_links(*_args, **_options):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    snapshots.publish_snapshot(warehouse.connect(target), target)
+    snapshot = snapshots.snapshot_path(target)
+    assert _file(snapshot) != _file(target)
+    assert _posts(target, snapshot=True) == 10
+    own = _file(target)
+    _ingest(target, tmp_path / "more.csv", 5, 990000)
+    assert _file(target) == own, "a warehouse apart from its snapshot needs no copy"
+    assert (_posts(target, snapshot=True), _posts(target, snapshot=False)) == (10, 15)
+
+
+def test_a_failed_copy_stops_the_writer_with_a_clear_error_and_leaves_no_partial_copy(published, monkeypatch):
+    copy = shutil.copyfile
+
+    def disk_full(source, destination, **options):
+        copy(source, destination, **options)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    with pytest.raises(OSError, match=r"Could not give the warehouse warehouse\.duckdb .*No space left"):
+        warehouse.connect(published)
+    assert _file(published) == _file(snapshots.snapshot_path(published))
+    assert not list(published.parent.glob("*.tmp"))
+    monkeypatch.undo()
+    warehouse.connect(published).close()
+    assert _file(published) != _file(snapshots.snapshot_path(published))
+
+
+def test_a_copy_left_by_a_killed_writer_is_written_over(published):
+    left = snapshots._copy_path(published)
+    left.write_bytes(b"half a copy" * 1000)
+    con = warehouse.connect(published)
+    try:
+        assert con.execute("SELECT count(*) FROM posts").fetchone()[0] == 10
+    finally:
+        con.close()
+    assert not left.exists()
+
+
+_CLI = textwrap.dedent("""
+    import sys
+    from analytics import cli, snapshots
+    started, prepare = [], snapshots.prepare
+    def recorded(target):
+        started.append(("pandas" in sys.modules, "duckdb" in sys.modules))
+        prepare(target)
+    snapshots.prepare = recorded
+    assert cli.main(["ingest", sys.argv[1], "--warehouse", sys.argv[2]]) == 0
+    assert cli.main(["ingest", sys.argv[1], "--dry-run", "--warehouse", sys.argv[2]]) == 0
+    print(started)
+""")
+
+
+def test_a_writing_command_starts_the_copy_before_its_heavy_imports(published, tmp_path):
+    posts = monitoring_file(tmp_path / "more.csv", 3, first_id=990000)
+    run = subprocess.run([sys.executable, "-c", _CLI, str(posts), str(published)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == "[(False, False)]"  # once, for the ingest that writes
+    assert _file(published) != _file(snapshots.snapshot_path(published))
