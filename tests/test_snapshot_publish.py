@@ -147,6 +147,23 @@ def test_two_writers_starting_together_copy_the_warehouse_once(published, monkey
     assert len(seen) == 2 and seen[0] == seen[1] != _file(snapshots.snapshot_path(published))
 
 
+def test_no_writer_gets_in_between_a_builds_close_and_its_publication(published, monkeypatch):
+    publish, attempts = snapshots._publish_file, []
+
+    def contested(target: Path) -> None:
+        # a writer starting here would write into the file about to become the snapshot
+        try:
+            warehouse.connect(target, wait_seconds=0.3).close()
+            attempts.append("opened")
+        except warehouse.WarehouseBusy:
+            attempts.append("busy")
+        publish(target)
+
+    monkeypatch.setattr(snapshots, "_publish_file", contested)
+    build.build(warehouse_file=published)
+    assert attempts == ["busy"]
+
+
 _WRITER = textwrap.dedent("""
     import sys, time
     from analytics import warehouse
@@ -160,7 +177,7 @@ _WRITER = textwrap.dedent("""
 
 
 def test_two_writer_processes_starting_together_both_land_in_the_warehouse(published):
-    start = time.time() + 2  # both past their imports
+    start = time.time() + 1.5  # both past their imports
     writers = [subprocess.Popen([sys.executable, "-c", _WRITER, str(start), str(published), f"marker:{n}"],
                                 stderr=subprocess.PIPE, text=True) for n in range(2)]
     for writer in writers:
