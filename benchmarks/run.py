@@ -512,16 +512,18 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     new_folder = work / "new-posts"
     shutil.rmtree(new_folder, ignore_errors=True)
     result["new_posts"] = add_new_posts(raw, new_folder, 0.01)
-    from analytics.warehouse import snapshot_path
+    from analytics.snapshots import snapshot_path
 
-    # the same increment twice: `update` (one process) on a copy, `ingest` then `build` on the warehouse itself
+    # the same increment twice: `update` (one process) on a copy, `ingest` then `build` on the warehouse itself.
+    # The copy is made as a build leaves a warehouse: published, its snapshot a second name of its file, so
+    # the timed leg copies it before writing, as a user's next update does.
     twin = work / "warehouse-update.duckdb"
-    for source, copy in ((warehouse, twin), (snapshot_path(warehouse), snapshot_path(twin))):
-        shutil.copyfile(source, copy)
+    shutil.copyfile(warehouse, twin)
+    os.link(twin, snapshot_path(twin))
     os.sync()  # the copy's dirty pages would otherwise be written back during the timed leg
     legs["update_new"] = run_leg("update (+1 %)", [*cli, "update", str(new_folder), "--warehouse", str(twin)],
                                  env, logs / "update-new.log")
-    for copy in (twin, snapshot_path(twin)):
+    for copy in work.glob(f"{twin.stem}*"):
         copy.unlink()
     legs["ingest_new"] = run_leg("ingest (+1 %)", [*cli, "ingest", str(new_folder), "--warehouse", str(warehouse)],
                                  env, logs / "ingest-new.log")
