@@ -244,6 +244,7 @@ _CLI = textwrap.dedent("""
         prepare(target)
     snapshots.prepare = recorded
     assert cli.main(["ingest", sys.argv[1], "--warehouse", sys.argv[2]]) == 0
+    assert not snapshots._started, "the writer's connect waited for the copy the command started"
     assert cli.main(["ingest", sys.argv[1], "--dry-run", "--warehouse", sys.argv[2]]) == 0
     print(started)
 """)
@@ -256,3 +257,11 @@ def test_a_writing_command_starts_the_copy_before_its_heavy_imports(published, t
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[-1] == "[(False, False)]"  # once, for the ingest that writes
     assert _file(published) != _file(snapshots.snapshot_path(published))
+
+
+def test_a_command_writing_a_warehouse_in_a_new_folder_finds_nothing_to_copy(tmp_path):
+    target = tmp_path / "new" / "warehouse.duckdb"
+    snapshots.prepare(target)  # as the command line does, long before connect makes the folder
+    snapshots._started[target].thread.join()
+    warehouse.connect(target).close()
+    assert target.exists() and not snapshots.snapshot_path(target).exists()

@@ -119,10 +119,12 @@ class _Preparation:
 
     def _run(self) -> None:
         try:
-            # no waiting here: another writer holding the lock is waited for by connect, with its deadline
-            with _writer_lock(self.target, deadline=None) as held:
-                if held:
-                    _separate(self.target)
+            # no waiting here: another writer holding the lock is waited for by connect, with its deadline.
+            # A warehouse not there yet (its folder neither, maybe) has nothing to copy.
+            if self.target.exists():
+                with _writer_lock(self.target, deadline=None) as held:
+                    if held:
+                        _separate(self.target)
         except BaseException as error:  # raised again by the connecting thread
             self.error = error
         finally:
