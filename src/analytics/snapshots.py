@@ -42,12 +42,20 @@ _NO_LINKS = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EM
 
 
 def snapshot_path(target: Path) -> Path:
-    """Where ``build`` publishes the read-only snapshot the surfaces read."""
+    """Where ``build`` publishes the read-only snapshot the surfaces read.
+
+    >>> snapshot_path(Path("data/warehouse.duckdb")).name
+    'warehouse.snapshot.duckdb'
+    """
     return target.with_name(target.stem + ".snapshot.duckdb")
 
 
 def retired_path(target: Path) -> Path:
-    """The snapshot a publication replaced, until the next writer deletes it."""
+    """The snapshot a publication replaced, until the next writer deletes it.
+
+    >>> retired_path(Path("data/warehouse.duckdb")).name
+    'warehouse.snapshot.retired.duckdb'
+    """
     return target.with_name(target.stem + ".snapshot.retired.duckdb")
 
 
