@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 from warehouse_copies import built_from_scratch, query
 
-from analytics import build, config, ingest, metrics, warehouse
+from analytics import build, config, ingest, metrics, snapshots, warehouse
 
 
 def _count(path, sql):
@@ -72,7 +72,7 @@ def test_dismissing_a_finding_changes_every_figure(sample_warehouse, tmp_path, m
 
 
 def test_surfaces_read_the_published_snapshot(sample_warehouse):
-    snapshot = warehouse.snapshot_path(sample_warehouse)
+    snapshot = snapshots.snapshot_path(sample_warehouse)
     assert snapshot.exists()
     with warehouse.read_only(sample_warehouse) as con:
         assert con.execute("SELECT count(*) FROM post_facts").fetchall()[0][0] > 0

@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 from warehouse_copies import query
 
-from analytics import cli, warehouse
+from analytics import cli, snapshots
 
 # what differs between two runs by design: when they ran and how long they took
 _TIMED = {"build_log", "ingest_log", "build_state"}
@@ -30,7 +30,7 @@ def test_update_leaves_what_ingest_then_build_leave(sample_warehouse, tmp_path, 
     assert cli.main(["update", str(one_new_post), "--warehouse", str(together)]) == 0
     out = capsys.readouterr().out
     assert "monitoring_new.csv" in out and "1 loaded" in out and "Derived:" in out
-    assert warehouse.snapshot_path(together).exists(), "the build published a snapshot for the surfaces"
+    assert snapshots.snapshot_path(together).exists(), "the build published a snapshot for the surfaces"
 
     assert _tables(together) == _tables(apart)
     for table in _tables(apart):

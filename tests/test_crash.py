@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics import build, ingest, warehouse
+from analytics import build, ingest, snapshots
 from analytics.build import PAUSE_ENV as BUILD_PAUSE
 from analytics.ingest import PAUSE_ENV as INGEST_PAUSE
 
@@ -143,7 +143,7 @@ def test_sigkill_mid_build_leaves_the_warehouse_unchanged_and_a_rerun_derives_on
                                   warehouse_file=started)
     assert {r.status for r in results} == {"loaded"}
     before = fingerprint(started)
-    snapshot = warehouse.snapshot_path(started)
+    snapshot = snapshots.snapshot_path(started)
     assert not snapshot.exists()
 
     run_until_paused(["build", "--warehouse", str(started)], BUILD_PAUSE, "1", "PAUSED in build")

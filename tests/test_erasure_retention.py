@@ -16,7 +16,7 @@ import duckdb
 import pytest
 import yaml
 
-from analytics import build, config, erasure, ingest, warehouse
+from analytics import build, config, erasure, ingest, snapshots, warehouse
 from analytics.privacy import Vault, load_key, person_token, pseudonym
 
 LEAVER, STAYER = "nadia.petrov@erasure.example", "felix.amato@erasure.example"
@@ -148,10 +148,10 @@ def test_forget_removes_the_person_everywhere_and_says_what(organisation):
     # nothing of her key or her person token is left, in the warehouse or the surfaces' snapshot
     token = person_token(leaver)
     assert _mentions(organisation, [leaver, token]) == []
-    assert _mentions(warehouse.snapshot_path(organisation), [leaver, token]) == []
+    assert _mentions(snapshots.snapshot_path(organisation), [leaver, token]) == []
     # and no other database file beside them (the snapshot the erasure replaced held her rows)
     assert sorted(p.name for p in organisation.parent.glob("*.duckdb*") if not p.name.endswith(".lock")) == [
-        organisation.name, warehouse.snapshot_path(organisation).name]
+        organisation.name, snapshots.snapshot_path(organisation).name]
     assert leaver not in Vault.for_warehouse(organisation, key).people
     # no row keyed by one of her posts is left, the build's bookkeeping included
     for table in keyed_by_post:

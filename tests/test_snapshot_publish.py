@@ -150,14 +150,14 @@ def test_two_writers_starting_together_copy_the_warehouse_once(published, monkey
 def test_no_writer_gets_in_between_a_builds_close_and_its_publication(published, monkeypatch):
     publish, attempts = snapshots._publish_file, []
 
-    def contested(target: Path) -> None:
+    def contested(target: Path, **options) -> None:
         # a writer starting here would write into the file about to become the snapshot
         try:
             warehouse.connect(target, wait_seconds=0.3).close()
             attempts.append("opened")
         except warehouse.WarehouseBusy:
             attempts.append("busy")
-        publish(target)
+        publish(target, **options)
 
     monkeypatch.setattr(snapshots, "_publish_file", contested)
     build.build(warehouse_file=published)
@@ -265,3 +265,79 @@ def test_a_command_writing_a_warehouse_in_a_new_folder_finds_nothing_to_copy(tmp
     snapshots._started[target].thread.join()
     warehouse.connect(target).close()
     assert target.exists() and not snapshots.snapshot_path(target).exists()
+
+
+def test_a_copy_short_of_space_frees_the_retired_snapshot_and_tries_again(published, monkeypatch):
+    build.build(warehouse_file=published)  # the snapshot it replaced is now the retired file
+    retired = snapshots.retired_path(published)
+    assert retired.exists()
+    copy, failures = shutil.copyfile, []
+
+    def full_until_the_retired_file_is_gone(source, destination, **options):
+        if retired.exists():
+            failures.append(destination)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return copy(source, destination, **options)
+
+    monkeypatch.setattr(shutil, "copyfile", full_until_the_retired_file_is_gone)
+    warehouse.connect(published).close()
+    assert len(failures) == 1 and not retired.exists()
+    assert _file(published) != _file(snapshots.snapshot_path(published))
+
+
+def test_a_snapshot_that_cannot_get_a_second_name_is_replaced_all_the_same(published, monkeypatch):
+    # e.g. another user's snapshot on a system protecting hard links: only the retiring link is refused
+    link = os.link
+    snapshot = snapshots.snapshot_path(published)
+    old = _file(snapshot)
+
+    def protected(source, destination, **options):
+        if Path(destination) == snapshots.retired_path(published):
+            raise OSError(errno.EPERM, "Operation not permitted")
+        return link(source, destination, **options)
+
+    monkeypatch.setattr(os, "link", protected)
+    _ingest(published, published.parent / "more.csv", 5, 990000)
+    build.build(warehouse_file=published)
+    assert _file(snapshot) == _file(published) != old
+    assert not snapshots.retired_path(published).exists()
+    assert _posts(published, snapshot=True) == 15
+
+
+def test_a_warehouse_another_connection_of_the_process_holds_is_published_as_a_copy(published):
+    held = warehouse.connect(published)  # DuckDB shares one open database per file within a process
+    try:
+        build.build(warehouse_file=published)
+        snapshot = snapshots.snapshot_path(published)
+        assert _file(snapshot) != _file(published), "the held connection could write into a linked snapshot"
+        held.execute("DELETE FROM posts")
+    finally:
+        held.close()
+    assert (_posts(published, snapshot=True), _posts(published, snapshot=False)) == (10, 0)
+
+
+def test_a_writer_waiting_for_a_busy_warehouse_starts_no_thread_per_try(published, monkeypatch):
+    import duckdb
+
+    started = []
+    monkeypatch.setattr(snapshots, "_Preparation", lambda target: started.append(target))
+
+    def busy(*_args, **_options):
+        raise duckdb.IOException("Could not set lock on file")
+
+    monkeypatch.setattr(duckdb, "connect", busy)
+    with pytest.raises(warehouse.WarehouseBusy):
+        warehouse.connect(published, wait_seconds=0.6)
+    assert started == []
+    assert _file(published) != _file(snapshots.snapshot_path(published)), "the copy was made once, in place"
+
+
+def test_a_publication_kept_waiting_says_the_work_is_committed(published, monkeypatch):
+    con = warehouse.connect(published)
+    con.execute("DELETE FROM posts")
+    monkeypatch.setattr(snapshots, "PUBLISH_WAIT_SECONDS", 0.3)
+    with snapshots._writer_lock(published, deadline=None) as held:
+        assert held
+        with pytest.raises(TimeoutError, match=r"committed, but its snapshot .* not published.* same command again"):
+            snapshots.publish_snapshot(con, published)
+    assert (_posts(published, snapshot=True), _posts(published, snapshot=False)) == (10, 0)

@@ -156,7 +156,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     try:
         summary = build.build(warehouse_file=args.warehouse, progress=progress)
-    except warehouse.WarehouseBusy as error:
+    except (warehouse.WarehouseBusy, TimeoutError) as error:  # TimeoutError: committed, not published
         raise UserError(str(error)) from error
     print(summary)
     return 0
@@ -167,7 +167,7 @@ def _cmd_forget(args: argparse.Namespace) -> int:
 
     try:
         removed = erasure.forget_person(args.email, warehouse_file=args.warehouse)
-    except ValueError as error:
+    except (ValueError, TimeoutError) as error:  # TimeoutError: committed, not published
         raise UserError(str(error)) from error
     touched = removed[removed["rows_removed"] > 0]
     if touched.empty:

@@ -68,9 +68,10 @@ def _copy_path(target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _writer_lock(target: Path, *, deadline: float | None) -> Iterator[bool]:
+def _writer_lock(target: Path, *, deadline: float | None, busy: str = "") -> Iterator[bool]:
     """The writers' lock of ``target``: yields whether it is held. ``deadline=None``: one try, no wait;
-    else tries until ``deadline`` (``time.monotonic()``), then :class:`TimeoutError`."""
+    else tries until ``deadline`` (``time.monotonic()``), then :class:`TimeoutError` (``busy``: its
+    message)."""
     with open(_lock_path(target), "a") as lock:
         while True:
             try:
@@ -81,7 +82,7 @@ def _writer_lock(target: Path, *, deadline: float | None) -> Iterator[bool]:
             if held or deadline is None:
                 break
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"another writer holds {_lock_path(target).name}")
+                raise TimeoutError(busy or f"another writer holds {_lock_path(target).name}")
             time.sleep(0.05)
         yield held  # closing the file releases the lock
 
@@ -97,6 +98,25 @@ def _separate(target: Path) -> None:
             return
     except FileNotFoundError:
         return
+    try:
+        try:
+            _copy_over(target)
+        except OSError as error:
+            # the retired snapshot (a whole warehouse's worth of space) is what a full disk can spare
+            if error.errno != errno.ENOSPC or not _drop_retired(target):
+                raise
+            _copy_over(target)
+    except OSError as error:
+        raise OSError(
+            error.errno,
+            f"Could not give the warehouse {target.name} a file of its own before writing it (its file is the "
+            f"published snapshot the surfaces read): {error}. Nothing was written; retry once that is fixed "
+            "(free disk space?).",
+        ) from error
+
+
+def _copy_over(target: Path) -> None:
+    """Copy the warehouse to a file of its own that takes its name."""
     copy = _copy_path(target)
     try:
         shutil.copyfile(target, copy)  # over a copy a killed writer left
@@ -112,10 +132,20 @@ def _separate(target: Path) -> None:
         raise
 
 
+def _drop_retired(target: Path) -> bool:
+    """Delete the snapshot a publication replaced; whether there was one."""
+    try:
+        retired_path(target).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 class _Preparation:
     """The copy on write of one warehouse, on a thread of its own, then the retired snapshot's deletion.
 
-    Not a daemon: the interpreter waits for it at exit, so a process never ends with the copy half-done.
+    Not a daemon: the interpreter waits for it at exit. A process killed during the copy leaves a
+    temporary file, which the next writer's copy overwrites.
     """
 
     def __init__(self, target: Path) -> None:
@@ -138,16 +168,12 @@ class _Preparation:
         finally:
             self.copied.set()
         with contextlib.suppress(OSError):
-            retired_path(self.target).unlink()
+            _drop_retired(self.target)
 
     def wait(self) -> None:
         self.copied.wait()
         if self.error is not None:
-            raise OSError(
-                f"Could not give the warehouse {self.target.name} a file of its own before writing it (its file "
-                f"is the published snapshot the surfaces read): {self.error}. Nothing was written; retry once "
-                "that is fixed (free disk space?)."
-            ) from self.error
+            raise self.error
 
 
 _started: dict[Path, _Preparation] = {}
@@ -158,7 +184,7 @@ def prepare(target: Path) -> None:
     """Start the copy on write of the warehouse ``target`` now, on a thread, for a writer that connects later.
 
     A command that will write calls it first thing, so the copy overlaps its imports; :func:`writing`
-    waits for it (or starts it itself when nothing did).
+    waits for it (or copies in its own thread when nothing started it).
     """
     with _started_lock:
         if target not in _started:
@@ -174,11 +200,15 @@ def writing(target: Path, *, deadline: float) -> Iterator[None]:
     the copy failed.
     """
     with _started_lock:
-        preparation = _started.pop(target, None) or _Preparation(target)
-    preparation.wait()
+        preparation = _started.pop(target, None)
+    if preparation is not None:
+        preparation.wait()
     with _writer_lock(target, deadline=deadline):
-        _separate(target)  # normally two stats: a build may have published since the thread copied
+        _separate(target)  # after a prepared copy, two stats: a build may have published since
         yield
+    if preparation is None:  # else the preparation's thread deletes it
+        with contextlib.suppress(OSError):
+            _drop_retired(target)
 
 
 def publish_snapshot(con: duckdb.DuckDBPyConnection, target: Path, *, delete_old: bool = False) -> Path:
@@ -186,37 +216,63 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, target: Path, *, delete_old
     publish the warehouse as the snapshot by atomic rename.
 
     The lock is held from before the close until the snapshot names the file, so that no writer opens
-    the warehouse in between without first copying it. ``delete_old``: delete the replaced snapshot now
-    rather than leave it to the next writer (an erasure leaves no copy of the person's rows behind).
+    the warehouse in between without first copying it. A warehouse another connection of this process
+    still holds read-write (DuckDB shares one open database per file in a process, so closing ``con``
+    does not close it) could be written after the publication: its snapshot is a copy instead.
+    ``delete_old``: delete the replaced snapshot now rather than leave it to the next writer (an erasure
+    leaves no copy of the person's rows behind).
+
+    Raises :class:`TimeoutError` (the work stays committed, unpublished) when another writer holds the
+    writers' lock for :data:`PUBLISH_WAIT_SECONDS`.
     """
     try:
         # on this connection, not on one opened again for it: opening the warehouse reads its catalogue again
         con.execute("CHECKPOINT")
-        with _writer_lock(target, deadline=time.monotonic() + PUBLISH_WAIT_SECONDS):
+        busy = (f"The work on {target.name} is committed, but its snapshot for the dashboards, notebooks and "
+                f"report is not published: another writer held {_lock_path(target).name} for "
+                f"{PUBLISH_WAIT_SECONDS:.0f} s. Run the same command again to publish it.")
+        with _writer_lock(target, deadline=time.monotonic() + PUBLISH_WAIT_SECONDS, busy=busy):
             con.close()
-            _publish_file(target)
+            _publish_file(target, link=not _open_in_this_process(target))
     finally:
         con.close()
     if delete_old:
-        with contextlib.suppress(FileNotFoundError):
-            retired_path(target).unlink()
+        _drop_retired(target)
     return snapshot_path(target)
 
 
-def _publish_file(target: Path) -> None:
+def _open_in_this_process(target: Path) -> bool:
+    """Whether a connection of this process still holds ``target`` read-write (~20 ms at 1M posts)."""
+    import duckdb  # here, not at the top: the command line imports this module before the heavy libraries
+
+    try:
+        duckdb.connect(str(target), read_only=True).close()
+    except duckdb.ConnectionException:  # "a different configuration than existing connections"
+        return True
+    return False
+
+
+def _publish_file(target: Path, *, link: bool) -> None:
     snapshot = snapshot_path(target)
     fresh = snapshot.with_suffix(".tmp")
     with contextlib.suppress(FileNotFoundError):
         fresh.unlink()  # a killed publication's
+    if link and _linked(target, fresh):
+        _retire(snapshot, target)
+    else:
+        shutil.copyfile(target, fresh)
+    os.replace(fresh, snapshot)
+
+
+def _linked(target: Path, name: Path) -> bool:
+    """Give ``target`` the second name ``name``; False on a file system without hard links."""
     try:
-        os.link(target, fresh)
+        os.link(target, name)
     except OSError as error:
         if error.errno not in _NO_LINKS:
             raise
-        shutil.copyfile(target, fresh)
-    else:
-        _retire(snapshot, target)
-    os.replace(fresh, snapshot)
+        return False
+    return True
 
 
 def _retire(snapshot: Path, target: Path) -> None:
@@ -226,7 +282,10 @@ def _retire(snapshot: Path, target: Path) -> None:
             return
     except FileNotFoundError:
         return
-    retired = retired_path(target)
-    with contextlib.suppress(FileNotFoundError):
-        retired.unlink()  # normally gone: this writer's copy-on-write thread deleted it
-    os.link(snapshot, retired)
+    _drop_retired(target)  # normally gone: this writer's copy-on-write thread deleted it
+    try:
+        os.link(snapshot, retired_path(target))
+    except OSError as error:
+        # e.g. another user's snapshot where the system protects hard links: the rename deletes it instead
+        if error.errno not in _NO_LINKS:
+            raise

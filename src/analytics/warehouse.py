@@ -36,7 +36,6 @@ __all__ = [
     "read_table",
     "registered",
     "row_counts",
-    "snapshot_path",
     "text_columns",
 ]
 
