@@ -97,6 +97,14 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def _remove(path: Path) -> None:
+    """Delete a file, or a folder (DuckDB spills to ``<warehouse>.tmp/``)."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
 def run_leg(name: str, command: list[str], env: dict[str, str], log: Path) -> Leg:
     """Run ``command`` in its own process; measure wall time, CPU time and peak RSS of its tree."""
     leg = Leg(name)
@@ -477,7 +485,7 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     logs.mkdir(parents=True, exist_ok=True)
     warehouse = work / "warehouse.duckdb"
     for stale in work.glob("warehouse*.duckdb*"):
-        stale.unlink()
+        _remove(stale)
     shutil.rmtree(work / "config", ignore_errors=True)
     private = {"POLICY_PULSE_KEY": "benchmark-key-not-secret", "POLICY_PULSE_CONFIG_DIR": str(work / "config"),
                "POLICY_PULSE_WAREHOUSE": str(warehouse)}
@@ -524,7 +532,7 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     legs["update_new"] = run_leg("update (+1 %)", [*cli, "update", str(new_folder), "--warehouse", str(twin)],
                                  env, logs / "update-new.log")
     for copy in work.glob(f"{twin.stem}*"):
-        copy.unlink()
+        _remove(copy)
     legs["ingest_new"] = run_leg("ingest (+1 %)", [*cli, "ingest", str(new_folder), "--warehouse", str(warehouse)],
                                  env, logs / "ingest-new.log")
     legs["build_incremental"] = run_leg("build (incremental)", [*cli, "build", "--warehouse", str(warehouse)], env,
