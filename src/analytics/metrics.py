@@ -622,6 +622,8 @@ def _period_table(inputs: _Inputs, kind: str, k: int, months: pd.DataFrame | Non
     if kind == "quarter" and not inputs.only:
         pieces.extend(_survey(inputs.con, k) if inputs.survey_rows is None else [inputs.survey_rows])
     pieces = [p.assign(_pending=p.get("_pending", False)) for p in pieces if not p.empty]
+    if not pieces:  # a warehouse with nothing in it yet
+        return pd.DataFrame(columns=_OUTPUT)
     table = pd.concat(pieces, ignore_index=True).astype({"_pending": bool})
     pairs: dict[tuple[str, str], set] = {}
     table = _suppress(table, k, months if kind == "quarter" else None,
