@@ -341,3 +341,12 @@ def test_a_publication_kept_waiting_says_the_work_is_committed(published, monkey
         with pytest.raises(TimeoutError, match=r"committed, but its snapshot .* not published.* same command again"):
             snapshots.publish_snapshot(con, published)
     assert (_posts(published, snapshot=True), _posts(published, snapshot=False)) == (10, 0)
+
+
+def test_a_mistyped_export_path_fails_the_command_without_copying_the_warehouse(published, tmp_path, capsys):
+    from analytics import cli
+
+    assert cli.main(["ingest", str(tmp_path / "no-such-export.csv"), "--warehouse", str(published)]) == 2
+    assert "no-such-export.csv" in capsys.readouterr().err
+    assert _file(published) == _file(snapshots.snapshot_path(published)), "nothing written, nothing copied"
+    assert not snapshots._started

@@ -227,6 +227,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
 _WRITERS = (_cmd_ingest, _cmd_build, _cmd_update, _cmd_forget)
 
 
+def _will_write(args: argparse.Namespace) -> bool:
+    """Whether the command will write the warehouse, as far as a cheap look tells: a mistyped export
+    path fails the command before it writes, and is not worth a copy of the warehouse."""
+    if args.func not in _WRITERS or getattr(args, "dry_run", False):
+        return False
+    return all(os.path.exists(path) for path in getattr(args, "paths", ()))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-pulse", description="Does our social-media policy work?")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -302,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.func in _WRITERS and not getattr(args, "dry_run", False):
+    if _will_write(args):
         # the warehouse's copy on write (when its file is the published snapshot) runs on another core
         # while this process imports pandas and DuckDB
         snapshots.prepare(config.warehouse_path(args.warehouse))
