@@ -10,9 +10,11 @@ snapshot keeps the old one, untouched under the readers that hold it open.
 The copy is the one expensive part, and kernel work: the ``policy-pulse`` command starts it with
 :func:`prepare` before it imports pandas and DuckDB, so it runs on another core meanwhile. The snapshot
 replaced by a publication is kept under a "retired" name, so that dropping its cached pages (what
-deleting a large file costs) happens after the copy on that thread, not inside the build.
+deleting a large file costs) happens after the copy on that thread (or after a library caller's
+connect), not inside the build.
 
-Standard library only: the command line imports this module before the heavy libraries.
+Only the standard library is imported with this module (DuckDB when a build publishes): the command
+line imports it before the heavy libraries.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ __all__ = ["prepare", "publish_snapshot", "retired_path", "snapshot_path", "writ
 #: warehouse and opens it.
 PUBLISH_WAIT_SECONDS = 120.0
 
-# what os.link raises on a file system without hard links (FAT, some network shares)
+# what os.link raises on a file system without hard links (FAT, some network shares), or for another
+# user's file where the system protects hard links (EPERM)
 _NO_LINKS = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
 
 
