@@ -260,10 +260,9 @@ class RegexScreen:
             return None
         return self._always.union([i - 1 for i in found if i])
 
-    def remember(self, text: str, encoded: bytes | None) -> None:
-        """Let :meth:`start` reuse ``text``'s UTF-8, ``encoded`` (``None``: unknown), as after ``candidates(text)``."""
-        if encoded is not None:
-            self._last = (text, encoded)
+    def remember(self, text: str, encoded: bytes) -> None:
+        """Let :meth:`start` reuse ``text``'s UTF-8, ``encoded``, as after ``candidates(text)``."""
+        self._last = (text, encoded)
 
     def start(self, index: int, text: str) -> int:
         """A position no later than where regex ``index`` first matches in ``text`` (0 when unknown).
@@ -1440,11 +1439,11 @@ class _Prescreened:
     of that set (its own numbering), and the texts it could not tell (``undecided``); :meth:`rules` and
     :meth:`themes`: what the rules' and the taxonomy's :class:`RegexScreen` ``candidates`` give for text
     ``k`` (``None``: RE2 could not tell), the themes' sorted; ``encoded``: the UTF-8 of each text as
-    :func:`_detect` reads it (lone surrogates replaced), ``None`` where there is none.
+    :func:`_detect` reads it (lone surrogates replaced).
     """
 
     def __init__(self, screen: _ScanScreen, found: list[list[int] | None], theme_blind: set[int],
-                 encoded: list[bytes | None]) -> None:
+                 encoded: list[bytes]) -> None:
         self._screen = screen
         self._found = found
         self._theme_blind = theme_blind
@@ -1532,7 +1531,7 @@ class _ScanScreen:
         """The passes over ``texts`` (as the theme screen reads them) and ``values`` (the same texts with lone
         surrogates replaced, as :func:`_detect` reads them: UTF-8 always encodes them)."""
         match = self._set.Match
-        encoded: list[bytes | None] = [value.encode("utf-8") for value in values]
+        encoded = [value.encode("utf-8") for value in values]
         found: list[list[int] | None] = [hits if 0 in (hits := match(data)) else None for data in encoded]
         blind = set() if values is texts else {k for k, (text, value) in enumerate(zip(texts, values, strict=True))
                                                 if value is not text and value != text}
