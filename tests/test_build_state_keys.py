@@ -55,6 +55,8 @@ def test_table_fingerprints_hash_every_column_in_order_and_see_an_edit(tmp_path)
     try:
         prints = build._fingerprints(con, tables)
         assert list(prints) == list(tables)
+        # the reference is the per-table query the prints were made with before: prints stored by a build of
+        # that code still match, so its inputs are not taken for changed
         for table in tables:
             columns = ", ".join(name for (name,) in con.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]
@@ -63,7 +65,7 @@ def test_table_fingerprints_hash_every_column_in_order_and_see_an_edit(tmp_path)
                                             f"FROM {table}").fetchone()
             assert prints[table] == f"{table}:{count}:{xor}:{total}"
         con.execute("UPDATE posts SET saves = 2 WHERE post_uid = 'x:3'")
-        assert build._fingerprints(con, tables) == {**prints, "posts": build._fingerprints(con, ("posts",))["posts"]}
-        assert build._fingerprints(con, ("posts",))["posts"] != prints["posts"]
+        after = build._fingerprints(con, tables)
+        assert after["posts"] != prints["posts"] and after["post_scans"] == prints["post_scans"]
     finally:
         con.close()

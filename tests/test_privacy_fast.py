@@ -195,9 +195,13 @@ def test_a_vault_file_that_is_json_but_not_a_vault_is_refused_by_name(tmp_path, 
 def test_a_foreign_json_file_among_the_vaults_is_passed_over(tmp_path, monkeypatch):
     monkeypatch.setenv("POLICY_PULSE_CONFIG_DIR", str(tmp_path))
     (tmp_path / "vaults").mkdir()
-    (tmp_path / "vaults" / "notes.json").write_text("[1, 2]", encoding="utf-8")
+    # named to be read first: a foreign file that stopped the pass would leave the vault after it unread
+    foreign = tmp_path / "vaults" / "a-notes.json"
+    foreign.write_text("[1, 2]", encoding="utf-8")
     key = b"k" * 32
     kept = privacy.Vault(tmp_path / "vaults" / "kept.json", privacy.key_fingerprint(key))
     kept.add_person("person-1", names=["Ada Example"], emails=[], handles=[])
     kept.save()
     assert privacy.forget_identity("person-1", key) == 1
+    assert "person-1" not in privacy.Vault.read(kept.path).people, "the vault was saved without them"
+    assert foreign.read_text(encoding="utf-8") == "[1, 2]"

@@ -319,8 +319,14 @@ def test_a_warehouse_another_connection_of_the_process_holds_is_published_as_a_c
 def test_a_writer_waiting_for_a_busy_warehouse_starts_no_thread_per_try(published, monkeypatch):
     import duckdb
 
-    started = []
+    started, copies, copy = [], [], shutil.copyfile
     monkeypatch.setattr(snapshots, "_Preparation", lambda target: started.append(target))
+
+    def counted(source, destination, **options):
+        copies.append(destination)
+        return copy(source, destination, **options)
+
+    monkeypatch.setattr(shutil, "copyfile", counted)
 
     def busy(*_args, **_options):
         raise duckdb.IOException("Could not set lock on file")
@@ -329,7 +335,8 @@ def test_a_writer_waiting_for_a_busy_warehouse_starts_no_thread_per_try(publishe
     with pytest.raises(warehouse.WarehouseBusy):
         warehouse.connect(published, wait_seconds=0.6)
     assert started == []
-    assert _file(published) != _file(snapshots.snapshot_path(published)), "the copy was made once, in place"
+    assert len(copies) == 1, "the copy was made once, in place"
+    assert _file(published) != _file(snapshots.snapshot_path(published))
 
 
 def test_a_publication_kept_waiting_says_the_work_is_committed(published, monkeypatch):
