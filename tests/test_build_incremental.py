@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
-from warehouse_copies import built_from_scratch, execute
+from warehouse_copies import built_from_scratch, execute, insert_rows
 
-from analytics import build, engagement, warehouse
+from analytics import build, engagement
 from analytics.adherence import wilson_interval
 
 
@@ -41,11 +41,7 @@ def _amplifications(path):
 
 
 def _load(path, rows):
-    con = warehouse.connect(path)
-    try:
-        warehouse.insert_frame(con, "posts", pd.DataFrame(rows))
-    finally:
-        con.close()
+    insert_rows(path, "posts", pd.DataFrame(rows))
 
 
 def _reference(path):
