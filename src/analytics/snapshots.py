@@ -102,13 +102,7 @@ def _separate(target: Path) -> None:
     except FileNotFoundError:
         return
     try:
-        try:
-            _copy_over(target)
-        except OSError as error:
-            # the retired snapshot (a whole warehouse's worth of space) is what a full disk can spare
-            if error.errno != errno.ENOSPC or not _drop_retired(target):
-                raise
-            _copy_over(target)
+        _copy_making_room(target)
     except OSError as error:
         raise OSError(
             error.errno,
@@ -116,6 +110,17 @@ def _separate(target: Path) -> None:
             f"published snapshot the surfaces read): {error}. Nothing was written; retry once that is fixed "
             "(free disk space?).",
         ) from error
+
+
+def _copy_making_room(target: Path) -> None:
+    """:func:`_copy_over`, once more after deleting the retired snapshot (a whole warehouse's worth of
+    space, what a full disk can spare) when the disk was full."""
+    try:
+        _copy_over(target)
+    except OSError as error:
+        if error.errno != errno.ENOSPC or not _drop_retired(target):
+            raise
+        _copy_over(target)
 
 
 def _copy_over(target: Path) -> None:
