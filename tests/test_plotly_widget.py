@@ -279,6 +279,24 @@ def test_zoom_legend_clicks_and_point_clicks_reach_the_python_figure(page):
 
 
 @pytest.mark.browser
+def test_an_update_button_s_restyle_and_relayout_reach_the_python_figure(page):
+    session = _shown(page)
+    widget = session.widget
+    gd = "document.getElementById('chart')"
+    # what an update menu's button with method "update" calls
+    page.evaluate(f"() => Plotly.update({gd}, {{visible: [false]}}, {{'yaxis.range': [0.2, 1]}}, [1])")
+    sent = page.evaluate("() => window.sent.splice(0)")
+    assert [name for name, message in sent if message] == ["_js2py_update"]
+    for name, message in sent:
+        setattr(widget, name, _js_to_py(message, None))
+    assert widget.data[1].visible is False and widget.data[0].visible is not False
+    assert widget.layout.yaxis.range == (0.2, 1)
+    assert session.relay() >= 1
+    session.answer()
+    assert _settled(widget) and session.drawn() == _expected(widget) and session.errors() == []
+
+
+@pytest.mark.browser
 def test_the_traces_defaults_go_back_after_trace_edits_only(page):
     session = _shown(page)
     widget = session.widget

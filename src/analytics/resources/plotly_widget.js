@@ -366,6 +366,13 @@ class View {
       const [changes, traces] = event;
       send(model, "_js2py_restyle", { style_data: plain(changes), style_traces: traces, source_view_id: this.id });
     });
+    // an update menu's "update" button: a restyle and a relayout in one event, {data: [changes, traces], layout}
+    gd.on("plotly_update", (event) => {
+      if (!event) return;
+      const [changes, traces] = event.data || [];
+      send(model, "_js2py_update", { style_data: plain(changes || {}), style_traces: traces,
+                                     layout_data: plain(event.layout || {}), source_view_id: this.id });
+    });
     const points = (name) => (event) => {
       const message = { event_type: name, points: pointsOf(event) };
       const device = event && event.event;
