@@ -79,14 +79,12 @@ def test_surfaces_read_the_published_snapshot(sample_warehouse):
 
 
 def test_a_build_of_an_empty_warehouse_derives_nothing_and_the_next_build_what_a_first_build_would(tmp_path):
-    from test_crash import ROSTER, monitoring_file
+    from test_crash import roster_and_posts
 
-    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    files = [tmp_path / "roster.csv", monitoring_file(tmp_path / "posts.csv", 40)]
     empty_first, direct = tmp_path / "empty-first.duckdb", tmp_path / "direct.duckdb"
     assert build.build(warehouse_file=empty_first).steps["monthly + quarterly metrics"] == 0
     for target in (empty_first, direct):
-        assert {r.status for r in ingest.ingest_paths(files, warehouse_file=target)} == {"loaded"}
+        roster_and_posts(target, 40)
     steps = [build.build(warehouse_file=target).steps for target in (empty_first, direct)]
     assert steps[0]["monthly + quarterly metrics"] == steps[1]["monthly + quarterly metrics"] > 0
     # every table the build derives, but its log (two builds there, one here), equals the first build's

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_crash import ROSTER, monitoring_file
+from test_crash import monitoring_file, roster_and_posts
 
 from analytics import build, ingest, snapshots, warehouse
 
@@ -47,12 +47,7 @@ def _ingest_more(target: Path, folder: Path) -> None:
 @pytest.fixture(scope="module")
 def built_once(tmp_path_factory) -> Path:
     """A warehouse of :data:`_BUILT_POSTS` posts, built (and so published) once."""
-    folder = tmp_path_factory.mktemp("built")
-    target = folder / "warehouse.duckdb"
-    (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    results = ingest.ingest_paths([folder / "roster.csv", monitoring_file(folder / "first.csv", _BUILT_POSTS)],
-                                  warehouse_file=target)
-    assert {r.status for r in results} == {"loaded"}
+    target = roster_and_posts(tmp_path_factory.mktemp("built") / "warehouse.duckdb", _BUILT_POSTS)
     build.build(warehouse_file=target)
     return target
 
