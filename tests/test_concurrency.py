@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_crash import ROSTER, monitoring_file, qualtrics_file
+from test_crash import monitoring_file, qualtrics_file, roster_and_posts
 
 from analytics import ingest, snapshots, warehouse
 
@@ -27,11 +27,7 @@ def _state(con) -> tuple[int, int, int, int]:
 @pytest.fixture
 def published(tmp_path):
     """A warehouse with a roster and some posts, and the snapshot the surfaces read."""
-    target = tmp_path / "warehouse.duckdb"
-    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    results = ingest.ingest_paths([tmp_path / "roster.csv", monitoring_file(tmp_path / "first.csv", 10)],
-                                  warehouse_file=target)
-    assert {r.status for r in results} == {"loaded"}
+    target = roster_and_posts(tmp_path / "warehouse.duckdb", 10)
     snapshots.publish_snapshot(warehouse.connect(target), target)
     return target
 

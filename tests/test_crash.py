@@ -56,6 +56,16 @@ def qualtrics_file(path: Path, n: int) -> Path:
     return path
 
 
+def roster_and_posts(target: Path, posts: int) -> Path:
+    """``target`` with :data:`ROSTER` and ``posts`` posts of its people (:func:`monitoring_file`) ingested, the
+    exports written beside it."""
+    roster = target.parent / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    results = ingest.ingest_paths([roster, monitoring_file(target.parent / "posts.csv", posts)], warehouse_file=target)
+    assert {r.status for r in results} == {"loaded"}
+    return target
+
+
 def fingerprint(target: Path) -> dict[str, str]:
     """Every table's rows, hashed (order-free), so 'unchanged' means unchanged to the byte."""
     con = duckdb.connect(str(target), read_only=True)

@@ -75,16 +75,29 @@ def scrubber() -> Scrubber:
                     donors=["Jane Donor"])
 
 
-@pytest.mark.parametrize("joint", [100_000, 1000])  # one batch; a batch per column (the biggest alone)
-def test_columns_scrubbed_together_equal_columns_scrubbed_one_by_one(scrubber, joint, monkeypatch):
-    monkeypatch.setattr(privacy, "_JOINT_TEXTS", joint)
+@pytest.mark.parametrize("together", [True, False])  # one batch; a batch per column (the biggest alone)
+def test_columns_scrubbed_together_equal_columns_scrubbed_one_by_one(scrubber, together, monkeypatch):
     batches = []
     scrub_many = Scrubber.scrub_many
     monkeypatch.setattr(Scrubber, "scrub_many",
                         lambda self, texts: batches.append(len(texts)) or scrub_many(self, texts))
-    # enough distinct texts for the RE2 screen, a text in two columns, missing values, an empty column
+    screened = []  # per batch: whether the RE2 screen ran (it clears the texts no scrub could change)
+    changeable = Scrubber._changeable
+
+    def screening(self: Scrubber, texts: list[str]) -> np.ndarray:
+        mask = changeable(self, texts)
+        screened.append(not mask.all())
+        return mask
+
+    monkeypatch.setattr(Scrubber, "_changeable", screening)
+    # enough distinct texts for the RE2 screen on the text column, a text in two columns (the url column
+    # holds every third), missing values, an empty column
     texts = [f"post {i} by Ada Lee" if i % 7 == 0 else f"post {i} https://x.com/adalee/status/{i}" if i % 5 == 0
-             else f"call +44 20 7946 {i:04d}" if i % 11 == 0 else f"plain post {i}" for i in range(3000)]
+             else f"call +44 20 7946 {i:04d}" if i % 11 == 0 else f"plain post {i}"
+             for i in range(privacy._BATCH_MIN + 1000)]
+    urls = -(-len(texts) // 3)
+    # the two columns' distinct texts just fit in one batch, or one more than fits
+    monkeypatch.setattr(privacy, "_JOINT_TEXTS", len(texts) + urls - (not together))
     frame = pd.DataFrame({
         "text": pd.Series(texts, dtype="string"),
         "url": pd.Series([t if i % 3 == 0 else None for i, t in enumerate(texts)], dtype="str"),
@@ -92,23 +105,25 @@ def test_columns_scrubbed_together_equal_columns_scrubbed_one_by_one(scrubber, j
         "count": range(len(texts)),
         "post_uid": pd.Series([f"x:Ada Lee {i}" for i in range(len(texts))], dtype="string"),
     })
-    together = scrubber.scrub_frame(frame, keep={"post_uid"})
+    scrubbed = scrubber.scrub_frame(frame, keep={"post_uid"})
     # together, the url column's texts (a third of the text column's) are not scrubbed a second time
-    assert batches == ([3000] if joint > 4000 else [3000, 1000])
+    assert batches == ([len(texts)] if together else [len(texts), urls])
+    assert screened[0]  # the text column's batch was screened
     for column in ("text", "url", "note"):
-        pd.testing.assert_series_equal(together[column], scrubber.scrub_series(frame[column]))
-        assert ([None if pd.isna(t) else t for t in together[column]]
+        pd.testing.assert_series_equal(scrubbed[column], scrubber.scrub_series(frame[column]))
+        assert ([None if pd.isna(t) else t for t in scrubbed[column]]
                 == [None if pd.isna(t) else scrubber.scrub(t) for t in frame[column]])
-    pd.testing.assert_series_equal(together["post_uid"], frame["post_uid"])  # kept as it was
-    pd.testing.assert_series_equal(together["count"], frame["count"])
+    pd.testing.assert_series_equal(scrubbed["post_uid"], frame["post_uid"])  # kept as it was
+    pd.testing.assert_series_equal(scrubbed["count"], frame["count"])
     # the planted texts that name her, or link her handle's posts
     naming_ada = sum(i % 7 == 0 or i % 5 == 0 for i in range(len(texts)))
-    assert together["text"].str.contains("[person:ababababab]", regex=False).sum() == naming_ada
+    assert scrubbed["text"].str.contains("[person:ababababab]", regex=False).sum() == naming_ada
     assert frame["text"].str.contains("Ada Lee").any()  # the input is not changed
 
 
 def test_a_scrubber_screens_through_the_connection_it_is_given(scrubber):
-    texts = [f"hello {i}" for i in range(2500)] + ["hi Ada Lee", "mail ada@rt.org"]
+    # the fewest texts the RE2 screen takes
+    texts = [f"hello {i}" for i in range(privacy._BATCH_MIN - 2)] + ["hi Ada Lee", "mail ada@rt.org"]
     expected = [scrubber.scrub(t) for t in texts]
 
     class Counting:
@@ -126,7 +141,7 @@ def test_a_scrubber_screens_through_the_connection_it_is_given(scrubber):
         changeable = scrubber._changeable(texts)
         assert scrubber.scrub_many(texts) == expected
         assert scrubber.database.cursors == 2
-    assert not changeable[:2500].any() and changeable[2500:].all()  # the screen ran
+    assert not changeable[:-2].any() and changeable[-2:].all()  # the screen ran
 
 
 @settings(max_examples=300, deadline=None)

@@ -140,14 +140,19 @@ def test_organisation_figures_equal_a_groupby_over_the_posts(sample_warehouse):
     months = pd.to_datetime(posts["month"])
     posts["period"] = months.dt.year.astype(str) + "-Q" + months.dt.quarter.astype(str)
     published = quarterly.set_index(["metric", "period", "platform"])
-    checked = 0
+    rates = {"engagement_rate": "impressions", "engagement_rate_reach": "reach"}
+    compared = set()  # (metric, period, platform)
+    unscored = baseless = 0
     for (period, platform), group in posts.groupby(["period", "platform"]):
         scored = group.loc[group["sentiment_status"] == "scored", "compound"]
         row = published.loc[("organisation_sentiment", period, platform)]
         assert row["n"] == len(scored) and row["value"] == pytest.approx(scored.mean(), rel=1e-12)
         assert row["sd"] == pytest.approx(scored.std(), rel=1e-12)
-        for metric, base in (("engagement_rate", "impressions"), ("engagement_rate_reach", "reach")):
+        compared.add(("organisation_sentiment", period, platform))
+        unscored += len(scored) < len(group)
+        for metric, base in rates.items():
             rows = group[group[base] > 0]
+            baseless += rows.empty
             if len(rows) < 2:
                 continue
             y, x = rows["engagement"].to_numpy(), rows[base].to_numpy()
@@ -156,8 +161,17 @@ def test_organisation_figures_equal_a_groupby_over_the_posts(sample_warehouse):
             row = published.loc[(metric, period, platform)]
             assert row["n"] == len(rows) and row["value"] == pytest.approx(ratio, rel=1e-12)
             assert (row["ci_low"], row["ci_high"]) == pytest.approx((ratio - half, ratio + half), rel=1e-9)
-            checked += 1
-    assert checked > 10
+            compared.add((metric, period, platform))
+    # every figure per platform was compared and no other is published (a platform that does not report a
+    # rate's base has none; the sample has no rate over a single post)
+    by_platform = quarterly[quarterly["metric"].isin(["organisation_sentiment", *rates])
+                            & (quarterly["platform"] != metrics.ALL)]
+    assert compared == set(by_platform[["metric", "period", "platform"]].itertuples(index=False, name=None))
+    # over several quarters, each rate over several platforms; the filters dropped posts: unscored ones, and
+    # the posts of platforms without a rate's base
+    assert len({period for _metric, period, _platform in compared}) > 1
+    assert all(len({p for m, _period, p in compared if m == metric}) > 1 for metric in rates)
+    assert unscored > 0 and baseless > 0
 
 
 @pytest.mark.parametrize("table", ["post_facts", "posts"])

@@ -14,9 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-from test_crash import ROSTER, monitoring_file
+from test_crash import monitoring_file, roster_and_posts
 
 from analytics import build, ingest, snapshots, warehouse
+
+#: The posts of the built warehouse: what its snapshot holds until a build publishes more.
+_BUILT_POSTS = 10
+#: The posts a later ingest adds (:func:`_ingest_more`), all new: the writer's file then holds both.
+_MORE_POSTS = 5
 
 
 def _file(path: Path) -> tuple[int, int]:
@@ -29,20 +34,20 @@ def _posts(target: Path, *, snapshot: bool) -> int:
         return con.execute("SELECT count(*) FROM posts").fetchone()[0]
 
 
-def _ingest(target: Path, csv: Path, n: int, first_id: int) -> None:
-    results = ingest.ingest_paths([monitoring_file(csv, n, first_id=first_id)], warehouse_file=target)
+def _more_posts(folder: Path) -> Path:
+    """An export of :data:`_MORE_POSTS` posts, their ids after the built warehouse's."""
+    return monitoring_file(folder / "more.csv", _MORE_POSTS, first_id=990000)
+
+
+def _ingest_more(target: Path, folder: Path) -> None:
+    results = ingest.ingest_paths([_more_posts(folder)], warehouse_file=target)
     assert [r.status for r in results] == ["loaded"]
 
 
 @pytest.fixture(scope="module")
 def built_once(tmp_path_factory) -> Path:
-    """A warehouse of ten posts, built (and so published) once."""
-    folder = tmp_path_factory.mktemp("built")
-    target = folder / "warehouse.duckdb"
-    (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    results = ingest.ingest_paths([folder / "roster.csv", monitoring_file(folder / "first.csv", 10)],
-                                  warehouse_file=target)
-    assert {r.status for r in results} == {"loaded"}
+    """A warehouse of :data:`_BUILT_POSTS` posts, built (and so published) once."""
+    target = roster_and_posts(tmp_path_factory.mktemp("built") / "warehouse.duckdb", _BUILT_POSTS)
     build.build(warehouse_file=target)
     return target
 
@@ -60,7 +65,7 @@ def test_a_build_publishes_the_warehouse_file_itself(built_once):
     assert _file(snapshots.snapshot_path(built_once)) == _file(built_once)
     with warehouse.read_only(built_once) as con:  # the snapshot
         assert con.execute("SELECT count(*) FROM build_log").fetchone()[0] == 1
-        assert con.execute("SELECT count(*) FROM post_facts").fetchone()[0] == 10
+        assert con.execute("SELECT count(*) FROM post_facts").fetchone()[0] == _BUILT_POSTS
     assert sorted(p.name for p in built_once.parent.glob("*.duckdb*")) == [
         "warehouse.duckdb", "warehouse.duckdb.lock", "warehouse.snapshot.duckdb"]
 
@@ -68,14 +73,15 @@ def test_a_build_publishes_the_warehouse_file_itself(built_once):
 def test_the_next_writer_writes_a_copy_and_the_snapshot_stays_until_the_next_build(published, tmp_path):
     snapshot = snapshots.snapshot_path(published)
     shared, before = _file(snapshot), snapshot.read_bytes()
-    _ingest(published, tmp_path / "more.csv", 5, 990000)
+    _ingest_more(published, tmp_path)
     assert _file(published) != shared and _file(snapshot) == shared
     assert snapshot.read_bytes() == before
-    assert (_posts(published, snapshot=True), _posts(published, snapshot=False)) == (10, 15)
+    assert (_posts(published, snapshot=True), _posts(published, snapshot=False)) == (
+        _BUILT_POSTS, _BUILT_POSTS + _MORE_POSTS)
 
     build.build(warehouse_file=published)
     assert _file(snapshot) == _file(published) != shared
-    assert _posts(published, snapshot=True) == 15
+    assert _posts(published, snapshot=True) == _BUILT_POSTS + _MORE_POSTS
 
 
 def test_the_replaced_snapshot_is_deleted_by_the_next_writer_not_by_the_build(published):
@@ -88,7 +94,7 @@ def test_the_replaced_snapshot_is_deleted_by_the_next_writer_not_by_the_build(pu
     while retired.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not retired.exists()
-    assert _posts(published, snapshot=True) == 10
+    assert _posts(published, snapshot=True) == _BUILT_POSTS
 
 
 _READER = textwrap.dedent("""
@@ -106,19 +112,20 @@ def test_a_reader_holding_the_snapshot_through_an_update_neither_waits_nor_is_wa
     reader = subprocess.Popen([sys.executable, "-c", _READER, str(snapshots.snapshot_path(published))],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert reader.stdout.readline().strip() == "10"
+        assert reader.stdout.readline().strip() == str(_BUILT_POSTS)
         # a writer that waited for the reader's lock would be told "busy" at once
         opened = warehouse.connect
         monkeypatch.setattr(warehouse, "connect", lambda path=None: opened(path, wait_seconds=0))
-        _ingest(published, tmp_path / "more.csv", 5, 990000)
+        _ingest_more(published, tmp_path)
         build.build(warehouse_file=published)
         reader.stdin.write("\n")
         reader.stdin.flush()
-        assert reader.stdout.readline().strip() == "10", "the open snapshot kept the state it was opened on"
+        assert reader.stdout.readline().strip() == str(_BUILT_POSTS), (
+            "the open snapshot kept the state it was opened on")
     finally:
         reader.kill()
         reader.communicate(timeout=30)
-    assert _posts(published, snapshot=True) == 15
+    assert _posts(published, snapshot=True) == _BUILT_POSTS + _MORE_POSTS
 
 
 def test_two_writers_starting_together_copy_the_warehouse_once(published, monkeypatch):
@@ -186,7 +193,7 @@ def test_two_writer_processes_starting_together_both_land_in_the_warehouse(publi
     with warehouse.read_only(published, snapshot=False) as con:
         markers = con.execute("SELECT post_uid FROM posts WHERE post_uid LIKE 'marker:%' ORDER BY 1").fetchall()
     assert markers == [("marker:0",), ("marker:1",)]
-    assert _posts(published, snapshot=True) == 10
+    assert _posts(published, snapshot=True) == _BUILT_POSTS
 
 
 def test_without_hard_links_the_snapshot_is_a_copy(built_once, tmp_path, monkeypatch):
@@ -200,11 +207,12 @@ def test_without_hard_links_the_snapshot_is_a_copy(built_once, tmp_path, monkeyp
     snapshots.publish_snapshot(warehouse.connect(target), target)
     snapshot = snapshots.snapshot_path(target)
     assert _file(snapshot) != _file(target)
-    assert _posts(target, snapshot=True) == 10
+    assert _posts(target, snapshot=True) == _BUILT_POSTS
     own = _file(target)
-    _ingest(target, tmp_path / "more.csv", 5, 990000)
+    _ingest_more(target, tmp_path)
     assert _file(target) == own, "a warehouse apart from its snapshot needs no copy"
-    assert (_posts(target, snapshot=True), _posts(target, snapshot=False)) == (10, 15)
+    assert (_posts(target, snapshot=True), _posts(target, snapshot=False)) == (
+        _BUILT_POSTS, _BUILT_POSTS + _MORE_POSTS)
 
 
 def test_a_failed_copy_stops_the_writer_with_a_clear_error_and_leaves_no_partial_copy(published, monkeypatch):
@@ -229,7 +237,7 @@ def test_a_copy_left_by_a_killed_writer_is_written_over(published):
     left.write_bytes(b"half a copy" * 1000)
     con = warehouse.connect(published)
     try:
-        assert con.execute("SELECT count(*) FROM posts").fetchone()[0] == 10
+        assert con.execute("SELECT count(*) FROM posts").fetchone()[0] == _BUILT_POSTS
     finally:
         con.close()
     assert not left.exists()
@@ -251,7 +259,7 @@ _CLI = textwrap.dedent("""
 
 
 def test_a_writing_command_starts_the_copy_before_its_heavy_imports(published, tmp_path):
-    posts = monitoring_file(tmp_path / "more.csv", 3, first_id=990000)
+    posts = _more_posts(tmp_path)
     run = subprocess.run([sys.executable, "-c", _CLI, str(posts), str(published)], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stderr
@@ -297,11 +305,11 @@ def test_a_snapshot_that_cannot_get_a_second_name_is_replaced_all_the_same(publi
         return link(source, destination, **options)
 
     monkeypatch.setattr(os, "link", protected)
-    _ingest(published, published.parent / "more.csv", 5, 990000)
+    _ingest_more(published, published.parent)
     build.build(warehouse_file=published)
     assert _file(snapshot) == _file(published) != old
     assert not snapshots.retired_path(published).exists()
-    assert _posts(published, snapshot=True) == 15
+    assert _posts(published, snapshot=True) == _BUILT_POSTS + _MORE_POSTS
 
 
 def test_a_warehouse_another_connection_of_the_process_holds_is_published_as_a_copy(published):
@@ -313,7 +321,7 @@ def test_a_warehouse_another_connection_of_the_process_holds_is_published_as_a_c
         held.execute("DELETE FROM posts")
     finally:
         held.close()
-    assert (_posts(published, snapshot=True), _posts(published, snapshot=False)) == (10, 0)
+    assert (_posts(published, snapshot=True), _posts(published, snapshot=False)) == (_BUILT_POSTS, 0)
 
 
 def test_a_writer_waiting_for_a_busy_warehouse_starts_no_thread_per_try(published, monkeypatch):
@@ -347,7 +355,7 @@ def test_a_publication_kept_waiting_says_the_work_is_committed(published, monkey
         assert held
         with pytest.raises(TimeoutError, match=r"committed, but its snapshot .* not published.* same command again"):
             snapshots.publish_snapshot(con, published)
-    assert (_posts(published, snapshot=True), _posts(published, snapshot=False)) == (10, 0)
+    assert (_posts(published, snapshot=True), _posts(published, snapshot=False)) == (_BUILT_POSTS, 0)
 
 
 def test_a_mistyped_export_path_fails_the_command_without_copying_the_warehouse(published, tmp_path, capsys):
