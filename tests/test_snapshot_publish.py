@@ -130,14 +130,14 @@ def test_a_reader_holding_the_snapshot_through_an_update_neither_waits_nor_is_wa
 
 def test_two_writers_starting_together_copy_the_warehouse_once(published, monkeypatch):
     copies, seen = [], []
-    copy = shutil.copyfile
+    copy = snapshots._copy_file
 
-    def slow_copy(source, destination, **options):
+    def slow_copy(source, destination, abandoned):
         copies.append(source)
         time.sleep(0.3)  # wide open to a second writer, were the copy not under the lock
-        return copy(source, destination, **options)
+        return copy(source, destination, abandoned)
 
-    monkeypatch.setattr(shutil, "copyfile", slow_copy)
+    monkeypatch.setattr(snapshots, "_copy_file", slow_copy)
     together = threading.Barrier(2)
 
     def writer() -> None:
@@ -216,13 +216,13 @@ def test_without_hard_links_the_snapshot_is_a_copy(built_once, tmp_path, monkeyp
 
 
 def test_a_failed_copy_stops_the_writer_with_a_clear_error_and_leaves_no_partial_copy(published, monkeypatch):
-    copy = shutil.copyfile
+    copy = snapshots._copy_file
 
-    def disk_full(source, destination, **options):
-        copy(source, destination, **options)
+    def disk_full(source, destination, abandoned):
+        copy(source, destination, abandoned)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    monkeypatch.setattr(snapshots, "_copy_file", disk_full)
     with pytest.raises(OSError, match=r"Could not give the warehouse warehouse\.duckdb .*No space left"):
         warehouse.connect(published)
     assert _file(published) == _file(snapshots.snapshot_path(published))
@@ -279,15 +279,15 @@ def test_a_copy_short_of_space_frees_the_retired_snapshot_and_tries_again(publis
     build.build(warehouse_file=published)  # the snapshot it replaced is now the retired file
     retired = snapshots.retired_path(published)
     assert retired.exists()
-    copy, failures = shutil.copyfile, []
+    copy, failures = snapshots._copy_file, []
 
-    def full_until_the_retired_file_is_gone(source, destination, **options):
+    def full_until_the_retired_file_is_gone(source, destination, abandoned):
         if retired.exists():
             failures.append(destination)
             raise OSError(errno.ENOSPC, "No space left on device")
-        return copy(source, destination, **options)
+        return copy(source, destination, abandoned)
 
-    monkeypatch.setattr(shutil, "copyfile", full_until_the_retired_file_is_gone)
+    monkeypatch.setattr(snapshots, "_copy_file", full_until_the_retired_file_is_gone)
     warehouse.connect(published).close()
     assert len(failures) == 1 and not retired.exists()
     assert _file(published) != _file(snapshots.snapshot_path(published))
@@ -327,14 +327,14 @@ def test_a_warehouse_another_connection_of_the_process_holds_is_published_as_a_c
 def test_a_writer_waiting_for_a_busy_warehouse_starts_no_thread_per_try(published, monkeypatch):
     import duckdb
 
-    started, copies, copy = [], [], shutil.copyfile
+    started, copies, copy = [], [], snapshots._copy_file
     monkeypatch.setattr(snapshots, "_Preparation", lambda target: started.append(target))
 
-    def counted(source, destination, **options):
+    def counted(source, destination, abandoned):
         copies.append(destination)
-        return copy(source, destination, **options)
+        return copy(source, destination, abandoned)
 
-    monkeypatch.setattr(shutil, "copyfile", counted)
+    monkeypatch.setattr(snapshots, "_copy_file", counted)
 
     def busy(*_args, **_options):
         raise duckdb.IOException("Could not set lock on file")
@@ -365,3 +365,71 @@ def test_a_mistyped_export_path_fails_the_command_without_copying_the_warehouse(
     assert "no-such-export.csv" in capsys.readouterr().err
     assert _file(published) == _file(snapshots.snapshot_path(published)), "nothing written, nothing copied"
     assert not snapshots._started
+
+
+@pytest.fixture
+def stepping(monkeypatch) -> list[int]:
+    """The copy on write in small, slow steps (counted), so that a test can stop it half-way."""
+    steps, copy_range = [], os.copy_file_range
+    monkeypatch.setattr(snapshots, "_COPY_STEP", 4096)
+
+    def slow(source, destination, count, *args):
+        time.sleep(0.005)
+        steps.append(count)
+        return copy_range(source, destination, count, *args)
+
+    monkeypatch.setattr(os, "copy_file_range", slow)
+    return steps
+
+
+def _copied_so_far(steps: list[int]) -> None:
+    deadline = time.monotonic() + 20
+    while not steps and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert steps, "the copy started"
+
+
+def test_an_abandoned_copy_stops_within_a_step_leaving_the_warehouse_as_it_was(published, stepping):
+    snapshots.prepare(published)
+    thread = snapshots._started[published].thread
+    _copied_so_far(stepping)
+    snapshots.abandon()
+    assert not thread.is_alive() and not snapshots._started
+    assert len(stepping) * 4096 < published.stat().st_size, "stopped before the end"
+    assert _file(published) == _file(snapshots.snapshot_path(published))
+    assert not snapshots._copy_path(published).exists()
+    warehouse.connect(published).close()  # the next writer copies it all
+    assert _file(published) != _file(snapshots.snapshot_path(published))
+    assert _posts(published, snapshot=False) == _BUILT_POSTS
+
+
+def test_an_interrupted_command_abandons_its_copy_and_ends_at_once(published, stepping, monkeypatch, capsys):
+    from analytics import cli
+
+    def interrupted(args) -> int:
+        _copied_so_far(stepping)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_ingest", interrupted)
+    monkeypatch.setattr(cli, "_WRITERS", (interrupted,))
+    assert cli.main(["ingest", str(_more_posts(published.parent)), "--warehouse", str(published)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not snapshots._started and not snapshots._copy_path(published).exists()
+    assert len(stepping) * 4096 < published.stat().st_size
+    assert _file(published) == _file(snapshots.snapshot_path(published))
+    assert [t for t in threading.enumerate() if t.name.startswith("copy-on-write")] == []
+
+
+@pytest.mark.parametrize("in_kernel", [True, False], ids=["in the kernel", "through a buffer"])
+def test_the_copy_is_the_file_byte_for_byte(tmp_path, monkeypatch, in_kernel):
+    source, destination = tmp_path / "source.bin", tmp_path / "destination.bin"
+    source.write_bytes(os.urandom(3 * 4096 + 17))
+    destination.write_bytes(b"a longer copy a killed writer left" * 1000)
+    monkeypatch.setattr(snapshots, "_COPY_STEP", 4096)
+    if not in_kernel:
+        def refused(*_args):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "copy_file_range", refused)
+    snapshots._copy_file(source, destination, None)
+    assert destination.read_bytes() == source.read_bytes()

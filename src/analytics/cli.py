@@ -327,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {type(error).__name__}: {error}\n(set POLICY_PULSE_DEBUG=1 for details)", file=sys.stderr)
         return 2
+    finally:
+        snapshots.abandon()  # a copy no writer used: the command ends now, not once it is done
 
 
 if __name__ == "__main__":

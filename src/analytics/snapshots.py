@@ -33,11 +33,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["prepare", "publish_snapshot", "retired_path", "snapshot_path", "writing"]
+__all__ = ["abandon", "prepare", "publish_snapshot", "retired_path", "snapshot_path", "writing"]
 
 #: How long a publication waits for the writer lock; another writer holds it only while it copies the
 #: warehouse and opens it.
 PUBLISH_WAIT_SECONDS = 120.0
+
+#: The copy on write goes a step at a time, so that an abandoned copy stops within one step.
+_COPY_STEP = 64 << 20
+
+# what os.copy_file_range raises where the kernel cannot copy between the two files
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP}
 
 # what os.link raises on a file system without hard links (FAT, some network shares), or for another
 # user's file where the system protects hard links (EPERM)
@@ -94,15 +100,20 @@ def _same_file(one: os.stat_result, other: os.stat_result) -> bool:
     return (one.st_dev, one.st_ino) == (other.st_dev, other.st_ino)
 
 
-def _separate(target: Path) -> None:
-    """Give the warehouse a file of its own when it shares the snapshot's (the caller holds the lock)."""
+class _Abandoned(Exception):
+    """A copy on write stopped because nothing will write (:func:`abandon`)."""
+
+
+def _separate(target: Path, abandoned: threading.Event | None = None) -> None:
+    """Give the warehouse a file of its own when it shares the snapshot's (the caller holds the lock);
+    ``abandoned`` set stops the copy (:class:`_Abandoned`), leaving the warehouse as it was."""
     try:
         if not _same_file(target.stat(), snapshot_path(target).stat()):
             return
     except FileNotFoundError:
         return
     try:
-        _copy_making_room(target)
+        _copy_making_room(target, abandoned)
     except OSError as error:
         raise OSError(
             error.errno,
@@ -112,22 +123,22 @@ def _separate(target: Path) -> None:
         ) from error
 
 
-def _copy_making_room(target: Path) -> None:
+def _copy_making_room(target: Path, abandoned: threading.Event | None) -> None:
     """:func:`_copy_over`, once more after deleting the retired snapshot (a whole warehouse's worth of
     space, what a full disk can spare) when the disk was full."""
     try:
-        _copy_over(target)
+        _copy_over(target, abandoned)
     except OSError as error:
         if error.errno != errno.ENOSPC or not _drop_retired(target):
             raise
-        _copy_over(target)
+        _copy_over(target, abandoned)
 
 
-def _copy_over(target: Path) -> None:
+def _copy_over(target: Path, abandoned: threading.Event | None) -> None:
     """Copy the warehouse to a file of its own that takes its name."""
     copy = _copy_path(target)
     try:
-        shutil.copyfile(target, copy)  # over a copy a killed writer left
+        _copy_file(target, copy, abandoned)  # over a copy a killed writer left
         shutil.copymode(target, copy)
         # durable before it takes the warehouse's name; done here, the build's checkpoint need not write
         # the whole copy back either
@@ -138,6 +149,29 @@ def _copy_over(target: Path) -> None:
         with contextlib.suppress(OSError):
             copy.unlink()
         raise
+
+
+def _copy_file(source: Path, destination: Path, abandoned: threading.Event | None) -> None:
+    """Copy ``source`` over ``destination`` :data:`_COPY_STEP` bytes at a time, in the kernel where it can;
+    :class:`_Abandoned` once ``abandoned`` is set."""
+    with open(source, "rb") as reading, open(destination, "wb") as writing:
+        in_kernel = hasattr(os, "copy_file_range")  # Linux; elsewhere through a buffer
+        while abandoned is None or not abandoned.is_set():
+            if in_kernel:
+                try:
+                    copied = os.copy_file_range(reading.fileno(), writing.fileno(), _COPY_STEP)
+                except OSError as error:
+                    if error.errno not in _NO_KERNEL_COPY:
+                        raise
+                    in_kernel = False  # nothing was copied by the failed call: on from the same place
+                    continue
+            else:
+                block = reading.read(_COPY_STEP)
+                writing.write(block)
+                copied = len(block)
+            if not copied:
+                return
+        raise _Abandoned(f"the copy of {source.name} was abandoned")
 
 
 def _drop_retired(target: Path) -> bool:
@@ -152,13 +186,15 @@ def _drop_retired(target: Path) -> bool:
 class _Preparation:
     """The copy on write of one warehouse, on a thread of its own, then the retired snapshot's deletion.
 
-    Not a daemon: the interpreter waits for it at exit. A process killed during the copy leaves a
-    temporary file, which the next writer's copy overwrites.
+    Not a daemon: the interpreter waits for it at exit, so a command that will not write abandons it
+    (:func:`abandon`). A process killed during the copy leaves a temporary file, which the next writer's
+    copy overwrites.
     """
 
     def __init__(self, target: Path) -> None:
         self.target = target
         self.copied = threading.Event()
+        self.abandoned = threading.Event()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name=f"copy-on-write {target.name}")
         self.thread.start()
@@ -170,7 +206,7 @@ class _Preparation:
             if self.target.exists():
                 with _writer_lock(self.target, deadline=None) as held:
                     if held:
-                        _separate(self.target)
+                        _separate(self.target, self.abandoned)
         except BaseException as error:  # raised again by the connecting thread
             self.error = error
         finally:
@@ -199,6 +235,19 @@ def prepare(target: Path) -> None:
             _started[target] = _Preparation(target)
 
 
+def abandon() -> None:
+    """Stop the copies :func:`prepare` started that no writer has used (the command failed or was
+    interrupted before it wrote), and wait for their threads: a copy stops within a step, leaving the
+    warehouse as it was and no temporary file. Without it the command would end only once its copy had."""
+    with _started_lock:
+        preparations = list(_started.values())
+        _started.clear()
+    for preparation in preparations:
+        preparation.abandoned.set()
+    for preparation in preparations:
+        preparation.thread.join()
+
+
 @contextlib.contextmanager
 def writing(target: Path, *, deadline: float) -> Iterator[None]:
     """Hold the writers' lock of ``target``, its file not the snapshot's, for opening it read-write.
@@ -208,9 +257,11 @@ def writing(target: Path, *, deadline: float) -> Iterator[None]:
     the copy failed.
     """
     with _started_lock:
-        preparation = _started.pop(target, None)
+        preparation = _started.get(target)
     if preparation is not None:
-        preparation.wait()
+        preparation.wait()  # still listed meanwhile: an interrupted wait abandons it
+        with _started_lock:
+            _started.pop(target, None)
     with _writer_lock(target, deadline=deadline):
         _separate(target)  # after a prepared copy, two stats: a build may have published since
         yield
