@@ -25,16 +25,11 @@ import hashlib
 import html
 import importlib.metadata
 import importlib.resources
-import json
 import math
-import os
 import re
-import shutil
 import string
 import sys
-import tempfile
 import unicodedata
-import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -47,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics import parallel
+from analytics import parallel, usercache
 
 __all__ = [
     "ENGLISH_MIN_CONFIDENCE",
@@ -711,7 +706,7 @@ def _language_model() -> _LanguageModel:
 
 
 #: Bumped when what :func:`_model_arrays` derives from the model file, or how the copy is checked, changes:
-#: older caches are ignored. Revision 2 checks the copy with :func:`_checksum`.
+#: older caches are ignored. Revision 2 checks the copy with :func:`analytics.usercache.checksum`.
 _LANGUAGE_CACHE_FORMAT = "2"
 _LANGUAGE_ARRAYS = ("next_move", "row_base", "output", "weights", "prior", "classes")
 
@@ -723,31 +718,25 @@ def _language_model_file() -> Path:
     return path if path.is_absolute() else Path(MODEL_DIR) / path
 
 
-def _cache_dir() -> Path:
-    """Where this package keeps files it can always make again (``$XDG_CACHE_HOME/policy-pulse``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "policy-pulse"
-
-
 def _language_arrays() -> dict[str, np.ndarray]:
     """The arrays of :class:`_LanguageModel`, from a decompressed copy in the user's cache when it holds
     a sound one for this very model file, else from the model file (and the copy is written).
 
     The shipped model is LZMA-compressed: decompressing it costs about a CPU second per process, more
     than the language screen of an incremental build. The copy is keyed by the SHA-256 of the model file
-    and a format revision, checked against the :func:`_checksum` of every array it holds, and written to a temporary
-    folder renamed into place, so a stale, partial or damaged copy is never read: it is made again.
+    and a format revision, and kept by :mod:`analytics.usercache`, so a stale, partial or damaged copy is never
+    read: it is made again.
     """
     source = _language_model_file()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:32]
-    folder = _cache_dir() / f"langid-{digest}-{_LANGUAGE_CACHE_FORMAT}"
+    folder = usercache.cache_dir() / f"langid-{digest}-{_LANGUAGE_CACHE_FORMAT}"
     try:
-        return _read_language_cache(folder)
+        return usercache.read_arrays(folder, _LANGUAGE_ARRAYS)
     except (OSError, ValueError, KeyError, TypeError):
         pass
     arrays = _model_arrays(source)
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-        _write_language_cache(folder, arrays)
+        usercache.write_arrays(folder, arrays)
     return arrays
 
 
@@ -763,53 +752,6 @@ def _model_arrays(source: Path) -> dict[str, np.ndarray]:
         "prior": np.asarray(model.nb_pc, dtype=np.float32),
         "classes": np.array(model.nb_classes, dtype=str),
     }
-
-
-def _read_language_cache(folder: Path) -> dict[str, np.ndarray]:
-    checksums = json.loads((folder / "checksums.json").read_text())
-    if sorted(checksums) != sorted(_LANGUAGE_ARRAYS):
-        raise ValueError(f"{folder} holds other arrays than {_LANGUAGE_ARRAYS}")
-    arrays = {}
-    for name in _LANGUAGE_ARRAYS:
-        # mapped, not read: the pages are shared with other processes and read once from disk
-        array = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-        if _checksum(array) != checksums[name]:
-            raise ValueError(f"{folder / name}.npy is damaged")
-        arrays[name] = array
-    return arrays
-
-
-#: Bytes summed into one word of :func:`_checksum`: a page.
-_CHECKSUM_BLOCK = 4096
-
-
-def _checksum(array: np.ndarray) -> int:
-    """CRC-32 of the wrapping 64-bit sums of the array's 4 KiB blocks, and of its last partial block.
-
-    A flipped bit, a zeroed, torn or swapped page, or a truncation changes it, like a CRC-32 of every byte,
-    at memory speed: each process checks the 98 MB of the model's arrays in ~7 ms instead of ~30 ms.
-    """
-    raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
-    whole = len(raw) - len(raw) % _CHECKSUM_BLOCK
-    sums = raw[:whole].view(np.uint64).reshape(-1, _CHECKSUM_BLOCK // 8).sum(axis=1, dtype=np.uint64)
-    return zlib.crc32(raw[whole:], zlib.crc32(sums))
-
-
-def _write_language_cache(folder: Path, arrays: dict[str, np.ndarray]) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        for name, array in arrays.items():
-            np.save(temporary / f"{name}.npy", array, allow_pickle=False)
-        # written last: a folder without it is never read
-        checksums = {name: _checksum(array) for name, array in arrays.items()}
-        (temporary / "checksums.json").write_text(json.dumps(checksums))
-        if folder.exists():  # damaged or stale under the same key: replaced
-            shutil.rmtree(folder, ignore_errors=True)
-        os.replace(temporary, folder)
-    finally:
-        # another process may have put its copy in place first: this one is then dropped
-        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def _language_view(text: str) -> str | None:
