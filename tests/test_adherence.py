@@ -274,6 +274,19 @@ def test_wilson_interval_matches_statsmodels():
         np.testing.assert_allclose([ours[0][0], ours[1][0]], proportion_confint(x, n, method="wilson"), atol=1e-12)
 
 
+def test_wilson_interval_equals_statsmodels_to_the_bit_at_95_and_90_percent():
+    # 95 % uses a stored critical value (no scipy import), other levels ask scipy: both must be exact
+    from scipy import special
+
+    assert -special.ndtri(0.025) == adherence._Z_95
+    x, n = np.array([0, 7, 1, 950, 3, 17]), np.array([7, 7, 3, 1000, 5, 40])
+    for confidence in (0.95, 0.9):
+        low, high = proportion_confint(x, n, alpha=round(1 - confidence, 12), method="wilson")
+        ours = adherence.wilson_interval(x, n, confidence=confidence)
+        np.testing.assert_array_equal(ours[0], low)
+        np.testing.assert_array_equal(ours[1], high)
+
+
 def test_dismissals_change_the_adherence_rate():
     posts, findings = _posts_and_findings()
     before = adherence.adherence_rate(posts, findings).iloc[0]["adherence_rate"]

@@ -229,3 +229,62 @@ def test_training_coverage_counts_each_period_end_roster(sample_warehouse):
     # rows shown, and among them periods with leavers, with some but not all trained, and with people
     # trained only later: the counts are not vacuous
     assert shown > 0 and left > 0 and partly > 0 and later > 0
+
+
+@pytest.fixture
+def t_cache(tmp_path, monkeypatch):
+    """An empty user cache for the t-quantile table of the mean metrics' CIs."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    metrics._t_table.cache_clear()
+    yield tmp_path / "policy-pulse"
+    metrics._t_table.cache_clear()
+
+
+def test_t_quantiles_equal_scipys_to_the_bit_from_the_table_and_beyond_it(t_cache):
+    from scipy import special
+
+    first = np.array([1.0, 2.0, 29.0, 1000.0])
+    np.testing.assert_array_equal(metrics._t975(first), special.stdtrit(first, 0.975))
+    (folder,) = t_cache.glob("t975-*")
+    assert len(metrics._t_table(folder)) == 2048  # twice the largest df, rounded up to a power of two
+    # from the table, and (not whole, missing, beyond the table) from scipy, which extends the table
+    for df in (np.arange(1.0, 2049), np.array([2.5, 7.0]), np.array([np.nan, 3.0]), np.array([5000.0, 4.0])):
+        np.testing.assert_array_equal(metrics._t975(df), special.stdtrit(df, 0.975))
+    assert len(metrics._t_table(folder)) == 16384
+    assert metrics._t975(np.zeros(0)).shape == (0,)
+
+
+def test_a_process_with_the_table_does_not_import_scipy(t_cache, sample_warehouse):
+    import subprocess
+
+    metrics._t975(np.array([200.0]))
+    code = ("import sys, numpy as np; from analytics import metrics; metrics._t975(np.arange(1.0, 300));"
+            "assert not any(m.split('.')[0] == 'scipy' for m in sys.modules), sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_damaged_or_foreign_table_is_not_read(t_cache, monkeypatch):
+    from scipy import special
+
+    metrics._t975(np.array([10.0]))
+    (folder,) = t_cache.glob("t975-*")
+    table = folder / "t975.npy"
+    table.write_bytes(table.read_bytes()[:-8] + np.float64(1.0).tobytes())
+    metrics._t_table.cache_clear()
+    df = np.arange(1.0, 21)
+    np.testing.assert_array_equal(metrics._t975(df), special.stdtrit(df, 0.975))
+    np.testing.assert_array_equal(metrics._t_table(folder), special.stdtrit(np.arange(1.0, 65), 0.975))
+    # another scipy (version file) has a table of its own
+    monkeypatch.setattr(metrics, "_scipy_digest", lambda: "another")
+    metrics._t975(np.array([3.0]))
+    assert (t_cache / f"t975-another-{metrics._T_TABLE_FORMAT}").is_dir()
+
+
+def test_an_unwritable_cache_only_costs_time(tmp_path, monkeypatch):
+    from scipy import special
+
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    metrics._t_table.cache_clear()
+    np.testing.assert_array_equal(metrics._t975(np.array([4.0, 8.0])), special.stdtrit([4.0, 8.0], 0.975))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -10,8 +12,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
-from scipy import stats
+from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
+from scipy import sparse, stats
 from vaderSentiment.vaderSentiment import (
     BOOSTER_DICT,
     NEGATE,
@@ -240,6 +242,25 @@ def test_batched_language_model_agrees_with_py3langid(tweets):
     assert np.allclose(confidence, [c for _, c in expected], atol=1e-4)
 
 
+@pytest.mark.parametrize("by_sparse", [False, True], ids=["numpy sums", "scipy.sparse"])
+def test_language_scores_equal_a_sparse_product_to_the_bit(tweets, by_sparse):
+    # The reference: py3langid's own feature counts per text, summed by scipy's CSR times dense product.
+    # A long text gives rows of hundreds of features, where any other order of the float32 sums shows.
+    model = sentiment._language_model()
+    texts = [*FOREIGN, *tweets["text"].iloc[:300], "", "?!", " ".join(FOREIGN), " ".join(tweets["text"].iloc[:40])]
+    encoded = sorted((sentiment._langid_bytes(t) for t in texts), key=len, reverse=True)
+    lengths = np.array([len(e) for e in encoded])
+    visits = [visit_counts(model.next_move, model.row_base, model.output, e) or {} for e in encoded]
+    assert max(map(len, visits)) > 300 and min(map(len, visits)) == 0
+    features = [sorted(v) for v in visits]
+    counts = sparse.csr_matrix(
+        (np.log1p(np.array([v[f] for v, fs in zip(visits, features, strict=True) for f in fs], dtype=np.float32)),
+         np.concatenate(features).astype(np.int64), np.cumsum([0, *map(len, features)])),
+        shape=(len(encoded), model.weights.shape[0]))
+    expected = np.asarray(counts @ model.weights) + model.prior
+    expected[[not v for v in visits]] = 0.0
+    np.testing.assert_array_equal(model._scores(encoded, lengths, sparse=by_sparse), expected)
+
 # --- batch behaviour -----------------------------------------------------------------------------
 
 
@@ -338,3 +359,10 @@ def test_cache_leaves_the_transaction_to_the_caller():
     assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'sentiment'").fetchall() == [
         (0,)
     ]
+
+
+def test_a_small_language_screen_does_not_import_scipy():
+    # importing scipy.sparse would cost an incremental build more than its few thousand texts' screen
+    code = ("import sys; from analytics import sentiment; sentiment._language_model().classify(['bonjour à tous', "
+            "'hello all'] * 1000); assert not any(m.split('.')[0] == 'scipy' for m in sys.modules), 'scipy imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from analytics import sentiment
+from analytics import sentiment, usercache
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def real_cache(tmp_path, monkeypatch, decompressed):
 
 def _folder():
     digest = hashlib.sha256(sentiment._language_model_file().read_bytes()).hexdigest()[:32]
-    return sentiment._cache_dir() / f"langid-{digest}-{sentiment._LANGUAGE_CACHE_FORMAT}"
+    return usercache.cache_dir() / f"langid-{digest}-{sentiment._LANGUAGE_CACHE_FORMAT}"
 
 
 def _assert_same(arrays, expected):
@@ -99,7 +99,7 @@ def test_a_damaged_cache_is_made_again(cache, small, damage):
     damage(_folder())
     _assert_same(sentiment._language_arrays(), small)
     assert len(cache) == 2, "the damaged copy must not be read"
-    _assert_same(sentiment._read_language_cache(_folder()), small)
+    _assert_same(usercache.read_arrays(_folder(), sentiment._LANGUAGE_ARRAYS), small)
     sentiment._language_arrays()
     assert len(cache) == 2, "the copy made again must be read"
 
@@ -123,14 +123,14 @@ def test_an_unwritable_cache_only_costs_time(cache, small, tmp_path, monkeypatch
 
 def test_the_checksum_sees_a_flipped_bit_anywhere_and_swapped_pages():
     array = np.random.default_rng(5).random(3 * 1024 + 7, dtype=np.float32)  # 3 pages and a partial one
-    checksum = sentiment._checksum(array)
+    checksum = usercache.checksum(array)
     raw = array.view(np.uint8)
     for position in np.random.default_rng(6).choice(raw.size, 200, replace=False):
         damaged = raw.copy()
         damaged[position] ^= 1 << int(position % 8)
-        assert sentiment._checksum(damaged.view(np.float32)) != checksum, position
+        assert usercache.checksum(damaged.view(np.float32)) != checksum, position
     swapped = raw.copy()
     swapped[:4096], swapped[4096:8192] = raw[4096:8192], raw[:4096]
-    assert sentiment._checksum(swapped.view(np.float32)) != checksum
-    assert sentiment._checksum(array[:-1]) != checksum
-    assert sentiment._checksum(array.copy()) == checksum
+    assert usercache.checksum(swapped.view(np.float32)) != checksum
+    assert usercache.checksum(array[:-1]) != checksum
+    assert usercache.checksum(array.copy()) == checksum

@@ -1246,6 +1246,11 @@ def apply_dismissals(findings: pd.DataFrame, dismissals: pd.DataFrame) -> pd.Dat
 
 # --- adherence metrics ----------------------------------------------------------------------------
 
+#: ``-scipy.special.ndtri(0.025)`` to the bit (a test checks it): the 95 % interval's critical value without
+#: importing scipy.special, which costs an incremental build ~0.15 s for this one number.
+_Z_95 = np.float64(1.9599639845400545)
+
+
 def wilson_interval(successes: np.ndarray, n: np.ndarray, *, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a binomial proportion (vectorised), clipped to [0, 1].
 
@@ -1259,12 +1264,15 @@ def wilson_interval(successes: np.ndarray, n: np.ndarray, *, confidence: float =
     >>> round(float(low[0]), 4), round(float(high[0]), 4)
     (0.4902, 0.9433)
     """
-    from scipy import special  # not scipy.stats: that costs seconds at every CLI start
-
     count = np.asarray(successes, dtype=float)
     nobs = np.asarray(n, dtype=float)
-    # 1 - 0.95 is 0.05000000000000004 in binary; rounded, it is the alpha statsmodels is given
-    crit = -special.ndtri(round(1 - confidence, 12) / 2)
+    if confidence == 0.95:
+        crit = _Z_95
+    else:
+        from scipy import special  # not scipy.stats: that costs seconds at every CLI start
+
+        # 1 - 0.95 is 0.05000000000000004 in binary; rounded, it is the alpha statsmodels is given
+        crit = -special.ndtri(round(1 - confidence, 12) / 2)
     crit2 = crit**2
     with np.errstate(invalid="ignore", divide="ignore"):
         q = count / nobs

@@ -25,16 +25,11 @@ import hashlib
 import html
 import importlib.metadata
 import importlib.resources
-import json
 import math
-import os
 import re
-import shutil
 import string
 import sys
-import tempfile
 import unicodedata
-import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -47,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics import parallel
+from analytics import parallel, usercache
 
 __all__ = [
     "ENGLISH_MIN_CONFIDENCE",
@@ -90,6 +85,9 @@ _PUNCTUATION = string.punctuation
 # Per-token facts are memoised; a cap keeps memory bounded on unbounded streams of new tokens.
 _TOKEN_MEMO_LIMIT = 400_000
 _LANGUAGE_CHUNK = 4096
+#: From this many texts, the language screen sums by a sparse product: importing scipy.sparse (~0.1 s) is
+#: repaid (the numpy sums cost ~1 ms more per 250 texts), and in a full build it is imported anyway.
+_SPARSE_FROM = 4 * _LANGUAGE_CHUNK
 _MAX_LANGUAGE_CHARS = 2000
 
 
@@ -630,8 +628,10 @@ class _LanguageModel:
     ``LanguageIdentifier.classify`` walks its byte automaton in a Python loop, one text at a time,
     which would cost several times the sentiment scoring itself. Here the automaton advances every
     text of a batch in one numpy step per byte position, and the naive-Bayes scores of the batch are
-    one sparse product. The arithmetic is the identifier's own (log1p counts, per-language priors,
-    temperature sqrt(bytes), softmax, aliases merged); tests check that both agree.
+    summed in one numpy step per feature of the text with the most (no scipy: importing scipy.sparse and
+    scipy.special is most of an incremental build's import cost beyond pandas and DuckDB). The arithmetic
+    is the identifier's own (log1p counts, per-language priors, temperature sqrt(bytes), softmax, aliases
+    merged); tests check that both agree, and that the scores equal a sparse product's to the bit.
     """
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
@@ -655,47 +655,80 @@ class _LanguageModel:
         # and texts of similar length share a chunk (little padding).
         order = np.argsort(-lengths, kind="stable")
         probabilities = np.empty((len(encoded), len(self.labels)), dtype=np.float32)
+        # a large batch pays for importing scipy.sparse with its faster product; a small one sums in numpy
+        sparse = len(encoded) >= _SPARSE_FROM
         for start in range(0, len(order), _LANGUAGE_CHUNK):
             chunk = order[start : start + _LANGUAGE_CHUNK]
-            probabilities[chunk] = self._probabilities([encoded[k] for k in chunk], lengths[chunk])
+            probabilities[chunk] = self._probabilities([encoded[k] for k in chunk], lengths[chunk], sparse=sparse)
         best = probabilities.argmax(axis=1)
         return [self.labels[b] for b in best], probabilities[np.arange(len(best)), best]
 
-    def _probabilities(self, encoded: list[bytes], lengths: np.ndarray) -> np.ndarray:
-        import scipy.sparse
+    def _probabilities(self, encoded: list[bytes], lengths: np.ndarray, *, sparse: bool) -> np.ndarray:
+        scores = self._scores(encoded, lengths, sparse=sparse)
+        scores *= (1.0 / np.sqrt(np.maximum(lengths, 1)).astype(np.float32))[:, None]
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores @ self.merge
 
+    def _scores(self, encoded: list[bytes], lengths: np.ndarray, *, sparse: bool) -> np.ndarray:
+        """Naive-Bayes scores (float32, texts x classes) of a batch sorted longest first; ``sparse``: by a
+        scipy.sparse product, else summed in numpy (equal to the bit)."""
         width = int(lengths[0]) if len(lengths) else 0
         # Byte position major, so the bytes of all texts at one position are contiguous.
         grid = np.zeros((width, len(encoded)), dtype=np.uint8)
         for column, data in enumerate(encoded):
             grid[: len(data), column] = np.frombuffer(data, dtype=np.uint8)
         states = np.zeros(len(encoded), dtype=np.int64)
-        rows, features = [], []
+        n_features = self.weights.shape[0]
+        pairs = [np.zeros(0, dtype=np.int64)]  # text * n_features + feature, one per hit
         for t in range(width):
             active = int(np.searchsorted(-lengths, -t, side="left"))
             states_t = self.next_move[self.row_base[states[:active]] + grid[t, :active]].astype(np.int64)
             states[:active] = states_t
             found = self.output[states_t]
             hit = np.flatnonzero(found >= 0)
-            rows.append(hit)
-            features.append(found[hit])
-        row_index = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        counts = scipy.sparse.csr_matrix(
-            (
-                np.ones(len(row_index), dtype=np.float32),
-                (row_index, np.concatenate(features) if features else row_index),
-            ),
-            shape=(len(encoded), self.weights.shape[0]),
-        )
-        counts.sum_duplicates()
-        counts.data = np.log1p(counts.data)
-        scores = np.asarray(counts @ self.weights) + self.prior
+            pairs.append(hit * n_features + found[hit])
+        # Sorted by text, then feature: each text's features are summed in the order a sparse (CSR) product
+        # sums them, so the float32 scores equal that product's to the bit. Stable: the hits of a position
+        # come in text order, runs that a stable sort merges.
+        hits = np.sort(np.concatenate(pairs), kind="stable")
+        first = np.flatnonzero(np.diff(hits, prepend=-1))
+        text, feature = np.divmod(hits[first], n_features)
+        value = np.log1p(np.diff(np.append(first, len(hits))).astype(np.float32))
+        per_text = np.bincount(text, minlength=len(encoded))
+        if sparse:
+            import scipy.sparse
+
+            counts = scipy.sparse.csr_matrix((value, feature, np.concatenate([[0], np.cumsum(per_text)])),
+                                             shape=(len(encoded), n_features))
+            scores = np.asarray(counts @ self.weights) + self.prior
+        else:
+            scores = self._weighted_sums(per_text, feature, value) + self.prior
         # Without a single known byte sequence the identifier abstains: every language equally likely.
-        scores[np.diff(counts.indptr) == 0] = 0.0
-        scores *= (1.0 / np.sqrt(np.maximum(lengths, 1)).astype(np.float32))[:, None]
-        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores @ self.merge
+        scores[per_text == 0] = 0.0
+        return scores
+
+    def _weighted_sums(self, per_text: np.ndarray, feature: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """Row ``i`` is the sum of ``value * weights[feature]`` over the ``per_text[i]`` entries of text ``i``
+        (which follow those of text ``i - 1``), added one at a time to zero in the entries' order (float32, as
+        a CSR times dense product adds them)."""
+        n = len(per_text)
+        # Texts by their number of entries, most first: the texts with an r-th entry are a prefix, so
+        # round r adds one entry to each of them with whole-array operations.
+        order = np.argsort(-per_text, kind="stable")
+        ranked = per_text[order]
+        offset = (np.cumsum(per_text) - per_text)[order]
+        sums = np.zeros((n, self.weights.shape[1]), dtype=np.float32)
+        term = np.empty_like(sums)
+        for r in range(int(ranked[0]) if n else 0):
+            active = int(np.searchsorted(-ranked, -r, side="left"))
+            at = offset[:active] + r
+            np.take(self.weights, feature[at], axis=0, out=term[:active])
+            term[:active] *= value[at, None]
+            sums[:active] += term[:active]
+        unsorted = np.empty_like(sums)
+        unsorted[order] = sums
+        return unsorted
 
 
 def _langid_bytes(text: str) -> bytes:
@@ -711,7 +744,7 @@ def _language_model() -> _LanguageModel:
 
 
 #: Bumped when what :func:`_model_arrays` derives from the model file, or how the copy is checked, changes:
-#: older caches are ignored. Revision 2 checks the copy with :func:`_checksum`.
+#: older caches are ignored. Revision 2 checks the copy with :func:`analytics.usercache.checksum`.
 _LANGUAGE_CACHE_FORMAT = "2"
 _LANGUAGE_ARRAYS = ("next_move", "row_base", "output", "weights", "prior", "classes")
 
@@ -723,31 +756,25 @@ def _language_model_file() -> Path:
     return path if path.is_absolute() else Path(MODEL_DIR) / path
 
 
-def _cache_dir() -> Path:
-    """Where this package keeps files it can always make again (``$XDG_CACHE_HOME/policy-pulse``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "policy-pulse"
-
-
 def _language_arrays() -> dict[str, np.ndarray]:
     """The arrays of :class:`_LanguageModel`, from a decompressed copy in the user's cache when it holds
     a sound one for this very model file, else from the model file (and the copy is written).
 
     The shipped model is LZMA-compressed: decompressing it costs about a CPU second per process, more
     than the language screen of an incremental build. The copy is keyed by the SHA-256 of the model file
-    and a format revision, checked against the :func:`_checksum` of every array it holds, and written to a temporary
-    folder renamed into place, so a stale, partial or damaged copy is never read: it is made again.
+    and a format revision, and kept by :mod:`analytics.usercache`, so a stale, partial or damaged copy is never
+    read: it is made again.
     """
     source = _language_model_file()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:32]
-    folder = _cache_dir() / f"langid-{digest}-{_LANGUAGE_CACHE_FORMAT}"
+    folder = usercache.cache_dir() / f"langid-{digest}-{_LANGUAGE_CACHE_FORMAT}"
     try:
-        return _read_language_cache(folder)
+        return usercache.read_arrays(folder, _LANGUAGE_ARRAYS)
     except (OSError, ValueError, KeyError, TypeError):
         pass
     arrays = _model_arrays(source)
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-        _write_language_cache(folder, arrays)
+        usercache.write_arrays(folder, arrays)
     return arrays
 
 
@@ -763,53 +790,6 @@ def _model_arrays(source: Path) -> dict[str, np.ndarray]:
         "prior": np.asarray(model.nb_pc, dtype=np.float32),
         "classes": np.array(model.nb_classes, dtype=str),
     }
-
-
-def _read_language_cache(folder: Path) -> dict[str, np.ndarray]:
-    checksums = json.loads((folder / "checksums.json").read_text())
-    if sorted(checksums) != sorted(_LANGUAGE_ARRAYS):
-        raise ValueError(f"{folder} holds other arrays than {_LANGUAGE_ARRAYS}")
-    arrays = {}
-    for name in _LANGUAGE_ARRAYS:
-        # mapped, not read: the pages are shared with other processes and read once from disk
-        array = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-        if _checksum(array) != checksums[name]:
-            raise ValueError(f"{folder / name}.npy is damaged")
-        arrays[name] = array
-    return arrays
-
-
-#: Bytes summed into one word of :func:`_checksum`: a page.
-_CHECKSUM_BLOCK = 4096
-
-
-def _checksum(array: np.ndarray) -> int:
-    """CRC-32 of the wrapping 64-bit sums of the array's 4 KiB blocks, and of its last partial block.
-
-    A flipped bit, a zeroed, torn or swapped page, or a truncation changes it, like a CRC-32 of every byte,
-    at memory speed: each process checks the 98 MB of the model's arrays in ~7 ms instead of ~30 ms.
-    """
-    raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
-    whole = len(raw) - len(raw) % _CHECKSUM_BLOCK
-    sums = raw[:whole].view(np.uint64).reshape(-1, _CHECKSUM_BLOCK // 8).sum(axis=1, dtype=np.uint64)
-    return zlib.crc32(raw[whole:], zlib.crc32(sums))
-
-
-def _write_language_cache(folder: Path, arrays: dict[str, np.ndarray]) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        for name, array in arrays.items():
-            np.save(temporary / f"{name}.npy", array, allow_pickle=False)
-        # written last: a folder without it is never read
-        checksums = {name: _checksum(array) for name, array in arrays.items()}
-        (temporary / "checksums.json").write_text(json.dumps(checksums))
-        if folder.exists():  # damaged or stale under the same key: replaced
-            shutil.rmtree(folder, ignore_errors=True)
-        os.replace(temporary, folder)
-    finally:
-        # another process may have put its copy in place first: this one is then dropped
-        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def _language_view(text: str) -> str | None:
