@@ -367,9 +367,14 @@ def test_a_mistyped_export_path_fails_the_command_without_copying_the_warehouse(
     assert not snapshots._started
 
 
+_IN_KERNEL = pytest.mark.skipif(not hasattr(os, "copy_file_range"), reason="no os.copy_file_range (not Linux)")
+
+
 @pytest.fixture
 def stepping(monkeypatch) -> list[int]:
     """The copy on write in small, slow steps (counted), so that a test can stop it half-way."""
+    if not hasattr(os, "copy_file_range"):
+        pytest.skip("no os.copy_file_range (not Linux)")
     steps, copy_range = [], os.copy_file_range
     monkeypatch.setattr(snapshots, "_COPY_STEP", 4096)
 
@@ -420,16 +425,57 @@ def test_an_interrupted_command_abandons_its_copy_and_ends_at_once(published, st
     assert [t for t in threading.enumerate() if t.name.startswith("copy-on-write")] == []
 
 
-@pytest.mark.parametrize("in_kernel", [True, False], ids=["in the kernel", "through a buffer"])
-def test_the_copy_is_the_file_byte_for_byte(tmp_path, monkeypatch, in_kernel):
+@_IN_KERNEL
+@pytest.mark.parametrize("kernel", ["copies", "refuses", "stops early"])
+def test_the_copy_is_the_file_byte_for_byte(tmp_path, monkeypatch, kernel):
     source, destination = tmp_path / "source.bin", tmp_path / "destination.bin"
     source.write_bytes(os.urandom(3 * 4096 + 17))
     destination.write_bytes(b"a longer copy a killed writer left" * 1000)
     monkeypatch.setattr(snapshots, "_COPY_STEP", 4096)
-    if not in_kernel:
-        def refused(*_args):
-            raise OSError(errno.EXDEV, "Invalid cross-device link")
+    calls, copy_range = [], os.copy_file_range
 
-        monkeypatch.setattr(os, "copy_file_range", refused)
+    def kernel_copy(source_fd, destination_fd, count, *args):
+        calls.append(count)
+        if kernel == "refuses":
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        if kernel == "stops early" and len(calls) > 1:
+            return 0  # as some file systems do before the end
+        return copy_range(source_fd, destination_fd, count, *args)
+
+    monkeypatch.setattr(os, "copy_file_range", kernel_copy)
     snapshots._copy_file(source, destination, None)
     assert destination.read_bytes() == source.read_bytes()
+    assert len(calls) == {"copies": 5, "refuses": 1, "stops early": 2}[kernel]
+
+
+def test_a_copy_that_comes_out_short_is_an_error_not_the_warehouse(published, monkeypatch):
+    fstat = os.fstat
+
+    def longer(fd):  # the copy then ends before the size the warehouse had when it started
+        status = fstat(fd)
+        return os.stat_result((*status[:6], status.st_size + 4096, *status[7:]))
+
+    monkeypatch.setattr(os, "fstat", longer)
+    with pytest.raises(OSError, match=r"Could not give the warehouse .* came out \d+ bytes of \d+"):
+        warehouse.connect(published)
+    monkeypatch.undo()
+    assert _file(published) == _file(snapshots.snapshot_path(published))
+    assert not snapshots._copy_path(published).exists()
+
+
+def test_a_writer_waiting_for_a_copy_another_thread_abandons_copies_for_itself(published, stepping):
+    snapshots.prepare(published)
+    _copied_so_far(stepping)
+    opened = []
+
+    def writer() -> None:
+        with snapshots.writing(published, deadline=time.monotonic() + 20):
+            opened.append(_file(published))
+
+    waiting = threading.Thread(target=writer)
+    waiting.start()
+    time.sleep(0.05)  # the writer is waiting for the copy
+    snapshots.abandon()
+    waiting.join(timeout=60)
+    assert opened and opened[0] != _file(snapshots.snapshot_path(published))
+    assert _posts(published, snapshot=False) == _BUILT_POSTS

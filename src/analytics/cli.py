@@ -310,11 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if _will_write(args):
-        # the warehouse's copy on write (when its file is the published snapshot) runs on another core
-        # while this process imports pandas and DuckDB
-        snapshots.prepare(config.warehouse_path(args.warehouse))
     try:
+        if _will_write(args):
+            # the warehouse's copy on write (when its file is the published snapshot) runs on another core
+            # while this process imports pandas and DuckDB
+            snapshots.prepare(config.warehouse_path(args.warehouse))
         return int(args.func(args) or 0)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -153,8 +153,9 @@ def _copy_over(target: Path, abandoned: threading.Event | None) -> None:
 
 def _copy_file(source: Path, destination: Path, abandoned: threading.Event | None) -> None:
     """Copy ``source`` over ``destination`` :data:`_COPY_STEP` bytes at a time, in the kernel where it can;
-    :class:`_Abandoned` once ``abandoned`` is set."""
+    :class:`_Abandoned` once ``abandoned`` is set, :class:`OSError` when the copy came out short."""
     with open(source, "rb") as reading, open(destination, "wb") as writing:
+        size, done = os.fstat(reading.fileno()).st_size, 0
         in_kernel = hasattr(os, "copy_file_range")  # Linux; elsewhere through a buffer
         while abandoned is None or not abandoned.is_set():
             if in_kernel:
@@ -169,8 +170,15 @@ def _copy_file(source: Path, destination: Path, abandoned: threading.Event | Non
                 block = reading.read(_COPY_STEP)
                 writing.write(block)
                 copied = len(block)
-            if not copied:
-                return
+            done += copied
+            if copied:
+                continue
+            if in_kernel and done < size:
+                in_kernel = False  # some file systems' copy_file_range stops early: the rest through a buffer
+                continue
+            if done != size:
+                raise OSError(errno.EIO, f"the copy of {source.name} came out {done} bytes of {size}")
+            return
         raise _Abandoned(f"the copy of {source.name} was abandoned")
 
 
@@ -211,8 +219,9 @@ class _Preparation:
             self.error = error
         finally:
             self.copied.set()
-        with contextlib.suppress(OSError):
-            _drop_retired(self.target)
+        if not self.abandoned.is_set():  # an abandoned command ends now, and leaves it to the next writer
+            with contextlib.suppress(OSError):
+                _drop_retired(self.target)
 
     def wait(self) -> None:
         self.copied.wait()
@@ -259,7 +268,10 @@ def writing(target: Path, *, deadline: float) -> Iterator[None]:
     with _started_lock:
         preparation = _started.get(target)
     if preparation is not None:
-        preparation.wait()  # still listed meanwhile: an interrupted wait abandons it
+        try:
+            preparation.wait()  # still listed meanwhile: an interrupted wait abandons it
+        except _Abandoned:  # by another thread of this process: this writer copies for itself
+            preparation = None
         with _started_lock:
             _started.pop(target, None)
     with _writer_lock(target, deadline=deadline):
