@@ -247,14 +247,16 @@ def test_t_quantiles_equal_scipys_to_the_bit_from_the_table_and_beyond_it(t_cach
     np.testing.assert_array_equal(metrics._t975(first), special.stdtrit(first, 0.975))
     (folder,) = t_cache.glob("t975-*")
     assert len(metrics._t_table(folder)) == 2048  # twice the largest df, rounded up to a power of two
-    # from the table, and (not whole, missing, beyond the table) from scipy, which extends the table
-    for df in (np.arange(1.0, 2049), np.array([2.5, 7.0]), np.array([np.nan, 3.0]), np.array([5000.0, 4.0])):
+    # from the table; from scipy when not whole, missing or beyond what the table may hold, the table kept;
+    # from scipy when beyond the table, which then holds twice the largest
+    for df, size in ((np.arange(1.0, 2049), 2048), (np.array([2.5, 7.0]), 2048), (np.array([np.nan, 3.0]), 2048),
+                     (np.array([5e6, 3.0]), 2048), (np.array([5000.0, 4.0]), 16384)):
         np.testing.assert_array_equal(metrics._t975(df), special.stdtrit(df, 0.975))
-    assert len(metrics._t_table(folder)) == 16384
+        assert len(metrics._t_table(folder)) == size, df
     assert metrics._t975(np.zeros(0)).shape == (0,)
 
 
-def test_a_process_with_the_table_does_not_import_scipy(t_cache, sample_warehouse):
+def test_a_process_with_the_table_does_not_import_scipy(t_cache):
     import subprocess
 
     metrics._t975(np.array([200.0]))
@@ -274,10 +276,19 @@ def test_a_damaged_or_foreign_table_is_not_read(t_cache, monkeypatch):
     df = np.arange(1.0, 21)
     np.testing.assert_array_equal(metrics._t975(df), special.stdtrit(df, 0.975))
     np.testing.assert_array_equal(metrics._t_table(folder), special.stdtrit(np.arange(1.0, 65), 0.975))
-    # another scipy (version file) has a table of its own
+    # another scipy has a table of its own, which supersedes this one's
     monkeypatch.setattr(metrics, "_scipy_digest", lambda: "another")
     metrics._t975(np.array([3.0]))
-    assert (t_cache / f"t975-another-{metrics._T_TABLE_FORMAT}").is_dir()
+    assert [path.name for path in t_cache.iterdir()] == [f"t975-another-{metrics._T_TABLE_FORMAT}"]
+
+
+def test_a_scipy_that_cannot_be_told_apart_computes_every_quantile(t_cache, monkeypatch):
+    from scipy import special
+
+    monkeypatch.setattr(metrics, "_scipy_digest", lambda: None)
+    df = np.array([3.0, 40.0])
+    np.testing.assert_array_equal(metrics._t975(df), special.stdtrit(df, 0.975))
+    assert not t_cache.exists(), "no table kept under no key"
 
 
 def test_an_unwritable_cache_only_costs_time(tmp_path, monkeypatch):

@@ -12,6 +12,8 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
+import sys
+import sysconfig
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -175,23 +177,24 @@ def _t975(df: np.ndarray) -> np.ndarray:
 
     Importing scipy.special costs a process ~0.15 s, more than the rest of an incremental build's mean CIs,
     for a few hundred values. So scipy's own values at whole ``df`` from 1 up are kept in the user's cache
-    (:mod:`analytics.usercache`), under a digest of the installed scipy's version file (its version and git
-    revision): what is read back is exactly what scipy computes. A ``df`` the table does not hold (not whole,
-    beyond it, missing) has scipy compute everything, and makes the table hold twice the largest whole ``df``.
+    (:mod:`analytics.usercache`), under a digest of the installed scipy (:func:`_scipy_digest`): what is read
+    back is exactly what this scipy computes. A ``df`` the table does not hold (not whole, beyond it) has
+    scipy compute everything, and a whole one beyond it makes the table hold twice the largest.
     """
-    folder = usercache.cache_dir() / f"t975-{_scipy_digest()}-{_T_TABLE_FORMAT}"
+    digest = _scipy_digest()
+    folder = usercache.cache_dir() / f"t975-{digest}-{_T_TABLE_FORMAT}"
     whole = (df >= 1) & (df <= _T_TABLE_MAX) & (df == np.round(df))
-    table = _t_table(folder)
+    table = _t_table(folder) if digest else np.zeros(0)
     if whole.all() and (not len(df) or df.max() <= len(table)):
         return table[df.astype(np.int64) - 1]
     # scipy's t.ppf is stdtrit; calling it directly spares importing scipy.stats
     from scipy import special
 
-    if whole.any():
+    if digest and whole.any() and df[whole].max() > len(table):
         size = min(1 << int(2 * df[whole].max()).bit_length(), _T_TABLE_MAX)
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
             usercache.write_arrays(folder, {"t975": special.stdtrit(np.arange(1.0, size + 1), 0.975)})
-        _t_table.cache_clear()
+            _t_table.cache_clear()
     return special.stdtrit(df, 0.975)
 
 
@@ -199,19 +202,28 @@ def _t975(df: np.ndarray) -> np.ndarray:
 def _t_table(folder: Path) -> np.ndarray:
     """The table of :func:`_t975` in ``folder`` (``table[i]`` at ``i + 1`` degrees of freedom), read once
     per process; empty when there is none or it is damaged."""
-    try:
-        return usercache.read_arrays(folder, ["t975"])["t975"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return np.zeros(0)
+    arrays = usercache.read_arrays(folder, ["t975"])
+    return np.zeros(0) if arrays is None else arrays["t975"]
 
 
 @functools.lru_cache(maxsize=1)
-def _scipy_digest() -> str:
+def _scipy_digest() -> str | None:
+    """A digest of the installed scipy: its version file (version and git revision), the platform and
+    Python it is built for, and the names and sizes of its special functions' compiled modules; None when
+    they cannot be read (then scipy computes every quantile)."""
     # found, not imported: finding the package costs microseconds, importing it is what the table spares
     spec = importlib.util.find_spec("scipy")
     if spec is None or spec.origin is None:
         raise ValueError("scipy is not installed; reinstall analytics with its dependencies (pip install -e .)")
-    return hashlib.sha256((Path(spec.origin).parent / "version.py").read_bytes()).hexdigest()[:16]
+    package = Path(spec.origin).parent
+    digest = hashlib.sha256(f"{sysconfig.get_platform()} {sys.implementation.cache_tag}".encode())
+    try:
+        digest.update((package / "version.py").read_bytes())
+        for module in sorted((package / "special").glob("_ufuncs*")):
+            digest.update(f"{module.name} {module.stat().st_size}".encode())
+    except OSError:
+        return None
+    return digest.hexdigest()[:16]
 
 
 _BLANKED = ["value", "n", "successes", "sd", "ci_low", "ci_high"]

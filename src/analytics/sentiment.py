@@ -627,9 +627,9 @@ class _LanguageModel:
 
     ``LanguageIdentifier.classify`` walks its byte automaton in a Python loop, one text at a time,
     which would cost several times the sentiment scoring itself. Here the automaton advances every
-    text of a batch in one numpy step per byte position, and the naive-Bayes scores of the batch are
-    summed in one numpy step per feature of the text with the most (no scipy: importing scipy.sparse and
-    scipy.special is most of an incremental build's import cost beyond pandas and DuckDB). The arithmetic
+    text of a batch in one numpy step per byte position, and the naive-Bayes scores of a large batch are
+    one sparse product; a small one's (an incremental build's) are summed in one numpy step per feature of
+    the text with the most, sparing it the import of scipy, in the same order. The arithmetic
     is the identifier's own (log1p counts, per-language priors, temperature sqrt(bytes), softmax, aliases
     merged); tests check that both agree, and that the scores equal a sparse product's to the bit.
     """
@@ -768,10 +768,9 @@ def _language_arrays() -> dict[str, np.ndarray]:
     source = _language_model_file()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:32]
     folder = usercache.cache_dir() / f"langid-{digest}-{_LANGUAGE_CACHE_FORMAT}"
-    try:
-        return usercache.read_arrays(folder, _LANGUAGE_ARRAYS)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    arrays = usercache.read_arrays(folder, _LANGUAGE_ARRAYS)
+    if arrays is not None:
+        return arrays
     arrays = _model_arrays(source)
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
         usercache.write_arrays(folder, arrays)

@@ -3,9 +3,10 @@
 Some arrays cost a process far more to make than to read back: the decompressed language model
 (:mod:`analytics.sentiment`) and the t quantiles of the metrics' confidence intervals
 (:mod:`analytics.metrics`, where making them means importing scipy). Each kind lives in a folder named by a
-key of whatever it is made from, so a copy made from anything else is never read; a folder is written
-under a temporary name and renamed into place, and every array is checked against its :func:`checksum`
-when read, so a partial or damaged copy raises ``ValueError`` or ``OSError`` instead of being used.
+key of whatever it is made from, ``<kind>-<key>``, so a copy made from anything else is never read, and
+writing one deletes the kind's folders of other keys; a folder is written under a temporary name and
+renamed into place, and every array is checked against its :func:`checksum` when read, so a partial or
+damaged copy is made again instead of being used.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def cache_dir() -> Path:
     return Path(base) / "policy-pulse"
 
 
-def read_arrays(folder: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """The arrays :func:`write_arrays` put in ``folder``, memory-mapped read-only.
+def read_arrays(folder: Path, names: Sequence[str]) -> dict[str, np.ndarray] | None:
+    """The arrays :func:`write_arrays` put in ``folder``, memory-mapped read-only; None when there are
+    none to use.
 
     Parameters
     ----------
@@ -52,42 +54,42 @@ def read_arrays(folder: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
 
     Returns
     -------
-    dict
-        Array by name.
-
-    Raises
-    ------
-    OSError, ValueError, KeyError, TypeError
-        The folder is missing, holds other arrays, or an array is damaged: make the arrays again.
+    dict or None
+        Array by name; None when the folder is missing, holds other arrays, or an array is damaged: the
+        caller makes the arrays again.
 
     Examples
     --------
     >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp()) / "squares"
-    >>> write_arrays(folder, {"squares": np.arange(4) ** 2})
-    >>> read_arrays(folder, ["squares"])["squares"].tolist()
+    >>> with tempfile.TemporaryDirectory() as place:
+    ...     write_arrays(Path(place) / "squares-1", {"squares": np.arange(4) ** 2})
+    ...     read_arrays(Path(place) / "squares-1", ["squares"])["squares"].tolist()
     [0, 1, 4, 9]
     """
-    checksums = json.loads((folder / "checksums.json").read_text())
-    if sorted(checksums) != sorted(names):
-        raise ValueError(f"{folder} holds other arrays than {list(names)}")
-    arrays = {}
-    for name in names:
-        # mapped, not read: the pages are shared with other processes and read once from disk
-        array = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-        if checksum(array) != checksums[name]:
-            raise ValueError(f"{folder / name}.npy is damaged")
-        arrays[name] = array
+    try:
+        checksums = json.loads((folder / "checksums.json").read_text())
+        if sorted(checksums) != sorted(names):
+            return None
+        arrays = {}
+        for name in names:
+            # mapped, not read: the pages are shared with other processes and read once from disk
+            array = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            if checksum(array) != checksums[name]:
+                return None
+            arrays[name] = array
+    except (OSError, ValueError, TypeError):  # missing, unreadable, not an array file
+        return None
     return arrays
 
 
 def write_arrays(folder: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """Put ``arrays`` in ``folder`` (replacing what is there) for :func:`read_arrays`.
+    """Put ``arrays`` in ``folder`` (replacing what is there) for :func:`read_arrays`, and delete the
+    folders of the same kind (the name's part before its first ``-``) under other keys: superseded.
 
     Parameters
     ----------
     folder : Path
-        Where; its parents are made.
+        Where, named ``<kind>-<key>``; its parents are made.
     arrays : mapping of str to ndarray
         Array by name; no object arrays.
 
@@ -95,6 +97,15 @@ def write_arrays(folder: Path, arrays: Mapping[str, np.ndarray]) -> None:
     ------
     OSError
         The folder cannot be written; a caller that can make the arrays again only loses time.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as place:
+    ...     write_arrays(Path(place) / "squares-1", {"squares": np.arange(4) ** 2})
+    ...     write_arrays(Path(place) / "squares-2", {"squares": np.arange(5) ** 2})
+    ...     sorted(path.name for path in Path(place).iterdir())
+    ['squares-2']
     """
     folder.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
@@ -107,6 +118,10 @@ def write_arrays(folder: Path, arrays: Mapping[str, np.ndarray]) -> None:
         if folder.exists():  # damaged or stale under the same key: replaced
             shutil.rmtree(folder, ignore_errors=True)
         os.replace(temporary, folder)
+        kind = folder.name.split("-")[0]
+        for other in folder.parent.glob(f"{kind}-*"):
+            if other != folder:
+                shutil.rmtree(other, ignore_errors=True)
     finally:
         # another process may have put its copy in place first: this one is then dropped
         shutil.rmtree(temporary, ignore_errors=True)
