@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import duckdb
 import pandas as pd
 import pytest
@@ -43,3 +45,24 @@ def test_a_failed_insert_raises_its_own_error_not_the_aborted_transaction(tmp_pa
         assert con.execute("SELECT a FROM t").fetchall() == [("fine",)]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("content", [b"not a warehouse, just text\n" * 200, bytes(range(256)) * 40],
+                         ids=["text", "binary"])
+def test_a_file_duckdb_cannot_open_is_unreadable_at_once_not_busy(tmp_path, monkeypatch, capsys, content):
+    from analytics import cli
+
+    target = tmp_path / "warehouse.duckdb"
+    target.write_bytes(content)
+    waits = []
+    monkeypatch.setattr(time, "sleep", waits.append)
+    with pytest.raises(warehouse.WarehouseUnreadable, match=r"warehouse\.duckdb cannot be opened .*not a valid "
+                       r"DuckDB.* restore it from a backup.*policy-pulse ingest data/raw"):
+        warehouse.connect(target, wait_seconds=30)
+    assert waits == [], "no wait: waiting does not make it readable"
+    with pytest.raises(warehouse.WarehouseUnreadable), warehouse.read_only(target):
+        pass
+    assert cli.main(["build", "--warehouse", str(target)]) == 2
+    assert "cannot be opened" in capsys.readouterr().err
+    assert target.read_bytes() == content, "left as it was"
+

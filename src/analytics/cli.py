@@ -79,7 +79,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     try:
         ingest.ingest_paths(args.paths, warehouse_file=args.warehouse, dry_run=args.dry_run, progress=progress)
-    except (ingest.IngestError, warehouse.WarehouseBusy, ValueError) as error:
+    except (ingest.IngestError, warehouse.WarehouseBusy, warehouse.WarehouseUnreadable, ValueError) as error:
         raise UserError(str(error)) from error
     finally:
         bar.close()
@@ -156,7 +156,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     try:
         summary = build.build(warehouse_file=args.warehouse, progress=progress)
-    except (warehouse.WarehouseBusy, TimeoutError) as error:  # TimeoutError: committed, not published
+    # TimeoutError: committed, not published
+    except (warehouse.WarehouseBusy, warehouse.WarehouseUnreadable, TimeoutError) as error:
         raise UserError(str(error)) from error
     print(summary)
     return 0

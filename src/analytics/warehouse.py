@@ -28,6 +28,7 @@ __all__ = [
     "TABLE_COLUMNS",
     "WarehouseBusy",
     "WarehouseMissing",
+    "WarehouseUnreadable",
     "connect",
     "employee_keys",
     "ensure_schema",
@@ -46,6 +47,22 @@ class WarehouseMissing(FileNotFoundError):
 
 class WarehouseBusy(RuntimeError):
     """Another process is writing the warehouse; retry in a moment."""
+
+
+class WarehouseUnreadable(WarehouseMissing):
+    """A warehouse file DuckDB cannot open (damaged, or not a DuckDB file): as good as missing, and no
+    wait makes it readable; the message says what to do."""
+
+
+def _opening_failed(target: Path, error: duckdb.IOException) -> WarehouseBusy | WarehouseUnreadable:
+    """What DuckDB's failure to open ``target`` means: another process holds its lock (busy), or the file
+    cannot be read."""
+    if "could not set lock" in str(error).lower():
+        return WarehouseBusy(_busy_message(target))
+    return WarehouseUnreadable(
+        f"The warehouse {target} cannot be opened ({error}). It is damaged or not a DuckDB file: restore it "
+        "from a backup, or move it aside and make it again from the raw exports (`policy-pulse ingest "
+        "data/raw`, then `policy-pulse build`).")
 
 
 _DDL = """
@@ -145,8 +162,9 @@ def connect(path: str | os.PathLike[str] | None = None, *, wait_seconds: float =
         except TimeoutError as error:
             raise WarehouseBusy(_busy_message(target)) from error
         except duckdb.IOException as error:
-            if time.monotonic() >= deadline:
-                raise WarehouseBusy(_busy_message(target)) from error
+            failure = _opening_failed(target, error)
+            if isinstance(failure, WarehouseUnreadable) or time.monotonic() >= deadline:
+                raise failure from error
             time.sleep(0.25)
     con.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
     ensure_schema(_configure(con))
@@ -173,7 +191,8 @@ def read_only(
     With ``snapshot`` (the default for surfaces) it reads the snapshot the last ``build`` published, so a
     running ingest or build never blocks it; without one (or with ``snapshot=False``) it reads the
     warehouse itself. Raises :class:`WarehouseMissing` (with the command to run) when there is no
-    warehouse and :class:`WarehouseBusy` while a writer holds it.
+    warehouse (:class:`WarehouseUnreadable` when its file cannot be read) and :class:`WarehouseBusy` while
+    a writer holds it.
     """
     target = config.warehouse_path(path)
     if snapshot and snapshot_path(target).exists():
@@ -186,7 +205,7 @@ def read_only(
     try:
         con = duckdb.connect(str(target), read_only=True)
     except duckdb.IOException as error:
-        raise WarehouseBusy(_busy_message(target)) from error
+        raise _opening_failed(target, error) from error
     try:
         yield _configure(con)
     finally:
