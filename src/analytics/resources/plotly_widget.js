@@ -142,11 +142,6 @@ function relayout(layout, changes) {
   for (const [path, value] of Object.entries(changes || {})) setPath(layout, path, value);
 }
 
-function traceIndexes(traces, count) {
-  if (traces === null || traces === undefined) return Array.from({ length: count }, (_, i) => i);
-  return Array.isArray(traces) ? traces : [traces];
-}
-
 function moveTraces(data, from, to) {
   const moving = from.map((i) => data[i]);
   const kept = data.filter((_, i) => !from.includes(i));
@@ -180,15 +175,16 @@ class Figure {
         for (const i of [...m.delete_inds].sort((a, b) => b - a)) this.data.splice(i, 1);
       },
       _py2js_moveTraces: (m) => moveTraces(this.data, m.current_trace_inds, m.new_trace_inds),
-      _py2js_restyle: (m) => restyle(this.data, m.restyle_data, traceIndexes(m.restyle_traces, this.data.length)),
+      // plotly.py's messages name their traces as a list, always (its _normalize_trace_indexes)
+      _py2js_restyle: (m) => restyle(this.data, m.restyle_data, m.restyle_traces),
       _py2js_relayout: (m) => relayout(this.layout, m.relayout_data),
       _py2js_update: (m) => {
-        restyle(this.data, m.style_data, traceIndexes(m.style_traces, this.data.length));
+        restyle(this.data, m.style_data, m.style_traces);
         relayout(this.layout, m.layout_data);
       },
       // drawn without the transition: the dashboards do not animate
       _py2js_animate: (m) => {
-        traceIndexes(m.style_traces, this.data.length).forEach((index, i) => {
+        m.style_traces.forEach((index, i) => {
           if (this.data[index]) relayout(this.data[index], (m.style_data || [])[i]);
         });
         relayout(this.layout, m.layout_data);
