@@ -61,6 +61,35 @@ def _cmd_update(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_watch(args: argparse.Namespace) -> int:
+    """``update`` for every export saved to a folder, from a process that stays: see :mod:`analytics.watch`."""
+    from analytics import watch
+
+    folder, target = Path(args.folder), config.warehouse_path(args.warehouse)
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder; give the folder new exports are saved to.")
+    watch.warm_up()
+
+    def update(paths: list[Path]) -> bool:
+        started = time.perf_counter()
+        try:
+            _cmd_update(argparse.Namespace(paths=[str(path) for path in paths], warehouse=args.warehouse,
+                                           dry_run=False))
+        except UserError as error:  # e.g. busy: said, and tried again at the next look
+            print(f"error: {error}", file=sys.stderr, flush=True)
+            return False
+        except Exception as error:  # one export's failure must not stop the watch: said, then on
+            print(f"error: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        # the next write's copy of the warehouse, made now, while nothing waits for it
+        snapshots.prepare(target)
+        print(f"updated in {time.perf_counter() - started:.2f} s; watching {folder}", flush=True)
+        return True
+
+    print(f"watching {folder} every {args.every:g} s for new exports (Ctrl-C stops)", flush=True)
+    watch.watch(folder, every=args.every, update=update)
+    return 0
+
+
 def _ingest(args: argparse.Namespace) -> int:
     """Ingest ``args.paths`` and print one line per file; returns the number of files that failed."""
     from analytics import ingest, warehouse
@@ -225,7 +254,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 #: The commands that write the warehouse.
-_WRITERS = (_cmd_ingest, _cmd_build, _cmd_update, _cmd_forget)
+_WRITERS = (_cmd_ingest, _cmd_build, _cmd_update, _cmd_watch, _cmd_forget)
 
 
 def _will_write(args: argparse.Namespace) -> bool:
@@ -264,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     _add_warehouse(p)
     p.set_defaults(func=_cmd_update, dry_run=False)
+
+    p = sub.add_parser("watch", help="keep updating as exports are saved to a folder: `update` each new export "
+                                     "from a process that stays loaded (Ctrl-C stops)")
+    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("--every", type=float, default=2.0, metavar="SECONDS", help="how often to look (default 2)")
+    _add_warehouse(p)
+    p.set_defaults(func=_cmd_watch)
 
     p = sub.add_parser("forget", help="remove one person's rows everywhere (erasure request)")
     p.add_argument("--email", required=True)

@@ -1,0 +1,136 @@
+"""``policy-pulse watch``: every export saved to a folder is ingested and built once it is whole, by a process
+that stays loaded and copies the warehouse for its next write as soon as it has published."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from test_crash import monitoring_file, roster_and_posts
+
+from analytics import build, snapshots, warehouse, watch
+
+_BUILT_POSTS, _NEW_POSTS = 10, 5
+
+
+def _watching(folder: Path, every: float = 0.05):
+    """``watch`` on a thread, recording what it hands on; returns the calls, the stop event and the thread."""
+    calls: list[list[str]] = []
+    stop = threading.Event()
+
+    def update(paths: list[Path]) -> bool:
+        calls.append([path.name for path in paths])
+        return True
+
+    thread = threading.Thread(target=watch.watch, args=(folder,), kwargs={"every": every, "update": update,
+                                                                          "stop": stop})
+    thread.start()
+    return calls, stop, thread
+
+
+def _until(condition, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_an_export_is_handed_on_once_whole_and_again_only_when_it_changes(tmp_path):
+    (tmp_path / "there-before.csv").write_text("a,b\n1,2\n")
+    growing = tmp_path / "growing.csv"
+    calls, stop, thread = _watching(tmp_path)
+    try:
+        _until(lambda: calls == [["there-before.csv"]])
+        with growing.open("w") as out:  # still being written: its size changes at every look
+            for row in range(40):
+                out.write(f"{row},x\n")
+                out.flush()
+                time.sleep(0.02)
+                assert all("growing.csv" not in call for call in calls)
+        (tmp_path / ".partial.csv").write_text("hidden: a temporary name\n")
+        _until(lambda: len(calls) == 2)
+        time.sleep(0.2)
+        assert calls == [["there-before.csv"], ["growing.csv"]], "handed on once, hidden files never"
+        growing.write_text("changed\n")
+        _until(lambda: len(calls) == 3)
+        assert calls[2] == ["growing.csv"]
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+
+
+def test_an_export_not_done_with_is_handed_on_again(tmp_path):
+    (tmp_path / "posts.csv").write_text("a\n")
+    answers = iter([False, True])
+    calls: list[int] = []
+    stop = threading.Event()
+
+    def update(paths: list[Path]) -> bool:  # busy the first time
+        calls.append(len(paths))
+        return next(answers)
+
+    thread = threading.Thread(target=watch.watch, args=(tmp_path,),
+                              kwargs={"every": 0.05, "update": update, "stop": stop})
+    thread.start()
+    try:
+        _until(lambda: len(calls) == 2)
+        time.sleep(0.2)
+        assert calls == [1, 1]
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+
+
+def test_watch_needs_a_folder_and_a_positive_interval(tmp_path):
+    with pytest.raises(ValueError, match="not a folder"):
+        watch.watch(tmp_path / "missing", every=1, update=lambda paths: True)
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        watch.watch(tmp_path, every=0, update=lambda paths: True)
+
+
+def _posts(target: Path) -> int:
+    with warehouse.read_only(target) as con:
+        return con.execute("SELECT count(*) FROM posts").fetchone()[0]
+
+
+def test_the_command_updates_the_dashboards_snapshot_for_each_export_and_stops_on_ctrl_c(tmp_path):
+    target = roster_and_posts(tmp_path / "warehouse.duckdb", _BUILT_POSTS)
+    build.build(warehouse_file=target)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "analytics.cli", "watch", str(inbox), "--every", "0.1", "--warehouse", str(target)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout.readline().startswith(f"watching {inbox}")
+        # saved under a temporary name, then renamed: as a browser or a copy does
+        monitoring_file(inbox / ".more.csv.part", _NEW_POSTS, first_id=990000).rename(inbox / "more.csv")
+        lines = []
+        while not lines or not lines[-1].startswith("updated in"):
+            lines.append(watcher.stdout.readline())
+            assert lines[-1], "the watcher ended"
+        assert any(line.startswith("more.csv") and " loaded " in line for line in lines), lines
+        assert _posts(target) == _BUILT_POSTS + _NEW_POSTS, "the dashboards' snapshot has the new posts"
+        # the copy for the next write, made at once, after the publication
+        _until(lambda: snapshots._same_file(target.stat(), snapshots.snapshot_path(target).stat()) is False)
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        _out, errors = watcher.communicate(timeout=60)
+    assert watcher.returncode == 130, errors
+    assert "interrupted" in errors and "Traceback" not in errors
+    assert not snapshots._copy_path(target).exists()
+    assert _posts(target) == _BUILT_POSTS + _NEW_POSTS
+
+
+def test_the_command_refuses_a_folder_that_is_not_there(tmp_path, capsys):
+    from analytics import cli
+
+    assert cli.main(["watch", str(tmp_path / "no-inbox"), "--warehouse", str(tmp_path / "w.duckdb")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "w.duckdb")
