@@ -54,9 +54,10 @@ def test_an_export_is_handed_on_once_whole_and_again_only_when_it_changes(tmp_pa
                 time.sleep(0.02)
                 assert all("growing.csv" not in call for call in calls)
         (tmp_path / ".partial.csv").write_text("hidden: a temporary name\n")
+        (tmp_path / "export.csv.crdownload").write_text("a download not finished, paused\n")
         _until(lambda: len(calls) == 2)
         time.sleep(0.2)
-        assert calls == [["there-before.csv"], ["growing.csv"]], "handed on once, hidden files never"
+        assert calls == [["there-before.csv"], ["growing.csv"]], "handed on once; hidden and unfinished never"
         growing.write_text("changed\n")
         _until(lambda: len(calls) == 3)
         assert calls[2] == ["growing.csv"]

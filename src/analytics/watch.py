@@ -17,12 +17,17 @@ __all__ = ["settled_files", "warm_up", "watch"]
 
 _Signature = tuple[int, int]
 
+#: Endings of the names browsers and copy tools give a file while they write it (renamed when done).
+_UNFINISHED = (".part", ".partial", ".crdownload", ".download", ".tmp", "~")
+
 
 def _signatures(folder: Path) -> dict[Path, _Signature]:
-    """Size and modification time of every file under ``folder`` but hidden ones (temporary names)."""
+    """Size and modification time of every file under ``folder`` but hidden ones and those still being
+    written under a temporary name (:data:`_UNFINISHED`): a download paused longer than an interval would
+    otherwise look whole."""
     found = {}
     for path in folder.rglob("*"):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts) or path.name.endswith(_UNFINISHED):
             continue
         try:
             status = path.stat()
