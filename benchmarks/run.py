@@ -36,7 +36,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -160,7 +159,8 @@ def watch_leg(cli: list[str], twin: Path, new_folder: Path, env: dict[str, str],
                     raise RuntimeError(f"watch ended before its update; see {log}")
             published = time.perf_counter() - arrived
         finally:
-            process.send_signal(signal.SIGINT)
+            # SIGTERM, not SIGINT: a process started in the background (this benchmark, maybe) ignores SIGINT
+            process.terminate()
             process.wait(timeout=120)
     return {"update": float(line.split()[2]), "arrival_to_published": published}
 

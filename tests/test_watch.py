@@ -100,7 +100,8 @@ def _posts(target: Path) -> int:
         return con.execute("SELECT count(*) FROM posts").fetchone()[0]
 
 
-def test_the_command_updates_the_dashboards_snapshot_for_each_export_and_stops_on_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "a service manager's stop"])
+def test_the_command_updates_the_dashboards_snapshot_for_each_export_until_stopped(tmp_path, stop):
     target = roster_and_posts(tmp_path / "warehouse.duckdb", _BUILT_POSTS)
     build.build(warehouse_file=target)
     inbox = tmp_path / "inbox"
@@ -121,7 +122,7 @@ def test_the_command_updates_the_dashboards_snapshot_for_each_export_and_stops_o
         # the copy for the next write, made at once, after the publication
         _until(lambda: snapshots._same_file(target.stat(), snapshots.snapshot_path(target).stat()) is False)
     finally:
-        watcher.send_signal(signal.SIGINT)
+        watcher.send_signal(stop)
         _out, errors = watcher.communicate(timeout=60)
     assert watcher.returncode == 130, errors
     assert "interrupted" in errors and "Traceback" not in errors

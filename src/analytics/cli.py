@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -69,6 +70,9 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder; give the folder new exports are saved to.")
     watch.warm_up()
+    # stopped by a service manager (SIGTERM) as by Ctrl-C: the update in progress is rolled back, the copy
+    # made ahead abandoned
+    signal.signal(signal.SIGTERM, _interrupt)
 
     def update(paths: list[Path]) -> bool:
         started = time.perf_counter()
@@ -88,6 +92,10 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     print(f"watching {folder} every {args.every:g} s for new exports (Ctrl-C stops)", flush=True)
     watch.watch(folder, every=args.every, update=update)
     return 0
+
+
+def _interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _ingest(args: argparse.Namespace) -> int:
