@@ -43,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -103,6 +104,23 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink()
+
+
+@contextlib.contextmanager
+def _published_copy(warehouse: Path, twin: Path) -> Iterator[Path]:
+    """A copy of ``warehouse`` made as a build leaves one: published, its snapshot a second name of its file,
+    so a timed leg copies it before writing, as a user's next update does; deleted afterwards, with
+    everything the leg left beside it."""
+    from analytics.snapshots import snapshot_path
+
+    shutil.copyfile(warehouse, twin)
+    os.link(twin, snapshot_path(twin))
+    os.sync()  # the copy's dirty pages would otherwise be written back during the timed leg
+    try:
+        yield twin
+    finally:
+        for left in twin.parent.glob(f"{twin.stem}*"):
+            _remove(left)
 
 
 def run_leg(name: str, command: list[str], env: dict[str, str], log: Path) -> Leg:
@@ -557,25 +575,14 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     new_folder = work / "new-posts"
     shutil.rmtree(new_folder, ignore_errors=True)
     result["new_posts"] = add_new_posts(raw, new_folder, 0.01)
-    from analytics.snapshots import snapshot_path
-
-    # the same increment twice: `update` (one process) on a copy, `ingest` then `build` on the warehouse itself.
-    # The copy is made as a build leaves a warehouse: published, its snapshot a second name of its file, so
-    # the timed leg copies it before writing, as a user's next update does.
-    twin = work / "warehouse-update.duckdb"
-    shutil.copyfile(warehouse, twin)
-    os.link(twin, snapshot_path(twin))
-    os.sync()  # the copy's dirty pages would otherwise be written back during the timed leg
-    legs["update_new"] = run_leg("update (+1 %)", [*cli, "update", str(new_folder), "--warehouse", str(twin)],
-                                 env, logs / "update-new.log")
-    for copy in work.glob(f"{twin.stem}*"):
-        _remove(copy)
+    # the same increment three ways: `update` (one process) and a running `watch` each on a copy, `ingest` then
+    # `build` on the warehouse itself
+    with _published_copy(warehouse, work / "warehouse-update.duckdb") as twin:
+        legs["update_new"] = run_leg("update (+1 %)", [*cli, "update", str(new_folder), "--warehouse", str(twin)],
+                                     env, logs / "update-new.log")
     _say("incremental: +1 % new posts, saved to the folder `policy-pulse watch` looks at")
-    shutil.copyfile(warehouse, twin)
-    os.link(twin, snapshot_path(twin))
-    result["watch"] = watch_leg(cli, twin, new_folder, env, logs / "watch.log")
-    for copy in work.glob(f"{twin.stem}*"):
-        _remove(copy)
+    with _published_copy(warehouse, work / "warehouse-update.duckdb") as twin:
+        result["watch"] = watch_leg(cli, twin, new_folder, env, logs / "watch.log")
     legs["ingest_new"] = run_leg("ingest (+1 %)", [*cli, "ingest", str(new_folder), "--warehouse", str(warehouse)],
                                  env, logs / "ingest-new.log")
     legs["build_incremental"] = run_leg("build (incremental)", [*cli, "build", "--warehouse", str(warehouse)], env,
