@@ -9,6 +9,7 @@ still writing it changes them).
 
 from __future__ import annotations
 
+import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +34,7 @@ def _signatures(folder: Path) -> dict[Path, _Signature]:
             status = path.stat()
         except FileNotFoundError:  # gone between the listing and the look
             continue
-        if path.is_file():
+        if stat.S_ISREG(status.st_mode):
             found[path] = (status.st_size, status.st_mtime_ns)
     return found
 
