@@ -367,6 +367,9 @@ def test_a_mistyped_export_path_fails_the_command_without_copying_the_warehouse(
     assert not snapshots._started
 
 
+#: The copy's step in these tests: a small warehouse takes many steps, so a copy can be stopped half-way.
+_SMALL_STEP = 4096
+
 _IN_KERNEL = pytest.mark.skipif(not hasattr(os, "copy_file_range"), reason="no os.copy_file_range (not Linux)")
 
 
@@ -376,7 +379,7 @@ def stepping(monkeypatch) -> list[int]:
     if not hasattr(os, "copy_file_range"):
         pytest.skip("no os.copy_file_range (not Linux)")
     steps, copy_range = [], os.copy_file_range
-    monkeypatch.setattr(snapshots, "_COPY_STEP", 4096)
+    monkeypatch.setattr(snapshots, "_COPY_STEP", _SMALL_STEP)
 
     def slow(source, destination, count, *args):
         time.sleep(0.005)
@@ -400,7 +403,7 @@ def test_an_abandoned_copy_stops_within_a_step_leaving_the_warehouse_as_it_was(p
     _copied_so_far(stepping)
     snapshots.abandon()
     assert not thread.is_alive() and not snapshots._started
-    assert len(stepping) * 4096 < published.stat().st_size, "stopped before the end"
+    assert len(stepping) * _SMALL_STEP < published.stat().st_size, "stopped before the end"
     assert _file(published) == _file(snapshots.snapshot_path(published))
     assert not snapshots._copy_path(published).exists()
     warehouse.connect(published).close()  # the next writer copies it all
@@ -420,7 +423,7 @@ def test_an_interrupted_command_abandons_its_copy_and_ends_at_once(published, st
     assert cli.main(["ingest", str(_more_posts(published.parent)), "--warehouse", str(published)]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert not snapshots._started and not snapshots._copy_path(published).exists()
-    assert len(stepping) * 4096 < published.stat().st_size
+    assert len(stepping) * _SMALL_STEP < published.stat().st_size
     assert _file(published) == _file(snapshots.snapshot_path(published))
     assert [t for t in threading.enumerate() if t.name.startswith("copy-on-write")] == []
 
@@ -429,9 +432,9 @@ def test_an_interrupted_command_abandons_its_copy_and_ends_at_once(published, st
 @pytest.mark.parametrize("kernel", ["copies", "refuses", "stops early"])
 def test_the_copy_is_the_file_byte_for_byte(tmp_path, monkeypatch, kernel):
     source, destination = tmp_path / "source.bin", tmp_path / "destination.bin"
-    source.write_bytes(os.urandom(3 * 4096 + 17))
+    source.write_bytes(os.urandom(3 * _SMALL_STEP + 17))
     destination.write_bytes(b"a longer copy a killed writer left" * 1000)
-    monkeypatch.setattr(snapshots, "_COPY_STEP", 4096)
+    monkeypatch.setattr(snapshots, "_COPY_STEP", _SMALL_STEP)
     calls, copy_range = [], os.copy_file_range
 
     def kernel_copy(source_fd, destination_fd, count, *args):
@@ -445,6 +448,7 @@ def test_the_copy_is_the_file_byte_for_byte(tmp_path, monkeypatch, kernel):
     monkeypatch.setattr(os, "copy_file_range", kernel_copy)
     snapshots._copy_file(source, destination, None)
     assert destination.read_bytes() == source.read_bytes()
+    # three whole steps, the rest, and the end (0); refused at once; stopped after one step
     assert len(calls) == {"copies": 5, "refuses": 1, "stops early": 2}[kernel]
 
 
@@ -453,7 +457,7 @@ def test_a_copy_that_comes_out_short_is_an_error_not_the_warehouse(published, mo
 
     def longer(fd):  # the copy then ends before the size the warehouse had when it started
         status = fstat(fd)
-        return os.stat_result((*status[:6], status.st_size + 4096, *status[7:]))
+        return os.stat_result((*status[:6], status.st_size + _SMALL_STEP, *status[7:]))
 
     monkeypatch.setattr(os, "fstat", longer)
     with pytest.raises(OSError, match=r"Could not give the warehouse .* came out \d+ bytes of \d+"):
