@@ -66,6 +66,41 @@ def test_an_export_is_handed_on_once_whole_and_again_only_when_it_changes(tmp_pa
         thread.join(timeout=20)
 
 
+def test_an_export_moved_in_whole_is_handed_on_at_the_first_look(tmp_path):
+    moved, fresh = tmp_path / "moved.csv", tmp_path / "fresh.csv"
+    moved.write_text("a,b\n1,2\n")
+    an_hour_ago = time.time() - 3600
+    os.utime(moved, (an_hour_ago, an_hour_ago))  # a move keeps the time it was last written
+    fresh.write_text("a,b\n3,4\n")  # just written: it could still be growing
+    calls, stop, thread = _watching(tmp_path, every=30)
+    try:
+        _until(lambda: calls, seconds=10)  # the first look, not the second one, 30 s later
+        time.sleep(0.2)
+        assert calls == [["moved.csv"]]
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+
+
+def test_warm_up_runs_the_scrubber_and_the_scans_over_the_newest_texts(tmp_path, monkeypatch):
+    from analytics import adherence, privacy
+
+    seen: dict[str, list[int]] = {"scrubbed": [], "scanned": []}
+    scrub_many, scan = privacy.Scrubber.scrub_many, adherence.ParallelScan.scan
+    monkeypatch.setattr(privacy.Scrubber, "scrub_many",
+                        lambda self, texts: seen["scrubbed"].append(len(texts)) or scrub_many(self, texts))
+    monkeypatch.setattr(adherence.ParallelScan, "scan",
+                        lambda self, texts, employee, **kw: seen["scanned"].append(len(texts))
+                        or scan(self, texts, employee, **kw))
+    watch.warm_up(tmp_path / "none-yet.duckdb")
+    assert seen == {"scrubbed": [], "scanned": []} and not (tmp_path / "none-yet.duckdb").exists()
+    target = roster_and_posts(tmp_path / "warehouse.duckdb", _BUILT_POSTS)
+    build.build(warehouse_file=target)
+    seen = {"scrubbed": [], "scanned": []}
+    watch.warm_up(target)
+    assert seen == {"scrubbed": [_BUILT_POSTS], "scanned": [_BUILT_POSTS]}
+
+
 def test_an_export_not_done_with_is_handed_on_again(tmp_path):
     (tmp_path / "posts.csv").write_text("a\n")
     answers = iter([False, True])

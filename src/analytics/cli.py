@@ -69,7 +69,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     folder, target = Path(args.folder), config.warehouse_path(args.warehouse)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder; give the folder new exports are saved to.")
-    watch.warm_up()
+    watch.warm_up(target)
     # stopped by a service manager (SIGTERM) as by Ctrl-C: the update in progress is rolled back, the copy
     # made ahead abandoned
     signal.signal(signal.SIGTERM, _interrupt)

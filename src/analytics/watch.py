@@ -4,15 +4,23 @@ A long-lived process answers a new export faster than a new command: its librari
 rules and taxonomy are loaded once, and after each publication it copies the warehouse for the next
 write at once (:func:`analytics.snapshots.prepare`), while nothing waits for it. An export is handed
 on once it is whole: its size and modification time unchanged over one interval (a download or a copy
-still writing it changes them).
+still writing it changes them), or, when first seen, last modified an interval or more before (a file
+moved into the folder).
 """
 
 from __future__ import annotations
 
 import stat
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+if TYPE_CHECKING:
+    from analytics.privacy import Scrubber
 
 __all__ = ["settled_files", "warm_up", "watch"]
 
@@ -23,7 +31,7 @@ _UNFINISHED = (".part", ".partial", ".crdownload", ".download", ".tmp", "~")
 
 
 def _signatures(folder: Path) -> dict[Path, _Signature]:
-    """Size and modification time of every file under ``folder`` but hidden ones and those still being
+    """Size and modification time (ns) of every file under ``folder`` but hidden ones and those still being
     written under a temporary name (:data:`_UNFINISHED`): a download paused longer than an interval would
     otherwise look whole."""
     found = {}
@@ -40,9 +48,11 @@ def _signatures(folder: Path) -> dict[Path, _Signature]:
 
 
 def settled_files(now: dict[Path, _Signature], before: dict[Path, _Signature],
-                  handed: dict[Path, _Signature]) -> list[Path]:
-    """The files to hand on: unchanged between the last look (``before``) and this one (``now``), and not
-    handed on already as they are (``handed``), sorted by name.
+                  handed: dict[Path, _Signature], *, quiet_since: int | None = None) -> list[Path]:
+    """The files to hand on: whole, and not handed on already as they are (``handed``), sorted by name. A
+    file is whole when it is unchanged between the last look (``before``) and this one (``now``), or, with
+    ``quiet_since`` (a time in nanoseconds), when it was last modified by then: a file moved or renamed
+    into the folder keeps its modification time, so it need not wait for a second look.
 
     Examples
     --------
@@ -51,20 +61,54 @@ def settled_files(now: dict[Path, _Signature], before: dict[Path, _Signature],
     [PosixPath('a.csv')]
     >>> settled_files({a: (10, 1)}, {a: (10, 1)}, {a: (10, 1)})
     []
+    >>> settled_files({a: (10, 1), b: (20, 9)}, {}, {}, quiet_since=5)
+    [PosixPath('a.csv')]
     """
     return sorted(path for path, signature in now.items()
-                  if before.get(path) == signature and handed.get(path) != signature)
+                  if (before.get(path) == signature or (quiet_since is not None and signature[1] <= quiet_since))
+                  and handed.get(path) != signature)
 
 
-def warm_up() -> None:
+def warm_up(target: Path | None = None) -> None:
     """Load what an update needs, once: the libraries, the sentiment lexicon and language model, the rules
-    and the taxonomy (each is cached and read again when its file changes)."""
+    and the taxonomy (each is cached and read again when its file changes). With the warehouse ``target``,
+    also build the scrubber of its roster and run it, the rules and the themes over its newest texts: RE2
+    builds its automata's states as texts need them, so without this the first update pays for them."""
     from analytics import adherence, build, ingest, sentiment, themes  # noqa: F401  (imported to load them)
 
     sentiment.polarity_scores("ready")
     sentiment.is_confidently_not_english("Das ist wirklich eine sehr gute Nachricht für unsere Stadt")
-    adherence.load_rules()
-    themes.load_taxonomy()
+    rules, taxonomy = adherence.load_rules(), themes.load_taxonomy()
+    if target is None:
+        return
+    texts, scrubber = _newest_texts_and_scrubber(target)
+    if texts:
+        scrubber.scrub_many(texts)
+        with adherence.ParallelScan(rules, taxonomy, workers=1) as scan:
+            scan.scan(texts, [True] * len(texts), themed=True)
+
+
+#: Texts :func:`warm_up` runs the scans over: about the size of an update (their automata's states mostly
+#: built by then; a full build's million texts need more of them, and build them in its first batches).
+_WARM_TEXTS = 5_000
+
+
+def _newest_texts_and_scrubber(target: Path) -> tuple[list[str], Scrubber | None]:
+    """The newest posts' texts in the warehouse's published snapshot, and the scrubber an ingest into
+    ``target`` would build; no texts (and no scrubber) before the first build."""
+    from analytics import config, warehouse
+    from analytics.privacy import Vault, load_key
+
+    try:
+        with warehouse.read_only(target) as con:
+            people = warehouse.employee_keys(con)
+            texts = [text for (text,) in con.execute(
+                "SELECT text FROM posts WHERE text IS NOT NULL ORDER BY published_at DESC LIMIT ?",
+                [_WARM_TEXTS]).fetchall()]
+    except (warehouse.WarehouseMissing, warehouse.WarehouseBusy, duckdb.CatalogException):
+        return [], None
+    vault = Vault.for_warehouse(target, load_key(), people=people)
+    return texts, vault.scrubber(keep_domains=config.get_settings().organisation_domains)
 
 
 def watch(folder: Path, *, every: float, update: Callable[[list[Path]], bool],
@@ -82,8 +126,9 @@ def watch(folder: Path, *, every: float, update: Callable[[list[Path]], bool],
     before: dict[Path, _Signature] = {}
     handed: dict[Path, _Signature] = {}
     while not stop.is_set():
+        quiet_since = time.time_ns() - int(every * 1e9)  # before the listing: a file written meanwhile is newer
         now = _signatures(folder)
-        ready = settled_files(now, before, handed)
+        ready = settled_files(now, before, handed, quiet_since=quiet_since)
         if ready and update(ready):
             handed.update({path: now[path] for path in ready})
         before = now
