@@ -226,3 +226,27 @@ def test_a_worker_scans_the_chunks_it_claims_and_nothing_of_another_batch(monkey
     theirs = [theme for k in sorted(parts) for theme in parts[k][1]]
     everything = themes.classify_themes(texts, taxonomy=taxonomy)["theme"].tolist()
     assert theirs == [t for i, t in enumerate(everything) if not mine * size <= i < mine * size + size]
+
+
+def test_a_kept_scan_is_given_out_for_its_own_rules_and_shares_small_batches(monkeypatch):
+    monkeypatch.setattr(adherence, "KEPT_PARALLEL_MIN", 10)
+    texts = [f"{text} #{k % 5}" for k in range(4) for text in HOSTILE]
+    employee = [k % 3 != 0 for k in range(len(texts))]
+    rules, taxonomy = adherence.load_rules(), themes.load_taxonomy()
+    assert len(texts) < adherence.PARALLEL_MIN_TEXTS  # shared only because the worker is running
+    opened, start_batch = [], parallel.start_batch
+    monkeypatch.setattr(parallel, "start_batch", lambda claims, batch, chunks: opened.append(batch)
+                        or start_batch(claims, batch, chunks))
+    with adherence.scan_kept(rules, taxonomy) as kept:
+        for _update in range(2):  # update after update, on the same worker
+            with adherence.parallel_scan(adherence.load_rules(), taxonomy) as scan:
+                assert scan is kept
+                found, text_themes = scan.scan(texts, employee, themed=True)
+            assert found.equals(adherence.find_violations(texts, employee_posts=employee, rules=rules))
+            assert text_themes == themes.classify_themes(texts, taxonomy=taxonomy)["theme"].tolist()
+        assert opened == [1, 2] and kept._pool is not None, "both batches shared with the one worker, kept"
+        with adherence.parallel_scan(rules[:-1], taxonomy) as other:  # e.g. the rules file edited since
+            assert other is not kept
+    assert kept._pool is None
+    with adherence.parallel_scan(rules, taxonomy) as after:
+        assert after is not kept

@@ -74,3 +74,24 @@ def test_workers_started_ahead_score_what_one_process_scores(monkeypatch):
     alone = alone.astype({"status": object}).sort_values("text_hash", ignore_index=True)
     cached = cached.astype({"status": object}).sort_values("text_hash", ignore_index=True)
     pd.testing.assert_frame_equal(cached, alone, check_dtype=False)
+
+
+def test_kept_workers_score_batch_after_batch_as_one_process_does(monkeypatch):
+    from analytics import parallel
+
+    started, opened = [], []
+    start_workers, start_batch = sentiment._start_workers, parallel.start_batch
+    monkeypatch.setattr(sentiment, "_start_workers", lambda workers: started.append(workers) or start_workers(workers))
+    monkeypatch.setattr(parallel, "start_batch", lambda claims, batch, chunks: opened.append(batch)
+                        or start_batch(claims, batch, chunks))
+    monkeypatch.setattr(sentiment, "KEPT_PARALLEL_MIN", 20)
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    batches = [[f"{t} #{k}" for k, t in enumerate(_texts())], [f"{t} ({k})" for k, t in enumerate(_texts())]]
+    assert all(sentiment.KEPT_PARALLEL_MIN <= len(b) < sentiment.PARALLEL_MIN_TEXTS for b in batches)
+    with sentiment.workers_kept():
+        scored = [sentiment.score_texts(batch) for batch in batches]
+        assert sentiment._started is not None
+    assert started == [2] and len(opened) == 2 and len(set(opened)) == 2, "one pool; each batch its own number"
+    assert sentiment._started is None
+    for batch, kept in zip(batches, scored, strict=True):
+        pd.testing.assert_frame_equal(kept, sentiment.score_texts(batch, workers=1))

@@ -17,11 +17,12 @@ medium or high, with its Wilson 95 % CI; grouped by a people dimension it is k-s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "PEOPLE_DIMENSIONS",
     "SEVERITIES",
     "Matcher",
+    "ParallelScan",
     "RegexScreen",
     "Rule",
     "adherence_rate",
@@ -48,10 +50,12 @@ __all__ = [
     "format_evaluation",
     "load_dismissals",
     "load_rules",
+    "parallel_scan",
     "re2_superset",
     "read_yaml",
     "rule_counts",
     "rules_frame",
+    "scan_kept",
     "wilson_interval",
 ]
 
@@ -1437,6 +1441,10 @@ PARALLEL_MIN_TEXTS = 20_000
 # Texts per piece of work: ~0.1 s of scanning, so neither process waits long for the other's last piece.
 _SCAN_CHUNK = 4_000
 
+#: With the worker running already (:func:`scan_kept`, or :meth:`ParallelScan.start`), a batch of this many
+#: distinct texts or more is shared with it (one core scans ~15k update-sized texts per second).
+KEPT_PARALLEL_MIN = 2_000
+
 _scan_state: Any = None
 
 
@@ -1647,7 +1655,9 @@ class ParallelScan:
         taxonomy = self.taxonomy if themed else None
         if themed and taxonomy is None:
             raise ValueError("ParallelScan.scan(themed=True) needs the scan built with a taxonomy.")
-        if self.workers <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
+        # a worker already running (kept, or started ahead of a big scan) costs nothing to share with
+        shared_from = KEPT_PARALLEL_MIN if self._pool is not None else PARALLEL_MIN_TEXTS
+        if self.workers <= 1 or len(texts) < shared_from:
             # RE2 builds a set's automaton as the texts need it, and the fused set's, the product of the
             # three sets', has so many more states that on the few thousand texts of an update building it
             # costs more than its one pass saves; it pays off on the hundreds of thousands of a full build,
@@ -1656,7 +1666,7 @@ class ParallelScan:
             return _scan_chunk(texts, employee, self.rules, taxonomy, fuse=fuse)
         if self._pool is None:
             self._start()
-        size = _SCAN_CHUNK
+        size = min(_SCAN_CHUNK, -(-len(texts) // 8))  # a small batch in eight: neither side waits long
         chunks = -(-len(texts) // size)
         self._batch += 1
         parallel.start_batch(self._claims, self._batch, chunks)
@@ -1674,3 +1684,34 @@ class ParallelScan:
         out = pd.concat(found, ignore_index=True) if found else parts[0][0]
         themes = [theme for k in range(chunks) for theme in parts[k][1]] if themed else None
         return out, themes
+
+
+#: The scan :func:`scan_kept` keeps running, for :func:`parallel_scan` to give out.
+_kept_scan: ParallelScan | None = None
+
+
+@contextlib.contextmanager
+def scan_kept(rules: Sequence[Rule], taxonomy: Any = None) -> Iterator[ParallelScan]:
+    """Keep a :class:`ParallelScan` of ``rules`` and ``taxonomy``, its worker started now, for the block:
+    :func:`parallel_scan` of the same rules and taxonomy inside it gives this one, and batches of
+    :data:`KEPT_PARALLEL_MIN` texts or more are shared with the worker (for a process that scans update after
+    update: ``policy-pulse watch``)."""
+    global _kept_scan
+    with ParallelScan(rules, taxonomy) as scan:
+        scan.start()
+        _kept_scan = scan
+        try:
+            yield scan
+        finally:
+            _kept_scan = None
+
+
+def parallel_scan(rules: Sequence[Rule], taxonomy: Any = None) -> contextlib.AbstractContextManager[ParallelScan]:
+    """A :class:`ParallelScan` of ``rules`` and ``taxonomy`` to use in a ``with`` block: the one
+    :func:`scan_kept` keeps when it is of these very rules and taxonomy (its worker goes on running after
+    the block), else a new one (stopped at the block's end). Rules edited since are other rules."""
+    kept = _kept_scan
+    if (kept is not None and kept.taxonomy is taxonomy and len(kept.rules) == len(rules)
+            and all(mine is theirs for mine, theirs in zip(kept.rules, rules, strict=True))):
+        return contextlib.nullcontext(kept)
+    return ParallelScan(rules, taxonomy)

@@ -347,7 +347,7 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     con.execute(f"""INSERT INTO post_scans (post_uid, text_hash, rules_version, done_key)
                     SELECT post_uid, text_hash, ?, {_DONE_KEY} FROM _todo""", [version])
     con.execute("INSERT INTO _refound SELECT post_uid FROM _todo")
-    with adherence.ParallelScan(adherence.load_rules(), taxonomy) as scan:
+    with adherence.parallel_scan(adherence.load_rules(), taxonomy) as scan:
         if total >= adherence.PARALLEL_MIN_TEXTS:
             scan.start()  # its start-up overlaps the gathering of the texts
         for batch in _todo_batches(con, _todo_texts(con)):

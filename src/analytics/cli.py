@@ -69,7 +69,6 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     folder, target = Path(args.folder), config.warehouse_path(args.warehouse)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder; give the folder new exports are saved to.")
-    watch.warm_up(target)
     # stopped by a service manager (SIGTERM) as by Ctrl-C: the update in progress is rolled back, the copy
     # made ahead abandoned
     signal.signal(signal.SIGTERM, _interrupt)
@@ -89,8 +88,10 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         print(f"updated in {time.perf_counter() - started:.2f} s; watching {folder}", flush=True)
         return True
 
-    print(f"watching {folder} every {args.every:g} s for new exports (Ctrl-C stops)", flush=True)
-    watch.watch(folder, every=args.every, update=update)
+    with watch.workers_kept():
+        watch.warm_up(target)
+        print(f"watching {folder} every {args.every:g} s for new exports (Ctrl-C stops)", flush=True)
+        watch.watch(folder, every=args.every, update=update)
     return 0
 
 

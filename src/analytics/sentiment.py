@@ -25,6 +25,7 @@ import hashlib
 import html
 import importlib.metadata
 import importlib.resources
+import itertools
 import math
 import re
 import string
@@ -54,6 +55,7 @@ __all__ = [
     "score_texts",
     "text_hash",
     "update_sentiment_cache",
+    "workers_kept",
 ]
 
 #: A text is excluded as ``not_english`` only when the language model gives another language at least
@@ -872,8 +874,9 @@ _CHUNK = 8_000
 _STATUSES = np.array(["scored", "not_english", "empty"], dtype=object)
 _SCORED, _NOT_ENGLISH, _EMPTY = 0, 1, 2
 _COLUMNS = ["status", "neg", "neu", "pos", "compound"]
-#: Each call shares its own claims with its own workers: always the one batch.
-_BATCH = 1
+#: Numbers of the batches shared with workers: a worker's task of an earlier batch, still queued when a later
+#: one opens (kept workers, :func:`workers_kept`), claims nothing of it.
+_batches = itertools.count(1)
 
 
 def clean_text(text: str) -> str:
@@ -936,10 +939,11 @@ def _score_parallel(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndar
     # slow start-up costs no wall time: if this process got to every chunk first, it does not wait.
     started = _started if _started is not None and _started[2] == workers else None
     pool, claims = started[:2] if started is not None else _start_workers(workers)
-    parallel.start_batch(claims, _BATCH, chunks)
+    batch = next(_batches)
+    parallel.start_batch(claims, batch, chunks)
     try:
-        futures = [pool.submit(_score_claimed, texts, size) for _ in range(workers - 1)]
-        while (k := parallel.claim_chunk(claims, _BATCH, back=True)) is not None:
+        futures = [pool.submit(_score_claimed, texts, size, batch) for _ in range(workers - 1)]
+        while (k := parallel.claim_chunk(claims, batch, back=True)) is not None:
             parts[k] = _score_chunk(texts[k * size : (k + 1) * size])
         if parallel.front_claimed(claims):
             for future in futures:
@@ -965,8 +969,30 @@ def _start_workers(workers: int) -> tuple[ProcessPoolExecutor, Any]:
     return pool, claims
 
 
-#: Workers started ahead of a batch (:func:`_workers_ahead`): (pool, claims, workers).
+#: Workers started ahead of a batch (:func:`_workers_ahead`) or kept (:func:`workers_kept`): (pool, claims,
+#: workers).
 _started: tuple[ProcessPoolExecutor, Any, int] | None = None
+
+#: With workers kept running (:func:`workers_kept`), a batch of this many distinct texts or more is shared
+#: with them: they cost no start-up, and each side's chunks take a few hundredths of a second.
+KEPT_PARALLEL_MIN = 2_000
+
+
+@contextlib.contextmanager
+def _workers_started(workers: int) -> Any:
+    """Workers for :func:`_score_parallel` to use inside the block (none if ``workers`` is 1 or some are
+    started already), stopped at its end, used or not."""
+    global _started
+    if _started is not None or workers <= 1:
+        yield
+        return
+    pool, claims = _start_workers(workers)
+    _started = (pool, claims, workers)
+    try:
+        yield
+    finally:
+        _started = None
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @contextlib.contextmanager
@@ -974,18 +1000,22 @@ def _workers_ahead(texts: Iterable[Any]) -> Any:
     """Start the scoring workers now when ``texts`` is long enough that :func:`score_texts` will likely use
     them, so their start-up overlaps the caller's work before scoring (hashing, the cache lookup); they
     are used by the scoring inside the block and stopped at its end, used or not."""
-    global _started
-    cores = parallel.available_cores()
-    if _started is not None or cores <= 1 or not isinstance(texts, Sequence) or len(texts) <= PARALLEL_MIN_TEXTS:
+    many = isinstance(texts, Sequence) and len(texts) > PARALLEL_MIN_TEXTS
+    with _workers_started(parallel.available_cores() if many else 1):
         yield
-        return
-    pool, claims = _start_workers(cores)
-    _started = (pool, claims, cores)
-    try:
+
+
+@contextlib.contextmanager
+def workers_kept() -> Any:
+    """Keep a scoring worker per other core running, its lexicon loaded, for the calls inside the block: for
+    a process that scores batch after batch (``policy-pulse watch``). :func:`score_texts` shares a batch of
+    :data:`KEPT_PARALLEL_MIN` distinct texts or more with them (one core scores ~10-20k texts per second:
+    a few thousand texts take a large part of a second)."""
+    with _workers_started(parallel.available_cores()):
+        if _started is not None:
+            for _ in range(_started[2] - 1):
+                _started[0].submit(_score_chunk, ["warm"])
         yield
-    finally:
-        _started = None
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 _claims: Any = None
@@ -996,10 +1026,10 @@ def _share_claims(claims: Any) -> None:
     _claims = claims
 
 
-def _score_claimed(texts: list[str], size: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """A worker's part: the chunks it claims from the front until none is left."""
+def _score_claimed(texts: list[str], size: int, batch: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """A worker's part of ``batch``: the chunks it claims from the front until none is left."""
     parts = {}
-    while (k := parallel.claim_chunk(_claims, _BATCH, back=False)) is not None:
+    while (k := parallel.claim_chunk(_claims, batch, back=False)) is not None:
         parts[k] = _score_chunk(texts[k * size : (k + 1) * size])
     return parts
 
@@ -1071,7 +1101,8 @@ def score_texts(texts: Sequence[str] | pd.Series, *, workers: int | None = None)
     scores = np.full((len(cleaned), 4), np.nan)
     filled = [k for k, t in enumerate(cleaned) if not t.isspace() and t]
     if workers is None:
-        workers = parallel.available_cores() if len(filled) > PARALLEL_MIN_TEXTS else 1
+        shared = len(filled) > PARALLEL_MIN_TEXTS or (_started is not None and len(filled) >= KEPT_PARALLEL_MIN)
+        workers = parallel.available_cores() if shared else 1
     status[filled], scores[filled] = _score_distinct([cleaned[k] for k in filled], workers)
 
     out = pd.DataFrame(scores[codes], index=index, columns=_COLUMNS[1:])

@@ -10,10 +10,11 @@ moved into the folder).
 
 from __future__ import annotations
 
+import contextlib
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ import duckdb
 if TYPE_CHECKING:
     from analytics.privacy import Scrubber
 
-__all__ = ["settled_files", "warm_up", "watch"]
+__all__ = ["settled_files", "warm_up", "watch", "workers_kept"]
 
 _Signature = tuple[int, int]
 
@@ -84,8 +85,20 @@ def warm_up(target: Path | None = None) -> None:
     texts, scrubber = _newest_texts_and_scrubber(target)
     if texts:
         scrubber.scrub_many(texts)
-        with adherence.ParallelScan(rules, taxonomy, workers=1) as scan:
+        # in the worker :func:`workers_kept` keeps too, if any: the build's scans share update-sized batches with it
+        with adherence.parallel_scan(rules, taxonomy) as scan:
             scan.scan(texts, [True] * len(texts), themed=True)
+
+
+@contextlib.contextmanager
+def workers_kept() -> Iterator[None]:
+    """Keep the sentiment scorer's and the rules scan's worker processes running for the block (one per
+    other core): an update's few thousand texts are then scored and scanned on every core, with no start-up
+    to pay (see :func:`analytics.sentiment.workers_kept`, :func:`analytics.adherence.scan_kept`)."""
+    from analytics import adherence, sentiment, themes
+
+    with sentiment.workers_kept(), adherence.scan_kept(adherence.load_rules(), themes.load_taxonomy()):
+        yield
 
 
 #: Texts :func:`warm_up` runs the scans over: about the size of an update (their automata's states mostly
