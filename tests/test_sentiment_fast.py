@@ -160,10 +160,11 @@ def test_emoji_words_do_not_make_foreign_text_english():
 def test_workers_claim_chunks_in_this_process_too():
     texts = HOSTILE * 3
     claims = parallel.new_claims(multiprocessing.get_context("spawn"))
-    parallel.start_batch(claims, sentiment._BATCH, 10)
+    parallel.start_batch(claims, 7, 10)
     sentiment._share_claims(claims)
-    parts = sentiment._score_claimed(texts, 17)
-    assert sorted(parts) == list(range(10)) and list(claims) == [sentiment._BATCH, 10, 10]
+    assert sentiment._score_claimed(texts, 17, 6) == {}, "a late task of an earlier batch claims nothing"
+    parts = sentiment._score_claimed(texts, 17, 7)
+    assert sorted(parts) == list(range(10)) and list(claims) == [7, 10, 10]
     english = np.concatenate([parts[k][0] for k in range(10)])
     scores = np.vstack([parts[k][1] for k in range(10)])
     single_english, single_scores = sentiment._score_chunk(texts[:170])
