@@ -73,3 +73,15 @@ def test_quick_run_prints_the_table(tmp_path):
     assert statuses["sentiment max |compound - reference|"] == "pass"
     assert result["data"]["posts_and_comments"] > 500 and result["data"]["survey_answers"] > 500
     assert all(leg["peak_rss"] > 10 * 1024**2 for leg in result["legs"].values())
+
+
+def test_an_incremental_leg_timed_several_times_reports_its_median_and_range():
+    rounds = [{"arrival_to_published": t, "update": t - 0.1} for t in (6.0, 3.0, 4.5)]
+    assert bench._median(rounds, key=lambda w: w["arrival_to_published"]) is rounds[2]
+    assert bench._median([2.0, 1.0], key=float) == 1.0  # the lower middle of an even count
+    leg = {"name": "x", "wall": 50, "cpu": 50, "peak_rss": bench.GB, "returncode": 0}
+    result = {"legs": {"ingest": leg, "build": leg}, "new_posts": 1000, "dashboard": {"why": "not available"},
+              "watch": {**rounds[2], "rounds": [6.0, 3.0, 4.5]}}
+    row, = [r for r in bench.build_rows(result) if "watch" in r.measure]
+    assert row.measured.startswith("4.5 % (4.5 s") and row.measured.endswith("median of 3: 3.0-6.0 %")
+    assert row.status == "pass"
