@@ -141,9 +141,11 @@ def test_the_command_updates_the_dashboards_snapshot_for_each_export_until_stopp
     build.build(warehouse_file=target)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
+    # in a session of its own, as in a terminal, where Ctrl-C reaches its whole process group (its workers too)
     watcher = subprocess.Popen(
         [sys.executable, "-m", "analytics.cli", "watch", str(inbox), "--every", "0.1", "--warehouse", str(target)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # (a test runner may ignore it)
     try:
         assert watcher.stdout.readline().startswith(f"watching {inbox}")
         # saved under a temporary name, then renamed: as a browser or a copy does
@@ -157,10 +159,13 @@ def test_the_command_updates_the_dashboards_snapshot_for_each_export_until_stopp
         # the copy for the next write, made at once, after the publication
         _until(lambda: snapshots._same_file(target.stat(), snapshots.snapshot_path(target).stat()) is False)
     finally:
-        watcher.send_signal(stop)
+        if stop == signal.SIGINT:
+            os.killpg(watcher.pid, stop)
+        else:
+            watcher.send_signal(stop)
         _out, errors = watcher.communicate(timeout=60)
     assert watcher.returncode == 130, errors
-    assert "interrupted" in errors and "Traceback" not in errors
+    assert "interrupted; stopped watching" in errors and "Traceback" not in errors, errors
     assert not snapshots._copy_path(target).exists()
     assert _posts(target) == _BUILT_POSTS + _NEW_POSTS
 

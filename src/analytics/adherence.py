@@ -1592,6 +1592,11 @@ def _share_scan_state(claims: Any, rules: Sequence[Rule], taxonomy: Any) -> None
     _scan_state = (claims, list(rules), taxonomy)
 
 
+def _start_scan_worker(claims: Any, rules: Sequence[Rule], taxonomy: Any) -> None:
+    parallel.leave_interrupts_to_the_parent()
+    _share_scan_state(claims, rules, taxonomy)
+
+
 def _scan_claimed(batch: int, texts: list[str], employee: list[bool], size: int, themed: bool) -> dict[
     int, tuple[pd.DataFrame, list[str] | None]
 ]:
@@ -1645,7 +1650,7 @@ class ParallelScan:
         context = get_context("spawn")
         self._claims = parallel.new_claims(context)
         _share_scan_state(self._claims, self.rules, self.taxonomy)
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_share_scan_state,
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_start_scan_worker,
                                          initargs=(self._claims, self.rules, self.taxonomy))
 
     def scan(self, texts: list[str], employee: list[bool], *, themed: bool = False) -> tuple[

@@ -73,25 +73,38 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     # made ahead abandoned
     signal.signal(signal.SIGTERM, _interrupt)
 
+    updating = False  # whether an interruption now stops an update (rolled back) or only the watch
+
     def update(paths: list[Path]) -> bool:
-        started = time.perf_counter()
+        nonlocal updating
+        started, updating = time.perf_counter(), True
         try:
             _cmd_update(argparse.Namespace(paths=[str(path) for path in paths], warehouse=args.warehouse,
                                            dry_run=False))
+            done = True
         except UserError as error:  # e.g. busy: said, and tried again at the next look
             print(f"error: {error}", file=sys.stderr, flush=True)
-            return False
+            done = False
         except Exception as error:  # one export's failure must not stop the watch: said, then on
             print(f"error: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-        # the next write's copy of the warehouse, made now, while nothing waits for it
-        snapshots.prepare(target)
-        print(f"updated in {time.perf_counter() - started:.2f} s; watching {folder}", flush=True)
-        return True
+            done = True
+        updating = False
+        if done:
+            # the next write's copy of the warehouse, made now, while nothing waits for it
+            snapshots.prepare(target)
+            print(f"updated in {time.perf_counter() - started:.2f} s; watching {folder}", flush=True)
+        return done
 
     with watch.workers_kept():
         watch.warm_up(target)
         print(f"watching {folder} every {args.every:g} s for new exports (Ctrl-C stops)", flush=True)
-        watch.watch(folder, every=args.every, update=update)
+        try:
+            watch.watch(folder, every=args.every, update=update)
+        except KeyboardInterrupt:
+            if updating:
+                raise  # said as for any command: the update in progress is rolled back
+            print(f"interrupted; stopped watching {folder} (no update was in progress).", file=sys.stderr)
+            return 130
     return 0
 
 

@@ -8,9 +8,11 @@ Used by the build's text scan (:class:`analytics.adherence.ParallelScan`) and by
 from __future__ import annotations
 
 import os
+import signal
 from typing import Any
 
-__all__ = ["available_cores", "claim_chunk", "front_claimed", "new_claims", "start_batch"]
+__all__ = ["available_cores", "claim_chunk", "front_claimed", "leave_interrupts_to_the_parent", "new_claims",
+           "start_batch"]
 
 
 def available_cores() -> int:
@@ -19,6 +21,12 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def leave_interrupts_to_the_parent() -> None:
+    """In a worker process: ignore Ctrl-C (SIGINT goes to the terminal's whole process group), since the
+    process that started the worker stops it; each worker would otherwise print a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def new_claims(context: Any) -> Any:

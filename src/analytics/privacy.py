@@ -34,7 +34,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import config
+from analytics import config, parallel
 
 __all__ = [
     "EMAIL_RE",
@@ -1059,6 +1059,7 @@ _BIG_ANSWER = 16 << 20
 def _serve_helper() -> None:
     """The helper's loop: answer each request in turn (scrub texts with the scrubber whose state came last,
     or call a function); stop at the end of input. Nothing else may write to the answer stream."""
+    parallel.leave_interrupts_to_the_parent()
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr, not into the answers
     requests = sys.stdin.buffer

@@ -962,7 +962,7 @@ def _start_workers(workers: int) -> tuple[ProcessPoolExecutor, Any]:
     claims = parallel.new_claims(context)
     # Held in a global until the next batch: a worker still starting up after this returns opens its lock.
     _share_claims(claims)
-    pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=_share_claims,
+    pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=_start_worker,
                                initargs=(claims,))
     for _ in range(workers - 1):
         pool.submit(int)  # a pool spawns a worker per task while none is idle
@@ -1024,6 +1024,11 @@ _claims: Any = None
 def _share_claims(claims: Any) -> None:
     global _claims
     _claims = claims
+
+
+def _start_worker(claims: Any) -> None:
+    parallel.leave_interrupts_to_the_parent()
+    _share_claims(claims)
 
 
 def _score_claimed(texts: list[str], size: int, batch: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
