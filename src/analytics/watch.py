@@ -75,8 +75,10 @@ def warm_up(target: Path | None = None) -> None:
     and the taxonomy (each is cached and read again when its file changes). With the warehouse ``target``,
     also build the scrubber of its roster and run it, the rules and the themes over its newest texts: RE2
     builds its automata's states as texts need them, so without this the first update pays for them."""
-    from analytics import adherence, build, ingest, sentiment, themes  # noqa: F401  (imported to load them)
+    # imported to load them, as the readers of every export format
+    from analytics import adherence, build, engagement, ingest, metrics, sentiment, sources, themes  # noqa: F401
 
+    sources.adapters()
     sentiment.polarity_scores("ready")
     sentiment.is_confidently_not_english("Das ist wirklich eine sehr gute Nachricht für unsere Stadt")
     rules, taxonomy = adherence.load_rules(), themes.load_taxonomy()
