@@ -170,9 +170,11 @@ def test_the_command_updates_the_dashboards_snapshot_for_each_export_until_stopp
     assert _posts(target) == _BUILT_POSTS + _NEW_POSTS
 
 
-def test_the_command_refuses_a_folder_that_is_not_there(tmp_path, capsys):
+def test_the_command_refuses_a_folder_that_is_not_there_and_no_interval(tmp_path, capsys):
     from analytics import cli
 
     assert cli.main(["watch", str(tmp_path / "no-inbox"), "--warehouse", str(tmp_path / "w.duckdb")]) == 2
     assert "not a folder" in capsys.readouterr().err
+    assert cli.main(["watch", str(tmp_path), "--every", "0", "--warehouse", str(tmp_path / "w.duckdb")]) == 2
+    assert "positive number of seconds" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "w.duckdb")

@@ -67,8 +67,10 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     from analytics import watch
 
     folder, target = Path(args.folder), config.warehouse_path(args.warehouse)
-    if not folder.is_dir():
-        raise UserError(f"{folder} is not a folder; give the folder new exports are saved to.")
+    try:
+        watch.check_arguments(folder, args.every)
+    except ValueError as error:
+        raise UserError(str(error)) from error
     # stopped by a service manager (SIGTERM) as by Ctrl-C: the update in progress is rolled back, the copy
     # made ahead abandoned
     signal.signal(signal.SIGTERM, _interrupt)

@@ -23,7 +23,7 @@ import duckdb
 if TYPE_CHECKING:
     from analytics.privacy import Scrubber
 
-__all__ = ["settled_files", "warm_up", "watch", "workers_kept"]
+__all__ = ["check_arguments", "settled_files", "warm_up", "watch", "workers_kept"]
 
 _Signature = tuple[int, int]
 
@@ -126,6 +126,15 @@ def _newest_texts_and_scrubber(target: Path) -> tuple[list[str], Scrubber | None
     return texts, vault.scrubber(keep_domains=config.get_settings().organisation_domains)
 
 
+def check_arguments(folder: Path, every: float) -> None:
+    """Raise :class:`ValueError`, saying what to give instead, unless :func:`watch` can look at ``folder``
+    every ``every`` seconds (checked before anything is loaded)."""
+    if every <= 0:
+        raise ValueError(f"every must be a positive number of seconds, not {every}.")
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder; give the folder new exports are saved to.")
+
+
 def watch(folder: Path, *, every: float, update: Callable[[list[Path]], bool],
           stop: threading.Event | None = None) -> None:
     """Call ``update`` with the exports under ``folder`` that are new or changed once they are whole,
@@ -133,10 +142,7 @@ def watch(folder: Path, *, every: float, update: Callable[[list[Path]], bool],
     handed on too: ingest skips bytes it loaded before. ``update`` returns whether it is done with them;
     if not, they are handed on again at the next look.
     """
-    if every <= 0:
-        raise ValueError(f"every must be a positive number of seconds, not {every}.")
-    if not folder.is_dir():
-        raise ValueError(f"{folder} is not a folder; give the folder new exports are saved to.")
+    check_arguments(folder, every)
     stop = stop or threading.Event()
     before: dict[Path, _Signature] = {}
     handed: dict[Path, _Signature] = {}
