@@ -10,9 +10,11 @@ Generates a sample organisation with the sample generator at the requested scale
 * the same work done the naive way (``benchmarks/naive.py``: pandas + per-text ``vaderSentiment``
   in one process, recomputed from the raw exports) and the ratio;
 * an incremental run after adding 1 % new posts (drawn from every month), as a fraction of the full
-  one: ``policy-pulse update`` (ingest then build in one process, the command for new exports) on a
-  copy of the warehouse, and ``ingest`` then ``build`` on the warehouse itself; and, for information,
-  another 1 % all dated in the newest month (a monthly export);
+  one: ``policy-pulse update`` (ingest then build in one process, the command for new exports) and a
+  running ``policy-pulse watch`` (from the increment's arrival in the folder it looks at), each three
+  times on a fresh copy of the warehouse (the median, and the range), and ``ingest`` then ``build`` on
+  the warehouse itself; and, for information, another 1 % all dated in the newest month (a monthly
+  export);
 * sentiment throughput of ``analytics.sentiment.score_texts`` against the reference package: per
   CPU-second on a sample of 50,000 distinct stored texts, and per wall second over every distinct
   stored text the way the build scores them (all cores, worker start-up included) beside the
