@@ -178,3 +178,15 @@ def test_the_command_refuses_a_folder_that_is_not_there_and_no_interval(tmp_path
     assert cli.main(["watch", str(tmp_path), "--every", "0", "--warehouse", str(tmp_path / "w.duckdb")]) == 2
     assert "positive number of seconds" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "w.duckdb")
+
+
+def test_the_command_stops_at_its_start_when_the_warehouse_has_no_identity_vault(tmp_path, monkeypatch, capsys):
+    from analytics import cli
+
+    target = roster_and_posts(tmp_path / "warehouse.duckdb", _BUILT_POSTS)
+    build.build(warehouse_file=target)
+    monkeypatch.setenv("POLICY_PULSE_CONFIG_DIR", str(tmp_path / "another-config"))  # its vault is not there
+    (tmp_path / "inbox").mkdir()
+    assert cli.main(["watch", str(tmp_path / "inbox"), "--warehouse", str(target)]) == 2
+    error = capsys.readouterr().err
+    assert "no identity vault" in error and "Traceback" not in error and "ValueError" not in error

@@ -98,7 +98,10 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         return done
 
     with watch.workers_kept():
-        watch.warm_up(target)
+        try:
+            watch.warm_up(target)
+        except ValueError as error:  # e.g. no identity vault for the warehouse: what every update would say
+            raise UserError(str(error)) from error
         print(f"watching {folder} every {args.every:g} s for new exports (Ctrl-C stops)", flush=True)
         try:
             watch.watch(folder, every=args.every, update=update)
