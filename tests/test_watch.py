@@ -44,7 +44,8 @@ def _until(condition, seconds: float = 20) -> None:
 def test_an_export_is_handed_on_once_whole_and_again_only_when_it_changes(tmp_path):
     (tmp_path / "there-before.csv").write_text("a,b\n1,2\n")
     growing = tmp_path / "growing.csv"
-    calls, stop, thread = _watching(tmp_path)
+    # written every 20 ms: an interval well above it, so a busy machine's pause between two writes is no gap
+    calls, stop, thread = _watching(tmp_path, every=0.3)
     try:
         _until(lambda: calls == [["there-before.csv"]])
         with growing.open("w") as out:  # still being written: its size changes at every look
@@ -56,7 +57,7 @@ def test_an_export_is_handed_on_once_whole_and_again_only_when_it_changes(tmp_pa
         (tmp_path / ".partial.csv").write_text("hidden: a temporary name\n")
         (tmp_path / "export.csv.crdownload").write_text("a download not finished, paused\n")
         _until(lambda: len(calls) == 2)
-        time.sleep(0.2)
+        time.sleep(0.7)  # two more looks
         assert calls == [["there-before.csv"], ["growing.csv"]], "handed on once; hidden and unfinished never"
         growing.write_text("changed\n")
         _until(lambda: len(calls) == 3)
