@@ -229,7 +229,7 @@ def test_a_worker_scans_the_chunks_it_claims_and_nothing_of_another_batch(monkey
 
 
 def test_a_kept_scan_is_given_out_for_its_own_rules_and_shares_small_batches(monkeypatch):
-    monkeypatch.setattr(adherence, "KEPT_PARALLEL_MIN", 10)
+    monkeypatch.setattr(parallel, "RUNNING_WORKER_MIN_TEXTS", 10)
     texts = [f"{text} #{k % 5}" for k in range(4) for text in HOSTILE]
     employee = [k % 3 != 0 for k in range(len(texts))]
     rules, taxonomy = adherence.load_rules(), themes.load_taxonomy()

@@ -84,10 +84,10 @@ def test_kept_workers_score_batch_after_batch_as_one_process_does(monkeypatch):
     monkeypatch.setattr(sentiment, "_start_workers", lambda workers: started.append(workers) or start_workers(workers))
     monkeypatch.setattr(parallel, "start_batch", lambda claims, batch, chunks: opened.append(batch)
                         or start_batch(claims, batch, chunks))
-    monkeypatch.setattr(sentiment, "KEPT_PARALLEL_MIN", 20)
+    monkeypatch.setattr(parallel, "RUNNING_WORKER_MIN_TEXTS", 20)
     monkeypatch.setattr(parallel, "available_cores", lambda: 2)
     batches = [[f"{t} #{k}" for k, t in enumerate(_texts())], [f"{t} ({k})" for k, t in enumerate(_texts())]]
-    assert all(sentiment.KEPT_PARALLEL_MIN <= len(b) < sentiment.PARALLEL_MIN_TEXTS for b in batches)
+    assert all(parallel.RUNNING_WORKER_MIN_TEXTS <= len(b) < sentiment.PARALLEL_MIN_TEXTS for b in batches)
     with sentiment.workers_kept():
         scored = [sentiment.score_texts(batch) for batch in batches]
         assert sentiment._started is not None

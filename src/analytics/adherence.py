@@ -1441,10 +1441,6 @@ PARALLEL_MIN_TEXTS = 20_000
 # Texts per piece of work: ~0.1 s of scanning, so neither process waits long for the other's last piece.
 _SCAN_CHUNK = 4_000
 
-#: With the worker running already (:func:`scan_kept`, or :meth:`ParallelScan.start`), a batch of this many
-#: distinct texts or more is shared with it (one core scans ~15k update-sized texts per second).
-KEPT_PARALLEL_MIN = 2_000
-
 _scan_state: Any = None
 
 
@@ -1661,7 +1657,7 @@ class ParallelScan:
         if themed and taxonomy is None:
             raise ValueError("ParallelScan.scan(themed=True) needs the scan built with a taxonomy.")
         # a worker already running (kept, or started ahead of a big scan) costs nothing to share with
-        shared_from = KEPT_PARALLEL_MIN if self._pool is not None else PARALLEL_MIN_TEXTS
+        shared_from = parallel.RUNNING_WORKER_MIN_TEXTS if self._pool is not None else PARALLEL_MIN_TEXTS
         if self.workers <= 1 or len(texts) < shared_from:
             # RE2 builds a set's automaton as the texts need it, and the fused set's, the product of the
             # three sets', has so many more states that on the few thousand texts of an update building it
@@ -1699,8 +1695,8 @@ _kept_scan: ParallelScan | None = None
 def scan_kept(rules: Sequence[Rule], taxonomy: Any = None) -> Iterator[ParallelScan]:
     """Keep a :class:`ParallelScan` of ``rules`` and ``taxonomy``, its worker started now, for the block:
     :func:`parallel_scan` of the same rules and taxonomy inside it gives this one, and batches of
-    :data:`KEPT_PARALLEL_MIN` texts or more are shared with the worker (for a process that scans update after
-    update: ``policy-pulse watch``)."""
+    :data:`analytics.parallel.RUNNING_WORKER_MIN_TEXTS` texts or more are shared with the worker (for a
+    process that scans update after update: ``policy-pulse watch``)."""
     global _kept_scan
     with ParallelScan(rules, taxonomy) as scan:
         scan.start()

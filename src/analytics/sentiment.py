@@ -973,10 +973,6 @@ def _start_workers(workers: int) -> tuple[ProcessPoolExecutor, Any]:
 #: workers).
 _started: tuple[ProcessPoolExecutor, Any, int] | None = None
 
-#: With workers kept running (:func:`workers_kept`), a batch of this many distinct texts or more is shared
-#: with them: they cost no start-up, and each side's chunks take a few hundredths of a second.
-KEPT_PARALLEL_MIN = 2_000
-
 
 @contextlib.contextmanager
 def _workers_started(workers: int) -> Any:
@@ -1009,8 +1005,7 @@ def _workers_ahead(texts: Iterable[Any]) -> Any:
 def workers_kept() -> Any:
     """Keep a scoring worker per other core running, its lexicon loaded, for the calls inside the block: for
     a process that scores batch after batch (``policy-pulse watch``). :func:`score_texts` shares a batch of
-    :data:`KEPT_PARALLEL_MIN` distinct texts or more with them (one core scores ~10-20k texts per second:
-    a few thousand texts take a large part of a second)."""
+    :data:`analytics.parallel.RUNNING_WORKER_MIN_TEXTS` distinct texts or more with them."""
     with _workers_started(parallel.available_cores()):
         if _started is not None:
             for _ in range(_started[2] - 1):
@@ -1106,7 +1101,8 @@ def score_texts(texts: Sequence[str] | pd.Series, *, workers: int | None = None)
     scores = np.full((len(cleaned), 4), np.nan)
     filled = [k for k, t in enumerate(cleaned) if not t.isspace() and t]
     if workers is None:
-        shared = len(filled) > PARALLEL_MIN_TEXTS or (_started is not None and len(filled) >= KEPT_PARALLEL_MIN)
+        running = _started is not None and len(filled) >= parallel.RUNNING_WORKER_MIN_TEXTS
+        shared = len(filled) > PARALLEL_MIN_TEXTS or running
         workers = parallel.available_cores() if shared else 1
     status[filled], scores[filled] = _score_distinct([cleaned[k] for k in filled], workers)
 
