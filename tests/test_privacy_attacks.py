@@ -67,8 +67,46 @@ class Attack:
             self.inequalities.append((coefs, rhs - constant))
 
     def intervals(self) -> dict[object, tuple[float, float]]:
-        """[min, max] of every hidden count over all tables consistent with what is published."""
-        n = len(self.index)
+        """[min, max] of every hidden count over all tables consistent with what is published.
+
+        Each group of hidden counts that constraints tie together (in effect, one quarter's cells) is solved
+        alone: the constraints of other groups have no variable in common with it, so they cannot move its
+        bounds, and its linear programs are a fraction of the size."""
+        keys = list(self.index)
+        out = {}
+        for variables, equalities, inequalities in self._components():
+            for key_index, bounds in zip(variables, self._component_intervals(variables, equalities, inequalities),
+                                         strict=True):
+                out[keys[key_index]] = bounds
+        return {key: out[key] for key in keys}
+
+    def _components(self) -> list[tuple[list[int], list, list]]:
+        """The variables in connected groups (two are connected when a constraint names both), each with
+        its equalities and inequalities."""
+        parent = list(range(len(self.index)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for coefs, _ in self.equalities + self.inequalities:
+            first, *others = coefs
+            for other in others:
+                parent[root(other)] = root(first)
+        groups: dict[int, tuple[list[int], list, list]] = {}
+        for i in range(len(parent)):
+            groups.setdefault(root(i), ([], [], []))[0].append(i)
+        for rows, slot in ((self.equalities, 1), (self.inequalities, 2)):
+            for row in rows:
+                groups[root(next(iter(row[0])))][slot].append(row)
+        return list(groups.values())
+
+    def _component_intervals(self, variables: list[int], equalities: list, inequalities: list
+                             ) -> list[tuple[float, float]]:
+        position = {variable: p for p, variable in enumerate(variables)}
+        n = len(variables)
 
         def matrix(rows):
             if not rows:
@@ -76,14 +114,14 @@ class Attack:
             a = np.zeros((len(rows), n))
             for r, (coefs, _) in enumerate(rows):
                 for c, coef in coefs.items():
-                    a[r, c] = coef
+                    a[r, position[c]] = coef
             return a, np.array([rhs for _, rhs in rows])
 
-        a_eq, b_eq = matrix(self.equalities)
-        a_ub, b_ub = matrix(self.inequalities)
-        bounds = [(low, None) for low in self.lower]
-        out = {}
-        for key, i in self.index.items():
+        a_eq, b_eq = matrix(equalities)
+        a_ub, b_ub = matrix(inequalities)
+        bounds = [(self.lower[variable], None) for variable in variables]
+        out = []
+        for i in range(n):
             ends = []
             for sign in (1.0, -1.0):
                 c = np.zeros(n)
@@ -94,7 +132,7 @@ class Attack:
                     continue
                 assert result.status == 0, f"the published numbers are inconsistent: {result.message}"
                 ends.append(sign * result.fun)
-            out[key] = (ends[0], ends[1])
+            out.append((ends[0], ends[1]))
         return out
 
 
