@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from warehouse_copies import built, employee_post, execute, query
+from warehouse_copies import assert_same_as_scratch, built, employee_post, execute, insert_rows, query
 
 from analytics import build, warehouse
 
@@ -69,3 +69,29 @@ def test_table_fingerprints_hash_every_column_in_order_and_see_an_edit(tmp_path)
         assert after["posts"] != prints["posts"] and after["post_scans"] == prints["post_scans"]
     finally:
         con.close()
+
+
+def _fast_path(path) -> str | None:
+    con = warehouse.connect(path)
+    try:
+        return build._appended_rows(con)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE posts SET reactions = 5 WHERE post_uid = 'x:1'",
+    "DELETE FROM posts WHERE post_uid = 'x:2'",
+    # renumbered: x:4 is now before the last build's end, which no longer bounds the rows it saw
+    "CREATE OR REPLACE TABLE posts AS SELECT * FROM posts ORDER BY post_uid DESC",
+])
+def test_posts_only_appended_are_read_alone_and_any_other_change_is_still_seen(tmp_path, change):
+    path = _built(tmp_path)
+    assert _fast_path(path) == "rowid >= 3"
+    insert_rows(path, "posts", pd.DataFrame([employee_post("x:4", "Proud of our volunteers", "2026-02-09")]))
+    assert _fast_path(path) == "rowid >= 3"
+    execute(path, change)
+    assert _fast_path(path) is None
+    build.build(warehouse_file=path)
+    assert_same_as_scratch(path, tmp_path, ("post_state", "post_facts", "post_scans", "monthly_metrics"))
+    assert _fast_path(path) == f"rowid >= {query(path, 'SELECT max(rowid) + 1 AS end FROM posts')['end'][0]}"

@@ -207,7 +207,10 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     # one pass over the posts, joined once with the last state: what changed or went, and the SHA-256 of
     # each new text computed in that pass (only for rows whose text changed)
     new_rows = old_rows = "true"
-    if not full:
+    appended = None if full else _appended_rows(con)
+    if appended is not None:
+        new_rows, old_rows = appended, "false"
+    elif not full:
         # each row's hash with its post_uid is set against the last state's by joins on those numbers alone
         # (no hash table of every post_uid); when few differ, only they are read whole and paired by post_uid
         # one join finds both: the rows of posts whose key the state lacks, and the state's rows no post has
@@ -254,6 +257,7 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     con.execute(f"""INSERT INTO post_state SELECT post_uid, text_fp, text_hash, row_fp, link_fp, {_STATE_KEY}
                     FROM _diff WHERE NOT gone""")
     con.execute("DROP TABLE _diff")
+    _set_state(con, "posts_end", str(con.execute("SELECT coalesce(max(rowid) + 1, 0) FROM posts").fetchone()[0]))
     # the SHA-256 hashes of texts newly scored in this build (their posts' facts are redone)
     con.execute("CREATE OR REPLACE TEMP TABLE _scored (text_hash VARCHAR)")
     # posts whose findings changed in this build (rescanned, dismissed or restored)
@@ -265,6 +269,21 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     con.execute("CREATE OR REPLACE TEMP TABLE _touched (post_uid VARCHAR)")
     con.execute("CREATE OR REPLACE TEMP TABLE _done_prints (done VARCHAR, print VARCHAR)")
     return full
+
+
+def _appended_rows(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The posts added since the last build as a condition on rowid, when that is all that changed: the rows
+    before the last build's end (``posts_end``) are then, by count and sum of keys, the rows ``post_state``
+    describes. None when something else changed (a row was edited or deleted, or DuckDB renumbered rows):
+    the state and the posts are then paired row by row. One pass over the posts' hashes, without the join."""
+    end = _state(con, "posts_end")
+    if end is None:
+        return None
+    same = con.execute(f"""SELECT (SELECT (count(*), sum(hash(post_uid, {_ROW_FP}))) FROM posts WHERE rowid < $end)
+                                  IS NOT DISTINCT FROM (SELECT (count(*), sum(row_key)) FROM post_state)""",
+                       {"end": int(end)}
+                       ).fetchone()[0]
+    return f"rowid >= {int(end)}" if same else None
 
 
 def _apply_retention(con: duckdb.DuckDBPyConnection, months: int) -> int:
