@@ -73,6 +73,8 @@ def test_quick_run_prints_the_table(tmp_path):
     assert statuses["sentiment max |compound - reference|"] == "pass"
     assert result["data"]["posts_and_comments"] > 500 and result["data"]["survey_answers"] > 500
     assert all(leg["peak_rss"] > 10 * 1024**2 for leg in result["legs"].values())
+    assert all(0 <= share < 1 for share in [result["stolen"], result["watch"]["stolen"],
+                                            *(leg["stolen"] for leg in result["legs"].values())])
 
 
 def test_an_incremental_leg_timed_several_times_reports_its_median_and_range():
@@ -85,3 +87,19 @@ def test_an_incremental_leg_timed_several_times_reports_its_median_and_range():
     row, = [r for r in bench.build_rows(result) if "watch" in r.measure]
     assert row.measured.startswith("4.5 % (4.5 s") and row.measured.endswith("median of 3: 3.0-6.0 %")
     assert row.status == "pass"
+
+
+def test_the_time_the_host_took_is_read_from_proc_stat_and_shown_where_there_was_any():
+    steal, total = bench._cpu_ticks()
+    assert 0 <= steal <= total and total > 0  # Linux: /proc/stat exists
+    # a share of what passed since a reading, never more than all of it
+    assert 0 <= bench._stolen_since((steal, total)) <= 1
+    leg = {"cpu": 40.0, "peak_rss": bench.GB, "returncode": 0}
+    result = {"legs": {"ingest": {"name": "ingest", "wall": 30.0, "stolen": 0.30, **leg},
+                       "build": {"name": "build", "wall": 10.0, "stolen": 0.10, **leg}},
+              "dashboard": {"why": "not available"}}
+    rows = {r.measure: r for r in bench.build_rows(result)}
+    # weighted by each leg's wall time: (30 x 30 % + 10 x 10 %) / 40
+    assert rows["full ingest + build (wall)"].measured.endswith("host took 25 % of the CPU)")
+    result["legs"]["ingest"]["stolen"] = result["legs"]["build"]["stolen"] = 0.0
+    assert "host took" not in bench.build_rows(result)[0].measured
