@@ -77,7 +77,7 @@ class Leg:
     cpu: float = 0.0
     peak_rss: int = 0  # bytes, the larger of the sampled process-tree sum and the kernel's maxrss
     returncode: int = 0
-    stolen: float = 0.0  # the share of the machine's CPU time its host took while the leg ran (see _cpu_ticks)
+    stolen: float = 0.0  # the share of the machine's CPU time its host took while the leg ran (see _cpu_times)
     output: str = field(default="", repr=False)
 
 
@@ -89,21 +89,22 @@ class Row:
     status: str  # pass | miss | info | n/a
 
 
-def _cpu_ticks() -> tuple[int, int]:
-    """(ticks the hypervisor took from this virtual machine, all ticks) over every CPU since boot, from
-    /proc/stat; (0, 0) where there is no such file. On a shared host the time a leg waits for a real CPU is
-    stolen time: the legs' figures move with it, so the table says how much there was."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return 0, 0
-    ticks = [int(value) for value in fields[:8]]  # user nice system idle iowait irq softirq steal
-    return ticks[7] if len(ticks) > 7 else 0, sum(ticks)
+def _cpu_times() -> tuple[float, float]:
+    """(CPU seconds the hypervisor took from this virtual machine, all CPU seconds) over every CPU since
+    boot, as psutil reads the kernel's counters; no steal where the system does not count it. On a shared
+    host the time a leg waits for a real CPU is stolen time: the legs' figures move with it, so the table
+    says how much there was."""
+    import psutil
+
+    times = psutil.cpu_times()
+    # guest time is counted inside user and nice already
+    total = sum(getattr(times, name) for name in times._fields if name not in ("guest", "guest_nice"))
+    return getattr(times, "steal", 0.0), total
 
 
 def _stolen_since(start: tuple[int, int]) -> float:
-    """The share of CPU ticks stolen since ``start`` (a :func:`_cpu_ticks` reading)."""
-    steal, total = _cpu_ticks()
+    """The share of CPU time stolen since ``start`` (a :func:`_cpu_times` reading)."""
+    steal, total = _cpu_times()
     return (steal - start[0]) / (total - start[1]) if total > start[1] else 0.0
 
 
@@ -159,7 +160,7 @@ def run_leg(name: str, command: list[str], env: dict[str, str], log: Path) -> Le
     """Run ``command`` in its own process; measure wall time, CPU time and peak RSS of its tree."""
     leg = Leg(name)
     peak = [0]
-    ticks = _cpu_ticks()
+    cpu_before = _cpu_times()
     started = time.perf_counter()
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
@@ -174,7 +175,7 @@ def run_leg(name: str, command: list[str], env: dict[str, str], log: Path) -> Le
         # wait4 gives this child's own resource use (its waited-for children included)
         _pid, status, usage = os.wait4(process.pid, 0)
         leg.wall = time.perf_counter() - started
-        leg.stolen = _stolen_since(ticks)
+        leg.stolen = _stolen_since(cpu_before)
         done.set()
         sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -206,12 +207,12 @@ def watch_leg(cli: list[str], twin: Path, new_folder: Path, env: dict[str, str],
                 raise RuntimeError(f"watch did not start; see {log}")
             time.sleep(settle)  # ready: loaded, its copy for the first write made, nothing left running
             os.sync()
-            ticks, arrived = _cpu_ticks(), time.perf_counter()
+            cpu_before, arrived = _cpu_times(), time.perf_counter()
             staged.rename(inbox / new_folder.name)
             while not (line := process.stdout.readline()).startswith("updated in"):
                 if not line:
                     raise RuntimeError(f"watch ended before its update; see {log}")
-            published, stolen = time.perf_counter() - arrived, _stolen_since(ticks)
+            published, stolen = time.perf_counter() - arrived, _stolen_since(cpu_before)
         finally:
             # SIGTERM, not SIGINT: a process started in the background (this benchmark, maybe) ignores SIGINT
             process.terminate()
@@ -602,7 +603,7 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     # An installed package runs from bytecode; with PYTHONDONTWRITEBYTECODE set (as in some sandboxes) an
     # editable install would compile every module again in every leg (~0.1 s, 2-3 % of the incremental leg).
     compileall.compile_dir(ROOT / "src" / "analytics", quiet=1)
-    load_before, ticks = os.getloadavg()[0], _cpu_ticks()
+    load_before, cpu_before = os.getloadavg()[0], _cpu_times()
     _say(f"generating {posts:,} posts + comments, {answers:,} answers ({employees} employees, scale {scale})")
     truth = generate(raw, employees=employees, scale=scale, months=months)
     python = sys.executable
@@ -675,7 +676,7 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
                       "generated": truth.get("counts", {})}
     result["cores"] = _cores()
     result["load_before"], result["load_after"] = load_before, os.getloadavg()[0]
-    result["stolen"] = _stolen_since(ticks)
+    result["stolen"] = _stolen_since(cpu_before)
     return result
 
 
