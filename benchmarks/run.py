@@ -25,8 +25,9 @@ Generates a sample organisation with the sample generator at the requested scale
   notebook served the same way in the same run; each the median of five page loads, each on a kernel
   the pool has just preheated.
 
-The machine may be shared: absolute times move with its load, so compare ratios measured in the
-same run (the table prints the load average, and CPU seconds beside wall seconds).
+The machine may be shared: absolute times move with its load and its speed, so compare ratios measured in
+the same run (the table prints the load average, the time the host took, the seconds of a fixed one-core
+loop before the full run, before the naive way and at the end, and CPU seconds beside wall seconds).
 """
 
 from __future__ import annotations
@@ -100,6 +101,21 @@ def _cpu_times() -> tuple[float, float]:
     # guest time is counted inside user and nice already
     total = sum(getattr(times, name) for name in times._fields if name not in ("guest", "guest_nice"))
     return getattr(times, "steal", 0.0), total
+
+
+#: Iterations of :func:`machine_loop`: about a second of one core on this machine.
+MACHINE_LOOP = 4_000_000
+
+
+def machine_loop(iterations: int = MACHINE_LOOP) -> float:
+    """Seconds this process takes for a fixed pure-Python loop: the machine's one-core speed at that moment
+    (lower is faster). A shared host's speed moves within the hour; read before the full run, before the
+    naive way and at the end, it tells whether legs minutes apart ran on the same machine, which stolen time
+    alone does not (a slower CPU is not a missing one)."""
+    started, total = time.perf_counter(), 0
+    for i in range(iterations):
+        total += i * i % 7
+    return time.perf_counter() - started
 
 
 def _stolen_since(start: tuple[int, int]) -> float:
@@ -523,12 +539,23 @@ def _steal(share: float) -> str:
     return f"; host took {100 * share:.0f} % of the CPU" if share >= 0.005 else ""
 
 
+_WHEN = {"full": "before the full run", "naive": "before the naive way", "end": "at the end"}
+
+
+def _speed(readings: dict[str, float]) -> str:
+    """The machine-speed readings (:func:`machine_loop`), when there are any."""
+    if not readings:
+        return ""
+    return "; a fixed one-core loop took " + ", ".join(f"{seconds:.2f} s {_WHEN[when]}"
+                                                        for when, seconds in readings.items())
+
+
 def format_table(result: dict, rows: list[Row]) -> str:
     data = result["data"]
     head = (f"Policy Pulse benchmark: {data['posts_and_comments']:,} posts + comments, "
             f"{data['survey_answers']:,} survey answers ({data['employees']} employees, scale {data['scale']}); "
             f"{result['cores']} cores, load average {result['load_before']:.1f} -> {result['load_after']:.1f}"
-            f"{_steal(result.get('stolen', 0.0))}")
+            f"{_steal(result.get('stolen', 0.0))}{_speed(result.get('machine_loop', {}))}")
     widths = [max(len(getattr(r, f)) for r in [Row("measure", "target", "measured", "status"), *rows])
               for f in ("measure", "target", "measured", "status")]
     lines = [head, ""]
@@ -606,6 +633,7 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     load_before, cpu_before = os.getloadavg()[0], _cpu_times()
     _say(f"generating {posts:,} posts + comments, {answers:,} answers ({employees} employees, scale {scale})")
     truth = generate(raw, employees=employees, scale=scale, months=months)
+    speed = {"full": machine_loop()}
     python = sys.executable
     cli = [python, "-m", "analytics.cli"]
     legs: dict[str, Leg] = {}
@@ -616,6 +644,7 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     legs["build"] = run_leg("build", [*cli, "build", "--warehouse", str(warehouse)], env, logs / "build.log")
     counts = warehouse_counts(warehouse)
     _say("naive way")
+    speed["naive"] = machine_loop()
     naive_leg = run_leg("naive", [python, str(ROOT / "benchmarks" / "naive.py"), str(raw), "--json",
                                   "--fraction", str(naive_fraction)], env, logs / "naive.log")
     legs["naive"] = naive_leg
@@ -677,6 +706,7 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     result["cores"] = _cores()
     result["load_before"], result["load_after"] = load_before, os.getloadavg()[0]
     result["stolen"] = _stolen_since(cpu_before)
+    result["machine_loop"] = {**speed, "end": machine_loop()}
     return result
 
 

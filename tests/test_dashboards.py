@@ -384,6 +384,21 @@ def test_server_offers_no_source_listing_or_files(server):
     assert "modulepreload" in head and serve.PLOTLY_BUNDLE_PATH in head
 
 
+def test_dashboard_page_loads_the_widget_extensions_and_no_other(server):
+    """Each JupyterLab extension a page lists is loaded before its first chart: only the widget managers
+    (Voila's and the widgets' own, which brings the controls) and anywidget (our charts' widget) are needed;
+    the others installed beside Voila are left out."""
+    page = server.get("/voila/render/leadership.ipynb")[1]
+    data = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S)
+    loaded = {extension["name"] for extension in json.loads(data.group(1))["federated_extensions"]}
+    assert loaded == {"@voila-dashboards/widgets-manager8", "@jupyter-widgets/jupyterlab-manager", "anywidget"}
+    folder = Path(sys.prefix) / "share/jupyter/labextensions"
+    installed = {json.loads(path.read_text())["name"]
+                 for path in [*folder.glob("*/package.json"), *folder.glob("@*/*/package.json")]}
+    # each name denied is an extension installed here: a misspelt or renamed one would be loaded again
+    assert set(serve.DENIED_EXTENSIONS) <= installed
+
+
 def _served(server, path: str) -> tuple[bytes, str]:
     import urllib.request
 
