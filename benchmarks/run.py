@@ -26,8 +26,9 @@ Generates a sample organisation with the sample generator at the requested scale
   the pool has just preheated.
 
 The machine may be shared: absolute times move with its load and its speed, so compare ratios measured in
-the same run (the table prints the load average, the time the host took, the seconds of a fixed one-core
-loop before the full run, before the naive way and at the end, and CPU seconds beside wall seconds).
+the same run, whose two sides run back to back: the naive way, then the full run, then the increments
+(the table prints the load average, the time the host took, the seconds of a fixed one-core loop before
+each of the three and at the end, and CPU seconds beside wall seconds).
 """
 
 from __future__ import annotations
@@ -109,9 +110,9 @@ MACHINE_LOOP = 4_000_000
 
 def machine_loop(iterations: int = MACHINE_LOOP) -> float:
     """Seconds this process takes for a fixed pure-Python loop: the machine's one-core speed at that moment
-    (lower is faster). A shared host's speed moves within the hour; read before the full run, before the
-    naive way and at the end, it tells whether legs minutes apart ran on the same machine, which stolen time
-    alone does not (a slower CPU is not a missing one)."""
+    (lower is faster). A shared host's speed moves within the hour; read before the naive way, the full
+    run and the increments and at the end, it tells whether legs minutes apart ran on the same machine,
+    which stolen time alone does not (a slower CPU is not a missing one)."""
     started, total = time.perf_counter(), 0
     for i in range(iterations):
         total += i * i % 7
@@ -539,7 +540,8 @@ def _steal(share: float) -> str:
     return f"; host took {100 * share:.0f} % of the CPU" if share >= 0.005 else ""
 
 
-_WHEN = {"full": "before the full run", "naive": "before the naive way", "end": "at the end"}
+_WHEN = {"naive": "before the naive way", "full": "before the full run", "increment": "before the increments",
+         "end": "at the end"}
 
 
 def _speed(readings: dict[str, float]) -> str:
@@ -633,18 +635,16 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     load_before, cpu_before = os.getloadavg()[0], _cpu_times()
     _say(f"generating {posts:,} posts + comments, {answers:,} answers ({employees} employees, scale {scale})")
     truth = generate(raw, employees=employees, scale=scale, months=months)
-    speed = {"full": machine_loop()}
+    new_folder = work / "new-posts"
+    shutil.rmtree(new_folder, ignore_errors=True)
+    new_posts = add_new_posts(raw, new_folder, 0.01)
     python = sys.executable
     cli = [python, "-m", "analytics.cli"]
     legs: dict[str, Leg] = {}
-    _say("full ingest")
-    legs["ingest"] = run_leg("ingest", [*cli, "ingest", str(raw), "--warehouse", str(warehouse)], env,
-                             logs / "ingest.log")
-    _say("full build")
-    legs["build"] = run_leg("build", [*cli, "build", "--warehouse", str(warehouse)], env, logs / "build.log")
-    counts = warehouse_counts(warehouse)
+    # each ratio's two sides run back to back (the naive way, then the full run, then the increments): the
+    # machine's speed drifts by tenths within the ten minutes of the run
     _say("naive way")
-    speed["naive"] = machine_loop()
+    speed = {"naive": machine_loop()}
     naive_leg = run_leg("naive", [python, str(ROOT / "benchmarks" / "naive.py"), str(raw), "--json",
                                   "--fraction", str(naive_fraction)], env, logs / "naive.log")
     legs["naive"] = naive_leg
@@ -653,11 +653,17 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     factor = naive["texts"] / max(naive["texts_scored"], 1) - 1
     result: dict = {"legs": {}, "naive_fraction": naive_fraction, "naive": naive,
                     "naive_estimate_wall": naive_leg.wall + factor * naive["sentiment_measured"],
-                    "naive_estimate_cpu": naive_leg.cpu + factor * naive["sentiment_measured_cpu"]}
+                    "naive_estimate_cpu": naive_leg.cpu + factor * naive["sentiment_measured_cpu"],
+                    "new_posts": new_posts}
+    _say("full ingest")
+    speed["full"] = machine_loop()
+    legs["ingest"] = run_leg("ingest", [*cli, "ingest", str(raw), "--warehouse", str(warehouse)], env,
+                             logs / "ingest.log")
+    _say("full build")
+    legs["build"] = run_leg("build", [*cli, "build", "--warehouse", str(warehouse)], env, logs / "build.log")
+    counts = warehouse_counts(warehouse)
     _say("incremental: +1 % new posts")
-    new_folder = work / "new-posts"
-    shutil.rmtree(new_folder, ignore_errors=True)
-    result["new_posts"] = add_new_posts(raw, new_folder, 0.01)
+    speed["increment"] = machine_loop()
     # the same increment three ways: `update` (one process) and a running `watch` each on a copy, `ingest` then
     # `build` on the warehouse itself
     # each timed on a fresh copy INCREMENT_ROUNDS times (a few seconds each: one sample moves by a fifth)

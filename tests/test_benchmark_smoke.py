@@ -75,9 +75,9 @@ def test_quick_run_prints_the_table(tmp_path):
     assert all(leg["peak_rss"] > 10 * 1024**2 for leg in result["legs"].values())
     assert all(0 <= share < 1 for share in [result["stolen"], result["watch"]["stolen"],
                                             *(leg["stolen"] for leg in result["legs"].values())])
-    # the machine's speed read at three moments, each shown in the table's first line
+    # the machine's speed read at four moments, each shown in the table's first line
     speed = result["machine_loop"]
-    assert list(speed) == ["full", "naive", "end"] and all(seconds > 0 for seconds in speed.values())
+    assert list(speed) == ["naive", "full", "increment", "end"] and all(seconds > 0 for seconds in speed.values())
     assert f"{speed['naive']:.2f} s before the naive way" in out.splitlines()[0]
 
 
