@@ -119,7 +119,7 @@ def machine_loop(iterations: int = MACHINE_LOOP) -> float:
     return time.perf_counter() - started
 
 
-def _stolen_since(start: tuple[int, int]) -> float:
+def _stolen_since(start: tuple[float, float]) -> float:
     """The share of CPU time stolen since ``start`` (a :func:`_cpu_times` reading)."""
     steal, total = _cpu_times()
     return (steal - start[0]) / (total - start[1]) if total > start[1] else 0.0

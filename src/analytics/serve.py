@@ -61,6 +61,7 @@ __all__ = ["DASHBOARDS", "DENIED_EXTENSIONS", "FULL_BUNDLE_PATH", "PLOTLY_BUNDLE
 #: dashboard shows none (leaving it out saves five requests; the first render moved by less than this
 #: machine's noise: medians 2.64 against 2.65 s over 15 preheated loads each).
 DENIED_EXTENSIONS = ("@voila-dashboards/jupyterlab-preview", "jupyterlab-plotly", "jupyterlab_pygments")
+
 #: The notebooks served (file name -> title on the index page), in the order the index lists them.
 DASHBOARDS = {"leadership.ipynb": "Leadership dashboard", "policy-review.ipynb": "Policy review (committee)"}
 #: Where the server publishes the charts' widget bundle once, so each chart need not carry its own copy:
