@@ -77,16 +77,17 @@ def scrubber() -> Scrubber:
 
 @pytest.mark.parametrize("together", [True, False])  # one batch; a batch per column (the biggest alone)
 def test_columns_scrubbed_together_equal_columns_scrubbed_one_by_one(scrubber, together, monkeypatch):
-    batches = []
-    scrub_many = Scrubber.scrub_many
-    monkeypatch.setattr(Scrubber, "scrub_many",
-                        lambda self, texts: batches.append(len(texts)) or scrub_many(self, texts))
-    screened = []  # per batch: whether the RE2 screen ran (it clears the texts no scrub could change)
+    batches = []  # the texts scrubbed one by one, per batch
+    scrub_at = Scrubber._scrub_at
+    monkeypatch.setattr(Scrubber, "_scrub_at",
+                        lambda self, texts, changeable: batches.append(len(changeable))
+                        or scrub_at(self, texts, changeable))
+    screened = []  # per batch: how many texts the RE2 screen took, and whether it cleared some
     changeable = Scrubber._changeable
 
     def screening(self: Scrubber, texts: list[str]) -> np.ndarray:
         mask = changeable(self, texts)
-        screened.append(not mask.all())
+        screened.append((len(texts), not mask.all()))
         return mask
 
     monkeypatch.setattr(Scrubber, "_changeable", screening)
@@ -106,9 +107,14 @@ def test_columns_scrubbed_together_equal_columns_scrubbed_one_by_one(scrubber, t
         "post_uid": pd.Series([f"x:Ada Lee {i}" for i in range(len(texts))], dtype="string"),
     })
     scrubbed = scrubber.scrub_frame(frame, keep={"post_uid"})
-    # together, the url column's texts (a third of the text column's) are not scrubbed a second time
-    assert batches == ([len(texts)] if together else [len(texts), urls])
-    assert screened[0]  # the text column's batch was screened
+    naming = int(changeable(scrubber, texts).sum())  # the texts a scrub could change
+    naming_urls = int(changeable(scrubber, texts[::3]).sum())
+    assert 0 < naming < len(texts) and urls < privacy._BATCH_MIN and naming_urls == urls
+    # each column's distinct texts are screened, and only those the screen finds are scrubbed one by one
+    # (the url column's alone are too few to screen); together, the url column's texts (a third of the
+    # text column's) are not scrubbed a second time
+    assert screened == ([(len(texts) + urls, True)] if together else [(len(texts), True), (urls, False)])
+    assert batches == ([naming] if together else [naming, naming_urls])
     for column in ("text", "url", "note"):
         pd.testing.assert_series_equal(scrubbed[column], scrubber.scrub_series(frame[column]))
         assert ([None if pd.isna(t) else t for t in scrubbed[column]]

@@ -184,6 +184,24 @@ def test_a_batch_naming_many_people_takes_the_pattern_of_all_values_at_once():
     assert scrubber._pattern._full is not None and not scrubber._pattern._subsets
 
 
+def test_a_batch_of_many_texts_takes_the_pattern_of_all_values_without_reading_their_words(monkeypatch):
+    people = [Identity(f"{n:010x}" + "0" * 54, names=(f"Person{n} Surname{n}",)) for n in range(50)]
+    scrubber = Scrubber(people)
+    texts = [f"Thanks Person{n % 50} SURNAME{n % 50} ({n})" for n in range(privacy._FULL_PATTERN_TEXTS)]
+    monkeypatch.setattr(privacy._RosterPattern, "_candidates", lambda self, text: pytest.fail(f"read {text!r}"))
+    assert scrubber._scrub_each(texts) == [f"Thanks [person:{n % 50:010x}] ({n})" for n in range(len(texts))]
+    assert scrubber._pattern._full is not None and not scrubber._pattern._subsets
+    monkeypatch.undo()  # one text fewer: the texts' words are read (until their patterns would cost too much)
+    privacy._identity_parts.cache_clear()
+    scrubber = Scrubber(people)
+    read = []
+    monkeypatch.setattr(privacy._RosterPattern, "_candidates",
+                        lambda self, text, candidates=privacy._RosterPattern._candidates:
+                        read.append(text) or candidates(self, text))
+    scrubber._scrub_each(texts[1:])
+    assert read[:3] == texts[1:4]
+
+
 @pytest.mark.parametrize("stored", ['["a list"]', '"text"', '{"people": ["a list"]}', '{"donors": {"a": 1}}'])
 def test_a_vault_file_that_is_json_but_not_a_vault_is_refused_by_name(tmp_path, stored):
     path = tmp_path / "vault.json"

@@ -735,7 +735,11 @@ class Scrubber:
         >>> Scrubber([Identity("ab" * 32, names=("Ada Lee",))]).scrub_many(["Hi ADA LEE", "Hi Ada"])
         ['Hi [person:ababababab]', 'Hi Ada']
         """
-        changeable = np.flatnonzero(self._changeable(texts))
+        return self._scrub_at(texts, np.flatnonzero(self._changeable(texts)))
+
+    def _scrub_at(self, texts: Sequence[str], changeable: np.ndarray) -> list[str]:
+        """``texts`` with those at the positions ``changeable`` scrubbed, the others as they are (on two cores
+        when there are many)."""
         out = list(texts)
         # this process also splits, sends and gathers: the helper takes a little more than half
         share = int(len(changeable) * _HELPER_SHARE) if len(changeable) >= _HELPER_MIN else 0
@@ -763,7 +767,9 @@ class Scrubber:
         it); and the number holds no gap for :func:`_sub_disguised` to join. Tests check it against
         :meth:`scrub` on hostile text.
         """
-        if self._pattern is not None:
+        if self._pattern is not None and len(texts) >= _FULL_PATTERN_TEXTS:
+            self._pattern.full()  # cheaper than finding, text by text, the values so many texts could hold
+        elif self._pattern is not None:
             self._pattern.prepare(text for text in texts if self._may_name(text))
         if not self._number_tails:
             return [self.scrub(text) for text in texts]
@@ -794,52 +800,66 @@ class Scrubber:
         changeable = np.ones(len(texts), dtype=bool)
         if self._words is None:
             return changeable
-        # a lone surrogate (undecodable bytes kept as such) cannot go to DuckDB: such a text is scrubbed in full
-        try:  # one pass over them all proves there is none (UTF-8 has no surrogates, paired or not)
-            "".join(texts).encode("utf-8")
-            batch = np.arange(len(texts))
-        except UnicodeEncodeError:
-            batch = np.flatnonzero([text.isascii() or not _SURROGATE_RE.search(text) for text in texts])
-        if len(batch) < _BATCH_MIN:
+        if len(texts) < _BATCH_MIN:
             return changeable
-        frame = pd.DataFrame({"position": batch, "text": np.asarray(texts, dtype=object)[batch]}, copy=False)
+        texts = np.asarray(texts, dtype=object)
+        batch = np.arange(len(texts))
+        hits = self._screen(texts, batch)
+        if hits is None:
+            # a lone surrogate (undecodable bytes kept as such) cannot go to DuckDB: such a text is scrubbed in full
+            batch = np.flatnonzero([text.isascii() or not _SURROGATE_RE.search(text) for text in texts.tolist()])
+            hits = self._screen(texts, batch) if len(batch) >= _BATCH_MIN else None
+        if hits is None:
+            return changeable
+        changeable[batch] = False
+        changeable[hits] = True
+        return changeable
+
+    def _screen(self, texts: np.ndarray, batch: np.ndarray) -> np.ndarray | None:
+        """The positions among ``batch`` of the texts the RE2 screen finds; ``None`` for texts DuckDB cannot
+        take."""
+        frame = pd.DataFrame({"position": batch, "text": texts[batch]}, copy=False)
         try:
             with _regex_cursor(self.database) as con:
                 con.register("texts", frame)
-                hits = con.execute("SELECT position FROM texts WHERE regexp_matches(text, $hint) OR "
+                return con.execute("SELECT position FROM texts WHERE regexp_matches(text, $hint) OR "
                                    "regexp_matches(text, $words)", {"hint": _hint_pattern(), "words": self._words}
-                                   ).fetchnumpy()["position"]
+                                   ).fetchnumpy()["position"].astype(np.int64)
         except (duckdb.Error, UnicodeError, ValueError):
-            return changeable  # text DuckDB cannot take after all: scrub it all the slow way
-        changeable[batch] = False
-        changeable[hits.astype(np.int64)] = True
-        return changeable
+            return None
 
     def scrub_series(self, values: pd.Series) -> pd.Series:
         """Scrub a column (each distinct value once), leaving missing values missing."""
         return self.scrub_columns([values])[0]
 
     def scrub_columns(self, columns: Sequence[pd.Series]) -> list[pd.Series]:
-        """``[scrub_series(c) for c in columns]``, in few batches: the distinct values of columns go through
-        :meth:`scrub_many` together (its fixed costs, the RE2 screen and the roster pattern, paid once) up to
-        :data:`_JOINT_TEXTS` of them; a bigger column goes alone, so a big export's peak memory stays that of
-        its biggest column.
+        """``[scrub_series(c) for c in columns]``, in few batches: the distinct values of columns are screened
+        together, and those the screen finds scrubbed together, as :meth:`scrub_many` does (its fixed costs, the
+        RE2 screen and the roster pattern, paid once), up to :data:`_JOINT_TEXTS` of them; a bigger column goes
+        alone, so a big export's peak memory stays that of its biggest column.
 
         >>> s = Scrubber([Identity("ab" * 32, names=("Ada Lee",))])
         >>> [c.tolist() for c in s.scrub_columns([pd.Series(["Ada Lee", None]), pd.Series(["ada lee!"])])]
         [['[person:ababababab]', <NA>], ['[person:ababababab]!']]
         """
         out: list[pd.Series | None] = [None] * len(columns)
-        batch: list[tuple[int, np.ndarray, list[str]]] = []  # (column position, codes, distinct texts)
+        batch: list[tuple[int, np.ndarray, np.ndarray]] = []  # (column position, codes, distinct texts)
         pending = 0  # texts in the batch
 
         def scrub_batch() -> None:
+            # most texts name nobody: screened first, they are left alone without a Python call each
+            texts = np.concatenate([distinct for _i, _codes, distinct in batch])
+            changeable = np.flatnonzero(self._changeable(texts))
+            found = texts[changeable].tolist()
             # a text in several columns (a URL in the text and the url column) is scrubbed once
-            distinct = list(dict.fromkeys(text for _i, _codes, texts in batch for text in texts))
-            cleaned = dict(zip(distinct, self.scrub_many(distinct), strict=True))
-            for i, codes, texts in batch:
+            distinct = list(dict.fromkeys(found))
+            cleaned = dict(zip(distinct, self._scrub_at(distinct, np.arange(len(distinct))), strict=True))
+            texts[changeable] = [cleaned[text] for text in found]
+            start = 0
+            for i, codes, distinct_texts in batch:
                 # code -1 (missing) picks the trailing None
-                mine = np.array([*(cleaned[text] for text in texts), None], dtype=object)
+                mine = np.append(texts[start:start + len(distinct_texts)], None)
+                start += len(distinct_texts)
                 out[i] = pd.Series(mine[codes], index=columns[i].index, name=columns[i].name, dtype="string")
             batch.clear()
 
@@ -848,8 +868,9 @@ class Scrubber:
             if len(unique) == 0:
                 out[i] = values.astype("string")
                 continue
-            # unique values as a list first: iterating the array itself costs a Python call per value
-            texts = [v if type(v) is str else str(v) for v in np.asarray(unique, dtype=object).tolist()]
+            texts = np.asarray(unique, dtype=object)
+            if pd.api.types.infer_dtype(texts, skipna=False) != "string":  # numbers in an object column
+                texts = np.array([v if type(v) is str else str(v) for v in texts.tolist()], dtype=object)
             if batch and pending + len(texts) > _JOINT_TEXTS:
                 scrub_batch()
                 pending = 0
@@ -893,6 +914,8 @@ def _regex_cursor(database: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPy
 _HELPER_MIN = 20000
 #: The helper's part of such a batch.
 _HELPER_SHARE = 0.55
+#: From this many texts on, :meth:`Scrubber._scrub_each` takes the roster's pattern of all values at once.
+_FULL_PATTERN_TEXTS = 20_000
 #: The size asked for the helper's pipes (Linux's default upper limit for a process without privileges).
 _PIPE_BYTES = 1 << 20
 #: Flags a helper's notice that it has begun a call (not an answer).
