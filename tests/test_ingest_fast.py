@@ -6,7 +6,7 @@ alongside this process) loads the same tables and reports the same results, fail
 from __future__ import annotations
 
 import string
-from pathlib import Path
+import time
 
 import duckdb
 import numpy as np
@@ -15,8 +15,9 @@ import pytest
 from hostile_lines import HOSTILE_FILES, hostile_lines
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from warehouse_tables import loaded_tables
 
-from analytics import config, ingest, privacy
+from analytics import build, config, ingest, privacy, sentiment
 from analytics.privacy import Identity, Scrubber, ScrubHelper
 
 #: Word characters, separators, disguises, every kind of case pair (ASCII, Kelvin and long s onto ASCII,
@@ -121,13 +122,6 @@ def test_a_helper_that_dies_leaves_the_results_unchanged(helper_always):
     assert helper._process is None
 
 
-def _tables(path: Path) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-        return {name: con.execute(f"SELECT * FROM {name} ORDER BY rowid").fetchdf()
-                .drop(columns=["started_at", "finished_at"], errors="ignore") for name in names}
-
-
 @pytest.mark.parametrize("corpus", ["sample", "hostile"])
 def test_ingest_with_the_helper_loads_exactly_what_ingest_without_it_loads(corpus, tmp_path, monkeypatch):
     monkeypatch.setenv("POLICY_PULSE_KEY", "test-key-not-secret")
@@ -145,7 +139,7 @@ def test_ingest_with_the_helper_loads_exactly_what_ingest_without_it_loads(corpu
         method = getattr(ScrubHelper, name)
 
         def spy(self, *args):
-            used[name] += 1
+            used[name] += not self.idle  # not the sentiment the ingest scores on the side
             return method(self, *args)
         return spy
 
@@ -159,8 +153,56 @@ def test_ingest_with_the_helper_loads_exactly_what_ingest_without_it_loads(corpu
     assert [(r.path, r.status, r.message, r.rows_loaded, r.rows_rejected, r.tables) for r in plain] == \
         [(r.path, r.status, r.message, r.rows_loaded, r.rows_rejected, r.tables) for r in fast]
     assert corpus == "sample" or {r.status for r in fast} >= {"failed", "loaded", "skipped"}
-    before, after = _tables(tmp_path / "plain.duckdb"), _tables(tmp_path / "fast.duckdb")
+    before, after = loaded_tables(tmp_path / "plain.duckdb"), loaded_tables(tmp_path / "fast.duckdb")
     assert before.keys() == after.keys()
     assert sum(len(t) for t in before.values()) > (5000 if corpus == "sample" else 100)
     for name, table in before.items():
         pd.testing.assert_frame_equal(table, after[name], obj=name)
+
+
+def test_the_ingest_scores_sentiment_as_the_build_would_and_stops_after_the_batch_in_hand(monkeypatch):
+    monkeypatch.setattr(ingest, "PRESCORE_TEXTS", 7)
+    texts = ["I love it", "meh", None, "Awful!", "", "Das ist leider eine sehr schlechte Idee",
+             *(f"a good day, number {i}" for i in range(30))]
+    prescorer = ingest._Prescorer()
+    prescorer.add(texts)
+    prescorer.add(texts[:4])  # queued once
+    scored = [text for text in dict.fromkeys(texts) if isinstance(text, str)]
+    deadline = time.monotonic() + 120
+    while sum(map(len, prescorer._rows)) < len(scored) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    prescorer._helper._process.kill()  # a helper that dies: what it scored is kept, the rest left to the build
+    prescorer.add(["after the helper died"])
+    rows = prescorer.finish()
+    pd.testing.assert_frame_equal(rows, sentiment.cache_rows(scored))
+
+    prescorer = ingest._Prescorer()
+    prescorer.add(f"text number {i}" for i in range(7 * 5000))
+    rows = prescorer.finish()  # with the helper still starting: at most the batch it was sent is waited for
+    assert rows is None or len(rows) == 7
+
+
+def test_a_build_after_an_ingest_that_scored_sentiment_on_the_side_builds_what_it_builds_without(tmp_path,
+                                                                                                monkeypatch):
+    monkeypatch.setenv("POLICY_PULSE_KEY", "test-key-not-secret")
+    monkeypatch.setattr(ingest, "HELPER_MIN_BYTES", 1 << 60)
+    ingest.ingest_paths([config.SAMPLE_DIR], warehouse_file=tmp_path / "plain.duckdb")
+    monkeypatch.setattr(ingest, "HELPER_MIN_BYTES", 0)
+    finish = ingest._Prescorer.finish
+
+    def scored_to_the_end(self):  # as if the ingest had taken long enough to score every text on the side
+        while self._batches:
+            time.sleep(0.01)
+        return finish(self)
+
+    monkeypatch.setattr(ingest._Prescorer, "finish", scored_to_the_end)
+    ingest.ingest_paths([config.SAMPLE_DIR], warehouse_file=tmp_path / "side.duckdb")
+    with duckdb.connect(str(tmp_path / "side.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM sentiment").fetchone()[0] > 1000
+    summaries = [build.build(warehouse_file=tmp_path / f"{name}.duckdb") for name in ("plain", "side")]
+    assert summaries[1].steps["texts newly scored"] < summaries[0].steps["texts newly scored"] / 10
+    plain, side = loaded_tables(tmp_path / "plain.duckdb"), loaded_tables(tmp_path / "side.duckdb")
+    assert plain.keys() == side.keys()
+    for name in plain.keys() - {"build_log", "build_state"}:  # (the build writes some tables in no set order)
+        pd.testing.assert_frame_equal(*(table[name].sort_values(list(table[name].columns), ignore_index=True)
+                                        for table in (plain, side)), obj=name)

@@ -7,10 +7,12 @@ ends in a canonical table or in ``rejects`` with a reason a person can act on.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import __version__, config, parallel, schemas, sources, warehouse
+from analytics import __version__, config, parallel, schemas, sentiment, sources, warehouse
 from analytics.codebook import Codebook, load_codebook
 from analytics.privacy import Scrubber, ScrubHelper, Vault, key_fingerprint, load_key, normalise_handle, pseudonym
 from analytics.sources.base import Parsed, ReadContext, Reject, SourceError, platform_id
@@ -39,6 +41,9 @@ READ_AHEAD = 4
 #: the others: sending the rows back costs this process a tenth of reading them. (Beyond it, rows waiting in
 #: memory for their turn would cost more memory than the time is worth.)
 EARLY_MAX_BYTES = 256 << 20
+#: The loaded texts' sentiment is scored this many at a time (about a tenth of a second's work) while the
+#: ingest runs: at its end, the batch being scored is waited for.
+PRESCORE_TEXTS = 4000
 
 #: Test-only: pause (sleep) after loading this many rows of a file, so a test can SIGKILL mid-file.
 PAUSE_ENV = "POLICY_PULSE_TEST_PAUSE_AFTER_ROWS"
@@ -74,10 +79,56 @@ class _Context:
     handles: dict[str, str]
     codebook: Codebook | None  # None: no file to read needs it
     helper: ScrubHelper | None = None
+    prescorer: _Prescorer | None = None
     #: file -> a function waiting for the helper's reading of it (``None``: read it here)
     prefetched: dict[Path, Callable[[], object]] = field(default_factory=dict)
     #: the vault content the scrubber was built from (building it takes a second with a big roster)
     identities: str = ""
+
+
+class _Prescorer:
+    """Scores the sentiment of the texts being loaded, for the build to find in its cache
+    (:func:`analytics.sentiment.cache_rows`), in a process of the lowest priority: on the second core
+    while this process's work leaves it idle, never in its way. A thread here sends it one batch of
+    :data:`PRESCORE_TEXTS` at a time; what is not scored by the end of the ingest is left to the build."""
+
+    def __init__(self) -> None:
+        self._helper = ScrubHelper(idle=True).start()
+        self._seen: set[str] = set()
+        self._batches: collections.deque[list[str]] = collections.deque()
+        self._rows: list[pd.DataFrame] = []
+        self._changed = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._feed, daemon=True)
+        self._thread.start()
+
+    def add(self, texts: Iterable[object]) -> None:
+        """Queue the texts not queued before (missing values are passed over)."""
+        new = [text for text in dict.fromkeys(texts) if isinstance(text, str) and text not in self._seen]
+        self._seen.update(new)
+        with self._changed:
+            self._batches.extend(new[i:i + PRESCORE_TEXTS] for i in range(0, len(new), PRESCORE_TEXTS))
+            self._changed.notify()
+
+    def _feed(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._batches or self._stopping)
+                if self._stopping:
+                    return
+                batch = self._batches.popleft()
+            rows = self._helper.call(sentiment.cache_rows, batch)()
+            if isinstance(rows, pd.DataFrame):  # else (the helper failed) the build scores these texts
+                self._rows.append(rows)
+
+    def finish(self) -> pd.DataFrame | None:
+        """Stop (waiting for the batch being scored) and return the rows scored, if any."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify()
+        self._thread.join()
+        self._helper.close()
+        return pd.concat(self._rows, ignore_index=True) if self._rows else None
 
 
 def _sha256(path: Path) -> str:
@@ -136,10 +187,11 @@ def ingest_paths(
     if dry_run:
         warehouse.ensure_schema(con)
         con.execute("SET TimeZone = 'UTC'")
+    prescorer = _Prescorer() if helper is not None and not dry_run else None
     try:
         _check_key(con, key)
         vault = Vault.for_warehouse(target, key, people=warehouse.employee_keys(con))
-        context = _Context(key, settings, vault, con, Scrubber(), {}, _codebook_for(detected), helper)
+        context = _Context(key, settings, vault, con, Scrubber(), {}, _codebook_for(detected), helper, prescorer)
         shas = _read_big_files_early(context, detected)
         detected = sorted(detected + _detect([path for path in files if path not in big]), key=_load_key)
         context.codebook = context.codebook or _codebook_for(detected)
@@ -166,7 +218,12 @@ def ingest_paths(
             results.append(result)
             if progress:
                 progress(result)
+        if prescorer is not None and (rows := prescorer.finish()) is not None:
+            # a cache of the build's (a text's hash and its scores): one statement, no transaction of its own
+            sentiment.store_cache_rows(con, rows)
     finally:
+        if prescorer is not None:
+            prescorer.finish()
         con.close()
         if helper is not None:
             helper.close()
@@ -330,6 +387,8 @@ def _canonicalise(context: _Context, parsed: Parsed, result: FileResult):
     if "policy_versions" in tables:
         frames["policy_versions"] = _policy_versions(tables["policy_versions"], context.settings.timezone)
     frames = {name: _scrub(context, name, frame) for name, frame in frames.items()}
+    if context.prescorer is not None:  # the texts as they will be stored: the helper may score them now
+        context.prescorer.add(text for name in _SCORED_TABLES if name in frames for text in frames[name]["text"])
     for name in list(frames):
         good, reasons = schemas.validate(name, frames[name])
         if len(reasons):
@@ -358,6 +417,9 @@ def _scrub(context: _Context, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         return frame  # display names are the one name kept, and only for people who opted in
     return context.scrubber.scrub_frame(frame, keep=_UNSCRUBBED)
 
+
+#: The tables whose texts the build scores for sentiment.
+_SCORED_TABLES = ("posts", "audience_comments", "survey_comments")
 
 #: Columns ingest itself makes (keys, pseudonyms) or fills from a fixed vocabulary: nothing in them to redact.
 _UNSCRUBBED = frozenset({

@@ -934,7 +934,9 @@ class ScrubHelper:
     the waiting function gives ``None`` and the caller does that work itself.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, idle: bool = False) -> None:
+        #: run at the lowest priority (Linux's ``SCHED_IDLE``): only on a core nothing else wants
+        self.idle = idle
         self._process: subprocess.Popen[bytes] | None = None
         self._state: bytes | None = None  # the scrubber the helper holds
         self._answers: dict[int, bytes | None] = {}
@@ -942,6 +944,7 @@ class ScrubHelper:
         self._arrived = threading.Condition()
         self._next_key = 0
         self._failed = False
+        self._sending = threading.RLock()  # requests may come from more than one thread
 
     def start(self) -> ScrubHelper:
         if self._process is None:
@@ -949,7 +952,7 @@ class ScrubHelper:
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(
                 [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]))
             process = subprocess.Popen(
-                [sys.executable, "-c", "from analytics.privacy import _serve_helper; _serve_helper()"],
+                [sys.executable, "-c", f"from analytics.privacy import _serve_helper; _serve_helper(idle={self.idle})"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
             # big pipes: the thread reading a big answer takes the interpreter lock once per pipe-full, and
             # on a busy machine each time costs the main thread a wait
@@ -984,13 +987,14 @@ class ScrubHelper:
         if self._failed:
             return lambda **_: None
         try:
-            self.start()
-            process, answers = self._process, self._answers
-            assert process is not None and process.stdin is not None
-            key, self._next_key = self._next_key, self._next_key + 1
-            message = pickle.dumps((key, *request), protocol=pickle.HIGHEST_PROTOCOL)
-            process.stdin.write(len(message).to_bytes(8, "little") + message)
-            process.stdin.flush()
+            message = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+            with self._sending:
+                self.start()
+                process, answers = self._process, self._answers
+                assert process is not None and process.stdin is not None
+                key, self._next_key = self._next_key, self._next_key + 1
+                process.stdin.write((len(message) + 8).to_bytes(8, "little") + key.to_bytes(8, "little") + message)
+                process.stdin.flush()
         except (OSError, ValueError, TypeError, AttributeError, pickle.PicklingError):
             self._fail()
             return lambda **_: None
@@ -1079,38 +1083,49 @@ def _give_back_memory() -> None:
 _BIG_ANSWER = 16 << 20
 
 
-def _serve_helper() -> None:
+def _serve_helper(*, idle: bool = False) -> None:
     """The helper's loop: answer each request in turn (scrub texts with the scrubber whose state came last,
     or call a function); stop at the end of input. Nothing else may write to the answer stream."""
     parallel.leave_interrupts_to_the_parent()
+    if idle:
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except (AttributeError, OSError):  # not Linux: the lowest priority there is
+            with contextlib.suppress(AttributeError, OSError):
+                os.nice(19)
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr, not into the answers
     requests = sys.stdin.buffer
     scrubber: Scrubber | None = None
-    while len(header := requests.read(8)) == 8:
-        key, kind, *request = pickle.loads(requests.read(int.from_bytes(header, "little")))
-        try:
-            if kind == "scrub":
-                state, texts = request
-                if state is not None:
-                    identities, donors, keep_domains, contacts = pickle.loads(state)
-                    scrubber = Scrubber(identities, donors=donors, keep_domains=keep_domains,
-                                        donor_contacts=contacts)
-                    if scrubber._pattern is not None:  # compiled now, while the helper waits for work anyway
-                        scrubber._pattern.full()
-                assert scrubber is not None
-                answer = pickle.dumps(scrubber._scrub_each(texts), protocol=pickle.HIGHEST_PROTOCOL)
-            else:
-                function, args = request
-                answers.write((0).to_bytes(8, "little") + (key | _BEGUN).to_bytes(8, "little"))
-                answers.flush()
-                answer = pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL)
-                if len(answer) > _BIG_ANSWER:
-                    _give_back_memory()
-        except Exception:  # the caller does this work itself, and meets the error there
-            answer = pickle.dumps(None)
-        answers.write(len(answer).to_bytes(8, "little") + key.to_bytes(8, "little") + answer)
-        answers.flush()
+    try:
+        while len(header := requests.read(8)) == 8:
+            message = requests.read(int.from_bytes(header, "little"))
+            key = int.from_bytes(message[:8], "little")
+            kind, *request = pickle.loads(message[8:])
+            try:
+                if kind == "scrub":
+                    state, texts = request
+                    if state is not None:
+                        identities, donors, keep_domains, contacts = pickle.loads(state)
+                        scrubber = Scrubber(identities, donors=donors, keep_domains=keep_domains,
+                                            donor_contacts=contacts)
+                        if scrubber._pattern is not None:  # compiled now, while the helper waits for work anyway
+                            scrubber._pattern.full()
+                    assert scrubber is not None
+                    answer = pickle.dumps(scrubber._scrub_each(texts), protocol=pickle.HIGHEST_PROTOCOL)
+                else:
+                    function, args = request
+                    answers.write((0).to_bytes(8, "little") + (key | _BEGUN).to_bytes(8, "little"))
+                    answers.flush()
+                    answer = pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL)
+                    if len(answer) > _BIG_ANSWER:
+                        _give_back_memory()
+            except Exception:  # the caller does this work itself, and meets the error there
+                answer = pickle.dumps(None)
+            answers.write(len(answer).to_bytes(8, "little") + key.to_bytes(8, "little") + answer)
+            answers.flush()
+    except BrokenPipeError:  # the parent stopped listening (it has what it waited for): nothing left to do
+        os._exit(0)
 
 
 # --- small groups ---------------------------------------------------------------------------------

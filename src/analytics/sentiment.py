@@ -49,10 +49,12 @@ __all__ = [
     "ENGLISH_MIN_CONFIDENCE",
     "PARALLEL_MIN_TEXTS",
     "SCORER_VERSION",
+    "cache_rows",
     "clean_text",
     "is_confidently_not_english",
     "polarity_scores",
     "score_texts",
+    "store_cache_rows",
     "text_hash",
     "update_sentiment_cache",
     "workers_kept",
@@ -1178,15 +1180,66 @@ def _update_cache(con: Any, texts: Iterable[str]) -> int:
     new_hashes = [row[0] for row in missing]
     if not new_hashes:
         return 0
-    scored = score_texts([by_hash[h] for h in new_hashes])
-    rows = pd.DataFrame({"text_hash": pd.Series(new_hashes, dtype="str")})
+    _insert_rows(con, _cache_rows(new_hashes, score_texts([by_hash[h] for h in new_hashes])))
+    return len(new_hashes)
+
+
+def _cache_rows(hashes: list[str], scored: pd.DataFrame) -> pd.DataFrame:
+    rows = pd.DataFrame({"text_hash": pd.Series(hashes, dtype="str")})
     rows["scorer_version"] = SCORER_VERSION
-    rows = pd.concat([rows, scored.reset_index(drop=True)], axis=1)
+    return pd.concat([rows, scored.reset_index(drop=True)], axis=1)
+
+
+def _insert_rows(con: Any, rows: pd.DataFrame, *, new_only: bool = False) -> int:
+    from analytics import warehouse  # here: the scoring workers import this module and need no DuckDB
+
     view = "_sentiment_new_rows"
+    new = ("WHERE NOT EXISTS (SELECT 1 FROM sentiment s WHERE s.text_hash = r.text_hash "
+           "AND s.scorer_version = r.scorer_version)") if new_only else ""
     with warehouse.registered(con, view, rows):
         # isnan -> NULL: a text that was not scored has no score, not a float NaN.
-        con.execute(
+        return con.execute(
             f"INSERT INTO sentiment SELECT text_hash, scorer_version, status, "
-            f"{', '.join(f'CASE WHEN isnan({c}) THEN NULL ELSE {c} END' for c in _COLUMNS[1:])} FROM {view}"
-        )
-    return len(new_hashes)
+            f"{', '.join(f'CASE WHEN isnan({c}) THEN NULL ELSE {c} END' for c in _COLUMNS[1:])} FROM {view} r {new}"
+        ).fetchone()[0]
+
+
+def cache_rows(texts: Sequence[str]) -> pd.DataFrame:
+    """Rows for the warehouse table ``sentiment``, scored in this process alone (one core), for a process that
+    scores texts while it would otherwise wait (the ingest's helper), to be stored by :func:`store_cache_rows`.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        Distinct texts, as stored in the warehouse.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per text, in order: ``text_hash`` (:func:`text_hash`), ``scorer_version``
+        (:data:`SCORER_VERSION`), then ``status``, ``neg``, ``neu``, ``pos`` and ``compound`` as
+        :func:`score_texts` gives them.
+
+    Examples
+    --------
+    >>> cache_rows(["I love it"])[["status", "compound"]]
+       status  compound
+    0  scored    0.6369
+    """
+    texts = list(texts)
+    return _cache_rows([text_hash(text) for text in texts], score_texts(texts, workers=1))
+
+
+def store_cache_rows(con: Any, rows: pd.DataFrame) -> int:
+    """Insert the rows of :func:`cache_rows` the table ``sentiment`` lacks (created if needed); returns how
+    many. The transaction is left to the caller.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> store_cache_rows(con, cache_rows(["I love it", "meh"])), store_cache_rows(con, cache_rows(["meh", "Awful!"]))
+    (2, 1)
+    """
+    con.execute(_CACHE_DDL)
+    return _insert_rows(con, rows, new_only=True)
