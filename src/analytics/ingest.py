@@ -3,6 +3,10 @@
 Each file loads in ONE transaction together with its ``ingest_log`` rows and its ``rejects``; the same
 bytes again load nothing; a crash mid-file leaves the warehouse as it was. Every data record of a file
 ends in a canonical table or in ``rejects`` with a reason a person can act on.
+
+A big ingest (two cores, :data:`HELPER_MIN_BYTES`) also scores its texts' sentiment on the side, at the
+lowest priority, into the build's cache (the table ``sentiment``, keyed by the text's hash): the build then
+scores only what the ingest had no idle core for.
 """
 
 from __future__ import annotations
