@@ -177,7 +177,7 @@ def test_the_ingest_scores_sentiment_as_the_build_would_and_stops_after_the_batc
     pd.testing.assert_frame_equal(rows, sentiment.cache_rows(scored))
 
     prescorer = ingest._Prescorer()
-    prescorer.add(f"text number {i}" for i in range(7 * 5000))
+    prescorer.add([f"text number {i}" for i in range(7 * 5000)])
     rows = prescorer.finish()  # with the helper still starting: at most the batch it was sent is waited for
     assert rows is None or len(rows) == 7
 

@@ -106,9 +106,9 @@ class _Prescorer:
         self._thread = threading.Thread(target=self._feed, daemon=True)
         self._thread.start()
 
-    def add(self, texts: Iterable[object]) -> None:
+    def add(self, texts: list[str | None]) -> None:
         """Queue the texts not queued before (missing values are passed over)."""
-        new = [text for text in dict.fromkeys(texts) if isinstance(text, str) and text not in self._seen]
+        new = [text for text in dict.fromkeys(texts) if text is not None and text not in self._seen]
         self._seen.update(new)
         with self._changed:
             self._batches.extend(new[i:i + PRESCORE_TEXTS] for i in range(0, len(new), PRESCORE_TEXTS))
@@ -392,7 +392,9 @@ def _canonicalise(context: _Context, parsed: Parsed, result: FileResult):
         frames["policy_versions"] = _policy_versions(tables["policy_versions"], context.settings.timezone)
     frames = {name: _scrub(context, name, frame) for name, frame in frames.items()}
     if context.prescorer is not None:  # the texts as they will be stored: the helper may score them now
-        context.prescorer.add(text for name in _SCORED_TABLES if name in frames for text in frames[name]["text"])
+        for name in _SCORED_TABLES:
+            if name in frames:  # as a list: iterating a column costs a Python call per value
+                context.prescorer.add(frames[name]["text"].to_numpy(dtype=object, na_value=None).tolist())
     for name in list(frames):
         good, reasons = schemas.validate(name, frames[name])
         if len(reasons):
