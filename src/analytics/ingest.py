@@ -126,12 +126,13 @@ class _Prescorer:
                 self._rows.append(rows)
 
     def finish(self) -> pd.DataFrame | None:
-        """Stop (waiting for the batch being scored) and return the rows scored, if any."""
+        """Stop at once (the batch being scored is dropped: a process of the lowest priority may not get a
+        core for a while) and return the rows scored, if any."""
         with self._changed:
             self._stopping = True
             self._changed.notify()
+        self._helper.abandon()  # the batch waited for, if any, comes back empty: the thread ends
         self._thread.join()
-        self._helper.close()
         return pd.concat(self._rows, ignore_index=True) if self._rows else None
 
 

@@ -989,6 +989,8 @@ class ScrubHelper:
         try:
             message = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
             with self._sending:
+                if self._failed:  # (abandoned by another thread meanwhile)
+                    return lambda **_: None
                 self.start()
                 process, answers = self._process, self._answers
                 assert process is not None and process.stdin is not None
@@ -1045,6 +1047,13 @@ class ScrubHelper:
         it only tells whether the answer has come (``False`` while it has not)."""
         return self._send(("call", function, args))
 
+    def abandon(self) -> None:
+        """Stop the helper for good, from any thread: what it is doing is dropped, and every request, sent or
+        to come, is answered ``None`` at once."""
+        with self._sending:
+            self._failed = True
+            self.close()
+
     def _fail(self) -> None:
         """A helper that failed once is not trusted again: this process does all the work from now on."""
         self._failed = True
@@ -1057,6 +1066,8 @@ class ScrubHelper:
                 if stream is not None:
                     with contextlib.suppress(OSError):
                         stream.close()
+            if self.idle:  # nothing it does is waited for, and it may not get a core to end on its own soon
+                process.kill()
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
