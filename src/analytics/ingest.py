@@ -46,7 +46,7 @@ READ_AHEAD = 4
 #: memory for their turn would cost more memory than the time is worth.)
 EARLY_MAX_BYTES = 256 << 20
 #: The loaded texts' sentiment is scored this many at a time (about a tenth of a second's work) while the
-#: ingest runs: at its end, the batch being scored is waited for.
+#: ingest runs: at its end, the batch being scored is dropped.
 PRESCORE_TEXTS = 4000
 
 #: Test-only: pause (sleep) after loading this many rows of a file, so a test can SIGKILL mid-file.
@@ -192,8 +192,10 @@ def ingest_paths(
     if dry_run:
         warehouse.ensure_schema(con)
         con.execute("SET TimeZone = 'UTC'")
-    prescorer = _Prescorer() if helper is not None and not dry_run else None
+    prescorer = None
     try:
+        if helper is not None and not dry_run:
+            prescorer = _Prescorer()
         _check_key(con, key)
         vault = Vault.for_warehouse(target, key, people=warehouse.employee_keys(con))
         context = _Context(key, settings, vault, con, Scrubber(), {}, _codebook_for(detected), helper, prescorer)
