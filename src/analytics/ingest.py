@@ -394,10 +394,6 @@ def _canonicalise(context: _Context, parsed: Parsed, result: FileResult):
     if "policy_versions" in tables:
         frames["policy_versions"] = _policy_versions(tables["policy_versions"], context.settings.timezone)
     frames = {name: _scrub(context, name, frame) for name, frame in frames.items()}
-    if context.prescorer is not None:  # the texts as they will be stored: the helper may score them now
-        for name in _SCORED_TABLES:
-            if name in frames:  # as a list: iterating a column costs a Python call per value
-                context.prescorer.add(frames[name]["text"].to_numpy(dtype=object, na_value=None).tolist())
     for name in list(frames):
         good, reasons = schemas.validate(name, frames[name])
         if len(reasons):
@@ -408,6 +404,10 @@ def _canonicalise(context: _Context, parsed: Parsed, result: FileResult):
     if "respondents" in frames:
         frames = _drop_orphans(frames)
     frames = _deduplicate(frames, rejects)
+    if context.prescorer is not None:  # the texts the file's load stores: the side scorer may score them now
+        for name in _SCORED_TABLES:
+            if name in frames:  # as a list: iterating a column costs a Python call per value
+                context.prescorer.add(frames[name]["text"].to_numpy(dtype=object, na_value=None).tolist())
     for frame in frames.values():
         frame.attrs["file_sha256"] = result.sha256
     return frames, rejects, vault_changed

@@ -1048,10 +1048,12 @@ class ScrubHelper:
         return self._send(("call", function, args))
 
     def abandon(self) -> None:
-        """Stop the helper for good, from any thread: what it is doing is dropped, and every request, sent or
-        to come, is answered ``None`` at once."""
+        """Stop the helper for good, from any thread: what it is doing is dropped (its process killed, not
+        waited for), and every request, sent or to come, is answered ``None`` at once."""
         with self._sending:
             self._failed = True
+            if self._process is not None:
+                self._process.kill()
             self.close()
 
     def _fail(self) -> None:
@@ -1066,8 +1068,6 @@ class ScrubHelper:
                 if stream is not None:
                     with contextlib.suppress(OSError):
                         stream.close()
-            if self.idle:  # nothing it does is waited for, and it may not get a core to end on its own soon
-                process.kill()
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
