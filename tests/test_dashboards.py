@@ -570,6 +570,33 @@ def test_leadership_dashboard_in_chromium(server, chromium, data):
         page.close()
 
 
+_SCRIPTS = ("() => performance.getEntriesByType('resource').map(e => e.name)"
+            ".filter(n => new URL(n).pathname.endsWith('.js'))")
+
+
+@pytest.mark.browser
+def test_the_next_page_preloads_the_scripts_a_page_loaded_and_fetches_each_once(server, chromium):
+    """A dashboard's page is given the scripts its earlier pages asked for as preload hints (learned by the
+    server), and each hinted script crosses the network once: the hint's fetch is the one the page runs."""
+    url = server.url + "/voila/render/leadership.ipynb"
+    first, _errors = _open(chromium, url, 10, None, draw_all=False)
+    try:
+        loaded = set(first.evaluate(_SCRIPTS))
+    finally:
+        first.close()
+    page, errors = _open(chromium, url, 10, None, draw_all=False)
+    try:
+        hinted = page.evaluate("() => [...document.querySelectorAll('link[rel=preload][as=script]')].map(l => l.href)")
+        bundles = {f"{server.url}/{path}" for path in (serve.PLOTLY_BUNDLE_PATH, serve.FULL_BUNDLE_PATH)}
+        # Voila's ~90 scripts, the chart bundles (loaded as modules, early, already) left out
+        assert len(loaded) > 50 and loaded - bundles <= set(hinted) and not bundles & set(hinted)
+        fetched = page.evaluate(_SCRIPTS)
+        assert len(fetched) == len(set(fetched)), [name for name in set(fetched) if fetched.count(name) > 1]
+        _assert_clean(page, errors)
+    finally:
+        page.close()
+
+
 @pytest.mark.browser
 def test_charts_off_screen_draw_when_scrolled_to_with_the_current_filters(server, chromium, data):
     charts = 10

@@ -30,6 +30,13 @@ waits for. Only notebooks whose metadata says ``"policy_pulse":
 {"plotly_bundle": "shared"}`` (the dashboards, whose charts come from :func:`analytics.charts.as_widget`)
 get any of this: a notebook of plain FigureWidgets never imports the shared bundle.
 
+Voila's page asks for its other ~90 scripts in waves, each wave only once the scripts before it have run
+(its bundle's chunks, then the widget extensions' entry points, their chunks, more of Voila's). The
+server learns which scripts each dashboard's page asked for (the requests whose ``Referer`` is the
+page: :class:`_ScriptHints`) and gives the next page a ``<link rel=preload>`` for each, so the browser
+fetches them all at once while it runs the first; the first page after the server starts has none.
+Alternated with and without the hints in one server (12 preheated loads): 0.2 s sooner on average.
+
 A preheated kernel joins the pool (and the log says "Kernel pool of ... is filled") only once it has
 rendered its dashboard: Voila's own pool counts a kernel as soon as it has started, so a viewer
 arriving then would wait for the whole notebook to run. The pool is refilled a few seconds after a
@@ -42,8 +49,11 @@ import asyncio
 import functools
 import html
 import json
+import logging
 import os
+from collections.abc import Callable, Collection
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import plotly
 import tornado.web
@@ -148,6 +158,61 @@ def _preload_script(bundle_url: str) -> str:
             f"link.href = {url}; link.onload = () => import({url}); document.head.appendChild(link); }}</script>")
 
 
+#: At most this many scripts are hinted to a dashboard's page (it loads about 90).
+MAX_SCRIPT_HINTS = 300
+
+
+class _ScriptHints:
+    """The scripts each dashboard's page loaded, learned from the server's requests, as preload hints.
+
+    A request counts when it is a GET of a ``.js`` file answered 200 or 304 whose ``Referer`` is a
+    dashboard's page (``pages``: its path -> notebook name), not one of the ``skip`` paths (the chart
+    bundles: the page loads those as modules, early, already). Hints keep the order first seen.
+
+    >>> hints = _ScriptHints({"/voila/render/a.ipynb": "a.ipynb"}, skip={"/bundle.js"})
+    >>> for path in ("/s/1.js?v=9", "/bundle.js", "/s/2.css", "/s/1.js?v=9"):
+    ...     hints.learn("GET", 200, path, "http://127.0.0.1:8866/voila/render/a.ipynb?x=1")
+    >>> hints.learn("GET", 404, "/s/3.js", "http://127.0.0.1:8866/voila/render/a.ipynb")
+    >>> hints.links("a.ipynb")
+    '<link rel="preload" as="script" href="/s/1.js?v=9">'
+    """
+
+    def __init__(self, pages: dict[str, str], skip: Collection[str]) -> None:
+        self._pages = dict(pages)
+        self._skip = frozenset(skip)
+        self._scripts: dict[str, dict[str, None]] = {name: {} for name in self._pages.values()}
+
+    def learn(self, method: str, status: int, uri: str, referer: str | None) -> None:
+        """Note one request (its method, status, path with query, and ``Referer`` header)."""
+        name = self._pages.get(urlsplit(referer).path) if referer else None
+        path = urlsplit(uri).path
+        if (name is None or method != "GET" or status not in (200, 304) or not path.endswith(".js")
+                or path in self._skip):
+            return
+        scripts = self._scripts[name]
+        if uri not in scripts and len(scripts) < MAX_SCRIPT_HINTS:
+            scripts[uri] = None
+
+    def links(self, name: str) -> str:
+        """The page ``name``'s preload links, one per script learned."""
+        return "".join(f'<link rel="preload" as="script" href="{html.escape(uri)}">'
+                       for uri in self._scripts.get(name, ()))
+
+
+def _logged_and_learned(hints: _ScriptHints) -> Callable[[tornado.web.RequestHandler], None]:
+    """A tornado ``log_function``: the access log line tornado writes by default, and the request learned."""
+    access = logging.getLogger("tornado.access")
+
+    def log(handler: tornado.web.RequestHandler) -> None:
+        request, status = handler.request, handler.get_status()
+        hints.learn(request.method or "", status, request.uri or "", request.headers.get("Referer"))
+        level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+        access.log(level, "%d %s %s (%s) %.2fms", status, request.method, request.uri, request.remote_ip,
+                   1000.0 * request.request_time())
+
+    return log
+
+
 def _uses_shared_bundle(notebook: Path) -> bool:
     """Whether the notebook's metadata says its charts use the shared plotly bundle."""
     try:
@@ -157,8 +222,9 @@ def _uses_shared_bundle(notebook: Path) -> bool:
     return (metadata.get("policy_pulse") or {}).get("plotly_bundle") == "shared"
 
 
-def _page_handler(base: type, bundle_url: str, root: Path) -> type:
-    """Voila's page handler, whose page of a dashboard loads plotly's shared bundle early."""
+def _page_handler(base: type, bundle_url: str, root: Path, hints: _ScriptHints) -> type:
+    """Voila's page handler, whose page of a dashboard loads plotly's shared bundle early and is given
+    the scripts its pages loaded before as preload hints."""
     script = _preload_script(bundle_url)
 
     class DashboardPageHandler(base):
@@ -167,7 +233,7 @@ def _page_handler(base: type, bundle_url: str, root: Path) -> type:
             inject = path is not None and _uses_shared_bundle(root / path)
             async for chunk in self.get_generator(path=path):
                 if inject and "<head>" in chunk:
-                    chunk, inject = chunk.replace("<head>", "<head>" + script, 1), False
+                    chunk, inject = chunk.replace("<head>", "<head>" + script + hints.links(path), 1), False
                 self.write(chunk)
                 self.flush()
 
@@ -212,9 +278,16 @@ def dashboard_app(basic: Path | None = None):
 
             voila.app.voila_kernel_manager_factory = rendered_factory
             try:
-                return super().init_settings()
+                settings = super().init_settings()
             finally:
                 voila.app.voila_kernel_manager_factory = factory
+            settings["log_function"] = _logged_and_learned(self.script_hints)
+            return settings
+
+        @functools.cached_property
+        def script_hints(self) -> _ScriptHints:
+            pages = {f"{self.server_url}voila/render/{name}": name for name in DASHBOARDS}
+            return _ScriptHints(pages, skip={self.base_url + PLOTLY_BUNDLE_PATH, self.base_url + FULL_BUNDLE_PATH})
 
         def init_handlers(self) -> list:
             removed = (TornadoVoilaTreeHandler, VoilaContentsHandler, TornadoVoilaHandler)
@@ -224,7 +297,7 @@ def dashboard_app(basic: Path | None = None):
             extra = [(self.server_url.rstrip("/") + "/?", _IndexHandler, {"names": names, "base_url": self.base_url})]
             if names:
                 pattern = "|".join(name.replace(".", r"\.") for name in names)
-                page = _page_handler(TornadoVoilaHandler, self.base_url + PLOTLY_BUNDLE_PATH, root)
+                page = _page_handler(TornadoVoilaHandler, self.base_url + PLOTLY_BUNDLE_PATH, root, self.script_hints)
                 extra.append((self.server_url + rf"voila/render/({pattern})", page, {
                     "template_paths": self.template_paths, "config": self.config,
                     "voila_configuration": self.voila_configuration,
