@@ -159,7 +159,7 @@ def _preload_script(bundle_url: str) -> str:
 
 
 #: At most this many scripts are hinted to a dashboard's page (it loads about 90).
-MAX_SCRIPT_HINTS = 300
+_MAX_SCRIPT_HINTS = 300
 
 
 class _ScriptHints:
@@ -190,7 +190,7 @@ class _ScriptHints:
                 or path in self._skip):
             return
         scripts = self._scripts[name]
-        if uri not in scripts and len(scripts) < MAX_SCRIPT_HINTS:
+        if uri not in scripts and len(scripts) < _MAX_SCRIPT_HINTS:
             scripts[uri] = None
 
     def links(self, name: str) -> str:
