@@ -166,37 +166,46 @@ class _ScriptHints:
     """The scripts each dashboard's page loaded, learned from the server's requests, as preload hints.
 
     A request counts when it is a GET of a ``.js`` file answered 200 or 304 whose ``Referer`` is a
-    dashboard's page (``pages``: its path -> notebook name), not one of the ``skip`` paths (the chart
-    bundles: the page loads those as modules, early, already). Hints keep the order first seen.
+    dashboard's page (``pages``: its path as the browser sees it -> notebook name), not one of the ``skip``
+    paths (the chart bundles: the page loads those as modules, early, already). Voila serves its routes
+    under ``served_under`` and its pages name them under ``linked_under`` (the two differ behind a proxy):
+    paths are kept relative, ``skip``'s too. Hints keep the order first seen.
 
-    >>> hints = _ScriptHints({"/voila/render/a.ipynb": "a.ipynb"}, skip={"/bundle.js"})
+    >>> hints = _ScriptHints({"/voila/render/a.ipynb": "a.ipynb"}, skip={"bundle.js"})
     >>> for path in ("/s/1.js?v=9", "/bundle.js", "/s/2.css", "/s/1.js?v=9"):
     ...     hints.learn("GET", 200, path, "http://127.0.0.1:8866/voila/render/a.ipynb?x=1")
     >>> hints.learn("GET", 404, "/s/3.js", "http://127.0.0.1:8866/voila/render/a.ipynb")
     >>> hints.links("a.ipynb")
     '<link rel="preload" as="script" href="/s/1.js?v=9">'
+    >>> proxied = _ScriptHints({"/user/x/voila/render/a.ipynb": "a.ipynb"}, skip=(), linked_under="/user/x/")
+    >>> proxied.learn("GET", 200, "/s/1.js", "http://host/user/x/voila/render/a.ipynb")
+    >>> proxied.links("a.ipynb")
+    '<link rel="preload" as="script" href="/user/x/s/1.js">'
     """
 
-    def __init__(self, pages: dict[str, str], skip: Collection[str]) -> None:
+    def __init__(self, pages: dict[str, str], skip: Collection[str], *, served_under: str = "/",
+                 linked_under: str = "/") -> None:
         self._pages = dict(pages)
         self._skip = frozenset(skip)
+        self._served_under, self._linked_under = served_under, linked_under
         self._scripts: dict[str, dict[str, None]] = {name: {} for name in self._pages.values()}
 
     def learn(self, method: str, status: int, uri: str, referer: str | None) -> None:
         """Note one request (its method, status, path with query, and ``Referer`` header)."""
         name = self._pages.get(urlsplit(referer).path) if referer else None
-        path = urlsplit(uri).path
+        relative = uri.removeprefix(self._served_under)
+        path = urlsplit(relative).path
         if (name is None or method != "GET" or status not in (200, 304) or not path.endswith(".js")
-                or path in self._skip):
+                or path in self._skip or relative == uri):
             return
         scripts = self._scripts[name]
-        if uri not in scripts and len(scripts) < _MAX_SCRIPT_HINTS:
-            scripts[uri] = None
+        if relative not in scripts and len(scripts) < _MAX_SCRIPT_HINTS:
+            scripts[relative] = None
 
     def links(self, name: str) -> str:
         """The page ``name``'s preload links, one per script learned."""
-        return "".join(f'<link rel="preload" as="script" href="{html.escape(uri)}">'
-                       for uri in self._scripts.get(name, ()))
+        return "".join(f'<link rel="preload" as="script" href="{html.escape(self._linked_under + relative)}">'
+                       for relative in self._scripts.get(name, ()))
 
 
 def _logged_and_learned(hints: _ScriptHints) -> Callable[[tornado.web.RequestHandler], None]:
@@ -286,8 +295,9 @@ def dashboard_app(basic: Path | None = None):
 
         @functools.cached_property
         def script_hints(self) -> _ScriptHints:
-            pages = {f"{self.server_url}voila/render/{name}": name for name in DASHBOARDS}
-            return _ScriptHints(pages, skip={self.base_url + PLOTLY_BUNDLE_PATH, self.base_url + FULL_BUNDLE_PATH})
+            pages = {f"{self.base_url}voila/render/{name}": name for name in DASHBOARDS}
+            return _ScriptHints(pages, skip={PLOTLY_BUNDLE_PATH, FULL_BUNDLE_PATH}, served_under=self.server_url,
+                                linked_under=self.base_url)
 
         def init_handlers(self) -> list:
             removed = (TornadoVoilaTreeHandler, VoilaContentsHandler, TornadoVoilaHandler)
