@@ -4,6 +4,7 @@ exactly as ``ingest`` then ``build`` leave it."""
 from __future__ import annotations
 
 import shutil
+import threading
 
 import pandas as pd
 from warehouse_copies import query
@@ -54,3 +55,61 @@ def test_update_builds_what_loaded_and_fails_for_a_file_it_cannot_read(sample_wa
     assert "notes.txt" in captured.err and "Derived:" in captured.out
     facts = query(target, "SELECT count(*) AS n FROM post_facts WHERE post_uid = 'x:9999999'")["n"].iloc[0]
     assert facts == 1
+
+
+def _re_export(folder, sample_dir) -> tuple:
+    """A monitoring export repeating the sample's first monitored post with more likes (a later export, so
+    the ingest replaces the stored row: deletes it, appends the new one), and one new post; with the
+    repeated post's post_uid and likes."""
+    lines = (sample_dir / "monitoring_posts.csv").read_text(encoding="utf-8").splitlines()
+    first = pd.read_csv(sample_dir / "monitoring_posts.csv", nrows=1).iloc[0]
+    repeated = lines[1].replace(f",{first['likes']},{first['comments']},{first['shares']}",
+                                f",{first['likes'] + 40},{first['comments']},{first['shares']}")
+    assert repeated != lines[1]
+    export = folder / "monitoring_later.csv"
+    export.write_text("\n".join([lines[0], repeated, "x,@nobody_new,2026-10-05 10:00,A later post about our food "
+                                 "bank!,https://x.com/nobody_new/status/9999998,1,0,0"]) + "\n", encoding="utf-8")
+    return export, "x:" + first["url"].rsplit("/", 1)[1], first["likes"] + 40
+
+
+def test_update_after_a_re_export_leaves_what_ingest_then_build_leave(sample_warehouse, tmp_path, capsys):
+    # the build is handed the check of the posts made while the ingest read: the re-exported post's old row,
+    # deleted by the ingest, must still count as a change (else its state would be kept twice)
+    from analytics import config
+
+    export, post_uid, likes = _re_export(tmp_path, config.SAMPLE_DIR)
+    apart, together = tmp_path / "apart.duckdb", tmp_path / "together.duckdb"
+    shutil.copyfile(sample_warehouse, apart)
+    shutil.copyfile(sample_warehouse, together)
+    assert cli.main(["ingest", str(export), "--warehouse", str(apart)]) == 0
+    assert cli.main(["build", "--warehouse", str(apart)]) == 0
+    assert cli.main(["update", str(export), "--warehouse", str(together)]) == 0
+    capsys.readouterr()
+
+    stored = query(together, f"SELECT reactions FROM posts WHERE post_uid = '{post_uid}'")["reactions"]
+    assert stored.tolist() == [likes], "the later export's metrics replaced the stored post's"
+    assert query(together, "SELECT count(*) - count(DISTINCT post_uid) AS n FROM post_state")["n"].iloc[0] == 0
+    for table in _tables(apart):
+        sql = f"SELECT * FROM {table} ORDER BY ALL"
+        pd.testing.assert_frame_equal(query(together, sql), query(apart, sql), check_exact=False, rtol=0,
+                                      atol=1e-9, obj=table)
+
+
+def test_update_checks_the_posts_once_while_it_ingests_and_publishes_by_link(sample_warehouse, tmp_path,
+                                                                             one_new_post, monkeypatch, capsys):
+    from analytics import build
+
+    target = tmp_path / "copy.duckdb"
+    shutil.copyfile(sample_warehouse, target)
+    calls = []
+    checked = build.posts_as_built
+
+    def counted(con):
+        calls.append(threading.current_thread().name)
+        return checked(con)
+
+    monkeypatch.setattr(build, "posts_as_built", counted)
+    assert cli.main(["update", str(one_new_post), "--warehouse", str(target)]) == 0
+    assert len(calls) == 1 and calls[0].startswith("posts-check"), calls
+    # the check's cursor was closed: nothing held the database open at the publication, which linked the file
+    assert target.stat().st_ino == snapshots.snapshot_path(target).stat().st_ino

@@ -24,7 +24,7 @@ import pandas as pd
 
 from analytics import __version__, config, sentiment, snapshots, warehouse
 
-__all__ = ["BuildSummary", "build"]
+__all__ = ["BuildSummary", "PostsAsBuilt", "build", "posts_as_built"]
 
 PAUSE_ENV = "POLICY_PULSE_TEST_PAUSE_IN_BUILD"
 
@@ -46,19 +46,54 @@ def _rules_version() -> str:
     return hashlib.sha256(text).hexdigest()[:12]
 
 
+@dataclass(frozen=True)
+class PostsAsBuilt:
+    """What :func:`posts_as_built` found: the last build's end of the posts (``end``; None before the first
+    build, or when a row before it is not as the build left it) and the number of rows before it."""
+
+    end: int | None
+    rows: int
+
+
+def posts_as_built(con: duckdb.DuckDBPyConnection) -> PostsAsBuilt:
+    """Whether the posts before the last build's end are still the rows its ``post_state`` describes (by
+    count and sum of the rows' keys: one pass over every post's columns).
+
+    A writer that then only deletes and appends posts (an ingest) may check this while it reads its files,
+    and give the result to :func:`build` on the same open database: the build need then only count the rows
+    before the end to know that nothing but appends happened (see :func:`_appended_rows`).
+    """
+    end = _state(con, "posts_end")
+    if end is None:
+        return PostsAsBuilt(None, 0)
+    rows, same = con.execute(
+        f"""SELECT count(*), (count(*), sum(hash(post_uid, {_ROW_FP})))
+                                IS NOT DISTINCT FROM (SELECT (count(*), sum(row_key)) FROM post_state)
+            FROM posts WHERE rowid < $end""", {"end": int(end)}).fetchone()
+    return PostsAsBuilt(int(end) if same else None, rows)
+
+
 def build(
     *,
     warehouse_file: str | os.PathLike[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
+    checked: Callable[[], PostsAsBuilt] | None = None,
 ) -> BuildSummary:
     """Derive the surfaces' tables from the canonical ones; a second build with no new data does
-    almost nothing (every step works on the posts that are new or changed since the last build)."""
+    almost nothing (every step works on the posts that are new or changed since the last build).
+
+    ``connection``: a read-write connection to the warehouse (from :func:`analytics.warehouse.connect`)
+    to build on instead of opening one; the build closes it. ``checked``: gives :func:`posts_as_built` of
+    this database, found since it was opened with nothing but deletions and appends of posts after it (the
+    ``update`` command's ingest); called when the build needs it.
+    """
     say = progress or (lambda _message: None)
     started = time.perf_counter()
     summary = BuildSummary()
     settings = config.get_settings()
     target = config.warehouse_path(warehouse_file)
-    con = warehouse.connect(target)
+    con = connection if connection is not None else warehouse.connect(target)
     try:
         con.execute("BEGIN TRANSACTION")
         _ensure_derived(con)
@@ -66,7 +101,7 @@ def build(
             say("retention")
             summary.steps["rows dropped (retention)"] = _apply_retention(con, settings.retention_months)
         say("post changes")
-        full = _post_changes(con, settings.timezone)
+        full = _post_changes(con, settings.timezone, checked)
         say("sentiment")
         summary.steps["texts newly scored"] = _sentiment(con)
         say("policy findings")
@@ -180,7 +215,8 @@ _LINK_FP = "hash(account_type, platform, published_at, text, url, shared_url)"
 _FEW_CHANGES = 0.1
 
 
-def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
+def _post_changes(con: duckdb.DuckDBPyConnection, tz: str, checked: Callable[[], PostsAsBuilt] | None = None
+                  ) -> bool:
     """Find the posts that are new, changed or gone since the last build (temporary tables ``_changed``:
     post_uid, text_changed, link_changed, text_hash, ``row``, the post's rowid in ``posts``, through which the
     texts of a few posts are read without scanning every text, and ``new``; ``_gone``: post_uid) and keep
@@ -207,7 +243,7 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     # one pass over the posts, joined once with the last state: what changed or went, and the SHA-256 of
     # each new text computed in that pass (only for rows whose text changed)
     new_rows = old_rows = "true"
-    appended = None if full else _appended_rows(con)
+    appended = None if full else _appended_rows(con, checked)
     if appended is not None:
         new_rows, old_rows = appended, "false"
     elif not full:
@@ -271,19 +307,23 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str) -> bool:
     return full
 
 
-def _appended_rows(con: duckdb.DuckDBPyConnection) -> str | None:
+def _appended_rows(con: duckdb.DuckDBPyConnection, checked: Callable[[], PostsAsBuilt] | None = None
+                   ) -> str | None:
     """The posts added since the last build as a condition on rowid, when that is all that changed: the rows
     before the last build's end (``posts_end``) are then, by count and sum of keys, the rows ``post_state``
     describes. None when something else changed (a row was edited or deleted, or DuckDB renumbered rows):
-    the state and the posts are then paired row by row. One pass over the posts' hashes, without the join."""
+    the state and the posts are then paired row by row. One pass over the posts' hashes, without the join,
+    unless ``checked`` (see :func:`build`) made it already: the rows before the end, counted again, then
+    tell whether a row was deleted since (its writer edits none)."""
     end = _state(con, "posts_end")
     if end is None:
         return None
-    same = con.execute(f"""SELECT (SELECT (count(*), sum(hash(post_uid, {_ROW_FP}))) FROM posts WHERE rowid < $end)
-                                  IS NOT DISTINCT FROM (SELECT (count(*), sum(row_key)) FROM post_state)""",
-                       {"end": int(end)}
-                       ).fetchone()[0]
-    return f"rowid >= {int(end)}" if same else None
+    found = checked() if checked is not None else None
+    if found is not None and found.end == int(end):
+        rows = con.execute("SELECT count(*) FROM posts WHERE rowid < ?", [found.end]).fetchone()[0]
+        if rows == found.rows:
+            return f"rowid >= {found.end}"
+    return f"rowid >= {int(end)}" if posts_as_built(con).end is not None else None
 
 
 def _apply_retention(con: duckdb.DuckDBPyConnection, months: int) -> int:

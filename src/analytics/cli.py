@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analytics import config, snapshots
+
+if TYPE_CHECKING:  # the heavy libraries are imported by the commands that need them
+    import duckdb
+
+    from analytics.build import PostsAsBuilt
 
 __all__ = ["main"]
 
@@ -56,10 +63,42 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 def _cmd_update(args: argparse.Namespace) -> int:
     """Ingest, then build, in one process: what ``ingest`` and ``build`` do one after the other, without
     starting Python and loading the libraries twice. Files that failed leave the warehouse unchanged for
-    them; the others are built on."""
-    failed = _ingest(args)
-    _cmd_build(args)
+    them; the others are built on.
+
+    The warehouse stays open from the ingest to the build (no other writer between them, one checkpoint),
+    and the build's check that the posts it built last are untouched runs on a thread while the ingest
+    reads its files (the ingest deletes and appends posts, never edits one: see :func:`build.build`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from analytics import warehouse
+
+    try:
+        con = warehouse.connect(args.warehouse)
+    except (warehouse.WarehouseBusy, warehouse.WarehouseUnreadable) as error:
+        raise UserError(str(error)) from error
+    cursor = con.cursor()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="posts-check")
+    checked = pool.submit(_posts_as_built, cursor)
+    try:
+        failed = _ingest(args)
+    except BaseException:
+        with contextlib.suppress(Exception):  # a cursor closed already: its check is done
+            cursor.interrupt()
+        pool.shutdown()
+        con.close()
+        raise
+    pool.shutdown(wait=False)
+    _cmd_build(args, connection=con, checked=checked.result)
     return 1 if failed else 0
+
+
+def _posts_as_built(cursor: duckdb.DuckDBPyConnection) -> PostsAsBuilt:
+    from analytics import build
+
+    try:
+        return build.posts_as_built(cursor)
+    finally:
+        cursor.close()  # else the database would stay open in this process past the build's publication
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
@@ -201,7 +240,9 @@ def _cmd_codebook(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_build(args: argparse.Namespace) -> int:
+def _cmd_build(args: argparse.Namespace, *, connection: duckdb.DuckDBPyConnection | None = None,
+               checked: Callable[[], PostsAsBuilt] | None = None) -> int:
+    """``build``; ``connection`` and ``checked``: see :func:`build.build`."""
     from analytics import build, warehouse
 
     started = time.perf_counter()
@@ -211,7 +252,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print(f"[build {time.perf_counter() - started:6.1f} s] {step}…", file=sys.stderr, flush=True)
 
     try:
-        summary = build.build(warehouse_file=args.warehouse, progress=progress)
+        summary = build.build(warehouse_file=args.warehouse, progress=progress, connection=connection,
+                              checked=checked)
     # TimeoutError: committed, not published
     except (warehouse.WarehouseBusy, warehouse.WarehouseUnreadable, TimeoutError) as error:
         raise UserError(str(error)) from error
