@@ -78,15 +78,15 @@ def build(
     warehouse_file: str | os.PathLike[str] | None = None,
     progress: Callable[[str], None] | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
-    checked: Callable[[], PostsAsBuilt] | None = None,
+    checked: PostsAsBuilt | None = None,
 ) -> BuildSummary:
     """Derive the surfaces' tables from the canonical ones; a second build with no new data does
     almost nothing (every step works on the posts that are new or changed since the last build).
 
     ``connection``: a read-write connection to the warehouse (from :func:`analytics.warehouse.connect`)
-    to build on instead of opening one; the build closes it. ``checked``: gives :func:`posts_as_built` of
-    this database, found since it was opened with nothing but deletions and appends of posts after it (the
-    ``update`` command's ingest); called when the build needs it.
+    to build on instead of opening one; the build closes it. ``checked``: :func:`posts_as_built` of this
+    database, found since it was opened, with nothing but deletions and appends of posts after it (the
+    ``update`` command's ingest).
     """
     say = progress or (lambda _message: None)
     started = time.perf_counter()
@@ -215,8 +215,7 @@ _LINK_FP = "hash(account_type, platform, published_at, text, url, shared_url)"
 _FEW_CHANGES = 0.1
 
 
-def _post_changes(con: duckdb.DuckDBPyConnection, tz: str, checked: Callable[[], PostsAsBuilt] | None = None
-                  ) -> bool:
+def _post_changes(con: duckdb.DuckDBPyConnection, tz: str, checked: PostsAsBuilt | None = None) -> bool:
     """Find the posts that are new, changed or gone since the last build (temporary tables ``_changed``:
     post_uid, text_changed, link_changed, text_hash, ``row``, the post's rowid in ``posts``, through which the
     texts of a few posts are read without scanning every text, and ``new``; ``_gone``: post_uid) and keep
@@ -307,8 +306,7 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str, checked: Callable[[],
     return full
 
 
-def _appended_rows(con: duckdb.DuckDBPyConnection, checked: Callable[[], PostsAsBuilt] | None = None
-                   ) -> str | None:
+def _appended_rows(con: duckdb.DuckDBPyConnection, checked: PostsAsBuilt | None = None) -> str | None:
     """The posts added since the last build as a condition on rowid, when that is all that changed: the rows
     before the last build's end (``posts_end``) are then, by count and sum of keys, the rows ``post_state``
     describes. None when something else changed (a row was edited or deleted, or DuckDB renumbered rows):
@@ -318,11 +316,10 @@ def _appended_rows(con: duckdb.DuckDBPyConnection, checked: Callable[[], PostsAs
     end = _state(con, "posts_end")
     if end is None:
         return None
-    found = checked() if checked is not None else None
-    if found is not None and found.end == int(end):
-        rows = con.execute("SELECT count(*) FROM posts WHERE rowid < ?", [found.end]).fetchone()[0]
-        if rows == found.rows:
-            return f"rowid >= {found.end}"
+    if checked is not None and checked.end == int(end):
+        rows = con.execute("SELECT count(*) FROM posts WHERE rowid < ?", [checked.end]).fetchone()[0]
+        if rows == checked.rows:
+            return f"rowid >= {checked.end}"
     return f"rowid >= {int(end)}" if posts_as_built(con).end is not None else None
 
 

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,7 +68,7 @@ def _cmd_update(args: argparse.Namespace) -> int:
     The warehouse stays open from the ingest to the build (no other writer between them, one checkpoint),
     and the build's check that the posts it built last are untouched runs on a thread while the ingest
     reads its files (the ingest deletes and appends posts, never edits one: see :func:`build.build`)."""
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, wait
 
     from analytics import warehouse
 
@@ -77,18 +77,18 @@ def _cmd_update(args: argparse.Namespace) -> int:
     except (warehouse.WarehouseBusy, warehouse.WarehouseUnreadable) as error:
         raise UserError(str(error)) from error
     cursor = con.cursor()
-    pool = ThreadPoolExecutor(1, thread_name_prefix="posts-check")
-    checked = pool.submit(_posts_as_built, cursor)
-    try:
-        failed = _ingest(args)
-    except BaseException:
-        with contextlib.suppress(Exception):  # a cursor closed already: its check is done
-            cursor.interrupt()
-        pool.shutdown()
-        con.close()
-        raise
-    pool.shutdown(wait=False)
-    _cmd_build(args, connection=con, checked=checked.result)
+    with ThreadPoolExecutor(1, thread_name_prefix="posts-check") as pool:
+        check = pool.submit(_posts_as_built, cursor)
+        try:
+            failed = _ingest(args)
+            checked = check.result()  # (done by now, but for the smallest ingests) its cursor is closed
+        except BaseException:
+            with contextlib.suppress(Exception):  # a cursor closed already: its check is done
+                cursor.interrupt()
+            wait([check])
+            con.close()
+            raise
+    _cmd_build(args, connection=con, checked=checked)
     return 1 if failed else 0
 
 
@@ -241,7 +241,7 @@ def _cmd_codebook(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace, *, connection: duckdb.DuckDBPyConnection | None = None,
-               checked: Callable[[], PostsAsBuilt] | None = None) -> int:
+               checked: PostsAsBuilt | None = None) -> int:
     """``build``; ``connection`` and ``checked``: see :func:`build.build`."""
     from analytics import build, warehouse
 
