@@ -656,12 +656,10 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     python = sys.executable
     cli = [python, "-m", "analytics.cli"]
     legs: dict[str, Leg] = {}
-    # each ratio's two sides run back to back (the naive way, then the full run, then the increments): the
-    # machine's speed drifts by tenths within the ten minutes of the run
     result: dict = {"legs": {}, "naive_fraction": naive_fraction, "new_posts": new_posts}
     # the full run and the naive way are each measured twice, in the order naive, full, (the increments), full,
-    # naive: a drift of the machine's speed over the run then weighs on both sides of the ratio alike, and the
-    # increments are judged against the mean of the full runs before and after them
+    # naive: the machine's speed drifts by tenths within the run, and a steady drift then weighs on both sides
+    # of the ratio alike; the increments are judged against the mean of the full runs before and after them
     _say("naive way")
     speed = {"naive": machine_loop()}
     legs["naive"] = _naive_leg("naive", raw, naive_fraction, env, logs, result)
