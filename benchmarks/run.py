@@ -663,7 +663,6 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
     _say("naive way")
     speed = {"naive": machine_loop()}
     legs["naive"] = _naive_leg("naive", raw, naive_fraction, env, logs, result)
-    _say("full ingest")
     speed["full"] = machine_loop()
     legs["ingest"], legs["build"] = _full_legs("", raw, warehouse, cli, env, logs)
     counts = warehouse_counts(warehouse)
@@ -702,8 +701,7 @@ def run(work: Path, *, posts: int, answers: int, months: int, quick: bool, naive
                                     env, logs / "ingest-newest.log")
     legs["build_newest"] = run_leg("build (newest month)", [*cli, "build", "--warehouse", str(warehouse)], env,
                                    logs / "build-newest.log")
-    _say("full ingest and build again, on a warehouse of their own")
-    speed["full_again"] = machine_loop()
+    speed["full_again"] = machine_loop()  # on a warehouse of its own
     again = work / "warehouse-again.duckdb"
     legs["ingest_again"], legs["build_again"] = _full_legs("again", raw, again, cli, env, logs)
     for left in work.glob(f"{again.stem}*"):
@@ -748,13 +746,13 @@ def _naive_leg(name: str, raw: Path, fraction: float, env: dict[str, str], logs:
 def _full_legs(suffix: str, raw: Path, warehouse: Path, cli: list[str], env: dict[str, str], logs: Path
                ) -> tuple[Leg, Leg]:
     """``ingest`` of every export in ``raw`` into the new ``warehouse``, then ``build``, each in its own process."""
-    tail = f"-{suffix}" if suffix else ""
-    ingest = run_leg(f"ingest{' ' + suffix if suffix else ''}",
-                     [*cli, "ingest", str(raw), "--warehouse", str(warehouse)], env, logs / f"ingest{tail}.log")
-    _say(f"full build{' ' + suffix if suffix else ''}")
-    build = run_leg(f"build{' ' + suffix if suffix else ''}", [*cli, "build", "--warehouse", str(warehouse)], env,
-                    logs / f"build{tail}.log")
-    return ingest, build
+    label, tail = (f" {suffix}", f"-{suffix}") if suffix else ("", "")
+    legs = []
+    for command, arguments in (("ingest", [str(raw)]), ("build", [])):
+        _say(f"full {command}{label}")
+        legs.append(run_leg(f"{command}{label}", [*cli, command, *arguments, "--warehouse", str(warehouse)], env,
+                            logs / f"{command}{tail}.log"))
+    return legs[0], legs[1]
 
 
 def _dashboards(warehouse: Path, work: Path, env: dict[str, str], logs: Path) -> dict:

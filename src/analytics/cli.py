@@ -81,7 +81,7 @@ def _cmd_update(args: argparse.Namespace) -> int:
         check = pool.submit(_posts_as_built, cursor)
         try:
             failed = _ingest(args)
-            checked = check.result()  # (done by now, but for the smallest ingests) its cursor is closed
+            checked = check.result()  # usually done during the ingest; its cursor is closed once it is
         except BaseException:
             with contextlib.suppress(Exception):  # a cursor closed already: its check is done
                 cursor.interrupt()
