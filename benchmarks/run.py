@@ -23,7 +23,8 @@ Generates a sample organisation with the sample generator at the requested scale
 * dashboard first render: request to the leadership dashboard's charts drawn in headless Chromium
   (preheated kernels, the served configuration) over the large warehouse, beside a one-chart Voila
   notebook served the same way in the same run; each the median of five page loads, each on a kernel
-  the pool has just preheated.
+  the pool has just preheated. A chart of the dashboard's static first screen (``analytics.firstpaint``)
+  counts as drawn; the table also gives when the first chart is in the live page (widgets answering).
 
 The machine may be shared: absolute times move with its load and its speed, so compare ratios measured in
 the same run. The full run and the naive way are each measured twice, in the order naive way, full run,
@@ -373,31 +374,41 @@ def _one_chart_notebook(folder: Path) -> Path:
     return folder
 
 
-def _first_render(browser, url: str, settle: float = 1.5, timeout: float = 180.0) -> tuple[float, int]:
-    """Seconds from request to the last plotly chart drawn (no new chart for ``settle`` s), and charts."""
+#: The page's charts drawn (a chart of the static first screen counts: analytics.firstpaint), and of them
+#: those in Voila's live page (its widgets rendered; the first screen's chart once taken over).
+_CHARTS_DRAWN = """() => {
+  const drawn = Array.from(document.querySelectorAll('.js-plotly-plot')).filter(g => g.querySelector('.main-svg'));
+  return [drawn.length, drawn.filter(g => g.closest('#rendered_cells') && !g.closest('.pp-first-screen')).length];
+}"""
+
+
+def _first_render(browser, url: str, settle: float = 1.5, timeout: float = 180.0) -> tuple[float, int, float]:
+    """Seconds from request to the last plotly chart drawn (no new chart for ``settle`` s), the charts, and
+    seconds to the first chart drawn in the live page (its widgets there, the filters answering)."""
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     try:
         started = time.perf_counter()
         page.goto(url, timeout=timeout * 1000)
-        last, drawn = started, 0
+        last, drawn, live = started, 0, None
         while time.perf_counter() - started < timeout:
-            count = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                                  ".filter(g => g.querySelector('.main-svg')).length")
+            count, in_live_page = page.evaluate(_CHARTS_DRAWN)
             now = time.perf_counter()
+            if live is None and in_live_page:
+                live = now
             if count > drawn:
                 last, drawn = now, count
-            elif drawn and now - last >= settle:
+            elif drawn and live is not None and now - last >= settle:
                 break
             page.wait_for_timeout(25)
-        if not drawn:
+        if not drawn or live is None:
             raise TimeoutError(f"no chart drawn at {url} in {timeout:.0f} s")
-        return last - started, drawn
+        return last - started, drawn, live - started
     finally:
         page.close()
 
 
 def measure_dashboard(warehouse: Path, root: Path | None, env: dict[str, str], log: Path,
-                      rounds: int = DASHBOARD_ROUNDS) -> list[tuple[float, int]]:
+                      rounds: int = DASHBOARD_ROUNDS) -> list[tuple[float, int, float]]:
     """First render of ``leadership.ipynb`` under ``root`` served with preheated kernels, ``rounds`` times.
 
     Each round is a new page on a preheated kernel: the next round waits until the pool has replaced the
@@ -541,8 +552,9 @@ def build_rows(result: dict) -> list[Row]:
         rows.append(Row(f"dashboard first render / one-chart notebook (median of {rounds})", "<= 1.0x",
                         f"{ratio:.2f}x ({d['leadership']:.2f} s vs {d['one_chart']:.2f} s{drawn})",
                         _verdict(ratio <= 1.0)))
+        live = f"; live (widgets answering) {d['leadership_live']:.2f} s" if "leadership_live" in d else ""
         rows.append(Row(f"dashboard first render, preheated (median of {rounds})", "<= 2 s",
-                        f"{d['leadership']:.2f} s{spread}", _verdict(d["leadership"] <= 2)))
+                        f"{d['leadership']:.2f} s{spread}{live}", _verdict(d["leadership"] <= 2)))
     else:
         why = (d or {}).get("why", "not available")
         rows.append(Row("dashboard first render / one-chart notebook", "<= 1.0x", why, "n/a"))
@@ -767,10 +779,11 @@ def _dashboards(warehouse: Path, work: Path, env: dict[str, str], logs: Path) ->
     _say("dashboard first render (leadership, then the one-chart notebook)")
     leadership = measure_dashboard(warehouse, None, env, logs / "dashboard.log")
     one_chart = measure_dashboard(warehouse, _one_chart_notebook(work / "one-chart"), env, logs / "one-chart.log")
-    return {"leadership": statistics.median(t for t, _ in leadership),
-            "one_chart": statistics.median(t for t, _ in one_chart),
-            "charts": statistics.median(n for _, n in leadership),
-            "leadership_rounds": [t for t, _ in leadership], "one_chart_rounds": [t for t, _ in one_chart]}
+    return {"leadership": statistics.median(t for t, _, _ in leadership),
+            "one_chart": statistics.median(t for t, _, _ in one_chart),
+            "charts": statistics.median(n for _, n, _ in leadership),
+            "leadership_live": statistics.median(live for _, _, live in leadership),
+            "leadership_rounds": [t for t, _, _ in leadership], "one_chart_rounds": [t for t, _, _ in one_chart]}
 
 
 if __name__ == "__main__":

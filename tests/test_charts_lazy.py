@@ -56,7 +56,7 @@ def chromium():
 
 @pytest.fixture
 def page(chromium):
-    loader = charts._shared_bundle_widget("/bundle.js")._esm
+    loader = charts._shared_bundle_widget("/bundle.js", True)._esm
     files = {"/": ("text/html", PAGE), "/loader.js": ("text/javascript", loader),
              "/bundle.js": ("text/javascript", FAKE_BUNDLE)}
 

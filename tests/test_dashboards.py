@@ -570,6 +570,54 @@ def test_leadership_dashboard_in_chromium(server, chromium, data):
         page.close()
 
 
+#: Watches the page from its start, every frame: when the static first screen's chart is first drawn (and
+#: what the live page then has), and when the live page first has a chart.
+_WATCH_FIRST_SCREEN = """
+window.seen = {};
+const look = () => {
+  const copy = document.querySelector('.pp-first-screen .js-plotly-plot');
+  const cells = document.getElementById('rendered_cells');
+  if (copy && copy.querySelector('.main-svg') && seen.copy === undefined) {
+    seen.copy = performance.now();
+    copy.dataset.seen = 'first screen';
+    seen.liveCharts = cells.querySelectorAll('.js-plotly-plot').length;
+    seen.liveShown = cells.style.display !== 'none' && getComputedStyle(cells).visibility !== 'hidden';
+  }
+  if (seen.live === undefined && cells && cells.querySelector('.pp-chart .js-plotly-plot .main-svg')) {
+    seen.live = performance.now();
+  }
+  requestAnimationFrame(look);
+};
+requestAnimationFrame(look);
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["leadership.ipynb", "policy-review.ipynb"])
+def test_the_first_screen_is_drawn_before_the_widgets_and_its_chart_taken_over(server, chromium, name):
+    context = chromium.new_context(viewport={"width": 1300, "height": 900})
+    context.add_init_script(_WATCH_FIRST_SCREEN)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{server.url}/voila/render/{name}")
+        page.wait_for_function("() => seen.live !== undefined && !document.querySelector('.pp-first-screen')",
+                               timeout=60_000)
+        seen = page.evaluate("() => seen")
+        # the copy's chart was drawn while the live page had none and was hidden, and before its first chart
+        assert seen["copy"] < seen["live"] and seen["liveCharts"] == 0 and not seen["liveShown"], seen
+        # the live page's first chart is the element drawn first: taken over, not drawn again beside it
+        assert page.evaluate("() => document.querySelector('#rendered_cells .pp-chart .js-plotly-plot')"
+                             ".dataset.seen") == "first screen"
+        assert page.evaluate("() => document.body.classList.contains('pp-first-painting')") is False
+        assert page.locator(".js-plotly-plot").count() == page.locator(".pp-chart .js-plotly-plot").count()
+        assert page.locator("#rendered_cells").evaluate("e => getComputedStyle(e).visibility") == "visible"
+        assert not errors, errors
+    finally:
+        context.close()
+
+
 _SCRIPTS = ("() => performance.getEntriesByType('resource').map(e => e.name)"
             ".filter(n => new URL(n).pathname.endsWith('.js'))")
 

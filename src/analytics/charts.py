@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+import traitlets
 
 from analytics import config
 from analytics.metrics import METRICS
@@ -209,6 +210,11 @@ export default () => {
         checking = true;
         confirm(layoutTop());
       });
+      // a chart already drawn on the page's first screen (analytics.firstpaint) is taken over at once
+      if (bundle.hasFirstPaint && bundle.hasFirstPaint(context.model)) {
+        draw();
+        return () => cleanup();
+      }
       observer.observe(el);
       return () => {
         observer.disconnect();
@@ -221,30 +227,37 @@ export default () => {
 
 
 @functools.lru_cache(maxsize=4)
-def _shared_bundle_widget(url_path: str) -> type[go.FigureWidget]:
+def _shared_bundle_widget(url_path: str, ours: bool) -> type[go.FigureWidget]:
     # Each plain FigureWidget ships plotly's 5 MB bundle as its own module source, which the browser
     # parses once per chart (seconds each on a small machine), and draws every chart of a long page
     # before the first screen is complete. This subclass ships the small loader above instead.
     loader = _LAZY_LOADER.replace("BUNDLE_PATH", json.dumps(url_path))
-    return type("SharedBundleFigureWidget", (go.FigureWidget,), {"_esm": loader, "__module__": __name__})
+    members = {"_esm": loader, "__module__": __name__}
+    if ours:
+        # our front end's view takes over the chart analytics.firstpaint drew with this id, if any
+        members["_first_paint_id"] = traitlets.Unicode("").tag(sync=True)
+    return type("SharedBundleFigureWidget", (go.FigureWidget,), members)
 
 
-def _bundle_url(fig: go.Figure) -> str | None:
+def _bundle_url(fig: go.Figure) -> tuple[str, bool] | None:
+    """The served bundle's URL for ``fig``'s widget, and whether it is our front end (over plotly.js-basic)."""
     path = os.environ.get(SHARED_BUNDLE_ENV)
     if not path:
         return None
-    # plotly.js-basic would draw nothing for another trace type: such a chart loads the full bundle
+    # the full bundle is served beside the shared one only when the shared one is plotly.js-basic's
     full = os.environ.get(FULL_BUNDLE_ENV)
+    ours = bool(full)
+    # plotly.js-basic would draw nothing for another trace type: such a chart loads the full bundle
     if full and not {trace.type for trace in fig.data} <= BASIC_TRACE_TYPES:
-        path = full
-    return os.environ.get("VOILA_BASE_URL", "/").rstrip("/") + "/" + path.lstrip("/")
+        path, ours = full, False
+    return os.environ.get("VOILA_BASE_URL", "/").rstrip("/") + "/" + path.lstrip("/"), ours
 
 
 def as_widget(fig: go.Figure) -> go.FigureWidget:
     """``fig`` as a ``go.FigureWidget``; under ``analytics.serve`` one that loads the served bundle once
     (plotly.js-basic's when the server has it and ``fig``'s trace types are all in :data:`BASIC_TRACE_TYPES`)."""
-    url = _bundle_url(fig)
-    return go.FigureWidget(fig) if url is None else _shared_bundle_widget(url)(fig)
+    served = _bundle_url(fig)
+    return go.FigureWidget(fig) if served is None else _shared_bundle_widget(*served)(fig)
 
 
 def _finish(fig: go.Figure, *, title: str, how_to_read: str, widget: bool) -> go.Figure:

@@ -653,7 +653,9 @@ def _guarded(builder: Callable[[DashboardData], object], path) -> object:
     """Build a dashboard, or a clear message (with Retry) when the warehouse is missing, empty or busy."""
     import ipywidgets as widgets
 
-    box = widgets.VBox()
+    from analytics.firstpaint import FirstPaintBox
+
+    box = FirstPaintBox()
 
     def attempt(_button=None) -> None:
         try:

@@ -268,9 +268,11 @@ class Figure {
 let views = 0;
 
 class View {
-  constructor(figure, el) {
+  // draws in ``gd``: ``el`` itself, or a chart already drawn on the page's first screen, moved into ``el``
+  constructor(figure, el, gd = el) {
     this.figure = figure;
-    this.el = el;
+    this.el = gd;
+    if (gd !== el) el.appendChild(gd);
     this.id = `pp-view-${++views}`;
     this.drawing = false;
     this.again = false;
@@ -282,7 +284,7 @@ class View {
       const width = Math.round(entry.contentRect.width);
       if (this.drawnOnce && width !== this.width) {
         this.width = width;
-        if (width > 0) Plotly.Plots.resize(el);
+        if (width > 0) Plotly.Plots.resize(this.el);
       }
     });
   }
@@ -419,15 +421,111 @@ const figureOf = (model) => {
   return figures.get(model);
 };
 
+// --- the first screen, drawn before the widgets are live (analytics.firstpaint) -------------------------
+//
+// Voila's page holds each cell's output as JSON (Voila renders it only once its own scripts have run and
+// the kernel has sent every widget's state). An output carrying FIRST_PAINT_MIME is a static copy of the
+// dashboard's first screen: it is shown as soon as the page is parsed, its chart drawn by this module,
+// and the live page is laid out hidden under it. The live chart's view takes the drawn chart over (the
+// same element); once every chart is taken the copy goes and the live page shows, as it was laid out.
+
+const FIRST_PAINT_MIME = "application/vnd.policy-pulse.first-paint+json";
+const CELL_OUTPUT = 'script[type="application/vnd.voila.cell-output+json"]';
+// a live page that fails (no chart view comes: an error, a lost kernel) is shown after this long at most
+const FIRST_PAINT_LIMIT_MS = 60000;
+const firstPainted = new Map(); // chart id -> {gd, drawn: Promise}
+let firstScreen = null;
+
+function showLivePage() {
+  if (firstScreen === null) return;
+  firstScreen.remove();
+  firstScreen = null;
+  firstPainted.clear();
+  document.body.classList.remove("pp-first-painting");
+}
+
+function paintFirstScreen() {
+  const cells = document.getElementById("rendered_cells");
+  const screens = [];
+  for (const script of cells ? cells.querySelectorAll(CELL_OUTPUT) : []) {
+    try {
+      const screen = (JSON.parse(script.textContent).data || {})[FIRST_PAINT_MIME];
+      if (screen) screens.push(screen);
+    } catch (error) {
+      console.error("a cell's output is not JSON:", error);
+    }
+  }
+  if (!screens.length || firstScreen !== null) return;
+  const style = document.createElement("style");
+  style.textContent = "body.pp-first-painting #rendered_cells{position:absolute;top:0;left:0;right:0;"
+    + "visibility:hidden}body.pp-first-painting #loading{display:none!important}";
+  document.head.appendChild(style);
+  firstScreen = document.createElement("div");
+  firstScreen.className = "pp-first-screen";
+  // where the live page puts its first widget (Voila's cell and output area paddings)
+  firstScreen.style.padding = "20px 15px 0 15px";
+  firstScreen.innerHTML = screens.map((screen) => screen.html).join("");
+  cells.parentNode.insertBefore(firstScreen, cells);
+  document.body.classList.add("pp-first-painting");
+  for (const { id, figure } of screens.flatMap((screen) => screen.charts)) {
+    const gd = firstScreen.querySelector(`[data-pp-first-paint="${CSS.escape(id)}"]`);
+    if (!gd) continue;
+    const drawn = Promise.resolve()
+      .then(() => Plotly.newPlot(gd, figure.data, figure.layout, figure.config || {}))
+      .catch((error) => console.error("the first screen's chart could not be drawn:", error));
+    firstPainted.set(id, { gd, drawn });
+  }
+  setTimeout(showLivePage, FIRST_PAINT_LIMIT_MS);
+}
+
+// The outputs are in the page once the parser has reached Voila's script after them (it runs long: the
+// copy is drawn before it when this module is ready first) or, at the latest, once parsing is done.
+function whenOutputsParsed(callback) {
+  const parsed = () => document.readyState !== "loading"
+    || document.querySelector('script[src$="voila/static/voila.js"]') !== null;
+  if (parsed()) {
+    callback();
+    return;
+  }
+  const observer = new MutationObserver(() => {
+    if (parsed()) {
+      observer.disconnect();
+      callback();
+    }
+  });
+  observer.observe(document.documentElement, { childList: true, subtree: true });
+}
+
+if (typeof document !== "undefined") whenOutputsParsed(paintFirstScreen);
+
+/** Whether a chart with this model's id was drawn on the first screen (the live view then draws at once). */
+export function hasFirstPaint(model) {
+  return firstPainted.has(model.get("_first_paint_id"));
+}
+
+function takeOver(model) {
+  const id = model.get("_first_paint_id");
+  const taken = firstPainted.get(id);
+  if (taken) firstPainted.delete(id);
+  return taken || null;
+}
+
 export default () => ({
   initialize({ model }) {
     figureOf(model);
   },
   render({ model, el }) {
     const figure = figureOf(model);
-    const view = new View(figure, el);
+    const taken = takeOver(model);
+    const view = new View(figure, el, taken ? taken.gd : el);
     figure.views.push(view);
-    view.draw();
+    if (taken) {
+      // the chart is in the live page now: once no other waits, the copy goes and the live page shows
+      if (!firstPainted.size) showLivePage();
+      taken.drawn.then(() => view.draw());
+    } else {
+      view.draw();
+    }
     return () => view.remove();
   },
 });
