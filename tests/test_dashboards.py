@@ -571,7 +571,7 @@ def test_leadership_dashboard_in_chromium(server, chromium, data):
 
 
 #: Watches the page from its start, every frame: when the static first screen's chart is first drawn (and
-#: what the live page then has), and when the live page first has a chart.
+#: what the live page then has), when the live page first has a chart, and when the copy goes.
 _WATCH_FIRST_SCREEN = """
 window.seen = {};
 const look = () => {
@@ -585,6 +585,10 @@ const look = () => {
   }
   if (seen.live === undefined && cells && cells.querySelector('.pp-chart .js-plotly-plot .main-svg')) {
     seen.live = performance.now();
+  }
+  if (seen.copy !== undefined && seen.gone === undefined && !document.querySelector('.pp-first-screen')) {
+    seen.gone = performance.now();
+    seen.shownThen = cells.style.display !== 'none' && !document.getElementById('loading');
   }
   requestAnimationFrame(look);
 };
@@ -607,6 +611,8 @@ def test_the_first_screen_is_drawn_before_the_widgets_and_its_chart_taken_over(s
         seen = page.evaluate("() => seen")
         # the copy's chart was drawn while the live page had none and was hidden, and before its first chart
         assert seen["copy"] < seen["live"] and seen["liveCharts"] == 0 and not seen["liveShown"], seen
+        # the copy went when Voila had shown its cells (its spinner gone): no blank or spinner in between
+        assert seen["shownThen"], seen
         # the live page's first chart is the element drawn first: taken over, not drawn again beside it
         assert page.evaluate("() => document.querySelector('#rendered_cells .pp-chart .js-plotly-plot')"
                              ".dataset.seen") == "first screen"
