@@ -29,9 +29,6 @@ __all__ = ["FIRST_PAINT_MIME", "FirstPaintBox", "first_screen"]
 #: The output's MIME type of the static first screen (read by ``resources/plotly_widget.js``).
 FIRST_PAINT_MIME = "application/vnd.policy-pulse.first-paint+json"
 
-_FLEX = {"HBox": "display:flex;flex-direction:row",
-         "VBox": "display:flex;flex-direction:column"}
-
 
 def _takes_over(widget: widgets.Widget) -> bool:
     # the shared bundle's figure widgets carry the id their view looks for (analytics.charts)
@@ -39,7 +36,6 @@ def _takes_over(widget: widgets.Widget) -> bool:
 
 
 _CHOICES = (widgets.Dropdown, widgets.Select, widgets.RadioButtons, widgets.ToggleButtons)
-
 
 # sizes of ipywidgets' own style sheet (its --jp-widgets-* variables), so that the live page, when it
 # replaces the copy, is laid out as the copy was
@@ -92,7 +88,8 @@ def first_screen(box: widgets.Box) -> dict | None:
             charts.append({"id": widget._first_paint_id, "figure": figure})
             return f"<div data-pp-first-paint='{widget._first_paint_id}'></div>"
         if isinstance(widget, widgets.Box):
-            style = _FLEX.get(type(widget).__name__, _FLEX["VBox"])
+            # a subclass lays out as its base does (the dashboards' FirstPaintBox is a VBox)
+            style = f"display:flex;flex-direction:{'row' if isinstance(widget, widgets.HBox) else 'column'}"
             inner = "".join(markup(child) for child in widget.children)
             return f"<div style='{style}'>{inner}</div>"
         if isinstance(widget, widgets.HTML | widgets.HTMLMath):

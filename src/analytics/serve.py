@@ -148,10 +148,10 @@ def basic_bundle() -> Path | None:
     return path if path.is_file() and frontend.PLOTLY_BASIC.version == get_plotlyjs_version() else None
 
 
-def _preload_script(bundle_url: str) -> str:
+def _bundle_tags(bundle_url: str) -> str:
     """The page's first tags: fetch plotly's bundle first, at high priority, and evaluate it once compiled.
 
-    >>> tags = _preload_script("/b.js")
+    >>> tags = _bundle_tags("/b.js")
     >>> tags.index('rel="modulepreload"') < tags.index('type="module" async')
     True
     """
@@ -237,7 +237,7 @@ def _uses_shared_bundle(notebook: Path) -> bool:
 def _page_handler(base: type, bundle_url: str, root: Path, hints: _ScriptHints) -> type:
     """Voila's page handler, whose page of a dashboard loads plotly's shared bundle early and is given
     the scripts its pages loaded before as preload hints."""
-    script = _preload_script(bundle_url)
+    tags = _bundle_tags(bundle_url)
 
     class DashboardPageHandler(base):
         @tornado.web.authenticated
@@ -245,7 +245,7 @@ def _page_handler(base: type, bundle_url: str, root: Path, hints: _ScriptHints) 
             inject = path is not None and _uses_shared_bundle(root / path)
             async for chunk in self.get_generator(path=path):
                 if inject and "<head>" in chunk:
-                    chunk, inject = chunk.replace("<head>", "<head>" + script + hints.links(path), 1), False
+                    chunk, inject = chunk.replace("<head>", "<head>" + tags + hints.links(path), 1), False
                 self.write(chunk)
                 self.flush()
 
