@@ -54,9 +54,9 @@ def test_workers_started_ahead_score_what_one_process_scores(monkeypatch):
     started = []
     original = sentiment._start_workers
 
-    def spy(workers):
+    def spy(workers, **options):
         started.append(workers)
-        return original(workers)
+        return original(workers, **options)
 
     monkeypatch.setattr(sentiment, "PARALLEL_MIN_TEXTS", 50)
     monkeypatch.setattr(sentiment, "_start_workers", spy)
@@ -81,7 +81,8 @@ def test_kept_workers_score_batch_after_batch_as_one_process_does(monkeypatch):
 
     started, opened = [], []
     start_workers, start_batch = sentiment._start_workers, parallel.start_batch
-    monkeypatch.setattr(sentiment, "_start_workers", lambda workers: started.append(workers) or start_workers(workers))
+    monkeypatch.setattr(sentiment, "_start_workers",
+                        lambda workers, **options: started.append(workers) or start_workers(workers, **options))
     monkeypatch.setattr(parallel, "start_batch", lambda claims, batch, chunks: opened.append(batch)
                         or start_batch(claims, batch, chunks))
     monkeypatch.setattr(parallel, "RUNNING_WORKER_MIN_TEXTS", 20)

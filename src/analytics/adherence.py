@@ -23,6 +23,7 @@ import re
 import re._constants as _sre
 import re._parser as _sre_parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -55,6 +56,7 @@ __all__ = [
     "read_yaml",
     "rule_counts",
     "rules_frame",
+    "scan_ahead",
     "scan_kept",
     "wilson_interval",
 ]
@@ -1588,8 +1590,10 @@ def _share_scan_state(claims: Any, rules: Sequence[Rule], taxonomy: Any) -> None
     _scan_state = (claims, list(rules), taxonomy)
 
 
-def _start_scan_worker(claims: Any, rules: Sequence[Rule], taxonomy: Any) -> None:
+def _start_scan_worker(claims: Any, rules: Sequence[Rule], taxonomy: Any, idle: bool) -> None:
     parallel.leave_interrupts_to_the_parent()
+    if idle:
+        parallel.lowest_priority()
     _share_scan_state(claims, rules, taxonomy)
 
 
@@ -1605,6 +1609,33 @@ def _scan_claimed(batch: int, texts: list[str], employee: list[bool], size: int,
     return parts
 
 
+def _scan_alone(texts: list[str], employee: list[bool], themed: bool) -> tuple[pd.DataFrame, list[str] | None]:
+    """A worker's scan of a whole batch (:meth:`ParallelScan.scan_later`)."""
+    _claims, rules, taxonomy = _scan_state
+    return _scan_chunk(texts, employee, rules, taxonomy if themed else None)
+
+
+_Scan = tuple[pd.DataFrame, list[str] | None]
+
+
+def _combined(results: dict[Future, _Scan | None], where: list[tuple[Future, int]], at: np.ndarray, *,
+              themed: bool) -> _Scan:
+    """One batch's scan from scans of its texts (``where``: each text's scan and its position there, ``at``: its
+    position in the batch), in the order one scan of the batch gives: by text, then by rule."""
+    found, themes = [], [""] * len(where) if themed else None
+    for part, result in results.items():
+        if result is None:
+            continue
+        mine = [j for j, (their, _) in enumerate(where) if their is part]
+        batch_position = pd.Series(at[mine], index=[where[j][1] for j in mine])
+        rows = result[0][result[0]["text_index"].isin(batch_position.index)]
+        found.append(rows.assign(text_index=batch_position.loc[rows["text_index"]].to_numpy()))
+        if themes is not None:
+            for j in mine:
+                themes[at[j]] = result[1][where[j][1]]
+    return pd.concat(found, ignore_index=True).sort_values("text_index", kind="stable", ignore_index=True), themes
+
+
 class ParallelScan:
     """Policy findings, and optionally primary content themes, of batches of distinct texts, shared
     between this process and one spawned worker process (the build scans a million posts this way).
@@ -1612,16 +1643,21 @@ class ParallelScan:
     Each batch is cut into chunks that both processes claim, this one from the back and the worker from
     the front, so a worker still starting up costs no wall time. Every chunk is scanned by
     :func:`find_violations` and :func:`analytics.themes.classify_themes` themselves, so the results are
-    exactly theirs. Use as a context manager; ``workers=1`` (or small batches) scans in this process.
+    exactly theirs. Use as a context manager; ``workers=1`` (or small batches) scans in this process. With
+    ``idle``, the worker runs at the lowest priority (:func:`analytics.parallel.lowest_priority`).
     """
 
-    def __init__(self, rules: Sequence[Rule], taxonomy: Any = None, *, workers: int | None = None) -> None:
+    def __init__(self, rules: Sequence[Rule], taxonomy: Any = None, *, workers: int | None = None,
+                 idle: bool = False) -> None:
         self.rules = list(rules)
         self.taxonomy = taxonomy
         self.workers = parallel.available_cores() if workers is None else workers
+        self.idle = idle
         self._pool: Any = None
         self._claims: Any = None
         self._batch = 0
+        #: batches :meth:`scan_ahead` gave the worker: (texts, employee flags, their scan to come)
+        self._ahead: list[tuple[list[str], list[bool], Future]] = []
 
     def __enter__(self) -> ParallelScan:
         return self
@@ -1647,15 +1683,13 @@ class ParallelScan:
         self._claims = parallel.new_claims(context)
         _share_scan_state(self._claims, self.rules, self.taxonomy)
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_start_scan_worker,
-                                         initargs=(self._claims, self.rules, self.taxonomy))
+                                         initargs=(self._claims, self.rules, self.taxonomy, self.idle))
 
     def scan(self, texts: list[str], employee: list[bool], *, themed: bool = False) -> tuple[
         pd.DataFrame, list[str] | None
     ]:
         """``find_violations(texts, employee_posts=employee)`` and, with ``themed``, the texts' themes."""
-        taxonomy = self.taxonomy if themed else None
-        if themed and taxonomy is None:
-            raise ValueError("ParallelScan.scan(themed=True) needs the scan built with a taxonomy.")
+        taxonomy = self._taxonomy(themed)
         # a worker already running (kept, or started ahead of a big scan) costs nothing to share with
         shared_from = parallel.RUNNING_WORKER_MIN_TEXTS if self._pool is not None else PARALLEL_MIN_TEXTS
         if self.workers <= 1 or len(texts) < shared_from:
@@ -1686,6 +1720,51 @@ class ParallelScan:
         themes = [theme for k in range(chunks) for theme in parts[k][1]] if themed else None
         return out, themes
 
+    def scan_later(self, texts: list[str], employee: list[bool], *, themed: bool = False) -> parallel.Pending[_Scan]:
+        """What :meth:`scan` gives, to wait for: the texts (with their flag) scanned ahead (:meth:`scan_ahead`)
+        are taken from there; the others, when this is the scan :func:`scan_kept` keeps and they are fewer
+        than :data:`analytics.parallel.ALONE_MAX_TEXTS`, are scanned by the worker alone while the caller goes
+        on (the build matches amplifications meanwhile), else now. What was scanned ahead serves this one
+        call."""
+        self._taxonomy(themed)
+        ahead: dict[tuple[str, bool], tuple[Future, int]] = {}
+        for their_texts, their_flags, scanned in self._ahead:
+            for k, pair in enumerate(zip(their_texts, their_flags, strict=True)):
+                ahead.setdefault(pair, (scanned, k))
+        self._ahead.clear()
+        known = [k for k, pair in enumerate(zip(texts, employee, strict=True)) if pair in ahead]
+        rest = np.setdiff1d(np.arange(len(texts)), known)
+        if len(rest) == 0:
+            others = parallel.done(None)
+        elif self is _kept_scan and self._pool is not None and len(rest) < parallel.ALONE_MAX_TEXTS:
+            others = self._pool.submit(_scan_alone, [texts[k] for k in rest], [employee[k] for k in rest], themed)
+        else:
+            others = parallel.done(self.scan([texts[k] for k in rest], [employee[k] for k in rest], themed=themed))
+        where = [ahead[texts[k], employee[k]] for k in known] + [(others, k) for k in range(len(rest))]
+        at = np.concatenate([np.asarray(known, dtype=np.int64), rest]).astype(np.int64)
+        parts = list(dict.fromkeys(part for part, _ in where))
+        return parallel.Pending(parts, lambda results: _combined(dict(zip(parts, results, strict=True)), where, at,
+                                                                 themed=themed))
+
+    def scan_ahead(self, texts: list[str | None], employee: list[bool]) -> None:
+        """Have the worker scan and theme ``texts`` now, in the background, for the next :meth:`scan_later` to
+        take the results of those it is given from (an update's texts as its ingest reads them: those stored
+        unchanged, most, need not be scanned again). Only the scan :func:`scan_kept` keeps does, up to
+        :data:`analytics.parallel.ALONE_MAX_TEXTS` texts waiting; missing texts are passed over."""
+        pairs = [pair for pair in dict.fromkeys(zip(texts, employee, strict=True)) if isinstance(pair[0], str)]
+        waiting = sum(len(their_texts) for their_texts, _, _ in self._ahead)
+        kept = self is _kept_scan and self._pool is not None
+        if not kept or not pairs or waiting + len(pairs) >= parallel.ALONE_MAX_TEXTS:
+            return
+        their_texts, their_flags = [text for text, _ in pairs], [flag for _, flag in pairs]
+        self._ahead.append((their_texts, their_flags,
+                            self._pool.submit(_scan_alone, their_texts, their_flags, self.taxonomy is not None)))
+
+    def _taxonomy(self, themed: bool) -> Any:
+        if themed and self.taxonomy is None:
+            raise ValueError("ParallelScan.scan(themed=True) needs the scan built with a taxonomy.")
+        return self.taxonomy if themed else None
+
 
 #: The scan :func:`scan_kept` keeps running, for :func:`parallel_scan` to give out.
 _kept_scan: ParallelScan | None = None
@@ -1696,15 +1775,22 @@ def scan_kept(rules: Sequence[Rule], taxonomy: Any = None) -> Iterator[ParallelS
     """Keep a :class:`ParallelScan` of ``rules`` and ``taxonomy``, its worker started now, for the block:
     :func:`parallel_scan` of the same rules and taxonomy inside it gives this one, and batches of
     :data:`analytics.parallel.RUNNING_WORKER_MIN_TEXTS` texts or more are shared with the worker (for a
-    process that scans update after update: ``policy-pulse watch``)."""
+    process that scans update after update: ``policy-pulse watch``); smaller ones it scans alone, on the side
+    (:meth:`ParallelScan.scan_ahead`, :meth:`ParallelScan.scan_later`), so it runs at the lowest priority."""
     global _kept_scan
-    with ParallelScan(rules, taxonomy) as scan:
+    with ParallelScan(rules, taxonomy, idle=True) as scan:
         scan.start()
         _kept_scan = scan
         try:
             yield scan
         finally:
             _kept_scan = None
+
+
+def scan_ahead(texts: list[str | None], employee: list[bool]) -> None:
+    """:meth:`ParallelScan.scan_ahead` of the scan :func:`scan_kept` keeps, if any (else nothing is done)."""
+    if _kept_scan is not None:
+        _kept_scan.scan_ahead(texts, employee)
 
 
 def parallel_scan(rules: Sequence[Rule], taxonomy: Any = None) -> contextlib.AbstractContextManager[ParallelScan]:

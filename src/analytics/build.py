@@ -1,9 +1,11 @@
 """The build stage: derive every table the surfaces read, incrementally, in one transaction.
 
 Steps (each prints progress): retention, sentiment (only texts not yet scored), policy findings (only
-posts not yet scanned with the current rules), dismissals, survey construct scores, incident timings,
-post facts, content themes (only posts not yet themed with the current taxonomy), amplifications,
-monthly and wave metrics (suppression applied), then a snapshot for the surfaces.
+posts not yet scanned with the current rules), amplifications, dismissals, survey construct scores,
+incident timings, post facts, content themes (only posts not yet themed with the current taxonomy; a share
+takes the theme of the post it shares), monthly and wave metrics (suppression applied), then a snapshot for
+the surfaces. A process that keeps workers (``policy-pulse watch``) has an update's few texts scored and
+scanned by them while it matches the amplifications.
 """
 
 from __future__ import annotations
@@ -103,9 +105,13 @@ def build(
         say("post changes")
         full = _post_changes(con, settings.timezone, checked)
         say("sentiment")
-        summary.steps["texts newly scored"] = _sentiment(con)
+        scored = _sentiment(con)
         say("policy findings")
-        summary.steps["posts newly scanned"] = _findings(con)
+        scanned = _findings(con)
+        say("amplifications")
+        summary.steps["amplifications"] = _amplifications(con, settings.timezone, full=full)
+        summary.steps["texts newly scored"] = scored()
+        summary.steps["posts newly scanned"] = scanned()
         summary.steps["findings dismissed"] = _dismissals(con)
         _pause_for_tests()
         inputs = _input_fingerprints(con)
@@ -117,8 +123,7 @@ def build(
         summary.steps["post facts"] = _post_facts(con, settings.timezone, full=full)
         say("content themes")
         summary.steps["posts newly themed"] = _post_themes(con)
-        say("amplifications")
-        summary.steps["amplifications"] = _amplifications(con, settings.timezone, full=full)
+        _share_themes(con)
         say("monthly metrics")
         summary.steps["monthly + quarterly metrics"] = _monthly_metrics(con, settings, inputs)
         for done in _DONE_TABLES:
@@ -338,10 +343,12 @@ def _apply_retention(con: duckdb.DuckDBPyConnection, months: int) -> int:
     return dropped
 
 
-def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
+def _sentiment(con: duckdb.DuckDBPyConnection) -> Callable[[], int]:
     """Score the texts the cache lacks: of posts, only those whose text changed in this build (a new
     scorer version redoes every post, see :func:`_post_changes`); comments are few and checked whole,
-    unless their texts and the cache are as the last build left them."""
+    unless their texts and the cache are as the last build left them. Returns the function that finishes
+    the step (the scores of a few texts may still be on their way: :func:`sentiment.begin_cache_update`)
+    and gives the number of texts newly scored."""
     printed = _comments_print(con)
     comments = "" if _state(con, "scored_comments") == printed else """
             UNION SELECT text FROM audience_comments
@@ -364,14 +371,19 @@ def _sentiment(con: duckdb.DuckDBPyConnection) -> int:
         """,
         {"version": sentiment.SCORER_VERSION},
     ).df()
-    scored = 0
+    store = None
     if not texts.empty:
         with warehouse.registered(con, "_texts", texts):
             con.execute("INSERT INTO _scored SELECT DISTINCT sha256(text) FROM _texts")
-        scored = sentiment.update_sentiment_cache(con, texts["text"].tolist())
-    # the print changes only with what was scored (the comments themselves are not written here)
-    _set_state(con, "scored_comments", _comments_print(con) if scored else printed)
-    return scored
+        store = sentiment.begin_cache_update(con, texts["text"].tolist())
+
+    def finish() -> int:
+        scored = store() if store is not None else 0
+        # the print changes only with what was scored (the comments themselves are not written here)
+        _set_state(con, "scored_comments", _comments_print(con) if scored else printed)
+        return scored
+
+    return finish
 
 
 def _comments_print(con: duckdb.DuckDBPyConnection) -> str:
@@ -384,10 +396,12 @@ def _comments_print(con: duckdb.DuckDBPyConnection) -> str:
         [sentiment.SCORER_VERSION]).fetchone())
 
 
-def _findings(con: duckdb.DuckDBPyConnection) -> int:
+def _findings(con: duckdb.DuckDBPyConnection) -> Callable[[], int]:
     """Scan new or changed posts with the current rules. The texts' content themes are found in the same
     pass, on both cores (see :class:`adherence.ParallelScan`), and left in the temporary table
-    ``_text_themes`` for :func:`_post_themes`, which then need not read the texts again."""
+    ``_text_themes`` for :func:`_post_themes`, which then need not read the texts again. Returns the function
+    that finishes the step (a kept worker may still be scanning a few texts:
+    :meth:`adherence.ParallelScan.scan_later`) and gives the number of posts scanned."""
     from analytics import adherence, themes
 
     version = _rules_version()
@@ -403,27 +417,44 @@ def _findings(con: duckdb.DuckDBPyConnection) -> int:
     con.execute(f"""INSERT INTO post_scans (post_uid, text_hash, rules_version, done_key)
                     SELECT post_uid, text_hash, ?, {_DONE_KEY} FROM _todo""", [version])
     con.execute("INSERT INTO _refound SELECT post_uid FROM _todo")
+    waiting = []
     with adherence.parallel_scan(adherence.load_rules(), taxonomy) as scan:
         if total >= adherence.PARALLEL_MIN_TEXTS:
             scan.start()  # its start-up overlaps the gathering of the texts
         for batch in _todo_batches(con, _todo_texts(con)):
-            found, text_themes = scan.scan(batch["text"].tolist(), batch["employee_post"].tolist(),
-                                           themed=_any_unthemed(con, batch, taxonomy.version))
-            if text_themes is not None:
-                _insert(con, "_text_themes", pd.DataFrame({"text_hash": batch["text_hash"],
-                                                           "taxonomy_version": taxonomy.version,
-                                                           "theme": pd.Series(text_themes, dtype="str")}))
-            if not found.empty:
-                # every post of a text gets the text's findings, in rule order
-                found = found.assign(text_id=batch["text_id"].to_numpy()[found["text_index"].to_numpy()],
-                                     position=np.arange(len(found)))
-                with warehouse.registered(con, "_found", found):
-                    con.execute("""INSERT INTO post_findings (post_uid, rule_id, area, severity, evidence_redacted,
-                                                              dismissed, dismissal_reason)
-                                   SELECT p.post_uid, f.rule_id, f.area, f.severity, f.evidence_redacted, false,
-                                          NULL
-                                   FROM _found f JOIN _todo_posts p USING (text_id) ORDER BY p.post_uid, f.position""")
-    return total
+            scanned = scan.scan_later(batch["text"].tolist(), batch["employee_post"].tolist(),
+                                      themed=_any_unthemed(con, batch, taxonomy.version))
+            if scanned.done():  # stored now: a big build holds one batch in memory at a time
+                _store_scan(con, batch, *scanned.result(), taxonomy_version=taxonomy.version)
+            else:
+                waiting.append((batch, scanned))
+
+    def finish() -> int:
+        for batch, scanned in waiting:
+            _store_scan(con, batch, *scanned.result(), taxonomy_version=taxonomy.version)
+        _drop_todo(con)
+        return total
+
+    return finish
+
+
+def _store_scan(con: duckdb.DuckDBPyConnection, batch: pd.DataFrame, found: pd.DataFrame,
+                text_themes: list[str] | None, *, taxonomy_version: str) -> None:
+    """Write what the scan of ``batch`` (of :func:`_todo_batches`) found: its posts' findings, and its texts'
+    themes, if any, to ``_text_themes``."""
+    if text_themes is not None:
+        _insert(con, "_text_themes", pd.DataFrame({"text_hash": batch["text_hash"],
+                                                   "taxonomy_version": taxonomy_version,
+                                                   "theme": pd.Series(text_themes, dtype="str")}))
+    if not found.empty:
+        # every post of a text gets the text's findings, in rule order
+        found = found.assign(text_id=batch["text_id"].to_numpy()[found["text_index"].to_numpy()],
+                             position=np.arange(len(found)))
+        with warehouse.registered(con, "_found", found):
+            con.execute("""INSERT INTO post_findings (post_uid, rule_id, area, severity, evidence_redacted,
+                                                      dismissed, dismissal_reason)
+                           SELECT p.post_uid, f.rule_id, f.area, f.severity, f.evidence_redacted, false, NULL
+                           FROM _found f JOIN _todo_posts p USING (text_id) ORDER BY p.post_uid, f.position""")
 
 
 #: Below this many texts a scan batch is themed without asking which of its texts :func:`_post_themes`
@@ -551,8 +582,7 @@ def _todo_texts(con: duckdb.DuckDBPyConnection) -> int:
 
 def _todo_batches(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[pd.DataFrame]:
     """The ``count`` texts of ``_todo_texts`` in batches of at most :data:`_TODO_BATCH`, in text_id order:
-    text_id, text (missing: ''), employee_post, text_hash. Drops ``_todo``, ``_todo_texts`` and
-    ``_todo_posts`` when done."""
+    text_id, text (missing: ''), employee_post, text_hash (the caller then calls :func:`_drop_todo`)."""
     for first in range(0, count, _TODO_BATCH):
         last = first + _TODO_BATCH - 1
         yield con.execute(
@@ -564,6 +594,10 @@ def _todo_batches(con: duckdb.DuckDBPyConnection, count: int) -> Iterator[pd.Dat
                WHERE t.text_id BETWEEN $first AND $last
                ORDER BY t.text_id""",
             {"first": first, "last": last}).df()
+
+
+def _drop_todo(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the tables :func:`_posts_to_redo` and :func:`_todo_texts` made."""
     for table in ("_todo", "_todo_texts", "_todo_posts"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
@@ -845,6 +879,7 @@ def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
                                    {_DONE_KEY}
                             FROM _todo_posts p JOIN _themes t USING (text_id) ORDER BY p.post_uid""",
                         {"version": taxonomy.version})
+    _drop_todo(con)
     return total
 
 
@@ -867,8 +902,8 @@ FROM {matches} m JOIN matched p ON p.post_uid = m.post_uid JOIN matched o ON o.p
 
 
 def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> int:
-    """Employee shares of organisation posts, as :func:`engagement.match_amplifications` defines them;
-    a share takes the theme of the post it shares.
+    """Employee shares of organisation posts, as :func:`engagement.match_amplifications` defines them
+    (a share takes the theme of the post it shares: :func:`_share_themes`, after the themes).
 
     Only employee posts that changed, and those a changed organisation post may now match (or no
     longer match), are matched again — an organisation post ingested after the share still gets it.
@@ -950,8 +985,8 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     _quote_matches(con, tz)
     if changed_rows:
         con.execute("INSERT INTO _dirty VALUES ('amplifications')")
-    _share_themes(con)
-    for table in ("_url_matches", "_amp_todo", "_org_keys", "_org_changed", "_changed_posts"):
+    # ``_amp_todo`` is kept for :func:`_share_themes`
+    for table in ("_url_matches", "_org_keys", "_org_changed", "_changed_posts"):
         con.execute(f"DROP TABLE {table}")
     return con.execute("SELECT count(*) FROM amplifications").fetchone()[0]
 
@@ -1059,5 +1094,6 @@ def _share_themes(con: duckdb.DuckDBPyConnection) -> None:
         if changed:
             con.execute("UPDATE post_themes SET theme = r.theme FROM _retheme r WHERE post_themes.rowid = r.row")
         con.execute("DROP TABLE _retheme")
+    con.execute("DROP TABLE _amp_todo")
     if changed:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")

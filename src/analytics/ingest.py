@@ -383,6 +383,7 @@ def _canonicalise(context: _Context, parsed: Parsed, result: FileResult):
         _refresh_identities(context)
     if "posts" in tables:
         frames["posts"] = _posts(context, tables["posts"], own_page=parsed.format in _ORGANISATION_PAGE_FORMATS)
+        _ahead_of_the_build(frames["posts"])
     if "audience_comments" in tables:
         frames["audience_comments"] = _audience_comments(context, tables["audience_comments"], result)
     if "respondents" in tables:
@@ -411,6 +412,18 @@ def _canonicalise(context: _Context, parsed: Parsed, result: FileResult):
     for frame in frames.values():
         frame.attrs["file_sha256"] = result.sha256
     return frames, rejects, vault_changed
+
+
+def _ahead_of_the_build(posts: pd.DataFrame) -> None:
+    """Hand the posts' texts, as read, to the workers a long-lived process keeps (``policy-pulse watch``), to
+    score and scan while this process scrubs and loads them: the build takes their results for the texts
+    stored unchanged (the scrub changes few) and works out the others itself. What is worked out of a text
+    before the scrub is only ever used for that very text, and never leaves this process and its workers."""
+    from analytics import adherence  # the build's: imported once, if not by then
+
+    texts = posts["text"].to_numpy(dtype=object, na_value=None).tolist()
+    sentiment.score_ahead(texts)
+    adherence.scan_ahead(texts, posts["account_type"].eq("employee").fillna(False).tolist())
 
 
 def _none(value):

@@ -7,18 +7,61 @@ Used by the build's text scan (:class:`analytics.adherence.ParallelScan`) and by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any, Generic, TypeVar
 
-__all__ = ["RUNNING_WORKER_MIN_TEXTS", "available_cores", "claim_chunk", "front_claimed",
-           "leave_interrupts_to_the_parent", "new_claims", "start_batch"]
+T = TypeVar("T")
+
+__all__ = ["ALONE_MAX_TEXTS", "RUNNING_WORKER_MIN_TEXTS", "Pending", "available_cores", "claim_chunk", "done",
+           "front_claimed", "leave_interrupts_to_the_parent", "lowest_priority", "new_claims", "start_batch"]
 
 
 #: A batch of this many texts or more is shared with a worker process that is running already (kept by a
 #: long-lived process, or started ahead of a big batch): it costs no start-up, and at 10-20k texts per second
 #: per core each side's part of a few thousand texts still takes a large part of a second.
 RUNNING_WORKER_MIN_TEXTS = 2_000
+
+#: A batch of fewer texts may be handed whole to a running worker, to score or scan alone while the process
+#: that started it does other work (an update's ingest and build): one core's part of a second. Bigger
+#: batches are shared (both cores on the one batch).
+ALONE_MAX_TEXTS = 20_000
+
+
+def done(value: T) -> Future:
+    """A future already holding ``value``: work done at once, where other work is left to a worker."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+class Pending(Generic[T]):
+    """A result made of parts workers may still be computing (futures): :meth:`result` waits for them and
+    combines them, once.
+
+    Examples
+    --------
+    >>> total = Pending([done(2), done(3)], sum)
+    >>> total.done(), total.result()
+    (True, 5)
+    """
+
+    def __init__(self, parts: Sequence[Future], combine: Callable[[list], T]) -> None:
+        self._parts, self._combine = list(parts), combine
+        self._value: tuple[T] | None = None
+
+    def done(self) -> bool:
+        """Whether every part is done (:meth:`result` then waits for nothing)."""
+        return all(part.done() for part in self._parts)
+
+    def result(self) -> T:
+        """The parts' results combined (the parts' own errors raised)."""
+        if self._value is None:
+            self._value = (self._combine([part.result() for part in self._parts]),)
+        return self._value[0]
 
 
 def available_cores() -> int:
@@ -27,6 +70,16 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def lowest_priority() -> None:
+    """Run this process at the lowest priority (Linux's ``SCHED_IDLE``): only on a core nothing else wants, so
+    work done on the side never slows the process waiting for other work (elsewhere, the lowest nice level)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        with contextlib.suppress(AttributeError, OSError):
+            os.nice(19)
 
 
 def leave_interrupts_to_the_parent() -> None:

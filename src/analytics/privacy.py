@@ -1099,11 +1099,7 @@ def _serve_helper(*, idle: bool = False) -> None:
     or call a function); stop at the end of input. Nothing else may write to the answer stream."""
     parallel.leave_interrupts_to_the_parent()
     if idle:
-        try:
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        except (AttributeError, OSError):  # not Linux: the lowest priority there is
-            with contextlib.suppress(AttributeError, OSError):
-                os.nice(19)
+        parallel.lowest_priority()
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr, not into the answers
     requests = sys.stdin.buffer

@@ -31,8 +31,8 @@ import re
 import string
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from functools import lru_cache
 from itertools import chain, compress
 from multiprocessing import get_context
@@ -49,10 +49,12 @@ __all__ = [
     "ENGLISH_MIN_CONFIDENCE",
     "PARALLEL_MIN_TEXTS",
     "SCORER_VERSION",
+    "begin_cache_update",
     "cache_rows",
     "clean_text",
     "is_confidently_not_english",
     "polarity_scores",
+    "score_ahead",
     "score_texts",
     "store_cache_rows",
     "text_hash",
@@ -910,8 +912,9 @@ def _score_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
     Foreign texts are scored too: cheaper than splitting the batch again without them. The language
     model, for the texts not plainly English, runs once per batch in the calling process
-    (:func:`_score_distinct`), so worker processes never load it: it walks every byte position of its
-    longest text once per call, so few large calls cost much less than one per chunk.
+    (:func:`_score_distinct`), so workers sharing a batch never load it (a kept worker scoring a batch alone,
+    :func:`begin_cache_update`, does): it walks every byte position of its longest text once per call, so
+    few large calls cost much less than one per chunk.
     """
     tokens = _Tokens(texts)
     return _plainly_english(tokens), _vader_scores(tokens)
@@ -957,15 +960,16 @@ def _score_parallel(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndar
             np.concatenate([parts[k][1] for k in range(chunks)]))
 
 
-def _start_workers(workers: int) -> tuple[ProcessPoolExecutor, Any]:
-    """A pool of ``workers - 1`` processes sharing claims with this one, their start-up begun."""
+def _start_workers(workers: int, *, idle: bool = False) -> tuple[ProcessPoolExecutor, Any]:
+    """A pool of ``workers - 1`` processes sharing claims with this one, their start-up begun; with ``idle``, at
+    the lowest priority (:func:`analytics.parallel.lowest_priority`)."""
     # Spawned, not forked, workers: the caller may hold DuckDB or BLAS threads, unsafe across fork.
     context = get_context("spawn")
     claims = parallel.new_claims(context)
     # Held in a global until the next batch: a worker still starting up after this returns opens its lock.
     _share_claims(claims)
     pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=_start_worker,
-                               initargs=(claims,))
+                               initargs=(claims, idle))
     for _ in range(workers - 1):
         pool.submit(int)  # a pool spawns a worker per task while none is idle
     return pool, claims
@@ -977,14 +981,14 @@ _started: tuple[ProcessPoolExecutor, Any, int] | None = None
 
 
 @contextlib.contextmanager
-def _workers_started(workers: int) -> Any:
+def _workers_started(workers: int, *, idle: bool = False) -> Any:
     """Workers for :func:`_score_parallel` to use inside the block (none if ``workers`` is 1 or some are
-    started already), stopped at its end, used or not."""
+    started already), stopped at its end, used or not (``idle``: see :func:`_start_workers`)."""
     global _started
     if _started is not None or workers <= 1:
         yield
         return
-    pool, claims = _start_workers(workers)
+    pool, claims = _start_workers(workers, idle=idle)
     _started = (pool, claims, workers)
     try:
         yield
@@ -1007,12 +1011,19 @@ def _workers_ahead(texts: Iterable[Any]) -> Any:
 def workers_kept() -> Any:
     """Keep a scoring worker per other core running, its lexicon loaded, for the calls inside the block: for
     a process that scores batch after batch (``policy-pulse watch``). :func:`score_texts` shares a batch of
-    :data:`analytics.parallel.RUNNING_WORKER_MIN_TEXTS` distinct texts or more with them."""
-    with _workers_started(parallel.available_cores()):
+    :data:`analytics.parallel.RUNNING_WORKER_MIN_TEXTS` distinct texts or more with them; smaller ones they
+    score alone, on the side (:func:`score_ahead`, :func:`begin_cache_update`), so they run at the lowest
+    priority: on a core this process, or anything else, leaves idle."""
+    with _workers_started(parallel.available_cores(), idle=True):
         if _started is not None:
             for _ in range(_started[2] - 1):
                 _started[0].submit(_score_chunk, ["warm"])
-        yield
+            # a batch the worker scores alone (see :func:`begin_cache_update`) screens its language too
+            _started[0].submit(is_confidently_not_english, "Das ist wirklich eine sehr gute Nachricht für uns")
+        try:
+            yield
+        finally:
+            _ahead.clear()
 
 
 _claims: Any = None
@@ -1023,8 +1034,10 @@ def _share_claims(claims: Any) -> None:
     _claims = claims
 
 
-def _start_worker(claims: Any) -> None:
+def _start_worker(claims: Any, idle: bool) -> None:
     parallel.leave_interrupts_to_the_parent()
+    if idle:
+        parallel.lowest_priority()
     _share_claims(claims)
 
 
@@ -1153,20 +1166,43 @@ def update_sentiment_cache(con: Any, texts: Iterable[str]) -> int:
     >>> con.execute("SELECT count(*) FROM sentiment").fetchall()
     [(3,)]
     """
+    return begin_cache_update(con, texts)()
+
+
+def begin_cache_update(con: Any, texts: Iterable[str]) -> Callable[[], int]:
+    """:func:`update_sentiment_cache` in two halves, for a caller with other work to do meanwhile: the
+    texts the cache lacks are found now and, fewer than :data:`analytics.parallel.ALONE_MAX_TEXTS` of them
+    with a worker kept (:func:`workers_kept`), scored by that worker while the caller goes on; else they
+    are scored now, on every core.
+
+    Returns
+    -------
+    callable
+        Call it once, on the same connection: it waits for the scores, inserts their rows and returns how
+        many distinct texts were newly scored.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> store = begin_cache_update(con, ["I love it", "meh"])
+    >>> store()
+    2
+    """
     if isinstance(texts, str | bytes):
-        raise ValueError("update_sentiment_cache needs an iterable of texts, not one string; wrap it in a list")
+        raise ValueError("the sentiment cache needs an iterable of texts, not one string; wrap it in a list")
     with _workers_ahead(texts):
-        return _update_cache(con, texts)
+        return _begin_update(con, texts)
 
 
-def _update_cache(con: Any, texts: Iterable[str]) -> int:
+def _begin_update(con: Any, texts: Iterable[str]) -> Callable[[], int]:
     by_hash: dict[str, str] = {}
     for text in texts:
         if isinstance(text, str):
             by_hash.setdefault(text_hash(text), text)
     con.execute(_CACHE_DDL)
     if not by_hash:
-        return 0
+        return lambda: 0
     candidates = pd.DataFrame({"text_hash": pd.Series(list(by_hash), dtype="str")})
     from analytics import warehouse  # here: the scoring workers import this module and need no DuckDB
 
@@ -1179,9 +1215,67 @@ def _update_cache(con: Any, texts: Iterable[str]) -> int:
         ).fetchall()
     new_hashes = [row[0] for row in missing]
     if not new_hashes:
-        return 0
-    _insert_rows(con, _cache_rows(new_hashes, score_texts([by_hash[h] for h in new_hashes])))
-    return len(new_hashes)
+        return lambda: 0
+    scores = _scores_of([by_hash[h] for h in new_hashes])
+
+    def store() -> int:
+        _insert_rows(con, _cache_rows(new_hashes, scores.result()))
+        return len(new_hashes)
+
+    return store
+
+
+def _scores_of(texts: list[str]) -> parallel.Pending[pd.DataFrame]:
+    """:func:`score_texts` of distinct ``texts``: those scored ahead (:func:`score_ahead`) taken from there,
+    the others, fewer than :data:`analytics.parallel.ALONE_MAX_TEXTS` with a worker kept, scored by it,
+    else scored now. Whatever was scored ahead serves this one call."""
+    ahead: dict[str, tuple[Future, int]] = {}
+    for distinct, scored in _ahead:
+        for k, text in enumerate(distinct):
+            ahead.setdefault(text, (scored, k))
+    _ahead.clear()
+    rest = [text for text in texts if text not in ahead]
+    if not rest:
+        others = parallel.done(None)
+    elif _started is not None and len(rest) < parallel.ALONE_MAX_TEXTS:
+        others = _started[0].submit(score_texts, rest, workers=1)
+    else:
+        others = parallel.done(score_texts(rest))
+    positions = iter(range(len(rest)))
+    where = [ahead[text] if text in ahead else (others, next(positions)) for text in texts]
+    parts = list(dict.fromkeys(part for part, _ in where))
+
+    def combine(tables: list[pd.DataFrame]) -> pd.DataFrame:
+        first = dict(zip(parts, np.cumsum([0] + [len(table) for table in tables[:-1]]), strict=True))
+        return pd.concat(tables, ignore_index=True).take([first[part] + k for part, k in where]).reset_index(drop=True)
+
+    return parallel.Pending(parts, combine)
+
+
+#: Texts the kept worker scores ahead of a cache update (:func:`score_ahead`), and their scores to come.
+_ahead: list[tuple[list[str], Future]] = []
+
+
+def score_ahead(texts: Iterable[str | None]) -> None:
+    """Have the worker :func:`workers_kept` keeps score ``texts`` now, in the background, for the next
+    :func:`begin_cache_update` to take the scores of those it lacks from (an update's texts as its ingest
+    reads them: those stored unchanged, most, need not be scored again). Nothing is done without a kept
+    worker, or beyond :data:`analytics.parallel.ALONE_MAX_TEXTS` texts waiting. Scores only reach the cache
+    through ``begin_cache_update``, for a text it was given.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> with workers_kept():
+    ...     score_ahead(["I love it", "meh", None])
+    ...     begin_cache_update(con, ["meh"])()
+    1
+    """
+    distinct = [text for text in dict.fromkeys(texts) if isinstance(text, str)]
+    waiting = sum(len(texts) for texts, _ in _ahead)
+    if _started is not None and distinct and waiting + len(distinct) < parallel.ALONE_MAX_TEXTS:
+        _ahead.append((distinct, _started[0].submit(score_texts, distinct, workers=1)))
 
 
 def _cache_rows(hashes: list[str], scored: pd.DataFrame) -> pd.DataFrame:

@@ -278,6 +278,7 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -
     ...     con.execute("SELECT sum(n) FROM _numbers").fetchall()
     [(3,)]
     """
+    con.complete()  # DuckDB refuses to register beside a result left unread (a caller's ``fetchone()``)
     con.register(name, frame)
     try:
         yield
