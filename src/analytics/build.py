@@ -428,6 +428,8 @@ def _findings(con: duckdb.DuckDBPyConnection) -> Callable[[], int]:
                 _store_scan(con, batch, *scanned.result(), taxonomy_version=taxonomy.version)
             else:
                 waiting.append((batch, scanned))
+    if not waiting:  # a first build's tables of every post go now
+        _drop_todo(con)
 
     def finish() -> int:
         for batch, scanned in waiting:
