@@ -191,3 +191,30 @@ def test_the_command_stops_at_its_start_when_the_warehouse_has_no_identity_vault
     assert cli.main(["watch", str(tmp_path / "inbox"), "--warehouse", str(target)]) == 2
     error = capsys.readouterr().err
     assert "no identity vault" in error and "Traceback" not in error and "ValueError" not in error
+
+
+def _checked_ahead(target: Path, *, edit: str | None = None) -> tuple:
+    """What a check made while waiting gives the update, and the update's own check: with ``edit`` run by
+    another writer between them."""
+    snapshots.prepare(target)  # as the watcher does after each update: the check waits for this copy
+    ahead = watch.PostsCheckedAhead(target)
+    ahead.wait()
+    if edit:
+        con = warehouse.connect(target)
+        con.execute(edit)
+        con.close()
+    con = warehouse.connect(target)  # the update's
+    try:
+        return ahead.result(), build.posts_as_built(con)
+    finally:
+        con.close()
+
+
+def test_the_posts_checked_while_waiting_serve_the_update_until_another_writer_comes(tmp_path):
+    target = roster_and_posts(tmp_path / "warehouse.duckdb", _BUILT_POSTS)
+    build.build(warehouse_file=target)
+    ahead, own = _checked_ahead(target)
+    assert ahead == own and own.end is not None and own.rows == _BUILT_POSTS
+    # e.g. `policy-pulse forget` between the check and the update
+    ahead, own = _checked_ahead(target, edit="UPDATE posts SET text = 'edited' WHERE rowid = 0")
+    assert ahead is None and own.end is None, "the update checks for itself, and sees the edit"

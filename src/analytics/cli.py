@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,36 +60,48 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _cmd_update(args: argparse.Namespace) -> int:
+def _cmd_update(args: argparse.Namespace, *, checked_ahead: Callable[[], PostsAsBuilt | None] | None = None) -> int:
     """Ingest, then build, in one process: what ``ingest`` and ``build`` do one after the other, without
     starting Python and loading the libraries twice. Files that failed leave the warehouse unchanged for
     them; the others are built on.
 
     The warehouse stays open from the ingest to the build (no other writer between them, one checkpoint),
     and the build's check that the posts it built last are untouched runs on a thread while the ingest
-    reads its files (the ingest deletes and appends posts, never edits one: see :func:`build.build`)."""
-    from concurrent.futures import ThreadPoolExecutor, wait
-
+    reads its files (the ingest deletes and appends posts, never edits one: see :func:`build.build`) —
+    unless ``checked_ahead``, called once the warehouse is open, gives it (``watch`` checks while it waits:
+    :func:`analytics.watch.check_posts_ahead`)."""
     from analytics import warehouse
 
     try:
         con = warehouse.connect(args.warehouse)
     except (warehouse.WarehouseBusy, warehouse.WarehouseUnreadable) as error:
         raise UserError(str(error)) from error
-    cursor = con.cursor()
+    failed, checked = _ingest_checking_posts(args, con, checked_ahead() if checked_ahead is not None else None)
+    _cmd_build(args, connection=con, checked=checked)
+    return 1 if failed else 0
+
+
+def _ingest_checking_posts(args: argparse.Namespace, con: duckdb.DuckDBPyConnection,
+                           checked: PostsAsBuilt | None) -> tuple[int, PostsAsBuilt]:
+    """:func:`_ingest`, and meanwhile, on a thread, :func:`build.posts_as_built` of the open warehouse ``con``
+    unless it was ``checked`` already; ``con`` is closed if the ingest fails."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    from analytics import parallel
+
+    cursor = con.cursor() if checked is None else None
     with ThreadPoolExecutor(1, thread_name_prefix="posts-check") as pool:
-        check = pool.submit(_posts_as_built, cursor)
+        check = pool.submit(_posts_as_built, cursor) if cursor is not None else parallel.done(checked)
         try:
-            failed = _ingest(args)
-            checked = check.result()  # usually done during the ingest; its cursor is closed once it is
+            # the check is usually done during the ingest; its cursor is closed once it is
+            return _ingest(args), check.result()
         except BaseException:
             with contextlib.suppress(Exception):  # a cursor closed already: its check is done
-                cursor.interrupt()
+                if cursor is not None:
+                    cursor.interrupt()
             wait([check])
             con.close()
             raise
-    _cmd_build(args, connection=con, checked=checked)
-    return 1 if failed else 0
 
 
 def _posts_as_built(cursor: duckdb.DuckDBPyConnection) -> PostsAsBuilt:
@@ -115,13 +127,15 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
 
     updating = False  # whether an interruption now stops an update (rolled back) or only the watch
+    checked = None  # the posts' check for the next update, made while waiting
 
     def update(paths: list[Path]) -> bool:
-        nonlocal updating
+        nonlocal updating, checked
         started, updating = time.perf_counter(), True
         try:
+            checked.wait()
             _cmd_update(argparse.Namespace(paths=[str(path) for path in paths], warehouse=args.warehouse,
-                                           dry_run=False))
+                                           dry_run=False), checked_ahead=checked.result)
             done = True
         except UserError as error:  # e.g. busy: said, and tried again at the next look
             print(f"error: {error}", file=sys.stderr, flush=True)
@@ -131,9 +145,10 @@ def _cmd_watch(args: argparse.Namespace) -> int:
             done = True
         updating = False
         if done:
-            # the next write's copy of the warehouse, made now, while nothing waits for it
+            # the next write's copy of the warehouse, and the check of its posts, made now, while nothing waits
             snapshots.prepare(target)
             print(f"updated in {time.perf_counter() - started:.2f} s; watching {folder}", flush=True)
+        checked = watch.PostsCheckedAhead(target)
         return done
 
     with watch.workers_kept():
@@ -141,6 +156,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
             watch.warm_up(target)
         except ValueError as error:  # e.g. no identity vault for the warehouse: what every update would say
             raise UserError(str(error)) from error
+        checked = watch.PostsCheckedAhead(target)
         print(f"watching {folder} every {args.every:g} s for new exports (Ctrl-C stops)", flush=True)
         try:
             watch.watch(folder, every=args.every, update=update)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["abandon", "prepare", "publish_snapshot", "retired_path", "snapshot_path", "writing"]
+__all__ = ["abandon", "prepare", "prepared", "publish_snapshot", "retired_path", "snapshot_path", "writing"]
 
 #: How long a publication waits for the writer lock; another writer holds it only while it copies the
 #: warehouse and opens it.
@@ -242,6 +242,15 @@ def prepare(target: Path) -> None:
     with _started_lock:
         if target not in _started:
             _started[target] = _Preparation(target)
+
+
+def prepared(target: Path) -> None:
+    """Wait for the copy :func:`prepare` started of ``target``, if one is under way (its failure is left to the
+    writer that connects)."""
+    with _started_lock:
+        preparation = _started.get(target)
+    if preparation is not None:
+        preparation.copied.wait()
 
 
 def abandon() -> None:

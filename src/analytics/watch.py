@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 import duckdb
 
 if TYPE_CHECKING:
+    from analytics.build import PostsAsBuilt
     from analytics.privacy import Scrubber
 
-__all__ = ["check_arguments", "settled_files", "warm_up", "watch", "workers_kept"]
+__all__ = ["PostsCheckedAhead", "check_arguments", "settled_files", "warm_up", "watch", "workers_kept"]
 
 _Signature = tuple[int, int]
 
@@ -124,6 +125,49 @@ def _newest_texts_and_scrubber(target: Path) -> tuple[list[str], Scrubber | None
         return [], None
     vault = Vault.for_warehouse(target, load_key(), people=people)
     return texts, vault.scrubber(keep_domains=config.get_settings().organisation_domains)
+
+
+class PostsCheckedAhead:
+    """The check an update's build needs, that the posts are as the last build left them
+    (:func:`analytics.build.posts_as_built`: a pass over every post's columns), made on a thread while the
+    watcher waits for exports, once the copy for the next write is made (:func:`analytics.snapshots.prepare`):
+    the update then ingests without it beside it.
+
+    Call :meth:`wait` before the update opens the warehouse (the check reads it), and :meth:`result` once it
+    has it open: the check, or None when the warehouse file changed since (another writer came between; the
+    update checks for itself) or could not be checked."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self._found: tuple[tuple[int, ...], PostsAsBuilt] | None = None
+        self._thread = threading.Thread(target=self._check, name="posts-check-ahead", daemon=True)
+        self._thread.start()
+
+    def _check(self) -> None:
+        from analytics import build, snapshots, warehouse
+
+        snapshots.prepared(self.target)
+        with contextlib.suppress(Exception):  # e.g. another writer has it: the update checks for itself
+            with warehouse.read_only(self.target, snapshot=False) as con:
+                checked = build.posts_as_built(con)
+            self._found = (_identity(self.target), checked)
+
+    def wait(self) -> None:
+        """Wait for the check (it has the warehouse open meanwhile)."""
+        self._thread.join()
+
+    def result(self) -> PostsAsBuilt | None:
+        """The check, if the warehouse file is the one checked."""
+        self.wait()
+        if self._found is None or self._found[0] != _identity(self.target):
+            return None
+        return self._found[1]
+
+
+def _identity(path: Path) -> tuple[int, ...]:
+    """What changes when a file is written or replaced: its inode, size, and modification and change times."""
+    status = path.stat()
+    return status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns
 
 
 def check_arguments(folder: Path, every: float) -> None:
