@@ -22,7 +22,7 @@ import functools
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import chain
@@ -1746,15 +1746,19 @@ class ParallelScan:
         return parallel.Pending(parts, lambda results: _combined(dict(zip(parts, results, strict=True)), where, at,
                                                                  themed=themed))
 
-    def scan_ahead(self, texts: list[str | None], employee: list[bool]) -> None:
+    def scan_ahead(self, texts: Collection[str | None], employee: Iterable[bool]) -> None:
         """Have the worker scan and theme ``texts`` now, in the background, for the next :meth:`scan_later` to
         take the results of those it is given from (an update's texts as its ingest reads them: those stored
-        unchanged, most, need not be scanned again). Only the scan :func:`scan_kept` keeps does, up to
-        :data:`analytics.parallel.ALONE_MAX_TEXTS` texts waiting; missing texts are passed over."""
-        pairs = [pair for pair in dict.fromkeys(zip(texts, employee, strict=True)) if isinstance(pair[0], str)]
+        unchanged, most, need not be scanned again). Only the scan :func:`scan_kept` keeps does (any other
+        looks at nothing), while the texts waiting stay under :data:`analytics.parallel.ALONE_MAX_TEXTS`;
+        missing texts are passed over."""
         waiting = sum(len(their_texts) for their_texts, _, _ in self._ahead)
         kept = self is _kept_scan and self._pool is not None
-        if not kept or not pairs or waiting + len(pairs) >= parallel.ALONE_MAX_TEXTS:
+        if not kept or waiting + len(texts) >= parallel.ALONE_MAX_TEXTS:
+            return
+        pairs = [pair for pair in dict.fromkeys(zip(texts, map(bool, employee), strict=True))
+                 if isinstance(pair[0], str)]
+        if not pairs:
             return
         their_texts, their_flags = [text for text, _ in pairs], [flag for _, flag in pairs]
         self._ahead.append((their_texts, their_flags,
@@ -1787,7 +1791,7 @@ def scan_kept(rules: Sequence[Rule], taxonomy: Any = None) -> Iterator[ParallelS
             _kept_scan = None
 
 
-def scan_ahead(texts: list[str | None], employee: list[bool]) -> None:
+def scan_ahead(texts: Collection[str | None], employee: Iterable[bool]) -> None:
     """:meth:`ParallelScan.scan_ahead` of the scan :func:`scan_kept` keeps, if any (else nothing is done)."""
     if _kept_scan is not None:
         _kept_scan.scan_ahead(texts, employee)

@@ -421,9 +421,9 @@ def _ahead_of_the_build(posts: pd.DataFrame) -> None:
     before the scrub is only ever used for that very text, and never leaves this process and its workers."""
     from analytics import adherence  # the build's: imported once, if not by then
 
-    texts = posts["text"].to_numpy(dtype=object, na_value=None).tolist()
-    sentiment.score_ahead(texts)
-    adherence.scan_ahead(texts, posts["account_type"].eq("employee").fillna(False).tolist())
+    # the columns themselves: looked at only with workers kept
+    sentiment.score_ahead(posts["text"])
+    adherence.scan_ahead(posts["text"], posts["account_type"].eq("employee").fillna(False))
 
 
 def _none(value):

@@ -31,7 +31,7 @@ import re
 import string
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import lru_cache
 from itertools import chain, compress
@@ -1256,12 +1256,12 @@ def _scores_of(texts: list[str]) -> parallel.Pending[pd.DataFrame]:
 _ahead: list[tuple[list[str], Future]] = []
 
 
-def score_ahead(texts: Iterable[str | None]) -> None:
+def score_ahead(texts: Collection[str | None]) -> None:
     """Have the worker :func:`workers_kept` keeps score ``texts`` now, in the background, for the next
     :func:`begin_cache_update` to take the scores of those it lacks from (an update's texts as its ingest
-    reads them: those stored unchanged, most, need not be scored again). Nothing is done without a kept
-    worker, or beyond :data:`analytics.parallel.ALONE_MAX_TEXTS` texts waiting. Scores only reach the cache
-    through ``begin_cache_update``, for a text it was given.
+    reads them: those stored unchanged, most, need not be scored again). Nothing is done (nor looked at)
+    without a kept worker, or when the texts waiting would reach :data:`analytics.parallel.ALONE_MAX_TEXTS`.
+    Scores only reach the cache through ``begin_cache_update``, for a text it was given.
 
     Examples
     --------
@@ -1272,9 +1272,10 @@ def score_ahead(texts: Iterable[str | None]) -> None:
     ...     begin_cache_update(con, ["meh"])()
     1
     """
+    if _started is None or sum(len(waiting) for waiting, _ in _ahead) + len(texts) >= parallel.ALONE_MAX_TEXTS:
+        return
     distinct = [text for text in dict.fromkeys(texts) if isinstance(text, str)]
-    waiting = sum(len(texts) for texts, _ in _ahead)
-    if _started is not None and distinct and waiting + len(distinct) < parallel.ALONE_MAX_TEXTS:
+    if distinct:
         _ahead.append((distinct, _started[0].submit(score_texts, distinct, workers=1)))
 
 
