@@ -1171,9 +1171,9 @@ def update_sentiment_cache(con: Any, texts: Iterable[str]) -> int:
 
 def begin_cache_update(con: Any, texts: Iterable[str]) -> Callable[[], int]:
     """:func:`update_sentiment_cache` in two halves, for a caller with other work to do meanwhile: the
-    texts the cache lacks are found now and, fewer than :data:`analytics.parallel.ALONE_MAX_TEXTS` of them
-    with a worker kept (:func:`workers_kept`), scored by that worker while the caller goes on; else they
-    are scored now, on every core.
+    texts the cache lacks are found now; those :func:`score_ahead` gave the kept worker are taken from
+    there, the others, fewer than :data:`analytics.parallel.ALONE_MAX_TEXTS` with a worker kept
+    (:func:`workers_kept`), scored by that worker while the caller goes on, else scored now, on every core.
 
     Returns
     -------
