@@ -48,6 +48,8 @@ def test_a_kept_scan_scans_a_small_batch_in_its_worker_and_a_big_one_shared(monk
         with adherence.ParallelScan(rules, taxonomy) as other:
             done = other.scan_later(texts, employee, themed=True)  # not kept: scanned at once, here
             assert done.done() and done.result()[0].equals(expected) and done.result()[1] == expected_themes
+        empty, no_themes = kept.scan_later([], [], themed=True).result()
+        assert empty.empty and list(empty.columns) == list(expected.columns) and no_themes == []
         with _only_workers():
             found, text_themes = kept.scan_later(texts, employee, themed=True).result()
             assert found.equals(expected) and text_themes == expected_themes

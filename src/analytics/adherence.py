@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import operator
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
@@ -1727,6 +1728,8 @@ class ParallelScan:
         on (the build matches amplifications meanwhile), else now. What was scanned ahead serves this one
         call."""
         self._taxonomy(themed)
+        if not texts:  # nothing to combine
+            return parallel.Pending([parallel.done(self.scan(texts, employee, themed=themed))], operator.itemgetter(0))
         ahead: dict[tuple[str, bool], tuple[Future, int]] = {}
         for their_texts, their_flags, scanned in self._ahead:
             for k, pair in enumerate(zip(their_texts, their_flags, strict=True)):
