@@ -165,6 +165,8 @@ def _cmd_watch(args: argparse.Namespace) -> int:
                 raise  # said as for any command: the update in progress is rolled back
             print(f"interrupted; stopped watching {folder} (no update was in progress).", file=sys.stderr)
             return 130
+        finally:
+            checked.wait()  # its connection closed before the process ends (a fraction of a second)
     return 0
 
 
