@@ -38,7 +38,7 @@ def _only_workers() -> Iterator[None]:
         yield
 
 
-def test_a_kept_scan_scans_a_small_batch_in_its_worker_and_a_big_one_shared(monkeypatch):
+def test_a_kept_scan_scans_a_small_batch_in_its_worker_and_one_over_the_limit_at_once(monkeypatch):
     texts = [f"{text} #{k}" for k in range(3) for text in _TEXTS]
     employee = [k % 2 == 0 for k in range(len(texts))]
     rules, taxonomy = adherence.load_rules(), themes.load_taxonomy()
@@ -53,7 +53,8 @@ def test_a_kept_scan_scans_a_small_batch_in_its_worker_and_a_big_one_shared(monk
         with _only_workers():
             found, text_themes = kept.scan_later(texts, employee, themed=True).result()
             assert found.equals(expected) and text_themes == expected_themes
-            monkeypatch.setattr(parallel, "ALONE_MAX_TEXTS", len(texts))  # as big a batch as is shared
+            # a batch not under the limit is not handed aside: scanned at once (these few, here alone)
+            monkeypatch.setattr(parallel, "ALONE_MAX_TEXTS", len(texts))
             with pytest.raises(AssertionError, match="kept worker"):
                 kept.scan_later(texts, employee, themed=True)
 

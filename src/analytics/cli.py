@@ -69,7 +69,7 @@ def _cmd_update(args: argparse.Namespace, *, checked_ahead: Callable[[], PostsAs
     and the build's check that the posts it built last are untouched runs on a thread while the ingest
     reads its files (the ingest deletes and appends posts, never edits one: see :func:`build.build`) —
     unless ``checked_ahead``, called once the warehouse is open, gives it (``watch`` checks while it waits:
-    :func:`analytics.watch.check_posts_ahead`)."""
+    :class:`analytics.watch.PostsCheckedAhead`)."""
     from analytics import warehouse
 
     try:
