@@ -434,7 +434,8 @@ def _findings(con: duckdb.DuckDBPyConnection) -> Callable[[], int]:
     def finish() -> int:
         for batch, scanned in waiting:
             _store_scan(con, batch, *scanned.result(), taxonomy_version=taxonomy.version)
-        _drop_todo(con)
+        if waiting:
+            _drop_todo(con)
         return total
 
     return finish
