@@ -127,6 +127,17 @@ def test_the_roster_pattern_is_compiled_only_when_a_text_needs_it():
     assert len(scrubber._pattern._subsets) == 1
 
 
+def test_compile_all_gives_every_scrubber_of_the_roster_the_pattern_of_all_values():
+    privacy._identity_parts.cache_clear()
+    first = Scrubber(_PLAIN_IDENTITIES, donors=_DONORS, donor_contacts=_CONTACTS)
+    first.compile_all()
+    later = Scrubber(_PLAIN_IDENTITIES, donors=_DONORS)  # another donor list, the same roster
+    assert later._pattern._full is not None
+    assert later.scrub_many(["Thanks Ada Lee", "Thanks all"]) == ["Thanks [person:ababababab]", "Thanks all"]
+    assert not later._pattern._subsets  # nothing more compiled
+    privacy._identity_parts.cache_clear()
+
+
 @pytest.mark.parametrize("identities", [_IDENTITIES, _PLAIN_IDENTITIES])
 def test_the_roster_pattern_of_a_texts_values_finds_what_the_pattern_of_all_values_finds(identities):
     texts = [*hostile_lines(), *_urls()[::3], *_ascii_texts(),

@@ -100,6 +100,9 @@ def test_warm_up_runs_the_scrubber_and_the_scans_over_the_newest_texts(tmp_path,
     seen = {"scrubbed": [], "scanned": []}
     watch.warm_up(target)
     assert seen == {"scrubbed": [_BUILT_POSTS], "scanned": [_BUILT_POSTS]}
+    # the scrubber an update's ingest builds of the same roster has its pattern of all values compiled
+    _texts, scrubber = watch._newest_texts_and_scrubber(target)
+    assert scrubber._pattern._full is not None
 
 
 def test_an_export_not_done_with_is_handed_on_again(tmp_path):

@@ -1664,8 +1664,12 @@ class ParallelScan:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def stop(self, *, wait: bool = False) -> None:
+        """Stop the worker, if started; with ``wait``, return once it has ended (see :func:`scan_kept`)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
     def start(self) -> None:
@@ -1785,13 +1789,16 @@ def scan_kept(rules: Sequence[Rule], taxonomy: Any = None) -> Iterator[ParallelS
     process that scans update after update: ``policy-pulse watch``); smaller ones it scans alone, on the side
     (:meth:`ParallelScan.scan_ahead`, :meth:`ParallelScan.scan_later`), so it runs at the lowest priority."""
     global _kept_scan
-    with ParallelScan(rules, taxonomy, idle=True) as scan:
+    scan = ParallelScan(rules, taxonomy, idle=True)
+    try:
         scan.start()
         _kept_scan = scan
-        try:
-            yield scan
-        finally:
-            _kept_scan = None
+        yield scan
+    finally:
+        _kept_scan = None
+        # waited for: kept until the process ends, and a pool still closing its pipe then makes Python's exit
+        # hook write to it ("OSError: Bad file descriptor" printed at exit)
+        scan.stop(wait=True)
 
 
 def scan_ahead(texts: Collection[str | None], employee: Iterable[bool]) -> None:

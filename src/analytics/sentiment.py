@@ -981,9 +981,10 @@ _started: tuple[ProcessPoolExecutor, Any, int] | None = None
 
 
 @contextlib.contextmanager
-def _workers_started(workers: int, *, idle: bool = False) -> Any:
+def _workers_started(workers: int, *, idle: bool = False, wait: bool = False) -> Any:
     """Workers for :func:`_score_parallel` to use inside the block (none if ``workers`` is 1 or some are
-    started already), stopped at its end, used or not (``idle``: see :func:`_start_workers`)."""
+    started already), stopped at its end, used or not (``idle``: see :func:`_start_workers`); with ``wait``,
+    the block ends once they have."""
     global _started
     if _started is not None or workers <= 1:
         yield
@@ -994,7 +995,7 @@ def _workers_started(workers: int, *, idle: bool = False) -> Any:
         yield
     finally:
         _started = None
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=wait, cancel_futures=True)
 
 
 @contextlib.contextmanager
@@ -1014,7 +1015,9 @@ def workers_kept() -> Any:
     :data:`analytics.parallel.RUNNING_WORKER_MIN_TEXTS` distinct texts or more with them; smaller ones they
     score alone, on the side (:func:`score_ahead`, :func:`begin_cache_update`), so they run at the lowest
     priority: on a core this process, or anything else, leaves idle."""
-    with _workers_started(parallel.available_cores(), idle=True):
+    # waited for at the end: kept until the process ends, and a pool still closing its pipe then makes Python's
+    # exit hook write to it ("OSError: Bad file descriptor" printed at exit)
+    with _workers_started(parallel.available_cores(), idle=True, wait=True):
         if _started is not None:
             for _ in range(_started[2] - 1):
                 _started[0].submit(_score_chunk, ["warm"])

@@ -74,8 +74,9 @@ def settled_files(now: dict[Path, _Signature], before: dict[Path, _Signature],
 def warm_up(target: Path | None = None) -> None:
     """Load what an update needs, once: the libraries, the sentiment lexicon and language model, the rules
     and the taxonomy (each is cached and read again when its file changes). With the warehouse ``target``,
-    also build the scrubber of its roster and run it, the rules and the themes over its newest texts: RE2
-    builds its automata's states as texts need them, so without this the first update pays for them."""
+    also build the scrubber of its roster, compile its pattern of all values (which every update's scrub then
+    uses) and run it, the rules and the themes over its newest texts: RE2 builds its automata's states as
+    texts need them, so without this the first update pays for them."""
     # imported to load them, as the readers of every export format
     from analytics import adherence, build, engagement, ingest, metrics, sentiment, sources, themes  # noqa: F401
 
@@ -87,6 +88,7 @@ def warm_up(target: Path | None = None) -> None:
         return
     texts, scrubber = _newest_texts_and_scrubber(target)
     if texts:
+        scrubber.compile_all()
         scrubber.scrub_many(texts)
         # in the worker :func:`workers_kept` keeps too, if any: the build's scans share update-sized batches with it
         with adherence.parallel_scan(rules, taxonomy) as scan:
