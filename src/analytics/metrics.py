@@ -704,8 +704,11 @@ def _keys(grouping: str | None) -> list[str]:
 
 #: One row per employee-post author and finest cell (month, department, platform): every employee figure is
 #: a sum over these (the spread of the scores by the sums of squares within and between cells), and an author
-#: is counted once per group. ``digest``: an order-free hash of the cell's posts, all the figures read of them.
+#: is counted once per group. ``digest``: an order-free hash of the cell's posts, all the figures read of them;
+#: ``m`` and ``q``: the labels of its month and quarter.
 _CELLS_SQL = """
+SELECT *, strftime(month, '%Y-%m') AS m, CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR) AS q
+FROM (
 SELECT month, department, platform, author_key, count(*) AS n, sum(CAST(NOT violation AS INTEGER)) AS successes,
        count(*) FILTER (WHERE scored) AS n_scored, count(compound) FILTER (WHERE scored) AS n_values,
        sum(compound) FILTER (WHERE scored) AS total,
@@ -716,14 +719,11 @@ SELECT month, department, platform, author_key, count(*) AS n, sum(CAST(NOT viol
                     shared)) AS digest
 FROM (SELECT f.*, f.sentiment_status = 'scored' AS scored, {mission} AS mission, {shared} AS shared
       FROM post_facts f WHERE f.account_type = 'employee')
-GROUP BY ALL
+GROUP BY ALL)
 """
 
 _EMPLOYEE_SQL = """
-WITH cells AS (
-    SELECT *, strftime(month, '%Y-%m') AS m,
-           CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR) AS q
-    FROM {cells} WHERE $all OR list_contains($months, month)),
+WITH cells AS {materialized} (SELECT * FROM {cells} WHERE $all OR list_contains($months, month)),
 -- one pass per figure over the cells, every period kind and grouping at once: grouping() is 0 for a column
 -- grouped by, and the period is the month's or the quarter's label, whichever is grouped by
 figures AS MATERIALIZED (
@@ -809,7 +809,9 @@ def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
         for kind in kinds for grouping in GROUPINGS)
     keys = ("kind", "by_department", "by_platform", "period", "department", "platform")
     sql = _EMPLOYEE_SQL.format(
-        cells=source, spread=spread,
+        # cells of a table: filtered where read, cheaper than one copy fanned out to every reader; cells
+        # aggregated here from post_facts: once
+        cells=source, materialized="MATERIALIZED" if cells is None else "NOT MATERIALIZED", spread=spread,
         same_s=" AND ".join(f"s.{key} IS NOT DISTINCT FROM f.{key}" for key in keys),
         same_p=" AND ".join(f"p.{key} IS NOT DISTINCT FROM f.{key}" for key in keys))
     table = con.execute(sql, {**within, **params, "kinds": list(kinds)}).df()
