@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,28 @@ def test_an_export_not_done_with_is_handed_on_again(tmp_path):
     finally:
         stop.set()
         thread.join(timeout=20)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_interruption_python_ignores_still_ends_the_watch(tmp_path):
+    (tmp_path / "posts.csv").write_text("a\n")
+    interruption = watch.Interruption()
+    calls: list[list[Path]] = []
+    thread = threading.Thread(target=watch.watch, args=(tmp_path,), kwargs={
+        "every": 0.1, "update": lambda paths: calls.append(paths) or True, "stop": interruption.stop})
+    thread.start()
+    _until(lambda: len(calls) == 1)
+
+    class Held:
+        pass
+
+    held = Held()
+    # raised in a weakref callback, where Python prints an exception and goes on: the interruption is lost
+    kept = weakref.ref(held, lambda _ref: interruption(signal.SIGTERM, None))
+    del held
+    assert kept() is None
+    thread.join(timeout=10)
+    assert not thread.is_alive() and len(calls) == 1
 
 
 def test_watch_needs_a_folder_and_a_positive_interval(tmp_path):

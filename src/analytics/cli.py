@@ -124,7 +124,9 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         raise UserError(str(error)) from error
     # stopped by a service manager (SIGTERM) as by Ctrl-C: the update in progress is rolled back, the copy
     # made ahead abandoned
-    signal.signal(signal.SIGTERM, _interrupt)
+    interruption = watch.Interruption()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, interruption)
 
     updating = False  # whether an interruption now stops an update (rolled back) or only the watch
     checked = None  # the posts' check for the next update, made while waiting
@@ -159,19 +161,15 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         checked = watch.PostsCheckedAhead(target)
         print(f"watching {folder} every {args.every:g} s for new exports (Ctrl-C stops)", flush=True)
         try:
-            watch.watch(folder, every=args.every, update=update)
+            watch.watch(folder, every=args.every, update=update, stop=interruption.stop)
         except KeyboardInterrupt:
             if updating:
                 raise  # said as for any command: the update in progress is rolled back
-            print(f"interrupted; stopped watching {folder} (no update was in progress).", file=sys.stderr)
-            return 130
         finally:
             checked.wait()  # its connection closed before the process ends (a fraction of a second)
-    return 0
-
-
-def _interrupt(_signal: int, _frame: object) -> None:
-    raise KeyboardInterrupt
+    # interrupted while waiting, or (the interruption lost) at the next look
+    print(f"interrupted; stopped watching {folder} (no update was in progress).", file=sys.stderr)
+    return 130
 
 
 def _ingest(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from analytics.build import PostsAsBuilt
     from analytics.privacy import Scrubber
 
-__all__ = ["PostsCheckedAhead", "check_arguments", "settled_files", "warm_up", "watch", "workers_kept"]
+__all__ = ["Interruption", "PostsCheckedAhead", "check_arguments", "settled_files", "warm_up", "watch", "workers_kept"]
 
 _Signature = tuple[int, int]
 
@@ -164,6 +164,19 @@ class PostsCheckedAhead:
         if self._found is None or self._found[0] != _identity(self.target):
             return None
         return self._found[1]
+
+
+class Interruption:
+    """A handler of SIGINT and SIGTERM that raises :class:`KeyboardInterrupt`, as Python's own does for Ctrl-C,
+    and first sets ``stop``: Python ignores an exception raised while it runs a weakref callback or a finaliser,
+    so an interruption landing there would be lost; :func:`watch`, given ``stop``, ends at its next look."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+
+    def __call__(self, _signal: int, _frame: object) -> None:
+        self.stop.set()
+        raise KeyboardInterrupt
 
 
 def _identity(path: Path) -> tuple[int, ...]:
