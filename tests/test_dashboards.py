@@ -16,6 +16,8 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -527,6 +529,36 @@ def _traces(figure) -> list:
 
 
 @pytest.mark.browser
+def _until_logged(server: Server, text: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while text not in server.log_text():
+        assert time.monotonic() < deadline, f"{text!r} not logged:\n{server.log_text()[-3000:]}"
+        time.sleep(0.2)
+
+
+def test_leaving_a_dashboard_shuts_its_kernel_down_and_no_other_site_can(server, chromium):
+    page = chromium.new_page()
+    try:
+        page.goto(server.url + "/voila/render/policy-review.ipynb")
+        wait_for_charts(page, 1)
+        kernel = page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+        assert kernel and f"Kernel shutdown: {kernel}" not in server.log_text()
+        # another site's request to shut it down, with or without its own origin, is refused
+        for headers in ({"Origin": "http://elsewhere.example"}, {}):
+            request = urllib.request.Request(f"{server.url}/voila/api/shutdown/{kernel}", method="POST",
+                                             headers=headers)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=30)
+            assert refused.value.code in (403, 404)
+        assert f"Kernel shutdown: {kernel}" not in server.log_text()
+        # the page asks for its kernel's shutdown on leaving once it is live (connected to its kernel)
+        _until_logged(server, f"(kernel {kernel})")
+        page.goto("about:blank")
+        _until_logged(server, f"Kernel shutdown: {kernel}")
+    finally:
+        page.close()
+
+
 def test_leadership_dashboard_in_chromium(server, chromium, data):
     page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", 10, "leadership")
     try:

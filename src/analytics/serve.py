@@ -236,12 +236,16 @@ def _uses_shared_bundle(notebook: Path) -> bool:
 
 def _page_handler(base: type, bundle_url: str, root: Path, hints: _ScriptHints) -> type:
     """Voila's page handler, whose page of a dashboard loads plotly's shared bundle early and is given
-    the scripts its pages loaded before as preload hints."""
+    the scripts its pages loaded before as preload hints. It sets the XSRF cookie, which the page sends back
+    when it is left, with its request to shut its kernel down: Voila's own handler sets none, so that request
+    was refused (``403 '_xsrf' argument missing``, voila-dashboards/voila#1458) and the kernel of every
+    closed page, a few hundred MB, lived on until the server stopped."""
     tags = _bundle_tags(bundle_url)
 
     class DashboardPageHandler(base):
         @tornado.web.authenticated
         async def get(self, path: str | None = None) -> None:
+            self.xsrf_token  # noqa: B018 - read for its side effect: the cookie, set before the first flush
             inject = path is not None and _uses_shared_bundle(root / path)
             async for chunk in self.get_generator(path=path):
                 if inject and "<head>" in chunk:
