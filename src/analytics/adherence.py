@@ -1619,21 +1619,18 @@ def _scan_alone(texts: list[str], employee: list[bool], themed: bool) -> tuple[p
 _Scan = tuple[pd.DataFrame, list[str] | None]
 
 
-def _combined(results: dict[Future, _Scan | None], where: list[tuple[Future, int]], at: np.ndarray, *,
-              themed: bool) -> _Scan:
-    """One batch's scan from scans of its texts (``where``: each text's scan and its position there, ``at``: its
-    position in the batch), in the order one scan of the batch gives: by text, then by rule."""
+def _combined(results: dict[Future, _Scan], where: list[tuple[Future, int]], *, themed: bool) -> _Scan:
+    """One batch's scan from scans of its texts (``where``: each text's scan and its position there), in the
+    order one scan of the batch gives: by text, then by rule."""
     found, themes = [], [""] * len(where) if themed else None
     for part, result in results.items():
-        if result is None:
-            continue
-        mine = [j for j, (their, _) in enumerate(where) if their is part]
-        batch_position = pd.Series(at[mine], index=[where[j][1] for j in mine])
+        mine = [k for k, (their, _) in enumerate(where) if their is part]
+        batch_position = pd.Series(mine, index=[where[k][1] for k in mine])
         rows = result[0][result[0]["text_index"].isin(batch_position.index)]
         found.append(rows.assign(text_index=batch_position.loc[rows["text_index"]].to_numpy()))
         if themes is not None:
-            for j in mine:
-                themes[at[j]] = result[1][where[j][1]]
+            for k in mine:
+                themes[k] = result[1][where[k][1]]
     return pd.concat(found, ignore_index=True).sort_values("text_index", kind="stable", ignore_index=True), themes
 
 
@@ -1657,8 +1654,8 @@ class ParallelScan:
         self._pool: Any = None
         self._claims: Any = None
         self._batch = 0
-        #: batches :meth:`scan_ahead` gave the worker: (texts, employee flags, their scan to come)
-        self._ahead: list[tuple[list[str], list[bool], Future]] = []
+        #: batches :meth:`scan_ahead` gave the worker: their (text, employee flag) pairs and their scan to come
+        self._ahead: list[tuple[list[tuple[str, bool]], Future]] = []
 
     def __enter__(self) -> ParallelScan:
         return self
@@ -1734,23 +1731,15 @@ class ParallelScan:
         self._taxonomy(themed)
         if not texts:  # nothing to combine
             return parallel.Pending([parallel.done(self.scan(texts, employee, themed=themed))], operator.itemgetter(0))
-        ahead: dict[tuple[str, bool], tuple[Future, int]] = {}
-        for their_texts, their_flags, scanned in self._ahead:
-            for k, pair in enumerate(zip(their_texts, their_flags, strict=True)):
-                ahead.setdefault(pair, (scanned, k))
-        self._ahead.clear()
-        known = [k for k, pair in enumerate(zip(texts, employee, strict=True)) if pair in ahead]
-        rest = np.setdiff1d(np.arange(len(texts)), known)
-        if len(rest) == 0:
-            others = parallel.done(None)
-        elif self is _kept_scan and self._pool is not None and len(rest) < parallel.ALONE_MAX_TEXTS:
-            others = self._pool.submit(_scan_alone, [texts[k] for k in rest], [employee[k] for k in rest], themed)
-        else:
-            others = parallel.done(self.scan([texts[k] for k in rest], [employee[k] for k in rest], themed=themed))
-        where = [ahead[texts[k], employee[k]] for k in known] + [(others, k) for k in range(len(rest))]
-        at = np.concatenate([np.asarray(known, dtype=np.int64), rest]).astype(np.int64)
-        parts = list(dict.fromkeys(part for part, _ in where))
-        return parallel.Pending(parts, lambda results: _combined(dict(zip(parts, results, strict=True)), where, at,
+
+        def rest(missing: list[int]) -> Future:
+            their_texts, their_flags = [texts[k] for k in missing], [employee[k] for k in missing]
+            if self is _kept_scan and self._pool is not None and len(missing) < parallel.ALONE_MAX_TEXTS:
+                return self._pool.submit(_scan_alone, their_texts, their_flags, themed)
+            return parallel.done(self.scan(their_texts, their_flags, themed=themed))
+
+        where, parts = parallel.found_ahead(list(zip(texts, employee, strict=True)), self._ahead, rest)
+        return parallel.Pending(parts, lambda results: _combined(dict(zip(parts, results, strict=True)), where,
                                                                  themed=themed))
 
     def scan_ahead(self, texts: Collection[str | None], employee: Iterable[bool]) -> None:
@@ -1759,7 +1748,7 @@ class ParallelScan:
         unchanged, most, need not be scanned again). Only the scan :func:`scan_kept` keeps does (any other
         looks at nothing), while the texts waiting stay under :data:`analytics.parallel.ALONE_MAX_TEXTS`;
         missing texts are passed over."""
-        waiting = sum(len(their_texts) for their_texts, _, _ in self._ahead)
+        waiting = sum(len(pairs) for pairs, _ in self._ahead)
         kept = self is _kept_scan and self._pool is not None
         if not kept or waiting + len(texts) >= parallel.ALONE_MAX_TEXTS:
             return
@@ -1767,9 +1756,8 @@ class ParallelScan:
                  if isinstance(pair[0], str)]
         if not pairs:
             return
-        their_texts, their_flags = [text for text, _ in pairs], [flag for _, flag in pairs]
-        self._ahead.append((their_texts, their_flags,
-                            self._pool.submit(_scan_alone, their_texts, their_flags, self.taxonomy is not None)))
+        self._ahead.append((pairs, self._pool.submit(_scan_alone, [text for text, _ in pairs],
+                                                     [flag for _, flag in pairs], self.taxonomy is not None)))
 
     def _taxonomy(self, themed: bool) -> Any:
         if themed and self.taxonomy is None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
 __all__ = ["ALONE_MAX_TEXTS", "RUNNING_WORKER_MIN_TEXTS", "Pending", "available_cores", "claim_chunk", "done",
-           "front_claimed", "leave_interrupts_to_the_parent", "lowest_priority", "new_claims", "start_batch"]
+           "found_ahead", "front_claimed", "leave_interrupts_to_the_parent", "lowest_priority", "new_claims",
+           "start_batch"]
 
 
 #: A batch of this many texts or more is shared with a worker process that is running already (kept by a
@@ -36,6 +37,36 @@ def done(value: T) -> Future:
     future: Future = Future()
     future.set_result(value)
     return future
+
+
+def found_ahead(keys: Sequence[Hashable], ahead: list[tuple[Sequence[Hashable], Future]],
+                rest: Callable[[list[int]], Future]) -> tuple[list[tuple[Future, int]], list[Future]]:
+    """Where the result for each of ``keys`` lies: in a batch a worker was given ahead (``ahead``: each
+    batch's keys and its results to come; a key's first place there), else in ``rest`` of the positions of
+    the keys not there (called once, if any). ``ahead`` is emptied: what was worked out ahead serves one call.
+
+    Returns
+    -------
+    tuple
+        For each key, its results' future and its position in them; and those futures, each once.
+
+    Examples
+    --------
+    >>> ahead = [(["a", "b"], done(["A", "B"]))]
+    >>> where, parts = found_ahead(["b", "c"], ahead, lambda missing: done([str(missing)]))
+    >>> [part.result()[k] for part, k in where], len(parts), ahead
+    (['B', '[1]'], 2, [])
+    """
+    found: dict[Hashable, tuple[Future, int]] = {}
+    for batch_keys, future in ahead:
+        for k, key in enumerate(batch_keys):
+            found.setdefault(key, (future, k))
+    ahead.clear()
+    missing = [i for i, key in enumerate(keys) if key not in found]
+    others = rest(missing) if missing else None
+    positions = iter(range(len(missing)))
+    where = [found[key] if key in found else (others, next(positions)) for key in keys]
+    return where, list(dict.fromkeys(part for part, _ in where))
 
 
 class Pending(Generic[T]):

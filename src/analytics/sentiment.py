@@ -1232,21 +1232,13 @@ def _scores_of(texts: list[str]) -> parallel.Pending[pd.DataFrame]:
     """:func:`score_texts` of distinct ``texts``: those scored ahead (:func:`score_ahead`) taken from there,
     the others, fewer than :data:`analytics.parallel.ALONE_MAX_TEXTS` with a worker kept, scored by it,
     else scored now. Whatever was scored ahead serves this one call."""
-    ahead: dict[str, tuple[Future, int]] = {}
-    for distinct, scored in _ahead:
-        for k, text in enumerate(distinct):
-            ahead.setdefault(text, (scored, k))
-    _ahead.clear()
-    rest = [text for text in texts if text not in ahead]
-    if not rest:
-        others = parallel.done(None)
-    elif _started is not None and len(rest) < parallel.ALONE_MAX_TEXTS:
-        others = _started[0].submit(score_texts, rest, workers=1)
-    else:
-        others = parallel.done(score_texts(rest))
-    positions = iter(range(len(rest)))
-    where = [ahead[text] if text in ahead else (others, next(positions)) for text in texts]
-    parts = list(dict.fromkeys(part for part, _ in where))
+    def rest(missing: list[int]) -> Future:
+        others = [texts[k] for k in missing]
+        if _started is not None and len(others) < parallel.ALONE_MAX_TEXTS:
+            return _started[0].submit(score_texts, others, workers=1)
+        return parallel.done(score_texts(others))
+
+    where, parts = parallel.found_ahead(texts, _ahead, rest)
 
     def combine(tables: list[pd.DataFrame]) -> pd.DataFrame:
         first = dict(zip(parts, np.cumsum([0] + [len(table) for table in tables[:-1]]), strict=True))
