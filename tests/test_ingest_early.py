@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 from warehouse_tables import loaded_tables
 
@@ -73,3 +74,24 @@ def test_the_early_reads_stay_within_their_byte_budget(tmp_path, monkeypatch):
     assert {r.status for r in results} == {"loaded"}
     assert sum(files[i].stat().st_size for i, p in ((1, files[1]), (2, files[2])) if p in called) <= budget
     assert called  # but some
+
+
+def test_files_that_need_no_posts_load_while_the_helper_reads_the_posts_and_links_come_after(tmp_path, monkeypatch):
+    monkeypatch.setenv("POLICY_PULSE_KEY", "test-key-not-secret")
+    names = ("incidents.csv", "audience_comments.csv", "monitoring_posts.csv", "trainings.csv",
+             "Staff Policy Pulse 2025-Q1 - SurveyMonkey.csv", "roster.csv")
+    monkeypatch.setattr(ingest, "HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest, "PREFETCH_MAX_BYTES", 1 << 20)  # the posts export (only) is read early
+    called = _spy_calls(monkeypatch)
+    results = ingest.ingest_paths([config.SAMPLE_DIR / name for name in names], warehouse_file=tmp_path / "wh.duckdb")
+    assert {r.status for r in results} == {"loaded"}
+    assert called[0].name == "monitoring_posts.csv"
+    order = [r.format for r in results]
+    assert order[0] == "roster"
+    assert max(order.index(f) for f in ("trainings", "surveymonkey")) < order.index("monitoring")
+    assert min(order.index(f) for f in ("comments", "incidents")) > order.index("monitoring")
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+    # loaded after the posts, the comments and incidents that name a post by its URL found it
+    assert con.execute("SELECT count(post_uid) FROM incidents").fetchone()[0] > 0
+    assert con.execute("SELECT count(post_uid) FROM audience_comments").fetchone()[0] > 0
+    con.close()

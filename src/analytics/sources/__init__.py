@@ -1,7 +1,9 @@
 """Source adapters: one module per export format (see :mod:`analytics.sources.base`).
 
 :func:`detect` picks the adapter of a file by its content; :data:`ADAPTER_MODULES` lists them in the
-order ingest loads them (identities first, so every later file is scrubbed with the full roster).
+order ingest loads them: identities first, so every later file is scrubbed with the full roster; then the
+files that need no posts (trainings, surveys), so this process works on them while a helper process still
+reads a big posts export; then the posts, and last the files that link to posts (comments, incidents).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ __all__ = [
 
 ADAPTER_MODULES = (
     "roster", "donors", "policy_versions",
-    "x", "meta", "instagram", "linkedin", "mastodon", "monitoring", "comments",
-    "incidents", "trainings",
-    "qualtrics", "qualtrics_legacy", "surveymonkey", "google_forms", "ms_forms",
+    "trainings", "qualtrics", "qualtrics_legacy", "surveymonkey", "google_forms", "ms_forms",
+    "x", "meta", "instagram", "linkedin", "mastodon", "monitoring",
+    "comments", "incidents",
 )
 #: The adapters that read survey answers through the codebook.
 CODEBOOK_MODULES = ("qualtrics", "qualtrics_legacy", "surveymonkey", "google_forms", "ms_forms")
