@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import duckdb
@@ -151,3 +153,22 @@ def test_kept_workers_work_on_the_side_at_the_lowest_priority_and_others_do_not(
     with adherence.ParallelScan(adherence.load_rules(), workers=2) as shared:
         shared.start()
         assert shared._pool.submit(os.sched_getscheduler, 0).result() == os.sched_getscheduler(0)
+
+
+def test_a_command_gives_blas_one_thread_in_its_process_and_workers_unless_the_user_set_a_number(tmp_path):
+    # the commands use the cores with processes of their own: a BLAS thread pool in each would spin against them
+    env = {k: v for k, v in os.environ.items() if k not in parallel.BLAS_THREAD_SETTINGS} | {"MKL_NUM_THREADS": "3"}
+    code = """
+import os, sys
+from analytics import cli
+assert "numpy" not in sys.modules  # the command's own numpy is loaded after the setting, so it follows it too
+cli.main(["summary", "--warehouse", sys.argv[1]])
+from analytics import sentiment
+pool, _claims = sentiment._start_workers(2)
+print(pool.submit(os.getenv, "OPENBLAS_NUM_THREADS").result(), pool.submit(os.getenv, "MKL_NUM_THREADS").result())
+pool.shutdown()
+"""
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "none.duckdb")], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["1", "3"]

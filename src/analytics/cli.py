@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analytics import config, snapshots
+from analytics import config, parallel, snapshots
 
 if TYPE_CHECKING:  # the heavy libraries are imported by the commands that need them
     import duckdb
@@ -432,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    parallel.one_blas_thread()  # before numpy is imported: the commands parallelise by processes
     try:
         if _will_write(args):
             # the warehouse's copy on write (when its file is the published snapshot) runs on another core
