@@ -98,12 +98,13 @@ def test_quick_run_prints_the_table(tmp_path):
     assert all(0 <= share < 1 for share in [result["stolen"], result["watch"]["stolen"],
                                             *(leg["stolen"] for leg in result["legs"].values())])
     # the machine's speed read at six moments, each shown in the table's first line
-    speed = result["machine_loop"]
-    assert list(speed) == ["naive", "full", "increment", "full_again", "naive_again", "end"]
-    assert all(seconds > 0 for seconds in speed.values())
+    speed, memory = result["machine_loop"], result["machine_memory"]
+    assert list(speed) == list(memory) == ["naive", "full", "increment", "full_again", "naive_again", "end"]
+    assert all(seconds > 0 for seconds in [*speed.values(), *memory.values()])
     # the full run and the naive way twice each, around the increments
     assert {"ingest_again", "build_again", "naive_again"} <= set(result["legs"])
     assert f"{speed['naive']:.2f} s before the naive way" in out.splitlines()[0]
+    assert f"256 MB took {memory['naive']:.2f} s before the naive way" in out.splitlines()[0]
 
 
 def test_an_incremental_leg_timed_several_times_reports_its_median_and_range():
