@@ -16,9 +16,9 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["ALONE_MAX_TEXTS", "RUNNING_WORKER_MIN_TEXTS", "Pending", "available_cores", "claim_chunk", "done",
-           "found_ahead", "front_claimed", "leave_interrupts_to_the_parent", "lowest_priority", "new_claims",
-           "one_blas_thread", "start_batch"]
+__all__ = ["ALONE_MAX_TEXTS", "BLAS_THREAD_SETTINGS", "RUNNING_WORKER_MIN_TEXTS", "Pending", "available_cores",
+           "claim_chunk", "done", "found_ahead", "front_claimed", "leave_interrupts_to_the_parent", "lowest_priority",
+           "new_claims", "one_blas_thread", "start_batch"]
 
 
 #: A batch of this many texts or more is shared with a worker process that is running already (kept by a
