@@ -528,7 +528,6 @@ def _traces(figure) -> list:
     return [[t.name, None if t.x is None else list(t.x), None if t.y is None else list(t.y)] for t in figure.data]
 
 
-@pytest.mark.browser
 def _until_logged(server: Server, text: str, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while text not in server.log_text():
@@ -536,6 +535,7 @@ def _until_logged(server: Server, text: str, seconds: float = 30) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.browser
 def test_leaving_a_dashboard_shuts_its_kernel_down_and_no_other_site_can(server, chromium):
     page = chromium.new_page()
     try:
@@ -559,6 +559,7 @@ def test_leaving_a_dashboard_shuts_its_kernel_down_and_no_other_site_can(server,
         page.close()
 
 
+@pytest.mark.browser
 def test_leadership_dashboard_in_chromium(server, chromium, data):
     page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", 10, "leadership")
     try:

@@ -90,8 +90,13 @@ def test_files_that_need_no_posts_load_while_the_helper_reads_the_posts_and_link
     assert order[0] == "roster"
     assert max(order.index(f) for f in ("trainings", "surveymonkey")) < order.index("monitoring")
     assert min(order.index(f) for f in ("comments", "incidents")) > order.index("monitoring")
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
-    # loaded after the posts, the comments and incidents that name a post by its URL found it
-    assert con.execute("SELECT count(post_uid) FROM incidents").fetchone()[0] > 0
-    assert con.execute("SELECT count(post_uid) FROM audience_comments").fetchone()[0] > 0
-    con.close()
+    # loaded after the posts, the comments and incidents that name a post by its URL find it, as when the posts
+    # are loaded by an ingest of their own first
+    for step in (("roster.csv", "monitoring_posts.csv"), ("incidents.csv", "audience_comments.csv")):
+        ingest.ingest_paths([config.SAMPLE_DIR / name for name in step], warehouse_file=tmp_path / "apart.duckdb")
+    linked = "SELECT (SELECT count(post_uid) FROM incidents), (SELECT count(post_uid) FROM audience_comments)"
+    together, apart = (duckdb.connect(str(tmp_path / f"{name}.duckdb"), read_only=True) for name in ("wh", "apart"))
+    found = together.execute(linked).fetchone()
+    assert found == apart.execute(linked).fetchone() and min(found) > 0
+    together.close()
+    apart.close()
