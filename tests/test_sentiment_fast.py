@@ -96,6 +96,28 @@ def test_batch_equals_per_text_and_reference_on_hostile_inputs():
     assert np.abs(np.vstack([sentiment._score_many([t]) for t in texts]) - batch).max() == 0
 
 
+def _tokens_text_by_text(texts) -> tuple[list[int], np.ndarray]:
+    v = sentiment._vader()
+    split = [t.split() for t in texts]
+    return [len(s) for s in split], v.flags[v.ids([token for s in split for token in s])]
+
+
+@pytest.mark.parametrize("end_mark", [False, True], ids=["joined", "a text holds the end mark"])
+def test_one_split_of_the_batch_equals_a_split_per_text(end_mark):
+    # every kind of whitespace Python splits on, empty and blank texts, texts that run into each other
+    spaces = [" ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0",
+              "\u1680", "\u2000", "\u2007", "\u2028", "\u2029", "\u202f", "\u3000"]
+    texts = HOSTILE + [f"good{s}day{s}" for s in spaces] + [f"{s}bad" for s in spaces] + ["", "", "x", "", "😊"]
+    if end_mark:
+        texts += ["a \x00 b", "\x00", "ok\x00"]
+    tokens = sentiment._Tokens(texts)
+    counts, flags = _tokens_text_by_text(tokens.texts)
+    assert tokens.counts.tolist() == counts
+    assert tokens.flags.tolist() == flags.tolist()
+    assert np.abs(sentiment._vader_scores(tokens) - _reference(texts)).max() <= 1e-9
+    assert sentiment._Tokens([]).counts.tolist() == []
+
+
 def test_batch_path_takes_most_texts_and_leaves_the_rules_it_does_not_apply(monkeypatch):
     sent_per_text = []
     original = sentiment._raw_scores
@@ -165,10 +187,10 @@ def test_workers_claim_chunks_in_this_process_too():
     assert sentiment._score_claimed(texts, 17, 6) == {}, "a late task of an earlier batch claims nothing"
     parts = sentiment._score_claimed(texts, 17, 7)
     assert sorted(parts) == list(range(10)) and list(claims) == [7, 10, 10]
-    english = np.concatenate([parts[k][0] for k in range(10)])
+    foreign = np.concatenate([parts[k][0] for k in range(10)])
     scores = np.vstack([parts[k][1] for k in range(10)])
-    single_english, single_scores = sentiment._score_chunk(texts[:170])
-    assert (english == single_english).all() and np.array_equal(scores, single_scores)
+    single_foreign, single_scores = sentiment._score_parallel(texts[:170], 1)
+    assert (foreign == single_foreign).all() and np.array_equal(scores, single_scores)
 
 
 def test_two_workers_equal_one_on_a_batch_large_enough_to_share():

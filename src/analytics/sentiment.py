@@ -31,7 +31,7 @@ import re
 import string
 import sys
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import lru_cache
 from itertools import chain, compress
@@ -470,6 +470,10 @@ def _round_like_python(raw: np.ndarray) -> np.ndarray:
     return rounded
 
 
+#: Ends each text in :class:`_Tokens`' split of a batch.
+_TEXT_END = "\x00"
+
+
 class _Tokens:
     """A batch split as VADER splits it: emoji-translated texts, tokens per text, each token's row."""
 
@@ -477,9 +481,18 @@ class _Tokens:
         v = _vader()
         v.forget_tokens()
         self.texts = [t if t.isascii() else _replace_chars(t, v.emoji_table) for t in texts]
-        token_lists = list(map(str.split, self.texts))
-        self.counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-        ids = v.ids(list(chain.from_iterable(token_lists)))
+        # One split of the texts joined, each followed by a mark that is a token of its own (it is no
+        # whitespace), is three times quicker than a split per text; a batch holding the mark is split text by text.
+        joined = f" {_TEXT_END} ".join(self.texts)
+        if joined.count(_TEXT_END) == max(len(self.texts) - 1, 0):
+            ids = v.ids(f"{joined} {_TEXT_END}".split()) if self.texts else np.zeros(0, dtype=np.int64)
+            ends = np.flatnonzero(ids == v.token_ids.get(_TEXT_END, -1))
+            self.counts = np.diff(ends, prepend=-1) - 1
+            ids = np.delete(ids, ends)
+        else:
+            token_lists = list(map(str.split, self.texts))
+            self.counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+            ids = v.ids(list(chain.from_iterable(token_lists)))
         self.values = v.values[ids]
         self.boosts = v.boosts[ids]
         self.flags = v.flags[ids]
@@ -911,37 +924,52 @@ def _score_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Whether each text is plainly English, and its rounded scores, for distinct non-blank cleaned texts.
 
     Foreign texts are scored too: cheaper than splitting the batch again without them. The language
-    model, for the texts not plainly English, runs once per batch in the calling process
-    (:func:`_score_distinct`), so workers sharing a batch never load it (a kept worker scoring a batch alone,
-    :func:`begin_cache_update`, does): it walks every byte position of its longest text once per call, so
-    few large calls cost much less than one per chunk.
+    model reads the texts not plainly English afterwards, once for all the chunks a process scored
+    (:func:`_screened`): it walks every byte position of its longest text once per call, so few large calls
+    cost much less than one per chunk.
     """
     tokens = _Tokens(texts)
     return _plainly_english(tokens), _vader_scores(tokens)
 
 
+def _screened(texts: list[str], size: int, parts: dict[int, tuple[np.ndarray, np.ndarray]]
+              ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """``parts`` (chunk ``k`` = ``texts[k * size : (k + 1) * size]`` -> its :func:`_score_chunk`) with each
+    chunk's English flags replaced by whether the language model finds the text foreign, asked once for the
+    undecided texts of all of them."""
+    undecided = {k: np.flatnonzero(~english) for k, (english, _scores) in parts.items()}
+    asked = [texts[k * size + i] for k, where in undecided.items() for i in where.tolist()]
+    found = _foreign_mask(asked) if asked else np.zeros(0, dtype=bool)
+    out, start = {}, 0
+    for k, (english, scores) in parts.items():
+        foreign = np.zeros(len(english), dtype=bool)
+        foreign[undecided[k]] = found[start : start + len(undecided[k])]
+        start += len(undecided[k])
+        out[k] = foreign, scores
+    return out
+
+
 def _score_distinct(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndarray]:
     """Status code and rounded scores (NaN unless scored) of distinct, non-blank, cleaned texts."""
-    english, scores = _score_parallel(texts, workers)
-    undecided = np.flatnonzero(~english)
-    foreign = np.zeros(len(texts), dtype=bool)
-    if len(undecided):
-        foreign[undecided] = _foreign_mask([texts[k] for k in undecided])
+    foreign, scores = _score_parallel(texts, workers)
     scores[foreign] = np.nan
     return np.where(foreign, _NOT_ENGLISH, _SCORED), scores
 
 
 def _score_parallel(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each text is foreign (:func:`_screened`) and its rounded scores, on ``workers`` processes."""
     if workers <= 1 or len(texts) < 2 * workers:
         # Chunks keep the token arrays small: in cache, and memory bounded on a million texts.
-        parts = [_score_chunk(texts[k : k + _CHUNK]) for k in range(0, len(texts), _CHUNK)] or [_score_chunk([])]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        chunks = range(max(1, -(-len(texts) // _CHUNK)))
+        parts = _screened(texts, _CHUNK, {k: _score_chunk(texts[k * _CHUNK : (k + 1) * _CHUNK]) for k in chunks})
+        return np.concatenate([parts[k][0] for k in chunks]), np.concatenate([parts[k][1] for k in chunks])
     size = min(_CHUNK, -(-len(texts) // (4 * workers)))
     chunks = -(-len(texts) // size)
     parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     # This process is one of the workers. The others start up (seconds: each imports the package and
     # loads the lexicon) and then claim chunks from the front while this one scores from the back, so a
-    # slow start-up costs no wall time: if this process got to every chunk first, it does not wait.
+    # slow start-up costs no wall time: if this process got to every chunk first, it does not wait. Each
+    # process then screens the language of its own chunks, so that step too runs on every core.
     started = _started if _started is not None and _started[2] == workers else None
     pool, claims = started[:2] if started is not None else _start_workers(workers)
     batch = next(_batches)
@@ -950,6 +978,7 @@ def _score_parallel(texts: list[str], workers: int) -> tuple[np.ndarray, np.ndar
         futures = [pool.submit(_score_claimed, texts, size, batch) for _ in range(workers - 1)]
         while (k := parallel.claim_chunk(claims, batch, back=True)) is not None:
             parts[k] = _score_chunk(texts[k * size : (k + 1) * size])
+        parts = _screened(texts, size, parts)
         if parallel.front_claimed(claims):
             for future in futures:
                 parts.update(future.result())
@@ -1003,7 +1032,7 @@ def _workers_ahead(texts: Iterable[Any]) -> Any:
     """Start the scoring workers now when ``texts`` is long enough that :func:`score_texts` will likely use
     them, so their start-up overlaps the caller's work before scoring (hashing, the cache lookup); they
     are used by the scoring inside the block and stopped at its end, used or not."""
-    many = isinstance(texts, Sequence) and len(texts) > PARALLEL_MIN_TEXTS
+    many = isinstance(texts, Sized) and len(texts) > PARALLEL_MIN_TEXTS
     with _workers_started(parallel.available_cores() if many else 1):
         yield
 
@@ -1045,11 +1074,12 @@ def _start_worker(claims: Any, idle: bool) -> None:
 
 
 def _score_claimed(texts: list[str], size: int, batch: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """A worker's part of ``batch``: the chunks it claims from the front until none is left."""
+    """A worker's part of ``batch``: the chunks it claims from the front until none is left, screened
+    (:func:`_screened`)."""
     parts = {}
     while (k := parallel.claim_chunk(_claims, batch, back=False)) is not None:
         parts[k] = _score_chunk(texts[k * size : (k + 1) * size])
-    return parts
+    return _screened(texts, size, parts) if parts else parts
 
 
 def _refuse_non_text(values: np.ndarray) -> None:
@@ -1105,6 +1135,17 @@ def score_texts(texts: Sequence[str] | pd.Series, *, workers: int | None = None)
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive int or None (automatic), got {workers!r}")
 
+    # the workers a large input will likely need start now, while its texts are made distinct
+    with _workers_ahead(values if workers is None else ()):
+        status, scores, codes = _score_values(values, workers)
+    out = pd.DataFrame(scores[codes], index=index, columns=_COLUMNS[1:])
+    out.insert(0, "status", pd.Series(_STATUSES[status[codes]], index=index, dtype="str"))
+    return out
+
+
+def _score_values(values: np.ndarray, workers: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Status code and scores of each distinct text of ``values`` (the empty text last), and the position
+    among them of each value."""
     # Missing values (None, NaN, pd.NA) get code -1 and are scored as the empty text, the last entry.
     try:
         codes, distinct = pd.factorize(values)
@@ -1123,10 +1164,7 @@ def score_texts(texts: Sequence[str] | pd.Series, *, workers: int | None = None)
         shared = len(filled) > PARALLEL_MIN_TEXTS or running
         workers = parallel.available_cores() if shared else 1
     status[filled], scores[filled] = _score_distinct([cleaned[k] for k in filled], workers)
-
-    out = pd.DataFrame(scores[codes], index=index, columns=_COLUMNS[1:])
-    out.insert(0, "status", pd.Series(_STATUSES[status[codes]], index=index, dtype="str"))
-    return out
+    return status, scores, codes
 
 
 # --- warehouse cache -----------------------------------------------------------------------------
