@@ -119,6 +119,36 @@ def test_the_ascii_prefilter_clears_only_texts_the_scrub_leaves_as_they_are():
     assert len(changed) > 100
 
 
+#: A roster, donors and contacts all in ASCII: the pre-filter then guides texts that are not ASCII too.
+_ASCII_IDENTITIES = [
+    Identity("ab" * 32, names=("Ada Lee",), emails=("ada.lee@rt.org",), handles=("@adalee", "x:eleanoro26")),
+    Identity("cd" * 32, names=("Kim Sung",), handles=("@k_sung",)),
+]
+
+
+def test_the_ascii_prefilter_clears_only_texts_the_scrub_leaves_as_they_are_whatever_their_script():
+    # characters without a case (emoji, CJK, Arabic, spaces, marks) and with one ('é', 'ſ', Kelvin sign, dotted
+    # I, full-width A), invisible ones and one beyond the case tables, around, inside and between the values
+    others = ["😊", "中文", "\u0627\u0644", "\u00a0", "\u3000", "\u2028", "\u0301", "é", "ſ", "\u212a", "\u0130",
+              "\uff21", "\u200b", "\u00ad", "\U00020001", "\u2013"]
+    texts = [text for text in _ascii_texts() if "ADA" in text.upper() or "KIM" in text.upper()][::2]
+    texts = list(dict.fromkeys(
+        variant for text in texts for other in others
+        for variant in (f"{other} {text}", f"{text}{other}", text.replace(" ", other, 1),
+                        text.replace("a", other, 1), text.replace("i", other, 1)) if not variant.isascii()))
+    scrubber = Scrubber(_ASCII_IDENTITIES, donors=["Jane Donor"], keep_domains=["rt.org"], donor_contacts=_CONTACTS)
+    assert scrubber._prefilter is not None
+    cleared = [text for text in texts if not scrubber._may_name(text)]
+    assert len(cleared) > 100  # the shortcut is taken
+    plain = Scrubber(_ASCII_IDENTITIES, donors=["Jane Donor"], keep_domains=["rt.org"], donor_contacts=_CONTACTS)
+    plain._prefilter = None
+    assert [scrubber.scrub(text) for text in texts] == [plain.scrub(text) for text in texts]
+    assert len([text for text in texts if plain.scrub(text) != text]) > 100
+    # a value that is not ASCII can match only texts that are not: then only ASCII texts take the shortcut
+    wider = Scrubber([*_ASCII_IDENTITIES, Identity("ef" * 32, names=("Zoë Keßler",))])
+    assert wider._prefilter is not None and all(wider._may_name(text) for text in texts)
+
+
 def test_the_roster_pattern_is_compiled_only_when_a_text_needs_it():
     scrubber = Scrubber(_PLAIN_IDENTITIES, donors=_DONORS, donor_contacts=_CONTACTS)
     assert scrubber.scrub("Thanks all, call 0161 496 0754 or x@y.com") == "Thanks all, call [PHONE] or [EMAIL]"

@@ -293,13 +293,18 @@ def _re2_class(code_points: Iterable[int]) -> str:
     >>> _re2_class([0x61, 0x62, 0x63, 0x7a])
     '\\x{61}-\\x{63}\\x{7a}'
     """
+    return "".join(f"\\x{{{a:x}}}" + (f"-\\x{{{b:x}}}" if b > a else "") for a, b in _code_ranges(code_points))
+
+
+def _code_ranges(code_points: Iterable[int]) -> list[list[int]]:
+    """``code_points`` as runs of consecutive ones, ``[first, last]`` each, in order."""
     ranges: list[list[int]] = []
     for point in sorted(set(code_points)):
         if ranges and ranges[-1][1] == point - 1:
             ranges[-1][1] = point
         else:
             ranges.append([point, point])
-    return "".join(f"\\x{{{a:x}}}" + (f"-\\x{{{b:x}}}" if b > a else "") for a, b in ranges)
+    return ranges
 
 
 def _code_points() -> str:
@@ -359,6 +364,17 @@ def _hint_pattern() -> str:
     # the class matches one character at a time, so its matches in the string of all code points are them all
     invisible = map(ord, _INVISIBLE_RE.findall(_code_points()))
     return f"[{_re2_class(invisible)}\\x{{{_TABLE_END:x}}}-\\x{{10ffff}}]|{email}|{phone}"
+
+
+@functools.cache
+def _unguiding_re() -> re.Pattern[str]:
+    """Characters that make the ASCII pre-filter (:class:`_AsciiHeads`) no guide to a text that is not ASCII:
+    those with a case (ignoring case, one may equal a value's letter), invisible ones (the patterns run on the
+    text without them) and those beyond the case tables (:data:`_TABLE_END`)."""
+    cased = (ord(char) for char in _unicode_tables()[2] if not char.isascii())
+    invisible = map(ord, _INVISIBLE_RE.findall(_code_points()))
+    body = "".join(f"\\U{a:08x}" + (f"-\\U{b:08x}" if b > a else "") for a, b in _code_ranges([*cased, *invisible]))
+    return re.compile(f"[{body}\\U{_TABLE_END:08x}-\\U0010ffff]")
 
 
 def _case_partners(chars: Iterable[str]) -> dict[str, list[str]]:
@@ -686,6 +702,7 @@ class Scrubber:
             head: identity_prefilter.get(head, ()) + donor_prefilter.get(head, ())
             for head in identity_prefilter.keys() | donor_prefilter.keys()}))
         self._number_tails = _number_tails_safe([*self._by_value, *donor_values, *self._contacts])
+        self._ascii_values = all(value.isascii() for value in (*self._by_value, *donor_values, *self._contacts))
         donor_words = _word_pattern([*donor_values, *self._contacts], either_case=True)
         self._words = (None if identity_words is None or donor_words is None
                        else f"{identity_words}|{donor_words}")
@@ -709,8 +726,14 @@ class Scrubber:
 
     def _may_name(self, text: str) -> bool:
         """Whether ``text`` could hold a roster or donor value. Most texts name nobody: one cheap test proves
-        it (an identity replaced first could make a donor match, so any hit runs every pass)."""
-        return self._prefilter is None or not text.isascii() or self._prefilter.hit(text.lower())
+        it (an identity replaced first could make a donor match, so any hit runs every pass). When every value
+        is ASCII, a text whose other characters have no case and show (emoji, spaces, letters of most scripts)
+        can match one only in its ASCII parts, so the test holds for it too."""
+        if self._prefilter is None:
+            return True
+        if not text.isascii() and (not self._ascii_values or _unguiding_re().search(text)):
+            return True
+        return self._prefilter.hit(text.lower())
 
     def _replace_identity(self, match: re.Match[str]) -> str:
         found = match.group(0)
