@@ -34,6 +34,18 @@ def test_build_derives_the_documented_tables(sample_warehouse):
     assert combos == 0, "department x platform is never published"
 
 
+def test_every_stored_text_has_its_own_scores_in_the_sentiment_cache(sample_warehouse):
+    from analytics import sentiment
+
+    texts = query(sample_warehouse, """SELECT DISTINCT text FROM (SELECT text FROM posts UNION ALL
+                                       SELECT text FROM audience_comments UNION ALL SELECT text FROM survey_comments)
+                                       WHERE text IS NOT NULL ORDER BY text""")["text"].tolist()
+    cached = query(sample_warehouse, "SELECT * FROM sentiment WHERE scorer_version = ?", [sentiment.SCORER_VERSION])
+    expected = sentiment.cache_rows(texts).drop(columns="scorer_version").set_index("text_hash")
+    stored = cached.drop(columns="scorer_version").set_index("text_hash").loc[expected.index]
+    pd.testing.assert_frame_equal(stored.fillna(-9.0), expected.fillna(-9.0), check_dtype=False)
+
+
 def test_second_build_does_almost_nothing_and_new_posts_only_score_new_text(sample_warehouse, tmp_path,
                                                                            one_new_post):
     target = tmp_path / "copy.duckdb"

@@ -367,15 +367,16 @@ def _sentiment(con: duckdb.DuckDBPyConnection) -> Callable[[], int]:
             SELECT text FROM changed WHERE text_hash NOT IN (
                 SELECT text_hash FROM cached
                 WHERE text_hash IN (SELECT text_hash FROM _changed WHERE text_changed)){comments})
-        SELECT text FROM texts
+        SELECT DISTINCT text, sha256(text) AS text_hash FROM texts
         """,
         {"version": sentiment.SCORER_VERSION},
     ).df()
     store = None
     if not texts.empty:
         with warehouse.registered(con, "_texts", texts):
-            con.execute("INSERT INTO _scored SELECT DISTINCT sha256(text) FROM _texts")
-        store = sentiment.begin_cache_update(con, texts["text"].tolist())
+            con.execute("INSERT INTO _scored SELECT text_hash FROM _texts")
+        # distinct texts the cache lacks: not hashed nor looked up again
+        store = sentiment.begin_cache_update(con, texts["text"].tolist(), missing=texts["text_hash"].tolist())
 
     def finish() -> int:
         scored = store() if store is not None else 0

@@ -1210,11 +1210,17 @@ def update_sentiment_cache(con: Any, texts: Iterable[str]) -> int:
     return begin_cache_update(con, texts)()
 
 
-def begin_cache_update(con: Any, texts: Iterable[str]) -> Callable[[], int]:
+def begin_cache_update(con: Any, texts: Iterable[str], *, missing: Sequence[str] | None = None) -> Callable[[], int]:
     """:func:`update_sentiment_cache` in two halves, for a caller with other work to do meanwhile: the
     texts the cache lacks are found now; those :func:`score_ahead` gave the kept worker are taken from
     there, the others, fewer than :data:`analytics.parallel.ALONE_MAX_TEXTS` with a worker kept
     (:func:`workers_kept`), scored by that worker while the caller goes on, else scored now, on every core.
+
+    Parameters
+    ----------
+    missing : sequence of str, optional
+        The :func:`text_hash` of each of ``texts``, then a sequence of distinct texts the caller found the
+        cache lacks (the build, which knows its texts' hashes): they are neither hashed nor looked up again.
 
     Returns
     -------
@@ -1229,19 +1235,25 @@ def begin_cache_update(con: Any, texts: Iterable[str]) -> Callable[[], int]:
     >>> store = begin_cache_update(con, ["I love it", "meh"])
     >>> store()
     2
+    >>> begin_cache_update(con, ["Awful!"], missing=[text_hash("Awful!")])()
+    1
     """
     if isinstance(texts, str | bytes):
         raise ValueError("the sentiment cache needs an iterable of texts, not one string; wrap it in a list")
+    if missing is not None and (not isinstance(texts, Sequence) or len(missing) != len(texts)):
+        raise ValueError("missing needs one hash per text: give texts as a sequence of the same length")
     with _workers_ahead(texts):
-        return _begin_update(con, texts)
+        return _begin_update(con, texts, missing)
 
 
-def _begin_update(con: Any, texts: Iterable[str]) -> Callable[[], int]:
+def _begin_update(con: Any, texts: Iterable[str], missing: Sequence[str] | None) -> Callable[[], int]:
+    con.execute(_CACHE_DDL)
+    if missing is not None:
+        return _scored_later(con, list(missing), list(texts))
     by_hash: dict[str, str] = {}
     for text in texts:
         if isinstance(text, str):
             by_hash.setdefault(text_hash(text), text)
-    con.execute(_CACHE_DDL)
     if not by_hash:
         return lambda: 0
     candidates = pd.DataFrame({"text_hash": pd.Series(list(by_hash), dtype="str")})
@@ -1249,19 +1261,24 @@ def _begin_update(con: Any, texts: Iterable[str]) -> Callable[[], int]:
 
     view = "_sentiment_candidates"
     with warehouse.registered(con, view, candidates):
-        missing = con.execute(
+        lacking = con.execute(
             f"SELECT c.text_hash FROM {view} c WHERE NOT EXISTS (SELECT 1 FROM sentiment s "
             "WHERE s.text_hash = c.text_hash AND s.scorer_version = ?)",
             [SCORER_VERSION],
         ).fetchall()
-    new_hashes = [row[0] for row in missing]
-    if not new_hashes:
+    new_hashes = [row[0] for row in lacking]
+    return _scored_later(con, new_hashes, [by_hash[h] for h in new_hashes])
+
+
+def _scored_later(con: Any, hashes: list[str], texts: list[str]) -> Callable[[], int]:
+    """Score distinct ``texts`` (their ``hashes`` missing from the cache); returns the function that stores them."""
+    if not texts:
         return lambda: 0
-    scores = _scores_of([by_hash[h] for h in new_hashes])
+    scores = _scores_of(texts)
 
     def store() -> int:
-        _insert_rows(con, _cache_rows(new_hashes, scores.result()))
-        return len(new_hashes)
+        _insert_rows(con, _cache_rows(hashes, scores.result()))
+        return len(hashes)
 
     return store
 
