@@ -1287,13 +1287,14 @@ def _scores_of(texts: list[str]) -> parallel.Pending[pd.DataFrame]:
     """:func:`score_texts` of distinct ``texts``: those scored ahead (:func:`score_ahead`) taken from there,
     the others, fewer than :data:`analytics.parallel.ALONE_MAX_TEXTS` with a worker kept, scored by it,
     else scored now. Whatever was scored ahead serves this one call."""
-    def rest(missing: list[int]) -> Future:
-        others = [texts[k] for k in missing]
-        if _started is not None and len(others) < parallel.ALONE_MAX_TEXTS:
-            return _started[0].submit(score_texts, others, workers=1)
-        return parallel.done(score_texts(others))
+    def scored(some: list[str]) -> Future:
+        if _started is not None and len(some) < parallel.ALONE_MAX_TEXTS:
+            return _started[0].submit(score_texts, some, workers=1)
+        return parallel.done(score_texts(some))
 
-    where, parts = parallel.found_ahead(texts, _ahead, rest)
+    if not _ahead:  # one part, in the texts' order (a build's, or a watcher's update without a batch ahead)
+        return parallel.Pending([scored(texts)], lambda tables: tables[0])
+    where, parts = parallel.found_ahead(texts, _ahead, lambda missing: scored([texts[k] for k in missing]))
 
     def combine(tables: list[pd.DataFrame]) -> pd.DataFrame:
         first = dict(zip(parts, np.cumsum([0] + [len(table) for table in tables[:-1]]), strict=True))
