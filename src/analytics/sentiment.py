@@ -1219,8 +1219,9 @@ def begin_cache_update(con: Any, texts: Iterable[str], *, missing: Sequence[str]
     Parameters
     ----------
     missing : sequence of str, optional
-        The :func:`text_hash` of each of ``texts``, then a sequence of distinct texts the caller found the
-        cache lacks (the build, which knows its texts' hashes): they are neither hashed nor looked up again.
+        Given by a caller that found ``texts`` (then a sequence of distinct str) all lacking from the cache:
+        their :func:`text_hash`, in order. They are neither hashed nor looked up again (the build has DuckDB
+        hash them as it finds them).
 
     Returns
     -------
