@@ -1740,9 +1740,8 @@ class ParallelScan:
                 return self._pool.submit(_scan_alone, their_texts, their_flags, themed)
             return parallel.done(self.scan(their_texts, their_flags, themed=themed))
 
-        where, parts = parallel.found_ahead(list(zip(texts, employee, strict=True)), self._ahead, rest)
-        return parallel.Pending(parts, lambda results: _combined(dict(zip(parts, results, strict=True)), where,
-                                                                 themed=themed))
+        return parallel.gathered(list(zip(texts, employee, strict=True)), self._ahead, rest,
+                                 functools.partial(_combined, themed=themed))
 
     def scan_ahead(self, texts: Collection[str | None], employee: Iterable[bool]) -> None:
         """Have the worker scan and theme ``texts`` now, in the background, for the next :meth:`scan_later` to

@@ -8,6 +8,7 @@ Used by the build's text scan (:class:`analytics.adherence.ParallelScan`) and by
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 import signal
 from collections.abc import Callable, Hashable, Sequence
@@ -17,8 +18,8 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 __all__ = ["ALONE_MAX_TEXTS", "BLAS_THREAD_SETTINGS", "RUNNING_WORKER_MIN_TEXTS", "Pending", "available_cores",
-           "claim_chunk", "done", "found_ahead", "front_claimed", "leave_interrupts_to_the_parent", "lowest_priority",
-           "new_claims", "one_blas_thread", "start_batch"]
+           "claim_chunk", "done", "found_ahead", "front_claimed", "gathered", "leave_interrupts_to_the_parent",
+           "lowest_priority", "new_claims", "one_blas_thread", "start_batch"]
 
 
 #: A batch of this many texts or more is shared with a worker process that is running already (kept by a
@@ -67,6 +68,30 @@ def found_ahead(keys: Sequence[Hashable], ahead: list[tuple[Sequence[Hashable], 
     positions = iter(range(len(missing)))
     where = [found[key] if key in found else (others, next(positions)) for key in keys]
     return where, list(dict.fromkeys(part for part, _ in where))
+
+
+def gathered(keys: Sequence[Hashable], ahead: list[tuple[Sequence[Hashable], Future]],
+             rest: Callable[[list[int]], Future], combine: Callable[[dict[Future, Any], list[tuple[Future, int]]], T]
+             ) -> Pending[T]:
+    """The results for ``keys``: those worked out ahead taken from there and the others from ``rest`` of their
+    positions (:func:`found_ahead`), put together by ``combine(results by future, where)``; with nothing
+    ahead, ``rest`` of every position is the result as it is (nothing to put together: one part, in order).
+
+    Examples
+    --------
+    >>> def combine(results, where):
+    ...     return [results[part][k] for part, k in where]
+    >>> def rest(missing):
+    ...     return done([f"new {k}" for k in missing])
+    >>> gathered(["b", "c"], [(["a", "b"], done(["A", "B"]))], rest, combine).result()
+    ['B', 'new 1']
+    >>> gathered(["b", "c"], [], rest, combine).result()
+    ['new 0', 'new 1']
+    """
+    if not ahead:
+        return Pending([rest(list(range(len(keys))))], operator.itemgetter(0))
+    where, parts = found_ahead(keys, ahead, rest)
+    return Pending(parts, lambda results: combine(dict(zip(parts, results, strict=True)), where))
 
 
 class Pending(Generic[T]):

@@ -1293,15 +1293,12 @@ def _scores_of(texts: list[str]) -> parallel.Pending[pd.DataFrame]:
             return _started[0].submit(score_texts, some, workers=1)
         return parallel.done(score_texts(some))
 
-    if not _ahead:  # one part, in the texts' order (a build's, or a watcher's update without a batch ahead)
-        return parallel.Pending([scored(texts)], lambda tables: tables[0])
-    where, parts = parallel.found_ahead(texts, _ahead, lambda missing: scored([texts[k] for k in missing]))
+    def combine(tables: dict[Future, pd.DataFrame], where: list[tuple[Future, int]]) -> pd.DataFrame:
+        first = dict(zip(tables, np.cumsum([0] + [len(table) for table in list(tables.values())[:-1]]), strict=True))
+        return (pd.concat(list(tables.values()), ignore_index=True).take([first[part] + k for part, k in where])
+                .reset_index(drop=True))
 
-    def combine(tables: list[pd.DataFrame]) -> pd.DataFrame:
-        first = dict(zip(parts, np.cumsum([0] + [len(table) for table in tables[:-1]]), strict=True))
-        return pd.concat(tables, ignore_index=True).take([first[part] + k for part, k in where]).reset_index(drop=True)
-
-    return parallel.Pending(parts, combine)
+    return parallel.gathered(texts, _ahead, lambda missing: scored([texts[k] for k in missing]), combine)
 
 
 #: Texts the kept worker scores ahead of a cache update (:func:`score_ahead`), and their scores to come.
