@@ -129,8 +129,9 @@ _ASCII_IDENTITIES = [
 def test_the_ascii_prefilter_clears_only_texts_the_scrub_leaves_as_they_are_whatever_their_script():
     # characters without a case (emoji, CJK, Arabic, spaces, marks) and with one ('é', 'ſ', Kelvin sign, dotted
     # I, full-width A), invisible ones and one beyond the case tables, around, inside and between the values
-    others = ["😊", "中文", "\u0627\u0644", "\u00a0", "\u3000", "\u2028", "\u0301", "é", "ſ", "\u212a", "\u0130",
-              "\uff21", "\u200b", "\u00ad", "\U00020001", "\u2013"]
+    caseless = ["😊", "中文", "\u0627\u0644", "\u00a0", "\u3000", "\u2028", "\u0301", "\u2013"]
+    unguided = ["é", "ſ", "\u212a", "\u0130", "\uff21", "\u200b", "\u00ad", "\U00020001"]
+    others = caseless + unguided
     texts = [text for text in _ascii_texts() if "ADA" in text.upper() or "KIM" in text.upper()][::2]
     texts = list(dict.fromkeys(
         variant for text in texts for other in others
@@ -143,6 +144,12 @@ def test_the_ascii_prefilter_clears_only_texts_the_scrub_leaves_as_they_are_what
     plain = Scrubber(_ASCII_IDENTITIES, donors=["Jane Donor"], keep_domains=["rt.org"], donor_contacts=_CONTACTS)
     plain._prefilter = None
     assert [scrubber.scrub(text) for text in texts] == [plain.scrub(text) for text in texts]
+    # taken for every text whose other characters have no case and show, around an ASCII text the ASCII
+    # pre-filter clears; never where one has a case, hides or lies beyond the case tables
+    ascii_cleared = [text for text in _ascii_texts() if not scrubber._may_name(text)]
+    assert ascii_cleared and all(not scrubber._may_name(f"{other} {text}") for text in ascii_cleared
+                                 for other in caseless)
+    assert all(scrubber._may_name(f"{other} {text}") for text in ascii_cleared for other in unguided)
     assert len([text for text in texts if plain.scrub(text) != text]) > 100
     # a value that is not ASCII can match only texts that are not: then only ASCII texts take the shortcut
     wider = Scrubber([*_ASCII_IDENTITIES, Identity("ef" * 32, names=("Zoë Keßler",))])

@@ -367,14 +367,13 @@ def _hint_pattern() -> str:
 
 
 @functools.cache
-def _unguiding_re() -> re.Pattern[str]:
+def _prefilter_unguided_re() -> re.Pattern[str]:
     """Characters that make the ASCII pre-filter (:class:`_AsciiHeads`) no guide to a text that is not ASCII:
-    those with a case (ignoring case, one may equal a value's letter), invisible ones (the patterns run on the
-    text without them) and those beyond the case tables (:data:`_TABLE_END`)."""
-    cased = (ord(char) for char in _unicode_tables()[2] if not char.isascii())
-    invisible = map(ord, _INVISIBLE_RE.findall(_code_points()))
-    body = "".join(f"\\U{a:08x}" + (f"-\\U{b:08x}" if b > a else "") for a, b in _code_ranges([*cased, *invisible]))
-    return re.compile(f"[{body}\\U{_TABLE_END:08x}-\\U0010ffff]")
+    what :data:`_UNGUIDED_RE` finds, and every other one with a case (ignoring case, it may equal a value's
+    letter)."""
+    cased = _code_ranges(ord(char) for char in _unicode_tables()[2] if not char.isascii())
+    return re.compile(f"[{_UNGUIDED}" + "".join(f"\\U{a:08x}" + (f"-\\U{b:08x}" if b > a else "") for a, b in cased)
+                      + "]")
 
 
 def _case_partners(chars: Iterable[str]) -> dict[str, list[str]]:
@@ -526,7 +525,8 @@ def _identity_parts(identities: tuple[Identity, ...]
 
 #: Characters that make a text's words no guide to what the roster's pattern finds in it: invisible ones (the
 #: pattern runs on the text without them) and those beyond the case tables (:data:`_TABLE_END`).
-_UNGUIDED_RE = re.compile(f"[{_INVISIBLE}{chr(_TABLE_END)}-\U0010ffff]")
+_UNGUIDED = f"{_INVISIBLE}{chr(_TABLE_END)}-\U0010ffff"
+_UNGUIDED_RE = re.compile(f"[{_UNGUIDED}]")
 
 
 class _RosterPattern:
@@ -731,7 +731,7 @@ class Scrubber:
         can match one only in its ASCII parts, so the test holds for it too."""
         if self._prefilter is None:
             return True
-        if not text.isascii() and (not self._ascii_values or _unguiding_re().search(text)):
+        if not text.isascii() and (not self._ascii_values or _prefilter_unguided_re().search(text)):
             return True
         return self._prefilter.hit(text.lower())
 
