@@ -78,13 +78,15 @@ class Server:
     """A ``policy-pulse dashboard`` server (``analytics.serve.serve``) in its own process group."""
 
     def __init__(self, *, warehouse: Path | None, root: Path | None = None, preheat: bool = True,
-                 log: Path, notebooks: tuple[str, ...] = ("leadership.ipynb", "policy-review.ipynb")) -> None:
+                 log: Path, notebooks: tuple[str, ...] = ("leadership.ipynb", "policy-review.ipynb"),
+                 abandoned_kernel_seconds: int | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.notebooks = notebooks if preheat else ()
+        culling = "" if abandoned_kernel_seconds is None else f", abandoned_kernel_seconds={abandoned_kernel_seconds}"
         call = (f"from analytics.serve import serve; serve({str(warehouse) if warehouse else None!r}, "
-                f"port={self.port}, root={str(root) if root else None!r}, preheat={preheat})")
+                f"port={self.port}, root={str(root) if root else None!r}, preheat={preheat}{culling})")
         self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen([sys.executable, "-c", call], stdout=self._out, stderr=subprocess.STDOUT,
                                         start_new_session=True, preexec_fn=_interrupted_with_parent)

@@ -315,7 +315,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from analytics import serve
 
-    serve.serve(config.warehouse_path(args.warehouse), port=args.port)
+    minutes = args.abandoned_after
+    if minutes <= 0:
+        raise UserError(f"--abandoned-after {minutes:g}: give minutes above 0 (default 15).")
+    serve.serve(config.warehouse_path(args.warehouse), port=args.port,
+                abandoned_kernel_seconds=max(1, round(minutes * 60)))
     return 0
 
 
@@ -399,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dashboard", help="serve the Voila dashboards on 127.0.0.1")
     p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--abandoned-after", type=float, default=15, metavar="MINUTES",
+                   help="shut a viewer's kernel down once it has been idle this long with no page open on it "
+                        "(a browser killed, a laptop closed); default 15")
     _add_warehouse(p)
     p.set_defaults(func=_cmd_dashboard)
 

@@ -66,8 +66,8 @@ from traitlets.config import Config
 from analytics import config, frontend
 from analytics.charts import FULL_BUNDLE_ENV, SHARED_BUNDLE_ENV
 
-__all__ = ["DASHBOARDS", "DENIED_EXTENSIONS", "FULL_BUNDLE_PATH", "PLOTLY_BUNDLE_PATH", "PLOTLY_WIDGET_BUNDLE",
-           "basic_bundle", "dashboard_app", "serve"]
+__all__ = ["ABANDONED_KERNEL_SECONDS", "DASHBOARDS", "DENIED_EXTENSIONS", "FULL_BUNDLE_PATH", "PLOTLY_BUNDLE_PATH",
+           "PLOTLY_WIDGET_BUNDLE", "basic_bundle", "dashboard_app", "serve"]
 
 #: JupyterLab extensions installed beside Voila that a dashboard's page does not load: the preview extension is
 #: for editors, not viewers; plotly's lab extension renders plotly outputs that are not widgets (the
@@ -92,6 +92,13 @@ WIDGET_SOURCE = Path(__file__).parent / "resources" / "plotly_widget.js"
 COMPILE_HINT = b"//# allFunctionsCalledOnLoad\n"
 #: Seconds between a viewer taking a preheated kernel and the pool starting its replacement.
 REFILL_DELAY = 10.0
+
+#: Seconds a viewer's kernel may stay idle with no page connected to it before it is shut down. A page
+#: closed in the browser asks for its kernel's shutdown; one that could not ask (a browser killed, a laptop
+#: closed, the network gone) left the kernel, a few hundred MB, running until the server stopped. A page
+#: that is open is never shut down however long it sits (its connection counts), nor a preheated kernel
+#: waiting in the pool; a page away longer than this, then back, has lost its kernel and is reloaded.
+ABANDONED_KERNEL_SECONDS = 15 * 60
 
 
 class _IndexHandler(tornado.web.RequestHandler):
@@ -333,7 +340,7 @@ def dashboard_app(basic: Path | None = None):
     return DashboardVoila
 
 
-def _voila_config(port: int, open_browser: bool, preheat: bool) -> Config:
+def _voila_config(port: int, open_browser: bool, preheat: bool, abandoned_kernel_seconds: int) -> Config:
     cfg = Config()
     cfg.Voila.ip = "127.0.0.1"
     cfg.Voila.port = port
@@ -344,6 +351,10 @@ def _voila_config(port: int, open_browser: bool, preheat: bool) -> Config:
     cfg.VoilaConfiguration.preheat_kernel = preheat
     cfg.VoilaConfiguration.default_pool_size = 1 if preheat else 0
     cfg.VoilaKernelManager.fill_delay = REFILL_DELAY
+    # jupyter_server's culler, of kernels idle and unconnected only (Voila's manager spares its pool)
+    cfg.MappingKernelManager.cull_idle_timeout = abandoned_kernel_seconds
+    cfg.MappingKernelManager.cull_connected = False
+    cfg.MappingKernelManager.cull_interval = max(1, min(60, abandoned_kernel_seconds // 4))
     # the file handler serves nothing: the dashboards need no files beside them
     cfg.VoilaConfiguration.file_allowlist = []
     cfg.VoilaConfiguration.file_denylist = [".*"]
@@ -358,6 +369,7 @@ def serve(
     *,
     root: str | os.PathLike[str] | None = None,
     preheat: bool = True,
+    abandoned_kernel_seconds: int = ABANDONED_KERNEL_SECONDS,
 ) -> None:
     """Serve the dashboards on ``http://127.0.0.1:<port>/`` until interrupted (Ctrl-C).
 
@@ -374,9 +386,15 @@ def serve(
         Folder of the notebooks (default ``dashboards/`` of the project).
     preheat : bool
         Keep one kernel per dashboard executed in advance.
+    abandoned_kernel_seconds : int
+        Shut a viewer's kernel down once it has been idle this long with no page connected to it
+        (:data:`ABANDONED_KERNEL_SECONDS`).
     """
     if not isinstance(port, int) or not 0 < port < 65536:
         raise ValueError(f"port = {port!r}; give a free TCP port such as 8866.")
+    if not isinstance(abandoned_kernel_seconds, int) or abandoned_kernel_seconds < 1:
+        raise ValueError(f"abandoned_kernel_seconds = {abandoned_kernel_seconds!r}; give a whole number of "
+                         f"seconds, 1 or more (default {ABANDONED_KERNEL_SECONDS}).")
     folder = Path(root) if root is not None else config.DASHBOARDS_DIR
     if not folder.is_dir():
         raise ValueError(f"No dashboards folder at {folder}; pass root= the folder holding the dashboards.")
@@ -388,7 +406,7 @@ def serve(
         os.environ.pop(FULL_BUNDLE_ENV, None)
     else:
         os.environ[FULL_BUNDLE_ENV] = FULL_BUNDLE_PATH
-    app = dashboard_app(basic)(config=_voila_config(port, open_browser, preheat))
+    app = dashboard_app(basic)(config=_voila_config(port, open_browser, preheat, abandoned_kernel_seconds))
     app.initialize([str(folder.resolve())])
     _stop_cleanly_on_signals(app)
     app.start()

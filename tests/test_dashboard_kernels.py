@@ -1,0 +1,88 @@
+"""A viewer's kernel that no page can ask to shut down (browser killed, laptop closed) goes once idle; an
+open page's kernel and the preheated pool's stay however long they sit."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from browser import Server, headless_chromium, wait_for_charts
+
+from analytics import cli, dashboard, serve
+
+#: Short, for the test; the server's default is a quarter of an hour.
+ABANDONED_AFTER = 4
+
+
+@pytest.fixture(scope="module")
+def server(sample_warehouse, tmp_path_factory):
+    running = Server(warehouse=sample_warehouse, log=tmp_path_factory.mktemp("voila") / "server.log",
+                     abandoned_kernel_seconds=ABANDONED_AFTER)
+    try:
+        yield running.wait_ready()
+    finally:
+        running.stop()
+
+
+def _until(condition, what: str, server: Server, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} not seen in {seconds:.0f} s:\n{server.log_text()[-3000:]}"
+        time.sleep(0.2)
+
+
+def _shut_down(server: Server) -> set[str]:
+    return set(re.findall(r"Kernel shutdown: ([0-9a-f-]+)", server.log_text()))
+
+
+def _kernel_of(page) -> str:
+    return page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+
+
+def _opened(browser, server: Server, notebook: str):
+    page = browser.new_page()
+    page.goto(f"{server.url}/voila/render/{notebook}")
+    wait_for_charts(page, 1)
+    kernel = _kernel_of(page)
+    # live: its widgets connected to the kernel
+    _until(lambda: f"(kernel {kernel})" in server.log_text(), "the page's connection", server)
+    return page, kernel
+
+
+@pytest.mark.browser
+def test_an_abandoned_kernel_is_shut_down_and_an_open_page_keeps_its_own(server, sample_warehouse):
+    started = set(re.findall(r"Kernel started: ([0-9a-f-]+)", server.log_text()))
+    assert len(started) == 2 and not _shut_down(server)  # the two dashboards' preheated kernels
+    with headless_chromium() as browser:
+        page, kernel = _opened(browser, server, "leadership.ipynb")
+        gone_page, gone = _opened(browser, server, "policy-review.ipynb")
+        # as from a browser killed: the page's request to shut its kernel down never reaches the server
+        gone_page.route("**/api/shutdown/**", lambda route: route.abort())
+        gone_page.close()
+        _until(lambda: gone in _shut_down(server), "the abandoned kernel's shutdown", server)
+        assert f"({gone}) with 0 connections" in server.log_text()  # culled for being idle and unconnected
+        # the pool's kernels, started again for the two pages taken, idle there well past the limit, as does
+        # the open page's: none of them is shut down
+        refilled = [f"Kernel pool of {name} is filled" for name in server.notebooks]
+        _until(lambda: all(server.log_text().count(line) == 2 for line in refilled), "the pool filled again", server)
+        time.sleep(3 * ABANDONED_AFTER)
+        assert _shut_down(server) == {gone}
+        # and the open page still answers its filters from its kernel
+        department = dashboard.filter_options(dashboard.load_data(sample_warehouse).quarterly)["departments"][1]
+        page.locator("select").nth(1).select_option(label=department)
+        page.wait_for_function(
+            "(name) => document.querySelectorAll('.js-plotly-plot')[0].data.some(t => t.name === name)",
+            arg=department, timeout=30_000)
+        assert _kernel_of(page) == kernel and kernel not in _shut_down(server)
+
+
+@pytest.mark.parametrize("seconds", [0, -5, 1.5, "600"])
+def test_the_abandoned_kernel_limit_must_be_whole_seconds(seconds):
+    with pytest.raises(ValueError, match="abandoned_kernel_seconds"):
+        serve.serve(port=8866, abandoned_kernel_seconds=seconds)
+
+
+def test_the_command_refuses_a_limit_of_no_minutes(capsys):
+    assert cli.main(["dashboard", "--abandoned-after", "0"]) == 2
+    assert "--abandoned-after 0: give minutes above 0" in capsys.readouterr().err
