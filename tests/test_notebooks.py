@@ -187,8 +187,10 @@ def test_revision_sentence_words_follow_the_interval():
             assert " fell at " in sentence
         else:
             assert "showed no clear change" in sentence and "includes no change" in sentence
-        assert f"{100 * change:+.1f} points" in sentence
-        assert f"95% CI {100 * (change - half):.1f} to {100 * (change + half):.1f}" in sentence
+        # to one decimal, a change that rounds to zero unsigned ("+0.0", never "-0.0")
+        low, step, high = (round(100 * value, 1) + 0.0 for value in (change - half, change, change + half))
+        assert f"{step:+.1f} points" in sentence
+        assert f"95% CI {low:.1f} to {high:.1f}" in sentence
         assert "6 months before" in sentence and "5 months after" in sentence
 
 

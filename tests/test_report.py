@@ -4,6 +4,7 @@ and showing the numbers the package computes."""
 from __future__ import annotations
 
 import csv
+import html
 import os
 import re
 import sys
@@ -16,7 +17,7 @@ import pandas as pd
 import plotly.offline
 import pytest
 
-from analytics import adherence, config, dashboard, metrics, report, survey, warehouse
+from analytics import adherence, config, dashboard, insights, metrics, report, survey, warehouse
 from analytics.codebook import load_codebook
 from analytics.periods import parse_period
 
@@ -359,3 +360,43 @@ def test_voices_show_feedback_themes_without_small_groups_or_keys(monkeypatch):
     assert "respondent_key" not in table.columns
     few = report._voices_section(_comments(3), "2026-Q3", 5)
     assert not few.tables and "too few" in few.lead[0]
+
+
+#: A zero with a minus sign, as a number the reader sees ("-0", "-0.0", "-0.00"; not "-0.05" or a date's "-01").
+_NEGATIVE_ZERO = re.compile(r"(?<![\w.])-0(?:\.0+)?(?![.\d])")
+
+
+def _visible_text(page: str) -> str:
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", _without_library(page), flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_no_number_reads_as_a_negative_zero(built):
+    _, _, page = built
+    text = _visible_text(page)
+    assert re.search(r"[+-]\d+\.\d points", text)  # the changes are there to read
+    found = [text[max(0, m.start() - 60):m.end() + 20] for m in _NEGATIVE_ZERO.finditer(text)]
+    assert not found, found
+
+
+@pytest.mark.parametrize("shown", [
+    insights.format_points(-0.00004), insights.format_signed(-0.0004), insights.format_signed(-0.4, 0),
+    insights.format_change("incidents", -0.2), insights.format_change("median_hours_to_resolve", -0.04),
+    insights.format_change("employee_sentiment", -0.001), insights.format_ci(-0.00001, 0.2, scale="points"),
+    insights.format_ci(-0.001, 0.2)])
+def test_a_change_too_small_to_show_is_not_shown_as_a_fall(shown):
+    assert not _NEGATIVE_ZERO.search(shown) and "0" in shown, shown
+
+
+def test_each_area_adherence_is_shown_inside_its_interval(built):
+    """A value and its interval in one precision: "100%" beside "99.0% to 99.9%" reads as a contradiction."""
+    _, _, page = built
+    table = next(t for t in _tables(page, "adherence") if t["caption"].startswith("Adherence by policy area"))
+    shown = [dict(zip(table["header"], row, strict=True)) for row in table["rows"]]
+    ruled = [row for row in shown if row["95% CI"] != "–"]
+    assert len(ruled) >= 3
+    for row in ruled:
+        low, high = (float(part) for part in re.findall(r"([\d.]+)%", row["95% CI"]))
+        value = float(row["Adherence"].rstrip("%"))
+        assert low <= value <= high, row
+        assert len(row["Adherence"].split(".")[-1]) == len(row["95% CI"].split(" to ")[0].split(".")[-1]), row

@@ -37,6 +37,7 @@ __all__ = [
     "format_p",
     "format_percent",
     "format_points",
+    "format_signed",
     "format_value",
     "gap_list",
     "metric_sentence",
@@ -85,20 +86,35 @@ def format_points(change: float, digits: int = 1) -> str:
 
     Examples
     --------
-    >>> format_points(0.0512), format_points(-0.003)
-    ('+5.1 points', '-0.3 points')
+    >>> format_points(0.0512), format_points(-0.003), format_points(-0.0001)
+    ('+5.1 points', '-0.3 points', '+0.0 points')
     """
     if _missing(change):
         return "n/a"
-    return f"{100 * float(change):+.{digits}f} points"
+    return f"{format_signed(100 * float(change), digits)} points"
 
 
-def _signed(value: float, digits: int = 2) -> str:
-    return "n/a" if _missing(value) else f"{float(value):+.{digits}f}"
+def format_signed(value: Any, digits: int = 2, *, grouped: bool = False) -> str:
+    """A number with its sign (``grouped``: with thousands separators); "n/a" when missing. One that rounds
+    to zero reads "+0.00", never "-0.00": a fall too small to show is not shown as a fall.
+
+    Examples
+    --------
+    >>> format_signed(0.123), format_signed(-0.0004), format_signed(-1234.4, 0, grouped=True)
+    ('+0.12', '+0.00', '-1,234')
+    """
+    if _missing(value):
+        return "n/a"
+    return f"{_rounded(value, digits):+{',' if grouped else ''}.{digits}f}"
+
+
+def _rounded(value: Any, digits: int) -> float:
+    # adding zero turns a negative zero (what rounding a small negative value gives) into zero
+    return round(float(value), digits) + 0.0
 
 
 def _plain(value: float, digits: int = 2) -> str:
-    return "n/a" if _missing(value) else f"{float(value):.{digits}f}"
+    return "n/a" if _missing(value) else f"{_rounded(value, digits):.{digits}f}"
 
 
 def format_ci(low: float, high: float, *, scale: str = "score", digits: int | None = None) -> str:
@@ -119,9 +135,9 @@ def format_ci(low: float, high: float, *, scale: str = "score", digits: int | No
         return f"95% CI {format_percent(low, places)} to {format_percent(high, places)}"
     if scale == "points":
         places = 1 if digits is None else digits
-        return f"95% CI {100 * float(low):.{places}f} to {100 * float(high):.{places}f}"
+        return f"95% CI {_plain(100 * float(low), places)} to {_plain(100 * float(high), places)}"
     places = 2 if digits is None else digits
-    return f"95% CI {float(low):.{places}f} to {float(high):.{places}f}"
+    return f"95% CI {_plain(low, places)} to {_plain(high, places)}"
 
 
 def format_number(value: Any, digits: int = 0) -> str:
@@ -157,7 +173,7 @@ def format_value(metric: str, value: Any) -> str:
         return format_number(value)
     if kind == "median":
         return f"{format_number(value, 1)} h"
-    return _signed(value)
+    return format_signed(value)
 
 
 def format_change(metric: str, change: Any) -> str:
@@ -174,10 +190,10 @@ def format_change(metric: str, change: Any) -> str:
     if kind in ("rate", "ratio"):
         return format_points(change)
     if kind == "count":
-        return f"{float(change):+,.0f}"
+        return format_signed(change, 0, grouped=True)
     if kind == "median":
-        return f"{float(change):+,.1f} h"
-    return _signed(change)
+        return f"{format_signed(change, 1, grouped=True)} h"
+    return format_signed(change)
 
 
 def format_interval(metric: str, low: Any, high: Any) -> str:
@@ -294,7 +310,7 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
     before = _value_text(metric, previous)
     change = row["change"]
     if kind in ("rate", "ratio", "mean"):
-        step = format_points(change) if kind != "mean" else _signed(change)
+        step = format_points(change) if kind != "mean" else format_signed(change)
         if bool(row.get("significant")):
             word = "up" if change > 0 else "down"
             size = f"{100 * abs(change):.1f} points" if kind != "mean" else f"{abs(change):.2f}"
@@ -329,7 +345,7 @@ def revision_sentence(row: Mapping[str, Any] | pd.Series, *, label: str = "Adher
         step, interval = format_points(change), format_ci(low, high, scale="points")
         before, after = format_percent(row.get("mean_before")), format_percent(row.get("mean_after"))
     else:
-        step, interval = _signed(change), format_ci(low, high)
+        step, interval = format_signed(change), format_ci(low, high)
         before, after = _plain(row.get("mean_before")), _plain(row.get("mean_after"))
     head = f"{label} {{}} at version {row['version']} (effective {_date(row['interruption'])})"
     if _excludes(low, high):
@@ -385,8 +401,9 @@ def seasonality_sentence(effect: pd.DataFrame, *, label: str) -> str:
     caveat = f" {month} was picked as the peak from the same data, so read the interval as optimistic."
     if _excludes(row["ci_low"], row["ci_high"]):
         word = "higher" if row["lift"] > 0 else "lower"
-        return f"{label} runs {word} in {month}: {_signed(row['lift'])} above the trend {detail}.{caveat}"
-    return f"{label} shows no clear seasonal peak: {month} is {_signed(row['lift'])} above the trend {detail}.{caveat}"
+        return f"{label} runs {word} in {month}: {format_signed(row['lift'])} above the trend {detail}.{caveat}"
+    return (f"{label} shows no clear seasonal peak: {month} is {format_signed(row['lift'])} above the trend "
+            f"{detail}.{caveat}")
 
 
 def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -> str:
@@ -457,7 +474,7 @@ def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None) ->
                 verdict = "" if _excludes(row.ci_low, row.ci_high) else "; the interval includes no difference"
                 sentences.append(
                     f"Difference-in-differences: after the rollout, the share of {share} changed by "
-                    f"{100 * row.estimate:+.1f} points more in the trained group than in "
+                    f"{format_points(row.estimate)} more in the trained group than in "
                     f"the never-trained group ({interval}{verdict}).")
     return sentences
 

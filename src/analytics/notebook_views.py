@@ -220,7 +220,7 @@ def _add_revisions(fig: go.Figure, revisions: pd.DataFrame, *, start: pd.Timesta
 
 def _hover(frame: pd.DataFrame, *, percent: bool, n_label: str) -> list[str]:
     def fmt(v: float) -> str:
-        return insights.format_percent(v, 1) if percent else ("n/a" if pd.isna(v) else f"{v:+.3f}")
+        return insights.format_percent(v, 1) if percent else insights.format_signed(v, 3)
 
     return [f"{fmt(r.value)} (95% CI {fmt(r.ci_low)} to {fmt(r.ci_high)}), n = "
             f"{'hidden' if pd.isna(r.n) else f'{int(r.n):,}'} {n_label}" for r in frame.itertuples()]

@@ -41,6 +41,7 @@ from analytics.insights import (
     format_p,
     format_percent,
     format_points,
+    format_signed,
     format_value,
 )
 from analytics.metrics import ALL, METRICS, compare_periods, metric_definitions
@@ -469,10 +470,11 @@ def _revision_section(views: Any, period: Period, versions: pd.DataFrame, monthl
             rows.append({
                 "Metric": _cell(METRICS[metric].label), "Version": _cell(r["version"]),
                 "Effective": _cell(f"{pd.Timestamp(r['interruption']):%Y-%m-%d}"),
-                "Level change": _cell(f"{scale * r['level_change']:+.{1 if scale == 100 else 2}f}{unit}", css="num"),
+                "Level change": _cell(f"{format_signed(scale * r['level_change'], 1 if scale == 100 else 2)}{unit}",
+                                      css="num"),
                 "95% CI (level)": _cell(f"{scale * r['level_ci_low']:.2f} to {scale * r['level_ci_high']:.2f}",
                                         css="num"),
-                "Slope change / month": _cell(f"{scale * r['slope_change']:+.2f}{unit}", css="num"),
+                "Slope change / month": _cell(f"{format_signed(scale * r['slope_change'])}{unit}", css="num"),
                 "95% CI (slope)": _cell(f"{scale * r['slope_ci_low']:.2f} to {scale * r['slope_ci_high']:.2f}",
                                         css="num"),
                 "Months before / after": _cell(f"{r['n_before']} / {r['n_after']}", css="num"),
@@ -492,7 +494,8 @@ def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Peri
         verdict = ("significantly " + ("up" if row["change"] > 0 else "down")) if row["significant"] else \
             "no significant change"
         section.lead.append(
-            f"{row['area'].capitalize()}: {format_percent(row['adherence_rate'])} of employee posts kept its rules in "
+            f"{row['area'].capitalize()}: {format_value('adherence_rate', row['adherence_rate'])} of employee posts "
+            f"kept its rules in "
             f"{current.label} (95% CI {format_interval('adherence_rate', row['ci_low'], row['ci_high'])}; "
             f"n = {format_number(row['n_posts'])}), "
             f"{format_points(row['change'])} against {previous.label} ({verdict}, "
@@ -520,10 +523,11 @@ def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Peri
                                f"{previous.label}": _cell("–"), "Change": _cell("–"), "Test": _cell("–")})
             continue
         table_rows.append({
-            "Area": _cell(row["area"]), "Adherence": _cell(format_percent(row["adherence_rate"]), css="num"),
+            "Area": _cell(row["area"]),
+            "Adherence": _cell(format_value("adherence_rate", row["adherence_rate"]), css="num"),
             "95% CI": _cell(format_interval("adherence_rate", row["ci_low"], row["ci_high"]), css="num"),
             "n posts": _cell(format_number(row["n_posts"]), css="num"),
-            f"{previous.label}": _cell(f"{format_percent(row['previous_adherence_rate'])} (n = "
+            f"{previous.label}": _cell(f"{format_value('adherence_rate', row['previous_adherence_rate'])} (n = "
                                        f"{format_number(row['previous_n_posts'])})", css="num"),
             "Change": _cell(format_points(row["change"]), css="num"),
             "Test": _cell(("significant, " if row["significant"] else "") + format_p(row["p_value"])),
@@ -614,7 +618,7 @@ def _survey_section(data: dict[str, pd.DataFrame], waves: tuple[str | None, str 
             rows.append({
                 "Measure": _cell(name), "Area": _cell(area),
                 "Mean (1–5)": _cell(f"{r['mean_previous']:.2f} → {r['mean_current']:.2f}", css="num"),
-                "Change": _cell(f"{r['change']:+.2f}", css="num"),
+                "Change": _cell(format_signed(r['change']), css="num"),
                 "95% CI": _cell(f"{r['ci_low']:.2f} to {r['ci_high']:.2f}", css="num"),
                 "BH-adjusted p": _cell(("significant, " if r["significant"] is True else "")
                                        + format_p(r["p_adjusted"])),
@@ -695,7 +699,7 @@ def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame,
                  "Estimator": _cell("logistic, month fixed effects" if r["estimator"] == "logistic" else
                                     "difference-in-differences"),
                  "Effect": _cell(f"odds ratio {r['estimate']:.2f}" if r["term"] == "odds_ratio" else
-                                 f"{100 * r['estimate']:+.1f} points", css="num"),
+                                 format_points(r['estimate']), css="num"),
                  "95% CI": _cell(f"{r['ci_low']:.2f} to {r['ci_high']:.2f}" if r["term"] == "odds_ratio" else
                                  f"{100 * r['ci_low']:.1f} to {100 * r['ci_high']:.1f}", css="num"),
                  "p": _cell(format_p(r["p_value"])),
@@ -770,7 +774,7 @@ def _revise_section(ranking: pd.DataFrame) -> _Section:
             "95% interval": _cell(f"{r['score_low']:.0f} to {r['score_high']:.0f}", css="num"),
             "Breaches / clarity / incidents / changes": _cell(
                 f"{100 * r['adherence_component'] / 3:.0f} + {100 * r['clarity_component'] / 3:.0f} + "
-                f"{100 * r['incident_component'] / 3:.0f} {r['change_points']:+.0f}", css="num"),
+                f"{100 * r['incident_component'] / 3:.0f} {format_signed(r['change_points'], 0)}", css="num"),
             "How sure": _cell(f"{r['sureness']} ({r['rank_probability']:.0%} of re-draws rank it here or higher)"),
             "Evidence": _cell(r["evidence"]),
         })
