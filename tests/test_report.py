@@ -7,8 +7,6 @@ import csv
 import html
 import os
 import re
-import sys
-import types
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -333,32 +331,39 @@ def test_build_report_refuses_a_previous_period_after_the_current_one(sample_war
                             warehouse_file=sample_warehouse, out=tmp_path, pdf=False)
 
 
-def _comments(n: int) -> pd.DataFrame:
-    return pd.DataFrame({"response_id": [f"r{i}" for i in range(n)], "item_id": "comment_policy_easier",
-                         "text": "More examples please", "wave": "2026-Q3", "department": "Programs"})
+def _comments(wave: str, texts_by_item: dict[str, list[str]]) -> pd.DataFrame:
+    rows = [(item, text) for item, texts in texts_by_item.items() for text in texts]
+    return pd.DataFrame({"response_id": [f"{wave}-r{i}" for i in range(len(rows))],
+                         "item_id": [item for item, _ in rows], "text": [text for _, text in rows], "wave": wave,
+                         "department": "Programs", "finished": True})
 
 
-def test_voices_say_so_when_the_feedback_capability_is_missing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "analytics.feedback", None)  # makes the import fail
-    section = report._voices_section(_comments(40), "2026-Q3", 5)
-    assert "not available yet" in " ".join(section.lead) and not section.tables
-
-
-def test_voices_show_feedback_themes_without_small_groups_or_keys(monkeypatch):
-    calls = []
-
-    def feedback_themes(comments):
-        calls.append(len(comments))
-        return pd.DataFrame({"theme": ["examples", "monitoring", "rare"], "n_comments": [20, 9, 2],
-                             "respondent_key": ["x", "y", "z"], "example": ["More examples please", "Fair", "Odd"]})
-
-    monkeypatch.setitem(sys.modules, "analytics.feedback", types.SimpleNamespace(feedback_themes=feedback_themes))
-    section = report._voices_section(_comments(40), "2026-Q3", 5)
-    assert calls == [40]
+def test_voices_show_each_area_s_themes_against_the_previous_wave_without_small_areas():
+    previous = _comments("2026-Q2", {"comment_policy_easier": ["A checklist would help."] * 4 + ["Fine as is."] * 14,
+                                     "comment_monitoring": ["Monitoring feels fair."] * 12})
+    current = _comments("2026-Q3", {
+        "comment_policy_easier": ["More examples please."] * 12 + ["A checklist would help."] * 4
+                                 + ["Fine as is."] * 2,
+        "comment_monitoring": ["Monitoring feels fair."] * 12,
+        "comment_mistakes": ["Blame culture."] * 4,  # an area of fewer than k = 5 comments
+    })
+    section = report._voices_section(pd.concat([previous, current], ignore_index=True), "2026-Q3", "2026-Q2", 5)
     table = section.tables[0]
-    assert [row["theme"]["text"] for row in table.rows] == ["examples", "monitoring"]
-    assert "respondent_key" not in table.columns
-    few = report._voices_section(_comments(3), "2026-Q3", 5)
+    shown = [{c: row[c]["text"] for c in table.columns} for row in table.rows]
+    assert {row["Area"] for row in shown} == {"learning (18 comments)", "feedback (12 comments)"}
+    examples = next(row for row in shown if row["Word or phrase"] == "more examples")
+    assert examples["Comments using it, 2026-Q3"] == "12 (67%)"
+    assert examples["2026-Q2"] == "0 of 18 (0%)" and examples["Change"].startswith("+66.7 points, new")
+    assert examples["Example (redacted)"] == "“More examples please.”"
+    fine = next(row for row in shown if row["Word or phrase"] == "fine")
+    assert fine["2026-Q2"] == "14 of 18 (78%)" and "falling" in fine["Change"]
+    learning = next(sentence for sentence in section.lead if sentence.startswith("Learning"))
+    # the three most used now, then what fell out of use
+    assert learning.startswith("Learning (18 comments in 2026-Q3, mean tone +0.")
+    assert '"more examples" in 67% of them (new since 2026-Q2), "checklist" 22%, "help" 22%' in learning
+    assert learning.endswith('; "fine" fell from 78% in 2026-Q2 to 11% (p < 0.001).')
+    assert not any(sentence.startswith("Mistakes") for sentence in section.lead)
+    few = report._voices_section(current.head(8), "2026-Q3", "2026-Q2", 5)
     assert not few.tables and "too few" in few.lead[0]
 
 
@@ -400,3 +405,10 @@ def test_each_area_adherence_is_shown_inside_its_interval(built):
         value = float(row["Adherence"].rstrip("%"))
         assert low <= value <= high, row
         assert len(row["Adherence"].split(".")[-1]) == len(row["95% CI"].split(" to ")[0].split(".")[-1]), row
+
+
+def test_training_effects_name_their_outcomes_in_words(built):
+    _, _, page = built
+    table = next(t for t in _tables(page, "training") if t["caption"] == "Effect of the policy training")
+    outcomes = {row[0] for row in table["rows"]}
+    assert outcomes == {"Posts with a policy violation", "Positive posts"}, outcomes

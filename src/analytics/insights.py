@@ -30,6 +30,7 @@ __all__ = [
     "data_quality_sentences",
     "drivers_sentence",
     "favourability_sentence",
+    "feedback_sentences",
     "format_change",
     "format_ci",
     "format_interval",
@@ -429,6 +430,43 @@ def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -
     parts = [f'"{first.term}" ({_count(first.docs_negative, "text")}, {lift(first.lift, True)})']
     parts += [f'"{r.term}" ({_count(r.docs_negative, "text")}, {lift(r.lift, False)})' for r in rows[1:]]
     return f"In the most negative tenth of {source} the most over-represented words are " + ", ".join(parts) + "."
+
+
+def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
+    """One sentence per policy area on what its survey comments talk about: the table of
+    :func:`analytics.feedback.feedback_themes` (its ``top`` terms most used now, with their share of the
+    area's comments, and what changed significantly since the previous wave).
+
+    Examples
+    --------
+    >>> themes = pd.DataFrame({"wave": "2026-Q3", "area": "learning", "n_comments": 51, "area_sentiment": 0.236,
+    ...     "term": ["examples", "one-page summary"], "n_mentions": [8, 6], "share": [0.157, 0.118],
+    ...     "previous_wave": "2026-Q2", "previous_share": [0.05, 0.12], "direction": ["rising", "steady"],
+    ...     "p_value": [0.03, 0.9]})
+    >>> print(feedback_sentences(themes)[0])
+    Learning (51 comments in 2026-Q3, mean tone +0.24): "examples" in 16% of them (rising from 5% in 2026-Q2,
+    p = 0.030), "one-page summary" 12%.
+    """
+    sentences = []
+    for area, rows in themes.groupby("area", sort=False):
+        first = rows.iloc[0]
+        used = rows[rows["n_mentions"] > 0].sort_values("n_mentions", ascending=False, kind="stable").head(top)
+        parts = []
+        for r in used.itertuples():
+            share = format_percent(r.share) + (" of them" if not parts else "")
+            if r.direction in ("rising", "falling"):
+                share += f" ({r.direction} from {format_percent(r.previous_share)} in {r.previous_wave}, "
+                share += f"{format_p(r.p_value)})"
+            elif r.direction == "new":
+                share += f" (new since {r.previous_wave})"
+            parts.append(f'"{r.term}" {"in " if len(parts) == 0 else ""}{share}')
+        faded = rows[rows["direction"].eq("falling") & ~rows.index.isin(used.index)]
+        tail = "".join(f'; "{r.term}" fell from {format_percent(r.previous_share)} in {r.previous_wave} to '
+                       f"{format_percent(r.share)} ({format_p(r.p_value)})" for r in faded.itertuples())
+        head = (f"{str(area).capitalize()} ({_count(first['n_comments'], 'comment')} in {first['wave']}, "
+                f"mean tone {format_signed(first['area_sentiment'])})")
+        sentences.append(f"{head}: {', '.join(parts) if parts else 'no word or phrase recurs'}{tail}.")
+    return sentences
 
 
 # --- training -------------------------------------------------------------------------------------

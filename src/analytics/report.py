@@ -13,7 +13,6 @@ the one implementation the policy-review dashboard shows too.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shutil
@@ -31,7 +30,18 @@ import plotly.graph_objects as go
 import plotly.offline
 from scipy import stats
 
-from analytics import __version__, adherence, charts, config, datasets, insights, priorities, survey, warehouse
+from analytics import (
+    __version__,
+    adherence,
+    charts,
+    config,
+    datasets,
+    feedback,
+    insights,
+    priorities,
+    survey,
+    warehouse,
+)
 from analytics import notebook_views as views
 from analytics.codebook import load_codebook
 from analytics.insights import (
@@ -695,7 +705,8 @@ def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame,
                             "of training.")
     else:
         section.lead += insights.training_sentences(effects)
-        rows = [{"Outcome": _cell(insights.OUTCOME_WORDS.get(r["outcome"], r["outcome"])),
+        rows = [{"Outcome": _cell(insights.OUTCOME_WORDS.get(r["outcome"], ("", f"posts with {r['outcome']}"))[1]
+                                  .capitalize()),
                  "Estimator": _cell("logistic, month fixed effects" if r["estimator"] == "logistic" else
                                     "difference-in-differences"),
                  "Effect": _cell(f"odds ratio {r['estimate']:.2f}" if r["term"] == "odds_ratio" else
@@ -716,51 +727,53 @@ def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame,
     return section
 
 
-def _voices_section(comments: pd.DataFrame, wave: str | None, k: int) -> _Section:
+#: Words and phrases per policy area the report shows: the most used in the wave and in the one before.
+VOICES_TOP = 3
+
+
+def _voices_section(comments: pd.DataFrame, wave: str | None, previous_wave: str | None, k: int) -> _Section:
     section = _Section("voices", dict(SECTIONS)["voices"])
-    try:
-        # the "positive side" module may not be installed yet; import_module asks sys.modules, whereas
-        # `from analytics import feedback` would take the package attribute of an earlier import
-        feedback = importlib.import_module("analytics.feedback")
-    except ImportError:
-        feedback = None
-    themes_of = getattr(feedback, "feedback_themes", None) if feedback is not None else None
-    if themes_of is None:
-        section.lead.append("Themes from survey comments are not available yet: this capability (analytics.feedback) "
-                            "has not been installed in this version of Policy Pulse.")
-        return section
-    chosen = comments[comments["wave"] == wave] if wave else comments.iloc[:0]
     minimum = config.get_settings().min_comments_shown
-    if len(chosen) < minimum:
+    now = comments[comments["wave"] == wave] if wave else comments.iloc[:0]
+    if len(now) < minimum:
         section.lead.append(f"Fewer than {minimum} survey comments in {wave or 'this period'}: too few to show "
                             "themes without pointing at the people who wrote them.")
         return section
-    themes = themes_of(chosen)
-    if themes is None or len(themes) == 0:
-        section.lead.append(f"No recurring theme in the {len(chosen):,} survey comments of {wave}.")
+    compared = previous_wave if previous_wave in set(comments["wave"]) else None
+    chosen = comments[comments["wave"].isin([wave, compared])]
+    # areas with fewer than k comments show no terms; examples only where an area has `minimum` comments
+    themes = feedback.feedback_themes(chosen, wave=wave, previous=compared, top=VOICES_TOP, k=k,
+                                      min_comments=minimum)
+    themes = themes[themes["n_comments"] >= k]
+    if themes.empty:
+        section.lead.append(f"No word or phrase recurs in the {len(now):,} survey comments of {wave}.")
         return section
-    # whatever the themes function counts people by, a theme voiced by fewer than k people is not shown
-    for count in ("n_people", "n_respondents", "n_comments"):
-        if count in themes.columns:
-            small = pd.to_numeric(themes[count], errors="coerce").fillna(0) < k
-            if small.any():
-                section.notes.append(f"{int(small.sum())} theme(s) raised by fewer than {k} people are not shown.")
-            themes = themes[~small.to_numpy()]
-            break
-    section.lead.append(f"Themes in the {len(chosen):,} survey comments of {wave} (text is redacted before it is "
-                        "stored; no comment is attributed to a person).")
-    columns = [c for c in themes.columns if not re.search(r"(_key|respondent_id|response_id|author)", str(c))]
-    rows = [{str(c): _cell(_plain_cell(r[c])) for c in columns} for r in themes.to_dict("records")]
-    section.tables.append(_Table([str(c) for c in columns], rows, caption="What employees are telling us"))
+    section.lead += insights.feedback_sentences(themes, top=VOICES_TOP)
+    rows = []
+    for r in themes.to_dict("records"):
+        then = "–" if compared is None else (f"{format_number(r['previous_mentions'])} of "
+                                             f"{format_number(r['previous_n_comments'])} "
+                                             f"({format_percent(r['previous_share'])})")
+        change = "–" if compared is None else (f"{format_points(r['change'])}, {r['direction']} "
+                                               f"({format_p(r['p_value'])})")
+        rows.append({
+            "Area": _cell(f"{r['area']} ({format_number(r['n_comments'])} comments)"),
+            "Word or phrase": _cell(r["term"]),
+            f"Comments using it, {wave}": _cell(f"{format_number(r['n_mentions'])} ({format_percent(r['share'])})",
+                                                css="num"),
+            "Their tone": _cell(format_signed(r["mean_sentiment"]), css="num"),
+            f"{compared or 'Previous wave'}": _cell(then, css="num"),
+            "Change": _cell(change),
+            "Example (redacted)": _cell("–" if pd.isna(r["example"]) else f"“{r['example']}”"),
+        })
+    note = (f"The {VOICES_TOP} words and phrases used in the most comments on each area's questions in {wave}"
+            + (f" and in {compared} (so fading themes show too); the change is the share now minus then, "
+               "two-proportion z-test" if compared else "") +
+            ". Tone is the mean VADER compound (−1 to +1) of the comments using it. Comments are redacted before "
+            f"they are stored and are never attributed to a person; areas with fewer than {k} comments are not "
+            f"shown, nor examples for areas with fewer than {minimum}.")
+    section.tables.append(_Table(list(rows[0]), rows, caption=f"Themes in survey comments, {wave}", note=note))
     return section
-
-
-def _plain_cell(value: Any) -> str:
-    if isinstance(value, float):
-        return format_number(value, 2) if not float(value).is_integer() else format_number(value)
-    if isinstance(value, list | tuple):
-        return "; ".join(str(v) for v in value)
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
 def _revise_section(ranking: pd.DataFrame) -> _Section:
@@ -935,7 +948,7 @@ def build_report(
         _incidents_section(incidents, headline, data["monthly"], versions, period, previous, k),
         _sentiment_section(table, data["monthly"], versions, period.label, previous.label, period, k),
         _training_section(views, headline, data["monthly"], versions, period, warehouse_file, k),
-        _voices_section(data["comments"], waves[0], k),
+        _voices_section(data["comments"], waves[0], waves[1], k),
         _revise_section(ranking),
         _methods_section(data, k),
     ]
