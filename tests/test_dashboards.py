@@ -117,6 +117,20 @@ def test_kpi_tiles_match_compare_periods_and_targets(data):
     assert tiles.loc["trust_favourability", "previous_period"] == waves[waves.index(current) - 1]
 
 
+def test_an_area_words_each_clarity_item_once_for_the_two_waves_the_review_compares(data):
+    period = dashboard.filter_options(data.quarterly)["periods"][0]
+    table = dashboard._area_table(data, "disclosure", period, parse_period(period).previous().label)
+    items = data.clarity[data.clarity["area"] == "disclosure"]
+    shown = re.findall(r"wave (\S+): (\d+)% favourable", table)
+    assert len(set(data.clarity["wave"])) > 2  # older waves exist, and are left to the chart
+    latest = dashboard.recent_waves(data.clarity["wave"], period, 2)
+    assert [wave for wave, _ in shown] == latest * items["item_id"].nunique()
+    for wave, percent in shown:
+        row = items[items["wave"] == wave].iloc[0]
+        assert int(percent) == round(100 * row["favourable"])
+    assert table.count("Clarity: “") == items["item_id"].nunique()
+
+
 def test_tiles_by_department_hide_small_groups_and_say_what_is_not_broken_down(data):
     period = dashboard.filter_options(data.quarterly)["periods"][0]
     department = dashboard.filter_options(data.quarterly)["departments"][1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import textwrap
 from collections.abc import Sequence
 
 import pandas as pd
@@ -297,6 +298,20 @@ def _floats(values: pd.Series) -> list[float | None]:
     return [None if pd.isna(v) else float(v) for v in values]
 
 
+#: Characters per line of a bar chart's category label: a long one (a survey item's wording) is broken into
+#: lines, or it would take the width from the bars.
+LABEL_WIDTH = 48
+
+
+def _wrapped(labels: pd.Series) -> list[str]:
+    """The labels as text, each broken at word boundaries into lines of :data:`LABEL_WIDTH` characters.
+
+    >>> _wrapped(pd.Series(["short", "I know what information about donors I must not share on social media."]))
+    ['short', 'I know what information about donors I must not<br>share on social media.']
+    """
+    return ["<br>".join(textwrap.wrap(label, LABEL_WIDTH)) or label for label in labels.astype(str)]
+
+
 def _n_text(n: pd.Series) -> list[str]:
     return ["n = –" if pd.isna(v) else f"n = {int(v):,}" for v in n]
 
@@ -329,7 +344,9 @@ def trend_chart(
     versions : DataFrame, optional
         ``policy_versions`` (``version``, ``effective_on``), drawn as labelled vertical lines.
     title, how_to_read, axis_title : str, optional
-        Override the metric's label, the default reading line and the value axis title (keep the unit).
+        Override the metric's label, the default reading line and the value axis title (keep the unit). The
+        axis is titled with the unit alone: the chart's title names the metric, and the two together ran
+        past the plot's height ("Employee-post sentiment (mean VADER compound (−1 to +1))").
     bars : bool
         Bars instead of a line (for counts).
     reference : str, optional
@@ -356,7 +373,7 @@ def trend_chart(
     >>> [t.name for t in fig.data]
     ['Adherence rate 95% CI', 'Adherence rate', 'hidden: fewer than 5 people']
     >>> fig.layout.yaxis.title.text, len(fig.layout.shapes)
-    ('Adherence rate (% of employee posts)', 1)
+    ('% of employee posts', 1)
     """
     _check(frame, ["period", "value", "n", "ci_low", "ci_high", "suppressed", *([series] if series else [])],
            "trend_chart")
@@ -403,7 +420,7 @@ def trend_chart(
                              name=hidden_label(k), text=hidden_text, hovertemplate="%{text}<extra></extra>",
                              showlegend=bool(hidden_x)))
     fig.update_layout(
-        yaxis=dict(title=dict(text=axis_title or (f"{label} ({unit})" if unit else label)), tickformat=fmt,
+        yaxis=dict(title=dict(text=axis_title or (unit[:1].upper() + unit[1:] if unit else label)), tickformat=fmt,
                    domain=[0, 0.9]),
         yaxis2=dict(domain=[0.92, 1.0], range=[0, 1], visible=False, fixedrange=True),
         xaxis=dict(title=dict(text="Month" if _monthly(data) else "Period start"), type="date"),
@@ -513,7 +530,7 @@ def bar_chart(
         custom = [list(t) for t in zip(_n_text(shown[n]) if n else [""] * len(shown),
                                         _ci_text(shown[ci[0]], shown[ci[1]], fmt) if ci else [""] * len(shown),
                                         strict=True)]
-        fig.add_trace(go.Bar(y=list(shown[category].astype(str)), x=_floats(shown[value]), orientation="h",
+        fig.add_trace(go.Bar(y=_wrapped(shown[category]), x=_floats(shown[value]), orientation="h",
                              name=str(name),
                              marker_color=PALETTE[i % len(PALETTE)], error_x=error, text=labels,
                              textposition="outside" if not ci else "inside", insidetextanchor="start",
@@ -522,7 +539,7 @@ def bar_chart(
                                            "<extra></extra>"))
     if hidden.any():
         rows = frame.loc[hidden]
-        fig.add_trace(go.Scatter(y=list(rows[category].astype(str)), x=[0] * len(rows), mode="text",
+        fig.add_trace(go.Scatter(y=_wrapped(rows[category]), x=[0] * len(rows), mode="text",
                                  text=[hidden_label(k)] * len(rows), textposition="middle right",
                                  textfont=dict(color=_HIDDEN_COLOUR), name=hidden_label(k), hoverinfo="skip"))
     if frame.empty:

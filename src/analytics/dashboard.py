@@ -31,6 +31,7 @@ from analytics.metrics import ALL, METRICS, compare_periods
 from analytics.periods import parse_period
 
 __all__ = [
+    "CLARITY_WAVES",
     "KPI_METRICS",
     "RECOGNITION_MIN_POSTS",
     "DashboardData",
@@ -44,6 +45,7 @@ __all__ = [
     "leadership",
     "load_data",
     "policy_review",
+    "recent_waves",
     "recognition_lists",
     "refresh_figure",
     "revision_effect",
@@ -57,6 +59,8 @@ KPI_METRICS = ("adherence_rate", "incidents", "median_hours_to_resolve", "employ
 #: Metrics measured per survey wave rather than per calendar period.
 SURVEY_METRICS = frozenset({"response_rate", "trust_favourability", "clarity_favourability"})
 ORGANISATION = "Organisation"
+#: Survey waves the policy review's clarity chart shows (a year of quarterly waves; its CSV holds the same).
+CLARITY_WAVES = 4
 #: Posts a person needs in the quarter to be considered for recognition (a quarter holds few posts per person).
 RECOGNITION_MIN_POSTS = 3
 
@@ -928,12 +932,12 @@ def _policy_review(data: DashboardData):
         trend_chart(overall.drop(columns="series"), metric="adherence_rate", versions=data.versions, k=data.k,
                     title="Adherence rate per month (all policy areas)", widget=True),
         overall, "adherence-rate.csv", f"Effect of the last revision: {effect}")
-    clarity = data.clarity.copy()
+    clarity = data.clarity[data.clarity["wave"].isin(recent_waves(data.clarity["wave"], period, CLARITY_WAVES))].copy()
     clarity["label"] = clarity["area"].fillna("") + ": " + clarity["text"].fillna("")
     children += _chart_block(
         bar_chart(clarity, category="label", value="favourable", n="n", ci=("ci_low", "ci_high"),
                   suppressed="suppressed", colour="wave", percent=True, k=data.k,
-                  title="Is the policy clear? Clarity items per survey wave",
+                  title=f"Is the policy clear? Clarity items in the last {CLARITY_WAVES} survey waves",
                   axis_title="Favourable answers (% of respondents)",
                   how_to_read="Longer bars mean clearer; whiskers are 95% CIs; n = respondents per item and wave.",
                   widget=True),
@@ -1009,15 +1013,30 @@ def _engagement_blocks(data: DashboardData, period: str) -> list:
     return blocks
 
 
+def recent_waves(waves: pd.Series, period: str, count: int) -> list[str]:
+    """The last ``count`` distinct survey waves of ``waves`` that began before ``period`` ends, oldest first.
+
+    Examples
+    --------
+    >>> recent_waves(pd.Series(["2026-Q3", "2025-Q4", "2026-Q1", "2026-Q3", "2026-Q2"]), "2026-Q2", 2)
+    ['2026-Q1', '2026-Q2']
+    """
+    end = pd.Timestamp(parse_period(period).end)
+    return [wave for wave in sorted(set(waves), key=_period_key) if _period_key(wave) < end][-count:]
+
+
 def _area_table(data: DashboardData, area: str, period: str, previous: str) -> str:
-    """Clarity items and incidents of one area as a small HTML table (aggregates only)."""
+    """Clarity items (each worded once, in the last two survey waves up to ``period``; the chart above has
+    every wave) and incidents of one area as a small HTML table (aggregates only)."""
     cells = []
     items = data.clarity[data.clarity["area"] == area]
-    for item in items.itertuples():
-        value = (hidden_label(data.k) if item.suppressed else
-                 f"{insights.format_percent(item.favourable)} favourable (n = {int(item.n)}, "
-                 f"{insights.format_ci(item.ci_low, item.ci_high, scale='rate')})")
-        cells.append((f"Clarity, wave {item.wave}: “{item.text}”", value))
+    waves = recent_waves(items["wave"], period, 2)
+    for _item, rows in items[items["wave"].isin(waves)].groupby("item_id", sort=False):
+        for j, row in enumerate(sorted(rows.itertuples(), key=lambda r: waves.index(r.wave))):
+            value = (hidden_label(data.k) if row.suppressed else
+                     f"{insights.format_percent(row.favourable)} favourable (n = {int(row.n)}, "
+                     f"{insights.format_ci(row.ci_low, row.ci_high, scale='rate')})")
+            cells.append((f"Clarity: “{row.text}”" if j == 0 else "", f"wave {row.wave}: {value}"))
     quarters = _quarter_of(data.incidents["month"])
     for q in (previous, period):
         mine = data.incidents[(data.incidents["area"] == area) & (quarters == q)]
