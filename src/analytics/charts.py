@@ -546,7 +546,10 @@ def bar_chart(
         fig.add_annotation(text="no data for this selection", xref="paper", yref="paper", x=0.5, y=0.5,
                            showarrow=False, font=dict(size=15, color=_HIDDEN_COLOUR))
     height = max(260, 120 + 28 * frame[category].nunique() * max(1, len(groups)))
-    fig.update_layout(xaxis=dict(title=dict(text=axis_title), tickformat=fmt, rangemode="tozero"),
+    reach = pd.to_numeric(frame[ci[1] if ci else value], errors="coerce").max()
+    # whole-number ticks for small counts: plotly steps by 0.5 there, and ",.0f" shows "0, 1, 1, 2, 2"
+    step = 1 if not percent and pd.notna(reach) and reach <= 10 else None
+    fig.update_layout(xaxis=dict(title=dict(text=axis_title), tickformat=fmt, rangemode="tozero", dtick=step),
                       yaxis=dict(autorange="reversed", automargin=True), barmode="group", height=height,
                       showlegend=colour is not None)
     return _finish(fig, title=title, how_to_read=how_to_read, widget=widget)

@@ -1,0 +1,51 @@
+"""Axes a reader can read: units on value axes that fit the plot, whole-number ticks for small counts, long
+category labels in lines."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analytics import charts
+from analytics.metrics import METRICS
+
+
+def _counts(top: float) -> pd.DataFrame:
+    return pd.DataFrame({"rule": ["profanity", "harassment"], "findings": [top, 3.0]})
+
+
+@pytest.mark.parametrize(("top", "whole"), [(4.0, True), (10.0, True), (11.0, False), (250.0, False)])
+def test_small_counts_tick_in_whole_numbers_only(top, whole):
+    fig = charts.bar_chart(_counts(top), category="rule", value="findings", title="Findings per rule",
+                           axis_title="Findings (count)", how_to_read="Longer is worse.")
+    # plotly steps a 0-4 axis by 0.5, which ",.0f" labels 0, 1, 1, 2, 2, ...
+    assert (fig.layout.xaxis.dtick == 1) is whole
+
+
+def test_a_percentage_axis_keeps_its_own_ticks():
+    rows = pd.DataFrame({"item": ["a", "b"], "share": [0.04, 0.07]})
+    fig = charts.bar_chart(rows, category="item", value="share", percent=True, title="Shares",
+                           axis_title="Share (% of posts)", how_to_read="Longer is more.")
+    assert fig.layout.xaxis.dtick is None
+
+
+def test_long_category_labels_are_broken_into_lines_and_keep_every_word():
+    wording = "confidentiality: I know what information about donors, beneficiaries and colleagues I must not share."
+    rows = pd.DataFrame({"item": [wording, "short"], "share": [0.5, 0.6]})
+    fig = charts.bar_chart(rows, category="item", value="share", percent=True, title="Clarity",
+                           axis_title="Favourable (% of respondents)", how_to_read="Longer is clearer.")
+    label, short = fig.data[0].y
+    lines = label.split("<br>")
+    assert len(lines) > 1 and max(map(len, lines)) <= charts.LABEL_WIDTH
+    assert " ".join(lines) == wording and short == "short"
+
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+def test_a_trend_s_value_axis_is_titled_by_its_unit(metric):
+    rows = pd.DataFrame({"period": ["2026-01", "2026-02"], "value": [0.4, 0.5], "n": [40, 50],
+                         "ci_low": [0.3, 0.4], "ci_high": [0.5, 0.6], "suppressed": [False, False]})
+    fig = charts.trend_chart(rows, metric=metric)
+    unit = METRICS[metric].unit
+    assert fig.layout.yaxis.title.text.lower() == unit.lower()
+    # the chart's title names the metric; the axis title fits a 440-pixel chart's plot
+    assert METRICS[metric].label in fig.layout.title.text and len(fig.layout.yaxis.title.text) <= 36
