@@ -275,6 +275,6 @@ def test_reliability_drivers_and_data_quality_sentences():
 
 def test_formatting_edges():
     assert insights.format_p(0.000999) == "p < 0.001" and insights.format_p(0.05) == "p = 0.050"
-    assert insights.format_points(-0.0004) == "-0.0 points"
+    assert insights.format_points(-0.0004) == "+0.0 points"  # a fall too small to show is no fall
     assert insights.as_markdown([]).startswith("- There is not enough data")
     assert insights.format_ci(np.nan, 0.3) == "95% CI not available"

@@ -56,6 +56,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Collection
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -264,7 +265,9 @@ def _page_handler(base: type, bundle_url: str, root: Path, hints: _ScriptHints) 
 
 
 def _rendered_pool(manager_class: type) -> type:
-    """``manager_class`` (Voila's preheating kernel manager) whose pooled kernels count only once rendered."""
+    """``manager_class`` (Voila's preheating kernel manager) whose pooled kernels count only once rendered, and
+    whose kernel taken from the pool by a viewer counts as active from then on (see
+    :data:`ABANDONED_KERNEL_SECONDS`)."""
 
     class RenderedPoolKernelManager(manager_class):
         async def _initialize(self, notebook_path: str, kernel_id: str | None = None, **kwargs) -> dict:
@@ -272,6 +275,13 @@ def _rendered_pool(manager_class: type) -> type:
             # wait, without raising: a failed rendering is Voila's to report when the page is requested
             await asyncio.wait({content["task"]})
             return content
+
+        async def get_rendered_notebook(self, notebook_name: str, *args, **kwargs) -> tuple:
+            taken = await super().get_rendered_notebook(notebook_name, *args, **kwargs)
+            # idle in the pool since it rendered, maybe for hours: the culler would shut it down before the
+            # viewer's page connects to it. Its idle time starts now.
+            self.get_kernel(taken[2]).last_activity = datetime.now(UTC)
+            return taken
 
     return RenderedPoolKernelManager
 
