@@ -182,15 +182,29 @@ def markdown(sentences: Sequence[str]):
 
 # --- figures --------------------------------------------------------------------------------------
 
+#: Characters a figure's vertical axis title may hold: at 460 pixels a figure's plot is ~215 pixels high.
+Y_TITLE_MAX = 32
+_BOTTOM_MARGIN = 150
+_TOP_MARGIN = 95
+#: The pixels of a figure that are not its plot: a figure of rows sets its height to this plus the rows'.
+_MARGINS = _TOP_MARGIN + _BOTTOM_MARGIN
+
+
 def _figure(title: str, subtitle: str, caption: str, *, y_title: str, x_title: str = "",
             percent: bool = False, height: int = 460) -> go.Figure:
+    if len(y_title) > Y_TITLE_MAX:
+        raise ValueError(f"y_title {y_title!r} is longer than {Y_TITLE_MAX} characters and would run past the plot; "
+                         "say the rest in the title, subtitle or how-to-read line.")
     fig = go.Figure()
+    # the legend's top in pixels under the plot: below the tick labels (and the axis title, if any)
+    legend_top = _BOTTOM_MARGIN - (52 if x_title else 32)
     fig.update_layout(
         title={"text": title, "subtitle": {"text": subtitle}, "x": 0.0, "xanchor": "left"},
         template=charts.HOUSE_TEMPLATE, height=height, meta={"how_to_read": caption},
-        margin={"l": 70, "r": 30, "t": 95, "b": 150}, hovermode="x unified",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0.0, "xanchor": "left"},
-        xaxis_title=x_title, yaxis_title=y_title,
+        margin={"l": 70, "r": 30, "t": _TOP_MARGIN, "b": _BOTTOM_MARGIN}, hovermode="x unified",
+        legend={"orientation": "h", "yanchor": "top", "yref": "container", "y": legend_top / height, "x": 0.0,
+                "xanchor": "left"},
+        xaxis_title=x_title, yaxis_title=y_title, yaxis_automargin=True,  # long category labels widen the margin
     )
     if percent:
         fig.update_yaxes(tickformat=".0%")
@@ -480,7 +494,7 @@ def area_figure(by_area: pd.DataFrame, *, revisions: pd.DataFrame) -> go.Figure:
     fired = by_area.groupby("area")["value"].transform(lambda v: (v < 1).any())
     shown = by_area[fired.astype(bool)].rename(columns={"area": "group"})
     return time_figure(shown, group="group", title="Adherence by policy area", percent=True,
-                       y_title="% of employee posts without a finding in the area", revisions=revisions,
+                       y_title="% of posts without a finding", revisions=revisions,
                        n_label="posts per area",
                        how_to_read="each line is one policy area; lower means more posts broke a rule of that "
                        "area; dashed lines are policy revisions.")
@@ -529,7 +543,7 @@ def _ranked_bars(shown: pd.DataFrame, *, y: str, x: str, title: str, subtitle: s
                  tickformat: str | None = None, row_height: int = 32, **bar: object) -> go.Figure:
     """Horizontal bars, one per row of ``shown`` (in display order, bottom first), or why there are none."""
     fig = _figure(title, subtitle, caption, y_title="", x_title=x_title,
-                  height=max(300, 70 + row_height * len(shown)))
+                  height=max(300, _MARGINS + row_height * len(shown)))
     fig.add_trace(go.Bar(y=shown[y], x=shown[x], orientation="h", marker={"color": colour},
                          customdata=np.column_stack([shown[c] for c in custom]) if custom and len(shown) else None,
                          hovertemplate=hover, **bar))
@@ -992,7 +1006,7 @@ def likert_figure(distribution: pd.DataFrame) -> go.Figure:
                   "answers per item; items of hidden groups left out", "bars right of zero agree, left of zero "
                   "disagree, grey is neutral (split in half); blue is the favourable side, orange the unfavourable "
                   "(reversed for reverse-coded items, marked ↺).", y_title="", x_title="% of answers",
-                  height=max(420, 120 + 24 * len(items)))
+                  height=max(420, _MARGINS + 24 * len(items)))
     if shown.empty:
         return _nothing(fig, _EMPTY)
     wide = shown.pivot_table(index="item_id", columns="value", values="share", aggfunc="sum").reindex(items)
@@ -1070,7 +1084,7 @@ def favourability_figure(table: pd.DataFrame, *, revisions: pd.DataFrame) -> go.
     """Favourability per construct over the waves, with 95 % CIs and the policy revisions."""
     series = table.rename(columns={"favourable": "value", "construct": "group", "wave_start": "month"})
     return time_figure(series, group="group", title="Favourability per construct, by wave", percent=True,
-                       y_title="% favourable (agree or strongly agree)", revisions=revisions,
+                       y_title="% favourable (top-2 box)", revisions=revisions,
                        n_label="respondent-waves",
                        how_to_read="each point is one survey wave (plotted at its start); higher is better; "
                        "the band is the 95% CI; dashed lines are policy revisions.")
@@ -1090,7 +1104,7 @@ def favourability_heatmap(table: pd.DataFrame, *, wave: str) -> go.Figure:
     fig = _figure(f"Favourability by department, {wave}", "% favourable (top-2-box); 'hidden' = fewer than k "
                   "respondents, or hidden so that another hidden cell cannot be worked out",
                   "bluer is more favourable; compare a department across its row, and a construct down its column.",
-                  y_title="", height=max(320, 120 + 40 * len(value)))
+                  y_title="", height=max(320, _MARGINS + 40 * len(value)))
     fig.add_trace(go.Heatmap(z=value.to_numpy(dtype=float), x=constructs, y=list(value.index), text=text,
                              texttemplate="%{text}", colorscale="RdBu", zmin=0, zmax=1,
                              colorbar={"title": "favourable", "tickformat": ".0%"},
@@ -1132,7 +1146,7 @@ def survey_change_figure(changes: pd.DataFrame, *, by: str | None = None) -> go.
     fig = _figure(title, f"{waves}; change in mean score (1-5 scale), 95% CI; filled = significant after "
                   "Benjamini-Hochberg", "a point right of the line is an improvement; if its bar crosses the line "
                   "the change may be chance.", y_title="", x_title="change in mean score (points)",
-                  height=max(320, 100 + 22 * len(shown)))
+                  height=max(320, _MARGINS + 24 * len(shown)))
     significant = shown["significant"].astype("boolean").fillna(False).astype(bool) if len(shown) else []
     fig.add_trace(go.Scatter(
         x=shown["change"], y=labels, mode="markers",
@@ -1326,8 +1340,8 @@ def event_study_figure(study: pd.DataFrame) -> go.Figure:
 
 def training_figure(groups: pd.DataFrame, *, outcome: str, revisions: pd.DataFrame) -> go.Figure:
     """Monthly rate of the trained group and the never-trained group, with 95 % CIs and the revisions."""
-    label = {"adherent": "Adherence", "positive": "Share of positive posts"}[outcome]
-    unit = {"adherent": METRICS["adherence_rate"].unit, "positive": "% of employee posts with compound >= 0.05"}
+    label = {"adherent": "Adherence", "positive": "Share of positive posts (compound ≥ 0.05)"}[outcome]
+    unit = {"adherent": METRICS["adherence_rate"].unit, "positive": "% of employee posts"}
     return time_figure(groups, group="group", title=f"{label}: employees who completed the training vs those who "
                        "never did", y_title=unit[outcome], percent=True, revisions=revisions, n_label="posts",
                        how_to_read="before the rollout the two lines should move together; a gap that opens after "
