@@ -16,6 +16,7 @@ _BOXES = """() => {
   return {
     xticks: [...document.querySelectorAll('.xtick text')].map(box),
     yticks: [...document.querySelectorAll('.ytick text')].map(e => ({...box(e), text: e.textContent})),
+    y2ticks: [...document.querySelectorAll('.y2tick text')].map(box),
     legend: document.querySelector('.legend') ? box(document.querySelector('.legend')) : null,
     ytitle: document.querySelector('.ytitle') ? box(document.querySelector('.ytitle')) : null,
     plot: plot ? box(plot) : null,
@@ -38,6 +39,8 @@ def figures(sample_warehouse):
                                           revisions=revisions), None),
         "changes": (changes, len(set(changes.data[0].y))),  # a row per department and construct shown
         "likert": (nv.likert_figure(nv.likert_view(period=wave, warehouse_file=sample_warehouse)), None),
+        "seasonal": (nv.seasonal_figure(nv.seasonality(period=period, warehouse_file=sample_warehouse),
+                                        label="Employee-post sentiment", revisions=revisions), None),
     }
 
 
@@ -62,6 +65,8 @@ def test_figures_draw_every_label_whole_and_the_legend_clear_of_the_axis(figures
         below = max(tick["bottom"] for tick in boxes["xticks"] + ([boxes["xtitle"]] if boxes["xtitle"] else []))
         if boxes["legend"] is not None:
             assert boxes["legend"]["top"] >= below, f"{name}: the legend covers the axis's labels"
+        if boxes["y2ticks"]:  # a plot below the first: the months' labels clear of its values
+            assert min(tick["top"] for tick in boxes["y2ticks"]) >= below, f"{name}: the plots' labels collide"
         if boxes["ytitle"] is not None:
             assert boxes["ytitle"]["top"] >= boxes["plot"]["top"] - 10, f"{name}: the axis title runs past the plot"
 

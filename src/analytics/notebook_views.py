@@ -810,14 +810,15 @@ def seasonal_figure(view: SeasonalView, *, label: str, revisions: pd.DataFrame) 
         return fig
     fig = _figure(f"{label}: trend and seasonal pattern (STL)", f"{METRICS['employee_sentiment'].unit}; "
                   f"{len(parts)} months", "the thick line is the trend without the seasons; the bars show how much "
-                  "each month runs above or below it every year.", y_title="mean compound")
+                  "each month runs above or below it every year.", y_title="mean compound", height=600)
     fig.add_trace(go.Scatter(x=parts["month"], y=parts["observed"], mode="markers+lines", name="observed",
                              line={"color": _NEUTRAL}, marker={"color": _PALETTE[0], "size": 5}))
     fig.add_trace(go.Scatter(x=parts["month"], y=parts["trend"], mode="lines", name="trend",
                              line={"color": _PALETTE[0], "width": 3}))
     fig.add_trace(go.Bar(x=parts["month"], y=parts["seasonal"], name="seasonal", yaxis="y2",
                          marker={"color": [_FAVOURABLE if v >= 0 else _UNFAVOURABLE for v in parts["seasonal"]]}))
-    fig.update_layout(yaxis={"domain": [0.38, 1.0]}, yaxis2={"domain": [0.0, 0.28], "title": "seasonal",
+    # the months' labels sit under the upper plot: the gap below it holds them
+    fig.update_layout(yaxis={"domain": [0.44, 1.0]}, yaxis2={"domain": [0.0, 0.28], "title": "seasonal",
                                                              "zeroline": True},
                       showlegend=True)
     return _add_revisions(fig, revisions, start=parts["month"].min(), end=parts["month"].max())
