@@ -289,6 +289,17 @@ def test_policy_review_engagement_section_is_k_safe_and_names_the_themes(data):
     assert (story.loc[~story["suppressed"], "n_people"] >= data.k).all()
 
 
+def test_policy_review_names_each_area_s_adherence_line_by_its_area(data):
+    import ipywidgets as widgets
+
+    review = dashboard._policy_review(data)
+    figures = [child for child in review.children if isinstance(child, widgets.DOMWidget) and hasattr(child, "data")]
+    lines = {fig.layout.title.text.split(":")[0]: [t.name for t in fig.data if t.mode and "lines" in t.mode]
+             for fig in figures if "without a" in (fig.layout.title.text or "") and "finding" in fig.layout.title.text}
+    assert lines and all(area in names and not any("Adherence" in name for name in names)
+                         for area, names in lines.items()), lines
+
+
 def test_coverage_banner_names_missing_platform_months(data):
     counts = data.coverage[data.coverage["n_posts"] > 0]
     platform, month = counts["platform"].iloc[0], counts["month"].iloc[1]

@@ -27,6 +27,7 @@ __all__ = [
     "BASIC_TRACE_TYPES",
     "FULL_BUNDLE_ENV",
     "HOUSE_TEMPLATE",
+    "LABEL_WIDTH",
     "PALETTE",
     "SHARED_BUNDLE_ENV",
     "add_revision_markers",
@@ -36,6 +37,7 @@ __all__ = [
     "period_start",
     "trend_chart",
     "value_format",
+    "wrapped_labels",
 ]
 
 #: Colour-blind-safe series colours (Okabe-Ito), first the organisation's own line.
@@ -303,10 +305,11 @@ def _floats(values: pd.Series) -> list[float | None]:
 LABEL_WIDTH = 48
 
 
-def _wrapped(labels: pd.Series) -> list[str]:
-    """The labels as text, each broken at word boundaries into lines of :data:`LABEL_WIDTH` characters.
+def wrapped_labels(labels: pd.Series) -> list[str]:
+    """The labels as text, each broken at word boundaries into lines of :data:`LABEL_WIDTH` characters (a
+    category axis's labels: plotly does not wrap them, and a long one takes the width from the plot).
 
-    >>> _wrapped(pd.Series(["short", "I know what information about donors I must not share on social media."]))
+    >>> wrapped_labels(pd.Series(["short", "I know what information about donors I must not share on social media."]))
     ['short', 'I know what information about donors I must not<br>share on social media.']
     """
     return ["<br>".join(textwrap.wrap(label, LABEL_WIDTH)) or label for label in labels.astype(str)]
@@ -530,7 +533,7 @@ def bar_chart(
         custom = [list(t) for t in zip(_n_text(shown[n]) if n else [""] * len(shown),
                                         _ci_text(shown[ci[0]], shown[ci[1]], fmt) if ci else [""] * len(shown),
                                         strict=True)]
-        fig.add_trace(go.Bar(y=_wrapped(shown[category]), x=_floats(shown[value]), orientation="h",
+        fig.add_trace(go.Bar(y=wrapped_labels(shown[category]), x=_floats(shown[value]), orientation="h",
                              name=str(name),
                              marker_color=PALETTE[i % len(PALETTE)], error_x=error, text=labels,
                              textposition="outside" if not ci else "inside", insidetextanchor="start",
@@ -539,7 +542,7 @@ def bar_chart(
                                            "<extra></extra>"))
     if hidden.any():
         rows = frame.loc[hidden]
-        fig.add_trace(go.Scatter(y=_wrapped(rows[category]), x=[0] * len(rows), mode="text",
+        fig.add_trace(go.Scatter(y=wrapped_labels(rows[category]), x=[0] * len(rows), mode="text",
                                  text=[hidden_label(k)] * len(rows), textposition="middle right",
                                  textfont=dict(color=_HIDDEN_COLOUR), name=hidden_label(k), hoverinfo="skip"))
     if frame.empty:

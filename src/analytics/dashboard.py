@@ -965,7 +965,9 @@ def _policy_review(data: DashboardData):
         series = area_adherence(data, area=area)
         effect = revision_effect(series, data.versions, label=f"Adherence to the {area} rules")[1]
         children += _chart_block(
-            trend_chart(series, metric="adherence_rate", versions=data.versions, k=data.k,
+            # the line named by its area (the metric's name would read as the organisation's whole rate)
+            trend_chart(series.assign(area=area.capitalize()), metric="adherence_rate", series="area",
+                        versions=data.versions, k=data.k,
                         title=f"{area.capitalize()}: employee posts without a {area} finding, per month",
                         axis_title="Posts without a finding (% of employee posts)", widget=True),
             series, f"{area}-adherence.csv", f"Effect of the last revision: {effect}")

@@ -1007,13 +1007,18 @@ def likert_figure(distribution: pd.DataFrame) -> go.Figure:
                   "answers per item; items of hidden groups left out", "bars right of zero agree, left of zero "
                   "disagree, grey is neutral (split in half); blue is the favourable side, orange the unfavourable "
                   "(reversed for reverse-coded items, marked ↺).", y_title="", x_title="% of answers",
-                  height=max(420, _MARGINS + 24 * len(items)))
+                  height=max(420, _MARGINS + 36 * len(items)))
     if shown.empty:
         return _nothing(fig, _EMPTY)
     wide = shown.pivot_table(index="item_id", columns="value", values="share", aggfunc="sum").reindex(items)
     reverse = shown.drop_duplicates("item_id").set_index("item_id")["reverse"].reindex(items).fillna(False)
     labels = shown.dropna(subset=["label"]).drop_duplicates("value").set_index("value")["label"]
-    names = [f"{i} ↺" if reverse[i] else i for i in items]
+    # each item by its wording (its id where it has none, or shares it with another item)
+    wording = shown.drop_duplicates("item_id").set_index("item_id")["text"].reindex(items)
+    repeated = wording.duplicated(keep=False)
+    texts = [str(t) if isinstance(t, str) and t and not repeated[i] else i for i, t in wording.items()]
+    names = charts.wrapped_labels(pd.Series([f"{t} ↺" if reverse[i] else t for i, t in zip(items, texts,
+                                                                                          strict=True)]))
     points = sorted(wide.columns)
     if not points:
         return fig
