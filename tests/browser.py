@@ -159,3 +159,49 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+#: Bounding boxes, in the drawn SVG, of what :func:`assert_readable` compares.
+_FIGURE_BOXES = """() => {
+  const box = (e) => { const r = e.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, left: r.left,
+                                                                   right: r.right}; };
+  const first = (selector) => document.querySelector(selector) ? box(document.querySelector(selector)) : null;
+  return {
+    xticks: [...document.querySelectorAll('.xtick text')].map(box),
+    yticks: [...document.querySelectorAll('.ytick text')].map(e => ({...box(e), text: e.textContent})),
+    y2ticks: [...document.querySelectorAll('.y2tick text')].map(box),
+    legend: first('.legend'), ytitle: first('.ytitle'), xtitle: first('.xtitle'),
+    plot: first('.nsewdrag') || first('.bglayer rect'),
+  };
+}"""
+
+
+def drawn_figures(figures: dict, folder: Path) -> dict[str, dict]:
+    """Each plotly figure drawn alone in headless Chromium: the boxes of its labels, legend and plot."""
+    drawn = {}
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        for name, figure in figures.items():
+            path = folder / f"{name}.html"
+            figure.write_html(path, include_plotlyjs=True)
+            page.goto(path.as_uri())
+            page.wait_for_selector(".main-svg")
+            drawn[name] = page.evaluate(_FIGURE_BOXES)
+    return drawn
+
+
+def assert_readable(boxes: dict, name: str, *, rows: int | None = None) -> None:
+    """A drawn figure (:func:`drawn_figures`) whose category labels are whole (and, with ``rows``, all there),
+    whose legend is clear of the axis's labels and title, whose plots' labels do not collide, and whose
+    value axis title stays within the plot's height."""
+    assert boxes["yticks"], name
+    assert min(tick["left"] for tick in boxes["yticks"]) >= 0, f"{name}: a category label is cut off"
+    if rows is not None:  # a label for every row, none skipped for want of room
+        assert len({tick["text"] for tick in boxes["yticks"]}) == rows, name
+    below = max(tick["bottom"] for tick in boxes["xticks"] + ([boxes["xtitle"]] if boxes["xtitle"] else []))
+    if boxes["legend"] is not None:
+        assert boxes["legend"]["top"] >= below, f"{name}: the legend covers the axis's labels"
+    if boxes["y2ticks"]:  # a plot below the first: the months' labels clear of its values
+        assert min(tick["top"] for tick in boxes["y2ticks"]) >= below, f"{name}: the plots' labels collide"
+    if boxes["ytitle"] is not None:
+        assert boxes["ytitle"]["top"] >= boxes["plot"]["top"] - 10, f"{name}: the axis title runs past the plot"

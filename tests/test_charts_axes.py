@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from browser import assert_readable, drawn_figures
 
 from analytics import charts
 from analytics.metrics import METRICS
@@ -49,3 +50,29 @@ def test_a_trend_s_value_axis_is_titled_by_its_unit(metric):
     assert fig.layout.yaxis.title.text.lower() == unit.lower()
     # the chart's title names the metric; the axis title fits a 440-pixel chart's plot
     assert METRICS[metric].label in fig.layout.title.text and len(fig.layout.yaxis.title.text) <= 36
+
+
+@pytest.mark.browser
+def test_a_short_grouped_bar_chart_keeps_its_legend_clear_of_the_axis(tmp_path):
+    # one rule in two quarters: the plot is a few dozen pixels high, and a legend placed by a share of it fell
+    # on the tick labels
+    rows = pd.DataFrame({"rule": ["undisclosed_affiliation"] * 2, "findings": [7.0, 8.0],
+                         "quarter": ["2026-Q2", "2026-Q3"]})
+    few = charts.bar_chart(rows, category="rule", value="findings", colour="quarter", title="Findings per rule",
+                           axis_title="Findings on employee posts (count)", how_to_read="Longer is worse.")
+    many = charts.bar_chart(pd.concat([rows.assign(rule=f"rule {i}") for i in range(12)]), category="rule",
+                            value="findings", colour="quarter", title="Findings per rule",
+                            axis_title="Findings on employee posts (count)", how_to_read="Longer is worse.")
+    drawn = drawn_figures({"few": few, "many": many}, tmp_path)
+    for name, boxes in drawn.items():
+        assert boxes["legend"] is not None, name
+        assert_readable(boxes, name)
+
+
+def test_a_bar_chart_of_a_frame_with_repeated_index_labels_draws_each_row_once():
+    rows = pd.concat([pd.DataFrame({"rule": [rule], "findings": [n], "hidden": [False]})
+                      for rule, n in (("email", 3.0), ("phone", 5.0))])  # both rows labelled 0
+    fig = charts.bar_chart(rows, category="rule", value="findings", suppressed="hidden", title="Findings per rule",
+                           axis_title="Findings (count)", how_to_read="Longer is worse.")
+    assert list(fig.data[0].y) == ["email", "phone"] and list(fig.data[0].x) == [3.0, 5.0]
+    assert list(rows.index) == [0, 0]  # the caller's frame as it was

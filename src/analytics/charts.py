@@ -300,6 +300,10 @@ def _floats(values: pd.Series) -> list[float | None]:
     return [None if pd.isna(v) else float(v) for v in values]
 
 
+#: Pixels from a bar chart's bottom edge to its legend's top: the house margin (80) less the tick labels' and
+#: the axis title's ~50.
+_LEGEND_FROM_BOTTOM = 30
+
 #: Characters per line of a bar chart's category label: a long one (a survey item's wording) is broken into
 #: lines, or it would take the width from the bars.
 LABEL_WIDTH = 48
@@ -519,6 +523,7 @@ def bar_chart(
     needed = [category, value, *([n] if n else []), *(ci or ()), *([suppressed] if suppressed else []),
               *([colour] if colour else [])]
     _check(frame, needed, "bar_chart")
+    frame = frame.reset_index(drop=True)  # rows are matched by label below: a repeated label would mix them up
     fmt = ".1%" if percent else ",.0f"
     hidden = frame[suppressed].fillna(False).astype(bool) if suppressed else pd.Series(False, index=frame.index)
     fig = go.Figure()
@@ -554,5 +559,7 @@ def bar_chart(
     step = 1 if not percent and pd.notna(reach) and reach <= 10 else None
     fig.update_layout(xaxis=dict(title=dict(text=axis_title), tickformat=fmt, rangemode="tozero", dtick=step),
                       yaxis=dict(autorange="reversed", automargin=True), barmode="group", height=height,
-                      showlegend=colour is not None)
+                      showlegend=colour is not None,
+                      # in pixels under the tick labels and the axis title: a share of a short plot fell on them
+                      legend=dict(yref="container", y=_LEGEND_FROM_BOTTOM / height, yanchor="top"))
     return _finish(fig, title=title, how_to_read=how_to_read, widget=widget)
