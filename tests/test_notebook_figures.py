@@ -3,6 +3,7 @@ the axis's tick labels, the value axis title within the plot's height."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from browser import assert_readable, drawn_figures
 
@@ -41,3 +42,14 @@ def test_a_value_axis_title_too_long_for_the_plot_is_refused():
     with pytest.raises(ValueError, match="longer than 32 characters"):
         nv._figure("Adherence by area", "", "Higher is better.", y_title="% of employee posts without a finding")
     assert nv._figure("Adherence by area", "", "Higher is better.", y_title="% of posts without a finding")
+
+
+def test_the_event_study_is_drawn_in_percentage_points():
+    study = pd.DataFrame({"relative_month": [-2, -1, 0, 1], "estimate": [0.01, 0.0, -0.025, -0.04],
+                          "ci_low": [-0.02, 0.0, -0.05, -0.07], "ci_high": [0.04, 0.0, 0.0, -0.01],
+                          "n_obs": [100, 120, 110, 90]})
+    fig = nv.event_study_figure(study)
+    line = fig.data[0]
+    assert list(line.y) == pytest.approx([1.0, 0.0, -2.5, -4.0])
+    assert list(line.error_y.array) == pytest.approx([3.0, 0.0, 2.5, 3.0])
+    assert fig.layout.yaxis.ticksuffix == " pts" and "%" not in (fig.layout.yaxis.tickformat or "")

@@ -1325,13 +1325,15 @@ def event_study_figure(study: pd.DataFrame) -> go.Figure:
                   f"difference in violation risk vs the month before training (percentage points), 95% CI; "
                   f"n = {n:,} posts by trained employees", "points left of 0 should sit near zero (no change "
                   "before training); points right of 0 below zero mean fewer violations after training.",
-                  y_title="difference in violation risk", x_title="months since training (0 = month completed)")
+                  y_title="difference in risk (points)", x_title="months since training (0 = month completed)")
+    # in percentage points (a difference of two shares), not percent
+    points = 100 * study[["estimate", "ci_low", "ci_high"]]
     fig.add_trace(go.Scatter(
-        x=study["relative_month"], y=study["estimate"], mode="markers+lines", line={"color": _PALETTE[0]},
-        error_y={"type": "data", "symmetric": False, "array": (study["ci_high"] - study["estimate"]).fillna(0),
-                 "arrayminus": (study["estimate"] - study["ci_low"]).fillna(0)},
+        x=study["relative_month"], y=points["estimate"], mode="markers+lines", line={"color": _PALETTE[0]},
+        error_y={"type": "data", "symmetric": False, "array": (points["ci_high"] - points["estimate"]).fillna(0),
+                 "arrayminus": (points["estimate"] - points["ci_low"]).fillna(0)},
         customdata=study["n_obs"], name="estimate",
-        hovertemplate="month %{x}: %{y:+.1%} (n = %{customdata} posts)<extra></extra>"))
+        hovertemplate="month %{x}: %{y:+.1f} points (n = %{customdata} posts)<extra></extra>"))
     fig.add_hline(y=0, line={"color": "#595959", "width": 1})
     fig.add_vline(x=-0.5, line={"dash": "dot", "color": "#595959", "width": 1})
     if len(study):
@@ -1339,7 +1341,7 @@ def event_study_figure(study: pd.DataFrame) -> go.Figure:
         months = [int(m) for m in study["relative_month"]]
         labels = [f"≤{m}" if m == months[0] else f"≥{m}" if m == months[-1] else str(m) for m in months]
         fig.update_xaxes(tickvals=months, ticktext=labels)
-    fig.update_yaxes(tickformat="+.0%")
+    fig.update_yaxes(tickformat="+.0f", ticksuffix=" pts")
     fig.update_layout(hovermode="closest", showlegend=False)
     return fig if len(study) else _nothing(fig, _EMPTY)
 
