@@ -48,8 +48,8 @@ def test_a_trend_s_value_axis_is_titled_by_its_unit(metric):
     fig = charts.trend_chart(rows, metric=metric)
     unit = METRICS[metric].unit
     assert fig.layout.yaxis.title.text.lower() == unit.lower()
-    # the chart's title names the metric; the axis title fits a 440-pixel chart's plot
-    assert METRICS[metric].label in fig.layout.title.text and len(fig.layout.yaxis.title.text) <= 36
+    # the chart's title names the metric; the axis title fits the plot
+    assert METRICS[metric].label in fig.layout.title.text and len(fig.layout.yaxis.title.text) <= charts.AXIS_TITLE_MAX
 
 
 @pytest.mark.browser

@@ -24,6 +24,7 @@ from analytics.metrics import METRICS
 from analytics.periods import parse_period
 
 __all__ = [
+    "AXIS_TITLE_MAX",
     "BASIC_TRACE_TYPES",
     "FULL_BUNDLE_ENV",
     "HOUSE_TEMPLATE",
@@ -34,6 +35,7 @@ __all__ = [
     "as_widget",
     "bar_chart",
     "hidden_label",
+    "legend_under_axis",
     "period_start",
     "trend_chart",
     "value_format",
@@ -300,9 +302,24 @@ def _floats(values: pd.Series) -> list[float | None]:
     return [None if pd.isna(v) else float(v) for v in values]
 
 
-#: Pixels from a bar chart's bottom edge to its legend's top: the house margin (80) less the tick labels' and
-#: the axis title's ~50.
-_LEGEND_FROM_BOTTOM = 30
+#: Characters a vertical axis title may hold on a plot ~215 pixels high (the notebooks' figures refuse longer
+#: ones; a chart's title names the metric, so its axis needs only the unit, 30 characters at most).
+AXIS_TITLE_MAX = 32
+
+#: Pixels under a plot taken by the axis's tick labels, and by its title.
+_TICK_LABELS_PX, _AXIS_TITLE_PX = 30, 20
+
+
+def legend_under_axis(height: int, bottom_margin: int, *, axis_title: bool) -> dict:
+    """A horizontal legend under the plot, placed in pixels: its top ``bottom_margin`` less the tick labels'
+    (and the axis title's) height above the figure's bottom edge. Plotly places a legend by shares of the
+    plot's height, which on a short plot fall on the axis's labels.
+
+    >>> legend_under_axis(400, 80, axis_title=True)["y"]
+    0.075
+    """
+    from_bottom = bottom_margin - _TICK_LABELS_PX - (_AXIS_TITLE_PX if axis_title else 0)
+    return dict(orientation="h", yref="container", y=from_bottom / height, yanchor="top", x=0, xanchor="left")
 
 #: Characters per line of a bar chart's category label: a long one (a survey item's wording) is broken into
 #: lines, or it would take the width from the bars.
@@ -560,6 +577,5 @@ def bar_chart(
     fig.update_layout(xaxis=dict(title=dict(text=axis_title), tickformat=fmt, rangemode="tozero", dtick=step),
                       yaxis=dict(autorange="reversed", automargin=True), barmode="group", height=height,
                       showlegend=colour is not None,
-                      # in pixels under the tick labels and the axis title: a share of a short plot fell on them
-                      legend=dict(yref="container", y=_LEGEND_FROM_BOTTOM / height, yanchor="top"))
+                      legend=legend_under_axis(height, HOUSE_TEMPLATE.layout.margin.b, axis_title=True))
     return _finish(fig, title=title, how_to_read=how_to_read, widget=widget)

@@ -38,12 +38,14 @@ __all__ = [
     "format_p",
     "format_percent",
     "format_points",
+    "format_range",
     "format_signed",
     "format_value",
     "gap_list",
     "metric_sentence",
     "mission_value_sentence",
     "negative_terms_sentence",
+    "outcome_words",
     "recognition_sentence",
     "reliability_sentence",
     "revision_sentence",
@@ -59,6 +61,15 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 #: How each binary training outcome reads in a sentence: (the odds of ..., the share of ...).
 OUTCOME_WORDS = {"violation": ("a policy violation", "posts with a policy violation"),
                  "positive": ("a positive tone", "positive posts")}
+
+
+def outcome_words(outcome: Any) -> tuple[str, str]:
+    """How a training outcome reads: :data:`OUTCOME_WORDS`, or for another outcome its own name.
+
+    >>> outcome_words("violation")[1], outcome_words("late reply")
+    ('posts with a policy violation', ('late reply', 'posts with late reply'))
+    """
+    return OUTCOME_WORDS.get(str(outcome), (str(outcome), f"posts with {outcome}"))
 #: Cronbach's alpha below this is flagged as too low to read a construct score with confidence.
 ALPHA_ACCEPTABLE = 0.7
 
@@ -135,10 +146,17 @@ def format_ci(low: float, high: float, *, scale: str = "score", digits: int | No
         places = 0 if digits is None else digits
         return f"95% CI {format_percent(low, places)} to {format_percent(high, places)}"
     if scale == "points":
-        places = 1 if digits is None else digits
-        return f"95% CI {_plain(100 * float(low), places)} to {_plain(100 * float(high), places)}"
-    places = 2 if digits is None else digits
-    return f"95% CI {_plain(low, places)} to {_plain(high, places)}"
+        return f"95% CI {format_range(100 * float(low), 100 * float(high), 1 if digits is None else digits)}"
+    return f"95% CI {format_range(low, high, 2 if digits is None else digits)}"
+
+
+def format_range(low: Any, high: Any, digits: int = 2) -> str:
+    """Two bounds as "low to high" (a table's interval cell); a bound that rounds to zero reads "0.00".
+
+    >>> format_range(-0.0004, 0.25), format_range(-3.21, 7.0, 1)
+    ('0.00 to 0.25', '-3.2 to 7.0')
+    """
+    return f"{_plain(low, digits)} to {_plain(high, digits)}"
 
 
 def format_number(value: Any, digits: int = 0) -> str:
@@ -453,13 +471,13 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
         used = rows[rows["n_mentions"] > 0].sort_values("n_mentions", ascending=False, kind="stable").head(top)
         parts = []
         for r in used.itertuples():
-            share = format_percent(r.share) + (" of them" if not parts else "")
+            share = f"in {format_percent(r.share)} of them" if not parts else format_percent(r.share)
             if r.direction in ("rising", "falling"):
-                share += f" ({r.direction} from {format_percent(r.previous_share)} in {r.previous_wave}, "
-                share += f"{format_p(r.p_value)})"
+                share += (f" ({r.direction} from {format_percent(r.previous_share)} in {r.previous_wave}, "
+                          f"{format_p(r.p_value)})")
             elif r.direction == "new":
                 share += f" (new since {r.previous_wave})"
-            parts.append(f'"{r.term}" {"in " if len(parts) == 0 else ""}{share}')
+            parts.append(f'"{r.term}" {share}')
         faded = rows[rows["direction"].eq("falling") & ~rows.index.isin(used.index)]
         tail = "".join(f'; "{r.term}" fell from {format_percent(r.previous_share)} in {r.previous_wave} to '
                        f"{format_percent(r.share)} ({format_p(r.p_value)})" for r in faded.itertuples())
@@ -493,7 +511,7 @@ def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None) ->
         return ["Too few trained and untrained people in this selection to estimate the effect of training."]
     sentences = []
     for outcome, rows in effects.groupby("outcome", sort=False):
-        words, share = OUTCOME_WORDS.get(str(outcome), (str(outcome), f"posts with {outcome}"))
+        words, share = outcome_words(outcome)
         for row in rows.itertuples():
             people = _count(n_people if n_people is not None else row.n_clusters, "employee")
             if row.term == "odds_ratio":

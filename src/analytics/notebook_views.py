@@ -182,8 +182,6 @@ def markdown(sentences: Sequence[str]):
 
 # --- figures --------------------------------------------------------------------------------------
 
-#: Characters a figure's vertical axis title may hold: at 460 pixels a figure's plot is ~215 pixels high.
-Y_TITLE_MAX = 32
 _BOTTOM_MARGIN = 150
 _TOP_MARGIN = 95
 #: The pixels of a figure that are not its plot: a figure of rows sets its height to this plus the rows'.
@@ -192,18 +190,15 @@ _MARGINS = _TOP_MARGIN + _BOTTOM_MARGIN
 
 def _figure(title: str, subtitle: str, caption: str, *, y_title: str, x_title: str = "",
             percent: bool = False, height: int = 460) -> go.Figure:
-    if len(y_title) > Y_TITLE_MAX:
-        raise ValueError(f"y_title {y_title!r} is longer than {Y_TITLE_MAX} characters and would run past the plot; "
-                         "say the rest in the title, subtitle or how-to-read line.")
+    if len(y_title) > charts.AXIS_TITLE_MAX:
+        raise ValueError(f"y_title {y_title!r} is longer than {charts.AXIS_TITLE_MAX} characters and would run past "
+                         "the plot; say the rest in the title, subtitle or how-to-read line.")
     fig = go.Figure()
-    # the legend's top in pixels under the plot: below the tick labels (and the axis title, if any)
-    legend_top = _BOTTOM_MARGIN - (52 if x_title else 32)
     fig.update_layout(
         title={"text": title, "subtitle": {"text": subtitle}, "x": 0.0, "xanchor": "left"},
         template=charts.HOUSE_TEMPLATE, height=height, meta={"how_to_read": caption},
         margin={"l": 70, "r": 30, "t": _TOP_MARGIN, "b": _BOTTOM_MARGIN}, hovermode="x unified",
-        legend={"orientation": "h", "yanchor": "top", "yref": "container", "y": legend_top / height, "x": 0.0,
-                "xanchor": "left"},
+        legend=charts.legend_under_axis(height, _BOTTOM_MARGIN, axis_title=bool(x_title)),
         xaxis_title=x_title, yaxis_title=y_title, yaxis_automargin=True,  # long category labels widen the margin
     )
     if percent:

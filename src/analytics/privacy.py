@@ -293,7 +293,13 @@ def _re2_class(code_points: Iterable[int]) -> str:
     >>> _re2_class([0x61, 0x62, 0x63, 0x7a])
     '\\x{61}-\\x{63}\\x{7a}'
     """
-    return "".join(f"\\x{{{a:x}}}" + (f"-\\x{{{b:x}}}" if b > a else "") for a, b in _code_ranges(code_points))
+    return _class_body(code_points, lambda point: f"\\x{{{point:x}}}")
+
+
+def _class_body(code_points: Iterable[int], escape: Callable[[int], str]) -> str:
+    """A character class body holding exactly ``code_points``, as ranges of code points written by ``escape``
+    (RE2's ``\\x{..}`` or Python's ``\\U........``)."""
+    return "".join(escape(a) + (f"-{escape(b)}" if b > a else "") for a, b in _code_ranges(code_points))
 
 
 def _code_ranges(code_points: Iterable[int]) -> list[list[int]]:
@@ -371,9 +377,9 @@ def _prefilter_unguided_re() -> re.Pattern[str]:
     """Characters that make the ASCII pre-filter (:class:`_AsciiHeads`) no guide to a text that is not ASCII:
     what :data:`_UNGUIDED_RE` finds, and every other one with a case (ignoring case, it may equal a value's
     letter)."""
-    cased = _code_ranges(ord(char) for char in _unicode_tables()[2] if not char.isascii())
-    return re.compile(f"[{_UNGUIDED}" + "".join(f"\\U{a:08x}" + (f"-\\U{b:08x}" if b > a else "") for a, b in cased)
-                      + "]")
+    cased = _class_body((ord(char) for char in _unicode_tables()[2] if not char.isascii()),
+                        lambda point: f"\\U{point:08x}")
+    return re.compile(f"[{_UNGUIDED}{cased}]")
 
 
 def _case_partners(chars: Iterable[str]) -> dict[str, list[str]]:

@@ -51,6 +51,7 @@ from analytics.insights import (
     format_p,
     format_percent,
     format_points,
+    format_range,
     format_signed,
     format_value,
 )
@@ -482,10 +483,10 @@ def _revision_section(views: Any, period: Period, versions: pd.DataFrame, monthl
                 "Effective": _cell(f"{pd.Timestamp(r['interruption']):%Y-%m-%d}"),
                 "Level change": _cell(f"{format_signed(scale * r['level_change'], 1 if scale == 100 else 2)}{unit}",
                                       css="num"),
-                "95% CI (level)": _cell(f"{scale * r['level_ci_low']:.2f} to {scale * r['level_ci_high']:.2f}",
+                "95% CI (level)": _cell(format_range(scale * r["level_ci_low"], scale * r["level_ci_high"]),
                                         css="num"),
                 "Slope change / month": _cell(f"{format_signed(scale * r['slope_change'])}{unit}", css="num"),
-                "95% CI (slope)": _cell(f"{scale * r['slope_ci_low']:.2f} to {scale * r['slope_ci_high']:.2f}",
+                "95% CI (slope)": _cell(format_range(scale * r["slope_ci_low"], scale * r["slope_ci_high"]),
                                         css="num"),
                 "Months before / after": _cell(f"{r['n_before']} / {r['n_after']}", css="num"),
             })
@@ -629,7 +630,7 @@ def _survey_section(data: dict[str, pd.DataFrame], waves: tuple[str | None, str 
                 "Measure": _cell(name), "Area": _cell(area),
                 "Mean (1–5)": _cell(f"{r['mean_previous']:.2f} → {r['mean_current']:.2f}", css="num"),
                 "Change": _cell(format_signed(r['change']), css="num"),
-                "95% CI": _cell(f"{r['ci_low']:.2f} to {r['ci_high']:.2f}", css="num"),
+                "95% CI": _cell(format_range(r["ci_low"], r["ci_high"]), css="num"),
                 "BH-adjusted p": _cell(("significant, " if r["significant"] is True else "")
                                        + format_p(r["p_adjusted"])),
                 "n": _cell(f"{int(r['n_previous'])} / {int(r['n_current'])}", css="num",
@@ -705,14 +706,13 @@ def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame,
                             "of training.")
     else:
         section.lead += insights.training_sentences(effects)
-        rows = [{"Outcome": _cell(insights.OUTCOME_WORDS.get(r["outcome"], ("", f"posts with {r['outcome']}"))[1]
-                                  .capitalize()),
+        rows = [{"Outcome": _cell(insights.outcome_words(r["outcome"])[1].capitalize()),
                  "Estimator": _cell("logistic, month fixed effects" if r["estimator"] == "logistic" else
                                     "difference-in-differences"),
                  "Effect": _cell(f"odds ratio {r['estimate']:.2f}" if r["term"] == "odds_ratio" else
                                  format_points(r['estimate']), css="num"),
-                 "95% CI": _cell(f"{r['ci_low']:.2f} to {r['ci_high']:.2f}" if r["term"] == "odds_ratio" else
-                                 f"{100 * r['ci_low']:.1f} to {100 * r['ci_high']:.1f}", css="num"),
+                 "95% CI": _cell(format_range(r["ci_low"], r["ci_high"]) if r["term"] == "odds_ratio" else
+                                 format_range(100 * r["ci_low"], 100 * r["ci_high"], 1), css="num"),
                  "p": _cell(format_p(r["p_value"])),
                  "Posts / employees": _cell(f"{int(r['n_obs']):,} / {int(r['n_clusters']):,}", css="num",
                                             group_size=int(r["n_clusters"]))}
@@ -744,7 +744,6 @@ def _voices_section(comments: pd.DataFrame, wave: str | None, previous_wave: str
     # areas with fewer than k comments show no terms; examples only where an area has `minimum` comments
     themes = feedback.feedback_themes(chosen, wave=wave, previous=compared, top=VOICES_TOP, k=k,
                                       min_comments=minimum)
-    themes = themes[themes["n_comments"] >= k]
     if themes.empty:
         section.lead.append(f"No word or phrase recurs in the {len(now):,} survey comments of {wave}.")
         return section
