@@ -30,7 +30,10 @@ def _until(condition, what: str, server: Server, seconds: float = 60, page=None)
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, f"{what} not seen in {seconds:.0f} s:\n{server.log_text()[-3000:]}"
-        page.wait_for_timeout(200) if page is not None else time.sleep(0.2)
+        if page is not None:
+            page.wait_for_timeout(200)
+        else:
+            time.sleep(0.2)
 
 
 def _shut_down(server: Server) -> set[str]:
