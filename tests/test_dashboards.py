@@ -148,6 +148,37 @@ def test_tiles_by_department_hide_small_groups_and_say_what_is_not_broken_down(d
     assert "hidden: fewer than 5 people" in html_text and "0.0%" not in html_text
 
 
+def _tile_change(tile: pd.Series) -> tuple[str, str, str, str]:
+    """The arrow, its colour, the change shown and the word of a tile's change line."""
+    line = dashboard._tile_html(tile, 5, "")
+    found = re.search(r"<span style='color:(#[0-9a-f]+)'>(.)</span> (\S+)[^(]*\((\w+);", line)
+    colour, arrow, shown, word = found.groups()
+    return arrow, colour, shown, word
+
+
+def test_a_tiles_arrow_is_the_figures_movement_and_its_colour_whether_that_is_good(data):
+    quarterly = data.quarterly.copy()
+    period = dashboard.filter_options(quarterly)["periods"][0]
+    tiles = dashboard.kpi_tiles(quarterly, period=period)
+    moving = tiles[tiles["change"].notna() & tiles["change"].ne(0)]
+    # both kinds of metric move in the sample: ones where lower is better (incidents) and higher is better
+    assert {dashboard.METRICS[m].higher_is_better for m in moving["metric"]} == {True, False}
+    for _, tile in moving.iterrows():
+        arrow, colour, shown, word = _tile_change(tile)
+        assert arrow == ("▲" if shown.startswith("+") else "▼"), (tile["metric"], arrow, shown)
+        assert word == tile["direction"]
+        assert colour == {"better": "#1a7f37", "worse": "#c62828"}[word], (tile["metric"], colour, word)
+    # a change that rounds to nothing shown is "=", whichever way its unshown digits go
+    row = (quarterly["metric"] == "adherence_rate") & (quarterly["department"] == ALL) & (
+        quarterly["platform"] == ALL)
+    before = tiles.set_index("metric").loc["adherence_rate", "previous_period"]
+    previous = float(quarterly.loc[row & (quarterly["period"] == before), "value"].iloc[0])
+    quarterly.loc[row & (quarterly["period"] == period), "value"] = previous + 0.00001
+    tile = dashboard.kpi_tiles(quarterly, period=period, metrics=["adherence_rate"]).iloc[0]
+    assert tile["direction"] == "better"
+    assert _tile_change(tile) == ("=", "#444", "+0.0", "same")
+
+
 def test_filters_never_combine_department_and_platform():
     state = dashboard.Filters("2026-Q2").choose(department="Finance")
     assert state.choose(platform="x") == dashboard.Filters("2026-Q2", ALL, "x")

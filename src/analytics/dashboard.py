@@ -388,6 +388,9 @@ _RAG = {"green": ("#1a7f37", "on target"), "amber": ("#b26a00", "near target"), 
         "not available": ("#8c8c8c", "not available")}
 
 
+_DIRECTION_COLOURS = {"better": _RAG["green"][0], "worse": _RAG["red"][0], "same": "#444"}
+
+
 def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
     colour, word = _RAG[tile["status"]]
     metric = tile["metric"]
@@ -408,15 +411,21 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
         if pd.isna(tile["change"]):
             change = f"no comparison with {html.escape(str(tile['previous_period']) or 'an earlier period')}"
         else:
-            arrow = {"better": "▲", "worse": "▼", "same": "="}[tile["direction"]]
+            shown = insights.format_change(metric, tile["change"])
+            # the arrow is the shown figure's movement, its colour whether that is good: an incident count that
+            # fell is a green ▼, not a ▲ beside a negative number; a change that rounds to zero is "="
+            moved = any(digit in "123456789" for digit in shown)
+            arrow = "=" if not moved else "▲" if tile["change"] > 0 else "▼"
+            colour = _DIRECTION_COLOURS[tile["direction"]] if moved else _DIRECTION_COLOURS["same"]
+            arrow = f"<span style='color:{colour}'>{arrow}</span>"
             if pd.isna(tile["p_value"]):
                 test = "no significance test for this kind of figure"
             elif tile["significant"]:
                 test = f"significant, {insights.format_p(tile['p_value'])}"
             else:
                 test = f"not significant, {insights.format_p(tile['p_value'])}"
-            change = (f"{arrow} {insights.format_change(metric, tile['change'])} vs "
-                      f"{html.escape(str(tile['previous_period']))} ({tile['direction']}; {test})")
+            word = tile["direction"] if moved else "same"
+            change = f"{arrow} {shown} vs {html.escape(str(tile['previous_period']))} ({word}; {test})"
         value = insights.format_value(metric, tile["value"])
         body = (f"<div style='font-size:26px;font-weight:600;margin:4px 0'>{value}</div>"
                 f"<div style='font-size:12px;color:#444'>{n}{ci}</div>"
