@@ -349,8 +349,10 @@ def test_findings_by_rule_are_aggregates_of_every_rule(data):
     table = dashboard.findings_by_rule(data, area="confidentiality", periods=[period])
     rules = rules_frame()
     assert sorted(table["rule_id"]) == sorted(rules.loc[rules["area"] == "confidentiality", "rule_id"])
-    assert set(table.columns) == {"period", "rule_id", "severity", "explanation", "findings", "employee_posts",
-                                  "per_1000"}
+    assert set(table.columns) == {"period", "rule_id", "rule", "severity", "explanation", "findings",
+                                  "employee_posts", "per_1000"}
+    # the chart's bars are read by name and severity, not by the rules file's ids
+    assert table.set_index("rule_id").loc["internal_only", "rule"] == "Internal only (high)"
     quarters = dashboard._quarter_of(data.findings["month"])
     expected = data.findings[(data.findings["area"] == "confidentiality") & (quarters == period)]["findings"].sum()
     assert table["findings"].sum() == expected

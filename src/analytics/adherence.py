@@ -582,17 +582,19 @@ def rules_frame(rules: Sequence[Rule] | None = None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``rule_id``, ``area``, ``severity``, ``explanation``; one row per rule, in file order.
+        ``rule_id``, ``name`` (the id as words, for readers: ``internal_only`` is "Internal only"), ``area``,
+        ``severity``, ``explanation``; one row per rule, in file order.
 
     Examples
     --------
-    >>> rules_frame().set_index("rule_id").loc["phone", "area"]
-    'confidentiality'
+    >>> rules_frame().set_index("rule_id").loc["donor_name", ["name", "area"]].tolist()
+    ['Donor name', 'confidentiality']
     """
     rules = load_rules() if rules is None else rules
     return pd.DataFrame(
         {
             "rule_id": [r.id for r in rules],
+            "name": [r.id.replace("_", " ").capitalize() for r in rules],
             "area": [r.area for r in rules],
             "severity": [r.severity for r in rules],
             "explanation": [r.explanation for r in rules],

@@ -476,8 +476,8 @@ def findings_by_rule(data: DashboardData, *, area: str, periods: Sequence[str]) 
     Returns
     -------
     DataFrame
-        ``period, rule_id, severity, explanation, findings, employee_posts, per_1000`` (findings per
-        1,000 employee posts in the quarter).
+        ``period, rule_id, rule`` (its name and severity, "Donor name (high)"), ``severity, explanation,
+        findings, employee_posts, per_1000`` (findings per 1,000 employee posts in the quarter).
     """
     rules = rules_frame()
     rules = rules[rules["area"] == area]
@@ -491,11 +491,11 @@ def findings_by_rule(data: DashboardData, *, area: str, periods: Sequence[str]) 
         total = float(posts.get(period, 0))
         for rule in rules.itertuples():
             found = int(counts.get(rule.rule_id, 0))
-            rows.append({"period": period, "rule_id": rule.rule_id, "severity": rule.severity,
-                         "explanation": rule.explanation, "findings": found, "employee_posts": total,
-                         "per_1000": 1000 * found / total if total else np.nan})
-    return pd.DataFrame(rows, columns=["period", "rule_id", "severity", "explanation", "findings", "employee_posts",
-                                       "per_1000"])
+            rows.append({"period": period, "rule_id": rule.rule_id, "rule": f"{rule.name} ({rule.severity})",
+                         "severity": rule.severity, "explanation": rule.explanation, "findings": found,
+                         "employee_posts": total, "per_1000": 1000 * found / total if total else np.nan})
+    return pd.DataFrame(rows, columns=["period", "rule_id", "rule", "severity", "explanation", "findings",
+                                       "employee_posts", "per_1000"])
 
 
 def _quarter_of(months: pd.Series) -> pd.Series:
@@ -964,7 +964,7 @@ def _policy_review(data: DashboardData):
             continue
         rules = findings_by_rule(data, area=area, periods=[previous, period])
         children += _chart_block(
-            bar_chart(rules, category="rule_id", value="findings", colour="period", k=data.k,
+            bar_chart(rules, category="rule", value="findings", colour="period", k=data.k,
                       title=f"{area.capitalize()}: findings per rule, {previous} and {period}",
                       axis_title="Findings on employee posts (count)",
                       how_to_read="Counts of (non-dismissed) findings per rule; individual posts are never listed.",

@@ -384,16 +384,16 @@ def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3) -> str:
 
     Examples
     --------
-    >>> rules = pd.DataFrame({"rule_id": ["phone", "email"], "area": ["confidentiality"] * 2,
+    >>> rules = pd.DataFrame({"name": ["Phone", "Email"], "area": ["confidentiality"] * 2,
     ...                       "severity": ["high", "high"], "n_posts": [12, 3], "share_of_posts": [0.02, 0.005]})
     >>> print(rules_sentence(rules, period="2026-Q3"))
-    The rules that fired most in 2026-Q3: phone (confidentiality, high; 12 posts, 2.0% of employee posts),
-    email (confidentiality, high; 3 posts, 0.5% of employee posts).
+    The rules that fired most in 2026-Q3: Phone (confidentiality, high; 12 posts, 2.0% of employee posts),
+    Email (confidentiality, high; 3 posts, 0.5% of employee posts).
     """
     fired = rules[rules["n_posts"].fillna(0) > 0].sort_values("n_posts", ascending=False, kind="stable").head(top)
     if fired.empty:
         return f"No policy rule fired on an employee post in {period}."
-    parts = [f"{r.rule_id} ({r.area}, {r.severity}; {_count(r.n_posts, 'post')}, "
+    parts = [f"{r.name} ({r.area}, {r.severity}; {_count(r.n_posts, 'post')}, "
              f"{format_percent(r.share_of_posts, 1)} of employee posts)" for r in fired.itertuples()]
     return f"The rules that fired most in {period}: " + ", ".join(parts) + "."
 

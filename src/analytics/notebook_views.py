@@ -506,14 +506,14 @@ def rules_fired(
     Returns
     -------
     DataFrame
-        One row per rule, most posts first: ``rule_id``, ``area``, ``severity``, ``n_findings``,
-        ``n_posts`` (distinct posts it fired on), ``share_of_posts`` (of the period's employee posts),
-        ``explanation``.
+        One row per rule, most posts first: ``rule_id``, ``name`` (the id as words), ``area``,
+        ``severity``, ``n_findings``, ``n_posts`` (distinct posts it fired on), ``share_of_posts`` (of the
+        period's employee posts), ``explanation``.
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     posts = datasets.employee_posts(through=chosen, department=department, warehouse_file=warehouse_file)
     posts = posts[posts["month"] >= pd.Timestamp(chosen.start)]
-    columns = ["rule_id", "area", "severity", "n_findings", "n_posts", "share_of_posts", "explanation"]
+    columns = ["rule_id", "name", "area", "severity", "n_findings", "n_posts", "share_of_posts", "explanation"]
     if department and posts["author_key"].nunique() < _k():
         return pd.DataFrame(columns=columns)
     return priorities.rules_fired(posts, datasets.employee_findings(warehouse_file=warehouse_file))[columns]
@@ -524,7 +524,7 @@ def rules_figure(rules: pd.DataFrame, *, period: str) -> go.Figure:
     shown = rules[rules["n_posts"] > 0].sort_values("n_posts")
     colors = {"high": _UNFAVOURABLE, "medium": "#bf9000", "low": _NEUTRAL}
     return _ranked_bars(
-        shown, y="rule_id", x="share_of_posts", title=f"Which rules fire, {period}",
+        shown, y="name", x="share_of_posts", title=f"Which rules fire, {period}",
         subtitle=f"% of the period's employee posts; n = {int(shown['n_posts'].sum()):,} post-rule hits; dismissed "
                  "findings excluded",
         caption="a longer bar is a rule broken more often; the colour is its severity.", x_title="% of employee posts",

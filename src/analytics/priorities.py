@@ -157,7 +157,8 @@ def rules_fired(posts: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         One row per rule, most posts first: ``rule_id, area, severity, n_findings``, ``n_posts`` (distinct
         posts it fired on), ``share_of_posts`` (of the posts), ``share_ci_low``, ``share_ci_high`` (Wilson
-        95 %), ``n_employee_posts`` (the posts), ``explanation``.
+        95 %), ``n_employee_posts`` (the posts), ``name``, ``explanation`` (of
+        :func:`analytics.adherence.rules_frame`).
 
     Examples
     --------
@@ -177,7 +178,7 @@ def rules_fired(posts: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
     out["share_ci_low"], out["share_ci_high"] = adherence.wilson_interval(out["n_posts"].to_numpy(float),
                                                                           np.full(len(out), float(total)))
     out["n_employee_posts"] = total
-    out = out.merge(adherence.rules_frame()[["rule_id", "explanation"]], on="rule_id", how="left")
+    out = out.merge(adherence.rules_frame()[["rule_id", "name", "explanation"]], on="rule_id", how="left")
     return out.sort_values(["n_posts", "rule_id"], ascending=[False, True], ignore_index=True)
 
 

@@ -544,7 +544,7 @@ def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Peri
             "Test": _cell(("significant, " if row["significant"] else "") + format_p(row["p_value"])),
         })
     section.tables.append(_Table(list(table_rows[0]), table_rows, caption=f"Adherence by policy area, {current.label}"))
-    rule_rows = [{"Rule": _cell(r["rule_id"]), "Area": _cell(r["area"]), "Severity": _cell(r["severity"]),
+    rule_rows = [{"Rule": _cell(r["name"]), "Area": _cell(r["area"]), "Severity": _cell(r["severity"]),
                   "Posts": _cell(format_number(r["n_posts"]), css="num"),
                   "Share of employee posts (95% CI; n)": _cell(
                       f"{format_percent(r['share_of_posts'], 2)} ({format_percent(r['share_ci_low'], 2)} to "
