@@ -76,3 +76,30 @@ def test_a_bar_chart_of_a_frame_with_repeated_index_labels_draws_each_row_once()
                            axis_title="Findings (count)", how_to_read="Longer is worse.")
     assert list(fig.data[0].y) == ["email", "phone"] and list(fig.data[0].x) == [3.0, 5.0]
     assert list(rows.index) == [0, 0]  # the caller's frame as it was
+
+
+def _series(periods: list[str]) -> pd.DataFrame:
+    values = [0.90, 0.80, 0.95, 0.85][:len(periods)]
+    return pd.DataFrame({"period": periods, "value": values, "n": 40.0, "ci_low": [v - 0.05 for v in values],
+                         "ci_high": [v + 0.05 for v in values], "suppressed": False})
+
+
+def test_a_month_without_a_figure_breaks_the_line_and_its_band():
+    fig = charts.trend_chart(_series(["2026-01", "2026-02", "2026-04", "2026-05"]), metric="adherence_rate", k=5)
+    band, line = fig.data[0], fig.data[1]
+    # March has no row: the line has no point there and is not drawn from February to April
+    assert list(line.x).index("2026-03-01") == 2 and line.y[2] is None and line.connectgaps is False
+    assert [y for y in line.y if y is not None] == [0.90, 0.80, 0.95, 0.85]
+    # the band is two closed shapes, January-February and April-May
+    assert band.x.count(None) == 1
+    first = band.x[:band.x.index(None)]
+    assert set(first) == {"2026-01-01", "2026-02-01"}
+    assert "a break in the line is a month with nothing to measure" in fig.layout.meta["how_to_read"]
+
+
+def test_survey_waves_and_unbroken_months_stay_joined():
+    waves = charts.trend_chart(_series(["2025-Q3", "2026-Q1", "2026-Q2"]), metric="adherence_rate", k=5)
+    months = charts.trend_chart(_series(["2026-01", "2026-02", "2026-03"]), metric="adherence_rate", k=5)
+    for fig in (waves, months):
+        assert None not in fig.data[1].y and None not in fig.data[0].x
+        assert "break" not in fig.layout.meta["how_to_read"]

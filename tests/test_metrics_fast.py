@@ -299,3 +299,23 @@ def test_an_unwritable_cache_only_costs_time(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     metrics._t_table.cache_clear()
     np.testing.assert_array_equal(metrics._t975(np.array([4.0, 8.0])), special.stdtrit([4.0, 8.0], 0.975))
+
+
+def test_a_month_the_incident_log_covers_without_an_incident_counts_zero(sample_warehouse):
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    try:
+        logged = con.execute("SELECT strftime(month, '%Y-%m') AS period, count(*) AS n FROM incident_timings "
+                             "GROUP BY ALL").df().set_index("period")["n"]
+        monthly, quarterly = metrics.period_tables(con, k=5)
+    finally:
+        con.close()
+    span = pd.period_range(min(logged.index), max(logged.index), freq="M").strftime("%Y-%m")
+    expected = logged.reindex(span, fill_value=0)
+    assert (expected == 0).any()  # the sample has a quiet month inside its log
+    published = monthly[(monthly["metric"] == "incidents") & (monthly["department"] == metrics.ALL)]
+    assert published.set_index("period")["value"].astype(int).to_dict() == expected.to_dict()
+    # a month without incidents has no median time to resolve (nothing resolved): no row, not a zero
+    medians = monthly[(monthly["metric"] == "median_hours_to_resolve") & (monthly["department"] == metrics.ALL)]
+    assert set(expected.index[expected == 0]).isdisjoint(medians["period"])
+    quarters = quarterly[(quarterly["metric"] == "incidents") & (quarterly["department"] == metrics.ALL)]
+    assert quarters["value"].sum() == expected.sum()

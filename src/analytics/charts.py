@@ -411,14 +411,16 @@ def trend_chart(
     hidden_x: list[pd.Timestamp] = []
     hidden_text: list[str] = []
     others = iter(PALETTE[1:] if reference is not None else PALETTE)
+    gaps = False
     for name, rows in groups:
         colour = PALETTE[0] if name == reference else next(others, PALETTE[-1])
+        rows = rows.assign(_gap=False) if bars else _month_gaps(rows)
+        gaps = gaps or bool(rows["_gap"].any())
         suppressed = rows["suppressed"].fillna(False).astype(bool).to_numpy()
         shown = rows.loc[~suppressed]
         values = rows["value"].where(~suppressed)
         if not shown["ci_low"].isna().all():
-            band_x = _dates(shown["x"]) + _dates(shown["x"][::-1])
-            band_y = _floats(shown["ci_high"]) + _floats(shown["ci_low"][::-1])
+            band_x, band_y = _band(shown)
             fig.add_trace(go.Scatter(x=band_x, y=band_y, fill="toself", mode="lines", line=dict(width=0),
                                      fillcolor=_fade(colour), hoverinfo="skip", name=f"{name} 95% CI",
                                      legendgroup=str(name), showlegend=False))
@@ -459,7 +461,7 @@ def trend_chart(
     span = (data["x"].min() - pd.Timedelta(days=31), data["x"].max() + pd.Timedelta(days=31)) if len(data) else None
     if span is not None:
         add_revision_markers(fig, versions, span=span)
-    reading = how_to_read or _default_reading(spec, several=len(groups) > 1, bars=bars)
+    reading = how_to_read or _default_reading(spec, several=len(groups) > 1, bars=bars, gaps=gaps)
     return _finish(fig, title=title or label, how_to_read=reading, widget=widget)
 
 
@@ -467,13 +469,48 @@ def _monthly(data: pd.DataFrame) -> bool:
     return bool(len(data)) and data["period"].astype(str).str.fullmatch(r"\d{4}-\d{2}").all()
 
 
-def _default_reading(spec, *, several: bool, bars: bool) -> str:
+def _month_gaps(rows: pd.DataFrame) -> pd.DataFrame:
+    """A monthly series' rows (sorted by ``x``) with an empty row, ``_gap`` true, for each month missing
+    between its first and last, where the line then breaks: drawn straight across, a month with nothing to
+    measure (no incident resolved) read as a value between its neighbours. Other periods (survey waves) are
+    points of their own, joined whatever lies between them."""
+    rows = rows.assign(_gap=False)
+    if not _monthly(rows):
+        return rows
+    periods = rows["period"].astype(str)
+    missing = pd.period_range(periods.iloc[0], periods.iloc[-1], freq="M").strftime("%Y-%m").difference(periods)
+    if missing.empty:
+        return rows
+    blank = rows.iloc[:0].reindex(range(len(missing))).assign(
+        period=list(missing), x=period_start(pd.Series(list(missing))).to_numpy(), suppressed=False, _gap=True)
+    return pd.concat([rows, blank], ignore_index=True).sort_values("x", ignore_index=True)
+
+
+def _band(shown: pd.DataFrame) -> tuple[list, list]:
+    """The CI band's outline, one closed shape per run of months without a gap (None between them: plotly
+    closes each run of a ``toself`` fill alone)."""
+    band_x: list = []
+    band_y: list = []
+    for _, run in shown.groupby(shown["_gap"].cumsum(), sort=True):
+        run = run[~run["_gap"]]
+        if run.empty:
+            continue
+        if band_x:
+            band_x.append(None)
+            band_y.append(None)
+        band_x += _dates(run["x"]) + _dates(run["x"][::-1])
+        band_y += _floats(run["ci_high"]) + _floats(run["ci_low"][::-1])
+    return band_x, band_y
+
+
+def _default_reading(spec, *, several: bool, bars: bool, gaps: bool = False) -> str:
     better = "higher is better" if (spec is None or spec.higher_is_better) else "lower is better"
     band = ("; whiskers are 95% CIs" if bars else "; the shaded band is the 95% CI") if (
         spec is not None and spec.kind in ("rate", "mean", "ratio")) else ""
     mark = "bar" if bars else "point"
     lines = f"Each colour is one group, each {mark} one period" if several else f"Each {mark} is one period"
-    return f"{lines} ({better}){band}; dashed lines mark policy revisions."
+    broken = "; a break in the line is a month with nothing to measure" if gaps else ""
+    return f"{lines} ({better}){band}{broken}; dashed lines mark policy revisions."
 
 
 def _fade(colour: str, alpha: float = 0.18) -> str:

@@ -958,6 +958,12 @@ def _incidents(frame: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
     for grouping in (None, "department"):
         counts = _grouped(frame, grouping, lambda g: g.agg(n=("incident_id", "size"),
                                                             n_people=("employee_key", "nunique")))
+        if grouping is None and not frame.empty:
+            # a period the log covers without an incident counts 0: no row would read as "no data", and a
+            # bar chart's missing bar as a month nobody looked at
+            covered = _periods(pd.Series(pd.period_range(frame["month"].min(), frame["month"].max(), freq="M")
+                                         .to_timestamp()), kind).unique()
+            counts = counts.set_index("period").reindex(covered, fill_value=0).rename_axis("period").reset_index()
         out.append(_finish(counts.assign(value=counts.get("n")), METRICS["incidents"], grouping, k))
         out.append(_finish(_grouped(frame, grouping, lambda g: _rate(g, "self_reported", "employee_key")),
                            METRICS["self_reported_share"], grouping, k))
