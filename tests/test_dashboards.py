@@ -311,7 +311,7 @@ def test_leadership_page_needs_few_widget_models_and_keeps_every_caption(data):
 def test_policy_review_engagement_section_is_k_safe_and_names_the_themes(data):
     from analytics import themes
 
-    text = _texts(dashboard._policy_review(data))
+    text = _texts(dashboard.PolicyReview(data).widget)
     for label in themes.taxonomy_frame()["label"]:
         assert label in text
     period = dashboard.filter_options(data.quarterly)["periods"][0]
@@ -323,12 +323,48 @@ def test_policy_review_engagement_section_is_k_safe_and_names_the_themes(data):
 def test_policy_review_names_each_area_s_adherence_line_by_its_area(data):
     import ipywidgets as widgets
 
-    review = dashboard._policy_review(data)
+    review = dashboard.PolicyReview(data).widget
     figures = [child for child in review.children if isinstance(child, widgets.DOMWidget) and hasattr(child, "data")]
     lines = {fig.layout.title.text.split(":")[0]: [t.name for t in fig.data if t.mode and "lines" in t.mode]
              for fig in figures if "without a" in (fig.layout.title.text or "") and "finding" in fig.layout.title.text}
     assert lines and all(area in names and not any("Adherence" in name for name in names)
                          for area, names in lines.items()), lines
+
+
+def test_policy_review_redraws_every_part_for_the_quarter_chosen(data):
+    review = dashboard.PolicyReview(data)
+    periods = list(review.period.options)
+    assert review.period.value == periods[0] == dashboard.filter_options(data.quarterly)["periods"][0]
+    # the latest quarter that ended before the last revision took effect
+    last_revision = pd.to_datetime(data.versions["effective_on"]).max()
+    earlier = next(p for p in periods if pd.Timestamp(parse_period(p).end) <= last_revision)
+    before = parse_period(earlier).previous().label
+    review.period.value = earlier
+    ranking = dashboard.revision_priorities(data, period=earlier)
+    assert review.parts[0].widget.value.startswith(f"<h2>Areas to revise, {earlier}</h2>")
+    # the ranking and each area's rank are the chosen quarter's
+    for row in ranking.itertuples():
+        assert f"Rank {row.rank}.</b> {html.escape(row.evidence)}" in _texts(review.widget)
+    figures = [part.widget for part in review.parts if part.draw is not None]
+    titles = [figure.layout.title.text for figure in figures]
+    assert f"Confidentiality: findings per rule, {before} and {earlier}" in titles
+    rules = dashboard.findings_by_rule(data, area="confidentiality", periods=[before, earlier])
+    shown = next(figure for figure in figures if figure.layout.title.text.startswith("Confidentiality: findings"))
+    assert sorted(v for trace in shown.data if trace.type == "bar" for v in trace.x) == sorted(rules["findings"])
+    # the trends end with the quarter, and the revision whose effect is told was in force by then
+    end = pd.Timestamp(parse_period(earlier).end)
+    for figure in figures:
+        dates = [pd.Timestamp(x) for trace in figure.data if trace.type == "scatter" and trace.x
+                 for x in trace.x if x is not None]
+        if "per month" in figure.layout.title.text:
+            assert dates and max(dates) < end, figure.layout.title.text
+    effects = [part.link.value for part in review.parts if part.link is not None and "Effect of" in part.link.value]
+    in_force = data.versions[pd.to_datetime(data.versions["effective_on"]) < end]
+    later = data.versions[pd.to_datetime(data.versions["effective_on"]) >= end]
+    assert len(effects) == 1 + len(set(rules_frame()["area"])) and len(later)
+    for text in effects:
+        assert f"version {in_force['version'].iloc[-1]}" in text or "Too few months" in text
+        assert not any(f"version {v} " in text for v in later["version"])
 
 
 def test_coverage_banner_names_missing_platform_months(data):

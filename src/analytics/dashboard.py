@@ -13,6 +13,7 @@ and a Retry button instead of an error.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import os
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ __all__ = [
     "RECOGNITION_MIN_POSTS",
     "DashboardData",
     "Filters",
+    "PolicyReview",
     "area_adherence",
     "coverage_banner",
     "csv_link",
@@ -503,8 +505,9 @@ def _quarter_of(months: pd.Series) -> pd.Series:
     return stamps.dt.year.astype(str) + "-Q" + stamps.dt.quarter.astype(str)
 
 
-def area_adherence(data: DashboardData, *, area: str) -> pd.DataFrame:
-    """Monthly share of employee posts without a medium/high finding in one area, with its Wilson CI.
+def area_adherence(data: DashboardData, *, area: str, through: str | None = None) -> pd.DataFrame:
+    """Monthly share of employee posts without a medium/high finding in one area, with its Wilson CI,
+    through the last month of ``through`` (a quarter or a month; default every month).
 
     Returns
     -------
@@ -515,7 +518,10 @@ def area_adherence(data: DashboardData, *, area: str) -> pd.DataFrame:
     from analytics.adherence import wilson_interval
 
     mine = data.area_posts[data.area_posts["area"] == area].groupby("month")["posts_with_finding"].sum()
-    out = data.employee_posts.rename(columns={"month": "period", "posts": "n"}).copy()
+    out = data.employee_posts.rename(columns={"month": "period", "posts": "n"})
+    if through is not None:
+        out = out[(period_start(out["period"]) < pd.Timestamp(parse_period(through).end)).to_numpy()]
+    out = out.copy()
     out["posts_with_finding"] = out["period"].map(mine).fillna(0).astype(int)
     out["value"] = 1 - out["posts_with_finding"] / out["n"]
     low, high = wilson_interval((out["n"] - out["posts_with_finding"]).to_numpy(), out["n"].to_numpy())
@@ -696,6 +702,13 @@ def _header(title: str, data: DashboardData):
         f"padding:6px 10px;font-size:13px'>{html.escape(coverage_banner(data))}</div>")
 
 
+def _note_and_download(note: str, frame: pd.DataFrame, filename: str, *, css: str = "pp-note") -> str:
+    """The line under a chart (its definition or what it shows) and its CSV download, in one HTML widget (a
+    widget each costs the page's first render three models), spaced from the next block."""
+    return (f"<div style='margin-bottom:18px'><div class='{css}' style='font-size:12px;color:#555'>"
+            f"{html.escape(note)}</div>{csv_link(frame, filename)}</div>")
+
+
 @dataclass
 class _Chart:
     """A chart slot of the leadership dashboard: how to get its data and draw it.
@@ -755,16 +768,12 @@ class LeadershipDashboard:
             *[w for block in blocks[len(self.charts):] for w in block], self.recognition,
         ])
 
-    def _caption(self, key: str) -> str:
-        metric = key if key in METRICS else None
-        text = METRICS[metric].definition if metric else (
+    def _below_chart(self, key: str, frame: pd.DataFrame) -> str:
+        """A chart's definition and CSV download."""
+        text = METRICS[key].definition if key in METRICS else (
             "Trust: share of answers to the trust items that are favourable (top-2-box). Response rate: "
             "finished responses ÷ employees on the roster at the wave's midpoint.")
-        return f"<div class='pp-definition' style='font-size:12px;color:#555'>Definition: {html.escape(text)}</div>"
-
-    def _below_chart(self, key: str, frame: pd.DataFrame) -> str:
-        """A chart's definition and CSV download, spaced from the next block as a box of its own was."""
-        return f"<div style='margin-bottom:18px'>{self._caption(key)}{csv_link(frame, f'{key}.csv')}</div>"
+        return _note_and_download(f"Definition: {text}", frame, f"{key}.csv", css="pp-definition")
 
     def _chart_slots(self) -> list[_Chart]:
         monthly, quarterly, versions, k = self.data.monthly, self.data.quarterly, self.data.versions, self.data.k
@@ -919,109 +928,195 @@ def _ranking_html(table: pd.DataFrame) -> str:
             "</tbody></table>")
 
 
-def _policy_review(data: DashboardData):
-    import ipywidgets as widgets
+@dataclass(frozen=True)
+class _Review:
+    """What every part of the policy review shows for the chosen quarter."""
 
-    periods = filter_options(data.quarterly)["periods"]
-    if not periods:
-        raise warehouse.WarehouseMissing(_EMPTY.format(name=data.warehouse.name))
-    period, previous = periods[0], parse_period(periods[0]).previous().label
-    ranking = revision_priorities(data, period=period)
-    has_rules = set(rules_frame()["area"])
-    children = [
-        _header("Policy review: evidence per policy area", data),
-        widgets.HTML(f"<h2>Areas to revise, {html.escape(period)}</h2><p style='font-size:13px;color:#555'>"
-                     f"{html.escape(priorities.RANKING_NOTE)} The evidence behind each rank is listed beside it.</p>"),
-        widgets.HTML(_ranking_html(ranking)),
-        widgets.HTML(csv_link(ranking, "areas-to-revise.csv", "Download the ranking (CSV)")),
-    ]
-    overall = trend_frame(data.monthly, metric="adherence_rate")
-    effect = revision_effect(overall, data.versions)[1]
-    children += _chart_block(
-        trend_chart(overall.drop(columns="series"), metric="adherence_rate", versions=data.versions, k=data.k,
-                    title="Adherence rate per month (all policy areas)", widget=True),
-        overall, "adherence-rate.csv", f"Effect of the last revision: {effect}")
-    clarity = data.clarity[data.clarity["wave"].isin(recent_waves(data.clarity["wave"], period, CLARITY_WAVES))].copy()
-    clarity["label"] = clarity["area"].fillna("") + ": " + clarity["text"].fillna("")
-    children += _chart_block(
-        bar_chart(clarity, category="label", value="favourable", n="n", ci=("ci_low", "ci_high"),
-                  suppressed="suppressed", colour="wave", percent=True, k=data.k,
-                  title=f"Is the policy clear? Clarity items in the last {CLARITY_WAVES} survey waves",
-                  axis_title="Favourable answers (% of respondents)",
-                  how_to_read="Longer bars mean clearer; whiskers are 95% CIs; n = respondents per item and wave.",
-                  widget=True),
-        clarity.drop(columns="label"), "clarity-items.csv", METRICS["clarity_favourability"].definition)
-    evidence = ranking.set_index("area")
-    for area in AREAS:
-        children.append(widgets.HTML(
-            f"<h2 id='area-{area}'>{html.escape(area.capitalize())}</h2><p style='font-size:13px;color:#555'>"
-            f"{html.escape(data.areas.get(area, ''))}</p><p style='font-size:13px'><b>Rank "
-            f"{int(evidence.loc[area, 'rank'])}.</b> {html.escape(evidence.loc[area, 'evidence'])}</p>"))
-        children.append(widgets.HTML(_area_table(data, area, period, previous)))
-        if area == "engagement":
-            children += _engagement_blocks(data, period)
-        if area not in has_rules:
-            continue
-        rules = findings_by_rule(data, area=area, periods=[previous, period])
-        children += _chart_block(
-            bar_chart(rules, category="rule", value="findings", colour="period", k=data.k,
-                      title=f"{area.capitalize()}: findings per rule, {previous} and {period}",
+    period: str
+    previous: str
+    ranking: pd.DataFrame
+
+    def evidence(self, area: str) -> pd.Series:
+        return self.ranking.set_index("area").loc[area]
+
+
+@dataclass
+class _Part:
+    """A piece of the policy review redrawn when the quarter changes: an HTML block (``html``), or a chart
+    (``frame`` and ``draw``) with its note and CSV download (``below``) in one HTML widget under it."""
+
+    html: Callable[[_Review], str] | None = None
+    frame: Callable[[_Review], pd.DataFrame] | None = None
+    draw: Callable[[pd.DataFrame, _Review], object] | None = None
+    below: Callable[[pd.DataFrame, _Review], str] | None = None
+    widget: object = None
+    link: object = None
+
+    def show(self, review: _Review) -> list:
+        import ipywidgets as widgets
+
+        if self.html is not None:
+            self.widget = widgets.HTML(self.html(review))
+            return [self.widget]
+        frame = self.frame(review)
+        self.widget = self.draw(frame, review)
+        self.link = widgets.HTML(self.below(frame, review))
+        return [self.widget, self.link]
+
+    def update(self, review: _Review) -> None:
+        if self.html is not None:
+            self.widget.value = self.html(review)
+            return
+        frame = self.frame(review)
+        refresh_figure(self.widget, self.draw(frame, review))
+        self.link.value = self.below(frame, review)
+
+
+class PolicyReview:
+    """The policy committee's evidence per policy area for a quarter chosen in a dropdown (the latest
+    first): the areas ranked for revision, the clarity items, and each area's evidence and charts; the
+    trends end with the quarter (the effect of a revision told is then the last one measurable by its end)."""
+
+    def __init__(self, data: DashboardData) -> None:
+        import ipywidgets as widgets
+
+        self.data = data
+        periods = filter_options(data.quarterly)["periods"]
+        if not periods:
+            raise warehouse.WarehouseMissing(_EMPTY.format(name=data.warehouse.name))
+        self.period = widgets.Dropdown(options=periods, value=periods[0], description="Quarter")
+        self.parts = self._parts()
+        review = self._review(self.period.value)
+        shown = [widget for part in self.parts for widget in part.show(review)]
+        self.widget = widgets.VBox([
+            _header("Policy review: evidence per policy area", data), widgets.HBox([self.period]), *shown])
+        self.period.observe(lambda _change: self.refresh(), names="value")
+
+    def _review(self, period: str) -> _Review:
+        return _Review(period, parse_period(period).previous().label, revision_priorities(self.data, period=period))
+
+    def refresh(self) -> None:
+        """Redraw every part for the chosen quarter."""
+        review = self._review(self.period.value)
+        for part in self.parts:
+            part.update(review)
+
+    def _parts(self) -> list[_Part]:
+        data = self.data
+        parts = [
+            _Part(html=lambda r: (
+                f"<h2>Areas to revise, {html.escape(r.period)}</h2><p style='font-size:13px;color:#555'>"
+                f"{html.escape(priorities.RANKING_NOTE)} The evidence behind each rank is listed beside it.</p>"
+                + _ranking_html(r.ranking) + csv_link(r.ranking, "areas-to-revise.csv", "Download the ranking (CSV)"))),
+            _Part(frame=lambda r: trend_frame(data.monthly, metric="adherence_rate", through=r.period),
+                  draw=lambda rows, r: trend_chart(rows.drop(columns="series"), metric="adherence_rate",
+                                                   versions=data.versions, k=data.k, widget=True,
+                                                   title=f"Adherence rate per month (all policy areas), through "
+                                                         f"{r.period}"),
+                  below=lambda rows, r: _note_and_download(
+                      f"Effect of the last revision: {revision_effect(rows, data.versions)[1]}", rows,
+                      "adherence-rate.csv")),
+            _Part(frame=self._clarity, draw=lambda rows, r: bar_chart(
+                rows, category="label", value="favourable", n="n", ci=("ci_low", "ci_high"), suppressed="suppressed",
+                colour="wave", percent=True, k=data.k, widget=True,
+                title=f"Is the policy clear? Clarity items in the {CLARITY_WAVES} survey waves to {r.period}",
+                axis_title="Favourable answers (% of respondents)",
+                how_to_read="Longer bars mean clearer; whiskers are 95% CIs; n = respondents per item and wave."),
+                below=lambda rows, r: _note_and_download(METRICS["clarity_favourability"].definition,
+                                                          rows.drop(columns="label"), "clarity-items.csv")),
+        ]
+        has_rules = set(rules_frame()["area"])
+        for area in AREAS:
+            parts.append(_Part(html=functools.partial(self._area_evidence, area)))
+            if area == "engagement":
+                parts += _engagement_parts(data)
+            if area in has_rules:
+                parts += self._area_charts(area)
+        return parts
+
+    def _clarity(self, review: _Review) -> pd.DataFrame:
+        clarity = self.data.clarity
+        clarity = clarity[clarity["wave"].isin(recent_waves(clarity["wave"], review.period, CLARITY_WAVES))]
+        return clarity.assign(label=clarity["area"].fillna("") + ": " + clarity["text"].fillna(""))
+
+    def _area_evidence(self, area: str, review: _Review) -> str:
+        evidence = review.evidence(area)
+        return (f"<h2 id='area-{area}'>{html.escape(area.capitalize())}</h2><p style='font-size:13px;color:#555'>"
+                f"{html.escape(self.data.areas.get(area, ''))}</p><p style='font-size:13px'><b>Rank "
+                f"{int(evidence['rank'])}.</b> {html.escape(evidence['evidence'])}</p>"
+                + _area_table(self.data, area, review.period, review.previous))
+
+    def _area_charts(self, area: str) -> list[_Part]:
+        data, name = self.data, area.capitalize()
+        return [
+            _Part(frame=lambda r: findings_by_rule(data, area=area, periods=[r.previous, r.period]),
+                  draw=lambda rows, r: bar_chart(
+                      rows, category="rule", value="findings", colour="period", k=data.k, widget=True,
+                      title=f"{name}: findings per rule, {r.previous} and {r.period}",
                       axis_title="Findings on employee posts (count)",
-                      how_to_read="Counts of (non-dismissed) findings per rule; individual posts are never listed.",
-                      widget=True),
-            rules, f"{area}-findings-by-rule.csv", "A finding is a post matching a policy rule; dismissed "
-                                                    "false positives are left out.")
-        series = area_adherence(data, area=area)
-        effect = revision_effect(series, data.versions, label=f"Adherence to the {area} rules")[1]
-        children += _chart_block(
-            # the line named by its area (the metric's name would read as the organisation's whole rate)
-            trend_chart(series.assign(area=area.capitalize()), metric="adherence_rate", series="area",
-                        versions=data.versions, k=data.k,
-                        title=f"{area.capitalize()}: employee posts without a {area} finding, per month",
-                        axis_title="Posts without a finding (% of employee posts)", widget=True),
-            series, f"{area}-adherence.csv", f"Effect of the last revision: {effect}")
-    return widgets.VBox(children)
+                      how_to_read="Counts of (non-dismissed) findings per rule; individual posts are never listed."),
+                  below=lambda rows, r: _note_and_download(
+                      "A finding is a post matching a policy rule; dismissed false positives are left out.", rows,
+                      f"{area}-findings-by-rule.csv")),
+            _Part(frame=lambda r: area_adherence(data, area=area, through=r.period),
+                  # the line named by its area (the metric's name would read as the organisation's whole rate)
+                  draw=lambda rows, r: trend_chart(
+                      rows.assign(area=name), metric="adherence_rate", series="area", versions=data.versions, k=data.k,
+                      title=f"{name}: employee posts without a {area} finding, per month",
+                      axis_title="Posts without a finding (% of employee posts)", widget=True),
+                  below=lambda rows, r: _note_and_download(
+                      "Effect of the last revision: "
+                      + revision_effect(rows, data.versions, label=f"Adherence to the {area} rules")[1], rows,
+                      f"{area}-adherence.csv")),
+        ]
 
 
-def _engagement_blocks(data: DashboardData, period: str) -> list:
+def _engagement_parts(data: DashboardData) -> list[_Part]:
     """Mission-story share and amplifier share by department (k-safe) and the content themes' labels."""
-    import ipywidgets as widgets
 
-    story = data.story
-    if story.empty:
-        story = pd.DataFrame(columns=["quarter", "department", "n_posts", "mission_story_share", "ci_low", "ci_high",
-                                      "suppressed"])
-    story = story[story["quarter"] == period].drop(columns="quarter")
-    amplifiers = data.quarterly[(data.quarterly["metric"] == "amplifier_share") & (data.quarterly["period"] == period)
-                                & (data.quarterly["department"] != ALL) & (data.quarterly["platform"] == ALL)]
-    amplifiers = amplifiers[["department", "value", "n", "n_people", "ci_low", "ci_high", "suppressed"]].rename(
-        columns={"value": "amplifier_share", "n": "people_on_roster"})
+    def story(review: _Review) -> pd.DataFrame:
+        rows = data.story
+        if rows.empty:
+            rows = pd.DataFrame(columns=["quarter", "department", "n_posts", "mission_story_share", "ci_low",
+                                         "ci_high", "suppressed"])
+        return rows[rows["quarter"] == review.period].drop(columns="quarter")
+
+    def amplifiers(review: _Review) -> pd.DataFrame:
+        quarterly = data.quarterly
+        rows = quarterly[(quarterly["metric"] == "amplifier_share") & (quarterly["period"] == review.period)
+                         & (quarterly["department"] != ALL) & (quarterly["platform"] == ALL)]
+        return rows[["department", "value", "n", "n_people", "ci_low", "ci_high", "suppressed"]].rename(
+            columns={"value": "amplifier_share", "n": "people_on_roster"})
+
     themes_table = themes.taxonomy_frame()[["theme", "label", "description", "mission_story"]]
     rows = "".join(f"<tr><td>{html.escape(t.label)}</td><td style='color:#666'>{html.escape(t.theme)}</td>"
                    f"<td>{html.escape(t.description)}</td><td>{'yes' if t.mission_story else ''}</td></tr>"
                    for t in themes_table.itertuples())
-    blocks = _chart_block(
-        bar_chart(story, category="department", value="mission_story_share", n="n_posts", ci=("ci_low", "ci_high"),
-                  suppressed="suppressed", percent=True, k=data.k,
-                  title=f"Engagement: mission-story share of employee posts by department, {period}",
-                  axis_title="Mission stories (% of employee posts)",
-                  how_to_read="Longer bars mean more of a department's posts tell a mission story; whiskers are 95% "
-                              "CIs; departments of fewer than k authors are hidden.", widget=True),
-        story, "mission-story-share-by-department.csv", METRICS["mission_story_share"].definition)
-    blocks += _chart_block(
-        bar_chart(amplifiers, category="department", value="amplifier_share", n="people_on_roster",
-                  ci=("ci_low", "ci_high"), suppressed="suppressed", percent=True, k=data.k,
-                  title=f"Engagement: employees amplifying organisation posts by department, {period}",
-                  axis_title="Employees who shared an organisation post (% of the roster)",
-                  how_to_read="Longer bars mean more of a department took part; whiskers are 95% CIs; small "
-                              "departments are hidden.", widget=True),
-        amplifiers, "amplifier-share-by-department.csv", METRICS["amplifier_share"].definition)
-    blocks.append(widgets.HTML(
-        "<h3>Content themes</h3><table class='pp-themes' style='font-size:13px;border-collapse:collapse'><thead><tr "
-        "style='text-align:left;border-bottom:1px solid #999'><th>Theme</th><th>Id</th><th>What it covers</th>"
-        "<th>Mission story</th></tr></thead><tbody>" + rows + "</tbody></table>"))
-    blocks.append(widgets.HTML(csv_link(themes_table, "content-themes.csv", "Download the themes (CSV)")))
-    return blocks
+    themes_html = ("<h3>Content themes</h3><table class='pp-themes' style='font-size:13px;border-collapse:collapse'>"
+                   "<thead><tr style='text-align:left;border-bottom:1px solid #999'><th>Theme</th><th>Id</th>"
+                   "<th>What it covers</th><th>Mission story</th></tr></thead><tbody>" + rows + "</tbody></table>"
+                   + csv_link(themes_table, "content-themes.csv", "Download the themes (CSV)"))
+    return [
+        _Part(frame=story, draw=lambda frame, r: bar_chart(
+            frame, category="department", value="mission_story_share", n="n_posts", ci=("ci_low", "ci_high"),
+            suppressed="suppressed", percent=True, k=data.k, widget=True,
+            title=f"Engagement: mission-story share of employee posts by department, {r.period}",
+            axis_title="Mission stories (% of employee posts)",
+            how_to_read="Longer bars mean more of a department's posts tell a mission story; whiskers are 95% CIs; "
+                        "departments of fewer than k authors are hidden."),
+            below=lambda frame, r: _note_and_download(METRICS["mission_story_share"].definition, frame,
+                                                      "mission-story-share-by-department.csv")),
+        _Part(frame=amplifiers, draw=lambda frame, r: bar_chart(
+            frame, category="department", value="amplifier_share", n="people_on_roster", ci=("ci_low", "ci_high"),
+            suppressed="suppressed", percent=True, k=data.k, widget=True,
+            title=f"Engagement: employees amplifying organisation posts by department, {r.period}",
+            axis_title="Employees who shared an organisation post (% of the roster)",
+            how_to_read="Longer bars mean more of a department took part; whiskers are 95% CIs; small departments "
+                        "are hidden."),
+            below=lambda frame, r: _note_and_download(METRICS["amplifier_share"].definition, frame,
+                                                      "amplifier-share-by-department.csv")),
+        _Part(html=lambda r: themes_html),
+    ]
 
 
 def recent_waves(waves: pd.Series, period: str, count: int) -> list[str]:
@@ -1061,13 +1156,6 @@ def _area_table(data: DashboardData, area: str, period: str, previous: str) -> s
     return f"<table class='pp-area' style='font-size:13px'>{rows}</table>"
 
 
-def _chart_block(figure, frame: pd.DataFrame, filename: str, note: str) -> list:
-    import ipywidgets as widgets
-
-    return [figure, widgets.HTML(f"<div style='font-size:12px;color:#555'>{html.escape(note)}</div>"),
-            widgets.HTML(csv_link(frame, filename))]
-
-
 def policy_review(path: str | os.PathLike[str] | None = None):
     """The policy-review dashboard as one ipywidgets box (or the message saying what to run / busy, retry)."""
-    return _guarded(_policy_review, path)
+    return _guarded(lambda data: PolicyReview(data).widget, path)
