@@ -85,6 +85,25 @@ def test_area_evidence_holds_every_area_and_adds_up_to_the_period(sample_warehou
     assert evidence.loc[shown.index, "favourable"].to_numpy() == pytest.approx(shown["favourable"].to_numpy())
 
 
+def test_an_earlier_period_names_the_revision_in_force_then(sample_warehouse):
+    with warehouse.read_only(sample_warehouse) as con:
+        versions = datasets.policy_revisions(con=con)
+    last = versions.iloc[-1]
+    area = last["areas_changed"].split(";")[0]
+    effective = pd.Timestamp(last["effective_on"])
+    before = parse_period(f"{effective.year}-Q{effective.quarter}").previous()  # ended before the revision
+    changed = versions[versions["areas_changed"].str.split(";").map(lambda a: area in a)
+                       & (pd.to_datetime(versions["effective_on"]) < pd.Timestamp(before.end))]
+    then = priorities.area_evidence(period=before, warehouse_file=sample_warehouse).set_index("area")
+    later = priorities.area_evidence(period=parse_period(f"{effective.year}-Q{effective.quarter}"),
+                                     warehouse_file=sample_warehouse).set_index("area")
+    assert later.loc[area, "last_changed"].startswith(f"{last['version']} (")
+    expected = changed.iloc[-1]["version"] if len(changed) else None
+    shown = then.loc[area, "last_changed"]
+    assert (shown.startswith(f"{expected} (") if expected else shown == ""), shown
+    assert not shown.startswith(f"{last['version']} (")
+
+
 def test_a_planted_worst_area_ranks_first_with_its_evidence(inputs):
     period, previous = inputs["period"], inputs["period"].previous()
     tz = config.get_settings().timezone

@@ -420,7 +420,7 @@ def area_evidence(
     DataFrame
         The columns of :func:`evidence_table` plus ``period, previous_period, wave, previous_wave``
         (labels; a wave is ``None`` where there is none) and ``last_changed`` (the last policy version that
-        changed the area and its date, ``""`` if none).
+        changed the area by the end of ``period``, and its date; ``""`` if none).
     """
     previous = previous or period.previous()
     settings = config.get_settings()
@@ -441,11 +441,14 @@ def area_evidence(
         incidents_by_area(incidents, current=period, previous=previous, timezone=settings.timezone, k=k),
         wave=wave)
     return frame.assign(period=period.label, previous_period=previous.label, wave=wave, previous_wave=previous_wave,
-                        last_changed=[_last_changed(versions, area) for area in frame["area"]])
+                        last_changed=[_last_changed(versions, area, pd.Timestamp(period.end))
+                                      for area in frame["area"]])
 
 
-def _last_changed(versions: pd.DataFrame, area: str) -> str:
-    changed = versions[versions["areas_changed"].fillna("").str.split(";").map(lambda a: area in a)]
+def _last_changed(versions: pd.DataFrame, area: str, end: pd.Timestamp) -> str:
+    # a period reviewed after later revisions says what was in force then
+    changed = versions[versions["areas_changed"].fillna("").str.split(";").map(lambda a: area in a)
+                       & (pd.to_datetime(versions["effective_on"]) < end)]
     if changed.empty:
         return ""
     last = changed.iloc[-1]
