@@ -186,6 +186,24 @@ def test_filters_never_combine_department_and_platform():
         dashboard.Filters("2026-Q2", "Finance", "x")
 
 
+def _live_widgets() -> int:
+    from ipywidgets.widgets import widget
+
+    return len(widget._instances)
+
+
+def test_a_filter_change_redraws_in_place_and_makes_no_widget(data):
+    board = dashboard.LeadershipDashboard(data)
+    review = dashboard.PolicyReview(data)
+    before = _live_widgets()
+    options = dashboard.filter_options(data.quarterly)
+    board.department.value = options["departments"][1]
+    board.period.value = options["periods"][1]
+    review.period.value = options["periods"][1]
+    # each redraw made a FigureWidget (a model the browser kept) per chart before
+    assert _live_widgets() == before
+
+
 def test_leadership_filter_redraws_charts_and_downloads(data):
     board = dashboard.LeadershipDashboard(data)
     adherence = board.charts[0]
@@ -802,6 +820,27 @@ def test_charts_off_screen_draw_when_scrolled_to_with_the_current_filters(server
                                arg=[charts - 2, department], timeout=30_000)
         names = page.evaluate("(i) => document.querySelectorAll('.pp-chart')[i].data.map(t => t.name)", charts - 2)
         assert "Organisation" in names
+        # and its layout is the one the filter gave it, not the page's first (its title names the department)
+        title = "(i) => document.querySelectorAll('.pp-chart')[i].layout.title.text"
+        assert page.evaluate(title, charts - 2).endswith(f"{department} vs organisation")
+        # a quarter chosen next changes the same traces' values (each trend ends with the quarter): a chart
+        # drawn only after it shows them
+        quarter = dashboard.filter_options(data.quarterly)["periods"][2]
+        last_download = "() => document.querySelector('a[download=\"mission_clicks.csv\"]').href"
+        before = page.evaluate(last_download)
+        page.locator("select").nth(0).select_option(label=quarter)
+        end = pd.Timestamp(parse_period(quarter).end)
+        # the kernel has sent every chart's new state once the last chart's download has changed
+        page.wait_for_function(f"(before) => ({last_download})() !== before", arg=before, timeout=30_000)
+        later = page.locator(".pp-chart").nth(charts - 5)  # training coverage: scrolled past, not drawn yet
+        assert not later.locator(".main-svg").count()
+        later.scroll_into_view_if_needed()
+        page.wait_for_function("(i) => document.querySelectorAll('.pp-chart')[i].querySelector('.main-svg')",
+                               arg=charts - 5, timeout=30_000)
+        shown = page.evaluate("(i) => document.querySelectorAll('.pp-chart')[i].data.flatMap("
+                              " t => (t.x || []).filter(x => x !== null))", charts - 5)
+        assert shown and max(pd.Timestamp(x) for x in shown) < end
+        assert page.evaluate(title, charts - 5).endswith(f"{department} vs organisation")
         _assert_clean(page, errors)
     finally:
         page.close()

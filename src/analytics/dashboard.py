@@ -26,7 +26,7 @@ import pandas as pd
 from analytics import config, datasets, engagement, insights, priorities, themes, warehouse
 from analytics import notebook_views as views
 from analytics.adherence import AREAS, rules_frame
-from analytics.charts import bar_chart, hidden_label, period_start, trend_chart
+from analytics.charts import as_widget, bar_chart, hidden_label, period_start, trend_chart
 from analytics.codebook import load_codebook
 from analytics.metrics import ALL, METRICS, compare_periods
 from analytics.periods import parse_period
@@ -711,7 +711,8 @@ def _note_and_download(note: str, frame: pd.DataFrame, filename: str, *, css: st
 
 @dataclass
 class _Chart:
-    """A chart slot of the leadership dashboard: how to get its data and draw it.
+    """A chart slot of the leadership dashboard: how to get its data and draw it (a plotly Figure: the
+    page's ``go.FigureWidget`` is made once, then updated in place, and a redraw makes no widget).
 
     ``widget`` is the chart; ``link`` the one HTML widget under it (its definition and the CSV download).
     """
@@ -751,7 +752,7 @@ class LeadershipDashboard:
         self.story_charts = self._story_slots()
         for chart in (*self.charts, *self.story_charts):
             frame = chart.frame(self.filters)
-            chart.widget = chart.draw(frame, self.filters)
+            chart.widget = as_widget(chart.draw(frame, self.filters))
             chart.link = widgets.HTML(self._below_chart(chart.key, frame))
         self.recognition = widgets.HTML()
         self._refresh_tiles()
@@ -785,7 +786,7 @@ class LeadershipDashboard:
 
             def draw(rows: pd.DataFrame, f: Filters):
                 return trend_chart(rows, metric=metric, series="series", versions=versions, bars=bars, k=k,
-                                   reference=ORGANISATION, title=self._title(metric, f), widget=True)
+                                   reference=ORGANISATION, title=self._title(metric, f))
 
             return _Chart(metric, frame, draw)
 
@@ -801,7 +802,7 @@ class LeadershipDashboard:
                                title=f"Survey: trust and response rate per wave{self._scope(f, survey=True)}",
                                axis_title="% favourable / % of headcount",
                                how_to_read="Each point is one survey wave (higher is better); the shaded bands are "
-                                           "95% CIs; dashed lines mark policy revisions.", widget=True)
+                                           "95% CIs; dashed lines mark policy revisions.")
 
         return [monthly_slot("adherence_rate"), monthly_slot("employee_sentiment"), monthly_slot("engagement_rate"),
                 monthly_slot("incidents", bars=True), monthly_slot("median_hours_to_resolve"),
@@ -825,8 +826,7 @@ class LeadershipDashboard:
 
             def draw(rows: pd.DataFrame, f: Filters):
                 return trend_chart(rows, metric=metric, series="series", versions=versions, k=k,
-                                   reference=ORGANISATION, title=self._title(metric, f), how_to_read=reading[metric],
-                                   widget=True)
+                                   reference=ORGANISATION, title=self._title(metric, f), how_to_read=reading[metric])
 
             return _Chart(metric, frame, draw)
 
@@ -849,7 +849,7 @@ class LeadershipDashboard:
                                axis_title="Clicks on posts linking to the page",
                                how_to_read="Each bar is one quarter's clicks on our posts linking to that page (a "
                                            "proxy for visits); no advertising-equivalent value is estimated; "
-                                           "dashed lines mark policy revisions.", widget=True)
+                                           "dashed lines mark policy revisions.")
 
         return [story_slot("mission_story_share"), story_slot("amplifier_share"),
                 _Chart("mission_clicks", mission_frame, mission_draw)]
@@ -943,7 +943,8 @@ class _Review:
 @dataclass
 class _Part:
     """A piece of the policy review redrawn when the quarter changes: an HTML block (``html``), or a chart
-    (``frame`` and ``draw``) with its note and CSV download (``below``) in one HTML widget under it."""
+    (``frame``, and ``draw`` making a plotly Figure as :class:`_Chart` does) with its note and CSV download
+    (``below``) in one HTML widget under it."""
 
     html: Callable[[_Review], str] | None = None
     frame: Callable[[_Review], pd.DataFrame] | None = None
@@ -959,7 +960,7 @@ class _Part:
             self.widget = widgets.HTML(self.html(review))
             return [self.widget]
         frame = self.frame(review)
-        self.widget = self.draw(frame, review)
+        self.widget = as_widget(self.draw(frame, review))
         self.link = widgets.HTML(self.below(frame, review))
         return [self.widget, self.link]
 
@@ -1010,7 +1011,7 @@ class PolicyReview:
                 + _ranking_html(r.ranking) + csv_link(r.ranking, "areas-to-revise.csv", "Download the ranking (CSV)"))),
             _Part(frame=lambda r: trend_frame(data.monthly, metric="adherence_rate", through=r.period),
                   draw=lambda rows, r: trend_chart(rows.drop(columns="series"), metric="adherence_rate",
-                                                   versions=data.versions, k=data.k, widget=True,
+                                                   versions=data.versions, k=data.k,
                                                    title=f"Adherence rate per month (all policy areas), through "
                                                          f"{r.period}"),
                   below=lambda rows, r: _note_and_download(
@@ -1018,7 +1019,7 @@ class PolicyReview:
                       "adherence-rate.csv")),
             _Part(frame=self._clarity, draw=lambda rows, r: bar_chart(
                 rows, category="label", value="favourable", n="n", ci=("ci_low", "ci_high"), suppressed="suppressed",
-                colour="wave", percent=True, k=data.k, widget=True,
+                colour="wave", percent=True, k=data.k,
                 title=f"Is the policy clear? Clarity items in the {CLARITY_WAVES} survey waves to {r.period}",
                 axis_title="Favourable answers (% of respondents)",
                 how_to_read="Longer bars mean clearer; whiskers are 95% CIs; n = respondents per item and wave."),
@@ -1051,7 +1052,7 @@ class PolicyReview:
         return [
             _Part(frame=lambda r: findings_by_rule(data, area=area, periods=[r.previous, r.period]),
                   draw=lambda rows, r: bar_chart(
-                      rows, category="rule", value="findings", colour="period", k=data.k, widget=True,
+                      rows, category="rule", value="findings", colour="period", k=data.k,
                       title=f"{name}: findings per rule, {r.previous} and {r.period}",
                       axis_title="Findings on employee posts (count)",
                       how_to_read="Counts of (non-dismissed) findings per rule; individual posts are never listed."),
@@ -1063,7 +1064,7 @@ class PolicyReview:
                   draw=lambda rows, r: trend_chart(
                       rows.assign(area=name), metric="adherence_rate", series="area", versions=data.versions, k=data.k,
                       title=f"{name}: employee posts without a {area} finding, per month",
-                      axis_title="Posts without a finding (% of employee posts)", widget=True),
+                      axis_title="Posts without a finding (% of employee posts)"),
                   below=lambda rows, r: _note_and_download(
                       "Effect of the last revision: "
                       + revision_effect(rows, data.versions, label=f"Adherence to the {area} rules")[1], rows,
@@ -1099,7 +1100,7 @@ def _engagement_parts(data: DashboardData) -> list[_Part]:
     return [
         _Part(frame=story, draw=lambda frame, r: bar_chart(
             frame, category="department", value="mission_story_share", n="n_posts", ci=("ci_low", "ci_high"),
-            suppressed="suppressed", percent=True, k=data.k, widget=True,
+            suppressed="suppressed", percent=True, k=data.k,
             title=f"Engagement: mission-story share of employee posts by department, {r.period}",
             axis_title="Mission stories (% of employee posts)",
             how_to_read="Longer bars mean more of a department's posts tell a mission story; whiskers are 95% CIs; "
@@ -1108,7 +1109,7 @@ def _engagement_parts(data: DashboardData) -> list[_Part]:
                                                       "mission-story-share-by-department.csv")),
         _Part(frame=amplifiers, draw=lambda frame, r: bar_chart(
             frame, category="department", value="amplifier_share", n="people_on_roster", ci=("ci_low", "ci_high"),
-            suppressed="suppressed", percent=True, k=data.k, widget=True,
+            suppressed="suppressed", percent=True, k=data.k,
             title=f"Engagement: employees amplifying organisation posts by department, {r.period}",
             axis_title="Employees who shared an organisation post (% of the roster)",
             how_to_read="Longer bars mean more of a department took part; whiskers are 95% CIs; small departments "

@@ -414,13 +414,6 @@ function pointsOf(event) {
   return out;
 }
 
-const figures = new WeakMap();
-
-const figureOf = (model) => {
-  if (!figures.has(model)) figures.set(model, new Figure(model));
-  return figures.get(model);
-};
-
 // --- the first screen, drawn before the widgets are live (analytics.firstpaint) -------------------------
 //
 // Voila's page holds each cell's output as JSON (Voila renders it only once its own scripts have run and
@@ -510,22 +503,28 @@ function takeOver(model) {
   return taken || null;
 }
 
-export default () => ({
-  initialize({ model }) {
-    figureOf(model);
-  },
-  render({ model, el }) {
-    const figure = figureOf(model);
-    const taken = takeOver(model);
-    const view = new View(figure, el, taken ? taken.gd : el);
-    figure.views.push(view);
-    if (taken) {
-      // the chart is in the live page now: once no other waits, the copy goes and the live page shows
-      if (!firstPainted.size) showLivePage();
-      taken.drawn.then(() => view.draw());
-    } else {
-      view.draw();
-    }
-    return () => view.remove();
-  },
-});
+// called once per widget model. Its figure lives here, not in a map keyed by the model: anywidget hands
+// initialize and each render a different stand-in for the same model, and a figure made afresh for a view
+// (a chart scrolled to after a filter changed it) would draw the model's first state, not its edits since.
+export default () => {
+  let figure = null;
+  return {
+    initialize({ model }) {
+      figure = new Figure(model);
+    },
+    render({ model, el }) {
+      if (figure === null) figure = new Figure(model);
+      const taken = takeOver(model);
+      const view = new View(figure, el, taken ? taken.gd : el);
+      figure.views.push(view);
+      if (taken) {
+        // the chart is in the live page now: once no other waits, the copy goes and the live page shows
+        if (!firstPainted.size) showLivePage();
+        taken.drawn.then(() => view.draw());
+      } else {
+        view.draw();
+      }
+      return () => view.remove();
+    },
+  };
+};
