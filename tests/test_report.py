@@ -414,3 +414,15 @@ def test_training_effects_name_their_outcomes_in_words(built):
     table = next(t for t in _tables(page, "training") if t["caption"] == "Effect of the policy training")
     outcomes = {row[0] for row in table["rows"]}
     assert outcomes == {"Posts with a policy violation", "Positive posts"}, outcomes
+
+
+def test_each_revision_effect_is_shown_inside_its_interval_in_its_precision(built):
+    _, _, page = built
+    table = next(t for t in _tables(page, "revision") if t["caption"].startswith("Interrupted time series"))
+    shown = [dict(zip(table["header"], row, strict=True)) for row in table["rows"]]
+    assert {row["Metric"] for row in shown} >= {"Adherence rate", "Employee-post sentiment"}
+    for row in shown:
+        level = re.match(r"[+-]?\d+\.(\d+)", row["Level change"])
+        low, high = row["95% CI (level)"].split(" to ")
+        assert len(low.split(".")[-1]) == len(high.split(".")[-1]) == len(level.group(1)), row
+        assert float(low) <= float(level.group(0)) <= float(high), row

@@ -478,13 +478,14 @@ def _revision_section(views: Any, period: Period, versions: pd.DataFrame, monthl
         for r in table.to_dict("records") if len(table) else []:
             scale = 100 if METRICS[metric].kind == "rate" else 1
             unit = " points" if scale == 100 else ""
+            # a level and its interval in the same precision (points to a tenth, scores to a hundredth)
+            level_digits = 1 if scale == 100 else 2
             rows.append({
                 "Metric": _cell(METRICS[metric].label), "Version": _cell(r["version"]),
                 "Effective": _cell(f"{pd.Timestamp(r['interruption']):%Y-%m-%d}"),
-                "Level change": _cell(f"{format_signed(scale * r['level_change'], 1 if scale == 100 else 2)}{unit}",
-                                      css="num"),
-                "95% CI (level)": _cell(format_range(scale * r["level_ci_low"], scale * r["level_ci_high"]),
-                                        css="num"),
+                "Level change": _cell(f"{format_signed(scale * r['level_change'], level_digits)}{unit}", css="num"),
+                "95% CI (level)": _cell(format_range(scale * r["level_ci_low"], scale * r["level_ci_high"],
+                                                     level_digits), css="num"),
                 "Slope change / month": _cell(f"{format_signed(scale * r['slope_change'])}{unit}", css="num"),
                 "95% CI (slope)": _cell(format_range(scale * r["slope_ci_low"], scale * r["slope_ci_high"]),
                                         css="num"),
