@@ -8,7 +8,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from warehouse_copies import assert_same_as_scratch, insert_rows, query
+from warehouse_copies import assert_same_as_scratch, execute, insert_rows, query
 
 from analytics import build, config, metrics, warehouse
 
@@ -109,6 +109,20 @@ def test_no_change_recomputes_nothing(updates):
     before = query(path, "SELECT * FROM monthly_metrics")
     build.build(warehouse_file=path)
     assert calls == []
+    pd.testing.assert_frame_equal(query(path, "SELECT * FROM monthly_metrics"), before)
+
+
+def test_a_new_version_of_the_period_tables_computes_them_whole(updates, monkeypatch):
+    path, calls = updates
+    before = query(path, "SELECT * FROM monthly_metrics")
+    # a row a build of the earlier version would not have written: the same version keeps what it finds
+    execute(path, "DELETE FROM monthly_metrics WHERE metric = 'incidents' AND value = 0")
+    assert len(query(path, "SELECT * FROM monthly_metrics")) == len(before) - 1
+    build.build(warehouse_file=path)
+    assert calls == [] and len(query(path, "SELECT * FROM monthly_metrics")) == len(before) - 1
+    monkeypatch.setattr(metrics, "TABLES_VERSION", f"{metrics.TABLES_VERSION}-next")
+    build.build(warehouse_file=path)
+    assert calls and all(months is None for months in calls)
     pd.testing.assert_frame_equal(query(path, "SELECT * FROM monthly_metrics"), before)
 
 

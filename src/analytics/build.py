@@ -772,7 +772,8 @@ def _monthly_metrics(con: duckdb.DuckDBPyConnection, settings: config.Settings, 
 
     present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     posts_changed = con.execute("SELECT count(*) FROM _dirty").fetchone()[0] > 0
-    fingerprint = "|".join([*inputs.values(), _rules_version(), str(settings.k), sentiment.SCORER_VERSION])
+    fingerprint = "|".join([*inputs.values(), _rules_version(), str(settings.k), sentiment.SCORER_VERSION,
+                            metrics.TABLES_VERSION])
     same = _unchanged(con, "period_metrics", fingerprint)
     kept = same and {"monthly_metrics", "quarterly_metrics", "period_inputs", "period_groups"} <= present
     if kept and not posts_changed:

@@ -31,6 +31,7 @@ __all__ = [
     "GROUPINGS",
     "METRICS",
     "SURVEY_METRICS",
+    "TABLES_VERSION",
     "Metric",
     "PeriodUpdate",
     "compare_periods",
@@ -117,6 +118,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
 )}
 
 #: The metrics of each kind whose suppression needs it (a rate's successes, a count's zero value).
+#: Bumped when what the period tables hold changes for the same inputs (2: a month the incident log covers
+#: without an incident counts 0): a warehouse built before computes them whole at its next build.
+TABLES_VERSION = "2"
+
 _RATES = frozenset(name for name, spec in METRICS.items() if spec.kind == "rate")
 _COUNTS = frozenset(name for name, spec in METRICS.items() if spec.kind == "count")
 
