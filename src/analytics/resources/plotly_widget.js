@@ -496,6 +496,13 @@ export function hasFirstPaint(model) {
   return firstPainted.has(model.get("_first_paint_id"));
 }
 
+// plotly measures text (a title's height places its subtitle under it) only in an element on the page, and
+// the live view's element is put in place after its render returns
+function whenConnected(el, callback) {
+  if (el.isConnected) callback();
+  else requestAnimationFrame(() => whenConnected(el, callback));
+}
+
 function takeOver(model) {
   const id = model.get("_first_paint_id");
   const taken = firstPainted.get(id);
@@ -520,7 +527,7 @@ export default () => {
       if (taken) {
         // the chart is in the live page now: once no other waits, the copy goes and the live page shows
         if (!firstPainted.size) showLivePage();
-        taken.drawn.then(() => view.draw());
+        taken.drawn.then(() => whenConnected(el, () => view.draw()));
       } else {
         view.draw();
       }
