@@ -53,3 +53,16 @@ def test_the_event_study_is_drawn_in_percentage_points():
     assert list(line.y) == pytest.approx([1.0, 0.0, -2.5, -4.0])
     assert list(line.error_y.array) == pytest.approx([3.0, 0.0, 2.5, 3.0])
     assert fig.layout.yaxis.ticksuffix == " pts" and "%" not in (fig.layout.yaxis.tickformat or "")
+
+
+def test_figures_name_the_configured_threshold_not_the_letter_k():
+    from analytics import config
+
+    k = config.get_settings().k
+    empty = nv.event_study_figure(pd.DataFrame(columns=["relative_month", "estimate", "ci_low", "ci_high", "n_obs"]))
+    assert any(f"fewer than {k} people" in note.text for note in empty.layout.annotations)
+    series = pd.DataFrame({"month": ["2026-01", "2026-02"], "value": [0.9, None], "n": [40, None],
+                           "ci_low": [0.8, None], "ci_high": [0.95, None], "group": ["Finance"] * 2})
+    fig = nv.time_figure(series, title="Adherence", y_title="% of posts", how_to_read="Higher is better.",
+                         revisions=pd.DataFrame(columns=["version", "effective_on"]), group="group")
+    assert f"gaps = hidden (fewer than {k} people)" in fig.layout.title.subtitle.text

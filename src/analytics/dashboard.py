@@ -1104,7 +1104,7 @@ def _engagement_parts(data: DashboardData) -> list[_Part]:
             title=f"Engagement: mission-story share of employee posts by department, {r.period}",
             axis_title="Mission stories (% of employee posts)",
             how_to_read="Longer bars mean more of a department's posts tell a mission story; whiskers are 95% CIs; "
-                        "departments of fewer than k authors are hidden."),
+                        f"departments of fewer than {data.k} authors are hidden."),
             below=lambda frame, r: _note_and_download(METRICS["mission_story_share"].definition, frame,
                                                       "mission-story-share-by-department.csv")),
         _Part(frame=amplifiers, draw=lambda frame, r: bar_chart(

@@ -123,8 +123,6 @@ __all__ = [
 
 Warehouse = str | os.PathLike[str] | None
 
-_EMPTY = "Nothing to show: no data yet, or every group has fewer than k people."
-
 # the dashboards' house theme and palette, so a chart looks the same on every surface
 _PALETTE = charts.PALETTE
 _FAVOURABLE, _UNFAVOURABLE, _NEUTRAL = charts.PALETTE[0], charts.PALETTE[5], "#bfbfbf"
@@ -154,6 +152,10 @@ def _months(values: pd.Series) -> pd.Series:
 
 def _k() -> int:
     return config.get_settings().k
+
+
+def _empty() -> str:
+    return f"Nothing to show: no data yet, or every group has fewer than {_k()} people."
 
 
 def resolve_period(period: str | None = None, *, warehouse_file: Warehouse = None) -> Period:
@@ -253,10 +255,10 @@ def time_figure(
     """
     n_total = int(pd.to_numeric(series["n"], errors="coerce").fillna(0).sum()) if len(series) else 0
     subtitle = (f"{y_title}; shaded band = 95% CI; n = {n_total:,} {n_label} in all"
-                + ("; gaps = hidden (fewer than k people)" if group else ""))
+                + (f"; gaps = hidden (fewer than {_k()} people)" if group else ""))
     fig = _figure(title, subtitle, how_to_read, y_title=y_title, percent=percent)
     if series.empty or series["value"].isna().all():
-        return _nothing(fig, _EMPTY)
+        return _nothing(fig, _empty())
     groups = [(None, series)] if group is None else list(series.groupby(group, sort=True))
     for i, (name, part) in enumerate(groups):
         part = part.sort_values("month")
@@ -1004,7 +1006,7 @@ def likert_figure(distribution: pd.DataFrame) -> go.Figure:
                   "(reversed for reverse-coded items, marked ↺).", y_title="", x_title="% of answers",
                   height=max(420, _MARGINS + 36 * len(items)))
     if shown.empty:
-        return _nothing(fig, _EMPTY)
+        return _nothing(fig, _empty())
     wide = shown.pivot_table(index="item_id", columns="value", values="share", aggfunc="sum").reindex(items)
     reverse = shown.drop_duplicates("item_id").set_index("item_id")["reverse"].reindex(items).fillna(False)
     labels = shown.dropna(subset=["label"]).drop_duplicates("value").set_index("value")["label"]
@@ -1095,14 +1097,14 @@ def favourability_heatmap(table: pd.DataFrame, *, wave: str) -> go.Figure:
     """Departments x constructs in one wave: favourability per cell, hidden cells left blank."""
     part = table[table["wave"] == wave]
     if part.empty or part["favourable"].isna().all():
-        return _nothing(_figure(f"Favourability by department, {wave}", "", "", y_title=""), _EMPTY)
+        return _nothing(_figure(f"Favourability by department, {wave}", "", "", y_title=""), _empty())
     value = part.pivot(index="department", columns="construct", values="favourable")
     counts = part.pivot(index="department", columns="construct", values="n")
     constructs = [c for c in dict.fromkeys(part["construct"]) if c in value.columns]
     value, counts = value[constructs], counts[constructs]
     text = [[("hidden" if pd.isna(v) else f"{v:.0%}<br>n={int(n)}") for v, n in zip(vr, nr, strict=True)]
             for vr, nr in zip(value.to_numpy(), counts.to_numpy(), strict=True)]
-    fig = _figure(f"Favourability by department, {wave}", "% favourable (top-2-box); 'hidden' = fewer than k "
+    fig = _figure(f"Favourability by department, {wave}", f"% favourable (top-2-box); 'hidden' = fewer than {_k()} "
                   "respondents, or hidden so that another hidden cell cannot be worked out",
                   "bluer is more favourable; compare a department across its row, and a construct down its column.",
                   y_title="", height=max(320, _MARGINS + 40 * len(value)))
@@ -1234,7 +1236,7 @@ def drivers_figure(drivers: pd.DataFrame, *, outcome: str, unit: str) -> go.Figu
                 "its 95% CI (an interval crossing zero is not a clear driver).", x_title="% of explained variance",
         colour=_PALETTE[0], custom=("beta", "ci_low", "ci_high"),
         hover="%{y}: %{x:.0%} of R²; beta %{customdata[0]:.2f} (95% CI %{customdata[1]:.2f} to "
-              "%{customdata[2]:.2f})<extra></extra>", tickformat=".0%", row_height=34, empty=_EMPTY)
+              "%{customdata[2]:.2f})<extra></extra>", tickformat=".0%", row_height=34, empty=_empty())
 
 
 # --- 05 training ----------------------------------------------------------------------------------
@@ -1338,7 +1340,7 @@ def event_study_figure(study: pd.DataFrame) -> go.Figure:
         fig.update_xaxes(tickvals=months, ticktext=labels)
     fig.update_yaxes(tickformat="+.0f", ticksuffix=" pts")
     fig.update_layout(hovermode="closest", showlegend=False)
-    return fig if len(study) else _nothing(fig, _EMPTY)
+    return fig if len(study) else _nothing(fig, _empty())
 
 
 def training_figure(groups: pd.DataFrame, *, outcome: str, revisions: pd.DataFrame) -> go.Figure:
