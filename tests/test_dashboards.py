@@ -334,7 +334,7 @@ def test_policy_review_engagement_section_is_k_safe_and_names_the_themes(data):
     for label in themes.taxonomy_frame()["label"]:
         assert label in text
     readings = [part.widget.layout.title.subtitle.text for part in review.parts if part.draw is not None]
-    assert any(f"departments of fewer than {data.k} authors are hidden" in line for line in readings)
+    assert sum(f"departments of fewer than {data.k} people are hidden" in line for line in readings) == 2
     period = dashboard.filter_options(data.quarterly)["periods"][0]
     story = data.story[data.story["quarter"] == period]
     assert story["suppressed"].any() and story.loc[story["suppressed"], "mission_story_share"].isna().all()

@@ -1097,25 +1097,25 @@ def _engagement_parts(data: DashboardData) -> list[_Part]:
                    "<thead><tr style='text-align:left;border-bottom:1px solid #999'><th>Theme</th><th>Id</th>"
                    "<th>What it covers</th><th>Mission story</th></tr></thead><tbody>" + rows + "</tbody></table>"
                    + csv_link(themes_table, "content-themes.csv", "Download the themes (CSV)"))
+    def by_department(frame: Callable[[_Review], pd.DataFrame], *, metric: str, value: str, n: str, title: str,
+                      axis_title: str, how_to_read: str, filename: str) -> _Part:
+        return _Part(frame=frame, draw=lambda rows, r: bar_chart(
+            rows, category="department", value=value, n=n, ci=("ci_low", "ci_high"), suppressed="suppressed",
+            percent=True, k=data.k, title=f"{title}, {r.period}", axis_title=axis_title,
+            how_to_read=f"{how_to_read}; whiskers are 95% CIs; departments of fewer than {data.k} people are hidden."),
+            below=lambda rows, r: _note_and_download(METRICS[metric].definition, rows, filename))
+
     return [
-        _Part(frame=story, draw=lambda frame, r: bar_chart(
-            frame, category="department", value="mission_story_share", n="n_posts", ci=("ci_low", "ci_high"),
-            suppressed="suppressed", percent=True, k=data.k,
-            title=f"Engagement: mission-story share of employee posts by department, {r.period}",
-            axis_title="Mission stories (% of employee posts)",
-            how_to_read="Longer bars mean more of a department's posts tell a mission story; whiskers are 95% CIs; "
-                        f"departments of fewer than {data.k} authors are hidden."),
-            below=lambda frame, r: _note_and_download(METRICS["mission_story_share"].definition, frame,
-                                                      "mission-story-share-by-department.csv")),
-        _Part(frame=amplifiers, draw=lambda frame, r: bar_chart(
-            frame, category="department", value="amplifier_share", n="people_on_roster", ci=("ci_low", "ci_high"),
-            suppressed="suppressed", percent=True, k=data.k,
-            title=f"Engagement: employees amplifying organisation posts by department, {r.period}",
-            axis_title="Employees who shared an organisation post (% of the roster)",
-            how_to_read="Longer bars mean more of a department took part; whiskers are 95% CIs; small departments "
-                        "are hidden."),
-            below=lambda frame, r: _note_and_download(METRICS["amplifier_share"].definition, frame,
-                                                      "amplifier-share-by-department.csv")),
+        by_department(story, metric="mission_story_share", value="mission_story_share", n="n_posts",
+                      title="Engagement: mission-story share of employee posts by department",
+                      axis_title="Mission stories (% of employee posts)",
+                      how_to_read="Longer bars mean more of a department's posts tell a mission story",
+                      filename="mission-story-share-by-department.csv"),
+        by_department(amplifiers, metric="amplifier_share", value="amplifier_share", n="people_on_roster",
+                      title="Engagement: employees amplifying organisation posts by department",
+                      axis_title="Employees who shared an organisation post (% of the roster)",
+                      how_to_read="Longer bars mean more of a department took part",
+                      filename="amplifier-share-by-department.csv"),
         _Part(html=lambda r: themes_html),
     ]
 
