@@ -497,10 +497,11 @@ export function hasFirstPaint(model) {
 }
 
 // plotly measures text (a title's height places its subtitle under it) only in an element on the page, and
-// the live view's element is put in place after its render returns
-function whenConnected(el, callback) {
-  if (el.isConnected) callback();
-  else requestAnimationFrame(() => whenConnected(el, callback));
+// the live view's element is put in place after its render returns; a view taken off before then never draws
+function drawWhenPlaced(view, el) {
+  if (view.removed) return;
+  if (el.isConnected) view.draw();
+  else requestAnimationFrame(() => drawWhenPlaced(view, el));
 }
 
 function takeOver(model) {
@@ -527,7 +528,7 @@ export default () => {
       if (taken) {
         // the chart is in the live page now: once no other waits, the copy goes and the live page shows
         if (!firstPainted.size) showLivePage();
-        taken.drawn.then(() => whenConnected(el, () => view.draw()));
+        taken.drawn.then(() => drawWhenPlaced(view, el));
       } else {
         view.draw();
       }
