@@ -117,11 +117,11 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "Share of answers to the policy-clarity items that are favourable (top-2-box).", "rate"),
 )}
 
-#: The metrics of each kind whose suppression needs it (a rate's successes, a count's zero value).
 #: Bumped when what the period tables hold changes for the same inputs (2: a month the incident log covers
 #: without an incident counts 0): a warehouse built before computes them whole at its next build.
 TABLES_VERSION = "2"
 
+#: The metrics of each kind whose suppression needs it (a rate's successes, a count's zero value).
 _RATES = frozenset(name for name, spec in METRICS.items() if spec.kind == "rate")
 _COUNTS = frozenset(name for name, spec in METRICS.items() if spec.kind == "count")
 
