@@ -833,9 +833,12 @@ def test_charts_off_screen_draw_when_scrolled_to_with_the_current_filters(server
                                arg=[charts - 2, department], timeout=30_000)
         names = page.evaluate("(i) => document.querySelectorAll('.pp-chart')[i].data.map(t => t.name)", charts - 2)
         assert "Organisation" in names
-        # and its layout is the one the filter gave it, not the page's first (its title names the department)
+        # and its layout is the one the filter gave it, not the page's first (its title names the department;
+        # the kernel sends the layout after the traces, so it may come a moment later, never if the view drew
+        # the page's first state)
         title = "(i) => document.querySelectorAll('.pp-chart')[i].layout.title.text"
-        assert page.evaluate(title, charts - 2).endswith(f"{department} vs organisation")
+        page.wait_for_function(f"([i, name]) => ({title})(i).endsWith(name + ' vs organisation')",
+                               arg=[charts - 2, department], timeout=30_000)
         # a quarter chosen next changes the same traces' values (each trend ends with the quarter): a chart
         # drawn only after it shows them
         quarter = dashboard.filter_options(data.quarterly)["periods"][2]
