@@ -333,7 +333,7 @@ def test_policy_review_engagement_section_is_k_safe_and_names_the_themes(data):
     text = _texts(review.widget)
     for label in themes.taxonomy_frame()["label"]:
         assert label in text
-    readings = [part.widget.layout.title.subtitle.text for part in review.parts if part.draw is not None]
+    readings = [part.widget.layout.title.subtitle.text for part in review.parts if isinstance(part, dashboard._Chart)]
     assert sum(f"departments of fewer than {data.k} people are hidden" in line for line in readings) == 2
     period = dashboard.filter_options(data.quarterly)["periods"][0]
     story = data.story[data.story["quarter"] == period]
@@ -366,7 +366,7 @@ def test_policy_review_redraws_every_part_for_the_quarter_chosen(data):
     # the ranking and each area's rank are the chosen quarter's
     for row in ranking.itertuples():
         assert f"Rank {row.rank}.</b> {html.escape(row.evidence)}" in _texts(review.widget)
-    figures = [part.widget for part in review.parts if part.draw is not None]
+    figures = [part.widget for part in review.parts if isinstance(part, dashboard._Chart)]
     titles = [figure.layout.title.text for figure in figures]
     assert f"Confidentiality: findings per rule, {before} and {earlier}" in titles
     rules = dashboard.findings_by_rule(data, area="confidentiality", periods=[before, earlier])
@@ -379,7 +379,8 @@ def test_policy_review_redraws_every_part_for_the_quarter_chosen(data):
                  for x in trace.x if x is not None]
         if "per month" in figure.layout.title.text:
             assert dates and max(dates) < end, figure.layout.title.text
-    effects = [part.link.value for part in review.parts if part.link is not None and "Effect of" in part.link.value]
+    charts = [part for part in review.parts if isinstance(part, dashboard._Chart)]
+    effects = [chart.link.value for chart in charts if "Effect of" in chart.link.value]
     in_force = data.versions[pd.to_datetime(data.versions["effective_on"]) < end]
     later = data.versions[pd.to_datetime(data.versions["effective_on"]) >= end]
     assert len(effects) == 1 + len(set(rules_frame()["area"])) and len(later)

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -711,17 +712,50 @@ def _note_and_download(note: str, frame: pd.DataFrame, filename: str, *, css: st
 
 @dataclass
 class _Chart:
-    """A chart slot of the leadership dashboard: how to get its data and draw it (a plotly Figure: the
-    page's ``go.FigureWidget`` is made once, then updated in place, and a redraw makes no widget).
+    """A chart slot of a dashboard, for the page's state (the leadership filters, the review's quarter): how
+    to get its data (``frame``), draw it (``draw``, a plotly Figure) and say what it shows with its CSV
+    download (``below``). :meth:`show` makes the page's ``go.FigureWidget`` once; :meth:`update` redraws it
+    in place (a redraw makes no widget).
 
-    ``widget`` is the chart; ``link`` the one HTML widget under it (its definition and the CSV download).
+    ``widget`` is the chart; ``link`` the one HTML widget under it (its note and the CSV download).
     """
 
     key: str
-    frame: Callable[[Filters], pd.DataFrame]
-    draw: Callable[[pd.DataFrame, Filters], object]
+    frame: Callable[[Any], pd.DataFrame]
+    draw: Callable[[pd.DataFrame, Any], object]
+    below: Callable[[pd.DataFrame, Any], str]
     widget: object = None
     link: object = None
+
+    def show(self, state: Any) -> list:
+        import ipywidgets as widgets
+
+        frame = self.frame(state)
+        self.widget = as_widget(self.draw(frame, state))
+        self.link = widgets.HTML(self.below(frame, state))
+        return [self.widget, self.link]
+
+    def update(self, state: Any) -> None:
+        frame = self.frame(state)
+        refresh_figure(self.widget, self.draw(frame, state))
+        self.link.value = self.below(frame, state)
+
+
+@dataclass
+class _Text:
+    """An HTML block redrawn with the page's state."""
+
+    html: Callable[[Any], str]
+    widget: object = None
+
+    def show(self, state: Any) -> list:
+        import ipywidgets as widgets
+
+        self.widget = widgets.HTML(self.html(state))
+        return [self.widget]
+
+    def update(self, state: Any) -> None:
+        self.widget.value = self.html(state)
 
 
 #: The KPI tiles' grid (plain CSS in one HTML widget: a widget per tile costs the page three models each).
@@ -750,14 +784,10 @@ class LeadershipDashboard:
         self.key_figures = widgets.HTML()
         self.charts = self._chart_slots()
         self.story_charts = self._story_slots()
-        for chart in (*self.charts, *self.story_charts):
-            frame = chart.frame(self.filters)
-            chart.widget = as_widget(chart.draw(frame, self.filters))
-            chart.link = widgets.HTML(self._below_chart(chart.key, frame))
+        blocks = [chart.show(self.filters) for chart in (*self.charts, *self.story_charts)]
         self.recognition = widgets.HTML()
         self._refresh_tiles()
         self._refresh_recognition()
-        blocks = [[c.widget, c.link] for c in (*self.charts, *self.story_charts)]
         self.widget = widgets.VBox([
             _header("Social-media policy: how it is working", data),
             widgets.HBox([self.period, self.department, self.platform]), self.key_figures,
@@ -769,12 +799,15 @@ class LeadershipDashboard:
             *[w for block in blocks[len(self.charts):] for w in block], self.recognition,
         ])
 
-    def _below_chart(self, key: str, frame: pd.DataFrame) -> str:
-        """A chart's definition and CSV download."""
+    @staticmethod
+    def _slot(key: str, frame: Callable[[Filters], pd.DataFrame],
+              draw: Callable[[pd.DataFrame, Filters], object]) -> _Chart:
+        """A chart with its definition and CSV download under it."""
         text = METRICS[key].definition if key in METRICS else (
             "Trust: share of answers to the trust items that are favourable (top-2-box). Response rate: "
             "finished responses ÷ employees on the roster at the wave's midpoint.")
-        return _note_and_download(f"Definition: {text}", frame, f"{key}.csv", css="pp-definition")
+        return _Chart(key, frame, draw, lambda rows, _filters: _note_and_download(
+            f"Definition: {text}", rows, f"{key}.csv", css="pp-definition"))
 
     def _chart_slots(self) -> list[_Chart]:
         monthly, quarterly, versions, k = self.data.monthly, self.data.quarterly, self.data.versions, self.data.k
@@ -788,7 +821,7 @@ class LeadershipDashboard:
                 return trend_chart(rows, metric=metric, series="series", versions=versions, bars=bars, k=k,
                                    reference=ORGANISATION, title=self._title(metric, f))
 
-            return _Chart(metric, frame, draw)
+            return self._slot(metric, frame, draw)
 
         def survey_frame(f: Filters) -> pd.DataFrame:
             parts = []
@@ -806,7 +839,7 @@ class LeadershipDashboard:
 
         return [monthly_slot("adherence_rate"), monthly_slot("employee_sentiment"), monthly_slot("engagement_rate"),
                 monthly_slot("incidents", bars=True), monthly_slot("median_hours_to_resolve"),
-                monthly_slot("training_coverage"), _Chart("survey", survey_frame, survey_draw)]
+                monthly_slot("training_coverage"), self._slot("survey", survey_frame, survey_draw)]
 
     def _story_slots(self) -> list[_Chart]:
         """Mission stories and amplifiers (published, k-safe monthly rows) and clicks on mission pages."""
@@ -828,7 +861,7 @@ class LeadershipDashboard:
                 return trend_chart(rows, metric=metric, series="series", versions=versions, k=k,
                                    reference=ORGANISATION, title=self._title(metric, f), how_to_read=reading[metric])
 
-            return _Chart(metric, frame, draw)
+            return self._slot(metric, frame, draw)
 
         def mission_frame(f: Filters) -> pd.DataFrame:
             columns = ["series", "period", "value", "n", "n_people", "ci_low", "ci_high", "suppressed"]
@@ -852,7 +885,7 @@ class LeadershipDashboard:
                                            "dashed lines mark policy revisions.")
 
         return [story_slot("mission_story_share"), story_slot("amplifier_share"),
-                _Chart("mission_clicks", mission_frame, mission_draw)]
+                self._slot("mission_clicks", mission_frame, mission_draw)]
 
     def _refresh_recognition(self) -> None:
         f = self.filters
@@ -895,9 +928,7 @@ class LeadershipDashboard:
         self._refresh_tiles()
         self._refresh_recognition()
         for chart in (*self.charts, *self.story_charts):
-            frame = chart.frame(self.filters)
-            refresh_figure(chart.widget, chart.draw(frame, self.filters))
-            chart.link.value = self._below_chart(chart.key, frame)
+            chart.update(self.filters)
 
     def _refresh_tiles(self) -> None:
         f = self.filters
@@ -940,37 +971,11 @@ class _Review:
         return self.ranking.set_index("area").loc[area]
 
 
-@dataclass
-class _Part:
-    """A piece of the policy review redrawn when the quarter changes: an HTML block (``html``), or a chart
-    (``frame``, and ``draw`` making a plotly Figure as :class:`_Chart` does) with its note and CSV download
-    (``below``) in one HTML widget under it."""
-
-    html: Callable[[_Review], str] | None = None
-    frame: Callable[[_Review], pd.DataFrame] | None = None
-    draw: Callable[[pd.DataFrame, _Review], object] | None = None
-    below: Callable[[pd.DataFrame, _Review], str] | None = None
-    widget: object = None
-    link: object = None
-
-    def show(self, review: _Review) -> list:
-        import ipywidgets as widgets
-
-        if self.html is not None:
-            self.widget = widgets.HTML(self.html(review))
-            return [self.widget]
-        frame = self.frame(review)
-        self.widget = as_widget(self.draw(frame, review))
-        self.link = widgets.HTML(self.below(frame, review))
-        return [self.widget, self.link]
-
-    def update(self, review: _Review) -> None:
-        if self.html is not None:
-            self.widget.value = self.html(review)
-            return
-        frame = self.frame(review)
-        refresh_figure(self.widget, self.draw(frame, review))
-        self.link.value = self.below(frame, review)
+def _review_chart(key: str, frame: Callable[[_Review], pd.DataFrame],
+                  draw: Callable[[pd.DataFrame, _Review], object], note: Callable[[pd.DataFrame, _Review], str]
+                  ) -> _Chart:
+    """A chart of the policy review with what it shows (``note``) and its CSV download (``key``.csv) under it."""
+    return _Chart(key, frame, draw, lambda rows, review: _note_and_download(note(rows, review), rows, f"{key}.csv"))
 
 
 class PolicyReview:
@@ -1002,33 +1007,32 @@ class PolicyReview:
         for part in self.parts:
             part.update(review)
 
-    def _parts(self) -> list[_Part]:
+    def _parts(self) -> list[_Chart | _Text]:
         data = self.data
         parts = [
-            _Part(html=lambda r: (
+            _Text(lambda r: (
                 f"<h2>Areas to revise, {html.escape(r.period)}</h2><p style='font-size:13px;color:#555'>"
                 f"{html.escape(priorities.RANKING_NOTE)} The evidence behind each rank is listed beside it.</p>"
                 + _ranking_html(r.ranking) + csv_link(r.ranking, "areas-to-revise.csv", "Download the ranking (CSV)"))),
-            _Part(frame=lambda r: trend_frame(data.monthly, metric="adherence_rate", through=r.period),
-                  draw=lambda rows, r: trend_chart(rows.drop(columns="series"), metric="adherence_rate",
-                                                   versions=data.versions, k=data.k,
-                                                   title=f"Adherence rate per month (all policy areas), through "
-                                                         f"{r.period}"),
-                  below=lambda rows, r: _note_and_download(
-                      f"Effect of the last revision: {revision_effect(rows, data.versions)[1]}", rows,
-                      "adherence-rate.csv")),
-            _Part(frame=self._clarity, draw=lambda rows, r: bar_chart(
-                rows, category="label", value="favourable", n="n", ci=("ci_low", "ci_high"), suppressed="suppressed",
-                colour="wave", percent=True, k=data.k,
-                title=f"Is the policy clear? Clarity items in the {CLARITY_WAVES} survey waves to {r.period}",
-                axis_title="Favourable answers (% of respondents)",
-                how_to_read="Longer bars mean clearer; whiskers are 95% CIs; n = respondents per item and wave."),
-                below=lambda rows, r: _note_and_download(METRICS["clarity_favourability"].definition,
-                                                          rows.drop(columns="label"), "clarity-items.csv")),
+            _review_chart(
+                "adherence-rate", lambda r: trend_frame(data.monthly, metric="adherence_rate", through=r.period),
+                lambda rows, r: trend_chart(rows.drop(columns="series"), metric="adherence_rate",
+                                            versions=data.versions, k=data.k,
+                                            title=f"Adherence rate per month (all policy areas), through {r.period}"),
+                lambda rows, r: f"Effect of the last revision: {revision_effect(rows, data.versions)[1]}"),
+            _review_chart(
+                "clarity-items", self._clarity, lambda rows, r: bar_chart(
+                    rows.assign(label=rows["area"].fillna("") + ": " + rows["text"].fillna("")), category="label",
+                    value="favourable", n="n", ci=("ci_low", "ci_high"), suppressed="suppressed",
+                    colour="wave", percent=True, k=data.k,
+                    title=f"Is the policy clear? Clarity items in the {CLARITY_WAVES} survey waves to {r.period}",
+                    axis_title="Favourable answers (% of respondents)",
+                    how_to_read="Longer bars mean clearer; whiskers are 95% CIs; n = respondents per item and wave."),
+                lambda rows, r: METRICS["clarity_favourability"].definition),
         ]
         has_rules = set(rules_frame()["area"])
         for area in AREAS:
-            parts.append(_Part(html=functools.partial(self._area_evidence, area)))
+            parts.append(_Text(functools.partial(self._area_evidence, area)))
             if area == "engagement":
                 parts += _engagement_parts(data)
             if area in has_rules:
@@ -1037,8 +1041,7 @@ class PolicyReview:
 
     def _clarity(self, review: _Review) -> pd.DataFrame:
         clarity = self.data.clarity
-        clarity = clarity[clarity["wave"].isin(recent_waves(clarity["wave"], review.period, CLARITY_WAVES))]
-        return clarity.assign(label=clarity["area"].fillna("") + ": " + clarity["text"].fillna(""))
+        return clarity[clarity["wave"].isin(recent_waves(clarity["wave"], review.period, CLARITY_WAVES))]
 
     def _area_evidence(self, area: str, review: _Review) -> str:
         evidence = review.evidence(area)
@@ -1047,32 +1050,30 @@ class PolicyReview:
                 f"{int(evidence['rank'])}.</b> {html.escape(evidence['evidence'])}</p>"
                 + _area_table(self.data, area, review.period, review.previous))
 
-    def _area_charts(self, area: str) -> list[_Part]:
+    def _area_charts(self, area: str) -> list[_Chart]:
         data, name = self.data, area.capitalize()
         return [
-            _Part(frame=lambda r: findings_by_rule(data, area=area, periods=[r.previous, r.period]),
-                  draw=lambda rows, r: bar_chart(
-                      rows, category="rule", value="findings", colour="period", k=data.k,
-                      title=f"{name}: findings per rule, {r.previous} and {r.period}",
-                      axis_title="Findings on employee posts (count)",
-                      how_to_read="Counts of (non-dismissed) findings per rule; individual posts are never listed."),
-                  below=lambda rows, r: _note_and_download(
-                      "A finding is a post matching a policy rule; dismissed false positives are left out.", rows,
-                      f"{area}-findings-by-rule.csv")),
-            _Part(frame=lambda r: area_adherence(data, area=area, through=r.period),
-                  # the line named by its area (the metric's name would read as the organisation's whole rate)
-                  draw=lambda rows, r: trend_chart(
-                      rows.assign(area=name), metric="adherence_rate", series="area", versions=data.versions, k=data.k,
-                      title=f"{name}: employee posts without a {area} finding, per month",
-                      axis_title="Posts without a finding (% of employee posts)"),
-                  below=lambda rows, r: _note_and_download(
-                      "Effect of the last revision: "
-                      + revision_effect(rows, data.versions, label=f"Adherence to the {area} rules")[1], rows,
-                      f"{area}-adherence.csv")),
+            _review_chart(
+                f"{area}-findings-by-rule", lambda r: findings_by_rule(data, area=area, periods=[r.previous, r.period]),
+                lambda rows, r: bar_chart(
+                    rows, category="rule", value="findings", colour="period", k=data.k,
+                    title=f"{name}: findings per rule, {r.previous} and {r.period}",
+                    axis_title="Findings on employee posts (count)",
+                    how_to_read="Counts of (non-dismissed) findings per rule; individual posts are never listed."),
+                lambda rows, r: "A finding is a post matching a policy rule; dismissed false positives are left out."),
+            _review_chart(
+                f"{area}-adherence", lambda r: area_adherence(data, area=area, through=r.period),
+                # the line named by its area (the metric's name would read as the organisation's whole rate)
+                lambda rows, r: trend_chart(
+                    rows.assign(area=name), metric="adherence_rate", series="area", versions=data.versions, k=data.k,
+                    title=f"{name}: employee posts without a {area} finding, per month",
+                    axis_title="Posts without a finding (% of employee posts)"),
+                lambda rows, r: "Effect of the last revision: "
+                                + revision_effect(rows, data.versions, label=f"Adherence to the {area} rules")[1]),
         ]
 
 
-def _engagement_parts(data: DashboardData) -> list[_Part]:
+def _engagement_parts(data: DashboardData) -> list[_Chart | _Text]:
     """Mission-story share and amplifier share by department (k-safe) and the content themes' labels."""
 
     def story(review: _Review) -> pd.DataFrame:
@@ -1097,26 +1098,26 @@ def _engagement_parts(data: DashboardData) -> list[_Part]:
                    "<thead><tr style='text-align:left;border-bottom:1px solid #999'><th>Theme</th><th>Id</th>"
                    "<th>What it covers</th><th>Mission story</th></tr></thead><tbody>" + rows + "</tbody></table>"
                    + csv_link(themes_table, "content-themes.csv", "Download the themes (CSV)"))
-    def by_department(frame: Callable[[_Review], pd.DataFrame], *, metric: str, value: str, n: str, title: str,
-                      axis_title: str, how_to_read: str, filename: str) -> _Part:
-        return _Part(frame=frame, draw=lambda rows, r: bar_chart(
+
+    def by_department(key: str, frame: Callable[[_Review], pd.DataFrame], *, metric: str, value: str, n: str,
+                      title: str, axis_title: str, how_to_read: str) -> _Chart:
+        return _review_chart(key, frame, lambda rows, r: bar_chart(
             rows, category="department", value=value, n=n, ci=("ci_low", "ci_high"), suppressed="suppressed",
             percent=True, k=data.k, title=f"{title}, {r.period}", axis_title=axis_title,
             how_to_read=f"{how_to_read}; whiskers are 95% CIs; departments of fewer than {data.k} people are hidden."),
-            below=lambda rows, r: _note_and_download(METRICS[metric].definition, rows, filename))
+            lambda rows, r: METRICS[metric].definition)
 
     return [
-        by_department(story, metric="mission_story_share", value="mission_story_share", n="n_posts",
+        by_department("mission-story-share-by-department", story, metric="mission_story_share",
+                      value="mission_story_share", n="n_posts",
                       title="Engagement: mission-story share of employee posts by department",
                       axis_title="Mission stories (% of employee posts)",
-                      how_to_read="Longer bars mean more of a department's posts tell a mission story",
-                      filename="mission-story-share-by-department.csv"),
-        by_department(amplifiers, metric="amplifier_share", value="amplifier_share", n="people_on_roster",
-                      title="Engagement: employees amplifying organisation posts by department",
+                      how_to_read="Longer bars mean more of a department's posts tell a mission story"),
+        by_department("amplifier-share-by-department", amplifiers, metric="amplifier_share", value="amplifier_share",
+                      n="people_on_roster", title="Engagement: employees amplifying organisation posts by department",
                       axis_title="Employees who shared an organisation post (% of the roster)",
-                      how_to_read="Longer bars mean more of a department took part",
-                      filename="amplifier-share-by-department.csv"),
-        _Part(html=lambda r: themes_html),
+                      how_to_read="Longer bars mean more of a department took part"),
+        _Text(lambda r: themes_html),
     ]
 
 

@@ -511,9 +511,10 @@ function takeOver(model) {
   return taken || null;
 }
 
-// called once per widget model. Its figure lives here, not in a map keyed by the model: anywidget hands
-// initialize and each render a different stand-in for the same model, and a figure made afresh for a view
-// (a chart scrolled to after a filter changed it) would draw the model's first state, not its edits since.
+// called once per widget model, whose initialize anywidget calls before any render. The model's figure lives
+// here, not in a map keyed by the model: anywidget hands initialize and each render a different stand-in for
+// the same model, and a figure made afresh for a view (a chart scrolled to after a filter changed it) would
+// draw the model's first state, not its edits since.
 export default () => {
   let figure = null;
   return {
@@ -521,7 +522,6 @@ export default () => {
       figure = new Figure(model);
     },
     render({ model, el }) {
-      if (figure === null) figure = new Figure(model);
       const taken = takeOver(model);
       const view = new View(figure, el, taken ? taken.gd : el);
       figure.views.push(view);
