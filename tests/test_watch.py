@@ -244,3 +244,28 @@ def test_the_posts_checked_while_waiting_serve_the_update_until_another_writer_c
     # e.g. `policy-pulse forget` between the check and the update
     ahead, own = _checked_ahead(target, edit="UPDATE posts SET text = 'edited' WHERE rowid = 0")
     assert ahead is None and own.end is None, "the update checks for itself, and sees the edit"
+
+
+def test_the_watcher_ends_after_the_posts_check_in_progress_not_in_it(tmp_path):
+    """A stop signal may land just after an update, while the next update's check reads the warehouse; the
+    process ends once the check has (a thread cut off inside DuckDB at exit aborts the process)."""
+    target = roster_and_posts(tmp_path / "warehouse.duckdb", _BUILT_POSTS)
+    build.build(warehouse_file=target)
+    finished = tmp_path / "check-finished"
+    script = f"""
+from pathlib import Path
+from analytics import build, watch
+
+checked = build.posts_as_built
+
+def slow_check(con):  # a check over a large warehouse: DuckDB busy for a while
+    con.execute("SELECT count(*) FROM range(200000000) WHERE hash(range) % 7 = 0").fetchone()
+    Path({str(finished)!r}).write_text("finished")
+    return checked(con)
+
+build.posts_as_built = slow_check
+watch.PostsCheckedAhead(Path({str(target)!r}))
+"""  # the script ends at once, as the interrupted watcher does
+    ended = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert ended.returncode == 0, ended.stderr
+    assert finished.exists(), "the check was finished before the process ended"

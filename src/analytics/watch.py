@@ -137,12 +137,17 @@ class PostsCheckedAhead:
 
     Call :meth:`wait` before the update opens the warehouse (the check reads it), and :meth:`result` once it
     has it open: the check, or None when the warehouse file changed since (another writer came between; the
-    update checks for itself) or could not be checked."""
+    update checks for itself) or could not be checked.
+
+    Not a daemon: the interpreter waits for the check at exit. A daemon thread still in DuckDB when the
+    interpreter shuts down is ended by Python as it returns, and the C++ it unwinds through aborts the process
+    (``FATAL: exception not rethrown``) -- what a stop signal landing just after an update, before the
+    watcher held the new check to wait for, did."""
 
     def __init__(self, target: Path) -> None:
         self.target = target
         self._found: tuple[tuple[int, ...], PostsAsBuilt] | None = None
-        self._thread = threading.Thread(target=self._check, name="posts-check-ahead", daemon=True)
+        self._thread = threading.Thread(target=self._check, name="posts-check-ahead")
         self._thread.start()
 
     def _check(self) -> None:
