@@ -480,11 +480,28 @@ def _listening_addresses(port: int) -> set[str]:
             if state == "0A" and int(hex_port, 16) == port:
                 addresses.add(address)
     return addresses
+
+
 def test_server_listens_on_loopback_only(server):
     if not Path("/proc/net/tcp").exists():
         pytest.skip("needs Linux /proc/net/tcp to read listening sockets")
     # 0100007F is 127.0.0.1 in /proc's little-endian hex; anything else (0.0.0.0, ::) would be reachable
     assert _listening_addresses(server.port) == {"0100007F"}
+
+
+def test_the_kernels_talk_over_private_unix_sockets_not_network_ports(server):
+    import psutil
+
+    kernels = [process.cmdline() for process in psutil.Process(server.process.pid).children(recursive=True)
+               if "ipykernel_launcher" in " ".join(process.cmdline())]
+    assert kernels, "the preheated kernels run"
+    for command in kernels:
+        connection = Path(command[command.index("-f") + 1])
+        assert json.loads(connection.read_text())["transport"] == "ipc"
+        assert connection.parent.stat().st_mode & 0o077 == 0, "the sockets' folder is the user's alone"
+    assert "TCP without encryption" not in server.log_text()
+
+
 def test_server_offers_no_source_listing_or_files(server):
     status, index = server.get("/")
     assert status == 200 and "voila/render/leadership.ipynb" in index and "voila/render/policy-review.ipynb" in index

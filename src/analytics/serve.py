@@ -361,6 +361,9 @@ def _voila_config(port: int, open_browser: bool, preheat: bool, abandoned_kernel
     cfg.VoilaConfiguration.preheat_kernel = preheat
     cfg.VoilaConfiguration.default_pool_size = 1 if preheat else 0
     cfg.VoilaKernelManager.fill_delay = REFILL_DELAY
+    # kernels talk to the server over Unix sockets in the user's runtime folder (its permissions guard them),
+    # not over TCP ports any local user could reach
+    cfg.KernelManager.transport = "ipc"
     # jupyter_server's culler, of kernels idle and unconnected only (Voila's manager spares its pool)
     cfg.MappingKernelManager.cull_idle_timeout = abandoned_kernel_seconds
     cfg.MappingKernelManager.cull_connected = False
