@@ -38,6 +38,7 @@ def test_figures_draw_every_label_whole_and_the_legend_clear_of_the_axis(figures
             assert not any("_" in tick["text"] for tick in boxes["yticks"]), boxes["yticks"][:3]
         assert_readable(boxes, name, rows=rows)
 
+
 def test_a_value_axis_title_too_long_for_the_plot_is_refused():
     with pytest.raises(ValueError, match="longer than 32 characters"):
         nv._figure("Adherence by area", "", "Higher is better.", y_title="% of employee posts without a finding")

@@ -155,7 +155,6 @@ def _trend(rows: pd.DataFrame, **options) -> go.Figure:
 MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04"]
 
 
-
 def _refreshed(session: Session, figure: go.Figure) -> None:
     """The dashboards' update (``dashboard.refresh_figure``), relayed and answered."""
     dashboard.refresh_figure(session.widget, figure)

@@ -128,13 +128,13 @@ def test_disguised_identities_handles_in_urls_donors_and_contact_shapes_scrub_th
     _same(scrubber, texts)
 
 
-
 def test_a_donor_contact_written_with_a_dotted_or_dotless_i_is_replaced():
     # the contact pattern ignores case as Python does ("İ" and "ı" match "i"); str.lower does not make
     # "i" of them, so the replacement is looked up by the same case-insensitive match
     scrubber = Scrubber(donor_contacts=[("tim.fig@mail.com", "[EMAIL]")])
     for shown in ("T\u0130M.F\u0130G@MA\u0130L.COM", "t\u0131m.f\u0131g@ma\u0131l.com", "TIM.FIG@MAIL.COM"):
         assert scrubber.scrub(f"write to {shown} today") == "write to [EMAIL] today", shown
+
 
 #: Characters random text is drawn from: word characters, separators, disguises, case pairs, digits of
 #: several scripts, emoji and astral letters.

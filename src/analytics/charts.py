@@ -321,6 +321,7 @@ def legend_under_axis(height: int, bottom_margin: int, *, axis_title: bool) -> d
     from_bottom = bottom_margin - _TICK_LABELS_PX - (_AXIS_TITLE_PX if axis_title else 0)
     return dict(orientation="h", yref="container", y=from_bottom / height, yanchor="top", x=0, xanchor="left")
 
+
 #: Characters per line of a bar chart's category label: a long one (a survey item's wording) is broken into
 #: lines, or it would take the width from the bars.
 LABEL_WIDTH = 48

@@ -54,6 +54,8 @@ PAUSE_ENV = "POLICY_PULSE_TEST_PAUSE_AFTER_ROWS"
 
 #: Exports that only ever hold the organisation's own page, so a post without a handle is the organisation's.
 _ORGANISATION_PAGE_FORMATS = {"linkedin", "meta_legacy_insights", "meta_posts", "instagram"}
+
+
 class IngestError(Exception):
     """A file that could not be ingested; the message names it and says why."""
 

@@ -70,6 +70,8 @@ def outcome_words(outcome: Any) -> tuple[str, str]:
     ('posts with a policy violation', ('late reply', 'posts with late reply'))
     """
     return OUTCOME_WORDS.get(str(outcome), (str(outcome), f"posts with {outcome}"))
+
+
 #: Cronbach's alpha below this is flagged as too low to read a construct score with confidence.
 ALPHA_ACCEPTABLE = 0.7
 
