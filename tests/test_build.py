@@ -94,6 +94,7 @@ def test_a_build_of_an_empty_warehouse_derives_nothing_and_the_next_build_what_a
     from test_crash import roster_and_posts
 
     empty_first, direct = tmp_path / "empty-first.duckdb", tmp_path / "direct.duckdb"
+    warehouse.connect(empty_first).close()  # made, nothing loaded
     assert build.build(warehouse_file=empty_first).steps["monthly + quarterly metrics"] == 0
     for target in (empty_first, direct):
         roster_and_posts(target, 40)

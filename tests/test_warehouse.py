@@ -66,3 +66,18 @@ def test_a_file_duckdb_cannot_open_is_unreadable_at_once_not_busy(tmp_path, monk
     assert "cannot be opened" in capsys.readouterr().err
     assert target.read_bytes() == content, "left as it was"
 
+
+
+@pytest.mark.parametrize(("command", "says"), [
+    (["build"], "policy-pulse ingest"), (["report", "--period", "2026-Q3", "--no-pdf"], "policy-pulse ingest"),
+    (["summary"], "policy-pulse ingest"), (["export", "posts"], "policy-pulse ingest"),
+    (["forget", "--email", "someone@example.org"], "nothing to forget")])
+def test_a_warehouse_that_is_not_there_is_named_with_what_to_do_and_not_made(tmp_path, capsys, command, says):
+    from analytics import cli
+
+    target = tmp_path / "misspelt" / "warehouse.duckdb"
+    assert cli.main([*command, "--warehouse", str(target)]) == 2
+    error = capsys.readouterr().err
+    assert f"No warehouse at {target}" in error and says in error, error
+    assert "WarehouseMissing" not in error and "POLICY_PULSE_DEBUG" not in error, "a message, not a crash"
+    assert not target.parent.exists(), "no empty warehouse made at a mistyped path"

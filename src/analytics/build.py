@@ -95,6 +95,9 @@ def build(
     summary = BuildSummary()
     settings = config.get_settings()
     target = config.warehouse_path(warehouse_file)
+    if connection is None and not target.exists():  # a mistyped path would otherwise become an empty warehouse
+        raise warehouse.WarehouseMissing(f"No warehouse at {target}: nothing to build. Load exports into it first: "
+                                         f"`policy-pulse ingest PATH... --warehouse {target}` (or `update`).")
     con = connection if connection is not None else warehouse.connect(target)
     try:
         con.execute("BEGIN TRANSACTION")

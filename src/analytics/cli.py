@@ -342,6 +342,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _says_what_to_do(error: Exception) -> bool:
+    """Whether ``error`` is one of the warehouse's own, whose message says what to run (any command
+    reading the warehouse may raise them): shown as it is, like a :class:`UserError`."""
+    from analytics import warehouse
+
+    return isinstance(error, (warehouse.WarehouseMissing, warehouse.WarehouseBusy))
+
+
 #: The commands that write the warehouse.
 _WRITERS = (_cmd_ingest, _cmd_build, _cmd_update, _cmd_watch, _cmd_forget)
 
@@ -455,6 +463,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # the last line of defence: a clear message, the traceback only on request
         if os.environ.get("POLICY_PULSE_DEBUG"):
             raise
+        if _says_what_to_do(error):
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"error: {type(error).__name__}: {error}\n(set POLICY_PULSE_DEBUG=1 for details)", file=sys.stderr)
         return 2
     finally:
