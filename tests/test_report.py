@@ -345,25 +345,28 @@ def test_voices_show_each_area_s_themes_against_the_previous_wave_without_small_
                                      "comment_monitoring": ["Monitoring feels fair."] * 12})
     current = _comments("2026-Q3", {
         "comment_policy_easier": ["More examples please."] * 12 + ["A checklist would help."] * 4
-                                 + ["Fine as is."] * 2,
+                                 + ["Shorter, please."] * 3 + ["Fine as is."] * 2,
         "comment_monitoring": ["Monitoring feels fair."] * 12,
         "comment_mistakes": ["Blame culture."] * 4,  # an area of fewer than k = 5 comments
     })
     section = report._voices_section(pd.concat([previous, current], ignore_index=True), "2026-Q3", "2026-Q2", 5)
     table = section.tables[0]
     shown = [{c: row[c]["text"] for c in table.columns} for row in table.rows]
-    assert {row["Area"] for row in shown} == {"learning (18 comments)", "feedback (12 comments)"}
+    assert {row["Area"] for row in shown} == {"learning (21 comments)", "feedback (12 comments)"}
     examples = next(row for row in shown if row["Word or phrase"] == "more examples")
-    assert examples["Comments using it, 2026-Q3"] == "12 (67%)"
-    assert examples["2026-Q2"] == "0 of 18 (0%)" and examples["Change"].startswith("+66.7 points, new")
+    assert examples["Comments using it, 2026-Q3"] == "12 (57%)"
+    assert examples["2026-Q2"] == "0 of 18 (0%)" and examples["Change"].startswith("+57.1 points, new")
     assert examples["Example (redacted)"] == "“More examples please.”"
     fine = next(row for row in shown if row["Word or phrase"] == "fine")
     assert fine["2026-Q2"] == "14 of 18 (78%)" and "falling" in fine["Change"]
+    # "checklist" and "help" come from the same comments: one theme, one row
+    assert [row["Word or phrase"] for row in shown].count("checklist") == 1
+    assert "help" not in [row["Word or phrase"] for row in shown]
     learning = next(sentence for sentence in section.lead if sentence.startswith("Learning"))
     # the three most used now, then what fell out of use
-    assert learning.startswith("Learning (18 comments in 2026-Q3, mean tone +0.")
-    assert '"more examples" in 67% of them (new since 2026-Q2), "checklist" 22%, "help" 22%' in learning
-    assert learning.endswith('; "fine" fell from 78% in 2026-Q2 to 11% (p < 0.001).')
+    assert learning.startswith("Learning (21 comments in 2026-Q3, mean tone +0.")
+    assert '"more examples" in 57% of them (new since 2026-Q2), "checklist" 19%, "shorter" 14%' in learning
+    assert learning.endswith('; "fine" fell from 78% in 2026-Q2 to 10% (p < 0.001).')
     assert not any(sentence.startswith("Mistakes") for sentence in section.lead)
     few = report._voices_section(current.head(8), "2026-Q3", "2026-Q2", 5)
     assert not few.tables and "too few" in few.lead[0]

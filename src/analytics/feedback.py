@@ -29,7 +29,7 @@ __all__ = ["STOPWORDS", "comment_terms", "feedback_themes"]
 
 #: Words too common to say anything about a theme.
 _STOPWORD_TEXT = """
-a about above after again all also am an and any are aren't as at be because been before being below
+a about above after again against all also am an and any are aren't as at be because been before being below
 between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each
 few for from further had hadn't has hasn't have haven't having he he'd he's her here hers herself him
 himself his how i i'd i'm i've if in into is isn't it it's its itself just let's me more most much my
@@ -38,38 +38,46 @@ she's should shouldn't so some such than that that's the their theirs them thems
 these they they'd they're this those through to too under until up us very was wasn't we we'd we're we've
 were weren't what what's when where which while who whom why will with won't would wouldn't you you'd
 you're your yours yourself yourselves really bit lot get got think thing things like able
+actually basically honestly maybe perhaps probably quite pretty rather still even already always
+come comes came coming go goes going gone make makes made making take takes took say says said know
+see seen saw use used way ways
 """
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_PLACEHOLDER = re.compile(r"\[[^\]]*\]")
+#: Words every comment about a social-media policy uses, whatever its theme.
+_DOMAIN_TEXT = "post posts posted posting policy policies social media"
+STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | frozenset(_DOMAIN_TEXT.split())
 _PERSON = re.compile(r"\[person:[^\]]*\]")
 _WORD = re.compile(r"[a-z][a-z'’-]*[a-z]|[a-z]")
+#: What ends a clause: a phrase is never read across punctuation or a redacted part.
+_CLAUSE_END = re.compile(r"\[[^\]]*\]|[.,;:!?()\"“”…]|\s[-–—]\s")
 
 
-def _tokens(text: str) -> list[str]:
-    """Lower-case words of a comment; redaction placeholders ([PHONE], [person:…]) are not words."""
-    cleaned = _PLACEHOLDER.sub(" | ", text.lower()).replace("’", "'")
-    return _WORD.findall(cleaned)
+def _clauses(text: str) -> list[list[str]]:
+    """Lower-case words of a comment, clause by clause; redaction placeholders ([PHONE], [person:…]) are not
+    words."""
+    cleaned = text.lower().replace("’", "'")
+    return [words for part in _CLAUSE_END.split(cleaned) if (words := _WORD.findall(part))]
 
 
 def comment_terms(text: Any) -> set[str]:
     """The words and two-word phrases a comment uses (stopwords and 1-2 letter words left out).
 
-    A phrase is two neighbouring words, neither a stopword.
+    A phrase is two neighbouring words of one clause, neither a stopword.
 
     Examples
     --------
-    >>> sorted(comment_terms("More examples of what we CAN post, please! Call [PHONE]."))
-    ['call', 'examples', 'more examples', 'post']
+    >>> sorted(comment_terms("More examples of what we CAN share, please! Happy to discuss, call me on [PHONE]."))
+    ['call', 'discuss', 'examples', 'happy', 'more examples', 'share']
     """
     if not isinstance(text, str):
         return set()
-    words = _tokens(text)
-    kept = [w if w not in STOPWORDS and len(w) > 2 else None for w in words]
-    terms = {w for w in kept if w}
-    terms |= {f"{a} {b}" for a, b in itertools.pairwise(kept) if a and b}
-    if "more" in words:
-        # "more X" is how people ask for something; keep the ask though "more" is a stopword
-        terms |= {f"more {b}" for a, b in itertools.pairwise(words) if a == "more" and b in terms}
+    terms: set[str] = set()
+    for words in _clauses(text):
+        kept = [w if w not in STOPWORDS and len(w) > 2 else None for w in words]
+        terms |= {w for w in kept if w}
+        terms |= {f"{a} {b}" for a, b in itertools.pairwise(kept) if a and b}
+        if "more" in words:
+            # "more X" is how people ask for something; keep the ask though "more" is a stopword
+            terms |= {f"more {b}" for a, b in itertools.pairwise(words) if a == "more" and b in terms}
     return terms
 
 
@@ -83,6 +91,34 @@ WHERE r.finished AND c.text IS NOT NULL AND trim(c.text) <> ''
 _COLUMNS = ["wave", "area", "n_comments", "area_sentiment", "term", "kind", "n_mentions", "share", "mean_sentiment",
             "previous_wave", "previous_n_comments", "previous_mentions", "previous_share", "change", "p_value",
             "direction", "example"]
+
+
+def _ranked(terms: pd.Series, top: int, min_mentions: int) -> list[str]:
+    """The ``top`` terms used in the most comments (each a set of terms), of those used in ``min_mentions`` or
+    more. Terms used by the very same comments are one theme, named by its phrase, else its longest word:
+    "discuss" and "call" both from "Happy to discuss, call me" say one thing, and would fill two rows.
+
+    Examples
+    --------
+    >>> comments = pd.Series([{"call", "discuss"}, {"call", "discuss"}, {"long"}, {"long", "summary"}])
+    >>> _ranked(comments, top=5, min_mentions=2)
+    ['discuss', 'long']
+    """
+    users: dict[str, set[int]] = {}
+    for number, used in enumerate(terms):
+        for term in used:
+            users.setdefault(term, set()).add(number)
+    themes: dict[frozenset[int], str] = {}
+    for term, who in users.items():
+        if len(who) >= min_mentions:
+            key, named = frozenset(who), themes.get(frozenset(who))
+            if named is None or _naming_order(term) < _naming_order(named):
+                themes[key] = term
+    return [term for who, term in sorted(themes.items(), key=lambda wt: (-len(wt[0]), wt[1]))[:top]]
+
+
+def _naming_order(term: str) -> tuple[bool, int, str]:
+    return " " not in term, -len(term), term
 
 
 def _with_sentiment(comments: pd.DataFrame, scores: pd.DataFrame | None) -> pd.DataFrame:
@@ -254,14 +290,8 @@ def feedback_themes(
         counts_now = Counter(t for terms in now["terms"] for t in terms)
         counts_before = Counter(t for terms in before["terms"] for t in terms)
 
-        def ranked(counts: Counter) -> list[str]:
-            # a word always used inside one phrase says nothing the phrase does not
-            phrases = [t for t in counts if " " in t]
-            kept = [(t, c) for t, c in counts.items() if c >= min_mentions
-                    and not any(counts[p] == c and t in p.split() for p in phrases)]
-            return [t for t, _ in sorted(kept, key=lambda tc: (-tc[1], tc[0]))[:top]]
-
-        chosen = list(dict.fromkeys(ranked(counts_now) + (ranked(counts_before) if len(before) >= k else [])))
+        chosen = list(dict.fromkeys(_ranked(now["terms"], top, min_mentions)
+                                    + (_ranked(before["terms"], top, min_mentions) if len(before) >= k else [])))
         area_sentiment = float(now["compound"].mean())
         for term in chosen:
             using = now[now["terms"].map(lambda terms, t=term: t in terms)]

@@ -821,17 +821,8 @@ def seasonal_figure(view: SeasonalView, *, label: str, revisions: pd.DataFrame) 
     return _add_revisions(fig, revisions, start=parts["month"].min(), end=parts["month"].max())
 
 
-_STOPWORD_TEXT = """
-a about above after again against all also am an and any are as at be because been before being below between
-both but by can could did do does doing down during each few for from further get got had has have having he
-her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
-now of off on once only or other our ours ourselves out over own same she should so some such than that the
-their theirs them themselves then there these they this those through to too under until up very was we were
-what when where which while who whom why will with would you your yours yourself yourselves im ive dont cant
-its it's i'm i've don't can't won't isn't wasn't aren't we're they're you're that's there's let's us one
-today new amp via rt
-"""
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+#: The comments' stopwords, and what posts add: their words spelt without apostrophes and their platforms' words.
+_STOPWORDS = feedback.STOPWORDS | frozenset(["im", "ive", "dont", "cant", "today", "new", "amp", "via", "rt"])
 _TOKEN = re.compile(r"[a-z][a-z']{2,}")
 _PLACEHOLDER = re.compile(r"\[[^\]]*\]|https?://\S+|@\w+|#")
 
