@@ -13,7 +13,7 @@ import itertools
 import os
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import duckdb
@@ -25,7 +25,7 @@ from analytics import config, sentiment
 from analytics.codebook import load_codebook
 from analytics.themes import fetch_frames
 
-__all__ = ["STOPWORDS", "comment_terms", "feedback_themes"]
+__all__ = ["STOPWORDS", "comment_terms", "distinct_terms", "feedback_themes"]
 
 #: Words too common to say anything about a theme.
 _STOPWORD_TEXT = """
@@ -93,19 +93,18 @@ _COLUMNS = ["wave", "area", "n_comments", "area_sentiment", "term", "kind", "n_m
             "direction", "example"]
 
 
-def _ranked(terms: pd.Series, top: int, min_mentions: int) -> list[str]:
-    """The ``top`` terms used in the most comments (each a set of terms), of those used in ``min_mentions`` or
-    more. Terms used by the very same comments are one theme, named by its phrase, else its longest word:
-    "discuss" and "call" both from "Happy to discuss, call me" say one thing, and would fill two rows.
+def distinct_terms(term_sets: Iterable[set[str]], *, min_mentions: int = 1) -> dict[str, int]:
+    """The terms used by at least ``min_mentions`` texts (each given as its set of terms), and how many: terms
+    used by the very same texts are one theme, named by its phrase, else its longest word ("discuss" and
+    "call" both from "Happy to discuss, call me" say one thing, and would fill two rows).
 
     Examples
     --------
-    >>> comments = pd.Series([{"call", "discuss"}, {"call", "discuss"}, {"long"}, {"long", "summary"}])
-    >>> _ranked(comments, top=5, min_mentions=2)
-    ['discuss', 'long']
+    >>> distinct_terms([{"call", "discuss"}, {"call", "discuss"}, {"long"}, {"long", "summary"}], min_mentions=2)
+    {'discuss': 2, 'long': 2}
     """
     users: dict[str, set[int]] = {}
-    for number, used in enumerate(terms):
+    for number, used in enumerate(term_sets):
         for term in used:
             users.setdefault(term, set()).add(number)
     themes: dict[frozenset[int], str] = {}
@@ -114,11 +113,17 @@ def _ranked(terms: pd.Series, top: int, min_mentions: int) -> list[str]:
             key, named = frozenset(who), themes.get(frozenset(who))
             if named is None or _naming_order(term) < _naming_order(named):
                 themes[key] = term
-    return [term for who, term in sorted(themes.items(), key=lambda wt: (-len(wt[0]), wt[1]))[:top]]
+    return {term: len(who) for who, term in sorted(themes.items(), key=lambda wt: wt[1])}
 
 
 def _naming_order(term: str) -> tuple[bool, int, str]:
     return " " not in term, -len(term), term
+
+
+def _ranked(terms: pd.Series, top: int, min_mentions: int) -> list[str]:
+    """The ``top`` :func:`distinct_terms` of the comments' term sets used by the most comments."""
+    counts = distinct_terms(terms, min_mentions=min_mentions)
+    return sorted(counts, key=lambda term: (-counts[term], term))[:top]
 
 
 def _with_sentiment(comments: pd.DataFrame, scores: pd.DataFrame | None) -> pd.DataFrame:

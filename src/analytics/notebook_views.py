@@ -893,7 +893,10 @@ def negative_terms(
         return pd.DataFrame(columns=columns)
     threshold = min(float(frame["compound"].quantile(0.1)), NEGATIVE_COMPOUND)
     negative = frame["compound"] <= threshold
+    # words always used together (one sentence many texts share) are one theme, not a row each
     terms = [_terms(t) for t in frame["text"]]
+    named = feedback.distinct_terms(terms)
+    terms = [doc & named.keys() for doc in terms]
     in_negative = Counter(t for doc, neg in zip(terms, negative, strict=True) if neg for t in doc)
     in_rest = Counter(t for doc, neg in zip(terms, negative, strict=True) if not neg for t in doc)
     n_negative, n_rest = int(negative.sum()), int((~negative).sum())
