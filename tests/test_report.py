@@ -333,6 +333,26 @@ def test_build_report_refuses_a_previous_period_after_the_current_one(sample_war
                             warehouse_file=sample_warehouse, out=tmp_path, pdf=False)
 
 
+def test_a_period_without_posts_is_refused_and_no_period_means_the_latest_quarter(sample_warehouse, tmp_path,
+                                                                                   capsys):
+    from analytics import cli
+
+    with warehouse.read_only(sample_warehouse) as con:
+        first, last = (pd.Timestamp(m) for m in con.execute("SELECT min(month), max(month) FROM post_facts").fetchone())
+    before, after = (first - pd.DateOffset(months=3)), (last + pd.DateOffset(months=3))
+    for outside in (f"{before.year}-Q{before.quarter}", f"{after.year}-Q{after.quarter}", f"{after:%Y-%m}"):
+        with pytest.raises(report.UnreportablePeriod, match=f"posts run from {first:%Y-%m} to {last:%Y-%m}"):
+            report.build_report(period=parse_period(outside), warehouse_file=sample_warehouse, out=tmp_path, pdf=False)
+        assert cli.main(["report", "--period", outside, "--no-pdf", "--out", str(tmp_path),
+                         "--warehouse", str(sample_warehouse)]) == 2
+        assert f"{outside} has no posts" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir()), "no empty report written"
+    assert cli.main(["report", "--no-pdf", "--out", str(tmp_path), "--warehouse", str(sample_warehouse)]) == 0
+    latest = _latest_quarter(sample_warehouse)
+    assert f"Report for {latest}, the latest quarter with posts" in capsys.readouterr().out
+    assert [path.name for path in tmp_path.iterdir()] == [f"policy-pulse-report-{latest}.html"]
+
+
 def _comments(wave: str, texts_by_item: dict[str, list[str]]) -> pd.DataFrame:
     rows = [(item, text) for item, texts in texts_by_item.items() for text in texts]
     return pd.DataFrame({"response_id": [f"{wave}-r{i}" for i in range(len(rows))],

@@ -327,14 +327,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from analytics import report
     from analytics.periods import parse_period
 
+    latest = not (args.period or args.date_from or args.date_to)
     try:
-        period = parse_period(args.period, start=args.date_from, end=args.date_to)
+        if latest:
+            from analytics import datasets
+
+            period = datasets.latest_quarter(warehouse_file=args.warehouse)
+        else:
+            period = parse_period(args.period, start=args.date_from, end=args.date_to)
         previous = parse_period(args.previous) if args.previous else period.previous()
     except ValueError as error:
         raise UserError(str(error)) from error
-    result = report.build_report(period=period, previous=previous, warehouse_file=args.warehouse, out=args.out,
-                                 pdf=not args.no_pdf)
-    print(f"Report for {period.label} (against {previous.label}): {result.html_path}")
+    try:
+        result = report.build_report(period=period, previous=previous, warehouse_file=args.warehouse, out=args.out,
+                                     pdf=not args.no_pdf)
+    except report.UnreportablePeriod as error:
+        raise UserError(str(error)) from error
+    chosen = f"{period.label}, the latest quarter with posts" if latest else period.label
+    print(f"Report for {chosen} (against {previous.label}): {result.html_path}")
     if result.pdf_path:
         print(f"PDF: {result.pdf_path}")
     elif not args.no_pdf:
@@ -418,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_dashboard)
 
     p = sub.add_parser("report", help="write the committee trend report (HTML, and PDF when Chromium is present)")
-    p.add_argument("--period", help="YYYY-Qn or YYYY-MM (or give --from and --to)")
+    p.add_argument("--period", help="YYYY-Qn or YYYY-MM (or give --from and --to); default: the latest quarter "
+                                    "with posts")
     p.add_argument("--from", dest="date_from", metavar="DATE")
     p.add_argument("--to", dest="date_to", metavar="DATE")
     p.add_argument("--previous", help="the period to compare with (default: the preceding one of equal length)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
+from datetime import date
 
 import duckdb
 import pandas as pd
@@ -29,9 +30,11 @@ __all__ = [
     "first_completions",
     "incidents",
     "last_build",
+    "latest_quarter",
     "metric_series",
     "metric_table",
     "policy_revisions",
+    "post_months",
     "rejects_by_reason",
     "respondents",
     "select_series",
@@ -313,6 +316,25 @@ def data_through(*, con: Connection = None, warehouse_file: WarehouseFile = None
                UNION ALL SELECT 'audience comments', max(published_at) FROM audience_comments""").df()
     frame["latest"] = pd.to_datetime(frame["latest"], utc=True).dt.tz_convert(zone).dt.tz_localize(None)
     return frame
+
+
+def post_months(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> tuple[date, date] | None:
+    """The first and the last month with posts (as the build dated them, in the organisation's time zone);
+    ``None`` before the first build with posts."""
+    with _connection(con, warehouse_file) as c:
+        first, last = c.execute("SELECT min(month), max(month) FROM post_facts").fetchone()
+    return None if first is None else (pd.Timestamp(first).date(), pd.Timestamp(last).date())
+
+
+def latest_quarter(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> Period:
+    """The latest quarter with posts: what a report or notebook shows when no period is chosen.
+
+    Raises :class:`analytics.warehouse.WarehouseMissing`, saying what to run, when no post is built yet."""
+    months = post_months(con=con, warehouse_file=warehouse_file)
+    if months is None:
+        raise warehouse.WarehouseMissing("The warehouse has no posts yet: run `policy-pulse ingest` and `build`.")
+    last = months[1]
+    return parse_period(f"{last.year}-Q{(last.month - 1) // 3 + 1}")
 
 
 def last_build(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.Timestamp | None:

@@ -168,11 +168,7 @@ def resolve_period(period: str | None = None, *, warehouse_file: Warehouse = Non
     """
     if period:
         return parse_period(period)
-    latest = _query("SELECT max(month) AS month FROM post_facts", warehouse_file=warehouse_file)["month"].iloc[0]
-    if pd.isna(latest):
-        raise warehouse.WarehouseMissing("The warehouse has no posts yet: run `policy-pulse ingest` and `build`.")
-    stamp = pd.Timestamp(latest)
-    return parse_period(f"{stamp.year}-Q{stamp.quarter}")
+    return datasets.latest_quarter(warehouse_file=warehouse_file)
 
 
 def markdown(sentences: Sequence[str]):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import jinja2
 import numpy as np
 import pandas as pd
@@ -62,6 +63,7 @@ __all__ = [
     "HEADLINE_METRICS",
     "SECTIONS",
     "ReportResult",
+    "UnreportablePeriod",
     "build_report",
     "find_chromium",
     "headline_metrics",
@@ -89,6 +91,11 @@ HEADLINE_METRICS = (
 )
 _SURVEY_METRICS = frozenset({"clarity_favourability", "trust_favourability", "response_rate"})
 _CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+class UnreportablePeriod(ValueError):
+    """The period asked for lies outside the months with posts (the message names them), or the period to
+    compare with does not come before it."""
 
 
 @dataclass(frozen=True)
@@ -294,6 +301,7 @@ def _load(warehouse_file: str | os.PathLike[str] | None, period: Period) -> dict
         present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if not {"quarterly_metrics", "monthly_metrics", "post_facts", "incident_timings"} <= present:
             raise warehouse.WarehouseMissing("The warehouse has no derived tables yet: run `policy-pulse build`.")
+        _check_has_posts(period, con)
         data: dict[str, Any] = {name: con.execute(sql).df() for name, sql in _QUERIES.items()}
         data |= {
             "monthly": datasets.metric_table("month", con=con), "quarterly": datasets.metric_table("quarter", con=con),
@@ -305,6 +313,17 @@ def _load(warehouse_file: str | os.PathLike[str] | None, period: Period) -> dict
             "built": datasets.last_build(con=con),
         }
     return data
+
+
+def _check_has_posts(period: Period, con: duckdb.DuckDBPyConnection) -> None:
+    """Raise :class:`UnreportablePeriod`, naming the months with posts, when ``period`` has none of them."""
+    first, last = datasets.post_months(con=con) or (None, None)
+    if first is None:
+        raise warehouse.WarehouseMissing("The warehouse has no posts yet: run `policy-pulse ingest` and `build`.")
+    if period.end <= first or period.start >= (pd.Timestamp(last) + pd.DateOffset(months=1)).date():
+        raise UnreportablePeriod(f"{period.label} has no posts: the warehouse's posts run from {first:%Y-%m} to "
+                                 f"{last:%Y-%m}. Choose a period in that range, e.g. --period "
+                                 f"{datasets.latest_quarter(con=con).label}.")
 
 
 def _views_period(period: Period) -> str:
@@ -908,7 +927,7 @@ def build_report(
         raise ValueError("period and previous must be analytics.periods.Period objects (use parse_period).")
     previous = previous or period.previous()
     if previous.start >= period.start:
-        raise ValueError(f"previous ({previous.label}) must come before period ({period.label}).")
+        raise UnreportablePeriod(f"The period to compare with ({previous.label}) must come before {period.label}.")
     settings = config.get_settings()
     k, tz = settings.k, settings.timezone
     data = _load(warehouse_file, period)
