@@ -81,3 +81,19 @@ def test_a_warehouse_that_is_not_there_is_named_with_what_to_do_and_not_made(tmp
     assert f"No warehouse at {target}" in error and says in error, error
     assert "WarehouseMissing" not in error and "POLICY_PULSE_DEBUG" not in error, "a message, not a crash"
     assert not target.parent.exists(), "no empty warehouse made at a mistyped path"
+
+
+def test_a_mistyped_table_file_or_port_is_one_line_saying_what_to_give(sample_warehouse, tmp_path, capsys):
+    from analytics import cli
+
+    assert cli.main(["export", "post", "--warehouse", str(sample_warehouse), "--out", str(tmp_path / "x.csv")]) == 2
+    error = capsys.readouterr().err
+    assert "no table 'post'; its tables are" in error and "posts, " in error and "Run `policy-pulse build`" not in error
+    assert not (tmp_path / "x.csv").exists()
+    for command in (["codebook", str(tmp_path / "no-such-export.csv")],
+                    ["evaluate", "--file", str(tmp_path / "no-such-labels.csv")]):
+        assert cli.main(command) == 2
+        assert capsys.readouterr().err == f"error: {tmp_path / command[-1].rsplit('/', 1)[-1]}: no such file.\n"
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["dashboard", "--port", "99999", "--warehouse", str(sample_warehouse)])
+    assert usage.value.code == 2 and "give a number from 1 to 65535" in capsys.readouterr().err

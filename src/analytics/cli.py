@@ -26,6 +26,13 @@ class UserError(Exception):
     """An error shown as one clear message (no traceback) with exit code 2."""
 
 
+def _port(text: str) -> int:
+    """A TCP port number, for argparse: anything else is a usage error that names the range."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port; give a number from 1 to 65535, such as 8866")
+    return int(text)
+
+
 def _add_warehouse(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warehouse", metavar="FILE", default=None,
                         help="warehouse file (default: $POLICY_PULSE_WAREHOUSE or data/warehouse.duckdb)")
@@ -227,7 +234,10 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from analytics import export
 
-    out = export.export_table(args.table, warehouse_file=args.warehouse, fmt=args.format, out=args.out)
+    try:
+        out = export.export_table(args.table, warehouse_file=args.warehouse, fmt=args.format, out=args.out)
+    except ValueError as error:  # not a table of the warehouse: the message lists them
+        raise UserError(str(error)) from error
     print(f"Wrote {args.table} to {out}")
     return 0
 
@@ -420,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("dashboard", help="serve the Voila dashboards on 127.0.0.1")
-    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--port", type=_port, default=8866)
     p.add_argument("--abandoned-after", type=float, default=15, metavar="MINUTES",
                    help="shut a viewer's kernel down once it has been idle this long with no page open on it "
                         "(a browser killed, a laptop closed); default 15")
@@ -476,6 +486,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         if _says_what_to_do(error):
             print(f"error: {error}", file=sys.stderr)
+            return 2
+        if isinstance(error, FileNotFoundError) and error.filename:  # a file the command was given
+            print(f"error: {error.filename}: no such file.", file=sys.stderr)
             return 2
         print(f"error: {type(error).__name__}: {error}\n(set POLICY_PULSE_DEBUG=1 for details)", file=sys.stderr)
         return 2

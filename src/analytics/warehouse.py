@@ -219,8 +219,12 @@ def read_table(
     if not re.fullmatch(r"\w+", table):
         raise ValueError(f"{table!r} is not a table name.")
     with read_only(path, snapshot=snapshot) as con:
-        if table not in _tables(con):
-            raise WarehouseMissing(f"The warehouse has no table {table!r} yet. Run `policy-pulse build`.")
+        present = _tables(con)
+        if table not in present:
+            if table in DERIVED_TABLES:
+                raise WarehouseMissing(f"The warehouse has no table {table!r} yet. Run `policy-pulse build`.")
+            raise ValueError(f"The warehouse has no table {table!r}; its tables are "
+                             f"{', '.join(sorted(t for t in present if not t.startswith('_')))}.")
         return con.execute(f"SELECT * FROM {table} {where}").df()
 
 
