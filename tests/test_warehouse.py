@@ -67,7 +67,6 @@ def test_a_file_duckdb_cannot_open_is_unreadable_at_once_not_busy(tmp_path, monk
     assert target.read_bytes() == content, "left as it was"
 
 
-
 @pytest.mark.parametrize(("command", "says"), [
     (["build"], "policy-pulse ingest"), (["report", "--period", "2026-Q3", "--no-pdf"], "policy-pulse ingest"),
     (["summary"], "policy-pulse ingest"), (["export", "posts"], "policy-pulse ingest"),
