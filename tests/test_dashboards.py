@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 import pytest
 from browser import ARTIFACTS, Server, chart_data, headless_chromium, screenshot, wait_for_charts
 
-from analytics import charts, config, dashboard, datasets, engagement, insights, serve, warehouse
+from analytics import charts, config, dashboard, datasets, engagement, insights, priorities, serve, warehouse
 from analytics.adherence import AREAS, rules_frame
 from analytics.metrics import ALL, compare_periods
 from analytics.periods import parse_period
@@ -387,6 +387,24 @@ def test_policy_review_redraws_every_part_for_the_quarter_chosen(data):
     for text in effects:
         assert f"version {in_force['version'].iloc[-1]}" in text or "Too few months" in text
         assert not any(f"version {v} " in text for v in later["version"])
+
+
+def test_policy_review_says_what_each_area_s_comments_talk_about_as_the_report_does(data, sample_warehouse):
+    from analytics import report
+
+    review = dashboard.PolicyReview(data)
+    comments = datasets.survey_comments(warehouse_file=sample_warehouse)
+    for quarter in list(review.period.options)[:2]:
+        review.period.value = quarter
+        chosen = parse_period(quarter)
+        waves = priorities.survey_waves(datasets.respondents(warehouse_file=sample_warehouse), current=chosen,
+                                        previous=chosen.previous())
+        said = report._voices_section(comments, *waves, data.k).lead
+        assert said and all(sentence.split(" (")[0].lower() in set(AREAS) for sentence in said), said
+        shown = _texts(review.widget)
+        for sentence in said:  # under its area's evidence, as the report words it
+            assert f"<b>What employees say.</b> {html.escape(sentence)}" in shown
+        assert shown.count("What employees say.") == len(said)
 
 
 def test_coverage_banner_names_missing_platform_months(data):

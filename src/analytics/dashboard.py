@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics import config, datasets, engagement, insights, priorities, themes, warehouse
+from analytics import config, datasets, engagement, feedback, insights, priorities, themes, warehouse
 from analytics import notebook_views as views
 from analytics.adherence import AREAS, rules_frame
 from analytics.charts import as_widget, bar_chart, hidden_label, period_start, trend_chart
@@ -568,6 +568,20 @@ def revision_priorities(data: DashboardData, *, period: str | None = None) -> pd
     return priorities.revision_ranking(evidence)
 
 
+def area_voices(data: DashboardData, *, period: str, top: int = 3) -> dict[str, str]:
+    """What each policy area's survey comments talk about, in the survey wave of the quarter ``period``
+    against the wave before: a sentence per area (:func:`analytics.insights.feedback_sentences`, the report's),
+    its ``top`` words and phrases with their share of the area's comments. Areas with fewer than k comments
+    in the wave have none; no comment is quoted.
+    """
+    chosen = parse_period(period)
+    with warehouse.read_only(data.warehouse) as con:
+        respondents, comments = datasets.respondents(con=con), datasets.survey_comments(con=con)
+    wave, previous = priorities.survey_waves(respondents, current=chosen, previous=chosen.previous())
+    found = feedback.wave_themes(comments, wave=wave, previous=previous, top=top, k=data.k)
+    return dict(zip(found["area"].unique(), insights.feedback_sentences(found, top=top), strict=True))
+
+
 # --- widgets ---------------------------------------------------------------------------------------
 
 def recognition_lists(data: DashboardData, *, period: str, department: str = ALL
@@ -966,6 +980,7 @@ class _Review:
     period: str
     previous: str
     ranking: pd.DataFrame
+    voices: dict[str, str]
 
     def evidence(self, area: str) -> pd.Series:
         return self.ranking.set_index("area").loc[area]
@@ -999,7 +1014,8 @@ class PolicyReview:
         self.period.observe(lambda _change: self.refresh(), names="value")
 
     def _review(self, period: str) -> _Review:
-        return _Review(period, parse_period(period).previous().label, revision_priorities(self.data, period=period))
+        return _Review(period, parse_period(period).previous().label, revision_priorities(self.data, period=period),
+                       area_voices(self.data, period=period))
 
     def refresh(self) -> None:
         """Redraw every part for the chosen quarter."""
@@ -1048,6 +1064,8 @@ class PolicyReview:
         return (f"<h2 id='area-{area}'>{html.escape(area.capitalize())}</h2><p style='font-size:13px;color:#555'>"
                 f"{html.escape(self.data.areas.get(area, ''))}</p><p style='font-size:13px'><b>Rank "
                 f"{int(evidence['rank'])}.</b> {html.escape(evidence['evidence'])}</p>"
+                + (f"<p style='font-size:13px'><b>What employees say.</b> {html.escape(review.voices[area])}</p>"
+                   if area in review.voices else "")
                 + _area_table(self.data, area, review.period, review.previous))
 
     def _area_charts(self, area: str) -> list[_Chart]:

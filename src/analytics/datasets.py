@@ -39,6 +39,7 @@ __all__ = [
     "respondents",
     "select_series",
     "survey_answers",
+    "survey_comments",
 ]
 
 WarehouseFile = str | os.PathLike[str] | None
@@ -190,6 +191,14 @@ def respondents(*, con: Connection = None, warehouse_file: WarehouseFile = None)
     with _connection(con, warehouse_file) as c:
         frame = c.execute("SELECT * FROM respondents").df()
     return _utc(frame, "submitted_at")
+
+
+def survey_comments(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """Survey comments (redacted as stored) with their respondent's wave: ``response_id, item_id, text, wave,
+    department, submitted_at, finished``, the frame :func:`analytics.feedback.feedback_themes` takes."""
+    with _connection(con, warehouse_file) as c:
+        return c.execute("""SELECT c.response_id, c.item_id, c.text, r.wave, r.department, r.submitted_at, r.finished
+                            FROM survey_comments c JOIN respondents r USING (response_id)""").df()
 
 
 def survey_answers(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from analytics import config, sentiment
 from analytics.codebook import load_codebook
 from analytics.themes import fetch_frames
 
-__all__ = ["STOPWORDS", "comment_terms", "distinct_terms", "feedback_themes"]
+__all__ = ["STOPWORDS", "comment_terms", "distinct_terms", "feedback_themes", "wave_themes"]
 
 #: Words too common to say anything about a theme.
 _STOPWORD_TEXT = """
@@ -315,3 +315,19 @@ def feedback_themes(
                 "example": _example(now["text"], term) if len(now) >= min_comments and len(using) else pd.NA,
             })
     return pd.DataFrame(rows, columns=_COLUMNS)
+
+
+def wave_themes(comments: pd.DataFrame, *, wave: str | None, previous: str | None, top: int = 8,
+                k: int | None = None, min_comments: int | None = None) -> pd.DataFrame:
+    """:func:`feedback_themes` of the survey comments of ``wave`` against those of ``previous`` -- compared
+    only if that wave has comments; no rows when ``wave`` has none (or is None).
+
+    ``comments``: the comments joined to their respondents' waves
+    (:func:`analytics.datasets.survey_comments`).
+    """
+    waves = set(comments["wave"].dropna().astype(str))
+    if wave not in waves:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in _COLUMNS})
+    compared = previous if previous in waves else None
+    return feedback_themes(comments[comments["wave"].isin([wave, compared])], wave=wave, previous=compared,
+                           top=top, k=k, min_comments=min_comments)

@@ -285,8 +285,6 @@ def print_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
 
 # what only the report reads; everything the surfaces share comes from analytics.datasets
 _QUERIES = {
-    "comments": """SELECT c.response_id, c.item_id, c.text, r.wave, r.department, r.submitted_at, r.finished
-                   FROM survey_comments c JOIN respondents r USING (response_id)""",
     "files": """SELECT count(DISTINCT file_sha256) AS files, sum(rows_read) AS rows_read,
                        sum(rows_loaded) AS rows_loaded, sum(rows_rejected) AS rows_rejected FROM ingest_log
                 WHERE table_name NOT LIKE 'vault:%'""",
@@ -310,7 +308,7 @@ def _load(warehouse_file: str | os.PathLike[str] | None, period: Period) -> dict
             "respondents": datasets.respondents(con=con), "answers": datasets.survey_answers(con=con),
             "rejects": datasets.rejects_by_reason(con=con), "through": datasets.data_through(con=con),
             "coverage": datasets.coverage_by_month(period=_views_period(period), con=con),
-            "built": datasets.last_build(con=con),
+            "built": datasets.last_build(con=con), "comments": datasets.survey_comments(con=con),
         }
     return data
 
@@ -759,11 +757,10 @@ def _voices_section(comments: pd.DataFrame, wave: str | None, previous_wave: str
         section.lead.append(f"Fewer than {minimum} survey comments in {wave or 'this period'}: too few to show "
                             "themes without pointing at the people who wrote them.")
         return section
-    compared = previous_wave if previous_wave in set(comments["wave"]) else None
-    chosen = comments[comments["wave"].isin([wave, compared])]
     # areas with fewer than k comments show no terms; examples only where an area has `minimum` comments
-    themes = feedback.feedback_themes(chosen, wave=wave, previous=compared, top=VOICES_TOP, k=k,
-                                      min_comments=minimum)
+    themes = feedback.wave_themes(comments, wave=wave, previous=previous_wave, top=VOICES_TOP, k=k,
+                                  min_comments=minimum)
+    compared = themes["previous_wave"].iloc[0] if len(themes) else None
     if themes.empty:
         section.lead.append(f"No word or phrase recurs in the {len(now):,} survey comments of {wave}.")
         return section
