@@ -520,6 +520,12 @@ def test_the_kernels_talk_over_private_unix_sockets_not_network_ports(server):
     assert "TCP without encryption" not in server.log_text()
 
 
+def test_the_dashboards_load_as_the_server_s_own_trusted_notebooks(server):
+    for name in ("leadership.ipynb", "policy-review.ipynb"):
+        assert server.get(f"/voila/render/{name}")[0] == 200
+    assert "is not trusted" not in server.log_text(), "no warning per page load"
+
+
 def test_server_offers_no_source_listing_or_files(server):
     status, index = server.get("/")
     assert status == 200 and "voila/render/leadership.ipynb" in index and "voila/render/policy-review.ipynb" in index

@@ -292,6 +292,7 @@ def dashboard_app(basic: Path | None = None):
     With ``basic`` (the plotly.js-basic bundle) the charts' shared bundle is our front end over it, and
     plotly's full bundle is served beside it; without, the shared bundle is plotly's own.
     """
+    import nbformat
     import voila.app
     from voila.app import Voila
     from voila.tornado.contentshandler import VoilaContentsHandler
@@ -328,6 +329,8 @@ def dashboard_app(basic: Path | None = None):
             handlers = [h for h in super().init_handlers() if h[1] not in removed]
             root = Path(self.root_dir)
             names = {name: title for name, title in DASHBOARDS.items() if (root / name).is_file()}
+            for name in names:  # our own notebooks, executed afresh for each page: no stored output to distrust
+                self.contents_manager.notary.sign(nbformat.read(root / name, as_version=4))
             extra = [(self.server_url.rstrip("/") + "/?", _IndexHandler, {"names": names, "base_url": self.base_url})]
             if names:
                 pattern = "|".join(name.replace(".", r"\.") for name in names)
@@ -364,6 +367,10 @@ def _voila_config(port: int, open_browser: bool, preheat: bool, abandoned_kernel
     # kernels talk to the server over Unix sockets in the user's runtime folder (its permissions guard them),
     # not over TCP ports any local user could reach
     cfg.KernelManager.transport = "ipc"
+    # the dashboards are signed as trusted at the start (:meth:`DashboardVoila.init_handlers`), in memory, with a
+    # key of this server's: nothing is written to the user's Jupyter folder
+    cfg.NotebookNotary.db_file = ":memory:"
+    cfg.NotebookNotary.secret = os.urandom(64)
     # jupyter_server's culler, of kernels idle and unconnected only (Voila's manager spares its pool)
     cfg.MappingKernelManager.cull_idle_timeout = abandoned_kernel_seconds
     cfg.MappingKernelManager.cull_connected = False
