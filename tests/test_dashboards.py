@@ -179,6 +179,18 @@ def test_a_tiles_arrow_is_the_figures_movement_and_its_colour_whether_that_is_go
     assert _tile_change(tile) == ("=", "#444", "+0.0", "same")
 
 
+def test_a_tiles_stripe_and_badge_are_its_status_against_the_target_whatever_its_change(data):
+    tiles = dashboard.kpi_tiles(data.quarterly, period=dashboard.filter_options(data.quarterly)["periods"][0])
+    colours = {"green": "#1a7f37", "amber": "#b26a00", "red": "#c62828", "no target": "#666"}
+    # the sample has tiles whose change goes against their status (on target but worse, off target but better)
+    assert {(t.status, t.direction) for t in tiles.itertuples()} & {("green", "worse"), ("red", "better")}
+    for _, tile in tiles.iterrows():
+        shown = dashboard._tile_html(tile, data.k, "department")
+        stripe = re.search(r"border-left:6px solid (#[0-9a-f]+)", shown).group(1)
+        badge = re.search(r"<span style='background:(#[0-9a-f]+)", shown).group(1)
+        assert stripe == badge == colours[tile["status"]], (tile["metric"], tile["status"], stripe, badge)
+
+
 def test_filters_never_combine_department_and_platform():
     state = dashboard.Filters("2026-Q2").choose(department="Finance")
     assert state.choose(platform="x") == dashboard.Filters("2026-Q2", ALL, "x")

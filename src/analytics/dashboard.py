@@ -419,8 +419,8 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
             # fell is a green ▼, not a ▲ beside a negative number; a change that rounds to zero is "="
             moved = any(digit in "123456789" for digit in shown)
             arrow = "=" if not moved else "▲" if tile["change"] > 0 else "▼"
-            colour = _DIRECTION_COLOURS[tile["direction"]] if moved else _DIRECTION_COLOURS["same"]
-            arrow = f"<span style='color:{colour}'>{arrow}</span>"
+            tint = _DIRECTION_COLOURS[tile["direction"]] if moved else _DIRECTION_COLOURS["same"]
+            arrow = f"<span style='color:{tint}'>{arrow}</span>"
             if pd.isna(tile["p_value"]):
                 test = "no significance test for this kind of figure"
             elif tile["significant"]:
