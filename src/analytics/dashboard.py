@@ -110,6 +110,13 @@ class DashboardData:
     teams: pd.DataFrame = field(default_factory=pd.DataFrame)
     people: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    @functools.cached_property
+    def survey(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The survey's respondents and comments (:func:`analytics.datasets.survey_comments`), read once, when
+        first asked for: only the policy review's voices read them."""
+        with warehouse.read_only(self.warehouse) as con:
+            return datasets.respondents(con=con), datasets.survey_comments(con=con)
+
 
 _NOT_BUILT = ("The warehouse {name} has not been built yet: run `policy-pulse build` (or `make demo` for the "
               "sample organisation), then reload this page.")
@@ -575,8 +582,7 @@ def area_voices(data: DashboardData, *, period: str, top: int = 3) -> dict[str, 
     in the wave have none; no comment is quoted.
     """
     chosen = parse_period(period)
-    with warehouse.read_only(data.warehouse) as con:
-        respondents, comments = datasets.respondents(con=con), datasets.survey_comments(con=con)
+    respondents, comments = data.survey
     wave, previous = priorities.survey_waves(respondents, current=chosen, previous=chosen.previous())
     found = feedback.wave_themes(comments, wave=wave, previous=previous, top=top, k=data.k)
     return dict(zip(found["area"].unique(), insights.feedback_sentences(found, top=top), strict=True))

@@ -16,7 +16,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from analytics import config, warehouse
+from analytics import config, sentiment, warehouse
 from analytics.metrics import ALL
 from analytics.periods import Period, parse_period
 
@@ -194,11 +194,16 @@ def respondents(*, con: Connection = None, warehouse_file: WarehouseFile = None)
 
 
 def survey_comments(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
-    """Survey comments (redacted as stored) with their respondent's wave: ``response_id, item_id, text, wave,
-    department, submitted_at, finished``, the frame :func:`analytics.feedback.feedback_themes` takes."""
+    """Survey comments (redacted as stored) with their respondent's wave and the build's sentiment of their
+    text: ``response_id, item_id, text, wave, department, submitted_at, finished, sentiment_status, compound``,
+    the frame :func:`analytics.feedback.feedback_themes` takes."""
+    version = sentiment.SCORER_VERSION.replace("'", "''")
     with _connection(con, warehouse_file) as c:
-        return c.execute("""SELECT c.response_id, c.item_id, c.text, r.wave, r.department, r.submitted_at, r.finished
-                            FROM survey_comments c JOIN respondents r USING (response_id)""").df()
+        return c.execute(f"""SELECT c.response_id, c.item_id, c.text, r.wave, r.department, r.submitted_at, r.finished,
+                                    s.status AS sentiment_status, s.compound
+                             FROM survey_comments c JOIN respondents r USING (response_id)
+                             LEFT JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.scorer_version = '{version}'
+                          """).df()
 
 
 def survey_answers(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analytics import config, sentiment
+from analytics import config, datasets, sentiment
 from analytics.codebook import load_codebook
 from analytics.themes import fetch_frames
 
@@ -81,13 +81,6 @@ def comment_terms(text: Any) -> set[str]:
     return terms
 
 
-_COMMENTS_SQL = """
-SELECT c.response_id, c.item_id, c.text, r.wave, r.submitted_at, s.status AS sentiment_status, s.compound
-FROM survey_comments c
-JOIN respondents r USING (response_id)
-LEFT JOIN sentiment s ON s.text_hash = sha256(c.text) AND s.scorer_version = '{version}'
-WHERE r.finished AND c.text IS NOT NULL AND trim(c.text) <> ''
-"""
 _COLUMNS = ["wave", "area", "n_comments", "area_sentiment", "term", "kind", "n_mentions", "share", "mean_sentiment",
             "previous_wave", "previous_n_comments", "previous_mentions", "previous_share", "change", "p_value",
             "direction", "example"]
@@ -98,22 +91,27 @@ def distinct_terms(term_sets: Iterable[set[str]], *, min_mentions: int = 1) -> d
     used by the very same texts are one theme, named by its phrase, else its longest word ("discuss" and
     "call" both from "Happy to discuss, call me" say one thing, and would fill two rows).
 
+    The texts a term is used by are compared by their count and a 64-bit print of which they are (not kept
+    whole: a million posts' words would hold a set of posts each).
+
     Examples
     --------
     >>> distinct_terms([{"call", "discuss"}, {"call", "discuss"}, {"long"}, {"long", "summary"}], min_mentions=2)
     {'discuss': 2, 'long': 2}
     """
-    users: dict[str, set[int]] = {}
+    users: dict[str, tuple[int, int]] = {}  # term: (texts using it, the xor of their prints)
     for number, used in enumerate(term_sets):
+        mark = hash((number,))
         for term in used:
-            users.setdefault(term, set()).add(number)
-    themes: dict[frozenset[int], str] = {}
+            count, print_ = users.get(term, (0, 0))
+            users[term] = (count + 1, print_ ^ mark)
+    themes: dict[tuple[int, int], str] = {}
     for term, who in users.items():
-        if len(who) >= min_mentions:
-            key, named = frozenset(who), themes.get(frozenset(who))
+        if who[0] >= min_mentions:
+            named = themes.get(who)
             if named is None or _naming_order(term) < _naming_order(named):
-                themes[key] = term
-    return {term: len(who) for who, term in sorted(themes.items(), key=lambda wt: wt[1])}
+                themes[who] = term
+    return {term: who[0] for who, term in sorted(themes.items(), key=lambda wt: wt[1])}
 
 
 def _naming_order(term: str) -> tuple[bool, int, str]:
@@ -163,9 +161,7 @@ def _comments(con_or_frames: Any, warehouse_file: Any) -> pd.DataFrame:
                                                    on="response_id")
         comments = comments[comments["text"].fillna("").astype(str).str.strip() != ""].reset_index(drop=True)
         return _with_sentiment(comments, con_or_frames.get("sentiment"))
-    sql = _COMMENTS_SQL.format(version=sentiment.SCORER_VERSION.replace("'", "''"))
-    return fetch_frames(con_or_frames, {"comments": sql}, required={"comments": ["item_id", "text", "wave"]},
-                        warehouse_file=warehouse_file)["comments"]
+    return _comments(datasets.survey_comments(con=con_or_frames, warehouse_file=warehouse_file), None)
 
 
 def _wave_order(comments: pd.DataFrame) -> list[str]:

@@ -891,10 +891,9 @@ def negative_terms(
     negative = frame["compound"] <= threshold
     # words always used together (one sentence many texts share) are one theme, not a row each
     terms = [_terms(t) for t in frame["text"]]
-    named = feedback.distinct_terms(terms)
-    terms = [doc & named.keys() for doc in terms]
-    in_negative = Counter(t for doc, neg in zip(terms, negative, strict=True) if neg for t in doc)
-    in_rest = Counter(t for doc, neg in zip(terms, negative, strict=True) if not neg for t in doc)
+    named = feedback.distinct_terms(terms).keys()
+    in_negative = Counter(t for doc, neg in zip(terms, negative, strict=True) if neg for t in doc & named)
+    in_rest = Counter(t for doc, neg in zip(terms, negative, strict=True) if not neg for t in doc & named)
     n_negative, n_rest = int(negative.sum()), int((~negative).sum())
     rows = [{"term": term, "docs_negative": count, "docs_rest": in_rest.get(term, 0)}
             for term, count in in_negative.items() if count >= settings.k]

@@ -315,13 +315,11 @@ def _load(warehouse_file: str | os.PathLike[str] | None, period: Period) -> dict
 
 def _check_has_posts(period: Period, con: duckdb.DuckDBPyConnection) -> None:
     """Raise :class:`UnreportablePeriod`, naming the months with posts, when ``period`` has none of them."""
-    first, last = datasets.post_months(con=con) or (None, None)
-    if first is None:
-        raise warehouse.WarehouseMissing("The warehouse has no posts yet: run `policy-pulse ingest` and `build`.")
+    latest = datasets.latest_quarter(con=con)  # (what to run when no post is built yet)
+    first, last = datasets.post_months(con=con)
     if period.end <= first or period.start >= (pd.Timestamp(last) + pd.DateOffset(months=1)).date():
         raise UnreportablePeriod(f"{period.label} has no posts: the warehouse's posts run from {first:%Y-%m} to "
-                                 f"{last:%Y-%m}. Choose a period in that range, e.g. --period "
-                                 f"{datasets.latest_quarter(con=con).label}.")
+                                 f"{last:%Y-%m}. Choose a period in that range, e.g. --period {latest.label}.")
 
 
 def _views_period(period: Period) -> str:
