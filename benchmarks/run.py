@@ -231,8 +231,8 @@ def run_leg(name: str, command: list[str], env: dict[str, str], log: Path) -> Le
 
 def watch_leg(cli: list[str], twin: Path, new_folder: Path, env: dict[str, str], log: Path, *,
               settle: float = 5.0) -> dict:
-    """The increment saved to the folder a running ``policy-pulse watch`` looks at (every 0.2 s), once the
-    watcher is ready (``settle`` seconds after it says it watches): its own time for the update (its "updated
+    """The increment saved to the folder a running ``policy-pulse watch`` looks at (at its default interval:
+    it is told of a folder moved in at once), once the watcher is ready (``settle`` seconds after it says it watches): its own time for the update (its "updated
     in" line), and the time from the files' arrival (one rename of their folder into the watched one) to that
     line, detection included."""
     inbox = twin.parent / "watch-inbox"
@@ -241,7 +241,7 @@ def watch_leg(cli: list[str], twin: Path, new_folder: Path, env: dict[str, str],
     staged = inbox / ".incoming"  # hidden: not looked at
     shutil.copytree(new_folder, staged)
     with log.open("w") as errors:
-        process = subprocess.Popen([*cli, "watch", str(inbox), "--every", "0.2", "--warehouse", str(twin)],
+        process = subprocess.Popen([*cli, "watch", str(inbox), "--warehouse", str(twin)],
                                    stdout=subprocess.PIPE, stderr=errors, text=True, env=env, cwd=ROOT)
         try:
             if not process.stdout.readline().startswith("watching"):

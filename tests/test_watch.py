@@ -3,6 +3,7 @@ that stays loaded and copies the warehouse for its next write as soon as it has 
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -80,6 +81,57 @@ def test_an_export_moved_in_whole_is_handed_on_at_the_first_look(tmp_path):
         time.sleep(0.2)
         assert calls == [["moved.csv"]]
     finally:
+        stop.set()
+        thread.join(timeout=20)
+
+
+def test_an_export_moved_in_is_handed_on_at_once_not_at_the_next_look(tmp_path):
+    inbox, outside = tmp_path / "inbox", tmp_path / "outside"
+    (outside / "folder").mkdir(parents=True)
+    inbox.mkdir()
+    for path in (outside / "posts.csv", outside / "folder" / "more.csv", outside / "later.csv"):
+        path.write_text("a,b\n1,2\n")
+        an_hour_ago = time.time() - 3600
+        os.utime(path, (an_hour_ago, an_hour_ago))  # as a file saved elsewhere long enough ago
+    calls, stop, thread = _watching(inbox, every=30)
+    try:
+        time.sleep(0.5)  # its first look is done: the next one is 30 s away
+        (outside / "posts.csv").rename(inbox / "posts.csv")
+        _until(lambda: len(calls) == 1, seconds=10)
+        (outside / "folder").rename(inbox / "folder")  # a folder of exports moved in
+        _until(lambda: len(calls) == 2, seconds=10)
+        (outside / "later.csv").rename(inbox / "folder" / "later.csv")  # into the subfolder that came
+        _until(lambda: len(calls) == 3, seconds=10)
+        assert calls == [["posts.csv"], ["more.csv"], ["later.csv"]]
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+
+
+def test_a_look_a_change_calls_early_never_takes_a_file_still_being_written_for_whole(tmp_path):
+    calls, stop, thread = _watching(tmp_path, every=1.0)
+    pinging = threading.Event()
+
+    def ping() -> None:  # files written and closed every 30 ms: each calls a look at once
+        for number in itertools.count():
+            if pinging.wait(0.03):
+                return
+            (tmp_path / f"ping-{number}.tmp").write_text("x")
+
+    pinger = threading.Thread(target=ping)
+    pinger.start()
+    try:
+        with (tmp_path / "growing.csv").open("w") as out:
+            # a row every 50 ms: two early looks often fall between two rows, never an interval apart
+            for row in range(60):
+                out.write(f"{row},x\n")
+                out.flush()
+                time.sleep(0.05)
+                assert calls == [], "a file still being written was handed on"
+        _until(lambda: calls == [["growing.csv"]])
+    finally:
+        pinging.set()
+        pinger.join()
         stop.set()
         thread.join(timeout=20)
 

@@ -414,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("watch", help="keep updating as exports are saved to a folder: `update` each new export "
                                      "from a process that stays loaded (Ctrl-C stops)")
     p.add_argument("folder", metavar="FOLDER")
-    p.add_argument("--every", type=float, default=2.0, metavar="SECONDS", help="how often to look (default 2)")
+    p.add_argument("--every", type=float, default=2.0, metavar="SECONDS",
+                   help="how often to look (default 2); on Linux also at once when a file is moved or written in")
     _add_warehouse(p)
     p.set_defaults(func=_cmd_watch)
 

@@ -4,14 +4,21 @@ A long-lived process answers a new export faster than a new command: its librari
 rules and taxonomy are loaded once, and after each publication it copies the warehouse for the next
 write at once (:func:`analytics.snapshots.prepare`), while nothing waits for it. An export is handed
 on once it is whole: its size and modification time unchanged over one interval (a download or a copy
-still writing it changes them), or, when first seen, last modified an interval or more before (a file
-moved into the folder).
+still writing it changes them), or last modified an interval or more before (a file moved into the folder).
+
+The folder is looked at every interval, and on Linux also at once when a file is moved into it or one of
+its subfolders, or closed after writing (the kernel's inotify): an export moved in is handed on in a moment
+whatever the interval, and a longer interval costs nothing but the wait for a file written in place.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import os
+import select
 import stat
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,11 +39,11 @@ _Signature = tuple[int, int]
 _UNFINISHED = (".part", ".partial", ".crdownload", ".download", ".tmp", "~")
 
 
-def _signatures(folder: Path) -> dict[Path, _Signature]:
+def _signatures(folder: Path) -> tuple[dict[Path, _Signature], list[Path]]:
     """Size and modification time (ns) of every file under ``folder`` but hidden ones and those still being
     written under a temporary name (:data:`_UNFINISHED`): a download paused longer than an interval would
-    otherwise look whole."""
-    found = {}
+    otherwise look whole; and the folders they are in (``folder`` and its subfolders but hidden ones)."""
+    found, folders = {}, [folder]
     for path in folder.rglob("*"):
         if any(part.startswith(".") for part in path.relative_to(folder).parts) or path.name.endswith(_UNFINISHED):
             continue
@@ -46,7 +53,76 @@ def _signatures(folder: Path) -> dict[Path, _Signature]:
             continue
         if stat.S_ISREG(status.st_mode):
             found[path] = (status.st_size, status.st_mtime_ns)
-    return found
+        elif stat.S_ISDIR(status.st_mode):
+            folders.append(path)
+    return found, folders
+
+
+class _Changes:
+    """The kernel's word that a file was moved into, or closed after writing in, a folder followed (Linux's
+    inotify): :meth:`wait` then ends before its time. Without inotify (another system, or the kernel's limit on
+    watches reached) the wait lasts its time, and the watch looks as often as its interval says."""
+
+    # from <sys/inotify.h>: a name moved in, a file written and closed, a name created (a new subfolder's
+    # files are then followed from the next look on), the watch removed (its folder deleted)
+    _MOVED_TO, _CLOSE_WRITE, _CREATE, _IGNORED = 0x80, 0x08, 0x100, 0x8000
+    _EVENT = struct.Struct("iIII")  # wd, mask, cookie, length of the name that follows
+    #: How often a wait checks its ``stop`` (a :class:`threading.Event` cannot wake a ``select``).
+    _STOP_CHECK = 0.1
+
+    def __init__(self) -> None:
+        self._libc = self._fd = None
+        self._followed: dict[Path, int] = {}
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)  # the C library the interpreter is linked with
+        except (OSError, TypeError):  # Windows: no such thing
+            libc = None
+        if libc is not None and hasattr(libc, "inotify_init1"):
+            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+            if fd >= 0:
+                self._libc, self._fd = libc, fd
+
+    def follow(self, folders: list[Path]) -> None:
+        """Be told of the changes in ``folders`` too (those followed already stay followed)."""
+        if self._fd is None:
+            return
+        mask = self._MOVED_TO | self._CLOSE_WRITE | self._CREATE
+        for folder in folders:
+            if folder not in self._followed:
+                number = self._libc.inotify_add_watch(self._fd, os.fsencode(folder), mask)
+                if number >= 0:  # else gone meanwhile, or past the limit: looked at every interval all the same
+                    self._followed[folder] = number
+
+    def wait(self, seconds: float, stop: threading.Event) -> None:
+        """Wait ``seconds``, or until a change in a folder followed, or ``stop`` is set."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            if self._fd is None:
+                stop.wait(left)
+                return
+            ready, _, _ = select.select([self._fd], [], [], min(left, self._STOP_CHECK))
+            if ready:
+                self._read_events()
+                return
+
+    def _read_events(self) -> None:
+        try:
+            events = os.read(self._fd, 64 * 1024)
+        except BlockingIOError:
+            return
+        gone, offset = set(), 0
+        while offset < len(events):
+            number, mask, _cookie, length = self._EVENT.unpack_from(events, offset)
+            offset += self._EVENT.size + length
+            if mask & self._IGNORED:
+                gone.add(number)
+        if gone:  # a folder deleted: followed again if it comes back
+            self._followed = {path: number for path, number in self._followed.items() if number not in gone}
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def settled_files(now: dict[Path, _Signature], before: dict[Path, _Signature],
@@ -202,19 +278,31 @@ def check_arguments(folder: Path, every: float) -> None:
 def watch(folder: Path, *, every: float, update: Callable[[list[Path]], bool],
           stop: threading.Event | None = None) -> None:
     """Call ``update`` with the exports under ``folder`` that are new or changed once they are whole,
-    looking every ``every`` seconds, until ``stop`` is set (or forever). Exports there at the start are
-    handed on too: ingest skips bytes it loaded before. ``update`` returns whether it is done with them;
-    if not, they are handed on again at the next look.
+    looking every ``every`` seconds, and at once when the kernel says a file was moved in or written (see the
+    module's notes), until ``stop`` is set (or forever). Exports there at the start are handed on too: ingest
+    skips bytes it loaded before. ``update`` returns whether it is done with them; if not, they are handed
+    on again at the next look.
     """
     check_arguments(folder, every)
     stop = stop or threading.Event()
     before: dict[Path, _Signature] = {}
+    before_at = None  # when ``before`` was looked at: a file unchanged since is whole only an interval later
     handed: dict[Path, _Signature] = {}
-    while not stop.is_set():
-        quiet_since = time.time_ns() - int(every * 1e9)  # before the listing: a file written meanwhile is newer
-        now = _signatures(folder)
-        ready = settled_files(now, before, handed, quiet_since=quiet_since)
-        if ready and update(ready):
-            handed.update({path: now[path] for path in ready})
-        before = now
-        stop.wait(every)
+    changes = _Changes()
+    try:
+        while not stop.is_set():
+            looked_at = time.monotonic()
+            quiet_since = time.time_ns() - int(every * 1e9)  # before the listing: a file written meanwhile is newer
+            now, folders = _signatures(folder)
+            changes.follow(folders)
+            # a look a change called early compares with no earlier look: a file being written may not have
+            # grown in the moment between them
+            timed = before_at is None or looked_at - before_at >= every
+            ready = settled_files(now, before if timed else {}, handed, quiet_since=quiet_since)
+            if ready and update(ready):
+                handed.update({path: now[path] for path in ready})
+            if timed:
+                before, before_at = now, looked_at
+            changes.wait(before_at + every - time.monotonic(), stop)
+    finally:
+        changes.close()
