@@ -232,9 +232,9 @@ def run_leg(name: str, command: list[str], env: dict[str, str], log: Path) -> Le
 def watch_leg(cli: list[str], twin: Path, new_folder: Path, env: dict[str, str], log: Path, *,
               settle: float = 5.0) -> dict:
     """The increment saved to the folder a running ``policy-pulse watch`` looks at (at its default interval:
-    it is told of a folder moved in at once), once the watcher is ready (``settle`` seconds after it says it watches): its own time for the update (its "updated
-    in" line), and the time from the files' arrival (one rename of their folder into the watched one) to that
-    line, detection included."""
+    it is told of a folder moved in at once), once the watcher is ready (``settle`` seconds after it says it
+    watches): its own time for the update (its "updated in" line), and the time from the files' arrival (one
+    rename of their folder into the watched one) to that line, detection included."""
     inbox = twin.parent / "watch-inbox"
     shutil.rmtree(inbox, ignore_errors=True)
     inbox.mkdir()

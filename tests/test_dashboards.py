@@ -916,9 +916,13 @@ def test_charts_off_screen_draw_when_scrolled_to_with_the_current_filters(server
         page.close()
 
 
+def _policy_review_charts() -> int:
+    return 4 + 2 * len(set(rules_frame()["area"]))  # overall + clarity + 2 engagement, rules + trend per area
+
+
 @pytest.mark.browser
 def test_policy_review_dashboard_in_chromium(server, chromium):
-    expected = 4 + 2 * len(set(rules_frame()["area"]))  # overall + clarity + 2 engagement, rules + trend per area
+    expected = _policy_review_charts()
     page, errors = _open(chromium, server.url + "/voila/render/policy-review.ipynb", expected, "policy-review")
     try:
         _assert_clean(page, errors)
@@ -942,7 +946,10 @@ def _record_timings() -> dict[str, float]:
 
 @pytest.mark.browser
 def test_first_render_times_are_recorded(server, chromium):
-    assert {"leadership", "policy-review"} <= set(TIMINGS), "run with the dashboard tests before this one"
+    # timed by the dashboards' own tests before this one; when run alone, opened here
+    for name, expected in (("leadership", 10), ("policy-review", _policy_review_charts())):
+        if name not in TIMINGS:
+            _open(chromium, f"{server.url}/voila/render/{name}.ipynb", expected, name, draw_all=False)[0].close()
     record = _record_timings()
     print("first render, request -> charts drawn (preheated), seconds:", record)
     assert all(seconds > 0 for seconds in record.values())
@@ -966,7 +973,7 @@ def test_benchmark_one_chart_notebook_and_cold_dashboards(sample_warehouse, chro
     runs = [(folder, "leadership.ipynb", 1, "one-chart" + suffix)]
     if not preheat:
         runs += [(None, "leadership.ipynb", 10, "leadership" + suffix),
-                 (None, "policy-review.ipynb", 4 + 2 * len(set(rules_frame()["area"])), "policy-review" + suffix)]
+                 (None, "policy-review.ipynb", _policy_review_charts(), "policy-review" + suffix)]
     for root, name, count, label in runs:
         server = Server(warehouse=sample_warehouse, root=root, preheat=preheat, log=tmp_path / f"{label}.log",
                         notebooks=(name,))
