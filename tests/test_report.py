@@ -432,6 +432,17 @@ def test_each_area_adherence_is_shown_inside_its_interval(built):
         assert len(row["Adherence"].split(".")[-1]) == len(row["95% CI"].split(" to ")[0].split(".")[-1]), row
 
 
+def test_an_area_without_monitoring_rules_shows_no_figures(built):
+    """No rule, no adherence: the quarter's employee posts beside it read as the n of a rate that is not there."""
+    _, _, page = built
+    table = next(t for t in _tables(page, "adherence") if t["caption"].startswith("Adherence by policy area"))
+    shown = [dict(zip(table["header"], row, strict=True)) for row in table["rows"]]
+    unruled = [row for row in shown if row["Adherence"] == "no monitoring rule in this area"]
+    assert unruled, "the sample's rules leave some areas without one"
+    for row in unruled:
+        assert {value for key, value in row.items() if key not in ("Area", "Adherence")} == {"–"}, row
+
+
 def test_training_effects_name_their_outcomes_in_words(built):
     _, _, page = built
     table = next(t for t in _tables(page, "training") if t["caption"] == "Effect of the policy training")

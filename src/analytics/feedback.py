@@ -88,8 +88,9 @@ _COLUMNS = ["wave", "area", "n_comments", "area_sentiment", "term", "kind", "n_m
 
 def distinct_terms(term_sets: Iterable[set[str]], *, min_mentions: int = 1) -> dict[str, int]:
     """The terms used by at least ``min_mentions`` texts (each given as its set of terms), and how many: terms
-    used by the very same texts are one theme, named by its phrase, else its longest word ("discuss" and
-    "call" both from "Happy to discuss, call me" say one thing, and would fill two rows).
+    used by the very same texts are one theme, named by its longest phrase not ending in an adverb, else its
+    longest word ("discuss" and "call" both from "Happy to discuss, call me" say one thing, and would fill two
+    rows; "corrected a wrong event date quickly, good example" is "good example", not "date quickly").
 
     The texts a term is used by are compared by their count and a 64-bit print of which they are (not kept
     whole: a million posts' words would hold a set of posts each).
@@ -98,6 +99,8 @@ def distinct_terms(term_sets: Iterable[set[str]], *, min_mentions: int = 1) -> d
     --------
     >>> distinct_terms([{"call", "discuss"}, {"call", "discuss"}, {"long"}, {"long", "summary"}], min_mentions=2)
     {'discuss': 2, 'long': 2}
+    >>> distinct_terms([comment_terms("Corrected a wrong event date quickly, good example.")])
+    {'good example': 1}
     """
     users: dict[str, tuple[int, int]] = {}  # term: (texts using it, the xor of their prints)
     for number, used in enumerate(term_sets):
@@ -114,8 +117,13 @@ def distinct_terms(term_sets: Iterable[set[str]], *, min_mentions: int = 1) -> d
     return {term: who[0] for who, term in sorted(themes.items(), key=lambda wt: wt[1])}
 
 
-def _naming_order(term: str) -> tuple[bool, int, str]:
-    return " " not in term, -len(term), term
+#: A word ending as most adverbs of manner do ("quickly", "openly"; not "daily", "family", "supply", "early"): a
+#: phrase ending in one names how, not what.
+_ADVERB = re.compile(r"[a-z]{3,}[^ilp]ly$")
+
+
+def _naming_order(term: str) -> tuple[bool, bool, int, str]:
+    return " " not in term, bool(_ADVERB.match(term.rsplit(" ", 1)[-1])), -len(term), term
 
 
 def _ranked(terms: pd.Series, top: int, min_mentions: int) -> list[str]:

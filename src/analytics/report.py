@@ -546,7 +546,8 @@ def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Peri
     for row in by_area.to_dict("records"):
         if not row["has_rules"]:
             table_rows.append({"Area": _cell(row["area"]), "Adherence": _cell("no monitoring rule in this area"),
-                               "95% CI": _cell("–"), "n posts": _cell(format_number(row["n_posts"]), css="num"),
+                               # no rule, so no post is counted for the area: the quarter's posts are no n of it
+                               "95% CI": _cell("–"), "n posts": _cell("–"),
                                f"{previous.label}": _cell("–"), "Change": _cell("–"), "Test": _cell("–")})
             continue
         table_rows.append({
