@@ -108,6 +108,29 @@ def test_an_export_moved_in_is_handed_on_at_once_not_at_the_next_look(tmp_path):
         thread.join(timeout=20)
 
 
+def test_without_inotify_the_watch_looks_every_interval(tmp_path, monkeypatch):
+    def no_c_library(*_args, **_kwargs):
+        raise OSError("no C library here")
+
+    monkeypatch.setattr(watch.ctypes, "CDLL", no_c_library)
+    assert watch._Changes()._fd is None
+    outside = tmp_path / "outside.csv"
+    outside.write_text("a,b\n1,2\n")
+    os.utime(outside, (time.time() - 3600, time.time() - 3600))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    calls, stop, thread = _watching(inbox, every=0.2)
+    try:
+        time.sleep(0.3)
+        outside.rename(inbox / "moved.csv")
+        _until(lambda: calls, seconds=10)
+        assert calls == [["moved.csv"]]
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()
+
+
 def test_a_look_a_change_calls_early_never_takes_a_file_still_being_written_for_whole(tmp_path):
     calls, stop, thread = _watching(tmp_path, every=1.0)
     pinging = threading.Event()

@@ -67,11 +67,11 @@ class _Changes:
     # files are then followed from the next look on), the watch removed (its folder deleted)
     _MOVED_TO, _CLOSE_WRITE, _CREATE, _IGNORED = 0x80, 0x08, 0x100, 0x8000
     _EVENT = struct.Struct("iIII")  # wd, mask, cookie, length of the name that follows
-    #: How often a wait checks its ``stop`` (a :class:`threading.Event` cannot wake a ``select``).
+    #: How often a wait checks its ``stop`` (a :class:`threading.Event` cannot wake a ``poll``).
     _STOP_CHECK = 0.1
 
     def __init__(self) -> None:
-        self._libc = self._fd = None
+        self._libc = self._fd = self._poll = None
         self._followed: dict[Path, int] = {}
         try:
             libc = ctypes.CDLL(None, use_errno=True)  # the C library the interpreter is linked with
@@ -81,6 +81,9 @@ class _Changes:
             fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
             if fd >= 0:
                 self._libc, self._fd = libc, fd
+                # poll, not select: select refuses descriptors past 1023, which a busy process may reach
+                self._poll = select.poll()
+                self._poll.register(fd, select.POLLIN)
 
     def follow(self, folders: list[Path]) -> None:
         """Be told of the changes in ``folders`` too (those followed already stay followed)."""
@@ -100,8 +103,7 @@ class _Changes:
             if self._fd is None:
                 stop.wait(left)
                 return
-            ready, _, _ = select.select([self._fd], [], [], min(left, self._STOP_CHECK))
-            if ready:
+            if self._poll.poll(1000 * min(left, self._STOP_CHECK)):
                 self._read_events()
                 return
 
