@@ -154,6 +154,20 @@ def test_unknown_file_fails_naming_it_and_the_known_formats(tmp_path):
     assert _counts(target)["ingest_log"] == 0
 
 
+def test_a_binary_file_is_said_to_be_one_not_printed(tmp_path):
+    """A database handed in as an export (a folder of exports may hold one) is named for what it is: its
+    first bytes, printed, were noise of escapes and replacement characters."""
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()
+    noise = tmp_path / "noise.bin"
+    noise.write_bytes(bytes(range(256)) * 4)
+    results = ingest.ingest_paths([other, noise], warehouse_file=tmp_path / "w.duckdb")
+    assert [r.status for r in results] == ["failed", "failed"]
+    said = {r.path.name: r.message.split(". Known formats")[0] for r in results}
+    assert said == {"other.duckdb": "other.duckdb: a DuckDB database of no known format (not a text export)",
+                    "noise.bin": "noise.bin: a binary file of no known format (not a text export)"}, said
+
+
 def test_dry_run_writes_nothing(tmp_path):
     target = tmp_path / "w.duckdb"
     results = ingest.ingest_paths([DATA / "org" / "roster.csv"], warehouse_file=target, dry_run=True)

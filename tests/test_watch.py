@@ -272,6 +272,38 @@ def test_the_command_updates_the_dashboards_snapshot_for_each_export_until_stopp
     assert _posts(target) == _BUILT_POSTS + _NEW_POSTS
 
 
+def test_a_folder_that_also_holds_the_warehouse_is_watched_for_exports_only(tmp_path):
+    """``policy-pulse watch data`` with the warehouse in data/: its files, which every update writes, are not
+    exports (taken for some, each update called the next, for ever)."""
+    inbox = tmp_path / "data"
+    inbox.mkdir()
+    target = roster_and_posts(inbox / "warehouse.duckdb", _BUILT_POSTS)  # its exports beside it, loaded already
+    build.build(warehouse_file=target)
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "analytics.cli", "watch", str(inbox), "--every", "0.1", "--warehouse", str(target)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout.readline().startswith(f"watching {inbox}")
+        lines = [watcher.stdout.readline()]
+        while not lines[-1].startswith("updated in"):  # the exports there at the start (loaded before)
+            lines.append(watcher.stdout.readline())
+            assert lines[-1], "the watcher ended"
+        monitoring_file(tmp_path / "more.csv", _NEW_POSTS, first_id=990000).rename(inbox / "more.csv")
+        lines.append(watcher.stdout.readline())
+        while not lines[-1].startswith("updated in"):
+            lines.append(watcher.stdout.readline())
+            assert lines[-1], "the watcher ended"
+        time.sleep(2)  # twenty looks: none finds anything new
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        rest, errors = watcher.communicate(timeout=60)
+    lines += rest.splitlines()
+    assert sum(line.startswith("updated in") for line in lines) == 2, lines
+    assert not any(line.startswith("warehouse.") for line in lines), "the warehouse's files are not exports"
+    assert "warehouse." not in errors, errors
+    assert _posts(target) == _BUILT_POSTS + _NEW_POSTS
+
+
 def test_the_command_refuses_a_folder_that_is_not_there_and_no_interval(tmp_path, capsys):
     from analytics import cli
 

@@ -168,7 +168,8 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         checked = watch.PostsCheckedAhead(target)
         print(f"watching {folder} every {args.every:g} s for new exports (Ctrl-C stops)", flush=True)
         try:
-            watch.watch(folder, every=args.every, update=update, stop=interruption.stop)
+            watch.watch(folder, every=args.every, update=update, stop=interruption.stop,
+                        ignore=snapshots.own_files(target))
         except KeyboardInterrupt:
             if updating:
                 raise  # said as for any command: the update in progress is rolled back

@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["abandon", "prepare", "prepared", "publish_snapshot", "retired_path", "snapshot_path", "writing"]
+__all__ = ["abandon", "own_files", "prepare", "prepared", "publish_snapshot", "retired_path", "snapshot_path",
+           "writing"]
 
 #: How long a publication waits for the writer lock; another writer holds it only while it copies the
 #: warehouse and opens it.
@@ -66,6 +67,21 @@ def retired_path(target: Path) -> Path:
     'warehouse.snapshot.retired.duckdb'
     """
     return target.with_name(target.stem + ".snapshot.retired.duckdb")
+
+
+def own_files(target: Path) -> frozenset[Path]:
+    """Every file the warehouse ``target`` keeps beside it, as absolute paths: the database, the writers' lock,
+    the snapshot and the retired one, the copies being made, DuckDB's write-ahead logs and its folder for
+    what does not fit in memory (a folder of exports may also hold the warehouse: none of these is an export).
+
+    >>> sorted(path.name for path in own_files(Path("/data/warehouse.duckdb")))[:4]
+    ['warehouse.duckdb', 'warehouse.duckdb.copy.tmp', 'warehouse.duckdb.copy.tmp.wal', 'warehouse.duckdb.lock']
+    """
+    target = target.resolve()
+    snapshot = snapshot_path(target)
+    databases = {target, snapshot, retired_path(target), _copy_path(target), snapshot.with_suffix(".tmp")}
+    return frozenset({*databases, *(path.with_name(path.name + ".wal") for path in databases),
+                      _lock_path(target), target.with_name(target.name + ".tmp")})
 
 
 def _lock_path(target: Path) -> Path:

@@ -95,11 +95,17 @@ def detect(path: Path) -> tuple[str, object]:
     if len(matches) > 1:
         raise SourceError(f"{path.name}: the file looks like several formats ({[m[0] for m in matches]}); "
                           "rename its columns to match one export exactly.")
-    kind = "an .xlsx workbook" if is_xlsx(head) else "a file"
     first_line = head.split(b"\n", 1)[0][:120].decode("utf-8", "replace")
-    raise SourceError(
-        f"{path.name}: {kind} of no known format (it starts with {first_line!r}). Known formats:\n{_format_list()}"
-    )
+    if is_xlsx(head):
+        kind, start = "an .xlsx workbook", "not the workbook of a known export"
+    elif head.startswith(b"PK\x03\x04"):
+        kind, start = "a zip archive", "not the archive of a known export"
+    elif b"\0" in head:  # what no text export holds: its first line would print as noise
+        kind = "a DuckDB database" if head[8:12] == b"DUCK" else "a binary file"
+        start = "not a text export"
+    else:
+        kind, start = "a file", f"it starts with {first_line!r}"
+    raise SourceError(f"{path.name}: {kind} of no known format ({start}). Known formats:\n{_format_list()}")
 
 
 def _format_list() -> str:
