@@ -122,7 +122,7 @@ def _posts_as_built(cursor: duckdb.DuckDBPyConnection) -> PostsAsBuilt:
 
 def _cmd_watch(args: argparse.Namespace) -> int:
     """``update`` for every export saved to a folder, from a process that stays: see :mod:`analytics.watch`."""
-    from analytics import watch
+    from analytics import ingest, watch
 
     folder, target = Path(args.folder), config.warehouse_path(args.warehouse)
     try:
@@ -168,8 +168,10 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         checked = watch.PostsCheckedAhead(target)
         print(f"watching {folder} every {args.every:g} s for new exports (Ctrl-C stops)", flush=True)
         try:
+            # the folder may be data/, with the warehouse, the configuration and the sample in it
             watch.watch(folder, every=args.every, update=update, stop=interruption.stop,
-                        ignore=snapshots.own_files(target))
+                        ignore=snapshots.own_files(target) | config.configuration_files(),
+                        ignore_names=ingest.NOT_EXPORTS)
         except KeyboardInterrupt:
             if updating:
                 raise  # said as for any command: the update in progress is rolled back

@@ -31,6 +31,7 @@ __all__ = [
     "Settings",
     "Target",
     "config_dir",
+    "configuration_files",
     "frontend_dir",
     "get_settings",
     "key_file_path",
@@ -165,6 +166,14 @@ def _load(path: Path, k_override: str | None) -> Settings:
     if k_override:
         raw["k"] = int(k_override)
     return _parse_settings(raw)
+
+
+def configuration_files() -> frozenset[Path]:
+    """The files the build and the surfaces read their configuration from (settings, codebook, rules, content
+    themes, dismissals), as absolute paths: what a folder of exports holding them does not hand in as exports."""
+    chosen = os.environ.get("POLICY_PULSE_SETTINGS")
+    files = {SETTINGS_PATH, CODEBOOK_PATH, POLICY_RULES_PATH, CONTENT_THEMES_PATH, DISMISSALS_PATH}
+    return frozenset(path.resolve() for path in (files | {Path(chosen)} if chosen else files))
 
 
 def get_settings(path: str | os.PathLike[str] | None = None) -> Settings:

@@ -32,7 +32,7 @@ from analytics.codebook import Codebook, load_codebook
 from analytics.privacy import Scrubber, ScrubHelper, Vault, key_fingerprint, load_key, normalise_handle, pseudonym
 from analytics.sources.base import Parsed, ReadContext, Reject, SourceError, platform_id
 
-__all__ = ["FileResult", "IngestError", "ingest_paths", "post_uid_from_content", "quarter_wave"]
+__all__ = ["NOT_EXPORTS", "FileResult", "IngestError", "ingest_paths", "post_uid_from_content", "quarter_wave"]
 
 #: Inputs this large (bytes, all files together) get a second process to scrub with, on a machine with two cores.
 HELPER_MIN_BYTES = 32 << 20
@@ -146,13 +146,17 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: Names of files a folder of exports may hold that are none: the sample generator's answer key.
+NOT_EXPORTS = frozenset({"truth.json"})
+
+
 def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                                and p.name != "truth.json"))
+                                and p.name not in NOT_EXPORTS))
         elif path.exists():
             files.append(path)
         else:
