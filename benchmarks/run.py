@@ -251,8 +251,8 @@ def watch_leg(cli: list[str], twin: Path, new_folder: Path, env: dict[str, str],
             cpu_before, arrived = _cpu_times(), time.perf_counter()
             staged.rename(inbox / new_folder.name)
             while not (line := process.stdout.readline()).startswith("updated in"):
-                if not line:
-                    raise RuntimeError(f"watch ended before its update; see {log}")
+                if not line or line.startswith("update failed"):
+                    raise RuntimeError(f"watch ended or failed before its update; see {log}")
             published, stolen = time.perf_counter() - arrived, _stolen_since(cpu_before)
         finally:
             # SIGTERM, not SIGINT: a process started in the background (this benchmark, maybe) ignores SIGINT

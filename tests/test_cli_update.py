@@ -44,6 +44,25 @@ def test_update_leaves_what_ingest_then_build_leave(sample_warehouse, tmp_path, 
     assert facts == 1, "the new post was built on"
 
 
+def test_update_makes_a_new_warehouse_and_builds_it(tmp_path, capsys):
+    """The one command for new exports, on a warehouse not there yet (a new user's first run): loaded and built,
+    as ``ingest`` then ``build`` do; it failed, the build's check of the posts asking for bookkeeping that only
+    a build makes."""
+    from test_crash import roster_and_posts
+
+    (tmp_path / "apart").mkdir()
+    apart = roster_and_posts(tmp_path / "apart" / "w.duckdb", 6)
+    assert cli.main(["build", "--warehouse", str(apart)]) == 0
+    exports = [apart.parent / "roster.csv", apart.parent / "posts.csv"]
+    together = tmp_path / "together" / "w.duckdb"
+    capsys.readouterr()
+    assert cli.main(["update", *map(str, exports), "--warehouse", str(together)]) == 0
+    captured = capsys.readouterr()
+    assert "error" not in captured.err and "Derived:" in captured.out, captured
+    assert query(snapshots.snapshot_path(together), "SELECT count(*) AS n FROM post_facts")["n"][0] == 6
+    assert _tables(together) == _tables(apart)
+
+
 def test_update_builds_what_loaded_and_fails_for_a_file_it_cannot_read(sample_warehouse, tmp_path, one_new_post,
                                                                        capsys):
     target = tmp_path / "copy.duckdb"

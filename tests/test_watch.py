@@ -3,6 +3,7 @@ that stays loaded and copies the warehouse for its next write as soon as it has 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -330,6 +331,25 @@ def test_the_command_stops_at_its_start_when_the_warehouse_has_no_identity_vault
     assert cli.main(["watch", str(tmp_path / "inbox"), "--warehouse", str(target)]) == 2
     error = capsys.readouterr().err
     assert "no identity vault" in error and "Traceback" not in error and "ValueError" not in error
+
+
+def test_an_update_that_fails_is_said_to_have_failed_not_to_be_done(tmp_path, monkeypatch, capsys):
+    from analytics import cli
+
+    def failing_update(*_args, **_kwargs):
+        raise RuntimeError("the build broke")
+
+    def one_look(folder, *, update, **_kwargs):  # the watch's first look finds one export, then it is stopped
+        update([folder / "posts.csv"])
+
+    monkeypatch.setattr(cli, "_cmd_update", failing_update)
+    monkeypatch.setattr(watch, "watch", one_look)
+    monkeypatch.setattr(watch, "warm_up", lambda target: None)
+    monkeypatch.setattr(watch, "workers_kept", contextlib.nullcontext)
+    assert cli.main(["watch", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb")]) == 130
+    captured = capsys.readouterr()
+    assert "error: RuntimeError: the build broke" in captured.err
+    assert "update failed after" in captured.out and "updated in" not in captured.out, captured.out
 
 
 def _checked_ahead(target: Path, *, edit: str | None = None) -> tuple:

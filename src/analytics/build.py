@@ -65,7 +65,10 @@ def posts_as_built(con: duckdb.DuckDBPyConnection) -> PostsAsBuilt:
     and give the result to :func:`build` on the same open database: the build need then only count the rows
     before the end to know that nothing but appends happened (see :func:`_appended_rows`).
     """
-    end = _state(con, "posts_end")
+    never_built = not con.execute("""SELECT count(*) FROM duckdb_tables()
+                                      WHERE database_name = current_database() AND table_name = 'build_state'"""
+                                   ).fetchone()[0]
+    end = None if never_built else _state(con, "posts_end")
     if end is None:
         return PostsAsBuilt(None, 0)
     rows, same = con.execute(

@@ -145,18 +145,21 @@ def _cmd_watch(args: argparse.Namespace) -> int:
             checked.wait()
             _cmd_update(argparse.Namespace(paths=[str(path) for path in paths], warehouse=args.warehouse,
                                            dry_run=False), checked_ahead=checked.result)
-            done = True
+            done, failed = True, False
         except UserError as error:  # e.g. busy: said, and tried again at the next look
             print(f"error: {error}", file=sys.stderr, flush=True)
             done = False
         except Exception as error:  # one export's failure must not stop the watch: said, then on
             print(f"error: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-            done = True
+            done, failed = True, True
         updating = False
         if done:
             # the next write's copy of the warehouse, and the check of its posts, made now, while nothing waits
             snapshots.prepare(target)
-            print(f"updated in {time.perf_counter() - started:.2f} s; watching {folder}", flush=True)
+            seconds = time.perf_counter() - started
+            # a failed update is not said to be done: its error is above, and it is not tried again unchanged
+            print(f"update failed after {seconds:.2f} s (see the error); watching {folder}" if failed else
+                  f"updated in {seconds:.2f} s; watching {folder}", flush=True)
         checked = watch.PostsCheckedAhead(target)
         return done
 
