@@ -245,7 +245,9 @@ def test_a_moved_warehouse_keeps_scrubbing_with_its_roster(organisation, tmp_pat
     assert text == f"{person_token(pseudonym(LEAVER, key))} ran the stall again"
 
 
-def test_forget_in_a_copied_warehouse_removes_the_identity_from_every_vault(organisation, tmp_path):
+def test_forget_in_a_copied_warehouse_removes_the_identity_from_every_vault(organisation, tmp_path, capsys):
+    from analytics import cli
+
     key = load_key()
     leaver = pseudonym(LEAVER, key)
     copy = tmp_path / "copy.duckdb"
@@ -253,9 +255,15 @@ def test_forget_in_a_copied_warehouse_removes_the_identity_from_every_vault(orga
     # loading into the copy gives it a vault of its own (the original's still serves the original)
     ingest.ingest_paths([_new_posts(tmp_path / "new")], warehouse_file=copy)
     assert all(leaver in Vault.for_warehouse(t, key).people for t in (organisation, copy))
-    erasure.forget_person(LEAVER, warehouse_file=copy)
+    capsys.readouterr()
+    assert cli.main(["forget", "--email", LEAVER, "--warehouse", str(copy)]) == 0
     for target in (organisation, copy):
         assert leaver not in Vault.for_warehouse(target, key).people
+    # the original keeps the leaver's rows: the administrator is told, since its next exports would keep the
+    # leaver's name in clear
+    assert _count(organisation, f"SELECT count(*) FROM employees WHERE employee_key = '{leaver}'") == 1
+    note = capsys.readouterr().err
+    assert "1 other warehouse(s)" in note and "forget --email" in note and "in clear" in note, note
 
 
 def test_a_warehouse_whose_vault_is_missing_is_refused_before_anything_changes(organisation, tmp_path,

@@ -307,6 +307,14 @@ def _cmd_forget(args: argparse.Namespace) -> int:
         print("Removed:")
         for row in touched.itertuples(index=False):
             print(f"  {row.table:<45} {row.rows_removed:>7}")
+    vaults = removed.loc[removed["table"] == "identity vault", "rows_removed"].sum()
+    if vaults > 1:
+        # every vault of the key forgets them (a copy of the warehouse has its own), but only this warehouse's
+        # rows went: the others keep them, and, their identity gone, would keep their name in new exports in clear
+        print(f"Note: {vaults - 1} other warehouse(s) of this key (copies, backups, tests) had them in their "
+              "identity vault too, now forgotten there; their rows in those warehouses stay until you run "
+              "`policy-pulse forget --email ... --warehouse FILE` on each. Until then, exports loaded into one "
+              "of them keep that person's name and address in clear text.", file=sys.stderr)
     return 0
 
 
