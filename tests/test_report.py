@@ -251,7 +251,8 @@ def test_areas_to_revise_ranks_every_area_with_evidence_and_sureness(built):
     scores = [float(r[2]) for r in table["rows"]]
     assert scores == sorted(scores, reverse=True)
     sure = table["header"].index("How sure")
-    assert all(re.match(r"(sure|fairly sure|unsure) \(\d+% of re-draws", r[sure]) for r in table["rows"])
+    assert all(re.match(r"(sure|fairly sure|unsure) \(\d+% of re-draws", r[sure]) for r in table["rows"][:-1])
+    assert table["rows"][-1][sure] == "last place"  # every re-draw ranks the last one there or higher
     evidence = table["header"].index("Evidence")
     assert all("incident" in r[evidence] for r in table["rows"])
 
@@ -407,6 +408,23 @@ def test_no_number_reads_as_a_negative_zero(built):
     assert re.search(r"[+-]\d+\.\d points", text)  # the changes are there to read
     found = [text[max(0, m.start() - 60):m.end() + 20] for m in _NEGATIVE_ZERO.finditer(text)]
     assert not found, found
+
+
+@pytest.mark.parametrize(("metric", "target", "below", "above"), [
+    ("adherence_rate", config.Target(green=0.95, amber=0.9), 0.9452, 0.9551),
+    ("median_hours_to_resolve", config.Target(green=24, amber=48, higher_is_better=False), 24.4, 23.6),
+    ("employee_sentiment", config.Target(green=0.25, amber=0.1), 0.2496, 0.2504)])
+def test_a_value_that_rounds_to_the_target_it_misses_says_it_misses_it(metric, target, below, above, monkeypatch):
+    """'95% … amber (green at 95% or more)' read as a contradiction: the sentence rounds 94.5% up."""
+    settings = config.get_settings()
+    monkeypatch.setattr(config, "get_settings", lambda *a, **k: settings.__class__(
+        **{**settings.__dict__, "targets": {**settings.targets, metric: target}}))
+    row = {"metric": metric, "label": "It", "period": "2026-Q3", "n": 100, "ci_low": below - 0.01,
+           "ci_high": below + 0.01, "suppressed": False, "previous_value": None}
+    missed = insights.metric_sentence({**row, "value": below})
+    assert "amber against the target" in missed and "just " in missed, missed
+    met = insights.metric_sentence({**row, "value": above})
+    assert "green against the target" in met and "just " not in met, met
 
 
 @pytest.mark.parametrize("shown", [

@@ -971,7 +971,7 @@ def _ranking_html(table: pd.DataFrame) -> str:
     rows = "".join(
         f"<tr><td style='text-align:center;font-weight:600'>{row.rank}</td><td>{html.escape(row.area)}</td>"
         f"<td>{row.score:.0f} ({row.score_low:.0f} to {row.score_high:.0f})</td>"
-        f"<td>{html.escape(row.sureness)} ({row.rank_probability:.0%} of re-draws rank it here or higher)</td>"
+        f"<td>{html.escape(priorities.how_sure(row.rank_probability, row.sureness))}</td>"
         f"<td>{html.escape(row.evidence)}</td></tr>" for row in table.itertuples())
     return ("<table class='pp-ranking' style='border-collapse:collapse;font-size:13px;width:100%'>"
             "<thead><tr style='text-align:left;border-bottom:1px solid #999'><th>Rank</th><th>Area</th>"

@@ -294,6 +294,12 @@ def _target_text(metric: str, value: float) -> str:
     kind = METRICS[metric].kind
     green = _value_text(metric, target.green) if kind != "median" else f"{target.green:g} hours"
     side = "or more" if target.higher_is_better else "or less"
+    if status != "green" and _value_text(metric, value) == green:
+        # rounded as the sentence rounds it, a value just short of the target reads as the target itself
+        precise = {"rate": lambda v: format_percent(v, 1), "median": lambda v: f"{v:.1f} hours"}.get(
+            kind, lambda v: f"{v:+.3f}")(float(value))
+        return (f" That is {status} against the target (green at {green} {side}): at {precise} it is just "
+                f"{'under' if target.higher_is_better else 'over'}.")
     return f" That is {status} against the target (green at {green} {side})."
 
 

@@ -32,6 +32,7 @@ from analytics.periods import Period
 
 __all__ = [
     "CHANGE_WEIGHT",
+    "LAST_PLACE",
     "RANKING_NOTE",
     "SEED",
     "SIMULATIONS",
@@ -42,6 +43,7 @@ __all__ = [
     "clarity_change",
     "evidence_sentence",
     "evidence_table",
+    "how_sure",
     "incidents_by_area",
     "revision_ranking",
     "rules_fired",
@@ -53,6 +55,8 @@ CHANGE_WEIGHT = 0.10
 #: Re-draws behind "how sure", and their seed (the ranking is reproducible).
 SIMULATIONS = 2000
 SEED = 20260930
+#: The sureness of the last place: every re-draw ranks an area there or higher, so that share says nothing.
+LAST_PLACE = "last place"
 #: How the ranking is made, in one paragraph for the surfaces that show it.
 RANKING_NOTE = ("Areas are ranked by a transparent score: the mean of three concerns — rule breaches, unclear "
                 "wording, incidents — each scaled to the worst area, plus "
@@ -521,7 +525,8 @@ def areas_to_revise(
     distributions given the data (Jeffreys posteriors: Beta(x + 1/2, n - x + 1/2) for the two shares,
     Gamma(count + 1/2) for incidents), the score and ranks recomputed, and ``rank_probability`` is the
     share of draws in which the area ranks at its place or higher. ``sure`` at 80 % or more,
-    ``fairly sure`` at 50 %, else ``unsure``.
+    ``fairly sure`` at 50 %, else ``unsure``; the last of two or more areas is ``last place`` (every draw
+    ranks it there or higher).
 
     Parameters
     ----------
@@ -545,7 +550,7 @@ def areas_to_revise(
     ...     "adherence_change": [1, 0], "clarity_change": [0, 0], "incident_change": [0, 0]})
     >>> out = areas_to_revise(evidence, simulations=500)
     >>> out[["rank", "area", "score", "sureness"]].round(1).values.tolist()
-    [[1, 'a', 110.0, 'sure'], [2, 'b', 18.1, 'sure']]
+    [[1, 'a', 110.0, 'sure'], [2, 'b', 18.1, 'last place']]
     """
     needed = ["area", "n_posts", "n_breaching", "n_respondents", "n_favourable", "n_incidents",
               "adherence_change", "clarity_change", "incident_change"]
@@ -588,9 +593,22 @@ def areas_to_revise(
         "adherence_component": components[0], "clarity_component": components[1],
         "incident_component": components[2], "change_points": change_points,
         "rank_probability": probability,
-        "sureness": np.where(probability >= 0.8, "sure", np.where(probability >= 0.5, "fairly sure", "unsure")),
+        # the last place is where every draw ranks it or higher: no question of sureness there
+        "sureness": np.where((rank == len(frame)) & (len(frame) > 1), LAST_PLACE, np.where(
+            probability >= 0.8, "sure", np.where(probability >= 0.5, "fairly sure", "unsure"))),
     })
     return out.sort_values("rank", ignore_index=True)
+
+
+def how_sure(rank_probability: float, sureness: str) -> str:
+    """How sure a place in :func:`areas_to_revise` is, in words, as a reader gets it.
+
+    >>> how_sure(0.93, "sure"), how_sure(1.0, LAST_PLACE)
+    ('sure (93% of re-draws rank it here or higher)', 'last place')
+    """
+    if sureness == LAST_PLACE:
+        return LAST_PLACE
+    return f"{sureness} ({rank_probability:.0%} of re-draws rank it here or higher)"
 
 
 def _scaled(values: np.ndarray) -> np.ndarray:

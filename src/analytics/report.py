@@ -803,7 +803,7 @@ def _revise_section(ranking: pd.DataFrame) -> _Section:
             "Breaches / clarity / incidents / changes": _cell(
                 f"{100 * r['adherence_component'] / 3:.0f} + {100 * r['clarity_component'] / 3:.0f} + "
                 f"{100 * r['incident_component'] / 3:.0f} {format_signed(r['change_points'], 0)}", css="num"),
-            "How sure": _cell(f"{r['sureness']} ({r['rank_probability']:.0%} of re-draws rank it here or higher)"),
+            "How sure": _cell(priorities.how_sure(r["rank_probability"], r["sureness"])),
             "Evidence": _cell(r["evidence"]),
         })
     section.tables.append(_Table(list(rows[0]) if rows else [], rows, caption="Areas to revise, most urgent first"))
