@@ -63,6 +63,37 @@ def test_update_makes_a_new_warehouse_and_builds_it(tmp_path, capsys):
     assert _tables(together) == _tables(apart)
 
 
+def test_a_command_that_makes_a_new_warehouse_says_so(tmp_path, capsys):
+    """A mistyped --warehouse made a new warehouse unseen (and loaded the exports there)."""
+    from test_crash import monitoring_file
+
+    export = monitoring_file(tmp_path / "posts.csv", 3)
+    target = tmp_path / "typo" / "w.duckdb"
+    assert cli.main(["ingest", str(export), "--warehouse", str(target)]) == 0
+    assert f"No warehouse at {target} yet: a new one is made there." in capsys.readouterr().err
+    assert cli.main(["update", str(export), "--warehouse", str(target)]) == 0
+    assert "new one" not in capsys.readouterr().err
+
+
+def test_update_whose_output_nobody_reads_still_builds(tmp_path):
+    """``policy-pulse update … | head -1``: the reader goes after a line; the command still builds what it
+    loaded and exits 0 (it stopped at its next print with a BrokenPipeError, exit 2, the build never run)."""
+    import subprocess
+    import sys
+
+    from test_crash import roster_and_posts
+
+    target = roster_and_posts(tmp_path / "w.duckdb", 4)
+    command = [sys.executable, "-m", "analytics.cli", "update", str(tmp_path / "posts.csv"), "--warehouse",
+               str(target)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # gone before the first line
+    errors = process.stderr.read()
+    assert process.wait(timeout=300) == 0, errors
+    assert "BrokenPipe" not in errors and "Exception ignored" not in errors, errors
+    assert query(snapshots.snapshot_path(target), "SELECT count(*) AS n FROM post_facts")["n"][0] == 4
+
+
 def test_update_builds_what_loaded_and_fails_for_a_file_it_cannot_read(sample_warehouse, tmp_path, one_new_post,
                                                                        capsys):
     target = tmp_path / "copy.duckdb"

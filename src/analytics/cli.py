@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from analytics import config, parallel, snapshots
 
@@ -386,6 +386,8 @@ def _says_what_to_do(error: Exception) -> bool:
 
 #: The commands that write the warehouse.
 _WRITERS = (_cmd_ingest, _cmd_build, _cmd_update, _cmd_watch, _cmd_forget)
+#: The writers that make a warehouse where there is none (build and forget refuse to).
+_MAKERS = (_cmd_ingest, _cmd_update, _cmd_watch)
 
 
 def _will_write(args: argparse.Namespace) -> bool:
@@ -480,15 +482,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Output:
+    """Standard output that, once its reader has gone (``policy-pulse update … | head -1``), is thrown away
+    instead of stopping the command with a BrokenPipeError: the work it started (the build after the ingest)
+    is finished, and its exit status is its own."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._gone()
+
+    def _gone(self) -> None:
+        # what is still buffered, and Python's own flush at exit, then go nowhere, quietly
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    output, sys.stdout = sys.stdout, _Output(sys.stdout)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stdout = output
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     parallel.one_blas_thread()  # before numpy is imported: the commands parallelise by processes
     try:
         if _will_write(args):
+            target = config.warehouse_path(args.warehouse)
+            if args.func in _MAKERS and not target.exists():  # a mistyped --warehouse would pass unseen
+                print(f"No warehouse at {target} yet: a new one is made there.", file=sys.stderr)
             # the warehouse's copy on write (when its file is the published snapshot) runs on another core
             # while this process imports pandas and DuckDB
-            snapshots.prepare(config.warehouse_path(args.warehouse))
+            snapshots.prepare(target)
         return int(args.func(args) or 0)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
