@@ -195,6 +195,19 @@ def test_export_escapes_formulas_and_keeps_numbers(loaded, tmp_path):
     assert duckdb.sql(f"SELECT count(*) FROM '{parquet}'").fetchall()[0][0] == len(frame)
 
 
+def test_export_writes_the_format_the_file_is_named_for_and_into_a_folder(loaded, tmp_path):
+    """``--out posts.parquet`` without ``--format`` wrote CSV into a .parquet file; a folder failed."""
+    target, _ = loaded
+    parquet = export_table("posts", warehouse_file=target, out=tmp_path / "named.parquet")
+    assert parquet.read_bytes()[:4] == b"PAR1"
+    (tmp_path / "folder").mkdir()
+    inside = export_table("posts", warehouse_file=target, out=tmp_path / "folder")
+    assert inside == tmp_path / "folder" / "posts.csv" and inside.read_text().startswith("post_uid,")
+    with pytest.raises(ValueError, match=r"named\.csv is named as csv, but the format asked for is parquet"):
+        export_table("posts", warehouse_file=target, fmt="parquet", out=tmp_path / "named.csv")
+    assert not (tmp_path / "named.csv").exists()
+
+
 def test_a_second_key_cannot_mix_pseudonyms_into_the_warehouse(tmp_path, monkeypatch):
     target = tmp_path / "w.duckdb"
     [first] = ingest.ingest_paths([DATA / "org" / "trainings.csv"], warehouse_file=target)

@@ -471,8 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="write a table as CSV or Parquet (formula-injection safe)")
     p.add_argument("table")
-    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    p.add_argument("--out", metavar="FILE", default=None)
+    p.add_argument("--format", choices=("csv", "parquet"), default=None,
+                   help="default: what --out's ending says (.parquet, .pq), else csv")
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="a file, or a folder to write TABLE.csv in (default: the project's exports/)")
     _add_warehouse(p)
     p.set_defaults(func=_cmd_export)
 
