@@ -175,6 +175,21 @@ def test_dry_run_writes_nothing(tmp_path):
     assert not target.exists()
 
 
+def test_a_dry_run_says_skipped_for_what_the_warehouse_loaded_before(tmp_path, capsys):
+    from analytics import cli
+
+    target = tmp_path / "w.duckdb"
+    roster, trainings = DATA / "org" / "roster.csv", DATA / "org" / "trainings.csv"
+    assert cli.main(["update", str(roster), "--warehouse", str(target)]) == 0
+    capsys.readouterr()
+    assert cli.main(["ingest", str(roster), str(trainings), "--warehouse", str(target), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    status = {line.split()[0]: line.split()[2] for line in out.splitlines()[1:3]}
+    assert status == {"roster.csv": "skipped", "trainings.csv": "dry-run"}, out
+    assert "(a dry run: nothing written)" in out and "rejects table" not in out, out
+    assert _counts(target)["trainings"] == 0
+
+
 def test_key_file_is_created_private_outside_the_project(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "POLICY_PULSE_KEY"}
     env["POLICY_PULSE_CONFIG_DIR"] = str(tmp_path / "cfg")

@@ -217,9 +217,15 @@ def _ingest(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"error: {r.message}", file=sys.stderr)
     totals = sum(r.rows_read for r in results), sum(r.rows_loaded for r in results)
-    print(f"{len(results)} files: {totals[0]} rows read, {totals[1]} loaded, "
-          f"{sum(r.rows_rejected for r in results)} rejected (see the rejects table), {len(failed)} failed.")
+    where = "a dry run: nothing written" if args.dry_run else "see the rejects table"
+    print(f"{_count(len(results), 'file')}: {_count(totals[0], 'row')} read, {totals[1]} loaded, "
+          f"{sum(r.rows_rejected for r in results)} rejected ({where}), {len(failed)} failed.")
     return len(failed)
+
+
+def _count(number: int, noun: str) -> str:
+    """``3 files``, ``1 file``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _print_summary(warehouse_file: str | None) -> None:

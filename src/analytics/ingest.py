@@ -198,6 +198,7 @@ def ingest_paths(
     if dry_run:
         warehouse.ensure_schema(con)
         con.execute("SET TimeZone = 'UTC'")
+        _copy_load_history(con, target)
     prescorer = None
     try:
         if helper is not None and not dry_run:
@@ -261,6 +262,18 @@ def _read_big_files_early(context: _Context, detected: list[tuple[int, Path, str
             budget -= size
         shas[path] = sha
     return shas
+
+
+def _copy_load_history(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """Give a dry run's empty warehouse ``con`` the load log of ``target``'s published snapshot, if any: it then
+    says "skipped" for files loaded before, as the real run would, and checks the key as it does."""
+    try:
+        with warehouse.read_only(target) as real:
+            log = real.execute("SELECT * FROM ingest_log").df()
+    except (warehouse.WarehouseMissing, warehouse.WarehouseBusy, warehouse.WarehouseUnreadable, duckdb.Error):
+        return  # nothing loaded yet, or nothing to be read now: every file is said to load
+    with warehouse.registered(con, "_log", log):
+        con.execute("INSERT INTO ingest_log SELECT * FROM _log")
 
 
 def _loaded_before(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
