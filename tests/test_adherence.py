@@ -159,6 +159,22 @@ def test_scrubbed_organisation_address_is_not_a_finding():
     assert not adherence.find_violations([personal], employee_posts=[False]).empty
 
 
+@pytest.mark.parametrize("text", ["Ask our new coordinator sam.oduya@riverbendtrust.org for the rota",
+                                  "Ask sam_oduya [at] riverbendtrust [dot] org for the rota"])
+def test_a_colleague_s_own_address_at_the_organisation_s_domain_is_personal(text):
+    """The domain is the organisation's; the address is a person's (one not on the roster, or forgotten, is
+    not a token by then): the scrub redacts it and the rule finds it, scrubbed or not, as for any other."""
+    domains = get_settings().organisation_domains
+    scrubbed = privacy.Scrubber(keep_domains=domains).scrub(text)
+    assert "@" not in scrubbed or "[EMAIL]" in scrubbed, scrubbed
+    for shown in (text, scrubbed):
+        found = adherence.find_violations([shown], employee_posts=[True])
+        assert "email" in set(found["rule_id"]), shown
+    public = privacy.Scrubber(keep_domains=domains).scrub("Press enquiries: press-office@riverbendtrust.org")
+    assert "press-office@riverbendtrust.org" in public
+    assert adherence.find_violations([public], employee_posts=[False]).empty
+
+
 def test_prefilter_never_hides_a_finding(labelled, donors, findings):
     rng = np.random.default_rng(7)
     words = " ".join(labelled["text"]).split()

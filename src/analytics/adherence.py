@@ -388,13 +388,15 @@ def _keywords_prefilter(keywords: Sequence[str]) -> str:
 
 
 def _domain_allow(domains: Sequence[str]) -> re.Pattern[str] | None:
-    """Addresses on the organisation's domains, written normally or spelled out ("[at] ... dot org")."""
+    """The organisation's public addresses, written normally or spelled out ("[at] ... dot org"): on its
+    domains, but for a person's own (:data:`analytics.privacy.PERSONAL_LOCAL_PART`, as the scrub decides)."""
     dot = r"(?:\.|\s*[\[({]dot[\])}]\s*|\s+dot\s+)"
     alternatives = [dot.join(re.escape(part) for part in d.lower().split(".")) for d in domains if d]
     if not alternatives:
         return None
     at = r"(?:@|\s*[\[({]at[\])}]\s*|\s+at\s+)"
-    return re.compile(rf"{at}(?:[\w-]+{dot})*(?:{'|'.join(alternatives)})$", re.IGNORECASE)
+    return re.compile(rf"^(?!{privacy.PERSONAL_LOCAL_PART}{at}).*?{at}(?:[\w-]+{dot})*(?:{'|'.join(alternatives)})$",
+                      re.IGNORECASE)
 
 
 def _organisation_terms(settings: config.Settings) -> tuple[list[str], list[str]]:
