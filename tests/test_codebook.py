@@ -207,3 +207,14 @@ def test_stubs_paste_into_the_codebook_and_then_match(tmp_path: Path, codebook) 
     assert extended.match("Q7", None).id == "what_is_your_favourite_platform"
     assert extended.match("Q9", "2024 - how was it").id == "q_2024_how_was_it"
     assert codebook.match("Q7", None) is None
+
+
+def test_the_codebook_command_says_a_file_holds_no_survey_rather_than_that_all_is_mapped(capsys) -> None:
+    """``policy-pulse codebook roster.csv`` said "Every question of these files is in the codebook."."""
+    from analytics import cli
+
+    roster = Path(__file__).parent / "data" / "org" / "roster.csv"
+    assert cli.main(["codebook", str(roster)]) == 2
+    captured = capsys.readouterr()
+    assert "Not survey exports, so no questions to look up: roster.csv (roster)." in captured.err
+    assert "Every question" not in captured.out

@@ -190,6 +190,18 @@ def test_a_dry_run_says_skipped_for_what_the_warehouse_loaded_before(tmp_path, c
     assert _counts(target)["trainings"] == 0
 
 
+def test_a_folder_s_downloads_in_progress_are_left_for_when_they_are_whole(tmp_path):
+    """As ``watch`` leaves them: a folder ingested while a browser still writes ``posts.csv.crdownload`` loaded
+    a part of an export (or failed on an empty one)."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    shutil.copyfile(DATA / "org" / "roster.csv", folder / "roster.csv")
+    (folder / "posts.csv.crdownload").write_text("platform,handle,posted_at,text,url,likes\nx,@a,2026-")
+    (folder / "empty.csv.part").write_text("")
+    results = ingest.ingest_paths([folder], warehouse_file=tmp_path / "w.duckdb")
+    assert [(r.path.name, r.status) for r in results] == [("roster.csv", "loaded")]
+
+
 def test_key_file_is_created_private_outside_the_project(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "POLICY_PULSE_KEY"}
     env["POLICY_PULSE_CONFIG_DIR"] = str(tmp_path / "cfg")

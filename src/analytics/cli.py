@@ -260,15 +260,21 @@ def _cmd_codebook(args: argparse.Namespace) -> int:
 
     settings = config.get_settings()
     context = ReadContext(timezone=settings.timezone, dayfirst=settings.dayfirst, codebook=codebook.load_codebook())
-    answers = []
+    answers, no_survey = [], []
     for name in args.files:
         try:
-            _fmt, read = sources.detect(Path(name))
+            fmt, read = sources.detect(Path(name))
             parsed = read(Path(name), context)
         except SourceError as error:
             raise UserError(str(error)) from error
         if "survey_answers" in parsed.tables:
             answers.append(parsed.tables["survey_answers"])
+        else:
+            no_survey.append(f"{Path(name).name} ({fmt})")
+    if no_survey:  # "every question is in the codebook" would be true of them, and no help
+        print(f"Not survey exports, so no questions to look up: {', '.join(no_survey)}.", file=sys.stderr)
+        if not answers:
+            return 2
     unmapped = codebook.unmapped_questions(answers)
     if unmapped.empty:
         print("Every question of these files is in the codebook.")

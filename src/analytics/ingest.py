@@ -32,7 +32,8 @@ from analytics.codebook import Codebook, load_codebook
 from analytics.privacy import Scrubber, ScrubHelper, Vault, key_fingerprint, load_key, normalise_handle, pseudonym
 from analytics.sources.base import Parsed, ReadContext, Reject, SourceError, platform_id
 
-__all__ = ["NOT_EXPORTS", "FileResult", "IngestError", "ingest_paths", "post_uid_from_content", "quarter_wave"]
+__all__ = ["NOT_EXPORTS", "UNFINISHED_ENDINGS", "FileResult", "IngestError", "ingest_paths", "post_uid_from_content",
+           "quarter_wave"]
 
 #: Inputs this large (bytes, all files together) get a second process to scrub with, on a machine with two cores.
 HELPER_MIN_BYTES = 32 << 20
@@ -148,6 +149,9 @@ def _sha256(path: Path) -> str:
 
 #: Names of files a folder of exports may hold that are none: the sample generator's answer key.
 NOT_EXPORTS = frozenset({"truth.json"})
+#: Endings of the names browsers and copy tools give a file while they write it (renamed when done): a folder's
+#: such files are left for when they are whole.
+UNFINISHED_ENDINGS = (".part", ".partial", ".crdownload", ".download", ".tmp", "~")
 
 
 def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -156,7 +160,7 @@ def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                                and p.name not in NOT_EXPORTS))
+                                and p.name not in NOT_EXPORTS and not p.name.endswith(UNFINISHED_ENDINGS)))
         elif path.exists():
             files.append(path)
         else:

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from analytics.ingest import UNFINISHED_ENDINGS
+
 if TYPE_CHECKING:
     from analytics.build import PostsAsBuilt
     from analytics.privacy import Scrubber
@@ -35,21 +37,18 @@ __all__ = ["Interruption", "PostsCheckedAhead", "check_arguments", "settled_file
 
 _Signature = tuple[int, int]
 
-#: Endings of the names browsers and copy tools give a file while they write it (renamed when done).
-_UNFINISHED = (".part", ".partial", ".crdownload", ".download", ".tmp", "~")
-
 
 def _signatures(folder: Path, ignore: frozenset[Path] = frozenset(),
                 ignore_names: frozenset[str] = frozenset()) -> tuple[dict[Path, _Signature], list[Path]]:
     """Size and modification time (ns) of every file under ``folder`` but hidden ones, those still being
-    written under a temporary name (:data:`_UNFINISHED`: a download paused longer than an interval would
-    otherwise look whole), those named in ``ignore_names``, and those in ``ignore`` or under a folder in it
-    (absolute paths, as ``folder``); and the folders they are in (``folder`` and its subfolders but hidden
-    or ignored ones)."""
+    written under a temporary name (:data:`analytics.ingest.UNFINISHED_ENDINGS`: a download paused longer than
+    an interval would otherwise look whole), those named in ``ignore_names``, and those in ``ignore`` or under a
+    folder in it (absolute paths, as ``folder``); and the folders they are in (``folder`` and its subfolders
+    but hidden or ignored ones)."""
     found, folders = {}, [folder]
     for path in folder.rglob("*"):
-        if (any(part.startswith(".") for part in path.relative_to(folder).parts) or path.name.endswith(_UNFINISHED)
-                or path.name in ignore_names
+        if (any(part.startswith(".") for part in path.relative_to(folder).parts)
+                or path.name.endswith(UNFINISHED_ENDINGS) or path.name in ignore_names
                 or (ignore and (path in ignore or not ignore.isdisjoint(path.parents)))):
             continue
         try:
