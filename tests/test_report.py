@@ -17,7 +17,7 @@ import pytest
 
 from analytics import adherence, config, dashboard, insights, metrics, report, survey, warehouse
 from analytics.codebook import load_codebook
-from analytics.periods import parse_period
+from analytics.periods import Period, parse_period
 
 
 def _chromium_or_skip() -> str:
@@ -318,7 +318,9 @@ def test_a_custom_range_pools_the_months_like_the_quarter(built, sample_warehous
     with warehouse.read_only(sample_warehouse) as con:
         monthly = con.execute("SELECT * FROM monthly_metrics").df()
         quarterly = con.execute("SELECT * FROM quarterly_metrics").df()
-    custom = parse_period(start=period.start, end=period.end - timedelta(days=1))
+    # the quarter's days as a range of its own (parse_period would give the quarter itself), pooled from its months
+    custom = Period(f"{period.start}..{period.end - timedelta(days=1)}", period.start, period.end)
+    assert parse_period(start=period.start, end=period.end - timedelta(days=1)) == period
     pooled = report.period_table(monthly, quarterly, [custom]).set_index("metric")
     whole = quarterly[(quarterly["period"] == period.label) & (quarterly["department"] == metrics.ALL)
                       & (quarterly["platform"] == metrics.ALL)].set_index("metric")

@@ -1,6 +1,7 @@
 """Reporting periods: ``YYYY-Qn``, ``YYYY-MM`` or an explicit from/to, and "the previous one".
 
-Periods are cut in the organisation's time zone; "previous" is the preceding period of equal length.
+Periods are cut in the organisation's time zone; "previous" is the preceding period of equal length (whole months
+before whole months).
 """
 
 from __future__ import annotations
@@ -30,10 +31,15 @@ class Period:
         ]
 
     def previous(self) -> Period:
-        """The preceding period of equal length (a quarter before a quarter, a month before a month).
+        """The preceding period of equal length (a quarter before a quarter, a month before a month, as many
+        whole months before whole months, else as many days).
 
         >>> parse_period("2026-Q3").previous().label, parse_period("2026-01").previous().label
         ('2026-Q2', '2025-12')
+        >>> parse_period(start="2026-02-01", end="2026-05-31").previous().label
+        '2025-10-01..2026-01-31'
+        >>> parse_period(start="2026-01-15", end="2026-02-14").previous().label
+        '2025-12-16..2026-01-14'
         """
         quarter = re.fullmatch(r"(\d{4})-Q([1-4])", self.label)
         month = re.fullmatch(r"(\d{4})-(\d{2})", self.label)
@@ -43,6 +49,10 @@ class Period:
         if month:
             first = (pd.Timestamp(self.start) - pd.DateOffset(months=1)).date()
             return parse_period(first.strftime("%Y-%m"))
+        if self.start.day == 1 and self.end.day == 1:  # whole months: as many whole months before
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+            first = (pd.Timestamp(self.start) - pd.DateOffset(months=months)).date()
+            return parse_period(start=first, end=self.start - timedelta(days=1))
         length = self.end - self.start
         return Period(f"{self.start - length}..{self.start - timedelta(days=1)}", self.start - length, self.start)
 
@@ -59,6 +69,8 @@ def parse_period(text: str | None = None, *, start: str | date | None = None, en
     ('2026-07-01', '2026-10-01')
     >>> parse_period(start="2026-01-15", end="2026-02-14").label
     '2026-01-15..2026-02-14'
+    >>> parse_period(start="2026-01-01", end="2026-03-31").previous().label
+    '2025-Q4'
     """
     if text:
         text = text.strip()
@@ -77,4 +89,12 @@ def parse_period(text: str | None = None, *, start: str | date | None = None, en
     first, last = pd.Timestamp(start).date(), pd.Timestamp(end).date()
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}.")
-    return Period(f"{first}..{last}", first, last + timedelta(days=1))
+    after = last + timedelta(days=1)
+    # a calendar quarter or month given by its days is that quarter or month (and has it before it)
+    if first.day == 1 and after.day == 1:
+        months = (after.year - first.year) * 12 + after.month - first.month
+        if months == 3 and first.month % 3 == 1:
+            return parse_period(f"{first.year}-Q{(first.month - 1) // 3 + 1}")
+        if months == 1:
+            return parse_period(first.strftime("%Y-%m"))
+    return Period(f"{first}..{last}", first, after)
