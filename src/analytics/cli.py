@@ -482,7 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_summary)
 
     p = sub.add_parser("export", help="write a table as CSV or Parquet (formula-injection safe)")
-    p.add_argument("table")
+    p.add_argument("table", help="a warehouse table (`policy-pulse summary` lists them), such as posts or "
+                                 "monthly_metrics")
     p.add_argument("--format", choices=("csv", "parquet"), default=None,
                    help="default: what --out's ending says (.parquet, .pq), else csv")
     p.add_argument("--out", metavar="FILE", default=None,
