@@ -175,6 +175,21 @@ def test_dry_run_writes_nothing(tmp_path):
     assert not target.exists()
 
 
+def test_a_dry_run_says_why_it_would_reject_rows(tmp_path, capsys):
+    """It wrote no rejects table, and so the reasons were nowhere."""
+    from analytics import cli
+
+    export = tmp_path / "posts.csv"
+    rows = [f"x,@felixa,{when},Post {i},https://x.com/felixa/status/{i},1"
+            for i, when in enumerate(["2026-03-01 09:00", "not a date", "2026-13-45", "soon", "later"])]
+    export.write_text("platform,handle,posted_at,text,url,likes\n" + "\n".join(rows) + "\n")
+    assert cli.main(["ingest", str(export), "--warehouse", str(tmp_path / "w.duckdb"), "--dry-run"]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("posts.csv: would reject")]
+    assert len(said) == 1 and "record 2: posted_at 'not a date' is not a date" in said[0], said
+    assert said[0].endswith("; and 1 more"), said
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_a_dry_run_says_skipped_for_what_the_warehouse_loaded_before(tmp_path, capsys):
     from analytics import cli
 

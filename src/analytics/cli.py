@@ -216,6 +216,9 @@ def _ingest(args: argparse.Namespace) -> int:
     failed = [r for r in results if r.status == "failed"]
     for r in failed:
         print(f"error: {r.message}", file=sys.stderr)
+    for r in results:
+        if r.status == "dry-run" and r.message:
+            print(f"{r.path.name}: {r.message}")
     totals = sum(r.rows_read for r in results), sum(r.rows_loaded for r in results)
     where = "a dry run: nothing written" if args.dry_run else "see the rejects table"
     print(f"{_count(len(results), 'file')}: {_count(totals[0], 'row')} read, {totals[1]} loaded, "

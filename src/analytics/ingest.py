@@ -338,6 +338,10 @@ def _read_context(context: _Context) -> ReadContext:
                        codebook=context.codebook)
 
 
+#: How many rejects' reasons a dry run gives per file.
+_DRY_RUN_REASONS = 3
+
+
 def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_run: bool) -> None:
     con = context.con
     prefetched = context.prefetched.pop(result.path, None)
@@ -362,8 +366,11 @@ def _ingest_one(context: _Context, result: FileResult, read: Callable, *, dry_ru
     del parsed  # the staging tables are not needed any more: a big export's peak memory is here
     result.rows_rejected = len(rejects)
     result.rows_loaded = result.rows_read - len(rejects)
-    if dry_run:
+    if dry_run:  # the rejects table is not written: the reasons go with the result
         result.status = "dry-run"
+        shown = [f"record {r.source_row}: {r.reason}" for r in rejects[:_DRY_RUN_REASONS]]
+        more = f"; and {len(rejects) - len(shown)} more" if len(rejects) > len(shown) else ""
+        result.message = f"would reject {'; '.join(shown)}{more}" if rejects else ""
         return
     if vault_changes:
         # the vault is written first: if the load below fails, an identity the vault knows early is harmless
