@@ -511,3 +511,17 @@ def test_no_identity_in_report_or_dashboard_html(sample_warehouse, finder, tmp_p
         assert len(data) > 1000
         found = finder.search(data.lower())
         assert found is None, f"{Path(page).name}: {found.group(0)!r}"
+
+
+def test_no_finding_s_evidence_names_a_beneficiary_of_the_sample(sample_warehouse):
+    """A finding's evidence is stored without the sensitive value: "Met Sheila [NAME] ([AGE])" kept the first
+    name of a person the organisation supports (the name-and-age pattern took the surname only)."""
+    from analytics import sample
+
+    words = {word for name in sample._BENEFICIARIES for word in name.split() if word not in ("Mr", "Mrs", "Ms")}
+    with warehouse.read_only(sample_warehouse) as con:
+        evidence = [text for (text,) in con.execute(
+            "SELECT evidence_redacted FROM post_findings WHERE rule_id = 'beneficiary_details'").fetchall()]
+    assert len(evidence) >= 20
+    named = [text for text in evidence if set(re.findall(r"[A-Z][a-z]+", text)) & words]
+    assert not named, named[:5]
