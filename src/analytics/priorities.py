@@ -61,8 +61,8 @@ LAST_PLACE = "last place"
 RANKING_NOTE = ("Areas are ranked by a transparent score: the mean of three concerns — rule breaches, unclear "
                 "wording, incidents — each scaled to the worst area, plus "
                 f"{100 * CHANGE_WEIGHT:.0f} points for every evidence line that got significantly worse (minus for "
-                "better). “How sure” is how often the area keeps its rank when the data are re-drawn within their "
-                "uncertainty.")
+                "better). “How sure” is how often the area ranks at its place or higher when the data are re-drawn "
+                "within their uncertainty (the last place always does).")
 
 
 # --- the three evidence lines -----------------------------------------------------------------------

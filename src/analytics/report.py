@@ -824,8 +824,9 @@ def _methods_section(data: dict[str, Any], k: int) -> _Section:
     section.lead.append(insights.coverage_sentence(coverage))
     if len(data["rejects"]):
         top = data["rejects"].iloc[0]
-        section.lead.append(f'Most common reason for a rejected row: "{top["reason"]}" ({int(top["n_rows"]):,} rows in '
-                            f"{int(top['n_files']):,} files).")
+        rows, files_ = int(top["n_rows"]), int(top["n_files"])
+        section.lead.append(f'Most common reason for a rejected row: "{top["reason"]}" '
+                            f'({rows:,} row{"s" * (rows != 1)} in {files_:,} file{"s" * (files_ != 1)}).')
     built = data["built"]
     if built is not None:
         section.lead.append(f"Warehouse built {pd.Timestamp(built):%Y-%m-%d %H:%M} UTC; report by Policy Pulse "
@@ -849,7 +850,8 @@ def _methods_section(data: dict[str, Any], k: int) -> _Section:
                                  note="" if gap_rows else "None: every platform has posts in every month."))
     section.notes += [
         "Rates: share with Wilson 95% score interval; means: t interval. Period changes: two-proportion z-test "
-        "(rates), Welch's t-test (means); counts and medians are compared without a test.",
+        "(rates), Welch's t-test (means); headline counts and medians are compared without a test (the incidents "
+        "by area, with an exact binomial test given the two periods' total).",
         "Survey: unfinished responses are excluded; favourable = agree or strongly agree after reverse coding "
         "(top-2-box); wave changes use Welch's t-test on construct or item means with Benjamini–Hochberg adjustment "
         "within each family.",
