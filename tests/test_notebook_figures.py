@@ -67,3 +67,20 @@ def test_figures_name_the_configured_threshold_not_the_letter_k():
     fig = nv.time_figure(series, title="Adherence", y_title="% of posts", how_to_read="Higher is better.",
                          revisions=pd.DataFrame(columns=["version", "effective_on"]), group="group")
     assert f"gaps = hidden (fewer than {k} people)" in fig.layout.title.subtitle.text
+
+
+def test_a_chart_s_n_counts_each_post_once_and_claims_a_band_only_when_it_draws_one():
+    """Three areas' lines of the same posts said "n = 20,844 posts per area in all" (the posts three times), and
+    a count's chart claimed a 95% CI band it did not draw."""
+    revisions = pd.DataFrame(columns=["version", "effective_on"])
+    lines = pd.DataFrame({"month": ["2026-01", "2026-02"] * 3, "value": [0.9, 0.8] * 3, "n": [40, 60] * 3,
+                          "ci_low": [0.8, 0.7] * 3, "ci_high": [0.95, 0.9] * 3,
+                          "group": ["conduct"] * 2 + ["disclosure"] * 2 + ["confidentiality"] * 2})
+    grouped = nv.time_figure(lines, title="Adherence", y_title="% of posts", how_to_read="Higher is better.",
+                             revisions=revisions, group="group", n_label="posts").layout.title.subtitle.text
+    assert "n = 100 posts per line" in grouped and "300" not in grouped, grouped
+    counts = pd.DataFrame({"month": ["2026-01", "2026-02"], "value": [3, 1], "n": [3, 1],
+                           "ci_low": [None, None], "ci_high": [None, None]})
+    plain = nv.time_figure(counts, title="Incidents", y_title="incidents", how_to_read="Lower is better.",
+                           revisions=revisions).layout.title.subtitle.text
+    assert "band" not in plain and "n = 4 in all" in plain, plain

@@ -233,6 +233,22 @@ def _hover(frame: pd.DataFrame, *, percent: bool, n_label: str) -> list[str]:
             f"{'hidden' if pd.isna(r.n) else f'{int(r.n):,}'} {n_label}" for r in frame.itertuples()]
 
 
+def _has_interval(series: pd.DataFrame) -> bool:
+    return "ci_low" in series and bool(pd.to_numeric(series["ci_low"], errors="coerce").notna().any())
+
+
+def _n_text(series: pd.DataFrame, *, group: str | None, n_label: str) -> str:
+    """The n of a chart: the months' n summed, or per line when it has several (the lines may count the same
+    posts or respondents: the areas of one post, the constructs of one answer sheet)."""
+    unit = f" {n_label}" if n_label else ""
+    n = pd.to_numeric(series["n"], errors="coerce").fillna(0) if len(series) else pd.Series(dtype=float)
+    if group is None or n.empty:
+        return f"n = {int(n.sum()):,}{unit} in all"
+    per_line = n.groupby(series[group]).sum()
+    low, high = int(per_line.min()), int(per_line.max())
+    return f"n = {low:,}{unit} per line" if low == high else f"n = {low:,} to {high:,}{unit} per line"
+
+
 def time_figure(
     series: pd.DataFrame,
     *,
@@ -249,9 +265,9 @@ def time_figure(
     ``series`` has ``month``, ``value``, ``n``, ``ci_low``, ``ci_high`` (and ``group``); hidden
     (suppressed) months are gaps in the line.
     """
-    n_total = int(pd.to_numeric(series["n"], errors="coerce").fillna(0).sum()) if len(series) else 0
-    subtitle = (f"{y_title}; shaded band = 95% CI; n = {n_total:,} {n_label} in all"
-                + (f"; gaps = hidden (fewer than {_k()} people)" if group else ""))
+    subtitle = "; ".join([y_title, *(["shaded band = 95% CI"] if _has_interval(series) else []),
+                          _n_text(series, group=group, n_label=n_label),
+                          *([f"gaps = hidden (fewer than {_k()} people)"] if group else [])])
     fig = _figure(title, subtitle, how_to_read, y_title=y_title, percent=percent)
     if series.empty or series["value"].isna().all():
         return _nothing(fig, _empty())
@@ -488,7 +504,7 @@ def area_figure(by_area: pd.DataFrame, *, revisions: pd.DataFrame) -> go.Figure:
     shown = by_area[fired.astype(bool)].rename(columns={"area": "group"})
     return time_figure(shown, group="group", title="Adherence by policy area", percent=True,
                        y_title="% of posts without a finding", revisions=revisions,
-                       n_label="posts per area",
+                       n_label="posts",
                        how_to_read="each line is one policy area; lower means more posts broke a rule of that "
                        "area; dashed lines are policy revisions.")
 
