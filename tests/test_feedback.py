@@ -110,3 +110,23 @@ def test_a_joined_comments_frame_is_accepted_as_the_report_passes_it():
     pd.testing.assert_frame_equal(from_frame, from_mapping)
     with pytest.raises(ValueError, match="lacks columns"):
         feedback.feedback_themes(joined.drop(columns="wave"))
+
+
+def test_the_sentence_names_the_terms_tied_with_the_last_one_it_names():
+    """The three most used, cut by spelling: "removed within", used by as many comments as "good example",
+    was left out of the report's sentence."""
+    import pandas as pd
+
+    from analytics import insights
+
+    mentions = [17, 14, 10, 10, 10, 10, 4]
+    themes = pd.DataFrame({"wave": "2026-Q3", "area": "mistakes", "n_comments": 62, "area_sentiment": -0.01,
+                           "term": ["mistake", "beneficiary photo", "good example", "removed within", "quickly",
+                                    "tagged", "apology"],
+                           "n_mentions": mentions, "share": [m / 62 for m in mentions], "previous_wave": "2026-Q2",
+                           "previous_share": 0.1, "direction": "steady", "p_value": 0.5})
+    sentence = insights.feedback_sentences(themes)[0]
+    assert all(f'"{term}"' in sentence for term in ("mistake", "beneficiary photo", "good example",
+                                                     "removed within", "quickly")), sentence
+    assert '"tagged"' not in sentence and '"apology"' not in sentence, "two more at most"
+    assert '"apology"' not in insights.feedback_sentences(themes.iloc[[0, 1, 2, 6]])[0]

@@ -460,8 +460,9 @@ def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -
 
 def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
     """One sentence per policy area on what its survey comments talk about: the table of
-    :func:`analytics.feedback.feedback_themes` (its ``top`` terms most used now, with their share of the
-    area's comments, and what changed significantly since the previous wave).
+    :func:`analytics.feedback.feedback_themes` (its ``top`` terms most used now, and up to two more used as
+    often as the last of them, with their share of the area's comments, and what changed significantly since
+    the previous wave).
 
     Examples
     --------
@@ -476,7 +477,10 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
     sentences = []
     for area, rows in themes.groupby("area", sort=False):
         first = rows.iloc[0]
-        used = rows[rows["n_mentions"] > 0].sort_values("n_mentions", ascending=False, kind="stable").head(top)
+        ranked = rows[rows["n_mentions"] > 0].sort_values("n_mentions", ascending=False, kind="stable")
+        # a term used as often as the last one named is named too (a few at most), not dropped by its spelling
+        used = (ranked[ranked["n_mentions"] >= ranked["n_mentions"].iloc[top - 1]].head(top + 2)
+                if len(ranked) > top else ranked)
         parts = []
         for r in used.itertuples():
             share = f"in {format_percent(r.share)} of them" if not parts else format_percent(r.share)
