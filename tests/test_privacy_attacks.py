@@ -522,6 +522,7 @@ def test_no_finding_s_evidence_names_a_beneficiary_of_the_sample(sample_warehous
     with warehouse.read_only(sample_warehouse) as con:
         evidence = [text for (text,) in con.execute(
             "SELECT evidence_redacted FROM post_findings WHERE rule_id = 'beneficiary_details'").fetchall()]
-    assert len(evidence) >= 20
+    # the generator's name-and-age stories ("Met Sheila Pratt (85) from …") are among them: the pattern at fault
+    assert any("[NAME] ([AGE])" in text for text in evidence), evidence[:5]
     named = [text for text in evidence if set(re.findall(r"[A-Z][a-z]+", text)) & words]
     assert not named, named[:5]

@@ -122,7 +122,7 @@ def _posts_as_built(cursor: duckdb.DuckDBPyConnection) -> PostsAsBuilt:
 
 def _cmd_watch(args: argparse.Namespace) -> int:
     """``update`` for every export saved to a folder, from a process that stays: see :mod:`analytics.watch`."""
-    from analytics import ingest, watch
+    from analytics import watch
 
     folder, target = Path(args.folder), config.warehouse_path(args.warehouse)
     try:
@@ -173,8 +173,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         try:
             # the folder may be data/, with the warehouse, the configuration and the sample in it
             watch.watch(folder, every=args.every, update=update, stop=interruption.stop,
-                        ignore=snapshots.own_files(target) | config.configuration_files(),
-                        ignore_names=ingest.NOT_EXPORTS)
+                        ignore=snapshots.own_files(target) | config.configuration_files())
         except KeyboardInterrupt:
             if updating:
                 raise  # said as for any command: the update in progress is rolled back
@@ -188,6 +187,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 def _ingest(args: argparse.Namespace) -> int:
     """Ingest ``args.paths`` and print one line per file; returns the number of files that failed."""
     from analytics import ingest, warehouse
+    from analytics.insights import format_count
 
     if sys.stderr.isatty():
         from tqdm import tqdm
@@ -221,14 +221,9 @@ def _ingest(args: argparse.Namespace) -> int:
             print(f"{r.path.name}: {r.message}")
     totals = sum(r.rows_read for r in results), sum(r.rows_loaded for r in results)
     where = "a dry run: nothing written" if args.dry_run else "see the rejects table"
-    print(f"{_count(len(results), 'file')}: {_count(totals[0], 'row')} read, {totals[1]} loaded, "
+    print(f"{format_count(len(results), 'file')}: {format_count(totals[0], 'row')} read, {totals[1]} loaded, "
           f"{sum(r.rows_rejected for r in results)} rejected ({where}), {len(failed)} failed.")
     return len(failed)
-
-
-def _count(number: int, noun: str) -> str:
-    """``3 files``, ``1 file``."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _print_summary(warehouse_file: str | None) -> None:

@@ -18,9 +18,10 @@ import pandas as pd
 
 from analytics import config, sentiment, warehouse
 from analytics.metrics import ALL
-from analytics.periods import Period, parse_period
+from analytics.periods import Period, parse_period, quarter_of
 
 __all__ = [
+    "NO_POSTS",
     "coverage_by_month",
     "coverage_table",
     "data_through",
@@ -332,6 +333,10 @@ def data_through(*, con: Connection = None, warehouse_file: WarehouseFile = None
     return frame
 
 
+#: What a reader of a warehouse without posts is told to do.
+NO_POSTS = "The warehouse has no posts yet: run `policy-pulse ingest` and `build`."
+
+
 def post_months(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> tuple[date, date] | None:
     """The first and the last month with posts (as the build dated them, in the organisation's time zone);
     ``None`` before the first build with posts."""
@@ -346,9 +351,8 @@ def latest_quarter(*, con: Connection = None, warehouse_file: WarehouseFile = No
     Raises :class:`analytics.warehouse.WarehouseMissing`, saying what to run, when no post is built yet."""
     months = post_months(con=con, warehouse_file=warehouse_file)
     if months is None:
-        raise warehouse.WarehouseMissing("The warehouse has no posts yet: run `policy-pulse ingest` and `build`.")
-    last = months[1]
-    return parse_period(f"{last.year}-Q{(last.month - 1) // 3 + 1}")
+        raise warehouse.WarehouseMissing(NO_POSTS)
+    return quarter_of(months[1])
 
 
 def last_build(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.Timestamp | None:

@@ -32,8 +32,8 @@ from analytics.codebook import Codebook, load_codebook
 from analytics.privacy import Scrubber, ScrubHelper, Vault, key_fingerprint, load_key, normalise_handle, pseudonym
 from analytics.sources.base import Parsed, ReadContext, Reject, SourceError, platform_id
 
-__all__ = ["NOT_EXPORTS", "UNFINISHED_ENDINGS", "FileResult", "IngestError", "ingest_paths", "post_uid_from_content",
-           "quarter_wave"]
+__all__ = ["NOT_EXPORTS", "UNFINISHED_ENDINGS", "FileResult", "IngestError", "ingest_paths", "is_export_candidate",
+           "post_uid_from_content", "quarter_wave"]
 
 #: Inputs this large (bytes, all files together) get a second process to scrub with, on a machine with two cores.
 HELPER_MIN_BYTES = 32 << 20
@@ -154,13 +154,25 @@ NOT_EXPORTS = frozenset({"truth.json"})
 UNFINISHED_ENDINGS = (".part", ".partial", ".crdownload", ".download", ".tmp", "~")
 
 
+def is_export_candidate(path: Path, folder: Path) -> bool:
+    """Whether ``path``, found under ``folder``, may be an export: not hidden, nor under a hidden folder inside
+    ``folder``, not a file that is none (:data:`NOT_EXPORTS`), nor one still being written under a temporary
+    name (:data:`UNFINISHED_ENDINGS`). What a folder's ingest and ``watch`` both leave alone.
+
+    >>> folder = Path("exports")
+    >>> [is_export_candidate(folder / name, folder) for name in ("a.csv", ".staging/a.csv", "b.csv.part")]
+    [True, False, False]
+    """
+    return not (any(part.startswith(".") for part in path.relative_to(folder).parts)
+                or path.name in NOT_EXPORTS or path.name.endswith(UNFINISHED_ENDINGS))
+
+
 def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                                and p.name not in NOT_EXPORTS and not p.name.endswith(UNFINISHED_ENDINGS)))
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_export_candidate(p, path)))
         elif path.exists():
             files.append(path)
         else:

@@ -33,6 +33,7 @@ __all__ = [
     "feedback_sentences",
     "format_change",
     "format_ci",
+    "format_count",
     "format_interval",
     "format_number",
     "format_p",
@@ -47,6 +48,7 @@ __all__ = [
     "negative_terms_sentence",
     "outcome_words",
     "recognition_sentence",
+    "rejects_sentence",
     "reliability_sentence",
     "revision_sentence",
     "rules_sentence",
@@ -245,7 +247,12 @@ def format_p(p_value: float) -> str:
     return f"p = {p_value:.3f}" if p_value < 0.1 else f"p = {p_value:.2f}"
 
 
-def _count(value: Any, noun: str) -> str:
+def format_count(value: Any, noun: str) -> str:
+    """A count with its noun, plural but for one.
+
+    >>> format_count(1, "file"), format_count(1200, "row")
+    ('1 file', '1,200 rows')
+    """
     number = 0 if _missing(value) else round(float(value))
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
@@ -296,8 +303,9 @@ def _target_text(metric: str, value: float) -> str:
     side = "or more" if target.higher_is_better else "or less"
     if status != "green" and _value_text(metric, value) == green:
         # rounded as the sentence rounds it, a value just short of the target reads as the target itself
-        precise = {"rate": lambda v: format_percent(v, 1), "median": lambda v: f"{v:.1f} hours"}.get(
-            kind, lambda v: f"{v:+.3f}")(float(value))
+        value = float(value)
+        precise = (format_percent(value, 1) if kind == "rate" else f"{value:.1f} hours" if kind == "median"
+                   else f"{value:+.3f}")
         return (f" That is {status} against the target (green at {green} {side}): at {precise} it is just "
                 f"{'under' if target.higher_is_better else 'over'}.")
     return f" That is {status} against the target (green at {green} {side})."
@@ -401,7 +409,7 @@ def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3) -> str:
     fired = rules[rules["n_posts"].fillna(0) > 0].sort_values("n_posts", ascending=False, kind="stable").head(top)
     if fired.empty:
         return f"No policy rule fired on an employee post in {period}."
-    parts = [f"{r.name} ({r.area}, {r.severity}; {_count(r.n_posts, 'post')}, "
+    parts = [f"{r.name} ({r.area}, {r.severity}; {format_count(r.n_posts, 'post')}, "
              f"{format_percent(r.share_of_posts, 1)} of employee posts)" for r in fired.itertuples()]
     return f"The rules that fired most in {period}: " + ", ".join(parts) + "."
 
@@ -453,8 +461,8 @@ def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -
             return "in no other text"
         return f"{value:.1f} times as common as elsewhere" if long else f"{value:.1f} times"
 
-    parts = [f'"{first.term}" ({_count(first.docs_negative, "text")}, {lift(first.lift, True)})']
-    parts += [f'"{r.term}" ({_count(r.docs_negative, "text")}, {lift(r.lift, False)})' for r in rows[1:]]
+    parts = [f'"{first.term}" ({format_count(first.docs_negative, "text")}, {lift(first.lift, True)})']
+    parts += [f'"{r.term}" ({format_count(r.docs_negative, "text")}, {lift(r.lift, False)})' for r in rows[1:]]
     return f"In the most negative tenth of {source} the most over-represented words are " + ", ".join(parts) + "."
 
 
@@ -493,7 +501,7 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
         faded = rows[rows["direction"].eq("falling") & ~rows.index.isin(used.index)]
         tail = "".join(f'; "{r.term}" fell from {format_percent(r.previous_share)} in {r.previous_wave} to '
                        f"{format_percent(r.share)} ({format_p(r.p_value)})" for r in faded.itertuples())
-        head = (f"{str(area).capitalize()} ({_count(first['n_comments'], 'comment')} in {first['wave']}, "
+        head = (f"{str(area).capitalize()} ({format_count(first['n_comments'], 'comment')} in {first['wave']}, "
                 f"mean tone {format_signed(first['area_sentiment'])})")
         sentences.append(f"{head}: {', '.join(parts) if parts else 'no word or phrase recurs'}{tail}.")
     return sentences
@@ -525,10 +533,10 @@ def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None) ->
     for outcome, rows in effects.groupby("outcome", sort=False):
         words, share = outcome_words(outcome)
         for row in rows.itertuples():
-            people = _count(n_people if n_people is not None else row.n_clusters, "employee")
+            people = format_count(n_people if n_people is not None else row.n_clusters, "employee")
             if row.term == "odds_ratio":
                 interval = format_ci(row.ci_low, row.ci_high)
-                sample = f"{_count(row.n_obs, 'post')} by {people}"
+                sample = f"{format_count(row.n_obs, 'post')} by {people}"
                 if _excludes(row.ci_low, row.ci_high, 1.0):
                     sentences.append(
                         f"Posts by trained employees had {row.estimate:.2f} times the odds of {words} of untrained "
@@ -706,11 +714,25 @@ def coverage_sentence(coverage: pd.DataFrame) -> str:
         return "No posts have been loaded yet."
     months = pd.to_datetime(coverage.loc[coverage["n_posts"] > 0, "month"])
     sentence = (f"Posts cover {months.min():%Y-%m} through {months.max():%Y-%m} on "
-                f"{coverage['platform'].nunique()} platforms ({_count(coverage['n_posts'].sum(), 'post')}).")
+                f"{coverage['platform'].nunique()} platforms ({format_count(coverage['n_posts'].sum(), 'post')}).")
     gaps = coverage[coverage["gap"]].sort_values(["platform", "month"])
     if len(gaps):
         return sentence + f" Missing platform-months: {gap_list(gaps)}."
     return sentence + " No platform-month is missing."
+
+
+def rejects_sentence(rejects: pd.DataFrame) -> str:
+    """The most common reason rows were rejected for, of a :func:`analytics.datasets.rejects_by_reason` table
+    (``reason, n_rows, n_files``).
+
+    >>> rejects_sentence(pd.DataFrame({"reason": ["no date", "bad url"], "n_rows": [1, 4], "n_files": [1, 2]}))
+    'The most common reason for a rejected row: "bad url" (4 rows in 2 files).'
+    """
+    if not len(rejects):
+        return "No row was rejected."
+    top = rejects.sort_values("n_rows", ascending=False, kind="stable").iloc[0]
+    return (f'The most common reason for a rejected row: "{top["reason"]}" '
+            f"({format_count(top['n_rows'], 'row')} in {format_count(top['n_files'], 'file')}).")
 
 
 def data_quality_sentences(
@@ -740,25 +762,20 @@ def data_quality_sentences(
     if read:
         share = " (under 0.1%)" if 0 < rejected / read < 0.001 else f" ({format_percent(rejected / read, 1)})"
     n_files, n_tables = files["file_name"].nunique(), files["table_name"].nunique()
-    sentences = [f"{_count(n_files, 'file')} fed {_count(n_tables, 'table')}: "
+    sentences = [f"{format_count(n_files, 'file')} fed {format_count(n_tables, 'table')}: "
                  f"{read:,} rows read, {loaded:,} loaded and {rejected:,} rejected{share}."]
-    if len(rejects):
-        top = rejects.sort_values("n_rows", ascending=False, kind="stable").iloc[0]
-        sentences.append(f'The most common reason for a rejected row: "{top["reason"]}" '
-                         f"({_count(top['n_rows'], 'row')} in {_count(top['n_files'], 'file')}).")
-    else:
-        sentences.append("No row was rejected.")
+    sentences.append(rejects_sentence(rejects))
     if len(unmapped):
-        answers = _count(unmapped["n_answers"].sum(), "answer")
-        sentences.append(f"{_count(len(unmapped), 'survey question')} ({answers}) "
+        answers = format_count(unmapped["n_answers"].sum(), "answer")
+        sentences.append(f"{format_count(len(unmapped), 'survey question')} ({answers}) "
                          "are not in the codebook and are left out of every survey statistic: add them with "
                          "`policy-pulse codebook FILE`.")
     else:
         sentences.append("Every survey question maps to the codebook.")
     if len(unattributed):
-        sentences.append(f"{_count(unattributed['n_posts'].sum(), 'post')} from "
-                         f"{_count(len(unattributed), 'account')} could not be attributed to an employee or to the "
-                         "organisation: add the handles to the roster or to organisation_accounts in settings.yml.")
+        sentences.append(f"{format_count(unattributed['n_posts'].sum(), 'post')} from "
+                         f"{format_count(len(unattributed), 'account')} could not be attributed to an employee or to "
+                         "the organisation: add the handles to the roster or to organisation_accounts in settings.yml.")
     else:
         sentences.append("Every post is attributed to an employee or to the organisation.")
     if len(coverage):
@@ -812,7 +829,7 @@ def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
                    & mission["clicks"].notna()]
     if rows.empty:
         return f"No click counts for posts linking to our mission pages in {period}."
-    parts = [f"to the {r.page} page {format_number(r.clicks)} clicks ({_count(r.n_posts, 'post')})"
+    parts = [f"to the {r.page} page {format_number(r.clicks)} clicks ({format_count(r.n_posts, 'post')})"
              for r in rows.itertuples()]
     parts[0] = parts[0].replace(" page ", " page drew ", 1)
     return f"In {period} our posts linking " + ", ".join(parts) + "."

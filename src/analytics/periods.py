@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-__all__ = ["Period", "parse_period"]
+__all__ = ["Period", "parse_period", "quarter_of"]
 
 
 @dataclass(frozen=True)
@@ -41,16 +41,8 @@ class Period:
         >>> parse_period(start="2026-01-15", end="2026-02-14").previous().label
         '2025-12-16..2026-01-14'
         """
-        quarter = re.fullmatch(r"(\d{4})-Q([1-4])", self.label)
-        month = re.fullmatch(r"(\d{4})-(\d{2})", self.label)
-        if quarter:
-            year, q = int(quarter.group(1)), int(quarter.group(2))
-            return parse_period(f"{year - 1}-Q4" if q == 1 else f"{year}-Q{q - 1}")
-        if month:
-            first = (pd.Timestamp(self.start) - pd.DateOffset(months=1)).date()
-            return parse_period(first.strftime("%Y-%m"))
-        if self.start.day == 1 and self.end.day == 1:  # whole months: as many whole months before
-            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+        months = _whole_months(self.start, self.end)
+        if months:  # a quarter or a month is named as one by parse_period
             first = (pd.Timestamp(self.start) - pd.DateOffset(months=months)).date()
             return parse_period(start=first, end=self.start - timedelta(days=1))
         length = self.end - self.start
@@ -91,10 +83,25 @@ def parse_period(text: str | None = None, *, start: str | date | None = None, en
         raise ValueError(f"--to {last} is before --from {first}.")
     after = last + timedelta(days=1)
     # a calendar quarter or month given by its days is that quarter or month (and has it before it)
-    if first.day == 1 and after.day == 1:
-        months = (after.year - first.year) * 12 + after.month - first.month
-        if months == 3 and first.month % 3 == 1:
-            return parse_period(f"{first.year}-Q{(first.month - 1) // 3 + 1}")
-        if months == 1:
-            return parse_period(first.strftime("%Y-%m"))
+    months = _whole_months(first, after)
+    if months == 3 and first.month % 3 == 1:
+        return quarter_of(first)
+    if months == 1:
+        return parse_period(first.strftime("%Y-%m"))
     return Period(f"{first}..{last}", first, after)
+
+
+def quarter_of(day: date) -> Period:
+    """The calendar quarter ``day`` falls in.
+
+    >>> quarter_of(date(2026, 8, 31)).label
+    '2026-Q3'
+    """
+    return parse_period(f"{day.year}-Q{(day.month - 1) // 3 + 1}")
+
+
+def _whole_months(start: date, end: date) -> int:
+    """How many whole months ``[start, end)`` spans, 0 when it does not begin and end on a month's first day."""
+    if start.day != 1 or end.day != 1:
+        return 0
+    return (end.year - start.year) * 12 + end.month - start.month

@@ -57,7 +57,7 @@ from analytics.insights import (
     format_value,
 )
 from analytics.metrics import ALL, METRICS, compare_periods, metric_definitions
-from analytics.periods import Period
+from analytics.periods import Period, quarter_of
 
 __all__ = [
     "HEADLINE_METRICS",
@@ -315,11 +315,14 @@ def _load(warehouse_file: str | os.PathLike[str] | None, period: Period) -> dict
 
 def _check_has_posts(period: Period, con: duckdb.DuckDBPyConnection) -> None:
     """Raise :class:`UnreportablePeriod`, naming the months with posts, when ``period`` has none of them."""
-    latest = datasets.latest_quarter(con=con)  # (what to run when no post is built yet)
-    first, last = datasets.post_months(con=con)
+    months = datasets.post_months(con=con)
+    if months is None:
+        raise warehouse.WarehouseMissing(datasets.NO_POSTS)
+    first, last = months
     if period.end <= first or period.start >= (pd.Timestamp(last) + pd.DateOffset(months=1)).date():
         raise UnreportablePeriod(f"{period.label} has no posts: the warehouse's posts run from {first:%Y-%m} to "
-                                 f"{last:%Y-%m}. Choose a period in that range, e.g. --period {latest.label}.")
+                                 f"{last:%Y-%m}. Choose a period in that range, e.g. "
+                                 f"--period {quarter_of(last).label}.")
 
 
 def _views_period(period: Period) -> str:
@@ -823,10 +826,7 @@ def _methods_section(data: dict[str, Any], k: int) -> _Section:
     coverage = data["coverage"]
     section.lead.append(insights.coverage_sentence(coverage))
     if len(data["rejects"]):
-        top = data["rejects"].iloc[0]
-        rows, files_ = int(top["n_rows"]), int(top["n_files"])
-        section.lead.append(f'Most common reason for a rejected row: "{top["reason"]}" '
-                            f'({rows:,} row{"s" * (rows != 1)} in {files_:,} file{"s" * (files_ != 1)}).')
+        section.lead.append(insights.rejects_sentence(data["rejects"]))
     built = data["built"]
     if built is not None:
         section.lead.append(f"Warehouse built {pd.Timestamp(built):%Y-%m-%d %H:%M} UTC; report by Policy Pulse "

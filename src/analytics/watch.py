@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from analytics.ingest import UNFINISHED_ENDINGS
+from analytics.ingest import is_export_candidate
 
 if TYPE_CHECKING:
     from analytics.build import PostsAsBuilt
@@ -38,18 +38,15 @@ __all__ = ["Interruption", "PostsCheckedAhead", "check_arguments", "settled_file
 _Signature = tuple[int, int]
 
 
-def _signatures(folder: Path, ignore: frozenset[Path] = frozenset(),
-                ignore_names: frozenset[str] = frozenset()) -> tuple[dict[Path, _Signature], list[Path]]:
-    """Size and modification time (ns) of every file under ``folder`` but hidden ones, those still being
-    written under a temporary name (:data:`analytics.ingest.UNFINISHED_ENDINGS`: a download paused longer than
-    an interval would otherwise look whole), those named in ``ignore_names``, and those in ``ignore`` or under a
-    folder in it (absolute paths, as ``folder``); and the folders they are in (``folder`` and its subfolders
-    but hidden or ignored ones)."""
+def _signatures(folder: Path, ignore: frozenset[Path] = frozenset()) -> tuple[dict[Path, _Signature], list[Path]]:
+    """Size and modification time (ns) of every file under ``folder`` that may be an export
+    (:func:`analytics.ingest.is_export_candidate`: a download paused longer than an interval under a temporary
+    name would otherwise look whole) but those in ``ignore`` or under a folder in it (absolute paths, as
+    ``folder``); and the folders they are in (``folder`` and its subfolders but hidden or ignored ones)."""
     found, folders = {}, [folder]
     for path in folder.rglob("*"):
-        if (any(part.startswith(".") for part in path.relative_to(folder).parts)
-                or path.name.endswith(UNFINISHED_ENDINGS) or path.name in ignore_names
-                or (ignore and (path in ignore or not ignore.isdisjoint(path.parents)))):
+        ignored = bool(ignore) and (path in ignore or not ignore.isdisjoint(path.parents))
+        if ignored or not is_export_candidate(path, folder):
             continue
         try:
             status = path.stat()
@@ -282,20 +279,17 @@ def check_arguments(folder: Path, every: float) -> None:
 
 
 def watch(folder: Path, *, every: float, update: Callable[[list[Path]], bool],
-          stop: threading.Event | None = None, ignore: Collection[Path] = (),
-          ignore_names: Collection[str] = ()) -> None:
+          stop: threading.Event | None = None, ignore: Collection[Path] = ()) -> None:
     """Call ``update`` with the exports under ``folder`` that are new or changed once they are whole,
     looking every ``every`` seconds, and at once when the kernel says a file was moved in or written (see the
     module's notes), until ``stop`` is set (or forever). Exports there at the start are handed on too: ingest
     skips bytes it loaded before. ``update`` returns whether it is done with them; if not, they are handed
-    on again at the next look. Files (and folders) in ``ignore``, and files named in ``ignore_names``, are
-    not exports: the warehouse's own (:func:`analytics.snapshots.own_files`), which each update changes,
-    would otherwise call the next one.
+    on again at the next look. Files (and folders) in ``ignore`` are not exports: the warehouse's own
+    (:func:`analytics.snapshots.own_files`), which each update changes, would otherwise call the next one.
     """
     check_arguments(folder, every)
     stop = stop or threading.Event()
     folder, ignored = folder.resolve(), frozenset(Path(path).resolve() for path in ignore)
-    ignored_names = frozenset(ignore_names)
     before: dict[Path, _Signature] = {}
     before_at = None  # when ``before`` was looked at: a file unchanged since is whole only an interval later
     handed: dict[Path, _Signature] = {}
@@ -304,7 +298,7 @@ def watch(folder: Path, *, every: float, update: Callable[[list[Path]], bool],
         while not stop.is_set():
             looked_at = time.monotonic()
             quiet_since = time.time_ns() - int(every * 1e9)  # before the listing: a file written meanwhile is newer
-            now, folders = _signatures(folder, ignored, ignored_names)
+            now, folders = _signatures(folder, ignored)
             changes.follow(folders)
             # a look a change called early compares with no earlier look: a file being written may not have
             # grown in the moment between them

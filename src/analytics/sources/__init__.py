@@ -95,7 +95,6 @@ def detect(path: Path) -> tuple[str, object]:
     if len(matches) > 1:
         raise SourceError(f"{path.name}: the file looks like several formats ({[m[0] for m in matches]}); "
                           "rename its columns to match one export exactly.")
-    first_line = head.split(b"\n", 1)[0][:120].decode("utf-8", "replace")
     if is_xlsx(head):
         kind, start = "an .xlsx workbook", "not the workbook of a known export"
     elif head.startswith(b"PK\x03\x04"):
@@ -104,6 +103,7 @@ def detect(path: Path) -> tuple[str, object]:
         kind = "a DuckDB database" if head[8:12] == b"DUCK" else "a binary file"
         start = "not a text export"
     else:
+        first_line = head.split(b"\n", 1)[0][:120].decode("utf-8", "replace")
         kind, start = "a file", f"it starts with {first_line!r}"
     raise SourceError(f"{path.name}: {kind} of no known format ({start}). Known formats:\n{_format_list()}")
 
