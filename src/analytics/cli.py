@@ -221,8 +221,8 @@ def _ingest(args: argparse.Namespace) -> int:
             print(f"{r.path.name}: {r.message}")
     totals = sum(r.rows_read for r in results), sum(r.rows_loaded for r in results)
     where = "a dry run: nothing written" if args.dry_run else "see the rejects table"
-    print(f"{format_count(len(results), 'file')}: {format_count(totals[0], 'row')} read, {totals[1]} loaded, "
-          f"{sum(r.rows_rejected for r in results)} rejected ({where}), {len(failed)} failed.")
+    print(f"{format_count(len(results), 'file')}: {format_count(totals[0], 'row')} read, {totals[1]:,} loaded, "
+          f"{sum(r.rows_rejected for r in results):,} rejected ({where}), {len(failed)} failed.")
     return len(failed)
 
 

@@ -23,6 +23,7 @@ from scipy import stats
 
 from analytics import config, datasets, sentiment
 from analytics.codebook import load_codebook
+from analytics.insights import named_with_ties
 from analytics.themes import fetch_frames
 
 __all__ = ["STOPWORDS", "comment_terms", "distinct_terms", "feedback_themes", "wave_themes"]
@@ -127,9 +128,11 @@ def _naming_order(term: str) -> tuple[bool, bool, int, str]:
 
 
 def _ranked(terms: pd.Series, top: int, min_mentions: int) -> list[str]:
-    """The ``top`` :func:`distinct_terms` of the comments' term sets used by the most comments."""
+    """The ``top`` :func:`distinct_terms` of the comments' term sets used by the most comments, with those used
+    as often as the last of them (:func:`analytics.insights.named_with_ties`)."""
     counts = distinct_terms(terms, min_mentions=min_mentions)
-    return sorted(counts, key=lambda term: (-counts[term], term))[:top]
+    ranked = sorted(counts, key=lambda term: (-counts[term], term))
+    return ranked[:named_with_ties([counts[term] for term in ranked], top)]
 
 
 def _with_sentiment(comments: pd.DataFrame, scores: pd.DataFrame | None) -> pd.DataFrame:

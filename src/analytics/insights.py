@@ -45,6 +45,7 @@ __all__ = [
     "gap_list",
     "metric_sentence",
     "mission_value_sentence",
+    "named_with_ties",
     "negative_terms_sentence",
     "outcome_words",
     "recognition_sentence",
@@ -466,6 +467,19 @@ def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -
     return f"In the most negative tenth of {source} the most over-represented words are " + ", ".join(parts) + "."
 
 
+def named_with_ties(counts: Sequence[int], top: int, *, extra: int = 2) -> int:
+    """How many of ``counts`` (most first) a reader is given: the first ``top``, and up to ``extra`` more as
+    many as the last of them -- cut at ``top``, one of equals would be dropped for its spelling.
+
+    >>> named_with_ties([17, 14, 10, 10, 10, 10, 4], 3), named_with_ties([17, 14, 10, 4], 3), named_with_ties([5], 3)
+    (5, 3, 1)
+    """
+    named = min(top, len(counts))
+    while named < min(len(counts), top + extra) and named and counts[named] == counts[named - 1]:
+        named += 1
+    return named
+
+
 def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
     """One sentence per policy area on what its survey comments talk about: the table of
     :func:`analytics.feedback.feedback_themes` (its ``top`` terms most used now, and up to two more used as
@@ -486,9 +500,7 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
     for area, rows in themes.groupby("area", sort=False):
         first = rows.iloc[0]
         ranked = rows[rows["n_mentions"] > 0].sort_values("n_mentions", ascending=False, kind="stable")
-        # a term used as often as the last one named is named too (a few at most), not dropped by its spelling
-        used = (ranked[ranked["n_mentions"] >= ranked["n_mentions"].iloc[top - 1]].head(top + 2)
-                if len(ranked) > top else ranked)
+        used = ranked.head(named_with_ties(ranked["n_mentions"].tolist(), top))
         parts = []
         for r in used.itertuples():
             share = f"in {format_percent(r.share)} of them" if not parts else format_percent(r.share)
