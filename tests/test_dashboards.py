@@ -145,7 +145,7 @@ def test_tiles_by_department_hide_small_groups_and_say_what_is_not_broken_down(d
     tile = dashboard.kpi_tiles(planted, period=period, department=department, metrics=["adherence_rate"]).iloc[0]
     assert tile["status"] == "hidden"
     html_text = dashboard._tile_html(tile, 5, "department")
-    assert "hidden: fewer than 5 people" in html_text and "0.0%" not in html_text
+    assert "hidden to protect a group of fewer than 5 people" in html_text and "0.0%" not in html_text
 
 
 def _tile_change(tile: pd.Series) -> tuple[str, str, str, str]:
@@ -469,7 +469,7 @@ def test_trend_chart_shows_hidden_cells_as_hidden_never_zero():
     fig = charts.trend_chart(rows, metric="adherence_rate", k=5)
     line = next(t for t in fig.data if t.name == "Adherence rate")
     assert list(line.y) == [0.9, None, 0.95]
-    hidden = next(t for t in fig.data if t.name == "hidden: fewer than 5 people")
+    hidden = next(t for t in fig.data if t.name == "hidden to protect a group of fewer than 5 people")
     assert list(hidden.x) == ["2026-02-01"] and hidden.yaxis == "y2"
     assert fig.layout.title.subtitle.text and "%" in fig.layout.yaxis.title.text
     widget = charts.trend_chart(rows, metric="adherence_rate", k=5, widget=True)

@@ -4,8 +4,10 @@ and the change since the previous wave."""
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.stats.multitest import multipletests
 
 from analytics import config, feedback
 from analytics.codebook import load_codebook
@@ -38,6 +40,28 @@ def test_a_theme_that_grows_is_rising_and_one_that_fades_is_falling():
     assert rows.loc["seems fair", "change"] == pytest.approx(32 / 40 - 10 / 40)
     assert (table["area"] == "feedback").all()  # the codebook puts comment_monitoring under feedback
     assert rows.loc["seems fair", "mean_sentiment"] > rows.loc["watched", "mean_sentiment"]
+
+
+def test_rising_and_falling_hold_against_every_term_tested_in_the_wave():
+    """A change that would pass p < 0.05 alone but not among the wave's other tests stays steady."""
+    def wave(counts: dict[str, int]) -> list[tuple[str, str]]:
+        texts = [[] for _ in range(100)]
+        for term, count in counts.items():
+            for text in texts[:count]:
+                text.append(term.capitalize() + ".")
+            texts = texts[count:] + texts[:count]  # spread the terms over different comments
+        return [("comment_monitoring", " ".join(text) or "Nothing.") for text in texts]
+
+    stable = {"guidance": 30, "examples": 30, "clarity": 30, "support": 30}
+    before = wave({"deadline": 10, "approval": 10, **stable})
+    after = wave({"deadline": 22, "approval": 60, **stable})
+    table = feedback.feedback_themes(_frames({"2026-Q1": before, "2026-Q2": after}), k=5).set_index("term")
+    assert table.loc["deadline", "p_value"] < 0.05, "the planted change must pass on its own"
+    assert table.loc["deadline", "direction"] == "steady"
+    assert table.loc["approval", "direction"] == "rising"
+    assert (table.loc[list(stable), "direction"] == "steady").all()
+    reference = multipletests(table["p_value"].to_numpy(dtype=float), method="fdr_bh")[1]
+    np.testing.assert_allclose(table["p_adjusted"].to_numpy(dtype=float), reference, rtol=1e-12)
 
 
 def test_examples_only_for_groups_of_at_least_min_comments_and_colleagues_stay_unnamed():

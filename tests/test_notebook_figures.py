@@ -66,7 +66,7 @@ def test_figures_name_the_configured_threshold_not_the_letter_k():
                            "ci_low": [0.8, None], "ci_high": [0.95, None], "group": ["Finance"] * 2})
     fig = nv.time_figure(series, title="Adherence", y_title="% of posts", how_to_read="Higher is better.",
                          revisions=pd.DataFrame(columns=["version", "effective_on"]), group="group")
-    assert f"gaps = hidden (fewer than {k} people)" in fig.layout.title.subtitle.text
+    assert f"gaps = hidden to protect a group of fewer than {k} people" in fig.layout.title.subtitle.text
 
 
 def test_a_chart_s_n_counts_each_post_once_and_claims_a_band_only_when_it_draws_one():

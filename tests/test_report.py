@@ -149,7 +149,7 @@ def test_no_group_below_k_is_shown(built, sample_warehouse):
     assert set(shown) == set(published["department"])
     for department, hidden in zip(published["department"], published["suppressed"], strict=True):
         if hidden:
-            assert shown[department] == f"hidden: fewer than {k} people"
+            assert shown[department] == f"hidden to protect a group of fewer than {k} people"
         else:
             assert "hidden" not in shown[department]
     assert published["suppressed"].any(), "the sample should exercise suppression"

@@ -3,7 +3,8 @@
 Every figure carries a title, axis titles with units, a one-line "how to read this" (the title's
 subtitle, also in ``fig.layout.meta["how_to_read"]``), the policy revisions as labelled vertical
 lines on every time axis, the n and 95 % CI behind each value (band or error bars, and the hover
-text), and shows a cell hidden by small-group suppression as "hidden: fewer than k people" — never
+text), and shows a cell hidden by small-group suppression as "hidden to protect a group of fewer than k people" (the
+small group itself or a second cell that would reveal it) — never
 as a zero or a silent gap.
 """
 
@@ -19,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import traitlets
 
-from analytics import config
+from analytics import config, privacy
 from analytics.metrics import METRICS
 from analytics.periods import parse_period
 
@@ -34,7 +35,6 @@ __all__ = [
     "add_revision_markers",
     "as_widget",
     "bar_chart",
-    "hidden_label",
     "legend_under_axis",
     "period_start",
     "trend_chart",
@@ -62,15 +62,6 @@ HOUSE_TEMPLATE = go.layout.Template(
         hoverlabel=dict(namelength=-1),
     )
 )
-
-
-def hidden_label(k: int | None = None) -> str:
-    """The words every surface shows for a suppressed cell.
-
-    >>> hidden_label(5)
-    'hidden: fewer than 5 people'
-    """
-    return f"hidden: fewer than {config.get_settings().k if k is None else k} people"
 
 
 def value_format(metric: str) -> tuple[str, float]:
@@ -386,7 +377,7 @@ def trend_chart(
     -------
     plotly Figure
         Traces per series: the CI band (``name`` ends with "95% CI") and the values; one trace named
-        "hidden: fewer than k people" marking suppressed periods on a separate band above the axis.
+        "hidden to protect a group of fewer than k people" marking suppressed periods on a separate band above the axis.
 
     Examples
     --------
@@ -396,7 +387,7 @@ def trend_chart(
     >>> versions = pd.DataFrame({"version": ["v2"], "effective_on": ["2026-02-14"]})
     >>> fig = trend_chart(rows, metric="adherence_rate", versions=versions, k=5)
     >>> [t.name for t in fig.data]
-    ['Adherence rate 95% CI', 'Adherence rate', 'hidden: fewer than 5 people']
+    ['Adherence rate 95% CI', 'Adherence rate', 'hidden to protect a group of fewer than 5 people']
     >>> fig.layout.yaxis.title.text, len(fig.layout.shapes)
     ('% of employee posts', 1)
     """
@@ -440,11 +431,11 @@ def trend_chart(
                                      line=dict(color=colour, width=2), marker=dict(size=6), customdata=custom,
                                      hovertemplate=hover, legendgroup=str(name), connectgaps=False))
         hidden_x += _dates(rows.loc[suppressed, "x"])
-        hidden_text += [f"{name}, {p}: {hidden_label(k)}" for p in rows.loc[suppressed, "period"]]
+        hidden_text += [f"{name}, {p}: {privacy.hidden_label(k)}" for p in rows.loc[suppressed, "period"]]
     # hidden periods sit on their own band above the plot (yaxis2, 0..1) so no marker reads as a value
     fig.add_trace(go.Scatter(x=hidden_x, y=[0.5] * len(hidden_x), yaxis="y2", mode="markers",
                              marker=dict(symbol="x-thin-open", size=11, color=_HIDDEN_COLOUR, line=dict(width=2)),
-                             name=hidden_label(k), text=hidden_text, hovertemplate="%{text}<extra></extra>",
+                             name=privacy.hidden_label(k), text=hidden_text, hovertemplate="%{text}<extra></extra>",
                              showlegend=bool(hidden_x)))
     fig.update_layout(
         yaxis=dict(title=dict(text=axis_title or (unit[:1].upper() + unit[1:] if unit else label)), tickformat=fmt,
@@ -454,7 +445,7 @@ def trend_chart(
         barmode="group", height=440,
     )
     if not data.empty and data["suppressed"].fillna(False).astype(bool).all():
-        fig.add_annotation(text=hidden_label(k), xref="paper", yref="paper", x=0.5, y=0.45, showarrow=False,
+        fig.add_annotation(text=privacy.hidden_label(k), xref="paper", yref="paper", x=0.5, y=0.45, showarrow=False,
                            font=dict(size=15, color=_HIDDEN_COLOUR))
     if data.empty:
         fig.add_annotation(text="no data for this selection", xref="paper", yref="paper", x=0.5, y=0.45,
@@ -550,7 +541,7 @@ def bar_chart(
     ci : (str, str), optional
         Columns with the 95 % CI bounds (drawn as error bars).
     suppressed : str, optional
-        Boolean column; those rows show "hidden: fewer than k people" instead of a bar.
+        Boolean column; those rows show "hidden to protect a group of fewer than k people" instead of a bar.
     colour : str, optional
         Column splitting the bars into groups (e.g. period).
     percent : bool
@@ -564,7 +555,7 @@ def bar_chart(
     -------
     plotly Figure
         One bar trace per ``colour`` group (one in all without), plus a text trace named
-        "hidden: fewer than k people" when rows are suppressed.
+        "hidden to protect a group of fewer than k people" when rows are suppressed.
 
     Examples
     --------
@@ -572,8 +563,10 @@ def bar_chart(
     ...                      "hidden": [False, True]})
     >>> fig = bar_chart(rows, category="item", value="share", n="n", suppressed="hidden", percent=True, k=5,
     ...                 title="Clarity", axis_title="Favourable (% of respondents)", how_to_read="Longer is better.")
-    >>> [t.name for t in fig.data], fig.data[1].text
-    (['share', 'hidden: fewer than 5 people'], ('hidden: fewer than 5 people',))
+    >>> [t.name for t in fig.data]
+    ['share', 'hidden to protect a group of fewer than 5 people']
+    >>> fig.data[1].text
+    ('hidden to protect a group of fewer than 5 people',)
     """
     needed = [category, value, *([n] if n else []), *(ci or ()), *([suppressed] if suppressed else []),
               *([colour] if colour else [])]
@@ -603,8 +596,8 @@ def bar_chart(
     if hidden.any():
         rows = frame.loc[hidden]
         fig.add_trace(go.Scatter(y=wrapped_labels(rows[category]), x=[0] * len(rows), mode="text",
-                                 text=[hidden_label(k)] * len(rows), textposition="middle right",
-                                 textfont=dict(color=_HIDDEN_COLOUR), name=hidden_label(k), hoverinfo="skip"))
+                                 text=[privacy.hidden_label(k)] * len(rows), textposition="middle right",
+                                 textfont=dict(color=_HIDDEN_COLOUR), name=privacy.hidden_label(k), hoverinfo="skip"))
     if frame.empty:
         fig.add_annotation(text="no data for this selection", xref="paper", yref="paper", x=0.5, y=0.5,
                            showarrow=False, font=dict(size=15, color=_HIDDEN_COLOUR))

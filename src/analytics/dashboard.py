@@ -4,7 +4,8 @@ The notebooks in ``dashboards/`` only call :func:`leadership` and :func:`policy_
 they show is read through one short-lived read-only connection (the snapshot the last build
 published) from precomputed tables and small aggregates, so the first render does not depend on the
 size of the data. Leadership surfaces show aggregates only: findings are counted per rule, never
-listed; groups below k people read "hidden: fewer than k people".
+listed; groups below k people (and a second cell that would reveal
+one) read "hidden to protect a group of fewer than k people".
 
 A missing or empty warehouse shows what to run; a warehouse busy with a writer shows "busy, retry"
 and a Retry button instead of an error.
@@ -24,10 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics import config, datasets, engagement, feedback, insights, priorities, themes, warehouse
+from analytics import config, datasets, engagement, feedback, insights, priorities, privacy, themes, warehouse
 from analytics import notebook_views as views
 from analytics.adherence import AREAS, rules_frame
-from analytics.charts import as_widget, bar_chart, hidden_label, period_start, trend_chart
+from analytics.charts import as_widget, bar_chart, period_start, trend_chart
 from analytics.codebook import load_codebook
 from analytics.metrics import ALL, METRICS, compare_periods
 from analytics.periods import parse_period
@@ -412,7 +413,7 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
         body = (f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>not broken down by {grouping}</div>"
                 f"<div style='font-size:12px;color:#666'>{html.escape(tile['unit'])}</div>")
     elif tile["status"] == "hidden":
-        body = f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>{hidden_label(k)}</div>"
+        body = f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>{privacy.hidden_label(k)}</div>"
     else:
         n_people = "" if pd.isna(tile["n_people"]) else f", {int(tile['n_people']):,} people"
         n = "n = –" if pd.isna(tile["n"]) else f"n = {int(tile['n']):,}{n_people}"
@@ -1165,7 +1166,7 @@ def _area_table(data: DashboardData, area: str, period: str, previous: str) -> s
     waves = recent_waves(items["wave"], period, 2)
     for _item, rows in items[items["wave"].isin(waves)].groupby("item_id", sort=False):
         for j, row in enumerate(sorted(rows.itertuples(), key=lambda r: waves.index(r.wave))):
-            value = (hidden_label(data.k) if row.suppressed else
+            value = (privacy.hidden_label(data.k) if row.suppressed else
                      f"{insights.format_percent(row.favourable)} favourable (n = {int(row.n)}, "
                      f"{insights.format_ci(row.ci_low, row.ci_high, scale='rate')})")
             cells.append((f"Clarity: “{row.text}”" if j == 0 else "", f"wave {row.wave}: {value}"))

@@ -24,6 +24,7 @@ from scipy import stats
 from analytics import config, datasets, sentiment
 from analytics.codebook import load_codebook
 from analytics.insights import named_with_ties
+from analytics.survey import benjamini_hochberg
 from analytics.themes import fetch_frames
 
 __all__ = ["STOPWORDS", "comment_terms", "distinct_terms", "feedback_themes", "wave_themes"]
@@ -84,7 +85,7 @@ def comment_terms(text: Any) -> set[str]:
 
 _COLUMNS = ["wave", "area", "n_comments", "area_sentiment", "term", "kind", "n_mentions", "share", "mean_sentiment",
             "previous_wave", "previous_n_comments", "previous_mentions", "previous_share", "change", "p_value",
-            "direction", "example"]
+            "p_adjusted", "direction", "example"]
 
 
 def distinct_terms(term_sets: Iterable[set[str]], *, min_mentions: int = 1) -> dict[str, int]:
@@ -190,10 +191,10 @@ def _example(texts: pd.Series, term: str) -> str:
     return _PERSON.sub("[colleague]", best)
 
 
-def _direction(change: float, p_value: float, previous_mentions: float) -> str:
+def _direction(change: float, p_adjusted: float, previous_mentions: float) -> str:
     if previous_mentions == 0:
         return "new"
-    if np.isnan(p_value) or p_value >= 0.05:
+    if np.isnan(p_adjusted) or p_adjusted >= 0.05:
         return "steady"
     return "rising" if change > 0 else "falling"
 
@@ -251,8 +252,10 @@ def feedback_themes(
         compound), ``term``, ``kind`` (``word`` or ``phrase``), ``n_mentions`` (comments using it),
         ``share`` (of the area's comments), ``mean_sentiment`` (of those comments), ``previous_wave``,
         ``previous_n_comments``, ``previous_mentions``, ``previous_share``, ``change`` (share now minus
-        then), ``p_value`` (two-proportion z-test), ``direction`` (``new``, ``rising``, ``falling``,
-        ``steady``; ``steady`` when p >= 0.05 or there is no previous wave) and ``example`` (the most common
+        then), ``p_value`` (two-proportion z-test), ``p_adjusted`` (Benjamini-Hochberg over every term of
+        the table: a wave's dozens of tests would otherwise call some change rising by chance),
+        ``direction`` (``new``, ``rising``, ``falling``, ``steady``; ``steady`` when ``p_adjusted`` >= 0.05
+        or there is no previous wave) and ``example`` (the most common
         redacted comment using the term, or NA for an area with fewer than ``min_comments`` comments).
 
     Examples
@@ -318,10 +321,16 @@ def feedback_themes(
                 "previous_wave": previous, "previous_n_comments": len(before) if previous else np.nan,
                 "previous_mentions": int(x2) if previous else np.nan,
                 "previous_share": x2 / n2 if previous and n2 else np.nan, "change": change, "p_value": p_value,
-                "direction": _direction(change, p_value, x2) if previous else "steady",
                 "example": _example(now["text"], term) if len(now) >= min_comments and len(using) else pd.NA,
             })
-    return pd.DataFrame(rows, columns=_COLUMNS)
+    themes = pd.DataFrame(rows, columns=[c for c in _COLUMNS if c not in ("p_adjusted", "direction")])
+    themes.insert(themes.columns.get_loc("p_value") + 1, "p_adjusted",
+                  benjamini_hochberg(themes["p_value"].to_numpy(dtype=float)))
+    themes.insert(themes.columns.get_loc("p_adjusted") + 1, "direction", [
+        _direction(change, adjusted, before) if previous else "steady"
+        for change, adjusted, before in zip(themes["change"], themes["p_adjusted"], themes["previous_mentions"],
+                                            strict=True)])
+    return themes
 
 
 def wave_themes(comments: pd.DataFrame, *, wave: str | None, previous: str | None, top: int = 8,

@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics import config
-from analytics.charts import hidden_label
+from analytics import config, privacy
 from analytics.metrics import METRICS
 
 __all__ = [
@@ -331,7 +330,7 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
         raise ValueError(f"Unknown metric {metric!r}; pass a row of metrics.compare_periods.")
     kind = METRICS[metric].kind
     if bool(row.get("suppressed", False)):
-        return f"{label} for {period} is {hidden_label(k)}."
+        return f"{label} for {period} is {privacy.hidden_label(k)}."
     if _missing(row["value"]):
         return f"{label}: no data for {period} yet."
     value = _value_text(metric, row["value"])
@@ -491,10 +490,10 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
     >>> themes = pd.DataFrame({"wave": "2026-Q3", "area": "learning", "n_comments": 51, "area_sentiment": 0.236,
     ...     "term": ["examples", "one-page summary"], "n_mentions": [8, 6], "share": [0.157, 0.118],
     ...     "previous_wave": "2026-Q2", "previous_share": [0.05, 0.12], "direction": ["rising", "steady"],
-    ...     "p_value": [0.03, 0.9]})
+    ...     "p_adjusted": [0.03, 0.9]})
     >>> print(feedback_sentences(themes)[0])
     Learning (51 comments in 2026-Q3, mean tone +0.24): "examples" in 16% of them (rising from 5% in 2026-Q2,
-    p = 0.030), "one-page summary" 12%.
+    adjusted p = 0.030), "one-page summary" 12%.
     """
     sentences = []
     for area, rows in themes.groupby("area", sort=False):
@@ -506,7 +505,7 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
             share = f"in {format_percent(r.share)} of them" if not parts else format_percent(r.share)
             if r.direction in ("rising", "falling"):
                 share += (f" ({r.direction} from {format_percent(r.previous_share)} in {r.previous_wave}, "
-                          f"{format_p(r.p_value)})")
+                          f"adjusted {format_p(r.p_adjusted)})")
             elif r.direction == "new":
                 share += f" (new since {r.previous_wave})"
             parts.append(f'"{r.term}" {share}')

@@ -389,7 +389,7 @@ def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: in
         (``"(all)"`` when not grouped by it), ``metric``, ``value``, ``n`` (posts, answers, incidents or
         responses behind the value), ``n_people`` (distinct people, where the metric is about people),
         ``successes`` (for rates), ``sd`` (for means), ``ci_low``, ``ci_high`` (95 %), ``suppressed``
-        (hidden: fewer than k people, or hidden so another hidden cell cannot be recovered).
+        (hidden: fewer than k people, or hidden so that such a cell cannot be recovered from the totals).
     """
     if kind not in ("month", "quarter"):
         raise ValueError(f"kind={kind!r}: choose 'month' or 'quarter'.")

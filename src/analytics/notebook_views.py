@@ -49,6 +49,7 @@ from analytics import (
     feedback,
     insights,
     priorities,
+    privacy,
     survey,
     themes,
     trends,
@@ -267,7 +268,7 @@ def time_figure(
     """
     subtitle = "; ".join([y_title, *(["shaded band = 95% CI"] if _has_interval(series) else []),
                           _n_text(series, group=group, n_label=n_label),
-                          *([f"gaps = hidden (fewer than {_k()} people)"] if group else [])])
+                          *([f"gaps = {privacy.hidden_label()}"] if group else [])])
     fig = _figure(title, subtitle, how_to_read, y_title=y_title, percent=percent)
     if series.empty or series["value"].isna().all():
         return _nothing(fig, _empty())

@@ -45,6 +45,7 @@ __all__ = [
     "Scrubber",
     "Vault",
     "forget_identity",
+    "hidden_label",
     "key_fingerprint",
     "load_key",
     "normalise_handle",
@@ -1181,6 +1182,16 @@ def _serve_helper(*, idle: bool = False) -> None:
 
 
 # --- small groups ---------------------------------------------------------------------------------
+
+def hidden_label(k: int | None = None) -> str:
+    """The words every surface shows for a suppressed cell: true of a group of fewer than ``k`` people and
+    of the second cell hidden so that such a group cannot be worked out from the totals.
+
+    >>> hidden_label(5)
+    'hidden to protect a group of fewer than 5 people'
+    """
+    return f"hidden to protect a group of fewer than {config.get_settings().k if k is None else k} people"
+
 
 def suppress_small_groups(
     table: pd.DataFrame,

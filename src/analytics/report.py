@@ -40,6 +40,7 @@ from analytics import (
     feedback,
     insights,
     priorities,
+    privacy,
     survey,
     warehouse,
 )
@@ -380,8 +381,8 @@ def _trend_figure(monthly: pd.DataFrame, metric: str, versions: pd.DataFrame, th
 
 
 def _k_note(k: int) -> str:
-    return (f"Groups of fewer than {k} people are never shown: their cells read “{charts.hidden_label(k)}”, "
-            "and a second cell is hidden where the first could be worked out from the totals.")
+    return (f"Groups of fewer than {k} people are never shown, and a second cell is hidden where the first could "
+            f"be worked out from the totals: both read “{privacy.hidden_label(k)}”.")
 
 
 # --- sections -------------------------------------------------------------------------------------------
@@ -391,7 +392,7 @@ def _headline_table(headline: pd.DataFrame) -> _Table:
     for row in headline.to_dict("records"):
         metric = row["metric"]
         if row["suppressed"]:
-            value = _cell(charts.hidden_label(), hidden=True)
+            value = _cell(privacy.hidden_label(), hidden=True)
         else:
             value = _cell(format_value(metric, row["value"]), css="num")
         p_value = "" if pd.isna(row["p_value"]) else format_p(row["p_value"])
@@ -425,7 +426,7 @@ def _department_table(table: pd.DataFrame, metrics: Sequence[str], periods: dict
                 continue
             r = cell.iloc[0]
             if bool(r["suppressed"]):
-                line[label] = _cell(charts.hidden_label(k), hidden=True)
+                line[label] = _cell(privacy.hidden_label(k), hidden=True)
             else:
                 sizes.append(r["n_people"])
                 line[label] = _cell(f"{format_value(metric, r['value'])} "
@@ -641,7 +642,7 @@ def _survey_section(data: dict[str, pd.DataFrame], waves: tuple[str | None, str 
             name = r["construct"] if unit == "construct" else f"clarity: {r['area']}"
             area = area_of.get(r["construct"], "") if unit == "construct" else r["area"]
             if bool(r["suppressed"]):
-                rows.append({"Measure": _cell(name), "Area": _cell(area), "Mean (1–5)": _cell(charts.hidden_label(k),
+                rows.append({"Measure": _cell(name), "Area": _cell(area), "Mean (1–5)": _cell(privacy.hidden_label(k),
                                                                                               hidden=True),
                              "Change": _cell("–"), "95% CI": _cell("–"), "BH-adjusted p": _cell("–"),
                              "n": _cell("–")})
@@ -773,7 +774,7 @@ def _voices_section(comments: pd.DataFrame, wave: str | None, previous_wave: str
                                              f"{format_number(r['previous_n_comments'])} "
                                              f"({format_percent(r['previous_share'])})")
         change = "–" if compared is None else (f"{format_points(r['change'])}, {r['direction']} "
-                                               f"({format_p(r['p_value'])})")
+                                               f"(adjusted {format_p(r['p_adjusted'])})")
         rows.append({
             "Area": _cell(f"{r['area']} ({format_number(r['n_comments'])} comments)"),
             "Word or phrase": _cell(r["term"]),
@@ -786,7 +787,9 @@ def _voices_section(comments: pd.DataFrame, wave: str | None, previous_wave: str
         })
     note = (f"The {VOICES_TOP} words and phrases used in the most comments on each area's questions in {wave}"
             + (f" and in {compared} (so fading themes show too); the change is the share now minus then, "
-               "two-proportion z-test" if compared else "") +
+               "two-proportion z-test, its p adjusted (Benjamini–Hochberg) over every term in this table, so that "
+               "a change called rising or falling is not one of the many tests passing by chance" if compared else "")
+            +
             ". Tone is the mean VADER compound (−1 to +1) of the comments using it. Comments are redacted before "
             f"they are stored and are never attributed to a person; areas with fewer than {k} comments are not "
             f"shown, nor examples for areas with fewer than {minimum}.")
@@ -973,7 +976,7 @@ def build_report(
     page = _environment().get_template("report.html.j2").render(
         title=f"Policy Pulse committee trend report, {period.label}",
         organisation=settings.organisation_name, period=period, previous=previous,
-        sections=sections, k=k, hidden_label=charts.hidden_label(k),
+        sections=sections, k=k, hidden_label=privacy.hidden_label(k),
         data_through=pd.Timestamp(through["latest"].max()).strftime("%Y-%m-%d") if len(through) else "–",
         plotly_js=plotly.offline.get_plotlyjs(),
     )

@@ -40,6 +40,7 @@ from analytics.adherence import wilson_interval
 from analytics.privacy import suppress_small_groups
 
 __all__ = [
+    "benjamini_hochberg",
     "construct_scores",
     "cronbach_alpha",
     "department_gap",
@@ -305,9 +306,26 @@ def _welch(
     return diff, diff - half, diff + half, p
 
 
-def _benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """BH-adjusted p-values over the finite entries; NaN stays NaN."""
-    p = np.asarray(p, dtype=float)
+def benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values: a row is a discovery at false-discovery rate ``q`` when its
+    adjusted value is below ``q``. Only the finite entries form the family; NaN stays NaN.
+
+    Parameters
+    ----------
+    p_values : sequence of float
+        One p-value per test of the family (NaN for a test that could not be run).
+
+    Returns
+    -------
+    ndarray
+        The adjusted p-values in the input's order, each at most 1.
+
+    Examples
+    --------
+    >>> benjamini_hochberg([0.01, 0.04, np.nan, 0.03]).round(3).tolist()
+    [0.03, 0.04, nan, 0.04]
+    """
+    p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     finite = np.flatnonzero(np.isfinite(p))
     if finite.size == 0:
@@ -1051,7 +1069,7 @@ def wave_change(
 
     p_adjusted = np.full(len(table), np.nan)
     shown = ~hidden
-    p_adjusted[shown] = _benjamini_hochberg(table["p_value"].to_numpy(dtype=float)[shown])
+    p_adjusted[shown] = benjamini_hochberg(table["p_value"].to_numpy(dtype=float)[shown])
     table["p_adjusted"] = p_adjusted
     table["significant"] = pd.array(
         [pd.NA if np.isnan(q) else bool(q < alpha) for q in p_adjusted], dtype="boolean"
