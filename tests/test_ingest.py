@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analytics import config, ingest, warehouse
+from analytics import config, datasets, ingest, warehouse
 from analytics.export import export_table
 
 DATA = config.PROJECT_ROOT / "tests" / "data"
@@ -60,6 +60,19 @@ def test_every_row_is_loaded_or_rejected(loaded):
     for sha, rejected in per_file.items():
         assert rejects.get(sha, 0) == rejected
     assert reasons.str.len().min() > 10, "every reject says why"
+
+
+def test_the_files_by_format_count_what_ingest_reports_each_file_once(loaded):
+    """The data-quality notebook and the report count the rows of the files, as the command line does: a
+    survey export's answers and comments are parts of its responses, not rows read again."""
+    target, results = loaded
+    assert any(len(r.tables) > 1 for r in results), "the fixtures should hold a file that feeds several tables"
+    formats = datasets.files_by_format(warehouse_file=target)
+    assert formats["files"].sum() == len(results)
+    for column in ("rows_read", "rows_loaded", "rows_rejected"):
+        assert formats[column].sum() == sum(getattr(r, column) for r in results), column
+    for name, part in formats.groupby("format"):
+        assert part["rows_read"].sum() == sum(r.rows_read for r in results if r.format == name), name
 
 
 def test_reingest_of_the_same_bytes_changes_nothing(loaded, tmp_path):

@@ -259,14 +259,14 @@ def test_reliability_drivers_and_data_quality_sentences():
     text = insights.drivers_sentence(drivers, outcome="trust")
     assert text.startswith("The strongest driver of trust is safety: 80% of the explained variance")
     assert text.endswith("accounted for: clarity.")
-    files = pd.DataFrame({"file_name": ["a", "b", "b"], "table_name": ["posts", "respondents", "survey_answers"],
-                          "rows_read": [200, 50, 0], "rows_loaded": [190, 50, 0], "rows_rejected": [10, 0, 0]})
+    formats = pd.DataFrame({"format": ["x", "qualtrics"], "files": [1, 2], "rows_read": [200, 50],
+                            "rows_loaded": [190, 50], "rows_rejected": [10, 0]})
     rejects = pd.DataFrame({"reason": ["bad date", "no id"], "n_rows": [3, 7], "n_files": [1, 1]})
     unmapped = pd.DataFrame({"item_id": ["Q9"], "n_answers": [50]})
     unattributed = pd.DataFrame({"platform": ["x"], "n_posts": [4]})
-    sentences = insights.data_quality_sentences(files, rejects, unmapped, unattributed, pd.DataFrame())
-    assert sentences[0] == "2 files fed 3 tables: 250 rows read, 240 loaded and 10 rejected (4.0%)."
-    big = files.assign(rows_read=[200_000, 0, 0], rows_loaded=[199_990, 0, 0])
+    sentences = insights.data_quality_sentences(formats, rejects, unmapped, unattributed, pd.DataFrame())
+    assert sentences[0] == "3 files: 250 rows read, 240 loaded and 10 rejected (4.0%)."
+    big = formats.assign(rows_read=[200_000, 0], rows_loaded=[199_990, 0])
     assert "10 rejected (under 0.1%)" in insights.data_quality_sentences(big, rejects, unmapped, unattributed,
                                                                          pd.DataFrame())[0]
     assert '"no id" (7 rows in 1 file)' in sentences[1]

@@ -127,10 +127,13 @@ def test_methods_appendix_defines_every_metric_and_the_coverage(built, sample_wa
     k = config.get_settings().k
     assert f"k = {k}" in methods
     with warehouse.read_only(sample_warehouse) as con:
-        files = con.execute("SELECT count(DISTINCT file_sha256) FROM ingest_log "
-                            "WHERE table_name NOT LIKE 'vault:%'").fetchone()[0]
+        files = con.execute("SELECT count(DISTINCT file_sha256) FROM ingest_log").fetchone()[0]
         rejected = con.execute("SELECT sum(rows_rejected) FROM ingest_log").fetchone()[0]
+        # a roster row feeds two tables and a survey response three: each is one row read
+        roster_rows = con.execute("SELECT max(rows_read) FROM ingest_log WHERE table_name = 'employees'").fetchone()[0]
     assert f"{files:,} files" in methods and f"{int(rejected):,} rejected" in methods
+    formats = re.search(r"Files loaded by source format.*?</table>", methods, re.S).group(0)
+    assert re.search(rf"<td[^>]*>roster</td>\s*<td[^>]*>1</td>\s*<td[^>]*>{roster_rows:,}</td>", formats), formats
     assert "through" in methods and "Missing platform-months" in methods
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "employee_findings",
     "employee_post_panel",
     "employee_posts",
+    "files_by_format",
     "first_completions",
     "incidents",
     "last_build",
@@ -364,6 +365,28 @@ def last_build(*, con: Connection = None, warehouse_file: WarehouseFile = None) 
         return None
     stamp = pd.Timestamp(built)
     return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+
+
+def files_by_format(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+    """The files ingested and their rows, per source format: the figures ``policy-pulse ingest`` prints.
+
+    A file's rows are its own (a survey export's row is a response), not the rows of every table it fed:
+    a response's answers and comments are parts of that one row (:data:`analytics.warehouse.PART_TABLES`).
+
+    Returns
+    -------
+    DataFrame
+        One row per format, in name order: ``format``, ``files``, ``rows_read``, ``rows_loaded``,
+        ``rows_rejected``.
+    """
+    parts = ", ".join(f"'{name}'" for name in warehouse.PART_TABLES)
+    with _connection(con, warehouse_file) as c:
+        return c.execute(f"""
+            SELECT format, count(DISTINCT file_sha256) AS files,
+                   coalesce(sum(rows_read) FILTER (WHERE table_name NOT IN ({parts})), 0)::BIGINT AS rows_read,
+                   coalesce(sum(rows_loaded) FILTER (WHERE table_name NOT IN ({parts})), 0)::BIGINT AS rows_loaded,
+                   coalesce(sum(rows_rejected), 0)::BIGINT AS rows_rejected
+            FROM ingest_log GROUP BY format ORDER BY format""").df()
 
 
 def rejects_by_reason(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:

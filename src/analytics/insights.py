@@ -747,7 +747,7 @@ def rejects_sentence(rejects: pd.DataFrame) -> str:
 
 
 def data_quality_sentences(
-    files: pd.DataFrame,
+    formats: pd.DataFrame,
     rejects: pd.DataFrame,
     unmapped: pd.DataFrame,
     unattributed: pd.DataFrame,
@@ -755,26 +755,25 @@ def data_quality_sentences(
 ) -> list[str]:
     """What was loaded, rejected, left unmapped or unattributed, and where posts are missing.
 
-    Takes the tables of :mod:`analytics.notebook_views`: ``ingest_overview``, ``rejects_by_reason``,
+    Takes the tables of :mod:`analytics.notebook_views`: ``files_by_format``, ``rejects_by_reason``,
     ``unmapped_survey_questions``, ``unattributed_accounts`` and ``coverage_by_month``.
 
     Examples
     --------
-    >>> files = pd.DataFrame({"file_name": ["a.csv", "b.csv"], "table_name": ["posts", "incidents"],
-    ...                       "rows_read": [100, 20], "rows_loaded": [95, 20], "rows_rejected": [5, 0]})
+    >>> formats = pd.DataFrame({"format": ["monitoring", "incidents"], "files": [1, 1], "rows_read": [100, 20],
+    ...                         "rows_loaded": [95, 20], "rows_rejected": [5, 0]})
     >>> rejects = pd.DataFrame({"reason": ["no date"], "n_rows": [5], "n_files": [1]})
     >>> empty = pd.DataFrame({"n_answers": [], "n_posts": [], "month": [], "platform": [], "n_posts_": []})
-    >>> for s in data_quality_sentences(files, rejects, empty, empty, pd.DataFrame())[:2]: print(s)
-    2 files fed 2 tables: 120 rows read, 115 loaded and 5 rejected (4.2%).
+    >>> for s in data_quality_sentences(formats, rejects, empty, empty, pd.DataFrame())[:2]: print(s)
+    2 files: 120 rows read, 115 loaded and 5 rejected (4.2%).
     The most common reason for a rejected row: "no date" (5 rows in 1 file).
     """
-    read, loaded, rejected = (int(files[c].sum()) for c in ("rows_read", "rows_loaded", "rows_rejected"))
+    read, loaded, rejected = (int(formats[c].sum()) for c in ("rows_read", "rows_loaded", "rows_rejected"))
     share = ""
     if read:
         share = " (under 0.1%)" if 0 < rejected / read < 0.001 else f" ({format_percent(rejected / read, 1)})"
-    n_files, n_tables = files["file_name"].nunique(), files["table_name"].nunique()
-    sentences = [f"{format_count(n_files, 'file')} fed {format_count(n_tables, 'table')}: "
-                 f"{read:,} rows read, {loaded:,} loaded and {rejected:,} rejected{share}."]
+    sentences = [f"{format_count(formats['files'].sum(), 'file')}: {format_count(read, 'row')} read, "
+                 f"{loaded:,} loaded and {rejected:,} rejected{share}."]
     sentences.append(rejects_sentence(rejects))
     if len(unmapped):
         answers = format_count(unmapped["n_answers"].sum(), "answer")

@@ -5,8 +5,8 @@ short-lived read-only connection (:func:`analytics.warehouse.read_only`, so a ru
 ``build`` never blocks a notebook) and computed by the analysis modules (:mod:`~analytics.metrics`,
 :mod:`~analytics.adherence`, :mod:`~analytics.trends`, :mod:`~analytics.survey`). Sections:
 
-* data quality (01): :func:`ingest_overview`, :func:`rejects_by_reason`, :func:`unmapped_survey_questions`,
-  :func:`unattributed_accounts`, :func:`coverage_by_month`;
+* data quality (01): :func:`files_by_format`, :func:`ingest_overview`, :func:`rejects_by_reason`,
+  :func:`unmapped_survey_questions`, :func:`unattributed_accounts`, :func:`coverage_by_month`;
 * adherence (02): :func:`metric_over_time`, :func:`adherence_by_area`, :func:`rules_fired`,
   :func:`revision_effects`, :func:`incidents_by_severity`, :func:`coaching_findings`;
 * sentiment (03): :func:`sentiment_over_time`, :func:`seasonality`, :func:`negative_terms`;
@@ -56,7 +56,7 @@ from analytics import (
     warehouse,
 )
 from analytics.codebook import load_codebook
-from analytics.datasets import coverage_by_month, policy_revisions, rejects_by_reason
+from analytics.datasets import coverage_by_month, files_by_format, policy_revisions, rejects_by_reason
 from analytics.metrics import ALL, METRICS, compare_periods
 from analytics.periods import Period, parse_period
 from analytics.privacy import person_token, suppress_small_groups
@@ -84,6 +84,7 @@ __all__ = [
     "favourability_heatmap",
     "favourability_view",
     "feedback_view",
+    "files_by_format",
     "incidents_by_severity",
     "ingest_overview",
     "likert_figure",

@@ -284,25 +284,14 @@ def print_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
 
 # --- loading ------------------------------------------------------------------------------------------
 
-# what only the report reads; everything the surfaces share comes from analytics.datasets
-_QUERIES = {
-    "files": """SELECT count(DISTINCT file_sha256) AS files, sum(rows_read) AS rows_read,
-                       sum(rows_loaded) AS rows_loaded, sum(rows_rejected) AS rows_rejected FROM ingest_log
-                WHERE table_name NOT LIKE 'vault:%'""",
-    "formats": """SELECT format, count(DISTINCT file_sha256) AS files, sum(rows_read) AS rows_read,
-                         sum(rows_loaded) AS rows_loaded, sum(rows_rejected) AS rows_rejected
-                  FROM ingest_log WHERE table_name NOT LIKE 'vault:%' GROUP BY format ORDER BY format""",
-}
-
-
 def _load(warehouse_file: str | os.PathLike[str] | None, period: Period) -> dict[str, Any]:
     with warehouse.read_only(warehouse_file) as con:
         present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if not {"quarterly_metrics", "monthly_metrics", "post_facts", "incident_timings"} <= present:
             raise warehouse.WarehouseMissing("The warehouse has no derived tables yet: run `policy-pulse build`.")
         _check_has_posts(period, con)
-        data: dict[str, Any] = {name: con.execute(sql).df() for name, sql in _QUERIES.items()}
-        data |= {
+        data: dict[str, Any] = {
+            "formats": datasets.files_by_format(con=con),
             "monthly": datasets.metric_table("month", con=con), "quarterly": datasets.metric_table("quarter", con=con),
             "versions": datasets.policy_revisions(con=con), "posts": datasets.employee_posts(con=con),
             "findings": datasets.employee_findings(con=con), "incidents": datasets.incidents(con=con),
@@ -818,13 +807,14 @@ def _revise_section(ranking: pd.DataFrame) -> _Section:
 
 def _methods_section(data: dict[str, Any], k: int) -> _Section:
     section = _Section("methods", dict(SECTIONS)["methods"])
-    files = data["files"].iloc[0]
+    files = data["formats"][["files", "rows_read", "rows_loaded", "rows_rejected"]].sum()
     through = data["through"].dropna(subset=["latest"])
     latest_text = ", ".join(f"{r.source} through {pd.Timestamp(r.latest):%Y-%m-%d}" for r in through.itertuples())
-    rejected = int(files["rows_rejected"] or 0)
+    rejected = int(files["rows_rejected"])
     section.lead.append(f"Small-group threshold k = {k}: " + _k_note(k))
-    section.lead.append(f"Data coverage: {int(files['files'] or 0):,} files, {int(files['rows_read'] or 0):,} rows "
-                        f"read, {int(files['rows_loaded'] or 0):,} loaded and {rejected:,} rejected. "
+    section.lead.append(f"Data coverage: {insights.format_count(files['files'], 'file')}, "
+                        f"{insights.format_count(files['rows_read'], 'row')} read, {int(files['rows_loaded']):,} "
+                        f"loaded and {rejected:,} rejected. "
                         f"Data: {latest_text}.")
     coverage = data["coverage"]
     section.lead.append(insights.coverage_sentence(coverage))

@@ -25,6 +25,7 @@ from analytics.snapshots import snapshot_path, writing
 __all__ = [
     "CANONICAL_TABLES",
     "DERIVED_TABLES",
+    "PART_TABLES",
     "TABLE_COLUMNS",
     "WarehouseBusy",
     "WarehouseMissing",
@@ -110,6 +111,9 @@ CANONICAL_TABLES = (
     "respondents", "survey_answers", "survey_comments", "posts", "audience_comments", "employees",
     "recognition_names", "incidents", "trainings", "policy_versions", "ingest_log", "rejects",
 )
+#: Canonical tables whose rows are parts of another table's row from the same file (a response's answers
+#: and comments, a roster row's display name): their ``ingest_log`` rows count those parts, not the file's.
+PART_TABLES = ("survey_answers", "survey_comments", "recognition_names")
 DERIVED_TABLES = (
     "sentiment", "post_scans", "post_findings", "post_themes", "post_facts", "amplifications", "construct_scores",
     "incident_timings", "monthly_metrics", "quarterly_metrics", "build_log",
