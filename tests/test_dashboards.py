@@ -151,23 +151,31 @@ def test_tiles_by_department_hide_small_groups_and_say_what_is_not_broken_down(d
 def _tile_change(tile: pd.Series) -> tuple[str, str, str, str]:
     """The arrow, its colour, the change shown and the word of a tile's change line."""
     line = dashboard._tile_html(tile, 5, "")
-    found = re.search(r"<span style='color:(#[0-9a-f]+)'>(.)</span> (\S+)[^(]*\((\w+);", line)
+    found = re.search(r"<span style='color:(#[0-9a-f]+)'>(.)</span> (\S+)[^(]*\(([^;]+);", line)
     colour, arrow, shown, word = found.groups()
     return arrow, colour, shown, word
 
 
-def test_a_tiles_arrow_is_the_figures_movement_and_its_colour_whether_that_is_good(data):
+def test_a_tiles_arrow_is_the_figures_movement_and_its_colour_whether_that_is_significantly_good(data):
     quarterly = data.quarterly.copy()
     period = dashboard.filter_options(quarterly)["periods"][0]
     tiles = dashboard.kpi_tiles(quarterly, period=period)
     moving = tiles[tiles["change"].notna() & tiles["change"].ne(0)]
     # both kinds of metric move in the sample: ones where lower is better (incidents) and higher is better
     assert {dashboard.METRICS[m].higher_is_better for m in moving["metric"]} == {True, False}
+    # and changes of every kind: significant, within chance and untested (counts, medians)
+    kinds = {"untested" if pd.isna(t.p_value) else "significant" if t.significant else "not significant"
+             for t in moving.itertuples()}
+    assert kinds == {"significant", "not significant", "untested"}, kinds
     for _, tile in moving.iterrows():
         arrow, colour, shown, word = _tile_change(tile)
         assert arrow == ("▲" if shown.startswith("+") else "▼"), (tile["metric"], arrow, shown)
+        if pd.notna(tile["p_value"]) and not tile["significant"]:
+            assert (word, colour) == ("about the same", "#444"), (tile["metric"], word, colour)
+            continue
         assert word == tile["direction"]
-        assert colour == {"better": "#1a7f37", "worse": "#c62828"}[word], (tile["metric"], colour, word)
+        expected = {"better": "#1a7f37", "worse": "#c62828"}[word] if pd.notna(tile["p_value"]) else "#444"
+        assert colour == expected, (tile["metric"], colour, word)
     # a change that rounds to nothing shown is "=", whichever way its unshown digits go
     row = (quarterly["metric"] == "adherence_rate") & (quarterly["department"] == ALL) & (
         quarterly["platform"] == ALL)
@@ -177,6 +185,17 @@ def test_a_tiles_arrow_is_the_figures_movement_and_its_colour_whether_that_is_go
     tile = dashboard.kpi_tiles(quarterly, period=period, metrics=["adherence_rate"]).iloc[0]
     assert tile["direction"] == "better"
     assert _tile_change(tile) == ("=", "#444", "+0.0", "same")
+
+
+def test_a_tile_names_its_people_once(data):
+    tiles = dashboard.kpi_tiles(data.quarterly, period=dashboard.filter_options(data.quarterly)["periods"][0])
+    tiles = tiles.set_index("metric", drop=False)
+    over_people = tiles.loc["response_rate"]  # its n is the headcount
+    assert over_people["n"] == over_people["n_people"]
+    assert f"n = {int(over_people['n']):,} people ·" in dashboard._tile_html(over_people, data.k, "")
+    over_posts = tiles.loc["adherence_rate"]
+    assert f"n = {int(over_posts['n']):,}, {int(over_posts['n_people']):,} people" in dashboard._tile_html(
+        over_posts, data.k, "")
 
 
 def test_a_tiles_stripe_and_badge_are_its_status_against_the_target_whatever_its_change(data):

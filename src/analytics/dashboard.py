@@ -415,7 +415,9 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
     elif tile["status"] == "hidden":
         body = f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>{privacy.hidden_label(k)}</div>"
     else:
-        n_people = "" if pd.isna(tile["n_people"]) else f", {int(tile['n_people']):,} people"
+        # a rate over people (the response rate's headcount) is n people, not "n = 246, 246 people"
+        n_people = ("" if pd.isna(tile["n_people"]) else " people" if tile["n_people"] == tile["n"]
+                    else f", {int(tile['n_people']):,} people")
         n = "n = –" if pd.isna(tile["n"]) else f"n = {int(tile['n']):,}{n_people}"
         ci = ("" if pd.isna(tile["ci_low"]) else
               f" · 95% CI {insights.format_interval(metric, tile['ci_low'], tile['ci_high'])}")
@@ -424,18 +426,20 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
         else:
             shown = insights.format_change(metric, tile["change"])
             # the arrow is the shown figure's movement, its colour whether that is good: an incident count that
-            # fell is a green ▼, not a ▲ beside a negative number; a change that rounds to zero is "="
+            # fell is a green ▼, not a ▲ beside a negative number; a change that rounds to zero is "=". Only a
+            # significant change is called better or worse in colour: one within chance is "about the same",
+            # as the report says, and an untested one (a count, a median) keeps its word but not the colour
             moved = any(digit in "123456789" for digit in shown)
             arrow = "=" if not moved else "▲" if tile["change"] > 0 else "▼"
-            tint = _DIRECTION_COLOURS[tile["direction"]] if moved else _DIRECTION_COLOURS["same"]
-            arrow = f"<span style='color:{tint}'>{arrow}</span>"
-            if pd.isna(tile["p_value"]):
-                test = "no significance test for this kind of figure"
-            elif tile["significant"]:
-                test = f"significant, {insights.format_p(tile['p_value'])}"
-            else:
-                test = f"not significant, {insights.format_p(tile['p_value'])}"
             word = tile["direction"] if moved else "same"
+            if pd.isna(tile["p_value"]):
+                test, tint = "no significance test for this kind of figure", _DIRECTION_COLOURS["same"]
+            elif tile["significant"]:
+                test, tint = f"significant, {insights.format_p(tile['p_value'])}", _DIRECTION_COLOURS[word]
+            else:
+                test, tint = f"not significant, {insights.format_p(tile['p_value'])}", _DIRECTION_COLOURS["same"]
+                word = "about the same" if moved else word
+            arrow = f"<span style='color:{tint}'>{arrow}</span>"
             change = f"{arrow} {shown} vs {html.escape(str(tile['previous_period']))} ({word}; {test})"
         value = insights.format_value(metric, tile["value"])
         body = (f"<div style='font-size:26px;font-weight:600;margin:4px 0'>{value}</div>"
