@@ -138,7 +138,7 @@ def test_a_planted_worst_area_ranks_first_with_its_evidence(inputs):
     row = evidence.set_index("area").loc["disclosure"].to_dict() | {
         "previous_period": previous.label, "previous_wave": None, "last_changed": ""}
     sentence = priorities.evidence_sentence(row)
-    assert "100% do not find it clearly explained" in sentence and "favourable 0%" in sentence
+    assert "100% do not agree it is clearly explained" in sentence and "favourable 0%" in sentence
     assert f"{int(row['n_incidents'])} incidents (" in sentence and int(row["n_incidents"]) >= 40
 
 

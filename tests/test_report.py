@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.offline
 import pytest
 
-from analytics import adherence, config, dashboard, insights, metrics, report, survey, warehouse
+from analytics import adherence, config, dashboard, datasets, insights, metrics, priorities, report, survey, warehouse
 from analytics.codebook import load_codebook
 from analytics.periods import Period, parse_period
 
@@ -464,6 +464,20 @@ def test_an_area_without_monitoring_rules_shows_no_figures(built):
     assert unruled, "the sample's rules leave some areas without one"
     for row in unruled:
         assert {value for key, value in row.items() if key not in ("Area", "Adherence")} == {"–"}, row
+
+
+def test_the_rules_that_fired_are_those_that_fired_on_a_post_in_either_period(built, sample_warehouse):
+    """A rule whose every finding was dismissed did not fire: it is no row of zeros."""
+    period, _, page = built
+    table = next(t for t in _tables(page, "adherence") if t["caption"].startswith("Rules that fired"))
+    shown = [dict(zip(table["header"], row, strict=True)) for row in table["rows"]]
+    previous = next(key for key in table["header"] if key.startswith("Posts in "))
+    assert shown and all(row["Posts"] != "0" or row[previous] != "0" for row in shown), shown
+    posts = datasets.employee_posts(through=period, warehouse_file=sample_warehouse)
+    posts = posts[posts["month"] >= pd.Timestamp(period.start)]
+    fired = priorities.rules_fired(posts, datasets.employee_findings(warehouse_file=sample_warehouse))
+    assert (fired["n_posts"] == 0).any(), "the sample should hold a rule whose findings were all dismissed"
+    assert {row["Rule"] for row in shown} >= set(fired.loc[fired["n_posts"] > 0, "name"])
 
 
 def test_training_effects_name_their_outcomes_in_words(built):

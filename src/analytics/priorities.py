@@ -484,7 +484,7 @@ def evidence_sentence(row: Mapping[str, Any]) -> str:
     if pd.notna(row.get("favourable")):
         change = (f", {insights.format_signed(row['clarity_delta'])} on the 1–5 scale vs {previous_wave} (BH-adjusted "
                   f"{insights.format_p(row['clarity_p'])})" if pd.notna(row.get("clarity_delta")) else "")
-        parts.append(f"{insights.format_percent(1 - row['favourable'])} do not find it clearly explained (n = "
+        parts.append(f"{insights.format_percent(1 - row['favourable'])} do not agree it is clearly explained (n = "
                      f"{int(row['n_respondents'])}; favourable {insights.format_percent(row['favourable'])}, "
                      f"{insights.format_ci(row['clarity_low'], row['clarity_high'], scale='rate', digits=1)})"
                      f"{change}")

@@ -446,8 +446,9 @@ def _top_area_sentence(ranking: pd.DataFrame) -> str:
     top = ranking.iloc[0]
     second = ranking.iloc[1]["area"] if len(ranking) > 1 else None
     follow = f", followed by {second}" if second else ""
-    return (f"The area most in need of revision is {top['area']} (score {top['score']:.0f} of 100, 95% simulation "
-            f"interval {top['score_low']:.0f} to {top['score_high']:.0f}; ranked here or higher in "
+    return (f"The area most in need of revision is {top['area']} (score {top['score']:.0f} on the ranking's "
+            f"0–100+ scale, 95% simulation interval {top['score_low']:.0f} to {top['score_high']:.0f}; ranked here "
+            f"or higher in "
             f"{top['rank_probability']:.0%} of re-draws, {top['sureness']}){follow}. "
             f"Evidence: {top['evidence']}")
 
@@ -563,7 +564,8 @@ def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Peri
                   f"Posts in {previous.label}": _cell(format_number(r["previous_n_posts"]), css="num"),
                   "What the rule checks": _cell(r["explanation"])} for r in rules.to_dict("records")]
     if rule_rows:
-        section.tables.append(_Table(list(rule_rows[0]), rule_rows, caption=f"Rules that fired, {current.label}",
+        section.tables.append(_Table(list(rule_rows[0]), rule_rows,
+                                     caption=f"Rules that fired, {current.label} and {previous.label}",
                                      note="Posts a rule fired on (dismissed false positives excluded). "
                                           "Individual findings are for coaching in the analyst notebooks only."))
         section.lead.append(insights.rules_sentence(rules, period=current.label))
@@ -574,13 +576,15 @@ def _adherence_section(by_area: pd.DataFrame, rules: pd.DataFrame, current: Peri
 
 def _rules_table(posts: pd.DataFrame, findings: pd.DataFrame, current: Period, previous: Period,
                  timezone: str) -> pd.DataFrame:
-    """:func:`analytics.priorities.rules_fired` of the period, with the posts each rule fired on before."""
+    """:func:`analytics.priorities.rules_fired` of the period, with the posts each rule fired on before: the
+    rules that fired on a post in either period (a rule whose every finding was dismissed did not)."""
     def inside(period: Period) -> pd.DataFrame:
         return posts[period.contains(posts["published_at"], timezone).to_numpy()]
 
     out = priorities.rules_fired(inside(current), findings)
     before = priorities.rules_fired(inside(previous), findings).set_index("rule_id")["n_posts"]
-    return out.assign(previous_n_posts=out["rule_id"].map(before).fillna(0).astype("int64"))
+    out = out.assign(previous_n_posts=out["rule_id"].map(before).fillna(0).astype("int64"))
+    return out[(out["n_posts"] > 0) | (out["previous_n_posts"] > 0)].reset_index(drop=True)
 
 
 def _survey_section(data: dict[str, pd.DataFrame], waves: tuple[str | None, str | None], table: pd.DataFrame,
