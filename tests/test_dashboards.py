@@ -117,6 +117,27 @@ def test_kpi_tiles_match_compare_periods_and_targets(data):
     assert tiles.loc["trust_favourability", "previous_period"] == waves[waves.index(current) - 1]
 
 
+def test_an_area_s_median_time_to_resolve_rests_on_k_resolved_incidents(data):
+    """As in the report: the median of fewer than k incidents would show one incident's time."""
+    quarters = dashboard._quarter_of(data.incidents["month"])
+    seen = set()
+    for period in dashboard.filter_options(data.quarterly)["periods"][:4]:
+        previous = parse_period(period).previous().label
+        for area in dashboard.AREAS:
+            table = dashboard._area_table(data, area, period, previous)
+            for quarter in (previous, period):
+                mine = data.incidents[(data.incidents["area"] == area) & (quarters == quarter)]
+                resolved = mine["hours_to_resolve"].dropna()
+                line = re.search(rf"Incidents, {quarter}</td><td>([^<]*)</td>", table).group(1)
+                if len(resolved) >= data.k:
+                    assert f"median {resolved.median():.0f} h to resolve" in line, line
+                    seen.add("shown")
+                elif len(mine):
+                    assert "h to resolve" not in line and f"hidden below {data.k} resolved" in line, line
+                    seen.add("hidden")
+    assert seen == {"shown", "hidden"}, "the sample should exercise both"
+
+
 def test_an_area_words_each_clarity_item_once_for_the_two_waves_the_review_compares(data):
     period = dashboard.filter_options(data.quarterly)["periods"][0]
     table = dashboard._area_table(data, "disclosure", period, parse_period(period).previous().label)

@@ -319,3 +319,28 @@ def test_a_month_the_incident_log_covers_without_an_incident_counts_zero(sample_
     assert set(expected.index[expected == 0]).isdisjoint(medians["period"])
     quarters = quarterly[(quarterly["metric"] == "incidents") & (quarterly["department"] == metrics.ALL)]
     assert quarters["value"].sum() == expected.sum()
+
+
+def test_the_organisation_s_median_time_to_resolve_rests_on_k_resolved_incidents(sample_warehouse):
+    """A median of fewer than k incidents is one incident's time (or lies between two)."""
+    k = 5
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    try:
+        resolved = con.execute("SELECT strftime(month, '%Y-%m') AS period, hours_to_resolve FROM incident_timings "
+                               "WHERE hours_to_resolve IS NOT NULL").df()
+        monthly, _ = metrics.period_tables(con, k=k)
+    finally:
+        con.close()
+    counts = resolved.groupby("period").size()
+    assert ((counts > 0) & (counts < k)).any() and (counts >= k).any(), "the sample should have both kinds of month"
+    medians = monthly[(monthly["metric"] == "median_hours_to_resolve") & (monthly["department"] == metrics.ALL)]
+    medians = medians.set_index("period")
+    for period, n in counts.items():
+        if n < k:
+            assert medians.loc[period, "suppressed"] and pd.isna(medians.loc[period, "value"]), period
+            assert pd.isna(medians.loc[period, "n"]), period
+        else:
+            assert not medians.loc[period, "suppressed"], period
+            expected = resolved.loc[resolved["period"] == period, "hours_to_resolve"].median()
+            assert medians.loc[period, "value"] == pytest.approx(expected), period
+

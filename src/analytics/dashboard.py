@@ -1178,8 +1178,9 @@ def _area_table(data: DashboardData, area: str, period: str, previous: str) -> s
     for q in (previous, period):
         mine = data.incidents[(data.incidents["area"] == area) & (quarters == q)]
         severity = ", ".join(f"{n} {s}" for s, n in mine["severity"].value_counts().items()) or "none"
-        median = mine["hours_to_resolve"].median()
-        timing = "" if pd.isna(median) else f"; median {median:.0f} h to resolve"
+        median = priorities.median_hours_to_resolve(mine["hours_to_resolve"], k=data.k)
+        timing = (f"; median {median:.0f} h to resolve" if pd.notna(median) else
+                  f"; median time to resolve hidden below {data.k} resolved" if len(mine) else "")
         self_reported = (mine["detection"] == "self_reported").sum()
         cells.append((f"Incidents, {q}", f"{len(mine)} ({severity}); {self_reported} self-reported{timing}"))
     rows = "".join(f"<tr><td style='padding:2px 10px 2px 0;color:#444'>{html.escape(a)}</td>"

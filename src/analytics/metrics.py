@@ -87,7 +87,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("incidents", "Incidents reported", "incidents", "Number of incidents (posting mistakes) reported.",
            "count", higher_is_better=False),
     Metric("median_hours_to_resolve", "Median time to resolve", "hours",
-           "Median hours from an incident's report to its resolution (resolved incidents).", "median",
+           "Median hours from an incident's report to its resolution (resolved incidents; hidden below k of "
+           "them, so that no single incident can be read off).", "median",
            higher_is_better=False),
     Metric("self_reported_share", "Self-reported incidents", "% of incidents",
            "Share of incidents reported by the employee involved (a sign people feel safe to admit mistakes).",
@@ -118,8 +119,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
 )}
 
 #: Bumped when what the period tables hold changes for the same inputs (2: a month the incident log covers
-#: without an incident counts 0): a warehouse built before computes them whole at its next build.
-TABLES_VERSION = "2"
+#: without an incident counts 0; 3: the organisation's median time to resolve needs k resolved incidents): a
+#: warehouse built before computes them whole at its next build.
+TABLES_VERSION = "3"
 
 #: The metrics of each kind whose suppression needs it (a rate's successes, a count's zero value).
 _RATES = frozenset(name for name, spec in METRICS.items() if spec.kind == "rate")
@@ -976,7 +978,14 @@ def _incidents(frame: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
         medians = _grouped(resolved, grouping, lambda g: g.agg(value=("hours_to_resolve", "median"),
                                                                 n=("hours_to_resolve", "size"),
                                                                 n_people=("employee_key", "nunique")))
-        out.append(_finish(medians, METRICS["median_hours_to_resolve"], grouping, k))
+        medians = _finish(medians, METRICS["median_hours_to_resolve"], grouping, k)
+        if grouping is None:
+            # the median of fewer than k incidents is one of them (or lies between two): its time to resolve
+            # could be read off, as the grouped cells' people could; the report's areas follow the same rule
+            few = (medians["n"] < k).to_numpy()
+            medians.loc[few, "suppressed"] = True
+            medians.loc[few, ["n_people", *_BLANKED]] = np.nan
+        out.append(medians)
     return out
 
 

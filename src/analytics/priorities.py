@@ -45,6 +45,7 @@ __all__ = [
     "evidence_table",
     "how_sure",
     "incidents_by_area",
+    "median_hours_to_resolve",
     "revision_ranking",
     "rules_fired",
     "survey_waves",
@@ -237,6 +238,17 @@ def clarity_change(
     return table.merge(items[["item_id", "area"]], on="item_id", how="left")
 
 
+def median_hours_to_resolve(hours: pd.Series, *, k: int) -> float:
+    """The median of the resolved incidents' hours to resolve, NaN below ``k`` of them: the median of fewer
+    is one incident's time (or lies between two), which could be read off.
+
+    >>> median_hours_to_resolve(pd.Series([2.0, 4.0, None]), k=2), median_hours_to_resolve(pd.Series([2.0]), k=2)
+    (3.0, nan)
+    """
+    resolved = hours.dropna()
+    return float(resolved.median()) if len(resolved) >= k else np.nan
+
+
 def incidents_by_area(
     incidents: pd.DataFrame,
     *,
@@ -285,11 +297,10 @@ def incidents_by_area(
         a, b = now[now["area"] == area], before[before["area"] == area]
         total = len(a) + len(b)
         p_value = float(stats.binomtest(len(a), total, 0.5).pvalue) if total else np.nan
-        resolved = a["hours_to_resolve"].dropna()
         rows.append({"area": area, "n_current": len(a), "n_previous": len(b), "change": len(a) - len(b),
                      "p_value": p_value, "significant": bool(total and p_value < 0.05),
-                     "n_resolved": len(resolved),
-                     "median_hours_to_resolve": float(resolved.median()) if len(resolved) >= k else np.nan,
+                     "n_resolved": int(a["hours_to_resolve"].notna().sum()),
+                     "median_hours_to_resolve": median_hours_to_resolve(a["hours_to_resolve"], k=k),
                      "self_reported": int((a["detection"] == "self_reported").sum())})
     return pd.DataFrame(rows)
 
