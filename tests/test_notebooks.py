@@ -115,6 +115,32 @@ def test_training_effect_recovers_the_planted_odds_ratio_and_risk_difference(war
     assert any(f"had {odds['estimate']:.2f} times the odds of a policy violation" in s for s in sentences)
 
 
+def test_the_groups_before_the_rollout_show_the_sample_s_random_assignment(warehouse_file, sample_truth):
+    """The sample assigns the training at random within departments: before the rollout the two groups' shares
+    of violating posts differ only by chance, and the rollout is the planted first day."""
+    baseline = nv.training_baseline(warehouse_file=warehouse_file).set_index("group")
+    assert list(baseline.index) == ["trained", "never trained"]
+    assert str(baseline["rollout"].iloc[0]) == sample_truth["training"]["rollout"].split(" .. ")[0]
+    trained, never = baseline.loc["trained"], baseline.loc["never trained"]
+    assert trained["ci_low"] <= never["ci_high"] and never["ci_low"] <= trained["ci_high"]
+    posts = nv.training_posts(warehouse_file=warehouse_file)
+    before = posts[posts["published_at"] < posts["completed_at"].min()]
+    assert baseline["n_posts"].sum() == len(before) and baseline["violations"].sum() == before["violation"].sum()
+    assert (baseline["n_employees"] >= config.get_settings().k).all()
+    caveats = insights.training_caveats(baseline.reset_index(), nv.training_event_study(warehouse_file=warehouse_file))
+    assert caveats[0].startswith("Training was chosen, not assigned: before the rollout on "
+                                 f"{sample_truth['training']['rollout'].split(' .. ')[0]}, ")
+    assert caveats[1].startswith("Around each employee's own training (event study")
+
+
+def test_the_caveats_name_the_months_around_training_that_differ():
+    study = pd.DataFrame({"relative_month": [-3, -2, -1, 0, 1], "estimate": [0.06, 0.01, 0.0, -0.05, -0.02],
+                          "ci_low": [0.01, -0.03, np.nan, -0.09, -0.06], "ci_high": [0.11, 0.05, np.nan, -0.01, 0.02]})
+    (sentence,) = insights.training_caveats(pd.DataFrame(columns=["group"]), study)
+    assert "in the months before it (-3 to -2), +1.0 to +6.0 points, 1 month significant (month -3)" in sentence
+    assert "from the month of training on (0 to 1), -5.0 to -2.0 points, 1 month significant (month 0)" in sentence
+
+
 def test_small_groups_stay_hidden(warehouse_file):
     k = config.get_settings().k
     small = sample.SMALL_DEPARTMENT

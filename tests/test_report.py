@@ -385,6 +385,9 @@ def test_voices_show_each_area_s_themes_against_the_previous_wave_without_small_
     assert examples["Example (redacted)"] == "“More examples please.”"
     fine = next(row for row in shown if row["Word or phrase"] == "fine")
     assert fine["2026-Q2"] == "14 of 18 (78%)" and "falling" in fine["Change"]
+    # a change within chance is "no clear change", never "steady" beside a large move
+    assert any("no clear change (adjusted p = " in row["Change"] for row in shown)
+    assert not any("steady" in row["Change"] for row in shown)
     # "checklist" and "help" come from the same comments: one theme, one row
     assert [row["Word or phrase"] for row in shown].count("checklist") == 1
     assert "help" not in [row["Word or phrase"] for row in shown]
@@ -392,7 +395,7 @@ def test_voices_show_each_area_s_themes_against_the_previous_wave_without_small_
     # the three most used now, then what fell out of use
     assert learning.startswith("Learning (21 comments in 2026-Q3, mean tone +0.")
     assert '"more examples" in 57% of them (new since 2026-Q2), "checklist" 19%, "shorter" 14%' in learning
-    assert learning.endswith('; "fine" fell from 78% in 2026-Q2 to 10% (p < 0.001).')
+    assert learning.endswith('; "fine" fell from 78% in 2026-Q2 to 10% (adjusted p < 0.001).')
     assert not any(sentence.startswith("Mistakes") for sentence in section.lead)
     few = report._voices_section(current.head(8), "2026-Q3", "2026-Q2", 5)
     assert not few.tables and "too few" in few.lead[0]
@@ -482,7 +485,7 @@ def test_the_rules_that_fired_are_those_that_fired_on_a_post_in_either_period(bu
 
 def test_training_effects_name_their_outcomes_in_words(built):
     _, _, page = built
-    table = next(t for t in _tables(page, "training") if t["caption"] == "Effect of the policy training")
+    table = next(t for t in _tables(page, "training") if t["caption"].startswith("Trained and untrained"))
     outcomes = {row[0] for row in table["rows"]}
     assert outcomes == {"Posts with a policy violation", "Positive posts"}, outcomes
 

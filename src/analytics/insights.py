@@ -55,6 +55,7 @@ __all__ = [
     "seasonality_sentence",
     "story_sentence",
     "survey_change_sentences",
+    "training_caveats",
     "training_sentences",
 ]
 
@@ -511,7 +512,7 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
             parts.append(f'"{r.term}" {share}')
         faded = rows[rows["direction"].eq("falling") & ~rows.index.isin(used.index)]
         tail = "".join(f'; "{r.term}" fell from {format_percent(r.previous_share)} in {r.previous_wave} to '
-                       f"{format_percent(r.share)} ({format_p(r.p_value)})" for r in faded.itertuples())
+                       f"{format_percent(r.share)} (adjusted {format_p(r.p_adjusted)})" for r in faded.itertuples())
         head = (f"{str(area).capitalize()} ({format_count(first['n_comments'], 'comment')} in {first['wave']}, "
                 f"mean tone {format_signed(first['area_sentiment'])})")
         sentences.append(f"{head}: {', '.join(parts) if parts else 'no word or phrase recurs'}{tail}.")
@@ -563,6 +564,56 @@ def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None) ->
                     f"Difference-in-differences: after the rollout, the share of {share} changed by "
                     f"{format_points(row.estimate)} more in the trained group than in "
                     f"the never-trained group ({interval}{verdict}).")
+    return sentences
+
+
+def training_caveats(baseline: pd.DataFrame, study: pd.DataFrame) -> list[str]:
+    """What the training estimates cannot tell apart: who chose to train (the groups before the rollout,
+    :func:`analytics.notebook_views.training_baseline`) and how each trained employee's violation risk moved
+    around their own training (the event study, :func:`analytics.trends.event_study`).
+
+    Examples
+    --------
+    >>> baseline = pd.DataFrame({"group": ["trained", "never trained"], "rollout": pd.Timestamp("2026-01-15"),
+    ...     "n_posts": [1982, 2504], "share": [0.095, 0.110], "ci_low": [0.082, 0.098], "ci_high": [0.108, 0.123]})
+    >>> study = pd.DataFrame({"relative_month": [-3, -2, -1, 0, 1], "estimate": [0.05, 0.03, 0.0, 0.02, -0.04],
+    ...     "ci_low": [-0.03, -0.04, None, -0.04, -0.1], "ci_high": [0.14, 0.1, None, 0.09, 0.02]})
+    >>> for s in training_caveats(baseline, study): print(s)
+    Training was chosen, not assigned: before the rollout on 2026-01-15, 9.5% of the posts of the employees who
+    went on to train had a policy violation (95% CI 8.2% to 10.8%; n = 1,982) against 11.0% of those who never
+    trained (95% CI 9.8% to 12.3%; n = 2,504). The comparison of trained and untrained posts holds that gap
+    too; the difference-in-differences nets it out if both groups would otherwise have moved alike.
+    Around each employee's own training (event study: violation risk against the month before training): in the
+    months before it (-3 to -2), +3.0 to +5.0 points, none significant on its own; from the month of training on
+    (0 to 1), -4.0 to +2.0 points, none significant on its own.
+    """
+    sentences = []
+    if len(baseline) == 2:
+        rows = baseline.set_index("group")
+        trained, never = rows.loc["trained"], rows.loc["never trained"]
+        sentences.append(
+            f"Training was chosen, not assigned: before the rollout on {pd.Timestamp(trained['rollout']):%Y-%m-%d}, "
+            f"{format_percent(trained['share'], 1)} of the posts of the employees who went on to train had a policy "
+            f"violation ({format_ci(trained['ci_low'], trained['ci_high'], scale='rate', digits=1)}; "
+            f"n = {int(trained['n_posts']):,}) against {format_percent(never['share'], 1)} of those who never "
+            f"trained ({format_ci(never['ci_low'], never['ci_high'], scale='rate', digits=1)}; "
+            f"n = {int(never['n_posts']):,}). The comparison of trained and untrained posts holds that gap too; "
+            "the difference-in-differences nets it out if both groups would otherwise have moved alike.")
+    estimated = study[study["ci_low"].notna()] if len(study) else study
+    parts = []
+    for name, side in (("in the months before it", estimated[estimated["relative_month"] < 0]),
+                       ("from the month of training on", estimated[estimated["relative_month"] >= 0])):
+        if side.empty:
+            continue
+        first, last = (int(m) for m in side["relative_month"].agg(["min", "max"]))
+        low, high = (format_signed(100 * e, 1) for e in side["estimate"].agg(["min", "max"]))
+        clear = side.loc[(side["ci_low"] > 0) | (side["ci_high"] < 0), "relative_month"]
+        verdict = ("none significant on its own" if clear.empty else f"{format_count(len(clear), 'month')} "
+                   "significant (" + ", ".join(f"month {int(m)}" for m in clear) + ")")
+        parts.append(f"{name} ({first} to {last}), {low} to {high} points, {verdict}")
+    if parts:
+        sentences.append("Around each employee's own training (event study: violation risk against the month "
+                         "before training): " + "; ".join(parts) + ".")
     return sentences
 
 

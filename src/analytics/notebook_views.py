@@ -113,6 +113,7 @@ __all__ = [
     "survey_change_figure",
     "survey_wave",
     "time_figure",
+    "training_baseline",
     "training_effects",
     "training_event_study",
     "training_figure",
@@ -1273,6 +1274,39 @@ def training_posts(
 def _enough_people(posts: pd.DataFrame) -> bool:
     people = posts.groupby("group")["author_key"].nunique()
     return len(people) == 2 and int(people.min()) >= _k()
+
+
+def training_baseline(
+    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None
+) -> pd.DataFrame:
+    """How the two groups posted before the rollout (the first completion): what the employees who would
+    train and those who never did brought to it. Training is chosen, not assigned, so a gap here is part of
+    any comparison of the groups afterwards (the difference-in-differences nets it out).
+
+    Returns
+    -------
+    DataFrame
+        One row per group (``trained``: the employees who completed the training by the period's end;
+        ``never trained``): ``group``, ``rollout`` (local date), ``n_posts``, ``n_employees``, ``violations``,
+        ``share`` (of the posts with a policy violation), ``ci_low``, ``ci_high`` (Wilson 95 %). Empty when
+        either group had fewer than k posting employees before the rollout.
+    """
+    posts = training_posts(period=period, department=department, warehouse_file=warehouse_file)
+    columns = ["group", "rollout", "n_posts", "n_employees", "violations", "share", "ci_low", "ci_high"]
+    if posts["completed_at"].isna().all():
+        return pd.DataFrame(columns=columns)
+    rollout = posts["completed_at"].min()
+    before = posts[posts["published_at"] < rollout]
+    if not _enough_people(before):
+        return pd.DataFrame(columns=columns)
+    table = before.groupby("group", sort=True).agg(n_posts=("post_uid", "size"),
+                                                   n_employees=("author_key", "nunique"),
+                                                   violations=("violation", "sum")).reset_index()
+    table["share"] = table["violations"] / table["n_posts"]
+    table["ci_low"], table["ci_high"] = adherence.wilson_interval(table["violations"].to_numpy(float),
+                                                                  table["n_posts"].to_numpy(float))
+    table["rollout"] = rollout.tz_convert(config.get_settings().timezone).date()
+    return table.sort_values("group", ascending=False, ignore_index=True)[columns]
 
 
 def training_effects(

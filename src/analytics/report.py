@@ -720,6 +720,10 @@ def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame,
                             "of training.")
     else:
         section.lead += insights.training_sentences(effects)
+        chosen = _views_period(period)
+        section.lead += insights.training_caveats(
+            views.training_baseline(period=chosen, warehouse_file=warehouse_file),
+            views.training_event_study(period=chosen, warehouse_file=warehouse_file))
         rows = [{"Outcome": _cell(insights.outcome_words(r["outcome"])[1].capitalize()),
                  "Estimator": _cell("logistic, month fixed effects" if r["estimator"] == "logistic" else
                                     "difference-in-differences"),
@@ -731,7 +735,7 @@ def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame,
                  "Posts / employees": _cell(f"{int(r['n_obs']):,} / {int(r['n_clusters']):,}", css="num",
                                             group_size=int(r["n_clusters"]))}
                 for r in effects.to_dict("records")]
-        section.tables.append(_Table(list(rows[0]), rows, caption="Effect of the policy training",
+        section.tables.append(_Table(list(rows[0]), rows, caption="Trained and untrained employees' posts compared",
                                      note="Standard errors clustered by employee; adjusted for department."))
     section.figures.append(_trend_figure(
         monthly, "training_coverage", versions, period, k, "training-coverage",
@@ -766,7 +770,9 @@ def _voices_section(comments: pd.DataFrame, wave: str | None, previous_wave: str
         then = "–" if compared is None else (f"{format_number(r['previous_mentions'])} of "
                                              f"{format_number(r['previous_n_comments'])} "
                                              f"({format_percent(r['previous_share'])})")
-        change = "–" if compared is None else (f"{format_points(r['change'])}, {r['direction']} "
+        # "steady" beside a fall of ten points reads as a contradiction: the change is within chance
+        direction = "no clear change" if r["direction"] == "steady" else r["direction"]
+        change = "–" if compared is None else (f"{format_points(r['change'])}, {direction} "
                                                f"(adjusted {format_p(r['p_adjusted'])})")
         rows.append({
             "Area": _cell(f"{r['area']} ({format_number(r['n_comments'])} comments)"),
