@@ -45,3 +45,22 @@ def test_a_killed_test_process_leaves_no_dashboard_server(tmp_path):
     finally:  # a failing run must not leave its server behind either (its session's group is its pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server, signal.SIGKILL)
+
+
+def test_a_server_stopped_just_after_a_visit_starts_no_kernel_to_refill_its_pool(sample_warehouse, tmp_path):
+    """The pool refills a taken kernel some seconds after the visit; a stop in between cancels the refill
+    rather than start a kernel and render a dashboard only to shut it down."""
+    from browser import Server
+
+    server = Server(warehouse=sample_warehouse, log=tmp_path / "server.log").wait_ready()
+    try:
+        assert server.log_text().count("Kernel started") == 2  # the two dashboards' preheated kernels
+        status, page = server.get("/voila/render/leadership.ipynb")  # takes the pool's kernel
+        assert status == 200 and "jupyter-config-data" in page
+    finally:
+        server.stop()
+    log = server.log_text()
+    assert server.process.returncode is not None
+    assert log.count("Kernel started") == 2, log[-3000:]
+    assert "never awaited" not in log, log[-3000:]
+

@@ -52,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import html
+import inspect
 import json
 import logging
 import os
@@ -270,11 +271,25 @@ def _rendered_pool(manager_class: type) -> type:
     :data:`ABANDONED_KERNEL_SECONDS`)."""
 
     class RenderedPoolKernelManager(manager_class):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(**kwargs)
+            self._refills_begun: set[asyncio.Task] = set()
+
         async def _initialize(self, notebook_path: str, kernel_id: str | None = None, **kwargs) -> dict:
+            self._refills_begun.add(asyncio.current_task())
             content = await super()._initialize(notebook_path, kernel_id, **kwargs)
             # wait, without raising: a failed rendering is Voila's to report when the page is requested
             await asyncio.wait({content["task"]})
             return content
+
+        async def shutdown_all(self, *args, **kwargs) -> None:
+            # Voila waits for every pool task, and a refill still in its delay would then start a kernel and
+            # render a dashboard only to shut it down: a stop within the delay of a visit took ~11 s, not ~4
+            for pool in self._pools.values():
+                for task in [t for t in pool if not t.done() and t not in self._refills_begun]:
+                    pool.remove(task)
+                    _abandon(task)
+            await super().shutdown_all(*args, **kwargs)
 
         async def get_rendered_notebook(self, notebook_name: str, *args, **kwargs) -> tuple:
             taken = await super().get_rendered_notebook(notebook_name, *args, **kwargs)
@@ -284,6 +299,16 @@ def _rendered_pool(manager_class: type) -> type:
             return taken
 
     return RenderedPoolKernelManager
+
+
+def _abandon(task: asyncio.Task) -> None:
+    """Cancel a pool refill still in its delay, closing the start it was to await (else Python warns, when the
+    task is collected, that the coroutine was never awaited)."""
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    for value in (frame.f_locals.values() if frame is not None else ()):
+        if inspect.iscoroutine(value):
+            value.close()
+    task.cancel()
 
 
 def dashboard_app(basic: Path | None = None):
@@ -434,7 +459,6 @@ def serve(
 
 def _stop_cleanly_on_signals(app) -> None:
     """Ctrl-C or SIGTERM shuts the preheated kernels down before the server stops (no orphans)."""
-    import inspect
     import signal
 
     from tornado.ioloop import IOLoop
