@@ -109,6 +109,24 @@ def test_an_export_moved_in_is_handed_on_at_once_not_at_the_next_look(tmp_path):
         thread.join(timeout=20)
 
 
+def test_a_download_renamed_when_finished_is_handed_on_at_once(tmp_path):
+    """A browser writes its download under a temporary name and renames it when done: the name is new, the
+    modification time just now, and the file whole all the same."""
+    calls, stop, thread = _watching(tmp_path, every=30)
+    try:
+        time.sleep(0.5)  # its first look is done: the next one is 30 s away
+        download = tmp_path / "posts.csv.crdownload"
+        download.write_text("a,b\n1,2\n")
+        time.sleep(0.3)
+        assert not calls, "a download in progress is no export"
+        download.rename(tmp_path / "posts.csv")
+        _until(lambda: calls, seconds=10)
+        assert calls == [["posts.csv"]]
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+
+
 def test_without_inotify_the_watch_looks_every_interval(tmp_path, monkeypatch):
     def no_c_library(*_args, **_kwargs):
         raise OSError("no C library here")

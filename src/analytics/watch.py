@@ -4,7 +4,8 @@ A long-lived process answers a new export faster than a new command: its librari
 rules and taxonomy are loaded once, and after each publication it copies the warehouse for the next
 write at once (:func:`analytics.snapshots.prepare`), while nothing waits for it. An export is handed
 on once it is whole: its size and modification time unchanged over one interval (a download or a copy
-still writing it changes them), or last modified an interval or more before (a file moved into the folder).
+still writing it changes them), last modified an interval or more before (a file moved into the folder),
+or renamed into the folder since the last look (a browser's download when it finishes, a file moved in).
 
 The folder is looked at every interval, and on Linux also at once when a file is moved into it or one of
 its subfolders, or closed after writing (the kernel's inotify): an export moved in is handed on in a moment
@@ -97,30 +98,36 @@ class _Changes:
                 if number >= 0:  # else gone meanwhile, or past the limit: looked at every interval all the same
                     self._followed[folder] = number
 
-    def wait(self, seconds: float, stop: threading.Event) -> None:
-        """Wait ``seconds``, or until a change in a folder followed, or ``stop`` is set."""
+    def wait(self, seconds: float, stop: threading.Event) -> set[Path]:
+        """Wait ``seconds``, or until a change in a folder followed, or ``stop`` is set; return the paths
+        renamed or moved into a folder followed meanwhile."""
         deadline = time.monotonic() + seconds
         while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
             if self._fd is None:
                 stop.wait(left)
-                return
+                return set()
             if self._poll.poll(1000 * min(left, self._STOP_CHECK)):
-                self._read_events()
-                return
+                return self._read_events()
+        return set()
 
-    def _read_events(self) -> None:
+    def _read_events(self) -> set[Path]:
         try:
             events = os.read(self._fd, 64 * 1024)
         except BlockingIOError:
-            return
-        gone, offset = set(), 0
+            return set()
+        folders = {number: path for path, number in self._followed.items()}
+        gone, moved, offset = set(), set(), 0
         while offset < len(events):
             number, mask, _cookie, length = self._EVENT.unpack_from(events, offset)
+            name = events[offset + self._EVENT.size:offset + self._EVENT.size + length].rstrip(b"\0")
             offset += self._EVENT.size + length
             if mask & self._IGNORED:
                 gone.add(number)
+            elif mask & self._MOVED_TO and number in folders:
+                moved.add(folders[number] / os.fsdecode(name))
         if gone:  # a folder deleted: followed again if it comes back
             self._followed = {path: number for path, number in self._followed.items() if number not in gone}
+        return moved
 
     def close(self) -> None:
         if self._fd is not None:
@@ -129,11 +136,14 @@ class _Changes:
 
 
 def settled_files(now: dict[Path, _Signature], before: dict[Path, _Signature],
-                  handed: dict[Path, _Signature], *, quiet_since: int | None = None) -> list[Path]:
+                  handed: dict[Path, _Signature], *, quiet_since: int | None = None,
+                  renamed: Collection[Path] = ()) -> list[Path]:
     """The files to hand on: whole, and not handed on already as they are (``handed``), sorted by name. A
     file is whole when it is unchanged between the last look (``before``) and this one (``now``), or, with
     ``quiet_since`` (a time in nanoseconds), when it was last modified by then: a file moved or renamed
-    into the folder keeps its modification time, so it need not wait for a second look.
+    into the folder keeps its modification time, so it need not wait for a second look. A file in
+    ``renamed`` (renamed into the folder since the last look) is whole too: a browser renames its download
+    once finished, and that finish is its modification time.
 
     Examples
     --------
@@ -144,9 +154,12 @@ def settled_files(now: dict[Path, _Signature], before: dict[Path, _Signature],
     []
     >>> settled_files({a: (10, 1), b: (20, 9)}, {}, {}, quiet_since=5)
     [PosixPath('a.csv')]
+    >>> settled_files({a: (10, 1), b: (20, 9)}, {}, {}, quiet_since=5, renamed={b})
+    [PosixPath('a.csv'), PosixPath('b.csv')]
     """
     return sorted(path for path, signature in now.items()
-                  if (before.get(path) == signature or (quiet_since is not None and signature[1] <= quiet_since))
+                  if (before.get(path) == signature or path in renamed
+                      or (quiet_since is not None and signature[1] <= quiet_since))
                   and handed.get(path) != signature)
 
 
@@ -293,6 +306,7 @@ def watch(folder: Path, *, every: float, update: Callable[[list[Path]], bool],
     before: dict[Path, _Signature] = {}
     before_at = None  # when ``before`` was looked at: a file unchanged since is whole only an interval later
     handed: dict[Path, _Signature] = {}
+    renamed: set[Path] = set()  # renamed or moved in since the last look
     changes = _Changes()
     try:
         while not stop.is_set():
@@ -303,11 +317,11 @@ def watch(folder: Path, *, every: float, update: Callable[[list[Path]], bool],
             # a look a change called early compares with no earlier look: a file being written may not have
             # grown in the moment between them
             timed = before_at is None or looked_at - before_at >= every
-            ready = settled_files(now, before if timed else {}, handed, quiet_since=quiet_since)
+            ready = settled_files(now, before if timed else {}, handed, quiet_since=quiet_since, renamed=renamed)
             if ready and update(ready):
                 handed.update({path: now[path] for path in ready})
             if timed:
                 before, before_at = now, looked_at
-            changes.wait(before_at + every - time.monotonic(), stop)
+            renamed = changes.wait(before_at + every - time.monotonic(), stop)
     finally:
         changes.close()
