@@ -854,7 +854,9 @@ def _methods_section(data: dict[str, Any], k: int) -> _Section:
     section.notes += [
         "Rates: share with Wilson 95% score interval; means: t interval. Period changes: two-proportion z-test "
         "(rates), Welch's t-test (means); headline counts and medians are compared without a test (the incidents "
-        "by area, with an exact binomial test given the two periods' total).",
+        "by area, with an exact binomial test given the two periods' total). The test takes the two periods as "
+        "independent samples; training coverage and the response rate count largely the same roster in both, "
+        "for which it is conservative: a change it calls significant is, one it does not may still be real.",
         "Survey: unfinished responses are excluded; favourable = agree or strongly agree after reverse coding "
         "(top-2-box); wave changes use Welch's t-test on construct or item means with Benjamini–Hochberg adjustment "
         "within each family.",
