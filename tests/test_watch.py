@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,9 @@ from analytics import build, config, snapshots, warehouse, watch
 _BUILT_POSTS, _NEW_POSTS = 10, 5
 
 
-def _watching(folder: Path, every: float = 0.05):
-    """``watch`` on a thread, recording what it hands on; returns the calls, the stop event and the thread."""
+@contextlib.contextmanager
+def _watching(folder: Path, every: float = 0.05) -> Iterator[list[list[str]]]:
+    """``watch`` on a thread while in the block, recording the names of what it hands on."""
     calls: list[list[str]] = []
     stop = threading.Event()
 
@@ -34,7 +36,12 @@ def _watching(folder: Path, every: float = 0.05):
     thread = threading.Thread(target=watch.watch, args=(folder,), kwargs={"every": every, "update": update,
                                                                           "stop": stop})
     thread.start()
-    return calls, stop, thread
+    try:
+        yield calls
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive()
 
 
 def _until(condition, seconds: float = 20) -> None:
@@ -48,8 +55,7 @@ def test_an_export_is_handed_on_once_whole_and_again_only_when_it_changes(tmp_pa
     (tmp_path / "there-before.csv").write_text("a,b\n1,2\n")
     growing = tmp_path / "growing.csv"
     # written every 20 ms: an interval well above it, so a busy machine's pause between two writes is no gap
-    calls, stop, thread = _watching(tmp_path, every=0.3)
-    try:
+    with _watching(tmp_path, every=0.3) as calls:
         _until(lambda: calls == [["there-before.csv"]])
         with growing.open("w") as out:  # still being written: its size changes at every look
             for row in range(40):
@@ -65,9 +71,6 @@ def test_an_export_is_handed_on_once_whole_and_again_only_when_it_changes(tmp_pa
         growing.write_text("changed\n")
         _until(lambda: len(calls) == 3)
         assert calls[2] == ["growing.csv"]
-    finally:
-        stop.set()
-        thread.join(timeout=20)
 
 
 def test_an_export_moved_in_whole_is_handed_on_at_the_first_look(tmp_path):
@@ -76,14 +79,10 @@ def test_an_export_moved_in_whole_is_handed_on_at_the_first_look(tmp_path):
     an_hour_ago = time.time() - 3600
     os.utime(moved, (an_hour_ago, an_hour_ago))  # a move keeps the time it was last written
     fresh.write_text("a,b\n3,4\n")  # just written: it could still be growing
-    calls, stop, thread = _watching(tmp_path, every=30)
-    try:
+    with _watching(tmp_path, every=30) as calls:
         _until(lambda: calls, seconds=10)  # the first look, not the second one, 30 s later
         time.sleep(0.2)
         assert calls == [["moved.csv"]]
-    finally:
-        stop.set()
-        thread.join(timeout=20)
 
 
 def test_an_export_moved_in_is_handed_on_at_once_not_at_the_next_look(tmp_path):
@@ -94,8 +93,7 @@ def test_an_export_moved_in_is_handed_on_at_once_not_at_the_next_look(tmp_path):
         path.write_text("a,b\n1,2\n")
         an_hour_ago = time.time() - 3600
         os.utime(path, (an_hour_ago, an_hour_ago))  # as a file saved elsewhere long enough ago
-    calls, stop, thread = _watching(inbox, every=30)
-    try:
+    with _watching(inbox, every=30) as calls:
         time.sleep(0.5)  # its first look is done: the next one is 30 s away
         (outside / "posts.csv").rename(inbox / "posts.csv")
         _until(lambda: len(calls) == 1, seconds=10)
@@ -104,16 +102,12 @@ def test_an_export_moved_in_is_handed_on_at_once_not_at_the_next_look(tmp_path):
         (outside / "later.csv").rename(inbox / "folder" / "later.csv")  # into the subfolder that came
         _until(lambda: len(calls) == 3, seconds=10)
         assert calls == [["posts.csv"], ["more.csv"], ["later.csv"]]
-    finally:
-        stop.set()
-        thread.join(timeout=20)
 
 
 def test_a_download_renamed_when_finished_is_handed_on_at_once(tmp_path):
     """A browser writes its download under a temporary name and renames it when done: the name is new, the
     modification time just now, and the file whole all the same."""
-    calls, stop, thread = _watching(tmp_path, every=30)
-    try:
+    with _watching(tmp_path, every=30) as calls:
         time.sleep(0.5)  # its first look is done: the next one is 30 s away
         download = tmp_path / "posts.csv.crdownload"
         download.write_text("a,b\n1,2\n")
@@ -122,9 +116,6 @@ def test_a_download_renamed_when_finished_is_handed_on_at_once(tmp_path):
         download.rename(tmp_path / "posts.csv")
         _until(lambda: calls, seconds=10)
         assert calls == [["posts.csv"]]
-    finally:
-        stop.set()
-        thread.join(timeout=20)
 
 
 def test_without_inotify_the_watch_looks_every_interval(tmp_path, monkeypatch):
@@ -138,20 +129,14 @@ def test_without_inotify_the_watch_looks_every_interval(tmp_path, monkeypatch):
     os.utime(outside, (time.time() - 3600, time.time() - 3600))
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    calls, stop, thread = _watching(inbox, every=0.2)
-    try:
+    with _watching(inbox, every=0.2) as calls:
         time.sleep(0.3)
         outside.rename(inbox / "moved.csv")
         _until(lambda: calls, seconds=10)
         assert calls == [["moved.csv"]]
-    finally:
-        stop.set()
-        thread.join(timeout=20)
-    assert not thread.is_alive()
 
 
 def test_a_look_a_change_calls_early_never_takes_a_file_still_being_written_for_whole(tmp_path):
-    calls, stop, thread = _watching(tmp_path, every=1.0)
     pinging = threading.Event()
 
     def ping() -> None:  # files written and closed every 30 ms: each calls a look at once
@@ -161,21 +146,20 @@ def test_a_look_a_change_calls_early_never_takes_a_file_still_being_written_for_
             (tmp_path / f"ping-{number}.tmp").write_text("x")
 
     pinger = threading.Thread(target=ping)
-    pinger.start()
-    try:
-        with (tmp_path / "growing.csv").open("w") as out:
-            # a row every 50 ms: two early looks often fall between two rows, never an interval apart
-            for row in range(60):
-                out.write(f"{row},x\n")
-                out.flush()
-                time.sleep(0.05)
-                assert calls == [], "a file still being written was handed on"
-        _until(lambda: calls == [["growing.csv"]])
-    finally:
-        pinging.set()
-        pinger.join()
-        stop.set()
-        thread.join(timeout=20)
+    with _watching(tmp_path, every=1.0) as calls:
+        pinger.start()
+        try:
+            with (tmp_path / "growing.csv").open("w") as out:
+                # a row every 50 ms: two early looks often fall between two rows, never an interval apart
+                for row in range(60):
+                    out.write(f"{row},x\n")
+                    out.flush()
+                    time.sleep(0.05)
+                    assert calls == [], "a file still being written was handed on"
+            _until(lambda: calls == [["growing.csv"]])
+        finally:
+            pinging.set()
+            pinger.join()
 
 
 def test_warm_up_runs_the_scrubber_and_the_scans_over_the_newest_texts(tmp_path, monkeypatch):
