@@ -74,6 +74,8 @@ def test_an_abandoned_kernel_is_shut_down_and_an_open_page_keeps_its_own(server,
         page, kernel = _opened(browser, server, "leadership.ipynb", connect_after=ABANDONED_AFTER / 2)
         gone_page, gone = _opened(browser, server, "policy-review.ipynb")
         assert not _shut_down(server)
+        # connected pages, and no warning about the websocket pings' settings (harmless, and alarming)
+        assert "websocket_ping_timeout" not in server.log_text()
         # as from a browser killed: the page's request to shut its kernel down never reaches the server
         gone_page.route("**/api/shutdown/**", lambda route: route.abort())
         gone_page.close()

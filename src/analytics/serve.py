@@ -452,6 +452,11 @@ def serve(
     else:
         os.environ[FULL_BUNDLE_ENV] = FULL_BUNDLE_PATH
     app = dashboard_app(basic)(config=_voila_config(port, open_browser, preheat, abandoned_kernel_seconds))
+    # jupyter_server hands tornado its websocket ping interval and timeout in milliseconds, which tornado reads
+    # as seconds, and tornado warns at the first viewer that the timeout (90000) exceeds the interval (30000).
+    # The pings that keep a viewer's connection alive are jupyter_server's own, every 30 s: the warning only
+    # alarms whoever reads the log
+    logging.getLogger("tornado.general").addFilter(lambda record: "websocket_ping_timeout" not in record.getMessage())
     app.initialize([str(folder.resolve())])
     _stop_cleanly_on_signals(app)
     app.start()
