@@ -42,6 +42,15 @@ def test_a_theme_that_grows_is_rising_and_one_that_fades_is_falling():
     assert rows.loc["seems fair", "mean_sentiment"] > rows.loc["watched", "mean_sentiment"]
 
 
+def test_a_term_used_in_fewer_than_k_comments_shows_no_tone():
+    """The mean tone of two or three comments is close to each writer's own."""
+    comments = [("comment_monitoring", "Being watched is awful.")] * 3 + \
+        [("comment_monitoring", "Seems fair to me.")] * 10
+    rows = feedback.feedback_themes(_frames({"2026-Q1": comments}), k=5).set_index("term")
+    assert rows.loc["watched", "n_mentions"] == 3 and np.isnan(rows.loc["watched", "mean_sentiment"])
+    assert rows.loc["seems fair", "mean_sentiment"] > 0
+
+
 def test_rising_and_falling_hold_against_every_term_tested_in_the_wave():
     """A change that would pass p < 0.05 alone but not among the wave's other tests stays steady."""
     def wave(counts: dict[str, int]) -> list[tuple[str, str]]:

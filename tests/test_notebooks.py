@@ -141,6 +141,17 @@ def test_the_caveats_name_the_months_around_training_that_differ():
     assert "from the month of training on (0 to 1), -5.0 to -2.0 points, 1 month significant (month 0)" in sentence
 
 
+def test_incidents_by_severity_shows_no_single_incident_s_times(warehouse_file):
+    k = config.get_settings().k
+    quarters = [nv.incidents_by_severity(period=f"{year}-Q{q}", warehouse_file=warehouse_file)
+                for year in (2025, 2026) for q in (1, 2, 3, 4) if (year, q) != (2026, 4)]
+    table = pd.concat(quarters, ignore_index=True)
+    few, many = table[table["n_resolved"] < k], table[table["n_resolved"] >= k]
+    assert len(few) and len(many), "the sample should have small and large severity-area cells"
+    assert few["median_hours_to_resolve"].isna().all() and many["median_hours_to_resolve"].notna().all()
+    assert table.loc[table["n_incidents"] < k, ["median_hours_to_report", "self_reported_share"]].isna().all().all()
+
+
 def test_small_groups_stay_hidden(warehouse_file):
     k = config.get_settings().k
     small = sample.SMALL_DEPARTMENT

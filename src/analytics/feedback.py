@@ -249,14 +249,14 @@ def feedback_themes(
     DataFrame
         One row per (area, term), areas in codebook order, most mentioned first: ``wave``, ``area``,
         ``n_comments`` (comments on the area's questions in the wave), ``area_sentiment`` (their mean VADER
-        compound), ``term``, ``kind`` (``word`` or ``phrase``), ``n_mentions`` (comments using it),
-        ``share`` (of the area's comments), ``mean_sentiment`` (of those comments), ``previous_wave``,
-        ``previous_n_comments``, ``previous_mentions``, ``previous_share``, ``change`` (share now minus
-        then), ``p_value`` (two-proportion z-test), ``p_adjusted`` (Benjamini-Hochberg over every term of
-        the table: a wave's dozens of tests would otherwise call some change rising by chance),
-        ``direction`` (``new``, ``rising``, ``falling``, ``steady``; ``steady`` when ``p_adjusted`` >= 0.05
-        or there is no previous wave) and ``example`` (the most common
-        redacted comment using the term, or NA for an area with fewer than ``min_comments`` comments).
+        compound), ``term``, ``kind`` (``word`` or ``phrase``), ``n_mentions`` (comments using it), ``share``
+        (of the area's comments), ``mean_sentiment`` (of those comments; NaN below k of them),
+        ``previous_wave``, ``previous_n_comments``, ``previous_mentions``, ``previous_share``, ``change`` (share
+        now minus then), ``p_value`` (two-proportion z-test), ``p_adjusted`` (Benjamini-Hochberg over every term
+        of the table: a wave's dozens of tests would otherwise call some change rising by chance), ``direction``
+        (``new``, ``rising``, ``falling``, ``steady``; ``steady`` when ``p_adjusted`` >= 0.05 or there is no
+        previous wave) and ``example`` (the most common redacted comment using the term, or NA for an area with
+        fewer than ``min_comments`` comments).
 
     Examples
     --------
@@ -317,7 +317,8 @@ def feedback_themes(
             rows.append({
                 "wave": wave, "area": area, "n_comments": len(now), "area_sentiment": area_sentiment, "term": term,
                 "kind": "phrase" if " " in term else "word", "n_mentions": int(x1), "share": x1 / n1,
-                "mean_sentiment": float(using["compound"].mean()) if len(using) else np.nan,
+                # the tone of fewer than k comments is close to each writer's own
+                "mean_sentiment": float(using["compound"].mean()) if len(using) >= k else np.nan,
                 "previous_wave": previous, "previous_n_comments": len(before) if previous else np.nan,
                 "previous_mentions": int(x2) if previous else np.nan,
                 "previous_share": x2 / n2 if previous and n2 else np.nan, "change": change, "p_value": p_value,

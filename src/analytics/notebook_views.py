@@ -667,22 +667,28 @@ def revision_figure(series: pd.DataFrame, effects: pd.DataFrame, *, revisions: p
 def incidents_by_severity(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
     """Incidents reported in ``period`` and how fast they were resolved, by severity and policy area.
 
+    A median or share of fewer than k incidents would show one incident's own figure (or lie between
+    two): it is left out (NA), as in the report and the dashboards.
+
     Returns
     -------
     DataFrame
-        ``severity``, ``area``, ``n_incidents``, ``n_resolved``, ``median_hours_to_resolve``,
-        ``median_hours_to_report`` (from occurrence), ``self_reported_share``.
+        ``severity``, ``area``, ``n_incidents``, ``n_resolved``, ``median_hours_to_resolve`` (NA below k
+        resolved), ``median_hours_to_report`` (from occurrence; NA below k reported with a time),
+        ``self_reported_share`` (NA below k incidents).
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     return _query(
         """SELECT severity, area, count(*) AS n_incidents, count(hours_to_resolve) AS n_resolved,
-                  median(hours_to_resolve) AS median_hours_to_resolve,
-                  median(hours_to_report) AS median_hours_to_report,
-                  avg(CASE WHEN detection = 'self_reported' THEN 1.0 ELSE 0.0 END) AS self_reported_share
+                  CASE WHEN count(hours_to_resolve) >= ? THEN median(hours_to_resolve) END
+                      AS median_hours_to_resolve,
+                  CASE WHEN count(hours_to_report) >= ? THEN median(hours_to_report) END AS median_hours_to_report,
+                  CASE WHEN count(*) >= ? THEN avg(CASE WHEN detection = 'self_reported' THEN 1.0 ELSE 0.0 END)
+                  END AS self_reported_share
            FROM incident_timings WHERE month >= ? AND month < ?
            GROUP BY severity, area
            ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, n_incidents DESC, area""",
-        [chosen.start, chosen.end], warehouse_file=warehouse_file)
+        [*[_k()] * 3, chosen.start, chosen.end], warehouse_file=warehouse_file)
 
 
 def coaching_findings(
