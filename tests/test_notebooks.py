@@ -152,6 +152,17 @@ def test_incidents_by_severity_shows_no_single_incident_s_times(warehouse_file):
     assert table.loc[table["n_incidents"] < k, ["median_hours_to_report", "self_reported_share"]].isna().all().all()
 
 
+def test_a_misspelt_department_or_a_period_without_posts_is_refused_with_the_choices(warehouse_file):
+    """Not read as a department without data, nor a period shown with the nearest data under its label."""
+    assert nv.resolve_department(None, warehouse_file=warehouse_file) is None
+    assert nv.resolve_department("Fundraising", warehouse_file=warehouse_file) == "Fundraising"
+    with pytest.raises(ValueError, match=r"No department 'Fundraisng' on the roster; choose one of .*Fundraising"):
+        nv.resolve_department("Fundraisng", warehouse_file=warehouse_file)
+    with pytest.raises(ValueError, match=r"2023-Q1 has no posts: the warehouse's posts run from \d{4}-\d\d to "):
+        nv.resolve_period("2023-Q1", warehouse_file=warehouse_file)
+    assert nv.resolve_period("2026-Q2", warehouse_file=warehouse_file).label == "2026-Q2"
+
+
 def test_small_groups_stay_hidden(warehouse_file):
     k = config.get_settings().k
     small = sample.SMALL_DEPARTMENT

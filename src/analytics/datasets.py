@@ -22,6 +22,8 @@ from analytics.periods import Period, parse_period, quarter_of
 
 __all__ = [
     "NO_POSTS",
+    "UnreportablePeriod",
+    "check_has_posts",
     "coverage_by_month",
     "coverage_table",
     "data_through",
@@ -344,6 +346,23 @@ def post_months(*, con: Connection = None, warehouse_file: WarehouseFile = None)
     with _connection(con, warehouse_file) as c:
         first, last = c.execute("SELECT min(month), max(month) FROM post_facts").fetchone()
     return None if first is None else (pd.Timestamp(first).date(), pd.Timestamp(last).date())
+
+
+class UnreportablePeriod(ValueError):
+    """The period asked for lies outside the months with posts (the message names them), or the period to
+    compare with does not come before it."""
+
+
+def check_has_posts(period: Period, *, con: Connection = None, warehouse_file: WarehouseFile = None) -> None:
+    """Raise :class:`UnreportablePeriod`, naming the months with posts, when ``period`` has none of them
+    (:class:`analytics.warehouse.WarehouseMissing` before the first build with posts)."""
+    months = post_months(con=con, warehouse_file=warehouse_file)
+    if months is None:
+        raise warehouse.WarehouseMissing(NO_POSTS)
+    first, last = months
+    if period.end <= first or period.start >= (pd.Timestamp(last) + pd.DateOffset(months=1)).date():
+        raise UnreportablePeriod(f"{period.label} has no posts: the warehouse's posts run from {first:%Y-%m} to "
+                                 f"{last:%Y-%m}. Choose a period in that range, such as {quarter_of(last).label}.")
 
 
 def latest_quarter(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> Period:

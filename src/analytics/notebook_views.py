@@ -100,6 +100,7 @@ __all__ = [
     "recognition_view",
     "rejects_by_reason",
     "reliability",
+    "resolve_department",
     "resolve_period",
     "revision_effects",
     "revision_figure",
@@ -162,16 +163,28 @@ def _empty() -> str:
 
 
 def resolve_period(period: str | None = None, *, warehouse_file: Warehouse = None) -> Period:
-    """The period a notebook reports on: ``period`` parsed, or the latest quarter with posts.
-
-    Examples
-    --------
-    >>> resolve_period("2026-Q3").label
-    '2026-Q3'
-    """
+    """The period a notebook reports on: ``period`` parsed, or the latest quarter with posts. A period
+    outside the months with posts raises :class:`analytics.datasets.UnreportablePeriod` naming them, as the
+    report does: its views would be empty, or show the nearest data under the wrong label."""
     if period:
-        return parse_period(period)
+        chosen = parse_period(period)
+        datasets.check_has_posts(chosen, warehouse_file=warehouse_file)
+        return chosen
     return datasets.latest_quarter(warehouse_file=warehouse_file)
+
+
+def resolve_department(department: str | None = None, *, warehouse_file: Warehouse = None) -> str | None:
+    """The department a notebook is about: ``None`` (everyone) or one on the roster. Any other name raises
+    :class:`ValueError` listing the roster's departments: a misspelt one would otherwise read as a department
+    without data."""
+    if not department:
+        return None
+    known = sorted(_query("SELECT DISTINCT department FROM employees WHERE department IS NOT NULL",
+                          warehouse_file=warehouse_file)["department"])
+    if department not in known:
+        raise ValueError(f"No department {department!r} on the roster; choose one of {', '.join(known)} "
+                         "(or None for everyone).")
+    return department
 
 
 def markdown(sentences: Sequence[str]):

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import jinja2
 import numpy as np
 import pandas as pd
@@ -46,6 +45,7 @@ from analytics import (
 )
 from analytics import notebook_views as views
 from analytics.codebook import load_codebook
+from analytics.datasets import UnreportablePeriod
 from analytics.insights import (
     format_change,
     format_interval,
@@ -58,7 +58,7 @@ from analytics.insights import (
     format_value,
 )
 from analytics.metrics import ALL, METRICS, compare_periods, metric_definitions
-from analytics.periods import Period, quarter_of
+from analytics.periods import Period
 
 __all__ = [
     "HEADLINE_METRICS",
@@ -93,10 +93,6 @@ HEADLINE_METRICS = (
 _SURVEY_METRICS = frozenset({"clarity_favourability", "trust_favourability", "response_rate"})
 _CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
-
-class UnreportablePeriod(ValueError):
-    """The period asked for lies outside the months with posts (the message names them), or the period to
-    compare with does not come before it."""
 
 
 @dataclass(frozen=True)
@@ -289,7 +285,7 @@ def _load(warehouse_file: str | os.PathLike[str] | None, period: Period) -> dict
         present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if not {"quarterly_metrics", "monthly_metrics", "post_facts", "incident_timings"} <= present:
             raise warehouse.WarehouseMissing("The warehouse has no derived tables yet: run `policy-pulse build`.")
-        _check_has_posts(period, con)
+        datasets.check_has_posts(period, con=con)
         data: dict[str, Any] = {
             "formats": datasets.files_by_format(con=con),
             "monthly": datasets.metric_table("month", con=con), "quarterly": datasets.metric_table("quarter", con=con),
@@ -301,18 +297,6 @@ def _load(warehouse_file: str | os.PathLike[str] | None, period: Period) -> dict
             "built": datasets.last_build(con=con), "comments": datasets.survey_comments(con=con),
         }
     return data
-
-
-def _check_has_posts(period: Period, con: duckdb.DuckDBPyConnection) -> None:
-    """Raise :class:`UnreportablePeriod`, naming the months with posts, when ``period`` has none of them."""
-    months = datasets.post_months(con=con)
-    if months is None:
-        raise warehouse.WarehouseMissing(datasets.NO_POSTS)
-    first, last = months
-    if period.end <= first or period.start >= (pd.Timestamp(last) + pd.DateOffset(months=1)).date():
-        raise UnreportablePeriod(f"{period.label} has no posts: the warehouse's posts run from {first:%Y-%m} to "
-                                 f"{last:%Y-%m}. Choose a period in that range, e.g. "
-                                 f"--period {quarter_of(last).label}.")
 
 
 def _views_period(period: Period) -> str:
