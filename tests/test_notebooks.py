@@ -173,7 +173,14 @@ def test_small_groups_stay_hidden(warehouse_file):
     assert nv.adherence_by_area(department=small, warehouse_file=warehouse_file)["suppressed"].all()
     assert nv.likert_view(department=small, warehouse_file=warehouse_file)["suppressed"].all()
     assert nv.training_effects(department=small, warehouse_file=warehouse_file).empty
-    assert nv.rules_fired(department=small, warehouse_file=warehouse_file).empty
+    rules = nv.rules_fired(department=small, warehouse_file=warehouse_file)
+    # every rule listed, none counted: hidden, not "no rule fired"
+    assert len(rules) and rules["suppressed"].all() and rules["n_posts"].isna().all()
+    period = nv.resolve_period(warehouse_file=warehouse_file).label
+    assert insights.rules_sentence(rules, period=period) == (
+        f"Which rules fired in {period} is hidden to protect a group of fewer than {k} people.")
+    assert "hidden to protect a group" in nv.rules_figure(rules, period=period).layout.annotations[-1].text
+    assert not nv.rules_fired(warehouse_file=warehouse_file)["suppressed"].any()
     groups = nv.training_groups_over_time(warehouse_file=warehouse_file)
     assert (groups.loc[~groups["suppressed"], "n_people"] >= k).all()
     with pytest.raises(ValueError, match="never published"):

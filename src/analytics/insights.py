@@ -407,6 +407,8 @@ def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3) -> str:
     The rules that fired most in 2026-Q3: Phone (confidentiality, high; 12 posts, 2.0% of employee posts),
     Email (confidentiality, high; 3 posts, 0.5% of employee posts).
     """
+    if "suppressed" in rules and rules["suppressed"].any():
+        return f"Which rules fired in {period} is {privacy.hidden_label()}."
     fired = rules[rules["n_posts"].fillna(0) > 0].sort_values("n_posts", ascending=False, kind="stable").head(top)
     if fired.empty:
         return f"No policy rule fired on an employee post in {period}."

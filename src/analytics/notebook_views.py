@@ -531,28 +531,33 @@ def rules_fired(
     """Which rules fire on employee posts in ``period`` (dismissed findings excluded), with the
     plain-language explanation of each rule.
 
-    With ``department``, the table is empty when fewer than k of its employees posted in the period.
+    With ``department``, every rule's counts are hidden (NA, ``suppressed``) when fewer than k of its
+    employees posted in the period: no rule firing and a rule firing on one person's posts would look alike.
 
     Returns
     -------
     DataFrame
         One row per rule, most posts first: ``rule_id``, ``name`` (the id as words), ``area``,
         ``severity``, ``n_findings``, ``n_posts`` (distinct posts it fired on), ``share_of_posts`` (of the
-        period's employee posts), ``explanation``.
+        period's employee posts), ``explanation``, ``suppressed``.
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     posts = datasets.employee_posts(through=chosen, department=department, warehouse_file=warehouse_file)
     posts = posts[posts["month"] >= pd.Timestamp(chosen.start)]
     columns = ["rule_id", "name", "area", "severity", "n_findings", "n_posts", "share_of_posts", "explanation"]
-    if department and posts["author_key"].nunique() < _k():
-        return pd.DataFrame(columns=columns)
-    return priorities.rules_fired(posts, datasets.employee_findings(warehouse_file=warehouse_file))[columns]
+    fired = priorities.rules_fired(posts, datasets.employee_findings(warehouse_file=warehouse_file))[columns]
+    hidden = bool(department) and posts["author_key"].nunique() < _k()
+    if hidden:
+        fired = fired.assign(n_findings=np.nan, n_posts=np.nan, share_of_posts=np.nan).sort_values(
+            "rule_id", ignore_index=True)
+    return fired.assign(suppressed=hidden)
 
 
 def rules_figure(rules: pd.DataFrame, *, period: str) -> go.Figure:
     """Horizontal bars: share of employee posts each rule fired on in the period."""
     shown = rules[rules["n_posts"] > 0].sort_values("n_posts")
     colors = {"high": _UNFAVOURABLE, "medium": "#bf9000", "low": _NEUTRAL}
+    hidden = "suppressed" in rules and bool(rules["suppressed"].any())
     return _ranked_bars(
         shown, y="name", x="share_of_posts", title=f"Which rules fire, {period}",
         subtitle=f"% of the period's employee posts; n = {int(shown['n_posts'].sum()):,} post-rule hits; dismissed "
@@ -560,7 +565,9 @@ def rules_figure(rules: pd.DataFrame, *, period: str) -> go.Figure:
         caption="a longer bar is a rule broken more often; the colour is its severity.", x_title="% of employee posts",
         colour=[colors.get(s, _NEUTRAL) for s in shown["severity"]], custom=("n_posts", "area", "severity"),
         hover="%{y}: %{x:.1%} of posts (%{customdata[0]} posts; %{customdata[1]}, %{customdata[2]})<extra></extra>",
-        tickformat=".1%", empty="No rule fired on an employee post in this period.")
+        tickformat=".1%", empty=(f"Which rules fired is {privacy.hidden_label()}: fewer than {_k()} of the "
+                                 "department's employees posted in this period." if hidden else
+                                 "No rule fired on an employee post in this period."))
 
 
 def _ranked_bars(shown: pd.DataFrame, *, y: str, x: str, title: str, subtitle: str, caption: str, x_title: str,
