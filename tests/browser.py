@@ -167,7 +167,7 @@ _FIGURE_BOXES = """() => {
                                                                    right: r.right}; };
   const first = (selector) => document.querySelector(selector) ? box(document.querySelector(selector)) : null;
   return {
-    xticks: [...document.querySelectorAll('.xtick text')].map(box),
+    xticks: [...document.querySelectorAll('.xtick text')].map(e => ({...box(e), text: e.textContent})),
     yticks: [...document.querySelectorAll('.ytick text')].map(e => ({...box(e), text: e.textContent})),
     y2ticks: [...document.querySelectorAll('.y2tick text')].map(box),
     legend: first('.legend'), ytitle: first('.ytitle'), xtitle: first('.xtitle'),

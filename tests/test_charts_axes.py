@@ -103,3 +103,16 @@ def test_survey_waves_and_unbroken_months_stay_joined():
     for fig in (waves, months):
         assert None not in fig.data[1].y and None not in fig.data[0].x
         assert "break" not in fig.layout.meta["how_to_read"]
+
+
+def test_a_few_months_are_ticked_by_month_not_by_week(tmp_path):
+    """Plotly ticks three months' points weekly ("Sep 29, Oct 6, ...") under an axis titled "Month"."""
+    months = ["2024-10", "2024-11", "2024-12"]
+    few = charts.trend_chart(_series(months), metric="adherence_rate", k=5)
+    two_years = [f"{y}-{m:02d}" for y in (2025, 2026) for m in range(1, 13)]
+    many = charts.trend_chart(pd.concat([_series(two_years[i:i + 4]) for i in range(0, 24, 4)]),
+                              metric="adherence_rate", k=5)
+    drawn = drawn_figures({"few": few, "many": many}, tmp_path)
+    assert [tick["text"] for tick in drawn["few"]["xticks"]] == ["Oct 2024", "Nov 2024", "Dec 2024"]
+    assert len(drawn["many"]["xticks"]) < 24, "two years keep plotly's own, sparser ticks"
+

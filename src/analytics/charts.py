@@ -37,6 +37,7 @@ __all__ = [
     "bar_chart",
     "legend_under_axis",
     "period_start",
+    "period_ticks",
     "trend_chart",
     "value_format",
     "wrapped_labels",
@@ -453,8 +454,28 @@ def trend_chart(
     span = (data["x"].min() - pd.Timedelta(days=31), data["x"].max() + pd.Timedelta(days=31)) if len(data) else None
     if span is not None:
         add_revision_markers(fig, versions, span=span)
+        period_ticks(fig, data["x"], quarterly=not _monthly(data))
     reading = how_to_read or _default_reading(spec, several=len(groups) > 1, bars=bars, gaps=gaps)
     return _finish(fig, title=title or label, how_to_read=reading, widget=widget)
+
+
+#: A time axis over fewer months than this gets a tick per month (or quarter): left to itself, plotly ticks
+#: three months' points weekly ("Sep 29, Oct 6, ...") under an axis titled "Month".
+_FEW_MONTHS = 13
+
+
+def period_ticks(fig: go.Figure, starts: pd.Series, *, quarterly: bool = False) -> go.Figure:
+    """Tick a time axis at its months (``quarterly``: at its quarters) when it spans a few of them only;
+    ``starts`` are the plotted period starts.
+
+    >>> fig = period_ticks(go.Figure(), pd.Series(pd.to_datetime(["2024-10-01", "2024-12-01"])))
+    >>> fig.layout.xaxis.dtick, fig.layout.xaxis.tickformat
+    ('M1', '%b %Y')
+    """
+    dates = pd.to_datetime(pd.Series(starts)).dropna()
+    if len(dates) and (dates.max() - dates.min()).days < 31 * _FEW_MONTHS:
+        fig.update_xaxes(dtick="M3" if quarterly else "M1", tickformat="%b %Y")
+    return fig
 
 
 def _monthly(data: pd.DataFrame) -> bool:

@@ -302,6 +302,7 @@ def time_figure(
             hovertext=_hover(part, percent=percent, n_label=n_label), hoverinfo="text+name"))
     if len(series):
         _add_revisions(fig, revisions, start=series["month"].min(), end=series["month"].max())
+        charts.period_ticks(fig, series["month"])
     fig.update_layout(showlegend=group is not None)
     return fig
 
