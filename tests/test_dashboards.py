@@ -124,7 +124,7 @@ def test_an_area_s_median_time_to_resolve_rests_on_k_resolved_incidents(data):
     for period in dashboard.filter_options(data.quarterly)["periods"][:4]:
         previous = parse_period(period).previous().label
         for area in dashboard.AREAS:
-            table = dashboard._area_table(data, area, period, previous)
+            table = dashboard._area_table(data, area, [previous, period])
             for quarter in (previous, period):
                 mine = data.incidents[(data.incidents["area"] == area) & (quarters == quarter)]
                 resolved = mine["hours_to_resolve"].dropna()
@@ -140,7 +140,7 @@ def test_an_area_s_median_time_to_resolve_rests_on_k_resolved_incidents(data):
 
 def test_an_area_words_each_clarity_item_once_for_the_two_waves_the_review_compares(data):
     period = dashboard.filter_options(data.quarterly)["periods"][0]
-    table = dashboard._area_table(data, "disclosure", period, parse_period(period).previous().label)
+    table = dashboard._area_table(data, "disclosure", [parse_period(period).previous().label, period])
     items = data.clarity[data.clarity["area"] == "disclosure"]
     shown = re.findall(r"wave (\S+): (\d+)% favourable", table)
     assert len(set(data.clarity["wave"])) > 2  # older waves exist, and are left to the chart
@@ -439,6 +439,19 @@ def test_policy_review_redraws_every_part_for_the_quarter_chosen(data):
     for text in effects:
         assert f"version {in_force['version'].iloc[-1]}" in text or "Too few months" in text
         assert not any(f"version {v} " in text for v in later["version"])
+
+
+def test_the_first_quarter_s_review_compares_with_no_quarter_of_zeros(data):
+    review = dashboard.PolicyReview(data)
+    first = list(review.period.options)[-1]
+    before = parse_period(first).previous().label
+    review.period.value = first
+    shown = _texts(review.widget)
+    assert f"Incidents, {before}" not in shown and f"0 in {before}" not in shown
+    assert f"no data for {before}" in shown
+    titles = [part.widget.layout.title.text for part in review.parts if isinstance(part, dashboard._Chart)]
+    assert f"Confidentiality: findings per rule, {first}" in titles
+    assert not any(before in title for title in titles)
 
 
 def test_policy_review_says_what_each_area_s_comments_talk_about_as_the_report_does(data, sample_warehouse):

@@ -85,6 +85,24 @@ def test_area_evidence_holds_every_area_and_adds_up_to_the_period(sample_warehou
     assert evidence.loc[shown.index, "favourable"].to_numpy() == pytest.approx(shown["favourable"].to_numpy())
 
 
+def test_the_first_quarter_with_data_is_compared_with_nothing_not_with_zeros(sample_warehouse, inputs):
+    """The quarter before the first post is no quarter of zeros: its 0 incidents made the first quarter's a
+    significant rise, and 10 more points on the score."""
+    tz = config.get_settings().timezone
+    first = pd.Timestamp(inputs["posts"]["published_at"].min()).tz_convert(tz)
+    period = parse_period(f"{first.year}-Q{first.quarter}")
+    evidence = priorities.area_evidence(period=period, warehouse_file=sample_warehouse)
+    assert evidence["n_incidents"].sum() > 0, "the sample's first quarter should have incidents"
+    assert evidence["n_previous"].isna().all() and evidence["adherence_delta"].isna().all()
+    assert (evidence[["adherence_change", "incident_change"]] == 0).all().all()
+    sentence = priorities.evidence_sentence(evidence.iloc[0].to_dict())
+    assert f"no data for {period.previous().label}" in sentence and f"0 in {period.previous().label}" not in sentence
+    second = pd.Timestamp(period.end)
+    later = priorities.area_evidence(period=parse_period(f"{second.year}-Q{second.quarter}"),
+                                     warehouse_file=sample_warehouse)
+    assert later["n_previous"].notna().all()
+
+
 def test_an_earlier_period_names_the_revision_in_force_then(sample_warehouse):
     with warehouse.read_only(sample_warehouse) as con:
         versions = datasets.policy_revisions(con=con)

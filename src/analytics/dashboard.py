@@ -989,12 +989,17 @@ class _Review:
     """What every part of the policy review shows for the chosen quarter."""
 
     period: str
-    previous: str
+    previous: str | None  # None for the first quarter with data: no quarter of zeros before it
     ranking: pd.DataFrame
     voices: dict[str, str]
 
     def evidence(self, area: str) -> pd.Series:
         return self.ranking.set_index("area").loc[area]
+
+    @property
+    def quarters(self) -> list[str]:
+        """The quarters compared, earlier first."""
+        return [q for q in (self.previous, self.period) if q]
 
 
 def _review_chart(key: str, frame: Callable[[_Review], pd.DataFrame],
@@ -1025,8 +1030,9 @@ class PolicyReview:
         self.period.observe(lambda _change: self.refresh(), names="value")
 
     def _review(self, period: str) -> _Review:
-        return _Review(period, parse_period(period).previous().label, revision_priorities(self.data, period=period),
-                       area_voices(self.data, period=period))
+        previous = parse_period(period).previous().label
+        return _Review(period, previous if previous in self.period.options else None,
+                       revision_priorities(self.data, period=period), area_voices(self.data, period=period))
 
     def refresh(self) -> None:
         """Redraw every part for the chosen quarter."""
@@ -1077,16 +1083,16 @@ class PolicyReview:
                 f"{int(evidence['rank'])}.</b> {html.escape(evidence['evidence'])}</p>"
                 + (f"<p style='font-size:13px'><b>What employees say.</b> {html.escape(review.voices[area])}</p>"
                    if area in review.voices else "")
-                + _area_table(self.data, area, review.period, review.previous))
+                + _area_table(self.data, area, review.quarters))
 
     def _area_charts(self, area: str) -> list[_Chart]:
         data, name = self.data, area.capitalize()
         return [
             _review_chart(
-                f"{area}-findings-by-rule", lambda r: findings_by_rule(data, area=area, periods=[r.previous, r.period]),
+                f"{area}-findings-by-rule", lambda r: findings_by_rule(data, area=area, periods=r.quarters),
                 lambda rows, r: bar_chart(
                     rows, category="rule", value="findings", colour="period", k=data.k,
-                    title=f"{name}: findings per rule, {r.previous} and {r.period}",
+                    title=f"{name}: findings per rule, {' and '.join(r.quarters)}",
                     axis_title="Findings on employee posts (count)",
                     how_to_read="Counts of (non-dismissed) findings per rule; individual posts are never listed."),
                 lambda rows, r: "A finding is a post matching a policy rule; dismissed false positives are left out."),
@@ -1162,9 +1168,10 @@ def recent_waves(waves: pd.Series, period: str, count: int) -> list[str]:
     return [wave for wave in sorted(set(waves), key=_period_key) if _period_key(wave) < end][-count:]
 
 
-def _area_table(data: DashboardData, area: str, period: str, previous: str) -> str:
-    """Clarity items (each worded once, in the last two survey waves up to ``period``; the chart above has
-    every wave) and incidents of one area as a small HTML table (aggregates only)."""
+def _area_table(data: DashboardData, area: str, quarters: Sequence[str]) -> str:
+    """Clarity items (each worded once, in the last two survey waves up to the last of ``quarters``; the chart
+    above has every wave) and incidents of one area in each quarter, as a small HTML table (aggregates only)."""
+    period = quarters[-1]
     cells = []
     items = data.clarity[data.clarity["area"] == area]
     waves = recent_waves(items["wave"], period, 2)
@@ -1175,7 +1182,7 @@ def _area_table(data: DashboardData, area: str, period: str, previous: str) -> s
                      f"{insights.format_ci(row.ci_low, row.ci_high, scale='rate')})")
             cells.append((f"Clarity: “{row.text}”" if j == 0 else "", f"wave {row.wave}: {value}"))
     quarters = _quarter_of(data.incidents["month"])
-    for q in (previous, period):
+    for q in quarters:
         mine = data.incidents[(data.incidents["area"] == area) & (quarters == q)]
         severity = ", ".join(f"{n} {s}" for s, n in mine["severity"].value_counts().items()) or "none"
         median = priorities.median_hours_to_resolve(mine["hours_to_resolve"], k=data.k)

@@ -435,7 +435,8 @@ def area_evidence(
     DataFrame
         The columns of :func:`evidence_table` plus ``period, previous_period, wave, previous_wave``
         (labels; a wave is ``None`` where there is none) and ``last_changed`` (the last policy version that
-        changed the area by the end of ``period``, and its date; ``""`` if none).
+        changed the area by the end of ``period``, and its date; ``""`` if none). A ``previous`` period
+        before the first employee post is no period of zeros: its comparisons are NaN and count as no change.
     """
     previous = previous or period.previous()
     settings = config.get_settings()
@@ -455,6 +456,10 @@ def area_evidence(
         clarity_by_wave(answers, respondents, k=k), changes,
         incidents_by_area(incidents, current=period, previous=previous, timezone=settings.timezone, k=k),
         wave=wave)
+    if not previous.contains(posts["published_at"], settings.timezone).any():
+        # before the data begins: 14 incidents against "0" was a significant rise, +10 points to the score
+        frame = frame.assign(adherence_delta=np.nan, adherence_sig=pd.NA, adherence_p=np.nan, n_previous=np.nan,
+                             incident_p=np.nan, incident_sig=pd.NA, adherence_change=0, incident_change=0)
     return frame.assign(period=period.label, previous_period=previous.label, wave=wave, previous_wave=previous_wave,
                         last_changed=[_last_changed(versions, area, pd.Timestamp(period.end))
                                       for area in frame["area"]])
@@ -484,12 +489,13 @@ def evidence_sentence(row: Mapping[str, Any]) -> str:
     """
     previous, previous_wave = row["previous_period"], row.get("previous_wave")
     parts = []
+    before = f"no data for {previous}"
     if row["has_rules"]:
+        compared = (f"{insights.format_points(-row['adherence_delta'])} vs {previous} "
+                    f"({insights.format_p(row['adherence_p'])})" if pd.notna(row["adherence_delta"]) else before)
         parts.append(f"{insights.format_percent(row['breach_rate'], 1)} of employee posts broke one of its rules "
                      f"({insights.format_ci(row['breach_low'], row['breach_high'], scale='rate', digits=1)}; "
-                     f"n = {insights.format_number(row['n_posts'])}), "
-                     f"{insights.format_points(-row['adherence_delta'])} vs {previous} "
-                     f"({insights.format_p(row['adherence_p'])})")
+                     f"n = {insights.format_number(row['n_posts'])}), {compared}")
     else:
         parts.append("no monitoring rule covers it")
     if pd.notna(row.get("favourable")):
@@ -501,8 +507,8 @@ def evidence_sentence(row: Mapping[str, Any]) -> str:
                      f"{change}")
     else:
         parts.append("no survey answer on its clarity in this period")
-    parts.append(f"{int(row['n_incidents'])} incident{'s' if row['n_incidents'] != 1 else ''} "
-                 f"({int(row['n_previous'])} in {previous})")
+    then = before if pd.isna(row["n_previous"]) else f"{int(row['n_previous'])} in {previous}"
+    parts.append(f"{insights.format_count(row['n_incidents'], 'incident')} ({then})")
     if row.get("last_changed"):
         parts.append(f"last revised in version {row['last_changed']}")
     return "; ".join(parts) + "."
