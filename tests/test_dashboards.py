@@ -170,11 +170,11 @@ def test_tiles_by_department_hide_small_groups_and_say_what_is_not_broken_down(d
 
 
 def _tile_change(tile: pd.Series) -> tuple[str, str, str, str]:
-    """The arrow, its colour, the change shown and the word of a tile's change line."""
+    """The arrow, its colour, the change shown and the word of a tile's change line ("" for none)."""
     line = dashboard._tile_html(tile, 5, "")
-    found = re.search(r"<span style='color:(#[0-9a-f]+)'>(.)</span> (\S+)[^(]*\(([^;]+);", line)
+    found = re.search(r"<span style='color:(#[0-9a-f]+)'>(.)</span> (\S+)[^(]*\(([^;)]+;)?", line)
     colour, arrow, shown, word = found.groups()
-    return arrow, colour, shown, word
+    return arrow, colour, shown, (word or "").rstrip(";")
 
 
 def test_a_tiles_arrow_is_the_figures_movement_and_its_colour_whether_that_is_significantly_good(data):
@@ -192,11 +192,13 @@ def test_a_tiles_arrow_is_the_figures_movement_and_its_colour_whether_that_is_si
         arrow, colour, shown, word = _tile_change(tile)
         assert arrow == ("▲" if shown.startswith("+") else "▼"), (tile["metric"], arrow, shown)
         if pd.notna(tile["p_value"]) and not tile["significant"]:
-            assert (word, colour) == ("about the same", "#444"), (tile["metric"], word, colour)
+            assert (word, colour) == ("within chance", "#444"), (tile["metric"], word, colour)
+            continue
+        if pd.isna(tile["p_value"]):  # a count or a median: no test, so neither better nor worse
+            assert (word, colour) == ("", "#444"), (tile["metric"], word, colour)
             continue
         assert word == tile["direction"]
-        expected = {"better": "#1a7f37", "worse": "#c62828"}[word] if pd.notna(tile["p_value"]) else "#444"
-        assert colour == expected, (tile["metric"], colour, word)
+        assert colour == {"better": "#1a7f37", "worse": "#c62828"}[word], (tile["metric"], colour, word)
     # a change that rounds to nothing shown is "=", whichever way its unshown digits go
     row = (quarterly["metric"] == "adherence_rate") & (quarterly["department"] == ALL) & (
         quarterly["platform"] == ALL)
@@ -213,10 +215,27 @@ def test_a_tile_names_its_people_once(data):
     tiles = tiles.set_index("metric", drop=False)
     over_people = tiles.loc["response_rate"]  # its n is the headcount
     assert over_people["n"] == over_people["n_people"]
-    assert f"n = {int(over_people['n']):,} people ·" in dashboard._tile_html(over_people, data.k, "")
+    assert f"n = {int(over_people['n']):,} employees ·" in dashboard._tile_html(over_people, data.k, "")
     over_posts = tiles.loc["adherence_rate"]
-    assert f"n = {int(over_posts['n']):,}, {int(over_posts['n_people']):,} people" in dashboard._tile_html(
+    assert f"n = {int(over_posts['n']):,} posts, {int(over_posts['n_people']):,} people" in dashboard._tile_html(
         over_posts, data.k, "")
+    resolved = tiles.loc["median_hours_to_resolve"]
+    assert f"n = {int(resolved['n']):,} resolved incidents" in dashboard._tile_html(resolved, data.k, "")
+
+
+def test_a_tile_says_why_it_has_no_comparison_and_names_its_target(data):
+    quarterly = data.quarterly.copy()
+    period = dashboard.filter_options(quarterly)["periods"][0]
+    previous = parse_period(period).previous().label
+    row = ((quarterly["metric"] == "adherence_rate") & (quarterly["department"] == ALL)
+           & (quarterly["platform"] == ALL) & (quarterly["period"] == previous))
+    quarterly.loc[row, ["value", "n", "successes", "ci_low", "ci_high"]] = np.nan
+    quarterly.loc[row, "suppressed"] = True
+    tile = dashboard.kpi_tiles(quarterly, period=period, metrics=["adherence_rate"]).iloc[0]
+    shown = dashboard._tile_html(tile, data.k, "department")
+    assert f"no comparison: {previous} is hidden to protect a group of fewer than {data.k} people" in shown
+    target = insights.format_value("adherence_rate", config.get_settings().targets["adherence_rate"].green)
+    assert re.search(rf">(on|near|off) target \({re.escape(target)}\)</span>", shown), shown
 
 
 def test_a_tiles_stripe_and_badge_are_its_status_against_the_target_whatever_its_change(data):

@@ -265,7 +265,7 @@ def test_metric_sentence_says_up_only_when_significant():
     assert "That is green against the target" in sentence
     flat = compare_periods(_two_quarters(342, 340), metric="adherence_rate", current="2026-Q3", previous="2026-Q2")
     sentence = insights.metric_sentence(flat.iloc[0])
-    assert "about the same as 2026-Q2" in sentence and "+0.5 points is not significant" in sentence
+    assert "against 85% in 2026-Q2: a change of +0.5 points, not significant (p = " in sentence
     hidden = compare_periods(_two_quarters(342, 340, suppressed=True), metric="adherence_rate",
                              current="2026-Q3", previous="2026-Q2")
     assert "is hidden" in insights.metric_sentence(hidden.iloc[0], k=5)

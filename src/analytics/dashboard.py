@@ -342,7 +342,9 @@ def kpi_tiles(
         unit, definition, period, value, n, n_people, ci_low, ci_high, suppressed, previous_period,
         previous_value, change, p_value, significant``) plus ``available`` (the metric is published for
         this grouping), ``status`` (``green``/``amber``/``red``, ``no target``, ``hidden`` when
-        suppressed, ``no data``, ``not available``) and ``direction`` (``better``/``worse``/``same``/``""``).
+        suppressed, ``no data``, ``not available``), ``direction`` (``better``/``worse``/``same``/``""``),
+        ``previous_suppressed`` (the previous period's value is hidden) and ``target`` (the value that is
+        on target, NaN without one).
 
     Examples
     --------
@@ -390,7 +392,10 @@ def kpi_tiles(
             direction = "same"
         else:
             direction = "better" if (change > 0) == METRICS[metric].higher_is_better else "worse"
-        rows.append({**row, "available": available, "status": status, "direction": direction})
+        before = mine[mine["period"] == previous]
+        rows.append({**row, "available": available, "status": status, "direction": direction,
+                     "previous_suppressed": bool(before["suppressed"].astype(bool).any()),
+                     "target": targets[metric].green if metric in targets else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -407,40 +412,48 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
     metric = tile["metric"]
     head = (f"<div style='font-size:13px;color:#444'>{html.escape(tile['label'])}"
             f" <span style='color:#777'>({html.escape(str(tile['period']))})</span></div>")
+    if tile["status"] in ("green", "amber", "red"):  # the target itself, or "near target" means nothing
+        word += f" ({insights.format_value(metric, tile['target'])})"
     badge = (f"<span style='background:{colour};color:white;border-radius:9px;padding:1px 8px;font-size:11px'>"
              f"{html.escape(word)}</span>")
     if tile["status"] == "not available":
         body = (f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>not broken down by {grouping}</div>"
                 f"<div style='font-size:12px;color:#666'>{html.escape(tile['unit'])}</div>")
     elif tile["status"] == "hidden":
-        body = f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>{privacy.hidden_label(k)}</div>"
+        body = (f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>{privacy.hidden_label(k)}</div>"
+                f"<div style='font-size:12px;color:#666'>this {grouping} has fewer than {k} people in the figure, or "
+                "it is hidden so that a smaller one cannot be worked out from the totals</div>")
     else:
-        # a rate over people (the response rate's headcount) is n people, not "n = 246, 246 people"
-        n_people = ("" if pd.isna(tile["n_people"]) else " people" if tile["n_people"] == tile["n"]
-                    else f", {int(tile['n_people']):,} people")
-        n = "n = –" if pd.isna(tile["n"]) else f"n = {int(tile['n']):,}{n_people}"
+        # n in its own unit, and the people behind it unless it counts people (not "n = 246, 246 people")
+        unit = METRICS[metric].n_unit
+        people = ("" if pd.isna(tile["n_people"]) or unit in ("employees", "respondents")
+                  else f", {int(tile['n_people']):,} people")
+        n = "n = –" if pd.isna(tile["n"]) else f"n = {int(tile['n']):,} {unit}{people}"
         ci = ("" if pd.isna(tile["ci_low"]) else
               f" · 95% CI {insights.format_interval(metric, tile['ci_low'], tile['ci_high'])}")
         if pd.isna(tile["change"]):
-            change = f"no comparison with {html.escape(str(tile['previous_period']) or 'an earlier period')}"
+            before = html.escape(str(tile["previous_period"]) or "an earlier period")
+            change = (f"no comparison: {before} is {privacy.hidden_label(k)}" if tile["previous_suppressed"]
+                      else f"no comparison with {before}")
         else:
             shown = insights.format_change(metric, tile["change"])
             # the arrow is the shown figure's movement, its colour whether that is good: an incident count that
             # fell is a green ▼, not a ▲ beside a negative number; a change that rounds to zero is "=". Only a
-            # significant change is called better or worse in colour: one within chance is "about the same",
-            # as the report says, and an untested one (a count, a median) keeps its word but not the colour
+            # significant change is called better or worse, in colour: one within chance says so, and an
+            # untested one (a count, a median) is neither
             moved = any(digit in "123456789" for digit in shown)
             arrow = "=" if not moved else "▲" if tile["change"] > 0 else "▼"
             word = tile["direction"] if moved else "same"
-            if pd.isna(tile["p_value"]):
-                test, tint = "no significance test for this kind of figure", _DIRECTION_COLOURS["same"]
+            if pd.isna(tile["p_value"]):  # a count or a median: which way is better, but no test of chance
+                test, tint, word = "no significance test for this kind of figure", _DIRECTION_COLOURS["same"], ""
             elif tile["significant"]:
                 test, tint = f"significant, {insights.format_p(tile['p_value'])}", _DIRECTION_COLOURS[word]
             else:
                 test, tint = f"not significant, {insights.format_p(tile['p_value'])}", _DIRECTION_COLOURS["same"]
-                word = "about the same" if moved else word
+                word = "within chance" if moved else word
             arrow = f"<span style='color:{tint}'>{arrow}</span>"
-            change = f"{arrow} {shown} vs {html.escape(str(tile['previous_period']))} ({word}; {test})"
+            change = (f"{arrow} {shown} vs {html.escape(str(tile['previous_period']))} "
+                      f"({word + '; ' if word else ''}{test})")
         value = insights.format_value(metric, tile["value"])
         body = (f"<div style='font-size:26px;font-weight:600;margin:4px 0'>{value}</div>"
                 f"<div style='font-size:12px;color:#444'>{n}{ci}</div>"
@@ -1139,7 +1152,8 @@ def _engagement_parts(data: DashboardData) -> list[_Chart | _Text]:
         return _review_chart(key, frame, lambda rows, r: bar_chart(
             rows, category="department", value=value, n=n, ci=("ci_low", "ci_high"), suppressed="suppressed",
             percent=True, k=data.k, title=f"{title}, {r.period}", axis_title=axis_title,
-            how_to_read=f"{how_to_read}; whiskers are 95% CIs; departments of fewer than {data.k} people are hidden."),
+            how_to_read=f"{how_to_read}; whiskers are 95% CIs; departments of fewer than {data.k} people are hidden, "
+                        "and another where the totals would reveal one."),
             lambda rows, r: METRICS[metric].definition)
 
     return [

@@ -352,8 +352,9 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
             size = f"{100 * abs(change):.1f} points" if kind != "mean" else f"{abs(change):.2f}"
             sentence += f", {word} {size} from {before} in {row['previous_period']} ({format_p(row['p_value'])})."
         else:
-            sentence += (f", about the same as {row['previous_period']} ({before}; the change of {step} is not "
-                         f"significant, {format_p(row['p_value'])}).")
+            # "about the same" beside a fall of 5.6 points: not significant is not unchanged
+            sentence += (f", against {before} in {row['previous_period']}: a change of {step}, not significant "
+                         f"({format_p(row['p_value'])}).")
     else:
         sentence += f", against {before} in {row['previous_period']}."
     return sentence + _target_text(metric, row["value"])

@@ -63,6 +63,7 @@ class Metric:
     kind: str  # rate | mean | ratio | count | median
     higher_is_better: bool = True
     by_people: bool = True  # grouped by department/platform it describes people, so k applies
+    n_unit: str = "posts"  # what the n behind a value counts
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
@@ -75,7 +76,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "Mean VADER compound score of the organisation's own posts detected as English.", "mean",
            by_people=False),
     Metric("audience_sentiment", "Audience-comment sentiment", "mean VADER compound (−1 to +1)",
-           "Mean VADER compound score of audience comments on the organisation's posts.", "mean", by_people=False),
+           "Mean VADER compound score of audience comments on the organisation's posts.", "mean", by_people=False,
+           n_unit="comments"),
     Metric("engagement_rate", "Engagement rate (by impressions)", "% of impressions",
            "(reactions + comments + shares + clicks + saves) ÷ impressions, over organisation posts that report "
            "impressions; posts without impressions are left out (Mastodon reports none).", "ratio",
@@ -85,37 +87,38 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "ratio", by_people=False),
     Metric("employee_posts", "Employee posts", "posts", "Number of public posts by employees.", "count"),
     Metric("incidents", "Incidents reported", "incidents", "Number of incidents (posting mistakes) reported.",
-           "count", higher_is_better=False),
+           "count", higher_is_better=False, n_unit="incidents"),
     Metric("median_hours_to_resolve", "Median time to resolve", "hours",
            "Median hours from an incident's report to its resolution (resolved incidents; hidden below k of "
            "them, so that no single incident can be read off).", "median",
-           higher_is_better=False),
+           higher_is_better=False, n_unit="resolved incidents"),
     Metric("self_reported_share", "Self-reported incidents", "% of incidents",
            "Share of incidents reported by the employee involved (a sign people feel safe to admit mistakes).",
-           "rate"),
+           "rate", n_unit="incidents"),
     Metric("training_coverage", "Training coverage", "% of employees",
            "Share of employees on the roster at the end of the period who have completed the policy training "
-           "module.", "rate"),
+           "module.", "rate", n_unit="employees"),
     Metric("response_rate", "Survey response rate", "% of headcount",
-           "Finished survey responses ÷ employees on the roster at the wave's midpoint.", "rate"),
+           "Finished survey responses ÷ employees on the roster at the wave's midpoint.", "rate", n_unit="employees"),
     Metric("mission_story_share", "Mission stories", "% of employee posts",
            "Share of employee posts whose primary content theme is a mission story (data/content_themes.yml; "
            "a share of an organisation post takes that post's theme).", "rate"),
     Metric("amplifications", "Amplifications", "employee shares",
            "Employee posts sharing an organisation post (matched by shared URL, a link to it, or a quote of it).",
-           "count"),
+           "count", n_unit="employee shares"),
     Metric("amplifier_share", "Employees amplifying", "% of employees",
            "Share of employees on the roster in the period who shared an organisation post at least once.",
-           "rate"),
+           "rate", n_unit="employees"),
     Metric("mission_clicks", "Clicks on mission links", "clicks",
            "Clicks the platforms report on organisation posts linking to a mission page (mission_url_patterns: "
            "donate, volunteer); posts with only short links (t.co) are not counted. Not an earned-media value.",
            "count", by_people=False),
     Metric("trust_favourability", "Trust (favourable)", "% favourable",
            "Share of answers to the trust items that are favourable (top-2-box: agree or strongly agree, after "
-           "reverse coding).", "rate"),
+           "reverse coding).", "rate", n_unit="respondents"),
     Metric("clarity_favourability", "Policy clarity (favourable)", "% favourable",
-           "Share of answers to the policy-clarity items that are favourable (top-2-box).", "rate"),
+           "Share of answers to the policy-clarity items that are favourable (top-2-box).", "rate",
+           n_unit="respondents"),
 )}
 
 #: Bumped when what the period tables hold changes for the same inputs (2: a month the incident log covers
