@@ -531,7 +531,14 @@ def test_revision_effect_recovers_a_planted_jump():
     assert sentence.startswith("Adherence rose at version v2 (effective 2025-07-01)")
     assert sentence == insights.revision_sentence(last)
     short = dashboard.revision_effect(series.iloc[:13], versions)
-    assert short[0].empty and "Too few months" in short[1]
+    assert short[0].empty and short[1].startswith("Version v2 (effective 2025-07-01) is too recent to measure")
+    assert "Too few months" in dashboard.revision_effect(series.iloc[:12], versions)[1]
+    # a revision too recent to measure is named, not passed over for the one before told as the last
+    newer = pd.concat([versions, pd.DataFrame({"version": ["v3"], "effective_on": [pd.Timestamp("2026-05-01")]})])
+    result, sentence = dashboard.revision_effect(series, newer)
+    assert list(result["version"]) == ["v2"]
+    assert sentence.startswith("Version v3 (effective 2026-05-01) is too recent to measure")
+    assert "The last one measurable: Adherence rose at version v2" in sentence
 
 
 def test_trend_chart_shows_hidden_cells_as_hidden_never_zero():

@@ -565,11 +565,22 @@ def revision_effect(series: pd.DataFrame, versions: pd.DataFrame, *, label: str 
     ``(result, sentence)``; ``result`` is empty, and the sentence says why, when no revision has three
     months on each side.
     """
-    effects = views.effects_of_revisions(series.assign(month=pd.to_datetime(series["period"] + "-01")), versions)
+    months = pd.to_datetime(series["period"] + "-01")
+    effects = views.effects_of_revisions(series.assign(month=months), versions)
+    # a revision in force within the months shown but too recent to measure is named, not passed over for
+    # an older one told as "the last revision"
+    effective = pd.to_datetime(versions["effective_on"])
+    fitted = versions["version"].astype(str).isin(effects["version"].astype(str) if len(effects) else [])
+    last_fitted = effective[fitted].max() if fitted.any() else months.min()
+    recent = versions[(effective > last_fitted) & (effective <= months.max())]
+    too_recent = "".join(
+        f"Version {r.version} (effective {pd.Timestamp(r.effective_on):%Y-%m-%d}) is too recent to measure: three "
+        "months on each side are needed. " for r in recent.tail(1).itertuples())
     if effects.empty:
-        return effects, ("Too few months on each side of a policy revision (three are needed) to estimate its "
-                         "effect yet.")
-    return effects, insights.revision_sentence(effects.iloc[-1], label=label)
+        return effects, too_recent or ("Too few months on each side of a policy revision (three are needed) to "
+                                       "estimate its effect yet.")
+    return effects, too_recent + ("The last one measurable: " if too_recent else "") + insights.revision_sentence(
+        effects.iloc[-1], label=label)
 
 
 # --- areas to revise -------------------------------------------------------------------------------
