@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import itertools
 import json
 import os
 import re
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from browser import ARTIFACTS, Server, chart_data, headless_chromium, screenshot, wait_for_charts
+from browser import ARTIFACTS, Server, chart_data, drawn_figures, headless_chromium, screenshot, wait_for_charts
 
 from analytics import charts, config, dashboard, datasets, engagement, insights, priorities, serve, warehouse
 from analytics.adherence import AREAS, rules_frame
@@ -471,6 +472,19 @@ def test_the_first_quarter_s_review_compares_with_no_quarter_of_zeros(data):
     titles = [part.widget.layout.title.text for part in review.parts if isinstance(part, dashboard._Chart)]
     assert f"Confidentiality: findings per rule, {first}" in titles
     assert not any(before in title for title in titles)
+
+
+def test_the_clarity_chart_counts_the_waves_it_shows_and_gives_each_label_its_lines(data, tmp_path):
+    review = dashboard.PolicyReview(data)
+    first = list(review.period.options)[-1]
+    review.period.value = first
+    figure = next(part.widget for part in review.parts if isinstance(part, dashboard._Chart)
+                  and part.widget.layout.title.text.startswith("Is the policy clear?"))
+    waves = {name for trace in figure.data if trace.type == "bar" for name in [trace.name]}
+    assert figure.layout.title.text.startswith(f"Is the policy clear? Clarity items, {len(waves)} survey wave")
+    drawn = drawn_figures({"one-wave": go.Figure(figure)}, tmp_path)["one-wave"]
+    labels = sorted(drawn["yticks"], key=lambda tick: tick["top"])
+    assert all(a["bottom"] <= b["top"] + 1 for a, b in itertools.pairwise(labels)), "labels overlap"
 
 
 def test_policy_review_says_what_each_area_s_comments_talk_about_as_the_report_does(data, sample_warehouse):

@@ -622,12 +622,17 @@ def bar_chart(
     if frame.empty:
         fig.add_annotation(text="no data for this selection", xref="paper", yref="paper", x=0.5, y=0.5,
                            showarrow=False, font=dict(size=15, color=_HIDDEN_COLOUR))
-    height = max(260, 120 + 28 * frame[category].nunique() * max(1, len(groups)))
+    # a category's bars, or its label's lines if more (two-line labels of one bar each overlapped)
+    lines = max((label.count("<br>") + 1 for label in wrapped_labels(frame[category])), default=1)
+    per_category = max(28 * max(1, len(groups)), 16 * lines + 12)
+    height = max(260, 120 + per_category * frame[category].nunique())
     reach = pd.to_numeric(frame[ci[1] if ci else value], errors="coerce").max()
     # whole-number ticks for small counts: plotly steps by 0.5 there, and ",.0f" shows "0, 1, 1, 2, 2"
     step = 1 if not percent and pd.notna(reach) and reach <= 10 else None
     fig.update_layout(xaxis=dict(title=dict(text=axis_title), tickformat=fmt, rangemode="tozero", dtick=step),
                       yaxis=dict(autorange="reversed", automargin=True), barmode="group", height=height,
                       showlegend=colour is not None,
-                      legend=legend_under_axis(height, HOUSE_TEMPLATE.layout.margin.b, axis_title=True))
+                      legend=legend_under_axis(height, HOUSE_TEMPLATE.layout.margin.b, axis_title=True),
+                      # the n inside a short bar: plotly shrinks it to fit, to 8 px and less
+                      uniformtext=dict(minsize=10, mode="show"))
     return _finish(fig, title=title, how_to_read=how_to_read, widget=widget)

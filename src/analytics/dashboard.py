@@ -1082,7 +1082,8 @@ class PolicyReview:
                     rows.assign(label=rows["area"].fillna("") + ": " + rows["text"].fillna("")), category="label",
                     value="favourable", n="n", ci=("ci_low", "ci_high"), suppressed="suppressed",
                     colour="wave", percent=True, k=data.k,
-                    title=f"Is the policy clear? Clarity items in the {CLARITY_WAVES} survey waves to {r.period}",
+                    title=f"Is the policy clear? Clarity items, "
+                          f"{insights.format_count(rows['wave'].nunique(), 'survey wave')} to {r.period}",
                     axis_title="Favourable answers (% of respondents)",
                     how_to_read="Longer bars mean clearer; whiskers are 95% CIs; n = respondents per item and wave."),
                 lambda rows, r: METRICS["clarity_favourability"].definition),
