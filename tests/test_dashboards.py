@@ -296,6 +296,21 @@ def test_leadership_filter_redraws_charts_and_downloads(data):
         assert any(s.type == "line" and s.line.dash == "dash" for s in chart.widget.layout.shapes), chart.key
 
 
+def test_a_platform_without_a_figure_is_said_to_have_none_not_to_be_unbroken_down(data):
+    """Mastodon reports no impressions: its engagement rate is missing, while other platforms have theirs."""
+    board = dashboard.LeadershipDashboard(data)
+    board.platform.value = "mastodon"
+    chart = next(c for c in board.charts if c.key == "engagement_rate")
+    assert chart.widget.layout.title.text.startswith(
+        "Engagement rate (by impressions) per month — organisation (no figure for mastodon)")
+    board.platform.value = "facebook"
+    assert "facebook vs organisation" in chart.widget.layout.title.text
+    tile = dashboard.kpi_tiles(data.quarterly, period=board.filters.period, platform="mastodon",
+                               metrics=["engagement_rate"]).iloc[0]
+    assert tile["status"] == "no data"
+    assert "no figure for this selection in " in dashboard._tile_html(tile, data.k, "platform")
+
+
 def test_positive_side_read_once_equals_the_engagement_functions_on_the_warehouse(data, sample_warehouse):
     # load_data reads the post rows once and hands each quarter's rows over; the functions reading the
     # warehouse themselves are the reference, quarter by quarter

@@ -419,6 +419,10 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
     if tile["status"] == "not available":
         body = (f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>not broken down by {grouping}</div>"
                 f"<div style='font-size:12px;color:#666'>{html.escape(tile['unit'])}</div>")
+    elif tile["status"] == "no data":
+        body = (f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>no figure for this selection "
+                f"in {html.escape(str(tile['period']))}</div>"
+                f"<div style='font-size:12px;color:#666'>{html.escape(tile['definition'])}</div>")
     elif tile["status"] == "hidden":
         body = (f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>{privacy.hidden_label(k)}</div>"
                 f"<div style='font-size:12px;color:#666'>this {grouping} has fewer than {k} people in the figure, or "
@@ -955,6 +959,10 @@ class LeadershipDashboard:
                                       & (self.data.monthly["platform"] == f.platform)]
         if (f.department != ALL or f.platform != ALL) and published.empty:
             grouping = "department" if f.department != ALL else "platform"
+            rows = self.data.monthly[self.data.monthly["metric"] == metric]
+            if (rows[grouping] != ALL).any():  # broken down, but not this one (Mastodon reports no impressions)
+                return (f"{METRICS[metric].label} per month — organisation (no figure for "
+                        f"{f.department if grouping == 'department' else f.platform})")
             return f"{METRICS[metric].label} per month — organisation (not broken down by {grouping})"
         return f"{METRICS[metric].label} per month{self._scope(f)}"
 
