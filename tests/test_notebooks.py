@@ -313,7 +313,13 @@ def test_reliability_drivers_and_data_quality_sentences():
                             "n": [300, 300], "r_squared": [0.4, 0.4]})
     text = insights.drivers_sentence(drivers, outcome="trust")
     assert text.startswith("The strongest driver of trust is safety: 80% of the explained variance")
-    assert text.endswith("accounted for: clarity.")
+    assert "accounted for: clarity. A driver is an association in these data, not proof of cause." in text
+    assert "Read with care" not in text  # 300 responses for 2 drivers, betas within ±1
+    thin = insights.drivers_sentence(drivers.assign(n=34, beta=[0.1, 1.15]), outcome="the adherence rate",
+                                     unit="department-quarters")
+    assert thin.endswith("Read with care: 34 department-quarters for 2 drivers, and standardised betas beyond ±1 "
+                         "(1.15) mean drivers that overlap; the shares of explained variance divide what they hold "
+                         "in common fairly, the betas do not.")
     formats = pd.DataFrame({"format": ["x", "qualtrics"], "files": [1, 2], "rows_read": [200, 50],
                             "rows_loaded": [190, 50], "rows_rejected": [10, 0]})
     rejects = pd.DataFrame({"reason": ["bad date", "no id"], "n_rows": [3, 7], "n_files": [1, 1]})

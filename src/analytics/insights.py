@@ -732,19 +732,34 @@ def drivers_sentence(drivers: pd.DataFrame, *, outcome: str, unit: str = "respon
     >>> print(drivers_sentence(drivers, outcome="trust"))
     The strongest driver of trust is safety: 61% of the explained variance (standardised beta 0.45, 95% CI
     0.38 to 0.52). Together the drivers explain 52% of the variance (R², n = 700 responses). Not clearly a
-    driver once the others are accounted for: clarity.
+    driver once the others are accounted for: clarity. A driver is an association in these data, not proof of
+    cause.
+    >>> overlapping = drivers.assign(beta=[1.15, -0.61], n=34)
+    >>> print(drivers_sentence(overlapping, outcome="trust").split("cause. ")[1])
+    Read with care: 34 responses for 2 drivers, and standardised betas beyond ±1 (1.15) mean drivers that
+    overlap; the shares of explained variance divide what they hold in common fairly, the betas do not.
     """
     if drivers.empty or drivers["relative_weight"].isna().all():
         return f"Not enough data to estimate the drivers of {outcome}."
     top = drivers.sort_values("relative_weight", ascending=False, kind="stable").iloc[0]
+    n = int(top["n"])
     sentence = (f"The strongest driver of {outcome} is {top['driver']}: {format_percent(top['relative_weight'])} of "
                 f"the explained variance (standardised beta {top['beta']:.2f}, "
                 f"{format_ci(top['ci_low'], top['ci_high'])}). "
                 f"Together the drivers explain {format_percent(top['r_squared'])} of the variance (R², n = "
-                f"{int(top['n'])} {unit}).")
+                f"{n} {unit}).")
     unclear = drivers[~drivers.apply(lambda r: _excludes(r["ci_low"], r["ci_high"]), axis=1)]
     if len(unclear):
         sentence += " Not clearly a driver once the others are accounted for: " + ", ".join(unclear["driver"]) + "."
+    sentence += " A driver is an association in these data, not proof of cause."
+    beyond = drivers.loc[drivers["beta"].abs() > 1, "beta"]
+    # fewer than ten observations per driver, or a standardised beta past ±1 (collinear drivers)
+    if n < 10 * len(drivers) or len(beyond):
+        collinear = (f", and standardised betas beyond ±1 ({', '.join(f'{b:.2f}' for b in beyond)}) mean drivers "
+                     "that overlap; the shares of explained variance divide what they hold in common fairly, the "
+                     "betas do not" if len(beyond) else "")
+        sentence += (f" Read with care: {format_count(n, unit[:-1] if unit.endswith('s') else unit)} for "
+                     f"{format_count(len(drivers), 'driver')}{collinear}.")
     return sentence
 
 
