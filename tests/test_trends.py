@@ -342,6 +342,30 @@ def test_training_effect_matches_statsmodels_formulas(sample, effect):
     assert row["p_value"] == pytest.approx(did.pvalues["group:post"], rel=1e-7)
 
 
+def test_a_month_without_a_violation_leaves_the_odds_ratio_and_lets_the_fit_converge(sample, effect):
+    """Its fixed effect has no finite estimate (statsmodels warned that the fit did not converge), and its
+    posts say nothing about the odds within months: the model leaves them out, and the estimate is unmoved."""
+    import warnings
+
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    posts = sample.posts.copy()
+    quiet = posts["month"] == posts["month"].min()
+    posts.loc[quiet, "violation"] = False  # a month whose posts all share one outcome
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        odds = trends.training_effect(posts, outcome="violation", trained="trained", unit="employee",
+                                      time="published_at", rollout_start=ROLLOUT_START, covariates="department",
+                                      timezone=TZ).set_index("term").loc["odds_ratio"]
+    without = trends.training_effect(posts[~quiet], outcome="violation", trained="trained", unit="employee",
+                                     time="published_at", rollout_start=ROLLOUT_START, covariates="department",
+                                     timezone=TZ).set_index("term").loc["odds_ratio"]
+    assert odds["n_obs"] == (~quiet).sum() == without["n_obs"]
+    assert odds[["estimate", "ci_low", "ci_high"]].tolist() == pytest.approx(
+        without[["estimate", "ci_low", "ci_high"]].tolist(), rel=1e-9)
+    assert odds["estimate"] != pytest.approx(effect.loc["odds_ratio", "estimate"], rel=1e-6)
+
+
 def test_training_effect_argument_checks(sample):
     posts = sample.posts
     kwargs = {"outcome": "violation", "trained": "trained", "unit": "employee", "time": "published_at",

@@ -861,7 +861,8 @@ def training_effect(
         * ``estimate``, ``ci_low``, ``ci_high`` — the effect and its interval (odds-ratio interval is
           ``exp`` of the log-odds interval);
         * ``p_value`` — two-sided test of no effect;
-        * ``n_obs`` — posts used;
+        * ``n_obs`` — posts used (the logistic model leaves out the months whose posts all share one
+          outcome: their fixed effects have no finite estimate, and they hold no information on the odds ratio);
         * ``n_clusters`` — clusters in the robust errors.
 
     Examples
@@ -905,11 +906,17 @@ def training_effect(
         raise ValueError("Difference-in-differences needs trained and never-trained units, and posts both "
                          "before and after rollout_start.")
     adjust = pd.concat([_dummies(posts[c], c) for c in covariates], axis=1) if covariates else None
-    months = _dummies(_event_months(posts[time], time, timezone), "month")
-
-    logit_x = pd.concat([pd.DataFrame({"const": 1.0, "trained": is_trained}, index=posts.index), months,
-                         adjust], axis=1)
-    logit = sm.Logit(y, logit_x.to_numpy()).fit(disp=0, cov_type="cluster", cov_kwds={"groups": groups})
+    month = _event_months(posts[time], time, timezone)
+    # a month whose posts all share one outcome says nothing about the odds within months, and its fixed
+    # effect runs off to infinity (the fit never converges): its posts are left out of the logistic model,
+    # as fixed-effects estimators do
+    within = (pd.Series(y, index=posts.index).groupby(month.to_numpy()).transform("nunique") > 1).to_numpy()
+    kept = posts[within]
+    logit_x = pd.concat([pd.DataFrame({"const": 1.0, "trained": is_trained[within]}, index=kept.index),
+                         _dummies(month[within], "month"),
+                         *[_dummies(kept[c], c) for c in covariates]], axis=1)
+    logit = sm.Logit(y[within], logit_x.to_numpy()).fit(disp=0, cov_type="cluster",
+                                                         cov_kwds={"groups": groups[within]})
     log_low, log_high = logit.conf_int(alpha=alpha)[1]
 
     did_x = pd.concat([pd.DataFrame({"const": 1.0, "group": group, "post": post, "did": group * post},
@@ -921,7 +928,7 @@ def training_effect(
     return pd.DataFrame([
         {"estimator": "logistic", "term": "odds_ratio", "estimate": math.exp(logit.params[1]),
          "ci_low": math.exp(log_low), "ci_high": math.exp(log_high), "p_value": float(logit.pvalues[1]),
-         "n_obs": len(y), "n_clusters": n_clusters},
+         "n_obs": int(within.sum()), "n_clusters": len(np.unique(groups[within]))},
         {"estimator": "did_lpm", "term": "did_risk_difference", "estimate": float(did.params[3]),
          "ci_low": float(did_low), "ci_high": float(did_high), "p_value": float(did.pvalues[3]),
          "n_obs": len(y), "n_clusters": n_clusters},
