@@ -69,6 +69,24 @@ def test_figures_name_the_configured_threshold_not_the_letter_k():
     assert f"gaps = hidden to protect a group of fewer than {k} people" in fig.layout.title.subtitle.text
 
 
+def test_a_chart_whose_every_month_is_hidden_says_so_not_n_equals_0():
+    from analytics import config
+
+    k = config.get_settings().k
+    revisions = pd.DataFrame(columns=["version", "effective_on"])
+    hidden = pd.DataFrame({"month": ["2026-01", "2026-02"], "value": [None, None], "n": [None, None],
+                           "ci_low": [None, None], "ci_high": [None, None], "group": ["Advocacy"] * 2,
+                           "suppressed": [True, True]})
+    fig = nv.time_figure(hidden, title="Adherence", y_title="% of posts", how_to_read="Higher is better.",
+                         revisions=revisions, group="group", n_label="posts")
+    assert "n hidden" in fig.layout.title.subtitle.text and "n = 0" not in fig.layout.title.subtitle.text
+    assert any(f"Every month is hidden to protect a group of fewer than {k} people" in note.text
+               for note in fig.layout.annotations)
+    empty = nv.time_figure(hidden.iloc[:0], title="Adherence", y_title="% of posts", how_to_read="Higher is better.",
+                           revisions=revisions, group="group", n_label="posts")
+    assert any(note.text.startswith("Nothing to show") for note in empty.layout.annotations)
+
+
 def test_a_chart_s_n_counts_each_post_once_and_claims_a_band_only_when_it_draws_one():
     """Three areas' lines of the same posts said "n = 20,844 posts per area in all" (the posts three times), and
     a count's chart claimed a 95% CI band it did not draw."""

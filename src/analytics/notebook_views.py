@@ -281,10 +281,15 @@ def time_figure(
     ``series`` has ``month``, ``value``, ``n``, ``ci_low``, ``ci_high`` (and ``group``); hidden
     (suppressed) months are gaps in the line.
     """
+    # every month hidden is not "no data": it reads "n = 0" beside "no data yet, or fewer than k people"
+    all_hidden = (len(series) > 0 and series["value"].isna().all() and "suppressed" in series
+                  and series["suppressed"].fillna(False).astype(bool).any())
     subtitle = "; ".join([y_title, *(["shaded band = 95% CI"] if _has_interval(series) else []),
-                          _n_text(series, group=group, n_label=n_label),
+                          "n hidden" if all_hidden else _n_text(series, group=group, n_label=n_label),
                           *([f"gaps = {privacy.hidden_label()}"] if group else [])])
     fig = _figure(title, subtitle, how_to_read, y_title=y_title, percent=percent)
+    if all_hidden:
+        return _nothing(fig, f"Every month is {privacy.hidden_label()}.")
     if series.empty or series["value"].isna().all():
         return _nothing(fig, _empty())
     groups = [(None, series)] if group is None else list(series.groupby(group, sort=True))
