@@ -249,6 +249,27 @@ def test_revision_sentence_words_follow_the_interval():
         assert "6 months before" in sentence and "5 months after" in sentence
 
 
+def test_story_sentence_calls_the_engagement_ratio_by_its_interval_and_claims_no_cause():
+    base = {"n_posts": 400, "n_mission": 80, "mission_story_share": 0.2, "ci_low": 0.16, "ci_high": 0.24,
+            "suppressed": False}
+    rng = np.random.default_rng(4)
+    for _ in range(60):
+        ratio = float(np.exp(rng.normal(0, 0.3)))
+        low, high = ratio * np.exp(-rng.uniform(0.02, 0.4)), ratio * np.exp(rng.uniform(0.02, 0.4))
+        row = base | {"engagement_ratio": ratio, "ratio_ci_low": low, "ratio_ci_high": high}
+        sentence = insights.story_sentence(row, period="2026-Q3")
+        assert f"{ratio:.2f} times" in sentence and f"95% CI {low:.2f} to {high:.2f}" in sentence
+        if low > 1 or high < 1:
+            assert "an association, which does not show that the stories, or the policy, caused it" in sentence
+            assert (" only " in sentence) == (high < 1)
+        else:
+            assert "about as much engagement per post" in sentence and "includes no difference" in sentence
+        assert "worth keeping" not in sentence and "need better support" not in sentence
+    no_interval = insights.story_sentence(base | {"engagement_ratio": 1.6, "ratio_ci_low": np.nan,
+                                                  "ratio_ci_high": np.nan}, period="2026-Q3")
+    assert no_interval.endswith("(1.60 times, 95% CI not available).")
+
+
 def _two_quarters(successes_now: int, successes_before: int, n: int = 400, *, suppressed: bool = False):
     rows = []
     for period, successes in (("2026-Q3", successes_now), ("2026-Q2", successes_before)):

@@ -852,28 +852,37 @@ def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
     """Mission stories among employee posts and the engagement they earn: a row of
     :func:`analytics.themes.mission_story_share`.
 
+    The engagement per post is called higher or lower only when the ratio's 95 % CI excludes 1, and
+    worded as what it is: an association between a post's theme and its engagement, which says nothing
+    about what caused it, nor about the policy.
+
     Examples
     --------
     >>> row = {"n_posts": 400, "n_mission": 80, "mission_story_share": 0.2, "ci_low": 0.16, "ci_high": 0.24,
-    ...        "engagement_ratio": 1.5, "suppressed": False}
+    ...        "engagement_ratio": 1.5, "ratio_ci_low": 1.21, "ratio_ci_high": 1.86, "suppressed": False}
     >>> print(story_sentence(row, period="2026-Q3"))
-    In 2026-Q3, 20% of employee posts told a mission story (95% CI 16% to 24%; 80 of 400 posts), and they
-    earned 1.5 times the engagement of other posts: the policy's encouragement to share the mission is
-    worth keeping.
+    In 2026-Q3, 20% of employee posts told a mission story (95% CI 16% to 24%; 80 of 400 posts). They drew
+    1.50 times the engagement per post of other posts (95% CI 1.21 to 1.86): an association, which does not
+    show that the stories, or the policy, caused it.
+    >>> print(story_sentence(row | {"ratio_ci_low": 0.94}, period="2026-Q3").split(". ")[1])
+    They drew about as much engagement per post as other posts (1.50 times, 95% CI 0.94 to 1.86, which
+    includes no difference).
     """
     if row.get("suppressed") or _missing(row.get("mission_story_share")):
         return f"Too few people posted in {period} to show the share of mission stories."
     text = (f"In {period}, {format_percent(row['mission_story_share'])} of employee posts told a mission story "
             f"({format_ci(row['ci_low'], row['ci_high'], scale='rate')}; {int(row['n_mission'])} of "
-            f"{int(row['n_posts'])} posts)")
-    ratio = row.get("engagement_ratio")
+            f"{int(row['n_posts'])} posts).")
+    ratio, low, high = row.get("engagement_ratio"), row.get("ratio_ci_low"), row.get("ratio_ci_high")
     if _missing(ratio):
-        return text + "."
-    if ratio >= 1:
-        return (text + f", and they earned {ratio:.1f} times the engagement of other posts: the policy's "
-                "encouragement to share the mission is worth keeping.")
-    return (text + f", but they earned only {ratio:.1f} times the engagement of other posts: mission stories "
-            "need better support (examples, visuals) in the policy's guidance.")
+        return text
+    interval = format_ci(low, high)
+    if not _excludes(low, high, 1.0):
+        return (text + f" They drew about as much engagement per post as other posts ({ratio:.2f} times, {interval}"
+                + (", which includes no difference)." if not _missing(low) else ")."))
+    only = "" if ratio > 1 else "only "
+    return (text + f" They drew {only}{ratio:.2f} times the engagement per post of other posts ({interval}): an "
+            "association, which does not show that the stories, or the policy, caused it.")
 
 
 def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:

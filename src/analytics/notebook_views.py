@@ -1461,7 +1461,8 @@ def story_view(*, period: str | None = None, department: str | None = None,
     -------
     DataFrame
         ``quarter``, [``department``], ``n_posts, n_people, n_mission, mission_story_share, ci_low, ci_high,
-        engagement_per_mission_post, engagement_per_other_post, engagement_ratio, suppressed``.
+        engagement_per_mission_post, engagement_per_other_post, engagement_ratio, ratio_ci_low, ratio_ci_high,
+        suppressed``.
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     quarter = f"{pd.Timestamp(chosen.start).year}-Q{pd.Timestamp(chosen.start).quarter}"
