@@ -218,6 +218,26 @@ def test_time_figures_carry_title_n_ci_caption_and_every_revision(warehouse_file
     assert lines == {d.strftime("%Y-%m-%d") for d in inside["effective_on"]} and len(lines) >= 2
 
 
+@pytest.mark.parametrize("period", ["2026-07", "2026-Q3"])
+def test_the_positive_side_views_show_the_chosen_month_or_quarter(warehouse_file, period):
+    """A month's sentences beside its quarter's story and clicks contradicted each other (65 of 261 posts
+    labelled July beside July's own n), and the clicks table ran past the month."""
+    published = nv.period_comparison(["mission_story_share", "mission_clicks"], period=period,
+                                     warehouse_file=warehouse_file).set_index("metric")
+    (story,) = nv.story_view(period=period, warehouse_file=warehouse_file).to_dict("records")
+    assert story["period"] == period
+    assert story["n_posts"] == published.loc["mission_story_share", "n"]
+    assert story["mission_story_share"] == pytest.approx(published.loc["mission_story_share", "value"])
+    mission = nv.mission_value_view(period=period, warehouse_file=warehouse_file)
+    assert len(mission) and (mission["period"] == period).all()
+    assert insights.story_sentence(story, period=period).startswith(
+        f"In {period}, {insights.format_percent(story['mission_story_share'])} of employee posts told a mission "
+        f"story ({insights.format_ci(story['ci_low'], story['ci_high'], scale='rate')}; {int(story['n_mission'])} "
+        f"of {int(story['n_posts'])} posts).")
+    department = nv.story_view(period=period, department="Programs", warehouse_file=warehouse_file)
+    assert department[["period", "department"]].values.tolist() == [[period, "Programs"]]
+
+
 def test_period_sentences_follow_the_published_table(warehouse_file):
     row = nv.period_comparison(["adherence_rate"], period="2026-Q3", warehouse_file=warehouse_file).iloc[0]
     sentence = insights.metric_sentence(row)
