@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import config, insights, sample
+from analytics import config, engagement, insights, sample
 from analytics import notebook_views as nv
 from analytics.metrics import compare_periods
 
@@ -236,6 +236,35 @@ def test_the_positive_side_views_show_the_chosen_month_or_quarter(warehouse_file
         f"of {int(story['n_posts'])} posts).")
     department = nv.story_view(period=period, department="Programs", warehouse_file=warehouse_file)
     assert department[["period", "department"]].values.tolist() == [[period, "Programs"]]
+
+
+@pytest.mark.parametrize("period", ["2026-07", "2026-Q3"])
+def test_the_mission_clicks_total_is_the_published_metric_and_short_links_are_named_apart(warehouse_file, period):
+    """'Clicks on mission links: 210' stood beside a list of pages that added short links' 152 clicks."""
+    (metric,) = nv.period_comparison(["mission_clicks"], period=period,
+                                     warehouse_file=warehouse_file).to_dict("records")
+    mission = nv.mission_value_view(period=period, warehouse_file=warehouse_file).set_index("page")
+    assert list(mission.columns) == ["period", "n_posts", "n_reporting_clicks", "clicks"]
+    total, short = mission.loc[engagement.ANY_MISSION_PAGE], mission.loc[engagement.SHORT_LINK_PAGE]
+    assert (total["clicks"], total["n_reporting_clicks"]) == (metric["value"], metric["n"])
+    sentence = insights.mission_value_sentence(mission.reset_index(), period=period)
+    assert insights.metric_sentence(metric).startswith(f"Clicks on mission links in {period}: {total['clicks']:,.0f}")
+    assert sentence.startswith(f"In {period} our posts linking to a mission page drew {total['clicks']:,.0f} clicks")
+    assert sentence.endswith(f"Not counted: {short['n_posts']:.0f} posts whose only links are shortened (target "
+                             f"unknown), with {short['clicks']:,.0f} clicks.")
+    for page in mission.index.drop([engagement.ANY_MISSION_PAGE, engagement.SHORT_LINK_PAGE]):
+        assert f"the {page} page {mission.loc[page, 'clicks']:,.0f} clicks" in sentence
+
+
+def test_mission_value_sentence_says_a_post_linking_two_pages_counts_under_each():
+    mission = pd.DataFrame({"period": "2026-Q3", "page": ["donate", "volunteer", engagement.ANY_MISSION_PAGE],
+                            "n_posts": [3, 2, 4], "n_reporting_clicks": [3, 2, 4], "clicks": [30.0, 20.0, 40.0]})
+    sentence = insights.mission_value_sentence(mission, period="2026-Q3")
+    assert sentence == ("In 2026-Q3 our posts linking to a mission page drew 40 clicks (reported for 4 of the 4 "
+                        "posts): the donate page 30 clicks (3 posts), the volunteer page 20 clicks (2 posts); a post "
+                        "linking to more than one page counts under each.")
+    assert insights.mission_value_sentence(mission.iloc[:0], period="2026-Q3") == (
+        "None of our posts linked to a mission page in 2026-Q3.")
 
 
 def test_period_sentences_follow_the_published_table(warehouse_file):

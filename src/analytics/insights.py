@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import config, privacy
+from analytics.engagement import ANY_MISSION_PAGE, SHORT_LINK_PAGE
 from analytics.metrics import METRICS
 
 __all__ = [
@@ -886,25 +887,52 @@ def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
 
 
 def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
-    """Clicks on the organisation's posts linking to its mission pages in a period: rows of
-    :func:`analytics.engagement.mission_value` (``period, page, source, n_posts, clicks``).
+    """Clicks on the organisation's posts linking to its mission pages in a period, and what the total leaves
+    out: the table of :func:`analytics.notebook_views.mission_value_view` (``period, page, n_posts,
+    n_reporting_clicks, clicks``; rows of :func:`analytics.engagement.mission_value` with ``total=True``,
+    whose ``source`` column, if any, picks the organisation's).
+
+    The total is the :data:`~analytics.engagement.ANY_MISSION_PAGE` row, the metric ``mission_clicks``:
+    each post once, however many pages it links to. Posts whose only links are shortened have no known
+    page: their clicks are named apart and not added.
 
     Examples
     --------
-    >>> mission = pd.DataFrame({"period": "2026-Q3", "page": ["donate", "volunteer"], "source": "organisation",
-    ...                         "n_posts": [10, 4], "clicks": [120.0, 45.0]})
+    >>> mission = pd.DataFrame({"period": "2026-Q3", "page": ["donate", "volunteer", "(any mission page)",
+    ...                         "(short link, target unknown)"], "n_posts": [10, 4, 14, 6],
+    ...                         "n_reporting_clicks": [6, 4, 10, 6], "clicks": [120.0, 45.0, 165.0, 30.0]})
     >>> print(mission_value_sentence(mission, period="2026-Q3"))
-    In 2026-Q3 our posts linking to the donate page drew 120 clicks (10 posts), to the volunteer page 45 clicks
-    (4 posts).
+    In 2026-Q3 our posts linking to a mission page drew 165 clicks (reported for 10 of the 14 posts): the
+    donate page 120 clicks (10 posts), the volunteer page 45 clicks (4 posts). Not counted: 6 posts whose only
+    links are shortened (target unknown), with 30 clicks.
     """
-    rows = mission[(mission["period"] == period) & (mission["source"] == "organisation")
-                   & mission["clicks"].notna()]
-    if rows.empty:
-        return f"No click counts for posts linking to our mission pages in {period}."
-    parts = [f"to the {r.page} page {format_number(r.clicks)} clicks ({format_count(r.n_posts, 'post')})"
-             for r in rows.itertuples()]
-    parts[0] = parts[0].replace(" page ", " page drew ", 1)
-    return f"In {period} our posts linking " + ", ".join(parts) + "."
+    rows = mission[mission["period"] == period]
+    if "source" in rows.columns:
+        rows = rows[rows["source"] == "organisation"]
+    by_page = rows.set_index("page")
+    pages = by_page.drop([ANY_MISSION_PAGE, SHORT_LINK_PAGE], errors="ignore")
+    total = by_page.loc[ANY_MISSION_PAGE] if ANY_MISSION_PAGE in by_page.index else None
+    if total is None:
+        sentence = f"None of our posts linked to a mission page in {period}."
+    elif _missing(total["clicks"]):
+        sentence = (f"In {period} no platform reports clicks on our {format_count(total['n_posts'], 'post')} "
+                    "linking to a mission page.")
+    else:
+        listed = ", ".join(f"the {row.Index} page {_clicks(row.clicks)} ({format_count(row.n_posts, 'post')})"
+                           for row in pages.itertuples())
+        both = pages["n_posts"].sum() > total["n_posts"]
+        sentence = (f"In {period} our posts linking to a mission page drew {_clicks(total['clicks'])} (reported "
+                    f"for {int(total['n_reporting_clicks'])} of the {format_count(total['n_posts'], 'post')}): {listed}"
+                    + ("; a post linking to more than one page counts under each." if both else "."))
+    if SHORT_LINK_PAGE in by_page.index:
+        short = by_page.loc[SHORT_LINK_PAGE]
+        sentence += (f" Not counted: {format_count(short['n_posts'], 'post')} whose only links are shortened (target "
+                     f"unknown), with {_clicks(short['clicks'])}.")
+    return sentence
+
+
+def _clicks(value: Any) -> str:
+    return "no reported clicks" if _missing(value) else format_count(value, "click")
 
 
 def recognition_sentence(teams: pd.DataFrame, people: pd.DataFrame, *, period: str) -> str:

@@ -1479,11 +1479,26 @@ def story_view(*, period: str | None = None, department: str | None = None,
 
 
 def mission_value_view(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
-    """Clicks on posts linking to the mission pages in the period, a quarter or a month
-    (:func:`analytics.engagement.mission_value`: ``period, page, source, n_posts, n_reporting_clicks, clicks``)."""
+    """Clicks on our posts linking to the mission pages in the period, a quarter or a month: the
+    organisation's rows of :func:`analytics.engagement.mission_value` with its totals (employees' posts
+    are left out: no platform reports clicks on them).
+
+    Returns
+    -------
+    DataFrame
+        One row per page, the mission pages first, then :data:`analytics.engagement.ANY_MISSION_PAGE` (the
+        posts linking to any of them, each once: the metric ``mission_clicks``), then the posts whose only
+        links are shortened (:data:`analytics.engagement.SHORT_LINK_PAGE`, in no total): ``period``,
+        ``page``, ``n_posts``, ``n_reporting_clicks`` (posts whose platform reports clicks) and ``clicks``
+        (NaN when none does).
+    """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
-    table = engagement.mission_value(period=_period_kind(chosen), warehouse_file=warehouse_file)
-    return table[table["period"] == chosen.label].reset_index(drop=True)
+    table = engagement.mission_value(period=_period_kind(chosen), total=True, warehouse_file=warehouse_file)
+    table = table[(table["period"] == chosen.label) & (table["source"] == "organisation")]
+    # mission_value sorts the pages by name: the stable sort keeps that order before the total and short links
+    last = {engagement.ANY_MISSION_PAGE: 1, engagement.SHORT_LINK_PAGE: 2}
+    table = table.sort_values("page", key=lambda pages: pages.map(last).fillna(0), kind="stable")
+    return table.drop(columns="source").reset_index(drop=True)
 
 
 def recognition_view(*, period: str | None = None, department: str | None = None,
