@@ -267,6 +267,24 @@ def test_mission_value_sentence_says_a_post_linking_two_pages_counts_under_each(
         "None of our posts linked to a mission page in 2026-Q3.")
 
 
+def test_recognition_sentence_never_contradicts_itself():
+    """'no team combined ...; 1 person who opted in to be named did too' (and '0 people ... did too')."""
+    teams = pd.DataFrame({"department": ["Comms", "Finance", "Programs"], "recognised": [True, False, True]})
+    no_team = teams.assign(recognised=False)
+    people = pd.DataFrame({"display_name": ["Ada L.", "Bo K.", "Cy M."]})
+    what = "combined high adherence with strong, positive engagement"
+
+    def said(teams, people):
+        return insights.recognition_sentence(teams, people, period="2026-Q3")
+
+    assert said(teams, people.iloc[:0]) == f"In 2026-Q3 Comms and Programs {what}."
+    assert said(teams, people.iloc[:1]) == (f"In 2026-Q3 Comms and Programs {what}, as did 1 person who opted in "
+                                            "to be named.")
+    assert said(teams, people).endswith(", as did 3 people who opted in to be named.")
+    assert said(no_team, people.iloc[:0]) == f"In 2026-Q3 no team, and no one who opted in to be named, {what}."
+    assert said(no_team, people.iloc[:1]) == f"In 2026-Q3 no team {what}; 1 person who opted in to be named did."
+
+
 def test_period_sentences_follow_the_published_table(warehouse_file):
     row = nv.period_comparison(["adherence_rate"], period="2026-Q3", warehouse_file=warehouse_file).iloc[0]
     sentence = insights.metric_sentence(row)

@@ -937,16 +937,25 @@ def _clicks(value: Any) -> str:
 
 def recognition_sentence(teams: pd.DataFrame, people: pd.DataFrame, *, period: str) -> str:
     """Who to thank: the recognised teams (:func:`analytics.engagement.team_recognition`) and how many
-    opted-in people were recognised (never their findings).
+    opted-in people were recognised (never their findings). Nobody recognised reads as no one, never as
+    "0 people ... too".
 
     Examples
     --------
-    >>> teams = pd.DataFrame({"department": ["Comms", "Finance"], "recognised": [True, False]})
+    >>> teams = pd.DataFrame({"department": ["Comms", "Finance", "Programs"], "recognised": [True, False, True]})
     >>> print(recognition_sentence(teams, pd.DataFrame({"display_name": ["Ada L."]}), period="2026-Q3"))
-    In 2026-Q3 Comms combined high adherence with strong, positive engagement; 1 person who opted in to be
-    named did too.
+    In 2026-Q3 Comms and Programs combined high adherence with strong, positive engagement, as did 1 person
+    who opted in to be named.
+    >>> print(recognition_sentence(teams.assign(recognised=False), pd.DataFrame(), period="2026-Q3"))
+    In 2026-Q3 no team, and no one who opted in to be named, combined high adherence with strong, positive
+    engagement.
     """
     names = teams.loc[teams["recognised"].astype(bool), "department"].tolist() if len(teams) else []
-    who = ", ".join(names) if names else "no team"
-    return (f"In {period} {who} combined high adherence with strong, positive engagement; "
-            f"{len(people)} {'person' if len(people) == 1 else 'people'} who opted in to be named did too.")
+    what = "combined high adherence with strong, positive engagement"
+    people_text = f"{len(people):,} {'person' if len(people) == 1 else 'people'} who opted in to be named"
+    if not names:
+        if people.empty:
+            return f"In {period} no team, and no one who opted in to be named, {what}."
+        return f"In {period} no team {what}; {people_text} did."
+    teams_text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+    return f"In {period} {teams_text} {what}" + (f", as did {people_text}." if len(people) else ".")
