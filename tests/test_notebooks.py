@@ -61,6 +61,13 @@ def test_parameters_cell_for_papermill(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_setup_says_which_periods_are_accepted_and_prints_the_coverage(path):
+    parameters, setup = (_source(c) for c in _cells(path, "code")[:2])
+    assert '"2026-Q3" (a quarter) or "2026-07" (a month)' in parameters
+    assert setup.splitlines()[-1] == "print(nv.coverage_note(warehouse_file=warehouse))"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_cells_only_choose_and_arrange(path):
     for cell in _cells(path, "code"):
         source = _source(cell)
