@@ -94,7 +94,6 @@ _SURVEY_METRICS = frozenset({"clarity_favourability", "trust_favourability", "re
 _CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
 
-
 @dataclass(frozen=True)
 class ReportResult:
     """Where the report was written, the headline numbers it shows (rows of
