@@ -337,7 +337,7 @@ def test_story_sentence_calls_the_engagement_ratio_by_its_interval_and_claims_no
             assert "an association, which does not show that the stories, or the policy, caused it" in sentence
             assert (" only " in sentence) == (high < 1)
         else:
-            assert "about as much engagement per post" in sentence and "includes no difference" in sentence
+            assert "not clearly different from other posts'" in sentence and "includes no difference" in sentence
         assert "worth keeping" not in sentence and "need better support" not in sentence
     no_interval = insights.story_sentence(base | {"engagement_ratio": 1.6, "ratio_ci_low": np.nan,
                                                   "ratio_ci_high": np.nan}, period="2026-Q3")

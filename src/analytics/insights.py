@@ -866,8 +866,8 @@ def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
     1.50 times the engagement per post of other posts (95% CI 1.21 to 1.86): an association, which does not
     show that the stories, or the policy, caused it.
     >>> print(story_sentence(row | {"ratio_ci_low": 0.94}, period="2026-Q3").split(". ")[1])
-    They drew about as much engagement per post as other posts (1.50 times, 95% CI 0.94 to 1.86, which
-    includes no difference).
+    Their engagement per post was not clearly different from other posts' (1.50 times, 95% CI 0.94 to 1.86,
+    which includes no difference).
     """
     if row.get("suppressed") or _missing(row.get("mission_story_share")):
         return f"Too few people posted in {period} to show the share of mission stories."
@@ -879,8 +879,9 @@ def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
         return text
     interval = format_ci(low, high)
     if not _excludes(low, high, 1.0):
-        return (text + f" They drew about as much engagement per post as other posts ({ratio:.2f} times, {interval}"
-                + (", which includes no difference)." if not _missing(low) else ")."))
+        includes = "" if _missing(low) else ", which includes no difference"
+        return (text + f" Their engagement per post was not clearly different from other posts' ({ratio:.2f} times, "
+                f"{interval}{includes}).")
     only = "" if ratio > 1 else "only "
     return (text + f" They drew {only}{ratio:.2f} times the engagement per post of other posts ({interval}): an "
             "association, which does not show that the stories, or the policy, caused it.")
