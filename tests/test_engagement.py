@@ -112,6 +112,20 @@ def test_mission_links_are_recovered_and_short_links_are_not_guessed(con, sample
     assert (organisation.loc["donate", "clicks"], organisation.loc["donate", "n_reporting_clicks"]) == direct
 
 
+def test_the_mission_total_counts_a_post_linking_to_two_pages_once():
+    posts = pd.DataFrame({"post_uid": ["a", "b", "c"], "account_type": "organization",
+                          "month": pd.to_datetime(["2026-07-01", "2026-07-01", "2026-08-01"]), "clicks": [10, 5, 7],
+                          "text": ["Give riverbendtrust.org/donate or help riverbendtrust.org/volunteer",
+                                   "Give riverbendtrust.org/donate", "Read https://t.co/x"]})
+    patterns = {"donate": ["riverbendtrust.org/donate"], "volunteer": ["riverbendtrust.org/volunteer"]}
+    table = engagement.mission_value({"posts": posts}, period="month", patterns=patterns, total=True)
+    july = table[table["period"] == "2026-07"].set_index("page")
+    assert july.loc[engagement.ANY_MISSION_PAGE, ["n_posts", "clicks"]].tolist() == [2, 15.0]
+    assert july.loc["donate", "clicks"] == 15.0 and july.loc["volunteer", "clicks"] == 10.0
+    # a short link's page is unknown: it is in no total
+    assert table.loc[table["period"] == "2026-08", "page"].tolist() == [engagement.SHORT_LINK_PAGE]
+
+
 def test_no_earned_media_value_is_computed(con):
     value = engagement.mission_value(con, period="quarter")
     assert not any("emv" in c.lower() or "media_value" in c.lower() for c in value.columns)

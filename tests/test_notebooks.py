@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import config, insights, sample
+from analytics import config, engagement, insights, sample
 from analytics import notebook_views as nv
 from analytics.metrics import compare_periods
 
@@ -58,6 +58,13 @@ def test_parameters_cell_for_papermill(path):
     assert set(assigned) == {"period", "department", "warehouse"}
     # None everywhere: the period defaults to the latest quarter, the warehouse to the configuration
     assert all(isinstance(v, ast.Constant) and v.value is None for v in assigned.values())
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_setup_says_which_periods_are_accepted_and_prints_the_coverage(path):
+    parameters, setup = (_source(c) for c in _cells(path, "code")[:2])
+    assert '"2026-Q3" (a quarter) or "2026-07" (a month)' in parameters
+    assert setup.splitlines()[-1] == "print(nv.coverage_note(warehouse_file=warehouse))"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -218,6 +225,73 @@ def test_time_figures_carry_title_n_ci_caption_and_every_revision(warehouse_file
     assert lines == {d.strftime("%Y-%m-%d") for d in inside["effective_on"]} and len(lines) >= 2
 
 
+@pytest.mark.parametrize("period", ["2026-07", "2026-Q3"])
+def test_the_positive_side_views_show_the_chosen_month_or_quarter(warehouse_file, period):
+    """A month's sentences beside its quarter's story and clicks contradicted each other (65 of 261 posts
+    labelled July beside July's own n), and the clicks table ran past the month."""
+    published = nv.period_comparison(["mission_story_share", "mission_clicks"], period=period,
+                                     warehouse_file=warehouse_file).set_index("metric")
+    (story,) = nv.story_view(period=period, warehouse_file=warehouse_file).to_dict("records")
+    assert story["period"] == period
+    assert story["n_posts"] == published.loc["mission_story_share", "n"]
+    assert story["mission_story_share"] == pytest.approx(published.loc["mission_story_share", "value"])
+    mission = nv.mission_value_view(period=period, warehouse_file=warehouse_file)
+    assert len(mission) and (mission["period"] == period).all()
+    assert insights.story_sentence(story, period=period).startswith(
+        f"In {period}, {insights.format_percent(story['mission_story_share'])} of employee posts told a mission "
+        f"story ({insights.format_ci(story['ci_low'], story['ci_high'], scale='rate')}; {int(story['n_mission'])} "
+        f"of {int(story['n_posts'])} posts).")
+    department = nv.story_view(period=period, department="Programs", warehouse_file=warehouse_file)
+    assert department[["period", "department"]].values.tolist() == [[period, "Programs"]]
+
+
+@pytest.mark.parametrize("period", ["2026-07", "2026-Q3"])
+def test_the_mission_clicks_total_is_the_published_metric_and_short_links_are_named_apart(warehouse_file, period):
+    """'Clicks on mission links: 210' stood beside a list of pages that added short links' 152 clicks."""
+    (metric,) = nv.period_comparison(["mission_clicks"], period=period,
+                                     warehouse_file=warehouse_file).to_dict("records")
+    mission = nv.mission_value_view(period=period, warehouse_file=warehouse_file).set_index("page")
+    assert list(mission.columns) == ["period", "n_posts", "n_reporting_clicks", "clicks"]
+    total, short = mission.loc[engagement.ANY_MISSION_PAGE], mission.loc[engagement.SHORT_LINK_PAGE]
+    assert (total["clicks"], total["n_reporting_clicks"]) == (metric["value"], metric["n"])
+    sentence = insights.mission_value_sentence(mission.reset_index(), period=period)
+    assert insights.metric_sentence(metric).startswith(f"Clicks on mission links in {period}: {total['clicks']:,.0f}")
+    assert sentence.startswith(f"In {period} our posts linking to a mission page drew {total['clicks']:,.0f} clicks")
+    assert sentence.endswith(f"Not counted: {short['n_posts']:.0f} posts whose only links are shortened (target "
+                             f"unknown), with {short['clicks']:,.0f} clicks.")
+    for page in mission.index.drop([engagement.ANY_MISSION_PAGE, engagement.SHORT_LINK_PAGE]):
+        assert f"the {page} page {mission.loc[page, 'clicks']:,.0f} clicks" in sentence
+
+
+def test_mission_value_sentence_says_a_post_linking_two_pages_counts_under_each():
+    mission = pd.DataFrame({"period": "2026-Q3", "page": ["donate", "volunteer", engagement.ANY_MISSION_PAGE],
+                            "n_posts": [3, 2, 4], "n_reporting_clicks": [3, 2, 4], "clicks": [30.0, 20.0, 40.0]})
+    sentence = insights.mission_value_sentence(mission, period="2026-Q3")
+    assert sentence == ("In 2026-Q3 our posts linking to a mission page drew 40 clicks (reported for 4 of the 4 "
+                        "posts): the donate page 30 clicks (3 posts), the volunteer page 20 clicks (2 posts); a post "
+                        "linking to more than one page counts under each.")
+    assert insights.mission_value_sentence(mission.iloc[:0], period="2026-Q3") == (
+        "None of our posts linked to a mission page in 2026-Q3.")
+
+
+def test_recognition_sentence_never_contradicts_itself():
+    """'no team combined ...; 1 person who opted in to be named did too' (and '0 people ... did too')."""
+    teams = pd.DataFrame({"department": ["Comms", "Finance", "Programs"], "recognised": [True, False, True]})
+    no_team = teams.assign(recognised=False)
+    people = pd.DataFrame({"display_name": ["Ada L.", "Bo K.", "Cy M."]})
+    what = "combined high adherence with strong, positive engagement"
+
+    def said(teams, people):
+        return insights.recognition_sentence(teams, people, period="2026-Q3")
+
+    assert said(teams, people.iloc[:0]) == f"In 2026-Q3 Comms and Programs {what}."
+    assert said(teams, people.iloc[:1]) == (f"In 2026-Q3 Comms and Programs {what}, as did 1 person who opted in "
+                                            "to be named.")
+    assert said(teams, people).endswith(", as did 3 people who opted in to be named.")
+    assert said(no_team, people.iloc[:0]) == f"In 2026-Q3 no team, and no one who opted in to be named, {what}."
+    assert said(no_team, people.iloc[:1]) == f"In 2026-Q3 no team {what}; 1 person who opted in to be named did."
+
+
 def test_period_sentences_follow_the_published_table(warehouse_file):
     row = nv.period_comparison(["adherence_rate"], period="2026-Q3", warehouse_file=warehouse_file).iloc[0]
     sentence = insights.metric_sentence(row)
@@ -247,6 +321,27 @@ def test_revision_sentence_words_follow_the_interval():
         assert f"{step:+.1f} points" in sentence
         assert f"95% CI {low:.1f} to {high:.1f}" in sentence
         assert "6 months before" in sentence and "5 months after" in sentence
+
+
+def test_story_sentence_calls_the_engagement_ratio_by_its_interval_and_claims_no_cause():
+    base = {"n_posts": 400, "n_mission": 80, "mission_story_share": 0.2, "ci_low": 0.16, "ci_high": 0.24,
+            "suppressed": False}
+    rng = np.random.default_rng(4)
+    for _ in range(60):
+        ratio = float(np.exp(rng.normal(0, 0.3)))
+        low, high = ratio * np.exp(-rng.uniform(0.02, 0.4)), ratio * np.exp(rng.uniform(0.02, 0.4))
+        row = base | {"engagement_ratio": ratio, "ratio_ci_low": low, "ratio_ci_high": high}
+        sentence = insights.story_sentence(row, period="2026-Q3")
+        assert f"{ratio:.2f} times" in sentence and f"95% CI {low:.2f} to {high:.2f}" in sentence
+        if low > 1 or high < 1:
+            assert "an association, which does not show that the stories, or the policy, caused it" in sentence
+            assert (" only " in sentence) == (high < 1)
+        else:
+            assert "not clearly different from other posts'" in sentence and "includes no difference" in sentence
+        assert "worth keeping" not in sentence and "need better support" not in sentence
+    no_interval = insights.story_sentence(base | {"engagement_ratio": 1.6, "ratio_ci_low": np.nan,
+                                                  "ratio_ci_high": np.nan}, period="2026-Q3")
+    assert no_interval.endswith("(1.60 times, 95% CI not available).")
 
 
 def _two_quarters(successes_now: int, successes_before: int, n: int = 400, *, suppressed: bool = False):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -148,6 +149,52 @@ def test_mission_story_share_matches_a_direct_count(sample_warehouse):
                                 JOIN post_themes t USING (post_uid) WHERE f.account_type = 'employee'""").fetchone()[0]
         table = themes.mission_story_share(con, by=())
     assert table["mission_story_share"].iloc[0] == pytest.approx(direct)
+
+
+def _clustered_posts(rng: np.random.Generator, *, replicates: int, ratio: float) -> pd.DataFrame:
+    """Replicates (one month each) of 40 authors whose posts draw engagement at their own level (a heavy
+    author effect) and tell mission stories at their own rate; a mission story draws ``ratio`` times more."""
+    frames = []
+    for replicate in range(replicates):
+        level, share = rng.gamma(4, 0.25, 40), rng.beta(1, 3, 40)
+        author = np.repeat(np.arange(40), rng.integers(2, 20, 40))
+        mission = rng.random(author.size) < share[author]
+        frames.append(pd.DataFrame({
+            "post_uid": [f"{replicate}:{i}" for i in range(author.size)], "author_key": author, "department": "X",
+            "platform": "x", "month": pd.Timestamp("1900-01-01") + pd.DateOffset(months=replicate),
+            "engagement": rng.poisson(6 * level[author] * np.where(mission, ratio, 1.0)),
+            "theme": np.where(mission, "impact_story", "other")}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_the_engagement_ratio_interval_covers_a_planted_ratio_95_percent_of_the_time():
+    """The same people tell mission stories at different rates and draw different engagement: an interval
+    treating posts as independent (the textbook delta method) covered the planted ratio 75% of the time here."""
+    posts = _clustered_posts(np.random.default_rng(11), replicates=400, ratio=1.5)
+    table = themes.mission_story_share({"posts": posts}, by=("month",))
+    assert len(table) == 400
+    covered = (table["ratio_ci_low"] <= 1.5) & (table["ratio_ci_high"] >= 1.5)
+    assert 0.92 <= covered.mean() <= 0.98
+    assert ((table["ratio_ci_low"] < table["engagement_ratio"]) & (table["engagement_ratio"] < table["ratio_ci_high"])
+            ).all()
+    np.testing.assert_allclose(table["engagement_ratio"],
+                               table["engagement_per_mission_post"] / table["engagement_per_other_post"])
+
+
+def test_the_engagement_ratio_interval_agrees_with_a_bootstrap_over_authors(sample_warehouse):
+    with warehouse.read_only(sample_warehouse) as con:
+        posts = con.execute(themes._EMPLOYEE_POSTS_SQL).df()
+    row = themes.mission_story_share({"posts": posts}, by=()).iloc[0]
+    mission = posts["theme"].isin(themes.load_taxonomy().mission_story_themes)
+    engagement = posts["engagement"].astype(float)
+    sums = pd.DataFrame({"author": posts["author_key"], "s1": engagement.where(mission, 0.0), "n1": mission,
+                         "s0": engagement.where(~mission, 0.0), "n0": ~mission}).groupby("author").sum()
+    rng = np.random.default_rng(5)
+    weights = rng.multinomial(len(sums), np.full(len(sums), 1 / len(sums)), size=4000)
+    s1, n1, s0, n0 = (weights @ sums.to_numpy(float)).T
+    low, high = np.percentile((s1 / n1) / (s0 / n0), [2.5, 97.5])
+    assert row["ratio_ci_low"] == pytest.approx(low, rel=0.01)
+    assert row["ratio_ci_high"] == pytest.approx(high, rel=0.01)
 
 
 def test_department_by_platform_is_refused():

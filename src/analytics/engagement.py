@@ -32,6 +32,7 @@ from analytics.periods import Period, parse_period
 from analytics.themes import _check_by, _period_labels, fetch_frames, load_taxonomy
 
 __all__ = [
+    "ANY_MISSION_PAGE",
     "SHORT_LINK_PAGE",
     "amplification_reach",
     "amplifier_share",
@@ -51,6 +52,8 @@ WarehouseFile = str | os.PathLike[str] | None
 
 #: The page label of links a platform shortened (t.co, lnkd.in...): their target cannot be known.
 SHORT_LINK_PAGE = "(short link, target unknown)"
+#: The page label of :func:`mission_value`'s totals: posts linking to any mission page, each counted once.
+ANY_MISSION_PAGE = "(any mission page)"
 # A URL in a text: ``(?:https?://)?(?:www\.)?[a-z0-9][a-z0-9.-]*\.[a-z]{2,}/[^\s"'<>)\]”]*``, written so that
 # Python's backtracking takes linear time (that pattern, tried at every letter of a long run of host
 # characters, is quadratic: 100,000 letters without a dot took about a minute). Where that pattern's host
@@ -653,6 +656,7 @@ def mission_value(
     *,
     period: str | None = "month",
     patterns: Mapping[str, Sequence[str]] | None = None,
+    total: bool = False,
     warehouse_file: WarehouseFile = None,
 ) -> pd.DataFrame:
     """Mission value in the organisation's own terms: posts linking to its mission pages and the clicks
@@ -675,6 +679,10 @@ def mission_value(
         ``None`` gives one row per page and source over all the data.
     patterns : mapping, optional
         Page -> URL fragments; defaults to ``settings.mission_url_patterns``.
+    total : bool
+        Also a row per (period and) source for :data:`ANY_MISSION_PAGE`: the posts linking to any mission
+        page, each counted once (a post linking to two pages counts under each page's row). Short links
+        are not in it: for the organisation it is the metric ``mission_clicks``.
 
     Returns
     -------
@@ -692,6 +700,12 @@ def mission_value(
     >>> out = mission_value({"posts": posts}, period=None, patterns={"donate": ["riverbendtrust.org/donate"]})
     >>> out[["page", "source", "n_posts", "clicks"]].values.tolist()[1:]
     [['donate', 'employees', 1, nan], ['donate', 'organisation', 1, 30.0]]
+    >>> both = posts.assign(text=["Give or volunteer: riverbendtrust.org/donate riverbendtrust.org/volunteer",
+    ...                           "", ""])
+    >>> out = mission_value({"posts": both}, period=None, total=True,
+    ...                     patterns={"donate": ["/donate"], "volunteer": ["/volunteer"]})
+    >>> out[["page", "n_posts", "clicks"]].values.tolist()
+    [['(any mission page)', 1, 30.0], ['donate', 1, 30.0], ['volunteer', 1, 30.0]]
     """
     if period not in ("month", "quarter", None):
         raise ValueError(f"period={period!r}: choose 'month', 'quarter' or None (all data).")
@@ -704,6 +718,9 @@ def mission_value(
     linked = posts.reset_index(drop=True).iloc[links["text_index"].to_numpy()].assign(page=links["page"].to_numpy())
     if linked.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object if c in keys else "float64") for c in columns})
+    if total:
+        pages = linked[linked["page"] != SHORT_LINK_PAGE].drop_duplicates("post_uid")
+        linked = pd.concat([linked, pages.assign(page=ANY_MISSION_PAGE)], ignore_index=True)
     linked["source"] = np.where(linked["account_type"].astype(str) == "organization", "organisation", "employees")
     if period:
         linked["period"] = _period_labels(linked["month"], period)

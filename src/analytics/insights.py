@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import config, privacy
+from analytics.engagement import ANY_MISSION_PAGE, SHORT_LINK_PAGE
 from analytics.metrics import METRICS
 
 __all__ = [
@@ -868,64 +869,110 @@ def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
     """Mission stories among employee posts and the engagement they earn: a row of
     :func:`analytics.themes.mission_story_share`.
 
+    The engagement per post is called higher or lower only when the ratio's 95 % CI excludes 1, and
+    worded as what it is: an association between a post's theme and its engagement, which says nothing
+    about what caused it, nor about the policy.
+
     Examples
     --------
     >>> row = {"n_posts": 400, "n_mission": 80, "mission_story_share": 0.2, "ci_low": 0.16, "ci_high": 0.24,
-    ...        "engagement_ratio": 1.5, "suppressed": False}
+    ...        "engagement_ratio": 1.5, "ratio_ci_low": 1.21, "ratio_ci_high": 1.86, "suppressed": False}
     >>> print(story_sentence(row, period="2026-Q3"))
-    In 2026-Q3, 20% of employee posts told a mission story (95% CI 16% to 24%; 80 of 400 posts), and they
-    earned 1.5 times the engagement of other posts: the policy's encouragement to share the mission is
-    worth keeping.
+    In 2026-Q3, 20% of employee posts told a mission story (95% CI 16% to 24%; 80 of 400 posts). They drew
+    1.50 times the engagement per post of other posts (95% CI 1.21 to 1.86): an association, which does not
+    show that the stories, or the policy, caused it.
+    >>> print(story_sentence(row | {"ratio_ci_low": 0.94}, period="2026-Q3").split(". ")[1])
+    Their engagement per post was not clearly different from other posts' (1.50 times, 95% CI 0.94 to 1.86,
+    which includes no difference).
     """
     if row.get("suppressed") or _missing(row.get("mission_story_share")):
         return f"Too few people posted in {period} to show the share of mission stories."
     text = (f"In {period}, {format_percent(row['mission_story_share'])} of employee posts told a mission story "
             f"({format_ci(row['ci_low'], row['ci_high'], scale='rate')}; {int(row['n_mission'])} of "
-            f"{int(row['n_posts'])} posts)")
-    ratio = row.get("engagement_ratio")
+            f"{int(row['n_posts'])} posts).")
+    ratio, low, high = row.get("engagement_ratio"), row.get("ratio_ci_low"), row.get("ratio_ci_high")
     if _missing(ratio):
-        return text + "."
-    if ratio >= 1:
-        return (text + f", and they earned {ratio:.1f} times the engagement of other posts: the policy's "
-                "encouragement to share the mission is worth keeping.")
-    return (text + f", but they earned only {ratio:.1f} times the engagement of other posts: mission stories "
-            "need better support (examples, visuals) in the policy's guidance.")
+        return text
+    interval = format_ci(low, high)
+    if not _excludes(low, high, 1.0):
+        includes = "" if _missing(low) else ", which includes no difference"
+        return (text + f" Their engagement per post was not clearly different from other posts' ({ratio:.2f} times, "
+                f"{interval}{includes}).")
+    only = "" if ratio > 1 else "only "
+    return (text + f" They drew {only}{ratio:.2f} times the engagement per post of other posts ({interval}): an "
+            "association, which does not show that the stories, or the policy, caused it.")
 
 
 def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
-    """Clicks on the organisation's posts linking to its mission pages in a period: rows of
-    :func:`analytics.engagement.mission_value` (``period, page, source, n_posts, clicks``).
+    """Clicks on the organisation's posts linking to its mission pages in a period, and what the total leaves
+    out: the table of :func:`analytics.notebook_views.mission_value_view` (``period, page, n_posts,
+    n_reporting_clicks, clicks``; rows of :func:`analytics.engagement.mission_value` with ``total=True``,
+    whose ``source`` column, if any, picks the organisation's).
+
+    The total is the :data:`~analytics.engagement.ANY_MISSION_PAGE` row, the metric ``mission_clicks``:
+    each post once, however many pages it links to. Posts whose only links are shortened have no known
+    page: their clicks are named apart and not added.
 
     Examples
     --------
-    >>> mission = pd.DataFrame({"period": "2026-Q3", "page": ["donate", "volunteer"], "source": "organisation",
-    ...                         "n_posts": [10, 4], "clicks": [120.0, 45.0]})
+    >>> mission = pd.DataFrame({"period": "2026-Q3", "page": ["donate", "volunteer", "(any mission page)",
+    ...                         "(short link, target unknown)"], "n_posts": [10, 4, 14, 6],
+    ...                         "n_reporting_clicks": [6, 4, 10, 6], "clicks": [120.0, 45.0, 165.0, 30.0]})
     >>> print(mission_value_sentence(mission, period="2026-Q3"))
-    In 2026-Q3 our posts linking to the donate page drew 120 clicks (10 posts), to the volunteer page 45 clicks
-    (4 posts).
+    In 2026-Q3 our posts linking to a mission page drew 165 clicks (reported for 10 of the 14 posts): the
+    donate page 120 clicks (10 posts), the volunteer page 45 clicks (4 posts). Not counted: 6 posts whose only
+    links are shortened (target unknown), with 30 clicks.
     """
-    rows = mission[(mission["period"] == period) & (mission["source"] == "organisation")
-                   & mission["clicks"].notna()]
-    if rows.empty:
-        return f"No click counts for posts linking to our mission pages in {period}."
-    parts = [f"to the {r.page} page {format_number(r.clicks)} clicks ({format_count(r.n_posts, 'post')})"
-             for r in rows.itertuples()]
-    parts[0] = parts[0].replace(" page ", " page drew ", 1)
-    return f"In {period} our posts linking " + ", ".join(parts) + "."
+    rows = mission[mission["period"] == period]
+    if "source" in rows.columns:
+        rows = rows[rows["source"] == "organisation"]
+    by_page = rows.set_index("page")
+    pages = by_page.drop([ANY_MISSION_PAGE, SHORT_LINK_PAGE], errors="ignore")
+    total = by_page.loc[ANY_MISSION_PAGE] if ANY_MISSION_PAGE in by_page.index else None
+    if total is None:
+        sentence = f"None of our posts linked to a mission page in {period}."
+    elif _missing(total["clicks"]):
+        sentence = (f"In {period} no platform reports clicks on our {format_count(total['n_posts'], 'post')} "
+                    "linking to a mission page.")
+    else:
+        listed = ", ".join(f"the {row.Index} page {_clicks(row.clicks)} ({format_count(row.n_posts, 'post')})"
+                           for row in pages.itertuples())
+        both = pages["n_posts"].sum() > total["n_posts"]
+        sentence = (f"In {period} our posts linking to a mission page drew {_clicks(total['clicks'])} (reported "
+                    f"for {int(total['n_reporting_clicks'])} of the {format_count(total['n_posts'], 'post')}): {listed}"
+                    + ("; a post linking to more than one page counts under each." if both else "."))
+    if SHORT_LINK_PAGE in by_page.index:
+        short = by_page.loc[SHORT_LINK_PAGE]
+        sentence += (f" Not counted: {format_count(short['n_posts'], 'post')} whose only links are shortened (target "
+                     f"unknown), with {_clicks(short['clicks'])}.")
+    return sentence
+
+
+def _clicks(value: Any) -> str:
+    return "no reported clicks" if _missing(value) else format_count(value, "click")
 
 
 def recognition_sentence(teams: pd.DataFrame, people: pd.DataFrame, *, period: str) -> str:
     """Who to thank: the recognised teams (:func:`analytics.engagement.team_recognition`) and how many
-    opted-in people were recognised (never their findings).
+    opted-in people were recognised (never their findings). Nobody recognised reads as no one, never as
+    "0 people ... too".
 
     Examples
     --------
-    >>> teams = pd.DataFrame({"department": ["Comms", "Finance"], "recognised": [True, False]})
+    >>> teams = pd.DataFrame({"department": ["Comms", "Finance", "Programs"], "recognised": [True, False, True]})
     >>> print(recognition_sentence(teams, pd.DataFrame({"display_name": ["Ada L."]}), period="2026-Q3"))
-    In 2026-Q3 Comms combined high adherence with strong, positive engagement; 1 person who opted in to be
-    named did too.
+    In 2026-Q3 Comms and Programs combined high adherence with strong, positive engagement, as did 1 person
+    who opted in to be named.
+    >>> print(recognition_sentence(teams.assign(recognised=False), pd.DataFrame(), period="2026-Q3"))
+    In 2026-Q3 no team, and no one who opted in to be named, combined high adherence with strong, positive
+    engagement.
     """
     names = teams.loc[teams["recognised"].astype(bool), "department"].tolist() if len(teams) else []
-    who = ", ".join(names) if names else "no team"
-    return (f"In {period} {who} combined high adherence with strong, positive engagement; "
-            f"{len(people)} {'person' if len(people) == 1 else 'people'} who opted in to be named did too.")
+    what = "combined high adherence with strong, positive engagement"
+    people_text = f"{len(people):,} {'person' if len(people) == 1 else 'people'} who opted in to be named"
+    if not names:
+        if people.empty:
+            return f"In {period} no team, and no one who opted in to be named, {what}."
+        return f"In {period} no team {what}; {people_text} did."
+    teams_text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+    return f"In {period} {teams_text} {what}" + (f", as did {people_text}." if len(people) else ".")

@@ -187,6 +187,15 @@ def resolve_department(department: str | None = None, *, warehouse_file: Warehou
     return department
 
 
+def _period_kind(chosen: Period) -> str:
+    """``"quarter"`` or ``"month"``: which of the published tables (and groupings) holds the period."""
+    if re.fullmatch(r"\d{4}-Q[1-4]", chosen.label):
+        return "quarter"
+    if re.fullmatch(r"\d{4}-\d{2}", chosen.label):
+        return "month"
+    raise ValueError(f"Period {chosen.label!r}: choose a quarter (2026-Q3) or a month (2026-07).")
+
+
 def markdown(sentences: Sequence[str]):
     """The sentences as a Markdown bullet list for display in a notebook."""
     from IPython.display import Markdown
@@ -358,12 +367,7 @@ def period_comparison(
         One row per metric with the columns of :func:`analytics.metrics.compare_periods`.
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
-    if re.fullmatch(r"\d{4}-Q[1-4]", chosen.label):
-        kind = "quarter"
-    elif re.fullmatch(r"\d{4}-\d{2}", chosen.label):
-        kind = "month"
-    else:
-        raise ValueError(f"Period {chosen.label!r}: compare a quarter (2026-Q3) or a month (2026-07).")
+    kind = _period_kind(chosen)
     previous = chosen.previous().label
     table = datasets.metric_table(kind, periods=[chosen.label, previous], warehouse_file=warehouse_file)
     rows = [compare_periods(table, metric=name, current=chosen.label, previous=previous,
@@ -1460,36 +1464,52 @@ def training_groups_over_time(
 
 def story_view(*, period: str | None = None, department: str | None = None,
                warehouse_file: Warehouse = None) -> pd.DataFrame:
-    """Mission stories among employee posts in the quarter and their engagement (k-safe):
-    the row of :func:`analytics.themes.mission_story_share` for the period (and department).
+    """Mission stories among employee posts in the period, a quarter or a month, and their engagement
+    (k-safe): the row of :func:`analytics.themes.mission_story_share` for the period (and department).
 
     Returns
     -------
     DataFrame
-        ``quarter``, [``department``], ``n_posts, n_people, n_mission, mission_story_share, ci_low, ci_high,
-        engagement_per_mission_post, engagement_per_other_post, engagement_ratio, suppressed``.
+        ``period`` (``YYYY-Qn`` or ``YYYY-MM``), [``department``], ``n_posts, n_people, n_mission,
+        mission_story_share, ci_low, ci_high, engagement_per_mission_post, engagement_per_other_post,
+        engagement_ratio, ratio_ci_low, ratio_ci_high, suppressed``.
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
-    quarter = f"{pd.Timestamp(chosen.start).year}-Q{pd.Timestamp(chosen.start).quarter}"
-    by = ("quarter", "department") if department else ("quarter",)
+    kind = _period_kind(chosen)
+    by = (kind, "department") if department else (kind,)
     table = themes.mission_story_share(by=by, k=_k(), warehouse_file=warehouse_file)
-    keep = table["quarter"] == quarter
+    keep = table[kind] == chosen.label
     if department:
         keep &= table["department"] == department
-    return table[keep].reset_index(drop=True)
+    return table[keep].rename(columns={kind: "period"}).reset_index(drop=True)
 
 
 def mission_value_view(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
-    """Clicks on posts linking to the mission pages per quarter up to the period
-    (:func:`analytics.engagement.mission_value`: ``period, page, source, n_posts, n_reporting_clicks, clicks``)."""
-    end = pd.Timestamp(resolve_period(period, warehouse_file=warehouse_file).end)
-    table = engagement.mission_value(period="quarter", warehouse_file=warehouse_file)
-    return table[charts.period_start(table["period"]).to_numpy() < end].reset_index(drop=True)
+    """Clicks on our posts linking to the mission pages in the period, a quarter or a month: the
+    organisation's rows of :func:`analytics.engagement.mission_value` with its totals (employees' posts
+    are left out: no platform reports clicks on them).
+
+    Returns
+    -------
+    DataFrame
+        One row per page, the mission pages first, then :data:`analytics.engagement.ANY_MISSION_PAGE` (the
+        posts linking to any of them, each once: the metric ``mission_clicks``), then the posts whose only
+        links are shortened (:data:`analytics.engagement.SHORT_LINK_PAGE`, in no total): ``period``,
+        ``page``, ``n_posts``, ``n_reporting_clicks`` (posts whose platform reports clicks) and ``clicks``
+        (NaN when none does).
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    table = engagement.mission_value(period=_period_kind(chosen), total=True, warehouse_file=warehouse_file)
+    table = table[(table["period"] == chosen.label) & (table["source"] == "organisation")]
+    # mission_value sorts the pages by name: the stable sort keeps that order before the total and short links
+    last = {engagement.ANY_MISSION_PAGE: 1, engagement.SHORT_LINK_PAGE: 2}
+    table = table.sort_values("page", key=lambda pages: pages.map(last).fillna(0), kind="stable")
+    return table.drop(columns="source").reset_index(drop=True)
 
 
 def recognition_view(*, period: str | None = None, department: str | None = None,
                      warehouse_file: Warehouse = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Teams recognised in the quarter (k-safe :func:`analytics.engagement.team_recognition`) and the people
+    """Teams recognised in the period (k-safe :func:`analytics.engagement.team_recognition`) and the people
     who opted in to be named (``display_name, department`` only; nobody's findings).
 
     Returns

@@ -465,6 +465,40 @@ def _check_by(by: Sequence[str] | str) -> list[str]:
     return by
 
 
+def _engagement_ratio(posts: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Mean engagement of mission posts over that of other posts per ``by`` group (``ratio``, ``ci_low``,
+    ``ci_high``), its 95 % CI clustered by author.
+
+    The log ratio is log S1 - log N1 - log S0 + log N0 (engagement sums and post counts of mission and
+    other posts), so an author with sums s1, n1, s0, n0 moves it by z = s1/S1 - n1/N1 - s0/S0 + n0/N0,
+    and its variance is G/(G-1) times the sum of z² over the G authors (the linearised variance of a
+    ratio under cluster sampling; with one post per author, the textbook delta method).
+    """
+    from scipy import special
+
+    keys = list(by) or ["_all"]
+    scored = posts.dropna(subset=["engagement"]).assign(
+        _all=0, s1=lambda f: f["engagement"].where(f["mission"], 0.0), n1=lambda f: f["mission"].astype(float),
+        s0=lambda f: f["engagement"].where(~f["mission"], 0.0), n0=lambda f: (~f["mission"]).astype(float))
+    parts = ["s1", "n1", "s0", "n0"]
+    authors = scored.groupby([*keys, "author_key"], dropna=False, observed=True)[parts].sum().reset_index()
+    totals = authors.groupby(keys, dropna=False, observed=True)[parts].transform("sum")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        authors["z2"] = (authors["s1"] / totals["s1"] - authors["n1"] / totals["n1"]
+                         - authors["s0"] / totals["s0"] + authors["n0"] / totals["n0"]) ** 2
+    out = authors.assign(clusters=1.0).groupby(keys, dropna=False, observed=True)[
+        [*parts, "z2", "clusters"]].sum().reset_index()
+    clusters = out["clusters"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (out["s1"] / out["n1"]) / (out["s0"] / out["n0"])
+        half = np.where(clusters > 1, special.stdtrit(np.maximum(clusters - 1, 1), 0.975), np.nan) * np.sqrt(
+            clusters / (clusters - 1) * out["z2"])
+    # a ratio of zero, or of nothing, has no log scale to build an interval on
+    usable = (out["s1"] > 0) & (out["s0"] > 0)
+    return out[list(by)].assign(ratio=ratio, ci_low=(ratio * np.exp(-half)).where(usable),
+                                ci_high=(ratio * np.exp(half)).where(usable))
+
+
 _EMPLOYEE_POSTS_SQL = """
 SELECT f.post_uid, f.platform, f.author_key, f.department, f.month, f.engagement, t.theme
 FROM post_facts f JOIN post_themes t USING (post_uid)
@@ -487,6 +521,12 @@ def mission_story_share(
     that would reveal them) are suppressed; complementary cells also keep the hidden groups' mission
     stories, and their other posts, from adding up to zero (which would pin each hidden count).
 
+    The engagement ratio compares posts; it does not say why they differ (the authors, platforms and
+    timing of mission stories differ too). Its 95 % CI is that of a ratio of means, each author's posts a
+    cluster (the same people post both kinds, and some people's posts draw more engagement than others'):
+    the delta method on the log ratio with a cluster-robust variance, and Student's t with authors - 1
+    degrees of freedom.
+
     Parameters
     ----------
     con_or_frames : DuckDB connection, mapping or None
@@ -507,7 +547,8 @@ def mission_story_share(
         ``n_posts``, ``n_people`` (distinct authors), ``n_mission``, ``mission_story_share``,
         ``ci_low``, ``ci_high`` (Wilson 95 %), ``engagement_per_mission_post``,
         ``engagement_per_other_post`` (mean reactions + comments + shares + clicks + saves),
-        ``engagement_ratio`` (the first over the second) and ``suppressed``.
+        ``engagement_ratio`` (the first over the second), ``ratio_ci_low``, ``ratio_ci_high`` (its 95 %
+        CI; NaN with fewer than two authors or no engagement on either side) and ``suppressed``.
 
     Examples
     --------
@@ -540,17 +581,21 @@ def mission_story_share(
     else:
         table = pd.DataFrame()
     columns = [*by, "n_posts", "n_people", "n_mission", "mission_story_share", "ci_low", "ci_high",
-               "engagement_per_mission_post", "engagement_per_other_post", "engagement_ratio", "suppressed"]
+               "engagement_per_mission_post", "engagement_per_other_post", "engagement_ratio", "ratio_ci_low",
+               "ratio_ci_high", "suppressed"]
     if table.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object if c in by else "float64") for c in columns})
     n = table["n_posts"].to_numpy(float)
     successes = table["n_mission"].to_numpy(float)
     table["mission_story_share"] = successes / n
     table["ci_low"], table["ci_high"] = wilson_interval(successes, n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        table["engagement_ratio"] = table["engagement_per_mission_post"] / table["engagement_per_other_post"]
+    ratios = _engagement_ratio(posts, by)
+    if by:
+        ratios = table[by].merge(ratios, on=by, how="left")
+    table["engagement_ratio"] = ratios["ratio"].to_numpy()
+    table["ratio_ci_low"], table["ratio_ci_high"] = ratios["ci_low"].to_numpy(), ratios["ci_high"].to_numpy()
     values = ["n_posts", "n_mission", "mission_story_share", "ci_low", "ci_high", "engagement_per_mission_post",
-              "engagement_per_other_post", "engagement_ratio"]
+              "engagement_per_other_post", "engagement_ratio", "ratio_ci_low", "ratio_ci_high"]
     if "department" in by:
         # hidden departments' mission stories (and their other posts) must not add up to zero, or each
         # hidden count would be pinned to zero (or to all of its posts)
