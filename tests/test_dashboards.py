@@ -171,11 +171,12 @@ def test_tiles_by_department_hide_small_groups_and_say_what_is_not_broken_down(d
 
 
 def _tile_change(tile: pd.Series) -> tuple[str, str, str, str]:
-    """The arrow, its colour, the change shown and the word of a tile's change line ("" for none)."""
+    """The arrow, its colour, the change shown and the word of a tile's change line ("" for none), or, without
+    a word, what the line says of chance."""
     line = dashboard._tile_html(tile, 5, "")
-    found = re.search(r"<span style='color:(#[0-9a-f]+)'>(.)</span> (\S+)[^(]*\(([^;)]+;)?", line)
-    colour, arrow, shown, word = found.groups()
-    return arrow, colour, shown, (word or "").rstrip(";")
+    found = re.search(r"<span style='color:(#[0-9a-f]+)'>(.)</span> (\S+)[^(]*\(([^;)]+;)?([^,)]*)", line)
+    colour, arrow, shown, word, chance = found.groups()
+    return arrow, colour, shown, word.rstrip(";") if word else chance
 
 
 def test_a_tiles_arrow_is_the_figures_movement_and_its_colour_whether_that_is_significantly_good(data):
@@ -193,10 +194,11 @@ def test_a_tiles_arrow_is_the_figures_movement_and_its_colour_whether_that_is_si
         arrow, colour, shown, word = _tile_change(tile)
         assert arrow == ("▲" if shown.startswith("+") else "▼"), (tile["metric"], arrow, shown)
         if pd.notna(tile["p_value"]) and not tile["significant"]:
-            assert (word, colour) == ("within chance", "#444"), (tile["metric"], word, colour)
+            assert (word, colour) == ("within chance", "#444"), (tile["metric"], word, colour)  # no "better"
             continue
         if pd.isna(tile["p_value"]):  # a count or a median: no test, so neither better nor worse
-            assert (word, colour) == ("", "#444"), (tile["metric"], word, colour)
+            assert (word, colour) == ("no significance test for this kind of figure", "#444"), (tile["metric"],
+                                                                                                word, colour)
             continue
         assert word == tile["direction"]
         assert colour == {"better": "#1a7f37", "worse": "#c62828"}[word], (tile["metric"], colour, word)

@@ -425,8 +425,8 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
                 f"<div style='font-size:12px;color:#666'>{html.escape(tile['definition'])}</div>")
     elif tile["status"] == "hidden":
         body = (f"<div style='font-size:15px;color:#8c8c8c;margin:6px 0'>{privacy.hidden_label(k)}</div>"
-                f"<div style='font-size:12px;color:#666'>this {grouping} has fewer than {k} people in the figure, or "
-                "it is hidden so that a smaller one cannot be worked out from the totals</div>")
+                f"<div style='font-size:12px;color:#666'>fewer than {k} people here, or hidden so that a smaller "
+                "group cannot be worked out from the totals</div>")
     else:
         # n in its own unit, and the people behind it unless it counts people (not "n = 246, 246 people")
         unit = METRICS[metric].n_unit
@@ -453,8 +453,8 @@ def _tile_html(tile: pd.Series, k: int, grouping: str) -> str:
             elif tile["significant"]:
                 test, tint = f"significant, {insights.format_p(tile['p_value'])}", _DIRECTION_COLOURS[word]
             else:
-                test, tint = f"not significant, {insights.format_p(tile['p_value'])}", _DIRECTION_COLOURS["same"]
-                word = "within chance" if moved else word
+                test, tint = f"within chance, {insights.format_p(tile['p_value'])}", _DIRECTION_COLOURS["same"]
+                word = "" if moved else word
             arrow = f"<span style='color:{tint}'>{arrow}</span>"
             change = (f"{arrow} {shown} vs {html.escape(str(tile['previous_period']))} "
                       f"({word + '; ' if word else ''}{test})")
