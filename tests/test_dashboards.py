@@ -581,6 +581,9 @@ def test_trend_chart_shows_hidden_cells_as_hidden_never_zero():
     assert list(line.y) == [0.9, None, 0.95]
     hidden = next(t for t in fig.data if t.name == "hidden to protect a group of fewer than 5 people")
     assert list(hidden.x) == ["2026-02-01"] and hidden.yaxis == "y2"
+    # the band breaks at the hidden month as the line does: drawn across, it would show a range there
+    band = next(t for t in fig.data if t.name == "Adherence rate 95% CI")
+    assert band.x.count(None) == 1 and "2026-02-01" not in band.x
     assert fig.layout.title.subtitle.text and "%" in fig.layout.yaxis.title.text
     widget = charts.trend_chart(rows, metric="adherence_rate", k=5, widget=True)
     assert isinstance(widget, go.FigureWidget)

@@ -413,7 +413,8 @@ def trend_chart(
         shown = rows.loc[~suppressed]
         values = rows["value"].where(~suppressed)
         if not shown["ci_low"].isna().all():
-            band_x, band_y = _band(shown)
+            # a hidden period breaks the band as it breaks the line: drawn across, it shows a range there
+            band_x, band_y = _band(rows.assign(_gap=rows["_gap"].to_numpy() | suppressed))
             fig.add_trace(go.Scatter(x=band_x, y=band_y, fill="toself", mode="lines", line=dict(width=0),
                                      fillcolor=_fade(colour), hoverinfo="skip", name=f"{name} 95% CI",
                                      legendgroup=str(name), showlegend=False))
@@ -500,8 +501,8 @@ def _month_gaps(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _band(shown: pd.DataFrame) -> tuple[list, list]:
-    """The CI band's outline, one closed shape per run of months without a gap (None between them: plotly
-    closes each run of a ``toself`` fill alone)."""
+    """The CI band's outline, one closed shape per run of periods without a gap or a hidden period (None
+    between them: plotly closes each run of a ``toself`` fill alone)."""
     band_x: list = []
     band_y: list = []
     for _, run in shown.groupby(shown["_gap"].cumsum(), sort=True):
