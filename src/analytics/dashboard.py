@@ -4,8 +4,8 @@ The notebooks in ``dashboards/`` only call :func:`leadership` and :func:`policy_
 they show is read through one short-lived read-only connection (the snapshot the last build
 published) from precomputed tables and small aggregates, so the first render does not depend on the
 size of the data. Leadership surfaces show aggregates only: findings are counted per rule, never
-listed; groups below k people (and a second cell that would reveal
-one) read "hidden to protect a group of fewer than k people".
+listed; groups below k people (and a second cell that would reveal one) read "hidden to protect a group
+of fewer than k people".
 
 A missing or empty warehouse shows what to run; a warehouse busy with a writer shows "busy, retry"
 and a Retry button instead of an error.
@@ -577,9 +577,11 @@ def revision_effect(series: pd.DataFrame, versions: pd.DataFrame, *, label: str 
     fitted = versions["version"].astype(str).isin(effects["version"].astype(str) if len(effects) else [])
     last_fitted = effective[fitted].max() if fitted.any() else months.min()
     recent = versions[(effective > last_fitted) & (effective <= months.max())]
-    too_recent = "".join(
-        f"Version {r.version} (effective {pd.Timestamp(r.effective_on):%Y-%m-%d}) is too recent to measure: three "
-        "months on each side are needed. " for r in recent.tail(1).itertuples())
+    too_recent = ""
+    if len(recent):
+        latest = recent.iloc[-1]
+        too_recent = (f"Version {latest['version']} (effective {pd.Timestamp(latest['effective_on']):%Y-%m-%d}) is "
+                      "too recent to measure: three months on each side are needed. ")
     if effects.empty:
         return effects, too_recent or ("Too few months on each side of a policy revision (three are needed) to "
                                        "estimate its effect yet.")

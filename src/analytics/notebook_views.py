@@ -189,10 +189,8 @@ def resolve_department(department: str | None = None, *, warehouse_file: Warehou
 
 def _period_kind(chosen: Period) -> str:
     """``"quarter"`` or ``"month"``: which of the published tables (and groupings) holds the period."""
-    if re.fullmatch(r"\d{4}-Q[1-4]", chosen.label):
-        return "quarter"
-    if re.fullmatch(r"\d{4}-\d{2}", chosen.label):
-        return "month"
+    if chosen.kind != "custom":
+        return chosen.kind
     raise ValueError(f"Period {chosen.label!r}: choose a quarter (2026-Q3) or a month (2026-07).")
 
 

@@ -24,6 +24,19 @@ class Period:
     end: date
 
     @property
+    def kind(self) -> str:
+        """``"quarter"``, ``"month"`` or ``"custom"`` (a from/to range): which published table holds it.
+
+        >>> [parse_period(text).kind for text in ("2026-Q3", "2026-07")]
+        ['quarter', 'month']
+        >>> parse_period(start="2026-07-02", end="2026-07-20").kind
+        'custom'
+        """
+        if re.fullmatch(r"\d{4}-Q[1-4]", self.label):
+            return "quarter"
+        return "month" if re.fullmatch(r"\d{4}-\d{2}", self.label) else "custom"
+
+    @property
     def months(self) -> list[date]:
         """First days of the months the period covers."""
         return [d.date() for d in pd.date_range(self.start, self.end - timedelta(days=1), freq="MS")] or [

@@ -108,14 +108,6 @@ class ReportResult:
 
 # --- period tables ----------------------------------------------------------------------------------
 
-def _kind(period: Period) -> str:
-    if re.fullmatch(r"\d{4}-Q[1-4]", period.label):
-        return "quarter"
-    if re.fullmatch(r"\d{4}-\d{2}", period.label):
-        return "month"
-    return "custom"
-
-
 def period_table(monthly: pd.DataFrame, quarterly: pd.DataFrame, periods: Sequence[Period]) -> pd.DataFrame:
     """The published metric rows of the given periods, in the layout of ``monthly_metrics``.
 
@@ -144,7 +136,7 @@ def period_table(monthly: pd.DataFrame, quarterly: pd.DataFrame, periods: Sequen
     """
     pieces = []
     for period in periods:
-        kind = _kind(period)
+        kind = period.kind
         if kind != "custom":
             table = quarterly if kind == "quarter" else monthly
             pieces.append(table[table["period"] == period.label])
@@ -300,7 +292,7 @@ def _load(warehouse_file: str | os.PathLike[str] | None, period: Period) -> dict
 
 def _views_period(period: Period) -> str:
     """The label the notebook views take ("up to the end of"): a custom range ends in its last month."""
-    return period.label if _kind(period) != "custom" else period.months[-1].strftime("%Y-%m")
+    return period.label if period.kind != "custom" else period.months[-1].strftime("%Y-%m")
 
 
 # --- formatting for the template -----------------------------------------------------------------------
@@ -942,7 +934,7 @@ def build_report(
     summary = _Section("summary", dict(SECTIONS)["summary"])
     summary.lead = _summary_sentences(headline, latest, construct_changes, ranking, k)
     summary.tables.append(_headline_table(headline))
-    if _kind(period) == "custom":
+    if period.kind == "custom":
         months = _whole_months(period)
         summary.tables[-1].note += (f" This range's headline pools the whole months {months[0]} to {months[-1]}; "
                                     "medians and engagement ratios are published per month and quarter only.")
