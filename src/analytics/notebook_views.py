@@ -570,7 +570,8 @@ def rules_figure(rules: pd.DataFrame, *, period: str) -> go.Figure:
         shown, y="name", x="share_of_posts", title=f"Which rules fire, {period}",
         subtitle=f"% of the period's employee posts; n = {int(shown['n_posts'].sum()):,} post-rule hits; dismissed "
                  "findings excluded",
-        caption="a longer bar is a rule broken more often; the colour is its severity.", x_title="% of employee posts",
+        caption="a longer bar is a rule broken more often; the colour is its severity (red-orange high, amber medium, "
+                "grey low).", x_title="% of employee posts",
         colour=[colors.get(s, _NEUTRAL) for s in shown["severity"]], custom=("n_posts", "area", "severity"),
         hover="%{y}: %{x:.1%} of posts (%{customdata[0]} posts; %{customdata[1]}, %{customdata[2]})<extra></extra>",
         tickformat=".1%", empty=(f"Which rules fired is {privacy.hidden_label()}: fewer than {_k()} of the "
