@@ -313,6 +313,22 @@ def test_a_platform_without_a_figure_is_said_to_have_none_not_to_be_unbroken_dow
     assert "no figure for this selection in " in dashboard._tile_html(tile, data.k, "platform")
 
 
+def test_the_organisation_s_survey_lines_keep_their_colours_when_a_department_joins_them(data):
+    """Blue is the organisation in every chart: the department's lines, drawn first, took it."""
+    board = dashboard.LeadershipDashboard(data)
+
+    def colours() -> dict[str, str]:
+        chart = next(c for c in board.charts if c.key == "survey")
+        return {t.name: t.line.color for t in chart.widget.data
+                if t.mode and "lines" in t.mode and t.name and "95%" not in t.name}
+
+    alone = colours()
+    board.department.value = dashboard.filter_options(data.quarterly)["departments"][1]
+    joined = colours()
+    assert set(joined) > set(alone) and all(joined[name] == colour for name, colour in alone.items())
+    assert alone["Organisation · Trust (favourable)"] == charts.PALETTE[0]
+
+
 def test_positive_side_read_once_equals_the_engagement_functions_on_the_warehouse(data, sample_warehouse):
     # load_data reads the post rows once and hands each quarter's rows over; the functions reading the
     # warehouse themselves are the reference, quarter by quarter

@@ -399,7 +399,9 @@ def trend_chart(
     unit = spec.unit if spec else ""
     fmt, _ = value_format(metric)
     data = frame.assign(x=period_start(frame["period"]).to_numpy()).dropna(subset=["x"]).sort_values("x")
-    groups = [(label, data)] if series is None else list(data.groupby(series, sort=False))
+    # the series in the caller's order (its colours follow it), not in the order of their first period
+    groups = [(label, data)] if series is None else [
+        (name, data[data[series] == name]) for name in pd.unique(frame[series]) if (data[series] == name).any()]
     fig = go.Figure()
     hidden_x: list[pd.Timestamp] = []
     hidden_text: list[str] = []

@@ -883,7 +883,11 @@ class LeadershipDashboard:
             for metric in ("trust_favourability", "response_rate"):
                 rows = trend_frame(quarterly, metric=metric, department=f.department, platform=ALL)
                 parts.append(rows.assign(series=rows["series"] + " · " + METRICS[metric].label))
-            return pd.concat(parts, ignore_index=True)
+            rows = pd.concat(parts, ignore_index=True)
+            # the organisation's lines first, so they keep their colours when a department's join them (blue
+            # is the organisation in every other chart)
+            return rows.sort_values("series", key=lambda s: ~s.str.startswith(ORGANISATION), kind="stable",
+                                    ignore_index=True)
 
         def survey_draw(rows: pd.DataFrame, f: Filters):
             return trend_chart(rows, metric="trust_favourability", series="series", versions=versions, k=k,
