@@ -329,6 +329,17 @@ def test_the_organisation_s_survey_lines_keep_their_colours_when_a_department_jo
     assert alone["Organisation · Trust (favourable)"] == charts.PALETTE[0]
 
 
+def test_training_coverage_says_why_it_reads_zero_before_the_module_began(data):
+    """Months of 0 % before anyone could complete the module read as a roster that does not train."""
+    board = dashboard.LeadershipDashboard(data)
+    chart = next(c for c in board.charts if c.key == "training_coverage")
+    coverage = data.monthly[(data.monthly["metric"] == "training_coverage") & (data.monthly["department"] == ALL)
+                            & (data.monthly["platform"] == ALL)]
+    assert (coverage["value"] == 0).any(), "the sample's module begins after its first months"
+    first = coverage.loc[coverage["value"] > 0, "period"].min()
+    assert f"it is 0 before the module's first completion, in {first}" in chart.widget.layout.title.subtitle.text
+
+
 def test_positive_side_read_once_equals_the_engagement_functions_on_the_warehouse(data, sample_warehouse):
     # load_data reads the post rows once and hands each quarter's rows over; the functions reading the
     # warehouse themselves are the reference, quarter by quarter

@@ -874,7 +874,8 @@ class LeadershipDashboard:
 
             def draw(rows: pd.DataFrame, f: Filters):
                 return trend_chart(rows, metric=metric, series="series", versions=versions, bars=bars, k=k,
-                                   reference=ORGANISATION, title=self._title(metric, f))
+                                   reference=ORGANISATION, title=self._title(metric, f),
+                                   how_to_read=_coverage_reading(rows) if metric == "training_coverage" else None)
 
             return self._slot(metric, frame, draw)
 
@@ -1145,6 +1146,17 @@ class PolicyReview:
                 lambda rows, r: "Effect of the last revision: "
                                 + revision_effect(rows, data.versions, label=f"Adherence to the {area} rules")[1]),
         ]
+
+
+def _coverage_reading(rows: pd.DataFrame) -> str | None:
+    """How to read training coverage: the months before the module's first completion read 0 %, which is no
+    one trained yet, not a roster that stopped training."""
+    started = rows.loc[(rows["series"] == ORGANISATION) & (rows["value"] > 0), "period"]
+    if started.empty:
+        return None
+    return ("Each point is the share of employees on the roster at the month's end who have completed the policy "
+            f"training (higher is better); it is 0 before the module's first completion, in {started.min()}; the "
+            "band is the 95% CI; dashed lines mark policy revisions.")
 
 
 def _engagement_parts(data: DashboardData) -> list[_Chart | _Text]:
