@@ -140,6 +140,17 @@ def test_the_groups_before_the_rollout_show_the_sample_s_random_assignment(wareh
     assert caveats[1].startswith("Around each employee's own training (event study")
 
 
+def test_the_training_views_given_the_posts_read_once_equal_their_own_reads(warehouse_file):
+    """The report and notebook 05 read the posts once for every training view."""
+    department = "Programs"
+    posts = nv.training_posts(department=department, warehouse_file=warehouse_file)
+    for view in (nv.training_effects, nv.training_baseline, nv.training_event_study, nv.training_groups_over_time):
+        given = view(department=department, posts=posts, warehouse_file=warehouse_file)
+        read = view(department=department, warehouse_file=warehouse_file)
+        pd.testing.assert_frame_equal(given, read, obj=view.__name__)
+    assert not nv.training_groups_over_time(department=department, warehouse_file=warehouse_file).empty
+
+
 def test_the_caveats_name_the_months_around_training_that_differ():
     study = pd.DataFrame({"relative_month": [-3, -2, -1, 0, 1], "estimate": [0.06, 0.01, 0.0, -0.05, -0.02],
                           "ci_low": [0.01, -0.03, np.nan, -0.09, -0.06], "ci_high": [0.11, 0.05, np.nan, -0.01, 0.02]})

@@ -759,8 +759,7 @@ def drivers_sentence(drivers: pd.DataFrame, *, outcome: str, unit: str = "respon
         collinear = (f", and standardised betas beyond ±1 ({', '.join(f'{b:.2f}' for b in beyond)}) mean drivers "
                      "that overlap; the shares of explained variance divide what they hold in common fairly, the "
                      "betas do not" if len(beyond) else "")
-        sentence += (f" Read with care: {format_count(n, unit[:-1] if unit.endswith('s') else unit)} for "
-                     f"{format_count(len(drivers), 'driver')}{collinear}.")
+        sentence += f" Read with care: {n:,} {unit} for {format_count(len(drivers), 'driver')}{collinear}."
     return sentence
 
 

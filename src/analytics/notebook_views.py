@@ -1306,13 +1306,23 @@ def training_posts(
                   "completed_at", "trained", "group"]].reset_index(drop=True)
 
 
+def _read_training_posts(posts: pd.DataFrame | None, *, period: str | None, department: str | None,
+                         warehouse_file: Warehouse) -> pd.DataFrame:
+    """``posts`` when a caller read :func:`training_posts` once for several of the training views (each may
+    be given them, for the same period and department), else read here."""
+    if posts is not None:
+        return posts
+    return training_posts(period=period, department=department, warehouse_file=warehouse_file)
+
+
 def _enough_people(posts: pd.DataFrame) -> bool:
     people = posts.groupby("group")["author_key"].nunique()
     return len(people) == 2 and int(people.min()) >= _k()
 
 
 def training_baseline(
-    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None
+    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None,
+    posts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """How the two groups posted before the rollout (the first completion): what the employees who would
     train and those who never did brought to it. Training is chosen, not assigned, so a gap here is part of
@@ -1326,7 +1336,7 @@ def training_baseline(
         ``share`` (of the posts with a policy violation), ``ci_low``, ``ci_high`` (Wilson 95 %). Empty when
         either group had fewer than k posting employees before the rollout.
     """
-    posts = training_posts(period=period, department=department, warehouse_file=warehouse_file)
+    posts = _read_training_posts(posts, period=period, department=department, warehouse_file=warehouse_file)
     columns = ["group", "rollout", "n_posts", "n_employees", "violations", "share", "ci_low", "ci_high"]
     if posts["completed_at"].isna().all():
         return pd.DataFrame(columns=columns)
@@ -1345,7 +1355,8 @@ def training_baseline(
 
 
 def training_effects(
-    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None
+    *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None,
+    posts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Effect of training on violations and on positive tone: :func:`trends.training_effect` (odds
     ratio from a logistic model with month fixed effects, and the difference-in-differences risk
@@ -1359,7 +1370,7 @@ def training_effects(
     DataFrame
         ``outcome`` (``violation``, ``positive``) and the columns of :func:`trends.training_effect`.
     """
-    posts = training_posts(period=period, department=department, warehouse_file=warehouse_file)
+    posts = _read_training_posts(posts, period=period, department=department, warehouse_file=warehouse_file)
     if not _enough_people(posts) or posts["completed_at"].isna().all():
         return pd.DataFrame(columns=["outcome", "estimator", "term", "estimate", "ci_low", "ci_high", "p_value",
                                      "n_obs", "n_clusters"])
@@ -1378,13 +1389,13 @@ def training_effects(
 
 def training_event_study(
     *, period: str | None = None, department: str | None = None, window: tuple[int, int] = (-6, 6),
-    warehouse_file: Warehouse = None,
+    warehouse_file: Warehouse = None, posts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Violation risk by month relative to training (:func:`trends.event_study`), month -1 the reference.
 
     Empty when either group has fewer than k people.
     """
-    posts = training_posts(period=period, department=department, warehouse_file=warehouse_file)
+    posts = _read_training_posts(posts, period=period, department=department, warehouse_file=warehouse_file)
     if not _enough_people(posts):
         return pd.DataFrame(columns=["relative_month", "estimate", "ci_low", "ci_high", "p_value", "n_obs"])
     return trends.event_study(posts, outcome="violation", unit="author_key", time="published_at",
@@ -1431,7 +1442,7 @@ def training_figure(groups: pd.DataFrame, *, outcome: str, revisions: pd.DataFra
 
 def training_groups_over_time(
     *, outcome: str = "adherent", period: str | None = None, department: str | None = None,
-    warehouse_file: Warehouse = None,
+    warehouse_file: Warehouse = None, posts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Monthly adherence (``outcome="adherent"``) or share of positive posts (``"positive"``) of the
     employees who completed the training and of those who never did (:func:`trends.monthly_rate`).
@@ -1445,7 +1456,7 @@ def training_groups_over_time(
     """
     if outcome not in ("adherent", "positive"):
         raise ValueError(f"outcome={outcome!r}: choose 'adherent' or 'positive'.")
-    posts = training_posts(period=period, department=department, warehouse_file=warehouse_file)
+    posts = _read_training_posts(posts, period=period, department=department, warehouse_file=warehouse_file)
     posts = posts.assign(adherent=~posts["violation"])
     if outcome == "positive":
         posts = posts.dropna(subset=["positive"]).assign(positive=lambda f: f["positive"].astype(bool))

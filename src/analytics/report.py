@@ -689,16 +689,17 @@ def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame,
     if "training_coverage" in by_metric.index:
         section.lead.append(insights.metric_sentence(by_metric.loc["training_coverage"].to_dict()
                                                      | {"metric": "training_coverage"}, k=k))
-    effects = views.training_effects(period=_views_period(period), warehouse_file=warehouse_file)
+    chosen = _views_period(period)
+    # the estimates, the groups before the rollout and the event study read the same posts: once
+    posts = views.training_posts(period=chosen, warehouse_file=warehouse_file)
+    effects = views.training_effects(period=chosen, warehouse_file=warehouse_file, posts=posts)
     if effects.empty:
         section.lead.append(f"Too few trained or never-trained employees (fewer than {k}) to estimate the effect "
                             "of training.")
     else:
         section.lead += insights.training_sentences(effects)
-        chosen = _views_period(period)
-        section.lead += insights.training_caveats(
-            views.training_baseline(period=chosen, warehouse_file=warehouse_file),
-            views.training_event_study(period=chosen, warehouse_file=warehouse_file))
+        section.lead += insights.training_caveats(views.training_baseline(posts=posts),
+                                                  views.training_event_study(posts=posts))
         rows = [{"Outcome": _cell(insights.outcome_words(r["outcome"])[1].capitalize()),
                  "Estimator": _cell("logistic, month fixed effects" if r["estimator"] == "logistic" else
                                     "difference-in-differences"),
