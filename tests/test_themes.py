@@ -174,6 +174,7 @@ def test_the_engagement_ratio_interval_covers_a_planted_ratio_95_percent_of_the_
     table = themes.mission_story_share({"posts": posts}, by=("month",))
     assert len(table) == 400
     covered = (table["ratio_ci_low"] <= 1.5) & (table["ratio_ci_high"] >= 1.5)
+    # 95 % give or take three binomial standard errors of 400 intervals (sqrt(0.95 * 0.05 / 400) = 0.011)
     assert 0.92 <= covered.mean() <= 0.98
     assert ((table["ratio_ci_low"] < table["engagement_ratio"]) & (table["engagement_ratio"] < table["ratio_ci_high"])
             ).all()
