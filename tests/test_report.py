@@ -385,6 +385,8 @@ def test_voices_show_each_area_s_themes_against_the_previous_wave_without_small_
     assert examples["Example (redacted)"] == "“More examples please.”"
     fine = next(row for row in shown if row["Word or phrase"] == "fine")
     assert fine["2026-Q2"] == "14 of 18 (78%)" and "falling" in fine["Change"]
+    # the tone of 2 comments would be their writers' tone: said why it is missing, not "n/a"
+    assert fine["Their tone"] == "fewer than 5 comments" and re.fullmatch(r"[+-]\d\.\d\d", examples["Their tone"])
     # a change within chance is "no clear change", never "steady" beside a large move
     assert any("no clear change (adjusted p = " in row["Change"] for row in shown)
     assert not any("steady" in row["Change"] for row in shown)

@@ -755,7 +755,9 @@ def _voices_section(comments: pd.DataFrame, wave: str | None, previous_wave: str
             "Word or phrase": _cell(r["term"]),
             f"Comments using it, {wave}": _cell(f"{format_number(r['n_mentions'])} ({format_percent(r['share'])})",
                                                 css="num"),
-            "Their tone": _cell(format_signed(r["mean_sentiment"]), css="num"),
+            # a tone from fewer than k comments would be their few writers' tone (feedback.wave_themes hides it)
+            "Their tone": _cell(f"fewer than {k} comments" if r["n_mentions"] < k else
+                                format_signed(r["mean_sentiment"]), css="num"),
             f"{compared or 'Previous wave'}": _cell(then, css="num"),
             "Change": _cell(change),
             "Example (redacted)": _cell("–" if pd.isna(r["example"]) else f"“{r['example']}”"),
@@ -765,7 +767,8 @@ def _voices_section(comments: pd.DataFrame, wave: str | None, previous_wave: str
                "two-proportion z-test, its p adjusted (Benjamini–Hochberg) over every term in this table, so that "
                "a change called rising or falling is not one of the many tests passing by chance" if compared else "")
             +
-            ". Tone is the mean VADER compound (−1 to +1) of the comments using it. Comments are redacted before "
+            f". Tone is the mean VADER compound (−1 to +1) of the comments using it, shown for {k} or more. "
+            "Comments are redacted before "
             f"they are stored and are never attributed to a person; areas with fewer than {k} comments are not "
             f"shown, nor examples for areas with fewer than {minimum}.")
     section.tables.append(_Table(list(rows[0]), rows, caption=f"Themes in survey comments, {wave}", note=note))
