@@ -73,6 +73,8 @@ def test_the_files_by_format_count_what_ingest_reports_each_file_once(loaded):
         assert formats[column].sum() == sum(getattr(r, column) for r in results), column
     for name, part in formats.groupby("format"):
         assert part["rows_read"].sum() == sum(r.rows_read for r in results if r.format == name), name
+    # each export named as its reader calls it: a known format's title, never its id
+    assert (formats["export"] != formats["format"]).all() and formats["export"].str.len().gt(8).all()
 
 
 def test_reingest_of_the_same_bytes_changes_nothing(loaded, tmp_path):

@@ -132,8 +132,11 @@ def test_methods_appendix_defines_every_metric_and_the_coverage(built, sample_wa
         # a roster row feeds two tables and a survey response three: each is one row read
         roster_rows = con.execute("SELECT max(rows_read) FROM ingest_log WHERE table_name = 'employees'").fetchone()[0]
     assert f"{files:,} files" in methods and f"{int(rejected):,} rejected" in methods
-    formats = re.search(r"Files loaded by source format.*?</table>", methods, re.S).group(0)
-    assert re.search(rf"<td[^>]*>roster</td>\s*<td[^>]*>1</td>\s*<td[^>]*>{roster_rows:,}</td>", formats), formats
+    formats = re.search(r"Files loaded by export.*?</table>", methods, re.S).group(0)
+    # the export as its reader calls it, then its id (the one the ingest's output and the notebooks name)
+    roster = (r"<td[^>]*>Employee roster CSV</td>\s*<td[^>]*>roster</td>\s*<td[^>]*>1</td>\s*"
+              rf"<td[^>]*>{roster_rows:,}</td>")
+    assert re.search(roster, formats), formats
     assert "through" in methods and "Missing platform-months" in methods
 
 

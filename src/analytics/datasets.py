@@ -395,17 +395,21 @@ def files_by_format(*, con: Connection = None, warehouse_file: WarehouseFile = N
     Returns
     -------
     DataFrame
-        One row per format, in name order: ``format``, ``files``, ``rows_read``, ``rows_loaded``,
-        ``rows_rejected``.
+        One row per format, in name order: ``format`` (its id), ``export`` (what a reader calls it:
+        :func:`analytics.sources.format_title`), ``files``, ``rows_read``, ``rows_loaded``, ``rows_rejected``.
     """
+    from analytics import sources  # the adapters, loaded only for their descriptions
+
     parts = ", ".join(f"'{name}'" for name in warehouse.PART_TABLES)
     with _connection(con, warehouse_file) as c:
-        return c.execute(f"""
+        counts = c.execute(f"""
             SELECT format, count(DISTINCT file_sha256) AS files,
                    coalesce(sum(rows_read) FILTER (WHERE table_name NOT IN ({parts})), 0)::BIGINT AS rows_read,
                    coalesce(sum(rows_loaded) FILTER (WHERE table_name NOT IN ({parts})), 0)::BIGINT AS rows_loaded,
                    coalesce(sum(rows_rejected), 0)::BIGINT AS rows_rejected
             FROM ingest_log GROUP BY format ORDER BY format""").df()
+    counts.insert(1, "export", counts["format"].map(sources.format_title))
+    return counts
 
 
 def rejects_by_reason(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:

@@ -818,13 +818,14 @@ def _methods_section(data: dict[str, Any], k: int) -> _Section:
              "Direction": _cell("higher is better" if r["higher_is_better"] else "lower is better")}
             for r in definitions.to_dict("records")]
     section.tables.append(_Table(list(rows[0]), rows, caption="Metric definitions"))
-    formats = [{"Source format": _cell(r["format"]), "Files": _cell(int(r["files"]), css="num"),
+    formats = [{"Export": _cell(r["export"]), "Format id": _cell(r["format"]),
+                "Files": _cell(int(r["files"]), css="num"),
                 "Rows read": _cell(format_number(r["rows_read"]), css="num"),
                 "Loaded": _cell(format_number(r["rows_loaded"]), css="num"),
                 "Rejected": _cell(format_number(r["rows_rejected"]), css="num")}
                for r in data["formats"].to_dict("records")]
     if formats:
-        section.tables.append(_Table(list(formats[0]), formats, caption="Files loaded by source format"))
+        section.tables.append(_Table(list(formats[0]), formats, caption="Files loaded by export"))
     gaps = coverage[coverage["gap"]] if len(coverage) else coverage
     gap_rows = [{"Platform": _cell(r["platform"]), "Month": _cell(f"{pd.Timestamp(r['month']):%Y-%m}")}
                 for r in gaps.to_dict("records")]

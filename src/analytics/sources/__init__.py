@@ -16,7 +16,8 @@ from types import ModuleType
 from analytics.sources.base import SourceError, is_xlsx
 
 __all__ = [
-    "ADAPTER_MODULES", "CODEBOOK_MODULES", "SourceError", "adapters", "detect", "known_formats", "needs_codebook",
+    "ADAPTER_MODULES", "CODEBOOK_MODULES", "SourceError", "adapters", "detect", "format_title", "known_formats",
+    "needs_codebook",
 ]
 
 ADAPTER_MODULES = (
@@ -52,6 +53,17 @@ def _formats(module: ModuleType) -> list[tuple[str, str, object, object]]:
 def known_formats() -> list[tuple[str, str]]:
     """Every format the workbook reads, as (id, description)."""
     return [(fmt, desc) for module in adapters() for fmt, desc, _, _ in _formats(module)]
+
+
+def format_title(format_id: str) -> str:
+    """What a reader calls the export of ``format_id``: its description without the columns it lists (the id
+    itself for a format no adapter reads any more, still named in an older warehouse's log).
+
+    >>> format_title("x_activity"), format_title("mastodon"), format_title("retired_format")
+    ('X/Twitter tweet activity metrics CSV', 'Mastodon account archive', 'retired_format')
+    """
+    return next((description.partition(" (")[0] for fmt, description in known_formats() if fmt == format_id),
+                format_id)
 
 
 def load_order(format_id: str) -> int:
