@@ -286,7 +286,7 @@ def time_figure(
     """A monthly series (one line per ``group``) with its 95 % CI band and the policy revisions.
 
     ``series`` has ``month``, ``value``, ``n``, ``ci_low``, ``ci_high`` (and ``group``); hidden
-    (suppressed) months are gaps in the line.
+    (suppressed) months are gaps in the line and in its band (:func:`analytics.charts.ci_band`).
     """
     # every month hidden is not "no data": it reads "n = 0" beside "no data yet, or fewer than k people"
     all_hidden = (len(series) > 0 and series["value"].isna().all() and "suppressed" in series
@@ -304,9 +304,11 @@ def time_figure(
         part = part.sort_values("month")
         color = _PALETTE[i % len(_PALETTE)]
         label = str(name) if name is not None else y_title
+        # the band breaks where the line does (a hidden month) and where there is no interval
+        band_x, band_y = charts.ci_band(part, x="month",
+                                        breaks=part[["value", "ci_low", "ci_high"]].isna().any(axis=1))
         fig.add_trace(go.Scatter(
-            x=list(part["month"]) + list(part["month"][::-1]),
-            y=list(part["ci_high"]) + list(part["ci_low"][::-1]), fill="toself", fillcolor=color, opacity=0.15,
+            x=band_x, y=band_y, fill="toself", fillcolor=color, opacity=0.15,
             line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=label, name=f"{label} 95% CI"))
         fig.add_trace(go.Scatter(
             x=part["month"], y=part["value"], mode="lines+markers", name=label, legendgroup=label,
