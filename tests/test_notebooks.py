@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import config, engagement, insights, sample
+from analytics import config, datasets, engagement, insights, sample
 from analytics import notebook_views as nv
+from analytics.codebook import load_codebook
 from analytics.metrics import compare_periods
 
 EXPECTED = ["01-data-quality", "02-adherence-trends", "03-sentiment-trends", "04-survey-insights",
@@ -272,6 +273,38 @@ def test_the_mission_clicks_total_is_the_published_metric_and_short_links_are_na
                              f"unknown), with {short['clicks']:,.0f} clicks.")
     for page in mission.index.drop([engagement.ANY_MISSION_PAGE, engagement.SHORT_LINK_PAGE]):
         assert f"the {page} page {mission.loc[page, 'clicks']:,.0f} clicks" in sentence
+
+
+def test_the_feedback_themes_follow_the_chosen_period(warehouse_file):
+    """Notebook 06 showed the latest wave's comments whatever the period: 2025-Q4 read 2026's."""
+    past = nv.feedback_view(period="2025-Q4", warehouse_file=warehouse_file)
+    assert (past.wave, past.previous) == ("2025-Q4", "2025-Q3") and len(past.themes)
+    assert set(past.themes["wave"]) == {"2025-Q4"} and set(past.themes["previous_wave"]) == {"2025-Q3"}
+    assert past.note.startswith("Survey wave 2025-Q4 (the latest submitted by the end of 2025-Q4), compared with "
+                                "2025-Q3")
+    # a month between two waves reads the last wave submitted by its end, not the next one
+    assert nv.feedback_view(period="2026-01", warehouse_file=warehouse_file).wave == "2025-Q4"
+    before = nv.feedback_view(period="2024-10", warehouse_file=warehouse_file)
+    assert before.wave is None and before.themes.empty
+    assert before.note == ("No survey wave with comments had been submitted by the end of 2024-10: no themes to "
+                           "show.")
+
+
+def test_the_feedback_themes_of_a_department_count_k_respondents_per_area(warehouse_file):
+    k = config.get_settings().k
+    everyone = nv.feedback_view(period="2025-Q4", warehouse_file=warehouse_file).themes
+    programs = nv.feedback_view(period="2025-Q4", department="Programs", warehouse_file=warehouse_file)
+    assert "comments of the respondents in Programs" in programs.note and len(programs.themes)
+    comments = datasets.survey_comments(warehouse_file=warehouse_file).merge(
+        load_codebook().items_frame()[["item_id", "area"]], on="item_id")
+    own = comments[comments["department"] == "Programs"]
+    for area, rows in programs.themes.groupby("area"):
+        now, then = (own[(own["wave"] == w) & (own["area"] == area)] for w in ("2025-Q4", "2025-Q3"))
+        assert rows["n_comments"].iloc[0] == len(now) < everyone.loc[everyone["area"] == area, "n_comments"].iloc[0]
+        assert rows["previous_n_comments"].iloc[0] == len(then)
+        assert now["response_id"].nunique() >= k and then["response_id"].nunique() >= k
+    small = nv.feedback_view(period="2025-Q4", department=sample.SMALL_DEPARTMENT, warehouse_file=warehouse_file)
+    assert small.themes.empty and f"Areas hidden to protect a group of fewer than {k} people: " in small.note
 
 
 def test_mission_value_sentence_says_a_post_linking_two_pages_counts_under_each():

@@ -67,6 +67,7 @@ __all__ = [
     "NOT_STATED",
     "POSITIVE_COMPOUND",
     "REVISION_WINDOW",
+    "FeedbackView",
     "SeasonalView",
     "adherence_by_area",
     "adherence_drivers",
@@ -1538,7 +1539,73 @@ def recognition_view(*, period: str | None = None, department: str | None = None
     return teams.reset_index(drop=True), people.reset_index(drop=True)
 
 
-def feedback_view(*, top: int = 5, warehouse_file: Warehouse = None) -> pd.DataFrame:
-    """The top terms per policy area in the latest wave's survey comments against the wave before
-    (:func:`analytics.feedback.feedback_themes`, its columns)."""
-    return feedback.feedback_themes(top=top, k=_k(), warehouse_file=warehouse_file)
+@dataclass(frozen=True)
+class FeedbackView:
+    """The themes of survey comments a notebook shows, the waves they compare, and a line saying so (or why
+    there are none)."""
+
+    themes: pd.DataFrame
+    wave: str | None
+    previous: str | None
+    note: str
+
+
+def feedback_view(*, period: str | None = None, department: str | None = None, top: int = 5,
+                  warehouse_file: Warehouse = None) -> FeedbackView:
+    """The top terms per policy area in the survey comments of the latest wave submitted by the end of
+    ``period``, against the wave before (:func:`analytics.feedback.wave_themes`); comments submitted later are
+    left out, so a past period shows what was said by then.
+
+    With ``department``, its respondents' comments only, on the areas where it had at least k respondents
+    commenting in both waves, decided on the table of all departments (a respondent who did not state one
+    counts in a group of their own), so that a hidden department cannot be worked out from the
+    organisation's counts. Areas with fewer than k comments show no terms in either case.
+
+    Returns
+    -------
+    FeedbackView
+        ``themes`` (the columns of :func:`analytics.feedback.feedback_themes`; empty without a wave), ``wave``
+        and ``previous`` (None when there is none) and ``note``: which wave, against which, whose comments,
+        which areas are hidden, or why nothing is shown.
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    end = pd.Timestamp(chosen.end).tz_localize(config.get_settings().timezone)
+    comments = datasets.survey_comments(warehouse_file=warehouse_file)
+    comments = comments[(pd.to_datetime(comments["submitted_at"], utc=True) < end).to_numpy()
+                        & comments["finished"].astype("boolean").fillna(False).to_numpy(bool)]
+    waves = [str(w) for w in comments.groupby("wave")["submitted_at"].min().sort_values(kind="stable").index]
+    if not waves:
+        return FeedbackView(feedback.wave_themes(comments, wave=None, previous=None), None, None,
+                            f"No survey wave with comments had been submitted by the end of {chosen.label}: no "
+                            "themes to show.")
+    wave, previous = waves[-1], (waves[-2] if len(waves) > 1 else None)
+    whose, hidden = "everyone", []
+    if department:
+        comments, hidden = _department_comments(comments, department, waves=[w for w in (wave, previous) if w])
+        whose = f"the respondents in {department}"
+    themes = feedback.wave_themes(comments, wave=wave, previous=previous, top=top, k=_k())
+    against = (f", compared with {previous}, the wave before" if previous else
+               ", the first wave (nothing to compare with)")
+    note = f"Survey wave {wave} (the latest submitted by the end of {chosen.label}){against}; comments of {whose}."
+    if hidden:
+        note += f" Areas {privacy.hidden_label()}: {', '.join(hidden)}."
+    if themes.empty and (comments["wave"].astype(str) == wave).any():
+        note += f" No area had {_k()} comments or more sharing a word or phrase: no themes to show."
+    return FeedbackView(themes, wave, previous, note)
+
+
+def _department_comments(comments: pd.DataFrame, department: str, *, waves: Sequence[str]
+                         ) -> tuple[pd.DataFrame, list[str]]:
+    """The department's comments in ``waves`` on the areas where its respondents are shown in every one of the
+    waves (:func:`analytics.privacy.suppress_small_groups` over the departments of each wave and area, whose
+    total the organisation's themes show), and the areas it commented on that are hidden."""
+    areas = load_codebook().items_frame().drop_duplicates("item_id").set_index("item_id")["area"]
+    comments = comments[comments["wave"].astype(str).isin(waves)].assign(
+        area=lambda f: f["item_id"].map(areas), department=lambda f: f["department"].fillna(NOT_STATED))
+    cells = comments.groupby(["wave", "area", "department"])["response_id"].nunique().rename("n").reset_index()
+    cells = suppress_small_groups(cells, by=["wave", "area", "department"], n="n", along=["department"])
+    shown = cells[~cells["suppressed"] & (cells["department"] == department)].groupby("area")["wave"].nunique()
+    kept = set(shown.index[shown == len(waves)])
+    own = comments[comments["department"] == department]
+    hidden = sorted(set(own.loc[own["wave"].astype(str) == waves[0], "area"].dropna()) - kept)
+    return own[own["area"].isin(kept)].drop(columns="area"), hidden
