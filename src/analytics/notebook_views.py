@@ -1,6 +1,6 @@
 """What the analyst notebooks show: one function per section, tidy frames and plotly figures out.
 
-The five notebooks in ``notebooks/`` only choose and arrange: every table here is read through a
+The six notebooks in ``notebooks/`` only choose and arrange: every table here is read through a
 short-lived read-only connection (:func:`analytics.warehouse.read_only`, so a running ``ingest`` or
 ``build`` never blocks a notebook) and computed by the analysis modules (:mod:`~analytics.metrics`,
 :mod:`~analytics.adherence`, :mod:`~analytics.trends`, :mod:`~analytics.survey`). Sections:
@@ -13,7 +13,12 @@ short-lived read-only connection (:func:`analytics.warehouse.read_only`, so a ru
 * survey (04): :func:`likert_view`, :func:`favourability_view`, :func:`construct_changes`,
   :func:`reliability`, :func:`trust_drivers`, :func:`adherence_drivers`;
 * training (05): :func:`training_posts`, :func:`training_effects`, :func:`training_event_study`,
-  :func:`training_groups_over_time`.
+  :func:`training_groups_over_time`;
+* the positive side (06): :func:`story_view`, :func:`mission_value_view`, :func:`recognition_view`,
+  :func:`feedback_view`.
+
+The views return tidy numeric frames; :func:`display_table` shows one as an analyst reads it (shares in %,
+counts whole, hidden cells marked).
 
 Every function takes ``warehouse`` (a path; ``None`` resolves through :mod:`analytics.config`, i.e.
 ``POLICY_PULSE_WAREHOUSE`` or ``data/warehouse.duckdb``) and, where it applies, ``period`` (``"2026-Q3"``,
@@ -227,8 +232,9 @@ def _p_text(p_value: float) -> str:
 
 
 def _column_kind(frame: pd.DataFrame, column: str, before: str | None, metric: str | None) -> str:
-    """How a column of a view's table reads: one of the keys of :data:`_FORMATS`, or ``"term"`` (the unit
-    of its row's ``term``), ``"date"`` or ``"as is"``."""
+    """How a column of a view's table reads: one of the keys of :data:`_FORMATS`, ``"metric"`` or
+    ``"metric change"`` (in the unit of ``metric``), ``"term"`` (in the unit of its row's ``term``), ``"date"`` or
+    ``"as is"``; ``before`` is how the column before it (not a CI bound) reads."""
     name = re.sub(r"^(org|previous)_", "", column)
     spec = METRICS.get(name)
     if _CI_COLUMN.fullmatch(column):
