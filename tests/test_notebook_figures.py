@@ -102,3 +102,17 @@ def test_a_chart_s_n_counts_each_post_once_and_claims_a_band_only_when_it_draws_
     plain = nv.time_figure(counts, title="Incidents", y_title="incidents", how_to_read="Lower is better.",
                            revisions=revisions).layout.title.subtitle.text
     assert "band" not in plain and "n = 4 in all" in plain, plain
+
+
+def test_a_band_breaks_where_its_line_is_hidden():
+    """The band was drawn straight across a hidden month, showing a range where the line showed nothing."""
+    series = pd.DataFrame({"month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"]),
+                           "value": [0.9, None, 0.8, 0.85], "n": [40, None, 50, 45],
+                           "ci_low": [0.8, None, 0.7, 0.75], "ci_high": [0.95, None, 0.9, 0.92],
+                           "suppressed": [False, True, False, False]})
+    fig = nv.time_figure(series, title="Adherence", y_title="% of posts", how_to_read="Higher is better.",
+                         revisions=pd.DataFrame(columns=["version", "effective_on"]), percent=True)
+    band = fig.data[0]
+    assert band.fill == "toself"
+    assert list(band.x) == ["2026-01-01", "2026-01-01", None, "2026-03-01", "2026-04-01", "2026-04-01", "2026-03-01"]
+    assert list(band.y) == pytest.approx([0.95, 0.8, None, 0.9, 0.92, 0.75, 0.7])

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import config, engagement, insights, sample
+from analytics import config, datasets, engagement, insights, sample
 from analytics import notebook_views as nv
+from analytics.codebook import load_codebook
 from analytics.metrics import compare_periods
 
 EXPECTED = ["01-data-quality", "02-adherence-trends", "03-sentiment-trends", "04-survey-insights",
@@ -220,8 +221,19 @@ def test_negative_terms_are_shared_by_k_texts(warehouse_file):
     assert len(terms)
     assert (terms["docs_negative"] >= config.get_settings().k).all()
     assert np.allclose(terms["share_negative"], terms["docs_negative"] / terms["n_negative"])
-    assert (terms["lift"] >= nv.MIN_LIFT).all() and terms["docs_negative"].is_monotonic_decreasing
+    assert ((terms["lift"] >= nv.MIN_LIFT) | (terms["docs_rest"] == 0)).all()
+    assert terms["docs_negative"].is_monotonic_decreasing
     assert (terms["threshold"] <= nv.NEGATIVE_COMPOUND).all()
+
+
+def test_a_word_only_negative_texts_use_has_no_lift_and_the_text_says_why(warehouse_file):
+    """Notebook 03's table showed a lift of inf."""
+    terms = nv.negative_terms(source="survey_comments", warehouse_file=warehouse_file)
+    only = terms[terms["docs_rest"] == 0]
+    assert len(only) and only["lift"].isna().all() and np.isfinite(terms["lift"].dropna()).all()
+    first = only.iloc[0]
+    sentence = insights.negative_terms_sentence(only, source="survey comments")
+    assert f'"{first["term"]}" ({first["docs_negative"]} texts, in no other text)' in sentence
 
 
 def test_time_figures_carry_title_n_ci_caption_and_every_revision(warehouse_file):
@@ -272,6 +284,65 @@ def test_the_mission_clicks_total_is_the_published_metric_and_short_links_are_na
                              f"unknown), with {short['clicks']:,.0f} clicks.")
     for page in mission.index.drop([engagement.ANY_MISSION_PAGE, engagement.SHORT_LINK_PAGE]):
         assert f"the {page} page {mission.loc[page, 'clicks']:,.0f} clicks" in sentence
+
+
+def test_the_feedback_themes_follow_the_chosen_period(warehouse_file):
+    """Notebook 06 showed the latest wave's comments whatever the period: 2025-Q4 read 2026's."""
+    past = nv.feedback_view(period="2025-Q4", warehouse_file=warehouse_file)
+    assert (past.wave, past.previous) == ("2025-Q4", "2025-Q3") and len(past.themes)
+    assert set(past.themes["wave"]) == {"2025-Q4"} and set(past.themes["previous_wave"]) == {"2025-Q3"}
+    assert past.note.startswith("Survey wave 2025-Q4 (the latest submitted by the end of 2025-Q4), compared with "
+                                "2025-Q3")
+    # a month between two waves reads the last wave submitted by its end, not the next one
+    assert nv.feedback_view(period="2026-01", warehouse_file=warehouse_file).wave == "2025-Q4"
+    before = nv.feedback_view(period="2024-10", warehouse_file=warehouse_file)
+    assert before.wave is None and before.themes.empty
+    assert before.note == ("No survey wave with comments had been submitted by the end of 2024-10: no themes to "
+                           "show.")
+
+
+def test_the_feedback_themes_of_a_department_count_k_respondents_per_area(warehouse_file):
+    k = config.get_settings().k
+    everyone = nv.feedback_view(period="2025-Q4", warehouse_file=warehouse_file).themes
+    programs = nv.feedback_view(period="2025-Q4", department="Programs", warehouse_file=warehouse_file)
+    assert "comments of the respondents in Programs" in programs.note and len(programs.themes)
+    comments = datasets.survey_comments(warehouse_file=warehouse_file).merge(
+        load_codebook().items_frame()[["item_id", "area"]], on="item_id")
+    own = comments[comments["department"] == "Programs"]
+    for area, rows in programs.themes.groupby("area"):
+        now, then = (own[(own["wave"] == w) & (own["area"] == area)] for w in ("2025-Q4", "2025-Q3"))
+        assert rows["n_comments"].iloc[0] == len(now) < everyone.loc[everyone["area"] == area, "n_comments"].iloc[0]
+        assert rows["previous_n_comments"].iloc[0] == len(then)
+        assert now["response_id"].nunique() >= k and then["response_id"].nunique() >= k
+    small = nv.feedback_view(period="2025-Q4", department=sample.SMALL_DEPARTMENT, warehouse_file=warehouse_file)
+    assert small.themes.empty and f"Areas hidden to protect a group of fewer than {k} people: " in small.note
+
+
+def _cells_shown(styler) -> list[list[str]]:
+    return [line.split("|")[1:] for line in styler.to_string(delimiter="|").splitlines()[1:]]
+
+
+def test_tables_show_counts_whole_shares_in_percent_and_a_missing_lift_as_missing():
+    """The notebooks showed 0.123 for 12.3 %, 12.0 for a count beside a hidden NaN, and a lift of inf."""
+    table = pd.DataFrame({"n_people": [12.0, np.nan], "share": [0.123, np.nan], "ci_low": [0.1, np.nan],
+                          "ci_high": [0.15, np.nan], "previous_share": [0.2, np.nan], "change": [-0.077, np.nan],
+                          "lift": [np.nan, np.nan], "p_value": [0.0004, np.nan], "suppressed": [False, True]})
+    kept = table.copy()
+    shown = nv.display_table(table)
+    assert str(shown.data["n_people"].dtype) == "Int64"
+    assert _cells_shown(shown) == [["12", "12.3%", "10.0%", "15.0%", "20.0%", "-7.7 points", "–", "< 0.001", "False"],
+                                   ["hidden"] * 8 + ["True"]]
+    pd.testing.assert_frame_equal(table, kept)
+    effects = pd.DataFrame({"term": ["odds_ratio", "did_risk_difference"], "estimate": [0.43, -0.033],
+                            "ci_low": [0.29, -0.059], "ci_high": [0.64, -0.007], "n_obs": [6945, 6945]})
+    assert [row[1:4] for row in _cells_shown(nv.display_table(effects))] == [
+        ["0.43", "0.29", "0.64"], ["-3.3 points", "-5.9 points", "-0.7 points"]]
+    revisions = pd.DataFrame({"level_change": [0.103], "level_ci_low": [0.072], "level_ci_high": [0.134],
+                              "mean_before": [0.858]})
+    assert _cells_shown(nv.display_table(revisions, metric="adherence_rate")) == [
+        ["+10.3 points", "+7.2 points", "+13.4 points", "85.8%"]]
+    with pytest.raises(ValueError, match="Unknown metric 'adherence'"):
+        nv.display_table(revisions, metric="adherence")
 
 
 def test_mission_value_sentence_says_a_post_linking_two_pages_counts_under_each():

@@ -16,6 +16,7 @@ import os
 import textwrap
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import traitlets
@@ -35,6 +36,7 @@ __all__ = [
     "add_revision_markers",
     "as_widget",
     "bar_chart",
+    "ci_band",
     "legend_under_axis",
     "period_start",
     "period_ticks",
@@ -416,7 +418,7 @@ def trend_chart(
         values = rows["value"].where(~suppressed)
         if not shown["ci_low"].isna().all():
             # a hidden period breaks the band as it breaks the line: drawn across, it shows a range there
-            band_x, band_y = _band(rows.assign(_gap=rows["_gap"].to_numpy() | suppressed))
+            band_x, band_y = ci_band(rows, x="x", breaks=rows["_gap"].to_numpy() | suppressed)
             fig.add_trace(go.Scatter(x=band_x, y=band_y, fill="toself", mode="lines", line=dict(width=0),
                                      fillcolor=_fade(colour), hoverinfo="skip", name=f"{name} 95% CI",
                                      legendgroup=str(name), showlegend=False))
@@ -502,19 +504,28 @@ def _month_gaps(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([rows, blank], ignore_index=True).sort_values("x", ignore_index=True)
 
 
-def _band(shown: pd.DataFrame) -> tuple[list, list]:
-    """The CI band's outline, one closed shape per run of periods without a gap or a hidden period (None
-    between them: plotly closes each run of a ``toself`` fill alone)."""
+def ci_band(rows: pd.DataFrame, *, x: str, breaks: Sequence[bool] | pd.Series) -> tuple[list, list]:
+    """The outline of the 95 % CI band (``ci_low`` to ``ci_high``) of ``rows`` in the order given, ``x`` their
+    position: one closed shape per run of rows between two ``breaks`` (a hidden period, a month with nothing to
+    measure), None between the shapes (plotly closes each run of a ``toself`` fill alone). Drawn across a break,
+    the band would show a range where the line shows nothing.
+
+    >>> rows = pd.DataFrame({"month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]),
+    ...                      "ci_low": [0.8, None, 0.7], "ci_high": [0.9, None, 0.95]})
+    >>> ci_band(rows, x="month", breaks=[False, True, False])
+    (['2026-01-01', '2026-01-01', None, '2026-03-01', '2026-03-01'], [0.9, 0.8, None, 0.95, 0.7])
+    """
+    broken = np.asarray(breaks, dtype=bool)
     band_x: list = []
     band_y: list = []
-    for _, run in shown.groupby(shown["_gap"].cumsum(), sort=True):
-        run = run[~run["_gap"]]
+    for number in np.unique(broken.cumsum()):
+        run = rows[(broken.cumsum() == number) & ~broken]
         if run.empty:
             continue
         if band_x:
             band_x.append(None)
             band_y.append(None)
-        band_x += _dates(run["x"]) + _dates(run["x"][::-1])
+        band_x += _dates(run[x]) + _dates(run[x][::-1])
         band_y += _floats(run["ci_high"]) + _floats(run["ci_low"][::-1])
     return band_x, band_y
 

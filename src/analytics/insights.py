@@ -462,7 +462,7 @@ def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -
     rows = list(terms.head(top).itertuples())
     first = rows[0]
     def lift(value: float, long: bool) -> str:
-        if math.isinf(value):
+        if _missing(value):  # no lift: the word occurs in no other text
             return "in no other text"
         return f"{value:.1f} times as common as elsewhere" if long else f"{value:.1f} times"
 

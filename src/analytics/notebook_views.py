@@ -1,6 +1,6 @@
 """What the analyst notebooks show: one function per section, tidy frames and plotly figures out.
 
-The five notebooks in ``notebooks/`` only choose and arrange: every table here is read through a
+The six notebooks in ``notebooks/`` only choose and arrange: every table here is read through a
 short-lived read-only connection (:func:`analytics.warehouse.read_only`, so a running ``ingest`` or
 ``build`` never blocks a notebook) and computed by the analysis modules (:mod:`~analytics.metrics`,
 :mod:`~analytics.adherence`, :mod:`~analytics.trends`, :mod:`~analytics.survey`). Sections:
@@ -13,7 +13,12 @@ short-lived read-only connection (:func:`analytics.warehouse.read_only`, so a ru
 * survey (04): :func:`likert_view`, :func:`favourability_view`, :func:`construct_changes`,
   :func:`reliability`, :func:`trust_drivers`, :func:`adherence_drivers`;
 * training (05): :func:`training_posts`, :func:`training_effects`, :func:`training_event_study`,
-  :func:`training_groups_over_time`.
+  :func:`training_groups_over_time`;
+* the positive side (06): :func:`story_view`, :func:`mission_value_view`, :func:`recognition_view`,
+  :func:`feedback_view`.
+
+The views return tidy numeric frames; :func:`display_table` shows one as an analyst reads it (shares in %,
+counts whole, hidden cells marked).
 
 Every function takes ``warehouse`` (a path; ``None`` resolves through :mod:`analytics.config`, i.e.
 ``POLICY_PULSE_WAREHOUSE`` or ``data/warehouse.duckdb``) and, where it applies, ``period`` (``"2026-Q3"``,
@@ -33,8 +38,9 @@ import os
 import re
 import textwrap
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -61,12 +67,16 @@ from analytics.metrics import ALL, METRICS, compare_periods
 from analytics.periods import Period, parse_period
 from analytics.privacy import person_token, suppress_small_groups
 
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
 __all__ = [
     "MIN_LIFT",
     "NEGATIVE_COMPOUND",
     "NOT_STATED",
     "POSITIVE_COMPOUND",
     "REVISION_WINDOW",
+    "FeedbackView",
     "SeasonalView",
     "adherence_by_area",
     "adherence_drivers",
@@ -77,6 +87,7 @@ __all__ = [
     "coverage_figure",
     "coverage_note",
     "definition",
+    "display_table",
     "drivers_figure",
     "effects_of_revisions",
     "event_study_figure",
@@ -201,6 +212,149 @@ def markdown(sentences: Sequence[str]):
     return Markdown(insights.as_markdown(sentences))
 
 
+# --- tables ---------------------------------------------------------------------------------------
+
+#: Columns of counts (posts, people, comments, clicks...): whole numbers.
+_COUNT_COLUMN = re.compile(r"n|n_\w+|\w+_n_\w+|docs_\w+|\w*mentions|clicks|violations|successes|files|rows_\w+")
+#: Columns of shares of something (0 to 1): shown as percentages.
+_SHARE_COLUMN = re.compile(r"(\w+_)?share(_\w+)?|(un)?favourable|neutral")
+_P_COLUMN = re.compile(r"p_value|p_adjusted|\w+_p")
+#: A CI bound: in the unit of the estimate it follows (every view puts the bounds right after it).
+_CI_COLUMN = re.compile(r"(\w+_)?ci_(low|high)")
+_SCORE_COLUMN = re.compile(r"\w*sentiment")
+_TIMES_COLUMN = re.compile(r"lift|\w+_ratio")
+#: Columns in the unit of the table's metric, when :func:`display_table` is told it.
+_METRIC_COLUMNS = ("value", "estimate", "lift", "mean_before", "mean_after")
+
+
+def _p_text(p_value: float) -> str:
+    return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
+
+
+def _column_kind(frame: pd.DataFrame, column: str, before: str | None, metric: str | None) -> str:
+    """How a column of a view's table reads: one of the keys of :data:`_FORMATS`, ``"metric"`` or
+    ``"metric change"`` (in the unit of ``metric``), ``"term"`` (in the unit of its row's ``term``), ``"date"`` or
+    ``"as is"``; ``before`` is how the column before it (not a CI bound) reads."""
+    name = re.sub(r"^(org|previous)_", "", column)
+    spec = METRICS.get(name)
+    if _CI_COLUMN.fullmatch(column):
+        return before or "as is"
+    if metric and (column in _METRIC_COLUMNS or column.endswith("change")):
+        return "metric change" if column.endswith("change") else "metric"
+    if column == "estimate" and "term" in frame:
+        return "term"
+    if _P_COLUMN.fullmatch(column):
+        return "p"
+    if _COUNT_COLUMN.fullmatch(column) or (spec is not None and spec.kind == "count"):
+        return "count"
+    if _SHARE_COLUMN.fullmatch(column) or (spec is not None and spec.kind in ("rate", "ratio")):
+        return "percent"
+    if column.endswith("change"):
+        return "points" if before == "percent" else "score"
+    if _SCORE_COLUMN.fullmatch(column) or (spec is not None and spec.kind == "mean"):
+        return "score"
+    if _TIMES_COLUMN.fullmatch(column):
+        return "times"
+    if pd.api.types.is_datetime64_any_dtype(frame[column]):
+        return "date"
+    return "number" if pd.api.types.is_float_dtype(frame[column]) else "as is"
+
+
+_FORMATS = {
+    "count": lambda v: f"{int(v):,}",
+    "percent": lambda v: insights.format_percent(v, 1),
+    "points": insights.format_points,
+    "score": insights.format_signed,
+    "times": lambda v: f"{v:,.2f}×",
+    "ratio": lambda v: f"{v:.2f}",
+    "p": _p_text,
+    "number": lambda v: f"{v:,.2f}",
+}
+
+
+def _term_kind(term: object) -> str:
+    """The unit of an estimate of :func:`analytics.trends.training_effect` by its term: a risk difference is
+    a difference of two shares (percentage points), an odds ratio a ratio."""
+    return "points" if str(term).endswith("risk_difference") else "ratio" if str(term).endswith("ratio") else "number"
+
+
+def display_table(frame: pd.DataFrame, *, metric: str | None = None) -> Styler:
+    """A view's table as a notebook shows it: counts whole (``Int64``), shares as percentages, a change of a
+    share in percentage points, a CI bound like the estimate before it, p-values to three decimals, lifts
+    and ratios with a "×", scores signed; missing cells "–", those of a suppressed row "hidden". The units
+    are read from the column names (and :data:`analytics.metrics.METRICS`); the numbers stay the view's.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A table of this module (not changed).
+    metric : str, optional
+        The metric of :data:`analytics.metrics.METRICS` whose values the columns ``value``, ``estimate``,
+        ``lift``, ``mean_before``, ``mean_after`` and whose changes the columns ending in ``change`` hold
+        (the effects of revisions on the adherence rate: ``"adherence_rate"``).
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Of a copy of ``frame`` whose count columns of whole numbers are ``Int64``.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"n_posts": [120.0, None], "share": [0.123, None], "ci_low": [0.1, None],
+    ...                       "ci_high": [0.15, None], "suppressed": [False, True]})
+    >>> shown = display_table(table)
+    >>> str(shown.data["n_posts"].dtype), "12.3%" in shown.to_html(), "hidden" in shown.to_html()
+    ('Int64', True, True)
+    """
+    if metric is not None and metric not in METRICS:
+        raise ValueError(f"Unknown metric {metric!r}; choose one of {sorted(METRICS)} (or None).")
+    kinds: dict[str, str] = {}
+    before = None
+    for column in frame.columns:
+        kinds[column] = _column_kind(frame, column, before, metric)
+        before = before if _CI_COLUMN.fullmatch(column) else kinds[column]
+    shown = frame.copy()
+    for column in [c for c, kind in kinds.items() if kind == "count"]:
+        values = pd.to_numeric(shown[column], errors="coerce")
+        whole = values.notna().eq(shown[column].notna()).all() and bool((values.dropna() % 1 == 0).all())
+        # a hidden count stays missing, not NaN beside whole numbers (which turns them into 12.0)
+        shown[column] = values.astype("Int64") if whole else shown[column]
+        kinds[column] = "count" if whole else "number"
+    hidden = (shown["suppressed"].astype("boolean").fillna(False).to_numpy(bool) if "suppressed" in shown
+              else np.zeros(len(shown), bool))
+    every_row = np.ones(len(shown), bool)
+    styler = shown.style
+    for column, kind in kinds.items():
+        if kind == "term":
+            units = shown["term"].map(_term_kind)
+            for unit in units.unique():
+                styler = _format_cells(styler, _FORMATS[unit], rows=(units == unit).to_numpy(), column=column,
+                                       hidden=hidden)
+        elif (formatter := _formatter(kind, metric)) is not None:
+            styler = _format_cells(styler, formatter, rows=every_row, column=column, hidden=hidden)
+    return styler
+
+
+def _formatter(kind: str, metric: str | None) -> Callable[[Any], str] | None:
+    if kind == "metric":
+        return lambda v: insights.format_value(metric, v)
+    if kind == "metric change":
+        return lambda v: insights.format_change(metric, v)
+    if kind == "date":
+        return lambda v: v.strftime("%Y-%m-%d" if v == v.normalize() else "%Y-%m-%d %H:%M")
+    return _FORMATS.get(kind)
+
+
+def _format_cells(styler: Styler, formatter: Callable[[Any], str], *, rows: np.ndarray, column: str,
+                  hidden: np.ndarray) -> Styler:
+    """``formatter`` on the cells of ``column`` in ``rows``; a missing cell reads "hidden" in a suppressed row,
+    "–" elsewhere."""
+    for subset, missing in ((rows & ~hidden, "–"), (rows & hidden, "hidden")):
+        if subset.any():
+            styler = styler.format(formatter, subset=(subset, [column]), na_rep=missing)
+    return styler
+
+
 # --- figures --------------------------------------------------------------------------------------
 
 _BOTTOM_MARGIN = 150
@@ -286,7 +440,7 @@ def time_figure(
     """A monthly series (one line per ``group``) with its 95 % CI band and the policy revisions.
 
     ``series`` has ``month``, ``value``, ``n``, ``ci_low``, ``ci_high`` (and ``group``); hidden
-    (suppressed) months are gaps in the line.
+    (suppressed) months are gaps in the line and in its band (:func:`analytics.charts.ci_band`).
     """
     # every month hidden is not "no data": it reads "n = 0" beside "no data yet, or fewer than k people"
     all_hidden = (len(series) > 0 and series["value"].isna().all() and "suppressed" in series
@@ -304,9 +458,11 @@ def time_figure(
         part = part.sort_values("month")
         color = _PALETTE[i % len(_PALETTE)]
         label = str(name) if name is not None else y_title
+        # the band breaks where the line does (a hidden month) and where there is no interval
+        band_x, band_y = charts.ci_band(part, x="month",
+                                        breaks=part[["value", "ci_low", "ci_high"]].isna().any(axis=1))
         fig.add_trace(go.Scatter(
-            x=list(part["month"]) + list(part["month"][::-1]),
-            y=list(part["ci_high"]) + list(part["ci_low"][::-1]), fill="toself", fillcolor=color, opacity=0.15,
+            x=band_x, y=band_y, fill="toself", fillcolor=color, opacity=0.15,
             line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=label, name=f"{label} 95% CI"))
         fig.add_trace(go.Scatter(
             x=part["month"], y=part["value"], mode="lines+markers", name=label, legendgroup=label,
@@ -926,7 +1082,7 @@ def negative_terms(
     DataFrame
         Up to ``top`` rows, most negative texts first: ``term``, ``docs_negative``, ``docs_rest``,
         ``share_negative`` (of negative texts containing it), ``share_rest``, ``lift``
-        (``share_negative / share_rest``; infinite when the word never occurs elsewhere), ``n_negative``,
+        (``share_negative / share_rest``; NaN when the word occurs in no other text), ``n_negative``,
         ``n_texts``, ``threshold`` (the compound score at the decile).
     """
     sources = ("employee_posts", "organisation_posts", "audience_comments", "survey_comments")
@@ -954,11 +1110,13 @@ def negative_terms(
     table = pd.DataFrame(rows, columns=["term", "docs_negative", "docs_rest"])
     table["share_negative"] = table["docs_negative"] / max(n_negative, 1)
     table["share_rest"] = table["docs_rest"] / max(n_rest, 1)
-    with np.errstate(divide="ignore"):
-        table["lift"] = table["share_negative"] / table["share_rest"]
-    table = table[table["lift"] >= MIN_LIFT]
+    # a word no other text uses has no lift (a share divided by zero), and is the most over-represented of all
+    only_negative = table["docs_rest"] == 0
+    table["lift"] = table["share_negative"] / table["share_rest"].where(~only_negative)
+    table = table[only_negative | (table["lift"] >= MIN_LIFT)]
     table = table.assign(n_negative=n_negative, n_texts=len(frame), threshold=threshold)
-    return table.sort_values(["docs_negative", "lift", "term"], ascending=[False, False, True]).head(top)[
+    return table.sort_values(["docs_negative", "lift", "term"], ascending=[False, False, True],
+                             key=lambda column: column.fillna(np.inf) if column.name == "lift" else column).head(top)[
         columns].reset_index(drop=True)
 
 
@@ -973,7 +1131,7 @@ def negative_terms_figure(terms: pd.DataFrame, *, source: str) -> go.Figure:
                 "there than in the other texts.", x_title="negative texts containing the word",
         colour=_UNFAVOURABLE, hover="%{y}: %{x} negative texts (%{text})<extra></extra>", row_height=26,
         empty="Too few negative texts share a word to name a theme.",
-        text=["only there" if np.isinf(v) else f"{v:.1f}×" for v in shown["lift"]], textposition="outside")
+        text=["only there" if pd.isna(v) else f"{v:.1f}×" for v in shown["lift"]], textposition="outside")
 
 
 # --- 04 survey ------------------------------------------------------------------------------------
@@ -1536,7 +1694,73 @@ def recognition_view(*, period: str | None = None, department: str | None = None
     return teams.reset_index(drop=True), people.reset_index(drop=True)
 
 
-def feedback_view(*, top: int = 5, warehouse_file: Warehouse = None) -> pd.DataFrame:
-    """The top terms per policy area in the latest wave's survey comments against the wave before
-    (:func:`analytics.feedback.feedback_themes`, its columns)."""
-    return feedback.feedback_themes(top=top, k=_k(), warehouse_file=warehouse_file)
+@dataclass(frozen=True)
+class FeedbackView:
+    """The themes of survey comments a notebook shows, the waves they compare, and a line saying so (or why
+    there are none)."""
+
+    themes: pd.DataFrame
+    wave: str | None
+    previous: str | None
+    note: str
+
+
+def feedback_view(*, period: str | None = None, department: str | None = None, top: int = 5,
+                  warehouse_file: Warehouse = None) -> FeedbackView:
+    """The top terms per policy area in the survey comments of the latest wave submitted by the end of
+    ``period``, against the wave before (:func:`analytics.feedback.wave_themes`); comments submitted later are
+    left out, so a past period shows what was said by then.
+
+    With ``department``, its respondents' comments only, on the areas where it had at least k respondents
+    commenting in both waves, decided on the table of all departments (a respondent who did not state one
+    counts in a group of their own), so that a hidden department cannot be worked out from the
+    organisation's counts. Areas with fewer than k comments show no terms in either case.
+
+    Returns
+    -------
+    FeedbackView
+        ``themes`` (the columns of :func:`analytics.feedback.feedback_themes`; empty without a wave), ``wave``
+        and ``previous`` (None when there is none) and ``note``: which wave, against which, whose comments,
+        which areas are hidden, or why nothing is shown.
+    """
+    chosen = resolve_period(period, warehouse_file=warehouse_file)
+    end = pd.Timestamp(chosen.end).tz_localize(config.get_settings().timezone)
+    comments = datasets.survey_comments(warehouse_file=warehouse_file)
+    comments = comments[(pd.to_datetime(comments["submitted_at"], utc=True) < end).to_numpy()
+                        & comments["finished"].astype("boolean").fillna(False).to_numpy(bool)]
+    waves = [str(w) for w in comments.groupby("wave")["submitted_at"].min().sort_values(kind="stable").index]
+    if not waves:
+        return FeedbackView(feedback.wave_themes(comments, wave=None, previous=None), None, None,
+                            f"No survey wave with comments had been submitted by the end of {chosen.label}: no "
+                            "themes to show.")
+    wave, previous = waves[-1], (waves[-2] if len(waves) > 1 else None)
+    whose, hidden = "everyone", []
+    if department:
+        comments, hidden = _department_comments(comments, department, waves=[w for w in (wave, previous) if w])
+        whose = f"the respondents in {department}"
+    themes = feedback.wave_themes(comments, wave=wave, previous=previous, top=top, k=_k())
+    against = (f", compared with {previous}, the wave before" if previous else
+               ", the first wave (nothing to compare with)")
+    note = f"Survey wave {wave} (the latest submitted by the end of {chosen.label}){against}; comments of {whose}."
+    if hidden:
+        note += f" Areas {privacy.hidden_label()}: {', '.join(hidden)}."
+    if themes.empty and (comments["wave"].astype(str) == wave).any():
+        note += f" No area had {_k()} comments or more sharing a word or phrase: no themes to show."
+    return FeedbackView(themes, wave, previous, note)
+
+
+def _department_comments(comments: pd.DataFrame, department: str, *, waves: Sequence[str]
+                         ) -> tuple[pd.DataFrame, list[str]]:
+    """The department's comments in ``waves`` on the areas where its respondents are shown in every one of the
+    waves (:func:`analytics.privacy.suppress_small_groups` over the departments of each wave and area, whose
+    total the organisation's themes show), and the areas it commented on that are hidden."""
+    areas = load_codebook().items_frame().drop_duplicates("item_id").set_index("item_id")["area"]
+    comments = comments[comments["wave"].astype(str).isin(waves)].assign(
+        area=lambda f: f["item_id"].map(areas), department=lambda f: f["department"].fillna(NOT_STATED))
+    cells = comments.groupby(["wave", "area", "department"])["response_id"].nunique().rename("n").reset_index()
+    cells = suppress_small_groups(cells, by=["wave", "area", "department"], n="n", along=["department"])
+    shown = cells[~cells["suppressed"] & (cells["department"] == department)].groupby("area")["wave"].nunique()
+    kept = set(shown.index[shown == len(waves)])
+    own = comments[comments["department"] == department]
+    hidden = sorted(set(own.loc[own["wave"].astype(str) == waves[0], "area"].dropna()) - kept)
+    return own[own["area"].isin(kept)].drop(columns="area"), hidden
