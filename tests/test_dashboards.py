@@ -139,6 +139,13 @@ def test_an_area_s_median_time_to_resolve_rests_on_k_resolved_incidents(data):
     assert seen == {"shown", "hidden"}, "the sample should exercise both"
 
 
+def test_an_area_lists_the_incidents_of_each_quarter_compared_once(data):
+    periods = dashboard.filter_options(data.quarterly)["periods"]
+    compared = [periods[1], periods[0]]
+    table = dashboard._area_table(data, "confidentiality", compared)
+    assert re.findall(r"Incidents, (\S+)</td>", table) == compared
+
+
 def test_an_area_words_each_clarity_item_once_for_the_two_waves_the_review_compares(data):
     period = dashboard.filter_options(data.quarterly)["periods"][0]
     table = dashboard._area_table(data, "disclosure", [parse_period(period).previous().label, period])
