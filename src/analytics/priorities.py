@@ -27,7 +27,7 @@ from scipy import stats
 
 from analytics import adherence, config, datasets, insights, survey
 from analytics.codebook import load_codebook
-from analytics.metrics import ALL, compare_periods
+from analytics.metrics import ALL, compare_periods, incident_figures
 from analytics.periods import Period
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "evidence_table",
     "how_sure",
     "incidents_by_area",
-    "median_hours_to_resolve",
     "revision_ranking",
     "rules_fired",
     "survey_waves",
@@ -238,17 +237,6 @@ def clarity_change(
     return table.merge(items[["item_id", "area"]], on="item_id", how="left")
 
 
-def median_hours_to_resolve(hours: pd.Series, *, k: int) -> float:
-    """The median of the resolved incidents' hours to resolve, NaN below ``k`` of them: the median of fewer
-    is one incident's time (or lies between two), which could be read off.
-
-    >>> median_hours_to_resolve(pd.Series([2.0, 4.0, None]), k=2), median_hours_to_resolve(pd.Series([2.0]), k=2)
-    (3.0, nan)
-    """
-    resolved = hours.dropna()
-    return float(resolved.median()) if len(resolved) >= k else np.nan
-
-
 def incidents_by_area(
     incidents: pd.DataFrame,
     *,
@@ -261,28 +249,29 @@ def incidents_by_area(
     """Incidents reported per policy area in two periods of equal length, with an exact test of the change.
 
     The change test conditions on the total: with equal-length periods and an unchanged rate, the
-    current count is Binomial(total, 1/2) (``scipy.stats.binomtest``, two-sided). The median time to
-    resolve is shown only for at least ``k`` resolved incidents, so no single incident can be read off.
+    current count is Binomial(total, 1/2) (``scipy.stats.binomtest``, two-sided). The current period's
+    self-reported count and median time to resolve are :func:`analytics.metrics.incident_figures` of the
+    areas (hidden below ``k`` incidents, ``k`` resolved), so no single incident can be read off.
 
     Parameters
     ----------
     incidents : DataFrame
-        ``incident_id, reported_at`` (UTC), ``area``, ``detection``, ``hours_to_resolve``
+        ``incident_id, reported_at`` (UTC), ``area``, ``detection``, ``hours_to_report``, ``hours_to_resolve``
         (:func:`analytics.datasets.incidents`).
 
     Returns
     -------
     DataFrame
         One row per area: ``area``, ``n_current``, ``n_previous``, ``change``, ``p_value``,
-        ``significant``, ``n_resolved``, ``median_hours_to_resolve`` (NaN below k resolved),
-        ``self_reported`` (incidents reported by the employee involved, current period).
+        ``significant``, ``n_resolved``, ``median_hours_to_resolve`` (NaN where hidden),
+        ``self_reported`` (incidents reported by the employee involved, current period; NaN where hidden).
 
     Examples
     --------
     >>> from analytics.periods import parse_period
     >>> incidents = pd.DataFrame({"incident_id": list("abc"), "area": "conduct", "detection": "detected",
     ...     "reported_at": pd.to_datetime(["2026-05-02", "2026-08-01", "2026-08-09"], utc=True),
-    ...     "hours_to_resolve": [5.0, 7.0, 9.0]})
+    ...     "hours_to_report": 1.0, "hours_to_resolve": [5.0, 7.0, 9.0]})
     >>> out = incidents_by_area(incidents, current=parse_period("2026-Q3"), previous=parse_period("2026-Q2"),
     ...                         timezone="UTC", k=5, areas=["conduct"])
     >>> out[["n_current", "n_previous", "p_value"]].values.tolist()
@@ -292,16 +281,21 @@ def incidents_by_area(
     k = config.get_settings().k if k is None else k
     now = incidents[current.contains(incidents["reported_at"], zone).to_numpy()]
     before = incidents[previous.contains(incidents["reported_at"], zone).to_numpy()]
+    figures = (incident_figures(now, by=["area"], k=k) if len(now) else
+               pd.DataFrame(columns=["area", "n_resolved", "median_hours_to_resolve", "n_self_reported"]))
+    figures = figures.set_index("area")
     rows = []
     for area in areas:
         a, b = now[now["area"] == area], before[before["area"] == area]
         total = len(a) + len(b)
         p_value = float(stats.binomtest(len(a), total, 0.5).pvalue) if total else np.nan
+        mine = figures.loc[area] if area in figures.index else {"n_resolved": 0, "median_hours_to_resolve": np.nan,
+                                                                 "n_self_reported": np.nan}
         rows.append({"area": area, "n_current": len(a), "n_previous": len(b), "change": len(a) - len(b),
                      "p_value": p_value, "significant": bool(total and p_value < 0.05),
-                     "n_resolved": int(a["hours_to_resolve"].notna().sum()),
-                     "median_hours_to_resolve": median_hours_to_resolve(a["hours_to_resolve"], k=k),
-                     "self_reported": int((a["detection"] == "self_reported").sum())})
+                     "n_resolved": int(mine["n_resolved"]),
+                     "median_hours_to_resolve": float(mine["median_hours_to_resolve"]),
+                     "self_reported": float(mine["n_self_reported"])})
     return pd.DataFrame(rows)
 
 
