@@ -32,6 +32,7 @@ from analytics.periods import Period
 
 __all__ = [
     "CHANGE_WEIGHT",
+    "FEWEST_TELLING_INCIDENTS",
     "LAST_PLACE",
     "RANKING_NOTE",
     "SEED",
@@ -52,6 +53,10 @@ __all__ = [
 
 #: Score points added (removed) per evidence line that got significantly worse (better).
 CHANGE_WEIGHT = 0.10
+#: The fewest incidents of an area that an exact test tells from none in another (6 against 0: p = 0.031; 5: 0.063).
+#: The incidents component is scaled to the worst area's count, or to this many when it has fewer: one or two
+#: incidents were the worst possible, a third of the score, and one incident ranked an area first.
+FEWEST_TELLING_INCIDENTS = 6
 #: Re-draws behind "how sure", and their seed (the ranking is reproducible).
 SIMULATIONS = 2000
 SEED = 20260930
@@ -59,7 +64,9 @@ SEED = 20260930
 LAST_PLACE = "last place"
 #: How the ranking is made, in one paragraph for the surfaces that show it.
 RANKING_NOTE = ("Areas are ranked by a transparent score: the mean of three concerns — rule breaches, unclear "
-                "wording, incidents — each scaled to the worst area, plus "
+                "wording, incidents — each scaled to the worst area (incidents to at least "
+                f"{FEWEST_TELLING_INCIDENTS}, the fewest an exact test tells from none, so that one or two incidents "
+                "do not count as the worst), plus "
                 f"{100 * CHANGE_WEIGHT:.0f} points for every evidence line that got significantly worse (minus for "
                 "better). “How sure” is how often the area ranks at its place or higher when the data are re-drawn "
                 "within their uncertainty (the last place always does).")
@@ -524,7 +531,9 @@ def areas_to_revise(
     * adherence: the share of employee posts breaking one of the area's rules (``n_breaching / n_posts``);
     * clarity: the share of respondents *not* favourable on the area's "the policy is clear" item
       (``1 - n_favourable / n_respondents``);
-    * incidents: incidents of the area reported in the period.
+    * incidents: incidents of the area reported in the period, divided by the largest area's count or by
+      :data:`FEWEST_TELLING_INCIDENTS` if that is more: below it no area's count is significantly more than
+      none (exact binomial test), so one incident against none is not a whole concern against nothing.
 
     ``score = 100 * (mean of the three components + change_weight * (worse - better))``, where ``worse``
     (``better``) counts the evidence lines that changed significantly for the worse (better) since the
@@ -583,7 +592,8 @@ def areas_to_revise(
         return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
 
     observed = np.vstack([shares(breaching, n_posts), shares(unfavourable, respondents), counts])
-    components = _scaled(observed[None])[0]
+    floors = np.array([[0.0], [0.0], [FEWEST_TELLING_INCIDENTS]])
+    components = _scaled(observed[None], floors)[0]
     score = 100 * components.mean(axis=0) + change_points
 
     rng = np.random.default_rng(seed)
@@ -592,7 +602,7 @@ def areas_to_revise(
         sampled = rng.beta(x + 0.5, np.maximum(n - x, 0) + 0.5, size=(simulations, len(frame)))
         draws[:, j] = np.where(n > 0, sampled, 0.0)
     draws[:, 2] = rng.gamma(counts + 0.5, size=(simulations, len(frame)))
-    simulated = 100 * _scaled(draws).mean(axis=1) + change_points
+    simulated = 100 * _scaled(draws, floors).mean(axis=1) + change_points
     order = np.argsort(-score, kind="stable")
     rank = np.empty(len(frame), dtype=int)
     rank[order] = np.arange(1, len(frame) + 1)
@@ -622,9 +632,10 @@ def how_sure(rank_probability: float, sureness: str) -> str:
     return f"{sureness} ({rank_probability:.0%} of re-draws rank it here or higher)"
 
 
-def _scaled(values: np.ndarray) -> np.ndarray:
-    """Divide each component (axis -2) by its largest area (axis -1); an all-zero component stays 0."""
-    top = values.max(axis=-1, keepdims=True)
+def _scaled(values: np.ndarray, floors: np.ndarray) -> np.ndarray:
+    """Divide each component (axis -2) by its largest area (axis -1), or by its floor (``floors``, one per
+    component) when that is more; an all-zero component stays 0."""
+    top = np.maximum(values.max(axis=-1, keepdims=True), floors)
     return np.divide(values, top, out=np.zeros_like(values), where=top > 0)
 
 

@@ -854,10 +854,12 @@ def _methods_section(data: dict[str, Any], k: int) -> _Section:
         "(linear probability model), both adjusted for department and clustered by employee; the rollout starts on "
         "the day of the first completion.",
         "Areas to revise: score = 100 × mean(breach share ÷ worst area's breach share, unfavourable-clarity share ÷ "
-        "worst area's, incidents ÷ worst area's) + 10 points per evidence line significantly worse than the "
-        "previous period − 10 per line significantly better (adherence: two-proportion test p < 0.05; clarity: "
-        "BH-adjusted p < 0.05; incidents: exact binomial test p < 0.05). Areas without rules or incidents score 0 "
-        "on that line. How sure: 2,000 seeded re-draws of the three shares and counts from their Jeffreys "
+        "worst area's, incidents ÷ worst area's or ÷ "
+        f"{priorities.FEWEST_TELLING_INCIDENTS} if that is more, the fewest an exact binomial test tells from none, "
+        "so that one or two incidents do not count as the worst) + 10 points per evidence line significantly worse "
+        "than the previous period − 10 per line significantly better (adherence: two-proportion test p < 0.05; "
+        "clarity: BH-adjusted p < 0.05; incidents: exact binomial test p < 0.05). Areas without rules or incidents "
+        "score 0 on that line. How sure: 2,000 seeded re-draws of the three shares and counts from their Jeffreys "
         "posteriors (Beta for shares, Gamma for counts); the share of re-draws in which the area ranks at its place "
         "or higher (sure ≥ 80%, fairly sure ≥ 50%, else unsure); the score interval is the 2.5–97.5 percentile.",
         "Privacy: people appear only as pseudonymous keys in the warehouse and never in this report; free text is "
