@@ -134,9 +134,17 @@ def test_an_area_s_median_time_to_resolve_rests_on_k_resolved_incidents(data):
                     assert f"median {resolved.median():.0f} h to resolve" in line, line
                     seen.add("shown")
                 elif len(mine):
-                    assert "h to resolve" not in line and f"hidden below {data.k} resolved" in line, line
+                    assert "h to resolve" not in line, line
+                    assert f"median time to resolve hidden to protect a group of fewer than {data.k}" in line, line
                     seen.add("hidden")
     assert seen == {"shown", "hidden"}, "the sample should exercise both"
+
+
+def test_an_area_lists_the_incidents_of_each_quarter_compared_once(data):
+    periods = dashboard.filter_options(data.quarterly)["periods"]
+    compared = [periods[1], periods[0]]
+    table = dashboard._area_table(data, "confidentiality", compared)
+    assert re.findall(r"Incidents, (\S+)</td>", table) == compared
 
 
 def test_an_area_words_each_clarity_item_once_for_the_two_waves_the_review_compares(data):

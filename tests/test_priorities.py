@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analytics import config, datasets, priorities, warehouse
 from analytics.adherence import AREAS
@@ -168,3 +169,22 @@ def test_survey_waves_fall_back_to_the_wave_before():
                                    previous=parse_period("2026-Q2"), timezone="UTC") == (None, "2026-Q2")
     assert priorities.survey_waves(respondents, current=parse_period("2026-05"),
                                    previous=parse_period("2026-04"), timezone="UTC") == ("2026-Q2", "2026-Q1")
+
+
+def test_one_or_two_incidents_are_not_the_worst_possible_incidents_concern():
+    """Scaled to the worst area alone, 2 incidents against 1 made a full concern (a third of the score) and ranked
+    an area with 1 incident above one with worse rules; below the fewest an exact test tells from none, the
+    incidents component scales to that many."""
+    fewest = priorities.FEWEST_TELLING_INCIDENTS
+    assert stats.binomtest(fewest, fewest, 0.5).pvalue < 0.05 <= stats.binomtest(fewest - 1, fewest - 1, 0.5).pvalue
+    evidence = pd.DataFrame({"area": ["rules", "one incident", "two incidents"], "n_posts": 1000,
+                             "n_breaching": [60, 48, 48], "n_respondents": 100, "n_favourable": 60,
+                             "n_incidents": [0, 1, 2], "adherence_change": 0, "clarity_change": 0,
+                             "incident_change": 0})
+    ranked = priorities.areas_to_revise(evidence, simulations=200).set_index("area")
+    assert ranked["incident_component"].to_dict() == pytest.approx(
+        {"rules": 0.0, "one incident": 1 / fewest, "two incidents": 2 / fewest})
+    assert ranked.loc["rules", "rank"] < ranked.loc["one incident", "rank"]
+    many = priorities.areas_to_revise(evidence.assign(n_incidents=[0, 10, 20]), simulations=200).set_index("area")
+    # enough incidents: scaled to the worst area
+    assert many["incident_component"].to_dict() == {"rules": 0.0, "one incident": 0.5, "two incidents": 1.0}

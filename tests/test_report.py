@@ -505,3 +505,13 @@ def test_each_revision_effect_is_shown_inside_its_interval_in_its_precision(buil
         low, high = row["95% CI (level)"].split(" to ")
         assert len(low.split(".")[-1]) == len(high.split(".")[-1]) == len(level.group(1)), row
         assert float(low) <= float(level.group(0)) <= float(high), row
+
+
+def test_a_range_holding_a_hidden_month_hides_the_pooled_figure():
+    """Pooled from the months it was shown for, the range's share would leave the hidden month's incidents out."""
+    monthly = pd.DataFrame({"period": ["2026-07", "2026-08"], "department": metrics.ALL, "platform": metrics.ALL,
+                            "metric": "self_reported_share", "value": [0.5, np.nan], "n": [8.0, np.nan],
+                            "n_people": [8.0, np.nan], "successes": [4.0, np.nan], "sd": np.nan, "ci_low": np.nan,
+                            "ci_high": np.nan, "suppressed": [False, True]})
+    pooled = report.period_table(monthly, monthly.iloc[:0], [parse_period(start="2026-07-01", end="2026-08-31")])
+    assert pooled["suppressed"].tolist() == [True] and pooled[["value", "n"]].isna().all(axis=None)

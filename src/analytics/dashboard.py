@@ -30,7 +30,7 @@ from analytics import notebook_views as views
 from analytics.adherence import AREAS, rules_frame
 from analytics.charts import as_widget, bar_chart, period_start, trend_chart
 from analytics.codebook import load_codebook
-from analytics.metrics import ALL, METRICS, compare_periods
+from analytics.metrics import ALL, METRICS, compare_periods, incident_figures
 from analytics.periods import parse_period
 
 __all__ = [
@@ -80,7 +80,8 @@ class DashboardData:
     ``month`` a Timestamp); ``findings``: non-dismissed findings on
     employee posts per ``month, area, rule_id, severity`` (``findings``); ``area_posts``: employee posts
     with a medium/high finding per ``month, area`` (``posts_with_finding``); ``employee_posts``:
-    ``month, posts``; ``incidents``: ``month, area, severity, detection, hours_to_resolve`` (no people);
+    ``month, posts``; ``incidents``: ``month, area, severity, detection, hours_to_report, hours_to_resolve``
+    (no people);
     ``clarity``: favourability of each clarity item per wave (``wave, item_id, area, text, n,
     favourable, ci_low, ci_high, suppressed``). Months are ``YYYY-MM`` strings but in ``coverage``.
 
@@ -163,7 +164,8 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
         ).df()
         employee_posts = con.execute("SELECT month, count(*) AS posts FROM post_facts "
                                      "WHERE account_type = 'employee' GROUP BY month").df()
-        incidents = datasets.incidents(con=con)[["month", "area", "severity", "detection", "hours_to_resolve"]]
+        incidents = datasets.incidents(con=con)[["month", "area", "severity", "detection", "hours_to_report",
+                                                 "hours_to_resolve"]]
         clarity = _clarity(con, settings.k)
         positive = _positive_side(con, tables, filter_options(quarterly)["periods"], settings.k)
     for frame in (findings, area_posts, employee_posts, incidents):
@@ -1233,15 +1235,26 @@ def _area_table(data: DashboardData, area: str, quarters: Sequence[str]) -> str:
                      f"{insights.format_percent(row.favourable)} favourable (n = {int(row.n)}, "
                      f"{insights.format_ci(row.ci_low, row.ci_high, scale='rate')})")
             cells.append((f"Clarity: “{row.text}”" if j == 0 else "", f"wave {row.wave}: {value}"))
-    quarters = _quarter_of(data.incidents["month"])
+    incidents = data.incidents.assign(quarter=_quarter_of(data.incidents["month"]))
+    incidents = incidents[incidents["quarter"].isin(quarters)]
+    # the areas of a quarter are one line: a hidden area's self-reported count is kept from its quarter's total
+    figures = (incident_figures(incidents, by=["area"], within=["quarter"], k=data.k).set_index(["quarter", "area"])
+               if len(incidents) else None)
     for q in quarters:
-        mine = data.incidents[(data.incidents["area"] == area) & (quarters == q)]
+        mine = incidents[(incidents["area"] == area) & (incidents["quarter"] == q)]
         severity = ", ".join(f"{n} {s}" for s, n in mine["severity"].value_counts().items()) or "none"
-        median = priorities.median_hours_to_resolve(mine["hours_to_resolve"], k=data.k)
-        timing = (f"; median {median:.0f} h to resolve" if pd.notna(median) else
-                  f"; median time to resolve hidden below {data.k} resolved" if len(mine) else "")
-        self_reported = (mine["detection"] == "self_reported").sum()
-        cells.append((f"Incidents, {q}", f"{len(mine)} ({severity}); {self_reported} self-reported{timing}"))
+        line = f"{len(mine)} ({severity})"
+        if len(mine):
+            row = figures.loc[(q, area)]
+            shown = [f"{int(row['n_self_reported'])} self-reported"] if pd.notna(row["n_self_reported"]) else []
+            if pd.notna(row["median_hours_to_resolve"]):
+                shown.append(f"median {row['median_hours_to_resolve']:.0f} h to resolve")
+            hidden = [name for name, column in (("self-reported count", "n_self_reported"),
+                                                ("median time to resolve", "median_hours_to_resolve"))
+                      if pd.isna(row[column])]
+            line = "; ".join([line, *shown, *([f"{' and '.join(hidden)} {privacy.hidden_label(data.k)}"]
+                                               if hidden else [])])
+        cells.append((f"Incidents, {q}", line))
     rows = "".join(f"<tr><td style='padding:2px 10px 2px 0;color:#444'>{html.escape(a)}</td>"
                    f"<td>{html.escape(b)}</td></tr>" for a, b in cells)
     return f"<table class='pp-area' style='font-size:13px'>{rows}</table>"

@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import sys
 import sysconfig
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "PeriodUpdate",
     "compare_periods",
     "employee_cells",
+    "incident_figures",
     "metric_definitions",
     "month_inputs",
     "period_metrics",
@@ -93,8 +95,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "them, so that no single incident can be read off).", "median",
            higher_is_better=False, n_unit="resolved incidents"),
     Metric("self_reported_share", "Self-reported incidents", "% of incidents",
-           "Share of incidents reported by the employee involved (a sign people feel safe to admit mistakes).",
-           "rate", n_unit="incidents"),
+           "Share of incidents reported by the employee involved (a sign people feel safe to admit mistakes; hidden "
+           "below k incidents, and where a hidden one could be worked out from a total).", "rate",
+           n_unit="incidents"),
     Metric("training_coverage", "Training coverage", "% of employees",
            "Share of employees on the roster at the end of the period who have completed the policy training "
            "module.", "rate", n_unit="employees"),
@@ -122,9 +125,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
 )}
 
 #: Bumped when what the period tables hold changes for the same inputs (2: a month the incident log covers
-#: without an incident counts 0; 3: the organisation's median time to resolve needs k resolved incidents): a
-#: warehouse built before computes them whole at its next build.
-TABLES_VERSION = "3"
+#: without an incident counts 0; 3: the organisation's median time to resolve needs k resolved incidents; 4: its
+#: self-reported share needs k incidents, as :func:`incident_figures`): a warehouse built before computes them
+#: whole at its next build.
+TABLES_VERSION = "4"
 
 #: The metrics of each kind whose suppression needs it (a rate's successes, a count's zero value).
 _RATES = frozenset(name for name, spec in METRICS.items() if spec.kind == "rate")
@@ -963,6 +967,7 @@ def _audience(comments: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
 
 
 def _incidents(frame: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
+    hidden = _organisation_incident_figures_hidden(frame, kind, k)
     frame = frame.assign(period=_periods(frame["month"], kind))
     out = []
     for grouping in (None, "department"):
@@ -975,21 +980,118 @@ def _incidents(frame: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
                                          .to_timestamp()), kind).unique()
             counts = counts.set_index("period").reindex(covered, fill_value=0).rename_axis("period").reset_index()
         out.append(_finish(counts.assign(value=counts.get("n")), METRICS["incidents"], grouping, k))
-        out.append(_finish(_grouped(frame, grouping, lambda g: _rate(g, "self_reported", "employee_key")),
-                           METRICS["self_reported_share"], grouping, k))
+        shares = _finish(_grouped(frame, grouping, lambda g: _rate(g, "self_reported", "employee_key")),
+                         METRICS["self_reported_share"], grouping, k)
         resolved = frame.dropna(subset=["hours_to_resolve"])
         medians = _grouped(resolved, grouping, lambda g: g.agg(value=("hours_to_resolve", "median"),
                                                                 n=("hours_to_resolve", "size"),
                                                                 n_people=("employee_key", "nunique")))
         medians = _finish(medians, METRICS["median_hours_to_resolve"], grouping, k)
         if grouping is None:
-            # the median of fewer than k incidents is one of them (or lies between two): its time to resolve
-            # could be read off, as the grouped cells' people could; the report's areas follow the same rule
-            few = (medians["n"] < k).to_numpy()
-            medians.loc[few, "suppressed"] = True
-            medians.loc[few, ["n_people", *_BLANKED]] = np.nan
-        out.append(medians)
+            # the organisation's figures follow incident_figures; a department's hide below k people later,
+            # and so below k of their incidents
+            for metric, table in (("self_reported_share", shares), ("median_hours_to_resolve", medians)):
+                few = table["period"].map(hidden[metric]).astype("boolean").fillna(True).to_numpy(bool)
+                table.loc[few, "suppressed"] = True
+                table.loc[few, ["n_people", *_BLANKED]] = np.nan
+        out += [shares, medians]
     return out
+
+
+def _organisation_incident_figures_hidden(frame: pd.DataFrame, kind: str, k: int) -> dict[str, pd.Series]:
+    """Per metric, by period label, whether :func:`incident_figures` hides the organisation's figure.
+
+    A month's self-reported count is hidden as one of its quarter's months (the quarter's published count less
+    the other months' would give it away), a quarter's where its months cannot be protected by it."""
+    if frame.empty:
+        return {"self_reported_share": pd.Series(dtype=bool), "median_hours_to_resolve": pd.Series(dtype=bool)}
+    months = incident_figures(frame.assign(_month=_periods(frame["month"], "month"),
+                                           _quarter=_periods(frame["month"], "quarter")),
+                              by=["_month"], within=["_quarter"], k=k)
+    if kind == "month":
+        shares = months.set_index("_month")["n_self_reported"].isna()
+    else:
+        shares = months.groupby("_quarter")["line_exposed"].any()
+    periods = incident_figures(frame.assign(_period=_periods(frame["month"], kind)), by=["_period"], k=k)
+    return {"self_reported_share": shares,
+            "median_hours_to_resolve": periods.set_index("_period")["median_hours_to_resolve"].isna()}
+
+
+def incident_figures(incidents: pd.DataFrame, *, by: Sequence[str], within: Sequence[str] = (),
+                     k: int | None = None) -> pd.DataFrame:
+    """What every surface shows of groups of incidents (the period tables' organisation rows, the report's and
+    the policy review's areas, the notebooks' severities), each figure only where ``k`` incidents stand behind it.
+
+    Every incident is one person's mistake, so a figure of fewer than ``k`` incidents describes fewer than ``k``
+    people: a median time of one incident is its own time (of two, it lies between them), and a self-reported
+    count says which of a few people came forward. DESIGN's "no small groups" hides them (NA):
+
+    * ``median_hours_to_resolve`` below ``k`` resolved incidents, ``median_hours_to_report`` below ``k`` with a
+      time to report (a median cannot be worked out from other cells);
+    * ``n_self_reported`` and ``self_reported_share`` below ``k`` incidents, and more groups' (smallest first,
+      :func:`analytics.privacy.suppress_small_groups`, so neither a hidden count nor its complement is pinned)
+      where a hidden count could be worked out from the line's total, the self-reported count of all of its
+      incidents. A line is the groups along ``by`` sharing the values of ``within`` (e.g. the areas of a quarter).
+
+    The number of incidents is a count of events, shown whatever it is.
+
+    Parameters
+    ----------
+    incidents : DataFrame
+        One row per incident: the ``within`` and ``by`` columns, ``detection`` (``"self_reported"`` when the
+        employee involved reported it), ``hours_to_report`` and ``hours_to_resolve`` (NaN when not known or
+        not resolved).
+    by : sequence of str
+        The grouping columns, at least one.
+    within : sequence of str
+        Columns that split the groups into separate lines (their totals published separately).
+    k : int, optional
+        The small-group threshold; default the configured k.
+
+    Returns
+    -------
+    DataFrame
+        One row per group with incidents, sorted: the ``within`` and ``by`` columns, ``n_incidents``,
+        ``n_self_reported``, ``self_reported_share`` (NA where hidden), ``n_with_time_to_report``,
+        ``median_hours_to_report``, ``n_resolved``, ``median_hours_to_resolve`` (NA where hidden), and
+        ``line_exposed`` (True where the line's hidden self-reported counts are all hidden and still short of
+        ``k``: its total self-reported count must not be published beside them).
+
+    Examples
+    --------
+    Area ``b``'s one incident hides its self-reported count, and ``a``'s too (the line's total less ``c``'s would
+    give ``b``'s away); ``a``'s median time to resolve is hidden, with 4 resolved incidents:
+
+    >>> incidents = pd.DataFrame({"area": [*"aaaaaa", "b", *"cccccccc"], "detection": "detected",
+    ...     "hours_to_report": 1.0, "hours_to_resolve": [2.0, 4.0, 6.0, 8.0, np.nan, np.nan, 3.0, *[5.0] * 8]})
+    >>> incident_figures(incidents, by=["area"], k=5)[
+    ...     ["area", "n_incidents", "n_self_reported", "n_resolved", "median_hours_to_resolve"]].values.tolist()
+    [['a', 6, nan, 4, nan], ['b', 1, nan, 1, nan], ['c', 8, 0.0, 8, 5.0]]
+    """
+    keys = [*within, *by]
+    missing = [c for c in (*keys, "detection", "hours_to_report", "hours_to_resolve") if c not in incidents.columns]
+    if not by or missing:
+        raise ValueError(f"incident_figures: give at least one `by` column and incidents with the columns {missing} "
+                         "(see the docstring).")
+    k = config.get_settings().k if k is None else k
+    frame = incidents.assign(_self_reported=(incidents["detection"] == "self_reported").astype("int64"))
+    figures = frame.groupby(keys, dropna=False, sort=True).agg(
+        n_incidents=("detection", "size"), n_self_reported=("_self_reported", "sum"),
+        n_with_time_to_report=("hours_to_report", "count"), median_hours_to_report=("hours_to_report", "median"),
+        n_resolved=("hours_to_resolve", "count"), median_hours_to_resolve=("hours_to_resolve", "median"),
+    ).reset_index()
+    for median, n in (("median_hours_to_report", "n_with_time_to_report"), ("median_hours_to_resolve", "n_resolved")):
+        figures[median] = figures[median].where(figures[n] >= k)
+    figures["self_reported_share"] = figures["n_self_reported"] / figures["n_incidents"]
+    hidden = suppress_small_groups(
+        figures.assign(_people=figures["n_incidents"], _others=figures["n_incidents"] - figures["n_self_reported"]),
+        by=keys, along=list(by), n="_people", values=["n_self_reported", "self_reported_share"], k=k,
+        nonzero=["n_self_reported", "_others"], report_exposed=True)
+    return figures.assign(n_self_reported=hidden["n_self_reported"].astype(float),
+                          self_reported_share=hidden["self_reported_share"].astype(float),
+                          line_exposed=hidden["exposed"].to_numpy(bool))[[
+        *keys, "n_incidents", "n_self_reported", "self_reported_share", "n_with_time_to_report",
+        "median_hours_to_report", "n_resolved", "median_hours_to_resolve", "line_exposed"]]
 
 
 def _training(inputs: _Inputs, kind: str, k: int) -> list[pd.DataFrame]:

@@ -63,7 +63,7 @@ from analytics import (
 )
 from analytics.codebook import load_codebook
 from analytics.datasets import coverage_by_month, files_by_format, policy_revisions, rejects_by_reason
-from analytics.metrics import ALL, METRICS, compare_periods
+from analytics.metrics import ALL, METRICS, compare_periods, incident_figures
 from analytics.periods import Period, parse_period
 from analytics.privacy import person_token, suppress_small_groups
 
@@ -852,28 +852,28 @@ def revision_figure(series: pd.DataFrame, effects: pd.DataFrame, *, revisions: p
 def incidents_by_severity(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
     """Incidents reported in ``period`` and how fast they were resolved, by severity and policy area.
 
-    A median or share of fewer than k incidents would show one incident's own figure (or lie between
-    two): it is left out (NA), as in the report and the dashboards.
+    The figures are :func:`analytics.metrics.incident_figures`, as in the report and the dashboards: a median
+    or self-reported share of fewer than k incidents would show one incident's own figure, so it is left out
+    (NA), as is a share that could be worked out from the others and the period's total.
 
     Returns
     -------
     DataFrame
         ``severity``, ``area``, ``n_incidents``, ``n_resolved``, ``median_hours_to_resolve`` (NA below k
         resolved), ``median_hours_to_report`` (from occurrence; NA below k reported with a time),
-        ``self_reported_share`` (NA below k incidents).
+        ``self_reported_share`` (NA where hidden); high severity first, then most incidents.
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
-    return _query(
-        """SELECT severity, area, count(*) AS n_incidents, count(hours_to_resolve) AS n_resolved,
-                  CASE WHEN count(hours_to_resolve) >= ? THEN median(hours_to_resolve) END
-                      AS median_hours_to_resolve,
-                  CASE WHEN count(hours_to_report) >= ? THEN median(hours_to_report) END AS median_hours_to_report,
-                  CASE WHEN count(*) >= ? THEN avg(CASE WHEN detection = 'self_reported' THEN 1.0 ELSE 0.0 END)
-                  END AS self_reported_share
-           FROM incident_timings WHERE month >= ? AND month < ?
-           GROUP BY severity, area
-           ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, n_incidents DESC, area""",
-        [*[_k()] * 3, chosen.start, chosen.end], warehouse_file=warehouse_file)
+    incidents = _query("""SELECT severity, area, detection, hours_to_report, hours_to_resolve FROM incident_timings
+                          WHERE month >= ? AND month < ?""", [chosen.start, chosen.end], warehouse_file=warehouse_file)
+    columns = ["severity", "area", "n_incidents", "n_resolved", "median_hours_to_resolve", "median_hours_to_report",
+               "self_reported_share"]
+    if incidents.empty:
+        return pd.DataFrame(columns=columns)
+    figures = incident_figures(incidents, by=["severity", "area"], k=_k())
+    order = figures["severity"].map({"high": 0, "medium": 1}).fillna(2)
+    return (figures.assign(_order=order).sort_values(["_order", "n_incidents", "area"], ascending=[True, False, True])
+            [columns].reset_index(drop=True))
 
 
 def coaching_findings(

@@ -27,11 +27,12 @@ from scipy import stats
 
 from analytics import adherence, config, datasets, insights, survey
 from analytics.codebook import load_codebook
-from analytics.metrics import ALL, compare_periods
+from analytics.metrics import ALL, compare_periods, incident_figures
 from analytics.periods import Period
 
 __all__ = [
     "CHANGE_WEIGHT",
+    "FEWEST_TELLING_INCIDENTS",
     "LAST_PLACE",
     "RANKING_NOTE",
     "SEED",
@@ -45,7 +46,6 @@ __all__ = [
     "evidence_table",
     "how_sure",
     "incidents_by_area",
-    "median_hours_to_resolve",
     "revision_ranking",
     "rules_fired",
     "survey_waves",
@@ -53,6 +53,10 @@ __all__ = [
 
 #: Score points added (removed) per evidence line that got significantly worse (better).
 CHANGE_WEIGHT = 0.10
+#: The fewest incidents of an area that an exact test tells from none in another (6 against 0: p = 0.031; 5: 0.063).
+#: The incidents component is scaled to the worst area's count, or to this many when it has fewer: one or two
+#: incidents were the worst possible, a third of the score, and one incident ranked an area first.
+FEWEST_TELLING_INCIDENTS = 6
 #: Re-draws behind "how sure", and their seed (the ranking is reproducible).
 SIMULATIONS = 2000
 SEED = 20260930
@@ -60,7 +64,9 @@ SEED = 20260930
 LAST_PLACE = "last place"
 #: How the ranking is made, in one paragraph for the surfaces that show it.
 RANKING_NOTE = ("Areas are ranked by a transparent score: the mean of three concerns — rule breaches, unclear "
-                "wording, incidents — each scaled to the worst area, plus "
+                "wording, incidents — each scaled to the worst area (incidents to at least "
+                f"{FEWEST_TELLING_INCIDENTS}, the fewest an exact test tells from none, so that one or two incidents "
+                "do not count as the worst), plus "
                 f"{100 * CHANGE_WEIGHT:.0f} points for every evidence line that got significantly worse (minus for "
                 "better). “How sure” is how often the area ranks at its place or higher when the data are re-drawn "
                 "within their uncertainty (the last place always does).")
@@ -238,17 +244,6 @@ def clarity_change(
     return table.merge(items[["item_id", "area"]], on="item_id", how="left")
 
 
-def median_hours_to_resolve(hours: pd.Series, *, k: int) -> float:
-    """The median of the resolved incidents' hours to resolve, NaN below ``k`` of them: the median of fewer
-    is one incident's time (or lies between two), which could be read off.
-
-    >>> median_hours_to_resolve(pd.Series([2.0, 4.0, None]), k=2), median_hours_to_resolve(pd.Series([2.0]), k=2)
-    (3.0, nan)
-    """
-    resolved = hours.dropna()
-    return float(resolved.median()) if len(resolved) >= k else np.nan
-
-
 def incidents_by_area(
     incidents: pd.DataFrame,
     *,
@@ -261,28 +256,29 @@ def incidents_by_area(
     """Incidents reported per policy area in two periods of equal length, with an exact test of the change.
 
     The change test conditions on the total: with equal-length periods and an unchanged rate, the
-    current count is Binomial(total, 1/2) (``scipy.stats.binomtest``, two-sided). The median time to
-    resolve is shown only for at least ``k`` resolved incidents, so no single incident can be read off.
+    current count is Binomial(total, 1/2) (``scipy.stats.binomtest``, two-sided). The current period's
+    self-reported count and median time to resolve are :func:`analytics.metrics.incident_figures` of the
+    areas (hidden below ``k`` incidents, ``k`` resolved), so no single incident can be read off.
 
     Parameters
     ----------
     incidents : DataFrame
-        ``incident_id, reported_at`` (UTC), ``area``, ``detection``, ``hours_to_resolve``
+        ``incident_id, reported_at`` (UTC), ``area``, ``detection``, ``hours_to_report``, ``hours_to_resolve``
         (:func:`analytics.datasets.incidents`).
 
     Returns
     -------
     DataFrame
         One row per area: ``area``, ``n_current``, ``n_previous``, ``change``, ``p_value``,
-        ``significant``, ``n_resolved``, ``median_hours_to_resolve`` (NaN below k resolved),
-        ``self_reported`` (incidents reported by the employee involved, current period).
+        ``significant``, ``n_resolved``, ``median_hours_to_resolve`` (NaN where hidden),
+        ``self_reported`` (incidents reported by the employee involved, current period; NaN where hidden).
 
     Examples
     --------
     >>> from analytics.periods import parse_period
     >>> incidents = pd.DataFrame({"incident_id": list("abc"), "area": "conduct", "detection": "detected",
     ...     "reported_at": pd.to_datetime(["2026-05-02", "2026-08-01", "2026-08-09"], utc=True),
-    ...     "hours_to_resolve": [5.0, 7.0, 9.0]})
+    ...     "hours_to_report": 1.0, "hours_to_resolve": [5.0, 7.0, 9.0]})
     >>> out = incidents_by_area(incidents, current=parse_period("2026-Q3"), previous=parse_period("2026-Q2"),
     ...                         timezone="UTC", k=5, areas=["conduct"])
     >>> out[["n_current", "n_previous", "p_value"]].values.tolist()
@@ -292,16 +288,21 @@ def incidents_by_area(
     k = config.get_settings().k if k is None else k
     now = incidents[current.contains(incidents["reported_at"], zone).to_numpy()]
     before = incidents[previous.contains(incidents["reported_at"], zone).to_numpy()]
+    figures = (incident_figures(now, by=["area"], k=k) if len(now) else
+               pd.DataFrame(columns=["area", "n_resolved", "median_hours_to_resolve", "n_self_reported"]))
+    figures = figures.set_index("area")
     rows = []
     for area in areas:
         a, b = now[now["area"] == area], before[before["area"] == area]
         total = len(a) + len(b)
         p_value = float(stats.binomtest(len(a), total, 0.5).pvalue) if total else np.nan
+        mine = figures.loc[area] if area in figures.index else {"n_resolved": 0, "median_hours_to_resolve": np.nan,
+                                                                 "n_self_reported": np.nan}
         rows.append({"area": area, "n_current": len(a), "n_previous": len(b), "change": len(a) - len(b),
                      "p_value": p_value, "significant": bool(total and p_value < 0.05),
-                     "n_resolved": int(a["hours_to_resolve"].notna().sum()),
-                     "median_hours_to_resolve": median_hours_to_resolve(a["hours_to_resolve"], k=k),
-                     "self_reported": int((a["detection"] == "self_reported").sum())})
+                     "n_resolved": int(mine["n_resolved"]),
+                     "median_hours_to_resolve": float(mine["median_hours_to_resolve"]),
+                     "self_reported": float(mine["n_self_reported"])})
     return pd.DataFrame(rows)
 
 
@@ -530,7 +531,9 @@ def areas_to_revise(
     * adherence: the share of employee posts breaking one of the area's rules (``n_breaching / n_posts``);
     * clarity: the share of respondents *not* favourable on the area's "the policy is clear" item
       (``1 - n_favourable / n_respondents``);
-    * incidents: incidents of the area reported in the period.
+    * incidents: incidents of the area reported in the period, divided by the largest area's count or by
+      :data:`FEWEST_TELLING_INCIDENTS` if that is more: below it no area's count is significantly more than
+      none (exact binomial test), so one incident against none is not a whole concern against nothing.
 
     ``score = 100 * (mean of the three components + change_weight * (worse - better))``, where ``worse``
     (``better``) counts the evidence lines that changed significantly for the worse (better) since the
@@ -589,7 +592,8 @@ def areas_to_revise(
         return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
 
     observed = np.vstack([shares(breaching, n_posts), shares(unfavourable, respondents), counts])
-    components = _scaled(observed[None])[0]
+    floors = np.array([[0.0], [0.0], [FEWEST_TELLING_INCIDENTS]])
+    components = _scaled(observed[None], floors)[0]
     score = 100 * components.mean(axis=0) + change_points
 
     rng = np.random.default_rng(seed)
@@ -598,7 +602,7 @@ def areas_to_revise(
         sampled = rng.beta(x + 0.5, np.maximum(n - x, 0) + 0.5, size=(simulations, len(frame)))
         draws[:, j] = np.where(n > 0, sampled, 0.0)
     draws[:, 2] = rng.gamma(counts + 0.5, size=(simulations, len(frame)))
-    simulated = 100 * _scaled(draws).mean(axis=1) + change_points
+    simulated = 100 * _scaled(draws, floors).mean(axis=1) + change_points
     order = np.argsort(-score, kind="stable")
     rank = np.empty(len(frame), dtype=int)
     rank[order] = np.arange(1, len(frame) + 1)
@@ -628,9 +632,10 @@ def how_sure(rank_probability: float, sureness: str) -> str:
     return f"{sureness} ({rank_probability:.0%} of re-draws rank it here or higher)"
 
 
-def _scaled(values: np.ndarray) -> np.ndarray:
-    """Divide each component (axis -2) by its largest area (axis -1); an all-zero component stays 0."""
-    top = values.max(axis=-1, keepdims=True)
+def _scaled(values: np.ndarray, floors: np.ndarray) -> np.ndarray:
+    """Divide each component (axis -2) by its largest area (axis -1), or by its floor (``floors``, one per
+    component) when that is more; an all-zero component stays 0."""
+    top = np.maximum(values.max(axis=-1, keepdims=True), floors)
     return np.divide(values, top, out=np.zeros_like(values), where=top > 0)
 
 

@@ -115,8 +115,8 @@ def period_table(monthly: pd.DataFrame, quarterly: pd.DataFrame, periods: Sequen
     pools the organisation-wide ("(all)") monthly rows of the whole months inside it (a range within
     one month: that month); training coverage, a stock, takes the last month's value; other rates come from
     their summed successes and n (Wilson CI), means from their pooled moments (t CI), counts summed;
-    medians and engagement ratios cannot be pooled and are left empty, and no department or platform
-    rows are given (their suppression was decided per month).
+    medians and engagement ratios cannot be pooled and are left empty, a metric hidden in one of the months
+    is hidden, and no department or platform rows are given (their suppression was decided per month).
 
     Returns
     -------
@@ -167,6 +167,9 @@ def _pool(metric: str, rows: pd.DataFrame, label: str) -> dict[str, Any]:
            "n": float(rows["n"].sum()), "n_people": np.nan, "successes": np.nan, "sd": np.nan, "ci_low": np.nan,
            "ci_high": np.nan, "suppressed": False}
     n = out["n"]
+    if kind in ("rate", "mean", "count") and rows["suppressed"].astype(bool).any():
+        # pooled from the months it could be shown for, it would be the range's figure without the others
+        return out | {"n": np.nan, "suppressed": True}
     if kind == "rate" and n > 0:
         successes = float(rows["successes"].sum())
         low, high = adherence.wilson_interval(np.array([successes]), np.array([n]))
@@ -648,18 +651,26 @@ def _incidents_section(by_area: pd.DataFrame, headline: pd.DataFrame, monthly: p
         title="Incidents reported per month",
         how_to_read="Each bar is the number of incidents (posting mistakes) reported in a month (lower is better); "
                     "dashed lines mark policy revisions."))
+
+    def figure(r: dict[str, Any], shown: str | None) -> dict[str, Any]:
+        # an area without incidents has no figure to hide; incident_figures hid the others' small ones
+        if not r["n_current"]:
+            return _cell("–", css="num")
+        return _cell(privacy.hidden_label(k), hidden=True) if shown is None else _cell(shown, css="num")
+
     rows = [{"Area": _cell(r["area"]), current.label: _cell(r["n_current"], css="num"),
              previous.label: _cell(r["n_previous"], css="num"), "Change": _cell(f"{r['change']:+d}", css="num"),
              "Exact test": _cell("–" if pd.isna(r["p_value"]) else
                                  ("significant, " if r["significant"] else "") + format_p(r["p_value"])),
-             "Self-reported": _cell(r["self_reported"], css="num"),
-             "Median hours to resolve": _cell(f"{r['median_hours_to_resolve']:.1f} (n = {r['n_resolved']})"
-                                              if pd.notna(r["median_hours_to_resolve"]) else
-                                              f"fewer than {k} resolved incidents", css="num")}
+             "Self-reported": figure(r, None if pd.isna(r["self_reported"]) else str(int(r["self_reported"]))),
+             "Median hours to resolve": figure(r, f"{r['median_hours_to_resolve']:.1f} (n = {r['n_resolved']})"
+                                               if pd.notna(r["median_hours_to_resolve"]) else None)}
             for r in by_area.to_dict("records")]
     section.tables.append(_Table(list(rows[0]), rows, caption="Incidents by policy area",
                                  note="The change test is exact (binomial, conditioning on the two periods' total). "
-                                      f"Medians are shown only for {k} or more resolved incidents."))
+                                      f"Medians are shown only for {k} or more resolved incidents, self-reported "
+                                      f"counts for {k} or more incidents, and not where a hidden count could be "
+                                      "worked out from the others and the period's total."))
     return section
 
 
@@ -847,10 +858,12 @@ def _methods_section(data: dict[str, Any], k: int) -> _Section:
         "(linear probability model), both adjusted for department and clustered by employee; the rollout starts on "
         "the day of the first completion.",
         "Areas to revise: score = 100 × mean(breach share ÷ worst area's breach share, unfavourable-clarity share ÷ "
-        "worst area's, incidents ÷ worst area's) + 10 points per evidence line significantly worse than the "
-        "previous period − 10 per line significantly better (adherence: two-proportion test p < 0.05; clarity: "
-        "BH-adjusted p < 0.05; incidents: exact binomial test p < 0.05). Areas without rules or incidents score 0 "
-        "on that line. How sure: 2,000 seeded re-draws of the three shares and counts from their Jeffreys "
+        "worst area's, incidents ÷ worst area's or ÷ "
+        f"{priorities.FEWEST_TELLING_INCIDENTS} if that is more, the fewest an exact binomial test tells from none, "
+        "so that one or two incidents do not count as the worst) + 10 points per evidence line significantly worse "
+        "than the previous period − 10 per line significantly better (adherence: two-proportion test p < 0.05; "
+        "clarity: BH-adjusted p < 0.05; incidents: exact binomial test p < 0.05). Areas without rules or incidents "
+        "score 0 on that line. How sure: 2,000 seeded re-draws of the three shares and counts from their Jeffreys "
         "posteriors (Beta for shares, Gamma for counts); the share of re-draws in which the area ranks at its place "
         "or higher (sure ≥ 80%, fairly sure ≥ 50%, else unsure); the score interval is the 2.5–97.5 percentile.",
         "Privacy: people appear only as pseudonymous keys in the warehouse and never in this report; free text is "

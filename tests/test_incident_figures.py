@@ -1,0 +1,112 @@
+"""Every surface shows a group's incident figures by one rule (metrics.incident_figures): the same group, with
+k - 1 and k resolved incidents, reads the same through the period tables, the report's and the policy review's
+areas and the notebooks' severities."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import dashboard, metrics, priorities
+from analytics import notebook_views as nv
+from analytics.periods import parse_period
+
+K = 5
+QUARTER = "2026-Q3"
+
+
+@pytest.fixture
+def incidents() -> pd.DataFrame:
+    """2026-Q3's incidents: each month one area's, so a month and an area are the same group of incidents.
+    Conduct has k resolved (July), disclosure k - 1 (August), confidentiality many (September)."""
+    rng = np.random.default_rng(7)
+    groups = [("conduct", "2026-07", K, 2), ("disclosure", "2026-08", K - 1, 1),
+              ("confidentiality", "2026-09", 4 * K, 6)]
+    rows = []
+    for area, month, n, self_reported in groups:
+        for i in range(n):
+            rows.append({"incident_id": f"{area}:{i}", "area": area, "severity": "high", "month": pd.Timestamp(month),
+                         "reported_at": pd.Timestamp(f"{month}-10", tz="UTC") + pd.Timedelta(hours=i),
+                         "detection": "self_reported" if i < self_reported else "detected",
+                         "employee_key": f"{area}-person-{i}", "department": "Programs",
+                         "hours_to_report": float(rng.uniform(1, 30)), "hours_to_resolve": float(rng.uniform(2, 90))})
+    frame = pd.DataFrame(rows)
+    return frame.assign(self_reported=frame["detection"] == "self_reported")
+
+
+def _period_tables(incidents: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    tables = {kind: pd.concat(metrics._incidents(incidents, kind, K), ignore_index=True)
+              for kind in ("month", "quarter")}
+    return {kind: table[table["department"] == metrics.ALL].set_index(["metric", "period"])
+            for kind, table in tables.items()}
+
+
+def _dashboard_line(incidents: pd.DataFrame, area: str) -> str:
+    data = SimpleNamespace(k=K, incidents=incidents.assign(month=incidents["month"].dt.strftime("%Y-%m")),
+                           clarity=pd.DataFrame(columns=["area", "wave", "item_id", "text", "suppressed"]))
+    table = dashboard._area_table(data, area, [QUARTER])
+    return re.search(rf"Incidents, {QUARTER}</td><td>([^<]*)</td>", table).group(1)
+
+
+def _notebook(incidents: pd.DataFrame, monkeypatch) -> pd.DataFrame:
+    monkeypatch.setattr(nv.datasets, "check_has_posts", lambda *args, **kwargs: None)
+    monkeypatch.setattr(nv, "_query", lambda *args, **kwargs: incidents[
+        ["severity", "area", "detection", "hours_to_report", "hours_to_resolve"]].copy())
+    monkeypatch.setattr(nv, "_k", lambda: K)
+    return nv.incidents_by_severity(period=QUARTER).set_index("area")
+
+
+def test_a_group_s_incident_figures_are_the_same_on_every_surface(incidents, monkeypatch):
+    figures = metrics.incident_figures(incidents, by=["area"], k=K).set_index("area")
+    # the rule itself: k resolved show a median, k - 1 do not; the small group's self-reported count is hidden,
+    # and the next smallest with it, else the line's total less the large group's would give it away
+    assert figures.loc["conduct", "median_hours_to_resolve"] == pytest.approx(
+        incidents.loc[incidents["area"] == "conduct", "hours_to_resolve"].median())
+    assert figures[["median_hours_to_resolve", "n_self_reported"]].isna().to_dict() == {
+        "median_hours_to_resolve": {"confidentiality": False, "conduct": False, "disclosure": True},
+        "n_self_reported": {"confidentiality": False, "conduct": True, "disclosure": True}}
+    months = {"conduct": "2026-07", "disclosure": "2026-08", "confidentiality": "2026-09"}
+
+    tables = _period_tables(incidents)
+    areas = priorities.incidents_by_area(incidents, current=parse_period(QUARTER), previous=parse_period("2026-Q2"),
+                                         timezone="UTC", k=K, areas=list(months)).set_index("area")
+    notebook = _notebook(incidents, monkeypatch)
+    for area, month in months.items():
+        median, self_reported = figures.loc[area, ["median_hours_to_resolve", "n_self_reported"]]
+        share = figures.loc[area, "self_reported_share"]
+        line = _dashboard_line(incidents, area)
+        table_median = tables["month"].loc[("median_hours_to_resolve", month), "value"]
+        table_share = tables["month"].loc[("self_reported_share", month), "value"]
+        assert table_median == pytest.approx(median, nan_ok=True), area
+        assert table_share == pytest.approx(share, nan_ok=True), area
+        assert areas.loc[area, "median_hours_to_resolve"] == pytest.approx(median, nan_ok=True), area
+        assert areas.loc[area, "self_reported"] == pytest.approx(self_reported, nan_ok=True), area
+        assert notebook.loc[area, "median_hours_to_resolve"] == pytest.approx(median, nan_ok=True), area
+        assert notebook.loc[area, "self_reported_share"] == pytest.approx(share, nan_ok=True), area
+        if pd.isna(median):
+            assert "h to resolve" not in line and "median time to resolve" in line and "hidden" in line, line
+        else:
+            assert f"median {median:.0f} h to resolve" in line, line
+        if pd.isna(self_reported):
+            assert "self-reported count" in line and "hidden to protect a group of fewer than 5 people" in line, line
+        else:
+            assert f"{int(self_reported)} self-reported" in line, line
+    # the quarter holds them all: its months' line is protected, so its own figures are shown
+    quarter = tables["quarter"]
+    assert not quarter.loc[("self_reported_share", QUARTER), "suppressed"]
+    assert quarter.loc[("self_reported_share", QUARTER), "value"] == pytest.approx(incidents["self_reported"].mean())
+
+
+def test_a_quarter_whose_small_months_cannot_be_protected_hides_its_self_reported_share(incidents):
+    """Months of 2, 2 and 1 incidents: hidden all, their quarter's count would still say how many of 5 came
+    forward in months too small to show."""
+    small = incidents[incidents["area"] == "confidentiality"].head(K).assign(
+        month=pd.to_datetime(["2026-07-01", "2026-07-01", "2026-08-01", "2026-08-01", "2026-09-01"]))
+    assert len(small) == K and small["self_reported"].any()
+    quarter = _period_tables(small)["quarter"]
+    assert quarter.loc[("self_reported_share", QUARTER), "suppressed"]
+    assert pd.isna(quarter.loc[("self_reported_share", QUARTER), "value"])
