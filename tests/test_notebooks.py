@@ -301,6 +301,26 @@ def test_the_feedback_themes_follow_the_chosen_period(warehouse_file):
                            "show.")
 
 
+def test_the_survey_wave_speaks_for_the_chosen_period_never_a_later_one(warehouse_file):
+    """Notebook 04 read the latest wave for any period no wave is named like: 2025-10 read 2026-Q3."""
+    respondents = datasets.respondents(warehouse_file=warehouse_file)
+    began = respondents.groupby("wave")["submitted_at"].min().sort_values()
+    assert nv.survey_wave("2025-Q4", warehouse_file=warehouse_file) == "2025-Q4"
+    # a month whose responses belong to a wave reads that wave, as the report does
+    month = f"{began['2025-Q4'].tz_convert(config.get_settings().timezone):%Y-%m}"
+    assert nv.survey_wave(month, warehouse_file=warehouse_file) == "2025-Q4"
+    # a month without responses reads the last wave begun by its end
+    waves = list(began.index)
+    for period in ("2025-10", "2026-01"):
+        chosen = nv.resolve_period(period, warehouse_file=warehouse_file)
+        wave = nv.survey_wave(period, warehouse_file=warehouse_file)
+        assert began[wave] < pd.Timestamp(chosen.end, tz="UTC") + pd.Timedelta(days=1)
+        assert all(began[w] >= pd.Timestamp(chosen.end, tz="UTC") - pd.Timedelta(days=1)
+                   for w in waves[waves.index(wave) + 1:])
+    with pytest.raises(datasets.UnreportablePeriod, match="No survey wave had begun by the end of 2024-10"):
+        nv.survey_wave("2024-10", warehouse_file=warehouse_file)
+
+
 def test_the_feedback_themes_of_a_department_count_k_respondents_per_area(warehouse_file):
     k = config.get_settings().k
     everyone = nv.feedback_view(period="2025-Q4", warehouse_file=warehouse_file).themes

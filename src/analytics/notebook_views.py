@@ -1160,12 +1160,25 @@ def _survey(warehouse_file: Warehouse) -> _Survey:
 def _wave(chosen: str | None, data: _Survey, *, warehouse_file: Warehouse) -> str:
     if not data.waves:
         raise warehouse.WarehouseMissing("No survey responses are loaded yet.")
-    label = resolve_period(chosen, warehouse_file=warehouse_file).label
-    return label if label in data.waves else data.waves[-1]
+    period = resolve_period(chosen, warehouse_file=warehouse_file)
+    zone = config.get_settings().timezone
+    if (inside := priorities.wave_of(data.respondents, period, timezone=zone)) is not None:
+        return inside
+    # else the last wave begun by then: one begun after the period says nothing of it (2025-10 read 2026-Q3)
+    end = pd.Timestamp(period.end).tz_localize(zone)
+    began = data.respondents.groupby("wave")["submitted_at"].min()
+    by_then = [wave for wave in data.waves if pd.Timestamp(began[wave]) < end]
+    if not by_then:
+        raise datasets.UnreportablePeriod(
+            f"No survey wave had begun by the end of {period.label}: the first, {data.waves[0]}, began on "
+            f"{pd.Timestamp(began[data.waves[0]]).tz_convert(end.tz):%Y-%m-%d}. Choose a later period.")
+    return by_then[-1]
 
 
 def survey_wave(period: str | None = None, *, warehouse_file: Warehouse = None) -> str:
-    """The survey wave a notebook reports on: the wave named like ``period``, else the latest wave."""
+    """The survey wave a notebook reports on: the wave whose finished responses fall in ``period``, as in the
+    report (:func:`analytics.priorities.wave_of`), else the latest wave begun by the period's end
+    (:class:`analytics.datasets.UnreportablePeriod` when none had begun)."""
     return _wave(period, _survey(warehouse_file), warehouse_file=warehouse_file)
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "revision_ranking",
     "rules_fired",
     "survey_waves",
+    "wave_of",
 ]
 
 #: Score points added (removed) per evidence line that got significantly worse (better).
@@ -326,11 +327,20 @@ def survey_waves(
     ('2026-Q3', '2026-Q2')
     """
     zone = timezone or config.get_settings().timezone
-    wave = _wave_of(respondents, current, zone)
-    return wave, _wave_of(respondents, previous, zone) or _wave_before(respondents, wave)
+    wave = wave_of(respondents, current, timezone=zone)
+    return wave, wave_of(respondents, previous, timezone=zone) or _wave_before(respondents, wave)
 
 
-def _wave_of(respondents: pd.DataFrame, period: Period, timezone: str) -> str | None:
+def wave_of(respondents: pd.DataFrame, period: Period, *, timezone: str | None = None) -> str | None:
+    """The survey wave whose finished responses fall in ``period`` (the largest, if several); None if none do.
+
+    >>> from analytics.periods import parse_period
+    >>> respondents = pd.DataFrame({"wave": ["2026-Q2", "2026-Q3", "2026-Q3"], "finished": True,
+    ...     "submitted_at": pd.to_datetime(["2026-06-29", "2026-07-02", "2026-07-03"], utc=True)})
+    >>> wave_of(respondents, parse_period("2026-Q3"), timezone="UTC"), wave_of(respondents, parse_period("2026-10"))
+    ('2026-Q3', None)
+    """
+    timezone = timezone or config.get_settings().timezone
     inside = respondents[period.contains(respondents["submitted_at"], timezone).to_numpy()
                          & respondents["finished"].astype("boolean").fillna(False).to_numpy(bool)]
     if inside.empty:
