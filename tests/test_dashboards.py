@@ -337,7 +337,7 @@ def test_training_coverage_says_why_it_reads_zero_before_the_module_began(data):
                             & (data.monthly["platform"] == ALL)]
     assert (coverage["value"] == 0).any(), "the sample's module begins after its first months"
     first = coverage.loc[coverage["value"] > 0, "period"].min()
-    assert f"it is 0 before the module's first completion, in {first}" in chart.widget.layout.title.subtitle.text
+    assert f"it is 0 before the module's first completion, in {first}" in chart.widget.layout.meta["how_to_read"]
 
 
 def test_positive_side_read_once_equals_the_engagement_functions_on_the_warehouse(data, sample_warehouse):
