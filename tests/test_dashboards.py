@@ -407,6 +407,22 @@ def _models(widget, seen: dict | None = None) -> dict:
 
     seen = {} if seen is None else seen
     if widget.model_id in seen:
+def test_the_mission_clicks_chart_names_the_clicks_on_posts_with_only_short_links(data):
+    """The bars leave out the posts whose only links are shortened (no known page): the chart says how many and
+    their clicks in the quarter chosen, from the rows of engagement.mission_value the notebook's sentence reads."""
+    board = dashboard.LeadershipDashboard(data)
+    chart = next(c for c in board.story_charts if c.key == "mission_clicks")
+    short = data.mission[data.mission["page"] == engagement.SHORT_LINK_PAGE].set_index("period")
+    assert engagement.SHORT_LINK_PAGE not in {t.name for t in chart.widget.data}
+    for period in dashboard.filter_options(data.quarterly)["periods"][:2]:
+        board.period.value = period
+        reading = chart.widget.layout.meta["how_to_read"]
+        assert reading.endswith(f"Not counted in {period}: {short.loc[period, 'n_posts']} posts whose only links are "
+                                f"shortened (target unknown), with {short.loc[period, 'clicks']:,.0f} clicks."), reading
+        # the line shown is the reading, broken into lines
+        assert chart.widget.layout.title.subtitle.text.replace("<br>", " ") == reading
+
+
         return seen
     seen[widget.model_id] = widget
     for name in widget.keys:

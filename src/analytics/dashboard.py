@@ -932,6 +932,9 @@ class LeadershipDashboard:
             shown = mission[(mission["page"] != engagement.SHORT_LINK_PAGE)
                             & (period_start(mission["period"]).to_numpy() < end)]
             return pd.DataFrame({"series": "Clicks to the " + shown["page"].astype(str) + " page",
+            # the posts whose only links are shortened have no page, so no bar: their clicks are named apart
+            mission = self.data.mission
+            left_out = insights.short_links_sentence(mission, period=f.period) if len(mission) else ""
                                  "period": shown["period"], "value": shown["clicks"], "n": shown["n_posts"],
                                  "n_people": np.nan, "ci_low": np.nan, "ci_high": np.nan, "suppressed": False})[columns]
 
@@ -942,7 +945,7 @@ class LeadershipDashboard:
                                axis_title="Clicks on posts linking to the page",
                                how_to_read="Each bar is one quarter's clicks on our posts linking to that page (a "
                                            "proxy for visits); no advertising-equivalent value is estimated; "
-                                           "dashed lines mark policy revisions.")
+                                           f"dashed lines mark policy revisions. {left_out}".rstrip())
 
         return [story_slot("mission_story_share"), story_slot("amplifier_share"),
                 self._slot("mission_clicks", mission_frame, mission_draw)]
