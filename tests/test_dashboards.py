@@ -29,7 +29,7 @@ from browser import ARTIFACTS, Server, chart_data, drawn_figures, headless_chrom
 
 from analytics import charts, config, dashboard, datasets, engagement, insights, priorities, serve, warehouse
 from analytics.adherence import AREAS, rules_frame
-from analytics.metrics import ALL, compare_periods
+from analytics.metrics import ALL, METRICS, compare_periods
 from analytics.periods import parse_period
 
 SOURCE_MARKERS = ("from analytics import dashboard", "dashboard.leadership()", "dashboard.policy_review()")
@@ -313,20 +313,24 @@ def test_a_platform_without_a_figure_is_said_to_have_none_not_to_be_unbroken_dow
     assert "no figure for this selection in " in dashboard._tile_html(tile, data.k, "platform")
 
 
-def test_the_organisation_s_survey_lines_keep_their_colours_when_a_department_joins_them(data):
-    """Blue is the organisation in every chart: the department's lines, drawn first, took it."""
+def test_each_survey_figure_has_its_chart_where_a_department_s_line_joins_the_organisation_s_in_blue(data):
+    """Trust and response rate on one plot with a department chosen were four lines and bands crossing on an axis
+    of two units, under a legend of five entries; blue is the organisation in every chart."""
     board = dashboard.LeadershipDashboard(data)
+    survey = {c.key: c for c in board.charts if c.key in dashboard.SURVEY_METRICS}
+    assert list(survey) == ["trust_favourability", "response_rate"]
 
-    def colours() -> dict[str, str]:
-        chart = next(c for c in board.charts if c.key == "survey")
+    def lines(chart) -> dict[str, str]:
         return {t.name: t.line.color for t in chart.widget.data
                 if t.mode and "lines" in t.mode and t.name and "95%" not in t.name}
 
-    alone = colours()
-    board.department.value = dashboard.filter_options(data.quarterly)["departments"][1]
-    joined = colours()
-    assert set(joined) > set(alone) and all(joined[name] == colour for name, colour in alone.items())
-    assert alone["Organisation · Trust (favourable)"] == charts.PALETTE[0]
+    department = dashboard.filter_options(data.quarterly)["departments"][1]
+    board.department.value = department
+    for metric, chart in survey.items():
+        assert lines(chart) == {department: charts.PALETTE[1], "Organisation": charts.PALETTE[0]}, metric
+        assert chart.widget.layout.title.text.endswith(f"{department} vs organisation")
+        assert chart.widget.layout.yaxis.title.text == METRICS[metric].unit.capitalize()
+        assert f"Definition: {html.escape(METRICS[metric].definition)}" in chart.link.value
 
 
 def test_training_coverage_says_why_it_reads_zero_before_the_module_began(data):
@@ -401,12 +405,6 @@ def test_story_section_renders_k_safe_trends_with_revisions_and_downloads(data):
     assert department in [t.name for t in board.story_charts[1].widget.data]
 
 
-def _models(widget, seen: dict | None = None) -> dict:
-    """Every widget model the page must fetch to show ``widget``: the tree and each one's layout and style."""
-    import ipywidgets as widgets
-
-    seen = {} if seen is None else seen
-    if widget.model_id in seen:
 def test_the_mission_clicks_chart_names_the_clicks_on_posts_with_only_short_links(data):
     """The bars leave out the posts whose only links are shortened (no known page): the chart says how many and
     their clicks in the quarter chosen, from the rows of engagement.mission_value the notebook's sentence reads."""
@@ -423,6 +421,12 @@ def test_the_mission_clicks_chart_names_the_clicks_on_posts_with_only_short_link
         assert chart.widget.layout.title.subtitle.text.replace("<br>", " ") == reading
 
 
+def _models(widget, seen: dict | None = None) -> dict:
+    """Every widget model the page must fetch to show ``widget``: the tree and each one's layout and style."""
+    import ipywidgets as widgets
+
+    seen = {} if seen is None else seen
+    if widget.model_id in seen:
         return seen
     seen[widget.model_id] = widget
     for name in widget.keys:
@@ -439,7 +443,7 @@ def test_leadership_page_needs_few_widget_models_and_keeps_every_caption(data):
     # the first render waits for every model: a widget per tile, caption and link made it 150 (3 per HTML)
     assert len(models) <= 70, sorted(type(m).__name__ for m in models.values())
     figures = [m for m in models.values() if isinstance(m, go.FigureWidget)]
-    assert len(figures) == len(board.charts) + len(board.story_charts) == 10
+    assert len(figures) == len(board.charts) + len(board.story_charts) == 11
     tiles = board.key_figures.value
     assert tiles.count("class='pp-tile'") == len(dashboard.KPI_METRICS)
     assert tiles.index("Key figures") < tiles.index("pp-tile") < tiles.index("Trends")
@@ -886,13 +890,13 @@ def test_leaving_a_dashboard_shuts_its_kernel_down_and_no_other_site_can(server,
 
 @pytest.mark.browser
 def test_leadership_dashboard_in_chromium(server, chromium, data):
-    page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", 10, "leadership")
+    page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", 11, "leadership")
     try:
         _assert_clean(page, errors)
         text = page.inner_text("body")
         assert "Data through" in text and "Key figures" in text
         assert page.locator(".pp-tile").count() == len(dashboard.KPI_METRICS)
-        assert page.locator("a.pp-csv").count() == 11  # 7 trends, 3 story charts, teams recognised
+        assert page.locator("a.pp-csv").count() == 12  # 8 trends, 3 story charts, teams recognised
         assert page.locator("a.pp-csv").first.get_attribute("href").startswith("data:text/csv")
         # plotly's bundle crosses the network once: the early fetch fills the cache the module is read from
         loads = page.evaluate("(path) => performance.getEntriesByType('resource').filter(e => e.name.includes(path))"
@@ -1001,12 +1005,12 @@ def test_the_next_page_preloads_the_scripts_a_page_loaded_and_fetches_each_once(
     """A dashboard's page is given the scripts its earlier pages asked for as preload hints (learned by the
     server), and each hinted script crosses the network once: the hint's fetch is the one the page runs."""
     url = server.url + "/voila/render/leadership.ipynb"
-    first, _errors = _open(chromium, url, 10, None, draw_all=False)
+    first, _errors = _open(chromium, url, 11, None, draw_all=False)
     try:
         loaded = set(first.evaluate(_SCRIPTS))
     finally:
         first.close()
-    page, errors = _open(chromium, url, 10, None, draw_all=False)
+    page, errors = _open(chromium, url, 11, None, draw_all=False)
     try:
         hinted = page.evaluate("() => [...document.querySelectorAll('link[rel=preload][as=script]')].map(l => l.href)")
         bundles = {f"{server.url}/{path}" for path in (serve.PLOTLY_BUNDLE_PATH, serve.FULL_BUNDLE_PATH)}
@@ -1021,7 +1025,7 @@ def test_the_next_page_preloads_the_scripts_a_page_loaded_and_fetches_each_once(
 
 @pytest.mark.browser
 def test_charts_off_screen_draw_when_scrolled_to_with_the_current_filters(server, chromium, data):
-    charts = 10
+    charts = 11
     page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", charts, None, draw_all=False)
     try:
         on_screen = page.evaluate(f"() => ({_ON_SCREEN})().length")
@@ -1058,15 +1062,15 @@ def test_charts_off_screen_draw_when_scrolled_to_with_the_current_filters(server
         end = pd.Timestamp(parse_period(quarter).end)
         # the kernel has sent every chart's new state once the last chart's download has changed
         page.wait_for_function(f"(before) => ({last_download})() !== before", arg=before, timeout=30_000)
-        later = page.locator(".pp-chart").nth(charts - 5)  # training coverage: scrolled past, not drawn yet
+        later = page.locator(".pp-chart").nth(charts - 6)  # training coverage: scrolled past, not drawn yet
         assert not later.locator(".main-svg").count()
         later.scroll_into_view_if_needed()
         page.wait_for_function("(i) => document.querySelectorAll('.pp-chart')[i].querySelector('.main-svg')",
-                               arg=charts - 5, timeout=30_000)
+                               arg=charts - 6, timeout=30_000)
         shown = page.evaluate("(i) => document.querySelectorAll('.pp-chart')[i].data.flatMap("
-                              " t => (t.x || []).filter(x => x !== null))", charts - 5)
+                              " t => (t.x || []).filter(x => x !== null))", charts - 6)
         assert shown and max(pd.Timestamp(x) for x in shown) < end
-        assert page.evaluate(title, charts - 5).endswith(f"{department} vs organisation")
+        assert page.evaluate(title, charts - 6).endswith(f"{department} vs organisation")
         _assert_clean(page, errors)
     finally:
         page.close()

@@ -858,11 +858,8 @@ class LeadershipDashboard:
     def _slot(key: str, frame: Callable[[Filters], pd.DataFrame],
               draw: Callable[[pd.DataFrame, Filters], object]) -> _Chart:
         """A chart with its definition and CSV download under it."""
-        text = METRICS[key].definition if key in METRICS else (
-            "Trust: share of answers to the trust items that are favourable (top-2-box). Response rate: "
-            "finished responses ÷ employees on the roster at the wave's midpoint.")
         return _Chart(key, frame, draw, lambda rows, _filters: _note_and_download(
-            f"Definition: {text}", rows, f"{key}.csv", css="pp-definition"))
+            f"Definition: {METRICS[key].definition}", rows, f"{key}.csv", css="pp-definition"))
 
     def _chart_slots(self) -> list[_Chart]:
         monthly, quarterly, versions, k = self.data.monthly, self.data.quarterly, self.data.versions, self.data.k
@@ -879,27 +876,25 @@ class LeadershipDashboard:
 
             return self._slot(metric, frame, draw)
 
-        def survey_frame(f: Filters) -> pd.DataFrame:
-            parts = []
-            for metric in ("trust_favourability", "response_rate"):
-                rows = trend_frame(quarterly, metric=metric, department=f.department, platform=ALL)
-                parts.append(rows.assign(series=rows["series"] + " · " + METRICS[metric].label))
-            rows = pd.concat(parts, ignore_index=True)
-            # the organisation's lines first, so they keep their colours when a department's join them (blue
-            # is the organisation in every other chart)
-            return rows.sort_values("series", key=lambda s: ~s.str.startswith(ORGANISATION), kind="stable",
-                                    ignore_index=True)
+        def survey_slot(metric: str, title: str) -> _Chart:
+            # a chart per survey metric: trust and response rate on one plot, each with a department's line beside
+            # the organisation's, were four lines and bands crossing on an axis of two units
+            def frame(f: Filters) -> pd.DataFrame:
+                return trend_frame(quarterly, metric=metric, department=f.department)
 
-        def survey_draw(rows: pd.DataFrame, f: Filters):
-            return trend_chart(rows, metric="trust_favourability", series="series", versions=versions, k=k,
-                               title=f"Survey: trust and response rate per wave{self._scope(f, survey=True)}",
-                               axis_title="% favourable / % of headcount",
-                               how_to_read="Each point is one survey wave (higher is better); the shaded bands are "
-                                           "95% CIs; dashed lines mark policy revisions.")
+            def draw(rows: pd.DataFrame, f: Filters):
+                return trend_chart(rows, metric=metric, series="series", versions=versions, k=k,
+                                   reference=ORGANISATION,
+                                   title=f"Survey: {title} per wave{self._scope(f, survey=True)}",
+                                   how_to_read="Each point is one survey wave (higher is better); the shaded bands "
+                                               "are 95% CIs; dashed lines mark policy revisions.")
+
+            return self._slot(metric, frame, draw)
 
         return [monthly_slot("adherence_rate"), monthly_slot("employee_sentiment"), monthly_slot("engagement_rate"),
                 monthly_slot("incidents", bars=True), monthly_slot("median_hours_to_resolve"),
-                monthly_slot("training_coverage"), self._slot("survey", survey_frame, survey_draw)]
+                monthly_slot("training_coverage"), survey_slot("trust_favourability", "trust (favourable answers)"),
+                survey_slot("response_rate", "response rate")]
 
     def _story_slots(self) -> list[_Chart]:
         """Mission stories and amplifiers (published, k-safe monthly rows) and clicks on mission pages."""
@@ -932,14 +927,14 @@ class LeadershipDashboard:
             shown = mission[(mission["page"] != engagement.SHORT_LINK_PAGE)
                             & (period_start(mission["period"]).to_numpy() < end)]
             return pd.DataFrame({"series": "Clicks to the " + shown["page"].astype(str) + " page",
-            # the posts whose only links are shortened have no page, so no bar: their clicks are named apart
-            mission = self.data.mission
-            left_out = insights.short_links_sentence(mission, period=f.period) if len(mission) else ""
                                  "period": shown["period"], "value": shown["clicks"], "n": shown["n_posts"],
                                  "n_people": np.nan, "ci_low": np.nan, "ci_high": np.nan, "suppressed": False})[columns]
 
         def mission_draw(rows: pd.DataFrame, f: Filters):
             scope = " — organisation posts (not broken down)" if f.department != ALL or f.platform != ALL else ""
+            # the posts whose only links are shortened have no page, so no bar: their clicks are named apart
+            mission = self.data.mission
+            left_out = insights.short_links_sentence(mission, period=f.period) if len(mission) else ""
             return trend_chart(rows, metric="mission_clicks", series="series", versions=versions, bars=True, k=k,
                                title=f"Mission value: clicks to our mission pages per quarter{scope}",
                                axis_title="Clicks on posts linking to the page",
