@@ -525,6 +525,16 @@ def test_policy_review_redraws_every_part_for_the_quarter_chosen(data):
         assert not any(f"version {v} " in text for v in later["version"])
 
 
+def test_an_area_s_table_counts_the_incidents_of_each_quarter_compared_once(data):
+    """Each area's table had a row per incident in the warehouse, every one headed by the first quarter."""
+    quarters = dashboard.filter_options(data.quarterly)["periods"][1::-1]
+    incidents = data.incidents.assign(quarter=dashboard._quarter_of(data.incidents["month"]))
+    for area in AREAS:
+        rows = re.findall(r"Incidents, (\S+)</td><td>(\d+) ", dashboard._area_table(data, area, quarters))
+        mine = incidents[incidents["area"] == area]
+        assert rows == [(q, str((mine["quarter"] == q).sum())) for q in quarters], area
+
+
 def test_the_first_quarter_s_review_compares_with_no_quarter_of_zeros(data):
     review = dashboard.PolicyReview(data)
     first = list(review.period.options)[-1]

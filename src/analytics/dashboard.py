@@ -1231,9 +1231,9 @@ def _area_table(data: DashboardData, area: str, quarters: Sequence[str]) -> str:
                      f"{insights.format_percent(row.favourable)} favourable (n = {int(row.n)}, "
                      f"{insights.format_ci(row.ci_low, row.ci_high, scale='rate')})")
             cells.append((f"Clarity: “{row.text}”" if j == 0 else "", f"wave {row.wave}: {value}"))
-    quarters = _quarter_of(data.incidents["month"])
+    incident_quarters = _quarter_of(data.incidents["month"])
     for q in quarters:
-        mine = data.incidents[(data.incidents["area"] == area) & (quarters == q)]
+        mine = data.incidents[(data.incidents["area"] == area) & (incident_quarters == q)]
         severity = ", ".join(f"{n} {s}" for s, n in mine["severity"].value_counts().items()) or "none"
         median = priorities.median_hours_to_resolve(mine["hours_to_resolve"], k=data.k)
         timing = (f"; median {median:.0f} h to resolve" if pd.notna(median) else
