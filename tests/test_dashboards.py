@@ -274,6 +274,8 @@ def test_a_filter_change_redraws_in_place_and_makes_no_widget(data):
     board.department.value = options["departments"][1]
     board.period.value = options["periods"][1]
     review.period.value = options["periods"][1]
+    review.area.value = AREAS[1]
+    review.area.value = ALL
     # each redraw made a FigureWidget (a model the browser kept) per chart before
     assert _live_widgets() == before
 
@@ -501,7 +503,8 @@ def test_policy_review_redraws_every_part_for_the_quarter_chosen(data):
     assert review.parts[0].widget.value.startswith(f"<h2>Areas to revise, {earlier}</h2>")
     # the ranking and each area's rank are the chosen quarter's
     for row in ranking.itertuples():
-        assert f"Rank {row.rank}.</b> {html.escape(row.evidence)}" in _texts(review.widget)
+        assert (f"{row.area.capitalize()} — rank {row.rank} of {len(ranking)} to revise</h2>" in _texts(review.widget)
+                and f"<b>Evidence.</b> {html.escape(row.evidence)}" in _texts(review.widget))
     figures = [part.widget for part in review.parts if isinstance(part, dashboard._Chart)]
     titles = [figure.layout.title.text for figure in figures]
     assert f"Confidentiality: findings per rule, {before} and {earlier}" in titles
@@ -523,6 +526,59 @@ def test_policy_review_redraws_every_part_for_the_quarter_chosen(data):
     for text in effects:
         assert f"version {in_force['version'].iloc[-1]}" in text or "Too few months" in text
         assert not any(f"version {v} " in text for v in later["version"])
+
+
+def test_policy_review_sections_follow_the_quarter_s_ranking_and_say_the_rank(data):
+    """The areas came in a fixed order whatever their rank: the committee report lists them most urgent first."""
+    review = dashboard.PolicyReview(data)
+
+    def sections() -> list[str]:
+        return [re.search(r"<h2 id='area-(\w+)'>", child.value).group(1) for child in review.widget.children
+                if "<h2 id='area-" in str(getattr(child, "value", ""))]
+
+    orders = set()
+    for period in review.period.options:
+        review.period.value = period
+        ranking = dashboard.revision_priorities(data, period=period)
+        assert sections() == ranking["area"].tolist(), period
+        orders.add(tuple(ranking["area"]))
+        top = ranking.iloc[0]["area"]
+        assert f"{top.capitalize()} — rank 1 of {len(ranking)} to revise" in _texts(review.widget)
+    assert len(orders) > 1, "the sample's ranking should change between quarters"
+    # each area's charts follow its evidence
+    children = list(review.widget.children)
+    for area in rules_frame()["area"].unique():
+        evidence = next(i for i, c in enumerate(children) if f"<h2 id='area-{area}'>" in str(getattr(c, "value", "")))
+        title = children[evidence + 1].layout.title.text
+        assert title.startswith(f"{area.capitalize()}: findings per rule"), title
+
+
+def test_policy_review_area_filter_keeps_the_area_s_section_and_clarity_items(data):
+    review = dashboard.PolicyReview(data)
+    everything = list(review.widget.children)
+    assert list(review.area.options) == [(ALL, ALL), *((a.capitalize(), a) for a in AREAS)]
+    area = "disclosure"
+    review.area.value = area
+    shown = _texts(review.widget)
+    assert f"<h2 id='area-{area}'>" in shown
+    assert not any(f"<h2 id='area-{other}'>" in shown for other in AREAS if other != area)
+    titles = [getattr(c, "layout", None) and c.layout.title.text for c in review.widget.children
+              if isinstance(c, go.FigureWidget)]
+    assert [t for t in titles if ": findings per rule" in t or "without a" in t] == [
+        f"Disclosure: findings per rule, {' and '.join(review.review.quarters)}",
+        "Disclosure: employee posts without a disclosure finding, per month"]
+    # the clarity chart keeps the area's items; the ranking and the overall trend stay whole
+    clarity = review.clarity.widget
+    labels = {label for trace in clarity.data if trace.type == "bar" for label in trace.y}
+    assert labels and all(label.startswith(f"{area}: ") for label in labels)
+    assert clarity.layout.title.text.startswith(f"Is the policy clear? Clarity items on {area}, ")
+    assert "areas-to-revise.csv" in shown and shown.count("<tr><td style='text-align:center") == len(AREAS)
+    # another quarter keeps the area chosen; all areas brings every section back, the same widgets
+    review.period.value = review.period.options[1]
+    assert f"<h2 id='area-{area}'>" in _texts(review.widget) and "<h2 id='area-conduct'>" not in _texts(review.widget)
+    review.area.value = ALL
+    review.period.value = review.period.options[0]
+    assert list(review.widget.children) == everything
 
 
 def test_an_area_s_table_counts_the_incidents_of_each_quarter_compared_once(data):
