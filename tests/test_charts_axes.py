@@ -117,7 +117,6 @@ def test_a_few_months_are_ticked_by_month_not_by_week(tmp_path):
     assert len(drawn["many"]["xticks"]) < 24, "two years keep plotly's own, sparser ticks"
 
 
-
 def test_a_long_reading_line_is_broken_into_lines_within_the_figure_above_the_plot(tmp_path):
     # plotly does not wrap a subtitle: the training coverage's reading ran off a chart 1,000 pixels wide
     rows = pd.DataFrame({"period": ["2026-01", "2026-02", "2026-03"], "value": [0.9, 0.92, 0.95], "n": [40, 45, 52],
