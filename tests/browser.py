@@ -171,7 +171,7 @@ _FIGURE_BOXES = """() => {
     yticks: [...document.querySelectorAll('.ytick text')].map(e => ({...box(e), text: e.textContent})),
     y2ticks: [...document.querySelectorAll('.y2tick text')].map(box),
     legend: first('.legend'), ytitle: first('.ytitle'), xtitle: first('.xtitle'),
-    plot: first('.nsewdrag') || first('.bglayer rect'),
+    plot: first('.nsewdrag') || first('.bglayer rect'), subtitle: first('.gtitle-subtitle'), figure: first('.main-svg'),
   };
 }"""
 

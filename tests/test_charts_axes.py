@@ -116,3 +116,17 @@ def test_a_few_months_are_ticked_by_month_not_by_week(tmp_path):
     assert [tick["text"] for tick in drawn["few"]["xticks"]] == ["Oct 2024", "Nov 2024", "Dec 2024"]
     assert len(drawn["many"]["xticks"]) < 24, "two years keep plotly's own, sparser ticks"
 
+
+def test_a_long_reading_line_is_broken_into_lines_within_the_figure_above_the_plot(tmp_path):
+    # plotly does not wrap a subtitle: the training coverage's reading ran off a chart 1,000 pixels wide
+    rows = pd.DataFrame({"period": ["2026-01", "2026-02", "2026-03"], "value": [0.9, 0.92, 0.95], "n": [40, 45, 52],
+                         "ci_low": [0.8, 0.82, 0.87], "ci_high": [0.96, 0.97, 0.98], "suppressed": False})
+    reading = ("Each point is the share of employees on the roster at the month's end who have completed the policy "
+               "training (higher is better); it is 0 before the module's first completion, in 2026-01; the band is "
+               "the 95% CI; dashed lines mark policy revisions.")
+    fig = charts.trend_chart(rows, metric="training_coverage", how_to_read=reading)
+    assert fig.layout.meta["how_to_read"] == reading
+    assert fig.layout.title.subtitle.text.replace("<br>", " ") == reading
+    boxes = drawn_figures({"long-reading": fig}, tmp_path)["long-reading"]
+    assert boxes["subtitle"]["right"] <= boxes["figure"]["right"], "the reading runs off the figure"
+    assert boxes["subtitle"]["bottom"] <= boxes["plot"]["top"], "the reading covers the plot"

@@ -29,7 +29,7 @@ from browser import ARTIFACTS, Server, chart_data, drawn_figures, headless_chrom
 
 from analytics import charts, config, dashboard, datasets, engagement, insights, priorities, serve, warehouse
 from analytics.adherence import AREAS, rules_frame
-from analytics.metrics import ALL, compare_periods
+from analytics.metrics import ALL, METRICS, compare_periods
 from analytics.periods import parse_period
 
 SOURCE_MARKERS = ("from analytics import dashboard", "dashboard.leadership()", "dashboard.policy_review()")
@@ -138,13 +138,6 @@ def test_an_area_s_median_time_to_resolve_rests_on_k_resolved_incidents(data):
                     assert f"median time to resolve hidden to protect a group of fewer than {data.k}" in line, line
                     seen.add("hidden")
     assert seen == {"shown", "hidden"}, "the sample should exercise both"
-
-
-def test_an_area_lists_the_incidents_of_each_quarter_compared_once(data):
-    periods = dashboard.filter_options(data.quarterly)["periods"]
-    compared = [periods[1], periods[0]]
-    table = dashboard._area_table(data, "confidentiality", compared)
-    assert re.findall(r"Incidents, (\S+)</td>", table) == compared
 
 
 def test_an_area_words_each_clarity_item_once_for_the_two_waves_the_review_compares(data):
@@ -282,6 +275,8 @@ def test_a_filter_change_redraws_in_place_and_makes_no_widget(data):
     board.department.value = options["departments"][1]
     board.period.value = options["periods"][1]
     review.period.value = options["periods"][1]
+    review.area.value = AREAS[1]
+    review.area.value = ALL
     # each redraw made a FigureWidget (a model the browser kept) per chart before
     assert _live_widgets() == before
 
@@ -321,20 +316,24 @@ def test_a_platform_without_a_figure_is_said_to_have_none_not_to_be_unbroken_dow
     assert "no figure for this selection in " in dashboard._tile_html(tile, data.k, "platform")
 
 
-def test_the_organisation_s_survey_lines_keep_their_colours_when_a_department_joins_them(data):
-    """Blue is the organisation in every chart: the department's lines, drawn first, took it."""
+def test_each_survey_figure_has_its_chart_where_a_department_s_line_joins_the_organisation_s_in_blue(data):
+    """Trust and response rate on one plot with a department chosen were four lines and bands crossing on an axis
+    of two units, under a legend of five entries; blue is the organisation in every chart."""
     board = dashboard.LeadershipDashboard(data)
+    survey = {c.key: c for c in board.charts if c.key in dashboard.SURVEY_METRICS}
+    assert list(survey) == ["trust_favourability", "response_rate"]
 
-    def colours() -> dict[str, str]:
-        chart = next(c for c in board.charts if c.key == "survey")
+    def lines(chart) -> dict[str, str]:
         return {t.name: t.line.color for t in chart.widget.data
                 if t.mode and "lines" in t.mode and t.name and "95%" not in t.name}
 
-    alone = colours()
-    board.department.value = dashboard.filter_options(data.quarterly)["departments"][1]
-    joined = colours()
-    assert set(joined) > set(alone) and all(joined[name] == colour for name, colour in alone.items())
-    assert alone["Organisation · Trust (favourable)"] == charts.PALETTE[0]
+    department = dashboard.filter_options(data.quarterly)["departments"][1]
+    board.department.value = department
+    for metric, chart in survey.items():
+        assert lines(chart) == {department: charts.PALETTE[1], "Organisation": charts.PALETTE[0]}, metric
+        assert chart.widget.layout.title.text.endswith(f"{department} vs organisation")
+        assert chart.widget.layout.yaxis.title.text == METRICS[metric].unit.capitalize()
+        assert f"Definition: {html.escape(METRICS[metric].definition)}" in chart.link.value
 
 
 def test_training_coverage_says_why_it_reads_zero_before_the_module_began(data):
@@ -345,7 +344,7 @@ def test_training_coverage_says_why_it_reads_zero_before_the_module_began(data):
                             & (data.monthly["platform"] == ALL)]
     assert (coverage["value"] == 0).any(), "the sample's module begins after its first months"
     first = coverage.loc[coverage["value"] > 0, "period"].min()
-    assert f"it is 0 before the module's first completion, in {first}" in chart.widget.layout.title.subtitle.text
+    assert f"it is 0 before the module's first completion, in {first}" in chart.widget.layout.meta["how_to_read"]
 
 
 def test_positive_side_read_once_equals_the_engagement_functions_on_the_warehouse(data, sample_warehouse):
@@ -409,6 +408,22 @@ def test_story_section_renders_k_safe_trends_with_revisions_and_downloads(data):
     assert department in [t.name for t in board.story_charts[1].widget.data]
 
 
+def test_the_mission_clicks_chart_names_the_clicks_on_posts_with_only_short_links(data):
+    """The bars leave out the posts whose only links are shortened (no known page): the chart says how many and
+    their clicks in the quarter chosen, from the rows of engagement.mission_value the notebook's sentence reads."""
+    board = dashboard.LeadershipDashboard(data)
+    chart = next(c for c in board.story_charts if c.key == "mission_clicks")
+    short = data.mission[data.mission["page"] == engagement.SHORT_LINK_PAGE].set_index("period")
+    assert engagement.SHORT_LINK_PAGE not in {t.name for t in chart.widget.data}
+    for period in dashboard.filter_options(data.quarterly)["periods"][:2]:
+        board.period.value = period
+        reading = chart.widget.layout.meta["how_to_read"]
+        assert reading.endswith(f"Not counted in {period}: {short.loc[period, 'n_posts']} posts whose only links are "
+                                f"shortened (target unknown), with {short.loc[period, 'clicks']:,.0f} clicks."), reading
+        # the line shown is the reading, broken into lines
+        assert chart.widget.layout.title.subtitle.text.replace("<br>", " ") == reading
+
+
 def _models(widget, seen: dict | None = None) -> dict:
     """Every widget model the page must fetch to show ``widget``: the tree and each one's layout and style."""
     import ipywidgets as widgets
@@ -431,7 +446,7 @@ def test_leadership_page_needs_few_widget_models_and_keeps_every_caption(data):
     # the first render waits for every model: a widget per tile, caption and link made it 150 (3 per HTML)
     assert len(models) <= 70, sorted(type(m).__name__ for m in models.values())
     figures = [m for m in models.values() if isinstance(m, go.FigureWidget)]
-    assert len(figures) == len(board.charts) + len(board.story_charts) == 10
+    assert len(figures) == len(board.charts) + len(board.story_charts) == 11
     tiles = board.key_figures.value
     assert tiles.count("class='pp-tile'") == len(dashboard.KPI_METRICS)
     assert tiles.index("Key figures") < tiles.index("pp-tile") < tiles.index("Trends")
@@ -489,7 +504,8 @@ def test_policy_review_redraws_every_part_for_the_quarter_chosen(data):
     assert review.parts[0].widget.value.startswith(f"<h2>Areas to revise, {earlier}</h2>")
     # the ranking and each area's rank are the chosen quarter's
     for row in ranking.itertuples():
-        assert f"Rank {row.rank}.</b> {html.escape(row.evidence)}" in _texts(review.widget)
+        assert (f"{row.area.capitalize()} — rank {row.rank} of {len(ranking)} to revise</h2>" in _texts(review.widget)
+                and f"<b>Evidence.</b> {html.escape(row.evidence)}" in _texts(review.widget))
     figures = [part.widget for part in review.parts if isinstance(part, dashboard._Chart)]
     titles = [figure.layout.title.text for figure in figures]
     assert f"Confidentiality: findings per rule, {before} and {earlier}" in titles
@@ -511,6 +527,69 @@ def test_policy_review_redraws_every_part_for_the_quarter_chosen(data):
     for text in effects:
         assert f"version {in_force['version'].iloc[-1]}" in text or "Too few months" in text
         assert not any(f"version {v} " in text for v in later["version"])
+
+
+def test_policy_review_sections_follow_the_quarter_s_ranking_and_say_the_rank(data):
+    """The areas came in a fixed order whatever their rank: the committee report lists them most urgent first."""
+    review = dashboard.PolicyReview(data)
+
+    def sections() -> list[str]:
+        return [re.search(r"<h2 id='area-(\w+)'>", child.value).group(1) for child in review.widget.children
+                if "<h2 id='area-" in str(getattr(child, "value", ""))]
+
+    orders = set()
+    for period in review.period.options:
+        review.period.value = period
+        ranking = dashboard.revision_priorities(data, period=period)
+        assert sections() == ranking["area"].tolist(), period
+        orders.add(tuple(ranking["area"]))
+        top = ranking.iloc[0]["area"]
+        assert f"{top.capitalize()} — rank 1 of {len(ranking)} to revise" in _texts(review.widget)
+    assert len(orders) > 1, "the sample's ranking should change between quarters"
+    # each area's charts follow its evidence
+    children = list(review.widget.children)
+    for area in rules_frame()["area"].unique():
+        evidence = next(i for i, c in enumerate(children) if f"<h2 id='area-{area}'>" in str(getattr(c, "value", "")))
+        title = children[evidence + 1].layout.title.text
+        assert title.startswith(f"{area.capitalize()}: findings per rule"), title
+
+
+def test_policy_review_area_filter_keeps_the_area_s_section_and_clarity_items(data):
+    review = dashboard.PolicyReview(data)
+    everything = list(review.widget.children)
+    assert list(review.area.options) == [(ALL, ALL), *((a.capitalize(), a) for a in AREAS)]
+    area = "disclosure"
+    review.area.value = area
+    shown = _texts(review.widget)
+    assert f"<h2 id='area-{area}'>" in shown
+    assert not any(f"<h2 id='area-{other}'>" in shown for other in AREAS if other != area)
+    titles = [getattr(c, "layout", None) and c.layout.title.text for c in review.widget.children
+              if isinstance(c, go.FigureWidget)]
+    assert [t for t in titles if ": findings per rule" in t or "without a" in t] == [
+        f"Disclosure: findings per rule, {' and '.join(review.review.quarters)}",
+        "Disclosure: employee posts without a disclosure finding, per month"]
+    # the clarity chart keeps the area's items; the ranking and the overall trend stay whole
+    clarity = review.clarity.widget
+    labels = {label for trace in clarity.data if trace.type == "bar" for label in trace.y}
+    assert labels and all(label.startswith(f"{area}: ") for label in labels)
+    assert clarity.layout.title.text.startswith(f"Is the policy clear? Clarity items on {area}, ")
+    assert "areas-to-revise.csv" in shown and shown.count("<tr><td style='text-align:center") == len(AREAS)
+    # another quarter keeps the area chosen; all areas brings every section back, the same widgets
+    review.period.value = review.period.options[1]
+    assert f"<h2 id='area-{area}'>" in _texts(review.widget) and "<h2 id='area-conduct'>" not in _texts(review.widget)
+    review.area.value = ALL
+    review.period.value = review.period.options[0]
+    assert list(review.widget.children) == everything
+
+
+def test_an_area_s_table_counts_the_incidents_of_each_quarter_compared_once(data):
+    """Each area's table had a row per incident in the warehouse, every one headed by the first quarter."""
+    quarters = dashboard.filter_options(data.quarterly)["periods"][1::-1]
+    incidents = data.incidents.assign(quarter=dashboard._quarter_of(data.incidents["month"]))
+    for area in AREAS:
+        rows = re.findall(r"Incidents, (\S+)</td><td>(\d+) ", dashboard._area_table(data, area, quarters))
+        mine = incidents[incidents["area"] == area]
+        assert rows == [(q, str((mine["quarter"] == q).sum())) for q in quarters], area
 
 
 def test_the_first_quarter_s_review_compares_with_no_quarter_of_zeros(data):
@@ -878,13 +957,13 @@ def test_leaving_a_dashboard_shuts_its_kernel_down_and_no_other_site_can(server,
 
 @pytest.mark.browser
 def test_leadership_dashboard_in_chromium(server, chromium, data):
-    page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", 10, "leadership")
+    page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", 11, "leadership")
     try:
         _assert_clean(page, errors)
         text = page.inner_text("body")
         assert "Data through" in text and "Key figures" in text
         assert page.locator(".pp-tile").count() == len(dashboard.KPI_METRICS)
-        assert page.locator("a.pp-csv").count() == 11  # 7 trends, 3 story charts, teams recognised
+        assert page.locator("a.pp-csv").count() == 12  # 8 trends, 3 story charts, teams recognised
         assert page.locator("a.pp-csv").first.get_attribute("href").startswith("data:text/csv")
         # plotly's bundle crosses the network once: the early fetch fills the cache the module is read from
         loads = page.evaluate("(path) => performance.getEntriesByType('resource').filter(e => e.name.includes(path))"
@@ -993,12 +1072,12 @@ def test_the_next_page_preloads_the_scripts_a_page_loaded_and_fetches_each_once(
     """A dashboard's page is given the scripts its earlier pages asked for as preload hints (learned by the
     server), and each hinted script crosses the network once: the hint's fetch is the one the page runs."""
     url = server.url + "/voila/render/leadership.ipynb"
-    first, _errors = _open(chromium, url, 10, None, draw_all=False)
+    first, _errors = _open(chromium, url, 11, None, draw_all=False)
     try:
         loaded = set(first.evaluate(_SCRIPTS))
     finally:
         first.close()
-    page, errors = _open(chromium, url, 10, None, draw_all=False)
+    page, errors = _open(chromium, url, 11, None, draw_all=False)
     try:
         hinted = page.evaluate("() => [...document.querySelectorAll('link[rel=preload][as=script]')].map(l => l.href)")
         bundles = {f"{server.url}/{path}" for path in (serve.PLOTLY_BUNDLE_PATH, serve.FULL_BUNDLE_PATH)}
@@ -1013,7 +1092,7 @@ def test_the_next_page_preloads_the_scripts_a_page_loaded_and_fetches_each_once(
 
 @pytest.mark.browser
 def test_charts_off_screen_draw_when_scrolled_to_with_the_current_filters(server, chromium, data):
-    charts = 10
+    charts = 11
     page, errors = _open(chromium, server.url + "/voila/render/leadership.ipynb", charts, None, draw_all=False)
     try:
         on_screen = page.evaluate(f"() => ({_ON_SCREEN})().length")
@@ -1050,15 +1129,15 @@ def test_charts_off_screen_draw_when_scrolled_to_with_the_current_filters(server
         end = pd.Timestamp(parse_period(quarter).end)
         # the kernel has sent every chart's new state once the last chart's download has changed
         page.wait_for_function(f"(before) => ({last_download})() !== before", arg=before, timeout=30_000)
-        later = page.locator(".pp-chart").nth(charts - 5)  # training coverage: scrolled past, not drawn yet
+        later = page.locator(".pp-chart").nth(charts - 6)  # training coverage: scrolled past, not drawn yet
         assert not later.locator(".main-svg").count()
         later.scroll_into_view_if_needed()
         page.wait_for_function("(i) => document.querySelectorAll('.pp-chart')[i].querySelector('.main-svg')",
-                               arg=charts - 5, timeout=30_000)
+                               arg=charts - 6, timeout=30_000)
         shown = page.evaluate("(i) => document.querySelectorAll('.pp-chart')[i].data.flatMap("
-                              " t => (t.x || []).filter(x => x !== null))", charts - 5)
+                              " t => (t.x || []).filter(x => x !== null))", charts - 6)
         assert shown and max(pd.Timestamp(x) for x in shown) < end
-        assert page.evaluate(title, charts - 5).endswith(f"{department} vs organisation")
+        assert page.evaluate(title, charts - 6).endswith(f"{department} vs organisation")
         _assert_clean(page, errors)
     finally:
         page.close()

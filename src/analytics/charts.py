@@ -32,6 +32,7 @@ __all__ = [
     "HOUSE_TEMPLATE",
     "LABEL_WIDTH",
     "PALETTE",
+    "READING_WIDTH",
     "SHARED_BUNDLE_ENV",
     "add_revision_markers",
     "as_widget",
@@ -259,9 +260,16 @@ def as_widget(fig: go.Figure) -> go.FigureWidget:
     return go.FigureWidget(fig) if served is None else _shared_bundle_widget(*served)(fig)
 
 
+#: Characters per line of a chart's "how to read this" line (plotly does not wrap a subtitle: a longer line ran
+#: off a chart narrower than a wide screen), and the pixels the top margin grows by for each line after the first.
+READING_WIDTH, _READING_LINE_PX = 140, 16
+
+
 def _finish(fig: go.Figure, *, title: str, how_to_read: str, widget: bool) -> go.Figure:
+    lines = textwrap.wrap(how_to_read, READING_WIDTH) or [how_to_read]
     fig.update_layout(template=HOUSE_TEMPLATE,
-                      title=dict(text=title, subtitle=dict(text=how_to_read, font=dict(size=12, color="#555"))),
+                      title=dict(text=title, subtitle=dict(text="<br>".join(lines), font=dict(size=12, color="#555"))),
+                      margin=dict(t=HOUSE_TEMPLATE.layout.margin.t + _READING_LINE_PX * (len(lines) - 1)),
                       meta={"how_to_read": how_to_read})
     return as_widget(fig) if widget else fig
 

@@ -18,7 +18,7 @@ import functools
 import html
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -860,11 +860,8 @@ class LeadershipDashboard:
     def _slot(key: str, frame: Callable[[Filters], pd.DataFrame],
               draw: Callable[[pd.DataFrame, Filters], object]) -> _Chart:
         """A chart with its definition and CSV download under it."""
-        text = METRICS[key].definition if key in METRICS else (
-            "Trust: share of answers to the trust items that are favourable (top-2-box). Response rate: "
-            "finished responses ÷ employees on the roster at the wave's midpoint.")
         return _Chart(key, frame, draw, lambda rows, _filters: _note_and_download(
-            f"Definition: {text}", rows, f"{key}.csv", css="pp-definition"))
+            f"Definition: {METRICS[key].definition}", rows, f"{key}.csv", css="pp-definition"))
 
     def _chart_slots(self) -> list[_Chart]:
         monthly, quarterly, versions, k = self.data.monthly, self.data.quarterly, self.data.versions, self.data.k
@@ -881,27 +878,25 @@ class LeadershipDashboard:
 
             return self._slot(metric, frame, draw)
 
-        def survey_frame(f: Filters) -> pd.DataFrame:
-            parts = []
-            for metric in ("trust_favourability", "response_rate"):
-                rows = trend_frame(quarterly, metric=metric, department=f.department, platform=ALL)
-                parts.append(rows.assign(series=rows["series"] + " · " + METRICS[metric].label))
-            rows = pd.concat(parts, ignore_index=True)
-            # the organisation's lines first, so they keep their colours when a department's join them (blue
-            # is the organisation in every other chart)
-            return rows.sort_values("series", key=lambda s: ~s.str.startswith(ORGANISATION), kind="stable",
-                                    ignore_index=True)
+        def survey_slot(metric: str, title: str) -> _Chart:
+            # a chart per survey metric: trust and response rate on one plot, each with a department's line beside
+            # the organisation's, were four lines and bands crossing on an axis of two units
+            def frame(f: Filters) -> pd.DataFrame:
+                return trend_frame(quarterly, metric=metric, department=f.department)
 
-        def survey_draw(rows: pd.DataFrame, f: Filters):
-            return trend_chart(rows, metric="trust_favourability", series="series", versions=versions, k=k,
-                               title=f"Survey: trust and response rate per wave{self._scope(f, survey=True)}",
-                               axis_title="% favourable / % of headcount",
-                               how_to_read="Each point is one survey wave (higher is better); the shaded bands are "
-                                           "95% CIs; dashed lines mark policy revisions.")
+            def draw(rows: pd.DataFrame, f: Filters):
+                return trend_chart(rows, metric=metric, series="series", versions=versions, k=k,
+                                   reference=ORGANISATION,
+                                   title=f"Survey: {title} per wave{self._scope(f, survey=True)}",
+                                   how_to_read="Each point is one survey wave (higher is better); the shaded bands "
+                                               "are 95% CIs; dashed lines mark policy revisions.")
+
+            return self._slot(metric, frame, draw)
 
         return [monthly_slot("adherence_rate"), monthly_slot("employee_sentiment"), monthly_slot("engagement_rate"),
                 monthly_slot("incidents", bars=True), monthly_slot("median_hours_to_resolve"),
-                monthly_slot("training_coverage"), self._slot("survey", survey_frame, survey_draw)]
+                monthly_slot("training_coverage"), survey_slot("trust_favourability", "trust (favourable answers)"),
+                survey_slot("response_rate", "response rate")]
 
     def _story_slots(self) -> list[_Chart]:
         """Mission stories and amplifiers (published, k-safe monthly rows) and clicks on mission pages."""
@@ -939,12 +934,15 @@ class LeadershipDashboard:
 
         def mission_draw(rows: pd.DataFrame, f: Filters):
             scope = " — organisation posts (not broken down)" if f.department != ALL or f.platform != ALL else ""
+            # the posts whose only links are shortened have no page, so no bar: their clicks are named apart
+            mission = self.data.mission
+            left_out = insights.short_links_sentence(mission, period=f.period) if len(mission) else ""
             return trend_chart(rows, metric="mission_clicks", series="series", versions=versions, bars=True, k=k,
                                title=f"Mission value: clicks to our mission pages per quarter{scope}",
                                axis_title="Clicks on posts linking to the page",
                                how_to_read="Each bar is one quarter's clicks on our posts linking to that page (a "
                                            "proxy for visits); no advertising-equivalent value is estimated; "
-                                           "dashed lines mark policy revisions.")
+                                           f"dashed lines mark policy revisions. {left_out}".rstrip())
 
         return [story_slot("mission_story_share"), story_slot("amplifier_share"),
                 self._slot("mission_clicks", mission_frame, mission_draw)]
@@ -1033,9 +1031,17 @@ class _Review:
     previous: str | None  # None for the first quarter with data: no quarter of zeros before it
     ranking: pd.DataFrame
     voices: dict[str, str]
+    area: str = ALL  # the policy area chosen, or all of them
 
     def evidence(self, area: str) -> pd.Series:
         return self.ranking.set_index("area").loc[area]
+
+    @property
+    def areas(self) -> list[str]:
+        """The areas whose sections show, in the ranking's order (most in need of revision first)."""
+        ranked = [area for area in self.ranking["area"] if area in AREAS]
+        ordered = ranked + [area for area in AREAS if area not in ranked]
+        return ordered if self.area == ALL else [self.area]
 
     @property
     def quarters(self) -> list[str]:
@@ -1052,8 +1058,10 @@ def _review_chart(key: str, frame: Callable[[_Review], pd.DataFrame],
 
 class PolicyReview:
     """The policy committee's evidence per policy area for a quarter chosen in a dropdown (the latest
-    first): the areas ranked for revision, the clarity items, and each area's evidence and charts; the
-    trends end with the quarter (the effect of a revision told is then the last one measurable by its end)."""
+    first): the areas ranked for revision, the clarity items, and each area's evidence and charts, the
+    areas in the ranking's order (the committee report's); the trends end with the quarter (the effect of
+    a revision told is then the last one measurable by its end). An area chosen in the second dropdown
+    keeps its section only, and its clarity items in the clarity chart."""
 
     def __init__(self, data: DashboardData) -> None:
         import ipywidgets as widgets
@@ -1063,30 +1071,67 @@ class PolicyReview:
         if not periods:
             raise warehouse.WarehouseMissing(_EMPTY.format(name=data.warehouse.name))
         self.period = widgets.Dropdown(options=periods, value=periods[0], description="Quarter")
-        self.parts = self._parts()
-        review = self._review(self.period.value)
-        shown = [widget for part in self.parts for widget in part.show(review)]
-        self.widget = widgets.VBox([
-            _header("Policy review: evidence per policy area", data), widgets.HBox([self.period]), *shown])
+        self.area = widgets.Dropdown(options=[(ALL, ALL), *((area.capitalize(), area) for area in AREAS)],
+                                     value=ALL, description="Area")
+        self.clarity = self._clarity_chart()
+        self.common = [*self._overview_parts(), self.clarity]
+        self.sections = self._area_sections()
+        self.parts = [*self.common, *(part for parts in self.sections.values() for part in parts)]
+        self.review = self._review(self.period.value)
+        self._top = [_header("Policy review: evidence per policy area", data),
+                     widgets.HBox([self.period, self.area]),
+                     *(widget for part in self.common for widget in part.show(self.review))]
+        # each area's widgets are made once; a quarter or an area chosen reorders or picks them
+        self._section_widgets = {area: [widget for part in parts for widget in part.show(self.review)]
+                                 for area, parts in self.sections.items()}
+        self.widget = widgets.VBox(self._children())
         self.period.observe(lambda _change: self.refresh(), names="value")
+        self.area.observe(lambda _change: self._choose_area(), names="value")
 
     def _review(self, period: str) -> _Review:
         previous = parse_period(period).previous().label
         return _Review(period, previous if previous in self.period.options else None,
-                       revision_priorities(self.data, period=period), area_voices(self.data, period=period))
+                       revision_priorities(self.data, period=period), area_voices(self.data, period=period),
+                       area=self.area.value)
+
+    def _children(self) -> list:
+        return [*self._top, *(widget for area in self.review.areas for widget in self._section_widgets[area])]
 
     def refresh(self) -> None:
-        """Redraw every part for the chosen quarter."""
-        review = self._review(self.period.value)
+        """Redraw every part for the chosen quarter, the areas' sections in its ranking's order."""
+        self.review = self._review(self.period.value)
         for part in self.parts:
-            part.update(review)
+            part.update(self.review)
+        self.widget.children = self._children()
 
-    def _parts(self) -> list[_Chart | _Text]:
+    def _choose_area(self) -> None:
+        """Show the chosen area's section (or every area's) and its clarity items; nothing else changes."""
+        self.review = replace(self.review, area=self.area.value)
+        self.clarity.update(self.review)
+        self.widget.children = self._children()
+
+    def _clarity_chart(self) -> _Chart:
+        """The clarity items' favourability per survey wave (the chosen area's items only, with one chosen)."""
         data = self.data
-        parts = [
+        return _review_chart(
+            "clarity-items", self._clarity, lambda rows, r: bar_chart(
+                rows.assign(label=rows["area"].fillna("") + ": " + rows["text"].fillna("")), category="label",
+                value="favourable", n="n", ci=("ci_low", "ci_high"), suppressed="suppressed",
+                colour="wave", percent=True, k=data.k,
+                title=f"Is the policy clear? Clarity items{'' if r.area == ALL else ' on ' + r.area}, "
+                      f"{insights.format_count(rows['wave'].nunique(), 'survey wave')} to {r.period}",
+                axis_title="Favourable answers (% of respondents)",
+                how_to_read="Longer bars mean clearer; whiskers are 95% CIs; n = respondents per item and wave."),
+            lambda rows, r: METRICS["clarity_favourability"].definition)
+
+    def _overview_parts(self) -> list[_Chart | _Text]:
+        """The ranking and the adherence trend of all areas, above the clarity items and the areas' sections."""
+        data = self.data
+        return [
             _Text(lambda r: (
                 f"<h2>Areas to revise, {html.escape(r.period)}</h2><p style='font-size:13px;color:#555'>"
-                f"{html.escape(priorities.RANKING_NOTE)} The evidence behind each rank is listed beside it.</p>"
+                f"{html.escape(priorities.RANKING_NOTE)} The evidence behind each rank is listed beside it; each "
+                "area's section below comes in this order.</p>"
                 + _ranking_html(r.ranking) + csv_link(r.ranking, "areas-to-revise.csv", "Download the ranking (CSV)"))),
             _review_chart(
                 "adherence-rate", lambda r: trend_frame(data.monthly, metric="adherence_rate", through=r.period),
@@ -1094,35 +1139,34 @@ class PolicyReview:
                                             versions=data.versions, k=data.k,
                                             title=f"Adherence rate per month (all policy areas), through {r.period}"),
                 lambda rows, r: f"Effect of the last revision: {revision_effect(rows, data.versions)[1]}"),
-            _review_chart(
-                "clarity-items", self._clarity, lambda rows, r: bar_chart(
-                    rows.assign(label=rows["area"].fillna("") + ": " + rows["text"].fillna("")), category="label",
-                    value="favourable", n="n", ci=("ci_low", "ci_high"), suppressed="suppressed",
-                    colour="wave", percent=True, k=data.k,
-                    title=f"Is the policy clear? Clarity items, "
-                          f"{insights.format_count(rows['wave'].nunique(), 'survey wave')} to {r.period}",
-                    axis_title="Favourable answers (% of respondents)",
-                    how_to_read="Longer bars mean clearer; whiskers are 95% CIs; n = respondents per item and wave."),
-                lambda rows, r: METRICS["clarity_favourability"].definition),
         ]
+
+    def _area_sections(self) -> dict[str, list[_Chart | _Text]]:
+        """Each policy area's evidence, and its charts where it has any."""
         has_rules = set(rules_frame()["area"])
+        sections = {}
         for area in AREAS:
-            parts.append(_Text(functools.partial(self._area_evidence, area)))
+            parts = [_Text(functools.partial(self._area_evidence, area))]
             if area == "engagement":
-                parts += _engagement_parts(data)
+                parts += _engagement_parts(self.data)
             if area in has_rules:
                 parts += self._area_charts(area)
-        return parts
+            sections[area] = parts
+        return sections
 
     def _clarity(self, review: _Review) -> pd.DataFrame:
         clarity = self.data.clarity
+        if review.area != ALL:
+            clarity = clarity[clarity["area"] == review.area]
         return clarity[clarity["wave"].isin(recent_waves(clarity["wave"], review.period, CLARITY_WAVES))]
 
     def _area_evidence(self, area: str, review: _Review) -> str:
         evidence = review.evidence(area)
-        return (f"<h2 id='area-{area}'>{html.escape(area.capitalize())}</h2><p style='font-size:13px;color:#555'>"
-                f"{html.escape(self.data.areas.get(area, ''))}</p><p style='font-size:13px'><b>Rank "
-                f"{int(evidence['rank'])}.</b> {html.escape(evidence['evidence'])}</p>"
+        rank = int(evidence["rank"])
+        return (f"<h2 id='area-{area}'>{html.escape(area.capitalize())} — rank {rank} of {len(review.ranking)} "
+                f"to revise</h2><p style='font-size:13px;color:#555'>"
+                f"{html.escape(self.data.areas.get(area, ''))}</p><p style='font-size:13px'><b>Evidence.</b> "
+                f"{html.escape(evidence['evidence'])}</p>"
                 + (f"<p style='font-size:13px'><b>What employees say.</b> {html.escape(review.voices[area])}</p>"
                    if area in review.voices else "")
                 + _area_table(self.data, area, review.quarters))

@@ -54,6 +54,7 @@ __all__ = [
     "revision_sentence",
     "rules_sentence",
     "seasonality_sentence",
+    "short_links_sentence",
     "story_sentence",
     "survey_change_sentences",
     "training_caveats",
@@ -919,8 +920,8 @@ def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
     ...                         "n_reporting_clicks": [6, 4, 10, 6], "clicks": [120.0, 45.0, 165.0, 30.0]})
     >>> print(mission_value_sentence(mission, period="2026-Q3"))
     In 2026-Q3 our posts linking to a mission page drew 165 clicks (reported for 10 of the 14 posts): the
-    donate page 120 clicks (10 posts), the volunteer page 45 clicks (4 posts). Not counted: 6 posts whose only
-    links are shortened (target unknown), with 30 clicks.
+    donate page 120 clicks (10 posts), the volunteer page 45 clicks (4 posts). Not counted in 2026-Q3: 6 posts
+    whose only links are shortened (target unknown), with 30 clicks.
     """
     rows = mission[mission["period"] == period]
     if "source" in rows.columns:
@@ -940,11 +941,33 @@ def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
         sentence = (f"In {period} our posts linking to a mission page drew {_clicks(total['clicks'])} (reported "
                     f"for {int(total['n_reporting_clicks'])} of the {format_count(total['n_posts'], 'post')}): {listed}"
                     + ("; a post linking to more than one page counts under each." if both else "."))
-    if SHORT_LINK_PAGE in by_page.index:
-        short = by_page.loc[SHORT_LINK_PAGE]
-        sentence += (f" Not counted: {format_count(short['n_posts'], 'post')} whose only links are shortened (target "
-                     f"unknown), with {_clicks(short['clicks'])}.")
-    return sentence
+    short = short_links_sentence(rows, period=period)
+    return sentence + (f" {short}" if short else "")
+
+
+def short_links_sentence(mission: pd.DataFrame, *, period: str) -> str:
+    """What the mission pages' clicks leave out in a period: the organisation's posts whose only links are
+    shortened (t.co, lnkd.in...), the :data:`~analytics.engagement.SHORT_LINK_PAGE` row of
+    :func:`analytics.engagement.mission_value` (``period, page, n_posts, clicks``; a ``source`` column, if
+    any, picks the organisation's). Empty when the period has no such post.
+
+    Examples
+    --------
+    >>> mission = pd.DataFrame({"period": "2026-Q3", "page": ["donate", "(short link, target unknown)"],
+    ...                         "n_posts": [10, 6], "clicks": [120.0, 30.0]})
+    >>> short_links_sentence(mission, period="2026-Q3")
+    'Not counted in 2026-Q3: 6 posts whose only links are shortened (target unknown), with 30 clicks.'
+    >>> short_links_sentence(mission, period="2026-Q2")
+    ''
+    """
+    rows = mission[(mission["period"] == period) & (mission["page"] == SHORT_LINK_PAGE)]
+    if "source" in rows.columns:
+        rows = rows[rows["source"] == "organisation"]
+    if rows.empty:
+        return ""
+    short = rows.iloc[0]
+    return (f"Not counted in {period}: {format_count(short['n_posts'], 'post')} whose only links are shortened "
+            f"(target unknown), with {_clicks(short['clicks'])}.")
 
 
 def _clicks(value: Any) -> str:
