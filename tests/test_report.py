@@ -242,6 +242,22 @@ def test_headline_numbers_equal_the_package_results(built, sample_warehouse):
     assert row["95% CI"] == f"{100 * rate['ci_low']:.1f}% to {100 * rate['ci_high']:.1f}%"
 
 
+def test_a_headline_says_why_its_change_has_no_test(built):
+    """A hidden rate read "no test for counts, medians and ratios" (the self-reported share of 2026-Q3)."""
+    _, result, page = built
+    table = next(t for t in _tables(page, "summary") if t["caption"] == "Headline numbers")
+    tests = {r[0]: r[table["header"].index("Test")] for r in table["rows"]}
+    headline = result.headline.set_index("metric")
+    for metric, row in headline.iterrows():
+        if pd.isna(row["p_value"]):
+            rate_or_mean = metrics.METRICS[metric].kind in ("rate", "mean")
+            assert tests[row["label"]] == ("no test: a period's figure is hidden or missing" if rate_or_mean else
+                                           "no test for counts, medians and ratios"), metric
+    assert tests["Incidents reported"] == "no test for counts, medians and ratios"
+    assert any(tests[row["label"]].startswith("no test: a period") for _, row in headline.iterrows()), \
+        "the sample should hide a headline rate (the self-reported share of a quarter of few incidents)"
+
+
 def test_incidents_by_area_add_up_to_the_headline_count(built, sample_warehouse):
     period, result, page = built
     table = next(t for t in _tables(page, "incidents") if t["caption"] == "Incidents by policy area")

@@ -354,6 +354,13 @@ def _k_note(k: int) -> str:
 
 # --- sections -------------------------------------------------------------------------------------------
 
+def _untested(metric: str) -> str:
+    """Why a headline change has no p-value: a rate or mean is tested unless a period's figure is missing."""
+    if METRICS[metric].kind in ("rate", "mean"):
+        return "no test: a period's figure is hidden or missing"
+    return "no test for counts, medians and ratios"
+
+
 def _headline_table(headline: pd.DataFrame) -> _Table:
     rows = []
     for row in headline.to_dict("records"):
@@ -369,7 +376,7 @@ def _headline_table(headline: pd.DataFrame) -> _Table:
                      "Previous": _cell(f"{format_value(metric, row['previous_value'])} ({row['previous_period']})"),
                      "Change": _cell(format_change(metric, row["change"]), css="num"),
                      "Test": _cell(("significant, " if row["significant"] else "") + p_value if p_value else
-                                   "no test for counts, medians and ratios")})
+                                   _untested(metric))})
     return _Table(columns=list(rows[0]) if rows else [], rows=rows, caption="Headline numbers",
                   note="Rates carry their Wilson 95% CI and n; changes of rates are two-proportion z-tests, of "
                        "means Welch's t-tests. Survey metrics compare survey waves.")
