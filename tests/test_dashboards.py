@@ -590,6 +590,12 @@ def test_an_area_s_table_counts_the_incidents_of_each_quarter_compared_once(data
         rows = re.findall(r"Incidents, (\S+)</td><td>(\d+) ", dashboard._area_table(data, area, quarters))
         mine = incidents[incidents["area"] == area]
         assert rows == [(q, str((mine["quarter"] == q).sum())) for q in quarters], area
+    # the severities most severe first, in every line
+    for line in re.findall(r"Incidents, \S+</td><td>\d+ \(([^)]*)\)", "".join(
+            dashboard._area_table(data, area, quarter) for area in AREAS
+            for quarter in zip(dashboard.filter_options(data.quarterly)["periods"], strict=False))):
+        named = re.findall(r"\d+ (high|medium|low)", line)
+        assert named == sorted(named, key=["high", "medium", "low"].index), line
 
 
 def test_the_first_quarter_s_review_compares_with_no_quarter_of_zeros(data):

@@ -27,7 +27,7 @@ import pandas as pd
 
 from analytics import config, datasets, engagement, feedback, insights, priorities, privacy, themes, warehouse
 from analytics import notebook_views as views
-from analytics.adherence import AREAS, rules_frame
+from analytics.adherence import AREAS, SEVERITIES, rules_frame
 from analytics.charts import as_widget, bar_chart, period_start, trend_chart
 from analytics.codebook import load_codebook
 from analytics.metrics import ALL, METRICS, compare_periods, incident_figures
@@ -1286,7 +1286,9 @@ def _area_table(data: DashboardData, area: str, quarters: Sequence[str]) -> str:
                if len(incidents) else None)
     for q in quarters:
         mine = incidents[(incidents["area"] == area) & (incidents["quarter"] == q)]
-        severity = ", ".join(f"{n} {s}" for s, n in mine["severity"].value_counts().items()) or "none"
+        counts = mine["severity"].value_counts()
+        # most severe first, in every quarter alike (value_counts ordered ties as they came: "1 medium, 1 low, 1 high")
+        severity = ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if s in counts) or "none"
         line = f"{len(mine)} ({severity})"
         if len(mine):
             row = figures.loc[(q, area)]
