@@ -130,3 +130,17 @@ def test_a_long_reading_line_is_broken_into_lines_within_the_figure_above_the_pl
     boxes = drawn_figures({"long-reading": fig}, tmp_path)["long-reading"]
     assert boxes["subtitle"]["right"] <= boxes["figure"]["right"], "the reading runs off the figure"
     assert boxes["subtitle"]["bottom"] <= boxes["plot"]["top"], "the reading covers the plot"
+
+
+def test_a_series_hidden_in_every_period_has_no_legend_entry_of_its_own():
+    """Training coverage of a small department listed the department in the legend beside no line."""
+    periods = ["2026-01", "2026-02", "2026-03"]
+    rows = pd.DataFrame({"period": periods * 2, "series": ["Organisation"] * 3 + ["Finance"] * 3,
+                         "value": [0.5, 0.6, 0.7, None, None, None], "n": [100.0] * 3 + [None] * 3,
+                         "ci_low": [0.4, 0.5, 0.6, None, None, None], "ci_high": [0.6, 0.7, 0.8, None, None, None],
+                         "suppressed": [False] * 3 + [True] * 3})
+    fig = charts.trend_chart(rows, metric="training_coverage", series="series", reference="Organisation", k=5)
+    listed = [t.name for t in fig.data if t.showlegend is not False]
+    assert "Organisation" in listed and "Finance" not in listed
+    hidden = next(t for t in fig.data if t.name == "hidden to protect a group of fewer than 5 people")
+    assert hidden.showlegend and list(hidden.text) == [f"Finance, {p}: {hidden.name}" for p in periods]

@@ -433,17 +433,21 @@ def trend_chart(
         custom = [list(t) for t in zip(rows["period"].astype(str), _n_text(rows["n"]),
                                         _ci_text(rows["ci_low"], rows["ci_high"], fmt), strict=True)]
         x = _dates(rows["x"])
+        # a series hidden in every period draws nothing: no legend entry for no line (the hidden marks name it)
+        listed = bool(len(shown))
         hover = f"{name}<br>%{{customdata[0]}}: %{{y:{fmt}}}<br>%{{customdata[1]}}<br>%{{customdata[2]}}<extra></extra>"
         if bars:
             error = None if rows["ci_low"].isna().all() else dict(
                 type="data", symmetric=False, array=_floats(rows["ci_high"] - values),
                 arrayminus=_floats(values - rows["ci_low"]), color="#555", thickness=1)
             fig.add_trace(go.Bar(x=x, y=_floats(values), name=str(name), marker_color=colour, customdata=custom,
-                                 hovertemplate=hover, legendgroup=str(name), error_y=error))
+                                 hovertemplate=hover, legendgroup=str(name), error_y=error,
+                                 showlegend=listed))
         else:
             fig.add_trace(go.Scatter(x=x, y=_floats(values), name=str(name), mode="lines+markers",
                                      line=dict(color=colour, width=2), marker=dict(size=6), customdata=custom,
-                                     hovertemplate=hover, legendgroup=str(name), connectgaps=False))
+                                     hovertemplate=hover, legendgroup=str(name), connectgaps=False,
+                                     showlegend=listed))
         hidden_x += _dates(rows.loc[suppressed, "x"])
         hidden_text += [f"{name}, {p}: {privacy.hidden_label(k)}" for p in rows.loc[suppressed, "period"]]
     # hidden periods sit on their own band above the plot (yaxis2, 0..1) so no marker reads as a value
