@@ -419,7 +419,8 @@ def test_the_mission_clicks_chart_names_the_clicks_on_posts_with_only_short_link
         board.period.value = period
         reading = chart.widget.layout.meta["how_to_read"]
         assert reading.endswith(f"Not counted in {period}: {short.loc[period, 'n_posts']} posts whose only links are "
-                                f"shortened (target unknown), with {short.loc[period, 'clicks']:,.0f} clicks."), reading
+                                f"shortened (such as t.co; target unknown), with "
+                                f"{short.loc[period, 'clicks']:,.0f} clicks."), reading
         # the line shown is the reading, broken into lines
         assert chart.widget.layout.title.subtitle.text.replace("<br>", " ") == reading
 

@@ -281,7 +281,7 @@ def test_the_mission_clicks_total_is_the_published_metric_and_short_links_are_na
     assert insights.metric_sentence(metric).startswith(f"Clicks on mission links in {period}: {total['clicks']:,.0f}")
     assert sentence.startswith(f"In {period} our posts linking to a mission page drew {total['clicks']:,.0f} clicks")
     assert sentence.endswith(f"Not counted in {period}: {short['n_posts']:.0f} posts whose only links are shortened "
-                             f"(target unknown), with {short['clicks']:,.0f} clicks.")
+                             f"(such as t.co; target unknown), with {short['clicks']:,.0f} clicks.")
     for page in mission.index.drop([engagement.ANY_MISSION_PAGE, engagement.SHORT_LINK_PAGE]):
         assert f"the {page} page {mission.loc[page, 'clicks']:,.0f} clicks" in sentence
 

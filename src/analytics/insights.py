@@ -921,7 +921,7 @@ def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
     >>> print(mission_value_sentence(mission, period="2026-Q3"))
     In 2026-Q3 our posts linking to a mission page drew 165 clicks (reported for 10 of the 14 posts): the
     donate page 120 clicks (10 posts), the volunteer page 45 clicks (4 posts). Not counted in 2026-Q3: 6 posts
-    whose only links are shortened (target unknown), with 30 clicks.
+    whose only links are shortened (such as t.co; target unknown), with 30 clicks.
     """
     rows = mission[mission["period"] == period]
     if "source" in rows.columns:
@@ -956,7 +956,7 @@ def short_links_sentence(mission: pd.DataFrame, *, period: str) -> str:
     >>> mission = pd.DataFrame({"period": "2026-Q3", "page": ["donate", "(short link, target unknown)"],
     ...                         "n_posts": [10, 6], "clicks": [120.0, 30.0]})
     >>> short_links_sentence(mission, period="2026-Q3")
-    'Not counted in 2026-Q3: 6 posts whose only links are shortened (target unknown), with 30 clicks.'
+    'Not counted in 2026-Q3: 6 posts whose only links are shortened (such as t.co; target unknown), with 30 clicks.'
     >>> short_links_sentence(mission, period="2026-Q2")
     ''
     """
@@ -967,7 +967,7 @@ def short_links_sentence(mission: pd.DataFrame, *, period: str) -> str:
         return ""
     short = rows.iloc[0]
     return (f"Not counted in {period}: {format_count(short['n_posts'], 'post')} whose only links are shortened "
-            f"(target unknown), with {_clicks(short['clicks'])}.")
+            f"(such as t.co; target unknown), with {_clicks(short['clicks'])}.")
 
 
 def _clicks(value: Any) -> str:
