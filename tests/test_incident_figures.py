@@ -110,3 +110,24 @@ def test_a_quarter_whose_small_months_cannot_be_protected_hides_its_self_reporte
     quarter = _period_tables(small)["quarter"]
     assert quarter.loc[("self_reported_share", QUARTER), "suppressed"]
     assert pd.isna(quarter.loc[("self_reported_share", QUARTER), "value"])
+
+
+def test_a_free_range_s_areas_do_not_give_away_one_day_s_incidents(incidents):
+    """Ranges of the report cut at any day: two ending a day apart, both showing an area's self-reported count
+    (and median time), told the one incident of that day: self-reported or not (and its time to resolve)."""
+    september = incidents[incidents["area"] == "confidentiality"]
+    september = september.assign(reported_at=pd.Timestamp("2026-09-01", tz="UTC")
+                                 + pd.to_timedelta(np.arange(len(september)), unit="D"))
+
+    def areas(last_day: str) -> pd.Series:
+        return priorities.incidents_by_area(
+            september, current=parse_period(start="2026-09-01", end=last_day),
+            previous=parse_period("2026-08"), timezone="UTC", k=K, areas=["confidentiality"]).iloc[0]
+
+    shorter, longer = areas("2026-09-07"), areas("2026-09-08")
+    assert longer["n_current"] - shorter["n_current"] == 1
+    assert pd.isna(shorter["self_reported"]) or pd.isna(longer["self_reported"])
+    assert pd.isna(shorter["median_hours_to_resolve"]) or pd.isna(longer["median_hours_to_resolve"])
+    # a range of whole months reads its months' figures: September's count, shown as the month's report shows it
+    month = areas("2026-09-30")
+    assert month["self_reported"] == september["self_reported"].sum()

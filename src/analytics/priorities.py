@@ -289,9 +289,7 @@ def incidents_by_area(
     k = config.get_settings().k if k is None else k
     now = incidents[current.contains(incidents["reported_at"], zone).to_numpy()]
     before = incidents[previous.contains(incidents["reported_at"], zone).to_numpy()]
-    figures = (incident_figures(now, by=["area"], k=k) if len(now) else
-               pd.DataFrame(columns=["area", "n_resolved", "median_hours_to_resolve", "n_self_reported"]))
-    figures = figures.set_index("area")
+    figures = _area_figures(now, current, zone, k)
     rows = []
     for area in areas:
         a, b = now[now["area"] == area], before[before["area"] == area]
@@ -305,6 +303,29 @@ def incidents_by_area(
                      "median_hours_to_resolve": float(mine["median_hours_to_resolve"]),
                      "self_reported": float(mine["n_self_reported"])})
     return pd.DataFrame(rows)
+
+
+def _area_figures(incidents: pd.DataFrame, period: Period, timezone: str, k: int) -> pd.DataFrame:
+    """:func:`analytics.metrics.incident_figures` of the areas of ``period``'s incidents, indexed by area.
+
+    A free range is cut at any day: two ranges a day apart, each showing its own figures, would give away the
+    day's incidents (self-reported or not, their times to resolve). So, as the headline pools a range from the
+    period tables' months, a range's self-reported count is its whole months' (NA where a month hides it, or
+    where the range cuts a month), and its median is not shown (the months' medians do not give it).
+    """
+    columns = ["n_resolved", "median_hours_to_resolve", "n_self_reported"]
+    if incidents.empty:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="area"))
+    if period.kind != "custom":
+        return incident_figures(incidents, by=["area"], k=k).set_index("area")[columns]
+    months = pd.to_datetime(incidents["reported_at"], utc=True).dt.tz_convert(timezone).dt.strftime("%Y-%m")
+    by_month = incident_figures(incidents.assign(_month=months), by=["area"], within=["_month"], k=k)
+    whole_months = period.start.day == 1 and period.end.day == 1
+    return by_month.groupby("area").agg(
+        n_resolved=("n_resolved", "sum"),
+        median_hours_to_resolve=("median_hours_to_resolve", lambda _: np.nan),
+        n_self_reported=("n_self_reported", lambda counts: counts.sum() if whole_months and counts.notna().all()
+                         else np.nan))
 
 
 # --- survey waves of a period ------------------------------------------------------------------------

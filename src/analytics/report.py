@@ -670,14 +670,19 @@ def _incidents_section(by_area: pd.DataFrame, headline: pd.DataFrame, monthly: p
              "Exact test": _cell("–" if pd.isna(r["p_value"]) else
                                  ("significant, " if r["significant"] else "") + format_p(r["p_value"])),
              "Self-reported": figure(r, None if pd.isna(r["self_reported"]) else str(int(r["self_reported"]))),
-             "Median hours to resolve": figure(r, f"{r['median_hours_to_resolve']:.1f} (n = {r['n_resolved']})"
-                                               if pd.notna(r["median_hours_to_resolve"]) else None)}
+             "Median hours to resolve": _cell("–", css="num") if current.kind == "custom" else figure(
+                 r, f"{r['median_hours_to_resolve']:.1f} (n = {r['n_resolved']})"
+                 if pd.notna(r["median_hours_to_resolve"]) else None)}
             for r in by_area.to_dict("records")]
     section.tables.append(_Table(list(rows[0]), rows, caption="Incidents by policy area",
                                  note="The change test is exact (binomial, conditioning on the two periods' total). "
                                       f"Medians are shown only for {k} or more resolved incidents, self-reported "
                                       f"counts for {k} or more incidents, and not where a hidden count could be "
-                                      "worked out from the others and the period's total."))
+                                      "worked out from the others and the period's total."
+                                      + (" A range other than a month or a quarter shows no medians (–) and the "
+                                         "self-reported counts of its whole months, hidden where a month hides "
+                                         "them: ranges a day apart would tell that day's incidents apart."
+                                         if current.kind == "custom" else "")))
     return section
 
 
