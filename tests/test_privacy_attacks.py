@@ -406,6 +406,22 @@ def test_no_hidden_count_can_be_pinned_down_from_monthly_and_quarterly_tables_to
     assert not narrow, f"{len(narrow)} hidden counts narrowed; first: {narrow[:5]}"
 
 
+@pytest.mark.parametrize("outcome, metric", [("adherent", "adherence_rate"), ("positive", "employee_sentiment")])
+def test_a_department_s_training_groups_are_hidden_where_its_monthly_figure_is(published, sample_warehouse, outcome,
+                                                                              metric):
+    # notebook 05's two groups add up to the department's posts: shown where the monthly table hides the
+    # department (a complement of the small one), they gave its cell back, and the organisation's total less the
+    # shown departments' then the small department's (Advocacy, 2025-03: 1 post, adherent)
+    from analytics import notebook_views as nv
+
+    rows = published[(published["kind"] == "month") & (published["metric"] == metric)
+                     & (published["dim"] == "department")]
+    hidden = rows[rows["suppressed"] & (rows["department"] == "Finance")]["period"]
+    groups = nv.training_groups_over_time(outcome=outcome, department="Finance", warehouse_file=sample_warehouse)
+    shown = groups[groups["month"].dt.strftime("%Y-%m").isin(set(hidden)) & ~groups["suppressed"]]
+    assert len(hidden) and shown.empty, shown
+
+
 # --- byte scan ------------------------------------------------------------------------------------------
 
 def _identities() -> list[str]:

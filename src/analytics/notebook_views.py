@@ -1618,7 +1618,9 @@ def training_groups_over_time(
     """Monthly adherence (``outcome="adherent"``) or share of positive posts (``"positive"``) of the
     employees who completed the training and of those who never did (:func:`trends.monthly_rate`).
 
-    Months in which a group had fewer than k posting employees are hidden.
+    Months in which a group had fewer than k posting employees are hidden. A department's two groups add up to
+    its posts, so they are hidden too in its months the published monthly table hides (a complement of a small
+    department: shown, they would give its cell back, and the organisation's total less the others the small one).
 
     Returns
     -------
@@ -1635,7 +1637,13 @@ def training_groups_over_time(
     posts["month"] = _local_months(posts["published_at"])
     people = posts.groupby(["group", "month"])["author_key"].nunique().rename("n_people").reset_index()
     rates = rates.merge(people, on=["group", "month"], how="left")
-    rates = suppress_small_groups(rates, by=["month", "group"], n="n_people",
+    rates = rates.assign(_published_hidden=False)
+    if department:
+        metric = {"adherent": "adherence_rate", "positive": "employee_sentiment"}[outcome]
+        published = metric_over_time(metric, department=department, warehouse_file=warehouse_file)
+        hidden_months = set(published.loc[published["suppressed"].astype(bool), "month"].dt.strftime("%Y-%m"))
+        rates["_published_hidden"] = pd.to_datetime(rates["month"]).dt.strftime("%Y-%m").isin(hidden_months)
+    rates = suppress_small_groups(rates, by=["month", "group"], n="n_people", hide="_published_hidden",
                                   values=["rate", "n", "successes", "ci_low", "ci_high"])
     return rates.rename(columns={"rate": "value"})[["group", "month", "value", "n", "n_people", "ci_low",
                                                     "ci_high", "suppressed"]]
