@@ -277,6 +277,22 @@ def test_forget_in_a_copied_warehouse_removes_the_identity_from_every_vault(orga
     assert "1 other warehouse(s)" in note and "forget --email" in note and "in clear" in note, note
 
 
+def test_a_backup_copied_before_an_erasure_can_be_erased_too(organisation, tmp_path):
+    # the backup never had a vault of its own, and the one vault that knew the leaver forgot her: the backup
+    # was refused as a warehouse from another machine, so `forget` could not be run on it as the note asks
+    key = load_key()
+    leaver = pseudonym(LEAVER, key)
+    backup = tmp_path / "backup" / "warehouse.duckdb"
+    backup.parent.mkdir()
+    backup.write_bytes(organisation.read_bytes())
+    erasure.forget_person(LEAVER, warehouse_file=organisation)
+    removed = erasure.forget_person(LEAVER, warehouse_file=backup)
+    assert dict(zip(removed["table"], removed["rows_removed"], strict=True))["employees"] == 1
+    assert _count(backup, f"SELECT count(*) FROM employees WHERE employee_key = '{leaver}'") == 0
+    assert leaver not in Vault.for_warehouse(backup, key).people
+    assert pseudonym(STAYER, key) in Vault.for_warehouse(backup, key).people
+
+
 def test_a_warehouse_whose_vault_is_missing_is_refused_before_anything_changes(organisation, tmp_path,
                                                                                monkeypatch):
     monkeypatch.setenv("POLICY_PULSE_CONFIG_DIR", str(tmp_path / "another-config"))
