@@ -7,6 +7,7 @@ import io
 import json
 
 import duckdb
+import pytest
 import yaml
 
 from analytics import build, config, ingest
@@ -67,3 +68,11 @@ def test_a_survey_wave_defined_after_the_answers_were_loaded_is_used_by_the_next
     _use_settings(tmp_path, monkeypatch, "new-york", timezone="America/New_York")
     build.build(warehouse_file=target)
     assert _waves(target) == {"R_1": "2026-Q2", "R_2": "2026-Q3", "R_3": "2026-Q2"}
+
+
+def test_a_misspelt_setting_is_reported_in_the_file_that_holds_it(tmp_path, monkeypatch):
+    chosen = tmp_path / "ours.yml"
+    chosen.write_text("k: 5\nsurvey_period: []\n", encoding="utf-8")
+    monkeypatch.setenv("POLICY_PULSE_SETTINGS", str(chosen))
+    with pytest.raises(ValueError, match=r"Unknown settings \['survey_period'\] in .*ours\.yml"):
+        config.get_settings()
