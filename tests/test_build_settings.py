@@ -6,9 +6,9 @@ import csv
 import io
 import json
 
-import duckdb
 import pytest
 import yaml
+from warehouse_copies import query
 
 from analytics import build, config, ingest
 
@@ -34,11 +34,8 @@ def _use_settings(tmp_path, monkeypatch, name: str, **values) -> None:
 
 
 def _waves(target) -> dict[str, str]:
-    con = duckdb.connect(str(target), read_only=True)
-    try:
-        return dict(con.execute("SELECT response_id, wave FROM respondents ORDER BY 1").fetchall())
-    finally:
-        con.close()
+    stored = query(target, "SELECT response_id, wave FROM respondents ORDER BY 1")
+    return dict(zip(stored["response_id"], stored["wave"], strict=True))
 
 
 def test_a_survey_wave_defined_after_the_answers_were_loaded_is_used_by_the_next_build(tmp_path, monkeypatch):

@@ -19,10 +19,11 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
     """Delete every row keyed to the person with ``email`` and unlink their mentions in others' text.
 
     Their posts (with findings and facts), trainings, incidents (with their timings), linked survey
-    responses (with their construct scores), employee and recognition rows go; mentions ``[person:…]`` in other text become
-    ``[person:forgotten]``; every identity vault of the key (a copied warehouse has its own) forgets
-    their name, emails and handles. One transaction; then the surfaces' snapshot is republished (before the
-    vaults are cleaned, so that a failure there leaves no copy of their rows published).
+    responses (with their construct scores), employee and recognition rows go; mentions ``[person:…]``
+    in other text become ``[person:forgotten]``; every identity vault of the key (a copied warehouse has
+    its own) forgets their name, emails and handles (and records that it did). One transaction; then the
+    surfaces' snapshot is republished (before the vaults are cleaned, so that a failure there leaves no copy
+    of their rows published).
 
     Returns
     -------
