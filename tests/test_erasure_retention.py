@@ -129,6 +129,12 @@ def test_forget_removes_the_person_everywhere_and_says_what(organisation):
         "SELECT table_name FROM information_schema.columns WHERE column_name = 'post_uid'").fetchall()]
     con.close()
     assert her_posts and {"post_state", "amplification_keys"} <= set(keyed_by_post), "built before"
+    # the build's rows of her incident and of her linked answers are hers too
+    assert _count(organisation, "SELECT count(*) FROM incident_timings WHERE incident_id = 'INC-E1'") == 1
+    # (one answer per construct scores no one here: the scores a fuller survey would have are written in)
+    con = warehouse.connect(organisation)
+    con.execute("INSERT INTO construct_scores VALUES ('R_e1', 'clarity', 4.0, 4), ('R_e2', 'clarity', 3.5, 4)")
+    con.close()
     stayer_rows = {t: _count(organisation, f"SELECT count(*) FROM {t} WHERE {c} = ?", stayer)
                    for t, c in (("posts", "author_key"), ("trainings", "employee_key"), ("incidents", "employee_key"),
                                 ("respondents", "respondent_key"), ("employees", "employee_key"))}
@@ -143,6 +149,11 @@ def test_forget_removes_the_person_everywhere_and_says_what(organisation):
     assert said["posts"] == 2 and said["trainings"] == 1 and said["incidents"] == 1
     assert said["respondents"] == 1 and said["survey_answers"] == 1 and said["employees"] == 1
     assert said["audience_comments"] == 1  # the comment on her post went with it
+    assert said["incident_timings"] == 1 and said["construct_scores"] == 1
+    assert _count(organisation, "SELECT count(*) FROM incident_timings WHERE incident_id = 'INC-E1'") == 0
+    assert _count(organisation, "SELECT count(*) FROM construct_scores WHERE response_id = 'R_e1'") == 0
+    assert _count(organisation, "SELECT count(*) FROM incident_timings WHERE incident_id = 'INC-E2'") == 1
+    assert _count(organisation, "SELECT count(*) FROM construct_scores WHERE response_id = 'R_e2'") == 1
     assert said["identity"] == 1  # "identity vault"
 
     # nothing of her key or her person token is left, in the warehouse or the surfaces' snapshot
@@ -264,6 +275,22 @@ def test_forget_in_a_copied_warehouse_removes_the_identity_from_every_vault(orga
     assert _count(organisation, f"SELECT count(*) FROM employees WHERE employee_key = '{leaver}'") == 1
     note = capsys.readouterr().err
     assert "1 other warehouse(s)" in note and "forget --email" in note and "in clear" in note, note
+
+
+def test_a_backup_copied_before_an_erasure_can_be_erased_too(organisation, tmp_path):
+    # the backup never had a vault of its own, and the one vault that knew the leaver forgot her: the backup
+    # was refused as a warehouse from another machine, so `forget` could not be run on it as the note asks
+    key = load_key()
+    leaver = pseudonym(LEAVER, key)
+    backup = tmp_path / "backup" / "warehouse.duckdb"
+    backup.parent.mkdir()
+    backup.write_bytes(organisation.read_bytes())
+    erasure.forget_person(LEAVER, warehouse_file=organisation)
+    removed = erasure.forget_person(LEAVER, warehouse_file=backup)
+    assert dict(zip(removed["table"], removed["rows_removed"], strict=True))["employees"] == 1
+    assert _count(backup, f"SELECT count(*) FROM employees WHERE employee_key = '{leaver}'") == 0
+    assert leaver not in Vault.for_warehouse(backup, key).people
+    assert pseudonym(STAYER, key) in Vault.for_warehouse(backup, key).people
 
 
 def test_a_warehouse_whose_vault_is_missing_is_refused_before_anything_changes(organisation, tmp_path,

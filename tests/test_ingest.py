@@ -217,7 +217,21 @@ def test_a_dry_run_says_skipped_for_what_the_warehouse_loaded_before(tmp_path, c
     status = {line.split()[0]: line.split()[2] for line in out.splitlines()[1:3]}
     assert status == {"roster.csv": "skipped", "trainings.csv": "dry-run"}, out
     assert "(a dry run: nothing written)" in out and "rejects table" not in out, out
+    assert "roster.csv: skipped, these exact bytes were loaded before" in out.splitlines(), out
     assert _counts(target)["trainings"] == 0
+
+
+def test_ingest_says_why_a_file_was_skipped_and_points_at_rejects_only_when_there_are_some(tmp_path, capsys):
+    from analytics import cli
+
+    target, roster = tmp_path / "w.duckdb", tmp_path / "roster.csv"
+    roster.write_text("full_name,email,department\nFelix Amato,felix.amato@example.org,Communications\n")
+    assert cli.main(["ingest", str(roster), "--warehouse", str(target)]) == 0
+    first = capsys.readouterr().out
+    assert "rejected, 0 failed." in first and "rejects table" not in first, first
+    assert cli.main(["ingest", str(roster), "--warehouse", str(target)]) == 0
+    again = capsys.readouterr().out.splitlines()
+    assert "roster.csv: skipped, these exact bytes were loaded before" in again, again
 
 
 def test_a_folder_s_downloads_in_progress_are_left_for_when_they_are_whole(tmp_path):

@@ -119,6 +119,9 @@ def build(
         summary.steps["texts newly scored"] = scored()
         summary.steps["posts newly scanned"] = scanned()
         summary.steps["findings dismissed"] = _dismissals(con)
+        moved = _survey_waves(con, settings)
+        if moved is not None:
+            summary.steps["responses given another wave"] = moved
         _pause_for_tests()
         inputs = _input_fingerprints(con)
         say("survey construct scores")
@@ -671,6 +674,28 @@ def _unchanged(con: duckdb.DuckDBPyConnection, step: str, fingerprint: str) -> b
         return True
     _set_state(con, step, fingerprint)
     return False
+
+
+def _survey_waves(con: duckdb.DuckDBPyConnection, settings: config.Settings) -> int | None:
+    """Cut every response's wave again when the time zone or the survey periods changed since the last build
+    (the ingest cut them with the settings of its day); the number of responses whose wave changed, or None
+    when the settings did not change."""
+    if _unchanged(con, "survey_waves", repr((settings.timezone, settings.survey_periods))):
+        return None
+    from analytics.ingest import quarter_wave
+
+    stored = con.execute("SELECT rowid AS row, coalesce(submitted_at, started_at) AS answered_at, wave "
+                         "FROM respondents").df()
+    if stored.empty:
+        return 0
+    answered = pd.to_datetime(stored["answered_at"], utc=True)
+    stored["new_wave"] = quarter_wave(answered, settings.timezone, settings.survey_periods)
+    changed = stored.loc[stored["new_wave"].ne(stored["wave"]).fillna(True), ["row", "new_wave"]]
+    if not changed.empty:
+        con.register("_new_waves", changed)
+        con.execute("UPDATE respondents SET wave = n.new_wave FROM _new_waves n WHERE respondents.rowid = n.row")
+        con.unregister("_new_waves")
+    return len(changed)
 
 
 def _construct_scores(con: duckdb.DuckDBPyConnection, inputs: dict[str, str]) -> int:

@@ -217,12 +217,13 @@ def _ingest(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"error: {r.message}", file=sys.stderr)
     for r in results:
-        if r.status == "dry-run" and r.message:
-            print(f"{r.path.name}: {r.message}")
+        if r.status in ("dry-run", "skipped") and r.message:
+            print(f"{r.path.name}: {r.status}, {r.message}" if r.status == "skipped" else f"{r.path.name}: {r.message}")
     totals = sum(r.rows_read for r in results), sum(r.rows_loaded for r in results)
-    where = "a dry run: nothing written" if args.dry_run else "see the rejects table"
+    rejected = sum(r.rows_rejected for r in results)
+    where = (" (a dry run: nothing written)" if args.dry_run else " (see the rejects table)" if rejected else "")
     print(f"{format_count(len(results), 'file')}: {format_count(totals[0], 'row')} read, {totals[1]:,} loaded, "
-          f"{sum(r.rows_rejected for r in results):,} rejected ({where}), {len(failed)} failed.")
+          f"{rejected:,} rejected{where}, {len(failed)} failed.")
     return len(failed)
 
 

@@ -136,7 +136,7 @@ class Settings:
             )
 
 
-def _parse_settings(raw: dict[str, Any]) -> Settings:
+def _parse_settings(raw: dict[str, Any], source: Path = SETTINGS_PATH) -> Settings:
     raw = dict(raw or {})
     if "survey_periods" in raw:
         raw["survey_periods"] = [
@@ -152,7 +152,7 @@ def _parse_settings(raw: dict[str, Any]) -> Settings:
     known = set(Settings.__dataclass_fields__)
     unknown = set(raw) - known
     if unknown:
-        raise ValueError(f"Unknown settings {sorted(unknown)} in {SETTINGS_PATH}; known: {sorted(known)}")
+        raise ValueError(f"Unknown settings {sorted(unknown)} in {source}; known: {sorted(known)}")
     return Settings(**raw)
 
 
@@ -165,7 +165,7 @@ def _load(path: Path, k_override: str | None) -> Settings:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
     if k_override:
         raw["k"] = int(k_override)
-    return _parse_settings(raw)
+    return _parse_settings(raw, path)
 
 
 def configuration_files() -> frozenset[Path]:

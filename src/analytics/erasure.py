@@ -18,11 +18,12 @@ FORGOTTEN = "[person:forgotten]"
 def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Delete every row keyed to the person with ``email`` and unlink their mentions in others' text.
 
-    Their posts (with findings and facts), trainings, incidents' link to them, linked survey
-    responses, employee and recognition rows go; mentions ``[person:…]`` in other text become
-    ``[person:forgotten]``; every identity vault of the key (a copied warehouse has its own) forgets
-    their name, emails and handles. One transaction; then the surfaces' snapshot is republished (before the
-    vaults are cleaned, so that a failure there leaves no copy of their rows published).
+    Their posts (with findings and facts), trainings, incidents (with their timings), linked survey
+    responses (with their construct scores), employee and recognition rows go; mentions ``[person:…]``
+    in other text become ``[person:forgotten]``; every identity vault of the key (a copied warehouse has
+    its own) forgets their name, emails and handles (and records that it did). One transaction; then the
+    surfaces' snapshot is republished (before the vaults are cleaned, so that a failure there leaves no copy
+    of their rows published).
 
     Returns
     -------
@@ -57,11 +58,15 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
             ("audience_comments", f"DELETE FROM audience_comments WHERE post_uid IN ({post_uids})"),
             ("posts", "DELETE FROM posts WHERE author_key = $key OR account_key = $key"),
             ("trainings", "DELETE FROM trainings WHERE employee_key = $key"),
+            ("incident_timings", "DELETE FROM incident_timings WHERE incident_id IN "
+                                 "(SELECT incident_id FROM incidents WHERE employee_key = $key)"),
             ("incidents", "DELETE FROM incidents WHERE employee_key = $key"),
             ("survey_answers", "DELETE FROM survey_answers WHERE response_id IN "
                                "(SELECT response_id FROM respondents WHERE respondent_key = $key)"),
             ("survey_comments", "DELETE FROM survey_comments WHERE response_id IN "
                                 "(SELECT response_id FROM respondents WHERE respondent_key = $key)"),
+            ("construct_scores", "DELETE FROM construct_scores WHERE response_id IN "
+                                 "(SELECT response_id FROM respondents WHERE respondent_key = $key)"),
             ("respondents", "DELETE FROM respondents WHERE respondent_key = $key"),
             ("recognition_names", "DELETE FROM recognition_names WHERE employee_key = $key"),
             ("employees", "DELETE FROM employees WHERE employee_key = $key"),

@@ -1403,6 +1403,9 @@ class Vault:
     key_fingerprint: str
     people: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     donors: list[dict[str, object]] = field(default_factory=list)
+    #: Employee keys (pseudonyms, no clear identity) erased from this vault: a backup copied before the
+    #: erasure still holds them, and must still be recognised as this vault's warehouse to be erased too.
+    forgotten: list[str] = field(default_factory=list)
 
     @classmethod
     def for_warehouse(cls, warehouse: Path, key: bytes, *, people: Collection[str] = ()) -> Vault:
@@ -1412,13 +1415,14 @@ class Vault:
         no vault at its new location; without one its next files would be scrubbed without the roster
         (names left in clear text) and an erasure would leave the person's identity behind. So when
         there is none and the warehouse holds people, the vault (made with the same key) that knows every
-        one of them is copied to its new location (an erasure cleans every vault of the key); if none does,
-        :class:`ValueError` says where to put it.
+        one of them, or forgot them in an erasure, is copied to its new location (an erasure cleans every
+        vault of the key); if none does, :class:`ValueError` says where to put it.
         """
         path = _vault_path(warehouse)
         fingerprint = key_fingerprint(key)
         if not path.exists() and people:
-            known = [vault for vault in _stored_vaults(fingerprint) if set(people) <= vault.people.keys()]
+            known = [vault for vault in _stored_vaults(fingerprint)
+                     if set(people) <= vault.people.keys() | set(vault.forgotten)]
             if not known:
                 raise ValueError(
                     f"The warehouse {warehouse} holds {len(set(people))} employees, but no identity vault in "
@@ -1431,6 +1435,7 @@ class Vault:
                 for person, identities in other.people.items():
                     vault.add_person(person, **identities)
                 vault.set_donors(other.donors)
+                vault.forgotten = sorted(set(vault.forgotten) | set(other.forgotten))
             vault.save()
             return vault
         if path.exists():
@@ -1450,10 +1455,11 @@ class Vault:
         stored = json.loads(path.read_text(encoding="utf-8"))
         people = stored.get("people", {}) if isinstance(stored, dict) else None
         donors = stored.get("donors", []) if isinstance(stored, dict) else None
-        if not isinstance(people, dict) or not isinstance(donors, list):
+        forgotten = stored.get("forgotten", []) if isinstance(stored, dict) else None
+        if not isinstance(people, dict) or not isinstance(donors, list) or not isinstance(forgotten, list):
             raise ValueError(f"{path} is not an identity vault (a JSON object with `people` and `donors`): "
                              "restore it from a backup, or move it out of the folder to start a new one.")
-        return cls(path, stored.get("key_fingerprint"), people, donors)
+        return cls(path, stored.get("key_fingerprint"), people, donors, forgotten)
 
     def add_person(self, employee_key: str, *, names: Iterable[str], emails: Iterable[str],
                    handles: Iterable[str]) -> None:
@@ -1464,7 +1470,10 @@ class Vault:
                     entry[kind].append(value)
 
     def forget_person(self, employee_key: str) -> bool:
-        return self.people.pop(employee_key, None) is not None
+        held = self.people.pop(employee_key, None) is not None
+        if held and employee_key not in self.forgotten:
+            self.forgotten.append(employee_key)
+        return held
 
     def set_donors(self, donors: Iterable[dict[str, object]]) -> None:
         known = {str(d.get("name", "")).lower(): d for d in self.donors}
@@ -1504,7 +1513,8 @@ class Vault:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        payload = {"key_fingerprint": self.key_fingerprint, "people": self.people, "donors": self.donors}
+        payload = {"key_fingerprint": self.key_fingerprint, "people": self.people, "donors": self.donors,
+                   "forgotten": self.forgotten}
         temporary = self.path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
