@@ -401,6 +401,17 @@ def test_period_sentences_follow_the_published_table(warehouse_file):
     assert f"n = {int(row['n']):,}" in sentence and row["previous_period"] == "2026-Q2"
 
 
+def test_a_departments_sentences_name_it_and_the_organisations_do_not(warehouse_file):
+    # pasted into a briefing, "Adherence rate in 2026-Q3: 96% (n = 261)" read as the organisation's figure
+    rows = nv.period_comparison(["adherence_rate", "incidents", "audience_sentiment"], period="2026-Q3",
+                                department=sample.SMALL_DEPARTMENT, warehouse_file=warehouse_file)
+    adherence, incidents, audience = (insights.metric_sentence(r, k=5) for r in rows.to_dict("records"))
+    where = f" in {sample.SMALL_DEPARTMENT} in 2026-Q3"
+    assert adherence.startswith(f"Adherence rate{where}") and incidents.startswith(f"Incidents reported{where}")
+    assert audience.startswith("Audience-comment sentiment in 2026-Q3: ")
+    assert incidents == f"Incidents reported{where}: hidden to protect a group of fewer than 5 people."
+
+
 # --- the sentences ----------------------------------------------------------------------------------
 
 def test_revision_sentence_words_follow_the_interval():
@@ -465,7 +476,8 @@ def test_metric_sentence_says_up_only_when_significant():
     assert "against 85% in 2026-Q2: a change of +0.5 points, not significant (p = " in sentence
     hidden = compare_periods(_two_quarters(342, 340, suppressed=True), metric="adherence_rate",
                              current="2026-Q3", previous="2026-Q2")
-    assert "is hidden" in insights.metric_sentence(hidden.iloc[0], k=5)
+    assert insights.metric_sentence(hidden.iloc[0], k=5) == ("Adherence rate in 2026-Q3: hidden to protect a group of "
+                                                             "fewer than 5 people.")
     missing = up.iloc[0].copy()
     missing["value"] = np.nan
     assert insights.metric_sentence(missing) == "Adherence rate: no data for 2026-Q3 yet."

@@ -22,7 +22,7 @@ import pandas as pd
 
 from analytics import config, privacy
 from analytics.engagement import ANY_MISSION_PAGE, SHORT_LINK_PAGE
-from analytics.metrics import METRICS
+from analytics.metrics import ALL, METRICS
 
 __all__ = [
     "as_markdown",
@@ -318,7 +318,8 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
     """One metric in a period against the previous period: a row of :func:`metrics.compare_periods`.
 
     Rates and means are called up or down only when the change is significant (p < 0.05); counts and
-    medians have no test and are compared as numbers.
+    medians have no test and are compared as numbers. A row with a ``department`` (other than everyone's)
+    names it, so that a department's figure pasted elsewhere is not read as the organisation's.
 
     Examples
     --------
@@ -327,13 +328,17 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
     ...        "previous_value": 0.91, "change": 0.02, "p_value": 0.01, "significant": True}
     >>> metric_sentence(row).split(" That")[0]
     'Adherence rate in 2026-Q3: 93% (95% CI 91% to 95%; n = 812), up 2.0 points from 91% in 2026-Q2 (p = 0.010).'
+    >>> metric_sentence(row | {"department": "Programs", "suppressed": True}, k=5)
+    'Adherence rate in Programs in 2026-Q3: hidden to protect a group of fewer than 5 people.'
     """
-    metric, label, period = row["metric"], row["label"], row["period"]
+    metric, period = row["metric"], row["period"]
     if metric not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}; pass a row of metrics.compare_periods.")
+    department = row.get("department")
+    label = row["label"] + ("" if _missing(department) or department == ALL else f" in {department}")
     kind = METRICS[metric].kind
     if bool(row.get("suppressed", False)):
-        return f"{label} for {period} is {privacy.hidden_label(k)}."
+        return f"{label} in {period}: {privacy.hidden_label(k)}."
     if _missing(row["value"]):
         return f"{label}: no data for {period} yet."
     value = _value_text(metric, row["value"])

@@ -513,20 +513,22 @@ def period_comparison(
     warehouse_file: Warehouse = None,
 ) -> pd.DataFrame:
     """Each metric in ``period`` against the previous period of equal length
-    (:func:`analytics.metrics.compare_periods` on the published quarterly or monthly table).
+    (:func:`analytics.metrics.compare_periods` on the published quarterly or monthly table). ``department``
+    applies to the metrics about people; the others are the organisation's.
 
     Returns
     -------
     DataFrame
-        One row per metric with the columns of :func:`analytics.metrics.compare_periods`.
+        One row per metric with the columns of :func:`analytics.metrics.compare_periods` and ``department``
+        (the department the row describes, :data:`analytics.metrics.ALL` for everyone).
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     kind = _period_kind(chosen)
     previous = chosen.previous().label
     table = datasets.metric_table(kind, periods=[chosen.label, previous], warehouse_file=warehouse_file)
+    groups = {name: department if department and METRICS[name].by_people else ALL for name in names}
     rows = [compare_periods(table, metric=name, current=chosen.label, previous=previous,
-                            department=department if department and METRICS[name].by_people else ALL)
-            for name in names]
+                            department=group).assign(department=group) for name, group in groups.items()]
     return pd.concat(rows, ignore_index=True)
 
 
