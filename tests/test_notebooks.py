@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import config, datasets, engagement, insights, sample
+from analytics import config, datasets, engagement, feedback, insights, report, sample
 from analytics import notebook_views as nv
 from analytics.codebook import load_codebook
 from analytics.metrics import compare_periods
@@ -299,6 +299,23 @@ def test_the_feedback_themes_follow_the_chosen_period(warehouse_file):
     assert before.wave is None and before.themes.empty
     assert before.note == ("No survey wave with comments had been submitted by the end of 2024-10: no themes to "
                            "show.")
+
+
+def test_notebook_06_closes_on_the_feedback_themes_as_the_report_words_them(warehouse_file):
+    """Notebook 06's "What this means" said nothing of the survey comments its feedback section showed."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "06-positive-side.ipynb", "code")[-1])
+    assert "feedback.sentences()" in closing
+    view = nv.feedback_view(period="2025-Q4", warehouse_file=warehouse_file)
+    comments = datasets.survey_comments(warehouse_file=warehouse_file)
+    comments = comments[comments["finished"].astype(bool)]
+    themes = feedback.wave_themes(comments, wave="2025-Q4", previous="2025-Q3", top=report.VOICES_TOP,
+                                  k=config.get_settings().k)
+    assert view.sentences() == insights.feedback_sentences(themes, top=report.VOICES_TOP) != []
+    programs = nv.feedback_view(period="2025-Q4", department="Programs", warehouse_file=warehouse_file)
+    assert programs.sentences() and all(" comments from Programs in 2025-Q4, " in s for s in programs.sentences())
+    small = nv.feedback_view(period="2025-Q4", department=sample.SMALL_DEPARTMENT, warehouse_file=warehouse_file)
+    before = nv.feedback_view(period="2024-10", warehouse_file=warehouse_file)
+    assert (small.sentences(), before.sentences()) == ([small.note], [before.note])
 
 
 def test_the_survey_wave_speaks_for_the_chosen_period_never_a_later_one(warehouse_file):

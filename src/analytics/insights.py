@@ -490,11 +490,12 @@ def named_with_ties(counts: Sequence[int], top: int, *, extra: int = 2) -> int:
     return named
 
 
-def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
+def feedback_sentences(themes: pd.DataFrame, *, top: int = 3, department: str | None = None) -> list[str]:
     """One sentence per policy area on what its survey comments talk about: the table of
     :func:`analytics.feedback.feedback_themes` (its ``top`` terms most used now, and up to two more used as
     often as the last of them, with their share of the area's comments, and what changed significantly since
-    the previous wave).
+    the previous wave). With ``department``, the table holds that department's comments and each sentence
+    says so.
 
     Examples
     --------
@@ -505,7 +506,10 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
     >>> print(feedback_sentences(themes)[0])
     Learning (51 comments in 2026-Q3, mean tone +0.24): "examples" in 16% of them (rising from 5% in 2026-Q2,
     adjusted p = 0.030), "one-page summary" 12%.
+    >>> feedback_sentences(themes, department="Programs")[0].split(":")[0]
+    'Learning (51 comments from Programs in 2026-Q3, mean tone +0.24)'
     """
+    whose = f" from {department}" if department else ""
     sentences = []
     for area, rows in themes.groupby("area", sort=False):
         first = rows.iloc[0]
@@ -523,7 +527,7 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
         faded = rows[rows["direction"].eq("falling") & ~rows.index.isin(used.index)]
         tail = "".join(f'; "{r.term}" fell from {format_percent(r.previous_share)} in {r.previous_wave} to '
                        f"{format_percent(r.share)} (adjusted {format_p(r.p_adjusted)})" for r in faded.itertuples())
-        head = (f"{str(area).capitalize()} ({format_count(first['n_comments'], 'comment')} in {first['wave']}, "
+        head = (f"{str(area).capitalize()} ({format_count(first['n_comments'], 'comment')}{whose} in {first['wave']}, "
                 f"mean tone {format_signed(first['area_sentiment'])})")
         sentences.append(f"{head}: {', '.join(parts) if parts else 'no word or phrase recurs'}{tail}.")
     return sentences

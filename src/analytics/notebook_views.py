@@ -1712,12 +1712,20 @@ def recognition_view(*, period: str | None = None, department: str | None = None
 @dataclass(frozen=True)
 class FeedbackView:
     """The themes of survey comments a notebook shows, the waves they compare, and a line saying so (or why
-    there are none)."""
+    there are none); ``department`` when they are one department's comments."""
 
     themes: pd.DataFrame
     wave: str | None
     previous: str | None
     note: str
+    department: str | None = None
+
+    def sentences(self) -> list[str]:
+        """What the comments talk about, one sentence per policy area as the committee report words it
+        (:func:`analytics.insights.feedback_sentences`), or the note saying why there are no themes."""
+        if self.themes.empty:
+            return [self.note]
+        return insights.feedback_sentences(self.themes, department=self.department)
 
 
 def feedback_view(*, period: str | None = None, department: str | None = None, top: int = 5,
@@ -1761,7 +1769,7 @@ def feedback_view(*, period: str | None = None, department: str | None = None, t
         note += f" Areas {privacy.hidden_label()}: {', '.join(hidden)}."
     if themes.empty and (comments["wave"].astype(str) == wave).any():
         note += f" No area had {_k()} comments or more sharing a word or phrase: no themes to show."
-    return FeedbackView(themes, wave, previous, note)
+    return FeedbackView(themes, wave, previous, note, department)
 
 
 def _department_comments(comments: pd.DataFrame, department: str, *, waves: Sequence[str]
