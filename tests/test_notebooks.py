@@ -196,8 +196,8 @@ def test_small_groups_stay_hidden(warehouse_file):
     # every rule listed, none counted: hidden, not "no rule fired"
     assert len(rules) and rules["suppressed"].all() and rules["n_posts"].isna().all()
     period = nv.resolve_period(warehouse_file=warehouse_file).label
-    assert insights.rules_sentence(rules, period=period) == (
-        f"Which rules fired in {period} is hidden to protect a group of fewer than {k} people.")
+    assert insights.rules_sentence(rules, period=period, department=small) == (
+        f"Which rules fired in {small} in {period} is hidden to protect a group of fewer than {k} people.")
     assert "hidden to protect a group" in nv.rules_figure(rules, period=period).layout.annotations[-1].text
     assert not nv.rules_fired(warehouse_file=warehouse_file)["suppressed"].any()
     groups = nv.training_groups_over_time(warehouse_file=warehouse_file)
@@ -427,6 +427,10 @@ def test_a_departments_sentences_name_it_and_the_organisations_do_not(warehouse_
     assert adherence.startswith(f"Adherence rate{where}") and incidents.startswith(f"Incidents reported{where}")
     assert audience.startswith("Audience-comment sentiment in 2026-Q3: ")
     assert incidents == f"Incidents reported{where}: hidden to protect a group of fewer than 5 people."
+    rules = nv.rules_fired(period="2026-Q3", department="Programs", warehouse_file=warehouse_file)
+    fired = insights.rules_sentence(rules, period="2026-Q3", department="Programs")
+    assert fired.startswith("The rules that fired most in Programs in 2026-Q3: ") and "of employee posts" not in fired
+    assert fired.count("of its employee posts)") == min(3, int((rules["n_posts"] > 0).sum())) > 0
 
 
 # --- the sentences ----------------------------------------------------------------------------------

@@ -404,8 +404,9 @@ def revision_sentence(row: Mapping[str, Any] | pd.Series, *, label: str = "Adher
     return sentence + "."
 
 
-def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3) -> str:
-    """Which rules fired most: the table of :func:`analytics.notebook_views.rules_fired`.
+def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3, department: str | None = None) -> str:
+    """Which rules fired most: the table of :func:`analytics.notebook_views.rules_fired` (with ``department``,
+    that department's, which the sentence names).
 
     Examples
     --------
@@ -414,15 +415,19 @@ def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3) -> str:
     >>> print(rules_sentence(rules, period="2026-Q3"))
     The rules that fired most in 2026-Q3: Phone (confidentiality, high; 12 posts, 2.0% of employee posts),
     Email (confidentiality, high; 3 posts, 0.5% of employee posts).
+    >>> print(rules_sentence(rules.head(1), period="2026-Q3", department="Programs"))
+    The rules that fired most in Programs in 2026-Q3: Phone (confidentiality, high; 12 posts, 2.0% of its
+    employee posts).
     """
+    where, whose = (f" in {department}", "its employee posts") if department else ("", "employee posts")
     if "suppressed" in rules and rules["suppressed"].any():
-        return f"Which rules fired in {period} is {privacy.hidden_label()}."
+        return f"Which rules fired{where} in {period} is {privacy.hidden_label()}."
     fired = rules[rules["n_posts"].fillna(0) > 0].sort_values("n_posts", ascending=False, kind="stable").head(top)
     if fired.empty:
-        return f"No policy rule fired on an employee post in {period}."
+        return f"No policy rule fired on an employee post{where} in {period}."
     parts = [f"{r.name} ({r.area}, {r.severity}; {format_count(r.n_posts, 'post')}, "
-             f"{format_percent(r.share_of_posts, 1)} of employee posts)" for r in fired.itertuples()]
-    return f"The rules that fired most in {period}: " + ", ".join(parts) + "."
+             f"{format_percent(r.share_of_posts, 1)} of {whose})" for r in fired.itertuples()]
+    return f"The rules that fired most{where} in {period}: " + ", ".join(parts) + "."
 
 
 def seasonality_sentence(effect: pd.DataFrame, *, label: str) -> str:
