@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import config, datasets, engagement, insights, sample
+from analytics import config, datasets, engagement, feedback, insights, report, sample
 from analytics import notebook_views as nv
 from analytics.codebook import load_codebook
 from analytics.metrics import compare_periods
@@ -196,8 +196,8 @@ def test_small_groups_stay_hidden(warehouse_file):
     # every rule listed, none counted: hidden, not "no rule fired"
     assert len(rules) and rules["suppressed"].all() and rules["n_posts"].isna().all()
     period = nv.resolve_period(warehouse_file=warehouse_file).label
-    assert insights.rules_sentence(rules, period=period) == (
-        f"Which rules fired in {period} is hidden to protect a group of fewer than {k} people.")
+    assert insights.rules_sentence(rules, period=period, department=small) == (
+        f"Which rules fired in {small} in {period} is hidden to protect a group of fewer than {k} people.")
     assert "hidden to protect a group" in nv.rules_figure(rules, period=period).layout.annotations[-1].text
     assert not nv.rules_fired(warehouse_file=warehouse_file)["suppressed"].any()
     groups = nv.training_groups_over_time(warehouse_file=warehouse_file)
@@ -301,6 +301,23 @@ def test_the_feedback_themes_follow_the_chosen_period(warehouse_file):
                            "show.")
 
 
+def test_notebook_06_closes_on_the_feedback_themes_as_the_report_words_them(warehouse_file):
+    """Notebook 06's "What this means" said nothing of the survey comments its feedback section showed."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "06-positive-side.ipynb", "code")[-1])
+    assert "feedback.sentences()" in closing
+    view = nv.feedback_view(period="2025-Q4", warehouse_file=warehouse_file)
+    comments = datasets.survey_comments(warehouse_file=warehouse_file)
+    comments = comments[comments["finished"].astype(bool)]
+    themes = feedback.wave_themes(comments, wave="2025-Q4", previous="2025-Q3", top=report.VOICES_TOP,
+                                  k=config.get_settings().k)
+    assert view.sentences() == insights.feedback_sentences(themes, top=report.VOICES_TOP) != []
+    programs = nv.feedback_view(period="2025-Q4", department="Programs", warehouse_file=warehouse_file)
+    assert programs.sentences() and all(" comments from Programs in 2025-Q4, " in s for s in programs.sentences())
+    small = nv.feedback_view(period="2025-Q4", department=sample.SMALL_DEPARTMENT, warehouse_file=warehouse_file)
+    before = nv.feedback_view(period="2024-10", warehouse_file=warehouse_file)
+    assert (small.sentences(), before.sentences()) == ([small.note], [before.note])
+
+
 def test_the_survey_wave_speaks_for_the_chosen_period_never_a_later_one(warehouse_file):
     """Notebook 04 read the latest wave for any period no wave is named like: 2025-10 read 2026-Q3."""
     respondents = datasets.respondents(warehouse_file=warehouse_file)
@@ -401,6 +418,21 @@ def test_period_sentences_follow_the_published_table(warehouse_file):
     assert f"n = {int(row['n']):,}" in sentence and row["previous_period"] == "2026-Q2"
 
 
+def test_a_departments_sentences_name_it_and_the_organisations_do_not(warehouse_file):
+    # pasted into a briefing, "Adherence rate in 2026-Q3: 96% (n = 261)" read as the organisation's figure
+    rows = nv.period_comparison(["adherence_rate", "incidents", "audience_sentiment"], period="2026-Q3",
+                                department=sample.SMALL_DEPARTMENT, warehouse_file=warehouse_file)
+    adherence, incidents, audience = (insights.metric_sentence(r, k=5) for r in rows.to_dict("records"))
+    where = f" in {sample.SMALL_DEPARTMENT} in 2026-Q3"
+    assert adherence.startswith(f"Adherence rate{where}") and incidents.startswith(f"Incidents reported{where}")
+    assert audience.startswith("Audience-comment sentiment in 2026-Q3: ")
+    assert incidents == f"Incidents reported{where}: hidden to protect a group of fewer than 5 people."
+    rules = nv.rules_fired(period="2026-Q3", department="Programs", warehouse_file=warehouse_file)
+    fired = insights.rules_sentence(rules, period="2026-Q3", department="Programs")
+    assert fired.startswith("The rules that fired most in Programs in 2026-Q3: ") and "of employee posts" not in fired
+    assert fired.count("of its employee posts)") == min(3, int((rules["n_posts"] > 0).sum())) > 0
+
+
 # --- the sentences ----------------------------------------------------------------------------------
 
 def test_revision_sentence_words_follow_the_interval():
@@ -465,7 +497,8 @@ def test_metric_sentence_says_up_only_when_significant():
     assert "against 85% in 2026-Q2: a change of +0.5 points, not significant (p = " in sentence
     hidden = compare_periods(_two_quarters(342, 340, suppressed=True), metric="adherence_rate",
                              current="2026-Q3", previous="2026-Q2")
-    assert "is hidden" in insights.metric_sentence(hidden.iloc[0], k=5)
+    assert insights.metric_sentence(hidden.iloc[0], k=5) == ("Adherence rate in 2026-Q3: hidden to protect a group of "
+                                                             "fewer than 5 people.")
     missing = up.iloc[0].copy()
     missing["value"] = np.nan
     assert insights.metric_sentence(missing) == "Adherence rate: no data for 2026-Q3 yet."

@@ -22,7 +22,7 @@ import pandas as pd
 
 from analytics import config, privacy
 from analytics.engagement import ANY_MISSION_PAGE, SHORT_LINK_PAGE
-from analytics.metrics import METRICS
+from analytics.metrics import ALL, METRICS
 
 __all__ = [
     "as_markdown",
@@ -318,7 +318,8 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
     """One metric in a period against the previous period: a row of :func:`metrics.compare_periods`.
 
     Rates and means are called up or down only when the change is significant (p < 0.05); counts and
-    medians have no test and are compared as numbers.
+    medians have no test and are compared as numbers. A row with a ``department`` (other than everyone's)
+    names it, so that a department's figure pasted elsewhere is not read as the organisation's.
 
     Examples
     --------
@@ -327,13 +328,17 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
     ...        "previous_value": 0.91, "change": 0.02, "p_value": 0.01, "significant": True}
     >>> metric_sentence(row).split(" That")[0]
     'Adherence rate in 2026-Q3: 93% (95% CI 91% to 95%; n = 812), up 2.0 points from 91% in 2026-Q2 (p = 0.010).'
+    >>> metric_sentence(row | {"department": "Programs", "suppressed": True}, k=5)
+    'Adherence rate in Programs in 2026-Q3: hidden to protect a group of fewer than 5 people.'
     """
-    metric, label, period = row["metric"], row["label"], row["period"]
+    metric, period = row["metric"], row["period"]
     if metric not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}; pass a row of metrics.compare_periods.")
+    department = row.get("department")
+    label = row["label"] + ("" if _missing(department) or department == ALL else f" in {department}")
     kind = METRICS[metric].kind
     if bool(row.get("suppressed", False)):
-        return f"{label} for {period} is {privacy.hidden_label(k)}."
+        return f"{label} in {period}: {privacy.hidden_label(k)}."
     if _missing(row["value"]):
         return f"{label}: no data for {period} yet."
     value = _value_text(metric, row["value"])
@@ -399,8 +404,9 @@ def revision_sentence(row: Mapping[str, Any] | pd.Series, *, label: str = "Adher
     return sentence + "."
 
 
-def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3) -> str:
-    """Which rules fired most: the table of :func:`analytics.notebook_views.rules_fired`.
+def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3, department: str | None = None) -> str:
+    """Which rules fired most: the table of :func:`analytics.notebook_views.rules_fired` (with ``department``,
+    that department's, which the sentence names).
 
     Examples
     --------
@@ -409,15 +415,19 @@ def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3) -> str:
     >>> print(rules_sentence(rules, period="2026-Q3"))
     The rules that fired most in 2026-Q3: Phone (confidentiality, high; 12 posts, 2.0% of employee posts),
     Email (confidentiality, high; 3 posts, 0.5% of employee posts).
+    >>> print(rules_sentence(rules.head(1), period="2026-Q3", department="Programs"))
+    The rules that fired most in Programs in 2026-Q3: Phone (confidentiality, high; 12 posts, 2.0% of its
+    employee posts).
     """
+    where, whose = (f" in {department}", "its employee posts") if department else ("", "employee posts")
     if "suppressed" in rules and rules["suppressed"].any():
-        return f"Which rules fired in {period} is {privacy.hidden_label()}."
+        return f"Which rules fired{where} in {period} is {privacy.hidden_label()}."
     fired = rules[rules["n_posts"].fillna(0) > 0].sort_values("n_posts", ascending=False, kind="stable").head(top)
     if fired.empty:
-        return f"No policy rule fired on an employee post in {period}."
+        return f"No policy rule fired on an employee post{where} in {period}."
     parts = [f"{r.name} ({r.area}, {r.severity}; {format_count(r.n_posts, 'post')}, "
-             f"{format_percent(r.share_of_posts, 1)} of employee posts)" for r in fired.itertuples()]
-    return f"The rules that fired most in {period}: " + ", ".join(parts) + "."
+             f"{format_percent(r.share_of_posts, 1)} of {whose})" for r in fired.itertuples()]
+    return f"The rules that fired most{where} in {period}: " + ", ".join(parts) + "."
 
 
 def seasonality_sentence(effect: pd.DataFrame, *, label: str) -> str:
@@ -485,11 +495,12 @@ def named_with_ties(counts: Sequence[int], top: int, *, extra: int = 2) -> int:
     return named
 
 
-def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
+def feedback_sentences(themes: pd.DataFrame, *, top: int = 3, department: str | None = None) -> list[str]:
     """One sentence per policy area on what its survey comments talk about: the table of
     :func:`analytics.feedback.feedback_themes` (its ``top`` terms most used now, and up to two more used as
     often as the last of them, with their share of the area's comments, and what changed significantly since
-    the previous wave).
+    the previous wave). With ``department``, the table holds that department's comments and each sentence
+    says so.
 
     Examples
     --------
@@ -500,7 +511,10 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
     >>> print(feedback_sentences(themes)[0])
     Learning (51 comments in 2026-Q3, mean tone +0.24): "examples" in 16% of them (rising from 5% in 2026-Q2,
     adjusted p = 0.030), "one-page summary" 12%.
+    >>> feedback_sentences(themes, department="Programs")[0].split(":")[0]
+    'Learning (51 comments from Programs in 2026-Q3, mean tone +0.24)'
     """
+    whose = f" from {department}" if department else ""
     sentences = []
     for area, rows in themes.groupby("area", sort=False):
         first = rows.iloc[0]
@@ -518,7 +532,7 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3) -> list[str]:
         faded = rows[rows["direction"].eq("falling") & ~rows.index.isin(used.index)]
         tail = "".join(f'; "{r.term}" fell from {format_percent(r.previous_share)} in {r.previous_wave} to '
                        f"{format_percent(r.share)} (adjusted {format_p(r.p_adjusted)})" for r in faded.itertuples())
-        head = (f"{str(area).capitalize()} ({format_count(first['n_comments'], 'comment')} in {first['wave']}, "
+        head = (f"{str(area).capitalize()} ({format_count(first['n_comments'], 'comment')}{whose} in {first['wave']}, "
                 f"mean tone {format_signed(first['area_sentiment'])})")
         sentences.append(f"{head}: {', '.join(parts) if parts else 'no word or phrase recurs'}{tail}.")
     return sentences

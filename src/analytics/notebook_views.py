@@ -513,20 +513,22 @@ def period_comparison(
     warehouse_file: Warehouse = None,
 ) -> pd.DataFrame:
     """Each metric in ``period`` against the previous period of equal length
-    (:func:`analytics.metrics.compare_periods` on the published quarterly or monthly table).
+    (:func:`analytics.metrics.compare_periods` on the published quarterly or monthly table). ``department``
+    applies to the metrics about people; the others are the organisation's.
 
     Returns
     -------
     DataFrame
-        One row per metric with the columns of :func:`analytics.metrics.compare_periods`.
+        One row per metric with the columns of :func:`analytics.metrics.compare_periods` and ``department``
+        (the department the row describes, :data:`analytics.metrics.ALL` for everyone).
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     kind = _period_kind(chosen)
     previous = chosen.previous().label
     table = datasets.metric_table(kind, periods=[chosen.label, previous], warehouse_file=warehouse_file)
+    groups = {name: department if department and METRICS[name].by_people else ALL for name in names}
     rows = [compare_periods(table, metric=name, current=chosen.label, previous=previous,
-                            department=department if department and METRICS[name].by_people else ALL)
-            for name in names]
+                            department=group).assign(department=group) for name, group in groups.items()]
     return pd.concat(rows, ignore_index=True)
 
 
@@ -1718,12 +1720,20 @@ def recognition_view(*, period: str | None = None, department: str | None = None
 @dataclass(frozen=True)
 class FeedbackView:
     """The themes of survey comments a notebook shows, the waves they compare, and a line saying so (or why
-    there are none)."""
+    there are none); ``department`` when they are one department's comments."""
 
     themes: pd.DataFrame
     wave: str | None
     previous: str | None
     note: str
+    department: str | None = None
+
+    def sentences(self) -> list[str]:
+        """What the comments talk about, one sentence per policy area as the committee report words it
+        (:func:`analytics.insights.feedback_sentences`), or the note saying why there are no themes."""
+        if self.themes.empty:
+            return [self.note]
+        return insights.feedback_sentences(self.themes, department=self.department)
 
 
 def feedback_view(*, period: str | None = None, department: str | None = None, top: int = 5,
@@ -1767,7 +1777,7 @@ def feedback_view(*, period: str | None = None, department: str | None = None, t
         note += f" Areas {privacy.hidden_label()}: {', '.join(hidden)}."
     if themes.empty and (comments["wave"].astype(str) == wave).any():
         note += f" No area had {_k()} comments or more sharing a word or phrase: no themes to show."
-    return FeedbackView(themes, wave, previous, note)
+    return FeedbackView(themes, wave, previous, note, department)
 
 
 def _department_comments(comments: pd.DataFrame, department: str, *, waves: Sequence[str]
