@@ -569,3 +569,21 @@ def test_formatting_edges():
     assert insights.format_points(-0.0004) == "+0.0 points"  # a fall too small to show is no fall
     assert insights.as_markdown([]).startswith("- There is not enough data")
     assert insights.format_ci(np.nan, 0.3) == "95% CI not available"
+
+
+def test_the_revision_sentences_name_a_revision_too_recent_to_measure(warehouse_file):
+    """Notebook 02 for the month after the newest revision told only the one before it."""
+    revisions = nv.policy_revisions(warehouse_file=warehouse_file).sort_values("effective_on")
+    newest = revisions.iloc[-1]
+    month = f"{pd.Timestamp(newest['effective_on']) + pd.DateOffset(months=1):%Y-%m}"
+    series = nv.metric_over_time("adherence_rate", period=month, warehouse_file=warehouse_file)
+    effects = nv.revision_effects(period=month, warehouse_file=warehouse_file)
+    said = nv.revision_sentences(effects, revisions=revisions, series=series)
+    assert str(newest["version"]) not in set(effects["version"].astype(str))
+    assert said[-1] == insights.too_recent_sentence(newest)
+    assert said[:-1] == [insights.revision_sentence(r) for r in effects.to_dict("records")]
+    # once measurable, it is told as the others
+    latest = nv.revision_effects(warehouse_file=warehouse_file)
+    everything = nv.metric_over_time("adherence_rate", warehouse_file=warehouse_file)
+    assert nv.revision_sentences(latest, revisions=revisions, series=everything) == [
+        insights.revision_sentence(r) for r in latest.to_dict("records")]

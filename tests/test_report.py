@@ -531,3 +531,19 @@ def test_a_range_holding_a_hidden_month_hides_the_pooled_figure():
                             "ci_high": np.nan, "suppressed": [False, True]})
     pooled = report.period_table(monthly, monthly.iloc[:0], [parse_period(start="2026-07-01", end="2026-08-31")])
     assert pooled["suppressed"].tolist() == [True] and pooled[["value", "n"]].isna().all(axis=None)
+
+
+def test_a_revision_too_recent_to_measure_is_named_before_the_last_measurable_one(sample_warehouse, tmp_path):
+    """2026-02's report told version 2.0 as the latest revision, with 3.0 in force since 2026-01-15."""
+    versions = datasets.policy_revisions(warehouse_file=sample_warehouse).sort_values("effective_on")
+    newest = versions.iloc[-1]
+    month = parse_period(f"{pd.Timestamp(newest['effective_on']) + pd.DateOffset(months=1):%Y-%m}")
+    result = report.build_report(period=month, previous=None, warehouse_file=sample_warehouse, out=tmp_path,
+                                 pdf=False)
+    section = re.search(r'<section id="revision".*?</section>', result.html_path.read_text(encoding="utf-8"), re.S)
+    said = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", section.group(0))).split())
+    effective = f"{pd.Timestamp(newest['effective_on']):%Y-%m-%d}"
+    assert f"The latest revision up to {month.label} is version {newest['version']} (effective {effective})" in said
+    assert f"Version {newest['version']} (effective {effective}) is too recent to measure" in said
+    measured = versions.iloc[-2]
+    assert f"The last one measurable: Adherence rose at version {measured['version']}" in said

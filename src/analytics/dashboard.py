@@ -575,15 +575,8 @@ def revision_effect(series: pd.DataFrame, versions: pd.DataFrame, *, label: str 
     effects = views.effects_of_revisions(series.assign(month=months), versions)
     # a revision in force within the months shown but too recent to measure is named, not passed over for
     # an older one told as "the last revision"
-    effective = pd.to_datetime(versions["effective_on"])
-    fitted = versions["version"].astype(str).isin(effects["version"].astype(str) if len(effects) else [])
-    last_fitted = effective[fitted].max() if fitted.any() else months.min()
-    recent = versions[(effective > last_fitted) & (effective <= months.max())]
-    too_recent = ""
-    if len(recent):
-        latest = recent.iloc[-1]
-        too_recent = (f"Version {latest['version']} (effective {pd.Timestamp(latest['effective_on']):%Y-%m-%d}) is "
-                      "too recent to measure: three months on each side are needed. ")
+    recent = insights.unmeasured_revision(versions, effects, first=months.min(), last=months.max())
+    too_recent = "" if recent is None else insights.too_recent_sentence(recent) + " "
     if effects.empty:
         return effects, too_recent or ("Too few months on each side of a policy revision (three are needed) to "
                                        "estimate its effect yet.")

@@ -57,8 +57,10 @@ __all__ = [
     "short_links_sentence",
     "story_sentence",
     "survey_change_sentences",
+    "too_recent_sentence",
     "training_caveats",
     "training_sentences",
+    "unmeasured_revision",
 ]
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -365,6 +367,40 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
     else:
         sentence += f", against {before} in {row['previous_period']}."
     return sentence + _target_text(metric, row["value"])
+
+
+def unmeasured_revision(versions: pd.DataFrame, effects: pd.DataFrame, *, first: Any, last: Any) -> pd.Series | None:
+    """The latest policy revision in force from within ``first``..``last`` (the months a surface shows)
+    that came after every revision whose effect ``effects`` estimates, or None: one too recent to measure,
+    to be named before an older one is told as the last revision.
+
+    ``versions`` has ``version`` and ``effective_on``; ``effects`` the estimated revisions' ``version``
+    (:func:`analytics.notebook_views.effects_of_revisions`). A revision at or before ``first`` has no months
+    before it here and is never named.
+
+    >>> versions = pd.DataFrame({"version": ["2.0", "3.0"], "effective_on": ["2025-04-01", "2026-01-15"]})
+    >>> unmeasured_revision(versions, pd.DataFrame({"version": ["2.0"]}), first="2024-10-01",
+    ...                     last="2026-02-28")["version"]
+    '3.0'
+    >>> unmeasured_revision(versions, pd.DataFrame({"version": ["2.0", "3.0"]}), first="2024-10-01",
+    ...                     last="2026-09-30") is None
+    True
+    """
+    effective = pd.to_datetime(versions["effective_on"])
+    estimated = versions["version"].astype(str).isin(effects["version"].astype(str) if len(effects) else [])
+    since = max(pd.Timestamp(first), effective[estimated].max()) if estimated.any() else pd.Timestamp(first)
+    recent = versions[(effective > since) & (effective <= pd.Timestamp(last))]
+    return None if recent.empty else recent.iloc[pd.to_datetime(recent["effective_on"]).argmax()]
+
+
+def too_recent_sentence(version: Mapping[str, Any] | pd.Series) -> str:
+    """Why a revision's effect is not told (:func:`unmeasured_revision`).
+
+    >>> too_recent_sentence({"version": "3.0", "effective_on": "2026-01-15"})
+    'Version 3.0 (effective 2026-01-15) is too recent to measure: three months on each side are needed.'
+    """
+    return (f"Version {version['version']} (effective {pd.Timestamp(version['effective_on']):%Y-%m-%d}) is too "
+            "recent to measure: three months on each side are needed.")
 
 
 def revision_sentence(row: Mapping[str, Any] | pd.Series, *, label: str = "Adherence", scale: str = "rate") -> str:

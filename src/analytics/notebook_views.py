@@ -115,6 +115,7 @@ __all__ = [
     "resolve_period",
     "revision_effects",
     "revision_figure",
+    "revision_sentences",
     "rules_figure",
     "rules_fired",
     "seasonal_figure",
@@ -750,6 +751,19 @@ def _ranked_bars(shown: pd.DataFrame, *, y: str, x: str, title: str, subtitle: s
         fig.update_xaxes(tickformat=tickformat)
     fig.update_layout(hovermode="closest")
     return fig if len(shown) else _nothing(fig, empty)
+
+
+def revision_sentences(effects: pd.DataFrame, *, revisions: pd.DataFrame, series: pd.DataFrame) -> list[str]:
+    """The effect of each revision in ``effects`` (:func:`revision_effects`) in words, then the revision in force
+    in the months of ``series`` (:func:`metric_over_time`, its ``month``) that is too recent to measure, if any
+    (:func:`analytics.insights.unmeasured_revision`): told last, it read as the latest revision."""
+    sentences = [insights.revision_sentence(row) for row in effects.to_dict("records")]
+    if len(series):
+        recent = insights.unmeasured_revision(revisions, effects, first=series["month"].min(),
+                                              last=series["month"].max() + pd.offsets.MonthEnd(0))
+        if recent is not None:
+            sentences.append(insights.too_recent_sentence(recent))
+    return sentences
 
 
 def revision_effects(

@@ -438,6 +438,12 @@ def _top_area_sentence(ranking: pd.DataFrame) -> str:
             f"Evidence: {top['evidence']}")
 
 
+def _latest_revision(period: Period, version: str, effective: Any, summary: str) -> str:
+    # "up to": a revision effective within the period (2026-01-15 in 2026-Q1) is not "before" it
+    return (f"The latest revision up to {period.label} is version {version} (effective "
+            f"{pd.Timestamp(effective):%Y-%m-%d}): {str(summary).rstrip('.')}.")
+
+
 def _revision_section(views: Any, period: Period, versions: pd.DataFrame, monthly: pd.DataFrame,
                       warehouse_file: Any, k: int) -> tuple[_Section, pd.Series | None]:
     section = _Section("revision", dict(SECTIONS)["revision"])
@@ -451,13 +457,23 @@ def _revision_section(views: Any, period: Period, versions: pd.DataFrame, monthl
         chosen = before if len(before) else its[starts < pd.Timestamp(period.end)]
         if len(chosen):
             latest = chosen.iloc[-1]
+    # the revision in force is named even when too recent to measure (2026-02 told 2.0 as the latest, with 3.0
+    # in force since 2026-01-15); the last measurable one follows
+    months = monthly.loc[monthly["metric"] == "adherence_rate", "period"]
+    recent = insights.unmeasured_revision(versions, its, first=f"{months.min()}-01" if len(months) else period.start,
+                                          last=pd.Timestamp(period.end) - pd.Timedelta(days=1))
+    if recent is not None:
+        section.lead.append(_latest_revision(period, recent["version"], recent["effective_on"], recent["summary"]))
+        section.lead.append(insights.too_recent_sentence(recent))
     if latest is None:
-        section.lead.append("No policy revision has enough months on both sides (three or more) to estimate its "
-                            "effect yet.")
+        if recent is None:
+            section.lead.append("No policy revision has enough months on both sides (three or more) to estimate "
+                                "its effect yet.")
     else:
-        section.lead.append(f"The latest revision before {period.label} is version {latest['version']} "
-                            f"(effective {pd.Timestamp(latest['interruption']):%Y-%m-%d}): {latest['summary']}")
-        section.lead.append(insights.revision_sentence(latest))
+        if recent is None:
+            section.lead.append(_latest_revision(period, latest["version"], latest["interruption"], latest["summary"]))
+        section.lead.append(("The last one measurable: " if recent is not None else "")
+                            + insights.revision_sentence(latest))
         match = sentiment_its[sentiment_its["version"] == latest["version"]] if len(sentiment_its) else sentiment_its
         if len(match):
             section.lead.append(insights.revision_sentence(match.iloc[0], label="Employee-post sentiment",
