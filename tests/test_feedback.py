@@ -52,7 +52,7 @@ def test_a_term_used_in_fewer_than_k_comments_shows_no_tone():
 
 
 def test_rising_and_falling_hold_against_every_term_tested_in_the_wave():
-    """A change that would pass p < 0.05 alone but not among the wave's other tests stays steady."""
+    """A change that would pass p < 0.05 alone but not among the wave's other tests is no clear change."""
     def wave(counts: dict[str, int]) -> list[tuple[str, str]]:
         texts = [[] for _ in range(100)]
         for term, count in counts.items():
@@ -66,9 +66,9 @@ def test_rising_and_falling_hold_against_every_term_tested_in_the_wave():
     after = wave({"deadline": 22, "approval": 60, **stable})
     table = feedback.feedback_themes(_frames({"2026-Q1": before, "2026-Q2": after}), k=5).set_index("term")
     assert table.loc["deadline", "p_value"] < 0.05, "the planted change must pass on its own"
-    assert table.loc["deadline", "direction"] == "steady"
+    assert table.loc["deadline", "direction"] == feedback.NO_CLEAR_CHANGE
     assert table.loc["approval", "direction"] == "rising"
-    assert (table.loc[list(stable), "direction"] == "steady").all()
+    assert (table.loc[list(stable), "direction"] == feedback.NO_CLEAR_CHANGE).all()
     reference = multipletests(table["p_value"].to_numpy(dtype=float), method="fdr_bh")[1]
     np.testing.assert_allclose(table["p_adjusted"].to_numpy(dtype=float), reference, rtol=1e-12)
 
@@ -88,7 +88,7 @@ def test_groups_smaller_than_k_show_no_terms_and_the_first_wave_has_no_compariso
     rows = [("comment_policy_easier", "A one-page summary please.")] * 4
     assert feedback.feedback_themes(_frames({"2026-Q1": rows}), k=5).empty
     table = feedback.feedback_themes(_frames({"2026-Q1": rows * 2}), k=5)
-    assert table["previous_wave"].isna().all() and (table["direction"] == "steady").all()
+    assert table["previous_wave"].isna().all() and (table["direction"] == feedback.NO_EARLIER_WAVE).all()
 
 
 def test_unfinished_responses_and_unknown_waves_are_handled():
@@ -168,7 +168,7 @@ def test_the_sentence_names_the_terms_tied_with_the_last_one_it_names():
                            "term": ["mistake", "beneficiary photo", "good example", "removed within", "quickly",
                                     "tagged", "apology"],
                            "n_mentions": mentions, "share": [m / 62 for m in mentions], "previous_wave": "2026-Q2",
-                           "previous_share": 0.1, "direction": "steady", "p_value": 0.5})
+                           "previous_share": 0.1, "direction": "no clear change", "p_value": 0.5})
     sentence = insights.feedback_sentences(themes)[0]
     assert all(f'"{term}"' in sentence for term in ("mistake", "beneficiary photo", "good example",
                                                      "removed within", "quickly")), sentence

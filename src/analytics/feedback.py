@@ -27,8 +27,13 @@ from analytics.insights import named_with_ties
 from analytics.survey import benjamini_hochberg
 from analytics.themes import fetch_frames
 
-__all__ = ["STOPWORDS", "comment_terms", "distinct_terms", "feedback_themes", "wave_themes"]
+__all__ = ["NO_CLEAR_CHANGE", "NO_EARLIER_WAVE", "STOPWORDS", "comment_terms", "distinct_terms", "feedback_themes",
+           "wave_themes"]
 
+#: A term's direction when its change since the previous wave is within chance (adjusted p of 0.05 or more).
+NO_CLEAR_CHANGE = "no clear change"
+#: A term's direction in the first wave with comments.
+NO_EARLIER_WAVE = "no earlier wave"
 #: Words too common to say anything about a theme.
 _STOPWORD_TEXT = """
 a about above after again against all also am an and any are aren't as at be because been before being below
@@ -195,7 +200,8 @@ def _direction(change: float, p_adjusted: float, previous_mentions: float) -> st
     if previous_mentions == 0:
         return "new"
     if np.isnan(p_adjusted) or p_adjusted >= 0.05:
-        return "steady"
+        # not "steady": a fall of ten points within chance is no change we can tell, not a steady share
+        return NO_CLEAR_CHANGE
     return "rising" if change > 0 else "falling"
 
 
@@ -254,9 +260,9 @@ def feedback_themes(
         ``previous_wave``, ``previous_n_comments``, ``previous_mentions``, ``previous_share``, ``change`` (share
         now minus then), ``p_value`` (two-proportion z-test), ``p_adjusted`` (Benjamini-Hochberg over every term
         of the table: a wave's dozens of tests would otherwise call some change rising by chance), ``direction``
-        (``new``, ``rising``, ``falling``, ``steady``; ``steady`` when ``p_adjusted`` >= 0.05 or there is no
-        previous wave) and ``example`` (the most common redacted comment using the term, or NA for an area with
-        fewer than ``min_comments`` comments).
+        (``new``, ``rising``, ``falling``, :data:`NO_CLEAR_CHANGE` when ``p_adjusted`` >= 0.05,
+        :data:`NO_EARLIER_WAVE` when there is no previous wave) and ``example`` (the most common redacted comment
+        using the term, or NA for an area with fewer than ``min_comments`` comments).
 
     Examples
     --------
@@ -328,7 +334,7 @@ def feedback_themes(
     themes.insert(themes.columns.get_loc("p_value") + 1, "p_adjusted",
                   benjamini_hochberg(themes["p_value"].to_numpy(dtype=float)))
     themes.insert(themes.columns.get_loc("p_adjusted") + 1, "direction", [
-        _direction(change, adjusted, before) if previous else "steady"
+        _direction(change, adjusted, before) if previous else NO_EARLIER_WAVE
         for change, adjusted, before in zip(themes["change"], themes["p_adjusted"], themes["previous_mentions"],
                                             strict=True)])
     return themes

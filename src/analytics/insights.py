@@ -542,7 +542,7 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3, department: str | 
     --------
     >>> themes = pd.DataFrame({"wave": "2026-Q3", "area": "learning", "n_comments": 51, "area_sentiment": 0.236,
     ...     "term": ["examples", "one-page summary"], "n_mentions": [8, 6], "share": [0.157, 0.118],
-    ...     "previous_wave": "2026-Q2", "previous_share": [0.05, 0.12], "direction": ["rising", "steady"],
+    ...     "previous_wave": "2026-Q2", "previous_share": [0.05, 0.12], "direction": ["rising", "no clear change"],
     ...     "p_adjusted": [0.03, 0.9]})
     >>> print(feedback_sentences(themes)[0])
     Learning (51 comments in 2026-Q3, mean tone +0.24): "examples" in 16% of them (rising from 5% in 2026-Q2,

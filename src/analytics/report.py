@@ -785,9 +785,7 @@ def _voices_section(comments: pd.DataFrame, wave: str | None, previous_wave: str
         then = "–" if compared is None else (f"{format_number(r['previous_mentions'])} of "
                                              f"{format_number(r['previous_n_comments'])} "
                                              f"({format_percent(r['previous_share'])})")
-        # "steady" beside a fall of ten points reads as a contradiction: the change is within chance
-        direction = "no clear change" if r["direction"] == "steady" else r["direction"]
-        change = "–" if compared is None else (f"{format_points(r['change'])}, {direction} "
+        change = "–" if compared is None else (f"{format_points(r['change'])}, {r['direction']} "
                                                f"(adjusted {format_p(r['p_adjusted'])})")
         rows.append({
             "Area": _cell(f"{r['area']} ({format_number(r['n_comments'])} comments)"),
