@@ -536,7 +536,9 @@ def test_reliability_drivers_and_data_quality_sentences():
     text = insights.reliability_sentence(alpha)
     assert "Read voice with care" in text and "The other constructs are reliable (alpha 0.77 to 0.84)" in text
     text = insights.reliability_sentence(alpha.assign(alpha=[0.84, 0.61, 0.5]))
-    assert "voice (0.61), safety (0.50)" in text and text.endswith("Trust is reliable (alpha 0.84).")
+    # one sentence of one colon: the constructs named where the care is asked for
+    assert text.startswith("Read voice (0.61) and safety (0.50) with care: their items agree only weakly")
+    assert text.count(":") == 1 and text.endswith("Trust is reliable (alpha 0.84).")
     assert insights.reliability_sentence(alpha.assign(alpha=0.9)).startswith("Every construct is reliable")
     drivers = pd.DataFrame({"driver": ["clarity", "safety"], "beta": [0.1, 0.5], "ci_low": [-0.05, 0.4],
                             "ci_high": [0.25, 0.6], "p_value": [0.2, 1e-5], "relative_weight": [0.2, 0.8],
