@@ -73,3 +73,18 @@ def test_a_misspelt_setting_is_reported_in_the_file_that_holds_it(tmp_path, monk
     monkeypatch.setenv("POLICY_PULSE_SETTINGS", str(chosen))
     with pytest.raises(ValueError, match=r"Unknown settings \['survey_period'\] in .*ours\.yml"):
         config.get_settings()
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("survey_periods:\n  - {wave: 2026-spring, start: 2026-04-01}\n", r"The survey period .* needs a wave, a start"),
+    ("survey_periods:\n  - {wave: w, start: 2026-04-01, end: 30/06/2026}\n", r"\(YYYY-MM-DD\)"),
+    ("targets:\n  adherence_rate: {green: 0.95}\n", r"The target adherence_rate: .* needs green and amber"),
+])
+def test_a_malformed_survey_period_or_target_says_what_it_needs(tmp_path, monkeypatch, text, said):
+    """A survey period without an end stopped every command with KeyError: 'end'."""
+    chosen = tmp_path / "ours.yml"
+    chosen.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("POLICY_PULSE_SETTINGS", str(chosen))
+    with pytest.raises(ValueError, match=said) as raised:
+        config.get_settings()
+    assert str(chosen) in str(raised.value)

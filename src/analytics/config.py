@@ -139,11 +139,9 @@ class Settings:
 def _parse_settings(raw: dict[str, Any], source: Path = SETTINGS_PATH) -> Settings:
     raw = dict(raw or {})
     if "survey_periods" in raw:
-        raw["survey_periods"] = [
-            SurveyPeriod(str(p["wave"]), _as_date(p["start"]), _as_date(p["end"])) for p in raw["survey_periods"]
-        ]
+        raw["survey_periods"] = [_survey_period(entry, source) for entry in raw["survey_periods"] or []]
     if "targets" in raw:
-        raw["targets"] = {name: Target(**spec) for name, spec in raw["targets"].items()}
+        raw["targets"] = {name: _target(name, spec, source) for name, spec in (raw["targets"] or {}).items()}
     if "organisation_accounts" in raw:
         raw["organisation_accounts"] = {
             platform: [str(h).lower().lstrip("@") for h in handles]
@@ -154,6 +152,22 @@ def _parse_settings(raw: dict[str, Any], source: Path = SETTINGS_PATH) -> Settin
     if unknown:
         raise ValueError(f"Unknown settings {sorted(unknown)} in {source}; known: {sorted(known)}")
     return Settings(**raw)
+
+
+def _survey_period(entry: Any, source: Path) -> SurveyPeriod:
+    try:
+        return SurveyPeriod(str(entry["wave"]), _as_date(entry["start"]), _as_date(entry["end"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"The survey period {entry!r} in {source} needs a wave, a start and an end date "
+                         "(YYYY-MM-DD), e.g. {wave: 2026-spring, start: 2026-04-01, end: 2026-06-30}.") from error
+
+
+def _target(name: str, spec: Any, source: Path) -> Target:
+    try:
+        return Target(**spec)
+    except TypeError as error:
+        raise ValueError(f"The target {name}: {spec!r} in {source} needs green and amber thresholds (and optionally "
+                         "higher_is_better: true or false), e.g. {green: 0.95, amber: 0.90}.") from error
 
 
 def _as_date(value: Any) -> date:
