@@ -3,6 +3,8 @@ and every estimator cross-checked against statsmodels/scipy fitted directly."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -345,8 +347,6 @@ def test_training_effect_matches_statsmodels_formulas(sample, effect):
 def test_a_month_without_a_violation_leaves_the_odds_ratio_and_lets_the_fit_converge(sample, effect):
     """Its fixed effect has no finite estimate (statsmodels warned that the fit did not converge), and its
     posts say nothing about the odds within months: the model leaves them out, and the estimate is unmoved."""
-    import warnings
-
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     posts = sample.posts.copy()
@@ -413,6 +413,25 @@ def test_event_study_coefficients_equal_unit_dummy_regression(sample):
     coefficients = np.linalg.lstsq(x.to_numpy(), posts["violation"].to_numpy(float), rcond=None)[0]
     shown = study[study["relative_month"] != -1]
     np.testing.assert_allclose(shown["estimate"], coefficients[:4], atol=1e-10)
+
+
+def test_event_study_leaves_months_no_trained_post_reaches_unestimated(sample):
+    """Data ending two months after the first completions: months +2..+6 were columns of zeros (rank-deficient,
+    statsmodels warned) estimated as 0, which the report's sentence counted among the months after training."""
+    completed = sample.posts["completed_at"].dropna()
+    first = completed.dt.tz_convert(TZ).min()
+    end = (first + pd.offsets.MonthBegin(2)).normalize()
+    posts = sample.posts[sample.posts["published_at"] < end]
+    posts = posts.assign(completed_at=posts["completed_at"].where(posts["completed_at"] < end))
+    reached = posts["completed_at"].notna()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no rank-deficient design
+        study = trends.event_study(posts, outcome="violation", unit="employee", time="published_at",
+                                   trained_at="completed_at", window=(-6, 6), timezone=TZ).set_index("relative_month")
+    unreached = study[study["n_obs"] == 0].index
+    assert len(unreached) and study.loc[unreached, ["estimate", "ci_low", "p_value"]].isna().all().all()
+    assert study.loc[study["n_obs"] > 0].drop(index=-1)["ci_low"].notna().all()
+    assert study["n_obs"].sum() == reached.sum()
 
 
 def test_event_study_argument_checks(sample):

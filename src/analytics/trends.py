@@ -984,9 +984,10 @@ def event_study(
         One row per relative month in ``window``:
 
         * ``relative_month`` — months since the training month (0 = month of completion);
-        * ``estimate`` — risk difference vs month -1 (0 for -1 itself);
-        * ``ci_low``, ``ci_high`` — cluster-robust t interval (NaN for the reference month);
-        * ``p_value`` — two-sided test of no difference (NaN for the reference month);
+        * ``estimate`` — risk difference vs month -1 (0 for -1 itself; NaN for a month no trained post
+          reaches, e.g. months after the last data);
+        * ``ci_low``, ``ci_high`` — cluster-robust t interval (NaN for the reference month and unreached ones);
+        * ``p_value`` — two-sided test of no difference (NaN for the reference month and unreached ones);
         * ``n_obs`` — trained units' posts in that relative month (end points pooled).
 
     Examples
@@ -1030,8 +1031,11 @@ def event_study(
     trained_month[treated] = _event_months(completed[treated], trained_at, timezone).to_numpy()
     # Controls get relative month 0 here but never an event indicator (those require `treated`).
     relative = np.clip(_month_number(months) - _month_number(trained_month.fillna(months)), lo, hi)
-    shown = [k for k in range(lo, hi + 1) if k != -1]
-    events = np.column_stack([(treated & (relative == k)).astype(float) for k in shown])
+    # a month relative to training that no trained post reaches (data ending a month after the rollout) is
+    # not estimated: its column of zeros made the design rank-deficient and its estimate a meaningless 0
+    shown = [k for k in range(lo, hi + 1) if k != -1 and (treated & (relative == k)).any()]
+    events = np.column_stack([(treated & (relative == k)).astype(float) for k in shown]) if shown else \
+        np.empty((len(posts), 0))
     x = pd.concat([pd.DataFrame(events, index=posts.index), _dummies(months, "month")], axis=1)
     # Unit effects are absorbed by demeaning within unit (same coefficients as unit dummies, much faster);
     # the cluster correction then does not count them, the usual convention when units nest in clusters.
@@ -1044,9 +1048,9 @@ def event_study(
     rows = []
     for k in range(lo, hi + 1):
         n_obs = int((treated & (relative == k)).sum())
-        if k == -1:
-            rows.append({"relative_month": k, "estimate": 0.0, "ci_low": np.nan, "ci_high": np.nan,
-                         "p_value": np.nan, "n_obs": n_obs})
+        if k == -1 or k not in shown:
+            rows.append({"relative_month": k, "estimate": 0.0 if k == -1 else np.nan, "ci_low": np.nan,
+                         "ci_high": np.nan, "p_value": np.nan, "n_obs": n_obs})
             continue
         col = shown.index(k)
         rows.append({"relative_month": k, "estimate": float(fit.params[col]), "ci_low": float(bounds[col, 0]),
