@@ -266,6 +266,11 @@ def test_the_positive_side_views_show_the_chosen_month_or_quarter(warehouse_file
         f"of {int(story['n_posts'])} posts).")
     department = nv.story_view(period=period, department="Programs", warehouse_file=warehouse_file)
     assert department[["period", "department"]].values.tolist() == [[period, "Programs"]]
+    # a department's share is said to be its own, not the organisation's
+    (programs,) = department.to_dict("records")
+    assert insights.story_sentence(programs, period=period).startswith(
+        f"In {period}, {insights.format_percent(programs['mission_story_share'])} of employee posts in Programs "
+        "told a mission story")
 
 
 @pytest.mark.parametrize("period", ["2026-07", "2026-Q3"])

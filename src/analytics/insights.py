@@ -932,13 +932,18 @@ def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
     In 2026-Q3, 20% of employee posts told a mission story (95% CI 16% to 24%; 80 of 400 posts). They drew
     1.50 times the engagement per post of other posts (95% CI 1.21 to 1.86): an association, which does not
     show that the stories, or the policy, caused it.
+    >>> print(story_sentence(row | {"department": "Programs"}, period="2026-Q3").split(" (")[0])
+    In 2026-Q3, 20% of employee posts in Programs told a mission story
     >>> print(story_sentence(row | {"ratio_ci_low": 0.94}, period="2026-Q3").split(". ")[1])
     Their engagement per post was not clearly different from other posts' (1.50 times, 95% CI 0.94 to 1.86,
     which includes no difference).
     """
+    # a department's row names it: "of employee posts" read as the organisation's share
+    department = row.get("department")
+    where = "" if _missing(department) else f" in {department}"
     if row.get("suppressed") or _missing(row.get("mission_story_share")):
-        return f"Too few people posted in {period} to show the share of mission stories."
-    text = (f"In {period}, {format_percent(row['mission_story_share'])} of employee posts told a mission story "
+        return f"Too few people{where} posted in {period} to show the share of mission stories."
+    text = (f"In {period}, {format_percent(row['mission_story_share'])} of employee posts{where} told a mission story "
             f"({format_ci(row['ci_low'], row['ci_high'], scale='rate')}; {int(row['n_mission'])} of "
             f"{int(row['n_posts'])} posts).")
     ratio, low, high = row.get("engagement_ratio"), row.get("ratio_ci_low"), row.get("ratio_ci_high")
