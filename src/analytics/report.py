@@ -463,15 +463,14 @@ def _revision_section(views: Any, period: Period, versions: pd.DataFrame, monthl
     recent = insights.unmeasured_revision(versions, its, first=f"{months.min()}-01" if len(months) else period.start,
                                           last=pd.Timestamp(period.end) - pd.Timedelta(days=1))
     if recent is not None:
-        section.lead.append(_latest_revision(period, recent["version"], recent["effective_on"], recent["summary"]))
-        section.lead.append(insights.too_recent_sentence(recent))
-    if latest is None:
-        if recent is None:
-            section.lead.append("No policy revision has enough months on both sides (three or more) to estimate "
-                                "its effect yet.")
+        section.lead += [_latest_revision(period, recent["version"], recent["effective_on"], recent["summary"]),
+                         insights.too_recent_sentence(recent)]
+    elif latest is not None:
+        section.lead.append(_latest_revision(period, latest["version"], latest["interruption"], latest["summary"]))
     else:
-        if recent is None:
-            section.lead.append(_latest_revision(period, latest["version"], latest["interruption"], latest["summary"]))
+        section.lead.append("No policy revision has enough months on both sides (three or more) to estimate its "
+                            "effect yet.")
+    if latest is not None:
         section.lead.append(("The last one measurable: " if recent is not None else "")
                             + insights.revision_sentence(latest))
         match = sentiment_its[sentiment_its["version"] == latest["version"]] if len(sentiment_its) else sentiment_its
