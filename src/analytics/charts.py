@@ -530,8 +530,9 @@ def ci_band(rows: pd.DataFrame, *, x: str, breaks: Sequence[bool] | pd.Series) -
     broken = np.asarray(breaks, dtype=bool)
     band_x: list = []
     band_y: list = []
-    for number in np.unique(broken.cumsum()):
-        run = rows[(broken.cumsum() == number) & ~broken]
+    runs = broken.cumsum()
+    for number in np.unique(runs):
+        run = rows[(runs == number) & ~broken]
         if run.empty:
             continue
         if band_x:

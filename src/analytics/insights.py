@@ -758,13 +758,13 @@ def reliability_sentence(alpha: pd.DataFrame) -> str:
     good_text = f"alpha {low:.2f}" + (f" to {high:.2f}" if high > low else "")
     if weak.empty:
         return f"Every construct is reliable (Cronbach's {good_text}, at least {ALPHA_ACCEPTABLE})."
-    named = [f"{r.construct} ({r.alpha:.2f})" for r in weak.itertuples()]
-    listed = ", ".join(named[:-1]) + " and " + named[-1]
     if len(weak) == 1:
         row = weak.iloc[0]
         sentence = (f"Read {row['construct']} with care: its items agree only weakly (Cronbach's alpha "
                     f"{row['alpha']:.2f}, below {ALPHA_ACCEPTABLE}).")
     else:
+        named = [f"{r.construct} ({r.alpha:.2f})" for r in weak.itertuples()]
+        listed = ", ".join(named[:-1]) + " and " + named[-1]
         sentence = (f"Read {listed} with care: their items agree only weakly (Cronbach's alpha below "
                     f"{ALPHA_ACCEPTABLE}).")
     if len(good) == 1:
