@@ -1157,7 +1157,11 @@ class _Survey:
     answers: pd.DataFrame
     items: pd.DataFrame
     respondents: pd.DataFrame
-    waves: list[str]
+    began: pd.Series  # each wave's first submission, by wave, earliest first
+
+    @property
+    def waves(self) -> list[str]:
+        return [str(wave) for wave in self.began.index]
 
     def answers_of(self, respondents: pd.DataFrame) -> pd.DataFrame:
         """The answers of these respondents only (the survey functions require a match)."""
@@ -1169,8 +1173,8 @@ def _survey(warehouse_file: Warehouse) -> _Survey:
         answers = datasets.survey_answers(con=con)
         respondents = datasets.respondents(con=con)
     respondents["department"] = respondents["department"].fillna(NOT_STATED)
-    order = respondents.groupby("wave")["submitted_at"].min().sort_values(kind="stable")
-    return _Survey(answers, load_codebook().items_frame(), respondents, [str(w) for w in order.index])
+    began = respondents.groupby("wave")["submitted_at"].min().sort_values(kind="stable")
+    return _Survey(answers, load_codebook().items_frame(), respondents, began)
 
 
 def _wave(chosen: str | None, data: _Survey, *, warehouse_file: Warehouse) -> str:
@@ -1182,13 +1186,12 @@ def _wave(chosen: str | None, data: _Survey, *, warehouse_file: Warehouse) -> st
         return inside
     # else the last wave begun by then: one begun after the period says nothing of it (2025-10 read 2026-Q3)
     end = pd.Timestamp(period.end).tz_localize(zone)
-    began = data.respondents.groupby("wave")["submitted_at"].min()
-    by_then = [wave for wave in data.waves if pd.Timestamp(began[wave]) < end]
-    if not by_then:
+    by_then = data.began[data.began < end]
+    if by_then.empty:
         raise datasets.UnreportablePeriod(
             f"No survey wave had begun by the end of {period.label}: the first, {data.waves[0]}, began on "
-            f"{pd.Timestamp(began[data.waves[0]]).tz_convert(end.tz):%Y-%m-%d}. Choose a later period.")
-    return by_then[-1]
+            f"{data.began.iloc[0].tz_convert(end.tz):%Y-%m-%d}. Choose a later period.")
+    return str(by_then.index[-1])
 
 
 def survey_wave(period: str | None = None, *, warehouse_file: Warehouse = None) -> str:
