@@ -163,3 +163,29 @@ def test_update_checks_the_posts_once_while_it_ingests_and_publishes_by_link(sam
     assert len(calls) == 1 and calls[0].startswith("posts-check"), calls
     # the check's cursor was closed: nothing held the database open at the publication, which linked the file
     assert target.stat().st_ino == snapshots.snapshot_path(target).stat().st_ino
+
+
+def test_ingest_says_which_rows_replaced_stored_posts_and_which_were_older(sample_warehouse, tmp_path, capsys):
+    # the rows loaded need not add as many posts: a reader comparing the file table with `summary` is told why
+    from analytics import config
+
+    later, post_uid, likes = _re_export(tmp_path, config.SAMPLE_DIR)
+    target = tmp_path / "w.duckdb"
+    shutil.copyfile(sample_warehouse, target)
+    before = query(target, "SELECT count(*) AS n FROM posts")["n"].iloc[0]
+    assert cli.main(["ingest", str(later), "--warehouse", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "monitoring_later.csv: 1 row took the place of the same record loaded before." in out
+    assert query(target, "SELECT count(*) AS n FROM posts")["n"].iloc[0] == before + 1
+
+    # the same post exported earlier (its newest post is itself, so its metrics are as of its own date)
+    lines = later.read_text(encoding="utf-8").splitlines()
+    earlier = tmp_path / "monitoring_earlier.csv"
+    earlier.write_text("\n".join([lines[0], lines[1].replace(f",{likes},", f",{likes - 30},")]) + "\n",
+                       encoding="utf-8")
+    assert cli.main(["ingest", str(earlier), "--warehouse", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert ("monitoring_earlier.csv: 1 post older than the stored version (metrics as of an earlier date) left the "
+            "stored one as it was.") in out
+    stored = query(target, f"SELECT reactions FROM posts WHERE post_uid = '{post_uid}'")["reactions"]
+    assert stored.tolist() == [likes], "the later export's metrics were kept"

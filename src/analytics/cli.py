@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the heavy libraries are imported by the commands that need 
     import duckdb
 
     from analytics.build import PostsAsBuilt
+    from analytics.ingest import FileResult
 
 __all__ = ["main"]
 
@@ -217,6 +218,8 @@ def _ingest(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"error: {r.message}", file=sys.stderr)
     for r in results:
+        if r.status == "loaded" and (r.rows_replacing or r.rows_outdated):
+            print(f"{r.path.name}: {_replacements(r)}")
         if r.status in ("dry-run", "skipped") and r.message:
             print(f"{r.path.name}: {r.status}, {r.message}" if r.status == "skipped" else f"{r.path.name}: {r.message}")
     totals = sum(r.rows_read for r in results), sum(r.rows_loaded for r in results)
@@ -225,6 +228,19 @@ def _ingest(args: argparse.Namespace) -> int:
     print(f"{format_count(len(results), 'file')}: {format_count(totals[0], 'row')} read, {totals[1]:,} loaded, "
           f"{rejected:,} rejected{where}, {len(failed)} failed.")
     return len(failed)
+
+
+def _replacements(result: FileResult) -> str:
+    """Why a loaded file's rows need not add as many to its table: they are later versions of stored records."""
+    from analytics.insights import format_count
+
+    parts = []
+    if result.rows_replacing:
+        parts.append(f"{format_count(result.rows_replacing, 'row')} took the place of the same record loaded before")
+    if result.rows_outdated:
+        parts.append(f"{format_count(result.rows_outdated, 'post')} older than the stored version "
+                     "(metrics as of an earlier date) left the stored one as it was")
+    return "; ".join(parts) + "."
 
 
 def _print_summary(warehouse_file: str | None) -> None:

@@ -74,6 +74,10 @@ class FileResult:
     rows_rejected: int = 0
     tables: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     message: str = ""
+    #: rows that took the place of the same record loaded before (a post's later metrics, a survey exported again)
+    rows_replacing: int = 0
+    #: posts whose stored version has later metrics: the stored one is kept, these rows are not stored
+    rows_outdated: int = 0
 
 
 @dataclass
@@ -788,6 +792,7 @@ def _load(context: _Context, frames: dict[str, pd.DataFrame], result: FileResult
     con = context.con
     sha = result.sha256
     loaded_rows = 0
+    primary = next(iter(frames), None)
     for name, frame in frames.items():
         result.tables[name] = (len(frame), len(frame), 0)
         # a header-only export has nothing to load, and its empty frame's all-NaT columns carry no time
@@ -795,13 +800,13 @@ def _load(context: _Context, frames: dict[str, pd.DataFrame], result: FileResult
         if name.startswith("vault:") or frame.empty:
             continue
         frame = frame.assign(source_file_sha256=sha)
-        loaded = None
+        loaded, replaced = None, 0
         with warehouse.registered(con, "_keys", frame):
             if name == "posts":
                 # the same post in a later export updates its metrics: the latest metrics_as_of wins
-                con.execute("""DELETE FROM posts WHERE post_uid IN (
+                replaced = con.execute("""DELETE FROM posts WHERE post_uid IN (
                     SELECT k.post_uid FROM _keys k JOIN posts p USING (post_uid)
-                    WHERE k.metrics_as_of >= p.metrics_as_of)""")
+                    WHERE k.metrics_as_of >= p.metrics_as_of)""").fetchone()[0]
                 # inserted straight from the registered frame: no second copy of a big export in memory. The
                 # stored posts it may meet are found by an inner join first: that one filters the scan of every
                 # stored post by the file's keys (a Bloom filter), where the anti join would probe them all
@@ -809,12 +814,17 @@ def _load(context: _Context, frames: dict[str, pd.DataFrame], result: FileResult
                 loaded = con.execute(f"INSERT INTO posts ({names}) SELECT {names} FROM _keys k WHERE NOT EXISTS "
                                      "(SELECT 1 FROM posts p JOIN _keys USING (post_uid) WHERE p.post_uid = k.post_uid)"
                                      ).fetchone()[0]
+                result.rows_outdated += len(frame) - loaded
             elif name in ("respondents", "survey_answers", "survey_comments"):
-                con.execute(f"DELETE FROM {name} WHERE response_id IN (SELECT DISTINCT response_id FROM _keys)")
+                replaced = con.execute(
+                    f"DELETE FROM {name} WHERE response_id IN (SELECT DISTINCT response_id FROM _keys)").fetchone()[0]
             elif name in _IDENTITY_COLUMNS:
                 keys = _IDENTITY_COLUMNS[name]
                 condition = " AND ".join(f"t.{k} = k.{k}" for k in keys)
-                con.execute(f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM _keys k WHERE {condition})")
+                replaced = con.execute(
+                    f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM _keys k WHERE {condition})").fetchone()[0]
+            if name == primary:
+                result.rows_replacing += replaced
             if name == "employees":
                 con.execute("DELETE FROM recognition_names WHERE employee_key IN (SELECT employee_key FROM _keys)")
         loaded_rows += warehouse.insert_frame(con, name, frame) if loaded is None else loaded
