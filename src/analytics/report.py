@@ -675,7 +675,7 @@ def _incidents_section(by_area: pd.DataFrame, headline: pd.DataFrame, monthly: p
                     "dashed lines mark policy revisions."))
 
     def figure(r: dict[str, Any], shown: str | None) -> dict[str, Any]:
-        # an area without incidents has no figure to hide; incident_figures hid the others' small ones
+        # an area without incidents has no figure to hide; incident_figures_by_period hid the others' small ones
         if not r["n_current"]:
             return _cell("–", css="num")
         return _cell(privacy.hidden_label(k), hidden=True) if shown is None else _cell(shown, css="num")
