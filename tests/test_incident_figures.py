@@ -52,12 +52,12 @@ def _dashboard_line(incidents: pd.DataFrame, area: str) -> str:
     return re.search(rf"Incidents, {QUARTER}</td><td>([^<]*)</td>", table).group(1)
 
 
-def _notebook(incidents: pd.DataFrame, monkeypatch) -> pd.DataFrame:
+def _notebook(incidents: pd.DataFrame, monkeypatch, period: str = QUARTER) -> pd.DataFrame:
     monkeypatch.setattr(nv.datasets, "check_has_posts", lambda *args, **kwargs: None)
     monkeypatch.setattr(nv, "_query", lambda *args, **kwargs: incidents[
-        ["severity", "area", "detection", "hours_to_report", "hours_to_resolve"]].copy())
+        ["month", "severity", "area", "detection", "hours_to_report", "hours_to_resolve"]].copy())
     monkeypatch.setattr(nv, "_k", lambda: K)
-    return nv.incidents_by_severity(period=QUARTER).set_index("area")
+    return nv.incidents_by_severity(period=period).set_index("area")
 
 
 def test_a_group_s_incident_figures_are_the_same_on_every_surface(incidents, monkeypatch):
@@ -131,3 +131,81 @@ def test_a_free_range_s_areas_do_not_give_away_one_day_s_incidents(incidents):
     # a range of whole months reads its months' figures: September's count, shown as the month's report shows it
     month = areas("2026-09-30")
     assert month["self_reported"] == september["self_reported"].sum()
+
+
+def _planted(counts: dict[str, tuple[int, int, int]], quarter_months: tuple[str, str, str]) -> pd.DataFrame:
+    """Incidents of each area in each of a quarter's months (``counts``), every other one self-reported."""
+    rows = []
+    for area, per_month in counts.items():
+        for month, n in zip(quarter_months, per_month, strict=True):
+            rows += [{"incident_id": f"{area}:{month}:{i}", "area": area, "severity": "high",
+                      "month": pd.Timestamp(month), "reported_at": pd.Timestamp(f"{month}-10", tz="UTC"),
+                      "detection": "self_reported" if i % 2 else "detected", "employee_key": f"{area}-{month}-{i}",
+                      "department": "Programs", "hours_to_report": 1.0, "hours_to_resolve": 2.0}
+                     for i in range(n)]
+    frame = pd.DataFrame(rows)
+    return frame.assign(self_reported=frame["detection"] == "self_reported")
+
+
+def _published(incidents: pd.DataFrame, monkeypatch) -> dict[tuple[str, str, str], float]:
+    """Every self-reported count the surfaces show of ``incidents``' quarter, its months, its areas and their
+    severities, keyed (period, area, severity) with ``(all)`` for a total; NaN where a surface hides it."""
+    months = sorted(incidents["month"].dt.strftime("%Y-%m").unique())
+    quarter = f"{months[0][:4]}-Q{(int(months[0][5:]) - 1) // 3 + 1}"
+    areas = sorted(incidents["area"].unique())
+    shown: dict[tuple[str, str, str], float] = {}
+    tables = _period_tables(incidents)
+    for kind, periods in (("month", months), ("quarter", [quarter])):
+        for period in periods:
+            row = tables[kind].loc[("self_reported_share", period)]
+            shown[(period, metrics.ALL, metrics.ALL)] = row["successes"] if not row["suppressed"] else np.nan
+            report = priorities.incidents_by_area(incidents, current=parse_period(period),
+                                                  previous=parse_period(period).previous(), timezone="UTC", k=K,
+                                                  areas=areas).set_index("area")
+            notebook = _notebook(incidents, monkeypatch, period)
+            for area in report.index[report["n_current"] > 0]:
+                shown[(period, area, metrics.ALL)] = report.loc[area, "self_reported"]
+                shown[(period, area, "high")] = (notebook.loc[area, "self_reported_share"]
+                                                 * notebook.loc[area, "n_incidents"])
+    for area in areas:
+        line = _dashboard_line(incidents, area)
+        found = re.search(r"; (\d+) self-reported", line)
+        dashboard_count = float(found.group(1)) if found else np.nan
+        assert dashboard_count == pytest.approx(shown[(quarter, area, metrics.ALL)], nan_ok=True), line
+    return shown
+
+
+def _given_away(shown: dict[tuple[str, str, str], float]) -> list[str]:
+    """The hidden counts that one published total and the shown counts beside it give back: a total's parts
+    (an area's months and quarter, a period's areas and the organisation, an area's severities and the area)
+    with exactly one hidden, the total included."""
+    quarters = {period for period, _, _ in shown if "Q" in period}
+    lines = []
+    for quarter in quarters:
+        for _, area, severity in {key for key in shown if key[0] == quarter}:
+            lines.append([key for key in shown if key[1:] == (area, severity)])  # its months and its quarter
+    for period in {period for period, _, _ in shown}:
+        lines.append([key for key in shown if key[0] == period and key[2] == metrics.ALL])  # areas, organisation
+        for area in {area for p, area, _ in shown if p == period and area != metrics.ALL}:
+            lines.append([key for key in shown if key[:2] == (period, area)])  # severities, the area
+    return [f"{hidden[0]} from {line}" for line in lines
+            if len(hidden := [key for key in line if np.isnan(shown[key])]) == 1 and len(line) > 1]
+
+
+def test_an_area_s_hidden_month_is_not_its_quarter_less_its_other_months(monkeypatch):
+    """Conduct's July (2 incidents) was hidden in July's report; its quarter's report showed its count and August's
+    and September's reports theirs (6 and 7 incidents): the quarter less those two gave July's back."""
+    incidents = _planted({"conduct": (2, 6, 7), "confidentiality": (8, 9, 10)}, ("2026-07", "2026-08", "2026-09"))
+    shown = _published(incidents, monkeypatch)
+    assert np.isnan(shown[("2026-07", "conduct", metrics.ALL)])
+    assert not _given_away(shown)
+
+
+def test_a_month_s_hidden_organisation_figure_is_not_its_one_area_s(monkeypatch):
+    """The sample's 2024-Q4: October's 6 incidents are all confidentiality's, November's 7 none self-reported,
+    December's 4 two. December hidden, the period tables hid October too, but October's report showed
+    confidentiality's count: the organisation's, and with the quarter's, December's."""
+    incidents = _planted({"confidentiality": (6, 6, 2), "conduct": (0, 1, 2)}, ("2024-10", "2024-11", "2024-12"))
+    shown = _published(incidents, monkeypatch)
+    assert np.isnan(shown[("2024-12", metrics.ALL, metrics.ALL)])
+    assert not _given_away(shown)

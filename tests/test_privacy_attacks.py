@@ -66,19 +66,21 @@ class Attack:
         if coefs:
             self.inequalities.append((coefs, rhs - constant))
 
-    def intervals(self) -> dict[object, tuple[float, float]]:
-        """[min, max] of every hidden count over all tables consistent with what is published.
+    def intervals(self, of: set | None = None) -> dict[object, tuple[float, float]]:
+        """[min, max] of every hidden count (of those in ``of``, if given) over all tables consistent with what is
+        published.
 
         Each group of hidden counts that constraints tie together (in effect, one quarter's cells) is solved
         alone: the constraints of other groups have no variable in common with it, so they cannot move its
         bounds, and its linear programs are a fraction of the size."""
         keys = list(self.index)
+        asked = set(range(len(keys))) if of is None else {self.index[key] for key in of}
         out = {}
         for variables, equalities, inequalities in self._components():
-            for key_index, bounds in zip(variables, self._component_intervals(variables, equalities, inequalities),
-                                         strict=True):
+            for key_index, bounds in zip(variables, self._component_intervals(variables, equalities, inequalities,
+                                                                               asked), strict=True):
                 out[keys[key_index]] = bounds
-        return {key: out[key] for key in keys}
+        return {key: out[key] for key in keys if self.index[key] in asked}
 
     def _components(self) -> list[tuple[list[int], list, list]]:
         """The variables in connected groups (two are connected when a constraint names both), each with
@@ -103,7 +105,7 @@ class Attack:
                 groups[root(next(iter(row[0])))][slot].append(row)
         return list(groups.values())
 
-    def _component_intervals(self, variables: list[int], equalities: list, inequalities: list
+    def _component_intervals(self, variables: list[int], equalities: list, inequalities: list, asked: set[int]
                              ) -> list[tuple[float, float]]:
         position = {variable: p for p, variable in enumerate(variables)}
         n = len(variables)
@@ -122,6 +124,9 @@ class Attack:
         bounds = [(self.lower[variable], None) for variable in variables]
         out = []
         for i in range(n):
+            if variables[i] not in asked:
+                out.append((np.nan, np.nan))
+                continue
             ends = []
             for sign in (1.0, -1.0):
                 c = np.zeros(n)
@@ -420,6 +425,78 @@ def test_a_department_s_training_groups_are_hidden_where_its_monthly_figure_is(p
     groups = nv.training_groups_over_time(outcome=outcome, department="Finance", warehouse_file=sample_warehouse)
     shown = groups[groups["month"].dt.strftime("%Y-%m").isin(set(hidden)) & ~groups["suppressed"]]
     assert len(hidden) and shown.empty, shown
+
+
+def test_no_hidden_incident_count_is_pinned_across_months_quarters_areas_and_severities(published,
+                                                                                      sample_warehouse):
+    """The report and the policy review show each area's self-reported incidents, notebook 02 each area's
+    severities', month by month and quarter by quarter, beside the period tables' organisation and departments.
+    Each surface hid its own small counts, but not across the others: the sample's October 2024 is 6 incidents,
+    all confidentiality's, shown in October's report; the period tables hid the organisation's October to protect
+    December (2 of 4 self-reported), which the quarter's count less October and November then gave back.
+
+    The attacker writes every shown count over the unknown self-reported incidents of each severity, area,
+    department and month; no hidden count may be pinned to one value, unless a shown count of all its incidents
+    or more already says that none, or all, of them self-reported.
+    """
+    from analytics import datasets, priorities
+    from analytics import notebook_views as nv
+    from analytics.adherence import AREAS
+    from analytics.periods import parse_period
+
+    settings = config.get_settings()
+    incidents = datasets.incidents(warehouse_file=sample_warehouse)
+    incidents["month"] = incidents["month"].dt.strftime("%Y-%m")
+    groups = incidents.groupby(["severity", "area", "month"]).size()
+    cells = [(*group, department) for group in groups.index for department in incidents["department"].unique()]
+    truth = incidents.assign(sr=incidents["detection"] == "self_reported").groupby(
+        ["severity", "area", "month", "department"])["sr"].sum()
+    figures = []  # (name, its cells, self-reported count or NaN, incidents or NaN)
+
+    def add(name, period, sr, n, **within):
+        chosen = [cell for cell in cells if (cell[2] == period or _quarter(cell[2]) == period)
+                  and all(cell[("severity", "area", "month", "department").index(c)] == v for c, v in within.items())]
+        figures.append((name, chosen, sr, n))
+
+    for row in published[(published["metric"] == "self_reported_share") & (published["dim"] != "platform")
+                         ].itertuples():
+        within = {"department": row.group} if row.dim == "department" else {}
+        add(("period tables", row.period, row.group), row.period, row.successes, row.n, **within)
+    periods = sorted(set(incidents["month"]) | set(map(_quarter, incidents["month"])))
+    for period in periods:
+        chosen = parse_period(period)
+        areas = priorities.incidents_by_area(incidents, current=chosen, previous=chosen.previous(),
+                                             timezone=settings.timezone, k=settings.k, areas=AREAS)
+        for row in areas[areas["n_current"] > 0].itertuples():
+            add(("report", period, row.area), period, row.self_reported, row.n_current, area=row.area)
+        for row in nv.incidents_by_severity(period=period, warehouse_file=sample_warehouse).itertuples():
+            add(("notebook 02", period, row.severity, row.area), period, row.self_reported_share * row.n_incidents,
+                row.n_incidents, severity=row.severity, area=row.area)
+    attack = Attack()
+    for cell in cells:
+        attack.var(cell)
+    for name, chosen, sr, n in figures:
+        terms = {cell: (1.0, None) for cell in chosen}
+        if pd.notna(n):
+            attack.at_most(terms, rhs=float(n))
+        if pd.notna(sr):
+            attack.equal(terms, rhs=float(sr))
+        elif chosen:
+            attack.var(name)
+            attack.equal(terms | {name: (-1.0, None)})
+    hidden = {name for name, chosen, sr, _ in figures if pd.isna(sr) and chosen}
+    assert len(hidden) > 100 and any(name[0] == "report" for name in hidden)
+    said = [(set(chosen), sr, n) for _, chosen, sr, n in figures if pd.notna(sr)]
+    pinned = []
+    for name, (low, high) in attack.intervals(of=hidden).items():
+        if high - low > 1e-6:
+            continue
+        chosen = next(set(c) for f, c, _, _ in figures if f == name)
+        everyone = sum(groups[cell[:3]] for cell in {c[:3] for c in chosen})
+        if any(chosen <= other and ((sr == 0 and low == 0) or (sr == n and low == everyone)) for other, sr, n in said):
+            continue  # a shown count of its incidents and more says it already
+        pinned.append((name, low, int(sum(truth.get(cell, 0) for cell in chosen))))
+    assert not pinned, f"{len(pinned)} hidden incident counts pinned down; first: {pinned[:5]}"
 
 
 # --- byte scan ------------------------------------------------------------------------------------------

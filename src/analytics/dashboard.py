@@ -30,7 +30,7 @@ from analytics import notebook_views as views
 from analytics.adherence import AREAS, SEVERITIES, rules_frame
 from analytics.charts import as_widget, bar_chart, period_start, trend_chart
 from analytics.codebook import load_codebook
-from analytics.metrics import ALL, METRICS, compare_periods, incident_figures
+from analytics.metrics import ALL, METRICS, compare_periods, incident_figures_by_period
 from analytics.periods import parse_period
 
 __all__ = [
@@ -1274,9 +1274,10 @@ def _area_table(data: DashboardData, area: str, quarters: Sequence[str]) -> str:
             cells.append((f"Clarity: “{row.text}”" if j == 0 else "", f"wave {row.wave}: {value}"))
     incidents = data.incidents.assign(quarter=_quarter_of(data.incidents["month"]))
     incidents = incidents[incidents["quarter"].isin(quarters)]
-    # the areas of a quarter are one line: a hidden area's self-reported count is kept from its quarter's total
-    figures = (incident_figures(incidents, by=["area"], within=["quarter"], k=data.k).set_index(["quarter", "area"])
-               if len(incidents) else None)
+    # the quarters' figures as every surface shows them, hidden jointly with their months and areas
+    figures = incident_figures_by_period(incidents, k=data.k) if len(incidents) else None
+    if figures is not None:
+        figures = figures[figures["severity"] == ALL].set_index(["period", "area"])
     for q in quarters:
         mine = incidents[(incidents["area"] == area) & (incidents["quarter"] == q)]
         counts = mine["severity"].value_counts()

@@ -30,6 +30,7 @@ from analytics.privacy import suppress_small_groups
 __all__ = [
     "ALL",
     "GROUPINGS",
+    "INCIDENT_GROUPS",
     "METRICS",
     "SURVEY_METRICS",
     "TABLES_VERSION",
@@ -38,6 +39,7 @@ __all__ = [
     "compare_periods",
     "employee_cells",
     "incident_figures",
+    "incident_figures_by_period",
     "metric_definitions",
     "month_inputs",
     "period_metrics",
@@ -126,9 +128,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
 
 #: Bumped when what the period tables hold changes for the same inputs (2: a month the incident log covers
 #: without an incident counts 0; 3: the organisation's median time to resolve needs k resolved incidents; 4: its
-#: self-reported share needs k incidents, as :func:`incident_figures`): a warehouse built before computes them
-#: whole at its next build.
-TABLES_VERSION = "4"
+#: self-reported share needs k incidents, as :func:`incident_figures`; 5: it is hidden jointly with its areas'
+#: and severities', :func:`incident_figures_by_period`): a warehouse built before computes them whole at its next
+#: build.
+TABLES_VERSION = "5"
 
 #: The metrics of each kind whose suppression needs it (a rate's successes, a count's zero value).
 _RATES = frozenset(name for name, spec in METRICS.items() if spec.kind == "rate")
@@ -967,7 +970,7 @@ def _audience(comments: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
 
 
 def _incidents(frame: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
-    hidden = _organisation_incident_figures_hidden(frame, kind, k)
+    hidden = _organisation_incident_figures_hidden(frame, k)
     frame = frame.assign(period=_periods(frame["month"], kind))
     out = []
     for grouping in (None, "department"):
@@ -988,7 +991,7 @@ def _incidents(frame: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
                                                                 n_people=("employee_key", "nunique")))
         medians = _finish(medians, METRICS["median_hours_to_resolve"], grouping, k)
         if grouping is None:
-            # the organisation's figures follow incident_figures; a department's hide below k people later,
+            # the organisation's figures follow incident_figures_by_period; a department's hide below k people later,
             # and so below k of their incidents
             for metric, table in (("self_reported_share", shares), ("median_hours_to_resolve", medians)):
                 few = table["period"].map(hidden[metric]).astype("boolean").fillna(True).to_numpy(bool)
@@ -998,29 +1001,19 @@ def _incidents(frame: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
     return out
 
 
-def _organisation_incident_figures_hidden(frame: pd.DataFrame, kind: str, k: int) -> dict[str, pd.Series]:
-    """Per metric, by period label, whether :func:`incident_figures` hides the organisation's figure.
-
-    A month's self-reported count is hidden as one of its quarter's months (the quarter's published count less
-    the other months' would give it away), a quarter's where its months cannot be protected by it."""
-    if frame.empty:
-        return {"self_reported_share": pd.Series(dtype=bool), "median_hours_to_resolve": pd.Series(dtype=bool)}
-    months = incident_figures(frame.assign(_month=_periods(frame["month"], "month"),
-                                           _quarter=_periods(frame["month"], "quarter")),
-                              by=["_month"], within=["_quarter"], k=k)
-    if kind == "month":
-        shares = months.set_index("_month")["n_self_reported"].isna()
-    else:
-        shares = months.groupby("_quarter")["line_exposed"].any()
-    periods = incident_figures(frame.assign(_period=_periods(frame["month"], kind)), by=["_period"], k=k)
-    return {"self_reported_share": shares,
-            "median_hours_to_resolve": periods.set_index("_period")["median_hours_to_resolve"].isna()}
+def _organisation_incident_figures_hidden(frame: pd.DataFrame, k: int) -> dict[str, pd.Series]:
+    """Per metric, by period label (months and quarters), whether :func:`incident_figures_by_period` hides the
+    organisation's figure."""
+    figures = incident_figures_by_period(frame, k=k)
+    organisation = figures[(figures[list(INCIDENT_GROUPS)] == ALL).all(axis=1)].set_index("period")
+    return {metric: organisation[column].isna() for metric, column in (
+        ("self_reported_share", "n_self_reported"), ("median_hours_to_resolve", "median_hours_to_resolve"))}
 
 
 def incident_figures(incidents: pd.DataFrame, *, by: Sequence[str], within: Sequence[str] = (),
                      k: int | None = None) -> pd.DataFrame:
-    """What every surface shows of groups of incidents (the period tables' organisation rows, the report's and
-    the policy review's areas, the notebooks' severities), each figure only where ``k`` incidents stand behind it.
+    """The rule for what is shown of groups of incidents, each figure only where ``k`` incidents stand behind it;
+    the surfaces show :func:`incident_figures_by_period`, this rule over all of their groups at once.
 
     Every incident is one person's mistake, so a figure of fewer than ``k`` incidents describes fewer than ``k``
     people: a median time of one incident is its own time (of two, it lies between them), and a self-reported
@@ -1031,7 +1024,9 @@ def incident_figures(incidents: pd.DataFrame, *, by: Sequence[str], within: Sequ
     * ``n_self_reported`` and ``self_reported_share`` below ``k`` incidents, and more groups' (smallest first,
       :func:`analytics.privacy.suppress_small_groups`, so neither a hidden count nor its complement is pinned)
       where a hidden count could be worked out from the line's total, the self-reported count of all of its
-      incidents. A line is the groups along ``by`` sharing the values of ``within`` (e.g. the areas of a quarter).
+      incidents. A line is the groups along one ``by`` column sharing the values of the others and of ``within``
+      (e.g. the areas of a quarter); a line whose hidden counts still fall short after all of it is hidden says
+      them with its total, so that total must be one of its cells (hidden then) or not be published.
 
     The number of incidents is a count of events, shown whatever it is.
 
@@ -1053,9 +1048,7 @@ def incident_figures(incidents: pd.DataFrame, *, by: Sequence[str], within: Sequ
     DataFrame
         One row per group with incidents, sorted: the ``within`` and ``by`` columns, ``n_incidents``,
         ``n_self_reported``, ``self_reported_share`` (NA where hidden), ``n_with_time_to_report``,
-        ``median_hours_to_report``, ``n_resolved``, ``median_hours_to_resolve`` (NA where hidden), and
-        ``line_exposed`` (True where the line's hidden self-reported counts are all hidden and still short of
-        ``k``: its total self-reported count must not be published beside them).
+        ``median_hours_to_report``, ``n_resolved``, ``median_hours_to_resolve`` (NA where hidden).
 
     Examples
     --------
@@ -1086,12 +1079,78 @@ def incident_figures(incidents: pd.DataFrame, *, by: Sequence[str], within: Sequ
     hidden = suppress_small_groups(
         figures.assign(_people=figures["n_incidents"], _others=figures["n_incidents"] - figures["n_self_reported"]),
         by=keys, along=list(by), n="_people", values=["n_self_reported", "self_reported_share"], k=k,
-        nonzero=["n_self_reported", "_others"], report_exposed=True)
+        nonzero=["n_self_reported", "_others"])
     return figures.assign(n_self_reported=hidden["n_self_reported"].astype(float),
-                          self_reported_share=hidden["self_reported_share"].astype(float),
-                          line_exposed=hidden["exposed"].to_numpy(bool))[[
+                          self_reported_share=hidden["self_reported_share"].astype(float))[[
         *keys, "n_incidents", "n_self_reported", "self_reported_share", "n_with_time_to_report",
-        "median_hours_to_report", "n_resolved", "median_hours_to_resolve", "line_exposed"]]
+        "median_hours_to_report", "n_resolved", "median_hours_to_resolve"]]
+
+
+#: The groups whose incident figures are published, each nested in the one before: the organisation (``(all)`` in
+#: both columns; the period tables), a policy area (the report, the policy review) and an area's severity
+#: (notebook 02).
+INCIDENT_GROUPS = ("area", "severity")
+
+
+def incident_figures_by_period(incidents: pd.DataFrame, *, k: int | None = None) -> pd.DataFrame:
+    """:func:`incident_figures` of every month and quarter of ``incidents``, for the organisation, each policy
+    area and each area's severity (:data:`INCIDENT_GROUPS`), hidden jointly: what every surface shows of them.
+
+    The surfaces publish these figures side by side, so each is a total of others: a quarter of its months, the
+    organisation of its areas, an area of its severities. A self-reported count hidden in one of them must not
+    come back as such a total less the figures shown beside it (an area's quarter less its other months, the
+    organisation's month less its other areas, or the reverse, a hidden total as the sum of its parts). So
+    every figure is one cell of one table per quarter, and each total one more cell of the lines it adds up
+    (:func:`analytics.privacy.suppress_small_groups` over them all at once, as :func:`incident_figures`): a line
+    that hides a cell hides another too, its total if nothing else is left, and that total is protected in turn
+    along its own lines. A median cannot be worked out from other cells: it is hidden below ``k`` alone.
+
+    Parameters
+    ----------
+    incidents : DataFrame
+        One row per incident: ``month`` (its local month, a date or ``YYYY-MM``), ``area``, ``severity``, and
+        the columns :func:`incident_figures` reads. Whole quarters: a quarter's figures depend on all of its
+        months.
+    k : int, optional
+        The small-group threshold; default the configured k.
+
+    Returns
+    -------
+    DataFrame
+        One row per period and group with incidents: ``period`` (``YYYY-MM`` or ``YYYY-Qn``), ``area`` and
+        ``severity`` (``"(all)"`` for all of them), and the figure columns of :func:`incident_figures`
+        (``n_incidents`` … ``median_hours_to_resolve``).
+
+    Examples
+    --------
+    Conduct's July (2 incidents) would be its quarter less its August and September: its August is hidden too,
+    and confidentiality's July and August beside them, else the organisation's months would give them back:
+
+    >>> rows = [(month, area, "self_reported" if i % 2 else "detected")
+    ...         for area, counts in (("conduct", (2, 6, 7)), ("confidentiality", (8, 9, 10)))
+    ...         for month, n in zip(("2026-07", "2026-08", "2026-09"), counts, strict=True) for i in range(n)]
+    >>> incidents = pd.DataFrame(rows, columns=["month", "area", "detection"]).assign(
+    ...     severity="high", hours_to_report=1.0, hours_to_resolve=2.0)
+    >>> figures = incident_figures_by_period(incidents, k=5)
+    >>> figures[figures["severity"] == ALL].pivot(index="area", columns="period", values="n_self_reported")
+    period           2026-07  2026-08  2026-09  2026-Q3
+    area
+    (all)                5.0      7.0      8.0     20.0
+    conduct              NaN      NaN      3.0      7.0
+    confidentiality      NaN      NaN      5.0     13.0
+    """
+    missing = [c for c in ("month", *INCIDENT_GROUPS) if c not in incidents.columns]
+    if missing:
+        raise ValueError(f"incident_figures_by_period: give incidents with the columns {missing} (see the docstring).")
+    months = _periods(incidents["month"], "month")
+    quarters = _periods(incidents["month"], "quarter")
+    # every incident once in each published cell that holds it: its month's and its quarter's, each for its
+    # area's severity, its area and the organisation
+    copies = [incidents.assign(_quarter=quarters, period=period, **dict.fromkeys(INCIDENT_GROUPS[depth:], ALL))
+              for period in (months, quarters) for depth in range(len(INCIDENT_GROUPS) + 1)]
+    figures = incident_figures(pd.concat(copies, ignore_index=True), by=["period", *INCIDENT_GROUPS],
+                               within=["_quarter"], k=k)
+    return figures.drop(columns="_quarter")
 
 
 def _training(inputs: _Inputs, kind: str, k: int) -> list[pd.DataFrame]:

@@ -63,8 +63,8 @@ from analytics import (
 )
 from analytics.codebook import load_codebook
 from analytics.datasets import coverage_by_month, files_by_format, policy_revisions, rejects_by_reason
-from analytics.metrics import ALL, METRICS, compare_periods, incident_figures
-from analytics.periods import Period, parse_period
+from analytics.metrics import ALL, METRICS, compare_periods, incident_figures_by_period
+from analytics.periods import Period, parse_period, quarter_of
 from analytics.privacy import person_token, suppress_small_groups
 
 if TYPE_CHECKING:
@@ -868,9 +868,10 @@ def revision_figure(series: pd.DataFrame, effects: pd.DataFrame, *, revisions: p
 def incidents_by_severity(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
     """Incidents reported in ``period`` and how fast they were resolved, by severity and policy area.
 
-    The figures are :func:`analytics.metrics.incident_figures`, as in the report and the dashboards: a median
-    or self-reported share of fewer than k incidents would show one incident's own figure, so it is left out
-    (NA), as is a share that could be worked out from the others and the period's total.
+    The figures are :func:`analytics.metrics.incident_figures_by_period`'s, as in the report and the dashboards: a
+    median or self-reported share of fewer than k incidents would show one incident's own figure, so it is left
+    out (NA), as is a share that could be worked out from the others and a total shown elsewhere (the period's,
+    the area's, another month's or the quarter's).
 
     Returns
     -------
@@ -880,13 +881,18 @@ def incidents_by_severity(*, period: str | None = None, warehouse_file: Warehous
         ``self_reported_share`` (NA where hidden); high severity first, then most incidents.
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
-    incidents = _query("""SELECT severity, area, detection, hours_to_report, hours_to_resolve FROM incident_timings
-                          WHERE month >= ? AND month < ?""", [chosen.start, chosen.end], warehouse_file=warehouse_file)
+    quarter = quarter_of(chosen.start)  # a period's figures are hidden jointly with its quarter's months
+    incidents = _query("""SELECT month, severity, area, detection, hours_to_report, hours_to_resolve
+                          FROM incident_timings WHERE month >= ? AND month < ?""", [quarter.start, quarter.end],
+                       warehouse_file=warehouse_file)
     columns = ["severity", "area", "n_incidents", "n_resolved", "median_hours_to_resolve", "median_hours_to_report",
                "self_reported_share"]
     if incidents.empty:
         return pd.DataFrame(columns=columns)
-    figures = incident_figures(incidents, by=["severity", "area"], k=_k())
+    figures = incident_figures_by_period(incidents, k=_k())
+    figures = figures[(figures["period"] == chosen.label) & (figures["severity"] != ALL) & (figures["area"] != ALL)]
+    if figures.empty:
+        return pd.DataFrame(columns=columns)
     order = figures["severity"].map({"high": 0, "medium": 1}).fillna(2)
     return (figures.assign(_order=order).sort_values(["_order", "n_incidents", "area"], ascending=[True, False, True])
             [columns].reset_index(drop=True))

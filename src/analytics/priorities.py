@@ -27,7 +27,7 @@ from scipy import stats
 
 from analytics import adherence, config, datasets, insights, survey
 from analytics.codebook import load_codebook
-from analytics.metrics import ALL, compare_periods, incident_figures
+from analytics.metrics import ALL, compare_periods, incident_figures_by_period
 from analytics.periods import Period
 
 __all__ = [
@@ -258,14 +258,16 @@ def incidents_by_area(
 
     The change test conditions on the total: with equal-length periods and an unchanged rate, the
     current count is Binomial(total, 1/2) (``scipy.stats.binomtest``, two-sided). The current period's
-    self-reported count and median time to resolve are :func:`analytics.metrics.incident_figures` of the
-    areas (hidden below ``k`` incidents, ``k`` resolved), so no single incident can be read off.
+    self-reported count and median time to resolve are the areas' in
+    :func:`analytics.metrics.incident_figures_by_period`, as every surface shows them (hidden below ``k``
+    incidents, ``k`` resolved, and where other months, quarters or areas would give a hidden count away).
 
     Parameters
     ----------
     incidents : DataFrame
-        ``incident_id, reported_at`` (UTC), ``area``, ``detection``, ``hours_to_report``, ``hours_to_resolve``
-        (:func:`analytics.datasets.incidents`).
+        ``incident_id, reported_at`` (UTC), ``area``, ``severity``, ``detection``, ``hours_to_report``,
+        ``hours_to_resolve`` (:func:`analytics.datasets.incidents`); every incident of the quarters the
+        current period touches.
 
     Returns
     -------
@@ -277,7 +279,8 @@ def incidents_by_area(
     Examples
     --------
     >>> from analytics.periods import parse_period
-    >>> incidents = pd.DataFrame({"incident_id": list("abc"), "area": "conduct", "detection": "detected",
+    >>> incidents = pd.DataFrame({"incident_id": list("abc"), "area": "conduct", "severity": "high",
+    ...     "detection": "detected",
     ...     "reported_at": pd.to_datetime(["2026-05-02", "2026-08-01", "2026-08-09"], utc=True),
     ...     "hours_to_report": 1.0, "hours_to_resolve": [5.0, 7.0, 9.0]})
     >>> out = incidents_by_area(incidents, current=parse_period("2026-Q3"), previous=parse_period("2026-Q2"),
@@ -289,7 +292,7 @@ def incidents_by_area(
     k = config.get_settings().k if k is None else k
     now = incidents[current.contains(incidents["reported_at"], zone).to_numpy()]
     before = incidents[previous.contains(incidents["reported_at"], zone).to_numpy()]
-    figures = _area_figures(now, current, zone, k)
+    figures = _area_figures(incidents, current, zone, k)
     rows = []
     for area in areas:
         a, b = now[now["area"] == area], before[before["area"] == area]
@@ -306,7 +309,8 @@ def incidents_by_area(
 
 
 def _area_figures(incidents: pd.DataFrame, period: Period, timezone: str, k: int) -> pd.DataFrame:
-    """:func:`analytics.metrics.incident_figures` of the areas of ``period``'s incidents, indexed by area.
+    """The areas' figures of ``period`` in :func:`analytics.metrics.incident_figures_by_period` (every surface's),
+    indexed by area; ``incidents``: at least those of the quarters ``period`` touches.
 
     A free range is cut at any day: two ranges a day apart, each showing its own figures, would give away the
     day's incidents (self-reported or not, their times to resolve). So, as the headline pools a range from the
@@ -314,18 +318,23 @@ def _area_figures(incidents: pd.DataFrame, period: Period, timezone: str, k: int
     where the range cuts a month), and its median is not shown (the months' medians do not give it).
     """
     columns = ["n_resolved", "median_hours_to_resolve", "n_self_reported"]
+    local = pd.to_datetime(incidents["reported_at"], utc=True).dt.tz_convert(timezone)
+    quarters = local.dt.year.astype(str) + "-Q" + local.dt.quarter.astype(str)
+    touched = {f"{month.year}-Q{(month.month - 1) // 3 + 1}" for month in period.months}
+    incidents = incidents.assign(month=local.dt.strftime("%Y-%m"))[quarters.isin(touched).to_numpy()]
     if incidents.empty:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="area"))
+    figures = incident_figures_by_period(incidents, k=k)
+    areas = figures[(figures["area"] != ALL) & (figures["severity"] == ALL)]
     if period.kind != "custom":
-        return incident_figures(incidents, by=["area"], k=k).set_index("area")[columns]
-    months = pd.to_datetime(incidents["reported_at"], utc=True).dt.tz_convert(timezone).dt.strftime("%Y-%m")
-    by_month = incident_figures(incidents.assign(_month=months), by=["area"], within=["_month"], k=k)
+        return areas[areas["period"] == period.label].set_index("area")[columns]
+    inside = incidents[period.contains(incidents["reported_at"], timezone).to_numpy()]
     whole_months = period.start.day == 1 and period.end.day == 1
-    return by_month.groupby("area").agg(
-        n_resolved=("n_resolved", "sum"),
-        median_hours_to_resolve=("median_hours_to_resolve", lambda _: np.nan),
-        n_self_reported=("n_self_reported", lambda counts: counts.sum() if whole_months and counts.notna().all()
-                         else np.nan))
+    self_reported = areas[areas["period"].isin([f"{month:%Y-%m}" for month in period.months])].groupby("area")[
+        "n_self_reported"].agg(lambda counts: counts.sum() if whole_months and counts.notna().all() else np.nan)
+    return pd.DataFrame({"n_resolved": inside.groupby("area")["hours_to_resolve"].count(),
+                         "median_hours_to_resolve": np.nan, "n_self_reported": self_reported},
+                        index=self_reported.index)[columns].fillna({"n_resolved": 0})
 
 
 # --- survey waves of a period ------------------------------------------------------------------------

@@ -675,7 +675,7 @@ def _incidents_section(by_area: pd.DataFrame, headline: pd.DataFrame, monthly: p
                     "dashed lines mark policy revisions."))
 
     def figure(r: dict[str, Any], shown: str | None) -> dict[str, Any]:
-        # an area without incidents has no figure to hide; incident_figures hid the others' small ones
+        # an area without incidents has no figure to hide; incident_figures_by_period hid the others' small ones
         if not r["n_current"]:
             return _cell("–", css="num")
         return _cell(privacy.hidden_label(k), hidden=True) if shown is None else _cell(shown, css="num")
@@ -693,7 +693,8 @@ def _incidents_section(by_area: pd.DataFrame, headline: pd.DataFrame, monthly: p
                                  note="The change test is exact (binomial, conditioning on the two periods' total). "
                                       f"Medians are shown only for {k} or more resolved incidents, self-reported "
                                       f"counts for {k} or more incidents, and not where a hidden count could be "
-                                      "worked out from the others and the period's total."
+                                      "worked out from the others and a total shown elsewhere (the period's, "
+                                      "the area's in the quarter, another month's)."
                                       + (" A range other than a month or a quarter shows no medians (–) and the "
                                          "self-reported counts of its whole months, hidden where a month hides "
                                          "them: ranges a day apart would tell that day's incidents apart."
