@@ -11,10 +11,12 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+from warehouse_copies import execute
 
 from analytics import config, datasets, engagement, feedback, insights, report, sample
 from analytics import notebook_views as nv
@@ -296,14 +298,47 @@ def test_the_feedback_themes_follow_the_chosen_period(warehouse_file):
     past = nv.feedback_view(period="2025-Q4", warehouse_file=warehouse_file)
     assert (past.wave, past.previous) == ("2025-Q4", "2025-Q3") and len(past.themes)
     assert set(past.themes["wave"]) == {"2025-Q4"} and set(past.themes["previous_wave"]) == {"2025-Q3"}
-    assert past.note.startswith("Survey wave 2025-Q4 (the latest submitted by the end of 2025-Q4), compared with "
+    assert past.note.startswith("Survey wave 2025-Q4 (the wave of 2025-Q4, as in notebook 04), compared with "
                                 "2025-Q3")
-    # a month between two waves reads the last wave submitted by its end, not the next one
+    # a month between two waves reads the last wave begun by its end, not the next one
     assert nv.feedback_view(period="2026-01", warehouse_file=warehouse_file).wave == "2025-Q4"
     before = nv.feedback_view(period="2024-10", warehouse_file=warehouse_file)
     assert before.wave is None and before.themes.empty
-    assert before.note == ("No survey wave with comments had been submitted by the end of 2024-10: no themes to "
-                           "show.")
+    assert before.note.startswith("No survey wave had begun by the end of 2024-10: the first, 2024-Q4, began on ")
+    assert before.note.endswith(" No comment themes to show.")
+
+
+def _latest_wave_split(path):
+    """The sample's last wave, 2026-Q3, with its six last respondents moved to a wave of their own begun late
+    in August: 2026-08's responses are mostly 2026-Q3's, yet the other wave is the latest begun by its end."""
+    execute(path, """UPDATE respondents SET wave = '2026-pulse' WHERE response_id IN (
+        SELECT response_id FROM respondents WHERE wave = '2026-Q3' AND finished ORDER BY submitted_at DESC LIMIT 6)""")
+
+
+def _latest_wave_without_comments(path):
+    """The sample with no comment in its last wave, 2026-Q3."""
+    execute(path, "DELETE FROM survey_comments WHERE response_id IN (SELECT response_id FROM "
+                                   "respondents WHERE wave = '2026-Q3')")
+
+
+@pytest.mark.parametrize(("change", "period"), [(_latest_wave_split, "2026-08"),
+                                                (_latest_wave_without_comments, "2026-Q3")],
+                         ids=["a later wave begun within the period", "a wave without comments"])
+def test_a_period_reads_the_same_survey_wave_in_the_answers_and_in_the_comments(warehouse_file, tmp_path, change,
+                                                                              period):
+    """Notebook 04 read the wave answered in the period and notebook 06 the latest wave with comments begun by
+    its end: 2026-08 could read 2026-Q3's answers beside another wave's comments, and a wave without comments
+    the wave before's, each called the period's."""
+    path = tmp_path / "w.duckdb"
+    shutil.copy(warehouse_file, path)
+    change(path)
+    wave = nv.survey_wave(period, warehouse_file=path)
+    view = nv.feedback_view(period=period, warehouse_file=path)
+    assert wave == "2026-Q3" and (view.wave, view.previous) == (wave, "2026-Q2")
+    assert set(view.themes["wave"]) <= {wave}
+    if change is _latest_wave_without_comments:
+        assert view.themes.empty and view.note.endswith(" None of them commented in 2026-Q3: no themes to show.")
+        assert view.sentences() == [view.note]
 
 
 def test_notebook_06_closes_on_the_feedback_themes_as_the_report_words_them(warehouse_file):

@@ -1173,31 +1173,43 @@ def _survey(warehouse_file: Warehouse) -> _Survey:
         answers = datasets.survey_answers(con=con)
         respondents = datasets.respondents(con=con)
     respondents["department"] = respondents["department"].fillna(NOT_STATED)
-    began = respondents.groupby("wave")["submitted_at"].min().sort_values(kind="stable")
-    return _Survey(answers, load_codebook().items_frame(), respondents, began)
+    return _Survey(answers, load_codebook().items_frame(), respondents, _wave_starts(respondents))
 
 
-def _wave(chosen: str | None, data: _Survey, *, warehouse_file: Warehouse) -> str:
-    if not data.waves:
+def _wave_starts(respondents: pd.DataFrame) -> pd.Series:
+    """Each wave's first submission, by wave, earliest first: the order of the waves."""
+    return respondents.groupby("wave")["submitted_at"].min().sort_values(kind="stable")
+
+
+def _period_wave(respondents: pd.DataFrame, period: Period) -> str:
+    """The survey wave that speaks for ``period``, for every view of the notebooks (the answers of notebook 04,
+    the comments of notebook 06): the wave whose finished responses fall in it, as in the report
+    (:func:`analytics.priorities.wave_of`), else the latest wave begun by its end."""
+    began = _wave_starts(respondents)
+    if began.empty:
         raise warehouse.WarehouseMissing("No survey responses are loaded yet.")
-    period = resolve_period(chosen, warehouse_file=warehouse_file)
     zone = config.get_settings().timezone
-    if (inside := priorities.wave_of(data.respondents, period, timezone=zone)) is not None:
+    if (inside := priorities.wave_of(respondents, period, timezone=zone)) is not None:
         return inside
     # else the last wave begun by then: one begun after the period says nothing of it (2025-10 read 2026-Q3)
     end = pd.Timestamp(period.end).tz_localize(zone)
-    by_then = data.began[data.began < end]
+    by_then = began[began < end]
     if by_then.empty:
         raise datasets.UnreportablePeriod(
-            f"No survey wave had begun by the end of {period.label}: the first, {data.waves[0]}, began on "
-            f"{data.began.iloc[0].tz_convert(end.tz):%Y-%m-%d}. Choose a later period.")
+            f"No survey wave had begun by the end of {period.label}: the first, {began.index[0]}, began on "
+            f"{began.iloc[0].tz_convert(end.tz):%Y-%m-%d}. Choose a later period.")
     return str(by_then.index[-1])
+
+
+def _wave(chosen: str | None, data: _Survey, *, warehouse_file: Warehouse) -> str:
+    return _period_wave(data.respondents, resolve_period(chosen, warehouse_file=warehouse_file))
 
 
 def survey_wave(period: str | None = None, *, warehouse_file: Warehouse = None) -> str:
     """The survey wave a notebook reports on: the wave whose finished responses fall in ``period``, as in the
     report (:func:`analytics.priorities.wave_of`), else the latest wave begun by the period's end
-    (:class:`analytics.datasets.UnreportablePeriod` when none had begun)."""
+    (:class:`analytics.datasets.UnreportablePeriod` when none had begun). The comments of
+    :func:`feedback_view` are this wave's."""
     return _wave(period, _survey(warehouse_file), warehouse_file=warehouse_file)
 
 
@@ -1755,9 +1767,9 @@ class FeedbackView:
 
 def feedback_view(*, period: str | None = None, department: str | None = None, top: int = 5,
                   warehouse_file: Warehouse = None) -> FeedbackView:
-    """The top terms per policy area in the survey comments of the latest wave submitted by the end of
-    ``period``, against the wave before (:func:`analytics.feedback.wave_themes`); comments submitted later are
-    left out, so a past period shows what was said by then.
+    """The top terms per policy area in the survey comments of the wave of ``period`` (the wave notebook 04
+    reads: :func:`survey_wave`), against the wave before (:func:`analytics.feedback.wave_themes`); comments
+    submitted after the period are left out, so a past period shows what was said by then.
 
     With ``department``, its respondents' comments only, on the areas where it had at least k respondents
     commenting in both waves, decided on the table of all departments (a respondent who did not state one
@@ -1773,15 +1785,18 @@ def feedback_view(*, period: str | None = None, department: str | None = None, t
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     end = pd.Timestamp(chosen.end).tz_localize(config.get_settings().timezone)
-    comments = datasets.survey_comments(warehouse_file=warehouse_file)
+    with warehouse.read_only(warehouse_file) as con:
+        respondents = datasets.respondents(con=con)
+        comments = datasets.survey_comments(con=con)
     comments = comments[(pd.to_datetime(comments["submitted_at"], utc=True) < end).to_numpy()
                         & comments["finished"].astype("boolean").fillna(False).to_numpy(bool)]
-    waves = [str(w) for w in comments.groupby("wave")["submitted_at"].min().sort_values(kind="stable").index]
-    if not waves:
+    try:
+        wave = _period_wave(respondents, chosen)
+    except (warehouse.WarehouseMissing, datasets.UnreportablePeriod) as error:
         return FeedbackView(feedback.wave_themes(comments, wave=None, previous=None), None, None,
-                            f"No survey wave with comments had been submitted by the end of {chosen.label}: no "
-                            "themes to show.")
-    wave, previous = waves[-1], (waves[-2] if len(waves) > 1 else None)
+                            f"{error} No comment themes to show.")
+    waves = [str(w) for w in _wave_starts(respondents).index]
+    previous = waves[waves.index(wave) - 1] if waves.index(wave) else None
     whose, hidden = "everyone", []
     if department:
         comments, hidden = _department_comments(comments, department, waves=[w for w in (wave, previous) if w])
@@ -1789,10 +1804,14 @@ def feedback_view(*, period: str | None = None, department: str | None = None, t
     themes = feedback.wave_themes(comments, wave=wave, previous=previous, top=top, k=_k())
     against = (f", compared with {previous}, the wave before" if previous else
                ", the first wave (nothing to compare with)")
-    note = f"Survey wave {wave} (the latest submitted by the end of {chosen.label}){against}; comments of {whose}."
+    note = (f"Survey wave {wave} (the wave of {chosen.label}, as in notebook 04){against}; comments of {whose} "
+            f"submitted by the end of {chosen.label}.")
     if hidden:
         note += f" Areas {privacy.hidden_label()}: {', '.join(hidden)}."
-    if themes.empty and (comments["wave"].astype(str) == wave).any():
+    commented = (comments["wave"].astype(str) == wave).any()
+    if not commented and not hidden:
+        note += f" None of them commented in {wave}: no themes to show."
+    elif commented and themes.empty:
         note += f" No area had {_k()} comments or more sharing a word or phrase: no themes to show."
     return FeedbackView(themes, wave, previous, note, department)
 
