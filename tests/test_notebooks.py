@@ -219,7 +219,7 @@ def test_coaching_findings_name_nobody(warehouse_file):
 
 
 def test_negative_terms_are_shared_by_k_texts(warehouse_file):
-    terms = nv.negative_terms(source="audience_comments", warehouse_file=warehouse_file)
+    terms = nv.negative_terms(source="audience_comments", warehouse_file=warehouse_file).terms
     assert len(terms)
     assert (terms["docs_negative"] >= config.get_settings().k).all()
     assert np.allclose(terms["share_negative"], terms["docs_negative"] / terms["n_negative"])
@@ -230,12 +230,31 @@ def test_negative_terms_are_shared_by_k_texts(warehouse_file):
 
 def test_a_word_only_negative_texts_use_has_no_lift_and_the_text_says_why(warehouse_file):
     """Notebook 03's table showed a lift of inf."""
-    terms = nv.negative_terms(source="survey_comments", warehouse_file=warehouse_file)
+    view = nv.negative_terms(source="survey_comments", warehouse_file=warehouse_file)
+    terms = view.terms
     only = terms[terms["docs_rest"] == 0]
     assert len(only) and only["lift"].isna().all() and np.isfinite(terms["lift"].dropna()).all()
     first = only.iloc[0]
-    sentence = insights.negative_terms_sentence(only, source="survey comments")
+    sentence = insights.negative_terms_sentence(only, source="survey comments", window=view.window,
+                                                n_texts=view.n_texts, n_negative=view.n_negative)
     assert f'"{first["term"]}" ({first["docs_negative"]} texts, in no other text)' in sentence
+
+
+@pytest.mark.parametrize("source", ["employee_posts", "audience_comments", "survey_comments"])
+def test_the_negative_words_sentence_names_its_months_and_the_texts_it_rests_on(warehouse_file, source):
+    """Notebook 03's negative-words sentences said neither which months they searched nor how many texts."""
+    view = nv.negative_terms(source=source, period="2026-Q3", warehouse_file=warehouse_file)
+    texts = nv._texts(source, start=pd.Timestamp("2025-10-01"), end=pd.Timestamp("2026-10-01"),
+                      warehouse_file=warehouse_file)
+    assert (view.window, view.n_texts) == ("2025-10 to 2026-09", len(texts)) and len(view.terms)
+    assert (view.terms["n_texts"] == view.n_texts).all() and (view.terms["n_negative"] == view.n_negative).all()
+    label = source.replace("_", " ")
+    assert view.sentence().startswith(f"Of the {view.n_texts:,} {label} of 2025-10 to 2026-09, the "
+                                      f"{view.n_negative:,} most negative most over-represent ")
+    assert "2025-10 to 2026-09" in nv.negative_terms_figure(view).layout.title.text
+    # a month's window ends with it
+    month = nv.negative_terms(source=source, period="2026-07", months=3, warehouse_file=warehouse_file)
+    assert month.window == "2026-05 to 2026-07"
 
 
 def test_time_figures_carry_title_n_ci_caption_and_every_revision(warehouse_file):
@@ -465,12 +484,29 @@ def test_a_departments_sentences_name_it_and_the_organisations_do_not(warehouse_
     adherence, incidents, audience = (insights.metric_sentence(r, k=5) for r in rows.to_dict("records"))
     where = f" in {sample.SMALL_DEPARTMENT} in 2026-Q3"
     assert adherence.startswith(f"Adherence rate{where}") and incidents.startswith(f"Incidents reported{where}")
-    assert audience.startswith("Audience-comment sentiment in 2026-Q3: ")
+    # the organisation's figure beside a department's says whose it is
+    assert audience.startswith("Audience-comment sentiment across the organisation in 2026-Q3: ")
+    everyone = nv.period_comparison(["audience_sentiment"], period="2026-Q3", warehouse_file=warehouse_file)
+    assert insights.metric_sentence(everyone.iloc[0]).startswith("Audience-comment sentiment in 2026-Q3: ")
     assert incidents == f"Incidents reported{where}: hidden to protect a group of fewer than 5 people."
     rules = nv.rules_fired(period="2026-Q3", department="Programs", warehouse_file=warehouse_file)
     fired = insights.rules_sentence(rules, period="2026-Q3", department="Programs")
     assert fired.startswith("The rules that fired most in Programs in 2026-Q3: ") and "of employee posts" not in fired
     assert fired.count("of its employee posts)") == min(3, int((rules["n_posts"] > 0).sum())) > 0
+
+
+def test_notebook_03_says_which_of_its_sentences_are_the_organisations_when_a_department_is_chosen(
+        warehouse_file):
+    """With a department chosen, notebook 03's seasonal peak and negative words (organisation-wide) read as the
+    department's."""
+    seasonal = nv.seasonality(period="2026-Q3", warehouse_file=warehouse_file)
+    assert seasonal.sentence(label="Employee-post sentiment", chosen_department="Programs").startswith(
+        "Employee-post sentiment across the organisation ")
+    everyone = seasonal.sentence(label="Employee-post sentiment")
+    assert everyone.startswith("Employee-post sentiment runs ") and "24 months, 2024-10 to 2026-09, " in everyone
+    view = nv.negative_terms(source="employee_posts", period="2026-Q3", warehouse_file=warehouse_file)
+    assert view.sentence(chosen_department="Programs").startswith(
+        f"Across the organisation (not Programs alone), of the {view.n_texts:,} employee posts of 2025-10 to 2026-09")
 
 
 # --- the sentences ----------------------------------------------------------------------------------

@@ -321,7 +321,9 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
 
     Rates and means are called up or down only when the change is significant (p < 0.05); counts and
     medians have no test and are compared as numbers. A row with a ``department`` (other than everyone's)
-    names it, so that a department's figure pasted elsewhere is not read as the organisation's.
+    names it, so that a department's figure pasted elsewhere is not read as the organisation's; an
+    organisation's row with a ``chosen_department`` (the department a surface is about, which the metric is
+    not kept by) says it is "across the organisation", so that it is not read as the department's.
 
     Examples
     --------
@@ -332,12 +334,18 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
     'Adherence rate in 2026-Q3: 93% (95% CI 91% to 95%; n = 812), up 2.0 points from 91% in 2026-Q2 (p = 0.010).'
     >>> metric_sentence(row | {"department": "Programs", "suppressed": True}, k=5)
     'Adherence rate in Programs in 2026-Q3: hidden to protect a group of fewer than 5 people.'
+    >>> metric_sentence(row | {"department": ALL, "chosen_department": "Programs"}).split(":")[0]
+    'Adherence rate across the organisation in 2026-Q3'
     """
     metric, period = row["metric"], row["period"]
     if metric not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}; pass a row of metrics.compare_periods.")
-    department = row.get("department")
-    label = row["label"] + ("" if _missing(department) or department == ALL else f" in {department}")
+    department, chosen = row.get("department"), row.get("chosen_department")
+    label = row["label"]
+    if not (_missing(department) or department == ALL):
+        label += f" in {department}"
+    elif not _missing(chosen):
+        label += " across the organisation"
     kind = METRICS[metric].kind
     if bool(row.get("suppressed", False)):
         return f"{label} in {period}: {privacy.hidden_label(k)}."
@@ -466,8 +474,11 @@ def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3, department
     return f"The rules that fired most{where} in {period}: " + ", ".join(parts) + "."
 
 
-def seasonality_sentence(effect: pd.DataFrame, *, label: str) -> str:
-    """The seasonal peak of a monthly series: the one-row table of :func:`trends.seasonal_effect`.
+def seasonality_sentence(effect: pd.DataFrame, *, label: str, window: str | None = None,
+                         chosen_department: str | None = None) -> str:
+    """The seasonal peak of a monthly series: the one-row table of :func:`trends.seasonal_effect` of the months
+    ``window`` (``"2024-10 to 2026-09"``). The series is the organisation's: with ``chosen_department`` (the
+    department a surface is about) the sentence says so.
 
     The month tested is the STL peak of the same data, so the interval is optimistic; the sentence says so.
 
@@ -475,16 +486,21 @@ def seasonality_sentence(effect: pd.DataFrame, *, label: str) -> str:
     --------
     >>> effect = pd.DataFrame([{"month_of_year": 12, "lift": 0.12, "ci_low": 0.05, "ci_high": 0.19,
     ...                         "p_value": 0.002, "n_months": 24, "n_in_month": 2}])
-    >>> print(seasonality_sentence(effect, label="Employee-post sentiment"))
+    >>> print(seasonality_sentence(effect, label="Employee-post sentiment", window="2024-10 to 2026-09"))
     Employee-post sentiment runs higher in December: +0.12 above the trend (95% CI 0.05 to 0.19; 24 months,
-    2 Decembers). December was picked as the peak from the same data, so read the interval as optimistic.
+    2024-10 to 2026-09, 2 Decembers). December was picked as the peak from the same data, so read the interval as
+    optimistic.
+    >>> seasonality_sentence(effect, label="Employee-post sentiment", chosen_department="Programs").split(" in ")[0]
+    'Employee-post sentiment across the organisation runs higher'
     """
+    label += " across the organisation" if chosen_department else ""
     if effect.empty:
         return f"{label}: not enough months yet to look for a seasonal pattern (two full years are needed)."
     row = effect.iloc[0]
     month = _MONTHS[int(row["month_of_year"]) - 1]
     interval = format_ci(row["ci_low"], row["ci_high"])
-    detail = f"({interval}; {int(row['n_months'])} months, {int(row['n_in_month'])} {month}s)"
+    months = f"{int(row['n_months'])} months" + (f", {window}" if window else "")
+    detail = f"({interval}; {months}, {int(row['n_in_month'])} {month}s)"
     caveat = f" {month} was picked as the peak from the same data, so read the interval as optimistic."
     if _excludes(row["ci_low"], row["ci_high"]):
         word = "higher" if row["lift"] > 0 else "lower"
@@ -493,21 +509,36 @@ def seasonality_sentence(effect: pd.DataFrame, *, label: str) -> str:
             f"{detail}.{caveat}")
 
 
-def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -> str:
-    """The words over-represented in the most negative texts: the table of
-    :func:`analytics.notebook_views.negative_terms`.
+def negative_terms_sentence(terms: pd.DataFrame, *, source: str, window: str, n_texts: int, n_negative: int,
+                            chosen_department: str | None = None, top: int = 5) -> str:
+    """The words over-represented in the most negative texts of ``source`` in the months ``window``: the table of
+    :func:`analytics.notebook_views.negative_terms` (``n_texts`` texts, the ``n_negative`` most negative of
+    them). The words are the organisation's: with ``chosen_department`` (the department a surface is about)
+    the sentence says so.
 
     Examples
     --------
     >>> terms = pd.DataFrame({"term": ["awful", "delay"], "docs_negative": [12, 7], "lift": [9.0, 4.5]})
-    >>> print(negative_terms_sentence(terms, source="audience comments"))
-    In the most negative tenth of audience comments the most over-represented words are "awful" (12 texts,
-    9.0 times as common as elsewhere), "delay" (7 texts, 4.5 times).
+    >>> print(negative_terms_sentence(terms, source="audience comments", window="2025-10 to 2026-09", n_texts=400,
+    ...                               n_negative=40))
+    Of the 400 audience comments of 2025-10 to 2026-09, the 40 most negative most over-represent "awful" (12
+    texts, 9.0 times as common as elsewhere), "delay" (7 texts, 4.5 times).
+    >>> print(negative_terms_sentence(terms.iloc[:0], source="survey comments", window="2025-10 to 2026-09",
+    ...                               n_texts=60, n_negative=6, chosen_department="Programs"))
+    Across the organisation (not Programs alone), of the 60 survey comments of 2025-10 to 2026-09, no word is
+    shared by 5 or more of the 6 most negative: no theme to name.
     """
+    texts = f"of the {n_texts:,} {source} of {window}"
+    head = f"Across the organisation (not {chosen_department} alone), {texts}" if chosen_department else (
+        texts[0].upper() + texts[1:])
+    if not n_negative:
+        return f"{head}, too few texts are negative to name a theme."
     if terms.empty:
-        return f"Too few negative {source} share words to name a theme (each word must appear in several texts)."
+        return (f"{head}, no word is shared by {config.get_settings().k} or more of the {n_negative:,} most "
+                "negative: no theme to name.")
     rows = list(terms.head(top).itertuples())
     first = rows[0]
+
     def lift(value: float, long: bool) -> str:
         if _missing(value):  # no lift: the word occurs in no other text
             return "in no other text"
@@ -515,7 +546,7 @@ def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -
 
     parts = [f'"{first.term}" ({format_count(first.docs_negative, "text")}, {lift(first.lift, True)})']
     parts += [f'"{r.term}" ({format_count(r.docs_negative, "text")}, {lift(r.lift, False)})' for r in rows[1:]]
-    return f"In the most negative tenth of {source} the most over-represented words are " + ", ".join(parts) + "."
+    return f"{head}, the {n_negative:,} most negative most over-represent " + ", ".join(parts) + "."
 
 
 def named_with_ties(counts: Sequence[int], top: int, *, extra: int = 2) -> int:

@@ -77,6 +77,7 @@ __all__ = [
     "POSITIVE_COMPOUND",
     "REVISION_WINDOW",
     "FeedbackView",
+    "NegativeTerms",
     "SeasonalView",
     "adherence_by_area",
     "adherence_drivers",
@@ -515,13 +516,15 @@ def period_comparison(
 ) -> pd.DataFrame:
     """Each metric in ``period`` against the previous period of equal length
     (:func:`analytics.metrics.compare_periods` on the published quarterly or monthly table). ``department``
-    applies to the metrics about people; the others are the organisation's.
+    applies to the metrics about people; the others are the organisation's, and their sentences
+    (:func:`analytics.insights.metric_sentence`) say so when a department was chosen.
 
     Returns
     -------
     DataFrame
-        One row per metric with the columns of :func:`analytics.metrics.compare_periods` and ``department``
-        (the department the row describes, :data:`analytics.metrics.ALL` for everyone).
+        One row per metric with the columns of :func:`analytics.metrics.compare_periods`, ``department``
+        (the department the row describes, :data:`analytics.metrics.ALL` for everyone) and
+        ``chosen_department`` (``department`` as asked, None for everyone).
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     kind = _period_kind(chosen)
@@ -529,7 +532,8 @@ def period_comparison(
     table = datasets.metric_table(kind, periods=[chosen.label, previous], warehouse_file=warehouse_file)
     groups = {name: department if department and METRICS[name].by_people else ALL for name in names}
     rows = [compare_periods(table, metric=name, current=chosen.label, previous=previous,
-                            department=group).assign(department=group) for name, group in groups.items()]
+                            department=group).assign(department=group, chosen_department=department or None)
+            for name, group in groups.items()]
     return pd.concat(rows, ignore_index=True)
 
 
@@ -1000,6 +1004,15 @@ class SeasonalView:
     peak: pd.DataFrame
     message: str | None = None
 
+    def sentence(self, *, label: str, chosen_department: str | None = None) -> str:
+        """The peak in words, naming the months decomposed (:func:`analytics.insights.seasonality_sentence`);
+        with ``chosen_department`` (the notebook's, which this organisation-wide series is not filtered to) it
+        says the series is the organisation's."""
+        months = self.parts["month"] if len(self.parts) else None
+        window = None if months is None else f"{months.min():%Y-%m} to {months.max():%Y-%m}"
+        return insights.seasonality_sentence(self.peak, label=label, window=window,
+                                             chosen_department=chosen_department)
+
 
 def seasonality(
     *, metric: str = "employee_sentiment", period: str | None = None, warehouse_file: Warehouse = None
@@ -1074,6 +1087,37 @@ def _texts(source: str, *, start: pd.Timestamp, end: pd.Timestamp, warehouse_fil
     return frame[(frame["month"] >= start) & (frame["month"] < end)]
 
 
+@dataclass(frozen=True)
+class NegativeTerms:
+    """The words of the most negative texts of one source (:func:`negative_terms`) and what they rest on: the
+    months searched, the texts of those months and how many of them are the most negative."""
+
+    terms: pd.DataFrame
+    source: str
+    first_month: pd.Timestamp
+    last_month: pd.Timestamp
+    n_texts: int
+    n_negative: int
+
+    @property
+    def source_label(self) -> str:
+        """The source as words (``"employee posts"``)."""
+        return self.source.replace("_", " ")
+
+    @property
+    def window(self) -> str:
+        """The months searched (``"2025-10 to 2026-09"``)."""
+        return f"{self.first_month:%Y-%m} to {self.last_month:%Y-%m}"
+
+    def sentence(self, *, chosen_department: str | None = None) -> str:
+        """The words in a sentence naming the months and the texts (:func:`analytics.insights.negative_terms_sentence`);
+        with ``chosen_department`` (the notebook's, which these organisation-wide words are not filtered to) it
+        says they are the organisation's."""
+        return insights.negative_terms_sentence(self.terms, source=self.source_label, window=self.window,
+                                                n_texts=self.n_texts, n_negative=self.n_negative,
+                                                chosen_department=chosen_department)
+
+
 def negative_terms(
     *,
     source: str = "employee_posts",
@@ -1081,7 +1125,7 @@ def negative_terms(
     months: int = 12,
     top: int = 15,
     warehouse_file: Warehouse = None,
-) -> pd.DataFrame:
+) -> NegativeTerms:
     """Words over-represented in the most negative tenth of texts: a simple, transparent theme list.
 
     Texts of ``source`` (``employee_posts``, ``organisation_posts``, ``audience_comments`` or
@@ -1091,28 +1135,35 @@ def negative_terms(
     removed) we count the texts containing it among the negative ones and among the rest. A word is
     listed when it is at least :data:`MIN_LIFT` times as common among the negative texts and at least k
     of them contain it (so nobody's own words are quoted); survey comments only when there are at least
-    ``min_comments_shown``.
+    ``min_comments_shown`` (10 texts of the other sources). Organisation-wide: texts are not filtered by
+    department.
 
     Returns
     -------
-    DataFrame
-        Up to ``top`` rows, most negative texts first: ``term``, ``docs_negative``, ``docs_rest``,
+    NegativeTerms
+        ``terms``: up to ``top`` rows, most negative texts first: ``term``, ``docs_negative``, ``docs_rest``,
         ``share_negative`` (of negative texts containing it), ``share_rest``, ``lift``
         (``share_negative / share_rest``; NaN when the word occurs in no other text), ``n_negative``,
-        ``n_texts``, ``threshold`` (the compound score at the decile).
+        ``n_texts``, ``threshold`` (the compound score at the decile); and the ``source``, the months searched
+        (``first_month``, ``last_month``), ``n_texts`` and ``n_negative`` (0 below the minimum of texts).
     """
     sources = ("employee_posts", "organisation_posts", "audience_comments", "survey_comments")
     if source not in sources:
         raise ValueError(f"source={source!r}: choose one of {sources}.")
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     end = pd.Timestamp(chosen.end)
-    frame = _texts(source, start=end - pd.DateOffset(months=months), end=end, warehouse_file=warehouse_file)
+    start = end - pd.DateOffset(months=months)
+    frame = _texts(source, start=start, end=end, warehouse_file=warehouse_file)
     columns = ["term", "docs_negative", "docs_rest", "share_negative", "share_rest", "lift", "n_negative",
                "n_texts", "threshold"]
     settings = config.get_settings()
+
+    def view(terms: pd.DataFrame, n_negative: int) -> NegativeTerms:
+        return NegativeTerms(terms, source, start, end - pd.DateOffset(months=1), len(frame), n_negative)
+
     minimum = settings.min_comments_shown if source == "survey_comments" else 10
     if len(frame) < minimum:
-        return pd.DataFrame(columns=columns)
+        return view(pd.DataFrame(columns=columns), 0)
     threshold = min(float(frame["compound"].quantile(0.1)), NEGATIVE_COMPOUND)
     negative = frame["compound"] <= threshold
     # words always used together (one sentence many texts share) are one theme, not a row each
@@ -1131,18 +1182,18 @@ def negative_terms(
     table["lift"] = table["share_negative"] / table["share_rest"].where(~only_negative)
     table = table[only_negative | (table["lift"] >= MIN_LIFT)]
     table = table.assign(n_negative=n_negative, n_texts=len(frame), threshold=threshold)
-    return table.sort_values(["docs_negative", "lift", "term"], ascending=[False, False, True],
-                             key=lambda column: column.fillna(np.inf) if column.name == "lift" else column).head(top)[
-        columns].reset_index(drop=True)
+    table = table.sort_values(["docs_negative", "lift", "term"], ascending=[False, False, True],
+                              key=lambda column: column.fillna(np.inf) if column.name == "lift" else column)
+    return view(table.head(top)[columns].reset_index(drop=True), n_negative)
 
 
-def negative_terms_figure(terms: pd.DataFrame, *, source: str) -> go.Figure:
+def negative_terms_figure(view: NegativeTerms) -> go.Figure:
     """Bars: how many of the most negative texts contain each over-represented word."""
-    shown = terms.iloc[::-1]
-    n_negative = int(terms["n_negative"].iloc[0]) if len(terms) else 0
+    shown = view.terms.iloc[::-1]
     return _ranked_bars(
-        shown, y="term", x="docs_negative", title=f"Words of the most negative {source}",
-        subtitle=f"texts containing the word, among the {n_negative:,} most negative (lowest 10% by compound score)",
+        shown, y="term", x="docs_negative", title=f"Words of the most negative {view.source_label}, {view.window}",
+        subtitle=f"texts containing the word, among the {view.n_negative:,} most negative of {view.n_texts:,} (lowest "
+                 "10% by compound score); organisation-wide",
         caption="a long bar is a word many negative texts share; the label says how many times more common it is "
                 "there than in the other texts.", x_title="negative texts containing the word",
         colour=_UNFAVOURABLE, hover="%{y}: %{x} negative texts (%{text})<extra></extra>", row_height=26,
