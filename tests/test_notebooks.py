@@ -281,17 +281,30 @@ def test_the_positive_side_views_show_the_chosen_month_or_quarter(warehouse_file
     assert story["mission_story_share"] == pytest.approx(published.loc["mission_story_share", "value"])
     mission = nv.mission_value_view(period=period, warehouse_file=warehouse_file)
     assert len(mission) and (mission["period"] == period).all()
-    assert insights.story_sentence(story, period=period).startswith(
-        f"In {period}, {insights.format_percent(story['mission_story_share'])} of employee posts told a mission "
-        f"story ({insights.format_ci(story['ci_low'], story['ci_high'], scale='rate')}; {int(story['n_mission'])} "
-        f"of {int(story['n_posts'])} posts).")
+    sentence = insights.story_sentence(story, period=period)
+    assert sentence.startswith(f"In {period} ") and (f" the {int(story['n_mission'])} mission stories among the "
+                                                     f"{int(story['n_posts'])} employee posts ") in sentence
     department = nv.story_view(period=period, department="Programs", warehouse_file=warehouse_file)
     assert department[["period", "department"]].values.tolist() == [[period, "Programs"]]
-    # a department's share is said to be its own, not the organisation's
+    # a department's stories are said to be its own, not the organisation's
     (programs,) = department.to_dict("records")
-    assert insights.story_sentence(programs, period=period).startswith(
-        f"In {period}, {insights.format_percent(programs['mission_story_share'])} of employee posts in Programs "
-        "told a mission story")
+    assert f"the {int(programs['n_mission'])} mission stories among the {int(programs['n_posts'])} employee posts in " \
+           "Programs " in insights.story_sentence(programs, period=period)
+
+
+@pytest.mark.parametrize("department", [None, "Programs"])
+def test_notebook_06_states_the_share_of_mission_stories_once(warehouse_file, department):
+    """Notebook 06 closed on '19% of employee posts told a mission story (…; 165 of 889 posts)' and then
+    'Mission stories in 2026-Q3: 19% (…; n = 889)'."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "06-positive-side.ipynb", "code")[-1])
+    assert "insights.story_sentence(" in closing and '"mission_story_share"' in closing
+    (story,) = nv.story_view(period="2026-Q3", department=department, warehouse_file=warehouse_file).to_dict("records")
+    (metric,) = nv.period_comparison(["mission_story_share"], period="2026-Q3", department=department,
+                                     warehouse_file=warehouse_file).to_dict("records")
+    share = insights.format_percent(story["mission_story_share"])
+    said = [insights.story_sentence(story, period="2026-Q3"), insights.metric_sentence(metric)]
+    assert [share in sentence for sentence in said] == [False, True]
+    assert f"{int(story['n_posts']):,} employee posts" in said[0] and f"n = {int(story['n_posts']):,}" in said[1]
 
 
 @pytest.mark.parametrize("period", ["2026-07", "2026-Q3"])
@@ -543,6 +556,7 @@ def test_story_sentence_calls_the_engagement_ratio_by_its_interval_and_claims_no
         row = base | {"engagement_ratio": ratio, "ratio_ci_low": low, "ratio_ci_high": high}
         sentence = insights.story_sentence(row, period="2026-Q3")
         assert f"{ratio:.2f} times" in sentence and f"95% CI {low:.2f} to {high:.2f}" in sentence
+        assert "the 80 mission stories among the 400 employee posts" in sentence
         if low > 1 or high < 1:
             assert "an association, which does not show that the stories, or the policy, caused it" in sentence
             assert (" only " in sentence) == (high < 1)

@@ -948,8 +948,10 @@ def data_quality_sentences(
 # --- the positive side ----------------------------------------------------------------------------
 
 def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
-    """Mission stories among employee posts and the engagement they earn: a row of
-    :func:`analytics.themes.mission_story_share`.
+    """The engagement mission stories among employee posts earn: a row of
+    :func:`analytics.themes.mission_story_share`. Their share of the posts is the metric
+    ``mission_story_share``, which :func:`metric_sentence` states with its change: said here as well, the one
+    figure was told twice.
 
     The engagement per post is called higher or lower only when the ratio's 95 % CI excludes 1, and
     worded as what it is: an association between a post's theme and its engagement, which says nothing
@@ -960,34 +962,34 @@ def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
     >>> row = {"n_posts": 400, "n_mission": 80, "mission_story_share": 0.2, "ci_low": 0.16, "ci_high": 0.24,
     ...        "engagement_ratio": 1.5, "ratio_ci_low": 1.21, "ratio_ci_high": 1.86, "suppressed": False}
     >>> print(story_sentence(row, period="2026-Q3"))
-    In 2026-Q3, 20% of employee posts told a mission story (95% CI 16% to 24%; 80 of 400 posts). They drew
-    1.50 times the engagement per post of other posts (95% CI 1.21 to 1.86): an association, which does not
-    show that the stories, or the policy, caused it.
-    >>> print(story_sentence(row | {"department": "Programs"}, period="2026-Q3").split(" (")[0])
-    In 2026-Q3, 20% of employee posts in Programs told a mission story
-    >>> print(story_sentence(row | {"ratio_ci_low": 0.94}, period="2026-Q3").split(". ")[1])
-    Their engagement per post was not clearly different from other posts' (1.50 times, 95% CI 0.94 to 1.86,
-    which includes no difference).
+    In 2026-Q3 the 80 mission stories among the 400 employee posts drew 1.50 times the engagement per post of
+    other posts (95% CI 1.21 to 1.86): an association, which does not show that the stories, or the policy,
+    caused it.
+    >>> print(story_sentence(row | {"department": "Programs"}, period="2026-Q3").split(" drew")[0])
+    In 2026-Q3 the 80 mission stories among the 400 employee posts in Programs
+    >>> print(story_sentence(row | {"ratio_ci_low": 0.94}, period="2026-Q3"))
+    In 2026-Q3 the engagement per post of the 80 mission stories among the 400 employee posts was not clearly
+    different from other posts' (1.50 times, 95% CI 0.94 to 1.86, which includes no difference).
     """
-    # a department's row names it: "of employee posts" read as the organisation's share
+    # a department's row names it: "employee posts" read as the organisation's
     department = row.get("department")
     where = "" if _missing(department) else f" in {department}"
     if row.get("suppressed") or _missing(row.get("mission_story_share")):
-        return f"Too few people{where} posted in {period} to show the share of mission stories."
-    text = (f"In {period}, {format_percent(row['mission_story_share'])} of employee posts{where} told a mission story "
-            f"({format_ci(row['ci_low'], row['ci_high'], scale='rate')}; {int(row['n_mission'])} of "
-            f"{int(row['n_posts'])} posts).")
+        return f"Too few people{where} posted in {period} to show the engagement of mission stories."
+    n_mission = int(row["n_mission"])
+    stories = (f"the {n_mission:,} mission {'story' if n_mission == 1 else 'stories'} among the "
+               f"{format_count(row['n_posts'], 'employee post')}{where}")
     ratio, low, high = row.get("engagement_ratio"), row.get("ratio_ci_low"), row.get("ratio_ci_high")
     if _missing(ratio):
-        return text
+        return f"In {period} the engagement per post of {stories} cannot be compared with other posts'."
     interval = format_ci(low, high)
     if not _excludes(low, high, 1.0):
         includes = "" if _missing(low) else ", which includes no difference"
-        return (text + f" Their engagement per post was not clearly different from other posts' ({ratio:.2f} times, "
-                f"{interval}{includes}).")
+        return (f"In {period} the engagement per post of {stories} was not clearly different from other posts' "
+                f"({ratio:.2f} times, {interval}{includes}).")
     only = "" if ratio > 1 else "only "
-    return (text + f" They drew {only}{ratio:.2f} times the engagement per post of other posts ({interval}): an "
-            "association, which does not show that the stories, or the policy, caused it.")
+    return (f"In {period} {stories} drew {only}{ratio:.2f} times the engagement per post of other posts "
+            f"({interval}): an association, which does not show that the stories, or the policy, caused it.")
 
 
 def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
