@@ -143,6 +143,28 @@ def test_the_groups_before_the_rollout_show_the_sample_s_random_assignment(wareh
     assert caveats[1].startswith("Around each employee's own training (event study")
 
 
+def test_notebook_05_s_sentences_name_the_department_the_posts_and_their_period(warehouse_file):
+    """With a department chosen, notebook 05's estimates read as the organisation's ('Posts by trained employees
+    had 0.49 times the odds …' were Programs' 2,188 posts), said of which posts only in their n, and the
+    difference-in-differences and the event study gave no n at all."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "05-training-impact.ipynb", "code")[-1])
+    assert "training_sentences(effects, through=chosen, department=department)" in closing
+    assert "training_caveats(baseline, study, department=department)" in closing
+    posts = nv.training_posts(period="2026-Q3", department="Programs", warehouse_file=warehouse_file)
+    effects = nv.training_effects(department="Programs", posts=posts)
+    sentences = insights.training_sentences(effects, through="2026-Q3", department="Programs")
+    assert len(sentences) == len(effects) == 4
+    for sentence, row in zip(sentences, effects.itertuples(), strict=True):
+        assert " employees in Programs " in sentence or sentence.startswith("Difference-in-differences in Programs: ")
+        assert f"; {row.n_obs:,} posts by {row.n_clusters} employees up to the end of 2026-Q3)" in sentence
+    study = nv.training_event_study(posts=posts)
+    caveats = insights.training_caveats(nv.training_baseline(posts=posts), study, department="Programs")
+    assert " the employees in Programs who went on to train " in caveats[0]
+    assert caveats[1].startswith("Around each employee's own training in Programs (event study: violation risk "
+                                 f"against the month before training; n = {int(study['n_obs'].sum()):,} posts by "
+                                 "trained employees): ")
+
+
 def test_the_training_views_given_the_posts_read_once_equal_their_own_reads(warehouse_file):
     """The report and notebook 05 read the posts once for every training view."""
     department = "Programs"

@@ -607,8 +607,10 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3, department: str | 
 
 # --- training -------------------------------------------------------------------------------------
 
-def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None) -> list[str]:
-    """The training estimates: :func:`trends.training_effect` rows with an ``outcome`` column.
+def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None, through: str | None = None,
+                       department: str | None = None) -> list[str]:
+    """The training estimates: :func:`trends.training_effect` rows with an ``outcome`` column, of the posts up
+    to the end of ``through`` (a period) and, with ``department``, of that department, which each sentence names.
 
     ``outcome`` is a key of :data:`OUTCOME_WORDS` (``violation``, ``positive``) or a phrase.
 
@@ -619,68 +621,79 @@ def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None) ->
     ...      "ci_low": 0.30, "ci_high": 0.68, "p_value": 0.0002, "n_obs": 7012, "n_clusters": 127},
     ...     {"outcome": "violation", "estimator": "did_lpm", "term": "did_risk_difference", "estimate": -0.041,
     ...      "ci_low": -0.060, "ci_high": -0.022, "p_value": 0.0001, "n_obs": 7012, "n_clusters": 127}])
-    >>> for s in training_sentences(effects): print(s)
+    >>> for s in training_sentences(effects, through="2026-Q3"): print(s)
     Posts by trained employees had 0.45 times the odds of a policy violation of untrained colleagues' posts
-    in the same month (95% CI 0.30 to 0.68, p < 0.001; 7,012 posts by 127 employees).
+    in the same month (95% CI 0.30 to 0.68, p < 0.001; 7,012 posts by 127 employees up to the end of 2026-Q3).
     Difference-in-differences: after the rollout, the share of posts with a policy violation changed by -4.1
-    points more in the trained group than in the never-trained group (95% CI -6.0 to -2.2).
+    points more in the trained group than in the never-trained group (95% CI -6.0 to -2.2; 7,012 posts by 127
+    employees up to the end of 2026-Q3).
+    >>> training_sentences(effects, department="Programs")[0].split(" had ")[0]
+    'Posts by trained employees in Programs'
     """
+    where = f" in {department}" if department else ""
     if effects.empty:
-        return ["Too few trained and untrained people in this selection to estimate the effect of training."]
+        return [f"Too few trained and untrained people{where} in this selection to estimate the effect of training."]
+    until = f" up to the end of {through}" if through else ""
     sentences = []
     for outcome, rows in effects.groupby("outcome", sort=False):
         words, share = outcome_words(outcome)
         for row in rows.itertuples():
             people = format_count(n_people if n_people is not None else row.n_clusters, "employee")
+            sample = f"{format_count(row.n_obs, 'post')} by {people}{until}"
             if row.term == "odds_ratio":
                 interval = format_ci(row.ci_low, row.ci_high)
-                sample = f"{format_count(row.n_obs, 'post')} by {people}"
                 if _excludes(row.ci_low, row.ci_high, 1.0):
                     sentences.append(
-                        f"Posts by trained employees had {row.estimate:.2f} times the odds of {words} of untrained "
-                        f"colleagues' posts in the same month ({interval}, {format_p(row.p_value)}; {sample}).")
+                        f"Posts by trained employees{where} had {row.estimate:.2f} times the odds of {words} of "
+                        f"untrained colleagues' posts in the same month ({interval}, {format_p(row.p_value)}; "
+                        f"{sample}).")
                 else:
                     sentences.append(
-                        f"Posts by trained and untrained employees show no clear difference in the odds of {words} "
-                        f"(odds ratio {row.estimate:.2f}, {interval}; {sample}).")
+                        f"Posts by trained and untrained employees{where} show no clear difference in the odds of "
+                        f"{words} (odds ratio {row.estimate:.2f}, {interval}; {sample}).")
             else:
                 interval = format_ci(row.ci_low, row.ci_high, scale="points")
                 verdict = "" if _excludes(row.ci_low, row.ci_high) else "; the interval includes no difference"
                 sentences.append(
-                    f"Difference-in-differences: after the rollout, the share of {share} changed by "
+                    f"Difference-in-differences{where}: after the rollout, the share of {share} changed by "
                     f"{format_points(row.estimate)} more in the trained group than in "
-                    f"the never-trained group ({interval}{verdict}).")
+                    f"the never-trained group ({interval}{verdict}; {sample}).")
     return sentences
 
 
-def training_caveats(baseline: pd.DataFrame, study: pd.DataFrame) -> list[str]:
+def training_caveats(baseline: pd.DataFrame, study: pd.DataFrame, *, department: str | None = None) -> list[str]:
     """What the training estimates cannot tell apart: who chose to train (the groups before the rollout,
     :func:`analytics.notebook_views.training_baseline`) and how each trained employee's violation risk moved
-    around their own training (the event study, :func:`analytics.trends.event_study`).
+    around their own training (the event study, :func:`analytics.trends.event_study`, whose ``n_obs`` the
+    sentence sums, if it has them). With ``department``, that department's employees, which the sentences name.
 
     Examples
     --------
     >>> baseline = pd.DataFrame({"group": ["trained", "never trained"], "rollout": pd.Timestamp("2026-01-15"),
     ...     "n_posts": [1982, 2504], "share": [0.095, 0.110], "ci_low": [0.082, 0.098], "ci_high": [0.108, 0.123]})
     >>> study = pd.DataFrame({"relative_month": [-3, -2, -1, 0, 1], "estimate": [0.05, 0.03, 0.0, 0.02, -0.04],
-    ...     "ci_low": [-0.03, -0.04, None, -0.04, -0.1], "ci_high": [0.14, 0.1, None, 0.09, 0.02]})
+    ...     "ci_low": [-0.03, -0.04, None, -0.04, -0.1], "ci_high": [0.14, 0.1, None, 0.09, 0.02],
+    ...     "n_obs": [300, 310, 320, 330, 340]})
     >>> for s in training_caveats(baseline, study): print(s)
     Training was chosen, not assigned: before the rollout on 2026-01-15, 9.5% of the posts of the employees who
     went on to train had a policy violation (95% CI 8.2% to 10.8%; n = 1,982) against 11.0% of those who never
     trained (95% CI 9.8% to 12.3%; n = 2,504). The comparison of trained and untrained posts holds that gap
     too; the difference-in-differences nets it out if both groups would otherwise have moved alike.
-    Around each employee's own training (event study: violation risk against the month before training): in the
-    months before it (-3 to -2), +3.0 to +5.0 points, none significant on its own; from the month of training on
-    (0 to 1), -4.0 to +2.0 points, none significant on its own.
+    Around each employee's own training (event study: violation risk against the month before training; n = 1,600
+    posts by trained employees): in the months before it (-3 to -2), +3.0 to +5.0 points, none significant on its
+    own; from the month of training on (0 to 1), -4.0 to +2.0 points, none significant on its own.
+    >>> training_caveats(baseline, study, department="Programs")[0].split(" who went")[0][-34:]
+    'posts of the employees in Programs'
     """
+    where = f" in {department}" if department else ""
     sentences = []
     if len(baseline) == 2:
         rows = baseline.set_index("group")
         trained, never = rows.loc["trained"], rows.loc["never trained"]
         sentences.append(
             f"Training was chosen, not assigned: before the rollout on {pd.Timestamp(trained['rollout']):%Y-%m-%d}, "
-            f"{format_percent(trained['share'], 1)} of the posts of the employees who went on to train had a policy "
-            f"violation ({format_ci(trained['ci_low'], trained['ci_high'], scale='rate', digits=1)}; "
+            f"{format_percent(trained['share'], 1)} of the posts of the employees{where} who went on to train had a "
+            f"policy violation ({format_ci(trained['ci_low'], trained['ci_high'], scale='rate', digits=1)}; "
             f"n = {int(trained['n_posts']):,}) against {format_percent(never['share'], 1)} of those who never "
             f"trained ({format_ci(never['ci_low'], never['ci_high'], scale='rate', digits=1)}; "
             f"n = {int(never['n_posts']):,}). The comparison of trained and untrained posts holds that gap too; "
@@ -698,8 +711,9 @@ def training_caveats(baseline: pd.DataFrame, study: pd.DataFrame) -> list[str]:
                    "significant (" + ", ".join(f"month {int(m)}" for m in clear) + ")")
         parts.append(f"{name} ({first} to {last}), {low} to {high} points, {verdict}")
     if parts:
-        sentences.append("Around each employee's own training (event study: violation risk against the month "
-                         "before training): " + "; ".join(parts) + ".")
+        n = f"; n = {format_count(study['n_obs'].sum(), 'post')} by trained employees" if "n_obs" in study else ""
+        sentences.append(f"Around each employee's own training{where} (event study: violation risk against the "
+                         f"month before training{n}): " + "; ".join(parts) + ".")
     return sentences
 
 
