@@ -701,3 +701,31 @@ def test_the_revision_sentences_name_a_revision_too_recent_to_measure(warehouse_
     everything = nv.metric_over_time("adherence_rate", warehouse_file=warehouse_file)
     assert nv.revision_sentences(latest, revisions=revisions, series=everything) == [
         insights.revision_sentence(r) for r in latest.to_dict("records")]
+
+
+def test_a_departments_revision_sentences_name_it(warehouse_file):
+    """Notebook 02 for Programs said 'Adherence showed no clear change at version 2.0', beside the organisation's
+    rise of 10 points: the department's estimate read as the organisation's."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "02-adherence-trends.ipynb", "code")[-1])
+    assert "series=overall, department=department)" in closing
+    revisions = nv.policy_revisions(warehouse_file=warehouse_file)
+    series = nv.metric_over_time("adherence_rate", department="Programs", period="2026-Q3",
+                                 warehouse_file=warehouse_file)
+    effects = nv.revision_effects(department="Programs", period="2026-Q3", warehouse_file=warehouse_file)
+    said = nv.revision_sentences(effects, revisions=revisions, series=series, department="Programs")
+    assert len(said) == len(effects) >= 2 and all(s.startswith("Adherence in Programs ") for s in said)
+
+
+def test_a_departments_recognition_sentence_speaks_of_it_alone(warehouse_file):
+    """Notebook 06 for Fundraising said 'In 2026-Q3 no team combined high adherence …' while Communications and
+    Programs had: the department's own table read as the organisation's."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "06-positive-side.ipynb", "code")[-1])
+    assert "recognition_sentence(teams, people, period=chosen, department=department)" in closing
+    everyone, _ = nv.recognition_view(period="2026-Q3", warehouse_file=warehouse_file)
+    recognised = set(everyone.loc[everyone["recognised"], "department"])
+    outside = sorted(set(everyone["department"]) - recognised)
+    assert recognised and outside
+    teams, people = nv.recognition_view(period="2026-Q3", department=outside[0], warehouse_file=warehouse_file)
+    said = insights.recognition_sentence(teams, people, period="2026-Q3", department=outside[0])
+    assert said.startswith(f"In 2026-Q3 {outside[0]} was not among the teams that combined high adherence ")
+    assert "no team" not in said

@@ -1077,10 +1077,12 @@ def _clicks(value: Any) -> str:
     return "no reported clicks" if _missing(value) else format_count(value, "click")
 
 
-def recognition_sentence(teams: pd.DataFrame, people: pd.DataFrame, *, period: str) -> str:
+def recognition_sentence(teams: pd.DataFrame, people: pd.DataFrame, *, period: str,
+                         department: str | None = None) -> str:
     """Who to thank: the recognised teams (:func:`analytics.engagement.team_recognition`) and how many
     opted-in people were recognised (never their findings). Nobody recognised reads as no one, never as
-    "0 people ... too".
+    "0 people ... too". With ``department``, ``teams`` and ``people`` are that department's and the sentence
+    speaks of it alone: "no team" read as none in the organisation.
 
     Examples
     --------
@@ -1091,11 +1093,20 @@ def recognition_sentence(teams: pd.DataFrame, people: pd.DataFrame, *, period: s
     >>> print(recognition_sentence(teams.assign(recognised=False), pd.DataFrame(), period="2026-Q3"))
     In 2026-Q3 no team, and no one who opted in to be named, combined high adherence with strong, positive
     engagement.
+    >>> print(recognition_sentence(teams.iloc[1:2], pd.DataFrame({"display_name": ["Ada L."]}), period="2026-Q3",
+    ...                            department="Finance"))
+    In 2026-Q3 Finance was not among the teams that combined high adherence with strong, positive engagement; 1
+    person in it who opted in to be named did.
     """
     names = teams.loc[teams["recognised"].astype(bool), "department"].tolist() if len(teams) else []
     what = "combined high adherence with strong, positive engagement"
-    people_text = f"{len(people):,} {'person' if len(people) == 1 else 'people'} who opted in to be named"
+    in_it = " in it" if department else ""
+    people_text = f"{len(people):,} {'person' if len(people) == 1 else 'people'}{in_it} who opted in to be named"
     if not names:
+        if department:
+            nobody = "" if len(people) else ", nor anyone in it who opted in to be named"
+            sentence = f"In {period} {department} was not among the teams that {what}{nobody}"
+            return sentence + (f"; {people_text} did." if len(people) else ".")
         if people.empty:
             return f"In {period} no team, and no one who opted in to be named, {what}."
         return f"In {period} no team {what}; {people_text} did."

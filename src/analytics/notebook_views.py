@@ -757,11 +757,15 @@ def _ranked_bars(shown: pd.DataFrame, *, y: str, x: str, title: str, subtitle: s
     return fig if len(shown) else _nothing(fig, empty)
 
 
-def revision_sentences(effects: pd.DataFrame, *, revisions: pd.DataFrame, series: pd.DataFrame) -> list[str]:
+def revision_sentences(effects: pd.DataFrame, *, revisions: pd.DataFrame, series: pd.DataFrame,
+                       department: str | None = None) -> list[str]:
     """The effect of each revision in ``effects`` (:func:`revision_effects`) in words, then the revision in force
     in the months of ``series`` (:func:`metric_over_time`, its ``month``) that is too recent to measure, if any
-    (:func:`analytics.insights.unmeasured_revision`): told last, it read as the latest revision."""
-    sentences = [insights.revision_sentence(row) for row in effects.to_dict("records")]
+    (:func:`analytics.insights.unmeasured_revision`): told last, it read as the latest revision. With
+    ``department`` (the effects are its adherence's) each sentence names it: "no clear change" in one
+    department read as the organisation's."""
+    label = f"Adherence in {department}" if department else "Adherence"
+    sentences = [insights.revision_sentence(row, label=label) for row in effects.to_dict("records")]
     if len(series):
         recent = insights.unmeasured_revision(revisions, effects, first=series["month"].min(),
                                               last=series["month"].max() + pd.offsets.MonthEnd(0))
