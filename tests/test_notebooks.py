@@ -729,3 +729,30 @@ def test_a_departments_recognition_sentence_speaks_of_it_alone(warehouse_file):
     said = insights.recognition_sentence(teams, people, period="2026-Q3", department=outside[0])
     assert said.startswith(f"In 2026-Q3 {outside[0]} was not among the teams that combined high adherence ")
     assert "no team" not in said
+
+
+def test_notebook_04_says_its_sentences_are_the_organisations_when_a_department_is_chosen(warehouse_file):
+    """With a department chosen, notebook 04's closing told the organisation's favourability, changes,
+    reliability and drivers as if they were the department's (only 'How people answered' follows it), and its
+    reliability sentence named neither wave nor n."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "04-survey-insights.ipynb", "code")[-1])
+    assert closing.count("chosen_department=department") == 5
+    wave = nv.survey_wave("2026-Q3", warehouse_file=warehouse_file)
+    alpha = nv.reliability(period=wave, warehouse_file=warehouse_file)
+    trust = nv.trust_drivers(period=wave, warehouse_file=warehouse_file)
+    adherence = nv.adherence_drivers(period=wave, warehouse_file=warehouse_file)
+    said = [insights.favourability_sentence(nv.favourability_view(period=wave, warehouse_file=warehouse_file),
+                                            wave=wave, chosen_department="Programs"),
+            *insights.survey_change_sentences(nv.construct_changes(period=wave, warehouse_file=warehouse_file),
+                                              chosen_department="Programs"),
+            insights.reliability_sentence(alpha, chosen_department="Programs"),
+            insights.drivers_sentence(trust, outcome="trust", chosen_department="Programs"),
+            insights.drivers_sentence(adherence, outcome="the adherence rate", unit="department-quarters",
+                                      chosen_department="Programs")]
+    assert all(" across the organisation" in sentence and "Programs" not in sentence for sentence in said)
+    low, high = alpha["n_respondents"].min(), alpha["n_respondents"].max()
+    assert said[-3].startswith(f"In {wave} across the organisation (n = {low} to {high} respondents per construct), ")
+    assert f"n = {int(trust['n'].iloc[0])} responses, {wave})" in said[-2]
+    assert f"department-quarters, 2024-Q4 to {wave})" in said[-1]
+    everyone = insights.reliability_sentence(alpha)
+    assert everyone.startswith(f"In {wave} (n = ") and "across the organisation" not in everyone

@@ -270,6 +270,11 @@ def _date(value: Any) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
+def _across(chosen_department: str | None) -> str:
+    # an organisation's figure beside a chosen department's says whose it is
+    return " across the organisation" if chosen_department else ""
+
+
 def as_markdown(sentences: Sequence[str]) -> str:
     """Sentences as a Markdown bullet list (empty input gives a note, never an empty cell).
 
@@ -719,10 +724,13 @@ def training_caveats(baseline: pd.DataFrame, study: pd.DataFrame, *, department:
 
 # --- survey ---------------------------------------------------------------------------------------
 
-def survey_change_sentences(changes: pd.DataFrame, *, by: str | None = None, top: int = 4) -> list[str]:
+def survey_change_sentences(changes: pd.DataFrame, *, by: str | None = None, top: int = 4,
+                            chosen_department: str | None = None) -> list[str]:
     """Significant construct changes between two waves: the table of :func:`survey.wave_change`.
 
-    Only rows whose Benjamini-Hochberg adjusted p-value is below 0.05 (``significant``) are named.
+    Only rows whose Benjamini-Hochberg adjusted p-value is below 0.05 (``significant``) are named. The
+    organisation's changes (no ``by``) beside a ``chosen_department`` (the department a surface is about) are
+    said to be "across the organisation".
 
     Examples
     --------
@@ -732,6 +740,9 @@ def survey_change_sentences(changes: pd.DataFrame, *, by: str | None = None, top
     >>> for s in survey_change_sentences(changes): print(s)
     Trust rose by 0.42 points on the 1-5 scale from 2026-Q2 to 2026-Q3 (95% CI 0.20 to 0.64, BH-adjusted p =
     0.001; n = 90 and 95).
+    >>> print(survey_change_sentences(changes.assign(significant=False), chosen_department="Programs")[0])
+    No construct changed significantly across the organisation from 2026-Q2 to 2026-Q3 after adjusting for
+    multiple comparisons (Benjamini-Hochberg; n = up to 90 and 95 per construct).
     """
     if changes.empty:
         return ["There is no earlier wave to compare with."]
@@ -739,13 +750,17 @@ def survey_change_sentences(changes: pd.DataFrame, *, by: str | None = None, top
     hits = shown[shown["significant"].astype("boolean").fillna(False).astype(bool)]
     hits = hits.reindex(hits["change"].abs().sort_values(ascending=False).index).head(top)
     previous, current = changes["previous_wave"].iloc[0], changes["current_wave"].iloc[0]
+    across = "" if by else _across(chosen_department)
     if hits.empty:
-        where = f" in any {by}" if by else ""
+        where = f" in any {by}" if by else across
+        n_previous, n_current = (pd.to_numeric(shown[c], errors="coerce").max() for c in ("n_previous", "n_current"))
+        n_text = "" if _missing(n_previous) or _missing(n_current) else (
+            f"; n = up to {int(n_previous):,} and {int(n_current):,} per {f'{by} and ' if by else ''}construct")
         return [f"No construct changed significantly{where} from {previous} to {current} after adjusting for "
-                "multiple comparisons (Benjamini-Hochberg)."]
+                f"multiple comparisons (Benjamini-Hochberg{n_text})."]
     sentences = []
     for row in hits.to_dict("records"):
-        where = f" in {row[by]}" if by else ""
+        where = f" in {row[by]}" if by else across
         word = "rose" if row["change"] > 0 else "fell"
         sentences.append(
             f"{str(row['construct']).capitalize()}{where} {word} by {abs(row['change']):.2f} points on the 1-5 scale "
@@ -754,8 +769,11 @@ def survey_change_sentences(changes: pd.DataFrame, *, by: str | None = None, top
     return sentences
 
 
-def favourability_sentence(favourability: pd.DataFrame, *, wave: str, by: str | None = None) -> str:
-    """Highest and lowest favourability: a construct-level table of :func:`survey.favourability`.
+def favourability_sentence(favourability: pd.DataFrame, *, wave: str, by: str | None = None,
+                           chosen_department: str | None = None) -> str:
+    """Highest and lowest favourability: a construct-level table of :func:`survey.favourability`. The
+    organisation's (no ``by``) beside a ``chosen_department`` (the department a surface is about) is said to be
+    "across the organisation".
 
     Examples
     --------
@@ -780,12 +798,15 @@ def favourability_sentence(favourability: pd.DataFrame, *, wave: str, by: str | 
 
     ordered = shown.sort_values("favourable", kind="stable").to_dict("records")
     low, high = ordered[0], ordered[-1]
-    return (f"In {wave} favourability is highest for {name(high)} ({detail(high)}) "
+    across = f",{_across(chosen_department)}," if chosen_department and not by else ""
+    return (f"In {wave}{across} favourability is highest for {name(high)} ({detail(high)}) "
             f"and lowest for {name(low)} ({detail(low)}).")
 
 
-def reliability_sentence(alpha: pd.DataFrame) -> str:
-    """Cronbach's alpha per construct: the table of :func:`survey.cronbach_alpha`.
+def reliability_sentence(alpha: pd.DataFrame, *, chosen_department: str | None = None) -> str:
+    """Cronbach's alpha per construct: the table of :func:`survey.cronbach_alpha` (with a ``wave`` column, as
+    :func:`analytics.notebook_views.reliability` gives it, the sentence opens with the wave and its n). Beside
+    a ``chosen_department`` (the department a surface is about) it says the respondents are the organisation's.
 
     Examples
     --------
@@ -793,10 +814,23 @@ def reliability_sentence(alpha: pd.DataFrame) -> str:
     >>> print(reliability_sentence(alpha))
     Read voice with care: its items agree only weakly (Cronbach's alpha 0.61, below 0.7). Trust is
     reliable (alpha 0.84).
+    >>> print(reliability_sentence(alpha.assign(wave="2026-Q3"), chosen_department="Programs"))
+    In 2026-Q3 across the organisation (n = 88 to 90 respondents per construct), read voice with care: its
+    items agree only weakly (Cronbach's alpha 0.61, below 0.7). Trust is reliable (alpha 0.84).
     """
     known = alpha.dropna(subset=["alpha"])
     if known.empty:
         return "Reliability cannot be computed yet (too few complete answers)."
+    sentence = _reliability_text(known)
+    if "wave" not in known:
+        return sentence
+    low, high = (int(n) for n in known["n_respondents"].agg(["min", "max"]))
+    n_text = f"n = {low:,}" + (f" to {high:,}" if high > low else "") + " respondents per construct"
+    return (f"In {known['wave'].iloc[0]}{_across(chosen_department)} ({n_text}), "
+            f"{sentence[0].lower()}{sentence[1:]}")
+
+
+def _reliability_text(known: pd.DataFrame) -> str:
     weak = known[known["alpha"] < ALPHA_ACCEPTABLE]
     good = known[known["alpha"] >= ALPHA_ACCEPTABLE]
     low, high = (good["alpha"].min(), good["alpha"].max()) if len(good) else (np.nan, np.nan)
@@ -819,8 +853,11 @@ def reliability_sentence(alpha: pd.DataFrame) -> str:
     return sentence
 
 
-def drivers_sentence(drivers: pd.DataFrame, *, outcome: str, unit: str = "responses") -> str:
-    """The strongest driver of an outcome: the table of :func:`survey.key_drivers`.
+def drivers_sentence(drivers: pd.DataFrame, *, outcome: str, unit: str = "responses",
+                     chosen_department: str | None = None) -> str:
+    """The strongest driver of an outcome: the table of :func:`survey.key_drivers` (with a ``waves`` column, as
+    :func:`analytics.notebook_views.trust_drivers` gives it, the n names the waves). Beside a
+    ``chosen_department`` (the department a surface is about) it is said to be "across the organisation".
 
     Examples
     --------
@@ -841,11 +878,12 @@ def drivers_sentence(drivers: pd.DataFrame, *, outcome: str, unit: str = "respon
         return f"Not enough data to estimate the drivers of {outcome}."
     top = drivers.sort_values("relative_weight", ascending=False, kind="stable").iloc[0]
     n = int(top["n"])
-    sentence = (f"The strongest driver of {outcome} is {top['driver']}: {format_percent(top['relative_weight'])} of "
-                f"the explained variance (standardised beta {top['beta']:.2f}, "
-                f"{format_ci(top['ci_low'], top['ci_high'])}). "
+    waves = f", {top['waves']}" if "waves" in drivers and not _missing(top["waves"]) else ""
+    sentence = (f"The strongest driver of {outcome}{_across(chosen_department)} is {top['driver']}: "
+                f"{format_percent(top['relative_weight'])} of the explained variance (standardised beta "
+                f"{top['beta']:.2f}, {format_ci(top['ci_low'], top['ci_high'])}). "
                 f"Together the drivers explain {format_percent(top['r_squared'])} of the variance (R², n = "
-                f"{n} {unit}).")
+                f"{n} {unit}{waves}).")
     unclear = drivers[~drivers.apply(lambda r: _excludes(r["ci_low"], r["ci_high"]), axis=1)]
     if len(unclear):
         sentence += " Not clearly a driver once the others are accounted for: " + ", ".join(unclear["driver"]) + "."

@@ -1483,12 +1483,18 @@ def trust_drivers(
     *, period: str | None = None, outcome: str = "trust", warehouse_file: Warehouse = None
 ) -> pd.DataFrame:
     """What drives ``outcome`` (default trust) across respondents of the wave of ``period``:
-    :func:`survey.key_drivers` of the construct score on the other constructs' scores."""
+    :func:`survey.key_drivers` of the construct score on the other constructs' scores.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`survey.key_drivers` and ``waves`` (the wave).
+    """
     data = _survey(warehouse_file)
     wave = _wave(period, data, warehouse_file=warehouse_file)
     wide = _scores_wide(data, data.respondents[data.respondents["wave"] == wave])
     drivers = [c for c in wide.columns if c != outcome]
-    return survey.key_drivers(wide.reset_index(drop=True), outcome=outcome, drivers=drivers)
+    return survey.key_drivers(wide.reset_index(drop=True), outcome=outcome, drivers=drivers).assign(waves=wave)
 
 
 def adherence_drivers(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
@@ -1501,7 +1507,8 @@ def adherence_drivers(*, period: str | None = None, warehouse_file: Warehouse = 
     Returns
     -------
     DataFrame
-        The columns of :func:`survey.key_drivers` (``n`` = department-quarters used).
+        The columns of :func:`survey.key_drivers` (``n`` = department-quarters used) and ``waves`` (the first
+        and last wave used, ``"2024-Q4 to 2026-Q3"``).
     """
     data = _survey(warehouse_file)
     wave = _wave(period, data, warehouse_file=warehouse_file)
@@ -1520,8 +1527,10 @@ def adherence_drivers(*, period: str | None = None, warehouse_file: Warehouse = 
     drivers = [c for c in wide.columns]
     if len(joined) <= len(drivers) + 2:
         return pd.DataFrame(columns=["driver", "beta", "ci_low", "ci_high", "p_value", "relative_weight", "n",
-                                     "r_squared"])
-    return survey.key_drivers(joined, outcome="adherence_rate", drivers=drivers)
+                                     "r_squared", "waves"])
+    used = [w for w in data.waves if w in set(joined["wave"])]
+    return survey.key_drivers(joined, outcome="adherence_rate", drivers=drivers).assign(
+        waves=f"{used[0]} to {used[-1]}" if len(used) > 1 else used[0])
 
 
 def drivers_figure(drivers: pd.DataFrame, *, outcome: str, unit: str) -> go.Figure:
