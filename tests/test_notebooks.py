@@ -320,6 +320,10 @@ def test_notebook_06_states_the_share_of_mission_stories_once(warehouse_file, de
     'Mission stories in 2026-Q3: 19% (…; n = 889)'."""
     closing = _source(_cells(config.NOTEBOOKS_DIR / "06-positive-side.ipynb", "code")[-1])
     assert "insights.story_sentence(" in closing and '"mission_story_share"' in closing
+    # the share first, then the stories' engagement
+    assert closing.index("insights.metric_sentence(current.iloc[0])") < closing.index("insights.story_sentence(")
+    # the organisation's own posts' clicks beside a department's figures say whose they are
+    assert "mission_value_sentence(mission, period=chosen, chosen_department=department)" in closing
     (story,) = nv.story_view(period="2026-Q3", department=department, warehouse_file=warehouse_file).to_dict("records")
     (metric,) = nv.period_comparison(["mission_story_share"], period="2026-Q3", department=department,
                                      warehouse_file=warehouse_file).to_dict("records")

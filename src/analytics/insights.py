@@ -1044,7 +1044,7 @@ def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
             f"({interval}): an association, which does not show that the stories, or the policy, caused it.")
 
 
-def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
+def mission_value_sentence(mission: pd.DataFrame, *, period: str, chosen_department: str | None = None) -> str:
     """Clicks on the organisation's posts linking to its mission pages in a period, and what the total leaves
     out: the table of :func:`analytics.notebook_views.mission_value_view` (``period, page, n_posts,
     n_reporting_clicks, clicks``; rows of :func:`analytics.engagement.mission_value` with ``total=True``,
@@ -1052,7 +1052,8 @@ def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
 
     The total is the :data:`~analytics.engagement.ANY_MISSION_PAGE` row, the metric ``mission_clicks``:
     each post once, however many pages it links to. Posts whose only links are shortened have no known
-    page: their clicks are named apart and not added.
+    page: their clicks are named apart and not added. The posts are the organisation's own: beside a
+    ``chosen_department`` (the department a surface is about) the sentence says so.
 
     Examples
     --------
@@ -1063,23 +1064,26 @@ def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
     In 2026-Q3 our posts linking to a mission page drew 165 clicks (reported for 10 of the 14 posts): the
     donate page 120 clicks (10 posts), the volunteer page 45 clicks (4 posts). Not counted in 2026-Q3: 6 posts
     whose only links are shortened (such as t.co; target unknown), with 30 clicks.
+    >>> mission_value_sentence(mission, period="2026-Q3", chosen_department="Programs").split(" drew")[0]
+    'In 2026-Q3, across the organisation, our posts linking to a mission page'
     """
     rows = mission[mission["period"] == period]
+    when = f"In {period},{_across(chosen_department)}," if chosen_department else f"In {period}"
     if "source" in rows.columns:
         rows = rows[rows["source"] == "organisation"]
     by_page = rows.set_index("page")
     pages = by_page.drop([ANY_MISSION_PAGE, SHORT_LINK_PAGE], errors="ignore")
     total = by_page.loc[ANY_MISSION_PAGE] if ANY_MISSION_PAGE in by_page.index else None
     if total is None:
-        sentence = f"None of our posts linked to a mission page in {period}."
+        sentence = f"None of our posts{_across(chosen_department)} linked to a mission page in {period}."
     elif _missing(total["clicks"]):
-        sentence = (f"In {period} no platform reports clicks on our {format_count(total['n_posts'], 'post')} "
+        sentence = (f"{when} no platform reports clicks on our {format_count(total['n_posts'], 'post')} "
                     "linking to a mission page.")
     else:
         listed = ", ".join(f"the {row.Index} page {_clicks(row.clicks)} ({format_count(row.n_posts, 'post')})"
                            for row in pages.itertuples())
         both = pages["n_posts"].sum() > total["n_posts"]
-        sentence = (f"In {period} our posts linking to a mission page drew {_clicks(total['clicks'])} (reported "
+        sentence = (f"{when} our posts linking to a mission page drew {_clicks(total['clicks'])} (reported "
                     f"for {int(total['n_reporting_clicks'])} of the {format_count(total['n_posts'], 'post')}): {listed}"
                     + ("; a post linking to more than one page counts under each." if both else "."))
     short = short_links_sentence(rows, period=period)
