@@ -11,10 +11,12 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+from warehouse_copies import execute
 
 from analytics import config, datasets, engagement, feedback, insights, report, sample
 from analytics import notebook_views as nv
@@ -141,6 +143,28 @@ def test_the_groups_before_the_rollout_show_the_sample_s_random_assignment(wareh
     assert caveats[1].startswith("Around each employee's own training (event study")
 
 
+def test_notebook_05_s_sentences_name_the_department_the_posts_and_their_period(warehouse_file):
+    """With a department chosen, notebook 05's estimates read as the organisation's ('Posts by trained employees
+    had 0.49 times the odds …' were Programs' 2,188 posts), said of which posts only in their n, and the
+    difference-in-differences and the event study gave no n at all."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "05-training-impact.ipynb", "code")[-1])
+    assert "training_sentences(effects, through=chosen, department=department)" in closing
+    assert "training_caveats(baseline, study, department=department)" in closing
+    posts = nv.training_posts(period="2026-Q3", department="Programs", warehouse_file=warehouse_file)
+    effects = nv.training_effects(department="Programs", posts=posts)
+    sentences = insights.training_sentences(effects, through="2026-Q3", department="Programs")
+    assert len(sentences) == len(effects) == 4
+    for sentence, row in zip(sentences, effects.itertuples(), strict=True):
+        assert " employees in Programs " in sentence or sentence.startswith("Difference-in-differences in Programs: ")
+        assert f"; {row.n_obs:,} posts by {row.n_clusters} employees up to the end of 2026-Q3)" in sentence
+    study = nv.training_event_study(posts=posts)
+    caveats = insights.training_caveats(nv.training_baseline(posts=posts), study, department="Programs")
+    assert " the employees in Programs who went on to train " in caveats[0]
+    assert caveats[1].startswith("Around each employee's own training in Programs (event study: violation risk "
+                                 f"against the month before training; n = {int(study['n_obs'].sum()):,} posts by "
+                                 "trained employees): ")
+
+
 def test_the_training_views_given_the_posts_read_once_equal_their_own_reads(warehouse_file):
     """The report and notebook 05 read the posts once for every training view."""
     department = "Programs"
@@ -217,7 +241,7 @@ def test_coaching_findings_name_nobody(warehouse_file):
 
 
 def test_negative_terms_are_shared_by_k_texts(warehouse_file):
-    terms = nv.negative_terms(source="audience_comments", warehouse_file=warehouse_file)
+    terms = nv.negative_terms(source="audience_comments", warehouse_file=warehouse_file).terms
     assert len(terms)
     assert (terms["docs_negative"] >= config.get_settings().k).all()
     assert np.allclose(terms["share_negative"], terms["docs_negative"] / terms["n_negative"])
@@ -228,12 +252,31 @@ def test_negative_terms_are_shared_by_k_texts(warehouse_file):
 
 def test_a_word_only_negative_texts_use_has_no_lift_and_the_text_says_why(warehouse_file):
     """Notebook 03's table showed a lift of inf."""
-    terms = nv.negative_terms(source="survey_comments", warehouse_file=warehouse_file)
+    view = nv.negative_terms(source="survey_comments", warehouse_file=warehouse_file)
+    terms = view.terms
     only = terms[terms["docs_rest"] == 0]
     assert len(only) and only["lift"].isna().all() and np.isfinite(terms["lift"].dropna()).all()
     first = only.iloc[0]
-    sentence = insights.negative_terms_sentence(only, source="survey comments")
+    sentence = insights.negative_terms_sentence(only, source="survey comments", window=view.window,
+                                                n_texts=view.n_texts, n_negative=view.n_negative)
     assert f'"{first["term"]}" ({first["docs_negative"]} texts, in no other text)' in sentence
+
+
+@pytest.mark.parametrize("source", ["employee_posts", "audience_comments", "survey_comments"])
+def test_the_negative_words_sentence_names_its_months_and_the_texts_it_rests_on(warehouse_file, source):
+    """Notebook 03's negative-words sentences said neither which months they searched nor how many texts."""
+    view = nv.negative_terms(source=source, period="2026-Q3", warehouse_file=warehouse_file)
+    texts = nv._texts(source, start=pd.Timestamp("2025-10-01"), end=pd.Timestamp("2026-10-01"),
+                      warehouse_file=warehouse_file)
+    assert (view.window, view.n_texts) == ("2025-10 to 2026-09", len(texts)) and len(view.terms)
+    assert (view.terms["n_texts"] == view.n_texts).all() and (view.terms["n_negative"] == view.n_negative).all()
+    label = source.replace("_", " ")
+    assert view.sentence().startswith(f"Of the {view.n_texts:,} {label} of 2025-10 to 2026-09, the "
+                                      f"{view.n_negative:,} most negative most over-represent ")
+    assert "2025-10 to 2026-09" in nv.negative_terms_figure(view).layout.title.text
+    # a month's window ends with it
+    month = nv.negative_terms(source=source, period="2026-07", months=3, warehouse_file=warehouse_file)
+    assert month.window == "2026-05 to 2026-07"
 
 
 def test_time_figures_carry_title_n_ci_caption_and_every_revision(warehouse_file):
@@ -260,17 +303,34 @@ def test_the_positive_side_views_show_the_chosen_month_or_quarter(warehouse_file
     assert story["mission_story_share"] == pytest.approx(published.loc["mission_story_share", "value"])
     mission = nv.mission_value_view(period=period, warehouse_file=warehouse_file)
     assert len(mission) and (mission["period"] == period).all()
-    assert insights.story_sentence(story, period=period).startswith(
-        f"In {period}, {insights.format_percent(story['mission_story_share'])} of employee posts told a mission "
-        f"story ({insights.format_ci(story['ci_low'], story['ci_high'], scale='rate')}; {int(story['n_mission'])} "
-        f"of {int(story['n_posts'])} posts).")
+    sentence = insights.story_sentence(story, period=period)
+    assert sentence.startswith(f"In {period} ") and (f" the {int(story['n_mission'])} mission stories among the "
+                                                     f"{int(story['n_posts'])} employee posts ") in sentence
     department = nv.story_view(period=period, department="Programs", warehouse_file=warehouse_file)
     assert department[["period", "department"]].values.tolist() == [[period, "Programs"]]
-    # a department's share is said to be its own, not the organisation's
+    # a department's stories are said to be its own, not the organisation's
     (programs,) = department.to_dict("records")
-    assert insights.story_sentence(programs, period=period).startswith(
-        f"In {period}, {insights.format_percent(programs['mission_story_share'])} of employee posts in Programs "
-        "told a mission story")
+    assert f"the {int(programs['n_mission'])} mission stories among the {int(programs['n_posts'])} employee posts in " \
+           "Programs " in insights.story_sentence(programs, period=period)
+
+
+@pytest.mark.parametrize("department", [None, "Programs"])
+def test_notebook_06_states_the_share_of_mission_stories_once(warehouse_file, department):
+    """Notebook 06 closed on '19% of employee posts told a mission story (…; 165 of 889 posts)' and then
+    'Mission stories in 2026-Q3: 19% (…; n = 889)'."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "06-positive-side.ipynb", "code")[-1])
+    assert "insights.story_sentence(" in closing and '"mission_story_share"' in closing
+    # the share first, then the stories' engagement
+    assert closing.index("insights.metric_sentence(current.iloc[0])") < closing.index("insights.story_sentence(")
+    # the organisation's own posts' clicks beside a department's figures say whose they are
+    assert "mission_value_sentence(mission, period=chosen, chosen_department=department)" in closing
+    (story,) = nv.story_view(period="2026-Q3", department=department, warehouse_file=warehouse_file).to_dict("records")
+    (metric,) = nv.period_comparison(["mission_story_share"], period="2026-Q3", department=department,
+                                     warehouse_file=warehouse_file).to_dict("records")
+    share = insights.format_percent(story["mission_story_share"])
+    said = [insights.story_sentence(story, period="2026-Q3"), insights.metric_sentence(metric)]
+    assert [share in sentence for sentence in said] == [False, True]
+    assert f"{int(story['n_posts']):,} employee posts" in said[0] and f"n = {int(story['n_posts']):,}" in said[1]
 
 
 @pytest.mark.parametrize("period", ["2026-07", "2026-Q3"])
@@ -296,14 +356,47 @@ def test_the_feedback_themes_follow_the_chosen_period(warehouse_file):
     past = nv.feedback_view(period="2025-Q4", warehouse_file=warehouse_file)
     assert (past.wave, past.previous) == ("2025-Q4", "2025-Q3") and len(past.themes)
     assert set(past.themes["wave"]) == {"2025-Q4"} and set(past.themes["previous_wave"]) == {"2025-Q3"}
-    assert past.note.startswith("Survey wave 2025-Q4 (the latest submitted by the end of 2025-Q4), compared with "
+    assert past.note.startswith("Survey wave 2025-Q4 (the wave of 2025-Q4, as in notebook 04), compared with "
                                 "2025-Q3")
-    # a month between two waves reads the last wave submitted by its end, not the next one
+    # a month between two waves reads the last wave begun by its end, not the next one
     assert nv.feedback_view(period="2026-01", warehouse_file=warehouse_file).wave == "2025-Q4"
     before = nv.feedback_view(period="2024-10", warehouse_file=warehouse_file)
     assert before.wave is None and before.themes.empty
-    assert before.note == ("No survey wave with comments had been submitted by the end of 2024-10: no themes to "
-                           "show.")
+    assert before.note.startswith("No survey wave had begun by the end of 2024-10: the first, 2024-Q4, began on ")
+    assert before.note.endswith(" No comment themes to show.")
+
+
+def _latest_wave_split(path):
+    """The sample's last wave, 2026-Q3, with its six last respondents moved to a wave of their own begun late
+    in August: 2026-08's responses are mostly 2026-Q3's, yet the other wave is the latest begun by its end."""
+    execute(path, """UPDATE respondents SET wave = '2026-pulse' WHERE response_id IN (
+        SELECT response_id FROM respondents WHERE wave = '2026-Q3' AND finished ORDER BY submitted_at DESC LIMIT 6)""")
+
+
+def _latest_wave_without_comments(path):
+    """The sample with no comment in its last wave, 2026-Q3."""
+    execute(path, "DELETE FROM survey_comments WHERE response_id IN (SELECT response_id FROM "
+                                   "respondents WHERE wave = '2026-Q3')")
+
+
+@pytest.mark.parametrize(("change", "period"), [(_latest_wave_split, "2026-08"),
+                                                (_latest_wave_without_comments, "2026-Q3")],
+                         ids=["a later wave begun within the period", "a wave without comments"])
+def test_a_period_reads_the_same_survey_wave_in_the_answers_and_in_the_comments(warehouse_file, tmp_path, change,
+                                                                              period):
+    """Notebook 04 read the wave answered in the period and notebook 06 the latest wave with comments begun by
+    its end: 2026-08 could read 2026-Q3's answers beside another wave's comments, and a wave without comments
+    the wave before's, each called the period's."""
+    path = tmp_path / "w.duckdb"
+    shutil.copy(warehouse_file, path)
+    change(path)
+    wave = nv.survey_wave(period, warehouse_file=path)
+    view = nv.feedback_view(period=period, warehouse_file=path)
+    assert wave == "2026-Q3" and (view.wave, view.previous) == (wave, "2026-Q2")
+    assert set(view.themes["wave"]) <= {wave}
+    if change is _latest_wave_without_comments:
+        assert view.themes.empty and view.note.endswith(" None of them commented in 2026-Q3: no themes to show.")
+        assert view.sentences() == [view.note]
 
 
 def test_notebook_06_closes_on_the_feedback_themes_as_the_report_words_them(warehouse_file):
@@ -430,12 +523,29 @@ def test_a_departments_sentences_name_it_and_the_organisations_do_not(warehouse_
     adherence, incidents, audience = (insights.metric_sentence(r, k=5) for r in rows.to_dict("records"))
     where = f" in {sample.SMALL_DEPARTMENT} in 2026-Q3"
     assert adherence.startswith(f"Adherence rate{where}") and incidents.startswith(f"Incidents reported{where}")
-    assert audience.startswith("Audience-comment sentiment in 2026-Q3: ")
+    # the organisation's figure beside a department's says whose it is
+    assert audience.startswith("Audience-comment sentiment across the organisation in 2026-Q3: ")
+    everyone = nv.period_comparison(["audience_sentiment"], period="2026-Q3", warehouse_file=warehouse_file)
+    assert insights.metric_sentence(everyone.iloc[0]).startswith("Audience-comment sentiment in 2026-Q3: ")
     assert incidents == f"Incidents reported{where}: hidden to protect a group of fewer than 5 people."
     rules = nv.rules_fired(period="2026-Q3", department="Programs", warehouse_file=warehouse_file)
     fired = insights.rules_sentence(rules, period="2026-Q3", department="Programs")
     assert fired.startswith("The rules that fired most in Programs in 2026-Q3: ") and "of employee posts" not in fired
     assert fired.count("of its employee posts)") == min(3, int((rules["n_posts"] > 0).sum())) > 0
+
+
+def test_notebook_03_says_which_of_its_sentences_are_the_organisations_when_a_department_is_chosen(
+        warehouse_file):
+    """With a department chosen, notebook 03's seasonal peak and negative words (organisation-wide) read as the
+    department's."""
+    seasonal = nv.seasonality(period="2026-Q3", warehouse_file=warehouse_file)
+    assert seasonal.sentence(label="Employee-post sentiment", chosen_department="Programs").startswith(
+        "Employee-post sentiment across the organisation ")
+    everyone = seasonal.sentence(label="Employee-post sentiment")
+    assert everyone.startswith("Employee-post sentiment runs ") and "24 months, 2024-10 to 2026-09, " in everyone
+    view = nv.negative_terms(source="employee_posts", period="2026-Q3", warehouse_file=warehouse_file)
+    assert view.sentence(chosen_department="Programs").startswith(
+        f"Across the organisation (not Programs alone), of the {view.n_texts:,} employee posts of 2025-10 to 2026-09")
 
 
 # --- the sentences ----------------------------------------------------------------------------------
@@ -472,6 +582,7 @@ def test_story_sentence_calls_the_engagement_ratio_by_its_interval_and_claims_no
         row = base | {"engagement_ratio": ratio, "ratio_ci_low": low, "ratio_ci_high": high}
         sentence = insights.story_sentence(row, period="2026-Q3")
         assert f"{ratio:.2f} times" in sentence and f"95% CI {low:.2f} to {high:.2f}" in sentence
+        assert "the 80 mission stories among the 400 employee posts" in sentence
         if low > 1 or high < 1:
             assert "an association, which does not show that the stories, or the policy, caused it" in sentence
             assert (" only " in sentence) == (high < 1)
@@ -594,3 +705,58 @@ def test_the_revision_sentences_name_a_revision_too_recent_to_measure(warehouse_
     everything = nv.metric_over_time("adherence_rate", warehouse_file=warehouse_file)
     assert nv.revision_sentences(latest, revisions=revisions, series=everything) == [
         insights.revision_sentence(r) for r in latest.to_dict("records")]
+
+
+def test_a_departments_revision_sentences_name_it(warehouse_file):
+    """Notebook 02 for Programs said 'Adherence showed no clear change at version 2.0', beside the organisation's
+    rise of 10 points: the department's estimate read as the organisation's."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "02-adherence-trends.ipynb", "code")[-1])
+    assert "series=overall, department=department)" in closing
+    revisions = nv.policy_revisions(warehouse_file=warehouse_file)
+    series = nv.metric_over_time("adherence_rate", department="Programs", period="2026-Q3",
+                                 warehouse_file=warehouse_file)
+    effects = nv.revision_effects(department="Programs", period="2026-Q3", warehouse_file=warehouse_file)
+    said = nv.revision_sentences(effects, revisions=revisions, series=series, department="Programs")
+    assert len(said) == len(effects) >= 2 and all(s.startswith("Adherence in Programs ") for s in said)
+
+
+def test_a_departments_recognition_sentence_speaks_of_it_alone(warehouse_file):
+    """Notebook 06 for Fundraising said 'In 2026-Q3 no team combined high adherence …' while Communications and
+    Programs had: the department's own table read as the organisation's."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "06-positive-side.ipynb", "code")[-1])
+    assert "recognition_sentence(teams, people, period=chosen, department=department)" in closing
+    everyone, _ = nv.recognition_view(period="2026-Q3", warehouse_file=warehouse_file)
+    recognised = set(everyone.loc[everyone["recognised"], "department"])
+    outside = sorted(set(everyone["department"]) - recognised)
+    assert recognised and outside
+    teams, people = nv.recognition_view(period="2026-Q3", department=outside[0], warehouse_file=warehouse_file)
+    said = insights.recognition_sentence(teams, people, period="2026-Q3", department=outside[0])
+    assert said.startswith(f"In 2026-Q3 {outside[0]} was not among the teams that combined high adherence ")
+    assert "no team" not in said
+
+
+def test_notebook_04_says_its_sentences_are_the_organisations_when_a_department_is_chosen(warehouse_file):
+    """With a department chosen, notebook 04's closing told the organisation's favourability, changes,
+    reliability and drivers as if they were the department's (only 'How people answered' follows it), and its
+    reliability sentence named neither wave nor n."""
+    closing = _source(_cells(config.NOTEBOOKS_DIR / "04-survey-insights.ipynb", "code")[-1])
+    assert closing.count("chosen_department=department") == 5
+    wave = nv.survey_wave("2026-Q3", warehouse_file=warehouse_file)
+    alpha = nv.reliability(period=wave, warehouse_file=warehouse_file)
+    trust = nv.trust_drivers(period=wave, warehouse_file=warehouse_file)
+    adherence = nv.adherence_drivers(period=wave, warehouse_file=warehouse_file)
+    said = [insights.favourability_sentence(nv.favourability_view(period=wave, warehouse_file=warehouse_file),
+                                            wave=wave, chosen_department="Programs"),
+            *insights.survey_change_sentences(nv.construct_changes(period=wave, warehouse_file=warehouse_file),
+                                              chosen_department="Programs"),
+            insights.reliability_sentence(alpha, chosen_department="Programs"),
+            insights.drivers_sentence(trust, outcome="trust", chosen_department="Programs"),
+            insights.drivers_sentence(adherence, outcome="the adherence rate", unit="department-quarters",
+                                      chosen_department="Programs")]
+    assert all(" across the organisation" in sentence and "Programs" not in sentence for sentence in said)
+    low, high = alpha["n_respondents"].min(), alpha["n_respondents"].max()
+    assert said[-3].startswith(f"In {wave} across the organisation (n = {low} to {high} respondents per construct), ")
+    assert f"n = {int(trust['n'].iloc[0])} responses, {wave})" in said[-2]
+    assert f"department-quarters, 2024-Q4 to {wave})" in said[-1]
+    everyone = insights.reliability_sentence(alpha)
+    assert everyone.startswith(f"In {wave} (n = ") and "across the organisation" not in everyone

@@ -270,6 +270,11 @@ def _date(value: Any) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
+def _across(chosen_department: str | None) -> str:
+    # an organisation's figure beside a chosen department's says whose it is
+    return " across the organisation" if chosen_department else ""
+
+
 def as_markdown(sentences: Sequence[str]) -> str:
     """Sentences as a Markdown bullet list (empty input gives a note, never an empty cell).
 
@@ -321,7 +326,9 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
 
     Rates and means are called up or down only when the change is significant (p < 0.05); counts and
     medians have no test and are compared as numbers. A row with a ``department`` (other than everyone's)
-    names it, so that a department's figure pasted elsewhere is not read as the organisation's.
+    names it, so that a department's figure pasted elsewhere is not read as the organisation's; an
+    organisation's row with a ``chosen_department`` (the department a surface is about, which the metric is
+    not kept by) says it is "across the organisation", so that it is not read as the department's.
 
     Examples
     --------
@@ -332,12 +339,18 @@ def metric_sentence(row: Mapping[str, Any] | pd.Series, *, k: int | None = None)
     'Adherence rate in 2026-Q3: 93% (95% CI 91% to 95%; n = 812), up 2.0 points from 91% in 2026-Q2 (p = 0.010).'
     >>> metric_sentence(row | {"department": "Programs", "suppressed": True}, k=5)
     'Adherence rate in Programs in 2026-Q3: hidden to protect a group of fewer than 5 people.'
+    >>> metric_sentence(row | {"department": ALL, "chosen_department": "Programs"}).split(":")[0]
+    'Adherence rate across the organisation in 2026-Q3'
     """
     metric, period = row["metric"], row["period"]
     if metric not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}; pass a row of metrics.compare_periods.")
-    department = row.get("department")
-    label = row["label"] + ("" if _missing(department) or department == ALL else f" in {department}")
+    department, chosen = row.get("department"), row.get("chosen_department")
+    label = row["label"]
+    if not (_missing(department) or department == ALL):
+        label += f" in {department}"
+    elif not _missing(chosen):
+        label += " across the organisation"
     kind = METRICS[metric].kind
     if bool(row.get("suppressed", False)):
         return f"{label} in {period}: {privacy.hidden_label(k)}."
@@ -466,8 +479,11 @@ def rules_sentence(rules: pd.DataFrame, *, period: str, top: int = 3, department
     return f"The rules that fired most{where} in {period}: " + ", ".join(parts) + "."
 
 
-def seasonality_sentence(effect: pd.DataFrame, *, label: str) -> str:
-    """The seasonal peak of a monthly series: the one-row table of :func:`trends.seasonal_effect`.
+def seasonality_sentence(effect: pd.DataFrame, *, label: str, window: str | None = None,
+                         chosen_department: str | None = None) -> str:
+    """The seasonal peak of a monthly series: the one-row table of :func:`trends.seasonal_effect` of the months
+    ``window`` (``"2024-10 to 2026-09"``). The series is the organisation's: with ``chosen_department`` (the
+    department a surface is about) the sentence says so.
 
     The month tested is the STL peak of the same data, so the interval is optimistic; the sentence says so.
 
@@ -475,16 +491,21 @@ def seasonality_sentence(effect: pd.DataFrame, *, label: str) -> str:
     --------
     >>> effect = pd.DataFrame([{"month_of_year": 12, "lift": 0.12, "ci_low": 0.05, "ci_high": 0.19,
     ...                         "p_value": 0.002, "n_months": 24, "n_in_month": 2}])
-    >>> print(seasonality_sentence(effect, label="Employee-post sentiment"))
+    >>> print(seasonality_sentence(effect, label="Employee-post sentiment", window="2024-10 to 2026-09"))
     Employee-post sentiment runs higher in December: +0.12 above the trend (95% CI 0.05 to 0.19; 24 months,
-    2 Decembers). December was picked as the peak from the same data, so read the interval as optimistic.
+    2024-10 to 2026-09, 2 Decembers). December was picked as the peak from the same data, so read the interval as
+    optimistic.
+    >>> seasonality_sentence(effect, label="Employee-post sentiment", chosen_department="Programs").split(" in ")[0]
+    'Employee-post sentiment across the organisation runs higher'
     """
+    label += " across the organisation" if chosen_department else ""
     if effect.empty:
         return f"{label}: not enough months yet to look for a seasonal pattern (two full years are needed)."
     row = effect.iloc[0]
     month = _MONTHS[int(row["month_of_year"]) - 1]
     interval = format_ci(row["ci_low"], row["ci_high"])
-    detail = f"({interval}; {int(row['n_months'])} months, {int(row['n_in_month'])} {month}s)"
+    months = f"{int(row['n_months'])} months" + (f", {window}" if window else "")
+    detail = f"({interval}; {months}, {int(row['n_in_month'])} {month}s)"
     caveat = f" {month} was picked as the peak from the same data, so read the interval as optimistic."
     if _excludes(row["ci_low"], row["ci_high"]):
         word = "higher" if row["lift"] > 0 else "lower"
@@ -493,21 +514,36 @@ def seasonality_sentence(effect: pd.DataFrame, *, label: str) -> str:
             f"{detail}.{caveat}")
 
 
-def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -> str:
-    """The words over-represented in the most negative texts: the table of
-    :func:`analytics.notebook_views.negative_terms`.
+def negative_terms_sentence(terms: pd.DataFrame, *, source: str, window: str, n_texts: int, n_negative: int,
+                            chosen_department: str | None = None, top: int = 5) -> str:
+    """The words over-represented in the most negative texts of ``source`` in the months ``window``: the table of
+    :func:`analytics.notebook_views.negative_terms` (``n_texts`` texts, the ``n_negative`` most negative of
+    them). The words are the organisation's: with ``chosen_department`` (the department a surface is about)
+    the sentence says so.
 
     Examples
     --------
     >>> terms = pd.DataFrame({"term": ["awful", "delay"], "docs_negative": [12, 7], "lift": [9.0, 4.5]})
-    >>> print(negative_terms_sentence(terms, source="audience comments"))
-    In the most negative tenth of audience comments the most over-represented words are "awful" (12 texts,
-    9.0 times as common as elsewhere), "delay" (7 texts, 4.5 times).
+    >>> print(negative_terms_sentence(terms, source="audience comments", window="2025-10 to 2026-09", n_texts=400,
+    ...                               n_negative=40))
+    Of the 400 audience comments of 2025-10 to 2026-09, the 40 most negative most over-represent "awful" (12
+    texts, 9.0 times as common as elsewhere), "delay" (7 texts, 4.5 times).
+    >>> print(negative_terms_sentence(terms.iloc[:0], source="survey comments", window="2025-10 to 2026-09",
+    ...                               n_texts=60, n_negative=6, chosen_department="Programs"))
+    Across the organisation (not Programs alone), of the 60 survey comments of 2025-10 to 2026-09, no word is
+    shared by 5 or more of the 6 most negative: no theme to name.
     """
+    texts = f"of the {n_texts:,} {source} of {window}"
+    head = f"Across the organisation (not {chosen_department} alone), {texts}" if chosen_department else (
+        texts[0].upper() + texts[1:])
+    if not n_negative:
+        return f"{head}, too few texts are negative to name a theme."
     if terms.empty:
-        return f"Too few negative {source} share words to name a theme (each word must appear in several texts)."
+        return (f"{head}, no word is shared by {config.get_settings().k} or more of the {n_negative:,} most "
+                "negative: no theme to name.")
     rows = list(terms.head(top).itertuples())
     first = rows[0]
+
     def lift(value: float, long: bool) -> str:
         if _missing(value):  # no lift: the word occurs in no other text
             return "in no other text"
@@ -515,7 +551,7 @@ def negative_terms_sentence(terms: pd.DataFrame, *, source: str, top: int = 5) -
 
     parts = [f'"{first.term}" ({format_count(first.docs_negative, "text")}, {lift(first.lift, True)})']
     parts += [f'"{r.term}" ({format_count(r.docs_negative, "text")}, {lift(r.lift, False)})' for r in rows[1:]]
-    return f"In the most negative tenth of {source} the most over-represented words are " + ", ".join(parts) + "."
+    return f"{head}, the {n_negative:,} most negative most over-represent " + ", ".join(parts) + "."
 
 
 def named_with_ties(counts: Sequence[int], top: int, *, extra: int = 2) -> int:
@@ -576,8 +612,10 @@ def feedback_sentences(themes: pd.DataFrame, *, top: int = 3, department: str | 
 
 # --- training -------------------------------------------------------------------------------------
 
-def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None) -> list[str]:
-    """The training estimates: :func:`trends.training_effect` rows with an ``outcome`` column.
+def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None, through: str | None = None,
+                       department: str | None = None) -> list[str]:
+    """The training estimates: :func:`trends.training_effect` rows with an ``outcome`` column, of the posts up
+    to the end of ``through`` (a period) and, with ``department``, of that department, which each sentence names.
 
     ``outcome`` is a key of :data:`OUTCOME_WORDS` (``violation``, ``positive``) or a phrase.
 
@@ -588,68 +626,79 @@ def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None) ->
     ...      "ci_low": 0.30, "ci_high": 0.68, "p_value": 0.0002, "n_obs": 7012, "n_clusters": 127},
     ...     {"outcome": "violation", "estimator": "did_lpm", "term": "did_risk_difference", "estimate": -0.041,
     ...      "ci_low": -0.060, "ci_high": -0.022, "p_value": 0.0001, "n_obs": 7012, "n_clusters": 127}])
-    >>> for s in training_sentences(effects): print(s)
+    >>> for s in training_sentences(effects, through="2026-Q3"): print(s)
     Posts by trained employees had 0.45 times the odds of a policy violation of untrained colleagues' posts
-    in the same month (95% CI 0.30 to 0.68, p < 0.001; 7,012 posts by 127 employees).
+    in the same month (95% CI 0.30 to 0.68, p < 0.001; 7,012 posts by 127 employees up to the end of 2026-Q3).
     Difference-in-differences: after the rollout, the share of posts with a policy violation changed by -4.1
-    points more in the trained group than in the never-trained group (95% CI -6.0 to -2.2).
+    points more in the trained group than in the never-trained group (95% CI -6.0 to -2.2; 7,012 posts by 127
+    employees up to the end of 2026-Q3).
+    >>> training_sentences(effects, department="Programs")[0].split(" had ")[0]
+    'Posts by trained employees in Programs'
     """
+    where = f" in {department}" if department else ""
     if effects.empty:
-        return ["Too few trained and untrained people in this selection to estimate the effect of training."]
+        return [f"Too few trained and untrained people{where} in this selection to estimate the effect of training."]
+    until = f" up to the end of {through}" if through else ""
     sentences = []
     for outcome, rows in effects.groupby("outcome", sort=False):
         words, share = outcome_words(outcome)
         for row in rows.itertuples():
             people = format_count(n_people if n_people is not None else row.n_clusters, "employee")
+            sample = f"{format_count(row.n_obs, 'post')} by {people}{until}"
             if row.term == "odds_ratio":
                 interval = format_ci(row.ci_low, row.ci_high)
-                sample = f"{format_count(row.n_obs, 'post')} by {people}"
                 if _excludes(row.ci_low, row.ci_high, 1.0):
                     sentences.append(
-                        f"Posts by trained employees had {row.estimate:.2f} times the odds of {words} of untrained "
-                        f"colleagues' posts in the same month ({interval}, {format_p(row.p_value)}; {sample}).")
+                        f"Posts by trained employees{where} had {row.estimate:.2f} times the odds of {words} of "
+                        f"untrained colleagues' posts in the same month ({interval}, {format_p(row.p_value)}; "
+                        f"{sample}).")
                 else:
                     sentences.append(
-                        f"Posts by trained and untrained employees show no clear difference in the odds of {words} "
-                        f"(odds ratio {row.estimate:.2f}, {interval}; {sample}).")
+                        f"Posts by trained and untrained employees{where} show no clear difference in the odds of "
+                        f"{words} (odds ratio {row.estimate:.2f}, {interval}; {sample}).")
             else:
                 interval = format_ci(row.ci_low, row.ci_high, scale="points")
                 verdict = "" if _excludes(row.ci_low, row.ci_high) else "; the interval includes no difference"
                 sentences.append(
-                    f"Difference-in-differences: after the rollout, the share of {share} changed by "
+                    f"Difference-in-differences{where}: after the rollout, the share of {share} changed by "
                     f"{format_points(row.estimate)} more in the trained group than in "
-                    f"the never-trained group ({interval}{verdict}).")
+                    f"the never-trained group ({interval}{verdict}; {sample}).")
     return sentences
 
 
-def training_caveats(baseline: pd.DataFrame, study: pd.DataFrame) -> list[str]:
+def training_caveats(baseline: pd.DataFrame, study: pd.DataFrame, *, department: str | None = None) -> list[str]:
     """What the training estimates cannot tell apart: who chose to train (the groups before the rollout,
     :func:`analytics.notebook_views.training_baseline`) and how each trained employee's violation risk moved
-    around their own training (the event study, :func:`analytics.trends.event_study`).
+    around their own training (the event study, :func:`analytics.trends.event_study`, whose ``n_obs`` the
+    sentence sums, if it has them). With ``department``, that department's employees, which the sentences name.
 
     Examples
     --------
     >>> baseline = pd.DataFrame({"group": ["trained", "never trained"], "rollout": pd.Timestamp("2026-01-15"),
     ...     "n_posts": [1982, 2504], "share": [0.095, 0.110], "ci_low": [0.082, 0.098], "ci_high": [0.108, 0.123]})
     >>> study = pd.DataFrame({"relative_month": [-3, -2, -1, 0, 1], "estimate": [0.05, 0.03, 0.0, 0.02, -0.04],
-    ...     "ci_low": [-0.03, -0.04, None, -0.04, -0.1], "ci_high": [0.14, 0.1, None, 0.09, 0.02]})
+    ...     "ci_low": [-0.03, -0.04, None, -0.04, -0.1], "ci_high": [0.14, 0.1, None, 0.09, 0.02],
+    ...     "n_obs": [300, 310, 320, 330, 340]})
     >>> for s in training_caveats(baseline, study): print(s)
     Training was chosen, not assigned: before the rollout on 2026-01-15, 9.5% of the posts of the employees who
     went on to train had a policy violation (95% CI 8.2% to 10.8%; n = 1,982) against 11.0% of those who never
     trained (95% CI 9.8% to 12.3%; n = 2,504). The comparison of trained and untrained posts holds that gap
     too; the difference-in-differences nets it out if both groups would otherwise have moved alike.
-    Around each employee's own training (event study: violation risk against the month before training): in the
-    months before it (-3 to -2), +3.0 to +5.0 points, none significant on its own; from the month of training on
-    (0 to 1), -4.0 to +2.0 points, none significant on its own.
+    Around each employee's own training (event study: violation risk against the month before training; n = 1,600
+    posts by trained employees): in the months before it (-3 to -2), +3.0 to +5.0 points, none significant on its
+    own; from the month of training on (0 to 1), -4.0 to +2.0 points, none significant on its own.
+    >>> training_caveats(baseline, study, department="Programs")[0].split(" who went")[0][-34:]
+    'posts of the employees in Programs'
     """
+    where = f" in {department}" if department else ""
     sentences = []
     if len(baseline) == 2:
         rows = baseline.set_index("group")
         trained, never = rows.loc["trained"], rows.loc["never trained"]
         sentences.append(
             f"Training was chosen, not assigned: before the rollout on {pd.Timestamp(trained['rollout']):%Y-%m-%d}, "
-            f"{format_percent(trained['share'], 1)} of the posts of the employees who went on to train had a policy "
-            f"violation ({format_ci(trained['ci_low'], trained['ci_high'], scale='rate', digits=1)}; "
+            f"{format_percent(trained['share'], 1)} of the posts of the employees{where} who went on to train had a "
+            f"policy violation ({format_ci(trained['ci_low'], trained['ci_high'], scale='rate', digits=1)}; "
             f"n = {int(trained['n_posts']):,}) against {format_percent(never['share'], 1)} of those who never "
             f"trained ({format_ci(never['ci_low'], never['ci_high'], scale='rate', digits=1)}; "
             f"n = {int(never['n_posts']):,}). The comparison of trained and untrained posts holds that gap too; "
@@ -667,17 +716,21 @@ def training_caveats(baseline: pd.DataFrame, study: pd.DataFrame) -> list[str]:
                    "significant (" + ", ".join(f"month {int(m)}" for m in clear) + ")")
         parts.append(f"{name} ({first} to {last}), {low} to {high} points, {verdict}")
     if parts:
-        sentences.append("Around each employee's own training (event study: violation risk against the month "
-                         "before training): " + "; ".join(parts) + ".")
+        n = f"; n = {format_count(study['n_obs'].sum(), 'post')} by trained employees" if "n_obs" in study else ""
+        sentences.append(f"Around each employee's own training{where} (event study: violation risk against the "
+                         f"month before training{n}): " + "; ".join(parts) + ".")
     return sentences
 
 
 # --- survey ---------------------------------------------------------------------------------------
 
-def survey_change_sentences(changes: pd.DataFrame, *, by: str | None = None, top: int = 4) -> list[str]:
+def survey_change_sentences(changes: pd.DataFrame, *, by: str | None = None, top: int = 4,
+                            chosen_department: str | None = None) -> list[str]:
     """Significant construct changes between two waves: the table of :func:`survey.wave_change`.
 
-    Only rows whose Benjamini-Hochberg adjusted p-value is below 0.05 (``significant``) are named.
+    Only rows whose Benjamini-Hochberg adjusted p-value is below 0.05 (``significant``) are named. The
+    organisation's changes (no ``by``) beside a ``chosen_department`` (the department a surface is about) are
+    said to be "across the organisation".
 
     Examples
     --------
@@ -687,6 +740,9 @@ def survey_change_sentences(changes: pd.DataFrame, *, by: str | None = None, top
     >>> for s in survey_change_sentences(changes): print(s)
     Trust rose by 0.42 points on the 1-5 scale from 2026-Q2 to 2026-Q3 (95% CI 0.20 to 0.64, BH-adjusted p =
     0.001; n = 90 and 95).
+    >>> print(survey_change_sentences(changes.assign(significant=False), chosen_department="Programs")[0])
+    No construct changed significantly across the organisation from 2026-Q2 to 2026-Q3 after adjusting for
+    multiple comparisons (Benjamini-Hochberg; n = up to 90 and 95 per construct).
     """
     if changes.empty:
         return ["There is no earlier wave to compare with."]
@@ -694,13 +750,17 @@ def survey_change_sentences(changes: pd.DataFrame, *, by: str | None = None, top
     hits = shown[shown["significant"].astype("boolean").fillna(False).astype(bool)]
     hits = hits.reindex(hits["change"].abs().sort_values(ascending=False).index).head(top)
     previous, current = changes["previous_wave"].iloc[0], changes["current_wave"].iloc[0]
+    across = "" if by else _across(chosen_department)
     if hits.empty:
-        where = f" in any {by}" if by else ""
+        where = f" in any {by}" if by else across
+        n_previous, n_current = (pd.to_numeric(shown[c], errors="coerce").max() for c in ("n_previous", "n_current"))
+        n_text = "" if _missing(n_previous) or _missing(n_current) else (
+            f"; n = up to {int(n_previous):,} and {int(n_current):,} per {f'{by} and ' if by else ''}construct")
         return [f"No construct changed significantly{where} from {previous} to {current} after adjusting for "
-                "multiple comparisons (Benjamini-Hochberg)."]
+                f"multiple comparisons (Benjamini-Hochberg{n_text})."]
     sentences = []
     for row in hits.to_dict("records"):
-        where = f" in {row[by]}" if by else ""
+        where = f" in {row[by]}" if by else across
         word = "rose" if row["change"] > 0 else "fell"
         sentences.append(
             f"{str(row['construct']).capitalize()}{where} {word} by {abs(row['change']):.2f} points on the 1-5 scale "
@@ -709,8 +769,11 @@ def survey_change_sentences(changes: pd.DataFrame, *, by: str | None = None, top
     return sentences
 
 
-def favourability_sentence(favourability: pd.DataFrame, *, wave: str, by: str | None = None) -> str:
-    """Highest and lowest favourability: a construct-level table of :func:`survey.favourability`.
+def favourability_sentence(favourability: pd.DataFrame, *, wave: str, by: str | None = None,
+                           chosen_department: str | None = None) -> str:
+    """Highest and lowest favourability: a construct-level table of :func:`survey.favourability`. The
+    organisation's (no ``by``) beside a ``chosen_department`` (the department a surface is about) is said to be
+    "across the organisation".
 
     Examples
     --------
@@ -735,12 +798,15 @@ def favourability_sentence(favourability: pd.DataFrame, *, wave: str, by: str | 
 
     ordered = shown.sort_values("favourable", kind="stable").to_dict("records")
     low, high = ordered[0], ordered[-1]
-    return (f"In {wave} favourability is highest for {name(high)} ({detail(high)}) "
+    across = f",{_across(chosen_department)}," if chosen_department and not by else ""
+    return (f"In {wave}{across} favourability is highest for {name(high)} ({detail(high)}) "
             f"and lowest for {name(low)} ({detail(low)}).")
 
 
-def reliability_sentence(alpha: pd.DataFrame) -> str:
-    """Cronbach's alpha per construct: the table of :func:`survey.cronbach_alpha`.
+def reliability_sentence(alpha: pd.DataFrame, *, chosen_department: str | None = None) -> str:
+    """Cronbach's alpha per construct: the table of :func:`survey.cronbach_alpha` (with a ``wave`` column, as
+    :func:`analytics.notebook_views.reliability` gives it, the sentence opens with the wave and its n). Beside
+    a ``chosen_department`` (the department a surface is about) it says the respondents are the organisation's.
 
     Examples
     --------
@@ -748,10 +814,23 @@ def reliability_sentence(alpha: pd.DataFrame) -> str:
     >>> print(reliability_sentence(alpha))
     Read voice with care: its items agree only weakly (Cronbach's alpha 0.61, below 0.7). Trust is
     reliable (alpha 0.84).
+    >>> print(reliability_sentence(alpha.assign(wave="2026-Q3"), chosen_department="Programs"))
+    In 2026-Q3 across the organisation (n = 88 to 90 respondents per construct), read voice with care: its
+    items agree only weakly (Cronbach's alpha 0.61, below 0.7). Trust is reliable (alpha 0.84).
     """
     known = alpha.dropna(subset=["alpha"])
     if known.empty:
         return "Reliability cannot be computed yet (too few complete answers)."
+    sentence = _reliability_text(known)
+    if "wave" not in known:
+        return sentence
+    low, high = (int(n) for n in known["n_respondents"].agg(["min", "max"]))
+    n_text = f"n = {low:,}" + (f" to {high:,}" if high > low else "") + " respondents per construct"
+    return (f"In {known['wave'].iloc[0]}{_across(chosen_department)} ({n_text}), "
+            f"{sentence[0].lower()}{sentence[1:]}")
+
+
+def _reliability_text(known: pd.DataFrame) -> str:
     weak = known[known["alpha"] < ALPHA_ACCEPTABLE]
     good = known[known["alpha"] >= ALPHA_ACCEPTABLE]
     low, high = (good["alpha"].min(), good["alpha"].max()) if len(good) else (np.nan, np.nan)
@@ -774,8 +853,11 @@ def reliability_sentence(alpha: pd.DataFrame) -> str:
     return sentence
 
 
-def drivers_sentence(drivers: pd.DataFrame, *, outcome: str, unit: str = "responses") -> str:
-    """The strongest driver of an outcome: the table of :func:`survey.key_drivers`.
+def drivers_sentence(drivers: pd.DataFrame, *, outcome: str, unit: str = "responses",
+                     chosen_department: str | None = None) -> str:
+    """The strongest driver of an outcome: the table of :func:`survey.key_drivers` (with a ``waves`` column, as
+    :func:`analytics.notebook_views.trust_drivers` gives it, the n names the waves). Beside a
+    ``chosen_department`` (the department a surface is about) it is said to be "across the organisation".
 
     Examples
     --------
@@ -796,11 +878,12 @@ def drivers_sentence(drivers: pd.DataFrame, *, outcome: str, unit: str = "respon
         return f"Not enough data to estimate the drivers of {outcome}."
     top = drivers.sort_values("relative_weight", ascending=False, kind="stable").iloc[0]
     n = int(top["n"])
-    sentence = (f"The strongest driver of {outcome} is {top['driver']}: {format_percent(top['relative_weight'])} of "
-                f"the explained variance (standardised beta {top['beta']:.2f}, "
-                f"{format_ci(top['ci_low'], top['ci_high'])}). "
+    waves = f", {top['waves']}" if "waves" in drivers and not _missing(top["waves"]) else ""
+    sentence = (f"The strongest driver of {outcome}{_across(chosen_department)} is {top['driver']}: "
+                f"{format_percent(top['relative_weight'])} of the explained variance (standardised beta "
+                f"{top['beta']:.2f}, {format_ci(top['ci_low'], top['ci_high'])}). "
                 f"Together the drivers explain {format_percent(top['r_squared'])} of the variance (R², n = "
-                f"{n} {unit}).")
+                f"{n} {unit}{waves}).")
     unclear = drivers[~drivers.apply(lambda r: _excludes(r["ci_low"], r["ci_high"]), axis=1)]
     if len(unclear):
         sentence += " Not clearly a driver once the others are accounted for: " + ", ".join(unclear["driver"]) + "."
@@ -917,8 +1000,10 @@ def data_quality_sentences(
 # --- the positive side ----------------------------------------------------------------------------
 
 def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
-    """Mission stories among employee posts and the engagement they earn: a row of
-    :func:`analytics.themes.mission_story_share`.
+    """The engagement mission stories among employee posts earn: a row of
+    :func:`analytics.themes.mission_story_share`. Their share of the posts is the metric
+    ``mission_story_share``, which :func:`metric_sentence` states with its change: said here as well, the one
+    figure was told twice.
 
     The engagement per post is called higher or lower only when the ratio's 95 % CI excludes 1, and
     worded as what it is: an association between a post's theme and its engagement, which says nothing
@@ -929,37 +1014,37 @@ def story_sentence(row: Mapping[str, Any] | pd.Series, *, period: str) -> str:
     >>> row = {"n_posts": 400, "n_mission": 80, "mission_story_share": 0.2, "ci_low": 0.16, "ci_high": 0.24,
     ...        "engagement_ratio": 1.5, "ratio_ci_low": 1.21, "ratio_ci_high": 1.86, "suppressed": False}
     >>> print(story_sentence(row, period="2026-Q3"))
-    In 2026-Q3, 20% of employee posts told a mission story (95% CI 16% to 24%; 80 of 400 posts). They drew
-    1.50 times the engagement per post of other posts (95% CI 1.21 to 1.86): an association, which does not
-    show that the stories, or the policy, caused it.
-    >>> print(story_sentence(row | {"department": "Programs"}, period="2026-Q3").split(" (")[0])
-    In 2026-Q3, 20% of employee posts in Programs told a mission story
-    >>> print(story_sentence(row | {"ratio_ci_low": 0.94}, period="2026-Q3").split(". ")[1])
-    Their engagement per post was not clearly different from other posts' (1.50 times, 95% CI 0.94 to 1.86,
-    which includes no difference).
+    In 2026-Q3 the 80 mission stories among the 400 employee posts drew 1.50 times the engagement per post of
+    other posts (95% CI 1.21 to 1.86): an association, which does not show that the stories, or the policy,
+    caused it.
+    >>> print(story_sentence(row | {"department": "Programs"}, period="2026-Q3").split(" drew")[0])
+    In 2026-Q3 the 80 mission stories among the 400 employee posts in Programs
+    >>> print(story_sentence(row | {"ratio_ci_low": 0.94}, period="2026-Q3"))
+    In 2026-Q3 the engagement per post of the 80 mission stories among the 400 employee posts was not clearly
+    different from other posts' (1.50 times, 95% CI 0.94 to 1.86, which includes no difference).
     """
-    # a department's row names it: "of employee posts" read as the organisation's share
+    # a department's row names it: "employee posts" read as the organisation's
     department = row.get("department")
     where = "" if _missing(department) else f" in {department}"
     if row.get("suppressed") or _missing(row.get("mission_story_share")):
-        return f"Too few people{where} posted in {period} to show the share of mission stories."
-    text = (f"In {period}, {format_percent(row['mission_story_share'])} of employee posts{where} told a mission story "
-            f"({format_ci(row['ci_low'], row['ci_high'], scale='rate')}; {int(row['n_mission'])} of "
-            f"{int(row['n_posts'])} posts).")
+        return f"Too few people{where} posted in {period} to show the engagement of mission stories."
+    n_mission = int(row["n_mission"])
+    stories = (f"the {n_mission:,} mission {'story' if n_mission == 1 else 'stories'} among the "
+               f"{format_count(row['n_posts'], 'employee post')}{where}")
     ratio, low, high = row.get("engagement_ratio"), row.get("ratio_ci_low"), row.get("ratio_ci_high")
     if _missing(ratio):
-        return text
+        return f"In {period} the engagement per post of {stories} cannot be compared with other posts'."
     interval = format_ci(low, high)
     if not _excludes(low, high, 1.0):
         includes = "" if _missing(low) else ", which includes no difference"
-        return (text + f" Their engagement per post was not clearly different from other posts' ({ratio:.2f} times, "
-                f"{interval}{includes}).")
+        return (f"In {period} the engagement per post of {stories} was not clearly different from other posts' "
+                f"({ratio:.2f} times, {interval}{includes}).")
     only = "" if ratio > 1 else "only "
-    return (text + f" They drew {only}{ratio:.2f} times the engagement per post of other posts ({interval}): an "
-            "association, which does not show that the stories, or the policy, caused it.")
+    return (f"In {period} {stories} drew {only}{ratio:.2f} times the engagement per post of other posts "
+            f"({interval}): an association, which does not show that the stories, or the policy, caused it.")
 
 
-def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
+def mission_value_sentence(mission: pd.DataFrame, *, period: str, chosen_department: str | None = None) -> str:
     """Clicks on the organisation's posts linking to its mission pages in a period, and what the total leaves
     out: the table of :func:`analytics.notebook_views.mission_value_view` (``period, page, n_posts,
     n_reporting_clicks, clicks``; rows of :func:`analytics.engagement.mission_value` with ``total=True``,
@@ -967,7 +1052,8 @@ def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
 
     The total is the :data:`~analytics.engagement.ANY_MISSION_PAGE` row, the metric ``mission_clicks``:
     each post once, however many pages it links to. Posts whose only links are shortened have no known
-    page: their clicks are named apart and not added.
+    page: their clicks are named apart and not added. The posts are the organisation's own: beside a
+    ``chosen_department`` (the department a surface is about) the sentence says so.
 
     Examples
     --------
@@ -978,23 +1064,26 @@ def mission_value_sentence(mission: pd.DataFrame, *, period: str) -> str:
     In 2026-Q3 our posts linking to a mission page drew 165 clicks (reported for 10 of the 14 posts): the
     donate page 120 clicks (10 posts), the volunteer page 45 clicks (4 posts). Not counted in 2026-Q3: 6 posts
     whose only links are shortened (such as t.co; target unknown), with 30 clicks.
+    >>> mission_value_sentence(mission, period="2026-Q3", chosen_department="Programs").split(" drew")[0]
+    'In 2026-Q3, across the organisation, our posts linking to a mission page'
     """
     rows = mission[mission["period"] == period]
+    when = f"In {period},{_across(chosen_department)}," if chosen_department else f"In {period}"
     if "source" in rows.columns:
         rows = rows[rows["source"] == "organisation"]
     by_page = rows.set_index("page")
     pages = by_page.drop([ANY_MISSION_PAGE, SHORT_LINK_PAGE], errors="ignore")
     total = by_page.loc[ANY_MISSION_PAGE] if ANY_MISSION_PAGE in by_page.index else None
     if total is None:
-        sentence = f"None of our posts linked to a mission page in {period}."
+        sentence = f"None of our posts{_across(chosen_department)} linked to a mission page in {period}."
     elif _missing(total["clicks"]):
-        sentence = (f"In {period} no platform reports clicks on our {format_count(total['n_posts'], 'post')} "
+        sentence = (f"{when} no platform reports clicks on our {format_count(total['n_posts'], 'post')} "
                     "linking to a mission page.")
     else:
         listed = ", ".join(f"the {row.Index} page {_clicks(row.clicks)} ({format_count(row.n_posts, 'post')})"
                            for row in pages.itertuples())
         both = pages["n_posts"].sum() > total["n_posts"]
-        sentence = (f"In {period} our posts linking to a mission page drew {_clicks(total['clicks'])} (reported "
+        sentence = (f"{when} our posts linking to a mission page drew {_clicks(total['clicks'])} (reported "
                     f"for {int(total['n_reporting_clicks'])} of the {format_count(total['n_posts'], 'post')}): {listed}"
                     + ("; a post linking to more than one page counts under each." if both else "."))
     short = short_links_sentence(rows, period=period)
@@ -1030,10 +1119,12 @@ def _clicks(value: Any) -> str:
     return "no reported clicks" if _missing(value) else format_count(value, "click")
 
 
-def recognition_sentence(teams: pd.DataFrame, people: pd.DataFrame, *, period: str) -> str:
+def recognition_sentence(teams: pd.DataFrame, people: pd.DataFrame, *, period: str,
+                         department: str | None = None) -> str:
     """Who to thank: the recognised teams (:func:`analytics.engagement.team_recognition`) and how many
     opted-in people were recognised (never their findings). Nobody recognised reads as no one, never as
-    "0 people ... too".
+    "0 people ... too". With ``department``, ``teams`` and ``people`` are that department's and the sentence
+    speaks of it alone: "no team" read as none in the organisation.
 
     Examples
     --------
@@ -1044,11 +1135,20 @@ def recognition_sentence(teams: pd.DataFrame, people: pd.DataFrame, *, period: s
     >>> print(recognition_sentence(teams.assign(recognised=False), pd.DataFrame(), period="2026-Q3"))
     In 2026-Q3 no team, and no one who opted in to be named, combined high adherence with strong, positive
     engagement.
+    >>> print(recognition_sentence(teams.iloc[1:2], pd.DataFrame({"display_name": ["Ada L."]}), period="2026-Q3",
+    ...                            department="Finance"))
+    In 2026-Q3 Finance was not among the teams that combined high adherence with strong, positive engagement; 1
+    person in it who opted in to be named did.
     """
     names = teams.loc[teams["recognised"].astype(bool), "department"].tolist() if len(teams) else []
     what = "combined high adherence with strong, positive engagement"
-    people_text = f"{len(people):,} {'person' if len(people) == 1 else 'people'} who opted in to be named"
+    in_it = " in it" if department else ""
+    people_text = f"{len(people):,} {'person' if len(people) == 1 else 'people'}{in_it} who opted in to be named"
     if not names:
+        if department:
+            nobody = "" if len(people) else ", nor anyone in it who opted in to be named"
+            sentence = f"In {period} {department} was not among the teams that {what}{nobody}"
+            return sentence + (f"; {people_text} did." if len(people) else ".")
         if people.empty:
             return f"In {period} no team, and no one who opted in to be named, {what}."
         return f"In {period} no team {what}; {people_text} did."

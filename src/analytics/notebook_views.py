@@ -77,6 +77,7 @@ __all__ = [
     "POSITIVE_COMPOUND",
     "REVISION_WINDOW",
     "FeedbackView",
+    "NegativeTerms",
     "SeasonalView",
     "adherence_by_area",
     "adherence_drivers",
@@ -515,13 +516,15 @@ def period_comparison(
 ) -> pd.DataFrame:
     """Each metric in ``period`` against the previous period of equal length
     (:func:`analytics.metrics.compare_periods` on the published quarterly or monthly table). ``department``
-    applies to the metrics about people; the others are the organisation's.
+    applies to the metrics about people; the others are the organisation's, and their sentences
+    (:func:`analytics.insights.metric_sentence`) say so when a department was chosen.
 
     Returns
     -------
     DataFrame
-        One row per metric with the columns of :func:`analytics.metrics.compare_periods` and ``department``
-        (the department the row describes, :data:`analytics.metrics.ALL` for everyone).
+        One row per metric with the columns of :func:`analytics.metrics.compare_periods`, ``department``
+        (the department the row describes, :data:`analytics.metrics.ALL` for everyone) and
+        ``chosen_department`` (``department`` as asked, None for everyone).
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     kind = _period_kind(chosen)
@@ -529,7 +532,8 @@ def period_comparison(
     table = datasets.metric_table(kind, periods=[chosen.label, previous], warehouse_file=warehouse_file)
     groups = {name: department if department and METRICS[name].by_people else ALL for name in names}
     rows = [compare_periods(table, metric=name, current=chosen.label, previous=previous,
-                            department=group).assign(department=group) for name, group in groups.items()]
+                            department=group).assign(department=group, chosen_department=department or None)
+            for name, group in groups.items()]
     return pd.concat(rows, ignore_index=True)
 
 
@@ -753,11 +757,15 @@ def _ranked_bars(shown: pd.DataFrame, *, y: str, x: str, title: str, subtitle: s
     return fig if len(shown) else _nothing(fig, empty)
 
 
-def revision_sentences(effects: pd.DataFrame, *, revisions: pd.DataFrame, series: pd.DataFrame) -> list[str]:
+def revision_sentences(effects: pd.DataFrame, *, revisions: pd.DataFrame, series: pd.DataFrame,
+                       department: str | None = None) -> list[str]:
     """The effect of each revision in ``effects`` (:func:`revision_effects`) in words, then the revision in force
     in the months of ``series`` (:func:`metric_over_time`, its ``month``) that is too recent to measure, if any
-    (:func:`analytics.insights.unmeasured_revision`): told last, it read as the latest revision."""
-    sentences = [insights.revision_sentence(row) for row in effects.to_dict("records")]
+    (:func:`analytics.insights.unmeasured_revision`): told last, it read as the latest revision. With
+    ``department`` (the effects are its adherence's) each sentence names it: "no clear change" in one
+    department read as the organisation's."""
+    label = f"Adherence in {department}" if department else "Adherence"
+    sentences = [insights.revision_sentence(row, label=label) for row in effects.to_dict("records")]
     if len(series):
         recent = insights.unmeasured_revision(revisions, effects, first=series["month"].min(),
                                               last=series["month"].max() + pd.offsets.MonthEnd(0))
@@ -1006,6 +1014,15 @@ class SeasonalView:
     peak: pd.DataFrame
     message: str | None = None
 
+    def sentence(self, *, label: str, chosen_department: str | None = None) -> str:
+        """The peak in words, naming the months decomposed (:func:`analytics.insights.seasonality_sentence`);
+        with ``chosen_department`` (the notebook's, which this organisation-wide series is not filtered to) it
+        says the series is the organisation's."""
+        months = self.parts["month"] if len(self.parts) else None
+        window = None if months is None else f"{months.min():%Y-%m} to {months.max():%Y-%m}"
+        return insights.seasonality_sentence(self.peak, label=label, window=window,
+                                             chosen_department=chosen_department)
+
 
 def seasonality(
     *, metric: str = "employee_sentiment", period: str | None = None, warehouse_file: Warehouse = None
@@ -1080,6 +1097,37 @@ def _texts(source: str, *, start: pd.Timestamp, end: pd.Timestamp, warehouse_fil
     return frame[(frame["month"] >= start) & (frame["month"] < end)]
 
 
+@dataclass(frozen=True)
+class NegativeTerms:
+    """The words of the most negative texts of one source (:func:`negative_terms`) and what they rest on: the
+    months searched, the texts of those months and how many of them are the most negative."""
+
+    terms: pd.DataFrame
+    source: str
+    first_month: pd.Timestamp
+    last_month: pd.Timestamp
+    n_texts: int
+    n_negative: int
+
+    @property
+    def source_label(self) -> str:
+        """The source as words (``"employee posts"``)."""
+        return self.source.replace("_", " ")
+
+    @property
+    def window(self) -> str:
+        """The months searched (``"2025-10 to 2026-09"``)."""
+        return f"{self.first_month:%Y-%m} to {self.last_month:%Y-%m}"
+
+    def sentence(self, *, chosen_department: str | None = None) -> str:
+        """The words in a sentence naming the months and the texts (:func:`analytics.insights.negative_terms_sentence`);
+        with ``chosen_department`` (the notebook's, which these organisation-wide words are not filtered to) it
+        says they are the organisation's."""
+        return insights.negative_terms_sentence(self.terms, source=self.source_label, window=self.window,
+                                                n_texts=self.n_texts, n_negative=self.n_negative,
+                                                chosen_department=chosen_department)
+
+
 def negative_terms(
     *,
     source: str = "employee_posts",
@@ -1087,7 +1135,7 @@ def negative_terms(
     months: int = 12,
     top: int = 15,
     warehouse_file: Warehouse = None,
-) -> pd.DataFrame:
+) -> NegativeTerms:
     """Words over-represented in the most negative tenth of texts: a simple, transparent theme list.
 
     Texts of ``source`` (``employee_posts``, ``organisation_posts``, ``audience_comments`` or
@@ -1097,28 +1145,35 @@ def negative_terms(
     removed) we count the texts containing it among the negative ones and among the rest. A word is
     listed when it is at least :data:`MIN_LIFT` times as common among the negative texts and at least k
     of them contain it (so nobody's own words are quoted); survey comments only when there are at least
-    ``min_comments_shown``.
+    ``min_comments_shown`` (10 texts of the other sources). Organisation-wide: texts are not filtered by
+    department.
 
     Returns
     -------
-    DataFrame
-        Up to ``top`` rows, most negative texts first: ``term``, ``docs_negative``, ``docs_rest``,
+    NegativeTerms
+        ``terms``: up to ``top`` rows, most negative texts first: ``term``, ``docs_negative``, ``docs_rest``,
         ``share_negative`` (of negative texts containing it), ``share_rest``, ``lift``
         (``share_negative / share_rest``; NaN when the word occurs in no other text), ``n_negative``,
-        ``n_texts``, ``threshold`` (the compound score at the decile).
+        ``n_texts``, ``threshold`` (the compound score at the decile); and the ``source``, the months searched
+        (``first_month``, ``last_month``), ``n_texts`` and ``n_negative`` (0 below the minimum of texts).
     """
     sources = ("employee_posts", "organisation_posts", "audience_comments", "survey_comments")
     if source not in sources:
         raise ValueError(f"source={source!r}: choose one of {sources}.")
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     end = pd.Timestamp(chosen.end)
-    frame = _texts(source, start=end - pd.DateOffset(months=months), end=end, warehouse_file=warehouse_file)
+    start = end - pd.DateOffset(months=months)
+    frame = _texts(source, start=start, end=end, warehouse_file=warehouse_file)
     columns = ["term", "docs_negative", "docs_rest", "share_negative", "share_rest", "lift", "n_negative",
                "n_texts", "threshold"]
     settings = config.get_settings()
+
+    def view(terms: pd.DataFrame, n_negative: int) -> NegativeTerms:
+        return NegativeTerms(terms, source, start, end - pd.DateOffset(months=1), len(frame), n_negative)
+
     minimum = settings.min_comments_shown if source == "survey_comments" else 10
     if len(frame) < minimum:
-        return pd.DataFrame(columns=columns)
+        return view(pd.DataFrame(columns=columns), 0)
     threshold = min(float(frame["compound"].quantile(0.1)), NEGATIVE_COMPOUND)
     negative = frame["compound"] <= threshold
     # words always used together (one sentence many texts share) are one theme, not a row each
@@ -1137,18 +1192,18 @@ def negative_terms(
     table["lift"] = table["share_negative"] / table["share_rest"].where(~only_negative)
     table = table[only_negative | (table["lift"] >= MIN_LIFT)]
     table = table.assign(n_negative=n_negative, n_texts=len(frame), threshold=threshold)
-    return table.sort_values(["docs_negative", "lift", "term"], ascending=[False, False, True],
-                             key=lambda column: column.fillna(np.inf) if column.name == "lift" else column).head(top)[
-        columns].reset_index(drop=True)
+    table = table.sort_values(["docs_negative", "lift", "term"], ascending=[False, False, True],
+                              key=lambda column: column.fillna(np.inf) if column.name == "lift" else column)
+    return view(table.head(top)[columns].reset_index(drop=True), n_negative)
 
 
-def negative_terms_figure(terms: pd.DataFrame, *, source: str) -> go.Figure:
+def negative_terms_figure(view: NegativeTerms) -> go.Figure:
     """Bars: how many of the most negative texts contain each over-represented word."""
-    shown = terms.iloc[::-1]
-    n_negative = int(terms["n_negative"].iloc[0]) if len(terms) else 0
+    shown = view.terms.iloc[::-1]
     return _ranked_bars(
-        shown, y="term", x="docs_negative", title=f"Words of the most negative {source}",
-        subtitle=f"texts containing the word, among the {n_negative:,} most negative (lowest 10% by compound score)",
+        shown, y="term", x="docs_negative", title=f"Words of the most negative {view.source_label}, {view.window}",
+        subtitle=f"texts containing the word, among the {view.n_negative:,} most negative of {view.n_texts:,} (lowest "
+                 "10% by compound score); organisation-wide",
         caption="a long bar is a word many negative texts share; the label says how many times more common it is "
                 "there than in the other texts.", x_title="negative texts containing the word",
         colour=_UNFAVOURABLE, hover="%{y}: %{x} negative texts (%{text})<extra></extra>", row_height=26,
@@ -1179,31 +1234,43 @@ def _survey(warehouse_file: Warehouse) -> _Survey:
         answers = datasets.survey_answers(con=con)
         respondents = datasets.respondents(con=con)
     respondents["department"] = respondents["department"].fillna(NOT_STATED)
-    began = respondents.groupby("wave")["submitted_at"].min().sort_values(kind="stable")
-    return _Survey(answers, load_codebook().items_frame(), respondents, began)
+    return _Survey(answers, load_codebook().items_frame(), respondents, _wave_starts(respondents))
 
 
-def _wave(chosen: str | None, data: _Survey, *, warehouse_file: Warehouse) -> str:
-    if not data.waves:
+def _wave_starts(respondents: pd.DataFrame) -> pd.Series:
+    """Each wave's first submission, by wave, earliest first: the order of the waves."""
+    return respondents.groupby("wave")["submitted_at"].min().sort_values(kind="stable")
+
+
+def _period_wave(respondents: pd.DataFrame, period: Period) -> str:
+    """The survey wave that speaks for ``period``, for every view of the notebooks (the answers of notebook 04,
+    the comments of notebook 06): the wave whose finished responses fall in it, as in the report
+    (:func:`analytics.priorities.wave_of`), else the latest wave begun by its end."""
+    began = _wave_starts(respondents)
+    if began.empty:
         raise warehouse.WarehouseMissing("No survey responses are loaded yet.")
-    period = resolve_period(chosen, warehouse_file=warehouse_file)
     zone = config.get_settings().timezone
-    if (inside := priorities.wave_of(data.respondents, period, timezone=zone)) is not None:
+    if (inside := priorities.wave_of(respondents, period, timezone=zone)) is not None:
         return inside
     # else the last wave begun by then: one begun after the period says nothing of it (2025-10 read 2026-Q3)
     end = pd.Timestamp(period.end).tz_localize(zone)
-    by_then = data.began[data.began < end]
+    by_then = began[began < end]
     if by_then.empty:
         raise datasets.UnreportablePeriod(
-            f"No survey wave had begun by the end of {period.label}: the first, {data.waves[0]}, began on "
-            f"{data.began.iloc[0].tz_convert(end.tz):%Y-%m-%d}. Choose a later period.")
+            f"No survey wave had begun by the end of {period.label}: the first, {began.index[0]}, began on "
+            f"{began.iloc[0].tz_convert(end.tz):%Y-%m-%d}. Choose a later period.")
     return str(by_then.index[-1])
+
+
+def _wave(chosen: str | None, data: _Survey, *, warehouse_file: Warehouse) -> str:
+    return _period_wave(data.respondents, resolve_period(chosen, warehouse_file=warehouse_file))
 
 
 def survey_wave(period: str | None = None, *, warehouse_file: Warehouse = None) -> str:
     """The survey wave a notebook reports on: the wave whose finished responses fall in ``period``, as in the
     report (:func:`analytics.priorities.wave_of`), else the latest wave begun by the period's end
-    (:class:`analytics.datasets.UnreportablePeriod` when none had begun)."""
+    (:class:`analytics.datasets.UnreportablePeriod` when none had begun). The comments of
+    :func:`feedback_view` are this wave's."""
     return _wave(period, _survey(warehouse_file), warehouse_file=warehouse_file)
 
 
@@ -1422,12 +1489,18 @@ def trust_drivers(
     *, period: str | None = None, outcome: str = "trust", warehouse_file: Warehouse = None
 ) -> pd.DataFrame:
     """What drives ``outcome`` (default trust) across respondents of the wave of ``period``:
-    :func:`survey.key_drivers` of the construct score on the other constructs' scores."""
+    :func:`survey.key_drivers` of the construct score on the other constructs' scores.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`survey.key_drivers` and ``waves`` (the wave).
+    """
     data = _survey(warehouse_file)
     wave = _wave(period, data, warehouse_file=warehouse_file)
     wide = _scores_wide(data, data.respondents[data.respondents["wave"] == wave])
     drivers = [c for c in wide.columns if c != outcome]
-    return survey.key_drivers(wide.reset_index(drop=True), outcome=outcome, drivers=drivers)
+    return survey.key_drivers(wide.reset_index(drop=True), outcome=outcome, drivers=drivers).assign(waves=wave)
 
 
 def adherence_drivers(*, period: str | None = None, warehouse_file: Warehouse = None) -> pd.DataFrame:
@@ -1440,7 +1513,8 @@ def adherence_drivers(*, period: str | None = None, warehouse_file: Warehouse = 
     Returns
     -------
     DataFrame
-        The columns of :func:`survey.key_drivers` (``n`` = department-quarters used).
+        The columns of :func:`survey.key_drivers` (``n`` = department-quarters used) and ``waves`` (the first
+        and last wave used, ``"2024-Q4 to 2026-Q3"``).
     """
     data = _survey(warehouse_file)
     wave = _wave(period, data, warehouse_file=warehouse_file)
@@ -1459,8 +1533,10 @@ def adherence_drivers(*, period: str | None = None, warehouse_file: Warehouse = 
     drivers = [c for c in wide.columns]
     if len(joined) <= len(drivers) + 2:
         return pd.DataFrame(columns=["driver", "beta", "ci_low", "ci_high", "p_value", "relative_weight", "n",
-                                     "r_squared"])
-    return survey.key_drivers(joined, outcome="adherence_rate", drivers=drivers)
+                                     "r_squared", "waves"])
+    used = [w for w in data.waves if w in set(joined["wave"])]
+    return survey.key_drivers(joined, outcome="adherence_rate", drivers=drivers).assign(
+        waves=f"{used[0]} to {used[-1]}" if len(used) > 1 else used[0])
 
 
 def drivers_figure(drivers: pd.DataFrame, *, outcome: str, unit: str) -> go.Figure:
@@ -1761,9 +1837,9 @@ class FeedbackView:
 
 def feedback_view(*, period: str | None = None, department: str | None = None, top: int = 5,
                   warehouse_file: Warehouse = None) -> FeedbackView:
-    """The top terms per policy area in the survey comments of the latest wave submitted by the end of
-    ``period``, against the wave before (:func:`analytics.feedback.wave_themes`); comments submitted later are
-    left out, so a past period shows what was said by then.
+    """The top terms per policy area in the survey comments of the wave of ``period`` (the wave notebook 04
+    reads: :func:`survey_wave`), against the wave before (:func:`analytics.feedback.wave_themes`); comments
+    submitted after the period are left out, so a past period shows what was said by then.
 
     With ``department``, its respondents' comments only, on the areas where it had at least k respondents
     commenting in both waves, decided on the table of all departments (a respondent who did not state one
@@ -1779,15 +1855,18 @@ def feedback_view(*, period: str | None = None, department: str | None = None, t
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     end = pd.Timestamp(chosen.end).tz_localize(config.get_settings().timezone)
-    comments = datasets.survey_comments(warehouse_file=warehouse_file)
+    with warehouse.read_only(warehouse_file) as con:
+        respondents = datasets.respondents(con=con)
+        comments = datasets.survey_comments(con=con)
     comments = comments[(pd.to_datetime(comments["submitted_at"], utc=True) < end).to_numpy()
                         & comments["finished"].astype("boolean").fillna(False).to_numpy(bool)]
-    waves = [str(w) for w in comments.groupby("wave")["submitted_at"].min().sort_values(kind="stable").index]
-    if not waves:
+    try:
+        wave = _period_wave(respondents, chosen)
+    except (warehouse.WarehouseMissing, datasets.UnreportablePeriod) as error:
         return FeedbackView(feedback.wave_themes(comments, wave=None, previous=None), None, None,
-                            f"No survey wave with comments had been submitted by the end of {chosen.label}: no "
-                            "themes to show.")
-    wave, previous = waves[-1], (waves[-2] if len(waves) > 1 else None)
+                            f"{error} No comment themes to show.")
+    waves = [str(w) for w in _wave_starts(respondents).index]
+    previous = waves[waves.index(wave) - 1] if waves.index(wave) else None
     whose, hidden = "everyone", []
     if department:
         comments, hidden = _department_comments(comments, department, waves=[w for w in (wave, previous) if w])
@@ -1795,10 +1874,14 @@ def feedback_view(*, period: str | None = None, department: str | None = None, t
     themes = feedback.wave_themes(comments, wave=wave, previous=previous, top=top, k=_k())
     against = (f", compared with {previous}, the wave before" if previous else
                ", the first wave (nothing to compare with)")
-    note = f"Survey wave {wave} (the latest submitted by the end of {chosen.label}){against}; comments of {whose}."
+    note = (f"Survey wave {wave} (the wave of {chosen.label}, as in notebook 04){against}; comments of {whose} "
+            f"submitted by the end of {chosen.label}.")
     if hidden:
         note += f" Areas {privacy.hidden_label()}: {', '.join(hidden)}."
-    if themes.empty and (comments["wave"].astype(str) == wave).any():
+    commented = (comments["wave"].astype(str) == wave).any()
+    if not commented and not hidden:
+        note += f" None of them commented in {wave}: no themes to show."
+    elif commented and themes.empty:
         note += f" No area had {_k()} comments or more sharing a word or phrase: no themes to show."
     return FeedbackView(themes, wave, previous, note, department)
 
