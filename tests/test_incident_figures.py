@@ -209,3 +209,20 @@ def test_a_month_s_hidden_organisation_figure_is_not_its_one_area_s(monkeypatch)
     shown = _published(incidents, monkeypatch)
     assert np.isnan(shown[("2024-12", metrics.ALL, metrics.ALL)])
     assert not _given_away(shown)
+
+
+def test_a_hidden_organisation_self_reported_count_is_not_the_sum_of_its_departments():
+    """July's 3 incidents hide the organisation's July and, as its complement, its August (10 incidents); August's
+    two departments had 5 people each and showed their self-reported counts: their sum was the organisation's
+    August, and the quarter less August and September then gave July's back."""
+    rows = [{"incident_id": f"{month}:{i}", "area": "conduct", "severity": "high", "month": pd.Timestamp(month),
+             "detection": "self_reported" if i % 3 == 0 else "detected", "employee_key": f"{month}:{i}",
+             "department": ("Finance", "Programs")[i % 2], "hours_to_report": 2.0, "hours_to_resolve": 5.0}
+            for month, n in (("2026-07", 3), ("2026-08", 10), ("2026-09", 30)) for i in range(n)]
+    incidents = pd.DataFrame(rows).assign(self_reported=lambda f: f["detection"] == "self_reported")
+    table = metrics._suppress(pd.concat(metrics._incidents(incidents, "month", K), ignore_index=True), K, None)
+    shares = table[table["metric"] == "self_reported_share"].set_index(["period", "department"])["suppressed"]
+    assert shares[("2026-08", metrics.ALL)] and not shares[("2026-09", metrics.ALL)]
+    for period in ("2026-07", "2026-08"):
+        assert shares.loc[period].all(), f"{period}: a department's self-reported count is shown"
+    assert not shares.loc["2026-09"].any()

@@ -48,7 +48,7 @@ def test_a_value_axis_title_too_long_for_the_plot_is_refused():
 def test_the_event_study_is_drawn_in_percentage_points():
     study = pd.DataFrame({"relative_month": [-2, -1, 0, 1], "estimate": [0.01, 0.0, -0.025, -0.04],
                           "ci_low": [-0.02, 0.0, -0.05, -0.07], "ci_high": [0.04, 0.0, 0.0, -0.01],
-                          "n_obs": [100, 120, 110, 90]})
+                          "n_posts": 420})
     fig = nv.event_study_figure(study)
     line = fig.data[0]
     assert list(line.y) == pytest.approx([1.0, 0.0, -2.5, -4.0])
@@ -60,7 +60,7 @@ def test_figures_name_the_configured_threshold_not_the_letter_k():
     from analytics import config
 
     k = config.get_settings().k
-    empty = nv.event_study_figure(pd.DataFrame(columns=["relative_month", "estimate", "ci_low", "ci_high", "n_obs"]))
+    empty = nv.event_study_figure(pd.DataFrame(columns=["relative_month", "estimate", "ci_low", "ci_high", "n_posts"]))
     assert any(f"fewer than {k} people" in note.text for note in empty.layout.annotations)
     series = pd.DataFrame({"month": ["2026-01", "2026-02"], "value": [0.9, None], "n": [40, None],
                            "ci_low": [0.8, None], "ci_high": [0.95, None], "group": ["Finance"] * 2})

@@ -129,17 +129,20 @@ def test_the_groups_before_the_rollout_show_the_sample_s_random_assignment(wareh
     """The sample assigns the training at random within departments: before the rollout the two groups' shares
     of violating posts differ only by chance, and the rollout is the planted first day."""
     baseline = nv.training_baseline(warehouse_file=warehouse_file).set_index("group")
-    assert list(baseline.index) == ["trained", "never trained"]
-    assert str(baseline["rollout"].iloc[0]) == sample_truth["training"]["rollout"].split(" .. ")[0]
-    trained, never = baseline.loc["trained"], baseline.loc["never trained"]
+    assert list(baseline.index) == ["trained", "not trained"]
+    first_day = sample_truth["training"]["rollout"].split(" .. ")[0]
+    assert str(baseline["rollout"].iloc[0]) == first_day
+    trained, never = baseline.loc["trained"], baseline.loc["not trained"]
     assert trained["ci_low"] <= never["ci_high"] and never["ci_low"] <= trained["ci_high"]
+    # the sample's completions all fall in the rollout's first months, its months before the rollout all shown
     posts = nv.training_posts(warehouse_file=warehouse_file)
-    before = posts[posts["published_at"] < posts["completed_at"].min()]
+    before = posts[posts["month"] < pd.Timestamp(first_day[:7])]
     assert baseline["n_posts"].sum() == len(before) and baseline["violations"].sum() == before["violation"].sum()
+    assert baseline.loc["trained", "n_employees"] == before.loc[before["completed_at"].notna(), "author_key"].nunique()
     assert (baseline["n_employees"] >= config.get_settings().k).all()
     caveats = insights.training_caveats(baseline.reset_index(), nv.training_event_study(warehouse_file=warehouse_file))
-    assert caveats[0].startswith("Training was chosen, not assigned: before the rollout on "
-                                 f"{sample_truth['training']['rollout'].split(' .. ')[0]}, ")
+    assert caveats[0].startswith(f"Training was chosen, not assigned: in the 15 whole months before the rollout on "
+                                 f"{first_day} whose monthly figures are shown (2024-10 to 2025-12), ")
     assert caveats[1].startswith("Around each employee's own training (event study")
 
 
@@ -159,10 +162,10 @@ def test_notebook_05_s_sentences_name_the_department_the_posts_and_their_period(
         assert f"; {row.n_obs:,} posts by {row.n_clusters} employees up to the end of 2026-Q3)" in sentence
     study = nv.training_event_study(posts=posts)
     caveats = insights.training_caveats(nv.training_baseline(posts=posts), study, department="Programs")
-    assert " the employees in Programs who went on to train " in caveats[0]
+    assert " the employees in Programs who trained by " in caveats[0]
     assert caveats[1].startswith("Around each employee's own training in Programs (event study: violation risk "
-                                 f"against the month before training; n = {int(study['n_obs'].sum()):,} posts by "
-                                 "trained employees): ")
+                                 f"against the month before training; n = {int(study['n_posts'].iloc[0]):,} posts by "
+                                 "trained and untrained employees): ")
 
 
 def test_the_training_views_given_the_posts_read_once_equal_their_own_reads(warehouse_file):

@@ -427,6 +427,71 @@ def test_a_department_s_training_groups_are_hidden_where_its_monthly_figure_is(p
     assert len(hidden) and shown.empty, shown
 
 
+@pytest.mark.parametrize("department", [None, "Communications"])
+def test_the_groups_before_the_training_rollout_less_the_shown_months_leave_nothing_hidden(sample_warehouse,
+                                                                                          department):
+    # notebook 05's groups before the rollout pooled every post before the first completion: less the monthly
+    # table's shown months before the rollout's, they left its hidden months (Communications' 2025-04, -07, -08)
+    # and the posts of the rollout month's first days (2026-01-01 to -14), which no table shows
+    from analytics import notebook_views as nv
+
+    baseline = nv.training_baseline(department=department, warehouse_file=sample_warehouse)
+    published = nv.metric_over_time("adherence_rate", department=department, warehouse_file=sample_warehouse)
+    rollout_month = pd.Timestamp(baseline["rollout"].iloc[0]).to_period("M").to_timestamp()
+    shown = published[~published["suppressed"].astype(bool) & (published["month"] < rollout_month)]
+    remainder = (baseline["n_posts"].sum() - shown["n"].sum(),
+                 baseline["violations"].sum() - (shown["n"] - shown["successes"]).sum())
+    # what is left must be nothing, or shown months the pooling left out
+    cells = list(zip(shown["n"], shown["n"] - shown["successes"], strict=True))
+    assert any(remainder == (-sum(n for n, _ in left), -sum(v for _, v in left))
+               for size in range(len(cells) + 1) for left in itertools.combinations(cells, size)), remainder
+    assert (baseline["n_employees"] >= config.get_settings().k).all()
+
+
+@pytest.mark.parametrize("department, months", [("Finance", ("2026-05", "2026-06", "2026-07", "2026-08")),
+                                                (None, ("2026-06", "2026-07"))])
+def test_training_estimates_of_two_periods_a_month_apart_differ_by_a_shown_month_only(sample_warehouse, department,
+                                                                                        months):
+    # n_obs of the estimates and the event study's n counted every post up to the period's end: two runs a month
+    # apart differed by that month's posts of the department, where the monthly table hides it (Finance, 2026-07)
+    from analytics import notebook_views as nv
+
+    published = nv.metric_over_time("adherence_rate", department=department, warehouse_file=sample_warehouse)
+    shown = published[~published["suppressed"].astype(bool)]
+    shown = shown.set_index(shown["month"].dt.strftime("%Y-%m"))
+
+    def counts(period):
+        posts = nv.training_posts(period=period, department=department, warehouse_file=sample_warehouse)
+        effects = nv.training_effects(department=department, posts=posts).set_index(["outcome", "estimator"])
+        figure = nv.event_study_figure(nv.training_event_study(posts=posts))
+        study_n = int(re.search(r"n = ([\d,]+) posts", figure.layout.title.subtitle.text).group(1).replace(",", ""))
+        return effects.loc[("violation", "did_lpm"), "n_obs"], study_n
+
+    for before, after in itertools.pairwise(months):
+        grown = np.subtract(counts(after), counts(before))
+        month_n = shown["n"].get(after, 0)
+        assert (grown == month_n).all(), f"{before} -> {after}: {grown} more posts, the month shows {month_n}"
+
+
+@pytest.mark.parametrize("department", [None, "Programs"])
+def test_a_month_s_training_groups_are_the_same_whatever_the_period(sample_warehouse, department):
+    # the groups counted the completions before the chosen period's end: January 2025's never-trained figure under
+    # 2026-01 less under 2026-Q3 was the posts of the people who trained in February 2026
+    from analytics import notebook_views as nv
+
+    def groups(period, outcome):
+        table = nv.training_groups_over_time(outcome=outcome, period=period, department=department,
+                                             warehouse_file=sample_warehouse)
+        return table[table["month"] <= pd.Timestamp("2026-01-01")].reset_index(drop=True)
+
+    for outcome in ("adherent", "positive"):
+        pd.testing.assert_frame_equal(groups("2026-01", outcome), groups("2026-Q3", outcome), obj=outcome)
+    baselines = [nv.training_baseline(period=period, department=department, warehouse_file=sample_warehouse)
+                 for period in ("2026-02", "2026-03", "2026-Q3")]
+    assert baselines[0].empty, "before its groups are settled"
+    pd.testing.assert_frame_equal(baselines[1], baselines[2])
+
+
 def test_no_hidden_incident_count_is_pinned_across_months_quarters_areas_and_severities(published,
                                                                                       sample_warehouse):
     """The report and the policy review show each area's self-reported incidents, notebook 02 each area's

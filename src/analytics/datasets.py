@@ -239,8 +239,11 @@ def employee_post_panel(*, module: str | None = None, through: Period | None = N
     -------
     DataFrame
         The columns of :func:`employee_posts` (posts without an author left out) plus ``completed_at``
-        (the author's first completion of ``module``, NaT if never) and ``trained`` (the post was
-        published after that completion).
+        (the author's first completion of ``module``, NaT if never), ``trained`` (the post was
+        published after that completion) and ``trained_before_month`` (the author completed it in a month
+        before the post's local month). That last status is decided by the completions before the post's
+        month alone, so a month's trained and not-yet-trained employees are the same whatever ``through``
+        is: two periods' figures for one month never differ by the people who trained in between.
     """
     with _connection(con, warehouse_file) as c:
         posts = employee_posts(through=through, department=department, con=c)
@@ -250,6 +253,9 @@ def employee_post_panel(*, module: str | None = None, through: Period | None = N
     if through is not None:
         frame["completed_at"] = frame["completed_at"].where(frame["completed_at"] < pd.Timestamp(through.end, tz="UTC"))
     frame["trained"] = frame["completed_at"].notna() & (frame["published_at"] > frame["completed_at"])
+    completed_month = frame["completed_at"].dt.tz_convert(config.get_settings().timezone).dt.tz_localize(None) \
+        .dt.to_period("M").dt.to_timestamp()
+    frame["trained_before_month"] = (completed_month < frame["month"]).fillna(False).astype(bool)
     return frame.reset_index(drop=True)
 
 

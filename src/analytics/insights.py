@@ -669,38 +669,47 @@ def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None, th
 def training_caveats(baseline: pd.DataFrame, study: pd.DataFrame, *, department: str | None = None) -> list[str]:
     """What the training estimates cannot tell apart: who chose to train (the groups before the rollout,
     :func:`analytics.notebook_views.training_baseline`) and how each trained employee's violation risk moved
-    around their own training (the event study, :func:`analytics.trends.event_study`, whose ``n_obs`` the
-    sentence sums, if it has them). With ``department``, that department's employees, which the sentences name.
+    around their own training (the event study, :func:`analytics.notebook_views.training_event_study`, whose
+    ``n_posts`` the sentence gives, if it has them). With ``department``, that department's employees, which the
+    sentences name.
 
     Examples
     --------
-    >>> baseline = pd.DataFrame({"group": ["trained", "never trained"], "rollout": pd.Timestamp("2026-01-15"),
-    ...     "n_posts": [1982, 2504], "share": [0.095, 0.110], "ci_low": [0.082, 0.098], "ci_high": [0.108, 0.123]})
+    >>> baseline = pd.DataFrame({"group": ["trained", "not trained"], "rollout": pd.Timestamp("2026-01-15"),
+    ...     "trained_by": "2026-03", "first_month": "2024-10", "last_month": "2025-12", "n_months": 15,
+    ...     "n_posts": [1916, 2438], "share": [0.094, 0.112], "ci_low": [0.082, 0.100], "ci_high": [0.108, 0.125]})
     >>> study = pd.DataFrame({"relative_month": [-3, -2, -1, 0, 1], "estimate": [0.05, 0.03, 0.0, 0.02, -0.04],
     ...     "ci_low": [-0.03, -0.04, None, -0.04, -0.1], "ci_high": [0.14, 0.1, None, 0.09, 0.02],
-    ...     "n_obs": [300, 310, 320, 330, 340]})
+    ...     "n_posts": 6945})
     >>> for s in training_caveats(baseline, study): print(s)
-    Training was chosen, not assigned: before the rollout on 2026-01-15, 9.5% of the posts of the employees who
-    went on to train had a policy violation (95% CI 8.2% to 10.8%; n = 1,982) against 11.0% of those who never
-    trained (95% CI 9.8% to 12.3%; n = 2,504). The comparison of trained and untrained posts holds that gap
-    too; the difference-in-differences nets it out if both groups would otherwise have moved alike.
-    Around each employee's own training (event study: violation risk against the month before training; n = 1,600
-    posts by trained employees): in the months before it (-3 to -2), +3.0 to +5.0 points, none significant on its
-    own; from the month of training on (0 to 1), -4.0 to +2.0 points, none significant on its own.
-    >>> training_caveats(baseline, study, department="Programs")[0].split(" who went")[0][-34:]
+    Training was chosen, not assigned: in the 15 whole months before the rollout on 2026-01-15 whose monthly
+    figures are shown (2024-10 to 2025-12), 9.4% of the posts of the employees who trained by 2026-03 had a
+    policy violation (95% CI 8.2% to 10.8%; n = 1,916) against 11.2% of those who had not (95% CI 10.0% to
+    12.5%; n = 2,438). The comparison of trained and untrained posts holds that gap too; the
+    difference-in-differences nets it out if both groups would otherwise have moved alike.
+    Around each employee's own training (event study: violation risk against the month before training; n = 6,945
+    posts by trained and untrained employees): in the months before it (-3 to -2), +3.0 to +5.0 points, none
+    significant on its own; from the month of training on (0 to 1), -4.0 to +2.0 points, none significant on its
+    own.
+    >>> training_caveats(baseline, study, department="Programs")[0].split(" who trained")[0][-34:]
     'posts of the employees in Programs'
     """
     where = f" in {department}" if department else ""
     sentences = []
     if len(baseline) == 2:
         rows = baseline.set_index("group")
-        trained, never = rows.loc["trained"], rows.loc["never trained"]
+        trained, never = rows.loc["trained"], rows.loc["not trained"]
+        months = (f"the {format_count(int(trained['n_months']), 'whole month')}" if trained["n_months"] > 1 else
+                  "the whole month")
+        span = trained["first_month"] + ("" if trained["n_months"] == 1 else f" to {trained['last_month']}")
         sentences.append(
-            f"Training was chosen, not assigned: before the rollout on {pd.Timestamp(trained['rollout']):%Y-%m-%d}, "
-            f"{format_percent(trained['share'], 1)} of the posts of the employees{where} who went on to train had a "
-            f"policy violation ({format_ci(trained['ci_low'], trained['ci_high'], scale='rate', digits=1)}; "
-            f"n = {int(trained['n_posts']):,}) against {format_percent(never['share'], 1)} of those who never "
-            f"trained ({format_ci(never['ci_low'], never['ci_high'], scale='rate', digits=1)}; "
+            f"Training was chosen, not assigned: in {months} before the rollout on "
+            f"{pd.Timestamp(trained['rollout']):%Y-%m-%d} whose monthly figures are shown ({span}), "
+            f"{format_percent(trained['share'], 1)} of the posts of the employees{where} who trained by "
+            f"{trained['trained_by']} had a policy violation "
+            f"({format_ci(trained['ci_low'], trained['ci_high'], scale='rate', digits=1)}; "
+            f"n = {int(trained['n_posts']):,}) against {format_percent(never['share'], 1)} of those who had not "
+            f"({format_ci(never['ci_low'], never['ci_high'], scale='rate', digits=1)}; "
             f"n = {int(never['n_posts']):,}). The comparison of trained and untrained posts holds that gap too; "
             "the difference-in-differences nets it out if both groups would otherwise have moved alike.")
     estimated = study[study["ci_low"].notna()] if len(study) else study
@@ -716,7 +725,8 @@ def training_caveats(baseline: pd.DataFrame, study: pd.DataFrame, *, department:
                    "significant (" + ", ".join(f"month {int(m)}" for m in clear) + ")")
         parts.append(f"{name} ({first} to {last}), {low} to {high} points, {verdict}")
     if parts:
-        n = f"; n = {format_count(study['n_obs'].sum(), 'post')} by trained employees" if "n_obs" in study else ""
+        n = (f"; n = {format_count(study['n_posts'].iloc[0], 'post')} by trained and untrained employees"
+             if "n_posts" in study else "")
         sentences.append(f"Around each employee's own training{where} (event study: violation risk against the "
                          f"month before training{n}): " + "; ".join(parts) + ".")
     return sentences

@@ -129,9 +129,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
 #: Bumped when what the period tables hold changes for the same inputs (2: a month the incident log covers
 #: without an incident counts 0; 3: the organisation's median time to resolve needs k resolved incidents; 4: its
 #: self-reported share needs k incidents, as :func:`incident_figures`; 5: it is hidden jointly with its areas'
-#: and severities', :func:`incident_figures_by_period`): a warehouse built before computes them whole at its next
-#: build.
-TABLES_VERSION = "5"
+#: and severities', :func:`incident_figures_by_period`; 6: the departments' self-reported shares are hidden where
+#: the organisation's is): a warehouse built before computes them whole at its next build.
+TABLES_VERSION = "6"
 
 #: The metrics of each kind whose suppression needs it (a rate's successes, a count's zero value).
 _RATES = frozenset(name for name, spec in METRICS.items() if spec.kind == "rate")
@@ -254,6 +254,8 @@ def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None,
     * Lines are the groups of one period: their total is the published ``(all)`` row.
     * With ``months`` (the published monthly table), a quarter's cell is hidden whenever one of its
       months is hidden there, else the month would be the quarter minus the other months.
+    * A piece's rows flagged ``_forced`` are hidden whatever their count (a department's where the
+      organisation's figure is hidden: else the departments added up to it), with complementary cells.
     * A rate's numerator and its complement stay unrecoverable (``nonzero``), so no hidden group is
       pinned to "none" or "all" of its posts.
     * A period whose hidden groups its line cannot protect (one group alone, too few people in all)
@@ -293,9 +295,12 @@ def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None,
         every[(metric, piece_grouping)].add((period, group))
     if seen is not None:
         seen.update(every)
-    work = work.assign(_forced=[key in forced for key in zip(
+    # a piece may come with cells it must hide (``_forced``), e.g. where its published total is hidden
+    preset = work["_forced"].astype("boolean").fillna(False).to_numpy(bool) if "_forced" in work else \
+        np.zeros(len(work), dtype=bool)
+    work = work.assign(_forced=preset | np.asarray([key in forced for key in zip(
         work["metric"].tolist(), work["period"].tolist(), work["department"].tolist(), work["platform"].tolist(),
-        strict=True)])
+        strict=True)], dtype=bool))
     out = _suppress_lines(work, k)
     exposed = out[out["exposed"]]
     lines = set(zip(exposed["metric"].tolist(), exposed["_grouping"].tolist(), exposed["period"].tolist(),
@@ -997,6 +1002,11 @@ def _incidents(frame: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
                 few = table["period"].map(hidden[metric]).astype("boolean").fillna(True).to_numpy(bool)
                 table.loc[few, "suppressed"] = True
                 table.loc[few, ["n_people", *_BLANKED]] = np.nan
+        else:
+            # the departments' self-reported counts add up to the organisation's: where that is hidden, so are they
+            # (a median does not add up)
+            shares = shares.assign(_forced=shares["period"].map(hidden["self_reported_share"]).astype("boolean")
+                                   .fillna(True).to_numpy(bool))
         out += [shares, medians]
     return out
 

@@ -12,8 +12,8 @@ short-lived read-only connection (:func:`analytics.warehouse.read_only`, so a ru
 * sentiment (03): :func:`sentiment_over_time`, :func:`seasonality`, :func:`negative_terms`;
 * survey (04): :func:`likert_view`, :func:`favourability_view`, :func:`construct_changes`,
   :func:`reliability`, :func:`trust_drivers`, :func:`adherence_drivers`;
-* training (05): :func:`training_posts`, :func:`training_effects`, :func:`training_event_study`,
-  :func:`training_groups_over_time`;
+* training (05): :func:`training_posts`, :func:`training_groups_over_time`, :func:`training_effects`,
+  :func:`training_baseline`, :func:`training_event_study`;
 * the positive side (06): :func:`story_view`, :func:`mission_value_view`, :func:`recognition_view`,
   :func:`feedback_view`.
 
@@ -1556,26 +1556,50 @@ def drivers_figure(drivers: pd.DataFrame, *, outcome: str, unit: str) -> go.Figu
 
 # --- 05 training ----------------------------------------------------------------------------------
 
+#: The rollout's first months (the month of the first completion and the ones after it): the employees whose first
+#: completion falls in them are the group that trained in the rollout (:func:`training_baseline`).
+ROLLOUT_MONTHS = 3
+#: The published monthly table behind each training outcome, and the column of :func:`training_posts` that says
+#: whether its figure of the post's month is shown.
+_OUTCOME_TABLES = {"violation": ("adherence_rate", "adherence_shown"),
+                   "positive": ("employee_sentiment", "sentiment_shown")}
+
+
 def training_posts(
     *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None
 ) -> pd.DataFrame:
-    """Employee posts up to the end of ``period`` with their author's training status.
+    """Employee posts up to the end of ``period`` with their author's training status, and whether the published
+    monthly figures of their month are shown.
+
+    A post's ``group`` is its author's status in the post's month, decided by the completions before that month
+    (:func:`analytics.datasets.employee_post_panel`): ``"trained"`` from the month after the first completion,
+    ``"not yet trained"`` until then (and always for those who never train). So a month's two groups are the
+    same whatever the period: two periods' figures never differ by the few people who trained in between.
 
     Returns
     -------
     DataFrame
-        ``post_uid``, ``author_key``, ``department``, ``published_at``, ``violation``, ``compound``,
-        ``positive`` (compound >= 0.05; NA when the text was not scored), ``completed_at`` (the author's
-        first completion of the configured training module, NaT if never), ``trained`` (published after
-        completion), ``group`` (``"trained"`` / ``"never trained"``).
+        ``post_uid``, ``author_key``, ``department``, ``published_at``, ``month`` (local month start),
+        ``violation``, ``compound``, ``positive`` (compound >= 0.05; NA when the text was not scored),
+        ``completed_at`` (the author's first completion of the configured training module before the period's
+        end, NaT if none), ``trained`` (published after completion), ``group``, ``adherence_shown`` and
+        ``sentiment_shown`` (the published monthly adherence, or employee sentiment, of the department, else of
+        everyone, is shown for the post's month: the training views count the posts of shown months only, so
+        none of their counts is a shown total less a hidden month).
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file)
     posts = datasets.employee_post_panel(through=chosen, department=department, warehouse_file=warehouse_file)
     scored = posts["sentiment_status"] == "scored"
     posts["positive"] = (posts["compound"] >= POSITIVE_COMPOUND).astype("boolean").where(scored, pd.NA)
-    posts["group"] = np.where(posts["completed_at"].notna(), "trained", "never trained")
-    return posts[["post_uid", "author_key", "department", "published_at", "violation", "compound", "positive",
-                  "completed_at", "trained", "group"]].reset_index(drop=True)
+    posts["group"] = np.where(posts["trained_before_month"], "trained", "not yet trained")
+    months = posts["month"].dt.strftime("%Y-%m")
+    for metric, column in _OUTCOME_TABLES.values():
+        published = metric_over_time(metric, department=department, warehouse_file=warehouse_file)
+        posts[column] = months.isin(set(published.loc[~published["suppressed"].astype(bool), "month"]
+                                        .dt.strftime("%Y-%m")))
+    return posts[["post_uid", "author_key", "department", "published_at", "month", "violation", "compound",
+                  "positive", "completed_at", "trained", "group", "adherence_shown",
+                  "sentiment_shown"]].reset_index(drop=True)
 
 
 def _read_training_posts(posts: pd.DataFrame | None, *, period: str | None, department: str | None,
@@ -1587,8 +1611,15 @@ def _read_training_posts(posts: pd.DataFrame | None, *, period: str | None, depa
     return training_posts(period=period, department=department, warehouse_file=warehouse_file)
 
 
-def _enough_people(posts: pd.DataFrame) -> bool:
-    people = posts.groupby("group")["author_key"].nunique()
+def _shown_posts(posts: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """The posts of the months whose published figure of ``outcome`` is shown, with the outcome known."""
+    shown = posts[posts[_OUTCOME_TABLES[outcome][1]]].dropna(subset=[outcome])
+    return shown.assign(**{outcome: shown[outcome].astype(bool)})
+
+
+def _enough_people(posts: pd.DataFrame, status: pd.Series) -> bool:
+    """Both values of ``status`` (one per post) hold at least k authors."""
+    people = posts.groupby(status.to_numpy())["author_key"].nunique()
     return len(people) == 2 and int(people.min()) >= _k()
 
 
@@ -1596,25 +1627,49 @@ def training_baseline(
     *, period: str | None = None, department: str | None = None, warehouse_file: Warehouse = None,
     posts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """How the two groups posted before the rollout (the first completion): what the employees who would
-    train and those who never did brought to it. Training is chosen, not assigned, so a gap here is part of
-    any comparison of the groups afterwards (the difference-in-differences nets it out).
+    """How the employees who trained in the rollout and those who did not posted before it: what each group
+    brought to it. Training is chosen, not assigned, so a gap here is part of any comparison of trained and
+    untrained employees afterwards (the difference-in-differences nets it out).
+
+    The groups are fixed: ``trained`` are the employees whose first completion fell in the rollout's first
+    :data:`ROLLOUT_MONTHS` months (the month of the first completion and those after it), ``not trained`` the others
+    (some may train later). Grouped instead by the completions up to the chosen period's end, two periods' tables
+    would differ by the few people who trained in between; these groups are the same for every period that ends
+    after the rollout's first months, and the table is empty before (the groups are not settled yet).
+
+    It pools whole months before the month of the first completion (not the days of that month before it, which
+    no monthly table shows), and of those only the months whose published monthly adherence (of the department,
+    else of everyone) is shown and in which each group had at least k posting employees. Each row is then a sum of
+    such months, and the two rows add up to those months' shown counts.
 
     Returns
     -------
     DataFrame
-        One row per group (``trained``: the employees who completed the training by the period's end;
-        ``never trained``): ``group``, ``rollout`` (local date), ``n_posts``, ``n_employees``, ``violations``,
-        ``share`` (of the posts with a policy violation), ``ci_low``, ``ci_high`` (Wilson 95 %). Empty when
-        either group had fewer than k posting employees before the rollout.
+        One row per group (``trained``, ``not trained``): ``group``, ``rollout`` (local date of the first
+        completion), ``trained_by`` (``YYYY-MM``, the last month whose completions count), ``first_month``,
+        ``last_month`` (``YYYY-MM``), ``n_months`` (the months pooled, between those two), ``n_posts``,
+        ``n_employees``, ``violations``, ``share`` (of the posts with a policy violation), ``ci_low``, ``ci_high``
+        (Wilson 95 %). Empty before the period reaches ``trained_by``, or when no month qualifies.
     """
     posts = _read_training_posts(posts, period=period, department=department, warehouse_file=warehouse_file)
-    columns = ["group", "rollout", "n_posts", "n_employees", "violations", "share", "ci_low", "ci_high"]
+    columns = ["group", "rollout", "trained_by", "first_month", "last_month", "n_months", "n_posts", "n_employees",
+               "violations", "share", "ci_low", "ci_high"]
     if posts["completed_at"].isna().all():
         return pd.DataFrame(columns=columns)
-    rollout = posts["completed_at"].min()
-    before = posts[posts["published_at"] < rollout]
-    if not _enough_people(before):
+    zone = config.get_settings().timezone
+    rollout = posts["completed_at"].min().tz_convert(zone)
+    rollout_month = rollout.tz_localize(None).to_period("M").to_timestamp()
+    last_counted = rollout_month + pd.DateOffset(months=ROLLOUT_MONTHS - 1)
+    if posts["month"].max() < last_counted:
+        return pd.DataFrame(columns=columns)
+    settled = (last_counted + pd.DateOffset(months=1)).tz_localize(zone)
+    before = _shown_posts(posts[posts["month"] < rollout_month], "violation")
+    before = before.assign(group=np.where(before["completed_at"] < settled, "trained", "not trained"))
+    people = before.groupby(["month", "group"])["author_key"].nunique().unstack(fill_value=0)
+    people = people.reindex(columns=["trained", "not trained"], fill_value=0)
+    months = people.index[(people >= _k()).all(axis=1)]
+    before = before[before["month"].isin(months)]
+    if before.empty:
         return pd.DataFrame(columns=columns)
     table = before.groupby("group", sort=True).agg(n_posts=("post_uid", "size"),
                                                    n_employees=("author_key", "nunique"),
@@ -1622,7 +1677,8 @@ def training_baseline(
     table["share"] = table["violations"] / table["n_posts"]
     table["ci_low"], table["ci_high"] = adherence.wilson_interval(table["violations"].to_numpy(float),
                                                                   table["n_posts"].to_numpy(float))
-    table["rollout"] = rollout.tz_convert(config.get_settings().timezone).date()
+    table = table.assign(rollout=rollout.date(), trained_by=f"{last_counted:%Y-%m}",
+                         first_month=f"{months.min():%Y-%m}", last_month=f"{months.max():%Y-%m}", n_months=len(months))
     return table.sort_values("group", ascending=False, ignore_index=True)[columns]
 
 
@@ -1634,8 +1690,11 @@ def training_effects(
     ratio from a logistic model with month fixed effects, and the difference-in-differences risk
     difference), clustered by employee, adjusted for department when all departments are included.
 
-    The rollout starts on the local day of the first completion. Empty when either group has fewer
-    than k people.
+    Each outcome uses the posts of the months whose published monthly figure of it (adherence, employee
+    sentiment; of the department, else of everyone) is shown, so ``n_obs`` adds up shown monthly counts: counted
+    over every month, two periods' ``n_obs`` differed by a month the monthly table hides. The rollout starts on
+    the local day of the first completion. Empty when fewer than k employees have a post after their training, or
+    fewer than k have none.
 
     Returns
     -------
@@ -1643,14 +1702,15 @@ def training_effects(
         ``outcome`` (``violation``, ``positive``) and the columns of :func:`trends.training_effect`.
     """
     posts = _read_training_posts(posts, period=period, department=department, warehouse_file=warehouse_file)
-    if not _enough_people(posts) or posts["completed_at"].isna().all():
+    frames = {outcome: _shown_posts(posts, outcome) for outcome in _OUTCOME_TABLES}
+    treated = {outcome: frame.groupby("author_key")["trained"].transform("any") for outcome, frame in frames.items()}
+    if posts["completed_at"].isna().all() or not all(_enough_people(frames[o], treated[o]) for o in frames):
         return pd.DataFrame(columns=["outcome", "estimator", "term", "estimate", "ci_low", "ci_high", "p_value",
                                      "n_obs", "n_clusters"])
     tz = config.get_settings().timezone
     rollout = posts["completed_at"].min().tz_convert(tz).normalize().tz_localize(None)
     pieces = []
-    for outcome in ("violation", "positive"):
-        frame = posts.dropna(subset=[outcome]).assign(**{outcome: lambda f, o=outcome: f[o].astype(bool)})
+    for outcome, frame in frames.items():
         effect = trends.training_effect(frame, outcome=outcome, trained="trained", unit="author_key",
                                         time="published_at", rollout_start=rollout,
                                         covariates=() if department else "department")
@@ -1663,24 +1723,36 @@ def training_event_study(
     *, period: str | None = None, department: str | None = None, window: tuple[int, int] = (-6, 6),
     warehouse_file: Warehouse = None, posts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Violation risk by month relative to training (:func:`trends.event_study`), month -1 the reference.
+    """Violation risk by month relative to training (:func:`trends.event_study`), month -1 the reference, over
+    the posts of the months whose published monthly adherence (of the department, else of everyone) is shown.
 
-    Empty when either group has fewer than k people.
+    No count per month relative to training: those months cut across the calendar, so two periods' counts
+    differ by the posts of the few people who trained in between (a lead appears when its author trains).
+    Empty when either the trained or the never-trained employees (by the period's end) are fewer than k.
+
+    Returns
+    -------
+    DataFrame
+        ``relative_month``, ``estimate``, ``ci_low``, ``ci_high``, ``p_value`` (of :func:`trends.event_study`) and
+        ``n_posts`` (the posts in the model, shown monthly counts added up; the same on every row).
     """
-    posts = _read_training_posts(posts, period=period, department=department, warehouse_file=warehouse_file)
-    if not _enough_people(posts):
-        return pd.DataFrame(columns=["relative_month", "estimate", "ci_low", "ci_high", "p_value", "n_obs"])
-    return trends.event_study(posts, outcome="violation", unit="author_key", time="published_at",
-                              trained_at="completed_at", window=window)
+    posts = _shown_posts(_read_training_posts(posts, period=period, department=department,
+                                              warehouse_file=warehouse_file), "violation")
+    columns = ["relative_month", "estimate", "ci_low", "ci_high", "p_value", "n_posts"]
+    if not _enough_people(posts, posts["completed_at"].notna()):
+        return pd.DataFrame(columns=columns)
+    study = trends.event_study(posts, outcome="violation", unit="author_key", time="published_at",
+                               trained_at="completed_at", window=window)
+    return study.assign(n_posts=len(posts))[columns]
 
 
 def event_study_figure(study: pd.DataFrame) -> go.Figure:
     """Leads and lags of the violation risk around the training month, with 95 % CIs."""
-    n = int(study["n_obs"].sum()) if len(study) else 0
+    n = int(study["n_posts"].iloc[0]) if len(study) else 0
     fig = _figure("Violation risk around the month of training (event study)",
                   f"difference in violation risk vs the month before training (percentage points), 95% CI; "
-                  f"n = {n:,} posts by trained employees", "points left of 0 should sit near zero (no change "
-                  "before training); points right of 0 below zero mean fewer violations after training.",
+                  f"n = {n:,} posts by trained and untrained employees", "points left of 0 should sit near zero (no "
+                  "change before training); points right of 0 below zero mean fewer violations after training.",
                   y_title="difference in risk (points)", x_title="months since training (0 = month completed)")
     # in percentage points (a difference of two shares), not percent
     points = 100 * study[["estimate", "ci_low", "ci_high"]]
@@ -1688,8 +1760,7 @@ def event_study_figure(study: pd.DataFrame) -> go.Figure:
         x=study["relative_month"], y=points["estimate"], mode="markers+lines", line={"color": _PALETTE[0]},
         error_y={"type": "data", "symmetric": False, "array": (points["ci_high"] - points["estimate"]).fillna(0),
                  "arrayminus": (points["estimate"] - points["ci_low"]).fillna(0)},
-        customdata=study["n_obs"], name="estimate",
-        hovertemplate="month %{x}: %{y:+.1f} points (n = %{customdata} posts)<extra></extra>"))
+        name="estimate", hovertemplate="month %{x}: %{y:+.1f} points<extra></extra>"))
     fig.add_hline(y=0, line={"color": "#595959", "width": 1})
     fig.add_vline(x=-0.5, line={"dash": "dot", "color": "#595959", "width": 1})
     if len(study):
@@ -1703,13 +1774,15 @@ def event_study_figure(study: pd.DataFrame) -> go.Figure:
 
 
 def training_figure(groups: pd.DataFrame, *, outcome: str, revisions: pd.DataFrame) -> go.Figure:
-    """Monthly rate of the trained group and the never-trained group, with 95 % CIs and the revisions."""
+    """Monthly rate of the employees already trained and of those not yet trained, with 95 % CIs and the
+    revisions."""
     label = {"adherent": "Adherence", "positive": "Share of positive posts (compound ≥ 0.05)"}[outcome]
     unit = {"adherent": METRICS["adherence_rate"].unit, "positive": "% of employee posts"}
-    return time_figure(groups, group="group", title=f"{label}: employees who completed the training vs those who "
-                       "never did", y_title=unit[outcome], percent=True, revisions=revisions, n_label="posts",
-                       how_to_read="before the rollout the two lines should move together; a gap that opens after "
-                       "it is the training's effect (estimated below).")
+    return time_figure(groups, group="group", title=f"{label}: employees already trained vs those not yet trained",
+                       y_title=unit[outcome], percent=True, revisions=revisions, n_label="posts",
+                       how_to_read="each month compares those who completed the training in an earlier month with "
+                       "the rest; a gap after the rollout is the training's effect (estimated below) or who chose to "
+                       "train (see the groups before the rollout).")
 
 
 def training_groups_over_time(
@@ -1717,11 +1790,13 @@ def training_groups_over_time(
     warehouse_file: Warehouse = None, posts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Monthly adherence (``outcome="adherent"``) or share of positive posts (``"positive"``) of the
-    employees who completed the training and of those who never did (:func:`trends.monthly_rate`).
+    employees already trained and of those not yet trained in each month (:func:`training_posts`'s ``group``:
+    the same people in a month whatever the period), by :func:`trends.monthly_rate`.
 
-    Months in which a group had fewer than k posting employees are hidden. A department's two groups add up to
-    its posts, so they are hidden too in its months the published monthly table hides (a complement of a small
-    department: shown, they would give its cell back, and the organisation's total less the others the small one).
+    Months in which a group had fewer than k posting employees are hidden. The two groups add up to the
+    selection's posts, so they are hidden too in its months the published monthly table hides (a complement of a
+    small department: shown, they would give its cell back, and the organisation's total less the others the small
+    one).
 
     Returns
     -------
@@ -1735,15 +1810,11 @@ def training_groups_over_time(
     if outcome == "positive":
         posts = posts.dropna(subset=["positive"]).assign(positive=lambda f: f["positive"].astype(bool))
     rates = trends.monthly_rate(posts, time="published_at", success=outcome, by="group")
-    posts["month"] = _local_months(posts["published_at"])
     people = posts.groupby(["group", "month"])["author_key"].nunique().rename("n_people").reset_index()
     rates = rates.merge(people, on=["group", "month"], how="left")
-    rates = rates.assign(_published_hidden=False)
-    if department:
-        metric = {"adherent": "adherence_rate", "positive": "employee_sentiment"}[outcome]
-        published = metric_over_time(metric, department=department, warehouse_file=warehouse_file)
-        hidden_months = set(published.loc[published["suppressed"].astype(bool), "month"].dt.strftime("%Y-%m"))
-        rates["_published_hidden"] = pd.to_datetime(rates["month"]).dt.strftime("%Y-%m").isin(hidden_months)
+    shown = _OUTCOME_TABLES["violation" if outcome == "adherent" else "positive"][1]
+    hidden_months = set(posts.loc[~posts[shown], "month"].dt.strftime("%Y-%m"))
+    rates["_published_hidden"] = pd.to_datetime(rates["month"]).dt.strftime("%Y-%m").isin(hidden_months)
     rates = suppress_small_groups(rates, by=["month", "group"], n="n_people", hide="_published_hidden",
                                   values=["rate", "n", "successes", "ci_low", "ci_high"])
     return rates.rename(columns={"rate": "value"})[["group", "month", "value", "n", "n_people", "ci_low",
