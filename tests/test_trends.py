@@ -366,6 +366,22 @@ def test_a_month_without_a_violation_leaves_the_odds_ratio_and_lets_the_fit_conv
     assert odds["estimate"] != pytest.approx(effect.loc["odds_ratio", "estimate"], rel=1e-6)
 
 
+def test_trained_posts_without_a_violation_give_no_odds_ratio_rather_than_a_runaway_one(sample):
+    """With no violation among the trained posts the likelihood rises as the odds ratio goes to 0: the fit stopped
+    on the way (statsmodels warned) and its 1e-9 with p < 1e-80 was printed as a finding (Finance, 2026-05)."""
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    posts = sample.posts.assign(violation=sample.posts["violation"] & ~sample.posts["trained"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        effect = trends.training_effect(posts, outcome="violation", trained="trained", unit="employee",
+                                        time="published_at", rollout_start=ROLLOUT_START, timezone=TZ
+                                        ).set_index("term")
+    assert effect.loc["odds_ratio", ["estimate", "ci_low", "ci_high", "p_value"]].isna().all()
+    did = effect.loc["did_risk_difference"]
+    assert did["estimate"] < 0 and did["ci_low"] < did["estimate"] < did["ci_high"], "the risk difference stands"
+
+
 def test_training_effect_argument_checks(sample):
     posts = sample.posts
     kwargs = {"outcome": "violation", "trained": "trained", "unit": "employee", "time": "published_at",

@@ -634,6 +634,9 @@ def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None, th
     employees up to the end of 2026-Q3).
     >>> training_sentences(effects, department="Programs")[0].split(" had ")[0]
     'Posts by trained employees in Programs'
+    >>> print(training_sentences(effects.assign(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan)[:1])[0])
+    No odds ratio of a policy violation can be estimated for trained against untrained employees: in the months
+    compared, the posts of one group all share one outcome (7,012 posts by 127 employees).
     """
     where = f" in {department}" if department else ""
     if effects.empty:
@@ -645,7 +648,11 @@ def training_sentences(effects: pd.DataFrame, *, n_people: int | None = None, th
         for row in rows.itertuples():
             people = format_count(n_people if n_people is not None else row.n_clusters, "employee")
             sample = f"{format_count(row.n_obs, 'post')} by {people}{until}"
-            if row.term == "odds_ratio":
+            if row.term == "odds_ratio" and np.isnan(row.estimate):
+                sentences.append(
+                    f"No odds ratio of {words} can be estimated for trained against untrained employees{where}: in "
+                    f"the months compared, the posts of one group all share one outcome ({sample}).")
+            elif row.term == "odds_ratio":
                 interval = format_ci(row.ci_low, row.ci_high)
                 if _excludes(row.ci_low, row.ci_high, 1.0):
                     sentences.append(

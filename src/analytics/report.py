@@ -742,11 +742,13 @@ def _training_section(views: Any, headline: pd.DataFrame, monthly: pd.DataFrame,
         rows = [{"Outcome": _cell(insights.outcome_words(r["outcome"])[1].capitalize()),
                  "Estimator": _cell("logistic, month fixed effects" if r["estimator"] == "logistic" else
                                     "difference-in-differences"),
-                 "Effect": _cell(f"odds ratio {r['estimate']:.2f}" if r["term"] == "odds_ratio" else
+                 "Effect": _cell("odds ratio not estimable" if np.isnan(r["estimate"]) else
+                                 f"odds ratio {r['estimate']:.2f}" if r["term"] == "odds_ratio" else
                                  format_points(r['estimate']), css="num"),
-                 "95% CI": _cell(format_range(r["ci_low"], r["ci_high"]) if r["term"] == "odds_ratio" else
+                 "95% CI": _cell("–" if np.isnan(r["ci_low"]) else
+                                 format_range(r["ci_low"], r["ci_high"]) if r["term"] == "odds_ratio" else
                                  format_range(100 * r["ci_low"], 100 * r["ci_high"], 1), css="num"),
-                 "p": _cell(format_p(r["p_value"])),
+                 "p": _cell("–" if np.isnan(r["p_value"]) else format_p(r["p_value"])),
                  "Posts / employees": _cell(f"{int(r['n_obs']):,} / {int(r['n_clusters']):,}", css="num",
                                             group_size=int(r["n_clusters"]))}
                 for r in effects.to_dict("records")]

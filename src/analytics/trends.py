@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.seasonal import STL
 
 from analytics.config import get_settings
@@ -859,7 +861,8 @@ def training_effect(
         * ``estimator`` — ``'logistic'`` or ``'did_lpm'``;
         * ``term`` — ``'odds_ratio'`` or ``'did_risk_difference'``;
         * ``estimate``, ``ci_low``, ``ci_high`` — the effect and its interval (odds-ratio interval is
-          ``exp`` of the log-odds interval);
+          ``exp`` of the log-odds interval; NaN, with ``p_value``, where the trained or the untrained posts
+          all share one outcome: no finite odds ratio fits them);
         * ``p_value`` — two-sided test of no effect;
         * ``n_obs`` — posts used (the logistic model leaves out the months whose posts all share one
           outcome: their fixed effects have no finite estimate, and they hold no information on the odds ratio);
@@ -915,9 +918,7 @@ def training_effect(
     logit_x = pd.concat([pd.DataFrame({"const": 1.0, "trained": is_trained[within]}, index=kept.index),
                          _dummies(month[within], "month"),
                          *[_dummies(kept[c], c) for c in covariates]], axis=1)
-    logit = sm.Logit(y[within], logit_x.to_numpy()).fit(disp=0, cov_type="cluster",
-                                                         cov_kwds={"groups": groups[within]})
-    log_low, log_high = logit.conf_int(alpha=alpha)[1]
+    odds = _odds_ratio(y[within], logit_x.to_numpy(), is_trained[within].astype(bool), groups[within], alpha)
 
     did_x = pd.concat([pd.DataFrame({"const": 1.0, "group": group, "post": post, "did": group * post},
                                     index=posts.index), adjust], axis=1)
@@ -926,13 +927,30 @@ def training_effect(
 
     n_clusters = int(groups.max() + 1)
     return pd.DataFrame([
-        {"estimator": "logistic", "term": "odds_ratio", "estimate": math.exp(logit.params[1]),
-         "ci_low": math.exp(log_low), "ci_high": math.exp(log_high), "p_value": float(logit.pvalues[1]),
+        {"estimator": "logistic", "term": "odds_ratio", **odds,
          "n_obs": int(within.sum()), "n_clusters": len(np.unique(groups[within]))},
         {"estimator": "did_lpm", "term": "did_risk_difference", "estimate": float(did.params[3]),
          "ci_low": float(did_low), "ci_high": float(did_high), "p_value": float(did.pvalues[3]),
          "n_obs": len(y), "n_clusters": n_clusters},
     ])
+
+
+def _odds_ratio(y: np.ndarray, x: np.ndarray, trained: np.ndarray, groups: np.ndarray, alpha: float) -> dict:
+    """The trained coefficient of the logistic model as an odds ratio with its interval and p-value; NaN when the
+    data cannot give one: the trained (or untrained) posts all share one outcome (none with a violation, say), so
+    the likelihood rises without end as the odds ratio goes to 0 or infinity, and a fit stopped on the way would
+    print an odds ratio of 1e-9 with p < 1e-80."""
+    unknown = dict.fromkeys(("estimate", "ci_low", "ci_high", "p_value"), np.nan)
+    if any(len(np.unique(y[side])) < 2 for side in (trained, ~trained)):
+        return unknown
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = sm.Logit(y, x).fit(disp=0, cov_type="cluster", cov_kwds={"groups": groups})
+    if not fit.mle_retvals["converged"]:
+        return unknown
+    low, high = fit.conf_int(alpha=alpha)[1]
+    return {"estimate": math.exp(fit.params[1]), "ci_low": math.exp(low), "ci_high": math.exp(high),
+            "p_value": float(fit.pvalues[1])}
 
 
 def event_study(
