@@ -1024,6 +1024,7 @@ class _Review:
     previous: str | None  # None for the first quarter with data: no quarter of zeros before it
     ranking: pd.DataFrame
     voices: dict[str, str]
+    tables: dict[str, str]  # each area's clarity and incidents table (:func:`_area_tables`)
     area: str = ALL  # the policy area chosen, or all of them
 
     def evidence(self, area: str) -> pd.Series:
@@ -1083,9 +1084,10 @@ class PolicyReview:
 
     def _review(self, period: str) -> _Review:
         previous = parse_period(period).previous().label
-        return _Review(period, previous if previous in self.period.options else None,
-                       revision_priorities(self.data, period=period), area_voices(self.data, period=period),
-                       area=self.area.value)
+        review = _Review(period, previous if previous in self.period.options else None,
+                         revision_priorities(self.data, period=period), area_voices(self.data, period=period), {},
+                         area=self.area.value)
+        return replace(review, tables=_area_tables(self.data, review.quarters))
 
     def _children(self) -> list:
         return [*self._top, *(widget for area in self.review.areas for widget in self._section_widgets[area])]
@@ -1162,7 +1164,7 @@ class PolicyReview:
                 f"{html.escape(evidence['evidence'])}</p>"
                 + (f"<p style='font-size:13px'><b>What employees say.</b> {html.escape(review.voices[area])}</p>"
                    if area in review.voices else "")
-                + _area_table(self.data, area, review.quarters))
+                + review.tables[area])
 
     def _area_charts(self, area: str) -> list[_Chart]:
         data, name = self.data, area.capitalize()
@@ -1259,9 +1261,21 @@ def recent_waves(waves: pd.Series, period: str, count: int) -> list[str]:
     return [wave for wave in sorted(set(waves), key=_period_key) if _period_key(wave) < end][-count:]
 
 
-def _area_table(data: DashboardData, area: str, quarters: Sequence[str]) -> str:
-    """Clarity items (each worded once, in the last two survey waves up to the last of ``quarters``; the chart
-    above has every wave) and incidents of one area in each quarter, as a small HTML table (aggregates only)."""
+def _area_tables(data: DashboardData, quarters: Sequence[str]) -> dict[str, str]:
+    """Each policy area's small HTML table (aggregates only) for the quarters compared, by area: its clarity
+    items (each worded once, in the last two survey waves up to the last of ``quarters``; the chart above has
+    every wave) and its incidents in each quarter. The quarters' incident figures are one computation for all
+    areas: the areas of a quarter are one line, a hidden area's self-reported count kept from its total."""
+    incidents = data.incidents.assign(quarter=_quarter_of(data.incidents["month"]))
+    incidents = incidents[incidents["quarter"].isin(quarters)]
+    figures = (incident_figures(incidents, by=["area"], within=["quarter"], k=data.k).set_index(["quarter", "area"])
+               if len(incidents) else None)
+    return {area: _area_table(data, area, quarters, incidents, figures) for area in AREAS}
+
+
+def _area_table(data: DashboardData, area: str, quarters: Sequence[str], incidents: pd.DataFrame,
+                figures: pd.DataFrame | None) -> str:
+    """One area's table of :func:`_area_tables`, from the quarters' ``incidents`` and their ``figures``."""
     period = quarters[-1]
     cells = []
     items = data.clarity[data.clarity["area"] == area]
@@ -1272,11 +1286,6 @@ def _area_table(data: DashboardData, area: str, quarters: Sequence[str]) -> str:
                      f"{insights.format_percent(row.favourable)} favourable (n = {int(row.n)}, "
                      f"{insights.format_ci(row.ci_low, row.ci_high, scale='rate')})")
             cells.append((f"Clarity: “{row.text}”" if j == 0 else "", f"wave {row.wave}: {value}"))
-    incidents = data.incidents.assign(quarter=_quarter_of(data.incidents["month"]))
-    incidents = incidents[incidents["quarter"].isin(quarters)]
-    # the areas of a quarter are one line: a hidden area's self-reported count is kept from its quarter's total
-    figures = (incident_figures(incidents, by=["area"], within=["quarter"], k=data.k).set_index(["quarter", "area"])
-               if len(incidents) else None)
     for q in quarters:
         mine = incidents[(incidents["area"] == area) & (incidents["quarter"] == q)]
         counts = mine["severity"].value_counts()
