@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 import pytest
 from browser import ARTIFACTS, Server, chart_data, drawn_figures, headless_chromium, screenshot, wait_for_charts
 
-from analytics import charts, config, dashboard, datasets, engagement, insights, priorities, serve, warehouse
+from analytics import charts, config, dashboard, datasets, engagement, insights, priorities, privacy, serve, warehouse
 from analytics.adherence import AREAS, rules_frame
 from analytics.metrics import ALL, METRICS, compare_periods
 from analytics.periods import parse_period
@@ -423,6 +423,68 @@ def test_the_mission_clicks_chart_names_the_clicks_on_posts_with_only_short_link
                                 f"{short.loc[period, 'clicks']:,.0f} clicks."), reading
         # the line shown is the reading, broken into lines
         assert chart.widget.layout.title.subtitle.text.replace("<br>", " ") == reading
+
+
+def _downloaded(chart: dashboard._Chart) -> pd.DataFrame:
+    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", chart.link.value).group(1)
+    return pd.read_csv(io.StringIO(base64.b64decode(payload).decode()))
+
+
+def _values(values) -> list[float]:
+    return sorted(round(float(v), 9) for v in values if v is not None and not pd.isna(v))
+
+
+def _drawn_series(figure, k: int) -> dict[str, list[float]]:
+    """The values each series of a chart draws: its bars or points (the CI bands and the hidden marks left out)."""
+    return {trace.name: _values(trace.x if trace.orientation == "h" else trace.y) for trace in figure.data
+            if not trace.name.endswith("95% CI") and trace.name != privacy.hidden_label(k)}
+
+
+def _downloaded_series(frame: pd.DataFrame, key: str, names: set[str]) -> dict[str, list[float]]:
+    """The values per series a chart's CSV holds (its hidden rows hold none), named as the chart names them."""
+    frame = frame[~frame["suppressed"].astype(bool)] if "suppressed" in frame else frame
+    if "series" in frame:
+        groups = frame.groupby("series")["value"]
+    elif key == "clarity-items":
+        groups = frame.groupby(frame["wave"].astype(str))["favourable"]
+    elif key.endswith("-findings-by-rule"):
+        groups = frame.groupby(frame["period"].astype(str))["findings"]
+    elif key.endswith("-by-department"):
+        value = next(iter(names))  # one series, named by its value column
+        return {value: _values(frame[value])}
+    else:
+        groups = [("", frame["value"])]
+    found = {str(name): _values(values) for name, values in groups if _values(values)}
+    # one line is named by the chart (the metric, the area), whatever the download calls it
+    return {next(iter(names)): values for values in found.values()} if len(found) == len(names) == 1 else found
+
+
+def test_every_chart_s_download_holds_what_the_chart_shows(data):
+    """The mission chart named its quarter's clicks on posts with only shortened links under its title, but its CSV
+    held only the bars: each chart's CSV holds every series it draws, with the same values, and nothing else
+    but a figure the chart names in its reading line."""
+    board = dashboard.LeadershipDashboard(data)
+    review = dashboard.PolicyReview(data)
+    department = dashboard.filter_options(data.quarterly)["departments"][2]
+    checked = set()
+    for state in ("as opened", department):
+        if state == department:
+            board.department.value = department
+        charts = [*board.charts, *board.story_charts,
+                  *(part for part in review.parts if isinstance(part, dashboard._Chart) and state == "as opened")]
+        for chart in charts:
+            drawn = _drawn_series(chart.widget, data.k)
+            downloaded = _downloaded_series(_downloaded(chart), chart.key, set(drawn))
+            reading = chart.widget.layout.meta["how_to_read"]
+            for name in set(downloaded) - set(drawn):  # not drawn: named in the reading line, with its figures
+                row = _downloaded(chart).set_index("series").loc[name]
+                assert f"{int(row['n'])} posts" in reading and f"{row['value']:,.0f} clicks" in reading, (chart.key,
+                                                                                                           name)
+                checked.add("named")
+            shown = {name: values for name, values in drawn.items() if values}
+            assert {name: downloaded.get(name) for name in shown} == shown, (chart.key, state)
+            checked.add(chart.key)
+    assert "named" in checked and len(checked) > 20
 
 
 def _models(widget, seen: dict | None = None) -> dict:

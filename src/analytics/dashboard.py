@@ -808,6 +808,9 @@ class _Text:
         self.widget.value = self.html(state)
 
 
+#: The mission chart's download names the chosen quarter's clicks on posts whose only links are shortened so.
+_SHORT_LINKS_SERIES = "Not counted: clicks on posts whose only links are shortened (target unknown)"
+
 #: The KPI tiles' grid (plain CSS in one HTML widget: a widget per tile costs the page three models each).
 _TILE_GRID = "display:grid;grid-template-columns:repeat(auto-fill, minmax(250px, 1fr));gap:10px;width:100%"
 
@@ -914,23 +917,28 @@ class LeadershipDashboard:
             return self._slot(metric, frame, draw)
 
         def mission_frame(f: Filters) -> pd.DataFrame:
+            # the bars, and the chosen quarter's clicks on posts whose only links are shortened, which the chart
+            # names under its title (no page, so no bar): the download holds what the chart shows
             columns = ["series", "period", "value", "n", "n_people", "ci_low", "ci_high", "suppressed"]
             mission = self.data.mission
             if mission.empty:
                 return pd.DataFrame(columns=columns)
             end = pd.Timestamp(parse_period(f.period).end)
-            shown = mission[(mission["page"] != engagement.SHORT_LINK_PAGE)
-                            & (period_start(mission["period"]).to_numpy() < end)]
-            return pd.DataFrame({"series": "Clicks to the " + shown["page"].astype(str) + " page",
-                                 "period": shown["period"], "value": shown["clicks"], "n": shown["n_posts"],
-                                 "n_people": np.nan, "ci_low": np.nan, "ci_high": np.nan, "suppressed": False})[columns]
+            short = mission["page"] == engagement.SHORT_LINK_PAGE
+            shown = mission[(~short & (period_start(mission["period"]).to_numpy() < end))
+                            | (short & (mission["period"] == f.period))]
+            series = np.where(shown["page"] == engagement.SHORT_LINK_PAGE, _SHORT_LINKS_SERIES,
+                              "Clicks to the " + shown["page"].astype(str) + " page")
+            return pd.DataFrame({"series": series, "period": shown["period"], "value": shown["clicks"],
+                                 "n": shown["n_posts"], "n_people": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                                 "suppressed": False})[columns]
 
         def mission_draw(rows: pd.DataFrame, f: Filters):
             scope = " — organisation posts (not broken down)" if f.department != ALL or f.platform != ALL else ""
-            # the posts whose only links are shortened have no page, so no bar: their clicks are named apart
             mission = self.data.mission
             left_out = insights.short_links_sentence(mission, period=f.period) if len(mission) else ""
-            return trend_chart(rows, metric="mission_clicks", series="series", versions=versions, bars=True, k=k,
+            return trend_chart(rows[rows["series"] != _SHORT_LINKS_SERIES], metric="mission_clicks", series="series",
+                               versions=versions, bars=True, k=k,
                                title=f"Mission value: clicks to our mission pages per quarter{scope}",
                                axis_title="Clicks on posts linking to the page",
                                how_to_read="Each bar is one quarter's clicks on our posts linking to that page (a "
