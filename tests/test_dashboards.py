@@ -620,7 +620,14 @@ def test_policy_review_sections_follow_the_quarter_s_ranking_and_say_the_rank(da
 def test_policy_review_area_filter_keeps_the_area_s_section_and_clarity_items(data):
     review = dashboard.PolicyReview(data)
     everything = list(review.widget.children)
-    assert list(review.area.options) == [(ALL, ALL), *((a.capitalize(), a) for a in AREAS)]
+
+    def listed() -> list[str]:
+        return [value for _label, value in review.area.options]
+
+    # the dropdown lists the areas as the sections come, in the quarter's ranking (it had a fixed order)
+    assert listed() == [ALL, *review.review.ranking["area"]]
+    assert list(review.area.options)[1] == (review.review.ranking["area"].iloc[0].capitalize(),
+                                            review.review.ranking["area"].iloc[0])
     area = "disclosure"
     review.area.value = area
     shown = _texts(review.widget)
@@ -637,9 +644,17 @@ def test_policy_review_area_filter_keeps_the_area_s_section_and_clarity_items(da
     assert labels and all(label.startswith(f"{area}: ") for label in labels)
     assert clarity.layout.title.text.startswith(f"Is the policy clear? Clarity items on {area}, ")
     assert "areas-to-revise.csv" in shown and shown.count("<tr><td style='text-align:center") == len(AREAS)
-    # another quarter keeps the area chosen; all areas brings every section back, the same widgets
-    review.period.value = review.period.options[1]
-    assert f"<h2 id='area-{area}'>" in _texts(review.widget) and "<h2 id='area-conduct'>" not in _texts(review.widget)
+    # another quarter keeps the area chosen, listed in that quarter's ranking order; all areas brings every
+    # section back, the same widgets
+    orders = {tuple(listed())}
+    for period in review.period.options[1:4]:
+        review.period.value = period
+        assert review.review.period == period and review.area.value == area, period
+        assert listed() == [ALL, *review.review.ranking["area"]], period
+        orders.add(tuple(listed()))
+        assert f"<h2 id='area-{area}'>" in _texts(review.widget) and "<h2 id='area-conduct'>" not in _texts(
+            review.widget)
+    assert len(orders) > 1, "the sample's ranking should change between quarters"
     review.area.value = ALL
     review.period.value = review.period.options[0]
     assert list(review.widget.children) == everything

@@ -1039,11 +1039,15 @@ class _Review:
         return self.ranking.set_index("area").loc[area]
 
     @property
-    def areas(self) -> list[str]:
-        """The areas whose sections show, in the ranking's order (most in need of revision first)."""
+    def ranked(self) -> list[str]:
+        """Every policy area in the ranking's order (most in need of revision first)."""
         ranked = [area for area in self.ranking["area"] if area in AREAS]
-        ordered = ranked + [area for area in AREAS if area not in ranked]
-        return ordered if self.area == ALL else [self.area]
+        return ranked + [area for area in AREAS if area not in ranked]
+
+    @property
+    def areas(self) -> list[str]:
+        """The areas whose sections show, in the ranking's order."""
+        return self.ranked if self.area == ALL else [self.area]
 
     @property
     def quarters(self) -> list[str]:
@@ -1062,8 +1066,8 @@ class PolicyReview:
     """The policy committee's evidence per policy area for a quarter chosen in a dropdown (the latest
     first): the areas ranked for revision, the clarity items, and each area's evidence and charts, the
     areas in the ranking's order (the committee report's); the trends end with the quarter (the effect of
-    a revision told is then the last one measurable by its end). An area chosen in the second dropdown
-    keeps its section only, and its clarity items in the clarity chart."""
+    a revision told is then the last one measurable by its end). An area chosen in the second dropdown (which
+    lists them in the ranking's order too) keeps its section only, and its clarity items in the clarity chart."""
 
     def __init__(self, data: DashboardData) -> None:
         import ipywidgets as widgets
@@ -1073,8 +1077,8 @@ class PolicyReview:
         if not periods:
             raise warehouse.WarehouseMissing(_EMPTY.format(name=data.warehouse.name))
         self.period = widgets.Dropdown(options=periods, value=periods[0], description="Quarter")
-        self.area = widgets.Dropdown(options=[(ALL, ALL), *((area.capitalize(), area) for area in AREAS)],
-                                     value=ALL, description="Area")
+        # listed in the chosen quarter's ranking order once the review is worked out (below)
+        self.area = widgets.Dropdown(options=[(ALL, ALL)], value=ALL, description="Area")
         self.clarity = self._clarity_chart()
         self.common = [*self._overview_parts(), self.clarity]
         self.sections = self._area_sections()
@@ -1087,8 +1091,10 @@ class PolicyReview:
         self._section_widgets = {area: [widget for part in parts for widget in part.show(self.review)]
                                  for area, parts in self.sections.items()}
         self.widget = widgets.VBox(self._children())
+        self._ordering = False
+        self._order_areas()
         self.period.observe(lambda _change: self.refresh(), names="value")
-        self.area.observe(lambda _change: self._choose_area(), names="value")
+        self.area.observe(lambda _change: None if self._ordering else self._choose_area(), names="value")
 
     def _review(self, period: str) -> _Review:
         previous = parse_period(period).previous().label
@@ -1106,6 +1112,18 @@ class PolicyReview:
         for part in self.parts:
             part.update(self.review)
         self.widget.children = self._children()
+        self._order_areas()
+
+    def _order_areas(self) -> None:
+        """List the Area dropdown in the quarter's ranking order, as the sections come (the area chosen stays)."""
+        chosen = self.area.value
+        self._ordering = True
+        try:
+            # new options select the first; the area chosen is chosen again, which changes nothing shown
+            self.area.options = [(ALL, ALL), *((area.capitalize(), area) for area in self.review.ranked)]
+            self.area.value = chosen
+        finally:
+            self._ordering = False
 
     def _choose_area(self) -> None:
         """Show the chosen area's section (or every area's) and its clarity items; nothing else changes."""
