@@ -86,6 +86,31 @@ def test_area_evidence_holds_every_area_and_adds_up_to_the_period(sample_warehou
     assert evidence.loc[shown.index, "favourable"].to_numpy() == pytest.approx(shown["favourable"].to_numpy())
 
 
+def test_area_evidence_reads_the_two_periods_posts_only_and_finds_what_all_posts_give(sample_warehouse, inputs,
+                                                                                     monkeypatch):
+    """It read every employee post ever (880,000 on a large warehouse) to compare two quarters: a dashboard's
+    quarter change waited for them. It reads the months of the two periods, with the same evidence."""
+    period = inputs["period"]
+    asked = []
+    reader = datasets.employee_posts
+
+    def recorded(**kwargs):
+        asked.append(kwargs)
+        return reader(**kwargs)
+
+    monkeypatch.setattr(datasets, "employee_posts", recorded)
+    evidence = priorities.area_evidence(period=period, warehouse_file=sample_warehouse)
+    assert [(a.get("since"), a.get("through")) for a in asked] == [(period.previous(), period)]
+    everything = priorities.area_adherence(inputs["posts"], inputs["findings"], current=period,
+                                           previous=period.previous())
+    ruled = everything["has_rules"].to_numpy()
+    shown = evidence.loc[ruled, ["n_posts", "n_breaching", "breach_rate", "breach_high", "adherence_delta",
+                                 "adherence_p"]].to_numpy(float)
+    expected = everything.assign(breach_high=1 - everything["ci_low"]).loc[ruled, [
+        "n_posts", "n_breaching", "breach_rate", "breach_high", "change", "p_value"]].to_numpy(float)
+    assert ruled.any() and shown == pytest.approx(expected, nan_ok=True)
+
+
 def test_the_first_quarter_with_data_is_compared_with_nothing_not_with_zeros(sample_warehouse, inputs):
     """The quarter before the first post is no quarter of zeros: its 0 incidents made the first quarter's a
     significant rise, and 10 more points on the score."""

@@ -141,11 +141,12 @@ def metric_series(metric: str, *, department: str | None = ALL, platform: str | 
     return select_series(rows, metric=metric, department=department, platform=platform, through=through)
 
 
-def employee_posts(*, through: Period | None = None, department: str | None = None, con: Connection = None,
-                   warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+def employee_posts(*, through: Period | None = None, since: Period | None = None, department: str | None = None,
+                   con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
     """Employee posts (the ``post_facts`` rows of ``account_type = 'employee'``).
 
-    ``through`` keeps the months up to the end of that period; ``department`` one department.
+    ``through`` keeps the months up to the end of that period, ``since`` the months from the one that period
+    begins in; ``department`` one department.
 
     Returns
     -------
@@ -158,6 +159,9 @@ def employee_posts(*, through: Period | None = None, department: str | None = No
     if through is not None:
         conditions.append("month < ?")
         params.append(through.end)
+    if since is not None:
+        conditions.append("month >= ?")
+        params.append(since.start.replace(day=1))
     if department:
         conditions.append("department = ?")
         params.append(department)

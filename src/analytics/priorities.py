@@ -125,7 +125,11 @@ def area_adherence(
     """
     zone = timezone or config.get_settings().timezone
     ruled = set(adherence.rules_frame()["area"])
-    inside = {name: posts[period.contains(posts["published_at"], zone).to_numpy()]
+    # authors as categories: each area's rate counts its posts' distinct authors again, which over strings was
+    # half the ranking's time on a large warehouse (0.3 s of 0.65 s over 220,000 posts)
+    inside = {name: posts.loc[period.contains(posts["published_at"], zone).to_numpy(),
+                              ["post_uid", "account_type", "author_key", "published_at"]].astype(
+                                  {"author_key": "category"})
               for name, period in (("current", current), ("previous", previous))}
     rows = []
     for area in areas:
@@ -474,7 +478,10 @@ def area_evidence(
     settings = config.get_settings()
     k = settings.k if k is None else k
     with datasets._connection(con, warehouse_file) as c:
-        posts = datasets.employee_posts(con=c)
+        # the months of the two periods only: the whole history was read for them (880,000 posts, 0.6 s, a
+        # quarter chosen on a dashboard over a million posts)
+        posts = datasets.employee_posts(since=min(period, previous, key=lambda p: p.start),
+                                        through=max(period, previous, key=lambda p: p.end), con=c)
         findings = datasets.employee_findings(con=c)
         incidents = datasets.incidents(con=c)
         respondents = datasets.respondents(con=c)
