@@ -712,6 +712,22 @@ def test_a_review_refresh_works_out_the_quarters_incident_figures_once_for_every
     assert seen == {"shown", "hidden"}, "the sample should exercise both"
 
 
+def test_a_quarter_chosen_again_shows_its_review_without_ranking_the_areas_again(data, monkeypatch):
+    """The ranking reads the two quarters' posts (seconds over a million posts): a leader going back to a quarter
+    waited for it again. The page keeps each quarter's review; what it shows is the same."""
+    review = dashboard.PolicyReview(data)
+    first, second = list(review.period.options)[:2]
+    shown = _texts(review.widget)
+    review.period.value = second
+    other = _texts(review.widget)
+    for worked_out in ("revision_priorities", "area_voices", "_area_tables"):
+        monkeypatch.setattr(dashboard, worked_out, lambda *args, name=worked_out, **kwargs: pytest.fail(name))
+    review.period.value = first
+    assert _texts(review.widget) == shown
+    review.period.value = second
+    assert _texts(review.widget) == other
+
+
 def test_the_first_quarter_s_review_compares_with_no_quarter_of_zeros(data):
     review = dashboard.PolicyReview(data)
     first = list(review.period.options)[-1]

@@ -1083,6 +1083,7 @@ class PolicyReview:
         self.common = [*self._overview_parts(), self.clarity]
         self.sections = self._area_sections()
         self.parts = [*self.common, *(part for parts in self.sections.values() for part in parts)]
+        self._reviews: dict[str, _Review] = {}
         self.review = self._review(self.period.value)
         self._top = [_header("Policy review: evidence per policy area", data),
                      widgets.HBox([self.period, self.area]),
@@ -1097,11 +1098,14 @@ class PolicyReview:
         self.area.observe(lambda _change: None if self._ordering else self._choose_area(), names="value")
 
     def _review(self, period: str) -> _Review:
-        previous = parse_period(period).previous().label
-        review = _Review(period, previous if previous in self.period.options else None,
-                         revision_priorities(self.data, period=period), area_voices(self.data, period=period), {},
-                         area=self.area.value)
-        return replace(review, tables=_area_tables(self.data, review.quarters))
+        """The quarter's review, worked out once per quarter: its ranking reads the two quarters' posts (seconds
+        over a million posts), and the data do not change while the page is open."""
+        if period not in self._reviews:
+            previous = parse_period(period).previous().label
+            review = _Review(period, previous if previous in self.period.options else None,
+                             revision_priorities(self.data, period=period), area_voices(self.data, period=period), {})
+            self._reviews[period] = replace(review, tables=_area_tables(self.data, review.quarters))
+        return replace(self._reviews[period], area=self.area.value)
 
     def _children(self) -> list:
         return [*self._top, *(widget for area in self.review.areas for widget in self._section_widgets[area])]
