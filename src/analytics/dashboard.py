@@ -808,7 +808,8 @@ class _Text:
         self.widget.value = self.html(state)
 
 
-#: The mission chart's download names the chosen quarter's clicks on posts whose only links are shortened so.
+#: The series of the mission chart's download holding the chosen quarter's clicks on posts whose only links are
+#: shortened (named under the chart's title; no page, so no bar).
 _SHORT_LINKS_SERIES = "Not counted: clicks on posts whose only links are shortened (target unknown)"
 
 #: The KPI tiles' grid (plain CSS in one HTML widget: a widget per tile costs the page three models each).
@@ -924,12 +925,12 @@ class LeadershipDashboard:
             if mission.empty:
                 return pd.DataFrame(columns=columns)
             end = pd.Timestamp(parse_period(f.period).end)
-            short = mission["page"] == engagement.SHORT_LINK_PAGE
-            shown = mission[(~short & (period_start(mission["period"]).to_numpy() < end))
-                            | (short & (mission["period"] == f.period))]
-            series = np.where(shown["page"] == engagement.SHORT_LINK_PAGE, _SHORT_LINKS_SERIES,
-                              "Clicks to the " + shown["page"].astype(str) + " page")
-            return pd.DataFrame({"series": series, "period": shown["period"], "value": shown["clicks"],
+            short = (mission["page"] == engagement.SHORT_LINK_PAGE).to_numpy()
+            chosen = (mission["period"] == f.period).to_numpy()
+            kept = (~short & (period_start(mission["period"]).to_numpy() < end)) | (short & chosen)
+            shown = mission[kept]
+            series = np.where(short, _SHORT_LINKS_SERIES, "Clicks to the " + mission["page"].astype(str) + " page")
+            return pd.DataFrame({"series": series[kept], "period": shown["period"], "value": shown["clicks"],
                                  "n": shown["n_posts"], "n_people": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                                  "suppressed": False})[columns]
 
