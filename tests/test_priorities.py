@@ -88,19 +88,21 @@ def test_area_evidence_holds_every_area_and_adds_up_to_the_period(sample_warehou
 
 def test_area_evidence_reads_the_two_periods_posts_only_and_finds_what_all_posts_give(sample_warehouse, inputs,
                                                                                      monkeypatch):
-    """It read every employee post ever (880,000 on a large warehouse) to compare two quarters: a dashboard's
-    quarter change waited for them. It reads the months of the two periods, with the same evidence."""
+    """It read every employee post and finding ever (880,000 posts on a large warehouse) to compare two quarters:
+    a dashboard's quarter change waited for them. It reads the months of the two periods, with the same evidence."""
     period = inputs["period"]
     asked = []
-    reader = datasets.employee_posts
 
-    def recorded(**kwargs):
-        asked.append(kwargs)
-        return reader(**kwargs)
+    def recorded(reader):
+        def read(**kwargs):
+            asked.append((reader.__name__, kwargs.get("since"), kwargs.get("through")))
+            return reader(**kwargs)
+        return read
 
-    monkeypatch.setattr(datasets, "employee_posts", recorded)
+    for reader in ("employee_posts", "employee_findings"):
+        monkeypatch.setattr(datasets, reader, recorded(getattr(datasets, reader)))
     evidence = priorities.area_evidence(period=period, warehouse_file=sample_warehouse)
-    assert [(a.get("since"), a.get("through")) for a in asked] == [(period.previous(), period)]
+    assert asked == [(reader, period.previous(), period) for reader in ("employee_posts", "employee_findings")]
     everything = priorities.area_adherence(inputs["posts"], inputs["findings"], current=period,
                                            previous=period.previous())
     ruled = everything["has_rules"].to_numpy()

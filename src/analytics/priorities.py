@@ -481,9 +481,10 @@ def area_evidence(
     with datasets._connection(con, warehouse_file) as c:
         # the months of the two periods only: the whole history was read for them (880,000 posts, 0.6 s, a
         # quarter chosen on a dashboard over a million posts)
-        posts = datasets.employee_posts(since=min(period, previous, key=lambda p: p.start),
-                                        through=max(period, previous, key=lambda p: p.end), con=c)
-        findings = datasets.employee_findings(con=c)
+        months = {"since": min(period, previous, key=lambda p: p.start),
+                  "through": max(period, previous, key=lambda p: p.end)}
+        posts = datasets.employee_posts(**months, con=c)
+        findings = datasets.employee_findings(**months, con=c)
         incidents = datasets.incidents(con=c)
         respondents = datasets.respondents(con=c)
         answers = datasets.survey_answers(con=c)
