@@ -162,3 +162,15 @@ def test_the_revision_markers_are_the_lines_and_labels_plotly_s_add_vline_draws(
                                            textangle=-90, xanchor="right", yanchor="top"),
                            annotation_position="top left")
     assert charts.add_revision_markers(fig, versions, span=span).to_plotly_json() == expected.to_plotly_json()
+
+
+def test_a_series_hidden_wherever_it_has_a_month_has_no_legend_entry_either():
+    """A department hidden in each of its months but one it has no row for (a gap in the line) was listed in the
+    legend beside no line: the gap counted as a month shown (the leadership's adherence chart, Advocacy)."""
+    rows = pd.DataFrame({"period": ["2026-01", "2026-02", "2026-03", "2026-01", "2026-03"],
+                         "series": ["Organisation"] * 3 + ["Advocacy"] * 2, "value": [0.5, 0.6, 0.7, None, None],
+                         "n": [100.0] * 3 + [None] * 2, "ci_low": [0.4, 0.5, 0.6, None, None],
+                         "ci_high": [0.6, 0.7, 0.8, None, None], "suppressed": [False] * 3 + [True] * 2})
+    fig = charts.trend_chart(rows, metric="adherence_rate", series="series", reference="Organisation", k=5)
+    listed = [t.name for t in fig.data if t.showlegend is not False]
+    assert "Organisation" in listed and "Advocacy" not in listed

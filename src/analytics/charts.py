@@ -443,8 +443,9 @@ def trend_chart(
         custom = [list(t) for t in zip(rows["period"].astype(str), _n_text(rows["n"]),
                                         _ci_text(rows["ci_low"], rows["ci_high"], fmt), strict=True)]
         x = _dates(rows["x"])
-        # a series hidden in every period draws nothing: no legend entry for no line (the hidden marks name it)
-        listed = bool(len(shown))
+        # a series hidden in every period draws nothing (a month it has no row for draws nothing either): no
+        # legend entry for no line (the hidden marks name it)
+        listed = bool((~suppressed & ~rows["_gap"].to_numpy(bool)).any())
         hover = f"{name}<br>%{{customdata[0]}}: %{{y:{fmt}}}<br>%{{customdata[1]}}<br>%{{customdata[2]}}<extra></extra>"
         if bars:
             error = None if rows["ci_low"].isna().all() else dict(
