@@ -470,9 +470,9 @@ def test_every_chart_s_download_holds_what_the_chart_shows(data):
     for state in ("as opened", department):
         if state == department:
             board.department.value = department
-        charts = [*board.charts, *board.story_charts,
-                  *(part for part in review.parts if isinstance(part, dashboard._Chart) and state == "as opened")]
-        for chart in charts:
+        slots = [*board.charts, *board.story_charts,
+                 *(part for part in review.parts if isinstance(part, dashboard._Chart) and state == "as opened")]
+        for chart in slots:
             drawn = _drawn_series(chart.widget, data.k)
             downloaded = _downloaded_series(_downloaded(chart), chart.key, set(drawn))
             reading = chart.widget.layout.meta["how_to_read"]
