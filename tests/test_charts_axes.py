@@ -4,6 +4,7 @@ category labels in lines."""
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from browser import assert_readable, drawn_figures
 
@@ -144,3 +145,32 @@ def test_a_series_hidden_in_every_period_has_no_legend_entry_of_its_own():
     assert "Organisation" in listed and "Finance" not in listed
     hidden = next(t for t in fig.data if t.name == "hidden to protect a group of fewer than 5 people")
     assert hidden.showlegend and list(hidden.text) == [f"Finance, {p}: {hidden.name}" for p in periods]
+
+
+def test_the_revision_markers_are_the_lines_and_labels_plotly_s_add_vline_draws():
+    """The markers are set in one layout update (a call of add_vline per line validated the layout each time,
+    a fifth of a dashboard's redraw); they are the shapes and labels add_vline makes, inside the span only."""
+    versions = pd.DataFrame({"version": ["1.0", "2.0", "3.0"],
+                             "effective_on": ["2024-01-10", "2026-02-14", "2026-05-01"]})
+    span = (pd.Timestamp("2025-12-01"), pd.Timestamp("2026-06-30"))
+    fig = go.Figure(go.Scatter(x=["2026-01-01", "2026-06-01"], y=[1, 2]))
+    fig.add_annotation(text="kept", x=0.5, y=0.5, xref="paper", yref="paper")
+    expected = go.Figure(fig)
+    for row in versions.iloc[1:].itertuples():
+        expected.add_vline(x=row.effective_on, line=dict(color="#6b6b6b", dash="dash", width=1),
+                           annotation=dict(text=f"policy {row.version}", font=dict(size=11, color="#6b6b6b"),
+                                           textangle=-90, xanchor="right", yanchor="top"),
+                           annotation_position="top left")
+    assert charts.add_revision_markers(fig, versions, span=span).to_plotly_json() == expected.to_plotly_json()
+
+
+def test_a_series_hidden_wherever_it_has_a_month_has_no_legend_entry_either():
+    """A department hidden in each of its months but one it has no row for (a gap in the line) was listed in the
+    legend beside no line: the gap counted as a month shown (the leadership's adherence chart, Advocacy)."""
+    rows = pd.DataFrame({"period": ["2026-01", "2026-02", "2026-03", "2026-01", "2026-03"],
+                         "series": ["Organisation"] * 3 + ["Advocacy"] * 2, "value": [0.5, 0.6, 0.7, None, None],
+                         "n": [100.0] * 3 + [None] * 2, "ci_low": [0.4, 0.5, 0.6, None, None],
+                         "ci_high": [0.6, 0.7, 0.8, None, None], "suppressed": [False] * 3 + [True] * 2})
+    fig = charts.trend_chart(rows, metric="adherence_rate", series="series", reference="Organisation", k=5)
+    listed = [t.name for t in fig.data if t.showlegend is not False]
+    assert "Organisation" in listed and "Advocacy" not in listed

@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 import pytest
 from browser import ARTIFACTS, Server, chart_data, drawn_figures, headless_chromium, screenshot, wait_for_charts
 
-from analytics import charts, config, dashboard, datasets, engagement, insights, priorities, serve, warehouse
+from analytics import charts, config, dashboard, datasets, engagement, insights, priorities, privacy, serve, warehouse
 from analytics.adherence import AREAS, rules_frame
 from analytics.metrics import ALL, METRICS, compare_periods
 from analytics.periods import parse_period
@@ -125,7 +125,7 @@ def test_an_area_s_median_time_to_resolve_rests_on_k_resolved_incidents(data):
     for period in dashboard.filter_options(data.quarterly)["periods"][:4]:
         previous = parse_period(period).previous().label
         for area in dashboard.AREAS:
-            table = dashboard._area_table(data, area, [previous, period])
+            table = dashboard._area_tables(data, [previous, period])[area]
             for quarter in (previous, period):
                 mine = data.incidents[(data.incidents["area"] == area) & (quarters == quarter)]
                 resolved = mine["hours_to_resolve"].dropna()
@@ -142,7 +142,7 @@ def test_an_area_s_median_time_to_resolve_rests_on_k_resolved_incidents(data):
 
 def test_an_area_words_each_clarity_item_once_for_the_two_waves_the_review_compares(data):
     period = dashboard.filter_options(data.quarterly)["periods"][0]
-    table = dashboard._area_table(data, "disclosure", [parse_period(period).previous().label, period])
+    table = dashboard._area_tables(data, [parse_period(period).previous().label, period])["disclosure"]
     items = data.clarity[data.clarity["area"] == "disclosure"]
     shown = re.findall(r"wave (\S+): (\d+)% favourable", table)
     assert len(set(data.clarity["wave"])) > 2  # older waves exist, and are left to the chart
@@ -425,6 +425,68 @@ def test_the_mission_clicks_chart_names_the_clicks_on_posts_with_only_short_link
         assert chart.widget.layout.title.subtitle.text.replace("<br>", " ") == reading
 
 
+def _downloaded(chart: dashboard._Chart) -> pd.DataFrame:
+    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", chart.link.value).group(1)
+    return pd.read_csv(io.StringIO(base64.b64decode(payload).decode()))
+
+
+def _values(values) -> list[float]:
+    return sorted(round(float(v), 9) for v in values if v is not None and not pd.isna(v))
+
+
+def _drawn_series(figure, k: int) -> dict[str, list[float]]:
+    """The values each series of a chart draws: its bars or points (the CI bands and the hidden marks left out)."""
+    return {trace.name: _values(trace.x if trace.orientation == "h" else trace.y) for trace in figure.data
+            if not trace.name.endswith("95% CI") and trace.name != privacy.hidden_label(k)}
+
+
+def _downloaded_series(frame: pd.DataFrame, key: str, names: set[str]) -> dict[str, list[float]]:
+    """The values per series a chart's CSV holds (its hidden rows hold none), named as the chart names them."""
+    frame = frame[~frame["suppressed"].astype(bool)] if "suppressed" in frame else frame
+    if "series" in frame:
+        groups = frame.groupby("series")["value"]
+    elif key == "clarity-items":
+        groups = frame.groupby(frame["wave"].astype(str))["favourable"]
+    elif key.endswith("-findings-by-rule"):
+        groups = frame.groupby(frame["period"].astype(str))["findings"]
+    elif key.endswith("-by-department"):
+        value = next(iter(names))  # one series, named by its value column
+        return {value: _values(frame[value])}
+    else:
+        groups = [("", frame["value"])]
+    found = {str(name): _values(values) for name, values in groups if _values(values)}
+    # one line is named by the chart (the metric, the area), whatever the download calls it
+    return {next(iter(names)): values for values in found.values()} if len(found) == len(names) == 1 else found
+
+
+def test_every_chart_s_download_holds_what_the_chart_shows(data):
+    """The mission chart named its quarter's clicks on posts with only shortened links under its title, but its CSV
+    held only the bars: each chart's CSV holds every series it draws, with the same values, and nothing else
+    but a figure the chart names in its reading line."""
+    board = dashboard.LeadershipDashboard(data)
+    review = dashboard.PolicyReview(data)
+    department = dashboard.filter_options(data.quarterly)["departments"][2]
+    checked = set()
+    for state in ("as opened", department):
+        if state == department:
+            board.department.value = department
+        slots = [*board.charts, *board.story_charts,
+                 *(part for part in review.parts if isinstance(part, dashboard._Chart) and state == "as opened")]
+        for chart in slots:
+            drawn = _drawn_series(chart.widget, data.k)
+            downloaded = _downloaded_series(_downloaded(chart), chart.key, set(drawn))
+            reading = chart.widget.layout.meta["how_to_read"]
+            for name in set(downloaded) - set(drawn):  # not drawn: named in the reading line, with its figures
+                row = _downloaded(chart).set_index("series").loc[name]
+                assert f"{int(row['n'])} posts" in reading and f"{row['value']:,.0f} clicks" in reading, (chart.key,
+                                                                                                           name)
+                checked.add("named")
+            shown = {name: values for name, values in drawn.items() if values}
+            assert {name: downloaded.get(name) for name in shown} == shown, (chart.key, state)
+            checked.add(chart.key)
+    assert "named" in checked and len(checked) > 20
+
+
 def _models(widget, seen: dict | None = None) -> dict:
     """Every widget model the page must fetch to show ``widget``: the tree and each one's layout and style."""
     import ipywidgets as widgets
@@ -558,7 +620,14 @@ def test_policy_review_sections_follow_the_quarter_s_ranking_and_say_the_rank(da
 def test_policy_review_area_filter_keeps_the_area_s_section_and_clarity_items(data):
     review = dashboard.PolicyReview(data)
     everything = list(review.widget.children)
-    assert list(review.area.options) == [(ALL, ALL), *((a.capitalize(), a) for a in AREAS)]
+
+    def listed() -> list[str]:
+        return [value for _label, value in review.area.options]
+
+    # the dropdown lists the areas as the sections come, in the quarter's ranking (it had a fixed order)
+    assert listed() == [ALL, *review.review.ranking["area"]]
+    assert list(review.area.options)[1] == (review.review.ranking["area"].iloc[0].capitalize(),
+                                            review.review.ranking["area"].iloc[0])
     area = "disclosure"
     review.area.value = area
     shown = _texts(review.widget)
@@ -575,9 +644,17 @@ def test_policy_review_area_filter_keeps_the_area_s_section_and_clarity_items(da
     assert labels and all(label.startswith(f"{area}: ") for label in labels)
     assert clarity.layout.title.text.startswith(f"Is the policy clear? Clarity items on {area}, ")
     assert "areas-to-revise.csv" in shown and shown.count("<tr><td style='text-align:center") == len(AREAS)
-    # another quarter keeps the area chosen; all areas brings every section back, the same widgets
-    review.period.value = review.period.options[1]
-    assert f"<h2 id='area-{area}'>" in _texts(review.widget) and "<h2 id='area-conduct'>" not in _texts(review.widget)
+    # another quarter keeps the area chosen, listed in that quarter's ranking order; all areas brings every
+    # section back, the same widgets
+    orders = {tuple(listed())}
+    for period in review.period.options[1:4]:
+        review.period.value = period
+        assert review.review.period == period and review.area.value == area, period
+        assert listed() == [ALL, *review.review.ranking["area"]], period
+        orders.add(tuple(listed()))
+        assert f"<h2 id='area-{area}'>" in _texts(review.widget) and "<h2 id='area-conduct'>" not in _texts(
+            review.widget)
+    assert len(orders) > 1, "the sample's ranking should change between quarters"
     review.area.value = ALL
     review.period.value = review.period.options[0]
     assert list(review.widget.children) == everything
@@ -587,16 +664,70 @@ def test_an_area_s_table_counts_the_incidents_of_each_quarter_compared_once(data
     """Each area's table had a row per incident in the warehouse, every one headed by the first quarter."""
     quarters = dashboard.filter_options(data.quarterly)["periods"][1::-1]
     incidents = data.incidents.assign(quarter=dashboard._quarter_of(data.incidents["month"]))
+    tables = dashboard._area_tables(data, quarters)
     for area in AREAS:
-        rows = re.findall(r"Incidents, (\S+)</td><td>(\d+) ", dashboard._area_table(data, area, quarters))
+        rows = re.findall(r"Incidents, (\S+)</td><td>(\d+) ", tables[area])
         mine = incidents[incidents["area"] == area]
         assert rows == [(q, str((mine["quarter"] == q).sum())) for q in quarters], area
     # the severities most severe first, in every line
     for line in re.findall(r"Incidents, \S+</td><td>\d+ \(([^)]*)\)", "".join(
-            dashboard._area_table(data, area, quarter) for area in AREAS
-            for quarter in zip(dashboard.filter_options(data.quarterly)["periods"], strict=False))):
+            table for quarter in zip(dashboard.filter_options(data.quarterly)["periods"], strict=False)
+            for table in dashboard._area_tables(data, quarter).values())):
         named = re.findall(r"\d+ (high|medium|low)", line)
         assert named == sorted(named, key=["high", "medium", "low"].index), line
+
+
+def test_a_review_refresh_works_out_the_quarters_incident_figures_once_for_every_area(data, monkeypatch):
+    """Each area's table worked out the figures of every area of the two quarters again (7 times a refresh);
+    each now gets its lines from the one computation, the figures of its quarter's line of areas."""
+    from analytics import metrics
+
+    review = dashboard.PolicyReview(data)
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("k"))
+        return metrics.incident_figures_by_period(*args, **kwargs)
+
+    monkeypatch.setattr(dashboard, "incident_figures_by_period", counted)
+    seen = set()
+    for period in list(review.period.options)[1:]:
+        calls.clear()
+        review.period.value = period
+        assert calls == [data.k], period
+        incidents = data.incidents.assign(quarter=dashboard._quarter_of(data.incidents["month"]))
+        incidents = incidents[incidents["quarter"].isin(review.review.quarters)]
+        figures = metrics.incident_figures_by_period(incidents, k=data.k)
+        figures = figures[figures["period"].isin(review.review.quarters) & (figures["area"] != metrics.ALL)
+                          & (figures["severity"] == metrics.ALL)].rename(columns={"period": "quarter"})
+        shown = _texts(review.widget)
+        for row in figures.itertuples():
+            line = re.search(rf"<h2 id='area-{row.area}'>.*?Incidents, {row.quarter}</td><td>([^<]*)</td>", shown,
+                             flags=re.S).group(1)
+            assert line.startswith(f"{row.n_incidents} ("), line
+            if pd.isna(row.n_self_reported):
+                assert "self-reported count" in line and "hidden" in line, line
+                seen.add("hidden")
+            else:
+                assert f"; {int(row.n_self_reported)} self-reported" in line, line
+                seen.add("shown")
+    assert seen == {"shown", "hidden"}, "the sample should exercise both"
+
+
+def test_a_quarter_chosen_again_shows_its_review_without_ranking_the_areas_again(data, monkeypatch):
+    """The ranking reads the two quarters' posts (seconds over a million posts): a leader going back to a quarter
+    waited for it again. The page keeps each quarter's review; what it shows is the same."""
+    review = dashboard.PolicyReview(data)
+    first, second = list(review.period.options)[:2]
+    shown = _texts(review.widget)
+    review.period.value = second
+    other = _texts(review.widget)
+    for worked_out in ("revision_priorities", "area_voices", "_area_tables"):
+        monkeypatch.setattr(dashboard, worked_out, lambda *args, name=worked_out, **kwargs: pytest.fail(name))
+    review.period.value = first
+    assert _texts(review.widget) == shown
+    review.period.value = second
+    assert _texts(review.widget) == other
 
 
 def test_the_first_quarter_s_review_compares_with_no_quarter_of_zeros(data):

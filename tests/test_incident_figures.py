@@ -48,7 +48,7 @@ def _period_tables(incidents: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def _dashboard_line(incidents: pd.DataFrame, area: str) -> str:
     data = SimpleNamespace(k=K, incidents=incidents.assign(month=incidents["month"].dt.strftime("%Y-%m")),
                            clarity=pd.DataFrame(columns=["area", "wave", "item_id", "text", "suppressed"]))
-    table = dashboard._area_table(data, area, [QUARTER])
+    table = dashboard._area_tables(data, [QUARTER])[area]
     return re.search(rf"Incidents, {QUARTER}</td><td>([^<]*)</td>", table).group(1)
 
 

@@ -86,6 +86,33 @@ def test_area_evidence_holds_every_area_and_adds_up_to_the_period(sample_warehou
     assert evidence.loc[shown.index, "favourable"].to_numpy() == pytest.approx(shown["favourable"].to_numpy())
 
 
+def test_area_evidence_reads_the_two_periods_posts_only_and_finds_what_all_posts_give(sample_warehouse, inputs,
+                                                                                     monkeypatch):
+    """It read every employee post and finding ever (880,000 posts on a large warehouse) to compare two quarters:
+    a dashboard's quarter change waited for them. It reads the months of the two periods, with the same evidence."""
+    period = inputs["period"]
+    asked = []
+
+    def recorded(reader):
+        def read(**kwargs):
+            asked.append((reader.__name__, kwargs.get("since"), kwargs.get("through")))
+            return reader(**kwargs)
+        return read
+
+    for reader in ("employee_posts", "employee_findings"):
+        monkeypatch.setattr(datasets, reader, recorded(getattr(datasets, reader)))
+    evidence = priorities.area_evidence(period=period, warehouse_file=sample_warehouse)
+    assert asked == [(reader, period.previous(), period) for reader in ("employee_posts", "employee_findings")]
+    everything = priorities.area_adherence(inputs["posts"], inputs["findings"], current=period,
+                                           previous=period.previous())
+    ruled = everything["has_rules"].to_numpy()
+    shown = evidence.loc[ruled, ["n_posts", "n_breaching", "breach_rate", "breach_high", "adherence_delta",
+                                 "adherence_p"]].to_numpy(float)
+    expected = everything.assign(breach_high=1 - everything["ci_low"]).loc[ruled, [
+        "n_posts", "n_breaching", "breach_rate", "breach_high", "change", "p_value"]].to_numpy(float)
+    assert ruled.any() and shown == pytest.approx(expected, nan_ok=True)
+
+
 def test_the_first_quarter_with_data_is_compared_with_nothing_not_with_zeros(sample_warehouse, inputs):
     """The quarter before the first post is no quarter of zeros: its 0 incidents made the first quarter's a
     significant rise, and 10 more points on the score."""

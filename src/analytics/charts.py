@@ -107,26 +107,36 @@ def period_start(labels: Sequence[str] | pd.Series) -> pd.Series:
 
 
 def add_revision_markers(
-    fig: go.Figure, versions: pd.DataFrame | None, *, row: int | None = None, col: int | None = None,
-    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    fig: go.Figure, versions: pd.DataFrame | None, *, span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> go.Figure:
     """Draw each policy revision as a dashed vertical line labelled with its version.
 
     ``versions`` has ``version`` and ``effective_on`` (the ``policy_versions`` table). With ``span``
     only revisions inside it are drawn (lines outside the data would stretch the axis). Returns
     ``fig`` (changed in place).
+
+    >>> fig = add_revision_markers(go.Figure(), pd.DataFrame({"version": ["2.0"], "effective_on": ["2026-02-14"]}))
+    >>> fig.layout.shapes[0].x0, fig.layout.shapes[0].yref, fig.layout.annotations[0].text
+    ('2026-02-14', 'y domain', 'policy 2.0')
     """
     if versions is None or versions.empty:
         return fig
     dates = pd.to_datetime(versions["effective_on"])
-    for version, date in zip(versions["version"], dates, strict=True):
-        if pd.isna(date) or (span is not None and not (span[0] <= date <= span[1])):
-            continue
-        # a date string keeps the line on a date axis in every plotly version
-        fig.add_vline(x=date.strftime("%Y-%m-%d"), line=dict(color=_REVISION_COLOUR, dash="dash", width=1),
-                      annotation=dict(text=f"policy {version}", font=dict(size=11, color=_REVISION_COLOUR),
-                                      textangle=-90, xanchor="right", yanchor="top"),
-                      annotation_position="top left", row=row, col=col)
+    # a date string keeps the line on a date axis in every plotly version
+    drawn = [(version, date.strftime("%Y-%m-%d")) for version, date in zip(versions["version"], dates, strict=True)
+             if pd.notna(date) and (span is None or span[0] <= date <= span[1])]
+    if not drawn:
+        return fig
+    # the shapes and labels fig.add_vline(annotation_position="top left") makes, set in one layout update: a
+    # call per line validated the whole layout each time (a fifth of a dashboard's redraw)
+    line = dict(color=_REVISION_COLOUR, dash="dash", width=1)
+    fig.update_layout(
+        shapes=[*fig.layout.shapes, *(dict(type="line", x0=day, x1=day, xref="x", y0=0, y1=1, yref="y domain",
+                                           line=line) for _version, day in drawn)],
+        annotations=[*fig.layout.annotations, *(
+            dict(text=f"policy {version}", font=dict(size=11, color=_REVISION_COLOUR), textangle=-90,
+                 xanchor="right", yanchor="top", showarrow=False, x=day, xref="x", y=1, yref="y domain")
+            for version, day in drawn)])
     return fig
 
 
@@ -433,8 +443,9 @@ def trend_chart(
         custom = [list(t) for t in zip(rows["period"].astype(str), _n_text(rows["n"]),
                                         _ci_text(rows["ci_low"], rows["ci_high"], fmt), strict=True)]
         x = _dates(rows["x"])
-        # a series hidden in every period draws nothing: no legend entry for no line (the hidden marks name it)
-        listed = bool(len(shown))
+        # a series hidden in every period draws nothing (a month it has no row for draws nothing either): no
+        # legend entry for no line (the hidden marks name it)
+        listed = bool((~suppressed & ~rows["_gap"].to_numpy(bool)).any())
         hover = f"{name}<br>%{{customdata[0]}}: %{{y:{fmt}}}<br>%{{customdata[1]}}<br>%{{customdata[2]}}<extra></extra>"
         if bars:
             error = None if rows["ci_low"].isna().all() else dict(

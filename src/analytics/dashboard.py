@@ -808,6 +808,10 @@ class _Text:
         self.widget.value = self.html(state)
 
 
+#: The series of the mission chart's download holding the chosen quarter's clicks on posts whose only links are
+#: shortened (named under the chart's title; no page, so no bar).
+_SHORT_LINKS_SERIES = "Not counted: clicks on posts whose only links are shortened (target unknown)"
+
 #: The KPI tiles' grid (plain CSS in one HTML widget: a widget per tile costs the page three models each).
 _TILE_GRID = "display:grid;grid-template-columns:repeat(auto-fill, minmax(250px, 1fr));gap:10px;width:100%"
 
@@ -914,23 +918,28 @@ class LeadershipDashboard:
             return self._slot(metric, frame, draw)
 
         def mission_frame(f: Filters) -> pd.DataFrame:
+            # the bars, and the chosen quarter's clicks on posts whose only links are shortened, which the chart
+            # names under its title (no page, so no bar): the download holds what the chart shows
             columns = ["series", "period", "value", "n", "n_people", "ci_low", "ci_high", "suppressed"]
             mission = self.data.mission
             if mission.empty:
                 return pd.DataFrame(columns=columns)
             end = pd.Timestamp(parse_period(f.period).end)
-            shown = mission[(mission["page"] != engagement.SHORT_LINK_PAGE)
-                            & (period_start(mission["period"]).to_numpy() < end)]
-            return pd.DataFrame({"series": "Clicks to the " + shown["page"].astype(str) + " page",
-                                 "period": shown["period"], "value": shown["clicks"], "n": shown["n_posts"],
-                                 "n_people": np.nan, "ci_low": np.nan, "ci_high": np.nan, "suppressed": False})[columns]
+            short = (mission["page"] == engagement.SHORT_LINK_PAGE).to_numpy()
+            chosen = (mission["period"] == f.period).to_numpy()
+            kept = (~short & (period_start(mission["period"]).to_numpy() < end)) | (short & chosen)
+            shown = mission[kept]
+            series = np.where(short, _SHORT_LINKS_SERIES, "Clicks to the " + mission["page"].astype(str) + " page")
+            return pd.DataFrame({"series": series[kept], "period": shown["period"], "value": shown["clicks"],
+                                 "n": shown["n_posts"], "n_people": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                                 "suppressed": False})[columns]
 
         def mission_draw(rows: pd.DataFrame, f: Filters):
             scope = " — organisation posts (not broken down)" if f.department != ALL or f.platform != ALL else ""
-            # the posts whose only links are shortened have no page, so no bar: their clicks are named apart
             mission = self.data.mission
             left_out = insights.short_links_sentence(mission, period=f.period) if len(mission) else ""
-            return trend_chart(rows, metric="mission_clicks", series="series", versions=versions, bars=True, k=k,
+            return trend_chart(rows[rows["series"] != _SHORT_LINKS_SERIES], metric="mission_clicks", series="series",
+                               versions=versions, bars=True, k=k,
                                title=f"Mission value: clicks to our mission pages per quarter{scope}",
                                axis_title="Clicks on posts linking to the page",
                                how_to_read="Each bar is one quarter's clicks on our posts linking to that page (a "
@@ -1024,17 +1033,22 @@ class _Review:
     previous: str | None  # None for the first quarter with data: no quarter of zeros before it
     ranking: pd.DataFrame
     voices: dict[str, str]
+    tables: dict[str, str]  # each area's clarity and incidents table (:func:`_area_tables`)
     area: str = ALL  # the policy area chosen, or all of them
 
     def evidence(self, area: str) -> pd.Series:
         return self.ranking.set_index("area").loc[area]
 
     @property
-    def areas(self) -> list[str]:
-        """The areas whose sections show, in the ranking's order (most in need of revision first)."""
+    def ranked(self) -> list[str]:
+        """Every policy area in the ranking's order (most in need of revision first)."""
         ranked = [area for area in self.ranking["area"] if area in AREAS]
-        ordered = ranked + [area for area in AREAS if area not in ranked]
-        return ordered if self.area == ALL else [self.area]
+        return ranked + [area for area in AREAS if area not in ranked]
+
+    @property
+    def areas(self) -> list[str]:
+        """The areas whose sections show, in the ranking's order."""
+        return self.ranked if self.area == ALL else [self.area]
 
     @property
     def quarters(self) -> list[str]:
@@ -1053,8 +1067,8 @@ class PolicyReview:
     """The policy committee's evidence per policy area for a quarter chosen in a dropdown (the latest
     first): the areas ranked for revision, the clarity items, and each area's evidence and charts, the
     areas in the ranking's order (the committee report's); the trends end with the quarter (the effect of
-    a revision told is then the last one measurable by its end). An area chosen in the second dropdown
-    keeps its section only, and its clarity items in the clarity chart."""
+    a revision told is then the last one measurable by its end). An area chosen in the second dropdown (which
+    lists them in the ranking's order too) keeps its section only, and its clarity items in the clarity chart."""
 
     def __init__(self, data: DashboardData) -> None:
         import ipywidgets as widgets
@@ -1064,12 +1078,13 @@ class PolicyReview:
         if not periods:
             raise warehouse.WarehouseMissing(_EMPTY.format(name=data.warehouse.name))
         self.period = widgets.Dropdown(options=periods, value=periods[0], description="Quarter")
-        self.area = widgets.Dropdown(options=[(ALL, ALL), *((area.capitalize(), area) for area in AREAS)],
-                                     value=ALL, description="Area")
+        # listed in the chosen quarter's ranking order once the review is worked out (below)
+        self.area = widgets.Dropdown(options=[(ALL, ALL)], value=ALL, description="Area")
         self.clarity = self._clarity_chart()
         self.common = [*self._overview_parts(), self.clarity]
         self.sections = self._area_sections()
         self.parts = [*self.common, *(part for parts in self.sections.values() for part in parts)]
+        self._reviews: dict[str, _Review] = {}
         self.review = self._review(self.period.value)
         self._top = [_header("Policy review: evidence per policy area", data),
                      widgets.HBox([self.period, self.area]),
@@ -1078,14 +1093,20 @@ class PolicyReview:
         self._section_widgets = {area: [widget for part in parts for widget in part.show(self.review)]
                                  for area, parts in self.sections.items()}
         self.widget = widgets.VBox(self._children())
+        self._ordering = False
+        self._order_areas()
         self.period.observe(lambda _change: self.refresh(), names="value")
-        self.area.observe(lambda _change: self._choose_area(), names="value")
+        self.area.observe(lambda _change: None if self._ordering else self._choose_area(), names="value")
 
     def _review(self, period: str) -> _Review:
-        previous = parse_period(period).previous().label
-        return _Review(period, previous if previous in self.period.options else None,
-                       revision_priorities(self.data, period=period), area_voices(self.data, period=period),
-                       area=self.area.value)
+        """The quarter's review, worked out once per quarter: its ranking reads the two quarters' posts (seconds
+        over a million posts), and the data do not change while the page is open."""
+        if period not in self._reviews:
+            previous = parse_period(period).previous().label
+            review = _Review(period, previous if previous in self.period.options else None,
+                             revision_priorities(self.data, period=period), area_voices(self.data, period=period), {})
+            self._reviews[period] = replace(review, tables=_area_tables(self.data, review.quarters))
+        return replace(self._reviews[period], area=self.area.value)
 
     def _children(self) -> list:
         return [*self._top, *(widget for area in self.review.areas for widget in self._section_widgets[area])]
@@ -1096,6 +1117,18 @@ class PolicyReview:
         for part in self.parts:
             part.update(self.review)
         self.widget.children = self._children()
+        self._order_areas()
+
+    def _order_areas(self) -> None:
+        """List the Area dropdown in the quarter's ranking order, as the sections come (the area chosen stays)."""
+        chosen = self.area.value
+        self._ordering = True
+        try:
+            # new options select the first; the area chosen is chosen again, which changes nothing shown
+            self.area.options = [(ALL, ALL), *((area.capitalize(), area) for area in self.review.ranked)]
+            self.area.value = chosen
+        finally:
+            self._ordering = False
 
     def _choose_area(self) -> None:
         """Show the chosen area's section (or every area's) and its clarity items; nothing else changes."""
@@ -1162,7 +1195,7 @@ class PolicyReview:
                 f"{html.escape(evidence['evidence'])}</p>"
                 + (f"<p style='font-size:13px'><b>What employees say.</b> {html.escape(review.voices[area])}</p>"
                    if area in review.voices else "")
-                + _area_table(self.data, area, review.quarters))
+                + review.tables[area])
 
     def _area_charts(self, area: str) -> list[_Chart]:
         data, name = self.data, area.capitalize()
@@ -1259,9 +1292,23 @@ def recent_waves(waves: pd.Series, period: str, count: int) -> list[str]:
     return [wave for wave in sorted(set(waves), key=_period_key) if _period_key(wave) < end][-count:]
 
 
-def _area_table(data: DashboardData, area: str, quarters: Sequence[str]) -> str:
-    """Clarity items (each worded once, in the last two survey waves up to the last of ``quarters``; the chart
-    above has every wave) and incidents of one area in each quarter, as a small HTML table (aggregates only)."""
+def _area_tables(data: DashboardData, quarters: Sequence[str]) -> dict[str, str]:
+    """Each policy area's small HTML table (aggregates only) for the quarters compared, by area: its clarity
+    items (each worded once, in the last two survey waves up to the last of ``quarters``; the chart above has
+    every wave) and its incidents in each quarter. The quarters' incident figures are one computation for all
+    areas, as every surface shows them (:func:`analytics.metrics.incident_figures_by_period`: hidden jointly with
+    their months, the other areas and the organisation)."""
+    incidents = data.incidents.assign(quarter=_quarter_of(data.incidents["month"]))
+    incidents = incidents[incidents["quarter"].isin(quarters)]
+    figures = incident_figures_by_period(incidents, k=data.k) if len(incidents) else None
+    if figures is not None:
+        figures = figures[figures["severity"] == ALL].set_index(["period", "area"])
+    return {area: _area_table(data, area, quarters, incidents, figures) for area in AREAS}
+
+
+def _area_table(data: DashboardData, area: str, quarters: Sequence[str], incidents: pd.DataFrame,
+                figures: pd.DataFrame | None) -> str:
+    """One area's table of :func:`_area_tables`, from the quarters' ``incidents`` and their ``figures``."""
     period = quarters[-1]
     cells = []
     items = data.clarity[data.clarity["area"] == area]
@@ -1272,12 +1319,6 @@ def _area_table(data: DashboardData, area: str, quarters: Sequence[str]) -> str:
                      f"{insights.format_percent(row.favourable)} favourable (n = {int(row.n)}, "
                      f"{insights.format_ci(row.ci_low, row.ci_high, scale='rate')})")
             cells.append((f"Clarity: “{row.text}”" if j == 0 else "", f"wave {row.wave}: {value}"))
-    incidents = data.incidents.assign(quarter=_quarter_of(data.incidents["month"]))
-    incidents = incidents[incidents["quarter"].isin(quarters)]
-    # the quarters' figures as every surface shows them, hidden jointly with their months and areas
-    figures = incident_figures_by_period(incidents, k=data.k) if len(incidents) else None
-    if figures is not None:
-        figures = figures[figures["severity"] == ALL].set_index(["period", "area"])
     for q in quarters:
         mine = incidents[(incidents["area"] == area) & (incidents["quarter"] == q)]
         counts = mine["severity"].value_counts()

@@ -141,11 +141,12 @@ def metric_series(metric: str, *, department: str | None = ALL, platform: str | 
     return select_series(rows, metric=metric, department=department, platform=platform, through=through)
 
 
-def employee_posts(*, through: Period | None = None, department: str | None = None, con: Connection = None,
-                   warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+def employee_posts(*, through: Period | None = None, since: Period | None = None, department: str | None = None,
+                   con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
     """Employee posts (the ``post_facts`` rows of ``account_type = 'employee'``).
 
-    ``through`` keeps the months up to the end of that period; ``department`` one department.
+    ``through`` keeps the months up to the end of that period, ``since`` the months from the one that period
+    begins in; ``department`` one department.
 
     Returns
     -------
@@ -154,10 +155,8 @@ def employee_posts(*, through: Period | None = None, department: str | None = No
         (local month start), ``violation`` (bool: a medium or high finding), ``sentiment_status``,
         ``compound``.
     """
-    conditions, params = ["account_type = 'employee'"], []
-    if through is not None:
-        conditions.append("month < ?")
-        params.append(through.end)
+    conditions, params = _months(since, through, "month")
+    conditions.append("account_type = 'employee'")
     if department:
         conditions.append("department = ?")
         params.append(department)
@@ -170,13 +169,29 @@ def employee_posts(*, through: Period | None = None, department: str | None = No
     return _utc(frame, "published_at")
 
 
-def employee_findings(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:
+def employee_findings(*, through: Period | None = None, since: Period | None = None, con: Connection = None,
+                      warehouse_file: WarehouseFile = None) -> pd.DataFrame:
     """Policy findings on employee posts: ``post_uid, rule_id, area, severity, evidence_redacted, dismissed``
-    (dismissed false positives included, flagged)."""
+    (dismissed false positives included, flagged); ``through`` and ``since`` keep the posts' months as
+    :func:`employee_posts` does."""
+    conditions, params = _months(since, through, "p.month")
     with _connection(con, warehouse_file) as c:
-        return c.execute("""SELECT f.post_uid, f.rule_id, f.area, f.severity, f.evidence_redacted, f.dismissed
-                            FROM post_findings f JOIN post_facts p USING (post_uid)
-                            WHERE p.account_type = 'employee'""").df()
+        return c.execute(f"""SELECT f.post_uid, f.rule_id, f.area, f.severity, f.evidence_redacted, f.dismissed
+                             FROM post_findings f JOIN post_facts p USING (post_uid)
+                             WHERE {' AND '.join([*conditions, "p.account_type = 'employee'"])}""", params).df()
+
+
+def _months(since: Period | None, through: Period | None, column: str) -> tuple[list[str], list]:
+    """SQL conditions on a local-month ``column`` (with their parameters) keeping the months up to the end of
+    ``through`` and from the one ``since`` begins in."""
+    conditions, params = [], []
+    if through is not None:
+        conditions.append(f"{column} < ?")
+        params.append(through.end)
+    if since is not None:
+        conditions.append(f"{column} >= ?")
+        params.append(since.start.replace(day=1))
+    return conditions, params
 
 
 def incidents(*, con: Connection = None, warehouse_file: WarehouseFile = None) -> pd.DataFrame:

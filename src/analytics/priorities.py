@@ -125,7 +125,12 @@ def area_adherence(
     """
     zone = timezone or config.get_settings().timezone
     ruled = set(adherence.rules_frame()["area"])
-    inside = {name: posts[period.contains(posts["published_at"], zone).to_numpy()]
+    columns = ["post_uid", "account_type", "author_key", "published_at"]
+    adherence._check_columns(posts, "posts", columns)
+    # authors as categories: each area's rate counts its posts' distinct authors again, which over strings took
+    # a third of the areas' rates on a large warehouse (0.3 s of 1 s over 220,000 posts)
+    inside = {name: posts.loc[period.contains(posts["published_at"], zone).to_numpy(), columns].astype(
+                  {"author_key": "category"})
               for name, period in (("current", current), ("previous", previous))}
     rows = []
     for area in areas:
@@ -483,8 +488,12 @@ def area_evidence(
     settings = config.get_settings()
     k = settings.k if k is None else k
     with datasets._connection(con, warehouse_file) as c:
-        posts = datasets.employee_posts(con=c)
-        findings = datasets.employee_findings(con=c)
+        # the months of the two periods only: the whole history was read for them (880,000 posts, 0.6 s, a
+        # quarter chosen on a dashboard over a million posts)
+        months = {"since": min(period, previous, key=lambda p: p.start),
+                  "through": max(period, previous, key=lambda p: p.end)}
+        posts = datasets.employee_posts(**months, con=c)
+        findings = datasets.employee_findings(**months, con=c)
         incidents = datasets.incidents(con=c)
         respondents = datasets.respondents(con=c)
         answers = datasets.survey_answers(con=c)
