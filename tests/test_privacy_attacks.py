@@ -427,6 +427,53 @@ def test_a_department_s_training_groups_are_hidden_where_its_monthly_figure_is(p
     assert len(hidden) and shown.empty, shown
 
 
+@pytest.mark.parametrize("outcome", ["adherent", "positive"])
+def test_a_department_s_hidden_training_group_is_not_the_organisation_s_less_the_other_departments(sample_warehouse,
+                                                                                                 outcome):
+    # notebook 05 hid each chart's cells alone: the organisation's not-yet-trained positive posts of 2026-03 less
+    # the other departments' shown ones gave back Finance's, hidden with 4 people
+    from analytics import notebook_views as nv
+
+    k = config.get_settings().k
+    posts = nv.training_posts(warehouse_file=sample_warehouse)
+    people = posts.dropna(subset=["violation" if outcome == "adherent" else "positive"]).groupby(
+        ["month", "department", "group"])["author_key"].nunique()
+    organisation = nv.training_groups_over_time(outcome=outcome, warehouse_file=sample_warehouse)
+    departments = pd.concat([nv.training_groups_over_time(outcome=outcome, department=department,
+                                                          warehouse_file=sample_warehouse).assign(department=department)
+                             for department in sorted(posts["department"].unique())])
+    attacked, narrow = 0, []
+    for (month, group), line in departments.groupby(["month", "group"]):
+        total = organisation[(organisation["month"] == month) & (organisation["group"] == group)]
+        hidden = line[line["suppressed"]]
+        if hidden.empty or total.empty or total["suppressed"].iloc[0]:
+            continue
+        attacked += 1
+        # the hidden cells' people add up to the organisation's less the shown departments'
+        together = sum(people[(month, department, group)] for department in hidden["department"])
+        if len(hidden) < 2 or together < k + len(hidden):
+            narrow.append((f"{month:%Y-%m}", group, hidden["department"].tolist(), together))
+    assert attacked > 20
+    assert not narrow, narrow
+
+
+def test_a_small_department_s_training_group_is_hidden_with_another():
+    # planted: one month, Small's 3 not-yet-trained posting employees beside Large's 20 and Mid's 8; the organisation
+    # less Large and Mid would give Small back, so Mid (the smallest other) is hidden with it
+    from analytics import notebook_views as nv
+
+    rows = [(department, f"{department}-{i}") for department, size in (("Small", 3), ("Mid", 8), ("Large", 20))
+            for i in range(size)]
+    posts = pd.DataFrame({"department": [d for d, _ in rows], "author_key": [a for _, a in rows],
+                          "group": "not yet trained", "month": pd.Timestamp("2026-03-01"),
+                          "published_at": pd.Timestamp("2026-03-10 12:00", tz="UTC"), "adherent": True})
+    published = pd.DataFrame({"month": pd.Timestamp("2026-03-01"), "department": [ALL, "Small", "Mid", "Large"],
+                              "suppressed": [False, True, False, False]})
+    cells = nv.training_groups_by_department(posts, outcome="adherent", published=published).set_index("department")
+    assert cells["suppressed"].to_dict() == {ALL: False, "Large": False, "Mid": True, "Small": True}
+    assert cells.loc["Mid", ["value", "n", "n_people"]].isna().all()
+
+
 @pytest.mark.parametrize("department", [None, "Communications"])
 def test_the_groups_before_the_training_rollout_less_the_shown_months_leave_nothing_hidden(sample_warehouse,
                                                                                           department):

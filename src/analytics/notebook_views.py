@@ -131,6 +131,7 @@ __all__ = [
     "training_effects",
     "training_event_study",
     "training_figure",
+    "training_groups_by_department",
     "training_groups_over_time",
     "training_posts",
     "trust_drivers",
@@ -1785,18 +1786,75 @@ def training_figure(groups: pd.DataFrame, *, outcome: str, revisions: pd.DataFra
                        "train (see the groups before the rollout).")
 
 
+def training_groups_by_department(posts: pd.DataFrame, *, outcome: str, published: pd.DataFrame) -> pd.DataFrame:
+    """Monthly rate of the employees already trained and of those not yet trained, for the organisation and for
+    each department, hidden jointly (what notebook 05 shows for the organisation or any one department).
+
+    The cells are published side by side, so each is part of totals: a month's two groups add up to the
+    selection's month (the monthly table's figure), and a month's group of every department to the
+    organisation's. Hidden one chart at a time, a department's hidden cell was the organisation's less the other
+    departments' shown ones. So all cells are suppressed at once (:func:`analytics.privacy.suppress_small_groups`,
+    as :mod:`analytics.metrics` does the period tables) along both lines, the organisation's cell one more cell of
+    its month's departments: a line that hides a cell hides others with enough people, the organisation's if
+    nothing else is left, and a hidden organisation's cell hides a department's too. A cell with fewer than k
+    posting employees is hidden, and every cell of a month whose published figure of its selection is hidden
+    (or missing). No total over months is published, so a month's cells do not depend on the others.
+
+    Parameters
+    ----------
+    posts : DataFrame
+        One row per post of the whole organisation (:func:`training_posts`): ``department``, ``group``, ``month``,
+        ``published_at``, ``author_key`` and the ``outcome`` column (True, False or NA: left out).
+    outcome : {"adherent", "positive"}
+        The boolean column whose share is shown.
+    published : DataFrame
+        The published monthly figure behind ``outcome``: ``month`` (month start), ``department`` (:data:`ALL` for
+        the organisation) and ``suppressed``.
+
+    Returns
+    -------
+    DataFrame
+        ``department`` (:data:`ALL` for the organisation), ``group``, ``month``, ``value``, ``n``, ``n_people``,
+        ``ci_low``, ``ci_high``, ``suppressed``.
+    """
+    missing = [c for c in ("department", "group", "month", "published_at", "author_key", outcome)
+               if c not in posts.columns] + [c for c in ("month", "department", "suppressed")
+                                             if c not in published.columns]
+    if missing:
+        raise ValueError(f"columns {missing} missing: give training_posts() of the whole organisation and the "
+                         "published monthly table's month, department and suppressed.")
+    known = posts.dropna(subset=[outcome])
+    known = known.assign(**{outcome: known[outcome].astype(bool)})
+    pieces = []
+    for by in (["group"], ["department", "group"]):
+        rates = trends.monthly_rate(known, time="published_at", success=outcome, by=by)
+        people = known.groupby([*by, "month"])["author_key"].nunique().rename("n_people").reset_index()
+        pieces.append(rates.merge(people, on=[*by, "month"], how="left"))
+    cells = pd.concat(pieces, ignore_index=True).fillna({"department": ALL})
+    shown = published.loc[~published["suppressed"].astype(bool), ["month", "department"]]
+    shown_keys = set(zip(_months(shown["month"]).tolist(), shown["department"].tolist(), strict=True))
+    cells["_published_hidden"] = [key not in shown_keys for key in zip(
+        pd.to_datetime(cells["month"]).tolist(), cells["department"].tolist(), strict=True)]
+    cells = suppress_small_groups(cells, by=["month", "department", "group"], along=["department", "group"],
+                                  n="n_people", hide="_published_hidden",
+                                  values=["rate", "n", "successes", "ci_low", "ci_high"])
+    return cells.rename(columns={"rate": "value"})[["department", "group", "month", "value", "n", "n_people",
+                                                    "ci_low", "ci_high", "suppressed"]]
+
+
 def training_groups_over_time(
     *, outcome: str = "adherent", period: str | None = None, department: str | None = None,
-    warehouse_file: Warehouse = None, posts: pd.DataFrame | None = None,
+    warehouse_file: Warehouse = None,
 ) -> pd.DataFrame:
     """Monthly adherence (``outcome="adherent"``) or share of positive posts (``"positive"``) of the
     employees already trained and of those not yet trained in each month (:func:`training_posts`'s ``group``:
-    the same people in a month whatever the period), by :func:`trends.monthly_rate`.
+    the same people in a month whatever the period), by :func:`trends.monthly_rate`, of the organisation or of
+    one department.
 
-    Months in which a group had fewer than k posting employees are hidden. The two groups add up to the
-    selection's posts, so they are hidden too in its months the published monthly table hides (a complement of a
-    small department: shown, they would give its cell back, and the organisation's total less the others the small
-    one).
+    Hidden jointly with the organisation's and every department's (:func:`training_groups_by_department`):
+    months in which a group had fewer than k posting employees, those the published monthly table hides, and
+    more where a hidden cell could be worked out from the organisation's less the other departments', or from
+    the month's total less the other group.
 
     Returns
     -------
@@ -1805,20 +1863,16 @@ def training_groups_over_time(
     """
     if outcome not in ("adherent", "positive"):
         raise ValueError(f"outcome={outcome!r}: choose 'adherent' or 'positive'.")
-    posts = _read_training_posts(posts, period=period, department=department, warehouse_file=warehouse_file)
-    posts = posts.assign(adherent=~posts["violation"])
-    if outcome == "positive":
-        posts = posts.dropna(subset=["positive"]).assign(positive=lambda f: f["positive"].astype(bool))
-    rates = trends.monthly_rate(posts, time="published_at", success=outcome, by="group")
-    people = posts.groupby(["group", "month"])["author_key"].nunique().rename("n_people").reset_index()
-    rates = rates.merge(people, on=["group", "month"], how="left")
-    shown = _OUTCOME_TABLES["violation" if outcome == "adherent" else "positive"][1]
-    hidden_months = set(posts.loc[~posts[shown], "month"].dt.strftime("%Y-%m"))
-    rates["_published_hidden"] = pd.to_datetime(rates["month"]).dt.strftime("%Y-%m").isin(hidden_months)
-    rates = suppress_small_groups(rates, by=["month", "group"], n="n_people", hide="_published_hidden",
-                                  values=["rate", "n", "successes", "ci_low", "ci_high"])
-    return rates.rename(columns={"rate": "value"})[["group", "month", "value", "n", "n_people", "ci_low",
-                                                    "ci_high", "suppressed"]]
+    posts = training_posts(period=period, warehouse_file=warehouse_file)
+    posts = posts.assign(adherent=~posts["violation"].astype("boolean"))
+    metric = _OUTCOME_TABLES["violation" if outcome == "adherent" else "positive"][0]
+    published = pd.concat([metric_over_time(metric, warehouse_file=warehouse_file).assign(department=ALL),
+                           metric_over_time(metric, by="department", warehouse_file=warehouse_file)
+                           .rename(columns={"group": "department"})], ignore_index=True)
+    cells = training_groups_by_department(posts, outcome=outcome, published=published)
+    chosen = cells[cells["department"] == (department or ALL)]
+    return chosen.sort_values(["group", "month"], ignore_index=True)[["group", "month", "value", "n", "n_people",
+                                                                       "ci_low", "ci_high", "suppressed"]]
 
 
 # --- 06 the positive side -------------------------------------------------------------------------
