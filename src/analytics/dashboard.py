@@ -177,7 +177,7 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
                                                                                              ignore_index=True),
         incidents=incidents, clarity=clarity,
         data_through=None if pd.isna(through["posts"]) else through["posts"], built_at=built, k=settings.k,
-        areas=load_codebook().areas, **positive,
+        areas=dict(load_codebook().areas), **positive,
     )
 
 
