@@ -106,6 +106,36 @@ def test_missing_codebook_file(tmp_path: Path) -> None:
         load_codebook(tmp_path / "nope.yml")
 
 
+def test_a_codebook_file_is_read_once_and_again_after_an_edit(tmp_path: Path) -> None:
+    raw = raw_codebook()
+    path = write(tmp_path, raw)
+    first = load_codebook(path)
+    assert load_codebook(path) is first
+    raw["areas"]["conduct"] = "How employees behave online, edited."
+    write(tmp_path, raw)
+    edited = load_codebook(path)
+    assert edited is not first and edited.areas["conduct"] == "How employees behave online, edited."
+    assert first.areas["conduct"] != edited.areas["conduct"]
+
+
+def test_a_caller_cannot_change_the_codebook_the_next_caller_gets() -> None:
+    codebook = load_codebook()
+    with pytest.raises(TypeError):
+        codebook.areas["conduct"] = "changed"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        del codebook.constructs["trust"]  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        codebook.scales["agree5"].labels[5] = ("Changed",)  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        codebook.items = ()  # type: ignore[misc]
+    frame = codebook.items_frame()
+    frame.loc[:, "area"] = "changed"
+    again = load_codebook()
+    assert "trust" in again.constructs and again.areas["conduct"] != "changed"
+    assert again.scales["agree5"].label(5) == "Strongly agree" and len(again.items) == len(codebook.items)
+    assert "changed" not in set(again.items_frame()["area"])
+
+
 # --- matching -------------------------------------------------------------------------------------------
 
 def test_match_by_id_alias_text_and_matrix_row(codebook) -> None:

@@ -455,8 +455,8 @@ def _downloaded_series(frame: pd.DataFrame, key: str, names: set[str]) -> dict[s
     else:
         groups = [("", frame["value"])]
     found = {str(name): _values(values) for name, values in groups if _values(values)}
-    # one line is named by the chart (the metric, the area), whatever the download calls it
-    return {next(iter(names)): values for values in found.values()} if len(found) == len(names) == 1 else found
+    # a download without a series column holds one line, which the chart names (the area's adherence)
+    return {next(iter(names)): values for values in found.values()} if set(found) == {""} and len(names) == 1 else found
 
 
 def test_every_chart_s_download_holds_what_the_chart_shows(data):

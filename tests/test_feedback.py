@@ -84,6 +84,20 @@ def test_examples_only_for_groups_of_at_least_min_comments_and_colleagues_stay_u
     assert not large["term"].str.contains("person|abc123").any()
 
 
+def test_each_comment_s_terms_are_found_once_and_the_example_is_the_most_common_comment(monkeypatch):
+    """Each term's example found every comment's terms again (a third of the themes' time on a dashboard's
+    quarter change); the example stays the most common comment using the term."""
+    rows = ([("comment_mistakes", "Reporting a mistake early helps the team.")] * 7
+            + [("comment_mistakes", "A mistake reported late hurts.")] * 5)
+    calls = []
+    counted = feedback.comment_terms
+    monkeypatch.setattr(feedback, "comment_terms", lambda text: calls.append(text) or counted(text))
+    table = feedback.feedback_themes(_frames({"2026-Q1": rows}), min_comments=10, k=5).set_index("term")
+    assert len(calls) == len(rows) and len(table) > 1
+    assert table.loc["mistake", "example"] == "Reporting a mistake early helps the team."
+    assert table.loc["mistake reported", "example"] == "A mistake reported late hurts."
+
+
 def test_groups_smaller_than_k_show_no_terms_and_the_first_wave_has_no_comparison():
     rows = [("comment_policy_easier", "A one-page summary please.")] * 4
     assert feedback.feedback_themes(_frames({"2026-Q1": rows}), k=5).empty

@@ -18,9 +18,10 @@ import html
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -77,7 +78,11 @@ class Scale:
     id: str
     min: int
     max: int
-    labels: dict[int, tuple[str, ...]]  # value -> (canonical English label, aliases...)
+    labels: Mapping[int, tuple[str, ...]]  # value -> (canonical English label, aliases...)
+
+    def __post_init__(self) -> None:
+        # read-only: a loaded codebook is shared by every caller (see load_codebook)
+        object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
 
     def label(self, value: int) -> str:
         names = self.labels.get(value)
@@ -122,29 +127,38 @@ ANSWER_COLUMNS = ["response_id", "item_id", "question", "value", "value_label", 
 COMMENT_COLUMNS = ["response_id", "item_id", "text", "source_row"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Codebook:
-    """The loaded, validated instrument. Build it with :func:`load_codebook`."""
+    """The loaded, validated instrument. Build it with :func:`load_codebook`.
+
+    Read-only (its mappings too): :func:`load_codebook` hands the same codebook to every caller, so a change one
+    caller made would show in all the others.
+    """
 
     items: tuple[Item, ...]
-    constructs: dict[str, Construct]
-    scales: dict[str, Scale]
-    areas: dict[str, str]
+    constructs: Mapping[str, Construct]
+    scales: Mapping[str, Scale]
+    areas: Mapping[str, str]
     path: Path | None = None
-    _by_key: dict[str, Item] = field(default_factory=dict, repr=False)
-    _labels: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    _by_key: Mapping[str, Item] = field(init=False, repr=False, compare=False)
+    _labels: Mapping[str, Mapping[str, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "items", tuple(self.items))
+        for name in ("constructs", "scales", "areas"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        by_key: dict[str, Item] = {}
         for item in self.items:
             for key in (item.id, item.text, *item.aliases):
                 norm = normalise_text(key)
-                other = self._by_key.get(norm)
+                other = by_key.get(norm)
                 if other is not None and other.id != item.id:
                     raise ValueError(
                         f"codebook items {other.id!r} and {item.id!r} both claim the question text/alias "
                         f"{key!r}; give each item its own text and aliases"
                     )
-                self._by_key[norm] = item
+                by_key[norm] = item
+        labels: dict[str, Mapping[str, int]] = {}
         for scale in self.scales.values():
             lookup: dict[str, int] = {}
             for value, names in scale.labels.items():
@@ -156,7 +170,9 @@ class Codebook:
                             f"{lookup[norm]} and {value}; keep each label under one value"
                         )
                     lookup[norm] = value
-            self._labels[scale.id] = lookup
+            labels[scale.id] = MappingProxyType(lookup)
+        object.__setattr__(self, "_by_key", MappingProxyType(by_key))
+        object.__setattr__(self, "_labels", MappingProxyType(labels))
 
     # --- look-ups -----------------------------------------------------------------------------------
 
@@ -393,18 +409,35 @@ def _as_code(raw: Any) -> float | None:
 
 # --- loading -----------------------------------------------------------------------------------------
 
+#: Each codebook file read, by resolved path: its (modification time, size) when read and the codebook.
+_LOADED: dict[Path, tuple[tuple[int, int], Codebook]] = {}
+
+
 def load_codebook(path: str | os.PathLike[str] | None = None) -> Codebook:
     """Read and validate the codebook YAML (default :data:`analytics.config.CODEBOOK_PATH`).
 
-    Raises ``ValueError`` naming the bad entry and what to fix.
+    A file is read once while it stays unchanged (same modification time and size): a dashboard's quarter
+    change asked for it three times, each parse a tenth of a second or more. The codebook returned is read-only
+    and shared by every caller. Raises ``ValueError`` naming the bad entry and what to fix.
 
     >>> codebook = load_codebook()
     >>> len(codebook.items) >= 20, sorted(codebook.constructs)[:2]
     (True, ['clarity', 'confidence'])
+    >>> load_codebook() is codebook
+    True
     """
     chosen = Path(path) if path is not None else config.CODEBOOK_PATH
     if not chosen.exists():
         raise ValueError(f"codebook {chosen} does not exist; pass the path of a codebook YAML file")
+    status = chosen.stat()
+    version, key = (status.st_mtime_ns, status.st_size), chosen.resolve()
+    cached = _LOADED.get(key)
+    if cached is None or cached[0] != version:
+        cached = _LOADED[key] = (version, _read_codebook(chosen))
+    return cached[1]
+
+
+def _read_codebook(chosen: Path) -> Codebook:
     try:
         raw = yaml.safe_load(chosen.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

@@ -177,7 +177,7 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
                                                                                              ignore_index=True),
         incidents=incidents, clarity=clarity,
         data_through=None if pd.isna(through["posts"]) else through["posts"], built_at=built, k=settings.k,
-        areas=load_codebook().areas, **positive,
+        areas=dict(load_codebook().areas), **positive,
     )
 
 
@@ -1160,7 +1160,9 @@ class PolicyReview:
                 "area's section below comes in this order.</p>"
                 + _ranking_html(r.ranking) + csv_link(r.ranking, "areas-to-revise.csv", "Download the ranking (CSV)"))),
             _review_chart(
-                "adherence-rate", lambda r: trend_frame(data.monthly, metric="adherence_rate", through=r.period),
+                # the download names its series as the chart names its one line (the metric), not "Organisation"
+                "adherence-rate", lambda r: trend_frame(data.monthly, metric="adherence_rate", through=r.period)
+                .assign(series=METRICS["adherence_rate"].label),
                 lambda rows, r: trend_chart(rows.drop(columns="series"), metric="adherence_rate",
                                             versions=data.versions, k=data.k,
                                             title=f"Adherence rate per month (all policy areas), through {r.period}"),
