@@ -213,3 +213,23 @@ def test_a_build_after_an_ingest_that_scored_sentiment_on_the_side_builds_what_i
     for name in plain.keys() - {"build_log", "build_state"}:  # (the build writes some tables in no set order)
         pd.testing.assert_frame_equal(*(table[name].sort_values(list(table[name].columns), ignore_index=True)
                                         for table in (plain, side)), obj=name)
+
+
+def test_the_helper_reads_a_survey_export_with_the_codebook_and_stays_helping():
+    """The ingest hands each survey export to the helper with the codebook: once the codebook was read-only its
+    mappings did not pickle, the helper was given up for the rest of the ingest, and this process did its work."""
+    from analytics.codebook import load_codebook
+    from analytics.sources import detect
+    from analytics.sources.base import Parsed, ReadContext
+
+    path = config.SAMPLE_DIR / "Staff Policy Pulse 2025-Q1 - SurveyMonkey.csv"
+    _format, read = detect(path)
+    context = ReadContext(codebook=load_codebook())
+    with ScrubHelper().start() as helper:
+        parsed = helper.call(read, path, context)()
+        assert isinstance(parsed, Parsed), "the helper read it"
+        assert not helper._failed and helper._process is not None and helper._process.poll() is None
+    alone = read(path, context)
+    assert parsed.rows_read == alone.rows_read > 0
+    for name, table in alone.tables.items():
+        pd.testing.assert_frame_equal(parsed.tables[name], table, obj=name)

@@ -84,6 +84,10 @@ class Scale:
         # read-only: a loaded codebook is shared by every caller (see load_codebook)
         object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
 
+    def __reduce__(self) -> tuple:
+        # a read-only mapping does not pickle, and the ingest hands a codebook to its helper process
+        return Scale, (self.id, self.min, self.max, dict(self.labels))
+
     def label(self, value: int) -> str:
         names = self.labels.get(value)
         return names[0] if names else str(value)
@@ -173,6 +177,11 @@ class Codebook:
             labels[scale.id] = MappingProxyType(lookup)
         object.__setattr__(self, "_by_key", MappingProxyType(by_key))
         object.__setattr__(self, "_labels", MappingProxyType(labels))
+
+    def __reduce__(self) -> tuple:
+        # the ingest sends the codebook to its helper process with each survey export to read there: a read-only
+        # mapping does not pickle (the helper failed, and the ingest did all its work alone from then on)
+        return Codebook, (self.items, dict(self.constructs), dict(self.scales), dict(self.areas), self.path)
 
     # --- look-ups -----------------------------------------------------------------------------------
 
