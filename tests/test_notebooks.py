@@ -229,6 +229,13 @@ def test_small_groups_stay_hidden(warehouse_file):
     assert not nv.rules_fired(warehouse_file=warehouse_file)["suppressed"].any()
     groups = nv.training_groups_over_time(warehouse_file=warehouse_file)
     assert (groups.loc[~groups["suppressed"], "n_people"] >= k).all()
+    # notebook 05 reads the organisation's posts once for both outcomes: the same cells as reading them here
+    everyone = nv.training_posts(warehouse_file=warehouse_file)
+    for outcome in ("adherent", "positive"):
+        pd.testing.assert_frame_equal(
+            nv.training_groups_over_time(outcome=outcome, department="Programs", warehouse_file=warehouse_file,
+                                         organisation_posts=everyone),
+            nv.training_groups_over_time(outcome=outcome, department="Programs", warehouse_file=warehouse_file))
     with pytest.raises(ValueError, match="never published"):
         nv.metric_over_time("adherence_rate", by="platform", department="Fundraising", warehouse_file=warehouse_file)
 

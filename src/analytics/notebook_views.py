@@ -1844,7 +1844,7 @@ def training_groups_by_department(posts: pd.DataFrame, *, outcome: str, publishe
 
 def training_groups_over_time(
     *, outcome: str = "adherent", period: str | None = None, department: str | None = None,
-    warehouse_file: Warehouse = None,
+    warehouse_file: Warehouse = None, organisation_posts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Monthly adherence (``outcome="adherent"``) or share of positive posts (``"positive"``) of the
     employees already trained and of those not yet trained in each month (:func:`training_posts`'s ``group``:
@@ -1854,7 +1854,8 @@ def training_groups_over_time(
     Hidden jointly with the organisation's and every department's (:func:`training_groups_by_department`):
     months in which a group had fewer than k posting employees, those the published monthly table hides, and
     more where a hidden cell could be worked out from the organisation's less the other departments', or from
-    the month's total less the other group.
+    the month's total less the other group. ``organisation_posts``: :func:`training_posts` of ``period`` for
+    the whole organisation (no department), read once for both outcomes; read here when not given.
 
     Returns
     -------
@@ -1863,7 +1864,8 @@ def training_groups_over_time(
     """
     if outcome not in ("adherent", "positive"):
         raise ValueError(f"outcome={outcome!r}: choose 'adherent' or 'positive'.")
-    posts = training_posts(period=period, warehouse_file=warehouse_file)
+    posts = (training_posts(period=period, warehouse_file=warehouse_file) if organisation_posts is None
+             else organisation_posts)
     posts = posts.assign(adherent=~posts["violation"].astype("boolean"))
     metric = _OUTCOME_TABLES["violation" if outcome == "adherent" else "positive"][0]
     published = pd.concat([metric_over_time(metric, warehouse_file=warehouse_file).assign(department=ALL),
