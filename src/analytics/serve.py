@@ -56,6 +56,7 @@ import inspect
 import json
 import logging
 import os
+import weakref
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,7 +66,7 @@ import plotly
 import tornado.web
 from traitlets.config import Config
 
-from analytics import config, frontend
+from analytics import config, frontend, snapshots
 from analytics.charts import FULL_BUNDLE_ENV, SHARED_BUNDLE_ENV
 
 __all__ = ["ABANDONED_KERNEL_SECONDS", "DASHBOARDS", "DENIED_EXTENSIONS", "FULL_BUNDLE_PATH", "PLOTLY_BUNDLE_PATH",
@@ -94,6 +95,9 @@ WIDGET_SOURCE = Path(__file__).parent / "resources" / "plotly_widget.js"
 COMPILE_HINT = b"//# allFunctionsCalledOnLoad\n"
 #: Seconds between a viewer taking a preheated kernel and the pool starting its replacement.
 REFILL_DELAY = 10.0
+#: Seconds between two looks at the warehouse's published snapshot (one ``stat``): a pooled dashboard rendered
+#: before a publication is rendered again at once, so the next viewer sees the new data without waiting.
+REPUBLISHED_CHECK_SECONDS = 2.0
 
 #: Seconds a viewer's kernel may stay idle with no page connected to it before it is shut down. A page
 #: closed in the browser asks for its kernel's shutdown; one that could not ask (a browser killed, a laptop
@@ -266,23 +270,67 @@ def _page_handler(base: type, bundle_url: str, root: Path, hints: _ScriptHints) 
 
 
 def _rendered_pool(manager_class: type) -> type:
-    """``manager_class`` (Voila's preheating kernel manager) whose pooled kernels count only once rendered, and
+    """``manager_class`` (Voila's preheating kernel manager) whose pooled kernels count only once rendered,
     whose kernel taken from the pool by a viewer counts as active from then on (see
-    :data:`ABANDONED_KERNEL_SECONDS`)."""
+    :data:`ABANDONED_KERNEL_SECONDS`), and whose pool never serves a dashboard rendered from data published
+    over since (see :data:`REPUBLISHED_CHECK_SECONDS`)."""
+    from tornado.ioloop import PeriodicCallback
 
     class RenderedPoolKernelManager(manager_class):
         def __init__(self, **kwargs) -> None:
             super().__init__(**kwargs)
             self._refills_begun: set[asyncio.Task] = set()
+            #: each pooled rendering's published data when it began (:func:`snapshots.published_version`)
+            self._rendered_from: weakref.WeakKeyDictionary[asyncio.Task, object] = weakref.WeakKeyDictionary()
+            self._warehouse = config.warehouse_path()
+            #: renderings taken out of the pool as stale, and the shutdowns of their kernels
+            self._retired: set[asyncio.Task] = set()
+            self._closing: set[asyncio.Future] = set()
+            self._republished = PeriodicCallback(self._render_again_if_republished,
+                                                 REPUBLISHED_CHECK_SECONDS * 1000)
+            self._republished.start()
 
         async def _initialize(self, notebook_path: str, kernel_id: str | None = None, **kwargs) -> dict:
             self._refills_begun.add(asyncio.current_task())
+            # read before the kernel reads the warehouse: a publication in between makes this rendering
+            # count as stale, never a stale one as fresh
+            self._rendered_from[asyncio.current_task()] = snapshots.published_version(self._warehouse)
             content = await super()._initialize(notebook_path, kernel_id, **kwargs)
             # wait, without raising: a failed rendering is Voila's to report when the page is requested
             await asyncio.wait({content["task"]})
             return content
 
+        def _render_again_if_republished(self, notebook_name: str | None = None, **fill) -> None:
+            """Replace every pooled rendering (of ``notebook_name``, else of every dashboard) that began before
+            the warehouse's last publication by one begun now, so that a viewer never gets the data it replaced
+            (numbers since rebuilt, a person since erased); ``fill``: Voila's arguments for the new kernel."""
+            now = snapshots.published_version(self._warehouse)
+            for name, pool in self._pools.items():
+                if notebook_name not in (None, name):
+                    continue
+                stale = [task for task in pool if self._rendered_from.get(task, now) != now]
+                for task in stale:
+                    pool.remove(task)
+                    self._retired.add(task)
+                    task.add_done_callback(self._shut_down_rendered)
+                if stale:
+                    self.log.info("Rendering %s again for its next viewer: the warehouse was published since "
+                                  "its pooled kernel read it", name)
+                    self.fill_if_needed(delay=0, notebook_name=name, **fill)
+
+        def _shut_down_rendered(self, task: asyncio.Task) -> None:
+            """Shut down the kernel of a rendering taken out of the pool, once it has one."""
+            self._retired.discard(task)
+            if not task.cancelled() and task.exception() is None:
+                closing = asyncio.ensure_future(self.shutdown_kernel(task.result()["kernel_id"]))
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
+
         async def shutdown_all(self, *args, **kwargs) -> None:
+            self._republished.stop()
+            # a stale rendering still starting its kernel would start it after the others are shut down
+            await asyncio.gather(*self._retired, return_exceptions=True)
+            await asyncio.gather(*self._closing, return_exceptions=True)
             # Voila waits for every pool task, and a refill still in its delay would then start a kernel and
             # render a dashboard only to shut it down: a stop within the delay of a visit took ~11 s, not ~4
             for pool in self._pools.values():
@@ -292,6 +340,8 @@ def _rendered_pool(manager_class: type) -> type:
             await super().shutdown_all(*args, **kwargs)
 
         async def get_rendered_notebook(self, notebook_name: str, *args, **kwargs) -> tuple:
+            # a publication less than a check ago: this viewer waits for a rendering of the new data
+            self._render_again_if_republished(notebook_name, **kwargs)
             taken = await super().get_rendered_notebook(notebook_name, *args, **kwargs)
             # idle in the pool since it rendered, maybe for hours: the culler would shut it down before the
             # viewer's page connects to it. Its idle time starts now.

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["abandon", "own_files", "prepare", "prepared", "publish_snapshot", "retired_path", "snapshot_path",
-           "writing"]
+__all__ = ["abandon", "own_files", "prepare", "prepared", "publish_snapshot", "published_version", "read_file",
+           "retired_path", "snapshot_path", "writing"]
 
 #: How long a publication waits for the writer lock; another writer holds it only while it copies the
 #: warehouse and opens it.
@@ -58,6 +58,32 @@ def snapshot_path(target: Path) -> Path:
     'warehouse.snapshot.duckdb'
     """
     return target.with_name(target.stem + ".snapshot.duckdb")
+
+
+def read_file(target: Path) -> Path:
+    """The file the surfaces read: the published snapshot, else (never built by this version) the warehouse.
+
+    >>> read_file(Path("no/such/warehouse.duckdb")).name
+    'warehouse.duckdb'
+    """
+    snapshot = snapshot_path(target)
+    return snapshot if snapshot.exists() else target
+
+
+def published_version(target: Path) -> tuple[int, int, int, int] | None:
+    """What the surfaces would read now, as the identity of :func:`read_file`'s file (its device, inode, size
+    and modification time); ``None`` when there is none. Every publication (a build's, an erasure's) changes
+    it, since it gives the snapshot's name another file, and nothing else does: no writer writes into the
+    snapshot's file.
+
+    >>> published_version(Path("no/such/warehouse.duckdb")) is None
+    True
+    """
+    try:
+        status = read_file(target).stat()
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def retired_path(target: Path) -> Path:

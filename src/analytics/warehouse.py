@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from analytics import config
-from analytics.snapshots import snapshot_path, writing
+from analytics.snapshots import read_file, writing
 
 __all__ = [
     "CANONICAL_TABLES",
@@ -199,8 +199,8 @@ def read_only(
     a writer holds it.
     """
     target = config.warehouse_path(path)
-    if snapshot and snapshot_path(target).exists():
-        target = snapshot_path(target)
+    if snapshot:
+        target = read_file(target)
     if not target.exists():
         raise WarehouseMissing(
             f"No warehouse at {target}. Run `make demo` (sample data) or `policy-pulse ingest data/raw` "
