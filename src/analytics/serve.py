@@ -301,14 +301,18 @@ def _rendered_pool(manager_class: type) -> type:
             return content
 
         def _render_again_if_republished(self, notebook_name: str | None = None, **fill) -> None:
-            """Replace every pooled rendering (of ``notebook_name``, else of every dashboard) that began before
-            the warehouse's last publication by one begun now, so that a viewer never gets the data it replaced
-            (numbers since rebuilt, a person since erased); ``fill``: Voila's arguments for the new kernel."""
+            """Replace each pooled rendering that began before the warehouse's last publication by one begun
+            now, so that a viewer never gets the data it replaced (numbers since rebuilt, a person since
+            erased). With ``notebook_name`` (a viewer waits for it) that dashboard's, even one still rendering;
+            else every dashboard's finished ones: one still rendering is looked at again once it has finished,
+            so a burst of publications keeps one rendering at a time going, not one per publication.
+            ``fill``: Voila's arguments for the new kernel."""
             now = snapshots.published_version(self._warehouse)
             for name, pool in self._pools.items():
                 if notebook_name not in (None, name):
                     continue
-                stale = [task for task in pool if self._rendered_from.get(task, now) != now]
+                stale = [task for task in pool if self._rendered_from.get(task, now) != now
+                         and (task.done() or notebook_name is not None)]
                 for task in stale:
                     pool.remove(task)
                     self._retired.add(task)
