@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -343,3 +344,22 @@ def test_rule_counts_excludes_dismissed_and_counts_zeros():
     assert phone.to_dict() == kept[kept["rule_id"] == "phone"].groupby("month").size().to_dict()
     assert (counts.query("rule_id == 'harassment'")["n_findings"] == 0).all()
     assert counts.query("rule_id == 'phone'")["area"].eq("confidentiality").all()
+
+
+def test_an_edit_of_the_rules_file_reaches_the_next_load_even_with_its_old_modification_time(tmp_path):
+    """The rules were cached by the file's modification time: an edit saved within the clock's step, or
+    copied with its time kept (`cp -p`, `rsync -t`), left `policy-pulse watch` scanning with the old rules."""
+    from analytics import config
+
+    chosen = tmp_path / "policy_rules.yml"
+    chosen.write_text(config.POLICY_RULES_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    first = adherence.load_rules(chosen)
+    assert first[0].severity == "high"
+    written = chosen.stat()
+    # one word for another of the same length: the same size too
+    chosen.write_text(chosen.read_text(encoding="utf-8").replace("severity: high", "severity: low ", 1),
+                      encoding="utf-8")
+    os.utime(chosen, ns=(written.st_atime_ns, written.st_mtime_ns))
+    assert chosen.stat().st_size == written.st_size
+    assert adherence.load_rules(chosen)[0].severity == "low"
+    assert [r.id for r in adherence.load_rules(chosen)] == [r.id for r in first]

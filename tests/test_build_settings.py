@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import pytest
 import yaml
@@ -26,10 +27,10 @@ def _qualtrics(recorded: list[tuple[str, str]]) -> str:
 
 
 def _use_settings(tmp_path, monkeypatch, name: str, **values) -> None:
-    # a file per version: settings are cached per path for the life of a process
+    """Edit the one settings file in place, as an analyst does (``name`` says which version it is now)."""
     chosen = yaml.safe_load(config.SETTINGS_PATH.read_text(encoding="utf-8")) | {"timezone": "UTC", **values}
-    path = tmp_path / f"{name}.yml"
-    path.write_text(yaml.safe_dump(chosen), encoding="utf-8")
+    path = tmp_path / "settings.yml"
+    path.write_text(f"# {name}\n" + yaml.safe_dump(chosen), encoding="utf-8")
     monkeypatch.setenv("POLICY_PULSE_SETTINGS", str(path))
 
 
@@ -65,6 +66,27 @@ def test_a_survey_wave_defined_after_the_answers_were_loaded_is_used_by_the_next
     _use_settings(tmp_path, monkeypatch, "new-york", timezone="America/New_York")
     build.build(warehouse_file=target)
     assert _waves(target) == {"R_1": "2026-Q2", "R_2": "2026-Q3", "R_3": "2026-Q2"}
+
+
+def test_an_edit_of_the_settings_file_reaches_the_next_call_of_a_process_that_runs_on(tmp_path, monkeypatch):
+    """The settings were cached per path for the life of a process: ``policy-pulse watch`` (or a notebook's
+    kernel) kept building with the k and time zone it started with after the analyst had changed them."""
+    chosen = tmp_path / "settings.yml"
+    chosen.write_text("k: 5\ntimezone: UTC\n", encoding="utf-8")
+    monkeypatch.setenv("POLICY_PULSE_SETTINGS", str(chosen))
+    first = config.get_settings()
+    assert (first.k, first.timezone) == (5, "UTC")
+    assert config.get_settings() is first  # an unchanged file is not parsed again
+    written = chosen.stat()
+    # one character changed, and the modification time put back (as `cp -p`, `rsync -t` or an editor's
+    # save within the file system's clock step leave it): the content decides
+    chosen.write_text("k: 7\ntimezone: UTC\n", encoding="utf-8")
+    os.utime(chosen, ns=(written.st_atime_ns, written.st_mtime_ns))
+    assert config.get_settings().k == 7
+    chosen.write_text("k: 7\ntimezone: Europe/London\n", encoding="utf-8")
+    assert config.get_settings().timezone == "Europe/London"
+    chosen.unlink()  # gone: the defaults, as for a file never written
+    assert config.get_settings() == config.get_settings(tmp_path / "never-written.yml")
 
 
 def test_a_misspelt_setting_is_reported_in_the_file_that_holds_it(tmp_path, monkeypatch):

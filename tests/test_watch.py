@@ -255,10 +255,7 @@ def test_the_command_updates_the_dashboards_snapshot_for_each_export_until_stopp
         assert watcher.stdout.readline().startswith(f"watching {inbox}")
         # saved under a temporary name, then renamed: as a browser or a copy does
         monitoring_file(inbox / ".more.csv.part", _NEW_POSTS, first_id=990000).rename(inbox / "more.csv")
-        lines = []
-        while not lines or not lines[-1].startswith("updated in"):
-            lines.append(watcher.stdout.readline())
-            assert lines[-1], "the watcher ended"
+        lines = _updated(watcher)
         assert any(line.startswith("more.csv") and " loaded " in line for line in lines), lines
         assert _posts(target) == _BUILT_POSTS + _NEW_POSTS, "the dashboards' snapshot has the new posts"
         # the copy for the next write, made at once, after the publication
@@ -273,6 +270,45 @@ def test_the_command_updates_the_dashboards_snapshot_for_each_export_until_stopp
     assert "interrupted; stopped watching" in errors and "Traceback" not in errors, errors
     assert not snapshots._copy_path(target).exists()
     assert _posts(target) == _BUILT_POSTS + _NEW_POSTS
+
+
+def _updated(watcher: subprocess.Popen) -> list[str]:
+    """The watcher's lines up to its next "updated in"."""
+    lines = [watcher.stdout.readline()]
+    while not lines[-1].startswith("updated in"):
+        assert lines[-1], "the watcher ended"
+        lines.append(watcher.stdout.readline())
+    return lines
+
+
+def test_a_settings_edit_reaches_the_running_watchers_next_update(tmp_path):
+    """The settings were read once per process: a retention shortened while `watch` ran (to drop posts the
+    organisation may no longer keep) was ignored by every update until the watcher was restarted."""
+    target = roster_and_posts(tmp_path / "warehouse.duckdb", _BUILT_POSTS)  # posts of March 2026
+    settings = tmp_path / "settings.yml"
+    settings.write_text(config.SETTINGS_PATH.read_text())
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "analytics.cli", "watch", str(inbox), "--every", "0.1", "--warehouse", str(target)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "POLICY_PULSE_SETTINGS": str(settings)})
+    try:
+        assert watcher.stdout.readline().startswith(f"watching {inbox}")
+        monitoring_file(tmp_path / "more.csv", _NEW_POSTS, first_id=990000).rename(inbox / "more.csv")
+        _updated(watcher)
+        assert _posts(target) == _BUILT_POSTS + _NEW_POSTS
+        # keep six months of posts from now on (every post here is older)
+        edited = settings.read_text().replace("retention_months: null", "retention_months: 6")
+        assert edited != settings.read_text()
+        settings.write_text(edited)
+        monitoring_file(tmp_path / "later.csv", _NEW_POSTS, first_id=995000).rename(inbox / "later.csv")
+        _updated(watcher)
+        assert _posts(target) == 0
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        _rest, errors = watcher.communicate(timeout=60)
+    assert "Traceback" not in errors, errors
 
 
 def test_a_folder_that_also_holds_the_warehouse_is_watched_for_exports_only(tmp_path):
@@ -293,15 +329,9 @@ def test_a_folder_that_also_holds_the_warehouse_is_watched_for_exports_only(tmp_
         env={**os.environ, "POLICY_PULSE_SETTINGS": str(settings)})
     try:
         assert watcher.stdout.readline().startswith(f"watching {inbox}")
-        lines = [watcher.stdout.readline()]
-        while not lines[-1].startswith("updated in"):  # the exports there at the start (loaded before)
-            lines.append(watcher.stdout.readline())
-            assert lines[-1], "the watcher ended"
+        lines = _updated(watcher)  # the exports there at the start (loaded before)
         monitoring_file(tmp_path / "more.csv", _NEW_POSTS, first_id=990000).rename(inbox / "more.csv")
-        lines.append(watcher.stdout.readline())
-        while not lines[-1].startswith("updated in"):
-            lines.append(watcher.stdout.readline())
-            assert lines[-1], "the watcher ended"
+        lines += _updated(watcher)
         time.sleep(2)  # twenty looks: none finds anything new
     finally:
         watcher.send_signal(signal.SIGTERM)

@@ -525,7 +525,7 @@ def _parse_rule(spec: dict[str, Any], settings: config.Settings) -> Rule:
     )
 
 
-_RULES_CACHE: dict[tuple[Path, int, str], tuple[Rule, ...]] = {}
+_RULES_CACHE: dict[tuple[Path, bytes, str], tuple[Rule, ...]] = {}
 
 
 def read_yaml(text: str | bytes) -> Any:
@@ -534,8 +534,8 @@ def read_yaml(text: str | bytes) -> Any:
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def _read_rules(path: Path, settings: config.Settings) -> tuple[Rule, ...]:
-    raw = read_yaml(path.read_text(encoding="utf-8")) or {}
+def _read_rules(path: Path, text: bytes, settings: config.Settings) -> tuple[Rule, ...]:
+    raw = read_yaml(text) or {}
     specs = raw.get("rules")
     if not isinstance(specs, list) or not specs:
         raise ValueError(f"{path} has no `rules:` list; see the header of data/policy_rules.yml for the format.")
@@ -548,7 +548,8 @@ def _read_rules(path: Path, settings: config.Settings) -> tuple[Rule, ...]:
 
 
 def load_rules(path: str | Path | None = None) -> list[Rule]:
-    """Read and compile the policy rules (cached until the file or the settings change).
+    """Read and compile the policy rules (the file is read at every call, and parsed and compiled once per
+    content and settings: an edit reaches a process that runs on, such as ``policy-pulse watch``).
 
     Parameters
     ----------
@@ -566,15 +567,17 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
     ['donor_name', 'email', 'phone']
     """
     chosen = Path(path or config.POLICY_RULES_PATH).resolve()
-    if not chosen.exists():
-        raise ValueError(f"Policy rules file {chosen} does not exist; create it or pass another path.")
+    try:
+        text = chosen.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"Policy rules file {chosen} does not exist; create it or pass another path.") from None
     settings = config.get_settings()
     # the organisation's name and domains come from the settings, so they key the cache too
-    key = (chosen, chosen.stat().st_mtime_ns, repr(settings))
+    key = (chosen, text, repr(settings))
     if key not in _RULES_CACHE:
         if len(_RULES_CACHE) > 8:
             _RULES_CACHE.clear()
-        _RULES_CACHE[key] = _read_rules(chosen, settings)
+        _RULES_CACHE[key] = _read_rules(chosen, text, settings)
     return list(_RULES_CACHE[key])
 
 

@@ -174,9 +174,9 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-@lru_cache(maxsize=4)
-def _load(path: Path, k_override: str | None) -> Settings:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+@lru_cache(maxsize=8)
+def _load(path: Path, text: bytes | None, k_override: str | None) -> Settings:
+    raw = yaml.safe_load(text.decode("utf-8")) if text is not None else {}
     if k_override:
         raw["k"] = int(k_override)
     return _parse_settings(raw, path)
@@ -193,7 +193,13 @@ def configuration_files() -> frozenset[Path]:
 def get_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Load the organisation settings (``POLICY_PULSE_SETTINGS`` or ``data/settings.yml``).
 
-    ``POLICY_PULSE_K`` overrides the small-group threshold.
+    ``POLICY_PULSE_K`` overrides the small-group threshold. The file is read at every call and parsed once
+    per content, so an edit reaches a process that runs on (``policy-pulse watch``, a notebook's kernel) at
+    its next step.
     """
-    chosen = Path(path or os.environ.get("POLICY_PULSE_SETTINGS") or SETTINGS_PATH)
-    return _load(chosen.resolve(), os.environ.get("POLICY_PULSE_K"))
+    chosen = Path(path or os.environ.get("POLICY_PULSE_SETTINGS") or SETTINGS_PATH).resolve()
+    try:
+        text = chosen.read_bytes()
+    except FileNotFoundError:
+        text = None
+    return _load(chosen, text, os.environ.get("POLICY_PULSE_K"))
