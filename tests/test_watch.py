@@ -272,6 +272,15 @@ def test_the_command_updates_the_dashboards_snapshot_for_each_export_until_stopp
     assert _posts(target) == _BUILT_POSTS + _NEW_POSTS
 
 
+def _watching_with(inbox: Path, target: Path, settings: Path) -> subprocess.Popen:
+    """``policy-pulse watch INBOX`` of ``target`` with the settings file ``settings``, started."""
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "analytics.cli", "watch", str(inbox), "--every", "0.1", "--warehouse", str(target)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "POLICY_PULSE_SETTINGS": str(settings)})
+    return watcher
+
+
 def _updated(watcher: subprocess.Popen) -> list[str]:
     """The watcher's lines up to its next "updated in"."""
     lines = [watcher.stdout.readline()]
@@ -289,10 +298,7 @@ def test_a_settings_edit_reaches_the_running_watchers_next_update(tmp_path):
     settings.write_text(config.SETTINGS_PATH.read_text())
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    watcher = subprocess.Popen(
-        [sys.executable, "-m", "analytics.cli", "watch", str(inbox), "--every", "0.1", "--warehouse", str(target)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "POLICY_PULSE_SETTINGS": str(settings)})
+    watcher = _watching_with(inbox, target, settings)
     try:
         assert watcher.stdout.readline().startswith(f"watching {inbox}")
         monitoring_file(tmp_path / "more.csv", _NEW_POSTS, first_id=990000).rename(inbox / "more.csv")
@@ -323,10 +329,7 @@ def test_a_folder_that_also_holds_the_warehouse_is_watched_for_exports_only(tmp_
     settings.write_text(config.SETTINGS_PATH.read_text())
     (inbox / "sample").mkdir()
     (inbox / "sample" / "truth.json").write_text("{}")
-    watcher = subprocess.Popen(
-        [sys.executable, "-m", "analytics.cli", "watch", str(inbox), "--every", "0.1", "--warehouse", str(target)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "POLICY_PULSE_SETTINGS": str(settings)})
+    watcher = _watching_with(inbox, target, settings)
     try:
         assert watcher.stdout.readline().startswith(f"watching {inbox}")
         lines = _updated(watcher)  # the exports there at the start (loaded before)
