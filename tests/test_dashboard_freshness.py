@@ -1,5 +1,6 @@
 """A dashboard's next viewer sees what the warehouse's last publication holds, never what a kernel the server
-rendered in advance read before it (numbers since rebuilt, a person since erased)."""
+rendered in advance read before it (numbers since rebuilt, a person since erased); a page already open says
+when newer data has been published."""
 
 from __future__ import annotations
 
@@ -7,13 +8,31 @@ import re
 import shutil
 import time
 
-from browser import Server
+import pytest
+from browser import Server, headless_chromium, wait_for_charts
 
-from analytics import cli, snapshots, warehouse
+from analytics import cli, dashboard, snapshots, warehouse
 
 DASHBOARDS = ("leadership.ipynb", "policy-review.ipynb")
-#: when the copy's last build says it was built, before the test builds it again
+#: when the copy's last build says it was built, before the tests build it again
 OLD_BUILD = "2020-01-02 03:04:00"
+
+
+@pytest.fixture(scope="module")
+def served(sample_warehouse, tmp_path_factory):
+    """A server of a copy of the sample warehouse whose last build is dated :data:`OLD_BUILD`, its two
+    dashboards rendered in advance from it."""
+    folder = tmp_path_factory.mktemp("fresh")
+    target = folder / "warehouse.duckdb"
+    shutil.copyfile(sample_warehouse, target)
+    con = warehouse.connect(target)
+    con.execute(f"UPDATE build_log SET built_at = TIMESTAMPTZ '{OLD_BUILD}+00'")
+    snapshots.publish_snapshot(con, target)
+    server = Server(warehouse=target, log=folder / "server.log").wait_ready()
+    try:
+        yield server, target
+    finally:
+        server.stop()
 
 
 def _banner_build(page: str) -> str:
@@ -23,28 +42,36 @@ def _banner_build(page: str) -> str:
     return found.group(1)
 
 
-def test_a_publication_renders_the_pooled_dashboards_again(sample_warehouse, tmp_path):
-    served = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(sample_warehouse, served)
-    con = warehouse.connect(served)
-    con.execute(f"UPDATE build_log SET built_at = TIMESTAMPTZ '{OLD_BUILD}+00'")
-    snapshots.publish_snapshot(con, served)
-    server = Server(warehouse=served, log=tmp_path / "server.log").wait_ready()
-    try:
-        assert server.log_text().count("Kernel started") == 2  # each dashboard rendered once, from the old build
-        # a build publishes while both dashboards wait in the pool, rendered from what it replaces
-        assert cli.main(["build", "--warehouse", str(served)]) == 0
-        deadline = time.monotonic() + 90
-        while not all(server.log_text().count(f"Kernel pool of {name} is filled") == 2 for name in DASHBOARDS):
-            assert time.monotonic() < deadline, server.log_text()[-3000:]
-            time.sleep(0.3)
-        log = server.log_text()
-        for name in DASHBOARDS:  # rendered again before anyone asked, so the next viewer waits no longer
-            assert f"Rendering {name} again for its next viewer" in log, log[-3000:]
-        assert log.count("Kernel started") == 4 and log.count("Kernel shutdown") == 2, log[-3000:]
-        for name in DASHBOARDS:
-            status, page = server.get(f"/voila/render/{name}")
-            assert status == 200
-            assert _banner_build(page) != "02 Jan 2020 03:04", name
-    finally:
-        server.stop()
+def test_a_publication_renders_the_pooled_dashboards_again(served):
+    server, target = served
+    assert server.log_text().count("Kernel started") == 2  # each dashboard rendered once, from the old build
+    # a build publishes while both dashboards wait in the pool, rendered from what it replaces
+    assert cli.main(["build", "--warehouse", str(target)]) == 0
+    deadline = time.monotonic() + 90
+    while not all(server.log_text().count(f"Kernel pool of {name} is filled") == 2 for name in DASHBOARDS):
+        assert time.monotonic() < deadline, server.log_text()[-3000:]
+        time.sleep(0.3)
+    log = server.log_text()
+    for name in DASHBOARDS:  # rendered again before anyone asked, so the next viewer waits no longer
+        assert f"Rendering {name} again for its next viewer" in log, log[-3000:]
+    assert log.count("Kernel started") == 4 and log.count("Kernel shutdown") == 2, log[-3000:]
+    for name in DASHBOARDS:
+        status, page = server.get(f"/voila/render/{name}")
+        assert status == 200
+        assert _banner_build(page) != "02 Jan 2020 03:04", name
+
+
+@pytest.mark.browser
+def test_an_open_page_says_when_newer_data_is_published(served):
+    server, target = served
+    with headless_chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{server.url}/voila/render/leadership.ipynb")
+        wait_for_charts(page, 1)
+        notice = page.locator(".pp-newer")
+        assert notice.count() == 0
+        assert cli.main(["build", "--warehouse", str(target)]) == 0
+        # the page's kernel looks every REPUBLISHED_LOOK_SECONDS while idle
+        notice.wait_for(timeout=(dashboard.REPUBLISHED_LOOK_SECONDS + 20) * 1000)
+        assert "Newer data was published" in notice.inner_text() and "Reload this page" in notice.inner_text()
+        page.close()

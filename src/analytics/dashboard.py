@@ -13,12 +13,14 @@ and a Retry button instead of an error.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import html
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from analytics.charts import as_widget, bar_chart, period_start, trend_chart
 from analytics.codebook import load_codebook
 from analytics.metrics import ALL, METRICS, compare_periods, incident_figures_by_period
 from analytics.periods import parse_period
+from analytics.snapshots import published_version
 
 __all__ = [
     "CLARITY_WAVES",
@@ -719,15 +722,53 @@ def _message(text: str, *, busy: bool = False):
         f"<b style='color:{colour}'>{title}</b><p>{html.escape(text)}</p></div>")
 
 
+#: Seconds between an open dashboard's looks at the warehouse's published snapshot (one ``stat`` each).
+REPUBLISHED_LOOK_SECONDS = 10.0
+# the looks of the open dashboards (a task nothing refers to may be collected before it ends)
+_looks: set[asyncio.Task] = set()
+
+
+def _newer_data_notice(target: Path, seen: tuple | None):
+    """A notice, hidden until the warehouse is published again after ``seen``
+    (:func:`~analytics.snapshots.published_version`), that says the page's figures are older than the
+    warehouse's and to reload it. Looked for while the page's kernel is idle, every
+    :data:`REPUBLISHED_LOOK_SECONDS`; outside a running kernel's event loop the notice stays hidden."""
+    import ipywidgets as widgets
+
+    notice = widgets.HTML(layout=widgets.Layout(display="none"))
+
+    async def look() -> None:
+        while (now := published_version(target)) == seen:
+            await asyncio.sleep(REPUBLISHED_LOOK_SECONDS)
+        when = "" if now is None else f" at {datetime.fromtimestamp(now[3] / 1e9, UTC):%H:%M} UTC"
+        notice.value = (
+            "<div class='pp-newer' style='border:1px solid #1565c0;border-radius:6px;padding:8px 12px;"
+            "background:#e3f2fd;margin-bottom:8px'><b>Newer data was published" + when + "</b> (a build, an "
+            "update or an erasure). Reload this page to see it: the figures below are from before it.</div>")
+        notice.layout.display = None
+
+    try:
+        task = asyncio.get_running_loop().create_task(look())
+    except RuntimeError:  # no running event loop: not in a kernel
+        return notice
+    _looks.add(task)
+    task.add_done_callback(_looks.discard)
+    return notice
+
+
 def _guarded(builder: Callable[[DashboardData], object], path) -> object:
-    """Build a dashboard, or a clear message (with Retry) when the warehouse is missing, empty or busy."""
+    """Build a dashboard, or a clear message (with Retry) when the warehouse is missing, empty or busy; above
+    either, a notice shown once the warehouse has been published again (:func:`_newer_data_notice`)."""
     import ipywidgets as widgets
 
     from analytics.firstpaint import FirstPaintBox
 
     box = FirstPaintBox()
+    target = config.warehouse_path(path)
 
     def attempt(_button=None) -> None:
+        # read before the data: a publication in between shows the notice, never hides one
+        seen = published_version(target)
         try:
             data = load_data(path)
         except warehouse.WarehouseBusy as error:
@@ -736,9 +777,9 @@ def _guarded(builder: Callable[[DashboardData], object], path) -> object:
             box.children = [_message(f"busy, retry: {error}", busy=True), retry]
             return
         except warehouse.WarehouseMissing as error:
-            box.children = [_message(str(error))]
+            box.children = [_newer_data_notice(target, seen), _message(str(error))]
             return
-        box.children = [builder(data)]
+        box.children = [_newer_data_notice(target, seen), builder(data)]
 
     attempt()
     return box
