@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +117,24 @@ def test_a_codebook_file_is_read_once_and_again_after_an_edit(tmp_path: Path) ->
     edited = load_codebook(path)
     assert edited is not first and edited.areas["conduct"] == "How employees behave online, edited."
     assert first.areas["conduct"] != edited.areas["conduct"]
+
+
+def test_an_edit_that_keeps_the_size_and_the_modification_time_is_read(tmp_path: Path) -> None:
+    # an analyst's one-letter fix saved within the file system's time granularity, or `cp -p` of the older file
+    raw = raw_codebook()
+    raw["areas"]["conduct"] = "How employees behave online, version A."
+    path = write(tmp_path, raw)
+    before = path.stat()
+    first = load_codebook(path)
+    raw["areas"]["conduct"] = "How employees behave online, version B."
+    write(tmp_path, raw)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    edited = load_codebook(path)
+    assert edited.areas["conduct"] == "How employees behave online, version B."
+    assert first.areas["conduct"] == "How employees behave online, version A."
+    assert load_codebook(path) is edited
 
 
 def test_a_caller_cannot_change_the_codebook_the_next_caller_gets() -> None:

@@ -30,7 +30,7 @@ from browser import ARTIFACTS, Server, chart_data, drawn_figures, headless_chrom
 from analytics import charts, config, dashboard, datasets, engagement, insights, priorities, privacy, serve, warehouse
 from analytics.adherence import AREAS, rules_frame
 from analytics.metrics import ALL, METRICS, compare_periods
-from analytics.periods import parse_period
+from analytics.periods import parse_period, period_labels
 
 SOURCE_MARKERS = ("from analytics import dashboard", "dashboard.leadership()", "dashboard.policy_review()")
 ERROR_MARKERS = ("Traceback", "Error:", "Exception", "NameError", "has no attribute")
@@ -120,7 +120,7 @@ def test_kpi_tiles_match_compare_periods_and_targets(data):
 
 def test_an_area_s_median_time_to_resolve_rests_on_k_resolved_incidents(data):
     """As in the report: the median of fewer than k incidents would show one incident's time."""
-    quarters = dashboard._quarter_of(data.incidents["month"])
+    quarters = period_labels(data.incidents["month"], "quarter")
     seen = set()
     for period in dashboard.filter_options(data.quarterly)["periods"][:4]:
         previous = parse_period(period).previous().label
@@ -663,7 +663,7 @@ def test_policy_review_area_filter_keeps_the_area_s_section_and_clarity_items(da
 def test_an_area_s_table_counts_the_incidents_of_each_quarter_compared_once(data):
     """Each area's table had a row per incident in the warehouse, every one headed by the first quarter."""
     quarters = dashboard.filter_options(data.quarterly)["periods"][1::-1]
-    incidents = data.incidents.assign(quarter=dashboard._quarter_of(data.incidents["month"]))
+    incidents = data.incidents.assign(quarter=period_labels(data.incidents["month"], "quarter"))
     tables = dashboard._area_tables(data, quarters)
     for area in AREAS:
         rows = re.findall(r"Incidents, (\S+)</td><td>(\d+) ", tables[area])
@@ -695,7 +695,7 @@ def test_a_review_refresh_works_out_the_quarters_incident_figures_once_for_every
         calls.clear()
         review.period.value = period
         assert calls == [data.k], period
-        incidents = data.incidents.assign(quarter=dashboard._quarter_of(data.incidents["month"]))
+        incidents = data.incidents.assign(quarter=period_labels(data.incidents["month"], "quarter"))
         incidents = incidents[incidents["quarter"].isin(review.review.quarters)]
         figures = metrics.incident_figures_by_period(incidents, k=data.k)
         figures = figures[figures["period"].isin(review.review.quarters) & (figures["area"] != metrics.ALL)
@@ -796,7 +796,7 @@ def test_findings_by_rule_are_aggregates_of_every_rule(data):
                                   "employee_posts", "per_1000"}
     # the chart's bars are read by name and severity, not by the rules file's ids
     assert table.set_index("rule_id").loc["internal_only", "rule"] == "Internal only (high)"
-    quarters = dashboard._quarter_of(data.findings["month"])
+    quarters = period_labels(data.findings["month"], "quarter")
     expected = data.findings[(data.findings["area"] == "confidentiality") & (quarters == period)]["findings"].sum()
     assert table["findings"].sum() == expected
 

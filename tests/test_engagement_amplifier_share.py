@@ -5,13 +5,12 @@ import pandas as pd
 import pytest
 
 from analytics import engagement
-from analytics.periods import parse_period
-from analytics.themes import _period_labels
+from analytics.periods import parse_period, period_labels
 
 
 def _reference_roster(amps, employees, period):
     """The former definition: the roster filtered and matched once per period label."""
-    labels = _period_labels(amps["month"], period)
+    labels = period_labels(amps["month"], period)
     started = pd.to_datetime(employees["started_on"])
     left = pd.to_datetime(employees["left_on"])
     rows = []

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from analytics import config, engagement, metrics
+from analytics.periods import parse_period
 
 
 def test_lower_to_ascii_lists_every_character_whose_lower_case_holds_ascii():
@@ -210,11 +211,11 @@ def test_training_coverage_counts_each_period_end_roster(sample_warehouse):
     first = dict(zip(done["employee_key"], done["completed_at"], strict=True))
     completed = pd.to_datetime(roster["employee_key"].map(first), utc=True)
     left = partly = later = shown = 0
-    for kind, table in (("month", monthly), ("quarter", quarterly)):
+    for table in (monthly, quarterly):
         rows = table[(table["metric"] == "training_coverage") & ~table["suppressed"]]
         shown += len(rows)
         for row in rows.itertuples():
-            end = metrics._period_end(row.period, kind)
+            end = pd.Timestamp(parse_period(row.period).end) - pd.Timedelta(seconds=1)
             active = (pd.to_datetime(roster["started_on"]) <= end) & (
                 roster["left_on"].isna() | (pd.to_datetime(roster["left_on"]) >= end))
             if row.department != metrics.ALL:

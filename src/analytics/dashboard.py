@@ -33,7 +33,7 @@ from analytics.adherence import AREAS, SEVERITIES, rules_frame
 from analytics.charts import as_widget, bar_chart, period_start, trend_chart
 from analytics.codebook import load_codebook
 from analytics.metrics import ALL, METRICS, compare_periods, incident_figures_by_period
-from analytics.periods import parse_period
+from analytics.periods import parse_period, period_labels
 from analytics.snapshots import published_version
 
 __all__ = [
@@ -129,10 +129,6 @@ _EMPTY = ("The warehouse {name} holds no data yet: run `policy-pulse ingest data
           "(or `make demo` for the sample organisation), then reload this page.")
 
 
-def _month_text(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values).dt.strftime("%Y-%m")
-
-
 def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
     """Read what the dashboards show through one read-only connection.
 
@@ -172,7 +168,7 @@ def load_data(path: str | os.PathLike[str] | None = None) -> DashboardData:
         clarity = _clarity(con, settings.k)
         positive = _positive_side(con, tables, filter_options(quarterly)["periods"], settings.k)
     for frame in (findings, area_posts, employee_posts, incidents):
-        frame["month"] = _month_text(frame["month"]) if len(frame) else pd.Series(dtype=str)
+        frame["month"] = period_labels(frame["month"], "month")
     return DashboardData(
         warehouse=target, monthly=monthly, quarterly=quarterly, versions=versions,
         coverage=coverage,
@@ -518,8 +514,8 @@ def findings_by_rule(data: DashboardData, *, area: str, periods: Sequence[str]) 
     """
     rules = rules_frame()
     rules = rules[rules["area"] == area]
-    quarters = _quarter_of(data.findings["month"])
-    posts = data.employee_posts.assign(period=_quarter_of(data.employee_posts["month"]))
+    quarters = period_labels(data.findings["month"], "quarter")
+    posts = data.employee_posts.assign(period=period_labels(data.employee_posts["month"], "quarter"))
     posts = posts.groupby("period")["posts"].sum()
     rows = []
     for period in periods:
@@ -533,11 +529,6 @@ def findings_by_rule(data: DashboardData, *, area: str, periods: Sequence[str]) 
                          "employee_posts": total, "per_1000": 1000 * found / total if total else np.nan})
     return pd.DataFrame(rows, columns=["period", "rule_id", "rule", "severity", "explanation", "findings",
                                        "employee_posts", "per_1000"])
-
-
-def _quarter_of(months: pd.Series) -> pd.Series:
-    stamps = pd.to_datetime(months)
-    return stamps.dt.year.astype(str) + "-Q" + stamps.dt.quarter.astype(str)
 
 
 def area_adherence(data: DashboardData, *, area: str, through: str | None = None) -> pd.DataFrame:
@@ -1341,7 +1332,7 @@ def _area_tables(data: DashboardData, quarters: Sequence[str]) -> dict[str, str]
     every wave) and its incidents in each quarter. The quarters' incident figures are one computation for all
     areas, as every surface shows them (:func:`analytics.metrics.incident_figures_by_period`: hidden jointly with
     their months, the other areas and the organisation)."""
-    incidents = data.incidents.assign(quarter=_quarter_of(data.incidents["month"]))
+    incidents = data.incidents.assign(quarter=period_labels(data.incidents["month"], "quarter"))
     incidents = incidents[incidents["quarter"].isin(quarters)]
     figures = incident_figures_by_period(incidents, k=data.k) if len(incidents) else None
     if figures is not None:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from analytics import config, sentiment, warehouse
 from analytics.metrics import ALL
-from analytics.periods import Period, parse_period, quarter_of
+from analytics.periods import Period, local_months, parse_period, quarter_of
 
 __all__ = [
     "EMPLOYEE_POST_COLUMNS",
@@ -280,8 +280,7 @@ def employee_post_panel(*, module: str | None = None, through: Period | None = N
     if through is not None:
         frame["completed_at"] = frame["completed_at"].where(frame["completed_at"] < pd.Timestamp(through.end, tz="UTC"))
     frame["trained"] = frame["completed_at"].notna() & (frame["published_at"] > frame["completed_at"])
-    completed_month = frame["completed_at"].dt.tz_convert(config.get_settings().timezone).dt.tz_localize(None) \
-        .dt.to_period("M").dt.to_timestamp()
+    completed_month = local_months(frame["completed_at"], config.get_settings().timezone)
     frame["trained_before_month"] = (completed_month < frame["month"]).fillna(False).astype(bool)
     return frame.reset_index(drop=True)
 

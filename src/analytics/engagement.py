@@ -28,8 +28,8 @@ import pandas as pd
 
 from analytics import config, privacy, warehouse
 from analytics.adherence import wilson_interval
-from analytics.periods import Period, parse_period
-from analytics.themes import _check_by, _period_labels, fetch_frames, load_taxonomy
+from analytics.periods import Period, parse_period, period_labels
+from analytics.themes import _check_by, fetch_frames, load_taxonomy
 
 __all__ = [
     "ANY_MISSION_PAGE",
@@ -455,7 +455,7 @@ def amplification_reach(
                         warehouse_file=warehouse_file)["amplifications"]
     for kind in ("month", "quarter"):
         if kind in by:
-            amps[kind] = _period_labels(amps["month"], kind)
+            amps[kind] = period_labels(amps["month"], kind)
     columns = [*by, "n_amplifications", "n_amplifiers", "n_org_posts", "org_engagement", "extra_engagement",
                "engagement_lift", "extra_audience", "n_with_audience", "suppressed"]
     if amps.empty:
@@ -577,7 +577,7 @@ def _roster_by_period(amps: pd.DataFrame, employees: pd.DataFrame, period: str) 
     period cost a build a second on a few years of months."""
     # labelled once per distinct month, not once per row
     month_of_amp, months = pd.factorize(amps["month"], use_na_sentinel=False)
-    labels, label_of_month = np.unique(_period_labels(pd.Series(months), period).to_numpy(dtype=object),
+    labels, label_of_month = np.unique(period_labels(pd.Series(months), period).to_numpy(dtype=object),
                                        return_inverse=True)
     label_of_amp = label_of_month[month_of_amp]
     # employee and author keys coded together (a missing key is a key too, as ``isin`` matches it)
@@ -723,7 +723,7 @@ def mission_value(
         linked = pd.concat([linked, pages.assign(page=ANY_MISSION_PAGE)], ignore_index=True)
     linked["source"] = np.where(linked["account_type"].astype(str) == "organization", "organisation", "employees")
     if period:
-        linked["period"] = _period_labels(linked["month"], period)
+        linked["period"] = period_labels(linked["month"], period)
     linked["clicks"] = pd.to_numeric(linked["clicks"], errors="coerce").astype(float)
     table = linked.groupby(keys, dropna=False).agg(n_posts=("post_uid", "nunique"),
                                                    n_reporting_clicks=("clicks", "count"),

@@ -29,6 +29,7 @@ import pandas as pd
 
 from analytics import __version__, config, parallel, schemas, sentiment, sources, warehouse
 from analytics.codebook import Codebook, load_codebook
+from analytics.periods import local_months, period_labels
 from analytics.privacy import Scrubber, ScrubHelper, Vault, key_fingerprint, load_key, normalise_handle, pseudonym
 from analytics.sources.base import Parsed, ReadContext, Reject, SourceError, platform_id
 
@@ -681,11 +682,9 @@ def quarter_wave(submitted: pd.Series, timezone: str, periods: Sequence[config.S
     >>> quarter_wave(pd.Series(pd.to_datetime(["2026-06-30 23:30"], utc=True)), "Europe/London").tolist()
     ['2026-Q3']
     """
-    local = submitted.dt.tz_convert(timezone)
-    waves = ("" + local.dt.year.astype("Int64").astype("string") + "-Q"
-             + local.dt.quarter.astype("Int64").astype("string"))
+    waves = period_labels(local_months(submitted, timezone), "quarter").astype("string")
     for period in periods:
-        day = local.dt.date
+        day = submitted.dt.tz_convert(timezone).dt.date
         inside = (day >= period.start) & (day <= period.end)
         waves = waves.mask(inside.fillna(False), period.wave)
     return waves.astype("string")

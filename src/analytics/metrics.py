@@ -16,7 +16,6 @@ import sys
 import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -25,6 +24,7 @@ import pandas as pd
 
 from analytics import config, usercache
 from analytics.adherence import wilson_interval
+from analytics.periods import parse_period, period_labels
 from analytics.privacy import suppress_small_groups
 
 __all__ = [
@@ -281,7 +281,7 @@ def _suppress(table: pd.DataFrame, k: int, months: pd.DataFrame | None,
     missing: set[tuple] = set()
     if months is not None:
         grouped = months[(months["department"] != ALL) | (months["platform"] != ALL)]
-        keys = list(zip(grouped["metric"].tolist(), map(_quarter_of, grouped["period"].tolist()),
+        keys = list(zip(grouped["metric"].tolist(), period_labels(grouped["period"], "quarter").tolist(),
                         grouped["department"].tolist(), grouped["platform"].tolist(), strict=True))
         forced = {key for key, hidden in zip(keys, grouped["suppressed"].astype(bool).tolist(), strict=True) if hidden}
         # a group with a (zero) row in a month but none in its quarter would say "none in the other months"
@@ -354,10 +354,6 @@ def _zero_rows(cells: set[tuple]) -> pd.DataFrame:
                         suppressed=False, _pending=True)
 
 
-def _quarter_of(month: str) -> str:
-    return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
-
-
 def _grouped(frame: pd.DataFrame, grouping: str | None, aggregate) -> pd.DataFrame:
     keys = ["period"] + ([grouping] if grouping else [])
     if frame.empty:
@@ -379,14 +375,6 @@ def _mean(groups, value: str, people: str | None):
     out = groups.agg(value=(value, "mean"), sd=(value, "std"), n=(value, "size"))
     out["n_people"] = groups[people].nunique() if people else np.nan
     return out
-
-
-def _periods(stamps: pd.Series, kind: str) -> pd.Series:
-    # a few distinct months among many rows: each is labelled once
-    codes, months = pd.factorize(pd.to_datetime(stamps), use_na_sentinel=False)
-    labels = months.strftime("%Y-%m") if kind == "month" else (
-        months.year.astype(str) + "-Q" + months.quarter.astype(str))
-    return pd.Series(np.asarray(labels, dtype=object)[codes], index=stamps.index, dtype="str")
 
 
 def period_metrics(con: duckdb.DuckDBPyConnection, *, kind: str = "month", k: int | None = None,
@@ -518,9 +506,9 @@ def update_period_tables(con: duckdb.DuckDBPyConnection, *, k: int, before: dict
     if not amplifiers_changed:
         skip.add("amplifier_share")
     untouched = sorted({metric for family in skip for metric in _FAMILIES[family]})
-    quarters = {(month.year, (month.month - 1) // 3) for month in changed}
-    redo = sorted(date(year, 3 * quarter + offset + 1, 1) for year, quarter in quarters for offset in range(3))
-    labels = {f"{month:%Y-%m}" for month in redo} | {f"{year}-Q{quarter + 1}" for year, quarter in quarters}
+    quarters = set(period_labels(pd.Series(sorted(changed)), "quarter"))
+    redo = [month for quarter in sorted(quarters) for month in parse_period(quarter).months]
+    labels = quarters | set(period_labels(pd.Series(redo), "month"))
     monthly, quarterly, seen = _tables(con, k, months=redo, groups=groups, skip=frozenset(skip), cells=cells)
     kept = {key: {pair for pair in pairs if key[1] in untouched or pair[0] not in labels}
             for key, pairs in groups.items()}
@@ -921,7 +909,7 @@ def _positive_side(inputs: _Inputs, posts: list[pd.DataFrame], kind: str, k: int
                                 .assign(n=share["n_people"]), METRICS["amplifier_share"], grouping))
     if "organisation" not in inputs.skip:
         linked = inputs.mission_posts.dropna(subset=["clicks"])
-        linked = linked.assign(period=_periods(linked["month"], kind))
+        linked = linked.assign(period=period_labels(linked["month"], kind))
         clicks = _grouped(linked, None, lambda g: g.agg(value=("clicks", "sum"), n=("post_uid", "size")))
         out.append(_finish(clicks, METRICS["mission_clicks"], None, k))
     return out
@@ -969,14 +957,14 @@ def _mission_posts(con: duckdb.DuckDBPyConnection, within: dict | None = None) -
 
 
 def _audience(comments: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
-    comments = comments.assign(period=_periods(comments["month"], kind))
+    comments = comments.assign(period=period_labels(comments["month"], kind))
     return [_finish(_grouped(comments, g, lambda groups: _mean(groups, "compound", None)),
                     METRICS["audience_sentiment"], g, k) for g in (None, "platform")]
 
 
 def _incidents(frame: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
     hidden = _organisation_incident_figures_hidden(frame, k)
-    frame = frame.assign(period=_periods(frame["month"], kind))
+    frame = frame.assign(period=period_labels(frame["month"], kind))
     out = []
     for grouping in (None, "department"):
         counts = _grouped(frame, grouping, lambda g: g.agg(n=("incident_id", "size"),
@@ -984,8 +972,8 @@ def _incidents(frame: pd.DataFrame, kind: str, k: int) -> list[pd.DataFrame]:
         if grouping is None and not frame.empty:
             # a period the log covers without an incident counts 0: no row would read as "no data", and a
             # bar chart's missing bar as a month nobody looked at
-            covered = _periods(pd.Series(pd.period_range(frame["month"].min(), frame["month"].max(), freq="M")
-                                         .to_timestamp()), kind).unique()
+            covered = period_labels(pd.Series(pd.period_range(frame["month"].min(), frame["month"].max(), freq="M")
+                                              .to_timestamp()), kind).unique()
             counts = counts.set_index("period").reindex(covered, fill_value=0).rename_axis("period").reset_index()
         out.append(_finish(counts.assign(value=counts.get("n")), METRICS["incidents"], grouping, k))
         shares = _finish(_grouped(frame, grouping, lambda g: _rate(g, "self_reported", "employee_key")),
@@ -1152,8 +1140,8 @@ def incident_figures_by_period(incidents: pd.DataFrame, *, k: int | None = None)
     missing = [c for c in ("month", *INCIDENT_GROUPS) if c not in incidents.columns]
     if missing:
         raise ValueError(f"incident_figures_by_period: give incidents with the columns {missing} (see the docstring).")
-    months = _periods(incidents["month"], "month")
-    quarters = _periods(incidents["month"], "quarter")
+    months = period_labels(incidents["month"], "month")
+    quarters = period_labels(incidents["month"], "quarter")
     # every incident once in each published cell that holds it: its month's and its quarter's, each for its
     # area's severity, its area and the organisation
     copies = [incidents.assign(_quarter=quarters, period=period, **dict.fromkeys(INCIDENT_GROUPS[depth:], ALL))
@@ -1167,7 +1155,7 @@ def _training(inputs: _Inputs, kind: str, k: int) -> list[pd.DataFrame]:
     employees, done, months = inputs.employees, inputs.completions, inputs.months
     if employees.empty or months.empty:
         return []
-    periods = pd.Series(_periods(months, kind).unique())
+    periods = pd.Series(period_labels(months, kind).unique())
     # the roster's dates and completions converted once, each period's active employees picked by position
     started = pd.to_datetime(employees["started_on"]).to_numpy()
     left = pd.to_datetime(employees["left_on"])
@@ -1177,7 +1165,7 @@ def _training(inputs: _Inputs, kind: str, k: int) -> list[pd.DataFrame]:
         dict(zip(done["employee_key"], done["completed_at"], strict=True))), utc=True)
     rows, labels, trained = [], [], []
     for period in periods:
-        end = _period_end(period, kind)
+        end = pd.Timestamp(parse_period(period).end) - pd.Timedelta(seconds=1)
         active = np.flatnonzero((started <= end.to_datetime64()) & (staying | (left >= end.to_datetime64())))
         rows.append(active)
         labels.append(np.full(len(active), period, dtype=object))
@@ -1186,13 +1174,6 @@ def _training(inputs: _Inputs, kind: str, k: int) -> list[pd.DataFrame]:
         period=pd.Series(np.concatenate(labels), dtype="str"), trained=np.concatenate(trained))
     return [_finish(_grouped(frame, g, lambda groups: _rate(groups, "trained", "employee_key")),
                     METRICS["training_coverage"], g, k) for g in (None, "department")]
-
-
-def _period_end(period: str, kind: str) -> pd.Timestamp:
-    if kind == "month":
-        return pd.Timestamp(period + "-01") + pd.DateOffset(months=1) - pd.Timedelta(seconds=1)
-    year, quarter = period.split("-Q")
-    return pd.Timestamp(int(year), 3 * int(quarter), 1) + pd.DateOffset(months=1) - pd.Timedelta(seconds=1)
 
 
 def _survey(con: duckdb.DuckDBPyConnection, k: int) -> list[pd.DataFrame]:

@@ -64,7 +64,7 @@ from analytics import (
 from analytics.codebook import load_codebook
 from analytics.datasets import coverage_by_month, files_by_format, policy_revisions, rejects_by_reason
 from analytics.metrics import ALL, METRICS, compare_periods, incident_figures_by_period
-from analytics.periods import Period, parse_period, quarter_of
+from analytics.periods import Period, local_months, parse_period, quarter_of
 from analytics.privacy import person_token, suppress_small_groups
 
 if TYPE_CHECKING:
@@ -982,7 +982,7 @@ def sentiment_over_time(
     if len(comments):
         by = ["department"] if department else []
         means = trends.monthly_mean(comments, time="submitted_at", value="compound", by=by)
-        people = comments.assign(month=_local_months(comments["submitted_at"]))
+        people = comments.assign(month=local_months(comments["submitted_at"], config.get_settings().timezone))
         counts = people.groupby([*by, "month"], dropna=False)["response_id"].nunique().rename("n_people")
         means = means.merge(counts.reset_index(), on=[*by, "month"], how="left")
         means = suppress_small_groups(means, by=["month", *by], n="n_people", values=["mean", "n", "ci_low",
@@ -1000,11 +1000,6 @@ def sentiment_figure(sentiment: pd.DataFrame, *, revisions: pd.DataFrame) -> go.
                        y_title=METRICS["employee_sentiment"].unit, revisions=revisions, n_label="texts",
                        how_to_read="above 0 is positive, below 0 negative; compare the lines' movements rather "
                        "than their levels (audiences and staff write differently); dashed lines are policy revisions.")
-
-
-def _local_months(stamps: pd.Series) -> pd.Series:
-    local = pd.to_datetime(stamps, utc=True).dt.tz_convert(config.get_settings().timezone)
-    return local.dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
 
 
 @dataclass(frozen=True)
@@ -1081,7 +1076,7 @@ def _terms(text: str) -> set[str]:
 def _texts(source: str, *, start: pd.Timestamp, end: pd.Timestamp, warehouse_file: Warehouse) -> pd.DataFrame:
     if source == "survey_comments":
         frame = _survey_comment_scores(warehouse_file=warehouse_file)
-        frame["month"] = _local_months(frame["submitted_at"])
+        frame["month"] = local_months(frame["submitted_at"], config.get_settings().timezone)
         frame["person"] = frame["response_id"]
     else:
         tz = config.get_settings().timezone

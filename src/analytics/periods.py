@@ -12,7 +12,10 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-__all__ = ["Period", "parse_period", "quarter_of"]
+__all__ = ["PERIOD_KINDS", "Period", "local_months", "parse_period", "period_labels", "quarter_of"]
+
+#: The kinds of period a table is cut into, as :func:`period_labels` names them.
+PERIOD_KINDS = ("month", "quarter")
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class Period:
 
     def contains(self, stamps: pd.Series, timezone: str) -> pd.Series:
         """Which UTC timestamps fall inside the period (in local time)."""
-        local = pd.to_datetime(stamps, utc=True).dt.tz_convert(timezone).dt.tz_localize(None)
+        local = _wall_times(stamps, timezone)
         return (local >= pd.Timestamp(self.start)) & (local < pd.Timestamp(self.end))
 
 
@@ -111,6 +114,89 @@ def quarter_of(day: date) -> Period:
     '2026-Q3'
     """
     return parse_period(f"{day.year}-Q{(day.month - 1) // 3 + 1}")
+
+
+def local_months(stamps: pd.Series, timezone: str) -> pd.Series:
+    """The local calendar month of each instant: the first day (naive, local midnight) of the month it falls in
+    when read in ``timezone``.
+
+    Parameters
+    ----------
+    stamps : Series
+        Instants: time-zone aware, or naive and then UTC (as the warehouse stores them). Missing stays missing.
+    timezone : str
+        IANA zone the months are cut in (the organisation's: ``config.get_settings().timezone``).
+
+    Returns
+    -------
+    Series
+        Month starts (naive timestamps, ``NaT`` where ``stamps`` is missing), on the index of ``stamps``.
+
+    Examples
+    --------
+    Half an hour from midnight UTC on a quarter's last day is already the next month in Berlin, and still the
+    previous one in New York:
+
+    >>> stamps = pd.Series(pd.to_datetime(["2026-03-31 23:30", "2026-04-01 00:30", None], utc=True))
+    >>> local_months(stamps, "Europe/Berlin").dt.strftime("%Y-%m").tolist()
+    ['2026-04', '2026-04', nan]
+    >>> local_months(stamps, "America/New_York").dt.strftime("%Y-%m").tolist()
+    ['2026-03', '2026-03', nan]
+    """
+    # a few distinct days among many rows: each day's month is found once
+    codes, days = pd.factorize(_wall_times(stamps, timezone).to_numpy().astype("datetime64[D]"))
+    firsts = pd.DatetimeIndex(days).to_period("M").to_timestamp()
+    return pd.Series(firsts.take(codes, allow_fill=True, fill_value=pd.NaT), index=stamps.index, name=stamps.name)
+
+
+def period_labels(months: pd.Series, kind: str = "month") -> pd.Series:
+    """The label (``YYYY-MM`` or ``YYYY-Qn``) of the month or the quarter each value falls in, read at face value.
+
+    Parameters
+    ----------
+    months : Series
+        Local calendar days or months: dates, naive timestamps (a month's first day, as :func:`local_months`
+        gives) or ``YYYY-MM`` labels. Missing stays missing.
+    kind : {"month", "quarter"}
+        The period to label.
+
+    Returns
+    -------
+    Series
+        The labels (strings, missing where ``months`` is), on the index of ``months``.
+
+    Examples
+    --------
+    >>> months = pd.Series(["2026-03", "2026-04", None, "2026-12"])
+    >>> period_labels(months, "quarter").tolist()
+    ['2026-Q1', '2026-Q2', nan, '2026-Q4']
+    >>> period_labels(pd.Series(pd.to_datetime(["2026-07-01", "2026-07-31"])), "month").tolist()
+    ['2026-07', '2026-07']
+
+    Instants are cut in the organisation's time zone first:
+
+    >>> stamps = pd.Series(pd.to_datetime(["2026-03-31 23:30"], utc=True))
+    >>> period_labels(local_months(stamps, "Asia/Tokyo"), "quarter").tolist()
+    ['2026-Q2']
+    """
+    if kind not in PERIOD_KINDS:
+        raise ValueError(f"kind={kind!r}: choose one of {list(PERIOD_KINDS)}.")
+    if isinstance(months.dtype, pd.DatetimeTZDtype):
+        raise ValueError("period_labels reads calendar months at face value, and instants have none until read in a "
+                         "time zone: pass local_months(stamps, timezone).")
+    # a few distinct months among many rows: each is labelled once
+    codes, distinct = pd.factorize(months)
+    firsts = pd.DatetimeIndex(pd.to_datetime(distinct))
+    if kind == "month":
+        labels = firsts.strftime("%Y-%m")
+    else:
+        labels = firsts.year.astype(str) + "-Q" + firsts.quarter.astype(str)
+    return pd.Series(pd.array(labels, dtype="str").take(codes, allow_fill=True), index=months.index)
+
+
+def _wall_times(stamps: pd.Series, timezone: str) -> pd.Series:
+    """Instants (naive ones UTC) as the naive local time a clock in ``timezone`` shows."""
+    return pd.to_datetime(stamps, utc=True).dt.tz_convert(timezone).dt.tz_localize(None)
 
 
 def _whole_months(start: date, end: date) -> int:

@@ -28,7 +28,7 @@ from scipy import stats
 from analytics import adherence, config, datasets, insights, survey
 from analytics.codebook import load_codebook
 from analytics.metrics import ALL, compare_periods, incident_figures_by_period
-from analytics.periods import Period
+from analytics.periods import Period, local_months, period_labels
 
 __all__ = [
     "CHANGE_WEIGHT",
@@ -327,10 +327,10 @@ def _area_figures(incidents: pd.DataFrame, period: Period, timezone: str, k: int
     where the range cuts a month), and its median is not shown (the months' medians do not give it).
     """
     columns = ["n_resolved", "median_hours_to_resolve", "n_self_reported"]
-    local = pd.to_datetime(incidents["reported_at"], utc=True).dt.tz_convert(timezone)
-    quarters = local.dt.year.astype(str) + "-Q" + local.dt.quarter.astype(str)
-    touched = {f"{month.year}-Q{(month.month - 1) // 3 + 1}" for month in period.months}
-    incidents = incidents.assign(month=local.dt.strftime("%Y-%m"))[quarters.isin(touched).to_numpy()]
+    months = local_months(incidents["reported_at"], timezone)
+    touched = period_labels(pd.Series(period.months), "quarter")
+    inside_quarters = period_labels(months, "quarter").isin(touched).to_numpy()
+    incidents = incidents.assign(month=period_labels(months, "month"))[inside_quarters]
     if incidents.empty:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="area"))
     figures = incident_figures_by_period(incidents, k=k)

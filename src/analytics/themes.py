@@ -27,6 +27,7 @@ import pandas as pd
 
 from analytics import config, privacy, warehouse
 from analytics.adherence import RegexScreen, read_yaml, wilson_interval
+from analytics.periods import period_labels
 
 __all__ = [
     "GROUPINGS",
@@ -446,13 +447,6 @@ def fetch_frames(
     return frames
 
 
-def _period_labels(months: pd.Series, kind: str) -> pd.Series:
-    stamps = pd.to_datetime(months)
-    if kind == "month":
-        return stamps.dt.strftime("%Y-%m")
-    return stamps.dt.year.astype(str) + "-Q" + stamps.dt.quarter.astype(str)
-
-
 def _check_by(by: Sequence[str] | str) -> list[str]:
     by = [by] if isinstance(by, str) else list(by)
     unknown = [b for b in by if b not in GROUPINGS]
@@ -566,7 +560,7 @@ def mission_story_share(
                          warehouse_file=warehouse_file)["posts"]
     for kind in ("month", "quarter"):
         if kind in by:
-            posts[kind] = _period_labels(posts["month"], kind)
+            posts[kind] = period_labels(posts["month"], kind)
     posts["mission"] = posts["theme"].isin(taxonomy.mission_story_themes)
     posts["engagement"] = pd.to_numeric(posts["engagement"], errors="coerce").astype(float)
     posts["mission_engagement"] = posts["engagement"].where(posts["mission"])

@@ -54,6 +54,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.seasonal import STL
 
 from analytics.config import get_settings
+from analytics.periods import local_months
 
 __all__ = [
     "event_study",
@@ -122,8 +123,7 @@ def _event_times(values: pd.Series, column: str) -> pd.Series:
 
 
 def _event_months(values: pd.Series, column: str, timezone: str | None) -> pd.Series:
-    local = _event_times(values, column).dt.tz_convert(_zone(timezone))
-    return local.dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
+    return local_months(_event_times(values, column), _zone(timezone))
 
 
 def _label_months(values: pd.Series, column: str) -> pd.Series:
