@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from test_crash import fingerprint
 
 from analytics import build, config, erasure, ingest, snapshots, warehouse
 from analytics.privacy import Vault, load_key, person_token, pseudonym
@@ -131,9 +132,9 @@ def test_forget_removes_the_person_everywhere_and_says_what(organisation):
     assert her_posts and {"post_state", "amplification_keys"} <= set(keyed_by_post), "built before"
     # the build's rows of her incident and of her linked answers are hers too
     assert _count(organisation, "SELECT count(*) FROM incident_timings WHERE incident_id = 'INC-E1'") == 1
-    # (one answer per construct scores no one here: the scores a fuller survey would have are written in)
+    # (one answer per construct scores no one here: the score a fuller survey would have is written in)
     con = warehouse.connect(organisation)
-    con.execute("INSERT INTO construct_scores VALUES ('R_e1', 'clarity', 4.0, 4), ('R_e2', 'clarity', 3.5, 4)")
+    con.execute("INSERT INTO construct_scores VALUES ('R_e1', 'clarity', 4.0, 4)")
     con.close()
     stayer_rows = {t: _count(organisation, f"SELECT count(*) FROM {t} WHERE {c} = ?", stayer)
                    for t, c in (("posts", "author_key"), ("trainings", "employee_key"), ("incidents", "employee_key"),
@@ -153,7 +154,6 @@ def test_forget_removes_the_person_everywhere_and_says_what(organisation):
     assert _count(organisation, "SELECT count(*) FROM incident_timings WHERE incident_id = 'INC-E1'") == 0
     assert _count(organisation, "SELECT count(*) FROM construct_scores WHERE response_id = 'R_e1'") == 0
     assert _count(organisation, "SELECT count(*) FROM incident_timings WHERE incident_id = 'INC-E2'") == 1
-    assert _count(organisation, "SELECT count(*) FROM construct_scores WHERE response_id = 'R_e2'") == 1
     assert said["identity"] == 1  # "identity vault"
 
     # nothing of her key or her person token is left, in the warehouse or the surfaces' snapshot
@@ -254,6 +254,34 @@ def test_a_moved_warehouse_keeps_scrubbing_with_its_roster(organisation, tmp_pat
     key = load_key()
     assert author == pseudonym(STAYER, key)
     assert text == f"{person_token(pseudonym(LEAVER, key))} ran the stall again"
+
+
+def test_forget_leaves_every_figure_as_a_build_without_the_person_leaves_it(organisation):
+    """The monthly and quarterly tables went on counting the erased person's posts, training and answers
+    until the next build, and the dashboards showed those counts."""
+    erasure.forget_person(LEAVER, warehouse_file=organisation)
+    published = snapshots.snapshot_path(organisation)
+    after = fingerprint(published)
+    build.build(warehouse_file=organisation)
+    again = fingerprint(published)
+    kept = set(after) - {"build_log", "build_state"}
+    assert {"monthly_metrics", "quarterly_metrics", "post_facts"} <= kept
+    assert {t: after[t] for t in kept} == {t: again[t] for t in kept}
+
+
+def test_a_forget_whose_build_fails_still_publishes_the_erasure(organisation, monkeypatch):
+    """The snapshot holding the person's rows is replaced even when the figures could not be built again."""
+    leaver = pseudonym(LEAVER, load_key())
+
+    def failing(*, connection, **_arguments):
+        connection.close()  # as a failed build leaves it
+        raise OSError("disk full (as the test says)")
+
+    monkeypatch.setattr(build, "build", failing)
+    with pytest.raises(OSError, match="disk full"):
+        erasure.forget_person(LEAVER, warehouse_file=organisation)
+    assert _mentions(snapshots.snapshot_path(organisation), [leaver]) == []
+    assert not snapshots.retired_path(organisation).exists()  # the replaced snapshot is deleted at once
 
 
 def test_forget_in_a_copied_warehouse_removes_the_identity_from_every_vault(organisation, tmp_path, capsys):

@@ -84,6 +84,7 @@ def build(
     progress: Callable[[str], None] | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
     checked: PostsAsBuilt | None = None,
+    delete_old_snapshot: bool = False,
 ) -> BuildSummary:
     """Derive the surfaces' tables from the canonical ones; a second build with no new data does
     almost nothing (every step works on the posts that are new or changed since the last build).
@@ -91,7 +92,8 @@ def build(
     ``connection``: a read-write connection to the warehouse (from :func:`analytics.warehouse.connect`)
     to build on instead of opening one; the build closes it. ``checked``: :func:`posts_as_built` of this
     database, found since it was opened, with nothing but deletions and appends of posts after it (the
-    ``update`` command's ingest).
+    ``update`` command's ingest). ``delete_old_snapshot``: delete the snapshot this build's replaces at once
+    (an erasure's build: no copy of the person's rows is left behind).
     """
     say = progress or (lambda _message: None)
     started = time.perf_counter()
@@ -148,7 +150,7 @@ def build(
         con.close()
         raise
     say("publishing snapshot")
-    snapshots.publish_snapshot(con, target)
+    snapshots.publish_snapshot(con, target, delete_old=delete_old_snapshot)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pandas as pd
 
@@ -21,9 +22,11 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
     Their posts (with findings and facts), trainings, incidents (with their timings), linked survey
     responses (with their construct scores), employee and recognition rows go; mentions ``[person:…]``
     in other text become ``[person:forgotten]``; every identity vault of the key (a copied warehouse has
-    its own) forgets their name, emails and handles (and records that it did). One transaction; then the
-    surfaces' snapshot is republished (before the vaults are cleaned, so that a failure there leaves no copy
-    of their rows published).
+    its own) forgets their name, emails and handles (and records that it did). One transaction; then, in a
+    warehouse built before, the build derives the figures again without them (the monthly and quarterly
+    tables held their posts, answers and training in their counts), and the surfaces' snapshot is
+    republished (before the vaults are cleaned, so that a failure there leaves no copy of their rows
+    published; should the build fail, the erasure is published without it, and the error raised).
 
     Returns
     -------
@@ -45,6 +48,7 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
         # first: a warehouse whose vault cannot be found stops the erasure before anything is deleted
         Vault.for_warehouse(target, key, people=warehouse.employee_keys(con))
         tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        built = "build_log" in tables and con.execute("SELECT count(*) FROM build_log").fetchone()[0] > 0
         post_uids = "SELECT post_uid FROM posts WHERE author_key = $key OR account_key = $key"
         statements = [
             ("post_findings", f"DELETE FROM post_findings WHERE post_uid IN ({post_uids})"),
@@ -88,8 +92,23 @@ def forget_person(email: str, *, warehouse_file: str | os.PathLike[str] | None =
         con.execute("ROLLBACK")
         con.close()
         raise
-    publish_snapshot(con, target, delete_old=True)
+    if built:
+        _build_without_them(con, target)
+    else:
+        publish_snapshot(con, target, delete_old=True)
     vaults = forget_identity(employee_key, key)
     if vaults:
         removed.append(("identity vault", vaults))
     return pd.DataFrame(removed, columns=["table", "rows_removed"])
+
+
+def _build_without_them(con, target: Path) -> None:
+    """Build on ``con`` (the erasure committed) and publish; if the build fails, publish the erasure alone, so
+    that the snapshot holding the person's rows is gone either way, and raise."""
+    from analytics import build
+
+    try:
+        build.build(connection=con, warehouse_file=target, delete_old_snapshot=True)
+    except BaseException:
+        publish_snapshot(warehouse.connect(target), target, delete_old=True)
+        raise
