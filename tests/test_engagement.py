@@ -216,3 +216,13 @@ def test_withdrawing_the_opt_in_removes_a_person_even_with_a_stale_display_name(
         connection.close()
     assert withdrawn not in set(after["employee_key"])
     assert set(after["employee_key"]) == set(before["employee_key"]) - {withdrawn}
+
+
+def test_a_short_link_needs_its_slash_and_any_case_of_its_host():
+    # mission_links only tries the short-link pattern on texts with a slash: the pattern needs one
+    texts = pd.Series(["Read t.co/abc", "Read T.CO/abc", "see bit.ly", "lnkd.in /x", "https://tinyurl.com/y",
+                       "ow.ly/", None, "x/y", "Give: example.org/donate and t.co/z"], index=list("abcdefghi"),
+                      dtype="str")
+    links = engagement.mission_links(texts, patterns={"donate": ["example.org/donate"]})
+    assert links.values.tolist() == [["a", engagement.SHORT_LINK_PAGE], ["b", engagement.SHORT_LINK_PAGE],
+                                     ["e", engagement.SHORT_LINK_PAGE], ["i", "donate"]]
