@@ -193,8 +193,9 @@ def _positive_side(con, tables: set[str], quarters: Sequence[str], k: int) -> di
 
     The post-level rows are read once and each quarter's share handed to the engagement functions:
     given the connection, each call would read and convert every employee post again (minutes over
-    a million posts). Mission value is only shown for the organisation's own posts, so only those
-    are scanned for links.
+    a million posts). DuckDB counts the mission stories: only the counts per group and author reach
+    pandas. Mission value is only shown for the organisation's own posts, so only those are scanned for
+    links.
     """
     if not {"post_themes", "amplifications"} <= tables:
         return {}
@@ -212,7 +213,8 @@ def _positive_side(con, tables: set[str], quarters: Sequence[str], k: int) -> di
         people.append(engagement.individual_recognition({"posts": rows, "opted_in": opted_in}, period=quarter,
                                                         min_posts=RECOGNITION_MIN_POSTS)
                       .assign(period=quarter)[["period", "display_name", "department"]])
-    return {"story": themes.mission_story_share(con, by=("quarter", "department"), k=k), "mission": mission,
+    return {"story": themes.mission_story_share_in_warehouse(con, by=("quarter", "department"), k=k),
+            "mission": mission,
             "teams": pd.concat(teams, ignore_index=True) if teams else pd.DataFrame(),
             "people": pd.concat(people, ignore_index=True) if people else pd.DataFrame()}
 
