@@ -1026,7 +1026,8 @@ def recognition_by_period(
     ...                 "'employee' AS account_type, CASE WHEN i % 6 < 3 THEN 'Comms' ELSE 'Finance' END AS "
     ...                 "department, TIMESTAMPTZ '2026-01-05 10:00:00+00' AS published_at, i % 6 >= 3 AND i % 2 = 0 "
     ...                 "AS violation, 'scored' AS sentiment_status, 0.5 AS compound, "
-    ...                 "CASE WHEN i % 6 < 3 THEN 20.0 ELSE 5.0 END AS engagement FROM range(12) t(i)")
+    ...                 "CASE WHEN i % 6 = 0 THEN 60.0 WHEN i % 6 < 3 THEN 20.0 ELSE 5.0 END AS engagement "
+    ...                 "FROM range(12) t(i)")
     >>> _ = con.execute("CREATE TABLE post_themes AS SELECT post_uid, 'event' AS theme FROM post_facts")
     >>> _ = con.execute("CREATE TABLE amplifications (post_uid VARCHAR)")
     >>> _ = con.execute("CREATE TABLE employees AS SELECT 'a0' AS employee_key, 'Comms' AS department, "
