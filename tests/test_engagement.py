@@ -10,6 +10,7 @@ import pytest
 from employee_posts import hostile_posts_warehouse
 
 from analytics import config, engagement, privacy, warehouse
+from analytics.periods import parse_period
 
 pytestmark = pytest.mark.xdist_group("sample")
 
@@ -222,12 +223,14 @@ def test_withdrawing_the_opt_in_removes_a_person_even_with_a_stale_display_name(
 @pytest.mark.parametrize("seed", range(4))
 def test_recognition_by_period_equals_team_and_individual_recognition_per_period(seed):
     con = hostile_posts_warehouse(seed)
-    periods = ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q2", "2024-Q4", "2025-10"]
+    # a period with no posts, a month, one asked for twice, and in lower case
+    periods = ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q2", "2024-Q4", "2025-10", "2025-Q2", "2026q1"]
     teams, people = engagement.recognition_by_period(con, periods=periods, k=3, min_posts=2)
-    expected_teams = pd.concat([engagement.team_recognition(con, period=p, k=3).assign(period=p) for p in periods],
+    labels = [parse_period(p).label for p in periods]
+    expected_teams = pd.concat([engagement.team_recognition(con, period=p, k=3).assign(period=p) for p in labels],
                                ignore_index=True)
     expected_people = pd.concat([engagement.individual_recognition(con, period=p, min_posts=2).assign(period=p)
-                                 for p in periods], ignore_index=True)
+                                 for p in labels], ignore_index=True)
     assert expected_teams["recognised"].any() and expected_teams["suppressed"].any()
     assert "Ada L." in set(expected_people["display_name"])
     for counted, expected in ((teams, expected_teams), (people, expected_people)):

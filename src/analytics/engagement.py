@@ -975,7 +975,8 @@ def _recognition_groups(con: duckdb.DuckDBPyConnection, periods: Sequence[str]) 
     """:func:`_per_group` of the warehouse's employee posts in each period, by department (posts with one)
     and by author, counted by DuckDB: ``period``, ``by_department``, ``department``, ``author_key`` and
     _per_group's figures, each period's groups in key order (missing last)."""
-    spans = [parse_period(label) for label in periods]
+    # a period asked for twice is counted once
+    spans = [parse_period(label) for label in dict.fromkeys(periods)]
     groups = con.execute(_RECOGNITION_GROUPS_SQL, {
         "labels": [span.label for span in spans], "starts": [span.start for span in spans],
         "ends": [span.end for span in spans], "timezone": config.get_settings().timezone,
@@ -1007,7 +1008,7 @@ def recognition_by_period(
         The warehouse (``post_facts``, ``post_themes``, ``amplifications``, ``employees``,
         ``recognition_names``).
     periods : sequence of str
-        ``YYYY-Qn`` or ``YYYY-MM`` labels (local time).
+        ``YYYY-Qn`` or ``YYYY-MM`` (local time), as :func:`~analytics.periods.parse_period` reads them.
     k, min_sentiment : optional
         As for :func:`team_recognition` (``min_sentiment`` for the people too).
     min_posts, adherence_at_least, engagement_ratio : optional
@@ -1016,8 +1017,9 @@ def recognition_by_period(
     Returns
     -------
     tuple of DataFrame
-        The teams: every column of :func:`team_recognition` and ``period``, period by period in the order
-        given; the people: every column of :func:`individual_recognition` and ``period``, likewise.
+        The teams: every column of :func:`team_recognition` and ``period`` (the period's label, e.g.
+        ``2026-Q1``), period by period in the order given; the people: every column of
+        :func:`individual_recognition` and ``period``, likewise.
 
     Examples
     --------
@@ -1044,19 +1046,21 @@ def recognition_by_period(
                          "engagement_ratio > 0.")
     if not periods:
         raise ValueError("recognition_by_period: give at least one period (YYYY-Qn or YYYY-MM).")
-    groups = _recognition_groups(con, periods)
+    labels = [parse_period(period).label for period in periods]
+    groups = _recognition_groups(con, labels)
     opted_in = con.execute(_OPTED_IN_SQL).df()
     figures = ["n_people", "n_posts", "n_adherent", "engagement_per_post", "mean_sentiment", "n_mission_stories",
                "n_amplifications"]
     teams, people = [], []
-    for period in periods:
+    for period in labels:
         rows = groups[groups["period"] == period]
         departments = rows[rows["by_department"]]
         if departments.empty:
             table = _no_teams()
         else:
             # team_recognition's bar: the mean engagement of the departments' posts
-            org_engagement = departments["engagement_sum"].sum() / departments["engagement_n"].sum()
+            with np.errstate(invalid="ignore"):  # no post with an engagement: NaN, as the mean of none
+                org_engagement = departments["engagement_sum"].sum() / departments["engagement_n"].sum()
             table = _recognised_teams(departments[["department", *figures]].reset_index(drop=True), org_engagement,
                                       min_sentiment=min_sentiment, k=k)
         teams.append(table.assign(period=period))
