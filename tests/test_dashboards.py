@@ -1350,3 +1350,39 @@ def test_benchmark_one_chart_notebook_and_cold_dashboards(sample_warehouse, chro
         finally:
             server.stop()
     print("first render, request -> charts drawn, seconds:", _record_timings())
+
+
+class _CountingConnection:
+    """A warehouse connection that counts the rows its queries hand to pandas."""
+
+    def __init__(self, con):
+        self._con, self.rows = con, 0
+
+    def execute(self, *args, **kwargs):
+        self._con.execute(*args, **kwargs)
+        return self
+
+    def df(self) -> pd.DataFrame:
+        frame = self._con.df()
+        self.rows += len(frame)
+        return frame
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def test_the_positive_side_hands_pandas_counts_not_every_employee_post(data, sample_warehouse):
+    # load_data runs after every publication: DuckDB counts the groups of a million posts, and only the
+    # organisation's posts (whose texts are scanned for mission links) and the counts reach pandas
+    with warehouse.read_only(sample_warehouse) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        employee_posts = con.execute("SELECT count(*) FROM post_facts WHERE account_type = 'employee'").fetchone()[0]
+        organisation_posts = con.execute("SELECT count(*) FROM post_facts WHERE account_type = 'organization'"
+                                         ).fetchone()[0]
+        counting = _CountingConnection(con)
+        positive = dashboard._positive_side(counting, tables, dashboard.filter_options(data.quarterly)["periods"],
+                                            data.k)
+    # the sample's few posts per author and quarter make its counts many; reading the posts took each twice
+    assert counting.rows - organisation_posts < employee_posts, (counting.rows, employee_posts)
+    for name, frame in positive.items():
+        pd.testing.assert_frame_equal(frame, getattr(data, name))

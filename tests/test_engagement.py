@@ -7,8 +7,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from employee_posts import hostile_posts_warehouse
 
 from analytics import config, engagement, privacy, warehouse
+from analytics.periods import parse_period
 
 pytestmark = pytest.mark.xdist_group("sample")
 
@@ -216,3 +218,42 @@ def test_withdrawing_the_opt_in_removes_a_person_even_with_a_stale_display_name(
         connection.close()
     assert withdrawn not in set(after["employee_key"])
     assert set(after["employee_key"]) == set(before["employee_key"]) - {withdrawn}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_recognition_by_period_equals_team_and_individual_recognition_per_period(seed):
+    con = hostile_posts_warehouse(seed)
+    # a period with no posts, a month, one asked for twice, and in lower case
+    periods = ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q2", "2024-Q4", "2025-10", "2025-Q2", "2026q1"]
+    teams, people = engagement.recognition_by_period(con, periods=periods, k=3, min_posts=2)
+    labels = [parse_period(p).label for p in periods]
+    expected_teams = pd.concat([engagement.team_recognition(con, period=p, k=3).assign(period=p) for p in labels],
+                               ignore_index=True)
+    expected_people = pd.concat([engagement.individual_recognition(con, period=p, min_posts=2).assign(period=p)
+                                 for p in labels], ignore_index=True)
+    assert expected_teams["recognised"].any() and expected_teams["suppressed"].any()
+    assert "Ada L." in set(expected_people["display_name"])
+    for counted, expected in ((teams, expected_teams), (people, expected_people)):
+        # mean sentiment sums decimals: pandas adds them in the order DuckDB hands the posts over, DuckDB in
+        # its own, so the last bit may differ; every count and every other figure is equal
+        pd.testing.assert_frame_equal(counted.drop(columns="mean_sentiment"),
+                                      expected.drop(columns="mean_sentiment"), check_exact=True)
+        pd.testing.assert_series_equal(counted["mean_sentiment"], expected["mean_sentiment"], check_exact=False,
+                                       rtol=1e-12, atol=0)
+
+
+def test_recognition_by_period_checks_its_arguments(con):
+    with pytest.raises(ValueError, match="at least one period"):
+        engagement.recognition_by_period(con, periods=[])
+    with pytest.raises(ValueError, match="min_posts must be >= 1"):
+        engagement.recognition_by_period(con, periods=["2026-Q1"], min_posts=0)
+
+
+def test_a_short_link_needs_its_slash_and_any_case_of_its_host():
+    # mission_links only tries the short-link pattern on texts with a slash: the pattern needs one
+    texts = pd.Series(["Read t.co/abc", "Read T.CO/abc", "see bit.ly", "lnkd.in /x", "https://tinyurl.com/y",
+                       "ow.ly/", None, "x/y", "Give: example.org/donate and t.co/z"], index=list("abcdefghi"),
+                      dtype="str")
+    links = engagement.mission_links(texts, patterns={"donate": ["example.org/donate"]})
+    assert links.values.tolist() == [["a", engagement.SHORT_LINK_PAGE], ["b", engagement.SHORT_LINK_PAGE],
+                                     ["e", engagement.SHORT_LINK_PAGE], ["i", "donate"]]

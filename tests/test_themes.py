@@ -9,6 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from employee_posts import hostile_posts_warehouse
 
 from analytics import build, config, themes, warehouse
 
@@ -201,3 +202,31 @@ def test_the_engagement_ratio_interval_agrees_with_a_bootstrap_over_authors(samp
 def test_department_by_platform_is_refused():
     with pytest.raises(ValueError, match="never published"):
         themes.mission_story_share({"posts": pd.DataFrame()}, by=("department", "platform"))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("by", [("quarter", "department"), ("month", "platform"), ("department",), ("quarter",)])
+def test_the_share_counted_in_the_warehouse_equals_mission_story_share(seed, by):
+    con = hostile_posts_warehouse(seed)
+    expected = themes.mission_story_share(con, by=by, k=3)
+    assert len(expected) > 1 and expected["engagement_ratio"].notna().any()
+    if "department" in by:
+        assert expected["suppressed"].any() and not expected["suppressed"].all()
+    pd.testing.assert_frame_equal(themes.mission_story_share_in_warehouse(con, by=by, k=3), expected,
+                                  check_exact=True)
+
+
+def test_the_share_counted_in_the_warehouse_equals_mission_story_share_on_the_sample(sample_warehouse):
+    with warehouse.read_only(sample_warehouse) as con:
+        expected = themes.mission_story_share(con, by=("quarter", "department"))
+        counted = themes.mission_story_share_in_warehouse(con, by=("quarter", "department"))
+    pd.testing.assert_frame_equal(counted, expected, check_exact=True)
+
+
+def test_the_share_counted_in_the_warehouse_needs_a_grouping_and_no_posts_give_no_rows():
+    con = hostile_posts_warehouse(0)
+    with pytest.raises(ValueError, match="group by at least one"):
+        themes.mission_story_share_in_warehouse(con, by=())
+    con.execute("DELETE FROM post_themes")
+    pd.testing.assert_frame_equal(themes.mission_story_share_in_warehouse(con, by="quarter"),
+                                  themes.mission_story_share(con, by="quarter"))

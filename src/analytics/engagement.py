@@ -44,6 +44,7 @@ __all__ = [
     "mission_links",
     "mission_value",
     "normalise_url",
+    "recognition_by_period",
     "team_recognition",
 ]
 
@@ -640,12 +641,14 @@ def mission_links(texts: Sequence[Any] | pd.Series, *, patterns: Mapping[str, Se
     series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
     lowered_patterns = [(page, [fragment.lower() for fragment in fragments]) for page, fragments in patterns.items()]
     rows = []
-    for label, text in series.items():
+    # plain lists: walking a str Series element by element is several times slower
+    for label, text in zip(series.index.tolist(), series.tolist(), strict=True):
         if not isinstance(text, str):
             continue
         lowered = text.lower()
         pages = [page for page, fragments in lowered_patterns if any(f in lowered for f in fragments)]
-        if not pages and _SHORTENERS.search(text):
+        # a short link has a slash: most texts without a mission page are spared the regex
+        if not pages and "/" in text and _SHORTENERS.search(text):
             pages = [SHORT_LINK_PAGE]
         rows += [(label, page) for page in pages]
     return pd.DataFrame(rows, columns=["text_index", "page"])
@@ -751,6 +754,9 @@ def _in_period(posts: pd.DataFrame, period: str | Period | None) -> pd.DataFrame
 
 
 def _per_group(posts: pd.DataFrame, key: str, mission_themes: Sequence[str]) -> pd.DataFrame:
+    """The recognition figures of each ``key`` group of ``posts``, in key order (missing last):
+    ``n_people, n_posts, n_adherent, engagement_per_post, mean_sentiment, n_mission_stories, n_amplifications``
+    (:func:`_recognition_groups` counts the same in the warehouse)."""
     posts = posts.assign(adherent=~posts["violation"].astype(bool),
                          scored=posts["compound"].where(posts["sentiment_status"].astype(str) == "scored"),
                          mission=posts["theme"].isin(list(mission_themes)),
@@ -759,6 +765,11 @@ def _per_group(posts: pd.DataFrame, key: str, mission_themes: Sequence[str]) -> 
         n_people=("author_key", "nunique"), n_posts=("post_uid", "size"), n_adherent=("adherent", "sum"),
         engagement_per_post=("engagement", "mean"), mean_sentiment=("scored", "mean"),
         n_mission_stories=("mission", "sum"), n_amplifications=("amplification", "sum")).reset_index()
+
+
+_TEAM_COLUMNS = ["department", "n_people", "n_posts", "adherence_rate", "engagement_per_post", "mean_sentiment",
+                 "mission_story_share", "n_amplifications", "org_adherence_rate", "org_engagement_per_post",
+                 "recognised", "suppressed"]
 
 
 def team_recognition(
@@ -812,17 +823,27 @@ def team_recognition(
     posts = fetch_frames(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL},
                          required={"posts": _RECOGNITION_POST_COLUMNS}, warehouse_file=warehouse_file)["posts"]
     posts = _in_period(posts, period)
-    columns = ["department", "n_people", "n_posts", "adherence_rate", "engagement_per_post", "mean_sentiment",
-               "mission_story_share", "n_amplifications", "org_adherence_rate", "org_engagement_per_post",
-               "recognised", "suppressed"]
     posts = posts[posts["department"].notna()]
     if posts.empty:
-        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+        return _no_teams()
     table = _per_group(posts, "department", load_taxonomy().mission_story_themes)
+    org_engagement = pd.to_numeric(posts["engagement"], errors="coerce").astype(float).mean()
+    return _recognised_teams(table, org_engagement, min_sentiment=min_sentiment, k=k)
+
+
+def _no_teams() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in _TEAM_COLUMNS})
+
+
+def _recognised_teams(table: pd.DataFrame, org_engagement: float, *, min_sentiment: float,
+                      k: int | None) -> pd.DataFrame:
+    """:func:`team_recognition` of its :func:`_per_group` table by department (not empty) and the mean
+    engagement of all the posts behind it."""
+    table = table.copy()
     table["adherence_rate"] = table["n_adherent"] / table["n_posts"]
     table["mission_story_share"] = table["n_mission_stories"] / table["n_posts"]
     table["org_adherence_rate"] = table["n_adherent"].sum() / table["n_posts"].sum()
-    table["org_engagement_per_post"] = pd.to_numeric(posts["engagement"], errors="coerce").astype(float).mean()
+    table["org_engagement_per_post"] = org_engagement
     table["recognised"] = ((table["adherence_rate"] >= table["org_adherence_rate"])
                            & (table["engagement_per_post"] >= table["org_engagement_per_post"])
                            & (table["mean_sentiment"] >= min_sentiment))
@@ -831,7 +852,7 @@ def team_recognition(
     table = privacy.suppress_small_groups(table, by=["department"], n="n_people", values=values, k=k)
     table["recognised"] = table["recognised"] & ~table["suppressed"]
     table = table.sort_values(["recognised", "department"], ascending=[False, True])
-    return table[columns].reset_index(drop=True)
+    return table[_TEAM_COLUMNS].reset_index(drop=True)
 
 
 _OPTED_IN_SQL = """
@@ -894,13 +915,20 @@ def individual_recognition(
                           required={"posts": _RECOGNITION_POST_COLUMNS,
                                     "opted_in": ["employee_key", "department", "display_name"]},
                           warehouse_file=warehouse_file)
+    posts = _in_period(frames["posts"], period)
+    people = _per_group(posts, "author_key", load_taxonomy().mission_story_themes) if len(posts) else None
+    return _recognised_people(people, frames["opted_in"], min_posts=min_posts, adherence_at_least=adherence_at_least,
+                              engagement_ratio=engagement_ratio, min_sentiment=min_sentiment)
+
+
+def _recognised_people(people: pd.DataFrame | None, opted_in: pd.DataFrame, *, min_posts: int,
+                       adherence_at_least: float, engagement_ratio: float, min_sentiment: float) -> pd.DataFrame:
+    """:func:`individual_recognition` of its :func:`_per_group` table by author (None: no posts in the period)."""
     columns = ["employee_key", "display_name", "department", "n_posts", "engagement_per_post", "engagement_ratio",
                "mean_sentiment", "n_mission_stories", "n_amplifications"]
-    opted = frames["opted_in"].dropna(subset=["display_name"]).drop_duplicates("employee_key")
-    posts = _in_period(frames["posts"], period)
-    if posts.empty or opted.empty:
+    opted = opted_in.dropna(subset=["display_name"]).drop_duplicates("employee_key")
+    if people is None or opted.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
-    people = _per_group(posts, "author_key", load_taxonomy().mission_story_themes)
     regular = people[people["n_posts"] >= min_posts]
     median = float(regular["engagement_per_post"].median()) if len(regular) else np.nan
     # only opted-in people go further: nobody else is ever named or listed
@@ -913,3 +941,131 @@ def individual_recognition(
     chosen = chosen.assign(employee_key=chosen["author_key"],
                            department=chosen["roster_department"])
     return chosen.sort_values("engagement_per_post", ascending=False)[columns].reset_index(drop=True)
+
+
+# _per_group's figures per period and department, and per period and author, of the employee posts in the
+# warehouse: one join and one scan for every period, only the groups reaching Python. ``spans`` holds each
+# period's local [start, end): a post belongs to the periods whose span holds its local time, as in _in_period.
+_RECOGNITION_GROUPS_SQL = """
+WITH spans AS (SELECT unnest($labels) AS period, unnest($starts)::TIMESTAMP AS span_start,
+                      unnest($ends)::TIMESTAMP AS span_end),
+p AS (
+    SELECT timezone($timezone, f.published_at) AS local_time, f.author_key, f.department, f.violation,
+           f.sentiment_status, f.compound, f.engagement, coalesce(list_contains($mission, t.theme), false) AS mission,
+           a.post_uid IS NOT NULL AS amplification
+    FROM post_facts f
+    LEFT JOIN post_themes t USING (post_uid)
+    LEFT JOIN amplifications a USING (post_uid)
+    WHERE f.account_type = 'employee')
+SELECT s.period, grouping(p.author_key) = 1 AS by_department, p.department, p.author_key,
+       count(DISTINCT p.author_key) AS n_people, count(*) AS n_posts,
+       count(*) FILTER (WHERE NOT p.violation) AS n_adherent,
+       fsum(p.engagement) AS engagement_sum, count(p.engagement) AS engagement_n,
+       fsum(p.compound) FILTER (WHERE p.sentiment_status = 'scored') AS sentiment_sum,
+       count(p.compound) FILTER (WHERE p.sentiment_status = 'scored') AS sentiment_n,
+       count(*) FILTER (WHERE p.mission) AS n_mission_stories,
+       count(*) FILTER (WHERE p.amplification) AS n_amplifications
+FROM p JOIN spans s ON p.local_time >= s.span_start AND p.local_time < s.span_end
+GROUP BY GROUPING SETS ((s.period, p.department), (s.period, p.author_key))
+ORDER BY s.period, by_department, p.department NULLS LAST, p.author_key NULLS LAST
+"""
+
+
+def _recognition_groups(con: duckdb.DuckDBPyConnection, periods: Sequence[str]) -> pd.DataFrame:
+    """:func:`_per_group` of the warehouse's employee posts in each period, by department (posts with one)
+    and by author, counted by DuckDB: ``period``, ``by_department``, ``department``, ``author_key`` and
+    _per_group's figures, each period's groups in key order (missing last)."""
+    # a period asked for twice is counted once
+    spans = [parse_period(label) for label in dict.fromkeys(periods)]
+    groups = con.execute(_RECOGNITION_GROUPS_SQL, {
+        "labels": [span.label for span in spans], "starts": [span.start for span in spans],
+        "ends": [span.end for span in spans], "timezone": config.get_settings().timezone,
+        "mission": list(load_taxonomy().mission_story_themes)}).df()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        groups["engagement_per_post"] = groups["engagement_sum"] / groups["engagement_n"]
+        groups["mean_sentiment"] = groups["sentiment_sum"] / groups["sentiment_n"]
+    # team_recognition leaves out the posts of no department
+    return groups[~(groups["by_department"] & groups["department"].isna())]
+
+
+def recognition_by_period(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    periods: Sequence[str],
+    k: int | None = None,
+    min_sentiment: float = 0.05,
+    min_posts: int = 10,
+    adherence_at_least: float = 0.95,
+    engagement_ratio: float = 2.0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`team_recognition` and :func:`individual_recognition` of each period, from one scan of the
+    warehouse: DuckDB counts each period's groups, and only those reach pandas (a surface showing every
+    quarter need not convert a million posts).
+
+    Parameters
+    ----------
+    con : DuckDB connection
+        The warehouse (``post_facts``, ``post_themes``, ``amplifications``, ``employees``,
+        ``recognition_names``).
+    periods : sequence of str
+        ``YYYY-Qn`` or ``YYYY-MM`` (local time), as :func:`~analytics.periods.parse_period` reads them.
+    k, min_sentiment : optional
+        As for :func:`team_recognition` (``min_sentiment`` for the people too).
+    min_posts, adherence_at_least, engagement_ratio : optional
+        As for :func:`individual_recognition`.
+
+    Returns
+    -------
+    tuple of DataFrame
+        The teams: every column of :func:`team_recognition` and ``period`` (the period's label, e.g.
+        ``2026-Q1``), period by period in the order given; the people: every column of
+        :func:`individual_recognition` and ``period``, likewise.
+
+    Examples
+    --------
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE post_facts AS SELECT 'p' || i AS post_uid, 'a' || (i % 6) AS author_key, "
+    ...                 "'employee' AS account_type, CASE WHEN i % 6 < 3 THEN 'Comms' ELSE 'Finance' END AS "
+    ...                 "department, TIMESTAMPTZ '2026-01-05 10:00:00+00' AS published_at, i % 6 >= 3 AND i % 2 = 0 "
+    ...                 "AS violation, 'scored' AS sentiment_status, 0.5 AS compound, "
+    ...                 "CASE WHEN i % 6 = 0 THEN 60.0 WHEN i % 6 < 3 THEN 20.0 ELSE 5.0 END AS engagement "
+    ...                 "FROM range(12) t(i)")
+    >>> _ = con.execute("CREATE TABLE post_themes AS SELECT post_uid, 'event' AS theme FROM post_facts")
+    >>> _ = con.execute("CREATE TABLE amplifications (post_uid VARCHAR)")
+    >>> _ = con.execute("CREATE TABLE employees AS SELECT 'a0' AS employee_key, 'Comms' AS department, "
+    ...                 "true AS recognition_opt_in")
+    >>> _ = con.execute("CREATE TABLE recognition_names AS SELECT 'a0' AS employee_key, 'Ada L.' AS display_name")
+    >>> teams, people = recognition_by_period(con, periods=["2026-Q1"], k=3, min_posts=2)
+    >>> teams[["period", "department", "recognised"]].values.tolist()
+    [['2026-Q1', 'Comms', True], ['2026-Q1', 'Finance', False]]
+    >>> people[["period", "display_name"]].values.tolist()
+    [['2026-Q1', 'Ada L.']]
+    """
+    if min_posts < 1 or not 0 <= adherence_at_least <= 1 or engagement_ratio <= 0:
+        raise ValueError("recognition_by_period: min_posts must be >= 1, adherence_at_least in [0, 1] and "
+                         "engagement_ratio > 0.")
+    if not periods:
+        raise ValueError("recognition_by_period: give at least one period (YYYY-Qn or YYYY-MM).")
+    labels = [parse_period(period).label for period in periods]
+    groups = _recognition_groups(con, labels)
+    opted_in = con.execute(_OPTED_IN_SQL).df()
+    figures = ["n_people", "n_posts", "n_adherent", "engagement_per_post", "mean_sentiment", "n_mission_stories",
+               "n_amplifications"]
+    teams, people = [], []
+    for period in labels:
+        rows = groups[groups["period"] == period]
+        departments = rows[rows["by_department"]]
+        if departments.empty:
+            table = _no_teams()
+        else:
+            # team_recognition's bar: the mean engagement of the departments' posts
+            with np.errstate(invalid="ignore"):  # no post with an engagement: NaN, as the mean of none
+                org_engagement = departments["engagement_sum"].sum() / departments["engagement_n"].sum()
+            table = _recognised_teams(departments[["department", *figures]].reset_index(drop=True), org_engagement,
+                                      min_sentiment=min_sentiment, k=k)
+        teams.append(table.assign(period=period))
+        authors = rows[~rows["by_department"]][["author_key", *figures]].reset_index(drop=True)
+        people.append(_recognised_people(authors if len(authors) else None, opted_in, min_posts=min_posts,
+                                         adherence_at_least=adherence_at_least, engagement_ratio=engagement_ratio,
+                                         min_sentiment=min_sentiment).assign(period=period))
+    return pd.concat(teams, ignore_index=True), pd.concat(people, ignore_index=True)

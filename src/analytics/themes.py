@@ -39,6 +39,7 @@ __all__ = [
     "fetch_frames",
     "load_taxonomy",
     "mission_story_share",
+    "mission_story_share_in_warehouse",
     "taxonomy_frame",
     "theme_cues",
 ]
@@ -468,20 +469,29 @@ def _engagement_ratio(posts: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     and its variance is G/(G-1) times the sum of z² over the G authors (the linearised variance of a
     ratio under cluster sampling; with one post per author, the textbook delta method).
     """
-    from scipy import special
-
     keys = list(by) or ["_all"]
     scored = posts.dropna(subset=["engagement"]).assign(
         _all=0, s1=lambda f: f["engagement"].where(f["mission"], 0.0), n1=lambda f: f["mission"].astype(float),
         s0=lambda f: f["engagement"].where(~f["mission"], 0.0), n0=lambda f: (~f["mission"]).astype(float))
-    parts = ["s1", "n1", "s0", "n0"]
-    authors = scored.groupby([*keys, "author_key"], dropna=False, observed=True)[parts].sum().reset_index()
-    totals = authors.groupby(keys, dropna=False, observed=True)[parts].transform("sum")
+    return _ratio_of_authors(scored.groupby([*keys, "author_key"], dropna=False, observed=True)[_PARTS].sum()
+                             .reset_index(), by)
+
+
+_PARTS = ["s1", "n1", "s0", "n0"]
+
+
+def _ratio_of_authors(authors: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """:func:`_engagement_ratio` of its authors' sums: one row per ``by`` group (``_all`` when there is
+    none) and author with a post's engagement, in group and author order, with ``s1, n1, s0, n0``."""
+    from scipy import special
+
+    keys = list(by) or ["_all"]
+    totals = authors.groupby(keys, dropna=False, observed=True)[_PARTS].transform("sum")
     with np.errstate(invalid="ignore", divide="ignore"):
-        authors["z2"] = (authors["s1"] / totals["s1"] - authors["n1"] / totals["n1"]
-                         - authors["s0"] / totals["s0"] + authors["n0"] / totals["n0"]) ** 2
-    out = authors.assign(clusters=1.0).groupby(keys, dropna=False, observed=True)[
-        [*parts, "z2", "clusters"]].sum().reset_index()
+        z2 = (authors["s1"] / totals["s1"] - authors["n1"] / totals["n1"]
+              - authors["s0"] / totals["s0"] + authors["n0"] / totals["n0"]) ** 2
+    out = authors.assign(z2=z2, clusters=1.0).groupby(keys, dropna=False, observed=True)[
+        [*_PARTS, "z2", "clusters"]].sum().reset_index()
     clusters = out["clusters"].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (out["s1"] / out["n1"]) / (out["s0"] / out["n0"])
@@ -574,16 +584,29 @@ def mission_story_share(
         table = pd.DataFrame([{name: posts[column].agg(how) for name, (column, how) in aggregations.items()}])
     else:
         table = pd.DataFrame()
-    columns = [*by, "n_posts", "n_people", "n_mission", "mission_story_share", "ci_low", "ci_high",
-               "engagement_per_mission_post", "engagement_per_other_post", "engagement_ratio", "ratio_ci_low",
-               "ratio_ci_high", "suppressed"]
     if table.empty:
-        return pd.DataFrame({c: pd.Series([], dtype=object if c in by else "float64") for c in columns})
+        return _no_stories(by)
+    return _story_table(table, _engagement_ratio(posts, by), by, k)
+
+
+def _story_columns(by: Sequence[str]) -> list[str]:
+    return [*by, "n_posts", "n_people", "n_mission", "mission_story_share", "ci_low", "ci_high",
+            "engagement_per_mission_post", "engagement_per_other_post", "engagement_ratio", "ratio_ci_low",
+            "ratio_ci_high", "suppressed"]
+
+
+def _no_stories(by: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object if c in by else "float64") for c in _story_columns(by)})
+
+
+def _story_table(table: pd.DataFrame, ratios: pd.DataFrame, by: Sequence[str], k: int | None) -> pd.DataFrame:
+    """:func:`mission_story_share` of its counts and means per group (``table``, not empty) and engagement
+    ratios (:func:`_engagement_ratio`)."""
+    table = table.copy()
     n = table["n_posts"].to_numpy(float)
     successes = table["n_mission"].to_numpy(float)
     table["mission_story_share"] = successes / n
     table["ci_low"], table["ci_high"] = wilson_interval(successes, n)
-    ratios = _engagement_ratio(posts, by)
     if by:
         ratios = table[by].merge(ratios, on=by, how="left")
     table["engagement_ratio"] = ratios["ratio"].to_numpy()
@@ -598,4 +621,81 @@ def mission_story_share(
                                               nonzero=["n_mission", "_other_posts"])
     else:
         table["suppressed"] = False
-    return table[columns].reset_index(drop=True)
+    return table[_story_columns(by)].reset_index(drop=True)
+
+
+# The post labels of mission_story_share's groupings, in DuckDB (``month`` is the first day of the local month)
+_GROUPING_SQL = {"month": "strftime(f.month, '%Y-%m')",
+                 "quarter": "strftime(f.month, '%Y') || '-Q' || quarter(f.month)",
+                 "department": "f.department", "platform": "f.platform"}
+
+
+def mission_story_share_in_warehouse(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    by: Sequence[str] | str = ("month", "department"),
+    k: int | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> pd.DataFrame:
+    """:func:`mission_story_share` of the warehouse's employee posts, counted by DuckDB: only each group's
+    and author's sums reach pandas (a surface need not convert a million posts).
+
+    Parameters
+    ----------
+    con : DuckDB connection
+        The warehouse (``post_facts`` joined to ``post_themes``).
+    by : sequence of str
+        As for :func:`mission_story_share`, but not empty.
+    k, taxonomy : optional
+        As for :func:`mission_story_share`.
+
+    Returns
+    -------
+    DataFrame
+        What ``mission_story_share(con, by=by, k=k, taxonomy=taxonomy)`` returns.
+
+    Examples
+    --------
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE post_facts AS SELECT *, 'employee' AS account_type, 'x' AS platform FROM (VALUES "
+    ...                 "('a', 'p1', 'Programs', DATE '2026-01-01', 12.0), ('b', 'p2', 'Programs', DATE '2026-02-01', "
+    ...                 "2.0)) t(post_uid, author_key, department, month, engagement)")
+    >>> _ = con.execute("CREATE TABLE post_themes AS SELECT 'a' AS post_uid, 'impact_story' AS theme "
+    ...                 "UNION ALL SELECT 'b', 'other'")
+    >>> story = mission_story_share_in_warehouse(con, by="quarter")
+    >>> story[["quarter", "n_mission", "engagement_ratio"]].values.tolist()
+    [['2026-Q1', 1, 6.0]]
+    """
+    by = _check_by(by)
+    if not by:
+        raise ValueError("mission_story_share_in_warehouse: group by at least one of "
+                         f"{list(GROUPINGS)} (mission_story_share gives the total).")
+    taxonomy = taxonomy or load_taxonomy()
+    labels = ", ".join(f"{_GROUPING_SQL[b]} AS {b}" for b in by)
+    order = ", ".join(f"{b} NULLS LAST" for b in by)
+    # one row per group and author: its posts and mission stories, and _engagement_ratio's sums over its posts
+    # with an engagement
+    authors = con.execute(
+        f"""WITH p AS (
+                SELECT {labels}, f.author_key, f.engagement,
+                       coalesce(list_contains($mission, t.theme), false) AS mission
+                FROM post_facts f JOIN post_themes t USING (post_uid)
+                WHERE f.account_type = 'employee')
+            SELECT {", ".join(by)}, author_key, count(*) AS n_posts, count(*) FILTER (WHERE mission) AS n_mission,
+                   coalesce(fsum(engagement) FILTER (WHERE mission), 0) AS s1,
+                   count(engagement) FILTER (WHERE mission)::DOUBLE AS n1,
+                   coalesce(fsum(engagement) FILTER (WHERE NOT mission), 0) AS s0,
+                   count(engagement) FILTER (WHERE NOT mission)::DOUBLE AS n0
+            FROM p GROUP BY ALL ORDER BY {order}, author_key NULLS LAST""",
+        {"mission": list(taxonomy.mission_story_themes)}).df()
+    if authors.empty:
+        return _no_stories(by)
+    table = authors.groupby(by, dropna=False).agg(
+        n_posts=("n_posts", "sum"), n_people=("author_key", "count"), n_mission=("n_mission", "sum"),
+        s1=("s1", "sum"), n1=("n1", "sum"), s0=("s0", "sum"), n0=("n0", "sum")).reset_index()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["engagement_per_mission_post"] = table["s1"] / table["n1"]
+        table["engagement_per_other_post"] = table["s0"] / table["n0"]
+    engaged = authors[authors["n1"] + authors["n0"] > 0].reset_index(drop=True)
+    return _story_table(table.drop(columns=_PARTS), _ratio_of_authors(engaged[[*by, "author_key", *_PARTS]], by),
+                        by, k)
