@@ -7,32 +7,40 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from browser import Server, headless_chromium, wait_for_charts
 
-from analytics import cli, dashboard, snapshots, warehouse
+from analytics import cli, dashboard, serve, snapshots, warehouse
 
 DASHBOARDS = ("leadership.ipynb", "policy-review.ipynb")
 #: when the copy's last build says it was built, before the tests build it again
 OLD_BUILD = "2020-01-02 03:04:00"
 
 
-@pytest.fixture(scope="module")
-def served(sample_warehouse, tmp_path_factory):
+def _served_copy(sample_warehouse: Path, folder: Path) -> tuple[Server, Path]:
     """A server of a copy of the sample warehouse whose last build is dated :data:`OLD_BUILD`, its two
     dashboards rendered in advance from it."""
-    folder = tmp_path_factory.mktemp("fresh")
     target = folder / "warehouse.duckdb"
     shutil.copyfile(sample_warehouse, target)
     con = warehouse.connect(target)
     con.execute(f"UPDATE build_log SET built_at = TIMESTAMPTZ '{OLD_BUILD}+00'")
     snapshots.publish_snapshot(con, target)
-    server = Server(warehouse=target, log=folder / "server.log").wait_ready()
+    return Server(warehouse=target, log=folder / "server.log").wait_ready(), target
+
+
+@pytest.fixture(scope="module")
+def served(sample_warehouse, tmp_path_factory):
+    server, target = _served_copy(sample_warehouse, tmp_path_factory.mktemp("fresh"))
     try:
         yield server, target
     finally:
         server.stop()
+
+
+def _renderings_again(server: Server) -> dict[str, int]:
+    return {name: server.log_text().count(f"Rendering {name} again") for name in DASHBOARDS}
 
 
 def _banner_build(page: str) -> str:
@@ -75,3 +83,23 @@ def test_an_open_page_says_when_newer_data_is_published(served):
         notice.wait_for(timeout=(dashboard.REPUBLISHED_LOOK_SECONDS + 20) * 1000)
         assert "Newer data was published" in notice.inner_text() and "Reload this page" in notice.inner_text()
         page.close()
+
+
+def test_a_stream_of_publications_renders_each_dashboard_again_once_it_stops(sample_warehouse, tmp_path):
+    """A watcher publishing export after export kept both dashboards rendering, one rendering per
+    publication that came while the last one ran, on the cores the watcher needs."""
+    server, target = _served_copy(sample_warehouse, tmp_path)
+    try:
+        for _ in range(4):  # a publication a second, well within the quiet time the pool waits for
+            snapshots.publish_snapshot(warehouse.connect(target), target)
+            time.sleep(1.0)
+        assert _renderings_again(server) == dict.fromkeys(DASHBOARDS, 0)
+        deadline = time.monotonic() + 90
+        while not all(server.log_text().count(f"Kernel pool of {name} is filled") == 2 for name in DASHBOARDS):
+            assert time.monotonic() < deadline, server.log_text()[-3000:]
+            time.sleep(0.3)
+        # long enough for a rendering begun before the last publication to have been replaced once more
+        time.sleep(serve.REPUBLISHED_QUIET_SECONDS + 3 * serve.REPUBLISHED_CHECK_SECONDS)
+        assert _renderings_again(server) == dict.fromkeys(DASHBOARDS, 1), server.log_text()[-3000:]
+    finally:
+        server.stop()

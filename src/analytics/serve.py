@@ -56,6 +56,7 @@ import inspect
 import json
 import logging
 import os
+import time
 import weakref
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
@@ -96,8 +97,12 @@ COMPILE_HINT = b"//# allFunctionsCalledOnLoad\n"
 #: Seconds between a viewer taking a preheated kernel and the pool starting its replacement.
 REFILL_DELAY = 10.0
 #: Seconds between two looks at the warehouse's published snapshot (one ``stat``): a pooled dashboard rendered
-#: before a publication is rendered again at once, so the next viewer sees the new data without waiting.
+#: before a publication is rendered again, so the next viewer sees the new data without waiting.
 REPUBLISHED_CHECK_SECONDS = 2.0
+#: Seconds a publication must stand (no later one) before the pool renders the dashboards again on its own:
+#: a watcher publishing export after export would otherwise keep both cores rendering. A viewer arriving
+#: meanwhile waits for a rendering of the data as it is then.
+REPUBLISHED_QUIET_SECONDS = 5.0
 
 #: Seconds a viewer's kernel may stay idle with no page connected to it before it is shut down. A page
 #: closed in the browser asks for its kernel's shutdown; one that could not ask (a browser killed, a laptop
@@ -283,6 +288,8 @@ def _rendered_pool(manager_class: type) -> type:
             #: each pooled rendering's published data when it began (:func:`snapshots.published_version`)
             self._rendered_from: weakref.WeakKeyDictionary[asyncio.Task, object] = weakref.WeakKeyDictionary()
             self._warehouse = config.warehouse_path()
+            #: the published snapshot last seen, and since when (monotonic seconds)
+            self._published = (snapshots.published_version(self._warehouse), time.monotonic())
             #: renderings taken out of the pool as stale, and the shutdowns of their kernels
             self._retired: set[asyncio.Task] = set()
             self._closing: set[asyncio.Future] = set()
@@ -304,10 +311,15 @@ def _rendered_pool(manager_class: type) -> type:
             """Replace each pooled rendering that began before the warehouse's last publication by one begun
             now, so that a viewer never gets the data it replaced (numbers since rebuilt, a person since
             erased). With ``notebook_name`` (a viewer waits for it) that dashboard's, even one still rendering;
-            else every dashboard's finished ones: one still rendering is looked at again once it has finished,
-            so a burst of publications keeps one rendering at a time going, not one per publication.
+            else, once the last publication has stood :data:`REPUBLISHED_QUIET_SECONDS`, every dashboard's
+            finished ones (one still rendering is looked at again once it has finished): a stream of
+            publications keeps at most one rendering of each dashboard going, not one per publication.
             ``fill``: Voila's arguments for the new kernel."""
             now = snapshots.published_version(self._warehouse)
+            if now != self._published[0]:
+                self._published = (now, time.monotonic())
+            if notebook_name is None and time.monotonic() - self._published[1] < REPUBLISHED_QUIET_SECONDS:
+                return
             for name, pool in self._pools.items():
                 if notebook_name not in (None, name):
                     continue
