@@ -525,9 +525,6 @@ def _parse_rule(spec: dict[str, Any], settings: config.Settings) -> Rule:
     )
 
 
-_RULES_CACHE: dict[tuple[Path, bytes, str], tuple[Rule, ...]] = {}
-
-
 def read_yaml(text: str | bytes) -> Any:
     """``yaml.safe_load(text)``, parsed by libyaml when PyYAML has it (ten times faster: every build reads
     the rules and the taxonomy); the same safe constructor builds the result either way."""
@@ -548,8 +545,8 @@ def _read_rules(path: Path, text: bytes, settings: config.Settings) -> tuple[Rul
 
 
 def load_rules(path: str | Path | None = None) -> list[Rule]:
-    """Read and compile the policy rules (the file is read at every call, and parsed and compiled once per
-    content and settings: an edit reaches a process that runs on, such as ``policy-pulse watch``).
+    """Read and compile the policy rules (parsed and compiled once per content and settings:
+    :func:`analytics.config.parsed_once`).
 
     Parameters
     ----------
@@ -568,17 +565,10 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
     """
     chosen = Path(path or config.POLICY_RULES_PATH).resolve()
     try:
-        text = chosen.read_bytes()
+        # the organisation's name and domains come from the settings, so they are parsed again with them
+        return list(config.parsed_once(chosen, _read_rules, config.get_settings()))
     except FileNotFoundError:
         raise ValueError(f"Policy rules file {chosen} does not exist; create it or pass another path.") from None
-    settings = config.get_settings()
-    # the organisation's name and domains come from the settings, so they key the cache too
-    key = (chosen, text, repr(settings))
-    if key not in _RULES_CACHE:
-        if len(_RULES_CACHE) > 8:
-            _RULES_CACHE.clear()
-        _RULES_CACHE[key] = _read_rules(chosen, text, settings)
-    return list(_RULES_CACHE[key])
 
 
 def rules_frame(rules: Sequence[Rule] | None = None) -> pd.DataFrame:

@@ -14,7 +14,6 @@ notebook show such answers.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import os
 import re
@@ -419,18 +418,12 @@ def _as_code(raw: Any) -> float | None:
 
 # --- loading -----------------------------------------------------------------------------------------
 
-#: Each codebook file read, by resolved path: the digest of its bytes when read and the codebook.
-_LOADED: dict[Path, tuple[bytes, Codebook]] = {}
-
-
 def load_codebook(path: str | os.PathLike[str] | None = None) -> Codebook:
     """Read and validate the codebook YAML (default :data:`analytics.config.CODEBOOK_PATH`).
 
-    A file is parsed once while its content stays the same: a dashboard's quarter change asked for it three
-    times, each parse a tenth of a second or more. The content, not the modification time and size, decides:
-    an edit of one letter saved within the file system's time granularity, or a copy that keeps the old
-    time (``cp -p``, ``rsync -t``), is read again. The codebook returned is read-only and shared by every
-    caller. Raises ``ValueError`` naming the bad entry and what to fix.
+    A file is parsed once while its content stays the same (:func:`analytics.config.parsed_once`): a
+    dashboard's quarter change asked for it three times, each parse a tenth of a second or more. The codebook
+    returned is read-only and shared by every caller. Raises ``ValueError`` naming the bad entry and what to fix.
 
     >>> codebook = load_codebook()
     >>> len(codebook.items) >= 20, sorted(codebook.constructs)[:2]
@@ -439,20 +432,15 @@ def load_codebook(path: str | os.PathLike[str] | None = None) -> Codebook:
     True
     """
     chosen = Path(path) if path is not None else config.CODEBOOK_PATH
-    if not chosen.exists():
-        raise ValueError(f"codebook {chosen} does not exist; pass the path of a codebook YAML file")
-    # a codebook is a few KB: reading and hashing it costs microseconds, parsing it is what the cache saves
-    content = chosen.read_bytes()
-    digest, key = hashlib.blake2b(content).digest(), chosen.resolve()
-    cached = _LOADED.get(key)
-    if cached is None or cached[0] != digest:
-        cached = _LOADED[key] = (digest, _read_codebook(chosen, content.decode("utf-8")))
-    return cached[1]
-
-
-def _read_codebook(chosen: Path, text: str) -> Codebook:
     try:
-        raw = yaml.safe_load(text)
+        return config.parsed_once(chosen.resolve(), _read_codebook)
+    except FileNotFoundError:
+        raise ValueError(f"codebook {chosen} does not exist; pass the path of a codebook YAML file") from None
+
+
+def _read_codebook(chosen: Path, content: bytes) -> Codebook:
+    try:
+        raw = yaml.safe_load(content.decode("utf-8"))
     except yaml.YAMLError as error:
         raise ValueError(f"codebook {chosen} is not valid YAML: {error}") from error
     if not isinstance(raw, dict):

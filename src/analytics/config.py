@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -35,8 +35,11 @@ __all__ = [
     "frontend_dir",
     "get_settings",
     "key_file_path",
+    "parsed_once",
     "warehouse_path",
 ]
+
+_Parsed = TypeVar("_Parsed")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_ROOT / "data"
@@ -174,9 +177,39 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-@lru_cache(maxsize=8)
-def _load(path: Path, text: bytes | None, k_override: str | None) -> Settings:
-    raw = yaml.safe_load(text.decode("utf-8")) if text is not None else {}
+#: Configuration files parsed (:func:`parsed_once`), by parser, path, content and the parser's other arguments,
+#: the most recently used last.
+_PARSED: dict[tuple, Any] = {}
+_PARSED_KEPT = 32
+
+
+def parsed_once(path: Path, parse: Callable[..., _Parsed], *args: Any) -> _Parsed:
+    """``parse(path, content, *args)`` of the file at ``path``, read at every call and parsed once per content
+    (and ``args``, by their ``repr``).
+
+    An edit reaches a process that runs on (``policy-pulse watch``, a notebook's kernel) at its next step, even
+    one that keeps the file's size and modification time (saved within the clock's step, copied with ``cp -p``
+    or ``rsync -t``); an unchanged file gives the same object again without parsing it: the settings, rules,
+    codebook and taxonomy are read this way, many times per page or update. Raises ``FileNotFoundError``
+    when there is no file, and whatever ``parse`` raises (nothing is kept then).
+
+    >>> settings = parsed_once(SETTINGS_PATH, _settings_of, None)
+    >>> parsed_once(SETTINGS_PATH, _settings_of, None) is settings, parsed_once(SETTINGS_PATH, _settings_of, "7").k
+    (True, 7)
+    """
+    content = path.read_bytes()
+    key = (parse, path, content, repr(args))
+    if key in _PARSED:
+        _PARSED[key] = _PARSED.pop(key)
+    else:
+        _PARSED[key] = parse(path, content, *args)
+        while len(_PARSED) > _PARSED_KEPT:
+            del _PARSED[next(iter(_PARSED))]
+    return _PARSED[key]
+
+
+def _settings_of(path: Path, content: bytes, k_override: str | None) -> Settings:
+    raw = yaml.safe_load(content.decode("utf-8")) or {}
     if k_override:
         raw["k"] = int(k_override)
     return _parse_settings(raw, path)
@@ -194,12 +227,11 @@ def get_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Load the organisation settings (``POLICY_PULSE_SETTINGS`` or ``data/settings.yml``).
 
     ``POLICY_PULSE_K`` overrides the small-group threshold. The file is read at every call and parsed once
-    per content, so an edit reaches a process that runs on (``policy-pulse watch``, a notebook's kernel) at
-    its next step.
+    per content (:func:`parsed_once`).
     """
     chosen = Path(path or os.environ.get("POLICY_PULSE_SETTINGS") or SETTINGS_PATH).resolve()
+    k_override = os.environ.get("POLICY_PULSE_K")
     try:
-        text = chosen.read_bytes()
-    except FileNotFoundError:
-        text = None
-    return _load(chosen, text, os.environ.get("POLICY_PULSE_K"))
+        return parsed_once(chosen, _settings_of, k_override)
+    except FileNotFoundError:  # no file: the defaults
+        return _settings_of(chosen, b"", k_override)

@@ -12,7 +12,6 @@ The rules are plain enough for an analyst to read, and :func:`theme_cues` shows 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import os
 import re
@@ -150,17 +149,15 @@ def load_taxonomy(path: str | os.PathLike[str] | None = None) -> Taxonomy:
     ['fundraising_ask', 'volunteer_call', 'event', 'advocacy', 'achievement', 'impact_story', 'other']
     """
     chosen = Path(path or config.CONTENT_THEMES_PATH)
-    if not chosen.exists():
+    try:
+        # surfaces ask for it many times per page: parsed and compiled once per content (frozen, so shared)
+        return config.parsed_once(chosen, _parse_taxonomy)
+    except FileNotFoundError:
         raise ValueError(f"Content-theme taxonomy {chosen} does not exist; restore data/content_themes.yml or "
-                         "pass another path.")
-    return _parse_taxonomy(str(chosen), chosen.read_bytes())
+                         "pass another path.") from None
 
 
-# Surfaces ask for the taxonomy many times per page; the file is re-read every time (so an edit counts)
-# but parsed and compiled once per content. Taxonomy is frozen, so sharing it is safe.
-@functools.lru_cache(maxsize=8)
-def _parse_taxonomy(name: str, text: bytes) -> Taxonomy:
-    chosen = Path(name)
+def _parse_taxonomy(chosen: Path, text: bytes) -> Taxonomy:
     raw = read_yaml(text) or {}
     specs = raw.get("themes")
     if not isinstance(specs, list) or not specs:
