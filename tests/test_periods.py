@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.periods import local_months, period_labels
+from analytics.periods import local_months, period_labels, sql_period_label
 
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland", "UTC")
 
@@ -85,3 +86,14 @@ def test_arguments_are_checked():
         period_labels(pd.Series(["2026-01"]), "week")
     with pytest.raises(ValueError, match="local_months"):
         period_labels(pd.Series(pd.to_datetime(["2026-01-01"], utc=True)), "month")
+
+
+@pytest.mark.parametrize("kind", ["month", "quarter"])
+def test_duckdb_labels_a_day_as_period_labels_does(kind):
+    """The queries that group by period in DuckDB (the period tables, the dashboards' mission stories) give
+    each day the label pandas gives it: every day of six years, month and quarter ends included."""
+    days = pd.Series(pd.date_range("2023-01-01", "2028-12-31", freq="D"))
+    con = duckdb.connect()
+    con.register("days_frame", pd.DataFrame({"d": days.dt.date}))
+    in_duckdb = con.execute(f"SELECT {sql_period_label('d', kind)} FROM days_frame ORDER BY d").df().iloc[:, 0]
+    assert in_duckdb.tolist() == period_labels(days, kind).tolist()

@@ -24,7 +24,7 @@ import pandas as pd
 
 from analytics import config, usercache
 from analytics.adherence import wilson_interval
-from analytics.periods import parse_period, period_labels
+from analytics.periods import parse_period, period_labels, sql_period_label
 from analytics.privacy import suppress_small_groups
 
 __all__ = [
@@ -712,12 +712,16 @@ def _keys(grouping: str | None) -> list[str]:
     return ["period"] + ([grouping] if grouping else [])
 
 
+#: The labels of a cell's ``month`` (its first day) in the queries below.
+_PERIOD_LABELS_SQL = {"month_label": sql_period_label("month", "month"),
+                      "quarter_label": sql_period_label("month", "quarter")}
+
 #: One row per employee-post author and finest cell (month, department, platform): every employee figure is
 #: a sum over these (the spread of the scores by the sums of squares within and between cells), and an author
 #: is counted once per group. ``digest``: an order-free hash of the cell's posts, all the figures read of them;
 #: ``m`` and ``q``: the labels of its month and quarter.
 _CELLS_SQL = """
-SELECT *, strftime(month, '%Y-%m') AS m, CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR) AS q
+SELECT *, {month_label} AS m, {quarter_label} AS q
 FROM (
 SELECT month, department, platform, author_key, count(*) AS n, sum(CAST(NOT violation AS INTEGER)) AS successes,
        count(*) FILTER (WHERE scored) AS n_scored, count(compound) FILTER (WHERE scored) AS n_values,
@@ -788,6 +792,7 @@ def _cells_source(con: duckdb.DuckDBPyConnection, cells: str | None) -> tuple[st
     present = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     positive = {"post_themes", "amplifications"} <= present
     sql = _CELLS_SQL.format(
+        **_PERIOD_LABELS_SQL,
         # semi-joins: the hash tables hold the mission-story and amplifying posts only, not every post's theme
         mission="f.post_uid IN (SELECT post_uid FROM post_themes WHERE list_contains($themes, theme))"
         if positive else "false",
@@ -834,7 +839,7 @@ def _employee_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...],
 #: interval (each post's residual from its group's ratio: the totals' ratio first, then one pass over the posts).
 _ORGANISATION_SQL = """
 WITH posts AS (
-    SELECT strftime(month, '%Y-%m') AS m, CAST(year(month) AS VARCHAR) || '-Q' || CAST(quarter(month) AS VARCHAR) AS q,
+    SELECT {month_label} AS m, {quarter_label} AS q,
            platform, sentiment_status = 'scored' AS scored, compound, engagement, impressions, reach
     FROM post_facts WHERE account_type = 'organization' AND ($all OR list_contains($months, month))),
 figures AS MATERIALIZED (
@@ -883,7 +888,8 @@ def _organisation_aggregates(con: duckdb.DuckDBPyConnection, kinds: tuple[str, .
         kind=kind, by_platform=int(grouping is None), period="m" if kind == "month" else "q",
         same="AND f.platform IS NOT DISTINCT FROM p.platform" if grouping else "")
         for kind in kinds for grouping in (None, "platform"))
-    table = con.execute(_ORGANISATION_SQL.format(squares=squares), {**within, "kinds": list(kinds)}).df()
+    table = con.execute(_ORGANISATION_SQL.format(squares=squares, **_PERIOD_LABELS_SQL),
+                        {**within, "kinds": list(kinds)}).df()
     return {kind: table[table["kind"] == kind].drop(columns="kind") for kind in kinds}
 
 

@@ -12,7 +12,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-__all__ = ["PERIOD_KINDS", "Period", "local_months", "parse_period", "period_labels", "quarter_of"]
+__all__ = ["PERIOD_KINDS", "Period", "local_months", "parse_period", "period_labels", "quarter_of",
+           "sql_period_label"]
 
 #: The kinds of period a table is cut into, as :func:`period_labels` names them.
 PERIOD_KINDS = ("month", "quarter")
@@ -192,6 +193,22 @@ def period_labels(months: pd.Series, kind: str = "month") -> pd.Series:
     else:
         labels = firsts.year.astype(str) + "-Q" + firsts.quarter.astype(str)
     return pd.Series(pd.array(labels, dtype="str").take(codes, allow_fill=True), index=months.index)
+
+
+def sql_period_label(column: str, kind: str = "month") -> str:
+    """:func:`period_labels` as a DuckDB expression of ``column`` (a DATE or naive TIMESTAMP: a local calendar
+    day or month, read at face value), for queries that group by period before their rows reach pandas.
+
+    >>> import duckdb
+    >>> duckdb.connect().execute(f"SELECT {sql_period_label('d')}, {sql_period_label('d', 'quarter')} "
+    ...                          "FROM (SELECT DATE '2026-10-31' AS d)").fetchone()
+    ('2026-10', '2026-Q4')
+    """
+    if kind not in PERIOD_KINDS:
+        raise ValueError(f"kind={kind!r}: choose one of {list(PERIOD_KINDS)}.")
+    if kind == "month":
+        return f"strftime({column}, '%Y-%m')"
+    return f"strftime({column}, '%Y') || '-Q' || quarter({column})"
 
 
 def _wall_times(stamps: pd.Series, timezone: str) -> pd.Series:

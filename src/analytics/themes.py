@@ -26,7 +26,7 @@ import pandas as pd
 
 from analytics import config, privacy, warehouse
 from analytics.adherence import RegexScreen, read_yaml, wilson_interval
-from analytics.periods import period_labels
+from analytics.periods import period_labels, sql_period_label
 
 __all__ = [
     "GROUPINGS",
@@ -622,8 +622,7 @@ def _story_table(table: pd.DataFrame, ratios: pd.DataFrame, by: Sequence[str], k
 
 
 # The post labels of mission_story_share's groupings, in DuckDB (``month`` is the first day of the local month)
-_GROUPING_SQL = {"month": "strftime(f.month, '%Y-%m')",
-                 "quarter": "strftime(f.month, '%Y') || '-Q' || quarter(f.month)",
+_GROUPING_SQL = {"month": sql_period_label("f.month", "month"), "quarter": sql_period_label("f.month", "quarter"),
                  "department": "f.department", "platform": "f.platform"}
 
 
