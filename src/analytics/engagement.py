@@ -971,12 +971,10 @@ ORDER BY s.period, by_department, p.department NULLS LAST, p.author_key NULLS LA
 """
 
 
-def _recognition_groups(con: duckdb.DuckDBPyConnection, periods: Sequence[str]) -> pd.DataFrame:
-    """:func:`_per_group` of the warehouse's employee posts in each period, by department (posts with one)
-    and by author, counted by DuckDB: ``period``, ``by_department``, ``department``, ``author_key`` and
-    _per_group's figures, each period's groups in key order (missing last)."""
-    # a period asked for twice is counted once
-    spans = [parse_period(label) for label in dict.fromkeys(periods)]
+def _recognition_groups(con: duckdb.DuckDBPyConnection, spans: Sequence[Period]) -> pd.DataFrame:
+    """:func:`_per_group` of the warehouse's employee posts in each period (``spans``, each once), by
+    department (posts with one) and by author, counted by DuckDB: ``period``, ``by_department``,
+    ``department``, ``author_key`` and _per_group's figures, each period's groups in key order (missing last)."""
     groups = con.execute(_RECOGNITION_GROUPS_SQL, {
         "labels": [span.label for span in spans], "starts": [span.start for span in spans],
         "ends": [span.end for span in spans], "timezone": config.get_settings().timezone,
@@ -1046,8 +1044,10 @@ def recognition_by_period(
                          "engagement_ratio > 0.")
     if not periods:
         raise ValueError("recognition_by_period: give at least one period (YYYY-Qn or YYYY-MM).")
-    labels = [parse_period(period).label for period in periods]
-    groups = _recognition_groups(con, labels)
+    spans = [parse_period(period) for period in periods]
+    labels = [span.label for span in spans]
+    # a period asked for twice is counted once
+    groups = _recognition_groups(con, list({span.label: span for span in spans}.values()))
     opted_in = con.execute(_OPTED_IN_SQL).df()
     figures = ["n_people", "n_posts", "n_adherent", "engagement_per_post", "mean_sentiment", "n_mission_stories",
                "n_amplifications"]

@@ -293,9 +293,9 @@ def _rendered_pool(manager_class: type) -> type:
             #: renderings taken out of the pool as stale, and the shutdowns of their kernels
             self._retired: set[asyncio.Task] = set()
             self._closing: set[asyncio.Future] = set()
-            self._republished = PeriodicCallback(self._render_again_if_republished,
-                                                 REPUBLISHED_CHECK_SECONDS * 1000)
-            self._republished.start()
+            self._looks = PeriodicCallback(self._render_again_if_republished,
+                                           REPUBLISHED_CHECK_SECONDS * 1000)
+            self._looks.start()
 
         async def _initialize(self, notebook_path: str, kernel_id: str | None = None, **kwargs) -> dict:
             self._refills_begun.add(asyncio.current_task())
@@ -320,9 +320,9 @@ def _rendered_pool(manager_class: type) -> type:
                 self._published = (now, time.monotonic())
             if notebook_name is None and time.monotonic() - self._published[1] < REPUBLISHED_QUIET_SECONDS:
                 return
-            for name, pool in self._pools.items():
-                if notebook_name not in (None, name):
-                    continue
+            chosen = (self._pools.items() if notebook_name is None
+                      else [(notebook_name, self._pools.get(notebook_name, []))])
+            for name, pool in chosen:
                 stale = [task for task in pool if self._rendered_from.get(task, now) != now
                          and (task.done() or notebook_name is not None)]
                 for task in stale:
@@ -343,7 +343,7 @@ def _rendered_pool(manager_class: type) -> type:
                 closing.add_done_callback(self._closing.discard)
 
         async def shutdown_all(self, *args, **kwargs) -> None:
-            self._republished.stop()
+            self._looks.stop()
             # a stale rendering still starting its kernel would start it after the others are shut down
             await asyncio.gather(*self._retired, return_exceptions=True)
             await asyncio.gather(*self._closing, return_exceptions=True)
