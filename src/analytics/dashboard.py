@@ -200,7 +200,7 @@ def _positive_side(con, tables: set[str], quarters: Sequence[str], k: int) -> di
     organisation = con.execute(_ORGANISATION_POSTS_SQL).df()
     mission = engagement.mission_value({"posts": organisation}, period="quarter")
     mission = mission[mission["source"] == "organisation"].drop(columns="source").reset_index(drop=True)
-    story = themes.mission_story_share_in_warehouse(con, by=("quarter", "department"), k=k)
+    story = themes.mission_story_share(con, by=("quarter", "department"), k=k)
     if not quarters:
         return {"story": story, "mission": mission}
     teams, people = engagement.recognition_by_period(con, periods=quarters, k=k, min_posts=RECOGNITION_MIN_POSTS)

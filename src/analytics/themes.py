@@ -26,7 +26,7 @@ import pandas as pd
 
 from analytics import config, privacy, warehouse
 from analytics.adherence import RegexScreen, read_yaml, wilson_interval
-from analytics.periods import period_labels, sql_period_label
+from analytics.periods import sql_period_label
 
 __all__ = [
     "GROUPINGS",
@@ -38,7 +38,6 @@ __all__ = [
     "fetch_frames",
     "load_taxonomy",
     "mission_story_share",
-    "mission_story_share_in_warehouse",
     "taxonomy_frame",
     "theme_cues",
 ]
@@ -457,32 +456,23 @@ def _check_by(by: Sequence[str] | str) -> list[str]:
     return by
 
 
-def _engagement_ratio(posts: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Mean engagement of mission posts over that of other posts per ``by`` group (``ratio``, ``ci_low``,
-    ``ci_high``), its 95 % CI clustered by author.
-
-    The log ratio is log S1 - log N1 - log S0 + log N0 (engagement sums and post counts of mission and
-    other posts), so an author with sums s1, n1, s0, n0 moves it by z = s1/S1 - n1/N1 - s0/S0 + n0/N0,
-    and its variance is G/(G-1) times the sum of z² over the G authors (the linearised variance of a
-    ratio under cluster sampling; with one post per author, the textbook delta method).
-    """
-    keys = list(by) or ["_all"]
-    scored = posts.dropna(subset=["engagement"]).assign(
-        _all=0, s1=lambda f: f["engagement"].where(f["mission"], 0.0), n1=lambda f: f["mission"].astype(float),
-        s0=lambda f: f["engagement"].where(~f["mission"], 0.0), n0=lambda f: (~f["mission"]).astype(float))
-    return _ratio_of_authors(scored.groupby([*keys, "author_key"], dropna=False, observed=True)[_PARTS].sum()
-                             .reset_index(), by)
-
-
 _PARTS = ["s1", "n1", "s0", "n0"]
 
 
-def _ratio_of_authors(authors: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """:func:`_engagement_ratio` of its authors' sums: one row per ``by`` group (``_all`` when there is
-    none) and author with a post's engagement, in group and author order, with ``s1, n1, s0, n0``."""
+def _engagement_ratio(authors: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Mean engagement of mission posts over that of other posts per group of ``keys`` (``ratio``, ``ci_low``,
+    ``ci_high``), its 95 % CI clustered by author, from each author's sums: one row per group and author with a
+    post's engagement, in group and author order, with ``s1, n1, s0, n0`` (engagement sums and post counts of
+    its mission and other posts).
+
+    The log ratio is log S1 - log N1 - log S0 + log N0 (the group's sums), so an author with sums s1, n1, s0,
+    n0 moves it by z = s1/S1 - n1/N1 - s0/S0 + n0/N0, and its variance is G/(G-1) times the sum of z² over the
+    G authors (the linearised variance of a ratio under cluster sampling; with one post per author, the
+    textbook delta method).
+    """
     from scipy import special
 
-    keys = list(by) or ["_all"]
+    keys = list(keys)
     totals = authors.groupby(keys, dropna=False, observed=True)[_PARTS].transform("sum")
     with np.errstate(invalid="ignore", divide="ignore"):
         z2 = (authors["s1"] / totals["s1"] - authors["n1"] / totals["n1"]
@@ -496,15 +486,59 @@ def _ratio_of_authors(authors: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
             clusters / (clusters - 1) * out["z2"])
     # a ratio of zero, or of nothing, has no log scale to build an interval on
     usable = (out["s1"] > 0) & (out["s0"] > 0)
-    return out[list(by)].assign(ratio=ratio, ci_low=(ratio * np.exp(-half)).where(usable),
-                                ci_high=(ratio * np.exp(half)).where(usable))
+    return out[keys].assign(ratio=ratio, ci_low=(ratio * np.exp(-half)).where(usable),
+                            ci_high=(ratio * np.exp(half)).where(usable))
 
+
+#: The columns of the employee posts :func:`mission_story_share` counts.
+_POST_COLUMNS = ["post_uid", "author_key", "department", "platform", "month", "engagement", "theme"]
 
 _EMPLOYEE_POSTS_SQL = """
 SELECT f.post_uid, f.platform, f.author_key, f.department, f.month, f.engagement, t.theme
 FROM post_facts f JOIN post_themes t USING (post_uid)
 WHERE f.account_type = 'employee'
 """
+
+# The post labels of mission_story_share's groupings, in DuckDB (``month`` is the first day of the local month)
+_GROUPING_SQL = {"month": sql_period_label("month", "month"), "quarter": sql_period_label("month", "quarter"),
+                 "department": "department", "platform": "platform"}
+
+# One row per group and author: its posts and mission stories, and _engagement_ratio's sums over its posts with
+# an engagement. ``{source}`` is a FROM item with the columns of _POST_COLUMNS.
+_STORY_AUTHORS_SQL = """
+WITH p AS (
+    SELECT {labels}, author_key, engagement, coalesce(list_contains($mission, theme), false) AS mission
+    FROM {source})
+SELECT {keys}, author_key, count(*) AS n_posts, count(*) FILTER (WHERE mission) AS n_mission,
+       coalesce(fsum(engagement) FILTER (WHERE mission), 0) AS s1,
+       count(engagement) FILTER (WHERE mission)::DOUBLE AS n1,
+       coalesce(fsum(engagement) FILTER (WHERE NOT mission), 0) AS s0,
+       count(engagement) FILTER (WHERE NOT mission)::DOUBLE AS n0
+FROM p GROUP BY ALL ORDER BY {order}, author_key NULLS LAST
+"""
+
+
+@contextlib.contextmanager
+def _employee_posts(
+    con_or_frames: duckdb.DuckDBPyConnection | Mapping[str, pd.DataFrame] | None,
+    warehouse_file: str | os.PathLike[str] | None,
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+    """A connection and the FROM item of :func:`mission_story_share`'s employee posts: the warehouse's, read
+    where they are, or the given frame's, registered in a throwaway in-memory database."""
+    if not isinstance(con_or_frames, Mapping):
+        with _connection(con_or_frames, warehouse_file) as con:
+            yield con, f"({_EMPLOYEE_POSTS_SQL})"
+        return
+    posts = fetch_frames(con_or_frames, {"posts": _EMPLOYEE_POSTS_SQL}, required={"posts": _POST_COLUMNS})["posts"]
+    if isinstance(posts["month"].dtype, pd.DatetimeTZDtype):
+        raise ValueError("mission_story_share: the posts' `month` holds instants; give each post's local calendar "
+                         "month (analytics.periods.local_months(stamps, timezone)).")
+    # the warehouse's types: engagement a number (anything else missing), month a calendar day, theme an id
+    posts = posts[_POST_COLUMNS].assign(engagement=pd.to_numeric(posts["engagement"], errors="coerce").astype(float),
+                                        month=pd.to_datetime(posts["month"]), theme=posts["theme"].astype("string"))
+    with duckdb.connect() as con:
+        con.register("employee_posts", posts)
+        yield con, "employee_posts"
 
 
 def mission_story_share(
@@ -528,25 +562,31 @@ def mission_story_share(
     the delta method on the log ratio with a cluster-robust variance, and Student's t with authors - 1
     degrees of freedom.
 
+    DuckDB counts the posts of each group and author, whatever the input (given frames are registered in a
+    throwaway in-memory database): only those sums reach pandas, so a surface need not convert a million posts.
+
     Parameters
     ----------
     con_or_frames : DuckDB connection, mapping or None
         A warehouse connection (reads ``post_facts`` joined to ``post_themes``), ``None`` for the
         published warehouse, or ``{"posts": frame}`` with ``post_uid, author_key, department, platform,
-        month, engagement, theme`` (employee posts only).
+        month, engagement, theme`` (employee posts only; ``month`` a local calendar day or month: a date,
+        a naive timestamp or ``YYYY-MM``).
     by : sequence of str
         Any of ``month``/``quarter`` and one of ``department``/``platform``; empty for one total.
     k : int, optional
         Suppression threshold; defaults to the configured k.
     taxonomy : Taxonomy, optional
         Says which themes are mission stories; defaults to :func:`load_taxonomy`.
+    warehouse_file : str or Path, optional
+        The warehouse read when ``con_or_frames`` is None; defaults to the configured one.
 
     Returns
     -------
     DataFrame
-        One row per group: the ``by`` columns (``month``/``quarter`` as ``YYYY-MM``/``YYYY-Qn``),
-        ``n_posts``, ``n_people`` (distinct authors), ``n_mission``, ``mission_story_share``,
-        ``ci_low``, ``ci_high`` (Wilson 95 %), ``engagement_per_mission_post``,
+        One row per group (none without posts): the ``by`` columns (``month``/``quarter`` as
+        ``YYYY-MM``/``YYYY-Qn``), ``n_posts``, ``n_people`` (distinct authors), ``n_mission``,
+        ``mission_story_share``, ``ci_low``, ``ci_high`` (Wilson 95 %), ``engagement_per_mission_post``,
         ``engagement_per_other_post`` (mean reactions + comments + shares + clicks + saves),
         ``engagement_ratio`` (the first over the second), ``ratio_ci_low``, ``ratio_ci_high`` (its 95 %
         CI; NaN with fewer than two authors or no engagement on either side) and ``suppressed``.
@@ -559,31 +599,29 @@ def mission_story_share(
     >>> row = mission_story_share({"posts": posts}, by=()).iloc[0]
     >>> int(row["n_mission"]), float(row["mission_story_share"]), float(row["engagement_ratio"])
     (2, 0.5, 3.0)
+
+    From a warehouse connection:
+
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE post_facts AS SELECT *, 'employee' AS account_type, 'x' AS platform FROM (VALUES "
+    ...                 "('a', 'p1', 'Programs', DATE '2026-01-01', 12.0), ('b', 'p2', 'Programs', DATE '2026-02-01', "
+    ...                 "2.0)) t(post_uid, author_key, department, month, engagement)")
+    >>> _ = con.execute("CREATE TABLE post_themes AS SELECT 'a' AS post_uid, 'impact_story' AS theme "
+    ...                 "UNION ALL SELECT 'b', 'other'")
+    >>> mission_story_share(con, by="quarter")[["quarter", "n_mission", "engagement_ratio"]].values.tolist()
+    [['2026-Q1', 1, 6.0]]
     """
     by = _check_by(by)
     taxonomy = taxonomy or load_taxonomy()
-    needed = ["post_uid", "author_key", "department", "platform", "month", "engagement", "theme"]
-    posts = fetch_frames(con_or_frames, {"posts": _EMPLOYEE_POSTS_SQL}, required={"posts": needed},
-                         warehouse_file=warehouse_file)["posts"]
-    for kind in ("month", "quarter"):
-        if kind in by:
-            posts[kind] = period_labels(posts["month"], kind)
-    posts["mission"] = posts["theme"].isin(taxonomy.mission_story_themes)
-    posts["engagement"] = pd.to_numeric(posts["engagement"], errors="coerce").astype(float)
-    posts["mission_engagement"] = posts["engagement"].where(posts["mission"])
-    posts["other_engagement"] = posts["engagement"].where(~posts["mission"])
-    aggregations = {"n_posts": ("post_uid", "size"), "n_people": ("author_key", "nunique"),
-                    "n_mission": ("mission", "sum"), "engagement_per_mission_post": ("mission_engagement", "mean"),
-                    "engagement_per_other_post": ("other_engagement", "mean")}
-    if by:
-        table = posts.groupby(by, dropna=False, observed=True).agg(**aggregations).reset_index()
-    elif len(posts):
-        table = pd.DataFrame([{name: posts[column].agg(how) for name, (column, how) in aggregations.items()}])
-    else:
-        table = pd.DataFrame()
-    if table.empty:
-        return _no_stories(by)
-    return _story_table(table, _engagement_ratio(posts, by), by, k)
+    keys = by or ["_all"]  # no grouping: one group, the total
+    labels = ", ".join(f"{_GROUPING_SQL[b]} AS {b}" for b in by) or "0 AS _all"
+    order = ", ".join(f"{key} NULLS LAST" for key in keys)
+    with _employee_posts(con_or_frames, warehouse_file) as (con, source):
+        sql = _STORY_AUTHORS_SQL.format(labels=labels, keys=", ".join(keys), order=order, source=source)
+        authors = con.execute(sql, {"mission": list(taxonomy.mission_story_themes)}).df()
+    if authors.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object if c in by else "float64") for c in _story_columns(by)})
+    return _story_table(authors, by, k)
 
 
 def _story_columns(by: Sequence[str]) -> list[str]:
@@ -592,20 +630,21 @@ def _story_columns(by: Sequence[str]) -> list[str]:
             "ratio_ci_high", "suppressed"]
 
 
-def _no_stories(by: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype=object if c in by else "float64") for c in _story_columns(by)})
-
-
-def _story_table(table: pd.DataFrame, ratios: pd.DataFrame, by: Sequence[str], k: int | None) -> pd.DataFrame:
-    """:func:`mission_story_share` of its counts and means per group (``table``, not empty) and engagement
-    ratios (:func:`_engagement_ratio`)."""
-    table = table.copy()
+def _story_table(authors: pd.DataFrame, by: Sequence[str], k: int | None) -> pd.DataFrame:
+    """:func:`mission_story_share` of its authors' counts and sums (:data:`_STORY_AUTHORS_SQL`, not empty)."""
+    keys = list(by) or ["_all"]
+    table = authors.groupby(keys, dropna=False).agg(
+        n_posts=("n_posts", "sum"), n_people=("author_key", "count"), n_mission=("n_mission", "sum"),
+        s1=("s1", "sum"), n1=("n1", "sum"), s0=("s0", "sum"), n0=("n0", "sum")).reset_index()
     n = table["n_posts"].to_numpy(float)
     successes = table["n_mission"].to_numpy(float)
     table["mission_story_share"] = successes / n
     table["ci_low"], table["ci_high"] = wilson_interval(successes, n)
-    if by:
-        ratios = table[by].merge(ratios, on=by, how="left")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["engagement_per_mission_post"] = table["s1"] / table["n1"]
+        table["engagement_per_other_post"] = table["s0"] / table["n0"]
+    engaged = authors[authors["n1"] + authors["n0"] > 0].reset_index(drop=True)
+    ratios = table[keys].merge(_engagement_ratio(engaged, keys), on=keys, how="left")
     table["engagement_ratio"] = ratios["ratio"].to_numpy()
     table["ratio_ci_low"], table["ratio_ci_high"] = ratios["ci_low"].to_numpy(), ratios["ci_high"].to_numpy()
     values = ["n_posts", "n_mission", "mission_story_share", "ci_low", "ci_high", "engagement_per_mission_post",
@@ -619,79 +658,3 @@ def _story_table(table: pd.DataFrame, ratios: pd.DataFrame, by: Sequence[str], k
     else:
         table["suppressed"] = False
     return table[_story_columns(by)].reset_index(drop=True)
-
-
-# The post labels of mission_story_share's groupings, in DuckDB (``month`` is the first day of the local month)
-_GROUPING_SQL = {"month": sql_period_label("f.month", "month"), "quarter": sql_period_label("f.month", "quarter"),
-                 "department": "f.department", "platform": "f.platform"}
-
-
-def mission_story_share_in_warehouse(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    by: Sequence[str] | str = ("month", "department"),
-    k: int | None = None,
-    taxonomy: Taxonomy | None = None,
-) -> pd.DataFrame:
-    """:func:`mission_story_share` of the warehouse's employee posts, counted by DuckDB: only each group's
-    and author's sums reach pandas (a surface need not convert a million posts).
-
-    Parameters
-    ----------
-    con : DuckDB connection
-        The warehouse (``post_facts`` joined to ``post_themes``).
-    by : sequence of str
-        As for :func:`mission_story_share`, but not empty.
-    k, taxonomy : optional
-        As for :func:`mission_story_share`.
-
-    Returns
-    -------
-    DataFrame
-        What ``mission_story_share(con, by=by, k=k, taxonomy=taxonomy)`` returns.
-
-    Examples
-    --------
-    >>> con = duckdb.connect()
-    >>> _ = con.execute("CREATE TABLE post_facts AS SELECT *, 'employee' AS account_type, 'x' AS platform FROM (VALUES "
-    ...                 "('a', 'p1', 'Programs', DATE '2026-01-01', 12.0), ('b', 'p2', 'Programs', DATE '2026-02-01', "
-    ...                 "2.0)) t(post_uid, author_key, department, month, engagement)")
-    >>> _ = con.execute("CREATE TABLE post_themes AS SELECT 'a' AS post_uid, 'impact_story' AS theme "
-    ...                 "UNION ALL SELECT 'b', 'other'")
-    >>> story = mission_story_share_in_warehouse(con, by="quarter")
-    >>> story[["quarter", "n_mission", "engagement_ratio"]].values.tolist()
-    [['2026-Q1', 1, 6.0]]
-    """
-    by = _check_by(by)
-    if not by:
-        raise ValueError("mission_story_share_in_warehouse: group by at least one of "
-                         f"{list(GROUPINGS)} (mission_story_share gives the total).")
-    taxonomy = taxonomy or load_taxonomy()
-    labels = ", ".join(f"{_GROUPING_SQL[b]} AS {b}" for b in by)
-    order = ", ".join(f"{b} NULLS LAST" for b in by)
-    # one row per group and author: its posts and mission stories, and _engagement_ratio's sums over its posts
-    # with an engagement
-    authors = con.execute(
-        f"""WITH p AS (
-                SELECT {labels}, f.author_key, f.engagement,
-                       coalesce(list_contains($mission, t.theme), false) AS mission
-                FROM post_facts f JOIN post_themes t USING (post_uid)
-                WHERE f.account_type = 'employee')
-            SELECT {", ".join(by)}, author_key, count(*) AS n_posts, count(*) FILTER (WHERE mission) AS n_mission,
-                   coalesce(fsum(engagement) FILTER (WHERE mission), 0) AS s1,
-                   count(engagement) FILTER (WHERE mission)::DOUBLE AS n1,
-                   coalesce(fsum(engagement) FILTER (WHERE NOT mission), 0) AS s0,
-                   count(engagement) FILTER (WHERE NOT mission)::DOUBLE AS n0
-            FROM p GROUP BY ALL ORDER BY {order}, author_key NULLS LAST""",
-        {"mission": list(taxonomy.mission_story_themes)}).df()
-    if authors.empty:
-        return _no_stories(by)
-    table = authors.groupby(by, dropna=False).agg(
-        n_posts=("n_posts", "sum"), n_people=("author_key", "count"), n_mission=("n_mission", "sum"),
-        s1=("s1", "sum"), n1=("n1", "sum"), s0=("s0", "sum"), n0=("n0", "sum")).reset_index()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        table["engagement_per_mission_post"] = table["s1"] / table["n1"]
-        table["engagement_per_other_post"] = table["s0"] / table["n0"]
-    engaged = authors[authors["n1"] + authors["n0"] > 0].reset_index(drop=True)
-    return _story_table(table.drop(columns=_PARTS), _ratio_of_authors(engaged[[*by, "author_key", *_PARTS]], by),
-                        by, k)
