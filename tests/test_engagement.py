@@ -361,7 +361,7 @@ def test_individual_recognition_counts_by_hand(kind):
     assert fewer["engagement_ratio"].tolist() == [100 / 17, 45 / 17, 40 / 17]
 
 
-def test_frames_and_a_warehouse_give_the_same_tables():
+def test_recognition_of_frames_is_that_of_the_same_warehouse_tables():
     # hostile posts: missing authors, departments, engagement, sentiment and themes, posts at quarters' edges
     con = hostile_posts_warehouse(1)
     facts = con.execute("SELECT * FROM post_facts WHERE account_type = 'employee'").df()
