@@ -3,6 +3,8 @@ opted-in recognitions are recovered, small groups stay hidden, and nobody appear
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -220,26 +222,228 @@ def test_withdrawing_the_opt_in_removes_a_person_even_with_a_stale_display_name(
     assert set(after["employee_key"]) == set(before["employee_key"]) - {withdrawn}
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_recognition_by_period_equals_team_and_individual_recognition_per_period(seed):
-    con = hostile_posts_warehouse(seed)
-    # a period with no posts, a month, one asked for twice, and in lower case
-    periods = ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q2", "2024-Q4", "2025-10", "2025-Q2", "2026q1"]
-    teams, people = engagement.recognition_by_period(con, periods=periods, k=3, min_posts=2)
-    labels = [parse_period(p).label for p in periods]
-    expected_teams = pd.concat([engagement.team_recognition(con, period=p, k=3).assign(period=p) for p in labels],
-                               ignore_index=True)
-    expected_people = pd.concat([engagement.individual_recognition(con, period=p, min_posts=2).assign(period=p)
-                                 for p in labels], ignore_index=True)
-    assert expected_teams["recognised"].any() and expected_teams["suppressed"].any()
-    assert "Ada L." in set(expected_people["display_name"])
-    for counted, expected in ((teams, expected_teams), (people, expected_people)):
-        # mean sentiment sums decimals: pandas adds them in the order DuckDB hands the posts over, DuckDB in
-        # its own, so the last bit may differ; every count and every other figure is equal
-        pd.testing.assert_frame_equal(counted.drop(columns="mean_sentiment"),
-                                      expected.drop(columns="mean_sentiment"), check_exact=True)
-        pd.testing.assert_series_equal(counted["mean_sentiment"], expected["mean_sentiment"], check_exact=False,
-                                       rtol=1e-12, atol=0)
+# Hand-made employee posts, in the frames team_recognition and individual_recognition read, and the same posts
+# as warehouse tables: every figure below is counted by hand from how they are made.
+_JAN = pd.Timestamp("2026-01-05 10:00", tz="UTC")
+
+
+def _posts_of(author: str, department: str | None, n: int, *, engagement: float, violations: int = 0,
+              compound: float = 0.5, not_english: int = 0, mission: int = 0, amplified: int = 0,
+              published_at: pd.Timestamp | list[pd.Timestamp] = _JAN) -> pd.DataFrame:
+    """``n`` posts by ``author``: the first ``violations`` break the policy, the first ``not_english`` have no
+    sentiment (their compound, -0.9, must count nowhere), the first ``mission`` are impact stories (the others
+    events), the last ``amplified`` amplify an organisation post."""
+    position = np.arange(n)
+    return pd.DataFrame({
+        "post_uid": [f"{author}-{i}" for i in position], "author_key": author, "department": department,
+        "published_at": published_at, "violation": position < violations,
+        "sentiment_status": np.where(position < not_english, "not_english", "scored"),
+        "compound": np.where(position < not_english, -0.9, compound), "engagement": float(engagement),
+        "theme": np.where(position < mission, "impact_story", "event"), "amplification": position >= n - amplified})
+
+
+def _as_warehouse(posts: pd.DataFrame, opted_in: pd.DataFrame, *, named_not_opted: tuple[str, ...] = ()
+                  ) -> duckdb.DuckDBPyConnection:
+    """The warehouse tables the recognition reads, holding ``posts`` (a missing theme as no ``post_themes`` row),
+    an organisation post with a huge engagement that must count nowhere, the opted-in people (those without a
+    display name have no ``recognition_names`` row) and ``named_not_opted``: people with a display name left
+    behind but no opt-in."""
+    organisation = _posts_of("org", None, 1, engagement=10_000, violations=1).assign(post_uid="org-post")
+    facts = pd.concat([posts.assign(account_type="employee"), organisation.assign(account_type="organization")])
+    roster = pd.DataFrame({"employee_key": [*opted_in["employee_key"], *named_not_opted],
+                           "department": [*opted_in["department"], *["Comms"] * len(named_not_opted)],
+                           "display_name": [*opted_in["display_name"], *(f"Not {key}" for key in named_not_opted)],
+                           "recognition_opt_in": [True] * len(opted_in) + [False] * len(named_not_opted)},
+                          dtype=object).astype({"recognition_opt_in": bool})
+    tables = {"post_facts": facts.drop(columns=["theme", "amplification"]),
+              "post_themes": facts.loc[facts["theme"].notna(), ["post_uid", "theme"]],
+              "amplifications": facts.loc[facts["amplification"], ["post_uid"]],
+              "employees": roster[["employee_key", "department", "recognition_opt_in"]],
+              "recognition_names": roster.loc[roster["display_name"].notna(), ["employee_key", "display_name"]]}
+    con = duckdb.connect()
+    for name, frame in tables.items():
+        with warehouse.registered(con, "_frame", frame.reset_index(drop=True)):
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
+    return con
+
+
+def _source(kind: str, posts: pd.DataFrame, opted_in: pd.DataFrame, **roster) -> Any:
+    return {"posts": posts, "opted_in": opted_in} if kind == "frames" else _as_warehouse(posts, opted_in, **roster)
+
+
+_NOBODY = pd.DataFrame({"employee_key": pd.Series([], dtype=object), "department": pd.Series([], dtype=object),
+                        "display_name": pd.Series([], dtype=object)})
+
+
+def _departments() -> pd.DataFrame:
+    """Comms (4 people) passes every bar; Events (4) is engaging but negative; Finance (5) breaks the policy;
+    Programs (3) and Tiny (2) are too small to show; a post of no department must count nowhere."""
+    parts = [_posts_of(f"c{i}", "Comms", 3, engagement=40, not_english=1 if i < 3 else 0, mission=2 if i < 3 else 0,
+                       amplified=1 if i < 3 else 0) for i in range(4)]
+    parts += [_posts_of(f"e{i}", "Events", 3, engagement=50, compound=-0.2) for i in range(4)]
+    parts += [_posts_of(f"f{i}", "Finance", 2, engagement=20, violations=1 if i < 2 else 0, mission=int(i == 0),
+                        amplified=int(i == 4)) for i in range(5)]
+    parts += [_posts_of(f"p{i}", "Programs", 2, engagement=2) for i in range(3)]
+    parts += [_posts_of(f"t{i}", "Tiny", 2, engagement=100) for i in range(2)]
+    parts += [_posts_of("x", None, 1, engagement=1000, violations=1)]
+    posts = pd.concat(parts, ignore_index=True)
+    posts.loc[posts["post_uid"] == "f0-1", "engagement"] = np.nan  # no engagement reported: not a zero
+    return posts
+
+
+@pytest.mark.parametrize("kind", ["frames", "warehouse"])
+def test_team_recognition_counts_by_hand(kind):
+    teams = engagement.team_recognition(_source(kind, _departments(), _NOBODY), k=3)
+    # recognised first, then by name; Tiny has 2 < k people, and Programs, the next smallest, is hidden with it
+    # (together 5 >= k + 2 people: neither can be told from the total)
+    assert teams["department"].tolist() == ["Comms", "Events", "Finance", "Programs", "Tiny"]
+    assert teams["recognised"].tolist() == [True, False, False, False, False]
+    assert teams["suppressed"].tolist() == [False, False, False, True, True]
+    shown = teams.set_index("department").loc[["Comms", "Events", "Finance"]]
+    assert shown["n_people"].tolist() == [4, 4, 5]
+    assert shown["n_posts"].tolist() == [12, 12, 10]
+    assert shown["adherence_rate"].tolist() == [1.0, 1.0, 0.8]
+    # Finance's post without an engagement is left out of its mean, not read as 0
+    assert shown["engagement_per_post"].tolist() == [40.0, 50.0, 20.0]
+    # Comms' three posts that are not in English have no sentiment
+    assert shown["mean_sentiment"].tolist() == pytest.approx([0.5, -0.2, 0.5])
+    assert shown["mission_story_share"].tolist() == [6 / 12, 0.0, 1 / 10]
+    assert shown["n_amplifications"].tolist() == [3, 0, 1]
+    # the bars: the departments' 44 posts, 2 breaking the policy, and the 43 with an engagement (the post of
+    # no department and the organisation's count nowhere)
+    assert (teams["org_adherence_rate"] == 42 / 44).all()
+    assert teams["org_engagement_per_post"].tolist() == pytest.approx(
+        [(12 * 40 + 12 * 50 + 9 * 20 + 6 * 2 + 4 * 100) / 43] * 5)
+    hidden = teams[teams["suppressed"]]
+    assert hidden[["n_people", "n_posts", "adherence_rate", "engagement_per_post", "mean_sentiment",
+                   "mission_story_share", "n_amplifications"]].isna().all().all()
+
+
+def _people() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Nine regular posters (4 posts each, 2 to 18 interactions per post), six people at 40 or more (with them
+    the median employee's is 16), and Kim: opted in and very engaging, but with 2 posts."""
+    parts = [_posts_of(f"r{i}", "Comms", 4, engagement=2 * (i + 1)) for i in range(9)]
+    parts += [_posts_of("ada", "Comms", 4, engagement=40, mission=1, amplified=2),
+              _posts_of("eve", "Comms", 20, engagement=45, violations=1),  # adherence 0.95: enough
+              _posts_of("fay", "Comms", 10, engagement=42, violations=1),  # adherence 0.9: not enough
+              _posts_of("gus", "Comms", 4, engagement=40, compound=-0.3),
+              _posts_of("hal", "Comms", 4, engagement=40),  # opted in, but no display name
+              _posts_of("zoe", "Comms", 4, engagement=40),  # a display name left behind, no opt-in
+              _posts_of("kim", "Comms", 2, engagement=100)]
+    opted_in = pd.DataFrame({"employee_key": ["ada", "eve", "fay", "gus", "hal", "kim"],
+                             "department": ["Programs", "Comms", "Comms", "Comms", "Comms", "Comms"],
+                             "display_name": ["Ada L.", "Eve M.", "Fay N.", "Gus O.", None, "Kim P."]})
+    return pd.concat(parts, ignore_index=True), opted_in
+
+
+@pytest.mark.parametrize("kind", ["frames", "warehouse"])
+def test_individual_recognition_counts_by_hand(kind):
+    posts, opted_in = _people()
+    people = engagement.individual_recognition(_source(kind, posts, opted_in, named_not_opted=("zoe",)), min_posts=3)
+    assert people["display_name"].tolist() == ["Eve M.", "Ada L."]  # most engaging first
+    assert people["employee_key"].tolist() == ["eve", "ada"]
+    # the roster's department, whatever the posts say
+    assert people["department"].tolist() == ["Comms", "Programs"]
+    assert people["n_posts"].tolist() == [20, 4]
+    assert people["engagement_per_post"].tolist() == [45.0, 40.0]
+    assert people["engagement_ratio"].tolist() == [45 / 16, 40 / 16]
+    assert people["mean_sentiment"].tolist() == pytest.approx([0.5, 0.5])
+    assert people["n_mission_stories"].tolist() == [0, 1]
+    assert people["n_amplifications"].tolist() == [0, 2]
+    assert not any(word in c for c in people.columns for word in ("finding", "violation", "adherence"))
+    # a lower bar lets Fay in, never Gus (negative), Hal (no name), Zoe (no opt-in) or Kim (too few posts)
+    looser = engagement.individual_recognition(_source(kind, posts, opted_in, named_not_opted=("zoe",)), min_posts=3,
+                                               adherence_at_least=0.9)
+    assert looser["display_name"].tolist() == ["Eve M.", "Fay N.", "Ada L."]
+    # two posts are enough: Kim is recognised too, and counted, the median employee's is (16 + 18) / 2
+    fewer = engagement.individual_recognition(_source(kind, posts, opted_in), min_posts=2)
+    assert fewer["display_name"].tolist() == ["Kim P.", "Eve M.", "Ada L."]
+    assert fewer["engagement_ratio"].tolist() == [100 / 17, 45 / 17, 40 / 17]
+
+
+def test_recognition_of_frames_is_that_of_the_same_warehouse_tables():
+    # hostile posts: missing authors, departments, engagement, sentiment and themes, posts at quarters' edges
+    con = hostile_posts_warehouse(1)
+    facts = con.execute("SELECT * FROM post_facts WHERE account_type = 'employee'").df()
+    amplified = set(con.execute("SELECT post_uid FROM amplifications").df()["post_uid"])
+    posts = facts.merge(con.execute("SELECT * FROM post_themes").df(), on="post_uid", how="left")
+    posts["amplification"] = posts["post_uid"].isin(amplified)
+    opted_in = con.execute("SELECT e.employee_key, e.department, n.display_name FROM employees e "
+                           "JOIN recognition_names n USING (employee_key) WHERE e.recognition_opt_in").df()
+    # instants without a zone are UTC, as the warehouse's
+    naive = posts.assign(published_at=posts["published_at"].dt.tz_convert("UTC").dt.tz_localize(None))
+    shown = 0
+    for period in ("2025-Q1", "2025-Q2", "2025-Q4", "2026-Q1", "2025-10", None):
+        teams = engagement.team_recognition(con, period=period, k=3)
+        people = engagement.individual_recognition(con, period=period, min_posts=2)
+        shown += len(teams) + len(people)
+        for frames in (posts, naive):
+            pd.testing.assert_frame_equal(engagement.team_recognition({"posts": frames}, period=period, k=3), teams)
+            pd.testing.assert_frame_equal(engagement.individual_recognition(
+                {"posts": frames, "opted_in": opted_in}, period=period, min_posts=2), people)
+    assert shown
+
+
+def _edges() -> pd.DataFrame:
+    """Three Comms authors posting at each instant around the quarters' first local midnights in London (BST in
+    April and October, GMT in January)."""
+    instants = pd.to_datetime(["2025-03-31 22:59:59", "2025-03-31 23:00:00", "2025-09-30 22:59:59",
+                               "2025-09-30 23:00:00", "2025-12-31 23:59:59", "2026-01-01 00:00:00"], utc=True)
+    return pd.concat([_posts_of(f"c{i}", "Comms", len(instants), engagement=5, published_at=list(instants))
+                      for i in range(3)], ignore_index=True)
+
+
+@pytest.mark.parametrize("kind", ["frames", "warehouse"])
+def test_a_period_is_cut_at_local_midnight(kind):
+    assert config.get_settings().timezone == "Europe/London"
+    source = _source(kind, _edges(), _NOBODY)
+    # None: all the data; a Period of its own: April to December, local days
+    expected = {"2025-Q1": 3, "2025-Q2": 3, "2025-Q3": 3, "2025-Q4": 6, "2026-Q1": 3, "2025-03": 3, "2025-04": 3,
+                "2025-09": 3, "2025-10": 3, "2026-01": 3, None: 18,
+                parse_period(start="2025-04-01", end="2025-12-31"): 12}
+    for period, n_posts in expected.items():
+        teams = engagement.team_recognition(source, period=period, k=3)
+        assert teams["n_posts"].tolist() == [n_posts], period
+    assert engagement.team_recognition(source, period="2024-Q4", k=3).empty
+
+
+def test_recognition_by_period_gives_each_period_asked_in_order():
+    con = _as_warehouse(_edges(), pd.DataFrame({"employee_key": ["c0"], "department": ["Comms"],
+                                                "display_name": ["Cy D."]}))
+    teams, people = engagement.recognition_by_period(con, periods=["2025-Q4", "2024-Q4", "2025q1", "2025-Q4"], k=3,
+                                                     min_posts=1, engagement_ratio=1.0)
+    # a period without posts has no rows; one asked for twice is shown twice
+    assert teams[["period", "n_posts"]].values.tolist() == [["2025-Q4", 6], ["2025-Q1", 3], ["2025-Q4", 6]]
+    assert people[["period", "display_name"]].values.tolist() == [["2025-Q4", "Cy D."], ["2025-Q1", "Cy D."],
+                                                                  ["2025-Q4", "Cy D."]]
+    assert list(teams.columns) == [*engagement.team_recognition(con, k=3).columns, "period"]
+
+
+@pytest.mark.parametrize("kind", ["frames", "warehouse"])
+def test_recognition_of_nothing_is_empty_with_its_columns(kind):
+    posts, opted_in = _people()
+    no_posts = posts.iloc[:0]
+    teams = engagement.team_recognition(_source(kind, no_posts, opted_in), k=3)
+    people = engagement.individual_recognition(_source(kind, no_posts, opted_in))
+    assert teams.empty and list(teams.columns) == ["department", "n_people", "n_posts", "adherence_rate",
+                                                   "engagement_per_post", "mean_sentiment", "mission_story_share",
+                                                   "n_amplifications", "org_adherence_rate",
+                                                   "org_engagement_per_post", "recognised", "suppressed"]
+    assert people.empty and list(people.columns) == ["employee_key", "display_name", "department", "n_posts",
+                                                     "engagement_per_post", "engagement_ratio", "mean_sentiment",
+                                                     "n_mission_stories", "n_amplifications"]
+    # posts, but nobody opted in
+    assert engagement.individual_recognition(_source(kind, posts, _NOBODY), min_posts=3).empty
+
+
+def test_recognition_frames_must_have_the_columns_it_reads():
+    posts, opted_in = _people()
+    with pytest.raises(ValueError, match=r"Frame 'posts' lacks columns \['theme'\]"):
+        engagement.team_recognition({"posts": posts.drop(columns="theme")})
+    with pytest.raises(ValueError, match=r"lack \['opted_in'\]"):
+        engagement.individual_recognition({"posts": posts})
+    with pytest.raises(ValueError, match=r"Frame 'opted_in' lacks columns \['display_name'\]"):
+        engagement.individual_recognition({"posts": posts, "opted_in": opted_in.drop(columns="display_name")})
 
 
 def test_recognition_by_period_checks_its_arguments(con):

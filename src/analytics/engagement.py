@@ -10,7 +10,9 @@
 - **Recognition.** :func:`team_recognition` shows departments that combine high adherence with strong,
   positive engagement, k-safe. :func:`individual_recognition` names only people whom the roster marks as
   opted in and whose display name the warehouse keeps (``recognition_names``), and it never shows anyone's
-  policy findings: monitoring educates, it does not police.
+  policy findings: monitoring educates, it does not police. Their figures have one definition, a DuckDB
+  query: it reads a warehouse, or frames registered in a throwaway in-memory connection, and
+  :func:`recognition_by_period` runs it for many periods in one scan.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import contextlib
 import functools
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -744,27 +747,83 @@ WHERE f.account_type = 'employee'
 """
 _RECOGNITION_POST_COLUMNS = ["post_uid", "author_key", "department", "published_at", "violation", "sentiment_status",
                              "compound", "engagement", "theme", "amplification"]
+_OPTED_IN_SQL = """
+SELECT e.employee_key, e.department, n.display_name
+FROM employees e JOIN recognition_names n USING (employee_key)
+WHERE e.recognition_opt_in
+"""
+_OPTED_IN_COLUMNS = ["employee_key", "department", "display_name"]
+
+# The one definition of the recognition figures: those of each period's employee posts (``{posts}``, a query
+# reading _RECOGNITION_POST_COLUMNS) by department and by author, in one scan, only the groups reaching
+# Python. ``spans`` holds each period's local [start, end): a post belongs to the periods whose span holds its
+# local time. The casts read frames given instead of a warehouse as the warehouse's types: naive or written
+# instants (UTC), engagement that is no number (missing) and categorical keys (text, in text order).
+_RECOGNITION_GROUPS_SQL = """
+WITH spans AS (SELECT unnest($labels) AS period, unnest($starts)::TIMESTAMP AS span_start,
+                      unnest($ends)::TIMESTAMP AS span_end),
+p AS (
+    SELECT timezone($timezone, published_at::TIMESTAMPTZ) AS local_time, author_key::VARCHAR AS author_key,
+           department::VARCHAR AS department, violation, sentiment_status, compound,
+           TRY_CAST(engagement AS DOUBLE) AS engagement, coalesce(list_contains($mission, theme), false) AS mission,
+           amplification
+    FROM ({posts}))
+SELECT s.period, grouping(p.author_key) = 1 AS by_department, p.department, p.author_key,
+       count(DISTINCT p.author_key) AS n_people, count(*) AS n_posts,
+       count(*) FILTER (WHERE NOT p.violation) AS n_adherent,
+       fsum(p.engagement) AS engagement_sum, count(p.engagement) AS engagement_n,
+       fsum(p.compound) FILTER (WHERE p.sentiment_status = 'scored') AS sentiment_sum,
+       count(p.compound) FILTER (WHERE p.sentiment_status = 'scored') AS sentiment_n,
+       count(*) FILTER (WHERE p.mission) AS n_mission_stories,
+       count(*) FILTER (WHERE p.amplification) AS n_amplifications
+FROM p JOIN spans s ON p.local_time >= s.span_start AND p.local_time < s.span_end
+GROUP BY GROUPING SETS ((s.period, p.department), (s.period, p.author_key))
+ORDER BY s.period, by_department, p.department NULLS LAST, p.author_key NULLS LAST
+"""
+_RECOGNITION_FIGURES = ["n_people", "n_posts", "n_adherent", "engagement_per_post", "mean_sentiment",
+                        "n_mission_stories", "n_amplifications"]
+#: ``period=None``: a span holding every post of a known time.
+_ALL_THE_DATA = Period("(all the data)", date.min, date.max)
 
 
-def _in_period(posts: pd.DataFrame, period: str | Period | None) -> pd.DataFrame:
+@contextlib.contextmanager
+def _in_duckdb(con_or_frames: Source, queries: Mapping[str, str], *, columns: Mapping[str, Sequence[str]],
+               warehouse_file: WarehouseFile) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, str]]]:
+    """A DuckDB connection and, for each of ``queries``, the SQL reading it there: the query itself in a warehouse
+    (``con_or_frames``; ``None``: the published one, read-only), or, for frames, ``SELECT * FROM <name>`` in a
+    throwaway in-memory connection where each frame, checked for ``columns`` by :func:`fetch_frames`, is
+    registered under its name with those columns only."""
+    if isinstance(con_or_frames, Mapping):
+        frames = fetch_frames(con_or_frames, queries, required=columns)
+        with warehouse.in_memory({name: frames[name][list(columns[name])] for name in queries}) as con:
+            yield con, {name: f"SELECT * FROM {name}" for name in queries}
+    elif con_or_frames is None:
+        with warehouse.read_only(warehouse_file) as con:
+            yield con, dict(queries)
+    else:
+        yield con_or_frames, dict(queries)
+
+
+def _recognition_groups(con: duckdb.DuckDBPyConnection, posts: str, spans: Sequence[Period]) -> pd.DataFrame:
+    """The recognition figures of the employee posts ``posts`` (SQL reading _RECOGNITION_POST_COLUMNS) in each of
+    ``spans`` (each once), by department (posts with one) and by author, counted by DuckDB: ``period`` (the
+    span's label), ``by_department``, ``department``, ``author_key``, ``engagement_sum``, ``engagement_n`` and
+    ``_RECOGNITION_FIGURES``, each period's groups in key order (missing last)."""
+    groups = con.execute(_RECOGNITION_GROUPS_SQL.format(posts=posts), {
+        "labels": [span.label for span in spans], "starts": [span.start for span in spans],
+        "ends": [span.end for span in spans], "timezone": config.get_settings().timezone,
+        "mission": list(load_taxonomy().mission_story_themes)}).df()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        groups["engagement_per_post"] = groups["engagement_sum"] / groups["engagement_n"]
+        groups["mean_sentiment"] = groups["sentiment_sum"] / groups["sentiment_n"]
+    # team_recognition leaves out the posts of no department
+    return groups[~(groups["by_department"] & groups["department"].isna())]
+
+
+def _span(period: str | Period | None) -> Period:
     if period is None:
-        return posts
-    span = period if isinstance(period, Period) else parse_period(period)
-    return posts[span.contains(posts["published_at"], config.get_settings().timezone).to_numpy()]
-
-
-def _per_group(posts: pd.DataFrame, key: str, mission_themes: Sequence[str]) -> pd.DataFrame:
-    """The recognition figures of each ``key`` group of ``posts``, in key order (missing last):
-    ``n_people, n_posts, n_adherent, engagement_per_post, mean_sentiment, n_mission_stories, n_amplifications``
-    (:func:`_recognition_groups` counts the same in the warehouse)."""
-    posts = posts.assign(adherent=~posts["violation"].astype(bool),
-                         scored=posts["compound"].where(posts["sentiment_status"].astype(str) == "scored"),
-                         mission=posts["theme"].isin(list(mission_themes)),
-                         engagement=pd.to_numeric(posts["engagement"], errors="coerce").astype(float))
-    return posts.groupby(key, dropna=False).agg(
-        n_people=("author_key", "nunique"), n_posts=("post_uid", "size"), n_adherent=("adherent", "sum"),
-        engagement_per_post=("engagement", "mean"), mean_sentiment=("scored", "mean"),
-        n_mission_stories=("mission", "sum"), n_amplifications=("amplification", "sum")).reset_index()
+        return _ALL_THE_DATA
+    return period if isinstance(period, Period) else parse_period(period)
 
 
 _TEAM_COLUMNS = ["department", "n_people", "n_posts", "adherence_rate", "engagement_per_post", "mean_sentiment",
@@ -785,7 +844,8 @@ def team_recognition(
     A department is recognised when, over its employees' posts in the period, its adherence rate is
     at least the organisation's, its engagement per post at least the organisation's, and its posts'
     mean sentiment (VADER compound) at least ``min_sentiment``. Departments with fewer than ``k``
-    authors (and complementary cells) are suppressed and never recognised.
+    authors (and complementary cells) are suppressed and never recognised. DuckDB counts the figures,
+    whatever the input (frames are counted in a throwaway in-memory connection).
 
     Parameters
     ----------
@@ -794,7 +854,7 @@ def team_recognition(
         ``post_uid, author_key, department, published_at, violation, sentiment_status, compound,
         engagement, theme, amplification`` (employee posts).
     period : str or Period, optional
-        ``YYYY-Qn`` or ``YYYY-MM`` (local time); ``None`` for all the data.
+        ``YYYY-Qn`` or ``YYYY-MM`` (local time); ``None`` for all the data (every post of a known time).
     min_sentiment : float
         The least mean compound counted as positive.
     k : int, optional
@@ -820,30 +880,24 @@ def team_recognition(
     >>> team_recognition({"posts": posts}, k=3).set_index("department")["recognised"].to_dict()
     {'Comms': True, 'Finance': False}
     """
-    posts = fetch_frames(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL},
-                         required={"posts": _RECOGNITION_POST_COLUMNS}, warehouse_file=warehouse_file)["posts"]
-    posts = _in_period(posts, period)
-    posts = posts[posts["department"].notna()]
-    if posts.empty:
-        return _no_teams()
-    table = _per_group(posts, "department", load_taxonomy().mission_story_themes)
-    org_engagement = pd.to_numeric(posts["engagement"], errors="coerce").astype(float).mean()
-    return _recognised_teams(table, org_engagement, min_sentiment=min_sentiment, k=k)
+    with _in_duckdb(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL}, columns={"posts": _RECOGNITION_POST_COLUMNS},
+                    warehouse_file=warehouse_file) as (con, reading):
+        groups = _recognition_groups(con, reading["posts"], [_span(period)])
+    return _teams(groups, min_sentiment=min_sentiment, k=k)
 
 
-def _no_teams() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in _TEAM_COLUMNS})
-
-
-def _recognised_teams(table: pd.DataFrame, org_engagement: float, *, min_sentiment: float,
-                      k: int | None) -> pd.DataFrame:
-    """:func:`team_recognition` of its :func:`_per_group` table by department (not empty) and the mean
-    engagement of all the posts behind it."""
-    table = table.copy()
+def _teams(groups: pd.DataFrame, *, min_sentiment: float, k: int | None) -> pd.DataFrame:
+    """:func:`team_recognition` of one period's :func:`_recognition_groups`."""
+    departments = groups[groups["by_department"]]
+    if departments.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in _TEAM_COLUMNS})
+    table = departments[["department", *_RECOGNITION_FIGURES]].reset_index(drop=True)
     table["adherence_rate"] = table["n_adherent"] / table["n_posts"]
     table["mission_story_share"] = table["n_mission_stories"] / table["n_posts"]
     table["org_adherence_rate"] = table["n_adherent"].sum() / table["n_posts"].sum()
-    table["org_engagement_per_post"] = org_engagement
+    # the mean engagement of the departments' posts; NaN, as the mean of none, when no post has one
+    with np.errstate(invalid="ignore"):
+        table["org_engagement_per_post"] = departments["engagement_sum"].sum() / departments["engagement_n"].sum()
     table["recognised"] = ((table["adherence_rate"] >= table["org_adherence_rate"])
                            & (table["engagement_per_post"] >= table["org_engagement_per_post"])
                            & (table["mean_sentiment"] >= min_sentiment))
@@ -853,13 +907,6 @@ def _recognised_teams(table: pd.DataFrame, org_engagement: float, *, min_sentime
     table["recognised"] = table["recognised"] & ~table["suppressed"]
     table = table.sort_values(["recognised", "department"], ascending=[False, True])
     return table[_TEAM_COLUMNS].reset_index(drop=True)
-
-
-_OPTED_IN_SQL = """
-SELECT e.employee_key, e.department, n.display_name
-FROM employees e JOIN recognition_names n USING (employee_key)
-WHERE e.recognition_opt_in
-"""
 
 
 def individual_recognition(
@@ -880,7 +927,8 @@ def individual_recognition(
     ``adherence_at_least``, engagement per post at least ``engagement_ratio`` times the median
     employee's (employees with ``min_posts`` posts or more) and a mean sentiment of at least
     ``min_sentiment``. The output deliberately carries no finding or adherence figure per person:
-    leadership surfaces never list individuals' policy findings.
+    leadership surfaces never list individuals' policy findings. DuckDB counts the figures, as for
+    :func:`team_recognition`.
 
     Parameters
     ----------
@@ -888,7 +936,7 @@ def individual_recognition(
         A warehouse connection, ``None`` for the published warehouse, or ``{"posts": frame as for
         team_recognition, "opted_in": frame with employee_key, department, display_name}``.
     period : str or Period, optional
-        ``YYYY-Qn`` or ``YYYY-MM``; ``None`` for all the data.
+        ``YYYY-Qn`` or ``YYYY-MM``; ``None`` for all the data (every post of a known time).
 
     Returns
     -------
@@ -911,25 +959,25 @@ def individual_recognition(
     if min_posts < 1 or not 0 <= adherence_at_least <= 1 or engagement_ratio <= 0:
         raise ValueError("individual_recognition: min_posts must be >= 1, adherence_at_least in [0, 1] and "
                          "engagement_ratio > 0.")
-    frames = fetch_frames(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL, "opted_in": _OPTED_IN_SQL},
-                          required={"posts": _RECOGNITION_POST_COLUMNS,
-                                    "opted_in": ["employee_key", "department", "display_name"]},
-                          warehouse_file=warehouse_file)
-    posts = _in_period(frames["posts"], period)
-    people = _per_group(posts, "author_key", load_taxonomy().mission_story_themes) if len(posts) else None
-    return _recognised_people(people, frames["opted_in"], min_posts=min_posts, adherence_at_least=adherence_at_least,
-                              engagement_ratio=engagement_ratio, min_sentiment=min_sentiment)
+    with _in_duckdb(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL, "opted_in": _OPTED_IN_SQL},
+                    columns={"posts": _RECOGNITION_POST_COLUMNS, "opted_in": _OPTED_IN_COLUMNS},
+                    warehouse_file=warehouse_file) as (con, reading):
+        groups = _recognition_groups(con, reading["posts"], [_span(period)])
+        opted_in = con.execute(reading["opted_in"]).df()
+    return _people(groups, opted_in, min_posts=min_posts, adherence_at_least=adherence_at_least,
+                   engagement_ratio=engagement_ratio, min_sentiment=min_sentiment)
 
 
-def _recognised_people(people: pd.DataFrame | None, opted_in: pd.DataFrame, *, min_posts: int,
-                       adherence_at_least: float, engagement_ratio: float, min_sentiment: float) -> pd.DataFrame:
-    """:func:`individual_recognition` of its :func:`_per_group` table by author (None: no posts in the period)."""
+def _people(groups: pd.DataFrame, opted_in: pd.DataFrame, *, min_posts: int, adherence_at_least: float,
+            engagement_ratio: float, min_sentiment: float) -> pd.DataFrame:
+    """:func:`individual_recognition` of one period's :func:`_recognition_groups` and the opted-in people."""
     columns = ["employee_key", "display_name", "department", "n_posts", "engagement_per_post", "engagement_ratio",
                "mean_sentiment", "n_mission_stories", "n_amplifications"]
+    authors = groups[~groups["by_department"]]
     opted = opted_in.dropna(subset=["display_name"]).drop_duplicates("employee_key")
-    if people is None or opted.empty:
+    if authors.empty or opted.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
-    regular = people[people["n_posts"] >= min_posts]
+    regular = authors.loc[authors["n_posts"] >= min_posts, ["author_key", *_RECOGNITION_FIGURES]]
     median = float(regular["engagement_per_post"].median()) if len(regular) else np.nan
     # only opted-in people go further: nobody else is ever named or listed
     people = regular.merge(opted.rename(columns={"employee_key": "author_key", "department": "roster_department"}),
@@ -941,49 +989,6 @@ def _recognised_people(people: pd.DataFrame | None, opted_in: pd.DataFrame, *, m
     chosen = chosen.assign(employee_key=chosen["author_key"],
                            department=chosen["roster_department"])
     return chosen.sort_values("engagement_per_post", ascending=False)[columns].reset_index(drop=True)
-
-
-# _per_group's figures per period and department, and per period and author, of the employee posts in the
-# warehouse: one join and one scan for every period, only the groups reaching Python. ``spans`` holds each
-# period's local [start, end): a post belongs to the periods whose span holds its local time, as in _in_period.
-_RECOGNITION_GROUPS_SQL = """
-WITH spans AS (SELECT unnest($labels) AS period, unnest($starts)::TIMESTAMP AS span_start,
-                      unnest($ends)::TIMESTAMP AS span_end),
-p AS (
-    SELECT timezone($timezone, f.published_at) AS local_time, f.author_key, f.department, f.violation,
-           f.sentiment_status, f.compound, f.engagement, coalesce(list_contains($mission, t.theme), false) AS mission,
-           a.post_uid IS NOT NULL AS amplification
-    FROM post_facts f
-    LEFT JOIN post_themes t USING (post_uid)
-    LEFT JOIN amplifications a USING (post_uid)
-    WHERE f.account_type = 'employee')
-SELECT s.period, grouping(p.author_key) = 1 AS by_department, p.department, p.author_key,
-       count(DISTINCT p.author_key) AS n_people, count(*) AS n_posts,
-       count(*) FILTER (WHERE NOT p.violation) AS n_adherent,
-       fsum(p.engagement) AS engagement_sum, count(p.engagement) AS engagement_n,
-       fsum(p.compound) FILTER (WHERE p.sentiment_status = 'scored') AS sentiment_sum,
-       count(p.compound) FILTER (WHERE p.sentiment_status = 'scored') AS sentiment_n,
-       count(*) FILTER (WHERE p.mission) AS n_mission_stories,
-       count(*) FILTER (WHERE p.amplification) AS n_amplifications
-FROM p JOIN spans s ON p.local_time >= s.span_start AND p.local_time < s.span_end
-GROUP BY GROUPING SETS ((s.period, p.department), (s.period, p.author_key))
-ORDER BY s.period, by_department, p.department NULLS LAST, p.author_key NULLS LAST
-"""
-
-
-def _recognition_groups(con: duckdb.DuckDBPyConnection, spans: Sequence[Period]) -> pd.DataFrame:
-    """:func:`_per_group` of the warehouse's employee posts in each period (``spans``, each once), by
-    department (posts with one) and by author, counted by DuckDB: ``period``, ``by_department``,
-    ``department``, ``author_key`` and _per_group's figures, each period's groups in key order (missing last)."""
-    groups = con.execute(_RECOGNITION_GROUPS_SQL, {
-        "labels": [span.label for span in spans], "starts": [span.start for span in spans],
-        "ends": [span.end for span in spans], "timezone": config.get_settings().timezone,
-        "mission": list(load_taxonomy().mission_story_themes)}).df()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        groups["engagement_per_post"] = groups["engagement_sum"] / groups["engagement_n"]
-        groups["mean_sentiment"] = groups["sentiment_sum"] / groups["sentiment_n"]
-    # team_recognition leaves out the posts of no department
-    return groups[~(groups["by_department"] & groups["department"].isna())]
 
 
 def recognition_by_period(
@@ -1045,27 +1050,13 @@ def recognition_by_period(
     if not periods:
         raise ValueError("recognition_by_period: give at least one period (YYYY-Qn or YYYY-MM).")
     spans = [parse_period(period) for period in periods]
-    labels = [span.label for span in spans]
     # a period asked for twice is counted once
-    groups = _recognition_groups(con, list({span.label: span for span in spans}.values()))
+    groups = _recognition_groups(con, _RECOGNITION_POSTS_SQL, list({span.label: span for span in spans}.values()))
     opted_in = con.execute(_OPTED_IN_SQL).df()
-    figures = ["n_people", "n_posts", "n_adherent", "engagement_per_post", "mean_sentiment", "n_mission_stories",
-               "n_amplifications"]
     teams, people = [], []
-    for period in labels:
+    for period in [span.label for span in spans]:
         rows = groups[groups["period"] == period]
-        departments = rows[rows["by_department"]]
-        if departments.empty:
-            table = _no_teams()
-        else:
-            # team_recognition's bar: the mean engagement of the departments' posts
-            with np.errstate(invalid="ignore"):  # no post with an engagement: NaN, as the mean of none
-                org_engagement = departments["engagement_sum"].sum() / departments["engagement_n"].sum()
-            table = _recognised_teams(departments[["department", *figures]].reset_index(drop=True), org_engagement,
-                                      min_sentiment=min_sentiment, k=k)
-        teams.append(table.assign(period=period))
-        authors = rows[~rows["by_department"]][["author_key", *figures]].reset_index(drop=True)
-        people.append(_recognised_people(authors if len(authors) else None, opted_in, min_posts=min_posts,
-                                         adherence_at_least=adherence_at_least, engagement_ratio=engagement_ratio,
-                                         min_sentiment=min_sentiment).assign(period=period))
+        teams.append(_teams(rows, min_sentiment=min_sentiment, k=k).assign(period=period))
+        people.append(_people(rows, opted_in, min_posts=min_posts, adherence_at_least=adherence_at_least,
+                              engagement_ratio=engagement_ratio, min_sentiment=min_sentiment).assign(period=period))
     return pd.concat(teams, ignore_index=True), pd.concat(people, ignore_index=True)

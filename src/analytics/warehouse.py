@@ -13,7 +13,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import duckdb
@@ -33,6 +33,7 @@ __all__ = [
     "connect",
     "employee_keys",
     "ensure_schema",
+    "in_memory",
     "insert_frame",
     "read_only",
     "read_table",
@@ -295,3 +296,23 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -
             con.unregister(name)
         raise
     con.unregister(name)
+
+
+@contextlib.contextmanager
+def in_memory(frames: Mapping[str, pd.DataFrame]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A throwaway in-memory DuckDB connection in which each of ``frames`` reads as a view of its name, closed
+    after the block; set up as the warehouse's connections are (UTC, no progress bar).
+
+    An analysis whose one definition is a query runs it here on frames given instead of a warehouse.
+
+    >>> with in_memory({"numbers": pd.DataFrame({"n": [1, 2]})}) as con:
+    ...     con.execute("SELECT sum(n) FROM numbers").fetchall()
+    [(3,)]
+    """
+    con = _configure(duckdb.connect())
+    try:
+        for name, frame in frames.items():
+            con.register(name, frame)
+        yield con
+    finally:
+        con.close()
