@@ -21,7 +21,7 @@ import contextlib
 import functools
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -32,7 +32,7 @@ import pandas as pd
 from analytics import config, privacy, warehouse
 from analytics.adherence import wilson_interval
 from analytics.periods import Period, parse_period, period_labels
-from analytics.themes import _check_by, fetch_frames, load_taxonomy
+from analytics.themes import _check_by, fetch_frames, in_duckdb, load_taxonomy
 
 __all__ = [
     "ANY_MISSION_PAGE",
@@ -786,24 +786,6 @@ _RECOGNITION_FIGURES = ["n_people", "n_posts", "n_adherent", "engagement_per_pos
 _ALL_THE_DATA = Period("(all the data)", date.min, date.max)
 
 
-@contextlib.contextmanager
-def _in_duckdb(con_or_frames: Source, queries: Mapping[str, str], *, columns: Mapping[str, Sequence[str]],
-               warehouse_file: WarehouseFile) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, str]]]:
-    """A DuckDB connection and, for each of ``queries``, the SQL reading it there: the query itself in a warehouse
-    (``con_or_frames``; ``None``: the published one, read-only), or, for frames, ``SELECT * FROM <name>`` in a
-    throwaway in-memory connection where each frame, checked for ``columns`` by :func:`fetch_frames`, is
-    registered under its name with those columns only."""
-    if isinstance(con_or_frames, Mapping):
-        frames = fetch_frames(con_or_frames, queries, required=columns)
-        with warehouse.in_memory({name: frames[name][list(columns[name])] for name in queries}) as con:
-            yield con, {name: f"SELECT * FROM {name}" for name in queries}
-    elif con_or_frames is None:
-        with warehouse.read_only(warehouse_file) as con:
-            yield con, dict(queries)
-    else:
-        yield con_or_frames, dict(queries)
-
-
 def _recognition_groups(con: duckdb.DuckDBPyConnection, posts: str, spans: Sequence[Period]) -> pd.DataFrame:
     """The recognition figures of the employee posts ``posts`` (SQL reading _RECOGNITION_POST_COLUMNS) in each of
     ``spans`` (each once), by department (posts with one) and by author, counted by DuckDB: ``period`` (the
@@ -880,7 +862,7 @@ def team_recognition(
     >>> team_recognition({"posts": posts}, k=3).set_index("department")["recognised"].to_dict()
     {'Comms': True, 'Finance': False}
     """
-    with _in_duckdb(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL}, columns={"posts": _RECOGNITION_POST_COLUMNS},
+    with in_duckdb(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL}, columns={"posts": _RECOGNITION_POST_COLUMNS},
                     warehouse_file=warehouse_file) as (con, reading):
         groups = _recognition_groups(con, reading["posts"], [_span(period)])
     return _teams(groups, min_sentiment=min_sentiment, k=k)
@@ -959,7 +941,7 @@ def individual_recognition(
     if min_posts < 1 or not 0 <= adherence_at_least <= 1 or engagement_ratio <= 0:
         raise ValueError("individual_recognition: min_posts must be >= 1, adherence_at_least in [0, 1] and "
                          "engagement_ratio > 0.")
-    with _in_duckdb(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL, "opted_in": _OPTED_IN_SQL},
+    with in_duckdb(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL, "opted_in": _OPTED_IN_SQL},
                     columns={"posts": _RECOGNITION_POST_COLUMNS, "opted_in": _OPTED_IN_COLUMNS},
                     warehouse_file=warehouse_file) as (con, reading):
         groups = _recognition_groups(con, reading["posts"], [_span(period)])

@@ -1930,9 +1930,9 @@ def recognition_view(*, period: str | None = None, department: str | None = None
         The team table (every column of ``team_recognition``) and ``display_name, department``.
     """
     chosen = resolve_period(period, warehouse_file=warehouse_file).label
-    teams = engagement.team_recognition(period=chosen, k=_k(), warehouse_file=warehouse_file)
-    people = engagement.individual_recognition(period=chosen, min_posts=3, warehouse_file=warehouse_file)
-    people = people[["display_name", "department"]]
+    with warehouse.read_only(warehouse_file) as con:  # the teams and the people of one scan
+        teams, people = engagement.recognition_by_period(con, periods=[chosen], k=_k(), min_posts=3)
+    teams, people = teams.drop(columns="period"), people[["display_name", "department"]]
     if department:
         teams, people = teams[teams["department"] == department], people[people["department"] == department]
     return teams.reset_index(drop=True), people.reset_index(drop=True)

@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ __all__ = [
     "classify_themes",
     "evaluate_themes",
     "fetch_frames",
+    "in_duckdb",
     "load_taxonomy",
     "mission_story_share",
     "taxonomy_frame",
@@ -398,6 +399,40 @@ def _connection(source: Any, warehouse_file: str | os.PathLike[str] | None) -> I
         yield source
 
 
+@contextlib.contextmanager
+def in_duckdb(
+    con_or_frames: duckdb.DuckDBPyConnection | Mapping[str, pd.DataFrame] | None,
+    queries: Mapping[str, str],
+    *,
+    columns: Mapping[str, Sequence[str]],
+    warehouse_file: str | os.PathLike[str] | None = None,
+    prepare: Callable[[dict[str, pd.DataFrame]], Mapping[str, pd.DataFrame]] | None = None,
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, str]]]:
+    """A DuckDB connection and, for each of ``queries``, the SQL that reads it there: for an analysis whose one
+    definition is a query over a warehouse, run on given frames alike.
+
+    A warehouse connection (``None``: the published warehouse, opened read-only) gives each query itself. Given
+    frames are checked for ``columns`` (:func:`fetch_frames`), passed through ``prepare`` if given (e.g. to bring
+    them to the warehouse's types), and registered, those columns only, in a throwaway in-memory connection
+    (:func:`analytics.warehouse.in_memory`), each read by ``SELECT * FROM <name>``.
+
+    >>> frames = {"posts": pd.DataFrame({"post_uid": ["x:1", "x:2"], "extra": [1, 2]})}
+    >>> with in_duckdb(frames, {"posts": "SELECT post_uid FROM post_facts"}, columns={"posts": ["post_uid"]}) as (
+    ...         con, sql):
+    ...     con.execute(f"SELECT count(*) FROM ({sql['posts']})").fetchone()
+    (2,)
+    """
+    if not isinstance(con_or_frames, Mapping):
+        with _connection(con_or_frames, warehouse_file) as con:
+            yield con, dict(queries)
+        return
+    frames = fetch_frames(con_or_frames, queries, required=columns)
+    if prepare is not None:
+        frames = dict(prepare(frames))
+    with warehouse.in_memory({name: frames[name][list(columns[name])] for name in queries}) as con:
+        yield con, {name: f"SELECT * FROM {name}" for name in queries}
+
+
 def fetch_frames(
     con_or_frames: duckdb.DuckDBPyConnection | Mapping[str, pd.DataFrame] | None,
     queries: Mapping[str, str],
@@ -518,27 +553,15 @@ FROM p GROUP BY ALL ORDER BY {order}, author_key NULLS LAST
 """
 
 
-@contextlib.contextmanager
-def _employee_posts(
-    con_or_frames: duckdb.DuckDBPyConnection | Mapping[str, pd.DataFrame] | None,
-    warehouse_file: str | os.PathLike[str] | None,
-) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
-    """A connection and the FROM item of :func:`mission_story_share`'s employee posts: the warehouse's, read
-    where they are, or the given frame's, registered in a throwaway in-memory database."""
-    if not isinstance(con_or_frames, Mapping):
-        with _connection(con_or_frames, warehouse_file) as con:
-            yield con, f"({_EMPLOYEE_POSTS_SQL})"
-        return
-    posts = fetch_frames(con_or_frames, {"posts": _EMPLOYEE_POSTS_SQL}, required={"posts": _POST_COLUMNS})["posts"]
+def _as_stored_posts(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Given employee posts (:func:`mission_story_share`) in the warehouse's types: engagement a number
+    (anything else missing), month a calendar day, theme an id."""
+    posts = frames["posts"]
     if isinstance(posts["month"].dtype, pd.DatetimeTZDtype):
         raise ValueError("mission_story_share: the posts' `month` holds instants; give each post's local calendar "
                          "month (analytics.periods.local_months(stamps, timezone)).")
-    # the warehouse's types: engagement a number (anything else missing), month a calendar day, theme an id
-    posts = posts[_POST_COLUMNS].assign(engagement=pd.to_numeric(posts["engagement"], errors="coerce").astype(float),
-                                        month=pd.to_datetime(posts["month"]), theme=posts["theme"].astype("string"))
-    with duckdb.connect() as con:
-        con.register("employee_posts", posts)
-        yield con, "employee_posts"
+    return {"posts": posts.assign(engagement=pd.to_numeric(posts["engagement"], errors="coerce").astype(float),
+                                  month=pd.to_datetime(posts["month"]), theme=posts["theme"].astype("string"))}
 
 
 def mission_story_share(
@@ -616,8 +639,9 @@ def mission_story_share(
     keys = by or ["_all"]  # no grouping: one group, the total
     labels = ", ".join(f"{_GROUPING_SQL[b]} AS {b}" for b in by) or "0 AS _all"
     order = ", ".join(f"{key} NULLS LAST" for key in keys)
-    with _employee_posts(con_or_frames, warehouse_file) as (con, source):
-        sql = _STORY_AUTHORS_SQL.format(labels=labels, keys=", ".join(keys), order=order, source=source)
+    with in_duckdb(con_or_frames, {"posts": _EMPLOYEE_POSTS_SQL}, columns={"posts": _POST_COLUMNS},
+                   warehouse_file=warehouse_file, prepare=_as_stored_posts) as (con, sql):
+        sql = _STORY_AUTHORS_SQL.format(labels=labels, keys=", ".join(keys), order=order, source=f"({sql['posts']})")
         authors = con.execute(sql, {"mission": list(taxonomy.mission_story_themes)}).df()
     if authors.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object if c in by else "float64") for c in _story_columns(by)})
