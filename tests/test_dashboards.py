@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -920,6 +921,17 @@ def test_server_offers_no_source_listing_or_files(server):
     assert "modulepreload" in head and serve.PLOTLY_BUNDLE_PATH in head
 
 
+def test_dashboard_pages_fetch_nothing_from_another_host(server):
+    """Voila's page template links Font Awesome's stylesheets from a CDN: a stylesheet holds the first paint
+    until it arrives (a network dropping the CDN's packets would keep the page blank), and each view would be
+    told to the CDN. The served pages link only the server's own files."""
+    for name in ("leadership.ipynb", "policy-review.ipynb"):
+        page = server.get(f"/voila/render/{name}")[1]
+        assert "<link" in page and "fontawesome" not in page
+        linked = re.findall(r'<(?:link|script|img|iframe)\b[^>]*\b(?:href|src)="([^"]*)"', page)
+        assert linked and [url for url in linked if urllib.parse.urlsplit(url).netloc] == [], name
+
+
 def test_dashboard_page_loads_the_widget_extensions_and_no_other(server):
     """Each JupyterLab extension a page lists is loaded before its first chart: only the widget managers
     (Voila's and the widgets' own, which brings the controls) and anywidget (our charts' widget) are needed;
@@ -1009,7 +1021,10 @@ def _open(chromium, url: str, charts_expected: int, name: str | None, *, draw_al
     page = chromium.new_page(viewport={"width": 1300, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: _console_error(message) and errors.append(f"console: {message.text}"))
+    page.on("console", lambda message: message.type == "error" and errors.append(f"console: {message.text}"))
+    # the page asks nothing of another host (Voila's template would fetch an icon font from a CDN)
+    page.on("request", lambda request: urllib.parse.urlsplit(request.url).hostname not in ("127.0.0.1", None)
+            and errors.append(f"request to another host: {request.url}"))
     started = time.perf_counter()
     page.goto(url)
     if dashboard_page:
@@ -1024,13 +1039,6 @@ def _open(chromium, url: str, charts_expected: int, name: str | None, *, draw_al
     if draw_all and dashboard_page:
         _scroll_through(page, charts_expected)
     return page, errors
-
-
-def _console_error(message) -> bool:
-    """An error on the console, but for Voila's template failing to load its icon font from a CDN offline."""
-    offline = message.text.startswith("Failed to load resource") and not message.location.get("url", "").startswith(
-        "http://127.0.0.1")
-    return message.type == "error" and not offline
 
 
 def _scroll_through(page, charts_expected: int) -> None:

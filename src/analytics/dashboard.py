@@ -756,7 +756,7 @@ def _guarded(builder: Callable[[DashboardData], object], path) -> object:
         try:
             data = load_data(path)
         except warehouse.WarehouseBusy as error:
-            retry = widgets.Button(description="Retry", icon="refresh")
+            retry = widgets.Button(description="Retry")
             retry.on_click(attempt)
             box.children = [_message(f"busy, retry: {error}", busy=True), retry]
             return

@@ -56,6 +56,7 @@ import inspect
 import json
 import logging
 import os
+import re
 import time
 import weakref
 from collections.abc import Callable, Collection
@@ -179,6 +180,24 @@ def _bundle_tags(bundle_url: str) -> str:
             f'<script type="module" async src="{url}"></script>')
 
 
+#: A stylesheet fetched from another host: Voila's page template asks a CDN for Font Awesome's icon fonts.
+_REMOTE_STYLESHEET = re.compile(r'<link\s+rel="stylesheet"\s+href="(?:https?:)?//[^"]*"[^>]*>\s*', re.IGNORECASE)
+
+
+def _without_remote_stylesheets(chunk: str) -> str:
+    """A page's ``chunk`` without the stylesheets it would fetch from another host. Voila's template loads Font
+    Awesome from a CDN in the page's head: a stylesheet there holds the first paint until it arrives, so a network
+    that drops the CDN's packets (an office firewall; no network at all) would keep the dashboards blank until the
+    browser gave up, and every page view would tell the CDN who looks at the dashboards. The dashboards use no
+    icon; their pages ask nothing of any other host.
+
+    >>> _without_remote_stylesheets('<style></style><link rel="stylesheet" href="https://cdn.example/a.css" '
+    ...                             'type="text/css" /> <link rel="stylesheet" href="/voila/static/b.css">')
+    '<style></style><link rel="stylesheet" href="/voila/static/b.css">'
+    """
+    return _REMOTE_STYLESHEET.sub("", chunk) if "//" in chunk else chunk
+
+
 #: At most this many scripts are hinted to a dashboard's page (it loads about 90).
 _MAX_SCRIPT_HINTS = 300
 
@@ -266,6 +285,7 @@ def _page_handler(base: type, bundle_url: str, root: Path, hints: _ScriptHints) 
             self.xsrf_token  # noqa: B018 - read for its side effect: the cookie, set before the first flush
             inject = path is not None and _uses_shared_bundle(root / path)
             async for chunk in self.get_generator(path=path):
+                chunk = _without_remote_stylesheets(chunk)
                 if inject and "<head>" in chunk:
                     chunk, inject = chunk.replace("<head>", "<head>" + tags + hints.links(path), 1), False
                 self.write(chunk)
