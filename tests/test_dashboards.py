@@ -898,9 +898,16 @@ def test_the_kernels_talk_over_private_unix_sockets_not_network_ports(server):
     assert "TCP without encryption" not in server.log_text()
 
 
-def test_the_dashboards_load_as_the_server_s_own_trusted_notebooks(server):
+def test_the_dashboards_load_as_trusted_notebooks_fetching_nothing_from_another_host(server):
+    """Voila's page template links Font Awesome's stylesheets from a CDN: a stylesheet holds the first paint
+    until it arrives (a network dropping the CDN's packets would keep the page blank), and each view would be
+    told to the CDN. The served pages link only the server's own files."""
     for name in ("leadership.ipynb", "policy-review.ipynb"):
-        assert server.get(f"/voila/render/{name}")[0] == 200
+        status, page = server.get(f"/voila/render/{name}")
+        assert status == 200
+        assert "<link" in page and "fontawesome" not in page
+        linked = re.findall(r'<(?:link|script|img|iframe)\b[^>]*\b(?:href|src)="([^"]*)"', page)
+        assert linked and [url for url in linked if urllib.parse.urlsplit(url).netloc] == [], name
     assert "is not trusted" not in server.log_text(), "no warning per page load"
 
 
@@ -919,17 +926,6 @@ def test_server_offers_no_source_listing_or_files(server):
     # the dashboard's page requests and compiles plotly's shared bundle from its first script (no header)
     head = page[:page.index("</head>")]
     assert "modulepreload" in head and serve.PLOTLY_BUNDLE_PATH in head
-
-
-def test_dashboard_pages_fetch_nothing_from_another_host(server):
-    """Voila's page template links Font Awesome's stylesheets from a CDN: a stylesheet holds the first paint
-    until it arrives (a network dropping the CDN's packets would keep the page blank), and each view would be
-    told to the CDN. The served pages link only the server's own files."""
-    for name in ("leadership.ipynb", "policy-review.ipynb"):
-        page = server.get(f"/voila/render/{name}")[1]
-        assert "<link" in page and "fontawesome" not in page
-        linked = re.findall(r'<(?:link|script|img|iframe)\b[^>]*\b(?:href|src)="([^"]*)"', page)
-        assert linked and [url for url in linked if urllib.parse.urlsplit(url).netloc] == [], name
 
 
 def test_dashboard_page_loads_the_widget_extensions_and_no_other(server):
