@@ -938,9 +938,7 @@ def individual_recognition(
     >>> individual_recognition({"posts": posts, "opted_in": opted})["display_name"].tolist()
     ['Ada L.']
     """
-    if min_posts < 1 or not 0 <= adherence_at_least <= 1 or engagement_ratio <= 0:
-        raise ValueError("individual_recognition: min_posts must be >= 1, adherence_at_least in [0, 1] and "
-                         "engagement_ratio > 0.")
+    _check_people_options("individual_recognition", min_posts, adherence_at_least, engagement_ratio)
     with in_duckdb(con_or_frames, {"posts": _RECOGNITION_POSTS_SQL, "opted_in": _OPTED_IN_SQL},
                     columns={"posts": _RECOGNITION_POST_COLUMNS, "opted_in": _OPTED_IN_COLUMNS},
                     warehouse_file=warehouse_file) as (con, reading):
@@ -948,6 +946,11 @@ def individual_recognition(
         opted_in = con.execute(reading["opted_in"]).df()
     return _people(groups, opted_in, min_posts=min_posts, adherence_at_least=adherence_at_least,
                    engagement_ratio=engagement_ratio, min_sentiment=min_sentiment)
+
+
+def _check_people_options(caller: str, min_posts: int, adherence_at_least: float, engagement_ratio: float) -> None:
+    if min_posts < 1 or not 0 <= adherence_at_least <= 1 or engagement_ratio <= 0:
+        raise ValueError(f"{caller}: min_posts must be >= 1, adherence_at_least in [0, 1] and engagement_ratio > 0.")
 
 
 def _people(groups: pd.DataFrame, opted_in: pd.DataFrame, *, min_posts: int, adherence_at_least: float,
@@ -1026,9 +1029,7 @@ def recognition_by_period(
     >>> people[["period", "display_name"]].values.tolist()
     [['2026-Q1', 'Ada L.']]
     """
-    if min_posts < 1 or not 0 <= adherence_at_least <= 1 or engagement_ratio <= 0:
-        raise ValueError("recognition_by_period: min_posts must be >= 1, adherence_at_least in [0, 1] and "
-                         "engagement_ratio > 0.")
+    _check_people_options("recognition_by_period", min_posts, adherence_at_least, engagement_ratio)
     if not periods:
         raise ValueError("recognition_by_period: give at least one period (YYYY-Qn or YYYY-MM).")
     spans = [parse_period(period) for period in periods]

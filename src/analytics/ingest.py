@@ -683,8 +683,8 @@ def quarter_wave(submitted: pd.Series, timezone: str, periods: Sequence[config.S
     ['2026-Q3']
     """
     waves = period_labels(local_months(submitted, timezone), "quarter").astype("string")
+    day = submitted.dt.tz_convert(timezone).dt.date if periods else None
     for period in periods:
-        day = submitted.dt.tz_convert(timezone).dt.date
         inside = (day >= period.start) & (day <= period.end)
         waves = waves.mask(inside.fillna(False), period.wave)
     return waves.astype("string")

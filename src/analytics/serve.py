@@ -195,7 +195,7 @@ def _without_remote_stylesheets(chunk: str) -> str:
     ...                             'type="text/css" /> <link rel="stylesheet" href="/voila/static/b.css">')
     '<style></style><link rel="stylesheet" href="/voila/static/b.css">'
     """
-    return _REMOTE_STYLESHEET.sub("", chunk) if "//" in chunk else chunk
+    return _REMOTE_STYLESHEET.sub("", chunk)
 
 
 #: At most this many scripts are hinted to a dashboard's page (it loads about 90).
@@ -284,8 +284,10 @@ def _page_handler(base: type, bundle_url: str, root: Path, hints: _ScriptHints) 
         async def get(self, path: str | None = None) -> None:
             self.xsrf_token  # noqa: B018 - read for its side effect: the cookie, set before the first flush
             inject = path is not None and _uses_shared_bundle(root / path)
+            in_head = True  # the stylesheets are the head's: the outputs after it, megabytes, are left as they are
             async for chunk in self.get_generator(path=path):
-                chunk = _without_remote_stylesheets(chunk)
+                if in_head:
+                    chunk, in_head = _without_remote_stylesheets(chunk), "</head>" not in chunk
                 if inject and "<head>" in chunk:
                     chunk, inject = chunk.replace("<head>", "<head>" + tags + hints.links(path), 1), False
                 self.write(chunk)
