@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 
 import pytest
 import yaml
+from file_edits import rewrite_keeping_stat
 from warehouse_copies import query
 
 from analytics import build, config, ingest
@@ -77,11 +77,8 @@ def test_an_edit_of_the_settings_file_reaches_the_next_call_of_a_process_that_ru
     first = config.get_settings()
     assert (first.k, first.timezone) == (5, "UTC")
     assert config.get_settings() is first  # an unchanged file is not parsed again
-    written = chosen.stat()
-    # one character changed, and the modification time put back (as `cp -p`, `rsync -t` or an editor's
-    # save within the file system's clock step leave it): the content decides
-    chosen.write_text("k: 7\ntimezone: UTC\n", encoding="utf-8")
-    os.utime(chosen, ns=(written.st_atime_ns, written.st_mtime_ns))
+    # one character changed, the size and the modification time kept: the content decides
+    rewrite_keeping_stat(chosen, "k: 7\ntimezone: UTC\n")
     assert config.get_settings().k == 7
     chosen.write_text("k: 7\ntimezone: Europe/London\n", encoding="utf-8")
     assert config.get_settings().timezone == "Europe/London"

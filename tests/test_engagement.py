@@ -277,7 +277,8 @@ _NOBODY = pd.DataFrame({"employee_key": pd.Series([], dtype=object), "department
 
 def _departments() -> pd.DataFrame:
     """Comms (4 people) passes every bar; Events (4) is engaging but negative; Finance (5) breaks the policy;
-    Programs (3) and Tiny (2) are too small to show; a post of no department must count nowhere."""
+    Tiny (2) is too small to show and Programs (3), the next smallest, is hidden with it (at k = 3); a post of no
+    department must count nowhere."""
     parts = [_posts_of(f"c{i}", "Comms", 3, engagement=40, not_english=1 if i < 3 else 0, mission=2 if i < 3 else 0,
                        amplified=1 if i < 3 else 0) for i in range(4)]
     parts += [_posts_of(f"e{i}", "Events", 3, engagement=50, compound=-0.2) for i in range(4)]
