@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from analytics import config, parallel, snapshots
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:  # the heavy libraries are imported by the commands that need 
     from analytics.build import PostsAsBuilt
     from analytics.ingest import FileResult
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 
 class UserError(Exception):
@@ -585,5 +587,22 @@ def _main(argv: Sequence[str] | None) -> int:
         snapshots.abandon()  # a copy no writer used: the command ends now, not once it is done
 
 
+def run() -> NoReturn:
+    """The ``policy-pulse`` program: :func:`main`, then the process ends as soon as the command's work is done.
+
+    What the interpreter's exit does that matters is done first: threads that are not daemons joined (the
+    interpreter's own hooks stop the pools' threads), the exit hooks run (worker processes stopped, temporary
+    files removed), the output flushed. Tearing the interpreter down, object by object, is skipped: it added
+    0.1-0.3 s to every command, ~8 % of an update of a 1 % increment (alternated pairs, ``benchmarks/HISTORY.md``).
+    """
+    code = main()
+    threading._shutdown()  # what the interpreter calls first at exit: it runs the pools' own exit hooks
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed pipe: nothing more can be said
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
