@@ -593,14 +593,17 @@ def run() -> NoReturn:
     What the interpreter's exit does that matters is done first: threads that are not daemons joined (the
     interpreter's own hooks stop the pools' threads), the exit hooks run (worker processes stopped, temporary
     files removed), the output flushed. Tearing the interpreter down, object by object, is skipped: it added
-    0.1-0.3 s to every command, ~8 % of an update of a 1 % increment (alternated pairs, ``benchmarks/HISTORY.md``).
+    0.2-0.4 s on average to a one-shot update of 1 % new posts, 8-12 % of it (alternated pairs,
+    ``benchmarks/HISTORY.md``).
     Under a profiler or a tracer (``python -m cProfile``, coverage) the interpreter ends as usual, so that
     they write what they measured.
     """
     code = main()
-    if _observed():
+    # what the interpreter calls first at exit (it runs the pools' own exit hooks); private, so looked for
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is None or _observed():
         sys.exit(code)
-    threading._shutdown()  # what the interpreter calls first at exit: it runs the pools' own exit hooks
+    shutdown()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed pipe: nothing more can be said
