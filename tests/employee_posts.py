@@ -1,4 +1,4 @@
-"""A small warehouse of hostile employee posts, for checking what DuckDB counts against the pandas functions."""
+"""Small in-memory warehouses of employee posts, for checking what DuckDB counts against frames and by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import config
+from analytics import config, warehouse
 
 
 def hostile_posts_warehouse(seed: int) -> duckdb.DuckDBPyConnection:
@@ -49,11 +49,15 @@ def hostile_posts_warehouse(seed: int) -> duckdb.DuckDBPyConnection:
     employees = pd.DataFrame({"employee_key": ["a0", "a1", "a2"], "department": ["Programs", "Comms", "Finance"],
                               "recognition_opt_in": [True, True, False]})
     names = pd.DataFrame({"employee_key": ["a0", "a2"], "display_name": ["Ada L.", "Grace H."]})
+    return tables_warehouse({"post_facts": facts, "post_themes": themes, "amplifications": amplifications,
+                             "employees": employees, "recognition_names": names})
+
+
+def tables_warehouse(tables: dict[str, pd.DataFrame]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection (UTC, as the warehouse's) holding each of ``tables`` as a table of its name."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    for name, frame in {"post_facts": facts, "post_themes": themes, "amplifications": amplifications,
-                        "employees": employees, "recognition_names": names}.items():
-        con.register("_frame", frame)
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
-        con.unregister("_frame")
+    for name, frame in tables.items():
+        with warehouse.registered(con, "_frame", frame.reset_index(drop=True)):
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
     return con

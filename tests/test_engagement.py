@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from employee_posts import hostile_posts_warehouse
+from employee_posts import hostile_posts_warehouse, tables_warehouse
 
 from analytics import config, engagement, privacy, warehouse
 from analytics.periods import parse_period
@@ -260,11 +260,7 @@ def _as_warehouse(posts: pd.DataFrame, opted_in: pd.DataFrame, *, named_not_opte
               "amplifications": facts.loc[facts["amplification"], ["post_uid"]],
               "employees": roster[["employee_key", "department", "recognition_opt_in"]],
               "recognition_names": roster.loc[roster["display_name"].notna(), ["employee_key", "display_name"]]}
-    con = duckdb.connect()
-    for name, frame in tables.items():
-        with warehouse.registered(con, "_frame", frame.reset_index(drop=True)):
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
-    return con
+    return tables_warehouse(tables)
 
 
 def _source(kind: str, posts: pd.DataFrame, opted_in: pd.DataFrame, **roster) -> Any:
@@ -369,8 +365,7 @@ def test_recognition_of_frames_is_that_of_the_same_warehouse_tables():
     amplified = set(con.execute("SELECT post_uid FROM amplifications").df()["post_uid"])
     posts = facts.merge(con.execute("SELECT * FROM post_themes").df(), on="post_uid", how="left")
     posts["amplification"] = posts["post_uid"].isin(amplified)
-    opted_in = con.execute("SELECT e.employee_key, e.department, n.display_name FROM employees e "
-                           "JOIN recognition_names n USING (employee_key) WHERE e.recognition_opt_in").df()
+    opted_in = con.execute(engagement._OPTED_IN_SQL).df()
     # instants without a zone are UTC, as the warehouse's
     naive = posts.assign(published_at=posts["published_at"].dt.tz_convert("UTC").dt.tz_localize(None))
     shown = 0
