@@ -928,6 +928,20 @@ def test_server_offers_no_source_listing_or_files(server):
     assert "modulepreload" in head and serve.PLOTLY_BUNDLE_PATH in head
 
 
+def test_a_viewer_arriving_within_the_refill_delay_has_the_refill_begin_at_once(server):
+    """Right after a viewer took the pooled leadership page, its refill waits out serve.REFILL_DELAY; a second
+    viewer then would wait for that delay before a kernel even started for them. Now it starts at once."""
+    at_once = "Rendering leadership.ipynb at once: a viewer asked for it within the delay of its refill"
+    before = server.log_text()
+    for _ in range(2):
+        status, page = server.get("/voila/render/leadership.ipynb")
+        assert status == 200 and "data-pp-first-paint" in page and "pp-tile" in page
+    after = server.log_text()
+    assert after.count(at_once) > before.count(at_once), after[len(before):][-3000:]
+    taken = "Using pre-heated kernel"
+    assert after.count(taken) == before.count(taken) + 2
+
+
 def test_dashboard_page_loads_the_widget_extensions_and_no_other(server):
     """Each JupyterLab extension a page lists is loaded before its first chart: only the widget managers
     (Voila's and the widgets' own, which brings the controls) and anywidget (our charts' widget) are needed;

@@ -44,7 +44,9 @@ Alternated with and without the hints in one server (12 preheated loads): 0.2 s 
 A preheated kernel joins the pool (and the log says "Kernel pool of ... is filled") only once it has
 rendered its dashboard: Voila's own pool counts a kernel as soon as it has started, so a viewer
 arriving then would wait for the whole notebook to run. The pool is refilled a few seconds after a
-kernel is taken, so the next kernel's start does not compete with the browser drawing the page.
+kernel is taken, so the next kernel's start does not compete with the browser drawing the page; a second
+viewer of the same dashboard within that delay has the refill begin at once (Voila's pool would have them
+wait out the delay before their kernel even started: up to 10 s more).
 """
 
 from __future__ import annotations
@@ -356,6 +358,20 @@ def _rendered_pool(manager_class: type) -> type:
                                   "its pooled kernel read it", name)
                     self.fill_if_needed(delay=0, notebook_name=name, **fill)
 
+        def _refill_now_for_a_viewer(self, notebook_name: str, **fill) -> None:
+            """When the viewer asking for ``notebook_name`` would be given a refill still in its
+            :data:`REFILL_DELAY`, give them one begun now instead: the delay spares a page being drawn, not one
+            waiting for its kernel. The delayed refill stays in the pool for the next viewer (so no more
+            kernels run than before, and none is cancelled). ``fill``: Voila's arguments for the new kernel."""
+            pool = self._pools.get(notebook_name, [])
+            if not pool or pool[0].done() or pool[0] in self._refills_begun:
+                return
+            delayed = pool.pop(0)
+            self.fill_if_needed(delay=0, notebook_name=notebook_name, **fill)
+            pool.insert(0, pool.pop())
+            pool.append(delayed)
+            self.log.info("Rendering %s at once: a viewer asked for it within the delay of its refill", notebook_name)
+
         def _shut_down_rendered(self, task: asyncio.Task) -> None:
             """Shut down the kernel of a rendering taken out of the pool, once it has one."""
             self._retired.discard(task)
@@ -379,6 +395,8 @@ def _rendered_pool(manager_class: type) -> type:
 
         async def get_rendered_notebook(self, notebook_name: str, *args, **kwargs) -> tuple:
             # a publication less than a check ago: this viewer waits for a rendering of the new data
+            # (first: a rendering begun now reads the publication as it is now)
+            self._refill_now_for_a_viewer(notebook_name, **kwargs)
             self._render_again_if_republished(notebook_name, **kwargs)
             taken = await super().get_rendered_notebook(notebook_name, *args, **kwargs)
             # idle in the pool since it rendered, maybe for hours: the culler would shut it down before the
