@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,8 +18,10 @@ import pytest
 
 from analytics import config
 
-_RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or os.environ.get("POLICY_PULSE_TEST_RUN") or str(os.getpid())
-os.environ.setdefault("POLICY_PULSE_TEST_RUN", _RUN_ID)
+#: the process that starts the run (xdist's controller, or pytest alone) names the run's folder; its workers,
+#: notebook kernels and other children inherit the name, and it removes the folder when the run ends
+_STARTS_THE_RUN = "POLICY_PULSE_TEST_RUN" not in os.environ
+_RUN_ID = os.environ.setdefault("POLICY_PULSE_TEST_RUN", str(os.getpid()))
 SHARED = Path(tempfile.gettempdir()) / f"policy-pulse-tests-{_RUN_ID}"
 SHARED.mkdir(parents=True, exist_ok=True)
 SAMPLE_WAREHOUSE = SHARED / "sample.duckdb"
@@ -52,6 +55,11 @@ def ensure_sample_warehouse() -> Path:
                 build.build(warehouse_file=SAMPLE_WAREHOUSE)
             done.write_text("ok")
     return SAMPLE_WAREHOUSE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _STARTS_THE_RUN:
+        shutil.rmtree(SHARED, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -100,15 +100,14 @@ def _check_conservation(fmt: str, path: Path, expected_records: int | None) -> N
 
 
 @pytest.mark.parametrize("fmt", sorted(FIXTURES))
-def test_every_csv_adapter_keeps_each_record_once(fmt):
+def test_every_csv_adapter_keeps_each_record_once(fmt, tmp_path):
     fixture, header_rows = FIXTURES[fmt]
     records = _records(fixture)
-    folder = Path(tempfile.mkdtemp(prefix=f"prop-{fmt}-"))
 
     @FAST
     @given(rows=mutated_rows(records, header_rows))
     def check(rows):
-        path = folder / fixture.name  # some exports carry the account or period in their name
+        path = tmp_path / fixture.name  # some exports carry the account or period in their name
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\r\n").writerows([*records[:header_rows], *rows])
         path.write_text(buffer.getvalue(), encoding="utf-8")
@@ -165,13 +164,12 @@ MS_GOOD = [[1, dt.datetime(2026, 6, 1, 9), dt.datetime(2026, 6, 1, 9, 5), "anony
     ("linkedin", LINKEDIN_HEADER, LINKEDIN_GOOD, "All posts", [["All posts published on your page."]]),
     ("ms_forms", MS_HEADER, MS_GOOD, "Sheet1", []),
 ])
-def test_workbook_adapters_keep_each_record_once(fmt, header, good, sheet, above):
-    folder = Path(tempfile.mkdtemp(prefix=f"prop-{fmt}-"))
+def test_workbook_adapters_keep_each_record_once(fmt, header, good, sheet, above, tmp_path):
 
     @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(rows=xlsx_rows(header, good))
     def check(rows):
-        path = folder / "export.xlsx"
+        path = tmp_path / "export.xlsx"
         _workbook(path, [*above, header, *rows], sheet)
         expected = sum(1 for r in rows if any(c is not None and str(c).strip() for c in r))
         _check_conservation(fmt, path, expected)
@@ -194,10 +192,10 @@ def test_mastodon_outbox_keeps_each_item_once(items):
         activities.append({"id": f"a{i}", "type": item["type"], "published": item["published"], "to": to,
                            "object": {"id": f"n{i}", "type": "Note", "content": item["content"],
                                       "published": item["published"], "url": item["url"], "to": to}})
-    folder = Path(tempfile.mkdtemp(prefix="prop-mastodon-"))
-    path = folder / "outbox.json"
-    path.write_text(json.dumps({"type": "OrderedCollection", "orderedItems": activities}), encoding="utf-8")
-    _check_conservation("mastodon", path, None)
+    with tempfile.TemporaryDirectory(prefix="prop-mastodon-") as folder:
+        path = Path(folder) / "outbox.json"
+        path.write_text(json.dumps({"type": "OrderedCollection", "orderedItems": activities}), encoding="utf-8")
+        _check_conservation("mastodon", path, None)
 
 
 # --- the scrubber ----------------------------------------------------------------------------------------
