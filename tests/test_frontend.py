@@ -4,7 +4,10 @@ network), and the charts' choice between plotly.js-basic and plotly's full bundl
 from __future__ import annotations
 
 import io
+import json
 import os
+import subprocess
+import sys
 import tarfile
 import urllib.error
 from pathlib import Path
@@ -174,3 +177,29 @@ def test_every_trace_the_dashboards_draw_is_one_plotly_basic_draws(sample_wareho
         control.value = value
         seen |= types(board.widget)
     assert {"scatter", "bar"} <= seen <= charts.BASIC_TRACE_TYPES
+
+
+_JSONSCHEMA_AFTER_A_CHART = """
+import json, sys
+import plotly.graph_objects as go
+from analytics import charts
+charts.as_widget(go.Figure(go.Bar(x=[1], y=[2])))
+import jsonschema, nbformat
+jsonschema.validate({"a": 1}, {"type": "object", "properties": {"a": {"type": "integer"}}})
+nbformat.validate(nbformat.v4.new_notebook())
+print(json.dumps({"grammar": sys.modules.get("rfc3987_syntax") is not None,
+                  "iri": "iri" in jsonschema.FormatChecker.checkers}))
+"""
+
+
+@pytest.mark.parametrize("served", [True, False])
+def test_a_served_dashboard_s_kernel_imports_jsonschema_without_the_iri_grammar(served):
+    """Only there: its import built a lark grammar, 1-2 s of the kernel's rendering; an analyst's kernel keeps
+    jsonschema whole. Either way jsonschema and nbformat validate."""
+    env = {k: v for k, v in os.environ.items() if k not in (charts.SHARED_BUNDLE_ENV, charts.FULL_BUNDLE_ENV)}
+    if served:
+        env[charts.SHARED_BUNDLE_ENV] = "static/basic.js"
+    done = subprocess.run([sys.executable, "-c", _JSONSCHEMA_AFTER_A_CHART], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == {"grammar": not served, "iri": not served}
