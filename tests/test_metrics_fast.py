@@ -345,3 +345,25 @@ def test_the_organisation_s_median_time_to_resolve_rests_on_k_resolved_incidents
             expected = resolved.loc[resolved["period"] == period, "hours_to_resolve"].median()
             assert medians.loc[period, "value"] == pytest.approx(expected), period
 
+
+
+def test_the_welch_p_value_is_scipy_s_and_the_rates_p_value_the_normal_s():
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    groups = [(rng.normal(0, 2), rng.uniform(0, 3), int(rng.integers(1, 60)),
+               rng.normal(0, 2), rng.uniform(0, 3), int(rng.integers(1, 60))) for _ in range(300)]
+    # one-answer groups, no spread on one or both sides, equal means, an empty group
+    groups += [(1.0, 0.5, 1, 2.0, 0.7, 9), (1.0, 0.0, 5, 2.0, 0.0, 7), (1.0, 0.0, 5, 1.0, 0.0, 7),
+               (1.0, 0.0, 5, 2.0, 0.4, 7), (3.0, 1.0, 10, 3.0, 1.0, 10), (1.0, 1.0, 0, 2.0, 1.0, 5),
+               (1.0, np.nan, 5, 2.0, 1.0, 5)]
+    for mean1, sd1, n1, mean2, sd2, n2 in groups:
+        with np.errstate(all="ignore"):
+            expected = stats.ttest_ind_from_stats(mean1, sd1, n1, mean2, sd2, n2, equal_var=False).pvalue
+        ours = metrics._p_value("mean", {"value": mean1, "sd": sd1, "n": n1}, {"value": mean2, "sd": sd2, "n": n2})
+        assert ours == expected or (np.isnan(ours) and np.isnan(expected)), (mean1, sd1, n1, mean2, sd2, n2)
+    for x1, n1, x2, n2 in [(30, 100, 45, 100), (0, 10, 10, 10), (5, 50, 5, 50), (1, 3, 2, 4)]:
+        pooled = (x1 + x2) / (n1 + n2)
+        z = abs(x1 / n1 - x2 / n2) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        assert metrics._p_value("rate", {"n": n1, "successes": x1}, {"n": n2, "successes": x2}) == \
+            2 * stats.norm.sf(z)

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from analytics import config, datasets, sentiment
 from analytics.codebook import load_codebook
@@ -209,7 +209,7 @@ def _two_proportion_p(x1: float, n1: float, x2: float, n2: float) -> float:
         return np.nan
     pooled = (x1 + x2) / (n1 + n2)
     se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    return float(2 * stats.norm.sf(abs(x1 / n1 - x2 / n2) / se)) if se > 0 else np.nan
+    return float(2 * special.ndtr(-abs(x1 / n1 - x2 / n2) / se)) if se > 0 else np.nan  # scipy.stats.norm.sf
 
 
 def feedback_themes(

@@ -47,12 +47,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
-from statsmodels.tsa.seasonal import STL
 
+# statsmodels and scipy.stats are imported by the functions that use them: ~0.7 s together, which the
+# leadership dashboard, fitting nothing, paid at each rendering of its kernel
 from analytics.config import get_settings
 from analytics.periods import local_months
 
@@ -190,6 +187,8 @@ class _MonthlyFit:
 
     def row(self, j: int, alpha: float) -> tuple[float, float, float, float]:
         """Estimate, interval and two-sided p-value of coefficient ``j`` (Student t)."""
+        from scipy import stats
+
         estimate, se = self.params[j], self.bse[j]
         half = stats.t.ppf(1 - alpha / 2, self.df_resid) * se
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -205,6 +204,8 @@ def _check_errors(errors: str) -> None:
 def _fit_monthly(
     y: np.ndarray, x: np.ndarray, weights: np.ndarray | None, maxlags: int | None, errors: str
 ) -> _MonthlyFit:
+    import statsmodels.api as sm
+
     model = sm.OLS(y, x) if weights is None else sm.WLS(y, x, weights=weights)
     lags = _newey_west_lags(len(y)) if maxlags is None else int(maxlags)
     hac = model.fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
@@ -311,6 +312,8 @@ def monthly_rate(
     table["n"] = table["n"].astype("int64")
     table["successes"] = table["successes"].round().astype("int64")
     table["rate"] = table["successes"] / table["n"]
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(table["successes"], table["n"], alpha=alpha, method="wilson")
     table["ci_low"] = np.asarray(low, dtype=float)
     table["ci_high"] = np.asarray(high, dtype=float)
@@ -380,6 +383,8 @@ def monthly_mean(
         .reset_index()
     )
     table["n"] = table["n"].astype("int64")
+    from scipy import stats
+
     with np.errstate(invalid="ignore", divide="ignore"):
         half = stats.t.ppf(1 - alpha / 2, table["n"] - 1) * table["sd"] / np.sqrt(table["n"])
     table["ci_low"] = table["mean"] - half
@@ -551,6 +556,8 @@ def seasonal_decomposition(
             "single months can be interpolated. Fill the gap or decompose a shorter stretch."
         )
     filled = observed.interpolate(method="linear")
+    from statsmodels.tsa.seasonal import STL
+
     fit = STL(filled.to_numpy(), period=int(period), robust=robust).fit()
     return pd.DataFrame({
         "month": months,
@@ -922,6 +929,8 @@ def training_effect(
 
     did_x = pd.concat([pd.DataFrame({"const": 1.0, "group": group, "post": post, "did": group * post},
                                     index=posts.index), adjust], axis=1)
+    import statsmodels.api as sm
+
     did = sm.OLS(y, did_x.to_numpy()).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
     did_low, did_high = did.conf_int(alpha=alpha)[3]
 
@@ -943,6 +952,9 @@ def _odds_ratio(y: np.ndarray, x: np.ndarray, trained: np.ndarray, groups: np.nd
     unknown = dict.fromkeys(("estimate", "ci_low", "ci_high", "p_value"), np.nan)
     if any(len(np.unique(y[side])) < 2 for side in (trained, ~trained)):
         return unknown
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = sm.Logit(y, x).fit(disp=0, cov_type="cluster", cov_kwds={"groups": groups})
@@ -1060,6 +1072,8 @@ def event_study(
     units = pd.factorize(posts[unit])[0]
     x_within = x - x.groupby(units).transform("mean")
     y_within = y - pd.Series(y).groupby(units).transform("mean").to_numpy()
+    import statsmodels.api as sm
+
     fit = sm.OLS(y_within, x_within.to_numpy()).fit(cov_type="cluster", cov_kwds={"groups": groups},
                                                     use_t=True)
     bounds = fit.conf_int(alpha=alpha)
