@@ -346,7 +346,6 @@ def test_the_organisation_s_median_time_to_resolve_rests_on_k_resolved_incidents
             assert medians.loc[period, "value"] == pytest.approx(expected), period
 
 
-
 def test_the_welch_p_value_is_scipy_s_and_the_rates_p_value_the_normal_s():
     from scipy import stats
 
