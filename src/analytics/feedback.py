@@ -19,11 +19,11 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from analytics import config, datasets, sentiment
 from analytics.codebook import load_codebook
 from analytics.insights import named_with_ties
+from analytics.metrics import two_proportion_p_value
 from analytics.survey import benjamini_hochberg
 from analytics.themes import fetch_frames
 
@@ -204,14 +204,6 @@ def _direction(change: float, p_adjusted: float, previous_mentions: float) -> st
     return "rising" if change > 0 else "falling"
 
 
-def _two_proportion_p(x1: float, n1: float, x2: float, n2: float) -> float:
-    if n1 == 0 or n2 == 0:
-        return np.nan
-    pooled = (x1 + x2) / (n1 + n2)
-    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    return float(2 * special.ndtr(-abs(x1 / n1 - x2 / n2) / se)) if se > 0 else np.nan  # scipy.stats.norm.sf
-
-
 def feedback_themes(
     con_or_frames: duckdb.DuckDBPyConnection | Mapping[str, pd.DataFrame] | None = None,
     *,
@@ -317,7 +309,7 @@ def feedback_themes(
             using = now[now["terms"].map(lambda terms, t=term: t in terms)]
             x1, n1 = float(counts_now[term]), float(len(now))
             x2, n2 = float(counts_before[term]), float(len(before))
-            p_value = _two_proportion_p(x1, n1, x2, n2) if previous else np.nan
+            p_value = two_proportion_p_value(x1, n1, x2, n2) if previous else np.nan
             change = x1 / n1 - x2 / n2 if previous and n2 else np.nan
             rows.append({
                 "wave": wave, "area": area, "n_comments": len(now), "area_sentiment": area_sentiment, "term": term,

@@ -45,6 +45,7 @@ __all__ = [
     "period_metrics",
     "period_tables",
     "period_tables_and_groups",
+    "two_proportion_p_value",
     "update_period_tables",
 ]
 
@@ -1259,19 +1260,42 @@ def compare_periods(
 
 
 def _p_value(kind: str, a: dict, b: dict) -> float:
-    from scipy import special  # (scipy.stats.norm.sf(z) is special.ndtr(-z))
-
     try:
         if kind == "rate":
-            n1, n2, x1, x2 = float(a["n"]), float(b["n"]), float(a["successes"]), float(b["successes"])
-            pooled = (x1 + x2) / (n1 + n2)
-            se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-            return float(2 * special.ndtr(-abs(x1 / n1 - x2 / n2) / se)) if se > 0 else np.nan
+            return two_proportion_p_value(float(a["successes"]), float(a["n"]), float(b["successes"]), float(b["n"]))
         if kind == "mean":
             return _welch_p_value(a["value"], a["sd"], a["n"], b["value"], b["sd"], b["n"])
     except (TypeError, ValueError, ZeroDivisionError):
         return np.nan
     return np.nan
+
+
+def two_proportion_p_value(x1: float, n1: float, x2: float, n2: float) -> float:
+    """Two-sided p-value of the pooled two-proportion z-test of ``x1`` successes in ``n1`` against ``x2`` in ``n2``.
+
+    The normal's survival function is taken as ``scipy.special.ndtr`` of the negated value, which is how
+    ``scipy.stats.norm.sf`` computes it, without importing scipy.stats (~0.4 s, a sixth of the leadership
+    dashboard's rendering).
+
+    Returns
+    -------
+    float
+        The p-value; NaN when a group is empty or the pooled proportion is 0 or 1 (no standard error).
+
+    Examples
+    --------
+    >>> round(two_proportion_p_value(30, 100, 45, 100), 4)
+    0.0285
+    >>> two_proportion_p_value(0, 10, 0, 10)
+    nan
+    """
+    from scipy import special
+
+    if n1 == 0 or n2 == 0:
+        return np.nan
+    pooled = (x1 + x2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return float(2 * special.ndtr(-abs(x1 / n1 - x2 / n2) / se)) if se > 0 else np.nan
 
 
 def _welch_p_value(mean1: float, sd1: float, n1: float, mean2: float, sd2: float, n2: float) -> float:
