@@ -50,6 +50,7 @@ import pandas as pd
 
 # statsmodels and scipy.stats are imported by the functions that use them: ~0.7 s together, which the
 # leadership dashboard, fitting nothing, paid at each rendering of its kernel
+from analytics.adherence import wilson_interval
 from analytics.config import get_settings
 from analytics.periods import local_months
 
@@ -312,11 +313,7 @@ def monthly_rate(
     table["n"] = table["n"].astype("int64")
     table["successes"] = table["successes"].round().astype("int64")
     table["rate"] = table["successes"] / table["n"]
-    from statsmodels.stats.proportion import proportion_confint
-
-    low, high = proportion_confint(table["successes"], table["n"], alpha=alpha, method="wilson")
-    table["ci_low"] = np.asarray(low, dtype=float)
-    table["ci_high"] = np.asarray(high, dtype=float)
+    table["ci_low"], table["ci_high"] = wilson_interval(table["successes"], table["n"], confidence=1 - alpha)
     return table
 
 
