@@ -943,8 +943,8 @@ def test_a_viewer_arriving_within_the_refill_delay_has_the_refill_begin_at_once(
     # and the delayed refill still comes, for the next viewer: the pool holds a kernel again (each kernel taken
     # was replaced once, and the first fill is the pool's own)
     def refilled(log: str) -> bool:
-        taken = len(re.findall(r"Using pre-heated kernel: \S+ for leadership\.ipynb", log))
-        return log.count("Kernel pool of leadership.ipynb is filled") == taken + 1
+        takes = len(re.findall(r"Using pre-heated kernel: \S+ for leadership\.ipynb", log))
+        return log.count("Kernel pool of leadership.ipynb is filled") == takes + 1
 
     deadline = time.monotonic() + serve.REFILL_DELAY + 60
     while not refilled(server.log_text()):

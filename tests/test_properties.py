@@ -165,7 +165,6 @@ MS_GOOD = [[1, dt.datetime(2026, 6, 1, 9), dt.datetime(2026, 6, 1, 9, 5), "anony
     ("ms_forms", MS_HEADER, MS_GOOD, "Sheet1", []),
 ])
 def test_workbook_adapters_keep_each_record_once(fmt, header, good, sheet, above, tmp_path):
-
     @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(rows=xlsx_rows(header, good))
     def check(rows):

@@ -296,13 +296,13 @@ def incidents_by_area(
     >>> out[["n_current", "n_previous", "p_value"]].values.tolist()
     [[2.0, 1.0, 1.0]]
     """
+    from scipy import stats  # here: its import (~0.4 s) is not the leadership dashboard's to pay
+
     zone = timezone or config.get_settings().timezone
     k = config.get_settings().k if k is None else k
     now = incidents[current.contains(incidents["reported_at"], zone).to_numpy()]
     before = incidents[previous.contains(incidents["reported_at"], zone).to_numpy()]
     figures = _area_figures(incidents, current, zone, k)
-    from scipy import stats  # here: its import (~0.4 s) is not a dashboard's to pay until it shows incidents
-
     rows = []
     for area in areas:
         a, b = now[now["area"] == area], before[before["area"] == area]
