@@ -562,7 +562,7 @@ def parse_datetimes(
             bad[i] = True
         out.append(stamp)
     # tz given explicitly: a column with no date at all must still come back UTC-aware, like every other
-    series = pd.Series(pd.DatetimeIndex([pd.NaT if t is None else t for t in out], tz="UTC").as_unit("us"),
+    series = pd.Series(pd.DatetimeIndex([pd.NaT if t is None else t for t in out], dtype="datetime64[us, UTC]"),
                        index=values.index)
     return series, pd.Series(bad, index=values.index)
 
