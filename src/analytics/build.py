@@ -104,6 +104,7 @@ def build(
         raise warehouse.WarehouseMissing(f"No warehouse at {target}: nothing to build. Load exports into it first: "
                                          f"`policy-pulse ingest PATH... --warehouse {target}` (or `update`).")
     con = connection if connection is not None else warehouse.connect(target)
+    con.execute(f"SET memory_limit = '{warehouse.BUILD_MEMORY_LIMIT}'")
     try:
         con.execute("BEGIN TRANSACTION")
         _ensure_derived(con)
@@ -115,7 +116,7 @@ def build(
         say("sentiment")
         scored = _sentiment(con)
         say("policy findings")
-        scanned = _findings(con)
+        scanned = _findings(con, full=full)
         say("amplifications")
         summary.steps["amplifications"] = _amplifications(con, settings.timezone, full=full)
         summary.steps["texts newly scored"] = scored()
@@ -299,7 +300,9 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str, checked: PostsAsBuilt
         con.execute("""INSERT INTO _gone SELECT DISTINCT post_uid
                        FROM (SELECT post_uid FROM post_scans UNION ALL SELECT post_uid FROM post_themes)
                        ANTI JOIN posts USING (post_uid)""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _changed AS
+    # a view, not a copy: a temporary table dropped or replaced within the build's transaction keeps its
+    # memory until the commit (a first build's copy of every post would be 110 MB more to spill)
+    con.execute("""CREATE OR REPLACE TEMP VIEW _changed AS
                    SELECT post_uid, text_changed, link_changed, text_hash, row, new FROM _diff WHERE NOT gone""")
     # the state's rows of changed and gone posts were joined above: deleted by rowid, without a scan of every
     # post_uid (a post has one row: it is deleted before it is written)
@@ -307,7 +310,6 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str, checked: PostsAsBuilt
         con.execute("DELETE FROM post_state WHERE rowid IN (SELECT state_row FROM _diff WHERE state_row IS NOT NULL)")
     con.execute(f"""INSERT INTO post_state SELECT post_uid, text_fp, text_hash, row_fp, link_fp, {_STATE_KEY}
                     FROM _diff WHERE NOT gone""")
-    con.execute("DROP TABLE _diff")
     _set_state(con, "posts_end", str(con.execute("SELECT coalesce(max(rowid) + 1, 0) FROM posts").fetchone()[0]))
     # the SHA-256 hashes of texts newly scored in this build (their posts' facts are redone)
     con.execute("CREATE OR REPLACE TEMP TABLE _scored (text_hash VARCHAR)")
@@ -408,7 +410,7 @@ def _comments_print(con: duckdb.DuckDBPyConnection) -> str:
         [sentiment.SCORER_VERSION]).fetchone())
 
 
-def _findings(con: duckdb.DuckDBPyConnection) -> Callable[[], int]:
+def _findings(con: duckdb.DuckDBPyConnection, *, full: bool) -> Callable[[], int]:
     """Scan new or changed posts with the current rules. The texts' content themes are found in the same
     pass, on both cores (see :class:`adherence.ParallelScan`), and left in the temporary table
     ``_text_themes`` for :func:`_post_themes`, which then need not read the texts again. Returns the function
@@ -428,7 +430,8 @@ def _findings(con: duckdb.DuckDBPyConnection) -> Callable[[], int]:
     # a post's scan row does not depend on what the scan finds
     con.execute(f"""INSERT INTO post_scans (post_uid, text_hash, rules_version, done_key)
                     SELECT post_uid, text_hash, ?, {_DONE_KEY} FROM _todo""", [version])
-    con.execute("INSERT INTO _refound SELECT post_uid FROM _todo")
+    if not full:  # a full build redoes every post's facts
+        con.execute("INSERT INTO _refound SELECT post_uid FROM _todo")
     waiting = []
     with adherence.parallel_scan(adherence.load_rules(), taxonomy) as scan:
         if total >= adherence.PARALLEL_MIN_TEXTS:
@@ -490,6 +493,9 @@ def _any_unthemed(con: duckdb.DuckDBPyConnection, batch: pd.DataFrame, version: 
                        [int(batch["text_id"].min()), int(batch["text_id"].max()), version]).fetchall()[0][0] > 0
 
 
+# a missing flag scans as False: one text for both
+_EMPLOYEE_POST = "coalesce(account_type = 'employee', false) AS employee_post"
+
 #: Distinct texts to scan or theme fetched per batch: a first build holds one batch in memory, not every
 #: text.
 _TODO_BATCH = 150_000
@@ -498,7 +504,7 @@ _TODO_BATCH = 150_000
 def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> int:
     """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
     posts and posts whose text changed; they are left in the temporary table ``_todo`` (post_uid,
-    text_hash, row) for :func:`_todo_texts`. Their stale rows in ``clear`` are
+    text_hash, row, employee_post) for :func:`_todo_texts`. Their stale rows in ``clear`` are
     deleted, and those of gone posts (a gone post's findings hold evidence from its text)."""
     count, digest = _done_numbers(con, done)
     fast = _state(con, f"done:{done}") == _print(count, digest)
@@ -511,10 +517,12 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _done_rows AS SELECT post_uid, text_hash FROM {done}
                         WHERE {'post_uid IN (SELECT post_uid FROM _changed WHERE NOT new)' if old else 'false'}""")
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE _todo AS
-               SELECT c.post_uid, c.text_hash, c.row FROM _changed c
-               LEFT JOIN _done_rows d ON d.post_uid = c.post_uid AND d.text_hash = c.text_hash
-               WHERE d.post_uid IS NULL"""
+            f"""CREATE OR REPLACE TEMP TABLE _todo AS
+                SELECT c.post_uid, c.text_hash, c.row, {_EMPLOYEE_POST} FROM _changed c
+                JOIN (SELECT rowid AS row, account_type FROM posts WHERE rowid IN (SELECT row FROM _changed)) p
+                    USING (row)
+                LEFT JOIN _done_rows d ON d.post_uid = c.post_uid AND d.text_hash = c.text_hash
+                WHERE d.post_uid IS NULL"""
         )
         # new posts have no stale rows: ``done`` holds none of them, and neither do the other tables to clear
         # (a post's findings are written with its scan and deleted with it)
@@ -524,8 +532,8 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
     else:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _todo AS
-                SELECT s.post_uid, s.text_hash, c.row FROM post_state s
-                JOIN (SELECT rowid AS row, post_uid FROM posts) c USING (post_uid)
+                SELECT s.post_uid, s.text_hash, c.row, {_EMPLOYEE_POST} FROM post_state s
+                JOIN (SELECT rowid AS row, post_uid, account_type FROM posts) c USING (post_uid)
                 LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
                 WHERE d.post_uid IS NULL"""
         )
@@ -577,21 +585,13 @@ def _todo_texts(con: duckdb.DuckDBPyConnection) -> int:
     employee_post, row: one post of the pair) and ``_todo_posts`` (post_uid, text_hash, text_id). Returns
     the number of pairs. A text is known by its SHA-256 (``post_state.text_hash``, of the current text),
     so only the pairs' texts, not every post's, are read."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE _todo_flags AS
-                   SELECT t.post_uid, t.text_hash, t.row,
-                          -- a missing flag scans as False: one text for both
-                          coalesce(p.account_type = 'employee', false) AS employee_post
-                   FROM _todo t
-                   JOIN (SELECT rowid AS row, account_type FROM posts WHERE rowid IN (SELECT row FROM _todo)) p
-                       USING (row)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _todo_texts AS
                    SELECT row_number() OVER (ORDER BY min(row)) - 1 AS text_id, text_hash, employee_post,
                           min(row) AS row
-                   FROM _todo_flags GROUP BY text_hash, employee_post""")
+                   FROM _todo GROUP BY text_hash, employee_post""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _todo_posts AS
                    SELECT p.post_uid, p.text_hash, t.text_id
-                   FROM _todo_flags p JOIN _todo_texts t USING (text_hash, employee_post)""")
-    con.execute("DROP TABLE _todo_flags")
+                   FROM _todo p JOIN _todo_texts t USING (text_hash, employee_post)""")
     return con.execute("SELECT count(*) FROM _todo_texts").fetchall()[0][0]
 
 
