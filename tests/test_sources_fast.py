@@ -80,7 +80,10 @@ def _field(rng: random.Random) -> str:
     return f'"{inner}"'
 
 
-def test_table_matches_csv_rows_on_random_regular_files(tmp_path):
+@pytest.mark.parametrize("compared", [None, 5])
+def test_table_matches_csv_rows_on_random_regular_files(tmp_path, monkeypatch, compared):
+    if compared:  # a record, a quoted field and a CRLF cut by the chunks the bytes are compared in
+        monkeypatch.setattr(base, "_BYTES_COMPARED", compared)
     rng = random.Random(11)
     path = tmp_path / "regular.csv"
     fast = 0
@@ -94,6 +97,16 @@ def test_table_matches_csv_rows_on_random_regular_files(tmp_path):
         assert _records(_table_records, path) == _records(read_csv_rows, path), text
         fast += base._regular_csv_table(text.encode()) is not None
     assert fast > 100
+
+
+@pytest.mark.parametrize("compared", [1, 7, 4096])
+def test_byte_positions_are_found_across_the_chunks_compared(monkeypatch, compared):
+    monkeypatch.setattr(base, "_BYTES_COMPARED", compared)
+    raw = np.random.default_rng(compared).choice(np.frombuffer(b'a,"\n\r', dtype=np.uint8), size=1000)
+    values = (34, 10, 13, 44, 59)
+    for positions, value in zip(base._byte_positions(raw, values), values, strict=True):
+        np.testing.assert_array_equal(positions, np.flatnonzero(raw == value))
+    assert [len(p) for p in base._byte_positions(raw[:0], values)] == [0] * len(values)
 
 
 def test_regular_files_take_the_fast_path(tmp_path):
