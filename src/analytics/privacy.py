@@ -1175,7 +1175,9 @@ def _serve_helper(*, idle: bool = False) -> None:
                         _give_back_memory()
             except Exception:  # the caller does this work itself, and meets the error there
                 answer = pickle.dumps(None)
-            answers.write(len(answer).to_bytes(8, "little") + key.to_bytes(8, "little") + answer)
+            # the header apart: joined to it, a big answer (a big export read) would be copied once more
+            answers.write(len(answer).to_bytes(8, "little") + key.to_bytes(8, "little"))
+            answers.write(answer)
             answers.flush()
     except BrokenPipeError:  # the parent stopped listening (it has what it waited for): nothing left to do
         os._exit(0)
