@@ -172,3 +172,24 @@ pool.shutdown()
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-2:] == ["1", "3"]
+
+
+@pytest.mark.parametrize("users", [None, "1"])
+def test_a_command_has_numpy_ask_for_no_huge_pages_unless_the_user_said(tmp_path, users):
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if users is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = users
+    code = """
+import sys
+from analytics import cli
+cli.main(["summary", "--warehouse", sys.argv[1]])
+from numpy._core import multiarray
+from analytics import sentiment
+pool, _claims = sentiment._start_workers(2)
+print(multiarray._get_madvise_hugepage(), pool.submit(multiarray._get_madvise_hugepage).result())
+pool.shutdown()
+"""
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "none.duckdb")], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == [str(users == "1")] * 2

@@ -557,6 +557,7 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     parallel.one_blas_thread()  # before numpy is imported: the commands parallelise by processes
+    parallel.numpy_on_small_pages()
     try:
         if _will_write(args):
             target = config.warehouse_path(args.warehouse)
