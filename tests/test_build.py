@@ -126,7 +126,6 @@ def _assert_same_values(left: pd.DataFrame, right: pd.DataFrame, table: str) -> 
     pd.testing.assert_frame_equal(left[floats], right[floats], check_exact=False, rtol=1e-12, atol=1e-15, obj=table)
 
 
-
 def _mebibytes(setting: str) -> float:
     """DuckDB's memory setting as it reports it ("488.2 MiB") or as it is set ("512MB"), in MiB."""
     amount, unit = re.fullmatch(r"([\d.]+)\s*([KMG]i?B)", setting).groups()
