@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 
 import duckdb
 import pandas as pd
-import pytest
 from warehouse_copies import built_from_scratch, query
 
 from analytics import build, config, ingest, metrics, snapshots, warehouse
@@ -125,28 +123,3 @@ def _assert_same_values(left: pd.DataFrame, right: pd.DataFrame, table: str) -> 
     # floats to a tight tolerance: summation order may differ in the last bits (~6e-16 was seen)
     pd.testing.assert_frame_equal(left[floats], right[floats], check_exact=False, rtol=1e-12, atol=1e-15, obj=table)
 
-
-def _mebibytes(setting: str) -> float:
-    """DuckDB's memory setting as it reports it ("488.2 MiB") or as it is set ("512MB"), in MiB."""
-    amount, unit = re.fullmatch(r"([\d.]+)\s*([KMG]i?B)", setting).groups()
-    return float(amount) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "KB": 1000 / 1024**2,
-                            "MB": 1000**2 / 1024**2, "GB": 1000**3 / 1024**2}[unit]
-
-
-def test_a_build_raises_the_writers_memory_cap_for_its_transaction(sample_warehouse, tmp_path):
-    # its transaction keeps every temporary table it made until the commit: under the writer's cap a first
-    # build over a million posts wrote hundreds of megabytes of them to the temporary folder
-    target = tmp_path / "copy.duckdb"
-    shutil.copyfile(sample_warehouse, target)
-    con = warehouse.connect(target)
-
-    def cap() -> float:
-        return _mebibytes(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
-
-    writers = cap()
-    during: list[float] = []
-    build.build(warehouse_file=target, connection=con, progress=lambda _step: during.append(cap()))
-    assert writers == pytest.approx(_mebibytes(warehouse.WRITER_MEMORY_LIMIT), abs=0.1)
-    assert len(during) > 5
-    assert during == pytest.approx([_mebibytes(warehouse.BUILD_MEMORY_LIMIT)] * len(during), abs=0.1)
-    assert min(during) > writers

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
 
 import duckdb
 import pandas as pd
 import pytest
 
-from analytics import warehouse
+from analytics import build, warehouse
 
 
 def _setting(con, name: str):
     return con.execute(f"SELECT current_setting('{name}')").fetchone()[0]
+
+
+def _mebibytes(setting: str) -> float:
+    """DuckDB's memory setting as it reports it ("488.2 MiB") or as it is set ("512MB"), in MiB."""
+    amount, unit = re.fullmatch(r"([\d.]+)\s*([KMG]i?B)", setting).groups()
+    return float(amount) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "KB": 1000 / 1024**2,
+                            "MB": 1000**2 / 1024**2, "GB": 1000**3 / 1024**2}[unit]
 
 
 def test_writer_caps_its_page_cache_and_readers_draw_no_progress_bar(tmp_path):
@@ -20,14 +29,30 @@ def test_writer_caps_its_page_cache_and_readers_draw_no_progress_bar(tmp_path):
     con = warehouse.connect(target)
     try:
         # DuckDB reports the limit in its own units ("488.2 MiB" for 512MB); the default would be GiBs
-        amount, unit = _setting(con, "memory_limit").split()
-        assert float(amount) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit] <= 1024
+        assert _mebibytes(_setting(con, "memory_limit")) <= 1024
         assert _setting(con, "enable_progress_bar") is False
         assert _setting(con, "TimeZone") == "UTC"
     finally:
         con.close()
     with warehouse.read_only(target, snapshot=False) as reader:
         assert _setting(reader, "enable_progress_bar") is False
+
+
+def test_a_build_raises_the_writers_memory_cap_for_its_transaction(sample_warehouse, tmp_path):
+    # its transaction keeps every temporary table it made until the commit: under the writer's cap a first
+    # build over a million posts wrote hundreds of megabytes of them to the temporary folder
+    target = tmp_path / "copy.duckdb"
+    shutil.copyfile(sample_warehouse, target)
+    con = warehouse.connect(target)
+    writers = _mebibytes(_setting(con, "memory_limit"))
+    during: dict[str, float] = {}
+    build.build(warehouse_file=target, connection=con,
+                progress=lambda step: during.setdefault(step, _mebibytes(_setting(con, "memory_limit"))))
+    assert writers == pytest.approx(_mebibytes(warehouse.WRITER_MEMORY_LIMIT), abs=0.1)
+    steps = list(during)
+    assert (steps[0], steps[-1]) == ("post changes", "publishing snapshot")  # from its first step to its publication
+    assert list(during.values()) == pytest.approx([_mebibytes(warehouse.BUILD_MEMORY_LIMIT)] * len(during), abs=0.1)
+    assert min(during.values()) > writers
 
 
 def test_a_failed_insert_raises_its_own_error_not_the_aborted_transaction(tmp_path):
