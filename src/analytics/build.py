@@ -134,7 +134,7 @@ def build(
         say("post facts")
         summary.steps["post facts"] = _post_facts(con, settings.timezone, full=full)
         say("content themes")
-        summary.steps["posts newly themed"] = _post_themes(con)
+        summary.steps["posts newly themed"] = _post_themes(con, full=full)
         _share_themes(con)
         say("monthly metrics")
         summary.steps["monthly + quarterly metrics"] = _monthly_metrics(con, settings, inputs)
@@ -423,7 +423,7 @@ def _findings(con: duckdb.DuckDBPyConnection, *, full: bool) -> Callable[[], int
     # a scan are left only by scans of other rules deleted here
     if con.execute("DELETE FROM post_scans WHERE rules_version <> ?", [version]).fetchone()[0]:
         con.execute("DELETE FROM post_findings WHERE post_uid NOT IN (SELECT post_uid FROM post_scans)")
-    total = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"))
+    total = _posts_to_redo(con, done="post_scans", clear=("post_findings", "post_scans"), full=full)
     taxonomy = themes.load_taxonomy()
     con.execute("""CREATE OR REPLACE TEMP TABLE _text_themes
                    (text_hash VARCHAR, taxonomy_version VARCHAR, theme VARCHAR)""")
@@ -501,7 +501,7 @@ _EMPLOYEE_POST = "coalesce(account_type = 'employee', false) AS employee_post"
 _TODO_BATCH = 150_000
 
 
-def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...]) -> int:
+def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[str, ...], full: bool) -> int:
     """Count the posts whose current text has no row in ``done`` (keyed by post_uid and text hash): new
     posts and posts whose text changed; they are left in the temporary table ``_todo`` (post_uid,
     text_hash, row, employee_post) for :func:`_todo_texts`. Their stale rows in ``clear`` are
@@ -530,10 +530,13 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
                             ).fetchone()[0]
         con.execute("DROP TABLE _done_rows")
     else:
+        # a full build changed every post (``post_state`` was just written from ``_changed``): their rows are
+        # paired with the posts by rowid instead of by post_uid
+        rows = ("_changed s JOIN (SELECT rowid AS row, account_type FROM posts) c USING (row)" if full else
+                "post_state s JOIN (SELECT rowid AS row, post_uid, account_type FROM posts) c USING (post_uid)")
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _todo AS
-                SELECT s.post_uid, s.text_hash, c.row, {_EMPLOYEE_POST} FROM post_state s
-                JOIN (SELECT rowid AS row, post_uid, account_type FROM posts) c USING (post_uid)
+                SELECT s.post_uid, s.text_hash, row, {_EMPLOYEE_POST} FROM {rows}
                 LEFT JOIN {done} d ON d.post_uid = s.post_uid AND d.text_hash = s.text_hash
                 WHERE d.post_uid IS NULL"""
         )
@@ -886,14 +889,14 @@ def _update_periods(con: duckdb.DuckDBPyConnection, k: int, months: dict, amplif
 
 # --- the positive side: content themes and amplification ---------------------------------------------------
 
-def _post_themes(con: duckdb.DuckDBPyConnection) -> int:
+def _post_themes(con: duckdb.DuckDBPyConnection, *, full: bool) -> int:
     """Theme new or changed posts only (like ``post_scans``); a changed taxonomy re-themes everything.
     Texts :func:`_findings` already themed in this build (``_text_themes``) are not read again."""
     from analytics import themes
 
     taxonomy = themes.load_taxonomy()
     stale = con.execute("DELETE FROM post_themes WHERE taxonomy_version <> ?", [taxonomy.version]).fetchone()[0]
-    total = _posts_to_redo(con, done="post_themes", clear=("post_themes",))
+    total = _posts_to_redo(con, done="post_themes", clear=("post_themes",), full=full)
     con.execute("INSERT INTO _touched SELECT post_uid FROM _todo")
     if stale or total:
         con.execute("INSERT INTO _dirty VALUES ('post_themes')")
@@ -955,11 +958,13 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     if full:
         con.execute("DELETE FROM amplifications")
     # organisation posts that changed or went: what they matched before and may match now
-    # the changed posts' rows are read by rowid (``_changed_posts``): no hash table of every post_uid
-    con.execute("""CREATE OR REPLACE TEMP TABLE _changed_posts AS
-                   SELECT c.post_uid, c.link_changed, p.account_type FROM _changed c
-                   JOIN (SELECT rowid AS row, account_type FROM posts WHERE rowid IN (SELECT row FROM _changed)) p
-                       USING (row)""")
+    # the changed posts' rows are read by rowid (``_changed_posts``): no hash table of every post_uid; a full
+    # build changed every post's links, and reads its posts straight
+    con.execute("CREATE OR REPLACE TEMP TABLE _changed_posts AS " + (
+        "SELECT post_uid, true AS link_changed, account_type FROM posts" if full else
+        """SELECT c.post_uid, c.link_changed, p.account_type FROM _changed c
+           JOIN (SELECT rowid AS row, account_type FROM posts WHERE rowid IN (SELECT row FROM _changed)) p
+               USING (row)"""))
     con.execute("""CREATE OR REPLACE TEMP TABLE _org_changed AS
                    SELECT post_uid FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _gone)
@@ -970,8 +975,8 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
                     SELECT url_key AS key FROM amplification_org WHERE post_uid IN ({org_changed})""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _amp_todo AS
                     SELECT DISTINCT post_uid FROM amplifications WHERE org_post_uid IN ({org_changed})""")
-    # new posts have no keys yet (see :func:`_post_changes`)
-    for table in ("amplification_keys", "amplification_org") if con.execute(
+    # new posts have no keys yet (see :func:`_post_changes`), and a full build emptied both tables there
+    for table in ("amplification_keys", "amplification_org") if not full and con.execute(
             "SELECT (SELECT count(*) FROM _gone) + (SELECT count(*) FROM _changed WHERE link_changed AND NOT new)"
     ).fetchone()[0] else ():
         con.execute(f"""DELETE FROM {table} WHERE post_uid IN (SELECT post_uid FROM _gone)
@@ -979,11 +984,12 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     con.execute("DELETE FROM amplifications WHERE post_uid IN (SELECT post_uid FROM _gone)")
     # URLs and quotes are found by DuckDB (RE2, every core): only organisation texts and what is found
     # reach Python
-    engagement.link_keys_table(con, """SELECT c.post_uid, p.account_type, p.text, p.url, p.shared_url FROM _changed c
-                                       JOIN (SELECT rowid AS row, account_type, text, url, shared_url FROM posts
-                                             WHERE rowid IN (SELECT row FROM _changed WHERE link_changed)) p
-                                           USING (row)
-                                       WHERE c.link_changed""", table="_keys")
+    engagement.link_keys_table(con, "SELECT post_uid, account_type, text, url, shared_url FROM posts" if full else
+                               """SELECT c.post_uid, p.account_type, p.text, p.url, p.shared_url FROM _changed c
+                                  JOIN (SELECT rowid AS row, account_type, text, url, shared_url FROM posts
+                                        WHERE rowid IN (SELECT row FROM _changed WHERE link_changed)) p
+                                      USING (row)
+                                  WHERE c.link_changed""", table="_keys")
     _insert_link_keys(con)
     con.execute("""INSERT INTO _org_keys SELECT url_key FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _org_changed) AND url_key IS NOT NULL""")
