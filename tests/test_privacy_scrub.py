@@ -162,6 +162,23 @@ def test_scrub_series_keeps_missing_values_and_order(scrubber, roster):
     assert name not in out[0] and out[0] == out[3] == scrubber.scrub(values[0])
 
 
+def test_a_column_of_ids_is_scrubbed_value_by_value_exactly_as_a_factorized_one(scrubber, roster, monkeypatch):
+    name, email = roster[0]["full_name"], roster[1]["email"]
+    # its head all different (taken as ids or URLs), then repeats, missing values and identities
+    head = [f"https://x.com/p/{i}" for i in range(privacy._UNIQUE_SAMPLE)]
+    tail = [value for i in range(200)
+            for value in (f"https://x.com/{name}/{i % 50}", None, f"mailto:{email}", "https://x.com/p/1")]
+    values = pd.Series(head + tail, dtype="str")
+    codes, distinct = privacy._distinct_values(values)
+    assert len(distinct) == values.count() and (codes == -1).sum() == values.isna().sum()  # not hashed
+    out = scrubber.scrub_series(values)
+    assert [None if pd.isna(v) else v for v in out] == [None if pd.isna(v) else scrubber.scrub(v) for v in values]
+    assert name not in " ".join(out.dropna()) and email not in " ".join(out.dropna())
+    monkeypatch.setattr(privacy, "_UNIQUE_SAMPLE", len(values))  # factorized instead: the same column
+    assert len(privacy._distinct_values(values)[1]) < values.count()
+    pd.testing.assert_series_equal(scrubber.scrub_series(values), out)
+
+
 def test_every_character_ignore_case_can_pair_is_in_the_cased_table():
     # the batch path's proof rests on this table: a character outside it only ever matches itself
     pool = "".join(sorted(set(privacy._unicode_tables()[2]) | set(string.ascii_letters)))

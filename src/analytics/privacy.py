@@ -910,7 +910,7 @@ class Scrubber:
             batch.clear()
 
         for i, values in enumerate(columns):
-            codes, unique = pd.factorize(values, use_na_sentinel=True)
+            codes, unique = _distinct_values(values)
             if len(unique) == 0:
                 out[i] = values.astype("string")
                 continue
@@ -938,6 +938,30 @@ class Scrubber:
 
 #: Columns are scrubbed in one batch up to this many distinct texts in all (:meth:`Scrubber.scrub_columns`).
 _JOINT_TEXTS = 100_000
+#: A longer column whose first this many values are all different is taken as one of ids or URLs
+#: (:func:`_distinct_values`).
+_UNIQUE_SAMPLE = 2000
+
+
+def _distinct_values(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, use_na_sentinel=True)``, except for a long column that looks like ids or URLs
+    (its first :data:`_UNIQUE_SAMPLE` values all different): hashing a value each would find few repeats to
+    screen once, so its present values are taken in order, repeats and all (scrubbing a value twice gives
+    the same text twice).
+
+    >>> codes, values = _distinct_values(pd.Series([f"https://x.com/{i}" for i in range(2500)] + [None]))
+    >>> codes[:2].tolist(), int(codes[-1]), len(values)
+    ([0, 1], -1, 2500)
+    >>> _distinct_values(pd.Series(["a", "b", "a"]))[0].tolist()
+    [0, 1, 0]
+    """
+    head = values.iloc[:_UNIQUE_SAMPLE]
+    if len(values) <= _UNIQUE_SAMPLE or head.nunique(dropna=True) < head.count():
+        return pd.factorize(values, use_na_sentinel=True)
+    present = values.notna().to_numpy()
+    codes = np.full(len(values), -1, dtype=np.intp)
+    codes[present] = np.arange(int(present.sum()))
+    return codes, values.to_numpy(dtype=object)[present]
 
 _REGEX_LOCK = threading.Lock()
 
