@@ -186,12 +186,12 @@ def _passes(table: str, frame: pd.DataFrame) -> bool:
 
     Pandera costs some 50 ms a table whatever its size (and its import a quarter of a second), most of a
     small export's ingest; this costs a few vectorised operations per column of the same description
-    (:data:`_TABLES`). Only frames whose every column has a dtype in :data:`_DTYPES`, of tables without
-    checks of whole frames, are decided here; all else, and any failure, goes to pandera, which gives
-    the reasons.
+    (:data:`_TABLES`) and the table's checks of whole frames (:data:`_FRAME_CHECKS`). Only frames whose every
+    column has a dtype in :data:`_DTYPES` are decided here; all else, and any failure, goes to pandera, which
+    gives the reasons.
     """
     columns = _TABLES[table][1]
-    if table in _FRAME_CHECKS or not frame.columns.is_unique or any(c not in frame.columns for c in columns):
+    if not frame.columns.is_unique or any(c not in frame.columns for c in columns):
         return False
     for name, (kind, field) in columns.items():
         data = frame[name]
@@ -204,7 +204,8 @@ def _passes(table: str, frame: pd.DataFrame) -> bool:
             # a check ignores missing values (pandera's default, which no field changes)
             if check != "nullable" and not bool((_CHECKS[check](data, argument) | missing).fillna(False).all()):
                 return False
-    return True
+    # the checks of whole frames, on columns of the dtypes checked above: a row where one is False fails
+    return all(bool(check(None, frame).all()) for check in _FRAME_CHECKS.get(table, {}).values())
 
 
 @cache
