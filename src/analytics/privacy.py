@@ -963,6 +963,7 @@ def _distinct_values(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes[present] = np.arange(int(present.sum()))
     return codes, values.to_numpy(dtype=object)[present]
 
+
 _REGEX_LOCK = threading.Lock()
 
 
