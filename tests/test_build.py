@@ -122,4 +122,3 @@ def _assert_same_values(left: pd.DataFrame, right: pd.DataFrame, table: str) -> 
     pd.testing.assert_frame_equal(left.drop(columns=floats), right.drop(columns=floats), obj=table)
     # floats to a tight tolerance: summation order may differ in the last bits (~6e-16 was seen)
     pd.testing.assert_frame_equal(left[floats], right[floats], check_exact=False, rtol=1e-12, atol=1e-15, obj=table)
-

@@ -324,6 +324,12 @@ def _post_changes(con: duckdb.DuckDBPyConnection, tz: str, checked: PostsAsBuilt
     return full
 
 
+def _changed_rows(columns: str, *, where: str = "true") -> str:
+    """A subquery of the ``posts`` rows of the changed posts (the rows of ``_changed`` meeting ``where``), with
+    their rowid as ``row`` and ``columns``: picked by rowid, so no hash table of every post_uid is built."""
+    return f"(SELECT rowid AS row, {columns} FROM posts WHERE rowid IN (SELECT row FROM _changed WHERE {where}))"
+
+
 def _appended_rows(con: duckdb.DuckDBPyConnection, checked: PostsAsBuilt | None = None) -> str | None:
     """The posts added since the last build as a condition on rowid, when that is all that changed: the rows
     before the last build's end (``posts_end``) are then, by count and sum of keys, the rows ``post_state``
@@ -372,7 +378,7 @@ def _sentiment(con: duckdb.DuckDBPyConnection) -> Callable[[], int]:
         f"""
         WITH changed AS (
             SELECT p.text, c.text_hash FROM _changed c
-            JOIN (SELECT rowid AS row, text FROM posts WHERE rowid IN (SELECT row FROM _changed)) p USING (row)
+            JOIN {_changed_rows('text')} p USING (row)
             WHERE c.text_changed AND p.text IS NOT NULL),
         cached AS (SELECT text_hash FROM sentiment WHERE scorer_version = $version),
         texts AS (
@@ -519,8 +525,7 @@ def _posts_to_redo(con: duckdb.DuckDBPyConnection, *, done: str, clear: tuple[st
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _todo AS
                 SELECT c.post_uid, c.text_hash, c.row, {_EMPLOYEE_POST} FROM _changed c
-                JOIN (SELECT rowid AS row, account_type FROM posts WHERE rowid IN (SELECT row FROM _changed)) p
-                    USING (row)
+                JOIN {_changed_rows('account_type')} p USING (row)
                 LEFT JOIN _done_rows d ON d.post_uid = c.post_uid AND d.text_hash = c.text_hash
                 WHERE d.post_uid IS NULL"""
         )
@@ -958,13 +963,11 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     if full:
         con.execute("DELETE FROM amplifications")
     # organisation posts that changed or went: what they matched before and may match now
-    # the changed posts' rows are read by rowid (``_changed_posts``): no hash table of every post_uid; a full
-    # build changed every post's links, and reads its posts straight
+    # a full build changed every post's links, and reads its posts straight
     con.execute("CREATE OR REPLACE TEMP TABLE _changed_posts AS " + (
         "SELECT post_uid, true AS link_changed, account_type FROM posts" if full else
-        """SELECT c.post_uid, c.link_changed, p.account_type FROM _changed c
-           JOIN (SELECT rowid AS row, account_type FROM posts WHERE rowid IN (SELECT row FROM _changed)) p
-               USING (row)"""))
+        f"SELECT c.post_uid, c.link_changed, p.account_type FROM _changed c JOIN {_changed_rows('account_type')} p "
+        "USING (row)"))
     con.execute("""CREATE OR REPLACE TEMP TABLE _org_changed AS
                    SELECT post_uid FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _gone)
@@ -985,11 +988,10 @@ def _amplifications(con: duckdb.DuckDBPyConnection, tz: str, *, full: bool) -> i
     # URLs and quotes are found by DuckDB (RE2, every core): only organisation texts and what is found
     # reach Python
     engagement.link_keys_table(con, "SELECT post_uid, account_type, text, url, shared_url FROM posts" if full else
-                               """SELECT c.post_uid, p.account_type, p.text, p.url, p.shared_url FROM _changed c
-                                  JOIN (SELECT rowid AS row, account_type, text, url, shared_url FROM posts
-                                        WHERE rowid IN (SELECT row FROM _changed WHERE link_changed)) p
-                                      USING (row)
-                                  WHERE c.link_changed""", table="_keys")
+                               f"""SELECT c.post_uid, p.account_type, p.text, p.url, p.shared_url FROM _changed c
+                                   JOIN {_changed_rows('account_type, text, url, shared_url', where='link_changed')} p
+                                       USING (row)
+                                   WHERE c.link_changed""", table="_keys")
     _insert_link_keys(con)
     con.execute("""INSERT INTO _org_keys SELECT url_key FROM amplification_org
                    WHERE post_uid IN (SELECT post_uid FROM _org_changed) AND url_key IS NOT NULL""")
