@@ -249,10 +249,14 @@ def _write_workbook(path, sheets):
     book.save(path)
 
 
-def _openpyxl_rows(path, *, data_only, sheet=None, max_row=None):
+def _opened(path, *, data_only=True):
     import openpyxl
 
-    book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=data_only)
+    return openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=data_only)
+
+
+def _openpyxl_rows(path, *, data_only, sheet=None, max_row=None):
+    book = _opened(path, data_only=data_only)
     try:
         worksheet = book[sheet] if sheet else book.worksheets[0]
         return [list(r) for r in worksheet.iter_rows(max_row=max_row, values_only=True)]
@@ -277,6 +281,42 @@ def test_one_opened_workbook_gives_what_openpyxl_gives(tmp_path):
                 assert base.workbook(path, data_only=data_only).rows(sheet, max_row=max_row) == want
     assert base.read_xlsx_rows(path, sheet="All posts") == _openpyxl_rows(path, data_only=True, sheet="All posts")
     assert base.workbook(path) is not opened  # the reader is done with the file: it was let go
+
+
+def _with_dimension(path, ref):
+    """Rewrite the workbook at ``path`` so that its sheets declare the size ``ref`` (``None``: declare none)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    declared = b"" if ref is None else b'<dimension ref="' + ref.encode() + b'"/>'
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            if name.startswith("xl/worksheets/"):
+                data = re.sub(rb"<dimension [^>]*/>", declared, data)
+            archive.writestr(name, data)
+
+
+@pytest.mark.parametrize("ref", [None, "A1:C3", "A1:B2", "B2:C3", "A1"])
+def test_a_sheet_is_sized_as_openpyxl_sizes_it(tmp_path, monkeypatch, ref):
+    """openpyxl's own sizing parses a sheet to its end when it declares no size; ours stops at the cells, and
+    finds the same size (none, or the declared one, which bounds the rows read) and so the same rows."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    path = tmp_path / f"sized-{ref}.xlsx"
+    _write_workbook(path, {"Sheet": [["a", "b", "c"], [1, 2, 3], [4, 5, 6]]})
+    _with_dimension(path, ref)
+    base.forget_workbook(path)
+    ours = base.workbook(path)
+    sized = ours._workbook.worksheets[0]
+    got = (sized.min_column, sized.min_row, sized.max_column, sized.max_row), base.read_xlsx_rows(path)
+    monkeypatch.setattr(ReadOnlyWorksheet, "_get_size", ReadOnlyWorksheet._openpyxl_get_size)
+    book = _opened(path)
+    theirs = book.worksheets[0]
+    want = (theirs.min_column, theirs.min_row, theirs.max_column, theirs.max_row), _openpyxl_rows(path, data_only=True)
+    book.close()
+    assert got == want
+    assert (want[0][3] is None) == (ref is None)  # a sheet without a size, and sheets with one, were compared
 
 
 def test_workbooks_with_formulas_are_opened_per_mode(tmp_path):
