@@ -63,4 +63,3 @@ def test_a_server_stopped_just_after_a_visit_starts_no_kernel_to_refill_its_pool
     assert server.process.returncode is not None
     assert log.count("Kernel started") == 2, log[-3000:]
     assert "never awaited" not in log, log[-3000:]
-

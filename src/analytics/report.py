@@ -1012,4 +1012,3 @@ def build_report(
     if pdf and find_chromium() is not None:
         pdf_path = print_pdf(html_path, html_path.with_suffix(".pdf"))
     return ReportResult(html_path=html_path, pdf_path=pdf_path, headline=headline, ranking=ranking)
-
