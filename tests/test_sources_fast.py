@@ -319,6 +319,37 @@ def test_a_sheet_is_sized_as_openpyxl_sizes_it(tmp_path, monkeypatch, ref):
     assert (want[0][3] is None) == (ref is None)  # a sheet without a size, and sheets with one, were compared
 
 
+def test_a_sheet_declaring_entities_is_refused_as_openpyxl_refuses_it(tmp_path, monkeypatch):
+    """The sizing reads the sheet's head with openpyxl's own parser: where openpyxl refuses entities (defusedxml
+    installed), so does it; where openpyxl would take them, so does it."""
+    import zipfile
+
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    path = tmp_path / "entities.xlsx"
+    _write_workbook(path, {"Sheet": [["a"], [1]]})
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    bomb = b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    parts["xl/worksheets/sheet1.xml"] = bomb + sheet[sheet.index(b"<worksheet"):].replace(
+        b"<dimension ", b'<sheetPr><tabColor rgb="&b;"/></sheetPr><dimension ', 1)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+    def outcome():
+        base.forget_workbook(path)
+        try:
+            return base.read_xlsx_rows(path)
+        except Exception as error:  # what went wrong, compared below
+            return type(error)
+
+    ours = outcome()
+    monkeypatch.setattr(ReadOnlyWorksheet, "_get_size", ReadOnlyWorksheet._openpyxl_get_size)
+    assert ours == outcome()
+
+
 def test_workbooks_with_formulas_are_opened_per_mode(tmp_path):
     path = tmp_path / "formulas.xlsx"
     _write_workbook(path, {"Sheet": [["a", "=1+1"], [1, "=A2*2"]]})

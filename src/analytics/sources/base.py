@@ -351,11 +351,11 @@ def _size_sheets_from_their_head() -> None:
     before their cells. openpyxl looks for it in every sheet as it opens a workbook, and in a sheet that
     declares none it parses every cell before giving up (it waits for the end of ``<sheetData>``): a 2 MB
     LinkedIn sheet took 0.15 s to open, for nothing. The size found is the same (none, or the declared one:
-    the element comes before the cells), so every read gives the same rows."""
-    from xml.etree.ElementTree import iterparse
-
+    the element comes before the cells), so every read gives the same rows. The head is read with openpyxl's
+    own parser (defusedxml's where that is installed, which refuses entities, an XML bomb's, as openpyxl would)."""
     from openpyxl.worksheet import _read_only, _reader
     from openpyxl.worksheet.dimensions import SheetDimension
+    from openpyxl.xml.functions import iterparse
 
     sheet = _read_only.ReadOnlyWorksheet
     if getattr(sheet, "_sized_from_head", False):
