@@ -283,18 +283,21 @@ def test_one_opened_workbook_gives_what_openpyxl_gives(tmp_path):
     assert base.workbook(path) is not opened  # the reader is done with the file: it was let go
 
 
-def _with_dimension(path, ref):
-    """Rewrite the workbook at ``path`` so that its sheets declare the size ``ref`` (``None``: declare none)."""
+def _rewrite_sheets(path, change):
+    """Rewrite the workbook at ``path`` with ``change`` (bytes to bytes) applied to each sheet's XML."""
     import zipfile
 
     with zipfile.ZipFile(path) as archive:
         parts = {name: archive.read(name) for name in archive.namelist()}
-    declared = b"" if ref is None else b'<dimension ref="' + ref.encode() + b'"/>'
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in parts.items():
-            if name.startswith("xl/worksheets/"):
-                data = re.sub(rb"<dimension [^>]*/>", declared, data)
-            archive.writestr(name, data)
+            archive.writestr(name, change(data) if name.startswith("xl/worksheets/") else data)
+
+
+def _with_dimension(path, ref):
+    """Rewrite the workbook at ``path`` so that its sheets declare the size ``ref`` (``None``: declare none)."""
+    declared = b"" if ref is None else b'<dimension ref="' + ref.encode() + b'"/>'
+    _rewrite_sheets(path, lambda sheet: re.sub(rb"<dimension [^>]*/>", declared, sheet))
 
 
 @pytest.mark.parametrize("ref", [None, "A1:C3", "A1:B2", "B2:C3", "A1"])
@@ -322,21 +325,13 @@ def test_a_sheet_is_sized_as_openpyxl_sizes_it(tmp_path, monkeypatch, ref):
 def test_a_sheet_declaring_entities_is_refused_as_openpyxl_refuses_it(tmp_path, monkeypatch):
     """The sizing reads the sheet's head with openpyxl's own parser: where openpyxl refuses entities (defusedxml
     installed), so does it; where openpyxl would take them, so does it."""
-    import zipfile
-
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
     path = tmp_path / "entities.xlsx"
     _write_workbook(path, {"Sheet": [["a"], [1]]})
-    with zipfile.ZipFile(path) as archive:
-        parts = {name: archive.read(name) for name in archive.namelist()}
     bomb = b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
-    sheet = parts["xl/worksheets/sheet1.xml"]
-    parts["xl/worksheets/sheet1.xml"] = bomb + sheet[sheet.index(b"<worksheet"):].replace(
-        b"<dimension ", b'<sheetPr><tabColor rgb="&b;"/></sheetPr><dimension ', 1)
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in parts.items():
-            archive.writestr(name, data)
+    _rewrite_sheets(path, lambda sheet: bomb + sheet[sheet.index(b"<worksheet"):].replace(
+        b"<dimension ", b'<sheetPr><tabColor rgb="&b;"/></sheetPr><dimension ', 1))
 
     def outcome():
         base.forget_workbook(path)

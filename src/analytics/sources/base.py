@@ -348,32 +348,34 @@ def workbook(path: Path, *, data_only: bool = True) -> Workbook:
 
 def _size_sheets_from_their_head() -> None:
     """Have openpyxl's read-only sheets look for their ``<dimension>`` (the size a workbook may declare) only
-    before their cells. openpyxl looks for it in every sheet as it opens a workbook, and in a sheet that
-    declares none it parses every cell before giving up (it waits for the end of ``<sheetData>``): a 2 MB
-    LinkedIn sheet took 0.15 s to open, for nothing. The size found is the same (none, or the declared one:
-    the element comes before the cells), so every read gives the same rows. The head is read with openpyxl's
-    own parser (defusedxml's where that is installed, which refuses entities, an XML bomb's, as openpyxl would)."""
-    from openpyxl.worksheet import _read_only, _reader
+    before their cells (:func:`_size_from_head`). openpyxl looks for it in every sheet as it opens a workbook,
+    and in a sheet that declares none it parses every cell before giving up (it waits for the end of
+    ``<sheetData>``): a 2 MB LinkedIn sheet took 0.15 s to open, for nothing. openpyxl's own sizing stays at hand
+    as ``_openpyxl_get_size``, for the test that compares the two."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    if not hasattr(ReadOnlyWorksheet, "_openpyxl_get_size"):  # once: a test may put openpyxl's back for a while
+        ReadOnlyWorksheet._openpyxl_get_size = ReadOnlyWorksheet._get_size
+        ReadOnlyWorksheet._get_size = _size_from_head
+
+
+def _size_from_head(worksheet: Any) -> None:
+    """Size an openpyxl read-only ``worksheet`` as openpyxl does, from the ``<dimension>`` it declares, if any,
+    reading no further than its cells' start: the element comes before them, so the size found is the same and
+    every read gives the same rows. Read with openpyxl's own parser (defusedxml's where that is installed, which
+    refuses entities, an XML bomb's, as openpyxl would)."""
+    from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
     from openpyxl.worksheet.dimensions import SheetDimension
     from openpyxl.xml.functions import iterparse
 
-    sheet = _read_only.ReadOnlyWorksheet
-    if getattr(sheet, "_sized_from_head", False):
-        return
-
-    def size_from_head(worksheet: Any) -> None:
-        with worksheet._get_source() as source:
-            for event, element in iterparse(source, events=("start", "end")):
-                if element.tag == _reader.DATA_TAG:
-                    return
-                if event == "end" and element.tag == _reader.DIMENSION_TAG:
-                    boundaries = SheetDimension.from_tree(element).boundaries
-                    worksheet._min_column, worksheet._min_row, worksheet._max_column, worksheet._max_row = boundaries
-                    return
-
-    sheet._openpyxl_get_size = sheet._get_size  # for the test that compares the two
-    sheet._get_size = size_from_head
-    sheet._sized_from_head = True
+    with worksheet._get_source() as source:
+        for event, element in iterparse(source, events=("start", "end")):
+            if element.tag == DATA_TAG:
+                return
+            if event == "end" and element.tag == DIMENSION_TAG:
+                boundaries = SheetDimension.from_tree(element).boundaries
+                worksheet._min_column, worksheet._min_row, worksheet._max_column, worksheet._max_row = boundaries
+                return
 
 
 def forget_workbook(path: Path) -> None:
